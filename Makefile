@@ -1,0 +1,47 @@
+# Two commands do all the set-up on a fresh machine with only Python 3:
+#   make demo   - create .venv if missing, install, run the main job
+#   make test   - create .venv if missing, install, run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: demo test test-cpu test-cuda test-bench bench lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test,bench,demo,dev]'
+	rm -f $(VENV)/.installed-*; touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m numbaconv demo
+
+test: test-cpu test-cuda test-bench
+
+# (1) the CPU suite
+test-cpu: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/cuda
+
+# (2) the CUDA kernels: on a real GPU when one is present, else under the simulator
+test-cuda: $(STAMP)
+	@if $(BIN)/python -c "from numba import cuda; raise SystemExit(not cuda.is_available())" 2>/dev/null; then \
+		echo "CUDA GPU found: running tests/cuda on the device"; \
+		$(BIN)/python -m pytest -q -p no:cacheprovider tests/cuda; \
+	else \
+		echo "no CUDA GPU: running tests/cuda under the numba CUDA simulator"; \
+		NUMBA_ENABLE_CUDASIM=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/cuda; \
+	fi
+
+# (3) the asv benchmarks still import and parse
+test-bench: $(STAMP)
+	$(BIN)/asv check --python=same
+
+bench: $(STAMP)
+	$(BIN)/python -m numbaconv bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check numbaconv tests benchmarks
+
+clean:
+	rm -rf $(VENV) .asv build *.egg-info

@@ -1,0 +1,128 @@
+"""Padding resolution: mode names, ``numpy.pad``-style widths, per-axis index maps.
+
+Padding is expressed once, as an *index map* per axis: for every output
+position along the axis, the input position it copies, or ``-1``/``-2`` for
+the constant before/after the data. The same maps drive ``numbaconv.pad``,
+the deep-learning ``padding_mode``s and ``convolve2d``'s ``boundary``, on
+CPU and GPU, so every mode has exactly one definition.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .validate import check_choice
+
+#: canonical (numpy.pad) names and the aliases numbaconv also accepts.
+PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+PAD_ALIASES = {
+    "zeros": "constant",     # PyTorch padding_mode
+    "replicate": "edge",     # PyTorch
+    "circular": "wrap",      # PyTorch
+    "fill": "constant",      # scipy.signal boundary
+    "symm": "symmetric",     # scipy.signal boundary
+}
+
+BEFORE, AFTER = -1, -2
+
+
+def resolve_mode(mode, name: str = "mode") -> str:
+    """Canonical numpy.pad name for ``mode`` (aliases: zeros, replicate, circular, fill, symm)."""
+    if isinstance(mode, str) and mode in PAD_ALIASES:
+        return PAD_ALIASES[mode]
+    return check_choice(mode, name, PAD_MODES + tuple(PAD_ALIASES))
+
+
+def resolve_pad_width(pad_width, ndim: int, name: str = "pad_width") -> tuple[tuple[int, int], ...]:
+    """``numpy.pad``'s ``pad_width`` forms -> one non-negative ``(before, after)`` pair per axis.
+
+    Accepted: ``n``, ``(n,)``, ``(before, after)``, ``((before, after),)`` and
+    ``((b0, a0), (b1, a1), ...)``, exactly as numpy broadcasts them.
+    """
+    try:
+        arr = np.asarray(pad_width)
+    except (ValueError, TypeError):
+        arr = None
+    if arr is None or arr.dtype.kind not in "iu" or arr.ndim > 2:
+        if arr is not None and arr.dtype.kind == "f" and np.all(arr == np.round(arr)):
+            arr = arr.astype(np.int64)
+        else:
+            raise TypeError(
+                f"{name} must be an int, a (before, after) pair or a sequence of {ndim} such "
+                f"pairs of integers (numpy.pad's forms); got {pad_width!r}"
+            )
+    try:
+        pairs = np.broadcast_to(arr, (ndim, 2))
+    except ValueError:
+        raise ValueError(
+            f"{name}={pad_width!r} cannot be broadcast to one (before, after) pair for each of "
+            f"the {ndim} axes"
+        ) from None
+    if np.any(pairs < 0):
+        raise ValueError(f"{name} must be non-negative, got {pad_width!r}")
+    return tuple((int(b), int(a)) for b, a in pairs)
+
+
+def resolve_constant_values(constant_values, ndim: int, dtype, name: str = "constant_values") -> np.ndarray:
+    """``numpy.pad``'s ``constant_values`` forms -> a ``(ndim, 2)`` array of ``dtype``."""
+    try:
+        arr = np.asarray(constant_values)
+        if arr.dtype.kind not in "biufc":
+            raise TypeError
+        pairs = np.broadcast_to(arr, (ndim, 2))
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name} must be a number, a (before, after) pair or one pair per axis; "
+            f"got {constant_values!r}"
+        ) from None
+    with np.errstate(all="ignore"):
+        return np.ascontiguousarray(pairs.astype(dtype, casting="unsafe"))
+
+
+def axis_index_map(n: int, before: int, after: int, mode: str) -> np.ndarray:
+    """Input index for each of the ``before + n + after`` output positions along one axis.
+
+    ``-1``/``-2`` stand for the constant before/after the data ('constant'
+    mode only). 'reflect' mirrors without repeating the edge (period
+    ``2(n-1)``), 'symmetric' repeats it (period ``2n``), 'wrap' is periodic
+    with period ``n``, 'edge' clamps; pads wider than the axis keep
+    mirroring or wrapping, as ``numpy.pad`` does.
+    """
+    i = np.arange(-before, n + after, dtype=np.int64)
+    if mode == "constant":
+        return np.where(i < 0, BEFORE, np.where(i >= n, AFTER, i))
+    if n == 0:
+        if before or after:
+            raise ValueError(f"cannot pad an empty axis with mode {mode!r}; only 'constant' "
+                             "extends an empty axis")
+        return i
+    if mode == "edge":
+        return np.clip(i, 0, n - 1)
+    if mode == "wrap":
+        return i % n
+    if mode == "symmetric":
+        m = i % (2 * n)
+        return np.where(m >= n, 2 * n - 1 - m, m)
+    # reflect
+    if n == 1:
+        return np.zeros_like(i)
+    m = i % (2 * n - 2)
+    return np.where(m >= n, 2 * n - 2 - m, m)
+
+
+def index_maps(shape, widths, mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenated per-axis index maps and their offsets, ready for a kernel.
+
+    Returns ``(maps, offsets)`` with ``maps[offsets[a]:offsets[a+1]]`` the map of
+    axis ``a``.
+    """
+    parts = [axis_index_map(n, b, a, mode) for n, (b, a) in zip(shape, widths)]
+    offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(p) for p in parts])
+    maps = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+    return np.ascontiguousarray(maps, dtype=np.int64), offsets
+
+
+def padded_shape(shape, widths) -> tuple[int, ...]:
+    """Shape after padding ``shape`` by ``widths``."""
+    return tuple(n + b + a for n, (b, a) in zip(shape, widths))

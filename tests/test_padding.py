@@ -1,0 +1,111 @@
+"""numbaconv.pad against numpy.pad, the oracle, on every mode and pad_width form."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import numbaconv as nc
+
+MODES = ["constant", "edge", "reflect", "symmetric", "wrap"]
+ALIASES = {"zeros": "constant", "replicate": "edge", "circular": "wrap"}
+DTYPES = [np.float64, np.float32, np.int32, np.int64, np.uint8, np.bool_, np.complex128]
+
+
+@st.composite
+def arrays_and_widths(draw, max_dims=4):
+    dtype = draw(st.sampled_from(DTYPES))
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=max_dims, min_side=1, max_side=6))
+    x = draw(hnp.arrays(dtype, shape, elements=st.integers(0, 100).map(lambda v: v % 2 if dtype is np.bool_ else v)))
+    # pads up to 3x wider than the axis exercise numpy's repeated mirroring
+    widths = tuple((draw(st.integers(0, 3 * n + 1)), draw(st.integers(0, 3 * n + 1))) for n in shape)
+    return x, widths
+
+
+@given(arrays_and_widths(), st.sampled_from(MODES))
+def test_matches_numpy_pad(xw, mode):
+    x, widths = xw
+    expected = np.pad(x, widths, mode=mode)
+    got = nc.pad(x, widths, mode=mode)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+
+
+@given(arrays_and_widths(max_dims=3), st.data())
+def test_constant_values_per_axis_like_numpy(xw, data):
+    x, widths = xw
+    cv = tuple((data.draw(st.integers(0, 9)), data.draw(st.integers(0, 9))) for _ in x.shape)
+    np.testing.assert_array_equal(nc.pad(x, widths, constant_values=cv),
+                                  np.pad(x, widths, constant_values=cv))
+
+
+@pytest.mark.parametrize("alias, mode", ALIASES.items())
+def test_deep_learning_aliases(alias, mode):
+    x = np.arange(20.0).reshape(4, 5)
+    np.testing.assert_array_equal(nc.pad(x, 2, mode=alias), np.pad(x, 2, mode=mode))
+
+
+@pytest.mark.parametrize("pad_width", [3, (3,), (1, 2), ((1, 2),), ((1, 2), (0, 4)), [[2, 0], [1, 1]], np.array([1, 2])])
+def test_pad_width_forms(pad_width):
+    x = np.arange(12).reshape(3, 4)
+    np.testing.assert_array_equal(nc.pad(x, pad_width, "reflect"), np.pad(x, pad_width, "reflect"))
+
+
+def test_single_element_axis_reflect_repeats_like_numpy():
+    x = np.array([[5.0]])
+    for mode in MODES:
+        np.testing.assert_array_equal(nc.pad(x, 3, mode), np.pad(x, 3, mode))
+
+
+def test_zero_size_and_zero_d():
+    empty = np.zeros((0, 3))
+    np.testing.assert_array_equal(nc.pad(empty, 1), np.pad(empty, 1))
+    with pytest.raises(ValueError, match="empty axis"):
+        nc.pad(empty, 1, mode="reflect")
+    s = np.array(4.0)
+    assert nc.pad(s, 2).shape == np.pad(s, 2).shape == ()
+
+
+def test_awkward_inputs_work_and_are_not_modified():
+    base = np.arange(24.0).reshape(4, 6)
+    fortran = np.asfortranarray(base)
+    strided = base[::2, ::-1]
+    big_endian = base.astype(">f8")
+    readonly = base.copy()
+    readonly.flags.writeable = False
+    for x in (fortran, strided, big_endian, readonly, base.tolist()):
+        before = np.array(x, copy=True)
+        np.testing.assert_array_equal(nc.pad(x, 2, "symmetric"), np.pad(np.asarray(x), 2, "symmetric"))
+        np.testing.assert_array_equal(np.asarray(x), before)
+
+
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=5)),
+       st.integers(0, 4))
+def test_pad_then_crop_is_identity(x, p):
+    assume(x.size > 0)
+    out = nc.pad(x, p, mode="wrap")
+    crop = tuple(slice(p, p + n) for n in x.shape)
+    np.testing.assert_array_equal(out[crop], x)
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(mode="mirror"), ValueError, "mode must be one of"),
+    (dict(pad_width=-1), ValueError, "pad_width must be non-negative"),
+    (dict(pad_width=((1, 2), (1, 2), (1, 2))), ValueError, "cannot be broadcast"),
+    (dict(pad_width="2"), TypeError, "pad_width must be"),
+    (dict(pad_width=1.5), TypeError, "pad_width must be"),
+    (dict(constant_values="a"), TypeError, "constant_values"),
+])
+def test_bad_arguments(kwargs, exc, match):
+    args = dict(x=np.ones((2, 3)), pad_width=1) | kwargs
+    with pytest.raises(exc, match=match):
+        nc.pad(**args)
+
+
+@pytest.mark.parametrize("x", [np.array(["a", "b"]), np.array([object(), 1], dtype=object)])
+def test_non_numeric_dtype_is_a_type_error(x):
+    with pytest.raises(TypeError, match="x has unsupported dtype"):
+        nc.pad(x, 1)
