@@ -1,0 +1,110 @@
+"""Benchmark cases: one definition feeds asv (``benchmarks/``) and ``python -m numbaconv bench``.
+
+Each family module here (``numbaconv.bench.signal``, ``.conv``, ...) defines
+``CASES``, a list of :class:`Case`. A case builds its inputs once and returns
+numbaconv's callable and one callable per *installed* peer (scipy, NumPy,
+PyTorch CPU, OpenCV), all computing the same result.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+Thunk = Callable[[], object]
+
+#: peer name -> import name, in report order
+PEERS = ("scipy", "numpy", "torch", "opencv")
+
+
+@dataclass
+class Case:
+    """One benchmark case of an operation family.
+
+    ``make()`` returns ``(ours, peers)``: a zero-argument callable running
+    numbaconv, and a dict peer name -> zero-argument callable (only peers
+    that are installed). ``flops`` or ``nbytes`` (per call) turn times into
+    GFLOP/s or GB/s in reports.
+    """
+
+    family: str
+    name: str
+    make: Callable[[], tuple[Thunk, dict[str, Thunk]]]
+    flops: float | None = None
+    nbytes: float | None = None
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+def best_of(fn: Thunk, repeat: int = 5, min_time: float = 0.05) -> float:
+    """Best per-call time in seconds over ``repeat`` rounds of enough calls to last ``min_time``."""
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - t0, 1e-7)
+    number = max(1, int(min_time / once))
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / number)
+    return float(best)
+
+
+def compare(case: Case, repeat: int = 5) -> dict:
+    """Time numbaconv and each installed peer on ``case``, interleaved round by round.
+
+    Returns ``{"ours": seconds, "peers": {name: seconds}}`` (best of ``repeat``).
+    """
+    ours, peers = case.make()
+    fns = {"numbaconv": ours, **peers}
+    best = {k: np.inf for k in fns}
+    for _ in range(repeat):  # interleave so machine noise hits everyone alike
+        for k, fn in fns.items():
+            best[k] = min(best[k], best_of(fn, repeat=1))
+    return {"ours": best.pop("numbaconv"), "peers": best}
+
+
+def asv_suite(cases: list[Case], name: str):
+    """An asv benchmark class timing every case for numbaconv and each peer.
+
+    Parameters are ``(case, impl)``; a peer that is not installed raises
+    ``NotImplementedError`` in ``setup``, which asv reports as skipped.
+    """
+    by_name = {c.name: c for c in cases}
+    impls = ["numbaconv", *PEERS]
+
+    class Suite:
+        params = [list(by_name), impls]
+        param_names = ["case", "impl"]
+        timeout = 300
+
+        def setup(self, case, impl):
+            ours, peers = by_name[case].make()
+            fn = ours if impl == "numbaconv" else peers.get(impl)
+            if fn is None:
+                raise NotImplementedError(f"{impl} is not installed or has no {case}")
+            fn()  # JIT warm-up outside the timed region
+            self.fn = fn
+
+        def time_op(self, case, impl):
+            self.fn()
+
+        def peakmem_op(self, case, impl):
+            self.fn()
+
+    Suite.__name__ = Suite.__qualname__ = name
+    return Suite
+
+
+def optional(module: str):
+    """Import an optional peer, or return None."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except Exception:  # ImportError, or a broken optional install
+        return None
