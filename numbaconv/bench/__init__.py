@@ -36,6 +36,9 @@ class Case:
     flops: float | None = None
     nbytes: float | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
+    #: optional GPU variant: like ``make`` but on CUDA arrays, peers such as
+    #: torch CUDA; every callable must synchronise before returning.
+    make_cuda: Callable[[], tuple[Thunk, dict[str, Thunk]]] | None = None
 
 
 def best_of(fn: Thunk, repeat: int = 5, min_time: float = 0.05) -> float:
@@ -54,12 +57,15 @@ def best_of(fn: Thunk, repeat: int = 5, min_time: float = 0.05) -> float:
     return float(best)
 
 
-def compare(case: Case, repeat: int = 5) -> dict:
+def compare(case: Case, repeat: int = 5, device: str = "cpu") -> dict:
     """Time numbaconv and each installed peer on ``case``, interleaved round by round.
 
     Returns ``{"ours": seconds, "peers": {name: seconds}}`` (best of ``repeat``).
     """
-    ours, peers = case.make()
+    make = case.make_cuda if device == "cuda" else case.make
+    if make is None:
+        raise NotImplementedError(f"{case.name} has no {device} variant")
+    ours, peers = make()
     fns = {"numbaconv": ours, **peers}
     best = {k: np.inf for k in fns}
     for _ in range(repeat):  # interleave so machine noise hits everyone alike
