@@ -31,15 +31,15 @@ class Params:
 
     @classmethod
     def init(cls, rng: np.random.Generator, c1: int = 16, c2: int = 32, classes: int = 10,
-             side: int = 8) -> Params:
+             side: int = 8, dtype=np.float32) -> Params:
         """He-initialised parameters for ``side x side`` single-channel images."""
         def he(shape, fan_in):
-            return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
+            return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
 
         feat = c2 * (side // 4) ** 2
-        return cls(he((c1, 1, 3, 3), 9), np.zeros(c1, np.float32),
-                   he((c2, c1, 3, 3), 9 * c1), np.zeros(c2, np.float32),
-                   he((feat, classes), feat), np.zeros(classes, np.float32))
+        return cls(he((c1, 1, 3, 3), 9), np.zeros(c1, dtype),
+                   he((c2, c1, 3, 3), 9 * c1), np.zeros(c2, dtype),
+                   he((feat, classes), feat), np.zeros(classes, dtype))
 
     def names(self) -> list[str]:
         return ["w1", "b1", "w2", "b2", "w3", "b3"]
@@ -66,6 +66,10 @@ class Backend:
     def get(self, a):
         return a.copy_to_host() if self._cuda else np.asarray(a)
 
+    def mul(self, a, b):
+        """Elementwise product (host NumPy; an explicit round trip on the GPU)."""
+        return self.put(self.get(a) * self.get(b)) if self._cuda else a * b
+
 
 def forward(p: Params, x, be: Backend):
     """Forward pass; returns the logits and what the backward pass needs."""
@@ -76,7 +80,8 @@ def forward(p: Params, x, be: Backend):
     z2 = nc.conv2d(h1, w2, b2, padding="same")
     a2 = nc.relu(z2)
     h2 = nc.max_pool2d(a2, 2)
-    feats = be.get(h2).reshape(len(be.get(h2)), -1)
+    h2_host = be.get(h2)
+    feats = h2_host.reshape(len(h2_host), -1)
     logits = feats @ p.w3 + p.b3
     return logits, (x, z1, a1, h1, z2, a2, h2, feats, w1, w2)
 
@@ -92,16 +97,14 @@ def loss_and_grads(p: Params, x, y: np.ndarray, be: Backend):
     g_logp[np.arange(n), y] = -1.0 / n
     g_logits = nc.log_softmax_backward(g_logp, logp, axis=1)
     g = {"w3": feats.T @ g_logits, "b3": g_logits.sum(0)}
-    g_h2 = be.put((g_logits @ p.w3.T).reshape(h2.shape).astype(np.float32))
+    g_h2 = be.put((g_logits @ p.w3.T).reshape(h2.shape).astype(p.w3.dtype))
     g_a2 = grad.max_pool2d_input(g_h2, a2, 2)
-    g_z2 = g_a2 * be.get(nc.relu_derivative(z2)) if be.device == "cpu" else \
-        be.put(be.get(g_a2) * be.get(nc.relu_derivative(z2)))
+    g_z2 = be.mul(g_a2, nc.relu_derivative(z2))
     g["w2"] = be.get(grad.conv2d_weight(h1, p.w2.shape, g_z2, padding="same"))
     g["b2"] = be.get(grad.conv_bias(g_z2))
     g_h1 = grad.conv2d_input(h1.shape, w2, g_z2, padding="same")
     g_a1 = grad.max_pool2d_input(g_h1, a1, 2)
-    g_z1 = g_a1 * be.get(nc.relu_derivative(z1)) if be.device == "cpu" else \
-        be.put(be.get(g_a1) * be.get(nc.relu_derivative(z1)))
+    g_z1 = be.mul(g_a1, nc.relu_derivative(z1))
     g["w1"] = be.get(grad.conv2d_weight(x, p.w1.shape, g_z1, padding="same"))
     g["b1"] = be.get(grad.conv_bias(g_z1))
     return loss, acc, g
@@ -124,7 +127,8 @@ class Adam:
             mhat = self.m[k] / (1 - self.b1**self.t)
             vhat = self.v[k] / (1 - self.b2**self.t)
             update = self.lr * mhat / (np.sqrt(vhat) + self.eps)
-            setattr(params, k, (getattr(params, k) - update).astype(np.float32))
+            old = getattr(params, k)
+            setattr(params, k, (old - update).astype(old.dtype))
 
 
 def load_digits(seed: int):
