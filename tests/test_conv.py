@@ -1,0 +1,467 @@
+"""conv1d/2d/3d, their gradients and transposed convolution against independent oracles.
+
+Oracles: ``scipy.signal.correlate`` per (output, input) channel pair on the
+``numpy.pad``-padded input, dilation by a zero-inserted kernel, stride by
+slicing; the adjoint identities; central finite differences; PyTorch as an
+extra cross-check when installed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.signal
+from hypothesis import given
+from hypothesis import strategies as st
+
+import numbaconv as nc
+from numbaconv import grad
+from numbaconv.cpu import conv as cpu_conv
+
+MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge",
+         "circular": "wrap", "symmetric": "symmetric"}
+CONV = {1: nc.conv1d, 2: nc.conv2d, 3: nc.conv3d}
+CONV_INPUT = {1: grad.conv1d_input, 2: grad.conv2d_input, 3: grad.conv3d_input}
+CONV_WEIGHT = {1: grad.conv1d_weight, 2: grad.conv2d_weight, 3: grad.conv3d_weight}
+CONV_T = {1: nc.conv_transpose1d, 2: nc.conv_transpose2d, 3: nc.conv_transpose3d}
+
+
+# ----------------------------------------------------------------------------------------------
+# the oracle
+
+
+def dilate_kernel(w, dilation):
+    """Insert ``dilation - 1`` zeros between taps along every axis."""
+    shape = tuple(d * (k - 1) + 1 for k, d in zip(w.shape, dilation, strict=True))
+    out = np.zeros(shape, dtype=np.float64)
+    out[tuple(slice(None, None, d) for d in dilation)] = w
+    return out
+
+
+def ref_conv(x, w, bias, stride, pads, dilation, groups, mode="zeros"):
+    """Batched reference: sum over input channels of scipy.signal.correlate(..., 'valid')."""
+    x = np.asarray(x, np.float64)
+    w = np.asarray(w, np.float64)
+    nd = x.ndim - 2
+    xp = np.pad(x, ((0, 0), (0, 0)) + tuple(pads), mode=MODES[mode])
+    K, cg = w.shape[:2]
+    kg = K // groups
+    outs = []
+    for n in range(x.shape[0]):
+        chans = []
+        for k in range(K):
+            g = k // kg
+            acc = 0
+            for c in range(cg):
+                wk = dilate_kernel(w[k, c], dilation)
+                acc = acc + scipy.signal.correlate(xp[n, g * cg + c], wk, mode="valid",
+                                                   method="direct")
+            acc = acc[tuple(slice(None, None, s) for s in stride)]
+            if bias is not None:
+                acc = acc + bias[k]
+            chans.append(acc)
+        outs.append(np.stack(chans))
+    out = np.stack(outs)
+    assert out.ndim == nd + 2
+    return out
+
+
+@st.composite
+def conv_problems(draw, nd=None, max_side=7):
+    nd = draw(st.sampled_from([1, 2, 3])) if nd is None else nd
+    groups = draw(st.sampled_from([1, 1, 2]))
+    cg = draw(st.integers(1, 3))
+    kg = draw(st.integers(1, 3))
+    n = draw(st.integers(1, 2))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    stride = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(nd))
+    pads = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(nd))
+    spatial = []
+    for k, d, (lo, hi) in zip(kernel, dilation, pads, strict=True):
+        lo_n = max(1, d * (k - 1) + 1 - lo - hi)
+        spatial.append(draw(st.integers(lo_n, max(lo_n, 3 if nd == 3 else max_side))))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    x = rng.standard_normal((n, groups * cg, *spatial))
+    w = rng.standard_normal((groups * kg, cg, *kernel))
+    bias = rng.standard_normal(groups * kg) if draw(st.booleans()) else None
+    return dict(nd=nd, x=x, w=w, bias=bias, stride=stride, pads=pads, dilation=dilation,
+                groups=groups)
+
+
+# ----------------------------------------------------------------------------------------------
+# forward
+
+
+@given(conv_problems(), st.sampled_from(list(MODES)))
+def test_forward_matches_scipy_correlate(p, mode):
+    nd = p["nd"]
+    if mode in ("reflect",) and any(lo >= n or hi >= n for (lo, hi), n in
+                                    zip(p["pads"], p["x"].shape[2:], strict=True)):
+        mode = "symmetric"  # still numpy.pad-exact, just avoids the n == 1 degenerate case
+    got = CONV[nd](p["x"], p["w"], p["bias"], stride=p["stride"], padding=p["pads"],
+                   dilation=p["dilation"], groups=p["groups"], padding_mode=mode)
+    want = ref_conv(p["x"], p["w"], p["bias"], p["stride"], p["pads"], p["dilation"],
+                    p["groups"], mode)
+    shape = tuple(nc.conv_output_size(n, k, s, pad, d) for n, k, s, pad, d in
+                  zip(p["x"].shape[2:], p["w"].shape[2:], p["stride"], p["pads"],
+                      p["dilation"], strict=True))
+    assert got.shape == (p["x"].shape[0], p["w"].shape[0]) + shape
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", [
+    # (N, C, H, W), (K, C/g, kh, kw), stride, padding, dilation, groups: GEMM paths
+    ((2, 8, 9, 10), (16, 8, 3, 3), 1, 1, 1, 1),
+    ((3, 8, 9, 10), (16, 4, 3, 2), 2, (1, 2), 1, 2),
+    ((2, 4, 11, 12), (8, 4, 3, 3), 1, 2, 2, 1),
+    ((1, 3, 17, 16), (8, 3, 7, 7), 2, 3, 1, 1),
+    ((40, 8, 3, 4), (8, 8, 2, 2), 1, 0, 1, 1),   # small images: batched GEMM
+    # direct paths: depthwise, one input channel
+    ((2, 6, 9, 10), (6, 1, 3, 3), 1, 1, 1, 6),
+    ((2, 6, 9, 10), (12, 1, 3, 3), 2, 1, 2, 6),
+    ((3, 1, 8, 8), (5, 1, 3, 3), 1, 0, 1, 1),
+])
+def test_forward_fast_paths_match_scipy(case, dtype):
+    xs, ws, stride, padding, dilation, groups = case
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(xs).astype(dtype)
+    w = rng.standard_normal(ws).astype(dtype)
+    b = rng.standard_normal(ws[0]).astype(dtype)
+    got = nc.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    st2 = (stride, stride) if isinstance(stride, int) else stride
+    pads = resolve_pairs(padding, 2)
+    want = ref_conv(x, w, b, st2, pads, (dilation, dilation), groups)
+    assert got.dtype == dtype
+    tol = 2e-4 if dtype == np.float32 else 1e-11
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+
+
+def resolve_pairs(padding, nd):
+    if isinstance(padding, int):
+        return ((padding, padding),) * nd
+    return tuple((p, p) for p in padding)
+
+
+@pytest.mark.parametrize("nd, n, k, s, d", [(1, 10, 3, 1, 1), (1, 10, 4, 3, 1), (2, 9, 3, 2, 2),
+                                            (1, 224, 7, 2, 1), (1, 225, 7, 2, 1), (3, 5, 2, 2, 1)])
+def test_same_padding_any_stride_is_tensorflow_rule(nd, n, k, s, d):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 2) + (n,) * nd)
+    w = rng.standard_normal((3, 2) + (k,) * nd)
+    got = CONV[nd](x, w, stride=s, padding="same", dilation=d)
+    assert got.shape[2:] == (-(-n // s),) * nd          # ceil(n / s)
+    total = max(0, (-(-n // s) - 1) * s + d * (k - 1) + 1 - n)
+    pads = ((total // 2, total - total // 2),) * nd      # extra padding after
+    np.testing.assert_allclose(got, ref_conv(x, w, None, (s,) * nd, pads, (d,) * nd, 1),
+                               rtol=1e-10, atol=1e-10)
+
+
+def test_causal_conv1d_pads_left_only():
+    x = np.arange(1.0, 9.0).reshape(1, 1, 8)
+    w = np.array([[[1.0, 2.0, 3.0]]])
+    got = nc.conv1d(x, w, padding="causal", dilation=2)
+    assert got.shape == (1, 1, 8)
+    np.testing.assert_allclose(got, ref_conv(x, w, None, (1,), ((4, 0),), (2,), 1))
+    # output t only sees inputs <= t
+    x2 = x.copy()
+    x2[0, 0, 5:] = 100
+    np.testing.assert_array_equal(nc.conv1d(x2, w, padding="causal", dilation=2)[..., :5],
+                                  got[..., :5])
+    with pytest.raises(ValueError, match="causal"):
+        nc.conv2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), padding="causal")
+
+
+def test_padding_forms_agree():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, 7, 8))
+    w = rng.standard_normal((4, 3, 3, 3))
+    a = nc.conv2d(x, w, padding=1)
+    np.testing.assert_array_equal(a, nc.conv2d(x, w, padding=(1, 1)))
+    np.testing.assert_array_equal(a, nc.conv2d(x, w, padding=((1, 1), (1, 1))))
+    np.testing.assert_array_equal(nc.conv2d(x, w, padding="valid"), nc.conv2d(x, w))
+    asym = nc.conv2d(x, w, padding=((0, 2), (1, 0)))
+    np.testing.assert_allclose(asym, ref_conv(x, w, None, (1, 1), ((0, 2), (1, 0)), (1, 1), 1))
+
+
+def test_unbatched_and_dtype_promotion():
+    rng = np.random.default_rng(3)
+    x = rng.integers(-5, 5, (3, 6, 6)).astype(np.int32)
+    w = rng.integers(-2, 2, (2, 3, 3, 3)).astype(np.int64)
+    got = nc.conv2d(x, w)
+    assert got.dtype == np.float64 and got.shape == (2, 4, 4)
+    np.testing.assert_array_equal(got, ref_conv(x[None], w, None, (1, 1), ((0, 0),) * 2,
+                                                (1, 1), 1)[0])
+    x32 = x.astype(np.float32)
+    assert nc.conv2d(x32, w.astype(np.float32)).dtype == np.float32
+    assert nc.conv2d(x32, w.astype(np.float64)).dtype == np.float64
+
+
+def test_awkward_inputs_work_and_are_not_modified():
+    rng = np.random.default_rng(4)
+    base = rng.standard_normal((2, 8, 6, 7)).astype(np.float32)
+    w = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
+    want = nc.conv2d(base, w, padding=1)
+    readonly = base.copy()
+    readonly.flags.writeable = False
+    for x in (np.asfortranarray(base), base.astype(">f4"), readonly, base.tolist(),
+              np.ascontiguousarray(np.swapaxes(base, 2, 3)).swapaxes(2, 3)):
+        before = np.array(x, copy=True)
+        np.testing.assert_allclose(nc.conv2d(x, w, padding=1), want, rtol=1e-6, atol=1e-5)
+        np.testing.assert_array_equal(np.asarray(x), before)
+    strided = rng.standard_normal((2, 8, 12, 7)).astype(np.float32)[:, :, ::2]
+    np.testing.assert_allclose(nc.conv2d(strided, w, padding=1),
+                               nc.conv2d(strided.copy(), w, padding=1))
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(w=np.ones((2, 3, 3))), ValueError, "weight must have 4"),
+    (dict(w=np.ones((2, 2, 3, 3))), ValueError, "weight.shape\\[1\\]"),
+    (dict(groups=2), ValueError, "groups"),
+    (dict(groups=0), ValueError, "groups"),
+    (dict(stride=0), ValueError, "stride"),
+    (dict(stride=1.5), TypeError, "stride"),
+    (dict(dilation=(1, 2, 3)), ValueError, "dilation"),
+    (dict(padding="half"), ValueError, "padding"),
+    (dict(padding=-1), ValueError, "padding"),
+    (dict(padding_mode="mirror"), ValueError, "padding_mode"),
+    (dict(bias=np.ones(3)), ValueError, "bias"),
+    (dict(x=np.ones((1, 3, 2, 2))), ValueError, "empty"),
+    (dict(x=np.ones((3, 5))), ValueError, "x must be batched"),
+    (dict(x=np.array([["a"]])), TypeError, "x"),
+    (dict(x=np.ones((1, 3, 5, 5), complex)), TypeError, "complex"),
+])
+def test_errors_name_the_argument(kwargs, exc, match):
+    args = dict(x=np.ones((1, 3, 5, 5)), w=np.ones((2, 3, 3, 3)), bias=None, stride=1,
+                padding=0, dilation=1, groups=1, padding_mode="zeros")
+    args.update(kwargs)
+    x, w = args.pop("x"), args.pop("w")
+    with pytest.raises(exc, match=match):
+        nc.conv2d(x, w, **args)
+
+
+def test_nan_stays_local():
+    x = np.zeros((1, 1, 1, 9))
+    x[0, 0, 0, 4] = np.nan
+    got = nc.conv2d(x, np.ones((1, 1, 1, 3)))
+    assert np.isnan(got[0, 0, 0]).tolist() == [False, False, True, True, True, False, False]
+
+
+# ----------------------------------------------------------------------------------------------
+# gradients
+
+
+def _grad_args(p):
+    return dict(stride=p["stride"], padding=p["pads"], dilation=p["dilation"], groups=p["groups"])
+
+
+@given(conv_problems())
+def test_adjoint_identities(p):
+    nd, x, w = p["nd"], p["x"], p["w"]
+    y = CONV[nd](x, w, **_grad_args(p))
+    g = np.random.default_rng(5).standard_normal(y.shape)
+    dx = CONV_INPUT[nd](x.shape, w, g, **_grad_args(p))
+    dw = CONV_WEIGHT[nd](x, w.shape, g, **_grad_args(p))
+    assert dx.shape == x.shape and dw.shape == w.shape
+    lhs = np.vdot(y, g)
+    np.testing.assert_allclose(np.vdot(x, dx), lhs, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(np.vdot(w, dw), lhs, rtol=1e-9, atol=1e-9)
+    # each gradient also against the explicit oracle: the adjoint of ref_conv, column by column
+    if x.size <= 60:
+        cols = []
+        for i in range(x.size):
+            e = np.zeros(x.size)
+            e[i] = 1
+            cols.append(np.vdot(ref_conv(e.reshape(x.shape), w, None, p["stride"], p["pads"],
+                                         p["dilation"], p["groups"]), g))
+        np.testing.assert_allclose(dx.ravel(), cols, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", [
+    ((2, 8, 9, 10), (16, 8, 3, 3), 1, 1, 1, 1),
+    ((3, 8, 9, 10), (16, 4, 3, 2), 2, (1, 2), 1, 2),
+    ((2, 4, 11, 12), (8, 4, 3, 3), 1, 2, 2, 1),
+    ((1, 3, 17, 16), (8, 3, 7, 7), 2, 3, 1, 1),
+    ((40, 8, 3, 4), (8, 8, 2, 2), 1, 0, 1, 1),
+    ((2, 6, 9, 10), (6, 1, 3, 3), 1, 1, 1, 6),
+    ((2, 6, 9, 10), (12, 1, 3, 3), 2, 1, 2, 6),
+    ((3, 1, 8, 8), (5, 1, 3, 3), 1, 0, 1, 1),
+])
+def test_gradient_fast_paths_by_finite_differences_and_adjoint(case, dtype):
+    xs, ws, stride, padding, dilation, groups = case
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal(xs)
+    w = rng.standard_normal(ws)
+    kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    y = nc.conv2d(x, w, **kw)
+    g = rng.standard_normal(y.shape)
+    dx = grad.conv2d_input(x.shape, w.astype(dtype), g.astype(dtype), **kw)
+    dw = grad.conv2d_weight(x.astype(dtype), w.shape, g.astype(dtype), **kw)
+    db = grad.conv_bias(g.astype(dtype))
+    assert dx.dtype == dw.dtype == db.dtype == dtype
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    lhs = np.vdot(y, g)
+    np.testing.assert_allclose(np.vdot(x, dx), lhs, rtol=tol)
+    np.testing.assert_allclose(np.vdot(w, dw), lhs, rtol=tol)
+    np.testing.assert_allclose(db, g.sum(axis=(0, 2, 3)), rtol=tol, atol=tol)
+    # central differences of L(x, w) = <conv(x, w), g> at a few coordinates (float64, exact-ish)
+
+    def loss(xx, ww):
+        return np.vdot(nc.conv2d(xx, ww, **kw), g)
+
+    eps = 1e-5
+    for idx in [tuple(rng.integers(0, s) for s in xs) for _ in range(3)]:
+        e = np.zeros_like(x)
+        e[idx] = eps
+        fd = (loss(x + e, w) - loss(x - e, w)) / (2 * eps)
+        np.testing.assert_allclose(dx[idx], fd, rtol=max(tol, 1e-6), atol=max(tol, 1e-6))
+    for idx in [tuple(rng.integers(0, s) for s in ws) for _ in range(3)]:
+        e = np.zeros_like(w)
+        e[idx] = eps
+        fd = (loss(x, w + e) - loss(x, w - e)) / (2 * eps)
+        np.testing.assert_allclose(dw[idx], fd, rtol=max(tol, 1e-6), atol=max(tol, 1e-6))
+
+
+def test_gradients_accept_same_padding_and_unbatched():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 7))
+    w = rng.standard_normal((2, 3, 4))
+    y = nc.conv1d(x, w, stride=2, padding="same")
+    g = rng.standard_normal(y.shape)
+    dx = grad.conv1d_input(x.shape, w, g, stride=2, padding="same")
+    dw = grad.conv1d_weight(x, w.shape, g, stride=2, padding="same")
+    np.testing.assert_allclose(np.vdot(x, dx), np.vdot(y, g))
+    np.testing.assert_allclose(np.vdot(w, dw), np.vdot(y, g))
+    np.testing.assert_allclose(grad.conv_bias(g, unbatched=True), g.sum(axis=1))
+
+
+def test_gradient_errors():
+    w = np.ones((2, 3, 3, 3))
+    with pytest.raises(ValueError, match="grad_output has shape"):
+        grad.conv2d_input((1, 3, 5, 5), w, np.ones((1, 2, 4, 4)))
+    with pytest.raises(ValueError, match="input_shape"):
+        grad.conv2d_input((1, 3, 5), w, np.ones((1, 2, 3, 3)))
+    with pytest.raises(TypeError, match="input_shape"):
+        grad.conv2d_input(5, w, np.ones((1, 2, 3, 3)))
+    with pytest.raises(ValueError, match="weight_shape"):
+        grad.conv2d_weight(np.ones((1, 3, 5, 5)), (2, 3, 3), np.ones((1, 2, 3, 3)))
+    with pytest.raises(ValueError, match="batch axis"):
+        grad.conv2d_weight(np.ones((3, 5, 5)), (2, 3, 3, 3), np.ones((1, 2, 3, 3)))
+    with pytest.raises(ValueError, match="at least 2"):
+        grad.conv_bias(np.ones(3))
+
+
+def test_grad_module_lists_the_gradients():
+    for name in ("conv1d_input", "conv2d_input", "conv3d_input", "conv1d_weight",
+                 "conv2d_weight", "conv3d_weight", "conv_bias"):
+        assert name in grad.__all__
+
+
+# ----------------------------------------------------------------------------------------------
+# transposed convolution
+
+
+@given(conv_problems(), st.data())
+def test_transpose_is_the_input_gradient(p, data):
+    nd, x, w = p["nd"], p["x"], p["w"]
+    y = CONV[nd](x, w, **_grad_args(p))
+    # output_padding recovers the exact input length
+    op = []
+    for n, k, s, (lo, hi), d in zip(x.shape[2:], w.shape[2:], p["stride"], p["pads"],
+                                    p["dilation"], strict=True):
+        op.append(n - ((y.shape[2 + len(op)] - 1) * s - lo - hi + d * (k - 1) + 1))
+    if any(o >= max(s, d) for o, s, d in zip(op, p["stride"], p["dilation"], strict=True)):
+        return  # that input length is not reachable with PyTorch's output_padding rule
+    bias = data.draw(st.none() | st.just(np.arange(x.shape[1], dtype=float)))
+    got = CONV_T[nd](y, w, bias, stride=p["stride"], padding=p["pads"], output_padding=op,
+                     groups=p["groups"], dilation=p["dilation"])
+    want = CONV_INPUT[nd](x.shape, w, y, **_grad_args(p))
+    if bias is not None:
+        want = want + bias.reshape((-1,) + (1,) * nd)
+    assert got.shape == x.shape
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_transpose_textbook_upsampling():
+    # stride-2 transposed conv of a 2-tap kernel interleaves the scaled taps
+    x = np.array([[1.0, 2.0, 3.0]])
+    got = nc.conv_transpose1d(x, np.array([[[1.0, 10.0]]]), stride=2)
+    np.testing.assert_array_equal(got, [[1.0, 10.0, 2.0, 20.0, 3.0, 30.0]])
+    with pytest.raises(ValueError, match="output_padding"):
+        nc.conv_transpose1d(x, np.ones((1, 1, 2)), stride=2, output_padding=2)
+    with pytest.raises(ValueError, match="padding"):
+        nc.conv_transpose1d(x, np.ones((1, 1, 2)), padding="same")
+    with pytest.raises(ValueError, match="channels"):
+        nc.conv_transpose1d(x, np.ones((2, 1, 2)))
+
+
+# ----------------------------------------------------------------------------------------------
+# determinism, torch cross-check
+
+
+@pytest.mark.parametrize("ws, groups", [((16, 8, 3, 3), 1), ((8, 1, 3, 3), 8)])
+def test_bitwise_identical_for_one_and_two_threads(ws, groups):
+    import numba
+
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((3, 8, 10, 11)).astype(np.float32)
+    w = rng.standard_normal(ws).astype(np.float32)
+    y = nc.conv2d(x, w, padding=1, groups=groups)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    results = []
+    default = numba.get_num_threads()
+    for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+        numba.set_num_threads(threads)
+        try:
+            results.append((nc.conv2d(x, w, padding=1, groups=groups),
+                            grad.conv2d_input(x.shape, w, g, padding=1, groups=groups),
+                            grad.conv2d_weight(x, w.shape, g, padding=1, groups=groups),
+                            grad.conv_bias(g)))
+        finally:
+            numba.set_num_threads(default)
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_gemm_and_direct_paths_both_used():
+    assert cpu_conv._use_gemm((64, 64, 3, 3), 1)
+    assert not cpu_conv._use_gemm((64, 1, 3, 3), 64)
+    assert not cpu_conv._use_gemm((32, 1, 3, 3), 1)
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_torch_cross_check(nd):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 4) + (6,) * nd)
+    w = rng.standard_normal((6, 2) + (3,) * nd)
+    b = rng.standard_normal(6)
+    kw = dict(stride=2, padding=1, dilation=1, groups=2)
+    tf = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[nd]
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    ty = tf(tx, tw, torch.tensor(b), **kw)
+    g = rng.standard_normal(tuple(ty.shape))
+    ty.backward(torch.tensor(g))
+    np.testing.assert_allclose(CONV[nd](x, w, b, **kw), ty.detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(CONV_INPUT[nd](x.shape, w, g, **kw), tx.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(CONV_WEIGHT[nd](x, w.shape, g, **kw), tw.grad.numpy(), rtol=1e-10)
+    tt = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[nd]
+    wt = rng.standard_normal((4, 3) + (3,) * nd)
+    bt = rng.standard_normal(6)
+    np.testing.assert_allclose(
+        CONV_T[nd](x, wt, bt, stride=2, padding=1, output_padding=1, groups=2, dilation=1),
+        tt(torch.tensor(x), torch.tensor(wt), torch.tensor(bt), stride=2, padding=1,
+           output_padding=1, groups=2).numpy(), rtol=1e-10, atol=1e-12)
+    for mode in ("reflect", "replicate", "circular"):
+        conv = {1: torch.nn.Conv1d, 2: torch.nn.Conv2d, 3: torch.nn.Conv3d}[nd](
+            4, 6, 3, padding=1, padding_mode=mode, groups=2).double()
+        with torch.no_grad():
+            conv.weight.copy_(torch.tensor(w))
+            conv.bias.copy_(torch.tensor(b))
+            want = conv(torch.tensor(x)).numpy()
+        np.testing.assert_allclose(CONV[nd](x, w, b, padding=1, padding_mode=mode, groups=2),
+                                   want, rtol=1e-10)
