@@ -1,0 +1,319 @@
+"""CPU pooling kernels: one generic 3-D implementation for 1-, 2- and 3-D pooling.
+
+Every launcher takes C-contiguous 4-D arrays ``(P, D, H, W)`` (``P = N*C``
+planes; 1-D and 2-D pooling arrive with singleton leading spatial axes) and
+per-axis *window tables* resolved by :mod:`numbaconv.api.pooling`:
+
+* ``win[a, 0, o]`` the input position of tap 0 of output ``o`` along axis ``a``
+  (negative inside the left padding), ``win[a, 1, o]`` / ``win[a, 2, o]`` the
+  first / one-past-last tap that lies inside the input; tap ``j`` reads input
+  position ``win[a, 0, o] + j * geo[a]`` (``geo[0:3]`` are the dilations);
+* ``geo[3]`` the stride along W and ``[geo[4], geo[5])`` the outputs along W
+  whose whole window is inside the input (the vectorised interior);
+* ``fac[a, o]`` the per-axis divisor factors of average pooling (their product
+  is the divisor);
+* ``invptr`` / ``invo``: per axis, the outputs whose window holds each input
+  position (CSR), for the average-pooling gradient.
+
+Semantics shared with the CUDA twin (identical results, bit for bit):
+
+* max: taps are scanned in (d, h, w) order; a tap replaces the running maximum
+  when it is greater, or when it is NaN and the maximum is not yet NaN; so the
+  first maximum wins and the first NaN wins. A window with no tap inside the
+  input (possible only with dilation) gives -inf and index -1.
+* average: ``sum_w (sum_{d,h} x) / ((fac_d * fac_h) * fac_w)`` accumulated in
+  the array dtype, columns first.
+* gradients are gathers or per-plane serial scatters: results do not depend
+  on the thread count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+#: rows per parallel work item (a fixed split: results never depend on the thread count)
+CHUNK = 8
+
+
+@njit(cache=True, inline="always")
+def _takes(v, best):
+    """True when tap value ``v`` replaces the running maximum ``best`` (first max / first NaN)."""
+    return (v > best) | ((v != v) & (best == best))
+
+
+@njit(cache=True)
+def _max_row(x, xp, dims, win, geo, od, oh, acc, neg_inf):
+    """acc[:oW] = max over each window of output row (od, oh); ``xp`` the plane offset."""
+    H, W, oW = dims[1], dims[2], dims[5]
+    dd, dh, dw, sw, ia, ib = geo[0], geo[1], geo[2], geo[3], geo[4], geo[5]
+    for ow in range(oW):
+        acc[ow] = neg_inf
+    kw = win[2, 2, ia] if ib > ia else 0
+    b0 = win[2, 0, 0]
+    inner = acc[ia:ib]
+    m = ib - ia
+    for jd in range(win[0, 1, od], win[0, 2, od]):
+        d = win[0, 0, od] + jd * dd
+        for jh in range(win[1, 1, oh], win[1, 2, oh]):
+            h = win[1, 0, oh] + jh * dh
+            rb = xp + (d * H + h) * W
+            for ow in range(ia):
+                for jw in range(win[2, 1, ow], win[2, 2, ow]):
+                    v = x[rb + win[2, 0, ow] + jw * dw]
+                    if _takes(v, acc[ow]):
+                        acc[ow] = v
+            for jw in range(kw):
+                start = rb + b0 + ia * sw + jw * dw
+                xs = x[start:start + (m - 1) * sw + 1] if m > 0 else x[0:0]
+                for i in range(m):  # the interior: no bounds, vectorised
+                    v = xs[i * sw]
+                    b = inner[i]
+                    inner[i] = v if _takes(v, b) else b
+            for ow in range(ib, oW):
+                for jw in range(win[2, 1, ow], win[2, 2, ow]):
+                    v = x[rb + win[2, 0, ow] + jw * dw]
+                    if _takes(v, acc[ow]):
+                        acc[ow] = v
+
+
+@njit(cache=True)
+def _argmax_row(x, xp, dims, win, geo, od, oh, best, idx, neg_inf):
+    """Like :func:`_max_row`, also writing each maximum's flat in-plane index to ``idx[:oW]``."""
+    H, W, oW = dims[1], dims[2], dims[5]
+    dd, dh, dw, sw, ia, ib = geo[0], geo[1], geo[2], geo[3], geo[4], geo[5]
+    for ow in range(oW):
+        best[ow] = neg_inf
+        idx[ow] = -1
+    kw = win[2, 2, ia] if ib > ia else 0
+    b0 = win[2, 0, 0]
+    m = ib - ia
+    ibest = best[ia:ib]
+    iidx = idx[ia:ib]
+    for jd in range(win[0, 1, od], win[0, 2, od]):
+        d = win[0, 0, od] + jd * dd
+        for jh in range(win[1, 1, oh], win[1, 2, oh]):
+            h = win[1, 0, oh] + jh * dh
+            rp = (d * H + h) * W
+            rb = xp + rp
+            for ow in range(ia):
+                for jw in range(win[2, 1, ow], win[2, 2, ow]):
+                    w = win[2, 0, ow] + jw * dw
+                    v = x[rb + w]
+                    if idx[ow] < 0 or _takes(v, best[ow]):
+                        best[ow] = v
+                        idx[ow] = rp + w
+            for jw in range(kw):
+                w0 = b0 + ia * sw + jw * dw
+                xs = x[rb + w0:rb + w0 + (m - 1) * sw + 1] if m > 0 else x[0:0]
+                p0 = rp + w0
+                for i in range(m):
+                    v = xs[i * sw]
+                    b = ibest[i]
+                    j = iidx[i]
+                    t = (j < 0) | _takes(v, b)
+                    ibest[i] = v if t else b
+                    iidx[i] = p0 + i * sw if t else j
+            for ow in range(ib, oW):
+                for jw in range(win[2, 1, ow], win[2, 2, ow]):
+                    w = win[2, 0, ow] + jw * dw
+                    v = x[rb + w]
+                    if idx[ow] < 0 or _takes(v, best[ow]):
+                        best[ow] = v
+                        idx[ow] = rp + w
+
+
+@njit(parallel=True, cache=True)
+def _max_fwd(x, out, dims, win, geo, neg_inf):
+    P, D, H, W, oD, oH, oW = dims[6], dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
+    rows = P * oD * oH
+    for c in prange((rows + CHUNK - 1) // CHUNK):
+        acc = np.empty(oW, x.dtype)
+        for r in range(c * CHUNK, min(rows, (c + 1) * CHUNK)):
+            oh = r % oH
+            t = r // oH
+            od = t % oD
+            p = t // oD
+            _max_row(x, p * D * H * W, dims, win, geo, od, oh, acc, neg_inf)
+            o0 = r * oW
+            for ow in range(oW):
+                out[o0 + ow] = acc[ow]
+
+
+@njit(parallel=True, cache=True)
+def _max_fwd_idx(x, out, idx, dims, win, geo, neg_inf):
+    P, D, H, W, oD, oH, oW = dims[6], dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
+    rows = P * oD * oH
+    for c in prange((rows + CHUNK - 1) // CHUNK):
+        best = np.empty(oW, x.dtype)
+        bidx = np.empty(oW, np.int64)
+        for r in range(c * CHUNK, min(rows, (c + 1) * CHUNK)):
+            oh = r % oH
+            t = r // oH
+            od = t % oD
+            p = t // oD
+            _argmax_row(x, p * D * H * W, dims, win, geo, od, oh, best, bidx, neg_inf)
+            o0 = r * oW
+            for ow in range(oW):
+                out[o0 + ow] = best[ow]
+                idx[o0 + ow] = bidx[ow]
+
+
+@njit(parallel=True, cache=True)
+def _max_bwd(g, x, gin, dims, win, geo, neg_inf):
+    P, D, H, W, oD, oH, oW = dims[6], dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
+    plane, oplane = D * H * W, oD * oH * oW
+    for p in prange(P):  # one thread scatters one whole plane, in output order
+        xp = p * plane
+        for i in range(plane):
+            gin[xp + i] = 0
+        best = np.empty(oW, x.dtype)
+        idx = np.empty(oW, np.int64)
+        for od in range(oD):
+            for oh in range(oH):
+                _argmax_row(x, xp, dims, win, geo, od, oh, best, idx, neg_inf)
+                go = p * oplane + (od * oH + oh) * oW
+                for ow in range(oW):
+                    if idx[ow] >= 0:
+                        gin[xp + idx[ow]] += g[go + ow]
+
+
+@njit(parallel=True, cache=True)
+def _avg_fwd(x, out, dims, win, geo, fac, zero):
+    P, D, H, W, oD, oH, oW = dims[6], dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
+    sw, ia, ib = geo[3], geo[4], geo[5]
+    rows = P * oD * oH
+    b0 = win[2, 0, 0]
+    kw = win[2, 2, ia] if ib > ia else 0
+    for c in prange((rows + CHUNK - 1) // CHUNK):
+        col = np.empty(W, x.dtype)
+        acc = np.empty(oW, x.dtype)
+        for r in range(c * CHUNK, min(rows, (c + 1) * CHUNK)):
+            oh = r % oH
+            t = r // oH
+            od = t % oD
+            p = t // oD
+            xp = p * D * H * W
+            for w in range(W):
+                col[w] = zero
+            for jd in range(win[0, 1, od], win[0, 2, od]):
+                d = win[0, 0, od] + jd
+                for jh in range(win[1, 1, oh], win[1, 2, oh]):
+                    rb = xp + (d * H + win[1, 0, oh] + jh) * W
+                    xs = x[rb:rb + W]
+                    for w in range(W):  # column sums: contiguous, vectorised
+                        col[w] += xs[w]
+            o0 = r * oW
+            f = fac[0, od] * fac[1, oh]
+            for ow in range(oW):
+                acc[ow] = zero
+            for ow in range(ia):
+                for jw in range(win[2, 1, ow], win[2, 2, ow]):
+                    acc[ow] += col[win[2, 0, ow] + jw]
+            m = ib - ia
+            inner = acc[ia:ib]
+            for jw in range(kw):
+                start = b0 + ia * sw + jw
+                cs = col[start:start + (m - 1) * sw + 1] if m > 0 else col[0:0]
+                for i in range(m):  # vectorised over the interior outputs
+                    inner[i] += cs[i * sw]
+            for ow in range(ib, oW):
+                for jw in range(win[2, 1, ow], win[2, 2, ow]):
+                    acc[ow] += col[win[2, 0, ow] + jw]
+            for ow in range(oW):
+                out[o0 + ow] = acc[ow] / (f * fac[2, ow])
+
+
+@njit(parallel=True, cache=True)
+def _avg_bwd(g, gin, dims, fac, invptr, invo, zero):
+    P, D, H, W, oD, oH, oW = dims[6], dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
+    rows = P * D * H
+    for c in prange((rows + CHUNK - 1) // CHUNK):
+        tmp = np.empty(oW, gin.dtype)
+        for r in range(c * CHUNK, min(rows, (c + 1) * CHUNK)):  # one input row each
+            h = r % H
+            t = r // H
+            d = t % D
+            p = t // D
+            for ow in range(oW):
+                tmp[ow] = zero
+            for i in range(invptr[0, d], invptr[0, d + 1]):
+                od = invo[0, i]
+                for k in range(invptr[1, h], invptr[1, h + 1]):
+                    oh = invo[1, k]
+                    go = ((p * oD + od) * oH + oh) * oW
+                    f = fac[0, od] * fac[1, oh]
+                    for ow in range(oW):
+                        tmp[ow] += g[go + ow] / (f * fac[2, ow])
+            o0 = r * W
+            for w in range(W):
+                acc = zero
+                for i in range(invptr[2, w], invptr[2, w + 1]):
+                    acc += tmp[invo[2, i]]
+                gin[o0 + w] = acc
+
+
+@njit(parallel=True, cache=True)
+def _unpool(x, idx, out, plane_in, plane_out):
+    P = out.shape[0] // plane_out if plane_out else 0
+    for p in prange(P):  # one thread per plane: the last write wins, deterministically
+        ob = p * plane_out
+        for i in range(plane_out):
+            out[ob + i] = 0
+        xb = p * plane_in
+        for j in range(plane_in):
+            i = idx[xb + j]
+            if 0 <= i < plane_out:
+                out[ob + i] = x[xb + j]
+
+
+def _dims(x4, o4):
+    """(D, H, W, oD, oH, oW, P) as a tuple of ints."""
+    return (int(x4.shape[1]), int(x4.shape[2]), int(x4.shape[3]),
+            int(o4.shape[1]), int(o4.shape[2]), int(o4.shape[3]), int(x4.shape[0]))
+
+
+def max_pool(x, out, win, geo) -> None:
+    """``out`` (P, oD, oH, oW) = max pooling of ``x`` (P, D, H, W) through the window tables."""
+    if out.size == 0:
+        return
+    _max_fwd(x.reshape(-1), out.reshape(-1), _dims(x, out), win, geo, x.dtype.type(-np.inf))
+
+
+def max_pool_indices(x, out, idx, win, geo) -> None:
+    """Max pooling that also writes the flat in-plane index of every maximum to ``idx``."""
+    if out.size == 0:
+        return
+    _max_fwd_idx(x.reshape(-1), out.reshape(-1), idx.reshape(-1), _dims(x, out), win, geo,
+                 x.dtype.type(-np.inf))
+
+
+def max_pool_backward(g, x, gin, win, geo) -> None:
+    """``gin`` (P, D, H, W) = the max-pooling gradient: each ``g`` entry goes to its window's maximum."""
+    if gin.size == 0:
+        return
+    _max_bwd(g.reshape(-1), x.reshape(-1), gin.reshape(-1), _dims(x, g), win, geo,
+             x.dtype.type(-np.inf))
+
+
+def avg_pool(x, out, win, geo, fac) -> None:
+    """``out`` = average pooling of ``x``: window sums over the divisor ``prod_a fac[a, o_a]``."""
+    if out.size == 0:
+        return
+    _avg_fwd(x.reshape(-1), out.reshape(-1), _dims(x, out), win, geo, fac, x.dtype.type(0))
+
+
+def avg_pool_backward(g, gin, win, geo, fac, invptr, invo) -> None:
+    """``gin`` = the average-pooling gradient, gathered per input element through ``invptr``/``invo``."""
+    if gin.size == 0:
+        return
+    _avg_bwd(g.reshape(-1), gin.reshape(-1), _dims(gin, g), fac, invptr, invo, gin.dtype.type(0))
+
+
+def max_unpool(x, idx, out) -> None:
+    """``out`` (P, *out_spatial) = zeros with ``x`` scattered to ``idx`` (flat in-plane positions)."""
+    if out.size == 0:
+        return
+    plane_in = x.size // x.shape[0]
+    plane_out = out.size // out.shape[0]
+    _unpool(x.reshape(-1), idx.reshape(-1), out.reshape(-1), plane_in, plane_out)
