@@ -1,0 +1,76 @@
+"""CUDA kernels for scipy.signal-style convolution: twins of :mod:`numbaconv.cpu.signal`.
+
+Direct method only (there is no GPU FFT in numbaconv). One thread per output
+element computes ``out[o] = sum_j w[j] * x[o + j - lo]`` with taps outside
+``x`` skipped, accumulating in the same tap order as the CPU kernel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._target import cuda
+from .common import grid_1d, to_device
+
+
+@cuda.jit(cache=False)
+def _corr_shifted(x, w, out, xshape, wshape, oshape, lo, xstrides, zero):
+    nd = oshape.shape[0]
+    start, step = cuda.grid(1), cuda.gridsize(1)
+    for i in range(start, out.shape[0], step):
+        acc = zero[0]
+        for kk in range(w.shape[0]):
+            rem_o = i
+            rem_k = kk
+            xb = 0
+            inside = True
+            for a in range(nd - 1, -1, -1):
+                oa = rem_o % oshape[a]
+                rem_o //= oshape[a]
+                ka = rem_k % wshape[a]
+                rem_k //= wshape[a]
+                xa = oa + ka - lo[a]
+                if xa < 0 or xa >= xshape[a]:
+                    inside = False
+                xb += xa * xstrides[a]
+            if inside:
+                acc += x[xb] * w[kk]
+        out[i] = acc
+
+
+@cuda.jit(cache=False)
+def _taps(k, out, flip, conj):
+    start, step = cuda.grid(1), cuda.gridsize(1)
+    n = out.shape[0]
+    for i in range(start, n, step):
+        # reversing every axis of a C-contiguous array reverses its flat order
+        v = k[n - 1 - i] if flip else k[i]
+        out[i] = v.conjugate() if conj else v
+
+
+def correlate_shifted(x, w, out, lo) -> None:
+    """``out[o] = sum_j w[j] * x[o + j - lo]`` with zeros outside ``x`` (device arrays)."""
+    if out.size == 0:
+        return
+    nd = max(out.ndim, 1)
+    xshape = np.array(x.shape if x.ndim else (1,), dtype=np.int64)
+    wshape = np.array(w.shape if w.ndim else (1,), dtype=np.int64)
+    oshape = np.array(out.shape if out.ndim else (1,), dtype=np.int64)
+    xstrides = np.ones(nd, dtype=np.int64)
+    for a in range(nd - 2, -1, -1):
+        xstrides[a] = xstrides[a + 1] * xshape[a + 1]
+    lo_arr = np.array(lo if len(lo) else (0,), dtype=np.int64)
+    zero = np.zeros(1, dtype=np.dtype(out.dtype))
+    _corr_shifted[grid_1d(out.size)](
+        x.reshape(x.size), w.reshape(w.size), out.reshape(out.size), to_device(xshape),
+        to_device(wshape), to_device(oshape), to_device(lo_arr), to_device(xstrides),
+        to_device(zero),
+    )
+
+
+def taps(k, out, flip: bool, conj: bool) -> None:
+    """``out = k`` reversed along every axis (``flip``) and/or conjugated (``conj``)."""
+    if out.size == 0:
+        return
+    conj = bool(conj) and np.dtype(out.dtype).kind == "c"
+    _taps[grid_1d(out.size)](k.reshape(k.size), out.reshape(out.size), bool(flip), conj)

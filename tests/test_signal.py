@@ -1,0 +1,300 @@
+"""numbaconv's scipy.signal-style convolution against scipy.signal, the oracle."""
+
+from __future__ import annotations
+
+import warnings
+
+import numba
+import numpy as np
+import pytest
+import scipy.signal as ss
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import numbaconv as nc
+from numbaconv.shapes import conv_output_size
+
+MODES = ["full", "same", "valid"]
+DTYPES = [np.float64, np.float32, np.int32, np.int8, np.uint8, np.complex128, np.bool_]
+
+
+def _elements(dtype):
+    if dtype is np.bool_:
+        return st.booleans()
+    if dtype is np.uint8:
+        return st.integers(0, 9)
+    if np.dtype(dtype).kind in "iu":
+        return st.integers(-9, 9)
+    if np.dtype(dtype).kind == "c":
+        return st.complex_numbers(max_magnitude=4, allow_nan=False, allow_infinity=False)
+    return st.floats(-4, 4, width=np.dtype(dtype).itemsize * 8)
+
+
+@st.composite
+def pairs(draw, min_dims=1, max_dims=3, max_side=6, dtypes=DTYPES):
+    nd = draw(st.integers(min_dims, max_dims))
+    dtype = draw(st.sampled_from(dtypes))
+    s1 = draw(hnp.array_shapes(min_dims=nd, max_dims=nd, min_side=1, max_side=max_side))
+    s2 = draw(hnp.array_shapes(min_dims=nd, max_dims=nd, min_side=1, max_side=max_side))
+    a = draw(hnp.arrays(dtype, s1, elements=_elements(dtype)))
+    b = draw(hnp.arrays(dtype, s2, elements=_elements(dtype)))
+    return a, b
+
+
+def _expected_shape(s1, s2, mode):
+    """Output shape from numbaconv.shapes, as the issue requires."""
+    if mode == "full":
+        return tuple(conv_output_size(n, m, padding="full") for n, m in zip(s1, s2, strict=True))
+    if mode == "valid":
+        return tuple(conv_output_size(max(n, m), min(n, m), padding="valid")
+                     for n, m in zip(s1, s2, strict=True))
+    return tuple(s1)
+
+
+def _oracle(fn, a, b, *args, **kw):
+    """scipy's result; bool inputs (which scipy refuses for N-D direct) via int64 != 0."""
+    if a.dtype == np.bool_:
+        kw = {k: v for k, v in kw.items() if k != "method"}
+        return fn(a.astype(np.int64), b.astype(np.int64), *args, **kw) != 0
+    return fn(a, b, *args, **kw)
+
+
+def _check(got, want, dtype):
+    assert got.dtype == want.dtype, (got.dtype, want.dtype)
+    assert got.shape == want.shape
+    if np.dtype(dtype).kind in "biu":
+        np.testing.assert_array_equal(got, want)
+    else:
+        tol = 1e-4 if np.dtype(dtype) in (np.float32, np.complex64) else 1e-10
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 10)
+
+
+def _dominates(s1, s2):
+    return all(a >= b for a, b in zip(s1, s2, strict=True)) or all(
+        b >= a for a, b in zip(s1, s2, strict=True))
+
+
+@pytest.mark.parametrize("name", ["convolve", "correlate"])
+@given(ab=pairs(), mode=st.sampled_from(MODES), method=st.sampled_from(["direct", "fft", "auto"]))
+def test_nd_matches_scipy(name, ab, mode, method):
+    a, b = ab
+    ours, theirs = getattr(nc, name), getattr(ss, name)
+    if mode == "valid" and not _dominates(a.shape, b.shape):
+        with pytest.raises(ValueError, match="at least as large"):
+            ours(a, b, mode, method)
+        return
+    if a.dtype == np.bool_ and method == "fft":
+        method = "direct"  # scipy's FFT path turns float noise into True: not an oracle
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = _oracle(theirs, a, b, mode, method="direct" if method == "auto" else method)
+    got = ours(a, b, mode, method)
+    assert got.shape == _expected_shape(a.shape, b.shape, mode)
+    _check(got, want, a.dtype)
+
+
+@pytest.mark.parametrize("name", ["convolve2d", "correlate2d"])
+@given(ab=pairs(2, 2, dtypes=[np.float64, np.float32, np.int32, np.complex128]),
+       mode=st.sampled_from(MODES), boundary=st.sampled_from(["fill", "wrap", "symm"]),
+       fillvalue=st.sampled_from([0, 1, -2.5]))
+def test_2d_matches_scipy(name, ab, mode, boundary, fillvalue):
+    a, b = ab
+    ours, theirs = getattr(nc, name), getattr(ss, name)
+    if mode == "valid" and not _dominates(a.shape, b.shape):
+        with pytest.raises(ValueError, match="at least as large"):
+            ours(a, b, mode, boundary, fillvalue)
+        return
+    want = theirs(a, b, mode, boundary, fillvalue)
+    got = ours(a, b, mode, boundary, fillvalue)
+    assert got.shape == _expected_shape(a.shape, b.shape, mode)
+    _check(got, want, a.dtype)
+
+
+def test_even_kernel_same_offsets_follow_each_scipy_function():
+    x = np.arange(1.0, 8.0)
+    k = np.array([1.0, 2.0, 3.0, 4.0])
+    full_corr = np.correlate(x, k, "full")
+    # textbook: 'same' is the centred slice of 'full'; scipy centres correlate at (M-1)//2 and
+    # correlate2d at M//2 (its documented one-sample offset)
+    np.testing.assert_allclose(nc.correlate(x, k, "same"), full_corr[1:8])
+    np.testing.assert_allclose(nc.correlate2d(x[None], k[None], "same")[0], full_corr[2:9])
+    np.testing.assert_allclose(nc.convolve(x, k, "same"), np.convolve(x, k, "full")[1:8])
+    np.testing.assert_allclose(nc.convolve2d(x[None], k[None], "same")[0],
+                               np.convolve(x, k, "full")[1:8])
+
+
+def test_same_mode_keeps_in1_shape_when_kernel_is_larger():
+    x, k = np.arange(3.0), np.arange(1.0, 9.0)
+    for fn in (nc.convolve, nc.correlate):
+        got = fn(x, k, "same")
+        assert got.shape == (3,)
+        np.testing.assert_allclose(got, getattr(ss, fn.__name__)(x, k, "same"))
+    for b in ("fill", "wrap", "symm"):  # extensions wider than the input keep wrapping/mirroring
+        np.testing.assert_allclose(nc.convolve2d(x[None], k[None], "same", b),
+                                   ss.convolve2d(x[None], k[None], "same", b))
+
+
+def test_valid_mode_swaps_like_scipy():
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((2, 3)) + 1j * rng.standard_normal((2, 3))
+    b = rng.standard_normal((4, 5)) + 1j * rng.standard_normal((4, 5))
+    for name in ("convolve", "correlate"):
+        for method in ("direct", "fft"):
+            np.testing.assert_allclose(getattr(nc, name)(a, b, "valid", method),
+                                       getattr(ss, name)(a, b, "valid", method), atol=1e-12)
+    for name in ("convolve2d", "correlate2d"):  # correlate2d's swap does not conjugate back
+        np.testing.assert_allclose(getattr(nc, name)(a, b, "valid"),
+                                   getattr(ss, name)(a, b, "valid"), atol=1e-12)
+
+
+def test_correlate_conjugates_in2_and_convolve_flips():
+    x = np.array([1j, 2.0, 3.0])
+    # textbook definitions
+    assert np.allclose(nc.correlate(x, np.array([1j]), method="direct"), x * -1j)
+    np.testing.assert_allclose(nc.convolve([1.0, 2.0], [1.0, 10.0]), [1.0, 12.0, 20.0])
+    np.testing.assert_allclose(nc.correlate([1.0, 2.0], [1.0, 10.0]), [10.0, 21.0, 2.0])
+
+
+def test_zero_d_and_single_element_inputs():
+    assert nc.convolve(np.array(2.0), np.array(3.0)) == ss.convolve(np.array(2.0), np.array(3.0))
+    assert nc.correlate(np.array(2.0), np.array(3j)) == -6j
+    for fn in ("convolve", "correlate"):
+        for mode in MODES:
+            got = getattr(nc, fn)(np.array([[5.0]]), np.array([[2.0]]), mode)
+            np.testing.assert_array_equal(got, getattr(ss, fn)(np.array([[5.0]]), np.array([[2.0]]), mode))
+
+
+def test_result_dtypes_follow_scipy():
+    cases = [(np.int8, np.int8), (np.int16, np.float32), (np.float32, np.float32),
+             (np.float32, np.float64), (np.int64, np.float32), (np.uint8, np.uint8),
+             (np.bool_, np.int8), (np.complex64, np.float32), (np.int32, np.complex64)]
+    for d1, d2 in cases:
+        x, k = np.ones((3, 4), d1), np.ones((2, 2), d2)
+        assert nc.convolve(x, k).dtype == ss.convolve(x, k).dtype
+        assert nc.correlate2d(x, k).dtype == ss.correlate2d(x, k).dtype
+    b = np.array([True, False, True])
+    got = nc.convolve(b, np.array([True, True]))
+    assert got.dtype == np.bool_
+    np.testing.assert_array_equal(got, ss.convolve(b, np.array([True, True])))
+
+
+def test_integer_overflow_wraps_like_scipy_and_dtype_gives_a_wide_result():
+    x = np.full(50, 100, np.int8)
+    k = np.full(5, 3, np.int8)
+    np.testing.assert_array_equal(nc.convolve(x, k, method="direct"), ss.convolve(x, k, method="direct"))
+    wide = nc.convolve(x, k, dtype=np.int64)
+    assert wide.dtype == np.int64
+    np.testing.assert_array_equal(wide, np.convolve(x.astype(np.int64), k.astype(np.int64)))
+    assert wide.max() == 1500
+
+
+def test_auto_never_uses_fft_for_large_integers_or_non_finite_input():
+    big = np.full(4000, 2**40, np.int64)
+    k = np.arange(1, 2000, dtype=np.int64)
+    assert nc.choose_conv_method(big, k) == "direct"
+    got = nc.convolve(big, k)  # exact: FFT in float64 would round these
+    want = np.array([int(v) for v in big[:1]], dtype=object)  # noqa: F841 (documenting intent)
+    assert got[0] == 2**40 and got[1] == 3 * 2**40
+    x = np.ones((300, 300))
+    w = np.ones((40, 40))
+    assert nc.choose_conv_method(x, w) == "fft"
+    x[5, 5] = np.nan
+    assert nc.choose_conv_method(x, w) == "direct"
+    out = nc.convolve(x, w, "same")
+    assert np.isnan(out[5, 5]) and not np.isnan(out[-1, -1])  # the NaN stays local
+    assert nc.choose_conv_method(np.ones(10, bool), np.ones(3, bool)) == "direct"
+
+
+def test_auto_picks_fft_for_big_kernels_and_direct_for_small():
+    assert nc.choose_conv_method(np.ones(100_000), np.ones(1001)) == "fft"
+    assert nc.choose_conv_method(np.ones((1024, 1024)), np.ones((31, 31)), "same") == "fft"
+    assert nc.choose_conv_method(np.ones((1024, 1024)), np.ones((3, 3)), "same") == "direct"
+    assert nc.choose_conv_method(np.ones(100_000), np.ones(3)) == "direct"
+
+
+def test_choose_conv_method_measure_times_both():
+    method, times = nc.choose_conv_method(np.ones(200), np.ones(5), measure=True)
+    assert set(times) == {"fft", "direct"} and all(t > 0 for t in times.values())
+    assert method == min(times, key=times.get)
+
+
+def test_long_signal_spans_many_parallel_blocks():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(20_011)
+    for k in (3, 17, 600):
+        w = rng.standard_normal(k)
+        for mode in MODES:
+            np.testing.assert_allclose(nc.convolve(x, w, mode, "direct"), np.convolve(x, w, mode)
+                                       if mode != "same" else ss.convolve(x, w, mode, "direct"),
+                                       rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(nc.convolve(x, w, "same", "fft"),
+                                   ss.convolve(x, w, "same", "direct"), atol=1e-9)
+
+
+def test_results_do_not_depend_on_thread_count():
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal(9000), rng.standard_normal(37)
+    img, k = rng.standard_normal((40, 3000)), rng.standard_normal((5, 6))
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = (nc.convolve(x, w, method="direct"), nc.convolve2d(img, k, "same", "symm"))
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        two = (nc.convolve(x, w, method="direct"), nc.convolve2d(img, k, "same", "symm"))
+    finally:
+        numba.set_num_threads(before)
+    for a, b in zip(one, two, strict=True):
+        assert a.tobytes() == b.tobytes()
+
+
+def test_awkward_inputs_work_and_are_not_modified():
+    base = np.arange(24.0).reshape(4, 6)
+    k = np.array([[1.0, -2.0], [0.5, 3.0]])
+    readonly = base.copy()
+    readonly.flags.writeable = False
+    for x in (np.asfortranarray(base), base[::2, ::-1], base.astype(">f8"), readonly,
+              base.tolist(), base.astype(np.int16)):
+        before = np.array(x, copy=True)
+        for fn in ("convolve", "correlate", "convolve2d", "correlate2d"):
+            got = getattr(nc, fn)(x, k, "same")
+            np.testing.assert_allclose(got, getattr(ss, fn)(np.asarray(x), k, "same"))
+        np.testing.assert_array_equal(np.asarray(x), before)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: nc.convolve([1, 2], [1], mode="middle"), "mode must be one of"),
+    (lambda: nc.correlate([1, 2], [1], method="fast"), "method must be one of"),
+    (lambda: nc.convolve2d([[1]], [[1]], boundary="reflect"), "boundary must be one of"),
+    (lambda: nc.convolve(np.ones((2, 2)), np.ones(2)), "same dimensionality"),
+    (lambda: nc.correlate(np.ones((2, 3)), np.ones((3, 2)), "valid"), "at least as large"),
+    (lambda: nc.convolve2d(np.ones(3), np.ones(3)), "must both be 2-D"),
+    (lambda: nc.correlate2d(np.ones((2, 2)), np.ones((2, 2)), fillvalue=[1, 2]), "fillvalue"),
+    (lambda: nc.convolve2d(np.ones((2, 2)), np.ones((2, 2)), fillvalue=1j), "complex"),
+    (lambda: nc.convolve(np.ones(0), np.ones(3)), "empty"),
+    (lambda: nc.choose_conv_method([1, 2], [1], mode="nope"), "mode must be one of"),
+])
+def test_bad_input_gets_a_value_error(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_bad_types_get_a_type_error():
+    with pytest.raises(TypeError, match="in1"):
+        nc.convolve(np.array(["a", "b"]), [1.0])
+    with pytest.raises(TypeError, match="dtype"):
+        nc.convolve([1.0], [1.0], dtype="U3")
+
+
+def test_fillvalue_is_cast_to_the_integer_result_like_scipy():
+    x = np.ones((2, 2), int)
+    np.testing.assert_array_equal(nc.convolve2d(x, x, fillvalue=2.7),
+                                  ss.convolve2d(x, x, fillvalue=2.7))
+
+
+def test_matches_torch_conv1d_cross_check():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((1, 1, 50)), rng.standard_normal((1, 1, 7))
+    t = torch.nn.functional.conv1d(torch.from_numpy(x), torch.from_numpy(w)).numpy()[0, 0]
+    np.testing.assert_allclose(nc.correlate(x[0, 0], w[0, 0], "valid"), t, atol=1e-12)
