@@ -9,21 +9,24 @@ the data is implicit: a tap that falls outside the input reads zero.
 
 Two strategies, picked per call by :func:`_use_gemm`:
 
-* *GEMM*: a parallel njit ``im2col`` gathers the patches of one group of a
-  few images into a ``(C/groups*kd*kh*kw, positions)`` buffer, and NumPy's
-  ``matmul`` (OpenBLAS, with its own threads; never called inside ``prange``)
-  multiplies it by the weights. The input gradient is ``col2im(W^T @ G)``,
-  the weight gradient ``G @ cols^T``. The bias rides along as an extra row
-  of ones in ``cols``.
+* *GEMM*: a call is split into a fixed number of independent work items
+  (image x group x block of output rows, or of channels for the gradients).
+  Each item runs a GIL-free njit ``im2col`` into a per-thread buffer and one
+  single-threaded BLAS GEMM through NumPy's ``matmul``; the items run on
+  ``numba.get_num_threads()`` Python threads (:func:`_run`). The input
+  gradient is ``col2im(W^T @ G)``, the weight gradient ``G @ cols^T``
+  summed over the batch in order; the bias rides along as a row of ones.
 * *direct*: for layers whose reduction is tiny (depthwise, one input
   channel), a vectorised loop nest over output planes.
 
-Determinism: njit kernels ``prange`` over an axis whose elements are each
-reduced serially by one thread (rows of ``cols``, input planes, weight
-planes), and the GEMM blocking does not depend on Numba's thread count.
+Determinism: direct kernels ``prange`` over planes that one thread reduces
+serially; the GEMM path's blocking is a constant (``_ITEMS``), so neither
+depends on the thread count.
 """
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 from numba import njit, prange
@@ -32,10 +35,6 @@ from numba import njit, prange
 #: channels per group than ``_MIN_KG``, direct loops beat im2col + GEMM.
 _MIN_REDUCTION = 32
 _MIN_KG = 8
-#: aim for at least this many output positions per GEMM (batching small images)
-_TARGET_COLS = 2048
-#: cap on the im2col buffer, in elements
-_MAX_COLS_ELEMS = 4 << 20
 
 
 @njit(inline="always")
@@ -57,94 +56,90 @@ def _span(n_in, n_out, off, s):
 _U = np.uint64
 
 
-@njit(cache=True)
-def _im2col(x, cols, n0, nb, c0, cg, kd, kh, kw, sd, sh, sw, ld, lh, lw, dd, dh, dw,
-            Do, Ho, Wo):
-    """``cols[r, b*P + p]`` = patch element ``r`` at output position ``p`` of image ``n0 + b``.
+@njit(cache=True, nogil=True)
+def _im2col(x, cols, n, c0, cg, kd, kh, kw, sd, sh, sw, ld, lh, lw, dd, dh, dw,
+            Do, Ho, Wo, row0, row1):
+    """``cols[r, j]``: patch element ``r`` (channel-major) of image ``n`` at output position
+    ``row0*Wo + j``, for the output rows ``(od, oh)`` flattened in ``[row0, row1)``.
 
-    Serial on purpose: it runs between BLAS calls, and Numba's OpenMP workers spinning
-    after a parallel region starve OpenBLAS's threads (measured 3-9x slower GEMMs).
+    Serial and GIL-free: the launchers run one per worker thread next to a
+    single-threaded GEMM (see :func:`_run`).
     """
     C, D, H, W = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
-    P = Do * Ho * Wo
     R = cg * kd * kh * kw
     ncols = cols.shape[1]
     xf = x.reshape(-1)
     cf = cols.reshape(-1)
-    for b in range(nb):
-        n = n0 + b
-        for r in range(R):
-            tw = r % kw
-            q = r // kw
-            th = q % kh
-            q //= kh
-            td = q % kd
-            c = c0 + q // kd
-            off = tw * dw - lw
-            ow0, ow1 = _span(W, Wo, off, sw)
-            for od in range(Do):
-                i_d = od * sd - ld + td * dd
-                for oh in range(Ho):
-                    cb = _U(r * ncols + b * P + (od * Ho + oh) * Wo)
-                    ih = oh * sh - lh + th * dh
-                    if i_d < 0 or i_d >= D or ih < 0 or ih >= H:
-                        for ow in range(Wo):
-                            cf[cb + _U(ow)] = 0
-                        continue
-                    xb = _U((((n * C + c) * D + i_d) * H + ih) * W + off + ow0 * sw)
-                    for ow in range(ow0):
-                        cf[cb + _U(ow)] = 0
-                    cb0 = cb + _U(ow0)
-                    if sw == 1:
-                        for j in range(ow1 - ow0):
-                            cf[cb0 + _U(j)] = xf[xb + _U(j)]
-                    else:
-                        for j in range(ow1 - ow0):
-                            cf[cb0 + _U(j)] = xf[xb + _U(j * sw)]
-                    for ow in range(ow1, Wo):
-                        cf[cb + _U(ow)] = 0
+    for r in range(R):
+        tw = r % kw
+        q = r // kw
+        th = q % kh
+        q //= kh
+        td = q % kd
+        c = c0 + q // kd
+        off = tw * dw - lw
+        ow0, ow1 = _span(W, Wo, off, sw)
+        for row in range(row0, row1):
+            od = row // Ho
+            oh = row % Ho
+            i_d = od * sd - ld + td * dd
+            cb = _U(r * ncols + (row - row0) * Wo)
+            ih = oh * sh - lh + th * dh
+            if i_d < 0 or i_d >= D or ih < 0 or ih >= H:
+                for ow in range(Wo):
+                    cf[cb + _U(ow)] = 0
+                continue
+            xb = _U((((n * C + c) * D + i_d) * H + ih) * W + off + ow0 * sw)
+            for ow in range(ow0):
+                cf[cb + _U(ow)] = 0
+            cb0 = cb + _U(ow0)
+            if sw == 1:
+                for j in range(ow1 - ow0):
+                    cf[cb0 + _U(j)] = xf[xb + _U(j)]
+            else:
+                for j in range(ow1 - ow0):
+                    cf[cb0 + _U(j)] = xf[xb + _U(j * sw)]
+            for ow in range(ow1, Wo):
+                cf[cb + _U(ow)] = 0
 
 
-@njit(cache=True)
-def _col2im(cols, dx, bias, n0, nb, c0, cg, kd, kh, kw, sd, sh, sw, ld, lh, lw, dd, dh, dw,
+@njit(cache=True, nogil=True)
+def _col2im(cols, dx, bias, n, c0, cg, kd, kh, kw, sd, sh, sw, ld, lh, lw, dd, dh, dw,
             Do, Ho, Wo):
-    """``dx[n0+b, c0+c] = bias[c0+c] +`` the rows of channel ``c`` scattered back (serial, see _im2col)."""
+    """``dx[n, c0+c] = bias[c0+c] +`` the rows of channel ``c`` of ``cols`` scattered back."""
     C, D, H, W = dx.shape[1], dx.shape[2], dx.shape[3], dx.shape[4]
-    P = Do * Ho * Wo
     ncols = cols.shape[1]
     cf = cols.reshape(-1)
     df = dx.reshape(-1)
     plane = D * H * W
-    for b in range(nb):
-        n = n0 + b
-        for c in range(cg):
-            ci = c0 + c
-            pb = _U((n * C + ci) * plane)
-            init = bias[ci]
-            for i in range(plane):
-                df[pb + _U(i)] = init
-            for td in range(kd):
-                for th in range(kh):
-                    for tw in range(kw):
-                        r = ((c * kd + td) * kh + th) * kw + tw
-                        off = tw * dw - lw
-                        ow0, ow1 = _span(W, Wo, off, sw)
-                        for od in range(Do):
-                            i_d = od * sd - ld + td * dd
-                            if i_d < 0 or i_d >= D:
+    for c in range(cg):
+        ci = c0 + c
+        pb = _U((n * C + ci) * plane)
+        init = bias[ci]
+        for i in range(plane):
+            df[pb + _U(i)] = init
+        for td in range(kd):
+            for th in range(kh):
+                for tw in range(kw):
+                    r = ((c * kd + td) * kh + th) * kw + tw
+                    off = tw * dw - lw
+                    ow0, ow1 = _span(W, Wo, off, sw)
+                    for od in range(Do):
+                        i_d = od * sd - ld + td * dd
+                        if i_d < 0 or i_d >= D:
+                            continue
+                        for oh in range(Ho):
+                            ih = oh * sh - lh + th * dh
+                            if ih < 0 or ih >= H:
                                 continue
-                            for oh in range(Ho):
-                                ih = oh * sh - lh + th * dh
-                                if ih < 0 or ih >= H:
-                                    continue
-                                cb = _U(r * ncols + b * P + (od * Ho + oh) * Wo + ow0)
-                                xb = pb + _U((i_d * H + ih) * W + off + ow0 * sw)
-                                if sw == 1:
-                                    for j in range(ow1 - ow0):
-                                        df[xb + _U(j)] += cf[cb + _U(j)]
-                                else:
-                                    for j in range(ow1 - ow0):
-                                        df[xb + _U(j * sw)] += cf[cb + _U(j)]
+                            cb = _U(r * ncols + (od * Ho + oh) * Wo + ow0)
+                            xb = pb + _U((i_d * H + ih) * W + off + ow0 * sw)
+                            if sw == 1:
+                                for j in range(ow1 - ow0):
+                                    df[xb + _U(j)] += cf[cb + _U(j)]
+                            else:
+                                for j in range(ow1 - ow0):
+                                    df[xb + _U(j * sw)] += cf[cb + _U(j)]
 
 
 @njit(parallel=True, cache=True)
@@ -292,26 +287,70 @@ def _bias_grad(g, db):
 
 
 # ----------------------------------------------------------------------------------------------
-# launchers
+# GEMM path: independent work items on a few threads, each im2col + a single-threaded GEMM
+
+#: work items the GEMM path splits a call into (a constant, so the blocking, and therefore
+#: every rounding, is the same whatever the thread count).
+_ITEMS = 4
+_EXECUTORS: dict = {}
+_CONTROLLER: list = []
+
+
+def _blas_controller():
+    """threadpoolctl's controller, or None when threadpoolctl is not installed."""
+    if not _CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _CONTROLLER.append(ThreadpoolController())
+        except Exception:  # not installed, or no BLAS found
+            _CONTROLLER.append(None)
+    return _CONTROLLER[0]
+
+
+def _run(work, items) -> None:
+    """Run ``work(item)`` for every item on ``numba.get_num_threads()`` threads.
+
+    Each worker calls BLAS with one thread (threadpoolctl). Two single-threaded
+    GEMMs on two cores match one two-threaded GEMM on an idle machine and stay
+    fast on a busy one, where OpenBLAS's spinning thread team collapses
+    (measured 80 vs 6 GFLOP/s with three other processes running). Without
+    threadpoolctl the items run in order with BLAS's own threads.
+    """
+    import numba
+
+    threads = min(numba.get_num_threads(), len(items))
+    ctl = _blas_controller()
+    if threads <= 1 or ctl is None:
+        for item in items:
+            work(item)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = _EXECUTORS.get(threads)
+    if pool is None:
+        pool = _EXECUTORS[threads] = ThreadPoolExecutor(threads, "numbaconv-conv")
+
+    def worker(t):
+        for item in items[t::threads]:
+            work(item)
+
+    with ctl.limit(limits=1, user_api="blas"):
+        for f in [pool.submit(worker, t) for t in range(threads)]:
+            f.result()
+
+
+def _split(n: int, parts: int):
+    """``parts`` (at most ``n``) contiguous ranges covering ``range(n)``."""
+    parts = max(1, min(n, parts))
+    step = -(-n // parts)
+    return [(i, min(n, i + step)) for i in range(0, n, step)]
 
 
 def _use_gemm(w_shape, groups: int) -> bool:
     K, cg = w_shape[0], w_shape[1]
     taps = int(np.prod(w_shape[2:]))
     return cg * taps >= _MIN_REDUCTION and K // groups >= _MIN_KG
-
-
-def _batch(N: int, P: int, R: int) -> int:
-    """Images per GEMM: enough columns for BLAS, a bounded im2col buffer."""
-    nb = max(1, min(N, -(-_TARGET_COLS // max(P, 1))))
-    while nb > 1 and (R + 1) * nb * P > _MAX_COLS_ELEMS:
-        nb -= 1
-    return nb
-
-
-def _cols_view(buf, rows: int, ncols: int):
-    """A C-contiguous ``(rows, ncols)`` view of the front of ``buf`` (one kernel specialisation)."""
-    return buf[: rows * ncols].reshape(rows, ncols)
 
 
 def _bias_or_zeros(bias, n: int, dtype):
@@ -323,42 +362,37 @@ def conv_forward(x, w, bias, out, stride, lo, dilation, groups: int) -> None:
     N = x.shape[0]
     K, cg, kd, kh, kw = w.shape
     Do, Ho, Wo = out.shape[2:]
-    sd, sh, sw = stride
-    ld, lh, lw = lo
-    dd, dh, dw = dilation
+    geo = (kd, kh, kw, *stride, *lo, *dilation)
     if out.size == 0:
         return
     if not _use_gemm(w.shape, groups):
-        _direct_forward(x, w, _bias_or_zeros(bias, K, out.dtype), out, groups,
-                        sd, sh, sw, ld, lh, lw, dd, dh, dw)
+        _direct_forward(x, w, _bias_or_zeros(bias, K, out.dtype), out, groups, *stride, *lo,
+                        *dilation)
         return
     kg = K // groups
     R = cg * kd * kh * kw
     P = Do * Ho * Wo
-    nb = _batch(N, P, R)
     # weights with the bias as an extra column; cols get a matching row of ones
-    wa = np.empty((K, R + 1), dtype=out.dtype)
-    wa[:, :R] = w.reshape(K, R)
-    wa[:, R] = 0 if bias is None else bias
-    buf = np.empty((R + 1) * nb * P, dtype=out.dtype)
-    tmp = np.empty((kg, nb * P), dtype=out.dtype) if nb > 1 else None
-    cview = None
-    for n0 in range(0, N, nb):
-        b = min(nb, N - n0)
-        if cview is None or cview.shape[1] != b * P:
-            cview = _cols_view(buf, R + 1, b * P)
-            cview[R] = 1
-        for gi in range(groups):
-            _im2col(x, cview, n0, b, gi * cg, cg, kd, kh, kw, sd, sh, sw, ld, lh, lw,
-                    dd, dh, dw, Do, Ho, Wo)
-            wg = wa[gi * kg:(gi + 1) * kg]
-            if b == 1:
-                np.matmul(wg, cview, out=out[n0, gi * kg:(gi + 1) * kg].reshape(kg, P))
-            else:
-                t = tmp[:, : b * P]
-                np.matmul(wg, cview, out=t)
-                out[n0:n0 + b, gi * kg:(gi + 1) * kg] = (
-                    t.reshape(kg, b, Do, Ho, Wo).transpose(1, 0, 2, 3, 4))
+    wa = np.empty((groups, kg, R + 1), dtype=out.dtype)
+    wa[:, :, :R] = w.reshape(groups, kg, R)
+    wa[:, :, R] = 0 if bias is None else np.asarray(bias).reshape(groups, kg)
+    out3 = out.reshape(N, K, P)
+    blocks = _split(Do * Ho, -(-_ITEMS // (N * groups)))
+    items = [(n, gi, r0, r1) for n in range(N) for gi in range(groups) for r0, r1 in blocks]
+    local = threading.local()
+
+    def work(item):
+        n, gi, r0, r1 = item
+        width = (r1 - r0) * Wo
+        buf = getattr(local, "buf", None)
+        if buf is None or buf.size < (R + 1) * width:
+            buf = local.buf = np.empty((R + 1) * (blocks[0][1] - blocks[0][0]) * Wo, out.dtype)
+        cols = buf[: (R + 1) * width].reshape(R + 1, width)
+        _im2col(x, cols, n, gi * cg, cg, *geo, Do, Ho, Wo, r0, r1)
+        cols[R] = 1
+        np.matmul(wa[gi], cols, out=out3[n, gi * kg:(gi + 1) * kg, r0 * Wo:r1 * Wo])
+
+    _run(work, items)
 
 
 def conv_input_grad(g, w, bias, dx, stride, lo, dilation, groups: int) -> None:
@@ -366,36 +400,34 @@ def conv_input_grad(g, w, bias, dx, stride, lo, dilation, groups: int) -> None:
     N, C = dx.shape[0], dx.shape[1]
     K, cg, kd, kh, kw = w.shape
     Do, Ho, Wo = g.shape[2:]
-    sd, sh, sw = stride
-    ld, lh, lw = lo
-    dd, dh, dw = dilation
+    geo = (kd, kh, kw, *stride, *lo, *dilation)
     if dx.size == 0:
         return
     b_arr = _bias_or_zeros(bias, C, dx.dtype)
     if g.size == 0 or not _use_gemm(w.shape, groups):
-        _direct_input_grad(g, w, b_arr, dx, groups, sd, sh, sw, ld, lh, lw, dd, dh, dw)
+        _direct_input_grad(g, w, b_arr, dx, groups, *stride, *lo, *dilation)
         return
     kg = K // groups
-    R = cg * kd * kh * kw
+    taps = kd * kh * kw
     P = Do * Ho * Wo
-    nb = _batch(N, P, R)
-    w2 = w.reshape(K, R)
-    buf = np.empty(R * nb * P, dtype=dx.dtype)
-    gbuf = np.empty((kg, nb * P), dtype=dx.dtype) if nb > 1 else None
-    for n0 in range(0, N, nb):
-        b = min(nb, N - n0)
-        cview = _cols_view(buf, R, b * P)
-        for gi in range(groups):
-            wt = w2[gi * kg:(gi + 1) * kg].T
-            if b == 1:
-                gm = g[n0, gi * kg:(gi + 1) * kg].reshape(kg, P)
-            else:
-                gm = gbuf[:, : b * P]
-                gm.reshape(kg, b, P)[:] = g[n0:n0 + b, gi * kg:(gi + 1) * kg].reshape(
-                    b, kg, P).transpose(1, 0, 2)
-            np.matmul(wt, gm, out=cview)
-            _col2im(cview, dx, b_arr, n0, b, gi * cg, cg, kd, kh, kw, sd, sh, sw, ld, lh, lw,
-                    dd, dh, dw, Do, Ho, Wo)
+    # W^T per group, rows channel-major like cols
+    wt = np.ascontiguousarray(w.reshape(groups, kg, cg * taps).transpose(0, 2, 1))
+    g3 = g.reshape(N, K, P)
+    cblocks = _split(cg, -(-_ITEMS // (N * groups)))
+    items = [(n, gi, c0, c1) for n in range(N) for gi in range(groups) for c0, c1 in cblocks]
+    local = threading.local()
+
+    def work(item):
+        n, gi, c0, c1 = item
+        rows = (c1 - c0) * taps
+        buf = getattr(local, "buf", None)
+        if buf is None or buf.size < rows * P:
+            buf = local.buf = np.empty((cblocks[0][1] - cblocks[0][0]) * taps * P, dx.dtype)
+        cols = buf[: rows * P].reshape(rows, P)
+        np.matmul(wt[gi, c0 * taps:c1 * taps], g3[n, gi * kg:(gi + 1) * kg], out=cols)
+        _col2im(cols, dx, b_arr, n, gi * cg + c0, c1 - c0, *geo, Do, Ho, Wo)
+
+    _run(work, items)
 
 
 def conv_weight_grad(x, g, dw_out, stride, lo, dilation, groups: int) -> None:
@@ -403,45 +435,42 @@ def conv_weight_grad(x, g, dw_out, stride, lo, dilation, groups: int) -> None:
     N = x.shape[0]
     K, cg, kd, kh, kw = dw_out.shape
     Do, Ho, Wo = g.shape[2:]
-    sd, sh, sw = stride
-    ld, lh, lw = lo
-    dd, dh, dw = dilation
+    geo = (kd, kh, kw, *stride, *lo, *dilation)
     if dw_out.size == 0:
         return
     if g.size == 0 or x.size == 0:
         dw_out[...] = 0
         return
     if not _use_gemm(dw_out.shape, groups):
-        _direct_weight_grad(x, g, dw_out, groups, sd, sh, sw, ld, lh, lw, dd, dh, dw)
+        _direct_weight_grad(x, g, dw_out, groups, *stride, *lo, *dilation)
         return
     kg = K // groups
-    R = cg * kd * kh * kw
+    taps = kd * kh * kw
     P = Do * Ho * Wo
-    nb = _batch(N, P, R)
-    dw2 = dw_out.reshape(K, R)
-    buf = np.empty(R * nb * P, dtype=dw_out.dtype)
-    gbuf = np.empty((kg, nb * P), dtype=dw_out.dtype) if nb > 1 else None
-    part = np.empty((kg, R), dtype=dw_out.dtype)
-    for gi in range(groups):
-        first = True
-        for n0 in range(0, N, nb):
-            b = min(nb, N - n0)
-            cview = _cols_view(buf, R, b * P)
-            _im2col(x, cview, n0, b, gi * cg, cg, kd, kh, kw, sd, sh, sw, ld, lh, lw,
-                    dd, dh, dw, Do, Ho, Wo)
-            if b == 1:
-                gm = g[n0, gi * kg:(gi + 1) * kg].reshape(kg, P)
+    dw3 = dw_out.reshape(groups, kg, cg * taps)
+    g3 = g.reshape(N, K, P)
+    cblocks = _split(cg, -(-_ITEMS // groups))
+    items = [(gi, c0, c1) for gi in range(groups) for c0, c1 in cblocks]
+    local = threading.local()
+
+    def work(item):
+        gi, c0, c1 = item
+        rows = (c1 - c0) * taps
+        buf = getattr(local, "buf", None)
+        if buf is None or buf.size < rows * P:
+            buf = local.buf = np.empty((cblocks[0][1] - cblocks[0][0]) * taps * P, dw_out.dtype)
+        cols = buf[: rows * P].reshape(rows, P)
+        target = dw3[gi, :, c0 * taps:c1 * taps]
+        part = np.empty((kg, rows), dtype=dw_out.dtype)
+        for n in range(N):  # a fixed summation order over the batch
+            _im2col(x, cols, n, gi * cg + c0, c1 - c0, *geo, Do, Ho, Wo, 0, Do * Ho)
+            if n == 0:
+                np.matmul(g3[n, gi * kg:(gi + 1) * kg], cols.T, out=target)
             else:
-                gm = gbuf[:, : b * P]
-                gm.reshape(kg, b, P)[:] = g[n0:n0 + b, gi * kg:(gi + 1) * kg].reshape(
-                    b, kg, P).transpose(1, 0, 2)
-            target = dw2[gi * kg:(gi + 1) * kg]
-            if first:
-                np.matmul(gm, cview.T, out=target)
-                first = False
-            else:
-                np.matmul(gm, cview.T, out=part)
+                np.matmul(g3[n, gi * kg:(gi + 1) * kg], cols.T, out=part)
                 target += part
+
+    _run(work, items)
 
 
 def conv_bias_grad(g, db) -> None:
