@@ -1,0 +1,104 @@
+"""CUDA conv kernels against scipy.signal.correlate and the adjoint identities (tiny shapes)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.signal
+from devutil import to_device, to_host
+from hypothesis import given
+from hypothesis import strategies as st
+
+import numbaconv as nc
+from numbaconv import grad
+
+CONV = {1: nc.conv1d, 2: nc.conv2d, 3: nc.conv3d}
+CONV_INPUT = {1: grad.conv1d_input, 2: grad.conv2d_input, 3: grad.conv3d_input}
+CONV_WEIGHT = {1: grad.conv1d_weight, 2: grad.conv2d_weight, 3: grad.conv3d_weight}
+CONV_T = {1: nc.conv_transpose1d, 2: nc.conv_transpose2d, 3: nc.conv_transpose3d}
+
+
+def ref_conv(x, w, bias, stride, pads, dilation, groups, mode="constant"):
+    """Sum over input channels of scipy.signal.correlate(padded x, zero-inserted w, 'valid')."""
+    xp = np.pad(x, ((0, 0), (0, 0)) + tuple(pads), mode=mode)
+    K, cg = w.shape[:2]
+    kg = K // groups
+    out = []
+    for n in range(x.shape[0]):
+        chans = []
+        for k in range(K):
+            acc = 0
+            for c in range(cg):
+                wk = np.zeros(tuple(d * (s - 1) + 1 for s, d in zip(w.shape[2:], dilation,
+                                                                     strict=True)))
+                wk[tuple(slice(None, None, d) for d in dilation)] = w[k, c]
+                acc = acc + scipy.signal.correlate(xp[n, (k // kg) * cg + c], wk, "valid",
+                                                   method="direct")
+            acc = acc[tuple(slice(None, None, s) for s in stride)]
+            chans.append(acc + (0 if bias is None else bias[k]))
+        out.append(np.stack(chans))
+    return np.stack(out)
+
+
+@st.composite
+def problems(draw):
+    nd = draw(st.sampled_from([1, 2, 3]))
+    groups = draw(st.sampled_from([1, 2]))
+    cg, kg = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    kernel = tuple(draw(st.integers(1, 2 if nd == 3 else 3)) for _ in range(nd))
+    stride = tuple(draw(st.integers(1, 2)) for _ in range(nd))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(nd))
+    pads = tuple((draw(st.integers(0, 1)), draw(st.integers(0, 1))) for _ in range(nd))
+    spatial = tuple(draw(st.integers(max(1, d * (k - 1) + 1 - lo - hi), 3 if nd == 3 else 5))
+                    for k, d, (lo, hi) in zip(kernel, dilation, pads, strict=True))
+    rng = np.random.default_rng(draw(st.integers(0, 999)))
+    x = rng.standard_normal((draw(st.integers(1, 2)), groups * cg) + spatial)
+    w = rng.standard_normal((groups * kg, cg) + kernel)
+    bias = rng.standard_normal(groups * kg) if draw(st.booleans()) else None
+    return nd, x, w, bias, dict(stride=stride, padding=pads, dilation=dilation, groups=groups)
+
+
+@given(problems())
+def test_forward_and_gradients_on_device(p):
+    nd, x, w, bias, kw = p
+    want = ref_conv(x, w, bias, kw["stride"], kw["padding"], kw["dilation"], kw["groups"])
+    y = to_host(CONV[nd](to_device(x), to_device(w), None if bias is None else to_device(bias),
+                         **kw))
+    np.testing.assert_allclose(y, want, rtol=1e-10, atol=1e-10)
+    g = np.random.default_rng(1).standard_normal(y.shape)
+    dx = to_host(CONV_INPUT[nd](x.shape, to_device(w), to_device(g), **kw))
+    dw = to_host(CONV_WEIGHT[nd](to_device(x), w.shape, to_device(g), **kw))
+    db = to_host(grad.conv_bias(to_device(g)))
+    lhs = np.vdot(want - (0 if bias is None else bias.reshape((-1,) + (1,) * nd)), g)
+    np.testing.assert_allclose(np.vdot(x, dx), lhs, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(np.vdot(w, dw), lhs, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(db, g.sum(axis=tuple(i for i in range(g.ndim) if i != 1)))
+
+
+def test_float32_padding_mode_and_unbatched_on_device():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 5, 6)).astype(np.float32)
+    w = rng.standard_normal((3, 2, 3, 3)).astype(np.float32)
+    got = to_host(nc.conv2d(to_device(x), to_device(w), padding=1, padding_mode="symmetric"))
+    assert got.dtype == np.float32 and got.shape == (3, 5, 6)
+    want = ref_conv(x[None].astype(np.float64), w.astype(np.float64), None, (1, 1),
+                    ((1, 1), (1, 1)), (1, 1), 1, mode="symmetric")[0]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    same = to_host(nc.conv1d(to_device(np.ascontiguousarray(x[:, 0])), to_device(w[:, :, 0]), stride=2, padding="same"))
+    assert same.shape == (3, 3)  # ceil(6 / 2)
+
+
+def test_transpose_on_device_matches_host():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1, 2, 3, 2))
+    w = rng.standard_normal((2, 3, 2, 3))
+    b = rng.standard_normal(3)
+    kw = dict(stride=2, padding=1, output_padding=1, dilation=1)
+    got = to_host(nc.conv_transpose2d(to_device(x), to_device(w), to_device(b), **kw))
+    # the host twin is checked against scipy in tests/test_conv.py; here: the same numbers
+    np.testing.assert_allclose(got, nc.conv_transpose2d(x, w, b, **kw), rtol=1e-12, atol=1e-12)
+
+
+def test_mixed_host_and_device_is_refused():
+    with pytest.raises(TypeError, match="same device"):
+        nc.conv2d(to_device(np.ones((1, 1, 3, 3))), np.ones((1, 1, 2, 2)))
