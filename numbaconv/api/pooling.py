@@ -302,7 +302,8 @@ def _max_backward(nd, plan, backend, gb, xb, unb):
     _check_grad_shape(gb, plan, xb.shape[:2], unb)
     win, geo = plan.win_geo()
     gin = empty(backend, xb.shape, xb.dtype)
-    kernels("pooling", backend).max_pool_backward(_as4(gb, nd), _as4(xb, nd), _as4(gin, nd), win, geo)
+    kernels("pooling", backend).max_pool_backward(_as4(gb, nd), _as4(xb, nd), _as4(gin, nd), win, geo,
+                                                  *plan.inverse())
     return layout.unbatch(gin, unb)
 
 
@@ -366,9 +367,9 @@ def _max_unpool(nd, x, indices, kernel_size, stride, padding, output_size):
                              f"output shape); got {output_size!r}")
         out = int_tuple(sizes[len(sizes) - nd:], nd, "output_size", 1)
         for i, (o, dft, s) in enumerate(zip(out, default, strides, strict=True)):
-            if not dft - s <= o <= dft + s:
+            if not dft - s < o < dft + s:
                 raise ValueError(f"output_size[{i}]={o} is not a possible pooling input size: it "
-                                 f"must lie between {dft - s} and {dft + s}")
+                                 f"must lie strictly between {dft - s} and {dft + s}")
     if any(o < 1 for o in out):
         raise ValueError(f"the unpooled spatial shape {out} is empty; check kernel_size, stride "
                          "and padding")
@@ -620,7 +621,7 @@ def _make(nd: int) -> None:
         f"(stride defaults to kernel_size).\npadding : int or tuple of {nd} ints, optional\n"
         "    The pooling's padding.\noutput_size : sequence of ints, optional\n    The spatial "
         "output size (or the full shape), to undo a pooling that dropped input; it must lie "
-        "within one stride of the default ``(n - 1)*stride - 2*padding + kernel_size``.",
+        "strictly within one stride of the default ``(n - 1)*stride - 2*padding + kernel_size``.",
         "ndarray or CUDA array\n    Zeros with each value of ``x`` at its index; when indices "
         "repeat, the last one in scan order wins.", ))
 

@@ -288,8 +288,11 @@ def max_pool_indices(x, out, idx, win, geo) -> None:
                  x.dtype.type(-np.inf))
 
 
-def max_pool_backward(g, x, gin, win, geo) -> None:
-    """``gin`` (P, D, H, W) = the max-pooling gradient: each ``g`` entry goes to its window's maximum."""
+def max_pool_backward(g, x, gin, win, geo, invptr, invo) -> None:
+    """``gin`` (P, D, H, W) = the max-pooling gradient: each ``g`` entry goes to its window's maximum.
+
+    Scattered plane by plane in output order (``invptr``/``invo`` serve the CUDA twin's gather).
+    """
     if gin.size == 0:
         return
     _max_bwd(g.reshape(-1), x.reshape(-1), gin.reshape(-1), _dims(x, g), win, geo,
