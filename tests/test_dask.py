@@ -1,0 +1,380 @@
+"""numbaconv.dask on the threaded scheduler: every chunking gives the in-memory result.
+
+Oracles: scipy.signal for the filters, torch (when installed) and textbook
+formulas for the deep-learning operations; and, as the issue requires, the
+in-memory numbaconv function on the same data (bitwise where the sums are
+exact, within float tolerance otherwise).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+da = pytest.importorskip("dask.array")
+dask = pytest.importorskip("dask")
+scipy_signal = pytest.importorskip("scipy.signal")
+
+import numba  # noqa: E402
+
+import numbaconv as nc  # noqa: E402
+import numbaconv.dask as ncd  # noqa: E402
+
+THREADED = {"scheduler": "threads", "num_workers": 2}
+
+
+def compute(x):
+    with dask.config.set(THREADED):
+        return x.compute()
+
+
+@st.composite
+def chunking(draw, n):
+    """A random partition of ``n`` (irregular chunks, single elements included)."""
+    cuts = draw(st.sets(st.integers(1, n - 1), max_size=n - 1)) if n > 1 else set()
+    edges = [0, *sorted(cuts), n]
+    return tuple(b - a for a, b in zip(edges[:-1], edges[1:], strict=True))
+
+
+@st.composite
+def image_and_kernel(draw, ndim, max_side=9, max_k=5, dtypes=(np.float64, np.int64)):
+    dtype = draw(st.sampled_from(dtypes))
+    shape = draw(hnp.array_shapes(min_dims=ndim, max_dims=ndim, min_side=1, max_side=max_side))
+    kshape = draw(hnp.array_shapes(min_dims=ndim, max_dims=ndim, min_side=1, max_side=max_k))
+    ints = st.integers(-5, 5)
+    x = draw(hnp.arrays(np.int64, shape, elements=ints)).astype(dtype)
+    h = draw(hnp.arrays(np.int64, kshape, elements=ints)).astype(dtype)
+    chunks = tuple(draw(chunking(n)) for n in shape)
+    return x, h, chunks
+
+
+# ------------------------------------------------------------------ signal filters
+
+
+@given(image_and_kernel(2), st.sampled_from(["convolve2d", "correlate2d"]),
+       st.sampled_from(["full", "same", "valid"]), st.sampled_from(["fill", "wrap", "symm"]),
+       st.integers(-3, 3))
+def test_2d_filters_every_chunking(xhc, name, mode, boundary, fill):
+    x, h, chunks = xhc
+    try:
+        expected = getattr(scipy_signal, name)(x, h, mode=mode, boundary=boundary, fillvalue=fill)
+    except ValueError:
+        assume(False)
+    got = compute(getattr(ncd, name)(da.from_array(x, chunks=chunks), h, mode=mode,
+                                      boundary=boundary, fillvalue=fill))
+    inmem = getattr(nc, name)(x, h, mode=mode, boundary=boundary, fillvalue=fill)
+    np.testing.assert_array_equal(got, expected)  # integer-valued data: every sum is exact
+    np.testing.assert_array_equal(got, inmem)
+    assert got.dtype == inmem.dtype
+
+
+@pytest.mark.parametrize("ndim", [1, 3])
+@given(data=st.data())
+def test_nd_filters_every_chunking(ndim, data):
+    x, h, chunks = data.draw(image_and_kernel(ndim, max_side=7 if ndim == 1 else 4,
+                                              max_k=4 if ndim == 1 else 3))
+    name = data.draw(st.sampled_from(["convolve", "correlate"]))
+    mode = data.draw(st.sampled_from(["full", "same", "valid"]))
+    method = data.draw(st.sampled_from(["direct", "auto"]))
+    try:
+        expected = getattr(scipy_signal, name)(x, h, mode=mode, method="direct")
+    except ValueError:
+        assume(False)
+    got = compute(getattr(ncd, name)(da.from_array(x, chunks=chunks), h, mode=mode, method=method))
+    inmem = getattr(nc, name)(x, h, mode=mode, method=method)
+    np.testing.assert_allclose(got, expected, atol=1e-9)
+    np.testing.assert_allclose(got, inmem, atol=1e-9)
+    assert got.shape == expected.shape and got.dtype == inmem.dtype
+
+
+@pytest.mark.parametrize("boundary", ["fill", "wrap", "symm"])
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_real_valued_9x9_float32(boundary, mode):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((37, 41)).astype(np.float32)
+    h = rng.standard_normal((9, 9)).astype(np.float32)
+    got = compute(ncd.convolve2d(da.from_array(x, chunks=(10, 7)), h, mode, boundary))
+    expected = scipy_signal.convolve2d(x.astype(np.float64), h.astype(np.float64), mode, boundary)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(got, nc.convolve2d(x, h, mode, boundary), rtol=1e-6, atol=1e-5)
+
+
+def test_even_kernel_same_offsets_follow_scipy():
+    # correlate and correlate2d centre an even kernel one sample apart (scipy documents it)
+    x = np.arange(30.0).reshape(5, 6)
+    h = np.array([[1.0, 2.0], [3.0, 5.0]])
+    dx = da.from_array(x, chunks=2)
+    np.testing.assert_array_equal(compute(ncd.correlate(dx, h, "same")),
+                                  scipy_signal.correlate(x, h, "same"))
+    np.testing.assert_array_equal(compute(ncd.correlate2d(dx, h, "same")),
+                                  scipy_signal.correlate2d(x, h, "same"))
+
+
+def test_chunks_smaller_than_halo_are_merged():
+    x = np.arange(60.0).reshape(6, 10)
+    h = np.ones((5, 7))
+    y = ncd.convolve2d(da.from_array(x, chunks=1), h, "same", "symm")
+    assert min(min(c) for c in y.chunks) >= 1
+    np.testing.assert_array_equal(compute(y), scipy_signal.convolve2d(x, h, "same", "symm"))
+
+
+def test_kernel_larger_than_image_wraps_like_scipy():
+    x = np.arange(6.0).reshape(2, 3)
+    h = np.arange(20.0).reshape(4, 5)
+    for mode in ("full", "same"):
+        for boundary in ("wrap", "symm"):
+            np.testing.assert_array_equal(
+                compute(ncd.correlate2d(da.from_array(x, chunks=1), h, mode, boundary)),
+                scipy_signal.correlate2d(x, h, mode, boundary))
+
+
+def test_valid_with_larger_kernel_swaps_like_scipy_and_mixed_sizes_raise():
+    x = np.arange(6.0).reshape(2, 3)
+    h = np.arange(20.0).reshape(4, 5)
+    for name in ("convolve2d", "correlate2d"):
+        np.testing.assert_array_equal(
+            compute(getattr(ncd, name)(da.from_array(x, chunks=1), h, "valid")),
+            getattr(scipy_signal, name)(x, h, "valid"))
+    with pytest.raises(ValueError, match="at least as large"):
+        ncd.convolve2d(da.ones((2, 8), chunks=1), np.ones((3, 3)), "valid")
+
+
+def test_lists_numpy_and_noncontiguous_input_accepted_and_not_modified():
+    x = np.asfortranarray(np.arange(24.0).reshape(4, 6))[:, ::2]
+    before = x.copy()
+    expected = scipy_signal.convolve2d(x, [[1.0, 2.0]], "same")
+    np.testing.assert_array_equal(compute(ncd.convolve2d(x, [[1.0, 2.0]], "same")), expected)
+    np.testing.assert_array_equal(compute(ncd.convolve2d(x.tolist(), [[1.0, 2.0]], "same")), expected)
+    np.testing.assert_array_equal(x, before)
+
+
+def test_bad_arguments_name_the_argument():
+    x = da.ones((5, 5), chunks=2)
+    with pytest.raises(ValueError, match="mode"):
+        ncd.convolve2d(x, np.ones((2, 2)), mode="middle")
+    with pytest.raises(ValueError, match="boundary"):
+        ncd.convolve2d(x, np.ones((2, 2)), boundary="mirror")
+    with pytest.raises(ValueError, match="2-D"):
+        ncd.convolve2d(x, np.ones(3))
+    with pytest.raises(ValueError, match="dimensions"):
+        ncd.convolve(x, np.ones(3))
+    with pytest.raises(TypeError, match="in2"):
+        ncd.convolve(x, np.array([["a"]]))
+
+
+def test_halo_is_exactly_the_kernel_extent():
+    # one output chunk of a 2-chunk axis reads exactly k - 1 elements of its neighbour
+    x = da.ones((20,), chunks=10)
+    y = ncd.correlate(x, np.ones(5), "valid")
+    assert y.chunks == ((10, 6),)
+    blocks = [v for k, v in dict(y.__dask_graph__()).items() if "overlap" in str(k[0])]
+    assert blocks  # the halo exchange layer exists
+    np.testing.assert_array_equal(compute(y), np.full(16, 5.0))
+
+
+# ------------------------------------------------------------------ deep learning
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+@st.composite
+def batch(draw, nd, channels=(1, 3)):
+    n = draw(st.integers(1, 4))
+    c = draw(st.integers(*channels))
+    spatial = tuple(draw(st.integers(3, 7 if nd < 3 else 5)) for _ in range(nd))
+    x = draw(hnp.arrays(np.float64, (n, c) + spatial, elements=st.integers(-4, 4).map(float)))
+    chunks = tuple(draw(chunking(s)) for s in x.shape)
+    return x, chunks
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@given(data=st.data())
+def test_conv_batch_chunks_match_torch_and_inmemory(nd, data):
+    torch = _torch()
+    x, chunks = data.draw(batch(nd))
+    k = data.draw(st.integers(1, 3))
+    stride = data.draw(st.integers(1, 2))
+    padding = data.draw(st.sampled_from([0, 1, "same", "valid"]))
+    assume(not (padding == "same" and stride > 1))  # torch refuses; numbaconv does not
+    c = x.shape[1]
+    w = data.draw(hnp.arrays(np.float64, (2, c) + (k,) * nd, elements=st.integers(-3, 3).map(float)))
+    b = np.array([0.5, -1.0])
+    fn = getattr(ncd, f"conv{nd}d")
+    got = compute(fn(da.from_array(x, chunks=chunks), w, b, stride=stride, padding=padding))
+    tf = getattr(torch.nn.functional, f"conv{nd}d")
+    with warnings.catch_warnings():  # torch's note on 'same' with even kernels
+        warnings.simplefilter("ignore", UserWarning)
+        expected = tf(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b),
+                      stride=stride, padding=padding).numpy()
+    np.testing.assert_array_equal(got, expected)  # integer-valued: exact
+    np.testing.assert_array_equal(got, getattr(nc, f"conv{nd}d")(x, w, b, stride=stride,
+                                                                 padding=padding))
+
+
+def test_conv2d_keeps_batch_chunks_and_handles_unbatched_and_float32():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 3, 9, 8)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    y = ncd.conv2d(da.from_array(x, chunks=(2, 1, 4, 3)), w, stride=2, padding="same",
+                   padding_mode="reflect")
+    assert y.chunks[0] == (2, 2, 1) and y.dtype == np.float32
+    expected = nc.conv2d(x, w, stride=2, padding="same", padding_mode="reflect")
+    np.testing.assert_allclose(compute(y), expected, rtol=1e-5, atol=1e-5)
+    yu = compute(ncd.conv2d(da.from_array(x[0], chunks=2), w, padding=1))
+    np.testing.assert_allclose(yu, nc.conv2d(x[0], w, padding=1), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@given(data=st.data())
+def test_pooling_every_chunking_matches_torch(nd, data):
+    torch = _torch()
+    x, chunks = data.draw(batch(nd))
+    k = data.draw(st.integers(1, 3))
+    stride = data.draw(st.integers(1, 3))
+    pad = data.draw(st.integers(0, k // 2))
+    ceil = data.draw(st.booleans())
+    dx = da.from_array(x, chunks=chunks)
+    tx = torch.from_numpy(x)
+    got, idx = ncd.__dict__[f"max_pool{nd}d"](dx, k, stride, pad, ceil_mode=ceil,
+                                              return_indices=True)
+    got, idx = compute(got), compute(idx)
+    ev, ei = getattr(torch.nn.functional, f"max_pool{nd}d")(tx, k, stride, pad, ceil_mode=ceil,
+                                                            return_indices=True)
+    np.testing.assert_array_equal(got, ev.numpy())
+    np.testing.assert_array_equal(idx, ei.numpy())
+    include = data.draw(st.booleans())
+    avg = compute(getattr(ncd, f"avg_pool{nd}d")(dx, k, stride, pad, ceil_mode=ceil,
+                                                  count_include_pad=include))
+    eavg = getattr(torch.nn.functional, f"avg_pool{nd}d")(tx, k, stride, pad, ceil_mode=ceil,
+                                                          count_include_pad=include).numpy()
+    np.testing.assert_allclose(avg, eavg, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(avg, getattr(nc, f"avg_pool{nd}d")(
+        x, k, stride, pad, ceil_mode=ceil, count_include_pad=include))
+
+
+def test_pooling_keeps_batch_and_channel_chunks():
+    x = da.ones((4, 6, 8, 8), chunks=(1, 2, 3, 8))
+    y = ncd.max_pool2d(x, 2)
+    assert y.chunks[:2] == ((1, 1, 1, 1), (2, 2, 2)) and y.shape == (4, 6, 4, 4)
+
+
+# ------------------------------------------------------------------ activations
+
+
+def _sigmoid(v):
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+ORACLES = {
+    "relu": lambda v: np.maximum(v, 0.0),
+    "sigmoid": _sigmoid,
+    "tanh": np.tanh,
+    "silu": lambda v: v * _sigmoid(v),
+    "softplus": lambda v: np.log1p(np.exp(v)),
+    "relu_derivative": lambda v: (v > 0).astype(float),
+    "sigmoid_derivative": lambda v: _sigmoid(v) * (1 - _sigmoid(v)),
+}
+
+
+@given(hnp.arrays(np.float64, hnp.array_shapes(max_dims=3, max_side=6),
+                  elements=st.floats(-6, 6)), st.sampled_from(sorted(ORACLES)), st.data())
+def test_elementwise_activations_any_chunking(x, name, data):
+    chunks = tuple(data.draw(chunking(n)) for n in x.shape)
+    y = getattr(ncd, name)(da.from_array(x, chunks=chunks))
+    assert y.chunks == chunks
+    got = compute(y)
+    np.testing.assert_allclose(got, ORACLES[name](x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(got, getattr(nc, name)(x))
+
+
+def test_activation_parameters_pass_through():
+    x = np.linspace(-3, 3, 13)
+    got = compute(ncd.leaky_relu(da.from_array(x, chunks=4), negative_slope=0.25))
+    np.testing.assert_allclose(got, np.where(x > 0, x, 0.25 * x))
+    with pytest.raises((TypeError, ValueError)):
+        ncd.relu(da.from_array(x, chunks=4), bogus=1)
+
+
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=6),
+                  elements=st.floats(-30, 30)), st.data())
+def test_softmax_along_a_chunked_axis(x, data):
+    axis = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    chunks = tuple(data.draw(chunking(n)) for n in x.shape)
+    dx = da.from_array(x, chunks=chunks)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    expected = e / e.sum(axis=axis, keepdims=True)
+    got = compute(ncd.softmax(dx, axis=axis))
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(got, nc.softmax(x, axis=axis))
+    np.testing.assert_allclose(compute(ncd.log_softmax(dx, axis=axis)), np.log(expected),
+                               rtol=1e-10, atol=1e-10)
+    with pytest.raises(ValueError, match="axis"):
+        ncd.softmax(dx, axis=x.ndim)
+
+
+def test_prelu_per_channel():
+    x = np.linspace(-2, 2, 2 * 3 * 4).reshape(2, 3, 4)
+    w = np.array([0.1, 0.2, 0.3])
+    got = compute(ncd.prelu(da.from_array(x, chunks=1), w))
+    np.testing.assert_allclose(got, np.where(x > 0, x, w[None, :, None] * x))
+
+
+# ------------------------------------------------------------------ threads
+
+
+def test_numba_threads_per_task_rule():
+    with dask.config.set(num_workers=1):
+        assert ncd.numba_threads_per_task() == ncd.cores()
+    with dask.config.set(num_workers=2 * ncd.cores()):
+        assert ncd.numba_threads_per_task() == 1
+    with dask.config.set({"numbaconv.numba-threads": 1}):
+        assert ncd.numba_threads_per_task() == 1
+    with pytest.raises(ValueError, match="threads"):
+        ncd.numba_threads_per_task(0)
+
+
+def test_tasks_set_and_restore_numba_threads():
+    from numbaconv.dask._threads import run_in_task
+
+    seen = []
+    before = numba.get_num_threads()
+    with dask.config.set(num_workers=ncd.cores()):
+        run_in_task(lambda: seen.append(numba.get_num_threads()))
+    assert seen == [1] and numba.get_num_threads() == before
+
+
+def test_override_chosen_on_the_client_travels_with_the_graph(monkeypatch):
+    seen = []
+
+    def recorder(x):
+        seen.append(numba.get_num_threads())
+        return np.asarray(x, dtype=np.float64)
+
+    monkeypatch.setattr(nc, "relu", recorder)
+    x = da.ones((8, 8), chunks=4)
+    with dask.config.set({"numbaconv.numba-threads": 1}):
+        pinned = ncd.relu(x)
+    free = ncd.relu(x)
+    with dask.config.set(scheduler="threads", num_workers=1):
+        seen.clear()
+        pinned.compute()
+        assert seen == [1] * 4
+        seen.clear()
+        free.compute()
+        assert seen == [ncd.cores()] * 4
+
+
+def test_import_numbaconv_does_not_import_dask():
+    code = "import sys, numbaconv; print('dask' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
