@@ -465,3 +465,24 @@ def test_torch_cross_check(nd):
             want = conv(torch.tensor(x)).numpy()
         np.testing.assert_allclose(CONV[nd](x, w, b, padding=1, padding_mode=mode, groups=2),
                                    want, rtol=1e-10)
+
+
+@given(conv_problems())
+def test_gemm_path_on_every_geometry(p):
+    """Force the im2col + GEMM path (normally only for wide layers) on hypothesis' geometries."""
+    nd, x, w = p["nd"], p["x"], p["w"]
+    saved = cpu_conv._MIN_REDUCTION, cpu_conv._MIN_KG
+    cpu_conv._MIN_REDUCTION, cpu_conv._MIN_KG = 1, 1
+    try:
+        assert cpu_conv._use_gemm(w.shape, p["groups"])
+        y = CONV[nd](x, w, p["bias"], **_grad_args(p))
+        g = np.random.default_rng(10).standard_normal(y.shape)
+        dx = CONV_INPUT[nd](x.shape, w, g, **_grad_args(p))
+        dw = CONV_WEIGHT[nd](x, w.shape, g, **_grad_args(p))
+    finally:
+        cpu_conv._MIN_REDUCTION, cpu_conv._MIN_KG = saved
+    want = ref_conv(x, w, p["bias"], p["stride"], p["pads"], p["dilation"], p["groups"])
+    np.testing.assert_allclose(y, want, rtol=1e-10, atol=1e-10)
+    y0 = want if p["bias"] is None else want - p["bias"].reshape((-1,) + (1,) * nd)
+    np.testing.assert_allclose(np.vdot(x, dx), np.vdot(y0, g), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(np.vdot(w, dw), np.vdot(y0, g), rtol=1e-9, atol=1e-9)

@@ -274,6 +274,115 @@ def _direct_weight_grad(x, g, dw_out, groups, sd, sh, sw, ld, lh, lw, dd, dh, dw
                     dw_out[k, c, td, th, tw] = total
 
 
+@njit(inline="always")
+def _pad_plane(xf, base, i_d, D, H, W, lh, lw, Hp, Wp, xp):
+    """Copy plane ``i_d`` of the ``(D, H, W)`` block at ``xf[base:]`` into ``xp`` on a
+    ``(Hp, Wp)`` grid starting at ``(-lh, -lw)``, zeros outside the data (and in the tail)."""
+    xp[:] = 0
+    if i_d < 0 or i_d >= D:
+        return
+    for r in range(Hp):
+        ih = r - lh
+        if ih < 0 or ih >= H:
+            continue
+        c0 = max(0, lw)
+        c1 = min(Wp, W + lw)
+        src = _U(base + (i_d * H + ih) * W - lw)
+        dst = _U(r * Wp)
+        for j in range(c0, c1):
+            xp[dst + _U(j)] = xf[src + _U(j)]
+
+
+# Stride-1 direct kernels on a padded-width grid: output position (oh, ow) lives at
+# q = oh*Wp + ow and reads input q + th*dh*Wp + tw*dw, so every tap is ONE contiguous run of
+# Ho*Wp elements (rows of ~56 are too short for LLVM's unrolled AVX-512 loop). The
+# (Wp - Wo) extra columns per row are computed and dropped.
+
+
+@njit(parallel=True, cache=True)
+def _direct_forward_s1(x, w, bias, out, groups, sd, ld, lh, lw, dd, dh, dw):
+    """Stride-1 (H, W) direct forward: one thread per output plane ``(n, k)``."""
+    N, K, Do, Ho, Wo = out.shape
+    C, D, H, W = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
+    cg, kd, kh, kw = w.shape[1], w.shape[2], w.shape[3], w.shape[4]
+    kg = K // groups
+    Hp = Ho + (kh - 1) * dh
+    Wp = Wo + (kw - 1) * dw
+    L = Ho * Wp
+    xf = x.reshape(-1)
+    for nk in prange(N * K):
+        n = nk // K
+        k = nk % K
+        c0 = (k // kg) * cg
+        xp = np.empty((Hp + 1) * Wp, dtype=out.dtype)
+        acc = np.empty(L, dtype=out.dtype)
+        for od in range(Do):
+            acc[:] = bias[k]
+            for c in range(cg):
+                base = (n * C + c0 + c) * D * H * W
+                for td in range(kd):
+                    i_d = od * sd - ld + td * dd
+                    if i_d < 0 or i_d >= D:
+                        continue
+                    _pad_plane(xf, base, i_d, D, H, W, lh, lw, Hp, Wp, xp)
+                    for th in range(kh):
+                        for tw in range(kw):
+                            wv = w[k, c, td, th, tw]
+                            off = _U(th * dh * Wp + tw * dw)
+                            for q in range(L):
+                                acc[_U(q)] += wv * xp[off + _U(q)]
+            for oh in range(Ho):
+                for ow in range(Wo):
+                    out[n, k, od, oh, ow] = acc[oh * Wp + ow]
+
+
+@njit(parallel=True, cache=True)
+def _direct_weight_grad_s1(x, g, dw_out, groups, sd, ld, lh, lw, dd, dh, dw):
+    """Stride-1 (H, W) direct weight gradient: one thread per weight plane ``(k, c)``."""
+    N, K, Do, Ho, Wo = g.shape
+    C, D, H, W = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
+    cg, kd, kh, kw = dw_out.shape[1], dw_out.shape[2], dw_out.shape[3], dw_out.shape[4]
+    kg = K // groups
+    Hp = Ho + (kh - 1) * dh
+    Wp = Wo + (kw - 1) * dw
+    L = Ho * Wp
+    xf = x.reshape(-1)
+    taps = kd * kh * kw
+    for kc in prange(K * cg):
+        k = kc // cg
+        c = kc % cg
+        ci = (k // kg) * cg + c
+        xp = np.empty((Hp + 1) * Wp, dtype=dw_out.dtype)
+        gg = np.zeros(L, dtype=dw_out.dtype)          # g on the padded-width grid
+        acc = np.zeros(taps * L, dtype=dw_out.dtype)
+        for n in range(N):
+            base = (n * C + ci) * D * H * W
+            for od in range(Do):
+                for oh in range(Ho):
+                    for ow in range(Wo):
+                        gg[oh * Wp + ow] = g[n, k, od, oh, ow]
+                for td in range(kd):
+                    i_d = od * sd - ld + td * dd
+                    if i_d < 0 or i_d >= D:
+                        continue
+                    _pad_plane(xf, base, i_d, D, H, W, lh, lw, Hp, Wp, xp)
+                    for th in range(kh):
+                        for tw in range(kw):
+                            t = (td * kh + th) * kw + tw
+                            off = _U(th * dh * Wp + tw * dw)
+                            ab = _U(t * L)
+                            for q in range(L):
+                                acc[ab + _U(q)] += gg[_U(q)] * xp[off + _U(q)]
+        for td in range(kd):
+            for th in range(kh):
+                for tw in range(kw):
+                    t = (td * kh + th) * kw + tw
+                    total = acc[t * L]
+                    for q in range(1, L):
+                        total += acc[t * L + q]
+                    dw_out[k, c, td, th, tw] = total
+
+
 @njit(parallel=True, cache=True)
 def _bias_grad(g, db):
     """``db[k] = sum(g[:, k, :])`` accumulated in float64, serially per channel."""
@@ -294,6 +403,7 @@ def _bias_grad(g, db):
 _ITEMS = 4
 _EXECUTORS: dict = {}
 _CONTROLLER: list = []
+_BLAS_LOCK = threading.Lock()
 
 
 def _blas_controller():
@@ -335,7 +445,8 @@ def _run(work, items) -> None:
         for item in items[t::threads]:
             work(item)
 
-    with ctl.limit(limits=1, user_api="blas"):
+    # one call at a time holds the BLAS limit, so concurrent callers cannot restore it wrongly
+    with _BLAS_LOCK, ctl.limit(limits=1, user_api="blas"):
         for f in [pool.submit(worker, t) for t in range(threads)]:
             f.result()
 
@@ -366,8 +477,11 @@ def conv_forward(x, w, bias, out, stride, lo, dilation, groups: int) -> None:
     if out.size == 0:
         return
     if not _use_gemm(w.shape, groups):
-        _direct_forward(x, w, _bias_or_zeros(bias, K, out.dtype), out, groups, *stride, *lo,
-                        *dilation)
+        b = _bias_or_zeros(bias, K, out.dtype)
+        if stride[1] == stride[2] == 1:
+            _direct_forward_s1(x, w, b, out, groups, stride[0], *lo, *dilation)
+        else:
+            _direct_forward(x, w, b, out, groups, *stride, *lo, *dilation)
         return
     kg = K // groups
     R = cg * kd * kh * kw
@@ -405,7 +519,17 @@ def conv_input_grad(g, w, bias, dx, stride, lo, dilation, groups: int) -> None:
         return
     b_arr = _bias_or_zeros(bias, C, dx.dtype)
     if g.size == 0 or not _use_gemm(w.shape, groups):
-        _direct_input_grad(g, w, b_arr, dx, groups, *stride, *lo, *dilation)
+        # stride 1: the input gradient is a stride-1 correlation of g with the flipped,
+        # channel-transposed kernel, padded d*(k-1) - lo before
+        flo = tuple(d * (k - 1) - p for d, k, p in zip(dilation, w.shape[2:], lo, strict=True))
+        if g.size and stride == (1, 1, 1) and min(flo) >= 0:
+            kg = K // groups
+            wf = np.ascontiguousarray(
+                w[:, :, ::-1, ::-1, ::-1].reshape(groups, kg, cg, kd, kh, kw)
+                .transpose(0, 2, 1, 3, 4, 5).reshape(C, kg, kd, kh, kw))
+            _direct_forward_s1(g, wf, b_arr, dx, groups, 1, *flo, *dilation)
+        else:
+            _direct_input_grad(g, w, b_arr, dx, groups, *stride, *lo, *dilation)
         return
     kg = K // groups
     taps = kd * kh * kw
@@ -442,7 +566,10 @@ def conv_weight_grad(x, g, dw_out, stride, lo, dilation, groups: int) -> None:
         dw_out[...] = 0
         return
     if not _use_gemm(dw_out.shape, groups):
-        _direct_weight_grad(x, g, dw_out, groups, *stride, *lo, *dilation)
+        if stride[1] == stride[2] == 1:
+            _direct_weight_grad_s1(x, g, dw_out, groups, stride[0], *lo, *dilation)
+        else:
+            _direct_weight_grad(x, g, dw_out, groups, *stride, *lo, *dilation)
         return
     kg = K // groups
     taps = kd * kh * kw
