@@ -26,6 +26,7 @@ depends on the thread count.
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -404,6 +405,15 @@ _ITEMS = 4
 _EXECUTORS: dict = {}
 _CONTROLLER: list = []
 _BLAS_LOCK = threading.Lock()
+
+
+def _after_fork_in_child() -> None:  # worker threads do not survive a fork
+    global _BLAS_LOCK
+    _EXECUTORS.clear()
+    _BLAS_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _blas_controller():
