@@ -147,7 +147,7 @@ def _direct(backend, x, k, pads, flip: bool, conj: bool, boundary: str = "consta
         maps, offsets = padspec.index_maps(x.shape, pads, boundary)
         cvals = padspec.resolve_constant_values(0 if fillvalue is None else fillvalue,
                                                 x.ndim, x.dtype)
-        xp = empty(backend, padspec.padded_shape(x.shape, pads), x.dtype)
+        xp = ops.workspace(padspec.padded_shape(x.shape, pads), x.dtype)  # a temporary
         kernels("padding", backend).pad(x, xp, maps, offsets, cvals, pads[-1][0])
         x, lo = xp, (0,) * x.ndim
     out = empty(backend, oshape, x.dtype)

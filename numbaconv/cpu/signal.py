@@ -23,6 +23,7 @@ order, so results are bitwise identical for any thread count.
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 from numba import njit, prange
@@ -78,27 +79,26 @@ def _corr_shifted(x, w, out, xshape, wshape, oshape, lo, xstrides, block):
                 for q in range(j, j + g):  # the rest of each tap's own range, tap by tap
                     ia = max(i0, lo_l - q)
                     ib = min(i1, xl + lo_l - q)
-                    _fused(out, x, w, wb + q, 1, ob, xo + q, ia, min(ib, ga))
-                    _fused(out, x, w, wb + q, 1, ob, xo + q, max(ia, gb), ib)
+                    wq = w[wb + q]
+                    _edge(out, x, wq, ob, xo + q, ia, min(ib, ga))
+                    _edge(out, x, wq, ob, xo + q, max(ia, gb), ib)
 
 
-#: taps fused into one pass over an output block
-GROUP = 4
+#: taps fused into one pass over an output block (each pass loads and stores the block once)
+GROUP = 8
 
 
 @njit(cache=True, inline="always")
 def _fused(out, x, w, wj, g, ob, xj, ia, ib):
-    """``out[ob+i] += sum_{q<g} x[xj+q+i] * w[wj+q]`` for i in [ia, ib), g in 1..4.
+    """``out[ob+i] += sum_{q<g} x[xj+q+i] * w[wj+q]`` for i in [ia, ib), 1 <= g <= GROUP.
 
     Slices starting at 0 make LLVM vectorise the loops (raw offset indexing it does not);
     the sum order is fixed for each g, so results do not depend on the thread count.
     """
-    if ib <= ia:
-        return
     n = ib - ia
     ov = out[ob + ia:ob + ib]
     x0 = x[xj + ia:xj + ib]
-    w0 = w[wj]
+    w0 = w[wj + 0]
     if g == 1:
         for t in range(n):
             ov[t] += x0[t] * w0
@@ -113,28 +113,130 @@ def _fused(out, x, w, wj, g, ob, xj, ia, ib):
     w2 = w[wj + 2]
     if g == 3:
         for t in range(n):
-            ov[t] += (x0[t] * w0 + x1[t] * w1) + x2[t] * w2
+            ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2
         return
     x3 = x[xj + 3 + ia:xj + 3 + ib]
     w3 = w[wj + 3]
+    if g == 4:
+        for t in range(n):
+            ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3
+        return
+    x4 = x[xj + 4 + ia:xj + 4 + ib]
+    w4 = w[wj + 4]
+    if g == 5:
+        for t in range(n):
+            ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4
+        return
+    x5 = x[xj + 5 + ia:xj + 5 + ib]
+    w5 = w[wj + 5]
+    if g == 6:
+        for t in range(n):
+            ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4 + x5[t] * w5
+        return
+    x6 = x[xj + 6 + ia:xj + 6 + ib]
+    w6 = w[wj + 6]
+    if g == 7:
+        for t in range(n):
+            ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4 + x5[t] * w5 + x6[t] * w6
+        return
+    x7 = x[xj + 7 + ia:xj + 7 + ib]
+    w7 = w[wj + 7]
     for t in range(n):
-        ov[t] += (x0[t] * w0 + x1[t] * w1) + (x2[t] * w2 + x3[t] * w3)
+        ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4 + x5[t] * w5 + x6[t] * w6 + x7[t] * w7
+
+
+@njit(cache=True, inline="always")
+def _edge(out, x, wv, ob, xq, ia, ib):
+    """``out[ob+i] += x[xq+i] * wv`` for the few i in [ia, ib) at a block's clipped edges."""
+    for i in range(ia, ib):
+        out[ob + i] += x[xq + i] * wv
+
+
+@njit(parallel=True, cache=True)
+def _corr_padded(xp, w, out, oshape, xstrides, roff, ml):
+    # valid correlation of a fully padded input, one short output row per work item: no
+    # clipping, one fused pass per (kernel row, GROUP taps)
+    nd = oshape.shape[0]
+    ol = oshape[nd - 1]
+    rows = out.size // ol
+    for r in prange(rows):
+        rem = r + 0
+        base = 0
+        for a in range(nd - 2, -1, -1):
+            base += (rem % oshape[a]) * xstrides[a]
+            rem //= oshape[a]
+        ob = r * ol
+        out[ob:ob + ol] = 0
+        for kr in range(roff.size):
+            for j in range(0, ml, GROUP):
+                _fused(out, xp, w, kr * ml + j, min(GROUP, ml - j), ob, base + roff[kr] + j, 0, ol)
+
+
+#: output rows shorter than this go through the padded short-row kernel
+SHORT_ROW = 256
+
+_scratch_local = threading.local()
+#: largest temporary (bytes) kept alive per thread for reuse
+SCRATCH_LIMIT = 64 * 2**20
+
+
+def workspace(shape, dtype, slot: str = "pad") -> np.ndarray:
+    """A temporary array for intermediate results, reused between calls of one thread.
+
+    Fresh large allocations cost page faults on first touch (several ms for a 1024x1024
+    float64 image); reusing a per-thread buffer avoids them. Never returned to callers.
+    """
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if nbytes > SCRATCH_LIMIT:
+        return np.empty(shape, dtype)
+    pool = _scratch_local.__dict__.setdefault("pool", {})
+    buf = pool.get(slot)
+    if buf is None or buf.size < nbytes:
+        buf = pool[slot] = np.empty(max(nbytes, 1), np.uint8)
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
+def _c_strides(shape) -> np.ndarray:
+    strides = np.ones(len(shape), dtype=np.int64)
+    for a in range(len(shape) - 2, -1, -1):
+        strides[a] = strides[a + 1] * shape[a + 1]
+    return strides
 
 
 def correlate_shifted(x: np.ndarray, w: np.ndarray, out: np.ndarray, lo) -> None:
     """``out[o] = sum_j w[j] * x[o + j - lo]`` with zeros outside ``x`` (all C-contiguous, one dtype)."""
     if out.size == 0:
         return
-    nd = max(out.ndim, 1)
+    if out.ndim >= 2 and out.shape[-1] < SHORT_ROW:
+        _correlate_short_rows(x, w, out, lo)
+        return
     xshape = np.array(x.shape if x.ndim else (1,), dtype=np.int64)
     wshape = np.array(w.shape if w.ndim else (1,), dtype=np.int64)
     oshape = np.array(out.shape if out.ndim else (1,), dtype=np.int64)
-    xstrides = np.ones(nd, dtype=np.int64)
-    for a in range(nd - 2, -1, -1):
-        xstrides[a] = xstrides[a + 1] * xshape[a + 1]
     lo_arr = np.array(lo if len(lo) else (0,), dtype=np.int64)
     _corr_shifted(x.reshape(-1), w.reshape(-1), out.reshape(-1), xshape, wshape, oshape,
-                  lo_arr, xstrides, BLOCK)
+                  lo_arr, _c_strides(xshape), BLOCK)
+
+
+def _correlate_short_rows(x, w, out, lo) -> None:
+    """Short rows: zero-pad ``x`` explicitly (padding kernel), then the unclipped row kernel."""
+    from ..core import padding as padspec
+    from .padding import pad
+
+    pads = tuple((lo_a, max(0, o + m - 1 - lo_a - n))
+                 for lo_a, o, m, n in zip(lo, out.shape, w.shape, x.shape, strict=True))
+    if any(p != (0, 0) for p in pads):
+        maps, offsets = padspec.index_maps(x.shape, pads, "constant")
+        xp = workspace(padspec.padded_shape(x.shape, pads), x.dtype, "short-rows")
+        pad(x, xp, maps, offsets, np.zeros((x.ndim, 2), x.dtype), pads[-1][0])
+    else:
+        xp = x
+    strides = _c_strides(xp.shape)
+    krow_index = np.indices(w.shape[:-1]).reshape(w.ndim - 1, -1)
+    roff = np.ascontiguousarray((krow_index * strides[:-1, None]).sum(axis=0), dtype=np.int64)
+    _corr_padded(xp.reshape(-1), w.reshape(-1), out.reshape(-1),
+                 np.array(out.shape, dtype=np.int64), strides, roff, w.shape[-1])
 
 
 def taps(k: np.ndarray, out: np.ndarray, flip: bool, conj: bool) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._target import cuda
-from .common import grid_1d, to_device
+from .common import device_empty, grid_1d, to_device
 
 
 @cuda.jit(cache=False)
@@ -74,3 +74,8 @@ def taps(k, out, flip: bool, conj: bool) -> None:
         return
     conj = bool(conj) and np.dtype(out.dtype).kind == "c"
     _taps[grid_1d(out.size)](k.reshape(k.size), out.reshape(out.size), bool(flip), conj)
+
+
+def workspace(shape, dtype, slot: str = "pad"):
+    """A temporary device array for intermediate results (the CPU twin reuses host buffers)."""
+    return device_empty(shape, dtype)
