@@ -118,11 +118,11 @@ def test_even_kernel_same_offsets_follow_scipy():
                                   scipy_signal.correlate2d(x, h, "same"))
 
 
-def test_chunks_smaller_than_halo_are_merged():
+def test_chunks_thinner_than_the_halo():
     x = np.arange(60.0).reshape(6, 10)
     h = np.ones((5, 7))
     y = ncd.convolve2d(da.from_array(x, chunks=1), h, "same", "symm")
-    assert min(min(c) for c in y.chunks) >= 1
+    assert y.chunks == ((1,) * 6, (1,) * 10)  # each task reads several thin neighbours
     np.testing.assert_array_equal(compute(y), scipy_signal.convolve2d(x, h, "same", "symm"))
 
 
@@ -170,14 +170,29 @@ def test_bad_arguments_name_the_argument():
         ncd.convolve(x, np.array([["a"]]))
 
 
-def test_halo_is_exactly_the_kernel_extent():
-    # one output chunk of a 2-chunk axis reads exactly k - 1 elements of its neighbour
-    x = da.ones((20,), chunks=10)
-    y = ncd.correlate(x, np.ones(5), "valid")
-    assert y.chunks == ((10, 6),)
-    blocks = [v for k, v in dict(y.__dask_graph__()).items() if "overlap" in str(k[0])]
-    assert blocks  # the halo exchange layer exists
-    np.testing.assert_array_equal(compute(y), np.full(16, 5.0))
+def test_each_task_reads_exactly_its_chunk_plus_the_kernel_halo(monkeypatch):
+    seen = []
+
+    def recorder(in1, in2, mode="full", method="auto"):
+        seen.append(in1.shape)
+        return scipy_signal.correlate(in1, in2, mode=mode)
+
+    monkeypatch.setattr(nc, "correlate", recorder)
+    x = np.arange(20.0)
+    for mode, out_chunks, blocks in [("valid", (10, 6), [(14,), (10,)]),
+                                     ("same", (10, 10), [(14,), (14,)]),
+                                     ("full", (10, 14), [(14,), (18,)])]:
+        seen.clear()
+        y = ncd.correlate(da.from_array(x, chunks=10), np.ones(5), mode)
+        assert y.chunks == (out_chunks,)
+        got = y.compute(scheduler="sync")
+        assert sorted(seen[1:]) == sorted(blocks)  # seen[0]: the argument probe
+        np.testing.assert_array_equal(got, scipy_signal.correlate(x, np.ones(5), mode))
+
+
+def test_same_mode_keeps_the_input_chunks():
+    x = da.ones((30, 17), chunks=((7, 3, 20), (1, 16)))
+    assert ncd.correlate2d(x, np.ones((4, 6)), "same", "wrap").chunks == x.chunks
 
 
 # ------------------------------------------------------------------ deep learning

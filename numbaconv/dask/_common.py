@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from itertools import product
 
 import numpy as np
 
@@ -58,73 +59,104 @@ def task(func, **kwargs):
     return partial(run_in_task, func, _numba_threads=dask.config.get(CONFIG_KEY, None), **kwargs)
 
 
-def extend(x, widths, mode: str, fillvalue=0):
-    """Pad dask array ``x`` by ``widths`` with numpy.pad ``mode`` (core.padding's index maps).
-
-    Each pad is a small gather ``x[index_map]`` (or a constant block) joined to
-    ``x``; pads wider than the axis repeat as ``numpy.pad`` does.
-    """
-    import dask.array as da
-
-    for axis, (lo, hi) in enumerate(widths):
-        if not lo and not hi:
-            continue
-        n = x.shape[axis]
-        imap = axis_index_map(n, lo, hi, mode)
-        pieces = []
-        for part in (imap[:lo], imap[lo + n:]):
-            if not len(part):
-                continue
-            if mode == "constant":
-                shape = list(x.shape)
-                shape[axis] = len(part)
-                chunks = list(x.chunks)
-                chunks[axis] = (len(part),)
-                pieces.append(da.full(tuple(shape), fillvalue, dtype=x.dtype, chunks=tuple(chunks)))
-            else:
-                pieces.append(da.take(x, part, axis=axis))
-        if lo:
-            x = da.concatenate([pieces[0], x], axis=axis)
-        if hi:
-            x = da.concatenate([x, pieces[-1]], axis=axis)
-        # fold the thin pad chunks into their neighbours instead of keeping slivers
-        x = x.rechunk({axis: merge_thin(x.chunks[axis], max(lo, hi) + 1)})
-    return x
-
-
-def merge_thin(chunks, need: int, need_last: int | None = None) -> tuple[int, ...]:
-    """Merge neighbouring chunks so every chunk has >= ``need`` elements (the last >= ``need_last``)."""
-    need_last = max(need, need if need_last is None else need_last)
-    out: list[int] = []
-    for c in chunks:
-        if not c:
-            continue
-        if out and out[-1] < need:
-            out[-1] += c
+def _runs(pos: np.ndarray, local: np.ndarray) -> list[tuple[slice, slice]]:
+    """Split matching (destination, source) index lists into slice pairs (source step +-1)."""
+    runs = []
+    i, n = 0, len(pos)
+    while i < n:
+        j = i + 1
+        step = int(local[j] - local[i]) if j < n and pos[j] == pos[i] + 1 else 0
+        if step in (1, -1):
+            while j < n and pos[j] == pos[j - 1] + 1 and local[j] - local[j - 1] == step:
+                j += 1
         else:
-            out.append(c)
-    while len(out) > 1 and out[-1] < need_last:
-        last = out.pop()
-        out[-1] += last
+            step = 1
+        stop = int(local[j - 1]) + step
+        runs.append((slice(int(pos[i]), int(pos[j - 1]) + 1),
+                     slice(int(local[i]), None if stop < 0 else stop, step)))
+        i = j
+    return runs
+
+
+def _axis_plan(seg: np.ndarray, bounds: np.ndarray):
+    """For one output block along one axis: the source chunks it reads and how.
+
+    ``seg`` is the slice of the padded axis' index map this block reads
+    (``-1``/``-2``: the constant). Returns ``(chunks, runs, has_constant)``
+    with ``runs[t]`` the slice pairs copying from chunk ``chunks[t]``.
+    """
+    inside = seg >= 0
+    pos = np.nonzero(inside)[0]
+    src = seg[inside]
+    block = np.searchsorted(bounds, src, side="right") - 1
+    chunks = sorted(set(block.tolist()))
+    runs = [_runs(pos[block == b], src[block == b] - bounds[b]) for b in chunks]
+    return chunks, runs, bool(len(pos) < len(seg))
+
+
+def _gather(blocks, shape, dtype, fill, plans, func):
+    """Assemble one extended block from its source chunks, then run ``func`` on it."""
+    ext = np.empty(shape, dtype=dtype)
+    if fill is not None:
+        ext.fill(fill)
+    for block, runs in zip(blocks, plans, strict=True):
+        for combo in product(*runs):
+            ext[tuple(d for d, _ in combo)] = block[tuple(src for _, src in combo)]
+    return func(ext)
+
+
+def output_chunks(chunks, length: int) -> tuple[int, ...]:
+    """``chunks`` of an input axis adjusted to an output of ``length``: the last chunks absorb the change."""
+    out = list(chunks)
+    delta = length - sum(out)
+    if delta >= 0:
+        out[-1] += delta
+        return tuple(out)
+    while delta < 0:
+        take = min(out[-1], -delta)
+        out[-1] -= take
+        delta += take
+        if not out[-1]:
+            out.pop()
     return tuple(out)
 
 
-def windowed(x, halos, block_func, out_dtype):
-    """Apply ``block_func`` to blocks of ``x`` extended by ``halos[axis]`` elements on the right.
+def sliding_windows(x, widths, mode: str, fillvalue, halos, block_func, out_dtype):
+    """Apply ``block_func`` ('valid' windows) over ``x`` padded by ``widths`` in ``mode``.
 
-    ``block_func`` maps an extended block of extent ``c + h`` to an output of
-    extent ``c`` along each axis ('valid' windows of length ``h + 1``), so the
-    result has ``x.shape[a] - halos[a]`` elements per axis. Chunks are merged
-    first so each holds at least its halo (the last one at least ``halo + 1``):
-    the halo then always comes from the single next chunk.
+    Each output chunk is one task: it copies exactly the input it needs
+    (its own chunk, ``halos[a]`` more elements along each axis from the
+    following chunk(s), and the boundary from the index maps of
+    ``core.padding``) into one buffer and calls ``block_func`` on it. The
+    output keeps ``x``'s chunks; 'full' and 'valid' add or remove elements
+    in the last chunk of each axis. Chunks thinner than the halo simply make
+    a task read more than one neighbour: no rechunking.
     """
     import dask.array as da
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
 
-    chunks = tuple(merge_thin(c, max(h, 1), h + 1) for c, h in zip(x.chunks, halos, strict=True))
-    x = x.rechunk(chunks)
-    depth = {a: (0, h) for a, h in enumerate(halos) if h}
-    if depth:
-        x = da.overlap.overlap(x, depth=depth, boundary="none")
-    out_chunks = tuple(c[:-1] + (c[-1] - h,) for c, h in zip(chunks, halos, strict=True))
-    return x.map_blocks(block_func, chunks=out_chunks, dtype=out_dtype,
-                        meta=np.empty((0,) * x.ndim, dtype=out_dtype))
+    lengths = [n + lo + hi - h for n, (lo, hi), h in zip(x.shape, widths, halos, strict=True)]
+    out_chunks = tuple(output_chunks(c, n) for c, n in zip(x.chunks, lengths, strict=True))
+    per_axis = []
+    for axis, (n, (lo, hi), h) in enumerate(zip(x.shape, widths, halos, strict=True)):
+        imap = axis_index_map(n, lo, hi, mode)
+        bounds = np.concatenate([[0], np.cumsum(x.chunks[axis])]).astype(np.int64)
+        starts = np.concatenate([[0], np.cumsum(out_chunks[axis])])
+        per_axis.append([(e - s + h, _axis_plan(imap[s:e + h], bounds))
+                         for s, e in zip(starts[:-1], starts[1:], strict=True)])
+    name = "numbaconv-windows-" + tokenize(x, widths, mode, fillvalue, halos, block_func, out_dtype)
+    dtype = x.dtype
+    layer = {}
+    for index in product(*(range(len(c)) for c in out_chunks)):
+        plans = [per_axis[a][i] for a, i in enumerate(index)]
+        shape = tuple(p[0] for p in plans)
+        constant = any(p[1][2] for p in plans)
+        keys, runs = [], []
+        for combo in product(*(range(len(p[1][0])) for p in plans)):
+            keys.append((x.name, *(p[1][0][t] for p, t in zip(plans, combo, strict=True))))
+            runs.append([p[1][1][t] for p, t in zip(plans, combo, strict=True)])
+        layer[(name, *index)] = (_gather, keys, shape, dtype, fillvalue if constant else None,
+                                 runs, block_func)
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=[x])
+    return da.Array(graph, name, out_chunks, meta=np.empty((0,) * x.ndim, dtype=out_dtype))

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..core.padding import resolve_mode
 from ..core.validate import check_choice
-from ._common import as_dask, as_host, extend, inmemory, task, windowed
+from ._common import as_dask, as_host, inmemory, sliding_windows, task
 
 MODES = ("full", "valid", "same")
 
@@ -56,10 +56,10 @@ def _filter(name, in1, in2, mode, nd, boundary="fill", fillvalue=0, same_before=
     if x.dtype != out_dtype and np.can_cast(x.dtype, out_dtype, "safe"):
         x = x.astype(out_dtype)
     with np.errstate(all="ignore"):
-        fill = np.asarray(fillvalue).astype(x.dtype) if pad_mode == "constant" else 0
-    x = extend(x, widths, pad_mode, fill)
+        fill = np.asarray(fillvalue).astype(x.dtype)[()] if pad_mode == "constant" else None
     halos = tuple(m - 1 for m in h.shape)
-    return windowed(x, halos, task(func, in2=h, mode="valid", **kwargs), out_dtype)
+    return sliding_windows(x, widths, pad_mode, fill, halos,
+                           task(func, in2=h, mode="valid", **kwargs), out_dtype)
 
 
 def convolve(in1, in2, mode: str = "full", method: str = "auto"):
