@@ -298,3 +298,23 @@ def test_matches_torch_conv1d_cross_check():
     x, w = rng.standard_normal((1, 1, 50)), rng.standard_normal((1, 1, 7))
     t = torch.nn.functional.conv1d(torch.from_numpy(x), torch.from_numpy(w)).numpy()[0, 0]
     np.testing.assert_allclose(nc.correlate(x[0, 0], w[0, 0], "valid"), t, atol=1e-12)
+
+
+def test_concurrent_calls_from_python_threads_do_not_share_temporaries():
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(6)
+    jobs = [(rng.standard_normal((30 + i, 40)), rng.standard_normal((3 + i % 3, 4)),
+             ["fill", "wrap", "symm"][i % 3]) for i in range(6)]
+    jobs += [(rng.standard_normal((8, 20 + i, 9)), rng.standard_normal((2, 3, 3)), None)
+             for i in range(3)]
+
+    def run(job):
+        x, k, b = job
+        return nc.convolve2d(x, k, "same", b, 1.5) if b else nc.convolve(x, k, "same", "direct")
+
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(run, jobs * 2))
+    for (x, k, b), got in zip(jobs * 2, results, strict=True):
+        want = ss.convolve2d(x, k, "same", b, 1.5) if b else ss.convolve(x, k, "same", "direct")
+        np.testing.assert_allclose(got, want, atol=1e-10)
