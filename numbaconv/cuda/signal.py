@@ -1,8 +1,11 @@
 """CUDA kernels for scipy.signal-style convolution: twins of :mod:`numbaconv.cpu.signal`.
 
 Direct method only (there is no GPU FFT in numbaconv). One thread per output
-element computes ``out[o] = sum_j w[j] * x[o + j - lo]`` with taps outside
-``x`` skipped, accumulating in the same tap order as the CPU kernel.
+element computes ``out[o] = sum_j w[j] * x[o + j - lo]``: the output index is
+unravelled once, each kernel row once, and the contiguous taps of a kernel row
+run over the range clipped to ``x`` (no per-tap bounds test), accumulating in
+kernel order (the CPU kernel fuses up to 8 taps per pass, so float rounding may
+differ in the last bits; ties and NaN behave the same).
 """
 
 from __future__ import annotations
@@ -16,15 +19,25 @@ from .common import device_empty, grid_1d, to_device
 @cuda.jit(cache=False)
 def _corr_shifted(x, w, out, xshape, wshape, oshape, lo, xstrides, zero):
     nd = oshape.shape[0]
+    ol = oshape[nd - 1]
+    ml = wshape[nd - 1]
+    xl = xshape[nd - 1]
+    lo_l = lo[nd - 1]
+    krows = w.shape[0] // ml
     start, step = cuda.grid(1), cuda.gridsize(1)
     for i in range(start, out.shape[0], step):
+        r = i // ol
+        ol_i = i - r * ol
+        # taps j of a kernel row that land inside x along the last axis
+        j0 = max(0, lo_l - ol_i)
+        j1 = min(ml, xl + lo_l - ol_i)
         acc = zero[0]
-        for kk in range(w.shape[0]):
-            rem_o = i
-            rem_k = kk
+        for kr in range(krows):
+            rem_o = r
+            rem_k = kr
             xb = 0
             inside = True
-            for a in range(nd - 1, -1, -1):
+            for a in range(nd - 2, -1, -1):
                 oa = rem_o % oshape[a]
                 rem_o //= oshape[a]
                 ka = rem_k % wshape[a]
@@ -34,7 +47,10 @@ def _corr_shifted(x, w, out, xshape, wshape, oshape, lo, xstrides, zero):
                     inside = False
                 xb += xa * xstrides[a]
             if inside:
-                acc += x[xb] * w[kk]
+                xo = xb + ol_i - lo_l
+                wb = kr * ml
+                for j in range(j0, j1):  # same tap order as the CPU kernel
+                    acc += x[xo + j] * w[wb + j]
         out[i] = acc
 
 
