@@ -275,105 +275,121 @@ def _direct_weight_grad(x, g, dw_out, groups, sd, sh, sw, ld, lh, lw, dd, dh, dw
                     dw_out[k, c, td, th, tw] = total
 
 
-@njit(inline="always")
-def _pad_plane(xf, base, i_d, D, H, W, lh, lw, Hp, Wp, xp):
-    """Copy plane ``i_d`` of the ``(D, H, W)`` block at ``xf[base:]`` into ``xp`` on a
-    ``(Hp, Wp)`` grid starting at ``(-lh, -lw)``, zeros outside the data (and in the tail)."""
-    xp[:] = 0
-    if i_d < 0 or i_d >= D:
-        return
-    for r in range(Hp):
-        ih = r - lh
-        if ih < 0 or ih >= H:
-            continue
-        c0 = max(0, lw)
-        c1 = min(Wp, W + lw)
-        src = _U(base + (i_d * H + ih) * W - lw)
-        dst = _U(r * Wp)
-        for j in range(c0, c1):
-            xp[dst + _U(j)] = xf[src + _U(j)]
+@njit(parallel=True, cache=True)
+def _pad_planes(x, xp, lh, lw, Hp, Wp):
+    """Every ``(H, W)`` plane of ``x`` onto a zero ``(Hp + 1, Wp)`` grid starting at
+    ``(-lh, -lw)`` (the extra row absorbs the overrun of the last taps)."""
+    H, W = x.shape[3], x.shape[4]
+    planes = x.shape[0] * x.shape[1] * x.shape[2]
+    PL = (Hp + 1) * Wp
+    xf = x.reshape(-1)
+    pf = xp.reshape(-1)
+    c0 = max(0, lw)
+    c1 = min(Wp, W + lw)
+    for p in prange(planes):
+        dst0 = _U(p * PL)
+        for i in range(PL):
+            pf[dst0 + _U(i)] = 0
+        for r in range(Hp):
+            ih = r - lh
+            if ih < 0 or ih >= H:
+                continue
+            src = _U(p * H * W + ih * W - lw)
+            dst = dst0 + _U(r * Wp)
+            for j in range(c0, c1):
+                pf[dst + _U(j)] = xf[src + _U(j)]
 
 
 # Stride-1 direct kernels on a padded-width grid: output position (oh, ow) lives at
-# q = oh*Wp + ow and reads input q + th*dh*Wp + tw*dw, so every tap is ONE contiguous run of
-# Ho*Wp elements (rows of ~56 are too short for LLVM's unrolled AVX-512 loop). The
-# (Wp - Wo) extra columns per row are computed and dropped.
+# q = oh*Wp + ow and reads padded input q + th*dh*Wp + tw*dw, so every tap is ONE contiguous
+# run of Ho*Wp elements (rows of ~56 are too short for LLVM's unrolled AVX-512 loop). The
+# (Wp - Wo) extra columns per row are computed and dropped. The input is padded once
+# (_pad_planes) and shared by every output channel.
 
 
 @njit(parallel=True, cache=True)
-def _direct_forward_s1(x, w, bias, out, groups, sd, ld, lh, lw, dd, dh, dw):
-    """Stride-1 (H, W) direct forward: one thread per output plane ``(n, k)``."""
+def _direct_forward_s1(xp, w, bias, out, groups, sd, ld, dd, dh, dw, D, Hp, Wp):
+    """Stride-1 (H, W) direct forward from padded planes: one thread per output plane ``(n, k)``."""
     N, K, Do, Ho, Wo = out.shape
-    C, D, H, W = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
+    C = xp.shape[1]
     cg, kd, kh, kw = w.shape[1], w.shape[2], w.shape[3], w.shape[4]
     kg = K // groups
-    Hp = Ho + (kh - 1) * dh
-    Wp = Wo + (kw - 1) * dw
     L = Ho * Wp
-    xf = x.reshape(-1)
+    PL = (Hp + 1) * Wp
+    xf = xp.reshape(-1)
     for nk in prange(N * K):
         n = nk // K
         k = nk % K
         c0 = (k // kg) * cg
-        xp = np.empty((Hp + 1) * Wp, dtype=out.dtype)
         acc = np.empty(L, dtype=out.dtype)
         for od in range(Do):
             acc[:] = bias[k]
             for c in range(cg):
-                base = (n * C + c0 + c) * D * H * W
                 for td in range(kd):
                     i_d = od * sd - ld + td * dd
                     if i_d < 0 or i_d >= D:
                         continue
-                    _pad_plane(xf, base, i_d, D, H, W, lh, lw, Hp, Wp, xp)
+                    base = ((n * C + c0 + c) * D + i_d) * PL
                     for th in range(kh):
                         for tw in range(kw):
                             wv = w[k, c, td, th, tw]
-                            off = _U(th * dh * Wp + tw * dw)
+                            off = _U(base + th * dh * Wp + tw * dw)
                             for q in range(L):
-                                acc[_U(q)] += wv * xp[off + _U(q)]
+                                acc[_U(q)] += wv * xf[off + _U(q)]
             for oh in range(Ho):
                 for ow in range(Wo):
                     out[n, k, od, oh, ow] = acc[oh * Wp + ow]
 
 
 @njit(parallel=True, cache=True)
-def _direct_weight_grad_s1(x, g, dw_out, groups, sd, ld, lh, lw, dd, dh, dw):
+def _grid_g(g, gg, Wp):
+    """``g`` onto a padded-width grid (zeros in the extra columns)."""
+    Ho, Wo = g.shape[3], g.shape[4]
+    planes = g.shape[0] * g.shape[1] * g.shape[2]
+    gf = g.reshape(-1)
+    ggf = gg.reshape(-1)
+    for p in prange(planes):
+        for oh in range(Ho):
+            src = _U(p * Ho * Wo + oh * Wo)
+            dst = _U((p * Ho + oh) * Wp)
+            for ow in range(Wo):
+                ggf[dst + _U(ow)] = gf[src + _U(ow)]
+            for ow in range(Wo, Wp):
+                ggf[dst + _U(ow)] = 0
+
+
+@njit(parallel=True, cache=True)
+def _direct_weight_grad_s1(xp, gg, dw_out, groups, sd, ld, dd, dh, dw, D, Hp, Wp, Do, Ho):
     """Stride-1 (H, W) direct weight gradient: one thread per weight plane ``(k, c)``."""
-    N, K, Do, Ho, Wo = g.shape
-    C, D, H, W = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
+    N, C = xp.shape[0], xp.shape[1]
+    K = gg.shape[1]
     cg, kd, kh, kw = dw_out.shape[1], dw_out.shape[2], dw_out.shape[3], dw_out.shape[4]
     kg = K // groups
-    Hp = Ho + (kh - 1) * dh
-    Wp = Wo + (kw - 1) * dw
     L = Ho * Wp
-    xf = x.reshape(-1)
+    PL = (Hp + 1) * Wp
+    xf = xp.reshape(-1)
+    gf = gg.reshape(-1)
     taps = kd * kh * kw
     for kc in prange(K * cg):
         k = kc // cg
         c = kc % cg
         ci = (k // kg) * cg + c
-        xp = np.empty((Hp + 1) * Wp, dtype=dw_out.dtype)
-        gg = np.zeros(L, dtype=dw_out.dtype)          # g on the padded-width grid
         acc = np.zeros(taps * L, dtype=dw_out.dtype)
         for n in range(N):
-            base = (n * C + ci) * D * H * W
             for od in range(Do):
-                for oh in range(Ho):
-                    for ow in range(Wo):
-                        gg[oh * Wp + ow] = g[n, k, od, oh, ow]
+                gb = _U(((n * K + k) * Do + od) * L)
                 for td in range(kd):
                     i_d = od * sd - ld + td * dd
                     if i_d < 0 or i_d >= D:
                         continue
-                    _pad_plane(xf, base, i_d, D, H, W, lh, lw, Hp, Wp, xp)
+                    base = ((n * C + ci) * D + i_d) * PL
                     for th in range(kh):
                         for tw in range(kw):
                             t = (td * kh + th) * kw + tw
-                            off = _U(th * dh * Wp + tw * dw)
+                            off = _U(base + th * dh * Wp + tw * dw)
                             ab = _U(t * L)
                             for q in range(L):
-                                acc[ab + _U(q)] += gg[_U(q)] * xp[off + _U(q)]
+                                acc[ab + _U(q)] += gf[gb + _U(q)] * xf[off + _U(q)]
         for td in range(kd):
             for th in range(kh):
                 for tw in range(kw):
@@ -478,6 +494,16 @@ def _bias_or_zeros(bias, n: int, dtype):
     return np.zeros(n, dtype=dtype) if bias is None else bias
 
 
+def _forward_s1(x, w, bias, out, groups, sd, lo, dilation) -> None:
+    """Pad ``x``'s planes once, then the stride-1 direct forward over them."""
+    Ho, Wo = out.shape[3], out.shape[4]
+    kh, kw = w.shape[3], w.shape[4]
+    Hp, Wp = Ho + (kh - 1) * dilation[1], Wo + (kw - 1) * dilation[2]
+    xp = np.empty(x.shape[:3] + (Hp + 1, Wp), dtype=x.dtype)
+    _pad_planes(x, xp, lo[1], lo[2], Hp, Wp)
+    _direct_forward_s1(xp, w, bias, out, groups, sd, lo[0], *dilation, x.shape[2], Hp, Wp)
+
+
 def conv_forward(x, w, bias, out, stride, lo, dilation, groups: int) -> None:
     """``out = conv(x, w) + bias`` (cross-correlation); ``bias`` may be None."""
     N = x.shape[0]
@@ -489,7 +515,7 @@ def conv_forward(x, w, bias, out, stride, lo, dilation, groups: int) -> None:
     if not _use_gemm(w.shape, groups):
         b = _bias_or_zeros(bias, K, out.dtype)
         if stride[1] == stride[2] == 1:
-            _direct_forward_s1(x, w, b, out, groups, stride[0], *lo, *dilation)
+            _forward_s1(x, w, b, out, groups, stride[0], lo, dilation)
         else:
             _direct_forward(x, w, b, out, groups, *stride, *lo, *dilation)
         return
@@ -537,7 +563,7 @@ def conv_input_grad(g, w, bias, dx, stride, lo, dilation, groups: int) -> None:
             wf = np.ascontiguousarray(
                 w[:, :, ::-1, ::-1, ::-1].reshape(groups, kg, cg, kd, kh, kw)
                 .transpose(0, 2, 1, 3, 4, 5).reshape(C, kg, kd, kh, kw))
-            _direct_forward_s1(g, wf, b_arr, dx, groups, 1, *flo, *dilation)
+            _forward_s1(g, wf, b_arr, dx, groups, 1, flo, dilation)
         else:
             _direct_input_grad(g, w, b_arr, dx, groups, *stride, *lo, *dilation)
         return
@@ -577,7 +603,14 @@ def conv_weight_grad(x, g, dw_out, stride, lo, dilation, groups: int) -> None:
         return
     if not _use_gemm(dw_out.shape, groups):
         if stride[1] == stride[2] == 1:
-            _direct_weight_grad_s1(x, g, dw_out, groups, stride[0], *lo, *dilation)
+            Ho, Wo = g.shape[3], g.shape[4]
+            Hp, Wp = Ho + (kh - 1) * dilation[1], Wo + (kw - 1) * dilation[2]
+            xp = np.empty(x.shape[:3] + (Hp + 1, Wp), dtype=x.dtype)
+            _pad_planes(x, xp, lo[1], lo[2], Hp, Wp)
+            gg = np.empty(g.shape[:4] + (Wp,), dtype=g.dtype)
+            _grid_g(g, gg, Wp)
+            _direct_weight_grad_s1(xp, gg, dw_out, groups, stride[0], lo[0], *dilation,
+                                   x.shape[2], Hp, Wp, g.shape[2], Ho)
         else:
             _direct_weight_grad(x, g, dw_out, groups, *stride, *lo, *dilation)
         return
