@@ -1,0 +1,214 @@
+"""CPU activation kernels: one generic elementwise engine, softmax rows, PReLU.
+
+The elementwise engine is a kernel factory keyed by the scalar formula
+(:mod:`numbaconv.scalar.activations`): ``_unary(f)`` is one
+``@njit(parallel=True, cache=True)`` kernel per formula, compiled lazily per
+dtype, so nothing compiles at import and each formula costs one compilation
+the first time it is used (``cache=True`` keeps it on disk). Work is split
+into fixed chunks of :data:`CHUNK` elements (``prange`` over chunks, a
+contiguous inner loop that LLVM vectorises), so results never depend on the
+thread count. ``error_model='numpy'``: a Python-style zero-division check
+would stop the vectoriser.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from numba import njit, prange
+
+from ..scalar.activations import ELEMENTWISE, K, fexp
+
+#: elements per parallel work item (fixed: results never depend on the thread count)
+CHUNK = 16384
+
+_JIT = dict(parallel=True, cache=True, error_model="numpy")
+
+
+@functools.cache
+def _engine(f, df):
+    """The elementwise kernel of one activation: ``mode`` 0 writes f, 1 writes f', 2 both.
+
+    One kernel per activation (not per form) halves the compilations; the branch is
+    outside the inner loops, which stay branch-free and vectorise.
+    """
+
+    @njit(**_JIT)
+    def kernel(x, out, dout, a, b, mode):
+        n = x.size
+        for c in prange((n + CHUNK - 1) // CHUNK):
+            xs = x[c * CHUNK:min((c + 1) * CHUNK, n)]
+            os = out[c * CHUNK:min((c + 1) * CHUNK, n)]
+            ds = dout[c * CHUNK:min((c + 1) * CHUNK, n)]
+            if mode == 0:
+                for i in range(xs.size):
+                    xi = xs[i]
+                    v = f(xi, a, b)
+                    os[i] = v if xi == xi else xi  # NaN in, NaN out
+            elif mode == 1:
+                for i in range(xs.size):
+                    xi = xs[i]
+                    v = df(xi, a, b)
+                    os[i] = v if xi == xi else xi
+            else:
+                for i in range(xs.size):
+                    xi = xs[i]
+                    v = f(xi, a, b)
+                    d = df(xi, a, b)
+                    os[i] = v if xi == xi else xi
+                    ds[i] = d if xi == xi else xi
+
+    return kernel
+
+
+def _run(name, x, out, dout, a, b, mode):
+    if x.size:
+        spec = ELEMENTWISE[name]
+        flat = out.reshape(-1)
+        _engine(spec.forward, spec.derivative)(x.reshape(-1), flat,
+                                               flat if dout is None else dout.reshape(-1),
+                                               a, b, mode)
+
+
+def elementwise(name: str, x: np.ndarray, out: np.ndarray, a, b) -> None:
+    """``out = f(x)`` for the activation ``name``; ``a``, ``b``: its parameters in ``x``'s dtype."""
+    _run(name, x, out, None, a, b, 0)
+
+
+def elementwise_derivative(name: str, x: np.ndarray, out: np.ndarray, a, b) -> None:
+    """``out = f'(x)`` for the activation ``name``."""
+    _run(name, x, out, None, a, b, 1)
+
+
+def elementwise_and_derivative(name: str, x: np.ndarray, out: np.ndarray, dout: np.ndarray,
+                               a, b) -> None:
+    """``out = f(x)`` and ``dout = f'(x)`` in one pass over ``x``."""
+    _run(name, x, out, dout, a, b, 2)
+
+
+@functools.cache
+def _channel(f, df):
+    @njit(**_JIT)
+    def kernel(x, w, out, mode):  # x, out: (outer, C, inner); w: (C,); mode 0: f, 1: f'
+        outer, nc, inner = x.shape
+        nchunk = (inner + CHUNK - 1) // CHUNK
+        for r in prange(outer * nc * nchunk):
+            oc = r // nchunk
+            c = r - oc * nchunk
+            o = oc // nc
+            ch = oc - o * nc
+            a = w[ch]
+            xs = x[o, ch, c * CHUNK:min((c + 1) * CHUNK, inner)]
+            os = out[o, ch, c * CHUNK:min((c + 1) * CHUNK, inner)]
+            if mode == 0:
+                for j in range(xs.size):
+                    xi = xs[j]
+                    v = f(xi, a, a)
+                    os[j] = v if xi == xi else xi
+            else:
+                for j in range(xs.size):
+                    xi = xs[j]
+                    v = df(xi, a, a)
+                    os[j] = v if xi == xi else xi
+
+    return kernel
+
+
+def channelwise(name: str, derivative: bool, x3: np.ndarray, w: np.ndarray,
+                out3: np.ndarray) -> None:
+    """PReLU-style: ``out3[o, c, j] = f(x3[o, c, j], w[c])`` (or f') on ``(outer, C, inner)``."""
+    if x3.size:
+        spec = ELEMENTWISE[name]
+        _channel(spec.forward, spec.derivative)(x3, w, out3, 1 if derivative else 0)
+
+
+@njit(**_JIT)
+def _prelu_weight(g, x, partial):  # g, x: (outer, C, inner); partial: (outer, C) float64
+    outer, nc, inner = x.shape
+    for r in prange(outer * nc):
+        o = r // nc
+        ch = r - o * nc
+        acc = 0.0
+        for j in range(inner):
+            xi = x[o, ch, j]
+            if not xi > 0:  # d/dw (w x) = x where x <= 0 (NaN x gives NaN)
+                acc += g[o, ch, j] * xi
+        partial[o, ch] = acc
+
+
+def prelu_weight(g3: np.ndarray, x3: np.ndarray, out: np.ndarray) -> None:
+    """``out[c] = sum over (o, j) of g3 * x3 where x3 <= 0`` (summed in a fixed order)."""
+    partial = np.zeros(x3.shape[:2], dtype=np.float64)
+    if x3.size:
+        _prelu_weight(g3, x3, partial)
+    out[:] = partial.sum(axis=0).astype(out.dtype)
+
+
+# --------------------------------------------------------------------------- softmax
+# Arrays arrive as (outer, n, inner) views with the reduced axis in the middle. Every
+# slice is reduced by one thread, serially in k, in float64: the same operations in the
+# same order whatever the layout or thread count.
+
+
+@njit(**_JIT)
+def _softmax3(x, out, log):
+    outer, n, inner = x.shape
+    for r in prange(outer * inner):
+        o = r // inner
+        j = r - o * inner
+        m = x[o, 0, j]
+        for k in range(1, n):
+            v = x[o, k, j]
+            if v > m or v != v:
+                m = v
+        if m != m:  # a NaN anywhere: the whole slice is NaN
+            for k in range(n):
+                out[o, k, j] = m
+            continue
+        total = 0.0
+        if log:
+            for k in range(n):
+                total += fexp(x[o, k, j] - m)
+            lse = m + K(m, np.log(total))
+            for k in range(n):
+                out[o, k, j] = x[o, k, j] - lse
+        else:
+            for k in range(n):
+                e = fexp(x[o, k, j] - m)
+                out[o, k, j] = e
+                total += e
+            inv = K(m, 1.0 / total)
+            for k in range(n):
+                out[o, k, j] = out[o, k, j] * inv
+
+
+@njit(**_JIT)
+def _softmax3_backward(g, y, out, log):
+    outer, n, inner = y.shape
+    for r in prange(outer * inner):
+        o = r // inner
+        j = r - o * inner
+        total = 0.0
+        if log:  # dx = g - exp(y) * sum(g)
+            for k in range(n):
+                total += g[o, k, j]
+            t = K(y[o, 0, j], total)
+            for k in range(n):
+                out[o, k, j] = g[o, k, j] - fexp(y[o, k, j]) * t
+        else:  # dx = y * (g - sum(g * y))
+            for k in range(n):
+                total += g[o, k, j] * y[o, k, j]
+            t = K(y[o, 0, j], total)
+            for k in range(n):
+                out[o, k, j] = y[o, k, j] * (g[o, k, j] - t)
+
+
+def softmax(x3: np.ndarray, out3: np.ndarray, log: bool) -> None:
+    """(Log-)softmax over axis 1 of ``(outer, n, inner)`` arrays, ``n >= 1``."""
+    _softmax3(x3, out3, log)
+
+
+def softmax_backward(g3: np.ndarray, y3: np.ndarray, out3: np.ndarray, log: bool) -> None:
+    """VJP of (log-)softmax over axis 1, from its output ``y3`` and ``grad_output`` ``g3``."""
+    _softmax3_backward(g3, y3, out3, log)
