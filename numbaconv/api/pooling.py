@@ -117,26 +117,32 @@ class _Plan:
         return fac.astype(dtype)
 
     def inverse(self):
-        """Per axis, CSR lists of the outputs whose window holds each input position.
+        """Per axis, the outputs whose window holds each input position, as a dense table.
 
-        Returns ``(invptr, invo)``: the outputs of input position ``i`` along
-        axis ``a`` are ``invo[a, invptr[a, i]:invptr[a, i + 1]]``, ascending.
+        ``inv[a, m, i]`` is the ``m``-th such output (ascending) of input
+        position ``i`` along axis ``a``; unused slots hold the sentinel
+        ``out_a`` (the axis' output length), which kernels skip or read as zero.
         """
-        ptrs, lists = [], []
+        tables = []
         for a, n in zip(self.axes, self._in3, strict=True):
             j = np.arange(int(a.j1.max(initial=0)), dtype=np.int64)
             keep = (j[None, :] >= a.j0[:, None]) & (j[None, :] < a.j1[:, None])
             pos = (a.base[:, None] + a.dil * j[None, :])[keep]
             outs = np.broadcast_to(np.arange(a.out, dtype=np.int64)[:, None], keep.shape)[keep]
             order = np.lexsort((outs, pos))
-            ptrs.append(np.concatenate(([0], np.cumsum(np.bincount(pos, minlength=n)))))
-            lists.append(outs[order])
-        invptr = np.zeros((3, max(len(p) for p in ptrs)), np.int64)
-        invo = np.zeros((3, max(1, max(len(v) for v in lists))), np.int64)
-        for i in range(3):
-            invptr[i, :len(ptrs[i])] = ptrs[i]
-            invo[i, :len(lists[i])] = lists[i]
-        return invptr, invo
+            pos, outs = pos[order], outs[order]
+            counts = np.bincount(pos, minlength=n)
+            slot = np.arange(len(pos)) - np.repeat(np.cumsum(counts) - counts, counts)
+            table = np.full((max(1, int(counts.max(initial=0))), n), a.out, np.int64)
+            table[slot, pos] = outs
+            tables.append(table)
+        cm = max(t.shape[0] for t in tables)
+        nmax = max(t.shape[1] for t in tables)
+        inv = np.zeros((3, cm, nmax), np.int64)
+        for i, (t, a) in enumerate(zip(tables, self.axes, strict=True)):
+            inv[i] = a.out
+            inv[i, :t.shape[0], :t.shape[1]] = t
+        return inv
 
     @property
     def _in3(self):
@@ -303,7 +309,7 @@ def _max_backward(nd, plan, backend, gb, xb, unb):
     win, geo = plan.win_geo()
     gin = empty(backend, xb.shape, xb.dtype)
     kernels("pooling", backend).max_pool_backward(_as4(gb, nd), _as4(xb, nd), _as4(gin, nd), win, geo,
-                                                  *plan.inverse())
+                                                  plan.inverse())
     return layout.unbatch(gin, unb)
 
 
@@ -321,10 +327,9 @@ def _adaptive_max_pool_input(nd, grad_output, x):
 
 def _avg_backward(nd, plan, backend, dtype, gb, shape, unb, override):
     _check_grad_shape(gb, plan, shape[:2], unb)
-    invptr, invo = plan.inverse()
     gin = empty(backend, shape, dtype)
     kernels("pooling", backend).avg_pool_backward(_as4(gb, nd), _as4(gin, nd), *plan.win_geo(),
-                                                  plan.fac(dtype, override), invptr, invo)
+                                                  plan.fac(dtype, override), plan.inverse())
     return layout.unbatch(gin, unb)
 
 

@@ -12,8 +12,8 @@ per-axis *window tables* resolved by :mod:`numbaconv.api.pooling`:
   whose whole window is inside the input (the vectorised interior);
 * ``fac[a, o]`` the per-axis divisor factors of average pooling (their product
   is the divisor);
-* ``invptr`` / ``invo``: per axis, the outputs whose window holds each input
-  position (CSR), for the average-pooling gradient.
+* ``inv[a, m, i]``: per axis, the ``m``-th output whose window holds input
+  position ``i`` (ascending; the sentinel ``out_a`` pads), for the gradients.
 
 Semantics shared with the CUDA twin (identical results, bit for bit):
 
@@ -22,7 +22,8 @@ Semantics shared with the CUDA twin (identical results, bit for bit):
   first maximum wins and the first NaN wins. A window with no tap inside the
   input (possible only with dilation) gives -inf and index -1.
 * average: ``sum_w (sum_{d,h} x) / ((fac_d * fac_h) * fac_w)`` accumulated in
-  the array dtype, columns first.
+  the array dtype, columns first; its gradient at an input element is
+  ``sum_ow (sum_{od,oh} g / divisor)`` over the outputs in ascending order.
 * gradients are gathers or per-plane serial scatters: results do not depend
   on the thread count.
 """
@@ -42,7 +43,40 @@ def _takes(v, best):
     return (v > best) | ((v != v) & (best == best))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _imax(xs, acc, m, s):
+    """acc[i] = max(acc[i], xs[i*s]) under the first-maximum / first-NaN rule."""
+    for i in range(m):
+        v = xs[i * s]
+        b = acc[i]
+        acc[i] = v if _takes(v, b) else b
+
+
+@njit(cache=True, inline="always")
+def _iset(xs, best, idx, m, s, p0):
+    """The first tap of interior windows: taken unconditionally."""
+    for i in range(m):
+        best[i] = xs[i * s]
+        idx[i] = p0 + i * s
+
+
+@njit(cache=True, inline="always")
+def _iargmax(xs, best, idx, m, s, p0):
+    for i in range(m):
+        v = xs[i * s]
+        b = best[i]
+        t = _takes(v, b)
+        best[i] = v if t else b
+        idx[i] = p0 + i * s if t else idx[i]
+
+
+@njit(cache=True, inline="always")
+def _isum(cs, acc, m, s):
+    for i in range(m):
+        acc[i] += cs[i * s]
+
+
+@njit(cache=True, inline="always")
 def _max_row(x, xp, dims, win, geo, od, oh, acc, neg_inf):
     """acc[:oW] = max over each window of output row (od, oh); ``xp`` the plane offset."""
     H, W, oW = dims[1], dims[2], dims[5]
@@ -66,10 +100,12 @@ def _max_row(x, xp, dims, win, geo, od, oh, acc, neg_inf):
             for jw in range(kw):
                 start = rb + b0 + ia * sw + jw * dw
                 xs = x[start:start + (m - 1) * sw + 1] if m > 0 else x[0:0]
-                for i in range(m):  # the interior: no bounds, vectorised
-                    v = xs[i * sw]
-                    b = inner[i]
-                    inner[i] = v if _takes(v, b) else b
+                if sw == 1:  # the interior: no bounds, vectorised (constant strides)
+                    _imax(xs, inner, m, 1)
+                elif sw == 2:
+                    _imax(xs, inner, m, 2)
+                else:
+                    _imax(xs, inner, m, sw)
             for ow in range(ib, oW):
                 for jw in range(win[2, 1, ow], win[2, 2, ow]):
                     v = x[rb + win[2, 0, ow] + jw * dw]
@@ -77,7 +113,7 @@ def _max_row(x, xp, dims, win, geo, od, oh, acc, neg_inf):
                         acc[ow] = v
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _argmax_row(x, xp, dims, win, geo, od, oh, best, idx, neg_inf):
     """Like :func:`_max_row`, also writing each maximum's flat in-plane index to ``idx[:oW]``."""
     H, W, oW = dims[1], dims[2], dims[5]
@@ -90,6 +126,7 @@ def _argmax_row(x, xp, dims, win, geo, od, oh, best, idx, neg_inf):
     m = ib - ia
     ibest = best[ia:ib]
     iidx = idx[ia:ib]
+    first = True
     for jd in range(win[0, 1, od], win[0, 2, od]):
         d = win[0, 0, od] + jd * dd
         for jh in range(win[1, 1, oh], win[1, 2, oh]):
@@ -107,13 +144,15 @@ def _argmax_row(x, xp, dims, win, geo, od, oh, best, idx, neg_inf):
                 w0 = b0 + ia * sw + jw * dw
                 xs = x[rb + w0:rb + w0 + (m - 1) * sw + 1] if m > 0 else x[0:0]
                 p0 = rp + w0
-                for i in range(m):
-                    v = xs[i * sw]
-                    b = ibest[i]
-                    j = iidx[i]
-                    t = (j < 0) | _takes(v, b)
-                    ibest[i] = v if t else b
-                    iidx[i] = p0 + i * sw if t else j
+                if first:  # the first tap of every interior window: no comparison
+                    _iset(xs, ibest, iidx, m, sw, p0)
+                    first = False
+                elif sw == 1:  # vectorised (constant strides)
+                    _iargmax(xs, ibest, iidx, m, 1, p0)
+                elif sw == 2:
+                    _iargmax(xs, ibest, iidx, m, 2, p0)
+                else:
+                    _iargmax(xs, ibest, iidx, m, sw, p0)
             for ow in range(ib, oW):
                 for jw in range(win[2, 1, ow], win[2, 2, ow]):
                     w = win[2, 0, ow] + jw * dw
@@ -212,11 +251,24 @@ def _avg_fwd(x, out, dims, win, geo, fac, zero):
                     acc[ow] += col[win[2, 0, ow] + jw]
             m = ib - ia
             inner = acc[ia:ib]
-            for jw in range(kw):
+            taps = kw
+            if taps > m:  # few wide windows (global pooling): one window at a time, same order
+                for i in range(m):
+                    a = inner[i]
+                    base = b0 + (ia + i) * sw
+                    for jw in range(taps):
+                        a += col[base + jw]
+                    inner[i] = a
+                taps = 0
+            for jw in range(taps):
                 start = b0 + ia * sw + jw
                 cs = col[start:start + (m - 1) * sw + 1] if m > 0 else col[0:0]
-                for i in range(m):  # vectorised over the interior outputs
-                    inner[i] += cs[i * sw]
+                if sw == 1:  # vectorised over the interior outputs (constant strides)
+                    _isum(cs, inner, m, 1)
+                elif sw == 2:
+                    _isum(cs, inner, m, 2)
+                else:
+                    _isum(cs, inner, m, sw)
             for ow in range(ib, oW):
                 for jw in range(win[2, 1, ow], win[2, 2, ow]):
                     acc[ow] += col[win[2, 0, ow] + jw]
@@ -225,32 +277,40 @@ def _avg_fwd(x, out, dims, win, geo, fac, zero):
 
 
 @njit(parallel=True, cache=True)
-def _avg_bwd(g, gin, dims, fac, invptr, invo, zero):
+def _avg_bwd(g, gin, dims, fac, inv, zero):
     P, D, H, W, oD, oH, oW = dims[6], dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
     rows = P * D * H
+    cm = inv.shape[1]
+    fw = fac[2, :oW]
     for c in prange((rows + CHUNK - 1) // CHUNK):
-        tmp = np.empty(oW, gin.dtype)
+        tmp = np.empty(oW + 1, gin.dtype)  # tmp[oW] = 0: the sentinel slot
         for r in range(c * CHUNK, min(rows, (c + 1) * CHUNK)):  # one input row each
             h = r % H
             t = r // H
             d = t % D
             p = t // D
-            for ow in range(oW):
+            for ow in range(oW + 1):
                 tmp[ow] = zero
-            for i in range(invptr[0, d], invptr[0, d + 1]):
-                od = invo[0, i]
-                for k in range(invptr[1, h], invptr[1, h + 1]):
-                    oh = invo[1, k]
+            for a in range(cm):
+                od = inv[0, a, d]
+                if od == oD:
+                    continue
+                for b in range(cm):
+                    oh = inv[1, b, h]
+                    if oh == oH:
+                        continue
                     go = ((p * oD + od) * oH + oh) * oW
+                    gs = g[go:go + oW]
                     f = fac[0, od] * fac[1, oh]
-                    for ow in range(oW):
-                        tmp[ow] += g[go + ow] / (f * fac[2, ow])
-            o0 = r * W
+                    for ow in range(oW):  # vectorised
+                        tmp[ow] += gs[ow] / (f * fw[ow])
+            row = gin[r * W:(r + 1) * W]
             for w in range(W):
-                acc = zero
-                for i in range(invptr[2, w], invptr[2, w + 1]):
-                    acc += tmp[invo[2, i]]
-                gin[o0 + w] = acc
+                row[w] = zero
+            for m in range(cm):  # gather along W, outputs in ascending order
+                iw = inv[2, m, :W]
+                for w in range(W):
+                    row[w] += tmp[iw[w]]
 
 
 @njit(parallel=True, cache=True)
@@ -288,10 +348,10 @@ def max_pool_indices(x, out, idx, win, geo) -> None:
                  x.dtype.type(-np.inf))
 
 
-def max_pool_backward(g, x, gin, win, geo, invptr, invo) -> None:
+def max_pool_backward(g, x, gin, win, geo, inv) -> None:
     """``gin`` (P, D, H, W) = the max-pooling gradient: each ``g`` entry goes to its window's maximum.
 
-    Scattered plane by plane in output order (``invptr``/``invo`` serve the CUDA twin's gather).
+    Scattered plane by plane in output order (``inv`` serves the CUDA twin's gather).
     """
     if gin.size == 0:
         return
@@ -306,11 +366,11 @@ def avg_pool(x, out, win, geo, fac) -> None:
     _avg_fwd(x.reshape(-1), out.reshape(-1), _dims(x, out), win, geo, fac, x.dtype.type(0))
 
 
-def avg_pool_backward(g, gin, win, geo, fac, invptr, invo) -> None:
-    """``gin`` = the average-pooling gradient, gathered per input element through ``invptr``/``invo``."""
+def avg_pool_backward(g, gin, win, geo, fac, inv) -> None:
+    """``gin`` = the average-pooling gradient, gathered per input element through ``inv``."""
     if gin.size == 0:
         return
-    _avg_bwd(g.reshape(-1), gin.reshape(-1), _dims(gin, g), fac, invptr, invo, gin.dtype.type(0))
+    _avg_bwd(g.reshape(-1), gin.reshape(-1), _dims(gin, g), fac, inv, gin.dtype.type(0))
 
 
 def max_unpool(x, idx, out) -> None:

@@ -50,7 +50,7 @@ def _max_fwd(x, out, idx, dims, win, geo, neg_inf, with_idx):
 
 
 @cuda.jit(cache=False)
-def _max_bwd(g, x, gin, dims, win, geo, invptr, invo, neg_inf, zero):
+def _max_bwd(g, x, gin, dims, win, geo, inv, neg_inf, zero):
     D, H, W, oD, oH, oW = dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
     start, step = cuda.grid(1), cuda.gridsize(1)
     for i in range(start, gin.shape[0], step):
@@ -63,12 +63,19 @@ def _max_bwd(g, x, gin, dims, win, geo, invptr, invo, neg_inf, zero):
         xp = p * D * H * W
         me = (d * H + h) * W + w
         acc = zero
-        for a in range(invptr[0, d], invptr[0, d + 1]):  # outputs in the CPU's scatter order
-            od = invo[0, a]
-            for b in range(invptr[1, h], invptr[1, h + 1]):
-                oh = invo[1, b]
-                for c in range(invptr[2, w], invptr[2, w + 1]):
-                    ow = invo[2, c]
+        cm = inv.shape[1]
+        for a in range(cm):  # the outputs holding this element, in the CPU's scatter order
+            od = inv[0, a, d]
+            if od == oD:
+                continue
+            for b in range(cm):
+                oh = inv[1, b, h]
+                if oh == oH:
+                    continue
+                for c in range(cm):
+                    ow = inv[2, c, w]
+                    if ow == oW:
+                        continue
                     _, j = _argmax_at(x, xp, H, W, win, geo, od, oh, ow, neg_inf)
                     if j == me:
                         acc += g[((p * oD + od) * oH + oh) * oW + ow]
@@ -100,7 +107,7 @@ def _avg_fwd(x, out, dims, win, fac, zero):
 
 
 @cuda.jit(cache=False)
-def _avg_bwd(g, gin, dims, fac, invptr, invo, zero):
+def _avg_bwd(g, gin, dims, fac, inv, zero):
     D, H, W, oD, oH, oW = dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
     start, step = cuda.grid(1), cuda.gridsize(1)
     for i in range(start, gin.shape[0], step):
@@ -110,16 +117,22 @@ def _avg_bwd(g, gin, dims, fac, invptr, invo, zero):
         t //= H
         d = t % D
         p = t // D
+        cm = inv.shape[1]
         acc = zero
-        for c in range(invptr[2, w], invptr[2, w + 1]):
-            ow = invo[2, c]
+        for c in range(cm):  # as the CPU: padding slots add a zero
+            ow = inv[2, c, w]
             col = zero
-            for a in range(invptr[0, d], invptr[0, d + 1]):
-                od = invo[0, a]
-                for b in range(invptr[1, h], invptr[1, h + 1]):
-                    oh = invo[1, b]
-                    col += g[((p * oD + od) * oH + oh) * oW + ow] / ((fac[0, od] * fac[1, oh])
-                                                                      * fac[2, ow])
+            if ow != oW:
+                for a in range(cm):
+                    od = inv[0, a, d]
+                    if od == oD:
+                        continue
+                    for b in range(cm):
+                        oh = inv[1, b, h]
+                        if oh == oH:
+                            continue
+                        col += g[((p * oD + od) * oH + oh) * oW + ow] / ((fac[0, od] * fac[1, oh])
+                                                                          * fac[2, ow])
             acc += col
         gin[i] = acc
 
@@ -164,13 +177,13 @@ def max_pool_indices(x, out, idx, win, geo) -> None:
                                 to_device(geo), x.dtype.type(-np.inf), True)
 
 
-def max_pool_backward(g, x, gin, win, geo, invptr, invo) -> None:
+def max_pool_backward(g, x, gin, win, geo, inv) -> None:
     """Device twin of :func:`numbaconv.cpu.pooling.max_pool_backward`."""
     if gin.size == 0:
         return
     _max_bwd[grid_1d(gin.size)](_flat(g), _flat(x), _flat(gin), _dims(x, g), to_device(win),
-                                to_device(geo), to_device(invptr), to_device(invo),
-                                x.dtype.type(-np.inf), x.dtype.type(0))
+                                to_device(geo), to_device(inv), x.dtype.type(-np.inf),
+                                x.dtype.type(0))
 
 
 def avg_pool(x, out, win, geo, fac) -> None:
@@ -181,12 +194,12 @@ def avg_pool(x, out, win, geo, fac) -> None:
                                 to_device(fac), x.dtype.type(0))
 
 
-def avg_pool_backward(g, gin, win, geo, fac, invptr, invo) -> None:
+def avg_pool_backward(g, gin, win, geo, fac, inv) -> None:
     """Device twin of :func:`numbaconv.cpu.pooling.avg_pool_backward`."""
     if gin.size == 0:
         return
     _avg_bwd[grid_1d(gin.size)](_flat(g), _flat(gin), _dims(gin, g), to_device(fac),
-                                to_device(invptr), to_device(invo), gin.dtype.type(0))
+                                to_device(inv), gin.dtype.type(0))
 
 
 def max_unpool(x, idx, out) -> None:
