@@ -269,7 +269,7 @@ def test_adjoint_identities(p):
     np.testing.assert_allclose(np.vdot(x, dx), lhs, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(np.vdot(w, dw), lhs, rtol=1e-9, atol=1e-9)
     # each gradient also against the explicit oracle: the adjoint of ref_conv, column by column
-    if x.size <= 60:
+    if x.size <= 24:
         cols = []
         for i in range(x.size):
             e = np.zeros(x.size)

@@ -467,8 +467,17 @@ def _run(work, items) -> None:
     if pool is None:
         pool = _EXECUTORS[threads] = ThreadPoolExecutor(threads, "numbaconv-conv")
 
+    # dynamic scheduling: a worker slowed down by other processes simply takes fewer items
+    # (each item's result does not depend on which thread runs it)
+    queue = iter(items)
+    qlock = threading.Lock()
+
     def worker(t):
-        for item in items[t::threads]:
+        while True:
+            with qlock:
+                item = next(queue, None)
+            if item is None:
+                return
             work(item)
 
     # one call at a time holds the BLAS limit, so concurrent callers cannot restore it wrongly
