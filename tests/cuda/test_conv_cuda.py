@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.signal
 from devutil import to_device, to_host
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import numbaconv as nc
@@ -58,6 +58,7 @@ def problems(draw):
     return nd, x, w, bias, dict(stride=stride, padding=pads, dilation=dilation, groups=groups)
 
 
+@settings(max_examples=20)  # tiny shapes: about 1 s per example under the simulator
 @given(problems())
 def test_forward_and_gradients_on_device(p):
     nd, x, w, bias, kw = p
