@@ -14,6 +14,7 @@ would stop the vectoriser.
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 from numba import njit, prange
@@ -139,10 +140,13 @@ def _prelu_weight(g, x, partial):  # g, x: (outer, C, inner); partial: (outer, C
 
 def prelu_weight(g3: np.ndarray, x3: np.ndarray, out: np.ndarray) -> None:
     """``out[c] = sum over (o, j) of g3 * x3 where x3 <= 0`` (summed in a fixed order)."""
-    partial = np.zeros(x3.shape[:2], dtype=np.float64)
+    partial = np.zeros((max(x3.shape[0], 1), x3.shape[1]), dtype=np.float64)
     if x3.size:
         _prelu_weight(g3, x3, partial)
-    out[:] = partial.sum(axis=0).astype(out.dtype)
+    total = partial[0].copy()
+    for o in range(1, partial.shape[0]):  # serially in o, as the CUDA twin
+        total += partial[o]
+    out[:] = total.astype(out.dtype)
 
 
 # --------------------------------------------------------------------------- softmax
@@ -170,7 +174,7 @@ def _softmax3(x, out, log):
         if log:
             for k in range(n):
                 total += fexp(x[o, k, j] - m)
-            lse = m + K(m, np.log(total))
+            lse = m + K(m, math.log(total))
             for k in range(n):
                 out[o, k, j] = x[o, k, j] - lse
         else:
