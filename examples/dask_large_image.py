@@ -79,7 +79,7 @@ def main(argv=None) -> dict:
           f"{c} x {c} ({chunk_mib:.0f} MiB); 9x9 Gaussian, mode 'same', boundary 'symm'")
     try:
         with ncd.local_cluster(n_workers=args.workers, threads_per_worker=args.threads_per_worker,
-                               memory_limit=args.memory_limit, dashboard_address=None) as cluster, \
+                               memory_limit=args.memory_limit, dashboard_address=":0") as cluster, \
                 Client(cluster) as client:
             # compile / load the kernels in every worker first, so the peaks
             # below are the job's, not Numba's start-up

@@ -393,3 +393,15 @@ def test_import_numbaconv_does_not_import_dask():
     code = "import sys, numbaconv; print('dask' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_bitwise_identical_for_one_or_two_numba_threads_per_task():
+    rng = np.random.default_rng(5)
+    x = da.from_array(rng.standard_normal((40, 50)).astype(np.float32), chunks=(15, 20))
+    h = rng.standard_normal((5, 4)).astype(np.float32)
+    results = []
+    for n in (1, 2):
+        with dask.config.set({"numbaconv.numba-threads": n}):
+            y = ncd.correlate2d(x, h, "full", "symm")
+        results.append(compute(y))
+    np.testing.assert_array_equal(results[0], results[1])

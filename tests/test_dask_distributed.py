@@ -21,7 +21,7 @@ import numbaconv.dask as ncd  # noqa: E402
 def client():
     try:
         cluster = ncd.local_cluster(n_workers=2, threads_per_worker=1, processes=True,
-                                    dashboard_address=None, memory_limit="2GiB")
+                                    dashboard_address=":0", memory_limit="2GiB")
     except Exception as exc:  # noqa: BLE001 - any start-up failure means "cannot test here"
         pytest.skip(f"dask.distributed cannot start worker processes here: {exc!r}")
     with cluster, distributed.Client(cluster) as c:

@@ -118,7 +118,7 @@ def local_cluster(n_workers: int | None = None, threads_per_worker: int = 1, **k
     Examples
     --------
     >>> from numbaconv.dask import local_cluster
-    >>> with local_cluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+    >>> with local_cluster(n_workers=1, processes=False, dashboard_address=":0") as cluster:
     ...     len(cluster.workers)
     1
     """
