@@ -23,7 +23,9 @@ Semantics (identical on CPU and GPU):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +39,11 @@ __all__: list[str] = []
 __grad_all__: list[str] = []
 
 _WORDS = ("valid", "same")
+
+#: a NumPy array-like or a CUDA array (``__cuda_array_interface__``)
+Array = Any
+Size = int | Sequence[int]
+Padding = int | str | Sequence[int] | Sequence[tuple[int, int]]
 
 
 # --------------------------------------------------------------------------------------------
@@ -568,8 +575,9 @@ def _make(nd: int) -> None:
     xp = _X_PARAM.format(s=s)
     wp = _WINDOW_PARAMS.format(nd=nd)
 
-    def max_pool(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
-                 return_indices: bool = False):
+    def max_pool(x: Array, kernel_size: Size, stride: Size | None = None, padding: Padding = 0,
+                 dilation: Size = 1, ceil_mode: bool = False,
+                 return_indices: bool = False) -> Array | tuple[Array, Array]:
         return _max_pool(nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
     _export(max_pool, f"max_pool{nd}d", _doc(
@@ -580,8 +588,9 @@ def _make(nd: int) -> None:
         "ndarray or CUDA array, or a tuple (output, indices)\n    Shape ``(N, C, *out)`` with "
         "``out`` from :func:`numbaconv.pool_output_size`."))
 
-    def avg_pool(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-                 count_include_pad: bool = True, divisor_override: int | None = None):
+    def avg_pool(x: Array, kernel_size: Size, stride: Size | None = None, padding: Padding = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override: int | None = None) -> Array:
         return _avg_pool(nd, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
                          divisor_override)
 
@@ -591,7 +600,8 @@ def _make(nd: int) -> None:
         "ndarray or CUDA array\n    Shape ``(N, C, *out)``; window sums are accumulated in the "
         "array's dtype."))
 
-    def adaptive_max_pool(x, output_size, return_indices: bool = False):
+    def adaptive_max_pool(x: Array, output_size: Size | Sequence[int | None],
+                          return_indices: bool = False) -> Array | tuple[Array, Array]:
         return _adaptive_max_pool(nd, x, output_size, return_indices)
 
     _adaptive_out = (f"output_size : int or tuple of {nd} ints (or None)\n    Output spatial "
@@ -604,7 +614,7 @@ def _make(nd: int) -> None:
         "flat in-plane position of each maximum.",
         "ndarray or CUDA array, or a tuple (output, indices)\n    Shape ``(N, C, *output_size)``."))
 
-    def adaptive_avg_pool(x, output_size):
+    def adaptive_avg_pool(x: Array, output_size: Size | Sequence[int | None]) -> Array:
         return _adaptive_avg_pool(nd, x, output_size)
 
     _export(adaptive_avg_pool, f"adaptive_avg_pool{nd}d", _doc(
@@ -612,7 +622,8 @@ def _make(nd: int) -> None:
         f"{nd}-D adaptive average pooling, as ``torch.nn.functional.adaptive_avg_pool{nd}d``.",
         f"{xp}\n{_adaptive_out}", "ndarray or CUDA array\n    Shape ``(N, C, *output_size)``."))
 
-    def max_unpool(x, indices, kernel_size, stride=None, padding=0, output_size=None):
+    def max_unpool(x: Array, indices: Array, kernel_size: Size, stride: Size | None = None,
+                   padding: Size = 0, output_size: Sequence[int] | None = None) -> Array:
         return _max_unpool(nd, x, indices, kernel_size, stride, padding, output_size)
 
     _export(max_unpool, f"max_unpool{nd}d", _doc(
@@ -630,8 +641,8 @@ def _make(nd: int) -> None:
         "ndarray or CUDA array\n    Zeros with each value of ``x`` at its index; when indices "
         "repeat, the last one in scan order wins.", ))
 
-    def max_pool_input(grad_output, x, kernel_size, stride=None, padding=0, dilation=1,
-                       ceil_mode: bool = False):
+    def max_pool_input(grad_output: Array, x: Array, kernel_size: Size, stride: Size | None = None,
+                       padding: Padding = 0, dilation: Size = 1, ceil_mode: bool = False) -> Array:
         return _max_pool_input(nd, grad_output, x, kernel_size, stride, padding, dilation, ceil_mode)
 
     _export(max_pool_input, f"max_pool{nd}d_input", _doc(
@@ -641,9 +652,9 @@ def _make(nd: int) -> None:
         "ndarray or CUDA array\n    Shape of ``x``: each ``grad_output`` entry added to its "
         "window's (first) maximum. Deterministic for overlapping windows."), grad=True)
 
-    def avg_pool_input(grad_output, input_shape, kernel_size, stride=None, padding=0,
-                       ceil_mode: bool = False, count_include_pad: bool = True,
-                       divisor_override: int | None = None):
+    def avg_pool_input(grad_output: Array, input_shape: Sequence[int], kernel_size: Size,
+                       stride: Size | None = None, padding: Padding = 0, ceil_mode: bool = False,
+                       count_include_pad: bool = True, divisor_override: int | None = None) -> Array:
         return _avg_pool_input(nd, grad_output, input_shape, kernel_size, stride, padding,
                                ceil_mode, count_include_pad, divisor_override)
 
@@ -655,7 +666,7 @@ def _make(nd: int) -> None:
         f"{_shape_param}\n{wp}\n{_CEIL}\n{_AVG_PARAMS}",
         "ndarray or CUDA array\n    Shape ``input_shape``."), grad=True)
 
-    def adaptive_max_pool_input(grad_output, x):
+    def adaptive_max_pool_input(grad_output: Array, x: Array) -> Array:
         return _adaptive_max_pool_input(nd, grad_output, x)
 
     _export(adaptive_max_pool_input, f"adaptive_max_pool{nd}d_input", _doc(
@@ -666,7 +677,7 @@ def _make(nd: int) -> None:
         "ndarray or CUDA array\n    Shape of ``x``; each entry of ``grad_output`` goes to its "
         "window's (first) maximum."), grad=True)
 
-    def adaptive_avg_pool_input(grad_output, input_shape):
+    def adaptive_avg_pool_input(grad_output: Array, input_shape: Sequence[int]) -> Array:
         return _adaptive_avg_pool_input(nd, grad_output, input_shape)
 
     _export(adaptive_avg_pool_input, f"adaptive_avg_pool{nd}d_input", _doc(
