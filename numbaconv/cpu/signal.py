@@ -32,56 +32,72 @@ from numba import njit, prange
 BLOCK = 2048
 
 
-@njit(parallel=True, cache=True)
-def _corr_shifted(x, w, out, xshape, wshape, oshape, lo, xstrides, block):
+@njit(cache=True, inline="always")
+def _shifted_item(item, x, w, out, xshape, wshape, oshape, lo, xstrides, block):
+    """One work item of the shifted correlation: one block of one output row."""
     nd = oshape.shape[0]
     ol = oshape[nd - 1]
     ml = wshape[nd - 1]
     xl = xshape[nd - 1]
     lo_l = lo[nd - 1]
-    rows = out.size // ol
     krows = w.size // ml
     nblocks = (ol + block - 1) // block
-    for item in prange(rows * nblocks):
-        r = item // nblocks
-        i0 = (item % nblocks) * block
-        i1 = min(ol, i0 + block)
-        ob = r * ol
-        out[ob + i0:ob + i1] = 0
-        for kr in range(krows):
-            rem_o = r
-            rem_k = kr
-            xb = 0
-            inside = True
-            for a in range(nd - 2, -1, -1):
-                oa = rem_o % oshape[a]
-                rem_o //= oshape[a]
-                ka = rem_k % wshape[a]
-                rem_k //= wshape[a]
-                xa = oa + ka - lo[a]
-                if xa < 0 or xa >= xshape[a]:
-                    inside = False
-                    break
-                xb += xa * xstrides[a]
-            if not inside:
-                continue
-            wb = kr * ml
-            xo = xb - lo_l
-            for j in range(0, ml, GROUP):
-                g = min(GROUP, ml - j)
-                # outputs in [ga, gb) see all g taps inside x: one fused pass over them
-                ga = max(i0, lo_l - j)
-                gb = min(i1, xl + lo_l - j - g + 1)
-                if gb > ga:
-                    _fused(out, x, w, wb + j, g, ob, xo + j, ga, gb)
-                else:
-                    ga, gb = i1, i1
-                for q in range(j, j + g):  # the rest of each tap's own range, tap by tap
-                    ia = max(i0, lo_l - q)
-                    ib = min(i1, xl + lo_l - q)
-                    wq = w[wb + q]
-                    _edge(out, x, wq, ob, xo + q, ia, min(ib, ga))
-                    _edge(out, x, wq, ob, xo + q, max(ia, gb), ib)
+    r = item // nblocks
+    i0 = (item % nblocks) * block
+    i1 = min(ol, i0 + block)
+    ob = r * ol
+    out[ob + i0:ob + i1] = 0
+    for kr in range(krows):
+        rem_o = r
+        rem_k = kr
+        xb = 0
+        inside = True
+        for a in range(nd - 2, -1, -1):
+            oa = rem_o % oshape[a]
+            rem_o //= oshape[a]
+            ka = rem_k % wshape[a]
+            rem_k //= wshape[a]
+            xa = oa + ka - lo[a]
+            if xa < 0 or xa >= xshape[a]:
+                inside = False
+                break
+            xb += xa * xstrides[a]
+        if not inside:
+            continue
+        wb = kr * ml
+        xo = xb - lo_l
+        for j in range(0, ml, GROUP):
+            g = min(GROUP, ml - j)
+            # outputs in [ga, gb) see all g taps inside x: one fused pass over them
+            ga = max(i0, lo_l - j)
+            gb = min(i1, xl + lo_l - j - g + 1)
+            if gb > ga:
+                _fused(out, x, w, wb + j, g, ob, xo + j, ga, gb)
+            else:
+                ga, gb = i1, i1
+            for q in range(j, j + g):  # the rest of each tap's own range, tap by tap
+                ia = max(i0, lo_l - q)
+                ib = min(i1, xl + lo_l - q)
+                wq = w[wb + q]
+                _edge(out, x, wq, ob, xo + q, ia, min(ib, ga))
+                _edge(out, x, wq, ob, xo + q, max(ia, gb), ib)
+
+
+@njit(parallel=True, cache=True)
+def _corr_shifted(x, w, out, xshape, wshape, oshape, lo, xstrides, block):
+    nd = oshape.shape[0]
+    items = (out.size // oshape[nd - 1]) * ((oshape[nd - 1] + block - 1) // block)
+    for item in prange(items):
+        _shifted_item(item, x, w, out, xshape, wshape, oshape, lo, xstrides, block)
+
+
+@njit(cache=True)
+def _corr_shifted_serial(x, w, out, xshape, wshape, oshape, lo, xstrides, block):
+    # the same items in the same order on the calling thread: bitwise the same result
+    nd = oshape.shape[0]
+    items = (out.size // oshape[nd - 1]) * ((oshape[nd - 1] + block - 1) // block)
+    for item in range(items):
+        _shifted_item(item, x, w, out, xshape, wshape, oshape, lo, xstrides, block)
 
 
 #: taps fused into one pass over an output block (each pass loads and stores the block once)
@@ -152,25 +168,39 @@ def _edge(out, x, wv, ob, xq, ia, ib):
         out[ob + i] += x[xq + i] * wv
 
 
-@njit(parallel=True, cache=True)
-def _corr_padded(xp, w, out, oshape, xstrides, roff, ml):
-    # valid correlation of a fully padded input, one short output row per work item: no
-    # clipping, one fused pass per (kernel row, GROUP taps)
+@njit(cache=True, inline="always")
+def _padded_row(r, xp, w, out, oshape, xstrides, roff, ml):
+    """One output row of the valid correlation of a fully padded input (no clipping)."""
     nd = oshape.shape[0]
     ol = oshape[nd - 1]
-    rows = out.size // ol
-    for r in prange(rows):
-        rem = r + 0
-        base = 0
-        for a in range(nd - 2, -1, -1):
-            base += (rem % oshape[a]) * xstrides[a]
-            rem //= oshape[a]
-        ob = r * ol
-        out[ob:ob + ol] = 0
-        for kr in range(roff.size):
-            for j in range(0, ml, GROUP):
-                _fused(out, xp, w, kr * ml + j, min(GROUP, ml - j), ob, base + roff[kr] + j, 0, ol)
+    rem = r + 0  # a copy: numba refuses updates of the prange index itself
+    base = 0
+    for a in range(nd - 2, -1, -1):
+        base += (rem % oshape[a]) * xstrides[a]
+        rem //= oshape[a]
+    ob = r * ol
+    out[ob:ob + ol] = 0
+    for kr in range(roff.size):
+        for j in range(0, ml, GROUP):
+            _fused(out, xp, w, kr * ml + j, min(GROUP, ml - j), ob, base + roff[kr] + j, 0, ol)
 
+
+@njit(parallel=True, cache=True)
+def _corr_padded(xp, w, out, oshape, xstrides, roff, ml):
+    # short output rows, one per work item: one fused pass per (kernel row, GROUP taps)
+    for r in prange(out.size // oshape[oshape.shape[0] - 1]):
+        _padded_row(r, xp, w, out, oshape, xstrides, roff, ml)
+
+
+@njit(cache=True)
+def _corr_padded_serial(xp, w, out, oshape, xstrides, roff, ml):
+    for r in range(out.size // oshape[oshape.shape[0] - 1]):
+        _padded_row(r, xp, w, out, oshape, xstrides, roff, ml)
+
+
+#: below this many multiply-adds a call runs on the calling thread: waking the worker threads
+#: costs more than it saves, and on a loaded machine a descheduled worker stalls the whole call
+SERIAL_WORK = 4_000_000
 
 #: output rows shorter than this go through the padded short-row kernel
 SHORT_ROW = 256
@@ -215,8 +245,9 @@ def correlate_shifted(x: np.ndarray, w: np.ndarray, out: np.ndarray, lo) -> None
     wshape = np.array(w.shape if w.ndim else (1,), dtype=np.int64)
     oshape = np.array(out.shape if out.ndim else (1,), dtype=np.int64)
     lo_arr = np.array(lo if len(lo) else (0,), dtype=np.int64)
-    _corr_shifted(x.reshape(-1), w.reshape(-1), out.reshape(-1), xshape, wshape, oshape,
-                  lo_arr, _c_strides(xshape), BLOCK)
+    kernel = _corr_shifted_serial if out.size * w.size < SERIAL_WORK else _corr_shifted
+    kernel(x.reshape(-1), w.reshape(-1), out.reshape(-1), xshape, wshape, oshape, lo_arr,
+           _c_strides(xshape), BLOCK)
 
 
 def _correlate_short_rows(x, w, out, lo) -> None:
@@ -235,8 +266,9 @@ def _correlate_short_rows(x, w, out, lo) -> None:
     strides = _c_strides(xp.shape)
     krow_index = np.indices(w.shape[:-1]).reshape(w.ndim - 1, -1)
     roff = np.ascontiguousarray((krow_index * strides[:-1, None]).sum(axis=0), dtype=np.int64)
-    _corr_padded(xp.reshape(-1), w.reshape(-1), out.reshape(-1),
-                 np.array(out.shape, dtype=np.int64), strides, roff, w.shape[-1])
+    kernel = _corr_padded_serial if out.size * w.size < SERIAL_WORK else _corr_padded
+    kernel(xp.reshape(-1), w.reshape(-1), out.reshape(-1), np.array(out.shape, dtype=np.int64),
+           strides, roff, w.shape[-1])
 
 
 def taps(k: np.ndarray, out: np.ndarray, flip: bool, conj: bool) -> None:
