@@ -358,9 +358,14 @@ def _grid_g(g, gg, Wp):
                 ggf[dst + _U(ow)] = 0
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
 def _direct_weight_grad_s1(xp, gg, dw_out, groups, sd, ld, dd, dh, dw, D, Hp, Wp, Do, Ho):
-    """Stride-1 (H, W) direct weight gradient: one thread per weight plane ``(k, c)``."""
+    """Stride-1 (H, W) direct weight gradient: one thread per weight plane ``(k, c)``.
+
+    Each tap is a dot product of long runs; ``reassoc`` lets LLVM keep vector partial
+    sums in registers. The association is fixed at compile time, so results do not
+    depend on the thread count.
+    """
     N, C = xp.shape[0], xp.shape[1]
     K = gg.shape[1]
     cg, kd, kh, kw = dw_out.shape[1], dw_out.shape[2], dw_out.shape[3], dw_out.shape[4]
@@ -369,34 +374,25 @@ def _direct_weight_grad_s1(xp, gg, dw_out, groups, sd, ld, dd, dh, dw, D, Hp, Wp
     PL = (Hp + 1) * Wp
     xf = xp.reshape(-1)
     gf = gg.reshape(-1)
-    taps = kd * kh * kw
     for kc in prange(K * cg):
         k = kc // cg
         c = kc % cg
         ci = (k // kg) * cg + c
-        acc = np.zeros(taps * L, dtype=dw_out.dtype)
-        for n in range(N):
-            for od in range(Do):
-                gb = _U(((n * K + k) * Do + od) * L)
-                for td in range(kd):
-                    i_d = od * sd - ld + td * dd
-                    if i_d < 0 or i_d >= D:
-                        continue
-                    base = ((n * C + ci) * D + i_d) * PL
-                    for th in range(kh):
-                        for tw in range(kw):
-                            t = (td * kh + th) * kw + tw
-                            off = _U(base + th * dh * Wp + tw * dw)
-                            ab = _U(t * L)
-                            for q in range(L):
-                                acc[ab + _U(q)] += gf[gb + _U(q)] * xf[off + _U(q)]
         for td in range(kd):
             for th in range(kh):
                 for tw in range(kw):
-                    t = (td * kh + th) * kw + tw
-                    total = acc[t * L]
-                    for q in range(1, L):
-                        total += acc[t * L + q]
+                    total = dw_out.dtype.type(0)
+                    for n in range(N):
+                        for od in range(Do):
+                            i_d = od * sd - ld + td * dd
+                            if i_d < 0 or i_d >= D:
+                                continue
+                            gb = _U(((n * K + k) * Do + od) * L)
+                            off = _U(((n * C + ci) * D + i_d) * PL + th * dh * Wp + tw * dw)
+                            part = dw_out.dtype.type(0)
+                            for q in range(L):
+                                part += gf[gb + _U(q)] * xf[off + _U(q)]
+                            total += part
                     dw_out[k, c, td, th, tw] = total
 
 
