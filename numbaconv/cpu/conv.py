@@ -17,7 +17,11 @@ Two strategies, picked per call by :func:`_use_gemm`:
   gradient is ``col2im(W^T @ G)``, the weight gradient ``G @ cols^T``
   summed over the batch in order; the bias rides along as a row of ones.
 * *direct*: for layers whose reduction is tiny (depthwise, one input
-  channel), a vectorised loop nest over output planes.
+  channel), parallel loop nests over output planes (forward), input planes
+  (input gradient) or weight planes (weight gradient). With stride 1 in
+  (H, W) the input is padded once onto a padded-width grid so each tap is
+  one long vectorised run (``_direct_forward_s1``; the input gradient is
+  then the correlation with the flipped kernel, ``_direct_weight_grad_s1``).
 
 Determinism: direct kernels ``prange`` over planes that one thread reduces
 serially; the GEMM path's blocking is a constant (``_ITEMS``), so neither
