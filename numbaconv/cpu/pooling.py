@@ -33,6 +33,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+_U = np.uint64
+
 #: rows per parallel work item (a fixed split: results never depend on the thread count)
 CHUNK = 8
 
@@ -44,36 +46,39 @@ def _takes(v, best):
 
 
 @njit(cache=True, inline="always")
-def _imax(xs, acc, m, s):
-    """acc[i] = max(acc[i], xs[i*s]) under the first-maximum / first-NaN rule."""
+def _imax(x, xb, acc, a0, m, s):
+    """acc[a0+i] = max(acc[a0+i], x[xb+i*s]) under the first-maximum / first-NaN rule.
+
+    Unsigned offsets: no negative-index wraparound, so LLVM vectorises the loop.
+    """
     for i in range(m):
-        v = xs[i * s]
-        b = acc[i]
-        acc[i] = v if _takes(v, b) else b
+        v = x[_U(xb) + _U(i * s)]
+        b = acc[_U(a0 + i)]
+        acc[_U(a0 + i)] = v if _takes(v, b) else b
 
 
 @njit(cache=True, inline="always")
-def _iset(xs, best, idx, m, s, p0):
+def _iset(x, xb, best, idx, a0, m, s, p0):
     """The first tap of interior windows: taken unconditionally."""
     for i in range(m):
-        best[i] = xs[i * s]
-        idx[i] = p0 + i * s
+        best[_U(a0 + i)] = x[_U(xb) + _U(i * s)]
+        idx[_U(a0 + i)] = p0 + i * s
 
 
 @njit(cache=True, inline="always")
-def _iargmax(xs, best, idx, m, s, p0):
+def _iargmax(x, xb, best, idx, a0, m, s, p0):
     for i in range(m):
-        v = xs[i * s]
-        b = best[i]
+        v = x[_U(xb) + _U(i * s)]
+        b = best[_U(a0 + i)]
         t = _takes(v, b)
-        best[i] = v if t else b
-        idx[i] = p0 + i * s if t else idx[i]
+        best[_U(a0 + i)] = v if t else b
+        idx[_U(a0 + i)] = p0 + i * s if t else idx[_U(a0 + i)]
 
 
 @njit(cache=True, inline="always")
-def _isum(cs, acc, m, s):
+def _isum(c, cb, acc, a0, m, s):
     for i in range(m):
-        acc[i] += cs[i * s]
+        acc[_U(a0 + i)] += c[_U(cb) + _U(i * s)]
 
 
 @njit(cache=True, inline="always")
@@ -85,7 +90,6 @@ def _max_row(x, xp, dims, win, geo, od, oh, acc, neg_inf):
         acc[ow] = neg_inf
     kw = win[2, 2, ia] if ib > ia else 0
     b0 = win[2, 0, 0]
-    inner = acc[ia:ib]
     m = ib - ia
     for jd in range(win[0, 1, od], win[0, 2, od]):
         d = win[0, 0, od] + jd * dd
@@ -99,13 +103,12 @@ def _max_row(x, xp, dims, win, geo, od, oh, acc, neg_inf):
                         acc[ow] = v
             for jw in range(kw):
                 start = rb + b0 + ia * sw + jw * dw
-                xs = x[start:start + (m - 1) * sw + 1] if m > 0 else x[0:0]
                 if sw == 1:  # the interior: no bounds, vectorised (constant strides)
-                    _imax(xs, inner, m, 1)
+                    _imax(x, start, acc, ia, m, 1)
                 elif sw == 2:
-                    _imax(xs, inner, m, 2)
+                    _imax(x, start, acc, ia, m, 2)
                 else:
-                    _imax(xs, inner, m, sw)
+                    _imax(x, start, acc, ia, m, sw)
             for ow in range(ib, oW):
                 for jw in range(win[2, 1, ow], win[2, 2, ow]):
                     v = x[rb + win[2, 0, ow] + jw * dw]
@@ -124,8 +127,6 @@ def _argmax_row(x, xp, dims, win, geo, od, oh, best, idx, neg_inf):
     kw = win[2, 2, ia] if ib > ia else 0
     b0 = win[2, 0, 0]
     m = ib - ia
-    ibest = best[ia:ib]
-    iidx = idx[ia:ib]
     first = True
     for jd in range(win[0, 1, od], win[0, 2, od]):
         d = win[0, 0, od] + jd * dd
@@ -142,17 +143,16 @@ def _argmax_row(x, xp, dims, win, geo, od, oh, best, idx, neg_inf):
                         idx[ow] = rp + w
             for jw in range(kw):
                 w0 = b0 + ia * sw + jw * dw
-                xs = x[rb + w0:rb + w0 + (m - 1) * sw + 1] if m > 0 else x[0:0]
                 p0 = rp + w0
                 if first:  # the first tap of every interior window: no comparison
-                    _iset(xs, ibest, iidx, m, sw, p0)
+                    _iset(x, rb + w0, best, idx, ia, m, sw, p0)
                     first = False
                 elif sw == 1:  # vectorised (constant strides)
-                    _iargmax(xs, ibest, iidx, m, 1, p0)
+                    _iargmax(x, rb + w0, best, idx, ia, m, 1, p0)
                 elif sw == 2:
-                    _iargmax(xs, ibest, iidx, m, 2, p0)
+                    _iargmax(x, rb + w0, best, idx, ia, m, 2, p0)
                 else:
-                    _iargmax(xs, ibest, iidx, m, sw, p0)
+                    _iargmax(x, rb + w0, best, idx, ia, m, sw, p0)
             for ow in range(ib, oW):
                 for jw in range(win[2, 1, ow], win[2, 2, ow]):
                     w = win[2, 0, ow] + jw * dw
@@ -239,9 +239,8 @@ def _avg_fwd(x, out, dims, win, geo, fac, zero):
                 d = win[0, 0, od] + jd
                 for jh in range(win[1, 1, oh], win[1, 2, oh]):
                     rb = xp + (d * H + win[1, 0, oh] + jh) * W
-                    xs = x[rb:rb + W]
                     for w in range(W):  # column sums: contiguous, vectorised
-                        col[w] += xs[w]
+                        col[w] += x[_U(rb) + _U(w)]
             o0 = r * oW
             f = fac[0, od] * fac[1, oh]
             for ow in range(oW):
@@ -250,25 +249,23 @@ def _avg_fwd(x, out, dims, win, geo, fac, zero):
                 for jw in range(win[2, 1, ow], win[2, 2, ow]):
                     acc[ow] += col[win[2, 0, ow] + jw]
             m = ib - ia
-            inner = acc[ia:ib]
             taps = kw
             if taps > m:  # few wide windows (global pooling): one window at a time, same order
                 for i in range(m):
-                    a = inner[i]
+                    a = acc[ia + i]
                     base = b0 + (ia + i) * sw
                     for jw in range(taps):
-                        a += col[base + jw]
-                    inner[i] = a
+                        a += col[_U(base + jw)]
+                    acc[ia + i] = a
                 taps = 0
             for jw in range(taps):
                 start = b0 + ia * sw + jw
-                cs = col[start:start + (m - 1) * sw + 1] if m > 0 else col[0:0]
                 if sw == 1:  # vectorised over the interior outputs (constant strides)
-                    _isum(cs, inner, m, 1)
+                    _isum(col, start, acc, ia, m, 1)
                 elif sw == 2:
-                    _isum(cs, inner, m, 2)
+                    _isum(col, start, acc, ia, m, 2)
                 else:
-                    _isum(cs, inner, m, sw)
+                    _isum(col, start, acc, ia, m, sw)
             for ow in range(ib, oW):
                 for jw in range(win[2, 1, ow], win[2, 2, ow]):
                     acc[ow] += col[win[2, 0, ow] + jw]
