@@ -486,3 +486,22 @@ def test_gemm_path_on_every_geometry(p):
     y0 = want if p["bias"] is None else want - p["bias"].reshape((-1,) + (1,) * nd)
     np.testing.assert_allclose(np.vdot(x, dx), np.vdot(y0, g), rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(np.vdot(w, dw), np.vdot(y0, g), rtol=1e-9, atol=1e-9)
+
+
+def test_transpose_gemm_path_with_bias_is_adjoint_plus_bias():
+    rng = np.random.default_rng(11)
+    y = rng.standard_normal((2, 16, 5, 6))           # transposed-conv input: C_in = 16
+    w = rng.standard_normal((16, 8, 3, 3))           # (C_in, C_out, kh, kw): GEMM-sized
+    b = rng.standard_normal(8)
+    assert cpu_conv._use_gemm(w.shape, 1)
+    out = nc.conv_transpose2d(y, w, b, stride=2, padding=1, output_padding=1)
+    assert out.shape == (2, 8, 10, 12)
+    # adjoint: <conv_t(y) - bias, x> == <y, conv(x, w)> with w read as a conv weight (K=16, C=8)
+    x = rng.standard_normal(out.shape)
+    lhs = np.vdot(out - b.reshape(8, 1, 1), x)
+    rhs = np.vdot(y, ref_conv(x, w, None, (2, 2), ((1, 1), (1, 1)), (1, 1), 1)[:, :, :5, :6])
+    np.testing.assert_allclose(lhs, rhs, rtol=1e-10)
+    torch = pytest.importorskip("torch")
+    want = torch.nn.functional.conv_transpose2d(torch.tensor(y), torch.tensor(w), torch.tensor(b),
+                                                stride=2, padding=1, output_padding=1).numpy()
+    np.testing.assert_allclose(out, want, rtol=1e-10, atol=1e-10)
