@@ -59,8 +59,8 @@ def task(func, **kwargs):
     return partial(run_in_task, func, _numba_threads=dask.config.get(CONFIG_KEY, None), **kwargs)
 
 
-def _runs(pos: np.ndarray, local: np.ndarray) -> list[tuple[slice, slice]]:
-    """Split matching (destination, source) index lists into slice pairs (source step +-1)."""
+def _runs(pos: np.ndarray, local: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Split matching (destination, source) index lists into runs ``(dst, count, src, step)``."""
     runs = []
     i, n = 0, len(pos)
     while i < n:
@@ -71,9 +71,7 @@ def _runs(pos: np.ndarray, local: np.ndarray) -> list[tuple[slice, slice]]:
                 j += 1
         else:
             step = 1
-        stop = int(local[j - 1]) + step
-        runs.append((slice(int(pos[i]), int(pos[j - 1]) + 1),
-                     slice(int(local[i]), None if stop < 0 else stop, step)))
+        runs.append((int(pos[i]), j - i, int(local[i]), step))
         i = j
     return runs
 
@@ -82,26 +80,44 @@ def _axis_plan(seg: np.ndarray, bounds: np.ndarray):
     """For one output block along one axis: the source chunks it reads and how.
 
     ``seg`` is the slice of the padded axis' index map this block reads
-    (``-1``/``-2``: the constant). Returns ``(chunks, runs, has_constant)``
-    with ``runs[t]`` the slice pairs copying from chunk ``chunks[t]``.
+    (``-1``/``-2``: the constant). Returns ``(pieces, has_constant)``; each
+    piece is ``(chunk, start, stop, runs)``: the block reads
+    ``chunk[start:stop]`` and copies it with ``runs`` (sources relative to
+    ``start``).
     """
     inside = seg >= 0
     pos = np.nonzero(inside)[0]
     src = seg[inside]
     block = np.searchsorted(bounds, src, side="right") - 1
-    chunks = sorted(set(block.tolist()))
-    runs = [_runs(pos[block == b], src[block == b] - bounds[b]) for b in chunks]
-    return chunks, runs, bool(len(pos) < len(seg))
+    pieces = []
+    for b in sorted(set(block.tolist())):
+        local = src[block == b] - bounds[b]
+        lo, hi = int(local.min()), int(local.max()) + 1
+        pieces.append((b, lo, hi, _runs(pos[block == b], local - lo)))
+    return pieces, bool(len(pos) < len(seg))
 
 
-def _gather(blocks, shape, dtype, fill, plans, func):
-    """Assemble one extended block from its source chunks, then run ``func`` on it."""
+def _src_slice(start: int, count: int, step: int) -> slice:
+    if step == 1:
+        return slice(start, start + count)
+    stop = start - count
+    return slice(start, None if stop < 0 else stop, -1)
+
+
+def _cut(block, index):
+    """A halo piece of a neighbouring chunk, copied so the chunk itself can be released."""
+    return np.array(block[index])
+
+
+def _gather(pieces, shape, dtype, fill, plans, func):
+    """Assemble one extended block from its source pieces, then run ``func`` on it."""
     ext = np.empty(shape, dtype=dtype)
     if fill is not None:
         ext.fill(fill)
-    for block, runs in zip(blocks, plans, strict=True):
+    for piece, runs in zip(pieces, plans, strict=True):
         for combo in product(*runs):
-            ext[tuple(d for d, _ in combo)] = block[tuple(src for _, src in combo)]
+            ext[tuple(slice(d, d + c) for d, c, _, _ in combo)] = \
+                piece[tuple(_src_slice(s, c, st) for _, c, s, st in combo)]
     return func(ext)
 
 
@@ -127,7 +143,10 @@ def sliding_windows(x, widths, mode: str, fillvalue, halos, block_func, out_dtyp
     Each output chunk is one task: it copies exactly the input it needs
     (its own chunk, ``halos[a]`` more elements along each axis from the
     following chunk(s), and the boundary from the index maps of
-    ``core.padding``) into one buffer and calls ``block_func`` on it. The
+    ``core.padding``) into one buffer and calls ``block_func`` on it. From a
+    chunk it reads only partly, a small task first cuts out just that piece,
+    so only halos move between workers and a chunk is released as soon as
+    its own output and its pieces are done. The
     output keeps ``x``'s chunks; 'full' and 'valid' add or remove elements
     in the last chunk of each axis. Chunks thinner than the halo simply make
     a task read more than one neighbour: no rechunking.
@@ -145,17 +164,25 @@ def sliding_windows(x, widths, mode: str, fillvalue, halos, block_func, out_dtyp
         starts = np.concatenate([[0], np.cumsum(out_chunks[axis])])
         per_axis.append([(e - s + h, _axis_plan(imap[s:e + h], bounds))
                          for s, e in zip(starts[:-1], starts[1:], strict=True)])
-    name = "numbaconv-windows-" + tokenize(x, widths, mode, fillvalue, halos, block_func, out_dtype)
+    token = tokenize(x, widths, mode, fillvalue, halos, block_func, out_dtype)
+    name, cut = "numbaconv-windows-" + token, "numbaconv-halo-" + token
     dtype = x.dtype
     layer = {}
     for index in product(*(range(len(c)) for c in out_chunks)):
         plans = [per_axis[a][i] for a, i in enumerate(index)]
         shape = tuple(p[0] for p in plans)
-        constant = any(p[1][2] for p in plans)
+        constant = any(p[1][1] for p in plans)
         keys, runs = [], []
-        for combo in product(*(range(len(p[1][0])) for p in plans)):
-            keys.append((x.name, *(p[1][0][t] for p, t in zip(plans, combo, strict=True))))
-            runs.append([p[1][1][t] for p, t in zip(plans, combo, strict=True)])
+        for combo in product(*(p[1][0] for p in plans)):
+            src = tuple(b for b, _, _, _ in combo)
+            key = (x.name, *src)
+            if any(hi - lo < x.chunks[a][b] for a, (b, lo, hi, _) in enumerate(combo)):
+                # only the halo crosses to this task (and, on a cluster, between workers)
+                key_cut = (cut, *index, *src)
+                layer[key_cut] = (_cut, key, tuple(slice(lo, hi) for _, lo, hi, _ in combo))
+                key = key_cut
+            keys.append(key)
+            runs.append([r for _, _, _, r in combo])
         layer[(name, *index)] = (_gather, keys, shape, dtype, fillvalue if constant else None,
                                  runs, block_func)
     graph = HighLevelGraph.from_collections(name, layer, dependencies=[x])
