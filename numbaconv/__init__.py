@@ -25,6 +25,12 @@ import numba
 # parallel kernels at once; 'threadsafe' picks OpenMP or TBB, both safe.
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "threadsafe"
+# OpenMP's default active spin-wait makes idle workers burn a core for a while
+# after each parallel region. On a busy or oversubscribed machine (shared CI,
+# dask workers, several Python threads calling numbaconv) that turned a 0.2 ms
+# call into 20+ ms. Passive waiting costs microseconds on an idle machine.
+# Set before libgomp is loaded (numba loads it at the first parallel call).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from . import grad, shapes  # noqa: E402
 from .api import FAMILIES  # noqa: E402
