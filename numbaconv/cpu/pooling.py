@@ -205,7 +205,7 @@ def _max_bwd(g, x, gin, dims, win, geo, neg_inf):
     for p in prange(P):  # one thread scatters one whole plane, in output order
         xp = p * plane
         for i in range(plane):
-            gin[xp + i] = 0
+            gin[_U(xp) + _U(i)] = 0
         best = np.empty(oW, x.dtype)
         idx = np.empty(oW, np.int64)
         for od in range(oD):
@@ -213,8 +213,9 @@ def _max_bwd(g, x, gin, dims, win, geo, neg_inf):
                 _argmax_row(x, xp, dims, win, geo, od, oh, best, idx, neg_inf)
                 go = p * oplane + (od * oH + oh) * oW
                 for ow in range(oW):
-                    if idx[ow] >= 0:
-                        gin[xp + idx[ow]] += g[go + ow]
+                    i = idx[ow]
+                    if i >= 0:
+                        gin[_U(xp) + _U(i)] += g[_U(go) + _U(ow)]
 
 
 @njit(parallel=True, cache=True)
@@ -297,17 +298,15 @@ def _avg_bwd(g, gin, dims, fac, inv, zero):
                     if oh == oH:
                         continue
                     go = ((p * oD + od) * oH + oh) * oW
-                    gs = g[go:go + oW]
                     f = fac[0, od] * fac[1, oh]
                     for ow in range(oW):  # vectorised
-                        tmp[ow] += gs[ow] / (f * fw[ow])
-            row = gin[r * W:(r + 1) * W]
+                        tmp[_U(ow)] += g[_U(go) + _U(ow)] / (f * fw[_U(ow)])
+            gb = r * W
             for w in range(W):
-                row[w] = zero
+                gin[_U(gb) + _U(w)] = zero
             for m in range(cm):  # gather along W, outputs in ascending order
-                iw = inv[2, m, :W]
                 for w in range(W):
-                    row[w] += tmp[iw[w]]
+                    gin[_U(gb) + _U(w)] += tmp[inv[2, m, _U(w)]]
 
 
 @njit(parallel=True, cache=True)
