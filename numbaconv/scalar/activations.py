@@ -104,6 +104,106 @@ def _fexp_cpu(x):
     return exp32
 
 
+def fexpm1(x):
+    """``expm1(x)``; vectorisable in float32 CPU kernels."""
+    return math.expm1(x)
+
+
+def flog1p_unit(y):
+    """``log1p(y)`` for ``y`` in [0, 1]; vectorisable in float32 CPU kernels."""
+    return math.log1p(y)
+
+
+def ftanh(x):
+    """``tanh(x)``; vectorisable in float32 CPU kernels."""
+    return math.tanh(x)
+
+
+def ferfc(x):
+    """``erfc(x)``; vectorisable in float32 CPU kernels (relative error < 1.2e-7 + rounding)."""
+    return math.erfc(x)
+
+
+def _generic(pyfn, mathfn):
+    @overload(pyfn, target="generic")
+    def _ov(x):
+        return lambda x: mathfn(x)
+
+
+def _cpu(pyfn, mathfn, fast32):
+    @overload(pyfn, target="cpu")
+    def _ov(x):
+        if x == types.float32:
+            return fast32
+        return lambda x: mathfn(x)
+
+
+def _expm1_32(x):
+    # Taylor to x^8 / 8! for |x| < 1/2 (truncation < 1e-8 relative), exp(x) - 1 beyond
+    # (no cancellation there: |expm1(x)| > 0.39). Both computed, then selected: no branch.
+    p = np.float32(1.0 / 40320.0)
+    p = p * x + np.float32(1.0 / 5040.0)
+    p = p * x + np.float32(1.0 / 720.0)
+    p = p * x + np.float32(1.0 / 120.0)
+    p = p * x + np.float32(1.0 / 24.0)
+    p = p * x + np.float32(1.0 / 6.0)
+    p = p * x + np.float32(0.5)
+    small = x + x * x * p
+    big = fexp(x) - np.float32(1.0)
+    return small if abs(x) < np.float32(0.5) else big
+
+
+def _log1p_unit_32(y):
+    # log(1 + y) = 2 atanh(s), s = y / (2 + y) in [0, 1/3]: odd series to s^15
+    s = y / (np.float32(2.0) + y)
+    s2 = s * s
+    p = np.float32(1.0 / 15.0)
+    p = p * s2 + np.float32(1.0 / 13.0)
+    p = p * s2 + np.float32(1.0 / 11.0)
+    p = p * s2 + np.float32(1.0 / 9.0)
+    p = p * s2 + np.float32(1.0 / 7.0)
+    p = p * s2 + np.float32(1.0 / 5.0)
+    p = p * s2 + np.float32(1.0 / 3.0)
+    return np.float32(2.0) * s + np.float32(2.0) * s * s2 * p
+
+
+def _tanh_32(x):
+    # tanh|x| = -expm1(-2|x|) / (2 + expm1(-2|x|)): accurate near 0, exactly 1 at inf
+    em = fexpm1(np.float32(-2.0) * abs(x))
+    t = -em / (np.float32(2.0) + em)
+    return t if x >= np.float32(0.0) else -t
+
+
+def _erfc_32(x):
+    # Numerical Recipes' erfcc (fractional error < 1.2e-7), erfc(-z) = 2 - erfc(z)
+    z = abs(x)
+    z = z if z < np.float32(16.0) else np.float32(16.0)  # erfc(16) underflows already
+    t = np.float32(1.0) / (np.float32(1.0) + np.float32(0.5) * z)
+    p = np.float32(0.17087277)
+    p = p * t + np.float32(-0.82215223)
+    p = p * t + np.float32(1.48851587)
+    p = p * t + np.float32(-1.13520398)
+    p = p * t + np.float32(0.27886807)
+    p = p * t + np.float32(-0.18628806)
+    p = p * t + np.float32(0.09678418)
+    p = p * t + np.float32(0.37409196)
+    p = p * t + np.float32(1.00002368)
+    p = p * t + np.float32(-1.26551223)
+    # exp(-z^2) without the rounding of z^2 (it would cost z^2 ulp): zh = z rounded to a
+    # multiple of 2^-8 has a 12-bit mantissa (z < 16; erfc underflows beyond), so zh^2 is exact
+    zh = (z + np.float32(32768.0)) - np.float32(32768.0)
+    r = t * fexp(-zh * zh) * fexp((zh - z) * (z + zh) + p)
+    return r if x >= np.float32(0.0) else np.float32(2.0) - r
+
+
+for _pyfn, _mathfn, _fast in ((fexpm1, math.expm1, _expm1_32),
+                              (flog1p_unit, math.log1p, _log1p_unit_32),
+                              (ftanh, math.tanh, _tanh_32), (ferfc, math.erfc, _erfc_32)):
+    _generic(_pyfn, _mathfn)
+    _cpu(_pyfn, _mathfn, _fast)
+del _pyfn, _mathfn, _fast
+
+
 def _jit(fn):
     return register_jitable(fn)
 
@@ -121,7 +221,7 @@ def sig_pair(x):
 @_jit
 def log1pexp_neg_abs(x):
     """``log(1 + exp(-|x|))``: the stable tail of softplus and log_sigmoid."""
-    return math.log1p(fexp(-abs(x)))
+    return flog1p_unit(fexp(-abs(x)))
 
 
 # --------------------------------------------------------------------------- formulas
@@ -168,7 +268,7 @@ def sigmoid_d(x, a, b):
 
 @_jit
 def tanh(x, a, b):
-    return math.tanh(x)
+    return ftanh(x)
 
 
 @_jit
@@ -227,7 +327,7 @@ def leaky_relu_d(x, a, b):
 @_jit
 def elu(x, a, b):
     # a = alpha
-    return x if x > K(x, 0.0) else a * math.expm1(x)
+    return x if x > K(x, 0.0) else a * fexpm1(x)
 
 
 @_jit
@@ -248,7 +348,7 @@ def selu_d(x, a, b):
 @_jit
 def celu(x, a, b):
     # a = alpha (non-zero): max(0, x) + min(0, alpha * expm1(x / alpha))
-    return x if x > K(x, 0.0) else a * math.expm1(x / a)
+    return x if x > K(x, 0.0) else a * fexpm1(x / a)
 
 
 @_jit
@@ -261,7 +361,7 @@ def gelu(x, a, b):
     # 0.5 x erfc(-x / sqrt 2): no cancellation for x << 0; limit 0 at -inf
     if x == -math.inf:
         return K(x, 0.0)
-    return K(x, 0.5) * x * math.erfc(-x * K(x, _SQRT1_2))
+    return K(x, 0.5) * x * ferfc(-x * K(x, _SQRT1_2))
 
 
 @_jit
@@ -270,8 +370,12 @@ def gelu_d(x, a, b):
         return K(x, 0.0)
     if x == math.inf:
         return K(x, 1.0)
-    cdf = K(x, 0.5) * math.erfc(-x * K(x, _SQRT1_2))
-    return cdf + x * K(x, _INV_SQRT_2PI) * fexp(K(x, -0.5) * x * x)
+    cdf = K(x, 0.5) * ferfc(-x * K(x, _SQRT1_2))
+    # exp(-x^2 / 2) with x^2 split as xh^2 (exact: xh = x rounded to a multiple of 2^-8)
+    # plus (x - xh)(x + xh), so float32 keeps its relative accuracy in the far tail
+    xh = (x + K(x, 32768.0)) - K(x, 32768.0)
+    g = fexp(K(x, -0.5) * xh * xh) * fexp(K(x, -0.5) * (x - xh) * (x + xh))
+    return cdf + x * K(x, _INV_SQRT_2PI) * g
 
 
 @_jit
