@@ -46,7 +46,7 @@ def _shifted_item(item, x, w, out, xshape, wshape, oshape, lo, xstrides, block):
     i0 = (item % nblocks) * block
     i1 = min(ol, i0 + block)
     ob = r * ol
-    out[ob + i0:ob + i1] = 0
+    first = True  # the first pass over the block writes instead of accumulating
     for kr in range(krows):
         rem_o = r
         rem_k = kr
@@ -72,15 +72,23 @@ def _shifted_item(item, x, w, out, xshape, wshape, oshape, lo, xstrides, block):
             ga = max(i0, lo_l - j)
             gb = min(i1, xl + lo_l - j - g + 1)
             if gb > ga:
-                _fused(out, x, w, wb + j, g, ob, xo + j, ga, gb)
+                if first:
+                    out[ob + i0:ob + ga] = 0
+                    out[ob + gb:ob + i1] = 0
+                _fused(out, x, w, wb + j, g, ob, xo + j, ga, gb, first)
             else:
+                if first:
+                    out[ob + i0:ob + i1] = 0
                 ga, gb = i1, i1
+            first = False
             for q in range(j, j + g):  # the rest of each tap's own range, tap by tap
                 ia = max(i0, lo_l - q)
                 ib = min(i1, xl + lo_l - q)
                 wq = w[wb + q]
                 _edge(out, x, wq, ob, xo + q, ia, min(ib, ga))
                 _edge(out, x, wq, ob, xo + q, max(ia, gb), ib)
+    if first:  # no kernel row reaches inside x
+        out[ob + i0:ob + i1] = 0
 
 
 @njit(parallel=True, cache=True)
@@ -105,9 +113,10 @@ GROUP = 8
 
 
 @njit(cache=True, inline="always")
-def _fused(out, x, w, wj, g, ob, xj, ia, ib):
-    """``out[ob+i] += sum_{q<g} x[xj+q+i] * w[wj+q]`` for i in [ia, ib), 1 <= g <= GROUP.
+def _fused(out, x, w, wj, g, ob, xj, ia, ib, assign):
+    """``out[ob+i] (+)= sum_{q<g} x[xj+q+i] * w[wj+q]`` for i in [ia, ib), 1 <= g <= GROUP.
 
+    ``assign`` writes instead of accumulating (the first pass over a block: no zeroing pass).
     Slices starting at 0 make LLVM vectorise the loops (raw offset indexing it does not);
     the sum order is fixed for each g, so results do not depend on the thread count.
     """
@@ -116,49 +125,81 @@ def _fused(out, x, w, wj, g, ob, xj, ia, ib):
     x0 = x[xj + ia:xj + ib]
     w0 = w[wj + 0]
     if g == 1:
-        for t in range(n):
-            ov[t] += x0[t] * w0
+        if assign:
+            for t in range(n):
+                ov[t] = x0[t] * w0
+        else:
+            for t in range(n):
+                ov[t] += x0[t] * w0
         return
     x1 = x[xj + 1 + ia:xj + 1 + ib]
     w1 = w[wj + 1]
     if g == 2:
-        for t in range(n):
-            ov[t] += x0[t] * w0 + x1[t] * w1
+        if assign:
+            for t in range(n):
+                ov[t] = x0[t] * w0 + x1[t] * w1
+        else:
+            for t in range(n):
+                ov[t] += x0[t] * w0 + x1[t] * w1
         return
     x2 = x[xj + 2 + ia:xj + 2 + ib]
     w2 = w[wj + 2]
     if g == 3:
-        for t in range(n):
-            ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2
+        if assign:
+            for t in range(n):
+                ov[t] = x0[t] * w0 + x1[t] * w1 + x2[t] * w2
+        else:
+            for t in range(n):
+                ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2
         return
     x3 = x[xj + 3 + ia:xj + 3 + ib]
     w3 = w[wj + 3]
     if g == 4:
-        for t in range(n):
-            ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3
+        if assign:
+            for t in range(n):
+                ov[t] = x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3
+        else:
+            for t in range(n):
+                ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3
         return
     x4 = x[xj + 4 + ia:xj + 4 + ib]
     w4 = w[wj + 4]
     if g == 5:
-        for t in range(n):
-            ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4
+        if assign:
+            for t in range(n):
+                ov[t] = x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4
+        else:
+            for t in range(n):
+                ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4
         return
     x5 = x[xj + 5 + ia:xj + 5 + ib]
     w5 = w[wj + 5]
     if g == 6:
-        for t in range(n):
-            ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4 + x5[t] * w5
+        if assign:
+            for t in range(n):
+                ov[t] = x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4 + x5[t] * w5
+        else:
+            for t in range(n):
+                ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4 + x5[t] * w5
         return
     x6 = x[xj + 6 + ia:xj + 6 + ib]
     w6 = w[wj + 6]
     if g == 7:
-        for t in range(n):
-            ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4 + x5[t] * w5 + x6[t] * w6
+        if assign:
+            for t in range(n):
+                ov[t] = x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4 + x5[t] * w5 + x6[t] * w6
+        else:
+            for t in range(n):
+                ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4 + x5[t] * w5 + x6[t] * w6
         return
     x7 = x[xj + 7 + ia:xj + 7 + ib]
     w7 = w[wj + 7]
-    for t in range(n):
-        ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4 + x5[t] * w5 + x6[t] * w6 + x7[t] * w7
+    if assign:
+        for t in range(n):
+            ov[t] = x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4 + x5[t] * w5 + x6[t] * w6 + x7[t] * w7
+    else:
+        for t in range(n):
+            ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4 + x5[t] * w5 + x6[t] * w6 + x7[t] * w7
 
 
 @njit(cache=True, inline="always")
@@ -179,10 +220,10 @@ def _padded_row(r, xp, w, out, oshape, xstrides, roff, ml):
         base += (rem % oshape[a]) * xstrides[a]
         rem //= oshape[a]
     ob = r * ol
-    out[ob:ob + ol] = 0
     for kr in range(roff.size):
         for j in range(0, ml, GROUP):
-            _fused(out, xp, w, kr * ml + j, min(GROUP, ml - j), ob, base + roff[kr] + j, 0, ol)
+            _fused(out, xp, w, kr * ml + j, min(GROUP, ml - j), ob, base + roff[kr] + j, 0, ol,
+                   kr == 0 and j == 0)
 
 
 @njit(parallel=True, cache=True)
