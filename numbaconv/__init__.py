@@ -34,11 +34,17 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from . import grad, shapes  # noqa: E402
 from .api import FAMILIES  # noqa: E402
-from .shapes import conv_output_size, pool_output_size, same_padding  # noqa: E402
+from .shapes import (  # noqa: E402
+    conv_output_size,
+    conv_transpose_output_size,
+    pool_output_size,
+    same_padding,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["conv_output_size", "pool_output_size", "same_padding", "shapes", "grad"]
+__all__ = ["conv_output_size", "conv_transpose_output_size", "pool_output_size", "same_padding",
+           "shapes", "grad"]
 
 for _family in FAMILIES:
     _module = importlib.import_module(f"numbaconv.api.{_family}")

@@ -22,7 +22,8 @@ from collections.abc import Sequence
 
 from .core.validate import check_choice, check_int
 
-__all__ = ["conv_output_size", "same_padding", "pool_output_size", "resolve_axis_padding"]
+__all__ = ["conv_output_size", "conv_transpose_output_size", "same_padding", "pool_output_size",
+           "resolve_axis_padding"]
 
 PADDING_WORDS = ("valid", "same", "full", "causal")
 
@@ -153,6 +154,37 @@ def conv_output_size(n: int, kernel_size: int, stride: int = 1, padding=0, dilat
             f"padded input length {n + lo + hi}: the output would be empty"
         )
     return (span - 1) // s + 1
+
+
+def conv_transpose_output_size(n: int, kernel_size: int, stride: int = 1, padding=0,
+                               dilation: int = 1, output_padding: int = 0) -> int:
+    """Length of a transposed convolution's output along one axis (PyTorch's rule).
+
+    ``(n - 1)*stride - before - after + dilation*(kernel_size - 1) + output_padding + 1``:
+    the input length of the forward convolution whose gradient this is.
+    ``output_padding`` (< stride or < dilation) picks among the input lengths
+    a strided forward convolution maps to the same output length.
+
+    Examples
+    --------
+    >>> from numbaconv.shapes import conv_transpose_output_size
+    >>> conv_transpose_output_size(56, 3, stride=2, padding=1, output_padding=1)
+    112
+    >>> conv_transpose_output_size(4, 3)
+    6
+    """
+    n = check_int(n, "n", 1)
+    k = check_int(kernel_size, "kernel_size", 1)
+    s = check_int(stride, "stride", 1)
+    d = check_int(dilation, "dilation", 1)
+    op = check_int(output_padding, "output_padding", 0)
+    lo, hi = resolve_axis_padding(padding, n, k, s, d, words=())
+    if op >= max(s, d):
+        raise ValueError(f"output_padding={op} must be smaller than stride ({s}) or dilation ({d})")
+    out = (n - 1) * s - lo - hi + d * (k - 1) + op + 1
+    if out < 1:
+        raise ValueError(f"padding ({lo}, {hi}) leaves an empty transposed-convolution output")
+    return out
 
 
 def pool_output_size(n: int, kernel_size: int, stride: int | None = None, padding=0,

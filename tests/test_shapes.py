@@ -130,3 +130,20 @@ def test_non_integers_raise_type_error(bad):
 
 def test_numpy_integers_are_accepted():
     assert nc.conv_output_size(np.int64(10), np.int32(3), np.uint8(1)) == 8
+
+
+@given(n_, k_, s_, d_, st.integers(0, 4), st.data())
+def test_transposed_size_inverts_the_forward_size(n, k, s, d, p, data):
+    # every input length m that the forward conv maps to n is reached by some output_padding
+    assume(n + 2 * p >= d * (k - 1) + 1)
+    out = nc.conv_output_size(n, k, s, p, d)
+    op = data.draw(st.integers(0, max(s, d) - 1))
+    m = nc.conv_transpose_output_size(out, k, s, p, d, op)
+    assert m == (out - 1) * s - 2 * p + d * (k - 1) + op + 1  # PyTorch's documented formula
+    if op == (n + 2 * p - d * (k - 1) - 1) % s:
+        assert m == n
+
+
+def test_transposed_size_rejects_large_output_padding():
+    with pytest.raises(ValueError, match="output_padding"):
+        nc.conv_transpose_output_size(5, 3, stride=2, output_padding=2)

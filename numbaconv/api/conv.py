@@ -18,7 +18,7 @@ from ..core.dispatch import empty, kernels
 from ..core.layout import resolve_padding, split_batch, unbatch, window_args
 from ..core.operands import asarray, backend_of, dtype_of, float_dtype
 from ..core.validate import check_int, int_tuple
-from ..shapes import conv_output_size
+from ..shapes import conv_output_size, conv_transpose_output_size
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d"]
@@ -493,11 +493,6 @@ def conv_bias(grad_output, unbatched: bool = False):
 # transposed convolution
 
 
-def _transpose_size(n, k, s, lo, hi, d, op):
-    """Transposed-convolution output length: the conv input length whose conv output is ``n``."""
-    return (n - 1) * s - lo - hi + d * (k - 1) + op + 1
-
-
 def _conv_transpose(nd, x, weight, bias, stride, padding, output_padding, groups, dilation):
     backend = backend_of(x=x, weight=weight, bias=bias)
     dts = [dtype_of(x, "x"), dtype_of(weight, "weight")]
@@ -522,11 +517,9 @@ def _conv_transpose(nd, x, weight, bias, stride, padding, output_padding, groups
     ops = int_tuple(output_padding, nd, "output_padding", 0)
     out_sp = []
     for i in range(nd):
-        if ops[i] >= max(stride[i], dilation[i]):
-            raise ValueError(f"output_padding[{i}]={ops[i]} must be smaller than stride "
-                             f"({stride[i]}) or dilation ({dilation[i]})")
-        m = _transpose_size(spatial[i], kernel[i], stride[i], *pads[i], dilation[i], ops[i])
-        if m < 1 or conv_output_size(m, kernel[i], stride[i], pads[i], dilation[i]) != spatial[i]:
+        m = conv_transpose_output_size(spatial[i], kernel[i], stride[i], pads[i], dilation[i],
+                                       ops[i])
+        if conv_output_size(m, kernel[i], stride[i], pads[i], dilation[i]) != spatial[i]:
             raise ValueError(f"padding {pads[i]} is too large for axis {i}: the transposed "
                              f"output would have length {m}")
         out_sp.append(m)
