@@ -236,12 +236,18 @@ def _avg_fwd(x, out, dims, win, geo, fac, zero):
             xp = p * D * H * W
             for w in range(W):
                 col[w] = zero
+            h0, h1 = win[1, 0, oh] + win[1, 1, oh], win[1, 0, oh] + win[1, 2, oh]
             for jd in range(win[0, 1, od], win[0, 2, od]):
-                d = win[0, 0, od] + jd
-                for jh in range(win[1, 1, oh], win[1, 2, oh]):
-                    rb = xp + (d * H + win[1, 0, oh] + jh) * W
+                rd = xp + (win[0, 0, od] + jd) * H * W
+                for h in range(h0, h1 - 1, 2):  # two rows per pass, added in row order
+                    ra = rd + h * W
+                    rb = ra + W
                     for w in range(W):  # column sums: contiguous, vectorised
-                        col[w] += x[_U(rb) + _U(w)]
+                        col[w] = (col[w] + x[_U(ra) + _U(w)]) + x[_U(rb) + _U(w)]
+                if (h1 - h0) % 2:
+                    ra = rd + (h1 - 1) * W
+                    for w in range(W):
+                        col[w] += x[_U(ra) + _U(w)]
             o0 = r * oW
             f = fac[0, od] * fac[1, oh]
             for ow in range(oW):
