@@ -13,11 +13,16 @@ beforehand by the padding kernels, after which ``lo`` is 0.
 Layout of the work: the output is viewed as rows along its last (contiguous)
 axis and each row is cut into fixed-size blocks of ``BLOCK`` elements; the
 parallel loop runs over (row, block) pairs, so one long 1-D signal keeps both
-cores busy as well as many short rows do. Inside a block, each kernel tap adds
-``w * x[...]`` to the block with the out-of-range part clipped off the index
-range, so the innermost loop is a branch-free, contiguous axpy that LLVM
-vectorises. Each output element is accumulated by one thread in a fixed tap
-order, so results are bitwise identical for any thread count.
+cores busy as well as many short rows do. Inside a block, up to ``GROUP``
+taps of a kernel row are fused into one branch-free, contiguous pass
+(``out += x0*w0 + x1*w1 + ...``) that LLVM vectorises; the first pass writes
+instead of accumulating, and the few outputs whose taps fall off the edge of
+``x`` are finished tap by tap. Rows shorter than ``SHORT_ROW`` (image
+batches) are zero-padded explicitly and run one row per work item without
+clipping. Calls under ``SERIAL_WORK`` multiply-adds run the same items on the
+calling thread. Each output element is accumulated by one thread in a fixed
+order that depends only on the shapes, so results are bitwise identical for
+any thread count.
 """
 
 from __future__ import annotations
