@@ -405,3 +405,4 @@ def test_bitwise_identical_for_one_or_two_numba_threads_per_task():
             y = ncd.correlate2d(x, h, "full", "symm")
         results.append(compute(y))
     np.testing.assert_array_equal(results[0], results[1])
+

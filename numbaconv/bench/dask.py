@@ -58,8 +58,15 @@ def _conv2d_case(shape, k_out: int, chunk: int):
         w = rng.standard_normal((k_out, shape[1], 3, 3)).astype(np.float32)
         dx = da.from_array(x, chunks=(chunk, -1, -1, -1))
 
+        threadpoolctl = optional("threadpoolctl")
+
         def ours():
-            return ncd.conv2d(dx, w, padding=1).compute(scheduler="threads")
+            # BLAS pools are per process: two dask threads each running im2col GEMMs with
+            # a full OpenBLAS pool are ~6x slower (docs/dask.md, "BLAS threads")
+            if threadpoolctl is None:
+                return ncd.conv2d(dx, w, padding=1).compute(scheduler="threads")
+            with threadpoolctl.threadpool_limits(1, user_api="blas"):
+                return ncd.conv2d(dx, w, padding=1).compute(scheduler="threads")
 
         peers = {INMEMORY: lambda: nc.conv2d(x, w, padding=1)}
         torch = optional("torch")
