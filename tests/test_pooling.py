@@ -547,3 +547,29 @@ def test_adaptive_matches_torch(cfg):
     np.testing.assert_allclose(getattr(nc, f"adaptive_avg_pool{nd}d")(x, outs),
                                getattr(F, f"adaptive_avg_pool{nd}d")(t, outs).numpy(),
                                rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("k, s, p", [(2, 2, 0), (3, 2, 1), (3, 2, 0), (2, 1, 1), (3, 3, 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_vectorised_interiors_with_ties_and_nan(k, s, p, dtype):
+    """Rows wide enough for the fused/vectorised interior loops, with ties, -0.0 and NaN."""
+    rng = np.random.default_rng(k * 10 + s)
+    x = rng.integers(-2, 3, (2, 3, 9, 41)).astype(dtype)
+    x[x == 0] = -0.0
+    x[0, 1, 4, 7] = np.nan
+    x[1, 2, 0, 30] = np.nan
+    outs = tuple(out_len(n, k, s, p, p, 1, False) for n in x.shape[2:])
+    vals, idx = ref_max(x, (k, k), (s, s), (1, 1), [(p, p)] * 2, outs)
+    got, got_idx = nc.max_pool2d(x, k, s, p, return_indices=True)
+    np.testing.assert_array_equal(got, vals.astype(dtype))
+    np.testing.assert_array_equal(got_idx, idx)
+    # the value kernel returns exactly the element at the index (sign of zero included)
+    plain = nc.max_pool2d(x, k, s, p)
+    picked = np.take_along_axis(x.reshape(2, 3, -1), got_idx.reshape(2, 3, -1), -1).reshape(got.shape)
+    assert plain.tobytes() == picked.tobytes()
+    g = rng.standard_normal(got.shape).astype(dtype)
+    expected = route(g.astype(np.float64), idx, x.shape)
+    np.testing.assert_allclose(grad.max_pool2d_input(g, x, k, s, p), expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(nc.avg_pool2d(np.nan_to_num(x), k, s, p),
+                               ref_avg(np.nan_to_num(x), (k, k), (s, s), [(p, p)] * 2, outs, True),
+                               rtol=1e-6, atol=1e-6)

@@ -58,6 +58,39 @@ def _imax(x, xb, acc, a0, m, s):
 
 
 @njit(cache=True, inline="always")
+def _imax_row(x, xb, acc, a0, m, s, k):
+    """All ``k`` taps of one window row at once (scan order kept): one pass over ``acc``.
+
+    Called with literal ``s`` and ``k``, so the tap loop unrolls and the output loop vectorises.
+    """
+    for i in range(m):
+        b = acc[_U(a0 + i)]
+        for jw in range(k):
+            v = x[_U(xb) + _U(i * s + jw)]
+            b = v if _takes(v, b) else b
+        acc[_U(a0 + i)] = b
+
+
+@njit(cache=True, inline="always")
+def _iargmax_row(x, xb, best, idx, a0, m, s, k, p0, first):
+    """:func:`_imax_row` with indices; ``first`` starts every window at this row's first tap."""
+    for i in range(m):
+        if first:
+            b = x[_U(xb) + _U(i * s)]
+            j = p0 + i * s
+        else:
+            b = best[_U(a0 + i)]
+            j = idx[_U(a0 + i)]
+        for jw in range(k):
+            v = x[_U(xb) + _U(i * s + jw)]
+            t = _takes(v, b)
+            b = v if t else b
+            j = p0 + i * s + jw if t else j
+        best[_U(a0 + i)] = b
+        idx[_U(a0 + i)] = j
+
+
+@njit(cache=True, inline="always")
 def _iset(x, xb, best, idx, a0, m, s, p0):
     """The first tap of interior windows: taken unconditionally."""
     for i in range(m):
@@ -101,7 +134,14 @@ def _max_row(x, xp, dims, win, geo, od, oh, acc, neg_inf):
                     v = x[rb + win[2, 0, ow] + jw * dw]
                     if _takes(v, acc[ow]):
                         acc[ow] = v
-            for jw in range(kw):
+            taps = kw
+            if dw == 1 and sw == 2 and kw == 2:  # the common windows: one fused pass
+                _imax_row(x, rb + b0 + ia * sw, acc, ia, m, 2, 2)
+                taps = 0
+            elif dw == 1 and sw == 2 and kw == 3:
+                _imax_row(x, rb + b0 + ia * sw, acc, ia, m, 2, 3)
+                taps = 0
+            for jw in range(taps):
                 start = rb + b0 + ia * sw + jw * dw
                 if sw == 1:  # the interior: no bounds, vectorised (constant strides)
                     _imax(x, start, acc, ia, m, 1)
@@ -141,7 +181,16 @@ def _argmax_row(x, xp, dims, win, geo, od, oh, best, idx, neg_inf):
                     if idx[ow] < 0 or _takes(v, best[ow]):
                         best[ow] = v
                         idx[ow] = rp + w
-            for jw in range(kw):
+            taps = kw
+            if dw == 1 and sw == 2 and kw == 2:  # the common windows: one fused pass
+                _iargmax_row(x, rb + b0 + ia * sw, best, idx, ia, m, 2, 2, rp + b0 + ia * sw, first)
+                taps = 0
+                first = False
+            elif dw == 1 and sw == 2 and kw == 3:
+                _iargmax_row(x, rb + b0 + ia * sw, best, idx, ia, m, 2, 3, rp + b0 + ia * sw, first)
+                taps = 0
+                first = False
+            for jw in range(taps):
                 w0 = b0 + ia * sw + jw * dw
                 p0 = rp + w0
                 if first:  # the first tap of every interior window: no comparison
