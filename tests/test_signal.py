@@ -268,7 +268,7 @@ def test_awkward_inputs_work_and_are_not_modified():
     (lambda: nc.convolve2d([[1]], [[1]], boundary="reflect"), "boundary must be one of"),
     (lambda: nc.convolve(np.ones((2, 2)), np.ones(2)), "same dimensionality"),
     (lambda: nc.correlate(np.ones((2, 3)), np.ones((3, 2)), "valid"), "at least as large"),
-    (lambda: nc.convolve2d(np.ones(3), np.ones(3)), "must both be 2-D"),
+    (lambda: nc.convolve2d(np.ones(3), np.ones(3)), "must be a 2-D array"),
     (lambda: nc.correlate2d(np.ones((2, 2)), np.ones((2, 2)), fillvalue=[1, 2]), "fillvalue"),
     (lambda: nc.convolve2d(np.ones((2, 2)), np.ones((2, 2)), fillvalue=1j), "complex"),
     (lambda: nc.convolve(np.ones(0), np.ones(3)), "empty"),

@@ -464,9 +464,10 @@ def _two_d(name, in1, in2, mode, boundary, fillvalue, dtype):
         raise ValueError("boundary must be one of 'fill', 'wrap' (or 'circular'), 'symm' (or "
                          f"'symmetric'); got {boundary!r}")
     backend, a, b = _operands(in1, in2, dtype)
-    if not a.ndim == b.ndim == 2:
-        raise ValueError(f"{name} inputs must both be 2-D arrays; got shapes {tuple(a.shape)} "
-                         f"and {tuple(b.shape)}")
+    for arg, arr in (("in1", a), ("in2", b)):
+        if arr.ndim != 2:
+            raise ValueError(f"{name}: {arg} must be a 2-D array; got shape {tuple(arr.shape)} "
+                             f"(in1 {tuple(a.shape)}, in2 {tuple(b.shape)})")
     _check_same_ndim(a, b)
     fv = np.asarray(fillvalue)
     if fv.size != 1 or fv.dtype.kind not in "biufc":
