@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test test-cpu test-cuda test-bench bench lint clean
+.PHONY: demo test test-cpu test-cuda test-bench test-boundscheck bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,11 +17,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m numbaconv demo
 
-test: test-cpu test-cuda test-bench
+test: lint test-cpu test-boundscheck test-cuda test-bench
 
 # (1) the CPU suite
 test-cpu: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/cuda
+
+# (1b) every public function once more with Numba's bounds checks compiled in, so an
+# off-by-one in a padding, stride or dilation path fails loudly instead of reading
+# neighbouring memory; its own cache directory keeps unchecked machine code out
+test-boundscheck: $(STAMP)
+	NUMBA_BOUNDSCHECK=1 NUMBA_CACHE_DIR=$(VENV)/numba-cache-boundscheck HYPOTHESIS_PROFILE=dev \
+		$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_robustness.py tests/test_padding.py
 
 # (2) the CUDA kernels: on a real GPU when one is present, else under the simulator
 test-cuda: $(STAMP)
@@ -41,7 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python -m numbaconv bench
 
 lint: $(STAMP)
-	$(BIN)/ruff check numbaconv tests benchmarks
+	$(BIN)/ruff check numbaconv tests benchmarks examples
 
 clean:
 	rm -rf $(VENV) .asv build *.egg-info

@@ -165,7 +165,7 @@ def test_eight_python_threads_at_once_match_serial_calls():
     for _ in range(3):
         with cf.ThreadPoolExecutor(max_workers=8) as pool:
             futures = [pool.submit(f, *a, **kw) for f, a, kw in jobs]
-            for fut, expected in zip(futures, serial):
+            for fut, expected in zip(futures, serial, strict=True):
                 np.testing.assert_array_equal(fut.result(), expected)
 
 

@@ -62,7 +62,7 @@ def resolve_padding(padding, spatial, kernel, stride, dilation,
         if word == "causal" and nd != 1:
             raise ValueError(f"{name}='causal' is only defined for 1-D convolution")
         return tuple(resolve_axis_padding(word, n, k, s, d, name, words)
-                     for n, k, s, d in zip(spatial, kernel, stride, dilation))
+                     for n, k, s, d in zip(spatial, kernel, stride, dilation, strict=True))
     if isinstance(padding, Sequence | np.ndarray):
         items = list(padding)
         if nd == 1 and len(items) == 2 and not any(isinstance(i, Sequence) for i in items):
@@ -75,6 +75,6 @@ def resolve_padding(padding, spatial, kernel, stride, dilation,
                 f"ints or of {nd} (before, after) pairs; got {padding!r}"
             )
         return tuple(resolve_axis_padding(p, n, k, s, d, f"{name}[{i}]", ())
-                     for i, (p, n, k, s, d) in enumerate(zip(items, spatial, kernel, stride, dilation)))
+                     for i, (p, n, k, s, d) in enumerate(zip(items, spatial, kernel, stride, dilation, strict=True)))
     return tuple(resolve_axis_padding(padding, n, k, s, d, name, ())
-                 for n, k, s, d in zip(spatial, kernel, stride, dilation))
+                 for n, k, s, d in zip(spatial, kernel, stride, dilation, strict=True))

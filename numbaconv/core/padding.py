@@ -116,7 +116,7 @@ def index_maps(shape, widths, mode: str) -> tuple[np.ndarray, np.ndarray]:
     Returns ``(maps, offsets)`` with ``maps[offsets[a]:offsets[a+1]]`` the map of
     axis ``a``.
     """
-    parts = [axis_index_map(n, b, a, mode) for n, (b, a) in zip(shape, widths)]
+    parts = [axis_index_map(n, b, a, mode) for n, (b, a) in zip(shape, widths, strict=True)]
     offsets = np.zeros(len(parts) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([len(p) for p in parts])
     maps = np.concatenate(parts) if parts else np.zeros(0, np.int64)
@@ -125,4 +125,4 @@ def index_maps(shape, widths, mode: str) -> tuple[np.ndarray, np.ndarray]:
 
 def padded_shape(shape, widths) -> tuple[int, ...]:
     """Shape after padding ``shape`` by ``widths``."""
-    return tuple(n + b + a for n, (b, a) in zip(shape, widths))
+    return tuple(n + b + a for n, (b, a) in zip(shape, widths, strict=True))

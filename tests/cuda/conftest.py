@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import settings
-
 from numba import config, cuda
 
 settings.register_profile("cuda-sim", max_examples=6, deadline=None, print_blob=True)
