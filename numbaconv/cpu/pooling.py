@@ -182,12 +182,19 @@ def _argmax_row(x, xp, dims, win, geo, od, oh, best, idx, neg_inf):
                         best[ow] = v
                         idx[ow] = rp + w
             taps = kw
+            xb, pb = rb + b0 + ia * sw, rp + b0 + ia * sw
             if dw == 1 and sw == 2 and kw == 2:  # the common windows: one fused pass
-                _iargmax_row(x, rb + b0 + ia * sw, best, idx, ia, m, 2, 2, rp + b0 + ia * sw, first)
+                if first:  # (literal flags: each call compiles to a branch-free loop)
+                    _iargmax_row(x, xb, best, idx, ia, m, 2, 2, pb, True)
+                else:
+                    _iargmax_row(x, xb, best, idx, ia, m, 2, 2, pb, False)
                 taps = 0
                 first = False
             elif dw == 1 and sw == 2 and kw == 3:
-                _iargmax_row(x, rb + b0 + ia * sw, best, idx, ia, m, 2, 3, rp + b0 + ia * sw, first)
+                if first:
+                    _iargmax_row(x, xb, best, idx, ia, m, 2, 3, pb, True)
+                else:
+                    _iargmax_row(x, xb, best, idx, ia, m, 2, 3, pb, False)
                 taps = 0
                 first = False
             for jw in range(taps):
