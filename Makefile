@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,bench,demo,fast,dev]'
+	$(BIN)/python -m pip install -q -e '.[test,bench,demo,fast,dev,dask]'
 	rm -f $(VENV)/.installed-*; touch $(STAMP)
 
 demo: $(STAMP)
