@@ -208,11 +208,131 @@ def _softmax3_backward(g, y, out, log):
                 out[o, k, j] = y[o, k, j] * (g[o, k, j] - t)
 
 
+# Rows (inner == 1, the softmax of a last axis): each row is contiguous, and its
+# reductions run in LANES independent float64 partial sums (lane l takes elements
+# l, l + LANES, ...), added up in lane order at the end. The order is fixed, so results
+# do not depend on the thread count, and the lane loop vectorises (a single running
+# sum cannot: IEEE addition is not reassociated). Small calls run serially: a parallel
+# region costs more than 64 rows of 1000.
+LANES = 16
+_SERIAL_BELOW = 1 << 17  # elements
+
+
+@njit(inline="always")
+def _row_max(xr):
+    n = xr.size
+    nb = n // LANES
+    mx = np.empty(LANES, dtype=xr.dtype)
+    for lane in range(LANES):
+        mx[lane] = xr[0]
+    for b in range(nb):
+        for lane in range(LANES):
+            v = xr[b * LANES + lane]
+            mx[lane] = v if v > mx[lane] else mx[lane]  # NaN reaches the result via the sum
+    m = mx[0]
+    for lane in range(1, LANES):
+        m = mx[lane] if mx[lane] > m else m
+    for k in range(nb * LANES, n):
+        m = xr[k] if xr[k] > m else m
+    return m
+
+
+@njit(inline="always")
+def _lane_total(acc):
+    total = acc[0]
+    for lane in range(1, LANES):
+        total += acc[lane]
+    return total
+
+
+@njit(inline="always")
+def _softmax_row(xr, outr, log):
+    # simple passes (max, exp into outr, lane sum, normalise): each one vectorises
+    n = xr.size
+    nb = n // LANES
+    m = _row_max(xr)
+    for k in range(n):
+        outr[k] = fexp(xr[k] - m)
+    acc = np.zeros(LANES, dtype=np.float64)
+    for b in range(nb):
+        for lane in range(LANES):
+            acc[lane] += outr[b * LANES + lane]
+    for k in range(nb * LANES, n):
+        acc[k - nb * LANES] += outr[k]
+    total = _lane_total(acc)  # NaN if the row holds a NaN (or +inf - +inf): all NaN
+    if log:
+        lse = m + K(m, math.log(total))
+        for k in range(n):
+            outr[k] = xr[k] - lse
+    else:
+        inv = K(m, 1.0 / total)
+        for k in range(n):
+            outr[k] = outr[k] * inv
+
+
+@njit(inline="always")
+def _softmax_row_backward(gr, yr, outr, log):
+    n = yr.size
+    nb = n // LANES
+    acc = np.zeros(LANES, dtype=np.float64)
+    for b in range(nb):
+        for lane in range(LANES):
+            i = b * LANES + lane
+            acc[lane] += gr[i] if log else gr[i] * yr[i]
+    for k in range(nb * LANES, n):
+        acc[k - nb * LANES] += gr[k] if log else gr[k] * yr[k]
+    t = K(yr[0], _lane_total(acc))
+    if log:  # dx = g - exp(y) * sum(g)
+        for k in range(n):
+            outr[k] = gr[k] - fexp(yr[k]) * t
+    else:  # dx = y * (g - sum(g * y))
+        for k in range(n):
+            outr[k] = yr[k] * (gr[k] - t)
+
+
+@njit(**_JIT)
+def _softmax_rows(x, out, log):
+    for r in prange(x.shape[0]):
+        _softmax_row(x[r], out[r], log)
+
+
+@njit(cache=True, error_model="numpy")
+def _softmax_rows_serial(x, out, log):
+    for r in range(x.shape[0]):
+        _softmax_row(x[r], out[r], log)
+
+
+@njit(**_JIT)
+def _softmax_rows_backward(g, y, out, log):
+    for r in prange(y.shape[0]):
+        _softmax_row_backward(g[r], y[r], out[r], log)
+
+
+@njit(cache=True, error_model="numpy")
+def _softmax_rows_backward_serial(g, y, out, log):
+    for r in range(y.shape[0]):
+        _softmax_row_backward(g[r], y[r], out[r], log)
+
+
+def _rows(a3):
+    return a3.reshape(a3.shape[0], a3.shape[1])  # a C-contiguous view: rows vectorise
+
+
 def softmax(x3: np.ndarray, out3: np.ndarray, log: bool) -> None:
     """(Log-)softmax over axis 1 of ``(outer, n, inner)`` arrays, ``n >= 1``."""
-    _softmax3(x3, out3, log)
+    if x3.shape[2] != 1:
+        _softmax3(x3, out3, log)
+    else:
+        kernel = _softmax_rows_serial if x3.size < _SERIAL_BELOW else _softmax_rows
+        kernel(_rows(x3), _rows(out3), log)
 
 
 def softmax_backward(g3: np.ndarray, y3: np.ndarray, out3: np.ndarray, log: bool) -> None:
     """VJP of (log-)softmax over axis 1, from its output ``y3`` and ``grad_output`` ``g3``."""
-    _softmax3_backward(g3, y3, out3, log)
+    if y3.shape[2] != 1:
+        _softmax3_backward(g3, y3, out3, log)
+    else:
+        kernel = (_softmax_rows_backward_serial if y3.size < _SERIAL_BELOW
+                  else _softmax_rows_backward)
+        kernel(_rows(g3), _rows(y3), _rows(out3), log)
+
