@@ -19,9 +19,10 @@ Two strategies, picked per call by :func:`_use_gemm`:
 * *direct*: for layers whose reduction is tiny (depthwise, one input
   channel), parallel loop nests over output planes (forward), input planes
   (input gradient) or weight planes (weight gradient). With stride 1 in
-  (H, W) the input is padded once onto a padded-width grid so each tap is
-  one long vectorised run (``_direct_forward_s1``; the input gradient is
-  then the correlation with the flipped kernel, ``_direct_weight_grad_s1``).
+  (H, W) each work item pads the planes it reads onto a small local
+  padded-width grid so each tap is one long vectorised run, several taps per
+  pass (``_direct_forward_s1_fused``; the input gradient is then the
+  correlation with the flipped kernel; ``_direct_weight_grad_s1_fused``).
 
 Determinism: direct kernels ``prange`` over planes that one thread reduces
 serially; the GEMM path's blocking is a constant (``_ITEMS``), so neither
@@ -279,125 +280,250 @@ def _direct_weight_grad(x, g, dw_out, groups, sd, sh, sw, ld, lh, lw, dd, dh, dw
                     dw_out[k, c, td, th, tw] = total
 
 
-@njit(parallel=True, cache=True)
-def _pad_planes(x, xp, lh, lw, Hp, Wp):
-    """Every ``(H, W)`` plane of ``x`` onto a zero ``(Hp + 1, Wp)`` grid starting at
-    ``(-lh, -lw)`` (the extra row absorbs the overrun of the last taps)."""
-    H, W = x.shape[3], x.shape[4]
-    planes = x.shape[0] * x.shape[1] * x.shape[2]
-    PL = (Hp + 1) * Wp
-    xf = x.reshape(-1)
-    pf = xp.reshape(-1)
-    c0 = max(0, lw)
-    c1 = min(Wp, W + lw)
-    for p in prange(planes):
-        dst0 = _U(p * PL)
-        for i in range(PL):
-            pf[dst0 + _U(i)] = 0
-        for r in range(Hp):
-            ih = r - lh
-            if ih < 0 or ih >= H:
-                continue
-            src = _U(p * H * W + ih * W - lw)
-            dst = dst0 + _U(r * Wp)
-            for j in range(c0, c1):
-                pf[dst + _U(j)] = xf[src + _U(j)]
-
-
 # Stride-1 direct kernels on a padded-width grid: output position (oh, ow) lives at
 # q = oh*Wp + ow and reads padded input q + th*dh*Wp + tw*dw, so every tap is ONE contiguous
-# run of Ho*Wp elements (rows of ~56 are too short for LLVM's unrolled AVX-512 loop). The
-# (Wp - Wo) extra columns per row are computed and dropped. The input is padded once
-# (_pad_planes) and shared by every output channel.
+# run (rows of ~56 are too short for LLVM's unrolled vector loop). The (Wp - Wo) extra
+# columns per row are computed and dropped. Each work item pads the planes it reads into a
+# small local buffer (_pad_into), so they stay in L1 and the input is read once.
+
+
+#: output elements (rows of the padded-width grid) one pass over the taps covers in the fused
+#: stride-1 forward: the accumulator block and the padded planes then stay in L1.
+_ACC_BLOCK = 1024
+#: chunks of work items the fused stride-1 forward's parallel loop runs
+_FWD_CHUNKS = 32
+
+
+@njit(inline="always")
+def _pad_into(xf, src0, H, W, buf, dst0, lh, lw, Hp, Wp):
+    """The ``(H, W)`` plane at ``xf[src0:]`` onto the zero ``(Hp + 1, Wp)`` grid at
+    ``buf[dst0:]``, starting at ``(-lh, -lw)``."""
+    c0 = max(0, lw)
+    c1 = max(c0, min(Wp, W + lw))
+    for r in range(Hp + 1):
+        ih = r - lh
+        dst = dst0 + _U(r * Wp)
+        if ih < 0 or ih >= H or r == Hp:
+            for j in range(Wp):
+                buf[dst + _U(j)] = 0
+            continue
+        src = _U(src0 + ih * W - lw)
+        for j in range(c0):
+            buf[dst + _U(j)] = 0
+        for j in range(c0, c1):
+            buf[dst + _U(j)] = xf[src + _U(j)]
+        for j in range(c1, Wp):
+            buf[dst + _U(j)] = 0
 
 
 @njit(parallel=True, cache=True)
-def _direct_forward_s1(xp, w, bias, out, groups, sd, ld, dd, dh, dw, D, Hp, Wp):
-    """Stride-1 (H, W) direct forward from padded planes: one thread per output plane ``(n, k)``."""
+def _direct_forward_s1_fused(x, w, bias, out, groups, kb, sd, ld, lh, lw, dd, dh, dw, Hp, Wp):
+    """Stride-1 (H, W) direct forward, one work item per (image, group, block of ``kb``
+    filters): the item pads its input planes into a local buffer (shared by its filters),
+    then for every filter and block of output rows sums the taps in their order
+    ``(c, td, th, tw)``, several taps per pass over a small accumulator (each element is
+    still ``((bias + t0) + t1) + ...``), and copies the rows out."""
     N, K, Do, Ho, Wo = out.shape
-    C = xp.shape[1]
+    C, D, H, W = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
     cg, kd, kh, kw = w.shape[1], w.shape[2], w.shape[3], w.shape[4]
     kg = K // groups
-    L = Ho * Wp
+    nkb = (kg + kb - 1) // kb
     PL = (Hp + 1) * Wp
-    xf = xp.reshape(-1)
-    for nk in prange(N * K):
-        n = nk // K
-        k = nk % K
-        c0 = (k // kg) * cg
-        acc = np.empty(L, dtype=out.dtype)
-        for od in range(Do):
-            acc[:] = bias[k]
+    ntap = cg * kd * kh * kw
+    xf = x.reshape(-1)
+    of = out.reshape(-1)
+    rb = max(1, min(Ho, _ACC_BLOCK // Wp))
+    per_n = groups * nkb
+    items = N * per_n
+    # items run in chunks (each allocating its buffers once); every item is independent
+    nch = min(items, _FWD_CHUNKS)
+    for ch in prange(nch):
+        xp = np.empty(cg * D * PL, dtype=x.dtype)
+        acc = np.empty(rb * Wp, dtype=out.dtype)
+        offs = np.empty(ntap, dtype=np.int64)
+        wts = np.empty(ntap, dtype=w.dtype)
+        for it in range(ch * items // nch, (ch + 1) * items // nch):
+            n = it // per_n
+            gi = (it % per_n) // nkb
+            k0 = gi * kg + (it % nkb) * kb
+            k1 = min(k0 + kb, (gi + 1) * kg)
+            c0 = gi * cg
             for c in range(cg):
-                for td in range(kd):
-                    i_d = od * sd - ld + td * dd
-                    if i_d < 0 or i_d >= D:
-                        continue
-                    base = ((n * C + c0 + c) * D + i_d) * PL
-                    for th in range(kh):
-                        for tw in range(kw):
-                            wv = w[k, c, td, th, tw]
-                            off = _U(base + th * dh * Wp + tw * dw)
+                for d in range(D):
+                    _pad_into(xf, ((n * C + c0 + c) * D + d) * H * W, H, W, xp,
+                              _U((c * D + d) * PL), lh, lw, Hp, Wp)
+            for k in range(k0, k1):
+                b = bias[k]
+                for od in range(Do):
+                    nt = 0
+                    for c in range(cg):
+                        for td in range(kd):
+                            i_d = od * sd - ld + td * dd
+                            if i_d < 0 or i_d >= D:
+                                continue
+                            for th in range(kh):
+                                for tw in range(kw):
+                                    offs[nt] = (c * D + i_d) * PL + th * dh * Wp + tw * dw
+                                    wts[nt] = w[k, c, td, th, tw]
+                                    nt += 1
+                    for oh0 in range(0, Ho, rb):
+                        nr = min(rb, Ho - oh0)
+                        L = nr * Wp
+                        q0 = oh0 * Wp
+                        if nt == 0:
                             for q in range(L):
-                                acc[_U(q)] += wv * xf[off + _U(q)]
-            for oh in range(Ho):
-                for ow in range(Wo):
-                    out[n, k, od, oh, ow] = acc[oh * Wp + ow]
-
-
-@njit(parallel=True, cache=True)
-def _grid_g(g, gg, Wp):
-    """``g`` onto a padded-width grid (zeros in the extra columns)."""
-    Ho, Wo = g.shape[3], g.shape[4]
-    planes = g.shape[0] * g.shape[1] * g.shape[2]
-    gf = g.reshape(-1)
-    ggf = gg.reshape(-1)
-    for p in prange(planes):
-        for oh in range(Ho):
-            src = _U(p * Ho * Wo + oh * Wo)
-            dst = _U((p * Ho + oh) * Wp)
-            for ow in range(Wo):
-                ggf[dst + _U(ow)] = gf[src + _U(ow)]
-            for ow in range(Wo, Wp):
-                ggf[dst + _U(ow)] = 0
+                                acc[_U(q)] = b
+                        t = 0
+                        while t < nt:
+                            first = t == 0
+                            if nt - t >= 9:
+                                w0, w1, w2 = wts[t], wts[t + 1], wts[t + 2]
+                                w3, w4, w5 = wts[t + 3], wts[t + 4], wts[t + 5]
+                                w6, w7, w8 = wts[t + 6], wts[t + 7], wts[t + 8]
+                                o0, o1, o2 = _U(offs[t] + q0), _U(offs[t + 1] + q0), _U(offs[t + 2] + q0)
+                                o3, o4, o5 = _U(offs[t + 3] + q0), _U(offs[t + 4] + q0), _U(offs[t + 5] + q0)
+                                o6, o7, o8 = _U(offs[t + 6] + q0), _U(offs[t + 7] + q0), _U(offs[t + 8] + q0)
+                                if first:
+                                    for q in range(L):
+                                        u = _U(q)
+                                        s = b + w0 * xp[o0 + u]
+                                        s = s + w1 * xp[o1 + u]
+                                        s = s + w2 * xp[o2 + u]
+                                        s = s + w3 * xp[o3 + u]
+                                        s = s + w4 * xp[o4 + u]
+                                        s = s + w5 * xp[o5 + u]
+                                        s = s + w6 * xp[o6 + u]
+                                        s = s + w7 * xp[o7 + u]
+                                        acc[u] = s + w8 * xp[o8 + u]
+                                else:
+                                    for q in range(L):
+                                        u = _U(q)
+                                        s = acc[u] + w0 * xp[o0 + u]
+                                        s = s + w1 * xp[o1 + u]
+                                        s = s + w2 * xp[o2 + u]
+                                        s = s + w3 * xp[o3 + u]
+                                        s = s + w4 * xp[o4 + u]
+                                        s = s + w5 * xp[o5 + u]
+                                        s = s + w6 * xp[o6 + u]
+                                        s = s + w7 * xp[o7 + u]
+                                        acc[u] = s + w8 * xp[o8 + u]
+                                t += 9
+                            elif nt - t >= 3:
+                                w0, w1, w2 = wts[t], wts[t + 1], wts[t + 2]
+                                o0, o1, o2 = _U(offs[t] + q0), _U(offs[t + 1] + q0), _U(offs[t + 2] + q0)
+                                if first:
+                                    for q in range(L):
+                                        u = _U(q)
+                                        s = b + w0 * xp[o0 + u]
+                                        s = s + w1 * xp[o1 + u]
+                                        acc[u] = s + w2 * xp[o2 + u]
+                                else:
+                                    for q in range(L):
+                                        u = _U(q)
+                                        s = acc[u] + w0 * xp[o0 + u]
+                                        s = s + w1 * xp[o1 + u]
+                                        acc[u] = s + w2 * xp[o2 + u]
+                                t += 3
+                            else:
+                                w0 = wts[t]
+                                o0 = _U(offs[t] + q0)
+                                if first:
+                                    for q in range(L):
+                                        u = _U(q)
+                                        acc[u] = b + w0 * xp[o0 + u]
+                                else:
+                                    for q in range(L):
+                                        u = _U(q)
+                                        acc[u] = acc[u] + w0 * xp[o0 + u]
+                                t += 1
+                        ob = _U(((n * K + k) * Do + od) * Ho * Wo + oh0 * Wo)
+                        for r in range(nr):
+                            for ow in range(Wo):
+                                of[ob + _U(r * Wo + ow)] = acc[_U(r * Wp + ow)]
 
 
 @njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
-def _direct_weight_grad_s1(xp, gg, dw_out, groups, sd, ld, dd, dh, dw, D, Hp, Wp, Do, Ho):
+def _direct_weight_grad_s1_fused(x, g, dw_out, groups, sd, ld, lh, lw, dd, dh, dw, Hp, Wp):
     """Stride-1 (H, W) direct weight gradient: one thread per weight plane ``(k, c)``.
 
-    Each tap is a dot product of long runs; ``reassoc`` lets LLVM keep vector partial
-    sums in registers. The association is fixed at compile time, so results do not
-    depend on the thread count.
+    For each image the thread pads its input planes and grids its ``g`` planes (zeros in
+    the extra columns) into local buffers, then every tap is a dot product of long runs,
+    three taps per pass sharing the ``g`` loads; ``reassoc`` lets LLVM keep vector partial
+    sums in registers. A tap's total is the sum of its per-(image, depth) dot products in
+    order; the association is fixed at compile time, so results do not depend on the
+    thread count.
     """
-    N, C = xp.shape[0], xp.shape[1]
-    K = gg.shape[1]
+    N, K, Do, Ho, Wo = g.shape
+    C, D, H, W = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
     cg, kd, kh, kw = dw_out.shape[1], dw_out.shape[2], dw_out.shape[3], dw_out.shape[4]
     kg = K // groups
     L = Ho * Wp
     PL = (Hp + 1) * Wp
-    xf = xp.reshape(-1)
-    gf = gg.reshape(-1)
+    ntap = kd * kh * kw
+    xf = x.reshape(-1)
+    gf = g.reshape(-1)
     for kc in prange(K * cg):
         k = kc // cg
         c = kc % cg
         ci = (k // kg) * cg + c
+        xp = np.empty(D * PL, dtype=x.dtype)
+        gg = np.empty(Do * L, dtype=g.dtype)
+        total = np.zeros(ntap, dtype=dw_out.dtype)
+        offs = np.empty(ntap, dtype=np.int64)
+        for n in range(N):
+            for d in range(D):
+                _pad_into(xf, ((n * C + ci) * D + d) * H * W, H, W, xp, _U(d * PL),
+                          lh, lw, Hp, Wp)
+            for od in range(Do):
+                for oh in range(Ho):
+                    src = _U((((n * K + k) * Do + od) * Ho + oh) * Wo)
+                    dst = _U(od * L + oh * Wp)
+                    for ow in range(Wo):
+                        gg[dst + _U(ow)] = gf[src + _U(ow)]
+                    for ow in range(Wo, Wp):
+                        gg[dst + _U(ow)] = 0
+            for od in range(Do):
+                gb = _U(od * L)
+                for td in range(kd):
+                    i_d = od * sd - ld + td * dd
+                    if i_d < 0 or i_d >= D:
+                        offs[td * kh * kw:(td + 1) * kh * kw] = -1
+                        continue
+                    for th in range(kh):
+                        for tw in range(kw):
+                            offs[(td * kh + th) * kw + tw] = i_d * PL + th * dh * Wp + tw * dw
+                t = 0
+                while t < ntap:
+                    if offs[t] < 0:
+                        t += 1
+                        continue
+                    if t + 3 <= ntap and offs[t + 1] >= 0 and offs[t + 2] >= 0:
+                        o0, o1, o2 = _U(offs[t]), _U(offs[t + 1]), _U(offs[t + 2])
+                        p0 = dw_out.dtype.type(0)
+                        p1 = dw_out.dtype.type(0)
+                        p2 = dw_out.dtype.type(0)
+                        for q in range(L):
+                            u = _U(q)
+                            gv = gg[gb + u]
+                            p0 += gv * xp[o0 + u]
+                            p1 += gv * xp[o1 + u]
+                            p2 += gv * xp[o2 + u]
+                        total[t] += p0
+                        total[t + 1] += p1
+                        total[t + 2] += p2
+                        t += 3
+                    else:
+                        o0 = _U(offs[t])
+                        p0 = dw_out.dtype.type(0)
+                        for q in range(L):
+                            u = _U(q)
+                            p0 += gg[gb + u] * xp[o0 + u]
+                        total[t] += p0
+                        t += 1
         for td in range(kd):
             for th in range(kh):
                 for tw in range(kw):
-                    total = dw_out.dtype.type(0)
-                    for n in range(N):
-                        for od in range(Do):
-                            i_d = od * sd - ld + td * dd
-                            if i_d < 0 or i_d >= D:
-                                continue
-                            gb = _U(((n * K + k) * Do + od) * L)
-                            off = _U(((n * C + ci) * D + i_d) * PL + th * dh * Wp + tw * dw)
-                            part = dw_out.dtype.type(0)
-                            for q in range(L):
-                                part += gf[gb + _U(q)] * xf[off + _U(q)]
-                            total += part
-                    dw_out[k, c, td, th, tw] = total
+                    dw_out[k, c, td, th, tw] = total[(td * kh + th) * kw + tw]
 
 
 @njit(parallel=True, cache=True)
@@ -503,14 +629,24 @@ def _bias_or_zeros(bias, n: int, dtype):
     return np.zeros(n, dtype=dtype) if bias is None else bias
 
 
+#: fewest work items the fused stride-1 forward splits a call into
+_FWD_ITEMS = 16
+
+
 def _forward_s1(x, w, bias, out, groups, sd, lo, dilation) -> None:
     """Pad ``x``'s planes once, then the stride-1 direct forward over them."""
     Ho, Wo = out.shape[3], out.shape[4]
     kh, kw = w.shape[3], w.shape[4]
     Hp, Wp = Ho + (kh - 1) * dilation[1], Wo + (kw - 1) * dilation[2]
-    xp = np.empty(x.shape[:3] + (Hp + 1, Wp), dtype=x.dtype)
-    _pad_planes(x, xp, lo[1], lo[2], Hp, Wp)
-    _direct_forward_s1(xp, w, bias, out, groups, sd, lo[0], *dilation, x.shape[2], Hp, Wp)
+    N, K = out.shape[0], out.shape[1]
+    kg = K // groups
+    # filters per work item: all of a group's unless that leaves fewer than _FWD_ITEMS items
+    # (a constant, and each output element is summed by one item, so results do not depend
+    # on the blocking or the thread count)
+    nkb = min(kg, -(-_FWD_ITEMS // (N * groups)))
+    kb = -(-kg // nkb)
+    _direct_forward_s1_fused(x, w, bias, out, groups, kb, sd, lo[0], lo[1], lo[2], *dilation,
+                             Hp, Wp)
 
 
 def conv_forward(x, w, bias, out, stride, lo, dilation, groups: int) -> None:
@@ -612,14 +748,9 @@ def conv_weight_grad(x, g, dw_out, stride, lo, dilation, groups: int) -> None:
         return
     if not _use_gemm(dw_out.shape, groups):
         if stride[1] == stride[2] == 1:
-            Ho, Wo = g.shape[3], g.shape[4]
             Hp, Wp = Ho + (kh - 1) * dilation[1], Wo + (kw - 1) * dilation[2]
-            xp = np.empty(x.shape[:3] + (Hp + 1, Wp), dtype=x.dtype)
-            _pad_planes(x, xp, lo[1], lo[2], Hp, Wp)
-            gg = np.empty(g.shape[:4] + (Wp,), dtype=g.dtype)
-            _grid_g(g, gg, Wp)
-            _direct_weight_grad_s1(xp, gg, dw_out, groups, stride[0], lo[0], *dilation,
-                                   x.shape[2], Hp, Wp, g.shape[2], Ho)
+            _direct_weight_grad_s1_fused(x, g, dw_out, groups, stride[0], *lo, *dilation,
+                                         Hp, Wp)
         else:
             _direct_weight_grad(x, g, dw_out, groups, *stride, *lo, *dilation)
         return
