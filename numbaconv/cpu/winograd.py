@@ -1,0 +1,293 @@
+"""Winograd F(2x2, 3x3) forward convolution for 3x3, stride-1, ungrouped 2-D layers.
+
+``out[n, k] = bias[k] + sum_c correlate(pad(x[n, c]), w[k, c], 'valid')`` computed
+per 2x2 output tile ``Y = A^T [ (G w G^T) * (B^T d B) ] A`` on 4x4 input tiles ``d``:
+16 element-wise products per tile and channel pair instead of 36.
+
+Data flow (each piece stays in cache):
+
+* the weights are transformed once per call: ``U[e, k, c]`` (16, K, C), in a
+  fixed number of blocks of filters run as work items;
+* the 2x2 tiles of all images are numbered row-major as *global tile rows*
+  ``g = n * nty + ty`` (each ``ntx`` tiles wide); a call is split into a fixed
+  number of blocks of consecutive tile rows (about ``_TILES`` tiles each, a
+  function of the shape only);
+* a work item takes one block: a GIL-free njit input transform writes
+  ``V[e, c, t]`` (16, C, T) into a per-thread buffer, one batched
+  single-threaded BLAS ``np.matmul(U, V)`` gives ``M[e, k, t]`` (16 GEMMs
+  (K x C) @ (C x T)), and a GIL-free njit output transform adds the bias and
+  writes the 2x2 outputs straight into ``out``;
+* the items run on :func:`numbaconv.cpu.conv._run`'s threads (BLAS pinned to one
+  thread each).
+
+Determinism: every output element is produced by exactly one item whose
+shapes depend only on the call's shapes, so results are bitwise identical
+whatever ``numba.get_num_threads()``.
+
+NaN / inf: Winograd mixes the 16 inputs of a tile (and the 9 taps of a
+filter), so one NaN input would spread to a whole tile's outputs, and an inf
+can become NaN (``inf - inf``) where direct convolution gives inf. A non-finite
+input (weight, bias) that any output's window reads always leaves a NaN or
+inf in that output (B^T and A^T have matching supports, and no IEEE sum
+turns a NaN or inf back into a finite number), and an input no window reads
+never reaches an output. So the output transform counts the output rows
+holding a NaN or an inf, and when there is any the launcher recomputes the
+call with :func:`numbaconv.cpu.conv.gemm_forward` (im2col + GEMM): the
+documented semantics (a NaN stays local, inf stays inf) do not change, and
+finite data pays nothing but a vectorised check of each output row while it
+is in L1. (The same fallback covers a transform overflowing near the dtype's
+largest value.)
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from numba import njit
+
+from .conv import _run, _split, gemm_forward
+
+#: target tiles per work item (the GEMMs' N dimension); measured on the ResNet shapes
+_TILES = 196
+#: smallest C and K worth the transforms (measured; below, im2col + GEMM wins)
+_MIN_CHANNELS = 32
+#: work items a call is split into when each still gets ``_MIN_TILES`` tiles (GEMMs
+#: narrower than ~100 columns lose up to half their speed when K x C is large)
+_MIN_ITEMS = 8
+_MIN_TILES = 96
+
+_U = np.uint64
+
+
+@njit(cache=True, nogil=True)
+def _weight_transform(w, U, k0, k1):
+    """``U[:, k, c] = G w[k, c] G^T`` flattened row-major (4x4 -> 16),
+    ``G = [[1, 0, 0], [.5, .5, .5], [.5, -.5, .5], [0, 0, 1]]``.
+
+    Filters ``[k0, k1)``. Each goes through a small (16, C) buffer: writing the 16 planes
+    of ``U`` directly would be 16 streams ``K*C`` apart, which alias in L1.
+    """
+    C = w.shape[1]
+    h = w.dtype.type(0.5)
+    tmp = np.empty((16, C), dtype=U.dtype)
+    for k in range(k0, k1):
+        for c in range(C):
+            # rows of t = G w (4x3)
+            a0, a1, a2 = w[k, c, 0, 0], w[k, c, 0, 1], w[k, c, 0, 2]
+            b0, b1, b2 = w[k, c, 1, 0], w[k, c, 1, 1], w[k, c, 1, 2]
+            d0, d1, d2 = w[k, c, 2, 0], w[k, c, 2, 1], w[k, c, 2, 2]
+            t = ((a0, a1, a2),
+                 ((a0 + b0 + d0) * h, (a1 + b1 + d1) * h, (a2 + b2 + d2) * h),
+                 ((a0 - b0 + d0) * h, (a1 - b1 + d1) * h, (a2 - b2 + d2) * h),
+                 (d0, d1, d2))
+            for i in range(4):
+                p, q, r = t[i]
+                tmp[4 * i + 0, c] = p
+                tmp[4 * i + 1, c] = (p + q + r) * h
+                tmp[4 * i + 2, c] = (p - q + r) * h
+                tmp[4 * i + 3, c] = r
+        for e in range(16):
+            for c in range(C):
+                U[e, k, c] = tmp[e, c]
+
+
+@njit(cache=True, nogil=True)
+def _input_transform(x, V, lh, lw, g0, g1, nty, ntx):
+    """``V[e, c, t] = (B^T d B)[e]`` for the tiles of global tile rows ``[g0, g1)``.
+
+    """
+    C, H, W = x.shape[1], x.shape[2], x.shape[3]
+    T = V.shape[2]
+    Wp = 2 * ntx + 2
+    xf = x.reshape(-1)
+    vf = V.reshape(-1)
+    es = _U(C * T)  # stride between the 16 transformed planes
+    d = np.empty((4, Wp), dtype=x.dtype)
+    r = np.empty((4, Wp), dtype=x.dtype)
+    # input columns [j0, j1) of the padded row land in the data
+    j0 = min(max(lw, 0), Wp)
+    j1 = max(min(W + lw, Wp), j0)
+    zero = x.dtype.type(0)
+    for c in range(C):
+        for g in range(g0, g1):
+            n = g // nty
+            ty = g % nty
+            # the 4 padded input rows of this tile row
+            for i in range(4):
+                ih = 2 * ty - lh + i
+                if ih < 0 or ih >= H:
+                    for j in range(Wp):
+                        d[i, j] = zero
+                    continue
+                xb = _U(((n * C + c) * H + ih) * W + j0 - lw)
+                for j in range(j0):
+                    d[i, j] = zero
+                for j in range(j1 - j0):
+                    d[i, j0 + j] = xf[xb + _U(j)]
+                for j in range(j1, Wp):
+                    d[i, j] = zero
+            # B^T d (rows), B^T = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]]
+            for j in range(Wp):
+                d0 = d[0, j]
+                d1 = d[1, j]
+                d2 = d[2, j]
+                d3 = d[3, j]
+                r[0, j] = d0 - d2
+                r[1, j] = d1 + d2
+                r[2, j] = d2 - d1
+                r[3, j] = d1 - d3
+            # (B^T d) B (columns), straight into V[:, c, t]
+            tb = _U(c * T + (g - g0) * ntx)
+            for i in range(4):
+                b0 = _U(4 * i) * es + tb
+                b1 = b0 + es
+                b2 = b1 + es
+                b3 = b2 + es
+                for tx in range(ntx):
+                    a0 = r[i, 2 * tx]
+                    a1 = r[i, 2 * tx + 1]
+                    a2 = r[i, 2 * tx + 2]
+                    a3 = r[i, 2 * tx + 3]
+                    vf[b0 + _U(tx)] = a0 - a2
+                    vf[b1 + _U(tx)] = a1 + a2
+                    vf[b2 + _U(tx)] = a2 - a1
+                    vf[b3 + _U(tx)] = a1 - a3
+
+
+@njit(cache=True, nogil=True)
+def _output_transform(M, out, bias, g0, g1, nty, ntx):
+    """``out[n, k, 2ty:2ty+2, 2tx:2tx+2] = bias[k] + A^T m A`` for the tiles of ``[g0, g1)``.
+
+    Returns the number of output rows written that hold a NaN or an inf (0 normally).
+    """
+    K, Ho, Wo = out.shape[1], out.shape[2], out.shape[3]
+    T = M.shape[2]
+    mf = M.reshape(-1)
+    of = out.reshape(-1)
+    es = _U(K * T)
+    s = np.empty((4, ntx), dtype=out.dtype)
+    q = np.empty((4, ntx), dtype=out.dtype)
+    o = np.empty((2, 2 * ntx), dtype=out.dtype)
+    bad = 0
+    for k in range(K):
+        bk = bias[k]
+        for g in range(g0, g1):
+            n = g // nty
+            ty = g % nty
+            tb = _U(k * T + (g - g0) * ntx)
+            # A^T m (rows), A^T = [[1,1,1,0],[0,1,-1,-1]]
+            for j in range(4):
+                b0 = _U(j) * es + tb
+                b1 = b0 + _U(4) * es
+                b2 = b1 + _U(4) * es
+                b3 = b2 + _U(4) * es
+                for tx in range(ntx):
+                    m1 = mf[b1 + _U(tx)]
+                    m2 = mf[b2 + _U(tx)]
+                    s[j, tx] = mf[b0 + _U(tx)] + m1 + m2
+                    q[j, tx] = m1 - m2 - mf[b3 + _U(tx)]
+            # (A^T m) A (columns), interleaved into two output rows
+            for tx in range(ntx):
+                s1 = s[1, tx]
+                s2 = s[2, tx]
+                q1 = q[1, tx]
+                q2 = q[2, tx]
+                o[0, 2 * tx] = s[0, tx] + s1 + s2
+                o[0, 2 * tx + 1] = s1 - s2 - s[3, tx]
+                o[1, 2 * tx] = q[0, tx] + q1 + q2
+                o[1, 2 * tx + 1] = q1 - q2 - q[3, tx]
+            for i in range(2):
+                oh = 2 * ty + i
+                if oh >= Ho:
+                    break
+                ob = _U(((n * K + k) * Ho + oh) * Wo)
+                for j in range(Wo):
+                    o[i, j] += bk
+                # v - v is 0 for finite v, NaN for NaN and inf (an integer reduction vectorises)
+                nf = 0
+                for j in range(Wo):
+                    nf |= 0 if o[i, j] - o[i, j] == 0 else 1
+                bad += nf
+                for j in range(Wo):
+                    of[ob + _U(j)] = o[i, j]
+    return bad
+
+
+def _blocks(N, nty, ntx):
+    """Fixed split of the ``N * nty`` global tile rows into blocks of consecutive rows.
+
+    About ``_TILES`` tiles a block; more blocks (up to ``_MIN_ITEMS``) while each keeps
+    ``_MIN_TILES`` tiles, so a core slowed by other processes cannot hold the call up,
+    and always two when there are two rows. A function of the shape only.
+    """
+    rows = N * nty
+    tiles = rows * ntx
+    nb = max(-(-tiles // _TILES), min(_MIN_ITEMS, tiles // _MIN_TILES), 2)
+    nb = min(nb, rows)
+    per = -(-rows // nb)
+    return [(g, min(rows, g + per)) for g in range(0, rows, per)], per
+
+
+def winograd_applies(x_shape, w_shape, stride, dilation, groups) -> bool:
+    """Whether :func:`winograd_forward` is the faster way to run this 2-D convolution.
+
+    ``x_shape`` (N, C, H, W), ``w_shape`` (K, C, kh, kw); ``stride`` and ``dilation``
+    ints or 2-tuples. The finiteness of the data is checked by the launcher itself.
+    """
+    def pair(v):
+        return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+    if len(x_shape) != 4 or len(w_shape) != 4:
+        return False
+    K, C, kh, kw = w_shape
+    return (groups == 1 and (kh, kw) == (3, 3) and pair(stride) == (1, 1)
+            and pair(dilation) == (1, 1) and C == x_shape[1]
+            and C >= _MIN_CHANNELS and K >= _MIN_CHANNELS)
+
+
+def winograd_forward(x, w, bias, out, lh, lw) -> None:
+    """``out = conv2d(x, w) + bias`` (cross-correlation, stride 1, 3x3, zero padding ``lh``,
+    ``lw`` before the data, after implied by ``out``'s shape); ``bias`` a (K,) array."""
+    N, C, H, W = x.shape
+    K = w.shape[0]
+    Ho, Wo = out.shape[2], out.shape[3]
+    if out.size == 0:
+        return
+    if C == 0:
+        out[...] = bias.reshape(1, K, 1, 1)
+        return
+    dtype = out.dtype
+    U = np.empty((16, K, C), dtype=dtype)
+    kblocks = _split(K, _MIN_ITEMS)
+    _run(lambda kb: _weight_transform(w, U, kb[0], kb[1]), kblocks)
+    nty, ntx = -(-Ho // 2), -(-Wo // 2)
+    blocks, per = _blocks(N, nty, ntx)
+    T = per * ntx
+    local = threading.local()
+    checks = [None] * len(blocks)
+
+    def work(i):
+        g0, g1 = blocks[i]
+        t = (g1 - g0) * ntx
+        bufs = getattr(local, "bufs", None)
+        if bufs is None:
+            bufs = local.bufs = (np.empty(16 * C * T, dtype), np.empty(16 * K * T, dtype))
+        V = bufs[0][: 16 * C * t].reshape(16, C, t)
+        M = bufs[1][: 16 * K * t].reshape(16, K, t)
+        _input_transform(x, V, lh, lw, g0, g1, nty, ntx)
+        with np.errstate(all="ignore"):  # non-finite data is redone by the fallback
+            np.matmul(U, V, out=M)
+        checks[i] = _output_transform(M, out, bias, g0, g1, nty, ntx)
+
+    _run(work, range(len(blocks)))
+    if not all(c == 0 for c in checks):
+        _fallback(x, w, bias, out, lh, lw)
+
+
+def _fallback(x, w, bias, out, lh, lw) -> None:
+    """The im2col + GEMM path (non-finite data: keeps direct convolution's NaN/inf semantics)."""
+    N, C, H, W = x.shape
+    K = w.shape[0]
+    gemm_forward(x.reshape(N, C, 1, H, W), w.reshape(K, C, 1, 3, 3), bias,
+                 out.reshape(N, K, 1, *out.shape[2:]), (1, 1, 1), (0, lh, lw), (1, 1, 1), 1)
