@@ -8,13 +8,14 @@ exact, within float tolerance otherwise).
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import warnings
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -406,3 +407,179 @@ def test_bitwise_identical_for_one_or_two_numba_threads_per_task():
         results.append(compute(y))
     np.testing.assert_array_equal(results[0], results[1])
 
+
+
+# ------------------------------------------------------------------ spatial chunks kept
+
+SPATIAL = settings(max_examples=20, deadline=None)
+PAD_MODES = ["zeros", "reflect", "replicate", "circular", "symmetric"]
+
+
+@st.composite
+def spatial_case(draw, nd, max_side):
+    """A small (N, C, *spatial) batch with a random chunking of every axis (1-wide chunks too)."""
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    spatial = tuple(draw(st.integers(1, max_side)) for _ in range(nd))
+    strides = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    dils = tuple(draw(st.integers(1, 2)) for _ in range(nd))
+    chunks = tuple(draw(chunking(s)) for s in (n, c) + spatial)
+    return (n, c) + spatial, chunks, strides, dils
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@SPATIAL
+@given(data=st.data())
+def test_conv_spatial_chunks_equal_inmemory(nd, data):
+    shape, chunks, strides, dils = data.draw(spatial_case(nd, 9 if nd == 1 else 6 if nd == 2 else 4))
+    ks = tuple(data.draw(st.integers(1, 3)) for _ in range(nd))
+    padding = data.draw(st.sampled_from(
+        [0, 1, 2, "same", "valid", "full"] + (["causal"] if nd == 1 else []) + ["pairs"]))
+    if padding == "pairs":  # asymmetric (before, after) per axis
+        padding = [(data.draw(st.integers(0, 3)), data.draw(st.integers(0, 3))) for _ in range(nd)]
+    mode = data.draw(st.sampled_from(PAD_MODES))
+    groups = data.draw(st.sampled_from([1, shape[1]]))
+    x = data.draw(hnp.arrays(np.float64, shape, elements=st.integers(-4, 4).map(float)))
+    w = data.draw(hnp.arrays(np.float64, (2 * groups, shape[1] // groups) + ks,
+                             elements=st.integers(-3, 3).map(float)))
+    b = np.arange(2.0 * groups)
+    kw = dict(stride=strides, padding=padding, dilation=dils, groups=groups, padding_mode=mode)
+    try:
+        expected = getattr(nc, f"conv{nd}d")(x, w, b, **kw)
+    except ValueError:  # window wider than the padded input
+        assume(False)
+    y = getattr(ncd, f"conv{nd}d")(da.from_array(x, chunks=chunks), w, b, **kw)
+    assert y.chunks[0] == chunks[0]  # batch chunks kept, spatial chunks follow the input
+    assert all(len(o) <= len(i) for o, i in zip(y.chunks[2:], chunks[2:], strict=True))
+    got = compute(y)
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+MAX_VALUES = st.one_of(st.integers(-4, 4).map(float), st.sampled_from([-np.inf, np.nan]))
+
+
+@st.composite
+def pool_padding(draw, nd, ks, dils):
+    kind = draw(st.sampled_from(["int", "pairs", "same", "valid"]))
+    effs = [d * (k - 1) + 1 for k, d in zip(ks, dils, strict=True)]
+    if kind == "int":
+        return draw(st.integers(0, min(effs) // 2))
+    if kind == "pairs":
+        return [(draw(st.integers(0, e // 2)), draw(st.integers(0, e // 2))) for e in effs]
+    return kind
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@SPATIAL
+@given(data=st.data())
+def test_max_pool_spatial_chunks_equal_inmemory_with_indices(nd, data):
+    shape, chunks, strides, dils = data.draw(spatial_case(nd, 9 if nd == 1 else 6 if nd == 2 else 4))
+    ks = tuple(data.draw(st.integers(1, 3)) for _ in range(nd))
+    padding = data.draw(pool_padding(nd, ks, dils))
+    ceil = data.draw(st.booleans())
+    x = data.draw(hnp.arrays(np.float64, shape, elements=MAX_VALUES))  # -inf and NaN included
+    f = getattr(nc, f"max_pool{nd}d")
+    try:
+        ev, ei = f(x, ks, strides, padding, dils, ceil, return_indices=True)
+    except ValueError:
+        assume(False)
+    dx = da.from_array(x, chunks=chunks)
+    v, i = getattr(ncd, f"max_pool{nd}d")(dx, ks, strides, padding, dils, ceil, return_indices=True)
+    assert v.chunks == i.chunks and v.chunks[:2] == chunks[:2]
+    v, i = compute(v), compute(i)
+    np.testing.assert_array_equal(v, ev)
+    np.testing.assert_array_equal(i, ei)
+    assert i.dtype == ei.dtype
+    only = compute(getattr(ncd, f"max_pool{nd}d")(dx, ks, strides, padding, dils, ceil))
+    np.testing.assert_array_equal(only, ev)
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@SPATIAL
+@given(data=st.data())
+def test_avg_pool_spatial_chunks_bitwise_inmemory(nd, data):
+    shape, chunks, strides, _ = data.draw(spatial_case(nd, 9 if nd == 1 else 6 if nd == 2 else 4))
+    ks = tuple(data.draw(st.integers(1, 3)) for _ in range(nd))
+    padding = data.draw(pool_padding(nd, ks, (1,) * nd))
+    ceil, include = data.draw(st.booleans()), data.draw(st.booleans())
+    override = data.draw(st.sampled_from([None, None, 3]))
+    dtype = data.draw(st.sampled_from([np.float32, np.float64]))
+    x = data.draw(hnp.arrays(dtype, shape, elements=st.floats(-10, 10, width=32)))
+    kw = dict(ceil_mode=ceil, count_include_pad=include, divisor_override=override)
+    try:
+        expected = getattr(nc, f"avg_pool{nd}d")(x, ks, strides, padding, **kw)
+    except ValueError:
+        assume(False)
+    y = getattr(ncd, f"avg_pool{nd}d")(da.from_array(x, chunks=chunks), ks, strides, padding, **kw)
+    assert y.chunks[:2] == chunks[:2]
+    got = compute(y)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)  # same sums in the same order, same divisors
+
+
+def test_spatial_output_chunks_follow_the_input_chunks():
+    x = da.ones((2, 3, 12, 10), chunks=(1, 3, 4, (3, 3, 4)))
+    w = np.ones((5, 3, 3, 3))
+    # stride 1, centred padding: the input's spatial chunks exactly
+    assert ncd.conv2d(x, w, padding=1).chunks == ((1, 1), (5,), (4, 4, 4), (3, 3, 4))
+    assert ncd.conv2d(x, w, padding="same", padding_mode="reflect").chunks[2:] == x.chunks[2:]
+    assert ncd.conv2d(x, w).chunks[2:] == ((4, 4, 2), (3, 3, 2))  # 'valid': last chunks shrink
+    assert ncd.conv2d(x, w, padding="full").chunks[2:] == ((4, 4, 6), (3, 3, 6))
+    # stride 2: output o belongs to the chunk holding input 2*o
+    assert ncd.max_pool2d(x, 2).chunks == ((1, 1), (3,), (2, 2, 2), (2, 1, 2))
+
+
+def test_input_chunks_owning_no_window_give_no_output_chunk():
+    x = np.arange(20.0).reshape(1, 1, 20)
+    dx = da.from_array(x, chunks=(1, 1, (1, 1, 5, 1, 1, 1, 10)))
+    y = ncd.max_pool1d(dx, 3, stride=5)
+    assert y.chunks[2] == (1, 1, 2)  # windows start at 0, 5, 10, 15
+    np.testing.assert_array_equal(compute(y), nc.max_pool1d(x, 3, stride=5))
+    z = ncd.conv1d(dx, np.ones((1, 1, 4)), stride=3, padding=(2, 1), padding_mode="circular")
+    np.testing.assert_array_equal(compute(z), nc.conv1d(x, np.ones((1, 1, 4)), stride=3,
+                                                        padding=(2, 1), padding_mode="circular"))
+
+
+def test_each_conv_task_reads_its_chunk_plus_the_halo(monkeypatch):
+    seen = []
+    real = nc.conv1d
+
+    def recorder(x, weight, bias=None, **kw):
+        seen.append((x.shape, kw["padding"]))
+        return real(x, weight, bias, **kw)
+
+    monkeypatch.setattr(nc, "conv1d", recorder)
+    x = np.arange(40.0).reshape(1, 2, 20)
+    w = np.ones((3, 2, 5))
+    y = ncd.conv1d(da.from_array(x, chunks=(1, 1, 10)), w, padding="same", padding_mode="reflect")
+    seen.clear()
+    got = y.compute(scheduler="sync")
+    # two tasks, each: both channels, its 10 columns and the 2 + 2 halo, padding done already
+    assert sorted(seen) == [((1, 2, 14), 0)] * 2
+    np.testing.assert_array_equal(got, real(x, w, padding="same", padding_mode="reflect"))
+
+
+def test_max_pool_indices_are_whole_plane_positions():
+    x = np.full((1, 1, 5, 6), -np.inf)
+    x[0, 0, 4, 5] = 1.0
+    dx = da.from_array(x, chunks=(1, 1, 2, 2))
+    for args in [(3, 2, 1, 1, True), (2, 1, 1, 2, False), (3, 3, 1, 1, True)]:
+        v, i = ncd.max_pool2d(dx, *args, return_indices=True)
+        ev, ei = nc.max_pool2d(x, *args, return_indices=True)
+        np.testing.assert_array_equal(compute(v), ev)
+        np.testing.assert_array_equal(compute(i), ei)
+
+
+def test_pooling_unbatched_integer_input_and_argument_errors():
+    x = np.arange(2 * 7 * 9).reshape(2, 7, 9) % 11
+    dx = da.from_array(x, chunks=(1, 3, 2))
+    for f in ("max_pool2d", "avg_pool2d"):
+        got = getattr(ncd, f)(dx, 3, 2, 1, ceil_mode=True)
+        expected = getattr(nc, f)(x, 3, 2, 1, ceil_mode=True)
+        assert got.dtype == expected.dtype == np.float64
+        np.testing.assert_array_equal(compute(got), expected)
+        for bad in [dict(kernel_size=0), dict(kernel_size=2, padding=3), dict(kernel_size=20)]:
+            with pytest.raises(ValueError) as inmem:
+                getattr(nc, f)(x, **bad)
+            with pytest.raises(ValueError, match=re.escape(str(inmem.value))):
+                getattr(ncd, f)(dx, **bad)

@@ -109,8 +109,8 @@ def _cut(block, index):
     return np.array(block[index])
 
 
-def _gather(pieces, shape, dtype, fill, plans, func):
-    """Assemble one extended block from its source pieces, then run ``func`` on it."""
+def _gather(pieces, shape, dtype, fill, plans, func, *args):
+    """Assemble one extended block from its source pieces, then run ``func(block, *args)``."""
     ext = np.empty(shape, dtype=dtype)
     if fill is not None:
         ext.fill(fill)
@@ -118,7 +118,71 @@ def _gather(pieces, shape, dtype, fill, plans, func):
         for combo in product(*runs):
             ext[tuple(slice(d, d + c) for d, c, _, _ in combo)] = \
                 piece[tuple(_src_slice(s, c, st) for _, c, s, st in combo)]
-    return func(ext)
+    return func(ext, *args)
+
+
+def gather_blocks(x, segments, fill, block_func, metas, block_args=None, args_token=None,
+                  label="windows"):
+    """One task per output block: gather the input positions it reads, run ``block_func``.
+
+    ``segments[a]`` lists, for each output chunk along axis ``a`` in order,
+    the index-map slice the block reads along that axis: input positions of
+    ``x`` (any order, repeats allowed), or ``-1``/``-2`` for ``fill``. Each
+    task copies exactly those positions into one buffer (from a chunk it
+    reads only partly, a small task first cuts out just that piece, so only
+    halos move between workers) and returns ``block_func(buffer,
+    *block_args(index))``; ``args_token`` is what ``block_args`` derives
+    its values from (it goes into the graph's name). ``metas`` holds one
+    ``(chunks, meta)`` pair per result of ``block_func``; with several,
+    ``block_func`` returns a tuple and one dask array per item is returned.
+    """
+    import operator
+
+    import dask.array as da
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+
+    per_axis = []
+    for axis, segs in enumerate(segments):
+        bounds = np.concatenate([[0], np.cumsum(x.chunks[axis])]).astype(np.int64)
+        per_axis.append([(len(seg), _axis_plan(np.asarray(seg, np.int64), bounds))
+                         for seg in segs])
+    token = tokenize(x, [[np.asarray(s) for s in segs] for segs in segments], fill, block_func,
+                     [(c, m.dtype, m.ndim) for c, m in metas], args_token)
+    name, cut = f"numbaconv-{label}-" + token, "numbaconv-halo-" + token
+    dtype = x.dtype
+    layer = {}
+    for index in product(*(range(len(s)) for s in segments)):
+        plans = [per_axis[a][i] for a, i in enumerate(index)]
+        shape = tuple(p[0] for p in plans)
+        constant = any(p[1][1] for p in plans)
+        keys, runs = [], []
+        for combo in product(*(p[1][0] for p in plans)):
+            src = tuple(b for b, _, _, _ in combo)
+            key = (x.name, *src)
+            if any(hi - lo < x.chunks[a][b] for a, (b, lo, hi, _) in enumerate(combo)):
+                # only the halo crosses to this task (and, on a cluster, between workers)
+                key_cut = (cut, *index, *src)
+                layer[key_cut] = (_cut, key, tuple(slice(lo, hi) for _, lo, hi, _ in combo))
+                key = key_cut
+            keys.append(key)
+            runs.append([r for _, _, _, r in combo])
+        extra = () if block_args is None else tuple(block_args(index))
+        layer[(name, *index)] = (_gather, keys, shape, dtype, fill if constant else None,
+                                 runs, block_func, *extra)
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=[x])
+    chunks, meta = metas[0]
+    main = da.Array(graph, name, chunks, meta=meta)
+    if len(metas) == 1:
+        return main
+    outs = []
+    for i, (chunks, meta) in enumerate(metas):
+        out = f"{name}-{i}"
+        sub = {(out, *index): (operator.getitem, (name, *index), i)
+               for index in product(*(range(len(s)) for s in segments))}
+        outs.append(da.Array(HighLevelGraph.from_collections(out, sub, dependencies=[main]),
+                             out, chunks, meta=meta))
+    return tuple(outs)
 
 
 def output_chunks(chunks, length: int) -> tuple[int, ...]:
@@ -151,39 +215,12 @@ def sliding_windows(x, widths, mode: str, fillvalue, halos, block_func, out_dtyp
     in the last chunk of each axis. Chunks thinner than the halo simply make
     a task read more than one neighbour: no rechunking.
     """
-    import dask.array as da
-    from dask.base import tokenize
-    from dask.highlevelgraph import HighLevelGraph
-
     lengths = [n + lo + hi - h for n, (lo, hi), h in zip(x.shape, widths, halos, strict=True)]
     out_chunks = tuple(output_chunks(c, n) for c, n in zip(x.chunks, lengths, strict=True))
-    per_axis = []
-    for axis, (n, (lo, hi), h) in enumerate(zip(x.shape, widths, halos, strict=True)):
+    segments = []
+    for n, (lo, hi), h, oc in zip(x.shape, widths, halos, out_chunks, strict=True):
         imap = axis_index_map(n, lo, hi, mode)
-        bounds = np.concatenate([[0], np.cumsum(x.chunks[axis])]).astype(np.int64)
-        starts = np.concatenate([[0], np.cumsum(out_chunks[axis])])
-        per_axis.append([(e - s + h, _axis_plan(imap[s:e + h], bounds))
-                         for s, e in zip(starts[:-1], starts[1:], strict=True)])
-    token = tokenize(x, widths, mode, fillvalue, halos, block_func, out_dtype)
-    name, cut = "numbaconv-windows-" + token, "numbaconv-halo-" + token
-    dtype = x.dtype
-    layer = {}
-    for index in product(*(range(len(c)) for c in out_chunks)):
-        plans = [per_axis[a][i] for a, i in enumerate(index)]
-        shape = tuple(p[0] for p in plans)
-        constant = any(p[1][1] for p in plans)
-        keys, runs = [], []
-        for combo in product(*(p[1][0] for p in plans)):
-            src = tuple(b for b, _, _, _ in combo)
-            key = (x.name, *src)
-            if any(hi - lo < x.chunks[a][b] for a, (b, lo, hi, _) in enumerate(combo)):
-                # only the halo crosses to this task (and, on a cluster, between workers)
-                key_cut = (cut, *index, *src)
-                layer[key_cut] = (_cut, key, tuple(slice(lo, hi) for _, lo, hi, _ in combo))
-                key = key_cut
-            keys.append(key)
-            runs.append([r for _, _, _, r in combo])
-        layer[(name, *index)] = (_gather, keys, shape, dtype, fillvalue if constant else None,
-                                 runs, block_func)
-    graph = HighLevelGraph.from_collections(name, layer, dependencies=[x])
-    return da.Array(graph, name, out_chunks, meta=np.empty((0,) * x.ndim, dtype=out_dtype))
+        starts = np.concatenate([[0], np.cumsum(oc)])
+        segments.append([imap[s:e + h] for s, e in zip(starts[:-1], starts[1:], strict=True)])
+    return gather_blocks(x, segments, fillvalue, block_func,
+                         [(out_chunks, np.empty((0,) * x.ndim, dtype=out_dtype))])

@@ -1,41 +1,71 @@
-"""Deep-learning operations on dask arrays chunked along the batch (and channel) axes.
+"""Deep-learning operations on dask arrays: spatial chunks kept, each task one window block.
 
-Convolution and pooling need every spatial axis whole in a block (and
-convolution every input channel): those axes are rechunked to one chunk,
-while batch chunks (and, for pooling and activations, channel chunks) are
-kept, so each task runs the in-memory function on a slab of samples.
+Convolution and max/average pooling keep the batch chunks (pooling: the
+channel chunks too; convolution reads every input channel, so that axis is
+one chunk) *and the spatial chunks*: every output block is one task that
+gathers exactly the input window its outputs read (its chunk plus the halo,
+with the padding applied from :func:`numbaconv.core.padding.axis_index_map`)
+and calls the in-memory function with ``padding=0`` on it. See
+:func:`_window_axis` for how output chunks follow the input chunks.
 """
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from ..core.layout import resolve_padding, window_args
+from ..core.padding import axis_index_map, resolve_mode
 from ..core.validate import normalize_axis
 from ..shapes import conv_output_size
-from ._common import as_dask, as_host, inmemory, task
-
-_LETTERS = "uvw"
+from ._common import as_dask, as_host, gather_blocks, inmemory, task
 
 
-def _core(nd: int, prefix: str = "") -> str:
-    return ",".join(prefix + c for c in _LETTERS[-nd:])
+def _window_axis(chunks, n, span, stride, lo, out, mode="constant", hi=0):
+    """One windowed axis: the output chunks and the index-map slice each output block reads.
+
+    Output ``o`` reads padded positions ``o*stride .. o*stride + span - 1``
+    (input positions ``o*stride - lo ..``). It belongs to the output chunk of
+    the input chunk holding input position ``o*stride`` (outputs at or past
+    the end go to the last chunk), so with stride 1 and centred ('same')
+    padding the output chunks are the input chunks, 'valid' shortens and
+    'full' lengthens the last one, like the signal filters. Input chunks
+    that own no output (stride larger than a chunk) get no output chunk.
+
+    Returns ``(out_chunks, segments, origins, ranges)``: ``segments[j]`` the
+    input positions block ``j`` gathers (``-1``/``-2``: the padding
+    constant; other modes map to the reflected/clamped/wrapped position),
+    ``origins[j]`` the input position of the block's first element
+    (negative inside the left padding), ``ranges[j]`` its outputs
+    ``(o0, o1)``.
+    """
+    starts = np.concatenate([[0], np.cumsum(chunks)]).astype(np.int64)
+    first = np.arange(out, dtype=np.int64) * stride
+    owner = np.searchsorted(starts[1:-1], first, side="right")
+    counts = np.bincount(owner, minlength=len(chunks))
+    out_chunks = tuple(int(c) for c in counts if c)
+    # positions past n + lo + hi (a ceil_mode pooling window) read the constant
+    hi_ext = max(hi, (out - 1) * stride + span - n - lo)
+    imap = axis_index_map(n, lo, hi_ext, mode)
+    bounds = np.concatenate([[0], np.cumsum(out_chunks)])
+    segments, origins, ranges = [], [], []
+    for o0, o1 in zip(bounds[:-1], bounds[1:], strict=True):
+        segments.append(imap[o0 * stride:(o1 - 1) * stride + span])
+        origins.append(int(o0 * stride - lo))
+        ranges.append((int(o0), int(o1)))
+    return out_chunks, segments, origins, ranges
 
 
-def _gufunc(func, x, in_core: str, out_cores, out_sizes, out_dtypes):
-    """``dask.array.apply_gufunc`` of a numbaconv task over the loop (batch/channel) axes."""
-    import dask.array as da
-
-    multi = len(out_cores) > 1
-    signature = f"({in_core})->" + ",".join(f"({c})" for c in out_cores)
-    loop = x.ndim - len(in_core.split(","))
-    # core axes whole, loop axes as the caller chunked them (apply_gufunc's own
-    # rechunk would re-split the loop axes)
-    x = x.rechunk({a: -1 for a in range(loop, x.ndim)})
-    metas = tuple(np.empty((0,) * (loop + len(c.split(","))), d)
-                  for c, d in zip(out_cores, out_dtypes, strict=True))
-    return da.apply_gufunc(func, signature, x, output_sizes=out_sizes, allow_rechunk=True,
-                           meta=metas if multi else metas[0])
+def _loop_axes(x, loop):
+    """Batch/channel axes kept as chunked: each output block reads exactly its own chunk."""
+    chunks, segments = [], []
+    for a in range(loop):
+        starts = np.concatenate([[0], np.cumsum(x.chunks[a])]).astype(np.int64)
+        chunks.append(tuple(x.chunks[a]))
+        segments.append([np.arange(s, e, dtype=np.int64)
+                         for s, e in zip(starts[:-1], starts[1:], strict=True)])
+    return chunks, segments
 
 
 def _conv(nd, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
@@ -51,41 +81,176 @@ def _conv(nd, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
                          f"{nd} spatial axes and a weight (K, C/groups, *kernel); got shapes "
                          f"{tuple(x.shape)} and {tuple(w.shape)}")
     spatial = tuple(x.shape[-nd:])
+    channels = x.shape[-nd - 1]
     kernel, strides, dils = window_args(nd, w.shape[2:], stride, dilation)
     # A probe on one sample just wide enough for one window validates every
     # argument with the in-memory function's messages and gives the dtype.
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dils, strict=True))
-    probe = func(np.zeros((x.shape[-nd - 1],) + span, x.dtype), **kw)
+    if 0 in spatial:
+        func(np.zeros((channels,) + spatial, x.dtype), **kw)  # raises the in-memory error
+    probe = func(np.zeros((channels,) + span, x.dtype), **kw)
+    mode = resolve_mode(padding_mode, "padding_mode")
     pads = resolve_padding(padding, spatial, kernel, strides, dils)
     out = tuple(conv_output_size(n, k, s, p, d)
                 for n, k, s, p, d in zip(spatial, kernel, strides, pads, dils, strict=True))
-    sizes = {"k": w.shape[0], **{f"o{c}": o for c, o in zip(_LETTERS[-nd:], out, strict=True)}}
-    return _gufunc(task(func, **kw), x, "c," + _core(nd), ["k," + _core(nd, "o")], sizes,
-                   [probe.dtype])
+    loop = x.ndim - nd - 1
+    chunks, segments = _loop_axes(x, loop)
+    # every input channel in each block (the weights mix them), one output-channel chunk
+    chunks.append((w.shape[0],))
+    segments.append([np.arange(channels, dtype=np.int64)])
+    for a, (n, e, s, (lo, hi), o) in enumerate(zip(spatial, span, strides, pads, out, strict=True)):
+        oc, segs, _, _ = _window_axis(x.chunks[loop + 1 + a], n, e, s, lo, o, mode, hi)
+        chunks.append(oc)
+        segments.append(segs)
+    fill = np.zeros((), x.dtype)[()] if mode == "constant" else None
+    block = task(func, weight=w, bias=b, stride=strides, padding=0, dilation=dils, groups=groups,
+                 padding_mode="zeros")
+    return gather_blocks(x, segments, fill, block,
+                         [(tuple(chunks), np.empty((0,) * x.ndim, probe.dtype))], label="conv")
+
+
+def _bind(func, args, kwargs, nd):
+    """The pooling's arguments by name, defaults filled (a bad call raises the in-memory error)."""
+    try:
+        bound = inspect.signature(func).bind(None, *args, **kwargs)
+    except TypeError:
+        func(np.zeros((1,) * (nd + 1)), *args, **kwargs)
+        raise
+    bound.apply_defaults()
+    params = dict(bound.arguments)
+    params.pop(next(iter(params)))
+    return params
 
 
 def _pool(name, nd, x, *args, **kwargs):
+    from ..api import pooling as inmem
+
     func = inmemory(name)
     x = as_dask(x, "x")
     if x.ndim not in (nd + 1, nd + 2):
         raise ValueError(f"{name} needs x of shape (N, C, *spatial) or (C, *spatial) with {nd} "
                          f"spatial axes; got shape {tuple(x.shape)}")
-    # One zero plane through the in-memory function: validation, output size, dtypes.
-    probe = func(np.zeros((1,) + tuple(x.shape[-nd:]), x.dtype), *args, **kwargs)
+    is_max = name.startswith("max")
+    p = _bind(func, args, kwargs, nd)
+    spatial = tuple(x.shape[-nd:])
+    try:
+        kernel, strides, dils = window_args(nd, p["kernel_size"], p["stride"],
+                                            p.get("dilation", 1))
+        span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dils, strict=True))
+    except (TypeError, ValueError):  # the probe below raises the in-memory error
+        span = (1,) * nd
+    if 0 in spatial:
+        span = spatial
+    # One sample of one window through the in-memory function: validation and dtypes ...
+    probe = func(np.zeros((1,) + span, x.dtype), *args, **kwargs)
+    kernel, strides, dils = window_args(nd, p["kernel_size"], p["stride"], p.get("dilation", 1))
     outs = probe if isinstance(probe, tuple) else (probe,)
-    sizes = {f"o{c}": o for c, o in zip(_LETTERS[-nd:], outs[0].shape[1:], strict=True)}
-    return _gufunc(task(func, *args, **kwargs) if not args else task(_positional(func, args), **kwargs),
-                   x, _core(nd), [_core(nd, "o")] * len(outs), sizes, [o.dtype for o in outs])
+    # ... and the in-memory window tables of the real extent: output sizes, first taps, divisors
+    include = True if is_max else p["count_include_pad"]
+    plan, _ = inmem._regular_plan(nd, spatial, p["kernel_size"], p["stride"], p["padding"],
+                                  p.get("dilation", 1), p["ceil_mode"], include)
+    pads = resolve_padding(p["padding"], spatial, kernel, strides, dils, words=inmem._WORDS)
+    dtype = outs[0].dtype
+    if x.dtype != dtype:
+        x = x.astype(dtype)
+    loop = x.ndim - nd
+    chunks, segments = _loop_axes(x, loop)
+    origins, ranges = [], []
+    for a, (n, e, s, (lo, hi), o) in enumerate(zip(spatial, span, strides, pads, plan.out,
+                                                   strict=True)):
+        oc, segs, org, rng = _window_axis(x.chunks[loop + a], n, e, s, lo, o, "constant", hi)
+        chunks.append(oc)
+        segments.append(segs)
+        origins.append(org)
+        ranges.append(rng)
+    chunks = tuple(chunks)
+    axes = plan.axes[3 - nd:]
+    if is_max:
+        # max pooling pads with -inf: a padding tap never beats a tap inside the input
+        fill = dtype.type(-np.inf)
+        block = task(func, kernel_size=kernel, stride=strides, padding=0, dilation=dils,
+                     ceil_mode=False, return_indices=bool(p["return_indices"]))
+        metas = [(chunks, np.empty((0,) * x.ndim, o.dtype)) for o in outs]
+        if not p["return_indices"]:
+            return gather_blocks(x, segments, fill, block, metas, label=name)
+        # the first tap inside the input of each window (-1: none), from the in-memory tables
+        firsts = [np.where(ax.j0 < ax.j1, ax.base + ax.dil * ax.j0, -1) for ax in axes]
+
+        def block_args(index):
+            sp = index[loop:]
+            return (tuple(origins[a][j] for a, j in enumerate(sp)),
+                    tuple(firsts[a][slice(*ranges[a][j])] for a, j in enumerate(sp)))
+
+        return gather_blocks(x, segments, fill, _PlaneIndices(block, spatial), metas,
+                             block_args, (origins, ranges, firsts), label=name)
+    # average pooling: zero padding, the window sums of the block (divisor 1), then the
+    # in-memory divisors of the whole extent, in the in-memory kernel's order
+    fac = plan.fac(dtype, p["divisor_override"])
+    facs = [fac[i, :ax.out] for i, ax in enumerate(plan.axes)]
+    block = task(func, kernel_size=kernel, stride=strides, padding=0, ceil_mode=False,
+                 count_include_pad=True, divisor_override=1)
+
+    def block_args(index):
+        rng = [(0, 1)] * (3 - nd) + [ranges[a][j] for a, j in enumerate(index[loop:])]
+        return tuple(facs[i][slice(*rng[i])] for i in range(3))
+
+    return gather_blocks(x, segments, dtype.type(0), _Divide(block, nd),
+                         [(chunks, np.empty((0,) * x.ndim, dtype))], block_args, (ranges, facs),
+                         label=name)
 
 
-class _positional:
-    """``func(block, *args, **kw)`` as a picklable callable taking the block first."""
+class _PlaneIndices:
+    """Max pooling of a block with its indices moved from block to whole-plane positions.
 
-    def __init__(self, func, args):
-        self.func, self.args = func, args
+    A block's argmax lying in the gathered -inf padding means every tap of
+    that window inside the input is -inf (or there is none): the in-memory
+    kernel then points at the window's first tap inside the input, or -1.
+    """
 
-    def __call__(self, block, **kwargs):
-        return self.func(block, *self.args, **kwargs)
+    def __init__(self, block, spatial):
+        self.block, self.spatial = block, tuple(spatial)
+
+    def __dask_tokenize__(self):
+        from dask.base import tokenize
+
+        return ("numbaconv-plane-indices", tokenize(self.block), self.spatial)
+
+    def __call__(self, ext, origins, firsts):
+        out, idx = self.block(ext)
+        nd = len(self.spatial)
+        coords = np.unravel_index(idx, ext.shape[-nd:])
+        flat = np.zeros(idx.shape, np.int64)
+        inside = np.ones(idx.shape, bool)
+        for c, o, n in zip(coords, origins, self.spatial, strict=True):
+            g = c + o
+            inside &= (g >= 0) & (g < n)
+            flat = flat * n + g
+        if not inside.all():
+            fix = np.zeros(idx.shape[-nd:], np.int64)
+            valid = np.ones(idx.shape[-nd:], bool)
+            for a, (f, n) in enumerate(zip(firsts, self.spatial, strict=True)):
+                f = f.reshape((-1,) + (1,) * (nd - 1 - a))
+                valid &= f >= 0
+                fix = fix * n + f
+            flat = np.where(inside, flat, np.where(valid, fix, -1))
+        return out, flat
+
+
+class _Divide:
+    """Window sums of a block divided by the in-memory divisors ``(fac_d * fac_h) * fac_w``."""
+
+    def __init__(self, block, nd):
+        self.block, self.nd = block, nd
+
+    def __dask_tokenize__(self):
+        from dask.base import tokenize
+
+        return ("numbaconv-divide", tokenize(self.block), self.nd)
+
+    def __call__(self, ext, f0, f1, f2):
+        sums = self.block(ext)
+        div = (f0[:, None, None] * f1[None, :, None]) * f2[None, None, :]
+        return sums / div.reshape(div.shape[3 - self.nd:])
 
 
 def _make_pool(kind: str, nd: int):
@@ -95,12 +260,22 @@ def _make_pool(kind: str, nd: int):
         return _pool(name, nd, x, *args, **kwargs)
 
     pool.__name__ = pool.__qualname__ = name
-    pool.__doc__ = f"""``numbaconv.{name}`` on a dask array, batch and channel chunks kept.
+    if kind == "max":
+        how = ("padded with -inf (a padding tap never wins), and returned indices are\n"
+               "    translated to flat positions in the whole input plane, as in memory")
+    else:
+        how = ("padded with zeros; its window sums are divided by the in-memory divisors\n"
+               "    of the whole extent (``ceil_mode``, ``count_include_pad``,\n"
+               "    ``divisor_override``), so the result is bitwise the in-memory one")
+    pool.__doc__ = f"""``numbaconv.{name}`` on a dask array: batch, channel and spatial chunks kept.
 
-    Takes the arguments of ``numbaconv.{name}`` (PyTorch's
-    ``F.{name}``). The {nd} spatial axes are rechunked to one chunk each; every
-    task pools one (batch, channel) block in memory, so indices returned with
-    ``return_indices=True`` are the same in-plane positions as in memory.
+    Takes the arguments of ``numbaconv.{name}`` (PyTorch's ``F.{name}``).
+    Each output block is one task that gathers the input window its outputs
+    read (its chunk plus the halo) and pools it in memory with ``padding=0``:
+    {how}.
+    Output ``o`` belongs to the output chunk of the input chunk holding
+    input position ``o * stride``; an input chunk owning no output gets no
+    output chunk.
 
     Parameters
     ----------
@@ -131,11 +306,16 @@ def _make_conv(nd: int):
         return _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode)
 
     conv.__name__ = conv.__qualname__ = f"conv{nd}d"
-    conv.__doc__ = f"""``numbaconv.conv{nd}d`` on a dask array chunked along the batch axis.
+    conv.__doc__ = f"""``numbaconv.conv{nd}d`` on a dask array: batch and spatial chunks kept.
 
-    The channel and spatial axes are rechunked to one chunk each (a
-    convolution mixes all input channels, and the whole image keeps strides
-    and padding aligned); each task convolves one batch chunk in memory.
+    The input channel axis is gathered whole in every block (a convolution
+    mixes all input channels) and the output channels are one chunk. Each
+    output block is one task that gathers the input window its outputs read
+    (its spatial chunk plus the halo, ``padding_mode`` applied from the
+    index maps) and convolves it in memory with ``padding=0``. Output ``o``
+    belongs to the output chunk of the input chunk holding input position
+    ``o * stride``: with stride 1 and centred padding the spatial chunks are
+    the input's.
 
     Parameters
     ----------
@@ -156,8 +336,8 @@ def _make_conv(nd: int):
     >>> x = da.random.default_rng(0).standard_normal((4, 3) + (7,) * {nd}, chunks=(1, 2) + (4,) * {nd})
     >>> w = np.random.default_rng(1).standard_normal((2, 3) + (3,) * {nd})
     >>> y = ncd.conv{nd}d(x, w, padding=1)
-    >>> y.shape, y.chunks[0]
-    ({(4, 2) + (7,) * nd}, (1, 1, 1, 1))
+    >>> y.shape, y.chunks[0], y.chunks[-1]
+    ({(4, 2) + (7,) * nd}, (1, 1, 1, 1), (4, 3))
     >>> bool(np.allclose(y.compute(), nc.conv{nd}d(x.compute(), w, padding=1)))
     True
     """
