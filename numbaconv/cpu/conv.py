@@ -655,57 +655,21 @@ def _forward_s1(x, w, bias, out, groups, sd, lo, dilation) -> None:
 
 
 def _winograd_2d(x, w, stride, lo, dilation, groups) -> bool:
-    """A 2-D (singleton depth) layer that :mod:`numbaconv.cpu.winograd` runs faster.
-
-    Dilated layers qualify too: :func:`_winograd_forward` splits them into undilated ones.
-    """
+    """A 2-D (singleton depth) layer that :mod:`numbaconv.cpu.winograd` runs faster."""
     from .winograd import winograd_applies
 
     return (x.shape[2] == 1 and w.shape[2] == 1 and lo[0] == 0 and min(lo) >= 0
-            and max(dilation[1:]) <= _MAX_WINOGRAD_DILATION
             and winograd_applies((x.shape[0], x.shape[1], *x.shape[3:]),
                                  (w.shape[0], w.shape[1], *w.shape[3:]),
-                                 stride[1:], 1, groups))
+                                 stride[1:], dilation[1:], groups))
 
 
-#: dilations split into d*d undilated Winograd layers; beyond, the pieces get too small
-_MAX_WINOGRAD_DILATION = 4
-
-
-def _phase(r: int, lo: int, d: int) -> tuple[int, int]:
-    """Outputs ``o = d*q + r`` of a stride-1 layer with dilation ``d`` and padding ``lo``
-    read ``x[start::d]`` like an undilated layer padded ``pad`` before: ``(start, pad)``."""
-    a = r - lo  # output q, tap t reads x[d*(q + t) + a]
-    if a >= 0:
-        return a, 0
-    m = a // d  # < 0
-    return a - d * m, -m
-
-
-def _winograd_forward(x, w, b, out, lo, dilation=(1, 1, 1)) -> None:
-    """Winograd on 5-D operands; a dilation d splits the layer into d*d undilated ones
-    (output phase (rh, rw) reads only the input rows and columns of one phase)."""
+def _winograd_forward(x, w, b, out, lo) -> None:
     from .winograd import winograd_forward
 
-    x4 = x.reshape(x.shape[0], x.shape[1], *x.shape[3:])
-    w4 = w.reshape(*w.shape[:2], 3, 3)
-    o4 = out.reshape(out.shape[0], out.shape[1], *out.shape[3:])
-    dh, dw = dilation[1], dilation[2]
-    if dh == dw == 1:
-        winograd_forward(x4, w4, b, o4, lo[1], lo[2])
-        return
-    for rh in range(min(dh, o4.shape[2])):
-        h0, ph = _phase(rh, lo[1], dh)
-        for rw in range(min(dw, o4.shape[3])):
-            w0, pw = _phase(rw, lo[2], dw)
-            xs = np.ascontiguousarray(x4[:, :, h0::dh, w0::dw])
-            os = np.empty((o4.shape[0], o4.shape[1], len(range(rh, o4.shape[2], dh)),
-                           len(range(rw, o4.shape[3], dw))), o4.dtype)
-            if xs.shape[2] and xs.shape[3]:
-                winograd_forward(xs, w4, b, os, ph, pw)
-            else:  # every tap of this phase falls in the padding
-                os[...] = b.reshape(1, -1, 1, 1)
-            o4[:, :, rh::dh, rw::dw] = os
+    s = x.shape
+    winograd_forward(x.reshape(s[0], s[1], s[3], s[4]), w.reshape(*w.shape[:2], 3, 3), b,
+                     out.reshape(out.shape[0], out.shape[1], *out.shape[3:]), lo[1], lo[2])
 
 
 def conv_forward(x, w, bias, out, stride, lo, dilation, groups: int) -> None:
@@ -720,7 +684,7 @@ def conv_forward(x, w, bias, out, stride, lo, dilation, groups: int) -> None:
         else:
             _direct_forward(x, w, b, out, groups, *stride, *lo, *dilation)
     elif _winograd_2d(x, w, stride, lo, dilation, groups):
-        _winograd_forward(x, w, _bias_or_zeros(bias, K, out.dtype), out, lo, dilation)
+        _winograd_forward(x, w, _bias_or_zeros(bias, K, out.dtype), out, lo)
     else:
         gemm_forward(x, w, bias, out, stride, lo, dilation, groups)
 
@@ -768,13 +732,12 @@ def conv_input_grad(g, w, bias, dx, stride, lo, dilation, groups: int) -> None:
     if dx.size == 0:
         return
     b_arr = _bias_or_zeros(bias, C, dx.dtype)
-    flo = (0, 2 * dilation[1] - lo[1], 2 * dilation[2] - lo[2])  # d*(k-1) - lo
+    flo = (0, 2 - lo[1], 2 - lo[2])
     if (g.size and groups == 1 and kd == 1 and kh == kw == 3 and min(flo) >= 0
             and _winograd_2d(g, w.transpose(1, 0, 2, 3, 4), stride, flo, dilation, 1)):
-        # the correlation of g with the flipped, channel-transposed kernel, padded
-        # d*(k-1) - lo before
+        # the correlation of g with the flipped, channel-transposed kernel, padded 2 - lo before
         wf = np.ascontiguousarray(w[:, :, :, ::-1, ::-1].transpose(1, 0, 2, 3, 4))
-        _winograd_forward(g, wf, b_arr, dx, flo, dilation)
+        _winograd_forward(g, wf, b_arr, dx, flo)
         return
     if g.size == 0 or not _use_gemm(w.shape, groups):
         # stride 1: the input gradient is a stride-1 correlation of g with the flipped,
