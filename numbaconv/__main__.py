@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     bench.add_argument("--plot", metavar="FILE.png", help="bar chart of the speedups")
     bench.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    bench.add_argument("--startup", action="store_true",
+                       help="instead: cold import and first-call times, cold and warm cache")
 
     args = parser.parse_args(argv)
     if args.command == "demo":
@@ -37,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         return demo_mod.cnn(seed=args.seed, epochs=args.epochs, device=args.device, plot=args.plot)
     from .cli import bench as bench_mod
 
+    if args.startup:
+        return bench_mod.startup()
     return bench_mod.run(families=args.families, repeat=args.repeat, name_filter=args.filter,
                          device=args.device, plot=args.plot, markdown=args.markdown)
 

@@ -21,6 +21,8 @@ for ``|x|`` up to 1e4 and beyond, and return their limits at +-inf.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..core import validate
@@ -404,8 +406,8 @@ def prelu_weight(grad_output, x, weight) -> np.ndarray:
 
 
 def _axis_split(shape, axis: int) -> tuple[int, int, int]:
-    outer = int(np.prod(shape[:axis], dtype=np.int64))
-    inner = int(np.prod(shape[axis + 1:], dtype=np.int64))
+    outer = math.prod(shape[:axis])  # math.prod: np.prod costs ~10 us a call here
+    inner = math.prod(shape[axis + 1:])
     return outer, int(shape[axis]), inner
 
 

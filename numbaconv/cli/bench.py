@@ -101,6 +101,18 @@ def run(families=(), repeat: int = 5, name_filter: str = "", device: str = "cpu"
     return 0
 
 
+def startup() -> int:
+    """Print the cold import and first-call times, cold and warm Numba cache."""
+    from numbaconv.bench.startup import measure
+
+    print("first-call cost, each in a fresh interpreter (cold: empty Numba cache; warm: "
+          "kernels loaded from the on-disk cache)")
+    print(f"{'what':<22} {'cold s':>8} {'warm s':>8}")
+    for what, t in measure().items():
+        print(f"{what:<22} {t['cold']:>8.3f} {t['warm']:>8.3f}")
+    return 0
+
+
 def _plot(rows, path: str, device: str) -> None:
     import matplotlib
 
