@@ -91,7 +91,7 @@ def run(families=(), repeat: int = 5, name_filter: str = "", device: str = "cpu"
                 print("| " + " | ".join(cells) + " |")
             else:
                 print(f"{cells[0]:<52} {cells[1]:<8} {cells[2]:>13} {cells[3]:>10} {cells[4]:>8}  {cells[5]}")
-        for peer in dict.fromkeys(p for _, p, *_ in fam_rows):
+        for peer in dict.fromkeys(p for _, p, *_ in fam_rows if p != "-"):
             g = geomean([t / o for _, p, o, t in fam_rows if p == peer])
             line = f"geometric-mean speedup over {peer}: {g:.2f}x"
             print(f"{sep} {line}" if markdown else line)
