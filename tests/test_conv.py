@@ -123,7 +123,7 @@ def test_forward_matches_scipy_correlate(p, mode):
     ((2, 6, 9, 10), (6, 1, 3, 3), 1, 1, 1, 6),
     ((2, 6, 9, 10), (12, 1, 3, 3), 2, 1, 2, 6),
     ((3, 1, 8, 8), (5, 1, 3, 3), 1, 0, 1, 1),
-    # Winograd (3x3, stride 1, >= 32 channels), and dilated layers of that size (GEMM)
+    # Winograd (3x3, stride 1, >= 32 channels), dilated ones as interleaved phases
     ((2, 32, 9, 10), (33, 32, 3, 3), 1, 1, 1, 1),
     ((1, 34, 7, 6), (32, 34, 3, 3), 1, (0, 2), 1, 1),
     ((2, 32, 11, 9), (32, 32, 3, 3), 1, 2, 2, 1),
@@ -439,7 +439,8 @@ def test_gemm_and_direct_paths_both_used():
     x5, w5 = np.empty((1, 32, 1, 9, 9)), np.empty((32, 32, 1, 3, 3))
     assert cpu_conv._winograd_2d(x5, w5, (1, 1, 1), (0, 1, 1), (1, 1, 1), 1)
     assert not cpu_conv._winograd_2d(x5, w5, (1, 2, 2), (0, 1, 1), (1, 1, 1), 1)
-    assert not cpu_conv._winograd_2d(x5, w5, (1, 1, 1), (0, 1, 1), (1, 2, 2), 1)
+    assert cpu_conv._winograd_2d(x5, w5, (1, 1, 1), (0, 1, 1), (1, 2, 3), 1)
+    assert not cpu_conv._winograd_2d(x5, w5, (1, 1, 1), (0, 1, 1), (1, 5, 1), 1)
     assert cpu_conv._use_gemm((64, 64, 3, 3), 1)
     assert not cpu_conv._use_gemm((64, 1, 3, 3), 64)
     assert not cpu_conv._use_gemm((32, 1, 3, 3), 1)

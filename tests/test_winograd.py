@@ -163,7 +163,48 @@ def test_applies():
     assert wg.winograd_applies((8, 64, 56, 56), (64, 64, 3, 3), 1, 1, 1)
     assert wg.winograd_applies((8, 64, 56, 56), (64, 64, 3, 3), (1, 1), (1, 1), 1)
     assert not wg.winograd_applies((8, 64, 56, 56), (64, 64, 3, 3), 2, 1, 1)
-    assert not wg.winograd_applies((8, 64, 56, 56), (64, 64, 3, 3), 1, 2, 1)
+    assert wg.winograd_applies((8, 64, 56, 56), (64, 64, 3, 3), 1, 2, 1)
+    assert not wg.winograd_applies((8, 64, 56, 56), (64, 64, 3, 3), 1, 5, 1)
     assert not wg.winograd_applies((8, 64, 56, 56), (64, 32, 3, 3), 1, 1, 2)
     assert not wg.winograd_applies((8, 64, 56, 56), (64, 64, 5, 5), 1, 1, 1)
     assert not wg.winograd_applies((8, 3, 56, 56), (64, 3, 3, 3), 1, 1, 1)
+
+
+def ref_dilated(x, w, bias, lh, lw, dh, dw, Ho, Wo):
+    """float64 reference for a dilated 3x3 layer: the zero-inserted kernel, scipy correlate."""
+    x = np.asarray(x, np.float64)
+    N, C, H, W = x.shape
+    K = w.shape[0]
+    wd = np.zeros((K, C, 2 * dh + 1, 2 * dw + 1))
+    wd[:, :, ::dh, ::dw] = w
+    xp = np.zeros((N, C, Ho + 2 * dh, Wo + 2 * dw))
+    h = max(0, min(H, Ho + 2 * dh - lh))
+    wdt = max(0, min(W, Wo + 2 * dw - lw))
+    xp[:, :, lh:lh + h, lw:lw + wdt] = x[:, :, :h, :wdt]
+    out = np.empty((N, K, Ho, Wo))
+    for n in range(N):
+        for k in range(K):
+            acc = np.zeros((Ho, Wo))
+            for c in range(C):
+                acc += scipy.signal.correlate(xp[n, c], wd[k, c], mode="valid", method="direct")
+            out[n, k] = acc + bias[k]
+    return out
+
+
+@settings(max_examples=20)
+@given(dh=st.integers(1, 4), dw=st.integers(1, 4), H=st.integers(1, 13), W=st.integers(1, 13),
+       lh=st.integers(0, 5), lw=st.integers(0, 5), eh=st.integers(-2, 2), ew=st.integers(-2, 2),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_dilated_phases_match_scipy(dh, dw, H, W, lh, lw, eh, ew, dtype):
+    # padding after = lh + eh (so Ho = H + lh + (lh + eh) - 2*dh), at least one output
+    Ho = H + 2 * lh + eh - 2 * dh
+    Wo = W + 2 * lw + ew - 2 * dw
+    if Ho < 1 or Wo < 1:
+        return
+    rng = np.random.default_rng(H * 31 + W)
+    x = rng.standard_normal((2, 5, H, W)).astype(dtype)
+    w = rng.standard_normal((4, 5, 3, 3)).astype(dtype)
+    b = rng.standard_normal(4).astype(dtype)
+    out = np.full((2, 4, Ho, Wo), np.nan, dtype=dtype)
+    wg.winograd_forward(x, w, b, out, lh, lw, dh, dw)
+    check_close(out, ref_dilated(x, w, b, lh, lw, dh, dw, Ho, Wo), dtype)

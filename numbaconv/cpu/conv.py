@@ -10,7 +10,7 @@ the data is implicit: a tap that falls outside the input reads zero.
 Three strategies, picked per call by :func:`_use_gemm` and :func:`_winograd_2d`:
 
 * *Winograd* F(2x2, 3x3) (:mod:`numbaconv.cpu.winograd`): 2-D 3x3 stride-1
-  layers with at least 32 input and output channels, forward and input
+  layers (dilation up to 4) with at least 32 input and output channels, forward and input
   gradient (the input gradient of such a layer is again one); 2.25x fewer
   multiplications, same NaN/inf semantics (non-finite data is redone by GEMM).
 
@@ -664,12 +664,13 @@ def _winograd_2d(x, w, stride, lo, dilation, groups) -> bool:
                                  stride[1:], dilation[1:], groups))
 
 
-def _winograd_forward(x, w, b, out, lo) -> None:
+def _winograd_forward(x, w, b, out, lo, dilation) -> None:
     from .winograd import winograd_forward
 
     s = x.shape
     winograd_forward(x.reshape(s[0], s[1], s[3], s[4]), w.reshape(*w.shape[:2], 3, 3), b,
-                     out.reshape(out.shape[0], out.shape[1], *out.shape[3:]), lo[1], lo[2])
+                     out.reshape(out.shape[0], out.shape[1], *out.shape[3:]), lo[1], lo[2],
+                     dilation[1], dilation[2])
 
 
 def conv_forward(x, w, bias, out, stride, lo, dilation, groups: int) -> None:
@@ -684,7 +685,7 @@ def conv_forward(x, w, bias, out, stride, lo, dilation, groups: int) -> None:
         else:
             _direct_forward(x, w, b, out, groups, *stride, *lo, *dilation)
     elif _winograd_2d(x, w, stride, lo, dilation, groups):
-        _winograd_forward(x, w, _bias_or_zeros(bias, K, out.dtype), out, lo)
+        _winograd_forward(x, w, _bias_or_zeros(bias, K, out.dtype), out, lo, dilation)
     else:
         gemm_forward(x, w, bias, out, stride, lo, dilation, groups)
 
@@ -732,12 +733,13 @@ def conv_input_grad(g, w, bias, dx, stride, lo, dilation, groups: int) -> None:
     if dx.size == 0:
         return
     b_arr = _bias_or_zeros(bias, C, dx.dtype)
-    flo = (0, 2 - lo[1], 2 - lo[2])
+    flo = (0, 2 * dilation[1] - lo[1], 2 * dilation[2] - lo[2])  # d*(k-1) - lo
     if (g.size and groups == 1 and kd == 1 and kh == kw == 3 and min(flo) >= 0
             and _winograd_2d(g, w.transpose(1, 0, 2, 3, 4), stride, flo, dilation, 1)):
-        # the correlation of g with the flipped, channel-transposed kernel, padded 2 - lo before
+        # the correlation of g with the flipped, channel-transposed kernel, padded
+        # d*(k-1) - lo before
         wf = np.ascontiguousarray(w[:, :, :, ::-1, ::-1].transpose(1, 0, 2, 3, 4))
-        _winograd_forward(g, wf, b_arr, dx, flo)
+        _winograd_forward(g, wf, b_arr, dx, flo, dilation)
         return
     if g.size == 0 or not _use_gemm(w.shape, groups):
         # stride 1: the input gradient is a stride-1 correlation of g with the flipped,

@@ -57,6 +57,9 @@ _MIN_CHANNELS = 32
 _MIN_ITEMS = 8
 _MIN_TILES = 96
 
+#: dilations handled (as interleaved undilated phases); beyond, the phases get small
+_MAX_DILATION = 4
+
 _U = np.uint64
 
 
@@ -93,125 +96,160 @@ def _weight_transform(w, U, k0, k1):
 
 
 @njit(cache=True, nogil=True)
-def _input_transform(x, V, lh, lw, g0, g1, nty, ntx):
+def _input_transform(x, V, lh, lw, dh, dw, g0, g1, trow, cph):
     """``V[e, c, t] = (B^T d B)[e]`` for the tiles of global tile rows ``[g0, g1)``.
 
+    Tile row ``ty`` of an image has its first output row at ``trow[ty]`` and reads input
+    rows ``trow[ty] - lh + dh*i``, ``i < 4``; column phase ``p`` of ``cph`` (first output
+    column, tiles, first tile) reads input columns ``rw - lw + dw*m`` (see :func:`_tiling`).
     """
     C, H, W = x.shape[1], x.shape[2], x.shape[3]
     T = V.shape[2]
-    Wp = 2 * ntx + 2
+    nty = trow.size
+    ntx = cph[-1, 1] + cph[-1, 2]
+    Wp = 2 * cph[0, 1] + 2  # phase 0 has the most tiles
     xf = x.reshape(-1)
     vf = V.reshape(-1)
     es = _U(C * T)  # stride between the 16 transformed planes
     d = np.empty((4, Wp), dtype=x.dtype)
     r = np.empty((4, Wp), dtype=x.dtype)
-    # input columns [j0, j1) of the padded row land in the data
-    j0 = min(max(lw, 0), Wp)
-    j1 = max(min(W + lw, Wp), j0)
     zero = x.dtype.type(0)
     for c in range(C):
         for g in range(g0, g1):
             n = g // nty
-            ty = g % nty
-            # the 4 padded input rows of this tile row
-            for i in range(4):
-                ih = 2 * ty - lh + i
-                if ih < 0 or ih >= H:
-                    for j in range(Wp):
+            oh0 = trow[g % nty]
+            for ph in range(cph.shape[0]):
+                a = cph[ph, 0] - lw  # padded column m reads input column a + dw*m
+                nt = cph[ph, 1]
+                wp = 2 * nt + 2
+                # padded columns [m0, m1) land in the data
+                m0 = min(max((-a + dw - 1) // dw, 0), wp)
+                m1 = max(min((W - 1 - a) // dw + 1, wp), m0) if W - 1 - a >= 0 else m0
+                for i in range(4):
+                    ih = oh0 - lh + dh * i
+                    if ih < 0 or ih >= H:
+                        for j in range(wp):
+                            d[i, j] = zero
+                        continue
+                    xb = ((n * C + c) * H + ih) * W + a + dw * m0  # >= 0
+                    for j in range(m0):
                         d[i, j] = zero
-                    continue
-                xb = _U(((n * C + c) * H + ih) * W + j0 - lw)
-                for j in range(j0):
-                    d[i, j] = zero
-                for j in range(j1 - j0):
-                    d[i, j0 + j] = xf[xb + _U(j)]
-                for j in range(j1, Wp):
-                    d[i, j] = zero
-            # B^T d (rows), B^T = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]]
-            for j in range(Wp):
-                d0 = d[0, j]
-                d1 = d[1, j]
-                d2 = d[2, j]
-                d3 = d[3, j]
-                r[0, j] = d0 - d2
-                r[1, j] = d1 + d2
-                r[2, j] = d2 - d1
-                r[3, j] = d1 - d3
-            # (B^T d) B (columns), straight into V[:, c, t]
-            tb = _U(c * T + (g - g0) * ntx)
-            for i in range(4):
-                b0 = _U(4 * i) * es + tb
-                b1 = b0 + es
-                b2 = b1 + es
-                b3 = b2 + es
-                for tx in range(ntx):
-                    a0 = r[i, 2 * tx]
-                    a1 = r[i, 2 * tx + 1]
-                    a2 = r[i, 2 * tx + 2]
-                    a3 = r[i, 2 * tx + 3]
-                    vf[b0 + _U(tx)] = a0 - a2
-                    vf[b1 + _U(tx)] = a1 + a2
-                    vf[b2 + _U(tx)] = a2 - a1
-                    vf[b3 + _U(tx)] = a1 - a3
+                    if dw == 1:
+                        for j in range(m1 - m0):
+                            d[i, m0 + j] = xf[_U(xb) + _U(j)]
+                    else:
+                        for j in range(m1 - m0):
+                            d[i, m0 + j] = xf[_U(xb) + _U(dw * j)]
+                    for j in range(m1, wp):
+                        d[i, j] = zero
+                # B^T d (rows), B^T = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]]
+                for j in range(wp):
+                    d0 = d[0, j]
+                    d1 = d[1, j]
+                    d2 = d[2, j]
+                    d3 = d[3, j]
+                    r[0, j] = d0 - d2
+                    r[1, j] = d1 + d2
+                    r[2, j] = d2 - d1
+                    r[3, j] = d1 - d3
+                # (B^T d) B (columns), straight into V[:, c, t]
+                tb = _U(c * T + (g - g0) * ntx + cph[ph, 2])
+                for i in range(4):
+                    b0 = _U(4 * i) * es + tb
+                    b1 = b0 + es
+                    b2 = b1 + es
+                    b3 = b2 + es
+                    for tx in range(nt):
+                        a0 = r[i, 2 * tx]
+                        a1 = r[i, 2 * tx + 1]
+                        a2 = r[i, 2 * tx + 2]
+                        a3 = r[i, 2 * tx + 3]
+                        vf[b0 + _U(tx)] = a0 - a2
+                        vf[b1 + _U(tx)] = a1 + a2
+                        vf[b2 + _U(tx)] = a2 - a1
+                        vf[b3 + _U(tx)] = a1 - a3
 
 
 @njit(cache=True, nogil=True)
-def _output_transform(M, out, bias, g0, g1, nty, ntx):
-    """``out[n, k, 2ty:2ty+2, 2tx:2tx+2] = bias[k] + A^T m A`` for the tiles of ``[g0, g1)``.
+def _output_transform(M, out, bias, dh, dw, g0, g1, trow, cph):
+    """``out = bias + A^T m A`` for the tiles of ``[g0, g1)``: tile row ``ty``'s output rows
+    ``trow[ty]`` and ``trow[ty] + dh``, phase columns ``rw + dw*m`` (see :func:`_tiling`).
 
-    Returns the number of output rows written that hold a NaN or an inf (0 normally).
+    Returns the number of output row pieces written that hold a NaN or an inf (0 normally).
     """
     K, Ho, Wo = out.shape[1], out.shape[2], out.shape[3]
     T = M.shape[2]
+    nty = trow.size
+    ntx = cph[-1, 1] + cph[-1, 2]
     mf = M.reshape(-1)
     of = out.reshape(-1)
     es = _U(K * T)
-    s = np.empty((4, ntx), dtype=out.dtype)
-    q = np.empty((4, ntx), dtype=out.dtype)
-    o = np.empty((2, 2 * ntx), dtype=out.dtype)
+    nt0 = cph[0, 1]
+    s = np.empty((4, nt0), dtype=out.dtype)
+    q = np.empty((4, nt0), dtype=out.dtype)
+    o = np.empty((2, 2 * nt0), dtype=out.dtype)
     bad = 0
     for k in range(K):
         bk = bias[k]
         for g in range(g0, g1):
             n = g // nty
-            ty = g % nty
-            tb = _U(k * T + (g - g0) * ntx)
-            # A^T m (rows), A^T = [[1,1,1,0],[0,1,-1,-1]]
-            for j in range(4):
-                b0 = _U(j) * es + tb
-                b1 = b0 + _U(4) * es
-                b2 = b1 + _U(4) * es
-                b3 = b2 + _U(4) * es
-                for tx in range(ntx):
-                    m1 = mf[b1 + _U(tx)]
-                    m2 = mf[b2 + _U(tx)]
-                    s[j, tx] = mf[b0 + _U(tx)] + m1 + m2
-                    q[j, tx] = m1 - m2 - mf[b3 + _U(tx)]
-            # (A^T m) A (columns), interleaved into two output rows
-            for tx in range(ntx):
-                s1 = s[1, tx]
-                s2 = s[2, tx]
-                q1 = q[1, tx]
-                q2 = q[2, tx]
-                o[0, 2 * tx] = s[0, tx] + s1 + s2
-                o[0, 2 * tx + 1] = s1 - s2 - s[3, tx]
-                o[1, 2 * tx] = q[0, tx] + q1 + q2
-                o[1, 2 * tx + 1] = q1 - q2 - q[3, tx]
-            for i in range(2):
-                oh = 2 * ty + i
-                if oh >= Ho:
-                    break
-                ob = _U(((n * K + k) * Ho + oh) * Wo)
-                for j in range(Wo):
-                    o[i, j] += bk
-                # v - v is 0 for finite v, NaN for NaN and inf (an integer reduction vectorises)
-                nf = 0
-                for j in range(Wo):
-                    nf |= 0 if o[i, j] - o[i, j] == 0 else 1
-                bad += nf
-                for j in range(Wo):
-                    of[ob + _U(j)] = o[i, j]
+            oh0 = trow[g % nty]
+            for ph in range(cph.shape[0]):
+                rw = cph[ph, 0]
+                nt = cph[ph, 1]
+                nq = (Wo - 1 - rw) // dw + 1  # output columns of this phase
+                tb = _U(k * T + (g - g0) * ntx + cph[ph, 2])
+                # A^T m (rows), A^T = [[1,1,1,0],[0,1,-1,-1]]
+                for j in range(4):
+                    b0 = _U(j) * es + tb
+                    b1 = b0 + _U(4) * es
+                    b2 = b1 + _U(4) * es
+                    b3 = b2 + _U(4) * es
+                    for tx in range(nt):
+                        m1 = mf[b1 + _U(tx)]
+                        m2 = mf[b2 + _U(tx)]
+                        s[j, tx] = mf[b0 + _U(tx)] + m1 + m2
+                        q[j, tx] = m1 - m2 - mf[b3 + _U(tx)]
+                # (A^T m) A (columns), interleaved into two output rows
+                for tx in range(nt):
+                    s1 = s[1, tx]
+                    s2 = s[2, tx]
+                    q1 = q[1, tx]
+                    q2 = q[2, tx]
+                    o[0, 2 * tx] = s[0, tx] + s1 + s2
+                    o[0, 2 * tx + 1] = s1 - s2 - s[3, tx]
+                    o[1, 2 * tx] = q[0, tx] + q1 + q2
+                    o[1, 2 * tx + 1] = q1 - q2 - q[3, tx]
+                for i in range(2):
+                    oh = oh0 + dh * i
+                    if oh >= Ho:
+                        break
+                    ob = _U(((n * K + k) * Ho + oh) * Wo + rw)
+                    for j in range(nq):
+                        o[i, j] += bk
+                    # v - v is 0 for finite v, NaN for NaN and inf (an integer reduction
+                    # vectorises)
+                    nf = 0
+                    for j in range(nq):
+                        nf |= 0 if o[i, j] - o[i, j] == 0 else 1
+                    bad += nf
+                    if dw == 1:
+                        for j in range(nq):
+                            of[ob + _U(j)] = o[i, j]
+                    else:
+                        for j in range(nq):
+                            of[ob + _U(dw * j)] = o[i, j]
     return bad
+
+
+def _tiling(n_out: int, d: int) -> list[tuple[int, int]]:
+    """The 2-output tiles of an axis with dilation ``d``: ``(first output, tiles)`` per phase.
+
+    Outputs ``r, r + d, r + 2d, ...`` (phase ``r``) form an undilated layer on the inputs
+    ``r - lo + d*m``; its tile ``t`` holds outputs ``r + 2t*d`` and ``r + (2t + 1)*d``.
+    With ``d = 1`` this is the plain tiling: one phase of ``ceil(n_out / 2)`` tiles.
+    """
+    return [(r, -(-len(range(r, n_out, d)) // 2)) for r in range(min(d, n_out))]
 
 
 def _blocks(N, nty, ntx):
@@ -242,13 +280,14 @@ def winograd_applies(x_shape, w_shape, stride, dilation, groups) -> bool:
         return False
     K, C, kh, kw = w_shape
     return (groups == 1 and (kh, kw) == (3, 3) and pair(stride) == (1, 1)
-            and pair(dilation) == (1, 1) and C == x_shape[1]
+            and max(pair(dilation)) <= _MAX_DILATION and C == x_shape[1]
             and C >= _MIN_CHANNELS and K >= _MIN_CHANNELS)
 
 
-def winograd_forward(x, w, bias, out, lh, lw) -> None:
-    """``out = conv2d(x, w) + bias`` (cross-correlation, stride 1, 3x3, zero padding ``lh``,
-    ``lw`` before the data, after implied by ``out``'s shape); ``bias`` a (K,) array."""
+def winograd_forward(x, w, bias, out, lh, lw, dh=1, dw=1) -> None:
+    """``out = conv2d(x, w) + bias`` (cross-correlation, stride 1, 3x3, dilation ``dh``,
+    ``dw``, zero padding ``lh``, ``lw`` before the data, after implied by ``out``'s shape);
+    ``bias`` a (K,) array."""
     N, C, H, W = x.shape
     K = w.shape[0]
     Ho, Wo = out.shape[2], out.shape[3]
@@ -261,7 +300,11 @@ def winograd_forward(x, w, bias, out, lh, lw) -> None:
     U = np.empty((16, K, C), dtype=dtype)
     kblocks = _split(K, _MIN_ITEMS)
     _run(lambda kb: _weight_transform(w, U, kb[0], kb[1]), kblocks)
-    nty, ntx = -(-Ho // 2), -(-Wo // 2)
+    trow = np.array([r + 2 * t * dh for r, nt in _tiling(Ho, dh) for t in range(nt)], np.int64)
+    cols = _tiling(Wo, dw)
+    starts = np.cumsum([0] + [nt for _, nt in cols])
+    cph = np.array([(r, nt, t0) for (r, nt), t0 in zip(cols, starts, strict=False)], np.int64)
+    nty, ntx = trow.size, int(starts[-1])
     blocks, per = _blocks(N, nty, ntx)
     T = per * ntx
     local = threading.local()
@@ -275,19 +318,19 @@ def winograd_forward(x, w, bias, out, lh, lw) -> None:
             bufs = local.bufs = (np.empty(16 * C * T, dtype), np.empty(16 * K * T, dtype))
         V = bufs[0][: 16 * C * t].reshape(16, C, t)
         M = bufs[1][: 16 * K * t].reshape(16, K, t)
-        _input_transform(x, V, lh, lw, g0, g1, nty, ntx)
+        _input_transform(x, V, lh, lw, dh, dw, g0, g1, trow, cph)
         with np.errstate(all="ignore"):  # non-finite data is redone by the fallback
             np.matmul(U, V, out=M)
-        checks[i] = _output_transform(M, out, bias, g0, g1, nty, ntx)
+        checks[i] = _output_transform(M, out, bias, dh, dw, g0, g1, trow, cph)
 
     _run(work, range(len(blocks)))
     if not all(c == 0 for c in checks):
-        _fallback(x, w, bias, out, lh, lw)
+        _fallback(x, w, bias, out, lh, lw, dh, dw)
 
 
-def _fallback(x, w, bias, out, lh, lw) -> None:
+def _fallback(x, w, bias, out, lh, lw, dh, dw) -> None:
     """The im2col + GEMM path (non-finite data: keeps direct convolution's NaN/inf semantics)."""
     N, C, H, W = x.shape
     K = w.shape[0]
     gemm_forward(x.reshape(N, C, 1, H, W), w.reshape(K, C, 1, 3, 3), bias,
-                 out.reshape(N, K, 1, *out.shape[2:]), (1, 1, 1), (0, lh, lw), (1, 1, 1), 1)
+                 out.reshape(N, K, 1, *out.shape[2:]), (1, 1, 1), (0, lh, lw), (1, dh, dw), 1)
