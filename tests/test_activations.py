@@ -311,6 +311,30 @@ def test_softmax_float32_and_nan():
     assert ly[2, 0] == -np.inf and np.isnan(ly[0]).all()
 
 
+@pytest.mark.parametrize("shape", [(3, 15), (2, 16), (5, 17), (4, 33), (7, 1000), (40, 1000)])
+def test_softmax_long_rows_and_the_parallel_path(shape):
+    # rows longer than the 16 reduction lanes (with a tail), and >= 16k elements (parallel)
+    rng = np.random.default_rng(shape[1])
+    x = rng.standard_normal(shape) * 30
+    x[0, -1] = -np.inf
+    y, ly = nc.softmax(x), nc.log_softmax(x)
+    np.testing.assert_allclose(y, sp.softmax(x, axis=-1), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(ly[:, :-1], sp.log_softmax(x, axis=-1)[:, :-1], rtol=1e-12,
+                               atol=1e-12)
+    assert ly[0, -1] == -np.inf
+    g = rng.standard_normal(shape)
+    want = y * (g - (g * y).sum(axis=-1, keepdims=True))  # the VJP, written out
+    np.testing.assert_allclose(nc.softmax_backward(g, y), want, rtol=1e-10, atol=1e-12)
+    lwant = g - np.exp(ly) * g.sum(axis=-1, keepdims=True)
+    np.testing.assert_allclose(nc.log_softmax_backward(g, ly), lwant, rtol=1e-10, atol=1e-12)
+    x32 = x.astype(np.float32)
+    np.testing.assert_allclose(nc.softmax(x32), sp.softmax(x, axis=-1), rtol=2e-5, atol=1e-30)
+    x[-1, shape[1] // 2] = np.nan  # a NaN anywhere makes its whole row NaN, only that row
+    y = nc.softmax(x)
+    assert np.isnan(y[-1]).all() and np.isfinite(y[:-1]).all()
+    assert np.isnan(nc.log_softmax(x)[-1]).all()
+
+
 def _softmax_jacobian(y):  # one row
     return np.diag(y) - np.outer(y, y)
 
