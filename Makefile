@@ -19,16 +19,23 @@ demo: $(STAMP)
 
 test: lint test-cpu test-boundscheck test-cuda test-bench
 
+# Most of a cold run is Numba compiling kernels, one at a time per process: pytest-xdist runs
+# the tests in $(JOBS) processes, each starting on its own contiguous half of the suite (so a
+# file's kernels mostly compile in one process) and taking over work from the other when idle.
+# The processes share Numba's on-disk cache, which writes every entry atomically.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+XDIST := -n $(JOBS) --dist worksteal
+
 # (1) the CPU suite
 test-cpu: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/cuda
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(XDIST) tests --ignore=tests/cuda
 
 # (1b) every public function once more with Numba's bounds checks compiled in, so an
 # off-by-one in a padding, stride or dilation path fails loudly instead of reading
 # neighbouring memory; its own cache directory keeps unchecked machine code out
 test-boundscheck: $(STAMP)
 	NUMBA_BOUNDSCHECK=1 NUMBA_CACHE_DIR=$(VENV)/numba-cache-boundscheck HYPOTHESIS_PROFILE=dev \
-		$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_robustness.py tests/test_padding.py
+		$(BIN)/python -m pytest -q -p no:cacheprovider $(XDIST) tests/test_robustness.py tests/test_padding.py
 
 # (2) the CUDA kernels: on a real GPU when one is present, else under the simulator
 test-cuda: $(STAMP)
