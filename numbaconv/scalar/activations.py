@@ -34,6 +34,14 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic, overload, register_jitable
 
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+_SQRT1_2 = 0.70710678118654752440
+_INV_SQRT_2PI = 0.39894228040143267794
+_SQRT_2_OVER_PI = 0.79788456080286535588
+_GELU_K = 0.044715
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -67,9 +75,45 @@ def _int32_bits_as_float32(typingctx, i):
     return sig, codegen
 
 
+@intrinsic
+def _fma32(typingctx, a, b, c):
+    # a * b + c rounded once: one vectorisable instruction on FMA hardware. Written out where
+    # wanted rather than letting LLVM contract (fastmath 'contract'), so the rounding never
+    # depends on what LLVM merged, and f, f' and the fused f-and-f' kernels agree bitwise.
+    sig = types.float32(types.float32, types.float32, types.float32)
+
+    def codegen(context, builder, signature, args):
+        return builder.fma(*args)
+
+    return sig, codegen
+
+
 @overload(fexp, target="generic")
 def _fexp_generic(x):
     return lambda x: math.exp(x)
+
+
+_LN2_HI = 0.693145751953125  # 22713 / 2**15: n * _LN2_HI is exact for |n| < 2**9
+_LN2_LO = 1.428606765330187e-06  # ln 2 - _LN2_HI
+
+
+def _exp_scaled_32(r, n):
+    # exp(r) 2**n for |r| <= ln2 / 2 (a little beyond is fine) and integral n in [-159, 128]
+    p = np.float32(1.9875691500e-4)
+    p = _fma32(p, r, np.float32(1.3981999507e-3))
+    p = _fma32(p, r, np.float32(8.3334519073e-3))
+    p = _fma32(p, r, np.float32(4.1665795894e-2))
+    p = _fma32(p, r, np.float32(1.6666665459e-1))
+    p = _fma32(p, r, np.float32(5.0000001201e-1))
+    p = _fma32(p * r, r, r) + np.float32(1.0)
+    ni = np.int32(n)  # scale by 2**n in two normal halves (the result may be subnormal)
+    h = ni >> np.int32(1)
+    s1 = _int32_bits_as_float32((h + np.int32(127)) << np.int32(23))
+    s2 = _int32_bits_as_float32((ni - h + np.int32(127)) << np.int32(23))
+    return p * s1 * s2
+
+
+register_jitable(inline="always")(_exp_scaled_32)
 
 
 def _exp_32(x):
@@ -80,24 +124,26 @@ def _exp_32(x):
     if xc < np.float32(-110.0):
         xc = np.float32(-110.0)
     # n = round(x / ln2) with the 1.5 * 2**23 trick (no libm call)
-    n = (xc * np.float32(1.4426950408889634) + np.float32(12582912.0)) - np.float32(12582912.0)
-    r = xc - n * np.float32(0.693145751953125)  # Cody-Waite: ln2 in two parts
-    r = r - n * np.float32(1.428606765330187e-06)
-    p = np.float32(1.9875691500e-4)
-    p = p * r + np.float32(1.3981999507e-3)
-    p = p * r + np.float32(8.3334519073e-3)
-    p = p * r + np.float32(4.1665795894e-2)
-    p = p * r + np.float32(1.6666665459e-1)
-    p = p * r + np.float32(5.0000001201e-1)
-    p = p * r * r + r + np.float32(1.0)
-    ni = np.int32(n)  # in [-159, 128]: scale by 2**n in two normal halves
-    h = ni >> np.int32(1)
-    s1 = _int32_bits_as_float32((h + np.int32(127)) << np.int32(23))
-    s2 = _int32_bits_as_float32((ni - h + np.int32(127)) << np.int32(23))
-    return p * s1 * s2
+    n = _fma32(xc, np.float32(1.4426950408889634), np.float32(12582912.0)) - np.float32(12582912.0)
+    r = _fma32(-n, np.float32(_LN2_HI), xc)  # Cody-Waite: ln2 in two parts
+    r = _fma32(-n, np.float32(_LN2_LO), r)
+    return _exp_scaled_32(r, n)
+
+
+def _exp_hilo_32(hi, lo):
+    # exp(hi + lo) without rounding hi + lo: hi a multiple of 2**-17 in [-128, 0], |lo| < 2.
+    # hi - n * _LN2_HI is then exact, so the result keeps its relative accuracy even where
+    # hi + lo would have lost lo's low bits (the far tails of exp(-x^2 / 2)).
+    a = hi + lo
+    ac = a if a > np.float32(-104.0) else np.float32(-104.0)  # exp(-104) rounds to 0 already
+    n = _fma32(ac, np.float32(1.4426950408889634), np.float32(12582912.0)) - np.float32(12582912.0)
+    r = _fma32(-n, np.float32(_LN2_HI), hi) + _fma32(-n, np.float32(_LN2_LO), lo)
+    y = _exp_scaled_32(r, n)
+    return y if a > np.float32(-104.0) else np.float32(0.0)
 
 
 register_jitable(_exp_32)
+register_jitable(inline="always")(_exp_hilo_32)
 
 
 @overload(fexp, target="cpu")
@@ -122,9 +168,32 @@ def ftanh(x):
     return math.tanh(x)
 
 
-def ferfc(x):
-    """``erfc(x)``; vectorisable in float32 CPU kernels (relative error < 1.2e-7 + rounding)."""
-    return math.erfc(x)
+def fnorm_cdf(x):
+    """``Phi(x)``, the standard normal CDF; one exponential in float32 CPU kernels."""
+    return _norm_cdf(x)
+
+
+def fnorm_cdf_pdf(x):
+    """``(Phi(x), phi(x))``: the normal CDF and density, sharing one exponential in float32
+    CPU kernels."""
+    return _norm_cdf_pdf(x)
+
+
+def _norm_cdf(x):
+    # 0.5 erfc(-x / sqrt 2): no cancellation for x << 0
+    return K(x, 0.5) * math.erfc(-x * K(x, _SQRT1_2))
+
+
+def _norm_cdf_pdf(x):
+    # exp(-x^2 / 2) with x^2 split as xh^2 (exact in float32: xh = x rounded to a multiple
+    # of 2^-8) plus (x - xh)(x + xh), so float32 keeps its relative accuracy in the far tail
+    xh = (x + K(x, 32768.0)) - K(x, 32768.0)
+    g = math.exp(K(x, -0.5) * xh * xh) * math.exp(K(x, -0.5) * (x - xh) * (x + xh))
+    return _norm_cdf(x), g * K(x, _INV_SQRT_2PI)
+
+
+register_jitable(_norm_cdf)
+register_jitable(_norm_cdf_pdf)
 
 
 def _generic(pyfn, mathfn):
@@ -150,13 +219,13 @@ def _expm1_32(x):
     # Taylor to x^8 / 8! for |x| < 1/2 (truncation < 1e-8 relative), exp(x) - 1 beyond
     # (no cancellation there: |expm1(x)| > 0.39). Both computed, then selected: no branch.
     p = np.float32(1.0 / 40320.0)
-    p = p * x + np.float32(1.0 / 5040.0)
-    p = p * x + np.float32(1.0 / 720.0)
-    p = p * x + np.float32(1.0 / 120.0)
-    p = p * x + np.float32(1.0 / 24.0)
-    p = p * x + np.float32(1.0 / 6.0)
-    p = p * x + np.float32(0.5)
-    small = x + x * x * p
+    p = _fma32(p, x, np.float32(1.0 / 5040.0))
+    p = _fma32(p, x, np.float32(1.0 / 720.0))
+    p = _fma32(p, x, np.float32(1.0 / 120.0))
+    p = _fma32(p, x, np.float32(1.0 / 24.0))
+    p = _fma32(p, x, np.float32(1.0 / 6.0))
+    p = _fma32(p, x, np.float32(0.5))
+    small = _fma32(x * x, p, x)
     big = _exp_32(x) - np.float32(1.0)
     return small if abs(x) < np.float32(0.5) else big
 
@@ -166,13 +235,13 @@ def _log1p_unit_32(x):
     s = x / (np.float32(2.0) + x)
     s2 = s * s
     p = np.float32(1.0 / 15.0)
-    p = p * s2 + np.float32(1.0 / 13.0)
-    p = p * s2 + np.float32(1.0 / 11.0)
-    p = p * s2 + np.float32(1.0 / 9.0)
-    p = p * s2 + np.float32(1.0 / 7.0)
-    p = p * s2 + np.float32(1.0 / 5.0)
-    p = p * s2 + np.float32(1.0 / 3.0)
-    return np.float32(2.0) * s + np.float32(2.0) * s * s2 * p
+    p = _fma32(p, s2, np.float32(1.0 / 13.0))
+    p = _fma32(p, s2, np.float32(1.0 / 11.0))
+    p = _fma32(p, s2, np.float32(1.0 / 9.0))
+    p = _fma32(p, s2, np.float32(1.0 / 7.0))
+    p = _fma32(p, s2, np.float32(1.0 / 5.0))
+    p = _fma32(p, s2, np.float32(1.0 / 3.0))
+    return np.float32(2.0) * _fma32(s * s2, p, s)
 
 
 def _tanh_32(x):
@@ -182,42 +251,64 @@ def _tanh_32(x):
     z = abs(x)
     z2 = z * z
     p = np.float32(-1382.0 / 155925.0)
-    p = p * z2 + np.float32(62.0 / 2835.0)
-    p = p * z2 + np.float32(-17.0 / 315.0)
-    p = p * z2 + np.float32(2.0 / 15.0)
-    p = p * z2 + np.float32(-1.0 / 3.0)
-    small = z + z * z2 * p
+    p = _fma32(p, z2, np.float32(62.0 / 2835.0))
+    p = _fma32(p, z2, np.float32(-17.0 / 315.0))
+    p = _fma32(p, z2, np.float32(2.0 / 15.0))
+    p = _fma32(p, z2, np.float32(-1.0 / 3.0))
+    small = _fma32(z * z2, p, z)
     e = _exp_32(np.float32(-2.0) * z)
     big = (np.float32(1.0) - e) / (np.float32(1.0) + e)
     t = small if z < np.float32(0.25) else big
     return t if x >= np.float32(0.0) else -t
 
 
-def _erfc_32(x):
-    # Numerical Recipes' erfcc (fractional error < 1.2e-7), erfc(-z) = 2 - erfc(z)
-    z = abs(x)
-    z = z if z < np.float32(16.0) else np.float32(16.0)  # erfc(16) underflows already
-    t = np.float32(1.0) / (np.float32(1.0) + np.float32(0.5) * z)
-    p = np.float32(0.17087277)
-    p = p * t + np.float32(-0.82215223)
-    p = p * t + np.float32(1.48851587)
-    p = p * t + np.float32(-1.13520398)
-    p = p * t + np.float32(0.27886807)
-    p = p * t + np.float32(-0.18628806)
-    p = p * t + np.float32(0.09678418)
-    p = p * t + np.float32(0.37409196)
-    p = p * t + np.float32(1.00002368)
-    p = p * t + np.float32(-1.26551223)
-    # exp(-z^2) without the rounding of z^2 (it would cost z^2 ulp): zh = z rounded to a
-    # multiple of 2^-8 has a 12-bit mantissa (z < 16; erfc underflows beyond), so zh^2 is exact
-    zh = (z + np.float32(32768.0)) - np.float32(32768.0)
-    r = t * _exp_32(-zh * zh) * _exp_32((zh - z) * (z + zh) + p)
-    return r if x >= np.float32(0.0) else np.float32(2.0) - r
+# erfcx(z) = exp(z^2) erfc(z) = t S(t), t = 1 / (1 + z / 2), for z = u / sqrt 2 in [0, 16 / sqrt 2]
+# (so t in [0.1502, 1]): S is a degree-8 polynomial in t - 0.5751, fitted for relative error
+# with float32 coefficients by ``python -m numbaconv.scalar.fit_erfcx`` (its error as
+# evaluated in float32 is below 2e-7).
+_ERFCX_MID = 0.5751105546951294
+_ERFCX_S = (-0.05975925177335739, 0.012432984076440334, 0.11158929020166397,
+            -0.05558064207434654, -0.20191018283367157, 0.08913300186395645,
+            0.5855724811553955, 0.7732862234115601, 0.5656138062477112)
+
+
+def _norm_tail_32(x):
+    # (Phi(-|x|), exp(-x^2 / 2)) with one exponential, both to a few ulp relative
+    u = abs(x)
+    u = u if u < np.float32(16.0) else np.float32(16.0)  # Phi(-16) underflows already
+    uh = (u + np.float32(32768.0)) - np.float32(32768.0)  # see _norm_cdf_pdf
+    g = _exp_hilo_32(np.float32(-0.5) * uh * uh, np.float32(-0.5) * (u - uh) * (u + uh))
+    t = np.float32(1.0) / (np.float32(1.0) + u * np.float32(0.5 * _SQRT1_2))
+    v = t - np.float32(_ERFCX_MID)
+    p = np.float32(_ERFCX_S[0])
+    p = _fma32(p, v, np.float32(_ERFCX_S[1]))
+    p = _fma32(p, v, np.float32(_ERFCX_S[2]))
+    p = _fma32(p, v, np.float32(_ERFCX_S[3]))
+    p = _fma32(p, v, np.float32(_ERFCX_S[4]))
+    p = _fma32(p, v, np.float32(_ERFCX_S[5]))
+    p = _fma32(p, v, np.float32(_ERFCX_S[6]))
+    p = _fma32(p, v, np.float32(_ERFCX_S[7]))
+    p = _fma32(p, v, np.float32(_ERFCX_S[8]))
+    return np.float32(0.5) * t * p * g, g
+
+
+register_jitable(inline="always")(_norm_tail_32)
+
+
+def _norm_cdf_32(x):
+    q = _norm_tail_32(x)[0]
+    return q if x < np.float32(0.0) else np.float32(1.0) - q
+
+
+def _norm_cdf_pdf_32(x):
+    q, g = _norm_tail_32(x)
+    return (q if x < np.float32(0.0) else np.float32(1.0) - q), g * np.float32(_INV_SQRT_2PI)
 
 
 for _pyfn, _mathfn, _fast in ((fexpm1, math.expm1, _expm1_32),
                               (flog1p_unit, math.log1p, _log1p_unit_32),
-                              (ftanh, math.tanh, _tanh_32), (ferfc, math.erfc, _erfc_32)):
+                              (ftanh, math.tanh, _tanh_32), (fnorm_cdf, _norm_cdf, _norm_cdf_32),
+                              (fnorm_cdf_pdf, _norm_cdf_pdf, _norm_cdf_pdf_32)):
     _generic(_pyfn, _mathfn)
     _cpu(_pyfn, _mathfn, _fast)
 del _pyfn, _mathfn, _fast
@@ -267,12 +358,6 @@ def log1pexp_neg_abs(x):
 # --------------------------------------------------------------------------- formulas
 # forward f(x, a, b) and derivative f'(x, a, b). Kinks follow PyTorch autograd.
 
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
-_SQRT1_2 = 0.70710678118654752440
-_INV_SQRT_2PI = 0.39894228040143267794
-_SQRT_2_OVER_PI = 0.79788456080286535588
-_GELU_K = 0.044715
 
 
 @_jit
@@ -398,10 +483,10 @@ def celu_d(x, a, b):
 
 @_jit_cpu_inline
 def gelu(x, a, b):
-    # 0.5 x erfc(-x / sqrt 2): no cancellation for x << 0; limit 0 at -inf
+    # x Phi(x), with Phi(x) = 0.5 erfc(-x / sqrt 2): no cancellation for x << 0; 0 at -inf
     if x == -math.inf:
         return K(x, 0.0)
-    return K(x, 0.5) * x * ferfc(-x * K(x, _SQRT1_2))
+    return x * fnorm_cdf(x)
 
 
 @_jit_cpu_inline
@@ -410,12 +495,8 @@ def gelu_d(x, a, b):
         return K(x, 0.0)
     if x == math.inf:
         return K(x, 1.0)
-    cdf = K(x, 0.5) * ferfc(-x * K(x, _SQRT1_2))
-    # exp(-x^2 / 2) with x^2 split as xh^2 (exact: xh = x rounded to a multiple of 2^-8)
-    # plus (x - xh)(x + xh), so float32 keeps its relative accuracy in the far tail
-    xh = (x + K(x, 32768.0)) - K(x, 32768.0)
-    g = fexp(K(x, -0.5) * xh * xh) * fexp(K(x, -0.5) * (x - xh) * (x + xh))
-    return cdf + x * K(x, _INV_SQRT_2PI) * g
+    cdf, pdf = fnorm_cdf_pdf(x)
+    return cdf + x * pdf
 
 
 @_jit
