@@ -114,6 +114,23 @@ def test_values_against_oracle(name, dtype):
     np.testing.assert_array_equal(d2, d)
 
 
+@pytest.mark.parametrize("name", ALL)
+def test_parallel_chunks_against_oracle(name):
+    # GRID is one chunk, computed on the calling thread; this takes the parallel path
+    # (two full chunks and a tail), f, f' and the fused form alike
+    from numbaconv.cpu.activations import CHUNK
+
+    x = np.resize(GRID, 2 * CHUNK + 3).astype(np.float32)
+    x = x[np.random.default_rng(2).permutation(x.size)]
+    tol = dict(rtol=2e-6, atol=2e-7)
+    ref_f = _oracle(name, x.astype(np.float64))
+    ref_d = _oracle(name, x.astype(np.float64), derivative=True)
+    f, d = _call(name, "_and_derivative", x)
+    for got, want in ((f, ref_f), (d, ref_d), (_call(name, "", x), ref_f),
+                      (_call(name, "_derivative", x), ref_d)):
+        np.testing.assert_allclose(got, want, **tol)
+
+
 def _away_from_kinks(name, x, h):
     ks = KINKS.get(name, [])
     return all(abs(x - k) > 10 * h for k in ks)
