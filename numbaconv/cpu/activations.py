@@ -28,14 +28,12 @@ _JIT = dict(parallel=True, cache=True, error_model="numpy")
 
 
 @functools.cache
-def _engine(f, df):
-    """The elementwise kernel of one activation: ``mode`` 0 writes f, 1 writes f', 2 both.
+def _chunk_loops(f, df):
+    """The serial loops over one chunk: ``mode`` 0 writes f, 1 writes f', 2 both.
 
-    One kernel per activation (not per form) halves the compilations; the branch is
-    outside the inner loops, which stay branch-free and vectorise. Up to one chunk runs on
-    the calling thread: waking the worker threads costs ~20 us, more than the chunk.
-    ``run`` is a function of its own, not inlined into the parallel loop: inside Numba's
-    outlined parfor body, LLVM reloaded every polynomial constant on each vector
+    The branch is outside the loops, which stay branch-free and vectorise. This is a
+    function of its own, called once per chunk, not inlined into a parallel loop: inside
+    Numba's outlined parfor body, LLVM reloaded every polynomial constant on each vector
     iteration (30 of 120 instructions in gelu), 25-30% slower than the same loop here.
     """
 
@@ -58,6 +56,18 @@ def _engine(f, df):
                 d = df(xi, a, b)
                 os[i] = v if xi == xi else xi
                 ds[i] = d if xi == xi else xi
+
+    return run
+
+
+@functools.cache
+def _engine(f, df):
+    """The elementwise kernel of one activation (``mode`` as :func:`_chunk_loops`).
+
+    One kernel per activation (not per form) halves the compilations. Up to one chunk
+    runs on the calling thread: waking the worker threads costs ~20 us, more than the chunk.
+    """
+    run = _chunk_loops(f, df)
 
     @njit(**_JIT)
     def kernel(x, out, dout, a, b, mode):
@@ -99,6 +109,8 @@ def elementwise_and_derivative(name: str, x: np.ndarray, out: np.ndarray, dout: 
 
 @functools.cache
 def _channel(f, df):
+    run = _chunk_loops(f, df)
+
     @njit(**_JIT)
     def kernel(x, w, out, mode):  # x, out: (outer, C, inner); w: (C,); mode 0: f, 1: f'
         outer, nc, inner = x.shape
@@ -109,18 +121,9 @@ def _channel(f, df):
             o = oc // nc
             ch = oc - o * nc
             a = w[ch]
-            xs = x[o, ch, c * CHUNK:min((c + 1) * CHUNK, inner)]
-            os = out[o, ch, c * CHUNK:min((c + 1) * CHUNK, inner)]
-            if mode == 0:
-                for j in range(xs.size):
-                    xi = xs[j]
-                    v = f(xi, a, a)
-                    os[j] = v if xi == xi else xi
-            else:
-                for j in range(xs.size):
-                    xi = xs[j]
-                    v = df(xi, a, a)
-                    os[j] = v if xi == xi else xi
+            lo, hi = c * CHUNK, min((c + 1) * CHUNK, inner)
+            os = out[o, ch, lo:hi]
+            run(x[o, ch, lo:hi], os, os, a, a, mode)
 
     return kernel
 
