@@ -26,8 +26,8 @@ import math
 import numpy as np
 
 from ..core import validate
-from ..core.dispatch import empty, kernels
-from ..core.operands import asarray, backend_of, dtype_of, float_dtype, is_cuda_array
+from ..core.dispatch import asarray, backend_of, empty, is_cuda_array, kernels
+from ..core.operands import dtype_of, float_dtype
 from ..scalar.activations import ELEMENTWISE
 
 __all__: list[str] = ["prelu", "prelu_derivative", "prelu_and_derivative", "softmax",

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..core import padding as padspec
-from ..core.dispatch import empty, kernels
+from ..core.dispatch import asarray, backend_of, empty, kernels
 from ..core.layout import resolve_padding, split_batch, unbatch, window_args
-from ..core.operands import asarray, backend_of, dtype_of, float_dtype
+from ..core.operands import dtype_of, float_dtype
 from ..core.validate import check_int, int_tuple
 from ..shapes import conv_output_size, conv_transpose_output_size
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..core import padding as padspec
-from ..core.dispatch import empty, kernels
-from ..core.operands import asarray, backend_of, dtype_of, result_dtype
+from ..core.dispatch import asarray, backend_of, empty, kernels
+from ..core.operands import dtype_of, result_dtype
 
 __all__ = ["pad"]
 

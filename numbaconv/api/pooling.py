@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 
 from ..core import layout
-from ..core.dispatch import empty, kernels
-from ..core.operands import CPU, asarray, backend_of, dtype_of, float_dtype
+from ..core.dispatch import CPU, asarray, backend_of, empty, kernels
+from ..core.operands import dtype_of, float_dtype
 from ..core.validate import check_int, int_tuple
 from ..shapes import pool_output_size
 

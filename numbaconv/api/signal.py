@@ -32,8 +32,8 @@ import time
 import numpy as np
 
 from ..core import padding as padspec
-from ..core.dispatch import empty, kernels
-from ..core.operands import CPU, asarray, backend_of, dtype_of, result_dtype
+from ..core.dispatch import CPU, asarray, backend_of, empty, kernels
+from ..core.operands import dtype_of, result_dtype
 from ..core.validate import check_choice
 from ..shapes import conv_output_size, resolve_axis_padding
 

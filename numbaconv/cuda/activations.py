@@ -16,7 +16,9 @@ import numpy as np
 
 from ..scalar.activations import ELEMENTWISE, K, fexp
 from ._target import cuda
-from .common import device_empty, device_zeros, grid_1d
+from .common import grid_1d
+from .memory import empty as device_empty
+from .memory import zeros as device_zeros
 
 
 @functools.cache

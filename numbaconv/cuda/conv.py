@@ -20,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._target import cuda
-from .common import device_zeros, grid_1d
+from .common import grid_1d
+from .memory import zeros as device_zeros
 
 
 @cuda.jit(cache=False)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._target import cuda
-from .common import device_empty, grid_1d, to_device
+from .common import grid_1d, to_device
+from .memory import empty as device_empty
 
 
 @cuda.jit(cache=False)

@@ -30,6 +30,6 @@ def test_constant_values_and_non_contiguous_device_input():
 
 
 def test_mixed_host_and_device_is_refused():
-    from numbaconv.core.operands import backend_of
+    from numbaconv.core.dispatch import backend_of
     with pytest.raises(TypeError, match="same device"):
         backend_of(x=to_device(np.ones(3)), weight=np.ones(3))
