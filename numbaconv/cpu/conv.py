@@ -18,7 +18,7 @@ Three strategies, picked per call by :func:`_use_gemm` and :func:`_winograd_2d`:
   (image x group x block of output rows, or of channels for the gradients).
   Each item runs a GIL-free njit ``im2col`` into a per-thread buffer and one
   single-threaded BLAS GEMM through NumPy's ``matmul``; the items run on
-  ``numba.get_num_threads()`` Python threads (:func:`_run`). The input
+  ``numba.get_num_threads()`` Python threads (:mod:`numbaconv.cpu.threads`). The input
   gradient is ``col2im(W^T @ G)``, the weight gradient ``G @ cols^T``
   summed over the batch in order; the bias rides along as a row of ones.
 * *direct*: for layers whose reduction is tiny (depthwise, one input
@@ -36,11 +36,13 @@ depends on the thread count.
 
 from __future__ import annotations
 
-import os
 import threading
 
 import numpy as np
 from numba import njit, prange
+
+from .threads import run_items as _run
+from .threads import split as _split
 
 #: below this reduction length (C/groups * kernel taps) or with fewer output
 #: channels per group than ``_MIN_KG``, direct loops beat im2col + GEMM.
@@ -74,7 +76,7 @@ def _im2col(x, cols, n, c0, cg, kd, kh, kw, sd, sh, sw, ld, lh, lw, dd, dh, dw,
     ``row0*Wo + j``, for the output rows ``(od, oh)`` flattened in ``[row0, row1)``.
 
     Serial and GIL-free: the launchers run one per worker thread next to a
-    single-threaded GEMM (see :func:`_run`).
+    single-threaded GEMM (see :func:`numbaconv.cpu.threads.run_items`).
     """
     C, D, H, W = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
     R = cg * kd * kh * kw
@@ -549,79 +551,6 @@ def _bias_grad(g, db):
 #: work items the GEMM path splits a call into (a constant, so the blocking, and therefore
 #: every rounding, is the same whatever the thread count).
 _ITEMS = 4
-_EXECUTORS: dict = {}
-_CONTROLLER: list = []
-_BLAS_LOCK = threading.Lock()
-
-
-def _after_fork_in_child() -> None:  # worker threads do not survive a fork
-    global _BLAS_LOCK
-    _EXECUTORS.clear()
-    _BLAS_LOCK = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _blas_controller():
-    """threadpoolctl's controller, or None when threadpoolctl is not installed."""
-    if not _CONTROLLER:
-        try:
-            from threadpoolctl import ThreadpoolController
-
-            _CONTROLLER.append(ThreadpoolController())
-        except Exception:  # not installed, or no BLAS found
-            _CONTROLLER.append(None)
-    return _CONTROLLER[0]
-
-
-def _run(work, items) -> None:
-    """Run ``work(item)`` for every item on ``numba.get_num_threads()`` threads.
-
-    Each worker calls BLAS with one thread (threadpoolctl). Two single-threaded
-    GEMMs on two cores match one two-threaded GEMM on an idle machine and stay
-    fast on a busy one, where OpenBLAS's spinning thread team collapses
-    (measured 80 vs 6 GFLOP/s with three other processes running). Without
-    threadpoolctl the items run in order with BLAS's own threads.
-    """
-    import numba
-
-    threads = min(numba.get_num_threads(), len(items))
-    ctl = _blas_controller()
-    if threads <= 1 or ctl is None:
-        for item in items:
-            work(item)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    pool = _EXECUTORS.get(threads)
-    if pool is None:
-        pool = _EXECUTORS[threads] = ThreadPoolExecutor(threads, "numbaconv-conv")
-
-    # dynamic scheduling: a worker slowed down by other processes simply takes fewer items
-    # (each item's result does not depend on which thread runs it)
-    queue = iter(items)
-    qlock = threading.Lock()
-
-    def worker(t):
-        while True:
-            with qlock:
-                item = next(queue, None)
-            if item is None:
-                return
-            work(item)
-
-    # one call at a time holds the BLAS limit, so concurrent callers cannot restore it wrongly
-    with _BLAS_LOCK, ctl.limit(limits=1, user_api="blas"):
-        for f in [pool.submit(worker, t) for t in range(threads)]:
-            f.result()
-
-
-def _split(n: int, parts: int):
-    """``parts`` (at most ``n``) contiguous ranges covering ``range(n)``."""
-    parts = max(1, min(n, parts))
-    step = -(-n // parts)
-    return [(i, min(n, i + step)) for i in range(0, n, step)]
 
 
 def _use_gemm(w_shape, groups: int) -> bool:
@@ -665,12 +594,15 @@ def _winograd_2d(x, w, stride, lo, dilation, groups) -> bool:
 
 
 def _winograd_forward(x, w, b, out, lo, dilation) -> None:
+    """Winograd, or im2col + GEMM where it met non-finite data (keeps NaN local, inf inf)."""
     from .winograd import winograd_forward
 
     s = x.shape
-    winograd_forward(x.reshape(s[0], s[1], s[3], s[4]), w.reshape(*w.shape[:2], 3, 3), b,
-                     out.reshape(out.shape[0], out.shape[1], *out.shape[3:]), lo[1], lo[2],
-                     dilation[1], dilation[2])
+    finite = winograd_forward(x.reshape(s[0], s[1], s[3], s[4]), w.reshape(*w.shape[:2], 3, 3),
+                              b, out.reshape(out.shape[0], out.shape[1], *out.shape[3:]),
+                              lo[1], lo[2], dilation[1], dilation[2])
+    if not finite:
+        gemm_forward(x, w, b, out, (1, 1, 1), lo, dilation, 1)
 
 
 def conv_forward(x, w, bias, out, stride, lo, dilation, groups: int) -> None:

@@ -17,8 +17,8 @@ Data flow (each piece stays in cache):
   single-threaded BLAS ``np.matmul(U, V)`` gives ``M[e, k, t]`` (16 GEMMs
   (K x C) @ (C x T)), and a GIL-free njit output transform adds the bias and
   writes the 2x2 outputs straight into ``out``;
-* the items run on :func:`numbaconv.cpu.conv._run`'s threads (BLAS pinned to one
-  thread each).
+* the items run on :func:`numbaconv.cpu.threads.run_items`'s threads (BLAS pinned to
+  one thread each).
 
 Determinism: every output element is produced by exactly one item whose
 shapes depend only on the call's shapes, so results are bitwise identical
@@ -31,9 +31,9 @@ input (weight, bias) that any output's window reads always leaves a NaN or
 inf in that output (B^T and A^T have matching supports, and no IEEE sum
 turns a NaN or inf back into a finite number), and an input no window reads
 never reaches an output. So the output transform counts the output rows
-holding a NaN or an inf, and when there is any the launcher recomputes the
-call with :func:`numbaconv.cpu.conv.gemm_forward` (im2col + GEMM): the
-documented semantics (a NaN stays local, inf stays inf) do not change, and
+holding a NaN or an inf, and when there is any, :func:`winograd_forward` returns
+False and the caller (:mod:`numbaconv.cpu.conv`) recomputes the call with im2col +
+GEMM: the documented semantics (a NaN stays local, inf stays inf) do not change, and
 finite data pays nothing but a vectorised check of each output row while it
 is in L1. (The same fallback covers a transform overflowing near the dtype's
 largest value.)
@@ -46,7 +46,8 @@ import threading
 import numpy as np
 from numba import njit
 
-from .conv import _run, _split, gemm_forward
+from .threads import run_items as _run
+from .threads import split as _split
 
 #: target tiles per work item (the GEMMs' N dimension); measured on the ResNet shapes
 _TILES = 196
@@ -284,18 +285,21 @@ def winograd_applies(x_shape, w_shape, stride, dilation, groups) -> bool:
             and C >= _MIN_CHANNELS and K >= _MIN_CHANNELS)
 
 
-def winograd_forward(x, w, bias, out, lh, lw, dh=1, dw=1) -> None:
+def winograd_forward(x, w, bias, out, lh, lw, dh=1, dw=1) -> bool:
     """``out = conv2d(x, w) + bias`` (cross-correlation, stride 1, 3x3, dilation ``dh``,
     ``dw``, zero padding ``lh``, ``lw`` before the data, after implied by ``out``'s shape);
-    ``bias`` a (K,) array."""
+    ``bias`` a (K,) array.
+
+    Returns False when an output came out non-finite: the caller then recomputes the call
+    with a direct method (see the module notes on NaN / inf)."""
     N, C, H, W = x.shape
     K = w.shape[0]
     Ho, Wo = out.shape[2], out.shape[3]
     if out.size == 0:
-        return
+        return True
     if C == 0:
         out[...] = bias.reshape(1, K, 1, 1)
-        return
+        return True
     dtype = out.dtype
     U = np.empty((16, K, C), dtype=dtype)
     kblocks = _split(K, _MIN_ITEMS)
@@ -324,13 +328,4 @@ def winograd_forward(x, w, bias, out, lh, lw, dh=1, dw=1) -> None:
         checks[i] = _output_transform(M, out, bias, dh, dw, g0, g1, trow, cph)
 
     _run(work, range(len(blocks)))
-    if not all(c == 0 for c in checks):
-        _fallback(x, w, bias, out, lh, lw, dh, dw)
-
-
-def _fallback(x, w, bias, out, lh, lw, dh, dw) -> None:
-    """The im2col + GEMM path (non-finite data: keeps direct convolution's NaN/inf semantics)."""
-    N, C, H, W = x.shape
-    K = w.shape[0]
-    gemm_forward(x.reshape(N, C, 1, H, W), w.reshape(K, C, 1, 3, 3), bias,
-                 out.reshape(N, K, 1, *out.shape[2:]), (1, 1, 1), (0, lh, lw), (1, dh, dw), 1)
+    return all(c == 0 for c in checks)
