@@ -1,20 +1,62 @@
 """Gradients of every differentiable operation, with PyTorch's ``torch.nn.grad`` signatures.
 
-The functions are defined next to their forward operation in
-``numbaconv.api.<family>`` (listed there in ``__grad_all__``) and gathered here.
+Each gradient is defined next to its forward operation in ``numbaconv.api.<family>``
+(listed there in ``__grad_all__``) and imported here by name.
 """
 
 from __future__ import annotations
 
-import importlib
+from .api.activations import (
+    prelu_weight,
+)
+from .api.conv import (
+    conv1d_input,
+    conv1d_weight,
+    conv2d_input,
+    conv2d_weight,
+    conv3d_input,
+    conv3d_weight,
+    conv_bias,
+)
+from .api.pooling import (
+    adaptive_avg_pool1d_input,
+    adaptive_avg_pool2d_input,
+    adaptive_avg_pool3d_input,
+    adaptive_max_pool1d_input,
+    adaptive_max_pool2d_input,
+    adaptive_max_pool3d_input,
+    avg_pool1d_input,
+    avg_pool2d_input,
+    avg_pool3d_input,
+    max_pool1d_input,
+    max_pool2d_input,
+    max_pool3d_input,
+)
 
-from .api import FAMILIES
+__all__ = [
+    # conv
+    "conv1d_input",
+    "conv2d_input",
+    "conv3d_input",
+    "conv1d_weight",
+    "conv2d_weight",
+    "conv3d_weight",
+    "conv_bias",
 
-__all__: list[str] = []
+    # pooling
+    "max_pool1d_input",
+    "avg_pool1d_input",
+    "adaptive_max_pool1d_input",
+    "adaptive_avg_pool1d_input",
+    "max_pool2d_input",
+    "avg_pool2d_input",
+    "adaptive_max_pool2d_input",
+    "adaptive_avg_pool2d_input",
+    "max_pool3d_input",
+    "avg_pool3d_input",
+    "adaptive_max_pool3d_input",
+    "adaptive_avg_pool3d_input",
 
-for _family in FAMILIES:
-    _module = importlib.import_module(f"numbaconv.api.{_family}")
-    for _name in getattr(_module, "__grad_all__", ()):
-        globals()[_name] = getattr(_module, _name)
-        __all__.append(_name)
-del _family, _module
+    # activations
+    "prelu_weight",
+]

@@ -1,0 +1,165 @@
+"""The architecture, checked: literal public names, a backend-free core, no import circles,
+and no process-wide side effects of ``import numbaconv``.
+
+The import graph is read from the source (every ``import`` statement, including those
+inside functions), so a circle hidden by a function-level import is still a circle.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numbaconv
+import numbaconv.grad
+
+PKG = Path(numbaconv.__file__).parent
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(PKG.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """numbaconv modules imported anywhere in ``path`` (top level or inside functions)."""
+    mod = _module_name(path)
+    package = mod if path.name == "__init__.py" else mod.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("numbaconv")}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if not target.startswith("numbaconv"):
+                continue
+            found.add(target)
+            for a in node.names:  # ``from . import grad`` imports the module numbaconv.grad
+                if (PKG.parent / Path(*(target + "." + a.name).split("."))).with_suffix(".py").exists():
+                    found.add(target + "." + a.name)
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = {_module_name(p): p for p in PKG.rglob("*.py")}
+    return {m: {t for t in _imports(p) if t in modules and t != m} for m, p in modules.items()}
+
+
+def _cycle(graph):
+    """One import circle as a list of modules, or None (packages importing their own
+    submodules, ``numbaconv`` -> ``numbaconv.api.x``, are not circles of code)."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(m):
+        state[m] = 1
+        stack.append(m)
+        for t in sorted(graph[m]):
+            if m.startswith(t + "."):  # a module importing its parent package: not a circle
+                continue
+            if state.get(t) == 1:
+                return stack[stack.index(t):] + [t]
+            if t not in state:
+                found = visit(t)
+                if found:
+                    return found
+        stack.pop()
+        state[m] = 2
+        return None
+
+    for m in sorted(graph):
+        if m not in state:
+            found = visit(m)
+            if found:
+                return found
+    return None
+
+
+def test_no_import_circles():
+    assert _cycle(_graph()) is None
+
+
+def test_core_knows_no_backend():
+    graph = _graph()
+    allowed = ("numbaconv.core", "numbaconv.shapes")
+    for mod, targets in graph.items():
+        if mod.startswith("numbaconv.core"):
+            bad = {t for t in targets if not t.startswith(allowed)}
+            assert not bad, f"{mod} imports {bad}: core/ must not know the backends or the API"
+
+
+def test_graph_sees_function_level_imports(tmp_path):
+    # the checker itself can fail: a function-level import is an edge of the graph
+    imports = _imports(PKG / "core" / "dispatch.py")
+    assert imports <= {"numbaconv.core"} | {m for m in imports if m.startswith("numbaconv.core")}
+    assert _cycle({"a": {"b"}, "b": {"a"}}) == ["a", "b", "a"]
+
+
+def test_top_level_all_is_the_families_union():
+    import importlib
+
+    from numbaconv.api import FAMILIES
+
+    names = {"grad", "shapes", "typing", "conv_output_size", "conv_transpose_output_size",
+             "pool_output_size", "same_padding"}
+    grads = set()
+    for family in FAMILIES:
+        module = importlib.import_module(f"numbaconv.api.{family}")
+        names |= set(module.__all__)
+        grads |= set(getattr(module, "__grad_all__", ()))
+    assert set(numbaconv.__all__) == names
+    assert len(numbaconv.__all__) == len(set(numbaconv.__all__))
+    assert set(numbaconv.grad.__all__) == grads
+    for name in numbaconv.__all__:
+        assert getattr(numbaconv, name) is not None
+    for name in numbaconv.grad.__all__:
+        assert callable(getattr(numbaconv.grad, name))
+
+
+def test_public_names_are_literal():
+    # grep, editors and type checkers find every name: __all__ is a literal list, and every
+    # name in it is bound by an import statement or a def in the module itself
+    for path in (PKG / "__init__.py", PKG / "grad.py"):
+        tree = ast.parse(path.read_text())
+        bound = set()
+        literal = None
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom | ast.Import):
+                bound |= {(a.asname or a.name).split(".")[0] for a in node.names}
+            elif isinstance(node, ast.FunctionDef):
+                bound.add(node.name)
+            elif isinstance(node, ast.Assign | ast.AnnAssign):
+                target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+                if isinstance(target, ast.Name) and target.id == "__all__":
+                    literal = ast.literal_eval(node.value)
+        assert literal is not None, f"{path.name}: __all__ must be a literal list"
+        assert set(literal) <= bound, f"{path.name}: {set(literal) - bound} not bound literally"
+
+
+def test_import_leaves_process_settings_alone():
+    # run in a fresh process: the environment and Numba's configuration as they were
+    code = (
+        "import json, os, numba\n"
+        "before = (dict(os.environ), numba.config.THREADING_LAYER)\n"
+        "import numbaconv\n"
+        "after = (dict(os.environ), numba.config.THREADING_LAYER)\n"
+        "print(json.dumps([before == after, sorted(set(after[0]) ^ set(before[0]))]))\n"
+    )
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_WAIT_POLICY", "NUMBA_THREADING_LAYER")}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True)
+    same, changed = json.loads(res.stdout.strip().splitlines()[-1])
+    assert same, f"import numbaconv changed the environment or Numba's config: {changed}"
