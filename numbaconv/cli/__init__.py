@@ -1,1 +1,1 @@
-"""Command-line entry points: ``python -m numbaconv demo`` and ``python -m numbaconv bench``."""
+"""Command-line subcommands of ``python -m numbaconv``, one module each (see ``__main__``)."""

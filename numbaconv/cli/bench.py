@@ -7,6 +7,7 @@ alike; the report gives ratios, which survive noise better than absolute times.
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import importlib
 import math
@@ -130,3 +131,25 @@ def _plot(rows, path: str, device: str) -> None:
     ax.set_xlabel("speedup of numbaconv over the peer (log scale; > 1 is faster)")
     ax.set_title(f"numbaconv bench ({device})")
     fig.savefig(path, dpi=120, bbox_inches="tight")
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    """``bench``'s arguments."""
+    bench = sub.add_parser("bench", help="numbaconv against installed peers, side by side")
+    bench.add_argument("families", nargs="*", help="families to run (default: all)")
+    bench.add_argument("--repeat", type=int, default=5, help="best of N interleaved rounds")
+    bench.add_argument("--filter", default="", help="only cases whose name contains this")
+    bench.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    bench.add_argument("--plot", metavar="FILE.png", help="bar chart of the speedups")
+    bench.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    bench.add_argument("--startup", action="store_true",
+                       help="instead: cold import and first-call times, cold and warm cache")
+    return bench
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the benchmarks ``args`` asks for."""
+    if args.startup:
+        return startup()
+    return run(families=args.families, repeat=args.repeat, name_filter=args.filter,
+               device=args.device, plot=args.plot, markdown=args.markdown)

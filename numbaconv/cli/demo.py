@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import numpy as np
@@ -85,3 +86,23 @@ def cnn(seed: int = 0, epochs: int | None = None, device: str = "cpu", plot: str
     from .train import main as train_main
 
     return train_main(seed=seed, epochs=epochs, device=device, plot=plot)
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    """``demo``'s arguments."""
+    demo = sub.add_parser("demo", help="train a small CNN with numbaconv alone, or run the edge demo")
+    demo.add_argument("which", nargs="?", choices=("cnn", "edges"), default="cnn",
+                      help="cnn: train on scikit-learn's digits (default); edges: Sobel filtering")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (training is deterministic)")
+    demo.add_argument("--epochs", type=int, default=None, help="training epochs (cnn)")
+    demo.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    demo.add_argument("--plot", metavar="FILE.png", help="save filters and learning curves (cnn)")
+    demo.add_argument("--size", type=int, default=1024, help="image side (edges)")
+    return demo
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the demo ``args`` asks for."""
+    if args.which == "edges":
+        return edges(size=args.size, device=args.device)
+    return cnn(seed=args.seed, epochs=args.epochs, device=args.device, plot=args.plot)
