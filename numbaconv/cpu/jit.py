@@ -1,0 +1,95 @@
+"""``njit`` for numbaconv's CPU kernels: Numba's, with an on-disk cache that cannot break a call.
+
+Every CPU kernel module imports ``njit`` from here instead of from numba. It is
+:func:`numba.njit` with ``cache=True`` by default and one difference: the
+dispatcher's on-disk cache is a :class:`KernelCache`, which
+
+* treats an entry it cannot load (a truncated or corrupt file, a file written
+  by another Numba or Python) as missing: the kernel is compiled again and the
+  entry rewritten, where Numba's own cache raises from inside the call;
+* checks that a loaded entry was compiled for the signature asked for. Two
+  processes filling one cache at once (pytest-xdist workers, dask workers,
+  ``numbaconv.compile``'s workers) can otherwise interleave Numba's
+  read-index / pick-a-file-number / write-index steps, leaving an index entry
+  that names another signature's data file;
+* serialises those steps between processes with a lock file next to the
+  index, so concurrent writers neither lose each other's entries (which would
+  recompile them forever) nor overwrite each other's files;
+* skips saving, keeping the compiled code, when the cache directory turns out
+  not to be writable.
+
+Where the cache lives is Numba's choice, unchanged: ``NUMBA_CACHE_DIR`` when
+set, else ``__pycache__`` beside the module when the package directory is
+writable, else a per-user directory (``~/.cache/numba``, or under
+``XDG_CACHE_HOME``), so a read-only install still starts warm from the second
+process on. Nothing here changes a process-wide setting: only numbaconv's own
+dispatchers get this cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+
+import numba
+from numba.core import sigutils
+from numba.core.caching import FunctionCache
+
+
+class KernelCache(FunctionCache):
+    """Numba's per-function cache, made safe against broken entries and concurrent writers."""
+
+    def load_overload(self, sig, target_context):
+        try:
+            cres = super().load_overload(sig, target_context)
+        except Exception:  # unreadable entry: compile again (the save then replaces it)
+            return None
+        if cres is not None:
+            args, _ = sigutils.normalize_signature(sig)
+            if tuple(cres.signature.args) != tuple(args):
+                return None  # another signature's data under this key: compile again
+        return cres
+
+    def save_overload(self, sig, data):
+        try:
+            self._impl.locator.ensure_cache_path()
+            with _exclusive(self._cache_file._index_path + ".lock"):
+                try:
+                    super().save_overload(sig, data)
+                except OSError:
+                    raise
+                except Exception:  # an unreadable index: start it afresh
+                    with contextlib.suppress(OSError):
+                        os.unlink(self._cache_file._index_path)
+                    super().save_overload(sig, data)
+        except OSError:
+            pass  # not writable after all: the compiled code is used, just not kept
+
+
+@contextlib.contextmanager
+def _exclusive(path: str):
+    """An exclusive advisory lock on ``path`` (created if missing) for the block."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def njit(fn=None, **options):
+    """:func:`numba.njit` with ``cache=True`` by default and a :class:`KernelCache`.
+
+    Used exactly like ``numba.njit``: ``@njit``, ``@njit(parallel=True)``,
+    ``@njit(cache=False)``.
+    """
+    cache = options.pop("cache", True)
+
+    def wrap(func):
+        dispatcher = numba.njit(cache=False, **options)(func)
+        if cache:
+            dispatcher._cache = KernelCache(dispatcher.py_func)
+        return dispatcher
+
+    return wrap if fn is None else wrap(fn)
