@@ -122,6 +122,7 @@ from .api.signal import (
     correlate,
     correlate2d,
 )
+from .precompile import compile as compile  # noqa: A004 - kept out of __all__ (star imports)
 from .shapes import (
     conv_output_size,
     conv_transpose_output_size,

@@ -11,7 +11,7 @@ import importlib
 import sys
 
 #: subcommands, each a module of numbaconv.cli with add_parser(sub) and main(args)
-COMMANDS = ("demo", "bench")
+COMMANDS = ("demo", "bench", "compile")
 
 
 def main(argv: list[str] | None = None) -> int:

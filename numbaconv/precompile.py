@@ -1,0 +1,364 @@
+"""Fill Numba's on-disk cache ahead of time: :func:`compile` and ``python -m numbaconv compile``.
+
+A numbaconv kernel compiles the first time it is called with a new dtype or code
+path, and is then loaded from Numba's on-disk cache in every later process. A
+container image, a CI runner or a cluster worker can pay that compile once, at
+build time, for everything it will use::
+
+    python -m numbaconv compile                      # every family, float32 and float64
+    python -m numbaconv compile conv pooling --dtype float32
+
+The work is one representative call per kernel path (:data:`CALLS`), run in
+worker processes on all cores. Each worker reports what it compiled and what it
+found in the cache; the summary gives the kernel count, the time, and the cache's
+location and size. Where the cache lives is Numba's choice: ``NUMBA_CACHE_DIR``
+when set, else ``__pycache__`` beside numbaconv's modules, else a per-user
+directory when the package is not writable.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: dtypes numbaconv computes in (integers and bools compute in float64 in the deep-learning
+#: families; the signal family also computes in integer and complex types)
+DTYPES = ("float32", "float64", "int64", "complex128")
+#: what ``compile()`` does when no dtype is named
+DEFAULT_DTYPES = ("float32", "float64")
+
+Call = Callable[[np.dtype], object]
+
+
+def _rng():
+    return np.random.default_rng(0)
+
+
+def _x(shape, dtype):
+    return _rng().standard_normal(shape).astype(dtype)
+
+
+def _padding_calls():
+    import numbaconv as nc
+
+    modes = ("constant", "edge", "reflect", "symmetric", "wrap")
+    return {f"pad {m}": (lambda dt, m=m: nc.pad(_x((3, 5), dt), 2, mode=m)) for m in modes}
+
+
+def _signal_calls():
+    import numbaconv as nc
+
+    calls = {
+        "convolve direct": lambda dt: nc.convolve(_x(64, dt), _x(5, dt), method="direct"),
+        "correlate direct 2-D": lambda dt: nc.correlate(_x((9, 9), dt), _x((3, 3), dt),
+                                                        method="direct"),
+        "convolve fft": lambda dt: nc.convolve(_x(64, dt), _x(5, dt), method="fft"),
+    }
+    for b in ("fill", "wrap", "symm"):
+        calls[f"convolve2d {b}"] = (lambda dt, b=b: nc.convolve2d(_x((9, 9), dt), _x((3, 3), dt),
+                                                                  boundary=b))
+    return calls
+
+
+def _conv_calls():
+    import numbaconv as nc
+    from numbaconv import grad
+
+    layers = {  # (x shape, w shape, keyword arguments): one per CPU code path
+        "direct stride 1": ((2, 3, 8, 8), (4, 3, 3, 3), {}),
+        "direct strided": ((2, 3, 9, 9), (4, 3, 3, 3), {"stride": 2}),
+        "depthwise": ((2, 4, 8, 8), (4, 1, 3, 3), {"groups": 4, "padding": 1}),
+        "gemm": ((2, 16, 8, 8), (16, 16, 3, 3), {"stride": 2}),
+        "winograd": ((1, 32, 8, 8), (32, 32, 3, 3), {"padding": 1}),
+        "reflect padding": ((1, 2, 6, 6), (2, 2, 3, 3), {"padding": 1,
+                                                         "padding_mode": "reflect"}),
+    }
+    calls = {}
+    for name, (xs, ws, kw) in layers.items():
+        mode = {k: v for k, v in kw.items() if k != "padding_mode"}
+
+        def forward(dt, xs=xs, ws=ws, kw=kw):
+            return nc.conv2d(_x(xs, dt), _x(ws, dt), _x(ws[0], dt), **kw)
+
+        def gradients(dt, xs=xs, ws=ws, kw=mode):
+            x, w = _x(xs, dt), _x(ws, dt)
+            g = np.ones_like(nc.conv2d(x, w, **kw))
+            return (grad.conv2d_input(xs, w, g, **kw), grad.conv2d_weight(x, ws, g, **kw),
+                    grad.conv_bias(g))
+
+        calls[f"conv2d {name}"] = forward
+        calls[f"conv2d {name} gradients"] = gradients
+    calls["conv_transpose2d"] = lambda dt: nc.conv_transpose2d(_x((1, 4, 5, 5), dt),
+                                                               _x((4, 2, 3, 3), dt), stride=2)
+    calls["conv1d causal"] = lambda dt: nc.conv1d(_x((2, 3, 16), dt), _x((4, 3, 3), dt),
+                                                  padding="causal")
+    calls["conv3d"] = lambda dt: nc.conv3d(_x((1, 2, 5, 5, 5), dt), _x((3, 2, 3, 3, 3), dt))
+    return calls
+
+
+def _pooling_calls():
+    import numbaconv as nc
+    from numbaconv import grad
+
+    def max_pool(dt):
+        x = _x((2, 3, 8, 8), dt)
+        y = nc.max_pool2d(x, 2)
+        return y, nc.max_pool2d(x, 3, 2, 1, return_indices=True), grad.max_pool2d_input(
+            np.ones_like(y), x, 2)
+
+    def avg_pool(dt):
+        x = _x((2, 3, 8, 8), dt)
+        y = nc.avg_pool2d(x, 3, 2, 1)
+        return y, grad.avg_pool2d_input(np.ones_like(y), x.shape, 3, 2, 1)
+
+    def adaptive(dt):
+        x = _x((2, 3, 7, 7), dt)
+        a, m = nc.adaptive_avg_pool2d(x, 3), nc.adaptive_max_pool2d(x, 3)
+        return (grad.adaptive_avg_pool2d_input(np.ones_like(a), x.shape),
+                grad.adaptive_max_pool2d_input(np.ones_like(m), x))
+
+    def unpool(dt):
+        y, idx = nc.max_pool2d(_x((1, 2, 6, 6), dt), 2, return_indices=True)
+        return nc.max_unpool2d(y, idx, 2)
+
+    return {"max_pool2d": max_pool, "avg_pool2d": avg_pool, "adaptive pooling": adaptive,
+            "max_unpool2d": unpool}
+
+
+def _activation_calls():
+    import numbaconv as nc
+    from numbaconv import grad
+
+    calls = {}
+    names = [n for n in nc.__all__ if n + "_derivative" in nc.__all__ and n != "prelu"]
+    for name in names:
+        forms = [getattr(nc, name), getattr(nc, name + "_derivative")]
+        for suffix in ("_and_derivative", "_backward"):
+            if name + suffix in nc.__all__:
+                forms.append(getattr(nc, name + suffix))
+
+        def run(dt, forms=forms, suffix_backward=name + "_backward"):
+            x = _x((4, 5), dt)
+            out = []
+            for f in forms:
+                out.append(f(x, x) if f.__name__ == suffix_backward else f(x))
+            return out
+
+        calls[name] = run
+
+    def softmaxes(dt):
+        x = _x((4, 5), dt)
+        y, ly = nc.softmax(x), nc.log_softmax(x)
+        return (nc.softmax(_x((3, 4, 5), dt), axis=1), nc.softmax_backward(x, y),
+                nc.log_softmax_backward(x, ly))
+
+    def prelu(dt):
+        x, w = _x((2, 3, 4), dt), np.full(3, 0.25, dt)
+        return (nc.prelu(x, w), nc.prelu_derivative(x, w), grad.prelu_weight(x, x, w))
+
+    calls["softmax"] = softmaxes
+    calls["prelu"] = prelu
+    return calls
+
+
+#: family -> builder of {label: call(dtype)}; each call runs every kernel of one code path
+CALLS: dict[str, Callable[[], dict[str, Call]]] = {
+    "padding": _padding_calls,
+    "signal": _signal_calls,
+    "conv": _conv_calls,
+    "pooling": _pooling_calls,
+    "activations": _activation_calls,
+}
+
+#: dtypes each family computes in (others convert to these)
+FAMILY_DTYPES = {"padding": DTYPES, "signal": DTYPES}
+
+
+def _check(families, dtypes) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if isinstance(families, str):
+        families = (families,)
+    if isinstance(dtypes, str):
+        dtypes = (dtypes,)
+    families = tuple(CALLS) if not families else tuple(families)
+    bad = [f for f in families if f not in CALLS]
+    if bad:
+        raise ValueError(f"unknown famil{'ies' if len(bad) > 1 else 'y'} {', '.join(map(repr, bad))}"
+                         f"; accepted: {', '.join(CALLS)}")
+    names = []
+    for d in dtypes or DEFAULT_DTYPES:
+        try:
+            name = np.dtype(d).name
+        except TypeError:
+            name = str(d)
+        if name not in DTYPES:
+            raise ValueError(f"unknown dtype {d!r}; accepted: {', '.join(DTYPES)}")
+        names.append(name)
+    return families, tuple(dict.fromkeys(names))
+
+
+def _tasks(families, dtypes) -> list[tuple[str, str, str]]:
+    tasks = []
+    for family in families:
+        allowed = FAMILY_DTYPES.get(family, DEFAULT_DTYPES)
+        for dtype in dtypes:
+            if dtype in allowed:
+                tasks += [(family, dtype, label) for label in CALLS[family]()]
+    return tasks
+
+
+def _numbaconv_dispatchers():
+    from numba.core.dispatcher import Dispatcher
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("numbaconv.") and module is not None:
+            for obj in vars(module).values():
+                if isinstance(obj, Dispatcher):
+                    yield obj
+
+
+def _warm(task: tuple[str, str, str]) -> tuple[int, int, list[str]]:
+    """Run one call in this (worker) process: ``(kernels compiled, kernels loaded, cache dirs)``."""
+    from numba.core import event
+
+    family, dtype, label = task
+    compiled = []
+
+    class Listener(event.Listener):
+        def on_start(self, ev):
+            pass
+
+        def on_end(self, ev):
+            module = getattr(ev.data["dispatcher"].py_func, "__module__", "") or ""
+            if module.startswith("numbaconv"):
+                compiled.append(module)
+
+    listener = Listener()
+    event.register("numba:compile", listener)
+    try:
+        hits_before = sum(sum(d.stats.cache_hits.values()) for d in _numbaconv_dispatchers())
+        CALLS[family]()[label](np.dtype(dtype))
+        hits = sum(sum(d.stats.cache_hits.values()) for d in _numbaconv_dispatchers())
+    finally:
+        event.unregister("numba:compile", listener)
+    dirs = {getattr(d._cache, "cache_path", None) for d in _numbaconv_dispatchers()}
+    return len(compiled), hits - hits_before, sorted(p for p in dirs if p)
+
+
+@dataclass
+class CompileReport:
+    """What :func:`compile` did."""
+
+    calls: int
+    compiled: int
+    loaded: int
+    seconds: float
+    cache_dirs: list[str] = field(default_factory=list)
+    cache_bytes: int = 0
+
+    def __str__(self) -> str:
+        where = ", ".join(self.cache_dirs) or "(no on-disk cache)"
+        return (f"{self.calls} calls: {self.compiled} kernels compiled, {self.loaded} already "
+                f"cached, in {self.seconds:.1f} s; cache {self.cache_bytes / 2**20:.1f} MiB "
+                f"in {where}")
+
+
+def _cache_bytes(dirs: Iterable[str]) -> int:
+    total = 0
+    for d in dirs:
+        for entry in os.scandir(d) if os.path.isdir(d) else ():
+            if entry.name.endswith((".nbi", ".nbc")):
+                total += entry.stat().st_size
+    return total
+
+
+def compile(families: str | Sequence[str] | None = None,  # noqa: A001 - numbaconv.compile
+            dtypes: str | Sequence[str] | None = None, *, processes: int | None = None,
+            progress: bool = True) -> CompileReport:
+    """Compile numbaconv's kernels into Numba's on-disk cache ahead of time.
+
+    Runs one representative call per kernel path of each family in ``dtypes``, in
+    ``processes`` worker processes (default: every core). Later processes that use those
+    kernels load them from the cache instead of compiling.
+
+    Parameters
+    ----------
+    families : str or sequence of str, optional
+        Some of 'padding', 'signal', 'conv', 'pooling', 'activations' (default: all).
+    dtypes : str or sequence of str, optional
+        Some of 'float32', 'float64' (default: both), and for the signal and padding
+        families also 'int64' and 'complex128'.
+    processes : int, optional
+        Worker processes (default ``os.cpu_count()``); 1 compiles in this process.
+    progress : bool, optional
+        Show a progress bar (tqdm when installed) on standard error.
+
+    Returns
+    -------
+    CompileReport
+        Calls run, kernels compiled and already cached, seconds, cache location and size.
+
+    Raises
+    ------
+    ValueError
+        On an unknown family or dtype; the message lists the accepted names.
+
+    Examples
+    --------
+    >>> import numbaconv
+    >>> report = numbaconv.compile("padding", "float64", processes=1, progress=False)
+    >>> report.calls
+    5
+    """
+    families, dtypes = _check(families, dtypes)
+    tasks = _tasks(families, dtypes)
+    workers = max(1, min(processes or os.cpu_count() or 1, len(tasks)))
+    start = time.perf_counter()
+    bar = _progress(len(tasks), progress)
+    compiled = loaded = 0
+    dirs: set[str] = set()
+    if workers == 1:
+        results = map(_warm, tasks)
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        results = pool.map(_warm, tasks)
+    try:
+        for n_compiled, n_loaded, paths in results:
+            compiled += n_compiled
+            loaded += n_loaded
+            dirs.update(paths)
+            bar(1)
+    finally:
+        bar(None)
+        if workers > 1:
+            pool.shutdown()
+    seconds = time.perf_counter() - start
+    return CompileReport(len(tasks), compiled, loaded, seconds, sorted(dirs), _cache_bytes(dirs))
+
+
+def _progress(total: int, enabled: bool):
+    """``update(n)``/``update(None)`` (close) for a progress bar on stderr, or a no-op."""
+    if not enabled:
+        return lambda n: None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        done = [0]
+
+        def plain(n):
+            if n is None:
+                print(file=sys.stderr)
+                return
+            done[0] += n
+            print(f"\rcompiling numbaconv kernels: {done[0]}/{total}", end="", file=sys.stderr)
+
+        return plain
+    bar = tqdm(total=total, desc="compiling numbaconv kernels", unit="call", file=sys.stderr)
+    return lambda n: bar.close() if n is None else bar.update(n)

@@ -1,0 +1,49 @@
+"""numbaconv.compile and ``python -m numbaconv compile``: arguments, report, command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import numbaconv
+from numbaconv import precompile
+
+
+def test_unknown_family_lists_the_accepted_names():
+    with pytest.raises(ValueError, match="unknown family 'convolution'; accepted: padding, "
+                                         "signal, conv, pooling, activations"):
+        numbaconv.compile("convolution")
+
+
+def test_unknown_dtype_lists_the_accepted_names():
+    with pytest.raises(ValueError, match="unknown dtype 'float16'; accepted: float32, float64"):
+        numbaconv.compile("padding", "float16")
+    with pytest.raises(ValueError, match="unknown dtype 'half-precision'"):
+        numbaconv.compile("padding", ["float32", "half-precision"])
+
+
+def test_tasks_cover_every_family_and_skip_dtypes_a_family_does_not_compute_in():
+    families, dtypes = precompile._check(None, ("float32", "int64"))
+    tasks = precompile._tasks(families, dtypes)
+    assert {f for f, _, _ in tasks} == set(precompile.CALLS)
+    assert {(f, d) for f, d, _ in tasks if d == "int64"} == {("padding", "int64"),
+                                                               ("signal", "int64")}
+
+
+def test_compile_in_process_reports_calls_and_cache():
+    report = numbaconv.compile("padding", "float64", processes=1, progress=False)
+    assert report.calls == len(precompile.CALLS["padding"]())
+    assert report.compiled + report.loaded >= 1  # the padding kernel, compiled or loaded
+    assert report.cache_dirs and report.cache_bytes > 0
+    assert "calls" in str(report) and "MiB" in str(report)
+
+
+def test_command_line_help_and_bad_input():
+    run = [sys.executable, "-m", "numbaconv", "compile"]
+    help_text = subprocess.run(run + ["--help"], capture_output=True, text=True, check=True).stdout
+    for flag in ("--dtype", "--processes", "--quiet", "family"):
+        assert flag in help_text
+    bad = subprocess.run(run + ["nope"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "unknown family 'nope'" in bad.stderr
