@@ -11,26 +11,42 @@ import argparse
 import datetime
 import importlib
 import math
-import platform
+import pkgutil
 
 import numpy as np
 
+import numbaconv.bench
 from numbaconv.bench import compare
+from numbaconv.bench.machine import header, machine_info
 
+#: families in report order; any other module of numbaconv.bench that defines CASES
+#: (a new family) is found by :func:`families` and runs after these
 FAMILIES = ("padding", "signal", "conv", "pooling", "activations")
+#: families that run only when named (long, or need optional extras)
+OPT_IN = ("dask",)
+#: modules of numbaconv.bench that hold no cases, or whose cases need a runner of their own
+_NOT_CASES = {"machine", "startup", "fit_signal_cost", "overhead", "overhead_calls"}
 
 
-def load_cases(families, name_filter: str = ""):
+def families() -> tuple[str, ...]:
+    """Every case family: :data:`FAMILIES`, then the other case modules of numbaconv.bench."""
+    found = sorted(m.name for m in pkgutil.iter_modules(numbaconv.bench.__path__)
+                   if not m.name.startswith("_") and m.name not in _NOT_CASES)
+    return (*FAMILIES, *(f for f in found if f not in FAMILIES))
+
+
+def load_cases(fams, name_filter: str = ""):
     """All cases of the requested families (default: all), filtered by name."""
     cases = []
-    for fam in families or FAMILIES:
-        if fam not in FAMILIES:
-            raise SystemExit(f"unknown family {fam!r}; choose from {', '.join(FAMILIES)}")
+    known = families()
+    for fam in fams or [f for f in known if f not in OPT_IN]:
+        if fam not in known:
+            raise SystemExit(f"unknown family {fam!r}; choose from {', '.join(known)}, overhead")
         try:
             module = importlib.import_module(f"numbaconv.bench.{fam}")
         except ImportError:
             continue
-        cases += [c for c in module.CASES if name_filter in c.name]
+        cases += [c for c in getattr(module, "CASES", ()) if name_filter in c.name]
     return cases
 
 
@@ -54,12 +70,9 @@ def run(families=(), repeat: int = 5, name_filter: str = "", device: str = "cpu"
         from tqdm import tqdm
     except ImportError:
         tqdm = None
-    import numba
-
     cases = load_cases(families, name_filter)
     stamp = datetime.date.today().isoformat()
-    print(f"numbaconv bench, {stamp}, {platform.machine()} {platform.processor() or ''}, "
-          f"{numba.config.NUMBA_NUM_THREADS} numba threads, device={device}, best of {repeat}")
+    print(f"numbaconv bench, {stamp}, device={device}, best of {repeat} interleaved rounds")
     rows = []
     iterator = tqdm(cases, unit="case", leave=False) if tqdm else cases
     for case in iterator:
@@ -75,6 +88,8 @@ def run(families=(), repeat: int = 5, name_filter: str = "", device: str = "cpu"
         if not res["peers"]:
             rows.append((case, "-", res["ours"], float("nan")))
     sep = "|" if markdown else " "
+    # read after the runs, so the thread counts are the ones the cases ran with
+    print(header(machine_info(), markdown=markdown))
     for fam in dict.fromkeys(c.family for c, *_ in rows):
         fam_rows = [r for r in rows if r[0].family == fam]
         print()
