@@ -117,6 +117,24 @@ def run(families=(), repeat: int = 5, name_filter: str = "", device: str = "cpu"
     return 0
 
 
+def overhead(repeat: int | None = None, name_filter: str = "", markdown: bool = False,
+             rounds: int = 2) -> int:
+    """Print the overhead tables: tiny calls, each library alone in its own process."""
+    import sys
+
+    from numbaconv.bench import overhead as oh
+
+    names = [n for n in oh.calls.CALLS if name_filter in n]
+    stamp = datetime.date.today().isoformat()
+    print(f"numbaconv bench overhead, {stamp}", flush=True)
+    result = oh.measure(names, repeat=repeat or oh.calls.REPEAT, rounds=rounds,
+                        progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
+    print(header(machine_info(), markdown=markdown))
+    print()
+    print(oh.table(result, markdown=markdown))
+    return 0
+
+
 def startup() -> int:
     """Print the cold import and first-call times, cold and warm Numba cache."""
     from numbaconv.bench.startup import measure
@@ -151,8 +169,12 @@ def _plot(rows, path: str, device: str) -> None:
 def add_parser(sub) -> argparse.ArgumentParser:
     """``bench``'s arguments."""
     bench = sub.add_parser("bench", help="numbaconv against installed peers, side by side")
-    bench.add_argument("families", nargs="*", help="families to run (default: all)")
-    bench.add_argument("--repeat", type=int, default=5, help="best of N interleaved rounds")
+    bench.add_argument("families", nargs="*",
+                       help="families to run: padding, signal, conv, pooling, activations, "
+                            "overhead, ... (default: all but dask)")
+    bench.add_argument("--repeat", type=int, default=None,
+                       help="best of N interleaved rounds (default 5; overhead: 7 rounds "
+                            "of 300 calls)")
     bench.add_argument("--filter", default="", help="only cases whose name contains this")
     bench.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     bench.add_argument("--plot", metavar="FILE.png", help="bar chart of the speedups")
@@ -166,5 +188,14 @@ def main(args: argparse.Namespace) -> int:
     """Run the benchmarks ``args`` asks for."""
     if args.startup:
         return startup()
-    return run(families=args.families, repeat=args.repeat, name_filter=args.filter,
-               device=args.device, plot=args.plot, markdown=args.markdown)
+    # "overhead" has its own runner (one process per library); a plain ``bench`` runs it last
+    fams = [f for f in args.families if f != "overhead"]
+    want_overhead = "overhead" in args.families or (not args.families and args.device == "cpu")
+    rc = 0
+    if fams or not args.families:
+        rc = run(families=fams, repeat=args.repeat or 5, name_filter=args.filter,
+                 device=args.device, plot=args.plot, markdown=args.markdown)
+    if want_overhead:
+        print()
+        rc = rc or overhead(repeat=args.repeat, name_filter=args.filter, markdown=args.markdown)
+    return rc
