@@ -12,7 +12,7 @@ alone: the same 300 torch calls in a fresh process, with and without
 """
 
 from numbaconv.bench import asv_suite
-from numbaconv.bench.overhead import CASES, timeraw_source
+from numbaconv.bench.overhead import CASES, raw_call_source
 
 Overhead = asv_suite(CASES, "Overhead")
 
@@ -21,19 +21,19 @@ _LARGE = "conv2d (8,64,28,28)x(64,64,3,3) p1"
 
 
 def timeraw_torch_tiny_conv2d_x300():
-    return timeraw_source(_TINY, "torch", 300, order=True)
+    return raw_call_source(_TINY, "torch", 300, order=True)
 
 
 def timeraw_torch_tiny_conv2d_x300_after_import_numbaconv():
-    return timeraw_source(_TINY, "torch", 300, first=("numbaconv",), order=True)
+    return raw_call_source(_TINY, "torch", 300, first=("numbaconv",), order=True)
 
 
 def timeraw_torch_conv2d_8x64x28x28_x10():
-    return timeraw_source(_LARGE, "torch", 10, order=True)
+    return raw_call_source(_LARGE, "torch", 10, order=True)
 
 
 def timeraw_torch_conv2d_8x64x28x28_x10_after_import_numbaconv():
-    return timeraw_source(_LARGE, "torch", 10, first=("numbaconv",), order=True)
+    return raw_call_source(_LARGE, "torch", 10, first=("numbaconv",), order=True)
 
 
 for _f in (timeraw_torch_tiny_conv2d_x300, timeraw_torch_tiny_conv2d_x300_after_import_numbaconv,

@@ -49,7 +49,7 @@ def _boot() -> str:
     return _BOOT.format(root=root, path=os.path.abspath(calls.__file__))
 
 
-def timeraw_source(name: str, library: str, number: int, first: tuple[str, ...] = (),
+def raw_call_source(name: str, library: str, number: int, first: tuple[str, ...] = (),
                    order: bool = False) -> tuple[str, str]:
     """(code, setup) for an asv ``timeraw_`` benchmark: ``number`` calls of one row in a fresh process."""
     table = "ORDER_CALLS" if order else "CALLS"
