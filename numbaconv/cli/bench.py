@@ -135,15 +135,20 @@ def overhead(repeat: int | None = None, name_filter: str = "", markdown: bool = 
     return 0
 
 
-def startup() -> int:
-    """Print the cold import and first-call times, cold and warm Numba cache."""
-    from numbaconv.bench.startup import measure
+def startup(markdown: bool = False) -> int:
+    """Print the first-call table: baselines, each family cold and warm, the whole API."""
+    import sys
 
-    print("first-call cost, each in a fresh interpreter (cold: empty Numba cache; warm: "
-          "kernels loaded from the on-disk cache)")
-    print(f"{'what':<22} {'cold s':>8} {'warm s':>8}")
-    for what, t in measure().items():
-        print(f"{what:<22} {t['cold']:>8.3f} {t['warm']:>8.3f}")
+    from numbaconv.bench.startup import measure, table
+
+    stamp = datetime.date.today().isoformat()
+    print(f"numbaconv bench --startup, {stamp}: each row a fresh interpreter; cold: a new, "
+          "empty NUMBA_CACHE_DIR, warm: a second process on that cache; cache files: files "
+          "each run added (a warm run that adds any compiled something)", flush=True)
+    rows = measure(progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
+    print(header(machine_info(), markdown=markdown))
+    print()
+    print(table(rows, markdown=markdown))
     return 0
 
 
@@ -180,14 +185,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
     bench.add_argument("--plot", metavar="FILE.png", help="bar chart of the speedups")
     bench.add_argument("--markdown", action="store_true", help="print Markdown tables")
     bench.add_argument("--startup", action="store_true",
-                       help="instead: cold import and first-call times, cold and warm cache")
+                       help="instead: import and first-call times per family and for the "
+                            "whole API, cold and warm Numba cache")
     return bench
 
 
 def main(args: argparse.Namespace) -> int:
     """Run the benchmarks ``args`` asks for."""
     if args.startup:
-        return startup()
+        return startup(markdown=args.markdown)
     # "overhead" has its own runner (one process per library); a plain ``bench`` runs it last
     fams = [f for f in args.families if f != "overhead"]
     want_overhead = "overhead" in args.families or (not args.families and args.device == "cpu")
