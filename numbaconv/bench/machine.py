@@ -219,6 +219,7 @@ def machine_info(torch: bool | None = True) -> dict[str, object]:
         "arch": platform.machine(),
         "os": f"{platform.system()} {platform.release()}",
         "ram_gib": _ram_gib(),
+        "load": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "cpu_isa": isa(hw) if hw else None,
         "llvm_cpu": name,
         "llvm_isa": isa(features),
@@ -243,6 +244,8 @@ def header(info: dict | None = None, markdown: bool = False) -> str:
     t, v = info["threads"], info["versions"]
     ram = f", {info['ram_gib']} GiB" if info.get("ram_gib") else ""
     cpu = f"{info['cpu']}, {info['arch']}, {t['usable cores']} of {t['cores']} cores{ram}"
+    if info.get("load") is not None:  # a busy machine makes thread hand-offs slow: say so
+        cpu += f"; load average {info['load']:.1f} when read"
     target = f"{info['llvm_isa']} (LLVM targets {info['llvm_cpu']}"
     if info.get("numba_cpu_name_env"):
         target += f", NUMBA_CPU_NAME={info['numba_cpu_name_env']}"

@@ -79,14 +79,26 @@ def _case(name: str) -> Case:
 CASES = [_case(name) for name in calls.CALLS]
 
 
+#: environment variables that size the thread pools of numba, OpenMP (torch), BLAS
+THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
 def run_worker(library: str, names, repeat: int = calls.REPEAT, number: int = calls.NUMBER,
-               first: tuple[str, ...] = (), order: bool = False, timeout: float = 900) -> dict:
-    """Time ``library``'s calls of ``names`` in a fresh interpreter; see ``overhead_calls.time_calls``."""
+               first: tuple[str, ...] = (), order: bool = False, threads: int | None = None,
+               timeout: float = 900) -> dict:
+    """Time ``library``'s calls of ``names`` in a fresh interpreter; see ``overhead_calls.time_calls``.
+
+    ``threads``: start the worker with every library's thread pool at that size (the
+    :data:`THREAD_VARS` in the worker's environment only); None leaves the defaults.
+    """
     args = dict(library=library, names=list(names), repeat=repeat, number=number,
                 first=list(first), order=order)
     code = _boot() + f"print(json.dumps(calls.time_calls(**json.loads({json.dumps(args)!r}))))\n"
+    env = dict(os.environ)
+    if threads is not None:
+        env.update({var: str(threads) for var in THREAD_VARS})
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, env=env)
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()[-3:]
         return {"error": f"{library} worker failed: {' | '.join(tail)}"}
@@ -95,17 +107,19 @@ def run_worker(library: str, names, repeat: int = calls.REPEAT, number: int = ca
 
 def measure(names=None, libraries=LIBRARIES, repeat: int = calls.REPEAT,
             number: int = calls.NUMBER, rounds: int = 2, order: bool = True,
-            progress=None) -> dict:
+            threads: int | None = None, progress=None) -> dict:
     """Run the overhead table (and the torch import-order check) in fresh processes.
 
     Returns ``{"times": {row: {library: s}}, "processes": {library: info},
     "errors": {library: message}, "order": {row: {"alone": s, "after import numbaconv": s}},
     "order_processes": {...}}``; per-call seconds, best over ``rounds`` processes.
+    ``threads``: see :func:`run_worker`.
     """
     names = list(calls.CALLS) if names is None else list(names)
     say = progress or (lambda msg: None)
     out: dict = {"times": {n: {} for n in names}, "processes": {}, "errors": {}, "order": {},
-                 "order_processes": {}, "repeat": repeat, "number": number, "rounds": rounds}
+                 "order_processes": {}, "repeat": repeat, "number": number, "rounds": rounds,
+                 "threads": threads}
 
     def keep(table, res):
         for row, t in res["times"].items():
@@ -118,7 +132,7 @@ def measure(names=None, libraries=LIBRARIES, repeat: int = calls.REPEAT,
             if lib in out["errors"]:
                 continue
             say(f"round {r + 1}/{rounds}: {lib}")
-            res = run_worker(lib, names, repeat, number)
+            res = run_worker(lib, names, repeat, number, threads=threads)
             if "error" in res:
                 out["errors"][lib] = res["error"]
                 continue
@@ -130,7 +144,8 @@ def measure(names=None, libraries=LIBRARIES, repeat: int = calls.REPEAT,
         for r in range(rounds):
             for label, first in variants.items():
                 say(f"round {r + 1}/{rounds}: torch {label}")
-                res = run_worker("torch", rows, repeat, number, first=first, order=True)
+                res = run_worker("torch", rows, repeat, number, first=first, order=True,
+                                 threads=threads)
                 if "error" in res:
                     out["errors"][f"torch {label}"] = res["error"]
                     continue
@@ -157,8 +172,10 @@ def table(result: dict, markdown: bool = False) -> str:
         rows.append([name, *(_us(t.get(lib)) for lib in libs), *ratios])
     lines = [f"per-call microseconds, best of {result['repeat']} rounds of {result['number']} "
              f"calls (fewer for calls over {calls.ROUND_SECONDS / result['number'] * 1e6:.0f} us), "
-             f"each library alone in its own process, best of {result['rounds']} processes; "
-             "peer/numbaconv > 1: numbaconv is faster"]
+             f"each library alone in its own process, best of {result['rounds']} processes"
+             + (f", every thread pool set to {result['threads']} (environment of the workers)"
+                if result.get("threads") else ", default thread pools")
+             + "; peer/numbaconv > 1: numbaconv is faster"]
     lines += _render(head, rows, markdown)
     for lib, info in result["processes"].items():
         threads = ", ".join(f"{k} {v}" for k, v in info["threads"].items()) or "-"

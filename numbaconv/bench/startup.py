@@ -61,14 +61,15 @@ _CHILD = """
 import json, time
 t0 = time.perf_counter()
 import numpy as np
-t1 = time.perf_counter()
+t1, c1 = time.perf_counter(), time.process_time()
 import numbaconv as nc
-t2 = time.perf_counter()
+t2, c2 = time.perf_counter(), time.process_time()
 {setup}
-t3 = time.perf_counter()
+t3, c3 = time.perf_counter(), time.process_time()
 {call}
-t4 = time.perf_counter()
-print(json.dumps({{"numpy": t1 - t0, "numbaconv": t2 - t1, "call": t4 - t3}}))
+t4, c4 = time.perf_counter(), time.process_time()
+print(json.dumps({{"numpy": t1 - t0, "numbaconv": t2 - t1, "call": t4 - t3, "cpu": c4 - c3,
+                  "import_cpu": c2 - c1}}))
 """
 
 
@@ -121,10 +122,12 @@ def _has_compile() -> bool:
 def measure(families=None, whole_api: bool = True, progress=None) -> dict[str, dict]:
     """Seconds per row, cold (empty Numba cache) and warm (a second process on that cache).
 
-    Returns ``{row: {"cold": s, "warm": s, "files_cold": n, "files_warm": n}}``; ``files_*``
-    count the files that run added to the cache folder (``files_warm`` > 0: a cache miss).
-    The ``python`` rows are whole-process wall times; ``import`` rows and first calls are
-    timed inside the process.
+    Returns ``{row: {"cold": s, "warm": s, "cpu_cold": s, "cpu_warm": s, "files_cold": n,
+    "files_warm": n}}``; ``cpu_*`` is the process's CPU time for the call (compiling is
+    single-threaded CPU work, so it reads the same on a busy machine, where wall time does
+    not); ``files_*`` count the files that run added to the cache folder (``files_warm`` > 0:
+    a cache miss). The ``python`` rows are whole-process wall times; ``import`` rows and
+    first calls are timed inside the process.
     """
     say = progress or (lambda msg: None)
     rows: dict[str, dict] = {}
@@ -145,6 +148,8 @@ def measure(families=None, whole_api: bool = True, progress=None) -> dict[str, d
         rows["import numpy (in process)"] = {"cold": cold["numpy"], "warm": warm["numpy"]}
         rows["import numbaconv (in process)"] = {"cold": cold["numbaconv"],
                                                  "warm": warm["numbaconv"],
+                                                 "cpu_cold": cold["import_cpu"],
+                                                 "cpu_warm": warm["import_cpu"],
                                                  "files_cold": cold["files"],
                                                  "files_warm": warm["files"]}
         rows["python + import numbaconv (process wall)"] = {"cold": cold["wall"],
@@ -155,18 +160,24 @@ def measure(families=None, whole_api: bool = True, progress=None) -> dict[str, d
             whole = not row.startswith("first ")  # time the whole program, setup included
             cold, warm = _child(code, cache, whole), _child(code, cache, whole)
             rows[row] = {"cold": cold["call"], "warm": warm["call"],
+                         "cpu_cold": cold["cpu"], "cpu_warm": warm["cpu"],
                          "files_cold": cold["files"], "files_warm": warm["files"]}
     return rows
 
 
 def table(rows: dict[str, dict], markdown: bool = False) -> str:
     """The rows as an aligned text table or Markdown."""
-    head = ["what", "cold s", "warm s", "cache files cold", "warm (0 = no compile)"]
+    head = ["what", "cold s", "cold CPU s", "warm s", "warm CPU s", "cache files cold",
+            "warm (0 = no compile)"]
     body = []
+
+    def opt(v, fmt):
+        return "-" if v is None else format(v, fmt)
+
     for what, r in rows.items():
-        fc, fw = r.get("files_cold"), r.get("files_warm")
-        body.append([what, f"{r['cold']:.3f}", f"{r['warm']:.3f}",
-                     "-" if fc is None else str(fc), "-" if fw is None else str(fw)])
+        body.append([what, f"{r['cold']:.3f}", opt(r.get("cpu_cold"), ".3f"), f"{r['warm']:.3f}",
+                     opt(r.get("cpu_warm"), ".3f"), opt(r.get("files_cold"), "d"),
+                     opt(r.get("files_warm"), "d")])
     if markdown:
         return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head),
                           *("| " + " | ".join(b) + " |" for b in body)])

@@ -118,7 +118,7 @@ def run(families=(), repeat: int = 5, name_filter: str = "", device: str = "cpu"
 
 
 def overhead(repeat: int | None = None, name_filter: str = "", markdown: bool = False,
-             rounds: int = 2) -> int:
+             rounds: int = 2, threads: int | None = None) -> int:
     """Print the overhead tables: tiny calls, each library alone in its own process."""
     import sys
 
@@ -127,7 +127,7 @@ def overhead(repeat: int | None = None, name_filter: str = "", markdown: bool = 
     names = [n for n in oh.calls.CALLS if name_filter in n]
     stamp = datetime.date.today().isoformat()
     print(f"numbaconv bench overhead, {stamp}", flush=True)
-    result = oh.measure(names, repeat=repeat or oh.calls.REPEAT, rounds=rounds,
+    result = oh.measure(names, repeat=repeat or oh.calls.REPEAT, rounds=rounds, threads=threads,
                         progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
     print(header(machine_info(), markdown=markdown))
     print()
@@ -184,6 +184,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     bench.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     bench.add_argument("--plot", metavar="FILE.png", help="bar chart of the speedups")
     bench.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    bench.add_argument("--rounds", type=int, default=2,
+                       help="overhead: fresh processes per library, best kept (default 2)")
+    bench.add_argument("--threads", type=int, default=None,
+                       help="overhead: start each worker with every thread pool at this size "
+                            "(NUMBA_NUM_THREADS, OMP_NUM_THREADS, ...; default: as they are)")
     bench.add_argument("--startup", action="store_true",
                        help="instead: import and first-call times per family and for the "
                             "whole API, cold and warm Numba cache")
@@ -203,5 +208,6 @@ def main(args: argparse.Namespace) -> int:
                  device=args.device, plot=args.plot, markdown=args.markdown)
     if want_overhead:
         print()
-        rc = rc or overhead(repeat=args.repeat, name_filter=args.filter, markdown=args.markdown)
+        rc = rc or overhead(repeat=args.repeat, name_filter=args.filter, markdown=args.markdown,
+                            rounds=args.rounds, threads=args.threads)
     return rc
