@@ -235,10 +235,11 @@ def _ram_gib() -> float | None:
     return round(int(m.group(1)) / 2**20, 1) if m else None
 
 
-def header(info: dict | None = None, markdown: bool = False) -> str:
+def header(info: dict | None = None, markdown: bool = False, threads_note: str = "") -> str:
     """The machine header: CPU model, vector ISA (hardware and Numba's target), threads, versions.
 
     ``markdown=True`` gives a bullet list for docs; otherwise a few plain ``#``-prefixed lines.
+    ``threads_note`` is appended to the threads line (e.g. where worker processes differ).
     """
     info = machine_info() if info is None else info
     t, v = info["threads"], info["versions"]
@@ -263,7 +264,8 @@ def header(info: dict | None = None, markdown: bool = False) -> str:
         vers += f" (not installed: {', '.join(missing)})"
     if info.get("commit"):
         vers += f"; numbaconv commit {info['commit']}"
-    lines = [("CPU", cpu), ("vector ISA", target), ("threads", ", ".join(thr)),
+    lines = [("CPU", cpu), ("vector ISA", target),
+             ("threads", ", ".join(thr) + (f"; {threads_note}" if threads_note else "")),
              ("versions", vers)]
     if markdown:
         return "\n".join(f"- **{k}**: {val}" for k, val in lines)

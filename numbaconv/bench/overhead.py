@@ -176,6 +176,10 @@ def table(result: dict, markdown: bool = False) -> str:
              + (f", every thread pool set to {result['threads']} (environment of the workers)"
                 if result.get("threads") else ", default thread pools")
              + "; peer/numbaconv > 1: numbaconv is faster"]
+    if not result.get("threads"):
+        lines.append("(on a busy machine a process whose thread-pool hand-offs wait for the "
+                     "scheduler stays slow, milliseconds per call; --threads 1 gives each "
+                     "call's own cost)")
     lines += _render(head, rows, markdown)
     for lib, info in result["processes"].items():
         threads = ", ".join(f"{k} {v}" for k, v in info["threads"].items()) or "-"

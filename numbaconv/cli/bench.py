@@ -129,7 +129,9 @@ def overhead(repeat: int | None = None, name_filter: str = "", markdown: bool = 
     print(f"numbaconv bench overhead, {stamp}", flush=True)
     result = oh.measure(names, repeat=repeat or oh.calls.REPEAT, rounds=rounds, threads=threads,
                         progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
-    print(header(machine_info(), markdown=markdown))
+    note = ("this process; each worker's own counts are listed under the table"
+            + (f" (every pool started at {threads})" if threads else ""))
+    print(header(machine_info(), markdown=markdown, threads_note=note))
     print()
     print(oh.table(result, markdown=markdown))
     return 0
