@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test test-cpu test-cuda test-bench test-boundscheck bench lint clean
+.PHONY: demo test test-cpu test-cuda test-bench test-boundscheck bench asv lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,12 +47,39 @@ test-cuda: $(STAMP)
 		NUMBA_ENABLE_CUDASIM=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/cuda; \
 	fi
 
-# (3) the asv benchmarks still import and parse
+# (3) the asv benchmarks import and parse; then one small benchmark end to end as documented
+# (asv machine, asv run --python=same, asv publish), in a throw-away copy of asv.conf.json: its
+# own HOME (asv's ~/.asv-machine.json), results and html folders, and the checked-out commit
+# as the branch to publish, so it leaves the developer's .asv/ and machine file alone
+ASV_SMOKE ?= Overhead.time_op.*relu 16 f32.*numbaconv
 test-bench: $(STAMP)
 	$(BIN)/asv check --python=same
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(BIN)/python -c "import json, os, sys; c = json.load(open('asv.conf.json')); t = sys.argv[1]; \
+		c.update(repo=os.getcwd(), benchmark_dir=os.path.abspath(c['benchmark_dir']), branches=['HEAD'], \
+		env_dir=t + '/env', results_dir=t + '/results', html_dir=t + '/html'); \
+		json.dump(c, open(t + '/asv.conf.json', 'w'))" "$$tmp" && \
+	HOME=$$tmp $(BIN)/asv machine --yes > /dev/null && \
+	HOME=$$tmp $(BIN)/asv --config $$tmp/asv.conf.json run --python=same --quick --show-stderr \
+		--set-commit-hash HEAD --bench '$(ASV_SMOKE)' && \
+	HOME=$$tmp $(BIN)/asv --config $$tmp/asv.conf.json publish > /dev/null && \
+	test -n "$$(find $$tmp/html/graphs -name 'bench_overhead.Overhead.time_op.json')" && \
+	echo "asv: one benchmark run, recorded and published"
 
 bench: $(STAMP)
 	$(BIN)/python -m numbaconv bench
+
+# the asv suite on this checkout in the current environment, recorded for HEAD, then the
+# HTML report (.asv/html; `asv preview` serves it). asv needs a description of the machine
+# before its first run: `asv machine --yes` detects it, and the CPU line is replaced by the
+# benchmark header's (model, vector ISA, Numba's LLVM target). ASVFLAGS="--bench Overhead"
+# (a regular expression) runs a part of the suite.
+ASVFLAGS ?=
+asv: $(STAMP)
+	$(BIN)/asv machine --yes > /dev/null
+	$(BIN)/asv machine --cpu "$$($(BIN)/python -m numbaconv.bench.machine --asv-cpu)" > /dev/null
+	$(BIN)/asv run --python=same --set-commit-hash HEAD $(ASVFLAGS)
+	$(BIN)/asv publish
 
 lint: $(STAMP)
 	$(BIN)/ruff check numbaconv tests benchmarks examples

@@ -4,11 +4,10 @@ Without dask installed (it is the optional extra ``dask``) no suite is defined,
 so ``asv check`` still passes.
 """
 
-from numbaconv.bench import PEERS, asv_suite, optional
+from numbaconv.bench import asv_suite, optional, suite_impls
 
 if optional("dask.array") is not None:
     from numbaconv.bench.dask import CASES, INMEMORY
 
-    Dask = asv_suite(CASES, "Dask")
-    # time the in-memory numbaconv call too (asv_suite's setup looks any name up in the peers)
-    Dask.params = [Dask.params[0], ["numbaconv", INMEMORY, *PEERS]]
+    # the in-memory numbaconv call is timed too (asv_suite's setup looks any name up in the peers)
+    Dask = asv_suite(CASES, "Dask", impls=["numbaconv", INMEMORY, *suite_impls(CASES)[1:]])

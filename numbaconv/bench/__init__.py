@@ -20,6 +20,24 @@ Thunk = Callable[[], object]
 PEERS = ("scipy", "numpy", "torch", "opencv")
 
 
+def _string_constants(code) -> set[str]:
+    """Every string constant in a code object and the functions nested in it.
+
+    Tuples count too: ``{"scipy": f, "numpy": g}`` compiles to one constant tuple of keys.
+    """
+    out: set[str] = set()
+    stack = list(code.co_consts)
+    while stack:
+        const = stack.pop()
+        if isinstance(const, str):
+            out.add(const)
+        elif isinstance(const, (tuple, frozenset)):
+            stack.extend(const)
+        elif hasattr(const, "co_consts"):
+            stack.extend(const.co_consts)
+    return out
+
+
 @dataclass
 class Case:
     """One benchmark case of an operation family.
@@ -28,6 +46,12 @@ class Case:
     numbaconv, and a dict peer name -> zero-argument callable (only peers
     that are installed). ``flops`` or ``nbytes`` (per call) turn times into
     GFLOP/s or GB/s in reports.
+
+    ``peers`` names the peers ``make()`` can return (it sizes asv's parameter
+    grid, see :func:`asv_suite`); left as None, :meth:`peer_names` reads them
+    from ``make``'s code: the names in :data:`PEERS` that appear there as string
+    constants (``peers["torch"] = ...`` or ``{"numpy": ...}``). Declare them when
+    ``make`` builds its dict another way.
     """
 
     family: str
@@ -39,6 +63,15 @@ class Case:
     #: optional GPU variant: like ``make`` but on CUDA arrays, peers such as
     #: torch CUDA; every callable must synchronise before returning.
     make_cuda: Callable[[], tuple[Thunk, dict[str, Thunk]]] | None = None
+    peers: tuple[str, ...] | None = None
+
+    def peer_names(self) -> tuple[str, ...]:
+        """The peers this case can compare against, in :data:`PEERS` order, without running it."""
+        if self.peers is not None:
+            return tuple(self.peers)
+        code = getattr(self.make, "__code__", None)
+        found = _string_constants(code) if code is not None else set(PEERS)
+        return tuple(p for p in PEERS if p in found)
 
 
 def best_of(fn: Thunk, repeat: int = 5, min_time: float = 0.05) -> float:
@@ -74,14 +107,24 @@ def compare(case: Case, repeat: int = 5, device: str = "cpu") -> dict:
     return {"ours": best.pop("numbaconv"), "peers": best}
 
 
-def asv_suite(cases: list[Case], name: str):
+def suite_impls(cases: list[Case]) -> list[str]:
+    """``"numbaconv"`` and every peer at least one of ``cases`` defines (see :meth:`Case.peer_names`)."""
+    found = {p for c in cases for p in c.peer_names()}
+    extra = sorted(found - set(PEERS))
+    return ["numbaconv", *(p for p in PEERS if p in found), *extra]
+
+
+def asv_suite(cases: list[Case], name: str, impls: list[str] | None = None):
     """An asv benchmark class timing every case for numbaconv and each peer.
 
-    Parameters are ``(case, impl)``; a peer that is not installed raises
-    ``NotImplementedError`` in ``setup``, which asv reports as skipped.
+    Parameters are ``(case, impl)``. ``impl`` runs over numbaconv and only the
+    peers the cases define (:func:`suite_impls`, or ``impls`` when given), so a
+    family with no scipy case has no scipy column. A peer that is not installed,
+    or that one case of the suite lacks, raises ``NotImplementedError`` in
+    ``setup``, which asv reports as skipped.
     """
     by_name = {c.name: c for c in cases}
-    impls = ["numbaconv", *PEERS]
+    impls = list(impls) if impls is not None else suite_impls(cases)
 
     class Suite:
         params = [list(by_name), impls]

@@ -11,26 +11,42 @@ import argparse
 import datetime
 import importlib
 import math
-import platform
+import pkgutil
 
 import numpy as np
 
+import numbaconv.bench
 from numbaconv.bench import compare
+from numbaconv.bench.machine import header, machine_info
 
+#: families in report order; any other module of numbaconv.bench that defines CASES
+#: (a new family) is found by :func:`families` and runs after these
 FAMILIES = ("padding", "signal", "conv", "pooling", "activations")
+#: families that run only when named (long, or need optional extras)
+OPT_IN = ("dask",)
+#: modules of numbaconv.bench that hold no cases, or whose cases need a runner of their own
+_NOT_CASES = {"machine", "startup", "fit_signal_cost", "overhead", "overhead_calls"}
 
 
-def load_cases(families, name_filter: str = ""):
+def families() -> tuple[str, ...]:
+    """Every case family: :data:`FAMILIES`, then the other case modules of numbaconv.bench."""
+    found = sorted(m.name for m in pkgutil.iter_modules(numbaconv.bench.__path__)
+                   if not m.name.startswith("_") and m.name not in _NOT_CASES)
+    return (*FAMILIES, *(f for f in found if f not in FAMILIES))
+
+
+def load_cases(fams, name_filter: str = ""):
     """All cases of the requested families (default: all), filtered by name."""
     cases = []
-    for fam in families or FAMILIES:
-        if fam not in FAMILIES:
-            raise SystemExit(f"unknown family {fam!r}; choose from {', '.join(FAMILIES)}")
+    known = families()
+    for fam in fams or [f for f in known if f not in OPT_IN]:
+        if fam not in known:
+            raise SystemExit(f"unknown family {fam!r}; choose from {', '.join(known)}, overhead")
         try:
             module = importlib.import_module(f"numbaconv.bench.{fam}")
         except ImportError:
             continue
-        cases += [c for c in module.CASES if name_filter in c.name]
+        cases += [c for c in getattr(module, "CASES", ()) if name_filter in c.name]
     return cases
 
 
@@ -54,12 +70,9 @@ def run(families=(), repeat: int = 5, name_filter: str = "", device: str = "cpu"
         from tqdm import tqdm
     except ImportError:
         tqdm = None
-    import numba
-
     cases = load_cases(families, name_filter)
     stamp = datetime.date.today().isoformat()
-    print(f"numbaconv bench, {stamp}, {platform.machine()} {platform.processor() or ''}, "
-          f"{numba.config.NUMBA_NUM_THREADS} numba threads, device={device}, best of {repeat}")
+    print(f"numbaconv bench, {stamp}, device={device}, best of {repeat} interleaved rounds")
     rows = []
     iterator = tqdm(cases, unit="case", leave=False) if tqdm else cases
     for case in iterator:
@@ -75,6 +88,8 @@ def run(families=(), repeat: int = 5, name_filter: str = "", device: str = "cpu"
         if not res["peers"]:
             rows.append((case, "-", res["ours"], float("nan")))
     sep = "|" if markdown else " "
+    # read after the runs, so the thread counts are the ones the cases ran with
+    print(header(machine_info(), markdown=markdown))
     for fam in dict.fromkeys(c.family for c, *_ in rows):
         fam_rows = [r for r in rows if r[0].family == fam]
         print()
@@ -102,15 +117,40 @@ def run(families=(), repeat: int = 5, name_filter: str = "", device: str = "cpu"
     return 0
 
 
-def startup() -> int:
-    """Print the cold import and first-call times, cold and warm Numba cache."""
-    from numbaconv.bench.startup import measure
+def overhead(repeat: int | None = None, name_filter: str = "", markdown: bool = False,
+             rounds: int = 2, threads: int | None = None) -> int:
+    """Print the overhead tables: tiny calls, each library alone in its own process."""
+    import sys
 
-    print("first-call cost, each in a fresh interpreter (cold: empty Numba cache; warm: "
-          "kernels loaded from the on-disk cache)")
-    print(f"{'what':<22} {'cold s':>8} {'warm s':>8}")
-    for what, t in measure().items():
-        print(f"{what:<22} {t['cold']:>8.3f} {t['warm']:>8.3f}")
+    from numbaconv.bench import overhead as oh
+
+    names = [n for n in oh.calls.CALLS if name_filter in n]
+    stamp = datetime.date.today().isoformat()
+    print(f"numbaconv bench overhead, {stamp}", flush=True)
+    result = oh.measure(names, repeat=repeat or oh.calls.REPEAT, rounds=rounds, threads=threads,
+                        progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
+    note = ("this process; each worker's own counts are listed under the table"
+            + (f" (every pool started at {threads})" if threads else ""))
+    print(header(machine_info(), markdown=markdown, threads_note=note))
+    print()
+    print(oh.table(result, markdown=markdown))
+    return 0
+
+
+def startup(markdown: bool = False) -> int:
+    """Print the first-call table: baselines, each family cold and warm, the whole API."""
+    import sys
+
+    from numbaconv.bench.startup import measure, table
+
+    stamp = datetime.date.today().isoformat()
+    print(f"numbaconv bench --startup, {stamp}: each row a fresh interpreter; cold: a new, "
+          "empty NUMBA_CACHE_DIR, warm: a second process on that cache; cache files: files "
+          "each run added (a warm run that adds any compiled something)", flush=True)
+    rows = measure(progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
+    print(header(machine_info(), markdown=markdown))
+    print()
+    print(table(rows, markdown=markdown))
     return 0
 
 
@@ -136,20 +176,40 @@ def _plot(rows, path: str, device: str) -> None:
 def add_parser(sub) -> argparse.ArgumentParser:
     """``bench``'s arguments."""
     bench = sub.add_parser("bench", help="numbaconv against installed peers, side by side")
-    bench.add_argument("families", nargs="*", help="families to run (default: all)")
-    bench.add_argument("--repeat", type=int, default=5, help="best of N interleaved rounds")
+    bench.add_argument("families", nargs="*",
+                       help="families to run: padding, signal, conv, pooling, activations, "
+                            "overhead, ... (default: all but dask)")
+    bench.add_argument("--repeat", type=int, default=None,
+                       help="best of N interleaved rounds (default 5; overhead: 7 rounds "
+                            "of 300 calls)")
     bench.add_argument("--filter", default="", help="only cases whose name contains this")
     bench.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     bench.add_argument("--plot", metavar="FILE.png", help="bar chart of the speedups")
     bench.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    bench.add_argument("--rounds", type=int, default=2,
+                       help="overhead: fresh processes per library, best kept (default 2)")
+    bench.add_argument("--threads", type=int, default=None,
+                       help="overhead: start each worker with every thread pool at this size "
+                            "(NUMBA_NUM_THREADS, OMP_NUM_THREADS, ...; default: as they are)")
     bench.add_argument("--startup", action="store_true",
-                       help="instead: cold import and first-call times, cold and warm cache")
+                       help="instead: import and first-call times per family and for the "
+                            "whole API, cold and warm Numba cache")
     return bench
 
 
 def main(args: argparse.Namespace) -> int:
     """Run the benchmarks ``args`` asks for."""
     if args.startup:
-        return startup()
-    return run(families=args.families, repeat=args.repeat, name_filter=args.filter,
-               device=args.device, plot=args.plot, markdown=args.markdown)
+        return startup(markdown=args.markdown)
+    # "overhead" has its own runner (one process per library); a plain ``bench`` runs it last
+    fams = [f for f in args.families if f != "overhead"]
+    want_overhead = "overhead" in args.families or (not args.families and args.device == "cpu")
+    rc = 0
+    if fams or not args.families:
+        rc = run(families=fams, repeat=args.repeat or 5, name_filter=args.filter,
+                 device=args.device, plot=args.plot, markdown=args.markdown)
+    if want_overhead:
+        print()
+        rc = rc or overhead(repeat=args.repeat, name_filter=args.filter, markdown=args.markdown,
+                            rounds=args.rounds, threads=args.threads)
+    return rc
