@@ -32,6 +32,8 @@ results, bit for bit):
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
@@ -69,8 +71,9 @@ STRIDE2_K3 = np.int16(0)
 GENERIC = np.int64(0)
 
 
+@functools.lru_cache(maxsize=512)
 def _variant(spec):
-    """The interior-loop token of a channels-first max pooling."""
+    """The interior-loop token of a channels-first max pooling (once per spec)."""
     geo = spec.geo
     if geo[5] > geo[4] and geo[2] == 1 and geo[3] == 2:
         kw = spec.win[2, 2, geo[4]]
@@ -690,7 +693,7 @@ def max_pool(spec, x, out) -> None:
     if out.size == 0:
         return
     D, H, W, oD, oH, oW = spec.dims
-    xf, of = x.reshape(-1), out.reshape(-1)
+    xf, of = x.ravel(), out.ravel()
     if spec.channels_last:
         items = spec.batch * oD * oH
         step = _split(items, spec.work)
@@ -714,7 +717,7 @@ def max_pool_indices(spec, x, out, idx) -> None:
     if out.size == 0:
         return
     D, H, W, oD, oH, oW = spec.dims
-    xf, of, jf = x.reshape(-1), out.reshape(-1), idx.reshape(-1)
+    xf, of, jf = x.ravel(), out.ravel(), idx.ravel()
     if spec.channels_last:
         items = spec.batch * oD * oH
         step = _split(items, spec.work)
@@ -740,7 +743,7 @@ def max_pool_backward(spec, g, x, gin) -> None:
     if gin.size == 0:
         return
     D, H, W, oD, oH, oW = spec.dims
-    gf, xf, hf = g.reshape(-1), x.reshape(-1), gin.reshape(-1)
+    gf, xf, hf = g.ravel(), x.ravel(), gin.ravel()
     if spec.channels_last:
         C = spec.channels
         items = spec.batch * (-(-C // CHANNEL_BLOCK))
@@ -765,7 +768,7 @@ def avg_pool(spec, x, out) -> None:
     if out.size == 0:
         return
     D, H, W, oD, oH, oW = spec.dims
-    xf, of = x.reshape(-1), out.reshape(-1)
+    xf, of = x.ravel(), out.ravel()
     zero = xf.dtype.type(0)
     if spec.channels_last:
         items = spec.batch * oD * oH
@@ -791,7 +794,7 @@ def avg_pool_backward(spec, g, gin) -> None:
     if gin.size == 0:
         return
     D, H, W, oD, oH, oW = spec.dims
-    gf, hf = g.reshape(-1), gin.reshape(-1)
+    gf, hf = g.ravel(), gin.ravel()
     zero = hf.dtype.type(0)
     if spec.channels_last:
         items = spec.batch * D * H
@@ -817,7 +820,7 @@ def max_unpool(spec, x, idx, out) -> None:
         return
     D, H, W, oD, oH, oW = spec.dims
     n_in, n_out = D * H * W, oD * oH * oW
-    xf, jf, of = x.reshape(-1), idx.reshape(-1), out.reshape(-1)
+    xf, jf, of = x.ravel(), idx.ravel(), out.ravel()
     if spec.channels_last:
         items = spec.batch
         step = _split(items, spec.work)
