@@ -267,8 +267,13 @@ def pool_spec(kind: str, nd: int, shape: tuple[int, ...], dtype, kernel_size, st
                 else check_int(divisor_override, "divisor_override", 1))
     pads = layout.resolve_padding(padding, spatial, kernel, strides, dils, words=PADDING_WORDS)
     word = padding if isinstance(padding, str) else None
-    out = tuple(pool_output_size(n, k, s, word if word else pad, d, ceil_mode)
-                for n, k, s, d, pad in zip(spatial, kernel, strides, dils, pads, strict=True))
+    try:
+        out = tuple(pool_output_size(n, k, s, word if word else pad, d, ceil_mode)
+                    for n, k, s, d, pad in zip(spatial, kernel, strides, dils, pads, strict=True))
+    except ValueError as exc:
+        if "larger than the padded input" not in str(exc):
+            raise
+        raise ValueError(f"{name} of shape {tuple(shape)}: {exc}") from None
     if word == "same":
         include = False  # Keras/TensorFlow: the padding never counts
     axes = tuple(_regular_axis(n, k, s, d, lo, hi, o, include)

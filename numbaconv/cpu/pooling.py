@@ -421,7 +421,11 @@ def _unpool_planes(x, idx, out, n_in, n_out, p0, p1):
 
 @njit(**_JIT)
 def _max_rows_cl(x, out, win, geo, D, H, W, C, oD, oH, oW, r0, r1):
-    """Output rows ``r0 <= r < r1`` (rows: (n, od, oh)) of channels-last max pooling."""
+    """Output rows ``r0 <= r < r1`` (rows: (n, od, oh)) of channels-last max pooling.
+
+    Per output position, one pass over its C contiguous channels per tap row, the row's
+    (up to 3) taps fused into the pass; the first pass starts from the first tap.
+    """
     dd, dh, dw = geo[0], geo[1], geo[2]
     for r in range(r0, r1):
         oh = r % oH
@@ -431,18 +435,39 @@ def _max_rows_cl(x, out, win, geo, D, H, W, C, oD, oH, oW, r0, r1):
         xb = n * D * H * W * C
         for ow in range(oW):
             o = (r * oW + ow) * C
-            for c in range(C):
-                out[_U(o) + _U(c)] = _NEG_INF
+            jw0, jw1 = win[2, 1, ow], win[2, 2, ow]
+            first = True
             for jd in range(win[0, 1, od], win[0, 2, od]):
                 d = win[0, 0, od] + jd * dd
                 for jh in range(win[1, 1, oh], win[1, 2, oh]):
                     rp = (d * H + win[1, 0, oh] + jh * dh) * W + win[2, 0, ow]
-                    for jw in range(win[2, 1, ow], win[2, 2, ow]):
+                    jw = jw0
+                    if first and jw < jw1:  # the window's first tap: taken as it is
                         xo = xb + (rp + jw * dw) * C
-                        for c in range(C):  # contiguous channels: vectorised
-                            v = x[_U(xo) + _U(c)]
-                            b = out[_U(o) + _U(c)]
-                            out[_U(o) + _U(c)] = v if takes(v, b) else b
+                        for c in range(C):
+                            out[_U(o) + _U(c)] = x[_U(xo) + _U(c)]
+                        jw += 1
+                        first = False
+                    while jw < jw1:
+                        xo = xb + (rp + jw * dw) * C
+                        if jw1 - jw >= 2:  # two taps in one pass over the channels
+                            x1 = xo + dw * C
+                            for c in range(C):
+                                b = out[_U(o) + _U(c)]
+                                v = x[_U(xo) + _U(c)]
+                                b = v if takes(v, b) else b
+                                v = x[_U(x1) + _U(c)]
+                                out[_U(o) + _U(c)] = v if takes(v, b) else b
+                            jw += 2
+                        else:
+                            for c in range(C):  # contiguous channels: vectorised
+                                b = out[_U(o) + _U(c)]
+                                v = x[_U(xo) + _U(c)]
+                                out[_U(o) + _U(c)] = v if takes(v, b) else b
+                            jw += 1
+            if first:  # no tap inside the input (dilation)
+                for c in range(C):
+                    out[_U(o) + _U(c)] = _NEG_INF
 
 
 @njit(**_JIT, inline="always")
