@@ -23,7 +23,7 @@ def takes(v, best):
     A greater value, or a NaN when the maximum is not NaN yet: so the first
     maximum and the first NaN of the scan win (branch-free, for vector loops).
     """
-    return (v > best) | ((v != v) & (best == best))
+    return (not (v <= best)) & (best == best)  # v > best, or v NaN; never when best is NaN
 
 
 @register_jitable
