@@ -444,9 +444,17 @@ def _max_rows_cl(x, out, win, geo, D, H, W, C, oD, oH, oW, r0, r1):
                     jw = jw0
                     if first and jw < jw1:  # the window's first tap: taken as it is
                         xo = xb + (rp + jw * dw) * C
-                        for c in range(C):
-                            out[_U(o) + _U(c)] = x[_U(xo) + _U(c)]
-                        jw += 1
+                        if jw1 - jw >= 2:  # (with the second in the same pass)
+                            x1 = xo + dw * C
+                            for c in range(C):
+                                b = x[_U(xo) + _U(c)]
+                                v = x[_U(x1) + _U(c)]
+                                out[_U(o) + _U(c)] = v if takes(v, b) else b
+                            jw += 2
+                        else:
+                            for c in range(C):
+                                out[_U(o) + _U(c)] = x[_U(xo) + _U(c)]
+                            jw += 1
                         first = False
                     while jw < jw1:
                         xo = xb + (rp + jw * dw) * C
@@ -472,25 +480,54 @@ def _max_rows_cl(x, out, win, geo, D, H, W, C, oD, oH, oW, r0, r1):
 
 @njit(**_JIT, inline="always")
 def _argmax_cl(x, xb, win, geo, H, W, C, c0, c1, od, oh, ow, best, idx, o):
-    """best/idx[o : o + c1 - c0] = the window maxima of channels c0..c1 (channels-last)."""
+    """best/idx[o : o + c1 - c0] = the window maxima of channels c0..c1 (channels-last): the
+    first tap taken as it is, then the others two per pass over the channels."""
     dd, dh, dw = geo[0], geo[1], geo[2]
     cw = c1 - c0
-    for c in range(cw):
-        best[_U(o) + _U(c)] = _NEG_INF
-        idx[_U(o) + _U(c)] = -1
+    jw0, jw1 = win[2, 1, ow], win[2, 2, ow]
     first = True
     for jd in range(win[0, 1, od], win[0, 2, od]):
         d = win[0, 0, od] + jd * dd
         for jh in range(win[1, 1, oh], win[1, 2, oh]):
             rp = (d * H + win[1, 0, oh] + jh * dh) * W + win[2, 0, ow]
-            for jw in range(win[2, 1, ow], win[2, 2, ow]):
+            jw = jw0
+            if first and jw < jw1:
                 p = rp + jw * dw
                 xo = xb + p * C + c0
-                if first:
+                if jw1 - jw >= 2:  # the first tap taken as it is, the second compared
+                    q = p + dw
+                    x1 = xo + dw * C
+                    for c in range(cw):
+                        b = x[_U(xo) + _U(c)]
+                        v = x[_U(x1) + _U(c)]
+                        t = takes(v, b)
+                        best[_U(o) + _U(c)] = v if t else b
+                        idx[_U(o) + _U(c)] = q if t else p
+                    jw += 2
+                else:
                     for c in range(cw):
                         best[_U(o) + _U(c)] = x[_U(xo) + _U(c)]
                         idx[_U(o) + _U(c)] = p
-                    first = False
+                    jw += 1
+                first = False
+            while jw < jw1:
+                p = rp + jw * dw
+                xo = xb + p * C + c0
+                if jw1 - jw >= 2:
+                    q = p + dw
+                    x1 = xo + dw * C
+                    for c in range(cw):
+                        b = best[_U(o) + _U(c)]
+                        j = idx[_U(o) + _U(c)]
+                        v = x[_U(xo) + _U(c)]
+                        t = takes(v, b)
+                        b = v if t else b
+                        j = p if t else j
+                        v = x[_U(x1) + _U(c)]
+                        t = takes(v, b)
+                        best[_U(o) + _U(c)] = v if t else b
+                        idx[_U(o) + _U(c)] = q if t else j
+                    jw += 2
                 else:
                     for c in range(cw):
                         v = x[_U(xo) + _U(c)]
@@ -498,6 +535,11 @@ def _argmax_cl(x, xb, win, geo, H, W, C, c0, c1, od, oh, ow, best, idx, o):
                         t = takes(v, b)
                         best[_U(o) + _U(c)] = v if t else b
                         idx[_U(o) + _U(c)] = p if t else idx[_U(o) + _U(c)]
+                    jw += 1
+    if first:  # no tap inside the input (dilation): -inf, index -1
+        for c in range(cw):
+            best[_U(o) + _U(c)] = _NEG_INF
+            idx[_U(o) + _U(c)] = -1
 
 
 @njit(**_JIT)
