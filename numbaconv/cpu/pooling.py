@@ -388,26 +388,31 @@ def _avg_rows(x, out, win, geo, fac, D, H, W, oD, oH, oW, r0, r1, zero):
 
 
 @njit(**_JIT)
-def _avg_bwd_rows(g, gin, fac, inv, D, H, W, oD, oH, oW, r0, r1, zero):
+def _avg_bwd_rows(g, gin, fac, inv, win, D, H, W, oD, oH, oW, r0, r1, zero):
     """Input rows ``r0 <= r < r1`` (rows: (plane, d, h)) of the average-pooling gradient: the
     shared :func:`~numbaconv.loops.pooling.add_col_grads` over all output columns (vectorised
-    along W), then a gather along W through the inverse table, outputs in ascending order."""
-    cm = inv.shape[1]
-    tmp = np.empty(oW + 1, gin.dtype)  # tmp[oW] = 0: the sentinel slot
+    along W), then each column added to its window's inputs, outputs in ascending order.
+
+    That is the CUDA twin's per-element gather in the same order, minus its additions of
+    +0.0 for unused slots, which never change a sum that starts at +0.0 (it is never -0.0).
+    """
+    tmp = np.empty(oW, gin.dtype)
     for r in range(r0, r1):
         h = r % H
         t = r // H
         d = t % D
         p = t // D
-        for ow in range(oW + 1):
+        for ow in range(oW):
             tmp[ow] = zero
         add_col_grads(g, p * oD * oH * oW, 1, oD, oH, oW, fac, inv, d, h, 0, oW, tmp, 0)
         ib = r * W
         for w in range(W):
             gin[_U(ib) + _U(w)] = zero
-        for m in range(cm):  # gather along W, outputs in ascending order
-            for w in range(W):
-                gin[_U(ib) + _U(w)] += tmp[inv[2, m, _U(w)]]
+        for ow in range(oW):  # along W, outputs in ascending order
+            v = tmp[ow]
+            b = ib + win[2, 0, ow]
+            for jw in range(win[2, 1, ow], win[2, 2, ow]):
+                gin[_U(b + jw)] += v
 
 
 @njit(**_JIT)
@@ -692,9 +697,9 @@ def _avg_rows_par(x, out, win, geo, fac, D, H, W, oD, oH, oW, items, step, zero)
 
 
 @njit(parallel=True, **_JIT)
-def _avg_bwd_rows_par(g, gin, fac, inv, D, H, W, oD, oH, oW, items, step, zero):
+def _avg_bwd_rows_par(g, gin, fac, inv, win, D, H, W, oD, oH, oW, items, step, zero):
     for c in prange((items + step - 1) // step):
-        _avg_bwd_rows(g, gin, fac, inv, D, H, W, oD, oH, oW, c * step,
+        _avg_bwd_rows(g, gin, fac, inv, win, D, H, W, oD, oH, oW, c * step,
                       min(items, (c + 1) * step), zero)
 
 
@@ -876,9 +881,10 @@ def avg_pool_backward(spec, g, gin) -> None:
     items = spec.batch * spec.channels * D * H
     step = _split(items, spec.work)
     if step is None:
-        _avg_bwd_rows(gf, hf, spec.fac, spec.inv, D, H, W, oD, oH, oW, 0, items, zero)
+        _avg_bwd_rows(gf, hf, spec.fac, spec.inv, spec.win, D, H, W, oD, oH, oW, 0, items, zero)
     else:
-        _avg_bwd_rows_par(gf, hf, spec.fac, spec.inv, D, H, W, oD, oH, oW, items, step, zero)
+        _avg_bwd_rows_par(gf, hf, spec.fac, spec.inv, spec.win, D, H, W, oD, oH, oW, items, step,
+                          zero)
 
 
 def max_unpool(spec, x, idx, out) -> None:
