@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from .core.validate import check_choice, check_int
 
 __all__ = ["conv_output_size", "conv_transpose_output_size", "same_padding", "pool_output_size",
-           "resolve_axis_padding"]
+           "unpool_output_size", "resolve_axis_padding"]
 
 PADDING_WORDS = ("valid", "same", "full", "causal")
 
@@ -234,3 +234,63 @@ def pool_output_size(n: int, kernel_size: int, stride: int | None = None, paddin
     else:
         out = span // s + 1
     return out
+
+
+def unpool_output_size(n: int, kernel_size: int, stride: int | None = None, padding: int = 0,
+                       output_size: int | None = None) -> int:
+    """Length of a max-unpooling output along one axis (PyTorch's ``max_unpool`` rule).
+
+    The default is the input length of the pooling that made ``n`` outputs,
+    ``(n - 1)*stride - 2*padding + kernel_size``. A pooling that dropped input
+    (floor rounding) came from a longer input: ``output_size`` asks for it, and
+    must lie strictly within one stride of the default.
+
+    Parameters
+    ----------
+    n : int
+        Pooled length (>= 1).
+    kernel_size : int
+        The pooling's window (>= 1).
+    stride : int, optional
+        The pooling's step (>= 1); defaults to ``kernel_size``.
+    padding : int, optional
+        The pooling's padding on each side (>= 0).
+    output_size : int, optional
+        The requested length, checked against the default.
+
+    Returns
+    -------
+    int
+        The unpooled length.
+
+    Raises
+    ------
+    ValueError
+        If the length would be empty or ``output_size`` is not a possible
+        pooling input length.
+
+    Examples
+    --------
+    >>> from numbaconv.shapes import unpool_output_size
+    >>> unpool_output_size(2, 2)                 # (2 - 1)*2 + 2
+    4
+    >>> unpool_output_size(2, 2, output_size=5)  # the pooling dropped the last element
+    5
+    >>> unpool_output_size(3, 3, stride=2, padding=1)
+    5
+    """
+    n = check_int(n, "n", 1)
+    k = check_int(kernel_size, "kernel_size", 1)
+    s = k if stride is None else check_int(stride, "stride", 1)
+    p = check_int(padding, "padding", 0)
+    default = (n - 1) * s - 2 * p + k
+    if output_size is None:
+        if default < 1:
+            raise ValueError(f"the unpooled length (n - 1)*stride - 2*padding + kernel_size = "
+                             f"{default} is empty; check kernel_size, stride and padding")
+        return default
+    o = check_int(output_size, "output_size", 1)
+    if not default - s < o < default + s:
+        raise ValueError(f"output_size={o} is not a possible pooling input size: it must lie "
+                         f"strictly between {default - s} and {default + s}")
+    return o

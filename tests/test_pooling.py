@@ -1,124 +1,38 @@
-"""Pooling against NumPy references built in this file from ``sliding_window_view``.
+"""Pooling against the NumPy sliding-window oracles of ``tests/oracles.py``.
 
-The references pad the input explicitly (-inf for max, zeros for average),
-cut every window with ``numpy.lib.stride_tricks.sliding_window_view`` and
-reduce it with NumPy; gradients are checked against index routing (max), the
-transposed pooling matrix built from the reference (average), the adjoint
-identity and finite differences.
+The oracles pad explicitly (-inf for max, zeros for average), cut every window with
+``sliding_window_view`` and reduce it in float64; gradients are checked against index routing
+(max), the pooling matrix built from the oracle (average), the adjoint identity and finite
+differences. Channels-last results are checked against the channels-first ones of the same
+call on permuted axes (which the oracles check), bit for bit; PyTorch is an optional extra.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from numpy.lib.stride_tricks import sliding_window_view
+from oracles import (
+    linear_map_matrix,
+    pool_out_len,
+    ref_adaptive_pool,
+    ref_avg_pool,
+    ref_max_pool,
+    ref_unpool,
+    route_max_grad,
+    to_channels_first,
+    to_channels_last,
+)
 
 import numbaconv as nc
 from numbaconv import grad
 
-# ------------------------------------------------------------------------------------------
-# the oracle
-# ------------------------------------------------------------------------------------------
-
-
-def out_len(n, k, s, lo, hi, d, ceil_mode):
-    """PyTorch's pooling output length, written out (floor/ceil, drop a window starting in the pad)."""
-    span = n + lo + hi - (d * (k - 1) + 1)
-    if ceil_mode:
-        o = -(-span // s) + 1
-        if (o - 1) * s >= n + lo:
-            o -= 1
-        return o
-    return span // s + 1
-
-
-def windows(a, k, s, d, pads, outs, fill):
-    """(N, C, *outs, *k) windows of ``a`` (N, C, *spatial) padded with ``fill``."""
-    nd = len(k)
-    widths = [(0, 0), (0, 0)]
-    for i in range(nd):
-        need = (outs[i] - 1) * s[i] + d[i] * (k[i] - 1) + 1
-        widths.append((pads[i][0], max(0, need - a.shape[2 + i] - pads[i][0])))
-    ap = np.pad(a, widths, constant_values=fill)
-    eff = tuple(d[i] * (k[i] - 1) + 1 for i in range(nd))
-    v = sliding_window_view(ap, eff, axis=tuple(range(2, 2 + nd)))
-    sl = ((slice(None), slice(None))
-          + tuple(slice(0, (outs[i] - 1) * s[i] + 1, s[i]) for i in range(nd))
-          + tuple(slice(None, None, d[i]) for i in range(nd)))
-    return v[sl]
-
-
-def ref_max(x, k, s, d, pads, outs):
-    """(values, flat in-plane indices): first maximum / first NaN of each window."""
-    nd = len(k)
-    w = windows(x.astype(np.float64), k, s, d, pads, outs, -np.inf)
-    sp = x.shape[2:]
-    pos = np.arange(int(np.prod(sp))).reshape((1, 1) + sp)
-    wi = windows(pos, k, s, d, pads, outs, -1)
-    flat = w.reshape(w.shape[:2 + nd] + (-1,))
-    am = np.argmax(flat, axis=-1)  # the first maximum; the first NaN when there is one
-    vals = np.take_along_axis(flat, am[..., None], -1)[..., 0]
-    wi = np.broadcast_to(wi, w.shape).reshape(flat.shape)
-    return vals, np.take_along_axis(wi, am[..., None], -1)[..., 0]
-
-
-def ref_avg(x, k, s, pads, outs, include_pad, override=None):
-    nd = len(k)
-    ones = (1,) * nd
-    w = windows(x.astype(np.float64), k, s, ones, pads, outs, 0.0)
-    axes = tuple(range(2 + nd, 2 + 2 * nd))
-    total = w.sum(axis=axes)
-    if override is not None:
-        return total / override
-    mask = np.ones((1, 1) + x.shape[2:])
-    if include_pad:  # padding counts; the part of a window beyond the padding never does
-        widths = [(0, 0), (0, 0)] + [(lo, hi) for lo, hi in pads]
-        mask = np.pad(mask, widths, constant_values=1.0)
-        shifted = [(0, 0)] * nd
-        count = windows(mask, k, s, ones, shifted, outs, 0.0).sum(axis=axes)
-    else:
-        count = windows(mask, k, s, ones, pads, outs, 0.0).sum(axis=axes)
-    return total / count
-
-
-def adaptive_bounds(n, o):
-    return [(i * n // o, -(-(i + 1) * n // o)) for i in range(o)]
-
-
-def ref_adaptive(x, outs, op):
-    nd = len(outs)
-    sp = x.shape[2:]
-    bounds = [adaptive_bounds(n, o) for n, o in zip(sp, outs, strict=True)]
-    vals = np.empty(x.shape[:2] + tuple(outs))
-    idx = np.empty(x.shape[:2] + tuple(outs), np.int64)
-    pos = np.arange(int(np.prod(sp))).reshape(sp)
-    for o in np.ndindex(*outs):
-        sl = tuple(slice(*bounds[a][o[a]]) for a in range(nd))
-        win = x[(Ellipsis,) + sl].astype(np.float64).reshape(x.shape[:2] + (-1,))
-        if op == "max":
-            am = np.argmax(win, axis=-1)
-            vals[(Ellipsis,) + o] = np.take_along_axis(win, am[..., None], -1)[..., 0]
-            idx[(Ellipsis,) + o] = pos[sl].ravel()[am]
-        else:
-            vals[(Ellipsis,) + o] = win.mean(axis=-1)
-    return vals, idx
-
-
-def route(g, idx, in_shape):
-    """Max-pool gradient reference: every g entry added to the input at its index."""
-    n, c = in_shape[:2]
-    out = np.zeros((n, c, int(np.prod(in_shape[2:]))))
-    for i in range(n):
-        for j in range(c):
-            ii = idx[i, j].ravel()
-            keep = ii >= 0
-            np.add.at(out[i, j], ii[keep], g[i, j].ravel()[keep])
-    return out.reshape(in_shape)
-
-
+CL = {"data_format": "channels_last"}
 FN = {(op, nd): getattr(nc, f"{op}{nd}d") for op in ("max_pool", "avg_pool") for nd in (1, 2, 3)}
+
 
 # ------------------------------------------------------------------------------------------
 # strategies
@@ -126,7 +40,7 @@ FN = {(op, nd): getattr(nc, f"{op}{nd}d") for op in ("max_pool", "avg_pool") for
 
 
 @st.composite
-def configs(draw, dilation=True):
+def configs(draw, dilation=True, values=None):
     nd = draw(st.integers(1, 3))
     maxside = {1: 9, 2: 7, 3: 5}[nd]
     sp = tuple(draw(st.integers(1, maxside)) for _ in range(nd))
@@ -137,16 +51,26 @@ def configs(draw, dilation=True):
     ceil_mode = draw(st.booleans())
     assume(all(sp[i] + 2 * p[i] >= d[i] * (k[i] - 1) + 1 for i in range(nd)))
     batch = draw(st.sampled_from([None, 1, 2]))
-    c = draw(st.integers(1, 2))
+    c = draw(st.integers(1, 3))
     dtype = draw(st.sampled_from([np.float32, np.float64]))
     shape = ((c,) if batch is None else (batch, c)) + sp
-    x = draw(st.integers(0, 2**32 - 1).map(
-        lambda seed: np.random.default_rng(seed).standard_normal(shape).astype(dtype)))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    if values == "ties":  # few distinct values, -0.0, -inf and NaN: every tie and NaN rule
+        x = rng.choice(np.array([-np.inf, -1.0, -0.0, 0.0, 2.0, np.nan]), shape,
+                       p=[0.15, 0.25, 0.15, 0.15, 0.25, 0.05]).astype(dtype)
+    else:
+        x = rng.standard_normal(shape).astype(dtype)
     return nd, x, k, s, d, p, ceil_mode
 
 
 def batched(x, nd):
     return x if x.ndim == nd + 2 else x[None]
+
+
+def outs_of(xb, nd, k, s, d, p, ceil_mode):
+    return tuple(pool_out_len(n, k[i], s[i], p[i], p[i], d[i], ceil_mode)
+                 for i, n in enumerate(xb.shape[2:]))
 
 
 # ------------------------------------------------------------------------------------------
@@ -158,10 +82,10 @@ def batched(x, nd):
 def test_max_pool_matches_reference(cfg):
     nd, x, k, s, d, p, ceil_mode = cfg
     xb = batched(x, nd)
-    outs = tuple(out_len(n, k[i], s[i], p[i], p[i], d[i], ceil_mode) for i, n in enumerate(xb.shape[2:]))
+    outs = outs_of(xb, nd, k, s, d, p, ceil_mode)
     assert outs == tuple(nc.pool_output_size(n, k[i], s[i], p[i], d[i], ceil_mode)
                          for i, n in enumerate(xb.shape[2:]))
-    vals, idx = ref_max(xb, k, s, d, [(q, q) for q in p], outs)
+    vals, idx = ref_max_pool(xb, k, s, d, [(q, q) for q in p], outs)
     got, got_idx = FN["max_pool", nd](x, k, s, p, d, ceil_mode, return_indices=True)
     plain = FN["max_pool", nd](x, k, s, p, d, ceil_mode)
     assert got.dtype == x.dtype and got_idx.dtype == np.int64
@@ -171,12 +95,30 @@ def test_max_pool_matches_reference(cfg):
     np.testing.assert_array_equal(plain, got)
 
 
+@given(configs(values="ties"))
+def test_max_pool_ties_nan_and_minus_infinity(cfg):
+    """The first maximum / first NaN wins (-0.0 and 0.0 tie: the first one's sign), an all
+    -inf window points at its first tap inside the input, the value path agrees bit for bit."""
+    nd, x, k, s, d, p, ceil_mode = cfg
+    xb = batched(x, nd)
+    outs = outs_of(xb, nd, k, s, d, p, ceil_mode)
+    vals, idx = ref_max_pool(xb, k, s, d, [(q, q) for q in p], outs)
+    got, got_idx = FN["max_pool", nd](x, k, s, p, d, ceil_mode, return_indices=True)
+    np.testing.assert_array_equal(batched(got_idx, nd), idx)
+    picked = np.where(idx >= 0, np.take_along_axis(
+        xb.reshape(xb.shape[:2] + (-1,)), np.maximum(idx, 0).reshape(idx.shape[:2] + (-1,)),
+        -1).reshape(idx.shape), -np.inf).astype(x.dtype)
+    assert batched(got, nd).tobytes() == picked.tobytes()  # the element at the index, signs too
+    np.testing.assert_array_equal(batched(got, nd), vals.astype(x.dtype))
+    assert FN["max_pool", nd](x, k, s, p, d, ceil_mode).tobytes() == got.tobytes()
+
+
 @given(configs(dilation=False), st.booleans(), st.sampled_from([None, 1, 3]))
 def test_avg_pool_matches_reference(cfg, include_pad, override):
     nd, x, k, s, _, p, ceil_mode = cfg
     xb = batched(x, nd)
-    outs = tuple(out_len(n, k[i], s[i], p[i], p[i], 1, ceil_mode) for i, n in enumerate(xb.shape[2:]))
-    expected = ref_avg(xb, k, s, [(q, q) for q in p], outs, include_pad, override)
+    outs = outs_of(xb, nd, k, s, (1,) * nd, p, ceil_mode)
+    expected = ref_avg_pool(xb, k, s, [(q, q) for q in p], outs, include_pad, override)
     got = FN["avg_pool", nd](x, k, s, p, ceil_mode, include_pad, override)
     assert got.dtype == x.dtype and got.shape == x.shape[:-nd] + outs
     tol = 1e-5 if x.dtype == np.float32 else 1e-12
@@ -192,9 +134,11 @@ def test_same_padding_is_tensorflow(nd, k, s):
     pads = [nc.same_padding(n, k, s) for n in x.shape[2:]]
     outs = tuple(-(-n // s) for n in x.shape[2:])
     got = getattr(nc, f"max_pool{nd}d")(x, k, s, "same")
-    np.testing.assert_array_equal(got, ref_max(x, (k,) * nd, (s,) * nd, (1,) * nd, pads, outs)[0])
+    np.testing.assert_array_equal(got, ref_max_pool(x, (k,) * nd, (s,) * nd, (1,) * nd, pads,
+                                                    outs)[0])
     got = getattr(nc, f"avg_pool{nd}d")(x, k, s, "same")
-    np.testing.assert_allclose(got, ref_avg(x, (k,) * nd, (s,) * nd, pads, outs, False), rtol=1e-12)
+    np.testing.assert_allclose(got, ref_avg_pool(x, (k,) * nd, (s,) * nd, pads, outs, False),
+                               rtol=1e-12)
     got = getattr(nc, f"avg_pool{nd}d")(x, k, s, "valid")
     assert got.shape[2:] == tuple((n - k) // s + 1 for n in x.shape[2:])
 
@@ -221,11 +165,11 @@ def adaptive_configs(draw):
 def test_adaptive_pooling_matches_reference(cfg):
     nd, x, outs = cfg
     xb = batched(x, nd)
-    vals, idx = ref_adaptive(xb, outs, "max")
+    vals, idx = ref_adaptive_pool(xb, outs, "max")
     got, got_idx = getattr(nc, f"adaptive_max_pool{nd}d")(x, outs, return_indices=True)
     np.testing.assert_array_equal(batched(got, nd), vals.astype(x.dtype))
     np.testing.assert_array_equal(batched(got_idx, nd), idx)
-    mean, _ = ref_adaptive(xb, outs, "avg")
+    mean, _ = ref_adaptive_pool(xb, outs, "avg")
     got = getattr(nc, f"adaptive_avg_pool{nd}d")(x, outs)
     assert got.shape == x.shape[:-nd] + outs
     tol = 1e-5 if x.dtype == np.float32 else 1e-12
@@ -242,7 +186,7 @@ def test_adaptive_none_keeps_axis_and_global_pooling():
 
 
 # ------------------------------------------------------------------------------------------
-# documented edges: ties, NaN, -inf, dilation windows in the padding
+# documented edges: ties, NaN, -inf, dilation windows in the padding, ceil_mode
 # ------------------------------------------------------------------------------------------
 
 
@@ -292,28 +236,48 @@ def test_ceil_mode_last_window_rules():
     np.testing.assert_allclose(nc.avg_pool1d(x4, 2, padding=1, ceil_mode=True), [[0.5, 2.5, 2.0]])
 
 
+@pytest.mark.parametrize("k, s, p", [(2, 2, 0), (3, 2, 1), (3, 2, 0), (2, 1, 1), (3, 3, 1),
+                                     (4, 2, 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_vectorised_interiors_with_ties_and_nan(k, s, p, dtype):
+    """Rows wide enough for the fused/vectorised interior loops, with ties, -0.0 and NaN."""
+    rng = np.random.default_rng(k * 10 + s)
+    x = rng.integers(-2, 3, (2, 3, 9, 41)).astype(dtype)
+    x[x == 0] = -0.0
+    x[0, 1, 4, 7] = np.nan
+    x[1, 2, 0, 30] = np.nan
+    outs = tuple(pool_out_len(n, k, s, p, p, 1, False) for n in x.shape[2:])
+    vals, idx = ref_max_pool(x, (k, k), (s, s), (1, 1), [(p, p)] * 2, outs)
+    got, got_idx = nc.max_pool2d(x, k, s, p, return_indices=True)
+    np.testing.assert_array_equal(got, vals.astype(dtype))
+    np.testing.assert_array_equal(got_idx, idx)
+    # the value kernel returns exactly the element at the index (sign of zero included)
+    plain = nc.max_pool2d(x, k, s, p)
+    picked = np.take_along_axis(x.reshape(2, 3, -1), got_idx.reshape(2, 3, -1), -1).reshape(got.shape)
+    assert plain.tobytes() == picked.tobytes()
+    g = rng.standard_normal(got.shape).astype(dtype)
+    expected = route_max_grad(g, idx, x.shape)
+    np.testing.assert_allclose(grad.max_pool2d_input(g, x, k, s, p), expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(nc.avg_pool2d(np.nan_to_num(x), k, s, p),
+                               ref_avg_pool(np.nan_to_num(x), (k, k), (s, s), [(p, p)] * 2, outs,
+                                            True), rtol=1e-6, atol=1e-6)
+
+
 # ------------------------------------------------------------------------------------------
 # gradients
 # ------------------------------------------------------------------------------------------
-
-
-def pool_matrix(fn, in_shape):
-    """The matrix of a linear map, from the map applied to every basis vector."""
-    size = int(np.prod(in_shape))
-    cols = [fn(np.eye(size)[i].reshape(in_shape)).ravel() for i in range(size)]
-    return np.stack(cols, axis=1)
 
 
 @given(configs())
 def test_max_pool_gradient_routes_to_the_reference_index(cfg):
     nd, x, k, s, d, p, ceil_mode = cfg
     xb = batched(x, nd)
-    outs = tuple(out_len(n, k[i], s[i], p[i], p[i], d[i], ceil_mode) for i, n in enumerate(xb.shape[2:]))
-    _, idx = ref_max(xb, k, s, d, [(q, q) for q in p], outs)
+    outs = outs_of(xb, nd, k, s, d, p, ceil_mode)
+    _, idx = ref_max_pool(xb, k, s, d, [(q, q) for q in p], outs)
     g = np.random.default_rng(0).standard_normal(x.shape[:-nd] + outs).astype(x.dtype)
     got = getattr(grad, f"max_pool{nd}d_input")(g, x, k, s, p, d, ceil_mode)
     assert got.shape == x.shape and got.dtype == x.dtype
-    expected = route(batched(g, nd).astype(np.float64), idx, xb.shape)
+    expected = route_max_grad(batched(g, nd), idx, xb.shape)
     tol = 1e-6 if x.dtype == np.float32 else 1e-14
     np.testing.assert_allclose(batched(got, nd), expected, rtol=tol, atol=tol)
 
@@ -324,15 +288,14 @@ def test_avg_pool_gradient_is_the_transposed_reference_matrix(cfg, include_pad, 
     x = x.astype(np.float64)
     xb = batched(x, nd)
     assume(xb.size <= 150)
-    outs = tuple(out_len(n, k[i], s[i], p[i], p[i], 1, ceil_mode) for i, n in enumerate(xb.shape[2:]))
+    outs = outs_of(xb, nd, k, s, (1,) * nd, p, ceil_mode)
     pads = [(q, q) for q in p]
-    A = pool_matrix(lambda e: ref_avg(e, k, s, pads, outs, include_pad, override), xb.shape)
+    A = linear_map_matrix(lambda e: ref_avg_pool(e, k, s, pads, outs, include_pad, override),
+                          xb.shape)
     g = np.random.default_rng(1).standard_normal(x.shape[:-nd] + outs)
-    got = getattr(grad, f"avg_pool{nd}d_input")(g, x.shape, k, s, p, ceil_mode, include_pad, override)
+    got = getattr(grad, f"avg_pool{nd}d_input")(g, x.shape, k, s, p, ceil_mode, include_pad,
+                                                 override)
     np.testing.assert_allclose(batched(got, nd).ravel(), A.T @ batched(g, nd).ravel(), atol=1e-12)
-    # the adjoint identity <pool(x), g> == <x, pool_input(g)>
-    fwd = FN["avg_pool", nd](x, k, s, p, ceil_mode, include_pad, override)
-    assert np.isclose(np.vdot(fwd, g), np.vdot(x, got), rtol=1e-10, atol=1e-12)
 
 
 def test_gradients_by_finite_differences():
@@ -365,15 +328,299 @@ def test_adaptive_gradients(cfg):
     x = x.astype(np.float64)
     xb = batched(x, nd)
     g = np.random.default_rng(2).standard_normal(x.shape[:-nd] + outs)
-    _, idx = ref_adaptive(xb, outs, "max")
+    _, idx = ref_adaptive_pool(xb, outs, "max")
     got = getattr(grad, f"adaptive_max_pool{nd}d_input")(g, x)
-    np.testing.assert_allclose(batched(got, nd), route(batched(g, nd), idx, xb.shape), atol=1e-14)
+    np.testing.assert_allclose(batched(got, nd), route_max_grad(batched(g, nd), idx, xb.shape),
+                               atol=1e-14)
     got = getattr(grad, f"adaptive_avg_pool{nd}d_input")(g, x.shape)
-    fwd = getattr(nc, f"adaptive_avg_pool{nd}d")(x, outs)
-    assert np.isclose(np.vdot(fwd, g), np.vdot(x, got), rtol=1e-10, atol=1e-12)
+    mean, _ = ref_adaptive_pool(xb, outs, "avg")
+    assert np.isclose(np.vdot(mean, batched(g, nd)), np.vdot(x, got), rtol=1e-10, atol=1e-12)
     if xb.size <= 120:
-        A = pool_matrix(lambda e: ref_adaptive(e, outs, "avg")[0], xb.shape)
-        np.testing.assert_allclose(batched(got, nd).ravel(), A.T @ batched(g, nd).ravel(), atol=1e-12)
+        A = linear_map_matrix(lambda e: ref_adaptive_pool(e, outs, "avg")[0], xb.shape)
+        np.testing.assert_allclose(batched(got, nd).ravel(), A.T @ batched(g, nd).ravel(),
+                                   atol=1e-12)
+
+
+# ------------------------------------------------------------------------------------------
+# unpooling
+# ------------------------------------------------------------------------------------------
+
+
+@given(configs(dilation=False))
+def test_unpool_writes_each_value_at_its_index(cfg):
+    nd, x, k, s, _, p, ceil_mode = cfg
+    assume(not ceil_mode)
+    xb = batched(x, nd)
+    out, idx = FN["max_pool", nd](x, k, s, p, 1, False, True)
+    default = tuple((o - 1) * s[i] - 2 * p[i] + k[i] for i, o in enumerate(batched(out, nd).shape[2:]))
+    sizes = xb.shape[2:]
+    assume(all(default[i] - s[i] < sizes[i] < default[i] + s[i] for i in range(nd)))
+    u = getattr(nc, f"max_unpool{nd}d")(out, idx, k, s, p, output_size=sizes)
+    assert u.shape == x.shape and u.dtype == x.dtype
+    expected = ref_unpool(batched(out, nd), batched(idx, nd), sizes)
+    assert batched(u, nd).tobytes() == expected.tobytes()
+
+
+def test_unpool_default_size_repeats_and_errors():
+    x = np.array([[[1.0, 2.0], [3.0, 4.0]]])
+    idx = np.array([[[0, 3], [9, 15]]])
+    u = nc.max_unpool2d(x, idx, 2)
+    assert u.shape == (1, 4, 4)
+    np.testing.assert_array_equal(u[None], ref_unpool(x[None], idx[None], (4, 4)))
+    dup = np.array([[[5, 5], [-1, 5]]])  # repeated: the last in scan order wins; -1 skipped
+    np.testing.assert_array_equal(nc.max_unpool2d(x, dup, 2).ravel()[5], 4.0)
+    with pytest.raises(ValueError, match="indices"):
+        nc.max_unpool2d(x, idx + 1, 2)
+    with pytest.raises(ValueError, match="output_size"):
+        nc.max_unpool2d(x, idx, 2, output_size=(7, 4))
+    with pytest.raises(ValueError, match="shape"):
+        nc.max_unpool2d(x, idx[..., :1], 2)
+    with pytest.raises(TypeError, match="indices"):
+        nc.max_unpool2d(x, idx.astype(float), 2)
+
+
+# ------------------------------------------------------------------------------------------
+# channels-last: the channels-first result of the same call on permuted axes, bit for bit
+# ------------------------------------------------------------------------------------------
+
+
+def _cl(a, x_nd_plus_2):
+    return to_channels_last(a, batched=x_nd_plus_2)
+
+
+def _cf(a, x_nd_plus_2):
+    return to_channels_first(a, batched=x_nd_plus_2)
+
+
+@given(configs(values="ties"), st.booleans())
+def test_channels_last_is_channels_first_on_permuted_axes(cfg, include_pad):
+    nd, x, k, s, d, p, ceil_mode = cfg
+    b = x.ndim == nd + 2
+    xl = _cl(x, b)
+    rng = np.random.default_rng(7)
+    # max pooling, its indices and gradient
+    v, i = FN["max_pool", nd](x, k, s, p, d, ceil_mode, return_indices=True)
+    vl, il = FN["max_pool", nd](xl, k, s, p, d, ceil_mode, return_indices=True, **CL)
+    assert _cf(vl, b).tobytes() == v.tobytes() and _cf(il, b).tobytes() == i.tobytes()
+    assert FN["max_pool", nd](xl, k, s, p, d, ceil_mode, **CL).tobytes() == vl.tobytes()
+    g = rng.standard_normal(v.shape).astype(x.dtype)
+    mg = getattr(grad, f"max_pool{nd}d_input")
+    assert (_cf(mg(_cl(g, b), xl, k, s, p, d, ceil_mode, **CL), b).tobytes()
+            == mg(g, x, k, s, p, d, ceil_mode).tobytes())
+    # average pooling (no dilation: the padding bound is the kernel's) and its gradient
+    if all(2 * p[j] <= k[j] and x.shape[-nd + j] + 2 * p[j] >= k[j] for j in range(nd)):
+        finite = np.nan_to_num(x, posinf=0.0, neginf=0.0)
+        a = FN["avg_pool", nd](finite, k, s, p, ceil_mode, include_pad)
+        al = FN["avg_pool", nd](_cl(finite, b), k, s, p, ceil_mode, include_pad, **CL)
+        assert _cf(al, b).tobytes() == a.tobytes()
+        ga = rng.standard_normal(a.shape).astype(x.dtype)
+        ag = getattr(grad, f"avg_pool{nd}d_input")
+        assert (_cf(ag(_cl(ga, b), xl.shape, k, s, p, ceil_mode, include_pad, **CL), b).tobytes()
+                == ag(ga, x.shape, k, s, p, ceil_mode, include_pad).tobytes())
+    # unpooling of the max pooling's output
+    un = getattr(nc, f"max_unpool{nd}d")
+    try:
+        unpooled = un(v, i, k, s, p)
+    except ValueError as exc:  # (an empty or too small default size): refused in both layouts
+        with pytest.raises(ValueError, match=re.escape(str(exc))):
+            un(vl, il, k, s, p, **CL)
+    else:
+        assert _cf(un(vl, il, k, s, p, **CL), b).tobytes() == unpooled.tobytes()
+
+
+@given(adaptive_configs())
+def test_adaptive_channels_last_is_channels_first_on_permuted_axes(cfg):
+    nd, x, outs = cfg
+    b = x.ndim == nd + 2
+    xl = _cl(x, b)
+    v, i = getattr(nc, f"adaptive_max_pool{nd}d")(x, outs, return_indices=True)
+    vl, il = getattr(nc, f"adaptive_max_pool{nd}d")(xl, outs, return_indices=True, **CL)
+    assert _cf(vl, b).tobytes() == v.tobytes() and _cf(il, b).tobytes() == i.tobytes()
+    a = getattr(nc, f"adaptive_avg_pool{nd}d")(x, outs)
+    assert _cf(getattr(nc, f"adaptive_avg_pool{nd}d")(xl, outs, **CL), b).tobytes() == a.tobytes()
+    g = np.random.default_rng(3).standard_normal(v.shape).astype(x.dtype)
+    mg = getattr(grad, f"adaptive_max_pool{nd}d_input")
+    ag = getattr(grad, f"adaptive_avg_pool{nd}d_input")
+    assert _cf(mg(_cl(g, b), xl, **CL), b).tobytes() == mg(g, x).tobytes()
+    assert _cf(ag(_cl(g, b), xl.shape, **CL), b).tobytes() == ag(g, x.shape).tobytes()
+
+
+@pytest.mark.parametrize("C", [1, 5, 70])  # one channel, a vector tail, two channel blocks
+def test_channels_last_wide_channels_against_the_oracle(C):
+    rng = np.random.default_rng(C)
+    x = rng.integers(-3, 4, (2, C, 9, 11)).astype(np.float32)
+    x[0, 0, 2, 3] = np.nan
+    xl = _cl(x, True)
+    outs = tuple(pool_out_len(n, 3, 2, 1, 1, 1, True) for n in x.shape[2:])
+    vals, idx = ref_max_pool(x, (3, 3), (2, 2), (1, 1), [(1, 1)] * 2, outs)
+    vl, il = nc.max_pool2d(xl, 3, 2, 1, ceil_mode=True, return_indices=True, **CL)
+    np.testing.assert_array_equal(_cf(vl, True), vals.astype(np.float32))
+    np.testing.assert_array_equal(_cf(il, True), idx)
+    g = rng.standard_normal(vals.shape).astype(np.float32)
+    got = nc.grad.max_pool2d_input(_cl(g, True), xl, 3, 2, 1, ceil_mode=True, **CL)
+    np.testing.assert_allclose(_cf(got, True), route_max_grad(g, idx, x.shape), rtol=1e-6,
+                               atol=1e-6)
+    finite = np.nan_to_num(x)
+    np.testing.assert_allclose(_cf(nc.avg_pool2d(_cl(finite, True), 3, 2, 1, **CL), True),
+                               ref_avg_pool(finite, (3, 3), (2, 2), [(1, 1)] * 2,
+                                            tuple(pool_out_len(n, 3, 2, 1, 1, 1, False)
+                                                  for n in x.shape[2:]), True),
+                               rtol=1e-5, atol=1e-5)
+
+
+@given(configs())
+def test_channels_last_matches_torch_on_permuted_axes(cfg):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    nd, x, k, s, d, p, ceil_mode = cfg
+    assume(all(2 * p[i] <= k[i] for i in range(nd)))  # PyTorch's stricter padding bound
+    b = x.ndim == nd + 2
+    x = x.astype(np.float64)
+    vl, il = FN["max_pool", nd](_cl(x, b), k, s, p, d, ceil_mode, return_indices=True, **CL)
+    assume(np.all(il >= 0))  # PyTorch points an all-padding window outside the plane
+    ev, ei = getattr(F, f"max_pool{nd}d")(torch.tensor(x), k, s, p, d, ceil_mode,
+                                          return_indices=True)
+    np.testing.assert_array_equal(_cf(vl, b), ev.numpy())
+    np.testing.assert_array_equal(_cf(il, b), ei.numpy())
+
+
+def test_data_format_must_be_one_of_the_two_words():
+    x = np.zeros((1, 4, 4, 2))
+    for call in (lambda: nc.max_pool2d(x, 2, data_format="NHWC"),
+                 lambda: nc.adaptive_avg_pool2d(x, 1, data_format="channels-last"),
+                 lambda: nc.grad.adaptive_max_pool2d_input(x, x, data_format=None),
+                 lambda: nc.max_unpool2d(x, x.astype(np.int64), 2, data_format="last")):
+        with pytest.raises(ValueError, match="data_format must be one of 'channels_first', "
+                                             "'channels_last'"):
+            call()
+
+
+# ------------------------------------------------------------------------------------------
+# out=
+# ------------------------------------------------------------------------------------------
+
+X4 = np.arange(2 * 3 * 6 * 8, dtype=np.float64).reshape(2, 3, 6, 8) % 7
+G3 = np.ones((2, 3, 3, 4))
+
+OUT_CALLS = {
+    "max_pool2d": lambda out: nc.max_pool2d(X4, 2, out=out),
+    "avg_pool2d": lambda out: nc.avg_pool2d(X4, 2, out=out),
+    "adaptive_max_pool2d": lambda out: nc.adaptive_max_pool2d(X4, (3, 4), out=out),
+    "adaptive_avg_pool2d": lambda out: nc.adaptive_avg_pool2d(X4, (3, 4), out=out),
+    "max_unpool2d": lambda out: nc.max_unpool2d(G3, np.zeros(G3.shape, np.int64), 2, out=out),
+    "max_pool2d_input": lambda out: grad.max_pool2d_input(G3, X4, 2, out=out),
+    "avg_pool2d_input": lambda out: grad.avg_pool2d_input(G3, X4.shape, 2, out=out),
+    "adaptive_max_pool2d_input": lambda out: grad.adaptive_max_pool2d_input(G3, X4, out=out),
+    "adaptive_avg_pool2d_input": lambda out: grad.adaptive_avg_pool2d_input(G3, X4.shape, out=out),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OUT_CALLS))
+def test_out_receives_the_result_and_is_returned(name):
+    call = OUT_CALLS[name]
+    expected = call(None)
+    out = np.full(expected.shape, 99.0)
+    assert call(out) is out
+    np.testing.assert_array_equal(out, expected)
+    strided = np.full(expected.shape[:-1] + (2 * expected.shape[-1],), 99.0)[..., ::2]
+    assert call(strided) is strided  # not C-contiguous: written through scratch
+    np.testing.assert_array_equal(strided, expected)
+    with pytest.raises(ValueError, match="out must have the result's shape"):
+        call(np.empty(expected.shape[:-1] + (expected.shape[-1] + 1,)))
+    with pytest.raises(TypeError, match="out must have the result's .* dtype float64"):
+        call(np.empty(expected.shape, np.float32))
+    with pytest.raises(TypeError, match="out must be a NumPy array"):
+        call(expected.tolist())
+
+
+def test_out_must_not_overlap_an_input():
+    x = np.zeros((1, 1, 4, 4))
+    with pytest.raises(ValueError, match="out shares memory with the input x"):
+        nc.max_pool2d(x, 2, out=x[:, :, :2, :2])
+    g = np.ones((1, 1, 2, 2))
+    with pytest.raises(ValueError, match="out shares memory with the input grad_output"):
+        grad.avg_pool2d_input(g, (1, 1, 2, 2), 1, out=g)
+
+
+def test_out_with_indices_takes_one_array_or_a_pair():
+    v, i = nc.max_pool2d(X4, 3, 2, 1, return_indices=True)
+    vo = np.empty_like(v)
+    got_v, got_i = nc.max_pool2d(X4, 3, 2, 1, return_indices=True, out=vo)
+    assert got_v is vo and np.array_equal(vo, v) and np.array_equal(got_i, i)
+    io = np.empty_like(i)
+    got_v, got_i = nc.max_pool2d(X4, 3, 2, 1, return_indices=True, out=(None, io))
+    assert got_i is io and np.array_equal(io, i) and np.array_equal(got_v, v)
+    vo, io = np.empty_like(v), np.empty_like(i)
+    got = nc.adaptive_max_pool2d(X4, v.shape[2:], return_indices=True, out=(vo, io))
+    assert got[0] is vo and got[1] is io
+    with pytest.raises(TypeError, match=r"out\[1\] must have the result's .* dtype int64"):
+        nc.max_pool2d(X4, 2, return_indices=True, out=(None, np.empty(v.shape)))
+    buf = np.empty(2 * v.size)
+    with pytest.raises(ValueError, match=r"out\[1\]"):  # the pair overlaps itself
+        nc.max_pool2d(X4, 3, 2, 1, return_indices=True,
+                      out=(buf[:v.size].reshape(v.shape), buf[:v.size].view(np.int64).reshape(v.shape)))
+    with pytest.raises(ValueError, match="out must be one array"):
+        nc.max_pool2d(X4, 2, return_indices=True, out=(vo, io, vo))
+
+
+# ------------------------------------------------------------------------------------------
+# the resolution is cached; serial and parallel kernels agree bit for bit
+# ------------------------------------------------------------------------------------------
+
+
+def test_a_repeated_call_resolves_nothing():
+    from numbaconv.core.pooling import pool_spec
+
+    x = np.zeros((1, 2, 9, 9), np.float32)
+    nc.max_pool2d(x, 3, 2, 1)
+    before = pool_spec.cache_info()
+    for _ in range(3):
+        nc.max_pool2d(x, 3, 2, 1)
+        grad.max_pool2d_input(np.zeros((1, 2, 5, 5), np.float32), x, 3, 2, 1)
+    after = pool_spec.cache_info()
+    assert after.misses == before.misses and after.hits == before.hits + 6
+
+
+def test_a_cached_spec_never_skips_a_check():
+    x = np.zeros((1, 1, 4, 4))
+    nc.max_pool2d(x, 2, ceil_mode=True)
+    with pytest.raises(TypeError, match="kernel_size"):
+        nc.max_pool2d(x, 2.0, ceil_mode=True)
+    with pytest.raises(TypeError, match="ceil_mode"):
+        nc.max_pool2d(x, 2, ceil_mode=1)
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+def test_serial_and_parallel_paths_are_bitwise_identical(monkeypatch, layout):
+    from numbaconv.cpu import pooling as kernels
+
+    rng = np.random.default_rng(11)
+    x = rng.integers(-2, 3, (3, 5, 13, 17)).astype(np.float32) + np.float32(0.1)
+    x[1, 2, 3, 4] = np.nan
+    args = (x, 3, 2, 1)
+    if layout == "channels_last":
+        x = _cl(x, True)
+        args = (x, 3, 2, 1)
+    kw = {"data_format": layout}
+
+    def run():
+        v, i = nc.max_pool2d(*args, return_indices=True, **kw)
+        g = np.ones(v.shape, np.float32) / 3
+        a = nc.avg_pool2d(*args, ceil_mode=True, **kw)
+        return (v, i, nc.max_pool2d(*args, **kw), a,
+                grad.max_pool2d_input(g, *args, **kw),
+                grad.avg_pool2d_input(np.ones(a.shape, np.float32) / 3, x.shape, 3, 2, 1,
+                                      ceil_mode=True, **kw),
+                nc.adaptive_avg_pool2d(x, (4, 5), **kw),
+                nc.max_unpool2d(v, i, 3, 2, 1, **kw))
+
+    monkeypatch.setattr(kernels, "SERIAL_WORK", 1 << 62)
+    serial = run()
+    monkeypatch.setattr(kernels, "SERIAL_WORK", 0)
+    monkeypatch.setattr(kernels, "ITEM_WORK", 1 << 9)  # many small chunks
+    parallel = run()
+    for a, b in zip(serial, parallel, strict=True):
+        assert a.tobytes() == b.tobytes()
 
 
 def test_max_pool_backward_is_deterministic_across_thread_counts():
@@ -397,49 +644,6 @@ def test_max_pool_backward_is_deterministic_across_thread_counts():
 
 
 # ------------------------------------------------------------------------------------------
-# unpooling
-# ------------------------------------------------------------------------------------------
-
-
-@given(configs(dilation=False))
-def test_unpool_inverts_pool_on_kept_positions(cfg):
-    nd, x, k, s, _, p, ceil_mode = cfg
-    assume(not ceil_mode)
-    xb = batched(x, nd)
-    out, idx = FN["max_pool", nd](x, k, s, p, 1, False, True)
-    default = tuple((o - 1) * s[i] - 2 * p[i] + k[i] for i, o in enumerate(batched(out, nd).shape[2:]))
-    sizes = xb.shape[2:]
-    assume(all(default[i] - s[i] < sizes[i] < default[i] + s[i] for i in range(nd)))
-    u = getattr(nc, f"max_unpool{nd}d")(out, idx, k, s, p, output_size=sizes)
-    assert u.shape == x.shape
-    ub, ib, ob = batched(u, nd), batched(idx, nd), batched(out, nd)
-    expected = np.zeros(xb.shape[:2] + (int(np.prod(sizes)),), x.dtype)
-    for n in range(xb.shape[0]):
-        for c in range(xb.shape[1]):
-            expected[n, c, ib[n, c].ravel()] = xb[n, c].ravel()[ib[n, c].ravel()]
-            # the kept positions hold the pooled values
-            np.testing.assert_array_equal(ub[n, c].ravel()[ib[n, c].ravel()], ob[n, c].ravel())
-    np.testing.assert_array_equal(ub, expected.reshape(xb.shape))
-
-
-def test_unpool_default_size_and_errors():
-    x = np.array([[[1.0, 2.0], [3.0, 4.0]]])
-    idx = np.array([[[0, 3], [9, 15]]])
-    u = nc.max_unpool2d(x, idx, 2)
-    assert u.shape == (1, 4, 4)
-    np.testing.assert_array_equal(u.ravel()[[0, 3, 9, 15]], [1.0, 2.0, 3.0, 4.0])
-    assert u.sum() == 10.0
-    with pytest.raises(ValueError, match="indices"):
-        nc.max_unpool2d(x, idx + 1, 2)
-    with pytest.raises(ValueError, match="output_size"):
-        nc.max_unpool2d(x, idx, 2, output_size=(7, 4))
-    with pytest.raises(ValueError, match="shape"):
-        nc.max_unpool2d(x, idx[..., :1], 2)
-    with pytest.raises(TypeError, match="indices"):
-        nc.max_unpool2d(x, idx.astype(float), 2)
-
-
-# ------------------------------------------------------------------------------------------
 # inputs and errors
 # ------------------------------------------------------------------------------------------
 
@@ -448,7 +652,7 @@ def test_awkward_inputs_work_and_are_not_modified():
     base = np.arange(2 * 3 * 6 * 8, dtype=np.float64).reshape(2, 3, 6, 8) % 11
     readonly = base.copy()
     readonly.flags.writeable = False
-    expected = nc.max_pool2d(np.ascontiguousarray(base), 2)
+    expected = ref_max_pool(base, (2, 2), (2, 2), (1, 1), [(0, 0)] * 2, (3, 4))[0]
     for x in (np.asfortranarray(base), base.astype(">f8"), readonly, base.tolist()):
         before = np.array(x, copy=True)
         np.testing.assert_array_equal(nc.max_pool2d(x, 2), expected)
@@ -458,12 +662,13 @@ def test_awkward_inputs_work_and_are_not_modified():
     ints = base.astype(np.int32)
     got = nc.avg_pool2d(ints, 2)
     assert got.dtype == np.float64
-    np.testing.assert_allclose(got, nc.avg_pool2d(base, 2))
+    np.testing.assert_allclose(got, ref_avg_pool(base, (2, 2), (2, 2), [(0, 0)] * 2, (3, 4), True))
 
 
 def test_empty_batch():
     x = np.zeros((0, 3, 4, 4), np.float32)
     assert nc.max_pool2d(x, 2).shape == (0, 3, 2, 2)
+    assert nc.max_pool2d(x.transpose(0, 2, 3, 1), 2, **CL).shape == (0, 2, 2, 3)
     assert grad.avg_pool2d_input(np.zeros((0, 3, 2, 2)), (0, 3, 4, 4), 2).shape == (0, 3, 4, 4)
 
 
@@ -477,12 +682,19 @@ def test_empty_batch():
     (lambda x: nc.max_pool2d(x[0, 0], 2), ValueError, "dimensions"),
     (lambda x: nc.max_pool2d(x.astype(complex), 2), TypeError, "complex"),
     (lambda x: nc.max_pool2d(x, 2, ceil_mode="yes"), TypeError, "ceil_mode"),
+    (lambda x: nc.max_pool2d(x, 2, return_indices=1), TypeError, "return_indices"),
     (lambda x: nc.avg_pool2d(x, 2, divisor_override=0), ValueError, "divisor_override"),
     (lambda x: nc.adaptive_avg_pool2d(x, 0), ValueError, "output_size"),
     (lambda x: nc.adaptive_avg_pool2d(x, (1, 2, 3)), ValueError, "output_size"),
     (lambda x: grad.max_pool2d_input(np.ones((1, 1, 3, 3)), x, 2), ValueError, "grad_output"),
-    (lambda x: grad.avg_pool2d_input(np.ones((1, 1, 2, 2)), (1, 4, 4), 2), ValueError, "input_shape"),
+    (lambda x: grad.avg_pool2d_input(np.ones((1, 1, 2, 2)), (1, 4, 4), 2), ValueError,
+     "input_shape"),
+    (lambda x: grad.avg_pool2d_input(np.ones((1, 1, 2, 2)), (1, 1, 4), 2), ValueError,
+     r"input_shape of shape \(1, 1, 4\): pooling window"),
     (lambda x: nc.max_pool2d(np.zeros((1, 1, 0, 4)), 1), ValueError, "spatial"),
+    (lambda x: nc.max_pool2d(x, 2, data_format="channels_last"), ValueError,
+     r"x of shape \(1, 1, 4, 4\): pooling window of 2 elements is larger than the padded input "
+     "length 1"),
 ])
 def test_errors_name_the_argument(call, exc, match):
     x = np.zeros((1, 1, 4, 4))
@@ -547,29 +759,3 @@ def test_adaptive_matches_torch(cfg):
     np.testing.assert_allclose(getattr(nc, f"adaptive_avg_pool{nd}d")(x, outs),
                                getattr(F, f"adaptive_avg_pool{nd}d")(t, outs).numpy(),
                                rtol=tol, atol=tol)
-
-
-@pytest.mark.parametrize("k, s, p", [(2, 2, 0), (3, 2, 1), (3, 2, 0), (2, 1, 1), (3, 3, 1)])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_vectorised_interiors_with_ties_and_nan(k, s, p, dtype):
-    """Rows wide enough for the fused/vectorised interior loops, with ties, -0.0 and NaN."""
-    rng = np.random.default_rng(k * 10 + s)
-    x = rng.integers(-2, 3, (2, 3, 9, 41)).astype(dtype)
-    x[x == 0] = -0.0
-    x[0, 1, 4, 7] = np.nan
-    x[1, 2, 0, 30] = np.nan
-    outs = tuple(out_len(n, k, s, p, p, 1, False) for n in x.shape[2:])
-    vals, idx = ref_max(x, (k, k), (s, s), (1, 1), [(p, p)] * 2, outs)
-    got, got_idx = nc.max_pool2d(x, k, s, p, return_indices=True)
-    np.testing.assert_array_equal(got, vals.astype(dtype))
-    np.testing.assert_array_equal(got_idx, idx)
-    # the value kernel returns exactly the element at the index (sign of zero included)
-    plain = nc.max_pool2d(x, k, s, p)
-    picked = np.take_along_axis(x.reshape(2, 3, -1), got_idx.reshape(2, 3, -1), -1).reshape(got.shape)
-    assert plain.tobytes() == picked.tobytes()
-    g = rng.standard_normal(got.shape).astype(dtype)
-    expected = route(g.astype(np.float64), idx, x.shape)
-    np.testing.assert_allclose(grad.max_pool2d_input(g, x, k, s, p), expected, rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(nc.avg_pool2d(np.nan_to_num(x), k, s, p),
-                               ref_avg(np.nan_to_num(x), (k, k), (s, s), [(p, p)] * 2, outs, True),
-                               rtol=1e-6, atol=1e-6)

@@ -102,6 +102,33 @@ def test_pool_ceil_mode_drops_window_starting_in_padding():
     assert nc.pool_output_size(5, 2, ceil_mode=False) == 2
 
 
+@given(st.integers(1, 60), k_, s_, st.integers(0, 6))
+def test_unpool_size_inverts_floor_pooling(m, k, s, p):
+    """Every input length a floor pooling maps to n is accepted back, the default is the
+    shortest of them, and the stride bounds are strict (PyTorch's max_unpool rule)."""
+    from numbaconv.shapes import unpool_output_size
+
+    assume(2 * p <= k and m + 2 * p >= k)
+    n = (m + 2 * p - k) // s + 1  # the textbook floor formula, written out
+    default = (n - 1) * s - 2 * p + k
+    if default >= 1:
+        assert unpool_output_size(n, k, s, p) == default
+        assert default <= m < default + s
+    assert unpool_output_size(n, k, s, p, output_size=m) == m
+    for bad in (default - s, default + s):
+        if bad >= 1:
+            with pytest.raises(ValueError, match="output_size"):
+                unpool_output_size(n, k, s, p, output_size=bad)
+
+
+def test_unpool_size_defaults_and_empty():
+    from numbaconv.shapes import unpool_output_size
+
+    assert unpool_output_size(2, 2) == 4  # stride defaults to kernel_size
+    with pytest.raises(ValueError, match="empty"):
+        unpool_output_size(1, 1, 1, 1)  # 0*1 - 2 + 1 < 1
+
+
 @pytest.mark.parametrize("call, match", [
     (lambda: nc.conv_output_size(0, 3), "n must be >= 1"),
     (lambda: nc.conv_output_size(5, 0), "kernel_size must be >= 1"),

@@ -6,7 +6,10 @@ shape, paddings, kernel choice) built by one function from hashable values
 function: a training loop or a stream of same-shaped signals pays the
 resolution once. Calls with unhashable arguments (a list padding, an array of
 strides) are resolved without the cache, with the same result. The cache is
-``functools.lru_cache``, safe to use from several threads at once.
+``functools.lru_cache``, safe to use from several threads at once, and typed: an argument
+``2.0`` or ``True`` is not the key of an earlier ``2`` or ``1``, so a value the builder refuses
+never hits the cached spec of an equal one it accepted (elements inside a tuple argument are
+still compared by equality only).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ MAXSIZE = 512
 
 def plan_cache(fn: F) -> F:
     """Memoise a pure spec builder on its (hashable) positional and keyword arguments."""
-    cached = functools.lru_cache(maxsize=MAXSIZE)(fn)
+    cached = functools.lru_cache(maxsize=MAXSIZE, typed=True)(fn)
 
     @functools.wraps(fn)
     def plan(*args, **kwargs):

@@ -1,272 +1,324 @@
-"""CPU pooling kernels: one generic 3-D implementation for 1-, 2- and 3-D pooling.
+"""CPU pooling kernels: one generic 3-D implementation for 1-, 2- and 3-D pooling, per layout.
 
-Every launcher takes C-contiguous 4-D arrays ``(P, D, H, W)`` (``P = N*C``
-planes; 1-D and 2-D pooling arrive with singleton leading spatial axes) and
-per-axis *window tables* resolved by :mod:`numbaconv.api.pooling`:
+Every launcher takes the call's :class:`numbaconv.core.pooling.PoolSpec` (shapes and window
+tables, resolved once) and C-contiguous arrays in the spec's layout; 1-D and 2-D pooling are
+3-D pooling with singleton leading spatial axes.
 
-* ``win[a, 0, o]`` the input position of tap 0 of output ``o`` along axis ``a``
-  (negative inside the left padding), ``win[a, 1, o]`` / ``win[a, 2, o]`` the
-  first / one-past-last tap that lies inside the input; tap ``j`` reads input
-  position ``win[a, 0, o] + j * geo[a]`` (``geo[0:3]`` are the dilations);
-* ``geo[3]`` the stride along W and ``[geo[4], geo[5])`` the outputs along W
-  whose whole window is inside the input (the vectorised interior);
-* ``fac[a, o]`` the per-axis divisor factors of average pooling (their product
-  is the divisor);
-* ``inv[a, m, i]``: per axis, the ``m``-th output whose window holds input
-  position ``i`` (ascending; the sentinel ``out_a`` pads), for the gradients.
+* channels-first ``(N, C, *spatial)``: rows of one output plane at a time, the innermost loop
+  over output positions along W (vectorised over the interior windows, whose taps are evenly
+  spaced; the few edge windows use the shared scalar loops);
+* channels-last ``(N, *spatial, C)``: the innermost loop over the channels of one spatial
+  position (contiguous, vectorised whatever the window), no transposition.
 
-Semantics shared with the CUDA twin (identical results, bit for bit):
+Each kernel is a serial ``@njit`` function over a range of work items (output rows, planes or
+samples), run on the calling thread below :data:`SERIAL_WORK` and otherwise from a small
+``parallel=True`` driver over fixed chunks of items. Items never depend on the thread count
+and every output element is computed by the same code in both paths, so serial and parallel
+results are bitwise identical. A call compiles only the kernels it runs.
 
-* max: taps are scanned in (d, h, w) order; a tap replaces the running maximum
-  when it is greater, or when it is NaN and the maximum is not yet NaN; so the
-  first maximum wins and the first NaN wins. A window with no tap inside the
-  input (possible only with dilation) gives -inf and index -1.
-* average: ``sum_w (sum_{d,h} x) / ((fac_d * fac_h) * fac_w)`` accumulated in
-  the array dtype, columns first; its gradient at an input element is
-  ``sum_ow (sum_{od,oh} g / divisor)`` over the outputs in ascending order.
-* gradients are gathers or per-plane serial scatters: results do not depend
-  on the thread count.
+Semantics shared with the CUDA twin through :mod:`numbaconv.loops.pooling` (identical
+results, bit for bit):
+
+* max: taps scanned in (d, h, w) order; a tap replaces the running maximum when it is
+  greater, or when it is NaN and the maximum is not NaN yet (:func:`~numbaconv.loops.pooling.takes`):
+  the first maximum and the first NaN win. A window with no tap inside the input (possible
+  only with dilation) gives -inf and index -1.
+* average: ``sum_w (sum_{d,h} x) / ((fac_d * fac_h) * fac_w)``, accumulated in the array's
+  dtype, columns first; its gradient at an input element is ``sum_ow (sum_{od,oh} g / divisor)``
+  over the outputs whose windows hold it, in ascending order.
+* max gradient: each ``grad_output`` entry added to its window's maximum, plane by plane in
+  output scan order (a serial scatter per plane or channel block: deterministic).
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
+
+from ..loops.pooling import add_col_grads, row_argmax, takes, unpool_plane
 
 _U = np.uint64
 
-#: rows per parallel work item (a fixed split: results never depend on the thread count)
-CHUNK = 8
+#: below this many elements read and written (``PoolSpec.work``) a call runs on the calling
+#: thread: waking the thread pool costs more than the work (measured on a 2-core EPYC)
+SERIAL_WORK = 1 << 16
+#: elements per parallel work item (a fixed split: results never depend on the thread count)
+ITEM_WORK = 1 << 15
+#: channels per work item of the channels-last max-pooling gradient
+CHANNEL_BLOCK = 64
+
+_NEG_INF = -np.inf
+#: every kernel: cached on disk; NumPy's error model (a float division by zero is IEEE, not a
+#: Python exception: no check in the loops, which keeps them vectorised)
+_JIT = dict(cache=True, error_model="numpy")
 
 
-@njit(cache=True, inline="always")
-def _takes(v, best):
-    """True when tap value ``v`` replaces the running maximum ``best`` (first max / first NaN)."""
-    return (v > best) | ((v != v) & (best == best))
+# --------------------------------------------------- channels-first interior loops (variants)
+#
+# The interior windows of a row (evenly spaced, all inside the input) are processed tap row by
+# tap row over all of them at once: constant strides, no bounds, vectorised. Stride 2 with 2 or
+# 3 taps (the common windows) fuse the taps into one pass. Each variant is its own compiled
+# function, chosen by the *type* of the ``variant`` token the launcher passes (see
+# :func:`_variant`), so a call compiles only the interior loop its windows use.
+# Unsigned offsets: no negative-index wraparound checks.
+
+#: variant tokens (their numba types select the interior loop at compile time)
+STRIDE2_K2 = np.int8(0)
+STRIDE2_K3 = np.int16(0)
+GENERIC = np.int64(0)
 
 
-@njit(cache=True, inline="always")
-def _imax(x, xb, acc, a0, m, s):
-    """acc[a0+i] = max(acc[a0+i], x[xb+i*s]) under the first-maximum / first-NaN rule.
+@functools.lru_cache(maxsize=512)
+def _variant(spec):
+    """The interior-loop token of a channels-first max pooling (once per spec)."""
+    geo = spec.geo
+    if geo[5] > geo[4] and geo[2] == 1 and geo[3] == 2:
+        kw = spec.win[2, 2, geo[4]]
+        if kw == 2:
+            return STRIDE2_K2
+        if kw == 3:
+            return STRIDE2_K3
+    return GENERIC
 
-    Unsigned offsets: no negative-index wraparound, so LLVM vectorises the loop.
-    """
+
+def _max_interior(x, rb, acc, a0, m, sw, kw, dw, variant):
+    """acc[a0+i] = max(acc[a0+i], taps of interior window i in the tap row at ``rb``)."""
+
+
+def _max_s2k2(x, rb, acc, a0, m, sw, kw, dw, variant):
     for i in range(m):
-        v = x[_U(xb) + _U(i * s)]
         b = acc[_U(a0 + i)]
-        acc[_U(a0 + i)] = v if _takes(v, b) else b
-
-
-@njit(cache=True, inline="always")
-def _imax_row(x, xb, acc, a0, m, s, k):
-    """All ``k`` taps of one window row at once (scan order kept): one pass over ``acc``.
-
-    Called with literal ``s`` and ``k``, so the tap loop unrolls and the output loop vectorises.
-    """
-    for i in range(m):
-        b = acc[_U(a0 + i)]
-        for jw in range(k):
-            v = x[_U(xb) + _U(i * s + jw)]
-            b = v if _takes(v, b) else b
+        v = x[_U(rb) + _U(2 * i)]
+        b = v if takes(v, b) else b
+        v = x[_U(rb) + _U(2 * i + 1)]
+        b = v if takes(v, b) else b
         acc[_U(a0 + i)] = b
 
 
-@njit(cache=True, inline="always")
-def _iargmax_row(x, xb, best, idx, a0, m, s, k, p0, first):
-    """:func:`_imax_row` with indices; ``first`` starts every window at this row's first tap."""
+def _max_s2k3(x, rb, acc, a0, m, sw, kw, dw, variant):
     for i in range(m):
-        if first:
-            b = x[_U(xb) + _U(i * s)]
-            j = p0 + i * s
+        b = acc[_U(a0 + i)]
+        v = x[_U(rb) + _U(2 * i)]
+        b = v if takes(v, b) else b
+        v = x[_U(rb) + _U(2 * i + 1)]
+        b = v if takes(v, b) else b
+        v = x[_U(rb) + _U(2 * i + 2)]
+        b = v if takes(v, b) else b
+        acc[_U(a0 + i)] = b
+
+
+def _max_any(x, rb, acc, a0, m, sw, kw, dw, variant):
+    for jw in range(kw):
+        s0 = rb + jw * dw
+        if sw == 1:
+            for i in range(m):
+                v = x[_U(s0) + _U(i)]
+                b = acc[_U(a0 + i)]
+                acc[_U(a0 + i)] = v if takes(v, b) else b
         else:
-            b = best[_U(a0 + i)]
-            j = idx[_U(a0 + i)]
-        for jw in range(k):
-            v = x[_U(xb) + _U(i * s + jw)]
-            t = _takes(v, b)
-            b = v if t else b
-            j = p0 + i * s + jw if t else j
+            for i in range(m):
+                v = x[_U(s0) + _U(i * sw)]
+                b = acc[_U(a0 + i)]
+                acc[_U(a0 + i)] = v if takes(v, b) else b
+
+
+@overload(_max_interior)
+def _max_interior_variant(x, rb, acc, a0, m, sw, kw, dw, variant):
+    if variant == types.int8:
+        return _max_s2k2
+    if variant == types.int16:
+        return _max_s2k3
+    return _max_any
+
+
+def _argmax_interior(x, xp, rp, best, idx, a0, m, sw, kw, dw, variant):
+    """:func:`_max_interior` with indices: taps at plane positions ``rp + ...`` of the plane
+    at ``xp``."""
+
+
+def _argmax_s2k2(x, xp, rp, best, idx, a0, m, sw, kw, dw, variant):
+    rb = xp + rp
+    for i in range(m):
+        b = best[_U(a0 + i)]
+        j = idx[_U(a0 + i)]
+        v = x[_U(rb) + _U(2 * i)]
+        t = takes(v, b)
+        b = v if t else b
+        j = rp + 2 * i if t else j
+        v = x[_U(rb) + _U(2 * i + 1)]
+        t = takes(v, b)
+        b = v if t else b
+        j = rp + 2 * i + 1 if t else j
         best[_U(a0 + i)] = b
         idx[_U(a0 + i)] = j
 
 
-@njit(cache=True, inline="always")
-def _iset(x, xb, best, idx, a0, m, s, p0):
-    """The first tap of interior windows: taken unconditionally."""
+def _argmax_s2k3(x, xp, rp, best, idx, a0, m, sw, kw, dw, variant):
+    rb = xp + rp
     for i in range(m):
-        best[_U(a0 + i)] = x[_U(xb) + _U(i * s)]
-        idx[_U(a0 + i)] = p0 + i * s
-
-
-@njit(cache=True, inline="always")
-def _iargmax(x, xb, best, idx, a0, m, s, p0):
-    for i in range(m):
-        v = x[_U(xb) + _U(i * s)]
         b = best[_U(a0 + i)]
-        t = _takes(v, b)
-        best[_U(a0 + i)] = v if t else b
-        idx[_U(a0 + i)] = p0 + i * s if t else idx[_U(a0 + i)]
+        j = idx[_U(a0 + i)]
+        v = x[_U(rb) + _U(2 * i)]
+        t = takes(v, b)
+        b = v if t else b
+        j = rp + 2 * i if t else j
+        v = x[_U(rb) + _U(2 * i + 1)]
+        t = takes(v, b)
+        b = v if t else b
+        j = rp + 2 * i + 1 if t else j
+        v = x[_U(rb) + _U(2 * i + 2)]
+        t = takes(v, b)
+        b = v if t else b
+        j = rp + 2 * i + 2 if t else j
+        best[_U(a0 + i)] = b
+        idx[_U(a0 + i)] = j
 
 
-@njit(cache=True, inline="always")
+def _argmax_any(x, xp, rp, best, idx, a0, m, sw, kw, dw, variant):
+    for jw in range(kw):
+        p0 = rp + jw * dw
+        s0 = xp + p0
+        if sw == 1:
+            for i in range(m):
+                v = x[_U(s0) + _U(i)]
+                b = best[_U(a0 + i)]
+                t = takes(v, b)
+                best[_U(a0 + i)] = v if t else b
+                idx[_U(a0 + i)] = p0 + i if t else idx[_U(a0 + i)]
+        else:
+            for i in range(m):
+                v = x[_U(s0) + _U(i * sw)]
+                b = best[_U(a0 + i)]
+                t = takes(v, b)
+                best[_U(a0 + i)] = v if t else b
+                idx[_U(a0 + i)] = p0 + i * sw if t else idx[_U(a0 + i)]
+
+
+@overload(_argmax_interior)
+def _argmax_interior_variant(x, xp, rp, best, idx, a0, m, sw, kw, dw, variant):
+    if variant == types.int8:
+        return _argmax_s2k2
+    if variant == types.int16:
+        return _argmax_s2k3
+    return _argmax_any
+
+
+# ------------------------------------------------------------------ channels-first row kernels
+
+
+@njit(**_JIT)
+def _max_row(x, xp, H, W, oW, win, geo, od, oh, acc, o0, variant):
+    """acc[o0:o0+oW] = the maxima of output row (od, oh) of the plane starting at ``xp``.
+
+    Per tap row: the few edge windows tap by tap (the shared
+    :func:`~numbaconv.loops.pooling.row_argmax`), the interior all at once.
+    """
+    dd, dh, dw, sw, ia, ib = geo[0], geo[1], geo[2], geo[3], geo[4], geo[5]
+    m = ib - ia
+    edges = ia + oW - ib
+    kw = win[2, 2, ia] if m > 0 else 0
+    for ow in range(oW):
+        acc[_U(o0 + ow)] = _NEG_INF
+    for jd in range(win[0, 1, od], win[0, 2, od]):
+        d = win[0, 0, od] + jd * dd
+        for jh in range(win[1, 1, oh], win[1, 2, oh]):
+            rq = (d * H + win[1, 0, oh] + jh * dh) * W
+            for e in range(edges):
+                ow = e if e < ia else e - ia + ib
+                b, _ = row_argmax(x, xp, 1, rq, win, dw, ow, acc[o0 + ow], 0)
+                acc[o0 + ow] = b
+            if m > 0:
+                _max_interior(x, xp + rq + win[2, 0, ia], acc, o0 + ia, m, sw, kw, dw, variant)
+
+
+@njit(**_JIT)
+def _argmax_row(x, xp, H, W, oW, win, geo, od, oh, best, idx, o0, variant):
+    """Like :func:`_max_row`, also writing each maximum's flat in-plane index to ``idx``.
+
+    The interior windows start at their first tap; scanning that tap again changes
+    nothing (a value never replaces itself, NaN included).
+    """
+    dd, dh, dw, sw, ia, ib = geo[0], geo[1], geo[2], geo[3], geo[4], geo[5]
+    m = ib - ia
+    edges = ia + oW - ib
+    kw = win[2, 2, ia] if m > 0 else 0
+    for e in range(edges):
+        ow = e if e < ia else e - ia + ib
+        best[o0 + ow] = _NEG_INF
+        idx[o0 + ow] = -1
+    a0 = o0 + ia
+    if win[0, 1, od] < win[0, 2, od] and win[1, 1, oh] < win[1, 2, oh]:
+        d = win[0, 0, od] + win[0, 1, od] * dd
+        p0 = (d * H + win[1, 0, oh] + win[1, 1, oh] * dh) * W + win[2, 0, ia]
+        for i in range(m):
+            best[_U(a0 + i)] = x[_U(xp + p0) + _U(i * sw)]
+            idx[_U(a0 + i)] = p0 + i * sw
+    else:  # no tap row inside the input (dilation): -inf, index -1
+        for i in range(m):
+            best[_U(a0 + i)] = _NEG_INF
+            idx[_U(a0 + i)] = -1
+    for jd in range(win[0, 1, od], win[0, 2, od]):
+        d = win[0, 0, od] + jd * dd
+        for jh in range(win[1, 1, oh], win[1, 2, oh]):
+            rq = (d * H + win[1, 0, oh] + jh * dh) * W
+            for e in range(edges):
+                ow = e if e < ia else e - ia + ib
+                b, j = row_argmax(x, xp, 1, rq, win, dw, ow, best[o0 + ow], idx[o0 + ow])
+                best[o0 + ow] = b
+                idx[o0 + ow] = j
+            if m > 0:
+                _argmax_interior(x, xp, rq + win[2, 0, ia], best, idx, o0 + ia, m, sw, kw, dw,
+                                 variant)
+
+
+@njit(**_JIT, inline="always")
 def _isum(c, cb, acc, a0, m, s):
     for i in range(m):
         acc[_U(a0 + i)] += c[_U(cb) + _U(i * s)]
 
 
-@njit(cache=True, inline="always")
-def _max_row(x, xp, dims, win, geo, od, oh, acc, neg_inf):
-    """acc[:oW] = max over each window of output row (od, oh); ``xp`` the plane offset."""
-    H, W, oW = dims[1], dims[2], dims[5]
-    dd, dh, dw, sw, ia, ib = geo[0], geo[1], geo[2], geo[3], geo[4], geo[5]
-    for ow in range(oW):
-        acc[ow] = neg_inf
-    kw = win[2, 2, ia] if ib > ia else 0
-    b0 = win[2, 0, 0]
-    m = ib - ia
-    for jd in range(win[0, 1, od], win[0, 2, od]):
-        d = win[0, 0, od] + jd * dd
-        for jh in range(win[1, 1, oh], win[1, 2, oh]):
-            h = win[1, 0, oh] + jh * dh
-            rb = xp + (d * H + h) * W
-            for ow in range(ia):
-                for jw in range(win[2, 1, ow], win[2, 2, ow]):
-                    v = x[rb + win[2, 0, ow] + jw * dw]
-                    if _takes(v, acc[ow]):
-                        acc[ow] = v
-            taps = kw
-            if dw == 1 and sw == 2 and kw == 2:  # the common windows: one fused pass
-                _imax_row(x, rb + b0 + ia * sw, acc, ia, m, 2, 2)
-                taps = 0
-            elif dw == 1 and sw == 2 and kw == 3:
-                _imax_row(x, rb + b0 + ia * sw, acc, ia, m, 2, 3)
-                taps = 0
-            for jw in range(taps):
-                start = rb + b0 + ia * sw + jw * dw
-                if sw == 1:  # the interior: no bounds, vectorised (constant strides)
-                    _imax(x, start, acc, ia, m, 1)
-                elif sw == 2:
-                    _imax(x, start, acc, ia, m, 2)
-                else:
-                    _imax(x, start, acc, ia, m, sw)
-            for ow in range(ib, oW):
-                for jw in range(win[2, 1, ow], win[2, 2, ow]):
-                    v = x[rb + win[2, 0, ow] + jw * dw]
-                    if _takes(v, acc[ow]):
-                        acc[ow] = v
+# -------------------------------------------------------------- channels-first serial kernels
 
 
-@njit(cache=True, inline="always")
-def _argmax_row(x, xp, dims, win, geo, od, oh, best, idx, neg_inf):
-    """Like :func:`_max_row`, also writing each maximum's flat in-plane index to ``idx[:oW]``."""
-    H, W, oW = dims[1], dims[2], dims[5]
-    dd, dh, dw, sw, ia, ib = geo[0], geo[1], geo[2], geo[3], geo[4], geo[5]
-    for ow in range(oW):
-        best[ow] = neg_inf
-        idx[ow] = -1
-    kw = win[2, 2, ia] if ib > ia else 0
-    b0 = win[2, 0, 0]
-    m = ib - ia
-    first = True
-    for jd in range(win[0, 1, od], win[0, 2, od]):
-        d = win[0, 0, od] + jd * dd
-        for jh in range(win[1, 1, oh], win[1, 2, oh]):
-            h = win[1, 0, oh] + jh * dh
-            rp = (d * H + h) * W
-            rb = xp + rp
-            for ow in range(ia):
-                for jw in range(win[2, 1, ow], win[2, 2, ow]):
-                    w = win[2, 0, ow] + jw * dw
-                    v = x[rb + w]
-                    if idx[ow] < 0 or _takes(v, best[ow]):
-                        best[ow] = v
-                        idx[ow] = rp + w
-            taps = kw
-            xb, pb = rb + b0 + ia * sw, rp + b0 + ia * sw
-            if dw == 1 and sw == 2 and kw == 2:  # the common windows: one fused pass
-                if first:  # (literal flags: each call compiles to a branch-free loop)
-                    _iargmax_row(x, xb, best, idx, ia, m, 2, 2, pb, True)
-                else:
-                    _iargmax_row(x, xb, best, idx, ia, m, 2, 2, pb, False)
-                taps = 0
-                first = False
-            elif dw == 1 and sw == 2 and kw == 3:
-                if first:
-                    _iargmax_row(x, xb, best, idx, ia, m, 2, 3, pb, True)
-                else:
-                    _iargmax_row(x, xb, best, idx, ia, m, 2, 3, pb, False)
-                taps = 0
-                first = False
-            for jw in range(taps):
-                w0 = b0 + ia * sw + jw * dw
-                p0 = rp + w0
-                if first:  # the first tap of every interior window: no comparison
-                    _iset(x, rb + w0, best, idx, ia, m, sw, p0)
-                    first = False
-                elif sw == 1:  # vectorised (constant strides)
-                    _iargmax(x, rb + w0, best, idx, ia, m, 1, p0)
-                elif sw == 2:
-                    _iargmax(x, rb + w0, best, idx, ia, m, 2, p0)
-                else:
-                    _iargmax(x, rb + w0, best, idx, ia, m, sw, p0)
-            for ow in range(ib, oW):
-                for jw in range(win[2, 1, ow], win[2, 2, ow]):
-                    w = win[2, 0, ow] + jw * dw
-                    v = x[rb + w]
-                    if idx[ow] < 0 or _takes(v, best[ow]):
-                        best[ow] = v
-                        idx[ow] = rp + w
+@njit(**_JIT)
+def _max_rows(x, out, win, geo, D, H, W, oD, oH, oW, r0, r1, variant):
+    """Output rows ``r0 <= r < r1`` (rows: (plane, od, oh)) of max pooling."""
+    for r in range(r0, r1):
+        oh = r % oH
+        t = r // oH
+        od = t % oD
+        p = t // oD
+        _max_row(x, p * D * H * W, H, W, oW, win, geo, od, oh, out, r * oW, variant)
 
 
-@njit(parallel=True, cache=True)
-def _max_fwd(x, out, dims, win, geo, neg_inf):
-    P, D, H, W, oD, oH, oW = dims[6], dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
-    rows = P * oD * oH
-    for c in prange((rows + CHUNK - 1) // CHUNK):
-        acc = np.empty(oW, x.dtype)
-        for r in range(c * CHUNK, min(rows, (c + 1) * CHUNK)):
-            oh = r % oH
-            t = r // oH
-            od = t % oD
-            p = t // oD
-            _max_row(x, p * D * H * W, dims, win, geo, od, oh, acc, neg_inf)
-            o0 = r * oW
-            for ow in range(oW):
-                out[o0 + ow] = acc[ow]
+@njit(**_JIT)
+def _argmax_rows(x, out, idx, win, geo, D, H, W, oD, oH, oW, r0, r1, variant):
+    """Output rows ``r0 <= r < r1`` of max pooling with indices."""
+    for r in range(r0, r1):
+        oh = r % oH
+        t = r // oH
+        od = t % oD
+        p = t // oD
+        _argmax_row(x, p * D * H * W, H, W, oW, win, geo, od, oh, out, idx, r * oW, variant)
 
 
-@njit(parallel=True, cache=True)
-def _max_fwd_idx(x, out, idx, dims, win, geo, neg_inf):
-    P, D, H, W, oD, oH, oW = dims[6], dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
-    rows = P * oD * oH
-    for c in prange((rows + CHUNK - 1) // CHUNK):
-        best = np.empty(oW, x.dtype)
-        bidx = np.empty(oW, np.int64)
-        for r in range(c * CHUNK, min(rows, (c + 1) * CHUNK)):
-            oh = r % oH
-            t = r // oH
-            od = t % oD
-            p = t // oD
-            _argmax_row(x, p * D * H * W, dims, win, geo, od, oh, best, bidx, neg_inf)
-            o0 = r * oW
-            for ow in range(oW):
-                out[o0 + ow] = best[ow]
-                idx[o0 + ow] = bidx[ow]
-
-
-@njit(parallel=True, cache=True)
-def _max_bwd(g, x, gin, dims, win, geo, neg_inf):
-    P, D, H, W, oD, oH, oW = dims[6], dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
+@njit(**_JIT)
+def _max_bwd_planes(g, x, gin, win, geo, D, H, W, oD, oH, oW, p0, p1, variant):
+    """Planes ``p0 <= p < p1`` of the max-pooling gradient: zeros, then each ``g`` entry
+    added at its window's maximum in output scan order."""
     plane, oplane = D * H * W, oD * oH * oW
-    for p in prange(P):  # one thread scatters one whole plane, in output order
+    best = np.empty(oW, x.dtype)
+    idx = np.empty(oW, np.int64)
+    for p in range(p0, p1):
         xp = p * plane
         for i in range(plane):
             gin[_U(xp) + _U(i)] = 0
-        best = np.empty(oW, x.dtype)
-        idx = np.empty(oW, np.int64)
         for od in range(oD):
             for oh in range(oH):
-                _argmax_row(x, xp, dims, win, geo, od, oh, best, idx, neg_inf)
+                _argmax_row(x, xp, H, W, oW, win, geo, od, oh, best, idx, 0, variant)
                 go = p * oplane + (od * oH + oh) * oW
                 for ow in range(oW):
                     i = idx[ow]
@@ -274,167 +326,585 @@ def _max_bwd(g, x, gin, dims, win, geo, neg_inf):
                         gin[_U(xp) + _U(i)] += g[_U(go) + _U(ow)]
 
 
-@njit(parallel=True, cache=True)
-def _avg_fwd(x, out, dims, win, geo, fac, zero):
-    P, D, H, W, oD, oH, oW = dims[6], dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
+@njit(**_JIT)
+def _avg_rows(x, out, win, geo, fac, D, H, W, oD, oH, oW, r0, r1, zero):
+    """Output rows ``r0 <= r < r1`` of average pooling: column sums of the window rows, then
+    the window sums along W in tap order, over the divisor."""
     sw, ia, ib = geo[3], geo[4], geo[5]
-    rows = P * oD * oH
-    b0 = win[2, 0, 0]
     kw = win[2, 2, ia] if ib > ia else 0
-    for c in prange((rows + CHUNK - 1) // CHUNK):
-        col = np.empty(W, x.dtype)
-        acc = np.empty(oW, x.dtype)
-        for r in range(c * CHUNK, min(rows, (c + 1) * CHUNK)):
-            oh = r % oH
-            t = r // oH
-            od = t % oD
-            p = t // oD
-            xp = p * D * H * W
-            for w in range(W):
-                col[w] = zero
-            h0, h1 = win[1, 0, oh] + win[1, 1, oh], win[1, 0, oh] + win[1, 2, oh]
-            for jd in range(win[0, 1, od], win[0, 2, od]):
-                rd = xp + (win[0, 0, od] + jd) * H * W
-                for h in range(h0, h1 - 1, 2):  # two rows per pass, added in row order
-                    ra = rd + h * W
-                    rb = ra + W
-                    for w in range(W):  # column sums: contiguous, vectorised
-                        col[w] = (col[w] + x[_U(ra) + _U(w)]) + x[_U(rb) + _U(w)]
-                if (h1 - h0) % 2:
-                    ra = rd + (h1 - 1) * W
-                    for w in range(W):
-                        col[w] += x[_U(ra) + _U(w)]
-            o0 = r * oW
-            f = fac[0, od] * fac[1, oh]
-            for ow in range(oW):
-                acc[ow] = zero
-            for ow in range(ia):
-                for jw in range(win[2, 1, ow], win[2, 2, ow]):
-                    acc[ow] += col[win[2, 0, ow] + jw]
-            m = ib - ia
-            taps = kw
-            if taps > m:  # few wide windows (global pooling): one window at a time, same order
-                for i in range(m):
-                    a = acc[ia + i]
-                    base = b0 + (ia + i) * sw
-                    for jw in range(taps):
-                        a += col[_U(base + jw)]
-                    acc[ia + i] = a
-                taps = 0
-            for jw in range(taps):
-                start = b0 + ia * sw + jw
-                if sw == 1:  # vectorised over the interior outputs (constant strides)
-                    _isum(col, start, acc, ia, m, 1)
-                elif sw == 2:
-                    _isum(col, start, acc, ia, m, 2)
-                else:
-                    _isum(col, start, acc, ia, m, sw)
-            for ow in range(ib, oW):
-                for jw in range(win[2, 1, ow], win[2, 2, ow]):
-                    acc[ow] += col[win[2, 0, ow] + jw]
-            for ow in range(oW):
-                out[o0 + ow] = acc[ow] / (f * fac[2, ow])
-
-
-@njit(parallel=True, cache=True)
-def _avg_bwd(g, gin, dims, fac, inv, zero):
-    P, D, H, W, oD, oH, oW = dims[6], dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
-    rows = P * D * H
-    cm = inv.shape[1]
-    fw = fac[2, :oW]
-    for c in prange((rows + CHUNK - 1) // CHUNK):
-        tmp = np.empty(oW + 1, gin.dtype)  # tmp[oW] = 0: the sentinel slot
-        for r in range(c * CHUNK, min(rows, (c + 1) * CHUNK)):  # one input row each
-            h = r % H
-            t = r // H
-            d = t % D
-            p = t // D
-            for ow in range(oW + 1):
-                tmp[ow] = zero
-            for a in range(cm):
-                od = inv[0, a, d]
-                if od == oD:
-                    continue
-                for b in range(cm):
-                    oh = inv[1, b, h]
-                    if oh == oH:
-                        continue
-                    go = ((p * oD + od) * oH + oh) * oW
-                    f = fac[0, od] * fac[1, oh]
-                    for ow in range(oW):  # vectorised
-                        tmp[_U(ow)] += g[_U(go) + _U(ow)] / (f * fw[_U(ow)])
-            gb = r * W
-            for w in range(W):
-                gin[_U(gb) + _U(w)] = zero
-            for m in range(cm):  # gather along W, outputs in ascending order
+    b0 = win[2, 0, ia] if ib > ia else 0
+    m = ib - ia
+    col = np.empty(W, x.dtype)
+    acc = np.empty(oW, x.dtype)
+    for r in range(r0, r1):
+        oh = r % oH
+        t = r // oH
+        od = t % oD
+        p = t // oD
+        xp = p * D * H * W
+        for w in range(W):
+            col[w] = zero
+        h0, h1 = win[1, 0, oh] + win[1, 1, oh], win[1, 0, oh] + win[1, 2, oh]
+        for jd in range(win[0, 1, od], win[0, 2, od]):
+            rd = xp + (win[0, 0, od] + jd) * H * W
+            for h in range(h0, h1 - 1, 2):  # two rows per pass, added in row order
+                ra = rd + h * W
+                rb = ra + W
+                for w in range(W):  # column sums: contiguous, vectorised
+                    col[w] = (col[w] + x[_U(ra) + _U(w)]) + x[_U(rb) + _U(w)]
+            if (h1 - h0) % 2:
+                ra = rd + (h1 - 1) * W
                 for w in range(W):
-                    gin[_U(gb) + _U(w)] += tmp[inv[2, m, _U(w)]]
+                    col[w] += x[_U(ra) + _U(w)]
+        for ow in range(oW):
+            acc[ow] = zero
+        for ow in range(ia):
+            for jw in range(win[2, 1, ow], win[2, 2, ow]):
+                acc[ow] += col[win[2, 0, ow] + jw]
+        taps = kw
+        if taps > m:  # few wide windows (global pooling): one window at a time, same order
+            for i in range(m):
+                a = acc[ia + i]
+                base = b0 + i * sw
+                for jw in range(taps):
+                    a += col[_U(base + jw)]
+                acc[ia + i] = a
+            taps = 0
+        for jw in range(taps):
+            start = b0 + jw
+            if sw == 1:  # vectorised over the interior outputs (constant strides)
+                _isum(col, start, acc, ia, m, 1)
+            elif sw == 2:
+                _isum(col, start, acc, ia, m, 2)
+            else:
+                _isum(col, start, acc, ia, m, sw)
+        for ow in range(ib, oW):
+            for jw in range(win[2, 1, ow], win[2, 2, ow]):
+                acc[ow] += col[win[2, 0, ow] + jw]
+        o0 = r * oW
+        f = fac[0, od] * fac[1, oh]
+        for ow in range(oW):
+            out[o0 + ow] = acc[ow] / (f * fac[2, ow])
 
 
-@njit(parallel=True, cache=True)
-def _unpool(x, idx, out, plane_in, plane_out):
-    P = out.shape[0] // plane_out if plane_out else 0
-    for p in prange(P):  # one thread per plane: the last write wins, deterministically
-        ob = p * plane_out
-        for i in range(plane_out):
-            out[ob + i] = 0
-        xb = p * plane_in
-        for j in range(plane_in):
-            i = idx[xb + j]
-            if 0 <= i < plane_out:
-                out[ob + i] = x[xb + j]
+@njit(**_JIT)
+def _avg_bwd_rows(g, gin, fac, inv, win, D, H, W, oD, oH, oW, r0, r1, zero):
+    """Input rows ``r0 <= r < r1`` (rows: (plane, d, h)) of the average-pooling gradient: the
+    shared :func:`~numbaconv.loops.pooling.add_col_grads` over all output columns (vectorised
+    along W), then each column added to its window's inputs, outputs in ascending order.
+
+    That is the CUDA twin's per-element gather in the same order, minus its additions of
+    +0.0 for unused slots, which never change a sum that starts at +0.0 (it is never -0.0).
+    """
+    tmp = np.empty(oW, gin.dtype)
+    for r in range(r0, r1):
+        h = r % H
+        t = r // H
+        d = t % D
+        p = t // D
+        for ow in range(oW):
+            tmp[ow] = zero
+        add_col_grads(g, p * oD * oH * oW, 1, oD, oH, oW, fac, inv, d, h, 0, oW, tmp, 0)
+        ib = r * W
+        for w in range(W):
+            gin[_U(ib) + _U(w)] = zero
+        for ow in range(oW):  # along W, outputs in ascending order
+            v = tmp[ow]
+            b = ib + win[2, 0, ow]
+            for jw in range(win[2, 1, ow], win[2, 2, ow]):
+                gin[_U(b + jw)] += v
 
 
-def _dims(x4, o4):
-    """(D, H, W, oD, oH, oW, P) as a tuple of ints."""
-    return (int(x4.shape[1]), int(x4.shape[2]), int(x4.shape[3]),
-            int(o4.shape[1]), int(o4.shape[2]), int(o4.shape[3]), int(x4.shape[0]))
+@njit(**_JIT)
+def _unpool_planes(x, idx, out, n_in, n_out, p0, p1):
+    for p in range(p0, p1):
+        unpool_plane(x, idx, out, p * n_in, p * n_out, 1, n_in, n_out)
 
 
-def max_pool(x, out, win, geo) -> None:
-    """``out`` (P, oD, oH, oW) = max pooling of ``x`` (P, D, H, W) through the window tables."""
+# --------------------------------------------------------------- channels-last serial kernels
+
+
+@njit(**_JIT)
+def _max_rows_cl(x, out, win, geo, D, H, W, C, oD, oH, oW, r0, r1):
+    """Output rows ``r0 <= r < r1`` (rows: (n, od, oh)) of channels-last max pooling.
+
+    Per output position, one pass over its C contiguous channels per tap row, the row's
+    (up to 3) taps fused into the pass; the first pass starts from the first tap.
+    """
+    dd, dh, dw = geo[0], geo[1], geo[2]
+    for r in range(r0, r1):
+        oh = r % oH
+        t = r // oH
+        od = t % oD
+        n = t // oD
+        xb = n * D * H * W * C
+        for ow in range(oW):
+            o = (r * oW + ow) * C
+            jw0, jw1 = win[2, 1, ow], win[2, 2, ow]
+            first = True
+            for jd in range(win[0, 1, od], win[0, 2, od]):
+                d = win[0, 0, od] + jd * dd
+                for jh in range(win[1, 1, oh], win[1, 2, oh]):
+                    rp = (d * H + win[1, 0, oh] + jh * dh) * W + win[2, 0, ow]
+                    jw = jw0
+                    if first and jw < jw1:  # the window's first tap: taken as it is
+                        xo = xb + (rp + jw * dw) * C
+                        if jw1 - jw >= 2:  # (with the second in the same pass)
+                            x1 = xo + dw * C
+                            for c in range(C):
+                                b = x[_U(xo) + _U(c)]
+                                v = x[_U(x1) + _U(c)]
+                                out[_U(o) + _U(c)] = v if takes(v, b) else b
+                            jw += 2
+                        else:
+                            for c in range(C):
+                                out[_U(o) + _U(c)] = x[_U(xo) + _U(c)]
+                            jw += 1
+                        first = False
+                    while jw < jw1:
+                        xo = xb + (rp + jw * dw) * C
+                        if jw1 - jw >= 2:  # two taps in one pass over the channels
+                            x1 = xo + dw * C
+                            for c in range(C):
+                                b = out[_U(o) + _U(c)]
+                                v = x[_U(xo) + _U(c)]
+                                b = v if takes(v, b) else b
+                                v = x[_U(x1) + _U(c)]
+                                out[_U(o) + _U(c)] = v if takes(v, b) else b
+                            jw += 2
+                        else:
+                            for c in range(C):  # contiguous channels: vectorised
+                                b = out[_U(o) + _U(c)]
+                                v = x[_U(xo) + _U(c)]
+                                out[_U(o) + _U(c)] = v if takes(v, b) else b
+                            jw += 1
+            if first:  # no tap inside the input (dilation)
+                for c in range(C):
+                    out[_U(o) + _U(c)] = _NEG_INF
+
+
+@njit(**_JIT, inline="always")
+def _argmax_cl(x, xb, win, geo, H, W, C, c0, c1, od, oh, ow, best, idx, o):
+    """best/idx[o : o + c1 - c0] = the window maxima of channels c0..c1 (channels-last): the
+    first tap taken as it is, then the others two per pass over the channels."""
+    dd, dh, dw = geo[0], geo[1], geo[2]
+    cw = c1 - c0
+    jw0, jw1 = win[2, 1, ow], win[2, 2, ow]
+    first = True
+    for jd in range(win[0, 1, od], win[0, 2, od]):
+        d = win[0, 0, od] + jd * dd
+        for jh in range(win[1, 1, oh], win[1, 2, oh]):
+            rp = (d * H + win[1, 0, oh] + jh * dh) * W + win[2, 0, ow]
+            jw = jw0
+            if first and jw < jw1:
+                p = rp + jw * dw
+                xo = xb + p * C + c0
+                if jw1 - jw >= 2:  # the first tap taken as it is, the second compared
+                    q = p + dw
+                    x1 = xo + dw * C
+                    for c in range(cw):
+                        b = x[_U(xo) + _U(c)]
+                        v = x[_U(x1) + _U(c)]
+                        t = takes(v, b)
+                        best[_U(o) + _U(c)] = v if t else b
+                        idx[_U(o) + _U(c)] = q if t else p
+                    jw += 2
+                else:
+                    for c in range(cw):
+                        best[_U(o) + _U(c)] = x[_U(xo) + _U(c)]
+                        idx[_U(o) + _U(c)] = p
+                    jw += 1
+                first = False
+            while jw < jw1:
+                p = rp + jw * dw
+                xo = xb + p * C + c0
+                if jw1 - jw >= 2:
+                    q = p + dw
+                    x1 = xo + dw * C
+                    for c in range(cw):
+                        b = best[_U(o) + _U(c)]
+                        j = idx[_U(o) + _U(c)]
+                        v = x[_U(xo) + _U(c)]
+                        t = takes(v, b)
+                        b = v if t else b
+                        j = p if t else j
+                        v = x[_U(x1) + _U(c)]
+                        t = takes(v, b)
+                        best[_U(o) + _U(c)] = v if t else b
+                        idx[_U(o) + _U(c)] = q if t else j
+                    jw += 2
+                else:
+                    for c in range(cw):
+                        v = x[_U(xo) + _U(c)]
+                        b = best[_U(o) + _U(c)]
+                        t = takes(v, b)
+                        best[_U(o) + _U(c)] = v if t else b
+                        idx[_U(o) + _U(c)] = p if t else idx[_U(o) + _U(c)]
+                    jw += 1
+    if first:  # no tap inside the input (dilation): -inf, index -1
+        for c in range(cw):
+            best[_U(o) + _U(c)] = _NEG_INF
+            idx[_U(o) + _U(c)] = -1
+
+
+@njit(**_JIT)
+def _argmax_rows_cl(x, out, idx, win, geo, D, H, W, C, oD, oH, oW, r0, r1):
+    """Output rows ``r0 <= r < r1`` of channels-last max pooling with indices."""
+    for r in range(r0, r1):
+        oh = r % oH
+        t = r // oH
+        od = t % oD
+        n = t // oD
+        xb = n * D * H * W * C
+        for ow in range(oW):
+            _argmax_cl(x, xb, win, geo, H, W, C, 0, C, od, oh, ow, out, idx, (r * oW + ow) * C)
+
+
+@njit(**_JIT)
+def _max_bwd_cl(g, x, gin, win, geo, D, H, W, C, oD, oH, oW, i0, i1):
+    """Items ``i0 <= i < i1`` (items: (n, block of CHANNEL_BLOCK channels)) of the
+    channels-last max-pooling gradient, scattered in output scan order."""
+    nblk = (C + CHANNEL_BLOCK - 1) // CHANNEL_BLOCK
+    best = np.empty(CHANNEL_BLOCK, x.dtype)
+    bidx = np.empty(CHANNEL_BLOCK, np.int64)
+    S = D * H * W
+    for it in range(i0, i1):
+        n = it // nblk
+        c0 = (it % nblk) * CHANNEL_BLOCK
+        c1 = min(C, c0 + CHANNEL_BLOCK)
+        xb = n * S * C
+        for s in range(S):
+            for c in range(c0, c1):
+                gin[_U(xb + s * C) + _U(c)] = 0
+        for od in range(oD):
+            for oh in range(oH):
+                for ow in range(oW):
+                    _argmax_cl(x, xb, win, geo, H, W, C, c0, c1, od, oh, ow, best, bidx, 0)
+                    go = (((n * oD + od) * oH + oh) * oW + ow) * C + c0
+                    for c in range(c1 - c0):
+                        i = bidx[c]
+                        if i >= 0:
+                            gin[_U(xb + i * C + c0) + _U(c)] += g[_U(go) + _U(c)]
+
+
+@njit(**_JIT)
+def _avg_rows_cl(x, out, win, fac, D, H, W, C, oD, oH, oW, r0, r1, zero):
+    """Output rows ``r0 <= r < r1`` of channels-last average pooling (the channels-first
+    kernel's order: column sums over the (d, h) taps, then the w taps, over the divisor)."""
+    WC = W * C
+    col = np.empty(WC, x.dtype)
+    for r in range(r0, r1):
+        oh = r % oH
+        t = r // oH
+        od = t % oD
+        n = t // oD
+        xb = n * D * H * WC
+        for i in range(WC):
+            col[i] = zero
+        for jd in range(win[0, 1, od], win[0, 2, od]):
+            d = win[0, 0, od] + jd
+            for jh in range(win[1, 1, oh], win[1, 2, oh]):
+                rb = xb + (d * H + win[1, 0, oh] + jh) * WC
+                for i in range(WC):  # a whole row of positions x channels: vectorised
+                    col[i] += x[_U(rb) + _U(i)]
+        f = fac[0, od] * fac[1, oh]
+        for ow in range(oW):
+            o = (r * oW + ow) * C
+            for c in range(C):
+                out[_U(o) + _U(c)] = zero
+            for jw in range(win[2, 1, ow], win[2, 2, ow]):
+                cb = (win[2, 0, ow] + jw) * C
+                for c in range(C):
+                    out[_U(o) + _U(c)] += col[_U(cb) + _U(c)]
+            dv = f * fac[2, ow]
+            for c in range(C):
+                out[_U(o) + _U(c)] = out[_U(o) + _U(c)] / dv
+
+
+@njit(**_JIT)
+def _avg_bwd_rows_cl(g, gin, fac, inv, D, H, W, C, oD, oH, oW, r0, r1, zero):
+    """Input rows ``r0 <= r < r1`` (rows: (n, d, h)) of the channels-last average-pooling
+    gradient, in :func:`~numbaconv.loops.pooling.add_col_grads`' order, vectorised over C."""
+    cm = inv.shape[1]
+    tmp = np.empty((oW + 1) * C, gin.dtype)
+    for r in range(r0, r1):
+        h = r % H
+        t = r // H
+        d = t % D
+        n = t // D
+        for i in range((oW + 1) * C):
+            tmp[i] = zero
+        for a in range(cm):
+            od = inv[0, a, d]
+            if od == oD:
+                continue
+            for b in range(cm):
+                oh = inv[1, b, h]
+                if oh == oH:
+                    continue
+                go = ((n * oD + od) * oH + oh) * oW * C
+                f = fac[0, od] * fac[1, oh]
+                for ow in range(oW):
+                    dv = f * fac[2, ow]
+                    for c in range(C):
+                        tmp[_U(ow * C) + _U(c)] += g[_U(go + ow * C) + _U(c)] / dv
+        ib = r * W * C
+        for i in range(W * C):
+            gin[_U(ib) + _U(i)] = zero
+        for m in range(cm):
+            for w in range(W):
+                tb = inv[2, m, w] * C
+                for c in range(C):
+                    gin[_U(ib + w * C) + _U(c)] += tmp[_U(tb) + _U(c)]
+
+
+@njit(**_JIT)
+def _unpool_cl(x, idx, out, n_in, n_out, C, i0, i1):
+    for n in range(i0, i1):
+        for c in range(C):
+            unpool_plane(x, idx, out, n * n_in * C + c, n * n_out * C + c, C, n_in, n_out)
+
+
+# ----------------------------------------------------------------- parallel drivers (prange)
+
+
+@njit(parallel=True, **_JIT)
+def _max_rows_par(x, out, win, geo, D, H, W, oD, oH, oW, items, step, variant):
+    for c in prange((items + step - 1) // step):
+        _max_rows(x, out, win, geo, D, H, W, oD, oH, oW, c * step, min(items, (c + 1) * step),
+                  variant)
+
+
+@njit(parallel=True, **_JIT)
+def _argmax_rows_par(x, out, idx, win, geo, D, H, W, oD, oH, oW, items, step, variant):
+    for c in prange((items + step - 1) // step):
+        _argmax_rows(x, out, idx, win, geo, D, H, W, oD, oH, oW, c * step,
+                     min(items, (c + 1) * step), variant)
+
+
+@njit(parallel=True, **_JIT)
+def _max_bwd_planes_par(g, x, gin, win, geo, D, H, W, oD, oH, oW, items, step, variant):
+    for c in prange((items + step - 1) // step):
+        _max_bwd_planes(g, x, gin, win, geo, D, H, W, oD, oH, oW, c * step,
+                        min(items, (c + 1) * step), variant)
+
+
+@njit(parallel=True, **_JIT)
+def _avg_rows_par(x, out, win, geo, fac, D, H, W, oD, oH, oW, items, step, zero):
+    for c in prange((items + step - 1) // step):
+        _avg_rows(x, out, win, geo, fac, D, H, W, oD, oH, oW, c * step,
+                  min(items, (c + 1) * step), zero)
+
+
+@njit(parallel=True, **_JIT)
+def _avg_bwd_rows_par(g, gin, fac, inv, win, D, H, W, oD, oH, oW, items, step, zero):
+    for c in prange((items + step - 1) // step):
+        _avg_bwd_rows(g, gin, fac, inv, win, D, H, W, oD, oH, oW, c * step,
+                      min(items, (c + 1) * step), zero)
+
+
+@njit(parallel=True, **_JIT)
+def _unpool_planes_par(x, idx, out, n_in, n_out, items, step):
+    for c in prange((items + step - 1) // step):
+        _unpool_planes(x, idx, out, n_in, n_out, c * step, min(items, (c + 1) * step))
+
+
+@njit(parallel=True, **_JIT)
+def _max_rows_cl_par(x, out, win, geo, D, H, W, C, oD, oH, oW, items, step):
+    for c in prange((items + step - 1) // step):
+        _max_rows_cl(x, out, win, geo, D, H, W, C, oD, oH, oW, c * step,
+                     min(items, (c + 1) * step))
+
+
+@njit(parallel=True, **_JIT)
+def _argmax_rows_cl_par(x, out, idx, win, geo, D, H, W, C, oD, oH, oW, items, step):
+    for c in prange((items + step - 1) // step):
+        _argmax_rows_cl(x, out, idx, win, geo, D, H, W, C, oD, oH, oW, c * step,
+                        min(items, (c + 1) * step))
+
+
+@njit(parallel=True, **_JIT)
+def _max_bwd_cl_par(g, x, gin, win, geo, D, H, W, C, oD, oH, oW, items, step):
+    for c in prange((items + step - 1) // step):
+        _max_bwd_cl(g, x, gin, win, geo, D, H, W, C, oD, oH, oW, c * step,
+                    min(items, (c + 1) * step))
+
+
+@njit(parallel=True, **_JIT)
+def _avg_rows_cl_par(x, out, win, fac, D, H, W, C, oD, oH, oW, items, step, zero):
+    for c in prange((items + step - 1) // step):
+        _avg_rows_cl(x, out, win, fac, D, H, W, C, oD, oH, oW, c * step,
+                     min(items, (c + 1) * step), zero)
+
+
+@njit(parallel=True, **_JIT)
+def _avg_bwd_rows_cl_par(g, gin, fac, inv, D, H, W, C, oD, oH, oW, items, step, zero):
+    for c in prange((items + step - 1) // step):
+        _avg_bwd_rows_cl(g, gin, fac, inv, D, H, W, C, oD, oH, oW, c * step,
+                         min(items, (c + 1) * step), zero)
+
+
+@njit(parallel=True, **_JIT)
+def _unpool_cl_par(x, idx, out, n_in, n_out, C, items, step):
+    for c in prange((items + step - 1) // step):
+        _unpool_cl(x, idx, out, n_in, n_out, C, c * step, min(items, (c + 1) * step))
+
+
+def _split(items: int, work: int):
+    """``None`` for the serial path, else the items per parallel chunk (fixed by the shapes)."""
+    if work < SERIAL_WORK or items < 2:
+        return None
+    return max(1, -(-items * ITEM_WORK // work))
+
+
+# ------------------------------------------------------------------------------- launchers
+
+
+def max_pool(spec, x, out) -> None:
+    """``out`` = max pooling of ``x`` through ``spec``'s window tables."""
     if out.size == 0:
         return
-    _max_fwd(x.reshape(-1), out.reshape(-1), _dims(x, out), win, geo, x.dtype.type(-np.inf))
+    D, H, W, oD, oH, oW = spec.dims
+    xf, of = x.ravel(), out.ravel()
+    if spec.channels_last:
+        items = spec.batch * oD * oH
+        step = _split(items, spec.work)
+        if step is None:
+            _max_rows_cl(xf, of, spec.win, spec.geo, D, H, W, spec.channels, oD, oH, oW, 0, items)
+        else:
+            _max_rows_cl_par(xf, of, spec.win, spec.geo, D, H, W, spec.channels, oD, oH, oW,
+                             items, step)
+        return
+    items = spec.batch * spec.channels * oD * oH
+    step = _split(items, spec.work)
+    if step is None:
+        _max_rows(xf, of, spec.win, spec.geo, D, H, W, oD, oH, oW, 0, items, _variant(spec))
+    else:
+        _max_rows_par(xf, of, spec.win, spec.geo, D, H, W, oD, oH, oW, items, step,
+                      _variant(spec))
 
 
-def max_pool_indices(x, out, idx, win, geo) -> None:
+def max_pool_indices(spec, x, out, idx) -> None:
     """Max pooling that also writes the flat in-plane index of every maximum to ``idx``."""
     if out.size == 0:
         return
-    _max_fwd_idx(x.reshape(-1), out.reshape(-1), idx.reshape(-1), _dims(x, out), win, geo,
-                 x.dtype.type(-np.inf))
+    D, H, W, oD, oH, oW = spec.dims
+    xf, of, jf = x.ravel(), out.ravel(), idx.ravel()
+    if spec.channels_last:
+        items = spec.batch * oD * oH
+        step = _split(items, spec.work)
+        if step is None:
+            _argmax_rows_cl(xf, of, jf, spec.win, spec.geo, D, H, W, spec.channels, oD, oH, oW,
+                            0, items)
+        else:
+            _argmax_rows_cl_par(xf, of, jf, spec.win, spec.geo, D, H, W, spec.channels, oD, oH,
+                                oW, items, step)
+        return
+    items = spec.batch * spec.channels * oD * oH
+    step = _split(items, spec.work)
+    if step is None:
+        _argmax_rows(xf, of, jf, spec.win, spec.geo, D, H, W, oD, oH, oW, 0, items,
+                     _variant(spec))
+    else:
+        _argmax_rows_par(xf, of, jf, spec.win, spec.geo, D, H, W, oD, oH, oW, items, step,
+                         _variant(spec))
 
 
-def max_pool_backward(g, x, gin, win, geo, inv) -> None:
-    """``gin`` (P, D, H, W) = the max-pooling gradient: each ``g`` entry goes to its window's maximum.
-
-    Scattered plane by plane in output order (``inv`` serves the CUDA twin's gather).
-    """
+def max_pool_backward(spec, g, x, gin) -> None:
+    """``gin`` = the max-pooling gradient: each ``g`` entry added at its window's maximum."""
     if gin.size == 0:
         return
-    _max_bwd(g.reshape(-1), x.reshape(-1), gin.reshape(-1), _dims(x, g), win, geo,
-             x.dtype.type(-np.inf))
+    D, H, W, oD, oH, oW = spec.dims
+    gf, xf, hf = g.ravel(), x.ravel(), gin.ravel()
+    if spec.channels_last:
+        C = spec.channels
+        items = spec.batch * (-(-C // CHANNEL_BLOCK))
+        step = _split(items, spec.work)
+        if step is None:
+            _max_bwd_cl(gf, xf, hf, spec.win, spec.geo, D, H, W, C, oD, oH, oW, 0, items)
+        else:
+            _max_bwd_cl_par(gf, xf, hf, spec.win, spec.geo, D, H, W, C, oD, oH, oW, items, step)
+        return
+    items = spec.batch * spec.channels
+    step = _split(items, spec.work)
+    if step is None:
+        _max_bwd_planes(gf, xf, hf, spec.win, spec.geo, D, H, W, oD, oH, oW, 0, items,
+                        _variant(spec))
+    else:
+        _max_bwd_planes_par(gf, xf, hf, spec.win, spec.geo, D, H, W, oD, oH, oW, items, step,
+                            _variant(spec))
 
 
-def avg_pool(x, out, win, geo, fac) -> None:
-    """``out`` = average pooling of ``x``: window sums over the divisor ``prod_a fac[a, o_a]``."""
+def avg_pool(spec, x, out) -> None:
+    """``out`` = average pooling of ``x``: window sums over the divisors of ``spec.fac``."""
     if out.size == 0:
         return
-    _avg_fwd(x.reshape(-1), out.reshape(-1), _dims(x, out), win, geo, fac, x.dtype.type(0))
+    D, H, W, oD, oH, oW = spec.dims
+    xf, of = x.ravel(), out.ravel()
+    zero = xf.dtype.type(0)
+    if spec.channels_last:
+        items = spec.batch * oD * oH
+        step = _split(items, spec.work)
+        if step is None:
+            _avg_rows_cl(xf, of, spec.win, spec.fac, D, H, W, spec.channels, oD, oH, oW, 0,
+                         items, zero)
+        else:
+            _avg_rows_cl_par(xf, of, spec.win, spec.fac, D, H, W, spec.channels, oD, oH, oW,
+                             items, step, zero)
+        return
+    items = spec.batch * spec.channels * oD * oH
+    step = _split(items, spec.work)
+    if step is None:
+        _avg_rows(xf, of, spec.win, spec.geo, spec.fac, D, H, W, oD, oH, oW, 0, items, zero)
+    else:
+        _avg_rows_par(xf, of, spec.win, spec.geo, spec.fac, D, H, W, oD, oH, oW, items, step,
+                      zero)
 
 
-def avg_pool_backward(g, gin, win, geo, fac, inv) -> None:
-    """``gin`` = the average-pooling gradient, gathered per input element through ``inv``."""
+def avg_pool_backward(spec, g, gin) -> None:
+    """``gin`` = the average-pooling gradient, gathered per input row through ``spec.inv``."""
     if gin.size == 0:
         return
-    _avg_bwd(g.reshape(-1), gin.reshape(-1), _dims(gin, g), fac, inv, gin.dtype.type(0))
+    D, H, W, oD, oH, oW = spec.dims
+    gf, hf = g.ravel(), gin.ravel()
+    zero = hf.dtype.type(0)
+    if spec.channels_last:
+        items = spec.batch * D * H
+        step = _split(items, spec.work)
+        if step is None:
+            _avg_bwd_rows_cl(gf, hf, spec.fac, spec.inv, D, H, W, spec.channels, oD, oH, oW, 0,
+                             items, zero)
+        else:
+            _avg_bwd_rows_cl_par(gf, hf, spec.fac, spec.inv, D, H, W, spec.channels, oD, oH,
+                                 oW, items, step, zero)
+        return
+    items = spec.batch * spec.channels * D * H
+    step = _split(items, spec.work)
+    if step is None:
+        _avg_bwd_rows(gf, hf, spec.fac, spec.inv, spec.win, D, H, W, oD, oH, oW, 0, items, zero)
+    else:
+        _avg_bwd_rows_par(gf, hf, spec.fac, spec.inv, spec.win, D, H, W, oD, oH, oW, items, step,
+                          zero)
 
 
-def max_unpool(x, idx, out) -> None:
-    """``out`` (P, *out_spatial) = zeros with ``x`` scattered to ``idx`` (flat in-plane positions)."""
+def max_unpool(spec, x, idx, out) -> None:
+    """``out`` = zeros with each value of ``x`` at its flat in-plane index (the last wins)."""
     if out.size == 0:
         return
-    plane_in = x.size // x.shape[0]
-    plane_out = out.size // out.shape[0]
-    _unpool(x.reshape(-1), idx.reshape(-1), out.reshape(-1), plane_in, plane_out)
+    D, H, W, oD, oH, oW = spec.dims
+    n_in, n_out = D * H * W, oD * oH * oW
+    xf, jf, of = x.ravel(), idx.ravel(), out.ravel()
+    if spec.channels_last:
+        items = spec.batch
+        step = _split(items, spec.work)
+        if step is None:
+            _unpool_cl(xf, jf, of, n_in, n_out, spec.channels, 0, items)
+        else:
+            _unpool_cl_par(xf, jf, of, n_in, n_out, spec.channels, items, step)
+        return
+    items = spec.batch * spec.channels
+    step = _split(items, spec.work)
+    if step is None:
+        _unpool_planes(xf, jf, of, n_in, n_out, 0, items)
+    else:
+        _unpool_planes_par(xf, jf, of, n_in, n_out, items, step)

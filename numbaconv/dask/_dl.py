@@ -11,8 +11,6 @@ and calls the in-memory function with ``padding=0`` on it. See
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
 from ..core.layout import resolve_padding, window_args
@@ -109,94 +107,74 @@ def _conv(nd, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
                          [(tuple(chunks), np.empty((0,) * x.ndim, probe.dtype))], label="conv")
 
 
-def _bind(func, args, kwargs, nd):
-    """The pooling's arguments by name, defaults filled (a bad call raises the in-memory error)."""
-    try:
-        bound = inspect.signature(func).bind(None, *args, **kwargs)
-    except TypeError:
-        func(np.zeros((1,) * (nd + 1)), *args, **kwargs)
-        raise
-    bound.apply_defaults()
-    params = dict(bound.arguments)
-    params.pop(next(iter(params)))
-    return params
+def _pool(kind, nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+          count_include_pad, divisor_override):
+    """Max (``kind='max'``) or average pooling of a dask array, from the in-memory pooling spec.
 
+    :func:`numbaconv.core.pooling.pool_spec` resolves the call exactly as the in-memory
+    function does (the same errors, output sizes, paddings, first taps and divisors);
+    each output block is then the in-memory pooling, without padding, of the input window
+    its outputs read.
+    """
+    from ..core.operands import float_dtype
+    from ..core.pooling import check_bool, pool_spec
 
-def _pool(name, nd, x, *args, **kwargs):
-    from ..api import pooling as inmem
-
+    name = f"{kind}_pool{nd}d"
     func = inmemory(name)
     x = as_dask(x, "x")
     if x.ndim not in (nd + 1, nd + 2):
         raise ValueError(f"{name} needs x of shape (N, C, *spatial) or (C, *spatial) with {nd} "
                          f"spatial axes; got shape {tuple(x.shape)}")
-    is_max = name.startswith("max")
-    p = _bind(func, args, kwargs, nd)
-    spatial = tuple(x.shape[-nd:])
-    try:
-        kernel, strides, dils = window_args(nd, p["kernel_size"], p["stride"],
-                                            p.get("dilation", 1))
-        span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dils, strict=True))
-    except (TypeError, ValueError):  # the probe below raises the in-memory error
-        span = (1,) * nd
-    if 0 in spatial:
-        span = spatial
-    # One sample of one window through the in-memory function: validation and dtypes ...
-    probe = func(np.zeros((1,) + span, x.dtype), *args, **kwargs)
-    kernel, strides, dils = window_args(nd, p["kernel_size"], p["stride"], p.get("dilation", 1))
-    outs = probe if isinstance(probe, tuple) else (probe,)
-    # ... and the in-memory window tables of the real extent: output sizes, first taps, divisors
-    include = True if is_max else p["count_include_pad"]
-    plan, _ = inmem._regular_plan(nd, spatial, p["kernel_size"], p["stride"], p["padding"],
-                                  p.get("dilation", 1), p["ceil_mode"], include)
-    pads = resolve_padding(p["padding"], spatial, kernel, strides, dils, words=inmem._WORDS)
-    dtype = outs[0].dtype
+    dtype = float_dtype(x.dtype)
+    spec = pool_spec(kind, nd, tuple(int(n) for n in x.shape), dtype, kernel_size, stride,
+                     padding, dilation, ceil_mode, count_include_pad, divisor_override)
+    return_indices = check_bool(return_indices, "return_indices")
+    kernel, strides, dils = spec.kernel, spec.stride, spec.dilation
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dils, strict=True))
     if x.dtype != dtype:
         x = x.astype(dtype)
     loop = x.ndim - nd
     chunks, segments = _loop_axes(x, loop)
     origins, ranges = [], []
-    for a, (n, e, s, (lo, hi), o) in enumerate(zip(spatial, span, strides, pads, plan.out,
-                                                   strict=True)):
+    for a, (n, e, s, (lo, hi), o) in enumerate(zip(spec.spatial, span, strides, spec.pads,
+                                                   spec.out_spatial, strict=True)):
         oc, segs, org, rng = _window_axis(x.chunks[loop + a], n, e, s, lo, o, "constant", hi)
         chunks.append(oc)
         segments.append(segs)
         origins.append(org)
         ranges.append(rng)
     chunks = tuple(chunks)
-    axes = plan.axes[3 - nd:]
-    if is_max:
+    meta = np.empty((0,) * x.ndim, dtype)
+    if kind == "max":
         # max pooling pads with -inf: a padding tap never beats a tap inside the input
         fill = dtype.type(-np.inf)
         block = task(func, kernel_size=kernel, stride=strides, padding=0, dilation=dils,
-                     ceil_mode=False, return_indices=bool(p["return_indices"]))
-        metas = [(chunks, np.empty((0,) * x.ndim, o.dtype)) for o in outs]
-        if not p["return_indices"]:
-            return gather_blocks(x, segments, fill, block, metas, label=name)
-        # the first tap inside the input of each window (-1: none), from the in-memory tables
-        firsts = [np.where(ax.j0 < ax.j1, ax.base + ax.dil * ax.j0, -1) for ax in axes]
+                     ceil_mode=False, return_indices=return_indices)
+        if not return_indices:
+            return gather_blocks(x, segments, fill, block, [(chunks, meta)], label=name)
+        # the first tap inside the input of each window (-1: none), from the in-memory spec
+        firsts = spec.first_taps()
 
         def block_args(index):
             sp = index[loop:]
             return (tuple(origins[a][j] for a, j in enumerate(sp)),
                     tuple(firsts[a][slice(*ranges[a][j])] for a, j in enumerate(sp)))
 
-        return gather_blocks(x, segments, fill, _PlaneIndices(block, spatial), metas,
+        metas = [(chunks, meta), (chunks, np.empty((0,) * x.ndim, np.int64))]
+        return gather_blocks(x, segments, fill, _PlaneIndices(block, spec.spatial), metas,
                              block_args, (origins, ranges, firsts), label=name)
     # average pooling: zero padding, the window sums of the block (divisor 1), then the
     # in-memory divisors of the whole extent, in the in-memory kernel's order
-    fac = plan.fac(dtype, p["divisor_override"])
-    facs = [fac[i, :ax.out] for i, ax in enumerate(plan.axes)]
+    facs = spec.divisor_factors()
     block = task(func, kernel_size=kernel, stride=strides, padding=0, ceil_mode=False,
                  count_include_pad=True, divisor_override=1)
 
-    def block_args(index):
+    def avg_args(index):
         rng = [(0, 1)] * (3 - nd) + [ranges[a][j] for a, j in enumerate(index[loop:])]
         return tuple(facs[i][slice(*rng[i])] for i in range(3))
 
-    return gather_blocks(x, segments, dtype.type(0), _Divide(block, nd),
-                         [(chunks, np.empty((0,) * x.ndim, dtype))], block_args, (ranges, facs),
-                         label=name)
+    return gather_blocks(x, segments, dtype.type(0), _Divide(block, nd), [(chunks, meta)],
+                         avg_args, (ranges, facs), label=name)
 
 
 class _PlaneIndices:
@@ -253,36 +231,24 @@ class _Divide:
         return sums / div.reshape(div.shape[3 - self.nd:])
 
 
-def _make_pool(kind: str, nd: int):
-    name = f"{kind}_pool{nd}d"
+def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """``numbaconv.max_pool1d`` on a dask array: batch, channel and spatial chunks kept.
 
-    def pool(x, *args, **kwargs):
-        return _pool(name, nd, x, *args, **kwargs)
-
-    pool.__name__ = pool.__qualname__ = name
-    if kind == "max":
-        how = ("padded with -inf (a padding tap never wins), and returned indices are\n"
-               "    translated to flat positions in the whole input plane, as in memory")
-    else:
-        how = ("padded with zeros; its window sums are divided by the in-memory divisors\n"
-               "    of the whole extent (``ceil_mode``, ``count_include_pad``,\n"
-               "    ``divisor_override``), so the result is bitwise the in-memory one")
-    pool.__doc__ = f"""``numbaconv.{name}`` on a dask array: batch, channel and spatial chunks kept.
-
-    Takes the arguments of ``numbaconv.{name}`` (PyTorch's ``F.{name}``).
-    Each output block is one task that gathers the input window its outputs
-    read (its chunk plus the halo) and pools it in memory with ``padding=0``:
-    {how}.
-    Output ``o`` belongs to the output chunk of the input chunk holding
-    input position ``o * stride``; an input chunk owning no output gets no
-    output chunk.
+    Takes the arguments of :func:`numbaconv.max_pool1d` (PyTorch's ``F.max_pool1d``; channels
+    first). Each output block is one task that gathers the input window its outputs read
+    (its chunk plus the halo) and pools it in memory with ``padding=0``: padded with -inf
+    (a padding tap never wins), and returned indices are translated to flat positions in
+    the whole input plane, as in memory. Output ``o`` belongs to the output chunk of the
+    input chunk holding input position ``o * stride``; an input chunk owning no output gets
+    no output chunk.
 
     Parameters
     ----------
     x : dask.array.Array or array_like
-        ``(N, C, *spatial)`` or ``(C, *spatial)``.
-    *args, **kwargs
-        As for ``numbaconv.{name}``.
+        ``(N, C, *spatial)`` or ``(C, *spatial)``, 1 spatial axes.
+    kernel_size, stride, padding, dilation, ceil_mode, return_indices
+        As for :func:`numbaconv.max_pool1d`.
 
     Returns
     -------
@@ -293,11 +259,192 @@ def _make_pool(kind: str, nd: int):
     --------
     >>> import numpy as np, dask.array as da
     >>> import numbaconv as nc, numbaconv.dask as ncd
-    >>> x = da.random.default_rng(0).standard_normal((4, 2) + (6,) * {nd}, chunks=1)
-    >>> bool(np.array_equal(ncd.{name}(x, 2).compute(), nc.{name}(x.compute(), 2)))
+    >>> x = da.random.default_rng(0).standard_normal((4, 2) + (6,) * 1, chunks=1)
+    >>> bool(np.array_equal(ncd.max_pool1d(x, 2).compute(), nc.max_pool1d(x.compute(), 2)))
     True
     """
-    return pool
+    return _pool("max", 1, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                 True, None)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """``numbaconv.max_pool2d`` on a dask array: batch, channel and spatial chunks kept.
+
+    Takes the arguments of :func:`numbaconv.max_pool2d` (PyTorch's ``F.max_pool2d``; channels
+    first). Each output block is one task that gathers the input window its outputs read
+    (its chunk plus the halo) and pools it in memory with ``padding=0``: padded with -inf
+    (a padding tap never wins), and returned indices are translated to flat positions in
+    the whole input plane, as in memory. Output ``o`` belongs to the output chunk of the
+    input chunk holding input position ``o * stride``; an input chunk owning no output gets
+    no output chunk.
+
+    Parameters
+    ----------
+    x : dask.array.Array or array_like
+        ``(N, C, *spatial)`` or ``(C, *spatial)``, 2 spatial axes.
+    kernel_size, stride, padding, dilation, ceil_mode, return_indices
+        As for :func:`numbaconv.max_pool2d`.
+
+    Returns
+    -------
+    dask.array.Array or tuple of dask.array.Array
+        The lazy result (a pair with ``return_indices=True``).
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da
+    >>> import numbaconv as nc, numbaconv.dask as ncd
+    >>> x = da.random.default_rng(0).standard_normal((4, 2) + (6,) * 2, chunks=1)
+    >>> bool(np.array_equal(ncd.max_pool2d(x, 2).compute(), nc.max_pool2d(x.compute(), 2)))
+    True
+    """
+    return _pool("max", 2, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                 True, None)
+
+
+def max_pool3d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """``numbaconv.max_pool3d`` on a dask array: batch, channel and spatial chunks kept.
+
+    Takes the arguments of :func:`numbaconv.max_pool3d` (PyTorch's ``F.max_pool3d``; channels
+    first). Each output block is one task that gathers the input window its outputs read
+    (its chunk plus the halo) and pools it in memory with ``padding=0``: padded with -inf
+    (a padding tap never wins), and returned indices are translated to flat positions in
+    the whole input plane, as in memory. Output ``o`` belongs to the output chunk of the
+    input chunk holding input position ``o * stride``; an input chunk owning no output gets
+    no output chunk.
+
+    Parameters
+    ----------
+    x : dask.array.Array or array_like
+        ``(N, C, *spatial)`` or ``(C, *spatial)``, 3 spatial axes.
+    kernel_size, stride, padding, dilation, ceil_mode, return_indices
+        As for :func:`numbaconv.max_pool3d`.
+
+    Returns
+    -------
+    dask.array.Array or tuple of dask.array.Array
+        The lazy result (a pair with ``return_indices=True``).
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da
+    >>> import numbaconv as nc, numbaconv.dask as ncd
+    >>> x = da.random.default_rng(0).standard_normal((4, 2) + (6,) * 3, chunks=1)
+    >>> bool(np.array_equal(ncd.max_pool3d(x, 2).compute(), nc.max_pool3d(x.compute(), 2)))
+    True
+    """
+    return _pool("max", 3, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                 True, None)
+
+
+def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None):
+    """``numbaconv.avg_pool1d`` on a dask array: batch, channel and spatial chunks kept.
+
+    Takes the arguments of :func:`numbaconv.avg_pool1d` (PyTorch's ``F.avg_pool1d``; channels
+    first). Each output block is one task that gathers the input window its outputs read
+    (its chunk plus the halo, zero padded) and sums its windows in memory; the sums are then
+    divided by the in-memory divisors of the whole extent (``ceil_mode``,
+    ``count_include_pad``, ``divisor_override``), so the result is bitwise the in-memory one.
+
+    Parameters
+    ----------
+    x : dask.array.Array or array_like
+        ``(N, C, *spatial)`` or ``(C, *spatial)``, 1 spatial axes.
+    kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+        As for :func:`numbaconv.avg_pool1d`.
+
+    Returns
+    -------
+    dask.array.Array
+        The lazy result.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da
+    >>> import numbaconv as nc, numbaconv.dask as ncd
+    >>> x = da.random.default_rng(0).standard_normal((4, 2) + (6,) * 1, chunks=1)
+    >>> bool(np.array_equal(ncd.avg_pool1d(x, 2).compute(), nc.avg_pool1d(x.compute(), 2)))
+    True
+    """
+    return _pool("avg", 1, x, kernel_size, stride, padding, 1, ceil_mode, False,
+                 count_include_pad, divisor_override)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None):
+    """``numbaconv.avg_pool2d`` on a dask array: batch, channel and spatial chunks kept.
+
+    Takes the arguments of :func:`numbaconv.avg_pool2d` (PyTorch's ``F.avg_pool2d``; channels
+    first). Each output block is one task that gathers the input window its outputs read
+    (its chunk plus the halo, zero padded) and sums its windows in memory; the sums are then
+    divided by the in-memory divisors of the whole extent (``ceil_mode``,
+    ``count_include_pad``, ``divisor_override``), so the result is bitwise the in-memory one.
+
+    Parameters
+    ----------
+    x : dask.array.Array or array_like
+        ``(N, C, *spatial)`` or ``(C, *spatial)``, 2 spatial axes.
+    kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+        As for :func:`numbaconv.avg_pool2d`.
+
+    Returns
+    -------
+    dask.array.Array
+        The lazy result.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da
+    >>> import numbaconv as nc, numbaconv.dask as ncd
+    >>> x = da.random.default_rng(0).standard_normal((4, 2) + (6,) * 2, chunks=1)
+    >>> bool(np.array_equal(ncd.avg_pool2d(x, 2).compute(), nc.avg_pool2d(x.compute(), 2)))
+    True
+    """
+    return _pool("avg", 2, x, kernel_size, stride, padding, 1, ceil_mode, False,
+                 count_include_pad, divisor_override)
+
+
+def avg_pool3d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None):
+    """``numbaconv.avg_pool3d`` on a dask array: batch, channel and spatial chunks kept.
+
+    Takes the arguments of :func:`numbaconv.avg_pool3d` (PyTorch's ``F.avg_pool3d``; channels
+    first). Each output block is one task that gathers the input window its outputs read
+    (its chunk plus the halo, zero padded) and sums its windows in memory; the sums are then
+    divided by the in-memory divisors of the whole extent (``ceil_mode``,
+    ``count_include_pad``, ``divisor_override``), so the result is bitwise the in-memory one.
+
+    Parameters
+    ----------
+    x : dask.array.Array or array_like
+        ``(N, C, *spatial)`` or ``(C, *spatial)``, 3 spatial axes.
+    kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+        As for :func:`numbaconv.avg_pool3d`.
+
+    Returns
+    -------
+    dask.array.Array
+        The lazy result.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da
+    >>> import numbaconv as nc, numbaconv.dask as ncd
+    >>> x = da.random.default_rng(0).standard_normal((4, 2) + (6,) * 3, chunks=1)
+    >>> bool(np.array_equal(ncd.avg_pool3d(x, 2).compute(), nc.avg_pool3d(x.compute(), 2)))
+    True
+    """
+    return _pool("avg", 3, x, kernel_size, stride, padding, 1, ceil_mode, False,
+                 count_include_pad, divisor_override)
+
+
+def _make_pool(kind: str, nd: int):
+    """The dask pooling function ``{kind}_pool{nd}d`` (for the package's export loop)."""
+    return {("max", 1): max_pool1d, ("max", 2): max_pool2d, ("max", 3): max_pool3d,
+            ("avg", 1): avg_pool1d, ("avg", 2): avg_pool2d, ("avg", 3): avg_pool3d}[kind, nd]
 
 
 def _make_conv(nd: int):
