@@ -9,6 +9,8 @@ below:
   PyTorch's autograd uses (``relu'(0) = 0``, ``leaky_relu'(0) =
   negative_slope``, ``elu'(0) = alpha``, ``hardtanh' = 0`` at the limits...);
 * ``f_and_derivative(x, **params)``: ``(f(x), f'(x))`` in one pass over ``x``;
+* ``f_backward(grad_output, x, **params)``: the vector-Jacobian product
+  ``grad_output * f'(x)`` in one pass (what a backward pass needs).
 Common rules: any shape; float32 in gives float32 out, float64 stays
 float64, integer and bool inputs compute in float64; NaN in gives NaN out
 (for derivatives too); the input is never modified; a CUDA array in gives a
@@ -39,63 +41,83 @@ __all__: list[str] = [
     "identity",
     "identity_derivative",
     "identity_and_derivative",
+    "identity_backward",
     "step",
     "step_derivative",
     "step_and_derivative",
+    "step_backward",
     "sigmoid",
     "sigmoid_derivative",
     "sigmoid_and_derivative",
+    "sigmoid_backward",
     "tanh",
     "tanh_derivative",
     "tanh_and_derivative",
+    "tanh_backward",
     "relu",
     "relu_derivative",
     "relu_and_derivative",
+    "relu_backward",
     "relu6",
     "relu6_derivative",
     "relu6_and_derivative",
+    "relu6_backward",
     "leaky_relu",
     "leaky_relu_derivative",
     "leaky_relu_and_derivative",
+    "leaky_relu_backward",
     "elu",
     "elu_derivative",
     "elu_and_derivative",
+    "elu_backward",
     "selu",
     "selu_derivative",
     "selu_and_derivative",
+    "selu_backward",
     "celu",
     "celu_derivative",
     "celu_and_derivative",
+    "celu_backward",
     "gelu",
     "gelu_derivative",
     "gelu_and_derivative",
+    "gelu_backward",
     "silu",
     "silu_derivative",
     "silu_and_derivative",
+    "silu_backward",
     "mish",
     "mish_derivative",
     "mish_and_derivative",
+    "mish_backward",
     "softplus",
     "softplus_derivative",
     "softplus_and_derivative",
+    "softplus_backward",
     "softsign",
     "softsign_derivative",
     "softsign_and_derivative",
+    "softsign_backward",
     "hardtanh",
     "hardtanh_derivative",
     "hardtanh_and_derivative",
+    "hardtanh_backward",
     "hardsigmoid",
     "hardsigmoid_derivative",
     "hardsigmoid_and_derivative",
+    "hardsigmoid_backward",
     "hardswish",
     "hardswish_derivative",
     "hardswish_and_derivative",
+    "hardswish_backward",
     "log_sigmoid",
     "log_sigmoid_derivative",
     "log_sigmoid_and_derivative",
+    "log_sigmoid_backward",
     "prelu",
     "prelu_derivative",
     "prelu_and_derivative",
+    "prelu_backward",
     "softmax",
     "log_softmax",
     "softmax_backward",
@@ -104,6 +126,8 @@ __all__: list[str] = [
 __grad_all__: list[str] = ["prelu_weight"]
 
 _FAMILY = "activations"
+#: dtype kinds the activations take: bool, integers (computed in float64) and floats
+_REAL = "biuf"
 
 
 # --------------------------------------------------------------------------- arguments
@@ -167,31 +191,62 @@ def _gelu_name(approximate) -> str:
 # --------------------------------------------------------------------------- shared bodies
 
 
+#: dtypes a host array may have to reach a kernel as it is (native byte order)
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_LAUNCHERS: dict = {}
+
+
+def _kernels(backend: str):
+    """The backend's launcher module (looked up once)."""
+    k = _LAUNCHERS.get(backend)
+    if k is None:
+        k = _LAUNCHERS[backend] = kernels(_FAMILY, backend)
+    return k
+
+
+def _ready(x) -> bool:
+    """Whether ``x`` can go to a CPU kernel as it is: a C-contiguous, writeable, native
+    float32/float64 ndarray (the fast path: no conversion, no backend look-up)."""
+    if type(x) is not np.ndarray or x.dtype not in _KERNEL_DTYPES:
+        return False
+    flags = x.flags
+    return flags.c_contiguous and flags.writeable
+
+
+def _flat(a):
+    """A flat view of a C-contiguous host or device array."""
+    return a.ravel() if type(a) is np.ndarray else a.reshape(a.size)
+
+
 def _operand(x, name: str = "x"):
     """``(backend, x)``: ``x`` C-contiguous and native, in its floating computation dtype."""
     backend = backend_of(**{name: x})
-    return backend, asarray(x, name, backend, float_dtype(dtype_of(x, name)))
-
-
-def _ab(dtype, params):
-    t = dtype.type
-    a, b = (tuple(params) + (0.0, 0.0))[:2]
-    return t(a), t(b)
+    return backend, asarray(x, name, backend, float_dtype(dtype_of(x, name, _REAL)))
 
 
 def _forward(name: str, x, out, params: tuple = ()):
     """``f(x)`` for the activation kernel ``name``, into ``out`` when given."""
+    if out is None and _ready(x):
+        y = np.empty_like(x)
+        _kernels("cpu").forward(name, x.ravel(), y.ravel(), params)
+        return y
     backend, arr = _operand(x)
     dst = prepare_out(out, backend, arr.shape, arr.dtype, inputs={"x": x}, elementwise=True)
-    kernels(_FAMILY, backend).elementwise(name, arr, dst, *_ab(arr.dtype, params))
+    xf = _flat(arr)
+    _kernels(backend).forward(name, xf, xf if dst is arr else _flat(dst), params)
     return finish_out(out, dst)
 
 
 def _derivative(name: str, x, out, params: tuple = ()):
     """``f'(x)`` for the activation kernel ``name``, into ``out`` when given."""
+    if out is None and _ready(x):
+        y = np.empty_like(x)
+        _kernels("cpu").derivative(name, x.ravel(), y.ravel(), params)
+        return y
     backend, arr = _operand(x)
     dst = prepare_out(out, backend, arr.shape, arr.dtype, inputs={"x": x}, elementwise=True)
-    kernels(_FAMILY, backend).elementwise_derivative(name, arr, dst, *_ab(arr.dtype, params))
+    xf = _flat(arr)
+    _kernels(backend).derivative(name, xf, xf if dst is arr else _flat(dst), params)
     return finish_out(out, dst)
 
 
@@ -204,6 +259,11 @@ def _out_pair(out):
     return out
 
 
+def _check_pair(backend: str, f_out, d_out) -> None:
+    if f_out is not None and d_out is not None and memory(backend).overlaps(f_out, d_out):
+        raise ValueError("out[0] and out[1] share memory; pass two separate arrays")
+
+
 def _forward_and_derivative(name: str, x, out, params: tuple = ()):
     """``(f(x), f'(x))`` in one pass, into ``out = (f_out, d_out)`` when given."""
     backend, arr = _operand(x)
@@ -212,11 +272,33 @@ def _forward_and_derivative(name: str, x, out, params: tuple = ()):
                        name="out[0]")
     ddst = prepare_out(d_out, backend, arr.shape, arr.dtype, inputs={"x": x}, elementwise=True,
                        name="out[1]")
-    if f_out is not None and d_out is not None and memory(backend).overlaps(f_out, d_out):
-        raise ValueError("out[0] and out[1] share memory; pass two separate arrays")
-    kernels(_FAMILY, backend).elementwise_and_derivative(name, arr, fdst, ddst,
-                                                         *_ab(arr.dtype, params))
+    _check_pair(backend, f_out, d_out)
+    xf = _flat(arr)
+    _kernels(backend).forward_and_derivative(name, xf, xf if fdst is arr else _flat(fdst),
+                                             xf if ddst is arr else _flat(ddst), params)
     return finish_out(f_out, fdst), finish_out(d_out, ddst)
+
+
+def _backward(name: str, grad_output, x, out, params: tuple = ()):
+    """``grad_output * f'(x)`` in one pass, into ``out`` when given."""
+    if (out is None and _ready(x) and _ready(grad_output) and grad_output.dtype == x.dtype
+            and grad_output.shape == x.shape):
+        y = np.empty_like(x)
+        _kernels("cpu").backward(name, grad_output.ravel(), x.ravel(), y.ravel(), params)
+        return y
+    backend = backend_of(grad_output=grad_output, x=x)
+    dtype = float_dtype(dtype_of(grad_output, "grad_output", _REAL), dtype_of(x, "x", _REAL))
+    g = asarray(grad_output, "grad_output", backend, dtype)
+    arr = asarray(x, "x", backend, dtype)
+    if tuple(g.shape) != tuple(arr.shape):
+        raise ValueError(f"grad_output must have the shape of x {tuple(arr.shape)}, got "
+                         f"{tuple(g.shape)}")
+    dst = prepare_out(out, backend, arr.shape, dtype,
+                      inputs={"grad_output": grad_output, "x": x}, elementwise=True)
+    gf, xf = _flat(g), _flat(arr)
+    of = gf if dst is g else xf if dst is arr else _flat(dst)
+    _kernels(backend).backward(name, gf, xf, of, params)
+    return finish_out(out, dst)
 
 
 
@@ -250,7 +332,7 @@ def identity(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    identity_derivative, identity_and_derivative
+    identity_derivative, identity_and_derivative, identity_backward
 
     Examples
     --------
@@ -289,7 +371,7 @@ def identity_derivative(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    identity, identity_and_derivative
+    identity, identity_and_derivative, identity_backward
 
     Examples
     --------
@@ -341,6 +423,53 @@ def identity_and_derivative(
     return _forward_and_derivative("identity", x, out)
 
 
+def identity_backward(grad_output: ArrayLike, x: ArrayLike, *, out: Array | None = None) -> Array:
+    """Vector-Jacobian product of :func:`identity`: ``grad_output * identity_derivative(x)``.
+
+    The backward pass of ``y = identity(x)``: the gradient with respect to ``x`` from
+    ``grad_output``, the gradient with respect to ``y``, in one pass over both arrays and
+    without a temporary. The derivative takes the values of :func:`identity_derivative`,
+    kinks included, and the product is IEEE's, so the result equals ``grad_output *
+    identity_derivative(x)`` bit for bit: NaN in either input gives NaN.
+
+    Parameters
+    ----------
+    grad_output : array_like or CUDA array
+        Gradient of the loss with respect to ``identity(x)``; the shape of ``x``.
+    x : array_like or CUDA array
+        The input of the forward call. The result's dtype is the floating promotion of
+        both dtypes (float32 and float32 stay float32).
+    out : ndarray or CUDA array, optional
+        Array to write the result into (keyword only), of the result's shape and dtype;
+        ``out=grad_output`` (or ``out=x``) computes in place.
+
+    Returns
+    -------
+    ndarray or CUDA array
+        The gradient with respect to ``x``, the shape of ``x`` (``out`` when given).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an input is not numeric, the shapes differ, or ``out`` does not fit the
+        result.
+
+    See Also
+    --------
+    identity, identity_derivative
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import numbaconv as nc
+    >>> x = np.array([-2.0, 0.0, 2.0])
+    >>> g = np.array([0.5, -1.0, 2.0])
+    >>> nc.identity_backward(g, x).round(4)
+    array([ 0.5, -1. ,  2. ])
+    """
+    return _backward("identity", grad_output, x, out)
+
+
 # --------------------------------------------------------------------------- step
 
 
@@ -370,7 +499,7 @@ def step(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    step_derivative, step_and_derivative
+    step_derivative, step_and_derivative, step_backward
 
     Examples
     --------
@@ -409,7 +538,7 @@ def step_derivative(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    step, step_and_derivative
+    step, step_and_derivative, step_backward
 
     Examples
     --------
@@ -461,6 +590,53 @@ def step_and_derivative(
     return _forward_and_derivative("step", x, out)
 
 
+def step_backward(grad_output: ArrayLike, x: ArrayLike, *, out: Array | None = None) -> Array:
+    """Vector-Jacobian product of :func:`step`: ``grad_output * step_derivative(x)``.
+
+    The backward pass of ``y = step(x)``: the gradient with respect to ``x`` from
+    ``grad_output``, the gradient with respect to ``y``, in one pass over both arrays and
+    without a temporary. The derivative takes the values of :func:`step_derivative`, kinks
+    included, and the product is IEEE's, so the result equals ``grad_output *
+    step_derivative(x)`` bit for bit: NaN in either input gives NaN.
+
+    Parameters
+    ----------
+    grad_output : array_like or CUDA array
+        Gradient of the loss with respect to ``step(x)``; the shape of ``x``.
+    x : array_like or CUDA array
+        The input of the forward call. The result's dtype is the floating promotion of
+        both dtypes (float32 and float32 stay float32).
+    out : ndarray or CUDA array, optional
+        Array to write the result into (keyword only), of the result's shape and dtype;
+        ``out=grad_output`` (or ``out=x``) computes in place.
+
+    Returns
+    -------
+    ndarray or CUDA array
+        The gradient with respect to ``x``, the shape of ``x`` (``out`` when given).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an input is not numeric, the shapes differ, or ``out`` does not fit the
+        result.
+
+    See Also
+    --------
+    step, step_derivative
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import numbaconv as nc
+    >>> x = np.array([-2.0, 0.0, 2.0])
+    >>> g = np.array([0.5, -1.0, 2.0])
+    >>> nc.step_backward(g, x)
+    array([ 0., -0.,  0.])
+    """
+    return _backward("step", grad_output, x, out)
+
+
 # --------------------------------------------------------------------------- sigmoid
 
 
@@ -491,7 +667,7 @@ def sigmoid(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    sigmoid_derivative, sigmoid_and_derivative
+    sigmoid_derivative, sigmoid_and_derivative, sigmoid_backward
 
     Examples
     --------
@@ -531,7 +707,7 @@ def sigmoid_derivative(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    sigmoid, sigmoid_and_derivative
+    sigmoid, sigmoid_and_derivative, sigmoid_backward
 
     Examples
     --------
@@ -583,6 +759,54 @@ def sigmoid_and_derivative(
     return _forward_and_derivative("sigmoid", x, out)
 
 
+def sigmoid_backward(grad_output: ArrayLike, x: ArrayLike, *, out: Array | None = None) -> Array:
+    """Vector-Jacobian product of :func:`sigmoid`: ``grad_output * sigmoid_derivative(x)``.
+
+    The backward pass of ``y = sigmoid(x)``: the gradient with respect to ``x`` from
+    ``grad_output``, the gradient with respect to ``y``, in one pass over both arrays and
+    without a temporary. PyTorch's autograd runs ``sigmoid_backward`` for it. The derivative
+    takes the values of :func:`sigmoid_derivative`, kinks included, and the product is
+    IEEE's, so the result equals ``grad_output * sigmoid_derivative(x)`` bit for bit: NaN in
+    either input gives NaN.
+
+    Parameters
+    ----------
+    grad_output : array_like or CUDA array
+        Gradient of the loss with respect to ``sigmoid(x)``; the shape of ``x``.
+    x : array_like or CUDA array
+        The input of the forward call. The result's dtype is the floating promotion of
+        both dtypes (float32 and float32 stay float32).
+    out : ndarray or CUDA array, optional
+        Array to write the result into (keyword only), of the result's shape and dtype;
+        ``out=grad_output`` (or ``out=x``) computes in place.
+
+    Returns
+    -------
+    ndarray or CUDA array
+        The gradient with respect to ``x``, the shape of ``x`` (``out`` when given).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an input is not numeric, the shapes differ, or ``out`` does not fit the
+        result.
+
+    See Also
+    --------
+    sigmoid, sigmoid_derivative
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import numbaconv as nc
+    >>> x = np.array([-2.0, 0.0, 2.0])
+    >>> g = np.array([0.5, -1.0, 2.0])
+    >>> nc.sigmoid_backward(g, x).round(4)
+    array([ 0.0525, -0.25  ,  0.21  ])
+    """
+    return _backward("sigmoid", grad_output, x, out)
+
+
 # --------------------------------------------------------------------------- tanh
 
 
@@ -612,7 +836,7 @@ def tanh(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    tanh_derivative, tanh_and_derivative
+    tanh_derivative, tanh_and_derivative, tanh_backward
 
     Examples
     --------
@@ -652,7 +876,7 @@ def tanh_derivative(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    tanh, tanh_and_derivative
+    tanh, tanh_and_derivative, tanh_backward
 
     Examples
     --------
@@ -704,6 +928,54 @@ def tanh_and_derivative(
     return _forward_and_derivative("tanh", x, out)
 
 
+def tanh_backward(grad_output: ArrayLike, x: ArrayLike, *, out: Array | None = None) -> Array:
+    """Vector-Jacobian product of :func:`tanh`: ``grad_output * tanh_derivative(x)``.
+
+    The backward pass of ``y = tanh(x)``: the gradient with respect to ``x`` from
+    ``grad_output``, the gradient with respect to ``y``, in one pass over both arrays and
+    without a temporary. PyTorch's autograd runs ``tanh_backward`` for it. The derivative
+    takes the values of :func:`tanh_derivative`, kinks included, and the product is IEEE's,
+    so the result equals ``grad_output * tanh_derivative(x)`` bit for bit: NaN in either
+    input gives NaN.
+
+    Parameters
+    ----------
+    grad_output : array_like or CUDA array
+        Gradient of the loss with respect to ``tanh(x)``; the shape of ``x``.
+    x : array_like or CUDA array
+        The input of the forward call. The result's dtype is the floating promotion of
+        both dtypes (float32 and float32 stay float32).
+    out : ndarray or CUDA array, optional
+        Array to write the result into (keyword only), of the result's shape and dtype;
+        ``out=grad_output`` (or ``out=x``) computes in place.
+
+    Returns
+    -------
+    ndarray or CUDA array
+        The gradient with respect to ``x``, the shape of ``x`` (``out`` when given).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an input is not numeric, the shapes differ, or ``out`` does not fit the
+        result.
+
+    See Also
+    --------
+    tanh, tanh_derivative
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import numbaconv as nc
+    >>> x = np.array([-2.0, 0.0, 2.0])
+    >>> g = np.array([0.5, -1.0, 2.0])
+    >>> nc.tanh_backward(g, x).round(4)
+    array([ 0.0353, -1.    ,  0.1413])
+    """
+    return _backward("tanh", grad_output, x, out)
+
+
 # --------------------------------------------------------------------------- relu
 
 
@@ -733,7 +1005,7 @@ def relu(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    relu_derivative, relu_and_derivative
+    relu_derivative, relu_and_derivative, relu_backward
 
     Examples
     --------
@@ -772,7 +1044,7 @@ def relu_derivative(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    relu, relu_and_derivative
+    relu, relu_and_derivative, relu_backward
 
     Examples
     --------
@@ -824,6 +1096,54 @@ def relu_and_derivative(
     return _forward_and_derivative("relu", x, out)
 
 
+def relu_backward(grad_output: ArrayLike, x: ArrayLike, *, out: Array | None = None) -> Array:
+    """Vector-Jacobian product of :func:`relu`: ``grad_output * relu_derivative(x)``.
+
+    The backward pass of ``y = relu(x)``: the gradient with respect to ``x`` from
+    ``grad_output``, the gradient with respect to ``y``, in one pass over both arrays and
+    without a temporary. PyTorch's autograd runs ``threshold_backward`` for it. The
+    derivative takes the values of :func:`relu_derivative`, kinks included, and the product
+    is IEEE's, so the result equals ``grad_output * relu_derivative(x)`` bit for bit: NaN in
+    either input gives NaN.
+
+    Parameters
+    ----------
+    grad_output : array_like or CUDA array
+        Gradient of the loss with respect to ``relu(x)``; the shape of ``x``.
+    x : array_like or CUDA array
+        The input of the forward call. The result's dtype is the floating promotion of
+        both dtypes (float32 and float32 stay float32).
+    out : ndarray or CUDA array, optional
+        Array to write the result into (keyword only), of the result's shape and dtype;
+        ``out=grad_output`` (or ``out=x``) computes in place.
+
+    Returns
+    -------
+    ndarray or CUDA array
+        The gradient with respect to ``x``, the shape of ``x`` (``out`` when given).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an input is not numeric, the shapes differ, or ``out`` does not fit the
+        result.
+
+    See Also
+    --------
+    relu, relu_derivative
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import numbaconv as nc
+    >>> x = np.array([-2.0, 0.0, 2.0])
+    >>> g = np.array([0.5, -1.0, 2.0])
+    >>> nc.relu_backward(g, x)
+    array([ 0., -0.,  2.])
+    """
+    return _backward("relu", grad_output, x, out)
+
+
 # --------------------------------------------------------------------------- relu6
 
 
@@ -851,7 +1171,7 @@ def relu6(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    relu6_derivative, relu6_and_derivative
+    relu6_derivative, relu6_and_derivative, relu6_backward
 
     Examples
     --------
@@ -891,7 +1211,7 @@ def relu6_derivative(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    relu6, relu6_and_derivative
+    relu6, relu6_and_derivative, relu6_backward
 
     Examples
     --------
@@ -943,6 +1263,54 @@ def relu6_and_derivative(
     return _forward_and_derivative("relu6", x, out)
 
 
+def relu6_backward(grad_output: ArrayLike, x: ArrayLike, *, out: Array | None = None) -> Array:
+    """Vector-Jacobian product of :func:`relu6`: ``grad_output * relu6_derivative(x)``.
+
+    The backward pass of ``y = relu6(x)``: the gradient with respect to ``x`` from
+    ``grad_output``, the gradient with respect to ``y``, in one pass over both arrays and
+    without a temporary. PyTorch's autograd runs ``hardtanh_backward`` for it. The
+    derivative takes the values of :func:`relu6_derivative`, kinks included, and the product
+    is IEEE's, so the result equals ``grad_output * relu6_derivative(x)`` bit for bit: NaN
+    in either input gives NaN.
+
+    Parameters
+    ----------
+    grad_output : array_like or CUDA array
+        Gradient of the loss with respect to ``relu6(x)``; the shape of ``x``.
+    x : array_like or CUDA array
+        The input of the forward call. The result's dtype is the floating promotion of
+        both dtypes (float32 and float32 stay float32).
+    out : ndarray or CUDA array, optional
+        Array to write the result into (keyword only), of the result's shape and dtype;
+        ``out=grad_output`` (or ``out=x``) computes in place.
+
+    Returns
+    -------
+    ndarray or CUDA array
+        The gradient with respect to ``x``, the shape of ``x`` (``out`` when given).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an input is not numeric, the shapes differ, or ``out`` does not fit the
+        result.
+
+    See Also
+    --------
+    relu6, relu6_derivative
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import numbaconv as nc
+    >>> x = np.array([-2.0, 0.0, 2.0])
+    >>> g = np.array([0.5, -1.0, 2.0])
+    >>> nc.relu6_backward(g, x)
+    array([ 0., -0.,  2.])
+    """
+    return _backward("relu6", grad_output, x, out)
+
+
 # --------------------------------------------------------------------------- leaky_relu
 
 
@@ -972,7 +1340,7 @@ def leaky_relu(x: ArrayLike, negative_slope: float = 0.01, *, out: Array | None 
 
     See Also
     --------
-    leaky_relu_derivative, leaky_relu_and_derivative
+    leaky_relu_derivative, leaky_relu_and_derivative, leaky_relu_backward
 
     Examples
     --------
@@ -1016,7 +1384,7 @@ def leaky_relu_derivative(
 
     See Also
     --------
-    leaky_relu, leaky_relu_and_derivative
+    leaky_relu, leaky_relu_and_derivative, leaky_relu_backward
 
     Examples
     --------
@@ -1071,6 +1439,58 @@ def leaky_relu_and_derivative(
     return _forward_and_derivative("leaky_relu", x, out, _leaky_relu_params(negative_slope))
 
 
+def leaky_relu_backward(
+    grad_output: ArrayLike, x: ArrayLike, negative_slope: float = 0.01, *, out: Array | None = None
+) -> Array:
+    """Vector-Jacobian product of :func:`leaky_relu`: ``grad_output * leaky_relu_derivative(x)``.
+
+    The backward pass of ``y = leaky_relu(x)``: the gradient with respect to ``x`` from
+    ``grad_output``, the gradient with respect to ``y``, in one pass over both arrays and
+    without a temporary. PyTorch's autograd runs ``leaky_relu_backward`` for it. The
+    derivative takes the values of :func:`leaky_relu_derivative`, kinks included, and the
+    product is IEEE's, so the result equals ``grad_output * leaky_relu_derivative(x)`` bit
+    for bit: NaN in either input gives NaN.
+
+    Parameters
+    ----------
+    grad_output : array_like or CUDA array
+        Gradient of the loss with respect to ``leaky_relu(x)``; the shape of ``x``.
+    x : array_like or CUDA array
+        The input of the forward call. The result's dtype is the floating promotion of
+        both dtypes (float32 and float32 stay float32).
+    negative_slope : float, optional
+        Slope for ``x <= 0`` (default 0.01), any finite real.
+    out : ndarray or CUDA array, optional
+        Array to write the result into (keyword only), of the result's shape and dtype;
+        ``out=grad_output`` (or ``out=x``) computes in place.
+
+    Returns
+    -------
+    ndarray or CUDA array
+        The gradient with respect to ``x``, the shape of ``x`` (``out`` when given).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an input is not numeric, the shapes differ, ``negative_slope`` is not a
+        finite real number, or ``out`` does not fit the result.
+
+    See Also
+    --------
+    leaky_relu, leaky_relu_derivative
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import numbaconv as nc
+    >>> x = np.array([-2.0, 0.0, 2.0])
+    >>> g = np.array([0.5, -1.0, 2.0])
+    >>> nc.leaky_relu_backward(g, x).round(4)
+    array([ 0.005, -0.01 ,  2.   ])
+    """
+    return _backward("leaky_relu", grad_output, x, out, _leaky_relu_params(negative_slope))
+
+
 # --------------------------------------------------------------------------- elu
 
 
@@ -1103,7 +1523,7 @@ def elu(x: ArrayLike, alpha: float = 1.0, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    elu_derivative, elu_and_derivative
+    elu_derivative, elu_and_derivative, elu_backward
 
     Examples
     --------
@@ -1145,7 +1565,7 @@ def elu_derivative(x: ArrayLike, alpha: float = 1.0, *, out: Array | None = None
 
     See Also
     --------
-    elu, elu_and_derivative
+    elu, elu_and_derivative, elu_backward
 
     Examples
     --------
@@ -1199,6 +1619,58 @@ def elu_and_derivative(
     return _forward_and_derivative("elu", x, out, _elu_params(alpha))
 
 
+def elu_backward(
+    grad_output: ArrayLike, x: ArrayLike, alpha: float = 1.0, *, out: Array | None = None
+) -> Array:
+    """Vector-Jacobian product of :func:`elu`: ``grad_output * elu_derivative(x)``.
+
+    The backward pass of ``y = elu(x)``: the gradient with respect to ``x`` from
+    ``grad_output``, the gradient with respect to ``y``, in one pass over both arrays and
+    without a temporary. PyTorch's autograd runs ``elu_backward`` for it. The derivative
+    takes the values of :func:`elu_derivative`, kinks included, and the product is IEEE's,
+    so the result equals ``grad_output * elu_derivative(x)`` bit for bit: NaN in either
+    input gives NaN.
+
+    Parameters
+    ----------
+    grad_output : array_like or CUDA array
+        Gradient of the loss with respect to ``elu(x)``; the shape of ``x``.
+    x : array_like or CUDA array
+        The input of the forward call. The result's dtype is the floating promotion of
+        both dtypes (float32 and float32 stay float32).
+    alpha : float, optional
+        Scale of the negative part (default 1.0), any finite real.
+    out : ndarray or CUDA array, optional
+        Array to write the result into (keyword only), of the result's shape and dtype;
+        ``out=grad_output`` (or ``out=x``) computes in place.
+
+    Returns
+    -------
+    ndarray or CUDA array
+        The gradient with respect to ``x``, the shape of ``x`` (``out`` when given).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an input is not numeric, the shapes differ, ``alpha`` is not a finite real
+        number, or ``out`` does not fit the result.
+
+    See Also
+    --------
+    elu, elu_derivative
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import numbaconv as nc
+    >>> x = np.array([-2.0, 0.0, 2.0])
+    >>> g = np.array([0.5, -1.0, 2.0])
+    >>> nc.elu_backward(g, x).round(4)
+    array([ 0.0677, -1.    ,  2.    ])
+    """
+    return _backward("elu", grad_output, x, out, _elu_params(alpha))
+
+
 # --------------------------------------------------------------------------- selu
 
 
@@ -1229,7 +1701,7 @@ def selu(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    selu_derivative, selu_and_derivative
+    selu_derivative, selu_and_derivative, selu_backward
 
     Examples
     --------
@@ -1269,7 +1741,7 @@ def selu_derivative(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    selu, selu_and_derivative
+    selu, selu_and_derivative, selu_backward
 
     Examples
     --------
@@ -1321,6 +1793,54 @@ def selu_and_derivative(
     return _forward_and_derivative("selu", x, out)
 
 
+def selu_backward(grad_output: ArrayLike, x: ArrayLike, *, out: Array | None = None) -> Array:
+    """Vector-Jacobian product of :func:`selu`: ``grad_output * selu_derivative(x)``.
+
+    The backward pass of ``y = selu(x)``: the gradient with respect to ``x`` from
+    ``grad_output``, the gradient with respect to ``y``, in one pass over both arrays and
+    without a temporary. PyTorch's autograd runs ``elu_backward`` for it. The derivative
+    takes the values of :func:`selu_derivative`, kinks included, and the product is IEEE's,
+    so the result equals ``grad_output * selu_derivative(x)`` bit for bit: NaN in either
+    input gives NaN.
+
+    Parameters
+    ----------
+    grad_output : array_like or CUDA array
+        Gradient of the loss with respect to ``selu(x)``; the shape of ``x``.
+    x : array_like or CUDA array
+        The input of the forward call. The result's dtype is the floating promotion of
+        both dtypes (float32 and float32 stay float32).
+    out : ndarray or CUDA array, optional
+        Array to write the result into (keyword only), of the result's shape and dtype;
+        ``out=grad_output`` (or ``out=x``) computes in place.
+
+    Returns
+    -------
+    ndarray or CUDA array
+        The gradient with respect to ``x``, the shape of ``x`` (``out`` when given).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an input is not numeric, the shapes differ, or ``out`` does not fit the
+        result.
+
+    See Also
+    --------
+    selu, selu_derivative
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import numbaconv as nc
+    >>> x = np.array([-2.0, 0.0, 2.0])
+    >>> g = np.array([0.5, -1.0, 2.0])
+    >>> nc.selu_backward(g, x).round(4)
+    array([ 0.119 , -1.7581,  2.1014])
+    """
+    return _backward("selu", grad_output, x, out)
+
+
 # --------------------------------------------------------------------------- celu
 
 
@@ -1352,7 +1872,7 @@ def celu(x: ArrayLike, alpha: float = 1.0, *, out: Array | None = None) -> Array
 
     See Also
     --------
-    celu_derivative, celu_and_derivative
+    celu_derivative, celu_and_derivative, celu_backward
 
     Examples
     --------
@@ -1393,7 +1913,7 @@ def celu_derivative(x: ArrayLike, alpha: float = 1.0, *, out: Array | None = Non
 
     See Also
     --------
-    celu, celu_and_derivative
+    celu, celu_and_derivative, celu_backward
 
     Examples
     --------
@@ -1447,6 +1967,58 @@ def celu_and_derivative(
     return _forward_and_derivative("celu", x, out, _celu_params(alpha))
 
 
+def celu_backward(
+    grad_output: ArrayLike, x: ArrayLike, alpha: float = 1.0, *, out: Array | None = None
+) -> Array:
+    """Vector-Jacobian product of :func:`celu`: ``grad_output * celu_derivative(x)``.
+
+    The backward pass of ``y = celu(x)``: the gradient with respect to ``x`` from
+    ``grad_output``, the gradient with respect to ``y``, in one pass over both arrays and
+    without a temporary. PyTorch's autograd runs ``elu_backward`` for it. The derivative
+    takes the values of :func:`celu_derivative`, kinks included, and the product is IEEE's,
+    so the result equals ``grad_output * celu_derivative(x)`` bit for bit: NaN in either
+    input gives NaN.
+
+    Parameters
+    ----------
+    grad_output : array_like or CUDA array
+        Gradient of the loss with respect to ``celu(x)``; the shape of ``x``.
+    x : array_like or CUDA array
+        The input of the forward call. The result's dtype is the floating promotion of
+        both dtypes (float32 and float32 stay float32).
+    alpha : float, optional
+        Non-zero scale (default 1.0), any finite real but 0.
+    out : ndarray or CUDA array, optional
+        Array to write the result into (keyword only), of the result's shape and dtype;
+        ``out=grad_output`` (or ``out=x``) computes in place.
+
+    Returns
+    -------
+    ndarray or CUDA array
+        The gradient with respect to ``x``, the shape of ``x`` (``out`` when given).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an input is not numeric, the shapes differ, ``alpha`` is 0 or not a finite
+        real number, or ``out`` does not fit the result.
+
+    See Also
+    --------
+    celu, celu_derivative
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import numbaconv as nc
+    >>> x = np.array([-2.0, 0.0, 2.0])
+    >>> g = np.array([0.5, -1.0, 2.0])
+    >>> nc.celu_backward(g, x).round(4)
+    array([ 0.0677, -1.    ,  2.    ])
+    """
+    return _backward("celu", grad_output, x, out, _celu_params(alpha))
+
+
 # --------------------------------------------------------------------------- gelu
 
 
@@ -1480,7 +2052,7 @@ def gelu(x: ArrayLike, approximate: str = 'none', *, out: Array | None = None) -
 
     See Also
     --------
-    gelu_derivative, gelu_and_derivative
+    gelu_derivative, gelu_and_derivative, gelu_backward
 
     Examples
     --------
@@ -1523,7 +2095,7 @@ def gelu_derivative(x: ArrayLike, approximate: str = 'none', *, out: Array | Non
 
     See Also
     --------
-    gelu, gelu_and_derivative
+    gelu, gelu_and_derivative, gelu_backward
 
     Examples
     --------
@@ -1577,6 +2149,58 @@ def gelu_and_derivative(
     return _forward_and_derivative(_gelu_name(approximate), x, out)
 
 
+def gelu_backward(
+    grad_output: ArrayLike, x: ArrayLike, approximate: str = 'none', *, out: Array | None = None
+) -> Array:
+    """Vector-Jacobian product of :func:`gelu`: ``grad_output * gelu_derivative(x)``.
+
+    The backward pass of ``y = gelu(x)``: the gradient with respect to ``x`` from
+    ``grad_output``, the gradient with respect to ``y``, in one pass over both arrays and
+    without a temporary. PyTorch's autograd runs ``gelu_backward`` for it. The derivative
+    takes the values of :func:`gelu_derivative`, kinks included, and the product is IEEE's,
+    so the result equals ``grad_output * gelu_derivative(x)`` bit for bit: NaN in either
+    input gives NaN.
+
+    Parameters
+    ----------
+    grad_output : array_like or CUDA array
+        Gradient of the loss with respect to ``gelu(x)``; the shape of ``x``.
+    x : array_like or CUDA array
+        The input of the forward call. The result's dtype is the floating promotion of
+        both dtypes (float32 and float32 stay float32).
+    approximate : {'none', 'tanh'}, optional
+        The exact form (default) or PyTorch's tanh approximation.
+    out : ndarray or CUDA array, optional
+        Array to write the result into (keyword only), of the result's shape and dtype;
+        ``out=grad_output`` (or ``out=x``) computes in place.
+
+    Returns
+    -------
+    ndarray or CUDA array
+        The gradient with respect to ``x``, the shape of ``x`` (``out`` when given).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an input is not numeric, the shapes differ, ``approximate`` is not 'none' or
+        'tanh', or ``out`` does not fit the result.
+
+    See Also
+    --------
+    gelu, gelu_derivative
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import numbaconv as nc
+    >>> x = np.array([-2.0, 0.0, 2.0])
+    >>> g = np.array([0.5, -1.0, 2.0])
+    >>> nc.gelu_backward(g, x).round(4)
+    array([-0.0426, -0.5   ,  2.1705])
+    """
+    return _backward(_gelu_name(approximate), grad_output, x, out)
+
+
 # --------------------------------------------------------------------------- silu
 
 
@@ -1606,7 +2230,7 @@ def silu(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    silu_derivative, silu_and_derivative
+    silu_derivative, silu_and_derivative, silu_backward
 
     Examples
     --------
@@ -1646,7 +2270,7 @@ def silu_derivative(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    silu, silu_and_derivative
+    silu, silu_and_derivative, silu_backward
 
     Examples
     --------
@@ -1698,6 +2322,54 @@ def silu_and_derivative(
     return _forward_and_derivative("silu", x, out)
 
 
+def silu_backward(grad_output: ArrayLike, x: ArrayLike, *, out: Array | None = None) -> Array:
+    """Vector-Jacobian product of :func:`silu`: ``grad_output * silu_derivative(x)``.
+
+    The backward pass of ``y = silu(x)``: the gradient with respect to ``x`` from
+    ``grad_output``, the gradient with respect to ``y``, in one pass over both arrays and
+    without a temporary. PyTorch's autograd runs ``silu_backward`` for it. The derivative
+    takes the values of :func:`silu_derivative`, kinks included, and the product is IEEE's,
+    so the result equals ``grad_output * silu_derivative(x)`` bit for bit: NaN in either
+    input gives NaN.
+
+    Parameters
+    ----------
+    grad_output : array_like or CUDA array
+        Gradient of the loss with respect to ``silu(x)``; the shape of ``x``.
+    x : array_like or CUDA array
+        The input of the forward call. The result's dtype is the floating promotion of
+        both dtypes (float32 and float32 stay float32).
+    out : ndarray or CUDA array, optional
+        Array to write the result into (keyword only), of the result's shape and dtype;
+        ``out=grad_output`` (or ``out=x``) computes in place.
+
+    Returns
+    -------
+    ndarray or CUDA array
+        The gradient with respect to ``x``, the shape of ``x`` (``out`` when given).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an input is not numeric, the shapes differ, or ``out`` does not fit the
+        result.
+
+    See Also
+    --------
+    silu, silu_derivative
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import numbaconv as nc
+    >>> x = np.array([-2.0, 0.0, 2.0])
+    >>> g = np.array([0.5, -1.0, 2.0])
+    >>> nc.silu_backward(g, x).round(4)
+    array([-0.0454, -0.5   ,  2.1816])
+    """
+    return _backward("silu", grad_output, x, out)
+
+
 # --------------------------------------------------------------------------- mish
 
 
@@ -1728,7 +2400,7 @@ def mish(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    mish_derivative, mish_and_derivative
+    mish_derivative, mish_and_derivative, mish_backward
 
     Examples
     --------
@@ -1768,7 +2440,7 @@ def mish_derivative(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    mish, mish_and_derivative
+    mish, mish_and_derivative, mish_backward
 
     Examples
     --------
@@ -1820,6 +2492,54 @@ def mish_and_derivative(
     return _forward_and_derivative("mish", x, out)
 
 
+def mish_backward(grad_output: ArrayLike, x: ArrayLike, *, out: Array | None = None) -> Array:
+    """Vector-Jacobian product of :func:`mish`: ``grad_output * mish_derivative(x)``.
+
+    The backward pass of ``y = mish(x)``: the gradient with respect to ``x`` from
+    ``grad_output``, the gradient with respect to ``y``, in one pass over both arrays and
+    without a temporary. PyTorch's autograd runs ``mish_backward`` for it. The derivative
+    takes the values of :func:`mish_derivative`, kinks included, and the product is IEEE's,
+    so the result equals ``grad_output * mish_derivative(x)`` bit for bit: NaN in either
+    input gives NaN.
+
+    Parameters
+    ----------
+    grad_output : array_like or CUDA array
+        Gradient of the loss with respect to ``mish(x)``; the shape of ``x``.
+    x : array_like or CUDA array
+        The input of the forward call. The result's dtype is the floating promotion of
+        both dtypes (float32 and float32 stay float32).
+    out : ndarray or CUDA array, optional
+        Array to write the result into (keyword only), of the result's shape and dtype;
+        ``out=grad_output`` (or ``out=x``) computes in place.
+
+    Returns
+    -------
+    ndarray or CUDA array
+        The gradient with respect to ``x``, the shape of ``x`` (``out`` when given).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an input is not numeric, the shapes differ, or ``out`` does not fit the
+        result.
+
+    See Also
+    --------
+    mish, mish_derivative
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import numbaconv as nc
+    >>> x = np.array([-2.0, 0.0, 2.0])
+    >>> g = np.array([0.5, -1.0, 2.0])
+    >>> nc.mish_backward(g, x).round(4)
+    array([-0.0542, -0.6   ,  2.1386])
+    """
+    return _backward("mish", grad_output, x, out)
+
+
 # --------------------------------------------------------------------------- softplus
 
 
@@ -1857,7 +2577,7 @@ def softplus(
 
     See Also
     --------
-    softplus_derivative, softplus_and_derivative
+    softplus_derivative, softplus_and_derivative, softplus_backward
 
     Examples
     --------
@@ -1904,7 +2624,7 @@ def softplus_derivative(
 
     See Also
     --------
-    softplus, softplus_and_derivative
+    softplus, softplus_and_derivative, softplus_backward
 
     Examples
     --------
@@ -1961,6 +2681,61 @@ def softplus_and_derivative(
     return _forward_and_derivative("softplus", x, out, _softplus_params(beta, threshold))
 
 
+def softplus_backward(
+    grad_output: ArrayLike, x: ArrayLike, beta: float = 1.0, threshold: float = 20.0, *,
+    out: Array | None = None
+) -> Array:
+    """Vector-Jacobian product of :func:`softplus`: ``grad_output * softplus_derivative(x)``.
+
+    The backward pass of ``y = softplus(x)``: the gradient with respect to ``x`` from
+    ``grad_output``, the gradient with respect to ``y``, in one pass over both arrays and
+    without a temporary. PyTorch's autograd runs ``softplus_backward`` for it. The
+    derivative takes the values of :func:`softplus_derivative`, kinks included, and the
+    product is IEEE's, so the result equals ``grad_output * softplus_derivative(x)`` bit for
+    bit: NaN in either input gives NaN.
+
+    Parameters
+    ----------
+    grad_output : array_like or CUDA array
+        Gradient of the loss with respect to ``softplus(x)``; the shape of ``x``.
+    x : array_like or CUDA array
+        The input of the forward call. The result's dtype is the floating promotion of
+        both dtypes (float32 and float32 stay float32).
+    beta : float, optional
+        Non-zero sharpness (default 1.0), any finite real but 0.
+    threshold : float, optional
+        Linear above ``beta * x > threshold`` (default 20.0); may be ``inf``.
+    out : ndarray or CUDA array, optional
+        Array to write the result into (keyword only), of the result's shape and dtype;
+        ``out=grad_output`` (or ``out=x``) computes in place.
+
+    Returns
+    -------
+    ndarray or CUDA array
+        The gradient with respect to ``x``, the shape of ``x`` (``out`` when given).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an input is not numeric, the shapes differ, ``beta`` is 0 or not a finite
+        real number, ``threshold`` is NaN, or ``out`` does not fit the result.
+
+    See Also
+    --------
+    softplus, softplus_derivative
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import numbaconv as nc
+    >>> x = np.array([-2.0, 0.0, 2.0])
+    >>> g = np.array([0.5, -1.0, 2.0])
+    >>> nc.softplus_backward(g, x).round(4)
+    array([ 0.0596, -0.5   ,  1.7616])
+    """
+    return _backward("softplus", grad_output, x, out, _softplus_params(beta, threshold))
+
+
 # --------------------------------------------------------------------------- softsign
 
 
@@ -1990,7 +2765,7 @@ def softsign(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    softsign_derivative, softsign_and_derivative
+    softsign_derivative, softsign_and_derivative, softsign_backward
 
     Examples
     --------
@@ -2029,7 +2804,7 @@ def softsign_derivative(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    softsign, softsign_and_derivative
+    softsign, softsign_and_derivative, softsign_backward
 
     Examples
     --------
@@ -2081,6 +2856,53 @@ def softsign_and_derivative(
     return _forward_and_derivative("softsign", x, out)
 
 
+def softsign_backward(grad_output: ArrayLike, x: ArrayLike, *, out: Array | None = None) -> Array:
+    """Vector-Jacobian product of :func:`softsign`: ``grad_output * softsign_derivative(x)``.
+
+    The backward pass of ``y = softsign(x)``: the gradient with respect to ``x`` from
+    ``grad_output``, the gradient with respect to ``y``, in one pass over both arrays and
+    without a temporary. The derivative takes the values of :func:`softsign_derivative`,
+    kinks included, and the product is IEEE's, so the result equals ``grad_output *
+    softsign_derivative(x)`` bit for bit: NaN in either input gives NaN.
+
+    Parameters
+    ----------
+    grad_output : array_like or CUDA array
+        Gradient of the loss with respect to ``softsign(x)``; the shape of ``x``.
+    x : array_like or CUDA array
+        The input of the forward call. The result's dtype is the floating promotion of
+        both dtypes (float32 and float32 stay float32).
+    out : ndarray or CUDA array, optional
+        Array to write the result into (keyword only), of the result's shape and dtype;
+        ``out=grad_output`` (or ``out=x``) computes in place.
+
+    Returns
+    -------
+    ndarray or CUDA array
+        The gradient with respect to ``x``, the shape of ``x`` (``out`` when given).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an input is not numeric, the shapes differ, or ``out`` does not fit the
+        result.
+
+    See Also
+    --------
+    softsign, softsign_derivative
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import numbaconv as nc
+    >>> x = np.array([-2.0, 0.0, 2.0])
+    >>> g = np.array([0.5, -1.0, 2.0])
+    >>> nc.softsign_backward(g, x).round(4)
+    array([ 0.0556, -1.    ,  0.2222])
+    """
+    return _backward("softsign", grad_output, x, out)
+
+
 # --------------------------------------------------------------------------- hardtanh
 
 
@@ -2114,7 +2936,7 @@ def hardtanh(
 
     See Also
     --------
-    hardtanh_derivative, hardtanh_and_derivative
+    hardtanh_derivative, hardtanh_and_derivative, hardtanh_backward
 
     Examples
     --------
@@ -2160,7 +2982,7 @@ def hardtanh_derivative(
 
     See Also
     --------
-    hardtanh, hardtanh_and_derivative
+    hardtanh, hardtanh_and_derivative, hardtanh_backward
 
     Examples
     --------
@@ -2217,6 +3039,61 @@ def hardtanh_and_derivative(
     return _forward_and_derivative("hardtanh", x, out, _hardtanh_params(min_val, max_val))
 
 
+def hardtanh_backward(
+    grad_output: ArrayLike, x: ArrayLike, min_val: float = -1.0, max_val: float = 1.0, *,
+    out: Array | None = None
+) -> Array:
+    """Vector-Jacobian product of :func:`hardtanh`: ``grad_output * hardtanh_derivative(x)``.
+
+    The backward pass of ``y = hardtanh(x)``: the gradient with respect to ``x`` from
+    ``grad_output``, the gradient with respect to ``y``, in one pass over both arrays and
+    without a temporary. PyTorch's autograd runs ``hardtanh_backward`` for it. The
+    derivative takes the values of :func:`hardtanh_derivative`, kinks included, and the
+    product is IEEE's, so the result equals ``grad_output * hardtanh_derivative(x)`` bit for
+    bit: NaN in either input gives NaN.
+
+    Parameters
+    ----------
+    grad_output : array_like or CUDA array
+        Gradient of the loss with respect to ``hardtanh(x)``; the shape of ``x``.
+    x : array_like or CUDA array
+        The input of the forward call. The result's dtype is the floating promotion of
+        both dtypes (float32 and float32 stay float32).
+    min_val : float, optional
+        Lower limit (default -1.0).
+    max_val : float, optional
+        Upper limit (default 1.0), ``min_val <= max_val``.
+    out : ndarray or CUDA array, optional
+        Array to write the result into (keyword only), of the result's shape and dtype;
+        ``out=grad_output`` (or ``out=x``) computes in place.
+
+    Returns
+    -------
+    ndarray or CUDA array
+        The gradient with respect to ``x``, the shape of ``x`` (``out`` when given).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an input is not numeric, the shapes differ, a limit is not a finite real
+        number or ``min_val > max_val``, or ``out`` does not fit the result.
+
+    See Also
+    --------
+    hardtanh, hardtanh_derivative
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import numbaconv as nc
+    >>> x = np.array([-2.0, 0.0, 2.0])
+    >>> g = np.array([0.5, -1.0, 2.0])
+    >>> nc.hardtanh_backward(g, x)
+    array([ 0., -1.,  0.])
+    """
+    return _backward("hardtanh", grad_output, x, out, _hardtanh_params(min_val, max_val))
+
+
 # --------------------------------------------------------------------------- hardsigmoid
 
 
@@ -2244,7 +3121,7 @@ def hardsigmoid(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    hardsigmoid_derivative, hardsigmoid_and_derivative
+    hardsigmoid_derivative, hardsigmoid_and_derivative, hardsigmoid_backward
 
     Examples
     --------
@@ -2284,7 +3161,7 @@ def hardsigmoid_derivative(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    hardsigmoid, hardsigmoid_and_derivative
+    hardsigmoid, hardsigmoid_and_derivative, hardsigmoid_backward
 
     Examples
     --------
@@ -2337,6 +3214,56 @@ def hardsigmoid_and_derivative(
     return _forward_and_derivative("hardsigmoid", x, out)
 
 
+def hardsigmoid_backward(
+    grad_output: ArrayLike, x: ArrayLike, *, out: Array | None = None
+) -> Array:
+    """Vector-Jacobian product of :func:`hardsigmoid`: ``grad_output * hardsigmoid_derivative(x)``.
+
+    The backward pass of ``y = hardsigmoid(x)``: the gradient with respect to ``x`` from
+    ``grad_output``, the gradient with respect to ``y``, in one pass over both arrays and
+    without a temporary. PyTorch's autograd runs ``hardsigmoid_backward`` for it. The
+    derivative takes the values of :func:`hardsigmoid_derivative`, kinks included, and the
+    product is IEEE's, so the result equals ``grad_output * hardsigmoid_derivative(x)`` bit
+    for bit: NaN in either input gives NaN.
+
+    Parameters
+    ----------
+    grad_output : array_like or CUDA array
+        Gradient of the loss with respect to ``hardsigmoid(x)``; the shape of ``x``.
+    x : array_like or CUDA array
+        The input of the forward call. The result's dtype is the floating promotion of
+        both dtypes (float32 and float32 stay float32).
+    out : ndarray or CUDA array, optional
+        Array to write the result into (keyword only), of the result's shape and dtype;
+        ``out=grad_output`` (or ``out=x``) computes in place.
+
+    Returns
+    -------
+    ndarray or CUDA array
+        The gradient with respect to ``x``, the shape of ``x`` (``out`` when given).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an input is not numeric, the shapes differ, or ``out`` does not fit the
+        result.
+
+    See Also
+    --------
+    hardsigmoid, hardsigmoid_derivative
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import numbaconv as nc
+    >>> x = np.array([-2.0, 0.0, 2.0])
+    >>> g = np.array([0.5, -1.0, 2.0])
+    >>> nc.hardsigmoid_backward(g, x).round(4)
+    array([ 0.0833, -0.1667,  0.3333])
+    """
+    return _backward("hardsigmoid", grad_output, x, out)
+
+
 # --------------------------------------------------------------------------- hardswish
 
 
@@ -2364,7 +3291,7 @@ def hardswish(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    hardswish_derivative, hardswish_and_derivative
+    hardswish_derivative, hardswish_and_derivative, hardswish_backward
 
     Examples
     --------
@@ -2404,7 +3331,7 @@ def hardswish_derivative(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    hardswish, hardswish_and_derivative
+    hardswish, hardswish_and_derivative, hardswish_backward
 
     Examples
     --------
@@ -2456,6 +3383,54 @@ def hardswish_and_derivative(
     return _forward_and_derivative("hardswish", x, out)
 
 
+def hardswish_backward(grad_output: ArrayLike, x: ArrayLike, *, out: Array | None = None) -> Array:
+    """Vector-Jacobian product of :func:`hardswish`: ``grad_output * hardswish_derivative(x)``.
+
+    The backward pass of ``y = hardswish(x)``: the gradient with respect to ``x`` from
+    ``grad_output``, the gradient with respect to ``y``, in one pass over both arrays and
+    without a temporary. PyTorch's autograd runs ``hardswish_backward`` for it. The
+    derivative takes the values of :func:`hardswish_derivative`, kinks included, and the
+    product is IEEE's, so the result equals ``grad_output * hardswish_derivative(x)`` bit
+    for bit: NaN in either input gives NaN.
+
+    Parameters
+    ----------
+    grad_output : array_like or CUDA array
+        Gradient of the loss with respect to ``hardswish(x)``; the shape of ``x``.
+    x : array_like or CUDA array
+        The input of the forward call. The result's dtype is the floating promotion of
+        both dtypes (float32 and float32 stay float32).
+    out : ndarray or CUDA array, optional
+        Array to write the result into (keyword only), of the result's shape and dtype;
+        ``out=grad_output`` (or ``out=x``) computes in place.
+
+    Returns
+    -------
+    ndarray or CUDA array
+        The gradient with respect to ``x``, the shape of ``x`` (``out`` when given).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an input is not numeric, the shapes differ, or ``out`` does not fit the
+        result.
+
+    See Also
+    --------
+    hardswish, hardswish_derivative
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import numbaconv as nc
+    >>> x = np.array([-2.0, 0.0, 2.0])
+    >>> g = np.array([0.5, -1.0, 2.0])
+    >>> nc.hardswish_backward(g, x).round(4)
+    array([-0.0833, -0.5   ,  2.3333])
+    """
+    return _backward("hardswish", grad_output, x, out)
+
+
 # --------------------------------------------------------------------------- log_sigmoid
 
 
@@ -2486,7 +3461,7 @@ def log_sigmoid(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    log_sigmoid_derivative, log_sigmoid_and_derivative
+    log_sigmoid_derivative, log_sigmoid_and_derivative, log_sigmoid_backward
 
     Examples
     --------
@@ -2525,7 +3500,7 @@ def log_sigmoid_derivative(x: ArrayLike, *, out: Array | None = None) -> Array:
 
     See Also
     --------
-    log_sigmoid, log_sigmoid_and_derivative
+    log_sigmoid, log_sigmoid_and_derivative, log_sigmoid_backward
 
     Examples
     --------
@@ -2578,34 +3553,83 @@ def log_sigmoid_and_derivative(
     return _forward_and_derivative("log_sigmoid", x, out)
 
 
+def log_sigmoid_backward(
+    grad_output: ArrayLike, x: ArrayLike, *, out: Array | None = None
+) -> Array:
+    """Vector-Jacobian product of :func:`log_sigmoid`: ``grad_output * log_sigmoid_derivative(x)``.
+
+    The backward pass of ``y = log_sigmoid(x)``: the gradient with respect to ``x`` from
+    ``grad_output``, the gradient with respect to ``y``, in one pass over both arrays and
+    without a temporary. PyTorch's autograd runs ``log_sigmoid_backward`` for it. The
+    derivative takes the values of :func:`log_sigmoid_derivative`, kinks included, and the
+    product is IEEE's, so the result equals ``grad_output * log_sigmoid_derivative(x)`` bit
+    for bit: NaN in either input gives NaN.
+
+    Parameters
+    ----------
+    grad_output : array_like or CUDA array
+        Gradient of the loss with respect to ``log_sigmoid(x)``; the shape of ``x``.
+    x : array_like or CUDA array
+        The input of the forward call. The result's dtype is the floating promotion of
+        both dtypes (float32 and float32 stay float32).
+    out : ndarray or CUDA array, optional
+        Array to write the result into (keyword only), of the result's shape and dtype;
+        ``out=grad_output`` (or ``out=x``) computes in place.
+
+    Returns
+    -------
+    ndarray or CUDA array
+        The gradient with respect to ``x``, the shape of ``x`` (``out`` when given).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an input is not numeric, the shapes differ, or ``out`` does not fit the
+        result.
+
+    See Also
+    --------
+    log_sigmoid, log_sigmoid_derivative
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import numbaconv as nc
+    >>> x = np.array([-2.0, 0.0, 2.0])
+    >>> g = np.array([0.5, -1.0, 2.0])
+    >>> nc.log_sigmoid_backward(g, x).round(4)
+    array([ 0.4404, -0.5   ,  0.2384])
+    """
+    return _backward("log_sigmoid", grad_output, x, out)
+
+
 # --------------------------------------------------------------------------- PReLU
 
 
 def _prelu_operands(x, weight, grad_output=None):
-    """``(backend, x, weight, shape3)``: ``weight`` flat in ``x``'s computation dtype and the
-    ``(outer, channels, inner)`` view of ``x`` that pairs every element with its slope."""
+    """``(backend, x, weight, inner)``: ``weight`` flat in ``x``'s computation dtype, and the
+    length of the rows of ``x`` that share a slope (``x`` seen as ``(outer, C, inner)``)."""
     backend = backend_of(x=x, weight=weight, grad_output=grad_output)
-    dtype = float_dtype(dtype_of(x, "x"))
+    dtype = float_dtype(dtype_of(x, "x", _REAL))
+    if grad_output is not None:
+        dtype = float_dtype(dtype, dtype_of(grad_output, "grad_output", _REAL))
     arr = asarray(x, "x", backend, dtype)
     w = asarray(weight, "weight", backend, dtype)
     channels = arr.shape[1] if arr.ndim >= 2 else 1
     if w.size not in (1, channels):
         raise ValueError(f"weight must have 1 element or one per channel (x.shape[1] = "
                          f"{channels}), got {w.size} elements")
-    if w.size == 1:
-        shape3 = (1, 1, arr.size)
-    else:
-        shape3 = (arr.shape[0], channels, math.prod(arr.shape[2:]))
-    return backend, arr, w.reshape(w.size), shape3
+    inner = arr.size if w.size == 1 else math.prod(arr.shape[2:])
+    return backend, arr, _flat(w), inner
 
 
-def _prelu(x, weight, out, derivative: bool):
-    backend, arr, w, shape3 = _prelu_operands(x, weight)
+def _prelu(launcher: str, x, weight, out):
+    backend, arr, w, inner = _prelu_operands(x, weight)
     dst = prepare_out(out, backend, arr.shape, arr.dtype, inputs={"x": x, "weight": weight},
                       elementwise=True)
     if arr.size:
-        kernels(_FAMILY, backend).channelwise("leaky_relu", derivative, arr.reshape(shape3), w,
-                                              dst.reshape(shape3))
+        xf = _flat(arr)
+        getattr(_kernels(backend), launcher)(xf, w, xf if dst is arr else _flat(dst), inner)
     return finish_out(out, dst)
 
 
@@ -2655,7 +3679,7 @@ def prelu(x: ArrayLike, weight: ArrayLike, *, out: Array | None = None) -> Array
     array([[-1. ,  3. ],
            [-2. , -0.1]])
     """
-    return _prelu(x, weight, out, derivative=False)
+    return _prelu("prelu", x, weight, out)
 
 
 def prelu_derivative(x: ArrayLike, weight: ArrayLike, *, out: Array | None = None) -> Array:
@@ -2687,7 +3711,7 @@ def prelu_derivative(x: ArrayLike, weight: ArrayLike, *, out: Array | None = Non
     >>> nc.prelu_derivative(np.array([[-2.0, 0.0, 3.0]]), [0.25])
     array([[0.25, 0.25, 1.  ]])
     """
-    return _prelu(x, weight, out, derivative=True)
+    return _prelu("prelu_derivative", x, weight, out)
 
 
 def prelu_and_derivative(x: ArrayLike, weight: ArrayLike, *,
@@ -2721,13 +3745,72 @@ def prelu_and_derivative(x: ArrayLike, weight: ArrayLike, *,
     >>> f, d
     (array([-1.,  3.]), array([0.5, 1. ]))
     """
+    backend, arr, w, inner = _prelu_operands(x, weight)
     f_out, d_out = _out_pair(out)
-    if f_out is not None and d_out is not None:
-        backend = backend_of(x=x, weight=weight)
-        if memory(backend).overlaps(f_out, d_out):
-            raise ValueError("out[0] and out[1] share memory; pass two separate arrays")
-    return (_prelu(x, weight, f_out, derivative=False),
-            _prelu(x, weight, d_out, derivative=True))
+    inputs = {"x": x, "weight": weight}
+    fdst = prepare_out(f_out, backend, arr.shape, arr.dtype, inputs=inputs, elementwise=True,
+                       name="out[0]")
+    ddst = prepare_out(d_out, backend, arr.shape, arr.dtype, inputs=inputs, elementwise=True,
+                       name="out[1]")
+    _check_pair(backend, f_out, d_out)
+    if arr.size:
+        xf = _flat(arr)
+        _kernels(backend).prelu_and_derivative(xf, w, xf if fdst is arr else _flat(fdst),
+                                               xf if ddst is arr else _flat(ddst), inner)
+    return finish_out(f_out, fdst), finish_out(d_out, ddst)
+
+
+def prelu_backward(grad_output: ArrayLike, x: ArrayLike, weight: ArrayLike, *,
+                   out: Array | None = None) -> Array:
+    """Vector-Jacobian product of :func:`prelu` for ``x``: ``grad_output * prelu_derivative``.
+
+    The gradient with respect to ``x`` in one pass (the input half of PyTorch's
+    ``_prelu_kernel_backward``; :func:`numbaconv.grad.prelu_weight` is the other half).
+    Equal bit for bit to ``grad_output * prelu_derivative(x, weight)``: NaN in either
+    input gives NaN.
+
+    Parameters
+    ----------
+    grad_output : array_like or CUDA array
+        Gradient of the loss with respect to ``prelu(x, weight)``; the shape of ``x``.
+    x, weight : array_like or CUDA array
+        As in :func:`prelu`. The result's dtype is the floating promotion of the dtypes of
+        ``grad_output`` and ``x``.
+    out : ndarray or CUDA array, optional
+        Array to write the result into (keyword only); may be ``grad_output`` or ``x``.
+
+    Returns
+    -------
+    ndarray or CUDA array
+        The gradient with respect to ``x`` (``out`` when given).
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`prelu`; also if ``grad_output`` does not have the shape of ``x``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import numbaconv as nc
+    >>> x = np.array([[-2.0, 3.0], [-4.0, -1.0]])
+    >>> nc.prelu_backward(np.ones_like(x), x, [0.5, 0.1])
+    array([[0.5, 1. ],
+           [0.5, 0.1]])
+    """
+    backend, arr, w, inner = _prelu_operands(x, weight, grad_output)
+    g = asarray(grad_output, "grad_output", backend, arr.dtype)
+    if tuple(g.shape) != tuple(arr.shape):
+        raise ValueError(f"grad_output must have the shape of x {tuple(arr.shape)}, got "
+                         f"{tuple(g.shape)}")
+    dst = prepare_out(out, backend, arr.shape, arr.dtype,
+                      inputs={"grad_output": grad_output, "x": x, "weight": weight},
+                      elementwise=True)
+    if arr.size:
+        gf, xf = _flat(g), _flat(arr)
+        of = gf if dst is g else xf if dst is arr else _flat(dst)
+        _kernels(backend).prelu_backward(gf, xf, w, of, inner)
+    return finish_out(out, dst)
 
 
 def prelu_weight(grad_output: ArrayLike, x: ArrayLike, weight: ArrayLike, *,
@@ -2773,7 +3856,7 @@ def prelu_weight(grad_output: ArrayLike, x: ArrayLike, weight: ArrayLike, *,
     >>> nc.grad.prelu_weight(g, x, [0.25, 0.25])
     array([-6., -1.])
     """
-    backend, arr, w, shape3 = _prelu_operands(x, weight, grad_output)
+    backend, arr, w, inner = _prelu_operands(x, weight)
     g = asarray(grad_output, "grad_output", backend, arr.dtype)
     if tuple(g.shape) != tuple(arr.shape):
         raise ValueError(f"grad_output must have the shape of x {tuple(arr.shape)}, got "
@@ -2781,8 +3864,8 @@ def prelu_weight(grad_output: ArrayLike, x: ArrayLike, weight: ArrayLike, *,
     wshape = tuple(weight.shape) if is_cuda_array(weight) else np.shape(weight)
     dst = prepare_out(out, backend, wshape, arr.dtype,
                       inputs={"grad_output": grad_output, "x": x, "weight": weight})
-    kernels(_FAMILY, backend).prelu_weight(g.reshape(shape3), arr.reshape(shape3),
-                                           dst.reshape(w.size))  # a view of dst
+    shape3 = (1, 1, arr.size) if w.size == 1 else (arr.shape[0], w.size, inner)
+    _kernels(backend).prelu_weight(g.reshape(shape3), arr.reshape(shape3), _flat(dst))
     return finish_out(out, dst)
 
 
@@ -2795,15 +3878,21 @@ def _axis_split(shape, axis: int) -> tuple[int, int, int]:
     return outer, int(shape[axis]), inner
 
 
-def _softmax(x, axis, out, log: bool):
+def _softmax(launcher: str, x, axis, out):
+    if out is None and axis == -1 and _ready(x) and x.ndim and x.size:
+        y = np.empty_like(x)  # the fast path: a contiguous float array, the last axis
+        n = x.shape[-1]
+        getattr(_kernels("cpu"), launcher)(x.ravel(), y.ravel(), x.size // n, n, 1)
+        return y
     backend, arr = _operand(x)
     if arr.ndim == 0:
         raise ValueError("x must have at least 1 dimension for softmax over an axis")
     ax = validate.normalize_axis(axis, arr.ndim)
-    dst = prepare_out(out, backend, arr.shape, arr.dtype, inputs={"x": x})
+    dst = prepare_out(out, backend, arr.shape, arr.dtype, inputs={"x": x}, elementwise=True)
     if arr.size:
-        s3 = _axis_split(arr.shape, ax)
-        kernels(_FAMILY, backend).softmax(arr.reshape(s3), dst.reshape(s3), log)
+        xf = _flat(arr)
+        getattr(_kernels(backend), launcher)(xf, xf if dst is arr else _flat(dst),
+                                             *_axis_split(arr.shape, ax))
     return finish_out(out, dst)
 
 
@@ -2821,7 +3910,8 @@ def softmax(x: ArrayLike, axis: int = -1, *, out: Array | None = None) -> Array:
     axis : int, optional
         The axis that sums to 1 (default: the last).
     out : ndarray or CUDA array, optional
-        Array to write the result into (keyword only): the result's shape and dtype.
+        Array to write the result into (keyword only): the result's shape and dtype;
+        ``out=x`` computes in place.
 
     Returns
     -------
@@ -2847,7 +3937,7 @@ def softmax(x: ArrayLike, axis: int = -1, *, out: Array | None = None) -> Array:
     array([[0.09  , 0.2447, 0.6652],
            [0.    , 0.    , 1.    ]])
     """
-    return _softmax(x, axis, out, log=False)
+    return _softmax("softmax", x, axis, out)
 
 
 def log_softmax(x: ArrayLike, axis: int = -1, *, out: Array | None = None) -> Array:
@@ -2863,7 +3953,8 @@ def log_softmax(x: ArrayLike, axis: int = -1, *, out: Array | None = None) -> Ar
     axis : int, optional
         The axis to normalise over (default: the last).
     out : ndarray or CUDA array, optional
-        Array to write the result into (keyword only): the result's shape and dtype.
+        Array to write the result into (keyword only): the result's shape and dtype;
+        ``out=x`` computes in place.
 
     Returns
     -------
@@ -2888,12 +3979,13 @@ def log_softmax(x: ArrayLike, axis: int = -1, *, out: Array | None = None) -> Ar
     >>> nc.log_softmax(np.array([0.0, -1e4]))  # no underflow to log(0)
     array([     0., -10000.])
     """
-    return _softmax(x, axis, out, log=True)
+    return _softmax("log_softmax", x, axis, out)
 
 
-def _softmax_vjp(grad_output, output, axis, out, log: bool):
+def _softmax_vjp(launcher: str, grad_output, output, axis, out):
     backend = backend_of(grad_output=grad_output, output=output)
-    dtype = float_dtype(dtype_of(grad_output, "grad_output"), dtype_of(output, "output"))
+    dtype = float_dtype(dtype_of(grad_output, "grad_output", _REAL),
+                        dtype_of(output, "output", _REAL))
     g = asarray(grad_output, "grad_output", backend, dtype)
     y = asarray(output, "output", backend, dtype)
     if tuple(g.shape) != tuple(y.shape):
@@ -2903,11 +3995,11 @@ def _softmax_vjp(grad_output, output, axis, out, log: bool):
         raise ValueError("output must have at least 1 dimension")
     ax = validate.normalize_axis(axis, y.ndim)
     dst = prepare_out(out, backend, y.shape, dtype,
-                      inputs={"grad_output": grad_output, "output": output})
+                      inputs={"grad_output": grad_output, "output": output}, elementwise=True)
     if y.size:
-        s3 = _axis_split(y.shape, ax)
-        kernels(_FAMILY, backend).softmax_backward(g.reshape(s3), y.reshape(s3),
-                                                   dst.reshape(s3), log)
+        gf, yf = _flat(g), _flat(y)
+        of = gf if dst is g else yf if dst is y else _flat(dst)
+        getattr(_kernels(backend), launcher)(gf, yf, of, *_axis_split(y.shape, ax))
     return finish_out(out, dst)
 
 
@@ -2927,7 +4019,8 @@ def softmax_backward(grad_output: ArrayLike, output: ArrayLike, axis: int = -1, 
     axis : int, optional
         The softmax axis.
     out : ndarray or CUDA array, optional
-        Array to write the result into (keyword only): the result's shape and dtype.
+        Array to write the result into (keyword only): the result's shape and dtype;
+        may be ``grad_output`` or ``output`` (in place).
 
     Returns
     -------
@@ -2950,7 +4043,7 @@ def softmax_backward(grad_output: ArrayLike, output: ArrayLike, axis: int = -1, 
     >>> nc.softmax_backward(np.array([1.0, 0.0, 0.0]), y)
     array([ 0.1875, -0.0625, -0.125 ])
     """
-    return _softmax_vjp(grad_output, output, axis, out, log=False)
+    return _softmax_vjp("softmax_backward", grad_output, output, axis, out)
 
 
 def log_softmax_backward(grad_output: ArrayLike, output: ArrayLike, axis: int = -1, *,
@@ -2969,7 +4062,8 @@ def log_softmax_backward(grad_output: ArrayLike, output: ArrayLike, axis: int = 
     axis : int, optional
         The log-softmax axis.
     out : ndarray or CUDA array, optional
-        Array to write the result into (keyword only): the result's shape and dtype.
+        Array to write the result into (keyword only): the result's shape and dtype;
+        may be ``grad_output`` or ``output`` (in place).
 
     Returns
     -------
@@ -2989,4 +4083,4 @@ def log_softmax_backward(grad_output: ArrayLike, output: ArrayLike, axis: int = 
     >>> nc.log_softmax_backward(np.array([1.0, 0.0, 0.0]), y)
     array([ 0.75, -0.25, -0.5 ])
     """
-    return _softmax_vjp(grad_output, output, axis, out, log=True)
+    return _softmax_vjp("log_softmax_backward", grad_output, output, axis, out)

@@ -1,11 +1,11 @@
 """Activation functions and their derivatives, each formula written once.
 
-Every function here is a plain Python function of a scalar ``x`` and two
-parameters ``a``, ``b`` (unused ones are ignored; the public wrapper passes
-them already cast to ``x``'s dtype). They are registered with
-:func:`numba.extending.register_jitable`, so the same source compiles inside
-the ``@njit`` CPU kernels, inside ``@cuda.jit`` kernels, and runs as plain
-Python under the CUDA simulator.
+Every function here is a plain Python function of a scalar ``x`` and up to
+two parameters ``a``, ``b`` in ``x``'s dtype (defaults 0; functions without
+parameters ignore them, so every formula can be called as ``f(x, a, b)``).
+They are registered with :func:`numba.extending.register_jitable`, so the
+same source compiles inside the ``@njit`` CPU kernels, inside ``@cuda.jit``
+kernels, and runs as plain Python under the CUDA simulator.
 
 Numerics
 --------
@@ -20,8 +20,8 @@ Numerics
   ``math.exp`` is a scalar libm call there, 5x slower). It is within 2 ulp of
   the correctly rounded result (tested against NumPy in float64).
 
-:data:`ELEMENTWISE` is the registry the public API, the CPU and the CUDA
-engines all read: name -> :class:`Spec`.
+:data:`ELEMENTWISE` maps each activation's kernel name to its two formulas and
+its parameters (:class:`Spec`): the CUDA engine and the benchmarks read it.
 """
 
 from __future__ import annotations
@@ -55,6 +55,21 @@ def _K_jit(x, v):
     t = x
 
     def impl(x, v):
+        return t(v)
+
+    return impl
+
+
+def K_like(arr, v):
+    """The constant ``v`` in ``arr``'s element type (a kernel's parameter, say)."""
+    return arr.dtype.type(v)
+
+
+@overload(K_like, inline="always")
+def _K_like_jit(arr, v):
+    t = arr.dtype
+
+    def impl(arr, v):
         return t(v)
 
     return impl
@@ -208,12 +223,14 @@ def _generic(pyfn, mathfn):
 
 
 def _cpu(pyfn, mathfn, fast32):
-    # the float32 form is called through register_jitable, which compiles it with the
-    # calling kernel's flags (error_model='numpy'); an overload's own impl would get
-    # Python's zero-division checks, which stop the vectoriser.
-    fast = register_jitable(inline="always")(fast32)
+    # The float32 form is a register_jitable function, compiled with the calling kernel's
+    # flags (error_model='numpy': Python's zero-division checks would stop the vectoriser),
+    # and marked for LLVM to inline (forceinline), so the kernels' loops keep vectorising
+    # whatever its length; Numba's IR-level inline='always' did the same at several times
+    # the compile time.
+    fast = register_jitable(forceinline=True)(fast32)
 
-    @overload(pyfn, target="cpu", inline="always")
+    @overload(pyfn, target="cpu", jit_options={"forceinline": True})
     def _ov(x):
         if x == types.float32:
             return lambda x: fast(x)
@@ -252,7 +269,6 @@ def _log1p_unit_32(x):
 def _tanh_32(x):
     # |x| < 1/4: Taylor series to x^11 (truncation < 1e-9 relative); beyond,
     # (1 - e) / (1 + e) with e = exp(-2|x|), where 1 - e > 0.39 does not cancel.
-    # (Kept short on purpose: a longer body is not inlined, and the loop stops vectorising.)
     z = abs(x)
     z2 = z * z
     p = np.float32(-1382.0 / 155925.0)
@@ -324,23 +340,22 @@ def _jit(fn):
 
 
 def _jit_cpu_inline(fn):
-    """Like :func:`_jit`, and inlined into CPU kernels at Numba IR level.
+    """Like :func:`_jit`, and inlined into CPU kernels by LLVM (``forceinline``).
 
     For formulas too long for LLVM to inline by itself (gelu': the normal CDF and
     density as a pair): a call left inside the loop stops it vectorising, 9x slower in
-    float32. Use it sparingly: every IR-level inline multiplies Numba's compile time
-    (nested ones turned gelu's 4 s compilation into 4 minutes). CUDA twins keep the plain device-function call (numba-cuda 0.21 broke
-    ``inline='always'`` overloads for a while), so only the CPU target inlines: it
-    compiles a copy of ``fn`` through an inlining CPU overload.
+    float32. LLVM's ``alwaysinline`` costs little compile time, unlike Numba's IR-level
+    ``inline='always'`` (gelu' compiled in 6 s with it, 1 s without). CUDA twins keep the
+    plain device-function call: only a CPU-target copy of ``fn`` is marked.
     """
     register_jitable(fn)
     clone = type(fn)(fn.__code__, fn.__globals__, f"{fn.__name__}_cpu", fn.__defaults__,
                      fn.__closure__)
-    fast = register_jitable(inline="always")(clone)
+    fast = register_jitable(forceinline=True)(clone)
 
-    @overload(fn, target="cpu", inline="always")
-    def _ov(x, a, b):
-        return lambda x, a, b: fast(x, a, b)
+    @overload(fn, target="cpu", jit_options={"forceinline": True})
+    def _ov(x, a=0.0, b=0.0):
+        return lambda x, a=0.0, b=0.0: fast(x, a, b)
 
     return fn
 
@@ -367,60 +382,60 @@ def log1pexp_neg_abs(x):
 
 
 @_jit
-def identity(x, a, b):
+def identity(x, a=0.0, b=0.0):
     return x
 
 
 @_jit
-def identity_d(x, a, b):
+def identity_d(x, a=0.0, b=0.0):
     return K(x, 1.0)
 
 
 @_jit
-def step(x, a, b):
+def step(x, a=0.0, b=0.0):
     return K(x, 1.0) if x > K(x, 0.0) else K(x, 0.0)
 
 
 @_jit
-def step_d(x, a, b):
+def step_d(x, a=0.0, b=0.0):
     return K(x, 0.0)
 
 
 @_jit
-def sigmoid(x, a, b):
+def sigmoid(x, a=0.0, b=0.0):
     return sig_pair(x)[0]
 
 
 @_jit
-def sigmoid_d(x, a, b):
+def sigmoid_d(x, a=0.0, b=0.0):
     s, c = sig_pair(x)
     return s * c
 
 
 @_jit
-def tanh(x, a, b):
+def tanh(x, a=0.0, b=0.0):
     return ftanh(x)
 
 
 @_jit
-def tanh_d(x, a, b):
+def tanh_d(x, a=0.0, b=0.0):
     e = fexp(K(x, -2.0) * abs(x))  # 1 - tanh^2 = 4e / (1 + e)^2, no cancellation
     d = K(x, 1.0) + e
     return K(x, 4.0) * e / (d * d)
 
 
 @_jit
-def relu(x, a, b):
+def relu(x, a=0.0, b=0.0):
     return K(x, 0.0) if x <= K(x, 0.0) else x
 
 
 @_jit
-def relu_d(x, a, b):
+def relu_d(x, a=0.0, b=0.0):
     return K(x, 1.0) if x > K(x, 0.0) else K(x, 0.0)
 
 
 @_jit
-def hardtanh(x, a, b):
+def hardtanh(x, a=0.0, b=0.0):
     # a = min_val, b = max_val
     if x < a:
         return a
@@ -430,65 +445,65 @@ def hardtanh(x, a, b):
 
 
 @_jit
-def hardtanh_d(x, a, b):
+def hardtanh_d(x, a=0.0, b=0.0):
     return K(x, 1.0) if (x > a and x < b) else K(x, 0.0)
 
 
 @_jit
-def relu6(x, a, b):
+def relu6(x, a=0.0, b=0.0):
     return hardtanh(x, K(x, 0.0), K(x, 6.0))
 
 
 @_jit
-def relu6_d(x, a, b):
+def relu6_d(x, a=0.0, b=0.0):
     return hardtanh_d(x, K(x, 0.0), K(x, 6.0))
 
 
 @_jit
-def leaky_relu(x, a, b):
+def leaky_relu(x, a=0.0, b=0.0):
     # a = negative_slope (also prelu's weight)
     return x if x > K(x, 0.0) else a * x
 
 
 @_jit
-def leaky_relu_d(x, a, b):
+def leaky_relu_d(x, a=0.0, b=0.0):
     return K(x, 1.0) if x > K(x, 0.0) else a
 
 
 @_jit
-def elu(x, a, b):
+def elu(x, a=0.0, b=0.0):
     # a = alpha
     return x if x > K(x, 0.0) else a * fexpm1(x)
 
 
 @_jit
-def elu_d(x, a, b):
+def elu_d(x, a=0.0, b=0.0):
     return K(x, 1.0) if x > K(x, 0.0) else a * fexp(x)
 
 
 @_jit
-def selu(x, a, b):
+def selu(x, a=0.0, b=0.0):
     return K(x, _SELU_SCALE) * elu(x, K(x, _SELU_ALPHA), b)
 
 
 @_jit
-def selu_d(x, a, b):
+def selu_d(x, a=0.0, b=0.0):
     return K(x, _SELU_SCALE) * elu_d(x, K(x, _SELU_ALPHA), b)
 
 
 @_jit
-def celu(x, a, b):
+def celu(x, a=0.0, b=0.0):
     # a = alpha (non-zero): max(0, x) + min(0, alpha * expm1(x / alpha))
     return x if x > K(x, 0.0) else a * fexpm1(x / a)
 
 
 @_jit
-def celu_d(x, a, b):
+def celu_d(x, a=0.0, b=0.0):
     return K(x, 1.0) if x > K(x, 0.0) else fexp(x / a)
 
 
 @_jit
-def gelu(x, a, b):
+def gelu(x, a=0.0, b=0.0):
     # x Phi(x), with Phi(x) = 0.5 erfc(-x / sqrt 2): no cancellation for x << 0; 0 at -inf
     if x == -math.inf:
         return K(x, 0.0)
@@ -496,7 +511,7 @@ def gelu(x, a, b):
 
 
 @_jit_cpu_inline
-def gelu_d(x, a, b):
+def gelu_d(x, a=0.0, b=0.0):
     if x == -math.inf:
         return K(x, 0.0)
     if x == math.inf:
@@ -506,7 +521,7 @@ def gelu_d(x, a, b):
 
 
 @_jit
-def gelu_tanh(x, a, b):
+def gelu_tanh(x, a=0.0, b=0.0):
     # 0.5 x (1 + tanh(u)) = x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3)
     if x == -math.inf:
         return K(x, 0.0)
@@ -515,7 +530,7 @@ def gelu_tanh(x, a, b):
 
 
 @_jit
-def gelu_tanh_d(x, a, b):
+def gelu_tanh_d(x, a=0.0, b=0.0):
     if abs(x) > K(x, 40.0):  # the derivative is exactly 1 or 0 in float64 beyond
         return K(x, 1.0) if x > K(x, 0.0) else K(x, 0.0)
     u = K(x, _SQRT_2_OVER_PI) * (x + K(x, _GELU_K) * x * x * x)
@@ -525,14 +540,14 @@ def gelu_tanh_d(x, a, b):
 
 
 @_jit
-def silu(x, a, b):
+def silu(x, a=0.0, b=0.0):
     if x == -math.inf:
         return K(x, 0.0)
     return x * sig_pair(x)[0]
 
 
 @_jit
-def silu_d(x, a, b):
+def silu_d(x, a=0.0, b=0.0):
     if x == -math.inf:
         return K(x, 0.0)
     if x == math.inf:
@@ -559,14 +574,14 @@ def tanh_softplus(x):
 
 
 @_jit
-def mish(x, a, b):
+def mish(x, a=0.0, b=0.0):
     if x == -math.inf:
         return K(x, 0.0)
     return x * tanh_softplus(x)[0]
 
 
 @_jit
-def mish_d(x, a, b):
+def mish_d(x, a=0.0, b=0.0):
     if x == -math.inf:
         return K(x, 0.0)
     if x == math.inf:
@@ -576,7 +591,7 @@ def mish_d(x, a, b):
 
 
 @_jit
-def softplus(x, a, b):
+def softplus(x, a=0.0, b=0.0):
     # a = beta (non-zero), b = threshold: linear once beta * x > threshold
     bx = a * x
     if bx > b:
@@ -585,7 +600,7 @@ def softplus(x, a, b):
 
 
 @_jit
-def softplus_d(x, a, b):
+def softplus_d(x, a=0.0, b=0.0):
     bx = a * x
     if bx > b:
         return K(x, 1.0)
@@ -593,7 +608,7 @@ def softplus_d(x, a, b):
 
 
 @_jit
-def softsign(x, a, b):
+def softsign(x, a=0.0, b=0.0):
     if x == math.inf:
         return K(x, 1.0)
     if x == -math.inf:
@@ -602,13 +617,13 @@ def softsign(x, a, b):
 
 
 @_jit
-def softsign_d(x, a, b):
+def softsign_d(x, a=0.0, b=0.0):
     d = K(x, 1.0) + abs(x)
     return K(x, 1.0) / (d * d)
 
 
 @_jit
-def hardsigmoid(x, a, b):
+def hardsigmoid(x, a=0.0, b=0.0):
     if x <= K(x, -3.0):
         return K(x, 0.0)
     if x >= K(x, 3.0):
@@ -617,12 +632,12 @@ def hardsigmoid(x, a, b):
 
 
 @_jit
-def hardsigmoid_d(x, a, b):
+def hardsigmoid_d(x, a=0.0, b=0.0):
     return K(x, 1.0 / 6.0) if (x > K(x, -3.0) and x < K(x, 3.0)) else K(x, 0.0)
 
 
 @_jit
-def hardswish(x, a, b):
+def hardswish(x, a=0.0, b=0.0):
     if x <= K(x, -3.0):
         return K(x, 0.0)
     if x >= K(x, 3.0):
@@ -631,7 +646,7 @@ def hardswish(x, a, b):
 
 
 @_jit
-def hardswish_d(x, a, b):
+def hardswish_d(x, a=0.0, b=0.0):
     # PyTorch 2.x autograd: 0 for x <= -3, x/3 + 1/2 strictly inside, 1 for x >= 3
     if x <= K(x, -3.0):
         return K(x, 0.0)
@@ -641,12 +656,12 @@ def hardswish_d(x, a, b):
 
 
 @_jit
-def log_sigmoid(x, a, b):
+def log_sigmoid(x, a=0.0, b=0.0):
     return (x if x < K(x, 0.0) else K(x, 0.0)) - log1pexp_neg_abs(x)
 
 
 @_jit
-def log_sigmoid_d(x, a, b):
+def log_sigmoid_d(x, a=0.0, b=0.0):
     return sig_pair(x)[1]
 
 
