@@ -510,6 +510,17 @@ def test_softmax_float32_and_nan():
         assert ly[2, 0] == -np.inf and np.isnan(ly[0]).all()
 
 
+def test_softmax_float32_tail_below_the_normal_range_is_zero():
+    # documented: float32 probabilities under 2**-126 are 0 (float64 keeps them)
+    x = np.array([0.0, -80.0, -87.0, -88.0, -100.0, -np.inf])
+    y64, y32 = nc.softmax(x), nc.softmax(x.astype(np.float32))
+    np.testing.assert_allclose(y64, oracles.softmax(x), rtol=1e-14, atol=0)
+    np.testing.assert_allclose(y32[:3], oracles.softmax(x)[:3], rtol=2e-6, atol=0)
+    assert y32[3] == 0 and y32[4] == 0 and y32[5] == 0 and y64[4] > 0
+    ly32 = nc.log_softmax(x.astype(np.float32))  # log_softmax keeps its exact tail
+    np.testing.assert_allclose(ly32[:5], x[:5], rtol=1e-6)
+
+
 @pytest.mark.parametrize("shape", [(3, 15), (2, 16), (5, 17), (4, 33), (7, 1000), (40, 1000)])
 def test_softmax_long_rows_and_the_parallel_path(shape):
     # rows longer than the 16 reduction lanes (with a tail), and >= 16k elements (parallel)

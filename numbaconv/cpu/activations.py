@@ -36,13 +36,19 @@ Softmax
 ``(outer, n, inner)`` views reduced along ``n``. With ``inner > 1`` each
 kernel step takes a block of up to :data:`SLICE_BLOCK` neighbouring slices
 through the shared loops of :mod:`numbaconv.loops.activations` (the CUDA twin
-calls them one slice per thread). With ``inner == 1`` (the last axis, by far
-the most common) a CPU-only rows path keeps every pass contiguous and
-vectorised: the reductions run in :data:`LANES` float64 partial sums (lane
-``l`` takes elements ``l, l + LANES, ...``), added in lane order at the end:
-a fixed order, so the result does not depend on the thread count, and a loop
-LLVM can vectorise (a single running sum cannot be: IEEE addition is not
-reassociated). Sixteen lanes fill two AVX2 or one AVX-512 register of float32.
+calls them one slice per thread): each slice's float64 sum runs in order.
+With ``inner == 1`` (the last axis, by far the most common) a CPU-only rows
+path makes every pass a contiguous loop that LLVM vectorises: the maximum
+with ``maxnum`` (exact in any order), the float64 sums reassociated by LLVM
+into vector-wide partial sums (``fastmath='reassoc'`` on those two functions
+only), and float32 exponentials of ``x - max <= 0`` that give 0 below
+float32's normal range (``exp < 2**-126``: probabilities under 1.2e-38). A
+row's summation order is fixed by the compiled code and the row's length:
+results never depend on the thread count (they may differ in the last bits
+between CPUs of different vector widths). Large calls run pieces of rows on
+Numba's thread pool (``prange``), whose wake-up is several times cheaper
+than Python threads' at these sizes; serial and parallel kernels call the
+same compiled row function.
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from numba.extending import register_jitable
 
 from ..loops.activations import (
@@ -61,7 +67,7 @@ from ..loops.activations import (
     softmax_slices,
 )
 from ..scalar import activations as S
-from ..scalar.activations import K, K_like, fexp
+from ..scalar.activations import K, K_like, fexp_nonpos, maxnum
 from .threads import run_parallel
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
@@ -851,12 +857,22 @@ def _serial_below(name: str) -> int:
 def forward(name: str, x: np.ndarray, out: np.ndarray, params: tuple) -> None:
     """``out = f(x)`` for the activation kernel ``name``: flat arrays of one float dtype,
     ``params`` its parameters as floats; ``out`` may be ``x`` itself."""
-    _run(KERNELS[name][0], (x,), (out,), params, _serial_below(name))
+    kernel = KERNELS[name][0]
+    below = SERIAL_BELOW if name in _CHEAP else SERIAL_BELOW_EXP
+    if x.size < below and out is not x:  # the common small call, kept short
+        kernel(x, out, *params)
+    else:
+        _run(kernel, (x,), (out,), params, below)
 
 
 def derivative(name: str, x: np.ndarray, out: np.ndarray, params: tuple) -> None:
     """``out = f'(x)``."""
-    _run(KERNELS[name][1], (x,), (out,), params, _serial_below(name))
+    kernel = KERNELS[name][1]
+    below = SERIAL_BELOW if name in _CHEAP else SERIAL_BELOW_EXP
+    if x.size < below and out is not x:
+        kernel(x, out, *params)
+    else:
+        _run(kernel, (x,), (out,), params, below)
 
 
 def forward_and_derivative(name: str, x: np.ndarray, out: np.ndarray, dout: np.ndarray,
@@ -867,7 +883,12 @@ def forward_and_derivative(name: str, x: np.ndarray, out: np.ndarray, dout: np.n
 
 def backward(name: str, g: np.ndarray, x: np.ndarray, out: np.ndarray, params: tuple) -> None:
     """``out = g * f'(x)`` in one pass; ``out`` may be ``g`` or ``x`` itself."""
-    _run(KERNELS[name][3], (g, x), (out,), params, _serial_below(name))
+    kernel = KERNELS[name][3]
+    below = SERIAL_BELOW if name in _CHEAP else SERIAL_BELOW_EXP
+    if x.size < below and out is not x and out is not g:
+        kernel(g, x, out, *params)
+    else:
+        _run(kernel, (g, x), (out,), params, below)
 
 
 # --------------------------------------------------------------------------- PReLU
@@ -1048,148 +1069,170 @@ def _log_softmax_backward_slices(g, y, out, outer, n, inner, i0, i1):
 
 
 # --------------------------------------------------------------------------- softmax, rows
-# Flat arrays of rows of n (inner == 1). A kernel call covers rows [r0, r1); the
-# LANES-wide partial maxima and sums live in two small arrays allocated once per call.
-
-LANES = 16
-
+# Flat arrays of whole rows of n (inner == 1; a piece of the parallel path is a slice of
+# whole rows). Every pass is a loop along the row that LLVM vectorises. The row sums may be
+# reassociated (fastmath 'reassoc', those two functions only): LLVM then adds them up in
+# vector-wide partial sums, 5x faster than in order. Their order is fixed by the compiled
+# code and the row's length, so a result never depends on the thread count or the call;
+# it may differ in the last bits between CPUs of different vector widths.
 
 @register_jitable
-def _row_max(xr, mx):
-    n = xr.size
-    nb = n // LANES
-    for lane in range(LANES):
-        mx[lane] = xr[0]
-    for b in range(nb):
-        for lane in range(LANES):
-            v = xr[b * LANES + lane]
-            mx[lane] = v if v > mx[lane] else mx[lane]  # NaN reaches the result via the sum
-    m = mx[0]
-    for lane in range(1, LANES):
-        m = mx[lane] if mx[lane] > m else m
-    for k in range(nb * LANES, n):
-        m = xr[k] if xr[k] > m else m
+def _row_max(v):
+    """The largest element of ``v`` (``n >= 1``; NaNs are skipped: a NaN reaches its row
+    through the row's sum). Exact, so the order LLVM vectorises it in does not matter."""
+    m = v[0]
+    for k in range(v.size):
+        m = maxnum(m, v[k])
     return m
 
 
-@register_jitable
-def _lane_total(acc):
-    total = acc[0]
-    for lane in range(1, LANES):
-        total += acc[lane]
+@register_jitable(fastmath={"reassoc"})
+def _row_sum(v):
+    """The sum of ``v`` in float64, vectorised (see the section note)."""
+    total = 0.0
+    for k in range(v.size):
+        total += v[k]
+    return total
+
+
+@register_jitable(fastmath={"reassoc"})
+def _row_dot(u, v):
+    """The sum of ``u * v`` in float64 (each product in the arrays' dtype), vectorised."""
+    total = 0.0
+    for k in range(v.size):
+        total += u[k] * v[k]
     return total
 
 
 @register_jitable
-def _lane_sum(vr, acc):
-    """The sum of ``vr`` in LANES float64 partial sums, added in lane order."""
-    n = vr.size
-    nb = n // LANES
-    for lane in range(LANES):
-        acc[lane] = 0.0
-    for b in range(nb):
-        for lane in range(LANES):
-            acc[lane] += vr[b * LANES + lane]
-    for k in range(nb * LANES, n):
-        acc[k - nb * LANES] += vr[k]
-    return _lane_total(acc)
-
-
-@register_jitable
-def _lane_sum_exp(xr, m, acc):
-    """The sum of ``exp(xr - m)`` in LANES float64 partial sums, added in lane order."""
-    n = xr.size
-    nb = n // LANES
-    for lane in range(LANES):
-        acc[lane] = 0.0
-    for b in range(nb):
-        for lane in range(LANES):
-            acc[lane] += fexp(xr[b * LANES + lane] - m)
-    for k in range(nb * LANES, n):
-        acc[k - nb * LANES] += fexp(xr[k] - m)
-    return _lane_total(acc)
-
-
-@register_jitable
-def _lane_dot(ar, br, acc):
-    """The sum of ``ar * br`` in LANES float64 partial sums, added in lane order."""
-    n = ar.size
-    nb = n // LANES
-    for lane in range(LANES):
-        acc[lane] = 0.0
-    for b in range(nb):
-        for lane in range(LANES):
-            acc[lane] += ar[b * LANES + lane] * br[b * LANES + lane]
-    for k in range(nb * LANES, n):
-        acc[k - nb * LANES] += ar[k] * br[k]
-    return _lane_total(acc)
-
-
-@njit(**_JIT)
-def _softmax_rows(x, out, n, r0, r1):
-    mx = np.empty(LANES, dtype=x.dtype)
-    acc = np.empty(LANES, dtype=np.float64)
-    for r in range(r0, r1):
+def _softmax_rows_body(x, out, n):
+    for r in range(x.size // n):
         xr, outr = x[r * n:(r + 1) * n], out[r * n:(r + 1) * n]
-        m = _row_max(xr, mx)
+        m = _row_max(xr)
         for k in range(n):
-            outr[k] = fexp(xr[k] - m)
-        inv = K(m, 1.0 / _lane_sum(outr, acc))  # NaN for a row holding a NaN: all NaN
+            outr[k] = fexp_nonpos(xr[k] - m)
+        inv = K(m, 1.0 / _row_sum(outr))  # NaN for a row holding a NaN: all NaN
         for k in range(n):
             outr[k] = outr[k] * inv
 
 
-@njit(**_JIT)
-def _log_softmax_rows(x, out, n, r0, r1):
-    mx = np.empty(LANES, dtype=x.dtype)
-    acc = np.empty(LANES, dtype=np.float64)
-    for r in range(r0, r1):
+@register_jitable
+def _log_softmax_rows_body(x, out, n):
+    in_place = x.ctypes.data == out.ctypes.data  # (x and out are the same or disjoint)
+    scratch = np.empty(n if in_place else 0, dtype=x.dtype)
+    for r in range(x.size // n):
         xr, outr = x[r * n:(r + 1) * n], out[r * n:(r + 1) * n]
-        m = _row_max(xr, mx)
-        lse = m + K(m, math.log(_lane_sum_exp(xr, m, acc)))  # (no store yet: out may be x)
+        e = scratch if in_place else outr  # exp(x - max) of the row, then x - lse over it
+        m = _row_max(xr)
+        for k in range(n):
+            e[k] = fexp_nonpos(xr[k] - m)
+        lse = m + K(m, math.log(_row_sum(e)))
         for k in range(n):
             outr[k] = xr[k] - lse
 
 
-@njit(**_JIT)
-def _softmax_backward_rows(g, y, out, n, r0, r1):
-    acc = np.empty(LANES, dtype=np.float64)
-    for r in range(r0, r1):
+@register_jitable
+def _softmax_backward_rows_body(g, y, out, n):
+    for r in range(y.size // n):
         gr, yr, outr = g[r * n:(r + 1) * n], y[r * n:(r + 1) * n], out[r * n:(r + 1) * n]
-        t = K(yr[0], _lane_dot(gr, yr, acc))
+        t = K(yr[0], _row_dot(gr, yr))
         for k in range(n):
             outr[k] = yr[k] * (gr[k] - t)
 
 
-@njit(**_JIT)
-def _log_softmax_backward_rows(g, y, out, n, r0, r1):
-    acc = np.empty(LANES, dtype=np.float64)
-    for r in range(r0, r1):
+@register_jitable
+def _log_softmax_backward_rows_body(g, y, out, n):
+    for r in range(y.size // n):
         gr, yr, outr = g[r * n:(r + 1) * n], y[r * n:(r + 1) * n], out[r * n:(r + 1) * n]
-        t = K(yr[0], _lane_sum(gr, acc))
-        for k in range(n):
-            outr[k] = gr[k] - fexp(yr[k]) * t
+        t = K(yr[0], _row_sum(gr))
+        for k in range(n):  # (y = log_softmax(x) <= 0)
+            outr[k] = gr[k] - fexp_nonpos(yr[k]) * t
+
+
+# Serial kernels, and parallel ones over pieces of ``per`` rows: both call the same body
+# function, compiled (and vectorised) once, so a row comes out the same bits either way.
+
+
+@njit(**_JIT)
+def _softmax_rows(x, out, n):
+    _softmax_rows_body(x, out, n)
+
+
+@njit(parallel=True, **_JIT)
+def _softmax_rows_parallel(x, out, n, per):
+    rows = x.size // n
+    for p in prange((rows + per - 1) // per):
+        lo, hi = p * per * n, min((p + 1) * per, rows) * n
+        _softmax_rows_body(x[lo:hi], out[lo:hi], n)
+
+
+@njit(**_JIT)
+def _log_softmax_rows(x, out, n):
+    _log_softmax_rows_body(x, out, n)
+
+
+@njit(parallel=True, **_JIT)
+def _log_softmax_rows_parallel(x, out, n, per):
+    rows = x.size // n
+    for p in prange((rows + per - 1) // per):
+        lo, hi = p * per * n, min((p + 1) * per, rows) * n
+        _log_softmax_rows_body(x[lo:hi], out[lo:hi], n)
+
+
+@njit(**_JIT)
+def _softmax_backward_rows(g, y, out, n):
+    _softmax_backward_rows_body(g, y, out, n)
+
+
+@njit(parallel=True, **_JIT)
+def _softmax_backward_rows_parallel(g, y, out, n, per):
+    rows = y.size // n
+    for p in prange((rows + per - 1) // per):
+        lo, hi = p * per * n, min((p + 1) * per, rows) * n
+        _softmax_backward_rows_body(g[lo:hi], y[lo:hi], out[lo:hi], n)
+
+
+@njit(**_JIT)
+def _log_softmax_backward_rows(g, y, out, n):
+    _log_softmax_backward_rows_body(g, y, out, n)
+
+
+@njit(parallel=True, **_JIT)
+def _log_softmax_backward_rows_parallel(g, y, out, n, per):
+    rows = y.size // n
+    for p in prange((rows + per - 1) // per):
+        lo, hi = p * per * n, min((p + 1) * per, rows) * n
+        _log_softmax_backward_rows_body(g[lo:hi], y[lo:hi], out[lo:hi], n)
 
 
 #: below this many elements a softmax runs on the calling thread
 SOFTMAX_SERIAL_BELOW = 1 << 14
+#: elements per parallel piece of a softmax over rows
+SOFTMAX_PIECE = 1 << 13
 
 
-def _reduce(rows_kernel, slices_kernel, arrays: tuple, outer: int, n: int, inner: int) -> None:
-    """A softmax-family kernel over flat ``(outer, n, inner)`` arrays, whole or in pieces."""
+def _reduce(kernels: tuple, arrays: tuple, outer: int, n: int, inner: int) -> None:
+    """A softmax-family reduction over flat ``(outer, n, inner)`` arrays, whole or in pieces.
+
+    ``kernels``: (rows, rows in parallel, slices). Rows run on Numba's thread pool (a
+    softmax of 64 rows of 1000 takes ~50 us: Python threads would cost as much to wake).
+    """
+    rows_kernel, rows_parallel, slices_kernel = kernels
     if inner == 1:
-        kernel, dims, items = rows_kernel, (n,), outer
-        per = max(1, CHUNK // n)
-    else:
-        kernel, dims = slices_kernel, (outer, n, inner)
-        items = outer * ((inner + SLICE_BLOCK - 1) // SLICE_BLOCK)
-        per = max(1, CHUNK // (n * SLICE_BLOCK))
-    if outer * n * inner < SOFTMAX_SERIAL_BELOW or items < 2:
-        kernel(*arrays, *dims, 0, items)
+        per = max(1, SOFTMAX_PIECE // n)  # rows per piece
+        if outer * n < SOFTMAX_SERIAL_BELOW or outer <= per:
+            rows_kernel(*arrays, n)
+        else:
+            rows_parallel(*arrays, n, per)
         return
+    items = outer * ((inner + SLICE_BLOCK - 1) // SLICE_BLOCK)
+    if outer * n * inner < SOFTMAX_SERIAL_BELOW or items < 2:
+        slices_kernel(*arrays, outer, n, inner, 0, items)
+        return
+    per = max(1, CHUNK // (n * SLICE_BLOCK))  # blocks of slices per piece
 
     def work(i0):
-        kernel(*arrays, *dims, i0, min(i0 + per, items))
+        slices_kernel(*arrays, outer, n, inner, i0, min(i0 + per, items))
 
     run_parallel(work, range(0, items, per))
 
@@ -1197,22 +1240,31 @@ def _reduce(rows_kernel, slices_kernel, arrays: tuple, outer: int, n: int, inner
 def softmax(x: np.ndarray, out: np.ndarray, outer: int, n: int, inner: int) -> None:
     """Softmax over axis 1 of flat arrays seen as ``(outer, n, inner)``, ``n >= 1``
     (``out`` may be ``x``)."""
-    _reduce(_softmax_rows, _softmax_slices, (x, out), outer, n, inner)
+    if inner == 1 and outer * n < SOFTMAX_SERIAL_BELOW:  # the common small call, kept short
+        _softmax_rows(x, out, n)
+    else:
+        _reduce((_softmax_rows, _softmax_rows_parallel, _softmax_slices), (x, out), outer, n,
+                inner)
 
 
 def log_softmax(x: np.ndarray, out: np.ndarray, outer: int, n: int, inner: int) -> None:
     """Log-softmax over axis 1 (``out`` may be ``x``)."""
-    _reduce(_log_softmax_rows, _log_softmax_slices, (x, out), outer, n, inner)
+    if inner == 1 and outer * n < SOFTMAX_SERIAL_BELOW:  # the common small call, kept short
+        _log_softmax_rows(x, out, n)
+    else:
+        _reduce((_log_softmax_rows, _log_softmax_rows_parallel, _log_softmax_slices), (x, out),
+                outer, n, inner)
 
 
 def softmax_backward(g: np.ndarray, y: np.ndarray, out: np.ndarray, outer: int, n: int,
                      inner: int) -> None:
     """VJP of softmax over axis 1, from its output ``y`` and ``grad_output`` ``g``."""
-    _reduce(_softmax_backward_rows, _softmax_backward_slices, (g, y, out), outer, n, inner)
+    _reduce((_softmax_backward_rows, _softmax_backward_rows_parallel, _softmax_backward_slices),
+            (g, y, out), outer, n, inner)
 
 
 def log_softmax_backward(g: np.ndarray, y: np.ndarray, out: np.ndarray, outer: int, n: int,
                          inner: int) -> None:
     """VJP of log-softmax over axis 1, from its output ``y`` and ``grad_output`` ``g``."""
-    _reduce(_log_softmax_backward_rows, _log_softmax_backward_slices, (g, y, out), outer, n,
-            inner)
+    _reduce((_log_softmax_backward_rows, _log_softmax_backward_rows_parallel,
+             _log_softmax_backward_slices), (g, y, out), outer, n, inner)

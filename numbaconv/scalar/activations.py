@@ -103,6 +103,21 @@ def _fma32(typingctx, a, b, c):
     return sig, codegen
 
 
+@intrinsic
+def maxnum(typingctx, a, b):
+    """IEEE ``maxNum(a, b)`` of two floats of one type: the larger, and the other one where
+    one is NaN (LLVM's ``llvm.maxnum``). A loop reducing with it vectorises, unlike one with
+    ``a if a > b else b``, and its result does not depend on the order."""
+    sig = a(a, b)
+
+    def codegen(context, builder, signature, args):
+        t = args[0].type
+        fn = builder.module.declare_intrinsic("llvm.maxnum", [t], ir.FunctionType(t, [t, t]))
+        return builder.call(fn, args)
+
+    return sig, codegen
+
+
 @overload(fexp, target="generic")
 def _fexp_generic(x):
     return lambda x: math.exp(x)
@@ -112,20 +127,29 @@ _LN2_HI = 0.693145751953125  # 22713 / 2**15: n * _LN2_HI is exact for |n| < 2**
 _LN2_LO = 1.428606765330187e-06  # ln 2 - _LN2_HI
 
 
-# The float32 helpers below are plain register_jitable functions: LLVM inlines them into
-# the kernels' loops by itself. Numba-level inline='always' on them as well gave the same
-# machine code and 25x the compile time (gelu float32: 245 s against 10 s).
+# The float32 helpers below serve the CPU kernels only. They are marked for LLVM to inline
+# (forceinline: LLVM's alwaysinline): a call left in a kernel's loop stops it vectorising,
+# and whether LLVM inlines an unmarked one depends on what else the caller holds. Numba's
+# IR-level inline='always' gave the same machine code at many times the compile time.
 
 
-def _exp_scaled_32(r, n):
-    # exp(r) 2**n for |r| <= ln2 / 2 (a little beyond is fine) and integral n in [-159, 128]
+def _exp_poly_32(r):
+    # exp(r) for |r| <= ln2 / 2 (a little beyond is fine)
     p = np.float32(1.9875691500e-4)
     p = _fma32(p, r, np.float32(1.3981999507e-3))
     p = _fma32(p, r, np.float32(8.3334519073e-3))
     p = _fma32(p, r, np.float32(4.1665795894e-2))
     p = _fma32(p, r, np.float32(1.6666665459e-1))
     p = _fma32(p, r, np.float32(5.0000001201e-1))
-    p = _fma32(p * r, r, r) + np.float32(1.0)
+    return _fma32(p * r, r, r) + np.float32(1.0)
+
+
+register_jitable(forceinline=True)(_exp_poly_32)
+
+
+def _exp_scaled_32(r, n):
+    # exp(r) 2**n for |r| <= ln2 / 2 (a little beyond is fine) and integral n in [-159, 128]
+    p = _exp_poly_32(r)
     ni = np.int32(n)  # scale by 2**n in two normal halves (the result may be subnormal)
     h = ni >> np.int32(1)
     s1 = _int32_bits_as_float32((h + np.int32(127)) << np.int32(23))
@@ -133,7 +157,7 @@ def _exp_scaled_32(r, n):
     return p * s1 * s2
 
 
-register_jitable(_exp_scaled_32)
+register_jitable(forceinline=True)(_exp_scaled_32)
 
 
 def _exp_32(x):
@@ -162,15 +186,52 @@ def _exp_hilo_32(hi, lo):
     return y if a > np.float32(-104.0) else np.float32(0.0)
 
 
-register_jitable(_exp_32)
-register_jitable(_exp_hilo_32)
+#: ln(2**-126): below it exp(x) leaves float32's normal range
+_LN_TINY_32 = -87.33654475
 
 
-@overload(fexp, target="cpu")
+def _exp_nonpos_32(x):
+    # exp(x) for x <= 0 (or NaN) with one scaling by 2**n: 0 where exp(x) < 2**-126 (the
+    # normal range ends there), the same polynomial as _exp_32 above it. A third fewer
+    # instructions than _exp_32; NaN passes through (comparisons are False for NaN).
+    tiny = x < np.float32(_LN_TINY_32)
+    xc = np.float32(_LN_TINY_32) if tiny else x
+    n = _fma32(xc, np.float32(1.4426950408889634), np.float32(12582912.0)) - np.float32(12582912.0)
+    r = _fma32(-n, np.float32(_LN2_HI), xc)
+    r = _fma32(-n, np.float32(_LN2_LO), r)
+    s = _int32_bits_as_float32((np.int32(n) + np.int32(127)) << np.int32(23))
+    y = _exp_poly_32(r) * s
+    return np.float32(0.0) if tiny else y
+
+
+register_jitable(forceinline=True)(_exp_32)
+register_jitable(forceinline=True)(_exp_hilo_32)
+register_jitable(forceinline=True)(_exp_nonpos_32)
+
+
+@overload(fexp, target="cpu", jit_options={"forceinline": True})
 def _fexp_cpu(x):
     if x != types.float32:
         return lambda x: math.exp(x)
     return _exp_32
+
+
+def fexp_nonpos(x):
+    """``exp(x)`` for ``x <= 0`` (softmax's ``x - max``); in float32 CPU kernels a faster form
+    that gives 0 below float32's normal range (``exp(x) < 2**-126``, ``x < -87.34``)."""
+    return math.exp(x)
+
+
+@overload(fexp_nonpos, target="generic")
+def _fexp_nonpos_generic(x):
+    return lambda x: math.exp(x)
+
+
+@overload(fexp_nonpos, target="cpu", jit_options={"forceinline": True})
+def _fexp_nonpos_cpu(x):
+    if x != types.float32:
+        return lambda x: math.exp(x)
+    return _exp_nonpos_32
 
 
 def fexpm1(x):
@@ -313,7 +374,7 @@ def _norm_tail_32(x):
     return np.float32(0.5) * t * p * g, g
 
 
-register_jitable(_norm_tail_32)
+register_jitable(forceinline=True)(_norm_tail_32)
 
 
 def _norm_cdf_32(x):
@@ -336,26 +397,21 @@ del _pyfn, _mathfn, _fast
 
 
 def _jit(fn):
-    return register_jitable(fn)
+    """Register ``fn`` for every target; CPU kernels get a copy LLVM always inlines.
 
-
-def _jit_cpu_inline(fn):
-    """Like :func:`_jit`, and inlined into CPU kernels by LLVM (``forceinline``).
-
-    For formulas too long for LLVM to inline by itself (gelu': the normal CDF and
-    density as a pair): a call left inside the loop stops it vectorising, 9x slower in
-    float32. LLVM's ``alwaysinline`` costs little compile time, unlike Numba's IR-level
-    ``inline='always'`` (gelu' compiled in 6 s with it, 1 s without). CUDA twins keep the
-    plain device-function call: only a CPU-target copy of ``fn`` is marked.
+    CUDA (and the simulator) call ``fn`` as a plain device function. On the CPU, a formula
+    or helper left as a call inside a kernel's loop stops the loop vectorising (gelu' was 9x
+    slower in float32), and whether LLVM inlines it by itself depends on what else the caller
+    holds; ``forceinline`` (LLVM's alwaysinline) makes it certain, at little compile time,
+    unlike Numba's IR-level ``inline='always'`` (gelu' compiled in 6 s with it, 1 s without).
     """
     register_jitable(fn)
     clone = type(fn)(fn.__code__, fn.__globals__, f"{fn.__name__}_cpu", fn.__defaults__,
                      fn.__closure__)
-    fast = register_jitable(forceinline=True)(clone)
 
-    @overload(fn, target="cpu", jit_options={"forceinline": True})
-    def _ov(x, a=0.0, b=0.0):
-        return lambda x, a=0.0, b=0.0: fast(x, a, b)
+    @overload(fn, target="cpu", jit_options={"forceinline": True}, strict=False)
+    def _ov(*args, **kwargs):
+        return clone
 
     return fn
 
@@ -510,7 +566,7 @@ def gelu(x, a=0.0, b=0.0):
     return x * fnorm_cdf(x)
 
 
-@_jit_cpu_inline
+@_jit
 def gelu_d(x, a=0.0, b=0.0):
     if x == -math.inf:
         return K(x, 0.0)
