@@ -163,8 +163,9 @@ def _elu_params(alpha) -> tuple[float]:
     return (_real(alpha, "alpha"),)
 
 
-def _celu_params(alpha) -> tuple[float]:
-    return (_nonzero(alpha, "alpha", "it divides x"),)
+def _celu_params(alpha) -> tuple[float, float]:
+    a = _nonzero(alpha, "alpha", "it divides x")
+    return a, 1.0 / a  # the kernels scale x by 1 / alpha (PyTorch's input_scale)
 
 
 def _softplus_params(beta, threshold) -> tuple[float, float]:

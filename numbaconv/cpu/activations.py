@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 from numba import njit, prange
 from numba.extending import register_jitable
@@ -403,38 +404,42 @@ def _selu_b(g, x, out):
 
 
 @njit(**_JIT)
-def _celu_f(x, out, alpha):
+def _celu_f(x, out, alpha, inv_alpha):
     a = K_like(x, alpha)
+    b = K_like(x, inv_alpha)
     for i in range(x.size):
         xi = x[i]
-        out[i] = S.celu(xi, a) if xi == xi else xi
+        out[i] = S.celu(xi, a, b) if xi == xi else xi
 
 
 @njit(**_JIT)
-def _celu_d(x, out, alpha):
+def _celu_d(x, out, alpha, inv_alpha):
     a = K_like(x, alpha)
+    b = K_like(x, inv_alpha)
     for i in range(x.size):
         xi = x[i]
-        out[i] = S.celu_d(xi, a) if xi == xi else xi
+        out[i] = S.celu_d(xi, a, b) if xi == xi else xi
 
 
 @njit(**_JIT)
-def _celu_fd(x, out, dout, alpha):
+def _celu_fd(x, out, dout, alpha, inv_alpha):
     a = K_like(x, alpha)
+    b = K_like(x, inv_alpha)
     for i in range(x.size):
         xi = x[i]
-        f = S.celu(xi, a)
-        d = S.celu_d(xi, a)
+        f = S.celu(xi, a, b)
+        d = S.celu_d(xi, a, b)
         out[i] = f if xi == xi else xi
         dout[i] = d if xi == xi else xi
 
 
 @njit(**_JIT)
-def _celu_b(g, x, out, alpha):
+def _celu_b(g, x, out, alpha, inv_alpha):
     a = K_like(x, alpha)
+    b = K_like(x, inv_alpha)
     for i in range(x.size):
         xi = x[i]
-        out[i] = g[i] * S.celu_d(xi, a) if xi == xi else xi
+        out[i] = g[i] * S.celu_d(xi, a, b) if xi == xi else xi
 
 
 # gelu
@@ -825,7 +830,7 @@ def _run(kernel, ins: tuple, outs: tuple, params: tuple, serial_below: int,
     """
     n = ins[0].size
     aliased = [any(o is a for a in ins) for o in outs]
-    if not any(aliased) and n < serial_below:
+    if not any(aliased) and (n < serial_below or numba.get_num_threads() == 1):
         kernel(*ins, *outs, *params, *((0,) if offset else ()))
         return
     if not any(aliased):
