@@ -439,8 +439,9 @@ def test_parallel_path_is_bitwise_the_serial_path(name, serial_only):
 
 
 def test_prelu_and_softmax_parallel_paths_are_bitwise_serial(serial_only):
+    assert 6 * 5 * 36000 > cpu_act.SERIAL_BELOW and 300 * 1000 > cpu_act.SOFTMAX_SERIAL_BELOW
     rng = np.random.default_rng(8)
-    x = (rng.standard_normal((6, 5, 20000)) * 3).astype(np.float32)
+    x = (rng.standard_normal((6, 5, 36000)) * 3).astype(np.float32)  # > SERIAL_BELOW
     g = rng.standard_normal(x.shape).astype(np.float32)
     w = rng.uniform(0, 0.5, 5).astype(np.float32)
     rows = (rng.standard_normal((300, 1000)) * 5).astype(np.float32)

@@ -45,10 +45,16 @@ only), and float32 exponentials of ``x - max <= 0`` that give 0 below
 float32's normal range (``exp < 2**-126``: probabilities under 1.2e-38). A
 row's summation order is fixed by the compiled code and the row's length:
 results never depend on the thread count (they may differ in the last bits
-between CPUs of different vector widths). Large calls run pieces of rows on
-Numba's thread pool (``prange``), whose wake-up is several times cheaper
-than Python threads' at these sizes; serial and parallel kernels call the
-same compiled row function.
+between CPUs of different vector widths). Large calls run pieces of whole
+rows through the same kernel on the Python threads of the elementwise path.
+
+Why Python threads and not ``prange``: the calling thread takes pieces too and
+pieces are handed out one at a time, so a worker the OS does not schedule
+only slows a call down to the serial speed. An OpenMP team's static split
+waits for every member: on this shared 2-core machine, a 64x1000 softmax with
+``prange`` took 36 us when all went well and 18-33 ms when a member (or
+another library's spinning team) lost its core; waking Python workers costs
+~40 us, hence the higher thresholds below.
 """
 
 from __future__ import annotations
@@ -57,7 +63,7 @@ import math
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 from numba.extending import register_jitable
 
 from ..loops.activations import (
@@ -75,10 +81,12 @@ _JIT = dict(cache=True, nogil=True, error_model="numpy")
 
 #: elements per piece of the parallel path, and per scratch piece of an in-place call
 CHUNK = 1 << 15
-#: elements from which a cheap (piecewise-linear) activation runs on several threads
-SERIAL_BELOW = 1 << 18
-#: the same for the activations built on exponentials (more work per element)
-SERIAL_BELOW_EXP = 1 << 15
+#: elements from which a cheap (piecewise-linear, memory-bound: ~0.15 ns an element here)
+#: activation runs on several threads. Waking Python worker threads costs ~40 us; below
+#: ~4x that in serial work, threads gain too little to be worth the jitter.
+SERIAL_BELOW = 1 << 20
+#: the same for the activations built on exponentials (~0.8 ns an element in float32)
+SERIAL_BELOW_EXP = 1 << 18
 #: activations whose formulas are a few comparisons and multiplications
 _CHEAP = frozenset(("identity", "step", "relu", "relu6", "leaky_relu", "hardtanh",
                     "hardsigmoid", "hardswish", "softsign"))
@@ -1154,21 +1162,9 @@ def _log_softmax_backward_rows_body(g, y, out, n):
             outr[k] = gr[k] - fexp_nonpos(yr[k]) * t
 
 
-# Serial kernels, and parallel ones over pieces of ``per`` rows: both call the same body
-# function, compiled (and vectorised) once, so a row comes out the same bits either way.
-
-
 @njit(**_JIT)
 def _softmax_rows(x, out, n):
     _softmax_rows_body(x, out, n)
-
-
-@njit(parallel=True, **_JIT)
-def _softmax_rows_parallel(x, out, n, per):
-    rows = x.size // n
-    for p in prange((rows + per - 1) // per):
-        lo, hi = p * per * n, min((p + 1) * per, rows) * n
-        _softmax_rows_body(x[lo:hi], out[lo:hi], n)
 
 
 @njit(**_JIT)
@@ -1176,25 +1172,9 @@ def _log_softmax_rows(x, out, n):
     _log_softmax_rows_body(x, out, n)
 
 
-@njit(parallel=True, **_JIT)
-def _log_softmax_rows_parallel(x, out, n, per):
-    rows = x.size // n
-    for p in prange((rows + per - 1) // per):
-        lo, hi = p * per * n, min((p + 1) * per, rows) * n
-        _log_softmax_rows_body(x[lo:hi], out[lo:hi], n)
-
-
 @njit(**_JIT)
 def _softmax_backward_rows(g, y, out, n):
     _softmax_backward_rows_body(g, y, out, n)
-
-
-@njit(parallel=True, **_JIT)
-def _softmax_backward_rows_parallel(g, y, out, n, per):
-    rows = y.size // n
-    for p in prange((rows + per - 1) // per):
-        lo, hi = p * per * n, min((p + 1) * per, rows) * n
-        _softmax_backward_rows_body(g[lo:hi], y[lo:hi], out[lo:hi], n)
 
 
 @njit(**_JIT)
@@ -1202,33 +1182,24 @@ def _log_softmax_backward_rows(g, y, out, n):
     _log_softmax_backward_rows_body(g, y, out, n)
 
 
-@njit(parallel=True, **_JIT)
-def _log_softmax_backward_rows_parallel(g, y, out, n, per):
-    rows = y.size // n
-    for p in prange((rows + per - 1) // per):
-        lo, hi = p * per * n, min((p + 1) * per, rows) * n
-        _log_softmax_backward_rows_body(g[lo:hi], y[lo:hi], out[lo:hi], n)
-
-
 #: below this many elements a softmax runs on the calling thread
-SOFTMAX_SERIAL_BELOW = 1 << 14
-#: elements per parallel piece of a softmax over rows
-SOFTMAX_PIECE = 1 << 13
+SOFTMAX_SERIAL_BELOW = 1 << 18
 
 
-def _reduce(kernels: tuple, arrays: tuple, outer: int, n: int, inner: int) -> None:
-    """A softmax-family reduction over flat ``(outer, n, inner)`` arrays, whole or in pieces.
-
-    ``kernels``: (rows, rows in parallel, slices). Rows run on Numba's thread pool (a
-    softmax of 64 rows of 1000 takes ~50 us: Python threads would cost as much to wake).
-    """
-    rows_kernel, rows_parallel, slices_kernel = kernels
+def _reduce(rows_kernel, slices_kernel, arrays: tuple, outer: int, n: int, inner: int) -> None:
+    """A softmax-family reduction over flat ``(outer, n, inner)`` arrays, whole or in pieces
+    of about CHUNK elements on threads (the same compiled kernel either way)."""
     if inner == 1:
-        per = max(1, SOFTMAX_PIECE // n)  # rows per piece
-        if outer * n < SOFTMAX_SERIAL_BELOW or outer <= per:
+        per = max(1, CHUNK // n)  # rows per piece
+        if outer * n < SOFTMAX_SERIAL_BELOW or outer <= per or numba.get_num_threads() == 1:
             rows_kernel(*arrays, n)
-        else:
-            rows_parallel(*arrays, n, per)
+            return
+
+        def work(r0):
+            r1 = min(r0 + per, outer)
+            rows_kernel(*(a[r0 * n:r1 * n] for a in arrays), n)
+
+        run_parallel(work, range(0, outer, per))
         return
     items = outer * ((inner + SLICE_BLOCK - 1) // SLICE_BLOCK)
     if outer * n * inner < SOFTMAX_SERIAL_BELOW or items < 2:
@@ -1236,10 +1207,10 @@ def _reduce(kernels: tuple, arrays: tuple, outer: int, n: int, inner: int) -> No
         return
     per = max(1, CHUNK // (n * SLICE_BLOCK))  # blocks of slices per piece
 
-    def work(i0):
+    def work_slices(i0):
         slices_kernel(*arrays, outer, n, inner, i0, min(i0 + per, items))
 
-    run_parallel(work, range(0, items, per))
+    run_parallel(work_slices, range(0, items, per))
 
 
 def softmax(x: np.ndarray, out: np.ndarray, outer: int, n: int, inner: int) -> None:
@@ -1248,8 +1219,7 @@ def softmax(x: np.ndarray, out: np.ndarray, outer: int, n: int, inner: int) -> N
     if inner == 1 and outer * n < SOFTMAX_SERIAL_BELOW:  # the common small call, kept short
         _softmax_rows(x, out, n)
     else:
-        _reduce((_softmax_rows, _softmax_rows_parallel, _softmax_slices), (x, out), outer, n,
-                inner)
+        _reduce(_softmax_rows, _softmax_slices, (x, out), outer, n, inner)
 
 
 def log_softmax(x: np.ndarray, out: np.ndarray, outer: int, n: int, inner: int) -> None:
@@ -1257,19 +1227,17 @@ def log_softmax(x: np.ndarray, out: np.ndarray, outer: int, n: int, inner: int) 
     if inner == 1 and outer * n < SOFTMAX_SERIAL_BELOW:  # the common small call, kept short
         _log_softmax_rows(x, out, n)
     else:
-        _reduce((_log_softmax_rows, _log_softmax_rows_parallel, _log_softmax_slices), (x, out),
-                outer, n, inner)
+        _reduce(_log_softmax_rows, _log_softmax_slices, (x, out), outer, n, inner)
 
 
 def softmax_backward(g: np.ndarray, y: np.ndarray, out: np.ndarray, outer: int, n: int,
                      inner: int) -> None:
     """VJP of softmax over axis 1, from its output ``y`` and ``grad_output`` ``g``."""
-    _reduce((_softmax_backward_rows, _softmax_backward_rows_parallel, _softmax_backward_slices),
-            (g, y, out), outer, n, inner)
+    _reduce(_softmax_backward_rows, _softmax_backward_slices, (g, y, out), outer, n, inner)
 
 
 def log_softmax_backward(g: np.ndarray, y: np.ndarray, out: np.ndarray, outer: int, n: int,
                          inner: int) -> None:
     """VJP of log-softmax over axis 1, from its output ``y`` and ``grad_output`` ``g``."""
-    _reduce((_log_softmax_backward_rows, _log_softmax_backward_rows_parallel,
-             _log_softmax_backward_slices), (g, y, out), outer, n, inner)
+    _reduce(_log_softmax_backward_rows, _log_softmax_backward_slices, (g, y, out), outer, n,
+            inner)
