@@ -573,6 +573,23 @@ def test_softmax_over_inner_axes(shape, axis):
         np.testing.assert_allclose(nc.softmax(x32, axis=axis), want, rtol=2e-5, atol=1e-30)
 
 
+@pytest.mark.parametrize("n", [1, 5, 16])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_short_slices_give_the_same_bits_on_any_axis(n, dtype):
+    # up to 16 elements a slice is summed in order on every path (rows, strided slices), so a
+    # softmax does not depend on the layout (a chunked dask array, a transposed copy)
+    x = (np.random.default_rng(n).standard_normal((n, 7)) * 5).astype(dtype)
+    g = np.random.default_rng(n + 1).standard_normal((n, 7)).astype(dtype)
+    xt, gt = np.ascontiguousarray(x.T), np.ascontiguousarray(g.T)
+    y = nc.softmax(x, axis=0)
+    np.testing.assert_array_equal(y, nc.softmax(xt).T)
+    np.testing.assert_array_equal(nc.log_softmax(x, axis=0), nc.log_softmax(xt).T)
+    yt = np.ascontiguousarray(y.T)
+    np.testing.assert_array_equal(nc.softmax_backward(g, y, axis=0), nc.softmax_backward(gt, yt).T)
+    np.testing.assert_array_equal(nc.log_softmax_backward(g, y, axis=0),
+                                  nc.log_softmax_backward(gt, yt).T)
+
+
 def _softmax_jacobian(y):  # one row
     return np.diag(y) - np.outer(y, y)
 

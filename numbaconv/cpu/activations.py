@@ -1083,11 +1083,12 @@ def _log_softmax_backward_slices(g, y, out, outer, n, inner, i0, i1):
 
 # --------------------------------------------------------------------------- softmax, rows
 # Flat arrays of whole rows of n (inner == 1; a piece of the parallel path is a slice of
-# whole rows). Every pass is a loop along the row that LLVM vectorises. The row sums may be
-# reassociated (fastmath 'reassoc', those two functions only): LLVM then adds them up in
-# vector-wide partial sums, 5x faster than in order. Their order is fixed by the compiled
-# code and the row's length, so a result never depends on the thread count or the call;
-# it may differ in the last bits between CPUs of different vector widths.
+# whole rows). Every pass is a loop along the row that LLVM vectorises. Rows longer than
+# SEQUENTIAL_UP_TO are summed reassociated (fastmath 'reassoc', on the two *_vectorised
+# functions only): LLVM then adds them up in vector-wide partial sums, 5x faster than in
+# order. Their order is fixed by the compiled code and the row's length, so a result never
+# depends on the thread count or the call; it may differ in the last bits from the same
+# slice reduced along another axis, and between CPUs of different vector widths.
 
 @register_jitable
 def _row_max(v):
@@ -1099,9 +1100,13 @@ def _row_max(v):
     return m
 
 
-@register_jitable(fastmath={"reassoc"})
-def _row_sum(v):
-    """The sum of ``v`` in float64, vectorised (see the section note)."""
+#: rows up to this long are summed in element order, as a slice of another axis (and the
+#: CUDA twin) is: the same bits whatever the layout (a chunked dask array, say)
+SEQUENTIAL_UP_TO = 16
+
+
+@register_jitable
+def _sum_in_order(v):
     total = 0.0
     for k in range(v.size):
         total += v[k]
@@ -1109,12 +1114,40 @@ def _row_sum(v):
 
 
 @register_jitable(fastmath={"reassoc"})
-def _row_dot(u, v):
-    """The sum of ``u * v`` in float64 (each product in the arrays' dtype), vectorised."""
+def _sum_vectorised(v):
+    total = 0.0
+    for k in range(v.size):
+        total += v[k]
+    return total
+
+
+@register_jitable
+def _dot_in_order(u, v):
     total = 0.0
     for k in range(v.size):
         total += u[k] * v[k]
     return total
+
+
+@register_jitable(fastmath={"reassoc"})
+def _dot_vectorised(u, v):
+    total = 0.0
+    for k in range(v.size):
+        total += u[k] * v[k]
+    return total
+
+
+@register_jitable
+def _row_sum(v):
+    """The sum of ``v`` in float64: in order up to SEQUENTIAL_UP_TO elements, vectorised
+    (reassociated, see the section note) beyond."""
+    return _sum_in_order(v) if v.size <= SEQUENTIAL_UP_TO else _sum_vectorised(v)
+
+
+@register_jitable
+def _row_dot(u, v):
+    """The sum of ``u * v`` in float64 (each product in the arrays' dtype), as :func:`_row_sum`."""
+    return _dot_in_order(u, v) if v.size <= SEQUENTIAL_UP_TO else _dot_vectorised(u, v)
 
 
 @register_jitable

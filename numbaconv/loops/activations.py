@@ -8,10 +8,13 @@ contiguous ``j`` axis and vectorises; a CUDA thread passes one slice
 same order either way, so a slice's result does not depend on the block it
 came in, the thread count or the backend's layout choice. ``m`` and ``s`` are
 float64 scratch of at least ``j1 - j0`` elements (the slices' maxima and
-sums); a slice holding a NaN comes out all NaN.
+sums); a slice holding a NaN comes out all NaN. Exponentials are of
+non-positive arguments (``fexp_nonpos``: float32 CPU kernels give 0 below
+float32's normal range, as the CPU's rows path does).
 
-(The CPU's rows path, for a reduction over the contiguous last axis, uses lane
-sums of its own: :mod:`numbaconv.cpu.activations`.)
+(The CPU's rows path, for a reduction over the contiguous last axis, has its
+own vectorised loops, :mod:`numbaconv.cpu.activations`; it sums rows of up to
+16 elements in order, as here, and longer rows in vector-wide partial sums.)
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import math
 
 from numba.extending import register_jitable
 
-from ..scalar.activations import K, fexp
+from ..scalar.activations import K, fexp_nonpos
 
 
 @register_jitable
@@ -46,7 +49,7 @@ def softmax_slices(x, out, o, j0, j1, m, s):
     for k in range(n):
         for t in range(j1 - j0):
             v = x[o, k, j0 + t]
-            e = fexp(v - K(v, m[t]))
+            e = fexp_nonpos(v - K(v, m[t]))
             out[o, k, j0 + t] = e
             s[t] += e
     for t in range(j1 - j0):
@@ -67,7 +70,7 @@ def log_softmax_slices(x, out, o, j0, j1, m, s):
     for k in range(n):
         for t in range(j1 - j0):
             v = x[o, k, j0 + t]
-            s[t] += fexp(v - K(v, m[t]))
+            s[t] += fexp_nonpos(v - K(v, m[t]))
     for t in range(j1 - j0):
         s[t] = math.log(s[t])
     for k in range(n):
@@ -103,7 +106,7 @@ def log_softmax_backward_slices(g, y, out, o, j0, j1, s):
     for k in range(n):
         for t in range(j1 - j0):
             v = y[o, k, j0 + t]
-            out[o, k, j0 + t] = g[o, k, j0 + t] - fexp(v) * K(v, s[t])
+            out[o, k, j0 + t] = g[o, k, j0 + t] - fexp_nonpos(v) * K(v, s[t])  # (y <= 0)
 
 
 @register_jitable
