@@ -6,9 +6,161 @@ in float64, never a call into the code under test. One section per family.
 
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
 import numpy as np
+import scipy.special as sp
 
 # ----------------------------------------------------------------------------------- activations
+# Every elementwise activation: float64 NumPy/SciPy formulas written out from the definitions
+# (PyTorch's), with the kinks of PyTorch's autograd, as functions of x and the parameters.
+# Keys are the kernel names: "gelu_tanh" is gelu(x, approximate="tanh").
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+class ActivationOracle(NamedTuple):
+    func: str  #: the numbaconv function ("gelu" for gelu_tanh)
+    params: dict  #: what the tests pass: non-default values where there are parameters
+    f: object  #: f(x, **params), float64
+    df: object  #: f'(x, **params), float64
+
+
+def _nan(x, v):
+    """``v``, NaN where ``x`` is NaN (formulas such as ``x > 0`` drop it)."""
+    return np.where(np.isnan(x), np.nan, v)
+
+
+def _elu(x, alpha):
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+def _elu_d(x, alpha):
+    return np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0)))
+
+
+def _softplus(x, beta, threshold):
+    return np.where(beta * x > threshold, x, np.logaddexp(0.0, beta * x) / beta)
+
+
+def _gelu_d(x):
+    pdf = np.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+    return 0.5 * sp.erfc(-x / math.sqrt(2)) + np.where(np.isinf(x), 0.0, x * pdf)
+
+
+def _gelu_tanh_u(x):
+    return math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)
+
+
+def _gelu_tanh(x, approximate):
+    return x * sp.expit(2 * _gelu_tanh_u(x))  # 0.5 x (1 + tanh u), without its cancellation
+
+
+def _gelu_tanh_d(x, approximate):
+    s = sp.expit(2 * _gelu_tanh_u(x))
+    du = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x ** 2)
+    return s + 2 * x * s * sp.expit(-2 * _gelu_tanh_u(x)) * du  # 0.5 (1 + t) + 0.5 x (1 - t^2) u'
+
+
+def _mish_d(x):
+    t = np.tanh(np.logaddexp(0.0, x))
+    return t + x * (1 - t * t) * sp.expit(x)
+
+
+ACTIVATIONS: dict[str, ActivationOracle] = {
+    "identity": ActivationOracle("identity", {}, lambda x: x, lambda x: _nan(x, 1.0)),
+    "step": ActivationOracle("step", {}, lambda x: _nan(x, (x > 0) * 1.0), lambda x: _nan(x, 0.0)),
+    "sigmoid": ActivationOracle("sigmoid", {}, sp.expit, lambda x: sp.expit(x) * sp.expit(-x)),
+    "tanh": ActivationOracle("tanh", {}, np.tanh, lambda x: 1 / np.cosh(np.clip(x, -700, 700)) ** 2),
+    "relu": ActivationOracle("relu", {}, lambda x: np.maximum(x, 0), lambda x: _nan(x, (x > 0) * 1.0)),
+    "relu6": ActivationOracle("relu6", {}, lambda x: np.clip(x, 0, 6),
+                              lambda x: _nan(x, ((x > 0) & (x < 6)) * 1.0)),
+    "leaky_relu": ActivationOracle(
+        "leaky_relu", {"negative_slope": 0.2},
+        lambda x, negative_slope=0.01: np.where(x > 0, x, negative_slope * x),
+        lambda x, negative_slope=0.01: _nan(x, np.where(x > 0, 1.0, negative_slope))),
+    "elu": ActivationOracle("elu", {"alpha": 1.5}, lambda x, alpha=1.0: _elu(x, alpha),
+                            lambda x, alpha=1.0: _elu_d(x, alpha)),
+    "selu": ActivationOracle("selu", {}, lambda x: SELU_SCALE * _elu(x, SELU_ALPHA),
+                             lambda x: SELU_SCALE * _elu_d(x, SELU_ALPHA)),
+    "celu": ActivationOracle("celu", {"alpha": 0.5}, lambda x, alpha=1.0: alpha * _elu(x / alpha, 1.0),
+                             lambda x, alpha=1.0: _elu_d(x / alpha, 1.0)),
+    "gelu": ActivationOracle("gelu", {}, lambda x: 0.5 * x * sp.erfc(-x / math.sqrt(2)), _gelu_d),
+    "gelu_tanh": ActivationOracle("gelu", {"approximate": "tanh"}, _gelu_tanh, _gelu_tanh_d),
+    "silu": ActivationOracle("silu", {}, lambda x: x * sp.expit(x),
+                             lambda x: sp.expit(x) * (1 + x * sp.expit(-x))),
+    "mish": ActivationOracle("mish", {}, lambda x: x * np.tanh(np.logaddexp(0.0, x)), _mish_d),
+    "softplus": ActivationOracle(
+        "softplus", {"beta": 2.0, "threshold": 10.0},
+        lambda x, beta=1.0, threshold=20.0: _softplus(x, beta, threshold),
+        lambda x, beta=1.0, threshold=20.0: _nan(x, np.where(beta * x > threshold, 1.0,
+                                                             sp.expit(beta * x)))),
+    "softsign": ActivationOracle("softsign", {}, lambda x: x / (1 + np.abs(x)),
+                                 lambda x: 1 / (1 + np.abs(x)) ** 2),
+    "hardtanh": ActivationOracle(
+        "hardtanh", {"min_val": -0.5, "max_val": 2.0},
+        lambda x, min_val=-1.0, max_val=1.0: np.clip(x, min_val, max_val),
+        lambda x, min_val=-1.0, max_val=1.0: _nan(x, ((x > min_val) & (x < max_val)) * 1.0)),
+    "hardsigmoid": ActivationOracle("hardsigmoid", {}, lambda x: np.clip(x / 6 + 0.5, 0, 1),
+                                    lambda x: _nan(x, np.where((x > -3) & (x < 3), 1 / 6, 0.0))),
+    "hardswish": ActivationOracle(
+        "hardswish", {}, lambda x: x * np.clip(x + 3, 0, 6) / 6,
+        lambda x: _nan(x, np.where(x <= -3, 0.0, np.where(x >= 3, 1.0, x / 3 + 0.5)))),
+    "log_sigmoid": ActivationOracle("log_sigmoid", {}, sp.log_expit, lambda x: sp.expit(-x)),
+}
+
+
+def activation(name: str, x, derivative: bool = False, params: dict | None = None):
+    """Activation ``name`` (or its derivative) at ``x`` in float64, with the test parameters
+    of :data:`ACTIVATIONS` (``params={}``: the function's defaults)."""
+    o = ACTIVATIONS[name]
+    p = o.params if params is None else params
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return np.asarray((o.df if derivative else o.f)(x, **p), dtype=np.float64)
+
+
+def activation_backward(name: str, grad_output, x, params: dict | None = None):
+    """The vector-Jacobian product ``grad_output * f'(x)`` in float64."""
+    g = np.asarray(grad_output, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return g * activation(name, x, derivative=True, params=params)
+
+
+def softmax(x, axis=-1):
+    """``scipy.special.softmax`` in float64."""
+    return sp.softmax(np.asarray(x, dtype=np.float64), axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    """``scipy.special.log_softmax`` in float64."""
+    return sp.log_softmax(np.asarray(x, dtype=np.float64), axis=axis)
+
+
+def softmax_backward(grad_output, output, axis=-1):
+    """The softmax VJP written out: ``y (g - sum(g y))``, in float64."""
+    g, y = np.asarray(grad_output, np.float64), np.asarray(output, np.float64)
+    return y * (g - (g * y).sum(axis=axis, keepdims=True))
+
+
+def log_softmax_backward(grad_output, output, axis=-1):
+    """The log-softmax VJP written out: ``g - exp(y) sum(g)``, in float64."""
+    g, y = np.asarray(grad_output, np.float64), np.asarray(output, np.float64)
+    return g - np.exp(y) * g.sum(axis=axis, keepdims=True)
+
+
+def prelu(x, weight):
+    """``(prelu(x, w), prelu'(x, w))`` in float64, one weight or one per channel (axis 1)."""
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(weight, dtype=np.float64).ravel()
+    shape = [1] * x.ndim
+    if w.size > 1:
+        shape[1] = w.size
+    wb = w.reshape(shape) if x.ndim else w[0]
+    return np.where(x > 0, x, wb * x), _nan(x, np.where(x > 0, 1.0, wb * np.ones_like(x)))
+
 
 
 # ------------------------------------------------------------------------------------- pooling

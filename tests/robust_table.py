@@ -105,9 +105,15 @@ def _calls() -> list[Call]:
         for suffix in ("", "_derivative", "_and_derivative"):
             calls.append(Call(name + suffix, getattr(nc, name + suffix), _x((3, 4, 5)), {}, ("x",),
                               any_ndim=True))
+        calls.append(Call(name + "_backward", getattr(nc, name + "_backward"),
+                          {"grad_output": (3, 4, 5), "x": (3, 4, 5)}, {}, ("grad_output", "x"),
+                          any_ndim=True))
     for suffix in ("", "_derivative", "_and_derivative"):
         calls.append(Call("prelu" + suffix, getattr(nc, "prelu" + suffix),
                           {"x": (2, 3, 4), "weight": (3,)}, {}, ("x", "weight"), any_ndim=True))
+    calls.append(Call("prelu_backward", nc.prelu_backward,
+                      {"grad_output": (2, 3, 4), "x": (2, 3, 4), "weight": (3,)}, {},
+                      ("grad_output", "x", "weight"), any_ndim=True))
     calls += [
         Call("grad.conv_bias", grad.conv_bias, {"grad_output": (2, 3, 4, 5)}, {}, ("grad_output",),
              any_ndim=True),

@@ -1,9 +1,15 @@
-"""Benchmark cases for activations: every function and derivative on 1e7 float32 values,
-softmax rows, against NumPy expressions and PyTorch CPU (2 threads); plus a copy reference.
+"""Benchmark cases for activations: every function, derivative and vector-Jacobian product
+(``<name>_backward``) on 1e7 float32 values, and softmax, log_softmax and their VJPs on short
+and long rows, against NumPy/SciPy expressions and PyTorch CPU (2 threads); plus a copy
+reference.
+
+PyTorch's side of a VJP is the aten op its autograd runs in a backward pass
+(``threshold_backward``, ``gelu_backward``, ...), given what autograd saved (the input, or
+the output for sigmoid and tanh); NumPy's is ``g * f'(x)`` written out.
 
 Elementwise activations are memory-bound: ``nbytes`` counts one read and one write per
-element (two writes for the fused ``*_and_derivative`` cases), so the report's GB/s
-compares directly with the ``copy`` case.
+element (two writes for the fused ``*_and_derivative`` cases, two reads for the VJPs), so
+the report's GB/s compares directly with the ``copy`` case.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ import numpy as np
 from . import Case, optional
 
 N = 10_000_000
-SOFTMAX_SHAPE = (64, 1000)
+#: softmax rows: short (10 to 1000 long) and long
+SOFTMAX_SHAPES = ((64, 10), (64, 1000), (1024, 100), (32, 32000))
 _SELU_A = 1.6732632423543772
 _SELU_S = 1.0507009873554805
 
@@ -98,6 +105,7 @@ def _torch_derivative(torch, name, t):
     a = torch.ops.aten
     g = torch.ones_like(t)
     y_sig, y_tanh = torch.sigmoid(t), torch.tanh(t)
+    buffer = a.log_sigmoid_forward(t)[1]
     fns = {
         "sigmoid": lambda: a.sigmoid_backward(g, y_sig),
         "tanh": lambda: a.tanh_backward(g, y_tanh),
@@ -114,8 +122,57 @@ def _torch_derivative(torch, name, t):
         "softplus": lambda: a.softplus_backward(g, t, 1.0, 20.0),
         "hardsigmoid": lambda: a.hardsigmoid_backward(g, t),
         "hardswish": lambda: a.hardswish_backward(g, t),
+        "log_sigmoid": lambda: a.log_sigmoid_backward(g, t, buffer),
     }
     return fns.get(name)
+
+
+def _torch_backward(torch, name, g, t):
+    """The aten op PyTorch's autograd runs for the VJP of ``name``, or None."""
+    a = torch.ops.aten
+    y_sig, y_tanh = torch.sigmoid(t), torch.tanh(t)
+    buffer = a.log_sigmoid_forward(t)[1]
+    fns = {
+        "sigmoid": lambda: a.sigmoid_backward(g, y_sig),
+        "tanh": lambda: a.tanh_backward(g, y_tanh),
+        "relu": lambda: a.threshold_backward(g, t, 0),
+        "relu6": lambda: a.hardtanh_backward(g, t, 0.0, 6.0),
+        "hardtanh": lambda: a.hardtanh_backward(g, t, -1.0, 1.0),
+        "leaky_relu": lambda: a.leaky_relu_backward(g, t, 0.01, False),
+        "elu": lambda: a.elu_backward(g, 1.0, 1, 1, False, t),
+        "selu": lambda: a.elu_backward(g, _SELU_A, _SELU_S, 1, False, t),
+        "celu": lambda: a.elu_backward(g, 1.0, 1, 1.0, False, t),
+        "gelu": lambda: a.gelu_backward(g, t),
+        "silu": lambda: a.silu_backward(g, t),
+        "mish": lambda: a.mish_backward(g, t),
+        "softplus": lambda: a.softplus_backward(g, t, 1.0, 20.0),
+        "hardsigmoid": lambda: a.hardsigmoid_backward(g, t),
+        "hardswish": lambda: a.hardswish_backward(g, t),
+        "log_sigmoid": lambda: a.log_sigmoid_backward(g, t, buffer),
+    }
+    return fns.get(name)
+
+
+def _backward_case(name: str) -> Case:
+    def make():
+        import numbaconv as nc
+
+        x = _x()
+        g = np.random.default_rng(1).standard_normal(N).astype(np.float32)
+        ours = getattr(nc, name + "_backward")
+        peers = {}
+        npd = _numpy_derivative(name, x)
+        if npd is not None:
+            peers["numpy"] = lambda: g * npd()
+        torch = _torch()
+        if torch is not None:
+            tf = _torch_backward(torch, name, torch.from_numpy(g), torch.from_numpy(x))
+            if tf is not None:
+                peers["torch"] = tf
+        return (lambda: ours(g, x)), peers
+
+    return Case("activations", f"{name}_backward 1e7 f32", make, nbytes=3 * 4 * N,
+                tags=("backward",))
 
 
 def _elementwise_case(name: str, kind: str) -> Case:
@@ -173,6 +230,28 @@ def _prelu_case(derivative: bool) -> Case:
                 nbytes=2 * 4 * N, tags=("derivative" if derivative else "forward",))
 
 
+def _prelu_backward_case() -> Case:
+    shape = (100, 10, N // 1000)
+
+    def make():
+        import numbaconv as nc
+
+        x = _x(shape)
+        g = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+        w = np.linspace(0.01, 0.3, shape[1]).astype(np.float32)
+        wb = w[None, :, None]
+        peers = {"numpy": lambda: g * np.where(x > 0, np.float32(1), wb)}
+        torch = _torch()
+        if torch is not None:
+            t, tg = torch.from_numpy(x), torch.from_numpy(g)
+            tw3 = torch.from_numpy(w).reshape(1, -1, 1)
+            peers["torch"] = lambda: torch.ops.aten._prelu_kernel_backward(tg, t, tw3)[0]
+        return (lambda: nc.prelu_backward(g, x, w)), peers
+
+    return Case("activations", f"prelu_backward {shape} f32", make, nbytes=3 * 4 * N,
+                tags=("backward",))
+
+
 def _copy_case() -> Case:
     def make():
         x = _x()
@@ -187,13 +266,13 @@ def _copy_case() -> Case:
                 tags=("reference",))
 
 
-def _softmax_case(log: bool, backward: bool) -> Case:
+def _softmax_case(log: bool, backward: bool, shape) -> Case:
     name = ("log_softmax" if log else "softmax") + ("_backward" if backward else "")
 
     def make():
         import numbaconv as nc
 
-        x = _x(SOFTMAX_SHAPE)
+        x = _x(shape)
         sp = optional("scipy.special")
         torch = _torch()
         peers = {}
@@ -221,8 +300,9 @@ def _softmax_case(log: bool, backward: bool) -> Case:
             peers["torch"] = lambda: op(tg, ty, -1, torch.float32)
         return (lambda: fn(g, y)), peers
 
-    return Case("activations", f"{name} {SOFTMAX_SHAPE} f32", make,
-                nbytes=(3 if backward else 2) * 4 * float(np.prod(SOFTMAX_SHAPE)))
+    return Case("activations", f"{name} {shape} f32", make,
+                nbytes=(3 if backward else 2) * 4 * float(np.prod(shape)),
+                tags=("softmax",))
 
 
 _NAMES = ["identity", "step", "sigmoid", "tanh", "relu", "relu6", "leaky_relu", "elu", "selu",
@@ -232,6 +312,8 @@ _NAMES = ["identity", "step", "sigmoid", "tanh", "relu", "relu6", "leaky_relu", 
 CASES = [_copy_case()]
 CASES += [_elementwise_case(n, "forward") for n in _NAMES]
 CASES += [_elementwise_case(n, "derivative") for n in _NAMES]
-CASES += [_prelu_case(False), _prelu_case(True)]
+CASES += [_backward_case(n) for n in _NAMES]
+CASES += [_prelu_case(False), _prelu_case(True), _prelu_backward_case()]
 CASES += [_elementwise_case(n, "both") for n in ("sigmoid", "gelu", "mish")]
-CASES += [_softmax_case(log, bw) for log in (False, True) for bw in (False, True)]
+CASES += [_softmax_case(log, bw, shape) for shape in SOFTMAX_SHAPES for log in (False, True)
+          for bw in (False, True)]

@@ -1,350 +1,1276 @@
-"""CPU activation kernels: one generic elementwise engine, softmax rows, PReLU.
+"""CPU activation kernels: elementwise functions, PReLU and softmax.
 
-The elementwise engine is a kernel factory keyed by the scalar formula
-(:mod:`numbaconv.scalar.activations`): ``_unary(f)`` is one
-``@njit(parallel=True, cache=True)`` kernel per formula, compiled lazily per
-dtype, so nothing compiles at import and each formula costs one compilation
-the first time it is used (``cache=True`` keeps it on disk). Work is split
-into fixed chunks of :data:`CHUNK` elements (``prange`` over chunks, a
-contiguous inner loop that LLVM vectorises), so results never depend on the
-thread count. ``error_model='numpy'``: a Python-style zero-division check
-would stop the vectoriser.
+Elementwise
+-----------
+Every activation has four small module-level ``@njit(cache=True)`` kernels over
+flat arrays: ``_<name>_f`` (f), ``_<name>_d`` (f'), ``_<name>_fd`` (both in one
+pass) and ``_<name>_b`` (the VJP ``g * f'``), each a plain loop around the
+formulas of :mod:`numbaconv.scalar.activations`. They are written out one by
+one, not made by a factory: a kernel closing over another dispatcher pickles
+with a per-process id, so its on-disk cache entry would never be found again.
+A call compiles (once, then loads from the cache) only the kernel it runs, for
+the one dtype it runs in; parameters arrive as Python floats and are cast to
+the array's dtype inside the kernel (float32 stays float32). ``error_model=
+'numpy'``: Python's zero-division checks would stop the vectoriser.
+
+Small arrays run on the calling thread. From :data:`SERIAL_BELOW` elements on
+(:data:`SERIAL_BELOW_EXP` for the activations built on exponentials), the
+array is cut into fixed pieces of :data:`CHUNK` elements that
+:func:`numbaconv.cpu.threads.run_parallel` hands to ``numba.get_num_threads()``
+threads (the kernels release the GIL). Elementwise results do not depend on
+the cut, so the serial and parallel paths agree bit for bit. An output that
+*is* an input (``out=x``) is written through a scratch piece at a time: LLVM
+vectorises a loop only after checking at run time that its input and output
+do not overlap, and falls back to scalar code (10x slower) when they do.
+
+PReLU
+-----
+``(outer, C, inner)`` views: the slope of row ``(o, c)`` is ``w[c]``; pieces
+are rows, or parts of a long row, so one shared slope splits like any array.
+The weight gradient sums each row serially in float64 into ``(outer, C)``
+partials (:func:`numbaconv.loops.activations.prelu_weight_row`, shared with
+the CUDA twin), added up over ``outer`` in order.
+
+Softmax
+-------
+``(outer, n, inner)`` views reduced along ``n``. With ``inner > 1`` each
+kernel step takes a block of up to :data:`SLICE_BLOCK` neighbouring slices
+through the shared loops of :mod:`numbaconv.loops.activations` (the CUDA twin
+calls them one slice per thread): each slice's float64 sum runs in order.
+With ``inner == 1`` (the last axis, by far the most common) a CPU-only rows
+path makes every pass a contiguous loop that LLVM vectorises: the maximum
+with ``maxnum`` (exact in any order), the float64 sums reassociated by LLVM
+into vector-wide partial sums (``fastmath='reassoc'`` on those two functions
+only), and float32 exponentials of ``x - max <= 0`` that give 0 below
+float32's normal range (``exp < 2**-126``: probabilities under 1.2e-38). A
+row's summation order is fixed by the compiled code and the row's length:
+results never depend on the thread count (they may differ in the last bits
+between CPUs of different vector widths). Large calls run pieces of whole
+rows through the same kernel on the Python threads of the elementwise path.
+
+Why Python threads and not ``prange``: the calling thread takes pieces too and
+pieces are handed out one at a time, so a worker the OS does not schedule
+only slows a call down to the serial speed. An OpenMP team's static split
+waits for every member: on this shared 2-core machine, a 64x1000 softmax with
+``prange`` took 36 us when all went well and 18-33 ms when a member (or
+another library's spinning team) lost its core; waking Python workers costs
+~40 us, hence the higher thresholds below.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 
+import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
+from numba.extending import register_jitable
 
-from ..scalar.activations import ELEMENTWISE, K, fexp
+from ..loops.activations import (
+    log_softmax_backward_slices,
+    log_softmax_slices,
+    prelu_weight_row,
+    softmax_backward_slices,
+    softmax_slices,
+)
+from ..scalar import activations as S
+from ..scalar.activations import K, K_like, fexp_nonpos, maxnum
+from .threads import run_parallel
 
-#: elements per parallel work item (fixed: results never depend on the thread count)
-CHUNK = 16384
+_JIT = dict(cache=True, nogil=True, error_model="numpy")
 
-_JIT = dict(parallel=True, cache=True, error_model="numpy")
-
-
-@functools.cache
-def _chunk_loops(f, df):
-    """The serial loops over one chunk: ``mode`` 0 writes f, 1 writes f', 2 both.
-
-    The branch is outside the loops, which stay branch-free and vectorise. This is a
-    function of its own, called once per chunk, not inlined into a parallel loop: inside
-    Numba's outlined parfor body, LLVM reloaded every polynomial constant on each vector
-    iteration (30 of 120 instructions in gelu), 25-30% slower than the same loop here.
-    """
-
-    @njit(error_model="numpy")
-    def run(xs, os, ds, a, b, mode):
-        if mode == 0:
-            for i in range(xs.size):
-                xi = xs[i]
-                v = f(xi, a, b)
-                os[i] = v if xi == xi else xi  # NaN in, NaN out
-        elif mode == 1:
-            for i in range(xs.size):
-                xi = xs[i]
-                v = df(xi, a, b)
-                os[i] = v if xi == xi else xi
-        else:
-            for i in range(xs.size):
-                xi = xs[i]
-                v = f(xi, a, b)
-                d = df(xi, a, b)
-                os[i] = v if xi == xi else xi
-                ds[i] = d if xi == xi else xi
-
-    return run
+#: elements per piece of the parallel path, and per scratch piece of an in-place call
+CHUNK = 1 << 15
+#: elements from which a cheap (piecewise-linear, memory-bound: ~0.15 ns an element here)
+#: activation runs on several threads. Waking Python worker threads costs ~40 us; below
+#: ~4x that in serial work, threads gain too little to be worth the jitter.
+SERIAL_BELOW = 1 << 20
+#: the same for the activations built on exponentials (~0.8 ns an element in float32)
+SERIAL_BELOW_EXP = 1 << 18
+#: activations whose formulas are a few comparisons and multiplications
+_CHEAP = frozenset(("identity", "step", "relu", "relu6", "leaky_relu", "hardtanh",
+                    "hardsigmoid", "hardswish", "softsign"))
 
 
-@functools.cache
-def _engine(f, df):
-    """The elementwise kernel of one activation (``mode`` as :func:`_chunk_loops`).
+# --------------------------------------------------------------------------- elementwise kernels
 
-    One kernel per activation (not per form) halves the compilations. Up to one chunk
-    runs on the calling thread: waking the worker threads costs ~20 us, more than the chunk.
-    """
-    run = _chunk_loops(f, df)
-
-    @njit(**_JIT)
-    def kernel(x, out, dout, a, b, mode):
-        n = x.size
-        if n <= CHUNK:
-            run(x, out, dout, a, b, mode)
-            return
-        for c in prange((n + CHUNK - 1) // CHUNK):
-            lo, hi = c * CHUNK, min((c + 1) * CHUNK, n)
-            run(x[lo:hi], out[lo:hi], dout[lo:hi], a, b, mode)
-
-    return kernel
-
-
-def _run(name, x, out, dout, a, b, mode):
-    if x.size:
-        spec = ELEMENTWISE[name]
-        flat = out.reshape(-1)
-        _engine(spec.forward, spec.derivative)(x.reshape(-1), flat,
-                                               flat if dout is None else dout.reshape(-1),
-                                               a, b, mode)
-
-
-def elementwise(name: str, x: np.ndarray, out: np.ndarray, a, b) -> None:
-    """``out = f(x)`` for the activation ``name``; ``a``, ``b``: its parameters in ``x``'s dtype."""
-    _run(name, x, out, None, a, b, 0)
-
-
-def elementwise_derivative(name: str, x: np.ndarray, out: np.ndarray, a, b) -> None:
-    """``out = f'(x)`` for the activation ``name``."""
-    _run(name, x, out, None, a, b, 1)
-
-
-def elementwise_and_derivative(name: str, x: np.ndarray, out: np.ndarray, dout: np.ndarray,
-                               a, b) -> None:
-    """``out = f(x)`` and ``dout = f'(x)`` in one pass over ``x``."""
-    _run(name, x, out, dout, a, b, 2)
-
-
-@functools.cache
-def _channel(f, df):
-    run = _chunk_loops(f, df)
-
-    @njit(**_JIT)
-    def kernel(x, w, out, mode):  # x, out: (outer, C, inner); w: (C,); mode 0: f, 1: f'
-        outer, nc, inner = x.shape
-        nchunk = (inner + CHUNK - 1) // CHUNK
-        for r in prange(outer * nc * nchunk):
-            oc = r // nchunk
-            c = r - oc * nchunk
-            o = oc // nc
-            ch = oc - o * nc
-            a = w[ch]
-            lo, hi = c * CHUNK, min((c + 1) * CHUNK, inner)
-            os = out[o, ch, lo:hi]
-            run(x[o, ch, lo:hi], os, os, a, a, mode)
-
-    return kernel
-
-
-def channelwise(name: str, derivative: bool, x3: np.ndarray, w: np.ndarray,
-                out3: np.ndarray) -> None:
-    """PReLU-style: ``out3[o, c, j] = f(x3[o, c, j], w[c])`` (or f') on ``(outer, C, inner)``."""
-    if x3.size:
-        spec = ELEMENTWISE[name]
-        _channel(spec.forward, spec.derivative)(x3, w, out3, 1 if derivative else 0)
+# identity
 
 
 @njit(**_JIT)
-def _prelu_weight(g, x, partial):  # g, x: (outer, C, inner); partial: (outer, C) float64
-    outer, nc, inner = x.shape
-    for r in prange(outer * nc):
+def _identity_f(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.identity(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _identity_d(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.identity_d(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _identity_fd(x, out, dout):
+    for i in range(x.size):
+        xi = x[i]
+        f = S.identity(xi)
+        d = S.identity_d(xi)
+        out[i] = f if xi == xi else xi
+        dout[i] = d if xi == xi else xi
+
+
+@njit(**_JIT)
+def _identity_b(g, x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = g[i] * S.identity_d(xi) if xi == xi else xi
+
+
+# step
+
+
+@njit(**_JIT)
+def _step_f(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.step(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _step_d(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.step_d(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _step_fd(x, out, dout):
+    for i in range(x.size):
+        xi = x[i]
+        f = S.step(xi)
+        d = S.step_d(xi)
+        out[i] = f if xi == xi else xi
+        dout[i] = d if xi == xi else xi
+
+
+@njit(**_JIT)
+def _step_b(g, x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = g[i] * S.step_d(xi) if xi == xi else xi
+
+
+# sigmoid
+
+
+@njit(**_JIT)
+def _sigmoid_f(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.sigmoid(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _sigmoid_d(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.sigmoid_d(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _sigmoid_fd(x, out, dout):
+    for i in range(x.size):
+        xi = x[i]
+        f = S.sigmoid(xi)
+        d = S.sigmoid_d(xi)
+        out[i] = f if xi == xi else xi
+        dout[i] = d if xi == xi else xi
+
+
+@njit(**_JIT)
+def _sigmoid_b(g, x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = g[i] * S.sigmoid_d(xi) if xi == xi else xi
+
+
+# tanh
+
+
+@njit(**_JIT)
+def _tanh_f(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.tanh(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _tanh_d(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.tanh_d(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _tanh_fd(x, out, dout):
+    for i in range(x.size):
+        xi = x[i]
+        f = S.tanh(xi)
+        d = S.tanh_d(xi)
+        out[i] = f if xi == xi else xi
+        dout[i] = d if xi == xi else xi
+
+
+@njit(**_JIT)
+def _tanh_b(g, x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = g[i] * S.tanh_d(xi) if xi == xi else xi
+
+
+# relu
+
+
+@njit(**_JIT)
+def _relu_f(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.relu(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _relu_d(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.relu_d(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _relu_fd(x, out, dout):
+    for i in range(x.size):
+        xi = x[i]
+        f = S.relu(xi)
+        d = S.relu_d(xi)
+        out[i] = f if xi == xi else xi
+        dout[i] = d if xi == xi else xi
+
+
+@njit(**_JIT)
+def _relu_b(g, x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = g[i] * S.relu_d(xi) if xi == xi else xi
+
+
+# relu6
+
+
+@njit(**_JIT)
+def _relu6_f(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.relu6(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _relu6_d(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.relu6_d(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _relu6_fd(x, out, dout):
+    for i in range(x.size):
+        xi = x[i]
+        f = S.relu6(xi)
+        d = S.relu6_d(xi)
+        out[i] = f if xi == xi else xi
+        dout[i] = d if xi == xi else xi
+
+
+@njit(**_JIT)
+def _relu6_b(g, x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = g[i] * S.relu6_d(xi) if xi == xi else xi
+
+
+# leaky_relu
+
+
+@njit(**_JIT)
+def _leaky_relu_f(x, out, negative_slope):
+    a = K_like(x, negative_slope)
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.leaky_relu(xi, a) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _leaky_relu_d(x, out, negative_slope):
+    a = K_like(x, negative_slope)
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.leaky_relu_d(xi, a) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _leaky_relu_fd(x, out, dout, negative_slope):
+    a = K_like(x, negative_slope)
+    for i in range(x.size):
+        xi = x[i]
+        f = S.leaky_relu(xi, a)
+        d = S.leaky_relu_d(xi, a)
+        out[i] = f if xi == xi else xi
+        dout[i] = d if xi == xi else xi
+
+
+@njit(**_JIT)
+def _leaky_relu_b(g, x, out, negative_slope):
+    a = K_like(x, negative_slope)
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = g[i] * S.leaky_relu_d(xi, a) if xi == xi else xi
+
+
+# elu
+
+
+@njit(**_JIT)
+def _elu_f(x, out, alpha):
+    a = K_like(x, alpha)
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.elu(xi, a) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _elu_d(x, out, alpha):
+    a = K_like(x, alpha)
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.elu_d(xi, a) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _elu_fd(x, out, dout, alpha):
+    a = K_like(x, alpha)
+    for i in range(x.size):
+        xi = x[i]
+        f = S.elu(xi, a)
+        d = S.elu_d(xi, a)
+        out[i] = f if xi == xi else xi
+        dout[i] = d if xi == xi else xi
+
+
+@njit(**_JIT)
+def _elu_b(g, x, out, alpha):
+    a = K_like(x, alpha)
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = g[i] * S.elu_d(xi, a) if xi == xi else xi
+
+
+# selu
+
+
+@njit(**_JIT)
+def _selu_f(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.selu(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _selu_d(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.selu_d(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _selu_fd(x, out, dout):
+    for i in range(x.size):
+        xi = x[i]
+        f = S.selu(xi)
+        d = S.selu_d(xi)
+        out[i] = f if xi == xi else xi
+        dout[i] = d if xi == xi else xi
+
+
+@njit(**_JIT)
+def _selu_b(g, x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = g[i] * S.selu_d(xi) if xi == xi else xi
+
+
+# celu
+
+
+@njit(**_JIT)
+def _celu_f(x, out, alpha, inv_alpha):
+    a = K_like(x, alpha)
+    b = K_like(x, inv_alpha)
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.celu(xi, a, b) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _celu_d(x, out, alpha, inv_alpha):
+    a = K_like(x, alpha)
+    b = K_like(x, inv_alpha)
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.celu_d(xi, a, b) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _celu_fd(x, out, dout, alpha, inv_alpha):
+    a = K_like(x, alpha)
+    b = K_like(x, inv_alpha)
+    for i in range(x.size):
+        xi = x[i]
+        f = S.celu(xi, a, b)
+        d = S.celu_d(xi, a, b)
+        out[i] = f if xi == xi else xi
+        dout[i] = d if xi == xi else xi
+
+
+@njit(**_JIT)
+def _celu_b(g, x, out, alpha, inv_alpha):
+    a = K_like(x, alpha)
+    b = K_like(x, inv_alpha)
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = g[i] * S.celu_d(xi, a, b) if xi == xi else xi
+
+
+# gelu
+
+
+@njit(**_JIT)
+def _gelu_f(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.gelu(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _gelu_d(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.gelu_d(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _gelu_fd(x, out, dout):
+    for i in range(x.size):
+        xi = x[i]
+        f = S.gelu(xi)
+        d = S.gelu_d(xi)
+        out[i] = f if xi == xi else xi
+        dout[i] = d if xi == xi else xi
+
+
+@njit(**_JIT)
+def _gelu_b(g, x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = g[i] * S.gelu_d(xi) if xi == xi else xi
+
+
+# gelu_tanh
+
+
+@njit(**_JIT)
+def _gelu_tanh_f(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.gelu_tanh(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _gelu_tanh_d(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.gelu_tanh_d(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _gelu_tanh_fd(x, out, dout):
+    for i in range(x.size):
+        xi = x[i]
+        f = S.gelu_tanh(xi)
+        d = S.gelu_tanh_d(xi)
+        out[i] = f if xi == xi else xi
+        dout[i] = d if xi == xi else xi
+
+
+@njit(**_JIT)
+def _gelu_tanh_b(g, x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = g[i] * S.gelu_tanh_d(xi) if xi == xi else xi
+
+
+# silu
+
+
+@njit(**_JIT)
+def _silu_f(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.silu(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _silu_d(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.silu_d(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _silu_fd(x, out, dout):
+    for i in range(x.size):
+        xi = x[i]
+        f = S.silu(xi)
+        d = S.silu_d(xi)
+        out[i] = f if xi == xi else xi
+        dout[i] = d if xi == xi else xi
+
+
+@njit(**_JIT)
+def _silu_b(g, x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = g[i] * S.silu_d(xi) if xi == xi else xi
+
+
+# mish
+
+
+@njit(**_JIT)
+def _mish_f(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.mish(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _mish_d(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.mish_d(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _mish_fd(x, out, dout):
+    for i in range(x.size):
+        xi = x[i]
+        f = S.mish(xi)
+        d = S.mish_d(xi)
+        out[i] = f if xi == xi else xi
+        dout[i] = d if xi == xi else xi
+
+
+@njit(**_JIT)
+def _mish_b(g, x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = g[i] * S.mish_d(xi) if xi == xi else xi
+
+
+# softplus
+
+
+@njit(**_JIT)
+def _softplus_f(x, out, beta, threshold):
+    a = K_like(x, beta)
+    b = K_like(x, threshold)
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.softplus(xi, a, b) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _softplus_d(x, out, beta, threshold):
+    a = K_like(x, beta)
+    b = K_like(x, threshold)
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.softplus_d(xi, a, b) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _softplus_fd(x, out, dout, beta, threshold):
+    a = K_like(x, beta)
+    b = K_like(x, threshold)
+    for i in range(x.size):
+        xi = x[i]
+        f = S.softplus(xi, a, b)
+        d = S.softplus_d(xi, a, b)
+        out[i] = f if xi == xi else xi
+        dout[i] = d if xi == xi else xi
+
+
+@njit(**_JIT)
+def _softplus_b(g, x, out, beta, threshold):
+    a = K_like(x, beta)
+    b = K_like(x, threshold)
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = g[i] * S.softplus_d(xi, a, b) if xi == xi else xi
+
+
+# softsign
+
+
+@njit(**_JIT)
+def _softsign_f(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.softsign(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _softsign_d(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.softsign_d(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _softsign_fd(x, out, dout):
+    for i in range(x.size):
+        xi = x[i]
+        f = S.softsign(xi)
+        d = S.softsign_d(xi)
+        out[i] = f if xi == xi else xi
+        dout[i] = d if xi == xi else xi
+
+
+@njit(**_JIT)
+def _softsign_b(g, x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = g[i] * S.softsign_d(xi) if xi == xi else xi
+
+
+# hardtanh
+
+
+@njit(**_JIT)
+def _hardtanh_f(x, out, min_val, max_val):
+    a = K_like(x, min_val)
+    b = K_like(x, max_val)
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.hardtanh(xi, a, b) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _hardtanh_d(x, out, min_val, max_val):
+    a = K_like(x, min_val)
+    b = K_like(x, max_val)
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.hardtanh_d(xi, a, b) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _hardtanh_fd(x, out, dout, min_val, max_val):
+    a = K_like(x, min_val)
+    b = K_like(x, max_val)
+    for i in range(x.size):
+        xi = x[i]
+        f = S.hardtanh(xi, a, b)
+        d = S.hardtanh_d(xi, a, b)
+        out[i] = f if xi == xi else xi
+        dout[i] = d if xi == xi else xi
+
+
+@njit(**_JIT)
+def _hardtanh_b(g, x, out, min_val, max_val):
+    a = K_like(x, min_val)
+    b = K_like(x, max_val)
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = g[i] * S.hardtanh_d(xi, a, b) if xi == xi else xi
+
+
+# hardsigmoid
+
+
+@njit(**_JIT)
+def _hardsigmoid_f(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.hardsigmoid(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _hardsigmoid_d(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.hardsigmoid_d(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _hardsigmoid_fd(x, out, dout):
+    for i in range(x.size):
+        xi = x[i]
+        f = S.hardsigmoid(xi)
+        d = S.hardsigmoid_d(xi)
+        out[i] = f if xi == xi else xi
+        dout[i] = d if xi == xi else xi
+
+
+@njit(**_JIT)
+def _hardsigmoid_b(g, x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = g[i] * S.hardsigmoid_d(xi) if xi == xi else xi
+
+
+# hardswish
+
+
+@njit(**_JIT)
+def _hardswish_f(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.hardswish(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _hardswish_d(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.hardswish_d(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _hardswish_fd(x, out, dout):
+    for i in range(x.size):
+        xi = x[i]
+        f = S.hardswish(xi)
+        d = S.hardswish_d(xi)
+        out[i] = f if xi == xi else xi
+        dout[i] = d if xi == xi else xi
+
+
+@njit(**_JIT)
+def _hardswish_b(g, x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = g[i] * S.hardswish_d(xi) if xi == xi else xi
+
+
+# log_sigmoid
+
+
+@njit(**_JIT)
+def _log_sigmoid_f(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.log_sigmoid(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _log_sigmoid_d(x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = S.log_sigmoid_d(xi) if xi == xi else xi
+
+
+@njit(**_JIT)
+def _log_sigmoid_fd(x, out, dout):
+    for i in range(x.size):
+        xi = x[i]
+        f = S.log_sigmoid(xi)
+        d = S.log_sigmoid_d(xi)
+        out[i] = f if xi == xi else xi
+        dout[i] = d if xi == xi else xi
+
+
+@njit(**_JIT)
+def _log_sigmoid_b(g, x, out):
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = g[i] * S.log_sigmoid_d(xi) if xi == xi else xi
+
+
+KERNELS = {
+    "identity": (_identity_f, _identity_d, _identity_fd, _identity_b),
+    "step": (_step_f, _step_d, _step_fd, _step_b),
+    "sigmoid": (_sigmoid_f, _sigmoid_d, _sigmoid_fd, _sigmoid_b),
+    "tanh": (_tanh_f, _tanh_d, _tanh_fd, _tanh_b),
+    "relu": (_relu_f, _relu_d, _relu_fd, _relu_b),
+    "relu6": (_relu6_f, _relu6_d, _relu6_fd, _relu6_b),
+    "leaky_relu": (_leaky_relu_f, _leaky_relu_d, _leaky_relu_fd, _leaky_relu_b),
+    "elu": (_elu_f, _elu_d, _elu_fd, _elu_b),
+    "selu": (_selu_f, _selu_d, _selu_fd, _selu_b),
+    "celu": (_celu_f, _celu_d, _celu_fd, _celu_b),
+    "gelu": (_gelu_f, _gelu_d, _gelu_fd, _gelu_b),
+    "gelu_tanh": (_gelu_tanh_f, _gelu_tanh_d, _gelu_tanh_fd, _gelu_tanh_b),
+    "silu": (_silu_f, _silu_d, _silu_fd, _silu_b),
+    "mish": (_mish_f, _mish_d, _mish_fd, _mish_b),
+    "softplus": (_softplus_f, _softplus_d, _softplus_fd, _softplus_b),
+    "softsign": (_softsign_f, _softsign_d, _softsign_fd, _softsign_b),
+    "hardtanh": (_hardtanh_f, _hardtanh_d, _hardtanh_fd, _hardtanh_b),
+    "hardsigmoid": (_hardsigmoid_f, _hardsigmoid_d, _hardsigmoid_fd, _hardsigmoid_b),
+    "hardswish": (_hardswish_f, _hardswish_d, _hardswish_fd, _hardswish_b),
+    "log_sigmoid": (_log_sigmoid_f, _log_sigmoid_d, _log_sigmoid_fd, _log_sigmoid_b),
+}
+
+
+def _run(kernel, ins: tuple, outs: tuple, params: tuple, serial_below: int,
+         offset: bool = False) -> None:
+    """``kernel(*ins, *outs, *params)`` over flat arrays, whole or in pieces on threads.
+
+    ``offset``: the kernel takes the flat index of its piece's first element last.
+    """
+    n = ins[0].size
+    aliased = [any(o is a for a in ins) for o in outs]
+    if not any(aliased) and (n < serial_below or numba.get_num_threads() == 1):
+        kernel(*ins, *outs, *params, *((0,) if offset else ()))
+        return
+    if not any(aliased):
+        def work(lo):
+            hi = min(lo + CHUNK, n)
+            kernel(*(a[lo:hi] for a in ins), *(o[lo:hi] for o in outs), *params,
+                   *((lo,) if offset else ()))
+    else:
+        def work(lo):
+            hi = min(lo + CHUNK, n)
+            dst = [np.empty(hi - lo, o.dtype) if al else o[lo:hi]
+                   for o, al in zip(outs, aliased, strict=True)]
+            kernel(*(a[lo:hi] for a in ins), *dst, *params, *((lo,) if offset else ()))
+            for o, d, al in zip(outs, dst, aliased, strict=True):
+                if al:
+                    o[lo:hi] = d
+    pieces = range(0, n, CHUNK)
+    if n < serial_below:
+        for lo in pieces:
+            work(lo)
+    else:
+        run_parallel(work, pieces)
+
+
+def _serial_below(name: str) -> int:
+    return SERIAL_BELOW if name in _CHEAP else SERIAL_BELOW_EXP
+
+
+def forward(name: str, x: np.ndarray, out: np.ndarray, params: tuple) -> None:
+    """``out = f(x)`` for the activation kernel ``name``: flat arrays of one float dtype,
+    ``params`` its parameters as floats; ``out`` may be ``x`` itself."""
+    kernel = KERNELS[name][0]
+    below = SERIAL_BELOW if name in _CHEAP else SERIAL_BELOW_EXP
+    if x.size < below and out is not x:  # the common small call, kept short
+        kernel(x, out, *params)
+    else:
+        _run(kernel, (x,), (out,), params, below)
+
+
+def derivative(name: str, x: np.ndarray, out: np.ndarray, params: tuple) -> None:
+    """``out = f'(x)``."""
+    kernel = KERNELS[name][1]
+    below = SERIAL_BELOW if name in _CHEAP else SERIAL_BELOW_EXP
+    if x.size < below and out is not x:
+        kernel(x, out, *params)
+    else:
+        _run(kernel, (x,), (out,), params, below)
+
+
+def forward_and_derivative(name: str, x: np.ndarray, out: np.ndarray, dout: np.ndarray,
+                           params: tuple) -> None:
+    """``out = f(x)`` and ``dout = f'(x)`` in one pass over ``x``."""
+    _run(KERNELS[name][2], (x,), (out, dout), params, _serial_below(name))
+
+
+def backward(name: str, g: np.ndarray, x: np.ndarray, out: np.ndarray, params: tuple) -> None:
+    """``out = g * f'(x)`` in one pass; ``out`` may be ``g`` or ``x`` itself."""
+    kernel = KERNELS[name][3]
+    below = SERIAL_BELOW if name in _CHEAP else SERIAL_BELOW_EXP
+    if x.size < below and out is not x and out is not g:
+        kernel(g, x, out, *params)
+    else:
+        _run(kernel, (g, x), (out,), params, below)
+
+
+# --------------------------------------------------------------------------- PReLU
+# Flat pieces of the (outer * C, inner) array: the piece starting at flat index `start`
+# walks its rows, row r taking the slope w[r % C]; the loop along a row vectorises.
+
+
+@register_jitable
+def _row_end(start, i, n, inner):
+    """The row of piece element ``i`` and the piece index where that row ends."""
+    r = (start + i) // inner
+    return r, min(n, (r + 1) * inner - start)
+
+
+@njit(**_JIT)
+def _prelu_f(x, out, w, inner, start):
+    i = 0
+    while i < x.size:
+        r, end = _row_end(start, i, x.size, inner)
+        a = w[r % w.size]
+        for k in range(i, end):
+            xk = x[k]
+            out[k] = S.leaky_relu(xk, a) if xk == xk else xk
+        i = end
+
+
+@njit(**_JIT)
+def _prelu_d(x, out, w, inner, start):
+    i = 0
+    while i < x.size:
+        r, end = _row_end(start, i, x.size, inner)
+        a = w[r % w.size]
+        for k in range(i, end):
+            xk = x[k]
+            out[k] = S.leaky_relu_d(xk, a) if xk == xk else xk
+        i = end
+
+
+@njit(**_JIT)
+def _prelu_fd(x, out, dout, w, inner, start):
+    i = 0
+    while i < x.size:
+        r, end = _row_end(start, i, x.size, inner)
+        a = w[r % w.size]
+        for k in range(i, end):
+            xk = x[k]
+            f = S.leaky_relu(xk, a)
+            d = S.leaky_relu_d(xk, a)
+            out[k] = f if xk == xk else xk
+            dout[k] = d if xk == xk else xk
+        i = end
+
+
+@njit(**_JIT)
+def _prelu_b(g, x, out, w, inner, start):
+    i = 0
+    while i < x.size:
+        r, end = _row_end(start, i, x.size, inner)
+        a = w[r % w.size]
+        for k in range(i, end):
+            xk = x[k]
+            out[k] = g[k] * S.leaky_relu_d(xk, a) if xk == xk else xk
+        i = end
+
+
+def _prelu_run(kernel, ins: tuple, outs: tuple, w: np.ndarray, inner: int) -> None:
+    _run(kernel, ins, outs, (w, max(inner, 1)), SERIAL_BELOW, offset=True)
+
+
+def prelu(x: np.ndarray, w: np.ndarray, out: np.ndarray, inner: int) -> None:
+    """PReLU of flat arrays seen as ``(outer, C, inner)`` rows, row ``r`` with the slope
+    ``w[r % C]``: ``out = x if x > 0 else w x`` (``out`` may be ``x``)."""
+    _prelu_run(_prelu_f, (x,), (out,), w, inner)
+
+
+def prelu_derivative(x: np.ndarray, w: np.ndarray, out: np.ndarray, inner: int) -> None:
+    """``out = 1 if x > 0 else w``, as :func:`prelu`."""
+    _prelu_run(_prelu_d, (x,), (out,), w, inner)
+
+
+def prelu_and_derivative(x: np.ndarray, w: np.ndarray, out: np.ndarray, dout: np.ndarray,
+                         inner: int) -> None:
+    """:func:`prelu` and :func:`prelu_derivative` in one pass."""
+    _prelu_run(_prelu_fd, (x,), (out, dout), w, inner)
+
+
+def prelu_backward(g: np.ndarray, x: np.ndarray, w: np.ndarray, out: np.ndarray,
+                   inner: int) -> None:
+    """``out = g * prelu_derivative`` (the VJP for ``x``; ``out`` may be ``g`` or ``x``)."""
+    _prelu_run(_prelu_b, (g, x), (out,), w, inner)
+
+
+@njit(**_JIT)
+def _prelu_weight_rows(g, x, partial, r0, r1):
+    nc = x.shape[1]
+    for r in range(r0, r1):
         o = r // nc
         ch = r - o * nc
-        acc = 0.0
-        for j in range(inner):
-            xi = x[o, ch, j]
-            if not xi > 0:  # d/dw (w x) = x where x <= 0 (NaN x gives NaN)
-                acc += g[o, ch, j] * xi
-        partial[o, ch] = acc
+        partial[o, ch] = prelu_weight_row(g, x, o, ch)
 
 
 def prelu_weight(g3: np.ndarray, x3: np.ndarray, out: np.ndarray) -> None:
-    """``out[c] = sum over (o, j) of g3 * x3 where x3 <= 0`` (summed in a fixed order)."""
-    partial = np.zeros((max(x3.shape[0], 1), x3.shape[1]), dtype=np.float64)
-    if x3.size:
-        _prelu_weight(g3, x3, partial)
+    """``out[c] = sum over (o, j) of g3 * x3 where x3 <= 0`` (float64 sums in a fixed order;
+    ``out`` of C elements, or 1 for a shared slope)."""
+    outer, nc, inner = x3.shape
+    partial = np.zeros((max(outer, 1), nc), dtype=np.float64)
+    rows = outer * nc
+    if rows * inner < SERIAL_BELOW:
+        _prelu_weight_rows(g3, x3, partial, 0, rows)
+    else:
+        per = max(1, CHUNK // max(inner, 1))
+
+        def work(r0):
+            _prelu_weight_rows(g3, x3, partial, r0, min(r0 + per, rows))
+
+        run_parallel(work, range(0, rows, per))
     total = partial[0].copy()
-    for o in range(1, partial.shape[0]):  # serially in o, as the CUDA twin
+    for o in range(1, partial.shape[0]):  # in order of o, as the CUDA twin
         total += partial[o]
     out[:] = total.astype(out.dtype)
 
 
-# --------------------------------------------------------------------------- softmax
-# Arrays arrive as (outer, n, inner) views with the reduced axis in the middle. Every
-# slice is reduced by one thread, serially in k, in float64: the same operations in the
-# same order whatever the layout or thread count.
+# --------------------------------------------------------------------------- softmax, slices
+# Flat arrays seen as (outer, n, inner) with inner > 1: work item i is the block of slices
+# j in [b * SLICE_BLOCK, (b + 1) * SLICE_BLOCK) of o, with i = o * blocks + b.
+
+#: neighbouring slices one kernel step reduces together (its passes run along them)
+SLICE_BLOCK = 256
+
+
+@register_jitable
+def _block(i, inner):
+    """``(o, j0, j1)`` of work item ``i``."""
+    blocks = (inner + SLICE_BLOCK - 1) // SLICE_BLOCK
+    o = i // blocks
+    j0 = (i - o * blocks) * SLICE_BLOCK
+    return o, j0, min(j0 + SLICE_BLOCK, inner)
 
 
 @njit(**_JIT)
-def _softmax3(x, out, log):
-    outer, n, inner = x.shape
-    for r in prange(outer * inner):
-        o = r // inner
-        j = r - o * inner
-        m = x[o, 0, j]
-        for k in range(1, n):
-            v = x[o, k, j]
-            if v > m or v != v:
-                m = v
-        if m != m:  # a NaN anywhere: the whole slice is NaN
-            for k in range(n):
-                out[o, k, j] = m
-            continue
-        total = 0.0
-        if log:
-            for k in range(n):
-                total += fexp(x[o, k, j] - m)
-            lse = m + K(m, math.log(total))
-            for k in range(n):
-                out[o, k, j] = x[o, k, j] - lse
-        else:
-            for k in range(n):
-                e = fexp(x[o, k, j] - m)
-                out[o, k, j] = e
-                total += e
-            inv = K(m, 1.0 / total)
-            for k in range(n):
-                out[o, k, j] = out[o, k, j] * inv
+def _softmax_slices(x, out, outer, n, inner, i0, i1):
+    x3, out3 = x.reshape((outer, n, inner)), out.reshape((outer, n, inner))
+    m = np.empty(SLICE_BLOCK, dtype=np.float64)
+    s = np.empty(SLICE_BLOCK, dtype=np.float64)
+    for i in range(i0, i1):
+        o, j0, j1 = _block(i, inner)
+        softmax_slices(x3, out3, o, j0, j1, m, s)
 
 
 @njit(**_JIT)
-def _softmax3_backward(g, y, out, log):
-    outer, n, inner = y.shape
-    for r in prange(outer * inner):
-        o = r // inner
-        j = r - o * inner
-        total = 0.0
-        if log:  # dx = g - exp(y) * sum(g)
-            for k in range(n):
-                total += g[o, k, j]
-            t = K(y[o, 0, j], total)
-            for k in range(n):
-                out[o, k, j] = g[o, k, j] - fexp(y[o, k, j]) * t
-        else:  # dx = y * (g - sum(g * y))
-            for k in range(n):
-                total += g[o, k, j] * y[o, k, j]
-            t = K(y[o, 0, j], total)
-            for k in range(n):
-                out[o, k, j] = y[o, k, j] * (g[o, k, j] - t)
+def _log_softmax_slices(x, out, outer, n, inner, i0, i1):
+    x3, out3 = x.reshape((outer, n, inner)), out.reshape((outer, n, inner))
+    m = np.empty(SLICE_BLOCK, dtype=np.float64)
+    s = np.empty(SLICE_BLOCK, dtype=np.float64)
+    for i in range(i0, i1):
+        o, j0, j1 = _block(i, inner)
+        log_softmax_slices(x3, out3, o, j0, j1, m, s)
 
 
-# Rows (inner == 1, the softmax of a last axis): each row is contiguous, and its
-# reductions run in LANES independent float64 partial sums (lane l takes elements
-# l, l + LANES, ...), added up in lane order at the end. The order is fixed, so results
-# do not depend on the thread count, and the lane loop vectorises (a single running
-# sum cannot: IEEE addition is not reassociated). Small calls run serially: a parallel
-# region costs more than the work below about 16 rows of 1000.
-LANES = 16
-_SERIAL_BELOW = 1 << 14  # elements (measured crossover: 16 rows of 1000)
+@njit(**_JIT)
+def _softmax_backward_slices(g, y, out, outer, n, inner, i0, i1):
+    shape = (outer, n, inner)
+    g3, y3, out3 = g.reshape(shape), y.reshape(shape), out.reshape(shape)
+    s = np.empty(SLICE_BLOCK, dtype=np.float64)
+    for i in range(i0, i1):
+        o, j0, j1 = _block(i, inner)
+        softmax_backward_slices(g3, y3, out3, o, j0, j1, s)
 
 
-@njit(inline="always")
-def _row_max(xr):
-    n = xr.size
-    nb = n // LANES
-    mx = np.empty(LANES, dtype=xr.dtype)
-    for lane in range(LANES):
-        mx[lane] = xr[0]
-    for b in range(nb):
-        for lane in range(LANES):
-            v = xr[b * LANES + lane]
-            mx[lane] = v if v > mx[lane] else mx[lane]  # NaN reaches the result via the sum
-    m = mx[0]
-    for lane in range(1, LANES):
-        m = mx[lane] if mx[lane] > m else m
-    for k in range(nb * LANES, n):
-        m = xr[k] if xr[k] > m else m
+@njit(**_JIT)
+def _log_softmax_backward_slices(g, y, out, outer, n, inner, i0, i1):
+    shape = (outer, n, inner)
+    g3, y3, out3 = g.reshape(shape), y.reshape(shape), out.reshape(shape)
+    s = np.empty(SLICE_BLOCK, dtype=np.float64)
+    for i in range(i0, i1):
+        o, j0, j1 = _block(i, inner)
+        log_softmax_backward_slices(g3, y3, out3, o, j0, j1, s)
+
+
+# --------------------------------------------------------------------------- softmax, rows
+# Flat arrays of whole rows of n (inner == 1; a piece of the parallel path is a slice of
+# whole rows). Every pass is a loop along the row that LLVM vectorises. Rows longer than
+# SEQUENTIAL_UP_TO are summed reassociated (fastmath 'reassoc', on the two *_vectorised
+# functions only): LLVM then adds them up in vector-wide partial sums, 5x faster than in
+# order. Their order is fixed by the compiled code and the row's length, so a result never
+# depends on the thread count or the call; it may differ in the last bits from the same
+# slice reduced along another axis, and between CPUs of different vector widths.
+
+@register_jitable
+def _row_max(v):
+    """The largest element of ``v`` (``n >= 1``; NaNs are skipped: a NaN reaches its row
+    through the row's sum). Exact, so the order LLVM vectorises it in does not matter."""
+    m = v[0]
+    for k in range(v.size):
+        m = maxnum(m, v[k])
     return m
 
 
-@njit(inline="always")
-def _lane_total(acc):
-    total = acc[0]
-    for lane in range(1, LANES):
-        total += acc[lane]
+#: rows up to this long are summed in element order, as a slice of another axis (and the
+#: CUDA twin) is: the same bits whatever the layout (a chunked dask array, say)
+SEQUENTIAL_UP_TO = 16
+
+
+@register_jitable
+def _sum_in_order(v):
+    total = 0.0
+    for k in range(v.size):
+        total += v[k]
     return total
 
 
-@njit(inline="always")
-def _softmax_row(xr, outr, log):
-    # simple passes (max, exp into outr, lane sum, normalise): each one vectorises
-    n = xr.size
-    nb = n // LANES
-    m = _row_max(xr)
-    for k in range(n):
-        outr[k] = fexp(xr[k] - m)
-    acc = np.zeros(LANES, dtype=np.float64)
-    for b in range(nb):
-        for lane in range(LANES):
-            acc[lane] += outr[b * LANES + lane]
-    for k in range(nb * LANES, n):
-        acc[k - nb * LANES] += outr[k]
-    total = _lane_total(acc)  # NaN if the row holds a NaN (or +inf - +inf): all NaN
-    if log:
-        lse = m + K(m, math.log(total))
+@register_jitable(fastmath={"reassoc"})
+def _sum_vectorised(v):
+    total = 0.0
+    for k in range(v.size):
+        total += v[k]
+    return total
+
+
+@register_jitable
+def _dot_in_order(u, v):
+    total = 0.0
+    for k in range(v.size):
+        total += u[k] * v[k]
+    return total
+
+
+@register_jitable(fastmath={"reassoc"})
+def _dot_vectorised(u, v):
+    total = 0.0
+    for k in range(v.size):
+        total += u[k] * v[k]
+    return total
+
+
+@register_jitable
+def _row_sum(v):
+    """The sum of ``v`` in float64: in order up to SEQUENTIAL_UP_TO elements, vectorised
+    (reassociated, see the section note) beyond."""
+    return _sum_in_order(v) if v.size <= SEQUENTIAL_UP_TO else _sum_vectorised(v)
+
+
+@register_jitable
+def _row_dot(u, v):
+    """The sum of ``u * v`` in float64 (each product in the arrays' dtype), as :func:`_row_sum`."""
+    return _dot_in_order(u, v) if v.size <= SEQUENTIAL_UP_TO else _dot_vectorised(u, v)
+
+
+@register_jitable
+def _softmax_rows_body(x, out, n):
+    for r in range(x.size // n):
+        xr, outr = x[r * n:(r + 1) * n], out[r * n:(r + 1) * n]
+        m = _row_max(xr)
         for k in range(n):
-            outr[k] = xr[k] - lse
-    else:
-        inv = K(m, 1.0 / total)
+            outr[k] = fexp_nonpos(xr[k] - m)
+        inv = K(m, 1.0 / _row_sum(outr))  # NaN for a row holding a NaN: all NaN
         for k in range(n):
             outr[k] = outr[k] * inv
 
 
-@njit(inline="always")
-def _softmax_row_backward(gr, yr, outr, log):
-    n = yr.size
-    nb = n // LANES
-    acc = np.zeros(LANES, dtype=np.float64)
-    for b in range(nb):
-        for lane in range(LANES):
-            i = b * LANES + lane
-            acc[lane] += gr[i] if log else gr[i] * yr[i]
-    for k in range(nb * LANES, n):
-        acc[k - nb * LANES] += gr[k] if log else gr[k] * yr[k]
-    t = K(yr[0], _lane_total(acc))
-    if log:  # dx = g - exp(y) * sum(g)
+@register_jitable
+def _log_softmax_rows_body(x, out, n):
+    in_place = x.ctypes.data == out.ctypes.data  # (x and out are the same or disjoint)
+    scratch = np.empty(n if in_place else 0, dtype=x.dtype)
+    for r in range(x.size // n):
+        xr, outr = x[r * n:(r + 1) * n], out[r * n:(r + 1) * n]
+        e = scratch if in_place else outr  # exp(x - max) of the row, then x - lse over it
+        m = _row_max(xr)
         for k in range(n):
-            outr[k] = gr[k] - fexp(yr[k]) * t
-    else:  # dx = y * (g - sum(g * y))
+            e[k] = fexp_nonpos(xr[k] - m)
+        lse = m + K(m, math.log(_row_sum(e)))
+        for k in range(n):
+            outr[k] = xr[k] - lse
+
+
+@register_jitable
+def _softmax_backward_rows_body(g, y, out, n):
+    for r in range(y.size // n):
+        gr, yr, outr = g[r * n:(r + 1) * n], y[r * n:(r + 1) * n], out[r * n:(r + 1) * n]
+        t = K(yr[0], _row_dot(gr, yr))
         for k in range(n):
             outr[k] = yr[k] * (gr[k] - t)
 
 
-@njit(**_JIT)
-def _softmax_rows(x, out, log):
-    for r in prange(x.shape[0]):
-        _softmax_row(x[r], out[r], log)
-
-
-@njit(cache=True, error_model="numpy")
-def _softmax_rows_serial(x, out, log):
-    for r in range(x.shape[0]):
-        _softmax_row(x[r], out[r], log)
+@register_jitable
+def _log_softmax_backward_rows_body(g, y, out, n):
+    for r in range(y.size // n):
+        gr, yr, outr = g[r * n:(r + 1) * n], y[r * n:(r + 1) * n], out[r * n:(r + 1) * n]
+        t = K(yr[0], _row_sum(gr))
+        for k in range(n):  # (y = log_softmax(x) <= 0)
+            outr[k] = gr[k] - fexp_nonpos(yr[k]) * t
 
 
 @njit(**_JIT)
-def _softmax_rows_backward(g, y, out, log):
-    for r in prange(y.shape[0]):
-        _softmax_row_backward(g[r], y[r], out[r], log)
+def _softmax_rows(x, out, n):
+    _softmax_rows_body(x, out, n)
 
 
-@njit(cache=True, error_model="numpy")
-def _softmax_rows_backward_serial(g, y, out, log):
-    for r in range(y.shape[0]):
-        _softmax_row_backward(g[r], y[r], out[r], log)
+@njit(**_JIT)
+def _log_softmax_rows(x, out, n):
+    _log_softmax_rows_body(x, out, n)
 
 
-def _rows(a3):
-    return a3.reshape(a3.shape[0], a3.shape[1])  # a C-contiguous view: rows vectorise
+@njit(**_JIT)
+def _softmax_backward_rows(g, y, out, n):
+    _softmax_backward_rows_body(g, y, out, n)
 
 
-def softmax(x3: np.ndarray, out3: np.ndarray, log: bool) -> None:
-    """(Log-)softmax over axis 1 of ``(outer, n, inner)`` arrays, ``n >= 1``."""
-    if x3.shape[2] != 1:
-        _softmax3(x3, out3, log)
+@njit(**_JIT)
+def _log_softmax_backward_rows(g, y, out, n):
+    _log_softmax_backward_rows_body(g, y, out, n)
+
+
+#: below this many elements a softmax runs on the calling thread
+SOFTMAX_SERIAL_BELOW = 1 << 18
+
+
+def _reduce(rows_kernel, slices_kernel, arrays: tuple, outer: int, n: int, inner: int) -> None:
+    """A softmax-family reduction over flat ``(outer, n, inner)`` arrays, whole or in pieces
+    of about CHUNK elements on threads (the same compiled kernel either way)."""
+    if inner == 1:
+        per = max(1, CHUNK // n)  # rows per piece
+        if outer * n < SOFTMAX_SERIAL_BELOW or outer <= per or numba.get_num_threads() == 1:
+            rows_kernel(*arrays, n)
+            return
+
+        def work(r0):
+            r1 = min(r0 + per, outer)
+            rows_kernel(*(a[r0 * n:r1 * n] for a in arrays), n)
+
+        run_parallel(work, range(0, outer, per))
+        return
+    items = outer * ((inner + SLICE_BLOCK - 1) // SLICE_BLOCK)
+    if outer * n * inner < SOFTMAX_SERIAL_BELOW or items < 2:
+        slices_kernel(*arrays, outer, n, inner, 0, items)
+        return
+    per = max(1, CHUNK // (n * SLICE_BLOCK))  # blocks of slices per piece
+
+    def work_slices(i0):
+        slices_kernel(*arrays, outer, n, inner, i0, min(i0 + per, items))
+
+    run_parallel(work_slices, range(0, items, per))
+
+
+def softmax(x: np.ndarray, out: np.ndarray, outer: int, n: int, inner: int) -> None:
+    """Softmax over axis 1 of flat arrays seen as ``(outer, n, inner)``, ``n >= 1``
+    (``out`` may be ``x``)."""
+    if inner == 1 and outer * n < SOFTMAX_SERIAL_BELOW:  # the common small call, kept short
+        _softmax_rows(x, out, n)
     else:
-        kernel = _softmax_rows_serial if x3.size < _SERIAL_BELOW else _softmax_rows
-        kernel(_rows(x3), _rows(out3), log)
+        _reduce(_softmax_rows, _softmax_slices, (x, out), outer, n, inner)
 
 
-def softmax_backward(g3: np.ndarray, y3: np.ndarray, out3: np.ndarray, log: bool) -> None:
-    """VJP of (log-)softmax over axis 1, from its output ``y3`` and ``grad_output`` ``g3``."""
-    if y3.shape[2] != 1:
-        _softmax3_backward(g3, y3, out3, log)
+def log_softmax(x: np.ndarray, out: np.ndarray, outer: int, n: int, inner: int) -> None:
+    """Log-softmax over axis 1 (``out`` may be ``x``)."""
+    if inner == 1 and outer * n < SOFTMAX_SERIAL_BELOW:  # the common small call, kept short
+        _log_softmax_rows(x, out, n)
     else:
-        kernel = (_softmax_rows_backward_serial if y3.size < _SERIAL_BELOW
-                  else _softmax_rows_backward)
-        kernel(_rows(g3), _rows(y3), _rows(out3), log)
+        _reduce(_log_softmax_rows, _log_softmax_slices, (x, out), outer, n, inner)
 
+
+def softmax_backward(g: np.ndarray, y: np.ndarray, out: np.ndarray, outer: int, n: int,
+                     inner: int) -> None:
+    """VJP of softmax over axis 1, from its output ``y`` and ``grad_output`` ``g``."""
+    _reduce(_softmax_backward_rows, _softmax_backward_slices, (g, y, out), outer, n, inner)
+
+
+def log_softmax_backward(g: np.ndarray, y: np.ndarray, out: np.ndarray, outer: int, n: int,
+                         inner: int) -> None:
+    """VJP of log-softmax over axis 1, from its output ``y`` and ``grad_output`` ``g``."""
+    _reduce(_log_softmax_backward_rows, _log_softmax_backward_slices, (g, y, out), outer, n,
+            inner)

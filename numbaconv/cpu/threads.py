@@ -88,3 +88,47 @@ def split(n: int, parts: int):
     parts = max(1, min(n, parts))
     step = -(-n // parts)
     return [(i, min(n, i + step)) for i in range(0, n, step)]
+
+
+def run_parallel(work, items) -> None:
+    """Run ``work(item)`` for every item on ``numba.get_num_threads()`` threads, the calling
+    thread one of them (for GIL-free njit kernels on independent pieces of an array).
+
+    No BLAS limit and no lock across calls: each item's result must not depend on which
+    thread runs it. Items are handed out one at a time, so a worker slowed down by other
+    processes simply takes fewer. An exception in any item is raised here.
+    """
+    import numba
+
+    items = list(items)
+    threads = min(numba.get_num_threads(), len(items))
+    if threads <= 1:
+        for item in items:
+            work(item)
+        return
+    key = ("pieces", threads - 1)
+    pool = _EXECUTORS.get(key)
+    if pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = _EXECUTORS[key] = ThreadPoolExecutor(threads - 1, "numbaconv-pieces")
+    queue = iter(items)
+    qlock = threading.Lock()
+
+    def worker():
+        while True:
+            with qlock:
+                item = next(queue, _DONE)
+            if item is _DONE:
+                return
+            work(item)
+
+    futures = [pool.submit(worker) for _ in range(threads - 1)]
+    try:
+        worker()
+    finally:
+        for f in futures:
+            f.result()
+
+
+_DONE = object()
