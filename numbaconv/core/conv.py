@@ -74,22 +74,14 @@ class ConvGeometry:
     dilation: tuple[int, int, int]
     channels_last: bool
     array: np.ndarray = field(repr=False)
-
-    @property
-    def group_channels(self) -> int:
-        """Input channels per group, ``C / groups`` (the weight's second axis)."""
-        return self.channels // self.groups
-
-    @property
-    def group_filters(self) -> int:
-        """Output channels per group, ``K / groups``."""
-        return self.filters // self.groups
-
-    @property
-    def taps(self) -> int:
-        """Kernel taps per channel, ``kd * kh * kw``."""
-        kd, kh, kw = self.kernel
-        return kd * kh * kw
+    #: input channels per group, ``C / groups`` (the weight's second axis)
+    group_channels: int = 0
+    #: output channels per group, ``K / groups``
+    group_filters: int = 0
+    #: kernel taps per channel, ``kd * kh * kw``
+    taps: int = 0
+    #: multiply-adds of the convolution (ignoring padding): the work the kernels do
+    macs: int = 0
 
     @property
     def x_shape(self) -> tuple[int, ...]:
@@ -110,12 +102,6 @@ class ConvGeometry:
         """The 5-D weight shape, ``(K, C/groups, kd, kh, kw)`` in both layouts."""
         return (self.filters, self.group_channels, *self.kernel)
 
-    @property
-    def macs(self) -> int:
-        """Multiply-adds of the convolution (ignoring padding): the work the kernels do."""
-        do, ho, wo = self.out_size
-        return self.batch * self.filters * do * ho * wo * self.group_channels * self.taps
-
 
 def make_geometry(batch, channels, filters, groups, in_size, out_size, kernel, stride, lo,
                   dilation, channels_last) -> ConvGeometry:
@@ -130,9 +116,12 @@ def make_geometry(batch, channels, filters, groups, in_size, out_size, kernel, s
     arr[G_LD:G_LW + 1] = lo
     arr[G_DD:G_DW + 1] = dilation
     arr.flags.writeable = False
+    taps = kernel[0] * kernel[1] * kernel[2]
+    cg = channels // groups
+    macs = batch * filters * out_size[0] * out_size[1] * out_size[2] * cg * taps
     return ConvGeometry(batch, channels, filters, groups, tuple(in_size), tuple(out_size),
                         tuple(kernel), tuple(stride), tuple(lo), tuple(dilation),
-                        bool(channels_last), arr)
+                        bool(channels_last), arr, cg, filters // groups, taps, macs)
 
 
 @dataclass(frozen=True, eq=False)
@@ -416,11 +405,19 @@ def resolve(kind: str, nd: int, x_shape, weight_shape, stride=1, padding=0, dila
 
     Lists key the cache as the same tuples; arguments that could collide with an int's
     entry (a bool, a float, a NumPy scalar, an array) are resolved uncached, so they get
-    their own error (or result) every time.
+    their own error (or result) every time. Array shapes are tuples of ints; the shape
+    arguments of the gradients (``input_shape``, ``weight_shape``) are checked too.
     """
-    args = (kind, nd, x_shape, weight_shape, _tuple(stride), _tuple(padding), _tuple(dilation),
-            groups, padding_mode, _tuple(output_padding), data_format)
-    for a in args[2:]:
-        if not _plain(a):
-            return conv_spec.__wrapped__(*args)  # type: ignore[attr-defined]
+    if type(stride) is not int or type(dilation) is not int or type(padding) is not int:
+        stride, padding, dilation = _tuple(stride), _tuple(padding), _tuple(dilation)
+    args = (kind, nd, x_shape, weight_shape, stride, padding, dilation, groups, padding_mode,
+            _tuple(output_padding), data_format)
+    shape_arg = x_shape if kind == INPUT_GRAD else weight_shape if kind == WEIGHT_GRAD else ()
+    if not (type(stride) is int and type(dilation) is int
+            and (type(padding) is int or type(padding) is str) and type(groups) is int
+            and type(padding_mode) is str and type(data_format) is str
+            and type(args[9]) is int and _plain(shape_arg)):
+        for a in args[2:]:
+            if not _plain(a):
+                return conv_spec.__wrapped__(*args)  # type: ignore[attr-defined]
     return conv_spec(*args)

@@ -63,6 +63,7 @@ from ..core.conv import (
     G_WO,
     ConvGeometry,
     flipped_lo,
+    make_geometry,
 )
 from ..loops.conv import forward_run, input_grad_run, span, weight_grad_run
 from .threads import run_items as _run
@@ -254,6 +255,13 @@ def _direct_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
 #: work items the GEMM path splits a call into (a constant, so the blocking, and therefore
 #: every rounding, is the same whatever the thread count).
 _ITEMS = 4
+#: multiply-adds below which the GEMM and Winograd work items run on the calling thread
+#: (no thread-pool submit; the same items, so the same results; measured)
+GEMM_PARALLEL_WORK = 1 << 23
+
+
+def _serial_items(geometry: ConvGeometry) -> bool:
+    return geometry.macs < GEMM_PARALLEL_WORK
 
 
 @njit(cache=True, nogil=True)
@@ -384,9 +392,10 @@ def gemm_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
         cols = buf[: (R + 1) * width].reshape(R + 1, width)
         _im2col(xf, cols, geo.array, n, gi * cg, cg, r0, r1)
         cols[R] = 1
-        np.matmul(wa[gi], cols, out=out3[n, gi * kg:(gi + 1) * kg, r0 * Wo:r1 * Wo])
+        with np.errstate(all="ignore"):  # inf * 0 is NaN, as in a direct sum; no warning
+            np.matmul(wa[gi], cols, out=out3[n, gi * kg:(gi + 1) * kg, r0 * Wo:r1 * Wo])
 
-    _run(work, items)
+    _run(work, items, _serial_items(geo))
 
 
 def _gemm_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
@@ -414,7 +423,7 @@ def _gemm_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
         np.matmul(wt[gi, c0 * taps:c1 * taps], g3[n, gi * kg:(gi + 1) * kg], out=cols)
         _col2im(cols, df, bf, geo.array, n, gi * cg + c0, c1 - c0)
 
-    _run(work, items)
+    _run(work, items, _serial_items(geo))
 
 
 def _gemm_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
@@ -448,7 +457,7 @@ def _gemm_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
                 np.matmul(g3[n, gi * kg:(gi + 1) * kg], cols.T, out=part)
                 target += part
 
-    _run(work, items)
+    _run(work, items, _serial_items(geo))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -468,7 +477,7 @@ def _winograd_2d(geometry: ConvGeometry, lo) -> bool:
                                  geo.stride[1:], geo.dilation[1:], geo.groups))
 
 
-def _winograd_forward(x, w, b, out, geometry: ConvGeometry, lo) -> bool:
+def _winograd(x, w, b, out, geometry: ConvGeometry, lo) -> bool:
     """Winograd 2-D forward with padding ``lo`` (``(0, lh, lw)``) before the data; False when
     it met non-finite data (the caller then recomputes with GEMM)."""
     from .winograd import winograd_forward
@@ -479,7 +488,17 @@ def _winograd_forward(x, w, b, out, geometry: ConvGeometry, lo) -> bool:
     return winograd_forward(x.reshape(geo.batch, geo.channels, H, W),
                             w.reshape(geo.filters, geo.group_channels, 3, 3), b,
                             out.reshape(geo.batch, geo.filters, Ho, Wo), lo[1], lo[2],
-                            geo.dilation[1], geo.dilation[2])
+                            geo.dilation[1], geo.dilation[2], _serial_items(geo))
+
+
+def _winograd_forward(x, w, b, out, lo, dilation) -> None:
+    """The forward's Winograd step on 5-D arrays (3x3, stride 1): Winograd, or im2col + GEMM
+    where it met non-finite data (keeps NaN local, inf inf)."""
+    N, C = x.shape[:2]
+    geometry = make_geometry(N, C, w.shape[0], 1, x.shape[2:], out.shape[2:], w.shape[2:],
+                             (1, 1, 1), tuple(lo), tuple(dilation), False)
+    if not _winograd(x, w, b, out, geometry, geometry.lo):
+        gemm_forward(x, w, b, out, geometry)
 
 
 def _bias_or_zeros(bias, n: int, dtype):
@@ -499,7 +518,7 @@ def conv_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
         _direct_forward(x, w, bias, out, geometry)
     elif _winograd_2d(geometry, geometry.lo):
         b = _bias_or_zeros(bias, geometry.filters, out.dtype)
-        if not _winograd_forward(x, w, b, out, geometry, geometry.lo):
+        if not _winograd(x, w, b, out, geometry, geometry.lo):
             gemm_forward(x, w, bias, out, geometry)  # keeps NaN local, inf inf
     else:
         gemm_forward(x, w, bias, out, geometry)
@@ -517,15 +536,13 @@ def conv_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
     if geometry.groups == 1 and geometry.stride == (1, 1, 1) and _winograd_2d(geometry, flo):
         # the correlation of g with the flipped, channel-transposed kernel, padded
         # d*(k - 1) - lo before: again a forward 3x3 layer
-        from ..core.conv import make_geometry
-
         geo = geometry
         adj = make_geometry(geo.batch, geo.filters, geo.channels, 1, geo.out_size, geo.in_size,
                             geo.kernel, geo.stride, flo, geo.dilation, False)
         wf = np.ascontiguousarray(
             w.reshape(geo.w_shape)[:, :, :, ::-1, ::-1].transpose(1, 0, 2, 3, 4))
         b = _bias_or_zeros(bias, geo.channels, dx.dtype)
-        if _winograd_forward(g, wf, b, dx, adj, flo):
+        if _winograd(g, wf, b, dx, adj, flo):
             return
     _gemm_input_grad(g, w, bias, dx, geometry)
 

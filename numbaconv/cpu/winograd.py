@@ -41,6 +41,7 @@ largest value.)
 
 from __future__ import annotations
 
+import functools
 import threading
 
 import numpy as np
@@ -268,6 +269,20 @@ def _blocks(N, nty, ntx):
     return [(g, min(rows, g + per)) for g in range(0, rows, per)], per
 
 
+@functools.lru_cache(maxsize=256)
+def _tables(N, Ho, Wo, dh, dw):
+    """The tiling of an output shape (a function of the shape only, built once):
+    ``(trow, cph, ntx, blocks, per)``, see :func:`_tiling` and :func:`_blocks`."""
+    trow = np.array([r + 2 * t * dh for r, nt in _tiling(Ho, dh) for t in range(nt)], np.int64)
+    cols = _tiling(Wo, dw)
+    starts = np.cumsum([0] + [nt for _, nt in cols])
+    cph = np.array([(r, nt, t0) for (r, nt), t0 in zip(cols, starts, strict=False)], np.int64)
+    ntx = int(starts[-1])
+    blocks, per = _blocks(N, trow.size, ntx)
+    trow.flags.writeable = cph.flags.writeable = False
+    return trow, cph, ntx, blocks, per
+
+
 def winograd_applies(x_shape, w_shape, stride, dilation, groups) -> bool:
     """Whether :func:`winograd_forward` is the faster way to run this 2-D convolution.
 
@@ -285,13 +300,14 @@ def winograd_applies(x_shape, w_shape, stride, dilation, groups) -> bool:
             and C >= _MIN_CHANNELS and K >= _MIN_CHANNELS)
 
 
-def winograd_forward(x, w, bias, out, lh, lw, dh=1, dw=1) -> bool:
+def winograd_forward(x, w, bias, out, lh, lw, dh=1, dw=1, serial=False) -> bool:
     """``out = conv2d(x, w) + bias`` (cross-correlation, stride 1, 3x3, dilation ``dh``,
     ``dw``, zero padding ``lh``, ``lw`` before the data, after implied by ``out``'s shape);
     ``bias`` a (K,) array.
 
     Returns False when an output came out non-finite: the caller then recomputes the call
-    with a direct method (see the module notes on NaN / inf)."""
+    with a direct method (see the module notes on NaN / inf). ``serial`` runs the work
+    items on the calling thread (see :func:`numbaconv.cpu.threads.run_items`)."""
     N, C, H, W = x.shape
     K = w.shape[0]
     Ho, Wo = out.shape[2], out.shape[3]
@@ -303,13 +319,8 @@ def winograd_forward(x, w, bias, out, lh, lw, dh=1, dw=1) -> bool:
     dtype = out.dtype
     U = np.empty((16, K, C), dtype=dtype)
     kblocks = _split(K, _MIN_ITEMS)
-    _run(lambda kb: _weight_transform(w, U, kb[0], kb[1]), kblocks)
-    trow = np.array([r + 2 * t * dh for r, nt in _tiling(Ho, dh) for t in range(nt)], np.int64)
-    cols = _tiling(Wo, dw)
-    starts = np.cumsum([0] + [nt for _, nt in cols])
-    cph = np.array([(r, nt, t0) for (r, nt), t0 in zip(cols, starts, strict=False)], np.int64)
-    nty, ntx = trow.size, int(starts[-1])
-    blocks, per = _blocks(N, nty, ntx)
+    _run(lambda kb: _weight_transform(w, U, kb[0], kb[1]), kblocks, serial)
+    trow, cph, ntx, blocks, per = _tables(N, Ho, Wo, dh, dw)
     T = per * ntx
     local = threading.local()
     checks = [None] * len(blocks)
@@ -327,5 +338,5 @@ def winograd_forward(x, w, bias, out, lh, lw, dh=1, dw=1) -> bool:
             np.matmul(U, V, out=M)
         checks[i] = _output_transform(M, out, bias, dh, dw, g0, g1, trow, cph)
 
-    _run(work, range(len(blocks)))
+    _run(work, range(len(blocks)), serial)
     return all(c == 0 for c in checks)
