@@ -622,3 +622,31 @@ def test_serial_and_parallel_kernels_agree_bitwise(monkeypatch, case):
     want = conv_reference(x, w, b, (stride,) * nd if isinstance(stride, int) else stride,
                           ((1, 1),) * nd, (dilation,) * nd, groups)
     np.testing.assert_allclose(serial[0], want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", [((2, 3, 9, 8), (4, 3, 3, 3), 1, 1),          # dense
+                                  ((2, 4, 9, 8), (8, 1, 3, 2), (1, 2), 4),     # depthwise x2
+                                  ((1, 2, 5, 6, 7), (3, 2, 2, 3, 2), 2, 1)])   # 3-D, dilated
+def test_grid_kernels_give_the_row_kernels_results(monkeypatch, case):
+    """The CPU-only stride-1 grid kernels sum each output's taps in the row kernels' order:
+    bit for bit the same forward and input gradient (the weight gradient reassociates)."""
+    xs, ws, dilation, groups = case
+    nd = len(xs) - 2
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = rng.standard_normal(ws).astype(np.float32)
+    b = rng.standard_normal(ws[0]).astype(np.float32)
+    kw = dict(padding=1, dilation=dilation, groups=groups)
+    g = rng.standard_normal(CONV[nd](x, w, **kw).shape).astype(np.float32)
+    runs = []
+    for grid_work in (1 << 62, 0):
+        monkeypatch.setattr(cpu_conv, "GRID_WORK", grid_work)
+        runs.append((CONV[nd](x, w, b, **kw), CONV_INPUT[nd](x.shape, w, g, **kw),
+                     CONV_WEIGHT[nd](x, w.shape, g, **kw)))
+    (y0, dx0, dw0), (y1, dx1, dw1) = runs
+    np.testing.assert_array_equal(y0, y1)
+    np.testing.assert_array_equal(dx0, dx1)
+    dil = (dilation,) * nd if isinstance(dilation, int) else dilation
+    want = conv_weight_grad_reference(x, w.shape, g, (1,) * nd, ((1, 1),) * nd, dil, groups)
+    np.testing.assert_allclose(dw0, want, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(dw1, want, rtol=1e-4, atol=1e-4)

@@ -56,6 +56,7 @@ from ..core.conv import (
     G_LD,
     G_LH,
     G_LW,
+    G_N,
     G_SD,
     G_SH,
     G_SW,
@@ -65,7 +66,7 @@ from ..core.conv import (
     flipped_lo,
     make_geometry,
 )
-from ..loops.conv import forward_run, input_grad_run, span, weight_grad_run
+from ..loops.conv import forward_block, input_grad_block, span, weight_grad_run
 from .threads import run_items as _run
 from .threads import split as _split
 
@@ -95,64 +96,50 @@ _U = np.uint64
 
 
 @njit(cache=True, nogil=True)
-def _forward_rows(xf, wf, bf, of, geo, r0, r1):
-    """Output rows ``[r0, r1)`` of the ``N*K*Do*Ho`` rows: the bias (or 0), then every tap."""
+def _forward_planes(xf, wf, bf, of, geo, p0, p1):
+    """Output planes ``(n, k, od)`` ``[p0, p1)``: the bias (or 0), then every tap."""
     K, Do, Ho, Wo = geo[G_K], geo[G_DO], geo[G_HO], geo[G_WO]
     zero = of.dtype.type(0)
-    for r in range(r0, r1):
-        oh = r % Ho
-        q = r // Ho
-        od = q % Do
-        q //= Do
-        k = q % K
-        base = r * Wo
+    size = Ho * Wo
+    for p in range(p0, p1):
+        od = p % Do
+        k = (p // Do) % K
+        base = p * size
         init = bf[k] if bf.size else zero
-        for j in range(Wo):
+        for j in range(size):
             of[_U(base + j)] = init
-        forward_run(of, base, xf, wf, geo, q // K, k, od, oh, 0, Wo)
-
-
-@njit(cache=True, nogil=True)
-def _forward_serial(xf, wf, bf, of, geo):
-    _forward_rows(xf, wf, bf, of, geo, 0, of.size // geo[G_WO])
+        forward_block(of, base, Wo, xf, wf, geo, p // (Do * K), k, od, 0, Ho, 0, Wo)
 
 
 @njit(cache=True, parallel=True)
 def _forward_parallel(xf, wf, bf, of, geo, chunks):
-    rows = of.size // geo[G_WO]
+    planes = of.size // (geo[G_HO] * geo[G_WO])
     for i in prange(chunks):
-        _forward_rows(xf, wf, bf, of, geo, i * rows // chunks, (i + 1) * rows // chunks)
+        _forward_planes(xf, wf, bf, of, geo, i * planes // chunks, (i + 1) * planes // chunks)
 
 
 @njit(cache=True, nogil=True)
-def _input_grad_rows(gf, wf, bf, df, geo, r0, r1):
-    """Input-gradient rows ``[r0, r1)`` of the ``N*C*D*H`` rows: the bias (or 0), then every
-    ``w * g`` that reads the row."""
+def _input_grad_planes(gf, wf, bf, df, geo, p0, p1):
+    """Input-gradient planes ``(n, ci, id)`` ``[p0, p1)``: the bias (or 0), then every
+    ``w * g`` that reads the plane."""
     C, D, H, W = geo[G_C], geo[G_D], geo[G_H], geo[G_W]
     zero = df.dtype.type(0)
-    for r in range(r0, r1):
-        ih = r % H
-        q = r // H
-        i_d = q % D
-        q //= D
-        ci = q % C
-        base = r * W
+    size = H * W
+    for p in range(p0, p1):
+        i_d = p % D
+        ci = (p // D) % C
+        base = p * size
         init = bf[ci] if bf.size else zero
-        for j in range(W):
+        for j in range(size):
             df[_U(base + j)] = init
-        input_grad_run(df, base, gf, wf, geo, q // C, ci, i_d, ih, 0, W)
-
-
-@njit(cache=True, nogil=True)
-def _input_grad_serial(gf, wf, bf, df, geo):
-    _input_grad_rows(gf, wf, bf, df, geo, 0, df.size // geo[G_W])
+        input_grad_block(df, base, W, gf, wf, geo, p // (D * C), ci, i_d, 0, H, 0, W)
 
 
 @njit(cache=True, parallel=True)
 def _input_grad_parallel(gf, wf, bf, df, geo, chunks):
-    rows = df.size // geo[G_W]
+    planes = df.size // (geo[G_H] * geo[G_W])
     for i in prange(chunks):
-        _input_grad_rows(gf, wf, bf, df, geo, i * rows // chunks, (i + 1) * rows // chunks)
+        _input_grad_planes(gf, wf, bf, df, geo, i * planes // chunks, (i + 1) * planes // chunks)
 
 
 @njit(cache=True, nogil=True)
@@ -175,11 +162,6 @@ def _weight_grad_planes(xf, gf, dwf, geo, p0, p1):
                     for j in range(Wo):
                         total += acc[j]
                     dwf[((p * kd + td) * kh + th) * kw + tw] = total
-
-
-@njit(cache=True, nogil=True)
-def _weight_grad_serial(xf, gf, dwf, geo):
-    _weight_grad_planes(xf, gf, dwf, geo, 0, geo[G_K] * geo[G_CG])
 
 
 @njit(cache=True, parallel=True)
@@ -205,11 +187,6 @@ def _bias_grad_channels(g, db, k0, k1):
         db[k] = acc[k - k0]
 
 
-@njit(cache=True, nogil=True)
-def _bias_grad_serial(g, db):
-    _bias_grad_channels(g, db, 0, db.size)
-
-
 @njit(cache=True, parallel=True)
 def _bias_grad_parallel(g, db, chunks):
     K = db.size
@@ -225,28 +202,320 @@ def _bias_array(bias, dtype):
     return _NO_BIAS[dtype] if bias is None else bias.ravel()
 
 
+# The serial path calls the item kernel itself on all the items (no driver to compile).
+
+
 def _direct_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
     args = (x.ravel(), w.ravel(), _bias_array(bias, out.dtype), out.ravel(), geometry.array)
+    _, ho, wo = geometry.out_size
+    planes = out.size // (ho * wo)
     if geometry.macs < PARALLEL_WORK:
-        _forward_serial(*args)
+        _forward_planes(*args, 0, planes)
     else:
-        _forward_parallel(*args, _chunks(out.size // geometry.out_size[2]))
+        _forward_parallel(*args, _chunks(planes))
 
 
 def _direct_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
     args = (g.ravel(), w.ravel(), _bias_array(bias, dx.dtype), dx.ravel(), geometry.array)
+    _, h, w_ = geometry.in_size
+    planes = dx.size // (h * w_)
     if geometry.macs < PARALLEL_WORK:
-        _input_grad_serial(*args)
+        _input_grad_planes(*args, 0, planes)
     else:
-        _input_grad_parallel(*args, _chunks(dx.size // geometry.in_size[2]))
+        _input_grad_parallel(*args, _chunks(planes))
 
 
 def _direct_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
     args = (x.ravel(), g.ravel(), dw.ravel(), geometry.array)
+    planes = geometry.filters * geometry.group_channels
     if geometry.macs < PARALLEL_WORK:
-        _weight_grad_serial(*args)
+        _weight_grad_planes(*args, 0, planes)
     else:
-        _weight_grad_parallel(*args, _chunks(geometry.filters * geometry.group_channels))
+        _weight_grad_parallel(*args, _chunks(planes))
+
+
+# ----------------------------------------------------------------------------------------------
+# Grid kernels (CPU only) for stride 1 in (H, W): output position (oh, ow) lives at
+# q = oh*Wp + ow of a padded-width grid and reads padded input q + th*dh*Wp + tw*dw, so
+# every tap is ONE contiguous run over a block of output rows (rows of ~56 are too short
+# for LLVM's unrolled vector loop). The (Wp - Wo) extra columns per row are computed and
+# dropped. Each item pads the planes it reads into a small local buffer, so they stay in
+# L1 and the input is read once. The forward sums each output's taps in the row kernels'
+# order, ((bias + t0) + t1) + ..., so it gives their results bit for bit.
+
+#: output elements (grid positions) one pass over the taps covers: the accumulator block
+#: and the padded planes then stay in L1
+_ACC_BLOCK = 1024
+#: fewest work items the grid forward splits a call into
+_GRID_ITEMS = 16
+#: multiply-adds from which a stride-1 layer takes the grid kernels (below, the row
+#: kernels: smaller work, and nothing more to compile for small calls)
+GRID_WORK = 1 << 16
+
+
+@njit(cache=True, nogil=True)
+def _pad_into(xf, src0, H, W, buf, dst0, lh, lw, Hp, Wp):
+    """The ``(H, W)`` plane at ``xf[src0:]`` onto the zero ``(Hp + 1, Wp)`` grid at
+    ``buf[dst0:]``, starting at ``(-lh, -lw)``."""
+    c0 = min(max(0, lw), Wp)
+    c1 = max(c0, min(Wp, W + lw))
+    for r in range(Hp + 1):
+        ih = r - lh
+        dst = _U(dst0 + r * Wp)
+        if ih < 0 or ih >= H or r == Hp:
+            for j in range(Wp):
+                buf[dst + _U(j)] = 0
+            continue
+        src = src0 + ih * W - lw
+        for j in range(c0):
+            buf[dst + _U(j)] = 0
+        for j in range(c0, c1):
+            buf[dst + _U(j)] = xf[_U(src + j)]
+        for j in range(c1, Wp):
+            buf[dst + _U(j)] = 0
+
+
+@njit(cache=True, nogil=True)
+def _grid_taps(acc, xp, offs, wts, nt, q0, L):
+    """``acc[q] += wts[t] * xp[offs[t] + q0 + q]`` for the taps ``t < nt`` in order, ``q < L``,
+    nine or three taps per pass (each element still rounds as ``((a + t0) + t1) + ...``)."""
+    t = 0
+    while t < nt:
+        if nt - t >= 9:
+            w0, w1, w2 = wts[t], wts[t + 1], wts[t + 2]
+            w3, w4, w5 = wts[t + 3], wts[t + 4], wts[t + 5]
+            w6, w7, w8 = wts[t + 6], wts[t + 7], wts[t + 8]
+            o0, o1, o2 = _U(offs[t] + q0), _U(offs[t + 1] + q0), _U(offs[t + 2] + q0)
+            o3, o4, o5 = _U(offs[t + 3] + q0), _U(offs[t + 4] + q0), _U(offs[t + 5] + q0)
+            o6, o7, o8 = _U(offs[t + 6] + q0), _U(offs[t + 7] + q0), _U(offs[t + 8] + q0)
+            for q in range(L):
+                u = _U(q)
+                s = acc[u] + w0 * xp[o0 + u]
+                s = s + w1 * xp[o1 + u]
+                s = s + w2 * xp[o2 + u]
+                s = s + w3 * xp[o3 + u]
+                s = s + w4 * xp[o4 + u]
+                s = s + w5 * xp[o5 + u]
+                s = s + w6 * xp[o6 + u]
+                s = s + w7 * xp[o7 + u]
+                acc[u] = s + w8 * xp[o8 + u]
+            t += 9
+        elif nt - t >= 3:
+            w0, w1, w2 = wts[t], wts[t + 1], wts[t + 2]
+            o0, o1, o2 = _U(offs[t] + q0), _U(offs[t + 1] + q0), _U(offs[t + 2] + q0)
+            for q in range(L):
+                u = _U(q)
+                s = acc[u] + w0 * xp[o0 + u]
+                s = s + w1 * xp[o1 + u]
+                acc[u] = s + w2 * xp[o2 + u]
+            t += 3
+        else:
+            w0 = wts[t]
+            o0 = _U(offs[t] + q0)
+            for q in range(L):
+                u = _U(q)
+                acc[u] = acc[u] + w0 * xp[o0 + u]
+            t += 1
+
+
+@njit(cache=True, nogil=True)
+def _grid_forward_items(xf, wf, bf, of, geo, kb, i0, i1):
+    """Grid forward items ``[i0, i1)``: item = (image, group, block of ``kb`` filters). The
+    item pads its group's input planes (shared by its filters), then for every filter,
+    output depth and block of output rows sums the taps in the order ``(c, td, th, tw)``
+    and copies the rows out."""
+    C, D, H, W = geo[G_C], geo[G_D], geo[G_H], geo[G_W]
+    K, Do, Ho, Wo = geo[G_K], geo[G_DO], geo[G_HO], geo[G_WO]
+    cg, kd, kh, kw = geo[G_CG], geo[G_KD], geo[G_KH], geo[G_KW]
+    sd, ld, lh, lw = geo[G_SD], geo[G_LD], geo[G_LH], geo[G_LW]
+    dd, dh, dw = geo[G_DD], geo[G_DH], geo[G_DW]
+    groups = geo[G_GROUPS]
+    kg = K // groups
+    Hp, Wp = Ho + (kh - 1) * dh, Wo + (kw - 1) * dw
+    nkb = (kg + kb - 1) // kb
+    PL = (Hp + 1) * Wp
+    ntap = cg * kd * kh * kw
+    rb = max(1, min(Ho, _ACC_BLOCK // Wp))
+    xp = np.empty(cg * D * PL, dtype=of.dtype)
+    acc = np.empty(rb * Wp, dtype=of.dtype)
+    offs = np.empty(ntap, dtype=np.int64)
+    wts = np.empty(ntap, dtype=of.dtype)
+    zero = of.dtype.type(0)
+    for it in range(i0, i1):
+        n = it // (groups * nkb)
+        gi = (it // nkb) % groups
+        k0 = gi * kg + (it % nkb) * kb
+        k1 = min(k0 + kb, (gi + 1) * kg)
+        for c in range(cg):
+            for d in range(D):
+                _pad_into(xf, ((n * C + gi * cg + c) * D + d) * H * W, H, W, xp,
+                          (c * D + d) * PL, lh, lw, Hp, Wp)
+        for k in range(k0, k1):
+            b = bf[k] if bf.size else zero
+            for od in range(Do):
+                nt = 0
+                for c in range(cg):
+                    for td in range(kd):
+                        i_d = od * sd - ld + td * dd
+                        if i_d < 0 or i_d >= D:
+                            continue
+                        for th in range(kh):
+                            for tw in range(kw):
+                                offs[nt] = (c * D + i_d) * PL + th * dh * Wp + tw * dw
+                                wts[nt] = wf[(((k * cg + c) * kd + td) * kh + th) * kw + tw]
+                                nt += 1
+                for oh0 in range(0, Ho, rb):
+                    nr = min(rb, Ho - oh0)
+                    L = nr * Wp
+                    for q in range(L):
+                        acc[q] = b
+                    _grid_taps(acc, xp, offs, wts, nt, oh0 * Wp, L)
+                    ob = (((n * K + k) * Do + od) * Ho + oh0) * Wo
+                    for r in range(nr):
+                        for ow in range(Wo):
+                            of[_U(ob + r * Wo + ow)] = acc[_U(r * Wp + ow)]
+
+
+@njit(cache=True, parallel=True)
+def _grid_forward_parallel(xf, wf, bf, of, geo, kb, items, chunks):
+    for i in prange(chunks):
+        _grid_forward_items(xf, wf, bf, of, geo, kb, i * items // chunks,
+                            (i + 1) * items // chunks)
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _grid_weight_grad_planes(xf, gf, dwf, geo, p0, p1):
+    """Grid weight gradient of weight planes ``(k, c)`` ``[p0, p1)``.
+
+    For each image the item pads its input planes and grids its ``g`` planes (zeros in the
+    extra columns) into local buffers, then every tap is a dot product of long runs, three
+    taps per pass sharing the ``g`` loads; ``reassoc`` lets LLVM keep vector partial sums in
+    registers. A tap's total is the sum of its per-(image, depth) dot products in order;
+    the association is fixed at compile time, so results do not depend on the threads.
+    """
+    N, C, D, H, W = geo[G_N], geo[G_C], geo[G_D], geo[G_H], geo[G_W]
+    K, Do, Ho, Wo = geo[G_K], geo[G_DO], geo[G_HO], geo[G_WO]
+    cg, kd, kh, kw = geo[G_CG], geo[G_KD], geo[G_KH], geo[G_KW]
+    sd, ld, lh, lw = geo[G_SD], geo[G_LD], geo[G_LH], geo[G_LW]
+    dd, dh, dw = geo[G_DD], geo[G_DH], geo[G_DW]
+    kg = K // geo[G_GROUPS]
+    Hp, Wp = Ho + (kh - 1) * dh, Wo + (kw - 1) * dw
+    L = Ho * Wp
+    PL = (Hp + 1) * Wp
+    ntap = kd * kh * kw
+    xp = np.empty(D * PL, dtype=dwf.dtype)
+    gg = np.empty(Do * L, dtype=dwf.dtype)
+    total = np.empty(ntap, dtype=dwf.dtype)
+    offs = np.empty(ntap, dtype=np.int64)
+    for p in range(p0, p1):
+        k = p // cg
+        ci = (k // kg) * cg + p % cg
+        total[:] = 0
+        for n in range(N):
+            for d in range(D):
+                _pad_into(xf, ((n * C + ci) * D + d) * H * W, H, W, xp, d * PL, lh, lw, Hp, Wp)
+            for od in range(Do):
+                for oh in range(Ho):
+                    src = (((n * K + k) * Do + od) * Ho + oh) * Wo
+                    dst = od * L + oh * Wp
+                    for ow in range(Wo):
+                        gg[_U(dst + ow)] = gf[_U(src + ow)]
+                    for ow in range(Wo, Wp):
+                        gg[_U(dst + ow)] = 0
+            for od in range(Do):
+                gb = _U(od * L)
+                for td in range(kd):
+                    i_d = od * sd - ld + td * dd
+                    if i_d < 0 or i_d >= D:
+                        offs[td * kh * kw:(td + 1) * kh * kw] = -1
+                        continue
+                    for th in range(kh):
+                        for tw in range(kw):
+                            offs[(td * kh + th) * kw + tw] = i_d * PL + th * dh * Wp + tw * dw
+                t = 0
+                while t < ntap:
+                    if offs[t] < 0:
+                        t += 1
+                        continue
+                    if t + 3 <= ntap and offs[t + 1] >= 0 and offs[t + 2] >= 0:
+                        o0, o1, o2 = _U(offs[t]), _U(offs[t + 1]), _U(offs[t + 2])
+                        s0 = dwf.dtype.type(0)
+                        s1 = dwf.dtype.type(0)
+                        s2 = dwf.dtype.type(0)
+                        for q in range(L):
+                            u = _U(q)
+                            gv = gg[gb + u]
+                            s0 += gv * xp[o0 + u]
+                            s1 += gv * xp[o1 + u]
+                            s2 += gv * xp[o2 + u]
+                        total[t] += s0
+                        total[t + 1] += s1
+                        total[t + 2] += s2
+                        t += 3
+                    else:
+                        o0 = _U(offs[t])
+                        s0 = dwf.dtype.type(0)
+                        for q in range(L):
+                            u = _U(q)
+                            s0 += gg[gb + u] * xp[o0 + u]
+                        total[t] += s0
+                        t += 1
+        for t in range(ntap):
+            dwf[p * ntap + t] = total[t]
+
+
+@njit(cache=True, parallel=True)
+def _grid_weight_grad_parallel(xf, gf, dwf, geo, chunks):
+    planes = geo[G_K] * geo[G_CG]
+    for i in prange(chunks):
+        _grid_weight_grad_planes(xf, gf, dwf, geo, i * planes // chunks,
+                                 (i + 1) * planes // chunks)
+
+
+def _use_grid(geometry: ConvGeometry, lo) -> bool:
+    """A stride-1 (H, W) layer, read with padding ``lo`` >= 0 before the data, with enough
+    work for the grid kernels."""
+    return (geometry.stride[1] == geometry.stride[2] == 1 and min(lo) >= 0
+            and geometry.macs >= GRID_WORK and not geometry.channels_last)
+
+
+def _grid_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
+    geo = geometry
+    # filters per item: all of a group's unless that leaves fewer than _GRID_ITEMS items (a
+    # constant, and each output element is summed by one item: the blocking changes nothing)
+    kg = geo.group_filters
+    nkb = min(kg, -(-_GRID_ITEMS // (geo.batch * geo.groups)))
+    kb = -(-kg // nkb)
+    items = geo.batch * geo.groups * (-(-kg // kb))
+    args = (x.ravel(), w.ravel(), _bias_array(bias, out.dtype), out.ravel(), geo.array, kb)
+    if geo.macs < PARALLEL_WORK:
+        _grid_forward_items(*args, 0, items)
+    else:
+        _grid_forward_parallel(*args, items, _chunks(items))
+
+
+def _grid_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
+    args = (x.ravel(), g.ravel(), dw.ravel(), geometry.array)
+    planes = geometry.filters * geometry.group_channels
+    if geometry.macs < PARALLEL_WORK:
+        _grid_weight_grad_planes(*args, 0, planes)
+    else:
+        _grid_weight_grad_parallel(*args, _chunks(planes))
+
+
+def _flipped(w, geometry: ConvGeometry):
+    """The input gradient of a stride-1 layer as a forward layer: ``(geometry, weight)`` of
+    the correlation of ``g`` with the flipped, channel-transposed kernel, padded
+    ``d*(k - 1) - lo`` before the data (:func:`numbaconv.core.conv.flipped_lo`)."""
+    geo = geometry
+    adj = make_geometry(geo.batch, geo.filters, geo.channels, geo.groups, geo.out_size,
+                        geo.in_size, geo.kernel, geo.stride,
+                        flipped_lo(geo.kernel, geo.lo, geo.dilation), geo.dilation, False)
+    groups, kg, cg = geo.groups, geo.group_filters, geo.group_channels
+    wf = np.ascontiguousarray(
+        w.reshape(geo.w_shape)[:, :, ::-1, ::-1, ::-1].reshape(groups, kg, cg, *geo.kernel)
+        .transpose(0, 2, 1, 3, 4, 5).reshape(geo.channels, kg, *geo.kernel))
+    return adj, wf
 
 
 # ----------------------------------------------------------------------------------------------
@@ -515,7 +784,10 @@ def conv_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
         return
     # -- strategy --------------------------------------------------------------------------
     if not _use_gemm(geometry):
-        _direct_forward(x, w, bias, out, geometry)
+        if _use_grid(geometry, geometry.lo):
+            _grid_forward(x, w, bias, out, geometry)
+        else:
+            _direct_forward(x, w, bias, out, geometry)
     elif _winograd_2d(geometry, geometry.lo):
         b = _bias_or_zeros(bias, geometry.filters, out.dtype)
         if not _winograd(x, w, b, out, geometry, geometry.lo):
@@ -529,22 +801,22 @@ def conv_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
     if dx.size == 0:
         return
     # -- strategy --------------------------------------------------------------------------
+    # stride 1: the input gradient is again a forward layer (flipped kernel, see _flipped)
+    stride1 = geometry.stride == (1, 1, 1) and g.size > 0
+    flo = flipped_lo(geometry.kernel, geometry.lo, geometry.dilation) if stride1 else None
     if g.size == 0 or not _use_gemm(geometry):
-        _direct_input_grad(g, w, bias, dx, geometry)
-        return
-    flo = flipped_lo(geometry.kernel, geometry.lo, geometry.dilation)
-    if geometry.groups == 1 and geometry.stride == (1, 1, 1) and _winograd_2d(geometry, flo):
-        # the correlation of g with the flipped, channel-transposed kernel, padded
-        # d*(k - 1) - lo before: again a forward 3x3 layer
-        geo = geometry
-        adj = make_geometry(geo.batch, geo.filters, geo.channels, 1, geo.out_size, geo.in_size,
-                            geo.kernel, geo.stride, flo, geo.dilation, False)
-        wf = np.ascontiguousarray(
-            w.reshape(geo.w_shape)[:, :, :, ::-1, ::-1].transpose(1, 0, 2, 3, 4))
-        b = _bias_or_zeros(bias, geo.channels, dx.dtype)
-        if _winograd(g, wf, b, dx, adj, flo):
-            return
-    _gemm_input_grad(g, w, bias, dx, geometry)
+        if stride1 and _use_grid(geometry, flo):
+            adj, wf = _flipped(w, geometry)
+            _grid_forward(g, wf, bias, dx, adj)
+        else:
+            _direct_input_grad(g, w, bias, dx, geometry)
+    elif stride1 and geometry.groups == 1 and _winograd_2d(geometry, flo):
+        adj, wf = _flipped(w, geometry)
+        b = _bias_or_zeros(bias, geometry.channels, dx.dtype)
+        if not _winograd(g, wf, b, dx, adj, adj.lo):
+            _gemm_input_grad(g, w, bias, dx, geometry)  # keeps NaN local, inf inf
+    else:
+        _gemm_input_grad(g, w, bias, dx, geometry)
 
 
 def conv_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
@@ -552,8 +824,11 @@ def conv_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
     if dw.size == 0:
         return
     # -- strategy --------------------------------------------------------------------------
-    if g.size == 0 or x.size == 0 or not _use_gemm(geometry):
-        _direct_weight_grad(x, g, dw, geometry)
+    if g.size == 0 or not _use_gemm(geometry):
+        if g.size and _use_grid(geometry, geometry.lo):
+            _grid_weight_grad(x, g, dw, geometry)
+        else:
+            _direct_weight_grad(x, g, dw, geometry)
     else:
         _gemm_weight_grad(x, g, dw, geometry)
 
@@ -564,6 +839,6 @@ def conv_bias_grad(g, db) -> None:
         return
     # -- strategy --------------------------------------------------------------------------
     if g.size < PARALLEL_WORK:
-        _bias_grad_serial(g, db)
+        _bias_grad_channels(g, db, 0, db.size)
     else:
         _bias_grad_parallel(g, db, _chunks(db.size))

@@ -35,7 +35,7 @@ from ..core.conv import (
     G_WO,
     ConvGeometry,
 )
-from ..loops.conv import forward_run, input_grad_run, weight_grad_run
+from ..loops.conv import forward_block, input_grad_block, weight_grad_run
 from ._target import cuda
 from .common import grid_1d, to_device
 from .memory import zeros as device_zeros
@@ -55,7 +55,7 @@ def _forward(xf, wf, bf, of, geo):
         r //= Do
         k = r % K
         acc[0] = bf[k]
-        forward_run(acc, 0, xf, wf, geo, r // K, k, od, oh, ow, ow + 1)
+        forward_block(acc, 0, 1, xf, wf, geo, r // K, k, od, oh, oh + 1, ow, ow + 1)
         of[i] = acc[0]
 
 
@@ -73,7 +73,7 @@ def _input_grad(gf, wf, bf, df, geo):
         r //= D
         ci = r % C
         acc[0] = bf[ci]
-        input_grad_run(acc, 0, gf, wf, geo, r // C, ci, i_d, ih, iw, iw + 1)
+        input_grad_block(acc, 0, 1, gf, wf, geo, r // C, ci, i_d, ih, ih + 1, iw, iw + 1)
         df[i] = acc[0]
 
 
