@@ -18,6 +18,7 @@ from oracles import (
     conv_reference,
     conv_transpose_reference,
     conv_weight_grad_reference,
+    to_channels_last,
 )
 
 import numbaconv as nc
@@ -650,3 +651,98 @@ def test_grid_kernels_give_the_row_kernels_results(monkeypatch, case):
     want = conv_weight_grad_reference(x, w.shape, g, (1,) * nd, ((1, 1),) * nd, dil, groups)
     np.testing.assert_allclose(dw0, want, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(dw1, want, rtol=1e-4, atol=1e-4)
+
+
+# ----------------------------------------------------------------------------------------------
+# channels-last: every function equals channels-first on permuted axes
+
+
+def _cl(a, batched=True):
+    return to_channels_last(a, batched)
+
+
+@given(conv_problems(), st.booleans())
+def test_channels_last_equals_channels_first(p, unbatched):
+    nd, x, w, bias = p["nd"], p["x"], p["w"], p["bias"]
+    kw = _grad_args(p)
+    cl = dict(data_format="channels_last")
+    if unbatched:
+        x = x[0]
+    y = CONV[nd](x, w, bias, **kw)
+    yl = CONV[nd](_cl(x, not unbatched), w, bias, **kw, **cl)
+    np.testing.assert_allclose(yl, _cl(y, not unbatched), rtol=1e-10, atol=1e-10)
+    g = np.random.default_rng(15).standard_normal(y.shape)
+    gl = _cl(g, not unbatched)
+    xl_shape = _cl(np.empty(x.shape), not unbatched).shape
+    dx = CONV_INPUT[nd](x.shape, w, g, **kw)
+    np.testing.assert_allclose(CONV_INPUT[nd](xl_shape, w, gl, **kw, **cl),
+                               _cl(dx, not unbatched), rtol=1e-10, atol=1e-10)
+    dw = CONV_WEIGHT[nd](x, w.shape, g, **kw)
+    np.testing.assert_allclose(CONV_WEIGHT[nd](_cl(x, not unbatched), w.shape, gl, **kw, **cl),
+                               dw, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(grad.conv_bias(gl, unbatched, **cl),
+                               grad.conv_bias(g, unbatched), rtol=1e-12, atol=1e-12)
+    # the transposed convolution of g (when its padding leaves an output)
+    try:
+        t = CONV_T[nd](g, w, None, stride=p["stride"], padding=p["pads"], groups=p["groups"],
+                       dilation=p["dilation"])
+    except ValueError:
+        return
+    tl = CONV_T[nd](gl, w, None, stride=p["stride"], padding=p["pads"], groups=p["groups"],
+                    dilation=p["dilation"], **cl)
+    np.testing.assert_allclose(tl, _cl(t, not unbatched), rtol=1e-10, atol=1e-10)
+
+
+FAST_CASES = [
+    ((2, 8, 9, 10), (16, 8, 3, 3), 1, 1, 1, 1),      # GEMM
+    ((3, 8, 9, 10), (16, 4, 3, 2), 2, (1, 2), 1, 2),  # grouped GEMM, strided
+    ((1, 3, 17, 16), (8, 3, 7, 7), 2, 3, 1, 1),      # stem-like
+    ((2, 6, 9, 10), (6, 1, 3, 3), 1, 1, 1, 6),       # depthwise
+    ((2, 6, 9, 10), (12, 1, 3, 3), 2, 1, 2, 6),      # depthwise x2, strided, dilated
+    ((3, 1, 8, 8), (16, 1, 3, 3), 1, 0, 1, 1),       # one input channel
+    ((2, 32, 9, 10), (33, 32, 3, 3), 1, 1, 1, 1),    # Winograd-sized
+    ((2, 16, 20, 20), (16, 16, 3, 3), 1, 1, 2, 1),   # channels-first grid-sized
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", FAST_CASES)
+def test_channels_last_fast_paths_equal_channels_first(case, dtype):
+    xs, ws, stride, padding, dilation, groups = case
+    rng = np.random.default_rng(16)
+    x = rng.standard_normal(xs).astype(dtype)
+    w = rng.standard_normal(ws).astype(dtype)
+    b = rng.standard_normal(ws[0]).astype(dtype)
+    kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    cl = dict(kw, data_format="channels_last")
+    tol = dict(rtol=2e-4, atol=2e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    y = nc.conv2d(x, w, b, **kw)
+    yl = nc.conv2d(_cl(x), w, b, **cl)
+    assert yl.dtype == dtype and yl.flags.c_contiguous
+    np.testing.assert_allclose(yl, _cl(y), **tol)
+    g = rng.standard_normal(y.shape).astype(dtype)
+    np.testing.assert_allclose(grad.conv2d_input(_cl(x).shape, w, _cl(g), **cl),
+                               _cl(grad.conv2d_input(xs, w, g, **kw)), **tol)
+    np.testing.assert_allclose(grad.conv2d_weight(_cl(x), ws, _cl(g), **cl),
+                               grad.conv2d_weight(x, ws, g, **kw), **tol)
+    # and the oracle, in float64
+    pads = ((padding, padding),) * 2 if isinstance(padding, int) else tuple(
+        (p, p) for p in padding)
+    st2 = (stride, stride) if isinstance(stride, int) else stride
+    want = conv_reference(x, w, b, st2, pads, (dilation, dilation), groups)
+    np.testing.assert_allclose(yl, _cl(want), **tol)
+
+
+def test_data_format_is_checked():
+    x, w = np.ones((1, 2, 5, 5)), np.ones((3, 2, 3, 3))
+    for call in (lambda: nc.conv2d(x, w, data_format="NHWC"),
+                 lambda: nc.conv_transpose2d(x, np.ones((2, 3, 3, 3)), data_format="nhwc"),
+                 lambda: grad.conv2d_input(x.shape, w, np.ones((1, 3, 3, 3)), data_format=1),
+                 lambda: grad.conv2d_weight(x, w.shape, np.ones((1, 3, 3, 3)), data_format=""),
+                 lambda: grad.conv_bias(np.ones((1, 3, 3, 3)), data_format="last")):
+        with pytest.raises(ValueError, match="data_format must be one of 'channels_first', "
+                                             "'channels_last'"):
+            call()
+    # channels-last shapes: the channel axis is the last one
+    with pytest.raises(ValueError, match="input has 5 channels"):
+        nc.conv2d(x, w, data_format="channels_last")

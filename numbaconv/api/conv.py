@@ -742,7 +742,7 @@ def conv_bias(grad_output: ArrayLike, unbatched: bool = False, *,
     channels_last = _LAYOUTS.get(data_format) if type(data_format) is str else None
     if channels_last is None:
         check_choice(data_format, "data_format", DATA_FORMATS)
-    shape = g.shape
+    shape = tuple(g.shape)
     need = 1 if unbatched else 2
     if len(shape) < need:
         layout = ("(*spatial, K)" if unbatched else "(N, *spatial, K)") if channels_last else (

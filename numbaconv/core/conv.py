@@ -24,6 +24,7 @@ paddings from :func:`numbaconv.core.layout.resolve_padding`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,6 +83,24 @@ class ConvGeometry:
     taps: int = 0
     #: multiply-adds of the convolution (ignoring padding): the work the kernels do
     macs: int = 0
+
+    @functools.cached_property
+    def forward_weight_order(self) -> np.ndarray:
+        """Channels-last kernels read the forward weights along runs of output channels:
+        ``w.ravel()[order]`` is ``(C/groups, taps, K)``, ``[c, t, k] = w[k, c, t]``."""
+        order = np.arange(self.filters * self.group_channels * self.taps, dtype=np.int64)
+        return np.ascontiguousarray(
+            order.reshape(self.filters, self.group_channels, self.taps).transpose(1, 2, 0)
+        ).ravel()
+
+    @functools.cached_property
+    def input_weight_order(self) -> np.ndarray:
+        """... and the input gradient along runs of input channels: ``w.ravel()[order]`` is
+        ``(K/groups, taps, C)``, ``[j, t, ci] = w[(ci // cg)*kg + j, ci % cg, t]``."""
+        kg, cg = self.group_filters, self.group_channels
+        order = np.arange(self.filters * cg * self.taps, dtype=np.int64)
+        return np.ascontiguousarray(
+            order.reshape(self.groups, kg, cg, self.taps).transpose(1, 3, 0, 2)).ravel()
 
     @property
     def x_shape(self) -> tuple[int, ...]:

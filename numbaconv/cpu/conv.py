@@ -66,7 +66,15 @@ from ..core.conv import (
     flipped_lo,
     make_geometry,
 )
-from ..loops.conv import forward_block, input_grad_block, span, weight_grad_run
+from ..loops.conv import (
+    forward_block,
+    forward_cl_block,
+    input_grad_block,
+    input_grad_cl_block,
+    span,
+    weight_grad_cl_run,
+    weight_grad_run,
+)
 from .threads import run_items as _run
 from .threads import split as _split
 
@@ -730,6 +738,323 @@ def _gemm_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
 
 
 # ----------------------------------------------------------------------------------------------
+# channels-last: x (N, D, H, W, C), output (N, Do, Ho, Wo, K); the innermost runs are over
+# the contiguous channels (loops.conv's *_cl helpers, shared with CUDA), and the GEMM path
+# works on (positions x channels) matrices, which NHWC arrays already are.
+
+
+def _channel_runs(channels: int, per_group: int, groups: int):
+    """The channel runs of a channels-last direct kernel: all channels at once when each
+    group has one, else one run per group."""
+    if per_group == 1:
+        return [(0, channels)]
+    return [(g * per_group, (g + 1) * per_group) for g in range(groups)]
+
+
+@njit(cache=True, nogil=True)
+def _forward_cl_rows(xf, wt, bf, of, geo, runs, r0, r1):
+    """Output rows ``(n, od, oh)`` ``[r0, r1)`` (``Wo * K`` values each, in blocks of rows of one
+    plane): the bias (or 0), then every tap, one run of output channels at a time."""
+    K, Do, Ho, Wo = geo[G_K], geo[G_DO], geo[G_HO], geo[G_WO]
+    zero = of.dtype.type(0)
+    r = r0
+    while r < r1:
+        oh0 = r % Ho
+        oh1 = min(Ho, oh0 + r1 - r)
+        plane = r // Ho
+        base = r * Wo * K
+        for p in range((oh1 - oh0) * Wo):
+            for k in range(K):
+                of[_U(base + p * K + k)] = bf[k] if bf.size else zero
+        for i in range(runs.shape[0]):
+            forward_cl_block(of, base + runs[i, 0], Wo * K, K, xf, wt, geo, plane // Do,
+                             plane % Do, oh0, oh1, 0, Wo, runs[i, 0], runs[i, 1])
+        r += oh1 - oh0
+
+
+@njit(cache=True, parallel=True)
+def _forward_cl_parallel(xf, wt, bf, of, geo, runs, chunks):
+    rows = of.size // (geo[G_WO] * geo[G_K])
+    for i in prange(chunks):
+        _forward_cl_rows(xf, wt, bf, of, geo, runs, i * rows // chunks, (i + 1) * rows // chunks)
+
+
+@njit(cache=True, nogil=True)
+def _input_grad_cl_rows(gf, wt, bf, df, geo, runs, r0, r1):
+    """Input-gradient rows ``(n, id, ih)`` ``[r0, r1)`` (``W * C`` values each): the bias (or 0),
+    then every ``w * g`` that reads them, one run of input channels at a time."""
+    C, D, H, W = geo[G_C], geo[G_D], geo[G_H], geo[G_W]
+    zero = df.dtype.type(0)
+    r = r0
+    while r < r1:
+        ih0 = r % H
+        ih1 = min(H, ih0 + r1 - r)
+        plane = r // H
+        base = r * W * C
+        for p in range((ih1 - ih0) * W):
+            for c in range(C):
+                df[_U(base + p * C + c)] = bf[c] if bf.size else zero
+        for i in range(runs.shape[0]):
+            input_grad_cl_block(df, base + runs[i, 0], W * C, C, gf, wt, geo, plane // D,
+                                plane % D, ih0, ih1, 0, W, runs[i, 0], runs[i, 1])
+        r += ih1 - ih0
+
+
+@njit(cache=True, parallel=True)
+def _input_grad_cl_parallel(gf, wt, bf, df, geo, runs, chunks):
+    rows = df.size // (geo[G_W] * geo[G_C])
+    for i in prange(chunks):
+        _input_grad_cl_rows(gf, wt, bf, df, geo, runs, i * rows // chunks,
+                            (i + 1) * rows // chunks)
+
+
+@njit(cache=True, nogil=True)
+def _weight_grad_cl_items(xf, gf, dwf, geo, runs, i0, i1):
+    """Items ``[i0, i1)`` of (channel within the group, tap, run of filters): each filter's
+    weight is its sum over the output positions in order."""
+    cg = geo[G_CG]
+    kd, kh, kw = geo[G_KD], geo[G_KH], geo[G_KW]
+    taps = kd * kh * kw
+    nr = runs.shape[0]
+    acc = np.empty(geo[G_K], dtype=dwf.dtype)
+    for it in range(i0, i1):
+        c = it // (taps * nr)
+        t = (it // nr) % taps
+        k0, k1 = runs[it % nr, 0], runs[it % nr, 1]
+        acc[:k1 - k0] = 0
+        weight_grad_cl_run(acc, xf, gf, geo, c, t // (kh * kw), (t // kw) % kh, t % kw, k0, k1)
+        for k in range(k0, k1):
+            dwf[(k * cg + c) * taps + t] = acc[k - k0]
+
+
+@njit(cache=True, parallel=True)
+def _weight_grad_cl_parallel(xf, gf, dwf, geo, runs, chunks):
+    items = geo[G_CG] * geo[G_KD] * geo[G_KH] * geo[G_KW] * runs.shape[0]
+    for i in prange(chunks):
+        _weight_grad_cl_items(xf, gf, dwf, geo, runs, i * items // chunks,
+                              (i + 1) * items // chunks)
+
+
+def _runs_array(channels: int, per_group: int, groups: int) -> np.ndarray:
+    return np.array(_channel_runs(channels, per_group, groups), dtype=np.int64)
+
+
+def _direct_forward_cl(x, w, bias, out, geometry: ConvGeometry) -> None:
+    geo = geometry
+    runs = _runs_array(geo.filters, geo.group_filters, geo.groups)
+    args = (x.ravel(), w.ravel()[geo.forward_weight_order], _bias_array(bias, out.dtype),
+            out.ravel(), geo.array, runs)
+    rows = out.size // (geo.out_size[2] * geo.filters)
+    if geo.macs < PARALLEL_WORK:
+        _forward_cl_rows(*args, 0, rows)
+    else:
+        _forward_cl_parallel(*args, _chunks(rows))
+
+
+def _direct_input_grad_cl(g, w, bias, dx, geometry: ConvGeometry) -> None:
+    geo = geometry
+    runs = _runs_array(geo.channels, geo.group_channels, geo.groups)
+    args = (g.ravel(), w.ravel()[geo.input_weight_order], _bias_array(bias, dx.dtype),
+            dx.ravel(), geo.array, runs)
+    rows = dx.size // (geo.in_size[2] * geo.channels)
+    if geo.macs < PARALLEL_WORK:
+        _input_grad_cl_rows(*args, 0, rows)
+    else:
+        _input_grad_cl_parallel(*args, _chunks(rows))
+
+
+def _direct_weight_grad_cl(x, g, dw, geometry: ConvGeometry) -> None:
+    geo = geometry
+    runs = _runs_array(geo.filters, geo.group_filters, geo.groups)
+    args = (x.ravel(), g.ravel(), dw.ravel(), geo.array, runs)
+    items = geo.group_channels * geo.taps * runs.shape[0]
+    if geo.macs < PARALLEL_WORK:
+        _weight_grad_cl_items(*args, 0, items)
+    else:
+        _weight_grad_cl_parallel(*args, _chunks(items))
+
+
+@njit(cache=True, nogil=True)
+def _im2col_cl(xf, cols, geo, n, cstart, cb, p0, p1):
+    """``cols[p - p0, t*cb + c]``: input channel ``cstart + c`` (``c < cb``) that tap ``t`` of
+    output position ``p`` (flattened ``(od, oh, ow)``, ``p0 <= p < p1``) of image ``n``
+    reads, or 0 in the padding. Channels-last: each tap copies one contiguous run."""
+    C, D, H, W = geo[G_C], geo[G_D], geo[G_H], geo[G_W]
+    Ho, Wo = geo[G_HO], geo[G_WO]
+    kd, kh, kw = geo[G_KD], geo[G_KH], geo[G_KW]
+    sd, sh, sw = geo[G_SD], geo[G_SH], geo[G_SW]
+    ld, lh, lw = geo[G_LD], geo[G_LH], geo[G_LW]
+    dd, dh, dw = geo[G_DD], geo[G_DH], geo[G_DW]
+    ncols = cols.shape[1]
+    cf = cols.reshape(-1)
+    for p in range(p0, p1):
+        ow = p % Wo
+        oh = (p // Wo) % Ho
+        od = p // (Wo * Ho)
+        rb = (p - p0) * ncols
+        for td in range(kd):
+            i_d = od * sd - ld + td * dd
+            for th in range(kh):
+                ih = oh * sh - lh + th * dh
+                for tw in range(kw):
+                    iw = ow * sw - lw + tw * dw
+                    cb0 = _U(rb + ((td * kh + th) * kw + tw) * cb)
+                    if i_d < 0 or i_d >= D or ih < 0 or ih >= H or iw < 0 or iw >= W:
+                        for c in range(cb):
+                            cf[cb0 + _U(c)] = 0
+                    else:
+                        xb = _U((((n * D + i_d) * H + ih) * W + iw) * C + cstart)
+                        for c in range(cb):
+                            cf[cb0 + _U(c)] = xf[xb + _U(c)]
+
+
+@njit(cache=True, nogil=True)
+def _col2im_cl(cols, df, bf, geo, n, cstart, cb):
+    """``dx[n, ..., cstart + c] = bias +`` every ``cols[p, t*cb + c]`` scattered back to the
+    input position tap ``t`` of output position ``p`` reads: the adjoint of :func:`_im2col_cl`
+    over all output positions, for the channels ``cstart .. cstart + cb``."""
+    C, D, H, W = geo[G_C], geo[G_D], geo[G_H], geo[G_W]
+    Do, Ho, Wo = geo[G_DO], geo[G_HO], geo[G_WO]
+    kd, kh, kw = geo[G_KD], geo[G_KH], geo[G_KW]
+    sd, sh, sw = geo[G_SD], geo[G_SH], geo[G_SW]
+    ld, lh, lw = geo[G_LD], geo[G_LH], geo[G_LW]
+    dd, dh, dw = geo[G_DD], geo[G_DH], geo[G_DW]
+    ncols = cols.shape[1]
+    cf = cols.reshape(-1)
+    zero = df.dtype.type(0)
+    img = n * D * H * W
+    for q in range(D * H * W):
+        xb = _U((img + q) * C + cstart)
+        for c in range(cb):
+            df[xb + _U(c)] = bf[cstart + c] if bf.size else zero
+    for p in range(Do * Ho * Wo):
+        ow = p % Wo
+        oh = (p // Wo) % Ho
+        od = p // (Wo * Ho)
+        for td in range(kd):
+            i_d = od * sd - ld + td * dd
+            if i_d < 0 or i_d >= D:
+                continue
+            for th in range(kh):
+                ih = oh * sh - lh + th * dh
+                if ih < 0 or ih >= H:
+                    continue
+                for tw in range(kw):
+                    iw = ow * sw - lw + tw * dw
+                    if iw < 0 or iw >= W:
+                        continue
+                    cb0 = _U(p * ncols + ((td * kh + th) * kw + tw) * cb)
+                    xb = _U((((n * D + i_d) * H + ih) * W + iw) * C + cstart)
+                    for c in range(cb):
+                        df[xb + _U(c)] += cf[cb0 + _U(c)]
+
+
+def _gemm_forward_cl(x, w, bias, out, geometry: ConvGeometry) -> None:
+    """Channels-last im2col + GEMM: ``out[n, p, group] = cols (P x (taps*cg + 1)) @ W``."""
+    geo = geometry
+    N, K, groups = geo.batch, geo.filters, geo.groups
+    cg, kg, taps = geo.group_channels, geo.group_filters, geo.taps
+    P = int(np.prod(geo.out_size))
+    R = taps * cg
+    xf = x.ravel()
+    # per group (R + 1, kg): rows (tap, channel) like cols, then the bias
+    wa = np.empty((groups, R + 1, kg), dtype=out.dtype)
+    wa[:, :R, :] = w.reshape(groups, kg, cg, taps).transpose(0, 3, 2, 1).reshape(groups, R, kg)
+    wa[:, R, :] = 0 if bias is None else np.asarray(bias).reshape(groups, kg)
+    out3 = out.reshape(N, P, K)
+    blocks = _split(P, -(-_ITEMS // (N * groups)))
+    items = [(n, gi, p0, p1) for n in range(N) for gi in range(groups) for p0, p1 in blocks]
+    width = blocks[0][1] - blocks[0][0]
+    local = threading.local()
+
+    def work(item):
+        n, gi, p0, p1 = item
+        buf = getattr(local, "buf", None)
+        if buf is None:
+            buf = local.buf = np.empty(width * (R + 1), out.dtype)
+        cols = buf[: (p1 - p0) * (R + 1)].reshape(p1 - p0, R + 1)
+        _im2col_cl(xf, cols, geo.array, n, gi * cg, cg, p0, p1)
+        cols[:, R] = 1
+        with np.errstate(all="ignore"):  # inf * 0 is NaN, as in a direct sum; no warning
+            np.matmul(cols, wa[gi], out=out3[n, p0:p1, gi * kg:(gi + 1) * kg])
+
+    _run(work, items, _serial_items(geo))
+
+
+def _gemm_input_grad_cl(g, w, bias, dx, geometry: ConvGeometry) -> None:
+    """Channels-last ``dx = col2im(G @ W) + bias`` per (image, group, block of channels)."""
+    geo = geometry
+    N, K, groups = geo.batch, geo.filters, geo.groups
+    cg, kg, taps = geo.group_channels, geo.group_filters, geo.taps
+    P = int(np.prod(geo.out_size))
+    df = dx.ravel()
+    bf = _bias_array(bias, dx.dtype)
+    w4 = w.reshape(groups, kg, cg, taps)
+    g3 = g.reshape(N, P, K)
+    cblocks = _split(cg, -(-_ITEMS // (N * groups)))
+    # per (group, block of channels): (kg, taps * cb), columns (tap, channel) like cols
+    wts = {(gi, c0): np.ascontiguousarray(w4[gi, :, c0:c1, :].transpose(0, 2, 1))
+           .reshape(kg, taps * (c1 - c0)) for gi in range(groups) for c0, c1 in cblocks}
+    items = [(n, gi, c0, c1) for n in range(N) for gi in range(groups) for c0, c1 in cblocks]
+    local = threading.local()
+
+    def work(item):
+        n, gi, c0, c1 = item
+        ncol = taps * (c1 - c0)
+        buf = getattr(local, "buf", None)
+        if buf is None or buf.size < P * ncol:
+            buf = local.buf = np.empty(P * taps * (cblocks[0][1] - cblocks[0][0]), dx.dtype)
+        cols = buf[: P * ncol].reshape(P, ncol)
+        with np.errstate(all="ignore"):
+            np.matmul(g3[n, :, gi * kg:(gi + 1) * kg], wts[gi, c0], out=cols)
+        _col2im_cl(cols, df, bf, geo.array, n, gi * cg + c0, c1 - c0)
+
+    _run(work, items, _serial_items(geo))
+
+
+def _gemm_weight_grad_cl(x, g, dw, geometry: ConvGeometry) -> None:
+    """Channels-last ``dw = cols^T @ G`` per (group, block of channels), summed over the batch
+    in order."""
+    geo = geometry
+    N, K, groups = geo.batch, geo.filters, geo.groups
+    cg, kg, taps = geo.group_channels, geo.group_filters, geo.taps
+    P = int(np.prod(geo.out_size))
+    xf = x.ravel()
+    g3 = g.reshape(N, P, K)
+    dw4 = dw.reshape(groups, kg, cg, taps)
+    cblocks = _split(cg, -(-_ITEMS // groups))
+    items = [(gi, c0, c1) for gi in range(groups) for c0, c1 in cblocks]
+    local = threading.local()
+
+    def work(item):
+        gi, c0, c1 = item
+        cb = c1 - c0
+        buf = getattr(local, "buf", None)
+        if buf is None or buf.size < P * taps * cb:
+            buf = local.buf = np.empty(P * taps * (cblocks[0][1] - cblocks[0][0]), dw.dtype)
+        cols = buf[: P * taps * cb].reshape(P, taps * cb)
+        total = np.empty((taps * cb, kg), dtype=dw.dtype)
+        part = np.empty((taps * cb, kg), dtype=dw.dtype)
+        for n in range(N):  # a fixed summation order over the batch
+            _im2col_cl(xf, cols, geo.array, n, gi * cg + c0, cb, 0, P)
+            with np.errstate(all="ignore"):
+                np.matmul(cols.T, g3[n, :, gi * kg:(gi + 1) * kg], out=total if n == 0 else part)
+            if n:
+                total += part
+        # rows (tap, channel) -> dw[group filters, channels, taps]
+        dw4[gi, :, c0:c1, :] = total.reshape(taps, cb, kg).transpose(2, 1, 0)
+
+    _run(work, items, _serial_items(geo))
+
+
+def _input_runs_fit(geometry: ConvGeometry) -> bool:
+    """Whether the channels-last direct input gradient has runs of input channels long
+    enough to vectorise (else its GEMM path is faster)."""
+    geo = geometry
+    return (geo.channels if geo.group_channels == 1 else geo.group_channels) >= 8
+
+
+# ----------------------------------------------------------------------------------------------
 # Winograd (CPU only)
 
 
@@ -783,7 +1108,12 @@ def conv_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
     if out.size == 0:
         return
     # -- strategy --------------------------------------------------------------------------
-    if not _use_gemm(geometry):
+    if geometry.channels_last:
+        if _use_gemm(geometry):
+            _gemm_forward_cl(x, w, bias, out, geometry)
+        else:
+            _direct_forward_cl(x, w, bias, out, geometry)
+    elif not _use_gemm(geometry):
         if _use_grid(geometry, geometry.lo):
             _grid_forward(x, w, bias, out, geometry)
         else:
@@ -801,6 +1131,12 @@ def conv_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
     if dx.size == 0:
         return
     # -- strategy --------------------------------------------------------------------------
+    if geometry.channels_last:
+        if g.size == 0 or (not _use_gemm(geometry) and _input_runs_fit(geometry)):
+            _direct_input_grad_cl(g, w, bias, dx, geometry)
+        else:
+            _gemm_input_grad_cl(g, w, bias, dx, geometry)
+        return
     # stride 1: the input gradient is again a forward layer (flipped kernel, see _flipped)
     stride1 = geometry.stride == (1, 1, 1) and g.size > 0
     flo = flipped_lo(geometry.kernel, geometry.lo, geometry.dilation) if stride1 else None
@@ -824,7 +1160,12 @@ def conv_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
     if dw.size == 0:
         return
     # -- strategy --------------------------------------------------------------------------
-    if g.size == 0 or not _use_gemm(geometry):
+    if geometry.channels_last:
+        if g.size == 0 or not _use_gemm(geometry):
+            _direct_weight_grad_cl(x, g, dw, geometry)
+        else:
+            _gemm_weight_grad_cl(x, g, dw, geometry)
+    elif g.size == 0 or not _use_gemm(geometry):
         if g.size and _use_grid(geometry, geometry.lo):
             _grid_weight_grad(x, g, dw, geometry)
         else:

@@ -13,6 +13,10 @@ of one element with a one-element local accumulator:
   ``(n, od, oh)``, those column sums added in order (the CPU's order);
 * bias gradient: one thread per channel, accumulated in float64 as on the CPU.
 
+Channels-last (``x`` ``(N, D, H, W, C)``): the same, with the ``*_cl`` tap loops and the
+weights reordered on the device into the layouts they read
+(:attr:`numbaconv.core.conv.ConvGeometry.forward_weight_order`, ``input_weight_order``).
+
 Arrays are flat device arrays; the call's geometry
 (:attr:`numbaconv.core.conv.ConvGeometry.array`) is copied to the device per call.
 """
@@ -35,7 +39,14 @@ from ..core.conv import (
     G_WO,
     ConvGeometry,
 )
-from ..loops.conv import forward_block, input_grad_block, weight_grad_run
+from ..loops.conv import (
+    forward_block,
+    forward_cl_block,
+    input_grad_block,
+    input_grad_cl_block,
+    weight_grad_cl_run,
+    weight_grad_run,
+)
 from ._target import cuda
 from .common import grid_1d, to_device
 from .memory import zeros as device_zeros
@@ -103,6 +114,74 @@ def _weight_grad(xf, gf, dwf, geo):
 
 
 @cuda.jit(cache=False)
+def _forward_cl(xf, wt, bf, of, geo):
+    K, Do, Ho, Wo = geo[G_K], geo[G_DO], geo[G_HO], geo[G_WO]
+    acc = cuda.local.array(1, of.dtype)
+    start, step = cuda.grid(1), cuda.gridsize(1)
+    for i in range(start, of.size, step):
+        k = i % K
+        r = i // K
+        ow = r % Wo
+        r //= Wo
+        oh = r % Ho
+        r //= Ho
+        acc[0] = bf[k]
+        forward_cl_block(acc, 0, 1, 1, xf, wt, geo, r // Do, r % Do, oh, oh + 1, ow, ow + 1,
+                         k, k + 1)
+        of[i] = acc[0]
+
+
+@cuda.jit(cache=False)
+def _input_grad_cl(gf, wt, bf, df, geo):
+    C, D, H, W = geo[G_C], geo[G_D], geo[G_H], geo[G_W]
+    acc = cuda.local.array(1, df.dtype)
+    start, step = cuda.grid(1), cuda.gridsize(1)
+    for i in range(start, df.size, step):
+        ci = i % C
+        r = i // C
+        iw = r % W
+        r //= W
+        ih = r % H
+        r //= H
+        acc[0] = bf[ci]
+        input_grad_cl_block(acc, 0, 1, 1, gf, wt, geo, r // D, r % D, ih, ih + 1, iw, iw + 1,
+                            ci, ci + 1)
+        df[i] = acc[0]
+
+
+@cuda.jit(cache=False)
+def _weight_grad_cl(xf, gf, dwf, geo):
+    cg = geo[G_CG]
+    kd, kh, kw = geo[G_KD], geo[G_KH], geo[G_KW]
+    acc = cuda.local.array(1, dwf.dtype)
+    start, step = cuda.grid(1), cuda.gridsize(1)
+    for i in range(start, dwf.size, step):
+        tw = i % kw
+        r = i // kw
+        th = r % kh
+        r //= kh
+        td = r % kd
+        r //= kd
+        acc[0] = 0
+        weight_grad_cl_run(acc, xf, gf, geo, r % cg, td, th, tw, r // cg, r // cg + 1)
+        dwf[i] = acc[0]
+
+
+@cuda.jit(cache=False)
+def _gather(src, order, dst):
+    start, step = cuda.grid(1), cuda.gridsize(1)
+    for i in range(start, dst.size, step):
+        dst[i] = src[order[i]]
+
+
+def _reordered(w, order):
+    """``w.ravel()[order]`` on the device (the channels-last weight layouts)."""
+    dst = cuda.device_array(order.size, dtype=w.dtype)
+    _gather[grid_1d(order.size)](_flat(w), to_device(order), dst)
+    return dst
+
+
+@cuda.jit(cache=False)
 def _bias_grad(g, db):
     A, K, B = g.shape
     start, step = cuda.grid(1), cuda.gridsize(1)
@@ -127,7 +206,12 @@ def conv_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
     if out.size == 0:
         return
     b = _bias_or_zeros(bias, geometry.filters, out.dtype)
-    _forward[grid_1d(out.size)](_flat(x), _flat(w), b, _flat(out), to_device(geometry.array))
+    geo = to_device(geometry.array)
+    if geometry.channels_last:
+        wt = _reordered(w, geometry.forward_weight_order)
+        _forward_cl[grid_1d(out.size)](_flat(x), wt, b, _flat(out), geo)
+    else:
+        _forward[grid_1d(out.size)](_flat(x), _flat(w), b, _flat(out), geo)
 
 
 def conv_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
@@ -135,14 +219,20 @@ def conv_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
     if dx.size == 0:
         return
     b = _bias_or_zeros(bias, geometry.channels, dx.dtype)
-    _input_grad[grid_1d(dx.size)](_flat(g), _flat(w), b, _flat(dx), to_device(geometry.array))
+    geo = to_device(geometry.array)
+    if geometry.channels_last:
+        wt = _reordered(w, geometry.input_weight_order)
+        _input_grad_cl[grid_1d(dx.size)](_flat(g), wt, b, _flat(dx), geo)
+    else:
+        _input_grad[grid_1d(dx.size)](_flat(g), _flat(w), b, _flat(dx), geo)
 
 
 def conv_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
     """``dw = conv_weight(x, g)`` on the device."""
     if dw.size == 0:
         return
-    _weight_grad[grid_1d(dw.size)](_flat(x), _flat(g), _flat(dw), to_device(geometry.array))
+    kernel = _weight_grad_cl if geometry.channels_last else _weight_grad
+    kernel[grid_1d(dw.size)](_flat(x), _flat(g), _flat(dw), to_device(geometry.array))
 
 
 def conv_bias_grad(g, db) -> None:

@@ -12,6 +12,8 @@ from oracles import (
     conv_reference,
     conv_transpose_reference,
     conv_weight_grad_reference,
+    to_channels_first,
+    to_channels_last,
 )
 
 import numbaconv as nc
@@ -88,3 +90,40 @@ def test_transpose_on_device_matches_scipy(groups):
 def test_mixed_host_and_device_is_refused():
     with pytest.raises(TypeError, match="same device"):
         nc.conv2d(to_device(np.ones((1, 1, 3, 3))), np.ones((1, 1, 2, 2)))
+
+
+@settings(max_examples=10)
+@given(problems())
+def test_channels_last_on_device(p):
+    nd, x, w, bias, kw = p
+    args = (kw["stride"], kw["padding"], kw["dilation"], kw["groups"])
+    cl = dict(kw, data_format="channels_last")
+    want = conv_reference(x, w, bias, *args)
+    y = to_host(CONV[nd](to_device(to_channels_last(x)), to_device(w),
+                         None if bias is None else to_device(bias), **cl))
+    np.testing.assert_allclose(to_channels_first(y), want, rtol=1e-10, atol=1e-10)
+    g = np.random.default_rng(4).standard_normal(want.shape)
+    gl = to_device(to_channels_last(g))
+    xl_shape = to_channels_last(x).shape
+    dx = to_host(CONV_INPUT[nd](xl_shape, to_device(w), gl, **cl))
+    np.testing.assert_allclose(to_channels_first(dx),
+                               conv_input_grad_reference(x.shape, w, g, *args),
+                               rtol=1e-10, atol=1e-10)
+    dw = to_host(CONV_WEIGHT[nd](to_device(to_channels_last(x)), w.shape, gl, **cl))
+    np.testing.assert_allclose(dw, conv_weight_grad_reference(x, w.shape, g, *args),
+                               rtol=1e-10, atol=1e-10)
+    db = to_host(grad.conv_bias(gl, data_format="channels_last"))
+    np.testing.assert_allclose(db, g.sum(axis=tuple(i for i in range(g.ndim) if i != 1)))
+
+
+def test_channels_last_transpose_on_device_matches_scipy():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, 2, 3, 2))
+    w = rng.standard_normal((2, 3, 2, 3))
+    b = rng.standard_normal(6)
+    kw = dict(stride=2, padding=1, output_padding=1, dilation=1, groups=2,
+              data_format="channels_last")
+    got = to_host(nc.conv_transpose2d(to_device(to_channels_last(x)), to_device(w),
+                                      to_device(b), **kw))
+    want = conv_transpose_reference(x, w, b, (2, 2), ((1, 1), (1, 1)), (1, 1), 2, (5, 4))
+    np.testing.assert_allclose(to_channels_first(got), want, rtol=1e-10, atol=1e-10)
