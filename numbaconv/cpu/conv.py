@@ -72,7 +72,7 @@ from ..loops.conv import (
     input_grad_block,
     input_grad_cl_block,
     span,
-    weight_grad_cl_run,
+    weight_grad_cl_block,
     weight_grad_run,
 )
 from .threads import run_items as _run
@@ -808,28 +808,34 @@ def _input_grad_cl_parallel(gf, wt, bf, df, geo, runs, chunks):
                             (i + 1) * rows // chunks)
 
 
+#: taps a channels-last weight-gradient item takes (it reads its rows of g and x once)
+_CL_TAPS = 3
+
+
 @njit(cache=True, nogil=True)
 def _weight_grad_cl_items(xf, gf, dwf, geo, runs, i0, i1):
-    """Items ``[i0, i1)`` of (channel within the group, tap, run of filters): each filter's
+    """Items ``[i0, i1)`` of (channel within the group, run of filters, block of taps): each
     weight is its sum over the output positions in order."""
     cg = geo[G_CG]
-    kd, kh, kw = geo[G_KD], geo[G_KH], geo[G_KW]
-    taps = kd * kh * kw
+    taps = geo[G_KD] * geo[G_KH] * geo[G_KW]
     nr = runs.shape[0]
-    acc = np.empty(geo[G_K], dtype=dwf.dtype)
+    nb = (taps + _CL_TAPS - 1) // _CL_TAPS
+    acc = np.empty(_CL_TAPS * geo[G_K], dtype=dwf.dtype)
     for it in range(i0, i1):
-        c = it // (taps * nr)
-        t = (it // nr) % taps
-        k0, k1 = runs[it % nr, 0], runs[it % nr, 1]
-        acc[:k1 - k0] = 0
-        weight_grad_cl_run(acc, xf, gf, geo, c, t // (kh * kw), (t // kw) % kh, t % kw, k0, k1)
-        for k in range(k0, k1):
-            dwf[(k * cg + c) * taps + t] = acc[k - k0]
+        c = it // (nr * nb)
+        k0, k1 = runs[(it // nb) % nr, 0], runs[(it // nb) % nr, 1]
+        t0 = (it % nb) * _CL_TAPS
+        t1 = min(taps, t0 + _CL_TAPS)
+        m = k1 - k0
+        acc[:(t1 - t0) * m] = 0
+        weight_grad_cl_block(acc, xf, gf, geo, c, t0, t1, k0, k1)
+        for t in range(t0, t1):
+            for k in range(k0, k1):
+                dwf[(k * cg + c) * taps + t] = acc[(t - t0) * m + k - k0]
 
 
 @njit(cache=True, parallel=True)
-def _weight_grad_cl_parallel(xf, gf, dwf, geo, runs, chunks):
-    items = geo[G_CG] * geo[G_KD] * geo[G_KH] * geo[G_KW] * runs.shape[0]
+def _weight_grad_cl_parallel(xf, gf, dwf, geo, runs, items, chunks):
     for i in prange(chunks):
         _weight_grad_cl_items(xf, gf, dwf, geo, runs, i * items // chunks,
                               (i + 1) * items // chunks)
@@ -867,11 +873,11 @@ def _direct_weight_grad_cl(x, g, dw, geometry: ConvGeometry) -> None:
     geo = geometry
     runs = _runs_array(geo.filters, geo.group_filters, geo.groups)
     args = (x.ravel(), g.ravel(), dw.ravel(), geo.array, runs)
-    items = geo.group_channels * geo.taps * runs.shape[0]
+    items = geo.group_channels * runs.shape[0] * -(-geo.taps // _CL_TAPS)
     if geo.macs < PARALLEL_WORK:
         _weight_grad_cl_items(*args, 0, items)
     else:
-        _weight_grad_cl_parallel(*args, _chunks(items))
+        _weight_grad_cl_parallel(*args, items, _chunks(items))
 
 
 @njit(cache=True, nogil=True)

@@ -44,7 +44,7 @@ from ..loops.conv import (
     forward_cl_block,
     input_grad_block,
     input_grad_cl_block,
-    weight_grad_cl_run,
+    weight_grad_cl_block,
     weight_grad_run,
 )
 from ._target import cuda
@@ -163,7 +163,8 @@ def _weight_grad_cl(xf, gf, dwf, geo):
         td = r % kd
         r //= kd
         acc[0] = 0
-        weight_grad_cl_run(acc, xf, gf, geo, r % cg, td, th, tw, r // cg, r // cg + 1)
+        t = (td * kh + th) * kw + tw
+        weight_grad_cl_block(acc, xf, gf, geo, r % cg, t, t + 1, r // cg, r // cg + 1)
         dwf[i] = acc[0]
 
 
