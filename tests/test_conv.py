@@ -746,3 +746,21 @@ def test_data_format_is_checked():
     # channels-last shapes: the channel axis is the last one
     with pytest.raises(ValueError, match="input has 5 channels"):
         nc.conv2d(x, w, data_format="channels_last")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_channels_last_winograd_keeps_non_finite_semantics(bad):
+    rng = np.random.default_rng(17)
+    x = rng.standard_normal((1, 32, 8, 9)).astype(np.float32)
+    x[0, 3, 4, 5] = bad
+    w = rng.standard_normal((32, 32, 3, 3)).astype(np.float32)
+    y = nc.conv2d(x, w, padding=1)
+    yl = nc.conv2d(_cl(x), w, padding=1, data_format="channels_last")
+    want = _cl(y)
+    np.testing.assert_array_equal(np.isnan(yl), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(yl), np.isinf(want))
+    # the non-finite value reaches exactly the 3x3 neighbourhood of its position
+    hit = ~np.isfinite(yl[0, :, :, 0])
+    assert hit.sum() == 9 and hit[3:6, 4:7].all()
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(yl[finite], want[finite], rtol=2e-4, atol=2e-4)

@@ -518,7 +518,8 @@ def _flipped(w, geometry: ConvGeometry):
     geo = geometry
     adj = make_geometry(geo.batch, geo.filters, geo.channels, geo.groups, geo.out_size,
                         geo.in_size, geo.kernel, geo.stride,
-                        flipped_lo(geo.kernel, geo.lo, geo.dilation), geo.dilation, False)
+                        flipped_lo(geo.kernel, geo.lo, geo.dilation), geo.dilation,
+                        geo.channels_last)
     groups, kg, cg = geo.groups, geo.group_filters, geo.group_channels
     wf = np.ascontiguousarray(
         w.reshape(geo.w_shape)[:, :, ::-1, ::-1, ::-1].reshape(groups, kg, cg, *geo.kernel)
@@ -893,23 +894,45 @@ def _im2col_cl(xf, cols, geo, n, cstart, cb, p0, p1):
     dd, dh, dw = geo[G_DD], geo[G_DH], geo[G_DW]
     ncols = cols.shape[1]
     cf = cols.reshape(-1)
+    # all the channels and dilation 1 along W: a row of taps is one contiguous run of x
+    merge = dw == 1 and cb == C
     for p in range(p0, p1):
         ow = p % Wo
         oh = (p // Wo) % Ho
         od = p // (Wo * Ho)
         rb = (p - p0) * ncols
+        iw0 = ow * sw - lw
         for td in range(kd):
             i_d = od * sd - ld + td * dd
             for th in range(kh):
                 ih = oh * sh - lh + th * dh
+                row = rb + (td * kh + th) * kw * cb
+                if i_d < 0 or i_d >= D or ih < 0 or ih >= H:
+                    for j in range(kw * cb):
+                        cf[_U(row + j)] = 0
+                    continue
+                xrow = ((n * D + i_d) * H + ih) * W
+                if merge:
+                    # taps t0 <= tw < t1 lie inside the input
+                    t0 = min(max(-iw0, 0), kw)
+                    t1 = max(min(W - iw0, kw), t0)
+                    for j in range(t0 * C):
+                        cf[_U(row + j)] = 0
+                    xb = _U((xrow + iw0 + t0) * C)
+                    cb0 = _U(row + t0 * C)
+                    for j in range((t1 - t0) * C):
+                        cf[cb0 + _U(j)] = xf[xb + _U(j)]
+                    for j in range(t1 * C, kw * C):
+                        cf[_U(row + j)] = 0
+                    continue
                 for tw in range(kw):
-                    iw = ow * sw - lw + tw * dw
-                    cb0 = _U(rb + ((td * kh + th) * kw + tw) * cb)
-                    if i_d < 0 or i_d >= D or ih < 0 or ih >= H or iw < 0 or iw >= W:
+                    iw = iw0 + tw * dw
+                    cb0 = _U(row + tw * cb)
+                    if iw < 0 or iw >= W:
                         for c in range(cb):
                             cf[cb0 + _U(c)] = 0
                     else:
-                        xb = _U((((n * D + i_d) * H + ih) * W + iw) * C + cstart)
+                        xb = _U((xrow + iw) * C + cstart)
                         for c in range(cb):
                             cf[cb0 + _U(c)] = xf[xb + _U(c)]
 
@@ -1028,7 +1051,8 @@ def _gemm_weight_grad_cl(x, g, dw, geometry: ConvGeometry) -> None:
     xf = x.ravel()
     g3 = g.reshape(N, P, K)
     dw4 = dw.reshape(groups, kg, cg, taps)
-    cblocks = _split(cg, -(-_ITEMS // groups))
+    # channel blocks of at least 8 channels: the runs of cols stay long
+    cblocks = _split(cg, min(-(-_ITEMS // groups), max(1, cg // 8)))
     items = [(gi, c0, c1) for gi in range(groups) for c0, c1 in cblocks]
     local = threading.local()
 
@@ -1071,7 +1095,6 @@ def _winograd_2d(geometry: ConvGeometry, lo) -> bool:
 
     geo = geometry
     return (geo.in_size[0] == 1 and geo.kernel[0] == 1 and lo[0] == 0 and min(lo) >= 0
-            and not geo.channels_last
             and winograd_applies((geo.batch, geo.channels, *geo.in_size[1:]),
                                  (geo.filters, geo.group_channels, *geo.kernel[1:]),
                                  geo.stride[1:], geo.dilation[1:], geo.groups))
@@ -1080,11 +1103,16 @@ def _winograd_2d(geometry: ConvGeometry, lo) -> bool:
 def _winograd(x, w, b, out, geometry: ConvGeometry, lo) -> bool:
     """Winograd 2-D forward with padding ``lo`` (``(0, lh, lw)``) before the data; False when
     it met non-finite data (the caller then recomputes with GEMM)."""
-    from .winograd import winograd_forward
+    from .winograd import winograd_forward, winograd_forward_cl
 
     geo = geometry
     _, H, W = geo.in_size
     _, Ho, Wo = geo.out_size
+    if geo.channels_last:
+        return winograd_forward_cl(x.reshape(geo.batch, H, W, geo.channels),
+                                   w.reshape(geo.filters, geo.group_channels, 3, 3), b,
+                                   out.reshape(geo.batch, Ho, Wo, geo.filters), lo[1], lo[2],
+                                   geo.dilation[1], geo.dilation[2], _serial_items(geo))
     return winograd_forward(x.reshape(geo.batch, geo.channels, H, W),
                             w.reshape(geo.filters, geo.group_channels, 3, 3), b,
                             out.reshape(geo.batch, geo.filters, Ho, Wo), lo[1], lo[2],
@@ -1115,10 +1143,14 @@ def conv_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
         return
     # -- strategy --------------------------------------------------------------------------
     if geometry.channels_last:
-        if _use_gemm(geometry):
-            _gemm_forward_cl(x, w, bias, out, geometry)
-        else:
+        if not _use_gemm(geometry):
             _direct_forward_cl(x, w, bias, out, geometry)
+        elif _winograd_2d(geometry, geometry.lo):
+            b = _bias_or_zeros(bias, geometry.filters, out.dtype)
+            if not _winograd(x, w, b, out, geometry, geometry.lo):
+                _gemm_forward_cl(x, w, bias, out, geometry)  # keeps NaN local, inf inf
+        else:
+            _gemm_forward_cl(x, w, bias, out, geometry)
     elif not _use_gemm(geometry):
         if _use_grid(geometry, geometry.lo):
             _grid_forward(x, w, bias, out, geometry)
@@ -1137,16 +1169,20 @@ def conv_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
     if dx.size == 0:
         return
     # -- strategy --------------------------------------------------------------------------
-    if geometry.channels_last:
-        if g.size == 0 or (not _use_gemm(geometry) and _input_runs_fit(geometry)):
-            _direct_input_grad_cl(g, w, bias, dx, geometry)
-        else:
-            _gemm_input_grad_cl(g, w, bias, dx, geometry)
-        return
     # stride 1: the input gradient is again a forward layer (flipped kernel, see _flipped)
     stride1 = geometry.stride == (1, 1, 1) and g.size > 0
     flo = flipped_lo(geometry.kernel, geometry.lo, geometry.dilation) if stride1 else None
-    if g.size == 0 or not _use_gemm(geometry):
+    if geometry.channels_last:
+        if g.size == 0 or (not _use_gemm(geometry) and _input_runs_fit(geometry)):
+            _direct_input_grad_cl(g, w, bias, dx, geometry)
+        elif stride1 and geometry.groups == 1 and _winograd_2d(geometry, flo):
+            adj, wf = _flipped(w, geometry)
+            b = _bias_or_zeros(bias, geometry.channels, dx.dtype)
+            if not _winograd(g, wf, b, dx, adj, adj.lo):
+                _gemm_input_grad_cl(g, w, bias, dx, geometry)
+        else:
+            _gemm_input_grad_cl(g, w, bias, dx, geometry)
+    elif g.size == 0 or not _use_gemm(geometry):
         if stride1 and _use_grid(geometry, flo):
             adj, wf = _flipped(w, geometry)
             _grid_forward(g, wf, bias, dx, adj)
