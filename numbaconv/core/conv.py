@@ -352,7 +352,7 @@ def conv_spec(kind: str, nd: int, x_shape, weight_shape, stride=1, padding=0, di
         pad_widths = outer + pads + (((0, 0),) if channels_last else ())
         full = (n,) + x_shape[1 if batched else 0:]
         padded_shape = padspec.padded_shape(full, pad_widths)
-        in_sp = tuple(m + b + a for m, (b, a) in zip(spatial, pads, strict=True))
+        in_sp = padspec.padded_shape(spatial, pads)
         lo = (0,) * nd
     geometry = make_geometry(n, c_in, weight_shape[0], groups, _to3(in_sp, 1), _to3(out_sp, 1),
                              _to3(kernel, 1), _to3(strides, 1), _to3(lo, 0), _to3(dils, 1),
