@@ -809,24 +809,26 @@ def _input_grad_cl_parallel(gf, wt, bf, df, geo, runs, chunks):
                             (i + 1) * rows // chunks)
 
 
-#: taps a channels-last weight-gradient item takes (it reads its rows of g and x once)
-_CL_TAPS = 3
+#: filters a channels-last weight-gradient item takes at most (long runs amortise the loop
+#: overhead; items are then split by blocks of taps)
+_CL_RUN = 64
 
 
 @njit(cache=True, nogil=True)
-def _weight_grad_cl_items(xf, gf, dwf, geo, runs, i0, i1):
-    """Items ``[i0, i1)`` of (channel within the group, run of filters, block of taps): each
-    weight is its sum over the output positions in order."""
+def _weight_grad_cl_items(xf, gf, dwf, geo, runs, tb, i0, i1):
+    """Items ``[i0, i1)`` of (channel within the group, run of filters, block of ``tb`` taps):
+    the item's weights, each the sum over the output positions in order. An item reads its
+    part of every row of g and x once, for all its taps."""
     cg = geo[G_CG]
     taps = geo[G_KD] * geo[G_KH] * geo[G_KW]
     nr = runs.shape[0]
-    nb = (taps + _CL_TAPS - 1) // _CL_TAPS
-    acc = np.empty(_CL_TAPS * geo[G_K], dtype=dwf.dtype)
+    nb = (taps + tb - 1) // tb
+    acc = np.empty(tb * _CL_RUN, dtype=dwf.dtype)
     for it in range(i0, i1):
         c = it // (nr * nb)
         k0, k1 = runs[(it // nb) % nr, 0], runs[(it // nb) % nr, 1]
-        t0 = (it % nb) * _CL_TAPS
-        t1 = min(taps, t0 + _CL_TAPS)
+        t0 = (it % nb) * tb
+        t1 = min(taps, t0 + tb)
         m = k1 - k0
         acc[:(t1 - t0) * m] = 0
         weight_grad_cl_block(acc, xf, gf, geo, c, t0, t1, k0, k1)
@@ -836,9 +838,9 @@ def _weight_grad_cl_items(xf, gf, dwf, geo, runs, i0, i1):
 
 
 @njit(cache=True, parallel=True)
-def _weight_grad_cl_parallel(xf, gf, dwf, geo, runs, items, chunks):
+def _weight_grad_cl_parallel(xf, gf, dwf, geo, runs, tb, items, chunks):
     for i in prange(chunks):
-        _weight_grad_cl_items(xf, gf, dwf, geo, runs, i * items // chunks,
+        _weight_grad_cl_items(xf, gf, dwf, geo, runs, tb, i * items // chunks,
                               (i + 1) * items // chunks)
 
 
@@ -872,9 +874,16 @@ def _direct_input_grad_cl(g, w, bias, dx, geometry: ConvGeometry) -> None:
 
 def _direct_weight_grad_cl(x, g, dw, geometry: ConvGeometry) -> None:
     geo = geometry
-    runs = _runs_array(geo.filters, geo.group_filters, geo.groups)
-    args = (x.ravel(), g.ravel(), dw.ravel(), geo.array, runs)
-    items = geo.group_channels * runs.shape[0] * -(-geo.taps // _CL_TAPS)
+    runs = np.array([(a, min(r1, a + _CL_RUN))
+                     for r0, r1 in _channel_runs(geo.filters, geo.group_filters, geo.groups)
+                     for a in range(r0, r1, _CL_RUN)], dtype=np.int64)
+    # blocks of taps only when there are fewer than _ITEMS (channel, run) items: each block
+    # reads the rows again
+    per = geo.group_channels * runs.shape[0]
+    blocks = min(geo.taps, max(1, -(-_ITEMS // per)))
+    tb = -(-geo.taps // blocks)
+    args = (x.ravel(), g.ravel(), dw.ravel(), geo.array, runs, tb)
+    items = per * -(-geo.taps // tb)
     if geo.macs < PARALLEL_WORK:
         _weight_grad_cl_items(*args, 0, items)
     else:
@@ -956,10 +965,13 @@ def _col2im_cl(cols, df, bf, geo, n, cstart, cb):
         xb = _U((img + q) * C + cstart)
         for c in range(cb):
             df[xb + _U(c)] = bf[cstart + c] if bf.size else zero
+    # all the channels and dilation 1 along W: a row of taps is one contiguous run of dx
+    merge = dw == 1 and cb == C
     for p in range(Do * Ho * Wo):
         ow = p % Wo
         oh = (p // Wo) % Ho
         od = p // (Wo * Ho)
+        iw0 = ow * sw - lw
         for td in range(kd):
             i_d = od * sd - ld + td * dd
             if i_d < 0 or i_d >= D:
@@ -968,12 +980,22 @@ def _col2im_cl(cols, df, bf, geo, n, cstart, cb):
                 ih = oh * sh - lh + th * dh
                 if ih < 0 or ih >= H:
                     continue
+                row = p * ncols + (td * kh + th) * kw * cb
+                xrow = ((n * D + i_d) * H + ih) * W
+                if merge:
+                    t0 = min(max(-iw0, 0), kw)
+                    t1 = max(min(W - iw0, kw), t0)
+                    xb = _U((xrow + iw0 + t0) * C)
+                    cb0 = _U(row + t0 * C)
+                    for j in range((t1 - t0) * C):
+                        df[xb + _U(j)] += cf[cb0 + _U(j)]
+                    continue
                 for tw in range(kw):
-                    iw = ow * sw - lw + tw * dw
+                    iw = iw0 + tw * dw
                     if iw < 0 or iw >= W:
                         continue
-                    cb0 = _U(p * ncols + ((td * kh + th) * kw + tw) * cb)
-                    xb = _U((((n * D + i_d) * H + ih) * W + iw) * C + cstart)
+                    cb0 = _U(row + tw * cb)
+                    xb = _U((xrow + iw) * C + cstart)
                     for c in range(cb):
                         df[xb + _U(c)] += cf[cb0 + _U(c)]
 
@@ -1020,7 +1042,8 @@ def _gemm_input_grad_cl(g, w, bias, dx, geometry: ConvGeometry) -> None:
     bf = _bias_array(bias, dx.dtype)
     w4 = w.reshape(groups, kg, cg, taps)
     g3 = g.reshape(N, P, K)
-    cblocks = _split(cg, -(-_ITEMS // (N * groups)))
+    # channel blocks of at least 8 channels (all of them when fewer): long col2im runs
+    cblocks = _split(cg, min(-(-_ITEMS // (N * groups)), max(1, cg // 8)))
     # per (group, block of channels): (kg, taps * cb), columns (tap, channel) like cols
     wts = {(gi, c0): np.ascontiguousarray(w4[gi, :, c0:c1, :].transpose(0, 2, 1))
            .reshape(kg, taps * (c1 - c0)) for gi in range(groups) for c0, c1 in cblocks}
