@@ -85,6 +85,12 @@ class ConvGeometry:
     macs: int = 0
 
     @functools.cached_property
+    def adjoint_lo(self) -> tuple[int, ...]:
+        """Padding before the data of the stride-1 input gradient read as a forward
+        convolution (:func:`flipped_lo`)."""
+        return flipped_lo(self.kernel, self.lo, self.dilation)
+
+    @functools.cached_property
     def forward_weight_order(self) -> np.ndarray:
         """Channels-last kernels read the forward weights along runs of output channels:
         ``w.ravel()[order]`` is ``(C/groups, taps, K)``, ``[c, t, k] = w[k, c, t]``."""

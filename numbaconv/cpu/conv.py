@@ -63,7 +63,6 @@ from ..core.conv import (
     G_W,
     G_WO,
     ConvGeometry,
-    flipped_lo,
     make_geometry,
 )
 from ..loops.conv import (
@@ -517,8 +516,7 @@ def _flipped(w, geometry: ConvGeometry):
     ``d*(k - 1) - lo`` before the data (:func:`numbaconv.core.conv.flipped_lo`)."""
     geo = geometry
     adj = make_geometry(geo.batch, geo.filters, geo.channels, geo.groups, geo.out_size,
-                        geo.in_size, geo.kernel, geo.stride,
-                        flipped_lo(geo.kernel, geo.lo, geo.dilation), geo.dilation,
+                        geo.in_size, geo.kernel, geo.stride, geo.adjoint_lo, geo.dilation,
                         geo.channels_last)
     groups, kg, cg = geo.groups, geo.group_filters, geo.group_channels
     wf = np.ascontiguousarray(
@@ -1102,7 +1100,7 @@ def _gemm_weight_grad_cl(x, g, dw, geometry: ConvGeometry) -> None:
 
 def _input_runs_fit(geometry: ConvGeometry) -> bool:
     """Whether the channels-last direct input gradient has runs of input channels long
-    enough to vectorise (else its GEMM path is faster)."""
+    enough to vectorise (else, unless the work is small, its GEMM path is faster)."""
     geo = geometry
     return (geo.channels if geo.group_channels == 1 else geo.group_channels) >= 8
 
@@ -1194,9 +1192,10 @@ def conv_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
     # -- strategy --------------------------------------------------------------------------
     # stride 1: the input gradient is again a forward layer (flipped kernel, see _flipped)
     stride1 = geometry.stride == (1, 1, 1) and g.size > 0
-    flo = flipped_lo(geometry.kernel, geometry.lo, geometry.dilation) if stride1 else None
+    flo = geometry.adjoint_lo
     if geometry.channels_last:
-        if g.size == 0 or (not _use_gemm(geometry) and _input_runs_fit(geometry)):
+        if g.size == 0 or (not _use_gemm(geometry)
+                           and (_input_runs_fit(geometry) or geometry.macs < GRID_WORK)):
             _direct_input_grad_cl(g, w, bias, dx, geometry)
         elif stride1 and geometry.groups == 1 and _winograd_2d(geometry, flo):
             adj, wf = _flipped(w, geometry)
