@@ -1,34 +1,43 @@
 """CPU convolution kernels: direct loops (twins of :mod:`numbaconv.cuda.conv`), and the CPU-only
-im2col/col2im + BLAS GEMM and Winograd paths.
+grid, im2col/col2im + BLAS GEMM and Winograd paths.
 
 Launchers (:func:`conv_forward`, :func:`conv_input_grad`, :func:`conv_weight_grad`,
 :func:`conv_bias_grad`) take C-contiguous arrays and the call's
 :class:`numbaconv.core.conv.ConvGeometry` (resolved once by :mod:`numbaconv.api.conv`):
 a forward convolution on three spatial axes, ``x`` ``(N, C, D, H, W)``, ``w`` ``(K,
-C/groups, kd, kh, kw)``, output ``(N, K, Do, Ho, Wo)`` (1-D and 2-D calls have singleton
-leading axes; the arrays may arrive in any shape of that size and layout). The output
-arrays are preallocated; padding after the data is implicit (a tap outside the input
-reads zero). Each launcher picks its strategy in one marked place at its top:
+C/groups, kd, kh, kw)``, output ``(N, K, Do, Ho, Wo)``, or channels-last ``(N, D, H, W,
+C)`` / ``(N, Do, Ho, Wo, K)`` (``geometry.channels_last``; 1-D and 2-D calls have
+singleton leading axes, and the arrays may arrive in any shape of that size and layout).
+The output arrays are preallocated; padding after the data is implicit (a tap outside
+the input reads zero). Each launcher picks its strategy in one marked place at its top
+(``# -- strategy``):
 
 * *direct* (layers whose reduction is short: depthwise, few input channels): the tap
   loops of :mod:`numbaconv.loops.conv`, shared with the CUDA kernels, over whole output
-  rows (forward), input rows (input gradient) or weight planes (weight gradient). A
-  serial item kernel does the work; below :data:`PARALLEL_WORK` multiply-adds it runs on
-  the calling thread, above it a small ``prange`` driver runs fixed chunks of items;
+  planes (forward), input planes (input gradient) or weight planes (weight gradient);
+  channels-last, over rows of positions with the innermost run over the channels. A
+  serial item kernel does the work; below :data:`PARALLEL_WORK` multiply-adds the
+  launcher calls it on the calling thread (nothing else to compile), above it a small
+  ``prange`` driver runs fixed chunks of items;
+* *grid* (CPU only, channels-first, stride 1 in (H, W), from :data:`GRID_WORK`
+  multiply-adds): each item pads the planes it reads onto a padded-width grid so every
+  tap is one long run; the same sums in the same order as the direct forward (the input
+  gradient is the forward of the flipped kernel), the weight gradient reassociated;
 * *Winograd* F(2x2, 3x3) (:mod:`numbaconv.cpu.winograd`, CPU only): 2-D 3x3 stride-1
   layers (dilation up to 4) with at least 32 input and output channels, forward and input
-  gradient (the input gradient of such a layer is again one), non-finite data redone by
-  GEMM;
+  gradient (the input gradient of such a layer is again one), both layouts, non-finite
+  data redone by GEMM;
 * *GEMM* (CPU only): a fixed number of independent work items (image x group x block of
   output rows, or of channels for the gradients); each runs a GIL-free njit
-  :func:`_im2col` into a per-thread buffer and one single-threaded BLAS GEMM through
-  NumPy's ``matmul``, on :func:`numbaconv.cpu.threads.run_items`'s threads. The input
-  gradient is ``col2im(W^T @ G)``, the weight gradient ``G @ cols^T`` summed over the
-  batch in order; the bias rides along as a row of ones.
+  :func:`_im2col` (:func:`_im2col_cl`) into a per-thread buffer and one single-threaded
+  BLAS GEMM through NumPy's ``matmul``, on :func:`numbaconv.cpu.threads.run_items`'s
+  threads, or on the calling thread below :data:`GEMM_PARALLEL_WORK`. The input gradient
+  is ``col2im(W^T @ G)``, the weight gradient ``G @ cols^T`` summed over the batch in
+  order; the bias rides along as a row of ones.
 
-Determinism: every output element of a direct kernel is summed by one item in a fixed
-order, and the GEMM blocking is a constant (:data:`_ITEMS`), so results do not depend on
-the thread count or on the serial/parallel choice.
+Determinism: every output element of a direct or grid kernel is summed by one item in a
+fixed order, and the GEMM blocking is a constant (:data:`_ITEMS`), so results do not
+depend on the thread count or on the serial/parallel choice.
 """
 
 from __future__ import annotations
