@@ -1,69 +1,41 @@
 """conv1d/2d/3d, their gradients and transposed convolution against independent oracles.
 
-Oracles: ``scipy.signal.correlate`` per (output, input) channel pair on the
-``numpy.pad``-padded input, dilation by a zero-inserted kernel, stride by
-slicing; the adjoint identities; central finite differences; PyTorch as an
-extra cross-check when installed.
+Oracles (tests/oracles.py): ``scipy.signal.correlate`` / ``convolve`` per (output, input)
+channel pair on the ``numpy.pad``-padded input, dilation by a zero-inserted kernel,
+stride by slicing or zero insertion; the adjoint identities; central finite
+differences; PyTorch as an extra cross-check when installed.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import scipy.signal
 from hypothesis import given
 from hypothesis import strategies as st
+from oracles import (
+    CONV_PAD_MODES,
+    conv_input_grad_reference,
+    conv_reference,
+    conv_transpose_reference,
+    conv_weight_grad_reference,
+    to_channels_last,
+)
 
 import numbaconv as nc
 from numbaconv import grad
+from numbaconv.core.conv import conv_spec
 from numbaconv.cpu import conv as cpu_conv
 
-MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge",
-         "circular": "wrap", "symmetric": "symmetric"}
+MODES = list(CONV_PAD_MODES)
 CONV = {1: nc.conv1d, 2: nc.conv2d, 3: nc.conv3d}
 CONV_INPUT = {1: grad.conv1d_input, 2: grad.conv2d_input, 3: grad.conv3d_input}
 CONV_WEIGHT = {1: grad.conv1d_weight, 2: grad.conv2d_weight, 3: grad.conv3d_weight}
 CONV_T = {1: nc.conv_transpose1d, 2: nc.conv_transpose2d, 3: nc.conv_transpose3d}
 
 
-# ----------------------------------------------------------------------------------------------
-# the oracle
-
-
-def dilate_kernel(w, dilation):
-    """Insert ``dilation - 1`` zeros between taps along every axis."""
-    shape = tuple(d * (k - 1) + 1 for k, d in zip(w.shape, dilation, strict=True))
-    out = np.zeros(shape, dtype=np.float64)
-    out[tuple(slice(None, None, d) for d in dilation)] = w
-    return out
-
-
-def ref_conv(x, w, bias, stride, pads, dilation, groups, mode="zeros"):
-    """Batched reference: sum over input channels of scipy.signal.correlate(..., 'valid')."""
-    x = np.asarray(x, np.float64)
-    w = np.asarray(w, np.float64)
-    nd = x.ndim - 2
-    xp = np.pad(x, ((0, 0), (0, 0)) + tuple(pads), mode=MODES[mode])
-    K, cg = w.shape[:2]
-    kg = K // groups
-    outs = []
-    for n in range(x.shape[0]):
-        chans = []
-        for k in range(K):
-            g = k // kg
-            acc = 0
-            for c in range(cg):
-                wk = dilate_kernel(w[k, c], dilation)
-                acc = acc + scipy.signal.correlate(xp[n, g * cg + c], wk, mode="valid",
-                                                   method="direct")
-            acc = acc[tuple(slice(None, None, s) for s in stride)]
-            if bias is not None:
-                acc = acc + bias[k]
-            chans.append(acc)
-        outs.append(np.stack(chans))
-    out = np.stack(outs)
-    assert out.ndim == nd + 2
-    return out
+def geometry(x_shape, w_shape, kind="forward", **kw):
+    """The kernels' geometry of a 2-D call (to ask the CPU launchers which path they take)."""
+    return conv_spec(kind, len(x_shape) - 2, tuple(x_shape), tuple(w_shape), **kw).geometry
 
 
 @st.composite
@@ -93,7 +65,7 @@ def conv_problems(draw, nd=None, max_side=7):
 # forward
 
 
-@given(conv_problems(), st.sampled_from(list(MODES)))
+@given(conv_problems(), st.sampled_from(MODES))
 def test_forward_matches_scipy_correlate(p, mode):
     nd = p["nd"]
     if mode in ("reflect",) and any(lo >= n or hi >= n for (lo, hi), n in
@@ -101,7 +73,7 @@ def test_forward_matches_scipy_correlate(p, mode):
         mode = "symmetric"  # still numpy.pad-exact, just avoids the n == 1 degenerate case
     got = CONV[nd](p["x"], p["w"], p["bias"], stride=p["stride"], padding=p["pads"],
                    dilation=p["dilation"], groups=p["groups"], padding_mode=mode)
-    want = ref_conv(p["x"], p["w"], p["bias"], p["stride"], p["pads"], p["dilation"],
+    want = conv_reference(p["x"], p["w"], p["bias"], p["stride"], p["pads"], p["dilation"],
                     p["groups"], mode)
     shape = tuple(nc.conv_output_size(n, k, s, pad, d) for n, k, s, pad, d in
                   zip(p["x"].shape[2:], p["w"].shape[2:], p["stride"], p["pads"],
@@ -138,7 +110,7 @@ def test_forward_fast_paths_match_scipy(case, dtype):
     got = nc.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
     st2 = (stride, stride) if isinstance(stride, int) else stride
     pads = resolve_pairs(padding, 2)
-    want = ref_conv(x, w, b, st2, pads, (dilation, dilation), groups)
+    want = conv_reference(x, w, b, st2, pads, (dilation, dilation), groups)
     assert got.dtype == dtype
     tol = 2e-4 if dtype == np.float32 else 1e-11
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
@@ -160,7 +132,7 @@ def test_same_padding_any_stride_is_tensorflow_rule(nd, n, k, s, d):
     assert got.shape[2:] == (-(-n // s),) * nd          # ceil(n / s)
     total = max(0, (-(-n // s) - 1) * s + d * (k - 1) + 1 - n)
     pads = ((total // 2, total - total // 2),) * nd      # extra padding after
-    np.testing.assert_allclose(got, ref_conv(x, w, None, (s,) * nd, pads, (d,) * nd, 1),
+    np.testing.assert_allclose(got, conv_reference(x, w, None, (s,) * nd, pads, (d,) * nd, 1),
                                rtol=1e-10, atol=1e-10)
 
 
@@ -169,7 +141,7 @@ def test_causal_conv1d_pads_left_only():
     w = np.array([[[1.0, 2.0, 3.0]]])
     got = nc.conv1d(x, w, padding="causal", dilation=2)
     assert got.shape == (1, 1, 8)
-    np.testing.assert_allclose(got, ref_conv(x, w, None, (1,), ((4, 0),), (2,), 1))
+    np.testing.assert_allclose(got, conv_reference(x, w, None, (1,), ((4, 0),), (2,), 1))
     # output t only sees inputs <= t
     x2 = x.copy()
     x2[0, 0, 5:] = 100
@@ -188,7 +160,7 @@ def test_padding_forms_agree():
     np.testing.assert_array_equal(a, nc.conv2d(x, w, padding=((1, 1), (1, 1))))
     np.testing.assert_array_equal(nc.conv2d(x, w, padding="valid"), nc.conv2d(x, w))
     asym = nc.conv2d(x, w, padding=((0, 2), (1, 0)))
-    np.testing.assert_allclose(asym, ref_conv(x, w, None, (1, 1), ((0, 2), (1, 0)), (1, 1), 1))
+    np.testing.assert_allclose(asym, conv_reference(x, w, None, (1, 1), ((0, 2), (1, 0)), (1, 1), 1))
 
 
 def test_unbatched_and_dtype_promotion():
@@ -197,7 +169,7 @@ def test_unbatched_and_dtype_promotion():
     w = rng.integers(-2, 2, (2, 3, 3, 3)).astype(np.int64)
     got = nc.conv2d(x, w)
     assert got.dtype == np.float64 and got.shape == (2, 4, 4)
-    np.testing.assert_array_equal(got, ref_conv(x[None], w, None, (1, 1), ((0, 0),) * 2,
+    np.testing.assert_array_equal(got, conv_reference(x[None], w, None, (1, 1), ((0, 0),) * 2,
                                                 (1, 1), 1)[0])
     x32 = x.astype(np.float32)
     assert nc.conv2d(x32, w.astype(np.float32)).dtype == np.float32
@@ -273,15 +245,12 @@ def test_adjoint_identities(p):
     lhs = np.vdot(y, g)
     np.testing.assert_allclose(np.vdot(x, dx), lhs, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(np.vdot(w, dw), lhs, rtol=1e-9, atol=1e-9)
-    # each gradient also against the explicit oracle: the adjoint of ref_conv, column by column
-    if x.size <= 24:
-        cols = []
-        for i in range(x.size):
-            e = np.zeros(x.size)
-            e[i] = 1
-            cols.append(np.vdot(ref_conv(e.reshape(x.shape), w, None, p["stride"], p["pads"],
-                                         p["dilation"], p["groups"]), g))
-        np.testing.assert_allclose(dx.ravel(), cols, rtol=1e-9, atol=1e-9)
+    # each gradient also against its scipy oracle
+    args = (p["stride"], p["pads"], p["dilation"], p["groups"])
+    np.testing.assert_allclose(dx, conv_input_grad_reference(x.shape, w, g, *args),
+                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dw, conv_weight_grad_reference(x, w.shape, g, *args),
+                               rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -374,7 +343,7 @@ def test_grad_module_lists_the_gradients():
 
 
 @given(conv_problems(), st.data())
-def test_transpose_is_the_input_gradient(p, data):
+def test_transpose_matches_scipy_convolve(p, data):
     nd, x, w = p["nd"], p["x"], p["w"]
     y = CONV[nd](x, w, **_grad_args(p))
     # output_padding recovers the exact input length
@@ -387,11 +356,10 @@ def test_transpose_is_the_input_gradient(p, data):
     bias = data.draw(st.none() | st.just(np.arange(x.shape[1], dtype=float)))
     got = CONV_T[nd](y, w, bias, stride=p["stride"], padding=p["pads"], output_padding=op,
                      groups=p["groups"], dilation=p["dilation"])
-    want = CONV_INPUT[nd](x.shape, w, y, **_grad_args(p))
-    if bias is not None:
-        want = want + bias.reshape((-1,) + (1,) * nd)
+    want = conv_transpose_reference(y, w, bias, p["stride"], p["pads"], p["dilation"],
+                                    p["groups"], x.shape[2:])
     assert got.shape == x.shape
-    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
 
 
 def test_transpose_textbook_upsampling():
@@ -436,14 +404,19 @@ def test_bitwise_identical_for_one_and_two_threads(ws, groups):
 
 
 def test_gemm_and_direct_paths_both_used():
-    x5, w5 = np.empty((1, 32, 1, 9, 9)), np.empty((32, 32, 1, 3, 3))
-    assert cpu_conv._winograd_2d(x5, w5, (1, 1, 1), (0, 1, 1), (1, 1, 1), 1)
-    assert not cpu_conv._winograd_2d(x5, w5, (1, 2, 2), (0, 1, 1), (1, 1, 1), 1)
-    assert cpu_conv._winograd_2d(x5, w5, (1, 1, 1), (0, 1, 1), (1, 2, 3), 1)
-    assert not cpu_conv._winograd_2d(x5, w5, (1, 1, 1), (0, 1, 1), (1, 5, 1), 1)
-    assert cpu_conv._use_gemm((64, 64, 3, 3), 1)
-    assert not cpu_conv._use_gemm((64, 1, 3, 3), 64)
-    assert not cpu_conv._use_gemm((32, 1, 3, 3), 1)
+    xs, ws = (1, 32, 9, 9), (32, 32, 3, 3)
+
+    def wino(**kw):
+        g = geometry(xs, ws, padding=1, **kw)
+        return cpu_conv._winograd_2d(g, g.lo)
+
+    assert wino()
+    assert not wino(stride=2)
+    assert wino(dilation=(2, 3))
+    assert not wino(dilation=(5, 1))
+    assert cpu_conv._use_gemm(geometry((1, 64, 9, 9), (64, 64, 3, 3)))
+    assert not cpu_conv._use_gemm(geometry((1, 64, 9, 9), (64, 1, 3, 3), groups=64))
+    assert not cpu_conv._use_gemm(geometry((1, 1, 9, 9), (32, 1, 3, 3)))
 
 
 @pytest.mark.parametrize("nd", [1, 2, 3])
@@ -488,14 +461,14 @@ def test_gemm_path_on_every_geometry(p):
     saved = cpu_conv._MIN_REDUCTION, cpu_conv._MIN_KG
     cpu_conv._MIN_REDUCTION, cpu_conv._MIN_KG = 1, 1
     try:
-        assert cpu_conv._use_gemm(w.shape, p["groups"])
+        assert cpu_conv._use_gemm(geometry(x.shape, w.shape, **_grad_args(p)))
         y = CONV[nd](x, w, p["bias"], **_grad_args(p))
         g = np.random.default_rng(10).standard_normal(y.shape)
         dx = CONV_INPUT[nd](x.shape, w, g, **_grad_args(p))
         dw = CONV_WEIGHT[nd](x, w.shape, g, **_grad_args(p))
     finally:
         cpu_conv._MIN_REDUCTION, cpu_conv._MIN_KG = saved
-    want = ref_conv(x, w, p["bias"], p["stride"], p["pads"], p["dilation"], p["groups"])
+    want = conv_reference(x, w, p["bias"], p["stride"], p["pads"], p["dilation"], p["groups"])
     np.testing.assert_allclose(y, want, rtol=1e-10, atol=1e-10)
     y0 = want if p["bias"] is None else want - p["bias"].reshape((-1,) + (1,) * nd)
     np.testing.assert_allclose(np.vdot(x, dx), np.vdot(y0, g), rtol=1e-9, atol=1e-9)
@@ -507,15 +480,287 @@ def test_transpose_gemm_path_with_bias_is_adjoint_plus_bias():
     y = rng.standard_normal((2, 16, 5, 6))           # transposed-conv input: C_in = 16
     w = rng.standard_normal((16, 8, 3, 3))           # (C_in, C_out, kh, kw): GEMM-sized
     b = rng.standard_normal(8)
-    assert cpu_conv._use_gemm(w.shape, 1)
+    assert cpu_conv._use_gemm(geometry((2, 8, 10, 12), (16, 8, 3, 3)))
     out = nc.conv_transpose2d(y, w, b, stride=2, padding=1, output_padding=1)
     assert out.shape == (2, 8, 10, 12)
     # adjoint: <conv_t(y) - bias, x> == <y, conv(x, w)> with w read as a conv weight (K=16, C=8)
     x = rng.standard_normal(out.shape)
     lhs = np.vdot(out - b.reshape(8, 1, 1), x)
-    rhs = np.vdot(y, ref_conv(x, w, None, (2, 2), ((1, 1), (1, 1)), (1, 1), 1)[:, :, :5, :6])
+    rhs = np.vdot(y, conv_reference(x, w, None, (2, 2), ((1, 1), (1, 1)), (1, 1), 1)[:, :, :5, :6])
     np.testing.assert_allclose(lhs, rhs, rtol=1e-10)
     torch = pytest.importorskip("torch")
     want = torch.nn.functional.conv_transpose2d(torch.tensor(y), torch.tensor(w), torch.tensor(b),
                                                 stride=2, padding=1, output_padding=1).numpy()
     np.testing.assert_allclose(out, want, rtol=1e-10, atol=1e-10)
+
+
+# ----------------------------------------------------------------------------------------------
+# out=, the resolved spec, the per-call fast path, serial and parallel kernels
+
+
+def _calls(dtype=np.float64):
+    """(name, call(out)) for every public function, on one small 2-D layer, and the oracle."""
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((2, 4, 6, 7)).astype(dtype)
+    w = rng.standard_normal((6, 2, 3, 3)).astype(dtype)
+    b = rng.standard_normal(6).astype(dtype)
+    kw = dict(stride=(1, 2), padding=1, dilation=1, groups=2)
+    pads = ((1, 1), (1, 1))
+    g = rng.standard_normal((2, 6, 6, 4)).astype(dtype)
+    wt = rng.standard_normal((6, 3, 3, 3)).astype(dtype)
+    return [
+        ("conv2d", lambda out: nc.conv2d(x, w, b, **kw, out=out),
+         conv_reference(x, w, b, (1, 2), pads, (1, 1), 2)),
+        ("conv2d_input", lambda out: grad.conv2d_input(x.shape, w, g, **kw, out=out),
+         conv_input_grad_reference(x.shape, w, g, (1, 2), pads, (1, 1), 2)),
+        ("conv2d_weight", lambda out: grad.conv2d_weight(x, w.shape, g, **kw, out=out),
+         conv_weight_grad_reference(x, w.shape, g, (1, 2), pads, (1, 1), 2)),
+        ("conv_bias", lambda out: grad.conv_bias(g, out=out), g.astype(np.float64).sum((0, 2, 3))),
+        ("conv_transpose2d",
+         lambda out: nc.conv_transpose2d(g, wt, b[:6], stride=(1, 2), padding=1,
+                                         output_padding=(0, 1), groups=2, out=out),
+         conv_transpose_reference(g, wt, b[:6], (1, 2), pads, (1, 1), 2, (6, 8))),
+    ]
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_out_receives_the_result(index):
+    name, call, want = _calls()[index]
+    fresh = call(None)
+    np.testing.assert_allclose(fresh, want, rtol=1e-10, atol=1e-10)
+    out = np.full(want.shape, np.nan)
+    assert call(out) is out
+    np.testing.assert_array_equal(out, fresh)
+    # a non-contiguous out gets the same numbers
+    wide = np.full(want.shape[:-1] + (2 * want.shape[-1],), np.nan)
+    view = wide[..., ::2]
+    assert call(view) is view
+    np.testing.assert_array_equal(view, fresh)
+    with pytest.raises(ValueError, match="out must have"):
+        call(np.empty(want.shape + (1,)))
+    with pytest.raises(TypeError, match="out must have"):
+        call(np.empty(want.shape, np.float32))
+    with pytest.raises(TypeError, match="out must be"):
+        call([0.0])
+
+
+def test_out_must_not_overlap_an_input():
+    x = np.ones((1, 2, 5, 5))
+    with pytest.raises(ValueError, match="shares memory with the input x"):
+        nc.conv2d(x, np.ones((2, 2, 1, 1)), out=x)
+
+
+def test_repeated_calls_resolve_once():
+    x = np.ones((1, 3, 9, 9), np.float32)
+    w = np.ones((4, 3, 3, 3), np.float32)
+    nc.conv2d(x, w, padding=(1, 2), stride=2)
+    hits = conv_spec.cache_info().hits
+    for _ in range(3):
+        nc.conv2d(x, w, padding=[1, 2], stride=2)  # a list pads like the same tuple
+    assert conv_spec.cache_info().hits == hits + 3
+
+
+@pytest.mark.parametrize("bad, exc", [(dict(stride=True), TypeError),
+                                      (dict(stride=1.0), TypeError),
+                                      (dict(padding=(1.0, 1)), TypeError),
+                                      (dict(groups=np.float64(1.0)), TypeError)])
+def test_cached_specs_do_not_accept_look_alike_arguments(bad, exc):
+    x, w = np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3))
+    good = dict(stride=1, padding=(1, 1), groups=1)
+    nc.conv2d(x, w, **good)  # cached: True == 1 and 1.0 == 1 must not find this entry
+    with pytest.raises(exc):
+        nc.conv2d(x, w, **{**good, **bad})
+
+
+def test_fast_path_converts_nothing(monkeypatch):
+    import numbaconv.api.conv as api
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a ready input went through conversion")
+
+    x = np.ones((1, 1, 4, 4), np.float32)
+    w = np.ones((1, 1, 3, 3), np.float32)
+    g = np.ones((1, 1, 2, 2), np.float32)
+    for name in ("asarray", "backend_of", "float_dtype"):
+        monkeypatch.setattr(api, name, refuse)
+    nc.conv2d(x, w)
+    grad.conv2d_input(x.shape, w, g)
+    grad.conv2d_weight(x, w.shape, g)
+    grad.conv_bias(g)
+    monkeypatch.undo()
+    # and anything else still converts: float16, read-only, Fortran order, lists
+    ro = x.copy()
+    ro.flags.writeable = False
+    for other in (x.astype(np.float16), ro, np.asfortranarray(x), x.tolist()):
+        np.testing.assert_array_equal(nc.conv2d(other, w), nc.conv2d(x, w))
+
+
+@pytest.mark.parametrize("case", [((2, 3, 9, 8), (4, 3, 3, 3), 1, 1, 1),        # direct
+                                  ((2, 4, 9, 8), (4, 1, 3, 2), (2, 1), 2, 4),   # depthwise
+                                  ((1, 2, 5, 6, 7), (3, 2, 2, 3, 2), 2, 1, 1)])  # 3-D
+def test_serial_and_parallel_kernels_agree_bitwise(monkeypatch, case):
+    xs, ws, stride, dilation, groups = case
+    nd = len(xs) - 2
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = rng.standard_normal(ws).astype(np.float32)
+    b = rng.standard_normal(ws[0]).astype(np.float32)
+    kw = dict(stride=stride, padding=1, dilation=dilation, groups=groups)
+    g = rng.standard_normal(CONV[nd](x, w, **kw).shape).astype(np.float32)
+
+    def run():
+        return (CONV[nd](x, w, b, **kw), CONV_INPUT[nd](x.shape, w, g, **kw),
+                CONV_WEIGHT[nd](x, w.shape, g, **kw), grad.conv_bias(g),
+                CONV_T[nd](g, w, None, stride=stride, padding=1,
+                           groups=groups, dilation=dilation))
+
+    monkeypatch.setattr(cpu_conv, "PARALLEL_WORK", 1 << 62)
+    serial = run()
+    monkeypatch.setattr(cpu_conv, "PARALLEL_WORK", 0)
+    parallel = run()
+    for a, b_ in zip(serial, parallel, strict=True):
+        np.testing.assert_array_equal(a, b_)
+    want = conv_reference(x, w, b, (stride,) * nd if isinstance(stride, int) else stride,
+                          ((1, 1),) * nd, (dilation,) * nd, groups)
+    np.testing.assert_allclose(serial[0], want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", [((2, 3, 9, 8), (4, 3, 3, 3), 1, 1),          # dense
+                                  ((2, 4, 9, 8), (8, 1, 3, 2), (1, 2), 4),     # depthwise x2
+                                  ((1, 2, 5, 6, 7), (3, 2, 2, 3, 2), 2, 1)])   # 3-D, dilated
+def test_grid_kernels_give_the_row_kernels_results(monkeypatch, case):
+    """The CPU-only stride-1 grid kernels sum each output's taps in the row kernels' order:
+    bit for bit the same forward and input gradient (the weight gradient reassociates)."""
+    xs, ws, dilation, groups = case
+    nd = len(xs) - 2
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = rng.standard_normal(ws).astype(np.float32)
+    b = rng.standard_normal(ws[0]).astype(np.float32)
+    kw = dict(padding=1, dilation=dilation, groups=groups)
+    g = rng.standard_normal(CONV[nd](x, w, **kw).shape).astype(np.float32)
+    runs = []
+    for grid_work in (1 << 62, 0):
+        monkeypatch.setattr(cpu_conv, "GRID_WORK", grid_work)
+        runs.append((CONV[nd](x, w, b, **kw), CONV_INPUT[nd](x.shape, w, g, **kw),
+                     CONV_WEIGHT[nd](x, w.shape, g, **kw)))
+    (y0, dx0, dw0), (y1, dx1, dw1) = runs
+    np.testing.assert_array_equal(y0, y1)
+    np.testing.assert_array_equal(dx0, dx1)
+    dil = (dilation,) * nd if isinstance(dilation, int) else dilation
+    want = conv_weight_grad_reference(x, w.shape, g, (1,) * nd, ((1, 1),) * nd, dil, groups)
+    np.testing.assert_allclose(dw0, want, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(dw1, want, rtol=1e-4, atol=1e-4)
+
+
+# ----------------------------------------------------------------------------------------------
+# channels-last: every function equals channels-first on permuted axes
+
+
+def _cl(a, batched=True):
+    return to_channels_last(a, batched)
+
+
+@given(conv_problems(), st.booleans())
+def test_channels_last_equals_channels_first(p, unbatched):
+    nd, x, w, bias = p["nd"], p["x"], p["w"], p["bias"]
+    kw = _grad_args(p)
+    cl = dict(data_format="channels_last")
+    if unbatched:
+        x = x[0]
+    y = CONV[nd](x, w, bias, **kw)
+    yl = CONV[nd](_cl(x, not unbatched), w, bias, **kw, **cl)
+    np.testing.assert_allclose(yl, _cl(y, not unbatched), rtol=1e-10, atol=1e-10)
+    g = np.random.default_rng(15).standard_normal(y.shape)
+    gl = _cl(g, not unbatched)
+    xl_shape = _cl(np.empty(x.shape), not unbatched).shape
+    dx = CONV_INPUT[nd](x.shape, w, g, **kw)
+    np.testing.assert_allclose(CONV_INPUT[nd](xl_shape, w, gl, **kw, **cl),
+                               _cl(dx, not unbatched), rtol=1e-10, atol=1e-10)
+    dw = CONV_WEIGHT[nd](x, w.shape, g, **kw)
+    np.testing.assert_allclose(CONV_WEIGHT[nd](_cl(x, not unbatched), w.shape, gl, **kw, **cl),
+                               dw, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(grad.conv_bias(gl, unbatched, **cl),
+                               grad.conv_bias(g, unbatched), rtol=1e-12, atol=1e-12)
+    # the transposed convolution of g (when its padding leaves an output)
+    try:
+        t = CONV_T[nd](g, w, None, stride=p["stride"], padding=p["pads"], groups=p["groups"],
+                       dilation=p["dilation"])
+    except ValueError:
+        return
+    tl = CONV_T[nd](gl, w, None, stride=p["stride"], padding=p["pads"], groups=p["groups"],
+                    dilation=p["dilation"], **cl)
+    np.testing.assert_allclose(tl, _cl(t, not unbatched), rtol=1e-10, atol=1e-10)
+
+
+FAST_CASES = [
+    ((2, 8, 9, 10), (16, 8, 3, 3), 1, 1, 1, 1),      # GEMM
+    ((3, 8, 9, 10), (16, 4, 3, 2), 2, (1, 2), 1, 2),  # grouped GEMM, strided
+    ((1, 3, 17, 16), (8, 3, 7, 7), 2, 3, 1, 1),      # stem-like
+    ((2, 6, 9, 10), (6, 1, 3, 3), 1, 1, 1, 6),       # depthwise
+    ((2, 6, 9, 10), (12, 1, 3, 3), 2, 1, 2, 6),      # depthwise x2, strided, dilated
+    ((3, 1, 8, 8), (16, 1, 3, 3), 1, 0, 1, 1),       # one input channel
+    ((2, 32, 9, 10), (33, 32, 3, 3), 1, 1, 1, 1),    # Winograd-sized
+    ((2, 16, 20, 20), (16, 16, 3, 3), 1, 1, 2, 1),   # channels-first grid-sized
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", FAST_CASES)
+def test_channels_last_fast_paths_equal_channels_first(case, dtype):
+    xs, ws, stride, padding, dilation, groups = case
+    rng = np.random.default_rng(16)
+    x = rng.standard_normal(xs).astype(dtype)
+    w = rng.standard_normal(ws).astype(dtype)
+    b = rng.standard_normal(ws[0]).astype(dtype)
+    kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    cl = dict(kw, data_format="channels_last")
+    tol = dict(rtol=2e-4, atol=2e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    y = nc.conv2d(x, w, b, **kw)
+    yl = nc.conv2d(_cl(x), w, b, **cl)
+    assert yl.dtype == dtype and yl.flags.c_contiguous
+    np.testing.assert_allclose(yl, _cl(y), **tol)
+    g = rng.standard_normal(y.shape).astype(dtype)
+    np.testing.assert_allclose(grad.conv2d_input(_cl(x).shape, w, _cl(g), **cl),
+                               _cl(grad.conv2d_input(xs, w, g, **kw)), **tol)
+    np.testing.assert_allclose(grad.conv2d_weight(_cl(x), ws, _cl(g), **cl),
+                               grad.conv2d_weight(x, ws, g, **kw), **tol)
+    # and the oracle, in float64
+    pads = ((padding, padding),) * 2 if isinstance(padding, int) else tuple(
+        (p, p) for p in padding)
+    st2 = (stride, stride) if isinstance(stride, int) else stride
+    want = conv_reference(x, w, b, st2, pads, (dilation, dilation), groups)
+    np.testing.assert_allclose(yl, _cl(want), **tol)
+
+
+def test_data_format_is_checked():
+    x, w = np.ones((1, 2, 5, 5)), np.ones((3, 2, 3, 3))
+    for call in (lambda: nc.conv2d(x, w, data_format="NHWC"),
+                 lambda: nc.conv_transpose2d(x, np.ones((2, 3, 3, 3)), data_format="nhwc"),
+                 lambda: grad.conv2d_input(x.shape, w, np.ones((1, 3, 3, 3)), data_format=1),
+                 lambda: grad.conv2d_weight(x, w.shape, np.ones((1, 3, 3, 3)), data_format=""),
+                 lambda: grad.conv_bias(np.ones((1, 3, 3, 3)), data_format="last")):
+        with pytest.raises(ValueError, match="data_format must be one of 'channels_first', "
+                                             "'channels_last'"):
+            call()
+    # channels-last shapes: the channel axis is the last one
+    with pytest.raises(ValueError, match="input has 5 channels"):
+        nc.conv2d(x, w, data_format="channels_last")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_channels_last_winograd_keeps_non_finite_semantics(bad):
+    rng = np.random.default_rng(17)
+    x = rng.standard_normal((1, 32, 8, 9)).astype(np.float32)
+    x[0, 3, 4, 5] = bad
+    w = rng.standard_normal((32, 32, 3, 3)).astype(np.float32)
+    y = nc.conv2d(x, w, padding=1)
+    yl = nc.conv2d(_cl(x), w, padding=1, data_format="channels_last")
+    want = _cl(y)
+    np.testing.assert_array_equal(np.isnan(yl), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(yl), np.isinf(want))
+    # the non-finite value reaches exactly the 3x3 neighbourhood of its position
+    hit = ~np.isfinite(yl[0, :, :, 0])
+    assert hit.sum() == 9 and hit[3:6, 4:7].all()
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(yl[finite], want[finite], rtol=2e-4, atol=2e-4)

@@ -449,6 +449,35 @@ def test_conv_spatial_chunks_equal_inmemory(nd, data):
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 
 
+
+@pytest.mark.parametrize("nd", [1, 2])
+@settings(max_examples=10, deadline=None)
+@given(data=st.data())
+def test_conv_channels_last_chunks_equal_inmemory(nd, data):
+    shape, chunks, strides, dils = data.draw(spatial_case(nd, 9 if nd == 1 else 6))
+    ks = tuple(data.draw(st.integers(1, 3)) for _ in range(nd))
+    padding = data.draw(st.sampled_from([0, 1, "same", "valid"]))
+    mode = data.draw(st.sampled_from(PAD_MODES))
+    unbatched = data.draw(st.booleans())
+    x = data.draw(hnp.arrays(np.float64, shape, elements=st.integers(-4, 4).map(float)))
+    w = data.draw(hnp.arrays(np.float64, (2, shape[1]) + ks, elements=st.integers(-3, 3).map(float)))
+    # channels-last: (N, *spatial, C), chunks moved along with the axes
+    xl = np.moveaxis(x, 1, -1)
+    cl_chunks = (chunks[0],) + chunks[2:] + (chunks[1],)
+    if unbatched:
+        xl, cl_chunks = xl[0], cl_chunks[1:]
+    kw = dict(stride=strides, padding=padding, dilation=dils, padding_mode=mode,
+              data_format="channels_last")
+    try:
+        expected = getattr(nc, f"conv{nd}d")(xl, w, np.array([1.0, -1.0]), **kw)
+    except ValueError:  # window wider than the padded input
+        assume(False)
+    y = getattr(ncd, f"conv{nd}d")(da.from_array(xl, chunks=cl_chunks), w, np.array([1.0, -1.0]),
+                                   **kw)
+    assert y.chunks[-1] == (2,)  # the output channels: one chunk, last
+    np.testing.assert_array_equal(compute(y), expected)  # integer-valued: exact
+
+
 MAX_VALUES = st.one_of(st.integers(-4, 4).map(float), st.sampled_from([-np.inf, np.nan]))
 
 

@@ -1,4 +1,8 @@
-"""Benchmark cases for convolution: forward and both gradients against PyTorch CPU (oneDNN)."""
+"""Benchmark cases for convolution: forward and both gradients against PyTorch CPU (oneDNN).
+
+Every shape runs in both data formats, side by side: channels-first (NCHW) and
+channels-last (NHWC, rows named ``... NHWC``), PyTorch in the matching memory format.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import numpy as np
 
 from . import Case, optional
 
-#: (name, x shape, weight shape, stride, padding, dilation, groups)
+#: (name, x shape (N, C, H, W), weight shape, stride, padding, dilation, groups)
 SHAPES = [
     ("resnet 64x56x56 3x3", (8, 64, 56, 56), (64, 64, 3, 3), 1, 1, 1, 1),
     ("resnet 128x28x28 3x3", (8, 128, 28, 28), (128, 128, 3, 3), 1, 1, 1, 1),
@@ -18,6 +22,7 @@ SHAPES = [
 ]
 
 OPS = ("forward", "input_grad", "weight_grad")
+LAYOUTS = ("channels_first", "channels_last")
 
 
 def _flops(xs, ws, stride, padding, dilation) -> float:
@@ -35,8 +40,9 @@ def _torch():
     return torch
 
 
-def _case(op, name, xs, ws, stride, padding, dilation, groups):
+def _case(op, layout, name, xs, ws, stride, padding, dilation, groups):
     kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    last = layout == "channels_last"
 
     def make():
         import numbaconv as nc
@@ -47,16 +53,24 @@ def _case(op, name, xs, ws, stride, padding, dilation, groups):
         w = rng.standard_normal(ws).astype(np.float32)
         y = nc.conv2d(x, w, **kw)
         g = rng.standard_normal(y.shape).astype(np.float32)
+        # the arrays numbaconv takes in this layout
+        ox = np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if last else x
+        og = np.ascontiguousarray(g.transpose(0, 2, 3, 1)) if last else g
+        oxs = ox.shape
+        okw = dict(kw, data_format=layout)
         if op == "forward":
-            ours = lambda: nc.conv2d(x, w, **kw)  # noqa: E731
+            ours = lambda: nc.conv2d(ox, w, **okw)  # noqa: E731
         elif op == "input_grad":
-            ours = lambda: grad.conv2d_input(xs, w, g, **kw)  # noqa: E731
+            ours = lambda: grad.conv2d_input(oxs, w, og, **okw)  # noqa: E731
         else:
-            ours = lambda: grad.conv2d_weight(x, ws, g, **kw)  # noqa: E731
+            ours = lambda: grad.conv2d_weight(ox, ws, og, **okw)  # noqa: E731
         peers = {}
         torch = _torch()
         if torch is not None:
-            tx, tw, tg = torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(g)
+            fmt = torch.channels_last if last else torch.contiguous_format
+            tx = torch.from_numpy(x).contiguous(memory_format=fmt)
+            tw = torch.from_numpy(w).contiguous(memory_format=fmt)
+            tg = torch.from_numpy(g).contiguous(memory_format=fmt)
             F = torch.nn.functional
             with torch.no_grad():
                 if op == "forward":
@@ -67,8 +81,9 @@ def _case(op, name, xs, ws, stride, padding, dilation, groups):
                     peers["torch"] = lambda: torch.nn.grad.conv2d_weight(tx, ws, tg, **kw)
         return ours, peers
 
-    return Case("conv", f"{op} {name}", make, flops=_flops(xs, ws, stride, padding, dilation),
-                tags=(op,))
+    suffix = " NHWC" if last else ""
+    return Case("conv", f"{op} {name}{suffix}", make,
+                flops=_flops(xs, ws, stride, padding, dilation), tags=(op, layout))
 
 
-CASES = [_case(op, *shape) for op in OPS for shape in SHAPES]
+CASES = [_case(op, layout, *shape) for op in OPS for shape in SHAPES for layout in LAYOUTS]

@@ -1,37 +1,43 @@
-"""CPU convolution kernels: Winograd, im2col/col2im + BLAS GEMM, direct kernels for thin layers.
+"""CPU convolution kernels: direct loops (twins of :mod:`numbaconv.cuda.conv`), and the CPU-only
+grid, im2col/col2im + BLAS GEMM and Winograd paths.
 
-Every launcher works on 3-D-spatial arrays: ``x`` is ``(N, C, D, H, W)``,
-``w`` is ``(K, C/groups, kd, kh, kw)``, 1-D and 2-D convolutions arrive with
-singleton ``D``/``H`` axes. Arguments are already resolved by
-``numbaconv.api.conv``: ``stride``, ``lo`` (padding before) and ``dilation``
-are 3-tuples of ints and the output arrays are preallocated. Padding after
-the data is implicit: a tap that falls outside the input reads zero.
+Launchers (:func:`conv_forward`, :func:`conv_input_grad`, :func:`conv_weight_grad`,
+:func:`conv_bias_grad`) take C-contiguous arrays and the call's
+:class:`numbaconv.core.conv.ConvGeometry` (resolved once by :mod:`numbaconv.api.conv`):
+a forward convolution on three spatial axes, ``x`` ``(N, C, D, H, W)``, ``w`` ``(K,
+C/groups, kd, kh, kw)``, output ``(N, K, Do, Ho, Wo)``, or channels-last ``(N, D, H, W,
+C)`` / ``(N, Do, Ho, Wo, K)`` (``geometry.channels_last``; 1-D and 2-D calls have
+singleton leading axes, and the arrays may arrive in any shape of that size and layout).
+The output arrays are preallocated; padding after the data is implicit (a tap outside
+the input reads zero). Each launcher picks its strategy in one marked place at its top
+(``# -- strategy``):
 
-Three strategies, picked per call by :func:`_use_gemm` and :func:`_winograd_2d`:
-
-* *Winograd* F(2x2, 3x3) (:mod:`numbaconv.cpu.winograd`): 2-D 3x3 stride-1
+* *direct* (layers whose reduction is short: depthwise, few input channels): the tap
+  loops of :mod:`numbaconv.loops.conv`, shared with the CUDA kernels, over whole output
+  planes (forward), input planes (input gradient) or weight planes (weight gradient);
+  channels-last, over rows of positions with the innermost run over the channels. A
+  serial item kernel does the work; below :data:`PARALLEL_WORK` multiply-adds the
+  launcher calls it on the calling thread (nothing else to compile), above it a small
+  ``prange`` driver runs fixed chunks of items;
+* *grid* (CPU only, channels-first, stride 1 in (H, W), from :data:`GRID_WORK`
+  multiply-adds): each item pads the planes it reads onto a padded-width grid so every
+  tap is one long run; the same sums in the same order as the direct forward (the input
+  gradient is the forward of the flipped kernel), the weight gradient reassociated;
+* *Winograd* F(2x2, 3x3) (:mod:`numbaconv.cpu.winograd`, CPU only): 2-D 3x3 stride-1
   layers (dilation up to 4) with at least 32 input and output channels, forward and input
-  gradient (the input gradient of such a layer is again one); 2.25x fewer
-  multiplications, same NaN/inf semantics (non-finite data is redone by GEMM).
+  gradient (the input gradient of such a layer is again one), both layouts, non-finite
+  data redone by GEMM;
+* *GEMM* (CPU only): a fixed number of independent work items (image x group x block of
+  output rows, or of channels for the gradients); each runs a GIL-free njit
+  :func:`_im2col` (:func:`_im2col_cl`) into a per-thread buffer and one single-threaded
+  BLAS GEMM through NumPy's ``matmul``, on :func:`numbaconv.cpu.threads.run_items`'s
+  threads, or on the calling thread below :data:`GEMM_PARALLEL_WORK`. The input gradient
+  is ``col2im(W^T @ G)``, the weight gradient ``G @ cols^T`` summed over the batch in
+  order; the bias rides along as a row of ones.
 
-* *GEMM*: a call is split into a fixed number of independent work items
-  (image x group x block of output rows, or of channels for the gradients).
-  Each item runs a GIL-free njit ``im2col`` into a per-thread buffer and one
-  single-threaded BLAS GEMM through NumPy's ``matmul``; the items run on
-  ``numba.get_num_threads()`` Python threads (:mod:`numbaconv.cpu.threads`). The input
-  gradient is ``col2im(W^T @ G)``, the weight gradient ``G @ cols^T``
-  summed over the batch in order; the bias rides along as a row of ones.
-* *direct*: for layers whose reduction is tiny (depthwise, one input
-  channel), parallel loop nests over output planes (forward), input planes
-  (input gradient) or weight planes (weight gradient). With stride 1 in
-  (H, W) each work item pads the planes it reads onto a small local
-  padded-width grid so each tap is one long vectorised run, several taps per
-  pass (``_direct_forward_s1_fused``; the input gradient is then the
-  correlation with the flipped kernel; ``_direct_weight_grad_s1_fused``).
-
-Determinism: direct kernels ``prange`` over planes that one thread reduces
-serially; the GEMM path's blocking is a constant (``_ITEMS``), so neither
-depends on the thread count.
+Determinism: every output element of a direct or grid kernel is summed by one item in a
+fixed order, and the GEMM blocking is a constant (:data:`_ITEMS`), so results do not
+depend on the thread count or on the serial/parallel choice.
 """
 
 from __future__ import annotations
@@ -41,47 +47,525 @@ import threading
 import numpy as np
 from numba import njit, prange
 
+from ..core.conv import (
+    G_C,
+    G_CG,
+    G_D,
+    G_DD,
+    G_DH,
+    G_DO,
+    G_DW,
+    G_GROUPS,
+    G_H,
+    G_HO,
+    G_K,
+    G_KD,
+    G_KH,
+    G_KW,
+    G_LD,
+    G_LH,
+    G_LW,
+    G_N,
+    G_SD,
+    G_SH,
+    G_SW,
+    G_W,
+    G_WO,
+    ConvGeometry,
+    make_geometry,
+)
+from ..loops.conv import (
+    forward_block,
+    forward_cl_block,
+    input_grad_block,
+    input_grad_cl_block,
+    span,
+    weight_grad_cl_block,
+    weight_grad_run,
+)
 from .threads import run_items as _run
 from .threads import split as _split
 
-#: below this reduction length (C/groups * kernel taps) or with fewer output
-#: channels per group than ``_MIN_KG``, direct loops beat im2col + GEMM.
+#: below this reduction length (C/groups * kernel taps) or with fewer output channels per
+#: group than ``_MIN_KG``, direct loops beat im2col + GEMM.
 _MIN_REDUCTION = 32
 _MIN_KG = 8
 
+#: multiply-adds below which a direct kernel runs serially on the calling thread (waking
+#: the thread pool costs more than the work; measured)
+PARALLEL_WORK = 1 << 16
+#: chunks of items a parallel direct kernel runs (fixed; each item's result does not
+#: depend on the chunking anyway)
+_CHUNKS = 64
 
-@njit(inline="always")
-def _span(n_in, n_out, off, s):
-    """Output indices ``[o0, o1)`` whose input index ``o*s + off`` lies in ``[0, n_in)``."""
-    o0 = 0 if off >= 0 else (-off + s - 1) // s
-    if n_in - 1 - off < 0:
-        return o0, o0
-    o1 = (n_in - 1 - off) // s + 1
-    if o1 > n_out:
-        o1 = n_out
-    if o1 < o0:
-        o1 = o0
-    return o0, o1
-
+#: the zero-length "no bias" arrays the kernels take instead of None (one specialisation)
+_NO_BIAS = {np.dtype(np.float32): np.empty(0, np.float32),
+            np.dtype(np.float64): np.empty(0, np.float64)}
 
 # Hot loops index flat arrays with unsigned offsets: Numba then skips the negative-index
 # wraparound select and LLVM vectorises the copy (measured 6-10x on im2col).
 _U = np.uint64
 
 
+# ----------------------------------------------------------------------------------------------
+# direct kernels: a serial item kernel each, run by a serial or a small prange driver
+
+
 @njit(cache=True, nogil=True)
-def _im2col(x, cols, n, c0, cg, kd, kh, kw, sd, sh, sw, ld, lh, lw, dd, dh, dw,
-            Do, Ho, Wo, row0, row1):
-    """``cols[r, j]``: patch element ``r`` (channel-major) of image ``n`` at output position
-    ``row0*Wo + j``, for the output rows ``(od, oh)`` flattened in ``[row0, row1)``.
+def _forward_planes(xf, wf, bf, of, geo, p0, p1):
+    """Output planes ``(n, k, od)`` ``[p0, p1)``: the bias (or 0), then every tap."""
+    K, Do, Ho, Wo = geo[G_K], geo[G_DO], geo[G_HO], geo[G_WO]
+    zero = of.dtype.type(0)
+    size = Ho * Wo
+    for p in range(p0, p1):
+        od = p % Do
+        k = (p // Do) % K
+        base = p * size
+        init = bf[k] if bf.size else zero
+        for j in range(size):
+            of[_U(base + j)] = init
+        forward_block(of, base, Wo, xf, wf, geo, p // (Do * K), k, od, 0, Ho, 0, Wo)
+
+
+@njit(cache=True, parallel=True)
+def _forward_parallel(xf, wf, bf, of, geo, chunks):
+    planes = of.size // (geo[G_HO] * geo[G_WO])
+    for i in prange(chunks):
+        _forward_planes(xf, wf, bf, of, geo, i * planes // chunks, (i + 1) * planes // chunks)
+
+
+@njit(cache=True, nogil=True)
+def _input_grad_planes(gf, wf, bf, df, geo, p0, p1):
+    """Input-gradient planes ``(n, ci, id)`` ``[p0, p1)``: the bias (or 0), then every
+    ``w * g`` that reads the plane."""
+    C, D, H, W = geo[G_C], geo[G_D], geo[G_H], geo[G_W]
+    zero = df.dtype.type(0)
+    size = H * W
+    for p in range(p0, p1):
+        i_d = p % D
+        ci = (p // D) % C
+        base = p * size
+        init = bf[ci] if bf.size else zero
+        for j in range(size):
+            df[_U(base + j)] = init
+        input_grad_block(df, base, W, gf, wf, geo, p // (D * C), ci, i_d, 0, H, 0, W)
+
+
+@njit(cache=True, parallel=True)
+def _input_grad_parallel(gf, wf, bf, df, geo, chunks):
+    planes = df.size // (geo[G_H] * geo[G_W])
+    for i in prange(chunks):
+        _input_grad_planes(gf, wf, bf, df, geo, i * planes // chunks, (i + 1) * planes // chunks)
+
+
+@njit(cache=True, nogil=True)
+def _weight_grad_planes(xf, gf, dwf, geo, p0, p1):
+    """Weight planes ``(k, c)`` ``[p0, p1)`` of the ``K*C/groups``: per tap, the per-column
+    sums of :func:`weight_grad_run`, then those columns summed in order."""
+    K, Wo, cg = geo[G_K], geo[G_WO], geo[G_CG]
+    kd, kh, kw = geo[G_KD], geo[G_KH], geo[G_KW]
+    kg = K // geo[G_GROUPS]
+    acc = np.empty(Wo, dtype=dwf.dtype)
+    for p in range(p0, p1):
+        k = p // cg
+        ci = (k // kg) * cg + p % cg
+        for td in range(kd):
+            for th in range(kh):
+                for tw in range(kw):
+                    acc[:] = 0
+                    weight_grad_run(acc, xf, gf, geo, k, ci, td, th, tw, 0, Wo)
+                    total = dwf.dtype.type(0)
+                    for j in range(Wo):
+                        total += acc[j]
+                    dwf[((p * kd + td) * kh + th) * kw + tw] = total
+
+
+@njit(cache=True, parallel=True)
+def _weight_grad_parallel(xf, gf, dwf, geo, chunks):
+    planes = geo[G_K] * geo[G_CG]
+    for i in prange(chunks):
+        _weight_grad_planes(xf, gf, dwf, geo, i * planes // chunks, (i + 1) * planes // chunks)
+
+
+@njit(cache=True, nogil=True)
+def _bias_grad_channels(g, db, k0, k1):
+    """``db[k] = sum(g[:, k, :])`` for ``k0 <= k < k1``, accumulated in float64 over the rows
+    of ``g``, then its columns, in order."""
+    A, _, B = g.shape
+    acc = np.zeros(k1 - k0)
+    for a in range(A):
+        for k in range(k0, k1):
+            s = acc[k - k0]
+            for b in range(B):
+                s += g[a, k, b]
+            acc[k - k0] = s
+    for k in range(k0, k1):
+        db[k] = acc[k - k0]
+
+
+@njit(cache=True, parallel=True)
+def _bias_grad_parallel(g, db, chunks):
+    K = db.size
+    for i in prange(chunks):
+        _bias_grad_channels(g, db, i * K // chunks, (i + 1) * K // chunks)
+
+
+def _chunks(items: int) -> int:
+    return min(items, _CHUNKS)
+
+
+def _bias_array(bias, dtype):
+    return _NO_BIAS[dtype] if bias is None else bias.ravel()
+
+
+# The serial path calls the item kernel itself on all the items (no driver to compile).
+
+
+def _direct_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
+    args = (x.ravel(), w.ravel(), _bias_array(bias, out.dtype), out.ravel(), geometry.array)
+    _, ho, wo = geometry.out_size
+    planes = out.size // (ho * wo)
+    if geometry.macs < PARALLEL_WORK:
+        _forward_planes(*args, 0, planes)
+    else:
+        _forward_parallel(*args, _chunks(planes))
+
+
+def _direct_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
+    args = (g.ravel(), w.ravel(), _bias_array(bias, dx.dtype), dx.ravel(), geometry.array)
+    _, h, w_ = geometry.in_size
+    planes = dx.size // (h * w_)
+    if geometry.macs < PARALLEL_WORK:
+        _input_grad_planes(*args, 0, planes)
+    else:
+        _input_grad_parallel(*args, _chunks(planes))
+
+
+def _direct_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
+    args = (x.ravel(), g.ravel(), dw.ravel(), geometry.array)
+    planes = geometry.filters * geometry.group_channels
+    if geometry.macs < PARALLEL_WORK:
+        _weight_grad_planes(*args, 0, planes)
+    else:
+        _weight_grad_parallel(*args, _chunks(planes))
+
+
+# ----------------------------------------------------------------------------------------------
+# Grid kernels (CPU only) for stride 1 in (H, W): output position (oh, ow) lives at
+# q = oh*Wp + ow of a padded-width grid and reads padded input q + th*dh*Wp + tw*dw, so
+# every tap is ONE contiguous run over a block of output rows (rows of ~56 are too short
+# for LLVM's unrolled vector loop). The (Wp - Wo) extra columns per row are computed and
+# dropped. Each item pads the planes it reads into a small local buffer, so they stay in
+# L1 and the input is read once. The forward sums each output's taps in the row kernels'
+# order, ((bias + t0) + t1) + ..., so it gives their results bit for bit.
+
+#: output elements (grid positions) one pass over the taps covers: the accumulator block
+#: and the padded planes then stay in L1
+_ACC_BLOCK = 1024
+#: fewest work items the grid forward splits a call into
+_GRID_ITEMS = 16
+#: multiply-adds from which a stride-1 layer takes the grid kernels (below, the row
+#: kernels: smaller work, and nothing more to compile for small calls)
+GRID_WORK = 1 << 16
+
+
+@njit(cache=True, nogil=True)
+def _pad_into(xf, src0, H, W, buf, dst0, lh, lw, Hp, Wp):
+    """The ``(H, W)`` plane at ``xf[src0:]`` onto the zero ``(Hp + 1, Wp)`` grid at
+    ``buf[dst0:]``, starting at ``(-lh, -lw)``."""
+    c0 = min(max(0, lw), Wp)
+    c1 = max(c0, min(Wp, W + lw))
+    for r in range(Hp + 1):
+        ih = r - lh
+        dst = _U(dst0 + r * Wp)
+        if ih < 0 or ih >= H or r == Hp:
+            for j in range(Wp):
+                buf[dst + _U(j)] = 0
+            continue
+        src = src0 + ih * W - lw
+        for j in range(c0):
+            buf[dst + _U(j)] = 0
+        for j in range(c0, c1):
+            buf[dst + _U(j)] = xf[_U(src + j)]
+        for j in range(c1, Wp):
+            buf[dst + _U(j)] = 0
+
+
+@njit(cache=True, nogil=True)
+def _grid_taps(acc, xp, offs, wts, nt, q0, L):
+    """``acc[q] += wts[t] * xp[offs[t] + q0 + q]`` for the taps ``t < nt`` in order, ``q < L``,
+    nine or three taps per pass (each element still rounds as ``((a + t0) + t1) + ...``)."""
+    t = 0
+    while t < nt:
+        if nt - t >= 9:
+            w0, w1, w2 = wts[t], wts[t + 1], wts[t + 2]
+            w3, w4, w5 = wts[t + 3], wts[t + 4], wts[t + 5]
+            w6, w7, w8 = wts[t + 6], wts[t + 7], wts[t + 8]
+            o0, o1, o2 = _U(offs[t] + q0), _U(offs[t + 1] + q0), _U(offs[t + 2] + q0)
+            o3, o4, o5 = _U(offs[t + 3] + q0), _U(offs[t + 4] + q0), _U(offs[t + 5] + q0)
+            o6, o7, o8 = _U(offs[t + 6] + q0), _U(offs[t + 7] + q0), _U(offs[t + 8] + q0)
+            for q in range(L):
+                u = _U(q)
+                s = acc[u] + w0 * xp[o0 + u]
+                s = s + w1 * xp[o1 + u]
+                s = s + w2 * xp[o2 + u]
+                s = s + w3 * xp[o3 + u]
+                s = s + w4 * xp[o4 + u]
+                s = s + w5 * xp[o5 + u]
+                s = s + w6 * xp[o6 + u]
+                s = s + w7 * xp[o7 + u]
+                acc[u] = s + w8 * xp[o8 + u]
+            t += 9
+        elif nt - t >= 3:
+            w0, w1, w2 = wts[t], wts[t + 1], wts[t + 2]
+            o0, o1, o2 = _U(offs[t] + q0), _U(offs[t + 1] + q0), _U(offs[t + 2] + q0)
+            for q in range(L):
+                u = _U(q)
+                s = acc[u] + w0 * xp[o0 + u]
+                s = s + w1 * xp[o1 + u]
+                acc[u] = s + w2 * xp[o2 + u]
+            t += 3
+        else:
+            w0 = wts[t]
+            o0 = _U(offs[t] + q0)
+            for q in range(L):
+                u = _U(q)
+                acc[u] = acc[u] + w0 * xp[o0 + u]
+            t += 1
+
+
+@njit(cache=True, nogil=True)
+def _grid_forward_items(xf, wf, bf, of, geo, kb, i0, i1):
+    """Grid forward items ``[i0, i1)``: item = (image, group, block of ``kb`` filters). The
+    item pads its group's input planes (shared by its filters), then for every filter,
+    output depth and block of output rows sums the taps in the order ``(c, td, th, tw)``
+    and copies the rows out."""
+    C, D, H, W = geo[G_C], geo[G_D], geo[G_H], geo[G_W]
+    K, Do, Ho, Wo = geo[G_K], geo[G_DO], geo[G_HO], geo[G_WO]
+    cg, kd, kh, kw = geo[G_CG], geo[G_KD], geo[G_KH], geo[G_KW]
+    sd, ld, lh, lw = geo[G_SD], geo[G_LD], geo[G_LH], geo[G_LW]
+    dd, dh, dw = geo[G_DD], geo[G_DH], geo[G_DW]
+    groups = geo[G_GROUPS]
+    kg = K // groups
+    Hp, Wp = Ho + (kh - 1) * dh, Wo + (kw - 1) * dw
+    nkb = (kg + kb - 1) // kb
+    PL = (Hp + 1) * Wp
+    ntap = cg * kd * kh * kw
+    rb = max(1, min(Ho, _ACC_BLOCK // Wp))
+    xp = np.empty(cg * D * PL, dtype=of.dtype)
+    acc = np.empty(rb * Wp, dtype=of.dtype)
+    offs = np.empty(ntap, dtype=np.int64)
+    wts = np.empty(ntap, dtype=of.dtype)
+    zero = of.dtype.type(0)
+    for it in range(i0, i1):
+        n = it // (groups * nkb)
+        gi = (it // nkb) % groups
+        k0 = gi * kg + (it % nkb) * kb
+        k1 = min(k0 + kb, (gi + 1) * kg)
+        for c in range(cg):
+            for d in range(D):
+                _pad_into(xf, ((n * C + gi * cg + c) * D + d) * H * W, H, W, xp,
+                          (c * D + d) * PL, lh, lw, Hp, Wp)
+        for k in range(k0, k1):
+            b = bf[k] if bf.size else zero
+            for od in range(Do):
+                nt = 0
+                for c in range(cg):
+                    for td in range(kd):
+                        i_d = od * sd - ld + td * dd
+                        if i_d < 0 or i_d >= D:
+                            continue
+                        for th in range(kh):
+                            for tw in range(kw):
+                                offs[nt] = (c * D + i_d) * PL + th * dh * Wp + tw * dw
+                                wts[nt] = wf[(((k * cg + c) * kd + td) * kh + th) * kw + tw]
+                                nt += 1
+                for oh0 in range(0, Ho, rb):
+                    nr = min(rb, Ho - oh0)
+                    L = nr * Wp
+                    for q in range(L):
+                        acc[q] = b
+                    _grid_taps(acc, xp, offs, wts, nt, oh0 * Wp, L)
+                    ob = (((n * K + k) * Do + od) * Ho + oh0) * Wo
+                    for r in range(nr):
+                        for ow in range(Wo):
+                            of[_U(ob + r * Wo + ow)] = acc[_U(r * Wp + ow)]
+
+
+@njit(cache=True, parallel=True)
+def _grid_forward_parallel(xf, wf, bf, of, geo, kb, items, chunks):
+    for i in prange(chunks):
+        _grid_forward_items(xf, wf, bf, of, geo, kb, i * items // chunks,
+                            (i + 1) * items // chunks)
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _grid_weight_grad_planes(xf, gf, dwf, geo, p0, p1):
+    """Grid weight gradient of weight planes ``(k, c)`` ``[p0, p1)``.
+
+    For each image the item pads its input planes and grids its ``g`` planes (zeros in the
+    extra columns) into local buffers, then every tap is a dot product of long runs, three
+    taps per pass sharing the ``g`` loads; ``reassoc`` lets LLVM keep vector partial sums in
+    registers. A tap's total is the sum of its per-(image, depth) dot products in order;
+    the association is fixed at compile time, so results do not depend on the threads.
+    """
+    N, C, D, H, W = geo[G_N], geo[G_C], geo[G_D], geo[G_H], geo[G_W]
+    K, Do, Ho, Wo = geo[G_K], geo[G_DO], geo[G_HO], geo[G_WO]
+    cg, kd, kh, kw = geo[G_CG], geo[G_KD], geo[G_KH], geo[G_KW]
+    sd, ld, lh, lw = geo[G_SD], geo[G_LD], geo[G_LH], geo[G_LW]
+    dd, dh, dw = geo[G_DD], geo[G_DH], geo[G_DW]
+    kg = K // geo[G_GROUPS]
+    Hp, Wp = Ho + (kh - 1) * dh, Wo + (kw - 1) * dw
+    L = Ho * Wp
+    PL = (Hp + 1) * Wp
+    ntap = kd * kh * kw
+    xp = np.empty(D * PL, dtype=dwf.dtype)
+    gg = np.empty(Do * L, dtype=dwf.dtype)
+    total = np.empty(ntap, dtype=dwf.dtype)
+    offs = np.empty(ntap, dtype=np.int64)
+    for p in range(p0, p1):
+        k = p // cg
+        ci = (k // kg) * cg + p % cg
+        total[:] = 0
+        for n in range(N):
+            for d in range(D):
+                _pad_into(xf, ((n * C + ci) * D + d) * H * W, H, W, xp, d * PL, lh, lw, Hp, Wp)
+            for od in range(Do):
+                for oh in range(Ho):
+                    src = (((n * K + k) * Do + od) * Ho + oh) * Wo
+                    dst = od * L + oh * Wp
+                    for ow in range(Wo):
+                        gg[_U(dst + ow)] = gf[_U(src + ow)]
+                    for ow in range(Wo, Wp):
+                        gg[_U(dst + ow)] = 0
+            for od in range(Do):
+                gb = _U(od * L)
+                for td in range(kd):
+                    i_d = od * sd - ld + td * dd
+                    if i_d < 0 or i_d >= D:
+                        offs[td * kh * kw:(td + 1) * kh * kw] = -1
+                        continue
+                    for th in range(kh):
+                        for tw in range(kw):
+                            offs[(td * kh + th) * kw + tw] = i_d * PL + th * dh * Wp + tw * dw
+                t = 0
+                while t < ntap:
+                    if offs[t] < 0:
+                        t += 1
+                        continue
+                    if t + 3 <= ntap and offs[t + 1] >= 0 and offs[t + 2] >= 0:
+                        o0, o1, o2 = _U(offs[t]), _U(offs[t + 1]), _U(offs[t + 2])
+                        s0 = dwf.dtype.type(0)
+                        s1 = dwf.dtype.type(0)
+                        s2 = dwf.dtype.type(0)
+                        for q in range(L):
+                            u = _U(q)
+                            gv = gg[gb + u]
+                            s0 += gv * xp[o0 + u]
+                            s1 += gv * xp[o1 + u]
+                            s2 += gv * xp[o2 + u]
+                        total[t] += s0
+                        total[t + 1] += s1
+                        total[t + 2] += s2
+                        t += 3
+                    else:
+                        o0 = _U(offs[t])
+                        s0 = dwf.dtype.type(0)
+                        for q in range(L):
+                            u = _U(q)
+                            s0 += gg[gb + u] * xp[o0 + u]
+                        total[t] += s0
+                        t += 1
+        for t in range(ntap):
+            dwf[p * ntap + t] = total[t]
+
+
+@njit(cache=True, parallel=True)
+def _grid_weight_grad_parallel(xf, gf, dwf, geo, chunks):
+    planes = geo[G_K] * geo[G_CG]
+    for i in prange(chunks):
+        _grid_weight_grad_planes(xf, gf, dwf, geo, i * planes // chunks,
+                                 (i + 1) * planes // chunks)
+
+
+def _use_grid(geometry: ConvGeometry, lo) -> bool:
+    """A stride-1 (H, W) layer, read with padding ``lo`` >= 0 before the data, with enough
+    work for the grid kernels."""
+    return (geometry.stride[1] == geometry.stride[2] == 1 and min(lo) >= 0
+            and geometry.macs >= GRID_WORK and not geometry.channels_last)
+
+
+def _grid_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
+    geo = geometry
+    # filters per item: all of a group's unless that leaves fewer than _GRID_ITEMS items (a
+    # constant, and each output element is summed by one item: the blocking changes nothing)
+    kg = geo.group_filters
+    nkb = min(kg, -(-_GRID_ITEMS // (geo.batch * geo.groups)))
+    kb = -(-kg // nkb)
+    items = geo.batch * geo.groups * (-(-kg // kb))
+    args = (x.ravel(), w.ravel(), _bias_array(bias, out.dtype), out.ravel(), geo.array, kb)
+    if geo.macs < PARALLEL_WORK:
+        _grid_forward_items(*args, 0, items)
+    else:
+        _grid_forward_parallel(*args, items, _chunks(items))
+
+
+def _grid_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
+    args = (x.ravel(), g.ravel(), dw.ravel(), geometry.array)
+    planes = geometry.filters * geometry.group_channels
+    if geometry.macs < PARALLEL_WORK:
+        _grid_weight_grad_planes(*args, 0, planes)
+    else:
+        _grid_weight_grad_parallel(*args, _chunks(planes))
+
+
+def _flipped(w, geometry: ConvGeometry):
+    """The input gradient of a stride-1 layer as a forward layer: ``(geometry, weight)`` of
+    the correlation of ``g`` with the flipped, channel-transposed kernel, padded
+    ``d*(k - 1) - lo`` before the data (:func:`numbaconv.core.conv.flipped_lo`)."""
+    geo = geometry
+    adj = make_geometry(geo.batch, geo.filters, geo.channels, geo.groups, geo.out_size,
+                        geo.in_size, geo.kernel, geo.stride, geo.adjoint_lo, geo.dilation,
+                        geo.channels_last)
+    groups, kg, cg = geo.groups, geo.group_filters, geo.group_channels
+    wf = np.ascontiguousarray(
+        w.reshape(geo.w_shape)[:, :, ::-1, ::-1, ::-1].reshape(groups, kg, cg, *geo.kernel)
+        .transpose(0, 2, 1, 3, 4, 5).reshape(geo.channels, kg, *geo.kernel))
+    return adj, wf
+
+
+# ----------------------------------------------------------------------------------------------
+# GEMM path: independent work items on a few threads, each im2col + a single-threaded GEMM
+
+#: work items the GEMM path splits a call into (a constant, so the blocking, and therefore
+#: every rounding, is the same whatever the thread count).
+_ITEMS = 4
+#: multiply-adds below which the GEMM and Winograd work items run on the calling thread
+#: (no thread-pool submit; the same items, so the same results; measured)
+GEMM_PARALLEL_WORK = 1 << 23
+
+
+def _serial_items(geometry: ConvGeometry) -> bool:
+    return geometry.macs < GEMM_PARALLEL_WORK
+
+
+@njit(cache=True, nogil=True)
+def _im2col(xf, cols, geo, n, c0, cg, row0, row1):
+    """``cols[r, j]``: patch element ``r`` (channel-major: ``(c, td, th, tw)``) of image ``n``,
+    channels ``c0 .. c0 + cg``, at output position ``row0*Wo + j``, for the output rows
+    ``(od, oh)`` flattened in ``[row0, row1)``.
 
     Serial and GIL-free: the launchers run one per worker thread next to a
     single-threaded GEMM (see :func:`numbaconv.cpu.threads.run_items`).
     """
-    C, D, H, W = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
+    C, D, H, W = geo[G_C], geo[G_D], geo[G_H], geo[G_W]
+    Ho, Wo = geo[G_HO], geo[G_WO]
+    kd, kh, kw = geo[G_KD], geo[G_KH], geo[G_KW]
+    sd, sh, sw = geo[G_SD], geo[G_SH], geo[G_SW]
+    ld, lh, lw = geo[G_LD], geo[G_LH], geo[G_LW]
+    dd, dh, dw = geo[G_DD], geo[G_DH], geo[G_DW]
     R = cg * kd * kh * kw
     ncols = cols.shape[1]
-    xf = x.reshape(-1)
     cf = cols.reshape(-1)
     for r in range(R):
         tw = r % kw
@@ -91,7 +575,7 @@ def _im2col(x, cols, n, c0, cg, kd, kh, kw, sd, sh, sw, ld, lh, lw, dd, dh, dw,
         td = q % kd
         c = c0 + q // kd
         off = tw * dw - lw
-        ow0, ow1 = _span(W, Wo, off, sw)
+        ow0, ow1 = span(0, W, off, sw, Wo)
         for row in range(row0, row1):
             od = row // Ho
             oh = row % Ho
@@ -117,18 +601,23 @@ def _im2col(x, cols, n, c0, cg, kd, kh, kw, sd, sh, sw, ld, lh, lw, dd, dh, dw,
 
 
 @njit(cache=True, nogil=True)
-def _col2im(cols, dx, bias, n, c0, cg, kd, kh, kw, sd, sh, sw, ld, lh, lw, dd, dh, dw,
-            Do, Ho, Wo):
-    """``dx[n, c0+c] = bias[c0+c] +`` the rows of channel ``c`` of ``cols`` scattered back."""
-    C, D, H, W = dx.shape[1], dx.shape[2], dx.shape[3], dx.shape[4]
+def _col2im(cols, df, bf, geo, n, c0, cg):
+    """``dx[n, c0 + c] = bias[c0 + c] +`` the rows of channel ``c`` of ``cols`` scattered back
+    (``c < cg``); the adjoint of :func:`_im2col` over all output rows."""
+    C, D, H, W = geo[G_C], geo[G_D], geo[G_H], geo[G_W]
+    Do, Ho, Wo = geo[G_DO], geo[G_HO], geo[G_WO]
+    kd, kh, kw = geo[G_KD], geo[G_KH], geo[G_KW]
+    sd, sh, sw = geo[G_SD], geo[G_SH], geo[G_SW]
+    ld, lh, lw = geo[G_LD], geo[G_LH], geo[G_LW]
+    dd, dh, dw = geo[G_DD], geo[G_DH], geo[G_DW]
     ncols = cols.shape[1]
     cf = cols.reshape(-1)
-    df = dx.reshape(-1)
     plane = D * H * W
+    zero = df.dtype.type(0)
     for c in range(cg):
         ci = c0 + c
         pb = _U((n * C + ci) * plane)
-        init = bias[ci]
+        init = bf[ci] if bf.size else zero
         for i in range(plane):
             df[pb + _U(i)] = init
         for td in range(kd):
@@ -136,7 +625,7 @@ def _col2im(cols, dx, bias, n, c0, cg, kd, kh, kw, sd, sh, sw, ld, lh, lw, dd, d
                 for tw in range(kw):
                     r = ((c * kd + td) * kh + th) * kw + tw
                     off = tw * dw - lw
-                    ow0, ow1 = _span(W, Wo, off, sw)
+                    ow0, ow1 = span(0, W, off, sw, Wo)
                     for od in range(Do):
                         i_d = od * sd - ld + td * dd
                         if i_d < 0 or i_d >= D:
@@ -155,484 +644,21 @@ def _col2im(cols, dx, bias, n, c0, cg, kd, kh, kw, sd, sh, sw, ld, lh, lw, dd, d
                                     df[xb + _U(j * sw)] += cf[cb + _U(j)]
 
 
-@njit(parallel=True, cache=True)
-def _direct_forward(x, w, bias, out, groups, sd, sh, sw, ld, lh, lw, dd, dh, dw):
-    """One thread per output plane ``(n, k)``: bias, then every tap added row by row."""
-    N, K, Do, Ho, Wo = out.shape
-    C, D, H, W = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
-    cg, kd, kh, kw = w.shape[1], w.shape[2], w.shape[3], w.shape[4]
-    kg = K // groups
-    xf = x.reshape(-1)
-    of = out.reshape(-1)
-    oplane = Do * Ho * Wo
-    for nk in prange(N * K):
-        n = nk // K
-        k = nk % K
-        c0 = (k // kg) * cg
-        ob0 = _U(nk * oplane)
-        init = bias[k]
-        for i in range(oplane):
-            of[ob0 + _U(i)] = init
-        for c in range(cg):
-            for td in range(kd):
-                for th in range(kh):
-                    for tw in range(kw):
-                        wv = w[k, c, td, th, tw]
-                        off = tw * dw - lw
-                        ow0, ow1 = _span(W, Wo, off, sw)
-                        for od in range(Do):
-                            i_d = od * sd - ld + td * dd
-                            if i_d < 0 or i_d >= D:
-                                continue
-                            for oh in range(Ho):
-                                ih = oh * sh - lh + th * dh
-                                if ih < 0 or ih >= H:
-                                    continue
-                                ob = ob0 + _U((od * Ho + oh) * Wo + ow0)
-                                xb = _U((((n * C + c0 + c) * D + i_d) * H + ih) * W + off
-                                        + ow0 * sw)
-                                if sw == 1:
-                                    for j in range(ow1 - ow0):
-                                        of[ob + _U(j)] += wv * xf[xb + _U(j)]
-                                else:
-                                    for j in range(ow1 - ow0):
-                                        of[ob + _U(j)] += wv * xf[xb + _U(j * sw)]
+def _use_gemm(geometry: ConvGeometry) -> bool:
+    """Whether the layer's reduction is long enough for im2col + GEMM to beat direct loops."""
+    return (geometry.group_channels * geometry.taps >= _MIN_REDUCTION
+            and geometry.group_filters >= _MIN_KG)
 
 
-@njit(parallel=True, cache=True)
-def _direct_input_grad(g, w, bias, dx, groups, sd, sh, sw, ld, lh, lw, dd, dh, dw):
-    """One thread per input plane ``(n, c)``: scatter ``w * g`` of every output that reads it."""
-    N, C, D, H, W = dx.shape
-    K, Do, Ho, Wo = g.shape[1], g.shape[2], g.shape[3], g.shape[4]
-    cg, kd, kh, kw = w.shape[1], w.shape[2], w.shape[3], w.shape[4]
-    kg = K // groups
-    gf = g.reshape(-1)
-    df = dx.reshape(-1)
-    plane = D * H * W
-    for nc in prange(N * C):
-        n = nc // C
-        ci = nc % C
-        c = ci % cg
-        k0 = (ci // cg) * kg
-        pb = _U(nc * plane)
-        init = bias[ci]
-        for i in range(plane):
-            df[pb + _U(i)] = init
-        for k in range(k0, k0 + kg):
-            for td in range(kd):
-                for th in range(kh):
-                    for tw in range(kw):
-                        wv = w[k, c, td, th, tw]
-                        off = tw * dw - lw
-                        ow0, ow1 = _span(W, Wo, off, sw)
-                        for od in range(Do):
-                            i_d = od * sd - ld + td * dd
-                            if i_d < 0 or i_d >= D:
-                                continue
-                            for oh in range(Ho):
-                                ih = oh * sh - lh + th * dh
-                                if ih < 0 or ih >= H:
-                                    continue
-                                gb = _U((((n * K + k) * Do + od) * Ho + oh) * Wo + ow0)
-                                xb = pb + _U((i_d * H + ih) * W + off + ow0 * sw)
-                                if sw == 1:
-                                    for j in range(ow1 - ow0):
-                                        df[xb + _U(j)] += wv * gf[gb + _U(j)]
-                                else:
-                                    for j in range(ow1 - ow0):
-                                        df[xb + _U(j * sw)] += wv * gf[gb + _U(j)]
-
-
-@njit(parallel=True, cache=True)
-def _direct_weight_grad(x, g, dw_out, groups, sd, sh, sw, ld, lh, lw, dd, dh, dw):
-    """One thread per weight plane ``(k, c)``; each tap sums ``g * x`` into a row, then the row."""
-    N, K, Do, Ho, Wo = g.shape
-    C, D, H, W = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
-    cg, kd, kh, kw = dw_out.shape[1], dw_out.shape[2], dw_out.shape[3], dw_out.shape[4]
-    kg = K // groups
-    gf = g.reshape(-1)
-    xf = x.reshape(-1)
-    for kc in prange(K * cg):
-        k = kc // cg
-        c = kc % cg
-        ci = (k // kg) * cg + c
-        acc = np.zeros(Wo, dtype=dw_out.dtype)
-        for td in range(kd):
-            for th in range(kh):
-                for tw in range(kw):
-                    acc[:] = 0
-                    off = tw * dw - lw
-                    ow0, ow1 = _span(W, Wo, off, sw)
-                    for n in range(N):
-                        for od in range(Do):
-                            i_d = od * sd - ld + td * dd
-                            if i_d < 0 or i_d >= D:
-                                continue
-                            for oh in range(Ho):
-                                ih = oh * sh - lh + th * dh
-                                if ih < 0 or ih >= H:
-                                    continue
-                                gb = _U((((n * K + k) * Do + od) * Ho + oh) * Wo + ow0)
-                                xb = _U((((n * C + ci) * D + i_d) * H + ih) * W + off
-                                        + ow0 * sw)
-                                if sw == 1:
-                                    for j in range(ow1 - ow0):
-                                        acc[ow0 + j] += gf[gb + _U(j)] * xf[xb + _U(j)]
-                                else:
-                                    for j in range(ow1 - ow0):
-                                        acc[ow0 + j] += gf[gb + _U(j)] * xf[xb + _U(j * sw)]
-                    total = acc[0]
-                    for ow in range(1, Wo):
-                        total += acc[ow]
-                    dw_out[k, c, td, th, tw] = total
-
-
-# Stride-1 direct kernels on a padded-width grid: output position (oh, ow) lives at
-# q = oh*Wp + ow and reads padded input q + th*dh*Wp + tw*dw, so every tap is ONE contiguous
-# run (rows of ~56 are too short for LLVM's unrolled vector loop). The (Wp - Wo) extra
-# columns per row are computed and dropped. Each work item pads the planes it reads into a
-# small local buffer (_pad_into), so they stay in L1 and the input is read once.
-
-
-#: output elements (rows of the padded-width grid) one pass over the taps covers in the fused
-#: stride-1 forward: the accumulator block and the padded planes then stay in L1.
-_ACC_BLOCK = 1024
-#: chunks of work items the fused stride-1 forward's parallel loop runs
-_FWD_CHUNKS = 32
-
-
-@njit(inline="always")
-def _pad_into(xf, src0, H, W, buf, dst0, lh, lw, Hp, Wp):
-    """The ``(H, W)`` plane at ``xf[src0:]`` onto the zero ``(Hp + 1, Wp)`` grid at
-    ``buf[dst0:]``, starting at ``(-lh, -lw)``."""
-    c0 = max(0, lw)
-    c1 = max(c0, min(Wp, W + lw))
-    for r in range(Hp + 1):
-        ih = r - lh
-        dst = dst0 + _U(r * Wp)
-        if ih < 0 or ih >= H or r == Hp:
-            for j in range(Wp):
-                buf[dst + _U(j)] = 0
-            continue
-        src = _U(src0 + ih * W - lw)
-        for j in range(c0):
-            buf[dst + _U(j)] = 0
-        for j in range(c0, c1):
-            buf[dst + _U(j)] = xf[src + _U(j)]
-        for j in range(c1, Wp):
-            buf[dst + _U(j)] = 0
-
-
-@njit(parallel=True, cache=True)
-def _direct_forward_s1_fused(x, w, bias, out, groups, kb, sd, ld, lh, lw, dd, dh, dw, Hp, Wp):
-    """Stride-1 (H, W) direct forward, one work item per (image, group, block of ``kb``
-    filters): the item pads its input planes into a local buffer (shared by its filters),
-    then for every filter and block of output rows sums the taps in their order
-    ``(c, td, th, tw)``, several taps per pass over a small accumulator (each element is
-    still ``((bias + t0) + t1) + ...``), and copies the rows out."""
-    N, K, Do, Ho, Wo = out.shape
-    C, D, H, W = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
-    cg, kd, kh, kw = w.shape[1], w.shape[2], w.shape[3], w.shape[4]
-    kg = K // groups
-    nkb = (kg + kb - 1) // kb
-    PL = (Hp + 1) * Wp
-    ntap = cg * kd * kh * kw
-    xf = x.reshape(-1)
-    of = out.reshape(-1)
-    rb = max(1, min(Ho, _ACC_BLOCK // Wp))
-    per_n = groups * nkb
-    items = N * per_n
-    # items run in chunks (each allocating its buffers once); every item is independent
-    nch = min(items, _FWD_CHUNKS)
-    for ch in prange(nch):
-        xp = np.empty(cg * D * PL, dtype=x.dtype)
-        acc = np.empty(rb * Wp, dtype=out.dtype)
-        offs = np.empty(ntap, dtype=np.int64)
-        wts = np.empty(ntap, dtype=w.dtype)
-        for it in range(ch * items // nch, (ch + 1) * items // nch):
-            n = it // per_n
-            gi = (it % per_n) // nkb
-            k0 = gi * kg + (it % nkb) * kb
-            k1 = min(k0 + kb, (gi + 1) * kg)
-            c0 = gi * cg
-            for c in range(cg):
-                for d in range(D):
-                    _pad_into(xf, ((n * C + c0 + c) * D + d) * H * W, H, W, xp,
-                              _U((c * D + d) * PL), lh, lw, Hp, Wp)
-            for k in range(k0, k1):
-                b = bias[k]
-                for od in range(Do):
-                    nt = 0
-                    for c in range(cg):
-                        for td in range(kd):
-                            i_d = od * sd - ld + td * dd
-                            if i_d < 0 or i_d >= D:
-                                continue
-                            for th in range(kh):
-                                for tw in range(kw):
-                                    offs[nt] = (c * D + i_d) * PL + th * dh * Wp + tw * dw
-                                    wts[nt] = w[k, c, td, th, tw]
-                                    nt += 1
-                    for oh0 in range(0, Ho, rb):
-                        nr = min(rb, Ho - oh0)
-                        L = nr * Wp
-                        q0 = oh0 * Wp
-                        if nt == 0:
-                            for q in range(L):
-                                acc[_U(q)] = b
-                        t = 0
-                        while t < nt:
-                            first = t == 0
-                            if nt - t >= 9:
-                                w0, w1, w2 = wts[t], wts[t + 1], wts[t + 2]
-                                w3, w4, w5 = wts[t + 3], wts[t + 4], wts[t + 5]
-                                w6, w7, w8 = wts[t + 6], wts[t + 7], wts[t + 8]
-                                o0, o1, o2 = _U(offs[t] + q0), _U(offs[t + 1] + q0), _U(offs[t + 2] + q0)
-                                o3, o4, o5 = _U(offs[t + 3] + q0), _U(offs[t + 4] + q0), _U(offs[t + 5] + q0)
-                                o6, o7, o8 = _U(offs[t + 6] + q0), _U(offs[t + 7] + q0), _U(offs[t + 8] + q0)
-                                if first:
-                                    for q in range(L):
-                                        u = _U(q)
-                                        s = b + w0 * xp[o0 + u]
-                                        s = s + w1 * xp[o1 + u]
-                                        s = s + w2 * xp[o2 + u]
-                                        s = s + w3 * xp[o3 + u]
-                                        s = s + w4 * xp[o4 + u]
-                                        s = s + w5 * xp[o5 + u]
-                                        s = s + w6 * xp[o6 + u]
-                                        s = s + w7 * xp[o7 + u]
-                                        acc[u] = s + w8 * xp[o8 + u]
-                                else:
-                                    for q in range(L):
-                                        u = _U(q)
-                                        s = acc[u] + w0 * xp[o0 + u]
-                                        s = s + w1 * xp[o1 + u]
-                                        s = s + w2 * xp[o2 + u]
-                                        s = s + w3 * xp[o3 + u]
-                                        s = s + w4 * xp[o4 + u]
-                                        s = s + w5 * xp[o5 + u]
-                                        s = s + w6 * xp[o6 + u]
-                                        s = s + w7 * xp[o7 + u]
-                                        acc[u] = s + w8 * xp[o8 + u]
-                                t += 9
-                            elif nt - t >= 3:
-                                w0, w1, w2 = wts[t], wts[t + 1], wts[t + 2]
-                                o0, o1, o2 = _U(offs[t] + q0), _U(offs[t + 1] + q0), _U(offs[t + 2] + q0)
-                                if first:
-                                    for q in range(L):
-                                        u = _U(q)
-                                        s = b + w0 * xp[o0 + u]
-                                        s = s + w1 * xp[o1 + u]
-                                        acc[u] = s + w2 * xp[o2 + u]
-                                else:
-                                    for q in range(L):
-                                        u = _U(q)
-                                        s = acc[u] + w0 * xp[o0 + u]
-                                        s = s + w1 * xp[o1 + u]
-                                        acc[u] = s + w2 * xp[o2 + u]
-                                t += 3
-                            else:
-                                w0 = wts[t]
-                                o0 = _U(offs[t] + q0)
-                                if first:
-                                    for q in range(L):
-                                        u = _U(q)
-                                        acc[u] = b + w0 * xp[o0 + u]
-                                else:
-                                    for q in range(L):
-                                        u = _U(q)
-                                        acc[u] = acc[u] + w0 * xp[o0 + u]
-                                t += 1
-                        ob = _U(((n * K + k) * Do + od) * Ho * Wo + oh0 * Wo)
-                        for r in range(nr):
-                            for ow in range(Wo):
-                                of[ob + _U(r * Wo + ow)] = acc[_U(r * Wp + ow)]
-
-
-@njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
-def _direct_weight_grad_s1_fused(x, g, dw_out, groups, sd, ld, lh, lw, dd, dh, dw, Hp, Wp):
-    """Stride-1 (H, W) direct weight gradient: one thread per weight plane ``(k, c)``.
-
-    For each image the thread pads its input planes and grids its ``g`` planes (zeros in
-    the extra columns) into local buffers, then every tap is a dot product of long runs,
-    three taps per pass sharing the ``g`` loads; ``reassoc`` lets LLVM keep vector partial
-    sums in registers. A tap's total is the sum of its per-(image, depth) dot products in
-    order; the association is fixed at compile time, so results do not depend on the
-    thread count.
-    """
-    N, K, Do, Ho, Wo = g.shape
-    C, D, H, W = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
-    cg, kd, kh, kw = dw_out.shape[1], dw_out.shape[2], dw_out.shape[3], dw_out.shape[4]
-    kg = K // groups
-    L = Ho * Wp
-    PL = (Hp + 1) * Wp
-    ntap = kd * kh * kw
-    xf = x.reshape(-1)
-    gf = g.reshape(-1)
-    for kc in prange(K * cg):
-        k = kc // cg
-        c = kc % cg
-        ci = (k // kg) * cg + c
-        xp = np.empty(D * PL, dtype=x.dtype)
-        gg = np.empty(Do * L, dtype=g.dtype)
-        total = np.zeros(ntap, dtype=dw_out.dtype)
-        offs = np.empty(ntap, dtype=np.int64)
-        for n in range(N):
-            for d in range(D):
-                _pad_into(xf, ((n * C + ci) * D + d) * H * W, H, W, xp, _U(d * PL),
-                          lh, lw, Hp, Wp)
-            for od in range(Do):
-                for oh in range(Ho):
-                    src = _U((((n * K + k) * Do + od) * Ho + oh) * Wo)
-                    dst = _U(od * L + oh * Wp)
-                    for ow in range(Wo):
-                        gg[dst + _U(ow)] = gf[src + _U(ow)]
-                    for ow in range(Wo, Wp):
-                        gg[dst + _U(ow)] = 0
-            for od in range(Do):
-                gb = _U(od * L)
-                for td in range(kd):
-                    i_d = od * sd - ld + td * dd
-                    if i_d < 0 or i_d >= D:
-                        offs[td * kh * kw:(td + 1) * kh * kw] = -1
-                        continue
-                    for th in range(kh):
-                        for tw in range(kw):
-                            offs[(td * kh + th) * kw + tw] = i_d * PL + th * dh * Wp + tw * dw
-                t = 0
-                while t < ntap:
-                    if offs[t] < 0:
-                        t += 1
-                        continue
-                    if t + 3 <= ntap and offs[t + 1] >= 0 and offs[t + 2] >= 0:
-                        o0, o1, o2 = _U(offs[t]), _U(offs[t + 1]), _U(offs[t + 2])
-                        p0 = dw_out.dtype.type(0)
-                        p1 = dw_out.dtype.type(0)
-                        p2 = dw_out.dtype.type(0)
-                        for q in range(L):
-                            u = _U(q)
-                            gv = gg[gb + u]
-                            p0 += gv * xp[o0 + u]
-                            p1 += gv * xp[o1 + u]
-                            p2 += gv * xp[o2 + u]
-                        total[t] += p0
-                        total[t + 1] += p1
-                        total[t + 2] += p2
-                        t += 3
-                    else:
-                        o0 = _U(offs[t])
-                        p0 = dw_out.dtype.type(0)
-                        for q in range(L):
-                            u = _U(q)
-                            p0 += gg[gb + u] * xp[o0 + u]
-                        total[t] += p0
-                        t += 1
-        for td in range(kd):
-            for th in range(kh):
-                for tw in range(kw):
-                    dw_out[k, c, td, th, tw] = total[(td * kh + th) * kw + tw]
-
-
-@njit(parallel=True, cache=True)
-def _bias_grad(g, db):
-    """``db[k] = sum(g[:, k, :])`` accumulated in float64, serially per channel."""
-    N, K, S = g.shape
-    for k in prange(K):
-        acc = 0.0
-        for n in range(N):
-            for s in range(S):
-                acc += g[n, k, s]
-        db[k] = acc
-
-
-# ----------------------------------------------------------------------------------------------
-# GEMM path: independent work items on a few threads, each im2col + a single-threaded GEMM
-
-#: work items the GEMM path splits a call into (a constant, so the blocking, and therefore
-#: every rounding, is the same whatever the thread count).
-_ITEMS = 4
-
-
-def _use_gemm(w_shape, groups: int) -> bool:
-    K, cg = w_shape[0], w_shape[1]
-    taps = int(np.prod(w_shape[2:]))
-    return cg * taps >= _MIN_REDUCTION and K // groups >= _MIN_KG
-
-
-def _bias_or_zeros(bias, n: int, dtype):
-    return np.zeros(n, dtype=dtype) if bias is None else bias
-
-
-#: fewest work items the fused stride-1 forward splits a call into
-_FWD_ITEMS = 16
-
-
-def _forward_s1(x, w, bias, out, groups, sd, lo, dilation) -> None:
-    """Pad ``x``'s planes once, then the stride-1 direct forward over them."""
-    Ho, Wo = out.shape[3], out.shape[4]
-    kh, kw = w.shape[3], w.shape[4]
-    Hp, Wp = Ho + (kh - 1) * dilation[1], Wo + (kw - 1) * dilation[2]
-    N, K = out.shape[0], out.shape[1]
-    kg = K // groups
-    # filters per work item: all of a group's unless that leaves fewer than _FWD_ITEMS items
-    # (a constant, and each output element is summed by one item, so results do not depend
-    # on the blocking or the thread count)
-    nkb = min(kg, -(-_FWD_ITEMS // (N * groups)))
-    kb = -(-kg // nkb)
-    _direct_forward_s1_fused(x, w, bias, out, groups, kb, sd, lo[0], lo[1], lo[2], *dilation,
-                             Hp, Wp)
-
-
-def _winograd_2d(x, w, stride, lo, dilation, groups) -> bool:
-    """A 2-D (singleton depth) layer that :mod:`numbaconv.cpu.winograd` runs faster."""
-    from .winograd import winograd_applies
-
-    return (x.shape[2] == 1 and w.shape[2] == 1 and lo[0] == 0 and min(lo) >= 0
-            and winograd_applies((x.shape[0], x.shape[1], *x.shape[3:]),
-                                 (w.shape[0], w.shape[1], *w.shape[3:]),
-                                 stride[1:], dilation[1:], groups))
-
-
-def _winograd_forward(x, w, b, out, lo, dilation) -> None:
-    """Winograd, or im2col + GEMM where it met non-finite data (keeps NaN local, inf inf)."""
-    from .winograd import winograd_forward
-
-    s = x.shape
-    finite = winograd_forward(x.reshape(s[0], s[1], s[3], s[4]), w.reshape(*w.shape[:2], 3, 3),
-                              b, out.reshape(out.shape[0], out.shape[1], *out.shape[3:]),
-                              lo[1], lo[2], dilation[1], dilation[2])
-    if not finite:
-        gemm_forward(x, w, b, out, (1, 1, 1), lo, dilation, 1)
-
-
-def conv_forward(x, w, bias, out, stride, lo, dilation, groups: int) -> None:
-    """``out = conv(x, w) + bias`` (cross-correlation); ``bias`` may be None."""
-    K = w.shape[0]
-    if out.size == 0:
-        return
-    if not _use_gemm(w.shape, groups):
-        b = _bias_or_zeros(bias, K, out.dtype)
-        if stride[1] == stride[2] == 1:
-            _forward_s1(x, w, b, out, groups, stride[0], lo, dilation)
-        else:
-            _direct_forward(x, w, b, out, groups, *stride, *lo, *dilation)
-    elif _winograd_2d(x, w, stride, lo, dilation, groups):
-        _winograd_forward(x, w, _bias_or_zeros(bias, K, out.dtype), out, lo, dilation)
-    else:
-        gemm_forward(x, w, bias, out, stride, lo, dilation, groups)
-
-
-def gemm_forward(x, w, bias, out, stride, lo, dilation, groups: int) -> None:
+def gemm_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
     """The im2col + GEMM forward (any layer; Winograd's fallback for non-finite data)."""
-    N = x.shape[0]
-    K, cg, kd, kh, kw = w.shape
-    Do, Ho, Wo = out.shape[2:]
-    geo = (kd, kh, kw, *stride, *lo, *dilation)
-    if out.size == 0:
-        return
-    kg = K // groups
-    R = cg * kd * kh * kw
+    geo = geometry
+    N, K, groups = geo.batch, geo.filters, geo.groups
+    cg, kg = geo.group_channels, geo.group_filters
+    Do, Ho, Wo = geo.out_size
+    R = cg * geo.taps
     P = Do * Ho * Wo
+    xf = x.ravel()
     # weights with the bias as an extra column; cols get a matching row of ones
     wa = np.empty((groups, kg, R + 1), dtype=out.dtype)
     wa[:, :, :R] = w.reshape(groups, kg, R)
@@ -649,46 +675,22 @@ def gemm_forward(x, w, bias, out, stride, lo, dilation, groups: int) -> None:
         if buf is None or buf.size < (R + 1) * width:
             buf = local.buf = np.empty((R + 1) * (blocks[0][1] - blocks[0][0]) * Wo, out.dtype)
         cols = buf[: (R + 1) * width].reshape(R + 1, width)
-        _im2col(x, cols, n, gi * cg, cg, *geo, Do, Ho, Wo, r0, r1)
+        _im2col(xf, cols, geo.array, n, gi * cg, cg, r0, r1)
         cols[R] = 1
-        np.matmul(wa[gi], cols, out=out3[n, gi * kg:(gi + 1) * kg, r0 * Wo:r1 * Wo])
+        with np.errstate(all="ignore"):  # inf * 0 is NaN, as in a direct sum; no warning
+            np.matmul(wa[gi], cols, out=out3[n, gi * kg:(gi + 1) * kg, r0 * Wo:r1 * Wo])
 
-    _run(work, items)
+    _run(work, items, _serial_items(geo))
 
 
-def conv_input_grad(g, w, bias, dx, stride, lo, dilation, groups: int) -> None:
-    """``dx = conv_input(g, w) + bias`` (the transposed convolution); ``bias`` may be None."""
-    N, C = dx.shape[0], dx.shape[1]
-    K, cg, kd, kh, kw = w.shape
-    Do, Ho, Wo = g.shape[2:]
-    geo = (kd, kh, kw, *stride, *lo, *dilation)
-    if dx.size == 0:
-        return
-    b_arr = _bias_or_zeros(bias, C, dx.dtype)
-    flo = (0, 2 * dilation[1] - lo[1], 2 * dilation[2] - lo[2])  # d*(k-1) - lo
-    if (g.size and groups == 1 and kd == 1 and kh == kw == 3 and min(flo) >= 0
-            and _winograd_2d(g, w.transpose(1, 0, 2, 3, 4), stride, flo, dilation, 1)):
-        # the correlation of g with the flipped, channel-transposed kernel, padded
-        # d*(k-1) - lo before
-        wf = np.ascontiguousarray(w[:, :, :, ::-1, ::-1].transpose(1, 0, 2, 3, 4))
-        _winograd_forward(g, wf, b_arr, dx, flo, dilation)
-        return
-    if g.size == 0 or not _use_gemm(w.shape, groups):
-        # stride 1: the input gradient is a stride-1 correlation of g with the flipped,
-        # channel-transposed kernel, padded d*(k-1) - lo before
-        flo = tuple(d * (k - 1) - p for d, k, p in zip(dilation, w.shape[2:], lo, strict=True))
-        if g.size and stride == (1, 1, 1) and min(flo) >= 0:
-            kg = K // groups
-            wf = np.ascontiguousarray(
-                w[:, :, ::-1, ::-1, ::-1].reshape(groups, kg, cg, kd, kh, kw)
-                .transpose(0, 2, 1, 3, 4, 5).reshape(C, kg, kd, kh, kw))
-            _forward_s1(g, wf, b_arr, dx, groups, 1, flo, dilation)
-        else:
-            _direct_input_grad(g, w, b_arr, dx, groups, *stride, *lo, *dilation)
-        return
-    kg = K // groups
-    taps = kd * kh * kw
-    P = Do * Ho * Wo
+def _gemm_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
+    """``dx = col2im(W^T @ G) + bias`` per (image, group, block of channels)."""
+    geo = geometry
+    N, K, groups = geo.batch, geo.filters, geo.groups
+    cg, kg, taps = geo.group_channels, geo.group_filters, geo.taps
+    P = int(np.prod(geo.out_size))
+    df = dx.ravel()
+    bf = _bias_array(bias, dx.dtype)
     # W^T per group, rows channel-major like cols
     wt = np.ascontiguousarray(w.reshape(groups, kg, cg * taps).transpose(0, 2, 1))
     g3 = g.reshape(N, K, P)
@@ -704,34 +706,20 @@ def conv_input_grad(g, w, bias, dx, stride, lo, dilation, groups: int) -> None:
             buf = local.buf = np.empty((cblocks[0][1] - cblocks[0][0]) * taps * P, dx.dtype)
         cols = buf[: rows * P].reshape(rows, P)
         np.matmul(wt[gi, c0 * taps:c1 * taps], g3[n, gi * kg:(gi + 1) * kg], out=cols)
-        _col2im(cols, dx, b_arr, n, gi * cg + c0, c1 - c0, *geo, Do, Ho, Wo)
+        _col2im(cols, df, bf, geo.array, n, gi * cg + c0, c1 - c0)
 
-    _run(work, items)
+    _run(work, items, _serial_items(geo))
 
 
-def conv_weight_grad(x, g, dw_out, stride, lo, dilation, groups: int) -> None:
-    """``dw_out = conv_weight(x, g)``: the correlation of ``g`` with ``x`` summed over the batch."""
-    N = x.shape[0]
-    K, cg, kd, kh, kw = dw_out.shape
-    Do, Ho, Wo = g.shape[2:]
-    geo = (kd, kh, kw, *stride, *lo, *dilation)
-    if dw_out.size == 0:
-        return
-    if g.size == 0 or x.size == 0:
-        dw_out[...] = 0
-        return
-    if not _use_gemm(dw_out.shape, groups):
-        if stride[1] == stride[2] == 1:
-            Hp, Wp = Ho + (kh - 1) * dilation[1], Wo + (kw - 1) * dilation[2]
-            _direct_weight_grad_s1_fused(x, g, dw_out, groups, stride[0], *lo, *dilation,
-                                         Hp, Wp)
-        else:
-            _direct_weight_grad(x, g, dw_out, groups, *stride, *lo, *dilation)
-        return
-    kg = K // groups
-    taps = kd * kh * kw
-    P = Do * Ho * Wo
-    dw3 = dw_out.reshape(groups, kg, cg * taps)
+def _gemm_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
+    """``dw = G @ cols^T`` per (group, block of channels), summed over the batch in order."""
+    geo = geometry
+    N, K, groups = geo.batch, geo.filters, geo.groups
+    cg, kg, taps = geo.group_channels, geo.group_filters, geo.taps
+    Do, Ho, _ = geo.out_size
+    P = int(np.prod(geo.out_size))
+    xf = x.ravel()
+    dw3 = dw.reshape(groups, kg, cg * taps)
     g3 = g.reshape(N, K, P)
     cblocks = _split(cg, -(-_ITEMS // groups))
     items = [(gi, c0, c1) for gi in range(groups) for c0, c1 in cblocks]
@@ -742,23 +730,529 @@ def conv_weight_grad(x, g, dw_out, stride, lo, dilation, groups: int) -> None:
         rows = (c1 - c0) * taps
         buf = getattr(local, "buf", None)
         if buf is None or buf.size < rows * P:
-            buf = local.buf = np.empty((cblocks[0][1] - cblocks[0][0]) * taps * P, dw_out.dtype)
+            buf = local.buf = np.empty((cblocks[0][1] - cblocks[0][0]) * taps * P, dw.dtype)
         cols = buf[: rows * P].reshape(rows, P)
         target = dw3[gi, :, c0 * taps:c1 * taps]
-        part = np.empty((kg, rows), dtype=dw_out.dtype)
+        part = np.empty((kg, rows), dtype=dw.dtype)
         for n in range(N):  # a fixed summation order over the batch
-            _im2col(x, cols, n, gi * cg + c0, c1 - c0, *geo, Do, Ho, Wo, 0, Do * Ho)
+            _im2col(xf, cols, geo.array, n, gi * cg + c0, c1 - c0, 0, Do * Ho)
             if n == 0:
                 np.matmul(g3[n, gi * kg:(gi + 1) * kg], cols.T, out=target)
             else:
                 np.matmul(g3[n, gi * kg:(gi + 1) * kg], cols.T, out=part)
                 target += part
 
-    _run(work, items)
+    _run(work, items, _serial_items(geo))
+
+
+# ----------------------------------------------------------------------------------------------
+# channels-last: x (N, D, H, W, C), output (N, Do, Ho, Wo, K); the innermost runs are over
+# the contiguous channels (loops.conv's *_cl helpers, shared with CUDA), and the GEMM path
+# works on (positions x channels) matrices, which NHWC arrays already are.
+
+
+def _channel_runs(channels: int, per_group: int, groups: int):
+    """The channel runs of a channels-last direct kernel: all channels at once when each
+    group has one, else one run per group."""
+    if per_group == 1:
+        return [(0, channels)]
+    return [(g * per_group, (g + 1) * per_group) for g in range(groups)]
+
+
+@njit(cache=True, nogil=True)
+def _forward_cl_rows(xf, wt, bf, of, geo, runs, r0, r1):
+    """Output rows ``(n, od, oh)`` ``[r0, r1)`` (``Wo * K`` values each, in blocks of rows of one
+    plane): the bias (or 0), then every tap, one run of output channels at a time."""
+    K, Do, Ho, Wo = geo[G_K], geo[G_DO], geo[G_HO], geo[G_WO]
+    zero = of.dtype.type(0)
+    r = r0
+    while r < r1:
+        oh0 = r % Ho
+        oh1 = min(Ho, oh0 + r1 - r)
+        plane = r // Ho
+        base = r * Wo * K
+        for p in range((oh1 - oh0) * Wo):
+            for k in range(K):
+                of[_U(base + p * K + k)] = bf[k] if bf.size else zero
+        for i in range(runs.shape[0]):
+            forward_cl_block(of, base + runs[i, 0], Wo * K, K, xf, wt, geo, plane // Do,
+                             plane % Do, oh0, oh1, 0, Wo, runs[i, 0], runs[i, 1])
+        r += oh1 - oh0
+
+
+@njit(cache=True, parallel=True)
+def _forward_cl_parallel(xf, wt, bf, of, geo, runs, chunks):
+    rows = of.size // (geo[G_WO] * geo[G_K])
+    for i in prange(chunks):
+        _forward_cl_rows(xf, wt, bf, of, geo, runs, i * rows // chunks, (i + 1) * rows // chunks)
+
+
+@njit(cache=True, nogil=True)
+def _input_grad_cl_rows(gf, wt, bf, df, geo, runs, r0, r1):
+    """Input-gradient rows ``(n, id, ih)`` ``[r0, r1)`` (``W * C`` values each): the bias (or 0),
+    then every ``w * g`` that reads them, one run of input channels at a time."""
+    C, D, H, W = geo[G_C], geo[G_D], geo[G_H], geo[G_W]
+    zero = df.dtype.type(0)
+    r = r0
+    while r < r1:
+        ih0 = r % H
+        ih1 = min(H, ih0 + r1 - r)
+        plane = r // H
+        base = r * W * C
+        for p in range((ih1 - ih0) * W):
+            for c in range(C):
+                df[_U(base + p * C + c)] = bf[c] if bf.size else zero
+        for i in range(runs.shape[0]):
+            input_grad_cl_block(df, base + runs[i, 0], W * C, C, gf, wt, geo, plane // D,
+                                plane % D, ih0, ih1, 0, W, runs[i, 0], runs[i, 1])
+        r += ih1 - ih0
+
+
+@njit(cache=True, parallel=True)
+def _input_grad_cl_parallel(gf, wt, bf, df, geo, runs, chunks):
+    rows = df.size // (geo[G_W] * geo[G_C])
+    for i in prange(chunks):
+        _input_grad_cl_rows(gf, wt, bf, df, geo, runs, i * rows // chunks,
+                            (i + 1) * rows // chunks)
+
+
+#: filters a channels-last weight-gradient item takes at most (long runs amortise the loop
+#: overhead; items are then split by blocks of taps)
+_CL_RUN = 64
+
+
+@njit(cache=True, nogil=True)
+def _weight_grad_cl_items(xf, gf, dwf, geo, runs, tb, i0, i1):
+    """Items ``[i0, i1)`` of (channel within the group, run of filters, block of ``tb`` taps):
+    the item's weights, each the sum over the output positions in order. An item reads its
+    part of every row of g and x once, for all its taps."""
+    cg = geo[G_CG]
+    taps = geo[G_KD] * geo[G_KH] * geo[G_KW]
+    nr = runs.shape[0]
+    nb = (taps + tb - 1) // tb
+    acc = np.empty(tb * _CL_RUN, dtype=dwf.dtype)
+    for it in range(i0, i1):
+        c = it // (nr * nb)
+        k0, k1 = runs[(it // nb) % nr, 0], runs[(it // nb) % nr, 1]
+        t0 = (it % nb) * tb
+        t1 = min(taps, t0 + tb)
+        m = k1 - k0
+        acc[:(t1 - t0) * m] = 0
+        weight_grad_cl_block(acc, xf, gf, geo, c, t0, t1, k0, k1)
+        for t in range(t0, t1):
+            for k in range(k0, k1):
+                dwf[(k * cg + c) * taps + t] = acc[(t - t0) * m + k - k0]
+
+
+@njit(cache=True, parallel=True)
+def _weight_grad_cl_parallel(xf, gf, dwf, geo, runs, tb, items, chunks):
+    for i in prange(chunks):
+        _weight_grad_cl_items(xf, gf, dwf, geo, runs, tb, i * items // chunks,
+                              (i + 1) * items // chunks)
+
+
+def _runs_array(channels: int, per_group: int, groups: int) -> np.ndarray:
+    return np.array(_channel_runs(channels, per_group, groups), dtype=np.int64)
+
+
+def _direct_forward_cl(x, w, bias, out, geometry: ConvGeometry) -> None:
+    geo = geometry
+    runs = _runs_array(geo.filters, geo.group_filters, geo.groups)
+    args = (x.ravel(), w.ravel()[geo.forward_weight_order], _bias_array(bias, out.dtype),
+            out.ravel(), geo.array, runs)
+    rows = out.size // (geo.out_size[2] * geo.filters)
+    if geo.macs < PARALLEL_WORK:
+        _forward_cl_rows(*args, 0, rows)
+    else:
+        _forward_cl_parallel(*args, _chunks(rows))
+
+
+def _direct_input_grad_cl(g, w, bias, dx, geometry: ConvGeometry) -> None:
+    geo = geometry
+    runs = _runs_array(geo.channels, geo.group_channels, geo.groups)
+    args = (g.ravel(), w.ravel()[geo.input_weight_order], _bias_array(bias, dx.dtype),
+            dx.ravel(), geo.array, runs)
+    rows = dx.size // (geo.in_size[2] * geo.channels)
+    if geo.macs < PARALLEL_WORK:
+        _input_grad_cl_rows(*args, 0, rows)
+    else:
+        _input_grad_cl_parallel(*args, _chunks(rows))
+
+
+def _direct_weight_grad_cl(x, g, dw, geometry: ConvGeometry) -> None:
+    geo = geometry
+    runs = np.array([(a, min(r1, a + _CL_RUN))
+                     for r0, r1 in _channel_runs(geo.filters, geo.group_filters, geo.groups)
+                     for a in range(r0, r1, _CL_RUN)], dtype=np.int64)
+    # blocks of taps only when there are fewer than _ITEMS (channel, run) items: each block
+    # reads the rows again
+    per = geo.group_channels * runs.shape[0]
+    blocks = min(geo.taps, max(1, -(-_ITEMS // per)))
+    tb = -(-geo.taps // blocks)
+    args = (x.ravel(), g.ravel(), dw.ravel(), geo.array, runs, tb)
+    items = per * -(-geo.taps // tb)
+    if geo.macs < PARALLEL_WORK:
+        _weight_grad_cl_items(*args, 0, items)
+    else:
+        _weight_grad_cl_parallel(*args, items, _chunks(items))
+
+
+@njit(cache=True, nogil=True)
+def _im2col_cl(xf, cols, geo, n, cstart, cb, p0, p1):
+    """``cols[p - p0, t*cb + c]``: input channel ``cstart + c`` (``c < cb``) that tap ``t`` of
+    output position ``p`` (flattened ``(od, oh, ow)``, ``p0 <= p < p1``) of image ``n``
+    reads, or 0 in the padding. Channels-last: each tap copies one contiguous run."""
+    C, D, H, W = geo[G_C], geo[G_D], geo[G_H], geo[G_W]
+    Ho, Wo = geo[G_HO], geo[G_WO]
+    kd, kh, kw = geo[G_KD], geo[G_KH], geo[G_KW]
+    sd, sh, sw = geo[G_SD], geo[G_SH], geo[G_SW]
+    ld, lh, lw = geo[G_LD], geo[G_LH], geo[G_LW]
+    dd, dh, dw = geo[G_DD], geo[G_DH], geo[G_DW]
+    ncols = cols.shape[1]
+    cf = cols.reshape(-1)
+    # all the channels and dilation 1 along W: a row of taps is one contiguous run of x
+    merge = dw == 1 and cb == C
+    for p in range(p0, p1):
+        ow = p % Wo
+        oh = (p // Wo) % Ho
+        od = p // (Wo * Ho)
+        rb = (p - p0) * ncols
+        iw0 = ow * sw - lw
+        for td in range(kd):
+            i_d = od * sd - ld + td * dd
+            for th in range(kh):
+                ih = oh * sh - lh + th * dh
+                row = rb + (td * kh + th) * kw * cb
+                if i_d < 0 or i_d >= D or ih < 0 or ih >= H:
+                    for j in range(kw * cb):
+                        cf[_U(row + j)] = 0
+                    continue
+                xrow = ((n * D + i_d) * H + ih) * W
+                if merge:
+                    # taps t0 <= tw < t1 lie inside the input
+                    t0 = min(max(-iw0, 0), kw)
+                    t1 = max(min(W - iw0, kw), t0)
+                    for j in range(t0 * C):
+                        cf[_U(row + j)] = 0
+                    xb = _U((xrow + iw0 + t0) * C)
+                    cb0 = _U(row + t0 * C)
+                    for j in range((t1 - t0) * C):
+                        cf[cb0 + _U(j)] = xf[xb + _U(j)]
+                    for j in range(t1 * C, kw * C):
+                        cf[_U(row + j)] = 0
+                    continue
+                for tw in range(kw):
+                    iw = iw0 + tw * dw
+                    cb0 = _U(row + tw * cb)
+                    if iw < 0 or iw >= W:
+                        for c in range(cb):
+                            cf[cb0 + _U(c)] = 0
+                    else:
+                        xb = _U((xrow + iw) * C + cstart)
+                        for c in range(cb):
+                            cf[cb0 + _U(c)] = xf[xb + _U(c)]
+
+
+@njit(cache=True, nogil=True)
+def _col2im_cl(cols, df, bf, geo, n, cstart, cb):
+    """``dx[n, ..., cstart + c] = bias +`` every ``cols[p, t*cb + c]`` scattered back to the
+    input position tap ``t`` of output position ``p`` reads: the adjoint of :func:`_im2col_cl`
+    over all output positions, for the channels ``cstart .. cstart + cb``."""
+    C, D, H, W = geo[G_C], geo[G_D], geo[G_H], geo[G_W]
+    Do, Ho, Wo = geo[G_DO], geo[G_HO], geo[G_WO]
+    kd, kh, kw = geo[G_KD], geo[G_KH], geo[G_KW]
+    sd, sh, sw = geo[G_SD], geo[G_SH], geo[G_SW]
+    ld, lh, lw = geo[G_LD], geo[G_LH], geo[G_LW]
+    dd, dh, dw = geo[G_DD], geo[G_DH], geo[G_DW]
+    ncols = cols.shape[1]
+    cf = cols.reshape(-1)
+    zero = df.dtype.type(0)
+    img = n * D * H * W
+    for q in range(D * H * W):
+        xb = _U((img + q) * C + cstart)
+        for c in range(cb):
+            df[xb + _U(c)] = bf[cstart + c] if bf.size else zero
+    # all the channels and dilation 1 along W: a row of taps is one contiguous run of dx
+    merge = dw == 1 and cb == C
+    for p in range(Do * Ho * Wo):
+        ow = p % Wo
+        oh = (p // Wo) % Ho
+        od = p // (Wo * Ho)
+        iw0 = ow * sw - lw
+        for td in range(kd):
+            i_d = od * sd - ld + td * dd
+            if i_d < 0 or i_d >= D:
+                continue
+            for th in range(kh):
+                ih = oh * sh - lh + th * dh
+                if ih < 0 or ih >= H:
+                    continue
+                row = p * ncols + (td * kh + th) * kw * cb
+                xrow = ((n * D + i_d) * H + ih) * W
+                if merge:
+                    t0 = min(max(-iw0, 0), kw)
+                    t1 = max(min(W - iw0, kw), t0)
+                    xb = _U((xrow + iw0 + t0) * C)
+                    cb0 = _U(row + t0 * C)
+                    for j in range((t1 - t0) * C):
+                        df[xb + _U(j)] += cf[cb0 + _U(j)]
+                    continue
+                for tw in range(kw):
+                    iw = iw0 + tw * dw
+                    if iw < 0 or iw >= W:
+                        continue
+                    cb0 = _U(row + tw * cb)
+                    xb = _U((xrow + iw) * C + cstart)
+                    for c in range(cb):
+                        df[xb + _U(c)] += cf[cb0 + _U(c)]
+
+
+def _gemm_forward_cl(x, w, bias, out, geometry: ConvGeometry) -> None:
+    """Channels-last im2col + GEMM: ``out[n, p, group] = cols (P x (taps*cg + 1)) @ W``."""
+    geo = geometry
+    N, K, groups = geo.batch, geo.filters, geo.groups
+    cg, kg, taps = geo.group_channels, geo.group_filters, geo.taps
+    P = int(np.prod(geo.out_size))
+    R = taps * cg
+    xf = x.ravel()
+    # per group (R + 1, kg): rows (tap, channel) like cols, then the bias
+    wa = np.empty((groups, R + 1, kg), dtype=out.dtype)
+    wa[:, :R, :] = w.reshape(groups, kg, cg, taps).transpose(0, 3, 2, 1).reshape(groups, R, kg)
+    wa[:, R, :] = 0 if bias is None else np.asarray(bias).reshape(groups, kg)
+    out3 = out.reshape(N, P, K)
+    blocks = _split(P, -(-_ITEMS // (N * groups)))
+    items = [(n, gi, p0, p1) for n in range(N) for gi in range(groups) for p0, p1 in blocks]
+    width = blocks[0][1] - blocks[0][0]
+    local = threading.local()
+
+    def work(item):
+        n, gi, p0, p1 = item
+        buf = getattr(local, "buf", None)
+        if buf is None:
+            buf = local.buf = np.empty(width * (R + 1), out.dtype)
+        cols = buf[: (p1 - p0) * (R + 1)].reshape(p1 - p0, R + 1)
+        _im2col_cl(xf, cols, geo.array, n, gi * cg, cg, p0, p1)
+        cols[:, R] = 1
+        with np.errstate(all="ignore"):  # inf * 0 is NaN, as in a direct sum; no warning
+            np.matmul(cols, wa[gi], out=out3[n, p0:p1, gi * kg:(gi + 1) * kg])
+
+    _run(work, items, _serial_items(geo))
+
+
+def _gemm_input_grad_cl(g, w, bias, dx, geometry: ConvGeometry) -> None:
+    """Channels-last ``dx = col2im(G @ W) + bias`` per (image, group, block of channels)."""
+    geo = geometry
+    N, K, groups = geo.batch, geo.filters, geo.groups
+    cg, kg, taps = geo.group_channels, geo.group_filters, geo.taps
+    P = int(np.prod(geo.out_size))
+    df = dx.ravel()
+    bf = _bias_array(bias, dx.dtype)
+    w4 = w.reshape(groups, kg, cg, taps)
+    g3 = g.reshape(N, P, K)
+    # channel blocks of at least 8 channels (all of them when fewer): long col2im runs
+    cblocks = _split(cg, min(-(-_ITEMS // (N * groups)), max(1, cg // 8)))
+    # per (group, block of channels): (kg, taps * cb), columns (tap, channel) like cols
+    wts = {(gi, c0): np.ascontiguousarray(w4[gi, :, c0:c1, :].transpose(0, 2, 1))
+           .reshape(kg, taps * (c1 - c0)) for gi in range(groups) for c0, c1 in cblocks}
+    items = [(n, gi, c0, c1) for n in range(N) for gi in range(groups) for c0, c1 in cblocks]
+    local = threading.local()
+
+    def work(item):
+        n, gi, c0, c1 = item
+        ncol = taps * (c1 - c0)
+        buf = getattr(local, "buf", None)
+        if buf is None or buf.size < P * ncol:
+            buf = local.buf = np.empty(P * taps * (cblocks[0][1] - cblocks[0][0]), dx.dtype)
+        cols = buf[: P * ncol].reshape(P, ncol)
+        with np.errstate(all="ignore"):
+            np.matmul(g3[n, :, gi * kg:(gi + 1) * kg], wts[gi, c0], out=cols)
+        _col2im_cl(cols, df, bf, geo.array, n, gi * cg + c0, c1 - c0)
+
+    _run(work, items, _serial_items(geo))
+
+
+def _gemm_weight_grad_cl(x, g, dw, geometry: ConvGeometry) -> None:
+    """Channels-last ``dw = cols^T @ G`` per (group, block of channels), summed over the batch
+    in order."""
+    geo = geometry
+    N, K, groups = geo.batch, geo.filters, geo.groups
+    cg, kg, taps = geo.group_channels, geo.group_filters, geo.taps
+    P = int(np.prod(geo.out_size))
+    xf = x.ravel()
+    g3 = g.reshape(N, P, K)
+    dw4 = dw.reshape(groups, kg, cg, taps)
+    # channel blocks of at least 8 channels: the runs of cols stay long
+    cblocks = _split(cg, min(-(-_ITEMS // groups), max(1, cg // 8)))
+    items = [(gi, c0, c1) for gi in range(groups) for c0, c1 in cblocks]
+    local = threading.local()
+
+    def work(item):
+        gi, c0, c1 = item
+        cb = c1 - c0
+        buf = getattr(local, "buf", None)
+        if buf is None or buf.size < P * taps * cb:
+            buf = local.buf = np.empty(P * taps * (cblocks[0][1] - cblocks[0][0]), dw.dtype)
+        cols = buf[: P * taps * cb].reshape(P, taps * cb)
+        total = np.empty((taps * cb, kg), dtype=dw.dtype)
+        part = np.empty((taps * cb, kg), dtype=dw.dtype)
+        for n in range(N):  # a fixed summation order over the batch
+            _im2col_cl(xf, cols, geo.array, n, gi * cg + c0, cb, 0, P)
+            with np.errstate(all="ignore"):
+                np.matmul(cols.T, g3[n, :, gi * kg:(gi + 1) * kg], out=total if n == 0 else part)
+            if n:
+                total += part
+        # rows (tap, channel) -> dw[group filters, channels, taps]
+        dw4[gi, :, c0:c1, :] = total.reshape(taps, cb, kg).transpose(2, 1, 0)
+
+    _run(work, items, _serial_items(geo))
+
+
+def _input_runs_fit(geometry: ConvGeometry) -> bool:
+    """Whether the channels-last direct input gradient has runs of input channels long
+    enough to vectorise (else, unless the work is small, its GEMM path is faster)."""
+    geo = geometry
+    return (geo.channels if geo.group_channels == 1 else geo.group_channels) >= 8
+
+
+# ----------------------------------------------------------------------------------------------
+# Winograd (CPU only)
+
+
+def _winograd_2d(geometry: ConvGeometry, lo) -> bool:
+    """A 2-D (singleton depth) layer, read with padding ``lo`` before the data, that
+    :mod:`numbaconv.cpu.winograd` runs faster."""
+    from .winograd import winograd_applies
+
+    geo = geometry
+    return (geo.in_size[0] == 1 and geo.kernel[0] == 1 and lo[0] == 0 and min(lo) >= 0
+            and winograd_applies((geo.batch, geo.channels, *geo.in_size[1:]),
+                                 (geo.filters, geo.group_channels, *geo.kernel[1:]),
+                                 geo.stride[1:], geo.dilation[1:], geo.groups))
+
+
+def _winograd(x, w, b, out, geometry: ConvGeometry, lo) -> bool:
+    """Winograd 2-D forward with padding ``lo`` (``(0, lh, lw)``) before the data; False when
+    it met non-finite data (the caller then recomputes with GEMM)."""
+    from .winograd import winograd_forward, winograd_forward_cl
+
+    geo = geometry
+    _, H, W = geo.in_size
+    _, Ho, Wo = geo.out_size
+    if geo.channels_last:
+        return winograd_forward_cl(x.reshape(geo.batch, H, W, geo.channels),
+                                   w.reshape(geo.filters, geo.group_channels, 3, 3), b,
+                                   out.reshape(geo.batch, Ho, Wo, geo.filters), lo[1], lo[2],
+                                   geo.dilation[1], geo.dilation[2], _serial_items(geo))
+    return winograd_forward(x.reshape(geo.batch, geo.channels, H, W),
+                            w.reshape(geo.filters, geo.group_channels, 3, 3), b,
+                            out.reshape(geo.batch, geo.filters, Ho, Wo), lo[1], lo[2],
+                            geo.dilation[1], geo.dilation[2], _serial_items(geo))
+
+
+def _winograd_forward(x, w, b, out, lo, dilation) -> None:
+    """The forward's Winograd step on 5-D arrays (3x3, stride 1): Winograd, or im2col + GEMM
+    where it met non-finite data (keeps NaN local, inf inf)."""
+    N, C = x.shape[:2]
+    geometry = make_geometry(N, C, w.shape[0], 1, x.shape[2:], out.shape[2:], w.shape[2:],
+                             (1, 1, 1), tuple(lo), tuple(dilation), False)
+    if not _winograd(x, w, b, out, geometry, geometry.lo):
+        gemm_forward(x, w, b, out, geometry)
+
+
+def _bias_or_zeros(bias, n: int, dtype):
+    return np.zeros(n, dtype=dtype) if bias is None else bias
+
+
+# ----------------------------------------------------------------------------------------------
+# launchers
+
+
+def conv_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
+    """``out = conv(x, w) + bias`` (cross-correlation); ``bias`` may be None."""
+    if out.size == 0:
+        return
+    # -- strategy --------------------------------------------------------------------------
+    if geometry.channels_last:
+        if not _use_gemm(geometry):
+            _direct_forward_cl(x, w, bias, out, geometry)
+        elif _winograd_2d(geometry, geometry.lo):
+            b = _bias_or_zeros(bias, geometry.filters, out.dtype)
+            if not _winograd(x, w, b, out, geometry, geometry.lo):
+                _gemm_forward_cl(x, w, bias, out, geometry)  # keeps NaN local, inf inf
+        else:
+            _gemm_forward_cl(x, w, bias, out, geometry)
+    elif not _use_gemm(geometry):
+        if _use_grid(geometry, geometry.lo):
+            _grid_forward(x, w, bias, out, geometry)
+        else:
+            _direct_forward(x, w, bias, out, geometry)
+    elif _winograd_2d(geometry, geometry.lo):
+        b = _bias_or_zeros(bias, geometry.filters, out.dtype)
+        if not _winograd(x, w, b, out, geometry, geometry.lo):
+            gemm_forward(x, w, bias, out, geometry)  # keeps NaN local, inf inf
+    else:
+        gemm_forward(x, w, bias, out, geometry)
+
+
+def conv_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
+    """``dx = conv_input(g, w) + bias`` (the transposed convolution); ``bias`` may be None."""
+    if dx.size == 0:
+        return
+    # -- strategy --------------------------------------------------------------------------
+    # stride 1: the input gradient is again a forward layer (flipped kernel, see _flipped)
+    stride1 = geometry.stride == (1, 1, 1) and g.size > 0
+    flo = geometry.adjoint_lo
+    if geometry.channels_last:
+        if g.size == 0 or (not _use_gemm(geometry)
+                           and (_input_runs_fit(geometry) or geometry.macs < GRID_WORK)):
+            _direct_input_grad_cl(g, w, bias, dx, geometry)
+        elif stride1 and geometry.groups == 1 and _winograd_2d(geometry, flo):
+            adj, wf = _flipped(w, geometry)
+            b = _bias_or_zeros(bias, geometry.channels, dx.dtype)
+            if not _winograd(g, wf, b, dx, adj, adj.lo):
+                _gemm_input_grad_cl(g, w, bias, dx, geometry)
+        else:
+            _gemm_input_grad_cl(g, w, bias, dx, geometry)
+    elif g.size == 0 or not _use_gemm(geometry):
+        if stride1 and _use_grid(geometry, flo):
+            adj, wf = _flipped(w, geometry)
+            _grid_forward(g, wf, bias, dx, adj)
+        else:
+            _direct_input_grad(g, w, bias, dx, geometry)
+    elif stride1 and geometry.groups == 1 and _winograd_2d(geometry, flo):
+        adj, wf = _flipped(w, geometry)
+        b = _bias_or_zeros(bias, geometry.channels, dx.dtype)
+        if not _winograd(g, wf, b, dx, adj, adj.lo):
+            _gemm_input_grad(g, w, bias, dx, geometry)  # keeps NaN local, inf inf
+    else:
+        _gemm_input_grad(g, w, bias, dx, geometry)
+
+
+def conv_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
+    """``dw = conv_weight(x, g)``: the correlation of ``g`` with ``x`` summed over the batch."""
+    if dw.size == 0:
+        return
+    # -- strategy --------------------------------------------------------------------------
+    if geometry.channels_last:
+        if g.size == 0 or not _use_gemm(geometry):
+            _direct_weight_grad_cl(x, g, dw, geometry)
+        else:
+            _gemm_weight_grad_cl(x, g, dw, geometry)
+    elif g.size == 0 or not _use_gemm(geometry):
+        if g.size and _use_grid(geometry, geometry.lo):
+            _grid_weight_grad(x, g, dw, geometry)
+        else:
+            _direct_weight_grad(x, g, dw, geometry)
+    else:
+        _gemm_weight_grad(x, g, dw, geometry)
 
 
 def conv_bias_grad(g, db) -> None:
-    """``db[k] = sum of g[:, k, :]``; ``g`` is ``(N, K, positions)``."""
+    """``db[k] = sum of g[:, k, :]``; ``g`` is ``(rows, K, positions)``."""
     if db.size == 0:
         return
-    _bias_grad(g, db)
+    # -- strategy --------------------------------------------------------------------------
+    if g.size < PARALLEL_WORK:
+        _bias_grad_channels(g, db, 0, db.size)
+    else:
+        _bias_grad_parallel(g, db, _chunks(db.size))

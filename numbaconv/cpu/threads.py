@@ -41,8 +41,11 @@ def _blas_controller():
     return _CONTROLLER[0]
 
 
-def run_items(work, items) -> None:
+def run_items(work, items, serial: bool = False) -> None:
     """Run ``work(item)`` for every item on ``numba.get_num_threads()`` threads.
+
+    ``serial=True`` (small work, where waking the workers costs more than it saves) runs
+    the items in order on the calling thread, BLAS still limited to one thread.
 
     Each worker calls BLAS with one thread (threadpoolctl). Two single-threaded
     GEMMs on two cores match one two-threaded GEMM on an idle machine and stay
@@ -52,8 +55,13 @@ def run_items(work, items) -> None:
     """
     import numba
 
-    threads = min(numba.get_num_threads(), len(items))
+    threads = 1 if serial else min(numba.get_num_threads(), len(items))
     ctl = _blas_controller()
+    if serial and ctl is not None:
+        with _BLAS_LOCK, ctl.limit(limits=1, user_api="blas"):
+            for item in items:
+                work(item)
+        return
     if threads <= 1 or ctl is None:
         for item in items:
             work(item)

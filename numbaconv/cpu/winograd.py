@@ -41,6 +41,7 @@ largest value.)
 
 from __future__ import annotations
 
+import functools
 import threading
 
 import numpy as np
@@ -268,6 +269,20 @@ def _blocks(N, nty, ntx):
     return [(g, min(rows, g + per)) for g in range(0, rows, per)], per
 
 
+@functools.lru_cache(maxsize=256)
+def _tables(N, Ho, Wo, dh, dw):
+    """The tiling of an output shape (a function of the shape only, built once):
+    ``(trow, cph, ntx, blocks, per)``, see :func:`_tiling` and :func:`_blocks`."""
+    trow = np.array([r + 2 * t * dh for r, nt in _tiling(Ho, dh) for t in range(nt)], np.int64)
+    cols = _tiling(Wo, dw)
+    starts = np.cumsum([0] + [nt for _, nt in cols])
+    cph = np.array([(r, nt, t0) for (r, nt), t0 in zip(cols, starts, strict=False)], np.int64)
+    ntx = int(starts[-1])
+    blocks, per = _blocks(N, trow.size, ntx)
+    trow.flags.writeable = cph.flags.writeable = False
+    return trow, cph, ntx, blocks, per
+
+
 def winograd_applies(x_shape, w_shape, stride, dilation, groups) -> bool:
     """Whether :func:`winograd_forward` is the faster way to run this 2-D convolution.
 
@@ -285,13 +300,14 @@ def winograd_applies(x_shape, w_shape, stride, dilation, groups) -> bool:
             and C >= _MIN_CHANNELS and K >= _MIN_CHANNELS)
 
 
-def winograd_forward(x, w, bias, out, lh, lw, dh=1, dw=1) -> bool:
+def winograd_forward(x, w, bias, out, lh, lw, dh=1, dw=1, serial=False) -> bool:
     """``out = conv2d(x, w) + bias`` (cross-correlation, stride 1, 3x3, dilation ``dh``,
     ``dw``, zero padding ``lh``, ``lw`` before the data, after implied by ``out``'s shape);
     ``bias`` a (K,) array.
 
     Returns False when an output came out non-finite: the caller then recomputes the call
-    with a direct method (see the module notes on NaN / inf)."""
+    with a direct method (see the module notes on NaN / inf). ``serial`` runs the work
+    items on the calling thread (see :func:`numbaconv.cpu.threads.run_items`)."""
     N, C, H, W = x.shape
     K = w.shape[0]
     Ho, Wo = out.shape[2], out.shape[3]
@@ -303,13 +319,8 @@ def winograd_forward(x, w, bias, out, lh, lw, dh=1, dw=1) -> bool:
     dtype = out.dtype
     U = np.empty((16, K, C), dtype=dtype)
     kblocks = _split(K, _MIN_ITEMS)
-    _run(lambda kb: _weight_transform(w, U, kb[0], kb[1]), kblocks)
-    trow = np.array([r + 2 * t * dh for r, nt in _tiling(Ho, dh) for t in range(nt)], np.int64)
-    cols = _tiling(Wo, dw)
-    starts = np.cumsum([0] + [nt for _, nt in cols])
-    cph = np.array([(r, nt, t0) for (r, nt), t0 in zip(cols, starts, strict=False)], np.int64)
-    nty, ntx = trow.size, int(starts[-1])
-    blocks, per = _blocks(N, nty, ntx)
+    _run(lambda kb: _weight_transform(w, U, kb[0], kb[1]), kblocks, serial)
+    trow, cph, ntx, blocks, per = _tables(N, Ho, Wo, dh, dw)
     T = per * ntx
     local = threading.local()
     checks = [None] * len(blocks)
@@ -327,5 +338,193 @@ def winograd_forward(x, w, bias, out, lh, lw, dh=1, dw=1) -> bool:
             np.matmul(U, V, out=M)
         checks[i] = _output_transform(M, out, bias, dh, dw, g0, g1, trow, cph)
 
-    _run(work, range(len(blocks)))
+    _run(work, range(len(blocks)), serial)
+    return all(c == 0 for c in checks)
+
+
+# ----------------------------------------------------------------------------------------------
+# channels-last: x (N, H, W, C), out (N, Ho, Wo, K). The same tiles and blocks; the
+# transforms run on channel vectors (contiguous) and the GEMMs are transposed:
+# M[e] (T, K) = V[e] (T, C) @ U[e] (C, K), so V and M are also channels-last.
+
+
+@njit(cache=True, nogil=True)
+def _input_transform_cl(x, V, lh, lw, dh, dw, g0, g1, trow, cph):
+    """``V[e, t, c] = (B^T d B)[e]`` for the tiles of global tile rows ``[g0, g1)`` of the
+    channels-last ``x`` (the tiles of :func:`_input_transform`, channel vectors at a time)."""
+    H, W, C = x.shape[1], x.shape[2], x.shape[3]
+    T = V.shape[1]
+    nty = trow.size
+    ntx = cph[-1, 1] + cph[-1, 2]
+    Wp = 2 * cph[0, 1] + 2
+    xf = x.reshape(-1)
+    vf = V.reshape(-1)
+    es = _U(T * C)  # stride between the 16 transformed planes
+    d = np.empty((4, Wp, C), dtype=x.dtype)
+    r = np.empty((4, Wp, C), dtype=x.dtype)
+    df = d.reshape(-1)
+    rf = r.reshape(-1)
+    zero = x.dtype.type(0)
+    uc = _U(C)
+    for g in range(g0, g1):
+        n = g // nty
+        oh0 = trow[g % nty]
+        for ph in range(cph.shape[0]):
+            a = cph[ph, 0] - lw  # padded column m reads input column a + dw*m
+            nt = cph[ph, 1]
+            wp = 2 * nt + 2
+            for i in range(4):
+                ih = oh0 - lh + dh * i
+                for m in range(wp):
+                    iw = a + dw * m
+                    db = _U((i * Wp + m) * C)
+                    if ih < 0 or ih >= H or iw < 0 or iw >= W:
+                        for c in range(C):
+                            df[db + _U(c)] = zero
+                    else:
+                        xb = _U(((n * H + ih) * W + iw) * C)
+                        for c in range(C):
+                            df[db + _U(c)] = xf[xb + _U(c)]
+            # B^T d (rows), B^T = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]]
+            for m in range(wp):
+                b0 = _U(m * C)
+                b1 = b0 + _U(Wp * C)
+                b2 = b1 + _U(Wp * C)
+                b3 = b2 + _U(Wp * C)
+                for c in range(C):
+                    u = _U(c)
+                    d0 = df[b0 + u]
+                    d1 = df[b1 + u]
+                    d2 = df[b2 + u]
+                    d3 = df[b3 + u]
+                    rf[b0 + u] = d0 - d2
+                    rf[b1 + u] = d1 + d2
+                    rf[b2 + u] = d2 - d1
+                    rf[b3 + u] = d1 - d3
+            # (B^T d) B (columns), straight into V[:, t, :]
+            tb = (g - g0) * ntx + cph[ph, 2]
+            for i in range(4):
+                for tx in range(nt):
+                    r0 = _U((i * Wp + 2 * tx) * C)
+                    r1, r2, r3 = r0 + uc, r0 + _U(2) * uc, r0 + _U(3) * uc
+                    v0 = _U(4 * i) * es + _U(tb + tx) * uc
+                    v1 = v0 + es
+                    v2 = v1 + es
+                    v3 = v2 + es
+                    for c in range(C):
+                        u = _U(c)
+                        a0 = rf[r0 + u]
+                        a1 = rf[r1 + u]
+                        a2 = rf[r2 + u]
+                        a3 = rf[r3 + u]
+                        vf[v0 + u] = a0 - a2
+                        vf[v1 + u] = a1 + a2
+                        vf[v2 + u] = a2 - a1
+                        vf[v3 + u] = a1 - a3
+
+
+@njit(cache=True, nogil=True)
+def _output_transform_cl(M, out, bias, dh, dw, g0, g1, trow, cph):
+    """``out = bias + A^T m A`` for the tiles of ``[g0, g1)`` into the channels-last ``out``
+    (:func:`_output_transform`'s arithmetic, filter vectors at a time).
+
+    Returns the number of output positions written that hold a NaN or an inf (0 normally).
+    """
+    Ho, Wo, K = out.shape[1], out.shape[2], out.shape[3]
+    T = M.shape[1]
+    nty = trow.size
+    ntx = cph[-1, 1] + cph[-1, 2]
+    mf = M.reshape(-1)
+    of = out.reshape(-1)
+    es = _U(T * K)
+    uk = _U(K)
+    s = np.empty((4, K), dtype=out.dtype)
+    q = np.empty((4, K), dtype=out.dtype)
+    sf = s.reshape(-1)
+    qf = q.reshape(-1)
+    bad = 0
+    for g in range(g0, g1):
+        n = g // nty
+        oh0 = trow[g % nty]
+        for ph in range(cph.shape[0]):
+            rw = cph[ph, 0]
+            nt = cph[ph, 1]
+            nq = (Wo - 1 - rw) // dw + 1  # output columns of this phase
+            tb = (g - g0) * ntx + cph[ph, 2]
+            for tx in range(nt):
+                # A^T m (rows), A^T = [[1,1,1,0],[0,1,-1,-1]]
+                for j in range(4):
+                    b0 = _U(j) * es + _U(tb + tx) * uk
+                    b1 = b0 + _U(4) * es
+                    b2 = b1 + _U(4) * es
+                    b3 = b2 + _U(4) * es
+                    sb = _U(j) * uk
+                    for k in range(K):
+                        u = _U(k)
+                        m1 = mf[b1 + u]
+                        m2 = mf[b2 + u]
+                        sf[sb + u] = mf[b0 + u] + m1 + m2
+                        qf[sb + u] = m1 - m2 - mf[b3 + u]
+                # (A^T m) A (columns): the 2x2 outputs of the tile
+                for i in range(2):
+                    oh = oh0 + dh * i
+                    if oh >= Ho:
+                        break
+                    src = sf if i == 0 else qf
+                    for jj in range(2):
+                        col = 2 * tx + jj
+                        if col >= nq:
+                            break
+                        ob = _U(((n * Ho + oh) * Wo + rw + dw * col) * K)
+                        nf = 0
+                        for k in range(K):
+                            u = _U(k)
+                            p1 = src[uk + u]
+                            p2 = src[_U(2) * uk + u]
+                            if jj == 0:
+                                v = src[u] + p1 + p2
+                            else:
+                                v = p1 - p2 - src[_U(3) * uk + u]
+                            v += bias[k]
+                            nf |= 0 if v - v == 0 else 1
+                            of[ob + u] = v
+                        bad += nf
+    return bad
+
+
+def winograd_forward_cl(x, w, bias, out, lh, lw, dh=1, dw=1, serial=False) -> bool:
+    """:func:`winograd_forward` for channels-last ``x`` ``(N, H, W, C)`` and ``out`` ``(N, Ho,
+    Wo, K)`` (``w`` stays ``(K, C, 3, 3)``): the same tiles, blocks and fallback rule."""
+    N, H, W, C = x.shape
+    K = w.shape[0]
+    Ho, Wo = out.shape[1], out.shape[2]
+    if out.size == 0:
+        return True
+    if C == 0:
+        out[...] = bias
+        return True
+    dtype = out.dtype
+    U = np.empty((16, K, C), dtype=dtype)
+    kblocks = _split(K, _MIN_ITEMS)
+    _run(lambda kb: _weight_transform(w, U, kb[0], kb[1]), kblocks, serial)
+    Ut = np.ascontiguousarray(U.transpose(0, 2, 1))  # (16, C, K)
+    trow, cph, ntx, blocks, per = _tables(N, Ho, Wo, dh, dw)
+    T = per * ntx
+    local = threading.local()
+    checks = [None] * len(blocks)
+
+    def work(i):
+        g0, g1 = blocks[i]
+        t = (g1 - g0) * ntx
+        bufs = getattr(local, "bufs", None)
+        if bufs is None:
+            bufs = local.bufs = (np.empty(16 * C * T, dtype), np.empty(16 * K * T, dtype))
+        V = bufs[0][: 16 * t * C].reshape(16, t, C)
+        M = bufs[1][: 16 * t * K].reshape(16, t, K)
+        _input_transform_cl(x, V, lh, lw, dh, dw, g0, g1, trow, cph)
+        with np.errstate(all="ignore"):  # non-finite data is redone by the fallback
+            np.matmul(V, Ut, out=M)
+        checks[i] = _output_transform_cl(M, out, bias, dh, dw, g0, g1, trow, cph)
+
+    _run(work, range(len(blocks)), serial)
     return all(c == 0 for c in checks)

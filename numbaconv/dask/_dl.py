@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.layout import resolve_padding, window_args
-from ..core.padding import axis_index_map, resolve_mode
+from ..core.padding import axis_index_map
 from ..core.validate import normalize_axis
-from ..shapes import conv_output_size
 from ._common import as_dask, as_host, gather_blocks, inmemory, task
 
 
@@ -67,44 +65,52 @@ def _loop_axes(x, loop):
 
 
 def _conv(nd, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
-          padding_mode="zeros"):
+          padding_mode="zeros", data_format="channels_first"):
+    from ..core.conv import FORWARD, check_bias, resolve
+    from ..core.operands import NUMERIC_KINDS, check_kind, float_dtype
+
     func = inmemory(f"conv{nd}d")
     x = as_dask(x, "x")
     w = as_host(weight, "weight")
     b = as_host(bias, "bias")
-    kw = dict(weight=w, bias=b, stride=stride, padding=padding, dilation=dilation, groups=groups,
-              padding_mode=padding_mode)
-    if x.ndim not in (nd + 1, nd + 2) or w.ndim != nd + 2:
-        raise ValueError(f"conv{nd}d needs x of shape (N, C, *spatial) or (C, *spatial) with "
-                         f"{nd} spatial axes and a weight (K, C/groups, *kernel); got shapes "
-                         f"{tuple(x.shape)} and {tuple(w.shape)}")
-    spatial = tuple(x.shape[-nd:])
-    channels = x.shape[-nd - 1]
-    kernel, strides, dils = window_args(nd, w.shape[2:], stride, dilation)
-    # A probe on one sample just wide enough for one window validates every
-    # argument with the in-memory function's messages and gives the dtype.
-    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dils, strict=True))
-    if 0 in spatial:
-        func(np.zeros((channels,) + spatial, x.dtype), **kw)  # raises the in-memory error
-    probe = func(np.zeros((channels,) + span, x.dtype), **kw)
-    mode = resolve_mode(padding_mode, "padding_mode")
-    pads = resolve_padding(padding, spatial, kernel, strides, dils)
-    out = tuple(conv_output_size(n, k, s, p, d)
-                for n, k, s, p, d in zip(spatial, kernel, strides, pads, dils, strict=True))
-    loop = x.ndim - nd - 1
-    chunks, segments = _loop_axes(x, loop)
+    # the in-memory resolution: every argument checked with its messages, paddings and
+    # output sizes computed once
+    spec = resolve(FORWARD, nd, tuple(x.shape), tuple(w.shape), stride, padding, dilation,
+                   groups, padding_mode, 0, data_format)
+    dtype = float_dtype(check_kind(np.dtype(x.dtype), "x", NUMERIC_KINDS),
+                        check_kind(w.dtype, "weight", NUMERIC_KINDS),
+                        *(() if b is None else (check_kind(b.dtype, "bias", NUMERIC_KINDS),)))
+    if b is not None:
+        check_bias(b, spec.out_channels)
+    batched = spec.batched
+    spatial_axes = [a + (1 if batched else 0) + (0 if spec.channels_last else 1)
+                    for a in range(nd)]
+    chunks, segments = _loop_axes(x, 1 if batched else 0)
+    geo = spec.geometry
+    spans = tuple(d * (k - 1) + 1 for k, d in zip(spec.kernel, spec.dilation, strict=True))
+    out_sp = geo.out_size[3 - nd:]
+    channels = x.shape[spec.channel_axis]
+    spatial_chunks, spatial_segments = [], []
+    for a, ax in enumerate(spatial_axes):
+        lo, hi = spec.pads[a]
+        oc, segs, _, _ = _window_axis(x.chunks[ax], x.shape[ax], spans[a], spec.stride[a], lo,
+                                      out_sp[a], spec.mode, hi)
+        spatial_chunks.append(oc)
+        spatial_segments.append(segs)
     # every input channel in each block (the weights mix them), one output-channel chunk
-    chunks.append((w.shape[0],))
-    segments.append([np.arange(channels, dtype=np.int64)])
-    for a, (n, e, s, (lo, hi), o) in enumerate(zip(spatial, span, strides, pads, out, strict=True)):
-        oc, segs, _, _ = _window_axis(x.chunks[loop + 1 + a], n, e, s, lo, o, mode, hi)
-        chunks.append(oc)
-        segments.append(segs)
-    fill = np.zeros((), x.dtype)[()] if mode == "constant" else None
-    block = task(func, weight=w, bias=b, stride=strides, padding=0, dilation=dils, groups=groups,
-                 padding_mode="zeros")
+    channel_chunks, channel_segments = (w.shape[0],), [np.arange(channels, dtype=np.int64)]
+    if spec.channels_last:
+        chunks += spatial_chunks + [channel_chunks]
+        segments += spatial_segments + [channel_segments]
+    else:
+        chunks += [channel_chunks] + spatial_chunks
+        segments += [channel_segments] + spatial_segments
+    fill = np.zeros((), x.dtype)[()] if spec.mode == "constant" else None
+    block = task(func, weight=w, bias=b, stride=spec.stride, padding=0,
+                 dilation=spec.dilation, groups=spec.groups, padding_mode="zeros",
+                 data_format=data_format)
     return gather_blocks(x, segments, fill, block,
-                         [(tuple(chunks), np.empty((0,) * x.ndim, probe.dtype))], label="conv")
+                         [(tuple(chunks), np.empty((0,) * x.ndim, dtype))], label="conv")
 
 
 def _pool(kind, nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
@@ -449,14 +455,17 @@ def _make_pool(kind: str, nd: int):
 
 def _make_conv(nd: int):
     def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1,
-             padding_mode: str = "zeros"):
-        return _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode)
+             padding_mode: str = "zeros", *, data_format: str = "channels_first"):
+        return _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode,
+                     data_format)
 
     conv.__name__ = conv.__qualname__ = f"conv{nd}d"
     conv.__doc__ = f"""``numbaconv.conv{nd}d`` on a dask array: batch and spatial chunks kept.
 
-    The input channel axis is gathered whole in every block (a convolution
-    mixes all input channels) and the output channels are one chunk. Each
+    The input channel axis (second, or last with ``data_format='channels_last'``) is
+    gathered whole in every block (a convolution mixes all input channels) and the
+    output channels are one chunk. The call is resolved once by the in-memory
+    resolution (:func:`numbaconv.core.conv.resolve`). Each
     output block is one task that gathers the input window its outputs read
     (its spatial chunk plus the halo, ``padding_mode`` applied from the
     index maps) and convolves it in memory with ``padding=0``. Output ``o``
@@ -467,14 +476,15 @@ def _make_conv(nd: int):
     Parameters
     ----------
     x : dask.array.Array or array_like
-        ``(N, C, *spatial)`` or unbatched ``(C, *spatial)``, {nd} spatial axes.
-    weight, bias, stride, padding, dilation, groups, padding_mode
+        ``(N, C, *spatial)`` or unbatched ``(C, *spatial)``, {nd} spatial axes
+        (channels-last: ``(N, *spatial, C)`` or ``(*spatial, C)``).
+    weight, bias, stride, padding, dilation, groups, padding_mode, data_format
         As for ``numbaconv.conv{nd}d``; ``weight`` and ``bias`` are in memory.
 
     Returns
     -------
     dask.array.Array
-        ``(N, K, *out)``, lazily, batch chunks as in ``x``.
+        ``(N, K, *out)`` (channels-last ``(N, *out, K)``), lazily, batch chunks as in ``x``.
 
     Examples
     --------
