@@ -117,3 +117,48 @@ def test_concurrent_writers_keep_every_entry(workdir):
     files = _cache_files(workdir)
     _run(workdir, ",".join(dtypes))
     assert _cache_files(workdir) == files
+
+
+PAD_RUNNER = textwrap.dedent("""
+    import numpy as np
+    from numba.core import event
+    compiled = []
+    class Count(event.Listener):
+        def on_start(self, ev):
+            pass
+        def on_end(self, ev):
+            compiled.append(ev.data["dispatcher"].py_func.__module__)
+    event.register("numba:compile", Count())
+    import numbaconv as nc
+    assert nc.__file__.startswith(%r), nc.__file__
+    y = nc.pad(np.arange(4.0), 1, mode="reflect")
+    assert y.tolist() == [1.0, 0.0, 1.0, 2.0, 3.0, 2.0]
+    print(sum(m.startswith("numbaconv") for m in compiled))
+""")
+
+
+def test_entries_are_stale_when_a_helper_module_changes(tmp_path):
+    # Numba stamps an entry with its own module only; a kernel compiled with a helper from
+    # loops/ or scalar/ must not keep running the old helper after that file changes
+    import shutil
+
+    import numbaconv
+
+    copy = tmp_path / "site"
+    shutil.copytree(Path(numbaconv.__file__).parent, copy / "numbaconv",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "run.py").write_text(PAD_RUNNER % str(copy))
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=str(copy))
+
+    def compiled() -> int:
+        res = subprocess.run([sys.executable, str(tmp_path / "run.py")], env=env, cwd=tmp_path,
+                             capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, res.stderr
+        return int(res.stdout.strip().splitlines()[-1])
+
+    assert compiled() >= 1
+    assert compiled() == 0  # warm
+    helper = copy / "numbaconv" / "loops" / "__init__.py"
+    helper.write_text(helper.read_text() + "\n# an edit to a helper module\n")
+    assert compiled() >= 1  # the pad kernel's entry is stale now
+    assert compiled() == 0

@@ -63,7 +63,6 @@ import math
 
 import numba
 import numpy as np
-from numba import njit
 from numba.extending import register_jitable
 
 from ..loops.activations import (
@@ -75,6 +74,7 @@ from ..loops.activations import (
 )
 from ..scalar import activations as S
 from ..scalar.activations import K, K_like, fexp_nonpos, maxnum
+from .jit import njit
 from .threads import run_parallel
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")

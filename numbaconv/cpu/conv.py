@@ -45,7 +45,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from ..core.conv import (
     G_C,
@@ -83,6 +83,7 @@ from ..loops.conv import (
     weight_grad_cl_block,
     weight_grad_run,
 )
+from .jit import njit
 from .threads import run_items as _run
 from .threads import split as _split
 

@@ -16,7 +16,13 @@ dispatcher's on-disk cache is a :class:`KernelCache`, which
   index, so concurrent writers neither lose each other's entries (which would
   recompile them forever) nor overwrite each other's files;
 * skips saving, keeping the compiled code, when the cache directory turns out
-  not to be writable.
+  not to be writable;
+* is stale when any kernel source changes, not only the kernel's own module:
+  Numba stamps an entry with its module file alone, so a kernel calling a
+  ``register_jitable`` helper from ``loops/`` or ``scalar/`` (or a kernel of
+  another ``cpu/`` module, whose machine code is linked in) kept running the old
+  helper after an edit. The stamp here adds a digest of the contents of every
+  module those kernels can reach (:data:`KERNEL_SOURCES`).
 
 Where the cache lives is Numba's choice, unchanged: ``NUMBA_CACHE_DIR`` when
 set, else ``__pycache__`` beside the module when the package directory is
@@ -30,15 +36,38 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
+import hashlib
 import os
+from pathlib import Path
 
 import numba
 from numba.core import sigutils
 from numba.core.caching import FunctionCache
 
+#: the packages whose code CPU kernels compile in (their own module's stamp is Numba's)
+KERNEL_SOURCES = ("cpu", "loops", "scalar")
+
+
+@functools.cache
+def sources_digest() -> str:
+    """A digest of the contents of every module a CPU kernel can compile in."""
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for package in KERNEL_SOURCES:
+        for path in sorted((root / package).glob("*.py")):
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
 
 class KernelCache(FunctionCache):
     """Numba's per-function cache, made safe against broken entries and concurrent writers."""
+
+    def __init__(self, py_func):
+        super().__init__(py_func)
+        stamp = self._cache_file._source_stamp
+        self._cache_file._source_stamp = (stamp, sources_digest())
 
     def load_overload(self, sig, target_context):
         try:

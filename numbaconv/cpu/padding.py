@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from .jit import njit
 
 #: rows per parallel task: fixed, so the work split never depends on the thread count
 ROWS_PER_TASK = 64

@@ -35,10 +35,11 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from numba import njit, prange, types
+from numba import prange, types
 from numba.extending import overload
 
 from ..loops.pooling import add_col_grads, row_argmax, takes, unpool_plane
+from .jit import njit
 
 _U = np.uint64
 

@@ -31,7 +31,9 @@ import os
 import threading
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from .jit import njit
 
 #: output elements per parallel work item along the last axis (fits L1 for float64/complex128)
 BLOCK = 2048

@@ -45,8 +45,8 @@ import functools
 import threading
 
 import numpy as np
-from numba import njit
 
+from .jit import njit
 from .threads import run_items as _run
 from .threads import split as _split
 
