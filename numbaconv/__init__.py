@@ -121,6 +121,8 @@ from .api.signal import (
     convolve2d,
     correlate,
     correlate2d,
+    fftconvolve,
+    oaconvolve,
 )
 from .shapes import (
     conv_output_size,
@@ -149,6 +151,8 @@ __all__ = [
     "choose_conv_method",
     "convolve2d",
     "correlate2d",
+    "fftconvolve",
+    "oaconvolve",
     # conv
     "conv1d",
     "conv2d",

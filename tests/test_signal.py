@@ -262,17 +262,27 @@ def test_awkward_inputs_work_and_are_not_modified():
         np.testing.assert_array_equal(np.asarray(x), before)
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: nc.convolve([1, 2], [1], mode="middle"), "mode must be one of"),
-    (lambda: nc.correlate([1, 2], [1], method="fast"), "method must be one of"),
-    (lambda: nc.convolve2d([[1]], [[1]], boundary="reflect"), "boundary must be one of"),
+@pytest.mark.parametrize("call, match", [  # scipy.signal's wording, plus the value received
+    (lambda: nc.convolve([1, 2], [1], mode="middle"), "Acceptable mode flags.*'middle'"),
+    (lambda: nc.correlate([1, 2], [1], method="fast"), "Acceptable method flags.*'fast'"),
+    (lambda: nc.convolve2d([[1]], [[1]], boundary="reflect"),
+     "Acceptable boundary flags.*'reflect'"),
     (lambda: nc.convolve(np.ones((2, 2)), np.ones(2)), "same dimensionality"),
     (lambda: nc.correlate(np.ones((2, 3)), np.ones((3, 2)), "valid"), "at least as large"),
-    (lambda: nc.convolve2d(np.ones(3), np.ones(3)), "must be a 2-D array"),
-    (lambda: nc.correlate2d(np.ones((2, 2)), np.ones((2, 2)), fillvalue=[1, 2]), "fillvalue"),
-    (lambda: nc.convolve2d(np.ones((2, 2)), np.ones((2, 2)), fillvalue=1j), "complex"),
+    (lambda: nc.convolve2d(np.ones(3), np.ones(3)), "must both be 2-D arrays"),
+    (lambda: nc.correlate2d(np.ones((2, 2)), np.ones((2, 2)), fillvalue=[1, 2]),
+     "`fillvalue` must be scalar or an array with one element"),
+    (lambda: nc.correlate2d(np.ones((2, 2)), np.ones((2, 2)), fillvalue=[]),
+     "`fillvalue` cannot be an empty array"),
+    (lambda: nc.convolve2d(np.ones((2, 2)), np.ones((2, 2)), fillvalue=1j),
+     "could not cast `fillvalue` directly to the output"),
     (lambda: nc.convolve(np.ones(0), np.ones(3)), "empty"),
-    (lambda: nc.choose_conv_method([1, 2], [1], mode="nope"), "mode must be one of"),
+    (lambda: nc.choose_conv_method([1, 2], [1], mode="nope"), "Acceptable mode flags"),
+    (lambda: nc.fftconvolve([1, 2], [1], mode="nope"), "acceptable mode flags"),
+    (lambda: nc.oaconvolve(np.ones((2, 3)), np.ones((2, 4)), axes=[0]),
+     "incompatible shapes for in1 and in2"),
+    (lambda: nc.fftconvolve([1, 2], [1], axes=[]), "axes cannot be empty"),
+    (lambda: nc.fftconvolve([1, 2], [1], axes=[1]), "axes exceeds dimensionality"),
 ])
 def test_bad_input_gets_a_value_error(call, match):
     with pytest.raises(ValueError, match=match):

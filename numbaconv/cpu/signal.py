@@ -1,255 +1,180 @@
-"""CPU kernels for scipy.signal-style convolution: direct (Numba) and FFT (scipy.fft).
+"""CPU kernels for scipy.signal-style convolution: direct (Numba) and FFT (scipy.fft, CPU only).
 
-Every direct operation is reduced by :mod:`numbaconv.api.signal` to one
-primitive, a shifted N-D correlation with implicit zeros::
+Direct method. Every direct operation is the one primitive of
+:mod:`numbaconv.core.signal`, a correlation of the extended input with taps::
 
-    out[o] = sum_j w[j] * x[o + j - lo]      (terms with x out of range are 0)
+    out[o] = sum_j w[j] * xext[o + j]
 
-``w`` is the kernel already flipped (convolution) and/or conjugated
-(correlation) by :func:`taps`; ``lo`` is the per-axis shift that selects the
-'full', 'same' or 'valid' window. Boundaries other than zero fill are padded
-beforehand by the padding kernels, after which ``lo`` is 0.
+read from the geometry vector ``g`` (shapes and per-axis index maps). The
+output is viewed as rows along its last (contiguous) axis, each row cut into
+blocks of ``BLOCK`` outputs; a work item is one block of one row, so one long
+1-D signal keeps both cores busy as well as many short rows do. In a block,
+the *interior* outputs (whose every tap lies inside ``x`` along the last axis)
+run as fused contiguous passes of up to 8 taps from any kernel rows
+(``out += x0*w0 + ... + x7*w7``, which LLVM vectorises); the few outputs near
+the edges sum their taps through the last axis's index map
+(:func:`numbaconv.loops.signal.edge_dot`, shared with the CUDA twin), and
+kernel rows that fall outside ``x`` add the fill value or are skipped. No
+padded copy of ``x`` is made for any boundary. Calls under ``SERIAL_WORK``
+multiply-adds run on the calling thread. Each output is accumulated by one
+thread in an order fixed by the shapes, so the results are bitwise identical
+for any thread count and either path.
 
-Layout of the work: the output is viewed as rows along its last (contiguous)
-axis and each row is cut into fixed-size blocks of ``BLOCK`` elements; the
-parallel loop runs over (row, block) pairs, so one long 1-D signal keeps both
-cores busy as well as many short rows do. Inside a block, up to ``GROUP``
-taps of a kernel row are fused into one branch-free, contiguous pass
-(``out += x0*w0 + x1*w1 + ...``) that LLVM vectorises; the first pass writes
-instead of accumulating, and the few outputs whose taps fall off the edge of
-``x`` are finished tap by tap. Rows shorter than ``SHORT_ROW`` (image
-batches) are zero-padded explicitly and run one row per work item without
-clipping. Calls under ``SERIAL_WORK`` multiply-adds run the same items on the
-calling thread. Each output element is accumulated by one thread in a fixed
-order that depends only on the shapes, so results are bitwise identical for
-any thread count.
+FFT method (CPU only: :func:`fft_convolve`, :func:`fft_workers`). scipy.fft
+transforms, one over the whole padded extent or overlap-add blocks, with
+``workers`` set to the threads Numba uses.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 
 import numpy as np
 from numba import njit, prange
 
-#: output elements per parallel work item along the last axis (fits L1 for float64/complex128)
+from ..loops.signal import edge_dot, fill_dot, last_axis, row_base, tap
+
+#: output elements per work item along the last axis (L1-sized for float64 and complex128)
 BLOCK = 2048
-
-
-@njit(cache=True, inline="always")
-def _shifted_item(item, x, w, out, xshape, wshape, oshape, lo, xstrides, block):
-    """One work item of the shifted correlation: one block of one output row."""
-    nd = oshape.shape[0]
-    ol = oshape[nd - 1]
-    ml = wshape[nd - 1]
-    xl = xshape[nd - 1]
-    lo_l = lo[nd - 1]
-    krows = w.size // ml
-    nblocks = (ol + block - 1) // block
-    r = item // nblocks
-    i0 = (item % nblocks) * block
-    i1 = min(ol, i0 + block)
-    ob = r * ol
-    first = True  # the first pass over the block writes instead of accumulating
-    for kr in range(krows):
-        rem_o = r
-        rem_k = kr
-        xb = 0
-        inside = True
-        for a in range(nd - 2, -1, -1):
-            oa = rem_o % oshape[a]
-            rem_o //= oshape[a]
-            ka = rem_k % wshape[a]
-            rem_k //= wshape[a]
-            xa = oa + ka - lo[a]
-            if xa < 0 or xa >= xshape[a]:
-                inside = False
-                break
-            xb += xa * xstrides[a]
-        if not inside:
-            continue
-        wb = kr * ml
-        xo = xb - lo_l
-        for j in range(0, ml, GROUP):
-            g = min(GROUP, ml - j)
-            # outputs in [ga, gb) see all g taps inside x: one fused pass over them
-            ga = max(i0, lo_l - j)
-            gb = min(i1, xl + lo_l - j - g + 1)
-            if gb > ga:
-                if first:
-                    out[ob + i0:ob + ga] = 0
-                    out[ob + gb:ob + i1] = 0
-                _fused(out, x, w, wb + j, g, ob, xo + j, ga, gb, first)
-            else:
-                if first:
-                    out[ob + i0:ob + i1] = 0
-                ga, gb = i1, i1
-            first = False
-            for q in range(j, j + g):  # the rest of each tap's own range, tap by tap
-                ia = max(i0, lo_l - q)
-                ib = min(i1, xl + lo_l - q)
-                wq = w[wb + q]
-                _edge(out, x, wq, ob, xo + q, ia, min(ib, ga))
-                _edge(out, x, wq, ob, xo + q, max(ia, gb), ib)
-    if first:  # no kernel row reaches inside x
-        out[ob + i0:ob + i1] = 0
-
-
-@njit(parallel=True, cache=True)
-def _corr_shifted(x, w, out, xshape, wshape, oshape, lo, xstrides, block):
-    nd = oshape.shape[0]
-    items = (out.size // oshape[nd - 1]) * ((oshape[nd - 1] + block - 1) // block)
-    for item in prange(items):
-        _shifted_item(item, x, w, out, xshape, wshape, oshape, lo, xstrides, block)
-
-
-@njit(cache=True)
-def _corr_shifted_serial(x, w, out, xshape, wshape, oshape, lo, xstrides, block):
-    # the same items in the same order on the calling thread: bitwise the same result
-    nd = oshape.shape[0]
-    items = (out.size // oshape[nd - 1]) * ((oshape[nd - 1] + block - 1) // block)
-    for item in range(items):
-        _shifted_item(item, x, w, out, xshape, wshape, oshape, lo, xstrides, block)
-
-
-#: taps fused into one pass over an output block (each pass loads and stores the block once)
-GROUP = 8
-
-
-@njit(cache=True, inline="always")
-def _fused(out, x, w, wj, g, ob, xj, ia, ib, assign):
-    """``out[ob+i] (+)= sum_{q<g} x[xj+q+i] * w[wj+q]`` for i in [ia, ib), 1 <= g <= GROUP.
-
-    ``assign`` writes instead of accumulating (the first pass over a block: no zeroing pass).
-    Slices starting at 0 make LLVM vectorise the loops (raw offset indexing it does not);
-    the sum order is fixed for each g, so results do not depend on the thread count.
-    """
-    n = ib - ia
-    ov = out[ob + ia:ob + ib]
-    x0 = x[xj + ia:xj + ib]
-    w0 = w[wj + 0]
-    if g == 1:
-        if assign:
-            for t in range(n):
-                ov[t] = x0[t] * w0
-        else:
-            for t in range(n):
-                ov[t] += x0[t] * w0
-        return
-    x1 = x[xj + 1 + ia:xj + 1 + ib]
-    w1 = w[wj + 1]
-    if g == 2:
-        if assign:
-            for t in range(n):
-                ov[t] = x0[t] * w0 + x1[t] * w1
-        else:
-            for t in range(n):
-                ov[t] += x0[t] * w0 + x1[t] * w1
-        return
-    x2 = x[xj + 2 + ia:xj + 2 + ib]
-    w2 = w[wj + 2]
-    if g == 3:
-        if assign:
-            for t in range(n):
-                ov[t] = x0[t] * w0 + x1[t] * w1 + x2[t] * w2
-        else:
-            for t in range(n):
-                ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2
-        return
-    x3 = x[xj + 3 + ia:xj + 3 + ib]
-    w3 = w[wj + 3]
-    if g == 4:
-        if assign:
-            for t in range(n):
-                ov[t] = x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3
-        else:
-            for t in range(n):
-                ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3
-        return
-    x4 = x[xj + 4 + ia:xj + 4 + ib]
-    w4 = w[wj + 4]
-    if g == 5:
-        if assign:
-            for t in range(n):
-                ov[t] = x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4
-        else:
-            for t in range(n):
-                ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4
-        return
-    x5 = x[xj + 5 + ia:xj + 5 + ib]
-    w5 = w[wj + 5]
-    if g == 6:
-        if assign:
-            for t in range(n):
-                ov[t] = x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4 + x5[t] * w5
-        else:
-            for t in range(n):
-                ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4 + x5[t] * w5
-        return
-    x6 = x[xj + 6 + ia:xj + 6 + ib]
-    w6 = w[wj + 6]
-    if g == 7:
-        if assign:
-            for t in range(n):
-                ov[t] = x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4 + x5[t] * w5 + x6[t] * w6
-        else:
-            for t in range(n):
-                ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4 + x5[t] * w5 + x6[t] * w6
-        return
-    x7 = x[xj + 7 + ia:xj + 7 + ib]
-    w7 = w[wj + 7]
-    if assign:
-        for t in range(n):
-            ov[t] = x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4 + x5[t] * w5 + x6[t] * w6 + x7[t] * w7
-    else:
-        for t in range(n):
-            ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4 + x5[t] * w5 + x6[t] * w6 + x7[t] * w7
-
-
-@njit(cache=True, inline="always")
-def _edge(out, x, wv, ob, xq, ia, ib):
-    """``out[ob+i] += x[xq+i] * wv`` for the few i in [ia, ib) at a block's clipped edges."""
-    for i in range(ia, ib):
-        out[ob + i] += x[xq + i] * wv
-
-
-@njit(cache=True, inline="always")
-def _padded_row(r, xp, w, out, oshape, xstrides, roff, ml):
-    """One output row of the valid correlation of a fully padded input (no clipping)."""
-    nd = oshape.shape[0]
-    ol = oshape[nd - 1]
-    rem = r + 0  # a copy: numba refuses updates of the prange index itself
-    base = 0
-    for a in range(nd - 2, -1, -1):
-        base += (rem % oshape[a]) * xstrides[a]
-        rem //= oshape[a]
-    ob = r * ol
-    for kr in range(roff.size):
-        for j in range(0, ml, GROUP):
-            _fused(out, xp, w, kr * ml + j, min(GROUP, ml - j), ob, base + roff[kr] + j, 0, ol,
-                   kr == 0 and j == 0)
-
-
-@njit(parallel=True, cache=True)
-def _corr_padded(xp, w, out, oshape, xstrides, roff, ml):
-    # short output rows, one per work item: one fused pass per (kernel row, GROUP taps)
-    for r in prange(out.size // oshape[oshape.shape[0] - 1]):
-        _padded_row(r, xp, w, out, oshape, xstrides, roff, ml)
-
-
-@njit(cache=True)
-def _corr_padded_serial(xp, w, out, oshape, xstrides, roff, ml):
-    for r in range(out.size // oshape[oshape.shape[0] - 1]):
-        _padded_row(r, xp, w, out, oshape, xstrides, roff, ml)
-
 
 #: below this many multiply-adds a call runs on the calling thread: waking the worker threads
 #: costs more than it saves, and on a loaded machine a descheduled worker stalls the whole call
-SERIAL_WORK = 4_000_000
+SERIAL_WORK = 1_000_000
 
-#: output rows shorter than this go through the padded short-row kernel
-SHORT_ROW = 256
+#: outputs per parallel chunk (a chunk is a run of work items on one thread)
+CHUNK_OUTPUTS = 16384
+
+
+@njit(cache=True)
+def _interior(ov, x, tw, to, nt, c0):
+    """``ov[t] += sum_q tw[q] * x[to[q] + c0 + t]``: fused passes of 8, 4, 2 and 1 taps.
+
+    Slices starting at 0 make LLVM vectorise the loops; the sum order is fixed by ``nt``.
+    """
+    n = ov.shape[0]
+    q = 0
+    while nt - q >= 8:
+        x0 = x[to[q] + c0:to[q] + c0 + n]
+        x1 = x[to[q + 1] + c0:to[q + 1] + c0 + n]
+        x2 = x[to[q + 2] + c0:to[q + 2] + c0 + n]
+        x3 = x[to[q + 3] + c0:to[q + 3] + c0 + n]
+        x4 = x[to[q + 4] + c0:to[q + 4] + c0 + n]
+        x5 = x[to[q + 5] + c0:to[q + 5] + c0 + n]
+        x6 = x[to[q + 6] + c0:to[q + 6] + c0 + n]
+        x7 = x[to[q + 7] + c0:to[q + 7] + c0 + n]
+        w0, w1, w2, w3 = tw[q], tw[q + 1], tw[q + 2], tw[q + 3]
+        w4, w5, w6, w7 = tw[q + 4], tw[q + 5], tw[q + 6], tw[q + 7]
+        for t in range(n):
+            ov[t] += (x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3
+                      + x4[t] * w4 + x5[t] * w5 + x6[t] * w6 + x7[t] * w7)
+        q += 8
+    if nt - q >= 4:
+        x0 = x[to[q] + c0:to[q] + c0 + n]
+        x1 = x[to[q + 1] + c0:to[q + 1] + c0 + n]
+        x2 = x[to[q + 2] + c0:to[q + 2] + c0 + n]
+        x3 = x[to[q + 3] + c0:to[q + 3] + c0 + n]
+        w0, w1, w2, w3 = tw[q], tw[q + 1], tw[q + 2], tw[q + 3]
+        for t in range(n):
+            ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3
+        q += 4
+    if nt - q >= 2:
+        x0 = x[to[q] + c0:to[q] + c0 + n]
+        x1 = x[to[q + 1] + c0:to[q + 1] + c0 + n]
+        w0, w1 = tw[q], tw[q + 1]
+        for t in range(n):
+            ov[t] += x0[t] * w0 + x1[t] * w1
+        q += 2
+    if nt - q >= 1:
+        x0 = x[to[q] + c0:to[q] + c0 + n]
+        w0 = tw[q]
+        for t in range(n):
+            ov[t] += x0[t] * w0
+
+
+@njit(cache=True)
+def _rows(x, w, out, g, cv, flip, zero_fill, item0, item1, block):
+    """Work items ``item0 <= item < item1``: one block of one output row each."""
+    ol, ml, xl, lo = last_axis(g)
+    krows = w.shape[0] // ml
+    nblocks = (ol + block - 1) // block
+    cval = cv[0]
+    tw = np.empty(w.shape[0], w.dtype)   # the interior taps of the current row ...
+    to = np.empty(w.shape[0], np.int64)  # ... and where each one's input row starts
+    for item in range(item0, item1):
+        r = item // nblocks
+        i0 = (item % nblocks) * block
+        i1 = min(ol, i0 + block)
+        ov = out[r * ol + i0:r * ol + i1]
+        ov[:] = cv[1]
+        ia = max(i0, lo)                  # interior: every tap inside x along the last axis
+        ib = min(i1, xl + lo - ml + 1)
+        if ib <= ia:
+            ia = i1
+            ib = i1
+        nt = 0
+        for kr in range(krows):
+            base = row_base(g, r, kr)
+            if base < 0:
+                if not zero_fill:
+                    s = fill_dot(w, g, kr, flip, cval, cv[1])
+                    for t in range(i1 - i0):
+                        ov[t] += s
+                continue
+            for c in range(i0, ia):
+                ov[c - i0] = edge_dot(x, w, g, base, kr, c, 0, ml, flip, cval, zero_fill,
+                                      ov[c - i0])
+            for c in range(ib, i1):
+                ov[c - i0] = edge_dot(x, w, g, base, kr, c, 0, ml, flip, cval, zero_fill,
+                                      ov[c - i0])
+            if ib > ia:
+                for j in range(ml):
+                    tw[nt] = tap(w, kr * ml + j, flip)
+                    to[nt] = base + j - lo
+                    nt += 1
+        if nt:
+            _interior(ov[ia - i0:ib - i0], x, tw, to, nt, ia)
+
+
+@njit(parallel=True, cache=True)
+def _rows_parallel(x, w, out, g, cv, flip, zero_fill, items, block, chunk):
+    for c in prange((items + chunk - 1) // chunk):
+        _rows(x, w, out, g, cv, flip, zero_fill, c * chunk, min(items, (c + 1) * chunk), block)
+
+
+_ZERO = {}
+
+
+def correlate(x, w, out, geom, fill, flip: bool) -> None:
+    """``out[o] = sum_j w'[j] * xext[o + j]``: ``w'`` is ``w``, reversed along every axis when
+    ``flip``; ``xext`` is ``x`` extended through ``geom``'s index maps with ``fill`` (None:
+    zeros, skipped). All arrays C-contiguous, native, of one dtype."""
+    if out.size == 0:
+        return
+    if fill is None:
+        cv = _ZERO.get(out.dtype)
+        if cv is None:
+            cv = _ZERO[out.dtype] = np.zeros(2, out.dtype)
+    else:
+        cv = np.zeros(2, out.dtype)
+        cv[0] = fill
+    ol = out.shape[-1] if out.ndim else 1
+    items = (out.size // ol) * ((ol + BLOCK - 1) // BLOCK)
+    xf, wf, of = x.reshape(-1), w.reshape(-1), out.reshape(-1)
+    if out.size * w.size < SERIAL_WORK or items == 1:
+        _rows(xf, wf, of, geom, cv, flip, fill is None, 0, items, BLOCK)
+    else:
+        chunk = max(1, CHUNK_OUTPUTS // min(ol, BLOCK))
+        _rows_parallel(xf, wf, of, geom, cv, flip, fill is None, items, BLOCK, chunk)
+
+
+def reverse(src, dst, conj: bool) -> None:
+    """``dst = src`` reversed along every axis, conjugated too when ``conj`` (complex only)."""
+    rev = src[(slice(None, None, -1),) * src.ndim]
+    if conj and src.dtype.kind == "c":
+        np.conjugate(rev, out=dst)
+    else:
+        np.copyto(dst, rev)
+
 
 _scratch_local = threading.local()
 #: largest temporary (bytes) kept alive per thread for reuse
@@ -273,111 +198,137 @@ def workspace(shape, dtype, slot: str = "pad") -> np.ndarray:
     return buf[:nbytes].view(dtype).reshape(shape)
 
 
-def _c_strides(shape) -> np.ndarray:
-    strides = np.ones(len(shape), dtype=np.int64)
-    for a in range(len(shape) - 2, -1, -1):
-        strides[a] = strides[a + 1] * shape[a + 1]
-    return strides
-
-
-def correlate_shifted(x: np.ndarray, w: np.ndarray, out: np.ndarray, lo) -> None:
-    """``out[o] = sum_j w[j] * x[o + j - lo]`` with zeros outside ``x`` (all C-contiguous, one dtype)."""
-    if out.size == 0:
-        return
-    if out.ndim >= 2 and out.shape[-1] < SHORT_ROW:
-        _correlate_short_rows(x, w, out, lo)
-        return
-    xshape = np.array(x.shape if x.ndim else (1,), dtype=np.int64)
-    wshape = np.array(w.shape if w.ndim else (1,), dtype=np.int64)
-    oshape = np.array(out.shape if out.ndim else (1,), dtype=np.int64)
-    lo_arr = np.array(lo if len(lo) else (0,), dtype=np.int64)
-    kernel = _corr_shifted_serial if out.size * w.size < SERIAL_WORK else _corr_shifted
-    kernel(x.reshape(-1), w.reshape(-1), out.reshape(-1), xshape, wshape, oshape, lo_arr,
-           _c_strides(xshape), BLOCK)
-
-
-def _correlate_short_rows(x, w, out, lo) -> None:
-    """Short rows: zero-pad ``x`` explicitly (padding kernel), then the unclipped row kernel."""
-    from ..core import padding as padspec
-    from .padding import pad
-
-    pads = tuple((lo_a, max(0, o + m - 1 - lo_a - n))
-                 for lo_a, o, m, n in zip(lo, out.shape, w.shape, x.shape, strict=True))
-    if any(p != (0, 0) for p in pads):
-        maps, offsets = padspec.index_maps(x.shape, pads, "constant")
-        xp = workspace(padspec.padded_shape(x.shape, pads), x.dtype, "short-rows")
-        pad(x, xp, maps, offsets, np.zeros((x.ndim, 2), x.dtype), pads[-1][0])
-    else:
-        xp = x
-    strides = _c_strides(xp.shape)
-    krow_index = np.indices(w.shape[:-1]).reshape(w.ndim - 1, -1)
-    roff = np.ascontiguousarray((krow_index * strides[:-1, None]).sum(axis=0), dtype=np.int64)
-    kernel = _corr_padded_serial if out.size * w.size < SERIAL_WORK else _corr_padded
-    kernel(xp.reshape(-1), w.reshape(-1), out.reshape(-1), np.array(out.shape, dtype=np.int64),
-           strides, roff, w.shape[-1])
-
-
-def taps(k: np.ndarray, out: np.ndarray, flip: bool, conj: bool) -> None:
-    """``out = k`` reversed along every axis (``flip``) and/or conjugated (``conj``)."""
-    src = k[(slice(None, None, -1),) * k.ndim] if flip else k
-    if conj and np.iscomplexobj(src):
-        np.conjugate(src, out=out)
-    else:
-        out[...] = src
+# --------------------------------------------------------------------------- FFT (CPU only)
 
 
 def fft_workers() -> int:
-    """Threads scipy.fft may use for batched transforms."""
-    return max(1, os.cpu_count() or 1)
+    """Threads for scipy.fft: the threads Numba would use (``numba.get_num_threads()`` once
+    Numba's pool runs, else its configured ``NUMBA_NUM_THREADS``; starting the pool only to
+    ask would cost more than a small transform)."""
+    import numba
+    from numba.np.ufunc import parallel
+
+    if getattr(parallel, "_is_initialized", True):
+        return numba.get_num_threads()
+    return max(1, numba.config.NUMBA_NUM_THREADS)
 
 
-def fft_convolve(x: np.ndarray, k: np.ndarray, out: np.ndarray, start) -> None:
-    """Linear convolution of ``x`` and ``k`` by scipy.fft; ``out`` receives the window of the
-    full result starting at ``start`` (per axis). Integer and bool outputs are rounded."""
+def _float_operand(a):
+    """scipy.signal's rule: integers (and bools) are transformed as float64."""
+    return a.astype(np.float64) if a.dtype.kind in "biu" else a
+
+
+def fft_convolve(x, k, out, plan) -> None:
+    """The window of the linear convolution of ``x`` and ``k`` over ``plan.axes`` (broadcasting
+    over the other axes) that starts at ``plan.start``, written into ``out``.
+
+    ``plan`` is a :class:`numbaconv.core.signal.FreqSpec`: one FFT per axis of length
+    ``plan.fshape``, or overlap-add blocks (``plan.blocks``). Integer and bool outputs are
+    rounded (bool: nonzero). Any dtype scipy.fft takes, long double included.
+    """
     import scipy.fft as sfft
 
-    full = [n + m - 1 for n, m in zip(x.shape, k.shape, strict=True)]
-    axes = tuple(range(x.ndim))
-    complex_ = np.iscomplexobj(x) or np.iscomplexobj(k)
-    work = np.float32 if out.dtype in (np.float32, np.complex64) else np.float64
-    if x.ndim == 1 and not complex_ and x.size >= 8 * k.size and k.size >= 16:
-        res = _overlap_add_1d(x.astype(work, copy=False), k.astype(work, copy=False), sfft)
-    elif complex_:
-        fshape = [sfft.next_fast_len(n, real=False) for n in full]
-        ct = np.complex64 if work == np.float32 else np.complex128
-        sp = sfft.fftn(x.astype(ct, copy=False), fshape, axes=axes, workers=fft_workers())
-        sp *= sfft.fftn(k.astype(ct, copy=False), fshape, axes=axes, workers=fft_workers())
-        res = sfft.ifftn(sp, fshape, axes=axes, workers=fft_workers(), overwrite_x=True)
+    if out.size == 0:
+        return
+    workers = fft_workers()
+    if not plan.axes:
+        full = x * k
+    elif plan.blocks is None:
+        full = _fft_whole(_float_operand(x), _float_operand(k), plan, sfft, workers)
     else:
-        fshape = [sfft.next_fast_len(n, real=True) for n in full]
-        sp = sfft.rfftn(x.astype(work, copy=False), fshape, axes=axes, workers=fft_workers())
-        sp *= sfft.rfftn(k.astype(work, copy=False), fshape, axes=axes, workers=fft_workers())
-        res = sfft.irfftn(sp, fshape, axes=axes, workers=fft_workers(), overwrite_x=True)
-    window = res[tuple(slice(s, s + n) for s, n in zip(start, out.shape, strict=True))]
-    if out.dtype.kind in "biu":
+        full = _overlap_add(_float_operand(x), _float_operand(k), plan, sfft, workers)
+    window = full[tuple(slice(s, s + n) for s, n in zip(plan.start, out.shape, strict=True))]
+    if out.dtype.kind in "biu" and window.dtype.kind not in "biu":
         window = np.round(window.real)
         if out.dtype.kind == "b":
             window = window != 0
-    with np.errstate(invalid="ignore"):
-        out[...] = window
+    with np.errstate(invalid="ignore", over="ignore"):
+        np.copyto(out, window, casting="unsafe")
 
 
-def _overlap_add_1d(x: np.ndarray, k: np.ndarray, sfft) -> np.ndarray:
-    """Full 1-D linear convolution by overlap-add: a batch of short real FFTs.
+def _transforms(plan, sfft):
+    return (sfft.rfftn, sfft.irfftn) if plan.real else (sfft.fftn, sfft.ifftn)
 
-    One long 1-D FFT runs on one core; cutting ``x`` into blocks gives scipy.fft a
-    batch it spreads over ``workers`` threads, and short transforms stay in cache.
-    """
-    n, m = x.size, k.size
-    nfft = sfft.next_fast_len(max(8 * m, 1024), real=True)
-    step = nfft - m + 1
-    nb = -(-n // step)
-    blocks = np.zeros((nb, step), x.dtype)
-    blocks.reshape(-1)[:n] = x
-    spec = sfft.rfft(blocks, nfft, axis=1, workers=fft_workers())
-    spec *= sfft.rfft(k, nfft)
-    seg = sfft.irfft(spec, nfft, axis=1, workers=fft_workers(), overwrite_x=True)
-    y = np.zeros((nb + 1) * step, x.dtype)
-    y[:nb * step].reshape(nb, step)[...] = seg[:, :step]
-    y[step:].reshape(nb, step)[:, :m - 1] += seg[:, step:]
-    return y[:n + m - 1]
+
+def _fft_whole(x, k, plan, sfft, workers):
+    """One transform per input over the whole padded extent, product, inverse."""
+    fwd, inv = _transforms(plan, sfft)
+    sp = fwd(x, plan.fshape, axes=plan.axes, workers=workers)
+    sk = fwd(k, plan.fshape, axes=plan.axes, workers=workers)
+    if np.result_type(sp, sk) == sp.dtype and sp.shape == np.broadcast_shapes(sp.shape, sk.shape):
+        sp *= sk
+    else:
+        sp = sp * sk
+    return inv(sp, plan.fshape, axes=plan.axes, workers=workers, overwrite_x=True)
+
+
+def _overlap_add(x, k, plan, sfft, workers):
+    """Overlap-add: along each blocked axis the longer input is cut into steps, every block is
+    convolved by FFTs of the plan's block length (a batch scipy.fft spreads over ``workers``),
+    and the blocks' tails are added into the next blocks' heads."""
+    fwd, inv = _transforms(plan, sfft)
+    ndim = x.ndim
+    # for each transformed axis: a step axis inserted before it (the block index)
+    xs, ks = list(x.shape), list(k.shape)
+    xshape, kshape, fft_axes, fshape, splits = [], [], [], [], []
+    for a in range(ndim):
+        if a not in plan.axes:
+            xshape.append(xs[a])
+            kshape.append(ks[a])
+            continue
+        block, overlap, step1, step2 = plan.blocks[plan.axes.index(a)]
+        if overlap is None:  # one block along this axis
+            n1 = n2 = 1
+            step1, step2 = xs[a], ks[a]
+            block = sfft.next_fast_len(xs[a] + ks[a] - 1, plan.real)
+        else:
+            n1 = -(-xs[a] // step1)
+            n2 = -(-ks[a] // step2)
+        xshape += [n1, step1]
+        kshape += [n2, step2]
+        fft_axes.append(len(xshape) - 1)
+        fshape.append(block)
+        splits.append((a, len(xshape) - 2, step1 if n1 > 1 else step2, xs[a] + ks[a] - 1))
+    xb = _blocked(x, xshape, plan.axes)
+    kb = _blocked(k, kshape, plan.axes)
+    sp = fwd(xb, fshape, axes=fft_axes, workers=workers)
+    sk = fwd(kb, fshape, axes=fft_axes, workers=workers)
+    sp = sp * sk
+    res = inv(sp, fshape, axes=fft_axes, workers=workers, overwrite_x=True)
+    # fold each (step axis, block axis) pair back into one axis, adding the overlaps
+    for _axis, sax, step, full in reversed(splits):
+        res = _fold(res, sax, step, full)
+    return res
+
+
+def _blocked(a, shape, axes):
+    """``a`` zero-padded to whole steps and reshaped to ``shape`` (step axis before each)."""
+    target = []
+    i = 0
+    for ax in range(a.ndim):
+        if ax in axes:
+            target.append(shape[i] * shape[i + 1])
+            i += 2
+        else:
+            target.append(shape[i])
+            i += 1
+    if tuple(target) != a.shape:
+        padded = np.zeros(target, a.dtype)
+        padded[tuple(slice(0, n) for n in a.shape)] = a
+        a = padded
+    return a.reshape(shape)
+
+
+def _fold(res, sax, step, full):
+    """Merge axes ``sax`` (blocks) and ``sax + 1`` (block samples) of ``res`` into one axis of
+    length ``full``: block ``i`` starts at ``i * step``; overlapping samples add up."""
+    nb, blen = res.shape[sax], res.shape[sax + 1]
+    if nb == 1:
+        out = np.moveaxis(res, sax, 0)[0]
+        return out[(slice(None),) * sax + (slice(0, full),)]
+    moved = np.moveaxis(res, (sax, sax + 1), (0, 1))
+    length = (nb - 1) * step + blen
+    acc = np.zeros((length,) + moved.shape[2:], res.dtype)
+    for i in range(nb):  # a few dozen blocks at most: each addition is a whole slab
+        acc[i * step:i * step + blen] += moved[i]
+    return np.moveaxis(acc[:full], 0, sax)
