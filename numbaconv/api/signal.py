@@ -735,8 +735,8 @@ def fftconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", axes=None, *
     --------
     >>> import numpy as np
     >>> import numbaconv as nc
-    >>> np.round(nc.fftconvolve([1, 2, 3], [0, 1, 0.5]), 12)
-    array([0. , 1. , 2.5, 4. , 1.5])
+    >>> np.round(nc.fftconvolve([1, 2, 3], [1, 0.5]), 12)
+    array([1. , 2.5, 4. , 1.5])
     >>> x = np.arange(12.0).reshape(3, 4)
     >>> np.round(nc.fftconvolve(x, np.array([[1.0, -1.0]]), mode='valid', axes=1), 12)
     array([[1., 1., 1.],
