@@ -34,7 +34,7 @@ import numpy as np
 
 from ..core import padding as padspec
 from ..core import signal as sig
-from ..core.dispatch import CPU, asarray, backend_of, empty, kernels
+from ..core.dispatch import CPU, backend_of, kernels, memory
 from ..core.operands import check_kind, dtype_of, result_dtype
 from ..core.out import finish_out, prepare_out
 from ..typing import Array, ArrayLike, DTypeLike
@@ -50,6 +50,27 @@ _NAN_FFT = ("Use of fft convolution on input with NAN or inf results in NAN or i
 @functools.cache
 def _ops(backend: str):
     return kernels("signal", backend)
+
+
+@functools.cache
+def _mem(backend: str):
+    return memory(backend)
+
+
+def asarray(x, name: str, backend: str, dtype):
+    """``x`` as the kernels take it (no copy when it already is): the backend's memory module."""
+    return _mem(backend).asarray(x, name, dtype)
+
+
+def empty(backend: str, shape, dtype):
+    return _mem(backend).empty(shape, dtype)
+
+
+def _dst(out, backend, shape, dtype, inputs):
+    """The array the result goes to: fresh when ``out`` is None, else core.out's checks."""
+    if out is None:
+        return _mem(backend).empty(shape, dtype)
+    return prepare_out(out, backend, shape, dtype, inputs)
 
 
 def _backend(in1, in2) -> str:
@@ -105,7 +126,7 @@ def _run_direct(backend, spec, a, b, fill, rd, out, inputs):
         wr = empty(backend, w.shape, w.dtype)
         ops.reverse(w, wr, True)
         w, flip = wr, not flip
-    dst = prepare_out(out, backend, spec.out_shape, rd, inputs)
+    dst = _dst(out, backend, spec.out_shape, rd, inputs)
     if not spec.undo and x.dtype == rd:
         ops.correlate(x, w, dst, spec.geom, fill, flip)
         return finish_out(out, dst)
@@ -131,16 +152,16 @@ def _zero_d(backend, in1, in2, rd, conj: bool, out, inputs):
             b = np.conjugate(b)
         if out is None:
             return a * b
-        dst = prepare_out(out, backend, (), rd, inputs)
+        dst = _dst(out, backend, (), rd, inputs)
         np.multiply(a, b, out=dst)
         return finish_out(out, dst)
     spec = sig.direct_spec("correlate" if conj else "convolve", (1,), (1,), "full", "constant",
-                           rd.str)
+                           rd.char)
     res = _run_direct(backend, spec, a.reshape(1), b.reshape(1), None, rd, None, inputs)
     res = res.reshape(())
     if out is None:
         return res
-    dst = prepare_out(out, backend, (), rd, inputs)
+    dst = _dst(out, backend, (), rd, inputs)
     _ops(backend).reverse(res, dst, False)  # a copy of one element
     return finish_out(out, dst)
 
@@ -184,7 +205,7 @@ def _fft_nd(op, a, b, mode, rd, out, inputs):
     complex_ = a.dtype.kind == "c" or b.dtype.kind == "c"
     plan = sig.freq_spec(a.shape, b.shape, mode, None, complex_)
     x, k = (b, a) if plan.swap else (a, b)
-    dst = prepare_out(out, CPU, plan.out_shape, rd, inputs)
+    dst = _dst(out, CPU, plan.out_shape, rd, inputs)
     _ops(CPU).fft_convolve(x, k, dst, plan)
     if dst.size and rd.kind in "fc" and not np.isfinite(dst.flat[0]):
         warnings.warn(_NAN_FFT, RuntimeWarning, stacklevel=3)
@@ -210,7 +231,7 @@ def _nd(op, in1, in2, mode, method, dtype, out):
     if a.size == 0 or b.size == 0:
         raise ValueError(f"in1 and in2 must not be empty; got shapes {tuple(a.shape)} and "
                          f"{tuple(b.shape)}")
-    spec = sig.direct_spec(op, a.shape, b.shape, mode, "constant", rd.str)
+    spec = sig.direct_spec(op, a.shape, b.shape, mode, "constant", rd.char)
     if method == "auto":
         method = _auto(backend, spec, a, b, rd)
     if method == "fft":
@@ -406,7 +427,7 @@ def choose_conv_method(in1: ArrayLike, in2: ArrayLike, mode: str = "full",
         if a.size == 0 or b.size == 0:
             raise ValueError(f"in1 and in2 must not be empty; got shapes {tuple(a.shape)} and "
                              f"{tuple(b.shape)}")
-        spec = sig.direct_spec("convolve", a.shape, b.shape, mode, "constant", rd.str)
+        spec = sig.direct_spec("convolve", a.shape, b.shape, mode, "constant", rd.char)
         method = _auto(backend, spec, a, b, rd)
     if not measure:
         return method
@@ -480,7 +501,7 @@ def _fft_2d(spec, a, b, fill, rd, out, inputs):
     else:
         start = tuple(n - 1 - lo for n, (lo, _) in zip(m, spec.pads, strict=True))
     plan = sig.window_spec(x.shape, m, spec.out_shape, start, rd.kind == "c", True)
-    dst = prepare_out(out, CPU, spec.out_shape, rd, inputs)
+    dst = _dst(out, CPU, spec.out_shape, rd, inputs)
     if spec.undo:
         tmp = np.empty(spec.out_shape, rd)
         ops.fft_convolve(x, k, tmp, plan)
@@ -508,7 +529,7 @@ def _two_d(op, in1, in2, mode, boundary, fillvalue, dtype, out):
     fill = _fillvalue(fillvalue, rd) if bmode == "constant" else None
     if mode == "valid":
         bmode, fill = "constant", None  # the window never leaves the input
-    spec = sig.direct_spec(op, a.shape, b.shape, mode, bmode, rd.str)
+    spec = sig.direct_spec(op, a.shape, b.shape, mode, bmode, rd.char)
     if _fft_2d_ok(backend, spec, a, b, fill, rd):
         return _fft_2d(spec, a, b, fill, rd, out, inputs)
     return _run_direct(backend, spec, a, b, fill, rd, out, inputs)
@@ -667,21 +688,21 @@ def _freq(name, in1, in2, mode, axes, out, overlap_add):
         res = a * b
         if out is None:
             return res
-        dst = prepare_out(out, CPU, (), res.dtype, inputs)
+        dst = _dst(out, CPU, (), res.dtype, inputs)
         dst[()] = res
         return finish_out(out, dst)
     if a.ndim != b.ndim:
         raise ValueError("in1 and in2 should have the same dimensionality; got shapes "
                          f"{a.shape} and {b.shape}")
     if a.size == 0 or b.size == 0:  # scipy returns an empty float64 vector
-        dst = prepare_out(out, CPU, (0,), np.float64, inputs)
+        dst = _dst(out, CPU, (0,), np.float64, inputs)
         return finish_out(out, dst)
     if overlap_add and a.shape == b.shape:
         overlap_add = False  # equal shapes: one FFT, as scipy's oaconvolve does
     complex_ = a.dtype.kind == "c" or b.dtype.kind == "c"
     plan = sig.freq_spec(a.shape, b.shape, mode, _axes_key(axes, a.ndim), complex_, overlap_add)
     rd = np.result_type(a, b) if not plan.axes else _freq_result_dtype(a.dtype, b.dtype)
-    dst = prepare_out(out, CPU, plan.out_shape, rd, inputs)
+    dst = _dst(out, CPU, plan.out_shape, rd, inputs)
     x, k = (b, a) if plan.swap else (a, b)
     _ops(CPU).fft_convolve(x, k, dst, plan)
     return finish_out(out, dst)

@@ -16,9 +16,12 @@ the edges sum their taps through the last axis's index map
 (:func:`numbaconv.loops.signal.edge_dot`, shared with the CUDA twin), and
 kernel rows that fall outside ``x`` add the fill value or are skipped. No
 padded copy of ``x`` is made for any boundary. Calls under ``SERIAL_WORK``
-multiply-adds run on the calling thread. Each output is accumulated by one
-thread in an order fixed by the shapes, so the results are bitwise identical
-for any thread count and either path.
+multiply-adds run on the calling thread; larger ones hand runs of work items
+to the threads Numba would use, each taking the next run when it is done
+(:func:`numbaconv.cpu.threads.run_chunks`: a descheduled thread on a busy
+machine does not hold the call up, and no parallel kernel has to compile).
+Each output is accumulated by one thread in an order fixed by the shapes, so
+the results are bitwise identical for any thread count and either path.
 
 FFT method (CPU only: :func:`fft_convolve`, :func:`fft_workers`). scipy.fft
 transforms, one over the whole padded extent or overlap-add blocks, with
@@ -30,9 +33,10 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from ..loops.signal import edge_dot, fill_dot, last_axis, row_base, tap
+from ..loops.signal import edge_dot, row_base
+from .threads import num_threads, run_chunks
 
 #: output elements per work item along the last axis (L1-sized for float64 and complex128)
 BLOCK = 2048
@@ -45,69 +49,96 @@ SERIAL_WORK = 1_000_000
 CHUNK_OUTPUTS = 16384
 
 
-@njit(cache=True)
-def _interior(ov, x, tw, to, nt, c0):
-    """``ov[t] += sum_q tw[q] * x[to[q] + c0 + t]``: fused passes of 8, 4, 2 and 1 taps.
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _interior(ov, x, zx, tw, to):
+    """``ov[t] += sum_q tw[q] * x[to[q] + t]`` in fused passes of 4 taps.
 
-    Slices starting at 0 make LLVM vectorise the loops; the sum order is fixed by ``nt``.
+    ``to[q]`` is where tap ``q`` starts reading ``x`` for ``ov[0]``. The tap list is padded to a
+    multiple of 4 with zero taps (``to = -1``) that read the zero buffer ``zx``, never ``x``
+    (``0 * inf`` would be NaN). Slices starting at 0 make LLVM vectorise the loop;
+    ``contract`` lets it fuse each multiply-add. The sum order is fixed by the tap list.
     """
     n = ov.shape[0]
-    q = 0
-    while nt - q >= 8:
-        x0 = x[to[q] + c0:to[q] + c0 + n]
-        x1 = x[to[q + 1] + c0:to[q + 1] + c0 + n]
-        x2 = x[to[q + 2] + c0:to[q + 2] + c0 + n]
-        x3 = x[to[q + 3] + c0:to[q + 3] + c0 + n]
-        x4 = x[to[q + 4] + c0:to[q + 4] + c0 + n]
-        x5 = x[to[q + 5] + c0:to[q + 5] + c0 + n]
-        x6 = x[to[q + 6] + c0:to[q + 6] + c0 + n]
-        x7 = x[to[q + 7] + c0:to[q + 7] + c0 + n]
-        w0, w1, w2, w3 = tw[q], tw[q + 1], tw[q + 2], tw[q + 3]
-        w4, w5, w6, w7 = tw[q + 4], tw[q + 5], tw[q + 6], tw[q + 7]
-        for t in range(n):
-            ov[t] += (x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3
-                      + x4[t] * w4 + x5[t] * w5 + x6[t] * w6 + x7[t] * w7)
-        q += 8
-    if nt - q >= 4:
-        x0 = x[to[q] + c0:to[q] + c0 + n]
-        x1 = x[to[q + 1] + c0:to[q + 1] + c0 + n]
-        x2 = x[to[q + 2] + c0:to[q + 2] + c0 + n]
-        x3 = x[to[q + 3] + c0:to[q + 3] + c0 + n]
+    for q in range(0, tw.shape[0], 4):
+        x0 = x[to[q]:to[q] + n]
+        x1 = x[to[q + 1]:to[q + 1] + n] if to[q + 1] >= 0 else zx[:n]
+        x2 = x[to[q + 2]:to[q + 2] + n] if to[q + 2] >= 0 else zx[:n]
+        x3 = x[to[q + 3]:to[q + 3] + n] if to[q + 3] >= 0 else zx[:n]
         w0, w1, w2, w3 = tw[q], tw[q + 1], tw[q + 2], tw[q + 3]
         for t in range(n):
             ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3
-        q += 4
-    if nt - q >= 2:
-        x0 = x[to[q] + c0:to[q] + c0 + n]
-        x1 = x[to[q + 1] + c0:to[q + 1] + c0 + n]
-        w0, w1 = tw[q], tw[q + 1]
-        for t in range(n):
-            ov[t] += x0[t] * w0 + x1[t] * w1
-        q += 2
-    if nt - q >= 1:
-        x0 = x[to[q] + c0:to[q] + c0 + n]
-        w0 = tw[q]
-        for t in range(n):
-            ov[t] += x0[t] * w0
 
 
-@njit(cache=True)
-def _rows(x, w, out, g, cv, flip, zero_fill, item0, item1, block):
-    """Work items ``item0 <= item < item1``: one block of one output row each."""
-    ol, ml, xl, lo = last_axis(g)
+@njit(cache=True, nogil=True)
+def _line(x, w, out, tf, ti, flip, lo, block, slot, item0, item1):
+    """1-D with zero fill (convolve/correlate of vectors), blocks ``item0 <= item < item1``.
+
+    ``tf``/``ti`` hold each thread's scratch (``slot``): the tap list, then a zero buffer.
+    """
+    ol, ml, xl = out.shape[0], w.shape[0], x.shape[0]
+    cap = (ml + 3) // 4 * 4
+    zlen = tf.shape[0] // (ti.shape[0] // cap) - cap
+    tw = tf[slot * (cap + zlen):slot * (cap + zlen) + cap]
+    zx = tf[slot * (cap + zlen) + cap:(slot + 1) * (cap + zlen)]
+    to = ti[slot * cap:(slot + 1) * cap]
+    for t in range(zlen):
+        zx[t] = 0
+    for j in range(cap):
+        tw[j] = 0 if j >= ml else (w[ml - 1 - j] if flip else w[j])
+    for item in range(item0, item1):
+        i0 = item * block
+        i1 = i0 + block if i0 + block < ol else ol
+        ov = out[i0:i1]
+        # interior: outputs whose every tap is inside x
+        ia = lo if lo > i0 else i0
+        ib = xl + lo - ml + 1 if xl + lo - ml + 1 < i1 else i1
+        if ib <= ia:
+            ia = i1
+            ib = i1
+        for e in range((ia - i0) + (i1 - ib)):  # the edges: [i0, ia) and [ib, i1)
+            c = i0 + e if i0 + e < ia else ib + (e - (ia - i0))
+            j0 = lo - c if lo > c else 0
+            j1 = xl + lo - c if xl + lo - c < ml else ml
+            acc = zx[0]
+            for j in range(j0, j1):
+                acc += x[c + j - lo] * tw[j]
+            ov[c - i0] = acc
+        if ib > ia:
+            for j in range(cap):
+                to[j] = ia + j - lo if j < ml else -1
+            iv = ov[ia - i0:ib - i0]
+            for t in range(ib - ia):
+                iv[t] = 0
+            _interior(iv, x, zx, tw, to)
+
+
+@njit(cache=True, nogil=True)
+def _rows(x, w, out, g, cv, tf, ti, flip, zero_fill, block, slot, item0, item1):
+    """N-D with any boundary: work items ``item0 <= item < item1``, one block of one output row
+    each. ``tf``/``ti`` hold each thread's scratch (``slot``): the tap list, then a zero buffer.
+    """
+    nd = g[0]
+    ol, ml, xl, lo = g[3 * nd], g[2 * nd], g[nd], g[6 * nd]
     krows = w.shape[0] // ml
     nblocks = (ol + block - 1) // block
     cval = cv[0]
-    tw = np.empty(w.shape[0], w.dtype)   # the interior taps of the current row ...
-    to = np.empty(w.shape[0], np.int64)  # ... and where each one's input row starts
+    cap = (w.shape[0] + 3) // 4 * 4
+    zlen = tf.shape[0] // (ti.shape[0] // cap) - cap
+    tw = tf[slot * (cap + zlen):slot * (cap + zlen) + cap]
+    zx = tf[slot * (cap + zlen) + cap:(slot + 1) * (cap + zlen)]
+    to = ti[slot * cap:(slot + 1) * cap]
+    for t in range(zlen):
+        zx[t] = cv[1]
     for item in range(item0, item1):
         r = item // nblocks
         i0 = (item % nblocks) * block
-        i1 = min(ol, i0 + block)
+        i1 = i0 + block if i0 + block < ol else ol
         ov = out[r * ol + i0:r * ol + i1]
-        ov[:] = cv[1]
-        ia = max(i0, lo)                  # interior: every tap inside x along the last axis
-        ib = min(i1, xl + lo - ml + 1)
+        for t in range(i1 - i0):
+            ov[t] = cv[1]
+        # interior: every tap inside x along the last axis
+        ia = lo if lo > i0 else i0
+        ib = xl + lo - ml + 1 if xl + lo - ml + 1 < i1 else i1
         if ib <= ia:
             ia = i1
             ib = i1
@@ -115,33 +146,35 @@ def _rows(x, w, out, g, cv, flip, zero_fill, item0, item1, block):
         for kr in range(krows):
             base = row_base(g, r, kr)
             if base < 0:
-                if not zero_fill:
-                    s = fill_dot(w, g, kr, flip, cval, cv[1])
+                if not zero_fill:  # a row of the fill value: the same sum for every output
+                    s = edge_dot(x, w, g, base, kr, i0, flip, cval, zero_fill, cv[1])
                     for t in range(i1 - i0):
                         ov[t] += s
                 continue
-            for c in range(i0, ia):
-                ov[c - i0] = edge_dot(x, w, g, base, kr, c, 0, ml, flip, cval, zero_fill,
-                                      ov[c - i0])
-            for c in range(ib, i1):
-                ov[c - i0] = edge_dot(x, w, g, base, kr, c, 0, ml, flip, cval, zero_fill,
-                                      ov[c - i0])
+            for e in range((ia - i0) + (i1 - ib)):  # the edges: [i0, ia) and [ib, i1)
+                c = i0 + e if i0 + e < ia else ib + (e - (ia - i0))
+                ov[c - i0] = edge_dot(x, w, g, base, kr, c, flip, cval, zero_fill, ov[c - i0])
             if ib > ia:
+                wb = w.shape[0] - 1 - kr * ml if flip else kr * ml
+                ws = -1 if flip else 1
                 for j in range(ml):
-                    tw[nt] = tap(w, kr * ml + j, flip)
-                    to[nt] = base + j - lo
+                    tw[nt] = w[wb + j * ws]
+                    to[nt] = base + ia + j - lo
                     nt += 1
-        if nt:
-            _interior(ov[ia - i0:ib - i0], x, tw, to, nt, ia)
-
-
-@njit(parallel=True, cache=True)
-def _rows_parallel(x, w, out, g, cv, flip, zero_fill, items, block, chunk):
-    for c in prange((items + chunk - 1) // chunk):
-        _rows(x, w, out, g, cv, flip, zero_fill, c * chunk, min(items, (c + 1) * chunk), block)
+        if nt > 0:
+            n4 = (nt + 3) // 4 * 4
+            for q in range(nt, n4):
+                tw[q] = cv[1]
+                to[q] = -1
+            _interior(ov[ia - i0:ib - i0], x, zx, tw[:n4], to[:n4])
 
 
 _ZERO = {}
+
+
+def _scratch(dtype, cap: int, zlen: int, slots: int):
+    """Per-thread scratch of the kernels: ``slots`` tap lists (+ zero buffers) in two arrays."""
+    return np.empty(slots * (cap + zlen), dtype), np.empty(slots * cap, np.int64)
 
 
 def correlate(x, w, out, geom, fill, flip: bool) -> None:
@@ -150,21 +183,29 @@ def correlate(x, w, out, geom, fill, flip: bool) -> None:
     zeros, skipped). All arrays C-contiguous, native, of one dtype."""
     if out.size == 0:
         return
-    if fill is None:
-        cv = _ZERO.get(out.dtype)
-        if cv is None:
-            cv = _ZERO[out.dtype] = np.zeros(2, out.dtype)
-    else:
-        cv = np.zeros(2, out.dtype)
-        cv[0] = fill
     ol = out.shape[-1] if out.ndim else 1
     items = (out.size // ol) * ((ol + BLOCK - 1) // BLOCK)
+    slots = 1 if out.size * w.size < SERIAL_WORK or items == 1 else num_threads()
+    cap = (w.size + 3) // 4 * 4
+    tf, ti = _scratch(out.dtype, cap, min(BLOCK, ol), slots)
     xf, wf, of = x.reshape(-1), w.reshape(-1), out.reshape(-1)
-    if out.size * w.size < SERIAL_WORK or items == 1:
-        _rows(xf, wf, of, geom, cv, flip, fill is None, 0, items, BLOCK)
+    if out.ndim == 1 and fill is None:
+        args = (xf, wf, of, tf, ti, flip, int(geom[6]), BLOCK)
+        kernel = _line
     else:
-        chunk = max(1, CHUNK_OUTPUTS // min(ol, BLOCK))
-        _rows_parallel(xf, wf, of, geom, cv, flip, fill is None, items, BLOCK, chunk)
+        if fill is None:
+            cv = _ZERO.get(out.dtype)
+            if cv is None:
+                cv = _ZERO[out.dtype] = np.zeros(2, out.dtype)
+        else:
+            cv = np.zeros(2, out.dtype)
+            cv[0] = fill
+        args = (xf, wf, of, geom, cv, tf, ti, flip, fill is None, BLOCK)
+        kernel = _rows
+    if slots == 1:
+        kernel(*args, 0, 0, items)
+    else:
+        run_chunks(kernel, args, items, max(1, CHUNK_OUTPUTS // min(ol, BLOCK)), slots)
 
 
 def reverse(src, dst, conj: bool) -> None:
@@ -202,15 +243,8 @@ def workspace(shape, dtype, slot: str = "pad") -> np.ndarray:
 
 
 def fft_workers() -> int:
-    """Threads for scipy.fft: the threads Numba would use (``numba.get_num_threads()`` once
-    Numba's pool runs, else its configured ``NUMBA_NUM_THREADS``; starting the pool only to
-    ask would cost more than a small transform)."""
-    import numba
-    from numba.np.ufunc import parallel
-
-    if getattr(parallel, "_is_initialized", True):
-        return numba.get_num_threads()
-    return max(1, numba.config.NUMBA_NUM_THREADS)
+    """Threads for scipy.fft: the threads Numba would use (:func:`.threads.num_threads`)."""
+    return num_threads()
 
 
 def _float_operand(a):

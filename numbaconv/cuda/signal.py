@@ -5,8 +5,7 @@ computes ``out[o] = sum_j w[j] * xext[o + j]`` with the loop bodies the CPU
 kernel uses too (:mod:`numbaconv.loops.signal`): for each kernel row,
 :func:`~numbaconv.loops.signal.row_base` unravels the output and kernel rows
 and finds the input row, :func:`~numbaconv.loops.signal.edge_dot` sums the
-row's taps through the last axis's index map (boundary and fill included),
-:func:`~numbaconv.loops.signal.fill_dot` a row in the fill region. The sum
+row's taps through the last axis's index map (boundary and fill included). The sum
 runs in kernel order (the CPU kernel fuses interior taps 8 at a time, so float
 rounding may differ in the last bits; ties, NaN and the fill behave the same).
 """
@@ -15,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..loops.signal import edge_dot, fill_dot, row_base
+from ..loops.signal import edge_dot, row_base
 from ._target import cuda
 from .common import grid_1d, to_device
 from .memory import empty as device_empty
@@ -25,8 +24,7 @@ from .memory import empty as device_empty
 def _correlate(x, w, out, g, cv, flip, zero_fill):
     nd = g[0]
     ol = g[3 * nd]
-    ml = g[2 * nd]
-    krows = w.shape[0] // ml
+    krows = w.shape[0] // g[2 * nd]
     start, step = cuda.grid(1), cuda.gridsize(1)
     for i in range(start, out.shape[0], step):
         r = i // ol
@@ -34,10 +32,8 @@ def _correlate(x, w, out, g, cv, flip, zero_fill):
         acc = cv[1]
         for kr in range(krows):
             base = row_base(g, r, kr)
-            if base >= 0:
-                acc = edge_dot(x, w, g, base, kr, c, 0, ml, flip, cv[0], zero_fill, acc)
-            elif not zero_fill:
-                acc = fill_dot(w, g, kr, flip, cv[0], acc)
+            if base >= 0 or not zero_fill:
+                acc = edge_dot(x, w, g, base, kr, c, flip, cv[0], zero_fill, acc)
         out[i] = acc
 
 

@@ -11,9 +11,10 @@ An output *row* is a position of every axis but the last; a *kernel row* likewis
 output row ``r`` and a kernel row ``kr`` :func:`row_base` unravels both (the N-D index unravel
 both twins share) and returns where the input row they meet starts in ``x``, or -1 when it
 lies in the fill region; :func:`edge_dot` then sums one kernel row's taps for one output
-through the last axis's index map, and :func:`fill_dot` the taps of a kernel row that meets
-only the fill value. The CUDA kernel is these three calls per output element; the CPU kernel
-uses them for the few outputs near the edges and runs the interior as fused contiguous passes.
+through the last axis's index map (or the fill value, for a row in the fill region). The
+CUDA kernel is these two calls per output element; the CPU kernel uses them for the few
+outputs near the edges and runs the interior as fused contiguous passes. (Few, plain
+helpers: each is a compilation of its own, and first-call compile time counts.)
 """
 
 from __future__ import annotations
@@ -43,44 +44,22 @@ def row_base(g, r, kr):
 
 
 @register_jitable
-def tap(w, i, flip):
-    """Tap ``i`` of the flat kernel, or of the kernel reversed along every axis (``flip``):
-    reversing every axis of a C-ordered array reverses its flat order."""
-    if flip:
-        return w[w.shape[0] - 1 - i]
-    return w[i]
+def edge_dot(x, w, g, base, kr, c, flip, cval, zero_fill, acc):
+    """``acc`` plus the taps of kernel row ``kr`` for output ``c`` (along the last axis) of a
+    row whose input row starts at ``base``, each input read through the last axis's index
+    map; ``base < 0`` (a row in the fill region) reads the fill value for every tap.
 
-
-@register_jitable
-def edge_dot(x, w, g, base, kr, c, j0, j1, flip, cval, zero_fill, acc):
-    """``acc`` plus taps ``j0 <= j < j1`` of kernel row ``kr`` for output ``c`` of a row whose
-    input row starts at ``base``, each input read through the last axis's index map."""
+    A flipped kernel (reversed along every axis, i.e. in flat C order) is read backwards.
+    """
     nd = g[0]
     ml = g[2 * nd]
     mo = g[5 * nd]
-    wb = kr * ml
-    for j in range(j0, j1):
-        xi = g[mo + c + j]
-        if xi >= 0:
-            acc += x[base + xi] * tap(w, wb + j, flip)
-        elif not zero_fill:
-            acc += cval * tap(w, wb + j, flip)
-    return acc
-
-
-@register_jitable
-def fill_dot(w, g, kr, flip, cval, acc):
-    """``acc`` plus every tap of kernel row ``kr`` times the fill value (a row outside ``x``)."""
-    nd = g[0]
-    ml = g[2 * nd]
-    wb = kr * ml
+    wb = w.shape[0] - 1 - kr * ml if flip else kr * ml
+    ws = -1 if flip else 1
     for j in range(ml):
-        acc += cval * tap(w, wb + j, flip)
+        xi = g[mo + c + j] if base >= 0 else -1
+        if xi >= 0:
+            acc += x[base + xi] * w[wb + j * ws]
+        elif not zero_fill:
+            acc += cval * w[wb + j * ws]
     return acc
-
-
-@register_jitable
-def last_axis(g):
-    """``(out_len, taps_len, x_len, lo)`` of the last axis."""
-    nd = g[0]
-    return g[3 * nd], g[2 * nd], g[nd], g[6 * nd]
