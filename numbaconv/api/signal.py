@@ -59,6 +59,9 @@ def _mem(backend: str):
 
 def asarray(x, name: str, backend: str, dtype):
     """``x`` as the kernels take it (no copy when it already is): the backend's memory module."""
+    if type(x) is np.ndarray and x.dtype is dtype and x.flags.c_contiguous \
+            and x.flags.writeable:
+        return x  # (builtin dtypes are singletons: ``is`` also means native byte order)
     return _mem(backend).asarray(x, name, dtype)
 
 
@@ -126,7 +129,10 @@ def _run_direct(backend, spec, a, b, fill, rd, out, inputs):
         wr = empty(backend, w.shape, w.dtype)
         ops.reverse(w, wr, True)
         w, flip = wr, not flip
-    dst = _dst(out, backend, spec.out_shape, rd, inputs)
+    if out is None and backend == CPU:
+        dst = np.empty(spec.out_shape, rd)
+    else:
+        dst = _dst(out, backend, spec.out_shape, rd, inputs)
     if not spec.undo and x.dtype == rd:
         ops.correlate(x, w, dst, spec.geom, fill, flip)
         return finish_out(out, dst)
@@ -212,8 +218,31 @@ def _fft_nd(op, a, b, mode, rd, out, inputs):
     return finish_out(out, dst)
 
 
+#: repeated calls on plain arrays: (function, arguments, shapes, dtypes) -> (spec, result dtype)
+_SEEN: dict = {}
+
+
+def _plain(a, b) -> bool:
+    """Both C-contiguous, writeable NumPy arrays (what the kernels take as they are)."""
+    return (type(a) is np.ndarray and type(b) is np.ndarray and a.flags.c_contiguous
+            and b.flags.c_contiguous and a.flags.writeable and b.flags.writeable)
+
+
+def _remember(key, spec, rd) -> None:
+    if len(_SEEN) > 512:
+        _SEEN.clear()
+    _SEEN[key] = (spec, rd)
+
+
 def _nd(op, in1, in2, mode, method, dtype, out):
     """convolve / correlate: validate, resolve (cached), pick the method, run."""
+    if out is None and dtype is None and _plain(in1, in2):
+        key = (op, mode, method, in1.shape, in2.shape, in1.dtype, in2.dtype)
+        seen = _SEEN.get(key)
+        if seen is not None:  # the same call before: validated, resolved, direct
+            return _run_direct(CPU, seen[0], in1, in2, None, seen[1], None, None)
+    else:
+        key = None
     mode = sig.check_mode(mode)
     method = sig.check_method(method)
     backend = _backend(in1, in2)
@@ -237,6 +266,8 @@ def _nd(op, in1, in2, mode, method, dtype, out):
     if method == "fft":
         _cpu_only(backend)
         return _fft_nd(op, a, b, mode, rd, out, inputs)
+    if key is not None and a is in1 and b is in2 and not spec.fft_faster:
+        _remember(key, spec, rd)
     return _run_direct(backend, spec, a, b, None, rd, out, inputs)
 
 
@@ -453,6 +484,8 @@ def _best_time(fn, repeat: int = 3) -> float:
 def _fillvalue(fillvalue, rd: np.dtype):
     """scipy's rules for ``fillvalue`` (and its messages); the value in the result dtype, or
     None for zero."""
+    if type(fillvalue) in (int, float) and fillvalue == 0:
+        return None  # the default, without NumPy
     try:
         fv = np.asarray(fillvalue)
     except (TypeError, ValueError) as exc:
@@ -512,6 +545,14 @@ def _fft_2d(spec, a, b, fill, rd, out, inputs):
 
 
 def _two_d(op, in1, in2, mode, boundary, fillvalue, dtype, out):
+    if out is None and dtype is None and type(fillvalue) is int and fillvalue == 0 \
+            and _plain(in1, in2):
+        key = (op, mode, boundary, in1.shape, in2.shape, in1.dtype, in2.dtype)
+        seen = _SEEN.get(key)
+        if seen is not None:  # the same call before: validated, resolved, direct
+            return _run_direct(CPU, seen[0], in1, in2, None, seen[1], None, None)
+    else:
+        key = None
     mode = sig.check_mode(mode)
     bmode = padspec.resolve_boundary(boundary)
     backend = _backend(in1, in2)
@@ -532,6 +573,8 @@ def _two_d(op, in1, in2, mode, boundary, fillvalue, dtype, out):
     spec = sig.direct_spec(op, a.shape, b.shape, mode, bmode, rd.char)
     if _fft_2d_ok(backend, spec, a, b, fill, rd):
         return _fft_2d(spec, a, b, fill, rd, out, inputs)
+    if key is not None and a is in1 and b is in2 and fill is None and not spec.fft_faster:
+        _remember(key, spec, rd)
     return _run_direct(backend, spec, a, b, fill, rd, out, inputs)
 
 

@@ -49,17 +49,18 @@ SERIAL_WORK = 1_000_000
 CHUNK_OUTPUTS = 16384
 
 
-@njit(cache=True, nogil=True, fastmath={"contract"})
-def _interior(ov, x, zx, tw, to):
-    """``ov[t] += sum_q tw[q] * x[to[q] + t]`` in fused passes of 4 taps.
+@njit(inline="always", fastmath={"contract"})
+def _interior(out, o0, n, x, zx, tw, to, nt):
+    """``out[o0 + t] += sum_q tw[q] * x[to[q] + t]`` for ``t < n``, in fused passes of 4 taps.
 
-    ``to[q]`` is where tap ``q`` starts reading ``x`` for ``ov[0]``. The tap list is padded to a
+    ``to[q]`` is where tap ``q`` starts reading ``x``. The ``nt`` taps are padded to a
     multiple of 4 with zero taps (``to = -1``) that read the zero buffer ``zx``, never ``x``
-    (``0 * inf`` would be NaN). Slices starting at 0 make LLVM vectorise the loop;
-    ``contract`` lets it fuse each multiply-add. The sum order is fixed by the tap list.
+    (``0 * inf`` would be NaN). Slices starting at 0 make LLVM vectorise the loop (and, taken
+    here rather than by the caller, cost no reference counting); ``contract`` lets it fuse
+    each multiply-add. The sum order is fixed by the tap list.
     """
-    n = ov.shape[0]
-    for q in range(0, tw.shape[0], 4):
+    ov = out[o0:o0 + n]
+    for q in range(0, nt, 4):
         x0 = x[to[q]:to[q] + n]
         x1 = x[to[q + 1]:to[q + 1] + n] if to[q + 1] >= 0 else zx[:n]
         x2 = x[to[q + 2]:to[q + 2] + n] if to[q + 2] >= 0 else zx[:n]
@@ -69,17 +70,19 @@ def _interior(ov, x, zx, tw, to):
             ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3
 
 
-@njit(cache=True, nogil=True)
-def _line(x, w, out, tf, ti, flip, lo, block, slot, item0, item1):
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _line(x, w, out, tf, ti, flip, lo, slot, item0, item1):
     """1-D with zero fill (convolve/correlate of vectors), blocks ``item0 <= item < item1``.
 
-    ``tf``/``ti`` hold each thread's scratch (``slot``): the tap list, then a zero buffer.
+    ``tf``/``ti`` hold the scratch (see :func:`_scratch`); ``slot`` is the calling thread's.
     """
+    block = BLOCK
     ol, ml, xl = out.shape[0], w.shape[0], x.shape[0]
     cap = (ml + 3) // 4 * 4
-    zlen = tf.shape[0] // (ti.shape[0] // cap) - cap
-    tw = tf[slot * (cap + zlen):slot * (cap + zlen) + cap]
-    zx = tf[slot * (cap + zlen) + cap:(slot + 1) * (cap + zlen)]
+    per = (tf.shape[0] - 2) // (ti.shape[0] // cap)
+    zlen = per - cap
+    tw = tf[2 + slot * per:2 + slot * per + cap]
+    zx = tf[2 + slot * per + cap:2 + (slot + 1) * per]
     to = ti[slot * cap:(slot + 1) * cap]
     for t in range(zlen):
         zx[t] = 0
@@ -106,36 +109,39 @@ def _line(x, w, out, tf, ti, flip, lo, block, slot, item0, item1):
         if ib > ia:
             for j in range(cap):
                 to[j] = ia + j - lo if j < ml else -1
-            iv = ov[ia - i0:ib - i0]
-            for t in range(ib - ia):
-                iv[t] = 0
-            _interior(iv, x, zx, tw, to)
+            for t in range(ia - i0, ib - i0):
+                ov[t] = 0
+            _interior(out, ia, ib - ia, x, zx, tw, to, cap)
 
 
-@njit(cache=True, nogil=True)
-def _rows(x, w, out, g, cv, tf, ti, flip, zero_fill, block, slot, item0, item1):
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows(x, w, out, g, tf, ti, flip, zero_fill, slot, item0, item1):
     """N-D with any boundary: work items ``item0 <= item < item1``, one block of one output row
-    each. ``tf``/``ti`` hold each thread's scratch (``slot``): the tap list, then a zero buffer.
+    each. ``tf``/``ti`` hold the fill value and the scratch (see :func:`_scratch`); ``slot`` is
+    the calling thread's.
     """
+    block = BLOCK
     nd = g[0]
     ol, ml, xl, lo = g[3 * nd], g[2 * nd], g[nd], g[6 * nd]
     krows = w.shape[0] // ml
     nblocks = (ol + block - 1) // block
-    cval = cv[0]
+    cval = tf[0]
+    zero = tf[1]
     cap = (w.shape[0] + 3) // 4 * 4
-    zlen = tf.shape[0] // (ti.shape[0] // cap) - cap
-    tw = tf[slot * (cap + zlen):slot * (cap + zlen) + cap]
-    zx = tf[slot * (cap + zlen) + cap:(slot + 1) * (cap + zlen)]
+    per = (tf.shape[0] - 2) // (ti.shape[0] // cap)
+    zlen = per - cap
+    tw = tf[2 + slot * per:2 + slot * per + cap]
+    zx = tf[2 + slot * per + cap:2 + (slot + 1) * per]
     to = ti[slot * cap:(slot + 1) * cap]
     for t in range(zlen):
-        zx[t] = cv[1]
+        zx[t] = zero
     for item in range(item0, item1):
         r = item // nblocks
         i0 = (item % nblocks) * block
         i1 = i0 + block if i0 + block < ol else ol
         ov = out[r * ol + i0:r * ol + i1]
         for t in range(i1 - i0):
-            ov[t] = cv[1]
+            ov[t] = zero
         # interior: every tap inside x along the last axis
         ia = lo if lo > i0 else i0
         ib = xl + lo - ml + 1 if xl + lo - ml + 1 < i1 else i1
@@ -145,15 +151,22 @@ def _rows(x, w, out, g, cv, tf, ti, flip, zero_fill, block, slot, item0, item1):
         nt = 0
         for kr in range(krows):
             base = row_base(g, r, kr)
-            if base < 0:
-                if not zero_fill:  # a row of the fill value: the same sum for every output
-                    s = edge_dot(x, w, g, base, kr, i0, flip, cval, zero_fill, cv[1])
-                    for t in range(i1 - i0):
-                        ov[t] += s
+            if base < 0 and zero_fill:
                 continue
-            for e in range((ia - i0) + (i1 - ib)):  # the edges: [i0, ia) and [ib, i1)
+            # the edges [i0, ia) and [ib, i1) through the index map; a row of the fill value
+            # (base < 0) gives every output the same sum, computed once (one call site)
+            nedge = (ia - i0) + (i1 - ib) if base >= 0 else 1
+            s = zero
+            for e in range(nedge):
                 c = i0 + e if i0 + e < ia else ib + (e - (ia - i0))
-                ov[c - i0] = edge_dot(x, w, g, base, kr, c, flip, cval, zero_fill, ov[c - i0])
+                s = edge_dot(x, w, g, base, kr, c, flip, cval, zero_fill,
+                             ov[c - i0] if base >= 0 else zero)
+                if base >= 0:
+                    ov[c - i0] = s
+            if base < 0:
+                for t in range(i1 - i0):
+                    ov[t] += s
+                continue
             if ib > ia:
                 wb = w.shape[0] - 1 - kr * ml if flip else kr * ml
                 ws = -1 if flip else 1
@@ -164,43 +177,46 @@ def _rows(x, w, out, g, cv, tf, ti, flip, zero_fill, block, slot, item0, item1):
         if nt > 0:
             n4 = (nt + 3) // 4 * 4
             for q in range(nt, n4):
-                tw[q] = cv[1]
+                tw[q] = zero
                 to[q] = -1
-            _interior(ov[ia - i0:ib - i0], x, zx, tw[:n4], to[:n4])
+            _interior(out, r * ol + ia, ib - ia, x, zx, tw, to, n4)
 
 
-_ZERO = {}
+_scratch_local = threading.local()
 
 
 def _scratch(dtype, cap: int, zlen: int, slots: int):
-    """Per-thread scratch of the kernels: ``slots`` tap lists (+ zero buffers) in two arrays."""
-    return np.empty(slots * (cap + zlen), dtype), np.empty(slots * cap, np.int64)
+    """The kernels' scratch: ``tf`` = [fill value, zero, then per slot (thread) a tap list of
+    ``cap`` and a zero buffer of ``zlen``], ``ti`` = per slot the taps' offsets. Reused by the
+    calling thread between calls (one call at a time per thread)."""
+    key = (dtype, cap, zlen, slots)
+    pool = _scratch_local.__dict__.setdefault("kernel", {})
+    bufs = pool.get(key)
+    if bufs is None:
+        if len(pool) > 64:
+            pool.clear()
+        bufs = pool[key] = (np.zeros(2 + slots * (cap + zlen), dtype),
+                            np.empty(slots * cap, np.int64))
+    return bufs
 
 
 def correlate(x, w, out, geom, fill, flip: bool) -> None:
     """``out[o] = sum_j w'[j] * xext[o + j]``: ``w'`` is ``w``, reversed along every axis when
     ``flip``; ``xext`` is ``x`` extended through ``geom``'s index maps with ``fill`` (None:
     zeros, skipped). All arrays C-contiguous, native, of one dtype."""
-    if out.size == 0:
+    size = out.size
+    if size == 0:
         return
-    ol = out.shape[-1] if out.ndim else 1
-    items = (out.size // ol) * ((ol + BLOCK - 1) // BLOCK)
-    slots = 1 if out.size * w.size < SERIAL_WORK or items == 1 else num_threads()
-    cap = (w.size + 3) // 4 * 4
-    tf, ti = _scratch(out.dtype, cap, min(BLOCK, ol), slots)
-    xf, wf, of = x.reshape(-1), w.reshape(-1), out.reshape(-1)
+    ol = out.shape[-1]
+    items = (size // ol) * ((ol + BLOCK - 1) // BLOCK)
+    slots = 1 if size * w.size < SERIAL_WORK or items == 1 else num_threads()
+    tf, ti = _scratch(out.dtype, (w.size + 3) // 4 * 4, min(BLOCK, ol), slots)
     if out.ndim == 1 and fill is None:
-        args = (xf, wf, of, tf, ti, flip, int(geom[6]), BLOCK)
+        args = (x, w, out, tf, ti, flip, int(geom[6]))
         kernel = _line
     else:
-        if fill is None:
-            cv = _ZERO.get(out.dtype)
-            if cv is None:
-                cv = _ZERO[out.dtype] = np.zeros(2, out.dtype)
-        else:
-            cv = np.zeros(2, out.dtype)
-            cv[0] = fill
-        args = (xf, wf, of, geom, cv, tf, ti, flip, fill is None, BLOCK)
+        tf[0] = 0 if fill is None else fill
+        args = (x.ravel(), w.ravel(), out.ravel(), geom, tf, ti, flip, fill is None)
         kernel = _rows
     if slots == 1:
         kernel(*args, 0, 0, items)
@@ -217,7 +233,6 @@ def reverse(src, dst, conj: bool) -> None:
         np.copyto(dst, rev)
 
 
-_scratch_local = threading.local()
 #: largest temporary (bytes) kept alive per thread for reuse
 SCRATCH_LIMIT = 64 * 2**20
 

@@ -32,10 +32,13 @@ def row_base(g, r, kr):
     for a in range(nd - 2, -1, -1):
         on = g[1 + 2 * nd + a]
         kn = g[1 + nd + a]
-        oa = ro % on
-        ro //= on
-        ka = rk % kn
-        rk //= kn
+        oa = ro
+        ka = rk
+        if a > 0:  # (the first axis takes the rest: no division, none at all in 2-D)
+            oa = ro % on
+            ro //= on
+            ka = rk % kn
+            rk //= kn
         xa = g[g[1 + 4 * nd + a] + oa + ka]
         if xa < 0:
             return -1
