@@ -261,8 +261,8 @@ def _nd(op, in1, in2, mode, method, dtype, out):
         raise ValueError(f"in1 and in2 must not be empty; got shapes {tuple(a.shape)} and "
                          f"{tuple(b.shape)}")
     spec = sig.direct_spec(op, a.shape, b.shape, mode, "constant", rd.char)
-    if method == "auto":
-        method = _auto(backend, spec, a, b, rd)
+    if method == "auto" and _auto(backend, spec, a, b, rd) == "fft":
+        return _fft_window(spec, a, b, None, rd, out, inputs)  # finite input: tiles are exact
     if method == "fft":
         _cpu_only(backend)
         return _fft_nd(op, a, b, mode, rd, out, inputs)
@@ -516,31 +516,31 @@ def _fft_2d_ok(backend, spec, a, b, fill, rd) -> bool:
             and (fill is None or bool(np.isfinite(fill))))
 
 
-def _fft_2d(spec, a, b, fill, rd, out, inputs):
-    """convolve2d / correlate2d by FFT: extend ``x`` by the boundary (when it is not zero
-    fill), then the window of the full convolution with the (reversed, conjugated) kernel."""
+def _fft_window(spec, a, b, fill, rd, out, inputs):
+    """The direct functions' result by FFT (finite input only: the callers check): extend
+    ``x`` by the boundary and the mode's padding (zeros, the fill value, or mirrored/wrapped
+    samples, by the padding kernel) to whole overlap-save tiles, then the 'valid'
+    convolution with the kernel (reversed and conjugated for a correlation)."""
     ops = _ops(CPU)
     x, w = (b, a) if spec.swap else (a, b)
-    k = w if spec.flip else w[::-1, ::-1]
+    k = w if spec.flip else w[(slice(None, None, -1),) * w.ndim]
     if spec.conj and k.dtype.kind == "c":
         k = np.conjugate(k)
-    m = k.shape
-    if spec.boundary != "constant" or (fill is not None and any(p != (0, 0) for p in spec.pads)):
-        pp = padspec.pad_plan(x.shape, spec.pads, spec.boundary)
-        cvals = padspec.resolve_constant_values(0 if fill is None else fill, 2, x.dtype)
-        xe = ops.workspace(pp.out_shape, x.dtype, "fft-extension")
-        kernels("padding", CPU).pad(x, xe, pp.maps, pp.offsets, cvals, pp.lo_last)
-        x, start = xe, (m[0] - 1, m[1] - 1)
-    else:
-        start = tuple(n - 1 - lo for n, (lo, _) in zip(m, spec.pads, strict=True))
-    plan = sig.window_spec(x.shape, m, spec.out_shape, start, rd.kind == "c", True)
+    plan = sig.tile_spec(spec.out_shape, k.shape, rd.kind == "c")
+    ext = tuple((lo, e - n - lo) for (lo, _), e, n in zip(spec.pads, plan.s1, x.shape,
+                                                          strict=True))
+    pp = padspec.pad_plan(x.shape, ext, spec.boundary)
+    cvals = padspec.resolve_constant_values(0 if fill is None else fill, x.ndim, x.dtype)
+    xe = ops.workspace(pp.out_shape, x.dtype, "fft-extension")
+    kernels("padding", CPU).pad(x, xe, pp.maps, pp.offsets, cvals, pp.lo_last)
     dst = _dst(out, CPU, spec.out_shape, rd, inputs)
     if spec.undo:
         tmp = np.empty(spec.out_shape, rd)
-        ops.fft_convolve(x, k, tmp, plan)
-        np.copyto(dst, tmp[::-1, ::-1])
+        ops.fft_convolve(xe, k, tmp, plan)
+        tmp = tmp[(slice(None, None, -1),) * tmp.ndim]
+        np.copyto(dst, np.conjugate(tmp) if spec.undo == "revconj" else tmp)
     else:
-        ops.fft_convolve(x, k, dst, plan)
+        ops.fft_convolve(xe, k, dst, plan)
     return finish_out(out, dst)
 
 
@@ -572,7 +572,7 @@ def _two_d(op, in1, in2, mode, boundary, fillvalue, dtype, out):
         bmode, fill = "constant", None  # the window never leaves the input
     spec = sig.direct_spec(op, a.shape, b.shape, mode, bmode, rd.char)
     if _fft_2d_ok(backend, spec, a, b, fill, rd):
-        return _fft_2d(spec, a, b, fill, rd, out, inputs)
+        return _fft_window(spec, a, b, fill, rd, out, inputs)
     if key is not None and a is in1 and b is in2 and fill is None and not spec.fft_faster:
         _remember(key, spec, rd)
     return _run_direct(backend, spec, a, b, fill, rd, out, inputs)

@@ -226,6 +226,7 @@ class FreqSpec:
     start: tuple[int, ...]
     blocks: tuple | None     # per axis of ``axes``: (block, overlap, step1, step2) or None
     real: bool
+    tiles: tuple | None = None  # overlap-save: per axis (FFT length, step, tiles), see tile_spec
 
 
 def _centered_start(full, shape):
@@ -293,6 +294,47 @@ def window_spec(xshape: tuple[int, ...], kshape: tuple[int, ...], out_shape: tup
             blocks = plan
     return FreqSpec(False, ax, tuple(xshape), tuple(kshape), full, fshape, tuple(out_shape),
                     tuple(start), blocks, not complex_)
+
+
+#: per-sample overhead of a tiled FFT (gather, product, scatter) in units of one radix-2
+#: butterfly level: a tile of length B costs ``B * (log2(B) + TILE_OVERHEAD)``
+TILE_OVERHEAD = 4.0
+
+
+def _tile(out: int, m: int, real: bool) -> tuple[int, int, int]:
+    """``(B, S, count)``: FFT length, step and number of overlap-save tiles along one axis
+    producing ``out`` outputs of a kernel of length ``m``, minimising the modelled cost."""
+    import scipy.fft as sfft
+
+    best = None
+    target = max(2 * m, 16)
+    while True:
+        b = sfft.next_fast_len(target, real)
+        step = b - m + 1
+        count = -(-out // step)
+        cost = count * b * (math.log2(b) + TILE_OVERHEAD)
+        if best is None or cost < best[0]:
+            best = (cost, b, step, count)
+        if count == 1:
+            return best[1:]
+        target = b + max(1, b // 8)
+
+
+@plan_cache
+def tile_spec(out_shape: tuple[int, ...], kshape: tuple[int, ...], complex_: bool) -> FreqSpec:
+    """Overlap-save over every axis: the 'valid' convolution of an input of shape
+    ``out + m - 1`` (extended to whole tiles) with a kernel of shape ``kshape``.
+
+    Each tile of length ``B`` along an axis yields ``B - m + 1`` outputs; tiles step by that
+    much. The extended input must have shape ``count * step + m - 1`` per axis (see
+    :attr:`FreqSpec.s1`); the extra samples past the output are never read into it.
+    """
+    tiles = tuple(_tile(o, m, not complex_) for o, m in zip(out_shape, kshape, strict=True))
+    ext = tuple(c * st + m - 1 for (_, st, c), m in zip(tiles, kshape, strict=True))
+    full = tuple(e + m - 1 for e, m in zip(ext, kshape, strict=True))
+    return FreqSpec(False, tuple(range(len(out_shape))), ext, tuple(kshape), full,
+                    tuple(b for b, _, _ in tiles), tuple(out_shape),
+                    tuple(m - 1 for m in kshape), None, not complex_, tiles)
 
 
 def oa_blocks(n1: int, n2: int) -> tuple[int, int | None, int, int]:

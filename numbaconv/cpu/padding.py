@@ -4,14 +4,19 @@ The output is viewed as rows along its last axis; a task is ``ROWS_PER_TASK`` co
 rows. Each row is found from its per-axis coordinates (unravelled once per task, then advanced
 like an odometer); a row whose coordinate on some leading axis maps to the constant is filled
 with it, any other row copies the input row's interior contiguously and gathers its edges
-through the last axis's map. Outputs under ``SERIAL_BYTES`` run on the calling thread (the
-same tasks in the same order: bitwise the same result), larger ones on Numba's threads.
+through the last axis's map. Outputs under ``SERIAL_BYTES`` run on the calling thread;
+larger ones hand runs of tasks to the threads Numba would use, each thread taking the next run
+when done (:func:`numbaconv.cpu.threads.run_chunks`: a thread descheduled on a busy machine
+does not hold the call up). Every output element is written once, by whichever thread runs
+its task, so the result never depends on the threads.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
+
+from .threads import num_threads, run_chunks
 
 #: rows per parallel task: fixed, so the work split never depends on the thread count
 ROWS_PER_TASK = 64
@@ -21,8 +26,9 @@ ROWS_PER_TASK = 64
 SERIAL_BYTES = 1 << 20
 
 
-@njit(cache=True)
-def _pad_rows(src, out, maps, offsets, src_strides, out_shape, cvals, lo_last, n_last, t0, t1):
+@njit(cache=True, nogil=True)
+def _pad_rows(src, out, maps, offsets, src_strides, out_shape, cvals, lo_last, n_last, slot,
+              t0, t1):
     """Tasks ``t0 <= t < t1`` of the gather (``ROWS_PER_TASK`` output rows each)."""
     ndim = out_shape.shape[0]
     width = out_shape[ndim - 1]
@@ -70,14 +76,6 @@ def _pad_rows(src, out, maps, offsets, src_strides, out_shape, cvals, lo_last, n
                 coords[a] = 0
 
 
-@njit(parallel=True, cache=True)
-def _pad_parallel(src, out, maps, offsets, src_strides, out_shape, cvals, lo_last, n_last,
-                  tasks, per_chunk):
-    for c in prange((tasks + per_chunk - 1) // per_chunk):
-        _pad_rows(src, out, maps, offsets, src_strides, out_shape, cvals, lo_last, n_last,
-                  c * per_chunk, min(tasks, (c + 1) * per_chunk))
-
-
 def pad(x: np.ndarray, out: np.ndarray, maps, offsets, cvals, lo_last: int) -> None:
     """Fill ``out`` with ``x`` padded through the index maps (see core.padding)."""
     if out.size == 0:
@@ -89,6 +87,6 @@ def pad(x: np.ndarray, out: np.ndarray, maps, offsets, cvals, lo_last: int) -> N
     args = (x.reshape(-1), out.reshape(-1), maps, offsets, strides, out_shape, cvals,
             lo_last, x.shape[-1])
     if out.nbytes < SERIAL_BYTES or tasks == 1:
-        _pad_rows(*args, 0, tasks)
+        _pad_rows(*args, 0, 0, tasks)
     else:
-        _pad_parallel(*args, tasks, 1)
+        run_chunks(_pad_rows, args, tasks, max(1, tasks // 16), num_threads())

@@ -280,6 +280,9 @@ def fft_convolve(x, k, out, plan) -> None:
     if out.size == 0:
         return
     workers = fft_workers()
+    if plan.tiles is not None:
+        _overlap_save(x, k, out, plan, sfft, workers)
+        return
     if not plan.axes:
         full = x * k
     elif plan.blocks is None:
@@ -293,6 +296,35 @@ def fft_convolve(x, k, out, plan) -> None:
             window = window != 0
     with np.errstate(invalid="ignore", over="ignore"):
         np.copyto(out, window, casting="unsafe")
+
+
+def _overlap_save(x, k, out, plan, sfft, workers):
+    """Overlap-save: the 'valid' convolution of ``x`` (shape ``plan.s1``: whole tiles) with
+    ``k``. Overlapping tiles of ``x`` are gathered into one batch, transformed together (one
+    scipy.fft call on ``workers`` threads), multiplied by the kernel's transform at the tile
+    size, transformed back, and each tile's valid part lands in its place in ``out``."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    nd = x.ndim
+    fshape = plan.fshape
+    steps = tuple(st for _, st, _ in plan.tiles)
+    view = sliding_window_view(x, fshape)[tuple(slice(None, None, st) for st in steps)]
+    tiles = np.ascontiguousarray(view)  # (count_0, ..., B_0, ...)
+    axes = tuple(range(nd, 2 * nd))
+    fwd, inv = _transforms(plan, sfft)
+    sp = fwd(tiles, fshape, axes=axes, workers=workers)
+    sp *= fwd(k, fshape, workers=workers)
+    res = inv(sp, fshape, axes=axes, workers=workers, overwrite_x=True)
+    valid = res[(Ellipsis,) + tuple(slice(m - 1, None) for m in k.shape)]
+    # (count_0, ..., S_0, ...) -> (count_0, S_0, count_1, S_1, ...) -> the output
+    order = [i for a in range(nd) for i in (a, nd + a)]
+    merged = valid.transpose(order).reshape(tuple(c * st for _, st, c in plan.tiles))
+    window = merged[tuple(slice(0, n) for n in out.shape)]
+    if out.dtype.kind in "biu" and window.dtype.kind not in "biu":
+        window = np.round(window.real)
+        if out.dtype.kind == "b":
+            window = window != 0
+    np.copyto(out, window, casting="unsafe")
 
 
 def _transforms(plan, sfft):
