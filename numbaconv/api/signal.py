@@ -86,7 +86,7 @@ def _result_dtype(in1, in2, dtype) -> np.dtype:
     """NumPy's promotion of the inputs (float16 computed as float32), or ``dtype``."""
     if dtype is None:
         if type(in1) is np.ndarray and type(in2) is np.ndarray and in1.dtype == in2.dtype \
-                and in1.dtype.kind in "fc" and in1.dtype.itemsize >= 4:
+                and in1.dtype.kind in "fc" and in1.dtype.itemsize >= 4 and in1.dtype.isnative:
             return in1.dtype
         return result_dtype(dtype_of(in1, "in1"), dtype_of(in2, "in2"))
     dtype_of(in1, "in1"), dtype_of(in2, "in2")
