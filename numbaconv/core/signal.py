@@ -26,6 +26,7 @@ window of the full result. :func:`predicted_times` is the cost model of
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import operator
@@ -378,17 +379,30 @@ def _axis_macs(n: int, m: int, lo: int, out: int) -> int:
     return int(np.maximum(0, last - first).sum())
 
 
+@functools.lru_cache(maxsize=4096)
+def _fast_len(n: int) -> int:
+    """The smallest ``2**a * 3**b * 5**c >= n``: scipy.fft's fast real length, without importing
+    scipy.fft on the direct path."""
+    best = 1 << max(0, (n - 1).bit_length())
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            p = p35 << max(0, (-(-n // p35) - 1).bit_length())  # times the smallest power of 2
+            best = min(best, p)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
 def predicted_times(xshape, wshape, out_shape, pads, dtype: np.dtype) -> tuple[float, float]:
     """``(direct_seconds, fft_seconds)`` predicted by the fitted cost model."""
-    import scipy.fft as sfft
-
     macs = math.prod(_axis_macs(n, m, p[0], o)
                      for n, m, p, o in zip(xshape, wshape, pads, out_shape, strict=True))
     rows = math.prod(out_shape[:-1]) * math.prod(wshape[:-1]) * -(-out_shape[-1] // BLOCK)
     w = _weight(dtype)
     direct = DIRECT_S + DIRECT_PER_MAC * macs * w + DIRECT_PER_ROW * rows
     real = dtype.kind != "c"
-    L = math.prod(sfft.next_fast_len(n + m - 1, real=real)
-                  for n, m in zip(xshape, wshape, strict=True))
+    L = math.prod(_fast_len(n + m - 1) for n, m in zip(xshape, wshape, strict=True))
     fft = FFT_S + FFT_PER_NLOGN * L * max(1.0, math.log2(L)) * (w if real else w / 2)
     return direct, fft

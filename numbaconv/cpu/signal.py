@@ -50,14 +50,14 @@ CHUNK_OUTPUTS = 16384
 
 
 @njit(inline="always", fastmath={"contract"})
-def _interior(out, o0, n, x, zx, tw, to, nt):
-    """``out[o0 + t] += sum_q tw[q] * x[to[q] + t]`` for ``t < n``, in fused passes of 4 taps.
+def _interior(out, o0, n, x, zx, tw, to, nt, assign):
+    """``out[o0 + t] (+)= sum_q tw[q] * x[to[q] + t]`` for ``t < n``, in fused passes of 4 taps;
+    with ``assign`` the first pass writes instead of accumulating (no zeroing pass).
 
     ``to[q]`` is where tap ``q`` starts reading ``x``. The ``nt`` taps are padded to a
     multiple of 4 with zero taps (``to = -1``) that read the zero buffer ``zx``, never ``x``
-    (``0 * inf`` would be NaN). Slices starting at 0 make LLVM vectorise the loop (and, taken
-    here rather than by the caller, cost no reference counting); ``contract`` lets it fuse
-    each multiply-add. The sum order is fixed by the tap list.
+    (``0 * inf`` would be NaN). Slices starting at 0 make LLVM vectorise the loops;
+    ``contract`` lets it fuse each multiply-add. The sum order is fixed by the tap list.
     """
     ov = out[o0:o0 + n]
     for q in range(0, nt, 4):
@@ -66,8 +66,12 @@ def _interior(out, o0, n, x, zx, tw, to, nt):
         x2 = x[to[q + 2]:to[q + 2] + n] if to[q + 2] >= 0 else zx[:n]
         x3 = x[to[q + 3]:to[q + 3] + n] if to[q + 3] >= 0 else zx[:n]
         w0, w1, w2, w3 = tw[q], tw[q + 1], tw[q + 2], tw[q + 3]
-        for t in range(n):
-            ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3
+        if assign and q == 0:
+            for t in range(n):
+                ov[t] = x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3
+        else:
+            for t in range(n):
+                ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
@@ -109,9 +113,7 @@ def _line(x, w, out, tf, ti, flip, lo, slot, item0, item1):
         if ib > ia:
             for j in range(cap):
                 to[j] = ia + j - lo if j < ml else -1
-            for t in range(ia - i0, ib - i0):
-                ov[t] = 0
-            _interior(out, ia, ib - ia, x, zx, tw, to, cap)
+            _interior(out, ia, ib - ia, x, zx, tw, to, cap, True)
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
@@ -140,14 +142,15 @@ def _rows(x, w, out, g, tf, ti, flip, zero_fill, slot, item0, item1):
         i0 = (item % nblocks) * block
         i1 = i0 + block if i0 + block < ol else ol
         ov = out[r * ol + i0:r * ol + i1]
-        for t in range(i1 - i0):
-            ov[t] = zero
         # interior: every tap inside x along the last axis
         ia = lo if lo > i0 else i0
         ib = xl + lo - ml + 1 if xl + lo - ml + 1 < i1 else i1
         if ib <= ia:
             ia = i1
             ib = i1
+        for e in range((ia - i0) + (i1 - ib)):  # the edges start at zero ...
+            ov[e if i0 + e < ia else e + (ib - ia)] = zero
+        filled = False  # ... the interior too, once a row of the fill value has reached it
         nt = 0
         for kr in range(krows):
             base = row_base(g, r, kr)
@@ -165,7 +168,11 @@ def _rows(x, w, out, g, tf, ti, flip, zero_fill, slot, item0, item1):
                     ov[c - i0] = s
             if base < 0:
                 for t in range(i1 - i0):
-                    ov[t] += s
+                    if filled or t < ia - i0 or t >= ib - i0:
+                        ov[t] += s
+                    else:
+                        ov[t] = s
+                filled = True
                 continue
             if ib > ia:
                 wb = w.shape[0] - 1 - kr * ml if flip else kr * ml
@@ -179,7 +186,10 @@ def _rows(x, w, out, g, tf, ti, flip, zero_fill, slot, item0, item1):
             for q in range(nt, n4):
                 tw[q] = zero
                 to[q] = -1
-            _interior(out, r * ol + ia, ib - ia, x, zx, tw, to, n4)
+            _interior(out, r * ol + ia, ib - ia, x, zx, tw, to, n4, not filled)
+        elif not filled:  # no kernel row reached x: the interior is zero
+            for t in range(ia - i0, ib - i0):
+                ov[t] = zero
 
 
 _scratch_local = threading.local()
