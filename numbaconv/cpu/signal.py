@@ -148,9 +148,8 @@ def _rows(x, w, out, g, tf, ti, flip, zero_fill, slot, item0, item1):
         if ib <= ia:
             ia = i1
             ib = i1
-        for e in range((ia - i0) + (i1 - ib)):  # the edges start at zero ...
-            ov[e if i0 + e < ia else e + (ib - ia)] = zero
-        filled = False  # ... the interior too, once a row of the fill value has reached it
+        for t in range(i1 - i0):
+            ov[t] = zero
         nt = 0
         for kr in range(krows):
             base = row_base(g, r, kr)
@@ -168,11 +167,7 @@ def _rows(x, w, out, g, tf, ti, flip, zero_fill, slot, item0, item1):
                     ov[c - i0] = s
             if base < 0:
                 for t in range(i1 - i0):
-                    if filled or t < ia - i0 or t >= ib - i0:
-                        ov[t] += s
-                    else:
-                        ov[t] = s
-                filled = True
+                    ov[t] += s
                 continue
             if ib > ia:
                 wb = w.shape[0] - 1 - kr * ml if flip else kr * ml
@@ -186,10 +181,7 @@ def _rows(x, w, out, g, tf, ti, flip, zero_fill, slot, item0, item1):
             for q in range(nt, n4):
                 tw[q] = zero
                 to[q] = -1
-            _interior(out, r * ol + ia, ib - ia, x, zx, tw, to, n4, not filled)
-        elif not filled:  # no kernel row reached x: the interior is zero
-            for t in range(ia - i0, ib - i0):
-                ov[t] = zero
+            _interior(out, r * ol + ia, ib - ia, x, zx, tw, to, n4, False)
 
 
 _scratch_local = threading.local()
