@@ -300,22 +300,48 @@ def fft_convolve(x, k, out, plan) -> None:
         np.copyto(out, window, casting="unsafe")
 
 
+@njit(cache=True, nogil=True)
+def _untile_2d(res, out, m0, m1):
+    """The valid part of every tile, ``res[i, j, m0-1:, m1-1:]``, into its place in ``out``."""
+    c0, c1, b0, b1 = res.shape
+    s0, s1 = b0 - m0 + 1, b1 - m1 + 1
+    n0, n1 = out.shape
+    for i in range(c0):
+        for r in range(min(s0, n0 - i * s0)):
+            for j in range(c1):
+                w = min(s1, n1 - j * s1)
+                if w <= 0:
+                    break
+                src = res[i, j, m0 - 1 + r, m1 - 1:m1 - 1 + w]
+                dst = out[i * s0 + r, j * s1:j * s1 + w]
+                for c in range(w):
+                    dst[c] = src[c]
+
+
 def _overlap_save(x, k, out, plan, sfft, workers):
     """Overlap-save: the 'valid' convolution of ``x`` (shape ``plan.s1``: whole tiles) with
-    ``k``. Overlapping tiles of ``x`` are gathered into one batch, transformed together (one
-    scipy.fft call on ``workers`` threads), multiplied by the kernel's transform at the tile
-    size, transformed back, and each tile's valid part lands in its place in ``out``."""
+    ``k``. The overlapping tiles of ``x`` (a strided view: scipy.fft reads it in place, no
+    gathered copy) are transformed in one batch on ``workers`` threads, multiplied by the
+    kernel's transform at the tile size and transformed back; each tile's valid part lands in
+    its place in ``out``. In 2-D (float) the last inverse pass transforms only the rows that
+    hold valid outputs, and a Numba kernel scatters them."""
     from numpy.lib.stride_tricks import sliding_window_view
 
     nd = x.ndim
     fshape = plan.fshape
     steps = tuple(st for _, st, _ in plan.tiles)
-    view = sliding_window_view(x, fshape)[tuple(slice(None, None, st) for st in steps)]
-    tiles = np.ascontiguousarray(view)  # (count_0, ..., B_0, ...)
+    fast2d = nd == 2 and plan.real and x.dtype.kind == "f" and out.dtype == x.dtype
+    tiles = sliding_window_view(x, fshape)[tuple(slice(None, None, st) for st in steps)]
     axes = tuple(range(nd, 2 * nd))
     fwd, inv = _transforms(plan, sfft)
     sp = fwd(tiles, fshape, axes=axes, workers=workers)
     sp *= fwd(k, fshape, workers=workers)
+    if fast2d:
+        m0, m1 = k.shape
+        half = sfft.ifft(sp, axis=-2, workers=workers, overwrite_x=True)
+        res = sfft.irfft(half[:, :, m0 - 1:, :], fshape[1], axis=-1, workers=workers)
+        _untile_2d(res, out, 1, m1)  # its rows start at m0 - 1 already
+        return
     res = inv(sp, fshape, axes=axes, workers=workers, overwrite_x=True)
     valid = res[(Ellipsis,) + tuple(slice(m - 1, None) for m in k.shape)]
     # (count_0, ..., S_0, ...) -> (count_0, S_0, count_1, S_1, ...) -> the output
