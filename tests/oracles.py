@@ -38,9 +38,10 @@ def scipy_signal(name, a, b, *args, **kwargs):
     return fn(a, b, *args, **kwargs)
 
 
-def assert_signal_close(got, want, exact: bool | None = None):
+def assert_signal_close(got, want, exact: bool | None = None, single: bool | None = None):
     """Same dtype and shape as scipy's result; equal for integers and bools, else close to
-    the precision of the dtype (relative to the result's largest magnitude)."""
+    the precision of the dtype (``single``: of float32, e.g. when an input was float32),
+    relative to the result's largest magnitude."""
     import numpy as np
 
     got, want = np.asarray(got), np.asarray(want)
@@ -49,7 +50,8 @@ def assert_signal_close(got, want, exact: bool | None = None):
     if exact if exact is not None else want.dtype.kind in "biu":
         np.testing.assert_array_equal(got, want)
         return
-    single = want.dtype in (np.float32, np.complex64)
+    if single is None:
+        single = want.dtype in (np.float32, np.complex64)
     tol = 2e-4 if single else 1e-10
     scale = max(1.0, float(np.max(np.abs(want)))) if want.size else 1.0
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol * scale)
