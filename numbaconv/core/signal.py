@@ -47,16 +47,20 @@ OPS = ("convolve", "correlate", "convolve2d", "correlate2d")
 # ---------------------------------------------------------------------------------------------
 # Cost model for method='auto' (and the FFT path of convolve2d/correlate2d), fitted with
 # ``python -m numbaconv.bench.fit_signal_cost`` (non-negative least squares on relative error
-# over timings of numbaconv's direct kernel and of its scipy.fft path, float64, 1-3 dims):
+# over timings of numbaconv's direct kernel and of its overlap-save FFT path, float64 'same',
+# 1-3 dims):
 #   direct: DIRECT_S + DIRECT_PER_MAC * macs * weight + DIRECT_PER_ROW * row_blocks
 #   fft:    FFT_S + FFT_PER_NLOGN * L * log2(L) * weight      (L = padded FFT size)
 # ``weight`` scales by element type (float32 0.5, float64 1, complex 4x its real part).
-# Machine: see fit_signal_cost's output quoted beside the constants.
-DIRECT_S = 6.13e-05
-DIRECT_PER_MAC = 7.29e-11
-DIRECT_PER_ROW = 6.45e-08
-FFT_S = 3.47e-04
-FFT_PER_NLOGN = 1.35e-09
+# Machine: the 2-core AMD EPYC development machine (AVX2 + FMA, LLVM target znver2, 2 Numba
+# threads), 2026-12-02, shared with other jobs (load average 7-10): the mean of two fits, which
+# differed by about 25%. Between 2-D kernels of about 11x11 and 21x21 (on 1024x1024) the two
+# methods are within a factor of two of each other, so the exact crossover matters little.
+DIRECT_S = 5.3e-06
+DIRECT_PER_MAC = 1.3e-10
+DIRECT_PER_ROW = 6.6e-08
+FFT_S = 1.3e-04
+FFT_PER_NLOGN = 9.5e-10
 # ---------------------------------------------------------------------------------------------
 
 #: output elements per work item along the last axis (the CPU kernel's block)
