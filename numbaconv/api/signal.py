@@ -14,7 +14,11 @@ shapes, mode and boundary once into a frozen spec (cached: a repeated call
 resolves nothing), and the direct kernels compute one primitive, a
 correlation of the extended input with the flipped (convolution) or
 conjugated (correlation) kernel; see :mod:`numbaconv.core.signal`. The FFT
-paths run scipy.fft on the CPU with the threads Numba uses.
+paths run scipy.fft on the CPU with the threads Numba uses: ``fftconvolve``,
+``oaconvolve`` and ``method='fft'`` as scipy computes them; when ``method='auto'``
+(or ``convolve2d``/``correlate2d`` with a large kernel) picks the FFT for finite
+input, overlap-save tiles of the extended input, which give the direct sum to
+rounding.
 
 Integer inputs are computed exactly in their integer type's arithmetic, which
 wraps around on overflow exactly as NumPy's (and scipy.signal's) integer
@@ -298,8 +302,8 @@ def convolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", method: str = "
         RuntimeWarning; integer results are rounded). ``'auto'``: whichever a
         cost model fitted to numbaconv's kernels predicts faster, but never
         FFT for bool input, for integers whose exact result could exceed
-        2**52, or when an input holds NaN or inf. See
-        :func:`choose_conv_method`.
+        2**52, or when an input holds NaN or inf; its FFT path convolves
+        overlap-save tiles on every core. See :func:`choose_conv_method`.
     dtype : dtype, optional
         Computation and result dtype. Default: NumPy's promotion of the two
         input dtypes (bool stays bool, integers stay integers and wrap
@@ -509,9 +513,9 @@ def _fillvalue(fillvalue, rd: np.dtype):
     return None if value == 0 else value
 
 
-def _fft_2d_ok(backend, spec, a, b, fill, rd) -> bool:
+def _fft_keeps_direct_semantics(backend, spec, a, b, fill, rd) -> bool:
     """The FFT path keeps convolve2d's direct semantics only for finite floats: a NaN or inf
-    would spread over the whole output, and integer results must stay exact."""
+    would spread over its tile of the output, and integer results must stay exact."""
     return (backend == CPU and spec.fft_faster and rd.kind in "fc" and _all_finite(a, b)
             and (fill is None or bool(np.isfinite(fill))))
 
@@ -571,7 +575,7 @@ def _two_d(op, in1, in2, mode, boundary, fillvalue, dtype, out):
     if mode == "valid":
         bmode, fill = "constant", None  # the window never leaves the input
     spec = sig.direct_spec(op, a.shape, b.shape, mode, bmode, rd.char)
-    if _fft_2d_ok(backend, spec, a, b, fill, rd):
+    if _fft_keeps_direct_semantics(backend, spec, a, b, fill, rd):
         return _fft_window(spec, a, b, fill, rd, out, inputs)
     if key is not None and a is in1 and b is in2 and fill is None and not spec.fft_faster:
         _remember(key, spec, rd)
@@ -710,7 +714,7 @@ def _axes_key(axes, ndim: int):
     """``axes`` as a hashable tuple of ints (None stays None), with scipy.fft's messages."""
     if axes is None:
         return None
-    return tuple(sig._axes_list(axes, ndim))
+    return tuple(sig.axes_list(axes, ndim))
 
 
 def _freq(name, in1, in2, mode, axes, out, overlap_add):

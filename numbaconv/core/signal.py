@@ -195,7 +195,7 @@ def direct_spec(op: str, s1: tuple[int, ...], s2: tuple[int, ...], mode: str,
 # ------------------------------------------------------------------------------ FFT paths
 
 
-def _axes_list(axes, ndim: int) -> list[int]:
+def axes_list(axes, ndim: int) -> list[int]:
     """scipy.fft's rules for ``axes``: ints, negative from the end, in range, unique."""
     if isinstance(axes, numbers.Number):
         axes = (axes,)
@@ -252,7 +252,7 @@ def freq_spec(s1: tuple[int, ...], s2: tuple[int, ...], mode: str, axes, complex
     if axes is None:
         ax = list(range(ndim))
     else:
-        ax = _axes_list(axes, ndim)
+        ax = axes_list(axes, ndim)
         if not ax:
             raise ValueError("when provided, axes cannot be empty")
     ax = [a for a in ax if s1[a] != 1 and s2[a] != 1]
