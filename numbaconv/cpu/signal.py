@@ -61,7 +61,7 @@ def _interior(out, o0, n, x, zx, tw, to, nt, assign):
     """
     ov = out[o0:o0 + n]
     for q in range(0, nt, 4):
-        x0 = x[to[q]:to[q] + n]
+        x0 = x[to[q]:to[q] + n] if to[q] >= 0 else zx[:n]
         x1 = x[to[q + 1]:to[q + 1] + n] if to[q + 1] >= 0 else zx[:n]
         x2 = x[to[q + 2]:to[q + 2] + n] if to[q + 2] >= 0 else zx[:n]
         x3 = x[to[q + 3]:to[q + 3] + n] if to[q + 3] >= 0 else zx[:n]
@@ -148,9 +148,10 @@ def _rows(x, w, out, g, tf, ti, flip, zero_fill, slot, item0, item1):
         if ib <= ia:
             ia = i1
             ib = i1
-        for t in range(i1 - i0):
-            ov[t] = zero
+        for e in range((ia - i0) + (i1 - ib)):  # the edges start at zero
+            ov[e if i0 + e < ia else e + (ib - ia)] = zero
         nt = 0
+        sfill = zero  # the sum of the rows of the fill value, added to every output at the end
         for kr in range(krows):
             base = row_base(g, r, kr)
             if base < 0 and zero_fill:
@@ -166,8 +167,7 @@ def _rows(x, w, out, g, tf, ti, flip, zero_fill, slot, item0, item1):
                 if base >= 0:
                     ov[c - i0] = s
             if base < 0:
-                for t in range(i1 - i0):
-                    ov[t] += s
+                sfill += s
                 continue
             if ib > ia:
                 wb = w.shape[0] - 1 - kr * ml if flip else kr * ml
@@ -176,12 +176,16 @@ def _rows(x, w, out, g, tf, ti, flip, zero_fill, slot, item0, item1):
                     tw[nt] = w[wb + j * ws]
                     to[nt] = base + ia + j - lo
                     nt += 1
-        if nt > 0:
-            n4 = (nt + 3) // 4 * 4
-            for q in range(nt, n4):
-                tw[q] = zero
-                to[q] = -1
-            _interior(out, r * ol + ia, ib - ia, x, zx, tw, to, n4, False)
+        # the interior, written by its first pass (no zeroing pass); with no tap inside x, one
+        # zero tap on the zero buffer writes the zeros
+        n4 = (nt + 3) // 4 * 4 if nt > 0 else 4
+        for q in range(nt, n4):
+            tw[q] = zero
+            to[q] = -1
+        _interior(out, r * ol + ia, ib - ia, x, zx, tw, to, n4, True)
+        if not zero_fill:
+            for t in range(i1 - i0):
+                ov[t] += sfill
 
 
 _scratch_local = threading.local()
