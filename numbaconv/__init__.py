@@ -141,6 +141,8 @@ from .api.signal import (
     convolve2d,
     correlate,
     correlate2d,
+    fftconvolve,
+    oaconvolve,
 )
 from .precompile import compile as compile  # noqa: A004 - kept out of __all__ (star imports)
 from .shapes import (
@@ -170,6 +172,8 @@ __all__ = [
     "choose_conv_method",
     "convolve2d",
     "correlate2d",
+    "fftconvolve",
+    "oaconvolve",
     # conv
     "conv1d",
     "conv2d",

@@ -60,6 +60,9 @@ def _calls() -> list[Call]:
              ("in1", "in2")),
         Call("correlate2d", nc.correlate2d, {"in1": (9, 8), "in2": (3, 3)}, {"boundary": "wrap",
              "mode": "same"}, ("in1", "in2")),
+        Call("fftconvolve", nc.fftconvolve, {"in1": (9, 8), "in2": (3, 4)}, {"mode": "same"},
+             ("in1", "in2")),
+        Call("oaconvolve", nc.oaconvolve, {"in1": (40,), "in2": (5,)}, {}, ("in1", "in2")),
     ]
     for d in (1, 2, 3):
         sp = (7, 6, 5)[:d]

@@ -109,3 +109,47 @@ def test_bad_arguments(kwargs, exc, match):
 def test_non_numeric_dtype_is_a_type_error(x):
     with pytest.raises(TypeError, match="x has unsupported dtype"):
         nc.pad(x, 1)
+
+
+def test_out_receives_the_padded_array():
+    x = np.arange(12.0).reshape(3, 4)
+    want = np.pad(x, ((1, 2), (0, 3)), "symmetric")
+    out = np.full_like(want, np.nan)
+    assert nc.pad(x, ((1, 2), (0, 3)), "symm", out=out) is out
+    np.testing.assert_array_equal(out, want)
+    big = np.zeros((want.shape[0], 2 * want.shape[1]))
+    assert nc.pad(x, ((1, 2), (0, 3)), "symmetric", out=big[:, 1::2]) is not None
+    np.testing.assert_array_equal(big[:, 1::2], want)
+    assert not big[:, ::2].any()
+    with pytest.raises(ValueError, match="shape"):
+        nc.pad(x, 1, out=np.empty((5, 5)))
+    with pytest.raises(TypeError, match="dtype"):
+        nc.pad(x, 1, out=np.empty((5, 6), np.float32))
+    buf = np.zeros(40)
+    with pytest.raises(ValueError, match="shares memory"):
+        nc.pad(buf[:12].reshape(3, 4), 1, out=buf[10:40].reshape(5, 6))
+    zero_d = np.empty(())
+    assert nc.pad(np.array(3.0), 2, out=zero_d) is zero_d and zero_d == 3.0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_large_pads_on_threads_match_numpy_and_the_serial_path(mode):
+    # above SERIAL_BYTES the rows go to the threads Numba uses; the answer must not change
+    from numbaconv.cpu import padding as cpu_padding
+
+    x = np.random.default_rng(3).standard_normal((3, 300, 257))
+    want = np.pad(x, ((0, 1), (5, 7), (9, 4)), mode)
+    assert want.nbytes > cpu_padding.SERIAL_BYTES
+    np.testing.assert_array_equal(nc.pad(x, ((0, 1), (5, 7), (9, 4)), mode), want)
+
+
+def test_signal_boundary_names_are_the_padding_table():
+    from numbaconv.core import padding as padspec
+
+    for name in padspec.BOUNDARY_NAMES:
+        assert padspec.resolve_boundary(name) == padspec.MODE_NAMES[name]
+    with pytest.raises(ValueError, match="Acceptable boundary flags.*'reflect'"):
+        padspec.resolve_boundary("reflect")  # a numpy.pad mode, not a scipy boundary
+    x = np.arange(5.0)
+    np.testing.assert_array_equal(nc.pad(x, 2, "symm"), np.pad(x, 2, "symmetric"))
+    np.testing.assert_array_equal(nc.pad(x, 2, "fill"), np.pad(x, 2))

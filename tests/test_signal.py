@@ -11,6 +11,7 @@ import scipy.signal as ss
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from oracles import assert_signal_close, scipy_signal
 
 import numbaconv as nc
 from numbaconv.shapes import conv_output_size
@@ -52,24 +53,6 @@ def _expected_shape(s1, s2, mode):
     return tuple(s1)
 
 
-def _oracle(fn, a, b, *args, **kw):
-    """scipy's result; bool inputs (which scipy refuses for N-D direct) via int64 != 0."""
-    if a.dtype == np.bool_:
-        kw = {k: v for k, v in kw.items() if k != "method"}
-        return fn(a.astype(np.int64), b.astype(np.int64), *args, **kw) != 0
-    return fn(a, b, *args, **kw)
-
-
-def _check(got, want, dtype):
-    assert got.dtype == want.dtype, (got.dtype, want.dtype)
-    assert got.shape == want.shape
-    if np.dtype(dtype).kind in "biu":
-        np.testing.assert_array_equal(got, want)
-    else:
-        tol = 1e-4 if np.dtype(dtype) in (np.float32, np.complex64) else 1e-10
-        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 10)
-
-
 def _dominates(s1, s2):
     return all(a >= b for a, b in zip(s1, s2, strict=True)) or all(
         b >= a for a, b in zip(s1, s2, strict=True))
@@ -79,7 +62,7 @@ def _dominates(s1, s2):
 @given(ab=pairs(), mode=st.sampled_from(MODES), method=st.sampled_from(["direct", "fft", "auto"]))
 def test_nd_matches_scipy(name, ab, mode, method):
     a, b = ab
-    ours, theirs = getattr(nc, name), getattr(ss, name)
+    ours = getattr(nc, name)
     if mode == "valid" and not _dominates(a.shape, b.shape):
         with pytest.raises(ValueError, match="at least as large"):
             ours(a, b, mode, method)
@@ -88,10 +71,10 @@ def test_nd_matches_scipy(name, ab, mode, method):
         method = "direct"  # scipy's FFT path turns float noise into True: not an oracle
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        want = _oracle(theirs, a, b, mode, method="direct" if method == "auto" else method)
+        want = scipy_signal(name, a, b, mode, method=method)
     got = ours(a, b, mode, method)
     assert got.shape == _expected_shape(a.shape, b.shape, mode)
-    _check(got, want, a.dtype)
+    assert_signal_close(got, want)
 
 
 @pytest.mark.parametrize("name", ["convolve2d", "correlate2d"])
@@ -100,15 +83,15 @@ def test_nd_matches_scipy(name, ab, mode, method):
        fillvalue=st.sampled_from([0, 1, -2.5]))
 def test_2d_matches_scipy(name, ab, mode, boundary, fillvalue):
     a, b = ab
-    ours, theirs = getattr(nc, name), getattr(ss, name)
+    ours = getattr(nc, name)
     if mode == "valid" and not _dominates(a.shape, b.shape):
         with pytest.raises(ValueError, match="at least as large"):
             ours(a, b, mode, boundary, fillvalue)
         return
-    want = theirs(a, b, mode, boundary, fillvalue)
+    want = scipy_signal(name, a, b, mode, boundary, fillvalue)
     got = ours(a, b, mode, boundary, fillvalue)
     assert got.shape == _expected_shape(a.shape, b.shape, mode)
-    _check(got, want, a.dtype)
+    assert_signal_close(got, want)
 
 
 def test_even_kernel_same_offsets_follow_each_scipy_function():
@@ -233,9 +216,12 @@ def test_long_signal_spans_many_parallel_blocks():
 
 
 def test_results_do_not_depend_on_thread_count():
+    from numbaconv.cpu import signal as cpu_signal
+
     rng = np.random.default_rng(4)
-    x, w = rng.standard_normal(9000), rng.standard_normal(37)
+    x, w = rng.standard_normal(40_000), rng.standard_normal(37)
     img, k = rng.standard_normal((40, 3000)), rng.standard_normal((5, 6))
+    assert x.size * w.size > cpu_signal.SERIAL_WORK and img.size * k.size > cpu_signal.SERIAL_WORK
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
@@ -262,17 +248,27 @@ def test_awkward_inputs_work_and_are_not_modified():
         np.testing.assert_array_equal(np.asarray(x), before)
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: nc.convolve([1, 2], [1], mode="middle"), "mode must be one of"),
-    (lambda: nc.correlate([1, 2], [1], method="fast"), "method must be one of"),
-    (lambda: nc.convolve2d([[1]], [[1]], boundary="reflect"), "boundary must be one of"),
+@pytest.mark.parametrize("call, match", [  # scipy.signal's wording, plus the value received
+    (lambda: nc.convolve([1, 2], [1], mode="middle"), "Acceptable mode flags.*'middle'"),
+    (lambda: nc.correlate([1, 2], [1], method="fast"), "Acceptable method flags.*'fast'"),
+    (lambda: nc.convolve2d([[1]], [[1]], boundary="reflect"),
+     "Acceptable boundary flags.*'reflect'"),
     (lambda: nc.convolve(np.ones((2, 2)), np.ones(2)), "same dimensionality"),
     (lambda: nc.correlate(np.ones((2, 3)), np.ones((3, 2)), "valid"), "at least as large"),
-    (lambda: nc.convolve2d(np.ones(3), np.ones(3)), "must be a 2-D array"),
-    (lambda: nc.correlate2d(np.ones((2, 2)), np.ones((2, 2)), fillvalue=[1, 2]), "fillvalue"),
-    (lambda: nc.convolve2d(np.ones((2, 2)), np.ones((2, 2)), fillvalue=1j), "complex"),
+    (lambda: nc.convolve2d(np.ones(3), np.ones(3)), "must both be 2-D arrays"),
+    (lambda: nc.correlate2d(np.ones((2, 2)), np.ones((2, 2)), fillvalue=[1, 2]),
+     "`fillvalue` must be scalar or an array with one element"),
+    (lambda: nc.correlate2d(np.ones((2, 2)), np.ones((2, 2)), fillvalue=[]),
+     "`fillvalue` cannot be an empty array"),
+    (lambda: nc.convolve2d(np.ones((2, 2)), np.ones((2, 2)), fillvalue=1j),
+     "could not cast `fillvalue` directly to the output"),
     (lambda: nc.convolve(np.ones(0), np.ones(3)), "empty"),
-    (lambda: nc.choose_conv_method([1, 2], [1], mode="nope"), "mode must be one of"),
+    (lambda: nc.choose_conv_method([1, 2], [1], mode="nope"), "Acceptable mode flags"),
+    (lambda: nc.fftconvolve([1, 2], [1], mode="nope"), "acceptable mode flags"),
+    (lambda: nc.oaconvolve(np.ones((2, 3)), np.ones((2, 4)), axes=[0]),
+     "incompatible shapes for in1 and in2"),
+    (lambda: nc.fftconvolve([1, 2], [1], axes=[]), "axes cannot be empty"),
+    (lambda: nc.fftconvolve([1, 2], [1], axes=[1]), "axes exceeds dimensionality"),
 ])
 def test_bad_input_gets_a_value_error(call, match):
     with pytest.raises(ValueError, match=match):
@@ -318,3 +314,226 @@ def test_concurrent_calls_from_python_threads_do_not_share_temporaries():
     for (x, k, b), got in zip(jobs * 2, results, strict=True):
         want = ss.convolve2d(x, k, "same", b, 1.5) if b else ss.convolve(x, k, "same", "direct")
         np.testing.assert_allclose(got, want, atol=1e-10)
+
+
+# ------------------------------------------------------------------ fftconvolve / oaconvolve
+
+FREQ_DTYPES = [np.float64, np.float32, np.int16, np.int64, np.complex128, np.complex64, np.bool_]
+
+
+@st.composite
+def freq_inputs(draw):
+    """Two arrays of one rank, broadcast-compatible off ``axes`` (scipy's rule), and ``axes``."""
+    nd = draw(st.integers(1, 3))
+    axes = draw(st.none() | st.lists(st.integers(-nd, nd - 1), min_size=1, max_size=nd,
+                                     unique_by=lambda a: a % nd))
+    on = set(range(nd)) if axes is None else {a % nd for a in axes}
+    s1, s2 = [], []
+    for a in range(nd):
+        if a in on:
+            s1.append(draw(st.integers(1, 9)))
+            s2.append(draw(st.integers(1, 9)))
+        else:  # equal, or one of them 1
+            n = draw(st.integers(1, 4))
+            s1.append(draw(st.sampled_from([n, 1])))
+            s2.append(n if s1[-1] == 1 else draw(st.sampled_from([n, 1])))
+    d1, d2 = draw(st.sampled_from(FREQ_DTYPES)), draw(st.sampled_from(FREQ_DTYPES))
+    a = draw(hnp.arrays(d1, s1, elements=_elements(d1)))
+    b = draw(hnp.arrays(d2, s2, elements=_elements(d2)))
+    return a, b, axes
+
+
+@pytest.mark.parametrize("name", ["fftconvolve", "oaconvolve"])
+@given(inp=freq_inputs(), mode=st.sampled_from(MODES))
+def test_freq_functions_match_scipy(name, inp, mode):
+    a, b, axes = inp
+    try:
+        want = scipy_signal(name, a, b, mode, axes=axes)
+    except ValueError as exc:  # the same error, with scipy's message
+        with pytest.raises(ValueError, match=str(exc).split(":")[0].split(";")[0]):
+            getattr(nc, name)(a, b, mode, axes=axes)
+        return
+    got = getattr(nc, name)(a, b, mode, axes=axes)
+    single = any(d in (np.float32, np.complex64) for d in (a.dtype, b.dtype))
+    assert_signal_close(got, want, exact=False, single=single)
+
+
+@pytest.mark.parametrize("name", ["fftconvolve", "oaconvolve"])
+def test_freq_functions_long_inputs_and_blocks_match_scipy(name):
+    rng = np.random.default_rng(11)
+    cases = [((5000,), (37,), None), ((37,), (5000,), None), ((300, 40), (9, 40), None),
+             ((64, 300), (64, 7), [1]), ((3, 4000), (1, 301), -1), ((200, 3, 150), (9, 3, 40), (0, 2))]
+    for s1, s2, axes in cases:
+        a = rng.standard_normal(s1) + 1j * rng.standard_normal(s1)
+        b = rng.standard_normal(s2)
+        for mode in MODES:
+            try:
+                want = getattr(ss, name)(a, b, mode, axes=axes)
+            except ValueError:
+                continue
+            assert_signal_close(getattr(nc, name)(a, b, mode, axes=axes), want)
+
+
+def test_freq_functions_empty_zero_d_and_dtypes_like_scipy():
+    for name in ("fftconvolve", "oaconvolve"):
+        for a, b in [(np.ones(0), np.ones(3)), (np.ones((0, 2), np.float32), np.ones((1, 3)))]:
+            got, want = getattr(nc, name)(a, b), getattr(ss, name)(a, b)
+            assert got.dtype == want.dtype and got.shape == want.shape == (0,)
+        got = getattr(nc, name)(np.array(3), np.array(4))
+        assert got == 12 and got.dtype == ss.fftconvolve(np.array(3), np.array(4)).dtype
+        for d in (np.int8, np.float16, np.float32, np.longdouble, np.clongdouble):
+            x = np.arange(1, 20).astype(d)
+            got, want = getattr(nc, name)(x, x[:5]), getattr(ss, name)(x, x[:5])
+            assert got.dtype == want.dtype, (name, d)
+            np.testing.assert_allclose(got, want, rtol=1e-3)
+
+
+def test_freq_functions_refuse_cuda_like_input_with_a_type_error():
+    class FakeCuda:
+        __cuda_array_interface__ = {"shape": (3,), "typestr": "<f8", "data": (0, False),
+                                    "version": 3}
+        shape = (3,)
+
+    with pytest.raises(TypeError, match="runs on the CPU"):
+        nc.fftconvolve(FakeCuda(), FakeCuda())
+
+
+def test_fft_workers_are_the_threads_numba_uses():
+    from numbaconv.cpu import signal as cpu_signal
+
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        assert cpu_signal.fft_workers() == 1
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        assert cpu_signal.fft_workers() == numba.config.NUMBA_NUM_THREADS
+    finally:
+        numba.set_num_threads(before)
+
+
+# ------------------------------------------------------------------ the FFT path of 'auto'
+
+def test_large_kernels_take_the_fft_path_and_match_the_direct_sum():
+    from numbaconv.core import signal as sig
+
+    rng = np.random.default_rng(12)
+    x, w = rng.standard_normal((150, 170)), rng.standard_normal((31, 29))
+    for fn, boundary in [("convolve2d", "fill"), ("correlate2d", "symm"), ("convolve2d", "wrap")]:
+        for mode in MODES:
+            canonical = {"fill": "constant", "symm": "symmetric", "wrap": "wrap"}[boundary]
+            assert sig.direct_spec(fn, x.shape, w.shape, mode, canonical, "d").fft_faster
+            want = getattr(ss, fn)(x, w, mode, boundary, 0.5)  # scipy's direct sum
+            assert_signal_close(getattr(nc, fn)(x, w, mode, boundary, 0.5), want)
+    for fn in ("convolve", "correlate"):
+        a, b = rng.standard_normal((2, 20_000)), rng.standard_normal((2, 301))
+        assert nc.choose_conv_method(a, b) == "fft"
+        for mode in MODES:
+            assert_signal_close(getattr(nc, fn)(a, b, mode), getattr(ss, fn)(a, b, mode, "direct"))
+    ints = rng.integers(-1000, 1000, 30_000)
+    np.testing.assert_array_equal(nc.convolve(ints, ints[:900], "same"),
+                                  np.convolve(ints, ints[:900], "full")[449:30_449])
+
+
+def test_nan_keeps_the_direct_path_in_2d():
+    x, w = np.ones((120, 120)), np.ones((31, 31))
+    x[60, 60] = np.nan
+    got = nc.convolve2d(x, w, "same", "symm")
+    assert np.isnan(got[60, 60]) and not np.isnan(got[0, 0])  # local, as scipy's direct sum
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ss.convolve2d(x, w, "same", "symm")))
+
+
+def test_method_fft_warns_about_nan_like_scipy():
+    x = np.ones(50)
+    x[3] = np.nan
+    with pytest.warns(RuntimeWarning, match="Use of fft convolution on input with NAN"):
+        nc.convolve(x, np.ones(5), "same", "fft")
+
+
+# ------------------------------------------------------------------ out=
+
+OUT_CALLS = [
+    ("convolve", lambda a, b, **kw: nc.convolve(a, b, "same", **kw)),
+    ("correlate", lambda a, b, **kw: nc.correlate(a, b, "full", **kw)),
+    ("convolve2d", lambda a, b, **kw: nc.convolve2d(a, b, "same", "symm", **kw)),
+    ("correlate2d", lambda a, b, **kw: nc.correlate2d(a, b, "valid", **kw)),
+    ("fftconvolve", lambda a, b, **kw: nc.fftconvolve(a, b, "full", **kw)),
+    ("oaconvolve", lambda a, b, **kw: nc.oaconvolve(a, b, "same", **kw)),
+]
+
+
+@pytest.mark.parametrize("name, call", OUT_CALLS, ids=[n for n, _ in OUT_CALLS])
+def test_out_receives_the_result(name, call):
+    rng = np.random.default_rng(13)
+    a, b = rng.standard_normal((9, 30)), rng.standard_normal((3, 4))
+    want = call(a, b)
+    out = np.full_like(want, np.nan)
+    assert call(a, b, out=out) is out
+    np.testing.assert_array_equal(out, want)
+    # a non-contiguous out (a view into a bigger array) gets the same values
+    big = np.zeros((want.shape[0], 2 * want.shape[1]))
+    view = big[:, ::2]
+    assert call(a, b, out=view) is view
+    np.testing.assert_array_equal(view, want)
+    assert not big[:, 1::2].any()
+    with pytest.raises(ValueError, match="shape"):
+        call(a, b, out=np.empty((want.shape[0] + 1, want.shape[1])))
+    with pytest.raises(TypeError, match="dtype"):
+        call(a, b, out=np.empty(want.shape, np.float32))
+    with pytest.raises(TypeError, match="NumPy array"):
+        call(a, b, out=[0.0] * want.size)
+    shared = np.zeros((max(a.shape[0], want.shape[0]) * 2, max(a.shape[1], want.shape[1]) * 2))
+    shared[:9, :30] = a
+    with pytest.raises(ValueError, match="shares memory"):
+        call(shared[:9, :30], b, out=shared[:want.shape[0], :want.shape[1]])
+
+
+def test_out_with_integer_results_and_swaps():
+    a = np.arange(12, dtype=np.int8).reshape(3, 4)
+    b = np.arange(30, dtype=np.int8).reshape(5, 6)
+    for fn in ("convolve", "correlate", "convolve2d", "correlate2d"):
+        want = getattr(ss, fn)(a, b, "valid")
+        out = np.empty(want.shape, want.dtype)
+        assert getattr(nc, fn)(a, b, "valid", out=out) is out
+        np.testing.assert_array_equal(out, want)
+    out = np.empty((), np.float64)
+    assert nc.convolve(np.array(2.0), np.array(3.0), out=out) is out and out == 6.0
+
+
+# ------------------------------------------------------------------ the per-call fast path
+
+def test_a_repeated_call_resolves_nothing_and_stays_correct():
+    from numbaconv.core import signal as sig
+
+    rng = np.random.default_rng(14)
+    for call in (lambda a, b: nc.convolve(a, b), lambda a, b: nc.convolve2d(a, b, "same", "symm"),
+                 lambda a, b: nc.correlate(a, b, "valid", "direct")):
+        a, b = rng.standard_normal((7, 11)), rng.standard_normal((3, 2))
+        call(a, b)
+        before = sig.direct_spec.cache_info()
+        for _ in range(3):  # new values, same shapes: the remembered resolution, right results
+            a, b = rng.standard_normal((7, 11)), rng.standard_normal((3, 2))
+            got = call(a, b)
+        assert sig.direct_spec.cache_info().misses == before.misses
+        ref = {0: ss.convolve(a, b), 1: ss.convolve2d(a, b, "same", "symm"),
+               2: ss.correlate(a, b, "valid", "direct")}
+        assert any(got.shape == r.shape and np.allclose(got, r) for r in ref.values())
+    # the same shapes in other layouts or dtypes take the full path and are still right
+    a = np.asfortranarray(rng.standard_normal((7, 11)))
+    np.testing.assert_allclose(nc.convolve(a, b), ss.convolve(a, b), atol=1e-12)
+    np.testing.assert_array_equal(nc.convolve(a.astype(np.int32), b.astype(np.int32)),
+                                  ss.convolve(a.astype(np.int32), b.astype(np.int32)))
+    with pytest.raises(ValueError, match="Acceptable mode"):
+        nc.convolve(a, b, "nope")
+
+
+# ------------------------------------------------------------------ long double
+
+def test_long_double_is_accepted_and_returned_like_scipy():
+    x = np.random.default_rng(15).random((9, 9)).astype(np.longdouble)
+    y = x[:4, :4]
+    got = nc.convolve(x, y, method="direct")
+    assert got.dtype == np.longdouble
+    np.testing.assert_allclose(got.astype(np.float64), ss.fftconvolve(x, y).astype(np.float64),
+                               rtol=1e-12)
+    z = (x + 0.1j).astype(np.clongdouble)
+    assert nc.correlate2d(z, z[:3, :3]).dtype == np.clongdouble

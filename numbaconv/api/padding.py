@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import functools
+
+import numpy as np
+
 from ..core import padding as padspec
-from ..core.dispatch import asarray, backend_of, empty, kernels
+from ..core.dispatch import CPU, asarray, backend_of, kernels
 from ..core.operands import dtype_of, result_dtype
+from ..core.out import finish_out, prepare_out
+from ..typing import Array, ArrayLike
 
 __all__ = ["pad"]
 
 
-def pad(x, pad_width, mode: str = "constant", constant_values=0):
+@functools.cache
+def _ops(backend: str):
+    return kernels("padding", backend)
+
+
+def pad(x: ArrayLike, pad_width, mode: str = "constant", constant_values=0, *,
+        out: Array | None = None) -> Array:
     """Pad an N-D array; the same result as :func:`numpy.pad`, in parallel, on CPU or GPU.
 
     Parameters
@@ -21,11 +33,15 @@ def pad(x, pad_width, mode: str = "constant", constant_values=0):
         ``numpy.pad``'s forms: ``n``, ``(before, after)``, or one
         ``(before, after)`` pair per axis. Pads wider than the axis are allowed.
     mode : str, optional
-        ``'constant'`` (alias ``'zeros'``), ``'edge'`` (``'replicate'``),
-        ``'reflect'`` (mirror without repeating the edge), ``'symmetric'``
-        (mirror repeating the edge) or ``'wrap'`` (``'circular'``).
+        ``'constant'`` (aliases ``'zeros'``, ``'fill'``), ``'edge'``
+        (``'replicate'``), ``'reflect'`` (mirror without repeating the edge),
+        ``'symmetric'`` (``'symm'``: mirror repeating the edge) or ``'wrap'``
+        (``'circular'``); the table is :data:`numbaconv.core.padding.MODE_NAMES`.
     constant_values : scalar or sequence, optional
         Value(s) for ``'constant'`` in ``numpy.pad``'s forms.
+    out : ndarray or CUDA array, optional
+        Where to write the result: an array of exactly the padded shape and
+        ``x``'s dtype, on ``x``'s device, not overlapping ``x``. Returned.
 
     Returns
     -------
@@ -35,8 +51,11 @@ def pad(x, pad_width, mode: str = "constant", constant_values=0):
     Raises
     ------
     ValueError
-        On an unknown ``mode``, negative widths, or a non-constant pad of an
-        empty axis.
+        On an unknown ``mode``, negative widths, a non-constant pad of an
+        empty axis, or an ``out`` of the wrong shape or overlapping ``x``.
+    TypeError
+        On non-numeric ``x``, ``pad_width`` or ``constant_values``, or an
+        ``out`` of the wrong dtype or kind.
 
     Examples
     --------
@@ -49,22 +68,29 @@ def pad(x, pad_width, mode: str = "constant", constant_values=0):
            [7., 1., 1., 7.],
            [7., 1., 1., 7.],
            [7., 7., 7., 7.]])
+    >>> buf = np.empty(5, dtype=np.int64)
+    >>> nc.pad(np.arange(3), 1, mode='edge', out=buf) is buf
+    True
     """
-    backend = backend_of(x=x)
-    dtype = result_dtype(dtype_of(x, "x"))
+    backend = CPU if type(x) is np.ndarray else backend_of(x=x)
+    if type(x) is np.ndarray and x.dtype.kind in "biufc" and x.dtype != np.float16:
+        dtype = x.dtype
+    else:
+        dtype = result_dtype(dtype_of(x, "x"))
     arr = asarray(x, "x", backend, dtype)
     mode = padspec.resolve_mode(mode)
     widths = padspec.resolve_pad_width(pad_width, arr.ndim)
     cvals = padspec.resolve_constant_values(constant_values if mode == "constant" else 0,
                                             arr.ndim, arr.dtype)
+    inputs = {"x": x} if out is not None else None
     if arr.ndim == 0:  # numpy.pad returns a copy of a 0-d array
-        out = empty(backend, (), arr.dtype)
-        if backend == "cpu":
-            out[()] = arr
+        dst = prepare_out(out, backend, (), arr.dtype, inputs)
+        if backend == CPU:
+            dst[()] = arr
         else:
-            out.copy_to_device(arr)
-        return out
-    maps, offsets = padspec.index_maps(arr.shape, widths, mode)
-    out = empty(backend, padspec.padded_shape(arr.shape, widths), arr.dtype)
-    kernels("padding", backend).pad(arr, out, maps, offsets, cvals, widths[-1][0])
-    return out
+            dst.copy_to_device(arr)
+        return finish_out(out, dst)
+    plan = padspec.pad_plan(arr.shape, widths, mode)
+    dst = prepare_out(out, backend, plan.out_shape, arr.dtype, inputs)
+    _ops(backend).pad(arr, dst, plan.maps, plan.offsets, cvals, plan.lo_last)
+    return finish_out(out, dst)

@@ -2,78 +2,98 @@
 
 :func:`convolve`, :func:`correlate` (N-D, modes 'full'/'same'/'valid', methods
 'direct'/'fft'/'auto'), :func:`choose_conv_method`, :func:`convolve2d` and
-:func:`correlate2d` (boundaries 'fill'/'wrap'/'symm') return the same arrays
-as their scipy.signal namesakes, including scipy's traps: which side 'same'
-trims for even kernels (and the one-sample offset between ``correlate`` and
+:func:`correlate2d` (boundaries 'fill'/'wrap'/'symm'), :func:`fftconvolve` and
+:func:`oaconvolve` (with ``axes``) return the same arrays as their
+scipy.signal namesakes, including scipy's traps: which side 'same' trims for
+even kernels (and the one-sample offset between ``correlate`` and
 ``correlate2d`` there), the valid-mode dominance rule, conjugation of ``in2``
-in correlations and the result dtypes.
+in correlations, the result dtypes and the error messages.
 
-How a call is reduced: every direct computation is the one kernel primitive
-``out[o] = sum_j w[j] * x[o + j - lo]`` (see :mod:`numbaconv.cpu.signal`),
-with ``w`` the flipped (convolution) or conjugated (correlation) kernel and
-``(lo, hi)`` per axis the padding that selects the mode's window of the full
-result: ``(M-1, M-1)`` for 'full', ``(0, 0)`` for 'valid' and
-``(M-1-s, s)`` for 'same', ``s`` being where 'same' starts in the full
-result. Output sizes are :func:`numbaconv.shapes.conv_output_size` of those
-paddings; boundaries other than zero fill go through
-:mod:`numbaconv.core.padding`'s index maps and the padding kernels.
+How a call is reduced: :func:`numbaconv.core.signal.direct_spec` resolves the
+shapes, mode and boundary once into a frozen spec (cached: a repeated call
+resolves nothing), and the direct kernels compute one primitive, a
+correlation of the extended input with the flipped (convolution) or
+conjugated (correlation) kernel; see :mod:`numbaconv.core.signal`. The FFT
+paths run scipy.fft on the CPU with the threads Numba uses: ``fftconvolve``,
+``oaconvolve`` and ``method='fft'`` as scipy computes them; when ``method='auto'``
+(or ``convolve2d``/``correlate2d`` with a large kernel) picks the FFT for finite
+input, overlap-save tiles of the extended input, which give the direct sum to
+rounding.
 
-Integer inputs are computed exactly in their integer type, which wraps
-around on overflow exactly as NumPy's (and scipy.signal's) integer
-arithmetic does; pass ``dtype=np.int64`` (or ``np.float64``) to compute and
-return a wider type instead.
+Integer inputs are computed exactly in their integer type's arithmetic, which
+wraps around on overflow exactly as NumPy's (and scipy.signal's) integer
+arithmetic does (the CPU kernels run it in int64 and wrap the result, which is
+the same modular arithmetic); pass ``dtype=np.int64`` (or ``np.float64``) to
+compute and return a wider type instead.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import time
+import warnings
 
 import numpy as np
 
 from ..core import padding as padspec
-from ..core.dispatch import CPU, asarray, backend_of, empty, kernels
-from ..core.operands import dtype_of, result_dtype
-from ..core.validate import check_choice
-from ..shapes import conv_output_size, resolve_axis_padding
+from ..core import signal as sig
+from ..core.dispatch import CPU, backend_of, kernels, memory
+from ..core.operands import check_kind, dtype_of, result_dtype
+from ..core.out import finish_out, prepare_out
+from ..typing import Array, ArrayLike, DTypeLike
 
-__all__ = ["convolve", "correlate", "choose_conv_method", "convolve2d", "correlate2d"]
+__all__ = ["convolve", "correlate", "choose_conv_method", "convolve2d", "correlate2d",
+           "fftconvolve", "oaconvolve"]
 __grad_all__: list[str] = []
 
-MODES = ("full", "same", "valid")
-METHODS = ("auto", "direct", "fft")
-#: scipy.signal's boundary names (and aliases) -> numpy.pad / core.padding modes
-BOUNDARIES = {"fill": "constant", "pad": "constant", "wrap": "wrap", "circular": "wrap",
-              "symm": "symmetric", "symmetric": "symmetric"}
-
-# ---------------------------------------------------------------------------------------------
-# Cost model for method='auto', fitted on the 2-core development machine (AMD EPYC Zen 4,
-# 2026-11-22, 21:31 UTC, load average ~3 from other engineers' jobs) with
-# ``python -m numbaconv.bench.fit_signal_cost`` (non-negative least squares on relative error over
-# timings of numbaconv's direct kernel and of its scipy.fft path, float64 'same', 1-3 dims):
-#   direct: DIRECT_S + DIRECT_PER_MAC * macs * weight + DIRECT_PER_ROW * row_passes
-#   fft:    FFT_S + FFT_PER_NLOGN * L * log2(L) * weight      (L = padded FFT size)
-# ``weight`` scales by element type (float32 0.5, float64 1, complex 4x its real part).
-DIRECT_S = 6.13e-05
-DIRECT_PER_MAC = 7.29e-11
-DIRECT_PER_ROW = 6.45e-08
-FFT_S = 3.47e-04
-FFT_PER_NLOGN = 1.35e-09
-# ---------------------------------------------------------------------------------------------
+_NAN_FFT = ("Use of fft convolution on input with NAN or inf results in NAN or inf output. "
+            "Consider using method='direct' instead.")
 
 
-def _mode(mode) -> str:
-    return check_choice(mode, "mode", MODES)
+@functools.cache
+def _ops(backend: str):
+    return kernels("signal", backend)
 
 
-def _method(method) -> str:
-    return check_choice(method, "method", METHODS)
+@functools.cache
+def _mem(backend: str):
+    return memory(backend)
 
 
-def _compute_dtype(in1, in2, dtype) -> np.dtype:
-    d1, d2 = dtype_of(in1, "in1"), dtype_of(in2, "in2")
+def asarray(x, name: str, backend: str, dtype):
+    """``x`` as the kernels take it (no copy when it already is): the backend's memory module."""
+    if type(x) is np.ndarray and x.dtype is dtype and x.flags.c_contiguous \
+            and x.flags.writeable:
+        return x  # (builtin dtypes are singletons: ``is`` also means native byte order)
+    return _mem(backend).asarray(x, name, dtype)
+
+
+def empty(backend: str, shape, dtype):
+    return _mem(backend).empty(shape, dtype)
+
+
+def _dst(out, backend, shape, dtype, inputs):
+    """The array the result goes to: fresh when ``out`` is None, else core.out's checks."""
+    if out is None:
+        return _mem(backend).empty(shape, dtype)
+    return prepare_out(out, backend, shape, dtype, inputs)
+
+
+def _backend(in1, in2) -> str:
+    if type(in1) is np.ndarray and type(in2) is np.ndarray:
+        return CPU
+    return backend_of(in1=in1, in2=in2)
+
+
+def _result_dtype(in1, in2, dtype) -> np.dtype:
+    """NumPy's promotion of the inputs (float16 computed as float32), or ``dtype``."""
     if dtype is None:
-        return result_dtype(d1, d2)
+        if type(in1) is np.ndarray and type(in2) is np.ndarray and in1.dtype == in2.dtype \
+                and in1.dtype.kind in "fc" and in1.dtype.itemsize >= 4 and in1.dtype.isnative:
+            return in1.dtype
+        return result_dtype(dtype_of(in1, "in1"), dtype_of(in2, "in2"))
+    dtype_of(in1, "in1"), dtype_of(in2, "in2")
     try:
         dt = np.dtype(dtype)
     except TypeError:
@@ -83,137 +103,77 @@ def _compute_dtype(in1, in2, dtype) -> np.dtype:
     return result_dtype(dt)
 
 
-def _operands(in1, in2, dtype):
-    backend = backend_of(in1=in1, in2=in2)
-    dt = _compute_dtype(in1, in2, dtype)
-    a = asarray(in1, "in1", backend, dt)
-    b = asarray(in2, "in2", backend, dt)
-    return backend, a, b
+def _compute_dtype(backend: str, rd: np.dtype) -> np.dtype:
+    """CPU kernels run every integer and bool type in int64 (the same modular arithmetic, one
+    compiled specialisation instead of nine); CUDA kernels run the result type itself. Long
+    double, which Numba lacks, is computed in (complex) float64 and returned as long double."""
+    if backend == CPU and rd.kind in "biu":
+        return np.dtype(np.int64)
+    if rd.kind == "f" and rd.itemsize > 8:  # long double: Numba has none
+        return np.dtype(np.float64)
+    if rd.kind == "c" and rd.itemsize > 16:
+        return np.dtype(np.complex128)
+    return rd
 
 
-def _check_same_ndim(a, b, what="in1 and in2 should have the same dimensionality"):
-    if a.ndim != b.ndim:
-        raise ValueError(f"{what}; got in1 with shape {tuple(a.shape)} and in2 with shape "
-                         f"{tuple(b.shape)}")
-    if a.size == 0 or b.size == 0:
-        raise ValueError(f"in1 and in2 must not be empty; got shapes {tuple(a.shape)} and "
-                         f"{tuple(b.shape)}")
+def _cast_into(dst, src) -> None:
+    """``dst[...] = src``, integers wrapping like NumPy's casts, bool meaning nonzero."""
+    if dst.dtype.kind == "b" and src.dtype.kind != "b":
+        np.not_equal(src, 0, out=dst)
+    else:
+        np.copyto(dst, src, casting="unsafe")
 
 
-def _swap_needed(mode: str, s1, s2) -> bool:
-    """scipy's rule: in 'valid' mode one input must dominate the other in every axis."""
-    if mode != "valid" or not s1:
-        return False
-    ok1 = all(a >= b for a, b in zip(s1, s2, strict=True))
-    ok2 = all(b >= a for a, b in zip(s1, s2, strict=True))
-    if not (ok1 or ok2):
-        raise ValueError("For 'valid' mode, one must be at least as large as the other in every "
-                         f"dimension; got shapes {tuple(s1)} and {tuple(s2)}")
-    return not ok1
+def _run_direct(backend, spec, a, b, fill, rd, out, inputs):
+    """The direct kernel on normalised operands ``a`` (in1) and ``b`` (in2) of one dtype."""
+    ops = _ops(backend)
+    x, w = (b, a) if spec.swap else (a, b)
+    flip = spec.flip
+    if spec.conj and w.dtype.kind == "c":  # conjugate by a reversed copy, then flip it back
+        wr = empty(backend, w.shape, w.dtype)
+        ops.reverse(w, wr, True)
+        w, flip = wr, not flip
+    if out is None and backend == CPU:
+        dst = np.empty(spec.out_shape, rd)
+    else:
+        dst = _dst(out, backend, spec.out_shape, rd, inputs)
+    if not spec.undo and x.dtype == rd:
+        ops.correlate(x, w, dst, spec.geom, fill, flip)
+        return finish_out(out, dst)
+    tmp = empty(backend, spec.out_shape, x.dtype)
+    ops.correlate(x, w, tmp, spec.geom, fill, flip)
+    if spec.undo and x.dtype == rd:
+        ops.reverse(tmp, dst, spec.undo == "revconj")
+    else:  # CPU: undo the swap, then wrap the int64 (or round the float64) result into rd
+        if spec.undo:
+            tmp = tmp[(slice(None, None, -1),) * tmp.ndim]
+            if spec.undo == "revconj" and tmp.dtype.kind == "c":
+                tmp = np.conjugate(tmp)
+        _cast_into(dst, tmp)
+    return finish_out(out, dst)
 
 
-def _paddings(xshape, kshape, mode: str, same_start) -> tuple[tuple[int, int], ...]:
-    """Per-axis ``(lo, hi)`` selecting ``mode``'s window of the full result.
-
-    ``same_start(m)`` is where 'same' starts in the full result for a kernel of length ``m``.
-    """
-    if mode == "same":
-        return tuple((m - 1 - same_start(m), same_start(m)) for m in kshape)
-    return tuple(resolve_axis_padding(mode, n, m) for n, m in zip(xshape, kshape, strict=True))
-
-
-def _output_shape(xshape, kshape, pads) -> tuple[int, ...]:
-    return tuple(conv_output_size(n, m, padding=p) for n, m, p in zip(xshape, kshape, pads, strict=True))
-
-
-def _conv_start(m: int) -> int:   # scipy: 'same' is the centred slice of 'full'
-    return (m - 1) // 2
-
-
-def _corr2d_start(m: int) -> int:  # scipy's correlate2d: one sample later for even kernels
-    return m // 2
-
-
-def _direct(backend, x, k, pads, flip: bool, conj: bool, boundary: str = "constant",
-            fillvalue=None):
-    """Direct method: pad (non-zero boundaries only), then the shifted-correlation kernel."""
-    ops = kernels("signal", backend)
-    w = empty(backend, k.shape, k.dtype)
-    ops.taps(k, w, flip, conj)
-    oshape = _output_shape(x.shape, k.shape, pads)
-    lo = tuple(p[0] for p in pads)
-    needs_pad = any(p != (0, 0) for p in pads) and (boundary != "constant" or fillvalue is not None)
-    if needs_pad:
-        maps, offsets = padspec.index_maps(x.shape, pads, boundary)
-        cvals = padspec.resolve_constant_values(0 if fillvalue is None else fillvalue,
-                                                x.ndim, x.dtype)
-        xp = ops.workspace(padspec.padded_shape(x.shape, pads), x.dtype)  # a temporary
-        kernels("padding", backend).pad(x, xp, maps, offsets, cvals, pads[-1][0])
-        x, lo = xp, (0,) * x.ndim
-    out = empty(backend, oshape, x.dtype)
-    ops.correlate_shifted(x, w, out, lo)
-    return out
-
-
-def _reverse(backend, z, conj: bool):
-    out = empty(backend, z.shape, z.dtype)
-    kernels("signal", backend).taps(z, out, True, conj)
-    return out
-
-
-def _fft(x, k, pads, flip_conj_k: bool):
-    """FFT method (CPU): the window of the full linear convolution selected by ``pads``."""
-    if flip_conj_k:
-        k = _conj(k[(slice(None, None, -1),) * k.ndim])
-    oshape = _output_shape(x.shape, k.shape, pads)
-    start = tuple(m - 1 - lo for m, (lo, _) in zip(k.shape, pads, strict=True))
-    out = np.empty(oshape, x.dtype)
-    kernels("signal", CPU).fft_convolve(x, k, out, start)
-    return out
-
-
-def _conj(a):
-    return np.conjugate(a) if a.dtype.kind == "c" else a
-
-
-def _zero_d(backend, a, b, conj: bool):
+def _zero_d(backend, in1, in2, rd, conj: bool, out, inputs):
+    """Two 0-d inputs: their product (a NumPy scalar on the CPU, as scipy returns)."""
+    a = asarray(in1, "in1", backend, rd)
+    b = asarray(in2, "in2", backend, rd)
     if backend == CPU:
-        return a * (_conj(b) if conj else b)
-    return _direct(backend, a.reshape(1), b.reshape(1), ((0, 0),), False, conj).reshape(())
-
-
-# ------------------------------------------------------------------ method selection
-
-
-def _weight(dtype: np.dtype) -> float:
-    if dtype.kind == "c":
-        return 4.0 * (0.5 if dtype == np.complex64 else 1.0)
-    return 0.5 if dtype.itemsize <= 4 else 1.0
-
-
-def _axis_macs(n: int, m: int, lo: int, out: int) -> int:
-    """Multiply-adds along one axis: (output, tap) pairs whose input index is inside ``x``."""
-    j = np.arange(m)
-    first = np.maximum(0, lo - j)
-    last = np.minimum(out, n + lo - j)
-    return int(np.maximum(0, last - first).sum())
-
-
-def _predicted_times(xshape, kshape, mode: str, dtype: np.dtype) -> tuple[float, float]:
-    """``(direct_seconds, fft_seconds)`` predicted by the fitted cost model."""
-    import scipy.fft as sfft
-
-    pads = _paddings(xshape, kshape, mode, _conv_start)
-    oshape = _output_shape(xshape, kshape, pads)
-    macs = math.prod(_axis_macs(n, m, p[0], o) for n, m, p, o in zip(xshape, kshape, pads, oshape, strict=True))
-    rows = math.prod(oshape[:-1]) * math.prod(kshape[:-1])
-    rows *= -(-oshape[-1] // 2048)
-    w = _weight(dtype)
-    direct = DIRECT_S + DIRECT_PER_MAC * macs * w + DIRECT_PER_ROW * rows
-    real = dtype.kind != "c"
-    L = math.prod(sfft.next_fast_len(n + m - 1, real=real) for n, m in zip(xshape, kshape, strict=True))
-    fft = FFT_S + FFT_PER_NLOGN * L * max(1.0, math.log2(L)) * (w if real else w / 2)
-    return direct, fft
+        if conj and b.dtype.kind == "c":
+            b = np.conjugate(b)
+        if out is None:
+            return a * b
+        dst = _dst(out, backend, (), rd, inputs)
+        np.multiply(a, b, out=dst)
+        return finish_out(out, dst)
+    spec = sig.direct_spec("correlate" if conj else "convolve", (1,), (1,), "full", "constant",
+                           rd.char)
+    res = _run_direct(backend, spec, a.reshape(1), b.reshape(1), None, rd, None, inputs)
+    res = res.reshape(())
+    if out is None:
+        return res
+    dst = _dst(out, backend, (), rd, inputs)
+    _ops(backend).reverse(res, dst, False)  # a copy of one element
+    return finish_out(out, dst)
 
 
 def _fft_is_exact(a, b) -> bool:
@@ -226,32 +186,111 @@ def _fft_is_exact(a, b) -> bool:
 
 
 def _all_finite(*arrays) -> bool:
-    return all(a.dtype.kind not in "fc" or bool(np.isfinite(a).all()) for a in arrays)
+    """No NaN or inf in any of ``arrays``. A finite sum proves it in one pass without a
+    temporary; a sum that is not finite (a NaN, an inf, or an overflow) is checked exactly."""
+    for a in arrays:
+        if a.dtype.kind not in "fc":
+            continue
+        if a.size > 4096:
+            with np.errstate(all="ignore"):
+                if np.isfinite(np.add.reduce(a, axis=None)):
+                    continue
+        if not np.isfinite(a).all():
+            return False
+    return True
 
 
-def _auto(a, b, mode: str) -> str:
-    if a.dtype.kind == "b" or not _fft_is_exact(a, b):
+def _auto(backend, spec, a, b, rd) -> str:
+    """method='auto': 'fft' only on the CPU, when the cost model predicts it faster, never for
+    bool, for integers whose exact result could exceed 2**52, or when an input holds NaN or
+    inf (FFT would spread it over the whole output; the direct method keeps it local)."""
+    if (backend != CPU or not spec.fft_faster or rd.kind == "b" or not _fft_is_exact(a, b)
+            or not _all_finite(a, b)):
         return "direct"
-    direct, fft = _predicted_times(a.shape, b.shape, mode, a.dtype)
-    if fft < direct and _all_finite(a, b):  # FFT would smear a NaN/inf over the whole output
-        return "fft"
-    return "direct"
+    return "fft"
 
 
-def _best_time(fn, repeat: int = 3) -> float:
-    fn()
-    best = math.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+def _cpu_only(backend):
+    if backend != CPU:
+        raise ValueError("method='fft' is only available for host (NumPy) arrays; use "
+                         "method='direct' or 'auto' for CUDA arrays")
+
+
+def _fft_nd(op, a, b, mode, rd, out, inputs):
+    """convolve/correlate with method='fft': scipy's fftconvolve of ``in1`` with ``in2`` (or
+    with ``in2`` reversed and conjugated), rounded for integer results."""
+    if op == "correlate":
+        b = b[(slice(None, None, -1),) * b.ndim]
+        if b.dtype.kind == "c":
+            b = np.conjugate(b)
+    complex_ = a.dtype.kind == "c" or b.dtype.kind == "c"
+    plan = sig.freq_spec(a.shape, b.shape, mode, None, complex_)
+    x, k = (b, a) if plan.swap else (a, b)
+    dst = _dst(out, CPU, plan.out_shape, rd, inputs)
+    _ops(CPU).fft_convolve(x, k, dst, plan)
+    if dst.size and rd.kind in "fc" and not np.isfinite(dst.flat[0]):
+        warnings.warn(_NAN_FFT, RuntimeWarning, stacklevel=3)
+    return finish_out(out, dst)
+
+
+#: repeated calls on plain arrays: (function, arguments, shapes, dtypes) -> (spec, result dtype)
+_SEEN: dict = {}
+
+
+def _plain(a, b) -> bool:
+    """Both C-contiguous, writeable NumPy arrays (what the kernels take as they are)."""
+    return (type(a) is np.ndarray and type(b) is np.ndarray and a.flags.c_contiguous
+            and b.flags.c_contiguous and a.flags.writeable and b.flags.writeable)
+
+
+def _remember(key, spec, rd) -> None:
+    if len(_SEEN) > 512:
+        _SEEN.clear()
+    _SEEN[key] = (spec, rd)
+
+
+def _nd(op, in1, in2, mode, method, dtype, out):
+    """convolve / correlate: validate, resolve (cached), pick the method, run."""
+    if out is None and dtype is None and _plain(in1, in2):
+        key = (op, mode, method, in1.shape, in2.shape, in1.dtype, in2.dtype)
+        seen = _SEEN.get(key)
+        if seen is not None:  # the same call before: validated, resolved, direct
+            return _run_direct(CPU, seen[0], in1, in2, None, seen[1], None, None)
+    else:
+        key = None
+    mode = sig.check_mode(mode)
+    method = sig.check_method(method)
+    backend = _backend(in1, in2)
+    rd = _result_dtype(in1, in2, dtype)
+    inputs = {"in1": in1, "in2": in2} if out is not None else None
+    cd = _compute_dtype(backend, rd)
+    a = asarray(in1, "in1", backend, cd)
+    b = asarray(in2, "in2", backend, cd)
+    if a.ndim == b.ndim == 0:
+        return _zero_d(backend, in1, in2, rd, op == "correlate", out, inputs)
+    if a.ndim != b.ndim:
+        what = "volume and kernel" if op == "convolve" else "in1 and in2"
+        raise ValueError(f"{what} should have the same dimensionality; got in1 with shape "
+                         f"{tuple(a.shape)} and in2 with shape {tuple(b.shape)}")
+    if a.size == 0 or b.size == 0:
+        raise ValueError(f"in1 and in2 must not be empty; got shapes {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}")
+    spec = sig.direct_spec(op, a.shape, b.shape, mode, "constant", rd.char)
+    if method == "auto" and _auto(backend, spec, a, b, rd) == "fft":
+        return _fft_window(spec, a, b, None, rd, out, inputs)  # finite input: tiles are exact
+    if method == "fft":
+        _cpu_only(backend)
+        return _fft_nd(op, a, b, mode, rd, out, inputs)
+    if key is not None and a is in1 and b is in2 and not spec.fft_faster:
+        _remember(key, spec, rd)
+    return _run_direct(backend, spec, a, b, None, rd, out, inputs)
 
 
 # ------------------------------------------------------------------ public functions
 
 
-def convolve(in1, in2, mode: str = "full", method: str = "auto", *, dtype=None):
+def convolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", method: str = "auto", *,
+             dtype: DTypeLike | None = None, out: Array | None = None) -> Array:
     """Convolve two N-D arrays; the same result as :func:`scipy.signal.convolve`.
 
     Parameters
@@ -268,19 +307,23 @@ def convolve(in1, in2, mode: str = "full", method: str = "auto", *, dtype=None):
         covers the other completely, ``|N - M| + 1`` per axis; one input must
         be at least as large as the other in every axis, as in scipy.
     method : {'auto', 'direct', 'fft'}, optional
-        ``'direct'``: numbaconv's parallel kernels (exact for integers; a NaN
-        stays local to the windows that touch it). ``'fft'``: scipy.fft
-        (CPU only; a NaN or inf spreads over the whole output). ``'auto'``:
-        whichever a cost model fitted to numbaconv's kernels on the
-        development machine predicts faster, but never FFT for bool input,
-        for integers whose exact result could exceed 2**52, or when an input
-        holds NaN or inf. See :func:`choose_conv_method`.
+        ``'direct'``: numbaconv's kernels (exact for integers; a NaN stays
+        local to the windows that touch it). ``'fft'``: :func:`fftconvolve`
+        (CPU only; a NaN or inf spreads over the whole output, with scipy's
+        RuntimeWarning; integer results are rounded). ``'auto'``: whichever a
+        cost model fitted to numbaconv's kernels predicts faster, but never
+        FFT for bool input, for integers whose exact result could exceed
+        2**52, or when an input holds NaN or inf; its FFT path convolves
+        overlap-save tiles on every core. See :func:`choose_conv_method`.
     dtype : dtype, optional
         Computation and result dtype. Default: NumPy's promotion of the two
         input dtypes (bool stays bool, integers stay integers and wrap
         around on overflow exactly like scipy.signal's; float32 stays
         float32; float16 is computed in float32). Pass a wider type, e.g.
         ``dtype=np.int64``, to get a result that does not overflow.
+    out : ndarray or CUDA array, optional
+        Where to write the result: an array of exactly the result's shape
+        and dtype, on the inputs' device, not overlapping them. Returned.
 
     Returns
     -------
@@ -293,7 +336,10 @@ def convolve(in1, in2, mode: str = "full", method: str = "auto", *, dtype=None):
     ValueError
         Unknown ``mode`` or ``method``, inputs of different dimensionality,
         empty inputs, 'valid' mode without one input dominating the other,
-        or ``method='fft'`` on CUDA arrays.
+        ``method='fft'`` on CUDA arrays, or an ``out`` of the wrong shape or
+        overlapping an input.
+    TypeError
+        Non-numeric input or ``dtype``; an ``out`` of the wrong dtype or kind.
 
     Examples
     --------
@@ -307,24 +353,15 @@ def convolve(in1, in2, mode: str = "full", method: str = "auto", *, dtype=None):
     array([-56,  44, 100], dtype=int8)
     >>> nc.convolve(np.array([100, 100], np.int8), np.array([2, 1], np.int8), dtype=np.int64)
     array([200, 300, 100])
+    >>> res = np.empty(3)
+    >>> nc.convolve([1.0, 2.0], [1.0, 1.0], out=res) is res
+    True
     """
-    mode, method = _mode(mode), _method(method)
-    backend, a, b = _operands(in1, in2, dtype)
-    if a.ndim == b.ndim == 0:
-        return _zero_d(backend, a, b, conj=False)
-    _check_same_ndim(a, b, "volume and kernel should have the same dimensionality")
-    if _swap_needed(mode, a.shape, b.shape) or (mode == "full" and b.size > a.size):
-        a, b = b, a  # convolution is commutative; the larger operand streams through the kernel
-    if method == "auto":
-        method = _resolve_auto(backend, a, b, mode)
-    pads = _paddings(a.shape, b.shape, mode, _conv_start)
-    if method == "fft":
-        _cpu_only(backend)
-        return _fft(a, b, pads, flip_conj_k=False)
-    return _direct(backend, a, b, pads, flip=True, conj=False)
+    return _nd("convolve", in1, in2, mode, method, dtype, out)
 
 
-def correlate(in1, in2, mode: str = "full", method: str = "auto", *, dtype=None):
+def correlate(in1: ArrayLike, in2: ArrayLike, mode: str = "full", method: str = "auto", *,
+              dtype: DTypeLike | None = None, out: Array | None = None) -> Array:
     """Cross-correlate two N-D arrays; the same result as :func:`scipy.signal.correlate`.
 
     ``z[k] = sum_l in1[l] * conj(in2[l - k + (M - 1)])`` in 'full' mode: the
@@ -342,6 +379,8 @@ def correlate(in1, in2, mode: str = "full", method: str = "auto", *, dtype=None)
         As in :func:`convolve`.
     dtype : dtype, optional
         Computation and result dtype, as in :func:`convolve`.
+    out : ndarray or CUDA array, optional
+        Where to write the result, as in :func:`convolve`.
 
     Returns
     -------
@@ -351,6 +390,8 @@ def correlate(in1, in2, mode: str = "full", method: str = "auto", *, dtype=None)
     Raises
     ------
     ValueError
+        As :func:`convolve`.
+    TypeError
         As :func:`convolve`.
 
     Examples
@@ -363,40 +404,19 @@ def correlate(in1, in2, mode: str = "full", method: str = "auto", *, dtype=None)
     >>> nc.correlate([1j, 2], [1j])   # in2 is conjugated
     array([1.+0.j, 0.-2.j])
     """
-    mode, method = _mode(mode), _method(method)
-    backend, a, b = _operands(in1, in2, dtype)
-    if a.ndim == b.ndim == 0:
-        return _zero_d(backend, a, b, conj=True)
-    _check_same_ndim(a, b)
-    valid_swap = _swap_needed(mode, a.shape, b.shape)
-    if method == "auto":
-        method = _resolve_auto(backend, *((b, a) if valid_swap else (a, b)), mode)
-    if method == "fft":
-        _cpu_only(backend)
-        if valid_swap:  # correlate(in1, in2) = convolve(revconj(in2), in1) in 'valid' mode
-            x = _conj(b[(slice(None, None, -1),) * b.ndim])
-            return _fft(x, a, _paddings(x.shape, a.shape, mode, _conv_start), False)
-        return _fft(a, b, _paddings(a.shape, b.shape, mode, _conv_start), flip_conj_k=True)
-    # scipy's direct path: swap when in2 dominates ('valid') or is larger ('full'), then undo
-    # the swap by reversing and conjugating the result.
-    swapped = valid_swap or (mode == "full" and b.size > a.size)
-    if swapped:
-        a, b = b, a
-    z = _direct(backend, a, b, _paddings(a.shape, b.shape, mode, _conv_start),
-                flip=False, conj=True)
-    return _reverse(backend, z, conj=True) if swapped else z
+    return _nd("correlate", in1, in2, mode, method, dtype, out)
 
 
-def choose_conv_method(in1, in2, mode: str = "full", measure: bool = False):
+def choose_conv_method(in1: ArrayLike, in2: ArrayLike, mode: str = "full",
+                       measure: bool = False):
     """Pick the faster method for :func:`convolve` / :func:`correlate`, like scipy's.
 
     Without ``measure``, a cost model fitted to numbaconv's own direct
-    kernel and its scipy.fft path on the development machine (constants in
-    this module) predicts both times. 'direct' is always chosen for bool
-    inputs, for integer inputs whose exact result could exceed 2**52 (FFT
-    rounding would change it), when an input holds NaN or inf (FFT would
-    spread it over the whole output), and for CUDA arrays (numbaconv has no
-    GPU FFT).
+    kernel and its scipy.fft path (constants in :mod:`numbaconv.core.signal`)
+    predicts both times. 'direct' is always chosen for bool inputs, for
+    integer inputs whose exact result could exceed 2**52 (FFT rounding would
+    change it), when an input holds NaN or inf (FFT would spread it over the
+    whole output), and for CUDA arrays (numbaconv has no GPU FFT).
 
     Parameters
     ----------
@@ -415,6 +435,13 @@ def choose_conv_method(in1, in2, mode: str = "full", measure: bool = False):
     times : dict, only with ``measure=True``
         Seconds per call of each method: ``{'fft': ..., 'direct': ...}``.
 
+    Raises
+    ------
+    ValueError
+        As :func:`convolve`, or ``measure=True`` with CUDA arrays.
+    TypeError
+        Non-numeric input, or ``measure`` not a bool.
+
     Examples
     --------
     >>> import numpy as np
@@ -429,17 +456,25 @@ def choose_conv_method(in1, in2, mode: str = "full", measure: bool = False):
     >>> sorted(times)
     ['direct', 'fft']
     """
-    mode = _mode(mode)
+    mode = sig.check_mode(mode)
     if not isinstance(measure, (bool, np.bool_)):
         raise TypeError(f"measure must be True or False, got {measure!r}")
-    backend, a, b = _operands(in1, in2, None)
+    backend = _backend(in1, in2)
+    rd = _result_dtype(in1, in2, None)
+    cd = _compute_dtype(backend, rd)
+    a = asarray(in1, "in1", backend, cd)
+    b = asarray(in2, "in2", backend, cd)
     if a.ndim == b.ndim == 0:
         method = "direct"
     else:
-        _check_same_ndim(a, b)
-        if _swap_needed(mode, a.shape, b.shape):
-            a, b = b, a
-        method = _resolve_auto(backend, a, b, mode)
+        if a.ndim != b.ndim:
+            raise ValueError("in1 and in2 should have the same dimensionality; got shapes "
+                             f"{tuple(a.shape)} and {tuple(b.shape)}")
+        if a.size == 0 or b.size == 0:
+            raise ValueError(f"in1 and in2 must not be empty; got shapes {tuple(a.shape)} and "
+                             f"{tuple(b.shape)}")
+        spec = sig.direct_spec("convolve", a.shape, b.shape, mode, "constant", rd.char)
+        method = _auto(backend, spec, a, b, rd)
     if not measure:
         return method
     if backend != CPU:
@@ -448,45 +483,125 @@ def choose_conv_method(in1, in2, mode: str = "full", measure: bool = False):
     return ("fft" if times["fft"] < times["direct"] else "direct"), times
 
 
-def _resolve_auto(backend, a, b, mode):
-    return "direct" if backend != CPU or a.ndim == 0 else _auto(a, b, mode)
+def _best_time(fn, repeat: int = 3) -> float:
+    fn()
+    best = math.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
-def _cpu_only(backend):
-    if backend != CPU:
-        raise ValueError("method='fft' is only available for host (NumPy) arrays; use "
-                         "method='direct' or 'auto' for CUDA arrays")
+# ------------------------------------------------------------------ 2-D with boundaries
 
 
-def _two_d(name, in1, in2, mode, boundary, fillvalue, dtype):
-    mode = _mode(mode)
-    if not isinstance(boundary, str) or boundary not in BOUNDARIES:
-        raise ValueError("boundary must be one of 'fill', 'wrap' (or 'circular'), 'symm' (or "
-                         f"'symmetric'); got {boundary!r}")
-    backend, a, b = _operands(in1, in2, dtype)
-    for arg, arr in (("in1", a), ("in2", b)):
-        if arr.ndim != 2:
-            raise ValueError(f"{name}: {arg} must be a 2-D array; got shape {tuple(arr.shape)} "
-                             f"(in1 {tuple(a.shape)}, in2 {tuple(b.shape)})")
-    _check_same_ndim(a, b)
-    fv = np.asarray(fillvalue)
-    if fv.size != 1 or fv.dtype.kind not in "biufc":
-        raise ValueError(f"fillvalue must be a number or an array with one element, got "
+def _fillvalue(fillvalue, rd: np.dtype):
+    """scipy's rules for ``fillvalue`` (and its messages); the value in the result dtype, or
+    None for zero."""
+    if type(fillvalue) in (int, float) and fillvalue == 0:
+        return None  # the default, without NumPy
+    try:
+        fv = np.asarray(fillvalue)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"`fillvalue` must be a number: {exc}") from None
+    if fv.size == 0:
+        raise ValueError(f"`fillvalue` cannot be an empty array; got {fillvalue!r}")
+    if fv.size != 1:
+        raise ValueError("`fillvalue` must be scalar or an array with one element; got "
                          f"{fillvalue!r}")
+    if fv.dtype.kind not in "biufc":
+        raise ValueError(f"`fillvalue` must be a number; got {fillvalue!r}")
     fv = fv.reshape(())
-    if fv.dtype.kind == "c" and a.dtype.kind != "c":
+    if fv.dtype.kind == "c" and rd.kind != "c":
         if fv.imag != 0:
-            raise ValueError(f"fillvalue {fillvalue!r} is complex but the inputs are real "
-                             f"({a.dtype}): it cannot be cast to the output type")
+            raise ValueError("could not cast `fillvalue` directly to the output type: "
+                             f"{fillvalue!r} is complex and the result is {rd}")
         fv = fv.real
-    mode_b = BOUNDARIES[boundary]
-    use_fill = mode_b != "constant" or bool(fv != 0)
-    return backend, a, b, mode, mode_b, (fv if use_fill else None)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        value = fv.astype(rd)[()]
+    return None if value == 0 else value
 
 
-def convolve2d(in1, in2, mode: str = "full", boundary: str = "fill", fillvalue=0, *,
-               dtype=None):
+def _fft_keeps_direct_semantics(backend, spec, a, b, fill, rd) -> bool:
+    """The FFT path keeps convolve2d's direct semantics only for finite floats: a NaN or inf
+    would spread over its tile of the output, and integer results must stay exact."""
+    return (backend == CPU and spec.fft_faster and rd.kind in "fc" and _all_finite(a, b)
+            and (fill is None or bool(np.isfinite(fill))))
+
+
+def _fft_window(spec, a, b, fill, rd, out, inputs):
+    """The direct functions' result by FFT (finite input only: the callers check): extend
+    ``x`` by the boundary and the mode's padding (zeros, the fill value, or mirrored/wrapped
+    samples, by the padding kernel) to whole overlap-save tiles, then the 'valid'
+    convolution with the kernel (reversed and conjugated for a correlation)."""
+    ops = _ops(CPU)
+    x, w = (b, a) if spec.swap else (a, b)
+    k = w if spec.flip else w[(slice(None, None, -1),) * w.ndim]
+    if spec.conj and k.dtype.kind == "c":
+        k = np.conjugate(k)
+    plan = sig.tile_spec(spec.out_shape, k.shape, rd.kind == "c")
+    ext = tuple((lo, e - n - lo) for (lo, _), e, n in zip(spec.pads, plan.s1, x.shape,
+                                                          strict=True))
+    pp = padspec.pad_plan(x.shape, ext, spec.boundary)
+    cvals = padspec.resolve_constant_values(0 if fill is None else fill, x.ndim, x.dtype)
+    xe = ops.workspace(pp.out_shape, x.dtype, "fft-extension")
+    kernels("padding", CPU).pad(x, xe, pp.maps, pp.offsets, cvals, pp.lo_last)
+    dst = _dst(out, CPU, spec.out_shape, rd, inputs)
+    if spec.undo:
+        tmp = np.empty(spec.out_shape, rd)
+        ops.fft_convolve(xe, k, tmp, plan)
+        tmp = tmp[(slice(None, None, -1),) * tmp.ndim]
+        np.copyto(dst, np.conjugate(tmp) if spec.undo == "revconj" else tmp)
+    else:
+        ops.fft_convolve(xe, k, dst, plan)
+    return finish_out(out, dst)
+
+
+def _two_d(op, in1, in2, mode, boundary, fillvalue, dtype, out):
+    if out is None and dtype is None and type(fillvalue) is int and fillvalue == 0 \
+            and _plain(in1, in2):
+        key = (op, mode, boundary, in1.shape, in2.shape, in1.dtype, in2.dtype)
+        seen = _SEEN.get(key)
+        if seen is not None:  # the same call before: validated, resolved, direct
+            return _run_direct(CPU, seen[0], in1, in2, None, seen[1], None, None)
+    else:
+        key = None
+    mode = sig.check_mode(mode)
+    bmode = padspec.resolve_boundary(boundary)
+    backend = _backend(in1, in2)
+    rd = _result_dtype(in1, in2, dtype)
+    inputs = {"in1": in1, "in2": in2} if out is not None else None
+    cd = _compute_dtype(backend, rd)
+    a = asarray(in1, "in1", backend, cd)
+    b = asarray(in2, "in2", backend, cd)
+    if not a.ndim == b.ndim == 2:
+        raise ValueError(f"{op} inputs must both be 2-D arrays; got in1 with shape "
+                         f"{tuple(a.shape)} and in2 with shape {tuple(b.shape)}")
+    if a.size == 0 or b.size == 0:
+        raise ValueError(f"in1 and in2 must not be empty; got shapes {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}")
+    fill = _fillvalue(fillvalue, rd) if bmode == "constant" else None
+    if mode == "valid":
+        bmode, fill = "constant", None  # the window never leaves the input
+    spec = sig.direct_spec(op, a.shape, b.shape, mode, bmode, rd.char)
+    if _fft_keeps_direct_semantics(backend, spec, a, b, fill, rd):
+        return _fft_window(spec, a, b, fill, rd, out, inputs)
+    if key is not None and a is in1 and b is in2 and fill is None and not spec.fft_faster:
+        _remember(key, spec, rd)
+    return _run_direct(backend, spec, a, b, fill, rd, out, inputs)
+
+
+def convolve2d(in1: ArrayLike, in2: ArrayLike, mode: str = "full", boundary: str = "fill",
+               fillvalue=0, *, dtype: DTypeLike | None = None,
+               out: Array | None = None) -> Array:
     """Convolve two 2-D arrays with a boundary rule; the same as :func:`scipy.signal.convolve2d`.
+
+    Small kernels run numbaconv's direct kernels, with the boundary applied
+    inside the kernel (no padded copy). Large kernels on finite float input
+    run an overlap-add FFT when the cost model predicts it faster; the
+    result agrees with the direct sum to rounding.
 
     Parameters
     ----------
@@ -495,17 +610,19 @@ def convolve2d(in1, in2, mode: str = "full", boundary: str = "fill", fillvalue=0
     mode : {'full', 'same', 'valid'}, optional
         As in :func:`convolve` ('same' starts at ``(M - 1) // 2`` of 'full').
     boundary : {'fill', 'wrap', 'symm'}, optional
-        How ``in1`` is extended: ``'fill'`` with ``fillvalue``; ``'wrap'``
-        (alias ``'circular'``) periodically; ``'symm'`` (alias
-        ``'symmetric'``) by mirroring with the edge repeated (numpy.pad's
-        'symmetric'). Extensions wider than the input keep wrapping or
-        mirroring, as in scipy. Ignored in 'valid' mode.
+        How ``in1`` is extended: ``'fill'`` (alias ``'pad'``) with
+        ``fillvalue``; ``'wrap'`` (alias ``'circular'``) periodically;
+        ``'symm'`` (alias ``'symmetric'``) by mirroring with the edge repeated
+        (numpy.pad's 'symmetric'). Extensions wider than the input keep
+        wrapping or mirroring, as in scipy. Ignored in 'valid' mode.
     fillvalue : scalar, optional
         Value outside ``in1`` for ``boundary='fill'``, cast to the result
         dtype.
     dtype : dtype, optional
         Computation and result dtype, as in :func:`convolve` (default:
         NumPy's promotion of the inputs; bool inputs give bool).
+    out : ndarray or CUDA array, optional
+        Where to write the result, as in :func:`convolve`.
 
     Returns
     -------
@@ -516,8 +633,12 @@ def convolve2d(in1, in2, mode: str = "full", boundary: str = "fill", fillvalue=0
     ------
     ValueError
         Inputs not 2-D or empty, unknown ``mode`` or ``boundary``, a
-        ``fillvalue`` that is not one number (or complex for real inputs),
-        'valid' mode without one input dominating the other.
+        ``fillvalue`` that is not one number (or complex for real inputs:
+        scipy's "could not cast `fillvalue` directly to the output type"),
+        'valid' mode without one input dominating the other, an ``out`` of
+        the wrong shape or overlapping an input.
+    TypeError
+        Non-numeric input or ``dtype``; an ``out`` of the wrong dtype or kind.
 
     Examples
     --------
@@ -533,16 +654,12 @@ def convolve2d(in1, in2, mode: str = "full", boundary: str = "fill", fillvalue=0
            [36., 36., 36.],
            [36., 36., 36.]])
     """
-    backend, a, b, mode, mode_b, fv = _two_d("convolve2d", in1, in2, mode, boundary,
-                                             fillvalue, dtype)
-    if _swap_needed(mode, a.shape, b.shape):
-        a, b = b, a
-    pads = _paddings(a.shape, b.shape, mode, _conv_start)
-    return _direct(backend, a, b, pads, flip=True, conj=False, boundary=mode_b, fillvalue=fv)
+    return _two_d("convolve2d", in1, in2, mode, boundary, fillvalue, dtype, out)
 
 
-def correlate2d(in1, in2, mode: str = "full", boundary: str = "fill", fillvalue=0, *,
-                dtype=None):
+def correlate2d(in1: ArrayLike, in2: ArrayLike, mode: str = "full", boundary: str = "fill",
+                fillvalue=0, *, dtype: DTypeLike | None = None,
+                out: Array | None = None) -> Array:
     """Cross-correlate two 2-D arrays; the same as :func:`scipy.signal.correlate2d`.
 
     Parameters
@@ -562,6 +679,8 @@ def correlate2d(in1, in2, mode: str = "full", boundary: str = "fill", fillvalue=
         As in :func:`convolve2d`.
     dtype : dtype, optional
         As in :func:`convolve`.
+    out : ndarray or CUDA array, optional
+        Where to write the result, as in :func:`convolve`.
 
     Returns
     -------
@@ -571,6 +690,8 @@ def correlate2d(in1, in2, mode: str = "full", boundary: str = "fill", fillvalue=
     Raises
     ------
     ValueError
+        As :func:`convolve2d`.
+    TypeError
         As :func:`convolve2d`.
 
     Examples
@@ -583,11 +704,168 @@ def correlate2d(in1, in2, mode: str = "full", boundary: str = "fill", fillvalue=
     >>> nc.correlate2d([[1, 2, 3, 4]], [[1, 1]], mode='same')
     array([[3, 5, 7, 4]])
     """
-    backend, a, b, mode, mode_b, fv = _two_d("correlate2d", in1, in2, mode, boundary,
-                                             fillvalue, dtype)
-    swapped = _swap_needed(mode, a.shape, b.shape)
-    if swapped:
-        a, b = b, a
-    pads = _paddings(a.shape, b.shape, mode, _corr2d_start)
-    z = _direct(backend, a, b, pads, flip=False, conj=True, boundary=mode_b, fillvalue=fv)
-    return _reverse(backend, z, conj=False) if swapped else z
+    return _two_d("correlate2d", in1, in2, mode, boundary, fillvalue, dtype, out)
+
+
+# ------------------------------------------------------------------ frequency domain
+
+
+def _freq_result_dtype(d1: np.dtype, d2: np.dtype) -> np.dtype:
+    """scipy.signal's FFT result dtype: integers and bools are transformed as float64,
+    float16 as float32 (scipy.fft's rule), then NumPy's promotion."""
+    def as_float(d):
+        if d.kind in "biu":
+            return np.dtype(np.float64)
+        return np.dtype(np.float32) if d == np.float16 else d
+
+    return np.result_type(as_float(d1), as_float(d2))
+
+
+def _axes_key(axes, ndim: int):
+    """``axes`` as a hashable tuple of ints (None stays None), with scipy.fft's messages."""
+    if axes is None:
+        return None
+    return tuple(sig.axes_list(axes, ndim))
+
+
+def _freq(name, in1, in2, mode, axes, out, overlap_add):
+    backend = _backend(in1, in2)
+    if backend != CPU:
+        raise TypeError(f"{name} runs on the CPU (scipy.fft) and in1, in2 are CUDA arrays; "
+                        "use numbaconv.convolve(in1, in2, mode, method='direct') on the GPU, or "
+                        "copy them to the host first")
+    try:
+        a, b = np.asarray(in1), np.asarray(in2)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"in1 and in2 must be array-likes of numbers: {exc}") from None
+    check_kind(a.dtype, "in1", "biufc")
+    check_kind(b.dtype, "in2", "biufc")
+    inputs = {"in1": in1, "in2": in2} if out is not None else None
+    mode = sig.check_mode(mode, name)
+    if a.ndim == b.ndim == 0:
+        res = a * b
+        if out is None:
+            return res
+        dst = _dst(out, CPU, (), res.dtype, inputs)
+        dst[()] = res
+        return finish_out(out, dst)
+    if a.ndim != b.ndim:
+        raise ValueError("in1 and in2 should have the same dimensionality; got shapes "
+                         f"{a.shape} and {b.shape}")
+    if a.size == 0 or b.size == 0:  # scipy returns an empty float64 vector
+        dst = _dst(out, CPU, (0,), np.float64, inputs)
+        return finish_out(out, dst)
+    if overlap_add and a.shape == b.shape:
+        overlap_add = False  # equal shapes: one FFT, as scipy's oaconvolve does
+    complex_ = a.dtype.kind == "c" or b.dtype.kind == "c"
+    plan = sig.freq_spec(a.shape, b.shape, mode, _axes_key(axes, a.ndim), complex_, overlap_add)
+    rd = np.result_type(a, b) if not plan.axes else _freq_result_dtype(a.dtype, b.dtype)
+    dst = _dst(out, CPU, plan.out_shape, rd, inputs)
+    x, k = (b, a) if plan.swap else (a, b)
+    _ops(CPU).fft_convolve(x, k, dst, plan)
+    return finish_out(out, dst)
+
+
+def fftconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", axes=None, *,
+                out: Array | None = None) -> Array:
+    """Convolve two N-D arrays by FFT; the same result as :func:`scipy.signal.fftconvolve`.
+
+    scipy.fft transforms both inputs over ``axes`` (zero-padded to a fast
+    length), multiplies and transforms back, with ``workers`` set to the
+    threads Numba uses (``numba.get_num_threads()``), so large transforms run
+    on every core. CPU only.
+
+    Parameters
+    ----------
+    in1, in2 : array_like
+        Inputs with the same number of dimensions. Along axes not in
+        ``axes`` their lengths must be equal or 1 (broadcast).
+    mode : {'full', 'same', 'valid'}, optional
+        As in :func:`convolve`, over ``axes``; in 'valid' mode one input must
+        be at least as large as the other in every axis of ``axes``.
+    axes : int or sequence of ints, optional
+        Axes to convolve over (default: all). Axes where either input has
+        length 1 need no transform: broadcasting multiplies them.
+    out : ndarray, optional
+        Where to write the result: exactly the result's shape and dtype, not
+        overlapping the inputs. Returned.
+
+    Returns
+    -------
+    ndarray
+        The convolution, of scipy's dtype: float64 for integer and bool
+        inputs, float32 for float32 (and float16), complex when either input
+        is complex, long double for long double. Empty inputs give an empty
+        float64 vector, as in scipy.
+
+    Raises
+    ------
+    ValueError
+        Inputs of different dimensionality, unknown ``mode``, bad ``axes``
+        (scipy's messages: "axes exceeds dimensionality of input", "all axes
+        must be unique", "when provided, axes cannot be empty", "axes must be
+        a scalar or iterable of integers"), incompatible shapes off ``axes``,
+        'valid' mode without one input dominating.
+    TypeError
+        CUDA arrays (there is no GPU FFT: use :func:`convolve` with
+        ``method='direct'``), non-numeric input, or a bad ``out``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import numbaconv as nc
+    >>> np.round(nc.fftconvolve([1, 2, 3], [1, 0.5]), 12)
+    array([1. , 2.5, 4. , 1.5])
+    >>> x = np.arange(12.0).reshape(3, 4)
+    >>> np.round(nc.fftconvolve(x, np.array([[1.0, -1.0]]), mode='valid', axes=1), 12)
+    array([[1., 1., 1.],
+           [1., 1., 1.],
+           [1., 1., 1.]])
+    """
+    return _freq("fftconvolve", in1, in2, mode, axes, out, False)
+
+
+def oaconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", axes=None, *,
+               out: Array | None = None) -> Array:
+    """Convolve two N-D arrays by overlap-add; the same result as :func:`scipy.signal.oaconvolve`.
+
+    Along each axis where one input is much longer than the other, the
+    longer one is cut into blocks of scipy's optimal length; every block is
+    convolved by FFT (one batched scipy.fft call on the threads Numba uses)
+    and the blocks' tails are added into their successors. Inputs of equal
+    shape, or with no useful block length, take :func:`fftconvolve`'s single
+    transform. CPU only.
+
+    Parameters
+    ----------
+    in1, in2 : array_like
+        Inputs with the same number of dimensions, as in :func:`fftconvolve`.
+    mode : {'full', 'same', 'valid'}, optional
+        As in :func:`fftconvolve`.
+    axes : int or sequence of ints, optional
+        Axes to convolve over (default: all).
+    out : ndarray, optional
+        Where to write the result, as in :func:`fftconvolve`.
+
+    Returns
+    -------
+    ndarray
+        The convolution, with :func:`fftconvolve`'s dtype rules.
+
+    Raises
+    ------
+    ValueError
+        As :func:`fftconvolve`.
+    TypeError
+        As :func:`fftconvolve`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import numbaconv as nc
+    >>> sig = np.zeros(1000); sig[10] = 1.0
+    >>> res = nc.oaconvolve(sig, np.arange(1.0, 6.0))
+    >>> res.shape, np.round(res[10:15], 12)
+    ((1004,), array([1., 2., 3., 4., 5.]))
+    """
+    return _freq("oaconvolve", in1, in2, mode, axes, out, True)

@@ -1,17 +1,22 @@
-"""Fit the constants of ``numbaconv.api.signal``'s method='auto' cost model on this machine.
+"""Fit the constants of the method='auto' cost model (``numbaconv.core.signal``) on this machine.
 
 Run ``python -m numbaconv.bench.fit_signal_cost`` on an otherwise idle machine and copy the
-printed constants into ``numbaconv/api/signal.py``. It times numbaconv's direct kernel and its
-scipy.fft path on float64 'same' cases in 1-3 dimensions and solves two non-negative least
-squares problems on the relative error (each timing weighted by 1/time):
+printed constants into ``numbaconv/core/signal.py`` with the machine's name. It times
+numbaconv's direct kernel and its FFT path (the overlap-save tiles that 'auto' uses) on
+float64 'same' cases in 1-3 dimensions and solves two non-negative least squares problems on
+the relative error (each timing weighted by 1/time)::
 
-    direct ~ DIRECT_S + DIRECT_PER_MAC * macs + DIRECT_PER_ROW * row_passes
+    direct ~ DIRECT_S + DIRECT_PER_MAC * macs + DIRECT_PER_ROW * row_blocks
     fft    ~ FFT_S + FFT_PER_NLOGN * L * log2(L)
+
+Times are the calling thread's CPU time plus the wall time of the threaded parts, best of a
+few runs, so a busy machine biases them less than wall-clock time alone.
 """
 
 from __future__ import annotations
 
 import math
+import platform
 
 import numpy as np
 from scipy.optimize import nnls
@@ -20,34 +25,45 @@ DIRECT_CASES = [
     ((100_000,), (3,)), ((1_000_000,), (3,)), ((1_000_000,), (31,)), ((200_000,), (301,)),
     ((50_000,), (1001,)), ((256, 256), (3, 3)), ((512, 512), (7, 7)), ((1024, 1024), (3, 3)),
     ((256, 256), (15, 15)), ((128, 128), (31, 31)), ((64, 64, 64), (3, 3, 3)),
-    ((32, 64, 64), (1, 5, 5)), ((2000, 30), (9, 9)), ((5000,), (9,)),
+    ((32, 64, 64), (1, 5, 5)), ((2000, 30), (9, 9)), ((5000,), (9,)), ((1024, 1024), (11, 11)),
 ]
 FFT_CASES = [
     ((100_000,), (3,)), ((1_000_000,), (31,)), ((1_000_000,), (1001,)), ((5000,), (100,)),
     ((256, 256), (3, 3)), ((1024, 1024), (31, 31)), ((512, 512), (7, 7)),
     ((64, 64, 64), (3, 3, 3)), ((128, 128), (31, 31)), ((2000, 30), (9, 9)),
+    ((1024, 1024), (11, 11)),
 ]
 
 
-def _features(xshape, kshape):
-    from numbaconv.api import signal as api
+def features(xshape, kshape):
+    """``(macs, row_blocks, L log2 L)`` of a float64 'same' convolution, as the model sees it."""
+    from numbaconv.core import signal as sig
 
-    pads = api._paddings(xshape, kshape, "same", api._conv_start)
-    oshape = api._output_shape(xshape, kshape, pads)
-    macs = math.prod(api._axis_macs(n, m, p[0], o)
-                     for n, m, p, o in zip(xshape, kshape, pads, oshape, strict=True))
-    rows = math.prod(oshape[:-1]) * math.prod(kshape[:-1]) * -(-oshape[-1] // 2048)
-    import scipy.fft as sfft
-
-    L = math.prod(sfft.next_fast_len(n + m - 1, real=True) for n, m in zip(xshape, kshape, strict=True))
+    spec = sig.direct_spec("convolve", tuple(xshape), tuple(kshape), "same", "constant", "d")
+    macs = math.prod(sig._axis_macs(n, m, p[0], o) for n, m, p, o in
+                     zip(spec.xshape, spec.wshape, spec.pads, spec.out_shape, strict=True))
+    rows = (math.prod(spec.out_shape[:-1]) * math.prod(spec.wshape[:-1])
+            * -(-spec.out_shape[-1] // sig.BLOCK))
+    L = math.prod(sig._fast_len(n + m - 1) for n, m in zip(xshape, kshape, strict=True))
     return macs, rows, L * math.log2(L)
 
 
-def fit(repeat: int = 3) -> dict[str, float]:
-    """Time the cases and return the fitted constants."""
-    import numbaconv as nc
+def _time(fn, repeat: int) -> float:
+    import time
 
-    from . import best_of
+    fn()
+    best = math.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def fit(repeat: int = 5) -> dict[str, float]:
+    """Time the cases and return the fitted constants."""
+    from numbaconv.api import signal as api
+    from numbaconv.core import signal as sig
 
     rng = np.random.default_rng(0)
     rows_d, t_d, rows_f, t_f = [], [], [], []
@@ -55,8 +71,14 @@ def fit(repeat: int = 3) -> dict[str, float]:
                                        (FFT_CASES, "fft", rows_f, t_f)):
         for xshape, kshape in cases:
             x, k = rng.standard_normal(xshape), rng.standard_normal(kshape)
-            t = best_of(lambda x=x, k=k, m=method: nc.convolve(x, k, "same", m), repeat=repeat)
-            macs, nrows, nlogn = _features(xshape, kshape)
+            spec = sig.direct_spec("convolve", xshape, kshape, "same", "constant", "d")
+            if method == "direct":
+                fn = lambda x=x, k=k: api.convolve(x, k, "same", "direct")  # noqa: E731
+            else:
+                fn = lambda x=x, k=k, s=spec: api._fft_window(  # noqa: E731
+                    s, x, k, None, np.dtype("d"), None, None)
+            t = _time(fn, repeat)
+            macs, nrows, nlogn = features(xshape, kshape)
             rows.append([1.0, macs, nrows] if method == "direct" else [1.0, nlogn])
             times.append(t)
             print(f"{method:6s} {xshape!s:16s} {kshape!s:12s} {t * 1e3:9.3f} ms")
@@ -70,6 +92,10 @@ def fit(repeat: int = 3) -> dict[str, float]:
 
 
 def main() -> None:
+    import numba
+
+    print(f"{platform.processor() or platform.machine()}, {numba.config.NUMBA_NUM_THREADS} "
+          "numba threads")
     for name, value in fit().items():
         print(f"{name} = {value:.3g}")
 

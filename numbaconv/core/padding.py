@@ -9,28 +9,56 @@ CPU and GPU, so every mode has exactly one definition.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from .plans import plan_cache
 from .validate import check_choice
 
-#: canonical (numpy.pad) names and the aliases numbaconv also accepts.
-PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
-PAD_ALIASES = {
-    "zeros": "constant",     # PyTorch padding_mode
-    "replicate": "edge",     # PyTorch
-    "circular": "wrap",      # PyTorch
-    "fill": "constant",      # scipy.signal boundary
-    "symm": "symmetric",     # scipy.signal boundary
+#: The one table of padding mode names: every name numbaconv accepts -> numpy.pad's canonical
+#: mode. numpy.pad's own names map to themselves; the aliases come from PyTorch's
+#: ``padding_mode`` and scipy.signal's ``boundary``.
+MODE_NAMES = {
+    "constant": "constant",
+    "edge": "edge",
+    "reflect": "reflect",      # mirror without repeating the edge
+    "symmetric": "symmetric",  # mirror repeating the edge (scipy.signal 'symmetric' too)
+    "wrap": "wrap",
+    "zeros": "constant",       # PyTorch padding_mode
+    "replicate": "edge",       # PyTorch
+    "circular": "wrap",        # PyTorch, scipy.signal boundary
+    "fill": "constant",        # scipy.signal boundary (with ``fillvalue``)
+    "pad": "constant",         # scipy.signal boundary
+    "symm": "symmetric",       # scipy.signal boundary
 }
+#: canonical (numpy.pad) names
+PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+#: the aliases of MODE_NAMES
+PAD_ALIASES = {name: mode for name, mode in MODE_NAMES.items() if name != mode}
+#: the names scipy.signal's convolve2d/correlate2d accept as ``boundary`` (a subset of MODE_NAMES)
+BOUNDARY_NAMES = ("fill", "pad", "wrap", "circular", "symm", "symmetric")
 
 BEFORE, AFTER = -1, -2
 
 
 def resolve_mode(mode, name: str = "mode") -> str:
-    """Canonical numpy.pad name for ``mode`` (aliases: zeros, replicate, circular, fill, symm)."""
-    if isinstance(mode, str) and mode in PAD_ALIASES:
-        return PAD_ALIASES[mode]
-    return check_choice(mode, name, PAD_MODES + tuple(PAD_ALIASES))
+    """Canonical numpy.pad name for ``mode`` (any name of :data:`MODE_NAMES`)."""
+    canonical = MODE_NAMES.get(mode) if isinstance(mode, str) else None
+    if canonical is None:
+        check_choice(mode, name, tuple(MODE_NAMES))
+    return canonical
+
+
+def resolve_boundary(boundary, name: str = "boundary") -> str:
+    """Canonical numpy.pad name for a scipy.signal ``boundary`` ('fill', 'wrap', 'symm', aliases).
+
+    The message keeps scipy.signal's wording, which its users (and tests) search for.
+    """
+    if isinstance(boundary, str) and boundary in BOUNDARY_NAMES:
+        return MODE_NAMES[boundary]
+    raise ValueError("Acceptable boundary flags are 'fill', 'circular' (or 'wrap'), and "
+                     f"'symmetric' (or 'symm'); got {name}={boundary!r}")
 
 
 def resolve_pad_width(pad_width, ndim: int, name: str = "pad_width") -> tuple[tuple[int, int], ...]:
@@ -39,6 +67,8 @@ def resolve_pad_width(pad_width, ndim: int, name: str = "pad_width") -> tuple[tu
     Accepted: ``n``, ``(n,)``, ``(before, after)``, ``((before, after),)`` and
     ``((b0, a0), (b1, a1), ...)``, exactly as numpy broadcasts them.
     """
+    if type(pad_width) is int and pad_width >= 0:  # the common form, without NumPy
+        return ((pad_width, pad_width),) * ndim
     try:
         arr = np.asarray(pad_width)
     except (ValueError, TypeError):
@@ -64,7 +94,23 @@ def resolve_pad_width(pad_width, ndim: int, name: str = "pad_width") -> tuple[tu
 
 
 def resolve_constant_values(constant_values, ndim: int, dtype, name: str = "constant_values") -> np.ndarray:
-    """``numpy.pad``'s ``constant_values`` forms -> a ``(ndim, 2)`` array of ``dtype``."""
+    """``numpy.pad``'s ``constant_values`` forms -> a ``(ndim, 2)`` array of ``dtype``.
+
+    A plain Python number is resolved once per (value, ndim, dtype) and the array reused:
+    kernels only read it.
+    """
+    if type(constant_values) in (int, float):
+        return _scalar_constant_values(constant_values, type(constant_values), ndim,
+                                       np.dtype(dtype).str)
+    return _constant_values(constant_values, ndim, dtype, name)
+
+
+@plan_cache
+def _scalar_constant_values(value, kind, ndim: int, dtype: str) -> np.ndarray:
+    return _constant_values(value, ndim, np.dtype(dtype), "constant_values")
+
+
+def _constant_values(constant_values, ndim: int, dtype, name: str) -> np.ndarray:
     try:
         arr = np.asarray(constant_values)
         if arr.dtype.kind not in "biufc":
@@ -126,3 +172,20 @@ def index_maps(shape, widths, mode: str) -> tuple[np.ndarray, np.ndarray]:
 def padded_shape(shape, widths) -> tuple[int, ...]:
     """Shape after padding ``shape`` by ``widths``."""
     return tuple(n + b + a for n, (b, a) in zip(shape, widths, strict=True))
+
+
+@dataclass(frozen=True)
+class PadPlan:
+    """One padding, resolved: output shape and the per-axis index maps the kernels read."""
+
+    out_shape: tuple[int, ...]
+    maps: np.ndarray        # concatenated per-axis index maps (int64, read-only by kernels)
+    offsets: np.ndarray     # maps[offsets[a]:offsets[a+1]] is axis a's map
+    lo_last: int            # the pad before the last axis
+
+
+@plan_cache
+def pad_plan(shape: tuple[int, ...], widths: tuple[tuple[int, int], ...], mode: str) -> PadPlan:
+    """The :class:`PadPlan` of padding ``shape`` by ``widths`` (canonical ``mode``), cached."""
+    maps, offsets = index_maps(shape, widths, mode)
+    return PadPlan(padded_shape(shape, widths), maps, offsets, widths[-1][0] if widths else 0)

@@ -1,28 +1,44 @@
-"""CPU padding kernel: a parallel gather through per-axis index maps."""
+"""CPU padding kernel: a gather through per-axis index maps (see :mod:`numbaconv.core.padding`).
+
+The output is viewed as rows along its last axis; a task is ``ROWS_PER_TASK`` consecutive
+rows. Each row is found from its per-axis coordinates (unravelled once per task, then advanced
+like an odometer); a row whose coordinate on some leading axis maps to the constant is filled
+with it, any other row copies the input row's interior contiguously and gathers its edges
+through the last axis's map. Outputs under ``SERIAL_BYTES`` run on the calling thread;
+larger ones hand runs of tasks to the threads Numba would use, each thread taking the next run
+when done (:func:`numbaconv.cpu.threads.run_chunks`: a thread descheduled on a busy machine
+does not hold the call up). Every output element is written once, by whichever thread runs
+its task, so the result never depends on the threads.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
 from .jit import njit
+from .threads import num_threads, run_chunks
 
 #: rows per parallel task: fixed, so the work split never depends on the thread count
 ROWS_PER_TASK = 64
 
+#: outputs smaller than this (bytes) are padded on the calling thread: waking the worker
+#: threads costs more than copying them
+SERIAL_BYTES = 1 << 20
 
-@njit(parallel=True, cache=True)
-def _pad_gather(src, out, maps, offsets, src_strides, out_shape, cvals, lo_last, n_last):
+
+@njit(cache=True, nogil=True)
+def _pad_rows(src, out, maps, offsets, src_strides, out_shape, cvals, lo_last, n_last, slot,
+              t0, t1):
+    """Tasks ``t0 <= t < t1`` of the gather (``ROWS_PER_TASK`` output rows each)."""
     ndim = out_shape.shape[0]
     width = out_shape[ndim - 1]
     rows = out.size // width if width else 0
     first_last = offsets[ndim - 1]
-    tasks = (rows + ROWS_PER_TASK - 1) // ROWS_PER_TASK
-    for t in prange(tasks):
+    coords = np.empty(max(ndim - 1, 1), dtype=np.int64)
+    for t in range(t0, t1):
         r0 = t * ROWS_PER_TASK
         r1 = min(rows, r0 + ROWS_PER_TASK)
         # unravel the first row of the task once; later rows advance like an odometer
-        coords = np.empty(max(ndim - 1, 1), dtype=np.int64)
         rem = r0
         for a in range(ndim - 2, -1, -1):
             coords[a] = rem % out_shape[a]
@@ -64,7 +80,13 @@ def pad(x: np.ndarray, out: np.ndarray, maps, offsets, cvals, lo_last: int) -> N
     """Fill ``out`` with ``x`` padded through the index maps (see core.padding)."""
     if out.size == 0:
         return
+    width = out.shape[-1]
+    tasks = -(-(out.size // width) // ROWS_PER_TASK)
     strides = np.array([s // x.itemsize for s in x.strides], dtype=np.int64)
     out_shape = np.array(out.shape, dtype=np.int64)
-    _pad_gather(x.reshape(-1), out.reshape(-1), maps, offsets, strides, out_shape, cvals,
-                lo_last, x.shape[-1])
+    args = (x.reshape(-1), out.reshape(-1), maps, offsets, strides, out_shape, cvals,
+            lo_last, x.shape[-1])
+    if out.nbytes < SERIAL_BYTES or tasks == 1:
+        _pad_rows(*args, 0, 0, tasks)
+    else:
+        run_chunks(_pad_rows, args, tasks, max(1, tasks // 16), num_threads())

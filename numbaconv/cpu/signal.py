@@ -1,259 +1,244 @@
-"""CPU kernels for scipy.signal-style convolution: direct (Numba) and FFT (scipy.fft).
+"""CPU kernels for scipy.signal-style convolution: direct (Numba) and FFT (scipy.fft, CPU only).
 
-Every direct operation is reduced by :mod:`numbaconv.api.signal` to one
-primitive, a shifted N-D correlation with implicit zeros::
+Direct method. Every direct operation is the one primitive of
+:mod:`numbaconv.core.signal`, a correlation of the extended input with taps::
 
-    out[o] = sum_j w[j] * x[o + j - lo]      (terms with x out of range are 0)
+    out[o] = sum_j w[j] * xext[o + j]
 
-``w`` is the kernel already flipped (convolution) and/or conjugated
-(correlation) by :func:`taps`; ``lo`` is the per-axis shift that selects the
-'full', 'same' or 'valid' window. Boundaries other than zero fill are padded
-beforehand by the padding kernels, after which ``lo`` is 0.
+read from the geometry vector ``g`` (shapes and per-axis index maps). The
+output is viewed as rows along its last (contiguous) axis, each row cut into
+blocks of ``BLOCK`` outputs; a work item is one block of one row, so one long
+1-D signal keeps both cores busy as well as many short rows do. In a block,
+the *interior* outputs (whose every tap lies inside ``x`` along the last axis)
+run as fused contiguous passes of up to 8 taps from any kernel rows
+(``out += x0*w0 + ... + x7*w7``, which LLVM vectorises); the few outputs near
+the edges sum their taps through the last axis's index map
+(:func:`numbaconv.loops.signal.edge_dot`, shared with the CUDA twin), and
+kernel rows that fall outside ``x`` add the fill value or are skipped. No
+padded copy of ``x`` is made for any boundary. Calls under ``SERIAL_WORK``
+multiply-adds run on the calling thread; larger ones hand runs of work items
+to the threads Numba would use, each taking the next run when it is done
+(:func:`numbaconv.cpu.threads.run_chunks`: a descheduled thread on a busy
+machine does not hold the call up, and no parallel kernel has to compile).
+Each output is accumulated by one thread in an order fixed by the shapes, so
+the results are bitwise identical for any thread count and either path.
 
-Layout of the work: the output is viewed as rows along its last (contiguous)
-axis and each row is cut into fixed-size blocks of ``BLOCK`` elements; the
-parallel loop runs over (row, block) pairs, so one long 1-D signal keeps both
-cores busy as well as many short rows do. Inside a block, up to ``GROUP``
-taps of a kernel row are fused into one branch-free, contiguous pass
-(``out += x0*w0 + x1*w1 + ...``) that LLVM vectorises; the first pass writes
-instead of accumulating, and the few outputs whose taps fall off the edge of
-``x`` are finished tap by tap. Rows shorter than ``SHORT_ROW`` (image
-batches) are zero-padded explicitly and run one row per work item without
-clipping. Calls under ``SERIAL_WORK`` multiply-adds run the same items on the
-calling thread. Each output element is accumulated by one thread in a fixed
-order that depends only on the shapes, so results are bitwise identical for
-any thread count.
+FFT method (CPU only: :func:`fft_convolve`, :func:`fft_workers`). scipy.fft
+transforms, one over the whole padded extent or overlap-add blocks, with
+``workers`` set to the threads Numba uses.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 
 import numpy as np
-from numba import prange
 
+from ..loops.signal import edge_dot, row_base
 from .jit import njit
+from .threads import num_threads, run_chunks
 
-#: output elements per parallel work item along the last axis (fits L1 for float64/complex128)
+#: output elements per work item along the last axis (L1-sized for float64 and complex128)
 BLOCK = 2048
 
+#: below this many multiply-adds a call runs on the calling thread: waking the worker threads
+#: costs more than it saves, and on a loaded machine a descheduled worker stalls the whole call
+SERIAL_WORK = 1_000_000
 
-@njit(cache=True, inline="always")
-def _shifted_item(item, x, w, out, xshape, wshape, oshape, lo, xstrides, block):
-    """One work item of the shifted correlation: one block of one output row."""
-    nd = oshape.shape[0]
-    ol = oshape[nd - 1]
-    ml = wshape[nd - 1]
-    xl = xshape[nd - 1]
-    lo_l = lo[nd - 1]
-    krows = w.size // ml
-    nblocks = (ol + block - 1) // block
-    r = item // nblocks
-    i0 = (item % nblocks) * block
-    i1 = min(ol, i0 + block)
-    ob = r * ol
-    first = True  # the first pass over the block writes instead of accumulating
-    for kr in range(krows):
-        rem_o = r
-        rem_k = kr
-        xb = 0
-        inside = True
-        for a in range(nd - 2, -1, -1):
-            oa = rem_o % oshape[a]
-            rem_o //= oshape[a]
-            ka = rem_k % wshape[a]
-            rem_k //= wshape[a]
-            xa = oa + ka - lo[a]
-            if xa < 0 or xa >= xshape[a]:
-                inside = False
-                break
-            xb += xa * xstrides[a]
-        if not inside:
-            continue
-        wb = kr * ml
-        xo = xb - lo_l
-        for j in range(0, ml, GROUP):
-            g = min(GROUP, ml - j)
-            # outputs in [ga, gb) see all g taps inside x: one fused pass over them
-            ga = max(i0, lo_l - j)
-            gb = min(i1, xl + lo_l - j - g + 1)
-            if gb > ga:
-                if first:
-                    out[ob + i0:ob + ga] = 0
-                    out[ob + gb:ob + i1] = 0
-                _fused(out, x, w, wb + j, g, ob, xo + j, ga, gb, first)
-            else:
-                if first:
-                    out[ob + i0:ob + i1] = 0
-                ga, gb = i1, i1
-            first = False
-            for q in range(j, j + g):  # the rest of each tap's own range, tap by tap
-                ia = max(i0, lo_l - q)
-                ib = min(i1, xl + lo_l - q)
-                wq = w[wb + q]
-                _edge(out, x, wq, ob, xo + q, ia, min(ib, ga))
-                _edge(out, x, wq, ob, xo + q, max(ia, gb), ib)
-    if first:  # no kernel row reaches inside x
-        out[ob + i0:ob + i1] = 0
+#: outputs per parallel chunk (a chunk is a run of work items on one thread)
+CHUNK_OUTPUTS = 16384
 
 
-@njit(parallel=True, cache=True)
-def _corr_shifted(x, w, out, xshape, wshape, oshape, lo, xstrides, block):
-    nd = oshape.shape[0]
-    items = (out.size // oshape[nd - 1]) * ((oshape[nd - 1] + block - 1) // block)
-    for item in prange(items):
-        _shifted_item(item, x, w, out, xshape, wshape, oshape, lo, xstrides, block)
+@njit(inline="always", fastmath={"contract"})
+def _interior(out, o0, n, x, zx, tw, to, nt, assign):
+    """``out[o0 + t] (+)= sum_q tw[q] * x[to[q] + t]`` for ``t < n``, in fused passes of 4 taps;
+    with ``assign`` the first pass writes instead of accumulating (no zeroing pass).
 
-
-@njit(cache=True)
-def _corr_shifted_serial(x, w, out, xshape, wshape, oshape, lo, xstrides, block):
-    # the same items in the same order on the calling thread: bitwise the same result
-    nd = oshape.shape[0]
-    items = (out.size // oshape[nd - 1]) * ((oshape[nd - 1] + block - 1) // block)
-    for item in range(items):
-        _shifted_item(item, x, w, out, xshape, wshape, oshape, lo, xstrides, block)
-
-
-#: taps fused into one pass over an output block (each pass loads and stores the block once)
-GROUP = 8
-
-
-@njit(cache=True, inline="always")
-def _fused(out, x, w, wj, g, ob, xj, ia, ib, assign):
-    """``out[ob+i] (+)= sum_{q<g} x[xj+q+i] * w[wj+q]`` for i in [ia, ib), 1 <= g <= GROUP.
-
-    ``assign`` writes instead of accumulating (the first pass over a block: no zeroing pass).
-    Slices starting at 0 make LLVM vectorise the loops (raw offset indexing it does not);
-    the sum order is fixed for each g, so results do not depend on the thread count.
+    ``to[q]`` is where tap ``q`` starts reading ``x``. The ``nt`` taps are padded to a
+    multiple of 4 with zero taps (``to = -1``) that read the zero buffer ``zx``, never ``x``
+    (``0 * inf`` would be NaN). Slices starting at 0 make LLVM vectorise the loops;
+    ``contract`` lets it fuse each multiply-add. The sum order is fixed by the tap list.
     """
-    n = ib - ia
-    ov = out[ob + ia:ob + ib]
-    x0 = x[xj + ia:xj + ib]
-    w0 = w[wj + 0]
-    if g == 1:
-        if assign:
-            for t in range(n):
-                ov[t] = x0[t] * w0
-        else:
-            for t in range(n):
-                ov[t] += x0[t] * w0
-        return
-    x1 = x[xj + 1 + ia:xj + 1 + ib]
-    w1 = w[wj + 1]
-    if g == 2:
-        if assign:
-            for t in range(n):
-                ov[t] = x0[t] * w0 + x1[t] * w1
-        else:
-            for t in range(n):
-                ov[t] += x0[t] * w0 + x1[t] * w1
-        return
-    x2 = x[xj + 2 + ia:xj + 2 + ib]
-    w2 = w[wj + 2]
-    if g == 3:
-        if assign:
-            for t in range(n):
-                ov[t] = x0[t] * w0 + x1[t] * w1 + x2[t] * w2
-        else:
-            for t in range(n):
-                ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2
-        return
-    x3 = x[xj + 3 + ia:xj + 3 + ib]
-    w3 = w[wj + 3]
-    if g == 4:
-        if assign:
+    ov = out[o0:o0 + n]
+    for q in range(0, nt, 4):
+        x0 = x[to[q]:to[q] + n] if to[q] >= 0 else zx[:n]
+        x1 = x[to[q + 1]:to[q + 1] + n] if to[q + 1] >= 0 else zx[:n]
+        x2 = x[to[q + 2]:to[q + 2] + n] if to[q + 2] >= 0 else zx[:n]
+        x3 = x[to[q + 3]:to[q + 3] + n] if to[q + 3] >= 0 else zx[:n]
+        w0, w1, w2, w3 = tw[q], tw[q + 1], tw[q + 2], tw[q + 3]
+        if assign and q == 0:
             for t in range(n):
                 ov[t] = x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3
         else:
             for t in range(n):
                 ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3
-        return
-    x4 = x[xj + 4 + ia:xj + 4 + ib]
-    w4 = w[wj + 4]
-    if g == 5:
-        if assign:
-            for t in range(n):
-                ov[t] = x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4
-        else:
-            for t in range(n):
-                ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4
-        return
-    x5 = x[xj + 5 + ia:xj + 5 + ib]
-    w5 = w[wj + 5]
-    if g == 6:
-        if assign:
-            for t in range(n):
-                ov[t] = x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4 + x5[t] * w5
-        else:
-            for t in range(n):
-                ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4 + x5[t] * w5
-        return
-    x6 = x[xj + 6 + ia:xj + 6 + ib]
-    w6 = w[wj + 6]
-    if g == 7:
-        if assign:
-            for t in range(n):
-                ov[t] = x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4 + x5[t] * w5 + x6[t] * w6
-        else:
-            for t in range(n):
-                ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4 + x5[t] * w5 + x6[t] * w6
-        return
-    x7 = x[xj + 7 + ia:xj + 7 + ib]
-    w7 = w[wj + 7]
-    if assign:
-        for t in range(n):
-            ov[t] = x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4 + x5[t] * w5 + x6[t] * w6 + x7[t] * w7
-    else:
-        for t in range(n):
-            ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3 + x4[t] * w4 + x5[t] * w5 + x6[t] * w6 + x7[t] * w7
 
 
-@njit(cache=True, inline="always")
-def _edge(out, x, wv, ob, xq, ia, ib):
-    """``out[ob+i] += x[xq+i] * wv`` for the few i in [ia, ib) at a block's clipped edges."""
-    for i in range(ia, ib):
-        out[ob + i] += x[xq + i] * wv
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _line(x, w, out, tf, ti, flip, lo, slot, item0, item1):
+    """1-D with zero fill (convolve/correlate of vectors), blocks ``item0 <= item < item1``.
+
+    ``tf``/``ti`` hold the scratch (see :func:`_scratch`); ``slot`` is the calling thread's.
+    """
+    block = BLOCK
+    ol, ml, xl = out.shape[0], w.shape[0], x.shape[0]
+    cap = (ml + 3) // 4 * 4
+    per = (tf.shape[0] - 2) // (ti.shape[0] // cap)
+    zlen = per - cap
+    tw = tf[2 + slot * per:2 + slot * per + cap]
+    zx = tf[2 + slot * per + cap:2 + (slot + 1) * per]
+    to = ti[slot * cap:(slot + 1) * cap]
+    for t in range(zlen):
+        zx[t] = 0
+    for j in range(cap):
+        tw[j] = 0 if j >= ml else (w[ml - 1 - j] if flip else w[j])
+    for item in range(item0, item1):
+        i0 = item * block
+        i1 = i0 + block if i0 + block < ol else ol
+        ov = out[i0:i1]
+        # interior: outputs whose every tap is inside x
+        ia = lo if lo > i0 else i0
+        ib = xl + lo - ml + 1 if xl + lo - ml + 1 < i1 else i1
+        if ib <= ia:
+            ia = i1
+            ib = i1
+        for e in range((ia - i0) + (i1 - ib)):  # the edges: [i0, ia) and [ib, i1)
+            c = i0 + e if i0 + e < ia else ib + (e - (ia - i0))
+            j0 = lo - c if lo > c else 0
+            j1 = xl + lo - c if xl + lo - c < ml else ml
+            acc = zx[0]
+            for j in range(j0, j1):
+                acc += x[c + j - lo] * tw[j]
+            ov[c - i0] = acc
+        if ib > ia:
+            for j in range(cap):
+                to[j] = ia + j - lo if j < ml else -1
+            _interior(out, ia, ib - ia, x, zx, tw, to, cap, True)
 
 
-@njit(cache=True, inline="always")
-def _padded_row(r, xp, w, out, oshape, xstrides, roff, ml):
-    """One output row of the valid correlation of a fully padded input (no clipping)."""
-    nd = oshape.shape[0]
-    ol = oshape[nd - 1]
-    rem = r + 0  # a copy: numba refuses updates of the prange index itself
-    base = 0
-    for a in range(nd - 2, -1, -1):
-        base += (rem % oshape[a]) * xstrides[a]
-        rem //= oshape[a]
-    ob = r * ol
-    for kr in range(roff.size):
-        for j in range(0, ml, GROUP):
-            _fused(out, xp, w, kr * ml + j, min(GROUP, ml - j), ob, base + roff[kr] + j, 0, ol,
-                   kr == 0 and j == 0)
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _rows(x, w, out, g, tf, ti, flip, zero_fill, slot, item0, item1):
+    """N-D with any boundary: work items ``item0 <= item < item1``, one block of one output row
+    each. ``tf``/``ti`` hold the fill value and the scratch (see :func:`_scratch`); ``slot`` is
+    the calling thread's.
+    """
+    block = BLOCK
+    nd = g[0]
+    ol, ml, xl, lo = g[3 * nd], g[2 * nd], g[nd], g[6 * nd]
+    krows = w.shape[0] // ml
+    nblocks = (ol + block - 1) // block
+    cval = tf[0]
+    zero = tf[1]
+    cap = (w.shape[0] + 3) // 4 * 4
+    per = (tf.shape[0] - 2) // (ti.shape[0] // cap)
+    zlen = per - cap
+    tw = tf[2 + slot * per:2 + slot * per + cap]
+    zx = tf[2 + slot * per + cap:2 + (slot + 1) * per]
+    to = ti[slot * cap:(slot + 1) * cap]
+    for t in range(zlen):
+        zx[t] = zero
+    for item in range(item0, item1):
+        r = item // nblocks
+        i0 = (item % nblocks) * block
+        i1 = i0 + block if i0 + block < ol else ol
+        ov = out[r * ol + i0:r * ol + i1]
+        # interior: every tap inside x along the last axis
+        ia = lo if lo > i0 else i0
+        ib = xl + lo - ml + 1 if xl + lo - ml + 1 < i1 else i1
+        if ib <= ia:
+            ia = i1
+            ib = i1
+        for e in range((ia - i0) + (i1 - ib)):  # the edges start at zero
+            ov[e if i0 + e < ia else e + (ib - ia)] = zero
+        nt = 0
+        sfill = zero  # the sum of the rows of the fill value, added to every output at the end
+        for kr in range(krows):
+            base = row_base(g, r, kr)
+            if base < 0 and zero_fill:
+                continue
+            # the edges [i0, ia) and [ib, i1) through the index map; a row of the fill value
+            # (base < 0) gives every output the same sum, computed once (one call site)
+            nedge = (ia - i0) + (i1 - ib) if base >= 0 else 1
+            s = zero
+            for e in range(nedge):
+                c = i0 + e if i0 + e < ia else ib + (e - (ia - i0))
+                s = edge_dot(x, w, g, base, kr, c, flip, cval, zero_fill,
+                             ov[c - i0] if base >= 0 else zero)
+                if base >= 0:
+                    ov[c - i0] = s
+            if base < 0:
+                sfill += s
+                continue
+            if ib > ia:
+                wb = w.shape[0] - 1 - kr * ml if flip else kr * ml
+                ws = -1 if flip else 1
+                for j in range(ml):
+                    tw[nt] = w[wb + j * ws]
+                    to[nt] = base + ia + j - lo
+                    nt += 1
+        # the interior, written by its first pass (no zeroing pass); with no tap inside x, one
+        # zero tap on the zero buffer writes the zeros
+        n4 = (nt + 3) // 4 * 4 if nt > 0 else 4
+        for q in range(nt, n4):
+            tw[q] = zero
+            to[q] = -1
+        _interior(out, r * ol + ia, ib - ia, x, zx, tw, to, n4, True)
+        if not zero_fill:
+            for t in range(i1 - i0):
+                ov[t] += sfill
 
-
-@njit(parallel=True, cache=True)
-def _corr_padded(xp, w, out, oshape, xstrides, roff, ml):
-    # short output rows, one per work item: one fused pass per (kernel row, GROUP taps)
-    for r in prange(out.size // oshape[oshape.shape[0] - 1]):
-        _padded_row(r, xp, w, out, oshape, xstrides, roff, ml)
-
-
-@njit(cache=True)
-def _corr_padded_serial(xp, w, out, oshape, xstrides, roff, ml):
-    for r in range(out.size // oshape[oshape.shape[0] - 1]):
-        _padded_row(r, xp, w, out, oshape, xstrides, roff, ml)
-
-
-#: below this many multiply-adds a call runs on the calling thread: waking the worker threads
-#: costs more than it saves, and on a loaded machine a descheduled worker stalls the whole call
-SERIAL_WORK = 4_000_000
-
-#: output rows shorter than this go through the padded short-row kernel
-SHORT_ROW = 256
 
 _scratch_local = threading.local()
+
+
+def _scratch(dtype, cap: int, zlen: int, slots: int):
+    """The kernels' scratch: ``tf`` = [fill value, zero, then per slot (thread) a tap list of
+    ``cap`` and a zero buffer of ``zlen``], ``ti`` = per slot the taps' offsets. Reused by the
+    calling thread between calls (one call at a time per thread)."""
+    key = (dtype, cap, zlen, slots)
+    pool = _scratch_local.__dict__.setdefault("kernel", {})
+    bufs = pool.get(key)
+    if bufs is None:
+        if len(pool) > 64:
+            pool.clear()
+        bufs = pool[key] = (np.zeros(2 + slots * (cap + zlen), dtype),
+                            np.empty(slots * cap, np.int64))
+    return bufs
+
+
+def correlate(x, w, out, geom, fill, flip: bool) -> None:
+    """``out[o] = sum_j w'[j] * xext[o + j]``: ``w'`` is ``w``, reversed along every axis when
+    ``flip``; ``xext`` is ``x`` extended through ``geom``'s index maps with ``fill`` (None:
+    zeros, skipped). All arrays C-contiguous, native, of one dtype."""
+    size = out.size
+    if size == 0:
+        return
+    ol = out.shape[-1]
+    items = (size // ol) * ((ol + BLOCK - 1) // BLOCK)
+    slots = 1 if size * w.size < SERIAL_WORK or items == 1 else num_threads()
+    tf, ti = _scratch(out.dtype, (w.size + 3) // 4 * 4, min(BLOCK, ol), slots)
+    if out.ndim == 1 and fill is None:
+        args = (x, w, out, tf, ti, flip, int(geom[6]))
+        kernel = _line
+    else:
+        tf[0] = 0 if fill is None else fill
+        args = (x.ravel(), w.ravel(), out.ravel(), geom, tf, ti, flip, fill is None)
+        kernel = _rows
+    if slots == 1:
+        kernel(*args, 0, 0, items)
+    else:
+        run_chunks(kernel, args, items, max(1, CHUNK_OUTPUTS // min(ol, BLOCK)), slots)
+
+
+def reverse(src, dst, conj: bool) -> None:
+    """``dst = src`` reversed along every axis, conjugated too when ``conj`` (complex only)."""
+    rev = src[(slice(None, None, -1),) * src.ndim]
+    if conj and src.dtype.kind == "c":
+        np.conjugate(rev, out=dst)
+    else:
+        np.copyto(dst, rev)
+
+
 #: largest temporary (bytes) kept alive per thread for reuse
 SCRATCH_LIMIT = 64 * 2**20
 
@@ -275,111 +260,188 @@ def workspace(shape, dtype, slot: str = "pad") -> np.ndarray:
     return buf[:nbytes].view(dtype).reshape(shape)
 
 
-def _c_strides(shape) -> np.ndarray:
-    strides = np.ones(len(shape), dtype=np.int64)
-    for a in range(len(shape) - 2, -1, -1):
-        strides[a] = strides[a + 1] * shape[a + 1]
-    return strides
-
-
-def correlate_shifted(x: np.ndarray, w: np.ndarray, out: np.ndarray, lo) -> None:
-    """``out[o] = sum_j w[j] * x[o + j - lo]`` with zeros outside ``x`` (all C-contiguous, one dtype)."""
-    if out.size == 0:
-        return
-    if out.ndim >= 2 and out.shape[-1] < SHORT_ROW:
-        _correlate_short_rows(x, w, out, lo)
-        return
-    xshape = np.array(x.shape if x.ndim else (1,), dtype=np.int64)
-    wshape = np.array(w.shape if w.ndim else (1,), dtype=np.int64)
-    oshape = np.array(out.shape if out.ndim else (1,), dtype=np.int64)
-    lo_arr = np.array(lo if len(lo) else (0,), dtype=np.int64)
-    kernel = _corr_shifted_serial if out.size * w.size < SERIAL_WORK else _corr_shifted
-    kernel(x.reshape(-1), w.reshape(-1), out.reshape(-1), xshape, wshape, oshape, lo_arr,
-           _c_strides(xshape), BLOCK)
-
-
-def _correlate_short_rows(x, w, out, lo) -> None:
-    """Short rows: zero-pad ``x`` explicitly (padding kernel), then the unclipped row kernel."""
-    from ..core import padding as padspec
-    from .padding import pad
-
-    pads = tuple((lo_a, max(0, o + m - 1 - lo_a - n))
-                 for lo_a, o, m, n in zip(lo, out.shape, w.shape, x.shape, strict=True))
-    if any(p != (0, 0) for p in pads):
-        maps, offsets = padspec.index_maps(x.shape, pads, "constant")
-        xp = workspace(padspec.padded_shape(x.shape, pads), x.dtype, "short-rows")
-        pad(x, xp, maps, offsets, np.zeros((x.ndim, 2), x.dtype), pads[-1][0])
-    else:
-        xp = x
-    strides = _c_strides(xp.shape)
-    krow_index = np.indices(w.shape[:-1]).reshape(w.ndim - 1, -1)
-    roff = np.ascontiguousarray((krow_index * strides[:-1, None]).sum(axis=0), dtype=np.int64)
-    kernel = _corr_padded_serial if out.size * w.size < SERIAL_WORK else _corr_padded
-    kernel(xp.reshape(-1), w.reshape(-1), out.reshape(-1), np.array(out.shape, dtype=np.int64),
-           strides, roff, w.shape[-1])
-
-
-def taps(k: np.ndarray, out: np.ndarray, flip: bool, conj: bool) -> None:
-    """``out = k`` reversed along every axis (``flip``) and/or conjugated (``conj``)."""
-    src = k[(slice(None, None, -1),) * k.ndim] if flip else k
-    if conj and np.iscomplexobj(src):
-        np.conjugate(src, out=out)
-    else:
-        out[...] = src
+# --------------------------------------------------------------------------- FFT (CPU only)
 
 
 def fft_workers() -> int:
-    """Threads scipy.fft may use for batched transforms."""
-    return max(1, os.cpu_count() or 1)
+    """Threads for scipy.fft: the threads Numba would use (:func:`.threads.num_threads`)."""
+    return num_threads()
 
 
-def fft_convolve(x: np.ndarray, k: np.ndarray, out: np.ndarray, start) -> None:
-    """Linear convolution of ``x`` and ``k`` by scipy.fft; ``out`` receives the window of the
-    full result starting at ``start`` (per axis). Integer and bool outputs are rounded."""
+def _float_operand(a):
+    """scipy.signal's rule: integers (and bools) are transformed as float64."""
+    return a.astype(np.float64) if a.dtype.kind in "biu" else a
+
+
+def fft_convolve(x, k, out, plan) -> None:
+    """The window of the linear convolution of ``x`` and ``k`` over ``plan.axes`` (broadcasting
+    over the other axes) that starts at ``plan.start``, written into ``out``.
+
+    ``plan`` is a :class:`numbaconv.core.signal.FreqSpec`: one FFT per axis of length
+    ``plan.fshape``, or overlap-add blocks (``plan.blocks``). Integer and bool outputs are
+    rounded (bool: nonzero). Any dtype scipy.fft takes, long double included.
+    """
     import scipy.fft as sfft
 
-    full = [n + m - 1 for n, m in zip(x.shape, k.shape, strict=True)]
-    axes = tuple(range(x.ndim))
-    complex_ = np.iscomplexobj(x) or np.iscomplexobj(k)
-    work = np.float32 if out.dtype in (np.float32, np.complex64) else np.float64
-    if x.ndim == 1 and not complex_ and x.size >= 8 * k.size and k.size >= 16:
-        res = _overlap_add_1d(x.astype(work, copy=False), k.astype(work, copy=False), sfft)
-    elif complex_:
-        fshape = [sfft.next_fast_len(n, real=False) for n in full]
-        ct = np.complex64 if work == np.float32 else np.complex128
-        sp = sfft.fftn(x.astype(ct, copy=False), fshape, axes=axes, workers=fft_workers())
-        sp *= sfft.fftn(k.astype(ct, copy=False), fshape, axes=axes, workers=fft_workers())
-        res = sfft.ifftn(sp, fshape, axes=axes, workers=fft_workers(), overwrite_x=True)
+    if out.size == 0:
+        return
+    workers = fft_workers()
+    if plan.tiles is not None:
+        _overlap_save(x, k, out, plan, sfft, workers)
+        return
+    if not plan.axes:
+        full = x * k
+    elif plan.blocks is None:
+        full = _fft_whole(_float_operand(x), _float_operand(k), plan, sfft, workers)
     else:
-        fshape = [sfft.next_fast_len(n, real=True) for n in full]
-        sp = sfft.rfftn(x.astype(work, copy=False), fshape, axes=axes, workers=fft_workers())
-        sp *= sfft.rfftn(k.astype(work, copy=False), fshape, axes=axes, workers=fft_workers())
-        res = sfft.irfftn(sp, fshape, axes=axes, workers=fft_workers(), overwrite_x=True)
-    window = res[tuple(slice(s, s + n) for s, n in zip(start, out.shape, strict=True))]
-    if out.dtype.kind in "biu":
+        full = _overlap_add(_float_operand(x), _float_operand(k), plan, sfft, workers)
+    window = full[tuple(slice(s, s + n) for s, n in zip(plan.start, out.shape, strict=True))]
+    if out.dtype.kind in "biu" and window.dtype.kind not in "biu":
         window = np.round(window.real)
         if out.dtype.kind == "b":
             window = window != 0
-    with np.errstate(invalid="ignore"):
-        out[...] = window
+    with np.errstate(invalid="ignore", over="ignore"):
+        np.copyto(out, window, casting="unsafe")
 
 
-def _overlap_add_1d(x: np.ndarray, k: np.ndarray, sfft) -> np.ndarray:
-    """Full 1-D linear convolution by overlap-add: a batch of short real FFTs.
+@njit(cache=True, nogil=True)
+def _untile_2d(res, out, m0, m1):
+    """The valid part of every tile, ``res[i, j, m0-1:, m1-1:]``, into its place in ``out``."""
+    c0, c1, b0, b1 = res.shape
+    s0, s1 = b0 - m0 + 1, b1 - m1 + 1
+    n0, n1 = out.shape
+    for i in range(c0):
+        for r in range(min(s0, n0 - i * s0)):
+            for j in range(c1):
+                w = min(s1, n1 - j * s1)
+                if w <= 0:
+                    break
+                src = res[i, j, m0 - 1 + r, m1 - 1:m1 - 1 + w]
+                dst = out[i * s0 + r, j * s1:j * s1 + w]
+                for c in range(w):
+                    dst[c] = src[c]
 
-    One long 1-D FFT runs on one core; cutting ``x`` into blocks gives scipy.fft a
-    batch it spreads over ``workers`` threads, and short transforms stay in cache.
-    """
-    n, m = x.size, k.size
-    nfft = sfft.next_fast_len(max(8 * m, 1024), real=True)
-    step = nfft - m + 1
-    nb = -(-n // step)
-    blocks = np.zeros((nb, step), x.dtype)
-    blocks.reshape(-1)[:n] = x
-    spec = sfft.rfft(blocks, nfft, axis=1, workers=fft_workers())
-    spec *= sfft.rfft(k, nfft)
-    seg = sfft.irfft(spec, nfft, axis=1, workers=fft_workers(), overwrite_x=True)
-    y = np.zeros((nb + 1) * step, x.dtype)
-    y[:nb * step].reshape(nb, step)[...] = seg[:, :step]
-    y[step:].reshape(nb, step)[:, :m - 1] += seg[:, step:]
-    return y[:n + m - 1]
+
+def _overlap_save(x, k, out, plan, sfft, workers):
+    """Overlap-save: the 'valid' convolution of ``x`` (shape ``plan.s1``: whole tiles) with
+    ``k``. The overlapping tiles of ``x`` (a strided view: scipy.fft reads it in place, no
+    gathered copy) are transformed in one batch on ``workers`` threads, multiplied by the
+    kernel's transform at the tile size and transformed back; each tile's valid part lands in
+    its place in ``out``. In 2-D (float) the last inverse pass transforms only the rows that
+    hold valid outputs, and a Numba kernel scatters them."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    nd = x.ndim
+    fshape = plan.fshape
+    steps = tuple(st for _, st, _ in plan.tiles)
+    fast2d = nd == 2 and plan.real and x.dtype.kind == "f" and out.dtype == x.dtype
+    tiles = sliding_window_view(x, fshape)[tuple(slice(None, None, st) for st in steps)]
+    axes = tuple(range(nd, 2 * nd))
+    fwd, inv = _transforms(plan, sfft)
+    sp = fwd(tiles, fshape, axes=axes, workers=workers)
+    sp *= fwd(k, fshape, workers=workers)
+    if fast2d:
+        m0, m1 = k.shape
+        half = sfft.ifft(sp, axis=-2, workers=workers, overwrite_x=True)
+        res = sfft.irfft(half[:, :, m0 - 1:, :], fshape[1], axis=-1, workers=workers)
+        _untile_2d(res, out, 1, m1)  # its rows start at m0 - 1 already
+        return
+    res = inv(sp, fshape, axes=axes, workers=workers, overwrite_x=True)
+    valid = res[(Ellipsis,) + tuple(slice(m - 1, None) for m in k.shape)]
+    # (count_0, ..., S_0, ...) -> (count_0, S_0, count_1, S_1, ...) -> the output
+    order = [i for a in range(nd) for i in (a, nd + a)]
+    merged = valid.transpose(order).reshape(tuple(c * st for _, st, c in plan.tiles))
+    window = merged[tuple(slice(0, n) for n in out.shape)]
+    if out.dtype.kind in "biu" and window.dtype.kind not in "biu":
+        window = np.round(window.real)
+        if out.dtype.kind == "b":
+            window = window != 0
+    np.copyto(out, window, casting="unsafe")
+
+
+def _transforms(plan, sfft):
+    return (sfft.rfftn, sfft.irfftn) if plan.real else (sfft.fftn, sfft.ifftn)
+
+
+def _fft_whole(x, k, plan, sfft, workers):
+    """One transform per input over the whole padded extent, product, inverse."""
+    fwd, inv = _transforms(plan, sfft)
+    sp = fwd(x, plan.fshape, axes=plan.axes, workers=workers)
+    sk = fwd(k, plan.fshape, axes=plan.axes, workers=workers)
+    if np.result_type(sp, sk) == sp.dtype and sp.shape == np.broadcast_shapes(sp.shape, sk.shape):
+        sp *= sk
+    else:
+        sp = sp * sk
+    return inv(sp, plan.fshape, axes=plan.axes, workers=workers, overwrite_x=True)
+
+
+def _overlap_add(x, k, plan, sfft, workers):
+    """Overlap-add: along each blocked axis the longer input is cut into steps, every block is
+    convolved by FFTs of the plan's block length (a batch scipy.fft spreads over ``workers``),
+    and the blocks' tails are added into the next blocks' heads."""
+    fwd, inv = _transforms(plan, sfft)
+    ndim = x.ndim
+    # for each transformed axis: a step axis inserted before it (the block index)
+    xs, ks = list(x.shape), list(k.shape)
+    xshape, kshape, fft_axes, fshape, splits = [], [], [], [], []
+    for a in range(ndim):
+        if a not in plan.axes:
+            xshape.append(xs[a])
+            kshape.append(ks[a])
+            continue
+        block, overlap, step1, step2 = plan.blocks[plan.axes.index(a)]
+        if overlap is None:  # one block along this axis
+            n1 = n2 = 1
+            step1, step2 = xs[a], ks[a]
+            block = sfft.next_fast_len(xs[a] + ks[a] - 1, plan.real)
+        else:
+            n1 = -(-xs[a] // step1)
+            n2 = -(-ks[a] // step2)
+        xshape += [n1, step1]
+        kshape += [n2, step2]
+        fft_axes.append(len(xshape) - 1)
+        fshape.append(block)
+        splits.append((a, len(xshape) - 2, step1 if n1 > 1 else step2, xs[a] + ks[a] - 1))
+    xb = _blocked(x, xshape, plan.axes)
+    kb = _blocked(k, kshape, plan.axes)
+    sp = fwd(xb, fshape, axes=fft_axes, workers=workers)
+    sk = fwd(kb, fshape, axes=fft_axes, workers=workers)
+    sp = sp * sk
+    res = inv(sp, fshape, axes=fft_axes, workers=workers, overwrite_x=True)
+    # fold each (step axis, block axis) pair back into one axis, adding the overlaps
+    for _axis, sax, step, full in reversed(splits):
+        res = _fold(res, sax, step, full)
+    return res
+
+
+def _blocked(a, shape, axes):
+    """``a`` zero-padded to whole steps and reshaped to ``shape`` (step axis before each)."""
+    target = []
+    i = 0
+    for ax in range(a.ndim):
+        if ax in axes:
+            target.append(shape[i] * shape[i + 1])
+            i += 2
+        else:
+            target.append(shape[i])
+            i += 1
+    if tuple(target) != a.shape:
+        padded = np.zeros(target, a.dtype)
+        padded[tuple(slice(0, n) for n in a.shape)] = a
+        a = padded
+    return a.reshape(shape)
+
+
+def _fold(res, sax, step, full):
+    """Merge axes ``sax`` (blocks) and ``sax + 1`` (block samples) of ``res`` into one axis of
+    length ``full``: block ``i`` starts at ``i * step``; overlapping samples add up."""
+    nb, blen = res.shape[sax], res.shape[sax + 1]
+    if nb == 1:
+        out = np.moveaxis(res, sax, 0)[0]
+        return out[(slice(None),) * sax + (slice(0, full),)]
+    moved = np.moveaxis(res, (sax, sax + 1), (0, 1))
+    length = (nb - 1) * step + blen
+    acc = np.zeros((length,) + moved.shape[2:], res.dtype)
+    for i in range(nb):  # a few dozen blocks at most: each addition is a whole slab
+        acc[i * step:i * step + blen] += moved[i]
+    return np.moveaxis(acc[:full], 0, sax)

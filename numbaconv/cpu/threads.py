@@ -140,3 +140,51 @@ def run_parallel(work, items) -> None:
 
 
 _DONE = object()
+
+
+def num_threads() -> int:
+    """The threads Numba would use: ``numba.get_num_threads()`` once Numba's pool runs, else
+    its configured ``NUMBA_NUM_THREADS`` (starting the pool only to ask would cost more than a
+    small call, and leave idle threads behind)."""
+    import numba
+    from numba.np.ufunc import parallel
+
+    if getattr(parallel, "_is_initialized", True):
+        return numba.get_num_threads()
+    return max(1, numba.config.NUMBA_NUM_THREADS)
+
+
+def run_chunks(kernel, args, items: int, chunk: int, threads: int) -> None:
+    """``kernel(*args, slot, i0, i1)`` over ``range(items)`` in runs of ``chunk``, on
+    ``threads`` threads (the caller's among them), each taking the next run when done.
+
+    ``slot`` (``0 <= slot < threads``) tells a call which thread runs it, for per-thread
+    scratch. ``kernel`` is a ``nogil`` njit function writing disjoint outputs per run, so the
+    result does not depend on which thread ran what. Dynamic scheduling keeps a call fast on
+    a busy machine, where a statically split parallel loop waits for its slowest thread.
+    """
+    import itertools
+
+    runs = -(-items // chunk)
+    threads = min(threads, runs)
+    if threads <= 1:
+        kernel(*args, 0, 0, items)
+        return
+    pool = _EXECUTORS.get(("chunks", threads))
+    if pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = _EXECUTORS[("chunks", threads)] = ThreadPoolExecutor(threads - 1,
+                                                                   "numbaconv-chunks")
+    counter = itertools.count()  # next() is atomic under the GIL
+
+    def worker(slot):
+        for r in counter:
+            if r >= runs:
+                return
+            kernel(*args, slot, r * chunk, min(items, (r + 1) * chunk))
+
+    futures = [pool.submit(worker, slot) for slot in range(1, threads)]
+    worker(0)
+    for f in futures:
+        f.result()

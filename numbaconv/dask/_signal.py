@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.padding import resolve_mode
-from ..core.validate import check_choice
+from ..core import signal as sig
+from ..core.padding import resolve_boundary
 from ._common import as_dask, as_host, inmemory, sliding_windows, task
 
-MODES = ("full", "valid", "same")
+MODES = sig.MODES
 
 
-def _pads(mode: str, n: int, m: int, same_before: int) -> tuple[int, int]:
-    """``(before, after)`` extension of an axis of ``in1`` so 'valid' windows give ``mode``."""
-    if mode == "valid":
-        return 0, 0
-    if mode == "full":
-        return m - 1, m - 1
-    return same_before, m - 1 - same_before
-
-
-def _filter(name, in1, in2, mode, nd, boundary="fill", fillvalue=0, same_before=None, **kwargs):
+def _filter(name, in1, in2, mode, nd, boundary="fill", fillvalue=0, **kwargs):
 
     func = inmemory(name)
     x = as_dask(in1, "in1")
@@ -31,7 +22,7 @@ def _filter(name, in1, in2, mode, nd, boundary="fill", fillvalue=0, same_before=
     if x.ndim != h.ndim:
         raise ValueError(f"in1 and in2 must have the same number of dimensions; got shapes "
                          f"{tuple(x.shape)} and {tuple(h.shape)}")
-    mode = check_choice(mode, "mode", MODES)
+    mode = sig.check_mode(mode)
     extra = {} if nd is None else {"boundary": boundary, "fillvalue": fillvalue}
     # A probe on 1-element arrays validates every argument with the in-memory
     # function's own messages and gives the result dtype, before any graph exists.
@@ -50,9 +41,10 @@ def _filter(name, in1, in2, mode, nd, boundary="fill", fillvalue=0, same_before=
         one = x.rechunk(x.shape)
         return one.map_blocks(task(func, in2=h, mode="valid", **kwargs), chunks=tuple((s,) for s in shape),
                               dtype=out_dtype, meta=np.empty((0,) * x.ndim, out_dtype))
-    pad_mode = resolve_mode(boundary, "boundary") if nd is not None else "constant"
-    widths = tuple(_pads(mode, n, m, m // 2 if same_before is None else same_before(m))
-                   for n, m in zip(x.shape, h.shape, strict=True))
+    pad_mode = resolve_boundary(boundary) if nd is not None else "constant"
+    # the in-memory functions' paddings: 'valid' windows of the extended array give ``mode``
+    start = sig.corr2d_start if name == "correlate2d" else sig.conv_start
+    widths = sig.paddings(x.shape, h.shape, mode, start)
     if x.dtype != out_dtype and np.can_cast(x.dtype, out_dtype, "safe"):
         x = x.astype(out_dtype)
     with np.errstate(all="ignore"):
@@ -200,5 +192,4 @@ def correlate2d(in1, in2, mode: str = "full", boundary: str = "fill", fillvalue=
     array([[-1., -1.],
            [-1., -1.]])
     """
-    return _filter("correlate2d", in1, in2, mode, 2, boundary=boundary, fillvalue=fillvalue,
-                   same_before=lambda m: (m - 1) // 2)
+    return _filter("correlate2d", in1, in2, mode, 2, boundary=boundary, fillvalue=fillvalue)

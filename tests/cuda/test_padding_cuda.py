@@ -33,3 +33,14 @@ def test_mixed_host_and_device_is_refused():
     from numbaconv.core.dispatch import backend_of
     with pytest.raises(TypeError, match="same device"):
         backend_of(x=to_device(np.ones(3)), weight=np.ones(3))
+
+
+def test_out_on_device():
+    from numba import cuda
+
+    x = np.arange(6.0).reshape(2, 3)
+    out = cuda.device_array((4, 7))
+    assert nc.pad(to_device(x), ((1, 1), (2, 2)), "reflect", out=out) is out
+    np.testing.assert_array_equal(to_host(out), np.pad(x, ((1, 1), (2, 2)), "reflect"))
+    with pytest.raises(ValueError, match="shape"):
+        nc.pad(to_device(x), 1, out=cuda.device_array((4, 4)))

@@ -81,3 +81,24 @@ def test_even_kernel_offsets_and_errors_on_device():
     assert nc.choose_conv_method(to_device(x), to_device(k)) == "direct"
     with pytest.raises(TypeError, match="same device"):
         nc.convolve(to_device(x), k)
+
+
+def test_out_on_device_and_fft_functions_refuse_device_arrays():
+    from numba import cuda
+
+    a = np.arange(12.0).reshape(3, 4)
+    k = np.array([[1.0, -2.0], [0.5, 3.0]])
+    for name, args in [("convolve", ("same",)), ("correlate", ("full",)),
+                       ("convolve2d", ("same", "symm")), ("correlate2d", ("valid",))]:
+        want = getattr(ss, name)(a, k, *args)
+        out = cuda.device_array(want.shape, dtype=want.dtype)
+        got = getattr(nc, name)(to_device(a), to_device(k), *args, out=out)
+        assert got is out
+        np.testing.assert_allclose(to_host(out), want, atol=1e-12)
+    with pytest.raises(TypeError, match="dtype"):
+        nc.convolve(to_device(a), to_device(k), out=cuda.device_array((4, 5), np.float32))
+    with pytest.raises(TypeError, match="CUDA array"):
+        nc.convolve(to_device(a), to_device(k), out=np.empty((4, 5)))
+    for fn in (nc.fftconvolve, nc.oaconvolve):
+        with pytest.raises(TypeError, match="runs on the CPU"):
+            fn(to_device(a), to_device(k))
