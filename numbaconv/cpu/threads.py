@@ -12,6 +12,7 @@ results never depend on the thread count.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 
@@ -41,28 +42,50 @@ def _blas_controller():
     return _CONTROLLER[0]
 
 
+@contextlib.contextmanager
+def _one_blas_thread(ctl):
+    """BLAS limited to one thread for the block (threadpoolctl's per-library controllers,
+    called directly: a few microseconds where ``ctl.limit`` takes tens)."""
+    libs = ctl.select(user_api="blas").lib_controllers
+    with _BLAS_LOCK:
+        saved = [lib.get_num_threads() for lib in libs]
+        for lib in libs:
+            lib.set_num_threads(1)
+        try:
+            yield
+        finally:
+            for lib, n in zip(libs, saved, strict=True):
+                lib.set_num_threads(n)
+
+
 def run_items(work, items) -> None:
     """Run ``work(item)`` for every item on ``numba.get_num_threads()`` threads.
 
-    Each worker calls BLAS with one thread (threadpoolctl). Two single-threaded
-    GEMMs on two cores match one two-threaded GEMM on an idle machine and stay
-    fast on a busy one, where OpenBLAS's spinning thread team collapses
-    (measured 80 vs 6 GFLOP/s with three other processes running). Without
-    threadpoolctl the items run in order with BLAS's own threads.
+    Each worker calls BLAS with one thread (threadpoolctl), also when the items run on
+    the calling thread alone. Two single-threaded GEMMs on two cores match one
+    two-threaded GEMM on an idle machine and stay fast on a busy one, where OpenBLAS's
+    spinning thread team collapses (measured 80 vs 6 GFLOP/s with three other
+    processes running). The calling thread works too. Without threadpoolctl the items
+    run in order with BLAS's own threads.
     """
     import numba
 
     threads = min(numba.get_num_threads(), len(items))
     ctl = _blas_controller()
-    if threads <= 1 or ctl is None:
+    if ctl is None:
         for item in items:
             work(item)
+        return
+    if threads <= 1:
+        with _one_blas_thread(ctl):
+            for item in items:
+                work(item)
         return
     from concurrent.futures import ThreadPoolExecutor
 
     pool = _EXECUTORS.get(threads)
     if pool is None:
-        pool = _EXECUTORS[threads] = ThreadPoolExecutor(threads, "numbaconv-conv")
+        pool = _EXECUTORS[threads] = ThreadPoolExecutor(threads - 1, "numbaconv-conv")
 
     # dynamic scheduling: a worker slowed down by other processes simply takes fewer items
     # (each item's result does not depend on which thread runs it)
@@ -78,9 +101,13 @@ def run_items(work, items) -> None:
             work(item)
 
     # one call at a time holds the BLAS limit, so concurrent callers cannot restore it wrongly
-    with _BLAS_LOCK, ctl.limit(limits=1, user_api="blas"):
-        for f in [pool.submit(worker, t) for t in range(threads)]:
-            f.result()
+    with _one_blas_thread(ctl):
+        futures = [pool.submit(worker, t) for t in range(1, threads)]
+        try:
+            worker(0)
+        finally:
+            for f in futures:
+                f.result()
 
 
 def split(n: int, parts: int):
