@@ -41,6 +41,7 @@ import threading
 import numpy as np
 from numba import njit, prange
 
+from . import conv_plan as _plan
 from .threads import run_items as _run
 from .threads import split as _split
 
@@ -610,6 +611,8 @@ def conv_forward(x, w, bias, out, stride, lo, dilation, groups: int) -> None:
     K = w.shape[0]
     if out.size == 0:
         return
+    if _plan.forward(x, w, bias, out, stride, lo, dilation, groups):
+        return
     if not _use_gemm(w.shape, groups):
         b = _bias_or_zeros(bias, K, out.dtype)
         if stride[1] == stride[2] == 1:
@@ -663,6 +666,8 @@ def conv_input_grad(g, w, bias, dx, stride, lo, dilation, groups: int) -> None:
     Do, Ho, Wo = g.shape[2:]
     geo = (kd, kh, kw, *stride, *lo, *dilation)
     if dx.size == 0:
+        return
+    if _plan.input_grad(g, w, bias, dx, stride, lo, dilation, groups):
         return
     b_arr = _bias_or_zeros(bias, C, dx.dtype)
     flo = (0, 2 * dilation[1] - lo[1], 2 * dilation[2] - lo[2])  # d*(k-1) - lo
@@ -720,6 +725,8 @@ def conv_weight_grad(x, g, dw_out, stride, lo, dilation, groups: int) -> None:
     if g.size == 0 or x.size == 0:
         dw_out[...] = 0
         return
+    if _plan.weight_grad(x, g, dw_out, stride, lo, dilation, groups):
+        return
     if not _use_gemm(dw_out.shape, groups):
         if stride[1] == stride[2] == 1:
             Hp, Wp = Ho + (kh - 1) * dilation[1], Wo + (kw - 1) * dilation[2]
@@ -760,5 +767,7 @@ def conv_weight_grad(x, g, dw_out, stride, lo, dilation, groups: int) -> None:
 def conv_bias_grad(g, db) -> None:
     """``db[k] = sum of g[:, k, :]``; ``g`` is ``(N, K, positions)``."""
     if db.size == 0:
+        return
+    if _plan.bias_grad(g, db):
         return
     _bias_grad(g, db)

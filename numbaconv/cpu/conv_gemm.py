@@ -1,0 +1,398 @@
+"""CPU-only convolution strategy for small maps and batches: channels-last im2row + one GEMM
+per block of images.
+
+The per-image GEMM of :mod:`numbaconv.cpu.conv` (``(K x C*taps) @ (C*taps x P)`` for
+each image, im2col rows of ``Wo`` elements) wastes most of the machine when a map
+is small: with ``P = 9`` or ``121`` positions the GEMM is too narrow for the BLAS
+rate, copying rows of 3 or 11 elements costs as much as the GEMM, and the weight
+gradient becomes ``N`` small GEMMs. Here a *block* of ``nb`` consecutive images
+(or of output rows of one image) is one GEMM on a channels-last patch matrix:
+
+* :func:`_im2row` pads each image of the block into a small channels-last
+  ``(Hp, Wp, C)`` plane (one transposing copy) and writes ``rows[(n, oh, ow),
+  (th, tw, c)]``, each patch row made of ``kh`` runs of ``kw*C`` contiguous
+  elements (``kh*kw`` runs of ``C`` when dilated), plus a column of ones for the
+  bias;
+* forward: ``res = rows @ [W' | b]^T`` ``(nb*P, K)`` (``W'`` the filters in
+  ``(K, kh, kw, C)`` order), transposed into ``out[n, k, p]``;
+* input gradient: ``G`` of the block gathered as ``(K, nb*P)``, ``drows = G^T @ W'``,
+  added back patch by patch into a channels-last plane per image, transposed
+  into ``dx`` (:func:`_row2im`);
+* weight gradient: ONE reduction over ``N*P``: ``dW' = sum over blocks of
+  G_b @ rows_b`` ``(K x nb*P) @ (nb*P x kh*kw*C)``. A fixed number of work items
+  each sums a fixed run of blocks in order; the partial sums are added in item
+  order.
+
+Block sizes, item counts and the choice of this strategy come from
+:mod:`numbaconv.cpu.conv_plan` (a function of the shapes and of the machine's
+cache sizes, never of the thread count), so every result is bitwise the same
+whatever ``numba.get_num_threads()``. Work items run on
+:func:`numbaconv.cpu.threads.run_items` (BLAS one thread per item). 2-D layers
+(``D == 1``) with ``groups == 1`` only.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+from numba import njit
+
+from .threads import run_items as _run
+
+_U = np.uint64
+
+
+@njit(inline="always")
+def _plane_nhwc(xf, src0, C, H, W, pl, r0, Hb, Wp, lh, lw):
+    """Channels-last padded rows ``[r0, r0 + Hb)`` of one ``(C, H, W)`` image at
+    ``xf[src0:]`` into ``pl`` (``(Hb, Wp, C)``, zeros outside the image); padded row
+    ``r`` / column ``j`` is input row ``r - lh`` / column ``j - lw``."""
+    for i in range(Hb * Wp * C):
+        pl[_U(i)] = 0
+    j0 = max(0, lw)
+    j1 = min(Wp, W + lw)
+    for r in range(Hb):
+        ih = r0 + r - lh
+        if ih < 0 or ih >= H or j1 <= j0:
+            continue
+        db = _U(r * Wp * C)
+        for c in range(C):
+            sb = _U(src0 + (c * H + ih) * W - lw)
+            for j in range(j0, j1):
+                pl[db + _U(j * C + c)] = xf[sb + _U(j)]
+
+
+@njit(cache=True, nogil=True)
+def _im2row(x, rows, n0, n1, oh0, oh1, kh, kw, sh, sw, lh, lw, dh, dw, Wo, ones):
+    """``rows[(n - n0)*Pb + (oh - oh0)*Wo + ow, (th*kw + tw)*C + c] = x[n, c, oh*sh - lh + th*dh,
+    ow*sw - lw + tw*dw]`` (zero outside the image) for the images ``[n0, n1)`` and output
+    rows ``[oh0, oh1)``; with ``ones`` the extra last column is 1."""
+    C, H, W = x.shape[1], x.shape[3], x.shape[4]
+    nr = oh1 - oh0
+    Hb = (nr - 1) * sh + (kh - 1) * dh + 1
+    Wp = (Wo - 1) * sw + (kw - 1) * dw + 1
+    ld_ = rows.shape[1]
+    xf = x.reshape(-1)
+    rf = rows.reshape(-1)
+    pl = np.empty(Hb * Wp * C, dtype=x.dtype)
+    run = kw * C if dw == 1 else C
+    nrun = kh if dw == 1 else kh * kw
+    for n in range(n0, n1):
+        _plane_nhwc(xf, n * C * H * W, C, H, W, pl, oh0 * sh, Hb, Wp, lh, lw)
+        for oh in range(nr):
+            for ow in range(Wo):
+                rb = _U(((n - n0) * nr + oh) * Wo + ow) * _U(ld_)
+                for q in range(nrun):
+                    if dw == 1:
+                        th = q
+                        sb = _U(((oh * sh + th * dh) * Wp + ow * sw) * C)
+                    else:
+                        th = q // kw
+                        sb = _U(((oh * sh + th * dh) * Wp + ow * sw + (q % kw) * dw) * C)
+                    db = rb + _U(q * run)
+                    for j in range(run):
+                        rf[db + _U(j)] = pl[sb + _U(j)]
+                if ones:
+                    rf[rb + _U(kh * kw * C)] = 1
+
+
+@njit(cache=True, nogil=True)
+def _rows_to_nchw(res, out3, n0, n1, p0):
+    """``out3[n, k, p0 + p] = res[(n - n0)*Pb + p, k]`` for the images ``[n0, n1)``, ``Pb``
+    positions each."""
+    K, P = out3.shape[1], out3.shape[2]
+    Pb = res.shape[0] // (n1 - n0)
+    ld_ = res.shape[1]
+    rf = res.reshape(-1)
+    of = out3.reshape(-1)
+    for n in range(n0, n1):
+        for k in range(K):
+            db = _U((n * K + k) * P + p0)
+            sb = _U((n - n0) * Pb * ld_ + k)
+            for p in range(Pb):
+                of[db + _U(p)] = rf[sb + _U(p * ld_)]
+
+
+@njit(cache=True, nogil=True)
+def _gather_block(g3, gb, n0, n1):
+    """``gb[k, (n - n0)*P + p] = g3[n, k, p]`` for the images ``[n0, n1)``."""
+    K, P = g3.shape[1], g3.shape[2]
+    ld_ = gb.shape[1]
+    gf = g3.reshape(-1)
+    bf = gb.reshape(-1)
+    for n in range(n0, n1):
+        for k in range(K):
+            src = _U((n * K + k) * P)
+            dst = _U(k * ld_ + (n - n0) * P)
+            for p in range(P):
+                bf[dst + _U(p)] = gf[src + _U(p)]
+
+
+@njit(cache=True, nogil=True)
+def _row2im(drows, dx, bias, n0, n1, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo):
+    """``dx[n, c] = bias[c] +`` every patch row of image ``n`` added back where it was read
+    (the adjoint of :func:`_im2row`), positions in order, for the images ``[n0, n1)``."""
+    C, H, W = dx.shape[1], dx.shape[3], dx.shape[4]
+    P = Ho * Wo
+    Hp = (Ho - 1) * sh + (kh - 1) * dh + 1
+    Wp = (Wo - 1) * sw + (kw - 1) * dw + 1
+    ld_ = drows.shape[1]
+    rf = drows.reshape(-1)
+    df = dx.reshape(-1)
+    acc = np.empty(Hp * Wp * C, dtype=dx.dtype)
+    run = kw * C if dw == 1 else C
+    nrun = kh if dw == 1 else kh * kw
+    i0 = max(0, lh)
+    i1 = min(Hp, H + lh)
+    j0 = max(0, lw)
+    j1 = min(Wp, W + lw)
+    for n in range(n0, n1):
+        for i in range(Hp * Wp * C):
+            acc[_U(i)] = 0
+        for oh in range(Ho):
+            for ow in range(Wo):
+                rb = _U(((n - n0) * P + oh * Wo + ow) * ld_)
+                for q in range(nrun):
+                    if dw == 1:
+                        db = _U(((oh * sh + q * dh) * Wp + ow * sw) * C)
+                    else:
+                        db = _U(((oh * sh + (q // kw) * dh) * Wp + ow * sw + (q % kw) * dw) * C)
+                    sb = rb + _U(q * run)
+                    for j in range(run):
+                        acc[db + _U(j)] += rf[sb + _U(j)]
+        for c in range(C):
+            b = bias[c]
+            pb = _U((n * C + c) * H * W)
+            for i in range(H * W):
+                df[pb + _U(i)] = b
+            for r in range(i0, i1):
+                ob = pb + _U((r - lh) * W - lw)
+                ab = _U(r * Wp * C + c)
+                for j in range(j0, j1):
+                    df[ob + _U(j)] += acc[ab + _U(j * C)]
+
+
+@njit(cache=True, nogil=True)
+def _add_into(acc, part):
+    """``acc += part`` (same size)."""
+    af = acc.reshape(-1)
+    pf = part.reshape(-1)
+    for i in range(af.size):
+        af[_U(i)] += pf[_U(i)]
+
+
+#: per-thread scratch arrays, kept between calls (blocks follow the L2 size, so they stay
+#: small) so that a stream of same-shaped calls does not fault fresh pages in each time
+_SCRATCH = threading.local()
+
+
+def _buffer(name: str, shape, dtype):
+    """This thread's scratch array ``name``, viewed as ``shape`` (grown, never shrunk)."""
+    size = math.prod(shape)
+    key = (name, np.dtype(dtype).char)
+    bufs = getattr(_SCRATCH, "bufs", None)
+    if bufs is None:
+        bufs = _SCRATCH.bufs = {}
+    buf = bufs.get(key)
+    if buf is None or buf.size < size:
+        buf = bufs[key] = np.empty(size, dtype)
+    return buf[:size].reshape(shape)
+
+
+@njit(cache=True, nogil=True)
+def _pack_filters(w, dst, transposed):
+    """``(K, C, 1, kh, kw)`` filters in patch-row order ``r = (th*kw + tw)*C + c``:
+    ``dst[k, r]``, or with ``transposed`` ``dst[r, k]`` (``dst`` C-contiguous)."""
+    K, C, kh, kw = w.shape[0], w.shape[1], w.shape[3], w.shape[4]
+    taps = kh * kw
+    wf = w.reshape(-1)
+    df = dst.reshape(-1)
+    ld_ = dst.shape[1]
+    for t in range(taps):
+        for c in range(C):
+            r = t * C + c
+            src = _U(c * taps + t)
+            if transposed:
+                db = _U(r * ld_)
+                for k in range(K):
+                    df[db + _U(k)] = wf[src + _U(k * C * taps)]
+            else:
+                for k in range(K):
+                    df[_U(k * ld_ + r)] = wf[src + _U(k * C * taps)]
+
+
+@njit(cache=True, nogil=True)
+def _unpack_filters(src, dw):
+    """``dw[k, c, 0, th, tw] = src[k, (th*kw + tw)*C + c]`` (the inverse of
+    :func:`_pack_filters`)."""
+    K, C, kh, kw = dw.shape[0], dw.shape[1], dw.shape[3], dw.shape[4]
+    for k in range(K):
+        for c in range(C):
+            for th in range(kh):
+                for tw in range(kw):
+                    dw[k, c, 0, th, tw] = src[k, (th * kw + tw) * C + c]
+
+
+def image_items(N: int, Ho: int, nb: int, rb: int):
+    """Work items ``(n0, n1, oh0, oh1)``: blocks of ``nb`` images, or with ``nb == 1`` blocks
+    of ``rb`` output rows of one image."""
+    if nb > 1:
+        return [(n0, min(N, n0 + nb), 0, Ho) for n0 in range(0, N, nb)]
+    return [(n, n + 1, r0, min(Ho, r0 + rb)) for n in range(N) for r0 in range(0, Ho, rb)]
+
+
+def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int) -> None:
+    """``out = conv(x, w) + bias`` for a 2-D layer, one GEMM per work item (see the module)."""
+    N = x.shape[0]
+    K, C, _, kh, kw = w.shape
+    Ho, Wo = out.shape[3], out.shape[4]
+    R = kh * kw * C
+    geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
+    wa = np.empty((R + 1, K), dtype=out.dtype)  # [W' | b]^T
+    _pack_filters(w, wa, True)
+    wa[R] = 0 if bias is None else bias
+    out3 = out.reshape(N, K, Ho * Wo)
+
+    def work(item):
+        n0, n1, oh0, oh1 = item
+        m = (n1 - n0) * (oh1 - oh0) * Wo
+        rows = _buffer("rows", (m, R + 1), out.dtype)
+        _im2row(x, rows, n0, n1, oh0, oh1, *geo, True)
+        res = _buffer("res", (m, K), out.dtype)
+        np.matmul(rows, wa, out=res)
+        _rows_to_nchw(res, out3, n0, n1, oh0 * Wo)
+
+    _run(work, image_items(N, Ho, nb, rb))
+
+
+def input_grad(g, w, bias, dx, stride, lo, dilation, nb: int) -> None:
+    """``dx = conv_input(g, w) + bias`` for a 2-D layer, blocks of ``nb`` images."""
+    N, C = dx.shape[0], dx.shape[1]
+    K, _, _, kh, kw = w.shape
+    Ho, Wo = g.shape[3], g.shape[4]
+    P = Ho * Wo
+    R = kh * kw * C
+    geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Ho, Wo)
+    wl = np.empty((K, R), dtype=dx.dtype)
+    _pack_filters(w, wl, False)
+    b = np.zeros(C, dx.dtype) if bias is None else bias
+    g3 = g.reshape(N, K, P)
+
+    def work(item):
+        n0, n1 = item
+        m = (n1 - n0) * P
+        if n1 - n0 == 1:
+            gb = g3[n0]
+        else:
+            gb = _buffer("g", (K, m), dx.dtype)
+            _gather_block(g3, gb, n0, n1)
+        drows = _buffer("rows", (m, R), dx.dtype)
+        np.matmul(gb.T, wl, out=drows)
+        _row2im(drows, dx, b, n0, n1, *geo)
+
+    _run(work, [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)])
+
+
+def weight_grad(x, g, dw_out, stride, lo, dilation, nb: int, items: int) -> None:
+    """``dw_out = sum over images of G_n @ rows_n`` as one reduction over ``N*P`` (2-D layer).
+
+    Blocks of ``nb`` images; ``items`` work items each sum a fixed run of consecutive
+    blocks (one GEMM per block, accumulated in block order) and the items' partial sums
+    are added in item order: a fixed association whatever the thread count.
+    """
+    N = x.shape[0]
+    K, C, _, kh, kw = dw_out.shape
+    Ho, Wo = g.shape[3], g.shape[4]
+    P = Ho * Wo
+    R = kh * kw * C
+    geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
+    g3 = g.reshape(N, K, P)
+    blocks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
+    items = max(1, min(items, len(blocks)))
+    runs = [blocks[i * len(blocks) // items:(i + 1) * len(blocks) // items] for i in range(items)]
+    parts = [np.empty((K, R), dw_out.dtype) for _ in range(items)]
+
+    def work(i):
+        acc = parts[i]
+        for j, (n0, n1) in enumerate(runs[i]):
+            m = (n1 - n0) * P
+            rows = _buffer("rows", (m, R), x.dtype)
+            _im2row(x, rows, n0, n1, 0, Ho, *geo, False)
+            if n1 - n0 == 1:
+                gb = g3[n0]
+            else:
+                gb = _buffer("g", (K, m), x.dtype)
+                _gather_block(g3, gb, n0, n1)
+            if j == 0:
+                np.matmul(gb, rows, out=acc)
+            else:
+                part = _buffer("part", (K, R), x.dtype)
+                np.matmul(gb, rows, out=part)
+                _add_into(acc, part)
+
+    _run(work, list(range(items)))
+    total = parts[0]
+    for p in parts[1:]:
+        _add_into(total, p)
+    _unpack_filters(total, dw_out)
+
+
+# ----------------------------------------------------------------------------- bias gradient
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc"})
+def _bias_grad_rows(g, db, k0, k1):
+    """``db[k] = sum(g[:, k, :])`` for ``k`` in ``[k0, k1)``, float64: one vectorised
+    reduction along each channel's rows (``reassoc`` lets LLVM keep vector partial sums; the
+    association is fixed when the kernel is compiled, so it never depends on the thread
+    count)."""
+    N, K, S = g.shape
+    gf = g.reshape(-1)
+    for k in range(k0, k1):
+        s = 0.0
+        for n in range(N):
+            b = _U((n * K + k) * S)
+            for j in range(S):
+                s += np.float64(gf[b + _U(j)])
+        db[k] = s
+
+
+@njit(cache=True, nogil=True)
+def _bias_grad_short(g, db):
+    """``db[k] = sum(g[:, k, :])`` for short rows: each image's ``(K, S)`` slab is added
+    element-wise into float64 sums (one long vectorised run per image), then each channel's
+    ``S`` sums are added in order."""
+    N, K, S = g.shape
+    gf = g.reshape(-1)
+    L = K * S
+    acc = np.zeros(L, dtype=np.float64)
+    for n in range(N):
+        b = _U(n * L)
+        for q in range(L):
+            acc[q] += np.float64(gf[b + _U(q)])
+    for k in range(K):
+        s = 0.0
+        for j in range(S):
+            s += acc[k * S + j]
+        db[k] = s
+
+
+#: elements of ``g`` below which the bias gradient runs on the calling thread; rows shorter
+#: than ``_BIAS_SHORT`` use :func:`_bias_grad_short`
+_BIAS_SERIAL = 1 << 19
+_BIAS_SHORT = 64
+_BIAS_ITEMS = 8
+
+
+def bias_grad(g, db) -> None:
+    """``db[k] = sum of g[:, k, :]`` (``g`` is ``(N, K, positions)``), float64 accumulation."""
+    K, S = g.shape[1], g.shape[2]
+    if S < _BIAS_SHORT:
+        _bias_grad_short(g, db)
+    elif g.size <= _BIAS_SERIAL or K < 2:
+        _bias_grad_rows(g, db, 0, K)
+    else:
+        step = -(-K // _BIAS_ITEMS)
+        _run(lambda k0: _bias_grad_rows(g, db, k0, min(K, k0 + step)), list(range(0, K, step)))
