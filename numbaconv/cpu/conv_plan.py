@@ -137,8 +137,8 @@ def machine() -> Machine:
 @dataclass(frozen=True)
 class Plan:
     """A chosen strategy: ``nb`` images per block (or, with ``nb == 1``, ``rb`` output rows
-    per block), ``items`` work items for a reduction; ``costs`` the estimates (cycles)
-    of every candidate, for reporting."""
+    (GEMM) or tile rows (Winograd) of one image per block), ``items`` work items for a
+    reduction; ``costs`` the estimates (cycles) of every candidate, for reporting."""
 
     strategy: str
     nb: int = 1
@@ -182,14 +182,20 @@ def _nb_gemm(N, P, R, K, itemsize, l2, reduce_=False):
     return max(1, min(N, nb))
 
 
-def _nb_wino(N, T1, C, K, itemsize, l2):
-    """Images per Winograd block: about 256+ tiles (GEMM width), transforms' planes
-    within 4x the L2, and >= 4 blocks while each keeps >= 128 tiles."""
-    per_img = 16 * T1 * (C + K) * itemsize
-    nb = max(1, -(-256 // T1))
-    nb = min(nb, max(1, (4 * l2) // per_img))
+def _nb_wino(N, nty, ntx, C, K, itemsize, l2):
+    """Images per Winograd block, or with one image, tile rows per block: about 256 tiles
+    (GEMM width) but the transforms' 16 planes of a block within 4x the L2 (measured: wider
+    GEMMs pay for spilling to L3 up to about there), and >= 4 blocks while each keeps
+    >= 128 tiles."""
+    T1 = nty * ntx
+    per_tile = 16 * (C + K) * itemsize
+    tiles = max(64, min(256, (4 * l2) // per_tile))
+    if T1 >= tiles:  # big maps: blocks of tile rows of one image
+        rb = max(1, tiles // ntx)
+        return 1, min(nty, rb)
+    nb = -(-tiles // T1)
     nb = min(nb, max(-(-128 // T1), -(-N // 4)))
-    return max(1, min(N, nb))
+    return max(1, min(N, nb)), nty
 
 
 def _cost_gemm_nhwc(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, itemsize, mach):
@@ -235,23 +241,26 @@ def _cost_winograd_nhwc(op, N, C, K, Ho, Wo, itemsize, mach):
     nty, ntx = -(-Ho // 2), -(-Wo // 2)
     T1 = nty * ntx
     lanes = mach.lanes
-    nb = _nb_wino(N, T1, C, K, itemsize, mach.l2)
-    nblk = -(-N // nb)
-    T = nb * T1
-    Hp, Wh = 2 * nty + 2, ntx + 1
-    # input: channels-last phase planes, then 16 runs of ntx*C per tile row (4 loads + 3 ops)
-    inp = N * 2 * Hp * Wh * C * 1.1 + _vec(N * T1 * C * 16, 8, lanes, N * nty * 16)
+    nb, rb = _nb_wino(N, nty, ntx, C, K, itemsize, mach.l2)
+    nblk = -(-N // nb) * -(-nty // rb)
+    T = nb * rb * ntx
+    Hp, Wh = 2 * rb + 2, ntx + 1
+    # input: channels-last phase planes (~1 cycle an element, zeros included), then 16 runs
+    # of ntx*C per tile row, 4 loads + 3 ops + 1 store (measured ~4 vector ops a lane-group)
+    inp = N * -(-nty // rb) * 2 * Hp * Wh * C * 1.0 + _vec(N * T1 * C * 16, 4, lanes,
+                                                          N * nty * 16)
     if op == "weight_grad":
-        grad = N * K * Ho * Wo * 1.5 + _vec(N * T1 * K * 16, 6, lanes, nblk * K * 4)
+        grad = N * K * Ho * Wo * 1.5 + _vec(N * T1 * K * 16, 4, lanes, nblk * K * 4)
         gemm = nblk * 16 * _gemm(K, C, T, lanes, itemsize)
         fixed = 16 * K * C * 4.0
         items = _items_for(gemm, nblk)
-        return inp + grad + gemm + fixed + _overhead(items), (nb, items)
-    # output: per channel 4 + 2 passes along T (4-6 loads), then rows copied into the map
-    out = _vec(N * T1 * K * 8, 16 + 14, lanes / 4, 0) / 4 + N * K * Ho * (Wo * 1.2 + _RUN)
+        return inp + grad + gemm + fixed + _overhead(items), (nb, rb, items)
+    # output: per channel 4 + 2 passes along the block's tiles (~32 vector ops a tile), then
+    # rows of Wo copied into the map
+    out = _vec(N * T1 * K, 32, lanes, 0) + N * K * Ho * (Wo + 8.0)
     gemm = nblk * 16 * _gemm(K, T, C, lanes, itemsize)
     fixed = 16 * K * C * 3.0
-    return inp + gemm + out + fixed + _overhead(nblk), (nb, nblk)
+    return inp + gemm + out + fixed + _overhead(nblk), (nb, rb, nblk)
 
 
 def _cost_legacy(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, lh, lw, itemsize, mach):
@@ -266,7 +275,7 @@ def _cost_legacy(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, lh, lw, item
     if not _conv._use_gemm((K, C, 1, kh, kw), 1):
         # direct loops: one vector FMA per tap and lane, at about a quarter of peak
         # (accumulators in L1, not in registers), more for the gradients' scatter/reduce
-        slow = {"forward": 4.0, "input_grad": 5.0, "weight_grad": 6.0}[op]
+        slow = {"forward": 2.7, "input_grad": 3.0, "weight_grad": 5.0}[op]
         if sh != 1 or sw != 1:
             slow *= 3.0
         return fma / lanes * slow / 2.0 + N * K * P * 0.3 + _overhead(1)
@@ -315,9 +324,9 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
     if winograd_nhwc_applies(op, w_shape, stride, lo, dilation, H, W):
         cin, cout = (K, C) if op == "input_grad" else (C, K)
         hw = (H, W) if op == "input_grad" else (Ho, Wo)
-        cyc, (nb, items) = _cost_winograd_nhwc(op, N, cin, cout, *hw, itemsize, mach)
+        cyc, (nb, rb, items) = _cost_winograd_nhwc(op, N, cin, cout, *hw, itemsize, mach)
         costs["winograd_nhwc"] = cyc
-        params["winograd_nhwc"] = dict(nb=nb, items=items)
+        params["winograd_nhwc"] = dict(nb=nb, rb=rb, items=items)
     best = force if force in costs else min(costs, key=costs.__getitem__)
     return Plan(best, costs=tuple(sorted(costs.items())), **params[best])
 
@@ -325,10 +334,18 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
 _plan_cached = functools.lru_cache(maxsize=512)(_plan)
 
 
+#: fewest input and output channels for the channels-last Winograd (its 16 GEMMs reduce over
+#: one of them; thinner layers lose more to the transforms than the GEMMs save)
+_WINO_MIN_CHANNELS = 16
+
+
 def winograd_nhwc_applies(op, w_shape, stride, lo, dilation, H, W) -> bool:
-    """3x3, stride 1, undilated; the input gradient as a forward pass needs ``lo <= 2``."""
+    """3x3, stride 1, undilated, >= 16 channels each way; the input gradient as a forward pass
+    needs ``lo <= 2``."""
     kh, kw = w_shape[3], w_shape[4]
     if (kh, kw) != (3, 3) or tuple(stride[1:]) != (1, 1) or tuple(dilation[1:]) != (1, 1):
+        return False
+    if _FORCED[0] != "winograd_nhwc" and min(w_shape[0], w_shape[1]) < _WINO_MIN_CHANNELS:
         return False
     if op == "input_grad":
         return lo[1] <= 2 and lo[2] <= 2
@@ -382,7 +399,7 @@ def forward(x, w, bias, out, stride, lo, dilation, groups) -> bool:
         from .conv_gemm import forward as fallback
         from .winograd_nhwc import forward as run
 
-        if not run(x, w, bias, out, lo[1], lo[2], p.nb):
+        if not run(x, w, bias, out, lo[1], lo[2], p.nb, p.rb):
             fallback(x, w, bias, out, stride, lo, dilation, 1, out.shape[3])
         return True
     return False
@@ -404,7 +421,7 @@ def input_grad(g, w, bias, dx, stride, lo, dilation, groups) -> bool:
 
         # the correlation of g with the flipped, channel-transposed kernel, padded 2 - lo
         wf = np.ascontiguousarray(w[:, :, :, ::-1, ::-1].transpose(1, 0, 2, 3, 4))
-        if not run(g, wf, bias, dx, 2 - lo[1], 2 - lo[2], p.nb):
+        if not run(g, wf, bias, dx, 2 - lo[1], 2 - lo[2], p.nb, p.rb):
             fallback(g, w, bias, dx, stride, lo, dilation, 1)
         return True
     return False
@@ -426,7 +443,7 @@ def weight_grad(x, g, dw_out, stride, lo, dilation, groups) -> bool:
         from .conv_gemm import weight_grad as fallback
         from .winograd_nhwc import weight_grad as run
 
-        if not run(x, g, dw_out, lo[1], lo[2], p.nb, p.items):
+        if not run(x, g, dw_out, lo[1], lo[2], p.nb, p.rb, p.items):
             q = plan_gemm("weight_grad", x.shape, dw_out.shape, g.shape, stride, lo, dilation,
                           x.dtype.itemsize)
             fallback(x, g, dw_out, stride, lo, dilation, q.nb, q.items)

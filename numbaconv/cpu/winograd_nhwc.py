@@ -94,12 +94,13 @@ def _phase_planes(xf, src0, C, H, W, ph, Hp, Wh, r0, lh, lw):
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def _input_transform(x, V, n0, n1, lh, lw, nty, ntx):
-    """``V[e, t, c] = (B^T d_t B)[e]`` for the tiles of images ``[n0, n1)``: tile
-    ``t = ((n - n0)*nty + ty)*ntx + tx`` reads padded rows ``2ty + i`` and columns
+def _input_transform(x, V, n0, n1, ty0, ty1, lh, lw, ntx):
+    """``V[e, t, c] = (B^T d_t B)[e]`` for the tile rows ``[ty0, ty1)`` of images ``[n0, n1)``:
+    tile ``t = ((n - n0)*nr + ty - ty0)*ntx + tx`` reads padded rows ``2ty + i`` and columns
     ``2tx + j`` (``i, j < 4``) of image ``n``, padded ``lh`` / ``lw`` before."""
     C, H, W = x.shape[1], x.shape[3], x.shape[4]
-    Hp = 2 * nty + 2
+    nr = ty1 - ty0
+    Hp = 2 * nr + 2
     Wh = ntx + 1
     xf = x.reshape(-1)
     vf = V.reshape(-1)
@@ -107,9 +108,9 @@ def _input_transform(x, V, n0, n1, lh, lw, nty, ntx):
     L = ntx * C
     es = _U(V.shape[1])  # plane stride (padded against L1 set conflicts)
     for n in range(n0, n1):
-        _phase_planes(xf, n * C * H * W, C, H, W, ph, Hp, Wh, 0, lh, lw)
-        for ty in range(nty):
-            tb = _U(((n - n0) * nty + ty) * ntx * C)
+        _phase_planes(xf, n * C * H * W, C, H, W, ph, Hp, Wh, 2 * ty0, lh, lw)
+        for ty in range(nr):
+            tb = _U(((n - n0) * nr + ty) * ntx * C)
             for i in range(4):
                 ra = 2 * ty + _BA[i]
                 rb = 2 * ty + _BB[i]
@@ -132,24 +133,25 @@ def _input_transform(x, V, n0, n1, lh, lw, nty, ntx):
 
 
 @njit(cache=True, nogil=True)
-def _grad_transform(g, Gt, n0, n1, nty, ntx):
-    """``Gt[e, k, t] = (A g_t A^T)[e]`` for the 2x2 output-gradient tiles of images
-    ``[n0, n1)`` (zero beyond the map), ``A = [[1, 0], [1, 1], [1, -1], [0, -1]]``.
+def _grad_transform(g, Gt, n0, n1, ty0, ty1, ntx):
+    """``Gt[e, k, t] = (A g_t A^T)[e]`` for the 2x2 output-gradient tiles of the tile rows
+    ``[ty0, ty1)`` of images ``[n0, n1)`` (zero beyond the map), ``A = [[1, 0], [1, 1], [1, -1], [0, -1]]``.
 
     Per channel, the four corners of every tile are copied into ``q[a, b, t]``, then each
     of the 16 elements of ``A q A^T`` is a signed sum of runs of ``T``."""
     K, Ho, Wo = g.shape[1], g.shape[3], g.shape[4]
-    T = (n1 - n0) * nty * ntx
+    nr = ty1 - ty0
+    T = (n1 - n0) * nr * ntx
     gf = g.reshape(-1)
     tf = Gt.reshape(-1)
     q = np.empty(4 * T, dtype=g.dtype)
     es = _U(Gt.shape[1])
     for k in range(K):
         for n in range(n0, n1):
-            for ty in range(nty):
-                tb = ((n - n0) * nty + ty) * ntx
+            for ty in range(nr):
+                tb = ((n - n0) * nr + ty) * ntx
                 for a in range(2):
-                    oh = 2 * ty + a
+                    oh = 2 * (ty0 + ty) + a
                     for b in range(2):
                         qb = _U((2 * a + b) * T + tb)
                         nx = (Wo - b + 1) // 2 if oh < Ho else 0  # tiles with column 2tx + b
@@ -192,9 +194,9 @@ def _grad_transform(g, Gt, n0, n1, nty, ntx):
 
 
 @njit(cache=True, nogil=True)
-def _output_transform(M, out, bias, n0, n1, nty, ntx):
-    """``out[n, k, 2ty + a, 2tx + b] = bias[k] + (A^T M_t A)[a, b]`` for the tiles of images
-    ``[n0, n1)`` (outputs beyond the map dropped); ``M`` holds 16 planes ``(K, T)``, one
+def _output_transform(M, out, bias, n0, n1, ty0, ty1, ntx):
+    """``out[n, k, 2ty + a, 2tx + b] = bias[k] + (A^T M_t A)[a, b]`` for the tile rows
+    ``[ty0, ty1)`` of images ``[n0, n1)`` (outputs beyond the map dropped); ``M`` holds 16 planes ``(K, T)``, one
     plane stride apart. Returns the number of output channels holding a NaN or an inf
     (0 normally).
 
@@ -202,7 +204,8 @@ def _output_transform(M, out, bias, n0, n1, nty, ntx):
     output row pair ``A^T S`` written interleaved (``2t + b``) into a row-major buffer of
     ``2*ntx``-wide rows, then copied row by row into ``out``."""
     K, Ho, Wo = out.shape[1], out.shape[3], out.shape[4]
-    T = (n1 - n0) * nty * ntx
+    nr = ty1 - ty0
+    T = (n1 - n0) * nr * ntx
     mf = M.reshape(-1)
     of = out.reshape(-1)
     es = _U(M.shape[1])
@@ -246,10 +249,10 @@ def _output_transform(M, out, bias, n0, n1, nty, ntx):
                     nf |= 0 if (o0 - o0 == 0 and o1 - o1 == 0) else 1
         bad += nf
         for n in range(n0, n1):
-            for ty in range(nty):
-                yt = _U(((n - n0) * nty + ty) * 2 * ntx)
+            for ty in range(nr):
+                yt = _U(((n - n0) * nr + ty) * 2 * ntx)
                 for a in range(2):
-                    oh = 2 * ty + a
+                    oh = 2 * (ty0 + ty) + a
                     if oh >= Ho:
                         break
                     ob = _U(((n * K + k) * Ho + oh) * Wo)
@@ -306,10 +309,19 @@ def tiles(Ho: int, Wo: int):
     return -(-Ho // 2), -(-Wo // 2)
 
 
-def forward(x, w, bias, out, lh: int, lw: int, nb: int) -> bool:
+def blocks(N: int, nty: int, nb: int, rb: int):
+    """Blocks ``(n0, n1, ty0, ty1)``: ``nb`` whole images, or with ``nb == 1`` runs of ``rb``
+    tile rows of one image."""
+    if nb > 1 or rb >= nty:
+        return [(n0, min(N, n0 + nb), 0, nty) for n0 in range(0, N, nb)]
+    return [(n, n + 1, t0, min(nty, t0 + rb)) for n in range(N) for t0 in range(0, nty, rb)]
+
+
+def forward(x, w, bias, out, lh: int, lw: int, nb: int, rb: int) -> bool:
     """``out = conv2d(x, w) + bias`` (3x3, stride 1, padding ``lh``/``lw`` before, after implied
-    by ``out``; 5-D views with ``D == 1``) in blocks of ``nb`` images. Returns False when an
-    output came out non-finite (the caller then recomputes the call)."""
+    by ``out``; 5-D views with ``D == 1``) in blocks of ``nb`` images or ``rb`` tile rows.
+    Returns False when an output came out non-finite (the caller then recomputes the
+    call)."""
     N, C = x.shape[0], x.shape[1]
     K = w.shape[0]
     Ho, Wo = out.shape[3], out.shape[4]
@@ -318,47 +330,47 @@ def forward(x, w, bias, out, lh: int, lw: int, nb: int) -> bool:
     U = np.empty((16, K, C), dtype)
     _weight_transform(w.reshape(K, C, 3, 3), U, 0, K)
     b = np.zeros(K, dtype) if bias is None else bias
-    items = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
+    items = blocks(N, nty, nb, rb)
     bad = [0] * len(items)
 
     def work(i):
-        n0, n1 = items[i]
-        T = (n1 - n0) * nty * ntx
+        n0, n1, ty0, ty1 = items[i]
+        T = (n1 - n0) * (ty1 - ty0) * ntx
         V = _planes("wV", T * C, dtype)
         Mb = _planes("wM", K * T, dtype)
-        _input_transform(x, V, n0, n1, lh, lw, nty, ntx)
+        _input_transform(x, V, n0, n1, ty0, ty1, lh, lw, ntx)
         with np.errstate(all="ignore"):  # non-finite data is redone by the caller
             np.matmul(U, V[:, :T * C].reshape(16, T, C).transpose(0, 2, 1),
                       out=Mb[:, :K * T].reshape(16, K, T))
-        bad[i] = _output_transform(Mb, out, b, n0, n1, nty, ntx)
+        bad[i] = _output_transform(Mb, out, b, n0, n1, ty0, ty1, ntx)
 
     _run(work, range(len(items)))
     return not any(bad)
 
 
-def weight_grad(x, g, dw, lh: int, lw: int, nb: int, items: int) -> bool:
+def weight_grad(x, g, dw, lh: int, lw: int, nb: int, rb: int, items: int) -> bool:
     """``dw = conv2d_weight(x, g)`` (3x3, stride 1, padding ``lh``/``lw`` before) as one
-    reduction over all tiles of all images: blocks of ``nb`` images, ``items`` work items
-    summing fixed runs of blocks, partial sums added in item order. Returns False when a
-    value came out non-finite."""
+    reduction over all tiles of all images: blocks of ``nb`` images or ``rb`` tile rows,
+    ``items`` work items summing fixed runs of blocks, partial sums added in item order.
+    Returns False when a value came out non-finite."""
     N, C = x.shape[0], x.shape[1]
     K = g.shape[1]
     Ho, Wo = g.shape[3], g.shape[4]
     nty, ntx = tiles(Ho, Wo)
     dtype = dw.dtype
-    blocks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
-    items = max(1, min(items, len(blocks)))
-    runs = [blocks[i * len(blocks) // items:(i + 1) * len(blocks) // items] for i in range(items)]
+    blks = blocks(N, nty, nb, rb)
+    items = max(1, min(items, len(blks)))
+    runs = [blks[i * len(blks) // items:(i + 1) * len(blks) // items] for i in range(items)]
     parts = [np.empty((16, K * C), dtype) for _ in range(items)]
 
     def work(i):
         acc = parts[i].reshape(16, K, C)
-        for j, (n0, n1) in enumerate(runs[i]):
-            T = (n1 - n0) * nty * ntx
+        for j, (n0, n1, ty0, ty1) in enumerate(runs[i]):
+            T = (n1 - n0) * (ty1 - ty0) * ntx
             V = _planes("wV", T * C, dtype)
             Gt = _planes("wM", K * T, dtype)
-            _input_transform(x, V, n0, n1, lh, lw, nty, ntx)
-            _grad_transform(g, Gt, n0, n1, nty, ntx)
+            _input_transform(x, V, n0, n1, ty0, ty1, lh, lw, ntx)
+            _grad_transform(g, Gt, n0, n1, ty0, ty1, ntx)
             a = Gt[:, :K * T].reshape(16, K, T)
             b = V[:, :T * C].reshape(16, T, C)
             with np.errstate(all="ignore"):
