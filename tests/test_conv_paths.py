@@ -22,6 +22,9 @@ from numbaconv import grad
 from numbaconv.cpu import conv_plan
 
 NEW = ("gemm_nhwc", "winograd_nhwc")
+#: (strategy, variant of the Winograd input gradient)
+FORCINGS = [("legacy", None), ("gemm_nhwc", None), ("winograd_nhwc", "adjoint"),
+            ("winograd_nhwc", "flipped")]
 
 
 # ----------------------------------------------------------------------------------- oracles
@@ -118,15 +121,17 @@ def _plan_of(op, x, w, stride, pads, dil):
 # -------------------------------------------------------------------- every path vs oracles
 
 
-@pytest.mark.parametrize("strategy", ["legacy", *NEW])
-@settings(max_examples=20)
+@pytest.mark.parametrize("strategy, variant", FORCINGS)
+@settings(max_examples=15)
 @given(data=st.data())
-def test_forced_strategy_matches_oracles(strategy, data):
+def test_forced_strategy_matches_oracles(strategy, variant, data):
     x, w, b, stride, pads, dil = data.draw(layers(strategy))
     kw = _kw(stride, pads, dil)
-    with conv_plan.forced(strategy):
+    with conv_plan.forced(strategy, variant):
         for op in ("forward", "input_grad", "weight_grad"):
             assert _plan_of(op, x, w, stride, pads, dil).strategy == strategy
+        if variant is not None:
+            assert _plan_of("input_grad", x, w, stride, pads, dil).variant == variant
         y = nc.conv2d(x, w, b, **kw)
         g = np.random.default_rng(1).standard_normal(y.shape)
         dx = grad.conv2d_input(x.shape, w, g, **kw)
@@ -144,19 +149,19 @@ def test_forced_strategy_matches_oracles(strategy, data):
                                    rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("strategy", NEW)
+@pytest.mark.parametrize("strategy, variant", FORCINGS[1:])
 @pytest.mark.parametrize("shape, k, pad", [
     ((5, 32, 13, 13), 48, 0),     # Keras MNIST's second layer, small
     ((3, 16, 5, 5), 24, 0),       # 5x5 map -> 3x3
     ((4, 8, 3, 3), 8, 1),         # 3x3 map, padded
     ((2, 3, 9, 8), 5, 1),         # odd width, few channels
 ])
-def test_float32_course_layers_every_path(strategy, shape, k, pad):
+def test_float32_course_layers_every_path(strategy, variant, shape, k, pad):
     rng = np.random.default_rng(2)
     x = rng.standard_normal(shape).astype(np.float32)
     w = rng.standard_normal((k, shape[1], 3, 3)).astype(np.float32)
     b = rng.standard_normal(k).astype(np.float32)
-    with conv_plan.forced(strategy):
+    with conv_plan.forced(strategy, variant):
         y = nc.conv2d(x, w, b, padding=pad)
         g = rng.standard_normal(y.shape).astype(np.float32)
         dx = grad.conv2d_input(x.shape, w, g, padding=pad)
@@ -177,8 +182,8 @@ def _all_ops(x, w, g, pad):
             grad.conv2d_weight(x, w.shape, g, padding=pad), grad.conv_bias(g))
 
 
-@pytest.mark.parametrize("strategy", NEW)
-def test_bitwise_identical_at_one_and_two_threads(strategy, monkeypatch):
+@pytest.mark.parametrize("strategy, variant", FORCINGS[1:])
+def test_bitwise_identical_at_one_and_two_threads(strategy, variant, monkeypatch):
     # small work per reduction item, so that this small call's weight gradient is summed
     # as several partial sums (large calls get them from the model unprompted)
     monkeypatch.setattr(conv_plan, "_ITEM_CYCLES", 10_000)
@@ -187,7 +192,7 @@ def test_bitwise_identical_at_one_and_two_threads(strategy, monkeypatch):
     x = rng.standard_normal((40, 8, 6, 7)).astype(np.float32)
     w = rng.standard_normal((12, 8, 3, 3)).astype(np.float32)
     g = rng.standard_normal((40, 12, 6, 7)).astype(np.float32)
-    with conv_plan.forced(strategy):
+    with conv_plan.forced(strategy, variant):
         # the split must have several work items for the check to mean anything
         plans = [_plan_of(op, x, w, (1, 1), ((1, 1), (1, 1)), (1, 1))
                  for op in ("forward", "input_grad", "weight_grad")]
@@ -209,9 +214,9 @@ def test_bitwise_identical_at_one_and_two_threads(strategy, monkeypatch):
 # ---------------------------------------------------------------------------------- NaN / inf
 
 
-@pytest.mark.parametrize("strategy", NEW)
+@pytest.mark.parametrize("strategy, variant", FORCINGS[1:])
 @pytest.mark.parametrize("pad", [0, 1])
-def test_nan_stays_local(strategy, pad):
+def test_nan_stays_local(strategy, variant, pad):
     """A NaN in the input reaches exactly the outputs whose window reads it (forward,
     weight gradient); a NaN in the output gradient exactly the inputs it reaches (input
     gradient). The expected NaN patterns come from the float64 scipy oracles."""
@@ -220,7 +225,7 @@ def test_nan_stays_local(strategy, pad):
     w = rng.standard_normal((3, 4, 3, 3))
     x[1, 2, 4, 3] = np.nan
     pads = ((pad, pad), (pad, pad))
-    with conv_plan.forced(strategy):
+    with conv_plan.forced(strategy, variant):
         y = nc.conv2d(x, w, padding=pad)
         g = rng.standard_normal(y.shape)
         dw = grad.conv2d_weight(x, w.shape, g, padding=pad)
@@ -265,7 +270,7 @@ def test_bias_grad_is_the_float64_sum(shape):
 
 def test_machine_and_plan_are_sane():
     m = conv_plan.machine()
-    assert m.lanes in (4, 8, 16) and m.l1 >= 4096 and m.l2 >= m.l1
+    assert m.lanes in (4, 8, 16) and m.gemm_lanes >= m.lanes and m.l1 >= 4096 and m.l2 >= m.l1
     # the plan is a function of the shapes only: the same answer twice, a valid strategy
     shapes = ((64, 32, 1, 13, 13), (64, 32, 1, 3, 3), (64, 64, 1, 11, 11))
     p = conv_plan.plan("forward", *shapes, (1, 1, 1), (0, 0, 0), (1, 1, 1), 4)

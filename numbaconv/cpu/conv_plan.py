@@ -70,10 +70,18 @@ _MAX_ITEMS = 16
 
 @dataclass(frozen=True)
 class Machine:
-    """What the cost model knows about the CPU: float32 lanes of its widest vector
-    registers, and the per-core L1 data / L2 cache sizes in bytes."""
+    """What the cost model knows about the CPU: float32 lanes of the vectors Numba's loops
+    get (``lanes``) and of the widest registers, which BLAS uses (``gemm_lanes``), and
+    the per-core L1 data / L2 cache sizes in bytes.
+
+    The two differ on AVX-512 CPUs: LLVM's tuning for them (skylake-avx512, icelake,
+    sapphirerapids, znver4: ``prefer-256-bit``) vectorises Numba's loops with 256-bit
+    registers, while OpenBLAS's kernels use 512-bit ones. ``NUMBA_CPU_FEATURES`` with
+    ``-prefer-256-bit`` gives the loops 512-bit registers too.
+    """
 
     lanes: int
+    gemm_lanes: int
     l1: int
     l2: int
 
@@ -105,14 +113,17 @@ def _cache_sizes():
     return l1, l2
 
 
-def _lanes() -> int:
-    """float32 lanes of the vectors Numba's target has: NUMBA_CPU_FEATURES when set,
-    else the host's features (16 with AVX-512F, 8 with AVX, 4 otherwise)."""
+def _lanes():
+    """(loop lanes, BLAS lanes) for float32 from Numba's target features
+    (``NUMBA_CPU_FEATURES`` when set, else the host's): 16 with AVX-512F, 8 with AVX,
+    4 otherwise; loops stay at 8 on AVX-512 unless ``-prefer-256-bit`` is given."""
     import numba
 
     feats = numba.config.CPU_FEATURES
     if feats:
-        have = {f[1:] for f in feats.split(",") if f.startswith("+")}
+        items = feats.split(",")
+        have = {f[1:] for f in items if f.startswith("+")}
+        wide_loops = "-prefer-256-bit" in items
     else:
         try:
             import llvmlite.binding as llvm
@@ -120,30 +131,35 @@ def _lanes() -> int:
             have = {k for k, v in llvm.get_host_cpu_features().items() if v}
         except Exception:  # no feature query: assume SSE
             have = set()
+        wide_loops = False
     if "avx512f" in have:
-        return 16
+        return (16 if wide_loops else 8), 16
     if "avx" in have:
-        return 8
-    return 4
+        return 8, 8
+    return 4, 4
 
 
 @functools.cache
 def machine() -> Machine:
     """The machine parameters, read once per process."""
     l1, l2 = _cache_sizes()
-    return Machine(_lanes(), l1, l2)
+    lanes, gemm_lanes = _lanes()
+    return Machine(lanes, gemm_lanes, l1, l2)
 
 
 @dataclass(frozen=True)
 class Plan:
     """A chosen strategy: ``nb`` images per block (or, with ``nb == 1``, ``rb`` output rows
     (GEMM) or tile rows (Winograd) of one image per block), ``items`` work items for a
-    reduction; ``costs`` the estimates (cycles) of every candidate, for reporting."""
+    reduction, ``variant`` the Winograd input gradient's form (``adjoint`` on the output
+    tiles, or ``flipped``: the forward pass of the flipped kernel); ``costs`` the
+    estimates (cycles) of every candidate, for reporting."""
 
     strategy: str
     nb: int = 1
     rb: int = 0
     items: int = 1
+    variant: str = ""
     costs: tuple = ()
 
 
@@ -221,15 +237,15 @@ def _cost_gemm_nhwc(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, itemsize,
     patches = _vec(N * P * R, 2, lanes, N * P * nrun) * (1 + 8.0 / max(run, 1))
     nblk = -(-N // nb) if nb > 1 else rows
     if op == "forward":
-        gemm = nblk * _gemm(m, K, R + 1, lanes, itemsize)
+        gemm = nblk * _gemm(m, K, R + 1, mach.gemm_lanes, itemsize)
         extra = N * K * P * _TRANSPOSE                                     # (m, K) -> NCHW
         items = rows
     elif op == "input_grad":
-        gemm = nblk * _gemm(m, R, K, lanes, itemsize)
+        gemm = nblk * _gemm(m, R, K, mach.gemm_lanes, itemsize)
         extra = N * K * P * (1.0 if nb > 1 else 0.0) + patches * 1.5 + plane
         items = nblk
     else:
-        gemm = nblk * _gemm(K, R, m, lanes, itemsize)
+        gemm = nblk * _gemm(K, R, m, mach.gemm_lanes, itemsize)
         extra = N * K * P * (1.0 if nb > 1 else 0.0)
         items = _items_for(gemm, nblk)
     cyc = gemm + plane + patches + extra + _overhead(items)
@@ -251,16 +267,37 @@ def _cost_winograd_nhwc(op, N, C, K, Ho, Wo, itemsize, mach):
                                                           N * nty * 16)
     if op == "weight_grad":
         grad = N * K * Ho * Wo * 1.5 + _vec(N * T1 * K * 16, 4, lanes, nblk * K * 4)
-        gemm = nblk * 16 * _gemm(K, C, T, lanes, itemsize)
+        gemm = nblk * 16 * _gemm(K, C, T, mach.gemm_lanes, itemsize)
         fixed = 16 * K * C * 4.0
         items = _items_for(gemm, nblk)
         return inp + grad + gemm + fixed + _overhead(items), (nb, rb, items)
     # output: per channel 4 + 2 passes along the block's tiles (~32 vector ops a tile), then
     # rows of Wo copied into the map
     out = _vec(N * T1 * K, 32, lanes, 0) + N * K * Ho * (Wo + 8.0)
-    gemm = nblk * 16 * _gemm(K, T, C, lanes, itemsize)
+    gemm = nblk * 16 * _gemm(K, T, C, mach.gemm_lanes, itemsize)
     fixed = 16 * K * C * 3.0
     return inp + gemm + out + fixed + _overhead(nblk), (nb, rb, nblk)
+
+
+def _cost_winograd_adjoint(N, C, K, Ho, Wo, H, W, itemsize, mach):
+    """Estimated cycles, and (nb, items), of the channels-last Winograd input gradient as the
+    adjoint of the forward pass (``K`` output-gradient channels, ``C`` input channels,
+    the tiles of the ``Ho x Wo`` output); None when a block would not hold whole images."""
+    nty, ntx = -(-Ho // 2), -(-Wo // 2)
+    T1 = nty * ntx
+    lanes = mach.lanes
+    nb, rb = _nb_wino(N, nty, ntx, K, C, itemsize, mach.l2)
+    if rb < nty:
+        return None
+    nblk = -(-N // nb)
+    T = nb * T1
+    Hp, Wh = 2 * nty + 2, ntx + 1
+    grad = N * 2 * (2 * nty) * ntx * K * 1.0 + _vec(N * T1 * K * 16, 4, lanes, N * nty * 16)
+    gemm = nblk * 16 * _gemm(T, C, K, mach.gemm_lanes, itemsize)
+    adj = (_vec(N * T1 * C * 16, 7, lanes, N * nty * 32) + N * 2 * Hp * Wh * C / lanes
+           + N * C * H * W * 1.5)
+    fixed = 16 * K * C * 3.0
+    return grad + gemm + adj + fixed + _overhead(nblk), (nb, nblk)
 
 
 def _cost_legacy(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, lh, lw, itemsize, mach):
@@ -290,22 +327,23 @@ def _cost_legacy(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, lh, lw, item
         T = N * nty * ntx
         per_tile_c = 30.0 + 200.0 / ntx
         per_tile_k = 12.0 + 200.0 / ntx
-        gemm = 16 * _gemm(cout, min(T, 196), cin, lanes, itemsize) * (T / min(T, 196))
+        gemm = 16 * _gemm(cout, min(T, 196), cin, mach.gemm_lanes, itemsize) * (T / min(T, 196))
         return gemm + T * (cin * per_tile_c + cout * per_tile_k) + _overhead(8)
     # per-image im2col + GEMM, 4 work items at least (row or channel blocks)
     blocks = max(1, -(-4 // N))
     cols = float(N) * R * P * (0.3 + 12.0 / Wo)
     if op == "forward":
-        gemm = N * blocks * _gemm(K, P / blocks, R + 1, lanes, itemsize)
+        gemm = N * blocks * _gemm(K, P / blocks, R + 1, mach.gemm_lanes, itemsize)
     elif op == "input_grad":
-        gemm = N * blocks * _gemm(R / blocks, P, K, lanes, itemsize)
+        gemm = N * blocks * _gemm(R / blocks, P, K, mach.gemm_lanes, itemsize)
         cols *= 1.5
     else:
-        gemm = N * _gemm(K, R / 4, P, lanes, itemsize) * 4 + N * K * R * 0.5
+        gemm = N * _gemm(K, R / 4, P, mach.gemm_lanes, itemsize) * 4 + N * K * R * 0.5
     return gemm + cols + _overhead(N * blocks)
 
 
-def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force=None):
+def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force=None,
+          force_variant=None):
     """The cheapest applicable strategy for a 2-D, ungrouped call (shapes as 5-D tuples)."""
     N, C, _, H, W = x_shape
     K, _, _, kh, kw = w_shape
@@ -326,7 +364,14 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
         hw = (H, W) if op == "input_grad" else (Ho, Wo)
         cyc, (nb, rb, items) = _cost_winograd_nhwc(op, N, cin, cout, *hw, itemsize, mach)
         costs["winograd_nhwc"] = cyc
-        params["winograd_nhwc"] = dict(nb=nb, rb=rb, items=items)
+        params["winograd_nhwc"] = dict(nb=nb, rb=rb, items=items,
+                                       variant="flipped" if op == "input_grad" else "")
+        if op == "input_grad":
+            adj = _cost_winograd_adjoint(N, C, K, Ho, Wo, H, W, itemsize, mach)
+            if adj is not None and force_variant != "flipped" and (
+                    adj[0] < cyc or force_variant == "adjoint"):
+                costs["winograd_nhwc"] = adj[0]
+                params["winograd_nhwc"] = dict(nb=adj[1][0], items=adj[1][1], variant="adjoint")
     best = force if force in costs else min(costs, key=costs.__getitem__)
     return Plan(best, costs=tuple(sorted(costs.items())), **params[best])
 
@@ -357,24 +402,27 @@ def plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize) -> Pla
     'weight_grad'; 5-D shapes ``(N, C, D, H, W)``, ``(K, C, kd, kh, kw)``,
     ``(N, K, Do, Ho, Wo)``)."""
     return _plan_cached(op, tuple(x_shape), tuple(w_shape), tuple(out_shape), tuple(stride),
-                        tuple(lo), tuple(dilation), int(itemsize), _FORCED[0])
+                        tuple(lo), tuple(dilation), int(itemsize), *_FORCED)
 
 
-_FORCED: list = [None]
+_FORCED: list = [None, None]
 
 
 @contextlib.contextmanager
-def forced(strategy: str | None):
-    """Within the block, every call this module plans uses ``strategy`` where it applies
-    (tests; not thread-safe)."""
+def forced(strategy: str | None, variant: str | None = None):
+    """Within the block, every call this module plans uses ``strategy`` (and for the Winograd
+    input gradient ``variant``, 'adjoint' or 'flipped') where it applies (tests; not
+    thread-safe)."""
     if strategy is not None and strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
-    saved = _FORCED[0]
-    _FORCED[0] = strategy
+    if variant not in (None, "adjoint", "flipped"):
+        raise ValueError(f"variant must be 'adjoint' or 'flipped', got {variant!r}")
+    saved = list(_FORCED)
+    _FORCED[:] = [strategy, variant]
     try:
         yield
     finally:
-        _FORCED[0] = saved
+        _FORCED[:] = saved
 
 
 def _eligible(x, w, groups) -> bool:
@@ -419,9 +467,15 @@ def input_grad(g, w, bias, dx, stride, lo, dilation, groups) -> bool:
         from .conv_gemm import input_grad as fallback
         from .winograd_nhwc import forward as run
 
-        # the correlation of g with the flipped, channel-transposed kernel, padded 2 - lo
-        wf = np.ascontiguousarray(w[:, :, :, ::-1, ::-1].transpose(1, 0, 2, 3, 4))
-        if not run(g, wf, bias, dx, 2 - lo[1], 2 - lo[2], p.nb, p.rb):
+        if p.variant == "adjoint":
+            from .winograd_nhwc import input_grad as adjoint
+
+            ok = adjoint(g, w, bias, dx, lo[1], lo[2], p.nb)
+        else:
+            # the correlation of g with the flipped, channel-transposed kernel, padded 2 - lo
+            wf = np.ascontiguousarray(w[:, :, :, ::-1, ::-1].transpose(1, 0, 2, 3, 4))
+            ok = run(g, wf, bias, dx, 2 - lo[1], 2 - lo[2], p.nb, p.rb)
+        if not ok:
             fallback(g, w, bias, dx, stride, lo, dilation, 1)
         return True
     return False

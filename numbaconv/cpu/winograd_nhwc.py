@@ -132,77 +132,68 @@ def _input_transform(x, V, n0, n1, ty0, ty1, lh, lw, ntx):
                         vf[ob + u] = r1 + sj * r2
 
 
-@njit(cache=True, nogil=True)
-def _grad_transform(g, Gt, n0, n1, ty0, ty1, ntx):
-    """``Gt[e, k, t] = (A g_t A^T)[e]`` for the 2x2 output-gradient tiles of the tile rows
-    ``[ty0, ty1)`` of images ``[n0, n1)`` (zero beyond the map), ``A = [[1, 0], [1, 1], [1, -1], [0, -1]]``.
+@njit(inline="always")
+def _signed(i):
+    """Row ``i`` of ``A = [[1, 0], [1, 1], [1, -1], [0, -1]]`` (Winograd's output matrix
+    transposed): the weights of a tile's first and second row / column."""
+    if i == 0:
+        return 1.0, 0.0
+    if i == 1:
+        return 1.0, 1.0
+    if i == 2:
+        return 1.0, -1.0
+    return 0.0, -1.0
 
-    Per channel, the four corners of every tile are copied into ``q[a, b, t]``, then each
-    of the 16 elements of ``A q A^T`` is a signed sum of runs of ``T``."""
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _grad_transform(g, Gt, n0, n1, ty0, ty1, ntx):
+    """``Gt[e, t, k] = (A g_t A^T)[e]`` for the 2x2 output-gradient tiles of the tile rows
+    ``[ty0, ty1)`` of images ``[n0, n1)`` (zero beyond the map); ``Gt`` holds 16 planes
+    ``(T, K)``. Each image goes through channels-last even/odd column planes (as the
+    input does), then every element is a signed sum of four runs of ``ntx*K``."""
     K, Ho, Wo = g.shape[1], g.shape[3], g.shape[4]
     nr = ty1 - ty0
-    T = (n1 - n0) * nr * ntx
+    Hp = 2 * nr
+    Wh = ntx
     gf = g.reshape(-1)
     tf = Gt.reshape(-1)
-    q = np.empty(4 * T, dtype=g.dtype)
+    ph = np.empty(2 * Hp * Wh * K, dtype=g.dtype)
+    L = ntx * K
     es = _U(Gt.shape[1])
-    for k in range(K):
-        for n in range(n0, n1):
-            for ty in range(nr):
-                tb = ((n - n0) * nr + ty) * ntx
-                for a in range(2):
-                    oh = 2 * (ty0 + ty) + a
-                    for b in range(2):
-                        qb = _U((2 * a + b) * T + tb)
-                        nx = (Wo - b + 1) // 2 if oh < Ho else 0  # tiles with column 2tx + b
-                        sb = _U(((n * K + k) * Ho + min(oh, Ho - 1)) * Wo + b)
-                        for tx in range(nx):
-                            q[qb + _U(tx)] = gf[sb + _U(2 * tx)]
-                        for tx in range(nx, ntx):
-                            q[qb + _U(tx)] = 0
-        kb = _U(k * T)
-        # A q A^T with q = [[g00, g01], [g10, g11]]: rows of A q are g0., g0. + g1.,
-        # g0. - g1., -g1.; then the same combination of the two columns. One loop per row
-        # of the result: four store streams (more would thrash L1 and defeat vectorising)
-        for i in range(4):
-            e0 = _U(4 * i) * es + kb
-            e1 = e0 + es
-            e2 = e1 + es
-            e3 = e2 + es
-            for t in range(T):
-                u = _U(t)
-                a0 = q[u]
-                a1 = q[_U(T) + u]
-                b0 = q[_U(2 * T) + u]
-                b1 = q[_U(3 * T) + u]
-                if i == 0:
-                    p0 = a0
-                    p1 = a1
-                elif i == 1:
-                    p0 = a0 + b0
-                    p1 = a1 + b1
-                elif i == 2:
-                    p0 = a0 - b0
-                    p1 = a1 - b1
-                else:
-                    p0 = -b0
-                    p1 = -b1
-                tf[e0 + u] = p0
-                tf[e1 + u] = p0 + p1
-                tf[e2 + u] = p0 - p1
-                tf[e3 + u] = -p1
+    for n in range(n0, n1):
+        _phase_planes(gf, n * K * Ho * Wo, K, Ho, Wo, ph, Hp, Wh, 2 * ty0, 0, 0)
+        for ty in range(nr):
+            tb = _U(((n - n0) * nr + ty) * L)
+            p00 = _U((2 * ty) * Wh * K)                 # row 0, even column
+            p01 = _U((Hp + 2 * ty) * Wh * K)            # row 0, odd column
+            p10 = _U((2 * ty + 1) * Wh * K)
+            p11 = _U((Hp + 2 * ty + 1) * Wh * K)
+            for i in range(4):
+                a0, a1 = _signed(i)
+                ra0 = g.dtype.type(a0)
+                ra1 = g.dtype.type(a1)
+                for j in range(4):
+                    b0, b1 = _signed(j)
+                    cb0 = g.dtype.type(b0)
+                    cb1 = g.dtype.type(b1)
+                    ob = _U(4 * i + j) * es + tb
+                    for q in range(L):
+                        u = _U(q)
+                        r0 = cb0 * ph[p00 + u] + cb1 * ph[p01 + u]
+                        r1 = cb0 * ph[p10 + u] + cb1 * ph[p11 + u]
+                        tf[ob + u] = ra0 * r0 + ra1 * r1
 
 
 @njit(cache=True, nogil=True)
 def _output_transform(M, out, bias, n0, n1, ty0, ty1, ntx):
     """``out[n, k, 2ty + a, 2tx + b] = bias[k] + (A^T M_t A)[a, b]`` for the tile rows
-    ``[ty0, ty1)`` of images ``[n0, n1)`` (outputs beyond the map dropped); ``M`` holds 16 planes ``(K, T)``, one
-    plane stride apart. Returns the number of output channels holding a NaN or an inf
+    ``[ty0, ty1)`` of images ``[n0, n1)`` (outputs beyond the map dropped); ``M`` holds
+    16 planes ``(K, T)``. Returns the number of output channels holding a NaN or an inf
     (0 normally).
 
-    Per channel, vectorised along the block's tiles: ``S = M A`` (columns), then each
-    output row pair ``A^T S`` written interleaved (``2t + b``) into a row-major buffer of
-    ``2*ntx``-wide rows, then copied row by row into ``out``."""
+    Per channel, vectorised along the block's tiles, one store stream a loop (more
+    make LLVM give up vectorising for want of alias checks): ``S = M A`` (8 runs), the
+    four ``A^T S`` runs with the bias, then the rows interleaved into ``out``."""
     K, Ho, Wo = out.shape[1], out.shape[3], out.shape[4]
     nr = ty1 - ty0
     T = (n1 - n0) * nr * ntx
@@ -210,7 +201,7 @@ def _output_transform(M, out, bias, n0, n1, ty0, ty1, ntx):
     of = out.reshape(-1)
     es = _U(M.shape[1])
     S = np.empty(8 * T, dtype=out.dtype)   # S[i, b] = sum_j A^T[b, j] M[i, j]
-    Y = np.empty(4 * T, dtype=out.dtype)   # Y[a, 2t + b] = bias + sum_i A^T[a, i] S[i, b]
+    Y = np.empty(4 * T, dtype=out.dtype)   # Y[a, b] = bias + sum_i A^T[a, i] S[i, b]
     bad = 0
     for k in range(K):
         kb = _U(k * T)
@@ -223,42 +214,134 @@ def _output_transform(M, out, bias, n0, n1, ty0, ty1, ntx):
             s1 = s0 + _U(T)
             for t in range(T):
                 u = _U(t)
-                v1 = mf[m1 + u]
-                v2 = mf[m2 + u]
-                S[s0 + u] = mf[m0 + u] + v1 + v2
-                S[s1 + u] = v1 - v2 - mf[m3 + u]
+                S[s0 + u] = mf[m0 + u] + mf[m1 + u] + mf[m2 + u]
+            for t in range(T):
+                u = _U(t)
+                S[s1 + u] = mf[m1 + u] - mf[m2 + u] - mf[m3 + u]
         bk = bias[k]
         nf = 0
-        for a in range(2):
-            yb = _U(2 * a * T)
-            if a == 0:
-                for t in range(T):
-                    u = _U(t)
-                    o0 = (S[u] + S[_U(2 * T) + u] + S[_U(4 * T) + u]) + bk
-                    o1 = (S[_U(T) + u] + S[_U(3 * T) + u] + S[_U(5 * T) + u]) + bk
-                    Y[yb + _U(2) * u] = o0
-                    Y[yb + _U(2) * u + _U(1)] = o1
-                    nf |= 0 if (o0 - o0 == 0 and o1 - o1 == 0) else 1
-            else:
-                for t in range(T):
-                    u = _U(t)
-                    o0 = (S[_U(2 * T) + u] - S[_U(4 * T) + u] - S[_U(6 * T) + u]) + bk
-                    o1 = (S[_U(3 * T) + u] - S[_U(5 * T) + u] - S[_U(7 * T) + u]) + bk
-                    Y[yb + _U(2) * u] = o0
-                    Y[yb + _U(2) * u + _U(1)] = o1
-                    nf |= 0 if (o0 - o0 == 0 and o1 - o1 == 0) else 1
+        for b in range(2):
+            t0 = _U(b * T)
+            t1 = t0 + _U(2 * T)
+            t2 = t1 + _U(2 * T)
+            t3 = t2 + _U(2 * T)
+            y0 = _U(b * T)
+            y1 = _U((2 + b) * T)
+            for t in range(T):
+                u = _U(t)
+                o = (S[t0 + u] + S[t1 + u] + S[t2 + u]) + bk
+                Y[y0 + u] = o
+                nf |= 0 if o - o == 0 else 1
+            for t in range(T):
+                u = _U(t)
+                o = (S[t1 + u] - S[t2 + u] - S[t3 + u]) + bk
+                Y[y1 + u] = o
+                nf |= 0 if o - o == 0 else 1
         bad += nf
+        half = Wo // 2
         for n in range(n0, n1):
             for ty in range(nr):
-                yt = _U(((n - n0) * nr + ty) * 2 * ntx)
+                tb = _U(((n - n0) * nr + ty) * ntx)
                 for a in range(2):
                     oh = 2 * (ty0 + ty) + a
                     if oh >= Ho:
                         break
                     ob = _U(((n * K + k) * Ho + oh) * Wo)
-                    ya = _U(2 * a * T) + yt
-                    for ow in range(Wo):
-                        of[ob + _U(ow)] = Y[ya + _U(ow)]
+                    ya = _U(2 * a * T) + tb
+                    yb = ya + _U(T)
+                    for tx in range(half):
+                        of[ob + _U(2 * tx)] = Y[ya + _U(tx)]
+                        of[ob + _U(2 * tx + 1)] = Y[yb + _U(tx)]
+                    if Wo % 2:
+                        of[ob + _U(Wo - 1)] = Y[ya + _U(half)]
+    return bad
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _input_adjoint(dV, dx, bias, n0, n1, lh, lw, nty, ntx):
+    """``dx[n, c] = bias[c] +`` the sum over the tiles of image ``n`` of ``B dV_t B^T`` added
+    back where the forward tile read its input (the adjoint of :func:`_input_transform`)
+    for whole images ``[n0, n1)``; ``dV`` holds 16 planes ``(T, C)``.
+
+    Per tile row, vectorised along ``(tile column, channel)``, one store stream a loop:
+    ``Z = dV B^T`` (16 runs), then each of the 16 elements of ``B Z`` added into the
+    channels-last even/odd column planes of the padded image; the planes are finally
+    transposed into ``dx`` (tiles in order, so every element is summed in a fixed
+    order). Returns the number of images holding a NaN or an inf (0 normally)."""
+    C, H, W = dx.shape[1], dx.shape[3], dx.shape[4]
+    Hp = 2 * nty + 2
+    Wh = ntx + 1
+    vf = dV.reshape(-1)
+    df = dx.reshape(-1)
+    es = _U(dV.shape[1])
+    L = ntx * C
+    acc = np.empty(2 * Hp * Wh * C, dtype=dx.dtype)
+    Z = np.empty(16 * L, dtype=dx.dtype)
+    bad = 0
+    for n in range(n0, n1):
+        for i in range(2 * Hp * Wh * C):
+            acc[_U(i)] = 0
+        for ty in range(nty):
+            tb = _U(((n - n0) * nty + ty) * L)
+            # Z[a, j] = sum_b dV[a, b] B^T[b, j]: columns of B^T are e0, e1 - e2 + e3,
+            # -e0 + e1 + e2, -e3 (here B^T's rows' supports give the same shape)
+            for a in range(4):
+                v0 = _U(4 * a) * es + tb
+                v1 = v0 + es
+                v2 = v1 + es
+                v3 = v2 + es
+                z = _U(4 * a * L)
+                for q in range(L):
+                    Z[z + _U(q)] = vf[v0 + _U(q)]
+                for q in range(L):
+                    u = _U(q)
+                    Z[z + _U(L) + u] = vf[v1 + u] - vf[v2 + u] + vf[v3 + u]
+                for q in range(L):
+                    u = _U(q)
+                    Z[z + _U(2 * L) + u] = vf[v1 + u] + vf[v2 + u] - vf[v0 + u]
+                for q in range(L):
+                    Z[z + _U(3 * L) + _U(q)] = -vf[v3 + _U(q)]
+            # element (i, j) of B Z, added at padded row 2ty + i, column 2tx + j
+            # (phase j % 2, m = tx + j // 2)
+            for j in range(4):
+                z0 = _U(j * L)
+                z1 = z0 + _U(4 * L)
+                z2 = z1 + _U(4 * L)
+                z3 = z2 + _U(4 * L)
+                col = _U(((j % 2) * Hp * Wh + j // 2) * C)
+                r0 = col + _U(2 * ty * Wh * C)
+                r1 = r0 + _U(Wh * C)
+                r2 = r1 + _U(Wh * C)
+                r3 = r2 + _U(Wh * C)
+                for q in range(L):
+                    acc[r0 + _U(q)] += Z[z0 + _U(q)]
+                for q in range(L):
+                    u = _U(q)
+                    acc[r1 + u] += Z[z1 + u] - Z[z2 + u] + Z[z3 + u]
+                for q in range(L):
+                    u = _U(q)
+                    acc[r2 + u] += Z[z1 + u] + Z[z2 + u] - Z[z0 + u]
+                for q in range(L):
+                    acc[r3 + _U(q)] -= Z[z3 + _U(q)]
+        # transpose the planes into dx (plus the bias): four channels a pass, one load
+        # stream each, adjacent loads (as _phase_planes, reversed)
+        nf = 0
+        HW = H * W
+        for ih in range(H):
+            r = ih + lh
+            for iw in range(W):
+                col = iw + lw
+                ob = _U(n * C * HW + ih * W + iw)
+                if r >= Hp or col >= 2 * Wh:  # never read by the forward pass: bias only
+                    for c in range(C):
+                        df[ob + _U(c * HW)] = bias[c]
+                    continue
+                ab = _U((((col % 2) * Hp + r) * Wh + col // 2) * C)
+                for c in range(C):
+                    v = bias[c] + acc[ab + _U(c)]
+                    nf |= 0 if v - v == 0 else 1
+                    df[ob + _U(c * HW)] = v
+        bad += nf
     return bad
 
 
@@ -371,7 +454,7 @@ def weight_grad(x, g, dw, lh: int, lw: int, nb: int, rb: int, items: int) -> boo
             Gt = _planes("wM", K * T, dtype)
             _input_transform(x, V, n0, n1, ty0, ty1, lh, lw, ntx)
             _grad_transform(g, Gt, n0, n1, ty0, ty1, ntx)
-            a = Gt[:, :K * T].reshape(16, K, T)
+            a = Gt[:, :K * T].reshape(16, T, K).transpose(0, 2, 1)
             b = V[:, :T * C].reshape(16, T, C)
             with np.errstate(all="ignore"):
                 if j == 0:
@@ -387,3 +470,34 @@ def weight_grad(x, g, dw, lh: int, lw: int, nb: int, rb: int, items: int) -> boo
         for p in parts[1:]:
             _add_into(total, p)
     return _weight_grad_out(total, dw) == 0
+
+
+def input_grad(g, w, bias, dx, lh: int, lw: int, nb: int) -> bool:
+    """``dx = conv2d_input(g, w) + bias`` (3x3, stride 1, padding ``lh``/``lw`` before) as the
+    adjoint of :func:`forward` on the forward pass's own tiling (the tiles of ``g``: fewer
+    than the full correlation's when the layer is unpadded): ``Gt = A g A^T``,
+    ``dV[e] = Gt[e]^T @ U[e]``, ``dx = sum B dV B^T``. Blocks of ``nb`` whole images.
+    Returns False when a value came out non-finite."""
+    N, C = dx.shape[0], dx.shape[1]
+    K = w.shape[0]
+    Ho, Wo = g.shape[3], g.shape[4]
+    nty, ntx = tiles(Ho, Wo)
+    dtype = dx.dtype
+    U = np.empty((16, K, C), dtype)
+    _weight_transform(w.reshape(K, C, 3, 3), U, 0, K)
+    b = np.zeros(C, dtype) if bias is None else bias
+    items = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
+    bad = [0] * len(items)
+
+    def work(i):
+        n0, n1 = items[i]
+        T = (n1 - n0) * nty * ntx
+        Gt = _planes("wM", K * T, dtype)
+        dV = _planes("wV", T * C, dtype)
+        _grad_transform(g, Gt, n0, n1, 0, nty, ntx)
+        with np.errstate(all="ignore"):
+            np.matmul(Gt[:, :K * T].reshape(16, T, K), U, out=dV[:, :T * C].reshape(16, T, C))
+        bad[i] = _input_adjoint(dV, dx, b, n0, n1, lh, lw, nty, ntx)
+
+    _run(work, range(len(items)))
+    return not any(bad)
