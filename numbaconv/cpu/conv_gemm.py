@@ -339,6 +339,126 @@ def weight_grad(x, g, dw_out, stride, lo, dilation, nb: int, items: int) -> None
     _unpack_filters(total, dw_out)
 
 
+# --------------------------------------------------- channel-major im2col, batched GEMMs
+# For thin layers (few input channels) on bigger maps the patch matrix is better built
+# channel-major (rows of Wo contiguous outputs, as numbaconv.cpu.conv's im2col) and each
+# image's GEMM writes its (K, P) output straight into ``out``; numpy's stacked matmul runs a
+# block's per-image GEMMs in one call.
+
+
+@njit(cache=True, nogil=True)
+def _im2col_blocks(x, cols, n0, n1, oh0, oh1, s_img, s_row, kh, kw, sh, sw, lh, lw, dh, dw,
+                   Wo, ones):
+    """``cols[(n - n0)*s_img + r*s_row + (oh - oh0)*Wo + ow]`` (flat) = patch element
+    ``r = (c*kh + th)*kw + tw`` of image ``n`` at output ``(oh, ow)`` (zero outside the
+    image), for images ``[n0, n1)`` and output rows ``[oh0, oh1)``; with ``ones`` row
+    ``R`` is all ones."""
+    C, H, W = x.shape[1], x.shape[3], x.shape[4]
+    R = C * kh * kw
+    m = (oh1 - oh0) * Wo
+    xf = x.reshape(-1)
+    cf = cols.reshape(-1)
+    for n in range(n0, n1):
+        ib = (n - n0) * s_img
+        for r in range(R):
+            tw = r % kw
+            th = (r // kw) % kh
+            c = r // (kw * kh)
+            off = tw * dw - lw
+            o0 = 0 if off >= 0 else (-off + sw - 1) // sw
+            o1 = min(Wo, (W - 1 - off) // sw + 1) if W - 1 - off >= 0 else 0
+            o1 = max(o1, o0)
+            rb = ib + r * s_row
+            for oh in range(oh0, oh1):
+                cb = _U(rb + (oh - oh0) * Wo)
+                ih = oh * sh - lh + th * dh
+                if ih < 0 or ih >= H or o1 == o0:
+                    for ow in range(Wo):
+                        cf[cb + _U(ow)] = 0
+                    continue
+                xb = _U(((n * C + c) * H + ih) * W + off + o0 * sw)
+                for ow in range(o0):
+                    cf[cb + _U(ow)] = 0
+                if sw == 1:
+                    for j in range(o1 - o0):
+                        cf[cb + _U(o0 + j)] = xf[xb + _U(j)]
+                elif sw == 2:
+                    for j in range(o1 - o0):
+                        cf[cb + _U(o0 + j)] = xf[xb + _U(2 * j)]
+                else:
+                    for j in range(o1 - o0):
+                        cf[cb + _U(o0 + j)] = xf[xb + _U(j * sw)]
+                for ow in range(o1, Wo):
+                    cf[cb + _U(ow)] = 0
+        if ones:
+            rb = ib + R * s_row
+            for j in range(m):
+                cf[_U(rb + j)] = 1
+
+
+def forward_nchw(x, w, bias, out, stride, lo, dilation, nb: int, rb: int) -> None:
+    """``out = conv(x, w) + bias`` (2-D): per block, channel-major im2col and each image's
+    GEMM ``[W | b] @ cols`` written into ``out`` (blocks of ``nb`` images, or of ``rb``
+    output rows of one image)."""
+    N = x.shape[0]
+    K, C, _, kh, kw = w.shape
+    Ho, Wo = out.shape[3], out.shape[4]
+    R = C * kh * kw
+    geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
+    wa = np.empty((K, R + 1), dtype=out.dtype)
+    wa[:, :R] = w.reshape(K, R)
+    wa[:, R] = 0 if bias is None else bias
+    out3 = out.reshape(N, K, Ho * Wo)
+
+    def work(item):
+        n0, n1, oh0, oh1 = item
+        m = (oh1 - oh0) * Wo
+        cols = _buffer("cols", ((n1 - n0), R + 1, m), out.dtype)
+        _im2col_blocks(x, cols, n0, n1, oh0, oh1, (R + 1) * m, m, *geo, True)
+        np.matmul(wa, cols, out=out3[n0:n1, :, oh0 * Wo:oh1 * Wo])
+
+    _run(work, image_items(N, Ho, nb, rb))
+
+
+def weight_grad_nchw(x, g, dw_out, stride, lo, dilation, nb: int, items: int) -> None:
+    """``dw_out = sum over blocks of G_b @ cols_b^T`` (2-D), channel-major im2col of ``nb``
+    images a block (image-major columns), one GEMM a block; fixed runs of blocks per work
+    item, partial sums added in item order."""
+    N = x.shape[0]
+    K, C, _, kh, kw = dw_out.shape
+    Ho, Wo = g.shape[3], g.shape[4]
+    P = Ho * Wo
+    R = C * kh * kw
+    geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
+    g3 = g.reshape(N, K, P)
+    blocks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
+    items = max(1, min(items, len(blocks)))
+    runs = [blocks[i * len(blocks) // items:(i + 1) * len(blocks) // items] for i in range(items)]
+    parts = [dw_out.reshape(K, R)] + [np.empty((K, R), dw_out.dtype) for _ in range(items - 1)]
+
+    def work(i):
+        acc = parts[i]
+        for j, (n0, n1) in enumerate(runs[i]):
+            m = (n1 - n0) * P
+            cols = _buffer("cols", (R, m), x.dtype)
+            _im2col_blocks(x, cols, n0, n1, 0, Ho, P, m, *geo, False)
+            if n1 - n0 == 1:
+                gb = g3[n0]
+            else:
+                gb = _buffer("g", (K, m), x.dtype)
+                _gather_block(g3, gb, n0, n1)
+            if j == 0:
+                np.matmul(gb, cols.T, out=acc)
+            else:
+                part = _buffer("part", (K, R), x.dtype)
+                np.matmul(gb, cols.T, out=part)
+                _add_into(acc, part)
+
+    _run(work, list(range(items)))
+    for p in parts[1:]:
+        _add_into(parts[0], p)
+
+
 # ----------------------------------------------------------------------------- bias gradient
 
 

@@ -10,6 +10,10 @@ Winograd over tile rows, or per-image im2col + GEMM. The strategies:
     channels-last im2row + one GEMM per block of images
     (:mod:`numbaconv.cpu.conv_gemm`); the weight gradient is one reduction over
     ``N * positions``.
+``gemm_nchw``
+    channel-major im2col of a block of images and each image's GEMM written straight
+    into the output (:mod:`numbaconv.cpu.conv_gemm`), for thin layers on bigger maps;
+    forward and weight gradient.
 ``winograd_nhwc``
     Winograd F(2x2, 3x3) with channels-last transforms vectorised along
     ``(tile column, channel)``, batched over images
@@ -52,12 +56,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-STRATEGIES = ("legacy", "gemm_nhwc", "winograd_nhwc")
+STRATEGIES = ("legacy", "gemm_nhwc", "gemm_nchw", "winograd_nhwc")
 
 #: assumed clock for turning the fixed per-item cost (seconds) into cycles
 _GHZ = 3.0
 #: Python + thread hand-off cost of one work item, and of one call, in seconds
-_ITEM_S = 12e-6
+_ITEM_S = 18e-6
 _CALL_S = 20e-6
 #: scalar cost of one element of a transposing copy (cycles)
 _TRANSPOSE = 1.5
@@ -252,6 +256,38 @@ def _cost_gemm_nhwc(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, itemsize,
     return cyc, (nb, rb, items)
 
 
+def _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach):
+    """Estimated cycles, and (nb, rb, items), of the channel-major batched GEMM strategy
+    (forward, weight gradient)."""
+    P = Ho * Wo
+    R = C * kh * kw
+    per_img = (R + 1) * P * itemsize
+    half = mach.l2 // 2
+    rb = Ho
+    if per_img > half:  # one image per block; big maps in blocks of output rows (forward)
+        nb = 1
+        if op == "forward":
+            rb = max(1, min(Ho, half // ((R + 1) * Wo * itemsize)))
+            rb = max(rb, min(Ho, -(-256 // Wo)))
+    else:
+        # per-image GEMMs: a block only needs enough work to amortise its Python overhead
+        # (~_ITEM_CYCLES) with its patches within 4x the L2
+        img = _gemm(K, P, R + 1, mach.gemm_lanes, itemsize)
+        nb = max(1, min(N, -(-_ITEM_CYCLES // int(img)), (4 * mach.l2) // per_img))
+        if op == "forward":
+            nb = min(nb, max(1, -(-N // 4)))
+    blocks = -(-N // nb) * -(-Ho // rb)
+    copy = N * R * P * ((0.3 if sw == 1 else 1.2) + 12.0 / Wo)
+    if op == "forward":
+        gemm = N * -(-Ho // rb) * _gemm(K, rb * Wo, R + 1, mach.gemm_lanes, itemsize)
+        items = blocks
+    else:
+        gemm = blocks * _gemm(K, R, nb * P, mach.gemm_lanes, itemsize)
+        copy += N * K * P * (0.4 if nb > 1 else 0.0)
+        items = _items_for(gemm, blocks)
+    return gemm + copy + _overhead(items), (nb, rb, items)
+
+
 def _cost_winograd_nhwc(op, N, C, K, Ho, Wo, itemsize, mach):
     """Estimated cycles, and (nb, items), of the channels-last Winograd strategy."""
     nty, ntx = -(-Ho // 2), -(-Wo // 2)
@@ -359,6 +395,10 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
                                            itemsize, mach)
     costs["gemm_nhwc"] = cyc
     params["gemm_nhwc"] = dict(nb=nb, rb=rb, items=items)
+    if op != "input_grad":
+        cyc, (nb, rb, items) = _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach)
+        costs["gemm_nchw"] = cyc
+        params["gemm_nchw"] = dict(nb=nb, rb=rb, items=items)
     if winograd_nhwc_applies(op, w_shape, stride, lo, dilation, H, W):
         cin, cout = (K, C) if op == "input_grad" else (C, K)
         hw = (H, W) if op == "input_grad" else (Ho, Wo)
@@ -443,6 +483,11 @@ def forward(x, w, bias, out, stride, lo, dilation, groups) -> bool:
 
         run(x, w, bias, out, stride, lo, dilation, p.nb, p.rb or out.shape[3])
         return True
+    if p.strategy == "gemm_nchw":
+        from .conv_gemm import forward_nchw as run
+
+        run(x, w, bias, out, stride, lo, dilation, p.nb, p.rb)
+        return True
     if p.strategy == "winograd_nhwc":
         from .conv_gemm import forward as fallback
         from .winograd_nhwc import forward as run
@@ -490,6 +535,11 @@ def weight_grad(x, g, dw_out, stride, lo, dilation, groups) -> bool:
              x.dtype.itemsize)
     if p.strategy == "gemm_nhwc":
         from .conv_gemm import weight_grad as run
+
+        run(x, g, dw_out, stride, lo, dilation, p.nb, p.items)
+        return True
+    if p.strategy == "gemm_nchw":
+        from .conv_gemm import weight_grad_nchw as run
 
         run(x, g, dw_out, stride, lo, dilation, p.nb, p.items)
         return True
