@@ -16,21 +16,25 @@ Winograd over tile rows, or per-image im2col + GEMM. The strategies:
     forward and weight gradient.
 ``winograd_nhwc``
     Winograd F(2x2, 3x3) with channels-last transforms vectorised along
-    ``(tile column, channel)``, batched over images
-    (:mod:`numbaconv.cpu.winograd_nhwc`); 3x3, stride 1, undilated layers.
+    ``(tile column, channel)``, batched over images or over rows of tiles
+    (:mod:`numbaconv.cpu.winograd_nhwc`); 3x3, stride 1, undilated layers with >= 16
+    channels each way. The input gradient is either the adjoint on the forward pass's
+    own tiles or the forward pass of the flipped kernel (``Plan.variant``).
 ``legacy``
     :mod:`numbaconv.cpu.conv`'s own paths.
 
 The choice is the candidate of least estimated cost (:func:`plan`). Every estimate
 is in core cycles, a function of the shapes and of :func:`machine` only:
 
-* a GEMM of ``m x n x k`` costs ``2mnk / (4 * lanes) / eff`` with
-  ``lanes`` the float32 lanes of the widest vector the CPU has (2 FMA pipes) and an
-  efficiency that falls with each small dimension (BLAS's register blocking);
+* a GEMM of ``m x n x k`` costs ``2mnk / (4 * gemm_lanes) / eff`` with
+  ``gemm_lanes`` the float32 lanes of the widest vector registers (BLAS uses them; 2
+  FMA pipes) and an efficiency that falls with each small dimension (BLAS's register
+  blocking);
 * a copy or transform pass costs per element ``1 / lanes`` times a few vector
-  operations when it runs along long contiguous runs, plus a fixed cost per run;
-  the transposing copies into and out of channels-last layout cost about 1.5
-  cycles an element (scalar);
+  operations when it runs along long contiguous runs, plus a fixed cost per run,
+  ``lanes`` the width Numba's loops get (8 float32 on AVX2 and, by LLVM's tuning, on
+  AVX-512 too: see :class:`Machine`); the transposing copies into and out of
+  channels-last layout cost about 1.5 cycles an element (scalar);
 * each work item costs a fixed Python/hand-off overhead;
 * legacy paths are modelled the same way (their known weak spots: im2col rows of
   ``Wo`` elements, per-image GEMMs of ``P`` columns, Winograd transforms along tile
@@ -38,8 +42,8 @@ is in core cycles, a function of the shapes and of :func:`machine` only:
 
 Constants were fitted on an AMD EPYC (AVX2) with single-threaded measurements
 (``python -m numbaconv bench sweep`` and ``conv``); everything that depends on the
-machine enters through ``lanes`` and the cache sizes (block sizes follow L2), never
-through timing at run time. The thread count never enters: blocks and work items
+machine enters through the vector widths and the cache sizes (block sizes follow
+L2), never through timing at run time. The thread count never enters: blocks and work items
 are the same whatever ``numba.get_num_threads()``, so results are bitwise
 reproducible across thread counts.
 
@@ -60,9 +64,11 @@ STRATEGIES = ("legacy", "gemm_nhwc", "gemm_nchw", "winograd_nhwc")
 
 #: assumed clock for turning the fixed per-item cost (seconds) into cycles
 _GHZ = 3.0
-#: Python + thread hand-off cost of one work item, and of one call, in seconds
+#: Python + thread hand-off cost of one work item, of one call, and of pinning BLAS to one
+#: thread around a call's GEMMs, in seconds
 _ITEM_S = 18e-6
 _CALL_S = 20e-6
+_PIN_S = 12e-6
 #: scalar cost of one element of a transposing copy (cycles)
 _TRANSPOSE = 1.5
 #: fixed cost of starting a vectorised loop over one run (cycles)
@@ -183,8 +189,12 @@ def _vec(elems: float, ops: float, lanes: int, runs: float = 0.0) -> float:
     return elems * ops / lanes + runs * _RUN
 
 
-def _overhead(items: int) -> float:
-    return (_CALL_S + _ITEM_S * items) * _GHZ * 1e9
+def _overhead(items: int, blas: bool = True) -> float:
+    """Fixed cost of a call of ``items`` work items (``blas``: with BLAS pinned around them;
+    the legacy direct kernels are one Numba call each)."""
+    if not blas:
+        return _CALL_S * _GHZ * 1e9
+    return (_CALL_S + _PIN_S + _ITEM_S * items) * _GHZ * 1e9
 
 
 def _items_for(cycles: float, blocks: int) -> int:
@@ -351,7 +361,7 @@ def _cost_legacy(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, lh, lw, item
         slow = {"forward": 2.7, "input_grad": 3.0, "weight_grad": 5.0}[op]
         if sh != 1 or sw != 1:
             slow *= 3.0
-        return fma / lanes * slow / 2.0 + N * K * P * 0.3 + _overhead(1)
+        return fma / lanes * slow / 2.0 + N * K * P * 0.3 + _overhead(1, blas=False)
     wino = op != "weight_grad" and winograd_applies((N, C, H, W), (K, C, kh, kw),
                                                     (sh, sw), (dh, dw), 1)
     if op == "input_grad":
@@ -395,7 +405,9 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
                                            itemsize, mach)
     costs["gemm_nhwc"] = cyc
     params["gemm_nhwc"] = dict(nb=nb, rb=rb, items=items)
-    if op != "input_grad":
+    # channel-major batched GEMM: forward only where the reduction is long enough for BLAS
+    # (a 1-channel 3x3 layer's k = 10 GEMM loses to the direct loops, measured)
+    if op == "weight_grad" or (op == "forward" and C * kh * kw >= 16):
         cyc, (nb, rb, items) = _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach)
         costs["gemm_nchw"] = cyc
         params["gemm_nchw"] = dict(nb=nb, rb=rb, items=items)
