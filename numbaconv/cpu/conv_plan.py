@@ -407,7 +407,7 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
     params["gemm_nhwc"] = dict(nb=nb, rb=rb, items=items)
     # channel-major batched GEMM: forward only where the reduction is long enough for BLAS
     # (a 1-channel 3x3 layer's k = 10 GEMM loses to the direct loops, measured)
-    if op == "weight_grad" or (op == "forward" and C * kh * kw >= 16):
+    if op == "weight_grad" or (op == "forward" and (C * kh * kw >= 16 or force == "gemm_nchw")):
         cyc, (nb, rb, items) = _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach)
         costs["gemm_nchw"] = cyc
         params["gemm_nchw"] = dict(nb=nb, rb=rb, items=items)
