@@ -23,7 +23,7 @@ from numbaconv.cpu import conv_plan
 
 #: (strategy, variant of the Winograd input gradient); gemm_nchw has no input gradient (the
 #: plan falls back to the model's choice there)
-FORCINGS = [("legacy", None), ("gemm_nhwc", None), ("gemm_nchw", None),
+FORCINGS = [("legacy", None), ("gemm_nhwc", None), ("gemm_nchw", None), ("gemm_taps", None),
             ("winograd_nhwc", "adjoint"), ("winograd_nhwc", "flipped")]
 
 
@@ -246,7 +246,7 @@ def test_nan_stays_local(strategy, variant, pad):
         np.testing.assert_allclose(got[ok], want[ok], rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("strategy", ["gemm_nhwc", "gemm_nchw", "winograd_nhwc"])
+@pytest.mark.parametrize("strategy", ["gemm_nhwc", "gemm_nchw", "gemm_taps", "winograd_nhwc"])
 def test_inf_stays_inf(strategy):
     rng = np.random.default_rng(5)
     x = np.abs(rng.standard_normal((1, 2, 6, 6)))

@@ -516,3 +516,200 @@ def bias_grad(g, db) -> None:
     else:
         step = -(-K // _BIAS_ITEMS)
         _run(lambda k0: _bias_grad_rows(g, db, k0, min(K, k0 + step)), list(range(0, K, step)))
+
+
+# ------------------------------------------------------ per-tap GEMMs that skip the padding
+# On a tiny padded map most (position, tap) pairs read padding: a 3x3 map with padding 1
+# has 49 of its 81 pairs inside the image. Per tap ``t`` the outputs whose input lies in
+# the image form a rectangle; their rows of a channels-last copy of the input are gathered
+# and multiplied by that tap's filters, so the padding is never multiplied.
+
+
+@njit(cache=True, nogil=True)
+def _to_rows(x, xr, n0, n1):
+    """``xr[(n - n0)*H*W + i, c] = x[n, c, i]`` (an image block's planes channels-last)."""
+    C = x.shape[1]
+    S = x.shape[2] * x.shape[3] * x.shape[4]
+    xf = x.reshape(-1)
+    rf = xr.reshape(-1)
+    for n in range(n0, n1):
+        db = _U((n - n0) * S * C)
+        c = 0
+        while c + 4 <= C:  # four channels a pass: four load streams, adjacent stores
+            s0 = _U((n * C + c) * S)
+            for i in range(S):
+                d = db + _U(i * C + c)
+                rf[d] = xf[s0 + _U(i)]
+                rf[d + _U(1)] = xf[s0 + _U(S + i)]
+                rf[d + _U(2)] = xf[s0 + _U(2 * S + i)]
+                rf[d + _U(3)] = xf[s0 + _U(3 * S + i)]
+            c += 4
+        while c < C:
+            s0 = _U((n * C + c) * S)
+            for i in range(S):
+                rf[db + _U(i * C + c)] = xf[s0 + _U(i)]
+            c += 1
+
+
+@njit(cache=True, nogil=True)
+def _tap_rows(src, dst, nimg, S_in, P, rect, mode):
+    """Move rows between channels-last matrices for one tap: for every image ``i < nimg``
+    and output ``(oh, ow)`` of ``rect = (oh0, oh1, ow0, ow1, sh, sw, ih0, iw0, W_in, Wo)``
+    in order, with input row ``(oh*sh + ih0)*W_in + ow*sw + iw0`` of ``S_in`` per image and
+    output row ``oh*Wo + ow`` of ``P`` per image: ``mode`` 0 copies input rows of ``src``
+    into consecutive rows of ``dst``, 1 adds consecutive rows of ``src`` onto output rows
+    of ``dst``, 2 adds them onto input rows, 3 copies output rows into consecutive rows."""
+    oh0, oh1, ow0, ow1 = rect[0], rect[1], rect[2], rect[3]
+    sh, sw, ih0, iw0, W_in, Wo = rect[4], rect[5], rect[6], rect[7], rect[8], rect[9]
+    L = src.shape[1]
+    sf = src.reshape(-1)
+    df = dst.reshape(-1)
+    q = 0
+    for i in range(nimg):
+        for oh in range(oh0, oh1):
+            for ow in range(ow0, ow1):
+                r_in = i * S_in + (oh * sh + ih0) * W_in + ow * sw + iw0
+                r_out = i * P + oh * Wo + ow
+                if mode == 0:
+                    s, d = r_in, q
+                elif mode == 1:
+                    s, d = q, r_out
+                elif mode == 2:
+                    s, d = q, r_in
+                else:
+                    s, d = r_out, q
+                sb = _U(s * L)
+                db = _U(d * L)
+                if mode == 1 or mode == 2:
+                    for j in range(L):
+                        df[db + _U(j)] += sf[sb + _U(j)]
+                else:
+                    for j in range(L):
+                        df[db + _U(j)] = sf[sb + _U(j)]
+                q += 1
+
+
+def tap_rects(H, W, Ho, Wo, kh, kw, stride, lo, dilation):
+    """``(t, rect)`` per tap ``t = th*kw + tw`` that reads the image at all: the rectangle of
+    outputs whose input lies inside the image (see :func:`_tap_rows`)."""
+    sh, sw = stride[1], stride[2]
+    lh, lw = lo[1], lo[2]
+    dh, dw = dilation[1], dilation[2]
+    rects = []
+    for th in range(kh):
+        oh = [o for o in range(Ho) if 0 <= o * sh - lh + th * dh < H]
+        for tw in range(kw):
+            ow = [o for o in range(Wo) if 0 <= o * sw - lw + tw * dw < W]
+            if oh and ow:
+                rects.append((th * kw + tw, np.array(
+                    [oh[0], oh[-1] + 1, ow[0], ow[-1] + 1, sh, sw, th * dh - lh, tw * dw - lw,
+                     W, Wo], np.int64)))
+    return rects
+
+
+def _rect_rows(rect) -> int:
+    return int((rect[1] - rect[0]) * (rect[3] - rect[2]))
+
+
+def forward_taps(x, w, bias, out, stride, lo, dilation, nb: int) -> None:
+    """``out = conv(x, w) + bias`` (2-D): per block of ``nb`` images, per tap, the rows of the
+    outputs whose input is inside the image times that tap's filters, added in tap order
+    onto the bias."""
+    N, C, _, H, W = x.shape
+    K, _, _, kh, kw = w.shape
+    Ho, Wo = out.shape[3], out.shape[4]
+    P, S = Ho * Wo, H * W
+    rects = tap_rects(H, W, Ho, Wo, kh, kw, stride, lo, dilation)
+    wt = np.ascontiguousarray(w.reshape(K, C, kh * kw).transpose(2, 1, 0))  # (taps, C, K)
+    brow = np.zeros(K, out.dtype) if bias is None else bias
+    out3 = out.reshape(N, K, P)
+
+    def work(item):
+        n0, n1 = item
+        nimg = n1 - n0
+        xr = _buffer("xr", (nimg * S, C), out.dtype)
+        _to_rows(x, xr, n0, n1)
+        y = _buffer("res", (nimg * P, K), out.dtype)
+        y[:] = brow
+        for t, rect in rects:
+            m = nimg * _rect_rows(rect)
+            xt = _buffer("rows", (m, C), out.dtype)
+            _tap_rows(xr, xt, nimg, S, P, rect, 0)
+            part = _buffer("part", (m, K), out.dtype)
+            np.matmul(xt, wt[t], out=part)
+            _tap_rows(part, y, nimg, S, P, rect, 1)
+        _rows_to_nchw(y, out3, n0, n1, 0)
+
+    _run(work, [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)])
+
+
+def input_grad_taps(g, w, bias, dx, stride, lo, dilation, nb: int) -> None:
+    """``dx = conv_input(g, w) + bias`` (2-D): per block, per tap, the gradient rows of the
+    outputs whose input is inside the image times that tap's filters, added onto those
+    inputs' rows (bias first, taps in order)."""
+    N, C, _, H, W = dx.shape
+    K, _, _, kh, kw = w.shape
+    Ho, Wo = g.shape[3], g.shape[4]
+    P, S = Ho * Wo, H * W
+    rects = tap_rects(H, W, Ho, Wo, kh, kw, stride, lo, dilation)
+    wk = np.ascontiguousarray(w.reshape(K, C, kh * kw).transpose(2, 0, 1))  # (taps, K, C)
+    brow = np.zeros(C, dx.dtype) if bias is None else bias
+    dx3 = dx.reshape(N, C, S)
+
+    def work(item):
+        n0, n1 = item
+        nimg = n1 - n0
+        gr = _buffer("xr", (nimg * P, K), dx.dtype)
+        _to_rows(g, gr, n0, n1)
+        acc = _buffer("res", (nimg * S, C), dx.dtype)
+        acc[:] = brow
+        for t, rect in rects:
+            m = nimg * _rect_rows(rect)
+            gt = _buffer("rows", (m, K), dx.dtype)
+            _tap_rows(gr, gt, nimg, S, P, rect, 3)
+            part = _buffer("part", (m, C), dx.dtype)
+            np.matmul(gt, wk[t], out=part)
+            _tap_rows(part, acc, nimg, S, P, rect, 2)
+        _rows_to_nchw(acc, dx3, n0, n1, 0)
+
+    _run(work, [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)])
+
+
+def weight_grad_taps(x, g, dw_out, stride, lo, dilation, nb: int, items: int) -> None:
+    """``dw_out[:, :, th, tw] = sum over blocks of G_t^T @ X_t`` (2-D): per tap the gradient
+    and input rows of the outputs whose input is inside the image; fixed runs of blocks per
+    work item, partial sums added in item order."""
+    N, C, _, H, W = x.shape
+    K, _, _, kh, kw = dw_out.shape
+    Ho, Wo = g.shape[3], g.shape[4]
+    P, S = Ho * Wo, H * W
+    taps = kh * kw
+    rects = tap_rects(H, W, Ho, Wo, kh, kw, stride, lo, dilation)
+    blocks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
+    items = max(1, min(items, len(blocks)))
+    runs = [blocks[i * len(blocks) // items:(i + 1) * len(blocks) // items] for i in range(items)]
+    parts = [np.zeros((taps, K, C), dw_out.dtype) for _ in range(items)]
+
+    def work(i):
+        acc = parts[i]
+        for n0, n1 in runs[i]:
+            nimg = n1 - n0
+            xr = _buffer("xr", (nimg * S, C), x.dtype)
+            _to_rows(x, xr, n0, n1)
+            gr = _buffer("res", (nimg * P, K), x.dtype)
+            _to_rows(g, gr, n0, n1)
+            for t, rect in rects:
+                m = nimg * _rect_rows(rect)
+                xt = _buffer("rows", (m, C), x.dtype)
+                _tap_rows(xr, xt, nimg, S, P, rect, 0)
+                gt = _buffer("g", (m, K), x.dtype)
+                _tap_rows(gr, gt, nimg, S, P, rect, 3)
+                part = _buffer("part", (K, C), x.dtype)
+                np.matmul(gt.T, xt, out=part)
+                _add_into(acc[t], part)
+
+    _run(work, list(range(items)))
+    total = parts[0]
+    for p in parts[1:]:
+        _add_into(total, p)
+    dw_out[:, :, 0] = total.reshape(kh, kw, K, C).transpose(2, 3, 0, 1)

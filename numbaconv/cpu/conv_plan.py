@@ -14,6 +14,10 @@ Winograd over tile rows, or per-image im2col + GEMM. The strategies:
     channel-major im2col of a block of images and each image's GEMM written straight
     into the output (:mod:`numbaconv.cpu.conv_gemm`), for thin layers on bigger maps;
     forward and weight gradient.
+``gemm_taps``
+    one GEMM per kernel tap on the channels-last rows of the outputs whose input lies
+    inside the image (:mod:`numbaconv.cpu.conv_gemm`): the padding is never multiplied,
+    which on a 3x3 map with padding 1 is 32 of 81 (position, tap) pairs.
 ``winograd_nhwc``
     Winograd F(2x2, 3x3) with channels-last transforms vectorised along
     ``(tile column, channel)``, batched over images or over rows of tiles
@@ -60,7 +64,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-STRATEGIES = ("legacy", "gemm_nhwc", "gemm_nchw", "winograd_nhwc")
+STRATEGIES = ("legacy", "gemm_nhwc", "gemm_nchw", "gemm_taps", "winograd_nhwc")
 
 #: assumed clock for turning the fixed per-item cost (seconds) into cycles
 _GHZ = 3.0
@@ -298,6 +302,42 @@ def _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach):
     return gemm + copy + _overhead(items), (nb, rb, items)
 
 
+def _tap_pairs(H, W, Ho, Wo, kh, kw, sh, sw, lh, lw, dh, dw):
+    """(position, tap) pairs per image whose input lies inside the image, and taps used."""
+    rows = [sum(1 for o in range(Ho) if 0 <= o * sh - lh + t * dh < H) for t in range(kh)]
+    cols = [sum(1 for o in range(Wo) if 0 <= o * sw - lw + t * dw < W) for t in range(kw)]
+    return sum(rows) * sum(cols), sum(1 for r in rows if r) * sum(1 for c in cols if c)
+
+
+def _cost_gemm_taps(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, lh, lw, dh, dw, itemsize,
+                    mach):
+    """Estimated cycles, and (nb, items), of the per-tap GEMMs that skip the padding."""
+    pairs, taps = _tap_pairs(H, W, Ho, Wo, kh, kw, sh, sw, lh, lw, dh, dw)
+    if taps == 0:
+        return None
+    P, S = Ho * Wo, H * W
+    lanes = mach.lanes
+    m1 = pairs / taps  # GEMM rows per image and tap, on average
+    nb = max(1, min(N, -(-256 // max(1, int(m1)))))
+    if op != "weight_grad":
+        nb = min(nb, max(1, -(-N // 4)))
+    blocks = -(-N // nb)
+    m = nb * m1
+    if op == "forward":
+        gemm = blocks * taps * _gemm(m, K, C, mach.gemm_lanes, itemsize)
+        moves = N * (S * C + P * K) * _TRANSPOSE
+    elif op == "input_grad":
+        gemm = blocks * taps * _gemm(m, C, K, mach.gemm_lanes, itemsize)
+        moves = N * (S * C + P * K) * _TRANSPOSE
+    else:
+        gemm = blocks * taps * _gemm(K, C, m, mach.gemm_lanes, itemsize)
+        moves = N * (S * C + P * K) * _TRANSPOSE
+    rows = N * pairs * (_vec(C + K, 2, lanes) + 2 * 10.0)
+    items = blocks if op != "weight_grad" else _items_for(gemm, blocks)
+    calls = blocks * (3 + 3 * taps) * 2e-6 * _GHZ * 1e9
+    return gemm + moves + rows + calls + _overhead(items), (nb, items)
+
+
 def _cost_winograd_nhwc(op, N, C, K, Ho, Wo, itemsize, mach):
     """Estimated cycles, and (nb, items), of the channels-last Winograd strategy."""
     nty, ntx = -(-Ho // 2), -(-Wo // 2)
@@ -405,6 +445,11 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
                                            itemsize, mach)
     costs["gemm_nhwc"] = cyc
     params["gemm_nhwc"] = dict(nb=nb, rb=rb, items=items)
+    taps_cost = _cost_gemm_taps(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, lh, lw, dh, dw,
+                                itemsize, mach)
+    if taps_cost is not None:
+        costs["gemm_taps"] = taps_cost[0]
+        params["gemm_taps"] = dict(nb=taps_cost[1][0], items=taps_cost[1][1])
     # channel-major batched GEMM: forward only where the reduction is long enough for BLAS
     # (a 1-channel 3x3 layer's k = 10 GEMM loses to the direct loops, measured)
     if op == "weight_grad" or (op == "forward" and (C * kh * kw >= 16 or force == "gemm_nchw")):
@@ -500,6 +545,11 @@ def forward(x, w, bias, out, stride, lo, dilation, groups) -> bool:
 
         run(x, w, bias, out, stride, lo, dilation, p.nb, p.rb)
         return True
+    if p.strategy == "gemm_taps":
+        from .conv_gemm import forward_taps as run
+
+        run(x, w, bias, out, stride, lo, dilation, p.nb)
+        return True
     if p.strategy == "winograd_nhwc":
         from .conv_gemm import forward as fallback
         from .winograd_nhwc import forward as run
@@ -517,6 +567,11 @@ def input_grad(g, w, bias, dx, stride, lo, dilation, groups) -> bool:
     p = plan("input_grad", dx.shape, w.shape, g.shape, stride, lo, dilation, dx.dtype.itemsize)
     if p.strategy == "gemm_nhwc":
         from .conv_gemm import input_grad as run
+
+        run(g, w, bias, dx, stride, lo, dilation, p.nb)
+        return True
+    if p.strategy == "gemm_taps":
+        from .conv_gemm import input_grad_taps as run
 
         run(g, w, bias, dx, stride, lo, dilation, p.nb)
         return True
@@ -552,6 +607,11 @@ def weight_grad(x, g, dw_out, stride, lo, dilation, groups) -> bool:
         return True
     if p.strategy == "gemm_nchw":
         from .conv_gemm import weight_grad_nchw as run
+
+        run(x, g, dw_out, stride, lo, dilation, p.nb, p.items)
+        return True
+    if p.strategy == "gemm_taps":
+        from .conv_gemm import weight_grad_taps as run
 
         run(x, g, dw_out, stride, lo, dilation, p.nb, p.items)
         return True
