@@ -271,6 +271,14 @@ def test_bias_grad_is_the_float64_sum(shape):
     np.testing.assert_allclose(got, want.astype(np.float32), rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("K, C, k", [(32, 1, 3), (32, 3, 3), (64, 4, 3), (4, 64, 3), (8, 4, 3),
+                                     (64, 3, 7), (7, 64, 1)])
+def test_plan_knows_when_conv_runs_direct_loops(K, C, k):
+    from numbaconv.cpu import conv as cpu_conv
+
+    assert conv_plan.legacy_direct(K, C, k, k) == (not cpu_conv._use_gemm((K, C, 1, k, k), 1))
+
+
 def test_machine_and_plan_are_sane():
     m = conv_plan.machine()
     assert m.lanes in (4, 8, 16) and m.gemm_lanes >= m.lanes and m.l1 >= 4096 and m.l2 >= m.l1

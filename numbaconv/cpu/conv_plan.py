@@ -386,16 +386,27 @@ def _cost_winograd_adjoint(N, C, K, Ho, Wo, H, W, itemsize, mach):
     return grad + gemm + adj + fixed + _overhead(nblk), (nb, nblk)
 
 
+#: numbaconv.cpu.conv's rule for its direct loops (``_use_gemm`` false): reduction shorter
+#: than this, or fewer output channels than ``_LEGACY_MIN_K`` (conv imports this module, so
+#: the two numbers are repeated here; tests/test_conv_paths.py checks they agree)
+_LEGACY_MIN_REDUCTION = 32
+_LEGACY_MIN_K = 8
+
+
+def legacy_direct(K: int, C: int, kh: int, kw: int) -> bool:
+    """Whether :mod:`numbaconv.cpu.conv` runs an ungrouped 2-D layer with direct loops."""
+    return C * kh * kw < _LEGACY_MIN_REDUCTION or K < _LEGACY_MIN_K
+
+
 def _cost_legacy(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, lh, lw, itemsize, mach):
     """Estimated cycles of :mod:`numbaconv.cpu.conv`'s own choice for a 2-D, ungrouped call."""
-    from . import conv as _conv
     from .winograd import winograd_applies
 
     P = Ho * Wo
     R = C * kh * kw
     lanes = mach.lanes
     fma = float(N) * K * R * P
-    if not _conv._use_gemm((K, C, 1, kh, kw), 1):
+    if legacy_direct(K, C, kh, kw):
         # direct loops: one vector FMA per tap and lane, at about a quarter of peak
         # (accumulators in L1, not in registers), more for the gradients' scatter/reduce
         slow = {"forward": 2.7, "input_grad": 3.0, "weight_grad": 5.0}[op]
