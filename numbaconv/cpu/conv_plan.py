@@ -181,7 +181,9 @@ class Plan:
 
 
 def _gemm(m: float, n: float, k: float, lanes: int, itemsize: int) -> float:
-    """Cycles of one single-threaded BLAS GEMM ``(m x k) @ (k x n)``."""
+    """Cycles of one single-threaded BLAS GEMM ``(m x k) @ (k x n)`` (0 when it is empty)."""
+    if m <= 0 or n <= 0 or k <= 0:
+        return 0.0
     rate = 4.0 * lanes * (4 / itemsize)  # 2 FMA pipes x 2 flops
     eff = 0.92 * (m / (m + 6.0)) * (n / (n + 10.0)) * (k / (k + 6.0))
     return 2.0 * m * n * k / (rate * eff)
@@ -313,11 +315,9 @@ def _cost_gemm_taps(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, lh, lw, dh, dw, i
                     mach):
     """Estimated cycles, and (nb, items), of the per-tap GEMMs that skip the padding."""
     pairs, taps = _tap_pairs(H, W, Ho, Wo, kh, kw, sh, sw, lh, lw, dh, dw)
-    if taps == 0:
-        return None
     P, S = Ho * Wo, H * W
     lanes = mach.lanes
-    m1 = pairs / taps  # GEMM rows per image and tap, on average
+    m1 = pairs / max(taps, 1)  # GEMM rows per image and tap, on average (no tap: bias only)
     nb = max(1, min(N, -(-256 // max(1, int(m1)))))
     if op != "weight_grad":
         nb = min(nb, max(1, -(-N // 4)))
@@ -456,11 +456,10 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
                                            itemsize, mach)
     costs["gemm_nhwc"] = cyc
     params["gemm_nhwc"] = dict(nb=nb, rb=rb, items=items)
-    taps_cost = _cost_gemm_taps(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, lh, lw, dh, dw,
-                                itemsize, mach)
-    if taps_cost is not None:
-        costs["gemm_taps"] = taps_cost[0]
-        params["gemm_taps"] = dict(nb=taps_cost[1][0], items=taps_cost[1][1])
+    cyc, (nb, items) = _cost_gemm_taps(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, lh, lw, dh,
+                                       dw, itemsize, mach)
+    costs["gemm_taps"] = cyc
+    params["gemm_taps"] = dict(nb=nb, items=items)
     # channel-major batched GEMM: forward only where the reduction is long enough for BLAS
     # (a 1-channel 3x3 layer's k = 10 GEMM loses to the direct loops, measured)
     if op == "weight_grad" or (op == "forward" and (C * kh * kw >= 16 or force == "gemm_nchw")):
