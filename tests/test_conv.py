@@ -458,16 +458,19 @@ def test_torch_cross_check(nd):
 def test_gemm_path_on_every_geometry(p):
     """Force the im2col + GEMM path (normally only for wide layers) on hypothesis' geometries."""
     nd, x, w = p["nd"], p["x"], p["w"]
-    saved = cpu_conv._MIN_REDUCTION, cpu_conv._MIN_KG
-    cpu_conv._MIN_REDUCTION, cpu_conv._MIN_KG = 1, 1
+    from numbaconv.cpu import conv_plan
+
+    saved = conv_plan._LEGACY_MIN_REDUCTION, conv_plan._LEGACY_MIN_K
+    conv_plan._LEGACY_MIN_REDUCTION, conv_plan._LEGACY_MIN_K = 1, 1
     try:
-        assert cpu_conv._use_gemm(geometry(x.shape, w.shape, **_grad_args(p)))
-        y = CONV[nd](x, w, p["bias"], **_grad_args(p))
-        g = np.random.default_rng(10).standard_normal(y.shape)
-        dx = CONV_INPUT[nd](x.shape, w, g, **_grad_args(p))
-        dw = CONV_WEIGHT[nd](x, w.shape, g, **_grad_args(p))
+        with conv_plan.forced("legacy"):  # cpu/conv.py's own strategies, not the small-map ones
+            assert cpu_conv._use_gemm(geometry(x.shape, w.shape, **_grad_args(p)))
+            y = CONV[nd](x, w, p["bias"], **_grad_args(p))
+            g = np.random.default_rng(10).standard_normal(y.shape)
+            dx = CONV_INPUT[nd](x.shape, w, g, **_grad_args(p))
+            dw = CONV_WEIGHT[nd](x, w.shape, g, **_grad_args(p))
     finally:
-        cpu_conv._MIN_REDUCTION, cpu_conv._MIN_KG = saved
+        conv_plan._LEGACY_MIN_REDUCTION, conv_plan._LEGACY_MIN_K = saved
     want = conv_reference(x, w, p["bias"], p["stride"], p["pads"], p["dilation"], p["groups"])
     np.testing.assert_allclose(y, want, rtol=1e-10, atol=1e-10)
     y0 = want if p["bias"] is None else want - p["bias"].reshape((-1,) + (1,) * nd)

@@ -21,7 +21,7 @@ from numbaconv.bench.machine import header, machine_info
 
 #: families in report order; any other module of numbaconv.bench that defines CASES
 #: (a new family) is found by :func:`families` and runs after these
-FAMILIES = ("padding", "signal", "conv", "pooling", "activations")
+FAMILIES = ("padding", "signal", "conv", "sweep", "pooling", "activations")
 #: families that run only when named (long, or need optional extras)
 OPT_IN = ("dask",)
 #: modules of numbaconv.bench that hold no cases, or whose cases need a runner of their own

@@ -83,14 +83,10 @@ from ..loops.conv import (
     weight_grad_cl_block,
     weight_grad_run,
 )
+from . import conv_plan as _plan
 from .jit import njit
 from .threads import run_items as _run
 from .threads import split as _split
-
-#: below this reduction length (C/groups * kernel taps) or with fewer output channels per
-#: group than ``_MIN_KG``, direct loops beat im2col + GEMM.
-_MIN_REDUCTION = 32
-_MIN_KG = 8
 
 #: multiply-adds below which a direct kernel runs serially on the calling thread (waking
 #: the thread pool costs more than the work; measured)
@@ -186,29 +182,6 @@ def _weight_grad_parallel(xf, gf, dwf, geo, chunks):
     planes = geo[G_K] * geo[G_CG]
     for i in prange(chunks):
         _weight_grad_planes(xf, gf, dwf, geo, i * planes // chunks, (i + 1) * planes // chunks)
-
-
-@njit(cache=True, nogil=True)
-def _bias_grad_channels(g, db, k0, k1):
-    """``db[k] = sum(g[:, k, :])`` for ``k0 <= k < k1``, accumulated in float64 over the rows
-    of ``g``, then its columns, in order."""
-    A, _, B = g.shape
-    acc = np.zeros(k1 - k0)
-    for a in range(A):
-        for k in range(k0, k1):
-            s = acc[k - k0]
-            for b in range(B):
-                s += g[a, k, b]
-            acc[k - k0] = s
-    for k in range(k0, k1):
-        db[k] = acc[k - k0]
-
-
-@njit(cache=True, parallel=True)
-def _bias_grad_parallel(g, db, chunks):
-    K = db.size
-    for i in prange(chunks):
-        _bias_grad_channels(g, db, i * K // chunks, (i + 1) * K // chunks)
 
 
 def _chunks(items: int) -> int:
@@ -647,8 +620,8 @@ def _col2im(cols, df, bf, geo, n, c0, cg):
 
 def _use_gemm(geometry: ConvGeometry) -> bool:
     """Whether the layer's reduction is long enough for im2col + GEMM to beat direct loops."""
-    return (geometry.group_channels * geometry.taps >= _MIN_REDUCTION
-            and geometry.group_filters >= _MIN_KG)
+    return not _plan.legacy_direct(geometry.group_filters, geometry.group_channels,
+                                   geometry.taps, 1)
 
 
 def gemm_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
@@ -1173,6 +1146,11 @@ def conv_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
     if out.size == 0:
         return
     # -- strategy --------------------------------------------------------------------------
+    if not geometry.channels_last and _plan.forward(
+            x.reshape(geometry.x_shape), w.reshape(geometry.w_shape), bias,
+            out.reshape(geometry.y_shape), geometry.stride, geometry.lo, geometry.dilation,
+            geometry.groups):
+        return  # a small-map strategy of the cost model (cpu/conv_plan.py)
     if geometry.channels_last:
         if not _use_gemm(geometry):
             _direct_forward_cl(x, w, bias, out, geometry)
@@ -1200,6 +1178,11 @@ def conv_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
     if dx.size == 0:
         return
     # -- strategy --------------------------------------------------------------------------
+    if not geometry.channels_last and _plan.input_grad(
+            g.reshape(geometry.y_shape), w.reshape(geometry.w_shape), bias,
+            dx.reshape(geometry.x_shape), geometry.stride, geometry.lo, geometry.dilation,
+            geometry.groups):
+        return  # a small-map strategy of the cost model (cpu/conv_plan.py)
     # stride 1: the input gradient is again a forward layer (flipped kernel, see _flipped)
     stride1 = geometry.stride == (1, 1, 1) and g.size > 0
     flo = geometry.adjoint_lo
@@ -1234,6 +1217,11 @@ def conv_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
     if dw.size == 0:
         return
     # -- strategy --------------------------------------------------------------------------
+    if (not geometry.channels_last and g.size and x.size and _plan.weight_grad(
+            x.reshape(geometry.x_shape), g.reshape(geometry.y_shape),
+            dw.reshape(geometry.w_shape), geometry.stride, geometry.lo, geometry.dilation,
+            geometry.groups)):
+        return  # a small-map strategy of the cost model (cpu/conv_plan.py)
     if geometry.channels_last:
         if g.size == 0 or not _use_gemm(geometry):
             _direct_weight_grad_cl(x, g, dw, geometry)
@@ -1253,7 +1241,4 @@ def conv_bias_grad(g, db) -> None:
     if db.size == 0:
         return
     # -- strategy --------------------------------------------------------------------------
-    if g.size < PARALLEL_WORK:
-        _bias_grad_channels(g, db, 0, db.size)
-    else:
-        _bias_grad_parallel(g, db, _chunks(db.size))
+    _plan.bias_grad(g, db)  # vectorised, float64 accumulation (cpu/conv_gemm.py)

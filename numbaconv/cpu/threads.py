@@ -1,17 +1,31 @@
-"""Work items on a few Python threads, each calling single-threaded BLAS (CPU paths that GEMM).
+"""Independent pieces of a call on a few Python threads, the calling thread among them.
 
-The GEMM-based convolution paths (im2col + GEMM, Winograd) split a call into a
-fixed list of independent work items. :func:`run_items` runs them on
-``numba.get_num_threads()`` Python threads; every item's GIL-free njit code and
-its BLAS call run in parallel with the others, BLAS pinned to one thread per
-item with threadpoolctl (when installed), so two single-threaded GEMMs on two
-cores stay fast on a busy machine where a spinning BLAS team collapses. The
-items and their blocking are constants of the call's shapes (:func:`split`), so
-results never depend on the thread count.
+CPU kernels are GIL-free (``nogil``) njit functions over a range of work; a call splits
+into pieces whose results do not depend on which thread runs them, so the answer never
+depends on the thread count. Pieces are handed out one at a time (dynamic scheduling):
+on a busy machine a thread that loses its core simply takes fewer pieces, where a
+statically split ``prange`` loop waits for its slowest thread. Small calls run on the
+calling thread alone (the kernels' modules decide, from a measured work threshold):
+waking threads costs more than small work.
+
+* :func:`run_chunks` runs ``kernel(*args, slot, i0, i1)`` over runs of a range (``slot``
+  identifies the thread, for per-thread scratch);
+* :func:`run_parallel` runs ``work(item)`` for each item;
+* :func:`run_items` does the same for pieces that call BLAS (im2col + GEMM, Winograd), with
+  BLAS pinned to one thread meanwhile (threadpoolctl, when installed): two single-threaded
+  GEMMs on two cores match one two-threaded GEMM on an idle machine and stay fast on a busy
+  one, where OpenBLAS's spinning team collapses (measured 80 vs 6 GFLOP/s with three other
+  processes running);
+* :func:`split` gives the fixed blocking of a range.
+
+The thread count is Numba's (``numba.set_num_threads``), read without starting Numba's
+own pool. Nothing here changes a setting for longer than a call.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import threading
 
@@ -29,119 +43,6 @@ def _after_fork_in_child() -> None:  # worker threads do not survive a fork
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _blas_controller():
-    """threadpoolctl's controller, or None when threadpoolctl is not installed."""
-    if not _CONTROLLER:
-        try:
-            from threadpoolctl import ThreadpoolController
-
-            _CONTROLLER.append(ThreadpoolController())
-        except Exception:  # not installed, or no BLAS found
-            _CONTROLLER.append(None)
-    return _CONTROLLER[0]
-
-
-def run_items(work, items, serial: bool = False) -> None:
-    """Run ``work(item)`` for every item on ``numba.get_num_threads()`` threads.
-
-    ``serial=True`` (small work, where waking the workers costs more than it saves) runs
-    the items in order on the calling thread, BLAS still limited to one thread.
-
-    Each worker calls BLAS with one thread (threadpoolctl). Two single-threaded
-    GEMMs on two cores match one two-threaded GEMM on an idle machine and stay
-    fast on a busy one, where OpenBLAS's spinning thread team collapses
-    (measured 80 vs 6 GFLOP/s with three other processes running). Without
-    threadpoolctl the items run in order with BLAS's own threads.
-    """
-    import numba
-
-    threads = 1 if serial else min(numba.get_num_threads(), len(items))
-    ctl = _blas_controller()
-    if serial and ctl is not None:
-        with _BLAS_LOCK, ctl.limit(limits=1, user_api="blas"):
-            for item in items:
-                work(item)
-        return
-    if threads <= 1 or ctl is None:
-        for item in items:
-            work(item)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    pool = _EXECUTORS.get(threads)
-    if pool is None:
-        pool = _EXECUTORS[threads] = ThreadPoolExecutor(threads, "numbaconv-conv")
-
-    # dynamic scheduling: a worker slowed down by other processes simply takes fewer items
-    # (each item's result does not depend on which thread runs it)
-    queue = iter(items)
-    qlock = threading.Lock()
-
-    def worker(t):
-        while True:
-            with qlock:
-                item = next(queue, None)
-            if item is None:
-                return
-            work(item)
-
-    # one call at a time holds the BLAS limit, so concurrent callers cannot restore it wrongly
-    with _BLAS_LOCK, ctl.limit(limits=1, user_api="blas"):
-        for f in [pool.submit(worker, t) for t in range(threads)]:
-            f.result()
-
-
-def split(n: int, parts: int):
-    """``parts`` (at most ``n``) contiguous ranges covering ``range(n)``."""
-    parts = max(1, min(n, parts))
-    step = -(-n // parts)
-    return [(i, min(n, i + step)) for i in range(0, n, step)]
-
-
-def run_parallel(work, items) -> None:
-    """Run ``work(item)`` for every item on ``numba.get_num_threads()`` threads, the calling
-    thread one of them (for GIL-free njit kernels on independent pieces of an array).
-
-    No BLAS limit and no lock across calls: each item's result must not depend on which
-    thread runs it. Items are handed out one at a time, so a worker slowed down by other
-    processes simply takes fewer. An exception in any item is raised here.
-    """
-    import numba
-
-    items = list(items)
-    threads = min(numba.get_num_threads(), len(items))
-    if threads <= 1:
-        for item in items:
-            work(item)
-        return
-    key = ("pieces", threads - 1)
-    pool = _EXECUTORS.get(key)
-    if pool is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = _EXECUTORS[key] = ThreadPoolExecutor(threads - 1, "numbaconv-pieces")
-    queue = iter(items)
-    qlock = threading.Lock()
-
-    def worker():
-        while True:
-            with qlock:
-                item = next(queue, _DONE)
-            if item is _DONE:
-                return
-            work(item)
-
-    futures = [pool.submit(worker) for _ in range(threads - 1)]
-    try:
-        worker()
-    finally:
-        for f in futures:
-            f.result()
-
-
-_DONE = object()
-
-
 def num_threads() -> int:
     """The threads Numba would use: ``numba.get_num_threads()`` once Numba's pool runs, else
     its configured ``NUMBA_NUM_THREADS`` (starting the pool only to ask would cost more than a
@@ -154,29 +55,51 @@ def num_threads() -> int:
     return max(1, numba.config.NUMBA_NUM_THREADS)
 
 
+def _team(worker, threads: int) -> None:
+    """``worker(slot)`` for ``slot`` in ``range(threads)``: slot 0 on the calling thread, the
+    others on a pool kept for the process; an exception in any of them is raised here."""
+    if threads <= 1:
+        worker(0)
+        return
+    pool = _EXECUTORS.get(threads)
+    if pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = _EXECUTORS[threads] = ThreadPoolExecutor(threads - 1, "numbaconv")
+    futures = [pool.submit(worker, slot) for slot in range(1, threads)]
+    try:
+        worker(0)
+    finally:
+        for f in futures:
+            f.result()
+
+
+def _dynamic(items: list, work, threads: int) -> None:
+    """``work(item)`` for every item, each thread taking the next item when it is done."""
+    counter = itertools.count()  # next() is atomic under the GIL
+
+    def worker(slot):
+        for i in counter:
+            if i >= len(items):
+                return
+            work(items[i])
+
+    _team(worker, min(threads, len(items)))
+
+
 def run_chunks(kernel, args, items: int, chunk: int, threads: int) -> None:
     """``kernel(*args, slot, i0, i1)`` over ``range(items)`` in runs of ``chunk``, on
     ``threads`` threads (the caller's among them), each taking the next run when done.
 
     ``slot`` (``0 <= slot < threads``) tells a call which thread runs it, for per-thread
-    scratch. ``kernel`` is a ``nogil`` njit function writing disjoint outputs per run, so the
-    result does not depend on which thread ran what. Dynamic scheduling keeps a call fast on
-    a busy machine, where a statically split parallel loop waits for its slowest thread.
+    scratch. ``kernel`` writes disjoint outputs per run.
     """
-    import itertools
-
     runs = -(-items // chunk)
     threads = min(threads, runs)
     if threads <= 1:
         kernel(*args, 0, 0, items)
         return
-    pool = _EXECUTORS.get(("chunks", threads))
-    if pool is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = _EXECUTORS[("chunks", threads)] = ThreadPoolExecutor(threads - 1,
-                                                                   "numbaconv-chunks")
-    counter = itertools.count()  # next() is atomic under the GIL
+    counter = itertools.count()
 
     def worker(slot):
         for r in counter:
@@ -184,7 +107,62 @@ def run_chunks(kernel, args, items: int, chunk: int, threads: int) -> None:
                 return
             kernel(*args, slot, r * chunk, min(items, (r + 1) * chunk))
 
-    futures = [pool.submit(worker, slot) for slot in range(1, threads)]
-    worker(0)
-    for f in futures:
-        f.result()
+    _team(worker, threads)
+
+
+def run_parallel(work, items) -> None:
+    """``work(item)`` for every item on Numba's thread count, the calling thread one of them."""
+    _dynamic(list(items), work, num_threads())
+
+
+def _blas_controller():
+    """threadpoolctl's controller, or None when threadpoolctl is not installed."""
+    if not _CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _CONTROLLER.append(ThreadpoolController())
+        except Exception:  # not installed, or no BLAS found
+            _CONTROLLER.append(None)
+    return _CONTROLLER[0]
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """BLAS limited to one thread for the block (threadpoolctl's per-library controllers,
+    called directly: a few microseconds where ``ctl.limit`` takes tens). One call at a time
+    holds the limit, so concurrent callers cannot restore it wrongly."""
+    ctl = _blas_controller()
+    if ctl is None:
+        yield
+        return
+    libs = ctl.select(user_api="blas").lib_controllers
+    with _BLAS_LOCK:
+        saved = [lib.get_num_threads() for lib in libs]
+        for lib in libs:
+            lib.set_num_threads(1)
+        try:
+            yield
+        finally:
+            for lib, n in zip(libs, saved, strict=True):
+                lib.set_num_threads(n)
+
+
+def run_items(work, items, serial: bool = False) -> None:
+    """``work(item)`` for every item, BLAS pinned to one thread, on Numba's thread count
+    (``serial=True``: on the calling thread alone, for small work).
+
+    Without threadpoolctl the items run in order on the calling thread with BLAS's own
+    threads.
+    """
+    items = list(items)
+    threads = 1 if serial or _blas_controller() is None else num_threads()
+    with _one_blas_thread():
+        _dynamic(items, work, threads)
+
+
+def split(n: int, parts: int):
+    """``parts`` (at most ``n``) contiguous ranges covering ``range(n)``."""
+    parts = max(1, min(n, parts))
+    step = -(-n // parts)
+    return [(i, min(n, i + step)) for i in range(0, n, step)]

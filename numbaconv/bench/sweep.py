@@ -1,0 +1,110 @@
+"""Benchmark cases: 3x3 convolutions on small maps and small batches against PyTorch CPU.
+
+The layers of the course notes' small CNNs (Keras MNIST net, Fashion-MNIST
+net) at the batch sizes they are run with, plus a few small-map layers
+(channels 3 to 128, maps 3x3 to 32x32, batch 1 to 256): forward, input
+gradient, weight gradient and bias gradient, float32. The peer is PyTorch CPU
+with 2 threads: ``torch.nn.functional.conv2d`` for the forward pass and
+``torch.ops.aten.convolution_backward`` (PyTorch's own backward kernels) with one
+output selected for each gradient. Times are interleaved in one process by
+:func:`numbaconv.bench.compare`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import Case, optional
+
+#: (name, x shape (N, C, H, W), output channels K, padding); every kernel is 3x3, stride 1
+LAYERS = [
+    ("keras1", (1, 1, 28, 28), 32, 0),
+    ("keras1", (64, 1, 28, 28), 32, 0),
+    ("keras1", (256, 1, 28, 28), 32, 0),
+    ("keras2", (1, 32, 13, 13), 64, 0),
+    ("keras2", (64, 32, 13, 13), 64, 0),
+    ("keras2", (256, 32, 13, 13), 64, 0),
+    ("keras3", (1, 64, 5, 5), 128, 0),
+    ("keras3", (64, 64, 5, 5), 128, 0),
+    ("keras3", (256, 64, 5, 5), 128, 0),
+    ("fashion1", (1, 1, 28, 28), 32, 1),
+    ("fashion1", (100, 1, 28, 28), 32, 1),
+    ("fashion2", (1, 32, 14, 14), 64, 0),
+    ("fashion2", (100, 32, 14, 14), 64, 0),
+    ("cifar1", (128, 3, 32, 32), 32, 1),
+    ("small", (128, 32, 16, 16), 64, 1),
+    ("small", (1, 64, 14, 14), 64, 1),
+    ("tiny", (256, 128, 3, 3), 128, 1),
+]
+
+#: bias gradients only read ``g``: a few of its shapes, batch 1 to 256
+BIAS_LAYERS = [LAYERS[i] for i in (0, 1, 5, 7, 10, 12, 14, 16)]
+
+OPS = ("forward", "input_grad", "weight_grad")
+
+
+def _torch():
+    torch = optional("torch")
+    if torch is not None:
+        torch.set_num_threads(2)
+    return torch
+
+
+def _out_hw(hw: int, pad: int) -> int:
+    return hw + 2 * pad - 2
+
+
+def _label(name, xs, k, pad) -> str:
+    return f"{name} {xs}->{k} p{pad}"
+
+
+def _case(op, name, xs, k, pad):
+    ws = (k, xs[1], 3, 3)
+
+    def make():
+        import numbaconv as nc
+        from numbaconv import grad
+
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal(xs).astype(np.float32)
+        w = rng.standard_normal(ws).astype(np.float32)
+        ho = _out_hw(xs[2], pad)
+        g = rng.standard_normal((xs[0], k, ho, ho)).astype(np.float32)
+        if op == "forward":
+            ours = lambda: nc.conv2d(x, w, padding=pad)  # noqa: E731
+        elif op == "input_grad":
+            ours = lambda: grad.conv2d_input(xs, w, g, padding=pad)  # noqa: E731
+        elif op == "weight_grad":
+            ours = lambda: grad.conv2d_weight(x, ws, g, padding=pad)  # noqa: E731
+        else:
+            ours = lambda: grad.conv_bias(g)  # noqa: E731
+        peers = {}
+        torch = _torch()
+        if torch is not None:
+            tx, tw, tg = torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(g)
+            back = torch.ops.aten.convolution_backward
+            mask = {"input_grad": [True, False, False], "weight_grad": [False, True, False],
+                    "bias_grad": [False, False, True]}.get(op)
+            bias_sizes = [k] if op == "bias_grad" else None
+
+            def peer_backward():
+                with torch.no_grad():
+                    return back(tg, tx, tw, bias_sizes, [1, 1], [pad, pad], [1, 1], False,
+                                [0, 0], 1, mask)
+
+            def peer_forward():
+                with torch.no_grad():
+                    return torch.nn.functional.conv2d(tx, tw, padding=pad)
+
+            peers["torch"] = peer_forward if op == "forward" else peer_backward
+        return ours, peers
+
+    ho = _out_hw(xs[2], pad)
+    flops = 2.0 * xs[0] * k * xs[1] * 9 * ho * ho if op != "bias_grad" else None
+    nbytes = 4.0 * xs[0] * k * ho * ho if op == "bias_grad" else None
+    return Case("sweep", f"{op} {_label(name, xs, k, pad)}", make, flops=flops, nbytes=nbytes,
+                tags=(op,))
+
+
+CASES = ([_case(op, *layer) for op in OPS for layer in LAYERS]
+         + [_case("bias_grad", *layer) for layer in BIAS_LAYERS])

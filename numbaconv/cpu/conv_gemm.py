@@ -1,0 +1,715 @@
+"""CPU-only convolution strategy for small maps and batches: channels-last im2row + one GEMM
+per block of images.
+
+The per-image GEMM of :mod:`numbaconv.cpu.conv` (``(K x C*taps) @ (C*taps x P)`` for
+each image, im2col rows of ``Wo`` elements) wastes most of the machine when a map
+is small: with ``P = 9`` or ``121`` positions the GEMM is too narrow for the BLAS
+rate, copying rows of 3 or 11 elements costs as much as the GEMM, and the weight
+gradient becomes ``N`` small GEMMs. Here a *block* of ``nb`` consecutive images
+(or of output rows of one image) is one GEMM on a channels-last patch matrix:
+
+* :func:`_im2row` pads each image of the block into a small channels-last
+  ``(Hp, Wp, C)`` plane (one transposing copy) and writes ``rows[(n, oh, ow),
+  (th, tw, c)]``, each patch row made of ``kh`` runs of ``kw*C`` contiguous
+  elements (``kh*kw`` runs of ``C`` when dilated), plus a column of ones for the
+  bias;
+* forward: ``res = rows @ [W' | b]^T`` ``(nb*P, K)`` (``W'`` the filters in
+  ``(K, kh, kw, C)`` order), transposed into ``out[n, k, p]``;
+* input gradient: ``G`` of the block gathered as ``(K, nb*P)``, ``drows = G^T @ W'``,
+  added back patch by patch into a channels-last plane per image, transposed
+  into ``dx`` (:func:`_row2im`);
+* weight gradient: ONE reduction over ``N*P``: ``dW' = sum over blocks of
+  G_b @ rows_b`` ``(K x nb*P) @ (nb*P x kh*kw*C)``. A fixed number of work items
+  each sums a fixed run of blocks in order; the partial sums are added in item
+  order.
+
+Block sizes, item counts and the choice of this strategy come from
+:mod:`numbaconv.cpu.conv_plan` (a function of the shapes and of the machine's
+cache sizes, never of the thread count), so every result is bitwise the same
+whatever ``numba.get_num_threads()``. Work items run on
+:func:`numbaconv.cpu.threads.run_items` (BLAS one thread per item). 2-D layers
+(``D == 1``) with ``groups == 1`` only.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+
+from .jit import njit
+from .threads import run_items as _run
+
+_U = np.uint64
+
+
+@njit(inline="always")
+def _plane_nhwc(xf, src0, C, H, W, pl, r0, Hb, Wp, lh, lw):
+    """Channels-last padded rows ``[r0, r0 + Hb)`` of one ``(C, H, W)`` image at
+    ``xf[src0:]`` into ``pl`` (``(Hb, Wp, C)``, zeros outside the image); padded row
+    ``r`` / column ``j`` is input row ``r - lh`` / column ``j - lw``."""
+    for i in range(Hb * Wp * C):
+        pl[_U(i)] = 0
+    j0 = max(0, lw)
+    j1 = min(Wp, W + lw)
+    for r in range(Hb):
+        ih = r0 + r - lh
+        if ih < 0 or ih >= H or j1 <= j0:
+            continue
+        db = _U(r * Wp * C)
+        for c in range(C):
+            sb = _U(src0 + (c * H + ih) * W - lw)
+            for j in range(j0, j1):
+                pl[db + _U(j * C + c)] = xf[sb + _U(j)]
+
+
+@njit(cache=True, nogil=True)
+def _im2row(x, rows, n0, n1, oh0, oh1, kh, kw, sh, sw, lh, lw, dh, dw, Wo, ones):
+    """``rows[(n - n0)*Pb + (oh - oh0)*Wo + ow, (th*kw + tw)*C + c] = x[n, c, oh*sh - lh + th*dh,
+    ow*sw - lw + tw*dw]`` (zero outside the image) for the images ``[n0, n1)`` and output
+    rows ``[oh0, oh1)``; with ``ones`` the extra last column is 1."""
+    C, H, W = x.shape[1], x.shape[3], x.shape[4]
+    nr = oh1 - oh0
+    Hb = (nr - 1) * sh + (kh - 1) * dh + 1
+    Wp = (Wo - 1) * sw + (kw - 1) * dw + 1
+    ld_ = rows.shape[1]
+    xf = x.reshape(-1)
+    rf = rows.reshape(-1)
+    pl = np.empty(Hb * Wp * C, dtype=x.dtype)
+    run = kw * C if dw == 1 else C
+    nrun = kh if dw == 1 else kh * kw
+    for n in range(n0, n1):
+        _plane_nhwc(xf, n * C * H * W, C, H, W, pl, oh0 * sh, Hb, Wp, lh, lw)
+        for oh in range(nr):
+            for ow in range(Wo):
+                rb = _U(((n - n0) * nr + oh) * Wo + ow) * _U(ld_)
+                for q in range(nrun):
+                    if dw == 1:
+                        th = q
+                        sb = _U(((oh * sh + th * dh) * Wp + ow * sw) * C)
+                    else:
+                        th = q // kw
+                        sb = _U(((oh * sh + th * dh) * Wp + ow * sw + (q % kw) * dw) * C)
+                    db = rb + _U(q * run)
+                    for j in range(run):
+                        rf[db + _U(j)] = pl[sb + _U(j)]
+                if ones:
+                    rf[rb + _U(kh * kw * C)] = 1
+
+
+@njit(cache=True, nogil=True)
+def _rows_to_nchw(res, out3, n0, n1, p0):
+    """``out3[n, k, p0 + p] = res[(n - n0)*Pb + p, k]`` for the images ``[n0, n1)``, ``Pb``
+    positions each."""
+    K, P = out3.shape[1], out3.shape[2]
+    Pb = res.shape[0] // (n1 - n0)
+    ld_ = res.shape[1]
+    rf = res.reshape(-1)
+    of = out3.reshape(-1)
+    for n in range(n0, n1):
+        for k in range(K):
+            db = _U((n * K + k) * P + p0)
+            sb = _U((n - n0) * Pb * ld_ + k)
+            for p in range(Pb):
+                of[db + _U(p)] = rf[sb + _U(p * ld_)]
+
+
+@njit(cache=True, nogil=True)
+def _gather_block(g3, gb, n0, n1):
+    """``gb[k, (n - n0)*P + p] = g3[n, k, p]`` for the images ``[n0, n1)``."""
+    K, P = g3.shape[1], g3.shape[2]
+    ld_ = gb.shape[1]
+    gf = g3.reshape(-1)
+    bf = gb.reshape(-1)
+    for n in range(n0, n1):
+        for k in range(K):
+            src = _U((n * K + k) * P)
+            dst = _U(k * ld_ + (n - n0) * P)
+            for p in range(P):
+                bf[dst + _U(p)] = gf[src + _U(p)]
+
+
+@njit(cache=True, nogil=True)
+def _row2im(drows, dx, bias, n0, n1, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo):
+    """``dx[n, c] = bias[c] +`` every patch row of image ``n`` added back where it was read
+    (the adjoint of :func:`_im2row`), positions in order, for the images ``[n0, n1)``."""
+    C, H, W = dx.shape[1], dx.shape[3], dx.shape[4]
+    P = Ho * Wo
+    Hp = (Ho - 1) * sh + (kh - 1) * dh + 1
+    Wp = (Wo - 1) * sw + (kw - 1) * dw + 1
+    ld_ = drows.shape[1]
+    rf = drows.reshape(-1)
+    df = dx.reshape(-1)
+    acc = np.empty(Hp * Wp * C, dtype=dx.dtype)
+    run = kw * C if dw == 1 else C
+    nrun = kh if dw == 1 else kh * kw
+    i0 = max(0, lh)
+    i1 = min(Hp, H + lh)
+    j0 = max(0, lw)
+    j1 = min(Wp, W + lw)
+    for n in range(n0, n1):
+        for i in range(Hp * Wp * C):
+            acc[_U(i)] = 0
+        for oh in range(Ho):
+            for ow in range(Wo):
+                rb = _U(((n - n0) * P + oh * Wo + ow) * ld_)
+                for q in range(nrun):
+                    if dw == 1:
+                        db = _U(((oh * sh + q * dh) * Wp + ow * sw) * C)
+                    else:
+                        db = _U(((oh * sh + (q // kw) * dh) * Wp + ow * sw + (q % kw) * dw) * C)
+                    sb = rb + _U(q * run)
+                    for j in range(run):
+                        acc[db + _U(j)] += rf[sb + _U(j)]
+        for c in range(C):
+            b = bias[c]
+            pb = _U((n * C + c) * H * W)
+            for i in range(H * W):
+                df[pb + _U(i)] = b
+            for r in range(i0, i1):
+                ob = pb + _U((r - lh) * W - lw)
+                ab = _U(r * Wp * C + c)
+                for j in range(j0, j1):
+                    df[ob + _U(j)] += acc[ab + _U(j * C)]
+
+
+@njit(cache=True, nogil=True)
+def _add_into(acc, part):
+    """``acc += part`` (same size)."""
+    af = acc.reshape(-1)
+    pf = part.reshape(-1)
+    for i in range(af.size):
+        af[_U(i)] += pf[_U(i)]
+
+
+#: per-thread scratch arrays, kept between calls (blocks follow the L2 size, so they stay
+#: small) so that a stream of same-shaped calls does not fault fresh pages in each time
+_SCRATCH = threading.local()
+
+
+def _buffer(name: str, shape, dtype):
+    """This thread's scratch array ``name``, viewed as ``shape`` (grown, never shrunk)."""
+    size = math.prod(shape)
+    key = (name, np.dtype(dtype).char)
+    bufs = getattr(_SCRATCH, "bufs", None)
+    if bufs is None:
+        bufs = _SCRATCH.bufs = {}
+    buf = bufs.get(key)
+    if buf is None or buf.size < size:
+        buf = bufs[key] = np.empty(size, dtype)
+    return buf[:size].reshape(shape)
+
+
+@njit(cache=True, nogil=True)
+def _pack_filters(w, dst, transposed):
+    """``(K, C, 1, kh, kw)`` filters in patch-row order ``r = (th*kw + tw)*C + c``:
+    ``dst[k, r]``, or with ``transposed`` ``dst[r, k]`` (``dst`` C-contiguous)."""
+    K, C, kh, kw = w.shape[0], w.shape[1], w.shape[3], w.shape[4]
+    taps = kh * kw
+    wf = w.reshape(-1)
+    df = dst.reshape(-1)
+    ld_ = dst.shape[1]
+    for t in range(taps):
+        for c in range(C):
+            r = t * C + c
+            src = _U(c * taps + t)
+            if transposed:
+                db = _U(r * ld_)
+                for k in range(K):
+                    df[db + _U(k)] = wf[src + _U(k * C * taps)]
+            else:
+                for k in range(K):
+                    df[_U(k * ld_ + r)] = wf[src + _U(k * C * taps)]
+
+
+@njit(cache=True, nogil=True)
+def _unpack_filters(src, dw):
+    """``dw[k, c, 0, th, tw] = src[k, (th*kw + tw)*C + c]`` (the inverse of
+    :func:`_pack_filters`)."""
+    K, C, kh, kw = dw.shape[0], dw.shape[1], dw.shape[3], dw.shape[4]
+    for k in range(K):
+        for c in range(C):
+            for th in range(kh):
+                for tw in range(kw):
+                    dw[k, c, 0, th, tw] = src[k, (th * kw + tw) * C + c]
+
+
+def image_items(N: int, Ho: int, nb: int, rb: int):
+    """Work items ``(n0, n1, oh0, oh1)``: blocks of ``nb`` images, or with ``nb == 1`` blocks
+    of ``rb`` output rows of one image."""
+    if nb > 1:
+        return [(n0, min(N, n0 + nb), 0, Ho) for n0 in range(0, N, nb)]
+    return [(n, n + 1, r0, min(Ho, r0 + rb)) for n in range(N) for r0 in range(0, Ho, rb)]
+
+
+def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int) -> None:
+    """``out = conv(x, w) + bias`` for a 2-D layer, one GEMM per work item (see the module)."""
+    N = x.shape[0]
+    K, C, _, kh, kw = w.shape
+    Ho, Wo = out.shape[3], out.shape[4]
+    R = kh * kw * C
+    geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
+    wa = np.empty((R + 1, K), dtype=out.dtype)  # [W' | b]^T
+    _pack_filters(w, wa, True)
+    wa[R] = 0 if bias is None else bias
+    out3 = out.reshape(N, K, Ho * Wo)
+
+    def work(item):
+        n0, n1, oh0, oh1 = item
+        m = (n1 - n0) * (oh1 - oh0) * Wo
+        rows = _buffer("rows", (m, R + 1), out.dtype)
+        _im2row(x, rows, n0, n1, oh0, oh1, *geo, True)
+        res = _buffer("res", (m, K), out.dtype)
+        np.matmul(rows, wa, out=res)
+        _rows_to_nchw(res, out3, n0, n1, oh0 * Wo)
+
+    _run(work, image_items(N, Ho, nb, rb))
+
+
+def input_grad(g, w, bias, dx, stride, lo, dilation, nb: int) -> None:
+    """``dx = conv_input(g, w) + bias`` for a 2-D layer, blocks of ``nb`` images."""
+    N, C = dx.shape[0], dx.shape[1]
+    K, _, _, kh, kw = w.shape
+    Ho, Wo = g.shape[3], g.shape[4]
+    P = Ho * Wo
+    R = kh * kw * C
+    geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Ho, Wo)
+    wl = np.empty((K, R), dtype=dx.dtype)
+    _pack_filters(w, wl, False)
+    b = np.zeros(C, dx.dtype) if bias is None else bias
+    g3 = g.reshape(N, K, P)
+
+    def work(item):
+        n0, n1 = item
+        m = (n1 - n0) * P
+        if n1 - n0 == 1:
+            gb = g3[n0]
+        else:
+            gb = _buffer("g", (K, m), dx.dtype)
+            _gather_block(g3, gb, n0, n1)
+        drows = _buffer("rows", (m, R), dx.dtype)
+        np.matmul(gb.T, wl, out=drows)
+        _row2im(drows, dx, b, n0, n1, *geo)
+
+    _run(work, [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)])
+
+
+def weight_grad(x, g, dw_out, stride, lo, dilation, nb: int, items: int) -> None:
+    """``dw_out = sum over images of G_n @ rows_n`` as one reduction over ``N*P`` (2-D layer).
+
+    Blocks of ``nb`` images; ``items`` work items each sum a fixed run of consecutive
+    blocks (one GEMM per block, accumulated in block order) and the items' partial sums
+    are added in item order: a fixed association whatever the thread count.
+    """
+    N = x.shape[0]
+    K, C, _, kh, kw = dw_out.shape
+    Ho, Wo = g.shape[3], g.shape[4]
+    P = Ho * Wo
+    R = kh * kw * C
+    geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
+    g3 = g.reshape(N, K, P)
+    blocks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
+    items = max(1, min(items, len(blocks)))
+    runs = [blocks[i * len(blocks) // items:(i + 1) * len(blocks) // items] for i in range(items)]
+    parts = [np.empty((K, R), dw_out.dtype) for _ in range(items)]
+
+    def work(i):
+        acc = parts[i]
+        for j, (n0, n1) in enumerate(runs[i]):
+            m = (n1 - n0) * P
+            rows = _buffer("rows", (m, R), x.dtype)
+            _im2row(x, rows, n0, n1, 0, Ho, *geo, False)
+            if n1 - n0 == 1:
+                gb = g3[n0]
+            else:
+                gb = _buffer("g", (K, m), x.dtype)
+                _gather_block(g3, gb, n0, n1)
+            if j == 0:
+                np.matmul(gb, rows, out=acc)
+            else:
+                part = _buffer("part", (K, R), x.dtype)
+                np.matmul(gb, rows, out=part)
+                _add_into(acc, part)
+
+    _run(work, list(range(items)))
+    total = parts[0]
+    for p in parts[1:]:
+        _add_into(total, p)
+    _unpack_filters(total, dw_out)
+
+
+# --------------------------------------------------- channel-major im2col, batched GEMMs
+# For thin layers (few input channels) on bigger maps the patch matrix is better built
+# channel-major (rows of Wo contiguous outputs, as numbaconv.cpu.conv's im2col) and each
+# image's GEMM writes its (K, P) output straight into ``out``; numpy's stacked matmul runs a
+# block's per-image GEMMs in one call.
+
+
+@njit(cache=True, nogil=True)
+def _im2col_blocks(x, cols, n0, n1, oh0, oh1, s_img, s_row, kh, kw, sh, sw, lh, lw, dh, dw,
+                   Wo, ones):
+    """``cols[(n - n0)*s_img + r*s_row + (oh - oh0)*Wo + ow]`` (flat) = patch element
+    ``r = (c*kh + th)*kw + tw`` of image ``n`` at output ``(oh, ow)`` (zero outside the
+    image), for images ``[n0, n1)`` and output rows ``[oh0, oh1)``; with ``ones`` row
+    ``R`` is all ones."""
+    C, H, W = x.shape[1], x.shape[3], x.shape[4]
+    R = C * kh * kw
+    m = (oh1 - oh0) * Wo
+    xf = x.reshape(-1)
+    cf = cols.reshape(-1)
+    for n in range(n0, n1):
+        ib = (n - n0) * s_img
+        for r in range(R):
+            tw = r % kw
+            th = (r // kw) % kh
+            c = r // (kw * kh)
+            off = tw * dw - lw
+            o0 = 0 if off >= 0 else (-off + sw - 1) // sw
+            o1 = min(Wo, (W - 1 - off) // sw + 1) if W - 1 - off >= 0 else 0
+            o1 = max(o1, o0)
+            rb = ib + r * s_row
+            for oh in range(oh0, oh1):
+                cb = _U(rb + (oh - oh0) * Wo)
+                ih = oh * sh - lh + th * dh
+                if ih < 0 or ih >= H or o1 == o0:
+                    for ow in range(Wo):
+                        cf[cb + _U(ow)] = 0
+                    continue
+                xb = _U(((n * C + c) * H + ih) * W + off + o0 * sw)
+                for ow in range(o0):
+                    cf[cb + _U(ow)] = 0
+                if sw == 1:
+                    for j in range(o1 - o0):
+                        cf[cb + _U(o0 + j)] = xf[xb + _U(j)]
+                elif sw == 2:
+                    for j in range(o1 - o0):
+                        cf[cb + _U(o0 + j)] = xf[xb + _U(2 * j)]
+                else:
+                    for j in range(o1 - o0):
+                        cf[cb + _U(o0 + j)] = xf[xb + _U(j * sw)]
+                for ow in range(o1, Wo):
+                    cf[cb + _U(ow)] = 0
+        if ones:
+            rb = ib + R * s_row
+            for j in range(m):
+                cf[_U(rb + j)] = 1
+
+
+def forward_nchw(x, w, bias, out, stride, lo, dilation, nb: int, rb: int) -> None:
+    """``out = conv(x, w) + bias`` (2-D): per block, channel-major im2col and each image's
+    GEMM ``[W | b] @ cols`` written into ``out`` (blocks of ``nb`` images, or of ``rb``
+    output rows of one image)."""
+    N = x.shape[0]
+    K, C, _, kh, kw = w.shape
+    Ho, Wo = out.shape[3], out.shape[4]
+    R = C * kh * kw
+    geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
+    wa = np.empty((K, R + 1), dtype=out.dtype)
+    wa[:, :R] = w.reshape(K, R)
+    wa[:, R] = 0 if bias is None else bias
+    out3 = out.reshape(N, K, Ho * Wo)
+
+    def work(item):
+        n0, n1, oh0, oh1 = item
+        m = (oh1 - oh0) * Wo
+        cols = _buffer("cols", ((n1 - n0), R + 1, m), out.dtype)
+        _im2col_blocks(x, cols, n0, n1, oh0, oh1, (R + 1) * m, m, *geo, True)
+        np.matmul(wa, cols, out=out3[n0:n1, :, oh0 * Wo:oh1 * Wo])
+
+    _run(work, image_items(N, Ho, nb, rb))
+
+
+def weight_grad_nchw(x, g, dw_out, stride, lo, dilation, nb: int, items: int) -> None:
+    """``dw_out = sum over blocks of G_b @ cols_b^T`` (2-D), channel-major im2col of ``nb``
+    images a block (image-major columns), one GEMM a block; fixed runs of blocks per work
+    item, partial sums added in item order."""
+    N = x.shape[0]
+    K, C, _, kh, kw = dw_out.shape
+    Ho, Wo = g.shape[3], g.shape[4]
+    P = Ho * Wo
+    R = C * kh * kw
+    geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
+    g3 = g.reshape(N, K, P)
+    blocks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
+    items = max(1, min(items, len(blocks)))
+    runs = [blocks[i * len(blocks) // items:(i + 1) * len(blocks) // items] for i in range(items)]
+    parts = [dw_out.reshape(K, R)] + [np.empty((K, R), dw_out.dtype) for _ in range(items - 1)]
+
+    def work(i):
+        acc = parts[i]
+        for j, (n0, n1) in enumerate(runs[i]):
+            m = (n1 - n0) * P
+            cols = _buffer("cols", (R, m), x.dtype)
+            _im2col_blocks(x, cols, n0, n1, 0, Ho, P, m, *geo, False)
+            if n1 - n0 == 1:
+                gb = g3[n0]
+            else:
+                gb = _buffer("g", (K, m), x.dtype)
+                _gather_block(g3, gb, n0, n1)
+            if j == 0:
+                np.matmul(gb, cols.T, out=acc)
+            else:
+                part = _buffer("part", (K, R), x.dtype)
+                np.matmul(gb, cols.T, out=part)
+                _add_into(acc, part)
+
+    _run(work, list(range(items)))
+    for p in parts[1:]:
+        _add_into(parts[0], p)
+
+
+# ----------------------------------------------------------------------------- bias gradient
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc"})
+def _bias_grad_rows(g, db, k0, k1):
+    """``db[k] = sum(g[:, k, :])`` for ``k`` in ``[k0, k1)``, float64: one vectorised
+    reduction along each channel's rows (``reassoc`` lets LLVM keep vector partial sums; the
+    association is fixed when the kernel is compiled, so it never depends on the thread
+    count)."""
+    N, K, S = g.shape
+    gf = g.reshape(-1)
+    for k in range(k0, k1):
+        s = 0.0
+        for n in range(N):
+            b = _U((n * K + k) * S)
+            for j in range(S):
+                s += np.float64(gf[b + _U(j)])
+        db[k] = s
+
+
+@njit(cache=True, nogil=True)
+def _bias_grad_short(g, db):
+    """``db[k] = sum(g[:, k, :])`` for short rows: each image's ``(K, S)`` slab is added
+    element-wise into float64 sums (one long vectorised run per image), then each channel's
+    ``S`` sums are added in order."""
+    N, K, S = g.shape
+    gf = g.reshape(-1)
+    L = K * S
+    acc = np.zeros(L, dtype=np.float64)
+    for n in range(N):
+        b = _U(n * L)
+        for q in range(L):
+            acc[q] += np.float64(gf[b + _U(q)])
+    for k in range(K):
+        s = 0.0
+        for j in range(S):
+            s += acc[k * S + j]
+        db[k] = s
+
+
+#: elements of ``g`` below which the bias gradient runs on the calling thread; rows shorter
+#: than ``_BIAS_SHORT`` use :func:`_bias_grad_short`
+_BIAS_SERIAL = 1 << 19
+_BIAS_SHORT = 64
+_BIAS_ITEMS = 8
+
+
+def bias_grad(g, db) -> None:
+    """``db[k] = sum of g[:, k, :]`` (``g`` is ``(N, K, positions)``), float64 accumulation."""
+    K, S = g.shape[1], g.shape[2]
+    if S < _BIAS_SHORT:
+        _bias_grad_short(g, db)
+    elif g.size <= _BIAS_SERIAL or K < 2:
+        _bias_grad_rows(g, db, 0, K)
+    else:
+        step = -(-K // _BIAS_ITEMS)
+        _run(lambda k0: _bias_grad_rows(g, db, k0, min(K, k0 + step)), list(range(0, K, step)))
+
+
+# ------------------------------------------------------ per-tap GEMMs that skip the padding
+# On a tiny padded map most (position, tap) pairs read padding: a 3x3 map with padding 1
+# has 49 of its 81 pairs inside the image. Per tap ``t`` the outputs whose input lies in
+# the image form a rectangle; their rows of a channels-last copy of the input are gathered
+# and multiplied by that tap's filters, so the padding is never multiplied.
+
+
+@njit(cache=True, nogil=True)
+def _to_rows(x, xr, n0, n1):
+    """``xr[(n - n0)*H*W + i, c] = x[n, c, i]`` (an image block's planes channels-last)."""
+    C = x.shape[1]
+    S = x.shape[2] * x.shape[3] * x.shape[4]
+    xf = x.reshape(-1)
+    rf = xr.reshape(-1)
+    for n in range(n0, n1):
+        db = _U((n - n0) * S * C)
+        c = 0
+        while c + 4 <= C:  # four channels a pass: four load streams, adjacent stores
+            s0 = _U((n * C + c) * S)
+            for i in range(S):
+                d = db + _U(i * C + c)
+                rf[d] = xf[s0 + _U(i)]
+                rf[d + _U(1)] = xf[s0 + _U(S + i)]
+                rf[d + _U(2)] = xf[s0 + _U(2 * S + i)]
+                rf[d + _U(3)] = xf[s0 + _U(3 * S + i)]
+            c += 4
+        while c < C:
+            s0 = _U((n * C + c) * S)
+            for i in range(S):
+                rf[db + _U(i * C + c)] = xf[s0 + _U(i)]
+            c += 1
+
+
+@njit(cache=True, nogil=True)
+def _tap_rows(src, dst, nimg, S_in, P, rect, mode):
+    """Move rows between channels-last matrices for one tap: for every image ``i < nimg``
+    and output ``(oh, ow)`` of ``rect = (oh0, oh1, ow0, ow1, sh, sw, ih0, iw0, W_in, Wo)``
+    in order, with input row ``(oh*sh + ih0)*W_in + ow*sw + iw0`` of ``S_in`` per image and
+    output row ``oh*Wo + ow`` of ``P`` per image: ``mode`` 0 copies input rows of ``src``
+    into consecutive rows of ``dst``, 1 adds consecutive rows of ``src`` onto output rows
+    of ``dst``, 2 adds them onto input rows, 3 copies output rows into consecutive rows."""
+    oh0, oh1, ow0, ow1 = rect[0], rect[1], rect[2], rect[3]
+    sh, sw, ih0, iw0, W_in, Wo = rect[4], rect[5], rect[6], rect[7], rect[8], rect[9]
+    L = src.shape[1]
+    sf = src.reshape(-1)
+    df = dst.reshape(-1)
+    q = 0
+    for i in range(nimg):
+        for oh in range(oh0, oh1):
+            for ow in range(ow0, ow1):
+                r_in = i * S_in + (oh * sh + ih0) * W_in + ow * sw + iw0
+                r_out = i * P + oh * Wo + ow
+                if mode == 0:
+                    s, d = r_in, q
+                elif mode == 1:
+                    s, d = q, r_out
+                elif mode == 2:
+                    s, d = q, r_in
+                else:
+                    s, d = r_out, q
+                sb = _U(s * L)
+                db = _U(d * L)
+                if mode == 1 or mode == 2:
+                    for j in range(L):
+                        df[db + _U(j)] += sf[sb + _U(j)]
+                else:
+                    for j in range(L):
+                        df[db + _U(j)] = sf[sb + _U(j)]
+                q += 1
+
+
+def tap_rects(H, W, Ho, Wo, kh, kw, stride, lo, dilation):
+    """``(t, rect)`` per tap ``t = th*kw + tw`` that reads the image at all: the rectangle of
+    outputs whose input lies inside the image (see :func:`_tap_rows`)."""
+    sh, sw = stride[1], stride[2]
+    lh, lw = lo[1], lo[2]
+    dh, dw = dilation[1], dilation[2]
+    rects = []
+    for th in range(kh):
+        oh = [o for o in range(Ho) if 0 <= o * sh - lh + th * dh < H]
+        for tw in range(kw):
+            ow = [o for o in range(Wo) if 0 <= o * sw - lw + tw * dw < W]
+            if oh and ow:
+                rects.append((th * kw + tw, np.array(
+                    [oh[0], oh[-1] + 1, ow[0], ow[-1] + 1, sh, sw, th * dh - lh, tw * dw - lw,
+                     W, Wo], np.int64)))
+    return rects
+
+
+def _rect_rows(rect) -> int:
+    return int((rect[1] - rect[0]) * (rect[3] - rect[2]))
+
+
+def forward_taps(x, w, bias, out, stride, lo, dilation, nb: int) -> None:
+    """``out = conv(x, w) + bias`` (2-D): per block of ``nb`` images, per tap, the rows of the
+    outputs whose input is inside the image times that tap's filters, added in tap order
+    onto the bias."""
+    N, C, _, H, W = x.shape
+    K, _, _, kh, kw = w.shape
+    Ho, Wo = out.shape[3], out.shape[4]
+    P, S = Ho * Wo, H * W
+    rects = tap_rects(H, W, Ho, Wo, kh, kw, stride, lo, dilation)
+    wt = np.ascontiguousarray(w.reshape(K, C, kh * kw).transpose(2, 1, 0))  # (taps, C, K)
+    brow = np.zeros(K, out.dtype) if bias is None else bias
+    out3 = out.reshape(N, K, P)
+
+    def work(item):
+        n0, n1 = item
+        nimg = n1 - n0
+        xr = _buffer("xr", (nimg * S, C), out.dtype)
+        _to_rows(x, xr, n0, n1)
+        y = _buffer("res", (nimg * P, K), out.dtype)
+        y[:] = brow
+        for t, rect in rects:
+            m = nimg * _rect_rows(rect)
+            xt = _buffer("rows", (m, C), out.dtype)
+            _tap_rows(xr, xt, nimg, S, P, rect, 0)
+            part = _buffer("part", (m, K), out.dtype)
+            np.matmul(xt, wt[t], out=part)
+            _tap_rows(part, y, nimg, S, P, rect, 1)
+        _rows_to_nchw(y, out3, n0, n1, 0)
+
+    _run(work, [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)])
+
+
+def input_grad_taps(g, w, bias, dx, stride, lo, dilation, nb: int) -> None:
+    """``dx = conv_input(g, w) + bias`` (2-D): per block, per tap, the gradient rows of the
+    outputs whose input is inside the image times that tap's filters, added onto those
+    inputs' rows (bias first, taps in order)."""
+    N, C, _, H, W = dx.shape
+    K, _, _, kh, kw = w.shape
+    Ho, Wo = g.shape[3], g.shape[4]
+    P, S = Ho * Wo, H * W
+    rects = tap_rects(H, W, Ho, Wo, kh, kw, stride, lo, dilation)
+    wk = np.ascontiguousarray(w.reshape(K, C, kh * kw).transpose(2, 0, 1))  # (taps, K, C)
+    brow = np.zeros(C, dx.dtype) if bias is None else bias
+    dx3 = dx.reshape(N, C, S)
+
+    def work(item):
+        n0, n1 = item
+        nimg = n1 - n0
+        gr = _buffer("xr", (nimg * P, K), dx.dtype)
+        _to_rows(g, gr, n0, n1)
+        acc = _buffer("res", (nimg * S, C), dx.dtype)
+        acc[:] = brow
+        for t, rect in rects:
+            m = nimg * _rect_rows(rect)
+            gt = _buffer("rows", (m, K), dx.dtype)
+            _tap_rows(gr, gt, nimg, S, P, rect, 3)
+            part = _buffer("part", (m, C), dx.dtype)
+            np.matmul(gt, wk[t], out=part)
+            _tap_rows(part, acc, nimg, S, P, rect, 2)
+        _rows_to_nchw(acc, dx3, n0, n1, 0)
+
+    _run(work, [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)])
+
+
+def weight_grad_taps(x, g, dw_out, stride, lo, dilation, nb: int, items: int) -> None:
+    """``dw_out[:, :, th, tw] = sum over blocks of G_t^T @ X_t`` (2-D): per tap the gradient
+    and input rows of the outputs whose input is inside the image; fixed runs of blocks per
+    work item, partial sums added in item order."""
+    N, C, _, H, W = x.shape
+    K, _, _, kh, kw = dw_out.shape
+    Ho, Wo = g.shape[3], g.shape[4]
+    P, S = Ho * Wo, H * W
+    taps = kh * kw
+    rects = tap_rects(H, W, Ho, Wo, kh, kw, stride, lo, dilation)
+    blocks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
+    items = max(1, min(items, len(blocks)))
+    runs = [blocks[i * len(blocks) // items:(i + 1) * len(blocks) // items] for i in range(items)]
+    parts = [np.zeros((taps, K, C), dw_out.dtype) for _ in range(items)]
+
+    def work(i):
+        acc = parts[i]
+        for n0, n1 in runs[i]:
+            nimg = n1 - n0
+            xr = _buffer("xr", (nimg * S, C), x.dtype)
+            _to_rows(x, xr, n0, n1)
+            gr = _buffer("res", (nimg * P, K), x.dtype)
+            _to_rows(g, gr, n0, n1)
+            for t, rect in rects:
+                m = nimg * _rect_rows(rect)
+                xt = _buffer("rows", (m, C), x.dtype)
+                _tap_rows(xr, xt, nimg, S, P, rect, 0)
+                gt = _buffer("g", (m, K), x.dtype)
+                _tap_rows(gr, gt, nimg, S, P, rect, 3)
+                part = _buffer("part", (K, C), x.dtype)
+                np.matmul(gt.T, xt, out=part)
+                _add_into(acc[t], part)
+
+    _run(work, list(range(items)))
+    total = parts[0]
+    for p in parts[1:]:
+        _add_into(total, p)
+    dw_out[:, :, 0] = total.reshape(kh, kw, K, C).transpose(2, 3, 0, 1)

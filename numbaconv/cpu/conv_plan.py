@@ -1,0 +1,652 @@
+"""Which CPU convolution strategy runs a call: a deterministic cost model from the geometry.
+
+The launchers of :mod:`numbaconv.cpu.conv` ask this module first
+(:func:`forward`, :func:`input_grad`, :func:`weight_grad`, :func:`bias_grad`); it
+either runs one of the small-map strategies and returns True, or returns False and
+the launcher runs its own (``legacy``) choice: direct loops for thin layers,
+Winograd over tile rows, or per-image im2col + GEMM. The strategies:
+
+``gemm_nhwc``
+    channels-last im2row + one GEMM per block of images
+    (:mod:`numbaconv.cpu.conv_gemm`); the weight gradient is one reduction over
+    ``N * positions``.
+``gemm_nchw``
+    channel-major im2col of a block of images and each image's GEMM written straight
+    into the output (:mod:`numbaconv.cpu.conv_gemm`), for thin layers on bigger maps;
+    forward and weight gradient.
+``gemm_taps``
+    one GEMM per kernel tap on the channels-last rows of the outputs whose input lies
+    inside the image (:mod:`numbaconv.cpu.conv_gemm`): the padding is never multiplied,
+    which on a 3x3 map with padding 1 is 32 of 81 (position, tap) pairs.
+``winograd_nhwc``
+    Winograd F(2x2, 3x3) with channels-last transforms vectorised along
+    ``(tile column, channel)``, batched over images or over rows of tiles
+    (:mod:`numbaconv.cpu.winograd_nhwc`); 3x3, stride 1, undilated layers with >= 16
+    channels each way. The input gradient is either the adjoint on the forward pass's
+    own tiles or the forward pass of the flipped kernel (``Plan.variant``).
+``legacy``
+    :mod:`numbaconv.cpu.conv`'s own paths.
+
+The choice is the candidate of least estimated cost (:func:`plan`). Every estimate
+is in core cycles, a function of the shapes and of :func:`machine` only:
+
+* a GEMM of ``m x n x k`` costs ``2mnk / (4 * gemm_lanes) / eff`` with
+  ``gemm_lanes`` the float32 lanes of the widest vector registers (BLAS uses them; 2
+  FMA pipes) and an efficiency that falls with each small dimension (BLAS's register
+  blocking);
+* a copy or transform pass costs per element ``1 / lanes`` times a few vector
+  operations when it runs along long contiguous runs, plus a fixed cost per run,
+  ``lanes`` the width Numba's loops get (8 float32 on AVX2 and, by LLVM's tuning, on
+  AVX-512 too: see :class:`Machine`); the transposing copies into and out of
+  channels-last layout cost about 1.5 cycles an element (scalar);
+* each work item costs a fixed Python/hand-off overhead;
+* legacy paths are modelled the same way (their known weak spots: im2col rows of
+  ``Wo`` elements, per-image GEMMs of ``P`` columns, Winograd transforms along tile
+  rows of ``Wo / 2`` tiles).
+
+Constants were fitted on an AMD EPYC (AVX2) with single-threaded measurements
+(``python -m numbaconv bench sweep`` and ``conv``); everything that depends on the
+machine enters through the vector widths and the cache sizes (block sizes follow
+L2), never through timing at run time. The thread count never enters: blocks and work items
+are the same whatever ``numba.get_num_threads()``, so results are bitwise
+reproducible across thread counts.
+
+Tests force a strategy with :func:`forced` (``with conv_plan.forced("gemm_nhwc"):
+...``); a forced strategy that does not apply to a call falls back to the model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+STRATEGIES = ("legacy", "gemm_nhwc", "gemm_nchw", "gemm_taps", "winograd_nhwc")
+
+#: assumed clock for turning the fixed per-item cost (seconds) into cycles
+_GHZ = 3.0
+#: Python + thread hand-off cost of one work item, of one call, and of pinning BLAS to one
+#: thread around a call's GEMMs, in seconds
+_ITEM_S = 18e-6
+_CALL_S = 20e-6
+_PIN_S = 12e-6
+#: scalar cost of one element of a transposing copy (cycles)
+_TRANSPOSE = 1.5
+#: fixed cost of starting a vectorised loop over one run (cycles)
+_RUN = 12.0
+#: work (cycles) worth one more work item, and the most items a call is split into
+_ITEM_CYCLES = 300_000
+_MAX_ITEMS = 16
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What the cost model knows about the CPU: float32 lanes of the vectors Numba's loops
+    get (``lanes``) and of the widest registers, which BLAS uses (``gemm_lanes``), and
+    the per-core L1 data / L2 cache sizes in bytes.
+
+    The two differ on AVX-512 CPUs: LLVM's tuning for them (skylake-avx512, icelake,
+    sapphirerapids, znver4: ``prefer-256-bit``) vectorises Numba's loops with 256-bit
+    registers, while OpenBLAS's kernels use 512-bit ones. ``NUMBA_CPU_FEATURES`` with
+    ``-prefer-256-bit`` gives the loops 512-bit registers too.
+    """
+
+    lanes: int
+    gemm_lanes: int
+    l1: int
+    l2: int
+
+
+def _cache_sizes():
+    """(L1d, L2) bytes of cpu0 from sysfs, with defaults where unreadable."""
+    l1, l2 = 32 * 1024, 1024 * 1024
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        for idx in sorted(os.listdir(base)):
+            path = os.path.join(base, idx)
+            try:
+                with open(os.path.join(path, "level")) as f:
+                    level = int(f.read())
+                with open(os.path.join(path, "type")) as f:
+                    kind = f.read().strip()
+                with open(os.path.join(path, "size")) as f:
+                    text = f.read().strip().upper()
+            except (OSError, ValueError):
+                continue
+            mult = {"K": 1024, "M": 1024 * 1024}.get(text[-1:], 1)
+            size = int(text.rstrip("KM") or 0) * mult
+            if level == 1 and kind in ("Data", "Unified") and size:
+                l1 = size
+            elif level == 2 and size:
+                l2 = size
+    except OSError:
+        pass
+    return l1, l2
+
+
+def _lanes():
+    """(loop lanes, BLAS lanes) for float32 from Numba's target features
+    (``NUMBA_CPU_FEATURES`` when set, else the host's): 16 with AVX-512F, 8 with AVX,
+    4 otherwise; loops stay at 8 on AVX-512 unless ``-prefer-256-bit`` is given."""
+    import numba
+
+    feats = numba.config.CPU_FEATURES
+    if feats:
+        items = feats.split(",")
+        have = {f[1:] for f in items if f.startswith("+")}
+        wide_loops = "-prefer-256-bit" in items
+    else:
+        try:
+            import llvmlite.binding as llvm
+
+            have = {k for k, v in llvm.get_host_cpu_features().items() if v}
+        except Exception:  # no feature query: assume SSE
+            have = set()
+        wide_loops = False
+    if "avx512f" in have:
+        return (16 if wide_loops else 8), 16
+    if "avx" in have:
+        return 8, 8
+    return 4, 4
+
+
+@functools.cache
+def machine() -> Machine:
+    """The machine parameters, read once per process."""
+    l1, l2 = _cache_sizes()
+    lanes, gemm_lanes = _lanes()
+    return Machine(lanes, gemm_lanes, l1, l2)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A chosen strategy: ``nb`` images per block (or, with ``nb == 1``, ``rb`` output rows
+    (GEMM) or tile rows (Winograd) of one image per block), ``items`` work items for a
+    reduction, ``variant`` the Winograd input gradient's form (``adjoint`` on the output
+    tiles, or ``flipped``: the forward pass of the flipped kernel); ``costs`` the
+    estimates (cycles) of every candidate, for reporting."""
+
+    strategy: str
+    nb: int = 1
+    rb: int = 0
+    items: int = 1
+    variant: str = ""
+    costs: tuple = ()
+
+
+# ----------------------------------------------------------------------------- the cost model
+
+
+def _gemm(m: float, n: float, k: float, lanes: int, itemsize: int) -> float:
+    """Cycles of one single-threaded BLAS GEMM ``(m x k) @ (k x n)`` (0 when it is empty)."""
+    if m <= 0 or n <= 0 or k <= 0:
+        return 0.0
+    rate = 4.0 * lanes * (4 / itemsize)  # 2 FMA pipes x 2 flops
+    eff = 0.92 * (m / (m + 6.0)) * (n / (n + 10.0)) * (k / (k + 6.0))
+    return 2.0 * m * n * k / (rate * eff)
+
+
+def _vec(elems: float, ops: float, lanes: int, runs: float = 0.0) -> float:
+    """Cycles of a vectorised pass: ``ops`` vector operations per ``lanes`` elements plus
+    a fixed cost per contiguous run."""
+    return elems * ops / lanes + runs * _RUN
+
+
+def _overhead(items: int, blas: bool = True) -> float:
+    """Fixed cost of a call of ``items`` work items (``blas``: with BLAS pinned around them;
+    the legacy direct kernels are one Numba call each)."""
+    if not blas:
+        return _CALL_S * _GHZ * 1e9
+    return (_CALL_S + _PIN_S + _ITEM_S * items) * _GHZ * 1e9
+
+
+def _items_for(cycles: float, blocks: int) -> int:
+    return max(1, min(blocks, _MAX_ITEMS, int(cycles // _ITEM_CYCLES) + 1))
+
+
+def _nb_gemm(N, P, R, K, itemsize, l2, reduce_=False):
+    """Images per block of the channels-last GEMM: patch rows and result of a block in
+    half the L2, at least ~128 GEMM rows, and enough blocks to share out."""
+    per_img = (R + 1 + K) * P * itemsize
+    nb = max(1, (l2 // 2) // per_img)
+    nb = max(nb, -(-128 // P))
+    if not reduce_:  # output-parallel: keep >= 4 blocks while each keeps >= 256 rows
+        nb = min(nb, max(-(-256 // P), -(-N // 4)))
+    return max(1, min(N, nb))
+
+
+def _nb_wino(N, nty, ntx, C, K, itemsize, l2):
+    """Images per Winograd block, or with one image, tile rows per block: about 256 tiles
+    (GEMM width) but the transforms' 16 planes of a block within 4x the L2 (measured: wider
+    GEMMs pay for spilling to L3 up to about there), and >= 4 blocks while each keeps
+    >= 128 tiles."""
+    T1 = nty * ntx
+    per_tile = 16 * (C + K) * itemsize
+    tiles = max(64, min(256, (4 * l2) // per_tile))
+    if T1 >= tiles:  # big maps: blocks of tile rows of one image
+        rb = max(1, tiles // ntx)
+        return 1, min(nty, rb)
+    nb = -(-tiles // T1)
+    nb = min(nb, max(-(-128 // T1), -(-N // 4)))
+    return max(1, min(N, nb)), nty
+
+
+def _cost_gemm_nhwc(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, itemsize, mach):
+    """Estimated cycles, and (nb, rb, items), of the channels-last GEMM strategy."""
+    P = Ho * Wo
+    R = C * kh * kw
+    lanes = mach.lanes
+    nb = _nb_gemm(N, P, R, K, itemsize, mach.l2, reduce_=(op == "weight_grad"))
+    rb = 0
+    if nb == 1 and op == "forward":
+        # one-image blocks of rb output rows: >= 4 blocks per image when N is small
+        rb = max(1, min(Ho, max(-(-256 // Wo), -(-Ho * N // 4) // max(N, 1))))
+        rows = N * -(-Ho // rb)
+        m = rb * Wo
+    else:
+        rows = -(-N // nb)
+        m = nb * P
+    Hp = (Ho - 1) * sh + (kh - 1) * dh + 1
+    Wp = (Wo - 1) * sw + (kw - 1) * dw + 1
+    run = kw * C if dw == 1 else C
+    nrun = kh if dw == 1 else kh * kw
+    plane = N * C * Hp * Wp * _TRANSPOSE                                   # channels-last copy
+    patches = _vec(N * P * R, 2, lanes, N * P * nrun) * (1 + 8.0 / max(run, 1))
+    nblk = -(-N // nb) if nb > 1 else rows
+    if op == "forward":
+        gemm = nblk * _gemm(m, K, R + 1, mach.gemm_lanes, itemsize)
+        extra = N * K * P * _TRANSPOSE                                     # (m, K) -> NCHW
+        items = rows
+    elif op == "input_grad":
+        gemm = nblk * _gemm(m, R, K, mach.gemm_lanes, itemsize)
+        extra = N * K * P * (1.0 if nb > 1 else 0.0) + patches * 1.5 + plane
+        items = nblk
+    else:
+        gemm = nblk * _gemm(K, R, m, mach.gemm_lanes, itemsize)
+        extra = N * K * P * (1.0 if nb > 1 else 0.0)
+        items = _items_for(gemm, nblk)
+    cyc = gemm + plane + patches + extra + _overhead(items)
+    return cyc, (nb, rb, items)
+
+
+def _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach):
+    """Estimated cycles, and (nb, rb, items), of the channel-major batched GEMM strategy
+    (forward, weight gradient)."""
+    P = Ho * Wo
+    R = C * kh * kw
+    per_img = (R + 1) * P * itemsize
+    half = mach.l2 // 2
+    rb = Ho
+    if per_img > half:  # one image per block; big maps in blocks of output rows (forward)
+        nb = 1
+        if op == "forward":
+            rb = max(1, min(Ho, half // ((R + 1) * Wo * itemsize)))
+            rb = max(rb, min(Ho, -(-256 // Wo)))
+    else:
+        # per-image GEMMs: a block only needs enough work to amortise its Python overhead
+        # (~_ITEM_CYCLES) with its patches within 4x the L2
+        img = _gemm(K, P, R + 1, mach.gemm_lanes, itemsize)
+        nb = max(1, min(N, -(-_ITEM_CYCLES // int(img)), (4 * mach.l2) // per_img))
+        if op == "forward":
+            nb = min(nb, max(1, -(-N // 4)))
+    blocks = -(-N // nb) * -(-Ho // rb)
+    copy = N * R * P * ((0.3 if sw == 1 else 1.2) + 12.0 / Wo)
+    if op == "forward":
+        gemm = N * -(-Ho // rb) * _gemm(K, rb * Wo, R + 1, mach.gemm_lanes, itemsize)
+        items = blocks
+    else:
+        gemm = blocks * _gemm(K, R, nb * P, mach.gemm_lanes, itemsize)
+        copy += N * K * P * (0.4 if nb > 1 else 0.0)
+        items = _items_for(gemm, blocks)
+    return gemm + copy + _overhead(items), (nb, rb, items)
+
+
+def _tap_pairs(H, W, Ho, Wo, kh, kw, sh, sw, lh, lw, dh, dw):
+    """(position, tap) pairs per image whose input lies inside the image, and taps used."""
+    rows = [sum(1 for o in range(Ho) if 0 <= o * sh - lh + t * dh < H) for t in range(kh)]
+    cols = [sum(1 for o in range(Wo) if 0 <= o * sw - lw + t * dw < W) for t in range(kw)]
+    return sum(rows) * sum(cols), sum(1 for r in rows if r) * sum(1 for c in cols if c)
+
+
+def _cost_gemm_taps(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, lh, lw, dh, dw, itemsize,
+                    mach):
+    """Estimated cycles, and (nb, items), of the per-tap GEMMs that skip the padding."""
+    pairs, taps = _tap_pairs(H, W, Ho, Wo, kh, kw, sh, sw, lh, lw, dh, dw)
+    P, S = Ho * Wo, H * W
+    lanes = mach.lanes
+    m1 = pairs / max(taps, 1)  # GEMM rows per image and tap, on average (no tap: bias only)
+    nb = max(1, min(N, -(-256 // max(1, int(m1)))))
+    if op != "weight_grad":
+        nb = min(nb, max(1, -(-N // 4)))
+    blocks = -(-N // nb)
+    m = nb * m1
+    if op == "forward":
+        gemm = blocks * taps * _gemm(m, K, C, mach.gemm_lanes, itemsize)
+        moves = N * (S * C + P * K) * _TRANSPOSE
+    elif op == "input_grad":
+        gemm = blocks * taps * _gemm(m, C, K, mach.gemm_lanes, itemsize)
+        moves = N * (S * C + P * K) * _TRANSPOSE
+    else:
+        gemm = blocks * taps * _gemm(K, C, m, mach.gemm_lanes, itemsize)
+        moves = N * (S * C + P * K) * _TRANSPOSE
+    rows = N * pairs * (_vec(C + K, 2, lanes) + 2 * 10.0)
+    items = blocks if op != "weight_grad" else _items_for(gemm, blocks)
+    calls = blocks * (3 + 3 * taps) * 2e-6 * _GHZ * 1e9
+    return gemm + moves + rows + calls + _overhead(items), (nb, items)
+
+
+def _cost_winograd_nhwc(op, N, C, K, Ho, Wo, itemsize, mach):
+    """Estimated cycles, and (nb, items), of the channels-last Winograd strategy."""
+    nty, ntx = -(-Ho // 2), -(-Wo // 2)
+    T1 = nty * ntx
+    lanes = mach.lanes
+    nb, rb = _nb_wino(N, nty, ntx, C, K, itemsize, mach.l2)
+    nblk = -(-N // nb) * -(-nty // rb)
+    T = nb * rb * ntx
+    Hp, Wh = 2 * rb + 2, ntx + 1
+    # input: channels-last phase planes (~1 cycle an element, zeros included), then 16 runs
+    # of ntx*C per tile row, 4 loads + 3 ops + 1 store (measured ~4 vector ops a lane-group)
+    inp = N * -(-nty // rb) * 2 * Hp * Wh * C * 1.0 + _vec(N * T1 * C * 16, 4, lanes,
+                                                          N * nty * 16)
+    if op == "weight_grad":
+        grad = N * K * Ho * Wo * 1.5 + _vec(N * T1 * K * 16, 4, lanes, nblk * K * 4)
+        gemm = nblk * 16 * _gemm(K, C, T, mach.gemm_lanes, itemsize)
+        fixed = 16 * K * C * 4.0
+        items = _items_for(gemm, nblk)
+        return inp + grad + gemm + fixed + _overhead(items), (nb, rb, items)
+    # output: per channel 4 + 2 passes along the block's tiles (~32 vector ops a tile), then
+    # rows of Wo copied into the map
+    out = _vec(N * T1 * K, 32, lanes, 0) + N * K * Ho * (Wo + 8.0)
+    gemm = nblk * 16 * _gemm(K, T, C, mach.gemm_lanes, itemsize)
+    fixed = 16 * K * C * 3.0
+    return inp + gemm + out + fixed + _overhead(nblk), (nb, rb, nblk)
+
+
+def _cost_winograd_adjoint(N, C, K, Ho, Wo, H, W, itemsize, mach):
+    """Estimated cycles, and (nb, items), of the channels-last Winograd input gradient as the
+    adjoint of the forward pass (``K`` output-gradient channels, ``C`` input channels,
+    the tiles of the ``Ho x Wo`` output); None when a block would not hold whole images."""
+    nty, ntx = -(-Ho // 2), -(-Wo // 2)
+    T1 = nty * ntx
+    lanes = mach.lanes
+    nb, rb = _nb_wino(N, nty, ntx, K, C, itemsize, mach.l2)
+    if rb < nty:
+        return None
+    nblk = -(-N // nb)
+    T = nb * T1
+    Hp, Wh = 2 * nty + 2, ntx + 1
+    grad = N * 2 * (2 * nty) * ntx * K * 1.0 + _vec(N * T1 * K * 16, 4, lanes, N * nty * 16)
+    gemm = nblk * 16 * _gemm(T, C, K, mach.gemm_lanes, itemsize)
+    adj = (_vec(N * T1 * C * 16, 7, lanes, N * nty * 32) + N * 2 * Hp * Wh * C / lanes
+           + N * C * H * W * 1.5)
+    fixed = 16 * K * C * 3.0
+    return grad + gemm + adj + fixed + _overhead(nblk), (nb, nblk)
+
+
+#: the rule numbaconv.cpu.conv's own strategies follow (written once, here): a reduction
+#: (C/groups * taps) shorter than this, or fewer output channels per group than
+#: ``_LEGACY_MIN_K``, runs direct loops rather than im2col + GEMM
+_LEGACY_MIN_REDUCTION = 32
+_LEGACY_MIN_K = 8
+
+
+def legacy_direct(K: int, C: int, kh: int, kw: int) -> bool:
+    """Whether :mod:`numbaconv.cpu.conv` runs a layer with direct loops (``K`` filters and
+    ``C`` channels per group)."""
+    return C * kh * kw < _LEGACY_MIN_REDUCTION or K < _LEGACY_MIN_K
+
+
+def _cost_legacy(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, lh, lw, itemsize, mach):
+    """Estimated cycles of :mod:`numbaconv.cpu.conv`'s own choice for a 2-D, ungrouped call."""
+    from .winograd import winograd_applies
+
+    P = Ho * Wo
+    R = C * kh * kw
+    lanes = mach.lanes
+    fma = float(N) * K * R * P
+    if legacy_direct(K, C, kh, kw):
+        # direct loops: one vector FMA per tap and lane, at about a quarter of peak
+        # (accumulators in L1, not in registers), more for the gradients' scatter/reduce
+        slow = {"forward": 2.7, "input_grad": 3.0, "weight_grad": 5.0}[op]
+        if sh != 1 or sw != 1:
+            slow *= 3.0
+        return fma / lanes * slow / 2.0 + N * K * P * 0.3 + _overhead(1, blas=False)
+    wino = op != "weight_grad" and winograd_applies((N, C, H, W), (K, C, kh, kw),
+                                                    (sh, sw), (dh, dw), 1)
+    if op == "input_grad":
+        wino = wino and kh == kw == 3 and 2 * dh - lh >= 0 and 2 * dw - lw >= 0
+    if wino:
+        Hw, Ww = (H, W) if op == "input_grad" else (Ho, Wo)
+        cin, cout = (K, C) if op == "input_grad" else (C, K)
+        nty, ntx = -(-Hw // 2), -(-Ww // 2)
+        T = N * nty * ntx
+        per_tile_c = 30.0 + 200.0 / ntx
+        per_tile_k = 12.0 + 200.0 / ntx
+        gemm = 16 * _gemm(cout, min(T, 196), cin, mach.gemm_lanes, itemsize) * (T / min(T, 196))
+        return gemm + T * (cin * per_tile_c + cout * per_tile_k) + _overhead(8)
+    # per-image im2col + GEMM, 4 work items at least (row or channel blocks)
+    blocks = max(1, -(-4 // N))
+    cols = float(N) * R * P * (0.3 + 12.0 / Wo)
+    if op == "forward":
+        gemm = N * blocks * _gemm(K, P / blocks, R + 1, mach.gemm_lanes, itemsize)
+    elif op == "input_grad":
+        gemm = N * blocks * _gemm(R / blocks, P, K, mach.gemm_lanes, itemsize)
+        cols *= 1.5
+    else:
+        gemm = N * _gemm(K, R / 4, P, mach.gemm_lanes, itemsize) * 4 + N * K * R * 0.5
+    return gemm + cols + _overhead(N * blocks)
+
+
+def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force=None,
+          force_variant=None):
+    """The cheapest applicable strategy for a 2-D, ungrouped call (shapes as 5-D tuples)."""
+    N, C, _, H, W = x_shape
+    K, _, _, kh, kw = w_shape
+    Ho, Wo = out_shape[3], out_shape[4]
+    _, sh, sw = stride
+    _, lh, lw = lo
+    _, dh, dw = dilation
+    mach = machine()
+    costs = {"legacy": _cost_legacy(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, lh, lw,
+                                    itemsize, mach)}
+    params = {"legacy": {}}
+    cyc, (nb, rb, items) = _cost_gemm_nhwc(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw,
+                                           itemsize, mach)
+    costs["gemm_nhwc"] = cyc
+    params["gemm_nhwc"] = dict(nb=nb, rb=rb, items=items)
+    cyc, (nb, items) = _cost_gemm_taps(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, lh, lw, dh,
+                                       dw, itemsize, mach)
+    costs["gemm_taps"] = cyc
+    params["gemm_taps"] = dict(nb=nb, items=items)
+    # channel-major batched GEMM: forward only where the reduction is long enough for BLAS
+    # (a 1-channel 3x3 layer's k = 10 GEMM loses to the direct loops, measured)
+    if op == "weight_grad" or (op == "forward" and (C * kh * kw >= 16 or force == "gemm_nchw")):
+        cyc, (nb, rb, items) = _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach)
+        costs["gemm_nchw"] = cyc
+        params["gemm_nchw"] = dict(nb=nb, rb=rb, items=items)
+    if winograd_nhwc_applies(op, w_shape, stride, lo, dilation, H, W):
+        cin, cout = (K, C) if op == "input_grad" else (C, K)
+        hw = (H, W) if op == "input_grad" else (Ho, Wo)
+        cyc, (nb, rb, items) = _cost_winograd_nhwc(op, N, cin, cout, *hw, itemsize, mach)
+        costs["winograd_nhwc"] = cyc
+        params["winograd_nhwc"] = dict(nb=nb, rb=rb, items=items,
+                                       variant="flipped" if op == "input_grad" else "")
+        if op == "input_grad":
+            adj = _cost_winograd_adjoint(N, C, K, Ho, Wo, H, W, itemsize, mach)
+            if adj is not None and force_variant != "flipped" and (
+                    adj[0] < cyc or force_variant == "adjoint"):
+                costs["winograd_nhwc"] = adj[0]
+                params["winograd_nhwc"] = dict(nb=adj[1][0], items=adj[1][1], variant="adjoint")
+    best = force if force in costs else min(costs, key=costs.__getitem__)
+    return Plan(best, costs=tuple(sorted(costs.items())), **params[best])
+
+
+_plan_cached = functools.lru_cache(maxsize=512)(_plan)
+
+
+#: fewest input and output channels for the channels-last Winograd (its 16 GEMMs reduce over
+#: one of them; thinner layers lose more to the transforms than the GEMMs save)
+_WINO_MIN_CHANNELS = 16
+
+
+def winograd_nhwc_applies(op, w_shape, stride, lo, dilation, H, W) -> bool:
+    """3x3, stride 1, undilated, >= 16 channels each way; the input gradient as a forward pass
+    needs ``lo <= 2``."""
+    kh, kw = w_shape[3], w_shape[4]
+    if (kh, kw) != (3, 3) or tuple(stride[1:]) != (1, 1) or tuple(dilation[1:]) != (1, 1):
+        return False
+    if _FORCED[0] != "winograd_nhwc" and min(w_shape[0], w_shape[1]) < _WINO_MIN_CHANNELS:
+        return False
+    if op == "input_grad":
+        return lo[1] <= 2 and lo[2] <= 2
+    return lo[1] >= 0 and lo[2] >= 0
+
+
+def plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize) -> Plan:
+    """The strategy for one call (cached on the shapes; ``op`` is 'forward', 'input_grad' or
+    'weight_grad'; 5-D shapes ``(N, C, D, H, W)``, ``(K, C, kd, kh, kw)``,
+    ``(N, K, Do, Ho, Wo)``)."""
+    return _plan_cached(op, tuple(x_shape), tuple(w_shape), tuple(out_shape), tuple(stride),
+                        tuple(lo), tuple(dilation), int(itemsize), *_FORCED)
+
+
+_FORCED: list = [None, None]
+
+
+@contextlib.contextmanager
+def forced(strategy: str | None, variant: str | None = None):
+    """Within the block, every call this module plans uses ``strategy`` (and for the Winograd
+    input gradient ``variant``, 'adjoint' or 'flipped') where it applies (tests; not
+    thread-safe)."""
+    if strategy is not None and strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    if variant not in (None, "adjoint", "flipped"):
+        raise ValueError(f"variant must be 'adjoint' or 'flipped', got {variant!r}")
+    saved = list(_FORCED)
+    _FORCED[:] = [strategy, variant]
+    try:
+        yield
+    finally:
+        _FORCED[:] = saved
+
+
+def _eligible(x, w, groups) -> bool:
+    return (groups == 1 and x.ndim == 5 and x.shape[2] == 1 and w.shape[2] == 1
+            and x.dtype in (np.float32, np.float64) and x.shape[0] > 0)
+
+
+# ------------------------------------------------------------------------------ the launchers
+
+
+def forward(x, w, bias, out, stride, lo, dilation, groups) -> bool:
+    """Run the forward pass with a small-map strategy when the model picks one."""
+    if not _eligible(x, w, groups) or out.size == 0 or w.shape[1] == 0:
+        return False
+    p = plan("forward", x.shape, w.shape, out.shape, stride, lo, dilation, x.dtype.itemsize)
+    if p.strategy == "gemm_nhwc":
+        from .conv_gemm import forward as run
+
+        run(x, w, bias, out, stride, lo, dilation, p.nb, p.rb or out.shape[3])
+        return True
+    if p.strategy == "gemm_nchw":
+        from .conv_gemm import forward_nchw as run
+
+        run(x, w, bias, out, stride, lo, dilation, p.nb, p.rb)
+        return True
+    if p.strategy == "gemm_taps":
+        from .conv_gemm import forward_taps as run
+
+        run(x, w, bias, out, stride, lo, dilation, p.nb)
+        return True
+    if p.strategy == "winograd_nhwc":
+        from .conv_gemm import forward as fallback
+        from .winograd_nhwc import forward as run
+
+        if not run(x, w, bias, out, lo[1], lo[2], p.nb, p.rb):
+            fallback(x, w, bias, out, stride, lo, dilation, 1, out.shape[3])
+        return True
+    return False
+
+
+def input_grad(g, w, bias, dx, stride, lo, dilation, groups) -> bool:
+    """Run the input gradient with a small-map strategy when the model picks one."""
+    if not _eligible(dx, w, groups) or dx.size == 0 or g.size == 0 or w.shape[1] == 0:
+        return False
+    p = plan("input_grad", dx.shape, w.shape, g.shape, stride, lo, dilation, dx.dtype.itemsize)
+    if p.strategy == "gemm_nhwc":
+        from .conv_gemm import input_grad as run
+
+        run(g, w, bias, dx, stride, lo, dilation, p.nb)
+        return True
+    if p.strategy == "gemm_taps":
+        from .conv_gemm import input_grad_taps as run
+
+        run(g, w, bias, dx, stride, lo, dilation, p.nb)
+        return True
+    if p.strategy == "winograd_nhwc":
+        from .conv_gemm import input_grad as fallback
+        from .winograd_nhwc import forward as run
+
+        if p.variant == "adjoint":
+            from .winograd_nhwc import input_grad as adjoint
+
+            ok = adjoint(g, w, bias, dx, lo[1], lo[2], p.nb)
+        else:
+            # the correlation of g with the flipped, channel-transposed kernel, padded 2 - lo
+            wf = np.ascontiguousarray(w[:, :, :, ::-1, ::-1].transpose(1, 0, 2, 3, 4))
+            ok = run(g, wf, bias, dx, 2 - lo[1], 2 - lo[2], p.nb, p.rb)
+        if not ok:
+            fallback(g, w, bias, dx, stride, lo, dilation, 1)
+        return True
+    return False
+
+
+def weight_grad(x, g, dw_out, stride, lo, dilation, groups) -> bool:
+    """Run the weight gradient with a small-map strategy when the model picks one."""
+    if (not _eligible(x, dw_out, groups) or dw_out.size == 0 or g.size == 0
+            or x.shape[1] == 0):
+        return False
+    p = plan("weight_grad", x.shape, dw_out.shape, g.shape, stride, lo, dilation,
+             x.dtype.itemsize)
+    if p.strategy == "gemm_nhwc":
+        from .conv_gemm import weight_grad as run
+
+        run(x, g, dw_out, stride, lo, dilation, p.nb, p.items)
+        return True
+    if p.strategy == "gemm_nchw":
+        from .conv_gemm import weight_grad_nchw as run
+
+        run(x, g, dw_out, stride, lo, dilation, p.nb, p.items)
+        return True
+    if p.strategy == "gemm_taps":
+        from .conv_gemm import weight_grad_taps as run
+
+        run(x, g, dw_out, stride, lo, dilation, p.nb, p.items)
+        return True
+    if p.strategy == "winograd_nhwc":
+        from .conv_gemm import weight_grad as fallback
+        from .winograd_nhwc import weight_grad as run
+
+        if not run(x, g, dw_out, lo[1], lo[2], p.nb, p.rb, p.items):
+            q = plan_gemm("weight_grad", x.shape, dw_out.shape, g.shape, stride, lo, dilation,
+                          x.dtype.itemsize)
+            fallback(x, g, dw_out, stride, lo, dilation, q.nb, q.items)
+        return True
+    return False
+
+
+def plan_gemm(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize) -> Plan:
+    """The channels-last GEMM's blocking for a call (Winograd's fallback)."""
+    with forced("gemm_nhwc"):
+        return plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize)
+
+
+def bias_grad(g, db) -> bool:
+    """``db[k] = sum of g[:, k, :]`` (float64 accumulation, vectorised): always taken."""
+    from .conv_gemm import bias_grad as run
+
+    run(g, db)
+    return True

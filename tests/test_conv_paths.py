@@ -1,0 +1,284 @@
+"""Every CPU convolution strategy of numbaconv.cpu.conv_plan on every geometry it accepts.
+
+Each strategy is forced (``conv_plan.forced``) on Hypothesis' small 2-D geometries and
+checked against independent oracles: the forward pass and, at stride 1, both gradients
+against ``scipy.signal.correlate`` / ``convolve`` in float64 (a small local oracle: the
+shared one in tests/oracles.py belongs to the conv API work), the gradients at any
+stride and dilation by the adjoint identities. Then: bitwise-identical results at 1 and
+2 threads for calls split into several work items, NaN locality, the bias gradient.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+import scipy.signal
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import numbaconv as nc
+from numbaconv import grad
+from numbaconv.cpu import conv_plan
+
+#: (strategy, variant of the Winograd input gradient); gemm_nchw has no input gradient (the
+#: plan falls back to the model's choice there)
+FORCINGS = [("legacy", None), ("gemm_nhwc", None), ("gemm_nchw", None), ("gemm_taps", None),
+            ("winograd_nhwc", "adjoint"), ("winograd_nhwc", "flipped")]
+
+
+# ----------------------------------------------------------------------------------- oracles
+
+
+def _dilate(w, d):
+    kh, kw = w.shape[-2:]
+    out = np.zeros(w.shape[:-2] + (d[0] * (kh - 1) + 1, d[1] * (kw - 1) + 1))
+    out[..., ::d[0], ::d[1]] = w
+    return out
+
+
+def ref_forward(x, w, b, stride, pads, dilation):
+    """float64 ``conv2d``: per (image, filter) the sum over channels of scipy's direct
+    correlation of the zero-padded input with the dilated filter, then every stride-th."""
+    x = np.pad(np.asarray(x, np.float64), ((0, 0), (0, 0)) + tuple(pads))
+    wd = _dilate(np.asarray(w, np.float64), dilation)
+    N, K = x.shape[0], w.shape[0]
+    out = []
+    for n in range(N):
+        maps = []
+        for k in range(K):
+            acc = sum(scipy.signal.correlate(x[n, c], wd[k, c], "valid", method="direct")
+                      for c in range(x.shape[1]))
+            maps.append(acc[::stride[0], ::stride[1]] + (0 if b is None else b[k]))
+        out.append(maps)
+    return np.array(out)
+
+
+def ref_input_grad_s1(shape, w, g, pads):
+    """Stride 1, undilated: ``dx[n, c]`` = the full convolution of ``g[n, k]`` with
+    ``w[k, c]`` summed over ``k``, cropped to the unpadded input."""
+    (lh, _), (lw, _) = pads
+    H, W = shape[2:]
+    dx = np.zeros(shape)
+    for n in range(shape[0]):
+        for c in range(shape[1]):
+            full = sum(scipy.signal.convolve(g[n, k], w[k, c], "full", method="direct")
+                       for k in range(w.shape[0]))
+            dx[n, c] = full[lh:lh + H, lw:lw + W]
+    return dx
+
+
+def ref_weight_grad_s1(x, g, kshape, pads):
+    """Stride 1, undilated: ``dw[k, c]`` = the valid correlation of the padded ``x[n, c]`` with
+    ``g[n, k]`` summed over ``n``."""
+    xp = np.pad(np.asarray(x, np.float64), ((0, 0), (0, 0)) + tuple(pads))
+    kh, kw = kshape
+    dw = np.zeros((g.shape[1], x.shape[1], kh, kw))
+    for k in range(g.shape[1]):
+        for c in range(x.shape[1]):
+            dw[k, c] = sum(scipy.signal.correlate(xp[n, c], g[n, k], "valid",
+                                                  method="direct")[:kh, :kw]
+                           for n in range(x.shape[0]))
+    return dw
+
+
+# -------------------------------------------------------------------------------- geometries
+
+
+@st.composite
+def layers(draw, strategy):
+    """A small 2-D, ungrouped layer the strategy accepts (3x3, stride 1, undilated for
+    Winograd); the padding after the data may differ from the padding before."""
+    wino = strategy == "winograd_nhwc"
+    kh, kw = (3, 3) if wino else (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = (1, 1) if wino else (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    dil = (1, 1) if wino else (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    pads = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(2))
+    span = [d * (k - 1) + 1 - lo - hi for d, k, (lo, hi) in zip(dil, (kh, kw), pads, strict=True)]
+    H = draw(st.integers(max(1, span[0]), max(1, span[0]) + 7))
+    W = draw(st.integers(max(1, span[1]), max(1, span[1]) + 7))
+    N, C, K = draw(st.integers(1, 3)), draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    x = rng.standard_normal((N, C, H, W))
+    w = rng.standard_normal((K, C, kh, kw))
+    b = rng.standard_normal(K) if draw(st.booleans()) else None
+    return x, w, b, stride, pads, dil
+
+
+def _kw(stride, pads, dil):
+    return dict(stride=stride, padding=pads, dilation=dil)
+
+
+def _plan_of(op, x, w, stride, pads, dil):
+    out = tuple(nc.conv_output_size(n, k, s, p, d) for n, k, s, p, d in
+                zip(x.shape[2:], w.shape[2:], stride, pads, dil, strict=True))
+    shapes = ((x.shape[0], x.shape[1], 1, *x.shape[2:]), (w.shape[0], w.shape[1], 1, *w.shape[2:]),
+              (x.shape[0], w.shape[0], 1, *out))
+    return conv_plan.plan(op, *shapes, (1, *stride), (0, pads[0][0], pads[1][0]), (1, *dil),
+                          x.dtype.itemsize)
+
+
+# -------------------------------------------------------------------- every path vs oracles
+
+
+@pytest.mark.parametrize("strategy, variant", FORCINGS)
+@settings(max_examples=15)
+@given(data=st.data())
+def test_forced_strategy_matches_oracles(strategy, variant, data):
+    x, w, b, stride, pads, dil = data.draw(layers(strategy))
+    kw = _kw(stride, pads, dil)
+    with conv_plan.forced(strategy, variant):
+        for op in ("forward", "input_grad", "weight_grad"):
+            if not (strategy == "gemm_nchw" and op == "input_grad"):
+                assert _plan_of(op, x, w, stride, pads, dil).strategy == strategy
+        if variant is not None:
+            assert _plan_of("input_grad", x, w, stride, pads, dil).variant == variant
+        y = nc.conv2d(x, w, b, **kw)
+        g = np.random.default_rng(1).standard_normal(y.shape)
+        dx = grad.conv2d_input(x.shape, w, g, **kw)
+        dw = grad.conv2d_weight(x, w.shape, g, **kw)
+    want = ref_forward(x, w, b, stride, pads, dil)
+    np.testing.assert_allclose(y, want, rtol=1e-10, atol=1e-10)
+    y0 = want - (0 if b is None else b.reshape(-1, 1, 1))
+    # adjoint identities: <conv(x), g> = <x, conv_input(g)> = <w, conv_weight(x, g)>
+    np.testing.assert_allclose(np.vdot(x, dx), np.vdot(y0, g), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(np.vdot(w, dw), np.vdot(y0, g), rtol=1e-9, atol=1e-9)
+    if stride == (1, 1) and dil == (1, 1):
+        np.testing.assert_allclose(dx, ref_input_grad_s1(x.shape, w, g, pads),
+                                   rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(dw, ref_weight_grad_s1(x, g, w.shape[2:], pads),
+                                   rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("strategy, variant", FORCINGS[1:])
+@pytest.mark.parametrize("shape, k, pad", [
+    ((5, 32, 13, 13), 48, 0),     # Keras MNIST's second layer, small
+    ((3, 16, 5, 5), 24, 0),       # 5x5 map -> 3x3
+    ((4, 8, 3, 3), 8, 1),         # 3x3 map, padded
+    ((2, 3, 9, 8), 5, 1),         # odd width, few channels
+])
+def test_float32_course_layers_every_path(strategy, variant, shape, k, pad):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal((k, shape[1], 3, 3)).astype(np.float32)
+    b = rng.standard_normal(k).astype(np.float32)
+    with conv_plan.forced(strategy, variant):
+        y = nc.conv2d(x, w, b, padding=pad)
+        g = rng.standard_normal(y.shape).astype(np.float32)
+        dx = grad.conv2d_input(x.shape, w, g, padding=pad)
+        dw = grad.conv2d_weight(x, w.shape, g, padding=pad)
+    pads = ((pad, pad), (pad, pad))
+    for got, want in ((y, ref_forward(x, w, b, (1, 1), pads, (1, 1))),
+                      (dx, ref_input_grad_s1(x.shape, w, g.astype(np.float64), pads)),
+                      (dw, ref_weight_grad_s1(x, g.astype(np.float64), (3, 3), pads))):
+        assert got.dtype == np.float32
+        assert np.abs(got - want).max() <= 2e-5 * max(1.0, np.abs(want).max())
+
+
+# ------------------------------------------------------------------------------ determinism
+
+
+def _all_ops(x, w, g, pad):
+    return (nc.conv2d(x, w, padding=pad), grad.conv2d_input(x.shape, w, g, padding=pad),
+            grad.conv2d_weight(x, w.shape, g, padding=pad), grad.conv_bias(g))
+
+
+@pytest.mark.parametrize("strategy, variant", FORCINGS[1:])
+def test_bitwise_identical_at_one_and_two_threads(strategy, variant, monkeypatch):
+    # small work per reduction item, so that this small call's weight gradient is summed
+    # as several partial sums (large calls get them from the model unprompted)
+    monkeypatch.setattr(conv_plan, "_ITEM_CYCLES", 10_000)
+    conv_plan._plan_cached.cache_clear()
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((40, 8, 6, 7)).astype(np.float32)
+    w = rng.standard_normal((12, 8, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((40, 12, 6, 7)).astype(np.float32)
+    with conv_plan.forced(strategy, variant):
+        # the split must have several work items for the check to mean anything
+        plans = [_plan_of(op, x, w, (1, 1), ((1, 1), (1, 1)), (1, 1))
+                 for op in ("forward", "input_grad", "weight_grad")]
+        if strategy == "gemm_nchw":
+            plans.pop(1)
+        assert all(p.strategy == strategy and -(-40 // p.nb) >= 2 for p in plans)
+        assert plans[-1].items >= 2
+        default = numba.get_num_threads()
+        results = []
+        try:
+            for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+                numba.set_num_threads(threads)
+                results.append(_all_ops(x, w, g, 1))
+        finally:
+            numba.set_num_threads(default)
+    conv_plan._plan_cached.cache_clear()
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+# ---------------------------------------------------------------------------------- NaN / inf
+
+
+@pytest.mark.parametrize("strategy, variant", FORCINGS[1:])
+@pytest.mark.parametrize("pad", [0, 1])
+def test_nan_stays_local(strategy, variant, pad):
+    """A NaN in the input reaches exactly the outputs whose window reads it (forward,
+    weight gradient); a NaN in the output gradient exactly the inputs it reaches (input
+    gradient). The expected NaN patterns come from the float64 scipy oracles."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 4, 9, 8))
+    w = rng.standard_normal((3, 4, 3, 3))
+    x[1, 2, 4, 3] = np.nan
+    pads = ((pad, pad), (pad, pad))
+    with conv_plan.forced(strategy, variant):
+        y = nc.conv2d(x, w, padding=pad)
+        g = rng.standard_normal(y.shape)
+        dw = grad.conv2d_weight(x, w.shape, g, padding=pad)
+        g2 = g.copy()
+        g2[0, 1, 2, 2] = np.nan
+        dx = grad.conv2d_input(x.shape, w, g2, padding=pad)
+    with np.errstate(invalid="ignore"):
+        want_y = ref_forward(x, w, None, (1, 1), pads, (1, 1))
+        want_dw = ref_weight_grad_s1(x, g, (3, 3), pads)
+        want_dx = ref_input_grad_s1(x.shape, w, g2, pads)
+    for got, want in ((y, want_y), (dw, want_dw), (dx, want_dx)):
+        assert 0 < np.isnan(want).sum() < want.size
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        ok = ~np.isnan(want)
+        np.testing.assert_allclose(got[ok], want[ok], rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("strategy", ["gemm_nhwc", "gemm_nchw", "gemm_taps", "winograd_nhwc"])
+def test_inf_stays_inf(strategy):
+    rng = np.random.default_rng(5)
+    x = np.abs(rng.standard_normal((1, 2, 6, 6)))
+    w = np.abs(rng.standard_normal((2, 2, 3, 3)))
+    x[0, 1, 2, 2] = np.inf
+    with conv_plan.forced(strategy):
+        y = nc.conv2d(x, w, padding=1)
+    want = ref_forward(x, w, None, (1, 1), ((1, 1), (1, 1)), (1, 1))
+    np.testing.assert_array_equal(np.isposinf(y), np.isposinf(want))
+    assert not np.isnan(y).any()
+
+
+# ------------------------------------------------------------------------------ bias, model
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 7), (5, 4, 70), (3, 2, 1), (64, 40, 300), (7, 6, 9)])
+def test_bias_grad_is_the_float64_sum(shape):
+    g = np.random.default_rng(6).standard_normal(shape).astype(np.float32)
+    got = grad.conv_bias(g.reshape(shape[0], shape[1], shape[2], 1))
+    want = g.astype(np.float64).sum(axis=(0, 2))
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want.astype(np.float32), rtol=1e-6, atol=1e-6)
+
+
+def test_machine_and_plan_are_sane():
+    m = conv_plan.machine()
+    assert m.lanes in (4, 8, 16) and m.gemm_lanes >= m.lanes and m.l1 >= 4096 and m.l2 >= m.l1
+    # the plan is a function of the shapes only: the same answer twice, a valid strategy
+    shapes = ((64, 32, 1, 13, 13), (64, 32, 1, 3, 3), (64, 64, 1, 11, 11))
+    p = conv_plan.plan("forward", *shapes, (1, 1, 1), (0, 0, 0), (1, 1, 1), 4)
+    assert p.strategy in conv_plan.STRATEGIES and p == conv_plan.plan(
+        "forward", *shapes, (1, 1, 1), (0, 0, 0), (1, 1, 1), 4)
+    with pytest.raises(ValueError, match="strategy"):
+        with conv_plan.forced("nope"):
+            pass
