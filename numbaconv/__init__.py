@@ -1,4 +1,4 @@
-"""numbaconv: Numba-accelerated convolution, padding, pooling and activations.
+"""numbaconv: Numba-accelerated convolution, padding, pooling, activations and normalisation.
 
 One NumPy-style API over ``@njit(parallel=True)`` CPU kernels and
 ``@cuda.jit`` GPU kernels: NumPy arrays in, NumPy arrays out; CUDA arrays
@@ -94,6 +94,9 @@ from .api.conv import (
     conv_transpose1d,
     conv_transpose2d,
     conv_transpose3d,
+)
+from .api.normalization import (
+    batch_norm,
 )
 from .api.padding import (
     pad,
@@ -237,4 +240,6 @@ __all__ = [
     "log_sigmoid",
     "log_sigmoid_derivative",
     "log_sigmoid_and_derivative",
+    # normalization
+    "batch_norm",
 ]
