@@ -94,16 +94,17 @@ def activation_names() -> list[str]:
     return [n for n in nc.__all__ if f"{n}_derivative" in nc.__all__ and n != "prelu"]
 
 
-def activations(plot: str | None = None, h: float = 1e-6) -> int:
+def activations(plot: str | None = None, h: float = 1e-6, names: list[str] | None = None) -> int:
     """Each activation's analytic derivative beside central differences; the step-size lesson.
 
     Prints, per activation, the largest gap between ``f_derivative`` and the float64
     central difference ``(f(x + h) - f(x - h)) / 2h`` on [-4, 4] (a grid that avoids the
     kinks), then why the step matters: the course notes' forward difference with
-    ``h = 1e-15`` against the central difference with ``h = 1e-6``.
+    ``h = 1e-15`` against the central difference with ``h = 1e-6``. ``names`` limits the
+    activations (default: all).
     """
     x = np.linspace(-4.0, 4.0, 800)  # an even count: no point exactly at a kink (0, +-1, +-3)
-    names = activation_names()
+    names = names or activation_names()
     print(f"{len(names)} activations on [-4, 4]: analytic derivative vs central difference "
           f"(h={h:g}, float64)")
     print(f"{'activation':<14} {'max |f_derivative - numerical|':>32}")
