@@ -145,7 +145,8 @@ def profile(model: str = "keras", n: int = 64, steps: int = 10, full: bool = Fal
             t0 = time.perf_counter()
             out = fn(*args, **kwargs)
             dt = time.perf_counter() - t0
-            shape = tuple(getattr(args[0], "shape", ())) if args else ()
+            first = args[0] if args else ()
+            shape = tuple(first) if isinstance(first, tuple) else tuple(getattr(first, "shape", ()))
             label = f"{name}{shape}"
             k = 2
             while label in seen:  # the same call twice in one step

@@ -327,6 +327,17 @@ class FashionNet:
                 buffers[f"{name}.running_var"] = np.ones(c, np.float32)
         self.params = {k: self.dev.put(v) for k, v in host.items()}
         self.buffers = {k: self.dev.put(v) for k, v in buffers.items()}
+        self._scratch: dict = {}
+
+    def _reuse(self, name: str, like):
+        """A persistent array of ``like``'s shape and dtype for ``out=``: a step's outputs land
+        in the previous step's memory instead of fresh pages (the previous step's values are
+        dead by then: its backward pass has run)."""
+        key = (name, tuple(like.shape), str(like.dtype))
+        buf = self._scratch.get(key)
+        if buf is None:
+            buf = self._scratch[key] = self.dev.zeros_like(like)
+        return buf
 
     def _features(self, side):
         s = nc.pool_output_size(nc.conv_output_size(side, 3, padding=1), 2)
@@ -373,7 +384,8 @@ class FashionNet:
             return z
         p, b = self.params, self.buffers
         return nc.batch_norm(z, b[f"{name}.running_mean"], b[f"{name}.running_var"],
-                             p[f"{name}.weight"], p[f"{name}.bias"], training=training)
+                             p[f"{name}.weight"], p[f"{name}.bias"], training=training,
+                             out=self._reuse(name, z))
 
     def forward(self, x, training: bool = False, masks=None):
         """Logits of a batch; ``masks``: the dropout mask (host array) when training."""
@@ -409,7 +421,7 @@ class FashionNet:
         p, b = self.params, self.buffers
         gx, grads[f"{name}.weight"], grads[f"{name}.bias"] = grad.batch_norm_backward(
             g, z, b[f"{name}.running_mean"], b[f"{name}.running_var"], p[f"{name}.weight"],
-            training=training)
+            training=training, out=(g, None, None))  # the input gradient overwrites g
         return gx
 
     def backward(self, cache, g_logits) -> dict:
