@@ -17,6 +17,8 @@ rounded once to the computation dtype.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..core.dispatch import asarray, backend_of, empty, kernels, memory
@@ -132,7 +134,8 @@ def _sums(spec, backend, g3, x3, mean):
     return sum_g, sum_gx
 
 
-def _backward(grad_output, x, running_mean, running_var, weight, training, eps, out, want):
+def _backward(grad_output, x, running_mean, running_var, weight, training, eps, out,
+              want) -> tuple[Any, Any, Any]:
     """The gradients ``want`` = (input, weight, bias) asks for, into ``out``'s arrays."""
     backend, dtype, spec, g3, x3 = _grad_operands(grad_output, x, weight, training, eps)
     _running_pair(running_mean, running_var)
@@ -140,7 +143,7 @@ def _backward(grad_output, x, running_mean, running_var, weight, training, eps, 
     want_x, want_w, want_b = want
     c = (spec.channels,)
     inputs = {"grad_output": grad_output, "x": x}
-    dsts = [prepare_out(out[0], backend, spec.shape, dtype, inputs=inputs, name="out[0]",
+    dsts: list[Any] = [prepare_out(out[0], backend, spec.shape, dtype, inputs=inputs, name="out[0]",
                         elementwise=True) if want_x else None,
             prepare_out(out[1], backend, c, dtype, inputs=inputs, name="out[1]")
             if want_w else None,
@@ -159,8 +162,9 @@ def _backward(grad_output, x, running_mean, running_var, weight, training, eps, 
     if want_x and x3.size:
         k.backward_input(g3, x3, mean, var, w, sum_g, sum_gx, spec.eps, spec.training,
                          dsts[0].reshape(spec.shape3))
-    return tuple(finish_out(o, d) if d is not None else None
-                 for o, d in zip(out, dsts, strict=True))
+    gx, gw, gb = (finish_out(o, d) if d is not None else None
+                  for o, d in zip(out, dsts, strict=True))
+    return gx, gw, gb
 
 
 # ------------------------------------------------------------------------------ forward
@@ -255,7 +259,7 @@ def batch_norm(x: ArrayLike, running_mean: ArrayLike | None, running_var: ArrayL
         _check_running(running_var, "running_var", spec, backend)
     w = _channel_param(weight, "weight", spec, backend)
     b = _channel_param(bias, "bias", spec, backend)
-    dst = prepare_out(out, backend, spec.shape, dtype, elementwise=True,
+    dst: Any = prepare_out(out, backend, spec.shape, dtype, elementwise=True,
                       inputs={"x": x, "running_mean": running_mean, "running_var": running_var})
     x3 = arr.reshape(spec.shape3)
     mean, var = _statistics(spec, backend, x3, running_mean, running_var)

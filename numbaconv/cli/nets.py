@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -93,7 +94,7 @@ class Device:
         y += b
         return y
 
-    def dense_backward(self, g, x, w, need_input: bool = True):
+    def dense_backward(self, g, x, w, need_input: bool = True) -> tuple[Any, Any, Any]:
         """``(grad_x, grad_w, grad_b)`` of :meth:`dense`."""
         if self.cuda:
             n, i = x.shape
@@ -452,6 +453,7 @@ class FashionNet:
         def bn(name, z):
             if not self.batch_norm:
                 return z
+            assert tb is not None, "pass tb, the running statistics, with batch norm"
             return F.batch_norm(z, tb[f"{name}.running_mean"], tb[f"{name}.running_var"],
                                 tp[f"{name}.weight"], tp[f"{name}.bias"], training=training)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -65,9 +66,9 @@ def load_digits():
                          ) from exc
     from scipy.ndimage import zoom
 
-    d = sk_load()
-    imgs = zoom(d.images / 16.0, (1, SIDE / 8, SIDE / 8), order=1, grid_mode=True,
-                mode="grid-constant")
+    d: Any = sk_load()
+    imgs: Any = zoom(d.images / 16.0, (1, SIDE / 8, SIDE / 8), order=1, grid_mode=True,
+                     mode="grid-constant")
     x = np.clip(imgs, 0, 1).astype(np.float32)[:, None]
     return _split(x, d.target.astype(np.int64), 0.2)
 

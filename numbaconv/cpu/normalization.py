@@ -38,9 +38,6 @@ ITEM_ELEMENTS = 1 << 14
 #: below this many elements a call runs on the calling thread (waking the pool costs more)
 SERIAL_BELOW = 1 << 15
 
-_JIT = dict(cache=True, error_model="numpy")
-_PAR = dict(parallel=True, cache=True, error_model="numpy")
-
 
 def _rows_per_item(inner: int) -> int:
     """Rows of ``outer`` in one reduction work item."""
@@ -50,7 +47,7 @@ def _rows_per_item(inner: int) -> int:
 # ------------------------------------------------------------------------------ run sums
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy")
 def _add_runs(a3, c, o0, o1, shift):
     """Sum of ``a3[o, c, :] - shift`` over rows ``[o0, o1)``, in lanes, float64."""
     inner = a3.shape[2]
@@ -69,7 +66,7 @@ def _add_runs(a3, c, o0, o1, shift):
     return total
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy")
 def _add_squares(a3, c, o0, o1, shift):
     """Sum of ``(a3[o, c, :] - shift)**2`` over rows ``[o0, o1)``, in lanes, float64."""
     inner = a3.shape[2]
@@ -90,7 +87,7 @@ def _add_squares(a3, c, o0, o1, shift):
     return total
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy")
 def _add_products(g3, x3, c, o0, o1, shift):
     """Sum of ``g3 * (x3 - shift)`` over the runs of channel ``c``, rows ``[o0, o1)``."""
     inner = x3.shape[2]
@@ -111,7 +108,7 @@ def _add_products(g3, x3, c, o0, o1, shift):
     return total
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy")
 def _combine(part, out, count):
     """``out[c] = sum over blocks of part[c, :] / count``, in block order."""
     for c in range(part.shape[0]):
@@ -126,7 +123,7 @@ def _combine(part, out, count):
 # channel ``it // nblk``, block ``it % nblk`` of rows, and writes ``part[c, block]``.
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy")
 def _item_rows(it, nblk, rows, outer):
     c = it // nblk
     blk = it - c * nblk
@@ -134,42 +131,42 @@ def _item_rows(it, nblk, rows, outer):
     return c, blk, o0, min(outer, o0 + rows)
 
 
-@njit(**_PAR)
+@njit(parallel=True, cache=True, error_model="numpy")
 def _sums_parallel(a3, part, rows):
     for it in prange(part.shape[0] * part.shape[1]):
         c, blk, o0, o1 = _item_rows(it, part.shape[1], rows, a3.shape[0])
         part[c, blk] = _add_runs(a3, c, o0, o1, 0.0)
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy")
 def _sums_serial(a3, part, rows):
     for it in range(part.shape[0] * part.shape[1]):
         c, blk, o0, o1 = _item_rows(it, part.shape[1], rows, a3.shape[0])
         part[c, blk] = _add_runs(a3, c, o0, o1, 0.0)
 
 
-@njit(**_PAR)
+@njit(parallel=True, cache=True, error_model="numpy")
 def _squares_parallel(a3, mean, part, rows):
     for it in prange(part.shape[0] * part.shape[1]):
         c, blk, o0, o1 = _item_rows(it, part.shape[1], rows, a3.shape[0])
         part[c, blk] = _add_squares(a3, c, o0, o1, mean[c])
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy")
 def _squares_serial(a3, mean, part, rows):
     for it in range(part.shape[0] * part.shape[1]):
         c, blk, o0, o1 = _item_rows(it, part.shape[1], rows, a3.shape[0])
         part[c, blk] = _add_squares(a3, c, o0, o1, mean[c])
 
 
-@njit(**_PAR)
+@njit(parallel=True, cache=True, error_model="numpy")
 def _products_parallel(g3, x3, mean, part, rows):
     for it in prange(part.shape[0] * part.shape[1]):
         c, blk, o0, o1 = _item_rows(it, part.shape[1], rows, x3.shape[0])
         part[c, blk] = _add_products(g3, x3, c, o0, o1, mean[c])
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy")
 def _products_serial(g3, x3, mean, part, rows):
     for it in range(part.shape[0] * part.shape[1]):
         c, blk, o0, o1 = _item_rows(it, part.shape[1], rows, x3.shape[0])
@@ -198,7 +195,7 @@ def batch_stats(x3: np.ndarray, mean: np.ndarray, var: np.ndarray) -> None:
     _combine(part, var, count)
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy")
 def _update(running_mean, running_var, mean, var, momentum, unbias):
     for c in range(mean.shape[0]):
         running_mean[c] = running_update(np.float64(running_mean[c]), mean[c], momentum)
@@ -214,20 +211,20 @@ def update_running(running_mean: np.ndarray, running_var: np.ndarray, mean: np.n
 # ------------------------------------------------------------------------------ elementwise
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy")
 def _coefficients(mean, var, weight, bias, eps, scale, shift):
     for c in range(mean.shape[0]):
         scale[c] = channel_scale(var, weight, eps, c)[0]
         shift[c] = channel_shift(bias, c)
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy")
 def _normalize_run(xr, outr, m, s, t):
     for i in range(xr.shape[0]):
         outr[i] = normalized(np.float64(xr[i]), m, s, t)
 
 
-@njit(**_PAR)
+@njit(parallel=True, cache=True, error_model="numpy")
 def _normalize_parallel(x3, mean, scale, shift, out3):
     nc = x3.shape[1]
     for r in prange(x3.shape[0] * nc):
@@ -236,7 +233,7 @@ def _normalize_parallel(x3, mean, scale, shift, out3):
         _normalize_run(x3[o, c], out3[o, c], mean[c], scale[c], shift[c])
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy")
 def _normalize_serial(x3, mean, scale, shift, out3):
     nc = x3.shape[1]
     for r in range(x3.shape[0] * nc):
@@ -274,7 +271,7 @@ def backward_sums(g3: np.ndarray, x3: np.ndarray, mean: np.ndarray, sum_g: np.nd
     _combine(part, sum_gx, 1.0)
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy")
 def _input_grad_run(gr, xr, outr, m, s, mg, k, training):
     if training:
         for i in range(gr.shape[0]):
@@ -284,7 +281,7 @@ def _input_grad_run(gr, xr, outr, m, s, mg, k, training):
             outr[i] = np.float64(gr[i]) * s
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy")
 def _backward_coefficients(var, weight, sum_g, sum_gx, eps, count, scale, mean_g, k):
     for c in range(var.shape[0]):
         s, invstd = channel_scale(var, weight, eps, c)
@@ -293,7 +290,7 @@ def _backward_coefficients(var, weight, sum_g, sum_gx, eps, count, scale, mean_g
         k[c] = sum_gx[c] * invstd * invstd / count
 
 
-@njit(**_PAR)
+@njit(parallel=True, cache=True, error_model="numpy")
 def _input_grad_parallel(g3, x3, mean, scale, mean_g, k, training, out3):
     nc = x3.shape[1]
     for r in prange(x3.shape[0] * nc):
@@ -303,7 +300,7 @@ def _input_grad_parallel(g3, x3, mean, scale, mean_g, k, training, out3):
                         training)
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy")
 def _input_grad_serial(g3, x3, mean, scale, mean_g, k, training, out3):
     nc = x3.shape[1]
     for r in range(x3.shape[0] * nc):
@@ -327,7 +324,7 @@ def backward_input(g3: np.ndarray, x3: np.ndarray, mean: np.ndarray, var: np.nda
     run(g3, x3, mean, scale, mean_g, k, bool(training), out3)
 
 
-@njit(**_JIT)
+@njit(cache=True, error_model="numpy")
 def _channel_grads(sum_g, sum_gx, var, eps, grad_weight, grad_bias):
     for c in range(grad_weight.shape[0]):
         grad_weight[c] = sum_gx[c] / math.sqrt(var[c] + eps)
