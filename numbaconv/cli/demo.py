@@ -215,8 +215,8 @@ def cnn(args: argparse.Namespace) -> int:
     net, hist, acc, pred = train(cfg, data, progress=not args.quiet)
     elapsed = time.perf_counter() - t_start
     print(f"held-out accuracy: {acc:.4f} ({int(round(acc * len(data[2])))}/{len(data[2])})")
-    print(f"numbaconv: {np.mean(hist.seconds):.1f} s per epoch, "
-          f"{1e3 * np.mean(hist.seconds) / hist.steps:.0f} ms per step; whole run {elapsed:.1f} s "
+    print(f"numbaconv: {hist.steady_epoch_s():.1f} s per epoch (after the first), "
+          f"{hist.median_step_ms():.0f} ms per step (median); whole run {elapsed:.1f} s "
           "(data, compilation or cache load, training, evaluation)")
     torch_hist = None
     if args.compare:
@@ -229,11 +229,12 @@ def cnn(args: argparse.Namespace) -> int:
             print(f"\nside by side ({cfg.model} network, {cfg.dataset}, batch {cfg.batch}, "
                   f"{cfg.epochs} epochs, same initial weights, batches and optimiser; "
                   f"{_machine()}):")
-            print(f"{'':<22}{'held-out acc':>14}{'s/epoch':>10}{'ms/step':>10}")
+            print(f"{'':<22}{'held-out acc':>14}{'s/epoch':>10}{'ms/step':>10}   (s/epoch: "
+                  "epochs after the first; ms/step: median)")
             for label, h, a in ((f"numbaconv {nc.__version__}", hist, acc),
                                 (f"PyTorch {torch.__version__}", torch_hist, torch_acc)):
-                print(f"{label:<22}{a:>14.4f}{np.mean(h.seconds):>10.2f}"
-                      f"{1e3 * np.mean(h.seconds) / h.steps:>10.1f}")
+                print(f"{label:<22}{a:>14.4f}{h.steady_epoch_s():>10.2f}"
+                      f"{h.median_step_ms():>10.1f}")
     if args.plot:
         save_plot(args.plot, net, hist, data, pred, torch_hist)
         print(f"saved {args.plot}")

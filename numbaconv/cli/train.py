@@ -149,7 +149,17 @@ class History:
     acc: list = field(default_factory=list)
     test_acc: list = field(default_factory=list)
     seconds: list = field(default_factory=list)   #: training time of each epoch
+    step_ms: list = field(default_factory=list)   #: each step's time (ms), batches included
     steps: int = 0                                #: steps per epoch
+
+    def steady_epoch_s(self) -> float:
+        """Mean training seconds of an epoch after the first (whose first step compiles or
+        loads every kernel); the first epoch's when there is only one."""
+        return float(np.mean(self.seconds[1:] if len(self.seconds) > 1 else self.seconds))
+
+    def median_step_ms(self) -> float:
+        """The median step time (ms): a step's cost, unmoved by the first step's compiles."""
+        return float(np.median(self.step_ms))
 
 
 class Adam:
@@ -197,11 +207,16 @@ def train(cfg: Config, data=None, progress: bool = True, on_epoch=None):
         t0 = time.perf_counter()
         losses, correct = 0.0, 0
         for idx, shifts, mask in batches(cfg, len(xtr), epoch, net):
+            ts = time.perf_counter()
             xb = dev.put(shift_batch(xtr[idx], shifts, cfg.shift))
             logits, cache = net.forward(xb, training=True, masks=mask)
             loss, ok, g_logits = cross_entropy(dev, logits, ytr[idx])
             grads = net.backward(cache, g_logits)
             opt.step(grads, lr_at(cfg, step, total))
+            hist.step_ms.append(1e3 * (time.perf_counter() - ts))
+            if step == 0 and progress:
+                print(f"first step: {hist.step_ms[0] / 1e3:.1f} s (compiles numbaconv's kernels "
+                      "on a cold cache, loads them from it later)", flush=True)
             step += 1
             losses += loss * len(idx)
             correct += ok
@@ -248,6 +263,7 @@ def train_torch(cfg: Config, data=None, progress: bool = True):
         t0 = time.perf_counter()
         losses, correct = 0.0, 0
         for idx, shifts, mask in batches(cfg, len(xtr), epoch, net):
+            ts = time.perf_counter()
             xb = torch.from_numpy(shift_batch(xtr[idx], shifts, cfg.shift))
             yb = torch.from_numpy(ytr[idx])
             for group in opt.param_groups:
@@ -257,6 +273,7 @@ def train_torch(cfg: Config, data=None, progress: bool = True):
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            hist.step_ms.append(1e3 * (time.perf_counter() - ts))
             step += 1
             losses += loss.item() * len(idx)
             correct += int((logits.argmax(1) == yb).sum())
