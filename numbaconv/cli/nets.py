@@ -188,7 +188,32 @@ def cross_entropy(dev: Device, logits, labels: np.ndarray):
 # ------------------------------------------------------------------------------ networks
 
 
-class KerasNet:
+class _Net:
+    """What both networks share: parameters, running statistics, reusable output buffers."""
+
+    dev: Device
+    params: dict
+    buffers: dict
+
+    @property
+    def trainable(self) -> int:
+        """The number of trainable parameters."""
+        return sum(int(np.prod(p.shape)) for p in self.params.values())
+
+    def _reuse(self, name: str, like):
+        """A persistent array of ``like``'s shape and dtype to pass as ``out=``: a step's
+        output lands in the previous step's memory instead of fresh pages (the previous
+        step's values are dead by then: its backward pass has run). Used wherever numbaconv
+        takes ``out=``; a layer gains it by passing ``out=self._reuse(name, like)``."""
+        scratch = self.__dict__.setdefault("_scratch", {})
+        key = (name, tuple(like.shape), str(like.dtype))
+        buf = scratch.get(key)
+        if buf is None:
+            buf = scratch[key] = self.dev.zeros_like(like)
+        return buf
+
+
+class KerasNet(_Net):
     """The course notes' Keras MNIST network (Glorot-uniform weights, zero biases, as Keras)."""
 
     name = "keras_mnist"
@@ -219,10 +244,6 @@ class KerasNet:
         s = nc.pool_output_size(s, 2)
         s = nc.conv_output_size(s, 3)
         return self.widths[2] * s * s
-
-    @property
-    def trainable(self) -> int:
-        return sum(int(np.prod(p.shape)) for p in self.params.values())
 
     def layers(self, side: int = 28) -> list[LayerInfo]:
         """The layers and their output shapes from numbaconv.shapes' formulas."""
@@ -289,7 +310,7 @@ class KerasNet:
         return F.linear(h.flatten(1), tp["dense.weight"], tp["dense.bias"])
 
 
-class FashionNet:
+class FashionNet(_Net):
     """The course notes' PyTorch Fashion-MNIST network (PyTorch's default init).
 
     ``batch_norm=False`` and ``dropout=0`` give the variant the ``cnn`` bench times against
@@ -328,26 +349,11 @@ class FashionNet:
                 buffers[f"{name}.running_var"] = np.ones(c, np.float32)
         self.params = {k: self.dev.put(v) for k, v in host.items()}
         self.buffers = {k: self.dev.put(v) for k, v in buffers.items()}
-        self._scratch: dict = {}
-
-    def _reuse(self, name: str, like):
-        """A persistent array of ``like``'s shape and dtype for ``out=``: a step's outputs land
-        in the previous step's memory instead of fresh pages (the previous step's values are
-        dead by then: its backward pass has run)."""
-        key = (name, tuple(like.shape), str(like.dtype))
-        buf = self._scratch.get(key)
-        if buf is None:
-            buf = self._scratch[key] = self.dev.zeros_like(like)
-        return buf
 
     def _features(self, side):
         s = nc.pool_output_size(nc.conv_output_size(side, 3, padding=1), 2)
         s = nc.pool_output_size(nc.conv_output_size(s, 3), 2)
         return self.widths[1] * s * s
-
-    @property
-    def trainable(self) -> int:
-        return sum(int(np.prod(p.shape)) for p in self.params.values())
 
     def layers(self, side: int = 28) -> list[LayerInfo]:
         c1, c2 = self.widths
