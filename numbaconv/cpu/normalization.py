@@ -1,19 +1,25 @@
 """CPU batch-normalisation kernels: per-channel float64 statistics, elementwise passes.
 
-Arrays arrive as ``(outer, C, inner)`` views (see :mod:`numbaconv.core.normalization`):
-channel ``c`` is the ``outer`` runs ``x3[o, c, :]``, each contiguous.
+Arrays arrive as ``(outer, C, inner)`` views (see :mod:`numbaconv.core.normalization`) and
+are read flat: channel ``c`` is the ``outer`` runs ``x[(o * C + c) * inner + i]``.
 
 *Reductions* (the batch mean and variance, the backward sums) are split into fixed work
-items: channel ``c`` x a block of :func:`_rows_per_item` rows of ``outer``. Each item sums its
-runs in :data:`LANES` float64 partial sums (element ``k`` of a run goes to lane ``k %
-LANES``; the lanes vectorise where a single running sum could not), the lanes are added in
-order, and the items of a channel are added in block order. The split depends on the shape
-alone, so results are bitwise identical whatever the thread count, and the serial path
-(below :data:`SERIAL_BELOW` elements) runs the same items in the same order. The variance
-is two-pass (mean first, then the squared deviations): no cancellation.
+items of about :data:`ITEM_ELEMENTS` values, the split depending on the shape alone:
 
-*Elementwise passes* (normalise, input gradient) run over the ``outer * C`` runs, each
-with its channel's float64 coefficients, in float64, rounded once when stored.
+* runs of ``inner >= 2`` values: item = one channel x a block of rows of ``outer``;
+* ``inner == 1`` (``(N, C)`` input): item = a block of rows, all channels at once (the
+  channel loop is the contiguous one).
+
+Each item sums in float64 with eight independent accumulators per run (they vectorise where
+one running sum could not) added in a fixed tree. For the statistics an item makes two
+passes over its own block -- the mean, then the squared deviations from it -- while the block
+is still in cache, and the items of a channel are merged in block order with Chan's formula
+(``M2 = M2_a + M2_b + delta**2 n_a n_b / n``): one pass over memory, no cancellation. The
+order never depends on the thread count, and the serial path (below :data:`SERIAL_BELOW`
+elements) runs the same items in the same order: bitwise-identical results.
+
+*Elementwise passes* (normalise, input gradient) compute each element in float64 from its
+channel's float64 coefficients and round once when storing.
 """
 
 from __future__ import annotations
@@ -31,168 +37,277 @@ from ..loops.normalization import (
     running_update,
 )
 
-#: float64 partial sums per run (vectorised lanes; the order is fixed)
-LANES = 16
 #: elements per reduction work item (fixed by the shape alone)
 ITEM_ELEMENTS = 1 << 14
 #: below this many elements a call runs on the calling thread (waking the pool costs more)
 SERIAL_BELOW = 1 << 15
+#: runs at least this long are parallelised one run per work item in elementwise passes
+LONG_RUN = 64
 
 
-def _rows_per_item(inner: int) -> int:
-    """Rows of ``outer`` in one reduction work item."""
-    return max(1, ITEM_ELEMENTS // max(inner, 1))
+def _blocks(outer: int, nc: int, inner: int) -> tuple[int, int]:
+    """``(rows per item, blocks of rows)`` of a reduction over an (outer, C, inner) array."""
+    per_row = inner if inner > 1 else nc
+    rows = max(1, ITEM_ELEMENTS // max(per_row, 1))
+    return rows, max(1, (outer + rows - 1) // rows)
 
 
 # ------------------------------------------------------------------------------ run sums
 
 
 @njit(cache=True, error_model="numpy")
-def _add_runs(a3, c, o0, o1, shift):
-    """Sum of ``a3[o, c, :] - shift`` over rows ``[o0, o1)``, in lanes, float64."""
-    inner = a3.shape[2]
-    nb = inner // LANES
-    acc = np.zeros(LANES, dtype=np.float64)
-    for o in range(o0, o1):
-        r = a3[o, c]
-        for b in range(nb):
-            for lane in range(LANES):
-                acc[lane] += np.float64(r[b * LANES + lane]) - shift
-        for k in range(nb * LANES, inner):
-            acc[k - nb * LANES] += np.float64(r[k]) - shift
-    total = acc[0]
-    for lane in range(1, LANES):
-        total += acc[lane]
-    return total
+def _sum_run(xf, j0, n, shift):
+    """``sum(xf[j0:j0 + n] - shift)`` in float64, eight accumulators."""
+    xf = xf[j0:j0 + n]  # indices from 0: provably non-negative, so the loop vectorises
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    for b in range(n // 8):
+        j = 8 * b
+        s0 += np.float64(xf[j]) - shift
+        s1 += np.float64(xf[j + 1]) - shift
+        s2 += np.float64(xf[j + 2]) - shift
+        s3 += np.float64(xf[j + 3]) - shift
+        s4 += np.float64(xf[j + 4]) - shift
+        s5 += np.float64(xf[j + 5]) - shift
+        s6 += np.float64(xf[j + 6]) - shift
+        s7 += np.float64(xf[j + 7]) - shift
+    t = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    for j in range(n // 8 * 8, n):
+        t += np.float64(xf[j]) - shift
+    return t
 
 
 @njit(cache=True, error_model="numpy")
-def _add_squares(a3, c, o0, o1, shift):
-    """Sum of ``(a3[o, c, :] - shift)**2`` over rows ``[o0, o1)``, in lanes, float64."""
-    inner = a3.shape[2]
-    nb = inner // LANES
-    acc = np.zeros(LANES, dtype=np.float64)
-    for o in range(o0, o1):
-        r = a3[o, c]
-        for b in range(nb):
-            for lane in range(LANES):
-                d = np.float64(r[b * LANES + lane]) - shift
-                acc[lane] += d * d
-        for k in range(nb * LANES, inner):
-            d = np.float64(r[k]) - shift
-            acc[k - nb * LANES] += d * d
-    total = acc[0]
-    for lane in range(1, LANES):
-        total += acc[lane]
-    return total
+def _square_run(xf, j0, n, shift):
+    """``sum((xf[j0:j0 + n] - shift)**2)`` in float64, eight accumulators."""
+    xf = xf[j0:j0 + n]
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    for b in range(n // 8):
+        j = 8 * b
+        d0 = np.float64(xf[j]) - shift
+        d1 = np.float64(xf[j + 1]) - shift
+        d2 = np.float64(xf[j + 2]) - shift
+        d3 = np.float64(xf[j + 3]) - shift
+        d4 = np.float64(xf[j + 4]) - shift
+        d5 = np.float64(xf[j + 5]) - shift
+        d6 = np.float64(xf[j + 6]) - shift
+        d7 = np.float64(xf[j + 7]) - shift
+        s0 += d0 * d0
+        s1 += d1 * d1
+        s2 += d2 * d2
+        s3 += d3 * d3
+        s4 += d4 * d4
+        s5 += d5 * d5
+        s6 += d6 * d6
+        s7 += d7 * d7
+    t = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    for j in range(n // 8 * 8, n):
+        d = np.float64(xf[j]) - shift
+        t += d * d
+    return t
 
 
 @njit(cache=True, error_model="numpy")
-def _add_products(g3, x3, c, o0, o1, shift):
-    """Sum of ``g3 * (x3 - shift)`` over the runs of channel ``c``, rows ``[o0, o1)``."""
-    inner = x3.shape[2]
-    nb = inner // LANES
-    acc = np.zeros(LANES, dtype=np.float64)
-    for o in range(o0, o1):
-        gr = g3[o, c]
-        xr = x3[o, c]
-        for b in range(nb):
-            for lane in range(LANES):
-                i = b * LANES + lane
-                acc[lane] += np.float64(gr[i]) * (np.float64(xr[i]) - shift)
-        for k in range(nb * LANES, inner):
-            acc[k - nb * LANES] += np.float64(gr[k]) * (np.float64(xr[k]) - shift)
-    total = acc[0]
-    for lane in range(1, LANES):
-        total += acc[lane]
-    return total
+def _product_run(gf, xf, j0, n, shift):
+    """``(sum(g), sum(g * (x - shift)))`` over ``[j0, j0 + n)`` in float64."""
+    gf = gf[j0:j0 + n]
+    xf = xf[j0:j0 + n]
+    a0 = a1 = a2 = a3 = 0.0
+    b0 = b1 = b2 = b3 = 0.0
+    for q in range(n // 4):
+        j = 4 * q
+        g0 = np.float64(gf[j])
+        g1 = np.float64(gf[j + 1])
+        g2 = np.float64(gf[j + 2])
+        g3 = np.float64(gf[j + 3])
+        a0 += g0
+        a1 += g1
+        a2 += g2
+        a3 += g3
+        b0 += g0 * (np.float64(xf[j]) - shift)
+        b1 += g1 * (np.float64(xf[j + 1]) - shift)
+        b2 += g2 * (np.float64(xf[j + 2]) - shift)
+        b3 += g3 * (np.float64(xf[j + 3]) - shift)
+    sg = (a0 + a1) + (a2 + a3)
+    sgx = (b0 + b1) + (b2 + b3)
+    for j in range(n // 4 * 4, n):
+        g = np.float64(gf[j])
+        sg += g
+        sgx += g * (np.float64(xf[j]) - shift)
+    return sg, sgx
+
+
+# ------------------------------------------------------------------------------ items
+# A statistics item writes its block's mean and sum of squared deviations, pm[c, blk] and
+# pq[c, blk]; a backward item writes the block's sums, pg[c, blk] and pgx[c, blk].
 
 
 @njit(cache=True, error_model="numpy")
-def _combine(part, out, count):
-    """``out[c] = sum over blocks of part[c, :] / count``, in block order."""
-    for c in range(part.shape[0]):
-        t = part[c, 0]
-        for b in range(1, part.shape[1]):
-            t += part[c, b]
-        out[c] = t / count
-
-
-# ------------------------------------------------------------------------------ statistics
-# Each reduction is a serial and a parallel kernel over the same work items: item ``it`` is
-# channel ``it // nblk``, block ``it % nblk`` of rows, and writes ``part[c, block]``.
+def _stats_item(xf, outer, nc, inner, rows, nblk, it, pm, pq):
+    if inner > 1:  # one channel, a block of rows: two passes while the block is in cache
+        c = it // nblk
+        blk = it - c * nblk
+        o0 = blk * rows
+        o1 = min(outer, o0 + rows)
+        s = 0.0
+        for o in range(o0, o1):
+            s += _sum_run(xf, (o * nc + c) * inner, inner, 0.0)
+        m = s / ((o1 - o0) * inner)
+        q = 0.0
+        for o in range(o0, o1):
+            q += _square_run(xf, (o * nc + c) * inner, inner, m)
+        pm[c, blk] = m
+        pq[c, blk] = q
+    else:  # a block of rows, every channel: the channel loop is contiguous
+        blk = it
+        o0 = blk * rows
+        o1 = min(outer, o0 + rows)
+        m = np.zeros(nc, dtype=np.float64)
+        q = np.zeros(nc, dtype=np.float64)
+        for o in range(o0, o1):
+            xr = xf[o * nc:(o + 1) * nc]
+            for c in range(nc):
+                m[c] += xr[c]
+        for c in range(nc):
+            m[c] /= o1 - o0
+        for o in range(o0, o1):
+            xr = xf[o * nc:(o + 1) * nc]
+            for c in range(nc):
+                d = np.float64(xr[c]) - m[c]
+                q[c] += d * d
+        for c in range(nc):
+            pm[c, blk] = m[c]
+            pq[c, blk] = q[c]
 
 
 @njit(cache=True, error_model="numpy")
-def _item_rows(it, nblk, rows, outer):
-    c = it // nblk
-    blk = it - c * nblk
-    o0 = blk * rows
-    return c, blk, o0, min(outer, o0 + rows)
+def _sums_item(gf, xf, mean, outer, nc, inner, rows, nblk, it, pg, pgx):
+    if inner > 1:
+        c = it // nblk
+        blk = it - c * nblk
+        o0 = blk * rows
+        o1 = min(outer, o0 + rows)
+        sg = 0.0
+        sgx = 0.0
+        for o in range(o0, o1):
+            a, b = _product_run(gf, xf, (o * nc + c) * inner, inner, mean[c])
+            sg += a
+            sgx += b
+        pg[c, blk] = sg
+        pgx[c, blk] = sgx
+    else:
+        blk = it
+        o0 = blk * rows
+        o1 = min(outer, o0 + rows)
+        a = np.zeros(nc, dtype=np.float64)
+        b = np.zeros(nc, dtype=np.float64)
+        for o in range(o0, o1):
+            gr = gf[o * nc:(o + 1) * nc]
+            xr = xf[o * nc:(o + 1) * nc]
+            for c in range(nc):
+                g = np.float64(gr[c])
+                a[c] += g
+                b[c] += g * (np.float64(xr[c]) - mean[c])
+        for c in range(nc):
+            pg[c, blk] = a[c]
+            pgx[c, blk] = b[c]
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def _sums_parallel(a3, part, rows):
-    for it in prange(part.shape[0] * part.shape[1]):
-        c, blk, o0, o1 = _item_rows(it, part.shape[1], rows, a3.shape[0])
-        part[c, blk] = _add_runs(a3, c, o0, o1, 0.0)
+def _stats_parallel(xf, outer, nc, inner, rows, pm, pq):
+    nblk = pm.shape[1]
+    items = nc * nblk if inner > 1 else nblk
+    for it in prange(items):
+        _stats_item(xf, outer, nc, inner, rows, nblk, it, pm, pq)
 
 
 @njit(cache=True, error_model="numpy")
-def _sums_serial(a3, part, rows):
-    for it in range(part.shape[0] * part.shape[1]):
-        c, blk, o0, o1 = _item_rows(it, part.shape[1], rows, a3.shape[0])
-        part[c, blk] = _add_runs(a3, c, o0, o1, 0.0)
+def _stats_serial(xf, outer, nc, inner, rows, pm, pq):
+    nblk = pm.shape[1]
+    items = nc * nblk if inner > 1 else nblk
+    for it in range(items):
+        _stats_item(xf, outer, nc, inner, rows, nblk, it, pm, pq)
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def _squares_parallel(a3, mean, part, rows):
-    for it in prange(part.shape[0] * part.shape[1]):
-        c, blk, o0, o1 = _item_rows(it, part.shape[1], rows, a3.shape[0])
-        part[c, blk] = _add_squares(a3, c, o0, o1, mean[c])
+def _sums_parallel(gf, xf, mean, outer, nc, inner, rows, pg, pgx):
+    nblk = pg.shape[1]
+    items = nc * nblk if inner > 1 else nblk
+    for it in prange(items):
+        _sums_item(gf, xf, mean, outer, nc, inner, rows, nblk, it, pg, pgx)
 
 
 @njit(cache=True, error_model="numpy")
-def _squares_serial(a3, mean, part, rows):
-    for it in range(part.shape[0] * part.shape[1]):
-        c, blk, o0, o1 = _item_rows(it, part.shape[1], rows, a3.shape[0])
-        part[c, blk] = _add_squares(a3, c, o0, o1, mean[c])
-
-
-@njit(parallel=True, cache=True, error_model="numpy")
-def _products_parallel(g3, x3, mean, part, rows):
-    for it in prange(part.shape[0] * part.shape[1]):
-        c, blk, o0, o1 = _item_rows(it, part.shape[1], rows, x3.shape[0])
-        part[c, blk] = _add_products(g3, x3, c, o0, o1, mean[c])
+def _sums_serial(gf, xf, mean, outer, nc, inner, rows, pg, pgx):
+    nblk = pg.shape[1]
+    items = nc * nblk if inner > 1 else nblk
+    for it in range(items):
+        _sums_item(gf, xf, mean, outer, nc, inner, rows, nblk, it, pg, pgx)
 
 
 @njit(cache=True, error_model="numpy")
-def _products_serial(g3, x3, mean, part, rows):
-    for it in range(part.shape[0] * part.shape[1]):
-        c, blk, o0, o1 = _item_rows(it, part.shape[1], rows, x3.shape[0])
-        part[c, blk] = _add_products(g3, x3, c, o0, o1, mean[c])
+def _merge_stats(pm, pq, outer, inner, rows, mean, var):
+    """Chan's merge of the blocks' (mean, M2), in block order; ``var`` is biased."""
+    nblk = pm.shape[1]
+    for c in range(pm.shape[0]):
+        n = min(rows, outer) * inner
+        m = pm[c, 0]
+        q = pq[c, 0]
+        for b in range(1, nblk):
+            nb = (min(outer, (b + 1) * rows) - b * rows) * inner
+            tot = n + nb
+            d = pm[c, b] - m
+            m += d * (nb / tot)
+            q += pq[c, b] + d * d * (n * (nb / tot))
+            n = tot
+        mean[c] = m
+        var[c] = q / n
 
 
-def _parts(a3):
-    """The partial-sum array of a reduction over ``a3`` and its rows per item."""
-    outer, nc, inner = a3.shape
-    rows = _rows_per_item(inner)
-    return np.empty((nc, max(1, (outer + rows - 1) // rows)), dtype=np.float64), rows
-
-
-def _sum(a3, out, divide):
-    part, rows = _parts(a3)
-    (_sums_serial if a3.size < SERIAL_BELOW else _sums_parallel)(a3, part, rows)
-    _combine(part, out, divide)
+@njit(cache=True, error_model="numpy")
+def _merge_sums(pg, pgx, sum_g, sum_gx):
+    for c in range(pg.shape[0]):
+        a = pg[c, 0]
+        b = pgx[c, 0]
+        for k in range(1, pg.shape[1]):
+            a += pg[c, k]
+            b += pgx[c, k]
+        sum_g[c] = a
+        sum_gx[c] = b
 
 
 def batch_stats(x3: np.ndarray, mean: np.ndarray, var: np.ndarray) -> None:
     """Per channel of ``x3`` (outer, C, inner): ``mean`` and biased ``var`` (float64, (C,))."""
-    count = float(x3.shape[0] * x3.shape[2])
-    _sum(x3, mean, count)
-    part, rows = _parts(x3)
-    (_squares_serial if x3.size < SERIAL_BELOW else _squares_parallel)(x3, mean, part, rows)
-    _combine(part, var, count)
+    outer, nc, inner = x3.shape
+    rows, nblk = _blocks(outer, nc, inner)
+    pm = np.empty((nc, nblk), dtype=np.float64)
+    pq = np.empty((nc, nblk), dtype=np.float64)
+    run = _stats_serial if x3.size < SERIAL_BELOW else _stats_parallel
+    run(x3.reshape(-1), outer, nc, inner, rows, pm, pq)
+    _merge_stats(pm, pq, outer, inner, rows, mean, var)
+
+
+def _backward_partials(g3, x3, mean):
+    outer, nc, inner = x3.shape
+    rows, nblk = _blocks(outer, nc, inner)
+    pg = np.empty((nc, nblk), dtype=np.float64)
+    pgx = np.empty((nc, nblk), dtype=np.float64)
+    run = _sums_serial if x3.size < SERIAL_BELOW else _sums_parallel
+    run(g3.reshape(-1), x3.reshape(-1), mean, outer, nc, inner, rows, pg, pgx)
+    return pg, pgx
+
+
+def channel_sum(g3: np.ndarray, total: np.ndarray) -> None:
+    """``total[c] = sum of g3[:, c, :]`` (float64, (C,))."""
+    pg, pgx = _backward_partials(g3, g3, np.zeros(g3.shape[1], dtype=np.float64))
+    _merge_sums(pg, pgx, total, np.empty_like(total))
+
+
+def backward_sums(g3: np.ndarray, x3: np.ndarray, mean: np.ndarray, sum_g: np.ndarray,
+                  sum_gx: np.ndarray) -> None:
+    """Per channel: ``sum_g = sum(g)``, ``sum_gx = sum(g * (x - mean))`` (float64, (C,)), in
+    one pass over ``g`` and ``x``."""
+    pg, pgx = _backward_partials(g3, x3, mean)
+    _merge_sums(pg, pgx, sum_g, sum_gx)
 
 
 @njit(cache=True, error_model="numpy")
@@ -209,6 +324,50 @@ def update_running(running_mean: np.ndarray, running_var: np.ndarray, mean: np.n
 
 
 # ------------------------------------------------------------------------------ elementwise
+# Coefficients per channel (float64): normalise: y = (x - mean) * scale + shift; input
+# gradient, training: scale * (g - mean_g - (x - mean) * k); evaluation: g * scale.
+
+
+# Loops index slices from 0 (provably non-negative indices: no wraparound checks, so LLVM
+# vectorises them).
+
+
+@njit(cache=True, error_model="numpy")
+def _normalize_run(xf, outf, r, nc, inner, mean, scale, shift):
+    c = r % nc
+    m, s, t = mean[c], scale[c], shift[c]
+    xr = xf[r * inner:(r + 1) * inner]
+    orr = outf[r * inner:(r + 1) * inner]
+    for i in range(inner):
+        orr[i] = normalized(np.float64(xr[i]), m, s, t)
+
+
+@njit(cache=True, error_model="numpy")
+def _normalize_row(xf, outf, o, nc, inner, mean, scale, shift):
+    if inner == 1:  # (N, C): the channel loop is the contiguous one
+        xr = xf[o * nc:(o + 1) * nc]
+        orr = outf[o * nc:(o + 1) * nc]
+        for c in range(nc):
+            orr[c] = normalized(np.float64(xr[c]), mean[c], scale[c], shift[c])
+    else:
+        for c in range(nc):
+            _normalize_run(xf, outf, o * nc + c, nc, inner, mean, scale, shift)
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def _normalize_parallel(xf, outf, outer, nc, inner, mean, scale, shift):
+    if inner >= LONG_RUN:
+        for r in prange(outer * nc):
+            _normalize_run(xf, outf, r, nc, inner, mean, scale, shift)
+    else:
+        for o in prange(outer):
+            _normalize_row(xf, outf, o, nc, inner, mean, scale, shift)
+
+
+@njit(cache=True, error_model="numpy")
+def _normalize_serial(xf, outf, outer, nc, inner, mean, scale, shift):
+    for o in range(outer):
+        _normalize_row(xf, outf, o, nc, inner, mean, scale, shift)
 
 
 @njit(cache=True, error_model="numpy")
@@ -218,30 +377,6 @@ def _coefficients(mean, var, weight, bias, eps, scale, shift):
         shift[c] = channel_shift(bias, c)
 
 
-@njit(cache=True, error_model="numpy")
-def _normalize_run(xr, outr, m, s, t):
-    for i in range(xr.shape[0]):
-        outr[i] = normalized(np.float64(xr[i]), m, s, t)
-
-
-@njit(parallel=True, cache=True, error_model="numpy")
-def _normalize_parallel(x3, mean, scale, shift, out3):
-    nc = x3.shape[1]
-    for r in prange(x3.shape[0] * nc):
-        o = r // nc
-        c = r - o * nc
-        _normalize_run(x3[o, c], out3[o, c], mean[c], scale[c], shift[c])
-
-
-@njit(cache=True, error_model="numpy")
-def _normalize_serial(x3, mean, scale, shift, out3):
-    nc = x3.shape[1]
-    for r in range(x3.shape[0] * nc):
-        o = r // nc
-        c = r - o * nc
-        _normalize_run(x3[o, c], out3[o, c], mean[c], scale[c], shift[c])
-
-
 def normalize(x3: np.ndarray, mean: np.ndarray, var: np.ndarray, weight: np.ndarray,
               bias: np.ndarray, eps: float, out3: np.ndarray) -> None:
     """``out3 = (x3 - mean) / sqrt(var + eps) * weight + bias`` per channel (axis 1).
@@ -249,36 +384,62 @@ def normalize(x3: np.ndarray, mean: np.ndarray, var: np.ndarray, weight: np.ndar
     ``mean``, ``var``, ``weight``, ``bias``: float64 ``(C,)``; an empty ``weight``/``bias``
     means none.
     """
-    nc = x3.shape[1]
+    outer, nc, inner = x3.shape
     scale = np.empty(nc, dtype=np.float64)
     shift = np.empty(nc, dtype=np.float64)
     _coefficients(mean, var, weight, bias, float(eps), scale, shift)
     run = _normalize_serial if x3.size < SERIAL_BELOW else _normalize_parallel
-    run(x3, mean, scale, shift, out3)
-
-
-def channel_sum(g3: np.ndarray, total: np.ndarray) -> None:
-    """``total[c] = sum of g3[:, c, :]`` (float64, (C,))."""
-    _sum(g3, total, 1.0)
-
-
-def backward_sums(g3: np.ndarray, x3: np.ndarray, mean: np.ndarray, sum_g: np.ndarray,
-                  sum_gx: np.ndarray) -> None:
-    """Per channel: ``sum_g = sum(g)``, ``sum_gx = sum(g * (x - mean))`` (float64, (C,))."""
-    _sum(g3, sum_g, 1.0)
-    part, rows = _parts(x3)
-    (_products_serial if x3.size < SERIAL_BELOW else _products_parallel)(g3, x3, mean, part, rows)
-    _combine(part, sum_gx, 1.0)
+    run(x3.reshape(-1), out3.reshape(-1), outer, nc, inner, mean, scale, shift)
 
 
 @njit(cache=True, error_model="numpy")
-def _input_grad_run(gr, xr, outr, m, s, mg, k, training):
+def _input_grad_run(gf, xf, outf, r, nc, inner, mean, scale, mean_g, k, training):
+    c = r % nc
+    m, s, mg, kc = mean[c], scale[c], mean_g[c], k[c]
+    gr = gf[r * inner:(r + 1) * inner]
+    xr = xf[r * inner:(r + 1) * inner]
+    orr = outf[r * inner:(r + 1) * inner]
     if training:
-        for i in range(gr.shape[0]):
-            outr[i] = input_grad(np.float64(gr[i]), np.float64(xr[i]), m, s, mg, k)
+        for i in range(inner):
+            orr[i] = input_grad(np.float64(gr[i]), np.float64(xr[i]), m, s, mg, kc)
     else:
-        for i in range(gr.shape[0]):
-            outr[i] = np.float64(gr[i]) * s
+        for i in range(inner):
+            orr[i] = np.float64(gr[i]) * s
+
+
+@njit(cache=True, error_model="numpy")
+def _input_grad_row(gf, xf, outf, o, nc, inner, mean, scale, mean_g, k, training):
+    if inner == 1:
+        gr = gf[o * nc:(o + 1) * nc]
+        xr = xf[o * nc:(o + 1) * nc]
+        orr = outf[o * nc:(o + 1) * nc]
+        if training:
+            for c in range(nc):
+                orr[c] = input_grad(np.float64(gr[c]), np.float64(xr[c]), mean[c], scale[c],
+                                    mean_g[c], k[c])
+        else:
+            for c in range(nc):
+                orr[c] = np.float64(gr[c]) * scale[c]
+    else:
+        for c in range(nc):
+            _input_grad_run(gf, xf, outf, o * nc + c, nc, inner, mean, scale, mean_g, k,
+                            training)
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def _input_grad_parallel(gf, xf, outf, outer, nc, inner, mean, scale, mean_g, k, training):
+    if inner >= LONG_RUN:
+        for r in prange(outer * nc):
+            _input_grad_run(gf, xf, outf, r, nc, inner, mean, scale, mean_g, k, training)
+    else:
+        for o in prange(outer):
+            _input_grad_row(gf, xf, outf, o, nc, inner, mean, scale, mean_g, k, training)
+
+
+@njit(cache=True, error_model="numpy")
+def _input_grad_serial(gf, xf, outf, outer, nc, inner, mean, scale, mean_g, k, training):
+    for o in range(outer):
+        _input_grad_row(gf, xf, outf, o, nc, inner, mean, scale, mean_g, k, training)
 
 
 @njit(cache=True, error_model="numpy")
@@ -290,38 +451,19 @@ def _backward_coefficients(var, weight, sum_g, sum_gx, eps, count, scale, mean_g
         k[c] = sum_gx[c] * invstd * invstd / count
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
-def _input_grad_parallel(g3, x3, mean, scale, mean_g, k, training, out3):
-    nc = x3.shape[1]
-    for r in prange(x3.shape[0] * nc):
-        o = r // nc
-        c = r - o * nc
-        _input_grad_run(g3[o, c], x3[o, c], out3[o, c], mean[c], scale[c], mean_g[c], k[c],
-                        training)
-
-
-@njit(cache=True, error_model="numpy")
-def _input_grad_serial(g3, x3, mean, scale, mean_g, k, training, out3):
-    nc = x3.shape[1]
-    for r in range(x3.shape[0] * nc):
-        o = r // nc
-        c = r - o * nc
-        _input_grad_run(g3[o, c], x3[o, c], out3[o, c], mean[c], scale[c], mean_g[c], k[c],
-                        training)
-
-
 def backward_input(g3: np.ndarray, x3: np.ndarray, mean: np.ndarray, var: np.ndarray,
                    weight: np.ndarray, sum_g: np.ndarray, sum_gx: np.ndarray, eps: float,
                    training: bool, out3: np.ndarray) -> None:
     """The input gradient: through the batch statistics (``training``) or the fixed ones."""
-    nc = x3.shape[1]
+    outer, nc, inner = x3.shape
     scale = np.empty(nc, dtype=np.float64)
     mean_g = np.empty(nc, dtype=np.float64)
     k = np.empty(nc, dtype=np.float64)
-    _backward_coefficients(var, weight, sum_g, sum_gx, float(eps),
-                           float(x3.shape[0] * x3.shape[2]), scale, mean_g, k)
+    _backward_coefficients(var, weight, sum_g, sum_gx, float(eps), float(outer * inner), scale,
+                           mean_g, k)
     run = _input_grad_serial if x3.size < SERIAL_BELOW else _input_grad_parallel
-    run(g3, x3, mean, scale, mean_g, k, bool(training), out3)
+    run(g3.reshape(-1), x3.reshape(-1), out3.reshape(-1), outer, nc, inner, mean, scale, mean_g,
+        k, bool(training))
 
 
 @njit(cache=True, error_model="numpy")
