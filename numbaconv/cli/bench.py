@@ -17,7 +17,7 @@ import numpy as np
 
 from numbaconv.bench import compare
 
-FAMILIES = ("padding", "signal", "conv", "pooling", "activations", "cnn")
+FAMILIES = ("padding", "signal", "conv", "pooling", "activations")
 
 
 def load_cases(families, name_filter: str = ""):
