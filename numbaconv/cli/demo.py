@@ -198,10 +198,11 @@ def _machine() -> str:
 
 def cnn(args: argparse.Namespace) -> int:
     """Train the chosen network with numbaconv (and PyTorch with ``--compare``)."""
-    from .nets import MODELS, summary
+    from .nets import MODELS, Device, summary
     from .train import DATASETS, Config, train, train_torch
 
     t_start = time.perf_counter()
+    Device(args.device)  # no GPU for --device cuda: say so before anything else
     cfg = Config(model=args.model, dataset=args.dataset, epochs=args.epochs, batch=args.batch,
                  lr=args.lr, shift=args.shift, seed=args.seed, device=args.device,
                  limit=args.limit)
