@@ -86,15 +86,18 @@ def _statistics(spec: BatchNormSpec, backend: str, x3, running_mean, running_var
     if running_mean is None:
         raise ValueError("running_mean and running_var are required when training=False: "
                          "evaluation normalises with the running statistics")
-    stats = []
-    for a, name in ((running_mean, "running_mean"), (running_var, "running_var")):
-        dtype_of(a, name, "biuf")
-        arr = asarray(a, name, backend, _F64)
-        if tuple(arr.shape) != (spec.channels,):
-            raise ValueError(f"{name} must have shape ({spec.channels},), one value per channel "
-                             f"of x (axis 1 of shape {spec.shape}); got shape {tuple(arr.shape)}")
-        stats.append(arr)
-    return stats[0], stats[1]
+    return (_running_stat(running_mean, "running_mean", spec, backend),
+            _running_stat(running_var, "running_var", spec, backend))
+
+
+def _running_stat(a, name: str, spec: BatchNormSpec, backend: str):
+    """A running statistic to read: checked, as a float64 ``(C,)`` array."""
+    dtype_of(a, name, "biuf")
+    arr = asarray(a, name, backend, _F64)
+    if tuple(arr.shape) != (spec.channels,):
+        raise ValueError(f"{name} must have shape ({spec.channels},), one value per channel "
+                         f"of x (axis 1 of shape {spec.shape}); got shape {tuple(arr.shape)}")
+    return arr
 
 
 def _update_running(spec: BatchNormSpec, backend: str, running_mean, running_var, mean, var):
@@ -138,7 +141,9 @@ def _backward(grad_output, x, running_mean, running_var, weight, training, eps, 
               want) -> tuple[Any, Any, Any]:
     """The gradients ``want`` = (input, weight, bias) asks for, into ``out``'s arrays."""
     backend, dtype, spec, g3, x3 = _grad_operands(grad_output, x, weight, training, eps)
-    _running_pair(running_mean, running_var)
+    if _running_pair(running_mean, running_var) and spec.training:  # unused, but checked
+        _running_stat(running_mean, "running_mean", spec, backend)
+        _running_stat(running_var, "running_var", spec, backend)
     w = _channel_param(weight, "weight", spec, backend)
     want_x, want_w, want_b = want
     c = (spec.channels,)
@@ -412,7 +417,7 @@ def batch_norm_bias(grad_output: ArrayLike, *, out: Array | None = None) -> Arra
     backend = backend_of(grad_output=grad_output)
     dtype = float_dtype(dtype_of(grad_output, "grad_output"))
     g = asarray(grad_output, "grad_output", backend, dtype)
-    spec = batch_norm_spec(tuple(g.shape), False, 0.1, 1e-5)
+    spec = batch_norm_spec(tuple(g.shape), False, 0.1, 1e-5, name="grad_output")
     dst = prepare_out(out, backend, (spec.channels,), dtype, inputs={"grad_output": grad_output})
     total = empty(backend, (spec.channels,), _F64)
     k = kernels(_FAMILY, backend)

@@ -72,11 +72,11 @@ def check_bool(value, name: str) -> bool:
 
 @plan_cache
 def batch_norm_spec(shape: tuple[int, ...], training, momentum, eps,
-                    data_format: str = "channels_first") -> BatchNormSpec:
+                    data_format: str = "channels_first", name: str = "x") -> BatchNormSpec:
     """Check a batch normalisation's shape and scalars; return its spec.
 
     ``shape`` is the input's shape: ``(N, C)`` or ``(N, C, *spatial)`` with 1 to 3
-    spatial axes.
+    spatial axes; ``name`` is the argument it came from, for the error messages.
     """
     data_format = check_choice(data_format, "data_format", DATA_FORMATS)
     training = check_bool(training, "training")
@@ -84,10 +84,10 @@ def batch_norm_spec(shape: tuple[int, ...], training, momentum, eps,
     eps = check_real(eps, "eps", minimum=0.0)
     shape = tuple(int(s) for s in shape)
     if not 2 <= len(shape) <= 5:
-        raise ValueError("x must be (N, C) or (N, C, *spatial) with 1 to 3 spatial dimensions "
-                         f"(2 to 5 dimensions); got shape {shape}")
+        raise ValueError(f"{name} must be (N, C) or (N, C, *spatial) with 1 to 3 spatial "
+                         f"dimensions (2 to 5 dimensions); got shape {shape}")
     outer, channels, inner = shape[0], shape[1], math.prod(shape[2:])
     if training and outer * inner <= 1 and channels > 0:
         raise ValueError("batch statistics need more than one value per channel when training; "
-                         f"x has shape {shape} ({outer * inner} per channel)")
+                         f"{name} has shape {shape} ({outer * inner} per channel)")
     return BatchNormSpec(shape, data_format, outer, channels, inner, training, momentum, eps)
