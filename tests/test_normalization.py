@@ -107,10 +107,13 @@ def test_a_wrong_gradient_fails_the_check():
                   lambda g, x: grad.batch_norm_input(g, x, rm, rv, w, training=False))
 
 
-def test_parallel_path_with_several_items_per_channel():
-    # (40, 2, 32, 32): above the serial threshold, 3 row blocks per channel
-    shape = (40, 2, 32, 32)
-    assert np.prod(shape) >= cpu_bn.SERIAL_BELOW and cpu_bn._blocks(40, 2, 1024)[1] == 3
+@pytest.mark.parametrize("shape", [(40, 2, 32, 32), (512, 80)])
+def test_parallel_path_with_several_items_per_channel(shape):
+    # above the serial threshold, 3 blocks of rows: channel runs (40, 2, 32, 32) and
+    # whole rows of channels ((N, C) input)
+    inner = int(np.prod(shape[2:]))
+    assert np.prod(shape) >= cpu_bn.SERIAL_BELOW
+    assert cpu_bn._blocks(shape[0], shape[1], inner)[1] == 3
     x, rm, rv, w, b = _data(shape, np.float32, 11, True)
     ref, ref_rm, ref_rv = batch_norm_ref(x, rm, rv, w, b, True)
     y = nc.batch_norm(x, rm, rv, w, b, training=True)

@@ -41,8 +41,6 @@ from ..loops.normalization import (
 ITEM_ELEMENTS = 1 << 14
 #: below this many elements a call runs on the calling thread (waking the pool costs more)
 SERIAL_BELOW = 1 << 15
-#: runs at least this long are parallelised one run per work item in elementwise passes
-LONG_RUN = 64
 
 
 def _blocks(outer: int, nc: int, inner: int) -> tuple[int, int]:
@@ -137,111 +135,139 @@ def _product_run(gf, xf, j0, n, shift):
 
 
 # ------------------------------------------------------------------------------ items
+# Two layouts, two sets of kernels (a call compiles only its own):
+# *runs* (inner >= 2): item = one channel x a block of rows of ``outer``;
+# *rows* (inner == 1, (N, C) input): item = a block of rows, every channel (the channel loop
+# is the contiguous one).
 # A statistics item writes its block's mean and sum of squared deviations, pm[c, blk] and
 # pq[c, blk]; a backward item writes the block's sums, pg[c, blk] and pgx[c, blk].
 
 
 @njit(cache=True, error_model="numpy")
-def _stats_item(xf, outer, nc, inner, rows, nblk, it, pm, pq):
-    if inner > 1:  # one channel, a block of rows: two passes while the block is in cache
-        c = it // nblk
-        blk = it - c * nblk
-        o0 = blk * rows
-        o1 = min(outer, o0 + rows)
-        s = 0.0
-        for o in range(o0, o1):
-            s += _sum_run(xf, (o * nc + c) * inner, inner, 0.0)
-        m = s / ((o1 - o0) * inner)
-        q = 0.0
-        for o in range(o0, o1):
-            q += _square_run(xf, (o * nc + c) * inner, inner, m)
-        pm[c, blk] = m
-        pq[c, blk] = q
-    else:  # a block of rows, every channel: the channel loop is contiguous
-        blk = it
-        o0 = blk * rows
-        o1 = min(outer, o0 + rows)
-        m = np.zeros(nc, dtype=np.float64)
-        q = np.zeros(nc, dtype=np.float64)
-        for o in range(o0, o1):
-            xr = xf[o * nc:(o + 1) * nc]
-            for c in range(nc):
-                m[c] += xr[c]
-        for c in range(nc):
-            m[c] /= o1 - o0
-        for o in range(o0, o1):
-            xr = xf[o * nc:(o + 1) * nc]
-            for c in range(nc):
-                d = np.float64(xr[c]) - m[c]
-                q[c] += d * d
-        for c in range(nc):
-            pm[c, blk] = m[c]
-            pq[c, blk] = q[c]
+def _stats_runs_item(xf, outer, nc, inner, rows, it, pm, pq):
+    nblk = pm.shape[1]
+    c = it // nblk
+    blk = it - c * nblk
+    o0 = blk * rows
+    o1 = min(outer, o0 + rows)
+    s = 0.0
+    for o in range(o0, o1):  # two passes while the block is in cache
+        s += _sum_run(xf, (o * nc + c) * inner, inner, 0.0)
+    m = s / ((o1 - o0) * inner)
+    q = 0.0
+    for o in range(o0, o1):
+        q += _square_run(xf, (o * nc + c) * inner, inner, m)
+    pm[c, blk] = m
+    pq[c, blk] = q
 
 
 @njit(cache=True, error_model="numpy")
-def _sums_item(gf, xf, mean, outer, nc, inner, rows, nblk, it, pg, pgx):
-    if inner > 1:
-        c = it // nblk
-        blk = it - c * nblk
-        o0 = blk * rows
-        o1 = min(outer, o0 + rows)
-        sg = 0.0
-        sgx = 0.0
-        for o in range(o0, o1):
-            a, b = _product_run(gf, xf, (o * nc + c) * inner, inner, mean[c])
-            sg += a
-            sgx += b
-        pg[c, blk] = sg
-        pgx[c, blk] = sgx
-    else:
-        blk = it
-        o0 = blk * rows
-        o1 = min(outer, o0 + rows)
-        a = np.zeros(nc, dtype=np.float64)
-        b = np.zeros(nc, dtype=np.float64)
-        for o in range(o0, o1):
-            gr = gf[o * nc:(o + 1) * nc]
-            xr = xf[o * nc:(o + 1) * nc]
-            for c in range(nc):
-                g = np.float64(gr[c])
-                a[c] += g
-                b[c] += g * (np.float64(xr[c]) - mean[c])
+def _stats_rows_item(xf, outer, nc, rows, blk, pm, pq):
+    o0 = blk * rows
+    o1 = min(outer, o0 + rows)
+    m = np.zeros(nc, dtype=np.float64)
+    q = np.zeros(nc, dtype=np.float64)
+    for o in range(o0, o1):
+        xr = xf[o * nc:(o + 1) * nc]
         for c in range(nc):
-            pg[c, blk] = a[c]
-            pgx[c, blk] = b[c]
+            m[c] += xr[c]
+    for c in range(nc):
+        m[c] /= o1 - o0
+    for o in range(o0, o1):
+        xr = xf[o * nc:(o + 1) * nc]
+        for c in range(nc):
+            d = np.float64(xr[c]) - m[c]
+            q[c] += d * d
+    for c in range(nc):
+        pm[c, blk] = m[c]
+        pq[c, blk] = q[c]
+
+
+@njit(cache=True, error_model="numpy")
+def _sums_runs_item(gf, xf, mean, outer, nc, inner, rows, it, pg, pgx):
+    nblk = pg.shape[1]
+    c = it // nblk
+    blk = it - c * nblk
+    o0 = blk * rows
+    o1 = min(outer, o0 + rows)
+    sg = 0.0
+    sgx = 0.0
+    for o in range(o0, o1):
+        a, b = _product_run(gf, xf, (o * nc + c) * inner, inner, mean[c])
+        sg += a
+        sgx += b
+    pg[c, blk] = sg
+    pgx[c, blk] = sgx
+
+
+@njit(cache=True, error_model="numpy")
+def _sums_rows_item(gf, xf, mean, outer, nc, rows, blk, pg, pgx):
+    o0 = blk * rows
+    o1 = min(outer, o0 + rows)
+    a = np.zeros(nc, dtype=np.float64)
+    b = np.zeros(nc, dtype=np.float64)
+    for o in range(o0, o1):
+        gr = gf[o * nc:(o + 1) * nc]
+        xr = xf[o * nc:(o + 1) * nc]
+        for c in range(nc):
+            g = np.float64(gr[c])
+            a[c] += g
+            b[c] += g * (np.float64(xr[c]) - mean[c])
+    for c in range(nc):
+        pg[c, blk] = a[c]
+        pgx[c, blk] = b[c]
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def _stats_parallel(xf, outer, nc, inner, rows, pm, pq):
-    nblk = pm.shape[1]
-    items = nc * nblk if inner > 1 else nblk
+def _stats_runs_parallel(xf, outer, nc, inner, rows, pm, pq):
+    items = nc * pm.shape[1]
     for it in prange(items):
-        _stats_item(xf, outer, nc, inner, rows, nblk, it, pm, pq)
+        _stats_runs_item(xf, outer, nc, inner, rows, it, pm, pq)
 
 
 @njit(cache=True, error_model="numpy")
-def _stats_serial(xf, outer, nc, inner, rows, pm, pq):
-    nblk = pm.shape[1]
-    items = nc * nblk if inner > 1 else nblk
-    for it in range(items):
-        _stats_item(xf, outer, nc, inner, rows, nblk, it, pm, pq)
+def _stats_runs_serial(xf, outer, nc, inner, rows, pm, pq):
+    for it in range(nc * pm.shape[1]):
+        _stats_runs_item(xf, outer, nc, inner, rows, it, pm, pq)
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def _sums_parallel(gf, xf, mean, outer, nc, inner, rows, pg, pgx):
-    nblk = pg.shape[1]
-    items = nc * nblk if inner > 1 else nblk
-    for it in prange(items):
-        _sums_item(gf, xf, mean, outer, nc, inner, rows, nblk, it, pg, pgx)
+def _stats_rows_parallel(xf, outer, nc, rows, pm, pq):
+    items = pm.shape[1]
+    for blk in prange(items):
+        _stats_rows_item(xf, outer, nc, rows, blk, pm, pq)
 
 
 @njit(cache=True, error_model="numpy")
-def _sums_serial(gf, xf, mean, outer, nc, inner, rows, pg, pgx):
-    nblk = pg.shape[1]
-    items = nc * nblk if inner > 1 else nblk
-    for it in range(items):
-        _sums_item(gf, xf, mean, outer, nc, inner, rows, nblk, it, pg, pgx)
+def _stats_rows_serial(xf, outer, nc, rows, pm, pq):
+    for blk in range(pm.shape[1]):
+        _stats_rows_item(xf, outer, nc, rows, blk, pm, pq)
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def _sums_runs_parallel(gf, xf, mean, outer, nc, inner, rows, pg, pgx):
+    items = nc * pg.shape[1]
+    for it in prange(items):
+        _sums_runs_item(gf, xf, mean, outer, nc, inner, rows, it, pg, pgx)
+
+
+@njit(cache=True, error_model="numpy")
+def _sums_runs_serial(gf, xf, mean, outer, nc, inner, rows, pg, pgx):
+    for it in range(nc * pg.shape[1]):
+        _sums_runs_item(gf, xf, mean, outer, nc, inner, rows, it, pg, pgx)
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def _sums_rows_parallel(gf, xf, mean, outer, nc, rows, pg, pgx):
+    items = pg.shape[1]
+    for blk in prange(items):
+        _sums_rows_item(gf, xf, mean, outer, nc, rows, blk, pg, pgx)
+
+
+@njit(cache=True, error_model="numpy")
+def _sums_rows_serial(gf, xf, mean, outer, nc, rows, pg, pgx):
+    for blk in range(pg.shape[1]):
+        _sums_rows_item(gf, xf, mean, outer, nc, rows, blk, pg, pgx)
 
 
 @njit(cache=True, error_model="numpy")
@@ -281,8 +307,13 @@ def batch_stats(x3: np.ndarray, mean: np.ndarray, var: np.ndarray) -> None:
     rows, nblk = _blocks(outer, nc, inner)
     pm = np.empty((nc, nblk), dtype=np.float64)
     pq = np.empty((nc, nblk), dtype=np.float64)
-    run = _stats_serial if x3.size < SERIAL_BELOW else _stats_parallel
-    run(x3.reshape(-1), outer, nc, inner, rows, pm, pq)
+    serial = x3.size < SERIAL_BELOW
+    if inner > 1:
+        run = _stats_runs_serial if serial else _stats_runs_parallel
+        run(x3.reshape(-1), outer, nc, inner, rows, pm, pq)
+    else:
+        run = _stats_rows_serial if serial else _stats_rows_parallel
+        run(x3.reshape(-1), outer, nc, rows, pm, pq)
     _merge_stats(pm, pq, outer, inner, rows, mean, var)
 
 
@@ -291,8 +322,13 @@ def _backward_partials(g3, x3, mean):
     rows, nblk = _blocks(outer, nc, inner)
     pg = np.empty((nc, nblk), dtype=np.float64)
     pgx = np.empty((nc, nblk), dtype=np.float64)
-    run = _sums_serial if x3.size < SERIAL_BELOW else _sums_parallel
-    run(g3.reshape(-1), x3.reshape(-1), mean, outer, nc, inner, rows, pg, pgx)
+    serial = x3.size < SERIAL_BELOW
+    if inner > 1:
+        run = _sums_runs_serial if serial else _sums_runs_parallel
+        run(g3.reshape(-1), x3.reshape(-1), mean, outer, nc, inner, rows, pg, pgx)
+    else:
+        run = _sums_rows_serial if serial else _sums_rows_parallel
+        run(g3.reshape(-1), x3.reshape(-1), mean, outer, nc, rows, pg, pgx)
     return pg, pgx
 
 
@@ -343,31 +379,36 @@ def _normalize_run(xf, outf, r, nc, inner, mean, scale, shift):
 
 
 @njit(cache=True, error_model="numpy")
-def _normalize_row(xf, outf, o, nc, inner, mean, scale, shift):
-    if inner == 1:  # (N, C): the channel loop is the contiguous one
-        xr = xf[o * nc:(o + 1) * nc]
-        orr = outf[o * nc:(o + 1) * nc]
-        for c in range(nc):
-            orr[c] = normalized(np.float64(xr[c]), mean[c], scale[c], shift[c])
-    else:
-        for c in range(nc):
-            _normalize_run(xf, outf, o * nc + c, nc, inner, mean, scale, shift)
+def _normalize_row(xf, outf, o, nc, mean, scale, shift):
+    xr = xf[o * nc:(o + 1) * nc]  # (N, C): the channel loop is the contiguous one
+    orr = outf[o * nc:(o + 1) * nc]
+    for c in range(nc):
+        orr[c] = normalized(np.float64(xr[c]), mean[c], scale[c], shift[c])
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def _normalize_parallel(xf, outf, outer, nc, inner, mean, scale, shift):
-    if inner >= LONG_RUN:
-        for r in prange(outer * nc):
-            _normalize_run(xf, outf, r, nc, inner, mean, scale, shift)
-    else:
-        for o in prange(outer):
-            _normalize_row(xf, outf, o, nc, inner, mean, scale, shift)
+def _normalize_runs_parallel(xf, outf, outer, nc, inner, mean, scale, shift):
+    runs = outer * nc
+    for r in prange(runs):
+        _normalize_run(xf, outf, r, nc, inner, mean, scale, shift)
 
 
 @njit(cache=True, error_model="numpy")
-def _normalize_serial(xf, outf, outer, nc, inner, mean, scale, shift):
+def _normalize_runs_serial(xf, outf, outer, nc, inner, mean, scale, shift):
+    for r in range(outer * nc):
+        _normalize_run(xf, outf, r, nc, inner, mean, scale, shift)
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def _normalize_rows_parallel(xf, outf, outer, nc, mean, scale, shift):
+    for o in prange(outer):
+        _normalize_row(xf, outf, o, nc, mean, scale, shift)
+
+
+@njit(cache=True, error_model="numpy")
+def _normalize_rows_serial(xf, outf, outer, nc, mean, scale, shift):
     for o in range(outer):
-        _normalize_row(xf, outf, o, nc, inner, mean, scale, shift)
+        _normalize_row(xf, outf, o, nc, mean, scale, shift)
 
 
 @njit(cache=True, error_model="numpy")
@@ -388,8 +429,14 @@ def normalize(x3: np.ndarray, mean: np.ndarray, var: np.ndarray, weight: np.ndar
     scale = np.empty(nc, dtype=np.float64)
     shift = np.empty(nc, dtype=np.float64)
     _coefficients(mean, var, weight, bias, float(eps), scale, shift)
-    run = _normalize_serial if x3.size < SERIAL_BELOW else _normalize_parallel
-    run(x3.reshape(-1), out3.reshape(-1), outer, nc, inner, mean, scale, shift)
+    serial = x3.size < SERIAL_BELOW
+    xf, outf = x3.reshape(-1), out3.reshape(-1)
+    if inner > 1:
+        run = _normalize_runs_serial if serial else _normalize_runs_parallel
+        run(xf, outf, outer, nc, inner, mean, scale, shift)
+    else:
+        run = _normalize_rows_serial if serial else _normalize_rows_parallel
+        run(xf, outf, outer, nc, mean, scale, shift)
 
 
 @njit(cache=True, error_model="numpy")
@@ -408,38 +455,42 @@ def _input_grad_run(gf, xf, outf, r, nc, inner, mean, scale, mean_g, k, training
 
 
 @njit(cache=True, error_model="numpy")
-def _input_grad_row(gf, xf, outf, o, nc, inner, mean, scale, mean_g, k, training):
-    if inner == 1:
-        gr = gf[o * nc:(o + 1) * nc]
-        xr = xf[o * nc:(o + 1) * nc]
-        orr = outf[o * nc:(o + 1) * nc]
-        if training:
-            for c in range(nc):
-                orr[c] = input_grad(np.float64(gr[c]), np.float64(xr[c]), mean[c], scale[c],
-                                    mean_g[c], k[c])
-        else:
-            for c in range(nc):
-                orr[c] = np.float64(gr[c]) * scale[c]
+def _input_grad_row(gf, xf, outf, o, nc, mean, scale, mean_g, k, training):
+    gr = gf[o * nc:(o + 1) * nc]
+    xr = xf[o * nc:(o + 1) * nc]
+    orr = outf[o * nc:(o + 1) * nc]
+    if training:
+        for c in range(nc):
+            orr[c] = input_grad(np.float64(gr[c]), np.float64(xr[c]), mean[c], scale[c],
+                                mean_g[c], k[c])
     else:
         for c in range(nc):
-            _input_grad_run(gf, xf, outf, o * nc + c, nc, inner, mean, scale, mean_g, k,
-                            training)
+            orr[c] = np.float64(gr[c]) * scale[c]
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def _input_grad_parallel(gf, xf, outf, outer, nc, inner, mean, scale, mean_g, k, training):
-    if inner >= LONG_RUN:
-        for r in prange(outer * nc):
-            _input_grad_run(gf, xf, outf, r, nc, inner, mean, scale, mean_g, k, training)
-    else:
-        for o in prange(outer):
-            _input_grad_row(gf, xf, outf, o, nc, inner, mean, scale, mean_g, k, training)
+def _input_grad_runs_parallel(gf, xf, outf, outer, nc, inner, mean, scale, mean_g, k, training):
+    runs = outer * nc
+    for r in prange(runs):
+        _input_grad_run(gf, xf, outf, r, nc, inner, mean, scale, mean_g, k, training)
 
 
 @njit(cache=True, error_model="numpy")
-def _input_grad_serial(gf, xf, outf, outer, nc, inner, mean, scale, mean_g, k, training):
+def _input_grad_runs_serial(gf, xf, outf, outer, nc, inner, mean, scale, mean_g, k, training):
+    for r in range(outer * nc):
+        _input_grad_run(gf, xf, outf, r, nc, inner, mean, scale, mean_g, k, training)
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def _input_grad_rows_parallel(gf, xf, outf, outer, nc, mean, scale, mean_g, k, training):
+    for o in prange(outer):
+        _input_grad_row(gf, xf, outf, o, nc, mean, scale, mean_g, k, training)
+
+
+@njit(cache=True, error_model="numpy")
+def _input_grad_rows_serial(gf, xf, outf, outer, nc, mean, scale, mean_g, k, training):
     for o in range(outer):
-        _input_grad_row(gf, xf, outf, o, nc, inner, mean, scale, mean_g, k, training)
+        _input_grad_row(gf, xf, outf, o, nc, mean, scale, mean_g, k, training)
 
 
 @njit(cache=True, error_model="numpy")
@@ -461,9 +512,14 @@ def backward_input(g3: np.ndarray, x3: np.ndarray, mean: np.ndarray, var: np.nda
     k = np.empty(nc, dtype=np.float64)
     _backward_coefficients(var, weight, sum_g, sum_gx, float(eps), float(outer * inner), scale,
                            mean_g, k)
-    run = _input_grad_serial if x3.size < SERIAL_BELOW else _input_grad_parallel
-    run(g3.reshape(-1), x3.reshape(-1), out3.reshape(-1), outer, nc, inner, mean, scale, mean_g,
-        k, bool(training))
+    serial = x3.size < SERIAL_BELOW
+    gf, xf, outf = g3.reshape(-1), x3.reshape(-1), out3.reshape(-1)
+    if inner > 1:
+        run = _input_grad_runs_serial if serial else _input_grad_runs_parallel
+        run(gf, xf, outf, outer, nc, inner, mean, scale, mean_g, k, bool(training))
+    else:
+        run = _input_grad_rows_serial if serial else _input_grad_rows_parallel
+        run(gf, xf, outf, outer, nc, mean, scale, mean_g, k, bool(training))
 
 
 @njit(cache=True, error_model="numpy")
