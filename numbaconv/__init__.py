@@ -1,4 +1,4 @@
-"""numbaconv: Numba-accelerated convolution, padding, pooling and activations.
+"""numbaconv: Numba-accelerated convolution, padding, pooling, activations and normalisation.
 
 One NumPy-style API over ``@njit(parallel=True)`` CPU kernels and
 ``@cuda.jit`` GPU kernels: NumPy arrays in, NumPy arrays out; CUDA arrays
@@ -114,6 +114,9 @@ from .api.conv import (
     conv_transpose1d,
     conv_transpose2d,
     conv_transpose3d,
+)
+from .api.normalization import (
+    batch_norm,
 )
 from .api.padding import (
     pad,
@@ -282,4 +285,6 @@ __all__ = [
     "log_softmax",
     "softmax_backward",
     "log_softmax_backward",
+    # normalization
+    "batch_norm",
 ]

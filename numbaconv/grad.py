@@ -18,6 +18,12 @@ from .api.conv import (
     conv3d_weight,
     conv_bias,
 )
+from .api.normalization import (
+    batch_norm_backward,
+    batch_norm_bias,
+    batch_norm_input,
+    batch_norm_weight,
+)
 from .api.pooling import (
     adaptive_avg_pool1d_input,
     adaptive_avg_pool2d_input,
@@ -59,4 +65,10 @@ __all__ = [
 
     # activations
     "prelu_weight",
+
+    # normalization
+    "batch_norm_input",
+    "batch_norm_weight",
+    "batch_norm_bias",
+    "batch_norm_backward",
 ]

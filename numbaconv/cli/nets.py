@@ -1,0 +1,485 @@
+"""The course notes' two CNNs, forward and backward, written with numbaconv's public functions.
+
+* :class:`KerasNet`, the notes' Keras MNIST model: Conv2D(32, 3x3) ReLU, MaxPooling2D(2),
+  Conv2D(64, 3x3) ReLU, MaxPooling2D(2), Conv2D(128, 3x3) ReLU, Flatten, Dense(10) softmax:
+  104,202 parameters on 28x28 images.
+* :class:`FashionNet`, the notes' PyTorch Fashion-MNIST model: Conv2d(1, 32, 3, padding=1)
+  BatchNorm2d ReLU MaxPool(2), Conv2d(32, 64, 3) BatchNorm2d ReLU MaxPool(2),
+  Linear(2304, 600), Dropout(0.25), Linear(600, 120), Linear(120, 10): 1,475,338 parameters.
+
+Every convolution, pooling, activation, batch normalisation and softmax, forward and
+backward, is a numbaconv call, on NumPy arrays or (``Device('cuda')``) CUDA arrays end to end.
+numbaconv has no matrix product: the dense layers are NumPy's BLAS ``matmul`` on the host and
+1x1 ``conv1d`` calls on the GPU; the optimiser and the dropout mask are the demo's own.
+
+Two exact rewrites make the step cheaper without changing a single value: ReLU after the
+max-pooling (``max_pool(relu(z)) == relu(max_pool(z))``, a quarter of the ReLU work; the
+gradients are equal too, since a window whose maximum is <= 0 passes no gradient either way),
+and the softmax cross-entropy's gradient from its log-softmax output. :func:`torch_twin` builds
+the same network in PyTorch with the same weights, for ``demo --compare`` and the ``cnn`` bench.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+import numbaconv as nc
+from numbaconv import grad
+
+# ------------------------------------------------------------------------------ device
+
+
+@njit(cache=True, error_model="numpy")
+def _adam_host(p, g, m, v, lr, b1, b2, eps, c1, c2):
+    pf, gf, mf, vf = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1)
+    for i in range(pf.size):
+        gi = gf[i]
+        mi = b1 * mf[i] + (1 - b1) * gi
+        vi = b2 * vf[i] + (1 - b2) * gi * gi
+        mf[i] = mi
+        vf[i] = vi
+        pf[i] -= lr * (mi / c1) / (math.sqrt(vi / c2) + eps)
+
+
+class Device:
+    """Where a network's arrays live: ``'cpu'`` (NumPy) or ``'cuda'`` (numba device arrays).
+
+    The few operations numbaconv does not provide (matrix products, an elementwise
+    product, the Adam update) are here, one per backend; nothing copies between host and
+    device except :meth:`put` and :meth:`get`, which the training loop calls explicitly
+    for each batch and for the (N, 10) log-probabilities.
+    """
+
+    def __init__(self, name: str = "cpu"):
+        if name not in ("cpu", "cuda"):
+            raise ValueError(f"device must be 'cpu' or 'cuda', got {name!r}")
+        self.name = name
+        self.cuda = None
+        if name == "cuda":
+            from numba import cuda
+
+            if not cuda.is_available():
+                raise SystemExit("--device cuda: no CUDA GPU is available (numba.cuda.is_available() "
+                                 "is False); run on the CPU or on a machine with an NVIDIA GPU")
+            self.cuda = cuda
+            from . import _cuda_ops
+
+            self._ops = _cuda_ops
+
+    def put(self, a):
+        """Host -> this device (float32 arrays stay float32)."""
+        a = np.ascontiguousarray(a)
+        return self.cuda.to_device(a) if self.cuda else a
+
+    def get(self, a) -> np.ndarray:
+        """This device -> host."""
+        return a.copy_to_host() if self.cuda else np.asarray(a)
+
+    def zeros_like(self, a):
+        """Zeros of ``a``'s shape and dtype on this device."""
+        return self._ops.zeros_like(a) if self.cuda else np.zeros_like(a)
+
+    def dense(self, x, w, b):
+        """``x @ w.T + b`` for ``x`` (N, I), ``w`` (O, I)."""
+        if self.cuda:
+            n, i = x.shape
+            o = w.shape[0]
+            return nc.conv1d(x.reshape(n, i, 1), w.reshape(o, i, 1), b).reshape(n, o)
+        y = x @ w.T
+        y += b
+        return y
+
+    def dense_backward(self, g, x, w, need_input: bool = True) -> tuple[Any, Any, Any]:
+        """``(grad_x, grad_w, grad_b)`` of :meth:`dense`."""
+        if self.cuda:
+            n, i = x.shape
+            o = w.shape[0]
+            g3 = g.reshape(n, o, 1)
+            gw = grad.conv1d_weight(x.reshape(n, i, 1), (o, i, 1), g3).reshape(o, i)
+            gx = grad.conv1d_input((n, i, 1), w.reshape(o, i, 1), g3).reshape(n, i) \
+                if need_input else None
+            return gx, gw, grad.conv_bias(g3)
+        return (g @ w if need_input else None), g.T @ x, g.sum(axis=0)
+
+    def mul(self, a, b):
+        """Elementwise ``a * b`` (dropout's mask)."""
+        return self._ops.mul(a, b) if self.cuda else a * b
+
+    def relu_backward(self, g, z):
+        """``g * relu'(z)``: numbaconv's one-pass ``relu_backward`` when the installed
+        numbaconv has it, else ``g * relu_derivative(z)``."""
+        one_pass = getattr(nc, "relu_backward", None)
+        if one_pass is not None:
+            return one_pass(g, z)
+        return self.mul(g, nc.relu_derivative(z))
+
+    def adam(self, p, g, m, v, lr, b1, b2, eps, t):
+        """One Adam step on ``p`` in place (PyTorch's formula, bias-corrected)."""
+        c1, c2 = 1 - b1**t, 1 - b2**t
+        if self.cuda:
+            self._ops.adam(p, g, m, v, lr, b1, b2, eps, c1, c2)
+        else:
+            _adam_host(p, g, m, v, np.float32(lr), np.float32(b1), np.float32(b2),
+                       np.float32(eps), np.float32(c1), np.float32(c2))
+
+
+# ------------------------------------------------------------------------------ layers table
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One row of a Keras-style summary."""
+
+    name: str
+    kind: str
+    shape: tuple[int, ...]  #: output shape without the batch axis, channels first
+    params: int
+
+
+def summary(net, side: int = 28) -> str:
+    """A Keras-style table of ``net``: layers, output shapes (H, W, C as Keras prints them,
+    from :mod:`numbaconv.shapes`' formulas) and parameter counts."""
+    rows = net.layers(side)
+    lines = [f'Model: "{net.name}"', "-" * 66,
+             f"{'Layer (type)':<32}{'Output Shape':<24}{'Param #':>10}", "=" * 66]
+    for r in rows:
+        hwc = r.shape[1:] + r.shape[:1] if len(r.shape) == 3 else r.shape
+        shape = "(None, " + ", ".join(str(s) for s in hwc) + ")"
+        lines.append(f"{r.name + ' (' + r.kind + ')':<32}{shape:<24}{r.params:>10,}")
+    total = sum(r.params for r in rows)
+    lines += ["=" * 66, f"Total params: {total:,}", f"Trainable params: {net.trainable:,}",
+              "-" * 66]
+    return "\n".join(lines)
+
+
+def _glorot(rng, shape, fan_in, fan_out):
+    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, shape).astype(np.float32)
+
+
+def _torch_default(rng, shape, fan_in):
+    """PyTorch's default Conv/Linear init: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    bound = 1.0 / math.sqrt(fan_in)
+    return rng.uniform(-bound, bound, shape).astype(np.float32)
+
+
+def cross_entropy(dev: Device, logits, labels: np.ndarray):
+    """Mean softmax cross-entropy: ``(loss, correct, grad_logits)``.
+
+    The loss and accuracy read the (N, 10) log-probabilities on the host; the gradient
+    ``(softmax - onehot) / N`` is numbaconv's log-softmax VJP, on the logits' device.
+    """
+    logp = nc.log_softmax(logits, axis=1)
+    host = dev.get(logp)
+    n = len(labels)
+    rows = np.arange(n)
+    loss = float(-host[rows, labels].mean())
+    correct = int((host.argmax(axis=1) == labels).sum())
+    g = np.zeros(host.shape, dtype=host.dtype)
+    g[rows, labels] = -1.0 / n
+    return loss, correct, nc.log_softmax_backward(dev.put(g), logp, axis=1)
+
+
+# ------------------------------------------------------------------------------ networks
+
+
+class _Net:
+    """What both networks share: parameters, running statistics, reusable output buffers."""
+
+    dev: Device
+    params: dict
+    buffers: dict
+
+    @property
+    def trainable(self) -> int:
+        """The number of trainable parameters."""
+        return sum(int(np.prod(p.shape)) for p in self.params.values())
+
+    def _reuse(self, name: str, like):
+        """A persistent array of ``like``'s shape and dtype to pass as ``out=``: a step's
+        output lands in the previous step's memory instead of fresh pages (the previous
+        step's values are dead by then: its backward pass has run). Used wherever numbaconv
+        takes ``out=``; a layer gains it by passing ``out=self._reuse(name, like)``."""
+        scratch = self.__dict__.setdefault("_scratch", {})
+        key = (name, tuple(like.shape), str(like.dtype))
+        buf = scratch.get(key)
+        if buf is None:
+            buf = scratch[key] = self.dev.zeros_like(like)
+        return buf
+
+
+class KerasNet(_Net):
+    """The course notes' Keras MNIST network (Glorot-uniform weights, zero biases, as Keras)."""
+
+    name = "keras_mnist"
+
+    def __init__(self, rng: np.random.Generator, widths=(32, 64, 128), classes: int = 10,
+                 side: int = 28, dev: Device | None = None):
+        self.dev = dev or Device()
+        c1, c2, c3 = widths
+        self.widths, self.classes, self.side = tuple(widths), classes, side
+        feat = self._features(side)
+        host = {
+            "conv1.weight": _glorot(rng, (c1, 1, 3, 3), 9, 9 * c1),
+            "conv1.bias": np.zeros(c1, np.float32),
+            "conv2.weight": _glorot(rng, (c2, c1, 3, 3), 9 * c1, 9 * c2),
+            "conv2.bias": np.zeros(c2, np.float32),
+            "conv3.weight": _glorot(rng, (c3, c2, 3, 3), 9 * c2, 9 * c3),
+            "conv3.bias": np.zeros(c3, np.float32),
+            "dense.weight": _glorot(rng, (classes, feat), feat, classes),
+            "dense.bias": np.zeros(classes, np.float32),
+        }
+        self.params = {k: self.dev.put(v) for k, v in host.items()}
+        self.buffers: dict = {}
+
+    def _features(self, side):
+        s = nc.conv_output_size(side, 3)
+        s = nc.pool_output_size(s, 2)
+        s = nc.conv_output_size(s, 3)
+        s = nc.pool_output_size(s, 2)
+        s = nc.conv_output_size(s, 3)
+        return self.widths[2] * s * s
+
+    def layers(self, side: int = 28) -> list[LayerInfo]:
+        """The layers and their output shapes from numbaconv.shapes' formulas."""
+        c1, c2, c3 = self.widths
+        s1 = nc.conv_output_size(side, 3)
+        p1 = nc.pool_output_size(s1, 2)
+        s2 = nc.conv_output_size(p1, 3)
+        p2 = nc.pool_output_size(s2, 2)
+        s3 = nc.conv_output_size(p2, 3)
+        feat = c3 * s3 * s3
+        return [LayerInfo("conv2d", "Conv2D", (c1, s1, s1), c1 * 9 + c1),
+                LayerInfo("max_pooling2d", "MaxPooling2D", (c1, p1, p1), 0),
+                LayerInfo("conv2d_1", "Conv2D", (c2, s2, s2), c2 * c1 * 9 + c2),
+                LayerInfo("max_pooling2d_1", "MaxPooling2D", (c2, p2, p2), 0),
+                LayerInfo("conv2d_2", "Conv2D", (c3, s3, s3), c3 * c2 * 9 + c3),
+                LayerInfo("flatten", "Flatten", (feat,), 0),
+                LayerInfo("dense", "Dense", (self.classes,), feat * self.classes + self.classes)]
+
+    def forward(self, x, training: bool = False, masks=None):
+        """Logits of a batch ``x`` (N, 1, 28, 28) and what :meth:`backward` needs."""
+        p, dev = self.params, self.dev
+        z1 = nc.conv2d(x, p["conv1.weight"], p["conv1.bias"])
+        h1 = nc.relu(nc.max_pool2d(z1, 2))          # == max_pool(relu(z1))
+        z2 = nc.conv2d(h1, p["conv2.weight"], p["conv2.bias"])
+        h2 = nc.relu(nc.max_pool2d(z2, 2))
+        z3 = nc.conv2d(h2, p["conv3.weight"], p["conv3.bias"])
+        a3 = nc.relu(z3)
+        flat = a3.reshape(a3.shape[0], -1)
+        logits = dev.dense(flat, p["dense.weight"], p["dense.bias"])
+        return logits, (x, z1, h1, z2, h2, z3, flat)
+
+    def shapes(self, cache) -> list[tuple[int, ...]]:
+        """The output shape of each layer of :meth:`layers` in a forward pass' cache."""
+        x, z1, h1, z2, h2, z3, flat = cache
+        return [tuple(a.shape[1:]) for a in (z1, h1, z2, h2, z3, flat)] + [(self.classes,)]
+
+    def backward(self, cache, g_logits) -> dict:
+        """The gradient of every parameter, from the gradient of the logits."""
+        p, dev = self.params, self.dev
+        x, z1, h1, z2, h2, z3, flat = cache
+        g = {}
+        g_flat, g["dense.weight"], g["dense.bias"] = dev.dense_backward(g_logits, flat,
+                                                                        p["dense.weight"])
+        g_z3 = dev.relu_backward(g_flat.reshape(z3.shape), z3)
+        g["conv3.weight"] = grad.conv2d_weight(h2, p["conv3.weight"].shape, g_z3)
+        g["conv3.bias"] = grad.conv_bias(g_z3)
+        g_h2 = grad.conv2d_input(h2.shape, p["conv3.weight"], g_z3)
+        g_z2 = grad.max_pool2d_input(dev.relu_backward(g_h2, h2), z2, 2)
+        g["conv2.weight"] = grad.conv2d_weight(h1, p["conv2.weight"].shape, g_z2)
+        g["conv2.bias"] = grad.conv_bias(g_z2)
+        g_h1 = grad.conv2d_input(h1.shape, p["conv2.weight"], g_z2)
+        g_z1 = grad.max_pool2d_input(dev.relu_backward(g_h1, h1), z1, 2)
+        g["conv1.weight"] = grad.conv2d_weight(x, p["conv1.weight"].shape, g_z1)
+        g["conv1.bias"] = grad.conv_bias(g_z1)
+        return g
+
+    def torch_forward(self, tp: dict, x, training: bool = False, masks=None):
+        """The same network in PyTorch (``tp``: torch tensors of :attr:`params`)."""
+        import torch.nn.functional as F
+
+        h = F.max_pool2d(F.relu(F.conv2d(x, tp["conv1.weight"], tp["conv1.bias"])), 2)
+        h = F.max_pool2d(F.relu(F.conv2d(h, tp["conv2.weight"], tp["conv2.bias"])), 2)
+        h = F.relu(F.conv2d(h, tp["conv3.weight"], tp["conv3.bias"]))
+        return F.linear(h.flatten(1), tp["dense.weight"], tp["dense.bias"])
+
+
+class FashionNet(_Net):
+    """The course notes' PyTorch Fashion-MNIST network (PyTorch's default init).
+
+    ``batch_norm=False`` and ``dropout=0`` give the variant the ``cnn`` bench times against
+    PyTorch ("BatchNorm and Dropout aside").
+    """
+
+    name = "fashion_mnist"
+
+    def __init__(self, rng: np.random.Generator, widths=(32, 64), hidden=(600, 120),
+                 classes: int = 10, side: int = 28, batch_norm: bool = True,
+                 dropout: float = 0.25, dev: Device | None = None):
+        self.dev = dev or Device()
+        c1, c2 = widths
+        f1, f2 = hidden
+        self.widths, self.hidden, self.classes, self.side = tuple(widths), tuple(hidden), classes, side
+        self.batch_norm, self.dropout = batch_norm, float(dropout)
+        feat = self._features(side)
+        host = {
+            "conv1.weight": _torch_default(rng, (c1, 1, 3, 3), 9),
+            "conv1.bias": _torch_default(rng, (c1,), 9),
+            "conv2.weight": _torch_default(rng, (c2, c1, 3, 3), 9 * c1),
+            "conv2.bias": _torch_default(rng, (c2,), 9 * c1),
+            "fc1.weight": _torch_default(rng, (f1, feat), feat),
+            "fc1.bias": _torch_default(rng, (f1,), feat),
+            "fc2.weight": _torch_default(rng, (f2, f1), f1),
+            "fc2.bias": _torch_default(rng, (f2,), f1),
+            "fc3.weight": _torch_default(rng, (classes, f2), f2),
+            "fc3.bias": _torch_default(rng, (classes,), f2),
+        }
+        buffers = {}
+        if batch_norm:
+            for name, c in (("bn1", c1), ("bn2", c2)):
+                host[f"{name}.weight"] = np.ones(c, np.float32)
+                host[f"{name}.bias"] = np.zeros(c, np.float32)
+                buffers[f"{name}.running_mean"] = np.zeros(c, np.float32)
+                buffers[f"{name}.running_var"] = np.ones(c, np.float32)
+        self.params = {k: self.dev.put(v) for k, v in host.items()}
+        self.buffers = {k: self.dev.put(v) for k, v in buffers.items()}
+
+    def _features(self, side):
+        s = nc.pool_output_size(nc.conv_output_size(side, 3, padding=1), 2)
+        s = nc.pool_output_size(nc.conv_output_size(s, 3), 2)
+        return self.widths[1] * s * s
+
+    def layers(self, side: int = 28) -> list[LayerInfo]:
+        c1, c2 = self.widths
+        f1, f2 = self.hidden
+        s1 = nc.conv_output_size(side, 3, padding=1)
+        p1 = nc.pool_output_size(s1, 2)
+        s2 = nc.conv_output_size(p1, 3)
+        p2 = nc.pool_output_size(s2, 2)
+        feat = c2 * p2 * p2
+        rows = [LayerInfo("conv1", "Conv2d", (c1, s1, s1), c1 * 9 + c1)]
+        if self.batch_norm:
+            rows.append(LayerInfo("bn1", "BatchNorm2d", (c1, s1, s1), 2 * c1))
+        rows += [LayerInfo("relu1", "ReLU", (c1, s1, s1), 0),
+                 LayerInfo("pool1", "MaxPool2d", (c1, p1, p1), 0),
+                 LayerInfo("conv2", "Conv2d", (c2, s2, s2), c2 * c1 * 9 + c2)]
+        if self.batch_norm:
+            rows.append(LayerInfo("bn2", "BatchNorm2d", (c2, s2, s2), 2 * c2))
+        rows += [LayerInfo("relu2", "ReLU", (c2, s2, s2), 0),
+                 LayerInfo("pool2", "MaxPool2d", (c2, p2, p2), 0),
+                 LayerInfo("flatten", "Flatten", (feat,), 0),
+                 LayerInfo("fc1", "Linear", (f1,), feat * f1 + f1)]
+        if self.dropout:
+            rows.append(LayerInfo("drop", "Dropout", (f1,), 0))
+        rows += [LayerInfo("fc2", "Linear", (f2,), f1 * f2 + f2),
+                 LayerInfo("fc3", "Linear", (self.classes,), f2 * self.classes + self.classes)]
+        return rows
+
+    def dropout_mask(self, rng: np.random.Generator, n: int):
+        """Inverted dropout's mask for a batch: 0 or 1 / (1 - p), float32, on the host."""
+        keep = rng.random((n, self.hidden[0])) >= self.dropout
+        return keep.astype(np.float32) / np.float32(1.0 - self.dropout)
+
+    def _bn(self, name, z, training):
+        if not self.batch_norm:
+            return z
+        p, b = self.params, self.buffers
+        return nc.batch_norm(z, b[f"{name}.running_mean"], b[f"{name}.running_var"],
+                             p[f"{name}.weight"], p[f"{name}.bias"], training=training,
+                             out=self._reuse(name, z))
+
+    def forward(self, x, training: bool = False, masks=None):
+        """Logits of a batch; ``masks``: the dropout mask (host array) when training."""
+        p, dev = self.params, self.dev
+        z1 = nc.conv2d(x, p["conv1.weight"], p["conv1.bias"], padding=1)
+        n1 = self._bn("bn1", z1, training)
+        h1 = nc.relu(nc.max_pool2d(n1, 2))
+        z2 = nc.conv2d(h1, p["conv2.weight"], p["conv2.bias"])
+        n2 = self._bn("bn2", z2, training)
+        h2 = nc.relu(nc.max_pool2d(n2, 2))
+        flat = h2.reshape(h2.shape[0], -1)
+        f1 = dev.dense(flat, p["fc1.weight"], p["fc1.bias"])
+        mask = None
+        if training and self.dropout and masks is not None:
+            mask = dev.put(masks)
+            f1 = dev.mul(f1, mask)
+        f2 = dev.dense(f1, p["fc2.weight"], p["fc2.bias"])
+        logits = dev.dense(f2, p["fc3.weight"], p["fc3.bias"])
+        return logits, (x, z1, n1, h1, z2, n2, h2, flat, f1, f2, mask, training)
+
+    def shapes(self, cache) -> list[tuple[int, ...]]:
+        x, z1, n1, h1, z2, n2, h2, flat, f1, f2, mask, _ = cache
+        out = [z1.shape[1:]] + ([n1.shape[1:]] if self.batch_norm else []) + [n1.shape[1:],
+                                                                              h1.shape[1:]]
+        out += [z2.shape[1:]] + ([n2.shape[1:]] if self.batch_norm else []) + [n2.shape[1:],
+                                                                               h2.shape[1:]]
+        out += [flat.shape[1:], f1.shape[1:]] + ([f1.shape[1:]] if self.dropout else [])
+        return [tuple(s) for s in out] + [tuple(f2.shape[1:]), (self.classes,)]
+
+    def _bn_backward(self, name, g, z, training, grads):
+        if not self.batch_norm:
+            return g
+        p, b = self.params, self.buffers
+        gx, grads[f"{name}.weight"], grads[f"{name}.bias"] = grad.batch_norm_backward(
+            g, z, b[f"{name}.running_mean"], b[f"{name}.running_var"], p[f"{name}.weight"],
+            training=training, out=(g, None, None))  # the input gradient overwrites g
+        return gx
+
+    def backward(self, cache, g_logits) -> dict:
+        p, dev = self.params, self.dev
+        x, z1, n1, h1, z2, n2, h2, flat, f1, f2, mask, training = cache
+        g = {}
+        g_f2, g["fc3.weight"], g["fc3.bias"] = dev.dense_backward(g_logits, f2, p["fc3.weight"])
+        g_f1, g["fc2.weight"], g["fc2.bias"] = dev.dense_backward(g_f2, f1, p["fc2.weight"])
+        if mask is not None:
+            g_f1 = dev.mul(g_f1, mask)
+        g_flat, g["fc1.weight"], g["fc1.bias"] = dev.dense_backward(g_f1, flat, p["fc1.weight"])
+        g_n2 = grad.max_pool2d_input(dev.relu_backward(g_flat.reshape(h2.shape), h2), n2, 2)
+        g_z2 = self._bn_backward("bn2", g_n2, z2, training, g)
+        g["conv2.weight"] = grad.conv2d_weight(h1, p["conv2.weight"].shape, g_z2)
+        g["conv2.bias"] = grad.conv_bias(g_z2)
+        g_h1 = grad.conv2d_input(h1.shape, p["conv2.weight"], g_z2)
+        g_n1 = grad.max_pool2d_input(dev.relu_backward(g_h1, h1), n1, 2)
+        g_z1 = self._bn_backward("bn1", g_n1, z1, training, g)
+        g["conv1.weight"] = grad.conv2d_weight(x, p["conv1.weight"].shape, g_z1, padding=1)
+        g["conv1.bias"] = grad.conv_bias(g_z1)
+        return g
+
+    def torch_forward(self, tp: dict, x, training: bool = False, masks=None, tb=None):
+        """The same network in PyTorch; ``tb``: torch tensors of :attr:`buffers`."""
+        import torch
+        import torch.nn.functional as F
+
+        def bn(name, z):
+            if not self.batch_norm:
+                return z
+            assert tb is not None, "pass tb, the running statistics, with batch norm"
+            return F.batch_norm(z, tb[f"{name}.running_mean"], tb[f"{name}.running_var"],
+                                tp[f"{name}.weight"], tp[f"{name}.bias"], training=training)
+
+        h = F.max_pool2d(F.relu(bn("bn1", F.conv2d(x, tp["conv1.weight"], tp["conv1.bias"],
+                                                   padding=1))), 2)
+        h = F.max_pool2d(F.relu(bn("bn2", F.conv2d(h, tp["conv2.weight"], tp["conv2.bias"]))), 2)
+        f = F.linear(h.flatten(1), tp["fc1.weight"], tp["fc1.bias"])
+        if training and self.dropout and masks is not None:
+            f = f * torch.from_numpy(masks)
+        f = F.linear(f, tp["fc2.weight"], tp["fc2.bias"])
+        return F.linear(f, tp["fc3.weight"], tp["fc3.bias"])
+
+
+MODELS = {"keras": KerasNet, "fashion": FashionNet}
+
+
+def torch_twin(net):
+    """PyTorch leaf tensors holding copies of ``net``'s parameters and buffers (host)."""
+    import torch
+
+    tp = {k: torch.tensor(net.dev.get(v)).requires_grad_() for k, v in net.params.items()}
+    tb = {k: torch.tensor(net.dev.get(v)) for k, v in net.buffers.items()}
+    return tp, tb

@@ -1,0 +1,537 @@
+"""CPU batch-normalisation kernels: per-channel float64 statistics, elementwise passes.
+
+Arrays arrive as ``(outer, C, inner)`` views (see :mod:`numbaconv.core.normalization`) and
+are read flat: channel ``c`` is the ``outer`` runs ``x[(o * C + c) * inner + i]``.
+
+*Reductions* (the batch mean and variance, the backward sums) are split into fixed work
+items of about :data:`ITEM_ELEMENTS` values, the split depending on the shape alone:
+
+* runs of ``inner >= 2`` values: item = one channel x a block of rows of ``outer``;
+* ``inner == 1`` (``(N, C)`` input): item = a block of rows, all channels at once (the
+  channel loop is the contiguous one).
+
+Each item sums in float64 with eight independent accumulators per run (they vectorise where
+one running sum could not) added in a fixed tree. For the statistics an item makes two
+passes over its own block -- the mean, then the squared deviations from it -- while the block
+is still in cache, and the items of a channel are merged in block order with Chan's formula
+(``M2 = M2_a + M2_b + delta**2 n_a n_b / n``): one pass over memory, no cancellation. The
+order never depends on the thread count, and the serial path (below :data:`SERIAL_BELOW`
+elements) runs the same items in the same order: bitwise-identical results.
+
+*Elementwise passes* (normalise, input gradient) compute each element in float64 from its
+channel's float64 coefficients and round once when storing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ..loops.normalization import (
+    channel_scale,
+    channel_shift,
+    input_grad,
+    normalized,
+    running_update,
+)
+
+#: elements per reduction work item (fixed by the shape alone)
+ITEM_ELEMENTS = 1 << 14
+#: below this many elements a call runs on the calling thread (waking the pool costs more)
+SERIAL_BELOW = 1 << 15
+
+
+def _blocks(outer: int, nc: int, inner: int) -> tuple[int, int]:
+    """``(rows per item, blocks of rows)`` of a reduction over an (outer, C, inner) array."""
+    per_row = inner if inner > 1 else nc
+    rows = max(1, ITEM_ELEMENTS // max(per_row, 1))
+    return rows, max(1, (outer + rows - 1) // rows)
+
+
+# ------------------------------------------------------------------------------ run sums
+
+
+@njit(cache=True, error_model="numpy")
+def _sum_run(xf, j0, n, shift):
+    """``sum(xf[j0:j0 + n] - shift)`` in float64, eight accumulators."""
+    xf = xf[j0:j0 + n]  # indices from 0: provably non-negative, so the loop vectorises
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    for b in range(n // 8):
+        j = 8 * b
+        s0 += np.float64(xf[j]) - shift
+        s1 += np.float64(xf[j + 1]) - shift
+        s2 += np.float64(xf[j + 2]) - shift
+        s3 += np.float64(xf[j + 3]) - shift
+        s4 += np.float64(xf[j + 4]) - shift
+        s5 += np.float64(xf[j + 5]) - shift
+        s6 += np.float64(xf[j + 6]) - shift
+        s7 += np.float64(xf[j + 7]) - shift
+    t = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    for j in range(n // 8 * 8, n):
+        t += np.float64(xf[j]) - shift
+    return t
+
+
+@njit(cache=True, error_model="numpy")
+def _square_run(xf, j0, n, shift):
+    """``sum((xf[j0:j0 + n] - shift)**2)`` in float64, eight accumulators."""
+    xf = xf[j0:j0 + n]
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    for b in range(n // 8):
+        j = 8 * b
+        d0 = np.float64(xf[j]) - shift
+        d1 = np.float64(xf[j + 1]) - shift
+        d2 = np.float64(xf[j + 2]) - shift
+        d3 = np.float64(xf[j + 3]) - shift
+        d4 = np.float64(xf[j + 4]) - shift
+        d5 = np.float64(xf[j + 5]) - shift
+        d6 = np.float64(xf[j + 6]) - shift
+        d7 = np.float64(xf[j + 7]) - shift
+        s0 += d0 * d0
+        s1 += d1 * d1
+        s2 += d2 * d2
+        s3 += d3 * d3
+        s4 += d4 * d4
+        s5 += d5 * d5
+        s6 += d6 * d6
+        s7 += d7 * d7
+    t = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    for j in range(n // 8 * 8, n):
+        d = np.float64(xf[j]) - shift
+        t += d * d
+    return t
+
+
+@njit(cache=True, error_model="numpy")
+def _product_run(gf, xf, j0, n, shift):
+    """``(sum(g), sum(g * (x - shift)))`` over ``[j0, j0 + n)`` in float64."""
+    gf = gf[j0:j0 + n]
+    xf = xf[j0:j0 + n]
+    a0 = a1 = a2 = a3 = 0.0
+    b0 = b1 = b2 = b3 = 0.0
+    for q in range(n // 4):
+        j = 4 * q
+        g0 = np.float64(gf[j])
+        g1 = np.float64(gf[j + 1])
+        g2 = np.float64(gf[j + 2])
+        g3 = np.float64(gf[j + 3])
+        a0 += g0
+        a1 += g1
+        a2 += g2
+        a3 += g3
+        b0 += g0 * (np.float64(xf[j]) - shift)
+        b1 += g1 * (np.float64(xf[j + 1]) - shift)
+        b2 += g2 * (np.float64(xf[j + 2]) - shift)
+        b3 += g3 * (np.float64(xf[j + 3]) - shift)
+    sg = (a0 + a1) + (a2 + a3)
+    sgx = (b0 + b1) + (b2 + b3)
+    for j in range(n // 4 * 4, n):
+        g = np.float64(gf[j])
+        sg += g
+        sgx += g * (np.float64(xf[j]) - shift)
+    return sg, sgx
+
+
+# ------------------------------------------------------------------------------ items
+# Two layouts, two sets of kernels (a call compiles only its own):
+# *runs* (inner >= 2): item = one channel x a block of rows of ``outer``;
+# *rows* (inner == 1, (N, C) input): item = a block of rows, every channel (the channel loop
+# is the contiguous one).
+# A statistics item writes its block's mean and sum of squared deviations, pm[c, blk] and
+# pq[c, blk]; a backward item writes the block's sums, pg[c, blk] and pgx[c, blk].
+
+
+@njit(cache=True, error_model="numpy")
+def _stats_runs_item(xf, outer, nc, inner, rows, it, pm, pq):
+    nblk = pm.shape[1]
+    c = it // nblk
+    blk = it - c * nblk
+    o0 = blk * rows
+    o1 = min(outer, o0 + rows)
+    s = 0.0
+    for o in range(o0, o1):  # two passes while the block is in cache
+        s += _sum_run(xf, (o * nc + c) * inner, inner, 0.0)
+    m = s / ((o1 - o0) * inner)
+    q = 0.0
+    for o in range(o0, o1):
+        q += _square_run(xf, (o * nc + c) * inner, inner, m)
+    pm[c, blk] = m
+    pq[c, blk] = q
+
+
+@njit(cache=True, error_model="numpy")
+def _stats_rows_item(xf, outer, nc, rows, blk, pm, pq):
+    o0 = blk * rows
+    o1 = min(outer, o0 + rows)
+    m = np.zeros(nc, dtype=np.float64)
+    q = np.zeros(nc, dtype=np.float64)
+    for o in range(o0, o1):
+        xr = xf[o * nc:(o + 1) * nc]
+        for c in range(nc):
+            m[c] += xr[c]
+    for c in range(nc):
+        m[c] /= o1 - o0
+    for o in range(o0, o1):
+        xr = xf[o * nc:(o + 1) * nc]
+        for c in range(nc):
+            d = np.float64(xr[c]) - m[c]
+            q[c] += d * d
+    for c in range(nc):
+        pm[c, blk] = m[c]
+        pq[c, blk] = q[c]
+
+
+@njit(cache=True, error_model="numpy")
+def _sums_runs_item(gf, xf, mean, outer, nc, inner, rows, it, pg, pgx):
+    nblk = pg.shape[1]
+    c = it // nblk
+    blk = it - c * nblk
+    o0 = blk * rows
+    o1 = min(outer, o0 + rows)
+    sg = 0.0
+    sgx = 0.0
+    for o in range(o0, o1):
+        a, b = _product_run(gf, xf, (o * nc + c) * inner, inner, mean[c])
+        sg += a
+        sgx += b
+    pg[c, blk] = sg
+    pgx[c, blk] = sgx
+
+
+@njit(cache=True, error_model="numpy")
+def _sums_rows_item(gf, xf, mean, outer, nc, rows, blk, pg, pgx):
+    o0 = blk * rows
+    o1 = min(outer, o0 + rows)
+    a = np.zeros(nc, dtype=np.float64)
+    b = np.zeros(nc, dtype=np.float64)
+    for o in range(o0, o1):
+        gr = gf[o * nc:(o + 1) * nc]
+        xr = xf[o * nc:(o + 1) * nc]
+        for c in range(nc):
+            g = np.float64(gr[c])
+            a[c] += g
+            b[c] += g * (np.float64(xr[c]) - mean[c])
+    for c in range(nc):
+        pg[c, blk] = a[c]
+        pgx[c, blk] = b[c]
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def _stats_runs_parallel(xf, outer, nc, inner, rows, pm, pq):
+    items = nc * pm.shape[1]
+    for it in prange(items):
+        _stats_runs_item(xf, outer, nc, inner, rows, it, pm, pq)
+
+
+@njit(cache=True, error_model="numpy")
+def _stats_runs_serial(xf, outer, nc, inner, rows, pm, pq):
+    for it in range(nc * pm.shape[1]):
+        _stats_runs_item(xf, outer, nc, inner, rows, it, pm, pq)
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def _stats_rows_parallel(xf, outer, nc, rows, pm, pq):
+    items = pm.shape[1]
+    for blk in prange(items):
+        _stats_rows_item(xf, outer, nc, rows, blk, pm, pq)
+
+
+@njit(cache=True, error_model="numpy")
+def _stats_rows_serial(xf, outer, nc, rows, pm, pq):
+    for blk in range(pm.shape[1]):
+        _stats_rows_item(xf, outer, nc, rows, blk, pm, pq)
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def _sums_runs_parallel(gf, xf, mean, outer, nc, inner, rows, pg, pgx):
+    items = nc * pg.shape[1]
+    for it in prange(items):
+        _sums_runs_item(gf, xf, mean, outer, nc, inner, rows, it, pg, pgx)
+
+
+@njit(cache=True, error_model="numpy")
+def _sums_runs_serial(gf, xf, mean, outer, nc, inner, rows, pg, pgx):
+    for it in range(nc * pg.shape[1]):
+        _sums_runs_item(gf, xf, mean, outer, nc, inner, rows, it, pg, pgx)
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def _sums_rows_parallel(gf, xf, mean, outer, nc, rows, pg, pgx):
+    items = pg.shape[1]
+    for blk in prange(items):
+        _sums_rows_item(gf, xf, mean, outer, nc, rows, blk, pg, pgx)
+
+
+@njit(cache=True, error_model="numpy")
+def _sums_rows_serial(gf, xf, mean, outer, nc, rows, pg, pgx):
+    for blk in range(pg.shape[1]):
+        _sums_rows_item(gf, xf, mean, outer, nc, rows, blk, pg, pgx)
+
+
+@njit(cache=True, error_model="numpy")
+def _merge_stats(pm, pq, outer, inner, rows, mean, var):
+    """Chan's merge of the blocks' (mean, M2), in block order; ``var`` is biased."""
+    nblk = pm.shape[1]
+    for c in range(pm.shape[0]):
+        n = min(rows, outer) * inner
+        m = pm[c, 0]
+        q = pq[c, 0]
+        for b in range(1, nblk):
+            nb = (min(outer, (b + 1) * rows) - b * rows) * inner
+            tot = n + nb
+            d = pm[c, b] - m
+            m += d * (nb / tot)
+            q += pq[c, b] + d * d * (n * (nb / tot))
+            n = tot
+        mean[c] = m
+        var[c] = q / n
+
+
+@njit(cache=True, error_model="numpy")
+def _merge_sums(pg, pgx, sum_g, sum_gx):
+    for c in range(pg.shape[0]):
+        a = pg[c, 0]
+        b = pgx[c, 0]
+        for k in range(1, pg.shape[1]):
+            a += pg[c, k]
+            b += pgx[c, k]
+        sum_g[c] = a
+        sum_gx[c] = b
+
+
+def batch_stats(x3: np.ndarray, mean: np.ndarray, var: np.ndarray) -> None:
+    """Per channel of ``x3`` (outer, C, inner): ``mean`` and biased ``var`` (float64, (C,))."""
+    outer, nc, inner = x3.shape
+    rows, nblk = _blocks(outer, nc, inner)
+    pm = np.empty((nc, nblk), dtype=np.float64)
+    pq = np.empty((nc, nblk), dtype=np.float64)
+    serial = x3.size < SERIAL_BELOW
+    if inner > 1:
+        run = _stats_runs_serial if serial else _stats_runs_parallel
+        run(x3.reshape(-1), outer, nc, inner, rows, pm, pq)
+    else:
+        run = _stats_rows_serial if serial else _stats_rows_parallel
+        run(x3.reshape(-1), outer, nc, rows, pm, pq)
+    _merge_stats(pm, pq, outer, inner, rows, mean, var)
+
+
+def _backward_partials(g3, x3, mean):
+    outer, nc, inner = x3.shape
+    rows, nblk = _blocks(outer, nc, inner)
+    pg = np.empty((nc, nblk), dtype=np.float64)
+    pgx = np.empty((nc, nblk), dtype=np.float64)
+    serial = x3.size < SERIAL_BELOW
+    if inner > 1:
+        run = _sums_runs_serial if serial else _sums_runs_parallel
+        run(g3.reshape(-1), x3.reshape(-1), mean, outer, nc, inner, rows, pg, pgx)
+    else:
+        run = _sums_rows_serial if serial else _sums_rows_parallel
+        run(g3.reshape(-1), x3.reshape(-1), mean, outer, nc, rows, pg, pgx)
+    return pg, pgx
+
+
+def channel_sum(g3: np.ndarray, total: np.ndarray) -> None:
+    """``total[c] = sum of g3[:, c, :]`` (float64, (C,))."""
+    pg, pgx = _backward_partials(g3, g3, np.zeros(g3.shape[1], dtype=np.float64))
+    _merge_sums(pg, pgx, total, np.empty_like(total))
+
+
+def backward_sums(g3: np.ndarray, x3: np.ndarray, mean: np.ndarray, sum_g: np.ndarray,
+                  sum_gx: np.ndarray) -> None:
+    """Per channel: ``sum_g = sum(g)``, ``sum_gx = sum(g * (x - mean))`` (float64, (C,)), in
+    one pass over ``g`` and ``x``."""
+    pg, pgx = _backward_partials(g3, x3, mean)
+    _merge_sums(pg, pgx, sum_g, sum_gx)
+
+
+@njit(cache=True, error_model="numpy")
+def _update(running_mean, running_var, mean, var, momentum, unbias):
+    for c in range(mean.shape[0]):
+        running_mean[c] = running_update(np.float64(running_mean[c]), mean[c], momentum)
+        running_var[c] = running_update(np.float64(running_var[c]), var[c] * unbias, momentum)
+
+
+def update_running(running_mean: np.ndarray, running_var: np.ndarray, mean: np.ndarray,
+                   var: np.ndarray, momentum: float, count: int) -> None:
+    """PyTorch's in-place update: the running variance takes the unbiased batch variance."""
+    _update(running_mean, running_var, mean, var, float(momentum), count / (count - 1.0))
+
+
+# ------------------------------------------------------------------------------ elementwise
+# Coefficients per channel (float64): normalise: y = (x - mean) * scale + shift; input
+# gradient, training: scale * (g - mean_g - (x - mean) * k); evaluation: g * scale.
+
+
+# Loops index slices from 0 (provably non-negative indices: no wraparound checks, so LLVM
+# vectorises them).
+
+
+@njit(cache=True, error_model="numpy")
+def _normalize_run(xf, outf, r, nc, inner, mean, scale, shift):
+    c = r % nc
+    m, s, t = mean[c], scale[c], shift[c]
+    xr = xf[r * inner:(r + 1) * inner]
+    orr = outf[r * inner:(r + 1) * inner]
+    for i in range(inner):
+        orr[i] = normalized(np.float64(xr[i]), m, s, t)
+
+
+@njit(cache=True, error_model="numpy")
+def _normalize_row(xf, outf, o, nc, mean, scale, shift):
+    xr = xf[o * nc:(o + 1) * nc]  # (N, C): the channel loop is the contiguous one
+    orr = outf[o * nc:(o + 1) * nc]
+    for c in range(nc):
+        orr[c] = normalized(np.float64(xr[c]), mean[c], scale[c], shift[c])
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def _normalize_runs_parallel(xf, outf, outer, nc, inner, mean, scale, shift):
+    runs = outer * nc
+    for r in prange(runs):
+        _normalize_run(xf, outf, r, nc, inner, mean, scale, shift)
+
+
+@njit(cache=True, error_model="numpy")
+def _normalize_runs_serial(xf, outf, outer, nc, inner, mean, scale, shift):
+    for r in range(outer * nc):
+        _normalize_run(xf, outf, r, nc, inner, mean, scale, shift)
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def _normalize_rows_parallel(xf, outf, outer, nc, mean, scale, shift):
+    for o in prange(outer):
+        _normalize_row(xf, outf, o, nc, mean, scale, shift)
+
+
+@njit(cache=True, error_model="numpy")
+def _normalize_rows_serial(xf, outf, outer, nc, mean, scale, shift):
+    for o in range(outer):
+        _normalize_row(xf, outf, o, nc, mean, scale, shift)
+
+
+@njit(cache=True, error_model="numpy")
+def _coefficients(mean, var, weight, bias, eps, scale, shift):
+    for c in range(mean.shape[0]):
+        scale[c] = channel_scale(var, weight, eps, c)[0]
+        shift[c] = channel_shift(bias, c)
+
+
+def normalize(x3: np.ndarray, mean: np.ndarray, var: np.ndarray, weight: np.ndarray,
+              bias: np.ndarray, eps: float, out3: np.ndarray) -> None:
+    """``out3 = (x3 - mean) / sqrt(var + eps) * weight + bias`` per channel (axis 1).
+
+    ``mean``, ``var``, ``weight``, ``bias``: float64 ``(C,)``; an empty ``weight``/``bias``
+    means none.
+    """
+    outer, nc, inner = x3.shape
+    scale = np.empty(nc, dtype=np.float64)
+    shift = np.empty(nc, dtype=np.float64)
+    _coefficients(mean, var, weight, bias, float(eps), scale, shift)
+    serial = x3.size < SERIAL_BELOW
+    xf, outf = x3.reshape(-1), out3.reshape(-1)
+    if inner > 1:
+        run = _normalize_runs_serial if serial else _normalize_runs_parallel
+        run(xf, outf, outer, nc, inner, mean, scale, shift)
+    else:
+        run = _normalize_rows_serial if serial else _normalize_rows_parallel
+        run(xf, outf, outer, nc, mean, scale, shift)
+
+
+@njit(cache=True, error_model="numpy")
+def _input_grad_run(gf, xf, outf, r, nc, inner, mean, scale, mean_g, k, training):
+    c = r % nc
+    m, s, mg, kc = mean[c], scale[c], mean_g[c], k[c]
+    gr = gf[r * inner:(r + 1) * inner]
+    xr = xf[r * inner:(r + 1) * inner]
+    orr = outf[r * inner:(r + 1) * inner]
+    if training:
+        for i in range(inner):
+            orr[i] = input_grad(np.float64(gr[i]), np.float64(xr[i]), m, s, mg, kc)
+    else:
+        for i in range(inner):
+            orr[i] = np.float64(gr[i]) * s
+
+
+@njit(cache=True, error_model="numpy")
+def _input_grad_row(gf, xf, outf, o, nc, mean, scale, mean_g, k, training):
+    gr = gf[o * nc:(o + 1) * nc]
+    xr = xf[o * nc:(o + 1) * nc]
+    orr = outf[o * nc:(o + 1) * nc]
+    if training:
+        for c in range(nc):
+            orr[c] = input_grad(np.float64(gr[c]), np.float64(xr[c]), mean[c], scale[c],
+                                mean_g[c], k[c])
+    else:
+        for c in range(nc):
+            orr[c] = np.float64(gr[c]) * scale[c]
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def _input_grad_runs_parallel(gf, xf, outf, outer, nc, inner, mean, scale, mean_g, k, training):
+    runs = outer * nc
+    for r in prange(runs):
+        _input_grad_run(gf, xf, outf, r, nc, inner, mean, scale, mean_g, k, training)
+
+
+@njit(cache=True, error_model="numpy")
+def _input_grad_runs_serial(gf, xf, outf, outer, nc, inner, mean, scale, mean_g, k, training):
+    for r in range(outer * nc):
+        _input_grad_run(gf, xf, outf, r, nc, inner, mean, scale, mean_g, k, training)
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def _input_grad_rows_parallel(gf, xf, outf, outer, nc, mean, scale, mean_g, k, training):
+    for o in prange(outer):
+        _input_grad_row(gf, xf, outf, o, nc, mean, scale, mean_g, k, training)
+
+
+@njit(cache=True, error_model="numpy")
+def _input_grad_rows_serial(gf, xf, outf, outer, nc, mean, scale, mean_g, k, training):
+    for o in range(outer):
+        _input_grad_row(gf, xf, outf, o, nc, mean, scale, mean_g, k, training)
+
+
+@njit(cache=True, error_model="numpy")
+def _backward_coefficients(var, weight, sum_g, sum_gx, eps, count, scale, mean_g, k):
+    for c in range(var.shape[0]):
+        s, invstd = channel_scale(var, weight, eps, c)
+        scale[c] = s
+        mean_g[c] = sum_g[c] / count
+        k[c] = sum_gx[c] * invstd * invstd / count
+
+
+def backward_input(g3: np.ndarray, x3: np.ndarray, mean: np.ndarray, var: np.ndarray,
+                   weight: np.ndarray, sum_g: np.ndarray, sum_gx: np.ndarray, eps: float,
+                   training: bool, out3: np.ndarray) -> None:
+    """The input gradient: through the batch statistics (``training``) or the fixed ones."""
+    outer, nc, inner = x3.shape
+    scale = np.empty(nc, dtype=np.float64)
+    mean_g = np.empty(nc, dtype=np.float64)
+    k = np.empty(nc, dtype=np.float64)
+    _backward_coefficients(var, weight, sum_g, sum_gx, float(eps), float(outer * inner), scale,
+                           mean_g, k)
+    serial = x3.size < SERIAL_BELOW
+    gf, xf, outf = g3.reshape(-1), x3.reshape(-1), out3.reshape(-1)
+    if inner > 1:
+        run = _input_grad_runs_serial if serial else _input_grad_runs_parallel
+        run(gf, xf, outf, outer, nc, inner, mean, scale, mean_g, k, bool(training))
+    else:
+        run = _input_grad_rows_serial if serial else _input_grad_rows_parallel
+        run(gf, xf, outf, outer, nc, mean, scale, mean_g, k, bool(training))
+
+
+@njit(cache=True, error_model="numpy")
+def _channel_grads(sum_g, sum_gx, var, eps, grad_weight, grad_bias):
+    for c in range(grad_weight.shape[0]):
+        grad_weight[c] = sum_gx[c] / math.sqrt(var[c] + eps)
+    for c in range(grad_bias.shape[0]):
+        grad_bias[c] = sum_g[c]
+
+
+def channel_grads(sum_g: np.ndarray, sum_gx: np.ndarray, var: np.ndarray, eps: float,
+                  grad_weight: np.ndarray, grad_bias: np.ndarray) -> None:
+    """``grad_weight = sum_gx / sqrt(var + eps)``, ``grad_bias = sum_g``, cast to their dtype;
+    an empty ``grad_weight`` or ``grad_bias`` is skipped."""
+    _channel_grads(sum_g, sum_gx, var, float(eps), grad_weight, grad_bias)

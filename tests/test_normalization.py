@@ -1,0 +1,280 @@
+"""Batch normalisation against the float64 formula (tests/oracles.py), finite differences and,
+when installed, PyTorch; its in-place running-statistics update; its errors and edges."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from oracles import batch_norm_grads_ref, batch_norm_ref
+
+import numbaconv as nc
+from numbaconv import grad
+from numbaconv.cpu import normalization as cpu_bn
+from numbaconv.testing import gradcheck
+
+TOL = {np.float32: dict(rtol=2e-5, atol=2e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
+
+
+@st.composite
+def cases(draw):
+    nd = draw(st.integers(0, 3))
+    n = draw(st.integers(1, 4))
+    c = draw(st.integers(1, 4))
+    spatial = tuple(draw(st.lists(st.integers(1, 5), min_size=nd, max_size=nd)))
+    training = draw(st.booleans())
+    if training and n * int(np.prod(spatial)) < 2:
+        n = 2
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    seed = draw(st.integers(0, 2**16))
+    affine = draw(st.booleans())
+    momentum = draw(st.sampled_from([0.1, 0.0, 1.0, 0.37]))
+    eps = draw(st.sampled_from([1e-5, 1e-3, 0.5]))
+    return (n, c) + spatial, training, dtype, seed, affine, momentum, eps
+
+
+def _data(shape, dtype, seed, affine):
+    rng = np.random.default_rng(seed)
+    c = shape[1]
+    x = (rng.standard_normal(shape) * rng.uniform(0.5, 3, (1, c) + (1,) * (len(shape) - 2))
+         + rng.uniform(-5, 5, (1, c) + (1,) * (len(shape) - 2))).astype(dtype)
+    rm = rng.standard_normal(c).astype(dtype)
+    rv = rng.uniform(0.5, 2.0, c).astype(dtype)
+    w = rng.uniform(0.5, 2, c).astype(dtype) if affine else None
+    b = rng.standard_normal(c).astype(dtype) if affine else None
+    return x, rm, rv, w, b
+
+
+@given(cases())
+def test_batch_norm_matches_the_formula_and_updates_running_stats(case):
+    shape, training, dtype, seed, affine, momentum, eps = case
+    x, rm, rv, w, b = _data(shape, dtype, seed, affine)
+    x0 = x.copy()
+    ref, ref_rm, ref_rv = batch_norm_ref(x, rm, rv, w, b, training, momentum, eps)
+    rm_in, rv_in = rm.copy(), rv.copy()
+    y = nc.batch_norm(x, rm_in, rv_in, w, b, training=training, momentum=momentum, eps=eps)
+    assert y.dtype == dtype and y.shape == x.shape
+    np.testing.assert_allclose(y, ref, **TOL[dtype])
+    np.testing.assert_array_equal(x, x0)
+    if training:  # updated in place, exactly as PyTorch updates them
+        np.testing.assert_allclose(rm_in, ref_rm, **TOL[dtype])
+        np.testing.assert_allclose(rv_in, ref_rv, **TOL[dtype])
+    else:
+        np.testing.assert_array_equal(rm_in, rm)
+        np.testing.assert_array_equal(rv_in, rv)
+
+
+@given(cases())
+def test_gradients_match_the_formula(case):
+    shape, training, dtype, seed, affine, _, eps = case
+    x, rm, rv, w, _ = _data(shape, dtype, seed, affine)
+    g = np.random.default_rng(seed + 1).standard_normal(shape).astype(dtype)
+    ref = batch_norm_grads_ref(g, x, rm, rv, w, training, eps)
+    got = grad.batch_norm_backward(g, x, rm, rv, w, training=training, eps=eps)
+    # float32 training gradients cancel (g - mean(g) - xhat * mean(g xhat)): absolute scale
+    scale = float(np.abs(g).max()) * (1.0 if w is None else float(np.abs(w).max()))
+    tol = dict(rtol=1e-4, atol=1e-4 * scale * np.sqrt(x.size)) if dtype == np.float32 \
+        else dict(rtol=1e-9, atol=1e-10 * np.sqrt(x.size))
+    for a, r in zip(got, ref, strict=True):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, r, **tol)
+    singles = (grad.batch_norm_input(g, x, rm, rv, w, training=training, eps=eps),
+               grad.batch_norm_weight(g, x, rm, rv, training=training, eps=eps),
+               grad.batch_norm_bias(g))
+    for a, r in zip(singles, ref, strict=True):
+        np.testing.assert_allclose(a, r, **tol)
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("shape", [(4, 3), (3, 2, 5), (2, 2, 3, 4), (2, 1, 2, 2, 3)])
+def test_gradients_match_finite_differences(shape, training):
+    x, rm, rv, w, b = _data(shape, np.float64, 7, True)
+
+    def f(x, w, b):
+        return nc.batch_norm(x, rm.copy(), rv.copy(), w, b, training=training)
+
+    def vjp(g, x, w, b):
+        return grad.batch_norm_backward(g, x, rm, rv, w, training=training)
+
+    assert gradcheck(f, [x, w, b], vjp, atol=1e-6, rtol=1e-5)
+
+
+def test_a_wrong_gradient_fails_the_check():
+    x, rm, rv, w, b = _data((4, 2, 3), np.float64, 3, True)
+    with pytest.raises(AssertionError, match="input 0"):  # eval's gradient for training's
+        gradcheck(lambda x: nc.batch_norm(x, None, None, w, b, training=True), [x],
+                  lambda g, x: grad.batch_norm_input(g, x, rm, rv, w, training=False))
+
+
+@pytest.mark.parametrize("shape", [(40, 2, 32, 32), (512, 80)])
+def test_parallel_path_with_several_items_per_channel(shape):
+    # above the serial threshold, 3 blocks of rows: channel runs (40, 2, 32, 32) and
+    # whole rows of channels ((N, C) input)
+    inner = int(np.prod(shape[2:]))
+    assert np.prod(shape) >= cpu_bn.SERIAL_BELOW
+    assert cpu_bn._blocks(shape[0], shape[1], inner)[1] == 3
+    x, rm, rv, w, b = _data(shape, np.float32, 11, True)
+    ref, ref_rm, ref_rv = batch_norm_ref(x, rm, rv, w, b, True)
+    y = nc.batch_norm(x, rm, rv, w, b, training=True)
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(rm, ref_rm, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(rv, ref_rv, rtol=1e-6, atol=1e-6)
+    g = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    gx, gw, gb = grad.batch_norm_backward(g, x, None, None, w, training=True)
+    rx, rw, rb = batch_norm_grads_ref(g, x, None, None, w, True)
+    np.testing.assert_allclose(gw, rw, rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(gb, rb, rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(gx, rx, rtol=1e-4, atol=1e-4)
+
+
+def test_statistics_do_not_depend_on_the_thread_count():
+    import numba
+
+    x = np.random.default_rng(5).standard_normal((40, 3, 30, 30)).astype(np.float32)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        a = nc.batch_norm(x, None, None, training=True)
+        numba.set_num_threads(before)
+        b = nc.batch_norm(x, None, None, training=True)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_statistics_are_accurate_for_a_large_offset():
+    # float64 two-pass statistics: a float32 channel at 1e4 +- 1 normalises to 4 digits
+    rng = np.random.default_rng(2)
+    x = (1e4 + rng.standard_normal((64, 2, 16, 16))).astype(np.float32)
+    ref = batch_norm_ref(x, None, None, training=True)[0]
+    np.testing.assert_allclose(nc.batch_norm(x, None, None, training=True), ref, atol=2e-3)
+
+
+def test_out_and_in_place():
+    x, rm, rv, w, b = _data((3, 2, 4), np.float32, 1, True)
+    ref = batch_norm_ref(x, rm, rv, w, b)[0]
+    out = np.empty_like(x)
+    assert nc.batch_norm(x, rm, rv, w, b, out=out) is out
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
+    xi = x.copy()
+    assert nc.batch_norm(xi, None, None, w, b, training=True, out=xi) is xi
+    np.testing.assert_allclose(xi, batch_norm_ref(x, None, None, w, b, True)[0], rtol=1e-5,
+                               atol=1e-5)
+    with pytest.raises(ValueError, match="out"):
+        nc.batch_norm(x, rm, rv, out=np.empty((3, 2, 5), np.float32))
+    gx, gw, gb = np.empty_like(x), np.empty(2, np.float32), np.empty(2, np.float32)
+    res = grad.batch_norm_backward(x, x, rm, rv, w, out=(gx, gw, gb))
+    assert res[0] is gx and res[1] is gw and res[2] is gb
+
+
+def test_strided_running_statistics_are_updated_in_place():
+    x, _, _, _, _ = _data((5, 3, 4), np.float64, 4, False)
+    buf = np.zeros((2, 6))
+    rm, rv = buf[0, ::2], buf[1, ::2]
+    rv[:] = 1.0
+    _, ref_rm, ref_rv = batch_norm_ref(x, rm.copy(), rv.copy(), training=True)
+    nc.batch_norm(x, rm, rv, training=True)
+    np.testing.assert_allclose(buf[0, ::2], ref_rm, rtol=1e-12)
+    np.testing.assert_allclose(buf[1, ::2], ref_rv, rtol=1e-12)
+    assert np.all(buf[:, 1::2] == 0)
+
+
+def test_float32_running_statistics_with_float64_input():
+    x, _, _, _, _ = _data((5, 3, 4), np.float64, 4, False)
+    rm, rv = np.zeros(3, np.float32), np.ones(3, np.float32)
+    _, ref_rm, ref_rv = batch_norm_ref(x, rm, rv, training=True)
+    y = nc.batch_norm(x, rm, rv, training=True)
+    assert y.dtype == np.float64 and rm.dtype == np.float32
+    np.testing.assert_allclose(rm, ref_rm, rtol=1e-6)
+    np.testing.assert_allclose(rv, ref_rv, rtol=1e-6)
+
+
+def test_nan_poisons_its_channel_only_when_training():
+    x = np.ones((4, 2, 3))
+    x[:, 1] = np.arange(12.0).reshape(4, 3)
+    x[0, 0, 0] = np.nan
+    y = nc.batch_norm(x, None, None, training=True)
+    assert np.isnan(y[:, 0]).all() and np.isfinite(y[:, 1]).all()
+    y = nc.batch_norm(x, np.zeros(2), np.ones(2))
+    assert np.isnan(y).sum() == 1
+
+
+def test_empty_batch_in_evaluation():
+    y = nc.batch_norm(np.empty((0, 3, 4)), np.zeros(3), np.ones(3))
+    assert y.shape == (0, 3, 4)
+
+
+def test_integer_input_computes_in_float64():
+    y = nc.batch_norm(np.arange(8).reshape(4, 2), None, None, training=True)
+    assert y.dtype == np.float64
+    np.testing.assert_allclose(y, batch_norm_ref(np.arange(8.0).reshape(4, 2), None, None,
+                                                 training=True)[0])
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(x=np.ones(3)), ValueError, "2 to 5 dimensions"),
+    (dict(x=np.ones((2, 3, 1, 1, 1, 1))), ValueError, "2 to 5 dimensions"),
+    (dict(running_mean=np.zeros(2)), ValueError, r"running_mean must have shape \(3,\)"),
+    (dict(running_var=None), ValueError, "both be None"),
+    (dict(running_mean=None, running_var=None), ValueError, "training=False"),
+    (dict(weight=np.ones(4)), ValueError, r"weight must have shape \(3,\)"),
+    (dict(bias=np.ones((3, 1))), ValueError, "bias must have shape"),
+    (dict(x=np.ones((1, 3)), training=True), ValueError, "more than one value per channel"),
+    (dict(training=1), TypeError, "training must be True or False"),
+    (dict(eps=-1.0), ValueError, "eps must be >= 0"),
+    (dict(momentum=float("nan")), ValueError, "momentum must be a finite"),
+    (dict(momentum="0.1"), TypeError, "momentum must be a real number"),
+    (dict(training=True, running_mean=[0.0, 0.0, 0.0]), TypeError, "updates it in place"),
+    (dict(training=True, running_var=np.ones(3, np.int64)), TypeError, "running_var"),
+    (dict(x=np.array([["a"]])), TypeError, "x"),
+])
+def test_errors_name_the_argument(kwargs, exc, match):
+    args = dict(x=np.ones((2, 3, 4)), running_mean=np.zeros(3), running_var=np.ones(3))
+    args.update(kwargs)
+    with pytest.raises(exc, match=match):
+        nc.batch_norm(**args)
+
+
+def test_read_only_running_stats_are_refused_before_anything_changes():
+    rm, rv = np.zeros(3), np.ones(3)
+    rv.flags.writeable = False
+    with pytest.raises(ValueError, match="running_var is read-only"):
+        nc.batch_norm(np.random.default_rng(0).random((4, 3)), rm, rv, training=True)
+    assert np.all(rm == 0)
+
+
+def test_gradient_errors():
+    x = np.ones((2, 3, 4))
+    with pytest.raises(ValueError, match="grad_output must have the shape of x"):
+        grad.batch_norm_input(np.ones((2, 3, 5)), x, np.zeros(3), np.ones(3))
+    with pytest.raises(ValueError, match="training=False"):
+        grad.batch_norm_weight(x, x, None, None)
+    with pytest.raises(ValueError, match="out must be a tuple"):
+        grad.batch_norm_backward(x, x, np.zeros(3), np.ones(3), out=np.empty_like(x))
+
+
+def test_pytorch_cross_check():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((6, 4, 5, 3)).astype(np.float32)
+    w = rng.uniform(0.5, 1.5, 4).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    for training in (True, False):
+        rm, rv = rng.standard_normal(4).astype(np.float32), rng.uniform(1, 2, 4).astype(np.float32)
+        trm, trv = torch.from_numpy(rm.copy()), torch.from_numpy(rv.copy())
+        tx = torch.from_numpy(x).requires_grad_()
+        tw = torch.from_numpy(w).requires_grad_()
+        tb = torch.from_numpy(b).requires_grad_()
+        ty = torch.nn.functional.batch_norm(tx, trm, trv, tw, tb, training, 0.3, 1e-4)
+        g = rng.standard_normal(x.shape).astype(np.float32)
+        ty.backward(torch.from_numpy(g))
+        rm0, rv0 = rm.copy(), rv.copy()
+        y = nc.batch_norm(x, rm, rv, w, b, training, 0.3, 1e-4)
+        np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(rm, trm.numpy(), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(rv, trv.numpy(), rtol=1e-6, atol=1e-7)
+        gx, gw, gb = grad.batch_norm_backward(g, x, rm0, rv0, w, training, 1e-4)
+        np.testing.assert_allclose(gx, tx.grad.numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(gw, tw.grad.numpy(), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(gb, tb.grad.numpy(), rtol=1e-5, atol=1e-4)
