@@ -27,7 +27,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
 
 from ..loops.normalization import (
     channel_scale,
@@ -36,11 +35,23 @@ from ..loops.normalization import (
     normalized,
     running_update,
 )
+from .jit import njit
+from .threads import num_threads, run_chunks
 
 #: elements per reduction work item (fixed by the shape alone)
 ITEM_ELEMENTS = 1 << 14
 #: below this many elements a call runs on the calling thread (waking the pool costs more)
 SERIAL_BELOW = 1 << 15
+
+
+def _run(kernel, args, items: int, size: int) -> None:
+    """``kernel(*args, slot, i0, i1)`` over ``range(items)``: on the calling thread below
+    :data:`SERIAL_BELOW` elements, else in runs of about :data:`ITEM_ELEMENTS` elements on
+    Numba's thread count (every item writes its own outputs, so the result does not depend
+    on the split)."""
+    threads = 1 if size < SERIAL_BELOW else num_threads()
+    chunk = max(1, items * ITEM_ELEMENTS // max(size, 1))
+    run_chunks(kernel, args, items, chunk, threads)
 
 
 def _blocks(outer: int, nc: int, inner: int) -> tuple[int, int]:
@@ -53,7 +64,7 @@ def _blocks(outer: int, nc: int, inner: int) -> tuple[int, int]:
 # ------------------------------------------------------------------------------ run sums
 
 
-@njit(cache=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def _sum_run(xf, j0, n, shift):
     """``sum(xf[j0:j0 + n] - shift)`` in float64, eight accumulators."""
     xf = xf[j0:j0 + n]  # indices from 0: provably non-negative, so the loop vectorises
@@ -74,7 +85,7 @@ def _sum_run(xf, j0, n, shift):
     return t
 
 
-@njit(cache=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def _square_run(xf, j0, n, shift):
     """``sum((xf[j0:j0 + n] - shift)**2)`` in float64, eight accumulators."""
     xf = xf[j0:j0 + n]
@@ -104,7 +115,7 @@ def _square_run(xf, j0, n, shift):
     return t
 
 
-@njit(cache=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def _product_run(gf, xf, j0, n, shift):
     """``(sum(g), sum(g * (x - shift)))`` over ``[j0, j0 + n)`` in float64."""
     gf = gf[j0:j0 + n]
@@ -143,7 +154,7 @@ def _product_run(gf, xf, j0, n, shift):
 # pq[c, blk]; a backward item writes the block's sums, pg[c, blk] and pgx[c, blk].
 
 
-@njit(cache=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def _stats_runs_item(xf, outer, nc, inner, rows, it, pm, pq):
     nblk = pm.shape[1]
     c = it // nblk
@@ -161,7 +172,7 @@ def _stats_runs_item(xf, outer, nc, inner, rows, it, pm, pq):
     pq[c, blk] = q
 
 
-@njit(cache=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def _stats_rows_item(xf, outer, nc, rows, blk, pm, pq):
     o0 = blk * rows
     o1 = min(outer, o0 + rows)
@@ -183,7 +194,7 @@ def _stats_rows_item(xf, outer, nc, rows, blk, pm, pq):
         pq[c, blk] = q[c]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def _sums_runs_item(gf, xf, mean, outer, nc, inner, rows, it, pg, pgx):
     nblk = pg.shape[1]
     c = it // nblk
@@ -200,7 +211,7 @@ def _sums_runs_item(gf, xf, mean, outer, nc, inner, rows, it, pg, pgx):
     pgx[c, blk] = sgx
 
 
-@njit(cache=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def _sums_rows_item(gf, xf, mean, outer, nc, rows, blk, pg, pgx):
     o0 = blk * rows
     o1 = min(outer, o0 + rows)
@@ -218,59 +229,31 @@ def _sums_rows_item(gf, xf, mean, outer, nc, rows, blk, pg, pgx):
         pgx[c, blk] = b[c]
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
-def _stats_runs_parallel(xf, outer, nc, inner, rows, pm, pq):
-    items = nc * pm.shape[1]
-    for it in prange(items):
+@njit(nogil=True, error_model="numpy")
+def _stats_runs(xf, outer, nc, inner, rows, pm, pq, slot, i0, i1):
+    for it in range(i0, i1):
         _stats_runs_item(xf, outer, nc, inner, rows, it, pm, pq)
 
 
-@njit(cache=True, error_model="numpy")
-def _stats_runs_serial(xf, outer, nc, inner, rows, pm, pq):
-    for it in range(nc * pm.shape[1]):
-        _stats_runs_item(xf, outer, nc, inner, rows, it, pm, pq)
-
-
-@njit(parallel=True, cache=True, error_model="numpy")
-def _stats_rows_parallel(xf, outer, nc, rows, pm, pq):
-    items = pm.shape[1]
-    for blk in prange(items):
+@njit(nogil=True, error_model="numpy")
+def _stats_rows(xf, outer, nc, rows, pm, pq, slot, i0, i1):
+    for blk in range(i0, i1):
         _stats_rows_item(xf, outer, nc, rows, blk, pm, pq)
 
 
-@njit(cache=True, error_model="numpy")
-def _stats_rows_serial(xf, outer, nc, rows, pm, pq):
-    for blk in range(pm.shape[1]):
-        _stats_rows_item(xf, outer, nc, rows, blk, pm, pq)
-
-
-@njit(parallel=True, cache=True, error_model="numpy")
-def _sums_runs_parallel(gf, xf, mean, outer, nc, inner, rows, pg, pgx):
-    items = nc * pg.shape[1]
-    for it in prange(items):
+@njit(nogil=True, error_model="numpy")
+def _sums_runs(gf, xf, mean, outer, nc, inner, rows, pg, pgx, slot, i0, i1):
+    for it in range(i0, i1):
         _sums_runs_item(gf, xf, mean, outer, nc, inner, rows, it, pg, pgx)
 
 
-@njit(cache=True, error_model="numpy")
-def _sums_runs_serial(gf, xf, mean, outer, nc, inner, rows, pg, pgx):
-    for it in range(nc * pg.shape[1]):
-        _sums_runs_item(gf, xf, mean, outer, nc, inner, rows, it, pg, pgx)
-
-
-@njit(parallel=True, cache=True, error_model="numpy")
-def _sums_rows_parallel(gf, xf, mean, outer, nc, rows, pg, pgx):
-    items = pg.shape[1]
-    for blk in prange(items):
+@njit(nogil=True, error_model="numpy")
+def _sums_rows(gf, xf, mean, outer, nc, rows, pg, pgx, slot, i0, i1):
+    for blk in range(i0, i1):
         _sums_rows_item(gf, xf, mean, outer, nc, rows, blk, pg, pgx)
 
 
-@njit(cache=True, error_model="numpy")
-def _sums_rows_serial(gf, xf, mean, outer, nc, rows, pg, pgx):
-    for blk in range(pg.shape[1]):
-        _sums_rows_item(gf, xf, mean, outer, nc, rows, blk, pg, pgx)
-
-
-@njit(cache=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def _merge_stats(pm, pq, outer, inner, rows, mean, var):
     """Chan's merge of the blocks' (mean, M2), in block order; ``var`` is biased."""
     nblk = pm.shape[1]
@@ -289,7 +272,7 @@ def _merge_stats(pm, pq, outer, inner, rows, mean, var):
         var[c] = q / n
 
 
-@njit(cache=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def _merge_sums(pg, pgx, sum_g, sum_gx):
     for c in range(pg.shape[0]):
         a = pg[c, 0]
@@ -307,13 +290,10 @@ def batch_stats(x3: np.ndarray, mean: np.ndarray, var: np.ndarray) -> None:
     rows, nblk = _blocks(outer, nc, inner)
     pm = np.empty((nc, nblk), dtype=np.float64)
     pq = np.empty((nc, nblk), dtype=np.float64)
-    serial = x3.size < SERIAL_BELOW
     if inner > 1:
-        run = _stats_runs_serial if serial else _stats_runs_parallel
-        run(x3.reshape(-1), outer, nc, inner, rows, pm, pq)
+        _run(_stats_runs, (x3.reshape(-1), outer, nc, inner, rows, pm, pq), nc * nblk, x3.size)
     else:
-        run = _stats_rows_serial if serial else _stats_rows_parallel
-        run(x3.reshape(-1), outer, nc, rows, pm, pq)
+        _run(_stats_rows, (x3.reshape(-1), outer, nc, rows, pm, pq), nblk, x3.size)
     _merge_stats(pm, pq, outer, inner, rows, mean, var)
 
 
@@ -322,13 +302,11 @@ def _backward_partials(g3, x3, mean):
     rows, nblk = _blocks(outer, nc, inner)
     pg = np.empty((nc, nblk), dtype=np.float64)
     pgx = np.empty((nc, nblk), dtype=np.float64)
-    serial = x3.size < SERIAL_BELOW
+    gf, xf = g3.reshape(-1), x3.reshape(-1)
     if inner > 1:
-        run = _sums_runs_serial if serial else _sums_runs_parallel
-        run(g3.reshape(-1), x3.reshape(-1), mean, outer, nc, inner, rows, pg, pgx)
+        _run(_sums_runs, (gf, xf, mean, outer, nc, inner, rows, pg, pgx), nc * nblk, x3.size)
     else:
-        run = _sums_rows_serial if serial else _sums_rows_parallel
-        run(g3.reshape(-1), x3.reshape(-1), mean, outer, nc, rows, pg, pgx)
+        _run(_sums_rows, (gf, xf, mean, outer, nc, rows, pg, pgx), nblk, x3.size)
     return pg, pgx
 
 
@@ -346,7 +324,7 @@ def backward_sums(g3: np.ndarray, x3: np.ndarray, mean: np.ndarray, sum_g: np.nd
     _merge_sums(pg, pgx, sum_g, sum_gx)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def _update(running_mean, running_var, mean, var, momentum, unbias):
     for c in range(mean.shape[0]):
         running_mean[c] = running_update(np.float64(running_mean[c]), mean[c], momentum)
@@ -368,7 +346,7 @@ def update_running(running_mean: np.ndarray, running_var: np.ndarray, mean: np.n
 # vectorises them).
 
 
-@njit(cache=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def _normalize_run(xf, outf, r, nc, inner, mean, scale, shift):
     c = r % nc
     m, s, t = mean[c], scale[c], shift[c]
@@ -378,7 +356,7 @@ def _normalize_run(xf, outf, r, nc, inner, mean, scale, shift):
         orr[i] = normalized(np.float64(xr[i]), m, s, t)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def _normalize_row(xf, outf, o, nc, mean, scale, shift):
     xr = xf[o * nc:(o + 1) * nc]  # (N, C): the channel loop is the contiguous one
     orr = outf[o * nc:(o + 1) * nc]
@@ -386,32 +364,19 @@ def _normalize_row(xf, outf, o, nc, mean, scale, shift):
         orr[c] = normalized(np.float64(xr[c]), mean[c], scale[c], shift[c])
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
-def _normalize_runs_parallel(xf, outf, outer, nc, inner, mean, scale, shift):
-    runs = outer * nc
-    for r in prange(runs):
+@njit(nogil=True, error_model="numpy")
+def _normalize_runs(xf, outf, outer, nc, inner, mean, scale, shift, slot, i0, i1):
+    for r in range(i0, i1):
         _normalize_run(xf, outf, r, nc, inner, mean, scale, shift)
 
 
-@njit(cache=True, error_model="numpy")
-def _normalize_runs_serial(xf, outf, outer, nc, inner, mean, scale, shift):
-    for r in range(outer * nc):
-        _normalize_run(xf, outf, r, nc, inner, mean, scale, shift)
-
-
-@njit(parallel=True, cache=True, error_model="numpy")
-def _normalize_rows_parallel(xf, outf, outer, nc, mean, scale, shift):
-    for o in prange(outer):
+@njit(nogil=True, error_model="numpy")
+def _normalize_rows(xf, outf, outer, nc, mean, scale, shift, slot, i0, i1):
+    for o in range(i0, i1):
         _normalize_row(xf, outf, o, nc, mean, scale, shift)
 
 
-@njit(cache=True, error_model="numpy")
-def _normalize_rows_serial(xf, outf, outer, nc, mean, scale, shift):
-    for o in range(outer):
-        _normalize_row(xf, outf, o, nc, mean, scale, shift)
-
-
-@njit(cache=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def _coefficients(mean, var, weight, bias, eps, scale, shift):
     for c in range(mean.shape[0]):
         scale[c] = channel_scale(var, weight, eps, c)[0]
@@ -429,17 +394,15 @@ def normalize(x3: np.ndarray, mean: np.ndarray, var: np.ndarray, weight: np.ndar
     scale = np.empty(nc, dtype=np.float64)
     shift = np.empty(nc, dtype=np.float64)
     _coefficients(mean, var, weight, bias, float(eps), scale, shift)
-    serial = x3.size < SERIAL_BELOW
     xf, outf = x3.reshape(-1), out3.reshape(-1)
     if inner > 1:
-        run = _normalize_runs_serial if serial else _normalize_runs_parallel
-        run(xf, outf, outer, nc, inner, mean, scale, shift)
+        _run(_normalize_runs, (xf, outf, outer, nc, inner, mean, scale, shift), outer * nc,
+             x3.size)
     else:
-        run = _normalize_rows_serial if serial else _normalize_rows_parallel
-        run(xf, outf, outer, nc, mean, scale, shift)
+        _run(_normalize_rows, (xf, outf, outer, nc, mean, scale, shift), outer, x3.size)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def _input_grad_run(gf, xf, outf, r, nc, inner, mean, scale, mean_g, k, training):
     c = r % nc
     m, s, mg, kc = mean[c], scale[c], mean_g[c], k[c]
@@ -454,7 +417,7 @@ def _input_grad_run(gf, xf, outf, r, nc, inner, mean, scale, mean_g, k, training
             orr[i] = np.float64(gr[i]) * s
 
 
-@njit(cache=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def _input_grad_row(gf, xf, outf, o, nc, mean, scale, mean_g, k, training):
     gr = gf[o * nc:(o + 1) * nc]
     xr = xf[o * nc:(o + 1) * nc]
@@ -468,32 +431,19 @@ def _input_grad_row(gf, xf, outf, o, nc, mean, scale, mean_g, k, training):
             orr[c] = np.float64(gr[c]) * scale[c]
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
-def _input_grad_runs_parallel(gf, xf, outf, outer, nc, inner, mean, scale, mean_g, k, training):
-    runs = outer * nc
-    for r in prange(runs):
+@njit(nogil=True, error_model="numpy")
+def _input_grad_runs(gf, xf, outf, outer, nc, inner, mean, scale, mean_g, k, training, slot, i0, i1):
+    for r in range(i0, i1):
         _input_grad_run(gf, xf, outf, r, nc, inner, mean, scale, mean_g, k, training)
 
 
-@njit(cache=True, error_model="numpy")
-def _input_grad_runs_serial(gf, xf, outf, outer, nc, inner, mean, scale, mean_g, k, training):
-    for r in range(outer * nc):
-        _input_grad_run(gf, xf, outf, r, nc, inner, mean, scale, mean_g, k, training)
-
-
-@njit(parallel=True, cache=True, error_model="numpy")
-def _input_grad_rows_parallel(gf, xf, outf, outer, nc, mean, scale, mean_g, k, training):
-    for o in prange(outer):
+@njit(nogil=True, error_model="numpy")
+def _input_grad_rows(gf, xf, outf, outer, nc, mean, scale, mean_g, k, training, slot, i0, i1):
+    for o in range(i0, i1):
         _input_grad_row(gf, xf, outf, o, nc, mean, scale, mean_g, k, training)
 
 
-@njit(cache=True, error_model="numpy")
-def _input_grad_rows_serial(gf, xf, outf, outer, nc, mean, scale, mean_g, k, training):
-    for o in range(outer):
-        _input_grad_row(gf, xf, outf, o, nc, mean, scale, mean_g, k, training)
-
-
-@njit(cache=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def _backward_coefficients(var, weight, sum_g, sum_gx, eps, count, scale, mean_g, k):
     for c in range(var.shape[0]):
         s, invstd = channel_scale(var, weight, eps, c)
@@ -512,17 +462,15 @@ def backward_input(g3: np.ndarray, x3: np.ndarray, mean: np.ndarray, var: np.nda
     k = np.empty(nc, dtype=np.float64)
     _backward_coefficients(var, weight, sum_g, sum_gx, float(eps), float(outer * inner), scale,
                            mean_g, k)
-    serial = x3.size < SERIAL_BELOW
     gf, xf, outf = g3.reshape(-1), x3.reshape(-1), out3.reshape(-1)
+    coefs = (mean, scale, mean_g, k, bool(training))
     if inner > 1:
-        run = _input_grad_runs_serial if serial else _input_grad_runs_parallel
-        run(gf, xf, outf, outer, nc, inner, mean, scale, mean_g, k, bool(training))
+        _run(_input_grad_runs, (gf, xf, outf, outer, nc, inner, *coefs), outer * nc, x3.size)
     else:
-        run = _input_grad_rows_serial if serial else _input_grad_rows_parallel
-        run(gf, xf, outf, outer, nc, mean, scale, mean_g, k, bool(training))
+        _run(_input_grad_rows, (gf, xf, outf, outer, nc, *coefs), outer, x3.size)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def _channel_grads(sum_g, sum_gx, var, eps, grad_weight, grad_bias):
     for c in range(grad_weight.shape[0]):
         grad_weight[c] = sum_gx[c] / math.sqrt(var[c] + eps)
