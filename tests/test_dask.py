@@ -309,6 +309,30 @@ def test_elementwise_activations_any_chunking(x, case, data):
     np.testing.assert_array_equal(got, getattr(nc, func)(x, **params))
 
 
+@given(hnp.arrays(np.float64, hnp.array_shapes(max_dims=3, max_side=6),
+                  elements=st.floats(-6, 6)), st.sampled_from(["relu", "gelu", "elu", "tanh"]),
+       st.data())
+def test_backward_with_differently_chunked_gradient(x, name, data):
+    """``*_backward(g, x)`` = g * f'(x) (the oracle's derivative), whatever the two chunkings."""
+    g = data.draw(hnp.arrays(np.float64, x.shape, elements=st.floats(-2, 2)))
+    func = oracles.ACTIVATIONS[name].func
+    params = oracles.ACTIVATIONS[name].params
+    xc = tuple(data.draw(chunking(n)) for n in x.shape)
+    gc = tuple(data.draw(chunking(n)) for n in x.shape)
+    y = getattr(ncd, func + "_backward")(da.from_array(g, chunks=gc), da.from_array(x, chunks=xc),
+                                         **params)
+    assert y.chunks == xc
+    got = compute(y)
+    np.testing.assert_allclose(got, oracles.activation_backward(name, g, x),
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(got, getattr(nc, func + "_backward")(g, x, **params))
+
+
+def test_backward_shape_mismatch_is_named():
+    with pytest.raises(ValueError, match="grad_output"):
+        ncd.relu_backward(da.ones(3), da.ones(4))
+
+
 def test_activation_parameters_pass_through():
     x = np.linspace(-3, 3, 13)
     got = compute(ncd.leaky_relu(da.from_array(x, chunks=4), negative_slope=0.25))

@@ -25,21 +25,96 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("numbaconv.dask needs dask: pip install 'numbaconv[dask]'") from exc
 
-from ._dl import ELEMENTWISE, _make_conv, _make_elementwise, _make_pool, log_softmax, prelu, softmax
+from ._activations import (
+    celu,
+    celu_backward,
+    celu_derivative,
+    elu,
+    elu_backward,
+    elu_derivative,
+    gelu,
+    gelu_backward,
+    gelu_derivative,
+    hardsigmoid,
+    hardsigmoid_backward,
+    hardsigmoid_derivative,
+    hardswish,
+    hardswish_backward,
+    hardswish_derivative,
+    hardtanh,
+    hardtanh_backward,
+    hardtanh_derivative,
+    identity,
+    identity_backward,
+    identity_derivative,
+    leaky_relu,
+    leaky_relu_backward,
+    leaky_relu_derivative,
+    log_sigmoid,
+    log_sigmoid_backward,
+    log_sigmoid_derivative,
+    mish,
+    mish_backward,
+    mish_derivative,
+    relu,
+    relu6,
+    relu6_backward,
+    relu6_derivative,
+    relu_backward,
+    relu_derivative,
+    selu,
+    selu_backward,
+    selu_derivative,
+    sigmoid,
+    sigmoid_backward,
+    sigmoid_derivative,
+    silu,
+    silu_backward,
+    silu_derivative,
+    softplus,
+    softplus_backward,
+    softplus_derivative,
+    softsign,
+    softsign_backward,
+    softsign_derivative,
+    step,
+    step_backward,
+    step_derivative,
+    tanh,
+    tanh_backward,
+    tanh_derivative,
+)
+from ._dl import (
+    avg_pool1d,
+    avg_pool2d,
+    avg_pool3d,
+    conv1d,
+    conv2d,
+    conv3d,
+    log_softmax,
+    max_pool1d,
+    max_pool2d,
+    max_pool3d,
+    prelu,
+    softmax,
+)
 from ._signal import convolve, convolve2d, correlate, correlate2d
 from ._threads import cores, dask_threads, local_cluster, numba_threads_per_task
 
-__all__ = ["convolve", "correlate", "convolve2d", "correlate2d", "softmax", "log_softmax",
-           "prelu", "numba_threads_per_task", "local_cluster", "cores", "dask_threads"]
-
-for _nd in (1, 2, 3):
-    for _f in (_make_conv(_nd), _make_pool("max", _nd), _make_pool("avg", _nd)):
-        _f.__module__ = __name__
-        globals()[_f.__name__] = _f
-        __all__.append(_f.__name__)
-for _name in ELEMENTWISE:
-    for _f in (_make_elementwise(_name), _make_elementwise(f"{_name}_derivative")):
-        _f.__module__ = __name__
-        globals()[_f.__name__] = _f
-        __all__.append(_f.__name__)
-del _nd, _f, _name
+__all__ = [
+    "convolve", "correlate", "convolve2d", "correlate2d", "conv1d", "conv2d", "conv3d",
+    "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "softmax",
+    "log_softmax", "prelu", "identity", "identity_derivative", "identity_backward", "step",
+    "step_derivative", "step_backward", "sigmoid", "sigmoid_derivative", "sigmoid_backward", "tanh",
+    "tanh_derivative", "tanh_backward", "relu", "relu_derivative", "relu_backward", "relu6",
+    "relu6_derivative", "relu6_backward", "leaky_relu", "leaky_relu_derivative",
+    "leaky_relu_backward", "elu", "elu_derivative", "elu_backward", "selu", "selu_derivative",
+    "selu_backward", "celu", "celu_derivative", "celu_backward", "gelu", "gelu_derivative",
+    "gelu_backward", "silu", "silu_derivative", "silu_backward", "mish", "mish_derivative",
+    "mish_backward", "softplus", "softplus_derivative", "softplus_backward", "softsign",
+    "softsign_derivative", "softsign_backward", "hardtanh", "hardtanh_derivative",
+    "hardtanh_backward", "hardsigmoid", "hardsigmoid_derivative", "hardsigmoid_backward",
+    "hardswish", "hardswish_derivative", "hardswish_backward", "log_sigmoid",
+    "log_sigmoid_derivative", "log_sigmoid_backward", "numba_threads_per_task", "local_cluster",
+    "cores", "dask_threads",
+]

@@ -11,11 +11,18 @@ and calls the in-memory function with ``padding=0`` on it. See
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..core.padding import axis_index_map
 from ..core.validate import normalize_axis
 from ._common import as_dask, as_host, gather_blocks, inmemory, task
+
+if TYPE_CHECKING:
+    import dask.array as da
+
+    from ..typing import ArrayLike, Padding, Size
 
 
 def _window_axis(chunks, n, span, stride, lo, out, mode="constant", hi=0):
@@ -237,8 +244,9 @@ class _Divide:
         return sums / div.reshape(div.shape[3 - self.nd:])
 
 
-def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
-               return_indices: bool = False):
+def max_pool1d(x: da.Array | ArrayLike, kernel_size: Size, stride: Size | None = None,
+               padding: Padding = 0, dilation: Size = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> da.Array | tuple[da.Array, da.Array]:
     """``numbaconv.max_pool1d`` on a dask array: batch, channel and spatial chunks kept.
 
     Takes the arguments of :func:`numbaconv.max_pool1d` (PyTorch's ``F.max_pool1d``; channels
@@ -273,8 +281,9 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bo
                  True, None)
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
-               return_indices: bool = False):
+def max_pool2d(x: da.Array | ArrayLike, kernel_size: Size, stride: Size | None = None,
+               padding: Padding = 0, dilation: Size = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> da.Array | tuple[da.Array, da.Array]:
     """``numbaconv.max_pool2d`` on a dask array: batch, channel and spatial chunks kept.
 
     Takes the arguments of :func:`numbaconv.max_pool2d` (PyTorch's ``F.max_pool2d``; channels
@@ -309,8 +318,9 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bo
                  True, None)
 
 
-def max_pool3d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
-               return_indices: bool = False):
+def max_pool3d(x: da.Array | ArrayLike, kernel_size: Size, stride: Size | None = None,
+               padding: Padding = 0, dilation: Size = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> da.Array | tuple[da.Array, da.Array]:
     """``numbaconv.max_pool3d`` on a dask array: batch, channel and spatial chunks kept.
 
     Takes the arguments of :func:`numbaconv.max_pool3d` (PyTorch's ``F.max_pool3d``; channels
@@ -345,8 +355,9 @@ def max_pool3d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bo
                  True, None)
 
 
-def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True, divisor_override=None):
+def avg_pool1d(x: da.Array | ArrayLike, kernel_size: Size, stride: Size | None = None,
+               padding: Padding = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> da.Array:
     """``numbaconv.avg_pool1d`` on a dask array: batch, channel and spatial chunks kept.
 
     Takes the arguments of :func:`numbaconv.avg_pool1d` (PyTorch's ``F.avg_pool1d``; channels
@@ -379,8 +390,9 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                  count_include_pad, divisor_override)
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True, divisor_override=None):
+def avg_pool2d(x: da.Array | ArrayLike, kernel_size: Size, stride: Size | None = None,
+               padding: Padding = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> da.Array:
     """``numbaconv.avg_pool2d`` on a dask array: batch, channel and spatial chunks kept.
 
     Takes the arguments of :func:`numbaconv.avg_pool2d` (PyTorch's ``F.avg_pool2d``; channels
@@ -413,8 +425,9 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                  count_include_pad, divisor_override)
 
 
-def avg_pool3d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True, divisor_override=None):
+def avg_pool3d(x: da.Array | ArrayLike, kernel_size: Size, stride: Size | None = None,
+               padding: Padding = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> da.Array:
     """``numbaconv.avg_pool3d`` on a dask array: batch, channel and spatial chunks kept.
 
     Takes the arguments of :func:`numbaconv.avg_pool3d` (PyTorch's ``F.avg_pool3d``; channels
@@ -447,39 +460,27 @@ def avg_pool3d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                  count_include_pad, divisor_override)
 
 
-def _make_pool(kind: str, nd: int):
-    """The dask pooling function ``{kind}_pool{nd}d`` (for the package's export loop)."""
-    return {("max", 1): max_pool1d, ("max", 2): max_pool2d, ("max", 3): max_pool3d,
-            ("avg", 1): avg_pool1d, ("avg", 2): avg_pool2d, ("avg", 3): avg_pool3d}[kind, nd]
-
-
-def _make_conv(nd: int):
-    def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1,
-             padding_mode: str = "zeros", *, data_format: str = "channels_first"):
-        return _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode,
-                     data_format)
-
-    conv.__name__ = conv.__qualname__ = f"conv{nd}d"
-    conv.__doc__ = f"""``numbaconv.conv{nd}d`` on a dask array: batch and spatial chunks kept.
+def conv1d(x: da.Array | ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
+           stride: Size = 1, padding: Padding = 0, dilation: Size = 1, groups: int = 1,
+           padding_mode: str = "zeros", *, data_format: str = "channels_first") -> da.Array:
+    """``numbaconv.conv1d`` on a dask array: batch and spatial chunks kept.
 
     The input channel axis (second, or last with ``data_format='channels_last'``) is
-    gathered whole in every block (a convolution mixes all input channels) and the
-    output channels are one chunk. The call is resolved once by the in-memory
-    resolution (:func:`numbaconv.core.conv.resolve`). Each
-    output block is one task that gathers the input window its outputs read
-    (its spatial chunk plus the halo, ``padding_mode`` applied from the
-    index maps) and convolves it in memory with ``padding=0``. Output ``o``
-    belongs to the output chunk of the input chunk holding input position
-    ``o * stride``: with stride 1 and centred padding the spatial chunks are
-    the input's.
+    gathered whole in every block (a convolution mixes all input channels) and the output
+    channels are one chunk. The call is resolved once by the in-memory resolution
+    (:func:`numbaconv.core.conv.resolve`). Each output block is one task that gathers the
+    input window its outputs read (its spatial chunk plus the halo, ``padding_mode``
+    applied from the index maps) and convolves it in memory with ``padding=0``. Output
+    ``o`` belongs to the output chunk of the input chunk holding input position
+    ``o * stride``: with stride 1 and centred padding the spatial chunks are the input's.
 
     Parameters
     ----------
     x : dask.array.Array or array_like
-        ``(N, C, *spatial)`` or unbatched ``(C, *spatial)``, {nd} spatial axes
+        ``(N, C, *spatial)`` or unbatched ``(C, *spatial)``, 1 spatial axes
         (channels-last: ``(N, *spatial, C)`` or ``(*spatial, C)``).
     weight, bias, stride, padding, dilation, groups, padding_mode, data_format
-        As for ``numbaconv.conv{nd}d``; ``weight`` and ``bias`` are in memory.
+        As for :func:`numbaconv.conv1d`; ``weight`` and ``bias`` are in memory.
 
     Returns
     -------
@@ -490,15 +491,102 @@ def _make_conv(nd: int):
     --------
     >>> import numpy as np, dask.array as da
     >>> import numbaconv as nc, numbaconv.dask as ncd
-    >>> x = da.random.default_rng(0).standard_normal((4, 3) + (7,) * {nd}, chunks=(1, 2) + (4,) * {nd})
-    >>> w = np.random.default_rng(1).standard_normal((2, 3) + (3,) * {nd})
-    >>> y = ncd.conv{nd}d(x, w, padding=1)
+    >>> x = da.random.default_rng(0).standard_normal((4, 3, 7), chunks=(1, 2, 4))
+    >>> w = np.random.default_rng(1).standard_normal((2, 3, 3))
+    >>> y = ncd.conv1d(x, w, padding=1)
     >>> y.shape, y.chunks[0], y.chunks[-1]
-    ({(4, 2) + (7,) * nd}, (1, 1, 1, 1), (4, 3))
-    >>> bool(np.allclose(y.compute(), nc.conv{nd}d(x.compute(), w, padding=1)))
+    ((4, 2, 7), (1, 1, 1, 1), (4, 3))
+    >>> bool(np.allclose(y.compute(), nc.conv1d(x.compute(), w, padding=1)))
     True
     """
-    return conv
+    return _conv(1, x, weight, bias, stride, padding, dilation, groups, padding_mode,
+                 data_format)
+
+
+def conv2d(x: da.Array | ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
+           stride: Size = 1, padding: Padding = 0, dilation: Size = 1, groups: int = 1,
+           padding_mode: str = "zeros", *, data_format: str = "channels_first") -> da.Array:
+    """``numbaconv.conv2d`` on a dask array: batch and spatial chunks kept.
+
+    The input channel axis (second, or last with ``data_format='channels_last'``) is
+    gathered whole in every block (a convolution mixes all input channels) and the output
+    channels are one chunk. The call is resolved once by the in-memory resolution
+    (:func:`numbaconv.core.conv.resolve`). Each output block is one task that gathers the
+    input window its outputs read (its spatial chunk plus the halo, ``padding_mode``
+    applied from the index maps) and convolves it in memory with ``padding=0``. Output
+    ``o`` belongs to the output chunk of the input chunk holding input position
+    ``o * stride``: with stride 1 and centred padding the spatial chunks are the input's.
+
+    Parameters
+    ----------
+    x : dask.array.Array or array_like
+        ``(N, C, *spatial)`` or unbatched ``(C, *spatial)``, 2 spatial axes
+        (channels-last: ``(N, *spatial, C)`` or ``(*spatial, C)``).
+    weight, bias, stride, padding, dilation, groups, padding_mode, data_format
+        As for :func:`numbaconv.conv2d`; ``weight`` and ``bias`` are in memory.
+
+    Returns
+    -------
+    dask.array.Array
+        ``(N, K, *out)`` (channels-last ``(N, *out, K)``), lazily, batch chunks as in ``x``.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da
+    >>> import numbaconv as nc, numbaconv.dask as ncd
+    >>> x = da.random.default_rng(0).standard_normal((4, 3, 7, 7), chunks=(1, 2, 4, 4))
+    >>> w = np.random.default_rng(1).standard_normal((2, 3, 3, 3))
+    >>> y = ncd.conv2d(x, w, padding=1)
+    >>> y.shape, y.chunks[0], y.chunks[-1]
+    ((4, 2, 7, 7), (1, 1, 1, 1), (4, 3))
+    >>> bool(np.allclose(y.compute(), nc.conv2d(x.compute(), w, padding=1)))
+    True
+    """
+    return _conv(2, x, weight, bias, stride, padding, dilation, groups, padding_mode,
+                 data_format)
+
+
+def conv3d(x: da.Array | ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
+           stride: Size = 1, padding: Padding = 0, dilation: Size = 1, groups: int = 1,
+           padding_mode: str = "zeros", *, data_format: str = "channels_first") -> da.Array:
+    """``numbaconv.conv3d`` on a dask array: batch and spatial chunks kept.
+
+    The input channel axis (second, or last with ``data_format='channels_last'``) is
+    gathered whole in every block (a convolution mixes all input channels) and the output
+    channels are one chunk. The call is resolved once by the in-memory resolution
+    (:func:`numbaconv.core.conv.resolve`). Each output block is one task that gathers the
+    input window its outputs read (its spatial chunk plus the halo, ``padding_mode``
+    applied from the index maps) and convolves it in memory with ``padding=0``. Output
+    ``o`` belongs to the output chunk of the input chunk holding input position
+    ``o * stride``: with stride 1 and centred padding the spatial chunks are the input's.
+
+    Parameters
+    ----------
+    x : dask.array.Array or array_like
+        ``(N, C, *spatial)`` or unbatched ``(C, *spatial)``, 3 spatial axes
+        (channels-last: ``(N, *spatial, C)`` or ``(*spatial, C)``).
+    weight, bias, stride, padding, dilation, groups, padding_mode, data_format
+        As for :func:`numbaconv.conv3d`; ``weight`` and ``bias`` are in memory.
+
+    Returns
+    -------
+    dask.array.Array
+        ``(N, K, *out)`` (channels-last ``(N, *out, K)``), lazily, batch chunks as in ``x``.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da
+    >>> import numbaconv as nc, numbaconv.dask as ncd
+    >>> x = da.random.default_rng(0).standard_normal((4, 3, 7, 7, 7), chunks=(1, 2, 4, 4, 4))
+    >>> w = np.random.default_rng(1).standard_normal((2, 3, 3, 3, 3))
+    >>> y = ncd.conv3d(x, w, padding=1)
+    >>> y.shape, y.chunks[0], y.chunks[-1]
+    ((4, 2, 7, 7, 7), (1, 1, 1, 1), (4, 3))
+    >>> bool(np.allclose(y.compute(), nc.conv3d(x.compute(), w, padding=1)))
+    True
+    """
+    return _conv(3, x, weight, bias, stride, padding, dilation, groups, padding_mode,
+                 data_format)
 
 
 # --------------------------------------------------------------------------- activations
@@ -509,7 +597,8 @@ ELEMENTWISE = ("identity", "step", "sigmoid", "tanh", "relu", "relu6", "leaky_re
                "hardsigmoid", "hardswish", "log_sigmoid")
 
 
-def _elementwise(name, x, **params):
+def elementwise(name: str, x, **params):
+    """The in-memory elementwise function ``name`` mapped over the chunks of ``x``."""
     func = inmemory(name)
     x = as_dask(x, "x")
     probe = func(np.zeros((1,), x.dtype), **params)
@@ -517,34 +606,23 @@ def _elementwise(name, x, **params):
                         meta=np.empty((0,) * x.ndim, probe.dtype))
 
 
-def _make_elementwise(name: str):
-    def act(x, **params):
-        return _elementwise(name, x, **params)
+def elementwise_backward(name: str, grad_output, x, **params):
+    """The in-memory VJP ``name(grad_output, x)`` over matching chunks (``grad_output`` follows ``x``).
 
-    act.__name__ = act.__qualname__ = name
-    act.__doc__ = f"""``numbaconv.{name}`` on a dask array, chunk by chunk (any chunking, chunks kept).
-
-    Parameters
-    ----------
-    x : dask.array.Array or array_like
-        Input of any shape.
-    **params
-        The keyword parameters of ``numbaconv.{name}``.
-
-    Returns
-    -------
-    dask.array.Array
-        The lazy result, same shape and chunks.
-
-    Examples
-    --------
-    >>> import numpy as np, dask.array as da
-    >>> import numbaconv as nc, numbaconv.dask as ncd
-    >>> x = da.linspace(-3, 3, 11, chunks=4)
-    >>> bool(np.array_equal(ncd.{name}(x).compute(), nc.{name}(x.compute())))
-    True
+    The shapes are checked here, before any task runs, with the in-memory message.
     """
-    return act
+    func = inmemory(name)
+    x = as_dask(x, "x")
+    g = as_dask(grad_output, "grad_output")
+    if tuple(g.shape) != tuple(x.shape):
+        raise ValueError(f"grad_output must have the shape of x, {tuple(x.shape)}; "
+                         f"got {tuple(g.shape)}")
+    probe = func(np.zeros((1,), g.dtype), np.zeros((1,), x.dtype), **params)
+    from dask.array import map_blocks
+
+    g = g.rechunk(x.chunks)
+    return map_blocks(task(func, **params), g, x, dtype=probe.dtype,
+                      meta=np.empty((0,) * x.ndim, probe.dtype))
 
 
 def _along_axis(name: str, x, axis: int):
@@ -559,7 +637,7 @@ def _along_axis(name: str, x, axis: int):
                         meta=np.empty((0,) * x.ndim, probe.dtype))
 
 
-def softmax(x, axis: int = -1):
+def softmax(x: da.Array | ArrayLike, axis: int = -1) -> da.Array:
     """``numbaconv.softmax`` along ``axis`` of a dask array.
 
     The softmax axis is rechunked to one chunk (every output needs the whole
@@ -589,7 +667,7 @@ def softmax(x, axis: int = -1):
     return _along_axis("softmax", x, axis)
 
 
-def log_softmax(x, axis: int = -1):
+def log_softmax(x: da.Array | ArrayLike, axis: int = -1) -> da.Array:
     """``numbaconv.log_softmax`` along ``axis`` of a dask array (the axis is rechunked to one chunk).
 
     Parameters
@@ -616,7 +694,7 @@ def log_softmax(x, axis: int = -1):
     return _along_axis("log_softmax", x, axis)
 
 
-def prelu(x, weight):
+def prelu(x: da.Array | ArrayLike, weight: ArrayLike) -> da.Array:
     """``numbaconv.prelu`` on a dask array; the channel axis (1) is rechunked to one chunk.
 
     Parameters

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..core import signal as sig
 from ..core.padding import resolve_boundary
 from ._common import as_dask, as_host, inmemory, sliding_windows, task
+
+if TYPE_CHECKING:
+    import dask.array as da
+
+    from ..typing import ArrayLike
 
 MODES = sig.MODES
 
@@ -54,7 +61,8 @@ def _filter(name, in1, in2, mode, nd, boundary="fill", fillvalue=0, **kwargs):
                            task(func, in2=h, mode="valid", **kwargs), out_dtype)
 
 
-def convolve(in1, in2, mode: str = "full", method: str = "auto"):
+def convolve(in1: da.Array | ArrayLike, in2: ArrayLike, mode: str = "full",
+             method: str = "auto") -> da.Array:
     """N-D convolution of a dask array with an in-memory kernel (``scipy.signal.convolve``).
 
     Each output chunk is ``numbaconv.convolve(block, in2, 'valid')`` of an
@@ -90,7 +98,8 @@ def convolve(in1, in2, mode: str = "full", method: str = "auto"):
     return _filter("convolve", in1, in2, mode, None, method=method)
 
 
-def correlate(in1, in2, mode: str = "full", method: str = "auto"):
+def correlate(in1: da.Array | ArrayLike, in2: ArrayLike, mode: str = "full",
+              method: str = "auto") -> da.Array:
     """N-D cross-correlation of a dask array with an in-memory kernel (``scipy.signal.correlate``).
 
     Same chunking scheme and arguments as :func:`convolve`; 'same' is centred
@@ -123,7 +132,8 @@ def correlate(in1, in2, mode: str = "full", method: str = "auto"):
     return _filter("correlate", in1, in2, mode, None, method=method)
 
 
-def convolve2d(in1, in2, mode: str = "full", boundary: str = "fill", fillvalue=0):
+def convolve2d(in1: da.Array | ArrayLike, in2: ArrayLike, mode: str = "full",
+               boundary: str = "fill", fillvalue: float = 0) -> da.Array:
     """2-D convolution of a dask array with an in-memory kernel (``scipy.signal.convolve2d``).
 
     The boundary ('fill' with ``fillvalue``, 'wrap', 'symm') is applied once
@@ -159,7 +169,8 @@ def convolve2d(in1, in2, mode: str = "full", boundary: str = "fill", fillvalue=0
     return _filter("convolve2d", in1, in2, mode, 2, boundary=boundary, fillvalue=fillvalue)
 
 
-def correlate2d(in1, in2, mode: str = "full", boundary: str = "fill", fillvalue=0):
+def correlate2d(in1: da.Array | ArrayLike, in2: ArrayLike, mode: str = "full",
+                boundary: str = "fill", fillvalue: float = 0) -> da.Array:
     """2-D cross-correlation of a dask array (``scipy.signal.correlate2d``).
 
     As :func:`convolve2d`; 'same' keeps scipy's centring, which for even
