@@ -28,6 +28,12 @@ results, bit for bit):
   over the outputs whose windows hold it, in ascending order.
 * max gradient: each ``grad_output`` entry added to its window's maximum, plane by plane in
   output scan order (a serial scatter per plane or channel block: deterministic).
+
+Kernel 2, stride 2, no padding or dilation in 2-D channels-first (the CNN pooling, read off the
+window tables by :func:`_tiles2`) has kernels of its own: the windows tile the plane, so the
+gradient writes each input element once (``0 + g`` at the picked tap, zeros elsewhere: the
+generic kernels' values) with no zeroing pass and no scatter, and the picked tap comes from
+selects on single comparisons (:func:`_tile2_tap`), which compile without branches.
 """
 
 from __future__ import annotations
