@@ -69,6 +69,13 @@ def resolve_pad_width(pad_width, ndim: int, name: str = "pad_width") -> tuple[tu
     """
     if type(pad_width) is int and pad_width >= 0:  # the common form, without NumPy
         return ((pad_width, pad_width),) * ndim
+    return _pad_width_pairs(pad_width, ndim, name)
+
+
+@plan_cache
+def _pad_width_pairs(pad_width, ndim: int, name: str) -> tuple[tuple[int, int], ...]:
+    """:func:`resolve_pad_width`'s general forms, through NumPy's broadcasting (cached for a
+    hashable ``pad_width``: a training loop's tuple of pairs is resolved once)."""
     try:
         arr = np.asarray(pad_width)
     except (ValueError, TypeError):
