@@ -430,7 +430,8 @@ def batch_norm_bias(grad_output: ArrayLike, *, out: Array | None = None) -> Arra
 def batch_norm_backward(grad_output: ArrayLike, x: ArrayLike, running_mean: ArrayLike | None,
                         running_var: ArrayLike | None, weight: ArrayLike | None = None,
                         training: bool = False, eps: float = 1e-5, *,
-                        out: tuple | None = None) -> tuple:
+                        out: tuple[Array | None, Array | None, Array | None] | None = None
+                        ) -> tuple[Array, Array, Array]:
     """All three gradients of :func:`numbaconv.batch_norm` in one pass: what a training step
     calls (PyTorch's autograd computes the same triple in one backward node).
 
