@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test test-cpu test-cuda test-bench test-boundscheck bench asv lint typecheck clean
+.PHONY: demo test test-cpu test-doc test-cache test-cuda test-bench test-boundscheck bench asv lint typecheck clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m numbaconv demo
 
-test: lint test-cpu test-boundscheck test-cuda test-bench
+test: lint test-cpu test-doc test-boundscheck test-cache test-cuda test-bench
 
 # Most of a cold run is Numba compiling kernels, one at a time per process: pytest-xdist runs
 # the tests in $(JOBS) processes, each starting on its own contiguous half of the suite (so a
@@ -28,7 +28,12 @@ XDIST := -n $(JOBS) --dist worksteal
 
 # (1) the CPU suite
 test-cpu: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider $(XDIST) tests --ignore=tests/cuda
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(XDIST) tests --ignore=tests/cuda \
+		--ignore=tests/cache
+
+# (1a) every example in the docstrings runs and prints what it shows
+test-doc: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(XDIST) --doctest-modules numbaconv
 
 # (1b) every public function once more with Numba's bounds checks compiled in, so an
 # off-by-one in a padding, stride or dilation path fails loudly instead of reading
@@ -36,6 +41,12 @@ test-cpu: $(STAMP)
 test-boundscheck: $(STAMP)
 	NUMBA_BOUNDSCHECK=1 NUMBA_CACHE_DIR=$(VENV)/numba-cache-boundscheck HYPOTHESIS_PROFILE=dev \
 		$(BIN)/python -m pytest -q -p no:cacheprovider $(XDIST) tests/test_robustness.py tests/test_padding.py
+
+# (1c) every kernel of the public API (numbaconv.compile's calls) compiled into an empty cache
+# directory, then loaded by the next process with nothing compiled, and a read-only install
+# caching per user; its own step: these tests time cold compiles, one process at a time
+test-cache: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/cache
 
 # (2) the CUDA kernels: on a real GPU when one is present, else under the simulator
 test-cuda: $(STAMP)

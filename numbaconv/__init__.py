@@ -1,6 +1,6 @@
 """numbaconv: Numba-accelerated convolution, padding, pooling, activations and normalisation.
 
-One NumPy-style API over ``@njit(parallel=True)`` CPU kernels and
+One NumPy-style API over Numba ``@njit`` CPU kernels (multithreaded, cached on disk) and
 ``@cuda.jit`` GPU kernels: NumPy arrays in, NumPy arrays out; CUDA arrays
 (anything with ``__cuda_array_interface__``) in, CUDA arrays out.
 

@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -58,6 +59,9 @@ def _signal_calls():
         "correlate direct 2-D": lambda dt: nc.correlate(_x((9, 9), dt), _x((3, 3), dt),
                                                         method="direct"),
         "convolve fft": lambda dt: nc.convolve(_x(64, dt), _x(5, dt), method="fft"),
+        "fftconvolve": lambda dt: nc.fftconvolve(_x((12, 12), dt), _x((3, 3), dt), mode="same"),
+        "oaconvolve": lambda dt: (nc.oaconvolve(_x(400, dt), _x(9, dt)),
+                                  nc.oaconvolve(_x((40, 40), dt), _x((5, 5), dt))),
     }
     for b in ("fill", "wrap", "symm"):
         calls[f"convolve2d {b}"] = (lambda dt, b=b: nc.convolve2d(_x((9, 9), dt), _x((3, 3), dt),
@@ -67,7 +71,7 @@ def _signal_calls():
 
 def _conv_calls():
     import numbaconv as nc
-    from numbaconv import grad
+    from numbaconv.cpu.conv_plan import STRATEGIES
 
     layers = {  # (x shape, w shape, keyword arguments): one per CPU code path
         "direct stride 1": ((2, 3, 8, 8), (4, 3, 3, 3), {}),
@@ -80,25 +84,50 @@ def _conv_calls():
     }
     calls = {}
     for name, (xs, ws, kw) in layers.items():
-        mode = {k: v for k, v in kw.items() if k != "padding_mode"}
-
-        def forward(dt, xs=xs, ws=ws, kw=kw):
-            return nc.conv2d(_x(xs, dt), _x(ws, dt), _x(ws[0], dt), **kw)
-
-        def gradients(dt, xs=xs, ws=ws, kw=mode):
-            x, w = _x(xs, dt), _x(ws, dt)
-            g = np.ones_like(nc.conv2d(x, w, **kw))
-            return (grad.conv2d_input(xs, w, g, **kw), grad.conv2d_weight(x, ws, g, **kw),
-                    grad.conv_bias(g))
-
-        calls[f"conv2d {name}"] = forward
-        calls[f"conv2d {name} gradients"] = gradients
+        calls[f"conv2d {name}"] = partial(_conv_forward, xs, ws, kw)
+        calls[f"conv2d {name} gradients"] = partial(_conv_gradients, xs, ws, kw)
+    # every strategy of the CPU cost model (cpu/conv_plan.py) on a small-map layer, in both
+    # layouts: what a training loop over small feature maps reaches
+    for strategy in STRATEGIES:
+        for fmt in ("channels_first", "channels_last"):
+            kw = {"padding": 1, "data_format": fmt}
+            calls[f"conv2d {strategy} {fmt}"] = partial(_conv_forced, strategy, kw)
     calls["conv_transpose2d"] = lambda dt: nc.conv_transpose2d(_x((1, 4, 5, 5), dt),
                                                                _x((4, 2, 3, 3), dt), stride=2)
     calls["conv1d causal"] = lambda dt: nc.conv1d(_x((2, 3, 16), dt), _x((4, 3, 3), dt),
                                                   padding="causal")
     calls["conv3d"] = lambda dt: nc.conv3d(_x((1, 2, 5, 5, 5), dt), _x((3, 2, 3, 3, 3), dt))
     return calls
+
+
+def _conv_forward(xs, ws, kw, dt):
+    import numbaconv as nc
+
+    x = _x(xs, dt)
+    if kw.get("data_format") == "channels_last":
+        x = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+    return nc.conv2d(x, _x(ws, dt), _x(ws[0], dt), **kw)
+
+
+def _conv_gradients(xs, ws, kw, dt):
+    import numbaconv as nc
+    from numbaconv import grad
+
+    kw = {k: v for k, v in kw.items() if k != "padding_mode"}
+    x, w = _x(xs, dt), _x(ws, dt)
+    if kw.get("data_format") == "channels_last":
+        x = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+    g = np.ones_like(nc.conv2d(x, w, **kw))
+    return (grad.conv2d_input(x.shape, w, g, **kw), grad.conv2d_weight(x, ws, g, **kw),
+            grad.conv_bias(g, data_format=kw.get("data_format", "channels_first")))
+
+
+def _conv_forced(strategy, kw, dt):
+    from numbaconv.cpu.conv_plan import forced
+
+    with forced(strategy):
+        return (_conv_forward((2, 32, 9, 9), (32, 32, 3, 3), kw, dt),
+                _conv_gradients((2, 32, 9, 9), (32, 32, 3, 3), kw, dt))
 
 
 def _pooling_calls():
@@ -126,8 +155,34 @@ def _pooling_calls():
         y, idx = nc.max_pool2d(_x((1, 2, 6, 6), dt), 2, return_indices=True)
         return nc.max_unpool2d(y, idx, 2)
 
+    def channels_last(dt):
+        x, cl = _x((2, 8, 8, 3), dt), {"data_format": "channels_last"}
+        y, a = nc.max_pool2d(x, 2, **cl), nc.avg_pool2d(x, 3, 2, 1, **cl)
+        return (nc.max_pool2d(x, 3, 2, 1, return_indices=True, **cl),
+                grad.max_pool2d_input(np.ones_like(y), x, 2, **cl),
+                grad.avg_pool2d_input(np.ones_like(a), x.shape, 3, 2, 1, **cl))
+
     return {"max_pool2d": max_pool, "avg_pool2d": avg_pool, "adaptive pooling": adaptive,
-            "max_unpool2d": unpool}
+            "max_unpool2d": unpool, "channels-last pooling": channels_last}
+
+
+def _normalization_calls():
+    import numbaconv as nc
+    from numbaconv import grad
+
+    def run(shape, fmt, dt):
+        x = _x(shape, dt)
+        c = shape[-1] if fmt == "channels_last" else shape[1]
+        rm, rv, w = np.zeros(c, dt), np.ones(c, dt), np.ones(c, dt)
+        y = nc.batch_norm(x, rm, rv, w, w, training=True, data_format=fmt)
+        g = np.ones_like(y)
+        return (y, nc.batch_norm(x, rm, rv, w, w, data_format=fmt),
+                grad.batch_norm_backward(g, x, rm, rv, w, True, data_format=fmt),
+                grad.batch_norm_backward(g, x, rm, rv, w, False, data_format=fmt),
+                grad.batch_norm_bias(g, data_format=fmt))
+
+    return {"batch_norm (N, C, H, W)": partial(run, (4, 3, 5, 5), "channels_first"),
+            "batch_norm (N, C)": partial(run, (8, 6), "channels_first")}
 
 
 def _activation_calls():
@@ -173,6 +228,7 @@ CALLS: dict[str, Callable[[], dict[str, Call]]] = {
     "conv": _conv_calls,
     "pooling": _pooling_calls,
     "activations": _activation_calls,
+    "normalization": _normalization_calls,
 }
 
 #: dtypes each family computes in (others convert to these)
@@ -288,7 +344,8 @@ def compile(families: str | Sequence[str] | None = None,  # noqa: A001 - numbaco
     Parameters
     ----------
     families : str or sequence of str, optional
-        Some of 'padding', 'signal', 'conv', 'pooling', 'activations' (default: all).
+        Some of 'padding', 'signal', 'conv', 'pooling', 'activations', 'normalization'
+        (default: all).
     dtypes : str or sequence of str, optional
         Some of 'float32', 'float64' (default: both), and for the signal and padding
         families also 'int64' and 'complex128'.

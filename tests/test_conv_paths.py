@@ -282,3 +282,50 @@ def test_machine_and_plan_are_sane():
     with pytest.raises(ValueError, match="strategy"):
         with conv_plan.forced("nope"):
             pass
+
+
+@pytest.mark.parametrize("groups, x_shape, w_shape, padding", [
+    (1, (2, 32, 13, 13), (64, 32, 3, 3), 0), (1, (1, 1, 4, 4), (1, 1, 3, 3), 0),
+    (1, (3, 16, 5, 5), (16, 16, 3, 3), 1), (2, (2, 8, 9, 9), (8, 4, 3, 3), 1),
+    (1, (2, 3, 1, 4), (4, 3, 3, 3), 2), (1, (2, 0, 5, 5), (4, 0, 3, 3), 0),
+    (1, (0, 3, 5, 5), (4, 3, 3, 3), 0), (1, (1, 3, 3, 3), (4, 3, 3, 3), 0),
+])
+@pytest.mark.parametrize("strategy", [None, "legacy", "gemm_taps", "winograd_nhwc"])
+def test_route_is_the_array_launchers_choice(groups, x_shape, w_shape, padding, strategy):
+    """The launchers ask route() (cached on the geometry) instead of forward() / input_grad() /
+    weight_grad() on reshaped arrays: the same plan, or None exactly where those refuse,
+    empty operands and forced strategies included."""
+    from numbaconv.core.conv import FORWARD, resolve
+
+    try:
+        spec = resolve(FORWARD, 2, x_shape, w_shape, 1, padding, 1, groups)
+    except ValueError:
+        pytest.skip("not a valid layer")
+    geo = spec.geometry
+    x = np.zeros(geo.x_shape, np.float32)
+    w = np.zeros(geo.w_shape, np.float32)
+    y = np.zeros(geo.y_shape, np.float32)
+    args = (geo.stride, geo.lo, geo.dilation)
+    seen = {}
+    real_plan = conv_plan.plan
+
+    def spy(op, *a):
+        seen[op] = real_plan(op, *a)
+        return seen[op]
+
+    with conv_plan.forced(strategy):
+        for op, call in (("forward", lambda: conv_plan.forward(x, w, None, y.copy(), *args, groups)),
+                         ("input_grad", lambda: conv_plan.input_grad(y, w, None, x.copy(), *args,
+                                                                     groups)),
+                         ("weight_grad", lambda: conv_plan.weight_grad(x, y, w.copy(), *args,
+                                                                       groups))):
+            conv_plan.plan = spy
+            try:
+                ran = call() if (op != "weight_grad" or x.size) else False
+            finally:
+                conv_plan.plan = real_plan
+            p = conv_plan.route(op, geo, np.dtype(np.float32))
+            assert (p is not None) == ran
+            if ran:
+                assert p == seen[op]
+            seen.clear()

@@ -107,6 +107,55 @@ def test_a_wrong_gradient_fails_the_check():
                   lambda g, x: grad.batch_norm_input(g, x, rm, rv, w, training=False))
 
 
+def _last(a):
+    """The channel axis (1) moved last, contiguous."""
+    return np.ascontiguousarray(np.moveaxis(a, 1, -1))
+
+
+@given(cases())
+def test_channels_last_matches_the_formula_in_that_layout(case):
+    """``data_format='channels_last'``: the formula's result (channels first) with the channel
+    axis moved last, forward, running update and all three gradients."""
+    shape, training, dtype, seed, affine, momentum, eps = case
+    x, rm, rv, w, b = _data(shape, dtype, seed, affine)
+    g = np.random.default_rng(seed + 1).standard_normal(shape).astype(dtype)
+    ref, ref_rm, ref_rv = batch_norm_ref(x, rm, rv, w, b, training, momentum, eps)
+    refs = batch_norm_grads_ref(g, x, rm, rv, w, training, eps)
+    xl, gl = _last(x), _last(g)
+    rm_in, rv_in = rm.copy(), rv.copy()
+    y = nc.batch_norm(xl, rm_in, rv_in, w, b, training=training, momentum=momentum, eps=eps,
+                      data_format="channels_last")
+    np.testing.assert_allclose(y, _last(ref), **TOL[dtype])
+    if training:
+        np.testing.assert_allclose(rm_in, ref_rm, **TOL[dtype])
+        np.testing.assert_allclose(rv_in, ref_rv, **TOL[dtype])
+    gx, gw, gb = grad.batch_norm_backward(gl, xl, rm, rv, w, training, eps,
+                                          data_format="channels_last")
+    scale = float(np.abs(g).max()) * (1.0 if w is None else float(np.abs(w).max()))
+    tol = dict(rtol=1e-4, atol=1e-4 * scale * np.sqrt(x.size)) if dtype == np.float32 \
+        else dict(rtol=1e-9, atol=1e-10 * np.sqrt(x.size))
+    np.testing.assert_allclose(gx, _last(refs[0]), **tol)
+    np.testing.assert_allclose(gw, refs[1], **tol)
+    np.testing.assert_allclose(gb, refs[2], **tol)
+    np.testing.assert_allclose(grad.batch_norm_bias(gl, data_format="channels_last"), refs[2],
+                               **tol)
+    np.testing.assert_allclose(grad.batch_norm_input(gl, xl, rm, rv, w, training, eps,
+                                                     data_format="channels_last"),
+                               _last(refs[0]), **tol)
+    np.testing.assert_allclose(grad.batch_norm_weight(gl, xl, rm, rv, training, eps,
+                                                      data_format="channels_last"),
+                               refs[1], **tol)
+
+
+def test_channels_last_errors_name_the_layout():
+    with pytest.raises(ValueError, match="data_format"):
+        nc.batch_norm(np.ones((2, 3)), np.zeros(3), np.ones(3), data_format="NHWC")
+    with pytest.raises(ValueError, match=r"axis 3 of shape \(2, 4, 4, 3\)"):
+        nc.batch_norm(np.ones((2, 4, 4, 3)), np.zeros(4), np.ones(4), data_format="channels_last")
+    with pytest.raises(ValueError, match=r"\(N, \*spatial, C\)"):
+        nc.batch_norm(np.ones(3), np.zeros(3), np.ones(3), data_format="channels_last")
+
+
 @pytest.mark.parametrize("shape", [(40, 2, 32, 32), (512, 80)])
 def test_parallel_path_with_several_items_per_channel(shape):
     # above the serial threshold, 3 blocks of rows: channel runs (40, 2, 32, 32) and

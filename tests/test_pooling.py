@@ -263,6 +263,43 @@ def test_vectorised_interiors_with_ties_and_nan(k, s, p, dtype):
                                             True), rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("shape, kw", [
+    ((2, 3, 8, 10), {}), ((2, 3, 9, 11), {}), ((1, 2, 7, 5), {"ceil_mode": True}),
+    ((3, 2, 5, 7), {"padding": "same"}), ((2, 2, 3, 6), {"ceil_mode": True}),
+    ((2, 3, 26, 26), {}), ((1, 2, 13, 40), {}), ((3, 4, 6), {}),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_two_by_two_tiles_match_the_reference(shape, kw, dtype):
+    """Kernel 2 / stride 2 (the CNN pooling, its own kernels: windows tile the plane) against
+    the oracle: values, indices and the routed gradient, with ties, -0.0, -inf and NaN, odd
+    sizes (the rows and columns no window reads get zero gradient), ceil_mode and 'same'."""
+    rng = np.random.default_rng(sum(shape))
+    x = rng.choice(np.array([-np.inf, -1.0, -0.0, 0.0, 2.0, np.nan, 0.5, 3.0]), shape,
+                   p=[0.05, 0.2, 0.15, 0.15, 0.2, 0.05, 0.1, 0.1]).astype(dtype)
+    xb = x if x.ndim == 4 else x[None]
+    pads = ([nc.same_padding(n, 2, 2) for n in xb.shape[2:]] if kw.get("padding") == "same"
+            else [(0, 0)] * 2)
+    outs = tuple(pool_out_len(n, 2, 2, lo, hi, 1, kw.get("ceil_mode", False))
+                 for n, (lo, hi) in zip(xb.shape[2:], pads, strict=True))
+    vals, idx = ref_max_pool(xb, (2, 2), (2, 2), (1, 1), pads, outs)
+    got, got_idx = nc.max_pool2d(x, 2, return_indices=True, **kw)
+    plain = nc.max_pool2d(x, 2, **kw)
+    np.testing.assert_array_equal(got_idx.reshape(idx.shape), idx)
+    np.testing.assert_array_equal(got.reshape(vals.shape), vals.astype(dtype))
+    picked = np.take_along_axis(xb.reshape(xb.shape[:2] + (-1,)),
+                                idx.reshape(idx.shape[:2] + (-1,)), -1).reshape(idx.shape)
+    assert plain.tobytes() == got.tobytes() == picked.astype(dtype).tobytes()
+    g = rng.standard_normal(got.shape).astype(dtype)
+    g.flat[::3] = -0.0  # the gradient of a maximum is 0 + g: +0.0, never -0.0
+    gin = grad.max_pool2d_input(g, x, 2, **kw)
+    expected = route_max_grad(g.reshape(idx.shape), idx, xb.shape).astype(dtype)
+    assert gin.tobytes() == (expected + dtype(0)).reshape(x.shape).tobytes()
+    if x.ndim == 4:  # the adaptive form with uniform windows is the same pooling
+        half = (x.shape[2] // 2, x.shape[3] // 2)
+        if half[0] and half[1] and x.shape[2] % 2 == 0 and x.shape[3] % 2 == 0:
+            assert nc.adaptive_max_pool2d(x, half).tobytes() == plain.tobytes()
+
+
 # ------------------------------------------------------------------------------------------
 # gradients
 # ------------------------------------------------------------------------------------------
@@ -590,17 +627,17 @@ def test_a_cached_spec_never_skips_a_check():
         nc.max_pool2d(x, 2, ceil_mode=1)
 
 
+@pytest.mark.parametrize("window", [(3, 2, 1), (2, 2, 0)])  # (2, 2, 0): the 2x2 tile kernels
 @pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
-def test_serial_and_parallel_paths_are_bitwise_identical(monkeypatch, layout):
+def test_serial_and_parallel_paths_are_bitwise_identical(monkeypatch, layout, window):
     from numbaconv.cpu import pooling as kernels
 
     rng = np.random.default_rng(11)
     x = rng.integers(-2, 3, (3, 5, 13, 17)).astype(np.float32) + np.float32(0.1)
     x[1, 2, 3, 4] = np.nan
-    args = (x, 3, 2, 1)
     if layout == "channels_last":
         x = _cl(x, True)
-        args = (x, 3, 2, 1)
+    args = (x, *window)
     kw = {"data_format": layout}
 
     def run():
@@ -609,10 +646,10 @@ def test_serial_and_parallel_paths_are_bitwise_identical(monkeypatch, layout):
         a = nc.avg_pool2d(*args, ceil_mode=True, **kw)
         return (v, i, nc.max_pool2d(*args, **kw), a,
                 grad.max_pool2d_input(g, *args, **kw),
-                grad.avg_pool2d_input(np.ones(a.shape, np.float32) / 3, x.shape, 3, 2, 1,
+                grad.avg_pool2d_input(np.ones(a.shape, np.float32) / 3, x.shape, *window,
                                       ceil_mode=True, **kw),
                 nc.adaptive_avg_pool2d(x, (4, 5), **kw),
-                nc.max_unpool2d(v, i, 3, 2, 1, **kw))
+                nc.max_unpool2d(v, i, *window, output_size=(13, 17), **kw))
 
     monkeypatch.setattr(kernels, "SERIAL_WORK", 1 << 62)
     serial = run()
@@ -629,12 +666,14 @@ def test_max_pool_backward_is_deterministic_across_thread_counts():
     rng = np.random.default_rng(5)
     x = rng.integers(0, 3, (4, 8, 33, 31)).astype(np.float32)  # many ties, overlapping windows
     g = rng.standard_normal((4, 8, 17, 16)).astype(np.float32)
+    g2 = rng.standard_normal((4, 8, 16, 15)).astype(np.float32)
     results = []
     before = numba.get_num_threads()
     try:
         for t in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
             numba.set_num_threads(t)
             results.append((grad.max_pool2d_input(g, x, 3, 2, 1),
+                            grad.max_pool2d_input(g2, x, 2),  # the 2x2 tile kernel
                             grad.avg_pool2d_input(g, x.shape, 3, 2, 1),
                             nc.avg_pool2d(x, 3, 2, 1)))
     finally:

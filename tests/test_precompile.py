@@ -14,7 +14,8 @@ from numbaconv import precompile
 
 def test_unknown_family_lists_the_accepted_names():
     with pytest.raises(ValueError, match="unknown family 'convolution'; accepted: padding, "
-                                         "signal, conv, pooling, activations"):
+                                         "signal, conv, pooling, activations, "
+                                         "normalization"):
         numbaconv.compile("convolution")
 
 

@@ -1,7 +1,9 @@
 """Public normalisation API: batch normalisation and its gradients.
 
 PyTorch's ``torch.nn.functional.batch_norm`` semantics and argument order, channels along
-axis 1 of ``(N, C)`` or ``(N, C, *spatial)`` input (1 to 3 spatial axes), on CPU and GPU.
+axis 1 of ``(N, C)`` or ``(N, C, *spatial)`` input (1 to 3 spatial axes), or along the last
+axis with ``data_format='channels_last'`` (Keras' ``BatchNormalization(axis=-1)`` layout), on
+CPU and GPU.
 
 .. warning::
 
@@ -46,7 +48,8 @@ def _channel_param(a, name: str, spec: BatchNormSpec, backend: str):
     arr = asarray(a, name, backend, _F64)
     if tuple(arr.shape) != (spec.channels,):
         raise ValueError(f"{name} must have shape ({spec.channels},), one value per channel of "
-                         f"x (axis 1 of shape {spec.shape}); got shape {tuple(arr.shape)}")
+                         f"x (axis {spec.channel_axis} of shape {spec.shape}); got shape "
+                         f"{tuple(arr.shape)}")
     return arr
 
 
@@ -62,7 +65,8 @@ def _check_running(a, name: str, spec: BatchNormSpec, backend: str) -> None:
         raise TypeError(f"{name} must be float32 or float64 to be updated in place, got {dtype}")
     if tuple(a.shape) != (spec.channels,):
         raise ValueError(f"{name} must have shape ({spec.channels},), one value per channel of "
-                         f"x (axis 1 of shape {spec.shape}); got shape {tuple(a.shape)}")
+                         f"x (axis {spec.channel_axis} of shape {spec.shape}); got shape "
+                         f"{tuple(a.shape)}")
     if not mem.is_writeable(a):
         raise ValueError(f"{name} is read-only, but training=True updates it in place")
 
@@ -96,7 +100,8 @@ def _running_stat(a, name: str, spec: BatchNormSpec, backend: str):
     arr = asarray(a, name, backend, _F64)
     if tuple(arr.shape) != (spec.channels,):
         raise ValueError(f"{name} must have shape ({spec.channels},), one value per channel "
-                         f"of x (axis 1 of shape {spec.shape}); got shape {tuple(arr.shape)}")
+                         f"of x (axis {spec.channel_axis} of shape {spec.shape}); got shape "
+                         f"{tuple(arr.shape)}")
     return arr
 
 
@@ -113,7 +118,7 @@ def _update_running(spec: BatchNormSpec, backend: str, running_mean, running_var
             mem.copy_into(a, t)
 
 
-def _grad_operands(grad_output, x, weight, training, eps):
+def _grad_operands(grad_output, x, weight, training, eps, data_format):
     """Backend, dtype, spec and the normalised ``(outer, C, inner)`` views of a gradient."""
     backend = backend_of(grad_output=grad_output, x=x, weight=weight)
     dts = [dtype_of(grad_output, "grad_output"), dtype_of(x, "x")]
@@ -122,7 +127,7 @@ def _grad_operands(grad_output, x, weight, training, eps):
     dtype = float_dtype(*dts)
     xa = asarray(x, "x", backend, dtype)
     g = asarray(grad_output, "grad_output", backend, dtype)
-    spec = batch_norm_spec(tuple(xa.shape), training, 0.1, eps)
+    spec = batch_norm_spec(tuple(xa.shape), training, 0.1, eps, data_format)
     if tuple(g.shape) != spec.shape:
         raise ValueError(f"grad_output must have the shape of x {spec.shape}, got "
                          f"{tuple(g.shape)}")
@@ -137,10 +142,11 @@ def _sums(spec, backend, g3, x3, mean):
     return sum_g, sum_gx
 
 
-def _backward(grad_output, x, running_mean, running_var, weight, training, eps, out,
-              want) -> tuple[Any, Any, Any]:
+def _backward(grad_output, x, running_mean, running_var, weight, training, eps, data_format,
+              out, want) -> tuple[Any, Any, Any]:
     """The gradients ``want`` = (input, weight, bias) asks for, into ``out``'s arrays."""
-    backend, dtype, spec, g3, x3 = _grad_operands(grad_output, x, weight, training, eps)
+    backend, dtype, spec, g3, x3 = _grad_operands(grad_output, x, weight, training, eps,
+                                                  data_format)
     if _running_pair(running_mean, running_var) and spec.training:  # unused, but checked
         _running_stat(running_mean, "running_mean", spec, backend)
         _running_stat(running_var, "running_var", spec, backend)
@@ -178,10 +184,11 @@ def _backward(grad_output, x, running_mean, running_var, weight, training, eps, 
 def batch_norm(x: ArrayLike, running_mean: ArrayLike | None, running_var: ArrayLike | None,
                weight: ArrayLike | None = None, bias: ArrayLike | None = None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-5, *,
-               out: Array | None = None) -> Array:
+               data_format: str = "channels_first", out: Array | None = None) -> Array:
     """Batch normalisation, ``torch.nn.functional.batch_norm`` semantics.
 
-    ``y = (x - mean) / sqrt(var + eps) * weight + bias`` per channel (axis 1). With
+    ``y = (x - mean) / sqrt(var + eps) * weight + bias`` per channel (axis 1, or the last
+    axis with ``data_format='channels_last'``). With
     ``training=True``, ``mean`` and ``var`` are the batch's (over the batch and spatial
     axes; the biased variance) and the running statistics, when given, are **updated in
     place**::
@@ -195,8 +202,8 @@ def batch_norm(x: ArrayLike, running_mean: ArrayLike | None, running_var: ArrayL
     Parameters
     ----------
     x : array_like or CUDA array
-        ``(N, C)`` or ``(N, C, *spatial)`` with 1 to 3 spatial axes. Integers compute in
-        float64; float32 stays float32.
+        ``(N, C)`` or ``(N, C, *spatial)`` with 1 to 3 spatial axes (``'channels_last'``:
+        ``(N, *spatial, C)``). Integers compute in float64; float32 stays float32.
     running_mean, running_var : array_like, CUDA array or None
         ``(C,)`` running statistics. Required when ``training=False``. When
         ``training=True`` they must be writeable float32/float64 arrays of ``x``'s backend
@@ -211,6 +218,8 @@ def batch_norm(x: ArrayLike, running_mean: ArrayLike | None, running_var: ArrayL
         Weight of the batch statistic in the running update (default 0.1).
     eps : float, optional
         Added to the variance, >= 0 (default 1e-5).
+    data_format : {'channels_first', 'channels_last'}, optional
+        Where the channels are: axis 1 (PyTorch, default) or the last axis (Keras).
     out : ndarray or CUDA array, optional
         Array of ``x``'s shape and the computation dtype to write the result into (may be
         ``x`` itself).
@@ -257,7 +266,7 @@ def batch_norm(x: ArrayLike, running_mean: ArrayLike | None, running_var: ArrayL
                                 if a is not None]
     dtype = float_dtype(*dts)
     arr = asarray(x, "x", backend, dtype)
-    spec = batch_norm_spec(tuple(arr.shape), training, momentum, eps)
+    spec = batch_norm_spec(tuple(arr.shape), training, momentum, eps, data_format)
     has_running = _running_pair(running_mean, running_var)
     if spec.training and has_running:
         _check_running(running_mean, "running_mean", spec, backend)
@@ -282,7 +291,7 @@ def batch_norm(x: ArrayLike, running_mean: ArrayLike | None, running_var: ArrayL
 def batch_norm_input(grad_output: ArrayLike, x: ArrayLike, running_mean: ArrayLike | None,
                      running_var: ArrayLike | None, weight: ArrayLike | None = None,
                      training: bool = False, eps: float = 1e-5, *,
-                     out: Array | None = None) -> Array:
+                     data_format: str = "channels_first", out: Array | None = None) -> Array:
     """Gradient of :func:`numbaconv.batch_norm` with respect to its input ``x``.
 
     Pass the forward call's ``x``, statistics, ``weight``, ``training`` and ``eps``. With
@@ -305,7 +314,7 @@ def batch_norm_input(grad_output: ArrayLike, x: ArrayLike, running_mean: ArrayLi
         ``training=False``).
     weight : array_like or CUDA array, optional
         The forward call's ``(C,)`` weight (default 1).
-    training, eps :
+    training, eps, data_format :
         As in the forward call.
     out : ndarray or CUDA array, optional
         Array of ``x``'s shape and the computation dtype to write into.
@@ -338,12 +347,13 @@ def batch_norm_input(grad_output: ArrayLike, x: ArrayLike, running_mean: ArrayLi
            [0.5]])
     """
     return _backward(grad_output, x, running_mean, running_var, weight, training, eps,
-                     (out, None, None), (True, False, False))[0]
+                     data_format, (out, None, None), (True, False, False))[0]
 
 
 def batch_norm_weight(grad_output: ArrayLike, x: ArrayLike, running_mean: ArrayLike | None,
                       running_var: ArrayLike | None, training: bool = False, eps: float = 1e-5,
-                      *, out: Array | None = None) -> Array:
+                      *, data_format: str = "channels_first",
+                      out: Array | None = None) -> Array:
     """Gradient of :func:`numbaconv.batch_norm` with respect to ``weight``.
 
     ``sum(grad_output * xhat)`` per channel, with ``xhat = (x - mean) / sqrt(var + eps)``
@@ -358,7 +368,7 @@ def batch_norm_weight(grad_output: ArrayLike, x: ArrayLike, running_mean: ArrayL
         The forward input ``(N, C, *spatial)``.
     running_mean, running_var : array_like, CUDA array or None
         The forward call's running statistics (needed when ``training=False``).
-    training, eps :
+    training, eps, data_format :
         As in the forward call.
     out : ndarray or CUDA array, optional
         ``(C,)`` array of the computation dtype to write into.
@@ -382,18 +392,22 @@ def batch_norm_weight(grad_output: ArrayLike, x: ArrayLike, running_mean: ArrayL
     array([-1.])
     """
     return _backward(grad_output, x, running_mean, running_var, None, training, eps,
-                     (None, out, None), (False, True, False))[1]
+                     data_format, (None, out, None), (False, True, False))[1]
 
 
-def batch_norm_bias(grad_output: ArrayLike, *, out: Array | None = None) -> Array:
+def batch_norm_bias(grad_output: ArrayLike, *, data_format: str = "channels_first",
+                    out: Array | None = None) -> Array:
     """Gradient of :func:`numbaconv.batch_norm` with respect to ``bias``.
 
-    ``grad_output`` summed over every axis but the channels (axis 1), in float64.
+    ``grad_output`` summed over every axis but the channels (axis 1, or the last with
+    ``data_format='channels_last'``), in float64.
 
     Parameters
     ----------
     grad_output : array_like or CUDA array
-        ``(N, C)`` or ``(N, C, *spatial)``.
+        ``(N, C)`` or ``(N, C, *spatial)`` (``'channels_last'``: ``(N, *spatial, C)``).
+    data_format : {'channels_first', 'channels_last'}, optional
+        Where the channels are: axis 1 (PyTorch, default) or the last axis (Keras).
     out : ndarray or CUDA array, optional
         ``(C,)`` array of the computation dtype to write into.
 
@@ -417,7 +431,7 @@ def batch_norm_bias(grad_output: ArrayLike, *, out: Array | None = None) -> Arra
     backend = backend_of(grad_output=grad_output)
     dtype = float_dtype(dtype_of(grad_output, "grad_output"))
     g = asarray(grad_output, "grad_output", backend, dtype)
-    spec = batch_norm_spec(tuple(g.shape), False, 0.1, 1e-5, name="grad_output")
+    spec = batch_norm_spec(tuple(g.shape), False, 0.1, 1e-5, data_format, name="grad_output")
     dst = prepare_out(out, backend, (spec.channels,), dtype, inputs={"grad_output": grad_output})
     total = empty(backend, (spec.channels,), _F64)
     k = kernels(_FAMILY, backend)
@@ -430,6 +444,7 @@ def batch_norm_bias(grad_output: ArrayLike, *, out: Array | None = None) -> Arra
 def batch_norm_backward(grad_output: ArrayLike, x: ArrayLike, running_mean: ArrayLike | None,
                         running_var: ArrayLike | None, weight: ArrayLike | None = None,
                         training: bool = False, eps: float = 1e-5, *,
+                        data_format: str = "channels_first",
                         out: tuple[Array | None, Array | None, Array | None] | None = None
                         ) -> tuple[Array, Array, Array]:
     """All three gradients of :func:`numbaconv.batch_norm` in one pass: what a training step
@@ -450,7 +465,7 @@ def batch_norm_backward(grad_output: ArrayLike, x: ArrayLike, running_mean: Arra
         The forward call's running statistics (read only; needed when ``training=False``).
     weight : array_like or CUDA array, optional
         The forward call's ``(C,)`` weight (default 1).
-    training, eps :
+    training, eps, data_format :
         As in the forward call.
     out : tuple of three arrays (or None entries), optional
         ``(grad_input, grad_weight, grad_bias)`` arrays to write into (NumPy's convention
@@ -483,6 +498,6 @@ def batch_norm_backward(grad_output: ArrayLike, x: ArrayLike, running_mean: Arra
     if not isinstance(out, tuple) or len(out) != 3:
         raise ValueError("out must be a tuple (grad_input, grad_weight, grad_bias) of arrays "
                          f"or None entries; got {out!r}")
-    return _backward(grad_output, x, running_mean, running_var, weight, training, eps, out,
-                     (True, True, True))
+    return _backward(grad_output, x, running_mean, running_var, weight, training, eps,
+                     data_format, out, (True, True, True))
 

@@ -157,3 +157,14 @@ def optional(module: str):
         return importlib.import_module(module)
     except Exception:  # ImportError, or a broken optional install
         return None
+
+
+def torch_peer():
+    """PyTorch CPU as a peer, on as many threads as numbaconv uses (Numba's thread count,
+    ``NUMBA_NUM_THREADS`` / ``numba.set_num_threads``), or None when it is not installed."""
+    torch = optional("torch")
+    if torch is not None:
+        from ..cpu.threads import num_threads
+
+        torch.set_num_threads(num_threads())
+    return torch

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Case, optional
+from . import Case, optional, torch_peer
 
 N = 10_000_000
 #: softmax rows: short (10 to 1000 long) and long
@@ -27,13 +27,6 @@ _SELU_S = 1.0507009873554805
 
 def _x(shape: int | tuple[int, ...] = N):
     return (np.random.default_rng(0).standard_normal(shape) * 4).astype(np.float32)
-
-
-def _torch():
-    torch = optional("torch")
-    if torch is not None:
-        torch.set_num_threads(2)
-    return torch
 
 
 def _erf():
@@ -164,7 +157,7 @@ def _backward_case(name: str) -> Case:
         npd = _numpy_derivative(name, x)
         if npd is not None:
             peers["numpy"] = lambda: g * npd()
-        torch = _torch()
+        torch = torch_peer()
         if torch is not None:
             tf = _torch_backward(torch, name, torch.from_numpy(g), torch.from_numpy(x))
             if tf is not None:
@@ -187,7 +180,7 @@ def _elementwise_case(name: str, kind: str) -> Case:
             npf = (_numpy_forward if kind == "forward" else _numpy_derivative)(name, x)
             if npf is not None:
                 peers["numpy"] = npf
-            torch = _torch()
+            torch = torch_peer()
             if torch is not None:
                 t = torch.from_numpy(x)
                 tf = (_torch_forward if kind == "forward" else _torch_derivative)(torch, name, t)
@@ -214,7 +207,7 @@ def _prelu_case(derivative: bool) -> Case:
             peers = {"numpy": lambda: np.where(x > 0, np.float32(1), wb)}
         else:
             peers = {"numpy": lambda: np.where(x > 0, x, wb * x)}
-        torch = _torch()
+        torch = torch_peer()
         if torch is not None:
             t, tw = torch.from_numpy(x), torch.from_numpy(w)
             if derivative:
@@ -241,7 +234,7 @@ def _prelu_backward_case() -> Case:
         w = np.linspace(0.01, 0.3, shape[1]).astype(np.float32)
         wb = w[None, :, None]
         peers = {"numpy": lambda: g * np.where(x > 0, np.float32(1), wb)}
-        torch = _torch()
+        torch = torch_peer()
         if torch is not None:
             t, tg = torch.from_numpy(x), torch.from_numpy(g)
             tw3 = torch.from_numpy(w).reshape(1, -1, 1)
@@ -255,7 +248,7 @@ def _prelu_backward_case() -> Case:
 def _copy_case() -> Case:
     def make():
         x = _x()
-        torch = _torch()
+        torch = torch_peer()
         peers = {"numpy": lambda: x.copy()}
         if torch is not None:
             t = torch.from_numpy(x)
@@ -274,7 +267,7 @@ def _softmax_case(log: bool, backward: bool, shape) -> Case:
 
         x = _x(shape)
         sp = optional("scipy.special")
-        torch = _torch()
+        torch = torch_peer()
         peers = {}
         if not backward:
             fn = nc.log_softmax if log else nc.softmax

@@ -19,16 +19,9 @@ import time
 
 import numpy as np
 
-from . import Case, optional
+from . import Case, torch_peer
 
 SIDE = 28
-
-
-def _torch():
-    torch = optional("torch")
-    if torch is not None:
-        torch.set_num_threads(2)
-    return torch
 
 
 def make_net(model: str, full: bool = True, seed: int = 0):
@@ -75,7 +68,7 @@ def _step_case(model: str, n: int):
         net = make_net(model, full=False)
         x, y = batch(n)
         peers = {}
-        torch = _torch()
+        torch = torch_peer()
         if torch is not None:
             tp, tb = torch_twin(net)
             tx, ty = torch.from_numpy(x), torch.from_numpy(y)
@@ -93,7 +86,7 @@ def _inference_case(model: str):
         net = make_net(model, full=True)
         x, _ = batch(1)
         peers = {}
-        torch = _torch()
+        torch = torch_peer()
         if torch is not None:
             tp, tb = torch_twin(net)
             tx = torch.from_numpy(x)

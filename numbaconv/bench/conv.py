@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Case, optional
+from . import Case, torch_peer
 
 #: (name, x shape (N, C, H, W), weight shape, stride, padding, dilation, groups)
 SHAPES = [
@@ -31,13 +31,6 @@ def _flops(xs, ws, stride, padding, dilation) -> float:
     out = [conv_output_size(n, k, stride, padding, dilation) for n, k in zip(xs[2:], ws[2:],
                                                                               strict=True)]
     return 2.0 * xs[0] * ws[0] * ws[1] * float(np.prod(ws[2:])) * float(np.prod(out))
-
-
-def _torch():
-    torch = optional("torch")
-    if torch is not None:
-        torch.set_num_threads(2)
-    return torch
 
 
 def _case(op, layout, name, xs, ws, stride, padding, dilation, groups):
@@ -65,7 +58,7 @@ def _case(op, layout, name, xs, ws, stride, padding, dilation, groups):
         else:
             ours = lambda: grad.conv2d_weight(ox, ws, og, **okw)  # noqa: E731
         peers = {}
-        torch = _torch()
+        torch = torch_peer()
         if torch is not None:
             fmt = torch.channels_last if last else torch.contiguous_format
             tx = torch.from_numpy(x).contiguous(memory_format=fmt)

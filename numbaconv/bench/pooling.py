@@ -12,19 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Case, optional
+from . import Case, torch_peer
 
 IMAGE = (32, 64, 112, 112)
 VOLUME = (4, 32, 32, 64, 64)
 SMALL = [(64, 32, 26, 26), (64, 64, 11, 11), (1, 32, 26, 26)]
 CL = "channels_last"
-
-
-def _torch():
-    torch = optional("torch")
-    if torch is not None:
-        torch.set_num_threads(2)
-    return torch
 
 
 def _input(shape):
@@ -58,7 +51,7 @@ def _pool_case(op, shape, k, s, p, layout="channels_first"):
         xo = _ours(x, layout)
         fn = getattr(nc, f"{op}{nd}d")
         peers = {}
-        torch = _torch()
+        torch = torch_peer()
         if torch is not None:
             tf = getattr(torch.nn.functional, f"{op}{nd}d")
             t = _theirs(torch, x, layout)
@@ -83,7 +76,7 @@ def _pool_grad_case(op, shape, k, s, p, layout="channels_first"):
         g = np.ones(gshape, np.float32)
         xo, go = _ours(x, layout), _ours(g, layout)
         peers = {}
-        torch = _torch()
+        torch = torch_peer()
         aten = torch.ops.aten if torch is not None else None
         if op == "max_pool":
             fn = getattr(grad, f"max_pool{nd}d_input")
@@ -122,7 +115,7 @@ def _global_avg_cases(shape, layout="channels_first"):
         x = _input(shape)
         xo = _ours(x, layout)
         peers = {}
-        torch = _torch()
+        torch = torch_peer()
         if torch is not None:
             t = _theirs(torch, x, layout)
             peers["torch"] = lambda: torch.nn.functional.adaptive_avg_pool2d(t, 1)
@@ -135,7 +128,7 @@ def _global_avg_cases(shape, layout="channels_first"):
         go = _ours(g, layout)
         ishape = _ours(np.empty(shape, np.float32), layout).shape
         peers = {}
-        torch = _torch()
+        torch = torch_peer()
         if torch is not None:
             t, tg = _theirs(torch, _input(shape), layout), _theirs(torch, g, layout)
             peers["torch"] = lambda: torch.ops.aten._adaptive_avg_pool2d_backward(tg, t)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Case, optional
+from . import Case, torch_peer
 
 #: (name, x shape (N, C, H, W), output channels K, padding); every kernel is 3x3, stride 1
 LAYERS = [
@@ -41,13 +41,6 @@ LAYERS = [
 BIAS_LAYERS = [LAYERS[i] for i in (0, 1, 5, 7, 10, 12, 14, 16)]
 
 OPS = ("forward", "input_grad", "weight_grad")
-
-
-def _torch():
-    torch = optional("torch")
-    if torch is not None:
-        torch.set_num_threads(2)
-    return torch
 
 
 def _out_hw(hw: int, pad: int) -> int:
@@ -79,7 +72,7 @@ def _case(op, name, xs, k, pad):
         else:
             ours = lambda: grad.conv_bias(g)  # noqa: E731
         peers = {}
-        torch = _torch()
+        torch = torch_peer()
         if torch is not None:
             tx, tw, tg = torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(g)
             back = torch.ops.aten.convolution_backward

@@ -1146,11 +1146,12 @@ def conv_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
     if out.size == 0:
         return
     # -- strategy --------------------------------------------------------------------------
-    if not geometry.channels_last and _plan.forward(
-            x.reshape(geometry.x_shape), w.reshape(geometry.w_shape), bias,
-            out.reshape(geometry.y_shape), geometry.stride, geometry.lo, geometry.dilation,
-            geometry.groups):
-        return  # a small-map strategy of the cost model (cpu/conv_plan.py)
+    plan = _plan.route("forward", geometry, out.dtype)
+    if plan is not None:  # a small-map strategy of the cost model (cpu/conv_plan.py)
+        _plan.run_forward(plan, x.reshape(geometry.x_shape), w.reshape(geometry.w_shape), bias,
+                          out.reshape(geometry.y_shape), geometry.stride, geometry.lo,
+                          geometry.dilation)
+        return
     if geometry.channels_last:
         if not _use_gemm(geometry):
             _direct_forward_cl(x, w, bias, out, geometry)
@@ -1178,11 +1179,12 @@ def conv_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
     if dx.size == 0:
         return
     # -- strategy --------------------------------------------------------------------------
-    if not geometry.channels_last and _plan.input_grad(
-            g.reshape(geometry.y_shape), w.reshape(geometry.w_shape), bias,
-            dx.reshape(geometry.x_shape), geometry.stride, geometry.lo, geometry.dilation,
-            geometry.groups):
-        return  # a small-map strategy of the cost model (cpu/conv_plan.py)
+    plan = _plan.route("input_grad", geometry, dx.dtype)
+    if plan is not None:  # a small-map strategy of the cost model (cpu/conv_plan.py)
+        _plan.run_input_grad(plan, g.reshape(geometry.y_shape), w.reshape(geometry.w_shape),
+                             bias, dx.reshape(geometry.x_shape), geometry.stride, geometry.lo,
+                             geometry.dilation)
+        return
     # stride 1: the input gradient is again a forward layer (flipped kernel, see _flipped)
     stride1 = geometry.stride == (1, 1, 1) and g.size > 0
     flo = geometry.adjoint_lo
@@ -1217,11 +1219,12 @@ def conv_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
     if dw.size == 0:
         return
     # -- strategy --------------------------------------------------------------------------
-    if (not geometry.channels_last and g.size and x.size and _plan.weight_grad(
-            x.reshape(geometry.x_shape), g.reshape(geometry.y_shape),
-            dw.reshape(geometry.w_shape), geometry.stride, geometry.lo, geometry.dilation,
-            geometry.groups)):
-        return  # a small-map strategy of the cost model (cpu/conv_plan.py)
+    plan = _plan.route("weight_grad", geometry, dw.dtype)
+    if plan is not None:  # a small-map strategy of the cost model (cpu/conv_plan.py)
+        _plan.run_weight_grad(plan, x.reshape(geometry.x_shape), g.reshape(geometry.y_shape),
+                              dw.reshape(geometry.w_shape), geometry.stride, geometry.lo,
+                              geometry.dilation)
+        return
     if geometry.channels_last:
         if g.size == 0 or not _use_gemm(geometry):
             _direct_weight_grad_cl(x, g, dw, geometry)

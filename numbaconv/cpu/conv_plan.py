@@ -538,7 +538,63 @@ def _eligible(x, w, groups) -> bool:
             and x.dtype in (np.float32, np.float64) and x.shape[0] > 0)
 
 
+@functools.lru_cache(maxsize=1024)
+def _route(op, geometry, dtype, force, force_variant) -> Plan | None:
+    """:func:`route` cached on the (cached, identity-hashed) geometry and the forced strategy."""
+    geo = geometry
+    if (geo.groups != 1 or geo.channels_last or geo.in_size[0] != 1 or geo.kernel[0] != 1
+            or geo.batch == 0 or dtype not in (np.float32, np.float64) or geo.channels == 0):
+        return None  # what forward() / input_grad() / weight_grad() refuse, op by op:
+    y_size = geo.filters * int(np.prod(geo.out_size))  # per image (the batch is not 0)
+    if y_size == 0 or (op == "input_grad" and 0 in geo.in_size):
+        return None
+    if op == "weight_grad" and 0 in geo.in_size:
+        return None
+    x_shape, w_shape, y_shape = geo.x_shape, geo.w_shape, geo.y_shape
+    if op == "input_grad":
+        p = plan("input_grad", x_shape, w_shape, y_shape, geo.stride, geo.lo, geo.dilation,
+                 np.dtype(dtype).itemsize)
+    elif op == "weight_grad":
+        p = plan("weight_grad", x_shape, w_shape, y_shape, geo.stride, geo.lo, geo.dilation,
+                 np.dtype(dtype).itemsize)
+    else:
+        p = plan("forward", x_shape, w_shape, y_shape, geo.stride, geo.lo, geo.dilation,
+                 np.dtype(dtype).itemsize)
+    return None if p.strategy == "legacy" else p
+
+
+def route(op: str, geometry, dtype) -> Plan | None:
+    """The small-map plan of one call of ``op`` ('forward', 'input_grad', 'weight_grad'), or
+    None where the launcher's own (legacy) paths run it: not eligible (grouped, 3-D,
+    channels-last, empty) or the model picks legacy. Cached per geometry and dtype, so a
+    repeated call costs one dictionary lookup (the launchers of :mod:`numbaconv.cpu.conv`
+    ask this before reshaping anything)."""
+    return _route(op, geometry, dtype, *_FORCED)
+
+
 # ------------------------------------------------------------------------------ the launchers
+
+
+def run_forward(p: Plan, x, w, bias, out, stride, lo, dilation) -> None:
+    """Run the forward pass with the small-map plan ``p`` (5-D arrays)."""
+    if p.strategy == "gemm_nhwc":
+        from .conv_gemm import forward as run
+
+        run(x, w, bias, out, stride, lo, dilation, p.nb, p.rb or out.shape[3])
+    elif p.strategy == "gemm_nchw":
+        from .conv_gemm import forward_nchw as run
+
+        run(x, w, bias, out, stride, lo, dilation, p.nb, p.rb)
+    elif p.strategy == "gemm_taps":
+        from .conv_gemm import forward_taps as run
+
+        run(x, w, bias, out, stride, lo, dilation, p.nb)
+    else:
+        from .conv_gemm import forward as fallback
+        from .winograd_nhwc import forward as run
+
+        if not run(x, w, bias, out, lo[1], lo[2], p.nb, p.rb):
+            fallback(x, w, bias, out, stride, lo, dilation, 1, out.shape[3])
 
 
 def forward(x, w, bias, out, stride, lo, dilation, groups) -> bool:
@@ -546,47 +602,23 @@ def forward(x, w, bias, out, stride, lo, dilation, groups) -> bool:
     if not _eligible(x, w, groups) or out.size == 0 or w.shape[1] == 0:
         return False
     p = plan("forward", x.shape, w.shape, out.shape, stride, lo, dilation, x.dtype.itemsize)
-    if p.strategy == "gemm_nhwc":
-        from .conv_gemm import forward as run
-
-        run(x, w, bias, out, stride, lo, dilation, p.nb, p.rb or out.shape[3])
-        return True
-    if p.strategy == "gemm_nchw":
-        from .conv_gemm import forward_nchw as run
-
-        run(x, w, bias, out, stride, lo, dilation, p.nb, p.rb)
-        return True
-    if p.strategy == "gemm_taps":
-        from .conv_gemm import forward_taps as run
-
-        run(x, w, bias, out, stride, lo, dilation, p.nb)
-        return True
-    if p.strategy == "winograd_nhwc":
-        from .conv_gemm import forward as fallback
-        from .winograd_nhwc import forward as run
-
-        if not run(x, w, bias, out, lo[1], lo[2], p.nb, p.rb):
-            fallback(x, w, bias, out, stride, lo, dilation, 1, out.shape[3])
-        return True
-    return False
-
-
-def input_grad(g, w, bias, dx, stride, lo, dilation, groups) -> bool:
-    """Run the input gradient with a small-map strategy when the model picks one."""
-    if not _eligible(dx, w, groups) or dx.size == 0 or g.size == 0 or w.shape[1] == 0:
+    if p.strategy == "legacy":
         return False
-    p = plan("input_grad", dx.shape, w.shape, g.shape, stride, lo, dilation, dx.dtype.itemsize)
+    run_forward(p, x, w, bias, out, stride, lo, dilation)
+    return True
+
+
+def run_input_grad(p: Plan, g, w, bias, dx, stride, lo, dilation) -> None:
+    """Run the input gradient with the small-map plan ``p`` (5-D arrays)."""
     if p.strategy == "gemm_nhwc":
         from .conv_gemm import input_grad as run
 
         run(g, w, bias, dx, stride, lo, dilation, p.nb)
-        return True
-    if p.strategy == "gemm_taps":
+    elif p.strategy == "gemm_taps":
         from .conv_gemm import input_grad_taps as run
 
         run(g, w, bias, dx, stride, lo, dilation, p.nb)
-        return True
-    if p.strategy == "winograd_nhwc":
+    else:
         from .conv_gemm import input_grad as fallback
         from .winograd_nhwc import forward as run
 
@@ -600,8 +632,41 @@ def input_grad(g, w, bias, dx, stride, lo, dilation, groups) -> bool:
             ok = run(g, wf, bias, dx, 2 - lo[1], 2 - lo[2], p.nb, p.rb)
         if not ok:
             fallback(g, w, bias, dx, stride, lo, dilation, 1)
-        return True
-    return False
+
+
+def input_grad(g, w, bias, dx, stride, lo, dilation, groups) -> bool:
+    """Run the input gradient with a small-map strategy when the model picks one."""
+    if not _eligible(dx, w, groups) or dx.size == 0 or g.size == 0 or w.shape[1] == 0:
+        return False
+    p = plan("input_grad", dx.shape, w.shape, g.shape, stride, lo, dilation, dx.dtype.itemsize)
+    if p.strategy == "legacy":
+        return False
+    run_input_grad(p, g, w, bias, dx, stride, lo, dilation)
+    return True
+
+
+def run_weight_grad(p: Plan, x, g, dw_out, stride, lo, dilation) -> None:
+    """Run the weight gradient with the small-map plan ``p`` (5-D arrays)."""
+    if p.strategy == "gemm_nhwc":
+        from .conv_gemm import weight_grad as run
+
+        run(x, g, dw_out, stride, lo, dilation, p.nb, p.items)
+    elif p.strategy == "gemm_nchw":
+        from .conv_gemm import weight_grad_nchw as run
+
+        run(x, g, dw_out, stride, lo, dilation, p.nb, p.items)
+    elif p.strategy == "gemm_taps":
+        from .conv_gemm import weight_grad_taps as run
+
+        run(x, g, dw_out, stride, lo, dilation, p.nb, p.items)
+    else:
+        from .conv_gemm import weight_grad as fallback
+        from .winograd_nhwc import weight_grad as run
+
+        if not run(x, g, dw_out, lo[1], lo[2], p.nb, p.rb, p.items):
+            q = plan_gemm("weight_grad", x.shape, dw_out.shape, g.shape, stride, lo, dilation,
+                          x.dtype.itemsize)
+            fallback(x, g, dw_out, stride, lo, dilation, q.nb, q.items)
 
 
 def weight_grad(x, g, dw_out, stride, lo, dilation, groups) -> bool:
@@ -611,31 +676,10 @@ def weight_grad(x, g, dw_out, stride, lo, dilation, groups) -> bool:
         return False
     p = plan("weight_grad", x.shape, dw_out.shape, g.shape, stride, lo, dilation,
              x.dtype.itemsize)
-    if p.strategy == "gemm_nhwc":
-        from .conv_gemm import weight_grad as run
-
-        run(x, g, dw_out, stride, lo, dilation, p.nb, p.items)
-        return True
-    if p.strategy == "gemm_nchw":
-        from .conv_gemm import weight_grad_nchw as run
-
-        run(x, g, dw_out, stride, lo, dilation, p.nb, p.items)
-        return True
-    if p.strategy == "gemm_taps":
-        from .conv_gemm import weight_grad_taps as run
-
-        run(x, g, dw_out, stride, lo, dilation, p.nb, p.items)
-        return True
-    if p.strategy == "winograd_nhwc":
-        from .conv_gemm import weight_grad as fallback
-        from .winograd_nhwc import weight_grad as run
-
-        if not run(x, g, dw_out, lo[1], lo[2], p.nb, p.rb, p.items):
-            q = plan_gemm("weight_grad", x.shape, dw_out.shape, g.shape, stride, lo, dilation,
-                          x.dtype.itemsize)
-            fallback(x, g, dw_out, stride, lo, dilation, q.nb, q.items)
-        return True
-    return False
+    if p.strategy == "legacy":
+        return False
+    run_weight_grad(p, x, g, dw_out, stride, lo, dilation)
+    return True
 
 
 def plan_gemm(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize) -> Plan:

@@ -28,6 +28,12 @@ results, bit for bit):
   over the outputs whose windows hold it, in ascending order.
 * max gradient: each ``grad_output`` entry added to its window's maximum, plane by plane in
   output scan order (a serial scatter per plane or channel block: deterministic).
+
+Kernel 2, stride 2, no padding or dilation in 2-D channels-first (the CNN pooling, read off the
+window tables by :func:`_tiles2`) has kernels of its own: the windows tile the plane, so the
+gradient writes each input element once (``0 + g`` at the picked tap, zeros elsewhere: the
+generic kernels' values) with no zeroing pass and no scatter, and the picked tap comes from
+selects on single comparisons (:func:`_tile2_tap`), which compile without branches.
 """
 
 from __future__ import annotations
@@ -282,6 +288,166 @@ def _isum(c, cb, acc, a0, m, s):
 
 
 # -------------------------------------------------------------- channels-first serial kernels
+
+
+# ------------------------------------------- channels-first 2x2 tiles (kernel 2, stride 2)
+#
+# The common CNN pooling (kernel 2, stride 2, no padding, no dilation, 2-D): the windows tile
+# the plane, every input element lies in at most one window. One pass per output row reads its
+# two input rows once; the gradient writes every input element once (the routed value or
+# zero), so it needs neither a zeroing pass nor a scatter. Same scan order, same takes() and
+# the same values as the generic kernels (a gradient entry is written as 0 + g, the generic
+# kernels' zero plus one addition, so -0.0 becomes +0.0 in both).
+
+
+@njit(**_JIT, inline="always")
+def _tile2(x, a, b):
+    """The maximum of the 2x2 window whose rows start at ``a`` and ``b`` (taps in row-major
+    order, the first maximum / first NaN winning: :func:`takes`' scan)."""
+    best = x[_U(a)]
+    v = x[_U(a) + _U(1)]
+    best = v if takes(v, best) else best
+    v = x[_U(b)]
+    best = v if takes(v, best) else best
+    v = x[_U(b) + _U(1)]
+    return v if takes(v, best) else best
+
+
+@njit(**_JIT, inline="always")
+def _tile2_tap(x0, x1, x2, x3, zero, one, two, three, four):
+    """Which tap (0..3, as a float of the array's dtype) :func:`takes`' scan picks among
+    ``x0..x3``: the first NaN if there is one, else the first maximum.
+
+    Every select is conditioned on one float comparison, so the code has no branches (a select
+    on :func:`takes`' two-comparison condition compiles to a jump that random data mispredicts
+    half the time, 4x slower) and the gradient loops vectorise.
+    """
+    k = zero
+    best = x0
+    t = x1 > best
+    best = x1 if t else best
+    k = one if t else k
+    t = x2 > best
+    best = x2 if t else best
+    k = two if t else k
+    k = three if x3 > best else k
+    kn = four  # the first NaN, scanned last to first
+    kn = three if x3 != x3 else kn
+    kn = two if x2 != x2 else kn
+    kn = one if x1 != x1 else kn
+    kn = zero if x0 != x0 else kn
+    return kn if kn < four else k
+
+
+@njit(**_JIT)
+def _max2_rows(x, out, H, W, oH, oW, r0, r1):
+    """Output rows ``r0 <= r < r1`` (rows: (plane, oh)) of 2x2 / stride-2 max pooling."""
+    for r in range(r0, r1):
+        oh = r % oH
+        a0 = (r // oH) * H * W + 2 * oh * W
+        o0 = r * oW
+        for ow in range(oW):
+            out[_U(o0) + _U(ow)] = _tile2(x, a0 + 2 * ow, a0 + W + 2 * ow)
+
+
+@njit(**_JIT)
+def _argmax2_rows(x, out, idx, H, W, oH, oW, r0, r1):
+    """:func:`_max2_rows` also writing each maximum's flat in-plane index to ``idx``."""
+    zero, one, two, three, four = (x.dtype.type(0), x.dtype.type(1), x.dtype.type(2),
+                                   x.dtype.type(3), x.dtype.type(4))
+    for r in range(r0, r1):
+        oh = r % oH
+        p0 = 2 * oh * W
+        xp = (r // oH) * H * W
+        a0 = xp + p0
+        o0 = r * oW
+        for ow in range(oW):
+            a = a0 + 2 * ow
+            b = a + W
+            k = np.int64(_tile2_tap(x[_U(a)], x[_U(a) + _U(1)], x[_U(b)], x[_U(b) + _U(1)],
+                                    zero, one, two, three, four))
+            p = p0 + 2 * ow + (k & 1) + (k >> 1) * W
+            out[_U(o0) + _U(ow)] = x[_U(xp) + _U(p)]
+            idx[_U(o0) + _U(ow)] = p
+
+
+@njit(**_JIT)
+def _max2_bwd_rows(g, x, gin, H, W, oH, oW, r0, r1, zero):
+    """Output rows ``r0 <= r < r1`` of the 2x2 / stride-2 max-pooling gradient: the two input
+    rows under output row ``r`` (and, for a plane's last output row, the rows below it that no
+    window reads) written whole: ``0 + g`` at each window's maximum, zeros elsewhere.
+
+    First the picked tap of each window of the row (:func:`_tile2_tap`), then each input row
+    in one pass: three loops with contiguous or paired accesses, which vectorise."""
+    one, two, three, four = (x.dtype.type(1), x.dtype.type(2), x.dtype.type(3),
+                             x.dtype.type(4))
+    tap = np.empty(oW, x.dtype)
+    for r in range(r0, r1):
+        oh = r % oH
+        xp = (r // oH) * H * W
+        a0 = xp + 2 * oh * W
+        b0 = a0 + W
+        o0 = r * oW
+        for ow in range(oW):
+            a = a0 + 2 * ow
+            b = b0 + 2 * ow
+            tap[_U(ow)] = _tile2_tap(x[_U(a)], x[_U(a) + _U(1)], x[_U(b)], x[_U(b) + _U(1)],
+                                     zero, one, two, three, four)
+        for ow in range(oW):
+            v = zero + g[_U(o0) + _U(ow)]
+            k = tap[_U(ow)]
+            gin[_U(a0) + _U(2 * ow)] = v if k == zero else zero
+            gin[_U(a0) + _U(2 * ow + 1)] = v if k == one else zero
+        for ow in range(oW):
+            v = zero + g[_U(o0) + _U(ow)]
+            k = tap[_U(ow)]
+            gin[_U(b0) + _U(2 * ow)] = v if k == two else zero
+            gin[_U(b0) + _U(2 * ow + 1)] = v if k == three else zero
+        for w in range(2 * oW, W):  # the columns right of the last window
+            gin[_U(a0) + _U(w)] = zero
+            gin[_U(b0) + _U(w)] = zero
+        if oh == oH - 1:  # the rows below the last window
+            for i in range(xp + 2 * oH * W, xp + H * W):
+                gin[_U(i)] = zero
+
+
+@functools.lru_cache(maxsize=512)
+def _tiles2(spec) -> bool:
+    """True when ``spec`` is 2-D-like, channels-first max pooling with kernel 2, stride 2, no
+    padding and no dilation, every window whole: the :func:`_max2_rows` kernels apply."""
+    if spec.channels_last or spec.kind not in ("max", "adaptive_max") or spec.win is None:
+        return False
+    D, H, W, oD, oH, oW = spec.dims
+    if D != 1 or oD != 1 or oH == 0 or oW == 0 or spec.geo[1] != 1 or spec.geo[2] != 1:
+        return False
+    win = spec.win
+    if win[0, 0, 0] != 0 or win[0, 1, 0] != 0 or win[0, 2, 0] != 1:
+        return False
+    for a, n in ((1, oH), (2, oW)):
+        if not ((win[a, 0, :n] == 2 * np.arange(n)).all() and (win[a, 1, :n] == 0).all()
+                and (win[a, 2, :n] == 2).all()):
+            return False
+    return True
+
+
+@njit(parallel=True, **_JIT)
+def _max2_rows_par(x, out, H, W, oH, oW, items, step):
+    for c in prange((items + step - 1) // step):
+        _max2_rows(x, out, H, W, oH, oW, c * step, min(items, (c + 1) * step))
+
+
+@njit(parallel=True, **_JIT)
+def _argmax2_rows_par(x, out, idx, H, W, oH, oW, items, step):
+    for c in prange((items + step - 1) // step):
+        _argmax2_rows(x, out, idx, H, W, oH, oW, c * step, min(items, (c + 1) * step))
+
+
+@njit(parallel=True, **_JIT)
+def _max2_bwd_rows_par(g, x, gin, H, W, oH, oW, items, step, zero):
+    for c in prange((items + step - 1) // step):
+        _max2_bwd_rows(g, x, gin, H, W, oH, oW, c * step, min(items, (c + 1) * step), zero)
+
+
 
 
 @njit(**_JIT)
@@ -778,6 +944,12 @@ def max_pool(spec, x, out) -> None:
         return
     items = spec.batch * spec.channels * oD * oH
     step = _split(items, spec.work)
+    if _tiles2(spec):
+        if step is None:
+            _max2_rows(xf, of, H, W, oH, oW, 0, items)
+        else:
+            _max2_rows_par(xf, of, H, W, oH, oW, items, step)
+        return
     if step is None:
         _max_rows(xf, of, spec.win, spec.geo, D, H, W, oD, oH, oW, 0, items, _variant(spec))
     else:
@@ -803,6 +975,12 @@ def max_pool_indices(spec, x, out, idx) -> None:
         return
     items = spec.batch * spec.channels * oD * oH
     step = _split(items, spec.work)
+    if _tiles2(spec):
+        if step is None:
+            _argmax2_rows(xf, of, jf, H, W, oH, oW, 0, items)
+        else:
+            _argmax2_rows_par(xf, of, jf, H, W, oH, oW, items, step)
+        return
     if step is None:
         _argmax_rows(xf, of, jf, spec.win, spec.geo, D, H, W, oD, oH, oW, 0, items,
                      _variant(spec))
@@ -825,6 +1003,15 @@ def max_pool_backward(spec, g, x, gin) -> None:
             _max_bwd_cl(gf, xf, hf, spec.win, spec.geo, D, H, W, C, oD, oH, oW, 0, items)
         else:
             _max_bwd_cl_par(gf, xf, hf, spec.win, spec.geo, D, H, W, C, oD, oH, oW, items, step)
+        return
+    if _tiles2(spec):  # every input element in at most one window: written once, row by row
+        items = spec.batch * spec.channels * oH
+        step = _split(items, spec.work)
+        zero = hf.dtype.type(0)
+        if step is None:
+            _max2_bwd_rows(gf, xf, hf, H, W, oH, oW, 0, items, zero)
+        else:
+            _max2_bwd_rows_par(gf, xf, hf, H, W, oH, oW, items, step, zero)
         return
     items = spec.batch * spec.channels
     step = _split(items, spec.work)

@@ -123,9 +123,12 @@ def _blas_controller():
         try:
             from threadpoolctl import ThreadpoolController
 
-            _CONTROLLER.append(ThreadpoolController())
+            ctl = ThreadpoolController()
+            # its BLAS libraries, selected once: the controller's list of libraries is fixed
+            # when it is made, and select() builds a new controller each time (3 us a call)
+            _CONTROLLER.extend((ctl, ctl.select(user_api="blas").lib_controllers))
         except Exception:  # not installed, or no BLAS found
-            _CONTROLLER.append(None)
+            _CONTROLLER[:] = [None, []]
     return _CONTROLLER[0]
 
 
@@ -134,19 +137,19 @@ def _one_blas_thread():
     """BLAS limited to one thread for the block (threadpoolctl's per-library controllers,
     called directly: a few microseconds where ``ctl.limit`` takes tens). One call at a time
     holds the limit, so concurrent callers cannot restore it wrongly."""
-    ctl = _blas_controller()
-    if ctl is None:
+    if _blas_controller() is None:
         yield
         return
-    libs = ctl.select(user_api="blas").lib_controllers
+    libs = _CONTROLLER[1]
     with _BLAS_LOCK:
         saved = [lib.get_num_threads() for lib in libs]
-        for lib in libs:
+        changed = [(lib, n) for lib, n in zip(libs, saved, strict=True) if n != 1]
+        for lib, _ in changed:  # (a library already at one thread is left alone)
             lib.set_num_threads(1)
         try:
             yield
         finally:
-            for lib, n in zip(libs, saved, strict=True):
+            for lib, n in changed:
                 lib.set_num_threads(n)
 
 

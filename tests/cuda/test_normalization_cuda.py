@@ -50,6 +50,29 @@ def test_gradients(training):
     np.testing.assert_allclose(to_host(grad.batch_norm_bias(to_device(g))), ref[2], rtol=1e-12)
 
 
+def _last(a):
+    """The channel axis (1) moved last, contiguous."""
+    return np.ascontiguousarray(np.moveaxis(a, 1, -1))
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_channels_last(training):
+    x, rm, rv, w, b = _data((2, 3, 2, 4), np.float64, 3)
+    g = np.random.default_rng(4).standard_normal(x.shape)
+    ref, ref_rm, _ = batch_norm_ref(x, rm, rv, w, b, training, 0.1, 1e-5)
+    grads = batch_norm_grads_ref(g, x, rm, rv, w, training)
+    d_rm, d_rv = to_device(rm), to_device(rv)
+    y = nc.batch_norm(to_device(_last(x)), d_rm, d_rv, to_device(w), to_device(b), training,
+                      data_format="channels_last")
+    np.testing.assert_allclose(to_host(y), _last(ref), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(d_rm.copy_to_host(), ref_rm if training else rm, rtol=1e-12)
+    got = grad.batch_norm_backward(to_device(_last(g)), to_device(_last(x)), to_device(rm),
+                                   to_device(rv), to_device(w), training,
+                                   data_format="channels_last")
+    for a, r in zip(got, (_last(grads[0]), grads[1], grads[2]), strict=True):
+        np.testing.assert_allclose(to_host(a), r, rtol=1e-10, atol=1e-12)
+
+
 def test_mixing_host_and_device_is_refused():
     x, rm, rv, _, _ = _data((3, 2), np.float64)
     with pytest.raises(TypeError, match="CUDA array"):

@@ -1,0 +1,102 @@
+"""Every kernel of the public API hits Numba's on-disk cache from the second process on.
+
+These tests compile the whole API from an empty cache directory, so they run in their own
+``make test-cache`` step, one process at a time (the timing of the suite's xdist workers
+would otherwise decide which process compiles what). The calls are
+:data:`numbaconv.precompile.CALLS`: one representative call per kernel path of every public
+family (every activation with its derivative, fused form and VJP; every conv strategy in
+both layouts; pooling, padding, signal, batch_norm) in every dtype the API computes in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import numbaconv
+
+ROOT = Path(numbaconv.__file__).resolve().parent
+
+#: runs numbaconv.compile in this process (one worker process per core) and prints its report
+REPORT = ("import json, sys, numbaconv\n"
+          "fam = sys.argv[1].split(',') if sys.argv[1] else None\n"
+          "dt = sys.argv[2].split(',')\n"
+          "r = numbaconv.compile(fam, dt, processes=int(sys.argv[3]), progress=False)\n"
+          "print(json.dumps(dict(calls=r.calls, compiled=r.compiled, loaded=r.loaded,"
+          " dirs=r.cache_dirs, file=numbaconv.__file__)))\n")
+
+
+def _compile(env: dict, families: str = "", dtypes: str = "float32,float64,int64,complex128",
+             processes: int = 2, prefix: tuple = (), cwd: Path | None = None) -> dict:
+    proc = subprocess.run([*prefix, sys.executable, "-c", REPORT, families, dtypes,
+                           str(processes)], env=env, capture_output=True, text=True,
+                          timeout=1200, cwd=cwd)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _entries(cache: Path) -> dict[str, int]:
+    return {str(p.relative_to(cache)): p.stat().st_size for p in cache.rglob("*")
+            if p.suffix in (".nbi", ".nbc")}
+
+
+def _env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
+    env.update(extra)
+    return env
+
+
+def test_second_process_compiles_nothing_and_later_runs_add_no_file(tmp_path):
+    cache = tmp_path / "cache"
+    env = _env(NUMBA_CACHE_DIR=str(cache))
+    first = _compile(env)
+    assert first["compiled"] > 0 and first["calls"] > 100
+    entries = _entries(cache)
+    assert entries, "the first run wrote no cache entry"
+    second = _compile(env)
+    assert second["compiled"] == 0, f"the second process compiled {second['compiled']} kernels"
+    assert second["loaded"] > 0
+    assert _entries(cache) == entries
+    for _ in range(2):  # two more runs: no file added, none rewritten
+        assert _compile(env, processes=1)["compiled"] == 0
+    assert _entries(cache) == entries
+
+
+def _without_write_capabilities() -> tuple:
+    """A command prefix that runs a process without root's power to write anywhere."""
+    if os.geteuid() != 0:
+        return ()
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.fail("running as root without setpriv: cannot make a read-only install")
+    return (setpriv, "--bounding-set=-dac_override,-dac_read_search,-fowner")
+
+
+def test_read_only_install_caches_per_user_and_starts_warm(tmp_path):
+    """The package copied where nobody may write (as root installs it for other users): the
+    kernels go to the per-user cache directory, and the second process loads them."""
+    site = tmp_path / "site"
+    shutil.copytree(ROOT, site / "numbaconv", ignore=shutil.ignore_patterns("__pycache__"))
+    for p in [site, *site.rglob("*")]:
+        p.chmod(p.stat().st_mode & ~0o222)
+    xdg = tmp_path / "xdg"
+    env = _env(PYTHONPATH=str(site), XDG_CACHE_HOME=str(xdg))
+    prefix = _without_write_capabilities()
+    try:
+        run = dict(processes=1, prefix=prefix, cwd=tmp_path)  # not the checkout's directory
+        first = _compile(env, "padding,pooling", "float32", **run)
+        second = _compile(env, "padding,pooling", "float32", **run)
+    finally:
+        for p in [site, *site.rglob("*")]:
+            p.chmod(p.stat().st_mode | 0o200)
+    assert Path(first["file"]).is_relative_to(site)  # the read-only copy ran
+    assert first["compiled"] > 0
+    assert first["dirs"] and all(Path(d).is_relative_to(xdg) for d in first["dirs"])
+    assert second["compiled"] == 0 and second["loaded"] > 0
+    assert not list(site.rglob("__pycache__"))
