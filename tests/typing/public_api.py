@@ -289,6 +289,12 @@ def normalization() -> None:
     check(gx, x.shape)
     check(gw, (3,))
     check(gb, (3,))
+    xl = x.transpose(0, 2, 3, 1)  # channels last (Keras' BatchNormalization(axis=-1))
+    yl = nc.batch_norm(xl, mean, var, weight, bias, data_format="channels_last")
+    outs = (np.empty(xl.shape), None, np.empty(3))
+    gxl, _, gbl = grad.batch_norm_backward(np.ones_like(host(yl)), xl, mean, var, weight,
+                                           data_format="channels_last", out=outs)
+    assert gxl is outs[0] and gbl is outs[2]
 
 
 def testing_() -> None:
