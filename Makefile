@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test test-cpu test-doc test-cache test-cuda test-bench test-boundscheck bench asv lint clean
+.PHONY: demo test test-cpu test-doc test-cache test-cuda test-bench test-boundscheck bench asv lint typecheck clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -92,8 +92,14 @@ asv: $(STAMP)
 	$(BIN)/asv run --python=same --set-commit-hash HEAD $(ASVFLAGS)
 	$(BIN)/asv publish
 
-lint: $(STAMP)
+lint: $(STAMP) typecheck
 	$(BIN)/ruff check numbaconv tests benchmarks examples
+
+# pyright over the package and tests/typing/public_api.py, which calls every public name as a
+# user would ([tool.pyright] in pyproject.toml; docs/architecture.md, "Types"); pyright runs
+# on Node.js (on PATH, else the pyright package fetches one on first use)
+typecheck: $(STAMP)
+	$(BIN)/pyright
 
 clean:
 	rm -rf $(VENV) .asv build *.egg-info

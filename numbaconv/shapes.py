@@ -19,6 +19,7 @@ All sizes are per axis. Conventions (see ``docs/semantics.md``):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeAlias
 
 from .core.validate import check_choice, check_int
 
@@ -26,6 +27,9 @@ __all__ = ["conv_output_size", "conv_transpose_output_size", "same_padding", "po
            "unpool_output_size", "resolve_axis_padding"]
 
 PADDING_WORDS = ("valid", "same", "full", "causal")
+
+#: one axis' padding: an int (both sides), a ``(before, after)`` pair or a word ('same', ...)
+AxisPadding: TypeAlias = int | str | Sequence[int]
 
 
 def same_padding(n: int, kernel_size: int, stride: int = 1, dilation: int = 1) -> tuple[int, int]:
@@ -72,7 +76,7 @@ def same_padding(n: int, kernel_size: int, stride: int = 1, dilation: int = 1) -
 
 
 def resolve_axis_padding(
-    padding, n: int, kernel_size: int, stride: int = 1, dilation: int = 1,
+    padding: AxisPadding, n: int, kernel_size: int, stride: int = 1, dilation: int = 1,
     name: str = "padding", words: Sequence[str] = PADDING_WORDS,
 ) -> tuple[int, int]:
     """Resolve one axis' padding spec to ``(before, after)``.
@@ -107,7 +111,8 @@ def resolve_axis_padding(
     return p, p
 
 
-def conv_output_size(n: int, kernel_size: int, stride: int = 1, padding=0, dilation: int = 1) -> int:
+def conv_output_size(n: int, kernel_size: int, stride: int = 1, padding: AxisPadding = 0,
+                     dilation: int = 1) -> int:
     """Length of a convolution's output along one axis.
 
     ``floor((n + before + after - dilation*(kernel_size - 1) - 1) / stride) + 1``.
@@ -156,7 +161,7 @@ def conv_output_size(n: int, kernel_size: int, stride: int = 1, padding=0, dilat
     return (span - 1) // s + 1
 
 
-def conv_transpose_output_size(n: int, kernel_size: int, stride: int = 1, padding=0,
+def conv_transpose_output_size(n: int, kernel_size: int, stride: int = 1, padding: AxisPadding = 0,
                                dilation: int = 1, output_padding: int = 0) -> int:
     """Length of a transposed convolution's output along one axis (PyTorch's rule).
 
@@ -187,7 +192,7 @@ def conv_transpose_output_size(n: int, kernel_size: int, stride: int = 1, paddin
     return out
 
 
-def pool_output_size(n: int, kernel_size: int, stride: int | None = None, padding=0,
+def pool_output_size(n: int, kernel_size: int, stride: int | None = None, padding: AxisPadding = 0,
                      dilation: int = 1, ceil_mode: bool = False) -> int:
     """Length of a pooling output along one axis (PyTorch's rule).
 

@@ -24,8 +24,12 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+
+from .typing import ArrayLike
 
 __all__ = ["gradcheck", "numerical_vjp", "GradcheckError", "GradcheckReport"]
 
@@ -98,8 +102,9 @@ def _loss(f, args, v) -> float:
     return float(np.vdot(v, _host(f(*args))))
 
 
-def numerical_vjp(f: Callable, inputs, grad_output, wrt: Sequence[int] | None = None,
-                  eps: float = 1e-6, elements: dict | None = None) -> list[np.ndarray]:
+def numerical_vjp(f: Callable, inputs: Sequence[Any] | npt.ArrayLike, grad_output: ArrayLike,
+                  wrt: Sequence[int] | None = None, eps: float = 1e-6,
+                  elements: dict | None = None) -> list[np.ndarray]:
     """The VJP of ``f`` by central differences in float64: one array per input in ``wrt``.
 
     Parameters
@@ -153,8 +158,9 @@ def numerical_vjp(f: Callable, inputs, grad_output, wrt: Sequence[int] | None = 
     return grads
 
 
-def gradcheck(f: Callable, inputs, vjp: Callable, *, wrt: Sequence[int] | None = None,
-              grad_output=None, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+def gradcheck(f: Callable, inputs: Sequence[Any] | npt.ArrayLike, vjp: Callable, *,
+              wrt: Sequence[int] | None = None, grad_output: ArrayLike | None = None,
+              eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
               elements: int | None = None, seed: int = 0, raise_exception: bool = True) -> bool:
     """Check an analytic vector-Jacobian product against central differences in float64.
 

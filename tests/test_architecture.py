@@ -93,7 +93,8 @@ def test_no_import_circles():
 
 def test_core_knows_no_backend():
     graph = _graph()
-    allowed = ("numbaconv.core", "numbaconv.shapes")
+    # numbaconv.typing: the public type aliases, importing nothing of numbaconv
+    allowed = ("numbaconv.core", "numbaconv.shapes", "numbaconv.typing")
     for mod, targets in graph.items():
         if mod.startswith("numbaconv.core"):
             bad = {t for t in targets if not t.startswith(allowed)}
@@ -163,3 +164,48 @@ def test_import_leaves_process_settings_alone():
                          check=True)
     same, changed = json.loads(res.stdout.strip().splitlines()[-1])
     assert same, f"import numbaconv changed the environment or Numba's config: {changed}"
+
+
+def _names_used(path: Path) -> set[str]:
+    """Dotted names a script refers to (``nc.conv2d`` with ``import numbaconv as nc`` is
+    ``numbaconv.conv2d``), through its top-level imports' aliases."""
+    tree = ast.parse(path.read_text())
+    aliases = {}
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                local = a.asname or a.name.split(".")[0]
+                aliases[local] = a.name if a.asname else local
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for a in node.names:
+                aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+    used = set()
+    for node in ast.walk(tree):
+        parts = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if isinstance(node, ast.Name) and node.id in aliases:
+            used.add(".".join([aliases[node.id], *reversed(parts)]))
+    return {p for name in used for p in _prefixes(name)}
+
+
+def _prefixes(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+def test_typing_script_uses_every_public_name():
+    # tests/typing/public_api.py, which pyright checks with the package (make typecheck),
+    # calls every public name: a new name without a typed call there fails here
+    import importlib
+    import importlib.util
+
+    used = _names_used(Path(__file__).parent / "typing" / "public_api.py")
+    modules = ["numbaconv", "numbaconv.grad", "numbaconv.testing", "numbaconv.typing"]
+    if importlib.util.find_spec("dask") is not None:
+        modules.append("numbaconv.dask")
+    expected = {"numbaconv.compile"}
+    for name in modules:
+        expected |= {f"{name}.{n}" for n in importlib.import_module(name).__all__}
+    assert not expected - used, f"tests/typing/public_api.py does not use {sorted(expected - used)}"

@@ -28,6 +28,7 @@ scalar formulas are written once in :mod:`numbaconv.scalar.activations`.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 
@@ -35,7 +36,7 @@ from ..core import validate
 from ..core.dispatch import asarray, backend_of, is_cuda_array, kernels, memory
 from ..core.operands import dtype_of, float_dtype
 from ..core.out import finish_out, prepare_out
-from ..typing import Array, ArrayLike
+from ..typing import Array, ArrayLike, CudaArray
 
 __all__: list[str] = [
     "identity",
@@ -3889,7 +3890,7 @@ def prelu_weight(grad_output: ArrayLike, x: ArrayLike, weight: ArrayLike, *,
     if tuple(g.shape) != tuple(arr.shape):
         raise ValueError(f"grad_output must have the shape of x {tuple(arr.shape)}, got "
                          f"{tuple(g.shape)}")
-    wshape = tuple(weight.shape) if is_cuda_array(weight) else np.shape(weight)
+    wshape = tuple(cast(CudaArray, weight).shape) if is_cuda_array(weight) else np.shape(weight)
     dst = prepare_out(out, backend, wshape, arr.dtype,
                       inputs={"grad_output": grad_output, "x": x, "weight": weight})
     shape3 = (1, 1, arr.size) if w.size == 1 else (arr.shape[0], w.size, inner)

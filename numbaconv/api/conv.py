@@ -11,6 +11,7 @@ last axis, computed in that layout). Every call is resolved by
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -71,9 +72,10 @@ def _ready(a, b, c=None):
     return None
 
 
-def _operands(*named):
+def _operands(*named: tuple[str, Any]) -> tuple[str, np.dtype, list[Any]]:
     """``(backend, dtype, arrays)`` for ``(name, value)`` pairs (None stays None): one backend,
-    NumPy's float promotion, every array normalised for the kernels."""
+    NumPy's float promotion, every array normalised for the kernels (NumPy or numba device
+    arrays)."""
     backend = backend_of(**{n: a for n, a in named})
     dtype = float_dtype(*(dtype_of(a, n) for n, a in named if a is not None))
     return backend, dtype, [None if a is None else asarray(a, n, backend, dtype)
@@ -92,13 +94,14 @@ def _result(out, backend: str, shape, dtype, inputs):
     return prepare_out(out, backend, shape, dtype, inputs=inputs)
 
 
-def _pad_input(x, spec: ConvSpec, backend: str, dtype):
-    """``x`` padded by ``spec``'s non-zero ``padding_mode`` (batched)."""
+def _pad_input(x, spec: ConvSpec, pad_widths: tuple[tuple[int, int], ...], backend: str,
+               dtype):
+    """``x`` padded by ``spec``'s non-zero ``padding_mode`` (batched): ``spec.pad_widths``."""
     full = x if spec.batched else x.reshape((1,) + tuple(x.shape))
-    maps, offsets = padspec.index_maps(full.shape, spec.pad_widths, spec.mode)
+    maps, offsets = padspec.index_maps(full.shape, pad_widths, spec.mode)
     cvals = padspec.resolve_constant_values(0, full.ndim, dtype)
     padded = empty(backend, spec.padded_shape, dtype)
-    kernels("padding", backend).pad(full, padded, maps, offsets, cvals, spec.pad_widths[-1][0])
+    kernels("padding", backend).pad(full, padded, maps, offsets, cvals, pad_widths[-1][0])
     return padded
 
 
@@ -115,7 +118,7 @@ def _forward(nd, x, weight, bias, stride, padding, dilation, groups, padding_mod
         check_bias(ba, spec.out_channels)
     dst = _result(out, backend, spec.out_shape, dtype, {"x": x, "weight": weight, "bias": bias})
     if spec.pad_widths is not None:
-        xa = _pad_input(xa, spec, backend, dtype)
+        xa = _pad_input(xa, spec, spec.pad_widths, backend, dtype)
     _kernels(backend).conv_forward(xa, wa, ba, dst, spec.geometry)
     return finish_out(out, dst)
 

@@ -445,7 +445,8 @@ def batch_norm_backward(grad_output: ArrayLike, x: ArrayLike, running_mean: Arra
                         running_var: ArrayLike | None, weight: ArrayLike | None = None,
                         training: bool = False, eps: float = 1e-5, *,
                         data_format: str = "channels_first",
-                        out: tuple | None = None) -> tuple:
+                        out: tuple[Array | None, Array | None, Array | None] | None = None
+                        ) -> tuple[Array, Array, Array]:
     """All three gradients of :func:`numbaconv.batch_norm` in one pass: what a training step
     calls (PyTorch's autograd computes the same triple in one backward node).
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+import numpy.typing as npt
 
 from ..core import padding as padspec
 from ..core.dispatch import CPU, asarray, backend_of, kernels
@@ -20,8 +21,8 @@ def _ops(backend: str):
     return kernels("padding", backend)
 
 
-def pad(x: ArrayLike, pad_width, mode: str = "constant", constant_values=0, *,
-        out: Array | None = None) -> Array:
+def pad(x: ArrayLike, pad_width: npt.ArrayLike, mode: str = "constant",
+        constant_values: npt.ArrayLike = 0, *, out: Array | None = None) -> Array:
     """Pad an N-D array; the same result as :func:`numpy.pad`, in parallel, on CPU or GPU.
 
     Parameters

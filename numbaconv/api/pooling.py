@@ -28,6 +28,7 @@ Semantics (identical on CPU and GPU, in both layouts):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal, overload
 
 import numpy as np
 
@@ -248,6 +249,26 @@ def _max_unpool(nd, x, indices, kernel_size, stride, padding, output_size, data_
 # ------------------------------------------------------------------------------- max pooling
 
 
+@overload
+def max_pool1d(x: ArrayLike, kernel_size: Size, stride: Size | None = ...,
+               padding: Padding = ..., dilation: Size = ..., ceil_mode: bool = ...,
+               return_indices: Literal[False] = ..., *, data_format: str = ...,
+               out: Array | None = ...) -> Array: ...
+@overload
+def max_pool1d(x: ArrayLike, kernel_size: Size, stride: Size | None,
+               padding: Padding, dilation: Size, ceil_mode: bool,
+               return_indices: Literal[True], *, data_format: str = ...,
+               out: OutPair = ...) -> tuple[Array, Array]: ...
+@overload
+def max_pool1d(x: ArrayLike, kernel_size: Size, stride: Size | None = ...,
+               padding: Padding = ..., dilation: Size = ..., ceil_mode: bool = ..., *,
+               return_indices: Literal[True], data_format: str = ...,
+               out: OutPair = ...) -> tuple[Array, Array]: ...
+@overload
+def max_pool1d(x: ArrayLike, kernel_size: Size, stride: Size | None = ...,
+               padding: Padding = ..., dilation: Size = ..., ceil_mode: bool = ...,
+               return_indices: bool = ..., *, data_format: str = ...,
+               out: OutPair = ...) -> Array | tuple[Array, Array]: ...
 def max_pool1d(x: ArrayLike, kernel_size: Size, stride: Size | None = None,
                padding: Padding = 0, dilation: Size = 1, ceil_mode: bool = False,
                return_indices: bool = False, *, data_format: str = "channels_first",
@@ -311,6 +332,26 @@ def max_pool1d(x: ArrayLike, kernel_size: Size, stride: Size | None = None,
                      data_format, out)
 
 
+@overload
+def max_pool2d(x: ArrayLike, kernel_size: Size, stride: Size | None = ...,
+               padding: Padding = ..., dilation: Size = ..., ceil_mode: bool = ...,
+               return_indices: Literal[False] = ..., *, data_format: str = ...,
+               out: Array | None = ...) -> Array: ...
+@overload
+def max_pool2d(x: ArrayLike, kernel_size: Size, stride: Size | None,
+               padding: Padding, dilation: Size, ceil_mode: bool,
+               return_indices: Literal[True], *, data_format: str = ...,
+               out: OutPair = ...) -> tuple[Array, Array]: ...
+@overload
+def max_pool2d(x: ArrayLike, kernel_size: Size, stride: Size | None = ...,
+               padding: Padding = ..., dilation: Size = ..., ceil_mode: bool = ..., *,
+               return_indices: Literal[True], data_format: str = ...,
+               out: OutPair = ...) -> tuple[Array, Array]: ...
+@overload
+def max_pool2d(x: ArrayLike, kernel_size: Size, stride: Size | None = ...,
+               padding: Padding = ..., dilation: Size = ..., ceil_mode: bool = ...,
+               return_indices: bool = ..., *, data_format: str = ...,
+               out: OutPair = ...) -> Array | tuple[Array, Array]: ...
 def max_pool2d(x: ArrayLike, kernel_size: Size, stride: Size | None = None,
                padding: Padding = 0, dilation: Size = 1, ceil_mode: bool = False,
                return_indices: bool = False, *, data_format: str = "channels_first",
@@ -378,6 +419,26 @@ def max_pool2d(x: ArrayLike, kernel_size: Size, stride: Size | None = None,
                      data_format, out)
 
 
+@overload
+def max_pool3d(x: ArrayLike, kernel_size: Size, stride: Size | None = ...,
+               padding: Padding = ..., dilation: Size = ..., ceil_mode: bool = ...,
+               return_indices: Literal[False] = ..., *, data_format: str = ...,
+               out: Array | None = ...) -> Array: ...
+@overload
+def max_pool3d(x: ArrayLike, kernel_size: Size, stride: Size | None,
+               padding: Padding, dilation: Size, ceil_mode: bool,
+               return_indices: Literal[True], *, data_format: str = ...,
+               out: OutPair = ...) -> tuple[Array, Array]: ...
+@overload
+def max_pool3d(x: ArrayLike, kernel_size: Size, stride: Size | None = ...,
+               padding: Padding = ..., dilation: Size = ..., ceil_mode: bool = ..., *,
+               return_indices: Literal[True], data_format: str = ...,
+               out: OutPair = ...) -> tuple[Array, Array]: ...
+@overload
+def max_pool3d(x: ArrayLike, kernel_size: Size, stride: Size | None = ...,
+               padding: Padding = ..., dilation: Size = ..., ceil_mode: bool = ...,
+               return_indices: bool = ..., *, data_format: str = ...,
+               out: OutPair = ...) -> Array | tuple[Array, Array]: ...
 def max_pool3d(x: ArrayLike, kernel_size: Size, stride: Size | None = None,
                padding: Padding = 0, dilation: Size = 1, ceil_mode: bool = False,
                return_indices: bool = False, *, data_format: str = "channels_first",
@@ -612,6 +673,18 @@ def avg_pool3d(x: ArrayLike, kernel_size: Size, stride: Size | None = None,
 # -------------------------------------------------------------------------- adaptive pooling
 
 
+@overload
+def adaptive_max_pool1d(x: ArrayLike, output_size: int | Sequence[int | None],
+                        return_indices: Literal[False] = ..., *, data_format: str = ...,
+                        out: Array | None = ...) -> Array: ...
+@overload
+def adaptive_max_pool1d(x: ArrayLike, output_size: int | Sequence[int | None],
+                        return_indices: Literal[True], *, data_format: str = ...,
+                        out: OutPair = ...) -> tuple[Array, Array]: ...
+@overload
+def adaptive_max_pool1d(x: ArrayLike, output_size: int | Sequence[int | None],
+                        return_indices: bool = ..., *, data_format: str = ...,
+                        out: OutPair = ...) -> Array | tuple[Array, Array]: ...
 def adaptive_max_pool1d(x: ArrayLike, output_size: int | Sequence[int | None],
                         return_indices: bool = False, *, data_format: str = "channels_first",
                         out: OutPair = None) -> Array | tuple[Array, Array]:
@@ -657,6 +730,18 @@ def adaptive_max_pool1d(x: ArrayLike, output_size: int | Sequence[int | None],
     return _adaptive_max_pool(1, x, output_size, return_indices, data_format, out)
 
 
+@overload
+def adaptive_max_pool2d(x: ArrayLike, output_size: int | Sequence[int | None],
+                        return_indices: Literal[False] = ..., *, data_format: str = ...,
+                        out: Array | None = ...) -> Array: ...
+@overload
+def adaptive_max_pool2d(x: ArrayLike, output_size: int | Sequence[int | None],
+                        return_indices: Literal[True], *, data_format: str = ...,
+                        out: OutPair = ...) -> tuple[Array, Array]: ...
+@overload
+def adaptive_max_pool2d(x: ArrayLike, output_size: int | Sequence[int | None],
+                        return_indices: bool = ..., *, data_format: str = ...,
+                        out: OutPair = ...) -> Array | tuple[Array, Array]: ...
 def adaptive_max_pool2d(x: ArrayLike, output_size: int | Sequence[int | None],
                         return_indices: bool = False, *, data_format: str = "channels_first",
                         out: OutPair = None) -> Array | tuple[Array, Array]:
@@ -701,6 +786,18 @@ def adaptive_max_pool2d(x: ArrayLike, output_size: int | Sequence[int | None],
     return _adaptive_max_pool(2, x, output_size, return_indices, data_format, out)
 
 
+@overload
+def adaptive_max_pool3d(x: ArrayLike, output_size: int | Sequence[int | None],
+                        return_indices: Literal[False] = ..., *, data_format: str = ...,
+                        out: Array | None = ...) -> Array: ...
+@overload
+def adaptive_max_pool3d(x: ArrayLike, output_size: int | Sequence[int | None],
+                        return_indices: Literal[True], *, data_format: str = ...,
+                        out: OutPair = ...) -> tuple[Array, Array]: ...
+@overload
+def adaptive_max_pool3d(x: ArrayLike, output_size: int | Sequence[int | None],
+                        return_indices: bool = ..., *, data_format: str = ...,
+                        out: OutPair = ...) -> Array | tuple[Array, Array]: ...
 def adaptive_max_pool3d(x: ArrayLike, output_size: int | Sequence[int | None],
                         return_indices: bool = False, *, data_format: str = "channels_first",
                         out: OutPair = None) -> Array | tuple[Array, Array]:

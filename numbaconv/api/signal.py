@@ -33,8 +33,11 @@ import functools
 import math
 import time
 import warnings
+from collections.abc import Sequence
+from typing import Literal, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from ..core import padding as padspec
 from ..core import signal as sig
@@ -93,7 +96,8 @@ def _result_dtype(in1, in2, dtype) -> np.dtype:
                 and in1.dtype.kind in "fc" and in1.dtype.itemsize >= 4 and in1.dtype.isnative:
             return in1.dtype
         return result_dtype(dtype_of(in1, "in1"), dtype_of(in2, "in2"))
-    dtype_of(in1, "in1"), dtype_of(in2, "in2")
+    dtype_of(in1, "in1")  # (the inputs' checks and messages, before the dtype's)
+    dtype_of(in2, "in2")
     try:
         dt = np.dtype(dtype)
     except TypeError:
@@ -407,8 +411,20 @@ def correlate(in1: ArrayLike, in2: ArrayLike, mode: str = "full", method: str = 
     return _nd("correlate", in1, in2, mode, method, dtype, out)
 
 
+@overload
+def choose_conv_method(in1: ArrayLike, in2: ArrayLike, mode: str = ...,
+                       measure: Literal[False] = ...) -> str: ...
+@overload
+def choose_conv_method(in1: ArrayLike, in2: ArrayLike, mode: str,
+                       measure: Literal[True]) -> tuple[str, dict[str, float]]: ...
+@overload
+def choose_conv_method(in1: ArrayLike, in2: ArrayLike, mode: str = ..., *,
+                       measure: Literal[True]) -> tuple[str, dict[str, float]]: ...
+@overload
+def choose_conv_method(in1: ArrayLike, in2: ArrayLike, mode: str = ...,
+                       measure: bool = ...) -> str | tuple[str, dict[str, float]]: ...
 def choose_conv_method(in1: ArrayLike, in2: ArrayLike, mode: str = "full",
-                       measure: bool = False):
+                       measure: bool = False) -> str | tuple[str, dict[str, float]]:
     """Pick the faster method for :func:`convolve` / :func:`correlate`, like scipy's.
 
     Without ``measure``, a cost model fitted to numbaconv's own direct
@@ -514,10 +530,10 @@ def _fillvalue(fillvalue, rd: np.dtype):
         raise ValueError(f"`fillvalue` must be a number; got {fillvalue!r}")
     fv = fv.reshape(())
     if fv.dtype.kind == "c" and rd.kind != "c":
-        if fv.imag != 0:
+        if np.imag(fv) != 0:
             raise ValueError("could not cast `fillvalue` directly to the output type: "
                              f"{fillvalue!r} is complex and the result is {rd}")
-        fv = fv.real
+        fv = np.real(fv)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         value = fv.astype(rd)[()]
@@ -594,7 +610,7 @@ def _two_d(op, in1, in2, mode, boundary, fillvalue, dtype, out):
 
 
 def convolve2d(in1: ArrayLike, in2: ArrayLike, mode: str = "full", boundary: str = "fill",
-               fillvalue=0, *, dtype: DTypeLike | None = None,
+               fillvalue: npt.ArrayLike = 0, *, dtype: DTypeLike | None = None,
                out: Array | None = None) -> Array:
     """Convolve two 2-D arrays with a boundary rule; the same as :func:`scipy.signal.convolve2d`.
 
@@ -658,7 +674,7 @@ def convolve2d(in1: ArrayLike, in2: ArrayLike, mode: str = "full", boundary: str
 
 
 def correlate2d(in1: ArrayLike, in2: ArrayLike, mode: str = "full", boundary: str = "fill",
-                fillvalue=0, *, dtype: DTypeLike | None = None,
+                fillvalue: npt.ArrayLike = 0, *, dtype: DTypeLike | None = None,
                 out: Array | None = None) -> Array:
     """Cross-correlate two 2-D arrays; the same as :func:`scipy.signal.correlate2d`.
 
@@ -766,7 +782,8 @@ def _freq(name, in1, in2, mode, axes, out, overlap_add):
     return finish_out(out, dst)
 
 
-def fftconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", axes=None, *,
+def fftconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full",
+                axes: int | Sequence[int] | None = None, *,
                 out: Array | None = None) -> Array:
     """Convolve two N-D arrays by FFT; the same result as :func:`scipy.signal.fftconvolve`.
 
@@ -825,7 +842,8 @@ def fftconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", axes=None, *
     return _freq("fftconvolve", in1, in2, mode, axes, out, False)
 
 
-def oaconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full", axes=None, *,
+def oaconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full",
+               axes: int | Sequence[int] | None = None, *,
                out: Array | None = None) -> Array:
     """Convolve two N-D arrays by overlap-add; the same result as :func:`scipy.signal.oaconvolve`.
 

@@ -9,7 +9,7 @@ PyTorch CPU, OpenCV), all computing the same result.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,13 +56,13 @@ class Case:
 
     family: str
     name: str
-    make: Callable[[], tuple[Thunk, dict[str, Thunk]]]
+    make: Callable[[], tuple[Thunk, Mapping[str, Thunk]]]
     flops: float | None = None
     nbytes: float | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
     #: optional GPU variant: like ``make`` but on CUDA arrays, peers such as
     #: torch CUDA; every callable must synchronise before returning.
-    make_cuda: Callable[[], tuple[Thunk, dict[str, Thunk]]] | None = None
+    make_cuda: Callable[[], tuple[Thunk, Mapping[str, Thunk]]] | None = None
     peers: tuple[str, ...] | None = None
 
     def peer_names(self) -> tuple[str, ...]:

@@ -51,7 +51,7 @@ def numbaconv_step(net, x, y):
 
 def torch_step(net, tp, tb, x, y):
     """The same step with PyTorch autograd: ``(loss, grads)`` (tensors)."""
-    import torch.nn.functional as F
+    import torch.nn.functional as F  # pyright: ignore[reportMissingImports] - optional peer
 
     for p in tp.values():
         p.grad = None

@@ -10,6 +10,8 @@ the result into one NumPy array.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 
 from . import Case, optional
@@ -28,7 +30,8 @@ def _filter_case(n: int, k: int, chunk: int, boundary: str):
         rng = np.random.default_rng(0)
         x = rng.standard_normal((n, n)).astype(np.float32)
         h = rng.standard_normal((k, k)).astype(np.float32)
-        dx = da.from_array(x, chunks=chunk)
+        # (dask leaves chunks unannotated: pyright would type it by its default, "auto")
+        dx = da.from_array(x, chunks=cast(Any, chunk))
 
         def ours():
             return ncd.convolve2d(dx, h, "same", boundary).compute(scheduler="threads")
@@ -56,7 +59,7 @@ def _conv2d_case(shape, k_out: int, chunk: int):
         rng = np.random.default_rng(0)
         x = rng.standard_normal(shape).astype(np.float32)
         w = rng.standard_normal((k_out, shape[1], 3, 3)).astype(np.float32)
-        dx = da.from_array(x, chunks=(chunk, -1, -1, -1))
+        dx = da.from_array(x, chunks=cast(Any, (chunk, -1, -1, -1)))  # (as in _filter_case)
 
         threadpoolctl = optional("threadpoolctl")
 

@@ -106,8 +106,11 @@ def llvm_target() -> tuple[str, frozenset[str]]:
     from numba.core import config
     from numba.core.codegen import get_host_cpu_features
 
-    name = config.CPU_NAME or ll.get_host_cpu_name()
-    features = config.CPU_FEATURES if config.CPU_FEATURES is not None else get_host_cpu_features()
+    settings = vars(config)  # (numba.config sets these at run time, unseen by type checkers)
+    name = settings["CPU_NAME"] or ll.get_host_cpu_name()
+    features = settings["CPU_FEATURES"]
+    if features is None:
+        features = get_host_cpu_features()
     enabled = frozenset(f[1:].lower() for f in (features or "").split(",") if f.startswith("+"))
     return name, enabled
 
@@ -182,12 +185,13 @@ def threads(torch: bool | None = None) -> dict[str, object]:
     None: only if already imported; False: never).
     """
     import numba
+    from numba.core import config as numba_config
 
     out: dict[str, object] = {
         "cores": os.cpu_count(),
         "usable cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "numba": numba.get_num_threads(),
-        "numba layer": numba.config.THREADING_LAYER,
+        "numba layer": vars(numba_config)["THREADING_LAYER"],  # (set at run time)
     }
     tp = sys.modules.get("threadpoolctl")
     if tp is None:

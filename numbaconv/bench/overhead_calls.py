@@ -41,7 +41,7 @@ def _conv2d(xs, ws, padding=0, scipy=False):
         return lambda: nc.conv2d(x, w, padding=padding)
 
     def torch():
-        import torch
+        import torch  # pyright: ignore[reportMissingImports] - optional peer
 
         x, w = torch.from_numpy(_f32(*xs)), torch.from_numpy(_f32(*ws, seed=1))
         F = torch.nn.functional
@@ -64,7 +64,7 @@ def _pool(op, shape, k):
         return lambda: fn(x, k)
 
     def torch():
-        import torch
+        import torch  # pyright: ignore[reportMissingImports] - optional peer
 
         x, fn = torch.from_numpy(_f32(*shape)), getattr(torch.nn.functional, op)
         return lambda: fn(x, k)
@@ -82,7 +82,7 @@ def _conv2d_weight(xs, ws):
         return lambda: grad.conv2d_weight(x, ws, g)
 
     def torch():
-        import torch
+        import torch  # pyright: ignore[reportMissingImports] - optional peer
 
         x, g = torch.from_numpy(_f32(*xs)), torch.from_numpy(_f32(*gs, seed=2))
         return lambda: torch.nn.grad.conv2d_weight(x, ws, g)
@@ -106,7 +106,7 @@ def _conv2d_input(xs, ws):
         return lambda: grad.conv2d_input(xs, w, g)
 
     def torch():
-        import torch
+        import torch  # pyright: ignore[reportMissingImports] - optional peer
 
         w, g = torch.from_numpy(_f32(*ws, seed=1)), torch.from_numpy(_f32(*gs, seed=2))
         return lambda: torch.nn.grad.conv2d_input(xs, w, g)
@@ -131,7 +131,7 @@ def _max_pool2d_input(shape, k):
 
     def torch():
         # the argmax is part of the work, as numbaconv recomputes it (as in bench.pooling)
-        import torch
+        import torch  # pyright: ignore[reportMissingImports] - optional peer
 
         x, g = torch.from_numpy(_f32(*shape)), torch.from_numpy(_f32(*gs, seed=2))
         fwd = torch.nn.functional.max_pool2d_with_indices
@@ -154,7 +154,7 @@ def _relu(n):
         return lambda: nc.relu(x)
 
     def torch():
-        import torch
+        import torch  # pyright: ignore[reportMissingImports] - optional peer
 
         x = torch.from_numpy(_f32(n))
         return lambda: torch.relu(x)
@@ -174,7 +174,7 @@ def _softmax(n):
         return lambda: nc.softmax(x)
 
     def torch():
-        import torch
+        import torch  # pyright: ignore[reportMissingImports] - optional peer
 
         x = torch.from_numpy(_f32(n))
         return lambda: torch.softmax(x, -1)
@@ -222,7 +222,7 @@ def _pad(shape, p):
         return lambda: nc.pad(x, width)
 
     def torch():
-        import torch
+        import torch  # pyright: ignore[reportMissingImports] - optional peer
 
         x = torch.from_numpy(_f32(*shape))
         F = torch.nn.functional

@@ -56,8 +56,9 @@ def _conv2d_case(n: int, k: int, boundary: str | None) -> Case:
             ours = lambda: nc.convolve(x, w, "same")  # noqa: E731
             peers = {"scipy": lambda: ss.convolve(x, w, "same")}
         else:
-            ours = lambda: nc.convolve2d(x, w, "same", boundary=boundary)  # noqa: E731
-            peers = {"scipy": lambda: ss.convolve2d(x, w, "same", boundary=boundary)}
+            b = boundary  # (a str here, for the lambdas too)
+            ours = lambda: nc.convolve2d(x, w, "same", boundary=b)  # noqa: E731
+            peers = {"scipy": lambda: ss.convolve2d(x, w, "same", boundary=b)}
         if cv2 is not None:
             # 'symm' repeats the edge: OpenCV's BORDER_REFLECT; zero fill: BORDER_CONSTANT
             border = cv2.BORDER_REFLECT if boundary == "symm" else cv2.BORDER_CONSTANT

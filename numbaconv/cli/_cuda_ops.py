@@ -2,6 +2,12 @@
 beyond numbaconv (an elementwise product, the Adam update, zeros). Imported only by
 ``Device('cuda')``."""
 
+# Numba CUDA kernels: pyright reads @cuda.jit functions, the CUDA intrinsics (cuda.grid,
+# cuda.local.array, cuda.threadIdx, ...) and numba.cuda's unannotated signatures as plain
+# Python, so kernel[blocks, threads](...) launches and intrinsic calls are false positives
+# under these rules:
+# pyright: reportCallIssue=false, reportIndexIssue=false
+
 from __future__ import annotations
 
 import math

@@ -74,10 +74,10 @@ def run(families=(), repeat: int = 5, name_filter: str = "", device: str = "cpu"
     stamp = datetime.date.today().isoformat()
     print(f"numbaconv bench, {stamp}, device={device}, best of {repeat} interleaved rounds")
     rows = []
-    iterator = tqdm(cases, unit="case", leave=False) if tqdm else cases
-    for case in iterator:
-        if tqdm:
-            iterator.set_description(case.name[:40])
+    bar = tqdm(cases, unit="case", leave=False) if tqdm else None
+    for case in cases if bar is None else bar:
+        if bar is not None:
+            bar.set_description(case.name[:40])
         try:
             res = compare(case, repeat=repeat, device=device)
         except NotImplementedError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 import numpy as np
 
@@ -46,9 +47,10 @@ def edges(size: int = 1024, device: str = "cpu") -> int:
         print(f"{mode:<6} {str(predicted):>12} {str(got):>12}")
         assert got == predicted
 
-    def ours():
-        ex = nc.correlate2d(img, gx, mode="same", boundary="symm")
-        ey = nc.correlate2d(img, gy, mode="same", boundary="symm")
+    def ours_host():
+        # (host input: NumPy results; np.asarray returns them as they are, typed as such)
+        ex = np.asarray(nc.correlate2d(img, gx, mode="same", boundary="symm"))
+        ey = np.asarray(nc.correlate2d(img, gy, mode="same", boundary="symm"))
         return np.hypot(ex, ey)
 
     def scipys():
@@ -56,6 +58,7 @@ def edges(size: int = 1024, device: str = "cpu") -> int:
         ey = scipy.signal.correlate2d(img, gy, mode="same", boundary="symm")
         return np.hypot(ex, ey)
 
+    ours = ours_host
     if device == "cuda":
         from numba import cuda
 
@@ -63,18 +66,21 @@ def edges(size: int = 1024, device: str = "cpu") -> int:
             raise SystemExit("--device cuda: no CUDA GPU is available")
         d_img = cuda.to_device(img)
 
-        def ours():  # noqa: F811 - the device variant of the same computation
-            ex = nc.correlate2d(d_img, gx, mode="same", boundary="symm")
-            ey = nc.correlate2d(d_img, gy, mode="same", boundary="symm")
+        def ours_cuda():  # the device variant of the same computation
+            # (CUDA input: numba device arrays, which are untyped)
+            ex: Any = nc.correlate2d(d_img, gx, mode="same", boundary="symm")
+            ey: Any = nc.correlate2d(d_img, gy, mode="same", boundary="symm")
             cuda.synchronize()
             return np.hypot(ex.copy_to_host(), ey.copy_to_host())
+
+        ours = ours_cuda
 
     t0 = time.perf_counter()
     magnitude = ours()
     first = time.perf_counter() - t0
     diff = float(np.max(np.abs(magnitude - scipys())))
     t_ours, t_scipy = best_of(ours, repeat=5), best_of(scipys, repeat=5)
-    pooled = nc.max_pool2d(magnitude[None], 4)[0]
+    pooled = np.asarray(nc.max_pool2d(magnitude[None], 4))[0]
     print(f"edge pixels (|grad| > 0.5): {int((magnitude > 0.5).sum())}")
     predicted = tuple(nc.pool_output_size(n, 4) for n in img.shape)
     print(f"max_pool2d(4) of the edge map: formula {predicted}, numbaconv {pooled.shape}")
@@ -120,10 +126,13 @@ def activations(plot: str | None = None, h: float = 1e-6, names: list[str] | Non
         curves[name] = (y, d, num)
         print(f"{name:<14} {gap:>32.2e}")
     # the lesson: tanh'(x) by forward differences with a tiny step vs central differences
-    exact = nc.tanh_derivative(x)
-    steps = {"forward, h=1e-15": (nc.tanh(x + 1e-15) - nc.tanh(x)) / 1e-15,
-             "forward, h=1e-8": (nc.tanh(x + 1e-8) - nc.tanh(x)) / 1e-8,
-             f"central, h={h:g}": (nc.tanh(x + h) - nc.tanh(x - h)) / (2 * h)}
+    def tanh(v: np.ndarray) -> np.ndarray:
+        return np.asarray(nc.tanh(v))  # (a host result as it is, typed as NumPy's)
+
+    exact = np.asarray(nc.tanh_derivative(x))
+    steps = {"forward, h=1e-15": (tanh(x + 1e-15) - tanh(x)) / 1e-15,
+             "forward, h=1e-8": (tanh(x + 1e-8) - tanh(x)) / 1e-8,
+             f"central, h={h:g}": (tanh(x + h) - tanh(x - h)) / (2 * h)}
     print("\nwhy the step size matters (tanh', largest error on [-4, 4]):")
     for label, est in steps.items():
         print(f"  {label:<18} {np.max(np.abs(est - exact)):.1e}")
@@ -222,7 +231,7 @@ def cnn(args: argparse.Namespace) -> int:
     torch_hist = None
     if args.compare:
         try:
-            import torch
+            import torch  # pyright: ignore[reportMissingImports] - optional peer
         except ImportError:
             print("--compare: PyTorch is not installed (pip install torch); skipped")
         else:

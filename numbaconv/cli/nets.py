@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 from numba import njit
@@ -31,6 +31,10 @@ from numba import njit
 import numbaconv as nc
 from numbaconv import grad
 from numbaconv.cpu.threads import _one_blas_thread as one_blas_thread
+
+#: an array on a :class:`Device`: NumPy's, or a numba device array (untyped). numbaconv's
+#: results are typed ``numbaconv.typing.Array``, whose CUDA side declares only the interface
+DevArray: TypeAlias = Any
 
 # ------------------------------------------------------------------------------ device
 
@@ -96,7 +100,8 @@ class Device:
         if self.cuda:
             n, i = x.shape
             o = w.shape[0]
-            return nc.conv1d(x.reshape(n, i, 1), w.reshape(o, i, 1), b).reshape(n, o)
+            y: DevArray = nc.conv1d(x.reshape(n, i, 1), w.reshape(o, i, 1), b)
+            return y.reshape(n, o)
         with one_blas_thread():
             y = x @ w.T
         y += b
@@ -108,10 +113,11 @@ class Device:
             n, i = x.shape
             o = w.shape[0]
             g3 = g.reshape(n, o, 1)
-            gw = grad.conv1d_weight(x.reshape(n, i, 1), (o, i, 1), g3).reshape(o, i)
-            gx = grad.conv1d_input((n, i, 1), w.reshape(o, i, 1), g3).reshape(n, i) \
+            gw: DevArray = grad.conv1d_weight(x.reshape(n, i, 1), (o, i, 1), g3)
+            gx: DevArray = grad.conv1d_input((n, i, 1), w.reshape(o, i, 1), g3) \
                 if need_input else None
-            return gx, gw, grad.conv_bias(g3)
+            return (None if gx is None else gx.reshape(n, i)), gw.reshape(o, i), \
+                grad.conv_bias(g3)
         with one_blas_thread():  # (see dense)
             return (g @ w if need_input else None), g.T @ x, g.sum(axis=0)
 
@@ -279,7 +285,7 @@ class KerasNet(_Net):
         z2 = nc.conv2d(h1, p["conv2.weight"], p["conv2.bias"])
         h2 = nc.relu(nc.max_pool2d(z2, 2))
         z3 = nc.conv2d(h2, p["conv3.weight"], p["conv3.bias"])
-        a3 = nc.relu(z3)
+        a3: DevArray = nc.relu(z3)
         flat = a3.reshape(a3.shape[0], -1)
         logits = dev.dense(flat, p["dense.weight"], p["dense.bias"])
         return logits, (x, z1, h1, z2, h2, z3, flat)
@@ -311,7 +317,7 @@ class KerasNet(_Net):
 
     def torch_forward(self, tp: dict, x, training: bool = False, masks=None):
         """The same network in PyTorch (``tp``: torch tensors of :attr:`params`)."""
-        import torch.nn.functional as F
+        import torch.nn.functional as F  # pyright: ignore[reportMissingImports] - optional peer
 
         h = F.max_pool2d(F.relu(F.conv2d(x, tp["conv1.weight"], tp["conv1.bias"])), 2)
         h = F.max_pool2d(F.relu(F.conv2d(h, tp["conv2.weight"], tp["conv2.bias"])), 2)
@@ -411,7 +417,7 @@ class FashionNet(_Net):
         h1 = nc.relu(nc.max_pool2d(n1, 2))
         z2 = nc.conv2d(h1, p["conv2.weight"], p["conv2.bias"])
         n2 = self._bn("bn2", z2, training)
-        h2 = nc.relu(nc.max_pool2d(n2, 2))
+        h2: DevArray = nc.relu(nc.max_pool2d(n2, 2))
         flat = h2.reshape(h2.shape[0], -1)
         f1 = dev.dense(flat, p["fc1.weight"], p["fc1.bias"])
         mask = None
@@ -462,8 +468,8 @@ class FashionNet(_Net):
 
     def torch_forward(self, tp: dict, x, training: bool = False, masks=None, tb=None):
         """The same network in PyTorch; ``tb``: torch tensors of :attr:`buffers`."""
-        import torch
-        import torch.nn.functional as F
+        import torch  # pyright: ignore[reportMissingImports] - optional peer
+        import torch.nn.functional as F  # pyright: ignore[reportMissingImports] - optional peer
 
         def bn(name, z):
             if not self.batch_norm:
@@ -487,7 +493,7 @@ MODELS = {"keras": KerasNet, "fashion": FashionNet}
 
 def torch_twin(net):
     """PyTorch leaf tensors holding copies of ``net``'s parameters and buffers (host)."""
-    import torch
+    import torch  # pyright: ignore[reportMissingImports] - optional peer
 
     tp = {k: torch.tensor(net.dev.get(v)).requires_grad_() for k, v in net.params.items()}
     tb = {k: torch.tensor(net.dev.get(v)) for k, v in net.buffers.items()}

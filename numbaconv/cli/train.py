@@ -93,7 +93,7 @@ def shift_batch(x: np.ndarray, shifts: np.ndarray, pad: int) -> np.ndarray:
     """Each image moved by ``shifts[i] = (dy, dx)`` pixels, zeros coming in (augmentation)."""
     if pad == 0:
         return x
-    padded = nc.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    padded = np.asarray(nc.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))))  # (x is NumPy's)
     h, w = x.shape[2:]
     out = np.empty_like(x)
     for i, (dy, dx) in enumerate(shifts):
@@ -240,8 +240,8 @@ def train_torch(cfg: Config, data=None, progress: bool = True):
 
     Returns ``(history, held_out_accuracy)``.
     """
-    import torch
-    import torch.nn.functional as F
+    import torch  # pyright: ignore[reportMissingImports] - optional peer
+    import torch.nn.functional as F  # pyright: ignore[reportMissingImports] - optional peer
 
     xtr, ytr, xte, yte = data if data is not None else DATASETS[cfg.dataset]()
     if cfg.limit:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..shapes import conv_output_size, conv_transpose_output_size
+from ..typing import Padding, Size
 from . import padding as padspec
 from .layout import resolve_padding, window_args
 from .plans import plan_cache
@@ -293,9 +294,9 @@ def flipped_lo(kernel, lo, dilation) -> tuple[int, ...]:
 
 
 @plan_cache
-def conv_spec(kind: str, nd: int, x_shape, weight_shape, stride=1, padding=0, dilation=1,
-              groups=1, padding_mode: str = "zeros", output_padding=0,
-              data_format: str = CHANNELS_FIRST) -> ConvSpec:
+def conv_spec(kind: str, nd: int, x_shape, weight_shape, stride: Size = 1, padding: Padding = 0,
+              dilation: Size = 1, groups: int = 1, padding_mode: str = "zeros",
+              output_padding: Size = 0, data_format: str = CHANNELS_FIRST) -> ConvSpec:
     """Resolve one convolution call into a :class:`ConvSpec`, or raise naming the argument.
 
     ``kind`` is ``'forward'``, ``'input_grad'``, ``'weight_grad'`` or ``'transpose'``;
@@ -423,9 +424,9 @@ def _tuple(v):
     return tuple(v) if type(v) is list else v
 
 
-def resolve(kind: str, nd: int, x_shape, weight_shape, stride=1, padding=0, dilation=1,
-            groups=1, padding_mode: str = "zeros", output_padding=0,
-            data_format: str = CHANNELS_FIRST) -> ConvSpec:
+def resolve(kind: str, nd: int, x_shape, weight_shape, stride: Size = 1, padding: Padding = 0,
+            dilation: Size = 1, groups: int = 1, padding_mode: str = "zeros",
+            output_padding: Size = 0, data_format: str = CHANNELS_FIRST) -> ConvSpec:
     """:func:`conv_spec` of the public arguments, from its cache when they can key it.
 
     Lists key the cache as the same tuples; arguments that could collide with an int's

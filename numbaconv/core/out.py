@@ -17,6 +17,8 @@ always ``out`` itself.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .dispatch import memory
@@ -58,8 +60,9 @@ def check_out(out, backend: str, shape, dtype, inputs=None, elementwise: bool = 
 
 
 def prepare_out(out, backend: str, shape, dtype, inputs=None, elementwise: bool = False,
-                name: str = "out"):
-    """The array the kernel writes the result into: ``out`` itself when it can, else scratch.
+                name: str = "out") -> Any:
+    """The array the kernel writes the result into: ``out`` itself when it can, else scratch:
+    a NumPy array, or a device array of the CUDA backend (numba's, which is untyped).
 
     ``out=None`` allocates the result. ``inputs`` maps argument names to the
     caller's own input objects (before any conversion) for the overlap check.

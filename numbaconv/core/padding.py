@@ -45,8 +45,8 @@ BEFORE, AFTER = -1, -2
 def resolve_mode(mode, name: str = "mode") -> str:
     """Canonical numpy.pad name for ``mode`` (any name of :data:`MODE_NAMES`)."""
     canonical = MODE_NAMES.get(mode) if isinstance(mode, str) else None
-    if canonical is None:
-        check_choice(mode, name, tuple(MODE_NAMES))
+    if canonical is None:  # not a name: check_choice raises, listing them
+        return MODE_NAMES[check_choice(mode, name, tuple(MODE_NAMES))]
     return canonical
 
 

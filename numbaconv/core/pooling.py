@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import cast
 
 import numpy as np
 
@@ -346,7 +347,8 @@ def unpool_spec(nd: int, shape: tuple[int, ...], dtype, kernel_size, stride=None
     n, c, _, unb = split_shape(shape, nd, cl, "x")
     pooled = (1,) * (3 - nd) + tuple(spatial)
     full_out = (1,) * (3 - nd) + tuple(out)
+    dims = cast("tuple[int, int, int, int, int, int]", pooled + full_out)  # 3 + 3 sizes
     return PoolSpec("unpool", nd, cl, np.dtype(dtype), tuple(shape),
-                    join_shape(n, c, out, unb, cl), n, c, tuple(spatial), tuple(out),
-                    pooled + full_out, n * c * (int(np.prod(spatial)) + int(np.prod(out))),
+                    join_shape(n, c, out, unb, cl), n, c, tuple(spatial), tuple(out), dims,
+                    n * c * (int(np.prod(spatial)) + int(np.prod(out))),
                     kernel=kernel, stride=strides, pads=tuple((p, p) for p in pads))

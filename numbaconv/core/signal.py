@@ -30,7 +30,9 @@ import functools
 import math
 import numbers
 import operator
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 
@@ -195,14 +197,23 @@ def direct_spec(op: str, s1: tuple[int, ...], s2: tuple[int, ...], mode: str,
 # ------------------------------------------------------------------------------ FFT paths
 
 
+def _next_fast_len(target: int, real: bool = False) -> int:
+    """``scipy.fft.next_fast_len``: a C function whose Python placeholder signature (body
+    ``pass``) reads as returning None to type checkers."""
+    import scipy.fft as sfft
+
+    return cast(int, sfft.next_fast_len(target, real))
+
+
 def axes_list(axes, ndim: int) -> list[int]:
     """scipy.fft's rules for ``axes``: ints, negative from the end, in range, unique."""
-    if isinstance(axes, numbers.Number):
-        axes = (axes,)
+    # a scalar of any kind: operator.index raises the TypeError below for a non-integer
+    items = cast("Iterable[Any]", (axes,)) if isinstance(axes, numbers.Number) else axes
     try:
-        axes = [operator.index(a) for a in axes]
+        axes = [operator.index(a) for a in items]
     except TypeError:
-        raise ValueError(f"axes must be a scalar or iterable of integers; got {axes!r}") from None
+        raise ValueError(f"axes must be a scalar or iterable of integers; got {items!r}") \
+            from None
     axes = [a + ndim if a < 0 else a for a in axes]
     if any(a >= ndim or a < 0 for a in axes):
         raise ValueError(f"axes exceeds dimensionality of input: {axes} for {ndim} dimensions")
@@ -246,8 +257,6 @@ def freq_spec(s1: tuple[int, ...], s2: tuple[int, ...], mode: str, axes, complex
     ``axes`` is None (all axes) or a tuple of ints; ``s1``, ``s2`` have the same length and
     are not empty. Errors carry scipy.signal's messages.
     """
-    import scipy.fft as sfft
-
     ndim = len(s1)
     if axes is None:
         ax = list(range(ndim))
@@ -271,7 +280,7 @@ def freq_spec(s1: tuple[int, ...], s2: tuple[int, ...], mode: str, axes, complex
     else:
         out_shape = tuple(s1[a] - s2[a] + 1 if a in ax else full[a] for a in range(ndim))
     start = _centered_start(full, out_shape)
-    fshape = tuple(sfft.next_fast_len(full[a], not complex_) for a in ax)
+    fshape = tuple(_next_fast_len(full[a], not complex_) for a in ax)
     blocks = None
     if overlap_add and ax and tuple(s1) != tuple(s2):
         plan = tuple(oa_blocks(s1[a], s2[a]) for a in ax)
@@ -287,11 +296,9 @@ def window_spec(xshape: tuple[int, ...], kshape: tuple[int, ...], out_shape: tup
     """The window of shape ``out_shape`` starting at ``start`` of the full N-D convolution of
     shapes ``xshape`` and ``kshape`` (every axis transformed), for the FFT paths of the direct
     functions."""
-    import scipy.fft as sfft
-
     ax = tuple(range(len(xshape)))
     full = tuple(n + m - 1 for n, m in zip(xshape, kshape, strict=True))
-    fshape = tuple(sfft.next_fast_len(f, not complex_) for f in full)
+    fshape = tuple(_next_fast_len(f, not complex_) for f in full)
     blocks = None
     if overlap_add:
         plan = tuple(oa_blocks(n, m) for n, m in zip(xshape, kshape, strict=True))
@@ -309,12 +316,10 @@ TILE_OVERHEAD = 4.0
 def _tile(out: int, m: int, real: bool) -> tuple[int, int, int]:
     """``(B, S, count)``: FFT length, step and number of overlap-save tiles along one axis
     producing ``out`` outputs of a kernel of length ``m``, minimising the modelled cost."""
-    import scipy.fft as sfft
-
     best = None
     target = max(2 * m, 16)
     while True:
-        b = sfft.next_fast_len(target, real)
+        b = _next_fast_len(target, real)
         step = b - m + 1
         count = -(-out // step)
         cost = count * b * (math.log2(b) + TILE_OVERHEAD)
@@ -350,7 +355,6 @@ def oa_blocks(n1: int, n2: int) -> tuple[int, int | None, int, int]:
     ``overlap`` is None when one FFT over the whole axis is as good (equal lengths, a length
     of 1, the shorter more than half the longer, or a single block).
     """
-    import scipy.fft as sfft
     from scipy.special import lambertw
 
     whole = (n1 + n2 - 1, None, n1, n2)
@@ -361,7 +365,7 @@ def oa_blocks(n1: int, n2: int) -> tuple[int, int | None, int, int]:
         return whole
     k = small - 1
     best = -k * lambertw(-1 / (2 * math.e * k), k=-1).real
-    block = sfft.next_fast_len(math.ceil(best))
+    block = _next_fast_len(math.ceil(best))
     if block >= big:
         return whole
     if n1 >= n2:

@@ -1096,7 +1096,8 @@ def _row_max(v):
     through the row's sum). Exact, so the order LLVM vectorises it in does not matter."""
     m = v[0]
     for k in range(v.size):
-        m = maxnum(m, v[k])
+        # (an @intrinsic: Numba passes the typing context, numba's stub asks for it)
+        m = maxnum(m, v[k])  # pyright: ignore[reportCallIssue]
     return m
 
 

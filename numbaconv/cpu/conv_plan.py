@@ -131,9 +131,9 @@ def _lanes():
     """(loop lanes, BLAS lanes) for float32 from Numba's target features
     (``NUMBA_CPU_FEATURES`` when set, else the host's): 16 with AVX-512F, 8 with AVX,
     4 otherwise; loops stay at 8 on AVX-512 unless ``-prefer-256-bit`` is given."""
-    import numba
+    from numba.core import config
 
-    feats = numba.config.CPU_FEATURES
+    feats = vars(config)["CPU_FEATURES"]  # (set at run time, unseen by type checkers)
     if feats:
         items = feats.split(",")
         have = {f[1:] for f in items if f.startswith("+")}

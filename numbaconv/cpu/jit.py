@@ -118,7 +118,9 @@ def njit(fn=None, **options):
     def wrap(func):
         dispatcher = numba.njit(cache=False, **options)(func)
         if cache:
-            dispatcher._cache = KernelCache(dispatcher.py_func)
+            # (numba's stub of Dispatcher leaves out the private _cache every instance has)
+            dispatcher._cache = KernelCache(  # pyright: ignore[reportAttributeAccessIssue]
+                dispatcher.py_func)
         return dispatcher
 
     return wrap if fn is None else wrap(fn)

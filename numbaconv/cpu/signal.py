@@ -31,6 +31,7 @@ transforms, one over the whole padded extent or overlap-add blocks, with
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import numpy as np
 
@@ -217,6 +218,7 @@ def correlate(x, w, out, geom, fill, flip: bool) -> None:
     items = (size // ol) * ((ol + BLOCK - 1) // BLOCK)
     slots = 1 if size * w.size < SERIAL_WORK or items == 1 else num_threads()
     tf, ti = _scratch(out.dtype, (w.size + 3) // 4 * 4, min(BLOCK, ol), slots)
+    kernel: Callable[..., None]  # _line or _rows, each with its own arguments
     if out.ndim == 1 and fill is None:
         args = (x, w, out, tf, ti, flip, int(geom[6]))
         kernel = _line

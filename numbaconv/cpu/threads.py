@@ -48,11 +48,13 @@ def num_threads() -> int:
     its configured ``NUMBA_NUM_THREADS`` (starting the pool only to ask would cost more than a
     small call, and leave idle threads behind)."""
     import numba
+    from numba.core import config
     from numba.np.ufunc import parallel
 
     if getattr(parallel, "_is_initialized", True):
         return numba.get_num_threads()
-    return max(1, numba.config.NUMBA_NUM_THREADS)
+    # (numba.config's settings are set at run time, unseen by type checkers)
+    return max(1, vars(config)["NUMBA_NUM_THREADS"])
 
 
 def _team(worker, threads: int) -> None:

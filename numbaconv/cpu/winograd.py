@@ -323,7 +323,7 @@ def winograd_forward(x, w, bias, out, lh, lw, dh=1, dw=1, serial=False) -> bool:
     trow, cph, ntx, blocks, per = _tables(N, Ho, Wo, dh, dw)
     T = per * ntx
     local = threading.local()
-    checks = [None] * len(blocks)
+    checks: list[int | None] = [None] * len(blocks)
 
     def work(i):
         g0, g1 = blocks[i]
@@ -511,7 +511,7 @@ def winograd_forward_cl(x, w, bias, out, lh, lw, dh=1, dw=1, serial=False) -> bo
     trow, cph, ntx, blocks, per = _tables(N, Ho, Wo, dh, dw)
     T = per * ntx
     local = threading.local()
-    checks = [None] * len(blocks)
+    checks: list[int | None] = [None] * len(blocks)
 
     def work(i):
         g0, g1 = blocks[i]

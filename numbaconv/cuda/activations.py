@@ -14,6 +14,12 @@ Softmax kernels run one slice per thread through the loop bodies the CPU
 kernels share (:mod:`numbaconv.loops.activations`), with one-element scratch.
 """
 
+# Numba CUDA kernels: pyright reads @cuda.jit functions, the CUDA intrinsics (cuda.grid,
+# cuda.local.array, cuda.threadIdx, ...) and numba.cuda's unannotated signatures as plain
+# Python, so kernel[blocks, threads](...) launches and intrinsic calls are false positives
+# under these rules:
+# pyright: reportCallIssue=false, reportIndexIssue=false
+
 from __future__ import annotations
 
 import functools

@@ -14,13 +14,15 @@ from numba import config
 from ._target import cuda
 
 #: threads per block for 1-D launches; the simulator runs each thread as a
-#: Python thread, so it gets small blocks.
-THREADS = 32 if config.ENABLE_CUDASIM else 256
+#: Python thread, so it gets small blocks. (numba.config's settings are set at run time, unseen
+#: by type checkers: they are read from its namespace.)
+THREADS = 32 if vars(config)["ENABLE_CUDASIM"] else 256
 
 
 def grid_1d(n: int, threads: int = THREADS) -> tuple[int, int]:
     """``(blocks, threads)`` covering ``n`` work items with a grid-stride loop."""
-    blocks = max(1, min(math.ceil(n / threads), 65535 if not config.ENABLE_CUDASIM else 64))
+    cap = 65535 if not vars(config)["ENABLE_CUDASIM"] else 64
+    blocks = max(1, min(math.ceil(n / threads), cap))
     return blocks, threads
 
 

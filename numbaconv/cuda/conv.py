@@ -21,6 +21,12 @@ Arrays are flat device arrays; the call's geometry
 (:attr:`numbaconv.core.conv.ConvGeometry.array`) is copied to the device per call.
 """
 
+# Numba CUDA kernels: pyright reads @cuda.jit functions, the CUDA intrinsics (cuda.grid,
+# cuda.local.array, cuda.threadIdx, ...) and numba.cuda's unannotated signatures as plain
+# Python, so kernel[blocks, threads](...) launches and intrinsic calls are false positives
+# under these rules:
+# pyright: reportCallIssue=false, reportIndexIssue=false, reportArgumentType=false
+
 from __future__ import annotations
 
 from ..core.conv import (

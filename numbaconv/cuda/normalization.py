@@ -8,6 +8,12 @@ order differs from the CPU's lanes: the two agree to float64 rounding, not bitwi
 Elementwise passes are grid-stride loops, one thread per element.
 """
 
+# Numba CUDA kernels: pyright reads @cuda.jit functions, the CUDA intrinsics (cuda.grid,
+# cuda.local.array, cuda.threadIdx, ...) and numba.cuda's unannotated signatures as plain
+# Python, so kernel[blocks, threads](...) launches and intrinsic calls are false positives
+# under these rules:
+# pyright: reportCallIssue=false, reportIndexIssue=false, reportArgumentType=false, reportOptionalSubscript=false
+
 from __future__ import annotations
 
 import math

@@ -8,6 +8,12 @@ Unpooling runs one plane per thread so repeated indices resolve in scan order (t
 The spec's tables are copied to the device once per spec.
 """
 
+# Numba CUDA kernels: pyright reads @cuda.jit functions, the CUDA intrinsics (cuda.grid,
+# cuda.local.array, cuda.threadIdx, ...) and numba.cuda's unannotated signatures as plain
+# Python, so kernel[blocks, threads](...) launches and intrinsic calls are false positives
+# under these rules:
+# pyright: reportCallIssue=false, reportIndexIssue=false
+
 from __future__ import annotations
 
 import functools

@@ -10,6 +10,12 @@ runs in kernel order (the CPU kernel fuses interior taps 8 at a time, so float
 rounding may differ in the last bits; ties, NaN and the fill behave the same).
 """
 
+# Numba CUDA kernels: pyright reads @cuda.jit functions, the CUDA intrinsics (cuda.grid,
+# cuda.local.array, cuda.threadIdx, ...) and numba.cuda's unannotated signatures as plain
+# Python, so kernel[blocks, threads](...) launches and intrinsic calls are false positives
+# under these rules:
+# pyright: reportCallIssue=false, reportIndexIssue=false
+
 from __future__ import annotations
 
 import numpy as np

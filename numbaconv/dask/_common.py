@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from functools import partial
 from itertools import product
+from typing import TYPE_CHECKING, Any, cast, overload
 
 import numpy as np
 
 from ..core.padding import axis_index_map
 from ._threads import CONFIG_KEY, run_in_task
+
+if TYPE_CHECKING:
+    import dask.array as da
+    from dask.typing import Key
+
+    from ..typing import ArrayLike
 
 
 def inmemory(name: str):
@@ -22,8 +29,12 @@ def inmemory(name: str):
     return func
 
 
-def as_dask(x, name: str):
-    """``x`` as a dask array (NumPy arrays and lists are wrapped with dask's automatic chunks)."""
+def as_dask(x, name: str) -> Any:
+    """``x`` as a dask array (NumPy arrays and lists are wrapped with dask's automatic chunks).
+
+    Typed ``Any``: dask.array's methods leave their defaults unannotated, so a type checker
+    takes ``chunks="auto"`` for ``chunks: str`` and would refuse the chunks passed here.
+    """
     import dask.array as da
 
     if isinstance(x, da.Array):
@@ -34,7 +45,11 @@ def as_dask(x, name: str):
         raise TypeError(f"{name} must be a dask array or an array-like of numbers: {exc}") from None
 
 
-def as_host(x, name: str):
+@overload
+def as_host(x: None, name: str) -> None: ...
+@overload
+def as_host(x: da.Array | ArrayLike, name: str) -> np.ndarray: ...
+def as_host(x, name: str) -> np.ndarray | None:
     """A small in-memory operand (kernel, weight, bias) as a NumPy array; dask arrays are computed."""
     import dask.array as da
 
@@ -54,7 +69,7 @@ def task(func, **kwargs):
     The thread override from the dask config (``numbaconv.numba-threads``) is
     read now, at graph-build time, so it travels with the task to any worker.
     """
-    import dask
+    import dask.config
 
     return partial(run_in_task, func, _numba_threads=dask.config.get(CONFIG_KEY, None), **kwargs)
 
@@ -122,7 +137,7 @@ def _gather(pieces, shape, dtype, fill, plans, func, *args):
 
 
 def gather_blocks(x, segments, fill, block_func, metas, block_args=None, args_token=None,
-                  label="windows"):
+                  label="windows") -> tuple[da.Array, ...]:
     """One task per output block: gather the input positions it reads, run ``block_func``.
 
     ``segments[a]`` lists, for each output chunk along axis ``a`` in order,
@@ -134,7 +149,7 @@ def gather_blocks(x, segments, fill, block_func, metas, block_args=None, args_to
     *block_args(index))``; ``args_token`` is what ``block_args`` derives
     its values from (it goes into the graph's name). ``metas`` holds one
     ``(chunks, meta)`` pair per result of ``block_func``; with several,
-    ``block_func`` returns a tuple and one dask array per item is returned.
+    ``block_func`` returns a tuple. One dask array per pair is returned.
     """
     import operator
 
@@ -151,7 +166,7 @@ def gather_blocks(x, segments, fill, block_func, metas, block_args=None, args_to
                      [(c, m.dtype, m.ndim) for c, m in metas], args_token)
     name, cut = f"numbaconv-{label}-" + token, "numbaconv-halo-" + token
     dtype = x.dtype
-    layer = {}
+    layer: dict[Key, Any] = {}
     for index in product(*(range(len(s)) for s in segments)):
         plans = [per_axis[a][i] for a, i in enumerate(index)]
         shape = tuple(p[0] for p in plans)
@@ -171,17 +186,20 @@ def gather_blocks(x, segments, fill, block_func, metas, block_args=None, args_to
         layer[(name, *index)] = (_gather, keys, shape, dtype, fill if constant else None,
                                  runs, block_func, *extra)
     graph = HighLevelGraph.from_collections(name, layer, dependencies=[x])
+    # da.Array is dask.array.core.Array at run time; type checkers see the array-expression
+    # class dask also exports under that name, whose constructor takes an expression
+    new_array = cast(Any, da.Array)
     chunks, meta = metas[0]
-    main = da.Array(graph, name, chunks, meta=meta)
+    main = new_array(graph, name, chunks, meta=meta)
     if len(metas) == 1:
-        return main
+        return (main,)
     outs = []
     for i, (chunks, meta) in enumerate(metas):
         out = f"{name}-{i}"
-        sub = {(out, *index): (operator.getitem, (name, *index), i)
-               for index in product(*(range(len(s)) for s in segments))}
-        outs.append(da.Array(HighLevelGraph.from_collections(out, sub, dependencies=[main]),
-                             out, chunks, meta=meta))
+        sub: dict[Key, Any] = {(out, *index): (operator.getitem, (name, *index), i)
+                               for index in product(*(range(len(s)) for s in segments))}
+        outs.append(new_array(HighLevelGraph.from_collections(out, sub, dependencies=[main]),
+                              out, chunks, meta=meta))
     return tuple(outs)
 
 
@@ -201,7 +219,7 @@ def output_chunks(chunks, length: int) -> tuple[int, ...]:
     return tuple(out)
 
 
-def sliding_windows(x, widths, mode: str, fillvalue, halos, block_func, out_dtype):
+def sliding_windows(x, widths, mode: str, fillvalue, halos, block_func, out_dtype) -> da.Array:
     """Apply ``block_func`` ('valid' windows) over ``x`` padded by ``widths`` in ``mode``.
 
     Each output chunk is one task: it copies exactly the input it needs
@@ -223,4 +241,4 @@ def sliding_windows(x, widths, mode: str, fillvalue, halos, block_func, out_dtyp
         starts = np.concatenate([[0], np.cumsum(oc)])
         segments.append([imap[s:e + h] for s, e in zip(starts[:-1], starts[1:], strict=True)])
     return gather_blocks(x, segments, fillvalue, block_func,
-                         [(out_chunks, np.empty((0,) * x.ndim, dtype=out_dtype))])
+                         [(out_chunks, np.empty((0,) * x.ndim, dtype=out_dtype))])[0]

@@ -11,7 +11,7 @@ and calls the in-memory function with ``padding=0`` on it. See
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, overload
 
 import numpy as np
 
@@ -71,8 +71,9 @@ def _loop_axes(x, loop):
     return chunks, segments
 
 
-def _conv(nd, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
-          padding_mode="zeros", data_format="channels_first"):
+def _conv(nd: int, x, weight, bias=None, stride: Size = 1, padding: Padding = 0,
+          dilation: Size = 1, groups: int = 1, padding_mode: str = "zeros",
+          data_format: str = "channels_first") -> da.Array:
     from ..core.conv import FORWARD, check_bias, resolve
     from ..core.operands import NUMERIC_KINDS, check_kind, float_dtype
 
@@ -117,11 +118,19 @@ def _conv(nd, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
                  dilation=spec.dilation, groups=spec.groups, padding_mode="zeros",
                  data_format=data_format)
     return gather_blocks(x, segments, fill, block,
-                         [(tuple(chunks), np.empty((0,) * x.ndim, dtype))], label="conv")
+                         [(tuple(chunks), np.empty((0,) * x.ndim, dtype))], label="conv")[0]
 
 
-def _pool(kind, nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
-          count_include_pad, divisor_override):
+@overload
+def _pool(kind: str, nd: int, x, kernel_size, stride, padding, dilation, ceil_mode,
+          return_indices: Literal[False], count_include_pad, divisor_override) -> da.Array: ...
+@overload
+def _pool(kind: str, nd: int, x, kernel_size, stride, padding, dilation, ceil_mode,
+          return_indices: bool, count_include_pad, divisor_override
+          ) -> da.Array | tuple[da.Array, da.Array]: ...
+def _pool(kind: str, nd: int, x, kernel_size, stride, padding, dilation, ceil_mode,
+          return_indices: bool, count_include_pad, divisor_override
+          ) -> da.Array | tuple[da.Array, da.Array]:
     """Max (``kind='max'``) or average pooling of a dask array, from the in-memory pooling spec.
 
     :func:`numbaconv.core.pooling.pool_spec` resolves the call exactly as the in-memory
@@ -142,14 +151,16 @@ def _pool(kind, nd, x, kernel_size, stride, padding, dilation, ceil_mode, return
     spec = pool_spec(kind, nd, tuple(int(n) for n in x.shape), dtype, kernel_size, stride,
                      padding, dilation, ceil_mode, count_include_pad, divisor_override)
     return_indices = check_bool(return_indices, "return_indices")
-    kernel, strides, dils = spec.kernel, spec.stride, spec.dilation
+    kernel, strides, dils, pads = spec.kernel, spec.stride, spec.dilation, spec.pads
+    # (set for every max and average pooling; None only in other kinds' specs)
+    assert kernel is not None and strides is not None and dils is not None and pads is not None
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dils, strict=True))
     if x.dtype != dtype:
         x = x.astype(dtype)
     loop = x.ndim - nd
     chunks, segments = _loop_axes(x, loop)
     origins, ranges = [], []
-    for a, (n, e, s, (lo, hi), o) in enumerate(zip(spec.spatial, span, strides, spec.pads,
+    for a, (n, e, s, (lo, hi), o) in enumerate(zip(spec.spatial, span, strides, pads,
                                                    spec.out_spatial, strict=True)):
         oc, segs, org, rng = _window_axis(x.chunks[loop + a], n, e, s, lo, o, "constant", hi)
         chunks.append(oc)
@@ -164,7 +175,7 @@ def _pool(kind, nd, x, kernel_size, stride, padding, dilation, ceil_mode, return
         block = task(func, kernel_size=kernel, stride=strides, padding=0, dilation=dils,
                      ceil_mode=False, return_indices=return_indices)
         if not return_indices:
-            return gather_blocks(x, segments, fill, block, [(chunks, meta)], label=name)
+            return gather_blocks(x, segments, fill, block, [(chunks, meta)], label=name)[0]
         # the first tap inside the input of each window (-1: none), from the in-memory spec
         firsts = spec.first_taps()
 
@@ -174,8 +185,9 @@ def _pool(kind, nd, x, kernel_size, stride, padding, dilation, ceil_mode, return
                     tuple(firsts[a][slice(*ranges[a][j])] for a, j in enumerate(sp)))
 
         metas = [(chunks, meta), (chunks, np.empty((0,) * x.ndim, np.int64))]
-        return gather_blocks(x, segments, fill, _PlaneIndices(block, spec.spatial), metas,
-                             block_args, (origins, ranges, firsts), label=name)
+        values, indices = gather_blocks(x, segments, fill, _PlaneIndices(block, spec.spatial),
+                                        metas, block_args, (origins, ranges, firsts), label=name)
+        return values, indices
     # average pooling: zero padding, the window sums of the block (divisor 1), then the
     # in-memory divisors of the whole extent, in the in-memory kernel's order
     facs = spec.divisor_factors()
@@ -187,7 +199,7 @@ def _pool(kind, nd, x, kernel_size, stride, padding, dilation, ceil_mode, return
         return tuple(facs[i][slice(*rng[i])] for i in range(3))
 
     return gather_blocks(x, segments, dtype.type(0), _Divide(block, nd), [(chunks, meta)],
-                         avg_args, (ranges, facs), label=name)
+                         avg_args, (ranges, facs), label=name)[0]
 
 
 class _PlaneIndices:
@@ -244,6 +256,22 @@ class _Divide:
         return sums / div.reshape(div.shape[3 - self.nd:])
 
 
+@overload
+def max_pool1d(x: da.Array | ArrayLike, kernel_size: Size, stride: Size | None = ...,
+               padding: Padding = ..., dilation: Size = ..., ceil_mode: bool = ...,
+               return_indices: Literal[False] = ...) -> da.Array: ...
+@overload
+def max_pool1d(x: da.Array | ArrayLike, kernel_size: Size, stride: Size | None,
+               padding: Padding, dilation: Size, ceil_mode: bool,
+               return_indices: Literal[True]) -> tuple[da.Array, da.Array]: ...
+@overload
+def max_pool1d(x: da.Array | ArrayLike, kernel_size: Size, stride: Size | None = ...,
+               padding: Padding = ..., dilation: Size = ..., ceil_mode: bool = ..., *,
+               return_indices: Literal[True]) -> tuple[da.Array, da.Array]: ...
+@overload
+def max_pool1d(x: da.Array | ArrayLike, kernel_size: Size, stride: Size | None = ...,
+               padding: Padding = ..., dilation: Size = ..., ceil_mode: bool = ...,
+               return_indices: bool = ...) -> da.Array | tuple[da.Array, da.Array]: ...
 def max_pool1d(x: da.Array | ArrayLike, kernel_size: Size, stride: Size | None = None,
                padding: Padding = 0, dilation: Size = 1, ceil_mode: bool = False,
                return_indices: bool = False) -> da.Array | tuple[da.Array, da.Array]:
@@ -281,6 +309,22 @@ def max_pool1d(x: da.Array | ArrayLike, kernel_size: Size, stride: Size | None =
                  True, None)
 
 
+@overload
+def max_pool2d(x: da.Array | ArrayLike, kernel_size: Size, stride: Size | None = ...,
+               padding: Padding = ..., dilation: Size = ..., ceil_mode: bool = ...,
+               return_indices: Literal[False] = ...) -> da.Array: ...
+@overload
+def max_pool2d(x: da.Array | ArrayLike, kernel_size: Size, stride: Size | None,
+               padding: Padding, dilation: Size, ceil_mode: bool,
+               return_indices: Literal[True]) -> tuple[da.Array, da.Array]: ...
+@overload
+def max_pool2d(x: da.Array | ArrayLike, kernel_size: Size, stride: Size | None = ...,
+               padding: Padding = ..., dilation: Size = ..., ceil_mode: bool = ..., *,
+               return_indices: Literal[True]) -> tuple[da.Array, da.Array]: ...
+@overload
+def max_pool2d(x: da.Array | ArrayLike, kernel_size: Size, stride: Size | None = ...,
+               padding: Padding = ..., dilation: Size = ..., ceil_mode: bool = ...,
+               return_indices: bool = ...) -> da.Array | tuple[da.Array, da.Array]: ...
 def max_pool2d(x: da.Array | ArrayLike, kernel_size: Size, stride: Size | None = None,
                padding: Padding = 0, dilation: Size = 1, ceil_mode: bool = False,
                return_indices: bool = False) -> da.Array | tuple[da.Array, da.Array]:
@@ -318,6 +362,22 @@ def max_pool2d(x: da.Array | ArrayLike, kernel_size: Size, stride: Size | None =
                  True, None)
 
 
+@overload
+def max_pool3d(x: da.Array | ArrayLike, kernel_size: Size, stride: Size | None = ...,
+               padding: Padding = ..., dilation: Size = ..., ceil_mode: bool = ...,
+               return_indices: Literal[False] = ...) -> da.Array: ...
+@overload
+def max_pool3d(x: da.Array | ArrayLike, kernel_size: Size, stride: Size | None,
+               padding: Padding, dilation: Size, ceil_mode: bool,
+               return_indices: Literal[True]) -> tuple[da.Array, da.Array]: ...
+@overload
+def max_pool3d(x: da.Array | ArrayLike, kernel_size: Size, stride: Size | None = ...,
+               padding: Padding = ..., dilation: Size = ..., ceil_mode: bool = ..., *,
+               return_indices: Literal[True]) -> tuple[da.Array, da.Array]: ...
+@overload
+def max_pool3d(x: da.Array | ArrayLike, kernel_size: Size, stride: Size | None = ...,
+               padding: Padding = ..., dilation: Size = ..., ceil_mode: bool = ...,
+               return_indices: bool = ...) -> da.Array | tuple[da.Array, da.Array]: ...
 def max_pool3d(x: da.Array | ArrayLike, kernel_size: Size, stride: Size | None = None,
                padding: Padding = 0, dilation: Size = 1, ceil_mode: bool = False,
                return_indices: bool = False) -> da.Array | tuple[da.Array, da.Array]:
@@ -719,10 +779,10 @@ def prelu(x: da.Array | ArrayLike, weight: ArrayLike) -> da.Array:
            [-2.,  4.]])
     """
     func = inmemory("prelu")
-    x = as_dask(x, "x")
+    xd = as_dask(x, "x")
     w = as_host(weight, "weight")
-    probe = func(np.zeros((1,), x.dtype), np.ones(1, w.dtype))
-    if x.ndim >= 2:
-        x = x.rechunk({1: -1})
-    return x.map_blocks(task(func, weight=w), dtype=probe.dtype,
-                        meta=np.empty((0,) * x.ndim, probe.dtype))
+    probe = func(np.zeros((1,), xd.dtype), np.ones(1, w.dtype))
+    if xd.ndim >= 2:
+        xd = xd.rechunk({1: -1})
+    return xd.map_blocks(task(func, weight=w), dtype=probe.dtype,
+                         meta=np.empty((0,) * xd.ndim, probe.dtype))

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 MODES = sig.MODES
 
 
-def _filter(name, in1, in2, mode, nd, boundary="fill", fillvalue=0, **kwargs):
+def _filter(name: str, in1, in2, mode: str, nd: int | None, boundary: str = "fill",
+            fillvalue: float = 0, **kwargs) -> da.Array:
 
     func = inmemory(name)
     x = as_dask(in1, "in1")

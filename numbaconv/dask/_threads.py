@@ -9,13 +9,25 @@ for the duration of the call and restores it afterwards.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import numba
+from numba.core import config as numba_config
 
 from ..core.validate import check_int
 
+if TYPE_CHECKING:
+    from distributed import LocalCluster
+
 #: dask config key overriding the automatic choice (an int >= 1).
 CONFIG_KEY = "numbaconv.numba-threads"
+
+
+def _pool_size() -> int:
+    """Numba's thread pool size, ``NUMBA_NUM_THREADS`` (numba.core.config sets its settings at
+    run time, from the environment, so they are read from its namespace: type checkers do not
+    see them)."""
+    return vars(numba_config)["NUMBA_NUM_THREADS"]
 
 
 def cores() -> int:
@@ -24,7 +36,7 @@ def cores() -> int:
         n = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not on Linux
         n = os.cpu_count() or 1
-    return max(1, min(n, numba.config.NUMBA_NUM_THREADS))
+    return max(1, min(n, _pool_size()))
 
 
 def dask_threads() -> int:
@@ -40,7 +52,7 @@ def dask_threads() -> int:
         return max(1, int(get_worker().state.nthreads))
     except (ImportError, ValueError, AttributeError):
         pass
-    import dask
+    import dask.config
     from dask.system import CPU_COUNT
 
     n = dask.config.get("num_workers", None)
@@ -73,11 +85,11 @@ def numba_threads_per_task(threads: int | None = None) -> int:
     True
     """
     if threads is None:
-        import dask
+        import dask.config
 
         threads = dask.config.get(CONFIG_KEY, None)
     if threads is not None:
-        return min(check_int(threads, "threads", 1), numba.config.NUMBA_NUM_THREADS)
+        return min(check_int(threads, "threads", 1), _pool_size())
     return max(1, cores() // dask_threads())
 
 
@@ -92,7 +104,8 @@ def run_in_task(func, *args, _numba_threads=None, **kwargs):
         numba.set_num_threads(previous)
 
 
-def local_cluster(n_workers: int | None = None, threads_per_worker: int = 1, **kwargs):
+def local_cluster(n_workers: int | None = None, threads_per_worker: int = 1,
+                  **kwargs) -> LocalCluster:
     """A ``dask.distributed.LocalCluster`` whose workers split the cores with Numba.
 
     Each worker process gets ``NUMBA_NUM_THREADS = max(1, cores // (n_workers *

@@ -32,11 +32,13 @@ def _nodes(n=40001):
 def _lawson(a, rhs, scale, iterations=100):
     w = 1.0 / np.abs(scale)
     lawson = np.ones_like(rhs)
+    c = None
     for _ in range(iterations):
         c, *_ = np.linalg.lstsq(a * (w * lawson)[:, None], rhs * w * lawson, rcond=None)
         err = (a @ c - rhs) * w
         lawson = lawson * np.sqrt(np.abs(err)) + 1e-300
         lawson /= lawson.max()
+    assert c is not None, "iterations must be >= 1"
     return c
 
 
