@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -156,11 +156,11 @@ def _pooling_calls():
         return nc.max_unpool2d(y, idx, 2)
 
     def channels_last(dt):
-        x, cl = _x((2, 8, 8, 3), dt), {"data_format": "channels_last"}
-        y, a = nc.max_pool2d(x, 2, **cl), nc.avg_pool2d(x, 3, 2, 1, **cl)
-        return (nc.max_pool2d(x, 3, 2, 1, return_indices=True, **cl),
-                grad.max_pool2d_input(np.ones_like(y), x, 2, **cl),
-                grad.avg_pool2d_input(np.ones_like(a), x.shape, 3, 2, 1, **cl))
+        x, cl = _x((2, 8, 8, 3), dt), "channels_last"
+        y, a = nc.max_pool2d(x, 2, data_format=cl), nc.avg_pool2d(x, 3, 2, 1, data_format=cl)
+        return (nc.max_pool2d(x, 3, 2, 1, return_indices=True, data_format=cl),
+                grad.max_pool2d_input(np.ones_like(y), x, 2, data_format=cl),
+                grad.avg_pool2d_input(np.ones_like(a), x.shape, 3, 2, 1, data_format=cl))
 
     return {"max_pool2d": max_pool, "avg_pool2d": avg_pool, "adaptive pooling": adaptive,
             "max_unpool2d": unpool, "channels-last pooling": channels_last}
@@ -222,7 +222,7 @@ def _activation_calls():
 
 
 #: family -> builder of {label: call(dtype)}; each call runs every kernel of one code path
-CALLS: dict[str, Callable[[], dict[str, Call]]] = {
+CALLS: dict[str, Callable[[], Mapping[str, Call]]] = {
     "padding": _padding_calls,
     "signal": _signal_calls,
     "conv": _conv_calls,
@@ -285,11 +285,11 @@ def _warm(task: tuple[str, str, str]) -> tuple[int, int, list[str]]:
     compiled = []
 
     class Listener(event.Listener):
-        def on_start(self, ev):
+        def on_start(self, event):
             pass
 
-        def on_end(self, ev):
-            module = getattr(ev.data["dispatcher"].py_func, "__module__", "") or ""
+        def on_end(self, event):
+            module = getattr(event.data["dispatcher"].py_func, "__module__", "") or ""
             if module.startswith("numbaconv"):
                 compiled.append(module)
 
@@ -301,7 +301,9 @@ def _warm(task: tuple[str, str, str]) -> tuple[int, int, list[str]]:
         hits = sum(sum(d.stats.cache_hits.values()) for d in _numbaconv_dispatchers())
     finally:
         event.unregister("numba:compile", listener)
-    dirs = {getattr(d._cache, "cache_path", None) for d in _numbaconv_dispatchers()}
+    # (numba's stub of Dispatcher leaves out the private _cache every instance has)
+    dirs = {getattr(d._cache, "cache_path", None)  # pyright: ignore[reportAttributeAccessIssue]
+            for d in _numbaconv_dispatchers()}
     return len(compiled), hits - hits_before, sorted(p for p in dirs if p)
 
 
@@ -378,6 +380,7 @@ def compile(families: str | Sequence[str] | None = None,  # noqa: A001 - numbaco
     bar = _progress(len(tasks), progress)
     compiled = loaded = 0
     dirs: set[str] = set()
+    pool = None
     if workers == 1:
         results = map(_warm, tasks)
     else:
@@ -394,7 +397,7 @@ def compile(families: str | Sequence[str] | None = None,  # noqa: A001 - numbaco
             bar(1)
     finally:
         bar(None)
-        if workers > 1:
+        if pool is not None:
             pool.shutdown()
     seconds = time.perf_counter() - start
     return CompileReport(len(tasks), compiled, loaded, seconds, sorted(dirs), _cache_bytes(dirs))

@@ -83,6 +83,7 @@ def _conv2d_weight(xs, ws):
 
     def torch():
         import torch  # pyright: ignore[reportMissingImports] - optional peer
+        import torch.nn.grad  # pyright: ignore[reportMissingImports] - optional peer
 
         x, g = torch.from_numpy(_f32(*xs)), torch.from_numpy(_f32(*gs, seed=2))
         return lambda: torch.nn.grad.conv2d_weight(x, ws, g)
@@ -107,6 +108,7 @@ def _conv2d_input(xs, ws):
 
     def torch():
         import torch  # pyright: ignore[reportMissingImports] - optional peer
+        import torch.nn.grad  # pyright: ignore[reportMissingImports] - optional peer
 
         w, g = torch.from_numpy(_f32(*ws, seed=1)), torch.from_numpy(_f32(*gs, seed=2))
         return lambda: torch.nn.grad.conv2d_input(xs, w, g)
@@ -138,7 +140,7 @@ def _max_pool2d_input(shape, k):
         bwd = torch.ops.aten.max_pool2d_with_indices_backward
 
         def call():
-            _, idx = fwd(x, k, k, 0, return_indices=True)
+            _, idx = fwd(x, k, k, (0, 0), return_indices=True)
             return bwd(g, x, [k, k], [k, k], [0, 0], [1, 1], False, idx)
 
         return call
