@@ -50,7 +50,7 @@ SERIAL_WORK = 1_000_000
 CHUNK_OUTPUTS = 16384
 
 
-@njit(inline="always", fastmath={"contract"})
+@njit(cache=True, nogil=True, fastmath={"contract"})
 def _interior(out, o0, n, x, zx, tw, to, nt, assign):
     """``out[o0 + t] (+)= sum_q tw[q] * x[to[q] + t]`` for ``t < n``, in fused passes of 4 taps;
     with ``assign`` the first pass writes instead of accumulating (no zeroing pass).
