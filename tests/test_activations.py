@@ -363,6 +363,16 @@ def test_out_errors_name_out():
         nc.grad.prelu_weight(np.ones((2, 3)), np.ones((2, 3)), [0.1, 0.2, 0.3], out=np.empty(2))
 
 
+def test_softmax_out_overlapping_x_is_refused_on_the_fast_path_too():
+    base = np.linspace(-1, 1, 15)
+    x, out = base[:10].reshape(2, 5), base[5:15].reshape(2, 5)  # contiguous, overlapping
+    with pytest.raises(ValueError, match="out overlaps x"):
+        nc.softmax(x, out=out)
+    fresh = np.empty((2, 5))
+    assert nc.softmax(x, out=fresh) is fresh
+    np.testing.assert_allclose(fresh, oracles.softmax(x), rtol=1e-15)
+
+
 def test_out_softmax_and_prelu():
     rng = np.random.default_rng(5)
     x = rng.standard_normal((4, 7, 3))

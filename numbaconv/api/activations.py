@@ -3907,12 +3907,20 @@ def _axis_split(shape, axis: int) -> tuple[int, int, int]:
     return outer, int(shape[axis]), inner
 
 
+def _ready_out(out, x) -> bool:
+    """Whether ``out`` is a buffer the fast path may write as it is: a C-contiguous, writeable
+    NumPy array of ``x``'s shape and dtype that is ``x`` itself or shares no memory with it."""
+    return (type(out) is np.ndarray and out.dtype is x.dtype and out.shape == x.shape
+            and out.flags.c_contiguous and out.flags.writeable
+            and (out is x or not np.may_share_memory(out, x)))
+
+
 def _softmax(launcher: str, x, axis, out):
-    if out is None and axis == -1 and type(x) is np.ndarray and (x.dtype is _F64 or
-                                                                 x.dtype is _F32):
+    if axis == -1 and type(x) is np.ndarray and (x.dtype is _F64 or x.dtype is _F32):
         flags, shape = x.flags, x.shape  # the fast path: contiguous floats, the last axis
-        if flags.c_contiguous and flags.writeable and shape and shape[-1]:
-            y = np.empty(shape, x.dtype)
+        if (flags.c_contiguous and flags.writeable and shape and shape[-1]
+                and (out is None or _ready_out(out, x))):
+            y = np.empty(shape, x.dtype) if out is None else out
             if len(shape) == 1:
                 getattr(_HOST or _host(), launcher)(x, y, 1, shape[0], 1)
             else:
