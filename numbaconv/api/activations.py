@@ -319,9 +319,7 @@ def _backward(name: str, grad_output, x, out, params: tuple = ()):
     dtype = float_dtype(dtype_of(grad_output, "grad_output", _REAL), dtype_of(x, "x", _REAL))
     g = asarray(grad_output, "grad_output", backend, dtype)
     arr = asarray(x, "x", backend, dtype)
-    if tuple(g.shape) != tuple(arr.shape):
-        raise ValueError(f"grad_output must have the shape of x {tuple(arr.shape)}, got "
-                         f"{tuple(g.shape)}")
+    validate.check_same_shape(g.shape, arr.shape)
     dst = prepare_out(out, backend, arr.shape, dtype,
                       inputs={"grad_output": grad_output, "x": x}, elementwise=True)
     gf, xf = _flat(g), _flat(arr)
@@ -3829,9 +3827,7 @@ def prelu_backward(grad_output: ArrayLike, x: ArrayLike, weight: ArrayLike, *,
     """
     backend, arr, w, inner = _prelu_operands(x, weight, grad_output)
     g = asarray(grad_output, "grad_output", backend, arr.dtype)
-    if tuple(g.shape) != tuple(arr.shape):
-        raise ValueError(f"grad_output must have the shape of x {tuple(arr.shape)}, got "
-                         f"{tuple(g.shape)}")
+    validate.check_same_shape(g.shape, arr.shape)
     dst = prepare_out(out, backend, arr.shape, arr.dtype,
                       inputs={"grad_output": grad_output, "x": x, "weight": weight},
                       elementwise=True)
@@ -3887,9 +3883,7 @@ def prelu_weight(grad_output: ArrayLike, x: ArrayLike, weight: ArrayLike, *,
     """
     backend, arr, w, inner = _prelu_operands(x, weight)
     g = asarray(grad_output, "grad_output", backend, arr.dtype)
-    if tuple(g.shape) != tuple(arr.shape):
-        raise ValueError(f"grad_output must have the shape of x {tuple(arr.shape)}, got "
-                         f"{tuple(g.shape)}")
+    validate.check_same_shape(g.shape, arr.shape)
     wshape = tuple(cast(CudaArray, weight).shape) if is_cuda_array(weight) else np.shape(weight)
     dst = prepare_out(out, backend, wshape, arr.dtype,
                       inputs={"grad_output": grad_output, "x": x, "weight": weight})

@@ -27,6 +27,7 @@ from ..core.dispatch import asarray, backend_of, empty, kernels, memory
 from ..core.normalization import BatchNormSpec, batch_norm_spec
 from ..core.operands import dtype_of, float_dtype
 from ..core.out import finish_out, prepare_out
+from ..core.validate import check_same_shape
 from ..typing import Array, ArrayLike
 
 __all__ = ["batch_norm"]
@@ -128,9 +129,7 @@ def _grad_operands(grad_output, x, weight, training, eps, data_format):
     xa = asarray(x, "x", backend, dtype)
     g = asarray(grad_output, "grad_output", backend, dtype)
     spec = batch_norm_spec(tuple(xa.shape), training, 0.1, eps, data_format)
-    if tuple(g.shape) != spec.shape:
-        raise ValueError(f"grad_output must have the shape of x {spec.shape}, got "
-                         f"{tuple(g.shape)}")
+    check_same_shape(g.shape, spec.shape)
     return backend, dtype, spec, g.reshape(spec.shape3), xa.reshape(spec.shape3)
 
 

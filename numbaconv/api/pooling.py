@@ -44,7 +44,7 @@ from ..core.pooling import (
     split_shape,
     unpool_spec,
 )
-from ..core.validate import check_choice, int_tuple
+from ..core.validate import check_choice, check_same_shape, int_tuple
 from ..typing import Array, ArrayLike, Padding, Size
 
 __all__ = [
@@ -227,9 +227,7 @@ def _max_unpool(nd, x, indices, kernel_size, stride, padding, output_size, data_
     xa = asarray(x, "x", backend, float_dtype(dtype_of(x, "x")))
     dtype_of(indices, "indices", "iu")
     ia = asarray(indices, "indices", backend, np.int64, kinds="iu")
-    if tuple(ia.shape) != tuple(xa.shape):
-        raise ValueError(f"indices must have the shape of x {tuple(xa.shape)}, got "
-                         f"{tuple(ia.shape)}")
+    check_same_shape(ia.shape, xa.shape, "indices")
     if isinstance(output_size, list):
         output_size = tuple(output_size)
     spec = unpool_spec(nd, xa.shape, xa.dtype, kernel_size, stride, padding, output_size,

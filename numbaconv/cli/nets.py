@@ -30,7 +30,7 @@ from numba import njit
 
 import numbaconv as nc
 from numbaconv import grad
-from numbaconv.cpu.threads import _one_blas_thread as one_blas_thread
+from numbaconv.cpu.threads import one_blas_thread
 
 #: an array on a :class:`Device`: NumPy's, or a numba device array (untyped). numbaconv's
 #: results are typed ``numbaconv.typing.Array``, whose CUDA side declares only the interface

@@ -60,3 +60,10 @@ def normalize_axis(axis, ndim: int, name: str = "axis") -> int:
     if not -ndim <= axis < ndim:
         raise ValueError(f"{name}={axis} is out of bounds for an array of dimension {ndim}")
     return axis % ndim
+
+
+def check_same_shape(shape, want, name: str = "grad_output", of: str = "x") -> None:
+    """A ValueError naming ``name`` unless its ``shape`` is ``want``, the shape of ``of`` (a
+    vector-Jacobian product's ``grad_output`` has the shape of the forward input)."""
+    if tuple(shape) != tuple(want):
+        raise ValueError(f"{name} must have the shape of {of} {tuple(want)}, got {tuple(shape)}")

@@ -133,7 +133,7 @@ def _blas_controller():
 
 
 @contextlib.contextmanager
-def _one_blas_thread():
+def one_blas_thread():
     """BLAS limited to one thread for the block (threadpoolctl's per-library controllers,
     called directly: a few microseconds where ``ctl.limit`` takes tens). One call at a time
     holds the limit, so concurrent callers cannot restore it wrongly."""
@@ -162,7 +162,7 @@ def run_items(work, items, serial: bool = False) -> None:
     """
     items = list(items)
     threads = 1 if serial or _blas_controller() is None else num_threads()
-    with _one_blas_thread():
+    with one_blas_thread():
         _dynamic(items, work, threads)
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal, overload
 import numpy as np
 
 from ..core.padding import axis_index_map
-from ..core.validate import normalize_axis
+from ..core.validate import check_same_shape, normalize_axis
 from ._common import as_dask, as_host, gather_blocks, inmemory, task
 
 if TYPE_CHECKING:
@@ -674,9 +674,7 @@ def elementwise_backward(name: str, grad_output, x, **params):
     func = inmemory(name)
     x = as_dask(x, "x")
     g = as_dask(grad_output, "grad_output")
-    if tuple(g.shape) != tuple(x.shape):
-        raise ValueError(f"grad_output must have the shape of x, {tuple(x.shape)}; "
-                         f"got {tuple(g.shape)}")
+    check_same_shape(g.shape, x.shape)
     probe = func(np.zeros((1,), g.dtype), np.zeros((1,), x.dtype), **params)
     from dask.array import map_blocks
 
