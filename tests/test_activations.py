@@ -419,7 +419,8 @@ def serial_only(monkeypatch):
     """Every call on the calling thread, whatever its size."""
     def run(fn):
         with monkeypatch.context() as m:
-            for name in ("SERIAL_BELOW", "SERIAL_BELOW_EXP", "SOFTMAX_SERIAL_BELOW"):
+            for name in ("SERIAL_BELOW", "SERIAL_BELOW_EXP", "SOFTMAX_SERIAL_BELOW",
+                         "SOFTMAX_BACKWARD_SERIAL_BELOW"):
                 m.setattr(cpu_act, name, 1 << 62)
             return fn()
     return run
@@ -532,9 +533,14 @@ def test_softmax_float32_tail_below_the_normal_range_is_zero():
     np.testing.assert_allclose(ly32[:5], x[:5], rtol=1e-6)
 
 
-@pytest.mark.parametrize("shape", [(3, 15), (2, 16), (5, 17), (4, 33), (7, 1000), (40, 1000)])
+ROW_SHAPES = [(3, 15), (2, 16), (5, 17), (4, 33), (300, 10), (100, 100), (9, 511), (9, 512),
+              (7, 1000), (40, 1000), (3, 5000)]
+
+
+@pytest.mark.parametrize("shape", ROW_SHAPES)
 def test_softmax_long_rows_and_the_parallel_path(shape):
-    # rows longer than the 16 reduction lanes (with a tail), and >= 16k elements (parallel)
+    # rows longer than the 16 reduction lanes (with a tail), rows in blocks (shorter than
+    # cpu.activations.BLOCK_BELOW) and one at a time, and >= 8k elements (parallel)
     rng = np.random.default_rng(shape[1])
     x = rng.standard_normal(shape) * 30
     x[0, -1] = -np.inf
@@ -555,6 +561,24 @@ def test_softmax_long_rows_and_the_parallel_path(shape):
     y = nc.softmax(x)
     assert np.isnan(y[-1]).all() and np.isfinite(y[:-1]).all()
     assert np.isnan(nc.log_softmax(x)[-1]).all()
+
+
+@pytest.mark.parametrize("shape", ROW_SHAPES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_family_in_place_is_the_out_of_place_result(shape, dtype):
+    rng = np.random.default_rng(shape[0] * shape[1])
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    y, ly = nc.softmax(x), nc.log_softmax(x)
+    expected = {"softmax": y, "log_softmax": ly, "softmax_backward": nc.softmax_backward(g, y),
+                "log_softmax_backward": nc.log_softmax_backward(g, ly)}
+    for name, args in (("softmax", (x,)), ("log_softmax", (x,)),
+                       ("softmax_backward", (g, y)), ("log_softmax_backward", (g, ly))):
+        for k in range(len(args)):  # out= each input in turn
+            ins = [a.copy() for a in args]
+            res = getattr(nc, name)(*ins, out=ins[k])
+            assert res is ins[k]
+            np.testing.assert_array_equal(res, expected[name], err_msg=f"{name} out=input {k}")
 
 
 @pytest.mark.parametrize("shape,axis", [((3, 40, 300), 1), ((2, 300, 5), 0), ((50, 4, 600), 1),
@@ -696,6 +720,33 @@ def test_float32_fast_exp_is_within_2_ulp():
     ulp = np.abs(out[normal].astype(np.float64) - ref[normal]) / np.spacing(ref32[normal]).astype(np.float64)
     assert ulp.max() <= 2.0
     assert np.all(out[~normal & (ref < 1)] < 2e-38) and np.all(np.isinf(out[~np.isfinite(ref32)]))
+
+
+def test_vectorised_log_of_row_sums_is_within_2_ulp_of_numpy():
+    # log_softmax's float32 rows take the log of their float64 sums (>= 1) in a branch-free
+    # form; the oracle is NumPy's log, in float64
+    from numba import njit
+
+    from numbaconv.scalar.activations import flog_ge1
+
+    @njit(error_model="numpy")
+    def run(v, like, out):
+        for i in range(v.size):
+            out[i] = flog_ge1(v[i], like)
+
+    rng = np.random.default_rng(11)
+    v = np.concatenate([[1.0, np.nextafter(1.0, 2.0), 2.0, np.sqrt(2.0), np.nextafter(np.sqrt(2.0), 2),
+                         3.0, 32000.0, 2.0**52, 1e300],
+                        1 + rng.random(50_000) * 1e3, np.exp(rng.random(50_000) * 600)])
+    for like in (np.empty(1, np.float32), np.empty(1, np.float64)):
+        out = np.empty_like(v)
+        run(v, like, out)
+        ref = np.log(v)
+        assert out[0] == 0.0
+        assert (np.abs(out - ref) / np.spacing(np.maximum(ref, 1e-300))).max() <= 2.0
+        nan = np.array([np.nan])
+        run(nan, like, out[:1])
+        assert np.isnan(out[0])
 
 
 def test_kernels_are_cacheable_module_level_functions():

@@ -4022,13 +4022,14 @@ def log_softmax(x: ArrayLike, axis: int = -1, *, out: Array | None = None) -> Ar
 
 
 def _softmax_vjp(launcher: str, grad_output, output, axis, out):
-    if (out is None and axis == -1 and type(output) is np.ndarray
+    if (axis == -1 and type(output) is np.ndarray
             and type(grad_output) is np.ndarray and (output.dtype is _F64 or output.dtype is _F32)
             and grad_output.dtype is output.dtype and grad_output.shape == output.shape):
         fy, fg, shape = output.flags, grad_output.flags, output.shape  # the fast path
         if (fy.c_contiguous and fy.writeable and fg.c_contiguous and fg.writeable and shape
-                and shape[-1]):
-            res = np.empty(shape, output.dtype)
+                and shape[-1] and (out is None or (_ready_out(out, output)
+                                                   and _ready_out(out, grad_output)))):
+            res = np.empty(shape, output.dtype) if out is None else out
             n = shape[-1]
             getattr(_HOST or _host(), launcher)(grad_output.ravel(), output.ravel(), res.ravel(),
                                                 output.size // n, n, 1)

@@ -45,24 +45,28 @@ only), and float32 exponentials of ``x - max <= 0`` that give 0 below
 float32's normal range (``exp < 2**-126``: probabilities under 1.2e-38). A
 row's summation order is fixed by the compiled code and the row's length:
 results never depend on the thread count (they may differ in the last bits
-between CPUs of different vector widths). Large calls run pieces of whole
-rows through the same kernel on the Python threads of the elementwise path.
+between CPUs of different vector widths).
 
-Why Python threads and not ``prange``: the calling thread takes pieces too and
-pieces are handed out one at a time, so a worker the OS does not schedule
-only slows a call down to the serial speed. An OpenMP team's static split
-waits for every member: on this shared 2-core machine, a 64x1000 softmax with
-``prange`` took 36 us when all went well and 18-33 ms when a member (or
-another library's spinning team) lost its core; waking Python workers costs
-~40 us, hence the higher thresholds below.
+Threads. Elementwise kernels and PReLU split large arrays into pieces on
+Python threads (:mod:`numbaconv.cpu.threads`): pieces are handed out one at a
+time and the calling thread takes them too, so a worker the OS does not
+schedule only slows a call to the serial speed; waking a Python worker costs
+~30 us, which the thresholds below (arrays of 2**18 and 2**20 elements) hide.
+The softmax family runs medium calls too (a (64, 1000) softmax is 60 us of
+serial work), where that wake-up would eat the gain: its parallel path is a
+``prange`` driver over fixed runs of rows (Numba's pool hands a run over in
+~2 us), the pooling kernels' design. Its cost: an OpenMP team waits for its
+slowest member, so on an oversubscribed machine a call can wait for a worker
+that lost its core (README, Threads: ``OMP_WAIT_POLICY=PASSIVE`` or
+``numba.set_num_threads(1)``).
 """
 
 from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
+from numba import prange
 from numba.extending import register_jitable
 
 from ..loops.activations import (
@@ -73,9 +77,9 @@ from ..loops.activations import (
     softmax_slices,
 )
 from ..scalar import activations as S
-from ..scalar.activations import K, K_like, fexp_nonpos, maxnum
+from ..scalar.activations import K, K_like, fexp_nonpos, flog_ge1, maxnum
 from .jit import njit
-from .threads import run_parallel
+from .threads import num_threads, run_parallel
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 
@@ -838,7 +842,7 @@ def _run(kernel, ins: tuple, outs: tuple, params: tuple, serial_below: int,
     """
     n = ins[0].size
     aliased = [any(o is a for a in ins) for o in outs]
-    if not any(aliased) and (n < serial_below or numba.get_num_threads() == 1):
+    if not any(aliased) and (n < serial_below or num_threads() == 1):
         kernel(*ins, *outs, *params, *((0,) if offset else ()))
         return
     if not any(aliased):
@@ -1151,31 +1155,106 @@ def _row_dot(u, v):
     return _dot_in_order(u, v) if v.size <= SEQUENTIAL_UP_TO else _dot_vectorised(u, v)
 
 
+#: elements per block of whole rows (at least one row) that the rows kernels take through
+#: their passes together: the exponentials of a block run as one flat loop, with no scalar
+#: tail per row (a 100-element row has 4 of its 100 exponentials in the scalar tail; a
+#: (1024, 100) softmax is 20% faster blocked, a (256, 10) one 27%)
+ROW_BLOCK = 1 << 12
+#: rows this long or longer go through the passes one at a time, each pass fused over the
+#: row (their tails are a small part; the blocks' extra pass would cost 10%)
+BLOCK_BELOW = 512
+
+
 @register_jitable
-def _softmax_rows_body(x, out, n):
-    for r in range(x.size // n):
+def _shift_rows(x, out, n, b0, b1):
+    """``out = x - max(x)`` on the rows ``b0 <= r < b1``, each row by its own maximum."""
+    for r in range(b0, b1):
         xr, outr = x[r * n:(r + 1) * n], out[r * n:(r + 1) * n]
         m = _row_max(xr)
         for k in range(n):
-            outr[k] = fexp_nonpos(xr[k] - m)
-        inv = K(m, 1.0 / _row_sum(outr))  # NaN for a row holding a NaN: all NaN
-        for k in range(n):
-            outr[k] = outr[k] * inv
+            outr[k] = xr[k] - m
+
+
+@register_jitable
+def _exp_into(src, dst):
+    """``dst = exp(src)`` for ``src <= 0`` (or NaN), one flat loop; ``dst`` shares no memory
+    with ``src`` (LLVM's run-time overlap check would send it to the scalar loop)."""
+    for k in range(src.size):
+        dst[k] = fexp_nonpos(src[k])
+
+
+@register_jitable
+def _exp_in_place(v):
+    """``v = exp(v)`` for ``v <= 0`` (or NaN), one flat loop."""
+    for k in range(v.size):
+        v[k] = fexp_nonpos(v[k])
+
+
+@register_jitable
+def _softmax_rows_body(x, out, n):
+    rows = x.size // n
+    if n >= BLOCK_BELOW:  # long rows: every pass fused per row
+        for r in range(rows):
+            xr, outr = x[r * n:(r + 1) * n], out[r * n:(r + 1) * n]
+            m = _row_max(xr)
+            for k in range(n):
+                outr[k] = fexp_nonpos(xr[k] - m)
+            inv = K(m, 1.0 / _row_sum(outr))  # NaN for a row holding a NaN: all NaN
+            for k in range(n):
+                outr[k] = outr[k] * inv
+        return
+    per = max(1, ROW_BLOCK // n)
+    for b0 in range(0, rows, per):
+        b1 = min(rows, b0 + per)
+        _shift_rows(x, out, n, b0, b1)
+        _exp_in_place(out[b0 * n:b1 * n])
+        for r in range(b0, b1):
+            outr = out[r * n:(r + 1) * n]
+            inv = K(outr[0], 1.0 / _row_sum(outr))  # NaN for a row holding a NaN: all NaN
+            for k in range(n):
+                outr[k] = outr[k] * inv
 
 
 @register_jitable
 def _log_softmax_rows_body(x, out, n):
-    in_place = x.ctypes.data == out.ctypes.data  # (x and out are the same or disjoint)
-    scratch = np.empty(n if in_place else 0, dtype=x.dtype)
-    for r in range(x.size // n):
-        xr, outr = x[r * n:(r + 1) * n], out[r * n:(r + 1) * n]
-        e = scratch if in_place else outr  # exp(x - max) of the row, then x - lse over it
-        m = _row_max(xr)
-        for k in range(n):
-            e[k] = fexp_nonpos(xr[k] - m)
-        lse = m + K(m, math.log(_row_sum(e)))
-        for k in range(n):
-            outr[k] = xr[k] - lse
+    rows = x.size // n
+    per = max(1, ROW_BLOCK // n)
+    e = np.empty(min(rows, per) * n, dtype=x.dtype)  # a block's exp(x - max)
+    if n >= BLOCK_BELOW:  # long rows: every pass fused per row
+        er = e[:n]
+        for r in range(rows):
+            xr, outr = x[r * n:(r + 1) * n], out[r * n:(r + 1) * n]
+            m = _row_max(xr)
+            for k in range(n):
+                er[k] = fexp_nonpos(xr[k] - m)
+            lse = m + K(m, math.log(_row_sum(er)))
+            for k in range(n):
+                outr[k] = xr[k] - lse
+        return
+    mx = np.empty(min(rows, per), dtype=x.dtype)  # a block's row maxima
+    lse = np.empty(min(rows, per), dtype=np.float64)  # and log(sum(exp(x - max)))
+    for b0 in range(0, rows, per):
+        b1 = min(rows, b0 + per)
+        for i in range(b1 - b0):  # (e, not out, holds x - max: out may be x)
+            xr, er = x[(b0 + i) * n:(b0 + i + 1) * n], e[i * n:(i + 1) * n]
+            m = mx[i] = _row_max(xr)
+            for k in range(n):
+                er[k] = xr[k] - m
+        _exp_in_place(e[:(b1 - b0) * n])
+        for i in range(b1 - b0):
+            lse[i] = _row_sum(e[i * n:(i + 1) * n])
+        if n <= SEQUENTIAL_UP_TO:  # libm's log: the bits of a slice of another axis
+            for i in range(b1 - b0):
+                lse[i] = math.log(lse[i])
+        else:  # one vector loop for float32 data
+            for i in range(b1 - b0):
+                lse[i] = flog_ge1(lse[i], x)
+        for i in range(b1 - b0):
+            xr, outr = x[(b0 + i) * n:(b0 + i + 1) * n], out[(b0 + i) * n:(b0 + i + 1) * n]
+            m = mx[i]
+            shift = m + K(m, lse[i])
+            for k in range(n):
+                outr[k] = xr[k] - shift
 
 
 @register_jitable
@@ -1189,11 +1268,18 @@ def _softmax_backward_rows_body(g, y, out, n):
 
 @register_jitable
 def _log_softmax_backward_rows_body(g, y, out, n):
-    for r in range(y.size // n):
-        gr, yr, outr = g[r * n:(r + 1) * n], y[r * n:(r + 1) * n], out[r * n:(r + 1) * n]
-        t = K(yr[0], _row_sum(gr))
-        for k in range(n):  # (y = log_softmax(x) <= 0)
-            outr[k] = gr[k] - fexp_nonpos(yr[k]) * t
+    rows = y.size // n
+    per = max(1, ROW_BLOCK // n)
+    e = np.empty(min(rows, per) * n, dtype=y.dtype)  # a block's exp(y) (out may be g or y)
+    for b0 in range(0, rows, per):
+        b1 = min(rows, b0 + per)
+        _exp_into(y[b0 * n:b1 * n], e)  # (y = log_softmax(x) <= 0)
+        for r in range(b0, b1):
+            gr, outr = g[r * n:(r + 1) * n], out[r * n:(r + 1) * n]
+            er = e[(r - b0) * n:(r - b0 + 1) * n]
+            t = K(y[0], _row_sum(gr))
+            for k in range(n):
+                outr[k] = gr[k] - er[k] * t
 
 
 @njit(**_JIT)
@@ -1216,35 +1302,109 @@ def _log_softmax_backward_rows(g, y, out, n):
     _log_softmax_backward_rows_body(g, y, out, n)
 
 
-#: below this many elements a softmax runs on the calling thread
-SOFTMAX_SERIAL_BELOW = 1 << 18
+# Parallel drivers: fixed runs of ``per`` rows (or work items of slices), set by the shapes
+# alone, each run through the serial code above, so a result never depends on the path or
+# the thread count. Numba's thread pool (``prange``) hands a run to a worker in ~2 us where
+# waking a Python worker costs ~30 us: a (64, 1000) softmax (60 us serial) gains from it.
 
 
-def _reduce(rows_kernel, slices_kernel, arrays: tuple, outer: int, n: int, inner: int) -> None:
-    """A softmax-family reduction over flat ``(outer, n, inner)`` arrays, whole or in pieces
-    of about CHUNK elements on threads (the same compiled kernel either way)."""
+@njit(parallel=True, **_JIT)
+def _softmax_rows_par(x, out, n, rows, per):
+    for c in prange((rows + per - 1) // per):
+        r0, r1 = c * per * n, min(rows, (c + 1) * per) * n
+        _softmax_rows_body(x[r0:r1], out[r0:r1], n)
+
+
+@njit(parallel=True, **_JIT)
+def _log_softmax_rows_par(x, out, n, rows, per):
+    for c in prange((rows + per - 1) // per):
+        r0, r1 = c * per * n, min(rows, (c + 1) * per) * n
+        _log_softmax_rows_body(x[r0:r1], out[r0:r1], n)
+
+
+@njit(parallel=True, **_JIT)
+def _softmax_backward_rows_par(g, y, out, n, rows, per):
+    for c in prange((rows + per - 1) // per):
+        r0, r1 = c * per * n, min(rows, (c + 1) * per) * n
+        _softmax_backward_rows_body(g[r0:r1], y[r0:r1], out[r0:r1], n)
+
+
+@njit(parallel=True, **_JIT)
+def _log_softmax_backward_rows_par(g, y, out, n, rows, per):
+    for c in prange((rows + per - 1) // per):
+        r0, r1 = c * per * n, min(rows, (c + 1) * per) * n
+        _log_softmax_backward_rows_body(g[r0:r1], y[r0:r1], out[r0:r1], n)
+
+
+@njit(parallel=True, **_JIT)
+def _softmax_slices_par(x, out, outer, n, inner, items, per):
+    for c in prange((items + per - 1) // per):
+        _softmax_slices(x, out, outer, n, inner, c * per, min(items, (c + 1) * per))
+
+
+@njit(parallel=True, **_JIT)
+def _log_softmax_slices_par(x, out, outer, n, inner, items, per):
+    for c in prange((items + per - 1) // per):
+        _log_softmax_slices(x, out, outer, n, inner, c * per, min(items, (c + 1) * per))
+
+
+@njit(parallel=True, **_JIT)
+def _softmax_backward_slices_par(g, y, out, outer, n, inner, items, per):
+    for c in prange((items + per - 1) // per):
+        _softmax_backward_slices(g, y, out, outer, n, inner, c * per,
+                                 min(items, (c + 1) * per))
+
+
+@njit(parallel=True, **_JIT)
+def _log_softmax_backward_slices_par(g, y, out, outer, n, inner, items, per):
+    for c in prange((items + per - 1) // per):
+        _log_softmax_backward_slices(g, y, out, outer, n, inner, c * per,
+                                     min(items, (c + 1) * per))
+
+
+#: below this many elements a softmax, log-softmax or log-softmax VJP (an exponential an
+#: element, ~1 ns in float32 here) runs on the calling thread
+SOFTMAX_SERIAL_BELOW = 1 << 13
+#: the same for the softmax VJP (a dot product and a scaling, ~0.25 ns an element)
+SOFTMAX_BACKWARD_SERIAL_BELOW = 1 << 15
+#: elements per run of the parallel path (whole rows, or blocks of slices)
+SOFTMAX_RUN = 1 << 12
+
+#: family -> (rows kernel, its parallel driver, slices kernel, its parallel driver)
+_SOFTMAX_KERNELS = {
+    "softmax": (_softmax_rows, _softmax_rows_par, _softmax_slices, _softmax_slices_par),
+    "log_softmax": (_log_softmax_rows, _log_softmax_rows_par, _log_softmax_slices,
+                    _log_softmax_slices_par),
+    "softmax_backward": (_softmax_backward_rows, _softmax_backward_rows_par,
+                         _softmax_backward_slices, _softmax_backward_slices_par),
+    "log_softmax_backward": (_log_softmax_backward_rows, _log_softmax_backward_rows_par,
+                             _log_softmax_backward_slices, _log_softmax_backward_slices_par),
+}
+
+
+def _serial_softmax(family: str, size: int) -> bool:
+    below = SOFTMAX_BACKWARD_SERIAL_BELOW if family == "softmax_backward" else SOFTMAX_SERIAL_BELOW
+    return size < below or num_threads() == 1
+
+
+def _reduce(family: str, arrays: tuple, outer: int, n: int, inner: int) -> None:
+    """A softmax-family reduction over flat ``(outer, n, inner)`` arrays, on the calling
+    thread or in fixed runs on Numba's threads (the same serial code either way)."""
+    rows, rows_par, slices, slices_par = _SOFTMAX_KERNELS[family]
+    serial = _serial_softmax(family, outer * n * inner)
     if inner == 1:
-        per = max(1, CHUNK // n)  # rows per piece
-        if outer * n < SOFTMAX_SERIAL_BELOW or outer <= per or numba.get_num_threads() == 1:
-            rows_kernel(*arrays, n)
-            return
-
-        def work(r0):
-            r1 = min(r0 + per, outer)
-            rows_kernel(*(a[r0 * n:r1 * n] for a in arrays), n)
-
-        run_parallel(work, range(0, outer, per))
+        per = max(1, SOFTMAX_RUN // n)  # rows per run
+        if serial or outer <= per:
+            rows(*arrays, n)
+        else:
+            rows_par(*arrays, n, outer, per)
         return
     items = outer * ((inner + SLICE_BLOCK - 1) // SLICE_BLOCK)
-    if outer * n * inner < SOFTMAX_SERIAL_BELOW or items < 2:
-        slices_kernel(*arrays, outer, n, inner, 0, items)
-        return
-    per = max(1, CHUNK // (n * SLICE_BLOCK))  # blocks of slices per piece
-
-    def work_slices(i0):
-        slices_kernel(*arrays, outer, n, inner, i0, min(i0 + per, items))
-
-    run_parallel(work_slices, range(0, items, per))
+    per = max(1, SOFTMAX_RUN // (n * SLICE_BLOCK))  # work items per run
+    if serial or items <= per:
+        slices(*arrays, outer, n, inner, 0, items)
+    else:
+        slices_par(*arrays, outer, n, inner, items, per)
 
 
 def softmax(x: np.ndarray, out: np.ndarray, outer: int, n: int, inner: int) -> None:
@@ -1253,7 +1413,7 @@ def softmax(x: np.ndarray, out: np.ndarray, outer: int, n: int, inner: int) -> N
     if inner == 1 and outer * n < SOFTMAX_SERIAL_BELOW:  # the common small call, kept short
         _softmax_rows(x, out, n)
     else:
-        _reduce(_softmax_rows, _softmax_slices, (x, out), outer, n, inner)
+        _reduce("softmax", (x, out), outer, n, inner)
 
 
 def log_softmax(x: np.ndarray, out: np.ndarray, outer: int, n: int, inner: int) -> None:
@@ -1261,17 +1421,22 @@ def log_softmax(x: np.ndarray, out: np.ndarray, outer: int, n: int, inner: int) 
     if inner == 1 and outer * n < SOFTMAX_SERIAL_BELOW:  # the common small call, kept short
         _log_softmax_rows(x, out, n)
     else:
-        _reduce(_log_softmax_rows, _log_softmax_slices, (x, out), outer, n, inner)
+        _reduce("log_softmax", (x, out), outer, n, inner)
 
 
 def softmax_backward(g: np.ndarray, y: np.ndarray, out: np.ndarray, outer: int, n: int,
                      inner: int) -> None:
     """VJP of softmax over axis 1, from its output ``y`` and ``grad_output`` ``g``."""
-    _reduce(_softmax_backward_rows, _softmax_backward_slices, (g, y, out), outer, n, inner)
+    if inner == 1 and outer * n < SOFTMAX_BACKWARD_SERIAL_BELOW:
+        _softmax_backward_rows(g, y, out, n)
+    else:
+        _reduce("softmax_backward", (g, y, out), outer, n, inner)
 
 
 def log_softmax_backward(g: np.ndarray, y: np.ndarray, out: np.ndarray, outer: int, n: int,
                          inner: int) -> None:
     """VJP of log-softmax over axis 1, from its output ``y`` and ``grad_output`` ``g``."""
-    _reduce(_log_softmax_backward_rows, _log_softmax_backward_slices, (g, y, out), outer, n,
-            inner)
+    if inner == 1 and outer * n < SOFTMAX_SERIAL_BELOW:
+        _log_softmax_backward_rows(g, y, out, n)
+    else:
+        _reduce("log_softmax_backward", (g, y, out), outer, n, inner)
