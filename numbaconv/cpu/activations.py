@@ -1161,7 +1161,9 @@ def _row_dot(u, v):
 #: (1024, 100) softmax is 20% faster blocked, a (256, 10) one 27%)
 ROW_BLOCK = 1 << 12
 #: rows this long or longer go through the passes one at a time, each pass fused over the
-#: row (their tails are a small part; the blocks' extra pass would cost 10%)
+#: row (their tails are a small part; the blocks' extra pass would cost 10%). Separate
+#: kernels: a call compiles one form, not both (their exponential loops are most of a
+#: kernel's compile time)
 BLOCK_BELOW = 512
 
 
@@ -1192,17 +1194,19 @@ def _exp_in_place(v):
 
 @register_jitable
 def _softmax_rows_body(x, out, n):
+    for r in range(x.size // n):
+        xr, outr = x[r * n:(r + 1) * n], out[r * n:(r + 1) * n]
+        m = _row_max(xr)
+        for k in range(n):
+            outr[k] = fexp_nonpos(xr[k] - m)
+        inv = K(m, 1.0 / _row_sum(outr))  # NaN for a row holding a NaN: all NaN
+        for k in range(n):
+            outr[k] = outr[k] * inv
+
+
+@register_jitable
+def _softmax_blocks_body(x, out, n):
     rows = x.size // n
-    if n >= BLOCK_BELOW:  # long rows: every pass fused per row
-        for r in range(rows):
-            xr, outr = x[r * n:(r + 1) * n], out[r * n:(r + 1) * n]
-            m = _row_max(xr)
-            for k in range(n):
-                outr[k] = fexp_nonpos(xr[k] - m)
-            inv = K(m, 1.0 / _row_sum(outr))  # NaN for a row holding a NaN: all NaN
-            for k in range(n):
-                outr[k] = outr[k] * inv
-        return
     per = max(1, ROW_BLOCK // n)
     for b0 in range(0, rows, per):
         b1 = min(rows, b0 + per)
@@ -1217,20 +1221,24 @@ def _softmax_rows_body(x, out, n):
 
 @register_jitable
 def _log_softmax_rows_body(x, out, n):
+    in_place = x.ctypes.data == out.ctypes.data  # (x and out are the same or disjoint)
+    scratch = np.empty(n if in_place else 0, dtype=x.dtype)
+    for r in range(x.size // n):
+        xr, outr = x[r * n:(r + 1) * n], out[r * n:(r + 1) * n]
+        e = scratch if in_place else outr  # exp(x - max) of the row, then x - lse over it
+        m = _row_max(xr)
+        for k in range(n):
+            e[k] = fexp_nonpos(xr[k] - m)
+        lse = m + K(m, math.log(_row_sum(e)))
+        for k in range(n):
+            outr[k] = xr[k] - lse
+
+
+@register_jitable
+def _log_softmax_blocks_body(x, out, n):
     rows = x.size // n
     per = max(1, ROW_BLOCK // n)
     e = np.empty(min(rows, per) * n, dtype=x.dtype)  # a block's exp(x - max)
-    if n >= BLOCK_BELOW:  # long rows: every pass fused per row
-        er = e[:n]
-        for r in range(rows):
-            xr, outr = x[r * n:(r + 1) * n], out[r * n:(r + 1) * n]
-            m = _row_max(xr)
-            for k in range(n):
-                er[k] = fexp_nonpos(xr[k] - m)
-            lse = m + K(m, math.log(_row_sum(er)))
-            for k in range(n):
-                outr[k] = xr[k] - lse
-        return
     mx = np.empty(min(rows, per), dtype=x.dtype)  # a block's row maxima
     lse = np.empty(min(rows, per), dtype=np.float64)  # and log(sum(exp(x - max)))
     for b0 in range(0, rows, per):
@@ -1293,6 +1301,16 @@ def _log_softmax_rows(x, out, n):
 
 
 @njit(**_JIT)
+def _softmax_blocks(x, out, n):
+    _softmax_blocks_body(x, out, n)
+
+
+@njit(**_JIT)
+def _log_softmax_blocks(x, out, n):
+    _log_softmax_blocks_body(x, out, n)
+
+
+@njit(**_JIT)
 def _softmax_backward_rows(g, y, out, n):
     _softmax_backward_rows_body(g, y, out, n)
 
@@ -1320,6 +1338,20 @@ def _log_softmax_rows_par(x, out, n, rows, per):
     for c in prange((rows + per - 1) // per):
         r0, r1 = c * per * n, min(rows, (c + 1) * per) * n
         _log_softmax_rows_body(x[r0:r1], out[r0:r1], n)
+
+
+@njit(parallel=True, **_JIT)
+def _softmax_blocks_par(x, out, n, rows, per):
+    for c in prange((rows + per - 1) // per):
+        r0, r1 = c * per * n, min(rows, (c + 1) * per) * n
+        _softmax_blocks_body(x[r0:r1], out[r0:r1], n)
+
+
+@njit(parallel=True, **_JIT)
+def _log_softmax_blocks_par(x, out, n, rows, per):
+    for c in prange((rows + per - 1) // per):
+        r0, r1 = c * per * n, min(rows, (c + 1) * per) * n
+        _log_softmax_blocks_body(x[r0:r1], out[r0:r1], n)
 
 
 @njit(parallel=True, **_JIT)
@@ -1381,6 +1413,10 @@ _SOFTMAX_KERNELS = {
                              _log_softmax_backward_slices, _log_softmax_backward_slices_par),
 }
 
+#: family -> (rows kernel, its parallel driver) for rows shorter than BLOCK_BELOW
+_SOFTMAX_BLOCKS = {"softmax": (_softmax_blocks, _softmax_blocks_par),
+                   "log_softmax": (_log_softmax_blocks, _log_softmax_blocks_par)}
+
 
 def _serial_softmax(family: str, size: int) -> bool:
     below = SOFTMAX_BACKWARD_SERIAL_BELOW if family == "softmax_backward" else SOFTMAX_SERIAL_BELOW
@@ -1393,6 +1429,8 @@ def _reduce(family: str, arrays: tuple, outer: int, n: int, inner: int) -> None:
     rows, rows_par, slices, slices_par = _SOFTMAX_KERNELS[family]
     serial = _serial_softmax(family, outer * n * inner)
     if inner == 1:
+        if n < BLOCK_BELOW and family in _SOFTMAX_BLOCKS:
+            rows, rows_par = _SOFTMAX_BLOCKS[family]
         per = max(1, SOFTMAX_RUN // n)  # rows per run
         if serial or outer <= per:
             rows(*arrays, n)
@@ -1411,7 +1449,7 @@ def softmax(x: np.ndarray, out: np.ndarray, outer: int, n: int, inner: int) -> N
     """Softmax over axis 1 of flat arrays seen as ``(outer, n, inner)``, ``n >= 1``
     (``out`` may be ``x``)."""
     if inner == 1 and outer * n < SOFTMAX_SERIAL_BELOW:  # the common small call, kept short
-        _softmax_rows(x, out, n)
+        (_softmax_blocks if n < BLOCK_BELOW else _softmax_rows)(x, out, n)
     else:
         _reduce("softmax", (x, out), outer, n, inner)
 
@@ -1419,7 +1457,7 @@ def softmax(x: np.ndarray, out: np.ndarray, outer: int, n: int, inner: int) -> N
 def log_softmax(x: np.ndarray, out: np.ndarray, outer: int, n: int, inner: int) -> None:
     """Log-softmax over axis 1 (``out`` may be ``x``)."""
     if inner == 1 and outer * n < SOFTMAX_SERIAL_BELOW:  # the common small call, kept short
-        _log_softmax_rows(x, out, n)
+        (_log_softmax_blocks if n < BLOCK_BELOW else _log_softmax_rows)(x, out, n)
     else:
         _reduce("log_softmax", (x, out), outer, n, inner)
 
