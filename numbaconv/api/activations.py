@@ -35,7 +35,7 @@ import numpy as np
 from ..core import validate
 from ..core.dispatch import asarray, backend_of, is_cuda_array, kernels, memory
 from ..core.operands import dtype_of, float_dtype
-from ..core.out import finish_out, prepare_out
+from ..core.out import finish_out, prepare_out, ready_out
 from ..typing import Array, ArrayLike, CudaArray
 
 __all__: list[str] = [
@@ -3901,19 +3901,11 @@ def _axis_split(shape, axis: int) -> tuple[int, int, int]:
     return outer, int(shape[axis]), inner
 
 
-def _ready_out(out, x) -> bool:
-    """Whether ``out`` is a buffer the fast path may write as it is: a C-contiguous, writeable
-    NumPy array of ``x``'s shape and dtype that is ``x`` itself or shares no memory with it."""
-    return (type(out) is np.ndarray and out.dtype is x.dtype and out.shape == x.shape
-            and out.flags.c_contiguous and out.flags.writeable
-            and (out is x or not np.may_share_memory(out, x)))
-
-
 def _softmax(launcher: str, x, axis, out):
     if axis == -1 and type(x) is np.ndarray and (x.dtype is _F64 or x.dtype is _F32):
         flags, shape = x.flags, x.shape  # the fast path: contiguous floats, the last axis
         if (flags.c_contiguous and flags.writeable and shape and shape[-1]
-                and (out is None or _ready_out(out, x))):
+                and (out is None or ready_out(out, x))):
             y = np.empty(shape, x.dtype) if out is None else out
             if len(shape) == 1:
                 getattr(_HOST or _host(), launcher)(x, y, 1, shape[0], 1)
@@ -4027,8 +4019,8 @@ def _softmax_vjp(launcher: str, grad_output, output, axis, out):
             and grad_output.dtype is output.dtype and grad_output.shape == output.shape):
         fy, fg, shape = output.flags, grad_output.flags, output.shape  # the fast path
         if (fy.c_contiguous and fy.writeable and fg.c_contiguous and fg.writeable and shape
-                and shape[-1] and (out is None or (_ready_out(out, output)
-                                                   and _ready_out(out, grad_output)))):
+                and shape[-1] and (out is None or (ready_out(out, output)
+                                                   and ready_out(out, grad_output)))):
             res = np.empty(shape, output.dtype) if out is None else out
             n = shape[-1]
             getattr(_HOST or _host(), launcher)(grad_output.ravel(), output.ravel(), res.ravel(),

@@ -26,7 +26,7 @@ import numpy as np
 from ..core.dispatch import asarray, backend_of, empty, kernels, memory
 from ..core.normalization import BatchNormSpec, batch_norm_spec
 from ..core.operands import dtype_of, float_dtype
-from ..core.out import finish_out, prepare_out
+from ..core.out import finish_out, prepare_out, ready_out
 from ..core.validate import check_same_shape
 from ..typing import Array, ArrayLike
 
@@ -36,6 +36,8 @@ __grad_all__ = ["batch_norm_input", "batch_norm_weight", "batch_norm_bias",
 
 _FAMILY = "normalization"
 _F64 = np.dtype(np.float64)
+_FLOATS = (np.dtype(np.float32), _F64)
+_NONE64 = np.empty(0, _F64)  # "no weight / bias" for the host kernels (never written)
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -180,6 +182,50 @@ def _backward(grad_output, x, running_mean, running_var, weight, training, eps, 
 # ------------------------------------------------------------------------------ forward
 
 
+def _host_batch_norm(x: np.ndarray, running_mean, running_var, weight, bias, training,
+                     momentum, eps, data_format, out):
+    """:func:`batch_norm` for the common host call, recognised in a few attribute reads: a
+    C-contiguous float32/float64 ``x``, ``(C,)`` NumPy weight and bias of its dtype (or None),
+    float NumPy running statistics, ``out`` None or ready to write. None for any other call,
+    which the general path converts, checks and explains (a training step's batch norm of
+    a (1, 32, 28, 28) map: 45 -> 13 us, the kernel 8 of it)."""
+    dtype = x.dtype
+    if dtype not in _FLOATS or not x.flags.c_contiguous:
+        return None
+    for a in (weight, bias):
+        if a is not None and (type(a) is not np.ndarray or a.dtype != dtype):
+            return None
+    if running_mean is None or running_var is None:
+        return None
+    for a in (running_mean, running_var):
+        if type(a) is not np.ndarray or a.dtype not in _FLOATS:
+            return None
+    if out is not None and not ready_out(out, x, (running_mean, running_var)):
+        return None
+    spec = batch_norm_spec(x.shape, training, momentum, eps, data_format)
+    c = (spec.channels,)
+    if any(a is not None and a.shape != c for a in (running_mean, running_var, weight, bias)):
+        return None
+    if spec.training and not (running_mean.flags.c_contiguous and running_mean.flags.writeable
+                              and running_var.flags.c_contiguous and running_var.flags.writeable):
+        return None
+    host = kernels(_FAMILY, "cpu")
+    x3 = x.reshape(spec.shape3)
+    if spec.training:
+        mean, var = np.empty(c, _F64), np.empty(c, _F64)
+        if spec.channels:
+            host.batch_stats(x3, mean, var)
+            host.update_running(running_mean, running_var, mean, var, spec.momentum, spec.count)
+    else:
+        mean, var = running_mean.astype(_F64), running_var.astype(_F64)
+    dst = np.empty(x.shape, dtype) if out is None else out
+    if x.size:
+        host.normalize(x3, mean, var, _NONE64 if weight is None else weight.astype(_F64),
+                       _NONE64 if bias is None else bias.astype(_F64), spec.eps,
+                       dst.reshape(spec.shape3))
+    return dst
+
+
 def batch_norm(x: ArrayLike, running_mean: ArrayLike | None, running_var: ArrayLike | None,
                weight: ArrayLike | None = None, bias: ArrayLike | None = None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-5, *,
@@ -259,6 +305,11 @@ def batch_norm(x: ArrayLike, running_mean: ArrayLike | None, running_var: ArrayL
     array([[1.526, 2.227],
            [5.339, 5.295]])
     """
+    if type(x) is np.ndarray:
+        y = _host_batch_norm(x, running_mean, running_var, weight, bias, training, momentum,
+                             eps, data_format, out)
+        if y is not None:
+            return y
     backend = backend_of(x=x, running_mean=running_mean, running_var=running_var,
                          weight=weight, bias=bias)
     dts = [dtype_of(x, "x")] + [dtype_of(a, n) for a, n in ((weight, "weight"), (bias, "bias"))

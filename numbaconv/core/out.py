@@ -76,6 +76,17 @@ def prepare_out(out, backend: str, shape, dtype, inputs=None, elementwise: bool 
     return mem.empty(shape, dtype)
 
 
+def ready_out(out, x, others=()) -> bool:
+    """Whether a fast path may write ``out`` as it is: a C-contiguous, writeable NumPy array
+    of ``x``'s shape and dtype that is ``x`` itself or shares no memory with it, nor with any
+    array of ``others`` (None entries skipped). Anything else takes :func:`prepare_out`,
+    which accepts it or explains why not."""
+    return (type(out) is np.ndarray and out.dtype is x.dtype and out.shape == x.shape
+            and out.flags.c_contiguous and out.flags.writeable
+            and (out is x or not np.may_share_memory(out, x))
+            and not any(o is not None and np.may_share_memory(out, o) for o in others))
+
+
 def finish_out(out, dst):
     """The function's answer: ``dst`` when ``out`` is None, else ``out`` holding ``dst``."""
     if out is None or dst is out:
