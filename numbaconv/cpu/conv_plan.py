@@ -575,24 +575,37 @@ def route(op: str, geometry, dtype) -> Plan | None:
 # ------------------------------------------------------------------------------ the launchers
 
 
+@functools.cache
+def _gemm_module():
+    """:mod:`numbaconv.cpu.conv_gemm`, imported on first use (it compiles kernels; this
+    module only plans), then one cached call away instead of an import statement a call."""
+    from . import conv_gemm
+
+    return conv_gemm
+
+
+@functools.cache
+def _wino_module():
+    """:mod:`numbaconv.cpu.winograd_nhwc`, as :func:`_gemm_module`."""
+    from . import winograd_nhwc
+
+    return winograd_nhwc
+
+
 def run_forward(p: Plan, x, w, bias, out, stride, lo, dilation) -> None:
     """Run the forward pass with the small-map plan ``p`` (5-D arrays)."""
     if p.strategy == "gemm_nhwc":
-        from .conv_gemm import forward as run
-
+        run = _gemm_module().forward
         run(x, w, bias, out, stride, lo, dilation, p.nb, p.rb or out.shape[3])
     elif p.strategy == "gemm_nchw":
-        from .conv_gemm import forward_nchw as run
-
+        run = _gemm_module().forward_nchw
         run(x, w, bias, out, stride, lo, dilation, p.nb, p.rb)
     elif p.strategy == "gemm_taps":
-        from .conv_gemm import forward_taps as run
-
+        run = _gemm_module().forward_taps
         run(x, w, bias, out, stride, lo, dilation, p.nb)
     else:
-        from .conv_gemm import forward as fallback
-        from .winograd_nhwc import forward as run
-
+        fallback = _gemm_module().forward
+        run = _wino_module().forward
         if not run(x, w, bias, out, lo[1], lo[2], p.nb, p.rb):
             fallback(x, w, bias, out, stride, lo, dilation, 1, out.shape[3])
 
@@ -611,20 +624,16 @@ def forward(x, w, bias, out, stride, lo, dilation, groups) -> bool:
 def run_input_grad(p: Plan, g, w, bias, dx, stride, lo, dilation) -> None:
     """Run the input gradient with the small-map plan ``p`` (5-D arrays)."""
     if p.strategy == "gemm_nhwc":
-        from .conv_gemm import input_grad as run
-
+        run = _gemm_module().input_grad
         run(g, w, bias, dx, stride, lo, dilation, p.nb)
     elif p.strategy == "gemm_taps":
-        from .conv_gemm import input_grad_taps as run
-
+        run = _gemm_module().input_grad_taps
         run(g, w, bias, dx, stride, lo, dilation, p.nb)
     else:
-        from .conv_gemm import input_grad as fallback
-        from .winograd_nhwc import forward as run
-
+        fallback = _gemm_module().input_grad
+        run = _wino_module().forward
         if p.variant == "adjoint":
-            from .winograd_nhwc import input_grad as adjoint
-
+            adjoint = _wino_module().input_grad
             ok = adjoint(g, w, bias, dx, lo[1], lo[2], p.nb)
         else:
             # the correlation of g with the flipped, channel-transposed kernel, padded 2 - lo
@@ -648,21 +657,17 @@ def input_grad(g, w, bias, dx, stride, lo, dilation, groups) -> bool:
 def run_weight_grad(p: Plan, x, g, dw_out, stride, lo, dilation) -> None:
     """Run the weight gradient with the small-map plan ``p`` (5-D arrays)."""
     if p.strategy == "gemm_nhwc":
-        from .conv_gemm import weight_grad as run
-
+        run = _gemm_module().weight_grad
         run(x, g, dw_out, stride, lo, dilation, p.nb, p.items)
     elif p.strategy == "gemm_nchw":
-        from .conv_gemm import weight_grad_nchw as run
-
+        run = _gemm_module().weight_grad_nchw
         run(x, g, dw_out, stride, lo, dilation, p.nb, p.items)
     elif p.strategy == "gemm_taps":
-        from .conv_gemm import weight_grad_taps as run
-
+        run = _gemm_module().weight_grad_taps
         run(x, g, dw_out, stride, lo, dilation, p.nb, p.items)
     else:
-        from .conv_gemm import weight_grad as fallback
-        from .winograd_nhwc import weight_grad as run
-
+        fallback = _gemm_module().weight_grad
+        run = _wino_module().weight_grad
         if not run(x, g, dw_out, lo[1], lo[2], p.nb, p.rb, p.items):
             q = plan_gemm("weight_grad", x.shape, dw_out.shape, g.shape, stride, lo, dilation,
                           x.dtype.itemsize)
@@ -690,7 +695,6 @@ def plan_gemm(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize) -
 
 def bias_grad(g, db) -> bool:
     """``db[k] = sum of g[:, k, :]`` (float64 accumulation, vectorised): always taken."""
-    from .conv_gemm import bias_grad as run
-
+    run = _gemm_module().bias_grad
     run(g, db)
     return True

@@ -1,0 +1,85 @@
+"""numbaconv.cpu.threads: the BLAS pin leaves every library as it found it; the thread count
+numbaconv reads is Numba's."""
+
+from __future__ import annotations
+
+import threading
+
+import numba
+import numpy as np
+import pytest
+
+from numbaconv.cpu import threads
+
+threadpoolctl = pytest.importorskip("threadpoolctl")
+
+
+def _blas_counts():
+    return [lib["num_threads"] for lib in threadpoolctl.threadpool_info()
+            if lib["user_api"] == "blas"]
+
+
+@pytest.fixture
+def two_blas_threads():
+    if not _blas_counts():
+        pytest.skip("no BLAS library found by threadpoolctl")
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        yield
+
+
+def test_one_blas_thread_pins_and_restores(two_blas_threads):
+    before = _blas_counts()
+    with threads.one_blas_thread():
+        assert all(n == 1 for n in _blas_counts())
+        np.ones((64, 64)) @ np.ones((64, 64))
+    assert _blas_counts() == before
+    with pytest.raises(RuntimeError, match="inside"), threads.one_blas_thread():
+        raise RuntimeError("inside")
+    assert _blas_counts() == before
+    with threads.one_blas_thread():  # the lock was released by the failed block
+        pass
+
+
+def test_one_blas_thread_from_many_threads_restores(two_blas_threads):
+    # (threadpoolctl lets one Python thread at a time control OpenBLAS: another thread's
+    # limit may be a no-op, but every block must still leave the count as it found it)
+    before = _blas_counts()
+    errors = []
+
+    def work():
+        try:
+            for _ in range(50):
+                with threads.one_blas_thread():
+                    np.ones((32, 32)) @ np.ones((32, 32))
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    team = [threading.Thread(target=work) for _ in range(4)]
+    for t in team:
+        t.start()
+    for t in team:
+        t.join()
+    assert not errors and _blas_counts() == before
+
+
+def test_num_threads_follows_numba():
+    n = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        assert threads.num_threads() == 1
+    finally:
+        numba.set_num_threads(n)
+    assert threads.num_threads() == n
+
+
+def test_run_items_single_and_many_items_run_each_once():
+    for items in ([7], list(range(13))):
+        seen = []
+        lock = threading.Lock()
+
+        def work(item, seen=seen, lock=lock):
+            with lock:
+                seen.append(item)
+
+        threads.run_items(work, items)
+        assert sorted(seen) == items
