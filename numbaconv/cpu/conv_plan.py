@@ -255,6 +255,7 @@ def _cost_gemm_nhwc(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, itemsize,
     nrun = kh if dw == 1 else kh * kw
     plane = N * C * Hp * Wp * _TRANSPOSE                                   # channels-last copy
     patches = _vec(N * P * R, 2, lanes, N * P * nrun) * (1 + 8.0 / max(run, 1))
+    repack = K * R * 1.0  # the filters into (or the gradient out of) patch-row order, scalar
     nblk = -(-N // nb) if nb > 1 else rows
     if op == "forward":
         gemm = nblk * _gemm(m, K, R + 1, mach.gemm_lanes, itemsize)
@@ -268,7 +269,7 @@ def _cost_gemm_nhwc(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, itemsize,
         gemm = nblk * _gemm(K, R, m, mach.gemm_lanes, itemsize)
         extra = N * K * P * (1.0 if nb > 1 else 0.0)
         items = _items_for(gemm, nblk)
-    cyc = gemm + plane + patches + extra + _overhead(items)
+    cyc = gemm + plane + patches + extra + repack + _overhead(items)
     return cyc, (nb, rb, items)
 
 
@@ -293,7 +294,7 @@ def _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach):
         if op == "forward":
             nb = min(nb, max(1, -(-N // 4)))
     blocks = -(-N // nb) * -(-Ho // rb)
-    copy = N * R * P * ((0.3 if sw == 1 else 1.2) + 12.0 / Wo)
+    copy = N * R * P * ((0.3 if sw == 1 else 1.2) + 24.0 / Wo)  # (a loop start per row of Wo)
     if op == "forward":
         gemm = N * -(-Ho // rb) * _gemm(K, rb * Wo, R + 1, mach.gemm_lanes, itemsize)
         items = blocks
