@@ -236,8 +236,11 @@ def _direct_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
 #: output elements (grid positions) one pass over the taps covers: the accumulator block
 #: and the padded planes then stay in L1
 _ACC_BLOCK = 1024
-#: fewest work items the grid forward splits a call into
+#: fewest work items the grid forward splits a call into, unless that leaves an item less
+#: than _GRID_ITEM_WORK multiply-adds (each item pads its input planes and starts its own
+#: loops: a batch-1 (1, 1, 28, 28) -> 32 layer in 16 items took 24 us, in 2 items 17)
 _GRID_ITEMS = 16
+_GRID_ITEM_WORK = 1 << 16
 #: multiply-adds from which a stride-1 layer takes the grid kernels (below, the row
 #: kernels: smaller work, and nothing more to compile for small calls)
 GRID_WORK = 1 << 16
@@ -471,10 +474,12 @@ def _use_grid(geometry: ConvGeometry, lo) -> bool:
 
 def _grid_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
     geo = geometry
-    # filters per item: all of a group's unless that leaves fewer than _GRID_ITEMS items (a
-    # constant, and each output element is summed by one item: the blocking changes nothing)
+    # filters per item: all of a group's unless that leaves fewer than _GRID_ITEMS items (or
+    # _GRID_ITEM_WORK a piece; constants, and each output element is summed by one item: the
+    # blocking changes nothing)
     kg = geo.group_filters
-    nkb = min(kg, -(-_GRID_ITEMS // (geo.batch * geo.groups)))
+    target = min(_GRID_ITEMS, max(2, geo.macs // _GRID_ITEM_WORK))
+    nkb = min(kg, -(-target // (geo.batch * geo.groups)))
     kb = -(-kg // nkb)
     items = geo.batch * geo.groups * (-(-kg // kb))
     args = (x.ravel(), w.ravel(), _bias_array(bias, out.dtype), out.ravel(), geo.array, kb)
