@@ -214,6 +214,41 @@ def test_bitwise_identical_at_one_and_two_threads(strategy, variant, monkeypatch
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("k, with_bias", [(7, True), (6, False), (1, True)])
+def test_one_image_forward_in_filter_parts(k, with_bias, dtype, monkeypatch):
+    # a batch-1 layer's forward runs as one compiled kernel, its GEMM split by filters into
+    # parts on Numba's threads; every split (odd filter counts: a part with padding filters)
+    # against the oracle, and the same bits at one and two threads
+    from numbaconv.cpu import conv_gemm
+
+    monkeypatch.setattr(conv_gemm, "PARTS_FROM", 0)
+    rng = np.random.default_rng(k)
+    x = rng.standard_normal((1, 5, 7, 6)).astype(dtype)
+    w = rng.standard_normal((k, 5, 3, 3)).astype(dtype)
+    b = rng.standard_normal(k).astype(dtype) if with_bias else None
+    x[0, 2, 3, 3] = np.nan  # stays in the outputs whose windows hold it
+    default = numba.get_num_threads()
+    results = []
+    try:
+        with conv_plan.forced("gemm_nhwc"):
+            assert conv_gemm.filter_parts(30, 46, k) == (2 if k >= 16 else 1)
+            monkeypatch.setattr(conv_gemm, "filter_parts", lambda m, R, K: 2)
+            for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+                numba.set_num_threads(threads)
+                results.append(nc.conv2d(x, w, b, padding=1))
+    finally:
+        numba.set_num_threads(default)
+    np.testing.assert_array_equal(results[0], results[1])
+    want = ref_forward(x.astype(np.float64), w.astype(np.float64),
+                       None if b is None else b.astype(np.float64), (1, 1), ((1, 1), (1, 1)),
+                       (1, 1))
+    np.testing.assert_array_equal(np.isnan(results[0]), np.isnan(want))
+    ok = ~np.isnan(want)
+    tol = 1e-12 if dtype == np.float64 else 2e-5
+    np.testing.assert_allclose(results[0][ok], want[ok], rtol=tol, atol=tol)
+
+
 # ---------------------------------------------------------------------------------- NaN / inf
 
 

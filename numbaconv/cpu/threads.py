@@ -130,6 +130,10 @@ def _blas_controller():
     """threadpoolctl's controller, or None when threadpoolctl is not installed."""
     if not _CONTROLLER:
         try:
+            # scipy's BLAS, which Numba's np.dot calls from compiled kernels, loaded first
+            # so that it is among the libraries pinned (Numba imports it on its first
+            # compile anyway)
+            import scipy.linalg.cython_blas  # noqa: F401
             from threadpoolctl import ThreadpoolController
 
             ctl = ThreadpoolController()
