@@ -249,6 +249,34 @@ def test_one_image_forward_in_filter_parts(k, with_bias, dtype, monkeypatch):
     np.testing.assert_allclose(results[0][ok], want[ok], rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("pad, nan", [(1, False), (0, False), (1, True)])
+def test_one_image_winograd_forward(pad, nan):
+    # batch 1: the 16 GEMMs run from one compiled kernel on Numba's threads; a NaN input
+    # sends the call to the channels-last GEMM, which keeps it local
+    rng = np.random.default_rng(pad)
+    x = rng.standard_normal((1, 16, 9, 8))
+    w = rng.standard_normal((17, 16, 3, 3))
+    b = rng.standard_normal(17)
+    if nan:
+        x[0, 3, 4, 4] = np.nan
+    default = numba.get_num_threads()
+    results = []
+    try:
+        with conv_plan.forced("winograd_nhwc"):
+            assert _plan_of("forward", x, w, (1, 1), ((pad, pad), (pad, pad)),
+                            (1, 1)).strategy == "winograd_nhwc"
+            for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+                numba.set_num_threads(threads)
+                results.append(nc.conv2d(x, w, b, padding=pad))
+    finally:
+        numba.set_num_threads(default)
+    np.testing.assert_array_equal(results[0], results[1])
+    want = ref_forward(x, w, b, (1, 1), ((pad, pad), (pad, pad)), (1, 1))
+    np.testing.assert_array_equal(np.isnan(results[0]), np.isnan(want))
+    ok = ~np.isnan(want)
+    np.testing.assert_allclose(results[0][ok], want[ok], rtol=1e-10, atol=1e-10)
+
+
 # ---------------------------------------------------------------------------------- NaN / inf
 
 

@@ -35,9 +35,11 @@ only (:mod:`numbaconv.cpu.conv_plan`), partial sums are added in a fixed order.
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
 from .conv_gemm import _add_into, _buffer
 from .jit import njit
+from .threads import one_blas_thread
 from .threads import run_items as _run
 from .winograd import _weight_transform
 
@@ -400,6 +402,19 @@ def blocks(N: int, nty: int, nb: int, rb: int):
     return [(n, n + 1, t0, min(nty, t0 + rb)) for n in range(N) for t0 in range(0, nty, rb)]
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def _forward_one(x, U, V, M, out, bias, lh, lw, nty, ntx):
+    """One image in one block: the input transform, the 16 GEMMs on Numba's threads (each a
+    BLAS call from compiled code), the output transform; False when an output came out
+    non-finite."""
+    K, C = U.shape[1], U.shape[2]
+    T = nty * ntx
+    _input_transform(x, V, 0, 1, 0, nty, lh, lw, ntx)
+    for e in prange(16):
+        np.dot(U[e], V[e, :T * C].reshape(T, C).T, M[e, :K * T].reshape(K, T))
+    return _output_transform(M, out, bias, 0, 1, 0, nty, ntx) == 0
+
+
 def forward(x, w, bias, out, lh: int, lw: int, nb: int, rb: int) -> bool:
     """``out = conv2d(x, w) + bias`` (3x3, stride 1, padding ``lh``/``lw`` before, after implied
     by ``out``; 5-D views with ``D == 1``) in blocks of ``nb`` images or ``rb`` tile rows.
@@ -414,6 +429,11 @@ def forward(x, w, bias, out, lh: int, lw: int, nb: int, rb: int) -> bool:
     _weight_transform(w.reshape(K, C, 3, 3), U, 0, K)
     b = np.zeros(K, dtype) if bias is None else bias
     items = blocks(N, nty, nb, rb)
+    if len(items) == 1 and N == 1:  # a batch-1 layer: one compiled kernel, no Python item
+        T = nty * ntx
+        V, Mb = _planes("wV", T * C, dtype), _planes("wM", K * T, dtype)
+        with one_blas_thread():
+            return _forward_one(x, U, V, Mb, out, b, lh, lw, nty, ntx)
     bad = [0] * len(items)
 
     def work(i):
