@@ -125,8 +125,9 @@ def _conv_gradients(xs, ws, kw, dt):
 def _conv_forced(strategy, kw, dt):
     from numbaconv.cpu.conv_plan import forced
 
-    with forced(strategy):
+    with forced(strategy):  # (one image: the forward's compiled one-image kernels)
         return (_conv_forward((2, 32, 9, 9), (32, 32, 3, 3), kw, dt),
+                _conv_forward((1, 32, 9, 9), (32, 32, 3, 3), kw, dt),
                 _conv_gradients((2, 32, 9, 9), (32, 32, 3, 3), kw, dt))
 
 
@@ -207,10 +208,18 @@ def _activation_calls():
         calls[name] = run
 
     def softmaxes(dt):
-        x = _x((4, 5), dt)
-        y, ly = nc.softmax(x), nc.log_softmax(x)
-        return (nc.softmax(_x((3, 4, 5), dt), axis=1), nc.softmax_backward(x, y),
-                nc.log_softmax_backward(x, ly))
+        out = []
+        # short rows (blocked passes), long rows (fused), and both large enough for the
+        # parallel drivers; slices of an inner axis, small and large
+        for shape in ((4, 5), (2, 600), (64, 200), (64, 600)):
+            x = _x(shape, dt)
+            y, ly = nc.softmax(x), nc.log_softmax(x)
+            out += [y, ly, nc.softmax_backward(x, y), nc.log_softmax_backward(x, ly)]
+        for shape in ((3, 4, 5), (3, 40, 300)):
+            x = _x(shape, dt)
+            y, ly = nc.softmax(x, axis=1), nc.log_softmax(x, axis=1)
+            out += [nc.softmax_backward(x, y, axis=1), nc.log_softmax_backward(x, ly, axis=1)]
+        return out
 
     def prelu(dt):
         x, w = _x((2, 3, 4), dt), np.full(3, 0.25, dt)

@@ -331,7 +331,7 @@ def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int) -> None:
     if N == 1 and rb >= Ho:  # one image, one block: the compiled one-image kernel
         parts = filter_parts(Ho * Wo, R + 1, K)
         wp = np.empty((parts, R + 1, -(-K // parts)), dtype=out.dtype)
-        _pack_filter_parts(w, w[:0, 0, 0, 0, 0] if bias is None else bias, wp)
+        _pack_filter_parts(w, np.empty(0, out.dtype) if bias is None else bias, wp)
         with one_blas_thread():
             _forward_one(x, wp, out.reshape(-1), kh, kw, stride[1], stride[2], lo[1], lo[2],
                          dilation[1], dilation[2], Ho, Wo, K)
