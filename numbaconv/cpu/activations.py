@@ -64,6 +64,7 @@ that lost its core (README, Threads: ``OMP_WAIT_POLICY=PASSIVE`` or
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from numba import prange
@@ -1403,7 +1404,7 @@ SOFTMAX_BACKWARD_SERIAL_BELOW = 1 << 15
 SOFTMAX_RUN = 1 << 12
 
 #: family -> (rows kernel, its parallel driver, slices kernel, its parallel driver)
-_SOFTMAX_KERNELS = {
+_SOFTMAX_KERNELS: dict[str, tuple[Callable[..., None], ...]] = {
     "softmax": (_softmax_rows, _softmax_rows_par, _softmax_slices, _softmax_slices_par),
     "log_softmax": (_log_softmax_rows, _log_softmax_rows_par, _log_softmax_slices,
                     _log_softmax_slices_par),
@@ -1414,7 +1415,7 @@ _SOFTMAX_KERNELS = {
 }
 
 #: family -> (rows kernel, its parallel driver) for rows shorter than BLOCK_BELOW
-_SOFTMAX_BLOCKS = {"softmax": (_softmax_blocks, _softmax_blocks_par),
+_SOFTMAX_BLOCKS: dict[str, tuple[Callable[..., None], ...]] = {"softmax": (_softmax_blocks, _softmax_blocks_par),
                    "log_softmax": (_log_softmax_blocks, _log_softmax_blocks_par)}
 
 
