@@ -21,6 +21,8 @@ CPU_ONLY = {
     "conv": {"gemm_forward": "im2col + BLAS GEMM: a CPU path"},
     "signal": {"fft_convolve": "scipy.fft: a CPU path", "fft_workers": "scipy.fft threads"},
     "memory": {},
+    "normalization": {"normalize_small": "the host fast path's one-call form of normalize "
+                                         "(the GPU runs normalize itself)"},
 }
 
 

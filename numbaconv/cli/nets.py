@@ -51,6 +51,11 @@ def _adam_host(p, g, m, v, lr, b1, b2, eps, c1, c2):
         pf[i] -= lr * (mi / c1) / (math.sqrt(vi / c2) + eps)
 
 
+#: multiply-adds from which a dense layer's product pins BLAS to one thread (a batch-1
+#: network's 600 x 120 layer is 72k)
+_PIN_FROM = 1 << 18
+
+
 class Device:
     """Where a network's arrays live: ``'cpu'`` (NumPy) or ``'cuda'`` (numba device arrays).
 
@@ -102,8 +107,11 @@ class Device:
             o = w.shape[0]
             y: DevArray = nc.conv1d(x.reshape(n, i, 1), w.reshape(o, i, 1), b)
             return y.reshape(n, o)
-        with one_blas_thread():
-            y = x @ w.T
+        if x.shape[0] * w.size < _PIN_FROM:  # (OpenBLAS runs a product this small on one
+            y = x @ w.T                      # thread anyway: no pin to pay for)
+        else:
+            with one_blas_thread():
+                y = x @ w.T
         y += b
         return y
 
@@ -221,7 +229,7 @@ class _Net:
         step's values are dead by then: its backward pass has run). Used wherever numbaconv
         takes ``out=``; a layer gains it by passing ``out=self._reuse(name, like)``."""
         scratch = self.__dict__.setdefault("_scratch", {})
-        key = (name, tuple(like.shape), str(like.dtype))
+        key = (name, like.shape, like.dtype)
         buf = scratch.get(key)
         if buf is None:
             buf = scratch[key] = self.dev.zeros_like(like)

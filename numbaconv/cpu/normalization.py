@@ -403,6 +403,36 @@ def normalize(x3: np.ndarray, mean: np.ndarray, var: np.ndarray, weight: np.ndar
 
 
 @njit(nogil=True, error_model="numpy")
+def _normalize_whole(xf, outf, nc, inner, mean, var, weight, bias, eps):
+    """A whole normalisation on the calling thread, one call: each channel's coefficients by
+    the general path's float64 formulas, read from the statistics and parameters in their
+    own dtype (float32 converts to float64 exactly: the same values), then its elements."""
+    outer = xf.size // max(nc * inner, 1)
+    for c in range(nc):
+        s = channel_scale(var, weight, eps, c)[0]
+        t = channel_shift(bias, c)
+        m = np.float64(mean[c])
+        for o in range(outer):
+            r = o * nc + c
+            xr = xf[r * inner:(r + 1) * inner]
+            orr = outf[r * inner:(r + 1) * inner]
+            for i in range(inner):
+                orr[i] = normalized(np.float64(xr[i]), m, s, t)
+
+
+def normalize_small(x3: np.ndarray, mean: np.ndarray, var: np.ndarray, weight: np.ndarray,
+                    bias: np.ndarray, eps: float, out3: np.ndarray) -> bool:
+    """:func:`normalize` for a call under :data:`SERIAL_BELOW` elements in one kernel call,
+    the statistics and parameters in any float dtype (an empty ``weight``/``bias``: none).
+    False (nothing done) for a larger call: the caller takes :func:`normalize`."""
+    if x3.size >= SERIAL_BELOW:
+        return False
+    _normalize_whole(x3.reshape(-1), out3.reshape(-1), x3.shape[1], x3.shape[2], mean, var,
+                     weight, bias, float(eps))
+    return True
+
+
+@njit(nogil=True, error_model="numpy")
 def _input_grad_run(gf, xf, outf, r, nc, inner, mean, scale, mean_g, k, training):
     c = r % nc
     m, s, mg, kc = mean[c], scale[c], mean_g[c], k[c]
