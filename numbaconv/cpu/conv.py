@@ -17,8 +17,8 @@ the input reads zero). Each launcher picks its strategy in one marked place at i
   planes (forward), input planes (input gradient) or weight planes (weight gradient);
   channels-last, over rows of positions with the innermost run over the channels. A
   serial item kernel does the work; below :data:`PARALLEL_WORK` multiply-adds the
-  launcher calls it on the calling thread (nothing else to compile), above it a small
-  ``prange`` driver runs fixed chunks of items;
+  launcher calls it on the calling thread, above it runs chunks of items on Python
+  threads (:func:`_threaded`, the GEMM paths' team: no OpenMP team spins between calls);
 * *grid* (CPU only, channels-first, stride 1 in (H, W), from :data:`GRID_WORK`
   multiply-adds): each item pads the planes it reads onto a padded-width grid so every
   tap is one long run; the same sums in the same order as the direct forward (the input
@@ -45,7 +45,6 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from numba import prange
 
 from ..core.conv import (
     G_C,
@@ -86,14 +85,15 @@ from ..loops.conv import (
 from . import conv_plan as _plan
 from .jit import njit
 from .threads import run_items as _run
+from .threads import run_ranges
 from .threads import split as _split
 
-#: multiply-adds below which a direct kernel runs serially on the calling thread (waking
-#: the thread pool costs more than the work; measured)
-PARALLEL_WORK = 1 << 16
-#: chunks of items a parallel direct kernel runs (fixed; each item's result does not
-#: depend on the chunking anyway)
-_CHUNKS = 64
+#: multiply-adds below which a direct kernel runs serially on the calling thread (handing
+#: work to a Python thread, ~30 us, costs more than it saves)
+PARALLEL_WORK = 1 << 19
+#: runs of items a parallel direct kernel is cut into (each item's result does not depend
+#: on the cut)
+_CHUNKS = 16
 
 #: the zero-length "no bias" arrays the kernels take instead of None (one specialisation)
 _NO_BIAS = {np.dtype(np.float32): np.empty(0, np.float32),
@@ -105,7 +105,7 @@ _U = np.uint64
 
 
 # ----------------------------------------------------------------------------------------------
-# direct kernels: a serial item kernel each, run by a serial or a small prange driver
+# direct kernels: a serial item kernel each, run on the calling thread or in chunks on threads
 
 
 @njit(cache=True, nogil=True)
@@ -124,13 +124,6 @@ def _forward_planes(xf, wf, bf, of, geo, p0, p1):
         forward_block(of, base, Wo, xf, wf, geo, p // (Do * K), k, od, 0, Ho, 0, Wo)
 
 
-@njit(cache=True, parallel=True)
-def _forward_parallel(xf, wf, bf, of, geo, chunks):
-    planes = of.size // (geo[G_HO] * geo[G_WO])
-    for i in prange(chunks):
-        _forward_planes(xf, wf, bf, of, geo, i * planes // chunks, (i + 1) * planes // chunks)
-
-
 @njit(cache=True, nogil=True)
 def _input_grad_planes(gf, wf, bf, df, geo, p0, p1):
     """Input-gradient planes ``(n, ci, id)`` ``[p0, p1)``: the bias (or 0), then every
@@ -146,13 +139,6 @@ def _input_grad_planes(gf, wf, bf, df, geo, p0, p1):
         for j in range(size):
             df[_U(base + j)] = init
         input_grad_block(df, base, W, gf, wf, geo, p // (D * C), ci, i_d, 0, H, 0, W)
-
-
-@njit(cache=True, parallel=True)
-def _input_grad_parallel(gf, wf, bf, df, geo, chunks):
-    planes = df.size // (geo[G_H] * geo[G_W])
-    for i in prange(chunks):
-        _input_grad_planes(gf, wf, bf, df, geo, i * planes // chunks, (i + 1) * planes // chunks)
 
 
 @njit(cache=True, nogil=True)
@@ -177,15 +163,11 @@ def _weight_grad_planes(xf, gf, dwf, geo, p0, p1):
                     dwf[((p * kd + td) * kh + th) * kw + tw] = total
 
 
-@njit(cache=True, parallel=True)
-def _weight_grad_parallel(xf, gf, dwf, geo, chunks):
-    planes = geo[G_K] * geo[G_CG]
-    for i in prange(chunks):
-        _weight_grad_planes(xf, gf, dwf, geo, i * planes // chunks, (i + 1) * planes // chunks)
-
-
-def _chunks(items: int) -> int:
-    return min(items, _CHUNKS)
+def _threaded(kernel, args, items: int) -> None:
+    """``kernel(*args, i0, i1)`` over ``range(items)`` (independent items) in up to
+    :data:`_CHUNKS` runs on Python threads: the thread team of the GEMM paths, so that a
+    training step never has an OpenMP team spinning on the core its workers need."""
+    run_ranges(kernel, args, items, max(1, -(-items // _CHUNKS)))
 
 
 def _bias_array(bias, dtype):
@@ -202,7 +184,7 @@ def _direct_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
     if geometry.macs < PARALLEL_WORK:
         _forward_planes(*args, 0, planes)
     else:
-        _forward_parallel(*args, _chunks(planes))
+        _threaded(_forward_planes, args, planes)
 
 
 def _direct_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
@@ -212,7 +194,7 @@ def _direct_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
     if geometry.macs < PARALLEL_WORK:
         _input_grad_planes(*args, 0, planes)
     else:
-        _input_grad_parallel(*args, _chunks(planes))
+        _threaded(_input_grad_planes, args, planes)
 
 
 def _direct_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
@@ -221,7 +203,7 @@ def _direct_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
     if geometry.macs < PARALLEL_WORK:
         _weight_grad_planes(*args, 0, planes)
     else:
-        _weight_grad_parallel(*args, _chunks(planes))
+        _threaded(_weight_grad_planes, args, planes)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -369,13 +351,6 @@ def _grid_forward_items(xf, wf, bf, of, geo, kb, i0, i1):
                             of[_U(ob + r * Wo + ow)] = acc[_U(r * Wp + ow)]
 
 
-@njit(cache=True, parallel=True)
-def _grid_forward_parallel(xf, wf, bf, of, geo, kb, items, chunks):
-    for i in prange(chunks):
-        _grid_forward_items(xf, wf, bf, of, geo, kb, i * items // chunks,
-                            (i + 1) * items // chunks)
-
-
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def _grid_weight_grad_planes(xf, gf, dwf, geo, p0, p1):
     """Grid weight gradient of weight planes ``(k, c)`` ``[p0, p1)``.
@@ -457,14 +432,6 @@ def _grid_weight_grad_planes(xf, gf, dwf, geo, p0, p1):
             dwf[p * ntap + t] = total[t]
 
 
-@njit(cache=True, parallel=True)
-def _grid_weight_grad_parallel(xf, gf, dwf, geo, chunks):
-    planes = geo[G_K] * geo[G_CG]
-    for i in prange(chunks):
-        _grid_weight_grad_planes(xf, gf, dwf, geo, i * planes // chunks,
-                                 (i + 1) * planes // chunks)
-
-
 def _use_grid(geometry: ConvGeometry, lo) -> bool:
     """A stride-1 (H, W) layer, read with padding ``lo`` >= 0 before the data, with enough
     work for the grid kernels."""
@@ -486,7 +453,7 @@ def _grid_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
     if geo.macs < PARALLEL_WORK:
         _grid_forward_items(*args, 0, items)
     else:
-        _grid_forward_parallel(*args, items, _chunks(items))
+        _threaded(_grid_forward_items, args, items)
 
 
 def _grid_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
@@ -495,7 +462,7 @@ def _grid_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
     if geometry.macs < PARALLEL_WORK:
         _grid_weight_grad_planes(*args, 0, planes)
     else:
-        _grid_weight_grad_parallel(*args, _chunks(planes))
+        _threaded(_grid_weight_grad_planes, args, planes)
 
 
 def _flipped(w, geometry: ConvGeometry):
@@ -759,13 +726,6 @@ def _forward_cl_rows(xf, wt, bf, of, geo, runs, r0, r1):
         r += oh1 - oh0
 
 
-@njit(cache=True, parallel=True)
-def _forward_cl_parallel(xf, wt, bf, of, geo, runs, chunks):
-    rows = of.size // (geo[G_WO] * geo[G_K])
-    for i in prange(chunks):
-        _forward_cl_rows(xf, wt, bf, of, geo, runs, i * rows // chunks, (i + 1) * rows // chunks)
-
-
 @njit(cache=True, nogil=True)
 def _input_grad_cl_rows(gf, wt, bf, df, geo, runs, r0, r1):
     """Input-gradient rows ``(n, id, ih)`` ``[r0, r1)`` (``W * C`` values each): the bias (or 0),
@@ -785,14 +745,6 @@ def _input_grad_cl_rows(gf, wt, bf, df, geo, runs, r0, r1):
             input_grad_cl_block(df, base + runs[i, 0], W * C, C, gf, wt, geo, plane // D,
                                 plane % D, ih0, ih1, 0, W, runs[i, 0], runs[i, 1])
         r += ih1 - ih0
-
-
-@njit(cache=True, parallel=True)
-def _input_grad_cl_parallel(gf, wt, bf, df, geo, runs, chunks):
-    rows = df.size // (geo[G_W] * geo[G_C])
-    for i in prange(chunks):
-        _input_grad_cl_rows(gf, wt, bf, df, geo, runs, i * rows // chunks,
-                            (i + 1) * rows // chunks)
 
 
 #: filters a channels-last weight-gradient item takes at most (long runs amortise the loop
@@ -823,13 +775,6 @@ def _weight_grad_cl_items(xf, gf, dwf, geo, runs, tb, i0, i1):
                 dwf[(k * cg + c) * taps + t] = acc[(t - t0) * m + k - k0]
 
 
-@njit(cache=True, parallel=True)
-def _weight_grad_cl_parallel(xf, gf, dwf, geo, runs, tb, items, chunks):
-    for i in prange(chunks):
-        _weight_grad_cl_items(xf, gf, dwf, geo, runs, tb, i * items // chunks,
-                              (i + 1) * items // chunks)
-
-
 def _runs_array(channels: int, per_group: int, groups: int) -> np.ndarray:
     return np.array(_channel_runs(channels, per_group, groups), dtype=np.int64)
 
@@ -843,7 +788,7 @@ def _direct_forward_cl(x, w, bias, out, geometry: ConvGeometry) -> None:
     if geo.macs < PARALLEL_WORK:
         _forward_cl_rows(*args, 0, rows)
     else:
-        _forward_cl_parallel(*args, _chunks(rows))
+        _threaded(_forward_cl_rows, args, rows)
 
 
 def _direct_input_grad_cl(g, w, bias, dx, geometry: ConvGeometry) -> None:
@@ -855,7 +800,7 @@ def _direct_input_grad_cl(g, w, bias, dx, geometry: ConvGeometry) -> None:
     if geo.macs < PARALLEL_WORK:
         _input_grad_cl_rows(*args, 0, rows)
     else:
-        _input_grad_cl_parallel(*args, _chunks(rows))
+        _threaded(_input_grad_cl_rows, args, rows)
 
 
 def _direct_weight_grad_cl(x, g, dw, geometry: ConvGeometry) -> None:
@@ -873,7 +818,7 @@ def _direct_weight_grad_cl(x, g, dw, geometry: ConvGeometry) -> None:
     if geo.macs < PARALLEL_WORK:
         _weight_grad_cl_items(*args, 0, items)
     else:
-        _weight_grad_cl_parallel(*args, items, _chunks(items))
+        _threaded(_weight_grad_cl_items, args, items)
 
 
 @njit(cache=True, nogil=True)

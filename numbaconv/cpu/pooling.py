@@ -11,10 +11,13 @@ tables, resolved once) and C-contiguous arrays in the spec's layout; 1-D and 2-D
   position (contiguous, vectorised whatever the window), no transposition.
 
 Each kernel is a serial ``@njit`` function over a range of work items (output rows, planes or
-samples), run on the calling thread below :data:`SERIAL_WORK` and otherwise from a small
-``parallel=True`` driver over fixed chunks of items. Items never depend on the thread count
-and every output element is computed by the same code in both paths, so serial and parallel
-results are bitwise identical. A call compiles only the kernels it runs.
+samples), run on the calling thread below :data:`SERIAL_WORK` and otherwise in fixed chunks of
+items on Python threads (:func:`numbaconv.cpu.threads.run_ranges`, as the convolutions'
+work items: one kind of thread team in a training step, where an OpenMP ``prange`` team
+spinning after each pooling call kept the convolutions' workers off the second core).
+Items never depend on the thread count and every output element is computed by the same
+code in both paths, so serial and parallel results are bitwise identical. A call compiles
+only the kernels it runs.
 
 Semantics shared with the CUDA twin through :mod:`numbaconv.loops.pooling` (identical
 results, bit for bit):
@@ -41,17 +44,18 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from numba import prange, types
+from numba import types
 from numba.extending import overload
 
 from ..loops.pooling import add_col_grads, row_argmax, takes, unpool_plane
 from .jit import njit
+from .threads import run_ranges
 
 _U = np.uint64
 
 #: below this many elements read and written (``PoolSpec.work``) a call runs on the calling
-#: thread: waking the thread pool costs more than the work (measured on a 2-core EPYC)
-SERIAL_WORK = 1 << 16
+#: thread: handing work to a Python thread (~30 us) costs more than it saves
+SERIAL_WORK = 1 << 18
 #: elements per parallel work item (a fixed split: results never depend on the thread count)
 ITEM_WORK = 1 << 15
 #: channels per work item of the channels-last max-pooling gradient
@@ -60,7 +64,7 @@ CHANNEL_BLOCK = 64
 _NEG_INF = -np.inf
 #: every kernel: cached on disk; NumPy's error model (a float division by zero is IEEE, not a
 #: Python exception: no check in the loops, which keeps them vectorised)
-_JIT = dict(cache=True, error_model="numpy")
+_JIT = dict(cache=True, nogil=True, error_model="numpy")
 
 
 # --------------------------------------------------- channels-first interior loops (variants)
@@ -428,26 +432,6 @@ def _tiles2(spec) -> bool:
                 and (win[a, 2, :n] == 2).all()):
             return False
     return True
-
-
-@njit(parallel=True, **_JIT)
-def _max2_rows_par(x, out, H, W, oH, oW, items, step):
-    for c in prange((items + step - 1) // step):
-        _max2_rows(x, out, H, W, oH, oW, c * step, min(items, (c + 1) * step))
-
-
-@njit(parallel=True, **_JIT)
-def _argmax2_rows_par(x, out, idx, H, W, oH, oW, items, step):
-    for c in prange((items + step - 1) // step):
-        _argmax2_rows(x, out, idx, H, W, oH, oW, c * step, min(items, (c + 1) * step))
-
-
-@njit(parallel=True, **_JIT)
-def _max2_bwd_rows_par(g, x, gin, H, W, oH, oW, items, step, zero):
-    for c in prange((items + step - 1) // step):
-        _max2_bwd_rows(g, x, gin, H, W, oH, oW, c * step, min(items, (c + 1) * step), zero)
-
-
 
 
 @njit(**_JIT)
@@ -832,91 +816,6 @@ def _unpool_cl(x, idx, out, n_in, n_out, C, i0, i1):
             unpool_plane(x, idx, out, n * n_in * C + c, n * n_out * C + c, C, n_in, n_out)
 
 
-# ----------------------------------------------------------------- parallel drivers (prange)
-
-
-@njit(parallel=True, **_JIT)
-def _max_rows_par(x, out, win, geo, D, H, W, oD, oH, oW, items, step, variant):
-    for c in prange((items + step - 1) // step):
-        _max_rows(x, out, win, geo, D, H, W, oD, oH, oW, c * step, min(items, (c + 1) * step),
-                  variant)
-
-
-@njit(parallel=True, **_JIT)
-def _argmax_rows_par(x, out, idx, win, geo, D, H, W, oD, oH, oW, items, step, variant):
-    for c in prange((items + step - 1) // step):
-        _argmax_rows(x, out, idx, win, geo, D, H, W, oD, oH, oW, c * step,
-                     min(items, (c + 1) * step), variant)
-
-
-@njit(parallel=True, **_JIT)
-def _max_bwd_planes_par(g, x, gin, win, geo, D, H, W, oD, oH, oW, items, step, variant):
-    for c in prange((items + step - 1) // step):
-        _max_bwd_planes(g, x, gin, win, geo, D, H, W, oD, oH, oW, c * step,
-                        min(items, (c + 1) * step), variant)
-
-
-@njit(parallel=True, **_JIT)
-def _avg_rows_par(x, out, win, geo, fac, D, H, W, oD, oH, oW, items, step, zero):
-    for c in prange((items + step - 1) // step):
-        _avg_rows(x, out, win, geo, fac, D, H, W, oD, oH, oW, c * step,
-                  min(items, (c + 1) * step), zero)
-
-
-@njit(parallel=True, **_JIT)
-def _avg_bwd_rows_par(g, gin, fac, inv, win, D, H, W, oD, oH, oW, items, step, zero):
-    for c in prange((items + step - 1) // step):
-        _avg_bwd_rows(g, gin, fac, inv, win, D, H, W, oD, oH, oW, c * step,
-                      min(items, (c + 1) * step), zero)
-
-
-@njit(parallel=True, **_JIT)
-def _unpool_planes_par(x, idx, out, n_in, n_out, items, step):
-    for c in prange((items + step - 1) // step):
-        _unpool_planes(x, idx, out, n_in, n_out, c * step, min(items, (c + 1) * step))
-
-
-@njit(parallel=True, **_JIT)
-def _max_rows_cl_par(x, out, win, geo, D, H, W, C, oD, oH, oW, items, step):
-    for c in prange((items + step - 1) // step):
-        _max_rows_cl(x, out, win, geo, D, H, W, C, oD, oH, oW, c * step,
-                     min(items, (c + 1) * step))
-
-
-@njit(parallel=True, **_JIT)
-def _argmax_rows_cl_par(x, out, idx, win, geo, D, H, W, C, oD, oH, oW, items, step):
-    for c in prange((items + step - 1) // step):
-        _argmax_rows_cl(x, out, idx, win, geo, D, H, W, C, oD, oH, oW, c * step,
-                        min(items, (c + 1) * step))
-
-
-@njit(parallel=True, **_JIT)
-def _max_bwd_cl_par(g, x, gin, win, geo, D, H, W, C, oD, oH, oW, items, step):
-    for c in prange((items + step - 1) // step):
-        _max_bwd_cl(g, x, gin, win, geo, D, H, W, C, oD, oH, oW, c * step,
-                    min(items, (c + 1) * step))
-
-
-@njit(parallel=True, **_JIT)
-def _avg_rows_cl_par(x, out, win, fac, D, H, W, C, oD, oH, oW, items, step, zero):
-    for c in prange((items + step - 1) // step):
-        _avg_rows_cl(x, out, win, fac, D, H, W, C, oD, oH, oW, c * step,
-                     min(items, (c + 1) * step), zero)
-
-
-@njit(parallel=True, **_JIT)
-def _avg_bwd_rows_cl_par(g, gin, fac, inv, D, H, W, C, oD, oH, oW, items, step, zero):
-    for c in prange((items + step - 1) // step):
-        _avg_bwd_rows_cl(g, gin, fac, inv, D, H, W, C, oD, oH, oW, c * step,
-                         min(items, (c + 1) * step), zero)
-
-
-@njit(parallel=True, **_JIT)
-def _unpool_cl_par(x, idx, out, n_in, n_out, C, items, step):
-    for c in prange((items + step - 1) // step):
-        _unpool_cl(x, idx, out, n_in, n_out, C, c * step, min(items, (c + 1) * step))
-
-
 def _split(items: int, work: int):
     """``None`` for the serial path, else the items per parallel chunk (fixed by the shapes)."""
     if work < SERIAL_WORK or items < 2:
@@ -939,8 +838,8 @@ def max_pool(spec, x, out) -> None:
         if step is None:
             _max_rows_cl(xf, of, spec.win, spec.geo, D, H, W, spec.channels, oD, oH, oW, 0, items)
         else:
-            _max_rows_cl_par(xf, of, spec.win, spec.geo, D, H, W, spec.channels, oD, oH, oW,
-                             items, step)
+            run_ranges(_max_rows_cl, (xf, of, spec.win, spec.geo, D, H, W, spec.channels, oD, oH,
+                        oW), items, step)
         return
     items = spec.batch * spec.channels * oD * oH
     step = _split(items, spec.work)
@@ -948,13 +847,13 @@ def max_pool(spec, x, out) -> None:
         if step is None:
             _max2_rows(xf, of, H, W, oH, oW, 0, items)
         else:
-            _max2_rows_par(xf, of, H, W, oH, oW, items, step)
+            run_ranges(_max2_rows, (xf, of, H, W, oH, oW), items, step)
         return
     if step is None:
         _max_rows(xf, of, spec.win, spec.geo, D, H, W, oD, oH, oW, 0, items, _variant(spec))
     else:
-        _max_rows_par(xf, of, spec.win, spec.geo, D, H, W, oD, oH, oW, items, step,
-                      _variant(spec))
+        run_ranges(_max_rows, (xf, of, spec.win, spec.geo, D, H, W, oD, oH, oW),
+                   items, step, (_variant(spec),))
 
 
 def max_pool_indices(spec, x, out, idx) -> None:
@@ -970,8 +869,8 @@ def max_pool_indices(spec, x, out, idx) -> None:
             _argmax_rows_cl(xf, of, jf, spec.win, spec.geo, D, H, W, spec.channels, oD, oH, oW,
                             0, items)
         else:
-            _argmax_rows_cl_par(xf, of, jf, spec.win, spec.geo, D, H, W, spec.channels, oD, oH,
-                                oW, items, step)
+            run_ranges(_argmax_rows_cl, (xf, of, jf, spec.win, spec.geo, D, H, W, spec.channels,
+                        oD, oH, oW), items, step)
         return
     items = spec.batch * spec.channels * oD * oH
     step = _split(items, spec.work)
@@ -979,14 +878,14 @@ def max_pool_indices(spec, x, out, idx) -> None:
         if step is None:
             _argmax2_rows(xf, of, jf, H, W, oH, oW, 0, items)
         else:
-            _argmax2_rows_par(xf, of, jf, H, W, oH, oW, items, step)
+            run_ranges(_argmax2_rows, (xf, of, jf, H, W, oH, oW), items, step)
         return
     if step is None:
         _argmax_rows(xf, of, jf, spec.win, spec.geo, D, H, W, oD, oH, oW, 0, items,
                      _variant(spec))
     else:
-        _argmax_rows_par(xf, of, jf, spec.win, spec.geo, D, H, W, oD, oH, oW, items, step,
-                         _variant(spec))
+        run_ranges(_argmax_rows, (xf, of, jf, spec.win, spec.geo, D, H, W, oD, oH, oW),
+                   items, step, (_variant(spec),))
 
 
 def max_pool_backward(spec, g, x, gin) -> None:
@@ -1002,7 +901,8 @@ def max_pool_backward(spec, g, x, gin) -> None:
         if step is None:
             _max_bwd_cl(gf, xf, hf, spec.win, spec.geo, D, H, W, C, oD, oH, oW, 0, items)
         else:
-            _max_bwd_cl_par(gf, xf, hf, spec.win, spec.geo, D, H, W, C, oD, oH, oW, items, step)
+            run_ranges(_max_bwd_cl, (gf, xf, hf, spec.win, spec.geo, D, H, W, C, oD, oH, oW),
+                       items, step)
         return
     if _tiles2(spec):  # every input element in at most one window: written once, row by row
         items = spec.batch * spec.channels * oH
@@ -1011,7 +911,7 @@ def max_pool_backward(spec, g, x, gin) -> None:
         if step is None:
             _max2_bwd_rows(gf, xf, hf, H, W, oH, oW, 0, items, zero)
         else:
-            _max2_bwd_rows_par(gf, xf, hf, H, W, oH, oW, items, step, zero)
+            run_ranges(_max2_bwd_rows, (gf, xf, hf, H, W, oH, oW), items, step, (zero,))
         return
     items = spec.batch * spec.channels
     step = _split(items, spec.work)
@@ -1019,8 +919,8 @@ def max_pool_backward(spec, g, x, gin) -> None:
         _max_bwd_planes(gf, xf, hf, spec.win, spec.geo, D, H, W, oD, oH, oW, 0, items,
                         _variant(spec))
     else:
-        _max_bwd_planes_par(gf, xf, hf, spec.win, spec.geo, D, H, W, oD, oH, oW, items, step,
-                            _variant(spec))
+        run_ranges(_max_bwd_planes, (gf, xf, hf, spec.win, spec.geo, D, H, W, oD, oH, oW),
+                   items, step, (_variant(spec),))
 
 
 def avg_pool(spec, x, out) -> None:
@@ -1037,16 +937,16 @@ def avg_pool(spec, x, out) -> None:
             _avg_rows_cl(xf, of, spec.win, spec.fac, D, H, W, spec.channels, oD, oH, oW, 0,
                          items, zero)
         else:
-            _avg_rows_cl_par(xf, of, spec.win, spec.fac, D, H, W, spec.channels, oD, oH, oW,
-                             items, step, zero)
+            run_ranges(_avg_rows_cl, (xf, of, spec.win, spec.fac, D, H, W, spec.channels, oD, oH,
+                        oW), items, step, (zero,))
         return
     items = spec.batch * spec.channels * oD * oH
     step = _split(items, spec.work)
     if step is None:
         _avg_rows(xf, of, spec.win, spec.geo, spec.fac, D, H, W, oD, oH, oW, 0, items, zero)
     else:
-        _avg_rows_par(xf, of, spec.win, spec.geo, spec.fac, D, H, W, oD, oH, oW, items, step,
-                      zero)
+        run_ranges(_avg_rows, (xf, of, spec.win, spec.geo, spec.fac, D, H, W, oD, oH, oW),
+                   items, step, (zero,))
 
 
 def avg_pool_backward(spec, g, gin) -> None:
@@ -1063,16 +963,16 @@ def avg_pool_backward(spec, g, gin) -> None:
             _avg_bwd_rows_cl(gf, hf, spec.fac, spec.inv, D, H, W, spec.channels, oD, oH, oW, 0,
                              items, zero)
         else:
-            _avg_bwd_rows_cl_par(gf, hf, spec.fac, spec.inv, D, H, W, spec.channels, oD, oH,
-                                 oW, items, step, zero)
+            run_ranges(_avg_bwd_rows_cl, (gf, hf, spec.fac, spec.inv, D, H, W, spec.channels, oD,
+                        oH, oW), items, step, (zero,))
         return
     items = spec.batch * spec.channels * D * H
     step = _split(items, spec.work)
     if step is None:
         _avg_bwd_rows(gf, hf, spec.fac, spec.inv, spec.win, D, H, W, oD, oH, oW, 0, items, zero)
     else:
-        _avg_bwd_rows_par(gf, hf, spec.fac, spec.inv, spec.win, D, H, W, oD, oH, oW, items, step,
-                          zero)
+        run_ranges(_avg_bwd_rows, (gf, hf, spec.fac, spec.inv, spec.win, D, H, W, oD, oH, oW),
+                   items, step, (zero,))
 
 
 def max_unpool(spec, x, idx, out) -> None:
@@ -1088,11 +988,11 @@ def max_unpool(spec, x, idx, out) -> None:
         if step is None:
             _unpool_cl(xf, jf, of, n_in, n_out, spec.channels, 0, items)
         else:
-            _unpool_cl_par(xf, jf, of, n_in, n_out, spec.channels, items, step)
+            run_ranges(_unpool_cl, (xf, jf, of, n_in, n_out, spec.channels), items, step)
         return
     items = spec.batch * spec.channels
     step = _split(items, spec.work)
     if step is None:
         _unpool_planes(xf, jf, of, n_in, n_out, 0, items)
     else:
-        _unpool_planes_par(xf, jf, of, n_in, n_out, items, step)
+        run_ranges(_unpool_planes, (xf, jf, of, n_in, n_out), items, step)
