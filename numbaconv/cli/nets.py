@@ -30,7 +30,7 @@ from numba import njit
 
 import numbaconv as nc
 from numbaconv import grad
-from numbaconv.cpu.threads import one_blas_thread
+from numbaconv.cpu.threads import one_blas_thread, run_items
 
 #: an array on a :class:`Device`: NumPy's, or a numba device array (untyped). numbaconv's
 #: results are typed ``numbaconv.typing.Array``, whose CUDA side declares only the interface
@@ -52,8 +52,29 @@ def _adam_host(p, g, m, v, lr, b1, b2, eps, c1, c2):
 
 
 #: multiply-adds from which a dense layer's product pins BLAS to one thread (a batch-1
-#: network's 600 x 120 layer is 72k)
+#: network's 600 x 120 layer is 72k: OpenBLAS runs it on one thread anyway)
 _PIN_FROM = 1 << 18
+#: multiply-adds from which a product is split into row blocks on numbaconv's threads
+_SPLIT_FROM = 1 << 22
+
+
+def _matmul(a, b):
+    """``a @ b`` on the host. Large products run as row blocks of the result (a fixed split,
+    so the same bits at any thread count) on numbaconv's threads, each block with BLAS on
+    one thread: the training step's 100 x 600 x 2304 products use both cores without
+    OpenBLAS's own team, whose workers spin for milliseconds after each call and hold a
+    core the next convolution's threads need (measured: a Keras b256 step at two threads
+    86 ms with two-threaded BLAS, 54 ms pinned to one)."""
+    m, k, n = a.shape[0], a.shape[1], b.shape[1]
+    if m * k * n < _PIN_FROM:
+        return a @ b
+    if m * k * n < _SPLIT_FROM or m < 16:
+        with one_blas_thread():
+            return a @ b
+    out = np.empty((m, n), np.result_type(a, b))
+    half = m // 2
+    run_items(lambda r: np.matmul(a[r[0]:r[1]], b, out=out[r[0]:r[1]]), [(0, half), (half, m)])
+    return out
 
 
 class Device:
@@ -97,21 +118,15 @@ class Device:
     def dense(self, x, w, b):
         """``x @ w.T + b`` for ``x`` (N, I), ``w`` (O, I).
 
-        On the host the product runs with BLAS on one thread: a multithreaded OpenBLAS call
-        leaves its workers spinning for tens of milliseconds afterwards, and they then hold
-        a core the next convolutions' threads need (measured: a Keras b256 step at two
-        threads 86 ms with two-threaded dense layers, 54 ms with one-threaded ones).
+        On the host the product is :func:`_matmul`: BLAS on one thread per block, large
+        products in row blocks on numbaconv's threads.
         """
         if self.cuda:
             n, i = x.shape
             o = w.shape[0]
             y: DevArray = nc.conv1d(x.reshape(n, i, 1), w.reshape(o, i, 1), b)
             return y.reshape(n, o)
-        if x.shape[0] * w.size < _PIN_FROM:  # (OpenBLAS runs a product this small on one
-            y = x @ w.T                      # thread anyway: no pin to pay for)
-        else:
-            with one_blas_thread():
-                y = x @ w.T
+        y = _matmul(x, w.T)
         y += b
         return y
 
@@ -126,8 +141,7 @@ class Device:
                 if need_input else None
             return (None if gx is None else gx.reshape(n, i)), gw.reshape(o, i), \
                 grad.conv_bias(g3)
-        with one_blas_thread():  # (see dense)
-            return (g @ w if need_input else None), g.T @ x, g.sum(axis=0)
+        return (_matmul(g, w) if need_input else None), _matmul(g.T, x), g.sum(axis=0)
 
     def mul(self, a, b):
         """Elementwise ``a * b`` (dropout's mask)."""
