@@ -1252,12 +1252,8 @@ def _log_softmax_blocks_body(x, out, n):
         _exp_in_place(e[:(b1 - b0) * n])
         for i in range(b1 - b0):
             lse[i] = _row_sum(e[i * n:(i + 1) * n])
-        if n <= SEQUENTIAL_UP_TO:  # libm's log: the bits of a slice of another axis
-            for i in range(b1 - b0):
-                lse[i] = math.log(lse[i])
-        else:  # one vector loop for float32 data
-            for i in range(b1 - b0):
-                lse[i] = flog_ge1(lse[i], x)
+        for i in range(b1 - b0):  # (one vector loop for float32 data; the slices' log)
+            lse[i] = flog_ge1(lse[i], x)
         for i in range(b1 - b0):
             xr, outr = x[(b0 + i) * n:(b0 + i + 1) * n], out[(b0 + i) * n:(b0 + i + 1) * n]
             m = mx[i]

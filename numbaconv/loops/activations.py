@@ -19,11 +19,9 @@ own vectorised loops, :mod:`numbaconv.cpu.activations`; it sums rows of up to
 
 from __future__ import annotations
 
-import math
-
 from numba.extending import register_jitable
 
-from ..scalar.activations import K, fexp_nonpos
+from ..scalar.activations import K, fexp_nonpos, flog_ge1
 
 
 @register_jitable
@@ -72,7 +70,7 @@ def log_softmax_slices(x, out, o, j0, j1, m, s):
             v = x[o, k, j0 + t]
             s[t] += fexp_nonpos(v - K(v, m[t]))
     for t in range(j1 - j0):
-        s[t] = math.log(s[t])
+        s[t] = flog_ge1(s[t], x)  # (a sum >= 1; a vectorised log on float32 CPU data)
     for k in range(n):
         for t in range(j1 - j0):
             v = x[o, k, j0 + t]
