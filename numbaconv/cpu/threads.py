@@ -156,10 +156,17 @@ def run_chunks(kernel, args, items: int, chunk: int, threads: int) -> None:
           threads)
 
 
+#: most runs :func:`run_ranges` cuts a call into: each run is a Python-level hand-out and a
+#: kernel call (~3 us), and 32 runs still balance two to eight threads
+RANGE_RUNS = 32
+
+
 def run_ranges(kernel, args, items: int, chunk: int, tail: tuple = ()) -> None:
-    """``kernel(*args, i0, i1, *tail)`` over ``range(items)`` in runs of ``chunk`` on Numba's
-    thread count (the caller's thread among them), for kernels whose items are independent
-    (each output element written by one item), so the split changes nothing."""
+    """``kernel(*args, i0, i1, *tail)`` over ``range(items)`` in runs of at least ``chunk``
+    (at most :data:`RANGE_RUNS` runs) on Numba's thread count (the caller's thread among
+    them), for kernels whose items are independent (each output element written by one
+    item), so the split changes nothing."""
+    chunk = max(chunk, -(-items // RANGE_RUNS))
     run_chunks(lambda *a: kernel(*a[:-3], a[-2], a[-1], *tail), args, items, chunk,
                num_threads())
 
