@@ -125,10 +125,11 @@ def _conv_gradients(xs, ws, kw, dt):
 def _conv_forced(strategy, kw, dt):
     from numbaconv.cpu.conv_plan import forced
 
-    with forced(strategy):  # (one image: the forward's compiled one-image kernels)
+    with forced(strategy):  # (one image: the compiled one-image kernels)
         return (_conv_forward((2, 32, 9, 9), (32, 32, 3, 3), kw, dt),
                 _conv_forward((1, 32, 9, 9), (32, 32, 3, 3), kw, dt),
-                _conv_gradients((2, 32, 9, 9), (32, 32, 3, 3), kw, dt))
+                _conv_gradients((2, 32, 9, 9), (32, 32, 3, 3), kw, dt),
+                _conv_gradients((1, 32, 9, 9), (32, 32, 3, 3), kw, dt))
 
 
 def _pooling_calls():

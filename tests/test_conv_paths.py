@@ -277,6 +277,56 @@ def test_one_image_winograd_forward(pad, nan):
     np.testing.assert_allclose(results[0][ok], want[ok], rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("strategy", ["gemm_nhwc", "gemm_nchw"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_one_image_weight_gradient_in_filter_parts(strategy, dtype, monkeypatch):
+    # batch 1: the weight gradient's one GEMM split by filters on Numba's threads; against
+    # the oracle, and the same bits at one and two threads
+    from numbaconv.cpu import conv_gemm
+
+    monkeypatch.setattr(conv_gemm, "filter_parts", lambda m, R, K: 2)
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((1, 6, 8, 7)).astype(dtype)
+    w_shape = (17, 6, 3, 3)
+    g = rng.standard_normal((1, 17, 8, 7)).astype(dtype)
+    default = numba.get_num_threads()
+    results = []
+    try:
+        with conv_plan.forced(strategy):
+            for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+                numba.set_num_threads(threads)
+                results.append(grad.conv2d_weight(x, w_shape, g, padding=1))
+    finally:
+        numba.set_num_threads(default)
+    np.testing.assert_array_equal(results[0], results[1])
+    want = ref_weight_grad_s1(x.astype(np.float64), g.astype(np.float64), (3, 3),
+                              ((1, 1), (1, 1)))
+    tol = 1e-12 if dtype == np.float64 else 2e-5 * np.abs(want).max()
+    np.testing.assert_allclose(results[0], want, rtol=tol, atol=tol)
+
+
+def test_compiled_blas_kernels_need_the_pin(monkeypatch):
+    # without a working BLAS pin (no threadpoolctl) the one-image kernels are not used:
+    # BLAS's own threads inside Numba's would oversubscribe the cores
+    from numbaconv.cpu import conv_gemm, threads
+
+    called = []
+    monkeypatch.setattr(threads, "_CONTROLLER", [None, [], []])
+    monkeypatch.setattr(conv_gemm, "_forward_one", lambda *a: called.append(a))
+    monkeypatch.setattr(conv_gemm, "_weight_grad_one", lambda *a: called.append(a))
+    assert not threads.can_pin_blas()
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((1, 8, 7, 7)), rng.standard_normal((16, 8, 3, 3))
+    with conv_plan.forced("gemm_nhwc"):
+        y = nc.conv2d(x, w, padding=1)
+        dw = grad.conv2d_weight(x, w.shape, y, padding=1)
+    assert not called
+    np.testing.assert_allclose(y, ref_forward(x, w, None, (1, 1), ((1, 1), (1, 1)), (1, 1)),
+                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dw, ref_weight_grad_s1(x, y, (3, 3), ((1, 1), (1, 1))),
+                               rtol=1e-10, atol=1e-10)
+
+
 # ---------------------------------------------------------------------------------- NaN / inf
 
 

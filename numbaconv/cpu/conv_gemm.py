@@ -47,7 +47,7 @@ import numpy as np
 from numba import prange
 
 from .jit import njit
-from .threads import one_blas_thread
+from .threads import can_pin_blas, one_blas_thread
 from .threads import run_items as _run
 
 _U = np.uint64
@@ -314,6 +314,18 @@ def _forward_one(x, wp, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, K):
         _part_to_nchw(np.dot(rows, wp[i]), of, i * wp.shape[2], K, Ho * Wo)
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def _weight_grad_one(x, g2, total, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts):
+    """One image's weight gradient ``total = G @ rows`` ``(K, R)``: its patch rows, then the
+    GEMM split by filters into ``parts`` on Numba's threads."""
+    K, R = total.shape
+    rows = np.empty((Ho * Wo, R), dtype=x.dtype)
+    _im2row(x, rows, 0, 1, 0, Ho, kh, kw, sh, sw, lh, lw, dh, dw, Wo, False)
+    for i in prange(parts):
+        k0, k1 = i * K // parts, (i + 1) * K // parts
+        np.dot(g2[k0:k1], rows, total[k0:k1])
+
+
 def image_items(N: int, Ho: int, nb: int, rb: int):
     """Work items ``(n0, n1, oh0, oh1)``: blocks of ``nb`` images, or with ``nb == 1`` blocks
     of ``rb`` output rows of one image."""
@@ -328,7 +340,7 @@ def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int) -> None:
     K, C, _, kh, kw = w.shape
     Ho, Wo = out.shape[3], out.shape[4]
     R = kh * kw * C
-    if N == 1 and rb >= Ho:  # one image, one block: the compiled one-image kernel
+    if N == 1 and rb >= Ho and can_pin_blas():  # one image, one block: the compiled kernel
         parts = filter_parts(Ho * Wo, R + 1, K)
         wp = np.empty((parts, R + 1, -(-K // parts)), dtype=out.dtype)
         _pack_filter_parts(w, np.empty(0, out.dtype) if bias is None else bias, wp)
@@ -396,6 +408,12 @@ def weight_grad(x, g, dw_out, stride, lo, dilation, nb: int, items: int) -> None
     R = kh * kw * C
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
     g3 = g.reshape(N, K, P)
+    if N == 1 and can_pin_blas():  # one image: one GEMM, split by filters, compiled
+        total = np.empty((K, R), dw_out.dtype)
+        with one_blas_thread():
+            _weight_grad_one(x, g3[0], total, *geo[:8], Ho, Wo, filter_parts(P, R, K))
+        _unpack_filters(total, dw_out)
+        return
     blocks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
     items = max(1, min(items, len(blocks)))
     runs = [blocks[i * len(blocks) // items:(i + 1) * len(blocks) // items] for i in range(items)]
@@ -518,6 +536,12 @@ def weight_grad_nchw(x, g, dw_out, stride, lo, dilation, nb: int, items: int) ->
     R = C * kh * kw
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
     g3 = g.reshape(N, K, P)
+    if N == 1 and can_pin_blas():  # one image: the channels-last path's compiled kernel
+        total = np.empty((K, R), dw_out.dtype)
+        with one_blas_thread():
+            _weight_grad_one(x, g3[0], total, *geo[:8], Ho, Wo, filter_parts(P, R, K))
+        _unpack_filters(total, dw_out)
+        return
     blocks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
     items = max(1, min(items, len(blocks)))
     runs = [blocks[i * len(blocks) // items:(i + 1) * len(blocks) // items] for i in range(items)]

@@ -196,6 +196,14 @@ def _blas_controller():
     return _CONTROLLER[0]
 
 
+def can_pin_blas() -> bool:
+    """Whether :func:`one_blas_thread` really pins BLAS (threadpoolctl installed and a BLAS
+    library found). Compiled kernels that call BLAS from Numba's threads (``np.dot`` in a
+    ``prange`` loop) need it: an unpinned OpenBLAS team inside each of them turns a
+    100 us call into 10 ms."""
+    return _blas_controller() is not None and bool(_CONTROLLER[1])
+
+
 def _thread_count_reader(lib):
     """A callable returning ``lib``'s thread count: the library's own C function when
     threadpoolctl exposes it (0.2 us, where ``lib.get_num_threads()`` looks the symbol up on

@@ -39,7 +39,7 @@ from numba import prange
 
 from .conv_gemm import _add_into, _buffer
 from .jit import njit
-from .threads import one_blas_thread
+from .threads import can_pin_blas, one_blas_thread
 from .threads import run_items as _run
 from .winograd import _weight_transform
 
@@ -429,7 +429,7 @@ def forward(x, w, bias, out, lh: int, lw: int, nb: int, rb: int) -> bool:
     _weight_transform(w.reshape(K, C, 3, 3), U, 0, K)
     b = np.zeros(K, dtype) if bias is None else bias
     items = blocks(N, nty, nb, rb)
-    if len(items) == 1 and N == 1:  # a batch-1 layer: one compiled kernel, no Python item
+    if len(items) == 1 and N == 1 and can_pin_blas():  # batch 1: one compiled kernel
         T = nty * ntx
         V, Mb = _planes("wV", T * C, dtype), _planes("wM", K * T, dtype)
         with one_blas_thread():
