@@ -244,10 +244,10 @@ def _operand(x, name: str = "x"):
 
 def _forward(name: str, x, out, params: tuple = ()):
     """``f(x)`` for the activation kernel ``name``, into ``out`` when given."""
-    if out is None and type(x) is np.ndarray and (x.dtype is _F64 or x.dtype is _F32):
+    if type(x) is np.ndarray and (x.dtype is _F64 or x.dtype is _F32):
         flags = x.flags  # the fast path, as _fresh_out, written out: a call costs ~5% here
-        if flags.c_contiguous and flags.writeable:
-            y = np.empty(x.shape, x.dtype)
+        if flags.c_contiguous and flags.writeable and (out is None or ready_out(out, x)):
+            y = np.empty(x.shape, x.dtype) if out is None else out  # (out may be x: in place)
             if x.ndim == 1:
                 (_HOST or _host()).forward(name, x, y, params)
             else:
@@ -262,10 +262,10 @@ def _forward(name: str, x, out, params: tuple = ()):
 
 def _derivative(name: str, x, out, params: tuple = ()):
     """``f'(x)`` for the activation kernel ``name``, into ``out`` when given."""
-    if out is None and type(x) is np.ndarray and (x.dtype is _F64 or x.dtype is _F32):
+    if type(x) is np.ndarray and (x.dtype is _F64 or x.dtype is _F32):
         flags = x.flags  # the fast path, as _fresh_out, written out: a call costs ~5% here
-        if flags.c_contiguous and flags.writeable:
-            y = np.empty(x.shape, x.dtype)
+        if flags.c_contiguous and flags.writeable and (out is None or ready_out(out, x)):
+            y = np.empty(x.shape, x.dtype) if out is None else out  # (out may be x: in place)
             if x.ndim == 1:
                 (_HOST or _host()).derivative(name, x, y, params)
             else:
@@ -309,10 +309,12 @@ def _forward_and_derivative(name: str, x, out, params: tuple = ()):
 
 def _backward(name: str, grad_output, x, out, params: tuple = ()):
     """``grad_output * f'(x)`` in one pass, into ``out`` when given."""
-    y = None if out is not None else _fresh_out(x)
+    y = _fresh_out(x)
     if (y is not None and type(grad_output) is np.ndarray and grad_output.dtype is x.dtype
             and grad_output.shape == x.shape and grad_output.flags.c_contiguous
-            and grad_output.flags.writeable):
+            and grad_output.flags.writeable
+            and (out is None or (ready_out(out, x) and ready_out(out, grad_output)))):
+        y = y if out is None else out  # (out may be x or grad_output: in place)
         (_HOST or _host()).backward(name, _flat(grad_output), _flat(x), _flat(y), params)
         return y
     backend = backend_of(grad_output=grad_output, x=x)
