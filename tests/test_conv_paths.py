@@ -183,6 +183,19 @@ def _all_ops(x, w, g, pad):
             grad.conv2d_weight(x, w.shape, g, padding=pad), grad.conv_bias(g))
 
 
+def _at_one_and_two_threads(call):
+    """``[call(), call()]`` with Numba at one thread, then two (the thread count restored)."""
+    default = numba.get_num_threads()
+    results = []
+    try:
+        for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(threads)
+            results.append(call())
+    finally:
+        numba.set_num_threads(default)
+    return results
+
+
 @pytest.mark.parametrize("strategy, variant", FORCINGS[1:])
 def test_bitwise_identical_at_one_and_two_threads(strategy, variant, monkeypatch):
     # small work per reduction item, so that this small call's weight gradient is summed
@@ -201,14 +214,7 @@ def test_bitwise_identical_at_one_and_two_threads(strategy, variant, monkeypatch
             plans.pop(1)
         assert all(p.strategy == strategy and -(-40 // p.nb) >= 2 for p in plans)
         assert plans[-1].items >= 2
-        default = numba.get_num_threads()
-        results = []
-        try:
-            for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
-                numba.set_num_threads(threads)
-                results.append(_all_ops(x, w, g, 1))
-        finally:
-            numba.set_num_threads(default)
+        results = _at_one_and_two_threads(lambda: _all_ops(x, w, g, 1))
     conv_plan._plan_cached.cache_clear()
     for a, b in zip(*results, strict=True):
         np.testing.assert_array_equal(a, b)
@@ -228,17 +234,10 @@ def test_one_image_forward_in_filter_parts(k, with_bias, dtype, monkeypatch):
     w = rng.standard_normal((k, 5, 3, 3)).astype(dtype)
     b = rng.standard_normal(k).astype(dtype) if with_bias else None
     x[0, 2, 3, 3] = np.nan  # stays in the outputs whose windows hold it
-    default = numba.get_num_threads()
-    results = []
-    try:
-        with conv_plan.forced("gemm_nhwc"):
-            assert conv_gemm.filter_parts(30, 46, k) == (2 if k >= 16 else 1)
-            monkeypatch.setattr(conv_gemm, "filter_parts", lambda m, R, K: 2)
-            for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
-                numba.set_num_threads(threads)
-                results.append(nc.conv2d(x, w, b, padding=1))
-    finally:
-        numba.set_num_threads(default)
+    assert conv_gemm.filter_parts(30, 46, k) == (2 if k >= 16 else 1)
+    monkeypatch.setattr(conv_gemm, "filter_parts", lambda m, R, K: 2)
+    with conv_plan.forced("gemm_nhwc"):
+        results = _at_one_and_two_threads(lambda: nc.conv2d(x, w, b, padding=1))
     np.testing.assert_array_equal(results[0], results[1])
     want = ref_forward(x.astype(np.float64), w.astype(np.float64),
                        None if b is None else b.astype(np.float64), (1, 1), ((1, 1), (1, 1)),
@@ -259,17 +258,10 @@ def test_one_image_winograd_forward(pad, nan):
     b = rng.standard_normal(17)
     if nan:
         x[0, 3, 4, 4] = np.nan
-    default = numba.get_num_threads()
-    results = []
-    try:
-        with conv_plan.forced("winograd_nhwc"):
-            assert _plan_of("forward", x, w, (1, 1), ((pad, pad), (pad, pad)),
-                            (1, 1)).strategy == "winograd_nhwc"
-            for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
-                numba.set_num_threads(threads)
-                results.append(nc.conv2d(x, w, b, padding=pad))
-    finally:
-        numba.set_num_threads(default)
+    with conv_plan.forced("winograd_nhwc"):
+        assert _plan_of("forward", x, w, (1, 1), ((pad, pad), (pad, pad)),
+                        (1, 1)).strategy == "winograd_nhwc"
+        results = _at_one_and_two_threads(lambda: nc.conv2d(x, w, b, padding=pad))
     np.testing.assert_array_equal(results[0], results[1])
     want = ref_forward(x, w, b, (1, 1), ((pad, pad), (pad, pad)), (1, 1))
     np.testing.assert_array_equal(np.isnan(results[0]), np.isnan(want))
@@ -289,15 +281,8 @@ def test_one_image_weight_gradient_in_filter_parts(strategy, dtype, monkeypatch)
     x = rng.standard_normal((1, 6, 8, 7)).astype(dtype)
     w_shape = (17, 6, 3, 3)
     g = rng.standard_normal((1, 17, 8, 7)).astype(dtype)
-    default = numba.get_num_threads()
-    results = []
-    try:
-        with conv_plan.forced(strategy):
-            for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
-                numba.set_num_threads(threads)
-                results.append(grad.conv2d_weight(x, w_shape, g, padding=1))
-    finally:
-        numba.set_num_threads(default)
+    with conv_plan.forced(strategy):
+        results = _at_one_and_two_threads(lambda: grad.conv2d_weight(x, w_shape, g, padding=1))
     np.testing.assert_array_equal(results[0], results[1])
     want = ref_weight_grad_s1(x.astype(np.float64), g.astype(np.float64), (3, 3),
                               ((1, 1), (1, 1)))

@@ -268,31 +268,6 @@ def filter_parts(m: int, R: int, K: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _pack_filter_parts(w, bias, wp):
-    """``wp[i, (th*kw + tw)*C + c, j] = w[i*Kp + j, c, 0, th, tw]`` and ``wp[i, R, j]`` the
-    bias (zero without one); filters past ``K`` are zero."""
-    K, C, kh, kw = w.shape[0], w.shape[1], w.shape[3], w.shape[4]
-    parts, R1, Kp = wp.shape
-    taps = kh * kw
-    wf = w.reshape(-1)
-    df = wp.reshape(-1)
-    for i in range(parts):
-        k0 = i * Kp
-        n = min(Kp, K - k0)
-        for c in range(C):
-            for t in range(taps):
-                db = _U((i * R1 + t * C + c) * Kp)
-                src = _U((k0 * C + c) * taps + t)
-                for j in range(n):
-                    df[db + _U(j)] = wf[src + _U(j * C * taps)]
-                for j in range(n, Kp):
-                    df[db + _U(j)] = 0
-        db = _U((i * R1 + R1 - 1) * Kp)
-        for j in range(Kp):
-            df[db + _U(j)] = bias[k0 + j] if bias.size and j < n else 0
-
-
-@njit(cache=True, nogil=True)
 def _part_to_nchw(res, of, k0, K, P):
     """``of[k, p] = res[p, k - k0]`` (flat ``(K, P)`` output) for the part's filters < K."""
     Kp = res.shape[1]
@@ -342,8 +317,13 @@ def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int) -> None:
     R = kh * kw * C
     if N == 1 and rb >= Ho and can_pin_blas():  # one image, one block: the compiled kernel
         parts = filter_parts(Ho * Wo, R + 1, K)
-        wp = np.empty((parts, R + 1, -(-K // parts)), dtype=out.dtype)
-        _pack_filter_parts(w, np.empty(0, out.dtype) if bias is None else bias, wp)
+        kp = -(-K // parts)
+        wp = np.zeros((parts, R + 1, kp), dtype=out.dtype)  # [W' | b]^T by filter parts
+        for i in range(parts):
+            k0, k1 = i * kp, min(K, (i + 1) * kp)
+            _pack_filters(w[k0:k1], wp[i], True)
+            if bias is not None:
+                wp[i, R, :k1 - k0] = bias[k0:k1]
         with one_blas_thread():
             _forward_one(x, wp, out.reshape(-1), kh, kw, stride[1], stride[2], lo[1], lo[2],
                          dilation[1], dilation[2], Ho, Wo, K)
