@@ -268,6 +268,19 @@ def filter_parts(m: int, R: int, K: int) -> int:
 
 
 @njit(cache=True, nogil=True)
+def _pack_parts(w, bias, wp):
+    """``[W' | b]^T`` by filter parts: ``wp[i]`` is :func:`_pack_filters` of filters
+    ``[i*Kp, (i + 1)*Kp)`` with their biases in its last row (``wp`` zeroed: filters past
+    ``K`` stay zero)."""
+    K, Kp, R = w.shape[0], wp.shape[2], wp.shape[1] - 1
+    for i in range(wp.shape[0]):
+        k0, k1 = i * Kp, min(K, (i + 1) * Kp)
+        _pack_filters(w[k0:k1], wp[i], True)
+        for k in range(k0, k1 if bias.size else k0):
+            wp[i, R, k - k0] = bias[k]
+
+
+@njit(cache=True, nogil=True)
 def _part_to_nchw(res, of, k0, K, P):
     """``of[k, p] = res[p, k - k0]`` (flat ``(K, P)`` output) for the part's filters < K."""
     Kp = res.shape[1]
@@ -317,13 +330,8 @@ def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int) -> None:
     R = kh * kw * C
     if N == 1 and rb >= Ho and can_pin_blas():  # one image, one block: the compiled kernel
         parts = filter_parts(Ho * Wo, R + 1, K)
-        kp = -(-K // parts)
-        wp = np.zeros((parts, R + 1, kp), dtype=out.dtype)  # [W' | b]^T by filter parts
-        for i in range(parts):
-            k0, k1 = i * kp, min(K, (i + 1) * kp)
-            _pack_filters(w[k0:k1], wp[i], True)
-            if bias is not None:
-                wp[i, R, :k1 - k0] = bias[k0:k1]
+        wp = np.zeros((parts, R + 1, -(-K // parts)), dtype=out.dtype)
+        _pack_parts(w, np.empty(0, out.dtype) if bias is None else bias, wp)
         with one_blas_thread():
             _forward_one(x, wp, out.reshape(-1), kh, kw, stride[1], stride[2], lo[1], lo[2],
                          dilation[1], dilation[2], Ho, Wo, K)
