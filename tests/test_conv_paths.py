@@ -226,16 +226,14 @@ def test_one_image_forward_in_filter_parts(k, with_bias, dtype, monkeypatch):
     # a batch-1 layer's forward runs as one compiled kernel, its GEMM split by filters into
     # parts on Numba's threads; every split (odd filter counts: a part with padding filters)
     # against the oracle, and the same bits at one and two threads
-    from numbaconv.cpu import conv_gemm
-
-    monkeypatch.setattr(conv_gemm, "PARTS_FROM", 0)
+    monkeypatch.setattr(conv_plan, "PARTS_FROM", 0)
     rng = np.random.default_rng(k)
     x = rng.standard_normal((1, 5, 7, 6)).astype(dtype)
     w = rng.standard_normal((k, 5, 3, 3)).astype(dtype)
     b = rng.standard_normal(k).astype(dtype) if with_bias else None
     x[0, 2, 3, 3] = np.nan  # stays in the outputs whose windows hold it
-    assert conv_gemm.filter_parts(30, 46, k) == (2 if k >= 16 else 1)
-    monkeypatch.setattr(conv_gemm, "filter_parts", lambda m, R, K: 2)
+    assert conv_plan.filter_parts(30, 46, k) == (2 if k >= 16 else 1)
+    monkeypatch.setattr(conv_plan, "filter_parts", lambda m, R, K: 2)
     with conv_plan.forced("gemm_nhwc"):
         results = _at_one_and_two_threads(lambda: nc.conv2d(x, w, b, padding=1))
     np.testing.assert_array_equal(results[0], results[1])
@@ -274,9 +272,7 @@ def test_one_image_winograd_forward(pad, nan):
 def test_one_image_weight_gradient_in_filter_parts(strategy, dtype, monkeypatch):
     # batch 1: the weight gradient's one GEMM split by filters on Numba's threads; against
     # the oracle, and the same bits at one and two threads
-    from numbaconv.cpu import conv_gemm
-
-    monkeypatch.setattr(conv_gemm, "filter_parts", lambda m, R, K: 2)
+    monkeypatch.setattr(conv_plan, "filter_parts", lambda m, R, K: 2)
     rng = np.random.default_rng(4)
     x = rng.standard_normal((1, 6, 8, 7)).astype(dtype)
     w_shape = (17, 6, 3, 3)
@@ -290,6 +286,61 @@ def test_one_image_weight_gradient_in_filter_parts(strategy, dtype, monkeypatch)
     np.testing.assert_allclose(results[0], want, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("pad, with_bias", [(1, True), (0, False), (2, True)])
+def test_one_image_input_gradient_in_position_parts(pad, with_bias, dtype, monkeypatch):
+    # batch 1: the input gradient's one GEMM split by output positions on Numba's threads
+    # (an odd count: unequal parts), then added back into the map; against the oracle, a
+    # NaN in the gradient stays in the inputs whose windows saw it, the same bits at one
+    # and two threads
+    monkeypatch.setattr(conv_plan, "filter_parts", lambda m, R, K: 2)
+    rng = np.random.default_rng(pad)
+    shape = (1, 5, 9, 7)
+    w = rng.standard_normal((17, 5, 3, 3)).astype(dtype)
+    Ho, Wo = shape[2] + 2 * pad - 2, shape[3] + 2 * pad - 2
+    g = rng.standard_normal((1, 17, Ho, Wo)).astype(dtype)
+    g[0, 4, 2, 3] = np.nan
+    with conv_plan.forced("gemm_nhwc"):
+        assert _plan_of("input_grad", np.empty(shape), w, (1, 1), ((pad, pad), (pad, pad)),
+                        (1, 1)).strategy == "gemm_nhwc"
+        results = _at_one_and_two_threads(
+            lambda: grad.conv2d_input(shape, w, g, padding=pad))
+    np.testing.assert_array_equal(results[0], results[1])
+    want = ref_input_grad_s1(shape, w.astype(np.float64), g.astype(np.float64),
+                             ((pad, pad), (pad, pad)))
+    np.testing.assert_array_equal(np.isnan(results[0]), np.isnan(want))
+    ok = ~np.isnan(want)
+    tol = 1e-12 if dtype == np.float64 else 2e-5 * np.abs(want[ok]).max()
+    np.testing.assert_allclose(results[0][ok], want[ok], rtol=tol, atol=tol)
+
+
+def test_kernel_gemm_is_numpys_row_major_gemm():
+    # the CBLAS gemm the one-image kernels call, against numpy's matmul: every transpose,
+    # leading dimensions wider than the rows, both dtypes; unknown dtypes get None
+    from numbaconv.cpu import blas, threads
+
+    if not threads.can_pin_blas():
+        pytest.skip("no BLAS pin (threadpoolctl): the kernels are not used")
+    rng = np.random.default_rng(6)
+    for dtype in (np.float32, np.float64):
+        gemm = blas.kernel_gemm(dtype)
+        if gemm is None:
+            pytest.skip("no scipy-openblas CBLAS loaded")
+        a = rng.standard_normal((7, 12)).astype(dtype)
+        b = rng.standard_normal((12, 9)).astype(dtype)
+        for ta, tb in [(False, False), (True, False), (False, True), (True, True)]:
+            A = np.ascontiguousarray(a.T) if ta else a
+            B = np.ascontiguousarray(b.T) if tb else b
+            c = np.full((7, 11), 5.0, dtype)  # ldc 11: the last two columns stay
+            gemm(blas.ROW_MAJOR, blas.TRANS if ta else blas.NO_TRANS,
+                 blas.TRANS if tb else blas.NO_TRANS, 7, 9, 12, 1.0, A.ctypes.data,
+                 A.shape[1], B.ctypes.data, B.shape[1], 0.0, c.ctypes.data, 11)
+            tol = 1e-12 if dtype == np.float64 else 1e-5
+            np.testing.assert_allclose(c[:, :9], a.astype(np.float64) @ b, rtol=tol, atol=tol)
+            assert (c[:, 9:] == 5).all()
+    assert blas.kernel_gemm(np.int32) is None
+
+
 def test_compiled_blas_kernels_need_the_pin(monkeypatch):
     # without a working BLAS pin (no threadpoolctl) the one-image kernels are not used:
     # BLAS's own threads inside Numba's would oversubscribe the cores
@@ -299,16 +350,20 @@ def test_compiled_blas_kernels_need_the_pin(monkeypatch):
     monkeypatch.setattr(threads, "_CONTROLLER", [None, [], []])
     monkeypatch.setattr(conv_gemm, "_forward_one", lambda *a: called.append(a))
     monkeypatch.setattr(conv_gemm, "_weight_grad_one", lambda *a: called.append(a))
+    monkeypatch.setattr(conv_gemm, "_input_grad_one", lambda *a: called.append(a))
     assert not threads.can_pin_blas()
     rng = np.random.default_rng(5)
     x, w = rng.standard_normal((1, 8, 7, 7)), rng.standard_normal((16, 8, 3, 3))
     with conv_plan.forced("gemm_nhwc"):
         y = nc.conv2d(x, w, padding=1)
         dw = grad.conv2d_weight(x, w.shape, y, padding=1)
+        dx = grad.conv2d_input(x.shape, w, y, padding=1)
     assert not called
     np.testing.assert_allclose(y, ref_forward(x, w, None, (1, 1), ((1, 1), (1, 1)), (1, 1)),
                                rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(dw, ref_weight_grad_s1(x, y, (3, 3), ((1, 1), (1, 1))),
+                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dx, ref_input_grad_s1(x.shape, w, y, ((1, 1), (1, 1))),
                                rtol=1e-10, atol=1e-10)
 
 

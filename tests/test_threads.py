@@ -21,6 +21,7 @@ def _blas_counts():
 
 @pytest.fixture
 def two_blas_threads():
+    threads.can_pin_blas()  # loads every BLAS the pin covers (scipy's among them) first
     if not _blas_counts():
         pytest.skip("no BLAS library found by threadpoolctl")
     with threadpoolctl.threadpool_limits(2, user_api="blas"):

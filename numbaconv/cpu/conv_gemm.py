@@ -32,10 +32,11 @@ whatever ``numba.get_num_threads()``. Work items run on
 
 One image in one block (a batch-1 layer: inference) is a single GEMM, too small to
 split across Python threads (a hand-off costs ~30 us, the GEMM 50-200): its forward
-pass runs whole in one ``prange`` kernel instead (:func:`_forward_one`), the GEMM
-split by filters into a fixed number of parts (:func:`filter_parts`, from the shape)
-that Numba's pool runs, each part one BLAS call from compiled code (Numba's
-``np.dot``, scipy's BLAS, pinned to one thread like numpy's).
+pass runs whole in one ``prange`` kernel instead (:func:`_forward_one`): the patch
+rows in two halves and the filters packed by parts, then the GEMM split by filters into
+a fixed number of parts (:func:`~numbaconv.cpu.conv_plan.filter_parts`, from the shape)
+that Numba's pool runs, each part one BLAS call from compiled code (Numba's ``np.dot``,
+scipy's BLAS, pinned to one thread like numpy's).
 """
 
 from __future__ import annotations
@@ -46,8 +47,10 @@ import threading
 import numpy as np
 from numba import prange
 
+from . import conv_plan
+from .blas import NO_TRANS, ROW_MAJOR, TRANS, kernel_gemm
 from .jit import njit
-from .threads import can_pin_blas, one_blas_thread
+from .threads import one_blas_thread
 from .threads import run_items as _run
 
 _U = np.uint64
@@ -256,62 +259,87 @@ def _unpack_filters(src, dw):
                 df[db + _U(c * taps)] = sf[sb + _U(c)]
 
 
-#: multiply-adds from which a one-image forward GEMM is split into two filter parts
-PARTS_FROM = 1 << 19
-
-
-def filter_parts(m: int, R: int, K: int) -> int:
-    """How many filter parts a one-image forward GEMM of ``m x R x K`` runs in: a function
-    of the shape only (the split decides the rounding, so it must not depend on the
-    threads). Two parts cost ~5% on one thread and save 30-40% on two."""
-    return 2 if K >= 16 and m * R * K >= PARTS_FROM else 1
-
-
-@njit(cache=True, nogil=True)
-def _pack_parts(w, bias, wp):
-    """``[W' | b]^T`` by filter parts: ``wp[i]`` is :func:`_pack_filters` of filters
-    ``[i*Kp, (i + 1)*Kp)`` with their biases in its last row (``wp`` zeroed: filters past
-    ``K`` stay zero)."""
-    K, Kp, R = w.shape[0], wp.shape[2], wp.shape[1] - 1
-    for i in range(wp.shape[0]):
-        k0, k1 = i * Kp, min(K, (i + 1) * Kp)
-        _pack_filters(w[k0:k1], wp[i], True)
-        for k in range(k0, k1 if bias.size else k0):
-            wp[i, R, k - k0] = bias[k]
-
-
-@njit(cache=True, nogil=True)
-def _part_to_nchw(res, of, k0, K, P):
-    """``of[k, p] = res[p, k - k0]`` (flat ``(K, P)`` output) for the part's filters < K."""
-    Kp = res.shape[1]
-    rf = res.reshape(-1)
-    for j in range(min(Kp, K - k0)):
-        db = _U((k0 + j) * P)
-        for p in range(P):
-            of[db + _U(p)] = rf[_U(p * Kp + j)]
+@njit(cache=True, nogil=True, parallel=True)
+def _patch_rows_one(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, ones):
+    """One image's patch rows (:func:`_im2row`; ``ones``: 1 for the bias column, else 0), its
+    two halves of output rows on Numba's threads."""
+    C = x.shape[1]
+    rows = np.empty((Ho * Wo, kh * kw * C + ones), dtype=x.dtype)
+    halves = min(2, Ho)
+    for i in prange(halves):
+        oh0, oh1 = i * Ho // halves, (i + 1) * Ho // halves
+        _im2row(x, rows[oh0 * Wo:oh1 * Wo], 0, 1, oh0, oh1, kh, kw, sh, sw, lh, lw, dh, dw, Wo,
+                ones == 1)
+    return rows
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _forward_one(x, wp, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, K):
-    """One image's forward pass: its patch rows, then each filter part's GEMM and transpose
-    on Numba's threads."""
-    parts, R1 = wp.shape[0], wp.shape[1]
-    rows = np.empty((Ho * Wo, R1), dtype=x.dtype)
-    _im2row(x, rows, 0, 1, 0, Ho, kh, kw, sh, sw, lh, lw, dh, dw, Wo, True)
-    for i in prange(parts):
-        _part_to_nchw(np.dot(rows, wp[i]), of, i * wp.shape[2], K, Ho * Wo)
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _weight_grad_one(x, g2, total, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts):
-    """One image's weight gradient ``total = G @ rows`` ``(K, R)``: its patch rows, then the
-    GEMM split by filters into ``parts`` on Numba's threads."""
-    K, R = total.shape
-    rows = np.empty((Ho * Wo, R), dtype=x.dtype)
-    _im2row(x, rows, 0, 1, 0, Ho, kh, kw, sh, sw, lh, lw, dh, dw, Wo, False)
+def _pack_filters_one(w, bias, parts):
+    """``[W' | b]`` ``(K, R + 1)`` (:func:`_pack_filters`, the biases, or zeros, in the last
+    column), by filter parts on Numba's threads."""
+    K, R = w.shape[0], w.shape[1] * w.shape[3] * w.shape[4]
+    wl = np.empty((K, R + 1), dtype=w.dtype)
     for i in prange(parts):
         k0, k1 = i * K // parts, (i + 1) * K // parts
-        np.dot(g2[k0:k1], rows, total[k0:k1])
+        _pack_filters(w[k0:k1], wl[k0:k1], False)
+        for k in range(k0, k1):
+            wl[k, R] = bias[k] if bias.size else 0
+    return wl
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _forward_one(gemm, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts):
+    """One image's forward pass on Numba's threads: the patch rows and ``[W' | b]``, then
+    ``out = [W' | b] @ [rows | 1]^T`` split by filters into ``parts``, each part's GEMM
+    (``gemm``, :func:`numbaconv.cpu.blas.kernel_gemm`) writing its output rows of ``of``
+    (flat ``(K, P)``) directly."""
+    K, R1 = w.shape[0], kh * kw * w.shape[1] + 1
+    P = Ho * Wo
+    rows = _patch_rows_one(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, 1)
+    wl = _pack_filters_one(w, bias, parts)
+    for i in prange(parts):
+        k0, k1 = i * K // parts, (i + 1) * K // parts
+        gemm(ROW_MAJOR, NO_TRANS, TRANS, k1 - k0, P, R1, 1.0, wl[k0:].ctypes, R1, rows.ctypes,
+             R1, 0.0, of[k0 * P:].ctypes, P)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _weight_grad_one(gemm, x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts):
+    """One image's weight gradient ``G @ rows`` ``(K, R)`` into ``dwo`` ``(K, C, 1, kh,
+    kw)``: the patch rows, then the GEMM (``gemm``) and the unpacking split by filters into
+    ``parts`` on Numba's threads."""
+    K, R = dwo.shape[0], kh * kw * dwo.shape[1]
+    P = Ho * Wo
+    rows = _patch_rows_one(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, 0)
+    total = np.empty((K, R), dtype=x.dtype)
+    for i in prange(parts):
+        k0, k1 = i * K // parts, (i + 1) * K // parts
+        gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, k1 - k0, R, P, 1.0, g2[k0:].ctypes, P, rows.ctypes,
+             R, 0.0, total[k0:].ctypes, R)
+        _unpack_filters(total[k0:k1], dwo[k0:k1])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _input_grad_one(gemm, g2, w, bias, dx, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts):
+    """One image's input gradient: ``drows = G^T @ W'`` ``(P, R)`` split by output positions
+    into ``parts`` on Numba's threads (``gemm``), then added back into ``dx``
+    (:func:`_row2im`)."""
+    K, P = g2.shape[0], Ho * Wo
+    R = kh * kw * w.shape[1]
+    wl = np.empty((K, R), dtype=w.dtype)
+    for i in prange(parts):
+        k0, k1 = i * K // parts, (i + 1) * K // parts
+        _pack_filters(w[k0:k1], wl[k0:k1], False)
+    drows = np.empty((P, R), dtype=w.dtype)
+    gf = g2.reshape(-1)
+    for i in prange(parts):
+        p0, p1 = i * P // parts, (i + 1) * P // parts
+        gemm(ROW_MAJOR, TRANS, NO_TRANS, p1 - p0, R, K, 1.0, gf[p0:].ctypes, P, wl.ctypes, R,
+             0.0, drows[p0:].ctypes, R)
+    _row2im(drows, dx, bias, 0, 1, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo)
+
+
+_NO_BIAS = {np.dtype(t).char: np.empty(0, t) for t in (np.float32, np.float64)}
 
 
 def image_items(N: int, Ho: int, nb: int, rb: int):
@@ -328,13 +356,12 @@ def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int) -> None:
     K, C, _, kh, kw = w.shape
     Ho, Wo = out.shape[3], out.shape[4]
     R = kh * kw * C
-    if N == 1 and rb >= Ho and can_pin_blas():  # one image, one block: the compiled kernel
-        parts = filter_parts(Ho * Wo, R + 1, K)
-        wp = np.zeros((parts, R + 1, -(-K // parts)), dtype=out.dtype)
-        _pack_parts(w, np.empty(0, out.dtype) if bias is None else bias, wp)
+    if N == 1 and rb >= Ho and (gemm := kernel_gemm(out.dtype)) is not None:  # one image
+        b = _NO_BIAS[out.dtype.char] if bias is None else bias
         with one_blas_thread():
-            _forward_one(x, wp, out.reshape(-1), kh, kw, stride[1], stride[2], lo[1], lo[2],
-                         dilation[1], dilation[2], Ho, Wo, K)
+            _forward_one(gemm, x, w, b, out.reshape(-1), kh, kw, stride[1], stride[2], lo[1],
+                         lo[2], dilation[1], dilation[2], Ho, Wo,
+                         conv_plan.filter_parts(Ho * Wo, R + 1, K))
         return
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
     wa = np.empty((R + 1, K), dtype=out.dtype)  # [W' | b]^T
@@ -362,10 +389,15 @@ def input_grad(g, w, bias, dx, stride, lo, dilation, nb: int) -> None:
     P = Ho * Wo
     R = kh * kw * C
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Ho, Wo)
-    wl = np.empty((K, R), dtype=dx.dtype)
-    _pack_filters(w, wl, False)
     b = np.zeros(C, dx.dtype) if bias is None else bias
     g3 = g.reshape(N, K, P)
+    if N == 1 and (gemm := kernel_gemm(dx.dtype)) is not None:  # one image: compiled
+        parts = conv_plan.filter_parts(P, K, R) if P >= 16 else 1  # (parts of positions)
+        with one_blas_thread():
+            _input_grad_one(gemm, g3[0], w, b, dx, *geo, parts)
+        return
+    wl = np.empty((K, R), dtype=dx.dtype)
+    _pack_filters(w, wl, False)
 
     def work(item):
         n0, n1 = item
@@ -396,11 +428,10 @@ def weight_grad(x, g, dw_out, stride, lo, dilation, nb: int, items: int) -> None
     R = kh * kw * C
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
     g3 = g.reshape(N, K, P)
-    if N == 1 and can_pin_blas():  # one image: one GEMM, split by filters, compiled
-        total = np.empty((K, R), dw_out.dtype)
+    if N == 1 and (gemm := kernel_gemm(x.dtype)) is not None:  # one image: compiled
         with one_blas_thread():
-            _weight_grad_one(x, g3[0], total, *geo[:8], Ho, Wo, filter_parts(P, R, K))
-        _unpack_filters(total, dw_out)
+            _weight_grad_one(gemm, x, g3[0], dw_out, *geo[:8], Ho, Wo,
+                             conv_plan.filter_parts(P, R, K))
         return
     blocks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
     items = max(1, min(items, len(blocks)))
@@ -524,11 +555,10 @@ def weight_grad_nchw(x, g, dw_out, stride, lo, dilation, nb: int, items: int) ->
     R = C * kh * kw
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
     g3 = g.reshape(N, K, P)
-    if N == 1 and can_pin_blas():  # one image: the channels-last path's compiled kernel
-        total = np.empty((K, R), dw_out.dtype)
+    if N == 1 and (gemm := kernel_gemm(x.dtype)) is not None:  # one image: compiled
         with one_blas_thread():
-            _weight_grad_one(x, g3[0], total, *geo[:8], Ho, Wo, filter_parts(P, R, K))
-        _unpack_filters(total, dw_out)
+            _weight_grad_one(gemm, x, g3[0], dw_out, *geo[:8], Ho, Wo,
+                             conv_plan.filter_parts(P, R, K))
         return
     blocks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
     items = max(1, min(items, len(blocks)))

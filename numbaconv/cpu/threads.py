@@ -190,7 +190,8 @@ def _blas_controller():
             # its BLAS libraries, selected once: the controller's list of libraries is fixed
             # when it is made, and select() builds a new controller each time (3 us a call)
             libs = ctl.select(user_api="blas").lib_controllers
-            _CONTROLLER.extend((ctl, libs, [_thread_count_reader(lib) for lib in libs]))
+            pins = [_thread_count_pin(lib) for lib in libs]
+            _CONTROLLER.extend((ctl, libs, pins))
         except Exception:  # not installed, or no BLAS found
             _CONTROLLER[:] = [None, [], []]
     return _CONTROLLER[0]
@@ -204,23 +205,32 @@ def can_pin_blas() -> bool:
     return _blas_controller() is not None and bool(_CONTROLLER[1])
 
 
-def _thread_count_reader(lib):
-    """A callable returning ``lib``'s thread count: the library's own C function when
-    threadpoolctl exposes it (0.2 us, where ``lib.get_num_threads()`` looks the symbol up on
-    every call: 1 us), else the controller's method."""
+def blas_libraries() -> list:
+    """The file paths of the BLAS libraries :func:`one_blas_thread` pins (empty without
+    threadpoolctl)."""
+    _blas_controller()
+    return [lib.filepath for lib in _CONTROLLER[1]]
+
+
+def _thread_count_pin(lib):
+    """``(read, set)`` callables for ``lib``'s thread count: the library's own C functions
+    when threadpoolctl exposes them (0.2-0.35 us a call, where the controller looks the
+    symbol up on every call, and on setting also checks its controlling thread: 1-1.7 us),
+    else the controller's methods."""
     try:
         if lib.internal_api == "openblas" and getattr(lib, "threading_layer", "") != "openmp":
-            symbol = lib._get_symbol("openblas_get_num_threads")  # (threadpoolctl's own lookup)
-            if symbol is not None and symbol() == lib.get_num_threads():
-                return symbol
+            read = lib._get_symbol("openblas_get_num_threads")  # (threadpoolctl's own lookup)
+            set_ = lib._get_symbol("openblas_set_num_threads")
+            if read is not None and set_ is not None and read() == lib.get_num_threads():
+                return read, set_
     except Exception:  # another threadpoolctl: keep to its public API
         pass
-    return lib.get_num_threads
+    return lib.get_num_threads, lib.set_num_threads
 
 
 class _OneBlasThread:
-    """The context manager :func:`one_blas_thread` returns (a class: 0.6 us a use, where a
-    generator-based one costs 3)."""
+    """The context manager :func:`one_blas_thread` returns (a class: 3 us a use with two
+    OpenBLAS libraries loaded, where a generator-based one costs 5 more)."""
 
     __slots__ = ("changed",)
 
@@ -230,10 +240,12 @@ class _OneBlasThread:
             return self
         _BLAS_LOCK.acquire()
         try:
-            changed = [(lib, n) for lib, read in zip(_CONTROLLER[1], _CONTROLLER[2], strict=True)
-                       if (n := read()) != 1]
-            for lib, _ in changed:  # (a library already at one thread is left alone)
-                lib.set_num_threads(1)
+            changed = []
+            for read, set_ in _CONTROLLER[2]:
+                n = read()
+                if n != 1:  # (a library already at one thread is left alone)
+                    set_(1)
+                    changed.append((set_, n))
         except BaseException:
             _BLAS_LOCK.release()
             raise
@@ -244,8 +256,8 @@ class _OneBlasThread:
         if _CONTROLLER[0] is None:
             return
         try:
-            for lib, n in self.changed:
-                lib.set_num_threads(n)
+            for set_, n in self.changed:
+                set_(n)
         finally:
             _BLAS_LOCK.release()
 
