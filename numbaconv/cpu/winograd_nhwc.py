@@ -37,9 +37,10 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
+from .blas import NO_TRANS, ROW_MAJOR, TRANS, kernel_gemm
 from .conv_gemm import _add_into, _buffer
 from .jit import njit
-from .threads import can_pin_blas, one_blas_thread
+from .threads import one_blas_thread
 from .threads import run_items as _run
 from .winograd import _weight_transform
 
@@ -403,15 +404,16 @@ def blocks(N: int, nty: int, nb: int, rb: int):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _forward_one(x, U, V, M, out, bias, lh, lw, nty, ntx):
-    """One image in one block: the input transform, the 16 GEMMs on Numba's threads (each a
-    BLAS call from compiled code), the output transform; False when an output came out
-    non-finite."""
+def _forward_one(gemm, x, U, V, M, out, bias, lh, lw, nty, ntx):
+    """One image in one block: the input transform, the 16 GEMMs ``M_e = U_e @ V_e^T`` on
+    Numba's threads (each a call of ``gemm``, :func:`numbaconv.cpu.blas.kernel_gemm`), the
+    output transform; False when an output came out non-finite."""
     K, C = U.shape[1], U.shape[2]
     T = nty * ntx
     _input_transform(x, V, 0, 1, 0, nty, lh, lw, ntx)
     for e in prange(16):
-        np.dot(U[e], V[e, :T * C].reshape(T, C).T, M[e, :K * T].reshape(K, T))
+        gemm(ROW_MAJOR, NO_TRANS, TRANS, K, T, C, 1.0, U[e].ctypes, C, V[e].ctypes, C, 0.0,
+             M[e].ctypes, T)
     return _output_transform(M, out, bias, 0, 1, 0, nty, ntx) == 0
 
 
@@ -429,11 +431,11 @@ def forward(x, w, bias, out, lh: int, lw: int, nb: int, rb: int) -> bool:
     _weight_transform(w.reshape(K, C, 3, 3), U, 0, K)
     b = np.zeros(K, dtype) if bias is None else bias
     items = blocks(N, nty, nb, rb)
-    if len(items) == 1 and N == 1 and can_pin_blas():  # batch 1: one compiled kernel
+    if len(items) == 1 and N == 1 and (gemm := kernel_gemm(dtype)) is not None:  # batch 1
         T = nty * ntx
         V, Mb = _planes("wV", T * C, dtype), _planes("wM", K * T, dtype)
         with one_blas_thread():
-            return _forward_one(x, U, V, Mb, out, b, lh, lw, nty, ntx)
+            return _forward_one(gemm, x, U, V, Mb, out, b, lh, lw, nty, ntx)
     bad = [0] * len(items)
 
     def work(i):
