@@ -74,6 +74,14 @@ class Case:
         return tuple(p for p in PEERS if p in found)
 
 
+#: pause before each library's block of calls in :func:`compare`: an OpenMP team (PyTorch's,
+#: or Numba's after a ``prange`` kernel) spins on its cores for milliseconds after its last
+#: call, and the next library's threads lose those cores meanwhile (measured: numbaconv's
+#: (64, 1, 28, 28) conv2d at two threads, 0.76 ms alone, 1.29 ms right after PyTorch's block).
+#: A user runs one library at a time, so each block starts on a quiet machine.
+SETTLE_S = 0.02
+
+
 def best_of(fn: Thunk, repeat: int = 5, min_time: float = 0.05) -> float:
     """Best per-call time in seconds over ``repeat`` rounds of enough calls to last ``min_time``."""
     fn()
@@ -103,6 +111,7 @@ def compare(case: Case, repeat: int = 5, device: str = "cpu") -> dict:
     best = {k: np.inf for k in fns}
     for _ in range(repeat):  # interleave so machine noise hits everyone alike
         for k, fn in fns.items():
+            time.sleep(SETTLE_S)  # the previous library's threads stop spinning first
             best[k] = min(best[k], best_of(fn, repeat=1))
     return {"ours": best.pop("numbaconv"), "peers": best}
 
