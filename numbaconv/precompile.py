@@ -137,10 +137,10 @@ def _pooling_calls():
     from numbaconv import grad
 
     def max_pool(dt):
-        x = _x((2, 3, 8, 8), dt)
-        y = nc.max_pool2d(x, 2)
+        x, wide = _x((2, 3, 8, 8), dt), _x((1, 2, 4, 18), dt)  # (2x2 gradient: planes, rows)
+        y, yw = nc.max_pool2d(x, 2), nc.max_pool2d(wide, 2)
         return y, nc.max_pool2d(x, 3, 2, 1, return_indices=True), grad.max_pool2d_input(
-            np.ones_like(y), x, 2)
+            np.ones_like(y), x, 2), grad.max_pool2d_input(np.ones_like(yw), wide, 2)
 
     def avg_pool(dt):
         x = _x((2, 3, 8, 8), dt)

@@ -660,6 +660,24 @@ def test_serial_and_parallel_paths_are_bitwise_identical(monkeypatch, layout, wi
         assert a.tobytes() == b.tobytes()
 
 
+def test_small_map_two_by_two_gradient_serial_and_parallel_match_the_oracle(monkeypatch):
+    # maps with fewer than 8 windows a row take the plane-by-plane 2x2 gradient kernel;
+    # serial, in many parallel chunks, and against the routed oracle (NaN, ties, odd sizes)
+    from numbaconv.cpu import pooling as kernels
+
+    rng = np.random.default_rng(12)
+    x = rng.integers(-2, 3, (3, 5, 11, 9)).astype(np.float32)
+    x[1, 2, 3, 4] = np.nan
+    vals, idx = ref_max_pool(x, (2, 2), (2, 2), (1, 1), [(0, 0)] * 2, (5, 4))
+    g = rng.standard_normal(vals.shape).astype(np.float32)
+    want = (route_max_grad(g, idx, x.shape).astype(np.float32) + np.float32(0)).tobytes()
+    monkeypatch.setattr(kernels, "SERIAL_WORK", 1 << 62)
+    assert grad.max_pool2d_input(g, x, 2).tobytes() == want
+    monkeypatch.setattr(kernels, "SERIAL_WORK", 0)
+    monkeypatch.setattr(kernels, "ITEM_WORK", 1 << 9)
+    assert grad.max_pool2d_input(g, x, 2).tobytes() == want
+
+
 def test_max_pool_backward_is_deterministic_across_thread_counts():
     import numba
 

@@ -415,6 +415,33 @@ def _max2_bwd_rows(g, x, gin, H, W, oH, oW, r0, r1, zero):
                 gin[_U(i)] = zero
 
 
+@njit(**_JIT)
+def _max2_bwd_planes(g, x, gin, H, W, oH, oW, p0, p1, zero):
+    """Planes ``p0 <= p < p1`` of the 2x2 / stride-2 max-pooling gradient for small maps: the
+    plane zeroed in one pass, then ``0 + g`` stored at each window's maximum (the values of
+    :func:`_max2_bwd_rows`, without its per-row loop starts, which cost more than the work
+    on rows of a few windows)."""
+    one, two, three, four = (x.dtype.type(1), x.dtype.type(2), x.dtype.type(3),
+                             x.dtype.type(4))
+    for p in range(p0, p1):
+        xp = p * H * W
+        for i in range(xp, xp + H * W):
+            gin[_U(i)] = zero
+        for oh in range(oH):
+            a0 = xp + 2 * oh * W
+            o0 = (p * oH + oh) * oW
+            for ow in range(oW):
+                a = a0 + 2 * ow
+                b = a + W
+                k = np.int64(_tile2_tap(x[_U(a)], x[_U(a) + _U(1)], x[_U(b)],
+                                        x[_U(b) + _U(1)], zero, one, two, three, four))
+                gin[_U(a + (k & 1) + (k >> 1) * W)] = zero + g[_U(o0) + _U(ow)]
+
+
+#: output widths below which the 2x2 gradient goes plane by plane (:func:`_max2_bwd_planes`)
+_PLANES_BELOW = 8
+
+
 @functools.lru_cache(maxsize=512)
 def _tiles2(spec) -> bool:
     """True when ``spec`` is 2-D-like, channels-first max pooling with kernel 2, stride 2, no
@@ -903,6 +930,15 @@ def max_pool_backward(spec, g, x, gin) -> None:
         else:
             run_ranges(_max_bwd_cl, (gf, xf, hf, spec.win, spec.geo, D, H, W, C, oD, oH, oW),
                        items, step)
+        return
+    if _tiles2(spec) and oW < _PLANES_BELOW:  # small maps: plane by plane
+        items = spec.batch * spec.channels
+        step = _split(items, spec.work)
+        zero = hf.dtype.type(0)
+        if step is None:
+            _max2_bwd_planes(gf, xf, hf, H, W, oH, oW, 0, items, zero)
+        else:
+            run_ranges(_max2_bwd_planes, (gf, xf, hf, H, W, oH, oW), items, step, (zero,))
         return
     if _tiles2(spec):  # every input element in at most one window: written once, row by row
         items = spec.batch * spec.channels * oH
