@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import numbaconv as nc
 from numbaconv import grad
-from numbaconv.cpu import conv_plan
+from numbaconv.cpu import conv_plan, threads
 
 #: (strategy, variant of the Winograd input gradient); gemm_nchw has no input gradient (the
 #: plan falls back to the model's choice there)
@@ -226,14 +226,14 @@ def test_one_image_forward_in_filter_parts(k, with_bias, dtype, monkeypatch):
     # a batch-1 layer's forward runs as one compiled kernel, its GEMM split by filters into
     # parts on Numba's threads; every split (odd filter counts: a part with padding filters)
     # against the oracle, and the same bits at one and two threads
-    monkeypatch.setattr(conv_plan, "PARTS_FROM", 0)
+    monkeypatch.setattr(threads, "PARTS_FROM", 0)
     rng = np.random.default_rng(k)
     x = rng.standard_normal((1, 5, 7, 6)).astype(dtype)
     w = rng.standard_normal((k, 5, 3, 3)).astype(dtype)
     b = rng.standard_normal(k).astype(dtype) if with_bias else None
     x[0, 2, 3, 3] = np.nan  # stays in the outputs whose windows hold it
-    assert conv_plan.filter_parts(30, 46, k) == (2 if k >= 16 else 1)
-    monkeypatch.setattr(conv_plan, "filter_parts", lambda m, R, K: 2)
+    assert threads.gemm_parts(30, 46, k) == (2 if k >= 16 else 1)
+    monkeypatch.setattr(threads, "gemm_parts", lambda m, R, K: 2)
     with conv_plan.forced("gemm_nhwc"):
         results = _at_one_and_two_threads(lambda: nc.conv2d(x, w, b, padding=1))
     np.testing.assert_array_equal(results[0], results[1])
@@ -272,7 +272,7 @@ def test_one_image_winograd_forward(pad, nan):
 def test_one_image_weight_gradient_in_filter_parts(strategy, dtype, monkeypatch):
     # batch 1: the weight gradient's one GEMM split by filters on Numba's threads; against
     # the oracle, and the same bits at one and two threads
-    monkeypatch.setattr(conv_plan, "filter_parts", lambda m, R, K: 2)
+    monkeypatch.setattr(threads, "gemm_parts", lambda m, R, K: 2)
     rng = np.random.default_rng(4)
     x = rng.standard_normal((1, 6, 8, 7)).astype(dtype)
     w_shape = (17, 6, 3, 3)
@@ -293,7 +293,7 @@ def test_one_image_input_gradient_in_position_parts(pad, with_bias, dtype, monke
     # (an odd count: unequal parts), then added back into the map; against the oracle, a
     # NaN in the gradient stays in the inputs whose windows saw it, the same bits at one
     # and two threads
-    monkeypatch.setattr(conv_plan, "filter_parts", lambda m, R, K: 2)
+    monkeypatch.setattr(threads, "gemm_parts", lambda m, R, K: 2)
     rng = np.random.default_rng(pad)
     shape = (1, 5, 9, 7)
     w = rng.standard_normal((17, 5, 3, 3)).astype(dtype)
@@ -344,7 +344,7 @@ def test_kernel_gemm_is_numpys_row_major_gemm():
 def test_compiled_blas_kernels_need_the_pin(monkeypatch):
     # without a working BLAS pin (no threadpoolctl) the one-image kernels are not used:
     # BLAS's own threads inside Numba's would oversubscribe the cores
-    from numbaconv.cpu import conv_gemm, threads
+    from numbaconv.cpu import conv_gemm
 
     called = []
     monkeypatch.setattr(threads, "_CONTROLLER", [None, [], []])

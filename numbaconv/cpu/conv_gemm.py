@@ -34,7 +34,7 @@ One image in one block (a batch-1 layer: inference) is a single GEMM, too small 
 split across Python threads (a hand-off costs ~30 us, the GEMM 50-200): its forward
 pass runs whole in one ``prange`` kernel instead (:func:`_forward_one`): the patch
 rows in two halves and the filters packed by parts, then the GEMM split by filters into
-a fixed number of parts (:func:`~numbaconv.cpu.conv_plan.filter_parts`, from the shape)
+a fixed number of parts (:func:`~numbaconv.cpu.threads.gemm_parts`, from the shape)
 that Numba's pool runs, each part one BLAS call from compiled code (Numba's ``np.dot``,
 scipy's BLAS, pinned to one thread like numpy's).
 """
@@ -47,7 +47,7 @@ import threading
 import numpy as np
 from numba import prange
 
-from . import conv_plan
+from . import threads
 from .blas import NO_TRANS, ROW_MAJOR, TRANS, kernel_gemm
 from .jit import njit
 from .threads import one_blas_thread
@@ -361,7 +361,7 @@ def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int) -> None:
         with one_blas_thread():
             _forward_one(gemm, x, w, b, out.reshape(-1), kh, kw, stride[1], stride[2], lo[1],
                          lo[2], dilation[1], dilation[2], Ho, Wo,
-                         conv_plan.filter_parts(Ho * Wo, R + 1, K))
+                         threads.gemm_parts(Ho * Wo, R + 1, K))
         return
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
     wa = np.empty((R + 1, K), dtype=out.dtype)  # [W' | b]^T
@@ -392,7 +392,7 @@ def input_grad(g, w, bias, dx, stride, lo, dilation, nb: int) -> None:
     b = np.zeros(C, dx.dtype) if bias is None else bias
     g3 = g.reshape(N, K, P)
     if N == 1 and (gemm := kernel_gemm(dx.dtype)) is not None:  # one image: compiled
-        parts = conv_plan.filter_parts(P, K, R) if P >= 16 else 1  # (parts of positions)
+        parts = threads.gemm_parts(P, K, R) if P >= 16 else 1  # (parts of positions)
         with one_blas_thread():
             _input_grad_one(gemm, g3[0], w, b, dx, *geo, parts)
         return
@@ -431,7 +431,7 @@ def weight_grad(x, g, dw_out, stride, lo, dilation, nb: int, items: int) -> None
     if N == 1 and (gemm := kernel_gemm(x.dtype)) is not None:  # one image: compiled
         with one_blas_thread():
             _weight_grad_one(gemm, x, g3[0], dw_out, *geo[:8], Ho, Wo,
-                             conv_plan.filter_parts(P, R, K))
+                             threads.gemm_parts(P, R, K))
         return
     blocks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
     items = max(1, min(items, len(blocks)))
@@ -558,7 +558,7 @@ def weight_grad_nchw(x, g, dw_out, stride, lo, dilation, nb: int, items: int) ->
     if N == 1 and (gemm := kernel_gemm(x.dtype)) is not None:  # one image: compiled
         with one_blas_thread():
             _weight_grad_one(gemm, x, g3[0], dw_out, *geo[:8], Ho, Wo,
-                             conv_plan.filter_parts(P, R, K))
+                             threads.gemm_parts(P, R, K))
         return
     blocks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
     items = max(1, min(items, len(blocks)))

@@ -64,6 +64,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import threads
+
 STRATEGIES = ("legacy", "gemm_nhwc", "gemm_nchw", "gemm_taps", "winograd_nhwc")
 
 #: assumed clock for turning the fixed per-item cost (seconds) into cycles
@@ -269,7 +271,7 @@ def _cost_gemm_nhwc(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, itemsize,
         extra = N * K * P * _TRANSPOSE                                     # (m, K) -> NCHW
         items = rows
         if N == 1 and rows == 1:  # the one-image kernel: everything in parts on the cores
-            parts = filter_parts(P, R + 1, K)
+            parts = threads.gemm_parts(P, R + 1, K)
             share = min(mach.cores, max(2, parts) if Ho > 1 else parts)
             cyc = ((plane + patches + repack) / share + (gemm + extra) / min(mach.cores, parts)
                    + _overhead(1))
@@ -279,29 +281,18 @@ def _cost_gemm_nhwc(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, itemsize,
         extra = N * K * P * (1.0 if nb > 1 else 0.0) + patches * 1.5 + plane
         items = nblk
         if N == 1:  # the one-image kernel: filters packed and the GEMM in parts
-            share = min(mach.cores, filter_parts(P, K, R) if P >= 16 else 1)
+            share = min(mach.cores, threads.gemm_parts(P, K, R) if P >= 16 else 1)
             return (gemm + repack) / share + extra + _overhead(1), (nb, rb, 1)
     else:
         gemm = nblk * _gemm(K, R, m, mach.gemm_lanes, itemsize)
         extra = N * K * P * (1.0 if nb > 1 else 0.0)
         items = _items_for(gemm, nblk)
         if N == 1:  # the one-image kernel: patch rows in halves, GEMM + unpacking in parts
-            share = min(mach.cores, filter_parts(P, R, K))
+            share = min(mach.cores, threads.gemm_parts(P, R, K))
             return ((plane + patches) / min(mach.cores, 2 if Ho > 1 else 1)
                     + (gemm + repack) / share + _overhead(1)), (nb, rb, 1)
     cyc = gemm + plane + patches + extra + repack + _overhead(items)
     return cyc, (nb, rb, items)
-
-
-#: multiply-adds from which a one-image forward GEMM is split into two filter parts
-PARTS_FROM = 1 << 19
-
-
-def filter_parts(m: int, R: int, K: int) -> int:
-    """How many filter parts a one-image forward GEMM of ``m x R x K`` runs in: a function
-    of the shape only (the split decides the rounding, so it must not depend on the
-    threads). Two parts cost ~5% on one thread and save 30-40% on two."""
-    return 2 if K >= 16 and m * R * K >= PARTS_FROM else 1
 
 
 def _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach):
