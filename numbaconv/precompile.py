@@ -129,7 +129,8 @@ def _conv_forced(strategy, kw, dt):
         return (_conv_forward((2, 32, 9, 9), (32, 32, 3, 3), kw, dt),
                 _conv_forward((1, 32, 9, 9), (32, 32, 3, 3), kw, dt),
                 _conv_gradients((2, 32, 9, 9), (32, 32, 3, 3), kw, dt),
-                _conv_gradients((1, 32, 9, 9), (32, 32, 3, 3), kw, dt))
+                _conv_gradients((1, 32, 9, 9), (32, 32, 3, 3), kw, dt),
+                _conv_gradients((1, 32, 3, 3), (32, 32, 3, 3), kw, dt))  # (few positions)
 
 
 def _pooling_calls():

@@ -269,14 +269,16 @@ def test_one_image_winograd_forward(pad, nan):
 
 @pytest.mark.parametrize("strategy", ["gemm_nhwc", "gemm_nchw"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_one_image_weight_gradient_in_filter_parts(strategy, dtype, monkeypatch):
-    # batch 1: the weight gradient's one GEMM split by filters on Numba's threads; against
+@pytest.mark.parametrize("hw, k", [((8, 7), 17), ((3, 4), 33)])  # (3, 4): P < K / 2
+def test_one_image_weight_gradient_in_filter_parts(strategy, dtype, hw, k, monkeypatch):
+    # batch 1: the weight gradient's one GEMM split by filters on Numba's threads (on maps
+    # of few positions, from channel-major patch rows written straight into dw); against
     # the oracle, and the same bits at one and two threads
     monkeypatch.setattr(threads, "gemm_parts", lambda m, R, K: 2)
     rng = np.random.default_rng(4)
-    x = rng.standard_normal((1, 6, 8, 7)).astype(dtype)
-    w_shape = (17, 6, 3, 3)
-    g = rng.standard_normal((1, 17, 8, 7)).astype(dtype)
+    x = rng.standard_normal((1, 6, *hw)).astype(dtype)
+    w_shape = (k, 6, 3, 3)
+    g = rng.standard_normal((1, k, *hw)).astype(dtype)
     with conv_plan.forced(strategy):
         results = _at_one_and_two_threads(lambda: grad.conv2d_weight(x, w_shape, g, padding=1))
     np.testing.assert_array_equal(results[0], results[1])
@@ -350,6 +352,7 @@ def test_compiled_blas_kernels_need_the_pin(monkeypatch):
     monkeypatch.setattr(threads, "_CONTROLLER", [None, [], []])
     monkeypatch.setattr(conv_gemm, "_forward_one", lambda *a: called.append(a))
     monkeypatch.setattr(conv_gemm, "_weight_grad_one", lambda *a: called.append(a))
+    monkeypatch.setattr(conv_gemm, "_weight_grad_one_cm", lambda *a: called.append(a))
     monkeypatch.setattr(conv_gemm, "_input_grad_one", lambda *a: called.append(a))
     assert not threads.can_pin_blas()
     rng = np.random.default_rng(5)

@@ -319,6 +319,62 @@ def _weight_grad_one(gemm, x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, p
         _unpack_filters(total[k0:k1], dwo[k0:k1])
 
 
+@njit(cache=True, nogil=True)
+def _patch_rows_channel_major(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo):
+    """One image's patch rows in the filters' own order: ``rows[oh*Wo + ow, (c*kh + th)*kw +
+    tw] = x[0, c, oh*sh - lh + th*dh, ow*sw - lw + tw*dw]`` (zero outside the image); a
+    scalar gather, for maps of few positions."""
+    C, H, W = x.shape[1], x.shape[3], x.shape[4]
+    R = C * kh * kw
+    rows = np.empty((Ho * Wo, R), dtype=x.dtype)
+    xf = x.reshape(-1)
+    rf = rows.reshape(-1)
+    zero = x.dtype.type(0)
+    for oh in range(Ho):
+        for ow in range(Wo):
+            rb = (oh * Wo + ow) * R
+            for c in range(C):
+                for th in range(kh):
+                    ih = oh * sh - lh + th * dh
+                    for tw in range(kw):
+                        iw = ow * sw - lw + tw * dw
+                        inside = ih >= 0 and ih < H and iw >= 0 and iw < W
+                        rf[_U(rb + (c * kh + th) * kw + tw)] = (
+                            xf[_U((c * H + ih) * W + iw)] if inside else zero)
+    return rows
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _weight_grad_one_cm(gemm, x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts):
+    """:func:`_weight_grad_one` for maps of few positions: the patch rows in the filters' own
+    order (:func:`_patch_rows_channel_major`), so each part's GEMM writes its filters of
+    ``dwo`` directly, with no unpacking of a ``(K, R)`` result (which costs more than the
+    GEMM when ``P`` is small)."""
+    K, R = dwo.shape[0], kh * kw * dwo.shape[1]
+    P = Ho * Wo
+    rows = _patch_rows_channel_major(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo)
+    df = dwo.reshape(-1)
+    for i in prange(parts):
+        k0, k1 = i * K // parts, (i + 1) * K // parts
+        gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, k1 - k0, R, P, 1.0, g2[k0:].ctypes, P, rows.ctypes,
+             R, 0.0, df[k0 * R:].ctypes, R)
+
+
+def _weight_grad_one_image(x, g2, dw_out, geo, Ho: int, Wo: int) -> bool:
+    """One image's weight gradient by a compiled kernel (False where none can run: no safe
+    BLAS for compiled code). Maps of fewer positions than half the filters build
+    channel-major patch rows (a gather of ``P*R``) instead of unpacking the result (``K*R``)."""
+    gemm = kernel_gemm(x.dtype)
+    if gemm is None:
+        return False
+    K, C, _, kh, kw = dw_out.shape
+    P, R = Ho * Wo, C * kh * kw
+    run = _weight_grad_one_cm if 2 * P < K else _weight_grad_one
+    with one_blas_thread():
+        run(gemm, x, g2, dw_out, *geo, Ho, Wo, threads.gemm_parts(P, R, K))
+    return True
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def _input_grad_one(gemm, g2, w, bias, dx, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts):
     """One image's input gradient: ``drows = G^T @ W'`` ``(P, R)`` split by output positions
@@ -428,10 +484,7 @@ def weight_grad(x, g, dw_out, stride, lo, dilation, nb: int, items: int) -> None
     R = kh * kw * C
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
     g3 = g.reshape(N, K, P)
-    if N == 1 and (gemm := kernel_gemm(x.dtype)) is not None:  # one image: compiled
-        with one_blas_thread():
-            _weight_grad_one(gemm, x, g3[0], dw_out, *geo[:8], Ho, Wo,
-                             threads.gemm_parts(P, R, K))
+    if N == 1 and _weight_grad_one_image(x, g3[0], dw_out, geo[:8], Ho, Wo):
         return
     blocks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
     items = max(1, min(items, len(blocks)))
@@ -555,10 +608,7 @@ def weight_grad_nchw(x, g, dw_out, stride, lo, dilation, nb: int, items: int) ->
     R = C * kh * kw
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
     g3 = g.reshape(N, K, P)
-    if N == 1 and (gemm := kernel_gemm(x.dtype)) is not None:  # one image: compiled
-        with one_blas_thread():
-            _weight_grad_one(gemm, x, g3[0], dw_out, *geo[:8], Ho, Wo,
-                             threads.gemm_parts(P, R, K))
+    if N == 1 and _weight_grad_one_image(x, g3[0], dw_out, geo[:8], Ho, Wo):
         return
     blocks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
     items = max(1, min(items, len(blocks)))
