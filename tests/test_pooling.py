@@ -266,7 +266,7 @@ def test_vectorised_interiors_with_ties_and_nan(k, s, p, dtype):
 @pytest.mark.parametrize("shape, kw", [
     ((2, 3, 8, 10), {}), ((2, 3, 9, 11), {}), ((1, 2, 7, 5), {"ceil_mode": True}),
     ((3, 2, 5, 7), {"padding": "same"}), ((2, 2, 3, 6), {"ceil_mode": True}),
-    ((2, 3, 26, 26), {}), ((1, 2, 13, 40), {}), ((3, 4, 6), {}),
+    ((2, 3, 26, 26), {}), ((1, 2, 13, 40), {}), ((3, 4, 6), {}), ((1, 67, 6, 5), {}),
 ])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_two_by_two_tiles_match_the_reference(shape, kw, dtype):
@@ -289,6 +289,10 @@ def test_two_by_two_tiles_match_the_reference(shape, kw, dtype):
     picked = np.take_along_axis(xb.reshape(xb.shape[:2] + (-1,)),
                                 idx.reshape(idx.shape[:2] + (-1,)), -1).reshape(idx.shape)
     assert plain.tobytes() == got.tobytes() == picked.astype(dtype).tobytes()
+    # channels-last (its own 2x2 kernel): the same bits on permuted axes
+    b = x.ndim == 4
+    assert _cf(nc.max_pool2d(_cl(x, b), 2, data_format="channels_last", **kw),
+               b).tobytes() == plain.tobytes()
     g = rng.standard_normal(got.shape).astype(dtype)
     g.flat[::3] = -0.0  # the gradient of a maximum is 0 + g: +0.0, never -0.0
     gin = grad.max_pool2d_input(g, x, 2, **kw)
