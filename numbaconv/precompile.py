@@ -161,8 +161,9 @@ def _pooling_calls():
     def channels_last(dt):
         x, cl = _x((2, 8, 8, 3), dt), "channels_last"
         y, a = nc.max_pool2d(x, 2, data_format=cl), nc.avg_pool2d(x, 3, 2, 1, data_format=cl)
+        y3 = nc.max_pool2d(x, 3, 2, 1, data_format=cl)  # (the 2x2 kernels are their own)
         return (nc.max_pool2d(x, 3, 2, 1, return_indices=True, data_format=cl),
-                nc.max_pool2d(x, 3, 2, 1, data_format=cl),  # (the 2x2 kernel is its own)
+                grad.max_pool2d_input(np.ones_like(y3), x, 3, 2, 1, data_format=cl),
                 grad.max_pool2d_input(np.ones_like(y), x, 2, data_format=cl),
                 grad.avg_pool2d_input(np.ones_like(a), x.shape, 3, 2, 1, data_format=cl))
 

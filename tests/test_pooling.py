@@ -298,6 +298,8 @@ def test_two_by_two_tiles_match_the_reference(shape, kw, dtype):
     gin = grad.max_pool2d_input(g, x, 2, **kw)
     expected = route_max_grad(g.reshape(idx.shape), idx, xb.shape).astype(dtype)
     assert gin.tobytes() == (expected + dtype(0)).reshape(x.shape).tobytes()
+    assert _cf(grad.max_pool2d_input(_cl(g, b), _cl(x, b), 2, data_format="channels_last",
+                                     **kw), b).tobytes() == gin.tobytes()
     if x.ndim == 4:  # the adaptive form with uniform windows is the same pooling
         half = (x.shape[2] // 2, x.shape[3] // 2)
         if half[0] and half[1] and x.shape[2] % 2 == 0 and x.shape[3] % 2 == 0:

@@ -703,6 +703,49 @@ def _max2_rows_cl(x, out, H, W, C, oH, oW, r0, r1):
                 out[_U(o) + _U(c)] = v if takes(v, m) else m
 
 
+@njit(**_JIT)
+def _max2_bwd_rows_cl(g, x, gin, H, W, C, oH, oW, r0, r1, zero):
+    """Output rows ``r0 <= r < r1`` (rows: (n, oh)) of the channels-last 2x2 / stride-2
+    max-pooling gradient: the two input rows under the row (and, for an image's last output
+    row, the rows below it that no window reads) written whole, ``0 + g`` at each window's
+    pick (:func:`_tile2_tap`) and zeros elsewhere, one pass over the channels per window."""
+    one, two, three = x.dtype.type(1), x.dtype.type(2), x.dtype.type(3)
+    four = x.dtype.type(4)
+    tap = np.empty(C, x.dtype)
+    for r in range(r0, r1):
+        oh = r % oH
+        n = r // oH
+        a0 = (n * H + 2 * oh) * W * C
+        b0 = a0 + W * C
+        o0 = r * oW * C
+        for ow in range(oW):
+            a = a0 + 2 * ow * C
+            b = b0 + 2 * ow * C
+            o = o0 + ow * C
+            # three loops of few streams each: one loop writing all four taps needs more
+            # run-time overlap checks than LLVM allows, and stays scalar (4x slower)
+            for c in range(C):
+                tap[_U(c)] = _tile2_tap(x[_U(a) + _U(c)], x[_U(a + C) + _U(c)],
+                                        x[_U(b) + _U(c)], x[_U(b + C) + _U(c)], zero, one,
+                                        two, three, four)
+            for c in range(C):
+                v = zero + g[_U(o) + _U(c)]
+                k = tap[_U(c)]
+                gin[_U(a) + _U(c)] = v if k == zero else zero
+                gin[_U(a + C) + _U(c)] = v if k == one else zero
+            for c in range(C):
+                v = zero + g[_U(o) + _U(c)]
+                k = tap[_U(c)]
+                gin[_U(b) + _U(c)] = v if k == two else zero
+                gin[_U(b + C) + _U(c)] = v if k == three else zero
+        for i in range(2 * oW * C, W * C):  # the columns right of the last window
+            gin[_U(a0 + i)] = zero
+            gin[_U(b0 + i)] = zero
+        if oh == oH - 1:  # the rows below the last window
+            for i in range((n * H + 2 * oH) * W * C, (n + 1) * H * W * C):
+                gin[_U(i)] = zero
+
+
 @njit(**_JIT, inline="always")
 def _argmax_cl(x, xb, win, geo, H, W, C, c0, c1, od, oh, ow, best, idx, o):
     """best/idx[o : o + c1 - c0] = the window maxima of channels c0..c1 (channels-last): the
@@ -971,6 +1014,16 @@ def max_pool_backward(spec, g, x, gin) -> None:
         return
     D, H, W, oD, oH, oW = spec.dims
     gf, xf, hf = g.ravel(), x.ravel(), gin.ravel()
+    if spec.channels_last and _two_by_two(spec):  # windows tile the map: written once
+        items = spec.batch * oH
+        step = _split(items, spec.work)
+        zero = hf.dtype.type(0)
+        if step is None:
+            _max2_bwd_rows_cl(gf, xf, hf, H, W, spec.channels, oH, oW, 0, items, zero)
+        else:
+            run_ranges(_max2_bwd_rows_cl, (gf, xf, hf, H, W, spec.channels, oH, oW), items,
+                       step, (zero,))
+        return
     if spec.channels_last:
         C = spec.channels
         items = spec.batch * (-(-C // CHANNEL_BLOCK))
