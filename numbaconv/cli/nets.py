@@ -245,17 +245,41 @@ class _Net:
         """The number of trainable parameters."""
         return sum(int(np.prod(p.shape)) for p in self.params.values())
 
-    def _reuse(self, name: str, like):
-        """A persistent array of ``like``'s shape and dtype to pass as ``out=``: a step's
-        output lands in the previous step's memory instead of fresh pages (the previous
-        step's values are dead by then: its backward pass has run). Used wherever numbaconv
-        takes ``out=``; a layer gains it by passing ``out=self._reuse(name, like)``."""
+    def _reuse(self, name: str, shape, dtype):
+        """A persistent array of ``shape`` and ``dtype`` to pass as ``out=``: a step's output
+        lands in the previous step's memory instead of fresh pages (the previous step's
+        values are dead by then: its backward pass has run; a fresh 5 MB output costs its
+        page faults on every step). Used wherever numbaconv takes ``out=``; a layer gains it
+        by passing ``out=self._reuse(name, shape, dtype)``."""
         scratch = self.__dict__.setdefault("_scratch", {})
-        key = (name, like.shape, like.dtype)
+        key = (name, tuple(shape), np.dtype(dtype))
         buf = scratch.get(key)
         if buf is None:
-            buf = scratch[key] = self.dev.zeros_like(like)
+            buf = scratch[key] = self.dev.put(np.zeros(shape, dtype))
         return buf
+
+    def _conv(self, name: str, x, w, b, padding: int = 0):
+        """``conv2d`` (stride 1) into this layer's persistent output (:meth:`_reuse`)."""
+        shape = (x.shape[0], w.shape[0],
+                 *(nc.conv_output_size(n, k, 1, padding) for n, k in zip(x.shape[2:],
+                                                                          w.shape[2:],
+                                                                          strict=True)))
+        out = self._reuse(name, shape, np.result_type(x.dtype, w.dtype))
+        return nc.conv2d(x, w, b, padding=padding, out=out)
+
+    def _pool(self, name: str, z):
+        """2x2 ``max_pool2d`` into this layer's persistent output."""
+        shape = (*z.shape[:2], *(nc.pool_output_size(n, 2) for n in z.shape[2:]))
+        return nc.max_pool2d(z, 2, out=self._reuse(name, shape, z.dtype))
+
+    def _pool_input(self, name: str, g, z):
+        """The 2x2 max-pooling gradient into a persistent array of ``z``'s shape."""
+        return grad.max_pool2d_input(g, z, 2, out=self._reuse(name, z.shape, z.dtype))
+
+    def _conv_input(self, name: str, x, w, g):
+        """The convolution's input gradient into a persistent array of ``x``'s shape."""
+        out = self._reuse(name, x.shape, np.result_type(w.dtype, g.dtype))
+        return grad.conv2d_input(x.shape, w, g, out=out)
 
 
 class KerasNet(_Net):
@@ -310,11 +334,11 @@ class KerasNet(_Net):
     def forward(self, x, training: bool = False, masks=None):
         """Logits of a batch ``x`` (N, 1, 28, 28) and what :meth:`backward` needs."""
         p, dev = self.params, self.dev
-        z1 = nc.conv2d(x, p["conv1.weight"], p["conv1.bias"])
-        h1 = _relu_in_place(nc.max_pool2d(z1, 2))   # == max_pool(relu(z1))
-        z2 = nc.conv2d(h1, p["conv2.weight"], p["conv2.bias"])
-        h2 = _relu_in_place(nc.max_pool2d(z2, 2))
-        z3 = nc.conv2d(h2, p["conv3.weight"], p["conv3.bias"])
+        z1 = self._conv("z1", x, p["conv1.weight"], p["conv1.bias"])
+        h1 = _relu_in_place(self._pool("h1", z1))   # == max_pool(relu(z1))
+        z2 = self._conv("z2", h1, p["conv2.weight"], p["conv2.bias"])
+        h2 = _relu_in_place(self._pool("h2", z2))
+        z3 = self._conv("z3", h2, p["conv3.weight"], p["conv3.bias"])
         a3: DevArray = nc.relu(z3)
         flat = a3.reshape(a3.shape[0], -1)
         logits = dev.dense(flat, p["dense.weight"], p["dense.bias"])
@@ -335,12 +359,12 @@ class KerasNet(_Net):
         g_z3 = dev.relu_backward(g_flat.reshape(z3.shape), z3)
         g["conv3.weight"] = grad.conv2d_weight(h2, p["conv3.weight"].shape, g_z3)
         g["conv3.bias"] = grad.conv_bias(g_z3)
-        g_h2 = grad.conv2d_input(h2.shape, p["conv3.weight"], g_z3)
-        g_z2 = grad.max_pool2d_input(dev.relu_backward(g_h2, h2), z2, 2)
+        g_h2 = self._conv_input("g_h2", h2, p["conv3.weight"], g_z3)
+        g_z2 = self._pool_input("g_z2", dev.relu_backward(g_h2, h2), z2)
         g["conv2.weight"] = grad.conv2d_weight(h1, p["conv2.weight"].shape, g_z2)
         g["conv2.bias"] = grad.conv_bias(g_z2)
-        g_h1 = grad.conv2d_input(h1.shape, p["conv2.weight"], g_z2)
-        g_z1 = grad.max_pool2d_input(dev.relu_backward(g_h1, h1), z1, 2)
+        g_h1 = self._conv_input("g_h1", h1, p["conv2.weight"], g_z2)
+        g_z1 = self._pool_input("g_z1", dev.relu_backward(g_h1, h1), z1)
         g["conv1.weight"] = grad.conv2d_weight(x, p["conv1.weight"].shape, g_z1)
         g["conv1.bias"] = grad.conv_bias(g_z1)
         return g
@@ -437,17 +461,17 @@ class FashionNet(_Net):
         p, b = self.params, self.buffers
         return nc.batch_norm(z, b[f"{name}.running_mean"], b[f"{name}.running_var"],
                              p[f"{name}.weight"], p[f"{name}.bias"], training=training,
-                             out=self._reuse(name, z))
+                             out=self._reuse(name, z.shape, z.dtype))
 
     def forward(self, x, training: bool = False, masks=None):
         """Logits of a batch; ``masks``: the dropout mask (host array) when training."""
         p, dev = self.params, self.dev
-        z1 = nc.conv2d(x, p["conv1.weight"], p["conv1.bias"], padding=1)
+        z1 = self._conv("z1", x, p["conv1.weight"], p["conv1.bias"], padding=1)
         n1 = self._bn("bn1", z1, training)
-        h1 = _relu_in_place(nc.max_pool2d(n1, 2))
-        z2 = nc.conv2d(h1, p["conv2.weight"], p["conv2.bias"])
+        h1 = _relu_in_place(self._pool("h1", n1))
+        z2 = self._conv("z2", h1, p["conv2.weight"], p["conv2.bias"])
         n2 = self._bn("bn2", z2, training)
-        h2: DevArray = _relu_in_place(nc.max_pool2d(n2, 2))
+        h2: DevArray = _relu_in_place(self._pool("h2", n2))
         flat = h2.reshape(h2.shape[0], -1)
         f1 = dev.dense(flat, p["fc1.weight"], p["fc1.bias"])
         mask = None
@@ -485,12 +509,12 @@ class FashionNet(_Net):
         if mask is not None:
             g_f1 = dev.mul(g_f1, mask)
         g_flat, g["fc1.weight"], g["fc1.bias"] = dev.dense_backward(g_f1, flat, p["fc1.weight"])
-        g_n2 = grad.max_pool2d_input(dev.relu_backward(g_flat.reshape(h2.shape), h2), n2, 2)
+        g_n2 = self._pool_input("g_n2", dev.relu_backward(g_flat.reshape(h2.shape), h2), n2)
         g_z2 = self._bn_backward("bn2", g_n2, z2, training, g)
         g["conv2.weight"] = grad.conv2d_weight(h1, p["conv2.weight"].shape, g_z2)
         g["conv2.bias"] = grad.conv_bias(g_z2)
-        g_h1 = grad.conv2d_input(h1.shape, p["conv2.weight"], g_z2)
-        g_n1 = grad.max_pool2d_input(dev.relu_backward(g_h1, h1), n1, 2)
+        g_h1 = self._conv_input("g_h1", h1, p["conv2.weight"], g_z2)
+        g_n1 = self._pool_input("g_n1", dev.relu_backward(g_h1, h1), n1)
         g_z1 = self._bn_backward("bn1", g_n1, z1, training, g)
         g["conv1.weight"] = grad.conv2d_weight(x, p["conv1.weight"].shape, g_z1, padding=1)
         g["conv1.bias"] = grad.conv_bias(g_z1)
