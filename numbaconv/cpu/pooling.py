@@ -677,6 +677,14 @@ def _max_rows_cl(x, out, win, geo, D, H, W, C, oD, oH, oW, r0, r1):
                     out[_U(o) + _U(c)] = _NEG_INF
 
 
+@njit(**_JIT, inline="always")
+def _rows2_cl(r, H, W, C, oH, oW):
+    """Flat offsets of channels-last 2x2 / stride-2 output row ``r`` ((n, oh)): its two input
+    rows' starts and its own."""
+    a0 = ((r // oH) * H + 2 * (r % oH)) * W * C
+    return a0, a0 + W * C, r * oW * C
+
+
 @njit(**_JIT)
 def _max2_rows_cl(x, out, H, W, C, oH, oW, r0, r1):
     """Output rows ``r0 <= r < r1`` (rows: (n, oh)) of channels-last 2x2 / stride-2 max
@@ -685,14 +693,9 @@ def _max2_rows_cl(x, out, H, W, C, oH, oW, r0, r1):
     says (the generic kernel's order and values, without its window tables and second
     pass)."""
     for r in range(r0, r1):
-        oh = r % oH
-        a0 = ((r // oH) * H + 2 * oh) * W * C
-        b0 = a0 + W * C
-        o0 = r * oW * C
+        a0, b0, o0 = _rows2_cl(r, H, W, C, oH, oW)
         for ow in range(oW):
-            a = a0 + 2 * ow * C
-            b = b0 + 2 * ow * C
-            o = o0 + ow * C
+            a, b, o = a0 + 2 * ow * C, b0 + 2 * ow * C, o0 + ow * C
             for c in range(C):
                 m = x[_U(a) + _U(c)]
                 v = x[_U(a + C) + _U(c)]
@@ -713,15 +716,9 @@ def _max2_bwd_rows_cl(g, x, gin, H, W, C, oH, oW, r0, r1, zero):
     four = x.dtype.type(4)
     tap = np.empty(C, x.dtype)
     for r in range(r0, r1):
-        oh = r % oH
-        n = r // oH
-        a0 = (n * H + 2 * oh) * W * C
-        b0 = a0 + W * C
-        o0 = r * oW * C
+        a0, b0, o0 = _rows2_cl(r, H, W, C, oH, oW)
         for ow in range(oW):
-            a = a0 + 2 * ow * C
-            b = b0 + 2 * ow * C
-            o = o0 + ow * C
+            a, b, o = a0 + 2 * ow * C, b0 + 2 * ow * C, o0 + ow * C
             # three loops of few streams each: one loop writing all four taps needs more
             # run-time overlap checks than LLVM allows, and stays scalar (4x slower)
             for c in range(C):
@@ -741,7 +738,8 @@ def _max2_bwd_rows_cl(g, x, gin, H, W, C, oH, oW, r0, r1, zero):
         for i in range(2 * oW * C, W * C):  # the columns right of the last window
             gin[_U(a0 + i)] = zero
             gin[_U(b0 + i)] = zero
-        if oh == oH - 1:  # the rows below the last window
+        n = r // oH
+        if r % oH == oH - 1:  # the rows below the last window
             for i in range((n * H + 2 * oH) * W * C, (n + 1) * H * W * C):
                 gin[_U(i)] = zero
 
@@ -935,6 +933,16 @@ def _split(items: int, work: int):
     return max(1, -(-items * ITEM_WORK // work))
 
 
+def _launch(kernel, args: tuple, items: int, work: int, tail: tuple = ()) -> None:
+    """``kernel(*args, i0, i1, *tail)`` over ``range(items)``: on the calling thread below
+    :data:`SERIAL_WORK`, else in fixed chunks on the threads (:func:`_split`)."""
+    step = _split(items, work)
+    if step is None:
+        kernel(*args, 0, items, *tail)
+    else:
+        run_ranges(kernel, args, items, step, tail)
+
+
 # ------------------------------------------------------------------------------- launchers
 
 
@@ -945,35 +953,16 @@ def max_pool(spec, x, out) -> None:
     D, H, W, oD, oH, oW = spec.dims
     xf, of = x.ravel(), out.ravel()
     if spec.channels_last and _two_by_two(spec):
-        items = spec.batch * oH
-        step = _split(items, spec.work // _CL2_CHEAPER)
-        if step is None:
-            _max2_rows_cl(xf, of, H, W, spec.channels, oH, oW, 0, items)
-        else:
-            run_ranges(_max2_rows_cl, (xf, of, H, W, spec.channels, oH, oW), items, step)
-        return
-    if spec.channels_last:
-        items = spec.batch * oD * oH
-        step = _split(items, spec.work)
-        if step is None:
-            _max_rows_cl(xf, of, spec.win, spec.geo, D, H, W, spec.channels, oD, oH, oW, 0, items)
-        else:
-            run_ranges(_max_rows_cl, (xf, of, spec.win, spec.geo, D, H, W, spec.channels, oD, oH,
-                        oW), items, step)
-        return
-    items = spec.batch * spec.channels * oD * oH
-    step = _split(items, spec.work)
-    if _tiles2(spec):
-        if step is None:
-            _max2_rows(xf, of, H, W, oH, oW, 0, items)
-        else:
-            run_ranges(_max2_rows, (xf, of, H, W, oH, oW), items, step)
-        return
-    if step is None:
-        _max_rows(xf, of, spec.win, spec.geo, D, H, W, oD, oH, oW, 0, items, _variant(spec))
+        _launch(_max2_rows_cl, (xf, of, H, W, spec.channels, oH, oW), spec.batch * oH,
+                spec.work // _CL2_CHEAPER)
+    elif spec.channels_last:
+        _launch(_max_rows_cl, (xf, of, spec.win, spec.geo, D, H, W, spec.channels, oD, oH, oW),
+                spec.batch * oD * oH, spec.work)
+    elif _tiles2(spec):
+        _launch(_max2_rows, (xf, of, H, W, oH, oW), spec.batch * spec.channels * oH, spec.work)
     else:
-        run_ranges(_max_rows, (xf, of, spec.win, spec.geo, D, H, W, oD, oH, oW),
-                   items, step, (_variant(spec),))
+        _launch(_max_rows, (xf, of, spec.win, spec.geo, D, H, W, oD, oH, oW),
+                spec.batch * spec.channels * oD * oH, spec.work, (_variant(spec),))
 
 
 def max_pool_indices(spec, x, out, idx) -> None:
@@ -983,29 +972,14 @@ def max_pool_indices(spec, x, out, idx) -> None:
     D, H, W, oD, oH, oW = spec.dims
     xf, of, jf = x.ravel(), out.ravel(), idx.ravel()
     if spec.channels_last:
-        items = spec.batch * oD * oH
-        step = _split(items, spec.work)
-        if step is None:
-            _argmax_rows_cl(xf, of, jf, spec.win, spec.geo, D, H, W, spec.channels, oD, oH, oW,
-                            0, items)
-        else:
-            run_ranges(_argmax_rows_cl, (xf, of, jf, spec.win, spec.geo, D, H, W, spec.channels,
-                        oD, oH, oW), items, step)
-        return
-    items = spec.batch * spec.channels * oD * oH
-    step = _split(items, spec.work)
-    if _tiles2(spec):
-        if step is None:
-            _argmax2_rows(xf, of, jf, H, W, oH, oW, 0, items)
-        else:
-            run_ranges(_argmax2_rows, (xf, of, jf, H, W, oH, oW), items, step)
-        return
-    if step is None:
-        _argmax_rows(xf, of, jf, spec.win, spec.geo, D, H, W, oD, oH, oW, 0, items,
-                     _variant(spec))
+        _launch(_argmax_rows_cl, (xf, of, jf, spec.win, spec.geo, D, H, W, spec.channels, oD,
+                                  oH, oW), spec.batch * oD * oH, spec.work)
+    elif _tiles2(spec):
+        _launch(_argmax2_rows, (xf, of, jf, H, W, oH, oW), spec.batch * spec.channels * oH,
+                spec.work)
     else:
-        run_ranges(_argmax_rows, (xf, of, jf, spec.win, spec.geo, D, H, W, oD, oH, oW),
-                   items, step, (_variant(spec),))
+        _launch(_argmax_rows, (xf, of, jf, spec.win, spec.geo, D, H, W, oD, oH, oW),
+                spec.batch * spec.channels * oD * oH, spec.work, (_variant(spec),))
 
 
 def max_pool_backward(spec, g, x, gin) -> None:
@@ -1014,52 +988,23 @@ def max_pool_backward(spec, g, x, gin) -> None:
         return
     D, H, W, oD, oH, oW = spec.dims
     gf, xf, hf = g.ravel(), x.ravel(), gin.ravel()
+    zero = (hf.dtype.type(0),)
     if spec.channels_last and _two_by_two(spec):  # windows tile the map: written once
-        items = spec.batch * oH
-        step = _split(items, spec.work)
-        zero = hf.dtype.type(0)
-        if step is None:
-            _max2_bwd_rows_cl(gf, xf, hf, H, W, spec.channels, oH, oW, 0, items, zero)
-        else:
-            run_ranges(_max2_bwd_rows_cl, (gf, xf, hf, H, W, spec.channels, oH, oW), items,
-                       step, (zero,))
-        return
-    if spec.channels_last:
+        _launch(_max2_bwd_rows_cl, (gf, xf, hf, H, W, spec.channels, oH, oW), spec.batch * oH,
+                spec.work, zero)
+    elif spec.channels_last:
         C = spec.channels
-        items = spec.batch * (-(-C // CHANNEL_BLOCK))
-        step = _split(items, spec.work)
-        if step is None:
-            _max_bwd_cl(gf, xf, hf, spec.win, spec.geo, D, H, W, C, oD, oH, oW, 0, items)
-        else:
-            run_ranges(_max_bwd_cl, (gf, xf, hf, spec.win, spec.geo, D, H, W, C, oD, oH, oW),
-                       items, step)
-        return
-    if _tiles2(spec) and oW < _PLANES_BELOW:  # small maps: plane by plane
-        items = spec.batch * spec.channels
-        step = _split(items, spec.work)
-        zero = hf.dtype.type(0)
-        if step is None:
-            _max2_bwd_planes(gf, xf, hf, H, W, oH, oW, 0, items, zero)
-        else:
-            run_ranges(_max2_bwd_planes, (gf, xf, hf, H, W, oH, oW), items, step, (zero,))
-        return
-    if _tiles2(spec):  # every input element in at most one window: written once, row by row
-        items = spec.batch * spec.channels * oH
-        step = _split(items, spec.work)
-        zero = hf.dtype.type(0)
-        if step is None:
-            _max2_bwd_rows(gf, xf, hf, H, W, oH, oW, 0, items, zero)
-        else:
-            run_ranges(_max2_bwd_rows, (gf, xf, hf, H, W, oH, oW), items, step, (zero,))
-        return
-    items = spec.batch * spec.channels
-    step = _split(items, spec.work)
-    if step is None:
-        _max_bwd_planes(gf, xf, hf, spec.win, spec.geo, D, H, W, oD, oH, oW, 0, items,
-                        _variant(spec))
+        _launch(_max_bwd_cl, (gf, xf, hf, spec.win, spec.geo, D, H, W, C, oD, oH, oW),
+                spec.batch * (-(-C // CHANNEL_BLOCK)), spec.work)
+    elif _tiles2(spec) and oW < _PLANES_BELOW:  # small maps: plane by plane
+        _launch(_max2_bwd_planes, (gf, xf, hf, H, W, oH, oW), spec.batch * spec.channels,
+                spec.work, zero)
+    elif _tiles2(spec):  # every input element in at most one window: written once, by rows
+        _launch(_max2_bwd_rows, (gf, xf, hf, H, W, oH, oW), spec.batch * spec.channels * oH,
+                spec.work, zero)
     else:
-        run_ranges(_max_bwd_planes, (gf, xf, hf, spec.win, spec.geo, D, H, W, oD, oH, oW),
-                   items, step, (_variant(spec),))
+        _launch(_max_bwd_planes, (gf, xf, hf, spec.win, spec.geo, D, H, W, oD, oH, oW),
+                spec.batch * spec.channels, spec.work, (_variant(spec),))
 
 
 def avg_pool(spec, x, out) -> None:
@@ -1068,24 +1013,13 @@ def avg_pool(spec, x, out) -> None:
         return
     D, H, W, oD, oH, oW = spec.dims
     xf, of = x.ravel(), out.ravel()
-    zero = xf.dtype.type(0)
+    zero = (xf.dtype.type(0),)
     if spec.channels_last:
-        items = spec.batch * oD * oH
-        step = _split(items, spec.work)
-        if step is None:
-            _avg_rows_cl(xf, of, spec.win, spec.fac, D, H, W, spec.channels, oD, oH, oW, 0,
-                         items, zero)
-        else:
-            run_ranges(_avg_rows_cl, (xf, of, spec.win, spec.fac, D, H, W, spec.channels, oD, oH,
-                        oW), items, step, (zero,))
-        return
-    items = spec.batch * spec.channels * oD * oH
-    step = _split(items, spec.work)
-    if step is None:
-        _avg_rows(xf, of, spec.win, spec.geo, spec.fac, D, H, W, oD, oH, oW, 0, items, zero)
+        _launch(_avg_rows_cl, (xf, of, spec.win, spec.fac, D, H, W, spec.channels, oD, oH, oW),
+                spec.batch * oD * oH, spec.work, zero)
     else:
-        run_ranges(_avg_rows, (xf, of, spec.win, spec.geo, spec.fac, D, H, W, oD, oH, oW),
-                   items, step, (zero,))
+        _launch(_avg_rows, (xf, of, spec.win, spec.geo, spec.fac, D, H, W, oD, oH, oW),
+                spec.batch * spec.channels * oD * oH, spec.work, zero)
 
 
 def avg_pool_backward(spec, g, gin) -> None:
@@ -1094,24 +1028,13 @@ def avg_pool_backward(spec, g, gin) -> None:
         return
     D, H, W, oD, oH, oW = spec.dims
     gf, hf = g.ravel(), gin.ravel()
-    zero = hf.dtype.type(0)
+    zero = (hf.dtype.type(0),)
     if spec.channels_last:
-        items = spec.batch * D * H
-        step = _split(items, spec.work)
-        if step is None:
-            _avg_bwd_rows_cl(gf, hf, spec.fac, spec.inv, D, H, W, spec.channels, oD, oH, oW, 0,
-                             items, zero)
-        else:
-            run_ranges(_avg_bwd_rows_cl, (gf, hf, spec.fac, spec.inv, D, H, W, spec.channels, oD,
-                        oH, oW), items, step, (zero,))
-        return
-    items = spec.batch * spec.channels * D * H
-    step = _split(items, spec.work)
-    if step is None:
-        _avg_bwd_rows(gf, hf, spec.fac, spec.inv, spec.win, D, H, W, oD, oH, oW, 0, items, zero)
+        _launch(_avg_bwd_rows_cl, (gf, hf, spec.fac, spec.inv, D, H, W, spec.channels, oD, oH,
+                                   oW), spec.batch * D * H, spec.work, zero)
     else:
-        run_ranges(_avg_bwd_rows, (gf, hf, spec.fac, spec.inv, spec.win, D, H, W, oD, oH, oW),
-                   items, step, (zero,))
+        _launch(_avg_bwd_rows, (gf, hf, spec.fac, spec.inv, spec.win, D, H, W, oD, oH, oW),
+                spec.batch * spec.channels * D * H, spec.work, zero)
 
 
 def max_unpool(spec, x, idx, out) -> None:
@@ -1122,16 +1045,7 @@ def max_unpool(spec, x, idx, out) -> None:
     n_in, n_out = D * H * W, oD * oH * oW
     xf, jf, of = x.ravel(), idx.ravel(), out.ravel()
     if spec.channels_last:
-        items = spec.batch
-        step = _split(items, spec.work)
-        if step is None:
-            _unpool_cl(xf, jf, of, n_in, n_out, spec.channels, 0, items)
-        else:
-            run_ranges(_unpool_cl, (xf, jf, of, n_in, n_out, spec.channels), items, step)
-        return
-    items = spec.batch * spec.channels
-    step = _split(items, spec.work)
-    if step is None:
-        _unpool_planes(xf, jf, of, n_in, n_out, 0, items)
+        _launch(_unpool_cl, (xf, jf, of, n_in, n_out, spec.channels), spec.batch, spec.work)
     else:
-        run_ranges(_unpool_planes, (xf, jf, of, n_in, n_out), items, step)
+        _launch(_unpool_planes, (xf, jf, of, n_in, n_out), spec.batch * spec.channels,
+                spec.work)
