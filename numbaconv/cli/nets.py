@@ -58,6 +58,11 @@ _PIN_FROM = 1 << 18
 _SPLIT_FROM = 1 << 22
 
 
+#: bytes from which the networks' big intermediate arrays are kept between steps (fresh
+#: pages of a 5 MB array cost page faults every step; malloc recycles small ones itself)
+_REUSE_FROM = 1 << 18
+
+
 def _relu_in_place(p):
     """``relu(p)`` written over ``p``, a pooling output nothing else holds (saves a fresh
     output's page faults: 0.8 ms of a Fashion b100 step)."""
@@ -259,25 +264,34 @@ class _Net:
         return buf
 
     def _conv(self, name: str, x, w, b, padding: int = 0):
-        """``conv2d`` (stride 1) into this layer's persistent output (:meth:`_reuse`)."""
-        shape = (x.shape[0], w.shape[0],
-                 *(nc.conv_output_size(n, k, 1, padding) for n, k in zip(x.shape[2:],
-                                                                          w.shape[2:],
-                                                                          strict=True)))
+        """``conv2d`` (stride 1); a big output (about :data:`_REUSE_FROM` bytes or more)
+        lands in this layer's persistent array (:meth:`_reuse`). Small ones stay fresh:
+        malloc recycles them without page faults, and a batch-1 layer would only pay for
+        the bookkeeping."""
+        if x.size * w.shape[0] * x.itemsize < _REUSE_FROM * x.shape[1]:
+            return nc.conv2d(x, w, b, padding=padding)
+        shape = (x.shape[0], w.shape[0], x.shape[2] + 2 * padding - w.shape[2] + 1,
+                 x.shape[3] + 2 * padding - w.shape[3] + 1)
         out = self._reuse(name, shape, np.result_type(x.dtype, w.dtype))
         return nc.conv2d(x, w, b, padding=padding, out=out)
 
     def _pool(self, name: str, z):
-        """2x2 ``max_pool2d`` into this layer's persistent output."""
-        shape = (*z.shape[:2], *(nc.pool_output_size(n, 2) for n in z.shape[2:]))
+        """2x2 ``max_pool2d``, a big output into this layer's persistent array."""
+        if z.size * z.itemsize < 4 * _REUSE_FROM:
+            return nc.max_pool2d(z, 2)
+        shape = (z.shape[0], z.shape[1], z.shape[2] // 2, z.shape[3] // 2)
         return nc.max_pool2d(z, 2, out=self._reuse(name, shape, z.dtype))
 
     def _pool_input(self, name: str, g, z):
-        """The 2x2 max-pooling gradient into a persistent array of ``z``'s shape."""
+        """The 2x2 max-pooling gradient, a big one into a persistent array."""
+        if z.size * z.itemsize < _REUSE_FROM:
+            return grad.max_pool2d_input(g, z, 2)
         return grad.max_pool2d_input(g, z, 2, out=self._reuse(name, z.shape, z.dtype))
 
     def _conv_input(self, name: str, x, w, g):
-        """The convolution's input gradient into a persistent array of ``x``'s shape."""
+        """The convolution's input gradient, a big one into a persistent array."""
+        if x.size * x.itemsize < _REUSE_FROM:
+            return grad.conv2d_input(x.shape, w, g)
         out = self._reuse(name, x.shape, np.result_type(w.dtype, g.dtype))
         return grad.conv2d_input(x.shape, w, g, out=out)
 
