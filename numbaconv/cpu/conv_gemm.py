@@ -369,9 +369,11 @@ def _weight_grad_one_image(x, g2, dw_out, geo, Ho: int, Wo: int) -> bool:
         return False
     K, C, _, kh, kw = dw_out.shape
     P, R = Ho * Wo, C * kh * kw
+    _, _, sh, sw, lh, lw, dh, dw = geo
     run = _weight_grad_one_cm if 2 * P < K else _weight_grad_one
     with one_blas_thread():
-        run(gemm, x, g2, dw_out, *geo, Ho, Wo, threads.gemm_parts(P, R, K))
+        run(gemm, x, g2, dw_out, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
+            threads.gemm_parts(P, R, K))
     return True
 
 
