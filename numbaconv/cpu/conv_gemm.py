@@ -31,12 +31,13 @@ whatever ``numba.get_num_threads()``. Work items run on
 (``D == 1``) with ``groups == 1`` only.
 
 One image in one block (a batch-1 layer: inference) is a single GEMM, too small to
-split across Python threads (a hand-off costs ~30 us, the GEMM 50-200): its forward
-pass runs whole in one ``prange`` kernel instead (:func:`_forward_one`): the patch
-rows in two halves and the filters packed by parts, then the GEMM split by filters into
-a fixed number of parts (:func:`~numbaconv.cpu.threads.gemm_parts`, from the shape)
-that Numba's pool runs, each part one BLAS call from compiled code (Numba's ``np.dot``,
-scipy's BLAS, pinned to one thread like numpy's).
+split across Python threads (a hand-off costs ~30 us, the GEMM 50-200): each pass runs
+whole in one ``prange`` kernel instead (:func:`_forward_one`, :func:`_input_grad_one`,
+:func:`_weight_grad_one`): the patch rows in two halves and the filters packed by parts,
+then the GEMM split into a fixed number of parts (by filters, or by positions for the input
+gradient; :func:`~numbaconv.cpu.threads.gemm_parts`, from the shape) that Numba's pool
+runs, each part one call of numpy's CBLAS ``?gemm`` from compiled code
+(:func:`numbaconv.cpu.blas.kernel_gemm`; BLAS pinned to one thread around the call).
 """
 
 from __future__ import annotations

@@ -180,9 +180,9 @@ def _blas_controller():
     """threadpoolctl's controller, or None when threadpoolctl is not installed."""
     if not _CONTROLLER:
         try:
-            # scipy's BLAS, which Numba's np.dot calls from compiled kernels, loaded first
-            # so that it is among the libraries pinned (Numba imports it on its first
-            # compile anyway)
+            # scipy's BLAS loaded first, so that it is among the libraries pinned: Numba's
+            # np.dot calls it (Numba imports it on its first compile anyway), and it is the
+            # fallback CBLAS of numbaconv.cpu.blas
             import scipy.linalg.cython_blas  # noqa: F401
             from threadpoolctl import ThreadpoolController
 
@@ -199,9 +199,9 @@ def _blas_controller():
 
 def can_pin_blas() -> bool:
     """Whether :func:`one_blas_thread` really pins BLAS (threadpoolctl installed and a BLAS
-    library found). Compiled kernels that call BLAS from Numba's threads (``np.dot`` in a
-    ``prange`` loop) need it: an unpinned OpenBLAS team inside each of them turns a
-    100 us call into 10 ms."""
+    library found). Compiled kernels that call BLAS from Numba's threads (a GEMM in a
+    ``prange`` loop, :mod:`numbaconv.cpu.blas`) need it: an unpinned OpenBLAS team inside
+    each of them turns a 100 us call into 10 ms."""
     return _blas_controller() is not None and bool(_CONTROLLER[1])
 
 
