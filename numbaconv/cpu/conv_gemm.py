@@ -385,16 +385,13 @@ def _input_grad_one(gemm, g2, w, bias, dx, kh, kw, sh, sw, lh, lw, dh, dw, Ho, W
     (:func:`_row2im`)."""
     K, P = g2.shape[0], Ho * Wo
     R = kh * kw * w.shape[1]
-    wl = np.empty((K, R), dtype=w.dtype)
-    for i in prange(parts):
-        k0, k1 = i * K // parts, (i + 1) * K // parts
-        _pack_filters(w[k0:k1], wl[k0:k1], False)
+    wl = _pack_filters_one(w, bias[:0], parts)  # (K, R + 1): the GEMM reads R columns
     drows = np.empty((P, R), dtype=w.dtype)
     gf = g2.reshape(-1)
     for i in prange(parts):
         p0, p1 = i * P // parts, (i + 1) * P // parts
-        gemm(ROW_MAJOR, TRANS, NO_TRANS, p1 - p0, R, K, 1.0, gf[p0:].ctypes, P, wl.ctypes, R,
-             0.0, drows[p0:].ctypes, R)
+        gemm(ROW_MAJOR, TRANS, NO_TRANS, p1 - p0, R, K, 1.0, gf[p0:].ctypes, P, wl.ctypes,
+             R + 1, 0.0, drows[p0:].ctypes, R)
     _row2im(drows, dx, bias, 0, 1, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo)
 
 
@@ -451,7 +448,7 @@ def input_grad(g, w, bias, dx, stride, lo, dilation, nb: int) -> None:
     b = np.zeros(C, dx.dtype) if bias is None else bias
     g3 = g.reshape(N, K, P)
     if N == 1 and (gemm := kernel_gemm(dx.dtype)) is not None:  # one image: compiled
-        parts = threads.gemm_parts(P, K, R) if P >= 16 else 1  # (parts of positions)
+        parts = threads.position_parts(P, K, R)
         with one_blas_thread():
             _input_grad_one(gemm, g3[0], w, b, dx, *geo, parts)
         return

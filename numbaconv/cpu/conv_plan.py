@@ -281,7 +281,7 @@ def _cost_gemm_nhwc(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, itemsize,
         extra = N * K * P * (1.0 if nb > 1 else 0.0) + patches * 1.5 + plane
         items = nblk
         if N == 1:  # the one-image kernel: filters packed and the GEMM in parts
-            share = min(mach.cores, threads.gemm_parts(P, K, R) if P >= 16 else 1)
+            share = min(mach.cores, threads.position_parts(P, K, R))
             return (gemm + repack) / share + extra + _overhead(1), (nb, rb, 1)
     else:
         gemm = nblk * _gemm(K, R, m, mach.gemm_lanes, itemsize)

@@ -299,6 +299,13 @@ def gemm_parts(m: int, R: int, K: int) -> int:
     return 2 if K >= 16 and m * R * K >= PARTS_FROM else 1
 
 
+def position_parts(P: int, K: int, R: int) -> int:
+    """How many parts a one-image input gradient's GEMM ``(P x K) @ (K x R)`` is split into
+    along its ``P`` output positions: :func:`gemm_parts`, but one part below 16 positions
+    (parts of a few rows run BLAS at a fraction of its rate)."""
+    return gemm_parts(P, K, R) if P >= 16 else 1
+
+
 def split(n: int, parts: int):
     """``parts`` (at most ``n``) contiguous ranges covering ``range(n)``."""
     parts = max(1, min(n, parts))
