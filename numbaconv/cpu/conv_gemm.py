@@ -50,6 +50,8 @@ from numba import prange
 
 from . import threads
 from .blas import NO_TRANS, ROW_MAJOR, TRANS, kernel_gemm
+from .jit import I0 as _I0
+from .jit import I1 as _I1
 from .jit import njit
 from .threads import one_blas_thread
 from .threads import run_items as _run
@@ -269,8 +271,8 @@ def _patch_rows_one(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, ones):
     halves = min(2, Ho)
     for i in prange(halves):
         oh0, oh1 = i * Ho // halves, (i + 1) * Ho // halves
-        _im2row(x, rows[oh0 * Wo:oh1 * Wo], 0, 1, oh0, oh1, kh, kw, sh, sw, lh, lw, dh, dw, Wo,
-                ones == 1)
+        _im2row(x, rows[oh0 * Wo:oh1 * Wo], _I0, _I1, oh0, oh1, kh, kw, sh, sw, lh, lw, dh, dw,
+                Wo, ones == 1)
     return rows
 
 
@@ -282,7 +284,7 @@ def _pack_filters_one(w, bias, parts):
     wl = np.empty((K, R + 1), dtype=w.dtype)
     for i in prange(parts):
         k0, k1 = i * K // parts, (i + 1) * K // parts
-        _pack_filters(w[k0:k1], wl[k0:k1], False)
+        _pack_filters(w[k0:k1], wl[k0:k1], np.bool_(False))
         for k in range(k0, k1):
             wl[k, R] = bias[k] if bias.size else 0
     return wl
@@ -296,7 +298,7 @@ def _forward_one(gemm, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, p
     (flat ``(K, P)``) directly."""
     K, R1 = w.shape[0], kh * kw * w.shape[1] + 1
     P = Ho * Wo
-    rows = _patch_rows_one(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, 1)
+    rows = _patch_rows_one(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, _I1)
     wl = _pack_filters_one(w, bias, parts)
     for i in prange(parts):
         k0, k1 = i * K // parts, (i + 1) * K // parts
@@ -311,7 +313,7 @@ def _weight_grad_one(gemm, x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, p
     ``parts`` on Numba's threads."""
     K, R = dwo.shape[0], kh * kw * dwo.shape[1]
     P = Ho * Wo
-    rows = _patch_rows_one(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, 0)
+    rows = _patch_rows_one(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, _I0)
     total = np.empty((K, R), dtype=x.dtype)
     for i in prange(parts):
         k0, k1 = i * K // parts, (i + 1) * K // parts
@@ -392,7 +394,7 @@ def _input_grad_one(gemm, g2, w, bias, dx, kh, kw, sh, sw, lh, lw, dh, dw, Ho, W
         p0, p1 = i * P // parts, (i + 1) * P // parts
         gemm(ROW_MAJOR, TRANS, NO_TRANS, p1 - p0, R, K, 1.0, gf[p0:].ctypes, P, wl.ctypes,
              R + 1, 0.0, drows[p0:].ctypes, R)
-    _row2im(drows, dx, bias, 0, 1, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo)
+    _row2im(drows, dx, bias, _I0, _I1, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo)
 
 
 _NO_BIAS = {np.dtype(t).char: np.empty(0, t) for t in (np.float32, np.float64)}

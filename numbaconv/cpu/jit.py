@@ -24,6 +24,12 @@ dispatcher's on-disk cache is a :class:`KernelCache`, which
   helper after an edit. The stamp here adds a digest of the contents of every
   module those kernels can reach (:data:`KERNEL_SOURCES`).
 
+A kernel that calls another kernel passes its constant arguments as run-time values
+(:data:`I0`, :data:`I1`, ``np.bool_(...)``), never as literals: Numba compiles a callee
+called with a literal ``0`` or ``False`` into a specialisation of its own, besides the one
+the same callee gets when called from Python or with a variable, and a process that uses
+both pays both compilations (about 1 s each for the one-image convolution helpers).
+
 Where the cache lives is Numba's choice, unchanged: ``NUMBA_CACHE_DIR`` when
 set, else ``__pycache__`` beside the module when the package directory is
 writable, else a per-user directory (``~/.cache/numba``, or under
@@ -42,8 +48,12 @@ import os
 from pathlib import Path
 
 import numba
+import numpy as np
 from numba.core import sigutils
 from numba.core.caching import FunctionCache
+
+#: 0 and 1 as one kernel passes them to another: ``int64`` values, not literals (see above)
+I0, I1 = np.int64(0), np.int64(1)
 
 #: the packages whose code CPU kernels compile in (their own module's stamp is Numba's)
 KERNEL_SOURCES = ("cpu", "loops", "scalar")

@@ -48,7 +48,7 @@ from numba import types
 from numba.extending import overload
 
 from ..loops.pooling import add_col_grads, row_argmax, takes, unpool_plane
-from .jit import njit
+from .jit import I0, njit
 from .threads import run_ranges
 
 _U = np.uint64
@@ -512,7 +512,7 @@ def _max_bwd_planes(g, x, gin, win, geo, D, H, W, oD, oH, oW, p0, p1, variant):
             gin[_U(xp) + _U(i)] = 0
         for od in range(oD):
             for oh in range(oH):
-                _argmax_row(x, xp, H, W, oW, win, geo, od, oh, best, idx, 0, variant)
+                _argmax_row(x, xp, H, W, oW, win, geo, od, oh, best, idx, I0, variant)
                 go = p * oplane + (od * oH + oh) * oW
                 for ow in range(oW):
                     i = idx[ow]

@@ -39,6 +39,8 @@ from numba import prange
 
 from .blas import NO_TRANS, ROW_MAJOR, TRANS, kernel_gemm
 from .conv_gemm import _add_into, _buffer
+from .jit import I0 as _I0
+from .jit import I1 as _I1
 from .jit import njit
 from .threads import one_blas_thread
 from .threads import run_items as _run
@@ -410,11 +412,11 @@ def _forward_one(gemm, x, U, V, M, out, bias, lh, lw, nty, ntx):
     output transform; False when an output came out non-finite."""
     K, C = U.shape[1], U.shape[2]
     T = nty * ntx
-    _input_transform(x, V, 0, 1, 0, nty, lh, lw, ntx)
+    _input_transform(x, V, _I0, _I1, _I0, nty, lh, lw, ntx)
     for e in prange(16):
         gemm(ROW_MAJOR, NO_TRANS, TRANS, K, T, C, 1.0, U[e].ctypes, C, V[e].ctypes, C, 0.0,
              M[e].ctypes, T)
-    return _output_transform(M, out, bias, 0, 1, 0, nty, ntx) == 0
+    return _output_transform(M, out, bias, _I0, _I1, _I0, nty, ntx) == 0
 
 
 def forward(x, w, bias, out, lh: int, lw: int, nb: int, rb: int) -> bool:
