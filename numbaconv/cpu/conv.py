@@ -83,7 +83,7 @@ from ..loops.conv import (
     weight_grad_run,
 )
 from . import conv_plan as _plan
-from .jit import njit
+from .jit import I0, njit
 from .threads import run_items as _run
 from .threads import run_ranges
 from .threads import split as _split
@@ -328,7 +328,7 @@ def _grid_forward_items(xf, wf, bf, of, geo, kb, i0, i1):
         for k in range(k0, k1):
             b = bf[k] if bf.size else zero
             for od in range(Do):
-                nt = 0
+                nt = I0  # (a run-time 0: a literal one compiles _grid_taps twice)
                 for c in range(cg):
                     for td in range(kd):
                         i_d = od * sd - ld + td * dd
