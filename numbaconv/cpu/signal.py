@@ -51,9 +51,9 @@ CHUNK_OUTPUTS = 16384
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def _interior(out, o0, n, x, zx, tw, to, nt, assign):
-    """``out[o0 + t] (+)= sum_q tw[q] * x[to[q] + t]`` for ``t < n``, in fused passes of 4 taps;
-    with ``assign`` the first pass writes instead of accumulating (no zeroing pass).
+def _interior(out, o0, n, x, zx, tw, to, nt):
+    """``out[o0 + t] = sum_q tw[q] * x[to[q] + t]`` for ``t < n``, in fused passes of 4 taps;
+    the first pass writes, the others accumulate (no zeroing pass).
 
     ``to[q]`` is where tap ``q`` starts reading ``x``. The ``nt`` taps are padded to a
     multiple of 4 with zero taps (``to = -1``) that read the zero buffer ``zx``, never ``x``
@@ -67,7 +67,7 @@ def _interior(out, o0, n, x, zx, tw, to, nt, assign):
         x2 = x[to[q + 2]:to[q + 2] + n] if to[q + 2] >= 0 else zx[:n]
         x3 = x[to[q + 3]:to[q + 3] + n] if to[q + 3] >= 0 else zx[:n]
         w0, w1, w2, w3 = tw[q], tw[q + 1], tw[q + 2], tw[q + 3]
-        if assign and q == 0:
+        if q == 0:
             for t in range(n):
                 ov[t] = x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3
         else:
@@ -114,7 +114,7 @@ def _line(x, w, out, tf, ti, flip, lo, slot, item0, item1):
         if ib > ia:
             for j in range(cap):
                 to[j] = ia + j - lo if j < ml else -1
-            _interior(out, ia, ib - ia, x, zx, tw, to, cap, True)
+            _interior(out, ia, ib - ia, x, zx, tw, to, cap)
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
@@ -183,7 +183,7 @@ def _rows(x, w, out, g, tf, ti, flip, zero_fill, slot, item0, item1):
         for q in range(nt, n4):
             tw[q] = zero
             to[q] = -1
-        _interior(out, r * ol + ia, ib - ia, x, zx, tw, to, n4, True)
+        _interior(out, r * ol + ia, ib - ia, x, zx, tw, to, n4)
         if not zero_fill:
             for t in range(i1 - i0):
                 ov[t] += sfill

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -46,6 +47,19 @@ def _entries(cache: Path) -> dict[str, int]:
             if p.suffix in (".nbi", ".nbc")}
 
 
+def _literal_overloads(cache: Path) -> list[str]:
+    """The cached kernels compiled for a literal argument (``Literal[int](0)``): a kernel that
+    passes a constant to another kernel as a literal compiles a second copy of it besides
+    the one for run-time values (numbaconv.cpu.jit's I0/I1 and ``np.bool_`` avoid that)."""
+    found = []
+    for index in sorted(cache.rglob("*.nbi")):
+        with open(index, "rb") as f:
+            pickle.load(f)  # (Numba's version)
+            _, overloads = pickle.loads(f.read())
+        found += [f"{index.name}: {key[0]}" for key in overloads if "Literal[" in str(key[0])]
+    return found
+
+
 def _env(**extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
     env.update(extra)
@@ -59,6 +73,7 @@ def test_second_process_compiles_nothing_and_later_runs_add_no_file(tmp_path):
     assert first["compiled"] > 0 and first["calls"] > 100
     entries = _entries(cache)
     assert entries, "the first run wrote no cache entry"
+    assert _literal_overloads(cache) == []
     second = _compile(env)
     assert second["compiled"] == 0, f"the second process compiled {second['compiled']} kernels"
     assert second["loaded"] > 0
