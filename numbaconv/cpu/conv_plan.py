@@ -411,6 +411,10 @@ def _cost_winograd_adjoint(N, C, K, Ho, Wo, H, W, itemsize, mach):
     return grad + gemm + adj + fixed + _overhead(nblk), (nb, nblk)
 
 
+#: a weight-gradient GEMM with fewer rows or columns (filters, or channels x taps) than this
+#: runs its work items one after another, whatever the threads (see :func:`_plan`)
+THIN_GEMM = 16
+
 #: the rule numbaconv.cpu.conv's own strategies follow (written once, here): a reduction
 #: (C/groups * taps) shorter than this, or fewer output channels per group than
 #: ``_LEGACY_MIN_K``, runs direct loops rather than im2col + GEMM
@@ -507,6 +511,14 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
                     adj[0] < cyc or force_variant == "adjoint"):
                 costs["winograd_nhwc"] = adj[0]
                 params["winograd_nhwc"] = dict(nb=adj[1][0], items=adj[1][1], variant="adjoint")
+    if op == "weight_grad" and min(K, C * kh * kw) < THIN_GEMM and mach.cores > 1:
+        # the GEMM strategies' weight gradient is then a GEMM with fewer than THIN_GEMM
+        # rows or columns per block, and such GEMMs do not overlap when work items call
+        # BLAS on several threads at once (OpenBLAS 0.3.30/0.3.31, Haswell kernels: two
+        # threads 0.92x one, where a 16-column one runs 2.0x); the direct loops' planes do
+        for s in ("gemm_nhwc", "gemm_nchw", "gemm_taps"):
+            if s in costs:
+                costs[s] *= min(mach.cores, max(1, params[s]["items"]))
     best = force if force in costs else min(costs, key=costs.__getitem__)
     return Plan(best, costs=tuple(sorted(costs.items())), **params[best])
 
