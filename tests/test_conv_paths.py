@@ -10,6 +10,8 @@ stride and dilation by the adjoint identities. Then: bitwise-identical results a
 
 from __future__ import annotations
 
+import dataclasses
+
 import numba
 import numpy as np
 import pytest
@@ -485,3 +487,25 @@ def test_route_is_the_array_launchers_choice(groups, x_shape, w_shape, padding, 
             if ran:
                 assert p == seen[op]
             seen.clear()
+
+
+@pytest.mark.parametrize("x_shape, k", [((64, 1, 1, 28, 28), 32), ((256, 4, 1, 12, 12), 8)])
+def test_thin_weight_gradient_gemms_count_their_items_in_series_on_several_cores(
+        x_shape, k, monkeypatch):
+    """A weight gradient whose GEMM has under THIN_GEMM rows or columns: on several cores the
+    GEMM strategies' items cost as if run one after another (BLAS does not overlap them), the
+    direct loops' cost stays; on one core nothing changes."""
+    N, C, _, H, W = x_shape
+    args = ("weight_grad", x_shape, (k, C, 1, 3, 3), (N, k, 1, H - 2, W - 2), (1, 1, 1),
+            (0, 0, 0), (1, 1, 1), 4)
+    assert min(k, C * 9) < conv_plan.THIN_GEMM
+    one = conv_plan.machine()
+    monkeypatch.setattr(conv_plan, "machine", lambda: dataclasses.replace(one, cores=1))
+    single = dict(conv_plan._plan(*args).costs)
+    monkeypatch.setattr(conv_plan, "machine", lambda: dataclasses.replace(one, cores=4))
+    several = dict(conv_plan._plan(*args).costs)
+    assert several["legacy"] == single["legacy"]
+    items = {s: conv_plan._plan(*args, force=s).items for s in ("gemm_nhwc", "gemm_nchw", "gemm_taps")}
+    assert max(items.values()) > 1
+    for s, n in items.items():
+        assert several[s] == pytest.approx(single[s] * min(4, max(1, n)))
