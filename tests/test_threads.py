@@ -41,6 +41,31 @@ def test_one_blas_thread_pins_and_restores(two_blas_threads):
         pass
 
 
+def test_one_blas_thread_nests_and_a_public_call_runs_inside_it(two_blas_threads):
+    # (the pin's lock is re-entrant: a plain lock deadlocked the second block of one thread)
+    before = _blas_counts()
+    import numbaconv as nc
+
+    x = np.random.default_rng(0).standard_normal((1, 32, 13, 13)).astype(np.float32)
+    w = np.random.default_rng(1).standard_normal((64, 32, 3, 3)).astype(np.float32)
+    seen = {}
+
+    def nested():
+        with threads.one_blas_thread():
+            with threads.one_blas_thread():
+                seen["inner"] = _blas_counts()
+            seen["outer"] = _blas_counts()
+            seen["conv"] = nc.conv2d(x, w)
+
+    t = threading.Thread(target=nested, daemon=True)  # (a deadlock fails, never hangs, the test)
+    t.start()
+    t.join(timeout=60)
+    assert not t.is_alive(), "a nested BLAS pin deadlocked"
+    assert all(n == 1 for n in seen["inner"] + seen["outer"])
+    assert _blas_counts() == before
+    np.testing.assert_array_equal(seen["conv"], nc.conv2d(x, w))
+
+
 def test_one_blas_thread_from_many_threads_restores(two_blas_threads):
     # (threadpoolctl lets one Python thread at a time control OpenBLAS: another thread's
     # limit may be a no-op, but every block must still leave the count as it found it)

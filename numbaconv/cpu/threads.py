@@ -33,13 +33,15 @@ import threading
 _EXECUTORS: dict = {}
 _CONTROLLER: list = []
 _PARALLEL: list = []  # numba.np.ufunc.parallel, once imported
-_BLAS_LOCK = threading.Lock()
+#: held while BLAS is pinned; re-entrant, so a pinned block may run code that pins again (the
+#: inner block finds the libraries at one thread and leaves them alone)
+_BLAS_LOCK = threading.RLock()
 
 
 def _after_fork_in_child() -> None:  # worker threads do not survive a fork
     global _BLAS_LOCK
     _EXECUTORS.clear()
-    _BLAS_LOCK = threading.Lock()
+    _BLAS_LOCK = threading.RLock()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
