@@ -66,6 +66,35 @@ def test_one_blas_thread_nests_and_a_public_call_runs_inside_it(two_blas_threads
     np.testing.assert_array_equal(seen["conv"], nc.conv2d(x, w))
 
 
+def test_one_blas_thread_blocks_on_two_threads_overlap(two_blas_threads):
+    # (the pin's lock is held only while a block enters or leaves: a second thread's block
+    # runs while the first is still inside, and the last one out restores the counts)
+    before = _blas_counts()
+    a_in, b_done = threading.Event(), threading.Event()
+    seen = {}
+
+    def a():
+        with threads.one_blas_thread():
+            a_in.set()
+            seen["b finished while a was inside"] = b_done.wait(timeout=10)
+            seen["a after b left"] = _blas_counts()
+
+    def b():
+        a_in.wait(timeout=10)
+        with threads.one_blas_thread():
+            seen["b"] = _blas_counts()
+        b_done.set()
+
+    team = [threading.Thread(target=f, daemon=True) for f in (a, b)]
+    for t in team:
+        t.start()
+    for t in team:
+        t.join(timeout=30)
+    assert seen["b finished while a was inside"]
+    assert all(n == 1 for n in seen["b"] + seen["a after b left"])
+    assert _blas_counts() == before
+
+
 def test_one_blas_thread_from_many_threads_restores(two_blas_threads):
     # (threadpoolctl lets one Python thread at a time control OpenBLAS: another thread's
     # limit may be a no-op, but every block must still leave the count as it found it)

@@ -33,15 +33,18 @@ import threading
 _EXECUTORS: dict = {}
 _CONTROLLER: list = []
 _PARALLEL: list = []  # numba.np.ufunc.parallel, once imported
-#: held while BLAS is pinned; re-entrant, so a pinned block may run code that pins again (the
-#: inner block finds the libraries at one thread and leaves them alone)
-_BLAS_LOCK = threading.RLock()
+#: guards _PIN: held for the few microseconds a block takes to enter or leave the pin, never
+#: across the block, so blocks on several Python threads (a dask worker's tasks, a server's
+#: requests) run at once, and a block may run code that pins again
+_BLAS_LOCK = threading.Lock()
+#: [blocks inside the pin, the (setter, thread count) pairs the first of them changed]
+_PIN: list = [0, ()]
 
 
 def _after_fork_in_child() -> None:  # worker threads do not survive a fork
     global _BLAS_LOCK
     _EXECUTORS.clear()
-    _BLAS_LOCK = threading.RLock()
+    _BLAS_LOCK = threading.Lock()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
@@ -234,41 +237,45 @@ class _OneBlasThread:
     """The context manager :func:`one_blas_thread` returns (a class: 3 us a use with two
     OpenBLAS libraries loaded, where a generator-based one costs 5 more)."""
 
-    __slots__ = ("changed",)
+    __slots__ = ()
 
     def __enter__(self):
-        self.changed = ()
         if _blas_controller() is None:
             return self
-        _BLAS_LOCK.acquire()
-        try:
-            changed = []
-            for read, set_ in _CONTROLLER[2]:
-                n = read()
-                if n != 1:  # (a library already at one thread is left alone)
-                    set_(1)
-                    changed.append((set_, n))
-        except BaseException:
-            _BLAS_LOCK.release()
-            raise
-        self.changed = changed
+        with _BLAS_LOCK:
+            if _PIN[0] == 0:  # the first block in sets every library to one thread
+                changed = []
+                try:
+                    for read, set_ in _CONTROLLER[2]:
+                        n = read()
+                        if n != 1:  # (a library already at one thread is left alone)
+                            set_(1)
+                            changed.append((set_, n))
+                except BaseException:
+                    for set_, n in changed:
+                        set_(n)
+                    raise
+                _PIN[1] = changed
+            _PIN[0] += 1
         return self
 
     def __exit__(self, *exc) -> None:
         if _CONTROLLER[0] is None:
             return
-        try:
-            for set_, n in self.changed:
-                set_(n)
-        finally:
-            _BLAS_LOCK.release()
+        with _BLAS_LOCK:
+            _PIN[0] -= 1
+            if _PIN[0] == 0:  # the last block out restores what the first one changed
+                changed, _PIN[1] = _PIN[1], ()
+                for set_, n in changed:
+                    set_(n)
 
 
 def one_blas_thread() -> _OneBlasThread:
     """A context manager: BLAS limited to one thread for its block (threadpoolctl's
     per-library controllers, called directly: a microsecond where ``ctl.limit`` takes tens).
-    One block at a time holds the limit, so concurrent callers cannot restore it wrongly.
-    Without threadpoolctl it does nothing."""
+    Blocks on several threads, or nested, share one pin: the first block in sets the
+    libraries to one thread, the last one out restores the counts it found. Without
+    threadpoolctl it does nothing."""
     return _OneBlasThread()
 
 
