@@ -108,13 +108,14 @@ def resolve_constant_values(constant_values, ndim: int, dtype, name: str = "cons
     """
     if type(constant_values) in (int, float):
         return _scalar_constant_values(constant_values, type(constant_values), ndim,
-                                       np.dtype(dtype).str)
+                                       dtype if isinstance(dtype, np.dtype) else np.dtype(dtype))
     return _constant_values(constant_values, ndim, dtype, name)
 
 
 @plan_cache
-def _scalar_constant_values(value, kind, ndim: int, dtype: str) -> np.ndarray:
-    return _constant_values(value, ndim, np.dtype(dtype), "constant_values")
+def _scalar_constant_values(value, kind, ndim: int, dtype: np.dtype) -> np.ndarray:
+    # (keyed by the dtype object: its .str, a new string each call, took half the lookup)
+    return _constant_values(value, ndim, dtype, "constant_values")
 
 
 def _constant_values(constant_values, ndim: int, dtype, name: str) -> np.ndarray:

@@ -13,6 +13,8 @@ its task, so the result never depends on the threads.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .jit import njit
@@ -76,14 +78,22 @@ def _pad_rows(src, out, maps, offsets, src_strides, out_shape, cvals, lo_last, n
                 coords[a] = 0
 
 
+@functools.lru_cache(maxsize=256)
+def _layout(strides: tuple, itemsize: int, out_shape: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """The kernel's ``x`` strides in elements and output shape as int64 arrays, built once per
+    layout (two ``np.array`` calls were a quarter of a tiny pad's cost); the kernel only reads
+    them."""
+    return (np.array([s // itemsize for s in strides], dtype=np.int64),
+            np.array(out_shape, dtype=np.int64))
+
+
 def pad(x: np.ndarray, out: np.ndarray, maps, offsets, cvals, lo_last: int) -> None:
     """Fill ``out`` with ``x`` padded through the index maps (see core.padding)."""
     if out.size == 0:
         return
     width = out.shape[-1]
     tasks = -(-(out.size // width) // ROWS_PER_TASK)
-    strides = np.array([s // x.itemsize for s in x.strides], dtype=np.int64)
-    out_shape = np.array(out.shape, dtype=np.int64)
+    strides, out_shape = _layout(x.strides, x.itemsize, out.shape)
     args = (x.reshape(-1), out.reshape(-1), maps, offsets, strides, out_shape, cvals,
             lo_last, x.shape[-1])
     if out.nbytes < SERIAL_BYTES or tasks == 1:
