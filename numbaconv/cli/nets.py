@@ -268,18 +268,18 @@ class _Net:
         lands in this layer's persistent array (:meth:`_reuse`). Small ones stay fresh:
         malloc recycles them without page faults, and a batch-1 layer would only pay for
         the bookkeeping."""
-        if x.size * w.shape[0] * x.itemsize < _REUSE_FROM * x.shape[1]:
+        shape = (x.shape[0], w.shape[0], nc.conv_output_size(x.shape[2], w.shape[2], 1, padding),
+                 nc.conv_output_size(x.shape[3], w.shape[3], 1, padding))
+        if math.prod(shape) * x.itemsize < _REUSE_FROM:
             return nc.conv2d(x, w, b, padding=padding)
-        shape = (x.shape[0], w.shape[0], x.shape[2] + 2 * padding - w.shape[2] + 1,
-                 x.shape[3] + 2 * padding - w.shape[3] + 1)
         out = self._reuse(name, shape, np.result_type(x.dtype, w.dtype))
         return nc.conv2d(x, w, b, padding=padding, out=out)
 
     def _pool(self, name: str, z):
         """2x2 ``max_pool2d``, a big output into this layer's persistent array."""
-        if z.size * z.itemsize < 4 * _REUSE_FROM:
+        shape = (*z.shape[:2], nc.pool_output_size(z.shape[2], 2), nc.pool_output_size(z.shape[3], 2))
+        if math.prod(shape) * z.itemsize < _REUSE_FROM:
             return nc.max_pool2d(z, 2)
-        shape = (z.shape[0], z.shape[1], z.shape[2] // 2, z.shape[3] // 2)
         return nc.max_pool2d(z, 2, out=self._reuse(name, shape, z.dtype))
 
     def _pool_input(self, name: str, g, z):
