@@ -152,6 +152,34 @@ def test_forced_strategy_matches_oracles(strategy, variant, data):
                                    rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("channel_major", [True, False])
+@settings(max_examples=15)
+@given(data=st.data())
+def test_one_image_patch_row_orders_match_oracles(channel_major, data):
+    # a batch-1 forward and input gradient build their patch rows in the filters' order on
+    # maps of few positions and channels-last elsewhere; both orders forced on any geometry
+    # (strides, dilations, uneven paddings) against the oracles and the adjoint identity
+    from numbaconv.cpu import blas, conv_gemm
+
+    if blas.kernel_gemm(np.float64) is None:
+        pytest.skip("no compiled-BLAS kernels on this machine: the one-image paths are unused")
+    x, w, b, stride, pads, dil = data.draw(layers("gemm_nhwc"))
+    x = x[:1]
+    kw = _kw(stride, pads, dil)
+    with pytest.MonkeyPatch.context() as mp, conv_plan.forced("gemm_nhwc"):
+        mp.setattr(conv_gemm, "few_positions", lambda P, K: channel_major)
+        y = nc.conv2d(x, w, b, **kw)
+        g = np.random.default_rng(2).standard_normal(y.shape)
+        dx = grad.conv2d_input(x.shape, w, g, **kw)
+    want = ref_forward(x, w, b, stride, pads, dil)
+    np.testing.assert_allclose(y, want, rtol=1e-10, atol=1e-10)
+    y0 = want - (0 if b is None else b.reshape(-1, 1, 1))
+    np.testing.assert_allclose(np.vdot(x, dx), np.vdot(y0, g), rtol=1e-9, atol=1e-9)
+    if stride == (1, 1) and dil == (1, 1):
+        np.testing.assert_allclose(dx, ref_input_grad_s1(x.shape, w, g, pads),
+                                   rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("strategy, variant", FORCINGS[1:])
 @pytest.mark.parametrize("shape, k, pad", [
     ((5, 32, 13, 13), 48, 0),     # Keras MNIST's second layer, small
@@ -223,17 +251,23 @@ def test_bitwise_identical_at_one_and_two_threads(strategy, variant, monkeypatch
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("k, with_bias", [(7, True), (6, False), (1, True)])
-def test_one_image_forward_in_filter_parts(k, with_bias, dtype, monkeypatch):
+@pytest.mark.parametrize("hw, k, with_bias", [((7, 6), 7, True), ((7, 6), 6, False),
+                                              ((7, 6), 1, True),
+                                              # 4 * P <= K: channel-major patch rows
+                                              ((3, 2), 33, True), ((3, 2), 24, False)])
+def test_one_image_forward_in_filter_parts(hw, k, with_bias, dtype, monkeypatch):
     # a batch-1 layer's forward runs as one compiled kernel, its GEMM split by filters into
     # parts on Numba's threads; every split (odd filter counts: a part with padding filters)
     # against the oracle, and the same bits at one and two threads
+    from numbaconv.cpu import conv_gemm
+
     monkeypatch.setattr(threads, "PARTS_FROM", 0)
     rng = np.random.default_rng(k)
-    x = rng.standard_normal((1, 5, 7, 6)).astype(dtype)
+    x = rng.standard_normal((1, 5, *hw)).astype(dtype)
     w = rng.standard_normal((k, 5, 3, 3)).astype(dtype)
     b = rng.standard_normal(k).astype(dtype) if with_bias else None
-    x[0, 2, 3, 3] = np.nan  # stays in the outputs whose windows hold it
+    x[0, 2, hw[0] // 2, hw[1] // 2] = np.nan  # stays in the outputs whose windows hold it
+    assert conv_gemm.few_positions(hw[0] * hw[1], k) == (hw == (3, 2))
     assert threads.gemm_parts(30, 46, k) == (2 if k >= 16 else 1)
     monkeypatch.setattr(threads, "gemm_parts", lambda m, R, K: 2)
     with conv_plan.forced("gemm_nhwc"):
@@ -291,19 +325,25 @@ def test_one_image_weight_gradient_in_filter_parts(strategy, dtype, hw, k, monke
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("pad, with_bias", [(1, True), (0, False), (2, True)])
-def test_one_image_input_gradient_in_position_parts(pad, with_bias, dtype, monkeypatch):
+@pytest.mark.parametrize("hw, k, pad, with_bias", [((9, 7), 17, 1, True), ((9, 7), 17, 0, False),
+                                                   ((9, 7), 17, 2, True),
+                                                   # 4 * P <= K: channel-major patch rows
+                                                   ((5, 5), 40, 0, True), ((3, 3), 36, 1, False)])
+def test_one_image_input_gradient_in_position_parts(hw, k, pad, with_bias, dtype, monkeypatch):
     # batch 1: the input gradient's one GEMM split by output positions on Numba's threads
     # (an odd count: unequal parts), then added back into the map; against the oracle, a
     # NaN in the gradient stays in the inputs whose windows saw it, the same bits at one
     # and two threads
+    from numbaconv.cpu import conv_gemm
+
     monkeypatch.setattr(threads, "gemm_parts", lambda m, R, K: 2)
     rng = np.random.default_rng(pad)
-    shape = (1, 5, 9, 7)
-    w = rng.standard_normal((17, 5, 3, 3)).astype(dtype)
+    shape = (1, 5, *hw)
+    w = rng.standard_normal((k, 5, 3, 3)).astype(dtype)
     Ho, Wo = shape[2] + 2 * pad - 2, shape[3] + 2 * pad - 2
-    g = rng.standard_normal((1, 17, Ho, Wo)).astype(dtype)
-    g[0, 4, 2, 3] = np.nan
+    assert conv_gemm.few_positions(Ho * Wo, k) == (k > 17)
+    g = rng.standard_normal((1, k, Ho, Wo)).astype(dtype)
+    g[0, 4, Ho // 2, Wo - 1] = np.nan
     with conv_plan.forced("gemm_nhwc"):
         assert _plan_of("input_grad", np.empty(shape), w, (1, 1), ((pad, pad), (pad, pad)),
                         (1, 1)).strategy == "gemm_nhwc"
@@ -356,6 +396,8 @@ def test_compiled_blas_kernels_need_the_pin(monkeypatch):
     monkeypatch.setattr(conv_gemm, "_weight_grad_one", lambda *a: called.append(a))
     monkeypatch.setattr(conv_gemm, "_weight_grad_one_cm", lambda *a: called.append(a))
     monkeypatch.setattr(conv_gemm, "_input_grad_one", lambda *a: called.append(a))
+    monkeypatch.setattr(conv_gemm, "_forward_one_cm", lambda *a: called.append(a))
+    monkeypatch.setattr(conv_gemm, "_input_grad_one_cm", lambda *a: called.append(a))
     assert not threads.can_pin_blas()
     rng = np.random.default_rng(5)
     x, w = rng.standard_normal((1, 8, 7, 7)), rng.standard_normal((16, 8, 3, 3))
