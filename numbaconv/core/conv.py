@@ -92,6 +92,26 @@ class ConvGeometry:
         return flipped_lo(self.kernel, self.lo, self.dilation)
 
     @functools.cached_property
+    def adjoint(self) -> ConvGeometry:
+        """The stride-1 input gradient read as a forward convolution of ``g`` (``filters``
+        input channels, ``channels`` filters, padded :attr:`adjoint_lo` before the data),
+        whose weight is ``w.ravel()[flipped_weight_order]``; made once per geometry."""
+        return make_geometry(self.batch, self.filters, self.channels, self.groups,
+                             self.out_size, self.in_size, self.kernel, self.stride,
+                             self.adjoint_lo, self.dilation, self.channels_last)
+
+    @functools.cached_property
+    def flipped_weight_order(self) -> np.ndarray:
+        """``w.ravel()[order]`` is :attr:`adjoint`'s weight ``(C, K/groups, kd, kh, kw)``:
+        the kernel flipped on every spatial axis, input and output channels swapped within
+        each group."""
+        kg, cg = self.group_filters, self.group_channels
+        order = np.arange(self.filters * cg * self.taps, dtype=np.int64)
+        return np.ascontiguousarray(
+            order.reshape(self.w_shape)[:, :, ::-1, ::-1, ::-1]
+            .reshape(self.groups, kg, cg, *self.kernel).transpose(0, 2, 1, 3, 4, 5)).ravel()
+
+    @functools.cached_property
     def forward_weight_order(self) -> np.ndarray:
         """Channels-last kernels read the forward weights along runs of output channels:
         ``w.ravel()[order]`` is ``(C/groups, taps, K)``, ``[c, t, k] = w[k, c, t]``."""

@@ -250,6 +250,31 @@ def _pad_into(xf, src0, H, W, buf, dst0, lh, lw, Hp, Wp):
             buf[dst + _U(j)] = 0
 
 
+@njit(inline="always")
+def _copy8(dst, d, src, s):
+    """``dst[d:d + 8] = src[s:s + 8]``, all eight loads before the stores, so LLVM's SLP
+    vectoriser makes it one vector load and store whatever the arrays' overlap."""
+    a0, a1, a2, a3 = src[s], src[s + _U(1)], src[s + _U(2)], src[s + _U(3)]
+    a4, a5, a6, a7 = src[s + _U(4)], src[s + _U(5)], src[s + _U(6)], src[s + _U(7)]
+    dst[d], dst[d + _U(1)], dst[d + _U(2)], dst[d + _U(3)] = a0, a1, a2, a3
+    dst[d + _U(4)], dst[d + _U(5)], dst[d + _U(6)], dst[d + _U(7)] = a4, a5, a6, a7
+
+
+@njit(inline="always")
+def _copy_run(dst, d0, src, s0, n):
+    """``dst[d0:d0 + n] = src[s0:s0 + n]`` (no overlap) for short runs: eight at a time and
+    one last eight ending at ``n`` (overlapping the previous ones), where LLVM's vectorised
+    loop would leave a run shorter than its 32-element step entirely to the scalar loop."""
+    if n < 8:
+        for j in range(n):
+            dst[_U(d0 + j)] = src[_U(s0 + j)]
+        return
+    for i in range(0, n - 7, 8):
+        _copy8(dst, _U(d0 + i), src, _U(s0 + i))
+    if n % 8:
+        _copy8(dst, _U(d0 + n - 8), src, _U(s0 + n - 8))
+
+
 @njit(cache=True, nogil=True)
 def _grid_taps(acc, xp, offs, wts, nt, q0, L):
     """``acc[q] += wts[t] * xp[offs[t] + q0 + q]`` for the taps ``t < nt`` in order, ``q < L``,
@@ -347,8 +372,7 @@ def _grid_forward_items(xf, wf, bf, of, geo, kb, i0, i1):
                     _grid_taps(acc, xp, offs, wts, nt, oh0 * Wp, L)
                     ob = (((n * K + k) * Do + od) * Ho + oh0) * Wo
                     for r in range(nr):
-                        for ow in range(Wo):
-                            of[_U(ob + r * Wo + ow)] = acc[_U(r * Wp + ow)]
+                        _copy_run(of, ob + r * Wo, acc, r * Wp, Wo)
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -468,16 +492,10 @@ def _grid_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
 def _flipped(w, geometry: ConvGeometry):
     """The input gradient of a stride-1 layer as a forward layer: ``(geometry, weight)`` of
     the correlation of ``g`` with the flipped, channel-transposed kernel, padded
-    ``d*(k - 1) - lo`` before the data (:func:`numbaconv.core.conv.flipped_lo`)."""
-    geo = geometry
-    adj = make_geometry(geo.batch, geo.filters, geo.channels, geo.groups, geo.out_size,
-                        geo.in_size, geo.kernel, geo.stride, geo.adjoint_lo, geo.dilation,
-                        geo.channels_last)
-    groups, kg, cg = geo.groups, geo.group_filters, geo.group_channels
-    wf = np.ascontiguousarray(
-        w.reshape(geo.w_shape)[:, :, ::-1, ::-1, ::-1].reshape(groups, kg, cg, *geo.kernel)
-        .transpose(0, 2, 1, 3, 4, 5).reshape(geo.channels, kg, *geo.kernel))
-    return adj, wf
+    ``d*(k - 1) - lo`` before the data (:func:`numbaconv.core.conv.flipped_lo`; both cached
+    on ``geometry``, the weight one gather)."""
+    adj = geometry.adjoint
+    return adj, w.reshape(-1)[geometry.flipped_weight_order].reshape(adj.w_shape)
 
 
 # ----------------------------------------------------------------------------------------------
