@@ -228,28 +228,6 @@ _GRID_ITEM_WORK = 1 << 16
 GRID_WORK = 1 << 16
 
 
-@njit(cache=True, nogil=True)
-def _pad_into(xf, src0, H, W, buf, dst0, lh, lw, Hp, Wp):
-    """The ``(H, W)`` plane at ``xf[src0:]`` onto the zero ``(Hp + 1, Wp)`` grid at
-    ``buf[dst0:]``, starting at ``(-lh, -lw)``."""
-    c0 = min(max(0, lw), Wp)
-    c1 = max(c0, min(Wp, W + lw))
-    for r in range(Hp + 1):
-        ih = r - lh
-        dst = _U(dst0 + r * Wp)
-        if ih < 0 or ih >= H or r == Hp:
-            for j in range(Wp):
-                buf[dst + _U(j)] = 0
-            continue
-        src = src0 + ih * W - lw
-        for j in range(c0):
-            buf[dst + _U(j)] = 0
-        for j in range(c0, c1):
-            buf[dst + _U(j)] = xf[_U(src + j)]
-        for j in range(c1, Wp):
-            buf[dst + _U(j)] = 0
-
-
 @njit(inline="always")
 def _copy8(dst, d, src, s):
     """``dst[d:d + 8] = src[s:s + 8]``, all eight loads before the stores, so LLVM's SLP
@@ -273,6 +251,27 @@ def _copy_run(dst, d0, src, s0, n):
         _copy8(dst, _U(d0 + i), src, _U(s0 + i))
     if n % 8:
         _copy8(dst, _U(d0 + n - 8), src, _U(s0 + n - 8))
+
+
+@njit(cache=True, nogil=True)
+def _pad_into(xf, src0, H, W, buf, dst0, lh, lw, Hp, Wp):
+    """The ``(H, W)`` plane at ``xf[src0:]`` onto the zero ``(Hp + 1, Wp)`` grid at
+    ``buf[dst0:]``, starting at ``(-lh, -lw)``."""
+    c0 = min(max(0, lw), Wp)
+    c1 = max(c0, min(Wp, W + lw))
+    for r in range(Hp + 1):
+        ih = r - lh
+        dst = _U(dst0 + r * Wp)
+        if ih < 0 or ih >= H or r == Hp:
+            for j in range(Wp):
+                buf[dst + _U(j)] = 0
+            continue
+        src = src0 + ih * W - lw
+        for j in range(c0):
+            buf[dst + _U(j)] = 0
+        _copy_run(buf, dst + _U(c0), xf, src + c0, c1 - c0)
+        for j in range(c1, Wp):
+            buf[dst + _U(j)] = 0
 
 
 @njit(cache=True, nogil=True)
