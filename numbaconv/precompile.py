@@ -130,7 +130,9 @@ def _conv_forced(strategy, kw, dt):
                 _conv_forward((1, 32, 9, 9), (32, 32, 3, 3), kw, dt),
                 _conv_gradients((2, 32, 9, 9), (32, 32, 3, 3), kw, dt),
                 _conv_gradients((1, 32, 9, 9), (32, 32, 3, 3), kw, dt),
-                _conv_gradients((1, 32, 3, 3), (32, 32, 3, 3), kw, dt))  # (few positions)
+                # few positions (4 * P <= K): channel-major patch rows
+                _conv_forward((1, 32, 3, 3), (64, 32, 3, 3), kw, dt),
+                _conv_gradients((1, 32, 3, 3), (64, 32, 3, 3), kw, dt))
 
 
 def _pooling_calls():
