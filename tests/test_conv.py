@@ -25,6 +25,7 @@ import numbaconv as nc
 from numbaconv import grad
 from numbaconv.core.conv import conv_spec
 from numbaconv.cpu import conv as cpu_conv
+from numbaconv.cpu import conv_plan as cpu_plan
 
 MODES = list(CONV_PAD_MODES)
 CONV = {1: nc.conv1d, 2: nc.conv2d, 3: nc.conv3d}
@@ -626,6 +627,35 @@ def test_serial_and_parallel_kernels_agree_bitwise(monkeypatch, case):
     want = conv_reference(x, w, b, (stride,) * nd if isinstance(stride, int) else stride,
                           ((1, 1),) * nd, (dilation,) * nd, groups)
     np.testing.assert_allclose(serial[0], want, rtol=1e-5, atol=1e-5)
+
+
+@given(n=st.integers(1, 3), c=st.integers(1, 3), k=st.integers(1, 14),
+       kh=st.integers(1, 3), kw=st.integers(1, 4), dil=st.integers(1, 2),
+       pads=st.tuples(st.integers(0, 2), st.integers(0, 2), st.integers(0, 2),
+                      st.integers(0, 2)),
+       hw=st.tuples(st.integers(0, 6), st.integers(0, 6)), seed=st.integers(0, 2**16))
+def test_blocked_grid_weight_gradient_matches_the_oracle(n, c, k, kh, kw, dil, pads, hw, seed):
+    """The stride-1 grid weight gradient of an ungrouped 2-D layer sums blocks of filters by
+    three filters and three taps at a time: every remainder of filters (1 to 14: one to
+    three blocks, partial triples) and of taps, uneven paddings and dilations, against the
+    scipy oracle; the same bits on the calling thread and on the thread team."""
+    H = dil * (kh - 1) + 1 - pads[0] - pads[1] + hw[0]
+    W = dil * (kw - 1) + 1 - pads[2] - pads[3] + hw[1]
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, max(H, 1), max(W, 1)))
+    kwargs = dict(padding=((pads[0], pads[1]), (pads[2], pads[3])), dilation=dil)
+    y_shape = nc.conv2d(x, np.zeros((k, c, kh, kw)), **kwargs).shape
+    g = rng.standard_normal(y_shape)
+    runs = []
+    with pytest.MonkeyPatch.context() as mp, cpu_plan.forced("legacy"):
+        mp.setattr(cpu_conv, "GRID_WORK", 0)
+        for work in (1 << 62, 0):
+            mp.setattr(cpu_conv, "PARALLEL_WORK", work)
+            runs.append(grad.conv2d_weight(x, (k, c, kh, kw), g, **kwargs))
+    np.testing.assert_array_equal(runs[0], runs[1])
+    want = conv_weight_grad_reference(x, (k, c, kh, kw), g, (1, 1), kwargs["padding"],
+                                      (dil, dil))
+    np.testing.assert_allclose(runs[0], want, rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("case", [((2, 3, 9, 8), (4, 3, 3, 3), 1, 1),          # dense

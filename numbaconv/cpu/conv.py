@@ -455,6 +455,100 @@ def _grid_weight_grad_planes(xf, gf, dwf, geo, p0, p1):
             dwf[p * ntap + t] = total[t]
 
 
+#: filters per block of the blocked grid weight gradient (three at a time share each input
+#: load; a block is one work item)
+_KBLOCK = 6
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _grid_weight_grad_kblocks(xf, gf, dwf, geo, b0, b1):
+    """Grid weight gradient of a 2-D, ungrouped layer by blocks of :data:`_KBLOCK` filters
+    ``[b0, b1)``: for every image the block pads all input planes and grids its ``g``
+    planes once, then sums three filters by three taps at a time (nine dot products of
+    long runs sharing six loads a step; :func:`_grid_weight_grad_planes` pads and grids
+    again for every (filter, channel) pair and shares one load for three taps). A tap's
+    total is its per-image dot products added in image order (association fixed at compile
+    time: the same bits at any thread count)."""
+    N, C, H, W = geo[G_N], geo[G_C], geo[G_H], geo[G_W]
+    K, Ho, Wo = geo[G_K], geo[G_HO], geo[G_WO]
+    kh, kw, lh, lw = geo[G_KH], geo[G_KW], geo[G_LH], geo[G_LW]
+    dh, dw = geo[G_DH], geo[G_DW]
+    Hp, Wp = Ho + (kh - 1) * dh, Wo + (kw - 1) * dw
+    L = Ho * Wp
+    PL = (Hp + 1) * Wp
+    T = kh * kw
+    kb = _KBLOCK
+    xp = np.empty(C * PL, dtype=dwf.dtype)
+    gg = np.empty(kb * L, dtype=dwf.dtype)
+    total = np.empty(kb * C * T, dtype=dwf.dtype)
+    offs = np.empty(T, dtype=np.int64)
+    for th in range(kh):
+        for tw in range(kw):
+            offs[th * kw + tw] = th * dh * Wp + tw * dw
+    zero = dwf.dtype.type(0)
+    for b in range(b0, b1):
+        k0 = b * kb
+        nk = min(kb, K - k0)
+        total[:] = 0
+        for n in range(N):
+            for c in range(C):
+                _pad_into(xf, (n * C + c) * H * W, H, W, xp, c * PL, lh, lw, Hp, Wp)
+            for j in range(nk):
+                for oh in range(Ho):
+                    dst = j * L + oh * Wp
+                    _copy_run(gg, _U(dst), gf, _U(((n * K + k0 + j) * Ho + oh) * Wo), Wo)
+                    for ow in range(Wo, Wp):
+                        gg[_U(dst + ow)] = zero
+            for c in range(C):
+                for j in range(0, nk, 3):
+                    nj = min(3, nk - j)
+                    ga = _U(j * L)
+                    gb_ = _U((j + 1) * L) if nj > 1 else ga
+                    gc = _U((j + 2) * L) if nj > 2 else ga
+                    for t in range(0, T, 3):
+                        nt = min(3, T - t)
+                        xa = _U(c * PL + offs[t])
+                        xb = _U(c * PL + offs[t + 1]) if nt > 1 else xa
+                        xc = _U(c * PL + offs[t + 2]) if nt > 2 else xa
+                        s00 = s01 = s02 = s10 = s11 = s12 = s20 = s21 = s22 = zero
+                        for q in range(L):
+                            u = _U(q)
+                            va, vb, vc = xp[xa + u], xp[xb + u], xp[xc + u]
+                            g0, g1, g2 = gg[ga + u], gg[gb_ + u], gg[gc + u]
+                            s00 += g0 * va
+                            s01 += g0 * vb
+                            s02 += g0 * vc
+                            s10 += g1 * va
+                            s11 += g1 * vb
+                            s12 += g1 * vc
+                            s20 += g2 * va
+                            s21 += g2 * vb
+                            s22 += g2 * vc
+                        # (rows and taps past nj / nt repeat the first: computed, not kept)
+                        r0 = (j * C + c) * T + t
+                        total[r0] += s00
+                        if nt > 1:
+                            total[r0 + 1] += s01
+                        if nt > 2:
+                            total[r0 + 2] += s02
+                        if nj > 1:
+                            r1 = r0 + C * T
+                            total[r1] += s10
+                            if nt > 1:
+                                total[r1 + 1] += s11
+                            if nt > 2:
+                                total[r1 + 2] += s12
+                        if nj > 2:
+                            r2 = r0 + 2 * C * T
+                            total[r2] += s20
+                            if nt > 1:
+                                total[r2 + 1] += s21
+                            if nt > 2:
+                                total[r2 + 2] += s22
+        for i in range(nk * C * T):
+            dwf[k0 * C * T + i] = total[i]
+
+
 def _use_grid(geometry: ConvGeometry, lo) -> bool:
     """A stride-1 (H, W) layer, read with padding ``lo`` >= 0 before the data, with enough
     work for the grid kernels."""
@@ -481,6 +575,13 @@ def _grid_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
 
 def _grid_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
     args = (x.ravel(), g.ravel(), dw.ravel(), geometry.array)
+    if geometry.groups == 1 and geometry.in_size[0] == 1 and geometry.kernel[0] == 1:
+        blocks = -(-geometry.filters // _KBLOCK)
+        if geometry.macs < PARALLEL_WORK:
+            _grid_weight_grad_kblocks(*args, 0, blocks)
+        else:
+            _threaded(_grid_weight_grad_kblocks, args, blocks)
+        return
     planes = geometry.filters * geometry.group_channels
     if geometry.macs < PARALLEL_WORK:
         _grid_weight_grad_planes(*args, 0, planes)
