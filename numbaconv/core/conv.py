@@ -129,21 +129,21 @@ class ConvGeometry:
         return np.ascontiguousarray(
             order.reshape(self.groups, kg, cg, self.taps).transpose(1, 3, 0, 2)).ravel()
 
-    @property
+    @functools.cached_property
     def x_shape(self) -> tuple[int, ...]:
         """The 5-D shape of the forward input in this layout."""
         if self.channels_last:
             return (self.batch, *self.in_size, self.channels)
         return (self.batch, self.channels, *self.in_size)
 
-    @property
+    @functools.cached_property
     def y_shape(self) -> tuple[int, ...]:
         """The 5-D shape of the forward output in this layout."""
         if self.channels_last:
             return (self.batch, *self.out_size, self.filters)
         return (self.batch, self.filters, *self.out_size)
 
-    @property
+    @functools.cached_property
     def w_shape(self) -> tuple[int, ...]:
         """The 5-D weight shape, ``(K, C/groups, kd, kh, kw)`` in both layouts."""
         return (self.filters, self.group_channels, *self.kernel)
