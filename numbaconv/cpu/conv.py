@@ -83,7 +83,7 @@ from ..loops.conv import (
     weight_grad_run,
 )
 from . import conv_plan as _plan
-from .jit import I0, njit
+from .jit import I0, copy_elems, njit
 from .threads import run_items as _run
 from .threads import run_ranges
 from .threads import split as _split
@@ -228,31 +228,6 @@ _GRID_ITEM_WORK = 1 << 16
 GRID_WORK = 1 << 16
 
 
-@njit(inline="always")
-def _copy8(dst, d, src, s):
-    """``dst[d:d + 8] = src[s:s + 8]``, all eight loads before the stores, so LLVM's SLP
-    vectoriser makes it one vector load and store whatever the arrays' overlap."""
-    a0, a1, a2, a3 = src[s], src[s + _U(1)], src[s + _U(2)], src[s + _U(3)]
-    a4, a5, a6, a7 = src[s + _U(4)], src[s + _U(5)], src[s + _U(6)], src[s + _U(7)]
-    dst[d], dst[d + _U(1)], dst[d + _U(2)], dst[d + _U(3)] = a0, a1, a2, a3
-    dst[d + _U(4)], dst[d + _U(5)], dst[d + _U(6)], dst[d + _U(7)] = a4, a5, a6, a7
-
-
-@njit(inline="always")
-def _copy_run(dst, d0, src, s0, n):
-    """``dst[d0:d0 + n] = src[s0:s0 + n]`` (no overlap) for short runs: eight at a time and
-    one last eight ending at ``n`` (overlapping the previous ones), where LLVM's vectorised
-    loop would leave a run shorter than its 32-element step entirely to the scalar loop."""
-    if n < 8:
-        for j in range(n):
-            dst[_U(d0 + j)] = src[_U(s0 + j)]
-        return
-    for i in range(0, n - 7, 8):
-        _copy8(dst, _U(d0 + i), src, _U(s0 + i))
-    if n % 8:
-        _copy8(dst, _U(d0 + n - 8), src, _U(s0 + n - 8))
-
-
 @njit(cache=True, nogil=True)
 def _pad_into(xf, src0, H, W, buf, dst0, lh, lw, Hp, Wp):
     """The ``(H, W)`` plane at ``xf[src0:]`` onto the zero ``(Hp + 1, Wp)`` grid at
@@ -269,7 +244,7 @@ def _pad_into(xf, src0, H, W, buf, dst0, lh, lw, Hp, Wp):
         src = src0 + ih * W - lw
         for j in range(c0):
             buf[dst + _U(j)] = 0
-        _copy_run(buf, dst + _U(c0), xf, src + c0, c1 - c0)
+        copy_elems(buf, dst + _U(c0), xf, _U(src + c0), c1 - c0)
         for j in range(c1, Wp):
             buf[dst + _U(j)] = 0
 
@@ -371,7 +346,7 @@ def _grid_forward_items(xf, wf, bf, of, geo, kb, i0, i1):
                     _grid_taps(acc, xp, offs, wts, nt, oh0 * Wp, L)
                     ob = (((n * K + k) * Do + od) * Ho + oh0) * Wo
                     for r in range(nr):
-                        _copy_run(of, ob + r * Wo, acc, r * Wp, Wo)
+                        copy_elems(of, _U(ob + r * Wo), acc, _U(r * Wp), Wo)
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -496,7 +471,7 @@ def _grid_weight_grad_kblocks(xf, gf, dwf, geo, b0, b1):
             for j in range(nk):
                 for oh in range(Ho):
                     dst = j * L + oh * Wp
-                    _copy_run(gg, _U(dst), gf, _U(((n * K + k0 + j) * Ho + oh) * Wo), Wo)
+                    copy_elems(gg, _U(dst), gf, _U(((n * K + k0 + j) * Ho + oh) * Wo), Wo)
                     for ow in range(Wo, Wp):
                         gg[_U(dst + ow)] = zero
             for c in range(C):
