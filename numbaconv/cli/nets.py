@@ -250,6 +250,11 @@ class _Net:
         """The number of trainable parameters."""
         return sum(int(np.prod(p.shape)) for p in self.params.values())
 
+    @property
+    def _shapes(self) -> dict:
+        """Output shapes of :meth:`_conv` and :meth:`_pool` by input shape (computed once)."""
+        return self.__dict__.setdefault("_shape_cache", {})
+
     def _reuse(self, name: str, shape, dtype):
         """A persistent array of ``shape`` and ``dtype`` to pass as ``out=``: a step's output
         lands in the previous step's memory instead of fresh pages (the previous step's
@@ -268,8 +273,12 @@ class _Net:
         lands in this layer's persistent array (:meth:`_reuse`). Small ones stay fresh:
         malloc recycles them without page faults, and a batch-1 layer would only pay for
         the bookkeeping."""
-        shape = (x.shape[0], w.shape[0], nc.conv_output_size(x.shape[2], w.shape[2], 1, padding),
-                 nc.conv_output_size(x.shape[3], w.shape[3], 1, padding))
+        key = ("conv", x.shape, w.shape, padding)
+        shape = self._shapes.get(key)
+        if shape is None:  # (the size formulas validate every argument: once per shape)
+            shape = self._shapes[key] = (
+                x.shape[0], w.shape[0], nc.conv_output_size(x.shape[2], w.shape[2], 1, padding),
+                nc.conv_output_size(x.shape[3], w.shape[3], 1, padding))
         if math.prod(shape) * x.itemsize < _REUSE_FROM:
             return nc.conv2d(x, w, b, padding=padding)
         out = self._reuse(name, shape, np.result_type(x.dtype, w.dtype))
@@ -277,7 +286,11 @@ class _Net:
 
     def _pool(self, name: str, z):
         """2x2 ``max_pool2d``, a big output into this layer's persistent array."""
-        shape = (*z.shape[:2], nc.pool_output_size(z.shape[2], 2), nc.pool_output_size(z.shape[3], 2))
+        key = ("pool", z.shape)
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = self._shapes[key] = (*z.shape[:2], nc.pool_output_size(z.shape[2], 2),
+                                         nc.pool_output_size(z.shape[3], 2))
         if math.prod(shape) * z.itemsize < _REUSE_FROM:
             return nc.max_pool2d(z, 2)
         return nc.max_pool2d(z, 2, out=self._reuse(name, shape, z.dtype))
