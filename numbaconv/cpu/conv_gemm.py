@@ -50,6 +50,7 @@ from numba import prange
 
 from . import threads
 from .blas import NO_TRANS, ROW_MAJOR, TRANS, kernel_gemm
+from .conv_plan import DOT_POSITIONS, few_positions
 from .jit import I0 as _I0
 from .jit import I1 as _I1
 from .jit import njit
@@ -313,6 +314,70 @@ def _forward_one(gemm, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, p
              R1, 0.0, of[k0 * P:].ctypes, P)
 
 
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _filter_dots(wf, k0, k1, rf, R, P, of, bias):
+    """``of[k*P + p] = bias[k] + sum_r wf[k*R + r] * rf[p*R + r]`` for ``k0 <= k < k1``,
+    ``p < P``: the filters' dot products with the patch rows, four filters at a time
+    sharing each patch-row load (vectorised sums: the association is fixed at compile
+    time)."""
+    zero = of.dtype.type(0)
+    for p in range(P):
+        rb = _U(p * R)
+        k = k0
+        while k < k1:
+            if k1 - k >= 4:
+                w0, w1, w2, w3 = _U(k * R), _U((k + 1) * R), _U((k + 2) * R), _U((k + 3) * R)
+                s0 = s1 = s2 = s3 = zero
+                for r in range(R):
+                    u = _U(r)
+                    v = rf[rb + u]
+                    s0 += wf[w0 + u] * v
+                    s1 += wf[w1 + u] * v
+                    s2 += wf[w2 + u] * v
+                    s3 += wf[w3 + u] * v
+                for j, sj in enumerate((s0, s1, s2, s3)):
+                    of[_U((k + j) * P + p)] = (bias[k + j] if bias.size else zero) + sj
+                k += 4
+            else:
+                w0 = _U(k * R)
+                s0 = zero
+                for r in range(R):
+                    s0 += wf[w0 + _U(r)] * rf[rb + _U(r)]
+                of[_U(k * P + p)] = (bias[k] if bias.size else zero) + s0
+                k += 1
+
+
+@njit(cache=True, nogil=True)
+def _row_updates(gf, P, wf, K, R, r0, r1, df):
+    """``df[p*R + r] = sum_k gf[k*P + p] * wf[k*R + r]`` for ``p < P``, ``r0 <= r < r1``,
+    ``k`` in order (four filters' rows a pass: a quarter of the loads and stores of ``df``):
+    the input gradient's product as one pass over the filters' rows."""
+    for p in range(P):
+        for r in range(r0, r1):
+            df[_U(p * R + r)] = 0
+    for p in range(P):
+        db = _U(p * R)
+        k = 0
+        while k < K:
+            if K - k >= 4:
+                g0, g1 = gf[_U(k * P + p)], gf[_U((k + 1) * P + p)]
+                g2, g3 = gf[_U((k + 2) * P + p)], gf[_U((k + 3) * P + p)]
+                w0, w1, w2, w3 = _U(k * R), _U((k + 1) * R), _U((k + 2) * R), _U((k + 3) * R)
+                for r in range(r0, r1):
+                    u = _U(r)
+                    a = df[db + u] + g0 * wf[w0 + u]
+                    a = a + g1 * wf[w1 + u]
+                    a = a + g2 * wf[w2 + u]
+                    df[db + u] = a + g3 * wf[w3 + u]
+                k += 4
+            else:
+                gk = gf[_U(k * P + p)]
+                wb = _U(k * R)
+                for r in range(r0, r1):
+                    df[db + _U(r)] += gk * wf[wb + _U(r)]
+                k += 1
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def _forward_one_cm(gemm, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts):
     """:func:`_forward_one` for maps of few positions: the patch rows in the filters' own
@@ -323,9 +388,13 @@ def _forward_one_cm(gemm, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo
     P = Ho * Wo
     rows = _patch_rows_channel_major(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo)
     wf = w.reshape(-1)
+    rf = rows.reshape(-1)
     zero = of.dtype.type(0)
     for i in prange(parts):
         k0, k1 = i * K // parts, (i + 1) * K // parts
+        if P <= DOT_POSITIONS:
+            _filter_dots(wf, k0, k1, rf, R, P, of, bias)
+            continue
         for k in range(k0, k1):
             b = bias[k] if bias.size else zero
             for p in range(P):
@@ -461,19 +530,16 @@ def _input_grad_one_cm(gemm, g2, w, bias, dx, kh, kw, sh, sw, lh, lw, dh, dw, Ho
     drows = np.empty((P, R), dtype=w.dtype)
     gf = g2.reshape(-1)
     wf = w.reshape(-1)
-    for i in prange(parts):
-        p0, p1 = i * P // parts, (i + 1) * P // parts
-        gemm(ROW_MAJOR, TRANS, NO_TRANS, p1 - p0, R, K, 1.0, gf[p0:].ctypes, P, wf.ctypes, R,
-             0.0, drows[p0:].ctypes, R)
+    if P <= DOT_POSITIONS:  # parts: of the patch-row columns, each a pass over the filters
+        df = drows.reshape(-1)
+        for i in prange(parts):
+            _row_updates(gf, P, wf, K, R, i * R // parts, (i + 1) * R // parts, df)
+    else:
+        for i in prange(parts):
+            p0, p1 = i * P // parts, (i + 1) * P // parts
+            gemm(ROW_MAJOR, TRANS, NO_TRANS, p1 - p0, R, K, 1.0, gf[p0:].ctypes, P, wf.ctypes,
+                 R, 0.0, drows[p0:].ctypes, R)
     _row2im_channel_major(drows, dx, bias, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo)
-
-
-def few_positions(P: int, K: int) -> bool:
-    """Whether a one-image pass on ``P`` output positions and ``K`` filters builds its patch
-    rows in the filters' own order (a gather of ``P*R`` elements) rather than packing or
-    unpacking the filters (``K*R``): at ``4*P <= K`` (one Zen 2 core, batch 1: (64, 5, 5) ->
-    128 forward 1.47x faster, (64, 7, 7) -> 128 1.08x; (32, 7, 7) -> 64 0.93x, so not there)."""
-    return 4 * P <= K
 
 
 _NO_BIAS = {np.dtype(t).char: np.empty(0, t) for t in (np.float32, np.float64)}
@@ -532,6 +598,8 @@ def input_grad(g, w, bias, dx, stride, lo, dilation, nb: int) -> None:
     if N == 1 and (gemm := kernel_gemm(dx.dtype)) is not None:  # one image: compiled
         parts = threads.position_parts(P, K, R)
         run = _input_grad_one_cm if few_positions(P, K) else _input_grad_one
+        if run is _input_grad_one_cm and P <= DOT_POSITIONS:
+            parts = threads.gemm_parts(P, K, R)  # (its row updates split by columns)
         with one_blas_thread():
             run(gemm, g3[0], w, b, dx, *geo, parts)
         return

@@ -243,6 +243,15 @@ def _nb_wino(N, nty, ntx, C, K, itemsize, l2):
     return max(1, min(N, nb)), nty
 
 
+def _few_positions_work(P, R, K, gemm, itemsize, lanes):
+    """Cycles of a one-image product on few positions: up to :data:`DOT_POSITIONS`, dot
+    products (or row updates) streaming the filters once, bound by the cache's bandwidth
+    (~16 bytes a cycle) or the FMAs; beyond, the GEMM."""
+    if P <= DOT_POSITIONS:
+        return max(K * R * itemsize / 16.0, K * R * P / (2.0 * lanes))
+    return gemm
+
+
 def _cost_gemm_nhwc(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, itemsize, mach):
     """Estimated cycles, and (nb, rb, items), of the channels-last GEMM strategy."""
     P = Ho * Wo
@@ -270,6 +279,10 @@ def _cost_gemm_nhwc(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, itemsize,
         gemm = nblk * _gemm(m, K, R + 1, mach.gemm_lanes, itemsize)
         extra = N * K * P * _TRANSPOSE                                     # (m, K) -> NCHW
         items = rows
+        if N == 1 and rows == 1 and few_positions(P, K):  # channel-major, filters unpacked
+            parts = threads.gemm_parts(P, R + 1, K)
+            work = _few_positions_work(P, R, K, gemm, itemsize, lanes)
+            return P * R * 3.0 + work / min(mach.cores, parts) + _overhead(1), (nb, rb, 1)
         if N == 1 and rows == 1:  # the one-image kernel: everything in parts on the cores
             parts = threads.gemm_parts(P, R + 1, K)
             share = min(mach.cores, max(2, parts) if Ho > 1 else parts)
@@ -280,6 +293,11 @@ def _cost_gemm_nhwc(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, itemsize,
         gemm = nblk * _gemm(m, R, K, mach.gemm_lanes, itemsize)
         extra = N * K * P * (1.0 if nb > 1 else 0.0) + patches * 1.5 + plane
         items = nblk
+        if N == 1 and few_positions(P, K):  # channel-major, filters unpacked
+            parts = (threads.gemm_parts(P, K, R) if P <= DOT_POSITIONS
+                     else threads.position_parts(P, K, R))
+            work = _few_positions_work(P, R, K, gemm, itemsize, lanes)
+            return P * R * 3.0 + work / min(mach.cores, parts) + _overhead(1), (nb, rb, 1)
         if N == 1:  # the one-image kernel: filters packed and the GEMM in parts
             share = min(mach.cores, threads.position_parts(P, K, R))
             return (gemm + repack) / share + extra + _overhead(1), (nb, rb, 1)
@@ -356,6 +374,10 @@ def _cost_gemm_taps(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, lh, lw, dh, dw, i
         gemm = blocks * taps * _gemm(K, C, m, mach.gemm_lanes, itemsize)
         moves = N * (S * C + P * K) * _TRANSPOSE
     rows = N * pairs * (_vec(C + K, 2, lanes) + 2 * 10.0)
+    # the filters transposed to (taps, C, K) / (taps, K, C) on every call, a strided copy,
+    # and for the weight gradient each item's (taps, K, C) sum zeroed, added, transposed back
+    # (a 1x1 layer of one pixel, (1, 2304) -> 600: 2.4 ms of the forward's 2.5)
+    moves += K * C * kh * kw * (4.0 if op != "weight_grad" else 3.0 + 2.0 * blocks)
     items = blocks if op != "weight_grad" else _items_for(gemm, blocks)
     calls = blocks * (3 + 3 * taps) * 2e-6 * _GHZ * 1e9
     return gemm + moves + rows + calls + _overhead(items), (nb, items)
@@ -528,6 +550,21 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
 
 
 _plan_cached = functools.lru_cache(maxsize=512)(_plan)
+
+
+#: output positions up to which a one-image pass on few positions runs dot products and
+#: row updates instead of one GEMM: with so few columns BLAS still packs the filters, an
+#: extra pass over all of them (a dense layer as a 1x1 convolution of one pixel,
+#: (1, 2304, 1) * (600, 2304, 1): 232 us against ~60 us at two threads, Zen 2)
+DOT_POSITIONS = 4
+
+
+def few_positions(P: int, K: int) -> bool:
+    """Whether a one-image pass on ``P`` output positions and ``K`` filters builds its patch
+    rows in the filters' own order (a gather of ``P*R`` elements) rather than packing or
+    unpacking the filters (``K*R``): at ``4*P <= K`` (one Zen 2 core, batch 1: (64, 5, 5) ->
+    128 forward 1.47x faster, (64, 7, 7) -> 128 1.08x; (32, 7, 7) -> 64 0.93x, so not there)."""
+    return 4 * P <= K
 
 
 #: fewest input and output channels for the channels-last Winograd (its 16 GEMMs reduce over
