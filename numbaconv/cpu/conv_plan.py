@@ -374,10 +374,12 @@ def _cost_gemm_taps(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, lh, lw, dh, dw, i
         gemm = blocks * taps * _gemm(K, C, m, mach.gemm_lanes, itemsize)
         moves = N * (S * C + P * K) * _TRANSPOSE
     rows = N * pairs * (_vec(C + K, 2, lanes) + 2 * 10.0)
-    # the filters transposed to (taps, C, K) / (taps, K, C) on every call, a strided copy,
-    # and for the weight gradient each item's (taps, K, C) sum zeroed, added, transposed back
-    # (a 1x1 layer of one pixel, (1, 2304) -> 600: 2.4 ms of the forward's 2.5)
-    moves += K * C * kh * kw * (4.0 if op != "weight_grad" else 3.0 + 2.0 * blocks)
+    if op != "weight_grad":  # the filters transposed to (taps, C, K) / (taps, K, C) on every
+        # call, a strided copy (a 1x1 layer of one pixel, (1, 2304) -> 600: 2.4 ms of 2.5)
+        moves += K * C * kh * kw * 4.0
+    elif K * C * kh * kw * itemsize > 4 << 20:  # the gradient's (taps, K, C) sums, too big
+        # for the caches, zeroed, added and transposed back in memory (the same layer: 3.4 ms)
+        moves += K * C * kh * kw * 8.0
     items = blocks if op != "weight_grad" else _items_for(gemm, blocks)
     calls = blocks * (3 + 3 * taps) * 2e-6 * _GHZ * 1e9
     return gemm + moves + rows + calls + _overhead(items), (nb, items)
