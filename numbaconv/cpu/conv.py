@@ -500,26 +500,10 @@ def _grid_weight_grad_kblocks(xf, gf, dwf, geo, b0, b1):
                             s21 += g2 * vb
                             s22 += g2 * vc
                         # (rows and taps past nj / nt repeat the first: computed, not kept)
-                        r0 = (j * C + c) * T + t
-                        total[r0] += s00
-                        if nt > 1:
-                            total[r0 + 1] += s01
-                        if nt > 2:
-                            total[r0 + 2] += s02
-                        if nj > 1:
-                            r1 = r0 + C * T
-                            total[r1] += s10
-                            if nt > 1:
-                                total[r1 + 1] += s11
-                            if nt > 2:
-                                total[r1 + 2] += s12
-                        if nj > 2:
-                            r2 = r0 + 2 * C * T
-                            total[r2] += s20
-                            if nt > 1:
-                                total[r2 + 1] += s21
-                            if nt > 2:
-                                total[r2 + 2] += s22
+                        sums = (s00, s01, s02, s10, s11, s12, s20, s21, s22)
+                        for a in range(nj):
+                            for e in range(nt):
+                                total[((j + a) * C + c) * T + t + e] += sums[3 * a + e]
         for i in range(nk * C * T):
             dwf[k0 * C * T + i] = total[i]
 

@@ -420,16 +420,14 @@ def _weight_grad_one(gemm, x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, p
 
 
 @njit(cache=True, nogil=True)
-def _patch_rows_channel_major(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo):
-    """One image's patch rows in the filters' own order: ``rows[oh*Wo + ow, (c*kh + th)*kw +
-    tw] = x[0, c, oh*sh - lh + th*dh, ow*sw - lw + tw*dw]`` (zero outside the image); a
-    scalar gather, for maps of few positions."""
-    C, H, W = x.shape[1], x.shape[3], x.shape[4]
+def _channel_major_rows(xf, rf, C, H, W, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, scatter):
+    """Between one image's map ``xf`` ``(C, H, W)`` and its patch rows ``rf`` in the filters'
+    own order, ``rows[oh*Wo + ow, (c*kh + th)*kw + tw] = x[c, oh*sh - lh + th*dh, ow*sw - lw
+    + tw*dw]`` (zero outside the image): ``scatter`` False gathers the rows, True adds every
+    row back where it was read, positions in order (the adjoint). Scalar, for few
+    positions."""
     R = C * kh * kw
-    rows = np.empty((Ho * Wo, R), dtype=x.dtype)
-    xf = x.reshape(-1)
-    rf = rows.reshape(-1)
-    zero = x.dtype.type(0)
+    zero = rf.dtype.type(0)
     for oh in range(Ho):
         for ow in range(Wo):
             rb = (oh * Wo + ow) * R
@@ -438,9 +436,22 @@ def _patch_rows_channel_major(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo):
                     ih = oh * sh - lh + th * dh
                     for tw in range(kw):
                         iw = ow * sw - lw + tw * dw
+                        r = _U(rb + (c * kh + th) * kw + tw)
                         inside = ih >= 0 and ih < H and iw >= 0 and iw < W
-                        rf[_U(rb + (c * kh + th) * kw + tw)] = (
-                            xf[_U((c * H + ih) * W + iw)] if inside else zero)
+                        if scatter:
+                            if inside:
+                                xf[_U((c * H + ih) * W + iw)] += rf[r]
+                        else:
+                            rf[r] = xf[_U((c * H + ih) * W + iw)] if inside else zero
+
+
+@njit(cache=True, nogil=True)
+def _patch_rows_channel_major(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo):
+    """One image's patch rows in the filters' own order (:func:`_channel_major_rows`)."""
+    C, H, W = x.shape[1], x.shape[3], x.shape[4]
+    rows = np.empty((Ho * Wo, C * kh * kw), dtype=x.dtype)
+    _channel_major_rows(x.reshape(-1), rows.reshape(-1), C, H, W, kh, kw, sh, sw, lh, lw, dh,
+                        dw, Ho, Wo, np.bool_(False))
     return rows
 
 
@@ -499,25 +510,13 @@ def _row2im_channel_major(drows, dx, bias, kh, kw, sh, sw, lh, lw, dh, dw, Ho, W
     """``dx[0, c] = bias[c] +`` every channel-major patch row (:func:`_patch_rows_channel_major`)
     added back where it was read, positions in order (its adjoint)."""
     C, H, W = dx.shape[1], dx.shape[3], dx.shape[4]
-    R = C * kh * kw
-    rf = drows.reshape(-1)
     df = dx.reshape(-1)
     for c in range(C):
         b = bias[c]
         for i in range(H * W):
             df[_U(c * H * W + i)] = b
-    for oh in range(Ho):
-        for ow in range(Wo):
-            rb = (oh * Wo + ow) * R
-            for c in range(C):
-                for th in range(kh):
-                    ih = oh * sh - lh + th * dh
-                    if ih < 0 or ih >= H:
-                        continue
-                    for tw in range(kw):
-                        iw = ow * sw - lw + tw * dw
-                        if iw >= 0 and iw < W:
-                            df[_U((c * H + ih) * W + iw)] += rf[_U(rb + (c * kh + th) * kw + tw)]
+    _channel_major_rows(df, drows.reshape(-1), C, H, W, kh, kw, sh, sw, lh, lw, dh, dw, Ho,
+                        Wo, np.bool_(True))
 
 
 @njit(cache=True, nogil=True, parallel=True)
