@@ -45,7 +45,9 @@ import fcntl
 import functools
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import numba
 import numpy as np
@@ -138,7 +140,7 @@ def njit(fn=None, **options):
 
 
 @intrinsic
-def copy_elems(typingctx, dst, d0, src, s0, n):
+def _copy_elems(typingctx, dst, d0, src, s0, n):
     """``dst[d0:d0 + n] = src[s0:s0 + n]`` for 1-D C-contiguous arrays of one dtype that do
     not overlap: LLVM's ``memcpy`` (a short run is a few vector moves; a loop vectorised with
     a 32-element step left rows of 26 to its scalar remainder, and an unrolled copy cost
@@ -160,3 +162,8 @@ def copy_elems(typingctx, dst, d0, src, s0, n):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+#: :func:`_copy_elems` as kernels call it, ``copy_elems(dst, d0, src, s0, n)`` (Numba supplies
+#: the typing context; the cast tells type checkers so)
+copy_elems = cast("Callable[[Any, Any, Any, Any, Any], None]", _copy_elems)
