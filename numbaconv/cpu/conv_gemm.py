@@ -50,11 +50,10 @@ from numba import prange
 
 from . import threads
 from .blas import NO_TRANS, ROW_MAJOR, TRANS, kernel_gemm
-from .conv_plan import DOT_POSITIONS, few_positions
 from .jit import I0 as _I0
 from .jit import I1 as _I1
 from .jit import njit
-from .threads import one_blas_thread
+from .threads import DOT_POSITIONS, few_positions, one_blas_thread
 from .threads import run_items as _run
 
 _U = np.uint64
@@ -384,7 +383,7 @@ def _forward_one_cm(gemm, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo
     order (:func:`_patch_rows_channel_major`, a gather of ``P*R``), so each part's GEMM reads
     the filters where they are, with no packing (``K*R``, which costs more than the GEMM when
     ``P`` is small); ``of`` holds the biases first and the GEMM adds into it. On up to
-    :data:`~numbaconv.cpu.conv_plan.DOT_POSITIONS` positions each part's filters are dot
+    :data:`~numbaconv.cpu.threads.DOT_POSITIONS` positions each part's filters are dot
     products with the rows instead (:func:`_filter_dots`: BLAS would pack them first)."""
     K, R = w.shape[0], kh * kw * w.shape[1]
     P = Ho * Wo
@@ -525,7 +524,7 @@ def _row2im_channel_major(drows, dx, bias, kh, kw, sh, sw, lh, lw, dh, dw, Ho, W
 def _input_grad_one_cm(gemm, g2, w, bias, dx, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts):
     """:func:`_input_grad_one` for maps of few positions: ``drows = G^T @ W`` with the filters
     read where they are (no packing), patch rows in the filters' own order, added back by
-    :func:`_row2im_channel_major`. On up to :data:`~numbaconv.cpu.conv_plan.DOT_POSITIONS`
+    :func:`_row2im_channel_major`. On up to :data:`~numbaconv.cpu.threads.DOT_POSITIONS`
     positions the product is :func:`_row_updates`, its parts splitting the columns."""
     K, P = g2.shape[0], Ho * Wo
     R = kh * kw * w.shape[1]

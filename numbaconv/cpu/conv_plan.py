@@ -244,10 +244,11 @@ def _nb_wino(N, nty, ntx, C, K, itemsize, l2):
 
 
 def _few_positions_work(P, R, K, gemm, itemsize, lanes):
-    """Cycles of a one-image product on few positions: up to :data:`DOT_POSITIONS`, dot
-    products (or row updates) streaming the filters once, bound by the cache's bandwidth
-    (~16 bytes a cycle) or the FMAs; beyond, the GEMM."""
-    if P <= DOT_POSITIONS:
+    """Cycles of a one-image product on few positions: up to
+    :data:`~numbaconv.cpu.threads.DOT_POSITIONS`, dot products (or row updates) streaming the
+    filters once, bound by the cache's bandwidth (~16 bytes a cycle) or the FMAs; beyond,
+    the GEMM."""
+    if P <= threads.DOT_POSITIONS:
         return max(K * R * itemsize / 16.0, K * R * P / (2.0 * lanes))
     return gemm
 
@@ -279,7 +280,7 @@ def _cost_gemm_nhwc(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, itemsize,
         gemm = nblk * _gemm(m, K, R + 1, mach.gemm_lanes, itemsize)
         extra = N * K * P * _TRANSPOSE                                     # (m, K) -> NCHW
         items = rows
-        if N == 1 and rows == 1 and few_positions(P, K):  # channel-major, filters unpacked
+        if N == 1 and rows == 1 and threads.few_positions(P, K):  # channel-major rows
             parts = threads.gemm_parts(P, R + 1, K)
             work = _few_positions_work(P, R, K, gemm, itemsize, lanes)
             return P * R * 3.0 + work / min(mach.cores, parts) + _overhead(1), (nb, rb, 1)
@@ -293,8 +294,8 @@ def _cost_gemm_nhwc(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, itemsize,
         gemm = nblk * _gemm(m, R, K, mach.gemm_lanes, itemsize)
         extra = N * K * P * (1.0 if nb > 1 else 0.0) + patches * 1.5 + plane
         items = nblk
-        if N == 1 and few_positions(P, K):  # channel-major, filters unpacked
-            parts = (threads.gemm_parts(P, K, R) if P <= DOT_POSITIONS
+        if N == 1 and threads.few_positions(P, K):  # channel-major, filters unpacked
+            parts = (threads.gemm_parts(P, K, R) if P <= threads.DOT_POSITIONS
                      else threads.position_parts(P, K, R))
             work = _few_positions_work(P, R, K, gemm, itemsize, lanes)
             return P * R * 3.0 + work / min(mach.cores, parts) + _overhead(1), (nb, rb, 1)
@@ -552,21 +553,6 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
 
 
 _plan_cached = functools.lru_cache(maxsize=512)(_plan)
-
-
-#: output positions up to which a one-image pass on few positions runs dot products and
-#: row updates instead of one GEMM: with so few columns BLAS still packs the filters, an
-#: extra pass over all of them (a dense layer as a 1x1 convolution of one pixel,
-#: (1, 2304, 1) * (600, 2304, 1): 232 us against ~60 us at two threads, Zen 2)
-DOT_POSITIONS = 4
-
-
-def few_positions(P: int, K: int) -> bool:
-    """Whether a one-image pass on ``P`` output positions and ``K`` filters builds its patch
-    rows in the filters' own order (a gather of ``P*R`` elements) rather than packing or
-    unpacking the filters (``K*R``): at ``4*P <= K`` (one Zen 2 core, batch 1: (64, 5, 5) ->
-    128 forward 1.47x faster, (64, 7, 7) -> 128 1.08x; (32, 7, 7) -> 64 0.93x, so not there)."""
-    return 4 * P <= K
 
 
 #: fewest input and output channels for the channels-last Winograd (its 16 GEMMs reduce over

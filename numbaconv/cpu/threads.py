@@ -308,6 +308,21 @@ def gemm_parts(m: int, R: int, K: int) -> int:
     return 2 if K >= 16 and m * R * K >= PARTS_FROM else 1
 
 
+#: output positions up to which a one-image pass on few positions runs dot products and
+#: row updates instead of one GEMM: with so few columns BLAS still packs the filters, an
+#: extra pass over all of them (a dense layer as a 1x1 convolution of one pixel,
+#: (1, 2304, 1) * (600, 2304, 1): 232 us against ~60 us at two threads, Zen 2)
+DOT_POSITIONS = 4
+
+
+def few_positions(P: int, K: int) -> bool:
+    """Whether a one-image pass on ``P`` output positions and ``K`` filters builds its patch
+    rows in the filters' own order (a gather of ``P*R`` elements) rather than packing or
+    unpacking the filters (``K*R``): at ``4*P <= K`` (one Zen 2 core, batch 1: (64, 5, 5) ->
+    128 forward 1.47x faster, (64, 7, 7) -> 128 1.08x; (32, 7, 7) -> 64 0.93x, so not there)."""
+    return 4 * P <= K
+
+
 def position_parts(P: int, K: int, R: int) -> int:
     """How many parts a one-image input gradient's GEMM ``(P x K) @ (K x R)`` is split into
     along its ``P`` output positions: :func:`gemm_parts`, but one part below 16 positions
