@@ -658,6 +658,33 @@ def test_blocked_grid_weight_gradient_matches_the_oracle(n, c, k, kh, kw, dil, p
     np.testing.assert_allclose(runs[0], want, rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("strategy", [None, *cpu_plan.STRATEGIES])
+@pytest.mark.parametrize("n, kd, grid_work", [(1, 1, 0), (3, 1, 0), (1, 3, 0), (2, 1, 1 << 62)])
+def test_depth_one_conv3d_padded_in_depth(n, kd, grid_work, strategy, monkeypatch):
+    """A conv3d of one input depth, padded along it: a 1-deep kernel gives a 3-deep output,
+    which the 2-D small-map and blocked grid kernels must not take (they crashed, or summed
+    the wrong ``g`` planes); a 3-deep kernel gives one output depth. Every path against the
+    scipy oracles."""
+    rng = np.random.default_rng(n + kd)
+    x = rng.standard_normal((n, 2, 1, 6, 6))
+    w = rng.standard_normal((8, 2, kd, 3, 3))
+    pads = ((1, 1),) * 3
+    monkeypatch.setattr(cpu_conv, "GRID_WORK", grid_work)
+    with cpu_plan.forced(strategy):
+        y = nc.conv3d(x, w, padding=1)
+        g = rng.standard_normal(y.shape)
+        dx = grad.conv3d_input(x.shape, w, g, padding=1)
+        dw = grad.conv3d_weight(x, w.shape, g, padding=1)
+    assert y.shape[2] == (3 if kd == 1 else 1)
+    one = (1, 1, 1)
+    np.testing.assert_allclose(y, conv_reference(x, w, None, one, pads, one, 1),
+                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dx, conv_input_grad_reference(x.shape, w, g, one, pads, one),
+                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dw, conv_weight_grad_reference(x, w.shape, g, one, pads, one),
+                               rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("case", [((2, 3, 9, 8), (4, 3, 3, 3), 1, 1),          # dense
                                   ((2, 4, 9, 8), (8, 1, 3, 2), (1, 2), 4),     # depthwise x2
                                   ((1, 2, 5, 6, 7), (3, 2, 2, 3, 2), 2, 1)])   # 3-D, dilated

@@ -437,7 +437,7 @@ _KBLOCK = 6
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def _grid_weight_grad_kblocks(xf, gf, dwf, geo, b0, b1):
-    """Grid weight gradient of a 2-D, ungrouped layer by blocks of :data:`_KBLOCK` filters
+    """Grid weight gradient of a 2-D, ungrouped layer (one input and output depth) by blocks of :data:`_KBLOCK` filters
     ``[b0, b1)``: for every image the block pads all input planes and grids its ``g``
     planes once, then sums three filters by three taps at a time (nine dot products of
     long runs sharing six loads a step; :func:`_grid_weight_grad_planes` pads and grids
@@ -534,7 +534,8 @@ def _grid_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
 
 def _grid_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
     args = (x.ravel(), g.ravel(), dw.ravel(), geometry.array)
-    if geometry.groups == 1 and geometry.in_size[0] == 1 and geometry.kernel[0] == 1:
+    if (geometry.groups == 1 and geometry.in_size[0] == geometry.kernel[0] == 1
+            and geometry.out_size[0] == 1):
         blocks = -(-geometry.filters // _KBLOCK)
         if geometry.macs < PARALLEL_WORK:
             _grid_weight_grad_kblocks(*args, 0, blocks)

@@ -601,9 +601,11 @@ def forced(strategy: str | None, variant: str | None = None):
         _FORCED[:] = saved
 
 
-def _eligible(x, w, groups) -> bool:
+def _eligible(x, w, y, groups) -> bool:
+    """2-D in effect: one input depth, one kernel depth and one output depth (padding along
+    a depth of 1 gives a deeper output, which the small-map kernels do not produce)."""
     return (groups == 1 and x.ndim == 5 and x.shape[2] == 1 and w.shape[2] == 1
-            and x.dtype in (np.float32, np.float64) and x.shape[0] > 0)
+            and y.shape[2] == 1 and x.dtype in (np.float32, np.float64) and x.shape[0] > 0)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -611,6 +613,7 @@ def _route(op, geometry, dtype, force, force_variant) -> Plan | None:
     """:func:`route` cached on the (cached, identity-hashed) geometry and the forced strategy."""
     geo = geometry
     if (geo.groups != 1 or geo.channels_last or geo.in_size[0] != 1 or geo.kernel[0] != 1
+            or geo.out_size[0] != 1
             or geo.batch == 0 or dtype not in (np.float32, np.float64) or geo.channels == 0):
         return None  # what forward() / input_grad() / weight_grad() refuse, op by op:
     y_size = geo.filters * int(np.prod(geo.out_size))  # per image (the batch is not 0)
@@ -680,7 +683,7 @@ def run_forward(p: Plan, x, w, bias, out, stride, lo, dilation) -> None:
 
 def forward(x, w, bias, out, stride, lo, dilation, groups) -> bool:
     """Run the forward pass with a small-map strategy when the model picks one."""
-    if not _eligible(x, w, groups) or out.size == 0 or w.shape[1] == 0:
+    if not _eligible(x, w, out, groups) or out.size == 0 or w.shape[1] == 0:
         return False
     p = plan("forward", x.shape, w.shape, out.shape, stride, lo, dilation, x.dtype.itemsize)
     if p.strategy == "legacy":
@@ -713,7 +716,7 @@ def run_input_grad(p: Plan, g, w, bias, dx, stride, lo, dilation) -> None:
 
 def input_grad(g, w, bias, dx, stride, lo, dilation, groups) -> bool:
     """Run the input gradient with a small-map strategy when the model picks one."""
-    if not _eligible(dx, w, groups) or dx.size == 0 or g.size == 0 or w.shape[1] == 0:
+    if not _eligible(dx, w, g, groups) or dx.size == 0 or g.size == 0 or w.shape[1] == 0:
         return False
     p = plan("input_grad", dx.shape, w.shape, g.shape, stride, lo, dilation, dx.dtype.itemsize)
     if p.strategy == "legacy":
@@ -744,7 +747,7 @@ def run_weight_grad(p: Plan, x, g, dw_out, stride, lo, dilation) -> None:
 
 def weight_grad(x, g, dw_out, stride, lo, dilation, groups) -> bool:
     """Run the weight gradient with a small-map strategy when the model picks one."""
-    if (not _eligible(x, dw_out, groups) or dw_out.size == 0 or g.size == 0
+    if (not _eligible(x, dw_out, g, groups) or dw_out.size == 0 or g.size == 0
             or x.shape[1] == 0):
         return False
     p = plan("weight_grad", x.shape, dw_out.shape, g.shape, stride, lo, dilation,
