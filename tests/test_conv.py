@@ -793,6 +793,69 @@ def test_channels_last_fast_paths_equal_channels_first(case, dtype):
     np.testing.assert_allclose(yl, _cl(want), **tol)
 
 
+_STEP = st.sampled_from((1, 1, 1, 2, 3))  # stride and dilation 1 (the blocked passes) most
+
+
+@given(st.integers(1, 3), st.integers(1, 19), st.integers(1, 12), st.integers(1, 12),
+       _STEP, _STEP, st.integers(0, 3), st.integers(0, 3), _STEP, _STEP, st.booleans())
+def test_depthwise_channels_last_kernels_match_the_oracles(n, c, h, w_, sh, sw, ph, pw, dh,
+                                                           dw, bias):
+    """The channels-last depthwise 3x3 kernels (cpu/depthwise.py: one pass per output where
+    every tap is inside, two or four outputs a pass at stride 1, tap by tap at the edges),
+    any stride, padding, dilation and channel count, against scipy in float64."""
+    if h + 2 * ph < 2 * dh + 1 or w_ + 2 * pw < 2 * dw + 1:
+        return  # no output (the size formulas' error)
+    rng = np.random.default_rng(h * 100 + w_)
+    x = rng.standard_normal((n, c, h, w_))
+    w = rng.standard_normal((c, 1, 3, 3))
+    b = rng.standard_normal(c) if bias else None
+    kw = dict(stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw), groups=c)
+    args = ((sh, sw), ((ph, ph), (pw, pw)), (dh, dw), c)
+    yl = nc.conv2d(_cl(x), w, b, **kw, data_format="channels_last")
+    np.testing.assert_allclose(yl, _cl(conv_reference(x, w, b, *args)), rtol=1e-10,
+                               atol=1e-10)
+    g = rng.standard_normal(yl.shape)
+    np.testing.assert_allclose(
+        grad.conv2d_weight(_cl(x), w.shape, g, **kw, data_format="channels_last"),
+        conv_weight_grad_reference(x, w.shape, np.moveaxis(g, -1, 1), *args),
+        rtol=1e-10, atol=1e-10)
+
+
+def test_depthwise_channels_last_serial_parallel_and_threads_agree_bitwise(monkeypatch):
+    """The depthwise kernels' items are fixed by the shapes: the same bits on the calling
+    thread, on one and on two threads; a NaN reaches exactly the outputs that read it."""
+    import numba
+
+    from numbaconv.cpu import depthwise
+
+    rng = np.random.default_rng(18)
+    x = rng.standard_normal((3, 17, 19, 24)).astype(np.float32)  # (N, H, W, C)
+    w = rng.standard_normal((24, 1, 3, 3)).astype(np.float32)
+    cl = dict(padding=1, groups=24, data_format="channels_last")
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    runs = []
+    default = numba.get_num_threads()
+    for work, threads in ((1 << 62, 1), (0, 1), (0, min(2, numba.config.NUMBA_NUM_THREADS))):
+        monkeypatch.setattr(depthwise, "PARALLEL_WORK", work)
+        numba.set_num_threads(threads)
+        try:
+            runs.append((nc.conv2d(x, w, **cl), grad.conv2d_weight(x, w.shape, g, **cl)))
+        finally:
+            numba.set_num_threads(default)
+    for other in runs[1:]:
+        for a, b in zip(runs[0], other, strict=True):
+            np.testing.assert_array_equal(a, b)
+    xf, gf = np.moveaxis(x, -1, 1), np.moveaxis(g, -1, 1)
+    args = ((1, 1), ((1, 1), (1, 1)), (1, 1), 24)
+    np.testing.assert_allclose(runs[0][0], _cl(conv_reference(xf, w, None, *args)),
+                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(runs[0][1], conv_weight_grad_reference(xf, w.shape, gf, *args),
+                               rtol=1e-4, atol=1e-3)
+    x[1, 5, 7, 3] = np.nan
+    hit = np.isnan(nc.conv2d(x, w, **cl))
+    assert hit.sum() == 9 and hit[1, 4:7, 6:9, 3].all()
+
+
 def test_data_format_is_checked():
     x, w = np.ones((1, 2, 5, 5)), np.ones((3, 2, 3, 3))
     for call in (lambda: nc.conv2d(x, w, data_format="NHWC"),

@@ -23,6 +23,9 @@ the input reads zero). Each launcher picks its strategy in one marked place at i
   multiply-adds): each item pads the planes it reads onto a padded-width grid so every
   tap is one long run; the same sums in the same order as the direct forward (the input
   gradient is the forward of the flipped kernel), the weight gradient reassociated;
+* *depthwise 3x3, channels-last* (:mod:`numbaconv.cpu.depthwise`, CPU only): forward and
+  weight gradient of 2-D layers with one filter per channel, any stride, padding and
+  dilation, vectorised over the channels with the taps of a pass sharing their loads;
 * *Winograd* F(2x2, 3x3) (:mod:`numbaconv.cpu.winograd`, CPU only): 2-D 3x3 stride-1
   layers (dilation up to 4) with at least 32 input and output channels, forward and input
   gradient (the input gradient of such a layer is again one), both layouts, non-finite
@@ -83,6 +86,7 @@ from ..loops.conv import (
     weight_grad_run,
 )
 from . import conv_plan as _plan
+from . import depthwise as _depthwise
 from .jit import I0, copy_elems, njit
 from .threads import run_items as _run
 from .threads import run_ranges
@@ -1181,7 +1185,9 @@ def conv_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
                           geometry.dilation)
         return
     if geometry.channels_last:
-        if not _use_gemm(geometry):
+        if _depthwise.applies(geometry):
+            _depthwise.forward(x, w, bias, out, geometry)
+        elif not _use_gemm(geometry):
             _direct_forward_cl(x, w, bias, out, geometry)
         elif _winograd_2d(geometry, geometry.lo):
             b = _bias_or_zeros(bias, geometry.filters, out.dtype)
@@ -1254,7 +1260,9 @@ def conv_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
                               geometry.dilation)
         return
     if geometry.channels_last:
-        if g.size == 0 or not _use_gemm(geometry):
+        if g.size and _depthwise.applies(geometry):
+            _depthwise.weight_grad(x, g, dw, geometry)
+        elif g.size == 0 or not _use_gemm(geometry):
             _direct_weight_grad_cl(x, g, dw, geometry)
         else:
             _gemm_weight_grad_cl(x, g, dw, geometry)

@@ -1,0 +1,242 @@
+"""CPU kernels for depthwise 3x3 convolution in channels-last layout (CPU only).
+
+A depthwise layer (``groups == C == K``: every channel its own filter) has a reduction of
+only nine taps per output, so its speed is the loads and stores it makes per multiply-add.
+In channels-last layout the channels are the contiguous axis, and these kernels vectorise
+over them (the generic channels-last loops of :mod:`numbaconv.loops.conv` load and store
+the accumulator for every few taps and the weights for every output):
+
+* forward (:func:`_forward_rows`): an item is one output row ``(n, oh)``. An output whose
+  nine taps all lie inside ``x`` is computed in one pass, its bias plus the taps in order;
+  at stride 1 and dilation 1 two neighbours share a pass and their input loads (12 loads
+  for 18 taps). The outputs near the padding are summed tap by tap (a tap outside ``x``
+  contributes nothing, as a zero would).
+* weight gradient (:func:`_weight_grad_items`): an item is a fixed block of output rows; it
+  sums ``g * x`` for every tap into its own ``(3, 3, C)`` partial, three taps a pass (four
+  outputs a pass at stride 1, sharing their loads of ``g`` and ``x``); the partials are
+  then summed in item order.
+
+Any stride, padding and dilation. The items are fixed by the shapes alone (:data:`ITEMS`),
+so the results are bitwise the same for any thread count and on the serial path. Other
+kernel sizes and channel multipliers run the generic channels-last loops.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.conv import ConvGeometry
+from .jit import njit
+from .threads import run_ranges
+
+#: weight-gradient items (blocks of output rows) a call is cut into, at most: the work per
+#: item amortises the item's partial sums, and 32 items still balance several threads
+ITEMS = 32
+
+#: multiply-adds below which the kernels run on the calling thread (as the direct kernels)
+PARALLEL_WORK = 1 << 19
+
+_U = np.uint64
+
+
+def applies(geometry: ConvGeometry) -> bool:
+    """A 2-D channels-last depthwise 3x3 layer with one filter per channel (any stride,
+    padding and dilation): what these kernels compute."""
+    geo = geometry
+    return (geo.channels_last and geo.group_channels == 1 and geo.group_filters == 1
+            and geo.in_size[0] == 1 and geo.kernel == (1, 3, 3) and geo.out_size[0] == 1
+            and geo.batch > 0 and geo.channels > 0)
+
+
+@njit(cache=True, nogil=True)
+def _interior(first: int, step: int, hi: int, n: int) -> tuple[int, int]:
+    """``[f0, f1)``: the outputs ``o < n`` whose input index ``o*step + first`` lies in
+    ``[0, hi)`` (``f1 >= f0``)."""
+    f0 = 0 if first >= 0 else (step - 1 - first) // step
+    f1 = 0 if hi - 1 < first else (hi - 1 - first) // step + 1
+    f1 = min(f1, n)
+    return min(f0, f1), f1
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _forward_rows(x, wt, bias, out, sh, sw, lh, lw, dh, dw, r0, r1):
+    """Output rows ``r0 <= r < r1`` (``r = n*Ho + oh``) of ``out`` ``(N, Ho, Wo, C)``: each
+    output is its bias (or 0) plus its nine taps in order (``wt`` ``(3, 3, C)``), those that
+    lie inside ``x`` ``(N, H, W, C)``. Where all nine do, one pass computes the output (two
+    neighbours per pass at stride 1, sharing their input loads); elsewhere tap by tap."""
+    _, H, W, C = x.shape
+    _, Ho, Wo, _ = out.shape
+    xf, wf, of = x.reshape(-1), wt.reshape(-1), out.reshape(-1)
+    zero = of.dtype.type(0)
+    c1, c2, c3 = _U(C), _U(2 * C), _U(3 * C)
+    c4, c5, c6, c7, c8 = _U(4 * C), _U(5 * C), _U(6 * C), _U(7 * C), _U(8 * C)
+    f0, f1 = _interior(-lw, sw, W - 2 * dw, Wo)
+    for r in range(r0, r1):
+        n, oh = r // Ho, r % Ho
+        ob = r * Wo * C
+        ih0 = oh * sh - lh
+        inside = ih0 >= 0 and ih0 + 2 * dh < H
+        e0, e1 = (f0, f1) if inside else (Wo, Wo)
+        # outputs with a tap outside x: bias, then the taps inside, in order
+        for e in range(e0 + (Wo - e1)):
+            ow = e if e < e0 else e1 + (e - e0)
+            o = ob + ow * C
+            for c in range(C):
+                of[_U(o + c)] = bias[c] if bias.size else zero
+            for t in range(9):
+                ih, iw = ih0 + (t // 3) * dh, ow * sw - lw + (t % 3) * dw
+                if 0 <= ih < H and 0 <= iw < W:
+                    wb, xb = t * C, ((n * H + ih) * W + iw) * C
+                    for c in range(C):
+                        of[_U(o + c)] += wf[_U(wb + c)] * xf[_U(xb + c)]
+        # outputs with every tap inside x: one pass each
+        if e1 <= e0:
+            continue
+        x0 = (n * H + ih0) * W * C - lw * C
+        r1_, r2_ = _U(dh * W * C), _U(2 * dh * W * C)
+        ow = e0
+        if sw == 1 and dw == 1:  # two outputs a pass: 12 input loads for 18 taps
+            while ow + 2 <= e1:
+                o, xb = _U(ob + ow * C), _U(x0 + ow * C)
+                for c in range(C):
+                    u = _U(c)
+                    b = bias[c] if bias.size else zero
+                    a0, a1, a2, a3 = (xf[xb + u], xf[xb + c1 + u], xf[xb + c2 + u],
+                                      xf[xb + c3 + u])
+                    w0, w1, w2 = wf[u], wf[c1 + u], wf[c2 + u]
+                    s0 = b + w0 * a0 + w1 * a1 + w2 * a2
+                    s1 = b + w0 * a1 + w1 * a2 + w2 * a3
+                    a0, a1, a2, a3 = (xf[xb + r1_ + u], xf[xb + r1_ + c1 + u],
+                                      xf[xb + r1_ + c2 + u], xf[xb + r1_ + c3 + u])
+                    w0, w1, w2 = wf[c3 + u], wf[c4 + u], wf[c5 + u]
+                    s0 = s0 + w0 * a0 + w1 * a1 + w2 * a2
+                    s1 = s1 + w0 * a1 + w1 * a2 + w2 * a3
+                    a0, a1, a2, a3 = (xf[xb + r2_ + u], xf[xb + r2_ + c1 + u],
+                                      xf[xb + r2_ + c2 + u], xf[xb + r2_ + c3 + u])
+                    w0, w1, w2 = wf[c6 + u], wf[c7 + u], wf[c8 + u]
+                    of[o + u] = s0 + w0 * a0 + w1 * a1 + w2 * a2
+                    of[o + c1 + u] = s1 + w0 * a1 + w1 * a2 + w2 * a3
+                ow += 2
+        d1, d2 = _U(dw * C), _U(2 * dw * C)
+        while ow < e1:
+            o, xb = _U(ob + ow * C), _U(x0 + ow * sw * C)
+            for c in range(C):
+                u = _U(c)
+                s0 = (bias[c] if bias.size else zero) + wf[u] * xf[xb + u]
+                s0 = s0 + wf[c1 + u] * xf[xb + d1 + u] + wf[c2 + u] * xf[xb + d2 + u]
+                s0 = (s0 + wf[c3 + u] * xf[xb + r1_ + u] + wf[c4 + u] * xf[xb + r1_ + d1 + u]
+                      + wf[c5 + u] * xf[xb + r1_ + d2 + u])
+                of[o + u] = (s0 + wf[c6 + u] * xf[xb + r2_ + u]
+                             + wf[c7 + u] * xf[xb + r2_ + d1 + u]
+                             + wf[c8 + u] * xf[xb + r2_ + d2 + u])
+            ow += 1
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _weight_grad_items(x, g, part, per, sh, sw, lh, lw, dh, dw, i0, i1):
+    """Items ``i0 <= i < i1``: ``part[i]`` ``(3, 3, C)`` = the sum of ``g * x`` over output
+    rows ``[i*per, (i+1)*per)`` for every tap: per kernel row, the outputs with a tap outside
+    ``x`` tap by tap, then the others three taps a pass (four outputs a pass at stride 1,
+    sharing their loads of ``g`` and ``x``)."""
+    N, H, W, C = x.shape
+    _, Ho, Wo, _ = g.shape
+    xf, gf = x.reshape(-1), g.reshape(-1)
+    zero = part.dtype.type(0)
+    c1, c2, c3, c4, c5 = _U(C), _U(2 * C), _U(3 * C), _U(4 * C), _U(5 * C)
+    f0, f1 = _interior(-lw, sw, W - 2 * dw, Wo)
+    for it in range(i0, i1):
+        pf = part[it].reshape(-1)
+        for q in range(pf.size):
+            pf[q] = zero
+        for r in range(it * per, min(N * Ho, (it + 1) * per)):
+            n, oh = r // Ho, r % Ho
+            gr = r * Wo * C
+            for th in range(3):
+                ih = oh * sh - lh + th * dh
+                if ih < 0 or ih >= H:
+                    continue
+                xr = (n * H + ih) * W * C
+                pb = th * 3 * C
+                for e in range(f0 + (Wo - f1)):
+                    ow = e if e < f0 else f1 + (e - f0)
+                    for tw in range(3):
+                        iw = ow * sw - lw + tw * dw
+                        if 0 <= iw < W:
+                            pt, xb, gb = pb + tw * C, xr + iw * C, gr + ow * C
+                            for c in range(C):
+                                pf[_U(pt + c)] += gf[_U(gb + c)] * xf[_U(xb + c)]
+                p0 = _U(pb)
+                ow = f0
+                if sw == 1 and dw == 1:
+                    while ow + 4 <= f1:
+                        gb, xb = _U(gr + ow * C), _U(xr + (ow - lw) * C)
+                        for c in range(C):
+                            u = _U(c)
+                            g0, g1, g2, g3 = (gf[gb + u], gf[gb + c1 + u], gf[gb + c2 + u],
+                                              gf[gb + c3 + u])
+                            a0, a1, a2 = xf[xb + u], xf[xb + c1 + u], xf[xb + c2 + u]
+                            a3, a4, a5 = xf[xb + c3 + u], xf[xb + c4 + u], xf[xb + c5 + u]
+                            pf[p0 + u] = pf[p0 + u] + g0 * a0 + g1 * a1 + g2 * a2 + g3 * a3
+                            pf[p0 + c1 + u] = (pf[p0 + c1 + u] + g0 * a1 + g1 * a2 + g2 * a3
+                                               + g3 * a4)
+                            pf[p0 + c2 + u] = (pf[p0 + c2 + u] + g0 * a2 + g1 * a3 + g2 * a4
+                                               + g3 * a5)
+                        ow += 4
+                d1, d2 = _U(dw * C), _U(2 * dw * C)
+                while ow < f1:
+                    gb, xb = _U(gr + ow * C), _U(xr + (ow * sw - lw) * C)
+                    for c in range(C):
+                        u = _U(c)
+                        g0 = gf[gb + u]
+                        pf[p0 + u] = pf[p0 + u] + g0 * xf[xb + u]
+                        pf[p0 + c1 + u] = pf[p0 + c1 + u] + g0 * xf[xb + d1 + u]
+                        pf[p0 + c2 + u] = pf[p0 + c2 + u] + g0 * xf[xb + d2 + u]
+                    ow += 1
+
+
+def forward(x, w, bias, out, geometry: ConvGeometry) -> None:
+    """``out = conv(x, w) + bias`` for a layer :func:`applies` accepts (C-contiguous arrays
+    of any shape of the layout's size; ``bias`` may be None)."""
+    geo = geometry
+    N, C = geo.batch, geo.channels
+    _, H, W = geo.in_size
+    _, Ho, Wo = geo.out_size
+    kh, kw = 3, 3
+    wt = np.ascontiguousarray(w.reshape(C, kh, kw).transpose(1, 2, 0))
+    b = np.empty(0, out.dtype) if bias is None else bias.ravel()
+    args = (x.reshape(N, H, W, C), wt, b, out.reshape(N, Ho, Wo, C), geo.stride[1],
+            geo.stride[2], geo.lo[1], geo.lo[2], geo.dilation[1], geo.dilation[2])
+    if geo.macs < PARALLEL_WORK:
+        _forward_rows(*args, 0, N * Ho)
+    else:
+        run_ranges(_forward_rows, args, N * Ho, 1)
+
+
+def weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
+    """``dw = conv_weight(x, g)`` for a layer :func:`applies` accepts (``dw`` ``(C, 1, kh,
+    kw)`` in any shape of that size)."""
+    geo = geometry
+    N, C = geo.batch, geo.channels
+    _, H, W = geo.in_size
+    _, Ho, Wo = geo.out_size
+    kh, kw = 3, 3
+    rows = N * Ho
+    per = -(-rows // ITEMS)
+    items = -(-rows // per)
+    part = np.empty((items, kh, kw, C), dtype=dw.dtype)
+    args = (x.reshape(N, H, W, C), g.reshape(N, Ho, Wo, C), part, per, geo.stride[1],
+            geo.stride[2], geo.lo[1], geo.lo[2], geo.dilation[1], geo.dilation[2])
+    if geo.macs < PARALLEL_WORK:
+        _weight_grad_items(*args, 0, items)
+    else:
+        run_ranges(_weight_grad_items, args, items, 1)
+    total = part[0] if items == 1 else _sum_in_order(part)
+    dw.reshape(C, kh, kw)[...] = total.transpose(2, 0, 1)
+
+
+def _sum_in_order(part):
+    """``part[0] + part[1] + ...`` left to right (the order is fixed by the shapes)."""
+    total = part[0].copy()
+    for i in range(1, part.shape[0]):
+        total += part[i]
+    return total
