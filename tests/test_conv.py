@@ -856,6 +856,36 @@ def test_depthwise_channels_last_serial_parallel_and_threads_agree_bitwise(monke
     assert hit.sum() == 9 and hit[1, 4:7, 6:9, 3].all()
 
 
+def test_thin_channels_last_gemm_weight_gradient_splits_positions(monkeypatch):
+    """A channels-last GEMM weight gradient with one block of channels (a 3-channel stem)
+    splits the output positions into blocks summed in order: against the oracle, and the
+    same bits on one and two threads."""
+    import numba
+
+    calls = []
+    real = cpu_conv._gemm_weight_grad_cl
+    monkeypatch.setattr(cpu_conv, "_gemm_weight_grad_cl",
+                        lambda *a: (calls.append(a[-1]), real(*a)))
+    rng = np.random.default_rng(19)
+    x = rng.standard_normal((2, 3, 130, 131))
+    ws = (8, 3, 7, 7)
+    kw = dict(stride=2, padding=3)
+    g = rng.standard_normal((2, 8, 65, 66))
+    default = numba.get_num_threads()
+    runs = []
+    for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+        numba.set_num_threads(threads)
+        try:
+            runs.append(grad.conv2d_weight(_cl(x), ws, _cl(g), **kw,
+                                           data_format="channels_last"))
+        finally:
+            numba.set_num_threads(default)
+    assert calls and int(np.prod(calls[0].out_size)) >= 2 * cpu_conv._WG_POSITIONS
+    np.testing.assert_array_equal(runs[0], runs[1])
+    want = conv_weight_grad_reference(x, ws, g, (2, 2), ((3, 3), (3, 3)), (1, 1), 1)
+    np.testing.assert_allclose(runs[0], want, rtol=1e-10, atol=1e-9)
+
+
 def test_data_format_is_checked():
     x, w = np.ones((1, 2, 5, 5)), np.ones((3, 2, 3, 3))
     for call in (lambda: nc.conv2d(x, w, data_format="NHWC"),

@@ -1078,8 +1078,8 @@ def _gemm_input_grad_cl(g, w, bias, dx, geometry: ConvGeometry) -> None:
 
 
 def _gemm_weight_grad_cl(x, g, dw, geometry: ConvGeometry) -> None:
-    """Channels-last ``dw = cols^T @ G`` per (group, block of channels), summed over the batch
-    in order."""
+    """Channels-last ``dw = cols^T @ G`` per (group, block of channels, block of positions),
+    summed over the batch in order, then over the position blocks in order."""
     geo = geometry
     N, K, groups = geo.batch, geo.filters, geo.groups
     cg, kg, taps = geo.group_channels, geo.group_filters, geo.taps
@@ -1087,30 +1087,47 @@ def _gemm_weight_grad_cl(x, g, dw, geometry: ConvGeometry) -> None:
     xf = x.ravel()
     g3 = g.reshape(N, P, K)
     dw4 = dw.reshape(groups, kg, cg, taps)
-    # channel blocks of at least 8 channels: the runs of cols stay long
+    # channel blocks of at least 8 channels: the runs of cols stay long; with fewer blocks
+    # than items (a thin layer: the 3-channel stem is one block), blocks of positions too
     cblocks = _split(cg, min(-(-_ITEMS // groups), max(1, cg // 8)))
-    items = [(gi, c0, c1) for gi in range(groups) for c0, c1 in cblocks]
+    base = [(gi, c0, c1) for gi in range(groups) for c0, c1 in cblocks]
+    pblocks = _split(P, max(1, min(-(-_ITEMS // len(base)), P // _WG_POSITIONS)))
+    items = [(b, p0, p1) for b in range(len(base)) for p0, p1 in pblocks]
+    sums: dict = {}
     local = threading.local()
+    rows = pblocks[0][1] - pblocks[0][0]
 
     def work(item):
-        gi, c0, c1 = item
+        b, p0, p1 = item
+        gi, c0, c1 = base[b]
         cb = c1 - c0
         buf = getattr(local, "buf", None)
-        if buf is None or buf.size < P * taps * cb:
-            buf = local.buf = np.empty(P * taps * (cblocks[0][1] - cblocks[0][0]), dw.dtype)
-        cols = buf[: P * taps * cb].reshape(P, taps * cb)
+        if buf is None or buf.size < rows * taps * cb:
+            buf = local.buf = np.empty(rows * taps * (cblocks[0][1] - cblocks[0][0]), dw.dtype)
+        cols = buf[: (p1 - p0) * taps * cb].reshape(p1 - p0, taps * cb)
         total = np.empty((taps * cb, kg), dtype=dw.dtype)
         part = np.empty((taps * cb, kg), dtype=dw.dtype)
         for n in range(N):  # a fixed summation order over the batch
-            _im2col_cl(xf, cols, geo.array, n, gi * cg + c0, cb, 0, P)
+            _im2col_cl(xf, cols, geo.array, n, gi * cg + c0, cb, p0, p1)
             with np.errstate(all="ignore"):
-                np.matmul(cols.T, g3[n, :, gi * kg:(gi + 1) * kg], out=total if n == 0 else part)
+                np.matmul(cols.T, g3[n, p0:p1, gi * kg:(gi + 1) * kg],
+                          out=total if n == 0 else part)
             if n:
                 total += part
-        # rows (tap, channel) -> dw[group filters, channels, taps]
-        dw4[gi, :, c0:c1, :] = total.reshape(taps, cb, kg).transpose(2, 1, 0)
+        sums[item] = total
 
     _run(work, items, _serial_items(geo))
+    for b, (gi, c0, c1) in enumerate(base):
+        total = sums[(b, *pblocks[0])]
+        for p0, p1 in pblocks[1:]:  # the position blocks in order
+            total += sums[(b, p0, p1)]
+        # rows (tap, channel) -> dw[group filters, channels, taps]
+        dw4[gi, :, c0:c1, :] = total.reshape(taps, c1 - c0, kg).transpose(2, 1, 0)
+
+
+#: output positions per block, at least, when the channels-last GEMM weight gradient splits
+#: the positions (a block is one GEMM of ``positions x taps*channels x filters``)
+_WG_POSITIONS = 2048
 
 
 def _input_runs_fit(geometry: ConvGeometry) -> bool:
