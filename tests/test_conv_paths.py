@@ -253,9 +253,11 @@ def test_bitwise_identical_at_one_and_two_threads(strategy, variant, monkeypatch
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("hw, k, with_bias", [((7, 6), 7, True), ((7, 6), 6, False),
                                               ((7, 6), 1, True),
-                                              # 4 * P <= K: channel-major patch rows
-                                              ((3, 2), 33, True), ((3, 2), 24, False),
+                                              # 4 * P <= K: channel-major patch rows,
+                                              # P > DOT_POSITIONS: one GEMM
+                                              ((4, 4), 65, True), ((4, 4), 64, False),
                                               # P <= DOT_POSITIONS: dot products
+                                              ((3, 2), 33, True), ((3, 2), 24, False),
                                               ((1, 2), 9, True), ((2, 1), 11, False)])
 def test_one_image_forward_in_filter_parts(hw, k, with_bias, dtype, monkeypatch):
     # a batch-1 layer's forward runs as one compiled kernel, its GEMM split by filters into
@@ -329,9 +331,11 @@ def test_one_image_weight_gradient_in_filter_parts(strategy, dtype, hw, k, monke
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("hw, k, pad, with_bias", [((9, 7), 17, 1, True), ((9, 7), 17, 0, False),
                                                    ((9, 7), 17, 2, True),
-                                                   # 4 * P <= K: channel-major patch rows
-                                                   ((5, 5), 40, 0, True), ((3, 3), 36, 1, False),
+                                                   # 4 * P <= K: channel-major patch rows,
+                                                   # P > DOT_POSITIONS: one GEMM
+                                                   ((6, 6), 64, 0, True), ((4, 5), 81, 1, False),
                                                    # P <= DOT_POSITIONS: row updates
+                                                   ((5, 5), 40, 0, True), ((3, 3), 36, 1, False),
                                                    ((1, 4), 17, 1, True), ((3, 4), 9, 0, False)])
 def test_one_image_input_gradient_in_position_parts(hw, k, pad, with_bias, dtype, monkeypatch):
     # batch 1: the input gradient's one GEMM split by output positions on Numba's threads

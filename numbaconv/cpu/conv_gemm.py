@@ -318,14 +318,15 @@ def _filter_dots(wf, k0, k1, rf, R, P, of, bias):
     """``of[k*P + p] = bias[k] + sum_r wf[k*R + r] * rf[p*R + r]`` for ``k0 <= k < k1``,
     ``p < P``: the filters' dot products with the patch rows, four filters at a time
     sharing each patch-row load (vectorised sums: the association is fixed at compile
-    time)."""
+    time), each group of four filters against every position while its rows are in the
+    L1 cache (the filters are read once; the patch rows, ``P*R``, stay cached)."""
     zero = of.dtype.type(0)
-    for p in range(P):
-        rb = _U(p * R)
-        k = k0
-        while k < k1:
-            if k1 - k >= 4:
-                w0, w1, w2, w3 = _U(k * R), _U((k + 1) * R), _U((k + 2) * R), _U((k + 3) * R)
+    k = k0
+    while k < k1:
+        if k1 - k >= 4:
+            w0, w1, w2, w3 = _U(k * R), _U((k + 1) * R), _U((k + 2) * R), _U((k + 3) * R)
+            for p in range(P):
+                rb = _U(p * R)
                 s0 = s1 = s2 = s3 = zero
                 for r in range(R):
                     u = _U(r)
@@ -336,45 +337,50 @@ def _filter_dots(wf, k0, k1, rf, R, P, of, bias):
                     s3 += wf[w3 + u] * v
                 for j, sj in enumerate((s0, s1, s2, s3)):
                     of[_U((k + j) * P + p)] = (bias[k + j] if bias.size else zero) + sj
-                k += 4
-            else:
-                w0 = _U(k * R)
+            k += 4
+        else:
+            w0 = _U(k * R)
+            for p in range(P):
+                rb = _U(p * R)
                 s0 = zero
                 for r in range(R):
                     s0 += wf[w0 + _U(r)] * rf[rb + _U(r)]
                 of[_U(k * P + p)] = (bias[k] if bias.size else zero) + s0
-                k += 1
+            k += 1
 
 
 @njit(cache=True, nogil=True)
 def _row_updates(gf, P, wf, K, R, r0, r1, df):
     """``df[p*R + r] = sum_k gf[k*P + p] * wf[k*R + r]`` for ``p < P``, ``r0 <= r < r1``,
     ``k`` in order (four filters' rows a pass: a quarter of the loads and stores of ``df``):
-    the input gradient's product as one pass over the filters' rows."""
+    the input gradient's product as one pass over the filters' rows, each group of four
+    applied to every position while it is in the L1 cache."""
     for p in range(P):
         for r in range(r0, r1):
             df[_U(p * R + r)] = 0
-    for p in range(P):
-        db = _U(p * R)
-        k = 0
-        while k < K:
-            if K - k >= 4:
+    k = 0
+    while k < K:
+        if K - k >= 4:
+            w0, w1, w2, w3 = _U(k * R), _U((k + 1) * R), _U((k + 2) * R), _U((k + 3) * R)
+            for p in range(P):
+                db = _U(p * R)
                 g0, g1 = gf[_U(k * P + p)], gf[_U((k + 1) * P + p)]
                 g2, g3 = gf[_U((k + 2) * P + p)], gf[_U((k + 3) * P + p)]
-                w0, w1, w2, w3 = _U(k * R), _U((k + 1) * R), _U((k + 2) * R), _U((k + 3) * R)
                 for r in range(r0, r1):
                     u = _U(r)
                     a = df[db + u] + g0 * wf[w0 + u]
                     a = a + g1 * wf[w1 + u]
                     a = a + g2 * wf[w2 + u]
                     df[db + u] = a + g3 * wf[w3 + u]
-                k += 4
-            else:
+            k += 4
+        else:
+            wb = _U(k * R)
+            for p in range(P):
+                db = _U(p * R)
                 gk = gf[_U(k * P + p)]
-                wb = _U(k * R)
                 for r in range(r0, r1):
                     df[db + _U(r)] += gk * wf[wb + _U(r)]
-                k += 1
+            k += 1
 
 
 @njit(cache=True, nogil=True, parallel=True)
