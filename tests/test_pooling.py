@@ -684,6 +684,36 @@ def test_small_map_two_by_two_gradient_serial_and_parallel_match_the_oracle(monk
     assert grad.max_pool2d_input(g, x, 2).tobytes() == want
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_two_by_two_average_kernel_gives_the_general_kernels_bits(monkeypatch, dtype):
+    """2x2 / stride-2 average pooling of whole tiles runs its own kernel: the general window
+    kernel's sums in its order (signed zeros, NaN, inf included) for avg_pool2d, a divisor
+    override and adaptive pooling to half the size; and the float64 oracle."""
+    from numbaconv.cpu import pooling as kernels
+
+    rng = np.random.default_rng(13)
+    x = rng.integers(-3, 4, (3, 4, 11, 14)).astype(dtype) * dtype(0.3)
+    x[0, 1, 2, 3] = np.nan
+    x[1, 0, 4, 5] = np.inf
+    x[2, 3, 0:2, 0:2] = -0.0
+    calls = (lambda: nc.avg_pool2d(x, 2), lambda: nc.avg_pool2d(x, 2, divisor_override=3),
+             lambda: nc.adaptive_avg_pool2d(x[..., :10, :], (5, 7)),
+             lambda: nc.avg_pool2d(x[2:, 3:, :2, :2], 2))  # a tile of -0.0
+    taken = []
+    real = kernels._avg2_rows
+    monkeypatch.setattr(kernels, "_avg2_rows", lambda *a: (taken.append(1), real(*a)))
+    fast = [c() for c in calls]
+    assert len(taken) == len(calls)
+    monkeypatch.setattr(kernels, "_avg_tiles2", lambda spec: None)
+    general = [c() for c in calls]
+    for a, b in zip(fast, general, strict=True):
+        assert a.dtype == dtype and a.tobytes() == b.tobytes()
+    assert fast[3][0, 0, 0, 0] == 0 and not np.signbit(fast[3][0, 0, 0, 0])  # 0 + -0 = +0
+    want = ref_avg_pool(x, (2, 2), (2, 2), [(0, 0)] * 2, (5, 7), True)
+    np.testing.assert_allclose(fast[0], want, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(fast[1], want * 4 / 3, rtol=1e-6, atol=1e-6)
+
+
 def test_max_pool_backward_is_deterministic_across_thread_counts():
     import numba
 

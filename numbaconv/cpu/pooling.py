@@ -359,6 +359,23 @@ def _max2_rows(x, out, H, W, oH, oW, r0, r1):
 
 
 @njit(**_JIT)
+def _avg2_rows(x, out, H, W, oH, oW, div, r0, r1, zero):
+    """Output rows ``r0 <= r < r1`` (rows: (plane, oh)) of 2x2 / stride-2 average pooling
+    with one divisor ``div``: the sums of :func:`_avg_rows` in its order (column sums of
+    the two rows, then the two columns, each from zero), over ``div``."""
+    for r in range(r0, r1):
+        oh = r % oH
+        a0 = (r // oH) * H * W + 2 * oh * W
+        b0 = a0 + W
+        o0 = r * oW
+        for ow in range(oW):
+            a, b = _U(a0 + 2 * ow), _U(b0 + 2 * ow)
+            left = (zero + x[a]) + x[b]
+            right = (zero + x[a + _U(1)]) + x[b + _U(1)]
+            out[_U(o0) + _U(ow)] = ((zero + left) + right) / div
+
+
+@njit(**_JIT)
 def _argmax2_rows(x, out, idx, H, W, oH, oW, r0, r1):
     """:func:`_max2_rows` also writing each maximum's flat in-plane index to ``idx``."""
     zero, one, two, three, four = (x.dtype.type(0), x.dtype.type(1), x.dtype.type(2),
@@ -462,7 +479,28 @@ def _tiles2(spec) -> bool:
 def _two_by_two(spec) -> bool:
     """True when ``spec`` is 2-D-like max pooling (either layout) with kernel 2, stride 2, no
     padding and no dilation, every window whole."""
-    if spec.kind not in ("max", "adaptive_max") or spec.win is None:
+    return spec.kind in ("max", "adaptive_max") and _whole_2x2_tiles(spec)
+
+
+@functools.lru_cache(maxsize=512)
+def _avg_tiles2(spec):
+    """The one divisor (in the dtype) when ``spec`` is 2-D-like channels-first average pooling
+    whose windows are whole 2x2 tiles (kernel 2, stride 2, no padding) all divided by it (4,
+    or the override): :func:`_avg2_rows` applies. Else None."""
+    if spec.kind not in ("avg", "adaptive_avg") or spec.channels_last or spec.fac is None:
+        return None
+    if not _whole_2x2_tiles(spec):
+        return None
+    oH, oW = spec.dims[4], spec.dims[5]
+    fac = spec.fac
+    if not ((fac[1, :oH] == fac[1, 0]).all() and (fac[2, :oW] == fac[2, 0]).all()):
+        return None
+    return (fac[0, 0] * fac[1, 0]) * fac[2, 0]  # (the general kernel's product, its dtype)
+
+
+def _whole_2x2_tiles(spec) -> bool:
+    """Kernel 2, stride 2, no padding, no dilation, 2-D-like, every window whole."""
+    if spec.win is None:
         return False
     D, H, W, oD, oH, oW = spec.dims
     if D != 1 or oD != 1 or oH == 0 or oW == 0 or spec.geo[1] != 1 or spec.geo[2] != 1:
@@ -1017,6 +1055,9 @@ def avg_pool(spec, x, out) -> None:
     if spec.channels_last:
         _launch(_avg_rows_cl, (xf, of, spec.win, spec.fac, D, H, W, spec.channels, oD, oH, oW),
                 spec.batch * oD * oH, spec.work, zero)
+    elif (div := _avg_tiles2(spec)) is not None:
+        _launch(_avg2_rows, (xf, of, H, W, oH, oW, div), spec.batch * spec.channels * oH,
+                spec.work, zero)
     else:
         _launch(_avg_rows, (xf, of, spec.win, spec.geo, spec.fac, D, H, W, oD, oH, oW),
                 spec.batch * spec.channels * oD * oH, spec.work, zero)
