@@ -189,20 +189,13 @@ class Plan:
 # ----------------------------------------------------------------------------- the cost model
 
 
-#: cycles per element of a GEMM's result beyond its multiply-adds: OpenBLAS zeroes the
-#: result first (beta = 0) and its kernels then add into it, passes that a short reduction
-#: does not hide ((128, 3, 32, 32) -> 32, reduction 28: a memset was 12% of the call, and
-#: the direct kernels 10% faster than the GEMM the model had picked)
-_C_PASS = 1.0
-
-
 def _gemm(m: float, n: float, k: float, lanes: int, itemsize: int) -> float:
     """Cycles of one single-threaded BLAS GEMM ``(m x k) @ (k x n)`` (0 when it is empty)."""
     if m <= 0 or n <= 0 or k <= 0:
         return 0.0
     rate = 4.0 * lanes * (4 / itemsize)  # 2 FMA pipes x 2 flops
     eff = 0.92 * (m / (m + 6.0)) * (n / (n + 10.0)) * (k / (k + 6.0))
-    return 2.0 * m * n * k / (rate * eff) + m * n * _C_PASS
+    return 2.0 * m * n * k / (rate * eff)
 
 
 def _vec(elems: float, ops: float, lanes: int, runs: float = 0.0) -> float:
@@ -321,6 +314,14 @@ def _cost_gemm_nhwc(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, itemsize,
     return cyc, (nb, rb, items)
 
 
+#: cycles per output element of the channel-major forward beyond its multiply-adds: each
+#: image's GEMM writes a whole (K, Ho*Wo) map, which OpenBLAS zeroes first (beta = 0) and its
+#: kernels then add into; with a thin layer's short reduction that is not hidden ((128, 3,
+#: 32, 32) -> 32, reduction 28: a memset was 12% of the call, and the direct kernels 8-10%
+#: faster than this strategy, which the model had picked)
+_C_PASS = 1.0
+
+
 def _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach):
     """Estimated cycles, and (nb, rb, items), of the channel-major batched GEMM strategy
     (forward, weight gradient)."""
@@ -345,6 +346,7 @@ def _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach):
     copy = N * R * P * ((0.3 if sw == 1 else 1.2) + 24.0 / Wo)  # (a loop start per row of Wo)
     if op == "forward":
         gemm = N * -(-Ho // rb) * _gemm(K, rb * Wo, R + 1, mach.gemm_lanes, itemsize)
+        gemm += N * K * P * _C_PASS
         items = blocks
     else:
         gemm = blocks * _gemm(K, R, nb * P, mach.gemm_lanes, itemsize)
