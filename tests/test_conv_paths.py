@@ -391,9 +391,16 @@ def test_dense_layer_as_a_one_pixel_convolution(dtype):
 
 
 def test_kernel_gemm_is_numpys_row_major_gemm():
-    # the CBLAS gemm the one-image kernels call, against numpy's matmul: every transpose,
-    # leading dimensions wider than the rows, both dtypes; unknown dtypes get None
+    # the CBLAS gemm the one-image kernels call (its address, called by blas.gemm_at from
+    # compiled code), against numpy's matmul: every transpose, leading dimensions wider than
+    # the rows, both dtypes; unknown dtypes get None
+    from numba import njit
+
     from numbaconv.cpu import blas, threads
+
+    @njit
+    def call(fn, ta, tb, a, lda, b, ldb, c):
+        blas.gemm_at(fn, blas.ROW_MAJOR, ta, tb, 7, 9, 12, 1.0, a, lda, b, ldb, 0.0, c, 11)
 
     if not threads.can_pin_blas():
         pytest.skip("no BLAS pin (threadpoolctl): the kernels are not used")
@@ -408,9 +415,8 @@ def test_kernel_gemm_is_numpys_row_major_gemm():
             A = np.ascontiguousarray(a.T) if ta else a
             B = np.ascontiguousarray(b.T) if tb else b
             c = np.full((7, 11), 5.0, dtype)  # ldc 11: the last two columns stay
-            gemm(blas.ROW_MAJOR, blas.TRANS if ta else blas.NO_TRANS,
-                 blas.TRANS if tb else blas.NO_TRANS, 7, 9, 12, 1.0, A.ctypes.data,
-                 A.shape[1], B.ctypes.data, B.shape[1], 0.0, c.ctypes.data, 11)
+            call(gemm, blas.TRANS if ta else blas.NO_TRANS, blas.TRANS if tb else blas.NO_TRANS,
+                 A, A.shape[1], B, B.shape[1], c)
             tol = 1e-12 if dtype == np.float64 else 1e-5
             np.testing.assert_allclose(c[:, :9], a.astype(np.float64) @ b, rtol=tol, atol=tol)
             assert (c[:, 9:] == 5).all()

@@ -5,9 +5,11 @@ A ``prange`` kernel that runs one GEMM per part (the one-image convolutions of
 BLAS, which is not numpy's: with the wheels of numpy 2.4 and scipy 1.17, scipy bundles an
 older OpenBLAS (0.3.30 against 0.3.31), whose small GEMMs are up to 1.6x slower (a
 121 x 289 x 32 sgemm, a batch-1 layer's filter part: 50 us against numpy's 32, one Zen 2
-core). So the kernels take numpy's CBLAS ``?gemm`` as an argument instead, a ctypes
-function found by threadpoolctl among the BLAS libraries loaded (an argument, not a
-global: Numba caches a kernel that takes a function pointer, never one that bakes it in).
+core). So the kernels take the address of numpy's CBLAS ``?gemm`` (found by threadpoolctl
+among the BLAS libraries loaded) as an argument and call it with :func:`gemm_at` (an
+argument, not a global: Numba caches a kernel that takes a function's address, never one
+that bakes it in). The address is a NumPy integer, not the ctypes function: Numba types a
+ctypes function argument in Python on every call, 2.5 us of a batch-1 layer's call.
 
 Only the scipy-openblas builds that numpy's and scipy's wheels ship are used, whose symbol
 names fix the integer width (``scipy_cblas_sgemm64_``: 64-bit, numpy's; ``scipy_cblas_sgemm``:
@@ -20,8 +22,13 @@ pins, and callers hold that pin around the kernels.
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
+from typing import cast
 
 import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
 
 from .threads import blas_libraries, can_pin_blas
 
@@ -53,9 +60,71 @@ def _find(dtype):
 
 def kernel_gemm(dtype):
     """The CBLAS ``?gemm`` for ``dtype`` (float32 or float64) that compiled kernels may
-    call from Numba's threads, or None where none is known to be safe or BLAS cannot be
-    pinned to one thread (:func:`numbaconv.cpu.threads.can_pin_blas`)."""
+    call from Numba's threads (through :func:`gemm_at`), or None where none is known to be
+    safe or BLAS cannot be pinned to one thread (:func:`numbaconv.cpu.threads.can_pin_blas`).
+
+    It is the function's address: an ``np.int64`` for a build with 64-bit integers, an
+    ``np.uint64`` for one with 32-bit integers. A scalar costs Numba's dispatcher nothing to
+    type, where the ctypes function itself cost 2.5 us a call (typed in Python each time)."""
     key = np.dtype(dtype).char
     if key not in _FOUND:
-        _FOUND[key] = _find(np.dtype(dtype)) if key in "fd" else None
-    return _FOUND[key] if can_pin_blas() else None
+        fn = _find(np.dtype(dtype)) if key in "fd" else None
+        if fn is None:
+            _FOUND[key] = None
+        else:
+            address = ctypes.cast(fn, ctypes.c_void_p).value or 0
+            wide = fn.argtypes[3] is ctypes.c_int64
+            _FOUND[key] = (np.int64(address) if wide else np.uint64(address), fn)
+    found = _FOUND[key]
+    return found[0] if found is not None and can_pin_blas() else None
+
+
+@intrinsic
+def _gemm_at(typingctx, fn, order, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c,
+             ldc):
+    """``?gemm(order, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)``, the
+    CBLAS function at address ``fn`` (:func:`kernel_gemm`: ``int64``, a build with 64-bit
+    integers; ``uint64``, 32-bit), on the data of the C-contiguous arrays ``a``, ``b``, ``c``
+    (of one float dtype, each starting where the matrix starts)."""
+    arrays = (a, b, c)
+    if not (isinstance(fn, types.Integer) and getattr(fn, "bitwidth", 0) == 64
+            and all(isinstance(t, types.Array) for t in arrays)
+            and a.dtype == b.dtype == c.dtype and a.dtype in (types.float32, types.float64)
+            and all(isinstance(t, types.Integer) for t in (order, transa, transb, m, n, k, lda,
+                                                           ldb, ldc))
+            and all(isinstance(t, (types.Float, types.Integer)) for t in (alpha, beta))):
+        return None
+    sig = types.void(fn, order, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    ity = types.int64 if getattr(fn, "signed", True) else types.int32
+    real_ty = a.dtype
+
+    def codegen(context, builder, signature, args):
+        tys = signature.args
+        i32 = ir.IntType(32)
+        iw = context.get_value_type(ity)
+        real = context.get_value_type(real_ty)
+        ptr = real.as_pointer()
+        fnty = ir.FunctionType(ir.VoidType(), [i32, i32, i32, iw, iw, iw, real, ptr, iw, ptr,
+                                               iw, real, ptr, iw])
+
+        def as_(i, ty):
+            return context.cast(builder, args[i], tys[i], ty)
+
+        def data(i):
+            arr = context.make_array(tys[i])(context, builder, args[i])
+            return builder.bitcast(arr.data, ptr)
+
+        target = builder.inttoptr(args[0], fnty.as_pointer())
+        builder.call(target, [as_(1, types.int32), as_(2, types.int32), as_(3, types.int32),
+                              as_(4, ity), as_(5, ity), as_(6, ity), as_(7, real_ty), data(8),
+                              as_(9, ity), data(10), as_(11, ity), as_(12, real_ty), data(13),
+                              as_(14, ity)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: :func:`_gemm_at` as kernels call it, ``gemm_at(fn, order, transa, transb, m, n, k, alpha,
+#: a, lda, b, ldb, beta, c, ldc)`` (Numba supplies the typing context; the cast tells type
+#: checkers so)
+gemm_at = cast("Callable[..., None]", _gemm_at)

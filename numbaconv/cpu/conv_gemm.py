@@ -49,7 +49,7 @@ import numpy as np
 from numba import prange
 
 from . import threads
-from .blas import NO_TRANS, ROW_MAJOR, TRANS, kernel_gemm
+from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_at, kernel_gemm
 from .jit import I0 as _I0
 from .jit import I1 as _I1
 from .jit import njit
@@ -309,8 +309,8 @@ def _forward_one(gemm, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, p
     wl = _pack_filters_one(w, bias, parts)
     for i in prange(parts):
         k0, k1 = i * K // parts, (i + 1) * K // parts
-        gemm(ROW_MAJOR, NO_TRANS, TRANS, k1 - k0, P, R1, 1.0, wl[k0:].ctypes, R1, rows.ctypes,
-             R1, 0.0, of[k0 * P:].ctypes, P)
+        gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, k1 - k0, P, R1, 1.0, wl[k0:], R1, rows,
+             R1, 0.0, of[k0 * P:], P)
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -406,8 +406,8 @@ def _forward_one_cm(gemm, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo
             b = bias[k] if bias.size else zero
             for p in range(P):
                 of[_U(k * P + p)] = b
-        gemm(ROW_MAJOR, NO_TRANS, TRANS, k1 - k0, P, R, 1.0, wf[k0 * R:].ctypes, R,
-             rows.ctypes, R, 1.0, of[k0 * P:].ctypes, P)
+        gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, k1 - k0, P, R, 1.0, wf[k0 * R:], R,
+             rows, R, 1.0, of[k0 * P:], P)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -421,8 +421,8 @@ def _weight_grad_one(gemm, x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, p
     total = np.empty((K, R), dtype=x.dtype)
     for i in prange(parts):
         k0, k1 = i * K // parts, (i + 1) * K // parts
-        gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, k1 - k0, R, P, 1.0, g2[k0:].ctypes, P, rows.ctypes,
-             R, 0.0, total[k0:].ctypes, R)
+        gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, k1 - k0, R, P, 1.0, g2[k0:], P, rows,
+             R, 0.0, total[k0:], R)
         _unpack_filters(total[k0:k1], dwo[k0:k1])
 
 
@@ -474,8 +474,8 @@ def _weight_grad_one_cm(gemm, x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo
     df = dwo.reshape(-1)
     for i in prange(parts):
         k0, k1 = i * K // parts, (i + 1) * K // parts
-        gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, k1 - k0, R, P, 1.0, g2[k0:].ctypes, P, rows.ctypes,
-             R, 0.0, df[k0 * R:].ctypes, R)
+        gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, k1 - k0, R, P, 1.0, g2[k0:], P, rows,
+             R, 0.0, df[k0 * R:], R)
 
 
 def _weight_grad_one_image(x, g2, dw_out, geo, Ho: int, Wo: int) -> bool:
@@ -507,8 +507,8 @@ def _input_grad_one(gemm, g2, w, bias, dx, kh, kw, sh, sw, lh, lw, dh, dw, Ho, W
     gf = g2.reshape(-1)
     for i in prange(parts):
         p0, p1 = i * P // parts, (i + 1) * P // parts
-        gemm(ROW_MAJOR, TRANS, NO_TRANS, p1 - p0, R, K, 1.0, gf[p0:].ctypes, P, wl.ctypes,
-             R + 1, 0.0, drows[p0:].ctypes, R)
+        gemm_at(gemm, ROW_MAJOR, TRANS, NO_TRANS, p1 - p0, R, K, 1.0, gf[p0:], P, wl,
+             R + 1, 0.0, drows[p0:], R)
     _row2im(drows, dx, bias, _I0, _I1, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo)
 
 
@@ -544,8 +544,8 @@ def _input_grad_one_cm(gemm, g2, w, bias, dx, kh, kw, sh, sw, lh, lw, dh, dw, Ho
     else:
         for i in prange(parts):
             p0, p1 = i * P // parts, (i + 1) * P // parts
-            gemm(ROW_MAJOR, TRANS, NO_TRANS, p1 - p0, R, K, 1.0, gf[p0:].ctypes, P, wf.ctypes,
-                 R, 0.0, drows[p0:].ctypes, R)
+            gemm_at(gemm, ROW_MAJOR, TRANS, NO_TRANS, p1 - p0, R, K, 1.0, gf[p0:], P, wf,
+                 R, 0.0, drows[p0:], R)
     _row2im_channel_major(drows, dx, bias, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo)
 
 

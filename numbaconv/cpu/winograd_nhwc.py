@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .blas import NO_TRANS, ROW_MAJOR, TRANS, kernel_gemm
+from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_at, kernel_gemm
 from .conv_gemm import _add_into, _buffer
 from .jit import I0 as _I0
 from .jit import I1 as _I1
@@ -414,8 +414,8 @@ def _forward_one(gemm, x, U, V, M, out, bias, lh, lw, nty, ntx):
     T = nty * ntx
     _input_transform(x, V, _I0, _I1, _I0, nty, lh, lw, ntx)
     for e in prange(16):
-        gemm(ROW_MAJOR, NO_TRANS, TRANS, K, T, C, 1.0, U[e].ctypes, C, V[e].ctypes, C, 0.0,
-             M[e].ctypes, T)
+        gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, K, T, C, 1.0, U[e], C, V[e], C, 0.0,
+             M[e], T)
     return _output_transform(M, out, bias, _I0, _I1, _I0, nty, ntx) == 0
 
 
