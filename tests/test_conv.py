@@ -826,8 +826,6 @@ def test_depthwise_channels_last_serial_parallel_and_threads_agree_bitwise(monke
     thread, on one and on two threads; a NaN reaches exactly the outputs that read it."""
     import numba
 
-    from numbaconv.cpu import depthwise
-
     rng = np.random.default_rng(18)
     x = rng.standard_normal((3, 17, 19, 24)).astype(np.float32)  # (N, H, W, C)
     w = rng.standard_normal((24, 1, 3, 3)).astype(np.float32)
@@ -836,7 +834,7 @@ def test_depthwise_channels_last_serial_parallel_and_threads_agree_bitwise(monke
     runs = []
     default = numba.get_num_threads()
     for work, threads in ((1 << 62, 1), (0, 1), (0, min(2, numba.config.NUMBA_NUM_THREADS))):
-        monkeypatch.setattr(depthwise, "PARALLEL_WORK", work)
+        monkeypatch.setattr(cpu_conv, "PARALLEL_WORK", work)
         numba.set_num_threads(threads)
         try:
             runs.append((nc.conv2d(x, w, **cl), grad.conv2d_weight(x, w.shape, g, **cl)))

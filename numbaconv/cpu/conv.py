@@ -1203,7 +1203,7 @@ def conv_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
         return
     if geometry.channels_last:
         if _depthwise.applies(geometry):
-            _depthwise.forward(x, w, bias, out, geometry)
+            _depthwise.forward(x, w, bias, out, geometry, geometry.macs < PARALLEL_WORK)
         elif not _use_gemm(geometry):
             _direct_forward_cl(x, w, bias, out, geometry)
         elif _winograd_2d(geometry, geometry.lo):
@@ -1278,7 +1278,7 @@ def conv_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
         return
     if geometry.channels_last:
         if g.size and _depthwise.applies(geometry):
-            _depthwise.weight_grad(x, g, dw, geometry)
+            _depthwise.weight_grad(x, g, dw, geometry, geometry.macs < PARALLEL_WORK)
         elif g.size == 0 or not _use_gemm(geometry):
             _direct_weight_grad_cl(x, g, dw, geometry)
         else:

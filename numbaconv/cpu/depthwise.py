@@ -26,15 +26,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.conv import ConvGeometry
+from ..loops.conv import span
 from .jit import njit
 from .threads import run_ranges
 
 #: weight-gradient items (blocks of output rows) a call is cut into, at most: the work per
 #: item amortises the item's partial sums, and 32 items still balance several threads
 ITEMS = 32
-
-#: multiply-adds below which the kernels run on the calling thread (as the direct kernels)
-PARALLEL_WORK = 1 << 19
 
 _U = np.uint64
 
@@ -46,16 +44,6 @@ def applies(geometry: ConvGeometry) -> bool:
     return (geo.channels_last and geo.group_channels == 1 and geo.group_filters == 1
             and geo.in_size[0] == 1 and geo.kernel == (1, 3, 3) and geo.out_size[0] == 1
             and geo.batch > 0 and geo.channels > 0)
-
-
-@njit(cache=True, nogil=True)
-def _interior(first: int, step: int, hi: int, n: int) -> tuple[int, int]:
-    """``[f0, f1)``: the outputs ``o < n`` whose input index ``o*step + first`` lies in
-    ``[0, hi)`` (``f1 >= f0``)."""
-    f0 = 0 if first >= 0 else (step - 1 - first) // step
-    f1 = 0 if hi - 1 < first else (hi - 1 - first) // step + 1
-    f1 = min(f1, n)
-    return min(f0, f1), f1
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
@@ -70,7 +58,7 @@ def _forward_rows(x, wt, bias, out, sh, sw, lh, lw, dh, dw, r0, r1):
     zero = of.dtype.type(0)
     c1, c2, c3 = _U(C), _U(2 * C), _U(3 * C)
     c4, c5, c6, c7, c8 = _U(4 * C), _U(5 * C), _U(6 * C), _U(7 * C), _U(8 * C)
-    f0, f1 = _interior(-lw, sw, W - 2 * dw, Wo)
+    f0, f1 = span(0, W - 2 * dw, -lw, sw, Wo)
     for r in range(r0, r1):
         n, oh = r // Ho, r % Ho
         ob = r * Wo * C
@@ -143,7 +131,7 @@ def _weight_grad_items(x, g, part, per, sh, sw, lh, lw, dh, dw, i0, i1):
     xf, gf = x.reshape(-1), g.reshape(-1)
     zero = part.dtype.type(0)
     c1, c2, c3, c4, c5 = _U(C), _U(2 * C), _U(3 * C), _U(4 * C), _U(5 * C)
-    f0, f1 = _interior(-lw, sw, W - 2 * dw, Wo)
+    f0, f1 = span(0, W - 2 * dw, -lw, sw, Wo)
     for it in range(i0, i1):
         pf = part[it].reshape(-1)
         for q in range(pf.size):
@@ -194,9 +182,10 @@ def _weight_grad_items(x, g, part, per, sh, sw, lh, lw, dh, dw, i0, i1):
                     ow += 1
 
 
-def forward(x, w, bias, out, geometry: ConvGeometry) -> None:
+def forward(x, w, bias, out, geometry: ConvGeometry, serial: bool) -> None:
     """``out = conv(x, w) + bias`` for a layer :func:`applies` accepts (C-contiguous arrays
-    of any shape of the layout's size; ``bias`` may be None)."""
+    of any shape of the layout's size; ``bias`` may be None); ``serial``: on the calling
+    thread (the launcher's threshold, :data:`numbaconv.cpu.conv.PARALLEL_WORK`)."""
     geo = geometry
     N, C = geo.batch, geo.channels
     _, H, W = geo.in_size
@@ -206,15 +195,15 @@ def forward(x, w, bias, out, geometry: ConvGeometry) -> None:
     b = np.empty(0, out.dtype) if bias is None else bias.ravel()
     args = (x.reshape(N, H, W, C), wt, b, out.reshape(N, Ho, Wo, C), geo.stride[1],
             geo.stride[2], geo.lo[1], geo.lo[2], geo.dilation[1], geo.dilation[2])
-    if geo.macs < PARALLEL_WORK:
+    if serial:
         _forward_rows(*args, 0, N * Ho)
     else:
         run_ranges(_forward_rows, args, N * Ho, 1)
 
 
-def weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
+def weight_grad(x, g, dw, geometry: ConvGeometry, serial: bool) -> None:
     """``dw = conv_weight(x, g)`` for a layer :func:`applies` accepts (``dw`` ``(C, 1, kh,
-    kw)`` in any shape of that size)."""
+    kw)`` in any shape of that size); ``serial`` as for :func:`forward`."""
     geo = geometry
     N, C = geo.batch, geo.channels
     _, H, W = geo.in_size
@@ -226,7 +215,7 @@ def weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
     part = np.empty((items, kh, kw, C), dtype=dw.dtype)
     args = (x.reshape(N, H, W, C), g.reshape(N, Ho, Wo, C), part, per, geo.stride[1],
             geo.stride[2], geo.lo[1], geo.lo[2], geo.dilation[1], geo.dilation[2])
-    if geo.macs < PARALLEL_WORK:
+    if serial:
         _weight_grad_items(*args, 0, items)
     else:
         run_ranges(_weight_grad_items, args, items, 1)
