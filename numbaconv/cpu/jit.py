@@ -15,6 +15,8 @@ dispatcher's on-disk cache is a :class:`KernelCache`, which
 * serialises those steps between processes with a lock file next to the
   index, so concurrent writers neither lose each other's entries (which would
   recompile them forever) nor overwrite each other's files;
+* loads without Numba's full context refresh, which a warm first call paid
+  0.25 s for (see :meth:`KernelCache.load_overload`);
 * skips saving, keeping the compiled code, when the cache directory turns out
   not to be writable;
 * is stale when any kernel source changes, not only the kernel's own module:
@@ -53,6 +55,7 @@ import numba
 import numpy as np
 from numba.core import cgutils, sigutils, types
 from numba.core.caching import FunctionCache
+from numba.core.runtime import rtsys
 from numba.extending import intrinsic
 
 #: 0 and 1 as one kernel passes them to another: ``int64`` values, not literals (see above)
@@ -83,8 +86,18 @@ class KernelCache(FunctionCache):
         self._cache_file._source_stamp = (stamp, sources_digest())
 
     def load_overload(self, sig, target_context):
+        # Numba's own load first refreshes the target context: it imports and installs
+        # every typing and lowering registry (numba.np.arraymath imports scipy.linalg),
+        # 0.25 s of a warm first call that loading machine code does not need. Code
+        # loaded from the cache needs only the symbols the context's creation added and
+        # the runtime's (NRT) allocation functions; a compilation refreshes the context
+        # itself. (A kernel that hashed, with a dict or set, would also need
+        # numba.cpython.hashing's symbols: no kernel does, and the cache tests would
+        # fail if one did.)
         try:
-            cres = super().load_overload(sig, target_context)
+            rtsys.initialize(target_context)
+            with self._guard_against_spurious_io_errors():
+                cres = self._load_overload(sig, target_context)
         except Exception:  # unreadable entry: compile again (the save then replaces it)
             return None
         if cres is not None:
