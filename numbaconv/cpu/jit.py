@@ -55,7 +55,7 @@ import numba
 import numpy as np
 from numba.core import cgutils, sigutils, types
 from numba.core.caching import FunctionCache
-from numba.core.runtime import rtsys
+from numba.core.runtime.nrt import rtsys
 from numba.extending import intrinsic
 
 #: 0 and 1 as one kernel passes them to another: ``int64`` values, not literals (see above)
