@@ -307,6 +307,38 @@ def test_one_image_winograd_forward(pad, nan):
     np.testing.assert_allclose(results[0][ok], want[ok], rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("nb, rb", [(5, 5), (2, 5), (1, 2)])  # the batch; images; tile rows
+def test_winograd_forward_compiled_blocks_match_python_threads(nb, rb, monkeypatch):
+    # the Winograd forward runs its blocks from one compiled kernel (each block's 16 GEMMs
+    # and transforms on Numba's threads); without a compiled-kernel BLAS, on Python threads.
+    # Both compute every block alike: the same bits, at one and two threads, and the oracle
+    from numbaconv.cpu import blas, winograd_nhwc
+
+    if blas.kernel_gemm(np.float64) is None:
+        pytest.skip("no compiled-BLAS kernels on this machine: the compiled path is unused")
+    rng = np.random.default_rng(nb)
+    x = rng.standard_normal((5, 16, 9, 8))
+    w = rng.standard_normal((33, 16, 3, 3))
+    b = rng.standard_normal(33)
+    monkeypatch.setattr(conv_plan, "_nb_wino", lambda *a: (nb, rb))
+    conv_plan._plan_cached.cache_clear()
+    conv_plan._route.cache_clear()
+    try:
+        with conv_plan.forced("winograd_nhwc"):
+            plan = _plan_of("forward", x, w, (1, 1), ((1, 1), (1, 1)), (1, 1))
+            assert (plan.strategy, plan.nb, plan.rb) == ("winograd_nhwc", nb, rb)
+            compiled = _at_one_and_two_threads(lambda: nc.conv2d(x, w, b, padding=1))
+            monkeypatch.setattr(winograd_nhwc, "kernel_gemm", lambda dtype: None)
+            python = nc.conv2d(x, w, b, padding=1)
+    finally:
+        conv_plan._plan_cached.cache_clear()
+        conv_plan._route.cache_clear()
+    np.testing.assert_array_equal(compiled[0], compiled[1])
+    np.testing.assert_array_equal(compiled[0], python)
+    want = ref_forward(x, w, b, (1, 1), ((1, 1), (1, 1)), (1, 1))
+    np.testing.assert_allclose(compiled[0], want, rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("strategy", ["gemm_nhwc", "gemm_nchw"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("hw, k", [((8, 7), 17), ((3, 4), 33)])  # (3, 4): P < K / 2

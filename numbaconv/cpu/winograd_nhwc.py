@@ -11,8 +11,8 @@ vectorised along ``(tile column, channel)``:
   whole row of tiles, at one contiguous run of ``ntx * C`` elements;
 * input transform ``V[e, t, c] = (B^T d B)[e]``: per row of tiles, 16 loops, each
   a signed sum of 4 runs (:func:`_input_transform`);
-* 16 GEMMs ``M[e] = V[e] @ U[e]`` ``(T x C) @ (C x K)`` (``np.matmul``, single-threaded
-  BLAS), ``T`` the tiles of a block of images;
+* 16 GEMMs ``M[e] = V[e] @ U[e]`` ``(T x C) @ (C x K)``, ``T`` the tiles of a block of
+  images;
 * output transform ``A^T M A`` in two passes of 3-run sums per row of tiles, bias
   added, a check for non-finite values, then one transposing copy into ``out``.
 
@@ -27,6 +27,16 @@ inputs, so every function here returns False when an output came out non-finite
 and the caller recomputes the call with a method that keeps a NaN local (the
 channels-last GEMM).
 
+The forward pass runs its blocks one after another from one compiled kernel
+(:func:`_forward_blocks`): each block's 16 GEMMs (numpy's CBLAS called from compiled code,
+:mod:`numbaconv.cpu.blas`) and its transforms split over Numba's threads. That uses
+every core on one block, where blocks on Python threads left one core idle whenever a
+batch was one or two blocks (a 16-image batch of 5x5 maps is one block of 64 tiles), and
+small GEMMs called through ``np.matmul`` from two Python threads at once ran at ~1.2x
+one thread. (16, 64, 5, 5) -> 128, two threads: 424 -> 256 us (PyTorch 290). The
+gradients, and the forward pass without such a BLAS, run blocks on Python threads
+(``np.matmul``, single-threaded BLAS); either way every block is computed alike.
+
 Determinism: blocks of images and the work items are functions of the shapes
 only (:mod:`numbaconv.cpu.conv_plan`), partial sums are added in a fixed order.
 2-D, 3x3, stride 1, dilation 1, ``groups == 1`` only.
@@ -39,8 +49,6 @@ from numba import prange
 
 from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_at, kernel_gemm
 from .conv_gemm import _add_into, _buffer
-from .jit import I0 as _I0
-from .jit import I1 as _I1
 from .jit import njit
 from .threads import one_blas_thread
 from .threads import run_items as _run
@@ -99,10 +107,10 @@ def _phase_planes(xf, src0, C, H, W, ph, Hp, Wh, r0, lh, lw):
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def _input_transform(x, V, n0, n1, ty0, ty1, lh, lw, ntx):
+def _input_transform(x, V, n0, n1, ty0, ty1, lh, lw, ntx, t0):
     """``V[e, t, c] = (B^T d_t B)[e]`` for the tile rows ``[ty0, ty1)`` of images ``[n0, n1)``:
-    tile ``t = ((n - n0)*nr + ty - ty0)*ntx + tx`` reads padded rows ``2ty + i`` and columns
-    ``2tx + j`` (``i, j < 4``) of image ``n``, padded ``lh`` / ``lw`` before."""
+    tile ``t = t0 + ((n - n0)*nr + ty - ty0)*ntx + tx`` reads padded rows ``2ty + i`` and
+    columns ``2tx + j`` (``i, j < 4``) of image ``n``, padded ``lh`` / ``lw`` before."""
     C, H, W = x.shape[1], x.shape[3], x.shape[4]
     nr = ty1 - ty0
     Hp = 2 * nr + 2
@@ -115,7 +123,7 @@ def _input_transform(x, V, n0, n1, ty0, ty1, lh, lw, ntx):
     for n in range(n0, n1):
         _phase_planes(xf, n * C * H * W, C, H, W, ph, Hp, Wh, 2 * ty0, lh, lw)
         for ty in range(nr):
-            tb = _U(((n - n0) * nr + ty) * ntx * C)
+            tb = _U((t0 + ((n - n0) * nr + ty) * ntx) * C)
             for i in range(4):
                 ra = 2 * ty + _BA[i]
                 rb = 2 * ty + _BB[i]
@@ -190,11 +198,11 @@ def _grad_transform(g, Gt, n0, n1, ty0, ty1, ntx):
 
 
 @njit(cache=True, nogil=True)
-def _output_transform(M, out, bias, n0, n1, ty0, ty1, ntx):
+def _output_transform(M, out, bias, n0, n1, ty0, ty1, ntx, k0, k1):
     """``out[n, k, 2ty + a, 2tx + b] = bias[k] + (A^T M_t A)[a, b]`` for the tile rows
-    ``[ty0, ty1)`` of images ``[n0, n1)`` (outputs beyond the map dropped); ``M`` holds
-    16 planes ``(K, T)``. Returns the number of output channels holding a NaN or an inf
-    (0 normally).
+    ``[ty0, ty1)`` of images ``[n0, n1)`` (outputs beyond the map dropped) and the output
+    channels ``[k0, k1)``; ``M`` holds 16 planes ``(K, T)``. Returns the number of those
+    channels holding a NaN or an inf (0 normally).
 
     Per channel, vectorised along the block's tiles, one store stream a loop (more
     make LLVM give up vectorising for want of alias checks): ``S = M A`` (8 runs), the
@@ -208,7 +216,7 @@ def _output_transform(M, out, bias, n0, n1, ty0, ty1, ntx):
     S = np.empty(8 * T, dtype=out.dtype)   # S[i, b] = sum_j A^T[b, j] M[i, j]
     Y = np.empty(4 * T, dtype=out.dtype)   # Y[a, b] = bias + sum_i A^T[a, i] S[i, b]
     bad = 0
-    for k in range(K):
+    for k in range(k0, k1):
         kb = _U(k * T)
         for i in range(4):
             m0 = _U(4 * i) * es + kb
@@ -406,17 +414,34 @@ def blocks(N: int, nty: int, nb: int, rb: int):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _forward_one(gemm, x, U, V, M, out, bias, lh, lw, nty, ntx):
-    """One image in one block: the input transform, the 16 GEMMs ``M_e = U_e @ V_e^T`` on
-    Numba's threads (each a call of ``gemm``, :func:`numbaconv.cpu.blas.kernel_gemm`), the
-    output transform; False when an output came out non-finite."""
+def _forward_blocks(gemm, x, w, U, V, M, out, bias, lh, lw, nty, ntx, blks, parts):
+    """Every block on Numba's threads, one block after another: the weight transform in
+    ``parts`` filter ranges, then per block (``blks[j] = n0, n1, ty0, ty1``) the input
+    transform in two halves of its images, the 16 GEMMs ``M_e = U_e @ V_e^T`` (each a call
+    of ``gemm``, :func:`numbaconv.cpu.blas.kernel_gemm`) and the output transform in
+    ``parts`` filter ranges; False when an output came out non-finite. Every value is
+    computed as a block of the Python-thread path computes it (the splits are over
+    independent values), so the two paths agree bit for bit."""
     K, C = U.shape[1], U.shape[2]
-    T = nty * ntx
-    _input_transform(x, V, _I0, _I1, _I0, nty, lh, lw, ntx)
-    for e in prange(16):
-        gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, K, T, C, 1.0, U[e], C, V[e], C, 0.0,
-             M[e], T)
-    return _output_transform(M, out, bias, _I0, _I1, _I0, nty, ntx) == 0
+    for i in prange(parts):
+        _weight_transform(w, U, i * K // parts, (i + 1) * K // parts)
+    bad = 0
+    for j in range(blks.shape[0]):
+        n0, n1, ty0, ty1 = blks[j, 0], blks[j, 1], blks[j, 2], blks[j, 3]
+        nr = ty1 - ty0
+        T = (n1 - n0) * nr * ntx
+        halves = 2 if n1 - n0 >= 2 else 1
+        for h in prange(halves):
+            a = n0 + h * (n1 - n0) // halves
+            b = n0 + (h + 1) * (n1 - n0) // halves
+            _input_transform(x, V, a, b, ty0, ty1, lh, lw, ntx, (a - n0) * nr * ntx)
+        for e in prange(16):
+            gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, K, T, C, 1.0, U[e], C, V[e], C, 0.0,
+                 M[e], T)
+        for i in prange(parts):
+            bad += _output_transform(M, out, bias, n0, n1, ty0, ty1, ntx, i * K // parts,
+                                     (i + 1) * K // parts)
+    return bad == 0
 
 
 def forward(x, w, bias, out, lh: int, lw: int, nb: int, rb: int) -> bool:
@@ -430,14 +455,16 @@ def forward(x, w, bias, out, lh: int, lw: int, nb: int, rb: int) -> bool:
     nty, ntx = tiles(Ho, Wo)
     dtype = out.dtype
     U = np.empty((16, K, C), dtype)
-    _weight_transform(w.reshape(K, C, 3, 3), U, 0, K)
     b = np.zeros(K, dtype) if bias is None else bias
     items = blocks(N, nty, nb, rb)
-    if len(items) == 1 and N == 1 and (gemm := kernel_gemm(dtype)) is not None:  # batch 1
-        T = nty * ntx
+    if (gemm := kernel_gemm(dtype)) is not None:
+        T = max((n1 - n0) * (ty1 - ty0) for n0, n1, ty0, ty1 in items) * ntx
         V, Mb = _planes("wV", T * C, dtype), _planes("wM", K * T, dtype)
         with one_blas_thread():
-            return _forward_one(gemm, x, U, V, Mb, out, b, lh, lw, nty, ntx)
+            return _forward_blocks(gemm, x, w.reshape(K, C, 3, 3), U, V, Mb, out, b, lh, lw,
+                                   nty, ntx, np.array(items, np.int64).reshape(-1, 4),
+                                   2 if K >= 32 else 1)
+    _weight_transform(w.reshape(K, C, 3, 3), U, 0, K)
     bad = [0] * len(items)
 
     def work(i):
@@ -445,11 +472,11 @@ def forward(x, w, bias, out, lh: int, lw: int, nb: int, rb: int) -> bool:
         T = (n1 - n0) * (ty1 - ty0) * ntx
         V = _planes("wV", T * C, dtype)
         Mb = _planes("wM", K * T, dtype)
-        _input_transform(x, V, n0, n1, ty0, ty1, lh, lw, ntx)
+        _input_transform(x, V, n0, n1, ty0, ty1, lh, lw, ntx, 0)
         with np.errstate(all="ignore"):  # non-finite data is redone by the caller
             np.matmul(U, V[:, :T * C].reshape(16, T, C).transpose(0, 2, 1),
                       out=Mb[:, :K * T].reshape(16, K, T))
-        bad[i] = _output_transform(Mb, out, b, n0, n1, ty0, ty1, ntx)
+        bad[i] = _output_transform(Mb, out, b, n0, n1, ty0, ty1, ntx, 0, K)
 
     _run(work, range(len(items)))
     return not any(bad)
@@ -476,7 +503,7 @@ def weight_grad(x, g, dw, lh: int, lw: int, nb: int, rb: int, items: int) -> boo
             T = (n1 - n0) * (ty1 - ty0) * ntx
             V = _planes("wV", T * C, dtype)
             Gt = _planes("wM", K * T, dtype)
-            _input_transform(x, V, n0, n1, ty0, ty1, lh, lw, ntx)
+            _input_transform(x, V, n0, n1, ty0, ty1, lh, lw, ntx, 0)
             _grad_transform(g, Gt, n0, n1, ty0, ty1, ntx)
             a = Gt[:, :K * T].reshape(16, T, K).transpose(0, 2, 1)
             b = V[:, :T * C].reshape(16, T, C)
