@@ -307,11 +307,15 @@ def test_one_image_winograd_forward(pad, nan):
     np.testing.assert_allclose(results[0][ok], want[ok], rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("nb, rb", [(5, 5), (2, 5), (1, 2)])  # the batch; images; tile rows
-def test_winograd_forward_compiled_blocks_match_python_threads(nb, rb, monkeypatch):
-    # the Winograd forward runs its blocks from one compiled kernel (each block's 16 GEMMs
+@pytest.mark.parametrize("op, nb, rb", [  # blocks: the batch; two images; two tile rows
+    (op, nb, rb) for op in ("forward", "input_grad", "weight_grad")
+    for nb, rb in ((5, 5), (2, 5), (1, 2)) if op != "input_grad" or rb == 5])
+def test_winograd_compiled_blocks_match_python_threads(op, nb, rb, monkeypatch):
+    # the Winograd passes run their blocks from one compiled kernel (each block's 16 GEMMs
     # and transforms on Numba's threads); without a compiled-kernel BLAS, on Python threads.
-    # Both compute every block alike: the same bits, at one and two threads, and the oracle
+    # Both compute every block alike: the same bits, at one and two threads, and the oracle.
+    # (The input gradient's adjoint form takes whole images; the weight gradient sums its
+    # blocks in two work items.)
     from numbaconv.cpu import blas, winograd_nhwc
 
     if blas.kernel_gemm(np.float64) is None:
@@ -320,22 +324,31 @@ def test_winograd_forward_compiled_blocks_match_python_threads(nb, rb, monkeypat
     x = rng.standard_normal((5, 16, 9, 8))
     w = rng.standard_normal((33, 16, 3, 3))
     b = rng.standard_normal(33)
+    g = rng.standard_normal((5, 33, 9, 8))
+    pads = ((1, 1), (1, 1))
+    call = {"forward": lambda: nc.conv2d(x, w, b, padding=1),
+            "input_grad": lambda: grad.conv2d_input(x.shape, w, g, padding=1),
+            "weight_grad": lambda: grad.conv2d_weight(x, w.shape, g, padding=1)}[op]
     monkeypatch.setattr(conv_plan, "_nb_wino", lambda *a: (nb, rb))
+    monkeypatch.setattr(conv_plan, "_items_for", lambda cycles, blocks: min(2, blocks))
     conv_plan._plan_cached.cache_clear()
     conv_plan._route.cache_clear()
     try:
-        with conv_plan.forced("winograd_nhwc"):
-            plan = _plan_of("forward", x, w, (1, 1), ((1, 1), (1, 1)), (1, 1))
-            assert (plan.strategy, plan.nb, plan.rb) == ("winograd_nhwc", nb, rb)
-            compiled = _at_one_and_two_threads(lambda: nc.conv2d(x, w, b, padding=1))
+        with conv_plan.forced("winograd_nhwc", "adjoint" if op == "input_grad" else None):
+            plan = _plan_of(op, x, w, (1, 1), pads, (1, 1))
+            assert plan.strategy == "winograd_nhwc" and plan.nb == nb
+            assert op != "weight_grad" or plan.items == (1 if nb == 5 else 2)
+            compiled = _at_one_and_two_threads(call)
             monkeypatch.setattr(winograd_nhwc, "kernel_gemm", lambda dtype: None)
-            python = nc.conv2d(x, w, b, padding=1)
+            python = call()
     finally:
         conv_plan._plan_cached.cache_clear()
         conv_plan._route.cache_clear()
     np.testing.assert_array_equal(compiled[0], compiled[1])
     np.testing.assert_array_equal(compiled[0], python)
-    want = ref_forward(x, w, b, (1, 1), ((1, 1), (1, 1)), (1, 1))
+    want = {"forward": lambda: ref_forward(x, w, b, (1, 1), pads, (1, 1)),
+            "input_grad": lambda: ref_input_grad_s1(x.shape, w, g, pads),
+            "weight_grad": lambda: ref_weight_grad_s1(x, g, w.shape[2:], pads)}[op]()
     np.testing.assert_allclose(compiled[0], want, rtol=1e-10, atol=1e-10)
 
 

@@ -27,15 +27,16 @@ inputs, so every function here returns False when an output came out non-finite
 and the caller recomputes the call with a method that keeps a NaN local (the
 channels-last GEMM).
 
-The forward pass runs its blocks one after another from one compiled kernel
-(:func:`_forward_blocks`): each block's 16 GEMMs (numpy's CBLAS called from compiled code,
-:mod:`numbaconv.cpu.blas`) and its transforms split over Numba's threads. That uses
-every core on one block, where blocks on Python threads left one core idle whenever a
-batch was one or two blocks (a 16-image batch of 5x5 maps is one block of 64 tiles), and
-small GEMMs called through ``np.matmul`` from two Python threads at once ran at ~1.2x
-one thread. (16, 64, 5, 5) -> 128, two threads: 424 -> 256 us (PyTorch 290). The
-gradients, and the forward pass without such a BLAS, run blocks on Python threads
-(``np.matmul``, single-threaded BLAS); either way every block is computed alike.
+Each pass runs its blocks one after another from one compiled kernel
+(:func:`_forward_blocks`, :func:`_input_grad_blocks`, :func:`_weight_grad_blocks`): each
+block's 16 GEMMs (numpy's CBLAS called from compiled code, :mod:`numbaconv.cpu.blas`) and
+its transforms split over Numba's threads. That uses every core on one block, where
+blocks on Python threads left one core idle whenever a batch was one or two blocks (a
+16-image batch of 5x5 maps is one block of 64 tiles), and small GEMMs called through
+``np.matmul`` from two Python threads at once ran at ~1.2x one thread. (16, 64, 5, 5) ->
+128, two threads: forward 424 -> 256 us (PyTorch 290), input gradient 390 -> 230-275 us
+(PyTorch 310-390). Without such a BLAS the blocks run on Python threads (``np.matmul``,
+single-threaded BLAS); either way every block is computed alike, bit for bit.
 
 Determinism: blocks of images and the work items are functions of the shapes
 only (:mod:`numbaconv.cpu.conv_plan`), partial sums are added in a fixed order.
@@ -159,10 +160,10 @@ def _signed(i):
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def _grad_transform(g, Gt, n0, n1, ty0, ty1, ntx):
+def _grad_transform(g, Gt, n0, n1, ty0, ty1, ntx, t0):
     """``Gt[e, t, k] = (A g_t A^T)[e]`` for the 2x2 output-gradient tiles of the tile rows
-    ``[ty0, ty1)`` of images ``[n0, n1)`` (zero beyond the map); ``Gt`` holds 16 planes
-    ``(T, K)``. Each image goes through channels-last even/odd column planes (as the
+    ``[ty0, ty1)`` of images ``[n0, n1)`` (zero beyond the map), tile ``t`` numbered from
+    ``t0`` as in :func:`_input_transform`; ``Gt`` holds 16 planes ``(T, K)``. Each image goes through channels-last even/odd column planes (as the
     input does), then every element is a signed sum of four runs of ``ntx*K``."""
     K, Ho, Wo = g.shape[1], g.shape[3], g.shape[4]
     nr = ty1 - ty0
@@ -176,7 +177,7 @@ def _grad_transform(g, Gt, n0, n1, ty0, ty1, ntx):
     for n in range(n0, n1):
         _phase_planes(gf, n * K * Ho * Wo, K, Ho, Wo, ph, Hp, Wh, 2 * ty0, 0, 0)
         for ty in range(nr):
-            tb = _U(((n - n0) * nr + ty) * L)
+            tb = _U((t0 + ((n - n0) * nr + ty) * ntx) * K)
             p00 = _U((2 * ty) * Wh * K)                 # row 0, even column
             p01 = _U((Hp + 2 * ty) * Wh * K)            # row 0, odd column
             p10 = _U((2 * ty + 1) * Wh * K)
@@ -271,10 +272,11 @@ def _output_transform(M, out, bias, n0, n1, ty0, ty1, ntx, k0, k1):
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def _input_adjoint(dV, dx, bias, n0, n1, lh, lw, nty, ntx):
+def _input_adjoint(dV, dx, bias, n0, n1, lh, lw, nty, ntx, t0):
     """``dx[n, c] = bias[c] +`` the sum over the tiles of image ``n`` of ``B dV_t B^T`` added
     back where the forward tile read its input (the adjoint of :func:`_input_transform`)
-    for whole images ``[n0, n1)``; ``dV`` holds 16 planes ``(T, C)``.
+    for whole images ``[n0, n1)``, tiles numbered from ``t0``; ``dV`` holds 16 planes
+    ``(T, C)``.
 
     Per tile row, vectorised along ``(tile column, channel)``, one store stream a loop:
     ``Z = dV B^T`` (16 runs), then each of the 16 elements of ``B Z`` added into the
@@ -295,7 +297,7 @@ def _input_adjoint(dV, dx, bias, n0, n1, lh, lw, nty, ntx):
         for i in range(2 * Hp * Wh * C):
             acc[_U(i)] = 0
         for ty in range(nty):
-            tb = _U(((n - n0) * nty + ty) * L)
+            tb = _U((t0 + ((n - n0) * nty + ty) * ntx) * C)
             # Z[a, j] = sum_b dV[a, b] B^T[b, j]: columns of B^T are e0, e1 - e2 + e3,
             # -e0 + e1 + e2, -e3 (here B^T's rows' supports give the same shape)
             for a in range(4):
@@ -482,6 +484,66 @@ def forward(x, w, bias, out, lh: int, lw: int, nb: int, rb: int) -> bool:
     return not any(bad)
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def _weight_grad_blocks(gemm, x, g, V, Gt, sums, part, lh, lw, ntx, blks, starts):
+    """:func:`weight_grad`'s work items one after another, each block on Numba's threads: item
+    ``i`` sums the blocks ``blks[starts[i]:starts[i + 1]]`` in order into ``sums[i]``
+    (``(16, K, C)``): per block the input and output-gradient transforms in two halves of
+    its images, then the 16 GEMMs ``Gt_e^T @ V_e`` (the first block's written into the sum,
+    the others' into ``part`` and added). The same values, added in the same order, as
+    the Python-thread path."""
+    K, C = sums.shape[2], sums.shape[3]
+    for i in range(starts.shape[0] - 1):
+        for j in range(starts[i], starts[i + 1]):
+            n0, n1, ty0, ty1 = blks[j, 0], blks[j, 1], blks[j, 2], blks[j, 3]
+            nr = ty1 - ty0
+            T = (n1 - n0) * nr * ntx
+            halves = 2 if n1 - n0 >= 2 else 1
+            for h in prange(halves):
+                a = n0 + h * (n1 - n0) // halves
+                b = n0 + (h + 1) * (n1 - n0) // halves
+                _input_transform(x, V, a, b, ty0, ty1, lh, lw, ntx, (a - n0) * nr * ntx)
+                _grad_transform(g, Gt, a, b, ty0, ty1, ntx, (a - n0) * nr * ntx)
+            first = j == starts[i]
+            for e in prange(16):
+                dst = sums[i, e] if first else part[e]
+                gemm_at(gemm, ROW_MAJOR, TRANS, NO_TRANS, K, C, T, 1.0, Gt[e], K, V[e], C,
+                     0.0, dst, C)
+                if not first:
+                    _add_into(sums[i, e], part[e])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _input_grad_blocks(gemm, g, w, U, Gt, dV, dx, bias, lh, lw, nty, ntx, nb, parts):
+    """:func:`input_grad` with its blocks one after another, each on Numba's threads: the
+    weight transform in ``parts`` filter ranges, then per block of ``nb`` images the
+    output-gradient transform and the adjoint in two halves of its images and the 16 GEMMs
+    ``Gt_e @ U_e``; False when a value came out non-finite. The same values as the
+    Python-thread path."""
+    K = U.shape[1]
+    C = U.shape[2]
+    N = dx.shape[0]
+    for i in prange(parts):
+        _weight_transform(w, U, i * K // parts, (i + 1) * K // parts)
+    bad = 0
+    for n0 in range(0, N, nb):
+        n1 = min(N, n0 + nb)
+        T = (n1 - n0) * nty * ntx
+        halves = 2 if n1 - n0 >= 2 else 1
+        for h in prange(halves):
+            a = n0 + h * (n1 - n0) // halves
+            b = n0 + (h + 1) * (n1 - n0) // halves
+            _grad_transform(g, Gt, a, b, 0, nty, ntx, (a - n0) * nty * ntx)
+        for e in prange(16):
+            gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, T, C, K, 1.0, Gt[e], K, U[e], C,
+                 0.0, dV[e], C)
+        for h in prange(halves):
+            a = n0 + h * (n1 - n0) // halves
+            b = n0 + (h + 1) * (n1 - n0) // halves
+            bad += _input_adjoint(dV, dx, bias, a, b, lh, lw, nty, ntx, (a - n0) * nty * ntx)
+    return bad == 0
+
+
 def weight_grad(x, g, dw, lh: int, lw: int, nb: int, rb: int, items: int) -> bool:
     """``dw = conv2d_weight(x, g)`` (3x3, stride 1, padding ``lh``/``lw`` before) as one
     reduction over all tiles of all images: blocks of ``nb`` images or ``rb`` tile rows,
@@ -495,6 +557,18 @@ def weight_grad(x, g, dw, lh: int, lw: int, nb: int, rb: int, items: int) -> boo
     blks = blocks(N, nty, nb, rb)
     items = max(1, min(items, len(blks)))
     runs = [blks[i * len(blks) // items:(i + 1) * len(blks) // items] for i in range(items)]
+    if (gemm := kernel_gemm(dtype)) is not None:
+        T = max((n1 - n0) * (ty1 - ty0) for n0, n1, ty0, ty1 in blks) * ntx
+        sums = np.empty((items, 16, K, C), dtype)
+        starts = np.array([i * len(blks) // items for i in range(items + 1)], np.int64)
+        with one_blas_thread(), np.errstate(all="ignore"):
+            _weight_grad_blocks(gemm, x, g, _planes("wV", T * C, dtype),
+                                _planes("wM", K * T, dtype), sums,
+                                _buffer("wP", (16, K, C), dtype), lh, lw, ntx,
+                                np.array(blks, np.int64).reshape(-1, 4), starts)
+            for p in sums[1:]:
+                _add_into(sums[0], p)
+        return _weight_grad_out(sums[0].reshape(16, K * C), dw) == 0
     parts = [np.empty((16, K * C), dtype) for _ in range(items)]
 
     def work(i):
@@ -504,7 +578,7 @@ def weight_grad(x, g, dw, lh: int, lw: int, nb: int, rb: int, items: int) -> boo
             V = _planes("wV", T * C, dtype)
             Gt = _planes("wM", K * T, dtype)
             _input_transform(x, V, n0, n1, ty0, ty1, lh, lw, ntx, 0)
-            _grad_transform(g, Gt, n0, n1, ty0, ty1, ntx)
+            _grad_transform(g, Gt, n0, n1, ty0, ty1, ntx, 0)
             a = Gt[:, :K * T].reshape(16, T, K).transpose(0, 2, 1)
             b = V[:, :T * C].reshape(16, T, C)
             with np.errstate(all="ignore"):
@@ -535,8 +609,14 @@ def input_grad(g, w, bias, dx, lh: int, lw: int, nb: int) -> bool:
     nty, ntx = tiles(Ho, Wo)
     dtype = dx.dtype
     U = np.empty((16, K, C), dtype)
-    _weight_transform(w.reshape(K, C, 3, 3), U, 0, K)
     b = np.zeros(C, dtype) if bias is None else bias
+    if (gemm := kernel_gemm(dtype)) is not None:
+        T = min(nb, N) * nty * ntx
+        with one_blas_thread():
+            return _input_grad_blocks(gemm, g, w.reshape(K, C, 3, 3), U,
+                                      _planes("wM", K * T, dtype), _planes("wV", T * C, dtype),
+                                      dx, b, lh, lw, nty, ntx, nb, 2 if K >= 32 else 1)
+    _weight_transform(w.reshape(K, C, 3, 3), U, 0, K)
     items = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
     bad = [0] * len(items)
 
@@ -545,10 +625,10 @@ def input_grad(g, w, bias, dx, lh: int, lw: int, nb: int) -> bool:
         T = (n1 - n0) * nty * ntx
         Gt = _planes("wM", K * T, dtype)
         dV = _planes("wV", T * C, dtype)
-        _grad_transform(g, Gt, n0, n1, 0, nty, ntx)
+        _grad_transform(g, Gt, n0, n1, 0, nty, ntx, 0)
         with np.errstate(all="ignore"):
             np.matmul(Gt[:, :K * T].reshape(16, T, K), U, out=dV[:, :T * C].reshape(16, T, C))
-        bad[i] = _input_adjoint(dV, dx, b, n0, n1, lh, lw, nty, ntx)
+        bad[i] = _input_adjoint(dV, dx, b, n0, n1, lh, lw, nty, ntx, 0)
 
     _run(work, range(len(items)))
     return not any(bad)
