@@ -418,7 +418,7 @@ def _cost_winograd_nhwc(op, N, C, K, Ho, Wo, itemsize, mach):
     # rows of Wo copied into the map
     out = _vec(N * T1 * K, 32, lanes, 0) + N * K * Ho * (Wo + 8.0)
     gemm = nblk * 16 * _gemm(K, T, C, mach.gemm_lanes, itemsize)
-    if op == "forward" and N == 1 and nblk == 1:  # the one-image kernel: GEMMs on the cores
+    if op == "forward":  # the blocks' GEMMs run on the cores (cpu/winograd_nhwc.py)
         gemm /= min(mach.cores, 16)
     fixed = 16 * K * C * 3.0
     return inp + gemm + out + fixed + _overhead(nblk), (nb, rb, nblk)
