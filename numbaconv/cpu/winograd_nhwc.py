@@ -415,11 +415,27 @@ def blocks(N: int, nty: int, nb: int, rb: int):
     return [(n, n + 1, t0, min(nty, t0 + rb)) for n in range(N) for t0 in range(0, nty, rb)]
 
 
+@njit(inline="always")
+def _half(h, halves, n0, n1, ty0, ty1, ntx):
+    """Part ``h`` of ``halves`` of a block for its transforms: a share of its images, or of a
+    one-image block, of its tile rows; ``(n0, n1, ty0, ty1, t0)``, ``t0`` its first tile in
+    the block's numbering."""
+    nr = ty1 - ty0
+    if n1 - n0 >= 2:
+        a = n0 + h * (n1 - n0) // halves
+        b = n0 + (h + 1) * (n1 - n0) // halves
+        return a, b, ty0, ty1, (a - n0) * nr * ntx
+    r0 = ty0 + h * nr // halves
+    r1 = ty0 + (h + 1) * nr // halves
+    return n0, n1, r0, r1, (r0 - ty0) * ntx
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def _forward_blocks(gemm, x, w, U, V, M, out, bias, lh, lw, nty, ntx, blks, parts):
     """Every block on Numba's threads, one block after another: the weight transform in
     ``parts`` filter ranges, then per block (``blks[j] = n0, n1, ty0, ty1``) the input
-    transform in two halves of its images, the 16 GEMMs ``M_e = U_e @ V_e^T`` (each a call
+    transform in two halves of its images (of a one-image block, of its tile rows), the 16
+    GEMMs ``M_e = U_e @ V_e^T`` (each a call
     of ``gemm``, :func:`numbaconv.cpu.blas.kernel_gemm`) and the output transform in
     ``parts`` filter ranges; False when an output came out non-finite. Every value is
     computed as a block of the Python-thread path computes it (the splits are over
@@ -432,11 +448,10 @@ def _forward_blocks(gemm, x, w, U, V, M, out, bias, lh, lw, nty, ntx, blks, part
         n0, n1, ty0, ty1 = blks[j, 0], blks[j, 1], blks[j, 2], blks[j, 3]
         nr = ty1 - ty0
         T = (n1 - n0) * nr * ntx
-        halves = 2 if n1 - n0 >= 2 else 1
+        halves = 2 if n1 - n0 >= 2 or nr >= 2 else 1
         for h in prange(halves):
-            a = n0 + h * (n1 - n0) // halves
-            b = n0 + (h + 1) * (n1 - n0) // halves
-            _input_transform(x, V, a, b, ty0, ty1, lh, lw, ntx, (a - n0) * nr * ntx)
+            a, b, r0, r1, t0 = _half(h, halves, n0, n1, ty0, ty1, ntx)
+            _input_transform(x, V, a, b, r0, r1, lh, lw, ntx, t0)
         for e in prange(16):
             gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, K, T, C, 1.0, U[e], C, V[e], C, 0.0,
                  M[e], T)
@@ -489,7 +504,7 @@ def _weight_grad_blocks(gemm, x, g, V, Gt, sums, part, lh, lw, ntx, blks, starts
     """:func:`weight_grad`'s work items one after another, each block on Numba's threads: item
     ``i`` sums the blocks ``blks[starts[i]:starts[i + 1]]`` in order into ``sums[i]``
     (``(16, K, C)``): per block the input and output-gradient transforms in two halves of
-    its images, then the 16 GEMMs ``Gt_e^T @ V_e`` (the first block's written into the sum,
+    its images (or tile rows), then the 16 GEMMs ``Gt_e^T @ V_e`` (the first block's written into the sum,
     the others' into ``part`` and added). The same values, added in the same order, as
     the Python-thread path."""
     K, C = sums.shape[2], sums.shape[3]
@@ -498,12 +513,11 @@ def _weight_grad_blocks(gemm, x, g, V, Gt, sums, part, lh, lw, ntx, blks, starts
             n0, n1, ty0, ty1 = blks[j, 0], blks[j, 1], blks[j, 2], blks[j, 3]
             nr = ty1 - ty0
             T = (n1 - n0) * nr * ntx
-            halves = 2 if n1 - n0 >= 2 else 1
+            halves = 2 if n1 - n0 >= 2 or nr >= 2 else 1
             for h in prange(halves):
-                a = n0 + h * (n1 - n0) // halves
-                b = n0 + (h + 1) * (n1 - n0) // halves
-                _input_transform(x, V, a, b, ty0, ty1, lh, lw, ntx, (a - n0) * nr * ntx)
-                _grad_transform(g, Gt, a, b, ty0, ty1, ntx, (a - n0) * nr * ntx)
+                a, b, r0, r1, t0 = _half(h, halves, n0, n1, ty0, ty1, ntx)
+                _input_transform(x, V, a, b, r0, r1, lh, lw, ntx, t0)
+                _grad_transform(g, Gt, a, b, r0, r1, ntx, t0)
             first = j == starts[i]
             for e in prange(16):
                 dst = sums[i, e] if first else part[e]
