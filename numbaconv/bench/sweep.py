@@ -2,7 +2,8 @@
 
 The layers of the course notes' small CNNs (Keras MNIST net, Fashion-MNIST
 net) at the batch sizes they are run with, plus a few small-map layers
-(channels 3 to 128, maps 3x3 to 32x32, batch 1 to 256): forward, input
+(channels 3 to 128, maps 3x3 to 32x32, batch 1 to 256; a batch of 16 for three layers,
+where a batch is one or a few blocks of work): forward, input
 gradient, weight gradient and bias gradient, float32. The peer is PyTorch CPU
 with 2 threads: ``torch.nn.functional.conv2d`` for the forward pass and
 ``torch.ops.aten.convolution_backward`` (PyTorch's own backward kernels) with one
@@ -22,9 +23,11 @@ LAYERS = [
     ("keras1", (64, 1, 28, 28), 32, 0),
     ("keras1", (256, 1, 28, 28), 32, 0),
     ("keras2", (1, 32, 13, 13), 64, 0),
+    ("keras2", (16, 32, 13, 13), 64, 0),
     ("keras2", (64, 32, 13, 13), 64, 0),
     ("keras2", (256, 32, 13, 13), 64, 0),
     ("keras3", (1, 64, 5, 5), 128, 0),
+    ("keras3", (16, 64, 5, 5), 128, 0),
     ("keras3", (64, 64, 5, 5), 128, 0),
     ("keras3", (256, 64, 5, 5), 128, 0),
     ("fashion1", (1, 1, 28, 28), 32, 1),
@@ -34,11 +37,12 @@ LAYERS = [
     ("cifar1", (128, 3, 32, 32), 32, 1),
     ("small", (128, 32, 16, 16), 64, 1),
     ("small", (1, 64, 14, 14), 64, 1),
+    ("tiny", (16, 128, 3, 3), 128, 1),
     ("tiny", (256, 128, 3, 3), 128, 1),
 ]
 
 #: bias gradients only read ``g``: a few of its shapes, batch 1 to 256
-BIAS_LAYERS = [LAYERS[i] for i in (0, 1, 5, 7, 10, 12, 14, 16)]
+BIAS_LAYERS = [LAYERS[i] for i in (0, 1, 6, 9, 12, 14, 16, 19)]
 
 OPS = ("forward", "input_grad", "weight_grad")
 
