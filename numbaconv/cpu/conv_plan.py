@@ -224,6 +224,9 @@ def _nb_gemm(N, P, R, K, itemsize, l2, reduce_=False):
     nb = max(nb, -(-128 // P))
     if not reduce_:  # output-parallel: keep >= 4 blocks while each keeps >= 256 rows
         nb = min(nb, max(-(-256 // P), -(-N // 4)))
+    else:  # a reduction: as many blocks, evenly filled ((16, 64, 5, 5): 8 + 8 images where
+        # 15 + 1 left the second work item idle, and its model counted two full blocks)
+        nb = -(-N // -(-N // max(1, nb)))
     return max(1, min(N, nb))
 
 
