@@ -50,6 +50,7 @@ from numba import prange
 
 from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_at, kernel_gemm
 from .conv_gemm import _add_into, _buffer
+from .jit import I0 as _I0
 from .jit import njit
 from .threads import one_blas_thread
 from .threads import run_items as _run
@@ -547,7 +548,7 @@ def _input_grad_blocks(gemm, g, w, U, Gt, dV, dx, bias, lh, lw, nty, ntx, nb, pa
         for h in prange(halves):
             a = n0 + h * (n1 - n0) // halves
             b = n0 + (h + 1) * (n1 - n0) // halves
-            _grad_transform(g, Gt, a, b, 0, nty, ntx, (a - n0) * nty * ntx)
+            _grad_transform(g, Gt, a, b, _I0, nty, ntx, (a - n0) * nty * ntx)
         for e in prange(16):
             gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, T, C, K, 1.0, Gt[e], K, U[e], C,
                  0.0, dV[e], C)
