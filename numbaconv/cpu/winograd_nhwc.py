@@ -417,6 +417,15 @@ def blocks(N: int, nty: int, nb: int, rb: int):
 
 
 @njit(inline="always")
+def _block(blks, j, ntx):
+    """Block ``j`` of ``blks`` (rows ``n0, n1, ty0, ty1``): ``(n0, n1, ty0, ty1, T, halves)``,
+    ``T`` its tiles, ``halves`` the parts its transforms split into (see :func:`_half`)."""
+    n0, n1, ty0, ty1 = blks[j, 0], blks[j, 1], blks[j, 2], blks[j, 3]
+    nr = ty1 - ty0
+    return n0, n1, ty0, ty1, (n1 - n0) * nr * ntx, 2 if n1 - n0 >= 2 or nr >= 2 else 1
+
+
+@njit(inline="always")
 def _half(h, halves, n0, n1, ty0, ty1, ntx):
     """Part ``h`` of ``halves`` of a block for its transforms: a share of its images, or of a
     one-image block, of its tile rows; ``(n0, n1, ty0, ty1, t0)``, ``t0`` its first tile in
@@ -446,10 +455,7 @@ def _forward_blocks(gemm, x, w, U, V, M, out, bias, lh, lw, nty, ntx, blks, part
         _weight_transform(w, U, i * K // parts, (i + 1) * K // parts)
     bad = 0
     for j in range(blks.shape[0]):
-        n0, n1, ty0, ty1 = blks[j, 0], blks[j, 1], blks[j, 2], blks[j, 3]
-        nr = ty1 - ty0
-        T = (n1 - n0) * nr * ntx
-        halves = 2 if n1 - n0 >= 2 or nr >= 2 else 1
+        n0, n1, ty0, ty1, T, halves = _block(blks, j, ntx)
         for h in prange(halves):
             a, b, r0, r1, t0 = _half(h, halves, n0, n1, ty0, ty1, ntx)
             _input_transform(x, V, a, b, r0, r1, lh, lw, ntx, t0)
@@ -505,16 +511,13 @@ def _weight_grad_blocks(gemm, x, g, V, Gt, sums, part, lh, lw, ntx, blks, starts
     """:func:`weight_grad`'s work items one after another, each block on Numba's threads: item
     ``i`` sums the blocks ``blks[starts[i]:starts[i + 1]]`` in order into ``sums[i]``
     (``(16, K, C)``): per block the input and output-gradient transforms in two halves of
-    its images (or tile rows), then the 16 GEMMs ``Gt_e^T @ V_e`` (the first block's written into the sum,
-    the others' into ``part`` and added). The same values, added in the same order, as
-    the Python-thread path."""
+    its images (or tile rows), then the 16 GEMMs ``Gt_e^T @ V_e`` (the first block's
+    written into the sum, the others' into ``part`` and added). The same values, added in
+    the same order, as the Python-thread path."""
     K, C = sums.shape[2], sums.shape[3]
     for i in range(starts.shape[0] - 1):
         for j in range(starts[i], starts[i + 1]):
-            n0, n1, ty0, ty1 = blks[j, 0], blks[j, 1], blks[j, 2], blks[j, 3]
-            nr = ty1 - ty0
-            T = (n1 - n0) * nr * ntx
-            halves = 2 if n1 - n0 >= 2 or nr >= 2 else 1
+            n0, n1, ty0, ty1, T, halves = _block(blks, j, ntx)
             for h in prange(halves):
                 a, b, r0, r1, t0 = _half(h, halves, n0, n1, ty0, ty1, ntx)
                 _input_transform(x, V, a, b, r0, r1, lh, lw, ntx, t0)
