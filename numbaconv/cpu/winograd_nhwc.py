@@ -164,8 +164,9 @@ def _signed(i):
 def _grad_transform(g, Gt, n0, n1, ty0, ty1, ntx, t0):
     """``Gt[e, t, k] = (A g_t A^T)[e]`` for the 2x2 output-gradient tiles of the tile rows
     ``[ty0, ty1)`` of images ``[n0, n1)`` (zero beyond the map), tile ``t`` numbered from
-    ``t0`` as in :func:`_input_transform`; ``Gt`` holds 16 planes ``(T, K)``. Each image goes through channels-last even/odd column planes (as the
-    input does), then every element is a signed sum of four runs of ``ntx*K``."""
+    ``t0`` as in :func:`_input_transform`; ``Gt`` holds 16 planes ``(T, K)``. Each image goes
+    through channels-last even/odd column planes (as the input does), then every element is
+    a signed sum of four runs of ``ntx*K``."""
     K, Ho, Wo = g.shape[1], g.shape[3], g.shape[4]
     nr = ty1 - ty0
     Hp = 2 * nr
@@ -445,9 +446,9 @@ def _forward_blocks(gemm, x, w, U, V, M, out, bias, lh, lw, nty, ntx, blks, part
     """Every block on Numba's threads, one block after another: the weight transform in
     ``parts`` filter ranges, then per block (``blks[j] = n0, n1, ty0, ty1``) the input
     transform in two halves of its images (of a one-image block, of its tile rows), the 16
-    GEMMs ``M_e = U_e @ V_e^T`` (each a call
-    of ``gemm``, :func:`numbaconv.cpu.blas.kernel_gemm`) and the output transform in
-    ``parts`` filter ranges; False when an output came out non-finite. Every value is
+    GEMMs ``M_e = U_e @ V_e^T`` (each a call of ``gemm``,
+    :func:`numbaconv.cpu.blas.kernel_gemm`) and the output transform in ``parts`` filter
+    ranges; False when an output came out non-finite. Every value is
     computed as a block of the Python-thread path computes it (the splits are over
     independent values), so the two paths agree bit for bit."""
     K, C = U.shape[1], U.shape[2]
@@ -549,16 +550,14 @@ def _input_grad_blocks(gemm, g, w, U, Gt, dV, dx, bias, lh, lw, nty, ntx, nb, pa
         T = (n1 - n0) * nty * ntx
         halves = 2 if n1 - n0 >= 2 else 1
         for h in prange(halves):
-            a = n0 + h * (n1 - n0) // halves
-            b = n0 + (h + 1) * (n1 - n0) // halves
-            _grad_transform(g, Gt, a, b, _I0, nty, ntx, (a - n0) * nty * ntx)
+            a, b, _, _, t0 = _half(h, halves, n0, n1, _I0, nty, ntx)
+            _grad_transform(g, Gt, a, b, _I0, nty, ntx, t0)
         for e in prange(16):
             gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, T, C, K, 1.0, Gt[e], K, U[e], C,
                  0.0, dV[e], C)
         for h in prange(halves):
-            a = n0 + h * (n1 - n0) // halves
-            b = n0 + (h + 1) * (n1 - n0) // halves
-            bad += _input_adjoint(dV, dx, bias, a, b, lh, lw, nty, ntx, (a - n0) * nty * ntx)
+            a, b, _, _, t0 = _half(h, halves, n0, n1, _I0, nty, ntx)
+            bad += _input_adjoint(dV, dx, bias, a, b, lh, lw, nty, ntx, t0)
     return bad == 0
 
 
