@@ -79,6 +79,10 @@ _PIN_S = 12e-6
 _TRANSPOSE = 1.5
 #: fixed cost of starting a vectorised loop over one run (cycles)
 _RUN = 12.0
+#: cycles of one more parallel region in a compiled kernel (Numba's team started and joined:
+#: the one-image channels-last forward has three, patch rows, filters and GEMM, where the
+#: channel-major one has one)
+_REGION = 5e-6 * _GHZ * 1e9
 #: work (cycles) worth one more work item, and the most items a call is split into
 _ITEM_CYCLES = 300_000
 _MAX_ITEMS = 16
@@ -212,6 +216,15 @@ def _overhead(items: int, blas: bool = True) -> float:
     return (_CALL_S + _PIN_S + _ITEM_S * items) * _GHZ * 1e9
 
 
+@functools.cache
+def _compiled_gemm(itemsize: int) -> bool:
+    """Whether compiled kernels can call numpy's CBLAS for this float size
+    (:func:`numbaconv.cpu.blas.kernel_gemm`)."""
+    from .blas import kernel_gemm
+
+    return kernel_gemm(np.float32 if itemsize == 4 else np.float64) is not None
+
+
 def _items_for(cycles: float, blocks: int) -> int:
     return max(1, min(blocks, _MAX_ITEMS, int(cycles // _ITEM_CYCLES) + 1))
 
@@ -291,7 +304,7 @@ def _cost_gemm_nhwc(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, itemsize,
             parts = threads.gemm_parts(P, R + 1, K)
             share = min(mach.cores, max(2, parts) if Ho > 1 else parts)
             cyc = ((plane + patches + repack) / share + (gemm + extra) / min(mach.cores, parts)
-                   + _overhead(1))
+                   + _overhead(1) + 2 * _REGION)
             return cyc, (nb, rb, 1)
     elif op == "input_grad":
         gemm = nblk * _gemm(m, R, K, mach.gemm_lanes, itemsize)
@@ -325,11 +338,41 @@ def _cost_gemm_nhwc(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, itemsize,
 _C_PASS = 1.0
 
 
-def _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach):
-    """Estimated cycles, and (nb, rb, items), of the channel-major batched GEMM strategy
-    (forward, weight gradient)."""
+#: fewest GEMM columns (``rb * Wo`` output positions) of a unit of the compiled
+#: channel-major forward when one image is split into units for the cores
+_UNIT_COLUMNS = 64
+
+
+def _cost_nchw_units(N, C, K, kh, kw, H, W, Ho, Wo, sw, itemsize, mach):
+    """Estimated cycles, and (nb, rb, items), of the channel-major forward as one compiled
+    kernel (:func:`numbaconv.cpu.conv_gemm._forward_units`): units of ``rb`` output rows of
+    one image, each an im2col within half the L2 and a GEMM of the filters as they are.
+    One image is cut into about two units a core, each of >= ``_UNIT_COLUMNS`` positions
+    ((1, 32, 13, 13) -> 64 at two threads on Zen 3: two units 115 us, one 173, the
+    channels-last kernel 163); a batch keeps whole images where they fit."""
     P = Ho * Wo
     R = C * kh * kw
+    fit = max(1, (mach.l2 // 2) // max(1, R * itemsize * Wo))
+    if N == 1:
+        rb = max(-(-_UNIT_COLUMNS // Wo), -(-Ho // (2 * mach.cores)))
+    else:
+        rb = Ho
+    rb = max(1, min(Ho, rb, fit))
+    units = N * -(-Ho // rb)
+    copy = N * R * P * (0.3 + 12.0 / Wo) + (N * C * H * W * 1.0 if sw > 1 else 0.0)
+    gemm = units * _gemm(K, rb * Wo, R, mach.gemm_lanes, itemsize) + N * K * P * 0.5
+    share = min(mach.cores, units) if N == 1 else 1
+    return (copy + gemm) / share + _overhead(1), (1, rb, units)
+
+
+def _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach, H=0, W=0):
+    """Estimated cycles, and (nb, rb, items), of the channel-major batched GEMM strategy
+    (forward, weight gradient); the forward as one compiled kernel where numpy's CBLAS can
+    be called from one (:func:`_cost_nchw_units`)."""
+    P = Ho * Wo
+    R = C * kh * kw
+    if op == "forward" and _compiled_gemm(itemsize):
+        return _cost_nchw_units(N, C, K, kh, kw, H, W, Ho, Wo, sw, itemsize, mach)
     per_img = (R + 1) * P * itemsize
     half = mach.l2 // 2
     rb = Ho
@@ -536,7 +579,8 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
     # (one image's weight gradient runs the channels-last kernel on either path)
     if ((op == "weight_grad" and (N > 1 or force == "gemm_nchw"))
             or (op == "forward" and (C * kh * kw >= 16 or force == "gemm_nchw"))):
-        cyc, (nb, rb, items) = _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach)
+        cyc, (nb, rb, items) = _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach,
+                                               H, W)
         costs["gemm_nchw"] = cyc
         params["gemm_nchw"] = dict(nb=nb, rb=rb, items=items)
     if winograd_nhwc_applies(op, w_shape, stride, lo, dilation, H, W):
