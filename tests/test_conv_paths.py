@@ -352,6 +352,72 @@ def test_winograd_compiled_blocks_match_python_threads(op, nb, rb, monkeypatch):
     np.testing.assert_allclose(compiled[0], want, rtol=1e-10, atol=1e-10)
 
 
+def ref_weight_grad(x, g, kshape, stride, pads, dilation):
+    """Any stride and dilation, the textbook sum: ``dw[k, c, th, tw] = sum over (n, oh, ow)
+    of g[n, k, oh, ow] * xp[n, c, oh*sh + th*dh, ow*sw + tw*dw]`` (float64)."""
+    xp = np.pad(np.asarray(x, np.float64), ((0, 0), (0, 0)) + tuple(pads))
+    g = np.asarray(g, np.float64)
+    Ho, Wo = g.shape[2:]
+    (sh, sw), (dh, dw) = stride, dilation
+    out = np.zeros((g.shape[1], x.shape[1], *kshape))
+    for th in range(kshape[0]):
+        for tw in range(kshape[1]):
+            win = xp[:, :, th * dh:th * dh + sh * (Ho - 1) + 1:sh,
+                     tw * dw:tw * dw + sw * (Wo - 1) + 1:sw]
+            out[:, :, th, tw] = np.einsum("nkhw,nchw->kc", g, win)
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@settings(max_examples=12)
+@given(data=st.data())
+def test_channel_major_units_match_oracles(dtype, data):
+    # the compiled channel-major kernels: the forward in units of output rows, the weight
+    # gradient's units summed in fixed runs; patches long enough for the weight gradient's
+    # kernel, strides 1-3 (the im2col reads column phases), dilation, unequal padding, any
+    # unit height and run count; against the float64 oracles, the same bits at one and two
+    # threads
+    from numbaconv.cpu import conv_gemm
+    from numbaconv.cpu.blas import kernel_gemm
+
+    if kernel_gemm(np.dtype(dtype)) is None:
+        pytest.skip("numpy's CBLAS is not callable from compiled kernels here")
+    kh, kw = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    C = -(-threads.WG_UNITS_MIN_PATCH // (kh * kw)) + data.draw(st.integers(0, 2))
+    stride = (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)))
+    dil = (data.draw(st.integers(1, 2)), data.draw(st.integers(1, 2)))
+    pads = tuple((data.draw(st.integers(0, 2)), data.draw(st.integers(0, 2))) for _ in range(2))
+    span = [d * (k - 1) + 1 - lo - hi for d, k, (lo, hi) in zip(dil, (kh, kw), pads, strict=True)]
+    H = data.draw(st.integers(max(1, span[0]), max(1, span[0]) + 9))
+    W = data.draw(st.integers(max(1, span[1]), max(1, span[1]) + 9))
+    N, K = data.draw(st.integers(1, 2)), data.draw(st.integers(1, 6))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((K, C, kh, kw)).astype(dtype)
+    b = rng.standard_normal(K).astype(dtype) if data.draw(st.booleans()) else None
+    Ho, Wo = (nc.conv_output_size(n, k, s, p, d) for n, k, s, p, d in
+              zip((H, W), (kh, kw), stride, pads, dil, strict=True))
+    g = rng.standard_normal((N, K, Ho, Wo)).astype(dtype)
+    rb, runs = data.draw(st.integers(1, Ho)), data.draw(st.integers(1, 3))
+    geo = ((1, *stride), (0, pads[0][0], pads[1][0]), (1, *dil))
+
+    def both():
+        y = np.empty((N, K, 1, Ho, Wo), dtype)
+        conv_gemm.forward_nchw(x[:, :, None], w[:, :, None], b, y, *geo, 1, rb)
+        dw = np.empty((K, C, 1, kh, kw), dtype)
+        conv_gemm.weight_grad_nchw(x[:, :, None], g[:, :, None], dw, *geo, 1, runs, rb)
+        return y[:, :, 0], dw[:, :, 0]
+
+    (y1, dw1), (y2, dw2) = _at_one_and_two_threads(both)
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_array_equal(dw1, dw2)
+    want_y = ref_forward(x, w, b, stride, pads, dil)
+    want_dw = ref_weight_grad(x, g, (kh, kw), stride, pads, dil)
+    for got, want in ((y1, want_y), (dw1, want_dw)):
+        tol = 1e-10 if dtype == np.float64 else 3e-5 * max(1.0, np.abs(want).max())
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
 @pytest.mark.parametrize("strategy", ["gemm_nhwc", "gemm_nchw"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("hw, k", [((8, 7), 17), ((3, 4), 33)])  # (3, 4): P < K / 2

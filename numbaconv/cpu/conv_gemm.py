@@ -38,6 +38,11 @@ then the GEMM split into a fixed number of parts (by filters, or by positions fo
 gradient; :func:`~numbaconv.cpu.threads.gemm_parts`, from the shape) that Numba's pool
 runs, each part one call of numpy's CBLAS ``?gemm`` from compiled code
 (:func:`numbaconv.cpu.blas.kernel_gemm`; BLAS pinned to one thread around the call).
+
+The channel-major forward (the plan's ``gemm_nchw``) runs whole in one such kernel at any
+batch (:func:`_forward_units`): units of output rows of one image, each its own im2col and
+one GEMM of the unpacked filters into ``out``; a strided layer's input is first split into
+column phases (:func:`_phase_split`) so that every im2col run is a contiguous copy.
 """
 
 from __future__ import annotations
@@ -843,16 +848,65 @@ def forward_nchw(x, w, bias, out, stride, lo, dilation, nb: int, rb: int) -> Non
     _run(work, image_items(N, Ho, nb, rb))
 
 
-def weight_grad_nchw(x, g, dw_out, stride, lo, dilation, nb: int, items: int) -> None:
+@njit(cache=True, nogil=True, parallel=True)
+def _weight_grad_units(gemm, x, g, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, rb, parts):
+    """``dW = sum over units of G_u @ cols_u^T`` (2-D) on Numba's threads: units of ``rb``
+    output rows of one image (as :func:`_forward_units`), ``parts`` fixed runs of them, each
+    run summed in order by its GEMMs (``beta = 1`` after the first, reading ``G`` where it
+    is), the runs' sums then added in order into ``dwo`` (flat ``(K, R)``). Units and runs
+    follow the shapes only, so the bits are the same at any thread count."""
+    N, K = x.shape[0], g.shape[1]
+    R = x.shape[1] * kh * kw
+    P = Ho * Wo
+    per = -(-Ho // rb)
+    units = N * per
+    gf = g.reshape(-1)
+    W = x.shape[4]
+    Wq = -(-W // sw) if sw > 1 else 0
+    xs = _phase_split(x, sw) if sw > 1 else x
+    acc = np.empty((parts, K * R), dtype=dwo.dtype)
+    for i in prange(parts):
+        cols = np.empty(R * rb * Wo, dtype=dwo.dtype)
+        u0, u1 = i * units // parts, (i + 1) * units // parts
+        for u in range(u0, u1):
+            n = u // per
+            oh0 = (u % per) * rb
+            oh1 = min(Ho, oh0 + rb)
+            m = (oh1 - oh0) * Wo
+            _im2col_blocks(xs, cols, n, n + 1, oh0, oh1, _I0, m, kh, kw, sh, sw, lh, lw, dh,
+                           dw, Wo, False, W, Wq)
+            gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, K, R, m, 1.0, gf[(n * K) * P + oh0 * Wo:],
+                    P, cols, m, 0.0 if u == u0 else 1.0, acc[i], R)
+        if u1 == u0:
+            acc[i, :] = 0
+    for j in range(K * R):
+        v = acc[0, j]
+        for i in range(1, parts):
+            v += acc[i, j]
+        dwo[j] = v
+
+
+def weight_grad_nchw(x, g, dw_out, stride, lo, dilation, nb: int, items: int,
+                     rb: int = 0) -> None:
     """``dw_out = sum over blocks of G_b @ cols_b^T`` (2-D), channel-major im2col of ``nb``
     images a block (image-major columns), one GEMM a block; fixed runs of blocks per work
-    item, partial sums added in item order."""
+    item, partial sums added in item order. With numpy's CBLAS callable from compiled code,
+    one kernel (:func:`_weight_grad_units`: units of ``rb`` output rows, ``items`` runs)."""
     N = x.shape[0]
     K, C, _, kh, kw = dw_out.shape
     Ho, Wo = g.shape[3], g.shape[4]
     P = Ho * Wo
     R = C * kh * kw
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
+    gemm = kernel_gemm(x.dtype)
+    if threads.weight_grad_units(R, gemm is not None):
+        rb = max(1, min(Ho, rb or Ho))
+        units = N * -(-Ho // rb)
+        with one_blas_thread():
+            _weight_grad_units(gemm, x, g, dw_out.reshape(-1), kh, kw, stride[1], stride[2],
+                               lo[1], lo[2], dilation[1], dilation[2], Ho, Wo, rb,
+                               max(1, min(items, units)))
+        return
     g3 = g.reshape(N, K, P)
     if N == 1 and _weight_grad_one_image(x, g3[0], dw_out, geo[:8], Ho, Wo):
         return

@@ -13,7 +13,8 @@ Winograd over tile rows, or per-image im2col + GEMM. The strategies:
 ``gemm_nchw``
     channel-major im2col of a block of images and each image's GEMM written straight
     into the output (:mod:`numbaconv.cpu.conv_gemm`), for thin layers on bigger maps;
-    forward and weight gradient.
+    forward and weight gradient. The forward is one compiled kernel over units of output
+    rows where numpy's CBLAS can be called from one (batch-1 mid layers, the 7x7/2 stem).
 ``gemm_taps``
     one GEMM per kernel tap on the channels-last rows of the outputs whose input lies
     inside the image (:mod:`numbaconv.cpu.conv_gemm`): the padding is never multiplied,
@@ -343,26 +344,34 @@ _C_PASS = 1.0
 _UNIT_COLUMNS = 64
 
 
-def _cost_nchw_units(N, C, K, kh, kw, H, W, Ho, Wo, sw, itemsize, mach):
-    """Estimated cycles, and (nb, rb, items), of the channel-major forward as one compiled
-    kernel (:func:`numbaconv.cpu.conv_gemm._forward_units`): units of ``rb`` output rows of
-    one image, each an im2col within half the L2 and a GEMM of the filters as they are.
-    One image is cut into about two units a core, each of >= ``_UNIT_COLUMNS`` positions
-    ((1, 32, 13, 13) -> 64 at two threads on Zen 3: two units 115 us, one 173, the
-    channels-last kernel 163); a batch keeps whole images where they fit."""
+def _cost_nchw_units(op, N, C, K, kh, kw, H, W, Ho, Wo, sw, itemsize, mach):
+    """Estimated cycles, and (nb, rb, items), of the channel-major forward or weight gradient
+    as one compiled kernel (:func:`numbaconv.cpu.conv_gemm._forward_units`,
+    :func:`~numbaconv.cpu.conv_gemm._weight_grad_units`): units of ``rb`` output rows of
+    one image, each an im2col within half the L2 and a GEMM of the filters (or of the
+    gradient) as they are. One image's forward is cut into about two units a core, each of
+    >= ``_UNIT_COLUMNS`` positions ((1, 32, 13, 13) -> 64 at two threads on Zen 3: two units
+    115 us, one 173, the channels-last kernel 163); a batch keeps whole images where they
+    fit. The weight gradient sums its units in one fixed run a core (``items``)."""
     P = Ho * Wo
     R = C * kh * kw
     fit = max(1, (mach.l2 // 2) // max(1, R * itemsize * Wo))
-    if N == 1:
+    if N == 1 and op == "forward":
         rb = max(-(-_UNIT_COLUMNS // Wo), -(-Ho // (2 * mach.cores)))
     else:
         rb = Ho
     rb = max(1, min(Ho, rb, fit))
     units = N * -(-Ho // rb)
     copy = N * R * P * (0.3 + 12.0 / Wo) + (N * C * H * W * 1.0 if sw > 1 else 0.0)
-    gemm = units * _gemm(K, rb * Wo, R, mach.gemm_lanes, itemsize) + N * K * P * 0.5
+    if op == "forward":
+        gemm = units * _gemm(K, rb * Wo, R, mach.gemm_lanes, itemsize) + N * K * P * 0.5
+        items = units
+    else:
+        gemm = units * _gemm(K, R, rb * Wo, mach.gemm_lanes, itemsize)
+        items = min(mach.cores, units)
+        gemm += items * K * R * 1.0
     share = min(mach.cores, units) if N == 1 else 1
-    return (copy + gemm) / share + _overhead(1), (1, rb, units)
+    return (copy + gemm) / share + _overhead(1), (1, rb, items)
 
 
 def _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach, H=0, W=0):
@@ -371,8 +380,9 @@ def _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach, H=0, W=0):
     be called from one (:func:`_cost_nchw_units`)."""
     P = Ho * Wo
     R = C * kh * kw
-    if op == "forward" and _compiled_gemm(itemsize):
-        return _cost_nchw_units(N, C, K, kh, kw, H, W, Ho, Wo, sw, itemsize, mach)
+    if (_compiled_gemm(itemsize) if op == "forward"
+            else threads.weight_grad_units(R, _compiled_gemm(itemsize))):
+        return _cost_nchw_units(op, N, C, K, kh, kw, H, W, Ho, Wo, sw, itemsize, mach)
     per_img = (R + 1) * P * itemsize
     half = mach.l2 // 2
     rb = Ho
@@ -577,7 +587,9 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
     # channel-major batched GEMM: forward only where the reduction is long enough for BLAS
     # (a 1-channel 3x3 layer's k = 10 GEMM loses to the direct loops, measured)
     # (one image's weight gradient runs the channels-last kernel on either path)
-    if ((op == "weight_grad" and (N > 1 or force == "gemm_nchw"))
+    if ((op == "weight_grad" and (N > 1 or force == "gemm_nchw"
+                                  or threads.weight_grad_units(C * kh * kw,
+                                                               _compiled_gemm(itemsize))))
             or (op == "forward" and (C * kh * kw >= 16 or force == "gemm_nchw"))):
         cyc, (nb, rb, items) = _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach,
                                                H, W)
@@ -788,7 +800,7 @@ def run_weight_grad(p: Plan, x, g, dw_out, stride, lo, dilation) -> None:
         run(x, g, dw_out, stride, lo, dilation, p.nb, p.items)
     elif p.strategy == "gemm_nchw":
         run = _gemm_module().weight_grad_nchw
-        run(x, g, dw_out, stride, lo, dilation, p.nb, p.items)
+        run(x, g, dw_out, stride, lo, dilation, p.nb, p.items, p.rb)
     elif p.strategy == "gemm_taps":
         run = _gemm_module().weight_grad_taps
         run(x, g, dw_out, stride, lo, dilation, p.nb, p.items)

@@ -296,6 +296,20 @@ def run_items(work, items, serial: bool = False) -> None:
             _dynamic(items, work, threads)
 
 
+#: shortest patch (``C * kh * kw``) whose channel-major weight gradient runs as one compiled
+#: kernel (:func:`numbaconv.cpu.conv_gemm._weight_grad_units`): each unit's GEMM is then
+#: ``(K x m) @ (m x R)``, and with a thin patch its output is too small for BLAS's rate
+#: ((128, 3, 32, 32) -> 32, R = 27: 5.8 ms where the direct loops take 4.6; the 7x7/2 stem,
+#: R = 147: 3.3 ms where the channels-last one-image kernel takes 3.9, two Zen 3 threads)
+WG_UNITS_MIN_PATCH = 64
+
+
+def weight_grad_units(R: int, compiled: bool) -> bool:
+    """Whether a channel-major weight gradient of patch length ``R`` runs as one compiled
+    kernel (``compiled``: numpy's CBLAS is callable from kernels)."""
+    return compiled and R >= WG_UNITS_MIN_PATCH
+
+
 #: multiply-adds from which a one-image GEMM is split into two parts
 PARTS_FROM = 1 << 19
 
