@@ -152,6 +152,43 @@ def test_forced_strategy_matches_oracles(strategy, variant, data):
                                    rtol=1e-10, atol=1e-10)
 
 
+@settings(max_examples=20)
+@given(data=st.data())
+def test_channels_last_gemm_matches_oracles(data):
+    # the channels-last GEMM (patch rows from the input's own rows, G and the output read
+    # and written in place), forced: against the float64 oracles in the channels-first
+    # layout, at any stride, dilation and padding; the same bits at one and two threads
+    from numbaconv.core import conv as core_conv
+
+    x, w, b, stride, pads, dil = data.draw(layers("gemm_nhwc"))
+    kw = dict(_kw(stride, pads, dil), data_format="channels_last")
+    xl = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    want = ref_forward(x, w, b, stride, pads, dil)
+    g = np.random.default_rng(1).standard_normal(want.shape)
+    gl = np.ascontiguousarray(g.transpose(0, 2, 3, 1))
+    spec = core_conv.conv_spec("forward", 2, xl.shape, w.shape, stride, pads, dil, 1,
+                               "zeros", 0, "channels_last")
+    with conv_plan.forced("gemm_nhwc"):
+        for op in ("forward", "input_grad", "weight_grad"):
+            p = conv_plan.route(op, spec.geometry, xl.dtype)
+            assert p is not None and p.strategy == "gemm_nhwc" and p.channels_last
+        results = _at_one_and_two_threads(lambda: (
+            nc.conv2d(xl, w, b, **kw), grad.conv2d_input(xl.shape, w, gl, **kw),
+            grad.conv2d_weight(xl, w.shape, gl, **kw)))
+    for a, c in zip(*results, strict=True):
+        np.testing.assert_array_equal(a, c)
+    y, dx, dw = results[0]
+    np.testing.assert_allclose(y.transpose(0, 3, 1, 2), want, rtol=1e-10, atol=1e-10)
+    y0 = want - (0 if b is None else b.reshape(-1, 1, 1))
+    np.testing.assert_allclose(np.vdot(xl, dx), np.vdot(y0, g), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(dw, ref_weight_grad(x, g, w.shape[2:], stride, pads, dil),
+                               rtol=1e-10, atol=1e-10)
+    if stride == (1, 1) and dil == (1, 1):
+        np.testing.assert_allclose(dx.transpose(0, 3, 1, 2),
+                                   ref_input_grad_s1(x.shape, w, g, pads),
+                                   rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("channel_major", [True, False])
 @settings(max_examples=15)
 @given(data=st.data())

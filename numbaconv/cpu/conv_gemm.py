@@ -55,6 +55,7 @@ from numba import prange
 
 from . import threads
 from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_at, kernel_gemm
+from .jit import B0 as _B0
 from .jit import I0 as _I0
 from .jit import I1 as _I1
 from .jit import njit
@@ -84,12 +85,33 @@ def _plane_nhwc(xf, src0, C, H, W, pl, r0, Hb, Wp, lh, lw):
                 pl[db + _U(j * C + c)] = xf[sb + _U(j)]
 
 
+@njit(inline="always")
+def _plane_cl(xf, src0, C, H, W, pl, r0, Hb, Wp, lh, lw):
+    """:func:`_plane_nhwc` of a channels-last ``(H, W, C)`` image: each row one copy."""
+    for i in range(Hb * Wp * C):
+        pl[_U(i)] = 0
+    j0 = max(0, lw)
+    j1 = min(Wp, W + lw)
+    for r in range(Hb):
+        ih = r0 + r - lh
+        if ih < 0 or ih >= H or j1 <= j0:
+            continue
+        db = _U((r * Wp + j0) * C)
+        sb = _U(src0 + (ih * W + j0 - lw) * C)
+        for j in range((j1 - j0) * C):
+            pl[db + _U(j)] = xf[sb + _U(j)]
+
+
 @njit(cache=True, nogil=True)
-def _im2row(x, rows, n0, n1, oh0, oh1, kh, kw, sh, sw, lh, lw, dh, dw, Wo, ones):
+def _im2row(x, rows, n0, n1, oh0, oh1, kh, kw, sh, sw, lh, lw, dh, dw, Wo, ones, cl):
     """``rows[(n - n0)*Pb + (oh - oh0)*Wo + ow, (th*kw + tw)*C + c] = x[n, c, oh*sh - lh + th*dh,
     ow*sw - lw + tw*dw]`` (zero outside the image) for the images ``[n0, n1)`` and output
-    rows ``[oh0, oh1)``; with ``ones`` the extra last column is 1."""
-    C, H, W = x.shape[1], x.shape[3], x.shape[4]
+    rows ``[oh0, oh1)``; with ``ones`` the extra last column is 1. ``cl``: ``x`` is
+    channels-last, ``(N, 1, H, W, C)``."""
+    if cl:
+        H, W, C = x.shape[2], x.shape[3], x.shape[4]
+    else:
+        C, H, W = x.shape[1], x.shape[3], x.shape[4]
     nr = oh1 - oh0
     Hb = (nr - 1) * sh + (kh - 1) * dh + 1
     Wp = (Wo - 1) * sw + (kw - 1) * dw + 1
@@ -100,7 +122,10 @@ def _im2row(x, rows, n0, n1, oh0, oh1, kh, kw, sh, sw, lh, lw, dh, dw, Wo, ones)
     run = kw * C if dw == 1 else C
     nrun = kh if dw == 1 else kh * kw
     for n in range(n0, n1):
-        _plane_nhwc(xf, n * C * H * W, C, H, W, pl, oh0 * sh, Hb, Wp, lh, lw)
+        if cl:
+            _plane_cl(xf, n * C * H * W, C, H, W, pl, oh0 * sh, Hb, Wp, lh, lw)
+        else:
+            _plane_nhwc(xf, n * C * H * W, C, H, W, pl, oh0 * sh, Hb, Wp, lh, lw)
         for oh in range(nr):
             for ow in range(Wo):
                 rb = _U(((n - n0) * nr + oh) * Wo + ow) * _U(ld_)
@@ -151,10 +176,14 @@ def _gather_block(g3, gb, n0, n1):
 
 
 @njit(cache=True, nogil=True)
-def _row2im(drows, dx, bias, n0, n1, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo):
+def _row2im(drows, dx, bias, n0, n1, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, cl):
     """``dx[n, c] = bias[c] +`` every patch row of image ``n`` added back where it was read
-    (the adjoint of :func:`_im2row`), positions in order, for the images ``[n0, n1)``."""
-    C, H, W = dx.shape[1], dx.shape[3], dx.shape[4]
+    (the adjoint of :func:`_im2row`), positions in order, for the images ``[n0, n1)``
+    (``cl``: ``dx`` is channels-last, ``(N, 1, H, W, C)``)."""
+    if cl:
+        H, W, C = dx.shape[2], dx.shape[3], dx.shape[4]
+    else:
+        C, H, W = dx.shape[1], dx.shape[3], dx.shape[4]
     P = Ho * Wo
     Hp = (Ho - 1) * sh + (kh - 1) * dh + 1
     Wp = (Wo - 1) * sw + (kw - 1) * dw + 1
@@ -182,6 +211,17 @@ def _row2im(drows, dx, bias, n0, n1, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo):
                     sb = rb + _U(q * run)
                     for j in range(run):
                         acc[db + _U(j)] += rf[sb + _U(j)]
+        if cl:  # rows of W*C: the biases, then the plane's window added
+            ib = _U(n * H * W * C)
+            for i in range(H * W):
+                for c in range(C):
+                    df[ib + _U(i * C + c)] = bias[c]
+            for r in range(i0, i1):
+                ob = ib + _U(((r - lh) * W + j0 - lw) * C)
+                ab = _U((r * Wp + j0) * C)
+                for j in range((j1 - j0) * C):
+                    df[ob + _U(j)] += acc[ab + _U(j)]
+            continue
         for c in range(C):
             b = bias[c]
             pb = _U((n * C + c) * H * W)
@@ -275,7 +315,7 @@ def _patch_rows_one(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, ones):
     for i in prange(halves):
         oh0, oh1 = i * Ho // halves, (i + 1) * Ho // halves
         _im2row(x, rows[oh0 * Wo:oh1 * Wo], _I0, _I1, oh0, oh1, kh, kw, sh, sw, lh, lw, dh, dw,
-                Wo, ones == 1)
+                Wo, ones == 1, _B0)
     return rows
 
 
@@ -515,7 +555,7 @@ def _input_grad_one(gemm, g2, w, bias, dx, kh, kw, sh, sw, lh, lw, dh, dw, Ho, W
         p0, p1 = i * P // parts, (i + 1) * P // parts
         gemm_at(gemm, ROW_MAJOR, TRANS, NO_TRANS, p1 - p0, R, K, 1.0, gf[p0:], P, wl,
              R + 1, 0.0, drows[p0:], R)
-    _row2im(drows, dx, bias, _I0, _I1, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo)
+    _row2im(drows, dx, bias, _I0, _I1, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, _B0)
 
 
 @njit(cache=True, nogil=True)
@@ -570,13 +610,15 @@ def image_items(N: int, Ho: int, nb: int, rb: int):
     return [(n, n + 1, r0, min(Ho, r0 + rb)) for n in range(N) for r0 in range(0, Ho, rb)]
 
 
-def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int) -> None:
-    """``out = conv(x, w) + bias`` for a 2-D layer, one GEMM per work item (see the module)."""
+def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int, cl: bool = False) -> None:
+    """``out = conv(x, w) + bias`` for a 2-D layer, one GEMM per work item (see the module);
+    ``cl``: ``x`` and ``out`` channels-last (``(N, 1, H, W, C)``), each block's GEMM then
+    written straight into its rows of ``out``."""
     N = x.shape[0]
     K, C, _, kh, kw = w.shape
-    Ho, Wo = out.shape[3], out.shape[4]
+    Ho, Wo = (out.shape[2], out.shape[3]) if cl else (out.shape[3], out.shape[4])
     R = kh * kw * C
-    if N == 1 and rb >= Ho and (gemm := kernel_gemm(out.dtype)) is not None:  # one image
+    if not cl and N == 1 and rb >= Ho and (gemm := kernel_gemm(out.dtype)) is not None:
         b = _NO_BIAS[out.dtype.char] if bias is None else bias
         run = _forward_one_cm if few_positions(Ho * Wo, K) else _forward_one
         with one_blas_thread():
@@ -592,12 +634,17 @@ def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int) -> None:
     wl = _pack_filters_one(w, _NO_BIAS[out.dtype.char] if bias is None else bias,
                            2 if K > 1 and K * R >= _SPLIT_PACK else 1)
     out3 = out.reshape(N, K, Ho * Wo)
+    out2 = out.reshape(N * Ho * Wo, K)
 
     def work(item):
         n0, n1, oh0, oh1 = item
         m = (n1 - n0) * (oh1 - oh0) * Wo
         rows = _buffer("rows", (m, R + 1), out.dtype)
-        _im2row(x, rows, n0, n1, oh0, oh1, *geo, True)
+        _im2row(x, rows, n0, n1, oh0, oh1, *geo, True, cl)
+        if cl:  # (n, oh, ow) rows of out, contiguous within a block
+            r0 = (n0 * Ho + oh0) * Wo
+            np.matmul(rows, wl.T, out=out2[r0:r0 + m])
+            return
         res = _buffer("res", (m, K), out.dtype)
         np.matmul(rows, wl.T, out=res)
         _rows_to_nchw(res, out3, n0, n1, oh0 * Wo)
@@ -605,17 +652,19 @@ def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int) -> None:
     _run(work, image_items(N, Ho, nb, rb))
 
 
-def input_grad(g, w, bias, dx, stride, lo, dilation, nb: int) -> None:
-    """``dx = conv_input(g, w) + bias`` for a 2-D layer, blocks of ``nb`` images."""
-    N, C = dx.shape[0], dx.shape[1]
-    K, _, _, kh, kw = w.shape
-    Ho, Wo = g.shape[3], g.shape[4]
+def input_grad(g, w, bias, dx, stride, lo, dilation, nb: int, cl: bool = False) -> None:
+    """``dx = conv_input(g, w) + bias`` for a 2-D layer, blocks of ``nb`` images (``cl``:
+    ``g`` and ``dx`` channels-last, a block of ``g`` read as it is)."""
+    N = dx.shape[0]
+    K, C, _, kh, kw = w.shape
+    Ho, Wo = (g.shape[2], g.shape[3]) if cl else (g.shape[3], g.shape[4])
     P = Ho * Wo
     R = kh * kw * C
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Ho, Wo)
     b = np.zeros(C, dx.dtype) if bias is None else bias
     g3 = g.reshape(N, K, P)
-    if N == 1 and (gemm := kernel_gemm(dx.dtype)) is not None:  # one image: compiled
+    g2 = g.reshape(N * P, K)
+    if not cl and N == 1 and (gemm := kernel_gemm(dx.dtype)) is not None:  # one image
         parts = threads.position_parts(P, K, R)
         run = _input_grad_one_cm if few_positions(P, K) else _input_grad_one
         if run is _input_grad_one_cm and P <= DOT_POSITIONS:
@@ -629,33 +678,39 @@ def input_grad(g, w, bias, dx, stride, lo, dilation, nb: int) -> None:
     def work(item):
         n0, n1 = item
         m = (n1 - n0) * P
-        if n1 - n0 == 1:
-            gb = g3[n0]
-        else:
-            gb = _buffer("g", (K, m), dx.dtype)
-            _gather_block(g3, gb, n0, n1)
         drows = _buffer("rows", (m, R), dx.dtype)
-        np.matmul(gb.T, wl, out=drows)
-        _row2im(drows, dx, b, n0, n1, *geo)
+        if cl:
+            np.matmul(g2[n0 * P:n1 * P], wl, out=drows)
+        else:
+            if n1 - n0 == 1:
+                gb = g3[n0]
+            else:
+                gb = _buffer("g", (K, m), dx.dtype)
+                _gather_block(g3, gb, n0, n1)
+            np.matmul(gb.T, wl, out=drows)
+        _row2im(drows, dx, b, n0, n1, *geo, cl)
 
     _run(work, [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)])
 
 
-def weight_grad(x, g, dw_out, stride, lo, dilation, nb: int, items: int) -> None:
+def weight_grad(x, g, dw_out, stride, lo, dilation, nb: int, items: int,
+                cl: bool = False) -> None:
     """``dw_out = sum over images of G_n @ rows_n`` as one reduction over ``N*P`` (2-D layer).
 
     Blocks of ``nb`` images; ``items`` work items each sum a fixed run of consecutive
     blocks (one GEMM per block, accumulated in block order) and the items' partial sums
-    are added in item order: a fixed association whatever the thread count.
+    are added in item order: a fixed association whatever the thread count. ``cl``: ``x``
+    and ``g`` channels-last, a block of ``g`` read as it is (``G^T``).
     """
     N = x.shape[0]
     K, C, _, kh, kw = dw_out.shape
-    Ho, Wo = g.shape[3], g.shape[4]
+    Ho, Wo = (g.shape[2], g.shape[3]) if cl else (g.shape[3], g.shape[4])
     P = Ho * Wo
     R = kh * kw * C
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
     g3 = g.reshape(N, K, P)
-    if N == 1 and _weight_grad_one_image(x, g3[0], dw_out, geo[:8], Ho, Wo):
+    g2 = g.reshape(N * P, K)
+    if not cl and N == 1 and _weight_grad_one_image(x, g3[0], dw_out, geo[:8], Ho, Wo):
         return
     blocks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
     items = max(1, min(items, len(blocks)))
@@ -667,8 +722,10 @@ def weight_grad(x, g, dw_out, stride, lo, dilation, nb: int, items: int) -> None
         for j, (n0, n1) in enumerate(runs[i]):
             m = (n1 - n0) * P
             rows = _buffer("rows", (m, R), x.dtype)
-            _im2row(x, rows, n0, n1, 0, Ho, *geo, False)
-            if n1 - n0 == 1:
+            _im2row(x, rows, n0, n1, 0, Ho, *geo, False, cl)
+            if cl:
+                gb = g2[n0 * P:n1 * P].T
+            elif n1 - n0 == 1:
                 gb = g3[n0]
             else:
                 gb = _buffer("g", (K, m), x.dtype)
@@ -805,7 +862,7 @@ def _forward_units(gemm, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
         m = (oh1 - oh0) * Wo
         cols = np.empty(R * m, dtype=of.dtype)
         _im2col_blocks(xs, cols, n, n + 1, oh0, oh1, _I0, m, kh, kw, sh, sw, lh, lw, dh, dw,
-                       Wo, False, W, Wq)
+                       Wo, _B0, W, Wq)
         base = (n * K) * P + oh0 * Wo
         if bias.size:
             for k in range(K):
@@ -874,7 +931,7 @@ def _weight_grad_units(gemm, x, g, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, 
             oh1 = min(Ho, oh0 + rb)
             m = (oh1 - oh0) * Wo
             _im2col_blocks(xs, cols, n, n + 1, oh0, oh1, _I0, m, kh, kw, sh, sw, lh, lw, dh,
-                           dw, Wo, False, W, Wq)
+                           dw, Wo, _B0, W, Wq)
             gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, K, R, m, 1.0, gf[(n * K) * P + oh0 * Wo:],
                     P, cols, m, 0.0 if u == u0 else 1.0, acc[i], R)
         if u1 == u0:

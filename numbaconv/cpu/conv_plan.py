@@ -59,6 +59,7 @@ Tests force a strategy with :func:`forced` (``with conv_plan.forced("gemm_nhwc")
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 from dataclasses import dataclass
@@ -189,6 +190,7 @@ class Plan:
     items: int = 1
     variant: str = ""
     costs: tuple = ()
+    channels_last: bool = False
 
 
 # ----------------------------------------------------------------------------- the cost model
@@ -680,7 +682,9 @@ def _eligible(x, w, y, groups) -> bool:
 def _route(op, geometry, dtype, force, force_variant) -> Plan | None:
     """:func:`route` cached on the (cached, identity-hashed) geometry and the forced strategy."""
     geo = geometry
-    if (geo.groups != 1 or geo.channels_last or geo.in_size[0] != 1 or geo.kernel[0] != 1
+    if geo.channels_last:
+        return _route_cl(op, geo, dtype, force)
+    if (geo.groups != 1 or geo.in_size[0] != 1 or geo.kernel[0] != 1
             or geo.out_size[0] != 1
             or geo.batch == 0 or dtype not in (np.float32, np.float64) or geo.channels == 0):
         return None  # what forward() / input_grad() / weight_grad() refuse, op by op:
@@ -700,6 +704,42 @@ def _route(op, geometry, dtype, force, force_variant) -> Plan | None:
         p = plan("forward", x_shape, w_shape, y_shape, geo.stride, geo.lo, geo.dilation,
                  np.dtype(dtype).itemsize)
     return None if p.strategy == "legacy" else p
+
+
+#: the channels-last launchers' own paths against what the legacy model counts for the
+#: channels-first ones, by pass and by whether the layer is one the Winograd kernels take
+#: (>= 16 channels each way, 3x3, stride 1): fitted on the course notes' layers in the
+#: channels-last layout (legacy / gemm_nhwc time, paired rounds, two Zen 3 threads: forward
+#: 0.2-0.55 for one input channel, 0.56-2.5 with 32-64, the channels-last Winograd running
+#: in place; input gradient 1.4-2.1 with one input channel (its loops run along the
+#: channels), 0.9-3.8 with more; weight gradient 0.5-0.7 and 1.8-4.9)
+_CL_LEGACY = {("forward", True): 0.5, ("forward", False): 0.5,
+              ("input_grad", True): 0.7, ("input_grad", False): 10.0,
+              ("weight_grad", True): 1.2, ("weight_grad", False): 2.0}
+
+
+def _route_cl(op, geo, dtype, force) -> Plan | None:
+    """:func:`route` for a channels-last call: the channels-last GEMM (``gemm_nhwc``, its
+    patch rows copied straight from the input's rows, each block's GEMM reading and writing
+    the channels-last arrays as they are) where the model, with :data:`_CL_LEGACY`, puts it
+    below the launchers' own channels-last paths, else None (those paths: direct loops,
+    the channels-last Winograd, im2col + GEMM)."""
+    if (geo.groups != 1 or geo.in_size[0] != 1 or geo.kernel[0] != 1 or geo.out_size[0] != 1
+            or geo.batch == 0 or dtype not in (np.float32, np.float64) or geo.channels == 0
+            or geo.filters == 0 or 0 in geo.out_size or 0 in geo.in_size):
+        return None
+    x_shape = (geo.batch, geo.channels, *geo.in_size)
+    y_shape = (geo.batch, geo.filters, *geo.out_size)
+    args = (op, x_shape, geo.w_shape, y_shape, geo.stride, geo.lo, geo.dilation,
+            np.dtype(dtype).itemsize)
+    if force is not None and force != "gemm_nhwc":
+        return None
+    p = _plan_cached(*args, "gemm_nhwc", None)
+    costs = dict(p.costs)
+    legacy = costs["legacy"] * _CL_LEGACY[op, "winograd_nhwc" in costs]
+    if force is None and legacy <= costs["gemm_nhwc"]:
+        return None
+    return dataclasses.replace(p, channels_last=True)
 
 
 def route(op: str, geometry, dtype) -> Plan | None:
@@ -735,7 +775,8 @@ def run_forward(p: Plan, x, w, bias, out, stride, lo, dilation) -> None:
     """Run the forward pass with the small-map plan ``p`` (5-D arrays)."""
     if p.strategy == "gemm_nhwc":
         run = _gemm_module().forward
-        run(x, w, bias, out, stride, lo, dilation, p.nb, p.rb or out.shape[3])
+        Ho = out.shape[2] if p.channels_last else out.shape[3]
+        run(x, w, bias, out, stride, lo, dilation, p.nb, p.rb or Ho, p.channels_last)
     elif p.strategy == "gemm_nchw":
         run = _gemm_module().forward_nchw
         run(x, w, bias, out, stride, lo, dilation, p.nb, p.rb)
@@ -764,7 +805,7 @@ def run_input_grad(p: Plan, g, w, bias, dx, stride, lo, dilation) -> None:
     """Run the input gradient with the small-map plan ``p`` (5-D arrays)."""
     if p.strategy == "gemm_nhwc":
         run = _gemm_module().input_grad
-        run(g, w, bias, dx, stride, lo, dilation, p.nb)
+        run(g, w, bias, dx, stride, lo, dilation, p.nb, p.channels_last)
     elif p.strategy == "gemm_taps":
         run = _gemm_module().input_grad_taps
         run(g, w, bias, dx, stride, lo, dilation, p.nb)
@@ -797,7 +838,7 @@ def run_weight_grad(p: Plan, x, g, dw_out, stride, lo, dilation) -> None:
     """Run the weight gradient with the small-map plan ``p`` (5-D arrays)."""
     if p.strategy == "gemm_nhwc":
         run = _gemm_module().weight_grad
-        run(x, g, dw_out, stride, lo, dilation, p.nb, p.items)
+        run(x, g, dw_out, stride, lo, dilation, p.nb, p.items, p.channels_last)
     elif p.strategy == "gemm_nchw":
         run = _gemm_module().weight_grad_nchw
         run(x, g, dw_out, stride, lo, dilation, p.nb, p.items, p.rb)

@@ -60,6 +60,8 @@ from numba.extending import intrinsic
 
 #: 0 and 1 as one kernel passes them to another: ``int64`` values, not literals (see above)
 I0, I1 = np.int64(0), np.int64(1)
+#: False as one kernel passes it to another (a ``bool``, not a literal)
+B0 = np.bool_(False)
 
 #: the packages whose code CPU kernels compile in (their own module's stamp is Numba's)
 KERNEL_SOURCES = ("cpu", "loops", "scalar")
