@@ -44,6 +44,11 @@ LAYERS = [
 #: bias gradients only read ``g``: a few of its shapes, batch 1 to 256
 BIAS_LAYERS = [LAYERS[i] for i in (0, 1, 6, 9, 12, 14, 16, 19)]
 
+#: the Keras net's layers at batch 1 and 64 again in Keras' own layout, ``(N, H, W, C)``
+#: (rows named ``... NHWC``; PyTorch in its channels_last memory format), beside the
+#: channels-first rows (issue 17: at least as fast)
+CL_LAYERS = [LAYERS[i] for i in (0, 1, 3, 5, 7, 9)]
+
 OPS = ("forward", "input_grad", "weight_grad")
 
 
@@ -55,7 +60,7 @@ def _label(name, xs, k, pad) -> str:
     return f"{name} {xs}->{k} p{pad}"
 
 
-def _case(op, name, xs, k, pad):
+def _case(op, name, xs, k, pad, last=False):
     ws = (k, xs[1], 3, 3)
 
     def make():
@@ -67,18 +72,24 @@ def _case(op, name, xs, k, pad):
         w = rng.standard_normal(ws).astype(np.float32)
         ho = _out_hw(xs[2], pad)
         g = rng.standard_normal((xs[0], k, ho, ho)).astype(np.float32)
+        fmt = "channels_last" if last else "channels_first"
+        ox = np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if last else x
+        og = np.ascontiguousarray(g.transpose(0, 2, 3, 1)) if last else g
         if op == "forward":
-            ours = lambda: nc.conv2d(x, w, padding=pad)  # noqa: E731
+            ours = lambda: nc.conv2d(ox, w, padding=pad, data_format=fmt)  # noqa: E731
         elif op == "input_grad":
-            ours = lambda: grad.conv2d_input(xs, w, g, padding=pad)  # noqa: E731
+            ours = lambda: grad.conv2d_input(ox.shape, w, og, padding=pad,  # noqa: E731
+                                             data_format=fmt)
         elif op == "weight_grad":
-            ours = lambda: grad.conv2d_weight(x, ws, g, padding=pad)  # noqa: E731
+            ours = lambda: grad.conv2d_weight(ox, ws, og, padding=pad,  # noqa: E731
+                                              data_format=fmt)
         else:
             ours = lambda: grad.conv_bias(g)  # noqa: E731
         peers = {}
         torch = torch_peer()
         if torch is not None:
-            tx, tw, tg = torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(g)
+            mf = torch.channels_last if last else torch.contiguous_format
+            tx, tw, tg = (torch.from_numpy(a).contiguous(memory_format=mf) for a in (x, w, g))
             back = torch.ops.aten.convolution_backward
             mask = {"input_grad": [True, False, False], "weight_grad": [False, True, False],
                     "bias_grad": [False, False, True]}.get(op)
@@ -99,9 +110,11 @@ def _case(op, name, xs, k, pad):
     ho = _out_hw(xs[2], pad)
     flops = 2.0 * xs[0] * k * xs[1] * 9 * ho * ho if op != "bias_grad" else None
     nbytes = 4.0 * xs[0] * k * ho * ho if op == "bias_grad" else None
-    return Case("sweep", f"{op} {_label(name, xs, k, pad)}", make, flops=flops, nbytes=nbytes,
-                tags=(op,))
+    suffix = " NHWC" if last else ""
+    return Case("sweep", f"{op} {_label(name, xs, k, pad)}{suffix}", make, flops=flops,
+                nbytes=nbytes, tags=(op,))
 
 
 CASES = ([_case(op, *layer) for op in OPS for layer in LAYERS]
+         + [_case(op, *layer, last=True) for op in OPS for layer in CL_LAYERS]
          + [_case("bias_grad", *layer) for layer in BIAS_LAYERS])

@@ -306,16 +306,16 @@ def _unpack_filters(src, dw):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _patch_rows_one(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, ones):
-    """One image's patch rows (:func:`_im2row`; ``ones``: 1 for the bias column, else 0), its
-    two halves of output rows on Numba's threads."""
-    C = x.shape[1]
+def _patch_rows_one(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, ones, cl):
+    """One image's patch rows (:func:`_im2row`; ``ones``: 1 for the bias column, else 0;
+    ``cl``: ``x`` channels-last), its two halves of output rows on Numba's threads."""
+    C = x.shape[4] if cl else x.shape[1]
     rows = np.empty((Ho * Wo, kh * kw * C + ones), dtype=x.dtype)
     halves = min(2, Ho)
     for i in prange(halves):
         oh0, oh1 = i * Ho // halves, (i + 1) * Ho // halves
         _im2row(x, rows[oh0 * Wo:oh1 * Wo], _I0, _I1, oh0, oh1, kh, kw, sh, sw, lh, lw, dh, dw,
-                Wo, ones == 1, _B0)
+                Wo, ones == 1, cl)
     return rows
 
 
@@ -334,7 +334,7 @@ def _pack_filters_one(w, bias, parts):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _forward_one(gemm, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts):
+def _forward_one(gemm, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts, cl):
     """One image's forward pass on Numba's threads: the patch rows and ``[W' | b]``, then
     ``out = [W' | b] @ [rows | 1]^T`` in ``parts`` (by positions when there are at least as
     many as filters, else by filters: each part's GEMM packs its share of the larger
@@ -342,11 +342,24 @@ def _forward_one(gemm, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, p
     twice, 77 against 68 us on one thread), each part's GEMM (``gemm``,
     :func:`numbaconv.cpu.blas.kernel_gemm`) writing its block of ``of`` (flat ``(K, P)``)
     directly. The split follows the shapes only (BLAS rounds a block's values by how it is
-    cut), so the bits are the same at any thread count."""
+    cut), so the bits are the same at any thread count. ``cl``: ``x`` and ``of`` (flat ``(P,
+    K)``) channels-last, each part's GEMM ``[rows | 1] @ [W' | b]^T``."""
     K, R1 = w.shape[0], kh * kw * w.shape[1] + 1
     P = Ho * Wo
-    rows = _patch_rows_one(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, _I1)
+    rows = _patch_rows_one(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, _I1, cl)
     wl = _pack_filters_one(w, bias, parts)
+    if cl:
+        if P >= K:
+            for i in prange(parts):
+                p0, p1 = i * P // parts, (i + 1) * P // parts
+                gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, p1 - p0, K, R1, 1.0, rows[p0:], R1,
+                        wl, R1, 0.0, of[p0 * K:], K)
+            return
+        for i in prange(parts):
+            k0, k1 = i * K // parts, (i + 1) * K // parts
+            gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, P, k1 - k0, R1, 1.0, rows, R1, wl[k0:],
+                    R1, 0.0, of[k0:], K)
+        return
     if P >= K:  # by positions: each part packs its share of the patch rows, all the filters
         for i in prange(parts):
             p0, p1 = i * P // parts, (i + 1) * P // parts
@@ -463,7 +476,7 @@ def _weight_grad_one(gemm, x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, p
     ``parts`` on Numba's threads."""
     K, R = dwo.shape[0], kh * kw * dwo.shape[1]
     P = Ho * Wo
-    rows = _patch_rows_one(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, _I0)
+    rows = _patch_rows_one(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, _I0, _B0)
     total = np.empty((K, R), dtype=x.dtype)
     for i in prange(parts):
         k0, k1 = i * K // parts, (i + 1) * K // parts
@@ -618,13 +631,17 @@ def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int, cl: bool = 
     K, C, _, kh, kw = w.shape
     Ho, Wo = (out.shape[2], out.shape[3]) if cl else (out.shape[3], out.shape[4])
     R = kh * kw * C
-    if not cl and N == 1 and rb >= Ho and (gemm := kernel_gemm(out.dtype)) is not None:
+    if N == 1 and rb >= Ho and (gemm := kernel_gemm(out.dtype)) is not None:  # one image
         b = _NO_BIAS[out.dtype.char] if bias is None else bias
-        run = _forward_one_cm if few_positions(Ho * Wo, K) else _forward_one
+        args = (gemm, x, w, b, out.reshape(-1), kh, kw, stride[1], stride[2], lo[1], lo[2],
+                dilation[1], dilation[2], Ho, Wo, threads.gemm_parts(Ho * Wo, R + 1, K))
         with one_blas_thread():
-            run(gemm, x, w, b, out.reshape(-1), kh, kw, stride[1], stride[2], lo[1],
-                         lo[2], dilation[1], dilation[2], Ho, Wo,
-                         threads.gemm_parts(Ho * Wo, R + 1, K))
+            if cl:  # (patch rows in the filters' order need a channels-first image)
+                _forward_one(*args, np.bool_(True))
+            elif few_positions(Ho * Wo, K):
+                _forward_one_cm(*args)
+            else:
+                _forward_one(*args, _B0)
         return
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
     # [W' | b] (K, R + 1), multiplied transposed: packing the filters in their own row order
