@@ -66,10 +66,11 @@ _U = np.uint64
 
 
 @njit(inline="always")
-def _plane_nhwc(xf, src0, C, H, W, pl, r0, Hb, Wp, lh, lw):
-    """Channels-last padded rows ``[r0, r0 + Hb)`` of one ``(C, H, W)`` image at
-    ``xf[src0:]`` into ``pl`` (``(Hb, Wp, C)``, zeros outside the image); padded row
-    ``r`` / column ``j`` is input row ``r - lh`` / column ``j - lw``."""
+def _plane_nhwc(xf, src0, C, H, W, pl, r0, Hb, Wp, lh, lw, cl):
+    """Channels-last padded rows ``[r0, r0 + Hb)`` of one ``(C, H, W)`` image (``cl``: one
+    ``(H, W, C)`` image, each row one copy) at ``xf[src0:]`` into ``pl`` (``(Hb, Wp, C)``,
+    zeros outside the image); padded row ``r`` / column ``j`` is input row ``r - lh`` /
+    column ``j - lw``."""
     for i in range(Hb * Wp * C):
         pl[_U(i)] = 0
     j0 = max(0, lw)
@@ -77,29 +78,18 @@ def _plane_nhwc(xf, src0, C, H, W, pl, r0, Hb, Wp, lh, lw):
     for r in range(Hb):
         ih = r0 + r - lh
         if ih < 0 or ih >= H or j1 <= j0:
+            continue
+        if cl:
+            db = _U((r * Wp + j0) * C)
+            sb = _U(src0 + (ih * W + j0 - lw) * C)
+            for j in range((j1 - j0) * C):
+                pl[db + _U(j)] = xf[sb + _U(j)]
             continue
         db = _U(r * Wp * C)
         for c in range(C):
             sb = _U(src0 + (c * H + ih) * W - lw)
             for j in range(j0, j1):
                 pl[db + _U(j * C + c)] = xf[sb + _U(j)]
-
-
-@njit(inline="always")
-def _plane_cl(xf, src0, C, H, W, pl, r0, Hb, Wp, lh, lw):
-    """:func:`_plane_nhwc` of a channels-last ``(H, W, C)`` image: each row one copy."""
-    for i in range(Hb * Wp * C):
-        pl[_U(i)] = 0
-    j0 = max(0, lw)
-    j1 = min(Wp, W + lw)
-    for r in range(Hb):
-        ih = r0 + r - lh
-        if ih < 0 or ih >= H or j1 <= j0:
-            continue
-        db = _U((r * Wp + j0) * C)
-        sb = _U(src0 + (ih * W + j0 - lw) * C)
-        for j in range((j1 - j0) * C):
-            pl[db + _U(j)] = xf[sb + _U(j)]
 
 
 @njit(cache=True, nogil=True)
@@ -122,10 +112,7 @@ def _im2row(x, rows, n0, n1, oh0, oh1, kh, kw, sh, sw, lh, lw, dh, dw, Wo, ones,
     run = kw * C if dw == 1 else C
     nrun = kh if dw == 1 else kh * kw
     for n in range(n0, n1):
-        if cl:
-            _plane_cl(xf, n * C * H * W, C, H, W, pl, oh0 * sh, Hb, Wp, lh, lw)
-        else:
-            _plane_nhwc(xf, n * C * H * W, C, H, W, pl, oh0 * sh, Hb, Wp, lh, lw)
+        _plane_nhwc(xf, n * C * H * W, C, H, W, pl, oh0 * sh, Hb, Wp, lh, lw, cl)
         for oh in range(nr):
             for ow in range(Wo):
                 rb = _U(((n - n0) * nr + oh) * Wo + ow) * _U(ld_)
