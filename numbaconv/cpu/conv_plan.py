@@ -353,8 +353,9 @@ def _cost_nchw_units(op, N, C, K, kh, kw, H, W, Ho, Wo, sw, itemsize, mach):
     one image, each an im2col within half the L2 and a GEMM of the filters (or of the
     gradient) as they are. One image's forward is cut into about two units a core, each of
     >= ``_UNIT_COLUMNS`` positions ((1, 32, 13, 13) -> 64 at two threads on Zen 3: two units
-    115 us, one 173, the channels-last kernel 163); a batch keeps whole images where they
-    fit. The weight gradient sums its units in one fixed run a core (``items``)."""
+    115 us, one 173 in one run; in paired rounds 3-12% faster than the channels-last
+    one-image kernel); a batch keeps whole images where they fit. The weight gradient sums
+    its units in one fixed run a core (``items``)."""
     P = Ho * Wo
     R = C * kh * kw
     fit = max(1, (mach.l2 // 2) // max(1, R * itemsize * Wo))
@@ -378,8 +379,9 @@ def _cost_nchw_units(op, N, C, K, kh, kw, H, W, Ho, Wo, sw, itemsize, mach):
 
 def _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach, H=0, W=0):
     """Estimated cycles, and (nb, rb, items), of the channel-major batched GEMM strategy
-    (forward, weight gradient); the forward as one compiled kernel where numpy's CBLAS can
-    be called from one (:func:`_cost_nchw_units`)."""
+    (forward, weight gradient); the forward, and the weight gradient of patches of >=
+    :data:`~numbaconv.cpu.threads.WG_UNITS_MIN_PATCH`, as one compiled kernel where numpy's
+    CBLAS can be called from one (:func:`_cost_nchw_units`)."""
     P = Ho * Wo
     R = C * kh * kw
     if (_compiled_gemm(itemsize) if op == "forward"
