@@ -667,7 +667,7 @@ def input_grad(g, w, bias, dx, stride, lo, dilation, nb: int, cl: bool = False) 
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Ho, Wo)
     b = np.zeros(C, dx.dtype) if bias is None else bias
     g3 = g.reshape(N, K, P)
-    g2 = g.reshape(N * P, K)
+    g2 = g.reshape(-1, K)  # (channels-last: its (n, p) rows of K; read only then)
     if not cl and N == 1 and (gemm := kernel_gemm(dx.dtype)) is not None:  # one image
         parts = threads.position_parts(P, K, R)
         run = _input_grad_one_cm if few_positions(P, K) else _input_grad_one
@@ -713,7 +713,7 @@ def weight_grad(x, g, dw_out, stride, lo, dilation, nb: int, items: int,
     R = kh * kw * C
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
     g3 = g.reshape(N, K, P)
-    g2 = g.reshape(N * P, K)
+    g2 = g.reshape(-1, K)  # (channels-last: its (n, p) rows of K; read only then)
     if not cl and N == 1 and _weight_grad_one_image(x, g3[0], dw_out, geo[:8], Ho, Wo):
         return
     blocks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
@@ -817,7 +817,7 @@ def _im2col_blocks(x, cols, n0, n1, oh0, oh1, s_img, s_row, kh, kw, sh, sw, lh, 
 def _phase_split(x, sw):
     """``x`` (5-D) with each row's columns regrouped by phase: ``xs[..., ih, ph*Wq + j] =
     x[..., ih, j*sw + ph]`` (``Wq = ceil(W / sw)``; zero past the row), so that a strided
-    convolution's im2col copies contiguous runs (a 7x7/2 stem's im2col: 0.83 -> 0.2 ms on
+    convolution's im2col copies contiguous runs (a 7x7/2 stem's im2col: 0.83 -> 0.37 ms on
     one Zen 3 core, where the strided loads did not vectorise)."""
     N, C, D, H, W = x.shape
     Wq = -(-W // sw)
@@ -843,22 +843,20 @@ def _phases(x, sw: int):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _forward_units(gemm, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, rb):
+def _forward_units(gemm, xs, W, Wq, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, rb):
     """``out = conv(x, w) + bias`` (2-D) in units of ``rb`` output rows of one image, all on
     Numba's threads: each unit's channel-major im2col ``(R, m)`` in a buffer of its own, its
     block of ``of`` (flat ``(N, K, P)``) set to the biases, and one GEMM ``W @ cols`` (the
     filters where they are, ``(K, R)``: nothing packed) adding into it. The units follow the
     shapes only, and each is one GEMM of the same operands whichever thread runs it, so
-    the bits are the same at any thread count."""
-    N, K = x.shape[0], w.shape[0]
+    the bits are the same at any thread count. ``xs, W, Wq``: the input as :func:`_phases`
+    gives it."""
+    N, K = xs.shape[0], w.shape[0]
     R = w.shape[1] * kh * kw
     P = Ho * Wo
     per = -(-Ho // rb)
     wf = w.reshape(-1)
     beta = 1.0 if bias.size else 0.0
-    W = x.shape[4]
-    Wq = -(-W // sw) if sw > 1 else 0
-    xs = _phase_split(x, sw) if sw > 1 else x
     for u in prange(N * per):
         n = u // per
         oh0 = (u % per) * rb
@@ -889,8 +887,9 @@ def forward_nchw(x, w, bias, out, stride, lo, dilation, nb: int, rb: int) -> Non
     if (gemm := kernel_gemm(out.dtype)) is not None:
         b = _NO_BIAS[out.dtype.char] if bias is None else bias
         with one_blas_thread():
-            _forward_units(gemm, x, w, b, out.reshape(-1), kh, kw, stride[1], stride[2], lo[1],
-                           lo[2], dilation[1], dilation[2], Ho, Wo, max(1, min(rb or Ho, Ho)))
+            _forward_units(gemm, *_phases(x, stride[2]), w, b, out.reshape(-1), kh, kw,
+                           stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Ho,
+                           Wo, max(1, min(rb or Ho, Ho)))
         return
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
     xs, W, Wq = _phases(x, stride[2])
@@ -910,21 +909,20 @@ def forward_nchw(x, w, bias, out, stride, lo, dilation, nb: int, rb: int) -> Non
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _weight_grad_units(gemm, x, g, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, rb, parts):
+def _weight_grad_units(gemm, xs, W, Wq, g, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, rb,
+                       parts):
     """``dW = sum over units of G_u @ cols_u^T`` (2-D) on Numba's threads: units of ``rb``
     output rows of one image (as :func:`_forward_units`), ``parts`` fixed runs of them, each
     run summed in order by its GEMMs (``beta = 1`` after the first, reading ``G`` where it
     is), the runs' sums then added in order into ``dwo`` (flat ``(K, R)``). Units and runs
-    follow the shapes only, so the bits are the same at any thread count."""
-    N, K = x.shape[0], g.shape[1]
-    R = x.shape[1] * kh * kw
+    follow the shapes only, so the bits are the same at any thread count. ``xs, W, Wq``: the
+    input as :func:`_phases` gives it."""
+    N, K = xs.shape[0], g.shape[1]
+    R = xs.shape[1] * kh * kw
     P = Ho * Wo
     per = -(-Ho // rb)
     units = N * per
     gf = g.reshape(-1)
-    W = x.shape[4]
-    Wq = -(-W // sw) if sw > 1 else 0
-    xs = _phase_split(x, sw) if sw > 1 else x
     acc = np.empty((parts, K * R), dtype=dwo.dtype)
     for i in prange(parts):
         cols = np.empty(R * rb * Wo, dtype=dwo.dtype)
@@ -964,9 +962,9 @@ def weight_grad_nchw(x, g, dw_out, stride, lo, dilation, nb: int, items: int,
         rb = max(1, min(Ho, rb or Ho))
         units = N * -(-Ho // rb)
         with one_blas_thread():
-            _weight_grad_units(gemm, x, g, dw_out.reshape(-1), kh, kw, stride[1], stride[2],
-                               lo[1], lo[2], dilation[1], dilation[2], Ho, Wo, rb,
-                               max(1, min(items, units)))
+            _weight_grad_units(gemm, *_phases(x, stride[2]), g, dw_out.reshape(-1), kh, kw,
+                               stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2],
+                               Ho, Wo, rb, max(1, min(items, units)))
         return
     g3 = g.reshape(N, K, P)
     if N == 1 and _weight_grad_one_image(x, g3[0], dw_out, geo[:8], Ho, Wo):

@@ -680,31 +680,30 @@ def _eligible(x, w, y, groups) -> bool:
             and y.shape[2] == 1 and x.dtype in (np.float32, np.float64) and x.shape[0] > 0)
 
 
+def _small_map_shapes(op, geo, dtype):
+    """The call's channels-first 5-D input and output shapes, or None where no small-map
+    strategy takes it (grouped, 3-D, not float32/64, empty; what forward() / input_grad()
+    / weight_grad() refuse, op by op)."""
+    if (geo.groups != 1 or geo.in_size[0] != 1 or geo.kernel[0] != 1 or geo.out_size[0] != 1
+            or geo.batch == 0 or dtype not in (np.float32, np.float64) or geo.channels == 0
+            or geo.filters == 0 or 0 in geo.out_size
+            or (op != "forward" and 0 in geo.in_size)):
+        return None
+    return (geo.batch, geo.channels, *geo.in_size), (geo.batch, geo.filters, *geo.out_size)
+
+
 @functools.lru_cache(maxsize=1024)
 def _route(op, geometry, dtype, force, force_variant) -> Plan | None:
     """:func:`route` cached on the (cached, identity-hashed) geometry and the forced strategy."""
     geo = geometry
+    shapes = _small_map_shapes(op, geo, dtype)
+    if shapes is None:
+        return None
+    args = (op, shapes[0], geo.w_shape, shapes[1], geo.stride, geo.lo, geo.dilation,
+            np.dtype(dtype).itemsize)
     if geo.channels_last:
-        return _route_cl(op, geo, dtype, force)
-    if (geo.groups != 1 or geo.in_size[0] != 1 or geo.kernel[0] != 1
-            or geo.out_size[0] != 1
-            or geo.batch == 0 or dtype not in (np.float32, np.float64) or geo.channels == 0):
-        return None  # what forward() / input_grad() / weight_grad() refuse, op by op:
-    y_size = geo.filters * int(np.prod(geo.out_size))  # per image (the batch is not 0)
-    if y_size == 0 or (op == "input_grad" and 0 in geo.in_size):
-        return None
-    if op == "weight_grad" and 0 in geo.in_size:
-        return None
-    x_shape, w_shape, y_shape = geo.x_shape, geo.w_shape, geo.y_shape
-    if op == "input_grad":
-        p = plan("input_grad", x_shape, w_shape, y_shape, geo.stride, geo.lo, geo.dilation,
-                 np.dtype(dtype).itemsize)
-    elif op == "weight_grad":
-        p = plan("weight_grad", x_shape, w_shape, y_shape, geo.stride, geo.lo, geo.dilation,
-                 np.dtype(dtype).itemsize)
-    else:
-        p = plan("forward", x_shape, w_shape, y_shape, geo.stride, geo.lo, geo.dilation,
-                 np.dtype(dtype).itemsize)
+        return _route_cl(args, force)
+    p = plan(*args)
     return None if p.strategy == "legacy" else p
 
 
@@ -720,25 +719,18 @@ _CL_LEGACY = {("forward", True): 0.5, ("forward", False): 0.5,
               ("weight_grad", True): 1.2, ("weight_grad", False): 2.0}
 
 
-def _route_cl(op, geo, dtype, force) -> Plan | None:
+def _route_cl(args, force) -> Plan | None:
     """:func:`route` for a channels-last call: the channels-last GEMM (``gemm_nhwc``, its
     patch rows copied straight from the input's rows, each block's GEMM reading and writing
     the channels-last arrays as they are) where the model, with :data:`_CL_LEGACY`, puts it
     below the launchers' own channels-last paths, else None (those paths: direct loops,
-    the channels-last Winograd, im2col + GEMM)."""
-    if (geo.groups != 1 or geo.in_size[0] != 1 or geo.kernel[0] != 1 or geo.out_size[0] != 1
-            or geo.batch == 0 or dtype not in (np.float32, np.float64) or geo.channels == 0
-            or geo.filters == 0 or 0 in geo.out_size or 0 in geo.in_size):
-        return None
-    x_shape = (geo.batch, geo.channels, *geo.in_size)
-    y_shape = (geo.batch, geo.filters, *geo.out_size)
-    args = (op, x_shape, geo.w_shape, y_shape, geo.stride, geo.lo, geo.dilation,
-            np.dtype(dtype).itemsize)
+    the channels-last Winograd, im2col + GEMM). ``args`` are :func:`plan`'s, channels-first
+    shapes."""
     if force is not None and force != "gemm_nhwc":
         return None
     p = _plan_cached(*args, "gemm_nhwc", None)
     costs = dict(p.costs)
-    legacy = costs["legacy"] * _CL_LEGACY[op, "winograd_nhwc" in costs]
+    legacy = costs["legacy"] * _CL_LEGACY[args[0], "winograd_nhwc" in costs]
     if force is None and legacy <= costs["gemm_nhwc"]:
         return None
     return dataclasses.replace(p, channels_last=True)
@@ -747,7 +739,8 @@ def _route_cl(op, geo, dtype, force) -> Plan | None:
 def route(op: str, geometry, dtype) -> Plan | None:
     """The small-map plan of one call of ``op`` ('forward', 'input_grad', 'weight_grad'), or
     None where the launcher's own (legacy) paths run it: not eligible (grouped, 3-D,
-    channels-last, empty) or the model picks legacy. Cached per geometry and dtype, so a
+    empty) or the model picks legacy (for a channels-last call, the channels-last GEMM or
+    None: :func:`_route_cl`). Cached per geometry and dtype, so a
     repeated call costs one dictionary lookup (the launchers of :mod:`numbaconv.cpu.conv`
     ask this before reshaping anything)."""
     return _route(op, geometry, dtype, *_FORCED)
