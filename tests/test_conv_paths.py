@@ -190,11 +190,12 @@ def test_channels_last_gemm_matches_oracles(data):
 
 
 @pytest.mark.parametrize("channel_major", [True, False])
+@pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
 @settings(max_examples=15)
 @given(data=st.data())
-def test_one_image_patch_row_orders_match_oracles(channel_major, data):
-    # a batch-1 forward and input gradient build their patch rows in the filters' order on
-    # maps of few positions and channels-last elsewhere; both orders forced on any geometry
+def test_one_image_patch_row_orders_match_oracles(channel_major, data_format, data):
+    # a batch-1 pass builds its patch rows in the filters' order on maps of few positions
+    # and channels-last elsewhere, from either layout; both orders forced on any geometry
     # (strides, dilations, uneven paddings) against the oracles and the adjoint identity
     from numbaconv.cpu import blas, conv_gemm
 
@@ -202,16 +203,23 @@ def test_one_image_patch_row_orders_match_oracles(channel_major, data):
         pytest.skip("no compiled-BLAS kernels on this machine: the one-image paths are unused")
     x, w, b, stride, pads, dil = data.draw(layers("gemm_nhwc"))
     x = x[:1]
-    kw = _kw(stride, pads, dil)
+    last = data_format == "channels_last"
+    kw = dict(_kw(stride, pads, dil), data_format=data_format)
+    to = (lambda a: np.ascontiguousarray(a.transpose(0, 2, 3, 1))) if last else (lambda a: a)
+    back = (lambda a: a.transpose(0, 3, 1, 2)) if last else (lambda a: a)
+    want = ref_forward(x, w, b, stride, pads, dil)
+    g = np.random.default_rng(2).standard_normal(want.shape)
     with pytest.MonkeyPatch.context() as mp, conv_plan.forced("gemm_nhwc"):
         mp.setattr(conv_gemm, "few_positions", lambda P, K: channel_major)
-        y = nc.conv2d(x, w, b, **kw)
-        g = np.random.default_rng(2).standard_normal(y.shape)
-        dx = grad.conv2d_input(x.shape, w, g, **kw)
-    want = ref_forward(x, w, b, stride, pads, dil)
+        mp.setattr(conv_gemm, "_few_weight_positions", lambda P, K: channel_major)
+        y = back(nc.conv2d(to(x), w, b, **kw))
+        dx = back(grad.conv2d_input(to(x).shape, w, to(g), **kw))
+        dw = grad.conv2d_weight(to(x), w.shape, to(g), **kw)
     np.testing.assert_allclose(y, want, rtol=1e-10, atol=1e-10)
     y0 = want - (0 if b is None else b.reshape(-1, 1, 1))
     np.testing.assert_allclose(np.vdot(x, dx), np.vdot(y0, g), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(dw, ref_weight_grad(x, g, w.shape[2:], stride, pads, dil),
+                               rtol=1e-10, atol=1e-10)
     if stride == (1, 1) and dil == (1, 1):
         np.testing.assert_allclose(dx, ref_input_grad_s1(x.shape, w, g, pads),
                                    rtol=1e-10, atol=1e-10)

@@ -360,9 +360,10 @@ def _forward_one(gemm, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, p
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def _filter_dots(wf, k0, k1, rf, R, P, of, bias):
-    """``of[k*P + p] = bias[k] + sum_r wf[k*R + r] * rf[p*R + r]`` for ``k0 <= k < k1``,
-    ``p < P``: the filters' dot products with the patch rows, four filters at a time
+def _filter_dots(wf, k0, k1, rf, R, P, of, ks, ps, bias):
+    """``of[k*ks + p*ps] = bias[k] + sum_r wf[k*R + r] * rf[p*R + r]`` for ``k0 <= k < k1``,
+    ``p < P`` (``ks, ps``: ``P, 1`` channels-first, ``1, K`` channels-last): the filters'
+    dot products with the patch rows, four filters at a time
     sharing each patch-row load (vectorised sums: the association is fixed at compile
     time), each group of four filters against every position while its rows are in the
     L1 cache (the filters are read once; the patch rows, ``P*R``, stay cached)."""
@@ -382,7 +383,7 @@ def _filter_dots(wf, k0, k1, rf, R, P, of, bias):
                     s2 += wf[w2 + u] * v
                     s3 += wf[w3 + u] * v
                 for j, sj in enumerate((s0, s1, s2, s3)):
-                    of[_U((k + j) * P + p)] = (bias[k + j] if bias.size else zero) + sj
+                    of[_U((k + j) * ks + p * ps)] = (bias[k + j] if bias.size else zero) + sj
             k += 4
         else:
             w0 = _U(k * R)
@@ -391,13 +392,14 @@ def _filter_dots(wf, k0, k1, rf, R, P, of, bias):
                 s0 = zero
                 for r in range(R):
                     s0 += wf[w0 + _U(r)] * rf[rb + _U(r)]
-                of[_U(k * P + p)] = (bias[k] if bias.size else zero) + s0
+                of[_U(k * ks + p * ps)] = (bias[k] if bias.size else zero) + s0
             k += 1
 
 
 @njit(cache=True, nogil=True)
-def _row_updates(gf, P, wf, K, R, r0, r1, df):
-    """``df[p*R + r] = sum_k gf[k*P + p] * wf[k*R + r]`` for ``p < P``, ``r0 <= r < r1``,
+def _row_updates(gf, P, gks, gps, wf, K, R, r0, r1, df):
+    """``df[p*R + r] = sum_k gf[k*gks + p*gps] * wf[k*R + r]`` for ``p < P``, ``r0 <= r < r1``
+    (``gks, gps``: ``P, 1`` channels-first, ``1, K`` channels-last),
     ``k`` in order (four filters' rows a pass: a quarter of the loads and stores of ``df``):
     the input gradient's product as one pass over the filters' rows, each group of four
     applied to every position while it is in the L1 cache."""
@@ -410,8 +412,9 @@ def _row_updates(gf, P, wf, K, R, r0, r1, df):
             w0, w1, w2, w3 = _U(k * R), _U((k + 1) * R), _U((k + 2) * R), _U((k + 3) * R)
             for p in range(P):
                 db = _U(p * R)
-                g0, g1 = gf[_U(k * P + p)], gf[_U((k + 1) * P + p)]
-                g2, g3 = gf[_U((k + 2) * P + p)], gf[_U((k + 3) * P + p)]
+                gb = k * gks + p * gps
+                g0, g1 = gf[_U(gb)], gf[_U(gb + gks)]
+                g2, g3 = gf[_U(gb + 2 * gks)], gf[_U(gb + 3 * gks)]
                 for r in range(r0, r1):
                     u = _U(r)
                     a = df[db + u] + g0 * wf[w0 + u]
@@ -423,62 +426,84 @@ def _row_updates(gf, P, wf, K, R, r0, r1, df):
             wb = _U(k * R)
             for p in range(P):
                 db = _U(p * R)
-                gk = gf[_U(k * P + p)]
+                gk = gf[_U(k * gks + p * gps)]
                 for r in range(r0, r1):
                     df[db + _U(r)] += gk * wf[wb + _U(r)]
             k += 1
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _forward_one_cm(gemm, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts):
+def _forward_one_cm(gemm, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts, cl):
     """:func:`_forward_one` for maps of few positions: the patch rows in the filters' own
     order (:func:`_patch_rows_channel_major`, a gather of ``P*R``), so each part's GEMM reads
     the filters where they are, with no packing (``K*R``, which costs more than the GEMM when
     ``P`` is small); ``of`` holds the biases first and the GEMM adds into it. On up to
     :data:`~numbaconv.cpu.threads.DOT_POSITIONS` positions each part's filters are dot
-    products with the rows instead (:func:`_filter_dots`: BLAS would pack them first)."""
+    products with the rows instead (:func:`_filter_dots`: BLAS would pack them first).
+    ``cl``: ``x`` and ``of`` (flat ``(P, K)``) channels-last, each part's GEMM then
+    ``rows @ W_part^T`` into its columns of ``of``."""
     K, R = w.shape[0], kh * kw * w.shape[1]
     P = Ho * Wo
-    rows = _patch_rows_channel_major(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo)
+    rows = _patch_rows_channel_major(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, cl)
     wf = w.reshape(-1)
     rf = rows.reshape(-1)
     zero = of.dtype.type(0)
+    ks, ps = (1, K) if cl else (P, 1)
     for i in prange(parts):
         k0, k1 = i * K // parts, (i + 1) * K // parts
         if P <= DOT_POSITIONS:
-            _filter_dots(wf, k0, k1, rf, R, P, of, bias)
+            _filter_dots(wf, k0, k1, rf, R, P, of, ks, ps, bias)
             continue
         for k in range(k0, k1):
             b = bias[k] if bias.size else zero
             for p in range(P):
-                of[_U(k * P + p)] = b
-        gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, k1 - k0, P, R, 1.0, wf[k0 * R:], R,
-             rows, R, 1.0, of[k0 * P:], P)
+                of[_U(k * ks + p * ps)] = b
+        if cl:
+            gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, P, k1 - k0, R, 1.0, rows, R,
+                    wf[k0 * R:], R, 1.0, of[k0:], K)
+        else:
+            gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, k1 - k0, P, R, 1.0, wf[k0 * R:], R,
+                    rows, R, 1.0, of[k0 * P:], P)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _weight_grad_one(gemm, x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts):
+def _weight_grad_one(gemm, x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts, cl):
     """One image's weight gradient ``G @ rows`` ``(K, R)`` into ``dwo`` ``(K, C, 1, kh,
     kw)``: the patch rows, then the GEMM (``gemm``) and the unpacking split by filters into
-    ``parts`` on Numba's threads."""
+    ``parts`` on Numba's threads. ``cl``: ``x`` channels-last and ``g2`` ``(P, K)``, read
+    transposed."""
     K, R = dwo.shape[0], kh * kw * dwo.shape[1]
     P = Ho * Wo
-    rows = _patch_rows_one(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, _I0, _B0)
+    rows = _patch_rows_one(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, _I0, cl)
     total = np.empty((K, R), dtype=x.dtype)
+    gf = g2.reshape(-1)
     for i in prange(parts):
         k0, k1 = i * K // parts, (i + 1) * K // parts
-        gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, k1 - k0, R, P, 1.0, g2[k0:], P, rows,
-             R, 0.0, total[k0:], R)
+        _g_rows_gemm(gemm, gf, k0, k1, P, K, rows, R, total.reshape(-1)[k0 * R:], cl)
         _unpack_filters(total[k0:k1], dwo[k0:k1])
 
 
+@njit(inline="always")
+def _g_rows_gemm(gemm, gf, k0, k1, P, K, rows, R, dst, cl):
+    """``dst = G[k0:k1] @ rows`` ``(k1 - k0, R)``, ``G`` flat ``(K, P)``, or with ``cl``
+    flat ``(P, K)`` and read transposed."""
+    if cl:
+        gemm_at(gemm, ROW_MAJOR, TRANS, NO_TRANS, k1 - k0, R, P, 1.0, gf[k0:], K, rows, R,
+                0.0, dst, R)
+    else:
+        gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, k1 - k0, R, P, 1.0, gf[k0 * P:], P,
+                rows, R, 0.0, dst, R)
+
+
 @njit(cache=True, nogil=True)
-def _channel_major_rows(xf, rf, C, H, W, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, scatter):
-    """Between one image's map ``xf`` ``(C, H, W)`` and its patch rows ``rf`` in the filters'
-    own order, ``rows[oh*Wo + ow, (c*kh + th)*kw + tw] = x[c, oh*sh - lh + th*dh, ow*sw - lw
-    + tw*dw]`` (zero outside the image): ``scatter`` False gathers the rows, True adds every
-    row back where it was read, positions in order (the adjoint). Scalar, for few
-    positions."""
+def _channel_major_rows(xf, rf, C, H, W, cs, hs, ws, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
+                        scatter):
+    """Between one image's map ``xf`` (element ``(c, ih, iw)`` at ``c*cs + ih*hs + iw*ws``:
+    ``H*W, W, 1`` channels-first, ``1, W*C, C`` channels-last) and its patch rows ``rf`` in
+    the filters' own order, ``rows[oh*Wo + ow, (c*kh + th)*kw + tw] = x[c, oh*sh - lh +
+    th*dh, ow*sw - lw + tw*dw]`` (zero outside the image): ``scatter`` False gathers the
+    rows, True adds every row back where it was read, positions in order (the adjoint).
+    Scalar, for few positions."""
     R = C * kh * kw
     zero = rf.dtype.type(0)
     for oh in range(Ho):
@@ -493,106 +518,141 @@ def _channel_major_rows(xf, rf, C, H, W, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
                         inside = ih >= 0 and ih < H and iw >= 0 and iw < W
                         if scatter:
                             if inside:
-                                xf[_U((c * H + ih) * W + iw)] += rf[r]
+                                xf[_U(c * cs + ih * hs + iw * ws)] += rf[r]
                         else:
-                            rf[r] = xf[_U((c * H + ih) * W + iw)] if inside else zero
+                            rf[r] = xf[_U(c * cs + ih * hs + iw * ws)] if inside else zero
+
+
+@njit(inline="always")
+def _image_strides(a, cl):
+    """``C, H, W`` and the element strides of channel, row and column of one 2-D image
+    ``a``, ``(1, C, 1, H, W)`` or with ``cl`` ``(1, 1, H, W, C)``."""
+    if cl:
+        C, H, W = a.shape[4], a.shape[2], a.shape[3]
+        return C, H, W, 1, W * C, C
+    C, H, W = a.shape[1], a.shape[3], a.shape[4]
+    return C, H, W, H * W, W, 1
 
 
 @njit(cache=True, nogil=True)
-def _patch_rows_channel_major(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo):
-    """One image's patch rows in the filters' own order (:func:`_channel_major_rows`)."""
-    C, H, W = x.shape[1], x.shape[3], x.shape[4]
+def _patch_rows_channel_major(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, cl):
+    """One image's patch rows in the filters' own order (:func:`_channel_major_rows`;
+    ``cl``: ``x`` channels-last)."""
+    C, H, W, cs, hs, ws = _image_strides(x, cl)
     rows = np.empty((Ho * Wo, C * kh * kw), dtype=x.dtype)
-    _channel_major_rows(x.reshape(-1), rows.reshape(-1), C, H, W, kh, kw, sh, sw, lh, lw, dh,
-                        dw, Ho, Wo, np.bool_(False))
+    _channel_major_rows(x.reshape(-1), rows.reshape(-1), C, H, W, cs, hs, ws, kh, kw, sh, sw,
+                        lh, lw, dh, dw, Ho, Wo, np.bool_(False))
     return rows
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _weight_grad_one_cm(gemm, x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts):
+def _weight_grad_one_cm(gemm, x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts, cl):
     """:func:`_weight_grad_one` for maps of few positions: the patch rows in the filters' own
     order (:func:`_patch_rows_channel_major`), so each part's GEMM writes its filters of
     ``dwo`` directly, with no unpacking of a ``(K, R)`` result (which costs more than the
-    GEMM when ``P`` is small)."""
+    GEMM when ``P`` is small; ``cl`` as there)."""
     K, R = dwo.shape[0], kh * kw * dwo.shape[1]
     P = Ho * Wo
-    rows = _patch_rows_channel_major(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo)
+    rows = _patch_rows_channel_major(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, cl)
     df = dwo.reshape(-1)
+    gf = g2.reshape(-1)
     for i in prange(parts):
         k0, k1 = i * K // parts, (i + 1) * K // parts
-        gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, k1 - k0, R, P, 1.0, g2[k0:], P, rows,
-             R, 0.0, df[k0 * R:], R)
+        _g_rows_gemm(gemm, gf, k0, k1, P, K, rows, R, df[k0 * R:], cl)
 
 
-def _weight_grad_one_image(x, g2, dw_out, geo, Ho: int, Wo: int) -> bool:
+def _few_weight_positions(P: int, K: int) -> bool:
+    """Whether a one-image weight gradient builds its patch rows in the filters' own order:
+    on fewer positions than half the filters (the unpacking, ``K*R``, then costs more than
+    the gather, ``P*R``)."""
+    return 2 * P < K
+
+
+def _weight_grad_one_image(x, g2, dw_out, geo, Ho: int, Wo: int, cl: bool = False) -> bool:
     """One image's weight gradient by a compiled kernel (False where none can run: no safe
     BLAS for compiled code). Maps of fewer positions than half the filters build
-    channel-major patch rows (a gather of ``P*R``) instead of unpacking the result (``K*R``)."""
+    channel-major patch rows (a gather of ``P*R``) instead of unpacking the result (``K*R``).
+    ``cl``: ``x`` channels-last, ``g2`` ``(P, K)``."""
     gemm = kernel_gemm(x.dtype)
     if gemm is None:
         return False
     K, C, _, kh, kw = dw_out.shape
     P, R = Ho * Wo, C * kh * kw
     _, _, sh, sw, lh, lw, dh, dw = geo
-    run = _weight_grad_one_cm if 2 * P < K else _weight_grad_one
+    run = _weight_grad_one_cm if _few_weight_positions(P, K) else _weight_grad_one
     with one_blas_thread():
         run(gemm, x, g2, dw_out, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
-            threads.gemm_parts(P, R, K))
+            threads.gemm_parts(P, R, K), np.bool_(cl))
     return True
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _input_grad_one(gemm, g2, w, bias, dx, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts):
+def _input_grad_one(gemm, g2, w, bias, dx, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts, cl):
     """One image's input gradient: ``drows = G^T @ W'`` ``(P, R)`` split by output positions
     into ``parts`` on Numba's threads (``gemm``), then added back into ``dx``
-    (:func:`_row2im`)."""
-    K, P = g2.shape[0], Ho * Wo
+    (:func:`_row2im`). ``cl``: ``g2`` ``(P, K)`` (``G^T`` as it is) and ``dx``
+    channels-last."""
+    K, P = w.shape[0], Ho * Wo
     R = kh * kw * w.shape[1]
     wl = _pack_filters_one(w, bias[:0], parts)  # (K, R + 1): the GEMM reads R columns
     drows = np.empty((P, R), dtype=w.dtype)
     gf = g2.reshape(-1)
     for i in prange(parts):
         p0, p1 = i * P // parts, (i + 1) * P // parts
-        gemm_at(gemm, ROW_MAJOR, TRANS, NO_TRANS, p1 - p0, R, K, 1.0, gf[p0:], P, wl,
-             R + 1, 0.0, drows[p0:], R)
-    _row2im(drows, dx, bias, _I0, _I1, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, _B0)
+        _gt_rows_gemm(gemm, gf, p0, p1, P, K, wl.reshape(-1), R + 1, R, drows[p0:], cl)
+    _row2im(drows, dx, bias, _I0, _I1, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, cl)
+
+
+@njit(inline="always")
+def _gt_rows_gemm(gemm, gf, p0, p1, P, K, wf, ldw, R, dst, cl):
+    """``dst = G^T[p0:p1] @ W`` ``(p1 - p0, R)``, ``W`` ``(K, R)`` of leading dimension
+    ``ldw``; ``G`` flat ``(K, P)``, or with ``cl`` flat ``(P, K)`` (``G^T`` as it is)."""
+    if cl:
+        gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, p1 - p0, R, K, 1.0, gf[p0 * K:], K, wf,
+                ldw, 0.0, dst, R)
+    else:
+        gemm_at(gemm, ROW_MAJOR, TRANS, NO_TRANS, p1 - p0, R, K, 1.0, gf[p0:], P, wf, ldw,
+                0.0, dst, R)
 
 
 @njit(cache=True, nogil=True)
-def _row2im_channel_major(drows, dx, bias, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo):
+def _row2im_channel_major(drows, dx, bias, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, cl):
     """``dx[0, c] = bias[c] +`` every channel-major patch row (:func:`_patch_rows_channel_major`)
-    added back where it was read, positions in order (its adjoint)."""
-    C, H, W = dx.shape[1], dx.shape[3], dx.shape[4]
+    added back where it was read, positions in order (its adjoint; ``cl``: ``dx``
+    channels-last)."""
+    C, H, W, cs, hs, ws = _image_strides(dx, cl)
     df = dx.reshape(-1)
     for c in range(C):
         b = bias[c]
         for i in range(H * W):
-            df[_U(c * H * W + i)] = b
-    _channel_major_rows(df, drows.reshape(-1), C, H, W, kh, kw, sh, sw, lh, lw, dh, dw, Ho,
-                        Wo, np.bool_(True))
+            df[_U(c * cs + i * ws)] = b  # (i * ws: a row of W*ws continues the last)
+    _channel_major_rows(df, drows.reshape(-1), C, H, W, cs, hs, ws, kh, kw, sh, sw, lh, lw, dh,
+                        dw, Ho, Wo, np.bool_(True))
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _input_grad_one_cm(gemm, g2, w, bias, dx, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts):
+def _input_grad_one_cm(gemm, g2, w, bias, dx, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts,
+                       cl):
     """:func:`_input_grad_one` for maps of few positions: ``drows = G^T @ W`` with the filters
     read where they are (no packing), patch rows in the filters' own order, added back by
     :func:`_row2im_channel_major`. On up to :data:`~numbaconv.cpu.threads.DOT_POSITIONS`
-    positions the product is :func:`_row_updates`, its parts splitting the columns."""
-    K, P = g2.shape[0], Ho * Wo
+    positions the product is :func:`_row_updates`, its parts splitting the columns (``cl``
+    as :func:`_input_grad_one`)."""
+    K, P = w.shape[0], Ho * Wo
     R = kh * kw * w.shape[1]
     drows = np.empty((P, R), dtype=w.dtype)
     gf = g2.reshape(-1)
     wf = w.reshape(-1)
     if P <= DOT_POSITIONS:  # parts: of the patch-row columns, each a pass over the filters
         df = drows.reshape(-1)
+        gks, gps = (1, K) if cl else (P, 1)
         for i in prange(parts):
-            _row_updates(gf, P, wf, K, R, i * R // parts, (i + 1) * R // parts, df)
+            _row_updates(gf, P, gks, gps, wf, K, R, i * R // parts, (i + 1) * R // parts, df)
     else:
         for i in prange(parts):
             p0, p1 = i * P // parts, (i + 1) * P // parts
-            gemm_at(gemm, ROW_MAJOR, TRANS, NO_TRANS, p1 - p0, R, K, 1.0, gf[p0:], P, wf,
-                 R, 0.0, drows[p0:], R)
-    _row2im_channel_major(drows, dx, bias, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo)
+            _gt_rows_gemm(gemm, gf, p0, p1, P, K, wf, R, R, drows[p0:], cl)
+    _row2im_channel_major(drows, dx, bias, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, cl)
 
 
 #: filter elements from which the forward's packing runs in two parts on Numba's threads
@@ -622,13 +682,9 @@ def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int, cl: bool = 
         b = _NO_BIAS[out.dtype.char] if bias is None else bias
         args = (gemm, x, w, b, out.reshape(-1), kh, kw, stride[1], stride[2], lo[1], lo[2],
                 dilation[1], dilation[2], Ho, Wo, threads.gemm_parts(Ho * Wo, R + 1, K))
+        run = _forward_one_cm if few_positions(Ho * Wo, K) else _forward_one
         with one_blas_thread():
-            if cl:  # (patch rows in the filters' order need a channels-first image)
-                _forward_one(*args, np.bool_(True))
-            elif few_positions(Ho * Wo, K):
-                _forward_one_cm(*args)
-            else:
-                _forward_one(*args, _B0)
+            run(*args, np.bool_(cl))
         return
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
     # [W' | b] (K, R + 1), multiplied transposed: packing the filters in their own row order
@@ -668,13 +724,13 @@ def input_grad(g, w, bias, dx, stride, lo, dilation, nb: int, cl: bool = False) 
     b = np.zeros(C, dx.dtype) if bias is None else bias
     g3 = g.reshape(N, K, P)
     g2 = g.reshape(-1, K)  # (channels-last: its (n, p) rows of K; read only then)
-    if not cl and N == 1 and (gemm := kernel_gemm(dx.dtype)) is not None:  # one image
+    if N == 1 and (gemm := kernel_gemm(dx.dtype)) is not None:  # one image
         parts = threads.position_parts(P, K, R)
         run = _input_grad_one_cm if few_positions(P, K) else _input_grad_one
         if run is _input_grad_one_cm and P <= DOT_POSITIONS:
             parts = threads.gemm_parts(P, K, R)  # (its row updates split by columns)
         with one_blas_thread():
-            run(gemm, g3[0], w, b, dx, *geo, parts)
+            run(gemm, g2 if cl else g3[0], w, b, dx, *geo, parts, np.bool_(cl))
         return
     wl = np.empty((K, R), dtype=dx.dtype)
     _pack_filters(w, wl)
@@ -714,7 +770,7 @@ def weight_grad(x, g, dw_out, stride, lo, dilation, nb: int, items: int,
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
     g3 = g.reshape(N, K, P)
     g2 = g.reshape(-1, K)  # (channels-last: its (n, p) rows of K; read only then)
-    if not cl and N == 1 and _weight_grad_one_image(x, g3[0], dw_out, geo[:8], Ho, Wo):
+    if N == 1 and _weight_grad_one_image(x, g2 if cl else g3[0], dw_out, geo[:8], Ho, Wo, cl):
         return
     blocks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
     items = max(1, min(items, len(blocks)))
