@@ -152,15 +152,21 @@ def test_forced_strategy_matches_oracles(strategy, variant, data):
                                    rtol=1e-10, atol=1e-10)
 
 
+CL_FORCINGS = [("gemm_nhwc", None), ("winograd_nhwc", "adjoint"), ("winograd_nhwc", "flipped")]
+
+
+@pytest.mark.parametrize("strategy, variant", CL_FORCINGS)
 @settings(max_examples=20)
 @given(data=st.data())
-def test_channels_last_gemm_matches_oracles(data):
-    # the channels-last GEMM (patch rows from the input's own rows, G and the output read
-    # and written in place), forced: against the float64 oracles in the channels-first
-    # layout, at any stride, dilation and padding; the same bits at one and two threads
+def test_channels_last_strategies_match_oracles(strategy, variant, data):
+    # the strategies that run channels-last arrays in place (the GEMM's patch rows from the
+    # input's own rows, G and the output read and written as they are; Winograd's
+    # transforms gathering channels-last column planes, its output transform writing runs
+    # of filters), forced: against the float64 oracles in the channels-first layout, at any
+    # stride, dilation and padding they accept; the same bits at one and two threads
     from numbaconv.core import conv as core_conv
 
-    x, w, b, stride, pads, dil = data.draw(layers("gemm_nhwc"))
+    x, w, b, stride, pads, dil = data.draw(layers(strategy))
     kw = dict(_kw(stride, pads, dil), data_format="channels_last")
     xl = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
     want = ref_forward(x, w, b, stride, pads, dil)
@@ -168,10 +174,12 @@ def test_channels_last_gemm_matches_oracles(data):
     gl = np.ascontiguousarray(g.transpose(0, 2, 3, 1))
     spec = core_conv.conv_spec("forward", 2, xl.shape, w.shape, stride, pads, dil, 1,
                                "zeros", 0, "channels_last")
-    with conv_plan.forced("gemm_nhwc"):
+    with conv_plan.forced(strategy, variant):
         for op in ("forward", "input_grad", "weight_grad"):
             p = conv_plan.route(op, spec.geometry, xl.dtype)
-            assert p is not None and p.strategy == "gemm_nhwc" and p.channels_last
+            assert p is not None and p.strategy == strategy and p.channels_last
+            if op == "input_grad" and variant is not None:
+                assert p.variant == variant
         results = _at_one_and_two_threads(lambda: (
             nc.conv2d(xl, w, b, **kw), grad.conv2d_input(xl.shape, w, gl, **kw),
             grad.conv2d_weight(xl, w.shape, gl, **kw)))
@@ -355,7 +363,8 @@ def test_one_image_winograd_forward(pad, nan):
 @pytest.mark.parametrize("op, nb, rb", [  # blocks: the batch; two images; two tile rows
     (op, nb, rb) for op in ("forward", "input_grad", "weight_grad")
     for nb, rb in ((5, 5), (2, 5), (1, 2)) if op != "input_grad" or rb == 5])
-def test_winograd_compiled_blocks_match_python_threads(op, nb, rb, monkeypatch):
+@pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
+def test_winograd_compiled_blocks_match_python_threads(op, nb, rb, data_format, monkeypatch):
     # the Winograd passes run their blocks from one compiled kernel (each block's 16 GEMMs
     # and transforms on Numba's threads); without a compiled-kernel BLAS, on Python threads.
     # Both compute every block alike: the same bits, at one and two threads, and the oracle.
@@ -371,9 +380,13 @@ def test_winograd_compiled_blocks_match_python_threads(op, nb, rb, monkeypatch):
     b = rng.standard_normal(33)
     g = rng.standard_normal((5, 33, 9, 8))
     pads = ((1, 1), (1, 1))
-    call = {"forward": lambda: nc.conv2d(x, w, b, padding=1),
-            "input_grad": lambda: grad.conv2d_input(x.shape, w, g, padding=1),
-            "weight_grad": lambda: grad.conv2d_weight(x, w.shape, g, padding=1)}[op]
+    last = data_format == "channels_last"
+    xl, gl = (np.ascontiguousarray(a.transpose(0, 2, 3, 1)) if last else a for a in (x, g))
+    back = (lambda a: a.transpose(0, 3, 1, 2)) if last and op != "weight_grad" else (lambda a: a)
+    kw = dict(padding=1, data_format=data_format)
+    call = {"forward": lambda: nc.conv2d(xl, w, b, **kw),
+            "input_grad": lambda: grad.conv2d_input(xl.shape, w, gl, **kw),
+            "weight_grad": lambda: grad.conv2d_weight(xl, w.shape, gl, **kw)}[op]
     monkeypatch.setattr(conv_plan, "_nb_wino", lambda *a: (nb, rb))
     monkeypatch.setattr(conv_plan, "_items_for", lambda cycles, blocks: min(2, blocks))
     conv_plan._plan_cached.cache_clear()
@@ -394,7 +407,7 @@ def test_winograd_compiled_blocks_match_python_threads(op, nb, rb, monkeypatch):
     want = {"forward": lambda: ref_forward(x, w, b, (1, 1), pads, (1, 1)),
             "input_grad": lambda: ref_input_grad_s1(x.shape, w, g, pads),
             "weight_grad": lambda: ref_weight_grad_s1(x, g, w.shape[2:], pads)}[op]()
-    np.testing.assert_allclose(compiled[0], want, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(back(compiled[0]), want, rtol=1e-10, atol=1e-10)
 
 
 def ref_weight_grad(x, g, kshape, stride, pads, dilation):
@@ -611,24 +624,31 @@ def test_compiled_blas_kernels_need_the_pin(monkeypatch):
 # ---------------------------------------------------------------------------------- NaN / inf
 
 
-@pytest.mark.parametrize("strategy, variant", FORCINGS[1:])
+@pytest.mark.parametrize("strategy, variant, data_format",
+                         [(*f, "channels_first") for f in FORCINGS[1:]]
+                         + [(*f, "channels_last") for f in CL_FORCINGS])
 @pytest.mark.parametrize("pad", [0, 1])
-def test_nan_stays_local(strategy, variant, pad):
+def test_nan_stays_local(strategy, variant, data_format, pad):
     """A NaN in the input reaches exactly the outputs whose window reads it (forward,
     weight gradient); a NaN in the output gradient exactly the inputs it reaches (input
-    gradient). The expected NaN patterns come from the float64 scipy oracles."""
+    gradient), in either layout. The expected NaN patterns come from the float64 scipy
+    oracles."""
     rng = np.random.default_rng(4)
     x = rng.standard_normal((2, 4, 9, 8))
     w = rng.standard_normal((3, 4, 3, 3))
     x[1, 2, 4, 3] = np.nan
     pads = ((pad, pad), (pad, pad))
+    last = data_format == "channels_last"
+    to = (lambda a: np.ascontiguousarray(a.transpose(0, 2, 3, 1))) if last else (lambda a: a)
+    back = (lambda a: a.transpose(0, 3, 1, 2)) if last else (lambda a: a)
+    kw = dict(padding=pad, data_format=data_format)
     with conv_plan.forced(strategy, variant):
-        y = nc.conv2d(x, w, padding=pad)
+        y = back(nc.conv2d(to(x), w, **kw))
         g = rng.standard_normal(y.shape)
-        dw = grad.conv2d_weight(x, w.shape, g, padding=pad)
+        dw = grad.conv2d_weight(to(x), w.shape, to(g), **kw)
         g2 = g.copy()
         g2[0, 1, 2, 2] = np.nan
-        dx = grad.conv2d_input(x.shape, w, g2, padding=pad)
+        dx = back(grad.conv2d_input(to(x).shape, w, to(g2), **kw))
     with np.errstate(invalid="ignore"):
         want_y = ref_forward(x, w, None, (1, 1), pads, (1, 1))
         want_dw = ref_weight_grad_s1(x, g, (3, 3), pads)

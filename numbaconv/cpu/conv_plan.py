@@ -61,6 +61,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import math
 import os
 from dataclasses import dataclass
 
@@ -702,7 +703,7 @@ def _route(op, geometry, dtype, force, force_variant) -> Plan | None:
     args = (op, shapes[0], geo.w_shape, shapes[1], geo.stride, geo.lo, geo.dilation,
             np.dtype(dtype).itemsize)
     if geo.channels_last:
-        return _route_cl(args, force)
+        return _route_cl(args, force, force_variant)
     p = plan(*args)
     return None if p.strategy == "legacy" else p
 
@@ -719,20 +720,28 @@ _CL_LEGACY = {("forward", True): 0.5, ("forward", False): 0.5,
               ("weight_grad", True): 1.2, ("weight_grad", False): 2.0}
 
 
-def _route_cl(args, force) -> Plan | None:
-    """:func:`route` for a channels-last call: the channels-last GEMM (``gemm_nhwc``, its
-    patch rows copied straight from the input's rows, each block's GEMM reading and writing
-    the channels-last arrays as they are) where the model, with :data:`_CL_LEGACY`, puts it
-    below the launchers' own channels-last paths, else None (those paths: direct loops,
-    the channels-last Winograd, im2col + GEMM). ``args`` are :func:`plan`'s, channels-first
-    shapes."""
-    if force is not None and force != "gemm_nhwc":
+#: the strategies that run a channels-last call in its own layout
+CL_STRATEGIES = ("gemm_nhwc", "winograd_nhwc")
+
+
+def _route_cl(args, force, force_variant) -> Plan | None:
+    """:func:`route` for a channels-last call: of the strategies that read and write the
+    channels-last arrays as they are (:data:`CL_STRATEGIES`: the channels-last GEMM, its
+    patch rows copied straight from the input's rows; the small-map Winograd, whose
+    transforms gather even/odd column planes from either layout), the cheapest by the
+    model where it is below the launchers' own channels-last paths (direct loops, the
+    older channels-last Winograd, im2col + GEMM) counted with :data:`_CL_LEGACY`, else
+    None. ``args`` are :func:`plan`'s, channels-first shapes."""
+    if force is not None and force not in CL_STRATEGIES:
         return None
-    p = _plan_cached(*args, "gemm_nhwc", None)
+    p = _plan_cached(*args, force, force_variant)
     costs = dict(p.costs)
+    best = force if force in costs else min(CL_STRATEGIES, key=lambda s: costs.get(s, math.inf))
     legacy = costs["legacy"] * _CL_LEGACY[args[0], "winograd_nhwc" in costs]
-    if force is None and legacy <= costs["gemm_nhwc"]:
+    if force is None and legacy <= costs[best]:
         return None
+    if best != p.strategy:
+        p = _plan_cached(*args, best, force_variant)
     return dataclasses.replace(p, channels_last=True)
 
 
@@ -781,8 +790,9 @@ def run_forward(p: Plan, x, w, bias, out, stride, lo, dilation) -> None:
     else:
         fallback = _gemm_module().forward
         run = _wino_module().forward
-        if not run(x, w, bias, out, lo[1], lo[2], p.nb, p.rb):
-            fallback(x, w, bias, out, stride, lo, dilation, 1, out.shape[3])
+        cl = p.channels_last
+        if not run(x, w, bias, out, lo[1], lo[2], p.nb, p.rb, cl):
+            fallback(x, w, bias, out, stride, lo, dilation, 1, out.shape[2 if cl else 3], cl)
 
 
 def forward(x, w, bias, out, stride, lo, dilation, groups) -> bool:
@@ -807,15 +817,16 @@ def run_input_grad(p: Plan, g, w, bias, dx, stride, lo, dilation) -> None:
     else:
         fallback = _gemm_module().input_grad
         run = _wino_module().forward
+        cl = p.channels_last
         if p.variant == "adjoint":
             adjoint = _wino_module().input_grad
-            ok = adjoint(g, w, bias, dx, lo[1], lo[2], p.nb)
+            ok = adjoint(g, w, bias, dx, lo[1], lo[2], p.nb, cl)
         else:
             # the correlation of g with the flipped, channel-transposed kernel, padded 2 - lo
             wf = np.ascontiguousarray(w[:, :, :, ::-1, ::-1].transpose(1, 0, 2, 3, 4))
-            ok = run(g, wf, bias, dx, 2 - lo[1], 2 - lo[2], p.nb, p.rb)
+            ok = run(g, wf, bias, dx, 2 - lo[1], 2 - lo[2], p.nb, p.rb, cl)
         if not ok:
-            fallback(g, w, bias, dx, stride, lo, dilation, 1)
+            fallback(g, w, bias, dx, stride, lo, dilation, 1, cl)
 
 
 def input_grad(g, w, bias, dx, stride, lo, dilation, groups) -> bool:
@@ -843,10 +854,14 @@ def run_weight_grad(p: Plan, x, g, dw_out, stride, lo, dilation) -> None:
     else:
         fallback = _gemm_module().weight_grad
         run = _wino_module().weight_grad
-        if not run(x, g, dw_out, lo[1], lo[2], p.nb, p.rb, p.items):
-            q = plan_gemm("weight_grad", x.shape, dw_out.shape, g.shape, stride, lo, dilation,
+        cl = p.channels_last
+        if not run(x, g, dw_out, lo[1], lo[2], p.nb, p.rb, p.items, cl):
+            xs, gs = x.shape, g.shape
+            if cl:  # (the plan's shapes are channels-first)
+                xs, gs = (xs[0], xs[4], 1, xs[2], xs[3]), (gs[0], gs[4], 1, gs[2], gs[3])
+            q = plan_gemm("weight_grad", xs, dw_out.shape, gs, stride, lo, dilation,
                           x.dtype.itemsize)
-            fallback(x, g, dw_out, stride, lo, dilation, q.nb, q.items)
+            fallback(x, g, dw_out, stride, lo, dilation, q.nb, q.items, cl)
 
 
 def weight_grad(x, g, dw_out, stride, lo, dilation, groups) -> bool:

@@ -66,10 +66,10 @@ _BS = (-1.0, 1.0, -1.0, -1.0)
 
 
 @njit(inline="always")
-def _phase_planes(xf, src0, C, H, W, ph, Hp, Wh, r0, lh, lw):
+def _phase_planes(xf, src0, C, H, W, ph, Hp, Wh, r0, lh, lw, cl):
     """``ph[b, r, m, c] = x[c, r0 + r - lh, 2m + b - lw]`` (zero outside the image) for one
-    ``(C, H, W)`` image at ``xf[src0:]``: even (b = 0) and odd (b = 1) padded columns,
-    channels last, ``Hp`` rows of ``Wh`` columns each."""
+    ``(C, H, W)`` image (``cl``: ``(H, W, C)``) at ``xf[src0:]``: even (b = 0) and odd
+    (b = 1) padded columns, channels last, ``Hp`` rows of ``Wh`` columns each."""
     for b in range(2):
         # columns m with 0 <= 2m + b - lw < W
         m0 = min(Wh, max(0, (lw - b + 1) // 2))
@@ -85,6 +85,13 @@ def _phase_planes(xf, src0, C, H, W, ph, Hp, Wh, r0, lh, lw):
                 ph[db + _U(i)] = 0
             for i in range(m1 * C, Wh * C):
                 ph[db + _U(i)] = 0
+            if cl:  # every other column's run of C channels
+                for m in range(m0, m1):
+                    d = db + _U(m * C)
+                    sc = _U(src0 + (ih * W + 2 * m + b - lw) * C)
+                    for c in range(C):
+                        ph[d + _U(c)] = xf[sc + _U(c)]
+                continue
             sb = src0 + ih * W + b - lw
             # four channels per pass: four load streams, adjacent stores
             c = 0
@@ -109,11 +116,12 @@ def _phase_planes(xf, src0, C, H, W, ph, Hp, Wh, r0, lh, lw):
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def _input_transform(x, V, n0, n1, ty0, ty1, lh, lw, ntx, t0):
+def _input_transform(x, V, n0, n1, ty0, ty1, lh, lw, ntx, t0, cl):
     """``V[e, t, c] = (B^T d_t B)[e]`` for the tile rows ``[ty0, ty1)`` of images ``[n0, n1)``:
     tile ``t = t0 + ((n - n0)*nr + ty - ty0)*ntx + tx`` reads padded rows ``2ty + i`` and
-    columns ``2tx + j`` (``i, j < 4``) of image ``n``, padded ``lh`` / ``lw`` before."""
-    C, H, W = x.shape[1], x.shape[3], x.shape[4]
+    columns ``2tx + j`` (``i, j < 4``) of image ``n``, padded ``lh`` / ``lw`` before (``cl``:
+    ``x`` channels-last, ``(N, 1, H, W, C)``)."""
+    C, H, W = _chw(x, cl)
     nr = ty1 - ty0
     Hp = 2 * nr + 2
     Wh = ntx + 1
@@ -123,7 +131,7 @@ def _input_transform(x, V, n0, n1, ty0, ty1, lh, lw, ntx, t0):
     L = ntx * C
     es = _U(V.shape[1])  # plane stride (padded against L1 set conflicts)
     for n in range(n0, n1):
-        _phase_planes(xf, n * C * H * W, C, H, W, ph, Hp, Wh, 2 * ty0, lh, lw)
+        _phase_planes(xf, n * C * H * W, C, H, W, ph, Hp, Wh, 2 * ty0, lh, lw, cl)
         for ty in range(nr):
             tb = _U((t0 + ((n - n0) * nr + ty) * ntx) * C)
             for i in range(4):
@@ -148,6 +156,15 @@ def _input_transform(x, V, n0, n1, ty0, ty1, lh, lw, ntx, t0):
 
 
 @njit(inline="always")
+def _chw(a, cl):
+    """Channels, rows and columns of a 5-D array, ``(N, C, 1, H, W)`` or with ``cl``
+    ``(N, 1, H, W, C)``."""
+    if cl:
+        return a.shape[4], a.shape[2], a.shape[3]
+    return a.shape[1], a.shape[3], a.shape[4]
+
+
+@njit(inline="always")
 def _signed(i):
     """Row ``i`` of ``A = [[1, 0], [1, 1], [1, -1], [0, -1]]`` (Winograd's output matrix
     transposed): the weights of a tile's first and second row / column."""
@@ -161,13 +178,13 @@ def _signed(i):
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def _grad_transform(g, Gt, n0, n1, ty0, ty1, ntx, t0):
+def _grad_transform(g, Gt, n0, n1, ty0, ty1, ntx, t0, cl):
     """``Gt[e, t, k] = (A g_t A^T)[e]`` for the 2x2 output-gradient tiles of the tile rows
     ``[ty0, ty1)`` of images ``[n0, n1)`` (zero beyond the map), tile ``t`` numbered from
     ``t0`` as in :func:`_input_transform`; ``Gt`` holds 16 planes ``(T, K)``. Each image goes
     through channels-last even/odd column planes (as the input does), then every element is
-    a signed sum of four runs of ``ntx*K``."""
-    K, Ho, Wo = g.shape[1], g.shape[3], g.shape[4]
+    a signed sum of four runs of ``ntx*K`` (``cl``: ``g`` channels-last)."""
+    K, Ho, Wo = _chw(g, cl)
     nr = ty1 - ty0
     Hp = 2 * nr
     Wh = ntx
@@ -177,7 +194,7 @@ def _grad_transform(g, Gt, n0, n1, ty0, ty1, ntx, t0):
     L = ntx * K
     es = _U(Gt.shape[1])
     for n in range(n0, n1):
-        _phase_planes(gf, n * K * Ho * Wo, K, Ho, Wo, ph, Hp, Wh, 2 * ty0, 0, 0)
+        _phase_planes(gf, n * K * Ho * Wo, K, Ho, Wo, ph, Hp, Wh, 2 * ty0, 0, 0, cl)
         for ty in range(nr):
             tb = _U((t0 + ((n - n0) * nr + ty) * ntx) * K)
             p00 = _U((2 * ty) * Wh * K)                 # row 0, even column
@@ -273,8 +290,77 @@ def _output_transform(M, out, bias, n0, n1, ty0, ty1, ntx, k0, k1):
     return bad
 
 
+@njit(cache=True, nogil=True)
+def _output_transform_cl(M, out, bias, n0, n1, ty0, ty1, ntx, k0, k1):
+    """:func:`_output_transform` into a channels-last ``out`` (``(N, 1, Ho, Wo, K)``) from
+    ``M`` of 16 planes ``(T, K)``: per tile, vectorised along the filters ``[k0, k1)``, one
+    store stream a loop: ``S = M A`` (8 runs of filters) into scratch, then each output of
+    the tile, ``A^T S`` plus the bias, written as a run of ``out``'s row."""
+    Ho, Wo, K = out.shape[2], out.shape[3], out.shape[4]
+    nr = ty1 - ty0
+    mf = M.reshape(-1)
+    of = out.reshape(-1)
+    es = _U(M.shape[1])
+    L = k1 - k0
+    S = np.empty(8 * L, dtype=out.dtype)   # S[i, b] = sum_j A^T[b, j] M[i, j]
+    bb = bias[k0:k1]
+    nf = 0
+    for n in range(n0, n1):
+        for ty in range(nr):
+            for tx in range(ntx):
+                tb = _U((((n - n0) * nr + ty) * ntx + tx) * K + k0)
+                for i in range(4):
+                    m0 = _U(4 * i) * es + tb
+                    m1 = m0 + es
+                    m2 = m1 + es
+                    m3 = m2 + es
+                    s0 = _U(2 * i * L)
+                    s1 = s0 + _U(L)
+                    for q in range(L):
+                        u = _U(q)
+                        S[s0 + u] = mf[m0 + u] + mf[m1 + u] + mf[m2 + u]
+                    for q in range(L):
+                        u = _U(q)
+                        S[s1 + u] = mf[m1 + u] - mf[m2 + u] - mf[m3 + u]
+                for a in range(2):
+                    oh = 2 * (ty0 + ty) + a
+                    if oh >= Ho:
+                        break
+                    for b in range(2):
+                        ow = 2 * tx + b
+                        if ow >= Wo:
+                            break
+                        t0 = _U(b * L)
+                        t1 = t0 + _U(2 * L)
+                        t2 = t1 + _U(2 * L)
+                        t3 = t2 + _U(2 * L)
+                        ob = _U(((n * Ho + oh) * Wo + ow) * K + k0)
+                        if a == 0:
+                            for q in range(L):
+                                u = _U(q)
+                                o = (S[t0 + u] + S[t1 + u] + S[t2 + u]) + bb[q]
+                                of[ob + u] = o
+                                nf |= 0 if o - o == 0 else 1
+                        else:
+                            for q in range(L):
+                                u = _U(q)
+                                o = (S[t1 + u] - S[t2 + u] - S[t3 + u]) + bb[q]
+                                of[ob + u] = o
+                                nf |= 0 if o - o == 0 else 1
+    return nf
+
+
+@njit(inline="always")
+def _output_block(M, out, bias, n0, n1, ty0, ty1, ntx, k0, k1, cl):
+    """:func:`_output_transform` (``M`` planes ``(K, T)``) or with ``cl``
+    :func:`_output_transform_cl` (``(T, K)``)."""
+    if cl:
+        return _output_transform_cl(M, out, bias, n0, n1, ty0, ty1, ntx, k0, k1)
+    return _output_transform(M, out, bias, n0, n1, ty0, ty1, ntx, k0, k1)
+
+
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def _input_adjoint(dV, dx, bias, n0, n1, lh, lw, nty, ntx, t0):
+def _input_adjoint(dV, dx, bias, n0, n1, lh, lw, nty, ntx, t0, cl):
     """``dx[n, c] = bias[c] +`` the sum over the tiles of image ``n`` of ``B dV_t B^T`` added
     back where the forward tile read its input (the adjoint of :func:`_input_transform`)
     for whole images ``[n0, n1)``, tiles numbered from ``t0``; ``dV`` holds 16 planes
@@ -284,8 +370,9 @@ def _input_adjoint(dV, dx, bias, n0, n1, lh, lw, nty, ntx, t0):
     ``Z = dV B^T`` (16 runs), then each of the 16 elements of ``B Z`` added into the
     channels-last even/odd column planes of the padded image; the planes are finally
     transposed into ``dx`` (tiles in order, so every element is summed in a fixed
-    order). Returns the number of images holding a NaN or an inf (0 normally)."""
-    C, H, W = dx.shape[1], dx.shape[3], dx.shape[4]
+    order; ``cl``: ``dx`` channels-last, each position's channels one run). Returns the
+    number of images holding a NaN or an inf (0 normally)."""
+    C, H, W = _chw(dx, cl)
     Hp = 2 * nty + 2
     Wh = ntx + 1
     vf = dV.reshape(-1)
@@ -344,20 +431,21 @@ def _input_adjoint(dV, dx, bias, n0, n1, lh, lw, nty, ntx, t0):
         # stream each, adjacent loads (as _phase_planes, reversed)
         nf = 0
         HW = H * W
+        cs = 1 if cl else HW  # a channel's stride in dx
         for ih in range(H):
             r = ih + lh
             for iw in range(W):
                 col = iw + lw
-                ob = _U(n * C * HW + ih * W + iw)
+                ob = _U(n * C * HW + (ih * W + iw) * C) if cl else _U(n * C * HW + ih * W + iw)
                 if r >= Hp or col >= 2 * Wh:  # never read by the forward pass: bias only
                     for c in range(C):
-                        df[ob + _U(c * HW)] = bias[c]
+                        df[ob + _U(c * cs)] = bias[c]
                     continue
                 ab = _U((((col % 2) * Hp + r) * Wh + col // 2) * C)
                 for c in range(C):
                     v = bias[c] + acc[ab + _U(c)]
                     nf |= 0 if v - v == 0 else 1
-                    df[ob + _U(c * HW)] = v
+                    df[ob + _U(c * cs)] = v
         bad += nf
     return bad
 
@@ -442,13 +530,14 @@ def _half(h, halves, n0, n1, ty0, ty1, ntx):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _forward_blocks(gemm, x, w, U, V, M, out, bias, lh, lw, nty, ntx, blks, parts):
+def _forward_blocks(gemm, x, w, U, V, M, out, bias, lh, lw, nty, ntx, blks, parts, cl):
     """Every block on Numba's threads, one block after another: the weight transform in
     ``parts`` filter ranges, then per block (``blks[j] = n0, n1, ty0, ty1``) the input
     transform in two halves of its images (of a one-image block, of its tile rows), the 16
     GEMMs ``M_e = U_e @ V_e^T`` (each a call of ``gemm``,
     :func:`numbaconv.cpu.blas.kernel_gemm`) and the output transform in ``parts`` filter
-    ranges; False when an output came out non-finite. Every value is
+    ranges; False when an output came out non-finite (``cl``: ``x`` and ``out``
+    channels-last, the GEMMs ``M_e = V_e @ U_e^T``, tiles by filters). Every value is
     computed as a block of the Python-thread path computes it (the splits are over
     independent values), so the two paths agree bit for bit."""
     K, C = U.shape[1], U.shape[2]
@@ -459,24 +548,28 @@ def _forward_blocks(gemm, x, w, U, V, M, out, bias, lh, lw, nty, ntx, blks, part
         n0, n1, ty0, ty1, T, halves = _block(blks, j, ntx)
         for h in prange(halves):
             a, b, r0, r1, t0 = _half(h, halves, n0, n1, ty0, ty1, ntx)
-            _input_transform(x, V, a, b, r0, r1, lh, lw, ntx, t0)
+            _input_transform(x, V, a, b, r0, r1, lh, lw, ntx, t0, cl)
         for e in prange(16):
-            gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, K, T, C, 1.0, U[e], C, V[e], C, 0.0,
-                 M[e], T)
+            if cl:
+                gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, T, K, C, 1.0, V[e], C, U[e], C, 0.0,
+                        M[e], K)
+            else:
+                gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, K, T, C, 1.0, U[e], C, V[e], C, 0.0,
+                        M[e], T)
         for i in prange(parts):
-            bad += _output_transform(M, out, bias, n0, n1, ty0, ty1, ntx, i * K // parts,
-                                     (i + 1) * K // parts)
+            bad += _output_block(M, out, bias, n0, n1, ty0, ty1, ntx, i * K // parts,
+                                 (i + 1) * K // parts, cl)
     return bad == 0
 
 
-def forward(x, w, bias, out, lh: int, lw: int, nb: int, rb: int) -> bool:
+def forward(x, w, bias, out, lh: int, lw: int, nb: int, rb: int, cl: bool = False) -> bool:
     """``out = conv2d(x, w) + bias`` (3x3, stride 1, padding ``lh``/``lw`` before, after implied
-    by ``out``; 5-D views with ``D == 1``) in blocks of ``nb`` images or ``rb`` tile rows.
-    Returns False when an output came out non-finite (the caller then recomputes the
-    call)."""
-    N, C = x.shape[0], x.shape[1]
+    by ``out``; 5-D views with ``D == 1``; ``cl``: ``x`` and ``out`` channels-last, ``(N, 1,
+    H, W, C)``) in blocks of ``nb`` images or ``rb`` tile rows. Returns False when an output
+    came out non-finite (the caller then recomputes the call)."""
+    N, C = x.shape[0], w.shape[1]
     K = w.shape[0]
-    Ho, Wo = out.shape[3], out.shape[4]
+    _, Ho, Wo = _chw(out, cl)
     nty, ntx = tiles(Ho, Wo)
     dtype = out.dtype
     U = np.empty((16, K, C), dtype)
@@ -488,7 +581,7 @@ def forward(x, w, bias, out, lh: int, lw: int, nb: int, rb: int) -> bool:
         with one_blas_thread():
             return _forward_blocks(gemm, x, w.reshape(K, C, 3, 3), U, V, Mb, out, b, lh, lw,
                                    nty, ntx, np.array(items, np.int64).reshape(-1, 4),
-                                   2 if K >= 32 else 1)
+                                   2 if K >= 32 else 1, np.bool_(cl))
     _weight_transform(w.reshape(K, C, 3, 3), U, 0, K)
     bad = [0] * len(items)
 
@@ -497,10 +590,14 @@ def forward(x, w, bias, out, lh: int, lw: int, nb: int, rb: int) -> bool:
         T = (n1 - n0) * (ty1 - ty0) * ntx
         V = _planes("wV", T * C, dtype)
         Mb = _planes("wM", K * T, dtype)
-        _input_transform(x, V, n0, n1, ty0, ty1, lh, lw, ntx, 0)
+        _input_transform(x, V, n0, n1, ty0, ty1, lh, lw, ntx, 0, cl)
+        v = V[:, :T * C].reshape(16, T, C)
         with np.errstate(all="ignore"):  # non-finite data is redone by the caller
-            np.matmul(U, V[:, :T * C].reshape(16, T, C).transpose(0, 2, 1),
-                      out=Mb[:, :K * T].reshape(16, K, T))
+            if cl:
+                np.matmul(v, U.transpose(0, 2, 1), out=Mb[:, :K * T].reshape(16, T, K))
+                bad[i] = _output_transform_cl(Mb, out, b, n0, n1, ty0, ty1, ntx, 0, K)
+                return
+            np.matmul(U, v.transpose(0, 2, 1), out=Mb[:, :K * T].reshape(16, K, T))
         bad[i] = _output_transform(Mb, out, b, n0, n1, ty0, ty1, ntx, 0, K)
 
     _run(work, range(len(items)))
@@ -508,21 +605,21 @@ def forward(x, w, bias, out, lh: int, lw: int, nb: int, rb: int) -> bool:
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _weight_grad_blocks(gemm, x, g, V, Gt, sums, part, lh, lw, ntx, blks, starts):
+def _weight_grad_blocks(gemm, x, g, V, Gt, sums, part, lh, lw, ntx, blks, starts, cl):
     """:func:`weight_grad`'s work items one after another, each block on Numba's threads: item
     ``i`` sums the blocks ``blks[starts[i]:starts[i + 1]]`` in order into ``sums[i]``
     (``(16, K, C)``): per block the input and output-gradient transforms in two halves of
     its images (or tile rows), then the 16 GEMMs ``Gt_e^T @ V_e`` (the first block's
     written into the sum, the others' into ``part`` and added). The same values, added in
-    the same order, as the Python-thread path."""
+    the same order, as the Python-thread path (``cl``: ``x`` and ``g`` channels-last)."""
     K, C = sums.shape[2], sums.shape[3]
     for i in range(starts.shape[0] - 1):
         for j in range(starts[i], starts[i + 1]):
             n0, n1, ty0, ty1, T, halves = _block(blks, j, ntx)
             for h in prange(halves):
                 a, b, r0, r1, t0 = _half(h, halves, n0, n1, ty0, ty1, ntx)
-                _input_transform(x, V, a, b, r0, r1, lh, lw, ntx, t0)
-                _grad_transform(g, Gt, a, b, r0, r1, ntx, t0)
+                _input_transform(x, V, a, b, r0, r1, lh, lw, ntx, t0, cl)
+                _grad_transform(g, Gt, a, b, r0, r1, ntx, t0, cl)
             first = j == starts[i]
             for e in prange(16):
                 dst = sums[i, e] if first else part[e]
@@ -533,12 +630,12 @@ def _weight_grad_blocks(gemm, x, g, V, Gt, sums, part, lh, lw, ntx, blks, starts
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _input_grad_blocks(gemm, g, w, U, Gt, dV, dx, bias, lh, lw, nty, ntx, nb, parts):
+def _input_grad_blocks(gemm, g, w, U, Gt, dV, dx, bias, lh, lw, nty, ntx, nb, parts, cl):
     """:func:`input_grad` with its blocks one after another, each on Numba's threads: the
     weight transform in ``parts`` filter ranges, then per block of ``nb`` images the
     output-gradient transform and the adjoint in two halves of its images and the 16 GEMMs
     ``Gt_e @ U_e``; False when a value came out non-finite. The same values as the
-    Python-thread path."""
+    Python-thread path (``cl``: ``g`` and ``dx`` channels-last)."""
     K = U.shape[1]
     C = U.shape[2]
     N = dx.shape[0]
@@ -551,24 +648,26 @@ def _input_grad_blocks(gemm, g, w, U, Gt, dV, dx, bias, lh, lw, nty, ntx, nb, pa
         halves = 2 if n1 - n0 >= 2 else 1
         for h in prange(halves):
             a, b, _, _, t0 = _half(h, halves, n0, n1, _I0, nty, ntx)
-            _grad_transform(g, Gt, a, b, _I0, nty, ntx, t0)
+            _grad_transform(g, Gt, a, b, _I0, nty, ntx, t0, cl)
         for e in prange(16):
             gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, T, C, K, 1.0, Gt[e], K, U[e], C,
                  0.0, dV[e], C)
         for h in prange(halves):
             a, b, _, _, t0 = _half(h, halves, n0, n1, _I0, nty, ntx)
-            bad += _input_adjoint(dV, dx, bias, a, b, lh, lw, nty, ntx, t0)
+            bad += _input_adjoint(dV, dx, bias, a, b, lh, lw, nty, ntx, t0, cl)
     return bad == 0
 
 
-def weight_grad(x, g, dw, lh: int, lw: int, nb: int, rb: int, items: int) -> bool:
+def weight_grad(x, g, dw, lh: int, lw: int, nb: int, rb: int, items: int,
+                cl: bool = False) -> bool:
     """``dw = conv2d_weight(x, g)`` (3x3, stride 1, padding ``lh``/``lw`` before) as one
     reduction over all tiles of all images: blocks of ``nb`` images or ``rb`` tile rows,
-    ``items`` work items summing fixed runs of blocks, partial sums added in item order.
-    Returns False when a value came out non-finite."""
-    N, C = x.shape[0], x.shape[1]
-    K = g.shape[1]
-    Ho, Wo = g.shape[3], g.shape[4]
+    ``items`` work items summing fixed runs of blocks, partial sums added in item order
+    (``cl``: ``x`` and ``g`` channels-last). Returns False when a value came out
+    non-finite."""
+    N, C = x.shape[0], dw.shape[1]
+    K = dw.shape[0]
+    _, Ho, Wo = _chw(g, cl)
     nty, ntx = tiles(Ho, Wo)
     dtype = dw.dtype
     blks = blocks(N, nty, nb, rb)
@@ -582,7 +681,7 @@ def weight_grad(x, g, dw, lh: int, lw: int, nb: int, rb: int, items: int) -> boo
             _weight_grad_blocks(gemm, x, g, _planes("wV", T * C, dtype),
                                 _planes("wM", K * T, dtype), sums,
                                 _buffer("wP", (16, K, C), dtype), lh, lw, ntx,
-                                np.array(blks, np.int64).reshape(-1, 4), starts)
+                                np.array(blks, np.int64).reshape(-1, 4), starts, np.bool_(cl))
             for p in sums[1:]:
                 _add_into(sums[0], p)
         return _weight_grad_out(sums[0].reshape(16, K * C), dw) == 0
@@ -594,8 +693,8 @@ def weight_grad(x, g, dw, lh: int, lw: int, nb: int, rb: int, items: int) -> boo
             T = (n1 - n0) * (ty1 - ty0) * ntx
             V = _planes("wV", T * C, dtype)
             Gt = _planes("wM", K * T, dtype)
-            _input_transform(x, V, n0, n1, ty0, ty1, lh, lw, ntx, 0)
-            _grad_transform(g, Gt, n0, n1, ty0, ty1, ntx, 0)
+            _input_transform(x, V, n0, n1, ty0, ty1, lh, lw, ntx, 0, cl)
+            _grad_transform(g, Gt, n0, n1, ty0, ty1, ntx, 0, cl)
             a = Gt[:, :K * T].reshape(16, T, K).transpose(0, 2, 1)
             b = V[:, :T * C].reshape(16, T, C)
             with np.errstate(all="ignore"):
@@ -614,15 +713,16 @@ def weight_grad(x, g, dw, lh: int, lw: int, nb: int, rb: int, items: int) -> boo
     return _weight_grad_out(total, dw) == 0
 
 
-def input_grad(g, w, bias, dx, lh: int, lw: int, nb: int) -> bool:
+def input_grad(g, w, bias, dx, lh: int, lw: int, nb: int, cl: bool = False) -> bool:
     """``dx = conv2d_input(g, w) + bias`` (3x3, stride 1, padding ``lh``/``lw`` before) as the
     adjoint of :func:`forward` on the forward pass's own tiling (the tiles of ``g``: fewer
     than the full correlation's when the layer is unpadded): ``Gt = A g A^T``,
     ``dV[e] = Gt[e]^T @ U[e]``, ``dx = sum B dV B^T``. Blocks of ``nb`` whole images.
-    Returns False when a value came out non-finite."""
-    N, C = dx.shape[0], dx.shape[1]
+    Returns False when a value came out non-finite (``cl``: ``g`` and ``dx``
+    channels-last)."""
+    N, C = dx.shape[0], w.shape[1]
     K = w.shape[0]
-    Ho, Wo = g.shape[3], g.shape[4]
+    _, Ho, Wo = _chw(g, cl)
     nty, ntx = tiles(Ho, Wo)
     dtype = dx.dtype
     U = np.empty((16, K, C), dtype)
@@ -632,7 +732,8 @@ def input_grad(g, w, bias, dx, lh: int, lw: int, nb: int) -> bool:
         with one_blas_thread():
             return _input_grad_blocks(gemm, g, w.reshape(K, C, 3, 3), U,
                                       _planes("wM", K * T, dtype), _planes("wV", T * C, dtype),
-                                      dx, b, lh, lw, nty, ntx, nb, 2 if K >= 32 else 1)
+                                      dx, b, lh, lw, nty, ntx, nb, 2 if K >= 32 else 1,
+                                      np.bool_(cl))
     _weight_transform(w.reshape(K, C, 3, 3), U, 0, K)
     items = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
     bad = [0] * len(items)
@@ -642,10 +743,10 @@ def input_grad(g, w, bias, dx, lh: int, lw: int, nb: int) -> bool:
         T = (n1 - n0) * nty * ntx
         Gt = _planes("wM", K * T, dtype)
         dV = _planes("wV", T * C, dtype)
-        _grad_transform(g, Gt, n0, n1, 0, nty, ntx, 0)
+        _grad_transform(g, Gt, n0, n1, 0, nty, ntx, 0, cl)
         with np.errstate(all="ignore"):
             np.matmul(Gt[:, :K * T].reshape(16, T, K), U, out=dV[:, :T * C].reshape(16, T, C))
-        bad[i] = _input_adjoint(dV, dx, b, n0, n1, lh, lw, nty, ntx, 0)
+        bad[i] = _input_adjoint(dV, dx, b, n0, n1, lh, lw, nty, ntx, 0, cl)
 
     _run(work, range(len(items)))
     return not any(bad)
