@@ -710,8 +710,10 @@ def _route(op, geometry, dtype, force, force_variant) -> Plan | None:
 
 #: the channels-last launchers' own paths against what the legacy model counts for the
 #: channels-first ones, by pass and by whether the layer is one the Winograd kernels take
-#: (>= 16 channels each way, 3x3, stride 1): fitted on the course notes' layers in the
-#: channels-last layout (legacy / gemm_nhwc time, paired rounds, two Zen 3 threads: forward
+#: (>= 16 channels each way, 3x3, stride 1), set against the cheaper of
+#: :data:`CL_STRATEGIES`: fitted on the course notes' layers in the channels-last layout
+#: before the small-map Winograd took that layout (legacy / gemm_nhwc time, paired rounds,
+#: two Zen 3 threads: forward
 #: 0.2-0.55 for one input channel, 0.56-2.5 with 32-64, the channels-last Winograd running
 #: in place; input gradient 1.4-2.1 with one input channel (its loops run along the
 #: channels), 0.9-3.8 with more; weight gradient 0.5-0.7 and 1.8-4.9)

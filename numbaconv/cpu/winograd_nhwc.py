@@ -16,6 +16,12 @@ vectorised along ``(tile column, channel)``:
 * output transform ``A^T M A`` in two passes of 3-run sums per row of tiles, bias
   added, a check for non-finite values, then one transposing copy into ``out``.
 
+The arrays may be channels-first or channels-last (``cl``, the Keras layout): the column
+planes are gathered from either (from ``(H, W, C)`` rows, runs of ``C``), and a
+channels-last output comes from GEMMs giving ``(T, K)`` planes and an output transform
+vectorised along the filters (:func:`_output_transform_cl`), so neither layout is copied
+into the other.
+
 The weight gradient uses the same data flow with the reduction over tiles:
 ``dU[e] = sum over blocks of V[e]^T @ Gt[e]``, ``Gt = A g A^T`` the transformed
 output gradient, and ``dW = G^T dU G``; the input gradient is the forward pass of
