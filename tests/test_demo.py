@@ -89,6 +89,36 @@ def test_gradients_agree_with_pytorch(model):
         np.testing.assert_allclose(b, tb[k].numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_keras_step_in_keras_layout_matches_pytorch():
+    # the cnn bench's channels-last Keras step (every convolution, pooling and gradient
+    # with data_format="channels_last", features flattened in Keras' (H, W, C) order):
+    # PyTorch's autograd on the channels-first network, or without PyTorch the
+    # channels-first step, gives the same loss and gradients
+    from numbaconv.bench.cnn import keras_step_cl
+
+    rng = np.random.default_rng(3)
+    net = nets.KerasNet(rng)
+    x = rng.random((6, 1, 28, 28), dtype=np.float32)
+    y = rng.integers(0, 10, 6)
+    loss, grads = keras_step_cl(net, np.ascontiguousarray(x.transpose(0, 2, 3, 1)), y)
+    try:
+        import torch
+        import torch.nn.functional as F
+    except ImportError:
+        want_loss, want = _loss_and_grads(net, x, y)
+    else:
+        tp, _ = nets.torch_twin(net)
+        loss_t = F.cross_entropy(net.torch_forward(tp, torch.from_numpy(x), training=True),
+                                 torch.from_numpy(y))
+        loss_t.backward()
+        want_loss, want = loss_t.item(), {k: v.grad.numpy() for k, v in tp.items()}
+    assert loss == pytest.approx(want_loss, rel=1e-5)
+    assert grads.keys() == want.keys()
+    for k, g in grads.items():
+        assert g.shape == want[k].shape and g.dtype == np.float32
+        assert np.abs(g - want[k]).max() <= 1e-4 * np.abs(want[k]).max(), k
+
+
 @pytest.mark.parametrize("model", ["keras", "fashion"])
 def test_output_shapes_equal_the_formulas(model):
     net = nets.MODELS[model](np.random.default_rng(0))

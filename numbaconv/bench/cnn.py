@@ -5,7 +5,9 @@ gradient (no optimiser update): numbaconv's public functions (:mod:`numbaconv.cl
 against PyTorch autograd on the same weights and data. *Inference* is one image's logits in
 evaluation mode (PyTorch under ``no_grad``). Cases:
 
-* the Keras MNIST network: a step at batch 64 and 256, batch-1 inference;
+* the Keras MNIST network: a step at batch 64 and 256, batch-1 inference; a step at batch
+  64 in Keras' own layout (``data_format="channels_last"`` throughout, :func:`keras_step_cl`;
+  PyTorch in its channels_last memory format), beside the channels-first step;
 * the Fashion-MNIST network: a step at batch 100 with BatchNorm and Dropout aside (as the
   issue measured it), batch-1 inference of the whole network (BatchNorm in evaluation mode).
 
@@ -49,6 +51,57 @@ def numbaconv_step(net, x, y):
     return loss, net.backward(cache, g)
 
 
+def keras_step_cl(net, x, y):
+    """:func:`numbaconv_step` of the Keras network (:class:`numbaconv.cli.nets.KerasNet`) in
+    Keras' layout: ``x`` ``(N, 28, 28, 1)``, every convolution, pooling and gradient called
+    with ``data_format="channels_last"``, the features flattened in ``(H, W, C)`` order as
+    Keras flattens them (the dense weight read in that order; its gradient is returned in
+    the network's own ``(C, H, W)`` order, so both steps' gradients compare directly). The
+    first layer's output and gradient reuse the network's buffers, as its own step's do."""
+    import numbaconv as nc
+    from numbaconv import grad
+    from numbaconv.cli.nets import cross_entropy
+
+    cl = "channels_last"
+    p, dev = net.params, net.dev
+    wd = p["dense.weight"]
+    k3 = p["conv3.weight"].shape[0]
+    s1 = nc.conv_output_size(x.shape[1], 3)
+    z1_shape = (x.shape[0], s1, s1, p["conv1.weight"].shape[0])
+    z1 = nc.conv2d(x, p["conv1.weight"], p["conv1.bias"], data_format=cl,
+                   out=net._reuse("cl.z1", z1_shape, x.dtype))
+    h1 = nc.max_pool2d(z1, 2, data_format=cl)
+    nc.relu(h1, out=h1)  # == max_pool(relu(z1))
+    z2 = nc.conv2d(h1, p["conv2.weight"], p["conv2.bias"], data_format=cl)
+    h2 = nc.max_pool2d(z2, 2, data_format=cl)
+    nc.relu(h2, out=h2)
+    z3 = nc.conv2d(h2, p["conv3.weight"], p["conv3.bias"], data_format=cl)
+    a3 = nc.relu(z3)
+    side = z3.shape[1]
+    # the dense weight's columns in (H, W, C) order
+    wd_cl = np.ascontiguousarray(
+        wd.reshape(-1, k3, side, side).transpose(0, 2, 3, 1).reshape(wd.shape[0], -1))
+    flat = a3.reshape(a3.shape[0], -1)
+    loss, _, g_logits = cross_entropy(dev, dev.dense(flat, wd_cl, p["dense.bias"]), y)
+    g = {}
+    g_flat, gwd, g["dense.bias"] = dev.dense_backward(g_logits, flat, wd_cl)
+    g["dense.weight"] = np.ascontiguousarray(
+        gwd.reshape(-1, side, side, k3).transpose(0, 3, 1, 2).reshape(gwd.shape[0], -1))
+    g_z3 = dev.relu_backward(g_flat.reshape(z3.shape), z3)
+    g["conv3.weight"] = grad.conv2d_weight(h2, p["conv3.weight"].shape, g_z3, data_format=cl)
+    g["conv3.bias"] = grad.conv_bias(g_z3, data_format=cl)
+    g_h2 = grad.conv2d_input(h2.shape, p["conv3.weight"], g_z3, data_format=cl)
+    g_z2 = grad.max_pool2d_input(dev.relu_backward(g_h2, h2), z2, 2, data_format=cl)
+    g["conv2.weight"] = grad.conv2d_weight(h1, p["conv2.weight"].shape, g_z2, data_format=cl)
+    g["conv2.bias"] = grad.conv_bias(g_z2, data_format=cl)
+    g_h1 = grad.conv2d_input(h1.shape, p["conv2.weight"], g_z2, data_format=cl)
+    g_z1 = grad.max_pool2d_input(dev.relu_backward(g_h1, h1), z1, 2, data_format=cl,
+                                 out=net._reuse("cl.g_z1", z1.shape, z1.dtype))
+    g["conv1.weight"] = grad.conv2d_weight(x, p["conv1.weight"].shape, g_z1, data_format=cl)
+    g["conv1.bias"] = grad.conv_bias(g_z1, data_format=cl)
+    return loss, g
+
+
 def torch_step(net, tp, tb, x, y):
     """The same step with PyTorch autograd: ``(loss, grads)`` (tensors)."""
     import torch.nn.functional as F  # pyright: ignore[reportMissingImports] - optional peer
@@ -79,6 +132,29 @@ def _step_case(model: str, n: int):
     return Case("cnn", f"{what} step b{n}", make, tags=("step",))
 
 
+def _keras_cl_case(n: int):
+    def make():
+        from numbaconv.cli.nets import torch_twin
+
+        net = make_net("keras", full=False)
+        x, y = batch(n)
+        xl = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+        peers = {}
+        torch = torch_peer()
+        if torch is not None:
+            tp, tb = torch_twin(net)
+            for k, v in tp.items():  # the convolutions' weights in channels_last too
+                if v.ndim == 4:
+                    tp[k] = v.detach().contiguous(memory_format=torch.channels_last)
+                    tp[k].requires_grad_()
+            tx = torch.from_numpy(x).contiguous(memory_format=torch.channels_last)
+            ty = torch.from_numpy(y)
+            peers["torch"] = lambda: torch_step(net, tp, tb, tx, ty)
+        return (lambda: keras_step_cl(net, xl, y)), peers
+
+    return Case("cnn", f"keras step b{n} NHWC", make, tags=("step",))
+
+
 def _inference_case(model: str):
     def make():
         from numbaconv.cli.nets import torch_twin
@@ -102,7 +178,8 @@ def _inference_case(model: str):
     return Case("cnn", f"{model} inference b1", make, tags=("inference",))
 
 
-CASES = [_step_case("keras", 64), _step_case("keras", 256), _step_case("fashion", 100),
+CASES = [_step_case("keras", 64), _keras_cl_case(64), _step_case("keras", 256),
+         _step_case("fashion", 100),
          _inference_case("keras"), _inference_case("fashion")]
 
 
