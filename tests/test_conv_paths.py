@@ -27,6 +27,8 @@ from numbaconv.cpu import conv_plan, threads
 #: plan falls back to the model's choice there)
 FORCINGS = [("legacy", None), ("gemm_nhwc", None), ("gemm_nchw", None), ("gemm_taps", None),
             ("winograd_nhwc", "adjoint"), ("winograd_nhwc", "flipped")]
+#: the strategies that run channels-last arrays in place
+CL_FORCINGS = [("gemm_nhwc", None), ("winograd_nhwc", "adjoint"), ("winograd_nhwc", "flipped")]
 
 
 # ----------------------------------------------------------------------------------- oracles
@@ -152,9 +154,6 @@ def test_forced_strategy_matches_oracles(strategy, variant, data):
                                    rtol=1e-10, atol=1e-10)
 
 
-CL_FORCINGS = [("gemm_nhwc", None), ("winograd_nhwc", "adjoint"), ("winograd_nhwc", "flipped")]
-
-
 @pytest.mark.parametrize("strategy, variant", CL_FORCINGS)
 @settings(max_examples=20)
 @given(data=st.data())
@@ -233,23 +232,29 @@ def test_one_image_patch_row_orders_match_oracles(channel_major, data_format, da
                                    rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("strategy, variant", FORCINGS[1:])
+@pytest.mark.parametrize("strategy, variant, data_format",
+                         [(*f, "channels_first") for f in FORCINGS[1:]]
+                         + [(*f, "channels_last") for f in CL_FORCINGS])
 @pytest.mark.parametrize("shape, k, pad", [
     ((5, 32, 13, 13), 48, 0),     # Keras MNIST's second layer, small
     ((3, 16, 5, 5), 24, 0),       # 5x5 map -> 3x3
     ((4, 8, 3, 3), 8, 1),         # 3x3 map, padded
     ((2, 3, 9, 8), 5, 1),         # odd width, few channels
 ])
-def test_float32_course_layers_every_path(strategy, variant, shape, k, pad):
+def test_float32_course_layers_every_path(strategy, variant, data_format, shape, k, pad):
     rng = np.random.default_rng(2)
     x = rng.standard_normal(shape).astype(np.float32)
     w = rng.standard_normal((k, shape[1], 3, 3)).astype(np.float32)
     b = rng.standard_normal(k).astype(np.float32)
+    last = data_format == "channels_last"
+    to = (lambda a: np.ascontiguousarray(a.transpose(0, 2, 3, 1))) if last else (lambda a: a)
+    back = (lambda a: a.transpose(0, 3, 1, 2)) if last else (lambda a: a)
+    kw = dict(padding=pad, data_format=data_format)
     with conv_plan.forced(strategy, variant):
-        y = nc.conv2d(x, w, b, padding=pad)
+        y = back(nc.conv2d(to(x), w, b, **kw))
         g = rng.standard_normal(y.shape).astype(np.float32)
-        dx = grad.conv2d_input(x.shape, w, g, padding=pad)
-        dw = grad.conv2d_weight(x, w.shape, g, padding=pad)
+        dx = back(grad.conv2d_input(to(x).shape, w, to(g), **kw))
+        dw = grad.conv2d_weight(to(x), w.shape, to(g), **kw)
     pads = ((pad, pad), (pad, pad))
     for got, want in ((y, ref_forward(x, w, b, (1, 1), pads, (1, 1))),
                       (dx, ref_input_grad_s1(x.shape, w, g.astype(np.float64), pads)),
