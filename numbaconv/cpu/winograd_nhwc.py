@@ -223,6 +223,26 @@ def _grad_transform(g, Gt, n0, n1, ty0, ty1, ntx, t0, cl):
                         tf[ob + u] = ra0 * r0 + ra1 * r1
 
 
+@njit(inline="always")
+def _times_a(mf, base, es, S, L):
+    """``S[2i + b] = (M A)[i, b]`` for runs of ``L`` values from ``mf[base:]``, the 16 planes
+    ``es`` apart (``A`` Winograd's output matrix, :func:`_signed`): eight runs, one store
+    stream a loop."""
+    for i in range(4):
+        m0 = _U(4 * i) * es + base
+        m1 = m0 + es
+        m2 = m1 + es
+        m3 = m2 + es
+        s0 = _U(2 * i * L)
+        s1 = s0 + _U(L)
+        for q in range(L):
+            u = _U(q)
+            S[s0 + u] = mf[m0 + u] + mf[m1 + u] + mf[m2 + u]
+        for q in range(L):
+            u = _U(q)
+            S[s1 + u] = mf[m1 + u] - mf[m2 + u] - mf[m3 + u]
+
+
 @njit(cache=True, nogil=True)
 def _output_transform(M, out, bias, n0, n1, ty0, ty1, ntx, k0, k1):
     """``out[n, k, 2ty + a, 2tx + b] = bias[k] + (A^T M_t A)[a, b]`` for the tile rows
@@ -243,20 +263,7 @@ def _output_transform(M, out, bias, n0, n1, ty0, ty1, ntx, k0, k1):
     Y = np.empty(4 * T, dtype=out.dtype)   # Y[a, b] = bias + sum_i A^T[a, i] S[i, b]
     bad = 0
     for k in range(k0, k1):
-        kb = _U(k * T)
-        for i in range(4):
-            m0 = _U(4 * i) * es + kb
-            m1 = m0 + es
-            m2 = m1 + es
-            m3 = m2 + es
-            s0 = _U(2 * i * T)
-            s1 = s0 + _U(T)
-            for t in range(T):
-                u = _U(t)
-                S[s0 + u] = mf[m0 + u] + mf[m1 + u] + mf[m2 + u]
-            for t in range(T):
-                u = _U(t)
-                S[s1 + u] = mf[m1 + u] - mf[m2 + u] - mf[m3 + u]
+        _times_a(mf, _U(k * T), es, S, T)
         bk = bias[k]
         nf = 0
         for b in range(2):
@@ -314,20 +321,7 @@ def _output_transform_cl(M, out, bias, n0, n1, ty0, ty1, ntx, k0, k1):
     for n in range(n0, n1):
         for ty in range(nr):
             for tx in range(ntx):
-                tb = _U((((n - n0) * nr + ty) * ntx + tx) * K + k0)
-                for i in range(4):
-                    m0 = _U(4 * i) * es + tb
-                    m1 = m0 + es
-                    m2 = m1 + es
-                    m3 = m2 + es
-                    s0 = _U(2 * i * L)
-                    s1 = s0 + _U(L)
-                    for q in range(L):
-                        u = _U(q)
-                        S[s0 + u] = mf[m0 + u] + mf[m1 + u] + mf[m2 + u]
-                    for q in range(L):
-                        u = _U(q)
-                        S[s1 + u] = mf[m1 + u] - mf[m2 + u] - mf[m3 + u]
+                _times_a(mf, _U((((n - n0) * nr + ty) * ntx + tx) * K + k0), es, S, L)
                 for a in range(2):
                     oh = 2 * (ty0 + ty) + a
                     if oh >= Ho:
