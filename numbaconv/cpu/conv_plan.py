@@ -711,13 +711,16 @@ def _route(op, geometry, dtype, force, force_variant) -> Plan | None:
 #: the channels-last launchers' own paths against what the legacy model counts for the
 #: channels-first ones, by pass and by whether the layer is one the Winograd kernels take
 #: (>= 16 channels each way, 3x3, stride 1), set against the cheaper of
-#: :data:`CL_STRATEGIES`: fitted on the course notes' layers in the channels-last layout
-#: before the small-map Winograd took that layout (legacy / gemm_nhwc time, paired rounds,
-#: two Zen 3 threads: forward
-#: 0.2-0.55 for one input channel, 0.56-2.5 with 32-64, the channels-last Winograd running
-#: in place; input gradient 1.4-2.1 with one input channel (its loops run along the
-#: channels), 0.9-3.8 with more; weight gradient 0.5-0.7 and 1.8-4.9)
-_CL_LEGACY = {("forward", True): 0.5, ("forward", False): 0.5,
+#: :data:`CL_STRATEGIES`. Fitted on the course notes' layers in the channels-last layout
+#: (legacy / gemm_nhwc time, paired rounds, two Zen 3 threads: forward 0.2-0.55 for one
+#: input channel; input gradient 1.4-2.1 with one input channel (its loops run along the
+#: channels), 0.9-3.8 with more; weight gradient 0.5-0.7 and 1.8-4.9), then for the
+#: Winograd layers against the small-map Winograd on twelve layers from 3x3 to 56x56 maps
+#: (2026-12-04): the older channels-last Winograd is the faster on 28x28 and 56x56 maps (a
+#: (8, 56, 56, 64) forward 8.0 against 13.8 ms, input gradient 8.1 against 14.2), the
+#: small-map one below (a (8, 14, 14, 256) forward 1.29x faster in paired rounds); 0.55
+#: and 0.7 put each pass of those layers on the faster path or within 8% of it
+_CL_LEGACY = {("forward", True): 0.55, ("forward", False): 0.5,
               ("input_grad", True): 0.7, ("input_grad", False): 10.0,
               ("weight_grad", True): 1.2, ("weight_grad", False): 2.0}
 
