@@ -18,6 +18,7 @@ evaluation mode (PyTorch under ``no_grad``). Cases:
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 
@@ -68,7 +69,7 @@ def keras_step_cl(net, x, y):
     k3 = p["conv3.weight"].shape[0]
     s1 = nc.conv_output_size(x.shape[1], 3)
     z1_shape = (x.shape[0], s1, s1, p["conv1.weight"].shape[0])
-    z1 = nc.conv2d(x, p["conv1.weight"], p["conv1.bias"], data_format=cl,
+    z1: Any = nc.conv2d(x, p["conv1.weight"], p["conv1.bias"], data_format=cl,
                    out=net._reuse("cl.z1", z1_shape, x.dtype))
     h1 = nc.max_pool2d(z1, 2, data_format=cl)
     nc.relu(h1, out=h1)  # == max_pool(relu(z1))
@@ -76,7 +77,7 @@ def keras_step_cl(net, x, y):
     h2 = nc.max_pool2d(z2, 2, data_format=cl)
     nc.relu(h2, out=h2)
     z3 = nc.conv2d(h2, p["conv3.weight"], p["conv3.bias"], data_format=cl)
-    a3 = nc.relu(z3)
+    a3: Any = nc.relu(z3)
     side = z3.shape[1]
     # the dense weight's columns in (H, W, C) order
     wd_cl = np.ascontiguousarray(
