@@ -524,13 +524,21 @@ def _channel_major_rows(xf, rf, C, H, W, cs, hs, ws, kh, kw, sh, sw, lh, lw, dh,
 
 
 @njit(inline="always")
-def _image_strides(a, cl):
-    """``C, H, W`` and the element strides of channel, row and column of one 2-D image
-    ``a``, ``(1, C, 1, H, W)`` or with ``cl`` ``(1, 1, H, W, C)``."""
+def chw(a, cl):
+    """Channels, rows and columns of a 5-D 2-D-layer array, ``(N, C, 1, H, W)`` or with
+    ``cl`` ``(N, 1, H, W, C)`` (the one layout rule of the compiled small-map kernels)."""
     if cl:
-        C, H, W = a.shape[4], a.shape[2], a.shape[3]
+        return a.shape[4], a.shape[2], a.shape[3]
+    return a.shape[1], a.shape[3], a.shape[4]
+
+
+@njit(inline="always")
+def _image_strides(a, cl):
+    """``C, H, W`` (:func:`chw`) and the element strides of channel, row and column of one
+    2-D image ``a``."""
+    C, H, W = chw(a, cl)
+    if cl:
         return C, H, W, 1, W * C, C
-    C, H, W = a.shape[1], a.shape[3], a.shape[4]
     return C, H, W, H * W, W, 1
 
 

@@ -56,6 +56,7 @@ from numba import prange
 
 from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_at, kernel_gemm
 from .conv_gemm import _add_into, _buffer
+from .conv_gemm import chw as _chw
 from .jit import I0 as _I0
 from .jit import njit
 from .threads import one_blas_thread
@@ -159,15 +160,6 @@ def _input_transform(x, V, n0, n1, ty0, ty1, lh, lw, ntx, t0, cl):
                         r1 = ph[p0 + u] + si * ph[p2 + u]
                         r2 = ph[p1 + u] + si * ph[p3 + u]
                         vf[ob + u] = r1 + sj * r2
-
-
-@njit(inline="always")
-def _chw(a, cl):
-    """Channels, rows and columns of a 5-D array, ``(N, C, 1, H, W)`` or with ``cl``
-    ``(N, 1, H, W, C)``."""
-    if cl:
-        return a.shape[4], a.shape[2], a.shape[3]
-    return a.shape[1], a.shape[3], a.shape[4]
 
 
 @njit(inline="always")
