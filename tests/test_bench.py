@@ -128,3 +128,35 @@ def test_asv_suites_grid_is_numbaconv_and_the_cases_peers(module):
         assert set(impls[1:]) <= defined, (suite.__name__, impls)
     if module == "bench_pooling":  # pooling is compared with PyTorch only
         assert suites[0].params[1] == ["numbaconv", "torch"]
+
+
+def _case(name, make_cuda=None, interrupt=False):
+    def make():
+        if interrupt:
+            raise KeyboardInterrupt
+        return (lambda: sum(range(10))), {"numpy": lambda: sum(range(20))}
+
+    return Case("t", name, make, make_cuda=make_cuda)
+
+
+def test_an_interrupted_run_prints_the_cases_that_ran(monkeypatch, capsys):
+    from numbaconv.cli import bench as cli
+
+    cases = [_case("first"), _case("second", interrupt=True), _case("third")]
+    monkeypatch.setattr(cli, "load_cases", lambda fams, name_filter="": cases)
+    assert cli.run(repeat=1) == 0
+    out = capsys.readouterr().out
+    assert "interrupted: the tables hold the 1 of 3 cases that ran" in out
+    assert "first" in out and "third" not in out
+
+
+def test_a_cuda_run_times_only_the_cases_with_a_gpu_variant(monkeypatch, capsys):
+    from numbaconv.cli import bench as cli
+
+    gpu = _case("with a gpu variant", make_cuda=lambda: ((lambda: 1), {}))
+    cases = [_case("cpu only"), gpu]
+    monkeypatch.setattr(cli, "load_cases", lambda fams, name_filter="": cases)
+    assert cli.run(repeat=1, device="cuda") == 0
+    out = capsys.readouterr().out
+    assert "with a gpu variant" in out and "cpu only" not in out
+    assert "# GPU: " in out  # the GPU line, or why there is none

@@ -177,3 +177,81 @@ def torch_peer():
 
         torch.set_num_threads(num_threads())
     return torch
+
+
+# ------------------------------------------------------------------------------ CUDA variants
+
+
+def torch_cuda_peer():
+    """PyTorch on the GPU (cuDNN for convolutions) as a peer, or None when PyTorch is not
+    installed or sees no GPU. cuDNN runs with PyTorch's defaults (no ``benchmark`` autotuning),
+    as a user's script does."""
+    torch = optional("torch")
+    if torch is None or not torch.cuda.is_available():
+        return None
+    return torch
+
+
+def cuda_timed(fn: Thunk) -> Thunk:
+    """``fn`` followed by a wait for the GPU: kernel launches return before the work is done,
+    so every CUDA variant's callable (numbaconv's and the peers') is timed through this."""
+    from ..cuda._target import cuda
+
+    torch = optional("torch")
+    torch_sync = torch.cuda.synchronize if torch is not None and torch.cuda.is_available() \
+        else (lambda: None)
+
+    def run():
+        out = fn()
+        cuda.synchronize()
+        torch_sync()
+        return out
+
+    return run
+
+
+def device_put(device: str, a):
+    """``a`` on ``device``: itself for ``'cpu'``, a numba device array for ``'cuda'``."""
+    if device == "cpu":
+        return a
+    from ..cuda._target import cuda
+
+    return cuda.to_device(np.ascontiguousarray(a))
+
+
+def timed_on(device: str, ours: Thunk, peers: Mapping[str, Thunk]):
+    """``(ours, peers)`` as :func:`compare` times them on ``device``: on the GPU each
+    callable waits for its kernels (:func:`cuda_timed`)."""
+    if device == "cpu":
+        return ours, dict(peers)
+    return cuda_timed(ours), {k: cuda_timed(f) for k, f in peers.items()}
+
+
+def gpu_info() -> str:
+    """One line naming the GPU, its compute capability and the CUDA stack (for tables)."""
+    from ..cuda._target import cuda
+    from .machine import versions
+
+    try:
+        dev = cuda.get_current_device() if hasattr(cuda, "get_current_device") \
+            else cuda.current_context().device  # (the simulator has only the latter)
+    except Exception as exc:  # no GPU, no driver: say so in the table's header
+        return f"# GPU: none available ({type(exc).__name__})"
+    name = getattr(dev, "name", "the CUDA simulator")
+    name = name.decode() if isinstance(name, bytes) else str(name)
+    cc = ".".join(map(str, getattr(dev, "compute_capability", ("?",))))
+    v = versions()
+    sms = getattr(dev, "MULTIPROCESSOR_COUNT", "?")  # (the simulator's device has no count)
+    parts = [f"GPU: {name} (compute capability {cc}, {sms} SMs)",
+             f"numba {v.get('numba')}"]
+    try:
+        import importlib.metadata as md
+
+        parts.append(f"numba-cuda {md.version('numba-cuda')}")
+    except Exception:  # the built-in numba.cuda target
+        parts.append("numba's built-in CUDA target")
+    torch = torch_cuda_peer()
+    if torch is not None:
+        parts.append(f"torch {torch.__version__} (CUDA {torch.version.cuda}, "
+                     f"cuDNN {torch.backends.cudnn.version()})")
+    return "# " + "; ".join(parts)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Case, optional, torch_peer
+from . import Case, device_put, optional, timed_on, torch_cuda_peer, torch_peer
 
 N = 10_000_000
 #: softmax rows: short (10 to 1000 long) and long
@@ -147,29 +147,31 @@ def _torch_backward(torch, name, g, t):
 
 
 def _backward_case(name: str) -> Case:
-    def make():
+    def make(device="cpu"):
         import numbaconv as nc
 
         x = _x()
         g = np.random.default_rng(1).standard_normal(N).astype(np.float32)
         ours = getattr(nc, name + "_backward")
         peers = {}
-        npd = _numpy_derivative(name, x)
+        npd = _numpy_derivative(name, x) if device == "cpu" else None
         if npd is not None:
             peers["numpy"] = lambda: g * npd()
-        torch = torch_peer()
+        torch = torch_peer() if device == "cpu" else torch_cuda_peer()
         if torch is not None:
-            tf = _torch_backward(torch, name, torch.from_numpy(g), torch.from_numpy(x))
+            tf = _torch_backward(torch, name, torch.from_numpy(g).to(device),
+                                 torch.from_numpy(x).to(device))
             if tf is not None:
                 peers["torch"] = tf
-        return (lambda: ours(g, x)), peers
+        xd, gd = device_put(device, x), device_put(device, g)
+        return timed_on(device, lambda: ours(gd, xd), peers)
 
     return Case("activations", f"{name}_backward 1e7 f32", make, nbytes=3 * 4 * N,
-                tags=("backward",))
+                tags=("backward",), make_cuda=lambda: make("cuda"), peers=("numpy", "torch"))
 
 
 def _elementwise_case(name: str, kind: str) -> Case:
-    def make():
+    def make(device="cpu"):
         import numbaconv as nc
 
         x = _x()
@@ -177,20 +179,23 @@ def _elementwise_case(name: str, kind: str) -> Case:
         ours = getattr(nc, name + suffix)
         peers = {}
         if kind != "both":
-            npf = (_numpy_forward if kind == "forward" else _numpy_derivative)(name, x)
+            npf = (_numpy_forward if kind == "forward" else _numpy_derivative)(name, x) \
+                if device == "cpu" else None
             if npf is not None:
                 peers["numpy"] = npf
-            torch = torch_peer()
+            torch = torch_peer() if device == "cpu" else torch_cuda_peer()
             if torch is not None:
-                t = torch.from_numpy(x)
+                t = torch.from_numpy(x).to(device)
                 tf = (_torch_forward if kind == "forward" else _torch_derivative)(torch, name, t)
                 if tf is not None:
                     peers["torch"] = tf
-        return (lambda: ours(x)), peers
+        xd = device_put(device, x)
+        return timed_on(device, lambda: ours(xd), peers)
 
     label = {"forward": name, "derivative": f"{name}'", "both": f"{name}+{name}'"}[kind]
     return Case("activations", f"{label} 1e7 f32", make,
-                nbytes=(3 if kind == "both" else 2) * 4 * N, tags=(kind,))
+                nbytes=(3 if kind == "both" else 2) * 4 * N, tags=(kind,),
+                make_cuda=lambda: make("cuda"), peers=("numpy", "torch"))
 
 
 def _prelu_case(derivative: bool) -> Case:
@@ -262,12 +267,12 @@ def _copy_case() -> Case:
 def _softmax_case(log: bool, backward: bool, shape) -> Case:
     name = ("log_softmax" if log else "softmax") + ("_backward" if backward else "")
 
-    def make():
+    def make(device="cpu"):
         import numbaconv as nc
 
         x = _x(shape)
-        sp = optional("scipy.special")
-        torch = torch_peer()
+        sp = optional("scipy.special") if device == "cpu" else None
+        torch = torch_peer() if device == "cpu" else torch_cuda_peer()
         peers = {}
         if not backward:
             fn = nc.log_softmax if log else nc.softmax
@@ -275,10 +280,11 @@ def _softmax_case(log: bool, backward: bool, shape) -> Case:
                 spf = sp.log_softmax if log else sp.softmax
                 peers["scipy"] = lambda: spf(x, axis=-1)
             if torch is not None:
-                t = torch.from_numpy(x)
+                t = torch.from_numpy(x).to(device)
                 tf = torch.log_softmax if log else torch.softmax
                 peers["torch"] = lambda: tf(t, -1)
-            return (lambda: fn(x)), peers
+            xd = device_put(device, x)
+            return timed_on(device, lambda: fn(xd), peers)
         y = np.asarray(nc.log_softmax(x) if log else nc.softmax(x))  # (host: the same array)
         g = np.random.default_rng(1).standard_normal(x.shape).astype(np.float32)
         fn = nc.log_softmax_backward if log else nc.softmax_backward
@@ -295,7 +301,8 @@ def _softmax_case(log: bool, backward: bool, shape) -> Case:
 
     return Case("activations", f"{name} {shape} f32", make,
                 nbytes=(3 if backward else 2) * 4 * float(np.prod(shape)),
-                tags=("softmax",))
+                tags=("softmax",), make_cuda=None if backward else (lambda: make("cuda")),
+                peers=("scipy", "torch") if not backward else ("numpy", "torch"))
 
 
 _NAMES = ["identity", "step", "sigmoid", "tanh", "relu", "relu6", "leaky_relu", "elu", "selu",

@@ -22,19 +22,33 @@ from typing import Any
 
 import numpy as np
 
-from . import Case, torch_peer
+from . import Case, timed_on, torch_cuda_peer, torch_peer
 
 SIDE = 28
 
 
-def make_net(model: str, full: bool = True, seed: int = 0):
-    """The network ``model`` ('keras' or 'fashion'); ``full=False``: Fashion without BN/Dropout."""
-    from numbaconv.cli.nets import FashionNet, KerasNet
+def make_net(model: str, full: bool = True, seed: int = 0, device: str = "cpu"):
+    """The network ``model`` ('keras' or 'fashion'); ``full=False``: Fashion without BN/Dropout.
+    ``device='cuda'``: its parameters on the GPU (:class:`numbaconv.cli.nets.Device`)."""
+    from numbaconv.cli.nets import Device, FashionNet, KerasNet
 
     rng = np.random.default_rng(seed)
+    dev = Device(device)
     if model == "keras":
-        return KerasNet(rng)
-    return FashionNet(rng) if full else FashionNet(rng, batch_norm=False, dropout=0.0)
+        return KerasNet(rng, dev=dev)
+    return FashionNet(rng, dev=dev) if full else \
+        FashionNet(rng, batch_norm=False, dropout=0.0, dev=dev)
+
+
+def _on(torch, device: str, tensors: dict) -> dict:
+    """``tensors`` (leaf tensors from :func:`numbaconv.cli.nets.torch_twin`) on ``device``."""
+    if device == "cpu":
+        return tensors
+    return {k: v.detach().to(device).requires_grad_(v.requires_grad) for k, v in tensors.items()}
+
+
+def _peer_for(device: str):
+    return torch_peer() if device == "cpu" else torch_cuda_peer()
 
 
 def batch(n: int, seed: int = 1):
@@ -116,21 +130,23 @@ def torch_step(net, tp, tb, x, y):
 
 
 def _step_case(model: str, n: int):
-    def make():
+    def make(device="cpu"):
         from numbaconv.cli.nets import torch_twin
 
-        net = make_net(model, full=False)
+        net = make_net(model, full=False, device=device)
         x, y = batch(n)
         peers = {}
-        torch = torch_peer()
+        torch = _peer_for(device)
         if torch is not None:
-            tp, tb = torch_twin(net)
-            tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+            tp, tb = (_on(torch, device, t) for t in torch_twin(net))
+            tx, ty = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
             peers["torch"] = lambda: torch_step(net, tp, tb, tx, ty)
-        return (lambda: numbaconv_step(net, x, y)), peers
+        xd = net.dev.put(x)
+        return timed_on(device, lambda: numbaconv_step(net, xd, y), peers)
 
     what = "keras" if model == "keras" else "fashion (no BN/dropout)"
-    return Case("cnn", f"{what} step b{n}", make, tags=("step",))
+    return Case("cnn", f"{what} step b{n}", make, tags=("step",),
+                make_cuda=lambda: make("cuda"), peers=("torch",))
 
 
 def _keras_cl_case(n: int):
@@ -157,16 +173,16 @@ def _keras_cl_case(n: int):
 
 
 def _inference_case(model: str):
-    def make():
+    def make(device="cpu"):
         from numbaconv.cli.nets import torch_twin
 
-        net = make_net(model, full=True)
+        net = make_net(model, full=True, device=device)
         x, _ = batch(1)
         peers = {}
-        torch = torch_peer()
+        torch = _peer_for(device)
         if torch is not None:
-            tp, tb = torch_twin(net)
-            tx = torch.from_numpy(x)
+            tp, tb = (_on(torch, device, t) for t in torch_twin(net))
+            tx = torch.from_numpy(x).to(device)
             extra = {"tb": tb} if tb else {}
 
             def peer():
@@ -174,9 +190,11 @@ def _inference_case(model: str):
                     return net.torch_forward(tp, tx, training=False, **extra)
 
             peers["torch"] = peer
-        return (lambda: net.forward(x, training=False)[0]), peers
+        xd = net.dev.put(x)
+        return timed_on(device, lambda: net.forward(xd, training=False)[0], peers)
 
-    return Case("cnn", f"{model} inference b1", make, tags=("inference",))
+    return Case("cnn", f"{model} inference b1", make, tags=("inference",),
+                make_cuda=lambda: make("cuda"), peers=("torch",))
 
 
 CASES = [_step_case("keras", 64), _keras_cl_case(64), _step_case("keras", 256),

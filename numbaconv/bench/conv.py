@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Case, torch_peer
+from . import Case, device_put, timed_on, torch_cuda_peer, torch_peer
 
 #: (name, x shape (N, C, H, W), weight shape, stride, padding, dilation, groups)
 SHAPES = [
@@ -37,7 +37,7 @@ def _case(op, layout, name, xs, ws, stride, padding, dilation, groups):
     kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
     last = layout == "channels_last"
 
-    def make():
+    def make(device="cpu"):
         import numbaconv as nc
         from numbaconv import grad
 
@@ -51,19 +51,20 @@ def _case(op, layout, name, xs, ws, stride, padding, dilation, groups):
         og = np.ascontiguousarray(g.transpose(0, 2, 3, 1)) if last else g
         oxs = ox.shape
         okw = dict(kw, data_format=layout)
+        ox, og, dw = (device_put(device, a) for a in (ox, og, w))
         if op == "forward":
-            ours = lambda: nc.conv2d(ox, w, **okw)  # noqa: E731
+            ours = lambda: nc.conv2d(ox, dw, **okw)  # noqa: E731
         elif op == "input_grad":
-            ours = lambda: grad.conv2d_input(oxs, w, og, **okw)  # noqa: E731
+            ours = lambda: grad.conv2d_input(oxs, dw, og, **okw)  # noqa: E731
         else:
             ours = lambda: grad.conv2d_weight(ox, ws, og, **okw)  # noqa: E731
         peers = {}
-        torch = torch_peer()
+        torch = torch_peer() if device == "cpu" else torch_cuda_peer()
         if torch is not None:
             fmt = torch.channels_last if last else torch.contiguous_format
-            tx = torch.from_numpy(x).contiguous(memory_format=fmt)
-            tw = torch.from_numpy(w).contiguous(memory_format=fmt)
-            tg = torch.from_numpy(g).contiguous(memory_format=fmt)
+            tx = torch.from_numpy(x).to(device).contiguous(memory_format=fmt)
+            tw = torch.from_numpy(w).to(device).contiguous(memory_format=fmt)
+            tg = torch.from_numpy(g).to(device).contiguous(memory_format=fmt)
             F = torch.nn.functional
             with torch.no_grad():
                 if op == "forward":
@@ -72,11 +73,12 @@ def _case(op, layout, name, xs, ws, stride, padding, dilation, groups):
                     peers["torch"] = lambda: torch.nn.grad.conv2d_input(xs, tw, tg, **kw)
                 else:
                     peers["torch"] = lambda: torch.nn.grad.conv2d_weight(tx, ws, tg, **kw)
-        return ours, peers
+        return timed_on(device, ours, peers)
 
     suffix = " NHWC" if last else ""
     return Case("conv", f"{op} {name}{suffix}", make,
-                flops=_flops(xs, ws, stride, padding, dilation), tags=(op, layout))
+                flops=_flops(xs, ws, stride, padding, dilation), tags=(op, layout),
+                make_cuda=lambda: make("cuda"), peers=("torch",))
 
 
 CASES = [_case(op, layout, *shape) for op in OPS for shape in SHAPES for layout in LAYOUTS]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Case, torch_peer
+from . import Case, device_put, timed_on, torch_cuda_peer, torch_peer
 
 IMAGE = (32, 64, 112, 112)
 VOLUME = (4, 32, 32, 64, 64)
@@ -44,24 +44,24 @@ def _label(layout):
 def _pool_case(op, shape, k, s, p, layout="channels_first"):
     nd = len(shape) - 2
 
-    def make():
+    def make(device="cpu"):
         import numbaconv as nc
 
         x = _input(shape)
-        xo = _ours(x, layout)
+        xo = device_put(device, _ours(x, layout))
         fn = getattr(nc, f"{op}{nd}d")
         peers = {}
-        torch = torch_peer()
+        torch = torch_peer() if device == "cpu" else torch_cuda_peer()
         if torch is not None:
             tf = getattr(torch.nn.functional, f"{op}{nd}d")
-            t = _theirs(torch, x, layout)
+            t = _theirs(torch, x, layout).to(device)
             peers["torch"] = lambda: tf(t, k, s, p)
-        return (lambda: fn(xo, k, s, p, data_format=layout)), peers
+        return timed_on(device, lambda: fn(xo, k, s, p, data_format=layout), peers)
 
     out = [(n + 2 * p - k) // s + 1 for n in shape[2:]]
     nbytes = 4.0 * (np.prod(shape) + np.prod(shape[:2]) * np.prod(out))
     return Case("pooling", f"{op}{nd}d{shape} k{k} s{s} p{p}{_label(layout)}", make,
-                nbytes=nbytes)
+                nbytes=nbytes, make_cuda=lambda: make("cuda"), peers=("torch",))
 
 
 def _pool_grad_case(op, shape, k, s, p, layout="channels_first"):

@@ -71,25 +71,37 @@ def run(families=(), repeat: int = 5, name_filter: str = "", device: str = "cpu"
     except ImportError:
         tqdm = None
     cases = load_cases(families, name_filter)
+    if device == "cuda":  # only the cases that have a GPU variant
+        cases = [c for c in cases if c.make_cuda is not None]
     stamp = datetime.date.today().isoformat()
     print(f"numbaconv bench, {stamp}, device={device}, best of {repeat} interleaved rounds")
     rows = []
     bar = tqdm(cases, unit="case", leave=False) if tqdm else None
-    for case in cases if bar is None else bar:
+    try:
+        for case in cases if bar is None else bar:
+            if bar is not None:
+                bar.set_description(case.name[:40])
+            try:
+                res = compare(case, repeat=repeat, device=device)
+            except NotImplementedError as exc:
+                print(f"skipped {case.name}: {exc}")
+                continue
+            for peer, t in res["peers"].items():
+                rows.append((case, peer, res["ours"], t))
+            if not res["peers"]:
+                rows.append((case, "-", res["ours"], float("nan")))
+    except KeyboardInterrupt:  # Ctrl-C (or `timeout -s INT`): the tables of what has run
         if bar is not None:
-            bar.set_description(case.name[:40])
-        try:
-            res = compare(case, repeat=repeat, device=device)
-        except NotImplementedError as exc:
-            print(f"skipped {case.name}: {exc}")
-            continue
-        for peer, t in res["peers"].items():
-            rows.append((case, peer, res["ours"], t))
-        if not res["peers"]:
-            rows.append((case, "-", res["ours"], float("nan")))
+            bar.close()
+        done = len(dict.fromkeys(r[0].name for r in rows))
+        print(f"interrupted: the tables hold the {done} of {len(cases)} cases that ran")
     sep = "|" if markdown else " "
     # read after the runs, so the thread counts are the ones the cases ran with
     print(header(machine_info(), markdown=markdown))
+    if device == "cuda":
+        from numbaconv.bench import gpu_info
+
+        print(gpu_info())
     for fam in dict.fromkeys(c.family for c, *_ in rows):
         fam_rows = [r for r in rows if r[0].family == fam]
         print()
