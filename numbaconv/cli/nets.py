@@ -302,7 +302,7 @@ class _Net:
             shape = self._shapes[key] = (
                 x.shape[0], w.shape[0], nc.conv_output_size(x.shape[2], w.shape[2], 1, padding),
                 nc.conv_output_size(x.shape[3], w.shape[3], 1, padding))
-        if math.prod(shape) * x.itemsize < _REUSE_FROM:
+        if math.prod(shape) * x.dtype.itemsize < _REUSE_FROM:
             return nc.conv2d(x, w, b, padding=padding)
         out = self._reuse(name, shape, np.result_type(x.dtype, w.dtype))
         return nc.conv2d(x, w, b, padding=padding, out=out)
@@ -314,19 +314,19 @@ class _Net:
         if shape is None:
             shape = self._shapes[key] = (*z.shape[:2], nc.pool_output_size(z.shape[2], 2),
                                          nc.pool_output_size(z.shape[3], 2))
-        if math.prod(shape) * z.itemsize < _REUSE_FROM:
+        if math.prod(shape) * z.dtype.itemsize < _REUSE_FROM:
             return nc.max_pool2d(z, 2)
         return nc.max_pool2d(z, 2, out=self._reuse(name, shape, z.dtype))
 
     def _pool_input(self, name: str, g, z):
         """The 2x2 max-pooling gradient, a big one into a persistent array."""
-        if z.size * z.itemsize < _REUSE_FROM:
+        if z.size * z.dtype.itemsize < _REUSE_FROM:
             return grad.max_pool2d_input(g, z, 2)
         return grad.max_pool2d_input(g, z, 2, out=self._reuse(name, z.shape, z.dtype))
 
     def _conv_input(self, name: str, x, w, g):
         """The convolution's input gradient, a big one into a persistent array."""
-        if x.size * x.itemsize < _REUSE_FROM:
+        if x.size * x.dtype.itemsize < _REUSE_FROM:
             return grad.conv2d_input(x.shape, w, g)
         out = self._reuse(name, x.shape, np.result_type(w.dtype, g.dtype))
         return grad.conv2d_input(x.shape, w, g, out=out)

@@ -2,7 +2,8 @@
 
 Same launcher names and signatures as the CPU module, same semantics: NaN in
 gives NaN out; ``<name>_backward`` is ``g * f'(x)``; softmax and the PReLU
-weight gradient reduce each slice serially in float64, in the CPU's order.
+weight gradient reduce each slice serially in float64, in the CPU's order (the CPU's bits
+but for FMA rounding: NVVM fuses ``a * b + c``, docs/semantics.md).
 
 Elementwise kernels are grid-stride loops around the scalar formulas of
 :mod:`numbaconv.scalar.activations`, one kernel per form (f, f', both, the VJP)

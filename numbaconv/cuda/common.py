@@ -7,6 +7,8 @@ normalised and allocated by :mod:`numbaconv.cuda.memory`.
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 
 import numpy as np
 from numba import config
@@ -26,6 +28,32 @@ def grid_1d(n: int, threads: int = THREADS) -> tuple[int, int]:
     return blocks, threads
 
 
+#: device copies of parameter arrays by (context, dtype, shape, bytes), most recent last
+_PARAMS: OrderedDict = OrderedDict()
+_PARAMS_LOCK = threading.Lock()
+#: how many parameter arrays stay on the device, and the largest one kept (bytes): a bigger
+#: array (a weight permutation) would cost more to hash than to copy
+PARAMS_CACHED = 256
+PARAMS_MAX_BYTES = 4096
+
+
 def to_device(params: np.ndarray):
-    """Copy a small host parameter array (index maps, constants) to the device."""
-    return cuda.to_device(np.ascontiguousarray(params))
+    """A device copy of a small, read-only host parameter array (a geometry, index maps,
+    constants). Copies are kept per CUDA context and content, so a repeated call (a training
+    step's layers) launches its kernel without a host-to-device copy, which would wait for
+    the GPU first. Kernels never write these arrays."""
+    a = np.ascontiguousarray(params)
+    if a.nbytes > PARAMS_MAX_BYTES:
+        return cuda.to_device(a)
+    key = (id(cuda.current_context()), a.dtype.str, a.shape, a.tobytes())
+    with _PARAMS_LOCK:
+        d = _PARAMS.get(key)
+        if d is not None:
+            _PARAMS.move_to_end(key)
+            return d
+    d = cuda.to_device(a)
+    with _PARAMS_LOCK:
+        _PARAMS[key] = d
+        while len(_PARAMS) > PARAMS_CACHED:
+            _PARAMS.popitem(last=False)
+    return d

@@ -29,6 +29,8 @@ Arrays are flat device arrays; the call's geometry
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..core.conv import (
     G_C,
     G_CG,
@@ -55,7 +57,6 @@ from ..loops.conv import (
 )
 from ._target import cuda
 from .common import grid_1d, to_device
-from .memory import zeros as device_zeros
 
 
 @cuda.jit(cache=False)
@@ -205,7 +206,9 @@ def _flat(a):
 
 
 def _bias_or_zeros(bias, n: int, dtype):
-    return device_zeros((n,), dtype) if bias is None else _flat(bias)
+    # no bias: a zero bias from the parameter cache (kernels only read it), not a fresh
+    # allocation and fill on every call
+    return to_device(np.zeros(n, dtype)) if bias is None else _flat(bias)
 
 
 def conv_forward(x, w, bias, out, geometry: ConvGeometry) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 from numba import config
 
 from ..core.operands import NUMERIC_KINDS, check_kind
-from ._target import cuda
+from ._target import NUMBA_DEVICE_ARRAYS, cuda
 from .common import grid_1d
 
 
@@ -30,7 +30,9 @@ def is_device_array(x) -> bool:
 
 
 def _as_numba_device(x):
-    if type(x).__name__ == "FakeCUDAArray":  # the simulator's device arrays
+    # numba's own arrays as they are: a view made through __cuda_array_interface__ costs a
+    # new DeviceNDArray and its context lookup (driver calls) on every call
+    if isinstance(x, NUMBA_DEVICE_ARRAYS) or type(x).__name__ == "FakeCUDAArray":
         return x
     return cuda.as_cuda_array(x)
 

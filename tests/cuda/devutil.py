@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import cuda
+from numba import config, cuda
 
 
 def to_device(a):
@@ -15,3 +15,23 @@ def to_host(d):
     """Device -> host; fails loudly if the library returned a host array."""
     assert not isinstance(d, np.ndarray), "a CUDA input must give a CUDA array back"
     return d.copy_to_host()
+
+
+#: a result that sums products, on a real GPU against the CPU: NVVM fuses ``a * b + c``
+#: into one FMA (one rounding where the CPU rounds twice), so the two differ by a few
+#: roundings of the largest terms, which cancellation can make many ulps of a small result
+#: (docs/semantics.md); the simulator runs the kernels as Python and gives the CPU's bits.
+FMA_ROUNDINGS = 64
+
+
+def assert_twin(gpu, cpu) -> None:
+    """The CUDA kernel's result against the CPU kernel's: bitwise under the simulator; on a
+    GPU within :data:`FMA_ROUNDINGS` roundings of the largest magnitude in the result."""
+    gpu, cpu = np.asarray(gpu), np.asarray(cpu)
+    if vars(config)["ENABLE_CUDASIM"]:
+        np.testing.assert_array_equal(gpu, cpu)
+    else:
+        eps = np.finfo(cpu.dtype).eps
+        scale = float(np.max(np.abs(cpu[np.isfinite(cpu)]), initial=0.0))
+        np.testing.assert_allclose(gpu, cpu, rtol=FMA_ROUNDINGS * eps,
+                                   atol=FMA_ROUNDINGS * eps * scale)
