@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from unittest import mock
 
 import numba
 import numpy as np
@@ -89,9 +91,62 @@ def test_2d_matches_scipy(name, ab, mode, boundary, fillvalue):
             ours(a, b, mode, boundary, fillvalue)
         return
     want = scipy_signal(name, a, b, mode, boundary, fillvalue)
-    got = ours(a, b, mode, boundary, fillvalue)
-    assert got.shape == _expected_shape(a.shape, b.shape, mode)
-    assert_signal_close(got, want)
+    for path in TWO_D_PATHS:  # each 2-D direct kernel, forced
+        with two_d_path(path):
+            got = ours(a, b, mode, boundary, fillvalue)
+        assert got.shape == _expected_shape(a.shape, b.shape, mode)
+        assert_signal_close(got, want)
+
+
+#: the serial 2-D direct kernels: the extended-input one for small maps (``_small2d``) and
+#: the row kernel (``_rows``)
+TWO_D_PATHS = ("extended", "rows")
+
+
+@contextlib.contextmanager
+def two_d_path(path: str):
+    """Force one of :data:`TWO_D_PATHS` for the serial 2-D calls inside the block."""
+    from numbaconv.cpu import signal as cpu_signal
+
+    if path == "extended":
+        with mock.patch.object(cpu_signal, "SMALL_WORK", 1 << 62):
+            yield
+    else:
+        with mock.patch.object(cpu_signal, "_small2d", lambda *args: False):
+            yield
+
+
+@pytest.mark.parametrize("path", TWO_D_PATHS)
+@pytest.mark.parametrize("boundary", ["fill", "wrap", "symm"])
+def test_2d_kernels_on_larger_maps_and_kernels(path, boundary):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((37, 29))
+    for k in (rng.standard_normal((9, 7)), rng.standard_normal((3, 3)), rng.standard_normal((1, 5)),
+              rng.standard_normal((6, 1))):
+        for name, mode in (("convolve2d", "same"), ("correlate2d", "full"),
+                           ("convolve2d", "valid")):
+            with two_d_path(path):
+                got = getattr(nc, name)(x, k, mode, boundary, 1.5)
+            assert_signal_close(got, getattr(ss, name)(x, k, mode, boundary, 1.5))
+
+
+def test_a_skipped_fill_is_not_a_zero_times_an_infinite_weight():
+    """With the zero fill, a tap outside ``x`` is skipped (docs/semantics.md), so an infinite
+    weight gives no NaN there: the extended-input kernel, which would multiply a stored zero,
+    hands such calls to the row kernel."""
+    x = np.arange(1.0, 10.0).reshape(3, 3)
+    w = np.array([[1.0, np.inf], [0.5, 1.0]])
+    want = np.zeros((4, 4))  # the full convolution over the taps inside x only
+    for i in range(4):
+        for j in range(4):
+            for p in range(2):
+                for q in range(2):
+                    if 0 <= i - p < 3 and 0 <= j - q < 3:
+                        want[i, j] += w[p, q] * x[i - p, j - q]
+    for path in TWO_D_PATHS:
+        with two_d_path(path):
+            got = nc.convolve2d(x, w)
+        np.testing.assert_array_equal(got, want)
 
 
 def test_even_kernel_same_offsets_follow_each_scipy_function():
