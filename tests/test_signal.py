@@ -98,21 +98,21 @@ def test_2d_matches_scipy(name, ab, mode, boundary, fillvalue):
         assert_signal_close(got, want)
 
 
-#: the serial 2-D direct kernels: the extended-input one for small maps (``_small2d``) and
-#: the row kernel (``_rows``)
+#: the 2-D direct kernels: over extended slices (``_slices2d``), and the row kernel
+#: (``_rows``)
 TWO_D_PATHS = ("extended", "rows")
 
 
 @contextlib.contextmanager
 def two_d_path(path: str):
-    """Force one of :data:`TWO_D_PATHS` for the serial 2-D calls inside the block."""
+    """Force one of :data:`TWO_D_PATHS` for the 2-D calls inside the block."""
     from numbaconv.cpu import signal as cpu_signal
 
     if path == "extended":
         with mock.patch.object(cpu_signal, "SMALL_WORK", 1 << 62):
             yield
     else:
-        with mock.patch.object(cpu_signal, "_small2d", lambda *args: False):
+        with mock.patch.object(cpu_signal, "_extended", lambda *args: 0):
             yield
 
 
@@ -592,3 +592,31 @@ def test_long_double_is_accepted_and_returned_like_scipy():
                                rtol=1e-12)
     z = (x + 0.1j).astype(np.clongdouble)
     assert nc.correlate2d(z, z[:3, :3]).dtype == np.clongdouble
+
+
+@pytest.mark.parametrize("path", TWO_D_PATHS)
+def test_stacks_of_images_match_scipy_on_one_and_two_threads(path):
+    """A batch of images filtered by one 2-D kernel (leading kernel axes of length 1) runs
+    slice by slice over extended inputs, on the threads when it is large."""
+    from numbaconv.cpu import signal as cpu_signal
+
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((64, 33, 31))
+    cases = [(x, rng.standard_normal((1, 5, 5))), (x[:3], rng.standard_normal((1, 3, 4))),
+             (x[:6].reshape(2, 3, 33, 31), rng.standard_normal((1, 1, 2, 7)))]
+    assert x.size * 25 > cpu_signal.SERIAL_WORK  # the first case goes to the threads
+    before = numba.get_num_threads()
+    try:
+        for a, k in cases:
+            for name in ("convolve", "correlate"):
+                for mode in MODES:
+                    want = getattr(ss, name)(a, k, mode, method="direct")
+                    runs = []
+                    for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+                        numba.set_num_threads(threads)
+                        with two_d_path(path):
+                            runs.append(getattr(nc, name)(a, k, mode, method="direct"))
+                    assert_signal_close(runs[0], want)
+                    assert runs[0].tobytes() == runs[1].tobytes()
+    finally:
+        numba.set_num_threads(before)

@@ -15,10 +15,10 @@ run as fused contiguous passes of up to 8 taps from any kernel rows
 the edges sum their taps through the last axis's index map
 (:func:`numbaconv.loops.signal.edge_dot`, shared with the CUDA twin), and
 kernel rows that fall outside ``x`` add the fill value or are skipped. No
-padded copy of ``x`` is made for any boundary, except by the serial 2-D
-kernel for small maps and large kernels (:func:`_small2d`), where the edges'
-index-map sums would dominate: it builds the extended input once and runs
-plain fused passes over it. Calls under ``SERIAL_WORK``
+padded copy of ``x`` is made for any boundary, except by the kernel for small
+2-D maps, large kernels and stacks of images (:func:`_slices2d`), where the
+edges' index-map sums would dominate: it builds each 2-D slice's extended input
+once and runs plain fused passes over it. Calls under ``SERIAL_WORK``
 multiply-adds run on the calling thread; larger ones hand runs of work items
 to the threads Numba would use, each taking the next run when it is done
 (:func:`numbaconv.cpu.threads.run_chunks`: a descheduled thread on a busy
@@ -50,9 +50,9 @@ BLOCK = 2048
 #: costs more than it saves, and on a loaded machine a descheduled worker stalls the whole call
 SERIAL_WORK = 1_000_000
 
-#: a 2-D call runs :func:`_small2d` (the extended input built once, then plain fused passes,
-#: on the calling thread) below this many multiply-adds, whatever its kernel;
-#: :func:`_rows` above (:func:`_extended_pays`). Float64 'symm' 'same', Zen 3: 8x8 * 3x3
+#: a 2-D call runs :func:`_slices2d` (the extended input built once, then plain fused
+#: passes, on the calling thread) below this many multiply-adds, whatever its kernel;
+#: :func:`_rows` above, but for the cases of :func:`_extended`. Float64 'symm' 'same', Zen 3: 8x8 * 3x3
 #: 6.9 -> 4.1 us, 128x128 * 3x3 65 -> 38 us, 64x64 * 7x7 132 -> 31 us, 32x32 * 31x31 2.0 ->
 #: 0.13 ms; 256x256 * 3x3 134 against 138 us, hence the limit
 SMALL_WORK = 1 << 18
@@ -62,6 +62,8 @@ SMALL_WORK = 1 << 18
 #: * 7x7: 0.45 -> 0.36 ms), and loses from 512x512 * 7x7 (1.1 against 3.8 ms)
 EXTENDED_MAX = 1 << 17
 EXTENDED_WORK = 1 << 23
+#: multiply-adds per run when a stack of slices goes to the threads (a run is one hand-out)
+EXTENDED_RUN = 1 << 19
 
 #: outputs per parallel chunk (a chunk is a run of work items on one thread)
 CHUNK_OUTPUTS = 16384
@@ -207,55 +209,39 @@ def _rows(x, w, out, g, tf, ti, flip, zero_fill, slot, item0, item1):
 
 
 @njit(cache=True, nogil=True)
-def _small2d(x, w, out, g, cval, flip, zero_fill) -> bool:
-    """A small 2-D call, any boundary: the extended input (``x`` through both axes' index
-    maps, the fill value outside) built once in a scratch array, then a plain correlation
-    over it: each output row's taps in :func:`_interior`'s fused passes, vectorised along the
-    row. Where
-    :func:`_rows` sets up every output row's edges and interior passes (an 8x8 * 3x3 'symm'
-    call: 4.2 us of setup for 576 multiply-adds). False, with nothing written, when the
-    fill is skipped (``zero_fill``) and ``w`` holds an inf or NaN: a skipped tap is not
-    ``0 * w`` then, and :func:`_rows` keeps the difference."""
+def _slices2d(x, w, out, g, cval, flip, zero_fill, slot, s0, s1) -> bool:
+    """2-D slices ``s0 <= s < s1`` of the output (its leading axes flattened; the kernel's
+    leading axes have length 1), any boundary: each slice's extended input (``x`` through the
+    last two axes' index maps, the fill value outside) built once in a scratch array, then a
+    plain correlation over it, each output row's taps in :func:`_interior`'s fused passes.
+    Where :func:`_rows` sums every row's edges through the index maps (9 ns a multiply-add)
+    and sets up its passes per row (an 8x8 * 3x3 'symm' call: 4.2 us of setup for 576
+    multiply-adds). False, with nothing written, when the fill is skipped (``zero_fill``)
+    and ``w`` holds an inf or NaN: a skipped tap is not ``0 * w`` then, and :func:`_rows`
+    keeps the difference. (``slot``: the thread's, unused: the scratch is the call's own.)"""
     if zero_fill:
         for q in range(w.shape[0]):
             d = w[q] - w[q]
             if d != d:
                 return False
-    ml, ol = g[4], g[6]  # (nd == 2: the kernel's and the output's last-axis lengths)
-    m0, xs0, mo = g[9], g[7], g[10]  # the index maps' offsets in g, the row stride of x
-    rows = out.shape[0] // ol
-    krows = w.shape[0] // ml
+    nd = g[0]
+    ra, la = nd - 2, nd - 1  # the row axis and the last axis
+    ml, ol, rows, krows = g[1 + nd + la], g[1 + 2 * nd + la], g[1 + 2 * nd + ra], g[1 + nd + ra]
+    mr, xsr, mo = g[1 + 4 * nd + ra], g[1 + 3 * nd + ra], g[1 + 4 * nd + la]
+    xw, lo = g[1 + la], g[1 + 5 * nd + la]
     e1n = ol + ml - 1
     ext = np.empty((rows + krows - 1) * e1n, out.dtype)
-    # along the last axis, x's own span [a, b) of the extended row is a copy (the index map
-    # is e1 - lo there); the rest goes through the map
-    xw, lo = g[2], g[12]
+    # along the last axis, x's own span [a, b) of an extended row is a copy (the index map is
+    # e1 - lo there); the rest goes through the map
     a = lo if lo > 0 else 0
     a = a if a < e1n else e1n
     b = lo + xw if lo + xw > a else a
     b = b if b < e1n else e1n
-    for e0 in range(rows + krows - 1):
-        xa = g[m0 + e0]
-        er = ext[e0 * e1n:(e0 + 1) * e1n]
-        if xa < 0:
-            for e1 in range(e1n):
-                er[e1] = cval
-            continue
-        xb = xa * xs0 - lo  # (may be negative: e1 >= a >= lo keeps the reads in x)
-        for e1 in range(a, b):
-            er[e1] = x[xb + e1]
-        for e1 in range(a):
-            xi = g[mo + e1]
-            er[e1] = x[xa * xs0 + xi] if xi >= 0 else cval
-        for e1 in range(b, e1n):
-            xi = g[mo + e1]
-            er[e1] = x[xa * xs0 + xi] if xi >= 0 else cval
-    # each output row: every kernel row's taps over its extended row, in fused passes of four
-    # (:func:`_interior`; the taps padded to a multiple of 4 with zero taps on a zero buffer)
+    # the taps, padded to a multiple of 4 with zero taps on a zero buffer (:func:`_interior`);
+    # np.empty and loops: np.zeros and np.full would each compile their own overload on a
+    # cold first call, 0.15 s apiece
     nt = krows * ml
     cap = (nt + 3) // 4 * 4
-    # (np.empty and loops: np.zeros and np.full would each compile their own overload on a
-    # cold first call, 0.15 s apiece)
     tw = np.empty(cap, out.dtype)
     to = np.empty(cap, np.int64)
     zx = np.empty(ol, out.dtype)
@@ -264,28 +250,64 @@ def _small2d(x, w, out, g, cval, flip, zero_fill) -> bool:
         to[q] = -1
     for c in range(ol):
         zx[c] = 0
-    for kr in range(krows):
-        wb = w.shape[0] - 1 - kr * ml if flip else kr * ml
-        for j in range(ml):
-            tw[kr * ml + j] = w[wb - j] if flip else w[wb + j]
-    for r in range(rows):
-        for kr in range(krows):
-            for j in range(ml):
-                to[kr * ml + j] = (r + kr) * e1n + j
-        _interior(out, r * ol, ol, ext, zx, tw, to, cap)
+    for q in range(nt):
+        tw[q] = w[w.shape[0] - 1 - q] if flip else w[q]
+    for sl in range(s0, s1):
+        base = 0  # where the slice starts in x, through the leading axes' maps (-1: fill)
+        rest = sl
+        for ax in range(nd - 3, -1, -1):
+            on = g[1 + 2 * nd + ax]
+            xa = g[g[1 + 4 * nd + ax] + rest % on]
+            rest //= on
+            if xa < 0 or base < 0:
+                base = -1
+            else:
+                base += xa * g[1 + 3 * nd + ax]
+        for e0 in range(rows + krows - 1):
+            xr = g[mr + e0] if base >= 0 else -1
+            er = ext[e0 * e1n:(e0 + 1) * e1n]
+            if xr < 0:
+                for e1 in range(e1n):
+                    er[e1] = cval
+                continue
+            xb = base + xr * xsr
+            for e1 in range(a, b):
+                er[e1] = x[xb - lo + e1]  # (e1 >= a >= lo: inside x)
+            for e1 in range(a):
+                xi = g[mo + e1]
+                er[e1] = x[xb + xi] if xi >= 0 else cval
+            for e1 in range(b, e1n):
+                xi = g[mo + e1]
+                er[e1] = x[xb + xi] if xi >= 0 else cval
+        o0 = sl * rows * ol
+        for r in range(rows):
+            for kr in range(krows):
+                for j in range(ml):
+                    to[kr * ml + j] = (r + kr) * e1n + j
+            _interior(out, o0 + r * ol, ol, ext, zx, tw, to, cap)
     return True
 
 
-def _extended_pays(oshape, wshape) -> bool:
-    """Whether a 2-D call runs :func:`_small2d` (serially) rather than :func:`_rows`: below
-    :data:`SMALL_WORK` multiply-adds, or for kernels of more than 9 taps while the extended
-    input stays within :data:`EXTENDED_MAX` elements and the work within
+def _extended(oshape, wshape) -> int:
+    """How :func:`correlate` runs a call over extended slices (:func:`_slices2d`): 0, not at
+    all (the row kernel); 1, on the calling thread; 2, slices in runs on the threads.
+
+    Calls below :data:`SMALL_WORK` multiply-adds run serially, whatever the kernel. A stack
+    of slices (leading kernel axes of length 1: a batch of images) runs them on the threads
+    while one slice's extended input has at most :data:`EXTENDED_MAX` elements; one large
+    slice with a kernel of more than 9 taps runs serially within that size and
     :data:`EXTENDED_WORK`."""
+    if len(wshape) < 2 or math.prod(wshape[:-2]) != 1:
+        return 0
     work = math.prod(oshape) * math.prod(wshape)
     if work < SMALL_WORK:
-        return True
-    ext = (oshape[0] + wshape[0] - 1) * (oshape[1] + wshape[1] - 1)
-    return wshape[0] * wshape[1] > 9 and ext <= EXTENDED_MAX and work < EXTENDED_WORK
+        return 1
+    ext = (oshape[-2] + wshape[-2] - 1) * (oshape[-1] + wshape[-1] - 1)
+    if ext > EXTENDED_MAX:
+        return 0
+    if math.prod(oshape[:-2]) > 1:
+        return 1 if work < SERIAL_WORK else 2
+    return 1 if wshape[-2] * wshape[-1] > 9 and work < EXTENDED_WORK else 0
 
 
 _scratch_local = threading.local()
@@ -314,10 +336,18 @@ def correlate(x, w, out, geom, fill, flip: bool) -> None:
     if size == 0:
         return
     ol = out.shape[-1]
-    if geom[0] == 2 and _extended_pays(out.shape, w.shape) and _small2d(
-            x.ravel(), w.ravel(), out.ravel(), geom,
-            out.dtype.type(0 if fill is None else fill), flip, fill is None):
-        return
+    how = _extended(out.shape, w.shape)
+    if how:
+        args = (x.ravel(), w.ravel(), out.ravel(), geom,
+                out.dtype.type(0 if fill is None else fill), flip)
+        slices = size // (out.shape[-2] * ol)
+        if how == 1 and _slices2d(*args, fill is None, 0, 0, slices):
+            return
+        if how == 2 and (fill is not None or np.isfinite(w).all()):
+            per = w.size * out.shape[-2] * ol  # multiply-adds a slice
+            run_chunks(_slices2d, (*args, False), slices, max(1, -(-EXTENDED_RUN // per)),
+                       num_threads())
+            return
     items = (size // ol) * ((ol + BLOCK - 1) // BLOCK)
     slots = 1 if size * w.size < SERIAL_WORK or items == 1 else num_threads()
     tf, ti = _scratch(out.dtype, (w.size + 3) // 4 * 4, min(BLOCK, ol), slots)
