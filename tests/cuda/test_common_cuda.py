@@ -22,6 +22,20 @@ def test_parameter_copies_are_reused_by_content():
     assert as_int32 is not first and as_int32.dtype == np.int32
 
 
+def test_a_new_context_empties_the_parameter_cache(monkeypatch):
+    geo = np.arange(5, dtype=np.int64)
+    first = common.to_device(geo)
+
+    class Context:  # stands for the context numba makes after cuda.close()
+        pass
+
+    new = Context()
+    monkeypatch.setattr(common, "_owner", lambda: new)
+    again = common.to_device(geo)
+    assert again is not first and common.to_device(geo) is again
+    np.testing.assert_array_equal(to_host(again), geo)
+
+
 def test_the_parameter_cache_is_bounded_and_skips_large_arrays(monkeypatch):
     monkeypatch.setattr(common, "PARAMS_CACHED", 4)
     for i in range(10):
