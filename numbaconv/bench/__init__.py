@@ -192,6 +192,12 @@ def torch_cuda_peer():
     return torch
 
 
+def torch_on(device: str):
+    """PyTorch as the peer on ``device``: :func:`torch_peer` for ``'cpu'``,
+    :func:`torch_cuda_peer` for ``'cuda'``."""
+    return torch_peer() if device == "cpu" else torch_cuda_peer()
+
+
 def cuda_timed(fn: Thunk) -> Thunk:
     """``fn`` followed by a wait for the GPU: kernel launches return before the work is done,
     so every CUDA variant's callable (numbaconv's and the peers') is timed through this."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Case, device_put, optional, timed_on, torch_cuda_peer, torch_peer
+from . import Case, device_put, optional, timed_on, torch_on, torch_peer
 
 N = 10_000_000
 #: softmax rows: short (10 to 1000 long) and long
@@ -157,7 +157,7 @@ def _backward_case(name: str) -> Case:
         npd = _numpy_derivative(name, x) if device == "cpu" else None
         if npd is not None:
             peers["numpy"] = lambda: g * npd()
-        torch = torch_peer() if device == "cpu" else torch_cuda_peer()
+        torch = torch_on(device)
         if torch is not None:
             tf = _torch_backward(torch, name, torch.from_numpy(g).to(device),
                                  torch.from_numpy(x).to(device))
@@ -183,7 +183,7 @@ def _elementwise_case(name: str, kind: str) -> Case:
                 if device == "cpu" else None
             if npf is not None:
                 peers["numpy"] = npf
-            torch = torch_peer() if device == "cpu" else torch_cuda_peer()
+            torch = torch_on(device)
             if torch is not None:
                 t = torch.from_numpy(x).to(device)
                 tf = (_torch_forward if kind == "forward" else _torch_derivative)(torch, name, t)
@@ -272,7 +272,7 @@ def _softmax_case(log: bool, backward: bool, shape) -> Case:
 
         x = _x(shape)
         sp = optional("scipy.special") if device == "cpu" else None
-        torch = torch_peer() if device == "cpu" else torch_cuda_peer()
+        torch = torch_on(device)
         peers = {}
         if not backward:
             fn = nc.log_softmax if log else nc.softmax

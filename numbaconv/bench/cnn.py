@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import Case, timed_on, torch_cuda_peer, torch_peer
+from . import Case, timed_on, torch_on, torch_peer
 
 SIDE = 28
 
@@ -45,10 +45,6 @@ def _on(torch, device: str, tensors: dict) -> dict:
     if device == "cpu":
         return tensors
     return {k: v.detach().to(device).requires_grad_(v.requires_grad) for k, v in tensors.items()}
-
-
-def _peer_for(device: str):
-    return torch_peer() if device == "cpu" else torch_cuda_peer()
 
 
 def batch(n: int, seed: int = 1):
@@ -136,7 +132,7 @@ def _step_case(model: str, n: int):
         net = make_net(model, full=False, device=device)
         x, y = batch(n)
         peers = {}
-        torch = _peer_for(device)
+        torch = torch_on(device)
         if torch is not None:
             tp, tb = (_on(torch, device, t) for t in torch_twin(net))
             tx, ty = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
@@ -179,7 +175,7 @@ def _inference_case(model: str):
         net = make_net(model, full=True, device=device)
         x, _ = batch(1)
         peers = {}
-        torch = _peer_for(device)
+        torch = torch_on(device)
         if torch is not None:
             tp, tb = (_on(torch, device, t) for t in torch_twin(net))
             tx = torch.from_numpy(x).to(device)

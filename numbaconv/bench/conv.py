@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Case, device_put, timed_on, torch_cuda_peer, torch_peer
+from . import Case, device_put, timed_on, torch_on
 
 #: (name, x shape (N, C, H, W), weight shape, stride, padding, dilation, groups)
 SHAPES = [
@@ -59,7 +59,7 @@ def _case(op, layout, name, xs, ws, stride, padding, dilation, groups):
         else:
             ours = lambda: grad.conv2d_weight(ox, ws, og, **okw)  # noqa: E731
         peers = {}
-        torch = torch_peer() if device == "cpu" else torch_cuda_peer()
+        torch = torch_on(device)
         if torch is not None:
             fmt = torch.channels_last if last else torch.contiguous_format
             tx = torch.from_numpy(x).to(device).contiguous(memory_format=fmt)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Case, device_put, timed_on, torch_cuda_peer, torch_peer
+from . import Case, device_put, timed_on, torch_on, torch_peer
 
 IMAGE = (32, 64, 112, 112)
 VOLUME = (4, 32, 32, 64, 64)
@@ -51,7 +51,7 @@ def _pool_case(op, shape, k, s, p, layout="channels_first"):
         xo = device_put(device, _ours(x, layout))
         fn = getattr(nc, f"{op}{nd}d")
         peers = {}
-        torch = torch_peer() if device == "cpu" else torch_cuda_peer()
+        torch = torch_on(device)
         if torch is not None:
             tf = getattr(torch.nn.functional, f"{op}{nd}d")
             t = _theirs(torch, x, layout).to(device)

@@ -52,9 +52,9 @@ SERIAL_WORK = 1_000_000
 
 #: a 2-D call runs :func:`_slices2d` (the extended input built once, then plain fused
 #: passes, on the calling thread) below this many multiply-adds, whatever its kernel;
-#: :func:`_rows` above, but for the cases of :func:`_extended`. Float64 'symm' 'same', Zen 3: 8x8 * 3x3
-#: 6.9 -> 4.1 us, 128x128 * 3x3 65 -> 38 us, 64x64 * 7x7 132 -> 31 us, 32x32 * 31x31 2.0 ->
-#: 0.13 ms; 256x256 * 3x3 134 against 138 us, hence the limit
+#: above, :func:`_rows` except in the cases of :func:`_extended`. Float64 'symm' 'same',
+#: Zen 3: 8x8 * 3x3 6.9 -> 4.1 us, 128x128 * 3x3 65 -> 38 us, 64x64 * 7x7 132 -> 31 us,
+#: 32x32 * 31x31 2.0 -> 0.13 ms; 256x256 * 3x3 134 against 138 us, hence the limit
 SMALL_WORK = 1 << 18
 #: ... and for larger kernels while the extended input has at most this many elements (in
 #: L2) and the call at most this many multiply-adds: one thread over the extended input
@@ -227,7 +227,7 @@ def _slices2d(x, w, out, g, cval, flip, zero_fill, slot, s0, s1) -> bool:
     nd = g[0]
     ra, la = nd - 2, nd - 1  # the row axis and the last axis
     ml, ol, rows, krows = g[1 + nd + la], g[1 + 2 * nd + la], g[1 + 2 * nd + ra], g[1 + nd + ra]
-    mr, xsr, mo = g[1 + 4 * nd + ra], g[1 + 3 * nd + ra], g[1 + 4 * nd + la]
+    mo = g[1 + 4 * nd + la]  # where the last axis's index map starts in g
     xw, lo = g[1 + la], g[1 + 5 * nd + la]
     e1n = ol + ml - 1
     ext = np.empty((rows + krows - 1) * e1n, out.dtype)
@@ -253,24 +253,16 @@ def _slices2d(x, w, out, g, cval, flip, zero_fill, slot, s0, s1) -> bool:
     for q in range(nt):
         tw[q] = w[w.shape[0] - 1 - q] if flip else w[q]
     for sl in range(s0, s1):
-        base = 0  # where the slice starts in x, through the leading axes' maps (-1: fill)
-        rest = sl
-        for ax in range(nd - 3, -1, -1):
-            on = g[1 + 2 * nd + ax]
-            xa = g[g[1 + 4 * nd + ax] + rest % on]
-            rest //= on
-            if xa < 0 or base < 0:
-                base = -1
-            else:
-                base += xa * g[1 + 3 * nd + ax]
         for e0 in range(rows + krows - 1):
-            xr = g[mr + e0] if base >= 0 else -1
+            # extended row e0 is where output row rl meets kernel row e0 - rl (the kernel's
+            # leading axes have length 1): its start in x through every axis's index map
+            rl = e0 if e0 < rows else rows - 1
+            xb = row_base(g, sl * rows + rl, e0 - rl)
             er = ext[e0 * e1n:(e0 + 1) * e1n]
-            if xr < 0:
+            if xb < 0:
                 for e1 in range(e1n):
                     er[e1] = cval
                 continue
-            xb = base + xr * xsr
             for e1 in range(a, b):
                 er[e1] = x[xb - lo + e1]  # (e1 >= a >= lo: inside x)
             for e1 in range(a):
