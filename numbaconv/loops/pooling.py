@@ -27,6 +27,19 @@ def takes(v, best):
 
 
 @register_jitable
+def pick(v, best):
+    """The running maximum after tap ``v``: ``v if takes(v, best) else best``, bit for bit.
+
+    Three selects on one comparison each (greater; ``v`` NaN; ``best`` NaN), where a select
+    on :func:`takes`' two-comparison condition compiles to a jump in scalar code: these
+    become vector blends, and the row loops that use them vectorise.
+    """
+    t = v if v > best else best
+    t = v if v != v else t
+    return best if best != best else t
+
+
+@register_jitable
 def row_argmax(x, base, cs, rq, win, dw, ow, best, idx):
     """Scan window ``ow``'s taps along W in one tap row (plane position ``rq = (d*H + h)*W``),
     updating the running ``(best, idx)``: a tap is taken when ``idx < 0`` (none yet) or by
