@@ -99,10 +99,12 @@ class Machine:
     (``cores``: the one-image kernels split their work into parts that many cores share;
     the thread count Numba is later set to does not enter, so a plan never depends on it).
 
-    The two differ on AVX-512 CPUs: LLVM's tuning for them (skylake-avx512, icelake,
-    sapphirerapids, znver4: ``prefer-256-bit``) vectorises Numba's loops with 256-bit
-    registers, while OpenBLAS's kernels use 512-bit ones. ``NUMBA_CPU_FEATURES`` with
-    ``-prefer-256-bit`` gives the loops 512-bit registers too.
+    The two differ on AVX-512 CPUs: LLVM's tuning for Intel's (skylake-avx512, icelake,
+    sapphirerapids: ``prefer-256-bit``) vectorises Numba's loops with 256-bit registers,
+    while OpenBLAS's kernels use 512-bit ones. ``NUMBA_CPU_FEATURES`` with
+    ``-prefer-256-bit`` gives the loops 512-bit registers too. (On znver4, llvmlite 0.50,
+    Numba's loops do use 512-bit registers, but Zen 4 runs them on 256-bit pipes: the
+    throughput of 8 lanes, which ``lanes = 8`` counts.)
     """
 
     lanes: int
@@ -590,12 +592,16 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
     costs["gemm_taps"] = cyc
     params["gemm_taps"] = dict(nb=nb, items=items)
     # channel-major batched GEMM: forward only where the reduction is long enough for BLAS
-    # (a 1-channel 3x3 layer's k = 10 GEMM loses to the direct loops, measured)
+    # with AVX2 kernels (a 1-channel 3x3 layer's k = 10 GEMM lost to the direct loops on Zen
+    # 2/3); BLAS's AVX-512 kernels run it faster than the direct loops (Zen 4, OpenBLAS
+    # SkylakeX: (64, 1, 28, 28) -> 32 0.21-0.49 against 0.51-0.81 ms, 2026-12-04), and the
+    # model then picks it from batch 64 on and keeps the direct loops at batch 1
     # (one image's weight gradient runs the channels-last kernel on either path)
     if ((op == "weight_grad" and (N > 1 or force == "gemm_nchw"
                                   or threads.weight_grad_units(C * kh * kw,
                                                                _compiled_gemm(itemsize))))
-            or (op == "forward" and (C * kh * kw >= 16 or force == "gemm_nchw"))):
+            or (op == "forward" and (C * kh * kw >= 16 or mach.gemm_lanes >= 16
+                                     or force == "gemm_nchw"))):
         cyc, (nb, rb, items) = _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach,
                                                H, W)
         costs["gemm_nchw"] = cyc
