@@ -104,40 +104,31 @@ def _max_interior(x, rb, acc, a0, m, sw, kw, dw, variant):
 
 
 def _max_s2k2(x, rb, acc, a0, m, sw, kw, dw, variant):
+    xs = x[rb:rb + 2 * m]
+    a = acc[a0:a0 + m]
     for i in range(m):
-        b = acc[_U(a0 + i)]
-        v = x[_U(rb) + _U(2 * i)]
-        b = pick(v, b)
-        v = x[_U(rb) + _U(2 * i + 1)]
-        b = pick(v, b)
-        acc[_U(a0 + i)] = b
+        a[i] = pick(xs[2 * i + 1], pick(xs[2 * i], a[i]))
 
 
 def _max_s2k3(x, rb, acc, a0, m, sw, kw, dw, variant):
+    xs = x[rb:rb + 2 * m + 1]
+    a = acc[a0:a0 + m]
     for i in range(m):
-        b = acc[_U(a0 + i)]
-        v = x[_U(rb) + _U(2 * i)]
-        b = pick(v, b)
-        v = x[_U(rb) + _U(2 * i + 1)]
-        b = pick(v, b)
-        v = x[_U(rb) + _U(2 * i + 2)]
-        b = pick(v, b)
-        acc[_U(a0 + i)] = b
+        a[i] = pick(xs[2 * i + 2], pick(xs[2 * i + 1], pick(xs[2 * i], a[i])))
 
 
 def _max_any(x, rb, acc, a0, m, sw, kw, dw, variant):
+    a = acc[a0:a0 + m]
     for jw in range(kw):
         s0 = rb + jw * dw
         if sw == 1:
+            xs = x[s0:s0 + m]
             for i in range(m):
-                v = x[_U(s0) + _U(i)]
-                b = acc[_U(a0 + i)]
-                acc[_U(a0 + i)] = pick(v, b)
+                a[i] = pick(xs[i], a[i])
         else:
+            xs = x[s0:s0 + (m - 1) * sw + 1]
             for i in range(m):
-                v = x[_U(s0) + _U(i * sw)]
-                b = acc[_U(a0 + i)]
-                acc[_U(a0 + i)] = pick(v, b)
+                a[i] = pick(xs[i * sw], a[i])
 
 
 @overload(_max_interior)
