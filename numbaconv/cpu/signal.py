@@ -324,8 +324,10 @@ def _slices2d(x, w, out, g, cval, flip, zero_fill, slot, s0, s1) -> bool:
                 for e1 in range(e1n):
                     er[e1] = cval
                 continue
-            for e1 in range(a, b):
-                er[e1] = x[xb - lo + e1]  # (e1 >= a >= lo: inside x)
+            xs = x[xb - lo + a:xb - lo + b]  # (a >= lo: inside x)
+            es = er[a:b]
+            for e1 in range(b - a):  # (views from 0: a vectorised copy, where indexing x
+                es[e1] = xs[e1]      # at xb - lo + e1 ran scalar, 1.8 of 3.3 ms a 1024^2)
             for e1 in range(a):
                 xi = g[mo + e1]
                 er[e1] = x[xb + xi] if xi >= 0 else cval
