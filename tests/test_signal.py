@@ -98,9 +98,9 @@ def test_2d_matches_scipy(name, ab, mode, boundary, fillvalue):
         assert_signal_close(got, want)
 
 
-#: the 2-D direct kernels: over extended slices (``_slices2d``), and the row kernel
-#: (``_rows``)
-TWO_D_PATHS = ("extended", "rows")
+#: the 2-D direct kernels: over extended slices (``_slices2d``) whole and in bands of 3 rows
+#: on the threads, and the row kernel (``_rows``)
+TWO_D_PATHS = ("extended", "bands", "rows")
 
 
 @contextlib.contextmanager
@@ -111,8 +111,15 @@ def two_d_path(path: str):
     if path == "extended":
         with mock.patch.object(cpu_signal, "SMALL_WORK", 1 << 62):
             yield
+    elif path == "bands":
+        def bands(oshape, wshape):  # every call the extended kernel takes (2-D kernels)
+            return (2, 3) if len(wshape) >= 2 and np.prod(wshape[:-2]) == 1 else (0, 0)
+
+        with mock.patch.object(cpu_signal, "_extended", bands), \
+                mock.patch.object(cpu_signal, "EXTENDED_RUN", 1):  # an item a hand-out
+            yield
     else:
-        with mock.patch.object(cpu_signal, "_extended", lambda *args: 0):
+        with mock.patch.object(cpu_signal, "_extended", lambda *args: (0, 0)):
             yield
 
 
