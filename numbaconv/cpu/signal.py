@@ -71,88 +71,27 @@ CHUNK_OUTPUTS = 16384
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
 def _interior(out, o0, n, x, zx, tw, to, nt):
-    """``out[o0 + t] = sum_q tw[q] * x[to[q] + t]`` for ``t < n``: fused passes of 8 taps
-    while 8 remain, then of 4, then one pass over the last 1-3; the first pass writes, the
-    others accumulate (no zeroing pass).
+    """``out[o0 + t] = sum_q tw[q] * x[to[q] + t]`` for ``t < n``, in fused passes of 4 taps;
+    the first pass writes, the others accumulate (no zeroing pass).
 
-    ``to[q]`` is where tap ``q`` starts reading ``x``. The ``nt`` taps may end in zero taps
-    (``to = -1``, padding to a multiple of 4), which are skipped: each pass's sum is that of
-    its real taps plus ``+0.0`` (a zero tap's ``0 * 0``: the values of summing them, and no
-    ``0 * inf`` NaN), with no time spent on them. A 3x3 kernel's 9 taps run as 8 + 1 where
-    4 + 4 + (1 + three zero taps) read 13 rows and the accumulator three times (the same
-    bits: ``(s1 + s2) + s3`` either way); 256 rows of 1024, float64, one Zen 4 thread: 3x3
-    0.229 -> 0.197 ms, 7x7 1.03 -> 0.90 ms (float32 1.00-1.08x). Slices starting at 0 make
-    LLVM vectorise the loops; ``contract`` lets it fuse each multiply-add. The sum order is
-    fixed by the tap list.
+    ``to[q]`` is where tap ``q`` starts reading ``x``. The ``nt`` taps are padded to a
+    multiple of 4 with zero taps (``to = -1``) that read the zero buffer ``zx``, never ``x``
+    (``0 * inf`` would be NaN). Slices starting at 0 make LLVM vectorise the loops;
+    ``contract`` lets it fuse each multiply-add. The sum order is fixed by the tap list.
     """
     ov = out[o0:o0 + n]
-    nr = nt
-    while nr > 0 and to[nr - 1] < 0:
-        nr -= 1
-    zero = zx[0] - zx[0]  # +0.0 in the dtype (zx holds zeros)
-    if nr == 0:  # no tap inside x: the zeros
-        for t in range(n):
-            ov[t] = zero
-        return
-    q = 0
-    while q < nr:
-        first = q == 0
-        left = nr - q
-        if left >= 8:
-            x0, x1 = x[to[q]:to[q] + n], x[to[q + 1]:to[q + 1] + n]
-            x2, x3 = x[to[q + 2]:to[q + 2] + n], x[to[q + 3]:to[q + 3] + n]
-            x4, x5 = x[to[q + 4]:to[q + 4] + n], x[to[q + 5]:to[q + 5] + n]
-            x6, x7 = x[to[q + 6]:to[q + 6] + n], x[to[q + 7]:to[q + 7] + n]
-            w0, w1, w2, w3 = tw[q], tw[q + 1], tw[q + 2], tw[q + 3]
-            w4, w5, w6, w7 = tw[q + 4], tw[q + 5], tw[q + 6], tw[q + 7]
-            if first:
-                for t in range(n):
-                    ov[t] = ((x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3)
-                             + (x4[t] * w4 + x5[t] * w5 + x6[t] * w6 + x7[t] * w7))
-            else:
-                for t in range(n):
-                    ov[t] += ((x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3)
-                              + (x4[t] * w4 + x5[t] * w5 + x6[t] * w6 + x7[t] * w7))
-            q += 8
-        elif left >= 4:
-            x0, x1 = x[to[q]:to[q] + n], x[to[q + 1]:to[q + 1] + n]
-            x2, x3 = x[to[q + 2]:to[q + 2] + n], x[to[q + 3]:to[q + 3] + n]
-            w0, w1, w2, w3 = tw[q], tw[q + 1], tw[q + 2], tw[q + 3]
-            if first:
-                for t in range(n):
-                    ov[t] = x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3
-            else:
-                for t in range(n):
-                    ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3
-            q += 4
-        else:  # the last 1-3 taps (a missing one reads row 0 with weight 0: never used)
-            x0 = x[to[q]:to[q] + n]
-            x1 = x[to[q + 1]:to[q + 1] + n] if left > 1 else x0
-            x2 = x[to[q + 2]:to[q + 2] + n] if left > 2 else x0
-            w0 = tw[q]
-            w1 = tw[q + 1] if left > 1 else zero
-            w2 = tw[q + 2] if left > 2 else zero
-            if left == 1:
-                if first:
-                    for t in range(n):
-                        ov[t] = x0[t] * w0 + zero
-                else:
-                    for t in range(n):
-                        ov[t] += x0[t] * w0 + zero
-            elif left == 2:
-                if first:
-                    for t in range(n):
-                        ov[t] = x0[t] * w0 + x1[t] * w1 + zero
-                else:
-                    for t in range(n):
-                        ov[t] += x0[t] * w0 + x1[t] * w1 + zero
-            elif first:
-                for t in range(n):
-                    ov[t] = x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + zero
-            else:
-                for t in range(n):
-                    ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + zero
-            q = nr
+    for q in range(0, nt, 4):
+        x0 = x[to[q]:to[q] + n] if to[q] >= 0 else zx[:n]
+        x1 = x[to[q + 1]:to[q + 1] + n] if to[q + 1] >= 0 else zx[:n]
+        x2 = x[to[q + 2]:to[q + 2] + n] if to[q + 2] >= 0 else zx[:n]
+        x3 = x[to[q + 3]:to[q + 3] + n] if to[q + 3] >= 0 else zx[:n]
+        w0, w1, w2, w3 = tw[q], tw[q + 1], tw[q + 2], tw[q + 3]
+        if q == 0:
+            for t in range(n):
+                ov[t] = x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3
+        else:
+            for t in range(n):
+                ov[t] += x0[t] * w0 + x1[t] * w1 + x2[t] * w2 + x3[t] * w3
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
