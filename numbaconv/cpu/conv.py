@@ -1254,6 +1254,13 @@ def conv_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
         if stride1 and _use_grid(geometry, flo):
             adj, wf = _flipped(w, geometry)
             _grid_forward(g, wf, bias, dx, adj)
+        elif stride1 and min(flo) >= 0:
+            # the forward kernel of the flipped layer: the same sums in the same order as
+            # _input_grad_planes (input_grad_block's order), and no kernel of its own to
+            # compile: a training step's first input gradient reuses the forward's machine
+            # code (a cold first grad.conv2d_input spent 1.9 s compiling _input_grad_planes)
+            adj, wf = _flipped(w, geometry)
+            _direct_forward(g, wf, bias, dx, adj)
         else:
             _direct_input_grad(g, w, bias, dx, geometry)
     elif stride1 and geometry.groups == 1 and _winograd_2d(geometry, flo):
