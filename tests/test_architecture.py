@@ -149,21 +149,30 @@ def test_public_names_are_literal():
         assert set(literal) <= bound, f"{path.name}: {set(literal) - bound} not bound literally"
 
 
-def test_import_leaves_process_settings_alone():
-    # run in a fresh process: the environment and Numba's configuration as they were
+def test_import_and_calls_leave_process_settings_alone():
+    # run in a fresh process: the environment and Numba's configuration as they were, after
+    # the import and after calls that load BLAS pinning (threadpoolctl's import sets
+    # KMP_DUPLICATE_LIB_OK), the thread pools and the kernels
     code = (
-        "import json, os, numba\n"
+        "import json, os, numba, numpy as np\n"
         "before = (dict(os.environ), numba.config.THREADING_LAYER)\n"
-        "import numbaconv\n"
+        "import numbaconv as nc\n"
+        "from numbaconv.cpu import threads\n"
+        "threads.can_pin_blas()\n"
+        "x = np.ones((2, 3, 8, 8), np.float32)\n"
+        "y = nc.conv2d(x, np.ones((4, 3, 3, 3), np.float32))\n"
+        "nc.max_pool2d(nc.relu(y), 2)\n"
         "after = (dict(os.environ), numba.config.THREADING_LAYER)\n"
-        "print(json.dumps([before == after, sorted(set(after[0]) ^ set(before[0]))]))\n"
+        "changed = sorted(k for k in set(after[0]) | set(before[0])\n"
+        "                 if after[0].get(k) != before[0].get(k))\n"
+        "print(json.dumps([before == after, changed]))\n"
     )
     env = {k: v for k, v in os.environ.items()
            if k not in ("OMP_WAIT_POLICY", "NUMBA_THREADING_LAYER")}
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          check=True)
     same, changed = json.loads(res.stdout.strip().splitlines()[-1])
-    assert same, f"import numbaconv changed the environment or Numba's config: {changed}"
+    assert same, f"numbaconv changed the environment or Numba's config: {changed}"
 
 
 def _names_used(path: Path) -> set[str]:

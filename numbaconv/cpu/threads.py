@@ -189,7 +189,18 @@ def _blas_controller():
             # np.dot calls it (Numba imports it on its first compile anyway), and it is the
             # fallback CBLAS of numbaconv.cpu.blas
             import scipy.linalg.cython_blas  # noqa: F401
-            from threadpoolctl import ThreadpoolController
+
+            # threadpoolctl's import sets KMP_DUPLICATE_LIB_OK in the process environment
+            # (for Intel OpenMP loaded later, e.g. by the user's PyTorch); numbaconv does not
+            # change its user's environment: whatever the variable was, it is again
+            saved = os.environ.get("KMP_DUPLICATE_LIB_OK")
+            try:
+                from threadpoolctl import ThreadpoolController
+            finally:
+                if saved is None:
+                    os.environ.pop("KMP_DUPLICATE_LIB_OK", None)
+                else:
+                    os.environ["KMP_DUPLICATE_LIB_OK"] = saved
 
             ctl = ThreadpoolController()
             # its BLAS libraries, selected once: the controller's list of libraries is fixed
