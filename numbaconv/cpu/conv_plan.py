@@ -595,7 +595,7 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
     # with AVX2 kernels (a 1-channel 3x3 layer's k = 10 GEMM lost to the direct loops on Zen
     # 2/3); BLAS's AVX-512 kernels run it faster than the direct loops (Zen 4, OpenBLAS
     # SkylakeX: (64, 1, 28, 28) -> 32 0.21-0.49 against 0.51-0.81 ms, 2026-12-04), and the
-    # model then picks it from batch 64 on and keeps the direct loops at batch 1
+    # model then picks it from batch 16 on and keeps the direct loops below (batch 1: they win)
     # (one image's weight gradient runs the channels-last kernel on either path)
     if ((op == "weight_grad" and (N > 1 or force == "gemm_nchw"
                                   or threads.weight_grad_units(C * kh * kw,

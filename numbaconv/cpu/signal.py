@@ -322,8 +322,9 @@ def _extended(oshape, wshape) -> tuple[int, int]:
 #: elements of one band's extended input (in L2 for float64), fewest output rows a band has
 #: per kernel row (the ``krows - 1`` rows below a band are built again by the next one), and
 #: most kernel taps for which one large slice runs in bands: 1024x1024 float64 'symm', two
-#: Zen 4 threads, row kernel against bands (same runs, 2026-12-04): 3x3 0.64-0.78 against
-#: 0.58-0.66 ms, 7x7 2.8-3.0 against 2.3-2.4 ms, 31x31 9.2-10.4 against 9.3-11.3 ms
+#: Zen 4 threads, row kernel against bands (one process, 2026-12-04): 3x3 1.20-1.38 against
+#: 1.04-1.06 ms, 7x7 3.9-4.2 against 2.9-3.1 ms, 31x31 14.3-15.1 against 14.1-14.9 ms (on one
+#: thread the bands lose on 3x3, 2.06 against 1.83 ms, and win on 7x7, 4.9 against 6.2)
 BAND_EXT = 1 << 16
 BAND_PER_KROW = 4
 BAND_TAPS = 121
