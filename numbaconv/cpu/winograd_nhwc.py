@@ -59,6 +59,7 @@ from .conv_gemm import _add_into, _buffer
 from .conv_gemm import chw as _chw
 from .jit import I0 as _I0
 from .jit import njit
+from .native import call, native
 from .threads import one_blas_thread
 from .threads import run_items as _run
 from .winograd import _weight_transform
@@ -342,15 +343,6 @@ def _output_transform_cl(M, out, bias, n0, n1, ty0, ty1, ntx, k0, k1):
     return nf
 
 
-@njit(inline="always")
-def _output_block(M, out, bias, n0, n1, ty0, ty1, ntx, k0, k1, cl):
-    """:func:`_output_transform` (``M`` planes ``(K, T)``) or with ``cl``
-    :func:`_output_transform_cl` (``(T, K)``)."""
-    if cl:
-        return _output_transform_cl(M, out, bias, n0, n1, ty0, ty1, ntx, k0, k1)
-    return _output_transform(M, out, bias, n0, n1, ty0, ty1, ntx, k0, k1)
-
-
 @njit(cache=True, nogil=True, fastmath={"contract"})
 def _input_adjoint(dV, dx, bias, n0, n1, lh, lw, nty, ntx, t0, cl):
     """``dx[n, c] = bias[c] +`` the sum over the tiles of image ``n`` of ``B dV_t B^T`` added
@@ -522,25 +514,29 @@ def _half(h, halves, n0, n1, ty0, ty1, ntx):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _forward_blocks(gemm, x, w, U, V, M, out, bias, lh, lw, nty, ntx, blks, parts, cl):
-    """Every block on Numba's threads, one block after another: the weight transform in
-    ``parts`` filter ranges, then per block (``blks[j] = n0, n1, ty0, ty1``) the input
-    transform in two halves of its images (of a one-image block, of its tile rows), the 16
-    GEMMs ``M_e = U_e @ V_e^T`` (each a call of ``gemm``,
-    :func:`numbaconv.cpu.blas.kernel_gemm`) and the output transform in ``parts`` filter
-    ranges; False when an output came out non-finite (``cl``: ``x`` and ``out``
-    channels-last, the GEMMs ``M_e = V_e @ U_e^T``, tiles by filters). Every value is
+def _forward_blocks(gemm, fw, fx, fy, x, w, U, V, M, out, bias, lh, lw, nty, ntx, blks, parts,
+                    cl):
+    """Every block on Numba's threads, one block after another: the weight transform ``fw``
+    (:func:`numbaconv.cpu.winograd._weight_transform`) in ``parts`` filter ranges, then per
+    block (``blks[j] = n0, n1, ty0, ty1``) the input transform ``fx``
+    (:func:`_input_transform`) in two halves of its images (of a one-image block, of its
+    tile rows), the 16 GEMMs ``M_e = U_e @ V_e^T`` (each a call of ``gemm``,
+    :func:`numbaconv.cpu.blas.kernel_gemm`) and the output transform ``fy``
+    (:func:`_output_transform`, with ``cl`` :func:`_output_transform_cl`) in ``parts``
+    filter ranges; False when an output came out non-finite (``cl``: ``x`` and ``out``
+    channels-last, the GEMMs ``M_e = V_e @ U_e^T``, tiles by filters). The transforms are
+    :class:`numbaconv.cpu.native.Native` entry points, compiled once each. Every value is
     computed as a block of the Python-thread path computes it (the splits are over
     independent values), so the two paths agree bit for bit."""
     K, C = U.shape[1], U.shape[2]
     for i in prange(parts):
-        _weight_transform(w, U, i * K // parts, (i + 1) * K // parts)
+        call(fw, w, U, i * K // parts, (i + 1) * K // parts)
     bad = 0
     for j in range(blks.shape[0]):
         n0, n1, ty0, ty1, T, halves = _block(blks, j, ntx)
         for h in prange(halves):
             a, b, r0, r1, t0 = _half(h, halves, n0, n1, ty0, ty1, ntx)
-            _input_transform(x, V, a, b, r0, r1, lh, lw, ntx, t0, cl)
+            call(fx, x, V, a, b, r0, r1, lh, lw, ntx, t0, cl)
         for e in prange(16):
             if cl:
                 gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, T, K, C, 1.0, V[e], C, U[e], C, 0.0,
@@ -549,8 +545,8 @@ def _forward_blocks(gemm, x, w, U, V, M, out, bias, lh, lw, nty, ntx, blks, part
                 gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, K, T, C, 1.0, U[e], C, V[e], C, 0.0,
                         M[e], T)
         for i in prange(parts):
-            bad += _output_block(M, out, bias, n0, n1, ty0, ty1, ntx, i * K // parts,
-                                 (i + 1) * K // parts, cl)
+            bad += call(fy, M, out, bias, n0, n1, ty0, ty1, ntx, i * K // parts,
+                        (i + 1) * K // parts)
     return bad == 0
 
 
@@ -570,10 +566,15 @@ def forward(x, w, bias, out, lh: int, lw: int, nb: int, rb: int, cl: bool = Fals
     if (gemm := kernel_gemm(dtype)) is not None:
         T = max((n1 - n0) * (ty1 - ty0) for n0, n1, ty0, ty1 in items) * ntx
         V, Mb = _planes("wV", T * C, dtype), _planes("wM", K * T, dtype)
+        w4, flag = w.reshape(K, C, 3, 3), np.bool_(cl)
+        fw = native(_weight_transform, w4, U, _I0, _I0)
+        fx = native(_input_transform, x, V, *(_I0,) * 8, flag)
+        fy = native(_output_transform_cl if cl else _output_transform, Mb, out, b,
+                    *(_I0,) * 7)
         with one_blas_thread():
-            return _forward_blocks(gemm, x, w.reshape(K, C, 3, 3), U, V, Mb, out, b, lh, lw,
-                                   nty, ntx, np.array(items, np.int64).reshape(-1, 4),
-                                   2 if K >= 32 else 1, np.bool_(cl))
+            return _forward_blocks(gemm, fw, fx, fy, x, w4, U, V, Mb, out, b, lh, lw, nty, ntx,
+                                   np.array(items, np.int64).reshape(-1, 4),
+                                   2 if K >= 32 else 1, flag)
     _weight_transform(w.reshape(K, C, 3, 3), U, 0, K)
     bad = [0] * len(items)
 
@@ -597,21 +598,23 @@ def forward(x, w, bias, out, lh: int, lw: int, nb: int, rb: int, cl: bool = Fals
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _weight_grad_blocks(gemm, x, g, V, Gt, sums, part, lh, lw, ntx, blks, starts, cl):
+def _weight_grad_blocks(gemm, fx, fg, x, g, V, Gt, sums, part, lh, lw, ntx, blks, starts, cl):
     """:func:`weight_grad`'s work items one after another, each block on Numba's threads: item
     ``i`` sums the blocks ``blks[starts[i]:starts[i + 1]]`` in order into ``sums[i]``
-    (``(16, K, C)``): per block the input and output-gradient transforms in two halves of
-    its images (or tile rows), then the 16 GEMMs ``Gt_e^T @ V_e`` (the first block's
-    written into the sum, the others' into ``part`` and added). The same values, added in
-    the same order, as the Python-thread path (``cl``: ``x`` and ``g`` channels-last)."""
+    (``(16, K, C)``): per block the input and output-gradient transforms ``fx`` and ``fg``
+    (:func:`_input_transform`, :func:`_grad_transform`, as
+    :class:`numbaconv.cpu.native.Native` entry points) in two halves of its images (or tile
+    rows), then the 16 GEMMs ``Gt_e^T @ V_e`` (the first block's written into the sum, the
+    others' into ``part`` and added). The same values, added in the same order, as the
+    Python-thread path (``cl``: ``x`` and ``g`` channels-last)."""
     K, C = sums.shape[2], sums.shape[3]
     for i in range(starts.shape[0] - 1):
         for j in range(starts[i], starts[i + 1]):
             n0, n1, ty0, ty1, T, halves = _block(blks, j, ntx)
             for h in prange(halves):
                 a, b, r0, r1, t0 = _half(h, halves, n0, n1, ty0, ty1, ntx)
-                _input_transform(x, V, a, b, r0, r1, lh, lw, ntx, t0, cl)
-                _grad_transform(g, Gt, a, b, r0, r1, ntx, t0, cl)
+                call(fx, x, V, a, b, r0, r1, lh, lw, ntx, t0, cl)
+                call(fg, g, Gt, a, b, r0, r1, ntx, t0, cl)
             first = j == starts[i]
             for e in prange(16):
                 dst = sums[i, e] if first else part[e]
@@ -622,17 +625,19 @@ def _weight_grad_blocks(gemm, x, g, V, Gt, sums, part, lh, lw, ntx, blks, starts
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _input_grad_blocks(gemm, g, w, U, Gt, dV, dx, bias, lh, lw, nty, ntx, nb, parts, cl):
+def _input_grad_blocks(gemm, fw, fg, fa, g, w, U, Gt, dV, dx, bias, lh, lw, nty, ntx, nb, parts,
+                       cl):
     """:func:`input_grad` with its blocks one after another, each on Numba's threads: the
-    weight transform in ``parts`` filter ranges, then per block of ``nb`` images the
-    output-gradient transform and the adjoint in two halves of its images and the 16 GEMMs
-    ``Gt_e @ U_e``; False when a value came out non-finite. The same values as the
-    Python-thread path (``cl``: ``g`` and ``dx`` channels-last)."""
+    weight transform ``fw`` in ``parts`` filter ranges, then per block of ``nb`` images the
+    output-gradient transform ``fg`` and the adjoint ``fa`` (:func:`_grad_transform`,
+    :func:`_input_adjoint`; :class:`numbaconv.cpu.native.Native` entry points) in two halves
+    of its images and the 16 GEMMs ``Gt_e @ U_e``; False when a value came out non-finite.
+    The same values as the Python-thread path (``cl``: ``g`` and ``dx`` channels-last)."""
     K = U.shape[1]
     C = U.shape[2]
     N = dx.shape[0]
     for i in prange(parts):
-        _weight_transform(w, U, i * K // parts, (i + 1) * K // parts)
+        call(fw, w, U, i * K // parts, (i + 1) * K // parts)
     bad = 0
     for n0 in range(0, N, nb):
         n1 = min(N, n0 + nb)
@@ -640,13 +645,13 @@ def _input_grad_blocks(gemm, g, w, U, Gt, dV, dx, bias, lh, lw, nty, ntx, nb, pa
         halves = 2 if n1 - n0 >= 2 else 1
         for h in prange(halves):
             a, b, _, _, t0 = _half(h, halves, n0, n1, _I0, nty, ntx)
-            _grad_transform(g, Gt, a, b, _I0, nty, ntx, t0, cl)
+            call(fg, g, Gt, a, b, _I0, nty, ntx, t0, cl)
         for e in prange(16):
             gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, T, C, K, 1.0, Gt[e], K, U[e], C,
                  0.0, dV[e], C)
         for h in prange(halves):
             a, b, _, _, t0 = _half(h, halves, n0, n1, _I0, nty, ntx)
-            bad += _input_adjoint(dV, dx, bias, a, b, lh, lw, nty, ntx, t0, cl)
+            bad += call(fa, dV, dx, bias, a, b, lh, lw, nty, ntx, t0, cl)
     return bad == 0
 
 
@@ -669,11 +674,13 @@ def weight_grad(x, g, dw, lh: int, lw: int, nb: int, rb: int, items: int,
         T = max((n1 - n0) * (ty1 - ty0) for n0, n1, ty0, ty1 in blks) * ntx
         sums = np.empty((items, 16, K, C), dtype)
         starts = np.array([i * len(blks) // items for i in range(items + 1)], np.int64)
+        V, Gt, flag = _planes("wV", T * C, dtype), _planes("wM", K * T, dtype), np.bool_(cl)
+        fx = native(_input_transform, x, V, *(_I0,) * 8, flag)
+        fg = native(_grad_transform, g, Gt, *(_I0,) * 6, flag)
         with one_blas_thread(), np.errstate(all="ignore"):
-            _weight_grad_blocks(gemm, x, g, _planes("wV", T * C, dtype),
-                                _planes("wM", K * T, dtype), sums,
-                                _buffer("wP", (16, K, C), dtype), lh, lw, ntx,
-                                np.array(blks, np.int64).reshape(-1, 4), starts, np.bool_(cl))
+            _weight_grad_blocks(gemm, fx, fg, x, g, V, Gt, sums, _buffer("wP", (16, K, C), dtype),
+                                lh, lw, ntx, np.array(blks, np.int64).reshape(-1, 4), starts,
+                                flag)
             for p in sums[1:]:
                 _add_into(sums[0], p)
         return _weight_grad_out(sums[0].reshape(16, K * C), dw) == 0
@@ -721,11 +728,14 @@ def input_grad(g, w, bias, dx, lh: int, lw: int, nb: int, cl: bool = False) -> b
     b = np.zeros(C, dtype) if bias is None else bias
     if (gemm := kernel_gemm(dtype)) is not None:
         T = min(nb, N) * nty * ntx
+        Gt, dV, w4, flag = (_planes("wM", K * T, dtype), _planes("wV", T * C, dtype),
+                            w.reshape(K, C, 3, 3), np.bool_(cl))
+        fw = native(_weight_transform, w4, U, _I0, _I0)
+        fg = native(_grad_transform, g, Gt, *(_I0,) * 6, flag)
+        fa = native(_input_adjoint, dV, dx, b, *(_I0,) * 7, flag)
         with one_blas_thread():
-            return _input_grad_blocks(gemm, g, w.reshape(K, C, 3, 3), U,
-                                      _planes("wM", K * T, dtype), _planes("wV", T * C, dtype),
-                                      dx, b, lh, lw, nty, ntx, nb, 2 if K >= 32 else 1,
-                                      np.bool_(cl))
+            return _input_grad_blocks(gemm, fw, fg, fa, g, w4, U, Gt, dV, dx, b, lh, lw, nty,
+                                      ntx, nb, 2 if K >= 32 else 1, flag)
     _weight_transform(w.reshape(K, C, 3, 3), U, 0, K)
     items = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
     bad = [0] * len(items)

@@ -1,0 +1,126 @@
+"""One kernel calling another by its address: each kernel's code compiled once, not once per caller.
+
+When a Numba kernel calls another kernel, Numba links the callee's code into the caller's
+and LLVM optimises and generates machine code for it again there, and a ``prange`` loop is
+a kernel of its own (a gufunc), so a driver with four parallel loops around two large
+transforms compiled those transforms eight to ten times: the channels-last Winograd
+forward driver took 25 s to compile, 2-3 s of it the transforms' own compilation (2-core
+Zen 4). Called through :func:`call` with a :class:`Native` instead, the callee is compiled
+(or loaded from the cache) once by its own dispatcher and the caller holds just an
+indirect call: the same driver compiles in about a second.
+
+* :func:`native` (Python) compiles a dispatcher for the types of example arguments and
+  returns a :class:`Native`: the entry point's address and its signature;
+* a kernel takes the :class:`Native` as an argument (typed :class:`NativeType`, which
+  carries the signature, so a cached caller is specialised on it) and calls it with
+  ``call(fn, *args)``. The argument types must be exactly the signature's, checked when
+  the caller is compiled (a mismatch is a typing error, never a call with the wrong
+  layout), and the call follows Numba's own calling convention, an exception raised in
+  the callee (a failed allocation) propagating as from a linked call.
+
+The address is a run-time value, never compiled into the caller, so callers cache as
+any other kernel does, and the callee stays alive with its dispatcher.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+
+import numba
+from llvmlite import ir
+from numba._dispatcher import compute_fingerprint  # pyright: ignore[reportAttributeAccessIssue]
+from numba.core import cgutils, types
+from numba.core.errors import TypingError
+from numba.core.typing.templates import signature
+from numba.extending import NativeValue, intrinsic, models, register_model, typeof_impl, unbox
+
+
+class Native:
+    """A compiled kernel's entry point: ``address`` and Numba ``signature``."""
+
+    __slots__ = ("address", "signature")
+
+    def __init__(self, address: int, sig) -> None:
+        self.address = address
+        self.signature = sig
+
+
+class NativeType(types.Type):
+    """Numba's type of a :class:`Native`: an ``int64`` address of a function of ``signature``."""
+
+    def __init__(self, sig):
+        self.signature = signature(sig.return_type, *sig.args)
+        super().__init__(name=f"native{self.signature}")
+
+    @property
+    def key(self):
+        # return and argument types only: a signature loaded from the cache has no Python
+        # signature attached, a compiled one has
+        return self.signature.return_type, tuple(self.signature.args)
+
+
+@typeof_impl.register(Native)
+def _typeof_native(val, c):
+    return NativeType(val.signature)
+
+
+@register_model(NativeType)
+class _NativeModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, ir.IntType(64))
+
+
+@unbox(NativeType)
+def _unbox_native(typ, obj, c):
+    address = c.pyapi.object_getattr_string(obj, "address")
+    value = c.pyapi.long_as_longlong(address)
+    c.pyapi.decref(address)
+    return NativeValue(value, is_error=cgutils.is_not_null(c.builder, c.pyapi.err_occurred()))
+
+
+@intrinsic
+def _call(typingctx, fn, *args):
+    """``fn(*args)`` for a :class:`NativeType` ``fn``, through its address."""
+    if not isinstance(fn, NativeType):
+        return None
+    if tuple(args) != tuple(fn.signature.args):
+        raise TypingError(f"call: arguments {tuple(args)} where {fn} takes "
+                          f"{tuple(fn.signature.args)}")
+    sig = fn.signature.return_type(fn, types.StarArgTuple(args))
+
+    def codegen(context, builder, sig_, llargs):
+        target = sig_.args[0].signature
+        values = cgutils.unpack_tuple(builder, llargs[1])
+        fnty = context.call_conv.get_function_type(target.return_type, target.args)
+        callee = builder.inttoptr(llargs[0], fnty.as_pointer())
+        status, result = context.call_conv.call_function(builder, callee, target.return_type,
+                                                         target.args, values)
+        with cgutils.if_unlikely(builder, status.is_error):
+            context.call_conv.return_status_propagate(builder, status)
+        return result
+
+    return sig, codegen
+
+
+#: :func:`_call` as kernels call it, ``call(fn, *args)`` (Numba supplies the typing
+#: context; the cast tells type checkers so)
+call = cast("Callable[..., Any]", _call)
+
+_NATIVE: dict = {}
+
+
+def native(dispatcher, *args) -> Native:
+    """``dispatcher`` compiled (or loaded from its cache) for the Numba types of ``args``, as
+    a :class:`Native` that kernels call with :func:`call`. Looked up once per process and
+    signature, keyed by Numba's type fingerprints (about 1 us for ten arguments, where
+    typing them in Python takes 25)."""
+    key = (dispatcher, *map(compute_fingerprint, args))
+    found = _NATIVE.get(key)
+    if found is None:
+        types_ = tuple(numba.typeof(a) for a in args)
+        dispatcher.compile(types_)
+        cres = dispatcher.overloads[types_]
+        address = cres.library.get_pointer_to_function(cres.fndesc.llvm_func_name)
+        found = _NATIVE[key] = Native(address, cres.signature)
+    return found

@@ -1,0 +1,72 @@
+"""Kernels calling kernels by address (numbaconv.cpu.native): results, typing, exceptions."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+from numba import prange
+from numba.core.errors import TypingError
+
+from numbaconv.cpu.native import Native, call, native
+
+
+@numba.njit(cache=False)
+def _scale_rows(x, y, a, r0, r1):
+    """``y[r] = a * x[r] + r`` for the rows ``[r0, r1)``; the number of rows written."""
+    if a < 0:
+        raise ValueError("negative scale")
+    for r in range(r0, r1):
+        for j in range(x.shape[1]):
+            y[r, j] = a * x[r, j] + r
+    return r1 - r0
+
+
+@numba.njit(cache=False, parallel=True)
+def _driver(fn, x, y, a, parts):
+    n = x.shape[0]
+    done = 0
+    for p in prange(parts):
+        done += call(fn, x, y, a, p * n // parts, (p + 1) * n // parts)
+    return done
+
+
+@numba.njit(cache=False)
+def _serial_driver(fn, x, y, a):
+    return call(fn, x, y, a, 0, x.shape[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("parts", [1, 2, 3])
+def test_call_runs_the_callee_on_every_part(dtype, parts):
+    x = np.arange(35, dtype=dtype).reshape(7, 5)
+    y = np.full_like(x, np.nan)
+    fn = native(_scale_rows, x, y, 2.0, 0, 0)
+    assert isinstance(fn, Native) and fn.address != 0
+    assert _driver(fn, x, y, 2.0, parts) == 7
+    np.testing.assert_array_equal(y, 2 * x + np.arange(7, dtype=dtype)[:, None])
+
+
+def test_native_is_looked_up_once_per_signature():
+    x = np.zeros((2, 3))
+    y = np.zeros((2, 3))
+    first = native(_scale_rows, x, y, 1.0, 0, 0)
+    assert native(_scale_rows, np.ones((4, 4)), np.ones((4, 4)), 3.0, 1, 2) is first
+    other = native(_scale_rows, x.astype(np.float32), y.astype(np.float32), 1.0, 0, 0)
+    assert other is not first and other.signature != first.signature
+
+
+def test_arguments_of_other_types_are_a_typing_error_not_a_call():
+    x64 = np.zeros((3, 3))
+    fn = native(_scale_rows, x64, x64, 1.0, 0, 0)
+    x32 = np.zeros((3, 3), np.float32)
+    with pytest.raises(TypingError, match="call: arguments"):
+        _serial_driver(fn, x32, x32, 1.0)
+
+
+def test_an_exception_in_the_callee_reaches_the_caller():
+    x = np.zeros((3, 3))
+    y = np.zeros((3, 3))
+    fn = native(_scale_rows, x, y, 1.0, 0, 0)
+    with pytest.raises(ValueError, match="negative scale"):
+        _serial_driver(fn, x, y, -1.0)
