@@ -344,29 +344,21 @@ def _cost_gemm_nhwc(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, itemsize,
 _C_PASS = 1.0
 
 
-#: fewest GEMM columns (``rb * Wo`` output positions) of a unit of the compiled
-#: channel-major forward when one image is split into units for the cores
-_UNIT_COLUMNS = 64
-
-
 def _cost_nchw_units(op, N, C, K, kh, kw, H, W, Ho, Wo, sw, itemsize, mach):
     """Estimated cycles, and (nb, rb, items), of the channel-major forward or weight gradient
     as one compiled kernel (:func:`numbaconv.cpu.conv_gemm._forward_units`,
     :func:`~numbaconv.cpu.conv_gemm._weight_grad_units`): units of ``rb`` output rows of
     one image, each an im2col within half the L2 and a GEMM of the filters (or of the
-    gradient) as they are. One image's forward is cut into about two units a core, each of
-    >= ``_UNIT_COLUMNS`` positions ((1, 32, 13, 13) -> 64 at two threads on Zen 3: two units
-    115 us, one 173 in one run; in paired rounds 3-12% faster than the channels-last
-    one-image kernel); a batch keeps whole images where they fit. The weight gradient sums
-    its units in one fixed run a core (``items``)."""
+    gradient) as they are. One image's forward is cut into units for the cores
+    (:func:`_cost_one_image_units`; (1, 32, 13, 13) -> 64 at two threads on Zen 3: two
+    units 115 us, one 173); a batch keeps whole images where they fit. The weight gradient
+    sums its units in one fixed run a core (``items``)."""
     P = Ho * Wo
     R = C * kh * kw
     fit = max(1, (mach.l2 // 2) // max(1, R * itemsize * Wo))
     if N == 1 and op == "forward":
-        rb = max(-(-_UNIT_COLUMNS // Wo), -(-Ho // (2 * mach.cores)))
-    else:
-        rb = Ho
-    rb = max(1, min(Ho, rb, fit))
+        return _cost_one_image_units(C, K, kh, kw, H, W, Ho, Wo, sw, itemsize, mach, fit)
+    rb = max(1, min(Ho, fit))
     units = N * -(-Ho // rb)
     copy = N * R * P * (0.3 + 12.0 / Wo) + (N * C * H * W * 1.0 if sw > 1 else 0.0)
     if op == "forward":
@@ -378,6 +370,32 @@ def _cost_nchw_units(op, N, C, K, kh, kw, H, W, Ho, Wo, sw, itemsize, mach):
         gemm += items * K * R * 1.0
     share = min(mach.cores, units) if N == 1 else 1
     return (copy + gemm) / share + _overhead(1), (1, rb, items)
+
+
+def _cost_one_image_units(C, K, kh, kw, H, W, Ho, Wo, sw, itemsize, mach, fit):
+    """:func:`_cost_nchw_units` for one image's forward pass: the units of ``rb`` output rows
+    go to the cores in turn, so the pass takes ``ceil(units / cores)`` units' time; of the
+    distinct splits (``rb = ceil(Ho / u)`` for ``u`` units, within ``fit`` rows) the one of
+    least such time, the fewer units on a tie. Three units of (1, 64, 14, 14) -> 64 on two
+    cores (``rb = 5``, by the earlier rule of two units a core of >= 64 columns) ran in
+    180 us where two of 7 rows ran in 122 (Zen 4); (1, 64, 5, 5) -> 128, two units of
+    2 + 1 rows 28 us, one 41."""
+    R = C * kh * kw
+    best = (math.inf, Ho)
+    for u in range(1, Ho + 1):
+        rb = -(-Ho // u)
+        if rb > fit or -(-Ho // rb) != u:
+            continue
+        m = rb * Wo
+        unit = R * m * (0.3 + 12.0 / Wo) + _gemm(K, m, R, mach.gemm_lanes, itemsize) + K * m * 0.5
+        best = min(best, (-(-u // mach.cores) * unit, rb))
+    span, rb = best
+    if span == math.inf:  # no split within ``fit``: rows one at a time
+        rb = 1
+        m = Wo
+        span = Ho * (R * m * (0.3 + 12.0 / Wo) + _gemm(K, m, R, mach.gemm_lanes, itemsize))
+    strided = C * H * W * 1.0 / mach.cores if sw > 1 else 0.0
+    return span + strided + _overhead(1), (1, rb, -(-Ho // rb))
 
 
 def _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach, H=0, W=0):
