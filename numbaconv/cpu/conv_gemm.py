@@ -59,6 +59,7 @@ from .jit import B0 as _B0
 from .jit import I0 as _I0
 from .jit import I1 as _I1
 from .jit import njit
+from .native import call, native
 from .threads import DOT_POSITIONS, few_positions, one_blas_thread
 from .threads import run_items as _run
 
@@ -907,14 +908,16 @@ def _phases(x, sw: int):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _forward_units(gemm, xs, W, Wq, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, rb):
+def _forward_units(gemm, im2col, xs, W, Wq, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
+                   rb):
     """``out = conv(x, w) + bias`` (2-D) in units of ``rb`` output rows of one image, all on
     Numba's threads: each unit's channel-major im2col ``(R, m)`` in a buffer of its own, its
     block of ``of`` (flat ``(N, K, P)``) set to the biases, and one GEMM ``W @ cols`` (the
     filters where they are, ``(K, R)``: nothing packed) adding into it. The units follow the
     shapes only, and each is one GEMM of the same operands whichever thread runs it, so
     the bits are the same at any thread count. ``xs, W, Wq``: the input as :func:`_phases`
-    gives it."""
+    gives it; ``im2col``: :func:`_im2col_blocks` as a :class:`numbaconv.cpu.native.Native`
+    (compiled once, not again into each caller)."""
     N, K = xs.shape[0], w.shape[0]
     R = w.shape[1] * kh * kw
     P = Ho * Wo
@@ -927,8 +930,8 @@ def _forward_units(gemm, xs, W, Wq, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw,
         oh1 = min(Ho, oh0 + rb)
         m = (oh1 - oh0) * Wo
         cols = np.empty(R * m, dtype=of.dtype)
-        _im2col_blocks(xs, cols, n, n + 1, oh0, oh1, _I0, m, kh, kw, sh, sw, lh, lw, dh, dw,
-                       Wo, _B0, W, Wq)
+        call(im2col, xs, cols, n, n + 1, oh0, oh1, _I0, m, kh, kw, sh, sw, lh, lw, dh, dw, Wo,
+             _B0, W, Wq)
         base = (n * K) * P + oh0 * Wo
         if bias.size:
             for k in range(K):
@@ -937,6 +940,13 @@ def _forward_units(gemm, xs, W, Wq, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw,
                     of[_U(base + k * P + j)] = b
         gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, K, m, R, 1.0, wf, R, cols, m, beta,
                 of[base:], P)
+
+
+def _im2col_native(xs):
+    """:func:`_im2col_blocks` for the input ``xs`` and a 1-D buffer, as the compiled kernels
+    call it (:func:`numbaconv.cpu.native.native`)."""
+    # (an empty 1-D array of the dtype stands for the buffers: only its type matters here)
+    return native(_im2col_blocks, xs, _NO_BIAS[xs.dtype.char], *(_I0,) * 15, _B0, _I0, _I0)
 
 
 def forward_nchw(x, w, bias, out, stride, lo, dilation, nb: int, rb: int) -> None:
@@ -950,8 +960,9 @@ def forward_nchw(x, w, bias, out, stride, lo, dilation, nb: int, rb: int) -> Non
     R = C * kh * kw
     if (gemm := kernel_gemm(out.dtype)) is not None:
         b = _NO_BIAS[out.dtype.char] if bias is None else bias
+        xs, W, Wq = _phases(x, stride[2])
         with one_blas_thread():
-            _forward_units(gemm, *_phases(x, stride[2]), w, b, out.reshape(-1), kh, kw,
+            _forward_units(gemm, _im2col_native(xs), xs, W, Wq, w, b, out.reshape(-1), kh, kw,
                            stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Ho,
                            Wo, max(1, min(rb or Ho, Ho)))
         return
@@ -973,14 +984,14 @@ def forward_nchw(x, w, bias, out, stride, lo, dilation, nb: int, rb: int) -> Non
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _weight_grad_units(gemm, xs, W, Wq, g, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, rb,
-                       parts):
+def _weight_grad_units(gemm, im2col, xs, W, Wq, g, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
+                       rb, parts):
     """``dW = sum over units of G_u @ cols_u^T`` (2-D) on Numba's threads: units of ``rb``
     output rows of one image (as :func:`_forward_units`), ``parts`` fixed runs of them, each
     run summed in order by its GEMMs (``beta = 1`` after the first, reading ``G`` where it
     is), the runs' sums then added in order into ``dwo`` (flat ``(K, R)``). Units and runs
     follow the shapes only, so the bits are the same at any thread count. ``xs, W, Wq``: the
-    input as :func:`_phases` gives it."""
+    input as :func:`_phases` gives it; ``im2col`` as in :func:`_forward_units`."""
     N, K = xs.shape[0], g.shape[1]
     R = xs.shape[1] * kh * kw
     P = Ho * Wo
@@ -996,8 +1007,8 @@ def _weight_grad_units(gemm, xs, W, Wq, g, dwo, kh, kw, sh, sw, lh, lw, dh, dw, 
             oh0 = (u % per) * rb
             oh1 = min(Ho, oh0 + rb)
             m = (oh1 - oh0) * Wo
-            _im2col_blocks(xs, cols, n, n + 1, oh0, oh1, _I0, m, kh, kw, sh, sw, lh, lw, dh,
-                           dw, Wo, _B0, W, Wq)
+            call(im2col, xs, cols, n, n + 1, oh0, oh1, _I0, m, kh, kw, sh, sw, lh, lw, dh, dw,
+                 Wo, _B0, W, Wq)
             gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, K, R, m, 1.0, gf[(n * K) * P + oh0 * Wo:],
                     P, cols, m, 0.0 if u == u0 else 1.0, acc[i], R)
         if u1 == u0:
@@ -1025,8 +1036,9 @@ def weight_grad_nchw(x, g, dw_out, stride, lo, dilation, nb: int, items: int,
     if threads.weight_grad_units(R, gemm is not None):
         rb = max(1, min(Ho, rb or Ho))
         units = N * -(-Ho // rb)
+        xs, W, Wq = _phases(x, stride[2])
         with one_blas_thread():
-            _weight_grad_units(gemm, *_phases(x, stride[2]), g, dw_out.reshape(-1), kh, kw,
+            _weight_grad_units(gemm, _im2col_native(xs), xs, W, Wq, g, dw_out.reshape(-1), kh, kw,
                                stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2],
                                Ho, Wo, rb, max(1, min(items, units)))
         return
