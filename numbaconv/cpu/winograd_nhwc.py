@@ -59,7 +59,7 @@ from .conv_gemm import _add_into, _buffer
 from .conv_gemm import chw as _chw
 from .jit import I0 as _I0
 from .jit import njit
-from .native import call, native
+from .native import call, fingerprint, native
 from .threads import one_blas_thread
 from .threads import run_items as _run
 from .winograd import _weight_transform
@@ -466,6 +466,12 @@ def _weight_grad_out(dU, dw):
     return bad
 
 
+#: the transforms' :class:`~numbaconv.cpu.native.Native` entry points per pass, keyed by the
+#: types of the caller's arrays (the scratch arrays' types follow from the dtype): three
+#: fingerprints and a lookup a call, where fingerprinting every argument took ~4 us
+_NATIVES: dict = {}
+
+
 def _planes(name: str, n: int, dtype):
     """Scratch for 16 planes of ``n`` elements: a ``(16, stride)`` array whose plane stride is
     an odd number of 64-byte lines, so that 16 streams one plane apart fall into distinct
@@ -567,10 +573,14 @@ def forward(x, w, bias, out, lh: int, lw: int, nb: int, rb: int, cl: bool = Fals
         T = max((n1 - n0) * (ty1 - ty0) for n0, n1, ty0, ty1 in items) * ntx
         V, Mb = _planes("wV", T * C, dtype), _planes("wM", K * T, dtype)
         w4, flag = w.reshape(K, C, 3, 3), np.bool_(cl)
-        fw = native(_weight_transform, w4, U, _I0, _I0)
-        fx = native(_input_transform, x, V, *(_I0,) * 8, flag)
-        fy = native(_output_transform_cl if cl else _output_transform, Mb, out, b,
-                    *(_I0,) * 7)
+        key = ("forward", fingerprint(x), fingerprint(w4), fingerprint(out), fingerprint(b), cl)
+        if (found := _NATIVES.get(key)) is None:
+            found = _NATIVES[key] = (
+                native(_weight_transform, w4, U, _I0, _I0),
+                native(_input_transform, x, V, *(_I0,) * 8, flag),
+                native(_output_transform_cl if cl else _output_transform, Mb, out, b,
+                       *(_I0,) * 7))
+        fw, fx, fy = found
         with one_blas_thread():
             return _forward_blocks(gemm, fw, fx, fy, x, w4, U, V, Mb, out, b, lh, lw, nty, ntx,
                                    np.array(items, np.int64).reshape(-1, 4),
@@ -675,8 +685,11 @@ def weight_grad(x, g, dw, lh: int, lw: int, nb: int, rb: int, items: int,
         sums = np.empty((items, 16, K, C), dtype)
         starts = np.array([i * len(blks) // items for i in range(items + 1)], np.int64)
         V, Gt, flag = _planes("wV", T * C, dtype), _planes("wM", K * T, dtype), np.bool_(cl)
-        fx = native(_input_transform, x, V, *(_I0,) * 8, flag)
-        fg = native(_grad_transform, g, Gt, *(_I0,) * 6, flag)
+        key = ("weight_grad", fingerprint(x), fingerprint(g), dtype.char, cl)
+        if (found := _NATIVES.get(key)) is None:
+            found = _NATIVES[key] = (native(_input_transform, x, V, *(_I0,) * 8, flag),
+                                     native(_grad_transform, g, Gt, *(_I0,) * 6, flag))
+        fx, fg = found
         with one_blas_thread(), np.errstate(all="ignore"):
             _weight_grad_blocks(gemm, fx, fg, x, g, V, Gt, sums, _buffer("wP", (16, K, C), dtype),
                                 lh, lw, ntx, np.array(blks, np.int64).reshape(-1, 4), starts,
@@ -730,9 +743,13 @@ def input_grad(g, w, bias, dx, lh: int, lw: int, nb: int, cl: bool = False) -> b
         T = min(nb, N) * nty * ntx
         Gt, dV, w4, flag = (_planes("wM", K * T, dtype), _planes("wV", T * C, dtype),
                             w.reshape(K, C, 3, 3), np.bool_(cl))
-        fw = native(_weight_transform, w4, U, _I0, _I0)
-        fg = native(_grad_transform, g, Gt, *(_I0,) * 6, flag)
-        fa = native(_input_adjoint, dV, dx, b, *(_I0,) * 7, flag)
+        key = ("input_grad", fingerprint(g), fingerprint(w4), fingerprint(dx), fingerprint(b),
+               cl)
+        if (found := _NATIVES.get(key)) is None:
+            found = _NATIVES[key] = (native(_weight_transform, w4, U, _I0, _I0),
+                                     native(_grad_transform, g, Gt, *(_I0,) * 6, flag),
+                                     native(_input_adjoint, dV, dx, b, *(_I0,) * 7, flag))
+        fw, fg, fa = found
         with one_blas_thread():
             return _input_grad_blocks(gemm, fw, fg, fa, g, w4, U, Gt, dV, dx, b, lh, lw, nty,
                                       ntx, nb, 2 if K >= 32 else 1, flag)
