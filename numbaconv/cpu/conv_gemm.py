@@ -679,10 +679,80 @@ def image_items(N: int, Ho: int, nb: int, rb: int):
     return [(n, n + 1, r0, min(Ho, r0 + rb)) for n in range(N) for r0 in range(0, Ho, rb)]
 
 
-def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int, cl: bool = False) -> None:
+@njit(cache=True, nogil=True, parallel=True)
+def _forward_row_blocks(gemm, im2row, x, wl, of, rows, res, kh, kw, sh, sw, lh, lw, dh, dw, Ho,
+                        Wo, nb, parts, ones, cl):
+    """:func:`forward` for blocks of ``nb`` whole images, one block after another, each on
+    Numba's threads: its patch rows in two halves of its images (of a one-image block, of
+    its output rows; ``im2row``,
+    :func:`_im2row` as a :class:`numbaconv.cpu.native.Native`), the GEMM ``[rows | 1] @
+    [W' | b]^T`` in ``parts`` runs of rows (``gemm``, single-threaded BLAS each) and, for
+    a channels-first ``of``, the ``(m, K)`` result ``res`` transposed into it in the same
+    halves (``cl``: the GEMM writes ``of``'s rows directly). Every output element is one
+    GEMM's, cut by the shapes only, so the bits are the same at any thread count.
+    Where blocks ran on Python threads, one block's GEMM at a time (a batch of one or two
+    blocks) used one core: (16, 64, 5, 5) -> 128 0.30 -> 0.19 ms on two (Zen 4)."""
+    N = x.shape[0]
+    K, R1 = wl.shape[0], wl.shape[1]
+    P = Ho * Wo
+    for n0 in range(0, N, nb):
+        n1 = min(N, n0 + nb)
+        m = (n1 - n0) * P
+        halves = 2 if n1 - n0 >= 2 or Ho >= 2 else 1
+        for h in prange(halves):
+            a, b, r0, r1, q0 = _row_half(h, halves, n0, n1, Ho, Wo)
+            call(im2row, x, rows[q0:], a, b, r0, r1, kh, kw, sh, sw, lh, lw, dh, dw, Wo, ones,
+                 cl)
+        if cl:
+            for i in prange(parts):
+                p0, p1 = i * m // parts, (i + 1) * m // parts
+                gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, p1 - p0, K, R1, 1.0, rows[p0:], R1,
+                        wl, R1, 0.0, of[(n0 * P + p0) * K:], K)
+            continue
+        for i in prange(parts):
+            p0, p1 = i * m // parts, (i + 1) * m // parts
+            gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, p1 - p0, K, R1, 1.0, rows[p0:], R1, wl,
+                    R1, 0.0, res[p0:], K)
+        of3 = of.reshape(N, K, P)
+        for h in prange(halves):
+            a, b, r0, r1, q0 = _row_half(h, halves, n0, n1, Ho, Wo)
+            _rows_to_nchw(res[q0:q0 + (b - a) * (r1 - r0) * Wo], of3, a, b, r0 * Wo)
+
+
+@njit(inline="always")
+def _row_half(h, halves, n0, n1, Ho, Wo):
+    """Part ``h`` of ``halves`` of a block of images ``[n0, n1)``: a share of its images, or
+    of a one-image block, of its output rows; ``(a, b, r0, r1, q0)``, images, output rows
+    and the part's first patch row within the block."""
+    if n1 - n0 >= 2:
+        a = n0 + h * (n1 - n0) // halves
+        b = n0 + (h + 1) * (n1 - n0) // halves
+        return a, b, 0 * Ho, Ho, (a - n0) * Ho * Wo
+    r0 = h * Ho // halves
+    r1 = (h + 1) * Ho // halves
+    return n0, n1, r0, r1, r0 * Wo
+
+
+_IM2ROW: dict = {}
+
+
+def _im2row_native(x, rows):
+    """:func:`_im2row` for ``x`` and a patch-row buffer like ``rows``, as
+    :func:`_forward_row_blocks` calls it (looked up by the arrays' types)."""
+    key = (fingerprint(x), fingerprint(rows))
+    found = _IM2ROW.get(key)
+    if found is None:
+        found = _IM2ROW[key] = native(_im2row, x, rows, *(_I0,) * 13, _B0, _B0)
+    return found
+
+
+def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int, cl: bool = False,
+            parts: int = 2) -> None:
     """``out = conv(x, w) + bias`` for a 2-D layer, one GEMM per work item (see the module);
     ``cl``: ``x`` and ``out`` channels-last (``(N, 1, H, W, C)``), each block's GEMM then
-    written straight into its rows of ``out``."""
+    written straight into its rows of ``out``. Blocks of whole images run one after another
+    from one compiled kernel where numpy's CBLAS can be called from one
+    (:func:`_forward_row_blocks`, each block's GEMM in up to ``parts`` runs of rows)."""
     N = x.shape[0]
     K, C, _, kh, kw = w.shape
     Ho, Wo = (out.shape[2], out.shape[3]) if cl else (out.shape[3], out.shape[4])
@@ -702,6 +772,17 @@ def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int, cl: bool = 
     # 3, 3)); BLAS packs its operand either way (the GEMM within 1% from 64 rows)
     wl = _pack_filters_one(w, _NO_BIAS[out.dtype.char] if bias is None else bias,
                            2 if K > 1 and K * R >= _SPLIT_PACK else 1)
+    if (rb >= Ho or nb > 1) and (gemm := kernel_gemm(out.dtype)) is not None:
+        nb = max(1, min(nb, N))
+        m = nb * Ho * Wo
+        rows = _buffer("rows", (m, R + 1), out.dtype)
+        res = _buffer("res", (m, K), out.dtype) if not cl else rows
+        runs = max(1, min(parts, m // 32))
+        with one_blas_thread():
+            _forward_row_blocks(gemm, _im2row_native(x, rows), x, wl, out.reshape(-1), rows,
+                                res, kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1],
+                                dilation[2], Ho, Wo, nb, runs, np.bool_(True), np.bool_(cl))
+        return
     out3 = out.reshape(N, K, Ho * Wo)
     out2 = out.reshape(N * Ho * Wo, K)
 
