@@ -845,7 +845,7 @@ def run_input_grad(p: Plan, g, w, bias, dx, stride, lo, dilation) -> None:
     """Run the input gradient with the small-map plan ``p`` (5-D arrays)."""
     if p.strategy == "gemm_nhwc":
         run = _gemm_module().input_grad
-        run(g, w, bias, dx, stride, lo, dilation, p.nb, p.channels_last)
+        run(g, w, bias, dx, stride, lo, dilation, p.nb, p.channels_last, machine().cores)
     elif p.strategy == "gemm_taps":
         run = _gemm_module().input_grad_taps
         run(g, w, bias, dx, stride, lo, dilation, p.nb)
