@@ -879,7 +879,8 @@ def run_weight_grad(p: Plan, x, g, dw_out, stride, lo, dilation) -> None:
     """Run the weight gradient with the small-map plan ``p`` (5-D arrays)."""
     if p.strategy == "gemm_nhwc":
         run = _gemm_module().weight_grad
-        run(x, g, dw_out, stride, lo, dilation, p.nb, p.items, p.channels_last)
+        run(x, g, dw_out, stride, lo, dilation, p.nb, p.items, p.channels_last,
+            machine().cores)
     elif p.strategy == "gemm_nchw":
         run = _gemm_module().weight_grad_nchw
         run(x, g, dw_out, stride, lo, dilation, p.nb, p.items, p.rb)
