@@ -70,3 +70,36 @@ def test_an_exception_in_the_callee_reaches_the_caller():
     fn = native(_scale_rows, x, y, 1.0, 0, 0)
     with pytest.raises(ValueError, match="negative scale"):
         _serial_driver(fn, x, y, -1.0)
+
+
+_PICKLE_NATIVE_TYPE = """
+import pickle, sys
+import numpy as np
+from numba import typeof
+from numba.core import types
+from numba.core.typing.templates import signature
+from numbaconv.cpu.native import NativeType
+t = NativeType(signature(types.none, typeof(np.zeros((2, 2))), types.int64))
+if sys.argv[1] == "dump":
+    sys.stdout.buffer.write(pickle.dumps(t))
+else:
+    loaded = pickle.loads(sys.stdin.buffer.read())
+    print({loaded: 1}.get(t, 0), loaded == t)
+"""
+
+
+def test_a_native_type_from_another_process_finds_its_cache_entry():
+    # a cached caller is found by its argument types' hashes in the index Numba unpickles:
+    # a hash carried over from the process that wrote it (strings hash differently in
+    # each) made every caller with a Native argument compile again in every process
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONHASHSEED="1")
+    dumped = subprocess.run([sys.executable, "-c", _PICKLE_NATIVE_TYPE, "dump"], env=env,
+                            capture_output=True, check=True).stdout
+    env["PYTHONHASHSEED"] = "2"
+    found = subprocess.run([sys.executable, "-c", _PICKLE_NATIVE_TYPE, "load"], env=env,
+                           input=dumped, capture_output=True, check=True).stdout
+    assert found.decode().split() == ["1", "True"]

@@ -696,9 +696,7 @@ def _forward_row_blocks(gemm, im2row, x, wl, of, rows, res, kh, kw, sh, sw, lh, 
     K, R1 = wl.shape[0], wl.shape[1]
     P = Ho * Wo
     for n0 in range(0, N, nb):
-        n1 = min(N, n0 + nb)
-        m = (n1 - n0) * P
-        halves = 2 if n1 - n0 >= 2 or Ho >= 2 else 1
+        n1, m, halves = _block_span(n0, nb, N, Ho, Wo)
         for h in prange(halves):
             a, b, r0, r1, q0 = _row_half(h, halves, n0, n1, Ho, Wo)
             call(im2row, x, rows[q0:], a, b, r0, r1, kh, kw, sh, sw, lh, lw, dh, dw, Wo, ones,
@@ -717,6 +715,14 @@ def _forward_row_blocks(gemm, im2row, x, wl, of, rows, res, kh, kw, sh, sw, lh, 
         for h in prange(halves):
             a, b, r0, r1, q0 = _row_half(h, halves, n0, n1, Ho, Wo)
             _rows_to_nchw(res[q0:q0 + (b - a) * (r1 - r0) * Wo], of3, a, b, r0 * Wo)
+
+
+@njit(inline="always")
+def _block_span(n0, nb, N, Ho, Wo):
+    """The block of up to ``nb`` images from ``n0``: ``(n1, m, halves)``, its end, its patch
+    rows and the parts its copies split into (:func:`_row_half`)."""
+    n1 = min(N, n0 + nb)
+    return n1, (n1 - n0) * Ho * Wo, 2 if n1 - n0 >= 2 or Ho >= 2 else 1
 
 
 @njit(inline="always")
@@ -943,9 +949,7 @@ def _weight_grad_row_blocks(gemm, im2row, x, gf, acc, rows, gb, kh, kw, sh, sw, 
     bf = gb.reshape(-1)
     ldg = gb.shape[1]
     for n0 in range(0, N, nb):
-        n1 = min(N, n0 + nb)
-        m = (n1 - n0) * P
-        halves = 2 if n1 - n0 >= 2 or Ho >= 2 else 1
+        n1, m, halves = _block_span(n0, nb, N, Ho, Wo)
         for h in prange(halves):
             a, b, r0, r1, q0 = _row_half(h, halves, n0, n1, Ho, Wo)
             call(im2row, x, rows[q0:], a, b, r0, r1, kh, kw, sh, sw, lh, lw, dh, dw, Wo, _B0,

@@ -44,7 +44,6 @@ class NativeType(types.Type):
         # return and argument types only: a signature loaded from the cache has no Python
         # signature attached, a compiled one has
         self._key = (self.signature.return_type, tuple(self.signature.args))
-        self._hash = hash(self._key)
         super().__init__(name=f"native{self.signature}")
 
     @property
@@ -52,8 +51,18 @@ class NativeType(types.Type):
         return self._key
 
     def __hash__(self):
-        # (a dispatcher hashes its arguments' types on every call: computed once)
-        return self._hash
+        # (a dispatcher hashes its arguments' types on every call: computed once a process;
+        # never pickled, as strings hash differently in every process and a cache index
+        # holding another process's hash would miss every time)
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = self._hash = hash(self._key)
+        return h
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_hash", None)
+        return state
 
 
 class Native:
