@@ -103,3 +103,22 @@ def test_a_native_type_from_another_process_finds_its_cache_entry():
     found = subprocess.run([sys.executable, "-c", _PICKLE_NATIVE_TYPE, "load"], env=env,
                            input=dumped, capture_output=True, check=True).stdout
     assert found.decode().split() == ["1", "True"]
+
+
+@numba.njit(cache=False)
+def _apply(fn, x, y, a):
+    return call(fn, x, y, a, 0, x.shape[0])
+
+
+@numba.njit(cache=False)
+def _apply_twice(inner, outer, x, y, a):
+    return call(outer, inner, x, y, a) + call(outer, inner, x, y, a)
+
+
+def test_a_native_may_take_a_native():
+    x = np.arange(6.0).reshape(3, 2)
+    y = np.zeros_like(x)
+    inner = native(_scale_rows, x, y, 1.0, 0, 0)
+    outer = native(_apply, inner, x, y, 1.0)
+    assert _apply_twice(inner, outer, x, y, 3.0) == 6
+    np.testing.assert_array_equal(y, 3 * x + np.arange(3.0)[:, None])

@@ -294,16 +294,17 @@ def _unpack_filters(src, dw):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _patch_rows_one(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, ones, cl):
-    """One image's patch rows (:func:`_im2row`; ``ones``: 1 for the bias column, else 0;
-    ``cl``: ``x`` channels-last), its two halves of output rows on Numba's threads."""
+def _patch_rows_one(im2row, x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, ones, cl):
+    """One image's patch rows (``im2row``: :func:`_im2row` as a
+    :class:`numbaconv.cpu.native.Native`; ``ones``: 1 for the bias column, else 0; ``cl``:
+    ``x`` channels-last), its two halves of output rows on Numba's threads."""
     C = x.shape[4] if cl else x.shape[1]
     rows = np.empty((Ho * Wo, kh * kw * C + ones), dtype=x.dtype)
     halves = min(2, Ho)
     for i in prange(halves):
         oh0, oh1 = i * Ho // halves, (i + 1) * Ho // halves
-        _im2row(x, rows[oh0 * Wo:oh1 * Wo], _I0, _I1, oh0, oh1, kh, kw, sh, sw, lh, lw, dh, dw,
-                Wo, ones == 1, cl)
+        call(im2row, x, rows[oh0 * Wo:oh1 * Wo], _I0, _I1, oh0, oh1, kh, kw, sh, sw, lh, lw, dh,
+             dw, Wo, ones == 1, cl)
     return rows
 
 
@@ -322,7 +323,8 @@ def _pack_filters_one(w, bias, parts):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _forward_one(gemm, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts, cl):
+def _forward_one(gemm, prows, im2row, pack, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho,
+                 Wo, parts, cl):
     """One image's forward pass on Numba's threads: the patch rows and ``[W' | b]``, then
     ``out = [W' | b] @ [rows | 1]^T`` in ``parts`` (by positions when there are at least as
     many as filters, else by filters: each part's GEMM packs its share of the larger
@@ -331,11 +333,14 @@ def _forward_one(gemm, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, p
     :func:`numbaconv.cpu.blas.kernel_gemm`) writing its block of ``of`` (flat ``(K, P)``)
     directly. The split follows the shapes only (BLAS rounds a block's values by how it is
     cut), so the bits are the same at any thread count. ``cl``: ``x`` and ``of`` (flat ``(P,
-    K)``) channels-last, each part's GEMM ``[rows | 1] @ [W' | b]^T``."""
+    K)``) channels-last, each part's GEMM ``[rows | 1] @ [W' | b]^T``. ``prows``, ``pack``:
+    :func:`_patch_rows_one` (given ``im2row``) and :func:`_pack_filters_one` as
+    :class:`numbaconv.cpu.native.Native` entry points (:func:`_patch_rows_natives`,
+    :func:`_pack_native`)."""
     K, R1 = w.shape[0], kh * kw * w.shape[1] + 1
     P = Ho * Wo
-    rows = _patch_rows_one(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, _I1, cl)
-    wl = _pack_filters_one(w, bias, parts)
+    rows = call(prows, im2row, x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, _I1, cl)
+    wl = call(pack, w, bias, parts)
     if cl:
         if P >= K:
             for i in prange(parts):
@@ -468,14 +473,15 @@ def _forward_one_cm(gemm, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _weight_grad_one(gemm, x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts, cl):
+def _weight_grad_one(gemm, prows, im2row, x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
+                     parts, cl):
     """One image's weight gradient ``G @ rows`` ``(K, R)`` into ``dwo`` ``(K, C, 1, kh,
-    kw)``: the patch rows, then the GEMM (``gemm``) and the unpacking split by filters into
-    ``parts`` on Numba's threads. ``cl``: ``x`` channels-last and ``g2`` ``(P, K)``, read
-    transposed."""
+    kw)``: the patch rows (``prows``, ``im2row`` as for :func:`_forward_one`), then the GEMM
+    (``gemm``) and the unpacking split by filters into ``parts`` on Numba's threads.
+    ``cl``: ``x`` channels-last and ``g2`` ``(P, K)``, read transposed."""
     K, R = dwo.shape[0], kh * kw * dwo.shape[1]
     P = Ho * Wo
-    rows = _patch_rows_one(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, _I0, cl)
+    rows = call(prows, im2row, x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, _I0, cl)
     total = np.empty((K, R), dtype=x.dtype)
     gf = g2.reshape(-1)
     for i in prange(parts):
@@ -588,28 +594,34 @@ def _weight_grad_one_image(x, g2, dw_out, geo, Ho: int, Wo: int, cl: bool = Fals
     K, C, _, kh, kw = dw_out.shape
     P, R = Ho * Wo, C * kh * kw
     _, _, sh, sw, lh, lw, dh, dw = geo
-    run = _weight_grad_one_cm if _few_weight_positions(P, K) else _weight_grad_one
+    args = (x, g2, dw_out, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, threads.gemm_parts(P, R, K),
+            np.bool_(cl))
     with one_blas_thread():
-        run(gemm, x, g2, dw_out, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
-            threads.gemm_parts(P, R, K), np.bool_(cl))
+        if _few_weight_positions(P, K):
+            _weight_grad_one_cm(gemm, *args)
+        else:
+            prows, im2row = _patch_rows_natives(x)
+            _weight_grad_one(gemm, prows, im2row, *args)
     return True
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _input_grad_one(gemm, g2, w, bias, dx, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts, cl):
+def _input_grad_one(gemm, pack, row2im, g2, w, bias, dx, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
+                    parts, cl):
     """One image's input gradient: ``drows = G^T @ W'`` ``(P, R)`` split by output positions
-    into ``parts`` on Numba's threads (``gemm``), then added back into ``dx``
-    (:func:`_row2im`). ``cl``: ``g2`` ``(P, K)`` (``G^T`` as it is) and ``dx``
-    channels-last."""
+    into ``parts`` on Numba's threads (``gemm``), then added back into ``dx`` (``row2im``,
+    :func:`_row2im`; ``pack``, :func:`_pack_filters_one`: both
+    :class:`numbaconv.cpu.native.Native` entry points). ``cl``: ``g2`` ``(P, K)`` (``G^T`` as
+    it is) and ``dx`` channels-last."""
     K, P = w.shape[0], Ho * Wo
     R = kh * kw * w.shape[1]
-    wl = _pack_filters_one(w, bias[:0], parts)  # (K, R + 1): the GEMM reads R columns
+    wl = call(pack, w, bias[:0], parts)  # (K, R + 1): the GEMM reads R columns
     drows = np.empty((P, R), dtype=w.dtype)
     gf = g2.reshape(-1)
     for i in prange(parts):
         p0, p1 = i * P // parts, (i + 1) * P // parts
         _gt_rows_gemm(gemm, gf, p0, p1, P, K, wl.reshape(-1), R + 1, R, drows[p0:], cl)
-    _row2im(drows, dx, bias, _I0, _I1, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, cl)
+    call(row2im, drows, dx, bias, _I0, _I1, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, cl)
 
 
 @njit(inline="always")
@@ -740,6 +752,33 @@ def _row_half(h, halves, n0, n1, Ho, Wo):
 
 
 _IM2ROW: dict = {}
+#: an empty 2-D array per dtype, standing for the patch-row buffers in native lookups
+_ROWS2D = {np.dtype(t).char: np.empty((0, 0), t) for t in (np.float32, np.float64)}
+_PATCH_ROWS: dict = {}
+_PACK: dict = {}
+
+
+def _patch_rows_natives(x):
+    """``(prows, im2row)``: :func:`_patch_rows_one` and the :func:`_im2row` it calls as
+    :class:`numbaconv.cpu.native.Native` entry points for one image ``x``'s kernels (looked
+    up by ``x``'s type)."""
+    key = fingerprint(x)
+    found = _PATCH_ROWS.get(key)
+    if found is None:
+        im2row = _im2row_native(x, _ROWS2D[x.dtype.char])
+        found = _PATCH_ROWS[key] = (native(_patch_rows_one, im2row, x, *(_I0,) * 11, _B0),
+                                    im2row)
+    return found
+
+
+def _pack_native(w, bias):
+    """:func:`_pack_filters_one` as a :class:`numbaconv.cpu.native.Native` for these arrays'
+    types."""
+    key = (fingerprint(w), fingerprint(bias))
+    found = _PACK.get(key)
+    if found is None:
+        found = _PACK[key] = native(_pack_filters_one, w, bias, _I0)
+    return found
 
 
 def _im2row_native(x, rows):
@@ -765,11 +804,15 @@ def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int, cl: bool = 
     R = kh * kw * C
     if N == 1 and rb >= Ho and (gemm := kernel_gemm(out.dtype)) is not None:  # one image
         b = _NO_BIAS[out.dtype.char] if bias is None else bias
-        args = (gemm, x, w, b, out.reshape(-1), kh, kw, stride[1], stride[2], lo[1], lo[2],
-                dilation[1], dilation[2], Ho, Wo, threads.gemm_parts(Ho * Wo, R + 1, K))
-        run = _forward_one_cm if few_positions(Ho * Wo, K) else _forward_one
+        args = (x, w, b, out.reshape(-1), kh, kw, stride[1], stride[2], lo[1], lo[2],
+                dilation[1], dilation[2], Ho, Wo, threads.gemm_parts(Ho * Wo, R + 1, K),
+                np.bool_(cl))
         with one_blas_thread():
-            run(*args, np.bool_(cl))
+            if few_positions(Ho * Wo, K):
+                _forward_one_cm(gemm, *args)
+            else:
+                prows, im2row = _patch_rows_natives(x)
+                _forward_one(gemm, prows, im2row, _pack_native(w, b), *args)
         return
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
     # [W' | b] (K, R + 1), multiplied transposed: packing the filters in their own row order
@@ -891,11 +934,16 @@ def input_grad(g, w, bias, dx, stride, lo, dilation, nb: int, cl: bool = False,
     g2 = g.reshape(-1, K)  # (channels-last: its (n, p) rows of K; read only then)
     if N == 1 and (gemm := kernel_gemm(dx.dtype)) is not None:  # one image
         parts = threads.position_parts(P, K, R)
-        run = _input_grad_one_cm if few_positions(P, K) else _input_grad_one
-        if run is _input_grad_one_cm and P <= DOT_POSITIONS:
-            parts = threads.gemm_parts(P, K, R)  # (its row updates split by columns)
+        args = (g2 if cl else g3[0], w, b, dx, *geo)
         with one_blas_thread():
-            run(gemm, g2 if cl else g3[0], w, b, dx, *geo, parts, np.bool_(cl))
+            if few_positions(P, K):
+                if P <= DOT_POSITIONS:
+                    parts = threads.gemm_parts(P, K, R)  # (its row updates split by columns)
+                _input_grad_one_cm(gemm, *args, parts, np.bool_(cl))
+            else:
+                drows = _ROWS2D[dx.dtype.char]
+                _input_grad_one(gemm, _pack_native(w, b[:0]), _row2im_native(drows, dx, b),
+                                *args, parts, np.bool_(cl))
         return
     wl = np.empty((K, R), dtype=dx.dtype)
     _pack_filters(w, wl)

@@ -138,7 +138,8 @@ def native(dispatcher, *args) -> Native:
     a :class:`Native` that kernels call with :func:`call`. Looked up once per process and
     signature, keyed by Numba's type fingerprints (about 1 us for ten arguments, where
     typing them in Python takes 25)."""
-    key = (dispatcher, *map(fingerprint, args))
+    key = (dispatcher, *(a.numba_type if isinstance(a, Native) else fingerprint(a)
+                         for a in args))
     found = _NATIVE.get(key)
     if found is None:
         types_ = tuple(numba.typeof(a) for a in args)
