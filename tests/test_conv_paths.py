@@ -415,6 +415,60 @@ def test_winograd_compiled_blocks_match_python_threads(op, nb, rb, data_format, 
     np.testing.assert_allclose(back(compiled[0]), want, rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("op", ["forward", "input_grad", "weight_grad"])
+@pytest.mark.parametrize("nb", [4, 2, 1])  # one block of 4 images; two of 2; four of 1
+@pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gemm_nhwc_compiled_blocks_match_oracles(op, nb, data_format, dtype, monkeypatch):
+    # a few blocks of the channels-last GEMM run from one compiled kernel, each block's copies
+    # in halves (of its images, or of a one-image block's rows) and its GEMM in runs on
+    # Numba's threads: against the oracle, and the same bits at one and two threads
+    from numbaconv.cpu import blas, conv_gemm
+
+    if blas.kernel_gemm(dtype) is None:
+        pytest.skip("no compiled-BLAS kernels on this machine: the compiled path is unused")
+    kernel = {"forward": "_forward_row_blocks", "input_grad": "_input_grad_row_blocks",
+              "weight_grad": "_weight_grad_row_blocks"}[op]
+    calls = []
+    real = getattr(conv_gemm, kernel)
+    monkeypatch.setattr(conv_gemm, kernel, lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(conv_plan, "_nb_gemm", lambda *a, **k: nb)
+    two_cores = dataclasses.replace(conv_plan.machine(), cores=2)
+    monkeypatch.setattr(conv_plan, "machine", lambda: two_cores)
+    rng = np.random.default_rng(nb)
+    x = rng.standard_normal((4, 6, 7, 5)).astype(dtype)
+    w = rng.standard_normal((17, 6, 3, 3)).astype(dtype)
+    b = rng.standard_normal(17).astype(dtype)
+    g = rng.standard_normal((4, 17, 7, 5)).astype(dtype)
+    pads = ((1, 1), (1, 1))
+    last = data_format == "channels_last"
+    xl, gl = (np.ascontiguousarray(a.transpose(0, 2, 3, 1)) if last else a for a in (x, g))
+    back = (lambda a: a.transpose(0, 3, 1, 2)) if last and op != "weight_grad" else (lambda a: a)
+    kw = dict(padding=1, data_format=data_format)
+    call = {"forward": lambda: nc.conv2d(xl, w, b, **kw),
+            "input_grad": lambda: grad.conv2d_input(xl.shape, w, gl, **kw),
+            "weight_grad": lambda: grad.conv2d_weight(xl, w.shape, gl, **kw)}[op]
+    conv_plan._plan_cached.cache_clear()
+    conv_plan._route.cache_clear()
+    try:
+        with conv_plan.forced("gemm_nhwc"):
+            results = _at_one_and_two_threads(call)
+    finally:
+        conv_plan._plan_cached.cache_clear()
+        conv_plan._route.cache_clear()
+    # (the forward: whole images or one-image blocks of all their rows; the input gradient:
+    # blocks of two images or more; the weight gradient: two blocks or more)
+    expect_compiled = {"forward": True, "input_grad": nb >= 2, "weight_grad": nb < 4}[op]
+    assert bool(calls) == expect_compiled
+    np.testing.assert_array_equal(results[0], results[1])
+    x64, g64 = x.astype(np.float64), g.astype(np.float64)
+    want = {"forward": lambda: ref_forward(x64, w, b, (1, 1), pads, (1, 1)),
+            "input_grad": lambda: ref_input_grad_s1(x.shape, w, g64, pads),
+            "weight_grad": lambda: ref_weight_grad_s1(x64, g64, w.shape[2:], pads)}[op]()
+    tol = 1e-10 if dtype == np.float64 else 2e-5
+    np.testing.assert_allclose(back(results[0]), want, rtol=tol, atol=tol * np.abs(want).max())
+
+
 def ref_weight_grad(x, g, kshape, stride, pads, dilation):
     """Any stride and dilation, the textbook sum: ``dw[k, c, th, tw] = sum over (n, oh, ow)
     of g[n, k, oh, ow] * xp[n, c, oh*sh + th*dh, ow*sw + tw*dw]`` (float64)."""

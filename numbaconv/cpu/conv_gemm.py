@@ -148,19 +148,24 @@ def _rows_to_nchw(res, out3, n0, n1, p0):
                 of[db + _U(p)] = rf[sb + _U(p * ld_)]
 
 
-@njit(cache=True, nogil=True)
-def _gather_block(g3, gb, n0, n1):
-    """``gb[k, (n - n0)*P + p] = g3[n, k, p]`` for the images ``[n0, n1)``."""
-    K, P = g3.shape[1], g3.shape[2]
-    ld_ = gb.shape[1]
-    gf = g3.reshape(-1)
-    bf = gb.reshape(-1)
-    for n in range(n0, n1):
+@njit(inline="always")
+def _gather_rows(gf, gb, N, K, P, n0, a, b):
+    """``gb[k, (n - n0)*P + p] = g[n, k, p]`` (``gf`` flat ``(N, K, P)``, ``gb`` flat ``(K,
+    ld)``) for the images ``[a, b)`` of the block starting at image ``n0``."""
+    ld_ = gb.size // K
+    for n in range(a, b):
         for k in range(K):
             src = _U((n * K + k) * P)
             dst = _U(k * ld_ + (n - n0) * P)
             for p in range(P):
-                bf[dst + _U(p)] = gf[src + _U(p)]
+                gb[dst + _U(p)] = gf[src + _U(p)]
+
+
+@njit(cache=True, nogil=True)
+def _gather_block(g3, gb, n0, n1):
+    """``gb[k, (n - n0)*P + p] = g3[n, k, p]`` for the images ``[n0, n1)``."""
+    N, K, P = g3.shape
+    _gather_rows(g3.reshape(-1), gb.reshape(-1), N, K, P, n0, n0, n1)
 
 
 @njit(cache=True, nogil=True)
@@ -745,7 +750,7 @@ def _row_half(h, halves, n0, n1, Ho, Wo):
     if n1 - n0 >= 2:
         a = n0 + h * (n1 - n0) // halves
         b = n0 + (h + 1) * (n1 - n0) // halves
-        return a, b, 0 * Ho, Ho, (a - n0) * Ho * Wo
+        return a, b, _I0, Ho, (a - n0) * Ho * Wo
     r0 = h * Ho // halves
     r1 = (h + 1) * Ho // halves
     return n0, n1, r0, r1, r0 * Wo
@@ -849,19 +854,6 @@ def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int, cl: bool = 
         _rows_to_nchw(res, out3, n0, n1, oh0 * Wo)
 
     _run(work, image_items(N, Ho, nb, rb))
-
-
-@njit(inline="always")
-def _gather_rows(gf, gb, N, K, P, n0, a, b):
-    """``gb[k, (n - n0)*P + p] = g[n, k, p]`` (``gf`` flat ``(N, K, P)``, ``gb`` flat ``(K,
-    ld)``) for the images ``[a, b)`` of the block starting at image ``n0``."""
-    ld_ = gb.size // K
-    for n in range(a, b):
-        for k in range(K):
-            src = _U((n * K + k) * P)
-            dst = _U(k * ld_ + (n - n0) * P)
-            for p in range(P):
-                gb[dst + _U(p)] = gf[src + _U(p)]
 
 
 @njit(cache=True, nogil=True, parallel=True)
