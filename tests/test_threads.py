@@ -139,3 +139,33 @@ def test_run_items_single_and_many_items_run_each_once():
 
         threads.run_items(work, items)
         assert sorted(seen) == items
+
+
+def test_the_pin_covers_scipys_blas_without_importing_scipy_linalg():
+    # the controller loads scipy's bundled OpenBLAS by itself (importing scipy.linalg cost a
+    # warm process 0.25 s); scipy's BLAS module, imported later, must link that same library,
+    # so the pin covers what Numba's np.dot calls
+    import subprocess
+    import sys
+
+    code = """
+import glob, json, os, sys
+from importlib.util import find_spec
+from numbaconv.cpu import threads
+threads.can_pin_blas()
+root = os.path.dirname(list(find_spec("scipy").submodule_search_locations)[0])
+wheel = bool(glob.glob(os.path.join(root, "scipy.libs", "libscipy_openblas*")))
+before = sorted(threads.blas_libraries())
+imported_linalg = "scipy.linalg" in sys.modules
+import scipy.linalg.cython_blas
+import threadpoolctl
+after = sorted(i["filepath"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas")
+print(json.dumps([wheel, imported_linalg, before, after]))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    wheel, imported_linalg, before, after = __import__("json").loads(out.splitlines()[-1])
+    assert before == after  # no second copy of a BLAS appeared, none was missed
+    if wheel:
+        assert not imported_linalg
+        assert any("scipy.libs" in path for path in before)

@@ -181,15 +181,43 @@ def run_parallel(work, items) -> None:
     _dynamic(list(items), work, num_threads())
 
 
+def _load_scipy_blas() -> None:
+    """Load scipy's BLAS, so that it is among the libraries pinned: Numba's ``np.dot`` calls
+    it (Numba imports it on its first compile anyway), and it is the fallback CBLAS of
+    :mod:`numbaconv.cpu.blas`.
+
+    The OpenBLAS that scipy's wheels bundle (``scipy.libs/libscipy_openblas*``) is loaded by
+    itself, without importing ``scipy.linalg``: that import (its array-API and f2py
+    modules) took 0.25 s of a warm process's first convolution, where the library loads in
+    0.01 s; ``scipy.linalg.cython_blas`` links the same loaded library when it is imported
+    later. Other scipy builds (conda's, a system BLAS) are imported as before."""
+    import sys
+
+    if "scipy.linalg.cython_blas" in sys.modules:
+        return
+    try:
+        import ctypes
+        import glob
+        from importlib.util import find_spec
+
+        spec = find_spec("scipy")
+        roots = list(spec.submodule_search_locations or ()) if spec is not None else []
+        found = [path for root in roots for path in sorted(glob.glob(
+            os.path.join(os.path.dirname(root), "scipy.libs", "libscipy_openblas*")))]
+        for path in found:
+            ctypes.CDLL(path)
+        if found:
+            return
+    except (ImportError, OSError, ValueError):
+        pass
+    import scipy.linalg.cython_blas  # noqa: F401
+
+
 def _blas_controller():
     """threadpoolctl's controller, or None when threadpoolctl is not installed."""
     if not _CONTROLLER:
         try:
-            # scipy's BLAS loaded first, so that it is among the libraries pinned: Numba's
-            # np.dot calls it (Numba imports it on its first compile anyway), and it is the
-            # fallback CBLAS of numbaconv.cpu.blas
-            import scipy.linalg.cython_blas  # noqa: F401
-
+            _load_scipy_blas()
             # threadpoolctl's import sets KMP_DUPLICATE_LIB_OK in the process environment
             # (for Intel OpenMP loaded later, e.g. by the user's PyTorch); numbaconv does not
             # change its user's environment: whatever the variable was, it is again
