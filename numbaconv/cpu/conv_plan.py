@@ -548,6 +548,19 @@ def legacy_direct(K: int, C: int, kh: int, kw: int) -> bool:
     return C * kh * kw < _LEGACY_MIN_REDUCTION or K < _LEGACY_MIN_K
 
 
+def _grid_weight_grad_slow(C: int, K: int) -> float:
+    """The channels-first stride-1 direct weight gradient (the blocked grid kernel, three
+    filters by three taps a step) in cycles per vector FMA, times two. One input channel:
+    2.3 (Zen 2, float32: (64, 1, 28, 28) -> 32 at 2.4; Zen 4 2.1). Two and three channels
+    share each gradient load among more taps: 1.0-1.4 on Zen 4 ((128, 3, 32, 32) -> 32 1.0,
+    (32, 3, 64, 64) -> 16 1.0, (256, 3, 16, 16) -> 64 1.4, (64, 2, 28, 28) -> 32 1.0;
+    2026-12-04), where 2.3 sent them to the channel-major GEMM at 1.0-3.6x the direct
+    loops' time (its (32 x 27) results over a long reduction are mostly BLAS packing).
+    Fewer than 8 filters fill the kernel's filter triples less well: 2.3 (16 channels,
+    4 filters: 2.5)."""
+    return 2.3 if C == 1 or K < _LEGACY_MIN_K else 1.1
+
+
 def _cost_legacy(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, lh, lw, itemsize, mach):
     """Estimated cycles of :mod:`numbaconv.cpu.conv`'s own choice for a 2-D, ungrouped call."""
     from .winograd import winograd_applies
@@ -563,9 +576,7 @@ def _cost_legacy(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, lh, lw, item
         if sh != 1 or sw != 1:
             slow *= 3.0
         elif op == "weight_grad":
-            # stride 1: the blocked grid kernel, three filters by three taps a step (Zen 2,
-            # float32: (128, 3, 32, 32) -> 32 at 2.1, (64, 1, 28, 28) -> 32 at 2.4)
-            slow = 2.3
+            slow = _grid_weight_grad_slow(C, K)
         return fma / lanes * slow / 2.0 + N * K * P * 0.3 + _overhead(1, blas=False)
     wino = op != "weight_grad" and winograd_applies((N, C, H, W), (K, C, kh, kw),
                                                     (sh, sw), (dh, dw), 1)
@@ -772,6 +783,14 @@ def _route_cl(args, force, force_variant) -> Plan | None:
     costs = dict(p.costs)
     best = force if force in costs else min(CL_STRATEGIES, key=lambda s: costs.get(s, math.inf))
     legacy = costs["legacy"] * _CL_LEGACY[args[0], "winograd_nhwc" in costs]
+    op, x_shape, w_shape, _, stride = args[:5]
+    C, K = x_shape[1], w_shape[0]
+    if op == "weight_grad" and legacy_direct(K, C, w_shape[3], w_shape[4]) \
+            and stride[1:] == (1, 1):
+        # the channels-last direct weight gradient does not gain from a second or third
+        # channel as the channels-first grid kernel does: (128, 32, 32, 3) -> 32 5.8 ms
+        # against the channels-last GEMM's 3.8, so its fit stays at the one-channel rate
+        legacy *= 2.3 / _grid_weight_grad_slow(C, K)
     if force is None and legacy <= costs[best]:
         return None
     if best != p.strategy:
