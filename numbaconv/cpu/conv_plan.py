@@ -504,7 +504,13 @@ def _cost_winograd_nhwc(op, N, C, K, Ho, Wo, itemsize, mach):
     # rows of Wo copied into the map
     out = _vec(N * T1 * K, 32, lanes, 0) + N * K * Ho * (Wo + 8.0)
     gemm = nblk * 16 * _gemm(K, T, C, mach.gemm_lanes, itemsize)
-    if op == "forward":  # the blocks' GEMMs run on the cores (cpu/winograd_nhwc.py)
+    if op == "forward" and N == 1:
+        # one image's GEMMs run on the cores (cpu/winograd_nhwc.py), as the one-image units
+        # of the channel-major GEMM are counted (:func:`_cost_one_image_units`); a batch is
+        # counted as total work, as every other strategy's is (divided here too, it made
+        # the Winograd look 1.6x cheaper than it runs beside them on Zen 4: (256, 128, 3, 3)
+        # -> 128 at 4.45 ms against gemm_taps' 3.32, channels-last (8, 56, 56, 64) -> 64
+        # at 7.98 against the older channels-last Winograd's 5.76)
         gemm /= min(mach.cores, 16)
     fixed = 16 * K * C * 3.0
     return inp + gemm + out + fixed + _overhead(nblk), (nb, rb, nblk)
