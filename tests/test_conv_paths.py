@@ -535,6 +535,63 @@ def test_channel_major_units_match_oracles(dtype, data):
         np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@settings(max_examples=15)
+@given(data=st.data())
+def test_one_channel_channels_last_forward_on_the_channel_major_units(dtype, data):
+    # a one-channel channels-last input is the channels-first one byte for byte: the
+    # channel-major units take it as it is and write the channels-last output by the
+    # transposed GEMM; forced and by the model's own pick (a course-notes first layer),
+    # at any stride, dilation, padding and unit height, against the float64 oracle, the
+    # same bits at one and two threads
+    from numbaconv.core import conv as core_conv
+    from numbaconv.cpu.blas import kernel_gemm
+
+    if kernel_gemm(np.dtype(dtype)) is None:
+        pytest.skip("numpy's CBLAS is not callable from compiled kernels here")
+    x, w, b, stride, pads, dil = data.draw(layers("gemm_nchw"))
+    x, w = x[:, :1].astype(dtype), w[:, :1].astype(dtype)
+    b = None if b is None else b.astype(dtype)
+    xl = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    kw = dict(_kw(stride, pads, dil), data_format="channels_last")
+    spec = core_conv.conv_spec("forward", 2, xl.shape, w.shape, stride, pads, dil, 1, "zeros",
+                               0, "channels_last")
+    with conv_plan.forced("gemm_nchw"):
+        p = conv_plan.route("forward", spec.geometry, xl.dtype)
+        assert p is not None and p.strategy == "gemm_nchw" and p.channels_last
+        y1, y2 = _at_one_and_two_threads(lambda: nc.conv2d(xl, w, b, **kw))
+    np.testing.assert_array_equal(y1, y2)
+    want = ref_forward(x.astype(np.float64), w.astype(np.float64),
+                       None if b is None else b.astype(np.float64), stride, pads, dil)
+    tol = 1e-10 if dtype == np.float64 else 3e-5 * max(1.0, np.abs(want).max())
+    np.testing.assert_allclose(y1.transpose(0, 3, 1, 2), want, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("n, pad", [(64, 0), (100, 1)])
+def test_one_channel_channels_last_forward_follows_the_channels_first_pick(n, pad):
+    # the course notes' first layers: where the model runs the channels-first call on the
+    # channel-major GEMM, the channels-last call runs there too (the launchers' own
+    # channels-last paths took 2.7-3.7x as long), with the channels-first call's result
+    from numbaconv.core import conv as core_conv
+    from numbaconv.cpu.blas import kernel_gemm
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, 1, 28, 28)).astype(np.float32)
+    w = rng.standard_normal((32, 1, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(32).astype(np.float32)
+    xl = x.reshape(n, 28, 28, 1)
+    spec = core_conv.conv_spec("forward", 2, xl.shape, w.shape, (1, 1), ((pad, pad),) * 2,
+                               (1, 1), 1, "zeros", 0, "channels_last")
+    cf = _plan_of("forward", x, w, (1, 1), ((pad, pad),) * 2, (1, 1))
+    p = conv_plan.route("forward", spec.geometry, xl.dtype)
+    if cf.strategy == "gemm_nchw" and kernel_gemm(np.float32) is not None:
+        assert p is not None and p.strategy == "gemm_nchw" and p.channels_last
+    got = nc.conv2d(xl, w, b, padding=pad, data_format="channels_last")
+    want = ref_forward(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64),
+                       (1, 1), ((pad, pad),) * 2, (1, 1))
+    np.testing.assert_allclose(got.transpose(0, 3, 1, 2), want, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("strategy", ["gemm_nhwc", "gemm_nchw"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("hw, k", [((8, 7), 17), ((3, 4), 33)])  # (3, 4): P < K / 2

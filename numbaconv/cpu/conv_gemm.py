@@ -1172,7 +1172,7 @@ def _phases(x, sw: int):
 
 @njit(cache=True, nogil=True, parallel=True)
 def _forward_units(gemm, im2col, xs, W, Wq, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
-                   rb):
+                   rb, last):
     """``out = conv(x, w) + bias`` (2-D) in units of ``rb`` output rows of one image, all on
     Numba's threads: each unit's channel-major im2col ``(R, m)`` in a buffer of its own, its
     block of ``of`` (flat ``(N, K, P)``) set to the biases, and one GEMM ``W @ cols`` (the
@@ -1180,7 +1180,9 @@ def _forward_units(gemm, im2col, xs, W, Wq, w, bias, of, kh, kw, sh, sw, lh, lw,
     shapes only, and each is one GEMM of the same operands whichever thread runs it, so
     the bits are the same at any thread count. ``xs, W, Wq``: the input as :func:`_phases`
     gives it; ``im2col``: :func:`_im2col_blocks` as a :class:`numbaconv.cpu.native.Native`
-    (compiled once, not again into each caller)."""
+    (compiled once, not again into each caller). ``last``: ``of`` is the channels-last
+    output (flat ``(N, P, K)``), and each unit's GEMM is ``cols.T @ W.T`` (BLAS reads both
+    transposed where they are) into its ``(m, K)`` rows."""
     N, K = xs.shape[0], w.shape[0]
     R = w.shape[1] * kh * kw
     P = Ho * Wo
@@ -1195,6 +1197,15 @@ def _forward_units(gemm, im2col, xs, W, Wq, w, bias, of, kh, kw, sh, sw, lh, lw,
         cols = np.empty(R * m, dtype=of.dtype)
         call(im2col, xs, cols, n, n + 1, oh0, oh1, _I0, m, kh, kw, sh, sw, lh, lw, dh, dw, Wo,
              _B0, W, Wq)
+        if last:
+            base = (n * P + oh0 * Wo) * K
+            if bias.size:
+                for j in range(m):
+                    for k in range(K):
+                        of[_U(base + j * K + k)] = bias[k]
+            gemm_at(gemm, ROW_MAJOR, TRANS, TRANS, m, K, R, 1.0, cols, m, wf, R, beta,
+                    of[base:], K)
+            continue
         base = (n * K) * P + oh0 * Wo
         if bias.size:
             for k in range(K):
@@ -1222,23 +1233,36 @@ def _im2col_native(xs):
     return found
 
 
-def forward_nchw(x, w, bias, out, stride, lo, dilation, nb: int, rb: int) -> None:
+def forward_nchw(x, w, bias, out, stride, lo, dilation, nb: int, rb: int,
+                 channels_last: bool = False) -> None:
     """``out = conv(x, w) + bias`` (2-D): per block, channel-major im2col and each image's
     GEMM ``[W | b] @ cols`` written into ``out`` (blocks of ``nb`` images, or of ``rb``
     output rows of one image); with numpy's CBLAS callable from compiled code, the whole
-    pass is one kernel (:func:`_forward_units`, units of ``rb`` rows of one image)."""
+    pass is one kernel (:func:`_forward_units`, units of ``rb`` rows of one image).
+
+    ``channels_last``: ``x`` and ``out`` are channels-last 5-D arrays and ``x`` has one
+    channel, so that its memory is the channels-first input's; each unit then writes its
+    rows of the channels-last output by the transposed GEMM (the compiled path only:
+    :func:`numbaconv.cpu.conv_plan._route_cl` offers it where ``kernel_gemm`` exists)."""
     N = x.shape[0]
     K, C, _, kh, kw = w.shape
-    Ho, Wo = out.shape[3], out.shape[4]
+    if channels_last:
+        x = x.reshape(N, 1, *x.shape[1:4])  # (N, D, H, W, 1): the same memory
+        Ho, Wo = out.shape[2], out.shape[3]
+    else:
+        Ho, Wo = out.shape[3], out.shape[4]
     R = C * kh * kw
-    if (gemm := kernel_gemm(out.dtype)) is not None:
+    gemm = kernel_gemm(out.dtype)
+    if gemm is not None:
         b = _NO_BIAS[out.dtype.char] if bias is None else bias
         xs, W, Wq = _phases(x, stride[2])
         with one_blas_thread():
             _forward_units(gemm, _im2col_native(xs), xs, W, Wq, w, b, out.reshape(-1), kh, kw,
                            stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Ho,
-                           Wo, max(1, min(rb or Ho, Ho)))
+                           Wo, max(1, min(rb or Ho, Ho)), channels_last)
         return
+    if channels_last:
+        raise ValueError("the channels-last channel-major GEMM needs numpy's CBLAS")
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
     xs, W, Wq = _phases(x, stride[2])
     wa = np.empty((K, R + 1), dtype=out.dtype)
