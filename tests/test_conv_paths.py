@@ -26,9 +26,14 @@ from numbaconv.cpu import conv_plan, threads
 #: (strategy, variant of the Winograd input gradient); gemm_nchw has no input gradient (the
 #: plan falls back to the model's choice there)
 FORCINGS = [("legacy", None), ("gemm_nhwc", None), ("gemm_nchw", None), ("gemm_taps", None),
-            ("winograd_nhwc", "adjoint"), ("winograd_nhwc", "flipped")]
+            ("winograd_nhwc", "adjoint"), ("winograd_nhwc", "flipped"), ("winograd4", None)]
 #: the strategies that run channels-last arrays in place
-CL_FORCINGS = [("gemm_nhwc", None), ("winograd_nhwc", "adjoint"), ("winograd_nhwc", "flipped")]
+CL_FORCINGS = [("gemm_nhwc", None), ("winograd_nhwc", "adjoint"), ("winograd_nhwc", "flipped"),
+               ("winograd4", None)]
+#: the passes a strategy runs where it is not every pass (forced, the others fall back to
+#: the model's choice)
+PASSES = {"gemm_nchw": ("forward", "weight_grad"), "winograd4": ("forward", "input_grad")}
+ALL_PASSES = ("forward", "input_grad", "weight_grad")
 
 
 # ----------------------------------------------------------------------------------- oracles
@@ -93,7 +98,7 @@ def ref_weight_grad_s1(x, g, kshape, pads):
 def layers(draw, strategy):
     """A small 2-D, ungrouped layer the strategy accepts (3x3, stride 1, undilated for
     Winograd); the padding after the data may differ from the padding before."""
-    wino = strategy == "winograd_nhwc"
+    wino = strategy in ("winograd_nhwc", "winograd4")
     kh, kw = (3, 3) if wino else (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     stride = (1, 1) if wino else (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
     dil = (1, 1) if wino else (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
@@ -132,9 +137,8 @@ def test_forced_strategy_matches_oracles(strategy, variant, data):
     x, w, b, stride, pads, dil = data.draw(layers(strategy))
     kw = _kw(stride, pads, dil)
     with conv_plan.forced(strategy, variant):
-        for op in ("forward", "input_grad", "weight_grad"):
-            if not (strategy == "gemm_nchw" and op == "input_grad"):
-                assert _plan_of(op, x, w, stride, pads, dil).strategy == strategy
+        for op in PASSES.get(strategy, ALL_PASSES):
+            assert _plan_of(op, x, w, stride, pads, dil).strategy == strategy
         if variant is not None:
             assert _plan_of("input_grad", x, w, stride, pads, dil).variant == variant
         y = nc.conv2d(x, w, b, **kw)
@@ -174,7 +178,7 @@ def test_channels_last_strategies_match_oracles(strategy, variant, data):
     spec = core_conv.conv_spec("forward", 2, xl.shape, w.shape, stride, pads, dil, 1,
                                "zeros", 0, "channels_last")
     with conv_plan.forced(strategy, variant):
-        for op in ("forward", "input_grad", "weight_grad"):
+        for op in PASSES.get(strategy, ALL_PASSES):
             p = conv_plan.route(op, spec.geometry, xl.dtype)
             assert p is not None and p.strategy == strategy and p.channels_last
             if op == "input_grad" and variant is not None:
@@ -296,12 +300,10 @@ def test_bitwise_identical_at_one_and_two_threads(strategy, variant, monkeypatch
     g = rng.standard_normal((40, 12, 6, 7)).astype(np.float32)
     with conv_plan.forced(strategy, variant):
         # the split must have several work items for the check to mean anything
-        plans = [_plan_of(op, x, w, (1, 1), ((1, 1), (1, 1)), (1, 1))
-                 for op in ("forward", "input_grad", "weight_grad")]
-        if strategy == "gemm_nchw":
-            plans.pop(1)
+        ops = PASSES.get(strategy, ALL_PASSES)
+        plans = [_plan_of(op, x, w, (1, 1), ((1, 1), (1, 1)), (1, 1)) for op in ops]
         assert all(p.strategy == strategy and -(-40 // p.nb) >= 2 for p in plans)
-        assert plans[-1].items >= 2
+        assert "weight_grad" not in ops or plans[-1].items >= 2
         results = _at_one_and_two_threads(lambda: _all_ops(x, w, g, 1))
     conv_plan._plan_cached.cache_clear()
     for a, b in zip(*results, strict=True):
@@ -776,7 +778,8 @@ def test_nan_stays_local(strategy, variant, data_format, pad):
         np.testing.assert_allclose(got[ok], want[ok], rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("strategy", ["gemm_nhwc", "gemm_nchw", "gemm_taps", "winograd_nhwc"])
+@pytest.mark.parametrize("strategy", ["gemm_nhwc", "gemm_nchw", "gemm_taps", "winograd_nhwc",
+                                      "winograd4"])
 def test_inf_stays_inf(strategy):
     rng = np.random.default_rng(5)
     x = np.abs(rng.standard_normal((1, 2, 6, 6)))

@@ -69,7 +69,7 @@ import numpy as np
 
 from . import threads
 
-STRATEGIES = ("legacy", "gemm_nhwc", "gemm_nchw", "gemm_taps", "winograd_nhwc")
+STRATEGIES = ("legacy", "gemm_nhwc", "gemm_nchw", "gemm_taps", "winograd_nhwc", "winograd4")
 
 #: assumed clock for turning the fixed per-item cost (seconds) into cycles
 _GHZ = 3.0
@@ -516,6 +516,52 @@ def _cost_winograd_nhwc(op, N, C, K, Ho, Wo, itemsize, mach):
     return inp + gemm + out + fixed + _overhead(nblk), (nb, rb, nblk)
 
 
+def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach):
+    """Estimated cycles, and (nb, blocks), of the F(4x4, 3x3) Winograd forward
+    (:mod:`numbaconv.cpu.winograd4`), or None where its blocks would be too thin: blocks
+    of ``nb`` images, each whole on one core, reading all 36 transformed filter planes
+    once (``36 C K`` values from the L3 at ~8 bytes a cycle: (8, 256, 14, 14) -> 256 in
+    one-image blocks streamed 9.4 MB an image, 1.5 ms of its GEMMs' 1.45) and its own 36
+    planes of transformed input and products (streamed too when they pass the L2); of
+    the block sizes that leave two blocks a core where the batch allows, the cheapest.
+    Per piece, fitted on Zen 4 (float32, one thread, 2026-12-04: (8, 32, 13, 13) -> 64
+    weights 29 us, padded copy 34, input transform 68, GEMMs 98, output transform 53-75;
+    (16, 128, 3, 3) -> 128: 235 / 18 / 60 / 170 / 16): the weight transform ~50 cycles a
+    (filter, channel), the copy ~1.4 an element, the transforms ~100 cycles a (tile,
+    channel) and ~45 a (tile, filter) (their loops along the channels are short and
+    partly scalar). The total is scaled by :data:`_WINO4_SCALE`."""
+    nty, ntx = -(-Ho // 4), -(-Wo // 4)
+    nt = nty * ntx
+    fixed = (50.0 * K * C + N * ((4 * nty + 2) * (4 * ntx + 2) + H * W) * C * 1.4
+             + N * nt * (C * 100.0 + K * 45.0))
+    top = max(1, -(-N // (2 * mach.cores)))
+    best = None
+    for nb in sorted({1, 2, 4, 8, 16, 32, 64, top} & set(range(1, top + 1))):
+        T = nb * nt
+        if T < _WINO4_MIN_TILES and nb < top:
+            continue
+        blocks = -(-N // nb)
+        planes = 36 * T * (C + K) * itemsize
+        stream = blocks * 36 * C * K * itemsize / 8.0
+        if planes > mach.l2 // 2:
+            stream += blocks * 2 * planes / 8.0
+        cyc = blocks * 36 * _gemm(T, K, C, mach.gemm_lanes, itemsize) + stream
+        if best is None or cyc < best[0]:
+            best = (cyc, nb, blocks)
+    if best is None or best[1] * nt < _WINO4_MIN_TILES:
+        return None
+    cyc, nb, blocks = best
+    return (fixed + cyc) * _WINO4_SCALE + _overhead(1), (nb, blocks)
+
+
+#: fewest tiles in a block of the F(4x4, 3x3) forward: its 36 GEMMs have that many rows
+#: ((16, 128, 3, 3) -> 128, blocks of 4 one-tile images: 0.51 ms against F(2x2)'s 0.38)
+_WINO4_MIN_TILES = 12
+#: the F(4x4, 3x3) forward's estimate against the GEMM strategies' (real / model on the
+#: same layers, two Zen 4 threads: GEMMs 0.77-0.79, this model unscaled 0.64)
+_WINO4_SCALE = 0.8
+
+
 def _cost_winograd_adjoint(N, C, K, Ho, Wo, H, W, itemsize, mach):
     """Estimated cycles, and (nb, items), of the channels-last Winograd input gradient as the
     adjoint of the forward pass (``K`` output-gradient channels, ``C`` input channels,
@@ -659,6 +705,16 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
                     adj[0] < cyc or force_variant == "adjoint"):
                 costs["winograd_nhwc"] = adj[0]
                 params["winograd_nhwc"] = dict(nb=adj[1][0], items=adj[1][1], variant="adjoint")
+    if (op != "weight_grad" and (N > 1 or force == "winograd4") and _compiled_gemm(itemsize)
+            and winograd_nhwc_applies(op, w_shape, stride, lo, dilation, H, W)):
+        # (the input gradient: the forward pass of the output gradient, flipped kernel)
+        found = (_cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach) if op == "forward"
+                 else _cost_winograd4(N, K, C, H, W, Ho, Wo, itemsize, mach))
+        if found is not None:
+            costs["winograd4"] = found[0]
+            params["winograd4"] = dict(nb=found[1][0], items=found[1][1])
+        elif force == "winograd4":  # (tests: thin blocks run too, one image a block)
+            costs["winograd4"], params["winograd4"] = 0.0, dict(nb=1, items=N)
     if op == "weight_grad" and min(K, C * kh * kw) < THIN_GEMM and mach.cores > 1:
         # the GEMM strategies' weight gradient is then a GEMM with fewer than THIN_GEMM
         # rows or columns per block, and such GEMMs do not overlap when work items call
@@ -685,7 +741,8 @@ def winograd_nhwc_applies(op, w_shape, stride, lo, dilation, H, W) -> bool:
     kh, kw = w_shape[3], w_shape[4]
     if (kh, kw) != (3, 3) or tuple(stride[1:]) != (1, 1) or tuple(dilation[1:]) != (1, 1):
         return False
-    if _FORCED[0] != "winograd_nhwc" and min(w_shape[0], w_shape[1]) < _WINO_MIN_CHANNELS:
+    if _FORCED[0] not in ("winograd_nhwc", "winograd4") \
+            and min(w_shape[0], w_shape[1]) < _WINO_MIN_CHANNELS:
         return False
     if op == "input_grad":
         return lo[1] <= 2 and lo[2] <= 2
@@ -772,7 +829,7 @@ _CL_LEGACY = {("forward", True): 0.55, ("forward", False): 0.5,
 
 
 #: the strategies that run a channels-last call in its own layout
-CL_STRATEGIES = ("gemm_nhwc", "winograd_nhwc")
+CL_STRATEGIES = ("gemm_nhwc", "winograd_nhwc", "winograd4")
 
 
 def _one_channel_forward(args) -> bool:
@@ -844,6 +901,14 @@ def _gemm_module():
 
 
 @functools.cache
+def _wino4_module():
+    """:mod:`numbaconv.cpu.winograd4`, imported on first use."""
+    from . import winograd4
+
+    return winograd4
+
+
+@functools.cache
 def _wino_module():
     """:mod:`numbaconv.cpu.winograd_nhwc`, as :func:`_gemm_module`."""
     from . import winograd_nhwc
@@ -864,6 +929,11 @@ def run_forward(p: Plan, x, w, bias, out, stride, lo, dilation) -> None:
     elif p.strategy == "gemm_taps":
         run = _gemm_module().forward_taps
         run(x, w, bias, out, stride, lo, dilation, p.nb)
+    elif p.strategy == "winograd4":
+        cl = p.channels_last
+        if not _wino4_module().forward(x, w, bias, out, lo[1], lo[2], p.nb, cl):
+            _gemm_module().forward(x, w, bias, out, stride, lo, dilation, 1,
+                                   out.shape[2 if cl else 3], cl)
     else:
         fallback = _gemm_module().forward
         run = _wino_module().forward
@@ -891,6 +961,12 @@ def run_input_grad(p: Plan, g, w, bias, dx, stride, lo, dilation) -> None:
     elif p.strategy == "gemm_taps":
         run = _gemm_module().input_grad_taps
         run(g, w, bias, dx, stride, lo, dilation, p.nb)
+    elif p.strategy == "winograd4":
+        # the correlation of g with the flipped, channel-transposed kernel, padded 2 - lo
+        wf = np.ascontiguousarray(w[:, :, :, ::-1, ::-1].transpose(1, 0, 2, 3, 4))
+        cl = p.channels_last
+        if not _wino4_module().forward(g, wf, bias, dx, 2 - lo[1], 2 - lo[2], p.nb, cl):
+            _gemm_module().input_grad(g, w, bias, dx, stride, lo, dilation, 1, cl)
     else:
         fallback = _gemm_module().input_grad
         run = _wino_module().forward

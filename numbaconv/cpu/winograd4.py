@@ -1,0 +1,312 @@
+"""CPU-only Winograd F(4x4, 3x3) for 3x3 stride-1 layers on small maps: the forward pass,
+and the input gradient as the forward pass of the output gradient with the flipped,
+channel-transposed kernel (:func:`numbaconv.cpu.conv_plan.run_input_grad`).
+
+Lavin and Gray's F(4x4, 3x3) (interpolation points 0, +-1, +-2 and infinity) computes a
+4x4 output tile from a 6x6 input tile with 36 products where direct convolution takes
+144: per tile and filter, 36 multiply-adds per input channel against F(2x2, 3x3)'s 64 for
+the same 16 outputs (:mod:`numbaconv.cpu.winograd_nhwc`), so its 36 GEMMs do 0.56x the
+arithmetic of the 16 GEMMs there. Per block of images, on one thread each (blocks on
+Numba's threads, BLAS pinned to one thread):
+
+* the block is copied into a zero-padded channels-last buffer ``(images, 4 nty + 2,
+  4 ntx + 2, C)`` (from either layout), so every tile reads whole runs of ``C``;
+* input transform ``V[e, t, c] = (B^T d B)[e]``: per tile, the six rows transformed into
+  a ``(6, 6, C)`` scratch, then its six columns into ``V``, each step a loop along the
+  channels (six loads, six stores, which vectorises);
+* 36 GEMMs ``M[e] = V[e] @ U[e]``, ``(T x C) @ (C x K)``, ``U = G g G^T`` laid out
+  ``(36, C, K)``;
+* output transform ``A^T M A`` per tile along the filters into a channels-last image
+  buffer, bias added, a check for non-finite values, the valid outputs copied out in
+  either layout.
+
+The weight transform and each block are kernels of their own, called by address from the
+parallel driver (:mod:`numbaconv.cpu.native`): inlined into its parallel loop, the
+driver took 13.8 s to compile, 4.0 s so.
+
+Same process, two Zen 4 threads, float32 (2026-12-04), against the F(2x2, 3x3) path
+forced: (64, 32, 13, 13) -> 64 1.40 against 3.78 ms in a noisy hour, 1.29-1.35 against
+1.88 in a quiet one; (100, 32, 14, 14) -> 64 1.85 against 2.85; (128, 32, 16, 16) -> 64
+padded 4.09 against 6.44; (256, 64, 5, 5) -> 128 1.47 against 2.55. It loses where its
+blocks are thin (one-tile images in small batches) or the filters are many (36 planes of
+``C x K`` read again by every block: (8, 256, 14, 14) -> 256 7.1 against 5.6 ms); the
+cost model (:func:`numbaconv.cpu.conv_plan._cost_winograd4`) counts both.
+
+Float32 rounding: the transforms' constants (up to 8 in ``A``, 5 in ``B``, 1/24 in
+``G``) make the error grow about 10x over F(2x2, 3x3)'s; on a 64-channel layer of unit
+normal data the largest error is about 1.5e-6 of the largest output (float64: 1e-15).
+
+NaN / inf: a transform mixes a tile's inputs, so :func:`forward` returns False when an
+output came out non-finite and the caller recomputes the call with a method that keeps a
+NaN local. 2-D, 3x3, stride 1, dilation 1, ``groups == 1`` only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from .blas import NO_TRANS, ROW_MAJOR, gemm_at, kernel_gemm
+from .jit import I0 as _I0
+from .jit import njit
+from .native import call, fingerprint, native
+from .threads import one_blas_thread
+
+_U = np.uint64
+
+@njit(inline="always")
+def _plane(n: int, item: int) -> int:
+    """The row stride of 36 planes of ``n`` elements: an odd number of 64-byte lines, so that
+    the transforms' 36 streams one plane apart fall into distinct L1 sets (planes a
+    multiple of 4 KiB apart all compete for one set: the weight transform's stores ran at
+    3 ns each)."""
+    lines = -(-n * item // 64)
+    lines += 1 - lines % 2
+    return lines * 64 // item
+
+
+@njit(inline="always")
+def _bt6(d0, d1, d2, d3, d4, d5):
+    """``B^T d`` for one column ``d`` of six values (multiples by additions: an integer
+    constant would promote float32 to float64, and the loops would not vectorise)."""
+    s = d1 + d2
+    s += s
+    u = d1 - d2
+    u += u
+    w = d3 - d1
+    w += w
+    e0 = d0 + d0
+    e2 = d2 + d2
+    e2 += e2
+    e1 = d1 + d1
+    e3 = d3 + d3
+    e1 += e1
+    e3 += e3
+    return (e0 + e0 - e2 - d2 + d4, d3 + d4 - s - s, u + u + d4 - d3, w + d4 - d2,
+            d4 - d2 - w, e1 - e3 - d3 + d5)
+
+
+@njit(inline="always")
+def _at6(m0, m1, m2, m3, m4, m5):
+    """``A^T m`` for one column ``m`` of six values (multiples by additions, as
+    :func:`_bt6`)."""
+    a, b = m1 + m2, m1 - m2
+    c, d = m3 + m4, m3 - m4
+    c2 = c + c
+    d2 = d + d
+    d4 = d2 + d2
+    return m0 + a + c, b + d2, a + c2 + c2, b + d4 + d4 + m5
+
+
+_SIXTH, _TWELFTH, _TWENTYFOURTH = 1.0 / 6.0, 1.0 / 12.0, 1.0 / 24.0
+
+
+@njit(inline="always")
+def _g6(a, b, c):
+    """``G v`` for one column ``v = (a, b, c)`` (in float64)."""
+    s, t = -(a + c) * _SIXTH, b * _SIXTH
+    p, q = a * _TWENTYFOURTH + c * _SIXTH, b * _TWELFTH
+    return a * 0.25, s - t, s + t, p + q, p - q, c
+
+
+@njit(inline="always")
+def _row6(U, e, i, r):
+    """``U[e + m, i] = r[m]`` for the six values of ``r``."""
+    U[e, i], U[e + 1, i], U[e + 2, i] = r[0], r[1], r[2]
+    U[e + 3, i], U[e + 4, i], U[e + 5, i] = r[3], r[4], r[5]
+
+
+@njit(inline="always")
+def _weight_tiles(w, U, k0, k1):
+    """``U[e, c K + k] = (G w[k, c] G^T)[e]`` for the filters ``k0 <= k < k1``, in float64."""
+    K, C = w.shape[0], w.shape[1]
+    for c in range(C):  # (filters innermost: U's 36 planes written along their rows)
+        for k in range(k0, k1):
+            g = w[k, c]
+            a = _g6(np.float64(g[0, 0]), np.float64(g[1, 0]), np.float64(g[2, 0]))  # G g
+            b = _g6(np.float64(g[0, 1]), np.float64(g[1, 1]), np.float64(g[2, 1]))
+            d = _g6(np.float64(g[0, 2]), np.float64(g[1, 2]), np.float64(g[2, 2]))
+            i = c * K + k
+            _row6(U, 0, i, _g6(a[0], b[0], d[0]))  # row i of (G g) G^T
+            _row6(U, 6, i, _g6(a[1], b[1], d[1]))
+            _row6(U, 12, i, _g6(a[2], b[2], d[2]))
+            _row6(U, 18, i, _g6(a[3], b[3], d[3]))
+            _row6(U, 24, i, _g6(a[4], b[4], d[4]))
+            _row6(U, 30, i, _g6(a[5], b[5], d[5]))
+
+
+@njit(inline="always")
+def _pad_block(x, xp, n0, n1, lh, lw, cl):
+    """Images ``n0 <= n < n1`` of ``x`` (5-D, ``D == 1``; ``cl``: channels-last) into the
+    zeroed channels-last buffer ``xp``, ``lh`` rows and ``lw`` columns from its corner."""
+    xp[:] = 0
+    if cl:
+        H, W, C = x.shape[2], x.shape[3], x.shape[4]
+    else:
+        C, H, W = x.shape[1], x.shape[3], x.shape[4]
+    H = min(H, xp.shape[1] - lh)  # (rows and columns past the last tile: never read)
+    W = min(W, xp.shape[2] - lw)
+    for i in range(n1 - n0):
+        for y in range(H):
+            if cl:
+                for j in range(W):
+                    src = x[n0 + i, 0, y, j]
+                    dst = xp[i, y + lh, j + lw]
+                    for c in range(C):
+                        dst[c] = src[c]
+            else:
+                for c in range(C):
+                    src = x[n0 + i, c, 0, y]
+                    for j in range(W):
+                        xp[i, y + lh, j + lw, c] = src[j]
+
+
+@njit(inline="always")
+def _input_tiles(xp, V, R, nty, ntx):
+    """``V[e, t, c] = (B^T d B)[e]`` for every tile ``t`` of the padded block ``xp``: per
+    tile, its six rows into ``R`` = ``d B``, then ``R``'s columns into ``V``, each a loop
+    along the channels."""
+    C = xp.shape[3]
+    t = 0
+    for i in range(xp.shape[0]):
+        for ty in range(nty):
+            for tx in range(ntx):
+                for r in range(6):  # rows: R[r, j] = (d B)[r, j]
+                    row = xp[i, 4 * ty + r]
+                    x0, x1, x2 = row[4 * tx], row[4 * tx + 1], row[4 * tx + 2]
+                    x3, x4, x5 = row[4 * tx + 3], row[4 * tx + 4], row[4 * tx + 5]
+                    o = R[r]
+                    for c in range(C):
+                        v = _bt6(x0[c], x1[c], x2[c], x3[c], x4[c], x5[c])
+                        o[0, c], o[1, c], o[2, c] = v[0], v[1], v[2]
+                        o[3, c], o[4, c], o[5, c] = v[3], v[4], v[5]
+                for j in range(6):  # columns: V[6 i + j] = (B^T R)[i, j]
+                    for c in range(C):
+                        v = _bt6(R[0, j, c], R[1, j, c], R[2, j, c], R[3, j, c], R[4, j, c],
+                                 R[5, j, c])
+                        V[j, t, c], V[6 + j, t, c], V[12 + j, t, c] = v[0], v[1], v[2]
+                        V[18 + j, t, c], V[24 + j, t, c], V[30 + j, t, c] = v[3], v[4], v[5]
+                t += 1
+
+
+@njit(inline="always")
+def _output_tiles(M, S, Z, out, bias, n0, nimg, nty, ntx, cl):
+    """``A^T M A`` + bias for every tile into ``out``; the number of non-finite outputs.
+
+    Each image's tiles go into ``Z``, ``(4 nty, 4 ntx, K)`` (runs of filters), then its
+    valid part into ``out``: rows of ``Wo K`` channels-last; channels-first, plane by
+    plane (filter by filter, reading ``Z`` along its rows: where one store a filter to
+    the channels-first planes, 4 KiB apart, ran at ~4 ns each)."""
+    K = bias.shape[0]
+    if cl:
+        Ho, Wo = out.shape[2], out.shape[3]
+    else:
+        Ho, Wo = out.shape[3], out.shape[4]
+    bad = 0
+    t = 0
+    for i in range(nimg):
+        for ty in range(nty):
+            for tx in range(ntx):
+                for j in range(6):  # columns: S[a, j] = (A^T M)[a, j]
+                    for k in range(K):
+                        v = _at6(M[j, t, k], M[6 + j, t, k], M[12 + j, t, k], M[18 + j, t, k],
+                                 M[24 + j, t, k], M[30 + j, t, k])
+                        S[0, j, k], S[1, j, k], S[2, j, k], S[3, j, k] = v[0], v[1], v[2], v[3]
+                for a in range(4):  # rows: Z[4 ty + a, 4 tx + b] = (S A)[a, b] + bias
+                    z = Z[4 * ty + a]
+                    z0, z1, z2, z3 = z[4 * tx], z[4 * tx + 1], z[4 * tx + 2], z[4 * tx + 3]
+                    for k in range(K):
+                        v = _at6(S[a, 0, k], S[a, 1, k], S[a, 2, k], S[a, 3, k], S[a, 4, k],
+                                 S[a, 5, k])
+                        bk = bias[k]
+                        z0[k], z1[k], z2[k], z3[k] = v[0] + bk, v[1] + bk, v[2] + bk, v[3] + bk
+                t += 1
+        for oy in range(Ho):
+            zr = Z[oy].reshape(-1)
+            for q in range(Wo * K):
+                bad += not np.isfinite(zr[q])
+            if cl:
+                o = out[n0 + i, 0, oy].reshape(-1)
+                for q in range(Wo * K):
+                    o[q] = zr[q]
+        if not cl:
+            for k in range(K):
+                plane = out[n0 + i, k, 0]
+                for oy in range(Ho):
+                    zr = Z[oy]
+                    o = plane[oy]
+                    for ox in range(Wo):
+                        o[ox] = zr[ox, k]
+    return bad
+
+
+@njit(cache=True, nogil=True)
+def _weights(w, U, k0, k1):
+    """:func:`_weight_tiles` as a kernel of its own (called by address)."""
+    _weight_tiles(w, U, k0, k1)
+
+
+@njit(cache=True, nogil=True)
+def _block(gemm, x, U, out, bias, lh, lw, nty, ntx, n0, n1, cl):
+    """Images ``n0 <= n < n1`` whole, on the calling thread: the padded copy, the input
+    transform, the 36 GEMMs (``gemm``: numpy's CBLAS, pinned to one thread) and the output
+    transform; the number of non-finite outputs."""
+    C, K = (x.shape[4], out.shape[4]) if cl else (x.shape[1], out.shape[1])
+    T = (n1 - n0) * nty * ntx
+    xp = np.empty((n1 - n0, 4 * nty + 2, 4 * ntx + 2, C), out.dtype)
+    _pad_block(x, xp, n0, n1, lh, lw, cl)
+    V = np.empty((36, T, C), out.dtype)
+    R = np.empty((6, 6, C), out.dtype)
+    _input_tiles(xp, V, R, nty, ntx)
+    M = np.empty((36, T, K), out.dtype)
+    for e in range(36):
+        gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, T, K, C, 1.0, V[e], C, U[e], K, 0.0,
+                M[e], K)
+    S = np.empty((4, 6, K), out.dtype)
+    Z = np.empty((4 * nty, 4 * ntx, K), out.dtype)
+    return _output_tiles(M, S, Z, out, bias, n0, n1 - n0, nty, ntx, cl)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _forward_blocks(fw, fb, gemm, x, w, U, out, bias, lh, lw, nty, ntx, nb, cl):
+    """The weight transform ``fw`` (:func:`_weights`) in two filter ranges, then every block
+    of ``nb`` images (:func:`_block`, ``fb``) on Numba's threads, each whole on one. Both
+    are :class:`numbaconv.cpu.native.Native` entry points, compiled once each (not again
+    into each parallel loop). The blocks follow the shapes only, so the bits are the same
+    at any thread count. True when every output is finite."""
+    N, K = x.shape[0], w.shape[0]
+    for i in prange(2):
+        call(fw, w, U, i * K // 2, (i + 1) * K // 2)
+    blocks = -(-N // nb)
+    bad = 0
+    for j in prange(blocks):
+        bad += call(fb, gemm, x, U, out, bias, lh, lw, nty, ntx, j * nb, min(N, j * nb + nb),
+                    cl)
+    return bad == 0
+
+
+_NATIVES: dict = {}
+
+
+def forward(x, w, bias, out, lh: int, lw: int, nb: int, cl: bool = False) -> bool:
+    """``out = conv2d(x, w) + bias`` (3x3, stride 1, padding ``lh``/``lw`` before, after implied
+    by ``out``; 5-D views with ``D == 1``; ``cl``: ``x`` and ``out`` channels-last, ``(N, 1,
+    H, W, C)``) in blocks of ``nb`` images. False when an output came out non-finite (the
+    caller then recomputes the call) or where no compiled BLAS is callable."""
+    gemm = kernel_gemm(out.dtype)
+    if gemm is None:
+        return False
+    Ho, Wo = (out.shape[2], out.shape[3]) if cl else (out.shape[3], out.shape[4])
+    nty, ntx = -(-Ho // 4), -(-Wo // 4)
+    K, C = w.shape[:2]
+    U = np.empty((36, _plane(C * K, out.dtype.itemsize)), out.dtype)
+    b = np.zeros(K, out.dtype) if bias is None else bias
+    w4, flag = w.reshape(K, C, 3, 3), np.bool_(cl)
+    key = (fingerprint(x), fingerprint(w4), fingerprint(out), fingerprint(b), cl)
+    if (found := _NATIVES.get(key)) is None:
+        found = _NATIVES[key] = (native(_weights, w4, U, _I0, _I0),
+                                 native(_block, gemm, x, U, out, b, *(_I0,) * 6, flag))
+    fw, fb = found
+    with one_blas_thread():
+        return bool(_forward_blocks(fw, fb, gemm, x, w4, U, out, b, lh, lw, nty, ntx,
+                                    max(1, nb), flag))
