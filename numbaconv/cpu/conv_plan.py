@@ -554,6 +554,9 @@ def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach):
     return (fixed + cyc) * _WINO4_SCALE + _overhead(1), (nb, blocks)
 
 
+#: the F(2x2, 3x3) input gradient as a flipped forward pass, against its estimate
+_FLIPPED = 1.5
+
 #: fewest tiles in a block of the F(4x4, 3x3) forward: its 36 GEMMs have that many rows
 #: ((16, 128, 3, 3) -> 128, blocks of 4 one-tile images: 0.51 ms against F(2x2)'s 0.38)
 _WINO4_MIN_TILES = 12
@@ -696,6 +699,13 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
         cin, cout = (K, C) if op == "input_grad" else (C, K)
         hw = (H, W) if op == "input_grad" else (Ho, Wo)
         cyc, (nb, rb, items) = _cost_winograd_nhwc(op, N, cin, cout, *hw, itemsize, mach)
+        if op == "input_grad":
+            # the flipped forward's real / model time was 1.10 where the adjoint's and the
+            # GEMMs' were 0.57-0.77 (Zen 4, (128, 32, 16, 16) -> 64 and the course layers);
+            # counted so, the padded layers go to the F(4x4) Winograd or the adjoint:
+            # (128, 32, 16, 16) -> 64 6.3 against 9.9 ms, (16, 128, 3, 3) -> 128 0.58
+            # against 1.15, (64, 32, 28, 28) -> 32 4.7 against 6.5
+            cyc *= _FLIPPED
         costs["winograd_nhwc"] = cyc
         params["winograd_nhwc"] = dict(nb=nb, rb=rb, items=items,
                                        variant="flipped" if op == "input_grad" else "")
