@@ -32,7 +32,7 @@ CL_FORCINGS = [("gemm_nhwc", None), ("winograd_nhwc", "adjoint"), ("winograd_nhw
                ("winograd4", None)]
 #: the passes a strategy runs where it is not every pass (forced, the others fall back to
 #: the model's choice)
-PASSES = {"gemm_nchw": ("forward", "weight_grad"), "winograd4": ("forward", "input_grad")}
+PASSES = {"gemm_nchw": ("forward", "weight_grad")}
 ALL_PASSES = ("forward", "input_grad", "weight_grad")
 
 

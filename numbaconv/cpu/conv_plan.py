@@ -516,7 +516,7 @@ def _cost_winograd_nhwc(op, N, C, K, Ho, Wo, itemsize, mach):
     return inp + gemm + out + fixed + _overhead(nblk), (nb, rb, nblk)
 
 
-def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach):
+def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach, reduce_=False):
     """Estimated cycles, and (nb, blocks), of the F(4x4, 3x3) Winograd forward
     (:mod:`numbaconv.cpu.winograd4`), or None where its blocks would be too thin: blocks
     of ``nb`` images, each whole on one core, reading all 36 transformed filter planes
@@ -529,7 +529,9 @@ def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach):
     (16, 128, 3, 3) -> 128: 235 / 18 / 60 / 170 / 16): the weight transform ~50 cycles a
     (filter, channel), the copy ~1.4 an element, the transforms ~100 cycles a (tile,
     channel) and ~45 a (tile, filter) (their loops along the channels are short and
-    partly scalar). The total is scaled by :data:`_WINO4_SCALE`."""
+    partly scalar). The total is scaled by :data:`_WINO4_SCALE`. The weight gradient
+    (``reduce_``) has the same pieces, its 36 planes of sums read and written by every
+    block ((8, 256, 14, 14) -> 256: 20.4 ms in blocks of two images, F(2x2) 10.8)."""
     nty, ntx = -(-Ho // 4), -(-Wo // 4)
     nt = nty * ntx
     fixed = (50.0 * K * C + N * ((4 * nty + 2) * (4 * ntx + 2) + H * W) * C * 1.4
@@ -542,8 +544,13 @@ def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach):
             continue
         blocks = -(-N // nb)
         planes = 36 * T * (C + K) * itemsize
-        stream = blocks * 36 * C * K * itemsize / 8.0
-        if planes > mach.l2 // 2:
+        if reduce_ and nb > 1 and planes > mach.l2:
+            continue  # (32, 64, 28, 28) -> 64: blocks of 1-4 images 5.4-5.6 ms, of 32 17.9
+        # the filter planes again for every block where they leave the L2 (``reduce_``, the
+        # weight gradient: sums, read and written back)
+        filt = 36 * C * K * itemsize
+        stream = blocks * filt / 8.0 * (3.0 if reduce_ else 1.0) if filt > mach.l2 else 0.0
+        if planes > mach.l2:
             stream += blocks * 2 * planes / 8.0
         cyc = blocks * 36 * _gemm(T, K, C, mach.gemm_lanes, itemsize) + stream
         if best is None or cyc < best[0]:
@@ -715,16 +722,21 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
                     adj[0] < cyc or force_variant == "adjoint"):
                 costs["winograd_nhwc"] = adj[0]
                 params["winograd_nhwc"] = dict(nb=adj[1][0], items=adj[1][1], variant="adjoint")
-    if (op != "weight_grad" and (N > 1 or force == "winograd4") and _compiled_gemm(itemsize)
+    if ((N > 1 or force == "winograd4") and _compiled_gemm(itemsize)
             and winograd_nhwc_applies(op, w_shape, stride, lo, dilation, H, W)):
-        # (the input gradient: the forward pass of the output gradient, flipped kernel)
-        found = (_cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach) if op == "forward"
-                 else _cost_winograd4(N, K, C, H, W, Ho, Wo, itemsize, mach))
+        # (the input gradient: the forward pass of the output gradient, flipped kernel; the
+        # weight gradient: the same tiles and GEMM sizes, reduced over the blocks)
+        found = (_cost_winograd4(N, K, C, H, W, Ho, Wo, itemsize, mach) if op == "input_grad"
+                 else _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach,
+                                      op == "weight_grad"))
+        nb, blocks = found[1] if found is not None else (1, N)
+        # a weight gradient's blocks are summed in fixed runs, one a core (at least two)
+        items = min(blocks, max(2, mach.cores)) if op == "weight_grad" else blocks
         if found is not None:
             costs["winograd4"] = found[0]
-            params["winograd4"] = dict(nb=found[1][0], items=found[1][1])
+            params["winograd4"] = dict(nb=nb, items=items)
         elif force == "winograd4":  # (tests: thin blocks run too, one image a block)
-            costs["winograd4"], params["winograd4"] = 0.0, dict(nb=1, items=N)
+            costs["winograd4"], params["winograd4"] = 0.0, dict(nb=1, items=items)
     if op == "weight_grad" and min(K, C * kh * kw) < THIN_GEMM and mach.cores > 1:
         # the GEMM strategies' weight gradient is then a GEMM with fewer than THIN_GEMM
         # rows or columns per block, and such GEMMs do not overlap when work items call
@@ -1017,9 +1029,13 @@ def run_weight_grad(p: Plan, x, g, dw_out, stride, lo, dilation) -> None:
         run(x, g, dw_out, stride, lo, dilation, p.nb, p.items)
     else:
         fallback = _gemm_module().weight_grad
-        run = _wino_module().weight_grad
         cl = p.channels_last
-        if not run(x, g, dw_out, lo[1], lo[2], p.nb, p.rb, p.items, cl):
+        if p.strategy == "winograd4":
+            ok = _wino4_module().weight_grad(x, g, dw_out, lo[1], lo[2], p.nb, p.items, cl)
+        else:
+            ok = _wino_module().weight_grad(x, g, dw_out, lo[1], lo[2], p.nb, p.rb, p.items,
+                                            cl)
+        if not ok:
             xs, gs = x.shape, g.shape
             if cl:  # (the plan's shapes are channels-first)
                 xs, gs = (xs[0], xs[4], 1, xs[2], xs[3]), (gs[0], gs[4], 1, gs[2], gs[3])

@@ -1,6 +1,8 @@
 """CPU-only Winograd F(4x4, 3x3) for 3x3 stride-1 layers on small maps: the forward pass,
-and the input gradient as the forward pass of the output gradient with the flipped,
-channel-transposed kernel (:func:`numbaconv.cpu.conv_plan.run_input_grad`).
+the input gradient as the forward pass of the output gradient with the flipped,
+channel-transposed kernel (:func:`numbaconv.cpu.conv_plan.run_input_grad`), and the weight
+gradient as the forward pass's adjoint (:func:`weight_grad`: ``dW = G^T (sum over tiles
+of V^T Gt) G``, ``Gt = A g A^T``, summed in fixed runs of blocks).
 
 Lavin and Gray's F(4x4, 3x3) (interpolation points 0, +-1, +-2 and infinity) computes a
 4x4 output tile from a 6x6 input tile with 36 products where direct convolution takes
@@ -46,7 +48,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from .blas import NO_TRANS, ROW_MAJOR, gemm_at, kernel_gemm
+from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_at, kernel_gemm
 from .jit import I0 as _I0
 from .jit import njit
 from .native import call, fingerprint, native
@@ -310,3 +312,159 @@ def forward(x, w, bias, out, lh: int, lw: int, nb: int, cl: bool = False) -> boo
     with one_blas_thread():
         return bool(_forward_blocks(fw, fb, gemm, x, w4, U, out, b, lh, lw, nty, ntx,
                                     max(1, nb), flag))
+
+
+# ------------------------------------------------------------------------- weight gradient
+
+
+@njit(inline="always")
+def _a6(v0, v1, v2, v3):
+    """``A v`` for one column ``v`` of four values (multiples by additions)."""
+    s, t = v0 + v2, v1 + v3
+    two = v1 + v1
+    four = v2 + v2
+    four += four
+    eight = v3 + v3
+    eight += eight
+    eight += eight
+    return v0, s + t, s - t, v0 + two + four + eight, v0 - two + four - eight, v3
+
+
+@njit(inline="always")
+def _grad_tiles(g, Gt, Z, Q, n0, nimg, nty, ntx, cl):
+    """``Gt[e, t, k] = (A g A^T)[e]`` for every 4x4 tile ``t`` of the output gradient of
+    images ``n0 <= n < n0 + nimg`` (zero past the map): each image into the zeroed
+    channels-last buffer ``Z`` ``(4 nty, 4 ntx, K)``, then per tile its four rows into ``Q``
+    = ``g A^T`` and ``Q``'s six columns into ``Gt``, loops along the filters."""
+    if cl:
+        Ho, Wo, K = g.shape[2], g.shape[3], g.shape[4]
+    else:
+        K, Ho, Wo = g.shape[1], g.shape[3], g.shape[4]
+    t = 0
+    for i in range(nimg):
+        Z[:] = 0
+        if cl:
+            for oy in range(Ho):
+                src = g[n0 + i, 0, oy].reshape(-1)
+                dst = Z[oy].reshape(-1)
+                for q in range(Wo * K):
+                    dst[q] = src[q]
+        else:
+            for k in range(K):
+                plane = g[n0 + i, k, 0]
+                for oy in range(Ho):
+                    src = plane[oy]
+                    z = Z[oy]
+                    for ox in range(Wo):
+                        z[ox, k] = src[ox]
+        for ty in range(nty):
+            for tx in range(ntx):
+                for a in range(4):  # rows: Q[a, j] = (g A^T)[a, j]
+                    z = Z[4 * ty + a]
+                    z0, z1, z2, z3 = z[4 * tx], z[4 * tx + 1], z[4 * tx + 2], z[4 * tx + 3]
+                    o = Q[a]
+                    for k in range(K):
+                        v = _a6(z0[k], z1[k], z2[k], z3[k])
+                        o[0, k], o[1, k], o[2, k] = v[0], v[1], v[2]
+                        o[3, k], o[4, k], o[5, k] = v[3], v[4], v[5]
+                for j in range(6):  # columns: Gt[6 i + j] = (A Q)[i, j]
+                    for k in range(K):
+                        v = _a6(Q[0, j, k], Q[1, j, k], Q[2, j, k], Q[3, j, k])
+                        Gt[j, t, k], Gt[6 + j, t, k], Gt[12 + j, t, k] = v[0], v[1], v[2]
+                        Gt[18 + j, t, k], Gt[24 + j, t, k], Gt[30 + j, t, k] = v[3], v[4], v[5]
+                t += 1
+
+
+@njit(cache=True, nogil=True)
+def _weight_grad_run(gemm, x, g, dU, lh, lw, nty, ntx, nb, b0, b1, cl):
+    """Blocks ``b0 <= b < b1`` of ``nb`` images summed into ``dU`` (``(36, C K)`` planes):
+    per block the padded copy and input transform of ``x`` (as the forward's), the output
+    gradient's transform, and 36 GEMMs ``dU[e] += V[e]^T @ Gt[e]``, in block order."""
+    N = x.shape[0]
+    C, K = (x.shape[4], g.shape[4]) if cl else (x.shape[1], g.shape[1])
+    R = np.empty((6, 6, C), dU.dtype)
+    Q = np.empty((4, 6, K), dU.dtype)
+    Z = np.empty((4 * nty, 4 * ntx, K), dU.dtype)
+    for b in range(b0, b1):
+        n0 = b * nb
+        n1 = min(N, n0 + nb)
+        T = (n1 - n0) * nty * ntx
+        xp = np.empty((n1 - n0, 4 * nty + 2, 4 * ntx + 2, C), dU.dtype)
+        _pad_block(x, xp, n0, n1, lh, lw, cl)
+        V = np.empty((36, T, C), dU.dtype)
+        _input_tiles(xp, V, R, nty, ntx)
+        Gt = np.empty((36, T, K), dU.dtype)
+        _grad_tiles(g, Gt, Z, Q, n0, n1 - n0, nty, ntx, cl)
+        beta = 0.0 if b == b0 else 1.0
+        for e in range(36):
+            gemm_at(gemm, ROW_MAJOR, TRANS, NO_TRANS, C, K, T, 1.0, V[e], C, Gt[e], K, beta,
+                    dU[e], K)
+
+
+@njit(inline="always")
+def _gt3(u0, u1, u2, u3, u4, u5):
+    """``G^T u`` for one column ``u`` of six values (float64)."""
+    s, d = u1 + u2, u1 - u2
+    p, q = u3 + u4, u3 - u4
+    return u0 * 0.25 - s * _SIXTH + p * _TWENTYFOURTH, q * _TWELFTH - d * _SIXTH, \
+        (p - s) * _SIXTH + u5
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _weight_grad_parts(fr, gemm, x, g, dUs, dw, lh, lw, nty, ntx, nb, parts, cl):
+    """``parts`` fixed runs of blocks (:func:`_weight_grad_run`, ``fr``, by address) on
+    Numba's threads, each into its own planes ``dUs[p]``; then per filter the runs' sums
+    added in run order and ``dw[k, c] = G^T dU G`` (in float64). True when every value is
+    finite. The runs follow the shapes only: the same bits at any thread count."""
+    N = x.shape[0]
+    K, C = dw.shape[0], dw.shape[1]
+    blocks = -(-N // nb)
+    for p in prange(parts):
+        call(fr, gemm, x, g, dUs[p], lh, lw, nty, ntx, nb, p * blocks // parts,
+             (p + 1) * blocks // parts, cl)
+    bad = 0
+    for k in prange(K):
+        u = np.empty(36)
+        for c in range(C):
+            q = c * K + k
+            for e in range(36):
+                s = 0.0
+                for p in range(parts):
+                    s += dUs[p, e, q]
+                u[e] = s
+            c0 = _gt3(u[0], u[6], u[12], u[18], u[24], u[30])  # (G^T u)[:, j]
+            c1 = _gt3(u[1], u[7], u[13], u[19], u[25], u[31])
+            c2 = _gt3(u[2], u[8], u[14], u[20], u[26], u[32])
+            c3 = _gt3(u[3], u[9], u[15], u[21], u[27], u[33])
+            c4 = _gt3(u[4], u[10], u[16], u[22], u[28], u[34])
+            c5 = _gt3(u[5], u[11], u[17], u[23], u[29], u[35])
+            for i in range(3):
+                r = _gt3(c0[i], c1[i], c2[i], c3[i], c4[i], c5[i])
+                dw[k, c, 0, i, 0], dw[k, c, 0, i, 1], dw[k, c, 0, i, 2] = r[0], r[1], r[2]
+                bad += (not np.isfinite(r[0])) + (not np.isfinite(r[1])) \
+                    + (not np.isfinite(r[2]))
+    return bad == 0
+
+
+def weight_grad(x, g, dw, lh: int, lw: int, nb: int, parts: int, cl: bool = False) -> bool:
+    """``dw = conv2d_weight(x, g)`` (3x3, stride 1, padding ``lh``/``lw`` before; 5-D views
+    with ``D == 1``; ``cl``: ``x`` and ``g`` channels-last) as one reduction over the tiles
+    of every image, in blocks of ``nb`` images summed in ``parts`` fixed runs. False when a
+    value came out non-finite (the caller then recomputes the call) or where no compiled
+    BLAS is callable."""
+    gemm = kernel_gemm(dw.dtype)
+    if gemm is None:
+        return False
+    Ho, Wo = (g.shape[2], g.shape[3]) if cl else (g.shape[3], g.shape[4])
+    nty, ntx = -(-Ho // 4), -(-Wo // 4)
+    K, C = dw.shape[0], dw.shape[1]
+    blocks = -(-x.shape[0] // max(1, nb))
+    parts = max(1, min(parts, blocks))
+    dUs = np.empty((parts, 36, _plane(C * K, dw.dtype.itemsize)), dw.dtype)
+    flag = np.bool_(cl)
+    key = ("weight_grad", fingerprint(x), fingerprint(g), fingerprint(dUs[0]), cl)
+    if (fr := _NATIVES.get(key)) is None:
+        fr = _NATIVES[key] = native(_weight_grad_run, gemm, x, g, dUs[0], *(_I0,) * 7, flag)
+    with one_blas_thread():
+        return bool(_weight_grad_parts(fr, gemm, x, g, dUs, dw, lh, lw, nty, ntx, max(1, nb),
+                                       parts, flag))
