@@ -196,9 +196,7 @@ def _output_tiles(M, S, Z, out, bias, n0, nimg, nty, ntx, cl):
     """``A^T M A`` + bias for every tile into ``out``; the number of non-finite outputs.
 
     Each image's tiles go into ``Z``, ``(4 nty, 4 ntx, K)`` (runs of filters), then its
-    valid part into ``out``: rows of ``Wo K`` channels-last; channels-first, plane by
-    plane (filter by filter, reading ``Z`` along its rows: where one store a filter to
-    the channels-first planes, 4 KiB apart, ran at ~4 ns each)."""
+    valid part into ``out`` (:func:`_image_copy`)."""
     K = bias.shape[0]
     if cl:
         Ho, Wo = out.shape[2], out.shape[3]
@@ -227,19 +225,36 @@ def _output_tiles(M, S, Z, out, bias, n0, nimg, nty, ntx, cl):
             zr = Z[oy].reshape(-1)
             for q in range(Wo * K):
                 bad += not np.isfinite(zr[q])
-            if cl:
-                o = out[n0 + i, 0, oy].reshape(-1)
-                for q in range(Wo * K):
-                    o[q] = zr[q]
-        if not cl:
-            for k in range(K):
-                plane = out[n0 + i, k, 0]
-                for oy in range(Ho):
-                    zr = Z[oy]
-                    o = plane[oy]
-                    for ox in range(Wo):
-                        o[ox] = zr[ox, k]
+        _image_copy(Z, out, n0 + i, Ho, Wo, K, cl, False)
     return bad
+
+
+@njit(inline="always")
+def _image_copy(Z, a, n, Ho, Wo, K, cl, into_z):
+    """Copy image ``n`` of the 5-D array ``a`` (``cl``: channels-last) into the channels-last
+    buffer ``Z`` (``into_z``), or ``Z`` into it: rows of ``Wo K`` channels-last;
+    channels-first, plane by plane along ``Z``'s rows (one value a filter to the planes,
+    4 KiB apart, ran at ~4 ns each)."""
+    if cl:
+        for oy in range(Ho):
+            zr = Z[oy].reshape(-1)
+            ar = a[n, 0, oy].reshape(-1)
+            for q in range(Wo * K):
+                if into_z:
+                    zr[q] = ar[q]
+                else:
+                    ar[q] = zr[q]
+        return
+    for k in range(K):
+        plane = a[n, k, 0]
+        for oy in range(Ho):
+            zr = Z[oy]
+            ar = plane[oy]
+            for ox in range(Wo):
+                if into_z:
+                    zr[ox, k] = ar[ox]
+                else:
+                    ar[ox] = zr[ox, k]
 
 
 @njit(cache=True, nogil=True)
@@ -343,20 +358,7 @@ def _grad_tiles(g, Gt, Z, Q, n0, nimg, nty, ntx, cl):
     t = 0
     for i in range(nimg):
         Z[:] = 0
-        if cl:
-            for oy in range(Ho):
-                src = g[n0 + i, 0, oy].reshape(-1)
-                dst = Z[oy].reshape(-1)
-                for q in range(Wo * K):
-                    dst[q] = src[q]
-        else:
-            for k in range(K):
-                plane = g[n0 + i, k, 0]
-                for oy in range(Ho):
-                    src = plane[oy]
-                    z = Z[oy]
-                    for ox in range(Wo):
-                        z[ox, k] = src[ox]
+        _image_copy(Z, g, n0 + i, Ho, Wo, K, cl, True)
         for ty in range(nty):
             for tx in range(ntx):
                 for a in range(4):  # rows: Q[a, j] = (g A^T)[a, j]
