@@ -722,8 +722,10 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
                     adj[0] < cyc or force_variant == "adjoint"):
                 costs["winograd_nhwc"] = adj[0]
                 params["winograd_nhwc"] = dict(nb=adj[1][0], items=adj[1][1], variant="adjoint")
-    if ((N > 1 or force == "winograd4") and _compiled_gemm(itemsize)
+    if ((N > 1 or force == "winograd4") and (_compiled_gemm(itemsize) or force == "winograd4")
             and winograd_nhwc_applies(op, w_shape, stride, lo, dilation, H, W)):
+        # (forced without numpy's CBLAS callable from compiled code, the calls fall back to
+        # the GEMM: the same results)
         # (the input gradient: the forward pass of the output gradient, flipped kernel; the
         # weight gradient: the same tiles and GEMM sizes, reduced over the blocks)
         found = (_cost_winograd4(N, K, C, H, W, Ho, Wo, itemsize, mach) if op == "input_grad"
