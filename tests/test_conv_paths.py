@@ -543,9 +543,8 @@ def test_channel_major_units_match_oracles(dtype, data):
 def test_one_channel_channels_last_forward_on_the_channel_major_units(dtype, data):
     # a one-channel channels-last input is the channels-first one byte for byte: the
     # channel-major units take it as it is and write the channels-last output by the
-    # transposed GEMM; forced and by the model's own pick (a course-notes first layer),
-    # at any stride, dilation, padding and unit height, against the float64 oracle, the
-    # same bits at one and two threads
+    # transposed GEMM; forced, at any stride, dilation and padding, against the float64
+    # oracle, the same bits at one and two threads (the model's own pick: the next test)
     from numbaconv.core import conv as core_conv
     from numbaconv.cpu.blas import kernel_gemm
 

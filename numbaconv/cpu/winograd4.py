@@ -192,6 +192,18 @@ def _input_tiles(xp, V, R, nty, ntx):
 
 
 @njit(inline="always")
+def _transformed_input(x, n0, n1, lh, lw, nty, ntx, R, cl):
+    """``V`` ``(36, T, C)`` of images ``n0 <= n < n1``: their padded copy
+    (:func:`_pad_block`) and input transform (:func:`_input_tiles`, ``R`` its scratch)."""
+    C = R.shape[2]
+    xp = np.empty((n1 - n0, 4 * nty + 2, 4 * ntx + 2, C), R.dtype)
+    _pad_block(x, xp, n0, n1, lh, lw, cl)
+    V = np.empty((36, (n1 - n0) * nty * ntx, C), R.dtype)
+    _input_tiles(xp, V, R, nty, ntx)
+    return V
+
+
+@njit(inline="always")
 def _output_tiles(M, S, Z, out, bias, n0, nimg, nty, ntx, cl):
     """``A^T M A`` + bias for every tile into ``out``; the number of non-finite outputs.
 
@@ -270,11 +282,7 @@ def _block(gemm, x, U, out, bias, lh, lw, nty, ntx, n0, n1, cl):
     transform; the number of non-finite outputs."""
     C, K = (x.shape[4], out.shape[4]) if cl else (x.shape[1], out.shape[1])
     T = (n1 - n0) * nty * ntx
-    xp = np.empty((n1 - n0, 4 * nty + 2, 4 * ntx + 2, C), out.dtype)
-    _pad_block(x, xp, n0, n1, lh, lw, cl)
-    V = np.empty((36, T, C), out.dtype)
-    R = np.empty((6, 6, C), out.dtype)
-    _input_tiles(xp, V, R, nty, ntx)
+    V = _transformed_input(x, n0, n1, lh, lw, nty, ntx, np.empty((6, 6, C), out.dtype), cl)
     M = np.empty((36, T, K), out.dtype)
     for e in range(36):
         gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, T, K, C, 1.0, V[e], C, U[e], K, 0.0,
@@ -391,10 +399,7 @@ def _weight_grad_run(gemm, x, g, dU, lh, lw, nty, ntx, nb, b0, b1, cl):
         n0 = b * nb
         n1 = min(N, n0 + nb)
         T = (n1 - n0) * nty * ntx
-        xp = np.empty((n1 - n0, 4 * nty + 2, 4 * ntx + 2, C), dU.dtype)
-        _pad_block(x, xp, n0, n1, lh, lw, cl)
-        V = np.empty((36, T, C), dU.dtype)
-        _input_tiles(xp, V, R, nty, ntx)
+        V = _transformed_input(x, n0, n1, lh, lw, nty, ntx, R, cl)
         Gt = np.empty((36, T, K), dU.dtype)
         _grad_tiles(g, Gt, Z, Q, n0, n1 - n0, nty, ntx, cl)
         beta = 0.0 if b == b0 else 1.0
