@@ -25,7 +25,8 @@ from numbaconv.cpu import conv_plan, threads
 
 #: (strategy, variant of the Winograd input gradient); gemm_nchw has no input gradient (the
 #: plan falls back to the model's choice there)
-FORCINGS = [("legacy", None), ("gemm_nhwc", None), ("gemm_nchw", None), ("gemm_taps", None),
+FORCINGS = [("legacy", None), ("gemm_nhwc", None), ("gemm_nchw", "narrow"), ("gemm_nchw", "wide"),
+            ("gemm_taps", None),
             ("winograd_nhwc", "adjoint"), ("winograd_nhwc", "flipped"), ("winograd4", None)]
 #: the strategies that run channels-last arrays in place
 CL_FORCINGS = [("gemm_nhwc", None), ("winograd_nhwc", "adjoint"), ("winograd_nhwc", "flipped"),
@@ -139,7 +140,7 @@ def test_forced_strategy_matches_oracles(strategy, variant, data):
     with conv_plan.forced(strategy, variant):
         for op in PASSES.get(strategy, ALL_PASSES):
             assert _plan_of(op, x, w, stride, pads, dil).strategy == strategy
-        if variant is not None:
+        if strategy == "winograd_nhwc":
             assert _plan_of("input_grad", x, w, stride, pads, dil).variant == variant
         y = nc.conv2d(x, w, b, **kw)
         g = np.random.default_rng(1).standard_normal(y.shape)
@@ -537,10 +538,11 @@ def test_channel_major_units_match_oracles(dtype, data):
         np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("variant", ["narrow", "wide"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @settings(max_examples=15)
 @given(data=st.data())
-def test_one_channel_channels_last_forward_on_the_channel_major_units(dtype, data):
+def test_one_channel_channels_last_forward_on_the_channel_major_units(dtype, variant, data):
     # a one-channel channels-last input is the channels-first one byte for byte: the
     # channel-major units take it as it is and write the channels-last output by the
     # transposed GEMM; forced, at any stride, dilation and padding, against the float64
@@ -557,7 +559,7 @@ def test_one_channel_channels_last_forward_on_the_channel_major_units(dtype, dat
     kw = dict(_kw(stride, pads, dil), data_format="channels_last")
     spec = core_conv.conv_spec("forward", 2, xl.shape, w.shape, stride, pads, dil, 1, "zeros",
                                0, "channels_last")
-    with conv_plan.forced("gemm_nchw"):
+    with conv_plan.forced("gemm_nchw", variant):
         p = conv_plan.route("forward", spec.geometry, xl.dtype)
         assert p is not None and p.strategy == "gemm_nchw" and p.channels_last
         y1, y2 = _at_one_and_two_threads(lambda: nc.conv2d(xl, w, b, **kw))
@@ -566,6 +568,49 @@ def test_one_channel_channels_last_forward_on_the_channel_major_units(dtype, dat
                        None if b is None else b.astype(np.float64), stride, pads, dil)
     tol = 1e-10 if dtype == np.float64 else 3e-5 * max(1.0, np.abs(want).max())
     np.testing.assert_allclose(y1.transpose(0, 3, 1, 2), want, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@settings(max_examples=20)
+@given(data=st.data())
+def test_wide_units_on_unpadded_layers(dtype, data_format, data):
+    # an unpadded stride-1 layer's channel-major units copy whole input rows and run the GEMM
+    # over the columns between the output rows too (skipped when they are written out):
+    # forced on every such layer (dilated, one-row and one-column maps and kernels, any
+    # batch, filters in two units), against the float64 oracle, the same bits at one and
+    # two threads; channels-last where the input has one channel (its one layout)
+    from numbaconv.cpu.blas import kernel_gemm
+
+    if kernel_gemm(np.dtype(dtype)) is None:
+        pytest.skip("numpy's CBLAS is not callable from compiled kernels here")
+    last = data_format == "channels_last"
+    n = data.draw(st.integers(1, 3))
+    c = 1 if last else data.draw(st.integers(1, 5))
+    k = data.draw(st.integers(1, 19))
+    kh, kw = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+    dil = (data.draw(st.integers(1, 2)), data.draw(st.integers(1, 2)))
+    h = data.draw(st.integers((kh - 1) * dil[0] + 1, 9))
+    wd = data.draw(st.integers((kw - 1) * dil[1] + 1, 9))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    x = rng.standard_normal((n, c, h, wd))
+    w = rng.standard_normal((k, c, kh, kw))
+    b = rng.standard_normal(k) if data.draw(st.booleans()) else None
+    pads = ((0, 0), (0, 0))
+    xd, wd_, bd = x.astype(dtype), w.astype(dtype), None if b is None else b.astype(dtype)
+    xin = np.ascontiguousarray(xd.transpose(0, 2, 3, 1)) if last else xd
+    with conv_plan.forced("gemm_nchw", "wide"):
+        if not last:
+            p = _plan_of("forward", xd, wd_, (1, 1), pads, dil)
+            assert p.strategy == "gemm_nchw" and p.variant == "wide" and p.kb == -(-k // 2)
+        y1, y2 = _at_one_and_two_threads(
+            lambda: nc.conv2d(xin, wd_, bd, dilation=dil, data_format=data_format))
+    np.testing.assert_array_equal(y1, y2)
+    if last:
+        y1 = y1.transpose(0, 3, 1, 2)
+    want = ref_forward(x, w, b, (1, 1), pads, dil)
+    tol = 1e-10 if dtype == np.float64 else 3e-5 * max(1.0, np.abs(want).max())
+    np.testing.assert_allclose(y1, want, rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("n, pad", [(64, 0), (100, 1)])

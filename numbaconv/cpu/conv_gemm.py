@@ -1170,30 +1170,96 @@ def _phases(x, sw: int):
     return x, W, 0
 
 
+@njit(cache=True, nogil=True)
+def _wide_unit(gemm, xs, wf, bias, of, n, oh0, oh1, k0, k1, kh, kw, dh, dw, Ho, Wo, last):
+    """One unit of :func:`_forward_units` for an unpadded stride-1 layer, computed on whole
+    input rows: patch row ``r = (c, th, tw)`` of output rows ``[oh0, oh1)`` is then the
+    input's run from ``(c, oh0 + th*dh, tw*dw)``, ``(rows - 1) * W + Wo`` elements in one
+    copy (an im2col of small maps is otherwise a loop start per output row and tap: three
+    quarters of (1, 64, 5, 5) -> 128's time); the GEMM's columns between the output rows
+    are the wrapped-around ones the compaction into ``of`` (plus the bias) skips."""
+    C, H, Wx = xs.shape[1], xs.shape[3], xs.shape[4]
+    R = C * kh * kw
+    K = wf.size // R
+    kb = k1 - k0
+    rows = oh1 - oh0
+    m2 = (rows - 1) * Wx + Wo
+    xf = xs.reshape(-1)
+    cols = np.empty(R * m2, dtype=of.dtype)
+    for r in range(R):
+        tw = r % kw
+        th = (r // kw) % kh
+        c = r // (kw * kh)
+        src = _U(((n * C + c) * H + oh0 + th * dh) * Wx + tw * dw)
+        dst = _U(r * m2)
+        for j in range(m2):
+            cols[dst + _U(j)] = xf[src + _U(j)]
+    tmp = np.empty(kb * m2, dtype=of.dtype)
+    P = Ho * Wo
+    if last:  # (m2, kb) rows, then each output row's Wo of them into (N, P, K)
+        gemm_at(gemm, ROW_MAJOR, TRANS, TRANS, m2, kb, R, 1.0, cols, m2, wf[k0 * R:], R, 0.0,
+                tmp, kb)
+        for i in range(rows):
+            for ow in range(Wo):
+                o = _U((n * P + (oh0 + i) * Wo + ow) * K + k0)
+                t = _U((i * Wx + ow) * kb)
+                if bias.size:
+                    for k in range(kb):
+                        of[o + _U(k)] = tmp[t + _U(k)] + bias[k0 + k]
+                else:
+                    for k in range(kb):
+                        of[o + _U(k)] = tmp[t + _U(k)]
+        return
+    gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, kb, m2, R, 1.0, wf[k0 * R:], R, cols, m2, 0.0,
+            tmp, m2)
+    for k in range(kb):
+        for i in range(rows):
+            o = _U((n * K + k0 + k) * P + (oh0 + i) * Wo)
+            t = _U(k * m2 + i * Wx)
+            if bias.size:
+                b = bias[k0 + k]
+                for ow in range(Wo):
+                    of[o + _U(ow)] = tmp[t + _U(ow)] + b
+            else:
+                for ow in range(Wo):
+                    of[o + _U(ow)] = tmp[t + _U(ow)]
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def _forward_units(gemm, im2col, xs, W, Wq, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
-                   rb, last):
-    """``out = conv(x, w) + bias`` (2-D) in units of ``rb`` output rows of one image, all on
-    Numba's threads: each unit's channel-major im2col ``(R, m)`` in a buffer of its own, its
-    block of ``of`` (flat ``(N, K, P)``) set to the biases, and one GEMM ``W @ cols`` (the
-    filters where they are, ``(K, R)``: nothing packed) adding into it. The units follow the
-    shapes only, and each is one GEMM of the same operands whichever thread runs it, so
-    the bits are the same at any thread count. ``xs, W, Wq``: the input as :func:`_phases`
-    gives it; ``im2col``: :func:`_im2col_blocks` as a :class:`numbaconv.cpu.native.Native`
-    (compiled once, not again into each caller). ``last``: ``of`` is the channels-last
-    output (flat ``(N, P, K)``), and each unit's GEMM is ``cols.T @ W.T`` (BLAS reads both
-    transposed where they are) into its ``(m, K)`` rows."""
+                   rb, kb, wide, last):
+    """``out = conv(x, w) + bias`` (2-D) in units of ``rb`` output rows of one image and
+    ``kb`` filters, all on Numba's threads: each unit's channel-major im2col ``(R, m)`` in a
+    buffer of its own, its block of ``of`` (flat ``(N, K, P)``) set to the biases, and one
+    GEMM ``W[k0:k1] @ cols`` (the filters where they are, ``(K, R)``: nothing packed) adding
+    into it. The units follow the shapes only, and each is one GEMM of the same operands
+    whichever thread runs it, so the bits are the same at any thread count. ``xs, W, Wq``:
+    the input as :func:`_phases` gives it; ``im2col``: :func:`_im2col_blocks` as a
+    :class:`numbaconv.cpu.native.Native` (compiled once, not again into each caller).
+    ``last``: ``of`` is the channels-last output (flat ``(N, P, K)``), and each unit's GEMM
+    is ``cols.T @ W[k0:k1].T`` (BLAS reads both transposed where they are) into its
+    ``(m, kb)`` block. (Units of filters let one image's small map use every core where
+    rows alone would leave each GEMM a few columns: (1, 64, 5, 5) -> 128.) ``wide``: an
+    unpadded stride-1 layer's units by :func:`_wide_unit`."""
     N, K = xs.shape[0], w.shape[0]
     R = w.shape[1] * kh * kw
     P = Ho * Wo
     per = -(-Ho // rb)
+    kparts = -(-K // kb)
     wf = w.reshape(-1)
     beta = 1.0 if bias.size else 0.0
-    for u in prange(N * per):
-        n = u // per
-        oh0 = (u % per) * rb
+    for u in prange(N * per * kparts):
+        k0 = (u % kparts) * kb
+        k1 = min(K, k0 + kb)
+        r = u // kparts
+        n = r // per
+        oh0 = (r % per) * rb
         oh1 = min(Ho, oh0 + rb)
         m = (oh1 - oh0) * Wo
+        if wide:
+            _wide_unit(gemm, xs, wf, bias, of, n, oh0, oh1, k0, k1, kh, kw, dh, dw, Ho, Wo,
+                       last)
+            continue
         cols = np.empty(R * m, dtype=of.dtype)
         call(im2col, xs, cols, n, n + 1, oh0, oh1, _I0, m, kh, kw, sh, sw, lh, lw, dh, dw, Wo,
              _B0, W, Wq)
@@ -1201,19 +1267,19 @@ def _forward_units(gemm, im2col, xs, W, Wq, w, bias, of, kh, kw, sh, sw, lh, lw,
             base = (n * P + oh0 * Wo) * K
             if bias.size:
                 for j in range(m):
-                    for k in range(K):
+                    for k in range(k0, k1):
                         of[_U(base + j * K + k)] = bias[k]
-            gemm_at(gemm, ROW_MAJOR, TRANS, TRANS, m, K, R, 1.0, cols, m, wf, R, beta,
-                    of[base:], K)
+            gemm_at(gemm, ROW_MAJOR, TRANS, TRANS, m, k1 - k0, R, 1.0, cols, m, wf[k0 * R:], R,
+                    beta, of[base + k0:], K)
             continue
         base = (n * K) * P + oh0 * Wo
         if bias.size:
-            for k in range(K):
+            for k in range(k0, k1):
                 b = bias[k]
                 for j in range(m):
                     of[_U(base + k * P + j)] = b
-        gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, K, m, R, 1.0, wf, R, cols, m, beta,
-                of[base:], P)
+        gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, k1 - k0, m, R, 1.0, wf[k0 * R:], R, cols, m,
+                beta, of[base + k0 * P:], P)
 
 
 _IM2COL: dict = {}
@@ -1234,7 +1300,7 @@ def _im2col_native(xs):
 
 
 def forward_nchw(x, w, bias, out, stride, lo, dilation, nb: int, rb: int,
-                 channels_last: bool = False) -> None:
+                 channels_last: bool = False, kb: int = 0, wide: bool = False) -> None:
     """``out = conv(x, w) + bias`` (2-D): per block, channel-major im2col and each image's
     GEMM ``[W | b] @ cols`` written into ``out`` (blocks of ``nb`` images, or of ``rb``
     output rows of one image); with numpy's CBLAS callable from compiled code, the whole
@@ -1259,7 +1325,8 @@ def forward_nchw(x, w, bias, out, stride, lo, dilation, nb: int, rb: int,
         with one_blas_thread():
             _forward_units(gemm, _im2col_native(xs), xs, W, Wq, w, b, out.reshape(-1), kh, kw,
                            stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Ho,
-                           Wo, max(1, min(rb or Ho, Ho)), channels_last)
+                           Wo, max(1, min(rb or Ho, Ho)), max(1, min(kb or K, K)), wide,
+                           channels_last)
         return
     if channels_last:
         raise ValueError("the channels-last channel-major GEMM needs numpy's CBLAS")

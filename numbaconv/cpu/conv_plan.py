@@ -194,6 +194,7 @@ class Plan:
     variant: str = ""
     costs: tuple = ()
     channels_last: bool = False
+    kb: int = 0
 
 
 # ----------------------------------------------------------------------------- the cost model
@@ -305,6 +306,12 @@ def _cost_gemm_nhwc(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, itemsize,
         if N == 1 and rows == 1 and threads.few_positions(P, K):  # channel-major rows
             parts = threads.gemm_parts(P, R + 1, K)
             work = _few_positions_work(P, R, K, gemm, itemsize, lanes)
+            if P <= threads.DOT_POSITIONS:
+                # measured: ~0.33 cycles a multiply-add on one position, ~0.57 on nine
+                # ((1, 256, 3, 3) -> 256 33 us, (1, 128, 3, 3) -> 128 18, (1, 64, 5, 5)
+                # -> 128 31-70, where the channel-major GEMM's wide units ran 44, 21 and
+                # 27-30; Zen 4, two threads)
+                work = max(work, (0.3 + 0.03 * P) * K * R * P)
             return P * R * 3.0 + work / min(mach.cores, parts) + _overhead(1), (nb, rb, 1)
         if N == 1 and rows == 1:  # the one-image kernel: everything in parts on the cores
             parts = threads.gemm_parts(P, R + 1, K)
@@ -349,61 +356,89 @@ def _cost_gemm_nhwc(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, itemsize,
 _C_PASS = 1.0
 
 
-def _cost_nchw_units(op, N, C, K, kh, kw, H, W, Ho, Wo, sw, itemsize, mach):
-    """Estimated cycles, and (nb, rb, items), of the channel-major forward or weight gradient
-    as one compiled kernel (:func:`numbaconv.cpu.conv_gemm._forward_units`,
+def _cost_nchw_units(op, N, C, K, kh, kw, H, W, Ho, Wo, sw, itemsize, mach, valid=False):
+    """Estimated cycles, and (nb, rb, items, kb, wide), of the channel-major forward or weight
+    gradient as one compiled kernel (:func:`numbaconv.cpu.conv_gemm._forward_units`,
     :func:`~numbaconv.cpu.conv_gemm._weight_grad_units`): units of ``rb`` output rows of
     one image, each an im2col within half the L2 and a GEMM of the filters (or of the
     gradient) as they are. One image's forward is cut into units for the cores
     (:func:`_cost_one_image_units`; (1, 32, 13, 13) -> 64 at two threads on Zen 3: two
     units 115 us, one 173); a batch keeps whole images where they fit. The weight gradient
-    sums its units in one fixed run a core (``items``)."""
+    sums its units in one fixed run a core (``items``). ``valid``: an unpadded stride-1
+    layer, whose forward units may copy whole input rows (``wide``:
+    :func:`~numbaconv.cpu.conv_gemm._wide_unit`)."""
     P = Ho * Wo
     R = C * kh * kw
     fit = max(1, (mach.l2 // 2) // max(1, R * itemsize * Wo))
     if N == 1 and op == "forward":
-        return _cost_one_image_units(C, K, kh, kw, H, W, Ho, Wo, sw, itemsize, mach, fit)
+        return _cost_one_image_units(C, K, kh, kw, H, W, Ho, Wo, sw, itemsize, mach, fit, valid)
     rb = max(1, min(Ho, fit))
     units = N * -(-Ho // rb)
     copy = N * R * P * (0.3 + 12.0 / Wo) + (N * C * H * W * 1.0 if sw > 1 else 0.0)
+    wide = False
     if op == "forward":
         gemm = units * _gemm(K, rb * Wo, R, mach.gemm_lanes, itemsize) + N * K * P * 0.5
+        if valid:
+            wcopy, wgemm = _wide_unit_cost(R, K, rb, W, Wo, itemsize, mach)
+            if units * (wcopy + wgemm) + N * K * P * 0.5 < copy + gemm:
+                copy, gemm, wide = units * wcopy, units * wgemm + N * K * P * 0.5, True
         items = units
     else:
         gemm = units * _gemm(K, R, rb * Wo, mach.gemm_lanes, itemsize)
         items = min(mach.cores, units)
         gemm += items * K * R * 1.0
     share = min(mach.cores, units) if N == 1 else 1
-    return (copy + gemm) / share + _overhead(1), (1, rb, items)
+    return (copy + gemm) / share + _overhead(1), (1, rb, items, K, wide)
 
 
-def _cost_one_image_units(C, K, kh, kw, H, W, Ho, Wo, sw, itemsize, mach, fit):
+def _wide_unit_cost(R, kb, rows, W, Wo, itemsize, mach):
+    """(copy, GEMM) cycles of one wide unit: one run of ``(rows - 1) * W + Wo`` a patch
+    row, a GEMM over as many columns. (A run's start is a few cycles in its plain loop,
+    where the general im2col's, with its padding and phase cases, costs ~30: (1, 128, 3, 3)
+    -> 128, 1152 runs of one element a unit, 22 against 35 us, Zen 4.)"""
+    m2 = (rows - 1) * W + Wo
+    return R * (m2 * 0.3 + 4.0), _gemm(kb, m2, R, mach.gemm_lanes, itemsize)
+
+
+def _cost_one_image_units(C, K, kh, kw, H, W, Ho, Wo, sw, itemsize, mach, fit, valid=False):
     """:func:`_cost_nchw_units` for one image's forward pass: the units of ``rb`` output rows
-    go to the cores in turn, so the pass takes ``ceil(units / cores)`` units' time; of the
-    distinct splits (``rb = ceil(Ho / u)`` for ``u`` units, within ``fit`` rows) the one of
-    least such time, the fewer units on a tie. Three units of (1, 64, 14, 14) -> 64 on two
-    cores (``rb = 5``, by the earlier rule of two units a core of >= 64 columns) ran in
-    180 us where two of 7 rows ran in 122 (Zen 4); (1, 64, 5, 5) -> 128, two units of
-    2 + 1 rows 28 us, one 41."""
+    (and ``kb`` filters) go to the cores in turn, so the pass takes ``ceil(units / cores)``
+    units' time; of the distinct splits (``rb = ceil(Ho / u)`` for ``u`` units, within
+    ``fit`` rows; all the filters, or halves or quarters of them) the one of least such
+    time, the fewer units on a tie. Three units of (1, 64, 14, 14) -> 64 on two cores
+    (``rb = 5``, by the earlier rule of two units a core of >= 64 columns) ran in 180 us
+    where two of 7 rows ran in 122 (Zen 4); (1, 64, 5, 5) -> 128, two units of 2 + 1 rows
+    28 us, one 41. Units of filters serve the maps of a few rows: (1, 128, 3, 3) -> 128,
+    wide, two units of 64 filters 19 us, one unit 23 (Zen 4)."""
     R = C * kh * kw
-    best = (math.inf, Ho)
+    best = (math.inf, Ho, K, False)
+    splits = sorted({K, -(-K // 2), -(-K // 4)}, reverse=True) if K >= 16 else [K]
     for u in range(1, Ho + 1):
         rb = -(-Ho // u)
         if rb > fit or -(-Ho // rb) != u:
             continue
         m = rb * Wo
-        unit = R * m * (0.3 + 12.0 / Wo) + _gemm(K, m, R, mach.gemm_lanes, itemsize) + K * m * 0.5
-        best = min(best, (-(-u // mach.cores) * unit, rb))
-    span, rb = best
+        for kb in splits:
+            units = u * -(-K // kb)
+            copy = R * m * (0.3 + 12.0 / Wo)
+            gemm = _gemm(kb, m, R, mach.gemm_lanes, itemsize)
+            forms = [(copy + gemm, False)]
+            if valid:
+                forms.append((sum(_wide_unit_cost(R, kb, rb, W, Wo, itemsize, mach)), True))
+            for cyc, wide in forms:
+                unit = cyc + kb * m * 0.5
+                best = min(best, (-(-units // mach.cores) * unit, rb, kb, wide),
+                           key=lambda b: b[0])
+    span, rb, kb, wide = best
     if span == math.inf:  # no split within ``fit``: rows one at a time
-        rb = 1
+        rb, kb, wide = 1, K, False
         m = Wo
         span = Ho * (R * m * (0.3 + 12.0 / Wo) + _gemm(K, m, R, mach.gemm_lanes, itemsize))
     strided = C * H * W * 1.0 / mach.cores if sw > 1 else 0.0
-    return span + strided + _overhead(1), (1, rb, -(-Ho // rb))
+    return span + strided + _overhead(1), (1, rb, -(-Ho // rb) * -(-K // kb), kb, wide)
 
 
-def _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach, H=0, W=0):
+def _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach, H=0, W=0, valid=False):
     """Estimated cycles, and (nb, rb, items), of the channel-major batched GEMM strategy
     (forward, weight gradient); the forward, and the weight gradient of patches of >=
     :data:`~numbaconv.cpu.threads.WG_UNITS_MIN_PATCH`, as one compiled kernel where numpy's
@@ -412,7 +447,7 @@ def _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach, H=0, W=0):
     R = C * kh * kw
     if (_compiled_gemm(itemsize) if op == "forward"
             else threads.weight_grad_units(R, _compiled_gemm(itemsize))):
-        return _cost_nchw_units(op, N, C, K, kh, kw, H, W, Ho, Wo, sw, itemsize, mach)
+        return _cost_nchw_units(op, N, C, K, kh, kw, H, W, Ho, Wo, sw, itemsize, mach, valid)
     per_img = (R + 1) * P * itemsize
     half = mach.l2 // 2
     rb = Ho
@@ -438,7 +473,7 @@ def _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach, H=0, W=0):
         gemm = blocks * _gemm(K, R, nb * P, mach.gemm_lanes, itemsize)
         copy += N * K * P * (0.4 if nb > 1 else 0.0)
         items = _items_for(gemm, blocks)
-    return gemm + copy + _overhead(items), (nb, rb, items)
+    return gemm + copy + _overhead(items), (nb, rb, items, K, False)
 
 
 def _tap_pairs(H, W, Ho, Wo, kh, kw, sh, sw, lh, lw, dh, dw):
@@ -698,10 +733,15 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
                                                                _compiled_gemm(itemsize))))
             or (op == "forward" and (C * kh * kw >= 16 or mach.gemm_lanes >= 16
                                      or force == "gemm_nchw"))):
-        cyc, (nb, rb, items) = _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach,
-                                               H, W)
+        valid = (sh == sw == 1 and lh == lw == 0 and Ho == H - (kh - 1) * dh
+                 and Wo == W - (kw - 1) * dw)
+        cyc, (nb, rb, items, kb, wide) = _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw,
+                                                         itemsize, mach, H, W, valid)
         costs["gemm_nchw"] = cyc
-        params["gemm_nchw"] = dict(nb=nb, rb=rb, items=items)
+        if force == "gemm_nchw" and op == "forward" and force_variant in ("wide", "narrow"):
+            kb, wide = -(-K // 2), force_variant == "wide" and valid
+        params["gemm_nchw"] = dict(nb=nb, rb=rb, items=items, kb=kb,
+                                   variant="wide" if wide else "")
     if winograd_nhwc_applies(op, w_shape, stride, lo, dilation, H, W):
         cin, cout = (K, C) if op == "input_grad" else (C, K)
         hw = (H, W) if op == "input_grad" else (Ho, Wo)
@@ -747,6 +787,13 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
         for s in ("gemm_nhwc", "gemm_nchw", "gemm_taps"):
             if s in costs:
                 costs[s] *= min(mach.cores, max(1, params[s]["items"]))
+    if op != "weight_grad" and N > 1 and mach.cores > 1:
+        # a batch's estimates are total work; a strategy whose call has fewer work items
+        # than cores leaves the rest idle ((4, 64, 5, 5) -> 128: the channels-last GEMM's one
+        # block of four images 228 us, one unit an image of the channel-major GEMM 74, Zen 4)
+        for s, kw_ in params.items():
+            if s != "legacy" and kw_.get("items", mach.cores) < mach.cores:
+                costs[s] *= mach.cores / max(1, kw_["items"])
     best = force if force in costs else min(costs, key=costs.__getitem__)
     return Plan(best, costs=tuple(sorted(costs.items())), **params[best])
 
@@ -787,12 +834,14 @@ _FORCED: list = [None, None]
 @contextlib.contextmanager
 def forced(strategy: str | None, variant: str | None = None):
     """Within the block, every call this module plans uses ``strategy`` (and for the Winograd
-    input gradient ``variant``, 'adjoint' or 'flipped') where it applies (tests; not
-    thread-safe)."""
+    input gradient ``variant``, 'adjoint' or 'flipped'; for the channel-major GEMM's forward
+    units 'wide' (where the layer is unpadded, stride 1) or 'narrow', either in units of
+    half the filters) where it applies (tests; not thread-safe)."""
     if strategy is not None and strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
-    if variant not in (None, "adjoint", "flipped"):
-        raise ValueError(f"variant must be 'adjoint' or 'flipped', got {variant!r}")
+    if variant not in (None, "adjoint", "flipped", "wide", "narrow"):
+        raise ValueError("variant must be 'adjoint', 'flipped', 'wide' or 'narrow', got "
+                         f"{variant!r}")
     saved = list(_FORCED)
     _FORCED[:] = [strategy, variant]
     try:
@@ -949,7 +998,8 @@ def run_forward(p: Plan, x, w, bias, out, stride, lo, dilation) -> None:
             machine().cores)
     elif p.strategy == "gemm_nchw":
         run = _gemm_module().forward_nchw
-        run(x, w, bias, out, stride, lo, dilation, p.nb, p.rb, p.channels_last)
+        run(x, w, bias, out, stride, lo, dilation, p.nb, p.rb, p.channels_last, p.kb,
+            p.variant == "wide")
     elif p.strategy == "gemm_taps":
         run = _gemm_module().forward_taps
         run(x, w, bias, out, stride, lo, dilation, p.nb)
