@@ -10,7 +10,9 @@ each run adds to the cache folder, and a warm run that adds any is a cache miss.
 Rows (``python -m numbaconv bench --startup``):
 
 - ``python``, ``python + import numpy``: the floor every process pays;
-- ``import numbaconv``: the import alone (it compiles nothing);
+- ``import numbaconv``: the import alone (it compiles nothing, and leaves numba unloaded);
+- ``import numba``: numba's own import, which the first call pays (0.16-0.2 s of a warm
+  first call's 0.22-0.26 s on the 2-core development machines);
 - ``first <family>``: one representative call per public family (:data:`FIRST_CALLS`),
   each cold in its own empty cache;
 - ``whole API``: every call of :data:`FIRST_CALLS` in one process (what a program that
@@ -154,6 +156,12 @@ def measure(families=None, whole_api: bool = True, progress=None) -> dict[str, d
                                                  "files_warm": warm["files"]}
         rows["python + import numbaconv (process wall)"] = {"cold": cold["wall"],
                                                             "warm": warm["wall"]}
+        # numba itself loads on the first call (``import numbaconv`` leaves it out, so a
+        # program that only imports pays nothing): its share of every first call below
+        numba = _child("import numba", cache, True)
+        rows["import numba (in process, paid by the first call)"] = {
+            "cold": numba["call"], "warm": numba["call"], "cpu_cold": numba["cpu"],
+            "cpu_warm": numba["cpu"]}
         for row, code in todo.items():
             say(row)
             cache = tempfile.mkdtemp(dir=root)  # a fresh, empty cache per cold run
