@@ -30,6 +30,7 @@ from numba import njit
 
 import numbaconv as nc
 from numbaconv import grad
+from numbaconv.cpu.blas import two_matmuls
 from numbaconv.cpu.threads import num_threads, one_blas_thread, run_items
 
 #: an array on a :class:`Device`: NumPy's, or a numba device array (untyped). numbaconv's
@@ -86,8 +87,9 @@ def _matmul(a, b):
             return a @ b
     out = np.empty((m, n), np.result_type(a, b))
     half = n // 2
-    run_items(lambda c: np.matmul(a, b[:, c[0]:c[1]], out=out[:, c[0]:c[1]]),
-              [(0, half), (half, n)])
+    if not two_matmuls(a, b[:, :half], out[:, :half], a, b[:, half:], out[:, half:]):
+        run_items(lambda c: np.matmul(a, b[:, c[0]:c[1]], out=out[:, c[0]:c[1]]),
+                  [(0, half), (half, n)])
     return out
 
 
@@ -99,6 +101,11 @@ def _matmul_pair(a1, b1, a2, b2):
     big = min(a1.shape[0] * a1.shape[1] * b1.shape[1], a2.shape[0] * a2.shape[1] * b2.shape[1])
     if big < _SPLIT_FROM or num_threads() < 2:
         return _matmul(a1, b1), _matmul(a2, b2)
+    dtype = np.result_type(a1, b1)
+    out1 = np.empty((a1.shape[0], b1.shape[1]), dtype)
+    out2 = np.empty((a2.shape[0], b2.shape[1]), dtype)
+    if two_matmuls(a1, b1, out1, a2, b2, out2):  # (on Numba's own workers)
+        return out1, out2
     res: list = [None, None]
 
     def work(i):
