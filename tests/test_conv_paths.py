@@ -613,6 +613,35 @@ def test_wide_units_on_unpadded_layers(dtype, data_format, data):
     np.testing.assert_allclose(y1, want, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("variant", ["narrow", "wide"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n, c, k, hw, khw", [(1, 300, 37, (1, 1), (1, 1)),   # a dense layer
+                                              (2, 20, 9, (3, 2), (3, 2)),     # one position
+                                              (1, 1, 5, (1, 1), (1, 1))])
+def test_one_position_units_run_a_gemv(n, c, k, hw, khw, dtype, variant):
+    # a channel-major unit of one output column calls BLAS's GEMV (its GEMM of one column
+    # packs the filters first): against numpy's product, biased and not, at one and two
+    # threads the same bits
+    from numbaconv.cpu.blas import kernel_gemv
+
+    if kernel_gemv(np.dtype(dtype)) is None:
+        pytest.skip("numpy's CBLAS is not callable from compiled kernels here")
+    rng = np.random.default_rng(k)
+    x = rng.standard_normal((n, c, *hw)).astype(dtype)
+    w = rng.standard_normal((k, c, *khw)).astype(dtype)
+    for b in (None, rng.standard_normal(k).astype(dtype)):
+        with conv_plan.forced("gemm_nchw", variant):
+            p = _plan_of("forward", x, w, (1, 1), ((0, 0), (0, 0)), (1, 1))
+            assert p.strategy == "gemm_nchw"
+            y1, y2 = _at_one_and_two_threads(lambda b=b: nc.conv2d(x, w, b))
+        np.testing.assert_array_equal(y1, y2)
+        want = np.einsum("nchw,kchw->nk", x.astype(np.float64), w.astype(np.float64))
+        if b is not None:
+            want += b
+        tol = 1e-12 if dtype == np.float64 else 1e-4
+        np.testing.assert_allclose(y1.reshape(n, k), want, rtol=tol, atol=tol)
+
+
 @pytest.mark.parametrize("n, pad", [(64, 0), (100, 1)])
 def test_one_channel_channels_last_forward_follows_the_channels_first_pick(n, pad):
     # the course notes' first layers: where the model runs the channels-first call on the

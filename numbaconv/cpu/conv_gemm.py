@@ -54,7 +54,7 @@ import numpy as np
 from numba import prange
 
 from . import threads
-from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_at, kernel_gemm
+from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_at, gemv_at, kernel_gemm, kernel_gemv
 from .jit import B0 as _B0
 from .jit import I0 as _I0
 from .jit import I1 as _I1
@@ -1171,7 +1171,7 @@ def _phases(x, sw: int):
 
 
 @njit(cache=True, nogil=True)
-def _wide_unit(gemm, xs, wf, bias, of, n, oh0, oh1, k0, k1, kh, kw, dh, dw, Ho, Wo, last):
+def _wide_unit(gemm, gemv, xs, wf, bias, of, n, oh0, oh1, k0, k1, kh, kw, dh, dw, Ho, Wo, last):
     """One unit of :func:`_forward_units` for an unpadded stride-1 layer, computed on whole
     input rows: patch row ``r = (c, th, tw)`` of output rows ``[oh0, oh1)`` is then the
     input's run from ``(c, oh0 + th*dh, tw*dw)``, ``(rows - 1) * W + Wo`` elements in one
@@ -1186,19 +1186,26 @@ def _wide_unit(gemm, xs, wf, bias, of, n, oh0, oh1, k0, k1, kh, kw, dh, dw, Ho, 
     m2 = (rows - 1) * Wx + Wo
     xf = xs.reshape(-1)
     cols = np.empty(R * m2, dtype=of.dtype)
-    for r in range(R):
-        tw = r % kw
-        th = (r // kw) % kh
-        c = r // (kw * kh)
-        src = _U(((n * C + c) * H + oh0 + th * dh) * Wx + tw * dw)
-        dst = _U(r * m2)
-        for j in range(m2):
-            cols[dst + _U(j)] = xf[src + _U(j)]
+    dst = _U(0)
+    for c in range(C):  # (nested, not one loop over r: its divisions cost more than a run)
+        for th in range(kh):
+            row = ((n * C + c) * H + oh0 + th * dh) * Wx
+            for tw in range(kw):
+                src = _U(row + tw * dw)
+                for j in range(m2):
+                    cols[dst + _U(j)] = xf[src + _U(j)]
+                dst += _U(m2)
     tmp = np.empty(kb * m2, dtype=of.dtype)
     P = Ho * Wo
-    if last:  # (m2, kb) rows, then each output row's Wo of them into (N, P, K)
+    if m2 == 1 and gemv != 0:  # one column (either layout): a GEMV
+        gemv_at(gemv, ROW_MAJOR, NO_TRANS, kb, R, 1.0, wf[k0 * R:], R, cols, 1, 0.0, tmp, 1)
+    elif last:  # (m2, kb) rows
         gemm_at(gemm, ROW_MAJOR, TRANS, TRANS, m2, kb, R, 1.0, cols, m2, wf[k0 * R:], R, 0.0,
                 tmp, kb)
+    else:
+        gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, kb, m2, R, 1.0, wf[k0 * R:], R, cols, m2,
+                0.0, tmp, m2)
+    if last:  # each output row's Wo of the (m2, kb) rows into (N, P, K)
         for i in range(rows):
             for ow in range(Wo):
                 o = _U((n * P + (oh0 + i) * Wo + ow) * K + k0)
@@ -1210,8 +1217,6 @@ def _wide_unit(gemm, xs, wf, bias, of, n, oh0, oh1, k0, k1, kh, kw, dh, dw, Ho, 
                     for k in range(kb):
                         of[o + _U(k)] = tmp[t + _U(k)]
         return
-    gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, kb, m2, R, 1.0, wf[k0 * R:], R, cols, m2, 0.0,
-            tmp, m2)
     for k in range(kb):
         for i in range(rows):
             o = _U((n * K + k0 + k) * P + (oh0 + i) * Wo)
@@ -1226,8 +1231,8 @@ def _wide_unit(gemm, xs, wf, bias, of, n, oh0, oh1, k0, k1, kh, kw, dh, dw, Ho, 
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _forward_units(gemm, im2col, xs, W, Wq, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
-                   rb, kb, wide, last):
+def _forward_units(gemm, gemv, im2col, xs, W, Wq, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw,
+                   Ho, Wo, rb, kb, wide, last):
     """``out = conv(x, w) + bias`` (2-D) in units of ``rb`` output rows of one image and
     ``kb`` filters, all on Numba's threads: each unit's channel-major im2col ``(R, m)`` in a
     buffer of its own, its block of ``of`` (flat ``(N, K, P)``) set to the biases, and one
@@ -1257,8 +1262,8 @@ def _forward_units(gemm, im2col, xs, W, Wq, w, bias, of, kh, kw, sh, sw, lh, lw,
         oh1 = min(Ho, oh0 + rb)
         m = (oh1 - oh0) * Wo
         if wide:
-            _wide_unit(gemm, xs, wf, bias, of, n, oh0, oh1, k0, k1, kh, kw, dh, dw, Ho, Wo,
-                       last)
+            _wide_unit(gemm, gemv, xs, wf, bias, of, n, oh0, oh1, k0, k1, kh, kw, dh, dw, Ho,
+                       Wo, last)
             continue
         cols = np.empty(R * m, dtype=of.dtype)
         call(im2col, xs, cols, n, n + 1, oh0, oh1, _I0, m, kh, kw, sh, sw, lh, lw, dh, dw, Wo,
@@ -1269,8 +1274,12 @@ def _forward_units(gemm, im2col, xs, W, Wq, w, bias, of, kh, kw, sh, sw, lh, lw,
                 for j in range(m):
                     for k in range(k0, k1):
                         of[_U(base + j * K + k)] = bias[k]
-            gemm_at(gemm, ROW_MAJOR, TRANS, TRANS, m, k1 - k0, R, 1.0, cols, m, wf[k0 * R:], R,
-                    beta, of[base + k0:], K)
+            if m == 1 and gemv != 0:
+                gemv_at(gemv, ROW_MAJOR, NO_TRANS, k1 - k0, R, 1.0, wf[k0 * R:], R, cols, 1,
+                        beta, of[base + k0:], 1)
+            else:
+                gemm_at(gemm, ROW_MAJOR, TRANS, TRANS, m, k1 - k0, R, 1.0, cols, m, wf[k0 * R:],
+                        R, beta, of[base + k0:], K)
             continue
         base = (n * K) * P + oh0 * Wo
         if bias.size:
@@ -1278,8 +1287,12 @@ def _forward_units(gemm, im2col, xs, W, Wq, w, bias, of, kh, kw, sh, sw, lh, lw,
                 b = bias[k]
                 for j in range(m):
                     of[_U(base + k * P + j)] = b
-        gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, k1 - k0, m, R, 1.0, wf[k0 * R:], R, cols, m,
-                beta, of[base + k0 * P:], P)
+        if m == 1 and gemv != 0:
+            gemv_at(gemv, ROW_MAJOR, NO_TRANS, k1 - k0, R, 1.0, wf[k0 * R:], R, cols, 1, beta,
+                    of[base + k0 * P:], P)
+        else:
+            gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, k1 - k0, m, R, 1.0, wf[k0 * R:], R,
+                    cols, m, beta, of[base + k0 * P:], P)
 
 
 _IM2COL: dict = {}
@@ -1323,9 +1336,11 @@ def forward_nchw(x, w, bias, out, stride, lo, dilation, nb: int, rb: int,
         b = _NO_BIAS[out.dtype.char] if bias is None else bias
         xs, W, Wq = _phases(x, stride[2])
         with one_blas_thread():
-            _forward_units(gemm, _im2col_native(xs), xs, W, Wq, w, b, out.reshape(-1), kh, kw,
-                           stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Ho,
-                           Wo, max(1, min(rb or Ho, Ho)), max(1, min(kb or K, K)), wide,
+            gemv = kernel_gemv(out.dtype)
+            gemv = type(gemm)(0) if gemv is None else gemv
+            _forward_units(gemm, gemv, _im2col_native(xs), xs, W, Wq, w, b, out.reshape(-1), kh,
+                           kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2],
+                           Ho, Wo, max(1, min(rb or Ho, Ho)), max(1, min(kb or K, K)), wide,
                            channels_last)
         return
     if channels_last:
