@@ -27,10 +27,11 @@ from numbaconv.cpu import conv_plan, threads
 #: plan falls back to the model's choice there)
 FORCINGS = [("legacy", None), ("gemm_nhwc", None), ("gemm_nchw", "narrow"), ("gemm_nchw", "wide"),
             ("gemm_taps", None),
-            ("winograd_nhwc", "adjoint"), ("winograd_nhwc", "flipped"), ("winograd4", None)]
+            ("winograd_nhwc", "adjoint"), ("winograd_nhwc", "flipped"), ("winograd4", "adjoint"),
+            ("winograd4", "flipped")]
 #: the strategies that run channels-last arrays in place
 CL_FORCINGS = [("gemm_nhwc", None), ("winograd_nhwc", "adjoint"), ("winograd_nhwc", "flipped"),
-               ("winograd4", None)]
+               ("winograd4", "adjoint"), ("winograd4", "flipped")]
 #: the passes a strategy runs where it is not every pass (forced, the others fall back to
 #: the model's choice)
 PASSES = {"gemm_nchw": ("forward", "weight_grad")}
@@ -140,7 +141,7 @@ def test_forced_strategy_matches_oracles(strategy, variant, data):
     with conv_plan.forced(strategy, variant):
         for op in PASSES.get(strategy, ALL_PASSES):
             assert _plan_of(op, x, w, stride, pads, dil).strategy == strategy
-        if strategy == "winograd_nhwc":
+        if strategy in ("winograd_nhwc", "winograd4"):
             assert _plan_of("input_grad", x, w, stride, pads, dil).variant == variant
         y = nc.conv2d(x, w, b, **kw)
         g = np.random.default_rng(1).standard_normal(y.shape)
@@ -849,6 +850,25 @@ def test_nan_stays_local(strategy, variant, data_format, pad):
         np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
         ok = ~np.isnan(want)
         np.testing.assert_allclose(got[ok], want[ok], rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("variant", ["adjoint", "flipped"])
+@pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
+def test_winograd4_transposed_convolution_with_bias(variant, data_format):
+    # conv_transpose2d is the input gradient plus a bias a channel: both F(4x4) forms add
+    # it, against the float64 oracle
+    rng = np.random.default_rng(9)
+    g = rng.standard_normal((3, 5, 7, 6))
+    w = rng.standard_normal((5, 4, 3, 3))
+    b = rng.standard_normal(4)
+    want = ref_input_grad_s1((3, 4, 7, 6), w, g, ((1, 1), (1, 1))) + b.reshape(-1, 1, 1)
+    last = data_format == "channels_last"
+    gin = np.ascontiguousarray(g.transpose(0, 2, 3, 1)) if last else g
+    with conv_plan.forced("winograd4", variant):
+        got = nc.conv_transpose2d(gin, w, b, padding=1, data_format=data_format)
+    if last:
+        got = got.transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("strategy", ["gemm_nhwc", "gemm_nchw", "gemm_taps", "winograd_nhwc",

@@ -561,7 +561,7 @@ def _cost_winograd_nhwc(op, N, C, K, Ho, Wo, itemsize, mach):
     return inp + gemm + out + fixed + _overhead(nblk), (nb, rb, nblk)
 
 
-def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach, reduce_=False):
+def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach, reduce_=False, adjoint=False):
     """Estimated cycles, and (nb, blocks), of the F(4x4, 3x3) Winograd forward
     (:mod:`numbaconv.cpu.winograd4`), or None where its blocks would be too thin: blocks
     of ``nb`` images, each whole on one core, reading all 36 transformed filter planes
@@ -576,7 +576,11 @@ def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach, reduce_=False):
     channel) and ~45 a (tile, filter) (their loops along the channels are short and
     partly scalar). The total is scaled by :data:`_WINO4_SCALE`. The weight gradient
     (``reduce_``) has the same pieces, its 36 planes of sums read and written by every
-    block ((8, 256, 14, 14) -> 256: 20.4 ms in blocks of two images, F(2x2) 10.8)."""
+    block ((8, 256, 14, 14) -> 256: 20.4 ms in blocks of two images, F(2x2) 10.8). The
+    input gradient as the adjoint (``adjoint``; :func:`numbaconv.cpu.winograd4.input_grad`)
+    has the forward's pieces, the transforms' roles swapped, and keeps a block's planes
+    within half the L2 ((64, 32, 13, 13) -> 64: blocks of 1-4 images 1.33-1.37 ms, of 8
+    1.49; (100, 32, 14, 14) -> 64, 2 images 2.12, 8 2.64)."""
     nty, ntx = -(-Ho // 4), -(-Wo // 4)
     nt = nty * ntx
     fixed = (50.0 * K * C + N * ((4 * nty + 2) * (4 * ntx + 2) + H * W) * C * 1.4
@@ -591,6 +595,8 @@ def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach, reduce_=False):
         planes = 36 * T * (C + K) * itemsize
         if reduce_ and nb > 1 and planes > mach.l2:
             continue  # (32, 64, 28, 28) -> 64: blocks of 1-4 images 5.4-5.6 ms, of 32 17.9
+        if adjoint and nb > 1 and planes > mach.l2 // 2:
+            continue
         # the filter planes again for every block where they leave the L2 (``reduce_``, the
         # weight gradient: sums, read and written back)
         filt = 36 * C * K * itemsize
@@ -778,17 +784,29 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
         # the GEMM: the same results)
         # (the input gradient: the forward pass of the output gradient, flipped kernel; the
         # weight gradient: the same tiles and GEMM sizes, reduced over the blocks)
-        found = (_cost_winograd4(N, K, C, H, W, Ho, Wo, itemsize, mach) if op == "input_grad"
-                 else _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach,
-                                      op == "weight_grad"))
+        variant = ""
+        if op == "input_grad":
+            # the flipped forward pass tiles the H x W input, the adjoint the Ho x Wo output
+            # (fewer tiles where the layer is unpadded: same process, Zen 4, (64, 32, 13, 13)
+            # -> 64 1.33 ms against the flipped 2.25 and F(2x2)'s adjoint 3.05; (64, 64, 5,
+            # 5) -> 128 0.65 against 1.60 and 1.07)
+            flipped = _cost_winograd4(N, K, C, H, W, Ho, Wo, itemsize, mach)
+            found = _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach, adjoint=True)
+            variant = "adjoint"
+            if force_variant == "flipped" or (force_variant != "adjoint" and (
+                    found is None or (flipped is not None and flipped[0] < found[0]))):
+                found, variant = flipped, "flipped"
+        else:
+            found = _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach, op == "weight_grad")
         nb, blocks = found[1] if found is not None else (1, N)
         # a weight gradient's blocks are summed in fixed runs, one a core (at least two)
         items = min(blocks, max(2, mach.cores)) if op == "weight_grad" else blocks
         if found is not None:
             costs["winograd4"] = found[0]
-            params["winograd4"] = dict(nb=nb, items=items)
+            params["winograd4"] = dict(nb=nb, items=items, variant=variant)
         elif force == "winograd4":  # (tests: thin blocks run too, one image a block)
-            costs["winograd4"], params["winograd4"] = 0.0, dict(nb=1, items=items)
+            costs["winograd4"] = 0.0
+            params["winograd4"] = dict(nb=1, items=items, variant=variant or "")
     if op == "weight_grad" and min(K, C * kh * kw) < THIN_GEMM and mach.cores > 1:
         # the GEMM strategies' weight gradient is then a GEMM with fewer than THIN_GEMM
         # rows or columns per block, and such GEMMs do not overlap when work items call
@@ -1046,10 +1064,14 @@ def run_input_grad(p: Plan, g, w, bias, dx, stride, lo, dilation) -> None:
         run = _gemm_module().input_grad_taps
         run(g, w, bias, dx, stride, lo, dilation, p.nb)
     elif p.strategy == "winograd4":
-        # the correlation of g with the flipped, channel-transposed kernel, padded 2 - lo
-        wf = np.ascontiguousarray(w[:, :, :, ::-1, ::-1].transpose(1, 0, 2, 3, 4))
         cl = p.channels_last
-        if not _wino4_module().forward(g, wf, bias, dx, 2 - lo[1], 2 - lo[2], p.nb, cl):
+        if p.variant == "adjoint":
+            ok = _wino4_module().input_grad(g, w, bias, dx, lo[1], lo[2], p.nb, cl)
+        else:
+            # the correlation of g with the flipped, channel-transposed kernel, padded 2 - lo
+            wf = np.ascontiguousarray(w[:, :, :, ::-1, ::-1].transpose(1, 0, 2, 3, 4))
+            ok = _wino4_module().forward(g, wf, bias, dx, 2 - lo[1], 2 - lo[2], p.nb, cl)
+        if not ok:
             _gemm_module().input_grad(g, w, bias, dx, stride, lo, dilation, 1, cl)
     else:
         fallback = _gemm_module().input_grad

@@ -475,3 +475,168 @@ def weight_grad(x, g, dw, lh: int, lw: int, nb: int, parts: int, cl: bool = Fals
     with one_blas_thread():
         return bool(_weight_grad_parts(fr, gemm, x, g, dUs, dw, lh, lw, nty, ntx, max(1, nb),
                                        parts, flag))
+
+
+# ----------------------------------------------------------------- input gradient, adjoint
+
+
+@njit(inline="always")
+def _b6(v0, v1, v2, v3, v4, v5):
+    """``B v`` for one column ``v`` of six values (the transpose of :func:`_bt6`'s
+    matrix; multiples by additions, as there)."""
+    a, b = v1 - v2, v3 - v4
+    c, d = v1 + v2, v3 + v4
+    t = v5 - a
+    t += t
+    t += t
+    b2 = b + b
+    q = v0 + c
+    q += q
+    q += q
+    f = v5 + v5
+    f += f
+    o0 = v0 + v0
+    o0 += o0
+    return o0, t - b2, -(q + v0 + d), a + b2 - f - v5, v0 + c + d, v5
+
+
+@njit(inline="always")
+def _adjoint_tiles(dV, R, dxp, nty, ntx):
+    """``dxp[i, 4 ty + r, 4 tx + s] += (B dV B^T)[r, s]`` for every tile (the input
+    transform's adjoint, overlap-added into the zeroed padded block ``dxp``): per tile its
+    six rows into ``R`` = ``dV B^T``, then ``R``'s columns added into ``dxp``, loops along
+    the channels."""
+    C = dxp.shape[3]
+    t = 0
+    for i in range(dxp.shape[0]):
+        for ty in range(nty):
+            for tx in range(ntx):
+                for r in range(6):  # rows: R[r, s] = (dV B^T)[r, s]
+                    o = R[r]
+                    e = 6 * r
+                    for c in range(C):
+                        v = _b6(dV[e, t, c], dV[e + 1, t, c], dV[e + 2, t, c], dV[e + 3, t, c],
+                                dV[e + 4, t, c], dV[e + 5, t, c])
+                        o[0, c], o[1, c], o[2, c] = v[0], v[1], v[2]
+                        o[3, c], o[4, c], o[5, c] = v[3], v[4], v[5]
+                for j in range(6):  # columns: dxp[.., 4 ty + r, 4 tx + j] += (B R)[r, j]
+                    d0 = dxp[i, 4 * ty, 4 * tx + j]
+                    d1 = dxp[i, 4 * ty + 1, 4 * tx + j]
+                    d2 = dxp[i, 4 * ty + 2, 4 * tx + j]
+                    d3 = dxp[i, 4 * ty + 3, 4 * tx + j]
+                    d4 = dxp[i, 4 * ty + 4, 4 * tx + j]
+                    d5 = dxp[i, 4 * ty + 5, 4 * tx + j]
+                    for c in range(C):
+                        v = _b6(R[0, j, c], R[1, j, c], R[2, j, c], R[3, j, c], R[4, j, c],
+                                R[5, j, c])
+                        d0[c] += v[0]
+                        d1[c] += v[1]
+                        d2[c] += v[2]
+                        d3[c] += v[3]
+                        d4[c] += v[4]
+                        d5[c] += v[5]
+                t += 1
+
+
+@njit(inline="always")
+def _padded_out(dxp, dx, bias, n0, lh, lw, cl):
+    """The image part of every padded block image of ``dxp`` plus ``bias`` (a value a
+    channel) into ``dx`` (5-D, ``cl``: channels-last), from ``lh`` rows and ``lw`` columns
+    in; the number of non-finite values written."""
+    if cl:
+        H, W, C = dx.shape[2], dx.shape[3], dx.shape[4]
+    else:
+        C, H, W = dx.shape[1], dx.shape[3], dx.shape[4]
+    bad = 0
+    for i in range(dxp.shape[0]):
+        for y in range(H):
+            row = dxp[i, y + lh]
+            if cl:
+                dst = dx[n0 + i, 0, y].reshape(-1)
+                src = row.reshape(-1)
+                for j in range(W):
+                    b0 = (j + lw) * C
+                    for c in range(C):
+                        v = src[b0 + c] + bias[c]
+                        dst[j * C + c] = v
+                        bad += not np.isfinite(v)
+            else:
+                for c in range(C):
+                    dst = dx[n0 + i, c, 0, y]
+                    bc = bias[c]
+                    for j in range(W):
+                        v = row[j + lw, c] + bc
+                        dst[j] = v
+                        bad += not np.isfinite(v)
+    return bad
+
+
+@njit(cache=True, nogil=True)
+def _igrad_block(gemm, g, U, dx, bias, lh, lw, nty, ntx, n0, n1, cl):
+    """Images ``n0 <= n < n1`` of the input gradient, whole, on the calling thread: the
+    output gradient's tiles transformed (``Gt = A g A^T``, :func:`_grad_tiles`), 36 GEMMs
+    ``dV[e] = Gt[e] @ U[e]^T`` and the input transform's adjoint overlap-added into a
+    padded block (:func:`_adjoint_tiles`), its image part copied out; the number of
+    non-finite values."""
+    if cl:
+        K, C = g.shape[4], dx.shape[4]
+    else:
+        K, C = g.shape[1], dx.shape[1]
+    nimg = n1 - n0
+    T = nimg * nty * ntx
+    Gt = np.empty((36, T, K), dx.dtype)
+    Q = np.empty((4, 6, K), dx.dtype)
+    Z = np.empty((4 * nty, 4 * ntx, K), dx.dtype)
+    _grad_tiles(g, Gt, Z, Q, n0, nimg, nty, ntx, cl)
+    dV = np.empty((36, T, C), dx.dtype)
+    for e in range(36):
+        gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, T, C, K, 1.0, Gt[e], K, U[e], K, 0.0,
+                dV[e], C)
+    dxp = np.zeros((nimg, 4 * nty + 2, 4 * ntx + 2, C), dx.dtype)
+    _adjoint_tiles(dV, np.empty((6, 6, C), dx.dtype), dxp, nty, ntx)
+    return _padded_out(dxp, dx, bias, n0, lh, lw, cl)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _igrad_blocks(fw, fb, gemm, g, w, U, dx, bias, lh, lw, nty, ntx, nb, cl):
+    """:func:`_forward_blocks` for the adjoint input gradient: the weight transform in two
+    filter ranges, then every block of ``nb`` images (:func:`_igrad_block`, ``fb``) on
+    Numba's threads. True when every value is finite."""
+    N, K = g.shape[0], w.shape[0]
+    for i in prange(2):
+        call(fw, w, U, i * K // 2, (i + 1) * K // 2)
+    blocks = -(-N // nb)
+    bad = 0
+    for j in prange(blocks):
+        bad += call(fb, gemm, g, U, dx, bias, lh, lw, nty, ntx, j * nb, min(N, j * nb + nb),
+                    cl)
+    return bad == 0
+
+
+def input_grad(g, w, bias, dx, lh: int, lw: int, nb: int, cl: bool = False) -> bool:
+    """``dx = conv2d_input(g, w) + bias`` (3x3, stride 1, padding ``lh``/``lw`` before; 5-D views
+    with ``D == 1``; ``cl``: ``g`` and ``dx`` channels-last) as the forward pass's adjoint on
+    the forward's own 4x4 output tiles, in blocks of ``nb`` images: per tile ``B (sum over
+    filters of U^T (A g A^T)) B^T`` overlap-added into the padded input. Where the flipped
+    forward pass (:func:`forward` of ``g`` padded ``2 - lo``) tiles the whole ``H x W``
+    input, this tiles the ``Ho x Wo`` output: (64, 32, 13, 13) -> 64 valid, 9 tiles an
+    image against 16, (64, 64, 5, 5) -> 128 one against four. False when a value came out
+    non-finite (the caller then recomputes the call) or where no compiled BLAS is
+    callable."""
+    gemm = kernel_gemm(dx.dtype)
+    if gemm is None:
+        return False
+    Ho, Wo = (g.shape[2], g.shape[3]) if cl else (g.shape[3], g.shape[4])
+    nty, ntx = -(-Ho // 4), -(-Wo // 4)
+    K, C = w.shape[:2]
+    U = np.empty((36, _plane(C * K, dx.dtype.itemsize)), dx.dtype)
+    b = np.zeros(C, dx.dtype) if bias is None else bias
+    w4, flag = w.reshape(K, C, 3, 3), np.bool_(cl)
+    key = ("input_grad", fingerprint(g), fingerprint(w4), fingerprint(dx), fingerprint(b), cl)
+    if (found := _NATIVES.get(key)) is None:
+        found = _NATIVES[key] = (native(_weights, w4, U, _I0, _I0),
+                                 native(_igrad_block, gemm, g, U, dx, b, *(_I0,) * 6, flag))
+    fw, fb = found
+    with one_blas_thread():
+        return bool(_igrad_blocks(fw, fb, gemm, g, w4, U, dx, b, lh, lw, nty, ntx, max(1, nb),
+                                  flag))
