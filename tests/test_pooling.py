@@ -687,6 +687,29 @@ def test_small_map_two_by_two_gradient_serial_and_parallel_match_the_oracle(monk
     assert grad.max_pool2d_input(g, x, 2).tobytes() == want
 
 
+@pytest.mark.parametrize("shape", [(3, 5, 27, 26), (2, 3, 26, 33), (4, 2, 17, 40),
+                                   (2, 2, 6, 16), (1, 3, 9, 47)])
+def test_two_by_two_gradient_rows_serial_and_parallel_match_the_oracle(monkeypatch, shape):
+    # maps of 8 or more windows a row take the row kernel of the 2x2 gradient: serial, in
+    # many parallel chunks (ranges ending anywhere), and against the routed oracle (NaN,
+    # ties, odd sizes and the rows and columns no window reads)
+    from numbaconv.cpu import pooling as kernels
+
+    rng = np.random.default_rng(sum(shape))
+    x = rng.integers(-2, 3, shape).astype(np.float32)
+    x.flat[::37] = np.nan
+    outs = (shape[2] // 2, shape[3] // 2)
+    vals, idx = ref_max_pool(x, (2, 2), (2, 2), (1, 1), [(0, 0)] * 2, outs)
+    g = rng.standard_normal(vals.shape).astype(np.float32)
+    want = (route_max_grad(g, idx, x.shape).astype(np.float32) + np.float32(0)).tobytes()
+    monkeypatch.setattr(kernels, "SERIAL_WORK", 1 << 62)
+    assert grad.max_pool2d_input(g, x, 2).tobytes() == want
+    monkeypatch.setattr(kernels, "SERIAL_WORK", 0)
+    for item in (1 << 7, 1 << 9, 1 << 11):
+        monkeypatch.setattr(kernels, "ITEM_WORK", item)
+        assert grad.max_pool2d_input(g, x, 2).tobytes() == want
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_two_by_two_average_kernel_gives_the_general_kernels_bits(monkeypatch, dtype):
     """2x2 / stride-2 average pooling of whole tiles runs its own kernel: the general window
