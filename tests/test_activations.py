@@ -563,6 +563,26 @@ def test_softmax_long_rows_and_the_parallel_path(shape):
     assert np.isnan(nc.log_softmax(x)[-1]).all()
 
 
+@pytest.mark.parametrize("n", [17, 31, 32, 33, 47, 48, 49, 64, 100, 255, 511])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_row_max_in_vectors_sees_every_element(n, dtype):
+    # rows of 16 and more take their maximum in vectors of 16 (the last ones overlapping):
+    # row j holds its maximum at element j, far above the rest (a missed one overflows the
+    # exponential); then rows with a NaN last, a +inf, all -inf and all NaN
+    rng = np.random.default_rng(n)
+    x = (rng.standard_normal((n + 4, n)) * 4).astype(dtype)
+    x[np.arange(n), np.arange(n)] = 1000.0
+    x[n, -1], x[n + 1, n // 2], x[n + 2], x[n + 3] = np.nan, np.inf, -np.inf, np.nan
+    with np.errstate(invalid="ignore"):
+        ref, lref = sp.softmax(x.astype(np.float64), axis=-1), sp.log_softmax(x.astype(np.float64),
+                                                                             axis=-1)
+    tol = dict(rtol=2e-5, atol=1e-30) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(nc.softmax(x), ref, equal_nan=True, **tol)
+    ly = nc.log_softmax(x)
+    assert np.isnan(ly[n:]).all()
+    np.testing.assert_allclose(ly[:n], lref[:n], rtol=tol["rtol"], atol=1e-3 * tol["rtol"])
+
+
 @pytest.mark.parametrize("shape", ROW_SHAPES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_softmax_family_in_place_is_the_out_of_place_result(shape, dtype):
