@@ -104,49 +104,55 @@ def kernel_gemv(dtype):
     return found[0] if found is not None else None
 
 
+def _cblas(fn, args, kinds):
+    """The signature and code generator of a call to the CBLAS function at address ``fn``
+    (:func:`kernel_gemm`, :func:`kernel_gemv`: ``int64``, a build with 64-bit integers;
+    ``uint64``, 32-bit) with the Numba types ``args``, each passed as ``kinds`` says:
+    ``'e'`` a C enum (int32), ``'i'`` the build's integer, ``'r'`` the arrays' float,
+    ``'a'`` an array's data (a C-contiguous array of one float dtype, starting where the
+    matrix or vector starts); None (no match) where the types do not fit."""
+    arrays = [t for t, k in zip(args, kinds, strict=True) if k == "a"]
+    if not (isinstance(fn, types.Integer) and getattr(fn, "bitwidth", 0) == 64
+            and all(isinstance(t, types.Array) for t in arrays)
+            and len({t.dtype for t in arrays}) == 1
+            and arrays[0].dtype in (types.float32, types.float64)
+            and all(isinstance(t, types.Integer)
+                    for t, k in zip(args, kinds, strict=True) if k in "ei")
+            and all(isinstance(t, (types.Float, types.Integer))
+                    for t, k in zip(args, kinds, strict=True) if k == "r")):
+        return None
+    sig = types.void(fn, *args)
+    ity = types.int64 if getattr(fn, "signed", True) else types.int32
+    real_ty = arrays[0].dtype
+
+    def codegen(context, builder, signature, values):
+        tys = signature.args
+        real = context.get_value_type(real_ty)
+        ptr = real.as_pointer()
+        lowered = {"e": ir.IntType(32), "i": context.get_value_type(ity), "r": real, "a": ptr}
+        as_ty = {"e": types.int32, "i": ity, "r": real_ty}
+        fnty = ir.FunctionType(ir.VoidType(), [lowered[k] for k in kinds])
+        out = []
+        for i, k in enumerate(kinds, start=1):
+            if k == "a":
+                arr = context.make_array(tys[i])(context, builder, values[i])
+                out.append(builder.bitcast(arr.data, ptr))
+            else:
+                out.append(context.cast(builder, values[i], tys[i], as_ty[k]))
+        builder.call(builder.inttoptr(values[0], fnty.as_pointer()), out)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 @intrinsic
 def _gemm_at(typingctx, fn, order, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c,
              ldc):
     """``?gemm(order, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)``, the
-    CBLAS function at address ``fn`` (:func:`kernel_gemm`: ``int64``, a build with 64-bit
-    integers; ``uint64``, 32-bit), on the data of the C-contiguous arrays ``a``, ``b``, ``c``
-    (of one float dtype, each starting where the matrix starts)."""
-    arrays = (a, b, c)
-    if not (isinstance(fn, types.Integer) and getattr(fn, "bitwidth", 0) == 64
-            and all(isinstance(t, types.Array) for t in arrays)
-            and a.dtype == b.dtype == c.dtype and a.dtype in (types.float32, types.float64)
-            and all(isinstance(t, types.Integer) for t in (order, transa, transb, m, n, k, lda,
-                                                           ldb, ldc))
-            and all(isinstance(t, (types.Float, types.Integer)) for t in (alpha, beta))):
-        return None
-    sig = types.void(fn, order, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-    ity = types.int64 if getattr(fn, "signed", True) else types.int32
-    real_ty = a.dtype
-
-    def codegen(context, builder, signature, args):
-        tys = signature.args
-        i32 = ir.IntType(32)
-        iw = context.get_value_type(ity)
-        real = context.get_value_type(real_ty)
-        ptr = real.as_pointer()
-        fnty = ir.FunctionType(ir.VoidType(), [i32, i32, i32, iw, iw, iw, real, ptr, iw, ptr,
-                                               iw, real, ptr, iw])
-
-        def as_(i, ty):
-            return context.cast(builder, args[i], tys[i], ty)
-
-        def data(i):
-            arr = context.make_array(tys[i])(context, builder, args[i])
-            return builder.bitcast(arr.data, ptr)
-
-        target = builder.inttoptr(args[0], fnty.as_pointer())
-        builder.call(target, [as_(1, types.int32), as_(2, types.int32), as_(3, types.int32),
-                              as_(4, ity), as_(5, ity), as_(6, ity), as_(7, real_ty), data(8),
-                              as_(9, ity), data(10), as_(11, ity), as_(12, real_ty), data(13),
-                              as_(14, ity)])
-        return context.get_dummy_value()
-
-    return sig, codegen
+    CBLAS function at address ``fn`` (:func:`kernel_gemm`), on the data of the C-contiguous
+    arrays ``a``, ``b``, ``c`` (:func:`_cblas`)."""
+    return _cblas(fn, (order, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc),
+                  "eeeiiiraiairai")
 
 
 #: :func:`_gemm_at` as kernels call it, ``gemm_at(fn, order, transa, transb, m, n, k, alpha,
@@ -159,42 +165,9 @@ gemm_at = cast("Callable[..., None]", _gemm_at)
 def _gemv_at(typingctx, fn, order, trans, m, n, alpha, a, lda, x, incx, beta, y, incy):
     """``?gemv(order, trans, m, n, alpha, a, lda, x, incx, beta, y, incy)``, the CBLAS
     function at address ``fn`` (:func:`kernel_gemv`), on the data of the arrays ``a``,
-    ``x``, ``y`` (as :func:`_gemm_at`)."""
-    arrays = (a, x, y)
-    ints = (order, trans, m, n, lda, incx, incy)
-    if not (isinstance(fn, types.Integer) and getattr(fn, "bitwidth", 0) == 64
-            and all(isinstance(t, types.Array) for t in arrays)
-            and a.dtype == x.dtype == y.dtype and a.dtype in (types.float32, types.float64)
-            and all(isinstance(t, types.Integer) for t in ints)
-            and all(isinstance(t, (types.Float, types.Integer)) for t in (alpha, beta))):
-        return None
-    sig = types.void(fn, order, trans, m, n, alpha, a, lda, x, incx, beta, y, incy)
-    ity = types.int64 if getattr(fn, "signed", True) else types.int32
-    real_ty = a.dtype
-
-    def codegen(context, builder, signature, args):
-        tys = signature.args
-        i32 = ir.IntType(32)
-        iw = context.get_value_type(ity)
-        real = context.get_value_type(real_ty)
-        ptr = real.as_pointer()
-        fnty = ir.FunctionType(ir.VoidType(), [i32, i32, iw, iw, real, ptr, iw, ptr, iw, real,
-                                               ptr, iw])
-
-        def as_(i, ty):
-            return context.cast(builder, args[i], tys[i], ty)
-
-        def data(i):
-            arr = context.make_array(tys[i])(context, builder, args[i])
-            return builder.bitcast(arr.data, ptr)
-
-        target = builder.inttoptr(args[0], fnty.as_pointer())
-        builder.call(target, [as_(1, types.int32), as_(2, types.int32), as_(3, ity),
-                              as_(4, ity), as_(5, real_ty), data(6), as_(7, ity), data(8),
-                              as_(9, ity), as_(10, real_ty), data(11), as_(12, ity)])
-        return context.get_dummy_value()
-
-    return sig, codegen
+    ``x``, ``y`` (:func:`_cblas`)."""
+    return _cblas(fn, (order, trans, m, n, alpha, a, lda, x, incx, beta, y, incy),
+                  "eeiiraiairai")
 
 
 #: :func:`_gemv_at` as kernels call it

@@ -342,22 +342,31 @@ def forward(x, w, bias, out, lh: int, lw: int, nb: int, cl: bool = False) -> boo
     by ``out``; 5-D views with ``D == 1``; ``cl``: ``x`` and ``out`` channels-last, ``(N, 1,
     H, W, C)``) in blocks of ``nb`` images. False when an output came out non-finite (the
     caller then recomputes the call) or where no compiled BLAS is callable."""
-    gemm = kernel_gemm(out.dtype)
+    return _run_blocks("forward", x, w, bias, out, out, lh, lw, nb, cl)
+
+
+def _run_blocks(kind, src, w, bias, dst, tiled, lh, lw, nb, cl) -> bool:
+    """:func:`forward` (``kind`` 'forward': ``src`` the input, ``dst`` the output) or
+    :func:`input_grad` ('input_grad': ``src`` the output gradient, ``dst`` the input
+    gradient): the weight transform and the blocks (:func:`_block`, :func:`_igrad_block`)
+    on the tiles of ``tiled``'s map, by :func:`_forward_blocks`."""
+    gemm = kernel_gemm(dst.dtype)
     if gemm is None:
         return False
-    Ho, Wo = (out.shape[2], out.shape[3]) if cl else (out.shape[3], out.shape[4])
+    Ho, Wo = (tiled.shape[2], tiled.shape[3]) if cl else (tiled.shape[3], tiled.shape[4])
     nty, ntx = -(-Ho // 4), -(-Wo // 4)
     K, C = w.shape[:2]
-    U = np.empty((36, _plane(C * K, out.dtype.itemsize)), out.dtype)
-    b = np.zeros(K, out.dtype) if bias is None else bias
+    U = np.empty((36, _plane(C * K, dst.dtype.itemsize)), dst.dtype)
+    b = np.zeros(dst.shape[4] if cl else dst.shape[1], dst.dtype) if bias is None else bias
     w4, flag = w.reshape(K, C, 3, 3), np.bool_(cl)
-    key = (fingerprint(x), fingerprint(w4), fingerprint(out), fingerprint(b), cl)
+    key = (kind, fingerprint(src), fingerprint(w4), fingerprint(dst), fingerprint(b), cl)
     if (found := _NATIVES.get(key)) is None:
+        block = _block if kind == "forward" else _igrad_block
         found = _NATIVES[key] = (native(_weights, w4, U, _I0, _I0),
-                                 native(_block, gemm, x, U, out, b, *(_I0,) * 6, flag))
+                                 native(block, gemm, src, U, dst, b, *(_I0,) * 6, flag))
     fw, fb = found
     with one_blas_thread():
-        return bool(_forward_blocks(fw, fb, gemm, x, w4, U, out, b, lh, lw, nty, ntx,
+        return bool(_forward_blocks(fw, fb, gemm, src, w4, U, dst, b, lh, lw, nty, ntx,
                                     max(1, nb), flag))
 
 
@@ -626,22 +635,6 @@ def _igrad_block(gemm, g, U, dx, bias, lh, lw, nty, ntx, n0, n1, cl):
     return _padded_out(dxp, dx, bias, n0, lh, lw, cl)
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _igrad_blocks(fw, fb, gemm, g, w, U, dx, bias, lh, lw, nty, ntx, nb, cl):
-    """:func:`_forward_blocks` for the adjoint input gradient: the weight transform in two
-    filter ranges, then every block of ``nb`` images (:func:`_igrad_block`, ``fb``) on
-    Numba's threads. True when every value is finite."""
-    N, K = g.shape[0], w.shape[0]
-    for i in prange(2):
-        call(fw, w, U, i * K // 2, (i + 1) * K // 2)
-    blocks = -(-N // nb)
-    bad = 0
-    for j in prange(blocks):
-        bad += call(fb, gemm, g, U, dx, bias, lh, lw, nty, ntx, j * nb, min(N, j * nb + nb),
-                    cl)
-    return bad == 0
-
-
 def input_grad(g, w, bias, dx, lh: int, lw: int, nb: int, cl: bool = False) -> bool:
     """``dx = conv2d_input(g, w) + bias`` (3x3, stride 1, padding ``lh``/``lw`` before; 5-D views
     with ``D == 1``; ``cl``: ``g`` and ``dx`` channels-last) as the forward pass's adjoint on
@@ -652,20 +645,4 @@ def input_grad(g, w, bias, dx, lh: int, lw: int, nb: int, cl: bool = False) -> b
     image against 16, (64, 64, 5, 5) -> 128 one against four. False when a value came out
     non-finite (the caller then recomputes the call) or where no compiled BLAS is
     callable."""
-    gemm = kernel_gemm(dx.dtype)
-    if gemm is None:
-        return False
-    Ho, Wo = (g.shape[2], g.shape[3]) if cl else (g.shape[3], g.shape[4])
-    nty, ntx = -(-Ho // 4), -(-Wo // 4)
-    K, C = w.shape[:2]
-    U = np.empty((36, _plane(C * K, dx.dtype.itemsize)), dx.dtype)
-    b = np.zeros(C, dx.dtype) if bias is None else bias
-    w4, flag = w.reshape(K, C, 3, 3), np.bool_(cl)
-    key = ("input_grad", fingerprint(g), fingerprint(w4), fingerprint(dx), fingerprint(b), cl)
-    if (found := _NATIVES.get(key)) is None:
-        found = _NATIVES[key] = (native(_weights, w4, U, _I0, _I0),
-                                 native(_igrad_block, gemm, g, U, dx, b, *(_I0,) * 6, flag))
-    fw, fb = found
-    with one_blas_thread():
-        return bool(_igrad_blocks(fw, fb, gemm, g, w4, U, dx, b, lh, lw, nty, ntx, max(1, nb),
-                                  flag))
+    return _run_blocks("input_grad", g, w, bias, dx, g, lh, lw, nb, cl)
