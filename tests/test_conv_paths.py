@@ -499,10 +499,7 @@ def test_channel_major_units_match_oracles(dtype, data):
     # unit height and run count; against the float64 oracles, the same bits at one and two
     # threads
     from numbaconv.cpu import conv_gemm
-    from numbaconv.cpu.blas import kernel_gemm
-
-    if kernel_gemm(np.dtype(dtype)) is None:
-        pytest.skip("numpy's CBLAS is not callable from compiled kernels here")
+    _skip_without_kernel_blas(dtype)
     kh, kw = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
     C = -(-threads.WG_UNITS_MIN_PATCH // (kh * kw)) + data.draw(st.integers(0, 2))
     stride = (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)))
@@ -539,6 +536,19 @@ def test_channel_major_units_match_oracles(dtype, data):
         np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
 
 
+def _skip_without_kernel_blas(dtype):
+    from numbaconv.cpu.blas import kernel_gemm
+
+    if kernel_gemm(np.dtype(dtype)) is None:
+        pytest.skip("numpy's CBLAS is not callable from compiled kernels here")
+
+
+def _assert_near_oracle(got, want, dtype):
+    """float64: to 1e-10; float32: to 3e-5 of the largest value (the float64 oracle's)."""
+    tol = 1e-10 if dtype == np.float64 else 3e-5 * max(1.0, np.abs(want).max())
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
 @pytest.mark.parametrize("variant", ["narrow", "wide"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @settings(max_examples=15)
@@ -549,10 +559,7 @@ def test_one_channel_channels_last_forward_on_the_channel_major_units(dtype, var
     # transposed GEMM; forced, at any stride, dilation and padding, against the float64
     # oracle, the same bits at one and two threads (the model's own pick: the next test)
     from numbaconv.core import conv as core_conv
-    from numbaconv.cpu.blas import kernel_gemm
-
-    if kernel_gemm(np.dtype(dtype)) is None:
-        pytest.skip("numpy's CBLAS is not callable from compiled kernels here")
+    _skip_without_kernel_blas(dtype)
     x, w, b, stride, pads, dil = data.draw(layers("gemm_nchw"))
     x, w = x[:, :1].astype(dtype), w[:, :1].astype(dtype)
     b = None if b is None else b.astype(dtype)
@@ -567,8 +574,7 @@ def test_one_channel_channels_last_forward_on_the_channel_major_units(dtype, var
     np.testing.assert_array_equal(y1, y2)
     want = ref_forward(x.astype(np.float64), w.astype(np.float64),
                        None if b is None else b.astype(np.float64), stride, pads, dil)
-    tol = 1e-10 if dtype == np.float64 else 3e-5 * max(1.0, np.abs(want).max())
-    np.testing.assert_allclose(y1.transpose(0, 3, 1, 2), want, rtol=tol, atol=tol)
+    _assert_near_oracle(y1.transpose(0, 3, 1, 2), want, dtype)
 
 
 @pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
@@ -581,10 +587,7 @@ def test_wide_units_on_unpadded_layers(dtype, data_format, data):
     # forced on every such layer (dilated, one-row and one-column maps and kernels, any
     # batch, filters in two units), against the float64 oracle, the same bits at one and
     # two threads; channels-last where the input has one channel (its one layout)
-    from numbaconv.cpu.blas import kernel_gemm
-
-    if kernel_gemm(np.dtype(dtype)) is None:
-        pytest.skip("numpy's CBLAS is not callable from compiled kernels here")
+    _skip_without_kernel_blas(dtype)
     last = data_format == "channels_last"
     n = data.draw(st.integers(1, 3))
     c = 1 if last else data.draw(st.integers(1, 5))
@@ -610,8 +613,7 @@ def test_wide_units_on_unpadded_layers(dtype, data_format, data):
     if last:
         y1 = y1.transpose(0, 3, 1, 2)
     want = ref_forward(x, w, b, (1, 1), pads, dil)
-    tol = 1e-10 if dtype == np.float64 else 3e-5 * max(1.0, np.abs(want).max())
-    np.testing.assert_allclose(y1, want, rtol=tol, atol=tol)
+    _assert_near_oracle(y1, want, dtype)
 
 
 @pytest.mark.parametrize("variant", ["narrow", "wide"])
