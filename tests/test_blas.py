@@ -31,15 +31,14 @@ def test_two_matmuls_match_numpy(dtype, dims, layouts, out_block, seed):
         pytest.skip("numpy's CBLAS is not callable from compiled kernels here")
     rng = np.random.default_rng(seed)
     m1, k1, n1, m2, k2, n2 = dims
+    if out_block:  # two column blocks of one output from one left operand, as the dense
+        m2, k2 = m1, k1  # layers split theirs
     a1, b1 = _view(rng, (m1, k1), dtype, layouts[0]), _view(rng, (k1, n1), dtype, layouts[1])
-    a2, b2 = _view(rng, (m2, k2), dtype, layouts[2]), _view(rng, (k2, n2), dtype, layouts[3])
-    if out_block:  # two column blocks of one output, as the dense layers split theirs
+    a2 = a1 if out_block else _view(rng, (m2, k2), dtype, layouts[2])
+    b2 = _view(rng, (k2, n2), dtype, layouts[3])
+    if out_block:
         c = np.full((m1, n1 + n2 + 1), np.nan, dtype)
         c1, c2 = c[:, :n1], c[:, n1:n1 + n2]
-        b2 = _view(rng, (k2, n2), dtype, layouts[3]) if m1 == m2 else b2
-        a2 = a1 if m1 == m2 and k1 == k2 else None
-        if a2 is None:
-            return
     else:
         c1, c2 = np.full((m1, n1), np.nan, dtype), np.full((m2, n2), np.nan, dtype)
     inputs = [x.copy() for x in (a1, b1, a2, b2)]

@@ -867,6 +867,8 @@ def test_winograd4_transposed_convolution_with_bias(variant, data_format):
     last = data_format == "channels_last"
     gin = np.ascontiguousarray(g.transpose(0, 2, 3, 1)) if last else g
     with conv_plan.forced("winograd4", variant):
+        p = _plan_of("input_grad", np.empty((3, 4, 7, 6)), w, (1, 1), ((1, 1), (1, 1)), (1, 1))
+        assert p.strategy == "winograd4" and p.variant == variant
         got = nc.conv_transpose2d(gin, w, b, padding=1, data_format=data_format)
     if last:
         got = got.transpose(0, 3, 1, 2)

@@ -449,7 +449,8 @@ def _cost_one_image_units(C, K, kh, kw, H, W, Ho, Wo, sw, itemsize, mach, fit, v
 
 
 def _cost_gemm_nchw(op, N, C, K, kh, kw, Ho, Wo, sw, itemsize, mach, H=0, W=0, valid=False):
-    """Estimated cycles, and (nb, rb, items), of the channel-major batched GEMM strategy
+    """Estimated cycles, and (nb, rb, items, kb, wide), of the channel-major batched GEMM
+    strategy
     (forward, weight gradient); the forward, and the weight gradient of patches of >=
     :data:`~numbaconv.cpu.threads.WG_UNITS_MIN_PATCH`, as one compiled kernel where numpy's
     CBLAS can be called from one (:func:`_cost_nchw_units`)."""
@@ -573,8 +574,9 @@ def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach, reduce_=False, adjoin
     weights 29 us, padded copy 34, input transform 68, GEMMs 98, output transform 53-75;
     (16, 128, 3, 3) -> 128: 235 / 18 / 60 / 170 / 16): the weight transform ~50 cycles a
     (filter, channel), the copy ~1.4 an element, the transforms ~100 cycles a (tile,
-    channel) and ~45 a (tile, filter) (their loops along the channels are short and
-    partly scalar). The total is scaled by :data:`_WINO4_SCALE`. The weight gradient
+    channel) and ~45 a (tile, filter); since their row passes and the channel-major
+    copies vectorise (436cb97), 1.0, 45 and 40. The total is scaled by
+    :data:`_WINO4_SCALE`. The weight gradient
     (``reduce_``) has the same pieces, its 36 planes of sums read and written by every
     block ((8, 256, 14, 14) -> 256: 20.4 ms in blocks of two images, F(2x2) 10.8). The
     input gradient as the adjoint (``adjoint``; :func:`numbaconv.cpu.winograd4.input_grad`)
@@ -583,8 +585,6 @@ def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach, reduce_=False, adjoin
     1.49; (100, 32, 14, 14) -> 64, 2 images 2.12, 8 2.64)."""
     nty, ntx = -(-Ho // 4), -(-Wo // 4)
     nt = nty * ntx
-    # (the transforms' row passes and the channel-major copies vectorised since: 436cb97,
-    # the input transform 2.5-4x and the copies 1.5-2x faster than these pieces were fitted)
     fixed = (50.0 * K * C + N * ((4 * nty + 2) * (4 * ntx + 2) + H * W) * C * 1.0
              + N * nt * (C * 45.0 + K * 40.0))
     top = max(1, -(-N // (2 * mach.cores)))

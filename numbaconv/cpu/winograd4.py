@@ -1,7 +1,8 @@
 """CPU-only Winograd F(4x4, 3x3) for 3x3 stride-1 layers on small maps: the forward pass,
-the input gradient as the forward pass of the output gradient with the flipped,
-channel-transposed kernel (:func:`numbaconv.cpu.conv_plan.run_input_grad`), and the weight
-gradient as the forward pass's adjoint (:func:`weight_grad`: ``dW = G^T (sum over tiles
+the input gradient either as the forward pass's adjoint on its own output tiles
+(:func:`input_grad`) or as the forward pass of the output gradient with the flipped,
+channel-transposed kernel (:func:`numbaconv.cpu.conv_plan.run_input_grad` picks), and the
+weight gradient as the forward pass's adjoint (:func:`weight_grad`: ``dW = G^T (sum over tiles
 of V^T Gt) G``, ``Gt = A g A^T``, summed in fixed runs of blocks).
 
 Lavin and Gray's F(4x4, 3x3) (interpolation points 0, +-1, +-2 and infinity) computes a
@@ -14,8 +15,8 @@ Numba's threads, BLAS pinned to one thread):
 * the block is copied into a zero-padded channels-last buffer ``(images, 4 nty + 2,
   4 ntx + 2, C)`` (from either layout), so every tile reads whole runs of ``C``;
 * input transform ``V[e, t, c] = (B^T d B)[e]``: per tile, the six rows transformed into
-  a ``(6, 6, C)`` scratch, then its six columns into ``V``, each step a loop along the
-  channels (six loads, six stores, which vectorises);
+  a ``(6, 6, C)`` scratch (a called loop, :func:`_bt_run`: written into the nest it stayed
+  scalar), then its six columns into ``V``, each step a loop along the channels;
 * 36 GEMMs ``M[e] = V[e] @ U[e]``, ``(T x C) @ (C x K)``, ``U = G g G^T`` laid out
   ``(36, C, K)``;
 * output transform ``A^T M A`` per tile along the filters into a channels-last image
