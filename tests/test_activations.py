@@ -583,6 +583,32 @@ def test_softmax_row_max_in_vectors_sees_every_element(n, dtype):
     np.testing.assert_allclose(ly[:n], lref[:n], rtol=tol["rtol"], atol=1e-3 * tol["rtol"])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_rows_of_every_length(dtype):
+    # the rows kernels' passes along a row are vectors of 16 from 16 elements on, the last
+    # one overlapping the one before (sums: the overlap's lanes left out), scalar below:
+    # every length up to five vectors, and a few beyond, against the float64 oracles, and
+    # in place (out= an input) with the same bits as out of place
+    tol = dict(rtol=2e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
+    for n in [*range(1, 82), 95, 100, 127, 128, 129, 257]:
+        rng = np.random.default_rng(n)
+        x = (rng.standard_normal((3, n)) * 4).astype(dtype)
+        g = rng.standard_normal((3, n)).astype(dtype)
+        y, ly = nc.softmax(x), nc.log_softmax(x)
+        np.testing.assert_allclose(y, oracles.softmax(x), err_msg=f"n={n}", **tol)
+        np.testing.assert_allclose(ly, oracles.log_softmax(x), err_msg=f"n={n}", **tol)
+        vjp, lvjp = nc.softmax_backward(g, y), nc.log_softmax_backward(g, ly)
+        np.testing.assert_allclose(vjp, oracles.softmax_backward(g, y), err_msg=f"n={n}", **tol)
+        np.testing.assert_allclose(lvjp, oracles.log_softmax_backward(g, ly), err_msg=f"n={n}",
+                                   **tol)
+        for fn, args, want in ((nc.softmax, (x,), y), (nc.log_softmax, (x,), ly),
+                               (nc.softmax_backward, (g, y), vjp),
+                               (nc.log_softmax_backward, (g, ly), lvjp)):
+            for k in range(len(args)):
+                ins = [a.copy() for a in args]
+                np.testing.assert_array_equal(fn(*ins, out=ins[k]), want, err_msg=f"n={n}")
+
+
 @pytest.mark.parametrize("shape", ROW_SHAPES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_softmax_family_in_place_is_the_out_of_place_result(shape, dtype):
