@@ -1,12 +1,20 @@
 """numpy's CBLAS from compiled kernels: two GEMMs side by side (the demo networks' dense
-layers), against numpy's own matmul on every layout BLAS reads where it is."""
+layers), against numpy's own matmul on every layout BLAS reads where it is; GEMMs split
+into row blocks under a cap (:func:`numbaconv.cpu.blas.gemm_rows_at`)."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numbaconv.cpu.blas import kernel_gemm, two_matmuls
+from numbaconv.cpu.blas import (
+    NO_TRANS,
+    TRANS,
+    gemm_rows_at,
+    kernel_gemm,
+    small_gemm_cap,
+    two_matmuls,
+)
 from numbaconv.cpu.threads import num_threads
 
 
@@ -93,3 +101,45 @@ def test_dense_layers_same_bits_at_one_and_two_threads():
         np.testing.assert_array_equal(r1, r2)
     for got, want in zip(results[0], (x @ w.T, g @ w, g.T @ x), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@settings(max_examples=30)
+@given(m=st.integers(1, 70), n=st.integers(1, 30), k=st.integers(1, 30), cap=st.integers(0, 20000),
+       trans=st.booleans(), beta=st.sampled_from([0.0, 1.0]), seed=st.integers(0, 2**16))
+def test_gemm_in_row_blocks_under_a_cap(dtype, m, n, k, cap, trans, beta, seed):
+    # row blocks of at most `cap` multiply-adds (multiples of 8 rows, at least 8), each its
+    # own GEMM into its rows of c: the product of the whole (a read as it is or transposed;
+    # c kept and added to with beta = 1), against numpy in float64
+    gemm = kernel_gemm(np.dtype(dtype))
+    if gemm is None:
+        pytest.skip("numpy's CBLAS is not callable from compiled kernels here")
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((k, m) if trans else (m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    c = rng.standard_normal((m, n)).astype(dtype)
+    op_a = (a.T if trans else a).astype(np.float64)
+    want = op_a @ b + beta * c
+    scale = (np.abs(op_a) @ np.abs(b) + np.abs(beta * c)).max()  # (float32 cancels)
+    flat = seed % 2 == 0  # (2-D a and c: offsets are still in elements)
+    gemm_rows_at(gemm, TRANS if trans else NO_TRANS, m, n, k, a.reshape(-1) if flat else a,
+                 m if trans else k, b.reshape(-1), n, beta, c.reshape(-1) if flat else c, n,
+                 cap)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(c, want, rtol=tol, atol=tol * scale)
+
+
+def test_small_gemm_cap_is_openblas_avx512_only():
+    # the cap is 100**3 exactly where numpy's BLAS is an OpenBLAS with AVX-512 kernels
+    # (threadpoolctl's report of the library kernel_gemm calls), else 0
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    for dtype in (np.float32, np.float64):
+        cap = small_gemm_cap(np.dtype(dtype))
+        if kernel_gemm(np.dtype(dtype)) is None:
+            assert cap == 0
+            continue
+        archs = {i.get("architecture") for i in threadpoolctl.threadpool_info()
+                 if i.get("internal_api") == "openblas"}
+        assert cap in (0, 1_000_000)
+        if cap:
+            assert archs & {"SkylakeX", "Cooperlake", "SapphireRapids"}

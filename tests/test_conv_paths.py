@@ -11,6 +11,7 @@ stride and dilation by the adjoint identities. Then: bitwise-identical results a
 from __future__ import annotations
 
 import dataclasses
+from unittest import mock
 
 import numba
 import numpy as np
@@ -553,67 +554,66 @@ def _assert_near_oracle(got, want, dtype):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @settings(max_examples=15)
 @given(data=st.data())
-def test_one_channel_channels_last_forward_on_the_channel_major_units(dtype, variant, data):
-    # a one-channel channels-last input is the channels-first one byte for byte: the
-    # channel-major units take it as it is and write the channels-last output by the
-    # transposed GEMM; forced, at any stride, dilation and padding, against the float64
-    # oracle, the same bits at one and two threads (the model's own pick: the next test)
-    from numbaconv.core import conv as core_conv
+def test_forward_units_split_their_gemm_under_the_small_gemm_cap(variant, dtype, data):
+    # a unit's GEMM above the BLAS's small-matrix cap runs in blocks of 8k filters: with the
+    # cap made tiny, every unit splits (blocks of 8 filters, a last partial one), against
+    # the float64 oracle and the same bits at one and two threads
     _skip_without_kernel_blas(dtype)
-    x, w, b, stride, pads, dil = data.draw(layers("gemm_nchw"))
-    x, w = x[:, :1].astype(dtype), w[:, :1].astype(dtype)
-    b = None if b is None else b.astype(dtype)
-    xl = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
-    kw = dict(_kw(stride, pads, dil), data_format="channels_last")
-    spec = core_conv.conv_spec("forward", 2, xl.shape, w.shape, stride, pads, dil, 1, "zeros",
-                               0, "channels_last")
-    with conv_plan.forced("gemm_nchw", variant):
-        p = conv_plan.route("forward", spec.geometry, xl.dtype)
-        assert p is not None and p.strategy == "gemm_nchw" and p.channels_last
-        y1, y2 = _at_one_and_two_threads(lambda: nc.conv2d(xl, w, b, **kw))
+    from numbaconv.cpu import conv_gemm
+
+    cap = data.draw(st.sampled_from([500, 2000, 8000, 30000]))
+    n, c, k = data.draw(st.integers(1, 2)), data.draw(st.integers(1, 4)), data.draw(
+        st.integers(9, 40))
+    h, wd = data.draw(st.integers(3, 8)), data.draw(st.integers(3, 8))
+    pad = 0 if variant == "wide" else data.draw(st.integers(0, 1))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    x, w, b = rng.standard_normal((n, c, h, wd)), rng.standard_normal((k, c, 3, 3)), \
+        rng.standard_normal(k)
+    with conv_plan.forced("gemm_nchw", variant), \
+            mock.patch.object(conv_gemm, "small_gemm_cap", lambda dt: cap):
+        y1, y2 = _at_one_and_two_threads(lambda: nc.conv2d(
+            x.astype(dtype), w.astype(dtype), b.astype(dtype), padding=pad))
     np.testing.assert_array_equal(y1, y2)
-    want = ref_forward(x.astype(np.float64), w.astype(np.float64),
-                       None if b is None else b.astype(np.float64), stride, pads, dil)
-    _assert_near_oracle(y1.transpose(0, 3, 1, 2), want, dtype)
+    _assert_near_oracle(y1, ref_forward(x, w, b, (1, 1), ((pad, pad), (pad, pad)), (1, 1)),
+                        dtype)
 
 
 @pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@settings(max_examples=20)
+@settings(max_examples=15)
 @given(data=st.data())
-def test_wide_units_on_unpadded_layers(dtype, data_format, data):
-    # an unpadded stride-1 layer's channel-major units copy whole input rows and run the GEMM
-    # over the columns between the output rows too (skipped when they are written out):
-    # forced on every such layer (dilated, one-row and one-column maps and kernels, any
-    # batch, filters in two units), against the float64 oracle, the same bits at one and
-    # two threads; channels-last where the input has one channel (its one layout)
+def test_one_image_gradients_split_their_gemm_under_the_small_gemm_cap(dtype, data_format,
+                                                                       data):
+    # one image's input and weight gradients (channels-last GEMMs: positions x patch rows,
+    # filters x patch rows) in row blocks under a tiny cap, few and many positions
+    # (either form of each), against the float64 oracles, the same bits at one and two
+    # threads
     _skip_without_kernel_blas(dtype)
+    from numbaconv.cpu import conv_gemm
+
+    cap = data.draw(st.sampled_from([500, 2000, 8000, 30000]))
     last = data_format == "channels_last"
-    n = data.draw(st.integers(1, 3))
-    c = 1 if last else data.draw(st.integers(1, 5))
-    k = data.draw(st.integers(1, 19))
-    kh, kw = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
-    dil = (data.draw(st.integers(1, 2)), data.draw(st.integers(1, 2)))
-    h = data.draw(st.integers((kh - 1) * dil[0] + 1, 9))
-    wd = data.draw(st.integers((kw - 1) * dil[1] + 1, 9))
+    c, k = data.draw(st.integers(1, 12)), data.draw(st.integers(1, 40))
+    h, wd = data.draw(st.integers(3, 9)), data.draw(st.integers(3, 9))
+    pad = data.draw(st.integers(0, 1))
+    pads = ((pad, pad), (pad, pad))
     rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
-    x = rng.standard_normal((n, c, h, wd))
-    w = rng.standard_normal((k, c, kh, kw))
-    b = rng.standard_normal(k) if data.draw(st.booleans()) else None
-    pads = ((0, 0), (0, 0))
-    xd, wd_, bd = x.astype(dtype), w.astype(dtype), None if b is None else b.astype(dtype)
-    xin = np.ascontiguousarray(xd.transpose(0, 2, 3, 1)) if last else xd
-    with conv_plan.forced("gemm_nchw", "wide"):
-        if not last:
-            p = _plan_of("forward", xd, wd_, (1, 1), pads, dil)
-            assert p.strategy == "gemm_nchw" and p.variant == "wide" and p.kb == -(-k // 2)
-        y1, y2 = _at_one_and_two_threads(
-            lambda: nc.conv2d(xin, wd_, bd, dilation=dil, data_format=data_format))
-    np.testing.assert_array_equal(y1, y2)
+    x, w = rng.standard_normal((1, c, h, wd)), rng.standard_normal((k, c, 3, 3))
+    g = rng.standard_normal((1, k, h - 2 + 2 * pad, wd - 2 + 2 * pad))
+    xd, wd_, gd = x.astype(dtype), w.astype(dtype), g.astype(dtype)
     if last:
-        y1 = y1.transpose(0, 3, 1, 2)
-    want = ref_forward(x, w, b, (1, 1), pads, dil)
-    _assert_near_oracle(y1, want, dtype)
+        xd, gd = (np.ascontiguousarray(a.transpose(0, 2, 3, 1)) for a in (xd, gd))
+    kw = dict(padding=pad, data_format=data_format)
+    with conv_plan.forced("gemm_nhwc"), \
+            mock.patch.object(conv_gemm, "small_gemm_cap", lambda dt: cap):
+        dx1, dx2 = _at_one_and_two_threads(lambda: grad.conv2d_input(xd.shape, wd_, gd, **kw))
+        dw1, dw2 = _at_one_and_two_threads(lambda: grad.conv2d_weight(xd, wd_.shape, gd, **kw))
+    np.testing.assert_array_equal(dx1, dx2)
+    np.testing.assert_array_equal(dw1, dw2)
+    if last:
+        dx1 = dx1.transpose(0, 3, 1, 2)
+    _assert_near_oracle(dx1, ref_input_grad_s1(x.shape, w, g, pads), dtype)
+    _assert_near_oracle(dw1, ref_weight_grad_s1(x, g, (3, 3), pads), dtype)
 
 
 @pytest.mark.parametrize("variant", ["narrow", "wide"])

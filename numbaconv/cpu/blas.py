@@ -22,6 +22,8 @@ pins, and callers hold that pin around the kernels.
 from __future__ import annotations
 
 import ctypes
+import functools
+import re
 from collections.abc import Callable
 from typing import cast
 
@@ -59,6 +61,7 @@ def _find(dtype, name: str = "gemm"):
                            [enum, enum, integer, integer, real, ptr, integer, ptr, integer,
                             real, ptr, integer])
             fn.restype = None
+            fn.library_path = path  # (for small_gemm_cap)
             return fn
     return None
 
@@ -82,6 +85,42 @@ def kernel_gemm(dtype):
             _FOUND[key] = (np.int64(address) if wide else np.uint64(address), fn)
     found = _FOUND[key]
     return found[0] if found is not None and can_pin_blas() else None
+
+
+#: OpenBLAS kernel sets with small-matrix GEMM kernels (x86-64, from 0.3.16), and the size
+#: of product up to which they run a GEMM without transposes
+_SMALL_KERNELS = frozenset(("SkylakeX", "Cooperlake", "SapphireRapids"))
+_SMALL_MNK = 1_000_000
+
+
+@functools.cache
+def small_gemm_cap(dtype) -> int:
+    """The most multiply-adds (``m * n * k``) of a GEMM without transposes that the library
+    of :func:`kernel_gemm` runs through its small-matrix kernels, or 0 where it has none.
+
+    OpenBLAS's AVX-512 kernel sets (with ``SMALL_MATRIX_OPT``, as the scipy-openblas wheels
+    are built) compute a product of at most 100**3 multiply-adds straight from the operands;
+    above that they pack both into blocks first, which at these sizes costs a quarter of the
+    rate, and more where one side is narrow. One Zen 4 thread, float32 (MACs a ns):
+    64 x 288 @ 288 x 76 42 (1.4M), two halves of 32 filters 50; 128 x 576 @ 576 x 15 22,
+    two halves 47; the step is at 1.0M exactly, in float64 too. A product of a convolution
+    GEMM above the cap is split along the rows of its result (:func:`gemm_rows_at`): the
+    row-major forms ``a @ b`` and ``a.T @ b`` (OpenBLAS's column-major NN and NT; its TN
+    kernels take only products of <= 1200 results, its TT none)."""
+    if kernel_gemm(dtype) is None:
+        return 0
+    path = _FOUND[np.dtype(dtype).char][1].library_path
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return 0
+    for info in threadpool_info():
+        if info.get("filepath") != path or info.get("internal_api") != "openblas":
+            continue
+        version = tuple(int(p) for p in re.findall(r"\d+", info.get("version") or "")[:3])
+        if info.get("architecture") in _SMALL_KERNELS and version >= (0, 3, 16):
+            return _SMALL_MNK
+    return 0
 
 
 def kernel_gemv(dtype):
@@ -159,6 +198,25 @@ def _gemm_at(typingctx, fn, order, transa, transb, m, n, k, alpha, a, lda, b, ld
 #: a, lda, b, ldb, beta, c, ldc)`` (Numba supplies the typing context; the cast tells type
 #: checkers so)
 gemm_at = cast("Callable[..., None]", _gemm_at)
+
+
+@njit(inline="always")
+def gemm_rows_at(fn, transa, m, n, k, a, lda, b, ldb, beta, c, ldc, cap):
+    """Row-major ``c = op(a) @ b + beta c`` (``op(a)`` ``(m, k)``: ``a`` as it is with
+    ``transa`` NO_TRANS, read transposed with TRANS; ``b`` ``(k, n)`` as it is) by
+    :func:`gemm_at`, in blocks of rows of ``op(a)`` and ``c`` of at most ``cap``
+    multiply-adds each (multiples of 8 rows; one call where ``cap`` is 0 or not even 8
+    rows fit under it): see
+    :func:`small_gemm_cap`. The blocks follow the shapes and ``cap`` alone. ``a`` and ``c``
+    are C-contiguous (offsets are in elements of their memory from their first element)."""
+    rows = m
+    if cap > 0 and m * n * k > cap:
+        fit = (cap // max(1, n * k)) // 8 * 8
+        rows = fit if fit >= 8 else m  # (blocks of 8 rows over the cap would gain nothing)
+    af, cf = a.reshape(-1), c.reshape(-1)  # (offsets in elements, whatever the arrays' ndim)
+    for i in range(0, m, rows):
+        gemm_at(fn, ROW_MAJOR, transa, NO_TRANS, min(rows, m - i), n, k, 1.0,
+                af[i * lda if transa == NO_TRANS else i:], lda, b, ldb, beta, cf[i * ldc:], ldc)
 
 
 @intrinsic

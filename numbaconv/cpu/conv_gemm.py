@@ -54,7 +54,17 @@ import numpy as np
 from numba import prange
 
 from . import threads
-from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_at, gemv_at, kernel_gemm, kernel_gemv
+from .blas import (
+    NO_TRANS,
+    ROW_MAJOR,
+    TRANS,
+    gemm_at,
+    gemm_rows_at,
+    gemv_at,
+    kernel_gemm,
+    kernel_gemv,
+    small_gemm_cap,
+)
 from .jit import B0 as _B0
 from .jit import I0 as _I0
 from .jit import I1 as _I1
@@ -479,7 +489,7 @@ def _forward_one_cm(gemm, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo
 
 @njit(cache=True, nogil=True, parallel=True)
 def _weight_grad_one(gemm, prows, im2row, x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
-                     parts, cl):
+                     parts, cl, cap):
     """One image's weight gradient ``G @ rows`` ``(K, R)`` into ``dwo`` ``(K, C, 1, kh,
     kw)``: the patch rows (``prows``, ``im2row`` as for :func:`_forward_one`), then the GEMM
     (``gemm``) and the unpacking split by filters into ``parts`` on Numba's threads.
@@ -491,20 +501,19 @@ def _weight_grad_one(gemm, prows, im2row, x, g2, dwo, kh, kw, sh, sw, lh, lw, dh
     gf = g2.reshape(-1)
     for i in prange(parts):
         k0, k1 = i * K // parts, (i + 1) * K // parts
-        _g_rows_gemm(gemm, gf, k0, k1, P, K, rows, R, total.reshape(-1)[k0 * R:], cl)
+        _g_rows_gemm(gemm, gf, k0, k1, P, K, rows, R, total.reshape(-1)[k0 * R:], cl, cap)
         _unpack_filters(total[k0:k1], dwo[k0:k1])
 
 
 @njit(inline="always")
-def _g_rows_gemm(gemm, gf, k0, k1, P, K, rows, R, dst, cl):
+def _g_rows_gemm(gemm, gf, k0, k1, P, K, rows, R, dst, cl, cap):
     """``dst = G[k0:k1] @ rows`` ``(k1 - k0, R)``, ``G`` flat ``(K, P)``, or with ``cl``
-    flat ``(P, K)`` and read transposed."""
+    flat ``(P, K)`` and read transposed; in blocks of filters under ``cap``
+    (:func:`~numbaconv.cpu.blas.gemm_rows_at`)."""
     if cl:
-        gemm_at(gemm, ROW_MAJOR, TRANS, NO_TRANS, k1 - k0, R, P, 1.0, gf[k0:], K, rows, R,
-                0.0, dst, R)
+        gemm_rows_at(gemm, TRANS, k1 - k0, R, P, gf[k0:], K, rows, R, 0.0, dst, R, cap)
     else:
-        gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, k1 - k0, R, P, 1.0, gf[k0 * P:], P,
-                rows, R, 0.0, dst, R)
+        gemm_rows_at(gemm, NO_TRANS, k1 - k0, R, P, gf[k0 * P:], P, rows, R, 0.0, dst, R, cap)
 
 
 @njit(cache=True, nogil=True)
@@ -566,7 +575,8 @@ def _patch_rows_channel_major(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, cl):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _weight_grad_one_cm(gemm, x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts, cl):
+def _weight_grad_one_cm(gemm, x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts, cl,
+                        cap):
     """:func:`_weight_grad_one` for maps of few positions: the patch rows in the filters' own
     order (:func:`_patch_rows_channel_major`), so each part's GEMM writes its filters of
     ``dwo`` directly, with no unpacking of a ``(K, R)`` result (which costs more than the
@@ -578,7 +588,7 @@ def _weight_grad_one_cm(gemm, x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo
     gf = g2.reshape(-1)
     for i in prange(parts):
         k0, k1 = i * K // parts, (i + 1) * K // parts
-        _g_rows_gemm(gemm, gf, k0, k1, P, K, rows, R, df[k0 * R:], cl)
+        _g_rows_gemm(gemm, gf, k0, k1, P, K, rows, R, df[k0 * R:], cl, cap)
 
 
 def _few_weight_positions(P: int, K: int) -> bool:
@@ -600,7 +610,7 @@ def _weight_grad_one_image(x, g2, dw_out, geo, Ho: int, Wo: int, cl: bool = Fals
     P, R = Ho * Wo, C * kh * kw
     _, _, sh, sw, lh, lw, dh, dw = geo
     args = (x, g2, dw_out, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, threads.gemm_parts(P, R, K),
-            np.bool_(cl))
+            np.bool_(cl), small_gemm_cap(x.dtype))
     with one_blas_thread():
         if _few_weight_positions(P, K):
             _weight_grad_one_cm(gemm, *args)
@@ -612,7 +622,7 @@ def _weight_grad_one_image(x, g2, dw_out, geo, Ho: int, Wo: int, cl: bool = Fals
 
 @njit(cache=True, nogil=True, parallel=True)
 def _input_grad_one(gemm, pack, row2im, g2, w, bias, dx, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
-                    parts, cl):
+                    parts, cl, cap):
     """One image's input gradient: ``drows = G^T @ W'`` ``(P, R)`` split by output positions
     into ``parts`` on Numba's threads (``gemm``), then added back into ``dx`` (``row2im``,
     :func:`_row2im`; ``pack``, :func:`_pack_filters_one`: both
@@ -625,20 +635,19 @@ def _input_grad_one(gemm, pack, row2im, g2, w, bias, dx, kh, kw, sh, sw, lh, lw,
     gf = g2.reshape(-1)
     for i in prange(parts):
         p0, p1 = i * P // parts, (i + 1) * P // parts
-        _gt_rows_gemm(gemm, gf, p0, p1, P, K, wl.reshape(-1), R + 1, R, drows[p0:], cl)
+        _gt_rows_gemm(gemm, gf, p0, p1, P, K, wl.reshape(-1), R + 1, R, drows[p0:], cl, cap)
     call(row2im, drows, dx, bias, _I0, _I1, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, cl)
 
 
 @njit(inline="always")
-def _gt_rows_gemm(gemm, gf, p0, p1, P, K, wf, ldw, R, dst, cl):
+def _gt_rows_gemm(gemm, gf, p0, p1, P, K, wf, ldw, R, dst, cl, cap):
     """``dst = G^T[p0:p1] @ W`` ``(p1 - p0, R)``, ``W`` ``(K, R)`` of leading dimension
-    ``ldw``; ``G`` flat ``(K, P)``, or with ``cl`` flat ``(P, K)`` (``G^T`` as it is)."""
+    ``ldw``; ``G`` flat ``(K, P)``, or with ``cl`` flat ``(P, K)`` (``G^T`` as it is); in
+    blocks of positions under ``cap`` (:func:`~numbaconv.cpu.blas.gemm_rows_at`)."""
     if cl:
-        gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, p1 - p0, R, K, 1.0, gf[p0 * K:], K, wf,
-                ldw, 0.0, dst, R)
+        gemm_rows_at(gemm, NO_TRANS, p1 - p0, R, K, gf[p0 * K:], K, wf, ldw, 0.0, dst, R, cap)
     else:
-        gemm_at(gemm, ROW_MAJOR, TRANS, NO_TRANS, p1 - p0, R, K, 1.0, gf[p0:], P, wf, ldw,
-                0.0, dst, R)
+        gemm_rows_at(gemm, TRANS, p1 - p0, R, K, gf[p0:], P, wf, ldw, 0.0, dst, R, cap)
 
 
 @njit(cache=True, nogil=True)
@@ -658,7 +667,7 @@ def _row2im_channel_major(drows, dx, bias, kh, kw, sh, sw, lh, lw, dh, dw, Ho, W
 
 @njit(cache=True, nogil=True, parallel=True)
 def _input_grad_one_cm(gemm, g2, w, bias, dx, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts,
-                       cl):
+                       cl, cap):
     """:func:`_input_grad_one` for maps of few positions: ``drows = G^T @ W`` with the filters
     read where they are (no packing), patch rows in the filters' own order, added back by
     :func:`_row2im_channel_major`. On up to :data:`~numbaconv.cpu.threads.DOT_POSITIONS`
@@ -677,7 +686,7 @@ def _input_grad_one_cm(gemm, g2, w, bias, dx, kh, kw, sh, sw, lh, lw, dh, dw, Ho
     else:
         for i in prange(parts):
             p0, p1 = i * P // parts, (i + 1) * P // parts
-            _gt_rows_gemm(gemm, gf, p0, p1, P, K, wf, R, R, drows[p0:], cl)
+            _gt_rows_gemm(gemm, gf, p0, p1, P, K, wf, R, R, drows[p0:], cl, cap)
     _row2im_channel_major(drows, dx, bias, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, cl)
 
 
@@ -858,7 +867,7 @@ def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int, cl: bool = 
 
 @njit(cache=True, nogil=True, parallel=True)
 def _input_grad_row_blocks(gemm, row2im, gf, wl, dx, bias, drows, gb, kh, kw, sh, sw, lh, lw,
-                           dh, dw, Ho, Wo, nb, parts, cl):
+                           dh, dw, Ho, Wo, nb, parts, cl, cap):
     """:func:`input_grad` for blocks of ``nb >= 2`` images, one block after another, each on
     Numba's threads: (channels-first) its output gradient gathered into ``gb`` ``(K, m)``
     in two halves of its images, the GEMM ``drows = G^T @ W'`` in ``parts`` runs of rows
@@ -878,8 +887,8 @@ def _input_grad_row_blocks(gemm, row2im, gf, wl, dx, bias, drows, gb, kh, kw, sh
         if cl:
             for i in prange(parts):
                 p0, p1 = i * m // parts, (i + 1) * m // parts
-                gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, p1 - p0, R, K, 1.0,
-                        gf[(n0 * P + p0) * K:], K, wl, R, 0.0, drows[p0:], R)
+                gemm_rows_at(gemm, NO_TRANS, p1 - p0, R, K, gf[(n0 * P + p0) * K:], K, wl, R,
+                             0.0, drows[p0:], R, cap)
         else:
             for h in prange(halves):
                 a = n0 + h * (n1 - n0) // halves
@@ -887,8 +896,8 @@ def _input_grad_row_blocks(gemm, row2im, gf, wl, dx, bias, drows, gb, kh, kw, sh
                 _gather_rows(gf, bf, N, K, P, n0, a, b)
             for i in prange(parts):
                 p0, p1 = i * m // parts, (i + 1) * m // parts
-                gemm_at(gemm, ROW_MAJOR, TRANS, NO_TRANS, p1 - p0, R, K, 1.0, bf[p0:], ldg, wl,
-                        R, 0.0, drows[p0:], R)
+                gemm_rows_at(gemm, TRANS, p1 - p0, R, K, bf[p0:], ldg, wl, R, 0.0, drows[p0:],
+                             R, cap)
         for h in prange(halves):
             a = n0 + h * (n1 - n0) // halves
             b = n0 + (h + 1) * (n1 - n0) // halves
@@ -931,11 +940,11 @@ def input_grad(g, w, bias, dx, stride, lo, dilation, nb: int, cl: bool = False,
             if few_positions(P, K):
                 if P <= DOT_POSITIONS:
                     parts = threads.gemm_parts(P, K, R)  # (its row updates split by columns)
-                _input_grad_one_cm(gemm, *args, parts, np.bool_(cl))
+                _input_grad_one_cm(gemm, *args, parts, np.bool_(cl), small_gemm_cap(dx.dtype))
             else:
                 drows = _ROWS2D[dx.dtype.char]
                 _input_grad_one(gemm, _pack_native(w, b[:0]), _row2im_native(drows, dx, b),
-                                *args, parts, np.bool_(cl))
+                                *args, parts, np.bool_(cl), small_gemm_cap(dx.dtype))
         return
     wl = np.empty((K, R), dtype=dx.dtype)
     _pack_filters(w, wl)
@@ -950,7 +959,7 @@ def input_grad(g, w, bias, dx, stride, lo, dilation, nb: int, cl: bool = False,
         with one_blas_thread():
             _input_grad_row_blocks(gemm, _row2im_native(drows, dx, b), g.reshape(-1), wl, dx, b,
                                    drows, gb, *geo, nb, max(1, min(parts, m // 32)),
-                                   np.bool_(cl))
+                                   np.bool_(cl), small_gemm_cap(dx.dtype))
         return
 
     def work(item):
@@ -973,7 +982,7 @@ def input_grad(g, w, bias, dx, stride, lo, dilation, nb: int, cl: bool = False,
 
 @njit(cache=True, nogil=True, parallel=True)
 def _weight_grad_row_blocks(gemm, im2row, x, gf, acc, rows, gb, kh, kw, sh, sw, lh, lw, dh, dw,
-                            Ho, Wo, nb, parts, cl):
+                            Ho, Wo, nb, parts, cl, cap):
     """:func:`weight_grad` with its blocks of ``nb`` images one after another, each on
     Numba's threads: the block's patch rows (``im2row``, :func:`_im2row` as a
     :class:`numbaconv.cpu.native.Native`) in two halves of its images (of a one-image block,
@@ -1000,14 +1009,14 @@ def _weight_grad_row_blocks(gemm, im2row, x, gf, acc, rows, gb, kh, kw, sh, sw, 
         for i in prange(parts):
             k0, k1 = i * K // parts, (i + 1) * K // parts
             if cl:
-                gemm_at(gemm, ROW_MAJOR, TRANS, NO_TRANS, k1 - k0, R, m, 1.0,
-                        gf[n0 * P * K + k0:], K, rows, R, beta, af[k0 * R:], R)
+                gemm_rows_at(gemm, TRANS, k1 - k0, R, m, gf[n0 * P * K + k0:], K, rows, R,
+                             beta, af[k0 * R:], R, cap)
             elif n1 - n0 == 1:
-                gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, k1 - k0, R, m, 1.0,
-                        gf[(n0 * K + k0) * P:], P, rows, R, beta, af[k0 * R:], R)
+                gemm_rows_at(gemm, NO_TRANS, k1 - k0, R, m, gf[(n0 * K + k0) * P:], P, rows, R,
+                             beta, af[k0 * R:], R, cap)
             else:
-                gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, k1 - k0, R, m, 1.0, bf[k0 * ldg:],
-                        ldg, rows, R, beta, af[k0 * R:], R)
+                gemm_rows_at(gemm, NO_TRANS, k1 - k0, R, m, bf[k0 * ldg:], ldg, rows, R, beta,
+                             af[k0 * R:], R, cap)
 
 
 def weight_grad(x, g, dw_out, stride, lo, dilation, nb: int, items: int,
@@ -1041,7 +1050,7 @@ def weight_grad(x, g, dw_out, stride, lo, dilation, nb: int, items: int,
         with one_blas_thread():
             _weight_grad_row_blocks(gemm, _im2row_native(x, rows), x, g.reshape(-1), acc, rows,
                                     gb, *geo[:8], Ho, Wo, nb, max(1, min(parts, K // 8)),
-                                    np.bool_(cl))
+                                    np.bool_(cl), small_gemm_cap(x.dtype))
         _unpack_filters(acc, dw_out)
         return
     blocks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
@@ -1171,7 +1180,8 @@ def _phases(x, sw: int):
 
 
 @njit(cache=True, nogil=True)
-def _wide_unit(gemm, gemv, xs, wf, bias, of, n, oh0, oh1, k0, k1, kh, kw, dh, dw, Ho, Wo, last):
+def _wide_unit(gemm, gemv, xs, wf, bias, of, n, oh0, oh1, k0, k1, kh, kw, dh, dw, Ho, Wo, last,
+               cap):
     """One unit of :func:`_forward_units` for an unpadded stride-1 layer, computed on whole
     input rows: patch row ``r = (c, th, tw)`` of output rows ``[oh0, oh1)`` is then the
     input's run from ``(c, oh0 + th*dh, tw*dw)``, ``(rows - 1) * W + Wo`` elements in one
@@ -1203,8 +1213,7 @@ def _wide_unit(gemm, gemv, xs, wf, bias, of, n, oh0, oh1, k0, k1, kh, kw, dh, dw
         gemm_at(gemm, ROW_MAJOR, TRANS, TRANS, m2, kb, R, 1.0, cols, m2, wf[k0 * R:], R, 0.0,
                 tmp, kb)
     else:
-        gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, kb, m2, R, 1.0, wf[k0 * R:], R, cols, m2,
-                0.0, tmp, m2)
+        gemm_rows_at(gemm, NO_TRANS, kb, m2, R, wf[k0 * R:], R, cols, m2, 0.0, tmp, m2, cap)
     if last:  # each output row's Wo of the (m2, kb) rows into (N, P, K)
         for i in range(rows):
             for ow in range(Wo):
@@ -1232,7 +1241,7 @@ def _wide_unit(gemm, gemv, xs, wf, bias, of, n, oh0, oh1, k0, k1, kh, kw, dh, dw
 
 @njit(cache=True, nogil=True, parallel=True)
 def _forward_units(gemm, gemv, im2col, xs, W, Wq, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw,
-                   Ho, Wo, rb, kb, wide, last):
+                   Ho, Wo, rb, kb, wide, last, cap):
     """``out = conv(x, w) + bias`` (2-D) in units of ``rb`` output rows of one image and
     ``kb`` filters, all on Numba's threads: each unit's channel-major im2col ``(R, m)`` in a
     buffer of its own, its block of ``of`` (flat ``(N, K, P)``) set to the biases, and one
@@ -1263,7 +1272,7 @@ def _forward_units(gemm, gemv, im2col, xs, W, Wq, w, bias, of, kh, kw, sh, sw, l
         m = (oh1 - oh0) * Wo
         if wide:
             _wide_unit(gemm, gemv, xs, wf, bias, of, n, oh0, oh1, k0, k1, kh, kw, dh, dw, Ho,
-                       Wo, last)
+                       Wo, last, cap)
             continue
         cols = np.empty(R * m, dtype=of.dtype)
         call(im2col, xs, cols, n, n + 1, oh0, oh1, _I0, m, kh, kw, sh, sw, lh, lw, dh, dw, Wo,
@@ -1291,8 +1300,8 @@ def _forward_units(gemm, gemv, im2col, xs, W, Wq, w, bias, of, kh, kw, sh, sw, l
             gemv_at(gemv, ROW_MAJOR, NO_TRANS, k1 - k0, R, 1.0, wf[k0 * R:], R, cols, 1, beta,
                     of[base + k0 * P:], P)
         else:
-            gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, k1 - k0, m, R, 1.0, wf[k0 * R:], R,
-                    cols, m, beta, of[base + k0 * P:], P)
+            gemm_rows_at(gemm, NO_TRANS, k1 - k0, m, R, wf[k0 * R:], R, cols, m, beta,
+                         of[base + k0 * P:], P, cap)
 
 
 _IM2COL: dict = {}
@@ -1341,7 +1350,7 @@ def forward_nchw(x, w, bias, out, stride, lo, dilation, nb: int, rb: int,
             _forward_units(gemm, gemv, _im2col_native(xs), xs, W, Wq, w, b, out.reshape(-1), kh,
                            kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2],
                            Ho, Wo, max(1, min(rb or Ho, Ho)), max(1, min(kb or K, K)), wide,
-                           channels_last)
+                           channels_last, small_gemm_cap(out.dtype))
         return
     if channels_last:
         raise ValueError("the channels-last channel-major GEMM needs numpy's CBLAS")
