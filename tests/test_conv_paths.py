@@ -11,6 +11,7 @@ stride and dilation by the adjoint identities. Then: bitwise-identical results a
 from __future__ import annotations
 
 import dataclasses
+import functools
 from unittest import mock
 
 import numba
@@ -981,3 +982,41 @@ def test_thin_weight_gradient_gemms_count_their_items_in_series_on_several_cores
     assert max(items.values()) > 1
     for s, n in items.items():
         assert several[s] == pytest.approx(single[s] * min(4, max(1, n)))
+
+
+def test_prepared_forward_passes_across_calls_and_threads():
+    # a geometry whose plan is the channel-major GEMM keeps a prepared pass (cpu.conv's
+    # runners): repeated calls, with and without a bias, a read-only input (another Numba
+    # type: the general path), and eight threads calling several such layers at once all
+    # give the float64 oracle's values, the threads the serial calls' bits
+    import concurrent.futures as cf
+
+    from numbaconv.cpu import conv as cpu_conv
+
+    _skip_without_kernel_blas(np.float32)
+    rng = np.random.default_rng(3)
+    layers = [((1, 32, 13, 13), (64, 32, 3, 3), 0), ((1, 64, 5, 5), (128, 64, 3, 3), 0),
+              ((2, 16, 9, 9), (24, 16, 3, 3), 1)]
+    jobs = []
+    for xs, ws, pad in layers:
+        x, w, b = rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(ws[0])
+        want = ref_forward(x, w, b, (1, 1), ((pad, pad), (pad, pad)), (1, 1))
+        x32, w32, b32 = x.astype(np.float32), w.astype(np.float32), b.astype(np.float32)
+        p = _plan_of("forward", x32, w32, (1, 1), ((pad, pad), (pad, pad)), (1, 1))
+        assert p.strategy == "gemm_nchw"
+        ro = x32.copy()
+        ro.flags.writeable = False
+        for _ in range(2):
+            _assert_near_oracle(nc.conv2d(x32, w32, b32, padding=pad), want, np.float32)
+            _assert_near_oracle(nc.conv2d(ro, w32, b32, padding=pad), want, np.float32)
+            _assert_near_oracle(nc.conv2d(x32, w32, padding=pad), want - b[:, None, None],
+                                np.float32)
+        jobs += [(x32, w32, b32, pad), (x32, w32, None, pad)]
+    assert any(not isinstance(run, functools.partial) for run in cpu_conv._RUNNERS.values())
+    serial = [nc.conv2d(x, w, b, padding=pad) for x, w, b, pad in jobs]
+    with cf.ThreadPoolExecutor(max_workers=8) as pool:
+        for _ in range(3):
+            futures = [pool.submit(nc.conv2d, x, w, b, padding=pad)
+                       for x, w, b, pad in jobs * 4]
+            for fut, want in zip(futures, serial * 4, strict=True):
+                np.testing.assert_array_equal(fut.result(), want)

@@ -45,6 +45,7 @@ depend on the thread count or on the serial/parallel choice.
 
 from __future__ import annotations
 
+import functools
 import threading
 
 import numpy as np
@@ -1190,10 +1191,46 @@ def _bias_or_zeros(bias, n: int, dtype):
 # launchers
 
 
+#: prepared forward passes, by (geometry, bias given, dtype, forcing): see :func:`conv_forward`
+_RUNNERS: dict = {}
+#: entries kept (the oldest half dropped beyond: a program's layers are a few dozen)
+_RUNNERS_MAX = 256
+
+
 def conv_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
-    """``out = conv(x, w) + bias`` (cross-correlation); ``bias`` may be None."""
+    """``out = conv(x, w) + bias`` (cross-correlation); ``bias`` may be None.
+
+    A geometry (one per distinct call: :func:`numbaconv.core.conv.resolve` caches them) whose
+    plan offers a prepared pass (:func:`numbaconv.cpu.conv_plan.forward_runner`) keeps it
+    here, so a repeated call (a batch-1 layer) goes straight to its kernel."""
     if out.size == 0:
         return
+    key = (geometry, bias is None, out.dtype.char, _plan.forcing())
+    run = _RUNNERS.get(key)
+    if run is None:
+        run = _forward_runner(x, w, bias, out, geometry)
+        if len(_RUNNERS) >= _RUNNERS_MAX:  # (a plain dict: no lock; a lost entry is rebuilt)
+            for old in list(_RUNNERS)[:_RUNNERS_MAX // 2]:
+                _RUNNERS.pop(old, None)
+        _RUNNERS[key] = run
+    run(x, w, bias, out)
+
+
+def _forward_runner(x, w, bias, out, geometry: ConvGeometry):
+    """The prepared pass of :func:`conv_forward` for arrays like these, or the general one."""
+    plan = _plan.route("forward", geometry, out.dtype)
+    if plan is not None:
+        run = _plan.forward_runner(plan, x.reshape(geometry.x_shape),
+                                   w.reshape(geometry.w_shape), bias,
+                                   out.reshape(geometry.y_shape), geometry.stride, geometry.lo,
+                                   geometry.dilation)
+        if run is not None:
+            return run
+    return functools.partial(_conv_forward, geometry=geometry)
+
+
+def _conv_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
+    """:func:`conv_forward` by the plan or the legacy paths, decided on each call."""
     # -- strategy --------------------------------------------------------------------------
     plan = _plan.route("forward", geometry, out.dtype)
     if plan is not None:  # a small-map strategy of the cost model (cpu/conv_plan.py)

@@ -1371,6 +1371,43 @@ def forward_nchw(x, w, bias, out, stride, lo, dilation, nb: int, rb: int,
     _run(work, image_items(N, Ho, nb, rb))
 
 
+def forward_nchw_runner(x, w, bias, out, stride, lo, dilation, rb: int, kb: int = 0,
+                        wide: bool = False):
+    """:func:`forward_nchw`'s compiled path with all but the arrays looked up once: a callable
+    ``run(x, w, bias, out)`` for arrays of these sizes (reshaped to these channels-first 5-D
+    views) and Numba types (``bias`` None or not, as here), or None where :func:`forward_nchw` must run itself (no
+    compiled BLAS; strides along W split the input into phases a call). A batch-1 layer's
+    call spent ~4 us finding BLAS, the im2col entry point and the GEMM cap again each
+    time; ``run`` checks the input's type (the entry point's) and pins BLAS, nothing more."""
+    gemm = kernel_gemm(out.dtype)
+    if gemm is None or stride[2] != 1:
+        return None
+    gemv = kernel_gemv(out.dtype)
+    gemv = type(gemm)(0) if gemv is None else gemv
+    K, _, _, kh, kw = w.shape
+    Ho, Wo = out.shape[3], out.shape[4]
+    no_bias = _NO_BIAS[out.dtype.char]
+    kind = fingerprint(x)
+    im2col = _im2col_native(x)
+    W = x.shape[4]
+    geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Ho, Wo,
+           max(1, min(rb or Ho, Ho)), max(1, min(kb or K, K)), wide, False,
+           small_gemm_cap(out.dtype))
+
+    xshape, wshape, yshape = x.shape, w.shape, out.shape
+
+    def run(x, w, bias, out):  # (arrays of the call's own shapes: the 5-D views here)
+        x, w, out = x.reshape(xshape), w.reshape(wshape), out.reshape(yshape)
+        if fingerprint(x) != kind:  # (another layout or a read-only input: its own path)
+            forward_nchw(x, w, bias, out, stride, lo, dilation, 1, rb, False, kb, wide)
+            return
+        with one_blas_thread():
+            _forward_units(gemm, gemv, im2col, x, W, 0, w, no_bias if bias is None else bias,
+                           out.reshape(-1), *geo)
+
+    return run
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def _weight_grad_units(gemm, im2col, xs, W, Wq, g, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
                        rb, parts):

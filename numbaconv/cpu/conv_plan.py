@@ -1046,6 +1046,22 @@ def run_forward(p: Plan, x, w, bias, out, stride, lo, dilation) -> None:
             fallback(x, w, bias, out, stride, lo, dilation, 1, out.shape[2 if cl else 3], cl)
 
 
+def forward_runner(p: Plan, x, w, bias, out, stride, lo, dilation):
+    """A prepared ``run(x, w, bias, out)`` of the plan ``p``'s forward pass for 5-D arrays
+    like these, where its strategy offers one (the channel-major GEMM's units:
+    :func:`numbaconv.cpu.conv_gemm.forward_nchw_runner`), else None."""
+    if p.strategy == "gemm_nchw" and not p.channels_last:
+        return _gemm_module().forward_nchw_runner(x, w, bias, out, stride, lo, dilation, p.rb,
+                                                  p.kb, p.variant == "wide")
+    return None
+
+
+def forcing() -> tuple:
+    """The strategy and variant :func:`forced` sets now (``(None, None)`` outside it): part of
+    the key of anything cached from a plan."""
+    return tuple(_FORCED)
+
+
 def forward(x, w, bias, out, stride, lo, dilation, groups) -> bool:
     """Run the forward pass with a small-map strategy when the model picks one."""
     if not _eligible(x, w, out, groups) or out.size == 0 or w.shape[1] == 0:
