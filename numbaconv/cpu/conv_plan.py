@@ -516,12 +516,21 @@ def _cost_gemm_taps(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, lh, lw, dh, dw, i
         gemm = blocks * taps * _gemm(K, C, m, mach.gemm_lanes, itemsize)
         moves = N * (S * C + P * K) * _TRANSPOSE
     rows = N * pairs * (_vec(C + K, 2, lanes) + 2 * 10.0)
-    if op != "weight_grad":  # the filters transposed to (taps, C, K) / (taps, K, C) on every
-        # call, a strided copy (a 1x1 layer of one pixel, (1, 2304) -> 600: 2.4 ms of 2.5)
-        moves += K * C * kh * kw * 4.0
+    # forward and input gradient: one compiled kernel where numpy's CBLAS can be called from
+    # one (conv_gemm._taps_blocks: blocks on Numba's threads; the filters transposed to
+    # (taps, C, K) / (taps, K, C) through a small buffer, ~1.4 cycles an element), else
+    # blocks on Python threads, numpy's matmul per tap and numpy's transposing copy
+    compiled = op != "weight_grad" and _compiled_gemm(itemsize)
+    if op != "weight_grad":  # (numpy's copy: a 1x1 layer of one pixel, (1, 2304) -> 600,
+        # 2.4 ms of 2.5)
+        moves += K * C * kh * kw * (1.4 if compiled else 4.0)
     elif K * C * kh * kw * itemsize > 4 << 20:  # the gradient's (taps, K, C) sums, too big
         # for the caches, zeroed, added and transposed back in memory (the same layer: 3.4 ms)
         moves += K * C * kh * kw * 8.0
+    if compiled:  # (x1.4: the other strategies' estimates run high by more, measured/model
+        # 0.42-0.66 against these per-tap GEMMs' 0.75-0.91 on (16, 64, 5, 5) -> 128,
+        # (16|256, 128, 3, 3) -> 128 padded and (8, 256, 3, 3) -> 256 padded, Zen 4)
+        return 1.4 * (gemm + moves + rows) + _overhead(1), (nb, blocks)
     items = blocks if op != "weight_grad" else _items_for(gemm, blocks)
     calls = blocks * (3 + 3 * taps) * 2e-6 * _GHZ * 1e9
     return gemm + moves + rows + calls + _overhead(items), (nb, items)
