@@ -1803,16 +1803,80 @@ def input_grad_taps(g, w, bias, dx, stride, lo, dilation, nb: int) -> None:
     _run(work, [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)])
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def _weight_grad_taps_runs(gemm, x, g, acc, rects, nb, cap):
+    """:func:`weight_grad_taps`'s runs on Numba's threads: run ``i`` of ``acc.shape[0]`` sums
+    its fixed range of blocks into ``acc[i]`` (``(taps, K, C)``, zeroed first), per block
+    and tap ``G_t^T @ X_t`` added by BLAS (``beta = 1``; under the small-GEMM ``cap``), the
+    blocks in order; then the runs added in order into ``acc[0]``. Fixed by the shapes:
+    the same bits at any thread count."""
+    N, C, K = x.shape[0], x.shape[1], g.shape[1]
+    S = x.size // max(1, N * C)
+    P = g.size // max(1, N * K)
+    items = acc.shape[0]
+    blocks = -(-N // nb)
+    for i in prange(items):
+        acc[i] = 0
+        xr = np.empty((nb * S, C), x.dtype)
+        gr = np.empty((nb * P, K), x.dtype)
+        xt = np.empty((nb * P, C), x.dtype)
+        gt = np.empty((nb * P, K), x.dtype)
+        for b in range(i * blocks // items, (i + 1) * blocks // items):
+            n0 = b * nb
+            n1 = min(N, n0 + nb)
+            nimg = n1 - n0
+            _to_rows(x, xr, n0, n1)
+            _to_rows(g, gr, n0, n1)
+            for r in range(rects.shape[0]):
+                rect = rects[r, 1:]
+                m = nimg * (rect[1] - rect[0]) * (rect[3] - rect[2])
+                _tap_rows(xr, xt, nimg, S, P, rect, 0)
+                _tap_rows(gr, gt, nimg, S, P, rect, 3)
+                gemm_rows_at(gemm, TRANS, K, C, m, gt, K, xt, C, 1.0, acc[i, rects[r, 0]], C,
+                             cap)
+    for i in range(1, items):
+        _add_into(acc[0], acc[i])
+
+
+@njit(cache=True, nogil=True)
+def _untap_weights(src, dw):
+    """``dw[k, c, 0, th, tw] = src[t, k, c]`` (``t = th * kw + tw``): the inverse of
+    :func:`_tap_weights`'s input-gradient layout, each filter's ``T`` rows of ``C`` copied
+    into a small buffer first (read straight, the ``T`` load streams one plane apart)."""
+    T, K, C = src.shape[0], src.shape[1], src.shape[2]
+    sf = src.reshape(-1)
+    df = dw.reshape(-1)
+    buf = np.empty(T * C, dw.dtype)
+    for k in range(K):
+        for t in range(T):
+            s0 = _U((t * K + k) * C)
+            for c in range(C):
+                buf[t * C + c] = sf[s0 + _U(c)]
+        for c in range(C):
+            d = _U((k * C + c) * T)
+            for t in range(T):
+                df[d + _U(t)] = buf[t * C + c]
+
+
 def weight_grad_taps(x, g, dw_out, stride, lo, dilation, nb: int, items: int) -> None:
     """``dw_out[:, :, th, tw] = sum over blocks of G_t^T @ X_t`` (2-D): per tap the gradient
     and input rows of the outputs whose input is inside the image; fixed runs of blocks per
-    work item, partial sums added in item order."""
+    work item, partial sums added in item order (one compiled kernel where numpy's CBLAS can
+    be called from one: :func:`_weight_grad_taps_runs`)."""
     N, C, _, H, W = x.shape
     K, _, _, kh, kw = dw_out.shape
     Ho, Wo = g.shape[3], g.shape[4]
     P, S = Ho * Wo, H * W
     taps = kh * kw
     rects = tap_rects(H, W, Ho, Wo, kh, kw, stride, lo, dilation)
+    if (gemm := kernel_gemm(dw_out.dtype)) is not None:  # one compiled kernel
+        acc = np.empty((max(1, min(items, -(-N // max(1, nb)))), taps, K, C), dw_out.dtype)
+        table = np.array([[t, *rect] for t, rect in rects], np.int64).reshape(len(rects), 11)
+        with one_blas_thread():
+            _weight_grad_taps_runs(gemm, x, g, acc, table, max(1, nb),
+                                   small_gemm_cap(dw_out.dtype))
+        _untap_weights(acc[0], dw_out)
+        return
     blocks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
     items = max(1, min(items, len(blocks)))
     runs = [blocks[i * len(blocks) // items:(i + 1) * len(blocks) // items] for i in range(items)]

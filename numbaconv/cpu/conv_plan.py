@@ -501,36 +501,42 @@ def _cost_gemm_taps(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, lh, lw, dh, dw, i
     P, S = Ho * Wo, H * W
     lanes = mach.lanes
     m1 = pairs / max(taps, 1)  # GEMM rows per image and tap, on average (no tap: bias only)
+    # one compiled kernel where numpy's CBLAS can be called from one (conv_gemm._taps_blocks,
+    # _weight_grad_taps_runs: blocks on Numba's threads; the filters transposed to or from
+    # (taps, C, K) / (taps, K, C) through a small buffer, ~1.4 cycles an element), else
+    # blocks on Python threads, numpy's matmul per tap and numpy's transposing copies
+    compiled = _compiled_gemm(itemsize)
     nb = max(1, min(N, -(-256 // max(1, int(m1)))))
     if op != "weight_grad":
         nb = min(nb, max(1, -(-N // 4)))
+    elif compiled:  # (an even number of blocks, two runs of as many: balanced on two cores)
+        pairs_ = -(-N // (2 * nb))
+        nb = max(1, -(-N // (2 * pairs_)))
     blocks = -(-N // nb)
     m = nb * m1
     if op == "forward":
         gemm = blocks * taps * _gemm(m, K, C, mach.gemm_lanes, itemsize)
-        moves = N * (S * C + P * K) * _TRANSPOSE
     elif op == "input_grad":
         gemm = blocks * taps * _gemm(m, C, K, mach.gemm_lanes, itemsize)
-        moves = N * (S * C + P * K) * _TRANSPOSE
     else:
         gemm = blocks * taps * _gemm(K, C, m, mach.gemm_lanes, itemsize)
-        moves = N * (S * C + P * K) * _TRANSPOSE
+    moves = N * (S * C + P * K) * _TRANSPOSE
     rows = N * pairs * (_vec(C + K, 2, lanes) + 2 * 10.0)
-    # forward and input gradient: one compiled kernel where numpy's CBLAS can be called from
-    # one (conv_gemm._taps_blocks: blocks on Numba's threads; the filters transposed to
-    # (taps, C, K) / (taps, K, C) through a small buffer, ~1.4 cycles an element), else
-    # blocks on Python threads, numpy's matmul per tap and numpy's transposing copy
-    compiled = op != "weight_grad" and _compiled_gemm(itemsize)
+    if compiled:  # (scaled to the other strategies' estimates, measured / model on (16, 64,
+        # 5, 5) -> 128, (16|256, 128, 3, 3) -> 128 padded, (8, 256, 3, 3) -> 256 padded and
+        # (64, 64, 5, 5) -> 128, Zen 4: forward and input gradient x1.4, theirs 0.42-0.66
+        # against these 0.75-0.91; weight gradient x0.6, theirs 0.74-1.4 against 0.51-0.70.
+        # The weight gradient's runs: each its (taps, K, C) sums zeroed and added up.)
+        wgrad = op == "weight_grad"
+        items = min(blocks, 2) if wgrad else blocks
+        moves += K * C * kh * kw * (1.4 + (0.3 * items if wgrad else 0.0))
+        return (0.6 if wgrad else 1.4) * (gemm + moves + rows) + _overhead(1), (nb, items)
     if op != "weight_grad":  # (numpy's copy: a 1x1 layer of one pixel, (1, 2304) -> 600,
         # 2.4 ms of 2.5)
-        moves += K * C * kh * kw * (1.4 if compiled else 4.0)
+        moves += K * C * kh * kw * 4.0
     elif K * C * kh * kw * itemsize > 4 << 20:  # the gradient's (taps, K, C) sums, too big
         # for the caches, zeroed, added and transposed back in memory (the same layer: 3.4 ms)
         moves += K * C * kh * kw * 8.0
-    if compiled:  # (x1.4: the other strategies' estimates run high by more, measured/model
-        # 0.42-0.66 against these per-tap GEMMs' 0.75-0.91 on (16, 64, 5, 5) -> 128,
-        # (16|256, 128, 3, 3) -> 128 padded and (8, 256, 3, 3) -> 256 padded, Zen 4)
-        return 1.4 * (gemm + moves + rows) + _overhead(1), (nb, blocks)
     items = blocks if op != "weight_grad" else _items_for(gemm, blocks)
     calls = blocks * (3 + 3 * taps) * 2e-6 * _GHZ * 1e9
     return gemm + moves + rows + calls + _overhead(items), (nb, items)
