@@ -1651,6 +1651,11 @@ def _rect_rows(rect) -> int:
     return int((rect[1] - rect[0]) * (rect[3] - rect[2]))
 
 
+#: :func:`_tap_rows`' modes as one kernel passes them to another (``int64`` values, not
+#: literals: a literal argument compiles a specialisation of its own)
+_TAKE_IN, _ADD_OUT, _ADD_IN, _TAKE_OUT = (np.int64(m) for m in range(4))
+
+
 @njit(cache=True, nogil=True)
 def _tap_weights(w, dst, by_channel):
     """Each tap's filter matrix: ``dst[t, c, k] = w[k, c, t]`` (``by_channel``: the forward's
@@ -1708,11 +1713,11 @@ def _taps_blocks(gemm, src, wt, brow, dst, rects, nb, forward, cap):
         for i in range(rects.shape[0]):
             rect = rects[i, 1:]
             m = nimg * (rect[1] - rect[0]) * (rect[3] - rect[2])
-            _tap_rows(rows, taken, nimg, S, P, rect, 0 if forward else 3)
+            _tap_rows(rows, taken, nimg, S, P, rect, _TAKE_IN if forward else _TAKE_OUT)
             gemm_rows_at(gemm, NO_TRANS, m, L_out, L_in, taken, L_in, wt[rects[i, 0]], L_out,
                          0.0, part, L_out, cap)
-            _tap_rows(part, acc, nimg, S, P, rect, 1 if forward else 2)
-        _rows_to_nchw(acc, dst3, n0, n1, 0)
+            _tap_rows(part, acc, nimg, S, P, rect, _ADD_OUT if forward else _ADD_IN)
+        _rows_to_nchw(acc, dst3, n0, n1, _I0)
 
 
 def _taps_compiled(src, w, bias, dst, rects, nb: int, forward: bool) -> bool:
@@ -1830,8 +1835,8 @@ def _weight_grad_taps_runs(gemm, x, g, acc, rects, nb, cap):
             for r in range(rects.shape[0]):
                 rect = rects[r, 1:]
                 m = nimg * (rect[1] - rect[0]) * (rect[3] - rect[2])
-                _tap_rows(xr, xt, nimg, S, P, rect, 0)
-                _tap_rows(gr, gt, nimg, S, P, rect, 3)
+                _tap_rows(xr, xt, nimg, S, P, rect, _TAKE_IN)
+                _tap_rows(gr, gt, nimg, S, P, rect, _TAKE_OUT)
                 gemm_rows_at(gemm, TRANS, K, C, m, gt, K, xt, C, 1.0, acc[i, rects[r, 0]], C,
                              cap)
     for i in range(1, items):
