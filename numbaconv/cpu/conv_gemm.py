@@ -338,8 +338,36 @@ def _pack_filters_one(w, bias, parts):
 
 
 @njit(cache=True, nogil=True, parallel=True)
+def _pack_filters_t(w, bias, parts):
+    """``[W' | b]^T`` ``(R + 1, K)``: row ``r = (th*kw + tw)*C + c`` of patch-row order holds
+    every filter's tap, the last row the biases (or zeros), by channel parts on Numba's
+    threads. The GEMMs ``rows @ [W' | b]^T`` then take no transpose, a form OpenBLAS's
+    small-matrix kernels run (:func:`numbaconv.cpu.blas.small_gemm_cap`; with the filters
+    transposed, OpenBLAS takes a product of at most 1200 results there): 13 x 577 @ 577 x
+    128 57.6 us transposed, 19.7 so (one Zen 4 thread). Each row written in order, the
+    filters read a tap apart: 1.4-2.5x the time of :func:`_pack_filters_one` (12 against
+    7 us for 64 x 32 3x3 filters, 131 against 53 for 256 x 128), less than the GEMMs
+    save on the layers that take this path (measured in the commit that added it)."""
+    K, C, kh, kw = w.shape[0], w.shape[1], w.shape[3], w.shape[4]
+    T = kh * kw
+    R = C * T
+    wt = np.empty((R + 1, K), dtype=w.dtype)
+    wf = w.reshape(-1)
+    df = wt.reshape(-1)
+    for i in prange(parts):
+        for c in range(i * C // parts, (i + 1) * C // parts):
+            for t in range(T):
+                d = _U((t * C + c) * K)
+                for k in range(K):
+                    df[d + _U(k)] = wf[_U((k * C + c) * T + t)]
+    for k in range(K):
+        wt[R, k] = bias[k] if bias.size else 0
+    return wt
+
+
+@njit(cache=True, nogil=True, parallel=True)
 def _forward_one(gemm, prows, im2row, pack, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho,
-                 Wo, parts, cl):
+                 Wo, parts, cl, cap):
     """One image's forward pass on Numba's threads: the patch rows and ``[W' | b]``, then
     ``out = [W' | b] @ [rows | 1]^T`` in ``parts`` (by positions when there are at least as
     many as filters, else by filters: each part's GEMM packs its share of the larger
@@ -356,17 +384,18 @@ def _forward_one(gemm, prows, im2row, pack, x, w, bias, of, kh, kw, sh, sw, lh, 
     P = Ho * Wo
     rows = call(prows, im2row, x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, _I1, cl)
     wl = call(pack, w, bias, parts)
-    if cl:
+    if cl:  # (wl: [W' | b]^T, (R1, K): no transposes, in blocks under the cap)
         if P >= K:
             for i in prange(parts):
                 p0, p1 = i * P // parts, (i + 1) * P // parts
-                gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, p1 - p0, K, R1, 1.0, rows[p0:], R1,
-                        wl, R1, 0.0, of[p0 * K:], K)
+                gemm_rows_at(gemm, NO_TRANS, p1 - p0, K, R1, rows[p0:], R1, wl, K, 0.0,
+                             of[p0 * K:], K, cap)
             return
+        wf = wl.reshape(-1)
         for i in prange(parts):
             k0, k1 = i * K // parts, (i + 1) * K // parts
-            gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, P, k1 - k0, R1, 1.0, rows, R1, wl[k0:],
-                    R1, 0.0, of[k0:], K)
+            gemm_rows_at(gemm, NO_TRANS, P, k1 - k0, R1, rows, R1, wf[k0:], K, 0.0, of[k0:], K,
+                         cap)
         return
     if P >= K:  # by positions: each part packs its share of the patch rows, all the filters
         for i in prange(parts):
@@ -706,8 +735,8 @@ def image_items(N: int, Ho: int, nb: int, rb: int):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _forward_row_blocks(gemm, im2row, x, wl, of, rows, res, kh, kw, sh, sw, lh, lw, dh, dw, Ho,
-                        Wo, nb, parts, ones, cl):
+def _forward_row_blocks(gemm, im2row, x, wt, of, rows, res, kh, kw, sh, sw, lh, lw, dh, dw, Ho,
+                        Wo, nb, parts, ones, cl, cap):
     """:func:`forward` for blocks of ``nb`` whole images, one block after another, each on
     Numba's threads: its patch rows in two halves of its images (of a one-image block, of
     its output rows; ``im2row``,
@@ -719,7 +748,7 @@ def _forward_row_blocks(gemm, im2row, x, wl, of, rows, res, kh, kw, sh, sw, lh, 
     Where blocks ran on Python threads, one block's GEMM at a time (a batch of one or two
     blocks) used one core: (16, 64, 5, 5) -> 128 0.30 -> 0.19 ms on two (Zen 4)."""
     N = x.shape[0]
-    K, R1 = wl.shape[0], wl.shape[1]
+    R1, K = wt.shape[0], wt.shape[1]
     P = Ho * Wo
     for n0 in range(0, N, nb):
         n1, m, halves = _block_span(n0, nb, N, Ho, Wo)
@@ -730,13 +759,13 @@ def _forward_row_blocks(gemm, im2row, x, wl, of, rows, res, kh, kw, sh, sw, lh, 
         if cl:
             for i in prange(parts):
                 p0, p1 = i * m // parts, (i + 1) * m // parts
-                gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, p1 - p0, K, R1, 1.0, rows[p0:], R1,
-                        wl, R1, 0.0, of[(n0 * P + p0) * K:], K)
+                gemm_rows_at(gemm, NO_TRANS, p1 - p0, K, R1, rows[p0:], R1, wt, K, 0.0,
+                             of[(n0 * P + p0) * K:], K, cap)
             continue
         for i in prange(parts):
             p0, p1 = i * m // parts, (i + 1) * m // parts
-            gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, p1 - p0, K, R1, 1.0, rows[p0:], R1, wl,
-                    R1, 0.0, res[p0:], K)
+            gemm_rows_at(gemm, NO_TRANS, p1 - p0, K, R1, rows[p0:], R1, wt, K, 0.0, res[p0:], K,
+                         cap)
         of3 = of.reshape(N, K, P)
         for h in prange(halves):
             a, b, r0, r1, q0 = _row_half(h, halves, n0, n1, Ho, Wo)
@@ -785,13 +814,14 @@ def _patch_rows_natives(x):
     return found
 
 
-def _pack_native(w, bias):
-    """:func:`_pack_filters_one` as a :class:`numbaconv.cpu.native.Native` for these arrays'
-    types."""
-    key = (fingerprint(w), fingerprint(bias))
+def _pack_native(w, bias, transposed: bool = False):
+    """:func:`_pack_filters_one` (``transposed``: :func:`_pack_filters_t`) as a
+    :class:`numbaconv.cpu.native.Native` for these arrays' types."""
+    key = (fingerprint(w), fingerprint(bias), transposed)
     found = _PACK.get(key)
     if found is None:
-        found = _PACK[key] = native(_pack_filters_one, w, bias, _I0)
+        fn = _pack_filters_t if transposed else _pack_filters_one
+        found = _PACK[key] = native(fn, w, bias, _I0)
     return found
 
 
@@ -826,26 +856,30 @@ def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int, cl: bool = 
                 _forward_one_cm(gemm, *args)
             else:
                 prows, im2row = _patch_rows_natives(x)
-                _forward_one(gemm, prows, im2row, _pack_native(w, b), *args)
+                pack = _pack_native(w, b, transposed=cl)
+                _forward_one(gemm, prows, im2row, pack, *args, small_gemm_cap(out.dtype))
         return
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Wo)
     # [W' | b] (K, R + 1), multiplied transposed: packing the filters in their own row order
     # reads and writes in runs, where packing [W' | b]^T gathered every element (2.1 ms
     # where this takes 0.46 for a (600, 2304) dense-like layer; 344 -> 98 us for (256, 128,
     # 3, 3)); BLAS packs its operand either way (the GEMM within 1% from 64 rows)
-    wl = _pack_filters_one(w, _NO_BIAS[out.dtype.char] if bias is None else bias,
-                           2 if K > 1 and K * R >= _SPLIT_PACK else 1)
+    b = _NO_BIAS[out.dtype.char] if bias is None else bias
+    parts_ = 2 if K > 1 and K * R >= _SPLIT_PACK else 1
     if (rb >= Ho or nb > 1) and (gemm := kernel_gemm(out.dtype)) is not None:
+        wt = _pack_filters_t(w, b, parts_)  # ([W' | b]^T: the GEMMs take no transpose)
         nb = max(1, min(nb, N))
         m = nb * Ho * Wo
         rows = _buffer("rows", (m, R + 1), out.dtype)
         res = _buffer("res", (m, K), out.dtype) if not cl else rows
         runs = max(1, min(parts, m // 32))
         with one_blas_thread():
-            _forward_row_blocks(gemm, _im2row_native(x, rows), x, wl, out.reshape(-1), rows,
+            _forward_row_blocks(gemm, _im2row_native(x, rows), x, wt, out.reshape(-1), rows,
                                 res, kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1],
-                                dilation[2], Ho, Wo, nb, runs, np.bool_(True), np.bool_(cl))
+                                dilation[2], Ho, Wo, nb, runs, np.bool_(True), np.bool_(cl),
+                                small_gemm_cap(out.dtype))
         return
+    wl = _pack_filters_one(w, b, parts_)
     out3 = out.reshape(N, K, Ho * Wo)
     out2 = out.reshape(N * Ho * Wo, K)
 
