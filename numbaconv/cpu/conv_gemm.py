@@ -337,29 +337,19 @@ def _pack_filters_one(w, bias, parts):
     return wl
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def _pack_filters_t(w, bias, parts):
     """``[W' | b]^T`` ``(R + 1, K)``: row ``r = (th*kw + tw)*C + c`` of patch-row order holds
-    every filter's tap, the last row the biases (or zeros), by channel parts on Numba's
-    threads. The GEMMs ``rows @ [W' | b]^T`` then take no transpose, a form OpenBLAS's
-    small-matrix kernels run (:func:`numbaconv.cpu.blas.small_gemm_cap`; with the filters
-    transposed, OpenBLAS takes a product of at most 1200 results there): 13 x 577 @ 577 x
-    128 57.6 us transposed, 19.7 so (one Zen 4 thread). Each row written in order, the
-    filters read a tap apart: 1.4-2.5x the time of :func:`_pack_filters_one` (12 against
-    7 us for 64 x 32 3x3 filters, 131 against 53 for 256 x 128), less than the GEMMs
-    save on the layers that take this path (measured in the commit that added it)."""
-    K, C, kh, kw = w.shape[0], w.shape[1], w.shape[3], w.shape[4]
-    T = kh * kw
-    R = C * T
+    every filter's tap (the per-tap GEMMs' ``(taps, C, K)`` filters, :func:`_tap_weights`),
+    the last row the biases (or zeros); ``parts`` is unused (the signature of
+    :func:`_pack_filters_one`, which the callers take either of). The GEMMs ``rows @ [W' |
+    b]^T`` then take no transpose, a form OpenBLAS's small-matrix kernels run
+    (:func:`numbaconv.cpu.blas.small_gemm_cap`; with the filters transposed, OpenBLAS takes
+    a product of at most 1200 results there): 13 x 577 @ 577 x 128 57.6 us transposed, 19.7
+    so (one Zen 4 thread)."""
+    K, R = w.shape[0], w.shape[1] * w.shape[3] * w.shape[4]
     wt = np.empty((R + 1, K), dtype=w.dtype)
-    wf = w.reshape(-1)
-    df = wt.reshape(-1)
-    for i in prange(parts):
-        for c in range(i * C // parts, (i + 1) * C // parts):
-            for t in range(T):
-                d = _U((t * C + c) * K)
-                for k in range(K):
-                    df[d + _U(k)] = wf[_U((k * C + c) * T + t)]
+    _tap_weights(w, wt[:R], np.bool_(True))
     for k in range(K):
         wt[R, k] = bias[k] if bias.size else 0
     return wt
@@ -1409,8 +1399,9 @@ def forward_nchw_runner(x, w, bias, out, stride, lo, dilation, rb: int, kb: int 
                         wide: bool = False):
     """:func:`forward_nchw`'s compiled path with all but the arrays looked up once: a callable
     ``run(x, w, bias, out)`` for arrays of these sizes (reshaped to these channels-first 5-D
-    views) and Numba types (``bias`` None or not, as here), or None where :func:`forward_nchw` must run itself (no
-    compiled BLAS; strides along W split the input into phases a call). A batch-1 layer's
+    views) and Numba types (``bias`` None or not, as here), or None where
+    :func:`forward_nchw` must run itself (no compiled BLAS; strides along W split the input
+    into phases a call). A batch-1 layer's
     call spent ~4 us finding BLAS, the im2col entry point and the GEMM cap again each
     time; ``run`` checks the input's type (the entry point's) and pins BLAS, nothing more."""
     gemm = kernel_gemm(out.dtype)
@@ -1703,6 +1694,12 @@ def _tap_weights(w, dst, by_channel):
     wf = w.reshape(-1)
     df = dst.reshape(-1)
     outer, inner = (C, K) if by_channel else (K, C)
+    if T == 1:  # (one store stream: straight, no buffer; twice as fast for a 1x1 layer)
+        for i in range(outer):
+            for j in range(inner):
+                k, c = (j, i) if by_channel else (i, j)
+                df[_U(i * inner + j)] = wf[_U(k * C + c)]
+        return
     buf = np.empty(T * inner, dst.dtype)
     for i in range(outer):
         for j in range(inner):
