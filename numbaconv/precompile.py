@@ -66,6 +66,9 @@ def _signal_calls():
     for b in ("fill", "wrap", "symm"):
         calls[f"convolve2d {b}"] = (lambda dt, b=b: nc.convolve2d(_x((9, 9), dt), _x((3, 3), dt),
                                                                   boundary=b))
+    # a large kernel: overlap-save tiles by FFT for floats (the cost model's pick)
+    calls["convolve2d large kernel"] = lambda dt: nc.convolve2d(_x((64, 64), dt), _x((25, 25), dt),
+                                                                "same", "symm")
     return calls
 
 

@@ -10,7 +10,7 @@ import numba
 import numpy as np
 import pytest
 import scipy.signal as ss
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from oracles import assert_signal_close, scipy_signal
@@ -502,6 +502,118 @@ def test_nan_keeps_the_direct_path_in_2d():
     got = nc.convolve2d(x, w, "same", "symm")
     assert np.isnan(got[60, 60]) and not np.isnan(got[0, 0])  # local, as scipy's direct sum
     np.testing.assert_array_equal(np.isnan(got), np.isnan(ss.convolve2d(x, w, "same", "symm")))
+
+
+@contextlib.contextmanager
+def fft_window_path():
+    """Force the overlap-save FFT path of convolve2d/correlate2d and of 'auto' in
+    convolve/correlate for float input, whatever the cost model predicts."""
+    from numbaconv.api import signal as api_signal
+
+    def keep(backend, spec, rd, fill):
+        return rd.kind in "fc" and (fill is None or bool(np.isfinite(fill)))
+
+    def auto(backend, spec, a, b, rd, check_finite=True):
+        return "fft" if rd.kind in "fc" and not check_finite else "direct"
+
+    with mock.patch.object(api_signal, "_fft_keeps_direct_semantics", keep), \
+            mock.patch.object(api_signal, "_auto", auto):
+        yield
+
+
+@st.composite
+def images_and_kernels(draw):
+    dtype = draw(st.sampled_from([np.float64, np.float32]))
+    elements = st.floats(-4, 4, width=np.dtype(dtype).itemsize * 8)
+    x = draw(hnp.arrays(dtype, hnp.array_shapes(min_dims=2, max_dims=2, max_side=70),
+                        elements=elements))
+    k = draw(hnp.arrays(dtype, hnp.array_shapes(min_dims=2, max_dims=2, max_side=13),
+                        elements=elements))
+    return x, k
+
+
+@given(xk=images_and_kernels(), name=st.sampled_from(["convolve2d", "correlate2d"]),
+       mode=st.sampled_from(MODES), boundary=st.sampled_from(["fill", "symm", "wrap"]),
+       fill=st.sampled_from([0, 1.5]))
+def test_overlap_save_tiles_match_scipys_direct_sum(xk, name, mode, boundary, fill):
+    """The FFT path in tiles of every count (an odd one leaves the last tile without a
+    partner), float32 and float64, every boundary, kernels larger than the image too."""
+    x, k = xk
+    assume(mode != "valid" or _dominates(x.shape, k.shape))
+    with fft_window_path():
+        got = getattr(nc, name)(x, k, mode, boundary, fill)
+    assert_signal_close(got, getattr(ss, name)(x, k, mode, boundary, fill))
+
+
+NON_FINITE_CALLS = [
+    (lambda m, a, b: m.convolve2d(a, b, "same", "symm")),
+    # 'auto' in numbaconv keeps a NaN local as the direct method does (scipy's 'auto' may not)
+    (lambda m, a, b: m.convolve(a, b, "same", "direct" if m is ss else "auto")),
+    (lambda m, a, b: m.correlate2d(a, b, "full", "fill", 2.0)),
+]
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_fft_path_hands_non_finite_input_to_the_direct_sum(bad, dtype):
+    """The FFT path finds a NaN or inf while it reads the tiles (in the first tile, in the
+    last and unpaired one, in the kernel) and the direct sum runs instead: scipy's pattern of
+    non-finite outputs, each local to the windows that touch it."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((150, 170)).astype(dtype)
+    w = rng.standard_normal((31, 29)).astype(dtype)
+    for where in ("first", "last", "kernel"):
+        xi, wi = x.copy(), w.copy()
+        if where == "kernel":
+            wi[3, 4] = bad
+        else:
+            xi[(0, 0) if where == "first" else (-1, -1)] = bad
+        for i, call in enumerate(NON_FINITE_CALLS):
+            if where == "kernel" and i == 1:
+                continue  # convolve skips the zero fill: see test_a_skipped_fill_is_not_...
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # inf - inf in scipy's sums
+                want = call(ss, xi, wi)
+                with fft_window_path():
+                    got = call(nc, xi, wi)
+            assert not np.isfinite(want).all()
+            if where != "kernel":  # a bad weight meets every output; a bad sample a window
+                assert np.isfinite(want).any()
+            np.testing.assert_array_equal(np.isfinite(got), np.isfinite(want))
+            ok = np.isfinite(want)
+            np.testing.assert_allclose(got[ok], want[ok], rtol=2e-4, atol=2e-4 * 30)
+
+
+def test_a_kernel_changed_in_place_is_transformed_again():
+    """The kernel spectra kept for repeated filtering are found by the kernel's contents:
+    the same array changed in place is a new kernel."""
+    rng = np.random.default_rng(6)
+    x, w = rng.standard_normal((300, 300)), rng.standard_normal((25, 25))
+    with fft_window_path():
+        first = nc.convolve2d(x, w, "same")
+        w[12, 12] += 10.0
+        second = nc.convolve2d(x, w, "same")
+        third = nc.convolve2d(x, w.astype(np.float32), "same")
+    assert_signal_close(first, ss.convolve2d(x, w - np.where(np.arange(625).reshape(25, 25)
+                                                             == 312, 10.0, 0.0), "same"))
+    assert_signal_close(second, ss.convolve2d(x, w, "same"))
+    assert_signal_close(third, ss.convolve2d(x, w.astype(np.float32), "same"))
+
+
+def test_the_fft_path_gives_the_same_bits_on_one_and_two_threads():
+    rng = np.random.default_rng(8)
+    x, w = rng.standard_normal((700, 650)), rng.standard_normal((31, 31))
+    before = numba.get_num_threads()
+    try:
+        with fft_window_path():
+            numba.set_num_threads(1)
+            one = nc.convolve2d(x, w, "same", "symm")
+            numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+            two = nc.convolve2d(x, w, "same", "symm")
+    finally:
+        numba.set_num_threads(before)
+    assert one.tobytes() == two.tobytes()
+    assert_signal_close(two, ss.convolve2d(x, w, "same", "symm"))
 
 
 def test_method_fft_warns_about_nan_like_scipy():

@@ -204,12 +204,14 @@ def _all_finite(*arrays) -> bool:
     return True
 
 
-def _auto(backend, spec, a, b, rd) -> str:
+def _auto(backend, spec, a, b, rd, check_finite: bool = True) -> str:
     """method='auto': 'fft' only on the CPU, when the cost model predicts it faster, never for
     bool, for integers whose exact result could exceed 2**52, or when an input holds NaN or
-    inf (FFT would spread it over the whole output; the direct method keeps it local)."""
+    inf (FFT would spread it over the whole output; the direct method keeps it local).
+    ``check_finite=False`` leaves that last check to :func:`_fft_window`, which makes it
+    while it reads the input."""
     if (backend != CPU or not spec.fft_faster or rd.kind == "b" or not _fft_is_exact(a, b)
-            or not _all_finite(a, b)):
+            or (check_finite and not _all_finite(a, b))):
         return "direct"
     return "fft"
 
@@ -280,8 +282,10 @@ def _nd(op, in1, in2, mode, method, dtype, out):
         raise ValueError(f"in1 and in2 must not be empty; got shapes {tuple(a.shape)} and "
                          f"{tuple(b.shape)}")
     spec = sig.direct_spec(op, a.shape, b.shape, mode, "constant", rd.char)
-    if method == "auto" and _auto(backend, spec, a, b, rd) == "fft":
-        return _fft_window(spec, a, b, None, rd, out, inputs)  # finite input: tiles are exact
+    if method == "auto" and _auto(backend, spec, a, b, rd, check_finite=False) == "fft":
+        res = _fft_window(spec, a, b, None, rd, out, inputs)
+        if res is not None:  # finite input: tiles are exact
+            return res
     if method == "fft":
         _cpu_only(backend)
         return _fft_nd(op, a, b, mode, rd, out, inputs)
@@ -540,20 +544,25 @@ def _fillvalue(fillvalue, rd: np.dtype):
     return None if value == 0 else value
 
 
-def _fft_keeps_direct_semantics(backend, spec, a, b, fill, rd) -> bool:
-    """The FFT path keeps convolve2d's direct semantics only for finite floats: a NaN or inf
-    would spread over its tile of the output, and integer results must stay exact."""
-    return (backend == CPU and spec.fft_faster and rd.kind in "fc" and _all_finite(a, b)
+def _fft_keeps_direct_semantics(backend, spec, rd, fill) -> bool:
+    """The FFT path can keep convolve2d's direct semantics: floats only (integer results must
+    stay exact), and a finite fill value; :func:`_fft_window` checks the input."""
+    return (backend == CPU and spec.fft_faster and rd.kind in "fc"
             and (fill is None or bool(np.isfinite(fill))))
 
 
 def _fft_window(spec, a, b, fill, rd, out, inputs):
-    """The direct functions' result by FFT (finite input only: the callers check): extend
-    ``x`` by the boundary and the mode's padding (zeros, the fill value, or mirrored/wrapped
-    samples, by the padding kernel) to whole overlap-save tiles, then the 'valid'
-    convolution with the kernel (reversed and conjugated for a correlation)."""
+    """The direct functions' result by FFT, or None (nothing written) when an input holds a
+    NaN or inf: a transform would spread it over its tile, so the caller runs the direct
+    method, which keeps it local. ``x`` is extended by the boundary and the mode's padding
+    (zeros, the fill value, or mirrored/wrapped samples, through the padding index maps) to
+    whole overlap-save tiles, then convolved ('valid') with the kernel (reversed and
+    conjugated for a correlation). Real 2-D float32/float64 input reads the tiles straight
+    from ``x`` and checks it on the way; any other builds the extended copy."""
     ops = _ops(CPU)
     x, w = (b, a) if spec.swap else (a, b)
+    if not _all_finite(w):
+        return None
     k = w if spec.flip else w[(slice(None, None, -1),) * w.ndim]
     if spec.conj and k.dtype.kind == "c":
         k = np.conjugate(k)
@@ -561,17 +570,22 @@ def _fft_window(spec, a, b, fill, rd, out, inputs):
     ext = tuple((lo, e - n - lo) for (lo, _), e, n in zip(spec.pads, plan.s1, x.shape,
                                                           strict=True))
     pp = padspec.pad_plan(x.shape, ext, spec.boundary)
-    cvals = padspec.resolve_constant_values(0 if fill is None else fill, x.ndim, x.dtype)
-    xe = ops.workspace(pp.out_shape, x.dtype, "fft-extension")
-    kernels("padding", CPU).pad(x, xe, pp.maps, pp.offsets, cvals, pp.lo_last)
+    cval = 0 if fill is None else fill
     dst = _dst(out, CPU, spec.out_shape, rd, inputs)
-    if spec.undo:
-        tmp = np.empty(spec.out_shape, rd)
-        ops.fft_convolve(xe, k, tmp, plan)
-        tmp = tmp[(slice(None, None, -1),) * tmp.ndim]
-        np.copyto(dst, np.conjugate(tmp) if spec.undo == "revconj" else tmp)
+    target = np.empty(spec.out_shape, rd) if spec.undo else dst
+    if ops.packs_2d(x, k, target):
+        if not ops.fft_window_2d(x, k, target, plan, pp, cval):
+            return None
     else:
-        ops.fft_convolve(xe, k, dst, plan)
+        if not _all_finite(x):
+            return None
+        cvals = padspec.resolve_constant_values(cval, x.ndim, x.dtype)
+        xe = ops.workspace(pp.out_shape, x.dtype, "fft-extension")
+        kernels("padding", CPU).pad(x, xe, pp.maps, pp.offsets, cvals, pp.lo_last)
+        ops.fft_convolve(xe, k, target, plan)
+    if spec.undo:
+        tmp = target[(slice(None, None, -1),) * target.ndim]
+        np.copyto(dst, np.conjugate(tmp) if spec.undo == "revconj" else tmp)
     return finish_out(out, dst)
 
 
@@ -602,8 +616,10 @@ def _two_d(op, in1, in2, mode, boundary, fillvalue, dtype, out):
     if mode == "valid":
         bmode, fill = "constant", None  # the window never leaves the input
     spec = sig.direct_spec(op, a.shape, b.shape, mode, bmode, rd.char)
-    if _fft_keeps_direct_semantics(backend, spec, a, b, fill, rd):
-        return _fft_window(spec, a, b, fill, rd, out, inputs)
+    if _fft_keeps_direct_semantics(backend, spec, rd, fill):
+        res = _fft_window(spec, a, b, fill, rd, out, inputs)
+        if res is not None:
+            return res
     if key is not None and a is in1 and b is in2 and fill is None and not spec.fft_faster:
         _remember(key, spec, rd)
     return _run_direct(backend, spec, a, b, fill, rd, out, inputs)

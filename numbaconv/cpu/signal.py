@@ -27,8 +27,11 @@ Each output is accumulated by one thread in an order fixed by the shapes, so
 the results are bitwise identical for any thread count and either path.
 
 FFT method (CPU only: :func:`fft_convolve`, :func:`fft_workers`). scipy.fft
-transforms, one over the whole padded extent or overlap-add blocks, with
-``workers`` set to the threads Numba uses.
+transforms, one over the whole padded extent, overlap-add blocks or overlap-save
+tiles, with ``workers`` set to the threads Numba uses. Real 2-D images in float32
+or float64 (:func:`fft_window_2d`, the large-kernel path of ``convolve2d`` and of
+``convolve(method='auto')``) go in pairs of tiles through complex transforms, read
+straight from the input through the padding's index maps.
 """
 
 from __future__ import annotations
@@ -36,12 +39,13 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 
 from ..loops.signal import edge_dot, row_base
 from .jit import njit
-from .threads import num_threads, run_chunks
+from .threads import num_threads, run_chunks, run_ranges
 
 #: output elements per work item along the last axis (L1-sized for float64 and complex128)
 BLOCK = 2048
@@ -469,47 +473,188 @@ def fft_convolve(x, k, out, plan) -> None:
 
 
 @njit(cache=True, nogil=True)
-def _untile_2d(res, out, m0, m1):
-    """The valid part of every tile, ``res[i, j, m0-1:, m1-1:]``, into its place in ``out``."""
-    c0, c1, b0, b1 = res.shape
-    s0, s1 = b0 - m0 + 1, b1 - m1 + 1
+def _extended_row(x, maps, offsets, lo1, cval, er, e0, buf):
+    """Columns ``e0 <= e < e0 + len(buf)`` of row ``er`` of ``x`` extended through the index
+    maps of :mod:`numbaconv.core.padding` (a negative entry: ``cval``) into ``buf``."""
+    n = buf.shape[0]
+    m = maps[er]
+    if m < 0:
+        for j in range(n):
+            buf[j] = cval
+        return
+    xr = x[m]
+    m1 = maps[offsets[1]:offsets[2]]
+    j0 = min(n, max(0, lo1 - e0))                    # before x's first column
+    j1 = max(j0, min(n, lo1 + x.shape[1] - e0))      # x's own columns end
+    for j in range(j0):
+        mj = m1[e0 + j]
+        buf[j] = cval if mj < 0 else xr[mj]
+    src = xr[e0 + j0 - lo1:e0 + j1 - lo1]  # x's own columns: a copy in vectors (indexing
+    dst = buf[j0:j1]                       # xr at e0 + j - lo1 kept it scalar: 4x slower)
+    for j in range(j1 - j0):
+        dst[j] = src[j]
+    for j in range(j1, n):
+        mj = m1[e0 + j]
+        buf[j] = cval if mj < 0 else xr[mj]
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc"})  # the NaN sum may run in vectors
+def _pack_pairs(x, maps, offsets, lo1, cval, z, s0, s1, c1, ntiles, finite, p0, p1):
+    """Overlap-save tiles ``2p`` and ``2p + 1`` of ``x`` extended through the index maps
+    (tile ``t`` starts at extended row ``(t // c1) * s0`` and column ``(t % c1) * s1``) as the
+    real and imaginary parts of ``z[p]``, for ``p0 <= p < p1``; a last tile without a partner
+    gets a zero imaginary part. ``finite[p]``: no NaN or inf was read."""
+    b0, b1 = z.shape[1], z.shape[2]
+    rows = np.empty((2, b1), x.dtype)
+    ra, rb = rows[0], rows[1]
+    for p in range(p0, p1):
+        zp = z[p]
+        ta, tb = 2 * p, 2 * p + 1
+        ea0, fa0 = (ta // c1) * s0, (ta % c1) * s1
+        pair = tb < ntiles
+        eb0, fb0 = (tb // c1) * s0, (tb % c1) * s1
+        if not pair:
+            rb[:] = 0
+        acc = x.dtype.type(0)
+        for r in range(b0):
+            _extended_row(x, maps, offsets, lo1, cval, ea0 + r, fa0, ra)
+            if pair:
+                _extended_row(x, maps, offsets, lo1, cval, eb0 + r, fb0, rb)
+            zr = zp[r]
+            for c in range(b1):
+                u, v = ra[c], rb[c]
+                acc += u * 0 + v * 0   # NaN from a NaN or an inf
+                zr[c] = complex(u, v)
+        finite[p] = acc == 0
+
+
+@njit(cache=True, nogil=True)
+def _times_half_spectrum(z, kh, b1, i0, i1):
+    """``z[i] *= K[i % b0]`` for the rows ``i0 <= i < i1`` of ``z``, where ``K`` is the
+    spectrum of a real kernel (length ``b1`` along the last axis) and ``kh`` its half
+    (``rfft`` along the last axis, ``b0`` rows): ``K[u, v] = conj(kh[-u, b1 - v])`` past the
+    half."""
+    b0 = kh.shape[0]
+    nh = kh.shape[1]
+    for i in range(i0, i1):
+        zr = z[i]
+        u = i % b0
+        kr = kh[u]
+        kc = kh[(b0 - u) % b0]
+        for v in range(nh):
+            zr[v] *= kr[v]
+        for v in range(nh, b1):
+            zr[v] *= kc[b1 - v].conjugate()
+
+
+@njit(cache=True, nogil=True)
+def _unpack_pairs(res, out, m1, s0, s1, c1, ntiles, p0, p1):
+    """The valid outputs of tiles ``2p`` (real parts of ``res[p]``) and ``2p + 1`` (imaginary
+    parts) into their places in ``out``; ``res[p]``'s rows are the valid rows already, its
+    valid columns start at ``m1 - 1``."""
     n0, n1 = out.shape
-    for i in range(c0):
-        for r in range(min(s0, n0 - i * s0)):
-            for j in range(c1):
-                w = min(s1, n1 - j * s1)
-                if w <= 0:
-                    break
-                src = res[i, j, m0 - 1 + r, m1 - 1:m1 - 1 + w]
-                dst = out[i * s0 + r, j * s1:j * s1 + w]
-                for c in range(w):
-                    dst[c] = src[c]
+    for p in range(p0, p1):
+        for h in range(2):
+            t = 2 * p + h
+            if t >= ntiles:
+                break
+            o0, o1 = (t // c1) * s0, (t % c1) * s1
+            rows, cols = min(s0, n0 - o0), min(s1, n1 - o1)
+            for r in range(rows):
+                src = res[p, r, m1 - 1:m1 - 1 + cols]
+                dst = out[o0 + r, o1:o1 + cols]
+                if h == 0:
+                    for c in range(cols):
+                        dst[c] = src[c].real
+                else:
+                    for c in range(cols):
+                        dst[c] = src[c].imag
+
+
+def fft_window_2d(x, k, out, plan, pad, cval) -> bool:
+    """The 'valid' convolution of ``x`` extended by ``pad`` (a
+    :class:`numbaconv.core.padding.PadPlan` to the shape ``plan.s1``; ``cval`` where its maps
+    say so) with ``k``, by overlap-save tiles (``plan.tiles``), into ``out``. Real 2-D
+    float32/float64 only (:func:`packs_2d`). Returns False, with ``out`` unwritten, when
+    ``x`` holds a NaN or inf (a transform would spread it over its tile).
+
+    The kernel is real, so the convolution of ``a + ib`` with it is ``a * k + i (b * k)``:
+    the tiles go in pairs into complex tiles, read straight from ``x`` through the maps (no
+    extended copy), half as many complex transforms replace the real ones, the product
+    reads the kernel's half spectrum, and the inverse's last pass runs over the valid rows
+    only. 1024x1024 * 31x31 float64 'same', Zen 4, 2 threads: 9.5-10.9 -> 8.4 ms.
+    """
+    import scipy.fft as sfft
+
+    workers = fft_workers()
+    (b0, s0, c0), (b1, s1, c1) = plan.tiles
+    m0, m1 = k.shape
+    ntiles = c0 * c1
+    pairs = -(-ntiles // 2)
+    z = workspace((pairs, b0, b1), np.result_type(x.dtype, np.complex64), "fft-tiles")
+    finite = np.empty(pairs, np.bool_)
+    run_ranges(_pack_pairs, (x, pad.maps, pad.offsets, pad.lo_last, x.dtype.type(cval), z,
+                             s0, s1, c1, ntiles, finite), pairs, 1)
+    if not finite.all():
+        return False
+    z = cast(np.ndarray, sfft.fft2(z, workers=workers, overwrite_x=True))  # in place
+    kh = _half_spectrum(k, b0, b1, z.dtype, sfft, workers)
+    run_ranges(_times_half_spectrum, (z.reshape(pairs * b0, b1), kh, b1), pairs * b0, 64)
+    z = cast(np.ndarray, sfft.ifft(z, axis=-2, workers=workers, overwrite_x=True))
+    res = sfft.ifft(z[:, m0 - 1:, :], axis=-1, workers=workers, overwrite_x=True)
+    run_ranges(_unpack_pairs, (res, out, m1, s0, s1, c1, ntiles), pairs, 1)
+    return True
+
+
+#: the half spectra of the last few small kernels: filtering many images with one kernel
+#: transforms it once (0.3 of 7 ms for 1024x1024 * 31x31). Keyed by the kernel's bytes,
+#: shape, dtype and the tile size; kernels up to ``KERNEL_CACHE_BYTES`` only
+_KERNEL_SPECTRA: dict = {}
+KERNEL_CACHE_BYTES = 1 << 16
+KERNEL_CACHE_SIZE = 8
+
+
+def _half_spectrum(k, b0, b1, cdtype, sfft, workers):
+    """The kernel's transform at the tile size, ``rfft`` along the last axis (``k``'s rows
+    first, then the columns: the zero rows are never transformed), as ``cdtype``."""
+    key = None
+    if k.nbytes <= KERNEL_CACHE_BYTES:
+        key = (k.tobytes(), k.shape, k.dtype.str, b0, b1, np.dtype(cdtype).str)
+        kh = _KERNEL_SPECTRA.get(key)
+        if kh is not None:
+            return kh
+    kh = sfft.fft(sfft.rfft(k, b1, axis=1, workers=workers), b0, axis=0, workers=workers,
+                  overwrite_x=True).astype(cdtype, copy=False)
+    if key is not None:
+        if len(_KERNEL_SPECTRA) >= KERNEL_CACHE_SIZE:
+            _KERNEL_SPECTRA.clear()
+        _KERNEL_SPECTRA[key] = kh
+    return kh
+
+
+def packs_2d(x, k, out) -> bool:
+    """:func:`fft_window_2d` takes these: real 2-D float32 or float64, one dtype for all."""
+    return (x.ndim == 2 and x.dtype in (np.float32, np.float64)
+            and k.dtype == x.dtype == out.dtype)
 
 
 def _overlap_save(x, k, out, plan, sfft, workers):
     """Overlap-save: the 'valid' convolution of ``x`` (shape ``plan.s1``: whole tiles) with
     ``k``. The overlapping tiles of ``x`` (a strided view: scipy.fft reads it in place, no
     gathered copy) are transformed in one batch on ``workers`` threads, multiplied by the
-    kernel's transform at the tile size and transformed back; each tile's valid part lands in
-    its place in ``out``. In 2-D (float) the last inverse pass transforms only the rows that
-    hold valid outputs, and a Numba kernel scatters them."""
+    kernel's transform at the tile size and transformed back; each tile's valid part is
+    taken to its place in ``out``; real 2-D float32/float64 input goes to
+    :func:`fft_window_2d` instead."""
     from numpy.lib.stride_tricks import sliding_window_view
 
     nd = x.ndim
     fshape = plan.fshape
     steps = tuple(st for _, st, _ in plan.tiles)
-    fast2d = nd == 2 and plan.real and x.dtype.kind == "f" and out.dtype == x.dtype
     tiles = sliding_window_view(x, fshape)[tuple(slice(None, None, st) for st in steps)]
     axes = tuple(range(nd, 2 * nd))
     fwd, inv = _transforms(plan, sfft)
     sp = fwd(tiles, fshape, axes=axes, workers=workers)
     sp *= fwd(k, fshape, workers=workers)
-    if fast2d:
-        m0, m1 = k.shape
-        half = sfft.ifft(sp, axis=-2, workers=workers, overwrite_x=True)
-        res = sfft.irfft(half[:, :, m0 - 1:, :], fshape[1], axis=-1, workers=workers)
-        _untile_2d(res, out, 1, m1)  # its rows start at m0 - 1 already
-        return
     res = inv(sp, fshape, axes=axes, workers=workers, overwrite_x=True)
     valid = res[(Ellipsis,) + tuple(slice(m - 1, None) for m in k.shape)]
     # (count_0, ..., S_0, ...) -> (count_0, S_0, count_1, S_1, ...) -> the output
