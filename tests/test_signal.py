@@ -700,6 +700,46 @@ def test_a_repeated_call_resolves_nothing_and_stays_correct():
         nc.convolve(a, b, "nope")
 
 
+def _skipped_fill_full(x, w):
+    """The full 2-D convolution summed over the taps inside ``x`` only (the zero fill
+    skipped, docs/semantics.md), written out."""
+    n0, n1 = x.shape
+    m0, m1 = w.shape
+    want = np.zeros((n0 + m0 - 1, n1 + m1 - 1))
+    for i in range(want.shape[0]):
+        for j in range(want.shape[1]):
+            for p in range(m0):
+                for q in range(m1):
+                    if 0 <= i - p < n0 and 0 <= j - q < n1:
+                        want[i, j] += w[p, q] * x[i - p, j - q]
+    return want
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_repeated_tiny_2d_call_runs_prepared_and_stays_right(dtype):
+    """Tiny repeated 2-D calls run a kernel call prepared from the shapes: new values each
+    time, every mode and boundary, and an infinite weight on a repeat (handed to the row
+    kernel, which skips the zero fill) give the oracle's answers."""
+    from numbaconv.api import signal as api_signal
+
+    rng = np.random.default_rng(15)
+    calls = [lambda m, a, b: m.convolve2d(a, b, "same", "symm"),
+             lambda m, a, b: m.correlate2d(a, b, "full"),
+             lambda m, a, b: m.convolve(a, b, "same", "direct"),
+             lambda m, a, b: m.correlate(a, b, "valid", "direct")]
+    for call in calls:
+        for _ in range(3):
+            a = rng.standard_normal((9, 8)).astype(dtype)
+            b = rng.standard_normal((3, 2)).astype(dtype)
+            assert_signal_close(call(nc, a, b), call(ss, a, b))
+    assert sum(seen[2] is not None for seen in api_signal._SEEN.values()) >= len(calls)
+    x = np.arange(1.0, 73.0).reshape(9, 8).astype(dtype)
+    w = np.array([[1.0, np.inf], [0.5, 1.0], [2.0, -1.0]], dtype)
+    for _ in range(2):  # the second call is the prepared one
+        np.testing.assert_array_equal(nc.correlate2d(x, w[::-1, ::-1].copy(), "full"),
+                                      _skipped_fill_full(x, w).astype(dtype))
+
+
 # ------------------------------------------------------------------ long double
 
 def test_long_double_is_accepted_and_returned_like_scipy():
