@@ -1020,3 +1020,30 @@ def test_prepared_forward_passes_across_calls_and_threads():
                        for x, w, b, pad in jobs * 4]
             for fut, want in zip(futures, serial * 4, strict=True):
                 np.testing.assert_array_equal(fut.result(), want)
+
+
+@pytest.mark.parametrize("shape", [(128, 128, 3, 3), (37, 61, 3, 3), (40, 30, 5, 5),
+                                   (64, 96, 1, 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_per_tap_filters_match_numpys_transpose(shape, dtype, monkeypatch):
+    """The per-tap filter matrices (serial, and in halves on the threads for large filters),
+    and the forward's [W' | b]^T: numpy's transposing copies are the oracle."""
+    from numbaconv.cpu import conv_gemm
+
+    rng = np.random.default_rng(21)
+    K, C, kh, kw = shape
+    w = rng.standard_normal((K, C, 1, kh, kw)).astype(dtype)
+    b = rng.standard_normal(K).astype(dtype)
+    taps = w.reshape(K, C, kh * kw)
+    for by_channel, want in ((True, taps.transpose(2, 1, 0)), (False, taps.transpose(2, 0, 1))):
+        for fn in (conv_gemm._tap_weights, conv_gemm._tap_weights_parallel):
+            got = np.full(want.shape, np.nan, dtype)
+            fn(w, got, np.bool_(by_channel))
+            np.testing.assert_array_equal(got, want)
+    for limit in (1, 1 << 62):  # on the threads and serially
+        monkeypatch.setattr(conv_gemm, "TAP_WEIGHTS_PARALLEL", limit)
+        for bias in (b, np.empty(0, dtype)):
+            got = conv_gemm._packed_t(w, bias)
+            want = np.concatenate([taps.transpose(2, 1, 0).reshape(-1, K),
+                                   (bias if bias.size else np.zeros(K, dtype))[None]])
+            np.testing.assert_array_equal(got, want)

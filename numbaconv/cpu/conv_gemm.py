@@ -47,6 +47,7 @@ column phases (:func:`_phase_split`) so that every im2col run is a contiguous co
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 
@@ -352,6 +353,20 @@ def _pack_filters_t(w, bias, parts):
     _tap_weights(w, wt[:R], np.bool_(True))
     for k in range(K):
         wt[R, k] = bias[k] if bias.size else 0
+    return wt
+
+
+def _packed_t(w, bias):
+    """:func:`_pack_filters_t` from Python, into this thread's reused buffer (fresh, a (128,
+    128, 3, 3) layer's 590 KB faulted its pages in on every call), large filters transposed
+    on Numba's threads (:func:`_tap_weights_parallel`)."""
+    K, R = w.shape[0], w.shape[1] * w.shape[3] * w.shape[4]
+    wt = _buffer("packed-t", (R + 1, K), w.dtype)
+    if w.size >= TAP_WEIGHTS_PARALLEL and threads.num_threads() > 1:
+        _tap_weights_parallel(w, wt[:R], np.bool_(True))
+    else:
+        _tap_weights(w, wt[:R], np.bool_(True))
+    wt[R] = bias if bias.size else 0
     return wt
 
 
@@ -857,7 +872,7 @@ def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int, cl: bool = 
     b = _NO_BIAS[out.dtype.char] if bias is None else bias
     parts_ = 2 if K > 1 and K * R >= _SPLIT_PACK else 1
     if (rb >= Ho or nb > 1) and (gemm := kernel_gemm(out.dtype)) is not None:
-        wt = _pack_filters_t(w, b, parts_)  # ([W' | b]^T: the GEMMs take no transpose)
+        wt = _packed_t(w, b)  # ([W' | b]^T: the GEMMs take no transpose)
         nb = max(1, min(nb, N))
         m = nb * Ho * Wo
         rows = _buffer("rows", (m, R + 1), out.dtype)
@@ -1657,6 +1672,19 @@ def _tap_rows(src, dst, nimg, S_in, P, rect, mode):
 def tap_rects(H, W, Ho, Wo, kh, kw, stride, lo, dilation):
     """``(t, rect)`` per tap ``t = th*kw + tw`` that reads the image at all: the rectangle of
     outputs whose input lies inside the image (see :func:`_tap_rows`)."""
+    return _tap_plan(H, W, Ho, Wo, kh, kw, tuple(stride), tuple(lo), tuple(dilation))[0]
+
+
+def tap_table(H, W, Ho, Wo, kh, kw, stride, lo, dilation) -> np.ndarray:
+    """:func:`tap_rects` as the compiled kernels take it: rows ``(t, *rect)`` (int64; shared
+    between calls, never written)."""
+    return _tap_plan(H, W, Ho, Wo, kh, kw, tuple(stride), tuple(lo), tuple(dilation))[1]
+
+
+@functools.lru_cache(maxsize=256)
+def _tap_plan(H, W, Ho, Wo, kh, kw, stride, lo, dilation):
+    """``(rects, table)`` of :func:`tap_rects` and :func:`tap_table`, built once per shape
+    (20 us of Python a call, a tenth of a (16, 128, 3, 3) layer's)."""
     sh, sw = stride[1], stride[2]
     lh, lw = lo[1], lo[2]
     dh, dw = dilation[1], dilation[2]
@@ -1669,7 +1697,8 @@ def tap_rects(H, W, Ho, Wo, kh, kw, stride, lo, dilation):
                 rects.append((th * kw + tw, np.array(
                     [oh[0], oh[-1] + 1, ow[0], ow[-1] + 1, sh, sw, th * dh - lh, tw * dw - lw,
                      W, Wo], np.int64)))
-    return rects
+    table = np.array([[t, *rect] for t, rect in rects], np.int64).reshape(len(rects), 11)
+    return tuple(rects), table
 
 
 def _rect_rows(rect) -> int:
@@ -1685,23 +1714,38 @@ _TAKE_IN, _ADD_OUT, _ADD_IN, _TAKE_OUT = (np.int64(m) for m in range(4))
 def _tap_weights(w, dst, by_channel):
     """Each tap's filter matrix: ``dst[t, c, k] = w[k, c, t]`` (``by_channel``: the forward's
     ``C x K``), else ``dst[t, k, c]`` (the input gradient's ``K x C``); ``w`` ``(K, C, 1, kh,
-    kw)``. Per channel (per filter) the ``T`` rows of ``K`` (of ``C``) it fills are gathered
-    in a small buffer first, then stored as runs: stored straight, the ``T`` store streams
-    one ``C x K`` plane apart (64 KiB for 128 x 128) fell into one L1 set, 306 us for 128 x
-    128 3x3 filters (numpy's transposing copy 96)."""
+    kw)`` (:func:`_tap_weights_span` over every row)."""
+    _tap_weights_span(w, dst, by_channel, _I0, w.shape[1] if by_channel else w.shape[0])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _tap_weights_parallel(w, dst, by_channel):
+    """:func:`_tap_weights` in two halves on Numba's threads (a copy: the same bits)."""
+    outer = w.shape[1] if by_channel else w.shape[0]
+    for h in prange(2):
+        _tap_weights_span(w, dst, by_channel, h * outer // 2, (h + 1) * outer // 2)
+
+
+@njit(cache=True, nogil=True)
+def _tap_weights_span(w, dst, by_channel, i0, i1):
+    """:func:`_tap_weights` for the channels (``by_channel``) or filters ``i0 <= i < i1``.
+    Per channel (per filter) the ``T`` rows of ``K`` (of ``C``) it fills are gathered in a
+    small buffer first, then stored as runs: stored straight, the ``T`` store streams one
+    ``C x K`` plane apart (64 KiB for 128 x 128) fell into one L1 set, 306 us for 128 x 128
+    3x3 filters (numpy's transposing copy 96)."""
     K, C = w.shape[0], w.shape[1]
     T = w.size // max(1, K * C)
     wf = w.reshape(-1)
     df = dst.reshape(-1)
     outer, inner = (C, K) if by_channel else (K, C)
     if T == 1:  # (one store stream: straight, no buffer; twice as fast for a 1x1 layer)
-        for i in range(outer):
+        for i in range(i0, i1):
             for j in range(inner):
                 k, c = (j, i) if by_channel else (i, j)
                 df[_U(i * inner + j)] = wf[_U(k * C + c)]
         return
     buf = np.empty(T * inner, dst.dtype)
-    for i in range(outer):
+    for i in range(i0, i1):
         for j in range(inner):
             k, c = (j, i) if by_channel else (i, j)
             src = _U((k * C + c) * T)
@@ -1711,6 +1755,11 @@ def _tap_weights(w, dst, by_channel):
             d = _U((t * outer + i) * inner)
             for j in range(inner):
                 df[d + _U(j)] = buf[t * inner + j]
+
+
+#: filters (elements) from which :func:`_taps_compiled` transposes them on the threads: a
+#: (128, 128, 3, 3) layer's 65 us on one Zen 4 thread was a fifth of its padded 3x3 forward
+TAP_WEIGHTS_PARALLEL = 1 << 15
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -1751,18 +1800,21 @@ def _taps_blocks(gemm, src, wt, brow, dst, rects, nb, forward, cap):
         _rows_to_nchw(acc, dst3, n0, n1, _I0)
 
 
-def _taps_compiled(src, w, bias, dst, rects, nb: int, forward: bool) -> bool:
+def _taps_compiled(src, w, bias, dst, table, nb: int, forward: bool) -> bool:
     """:func:`_taps_blocks` for ``forward_taps`` / ``input_grad_taps`` (False where no
     compiled BLAS is callable: the Python-thread path runs)."""
     gemm = kernel_gemm(dst.dtype)
     if gemm is None:
         return False
     K, C, _, kh, kw = w.shape
-    wt = np.empty((kh * kw, C, K) if forward else (kh * kw, K, C), dst.dtype)
-    _tap_weights(w, wt, forward)
+    # (a reused buffer: fresh, its pages faulted in on every call, 590 KB for 128 x 128 3x3)
+    wt = _buffer("tap-weights", (kh * kw, C, K) if forward else (kh * kw, K, C), dst.dtype)
+    if w.size >= TAP_WEIGHTS_PARALLEL and threads.num_threads() > 1:
+        _tap_weights_parallel(w, wt, np.bool_(forward))
+    else:
+        _tap_weights(w, wt, np.bool_(forward))
     n = C if not forward else K
     brow = np.zeros(n, dst.dtype) if bias is None else bias
-    table = np.array([[t, *rect] for t, rect in rects], np.int64).reshape(len(rects), 11)
     with one_blas_thread():
         _taps_blocks(gemm, src, wt, brow, dst, table, max(1, nb), forward,
                      small_gemm_cap(dst.dtype))
@@ -1779,9 +1831,10 @@ def forward_taps(x, w, bias, out, stride, lo, dilation, nb: int) -> None:
     K, _, _, kh, kw = w.shape
     Ho, Wo = out.shape[3], out.shape[4]
     P, S = Ho * Wo, H * W
-    rects = tap_rects(H, W, Ho, Wo, kh, kw, stride, lo, dilation)
-    if _taps_compiled(x, w, bias, out, rects, nb, True):
+    if _taps_compiled(x, w, bias, out, tap_table(H, W, Ho, Wo, kh, kw, stride, lo, dilation),
+                      nb, True):
         return
+    rects = tap_rects(H, W, Ho, Wo, kh, kw, stride, lo, dilation)
     wt = np.ascontiguousarray(w.reshape(K, C, kh * kw).transpose(2, 1, 0))  # (taps, C, K)
     brow = np.zeros(K, out.dtype) if bias is None else bias
     out3 = out.reshape(N, K, P)
@@ -1813,9 +1866,10 @@ def input_grad_taps(g, w, bias, dx, stride, lo, dilation, nb: int) -> None:
     K, _, _, kh, kw = w.shape
     Ho, Wo = g.shape[3], g.shape[4]
     P, S = Ho * Wo, H * W
-    rects = tap_rects(H, W, Ho, Wo, kh, kw, stride, lo, dilation)
-    if _taps_compiled(g, w, bias, dx, rects, nb, False):
+    if _taps_compiled(g, w, bias, dx, tap_table(H, W, Ho, Wo, kh, kw, stride, lo, dilation),
+                      nb, False):
         return
+    rects = tap_rects(H, W, Ho, Wo, kh, kw, stride, lo, dilation)
     wk = np.ascontiguousarray(w.reshape(K, C, kh * kw).transpose(2, 0, 1))  # (taps, K, C)
     brow = np.zeros(C, dx.dtype) if bias is None else bias
     dx3 = dx.reshape(N, C, S)
@@ -1907,7 +1961,7 @@ def weight_grad_taps(x, g, dw_out, stride, lo, dilation, nb: int, items: int) ->
     rects = tap_rects(H, W, Ho, Wo, kh, kw, stride, lo, dilation)
     if (gemm := kernel_gemm(dw_out.dtype)) is not None:  # one compiled kernel
         acc = np.empty((max(1, min(items, -(-N // max(1, nb)))), taps, K, C), dw_out.dtype)
-        table = np.array([[t, *rect] for t, rect in rects], np.int64).reshape(len(rects), 11)
+        table = tap_table(H, W, Ho, Wo, kh, kw, stride, lo, dilation)
         with one_blas_thread():
             _weight_grad_taps_runs(gemm, x, g, acc, table, max(1, nb),
                                    small_gemm_cap(dw_out.dtype))
