@@ -1047,3 +1047,51 @@ def test_per_tap_filters_match_numpys_transpose(shape, dtype, monkeypatch):
             want = np.concatenate([taps.transpose(2, 1, 0).reshape(-1, K),
                                    (bias if bias.size else np.zeros(K, dtype))[None]])
             np.testing.assert_array_equal(got, want)
+
+
+def _weight_grad_oracle(x, g, kh, kw, pad, dilation):
+    """``dW[k, c, th, tw] = sum g[n, k, oh, ow] * xpad[n, c, oh + th*d, ow + tw*d]`` in float64."""
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    Ho, Wo = g.shape[2], g.shape[3]
+    dw = np.empty((g.shape[1], x.shape[1], kh, kw))
+    for th in range(kh):
+        for tw in range(kw):
+            win = xp[:, :, th * dilation:th * dilation + Ho, tw * dilation:tw * dilation + Wo]
+            dw[:, :, th, tw] = np.einsum("nkhw,nchw->kc", g.astype(np.float64), win)
+    return dw
+
+
+@pytest.mark.parametrize("c, n, pad, dilation, kh, kw", [
+    (1, 64, 0, 1, 3, 3), (1, 1, 1, 1, 3, 3), (2, 3, 2, 1, 3, 5), (3, 5, 1, 2, 3, 3),
+    (4, 2, 0, 1, 5, 2), (5, 2, 1, 1, 3, 3)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_grid_weight_gradient_of_thin_layers_matches_the_oracle(c, n, pad, dilation, kh, kw,
+                                                                dtype):
+    """The blocked grid weight gradient for few input channels (shifted input copies, the
+    gradient read in place, images in two parts) and above them (the grid kernel): every
+    filter block, including a short last one, against a float64 sum; the same bits at one
+    and two threads."""
+    from numbaconv.cpu import conv as cpu_conv
+
+    rng = np.random.default_rng(31)
+    k = 32  # blocks of six filters: five, then two
+    x = rng.standard_normal((n, c, 28, 27)).astype(dtype)
+    ho = 28 + 2 * pad - dilation * (kh - 1)
+    wo = 27 + 2 * pad - dilation * (kw - 1)
+    g = rng.standard_normal((n, k, ho, wo)).astype(dtype)
+    want = _weight_grad_oracle(x, g, kh, kw, pad, dilation)
+    assert n * k * c * kh * kw * ho * wo >= cpu_conv.GRID_WORK
+    runs = []
+    before = numba.get_num_threads()
+    try:
+        for threads_ in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(threads_)
+            with conv_plan.forced("legacy"):
+                runs.append(grad.conv2d_weight(x, (k, c, kh, kw), g, padding=pad,
+                                               dilation=dilation))
+    finally:
+        numba.set_num_threads(before)
+    tol = 2e-4 if dtype == np.float32 else 1e-10
+    scale = np.abs(want).max()
+    np.testing.assert_allclose(runs[1], want, rtol=tol, atol=tol * scale)
+    assert runs[0].tobytes() == runs[1].tobytes()

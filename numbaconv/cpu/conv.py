@@ -513,6 +513,100 @@ def _grid_weight_grad_kblocks(xf, gf, dwf, geo, b0, b1):
             dwf[k0 * C * T + i] = total[i]
 
 
+#: most input channels for which the blocked weight gradient reads the output gradient in
+#: place (:func:`_grid_weight_grad_thin`): it then builds ``kw`` column-shifted copies of each
+#: input plane per image, where the grid kernel copies the block's gradient planes
+THIN_CHANNELS = 4
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _grid_weight_grad_thin(xf, gf, acc, geo, parts, i0, i1):
+    """:func:`_grid_weight_grad_kblocks` for few input channels: for every image the block
+    builds, per channel and kernel column ``tw``, the input shifted by ``tw`` columns with the
+    output's row length (``xs[c, tw, h, ow] = xpad[h, ow + tw*dw]``, zeros outside), so that
+    tap ``(th, tw)`` of an output position ``p`` reads ``xs[c, tw]`` at ``p + th*dh*Wo``:
+    the dot products then run over the gradient planes where they lie (no copy, no zero
+    columns), three filters by three taps at a time. Item ``i`` is filter block ``i //
+    parts`` over the images of part ``i % parts`` (the images split evenly: a block's work
+    no longer waits on the one block left over), its totals in ``acc[i % parts]``; a tap's
+    total is its per-image dot products added in image order, and the caller adds the
+    parts in order (the same bits at any thread count). (64, 1, 28, 28) -> 32, Zen 4: one
+    thread 0.53 -> 0.39 ms, two 0.33 -> 0.25 (the grid kernel copied 6 MB of gradient)."""
+    N, C, H, W = geo[G_N], geo[G_C], geo[G_H], geo[G_W]
+    K, Ho, Wo = geo[G_K], geo[G_HO], geo[G_WO]
+    kh, kw, lh, lw = geo[G_KH], geo[G_KW], geo[G_LH], geo[G_LW]
+    dh, dw = geo[G_DH], geo[G_DW]
+    Hp = Ho + (kh - 1) * dh
+    L = Ho * Wo
+    SL = Hp * Wo  # one shifted plane
+    T = kh * kw
+    kb = _KBLOCK
+    xs = np.empty(C * kw * SL, dtype=acc.dtype)
+    total = np.empty(kb * C * T, dtype=acc.dtype)
+    offs = np.empty(T, dtype=np.int64)
+    for th in range(kh):
+        for tw in range(kw):
+            offs[th * kw + tw] = tw * SL + th * dh * Wo
+    zero = acc.dtype.type(0)
+    for i in range(i0, i1):
+        b, part = i // parts, i % parts
+        k0 = b * kb
+        nk = min(kb, K - k0)
+        total[:] = 0
+        for n in range(part * N // parts, (part + 1) * N // parts):
+            for c in range(C):
+                for tw in range(kw):
+                    # columns ow whose input ow + tw*dw - lw lies inside x: [j0, j1)
+                    j0 = min(Wo, max(0, lw - tw * dw))
+                    j1 = max(j0, min(Wo, W + lw - tw * dw))
+                    for h in range(Hp):
+                        ih = h - lh
+                        dst = _U((c * kw + tw) * SL + h * Wo)
+                        if ih < 0 or ih >= H:
+                            for j in range(Wo):
+                                xs[dst + _U(j)] = zero
+                            continue
+                        for j in range(j0):
+                            xs[dst + _U(j)] = zero
+                        copy_elems(xs, dst + _U(j0), xf,
+                                   _U((n * C + c) * H * W + ih * W + j0 + tw * dw - lw), j1 - j0)
+                        for j in range(j1, Wo):
+                            xs[dst + _U(j)] = zero
+            for c in range(C):
+                for j in range(0, nk, 3):
+                    nj = min(3, nk - j)
+                    ga = _U((n * K + k0 + j) * L)
+                    gb_ = _U((n * K + k0 + j + 1) * L) if nj > 1 else ga
+                    gc = _U((n * K + k0 + j + 2) * L) if nj > 2 else ga
+                    for t in range(0, T, 3):
+                        nt = min(3, T - t)
+                        xa = _U(c * kw * SL + offs[t])
+                        xb = _U(c * kw * SL + offs[t + 1]) if nt > 1 else xa
+                        xc = _U(c * kw * SL + offs[t + 2]) if nt > 2 else xa
+                        s00 = s01 = s02 = s10 = s11 = s12 = s20 = s21 = s22 = zero
+                        for q in range(L):
+                            u = _U(q)
+                            va, vb, vc = xs[xa + u], xs[xb + u], xs[xc + u]
+                            g0, g1, g2 = gf[ga + u], gf[gb_ + u], gf[gc + u]
+                            s00 += g0 * va
+                            s01 += g0 * vb
+                            s02 += g0 * vc
+                            s10 += g1 * va
+                            s11 += g1 * vb
+                            s12 += g1 * vc
+                            s20 += g2 * va
+                            s21 += g2 * vb
+                            s22 += g2 * vc
+                        # (rows and taps past nj / nt repeat the first: computed, not kept)
+                        sums = (s00, s01, s02, s10, s11, s12, s20, s21, s22)
+                        for a in range(nj):
+                            for e in range(nt):
+                                total[((j + a) * C + c) * T + t + e] += sums[3 * a + e]
+        dst = acc[part]
+        for e in range(nk * C * T):
+            dst[k0 * C * T + e] = total[e]
+
+
 def _use_grid(geometry: ConvGeometry, lo) -> bool:
     """A stride-1 (H, W) layer, read with padding ``lo`` >= 0 before the data, with enough
     work for the grid kernels."""
@@ -542,6 +636,19 @@ def _grid_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
     if (geometry.groups == 1 and geometry.in_size[0] == geometry.kernel[0] == 1
             and geometry.out_size[0] == 1):
         blocks = -(-geometry.filters // _KBLOCK)
+        if geometry.group_channels <= THIN_CHANNELS:
+            parts = 2 if geometry.batch >= 2 else 1
+            acc = np.empty((parts, dw.size), dw.dtype)
+            targs = (x.ravel(), g.ravel(), acc, geometry.array, parts)
+            if geometry.macs < PARALLEL_WORK:
+                _grid_weight_grad_thin(*targs, 0, blocks * parts)
+            else:
+                _threaded(_grid_weight_grad_thin, targs, blocks * parts)
+            flat = dw.reshape(-1)
+            flat[:] = acc[0]
+            for part in range(1, parts):  # the parts added in order
+                flat += acc[part]
+            return
         if geometry.macs < PARALLEL_WORK:
             _grid_weight_grad_kblocks(*args, 0, blocks)
         else:
