@@ -8,8 +8,10 @@ the accumulator for every few taps and the weights for every output):
 
 * forward (:func:`_forward_rows`): an item is one output row ``(n, oh)``. An output whose
   nine taps all lie inside ``x`` is computed in one pass, its bias plus the taps in order;
-  at stride 1 and dilation 1 two neighbours share a pass and their input loads (12 loads
-  for 18 taps). The outputs near the padding are summed tap by tap (a tap outside ``x``
+  at stride 1 and dilation 1 four neighbours share a pass and their input loads (18 loads
+  for 36 taps), then two (12 for 18), then one: each pass over the channels also pays
+  LLVM's run-time overlap checks, and two a pass took 0.76 ms where four take 0.63 for
+  (8, 56, 56, 64) on one Zen 4 thread (PyTorch's oneDNN 0.39). The outputs near the padding are summed tap by tap (a tap outside ``x``
   contributes nothing, as a zero would).
 * weight gradient (:func:`_weight_grad_items`): an item is a fixed block of output rows; it
   sums ``g * x`` for every tap into its own ``(3, 3, C)`` partial, three taps a pass (four
@@ -83,8 +85,37 @@ def _forward_rows(x, wt, bias, out, sh, sw, lh, lw, dh, dw, r0, r1):
         x0 = (n * H + ih0) * W * C - lw * C
         r1_, r2_ = _U(dh * W * C), _U(2 * dh * W * C)
         ow = e0
-        if sw == 1 and dw == 1:  # two outputs a pass: 12 input loads for 18 taps
-            while ow + 2 <= e1:
+        if sw == 1 and dw == 1:  # four outputs a pass: 18 input loads for 36 taps
+            while ow + 4 <= e1:
+                o, xb = _U(ob + ow * C), _U(x0 + ow * C)
+                for c in range(C):
+                    u = _U(c)
+                    b = bias[c] if bias.size else zero
+                    a0, a1, a2 = xf[xb + u], xf[xb + c1 + u], xf[xb + c2 + u]
+                    a3, a4, a5 = xf[xb + c3 + u], xf[xb + c4 + u], xf[xb + c5 + u]
+                    w0, w1, w2 = wf[u], wf[c1 + u], wf[c2 + u]
+                    s0 = b + w0 * a0 + w1 * a1 + w2 * a2
+                    s1 = b + w0 * a1 + w1 * a2 + w2 * a3
+                    s2 = b + w0 * a2 + w1 * a3 + w2 * a4
+                    s3 = b + w0 * a3 + w1 * a4 + w2 * a5
+                    a0, a1, a2 = xf[xb + r1_ + u], xf[xb + r1_ + c1 + u], xf[xb + r1_ + c2 + u]
+                    a3, a4 = xf[xb + r1_ + c3 + u], xf[xb + r1_ + c4 + u]
+                    a5 = xf[xb + r1_ + c5 + u]
+                    w0, w1, w2 = wf[c3 + u], wf[c4 + u], wf[c5 + u]
+                    s0 = s0 + w0 * a0 + w1 * a1 + w2 * a2
+                    s1 = s1 + w0 * a1 + w1 * a2 + w2 * a3
+                    s2 = s2 + w0 * a2 + w1 * a3 + w2 * a4
+                    s3 = s3 + w0 * a3 + w1 * a4 + w2 * a5
+                    a0, a1, a2 = xf[xb + r2_ + u], xf[xb + r2_ + c1 + u], xf[xb + r2_ + c2 + u]
+                    a3, a4 = xf[xb + r2_ + c3 + u], xf[xb + r2_ + c4 + u]
+                    a5 = xf[xb + r2_ + c5 + u]
+                    w0, w1, w2 = wf[c6 + u], wf[c7 + u], wf[c8 + u]
+                    of[o + u] = s0 + w0 * a0 + w1 * a1 + w2 * a2
+                    of[o + c1 + u] = s1 + w0 * a1 + w1 * a2 + w2 * a3
+                    of[o + c2 + u] = s2 + w0 * a2 + w1 * a3 + w2 * a4
+                    of[o + c3 + u] = s3 + w0 * a3 + w1 * a4 + w2 * a5
+                ow += 4
+            while ow + 2 <= e1:  # two outputs a pass: 12 input loads for 18 taps
                 o, xb = _U(ob + ow * C), _U(x0 + ow * C)
                 for c in range(C):
                     u = _U(c)
