@@ -915,3 +915,77 @@ def test_channels_last_winograd_keeps_non_finite_semantics(bad):
     assert hit.sum() == 9 and hit[3:6, 4:7].all()
     finite = np.isfinite(want)
     np.testing.assert_allclose(yl[finite], want[finite], rtol=2e-4, atol=2e-4)
+
+
+@pytest.mark.parametrize("d, pad, hw, c, k, channels_last", [
+    (2, 2, (12, 16), 16, 16, False), (2, 2, (12, 16), 16, 24, True), (3, 3, (9, 12), 16, 16, False),
+    (2, 4, (8, 8), 17, 16, True), (2, 0, (10, 14), 16, 20, False)])
+def test_dilated_layers_run_as_their_phases_and_match_the_oracles(d, pad, hw, c, k,
+                                                                  channels_last):
+    """A dilated 3x3 layer whose input and padding are multiples of the dilation runs as the
+    undilated layers of its phases (cpu/conv.py, ``_phases``): forward with bias, input and
+    weight gradients against the float64 references, both layouts; the same bits at one and
+    two threads; a NaN reaches exactly the outputs that read it."""
+    import numba
+
+    from numbaconv.core.conv import make_geometry
+
+    rng = np.random.default_rng(d * 10 + pad)
+    n = 3
+    x = rng.standard_normal((n, c, *hw)).astype(np.float32)
+    w = rng.standard_normal((k, c, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(k).astype(np.float32)
+    ho, wo = hw[0] + 2 * pad - 2 * d, hw[1] + 2 * pad - 2 * d
+    g = rng.standard_normal((n, k, ho, wo)).astype(np.float32)
+    geo = make_geometry(n, c, k, 1, (1, *hw), (1, ho, wo), (1, 3, 3), (1, 1, 1), (0, pad, pad),
+                        (1, d, d), channels_last)
+    assert cpu_conv._phases(geo) is not None  # the phases path runs
+    args = ((1, 1), ((pad, pad), (pad, pad)), (d, d), 1)
+    kw = dict(padding=pad, dilation=d)
+    fmt = dict(data_format="channels_last") if channels_last else {}
+
+    def lay(a):
+        return _cl(a) if channels_last else a
+
+    runs = []
+    before = numba.get_num_threads()
+    try:
+        for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(threads)
+            runs.append((nc.conv2d(lay(x), w, b, **kw, **fmt),
+                         grad.conv2d_input(lay(x).shape, w, lay(g), **kw, **fmt),
+                         grad.conv2d_weight(lay(x), w.shape, lay(g), **kw, **fmt)))
+    finally:
+        numba.set_num_threads(before)
+    for a, other in zip(runs[0], runs[1], strict=True):
+        assert a.tobytes() == other.tobytes()
+    y, dx, dw = runs[1]
+    tol = dict(rtol=2e-4, atol=2e-3)
+    np.testing.assert_allclose(y, lay(conv_reference(x, w, b, *args)), **tol)
+    np.testing.assert_allclose(dx, lay(conv_input_grad_reference(x.shape, w, g, *args)), **tol)
+    np.testing.assert_allclose(dw, conv_weight_grad_reference(x, w.shape, g, *args), **tol)
+    x[1, 3, 4, 5] = np.nan
+    hit = np.isnan(nc.conv2d(lay(x), w, b, **kw, **fmt))
+    want = np.zeros((n, k, ho, wo), bool)  # the outputs whose window holds x[1, :, 4, 5]
+    for th in range(3):
+        for tw in range(3):
+            oh, ow = 4 + pad - d * th, 5 + pad - d * tw
+            if 0 <= oh < ho and 0 <= ow < wo:
+                want[1, :, oh, ow] = True
+    np.testing.assert_array_equal(hit, lay(want))
+
+
+def test_phases_need_whole_multiples_of_the_dilation():
+    from numbaconv.core.conv import make_geometry
+
+    def geo(hw, pad, d, stride=1):
+        ho = (hw + 2 * pad - 2 * d - 1) // stride + 1
+        return make_geometry(2, 16, 16, 1, (1, hw, hw), (1, ho, ho), (1, 3, 3),
+                             (1, stride, stride), (0, pad, pad), (1, d, d), False)
+
+    assert geo(12, 2, 2).phases is not None
+    assert geo(12, 2, 2).phases.in_size == (1, 6, 6) and geo(12, 2, 2).phases.lo == (0, 1, 1)
+    assert geo(13, 2, 2).phases is None  # odd size
+    assert geo(12, 1, 2).phases is None  # padding not a multiple of d
+    assert geo(12, 2, 1).phases is None  # not dilated
+    assert geo(12, 2, 2, stride=2).phases is None

@@ -19,7 +19,11 @@ FAMILIES = ("padding", "signal", "conv", "pooling", "activations", "normalizatio
 #: CPU-only launchers, and why they have no CUDA twin
 CPU_ONLY = {
     "conv": {"gemm_forward": "im2col + BLAS GEMM: a CPU path"},
-    "signal": {"fft_convolve": "scipy.fft: a CPU path", "fft_workers": "scipy.fft threads"},
+    "signal": {"fft_convolve": "scipy.fft: a CPU path", "fft_workers": "scipy.fft threads",
+               "fft_window_2d": "scipy.fft in tile pairs: a CPU path",
+               "packs_2d": "which inputs fft_window_2d takes",
+               "prepared_correlate": "a host call's path fixed once from its shapes (a CUDA "
+                                     "call's cost is its launch)"},
     "memory": {},
     "normalization": {"normalize_small": "the host fast path's one-call form of normalize "
                                          "(the GPU runs normalize itself)"},

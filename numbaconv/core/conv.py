@@ -101,6 +101,27 @@ class ConvGeometry:
                              self.adjoint_lo, self.dilation, self.channels_last)
 
     @functools.cached_property
+    def phases(self) -> ConvGeometry | None:
+        """A stride-1 2-D layer dilated by ``d > 1`` on both axes, whose input, output and
+        padding before the data are whole multiples of ``d``, splits into ``d*d``
+        undilated layers: output ``(d*i + r, d*j + s)`` reads input ``(d*(i + th - lh/d) +
+        r, d*(j + tw - lw/d) + s)``, so the phase ``(r, s)`` of the output is the undilated
+        convolution of the same phase of the input, padded ``lo/d``. Their geometry with
+        the phases stacked on the batch axis (``(r*d + s)*N + n``), else None."""
+        _, dh, dw = self.dilation
+        _, H, W = self.in_size
+        _, Ho, Wo = self.out_size
+        _, lh, lw = self.lo
+        d = dh
+        if (d < 2 or dw != d or self.stride != (1, 1, 1) or self.in_size[0] != 1
+                or self.kernel[0] != 1 or self.out_size[0] != 1 or min(lh, lw) < 0
+                or H % d or W % d or Ho % d or Wo % d or lh % d or lw % d):
+            return None
+        return make_geometry(self.batch * d * d, self.channels, self.filters, self.groups,
+                             (1, H // d, W // d), (1, Ho // d, Wo // d), self.kernel,
+                             (1, 1, 1), (0, lh // d, lw // d), (1, 1, 1), self.channels_last)
+
+    @functools.cached_property
     def flipped_weight_order(self) -> np.ndarray:
         """``w.ravel()[order]`` is :attr:`adjoint`'s weight ``(C, K/groups, kd, kh, kw)``:
         the kernel flipped on every spatial axis, input and output channels swapped within

@@ -1298,6 +1298,53 @@ def _bias_or_zeros(bias, n: int, dtype):
 # launchers
 
 
+#: fewest input channels and filters for which a dilated 3x3 layer runs as its phases'
+#: undilated layers (:func:`_phases`): the Winograd kernels' threshold
+PHASE_CHANNELS = 16
+
+
+def _phases(geometry: ConvGeometry) -> ConvGeometry | None:
+    """The stacked undilated geometry of a dilated layer (:attr:`ConvGeometry.phases`) where
+    running it so pays: an ungrouped 3x3 layer wide enough for the Winograd kernels, which
+    undilated layers have and dilated ones do not. (8, 64, 56, 56) -> 64 dilated 2, two Zen
+    4 threads: forward 9.3 -> 7.1 ms, input gradient 9.3 -> 6.9, weight gradient 11.9 ->
+    6.2 (PyTorch 8.7, 9.0, 9.8), each with two extra passes over its arrays."""
+    if (geometry.groups != 1 or geometry.kernel != (1, 3, 3)
+            or min(geometry.channels, geometry.filters) < PHASE_CHANNELS):
+        return None
+    return geometry.phases
+
+
+def _phase_stack(a, d: int, cl: bool):
+    """The ``d*d`` phases of the 5-D array ``a`` (``(N, C, 1, H, W)``, or channels-last
+    ``(N, 1, H, W, C)``) stacked on the batch axis, phase ``(r, s)`` at ``(r*d + s)*N``."""
+    n = a.shape[0]
+    if cl:
+        out = np.empty((d * d * n, 1, a.shape[2] // d, a.shape[3] // d, a.shape[4]), a.dtype)
+        for r in range(d):
+            for s in range(d):
+                out[(r * d + s) * n:(r * d + s + 1) * n] = a[:, :, r::d, s::d, :]
+        return out
+    out = np.empty((d * d * n, a.shape[1], 1, a.shape[3] // d, a.shape[4] // d), a.dtype)
+    for r in range(d):
+        for s in range(d):
+            out[(r * d + s) * n:(r * d + s + 1) * n] = a[:, :, :, r::d, s::d]
+    return out
+
+
+def _phase_unstack(stacked, a, d: int, cl: bool) -> None:
+    """The inverse of :func:`_phase_stack`: each phase of ``stacked`` into its place in
+    ``a``."""
+    n = a.shape[0]
+    for r in range(d):
+        for s in range(d):
+            part = stacked[(r * d + s) * n:(r * d + s + 1) * n]
+            if cl:
+                a[:, :, r::d, s::d, :] = part
+            else:
+                a[:, :, :, r::d, s::d] = part
+
+
 #: prepared forward passes, by (geometry, bias given, dtype, forcing): see :func:`conv_forward`
 _RUNNERS: dict = {}
 #: entries kept (the oldest half dropped beyond: a program's layers are a few dozen)
@@ -1311,6 +1358,12 @@ def conv_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
     plan offers a prepared pass (:func:`numbaconv.cpu.conv_plan.forward_runner`) keeps it
     here, so a repeated call (a batch-1 layer) goes straight to its kernel."""
     if out.size == 0:
+        return
+    if (pg := _phases(geometry)) is not None:
+        d, cl = geometry.dilation[1], geometry.channels_last
+        ys = np.empty(pg.y_shape, out.dtype)
+        conv_forward(_phase_stack(x.reshape(geometry.x_shape), d, cl), w, bias, ys, pg)
+        _phase_unstack(ys, out.reshape(geometry.y_shape), d, cl)
         return
     key = (geometry, bias is None, out.dtype.char, _plan.forcing())
     run = _RUNNERS.get(key)
@@ -1373,6 +1426,12 @@ def conv_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
     """``dx = conv_input(g, w) + bias`` (the transposed convolution); ``bias`` may be None."""
     if dx.size == 0:
         return
+    if g.size and (pg := _phases(geometry)) is not None:
+        d, cl = geometry.dilation[1], geometry.channels_last
+        dxs = np.empty(pg.x_shape, dx.dtype)
+        conv_input_grad(_phase_stack(g.reshape(geometry.y_shape), d, cl), w, bias, dxs, pg)
+        _phase_unstack(dxs, dx.reshape(geometry.x_shape), d, cl)
+        return
     # -- strategy --------------------------------------------------------------------------
     plan = _plan.route("input_grad", geometry, dx.dtype)
     if plan is not None:  # a small-map strategy of the cost model (cpu/conv_plan.py)
@@ -1419,6 +1478,11 @@ def conv_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
 def conv_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
     """``dw = conv_weight(x, g)``: the correlation of ``g`` with ``x`` summed over the batch."""
     if dw.size == 0:
+        return
+    if g.size and (pg := _phases(geometry)) is not None:  # the phases' sum: one batch
+        d, cl = geometry.dilation[1], geometry.channels_last
+        conv_weight_grad(_phase_stack(x.reshape(geometry.x_shape), d, cl),
+                         _phase_stack(g.reshape(geometry.y_shape), d, cl), dw, pg)
         return
     # -- strategy --------------------------------------------------------------------------
     plan = _plan.route("weight_grad", geometry, dw.dtype)
