@@ -435,6 +435,29 @@ def _grid_weight_grad_planes(xf, gf, dwf, geo, p0, p1):
             dwf[p * ntap + t] = total[t]
 
 
+@njit(inline="always", fastmath={"reassoc", "contract"})
+def _dots3x3(xv, xa, xb, xc, gv, ga, gb, gc, L, zero):
+    """The nine dot products of three runs of ``gv`` (at ``ga``, ``gb``, ``gc``) with three
+    of ``xv`` (at ``xa``, ``xb``, ``xc``), ``L`` elements each, as ``(g0.xa, g0.xb, g0.xc,
+    g1.xa, ..., g2.xc)``: six loads for nine multiply-adds a step, the partial sums in
+    vector registers (``reassoc``; the association is fixed at compile time)."""
+    s00 = s01 = s02 = s10 = s11 = s12 = s20 = s21 = s22 = zero
+    for q in range(L):
+        u = _U(q)
+        va, vb, vc = xv[xa + u], xv[xb + u], xv[xc + u]
+        g0, g1, g2 = gv[ga + u], gv[gb + u], gv[gc + u]
+        s00 += g0 * va
+        s01 += g0 * vb
+        s02 += g0 * vc
+        s10 += g1 * va
+        s11 += g1 * vb
+        s12 += g1 * vc
+        s20 += g2 * va
+        s21 += g2 * vb
+        s22 += g2 * vc
+    return (s00, s01, s02, s10, s11, s12, s20, s21, s22)
+
+
 #: filters per block of the blocked grid weight gradient (three at a time share each input
 #: load; a block is one work item)
 _KBLOCK = 6
@@ -490,22 +513,8 @@ def _grid_weight_grad_kblocks(xf, gf, dwf, geo, b0, b1):
                         xa = _U(c * PL + offs[t])
                         xb = _U(c * PL + offs[t + 1]) if nt > 1 else xa
                         xc = _U(c * PL + offs[t + 2]) if nt > 2 else xa
-                        s00 = s01 = s02 = s10 = s11 = s12 = s20 = s21 = s22 = zero
-                        for q in range(L):
-                            u = _U(q)
-                            va, vb, vc = xp[xa + u], xp[xb + u], xp[xc + u]
-                            g0, g1, g2 = gg[ga + u], gg[gb_ + u], gg[gc + u]
-                            s00 += g0 * va
-                            s01 += g0 * vb
-                            s02 += g0 * vc
-                            s10 += g1 * va
-                            s11 += g1 * vb
-                            s12 += g1 * vc
-                            s20 += g2 * va
-                            s21 += g2 * vb
-                            s22 += g2 * vc
                         # (rows and taps past nj / nt repeat the first: computed, not kept)
-                        sums = (s00, s01, s02, s10, s11, s12, s20, s21, s22)
+                        sums = _dots3x3(xp, xa, xb, xc, gg, ga, gb_, gc, L, zero)
                         for a in range(nj):
                             for e in range(nt):
                                 total[((j + a) * C + c) * T + t + e] += sums[3 * a + e]
@@ -583,22 +592,8 @@ def _grid_weight_grad_thin(xf, gf, acc, geo, parts, i0, i1):
                         xa = _U(c * kw * SL + offs[t])
                         xb = _U(c * kw * SL + offs[t + 1]) if nt > 1 else xa
                         xc = _U(c * kw * SL + offs[t + 2]) if nt > 2 else xa
-                        s00 = s01 = s02 = s10 = s11 = s12 = s20 = s21 = s22 = zero
-                        for q in range(L):
-                            u = _U(q)
-                            va, vb, vc = xs[xa + u], xs[xb + u], xs[xc + u]
-                            g0, g1, g2 = gf[ga + u], gf[gb_ + u], gf[gc + u]
-                            s00 += g0 * va
-                            s01 += g0 * vb
-                            s02 += g0 * vc
-                            s10 += g1 * va
-                            s11 += g1 * vb
-                            s12 += g1 * vc
-                            s20 += g2 * va
-                            s21 += g2 * vb
-                            s22 += g2 * vc
                         # (rows and taps past nj / nt repeat the first: computed, not kept)
-                        sums = (s00, s01, s02, s10, s11, s12, s20, s21, s22)
+                        sums = _dots3x3(xs, xa, xb, xc, gf, ga, gb_, gc, L, zero)
                         for a in range(nj):
                             for e in range(nt):
                                 total[((j + a) * C + c) * T + t + e] += sums[3 * a + e]

@@ -90,30 +90,21 @@ def _forward_rows(x, wt, bias, out, sh, sw, lh, lw, dh, dw, r0, r1):
                 o, xb = _U(ob + ow * C), _U(x0 + ow * C)
                 for c in range(C):
                     u = _U(c)
-                    b = bias[c] if bias.size else zero
-                    a0, a1, a2 = xf[xb + u], xf[xb + c1 + u], xf[xb + c2 + u]
-                    a3, a4, a5 = xf[xb + c3 + u], xf[xb + c4 + u], xf[xb + c5 + u]
-                    w0, w1, w2 = wf[u], wf[c1 + u], wf[c2 + u]
-                    s0 = b + w0 * a0 + w1 * a1 + w2 * a2
-                    s1 = b + w0 * a1 + w1 * a2 + w2 * a3
-                    s2 = b + w0 * a2 + w1 * a3 + w2 * a4
-                    s3 = b + w0 * a3 + w1 * a4 + w2 * a5
-                    a0, a1, a2 = xf[xb + r1_ + u], xf[xb + r1_ + c1 + u], xf[xb + r1_ + c2 + u]
-                    a3, a4 = xf[xb + r1_ + c3 + u], xf[xb + r1_ + c4 + u]
-                    a5 = xf[xb + r1_ + c5 + u]
-                    w0, w1, w2 = wf[c3 + u], wf[c4 + u], wf[c5 + u]
-                    s0 = s0 + w0 * a0 + w1 * a1 + w2 * a2
-                    s1 = s1 + w0 * a1 + w1 * a2 + w2 * a3
-                    s2 = s2 + w0 * a2 + w1 * a3 + w2 * a4
-                    s3 = s3 + w0 * a3 + w1 * a4 + w2 * a5
-                    a0, a1, a2 = xf[xb + r2_ + u], xf[xb + r2_ + c1 + u], xf[xb + r2_ + c2 + u]
-                    a3, a4 = xf[xb + r2_ + c3 + u], xf[xb + r2_ + c4 + u]
-                    a5 = xf[xb + r2_ + c5 + u]
-                    w0, w1, w2 = wf[c6 + u], wf[c7 + u], wf[c8 + u]
-                    of[o + u] = s0 + w0 * a0 + w1 * a1 + w2 * a2
-                    of[o + c1 + u] = s1 + w0 * a1 + w1 * a2 + w2 * a3
-                    of[o + c2 + u] = s2 + w0 * a2 + w1 * a3 + w2 * a4
-                    of[o + c3 + u] = s3 + w0 * a3 + w1 * a4 + w2 * a5
+                    s0 = s1 = s2 = s3 = bias[c] if bias.size else zero
+                    for th in range(3):  # (three trips: unrolled before the vectoriser runs)
+                        xr = xb + _U(th) * r1_ + u
+                        a0, a1, a2 = xf[xr], xf[xr + c1], xf[xr + c2]
+                        a3, a4, a5 = xf[xr + c3], xf[xr + c4], xf[xr + c5]
+                        wr = _U(3 * th) * c1 + u
+                        w0, w1, w2 = wf[wr], wf[wr + c1], wf[wr + c2]
+                        s0 = s0 + w0 * a0 + w1 * a1 + w2 * a2
+                        s1 = s1 + w0 * a1 + w1 * a2 + w2 * a3
+                        s2 = s2 + w0 * a2 + w1 * a3 + w2 * a4
+                        s3 = s3 + w0 * a3 + w1 * a4 + w2 * a5
+                    of[o + u] = s0
+                    of[o + c1 + u] = s1
+                    of[o + c2 + u] = s2
+                    of[o + c3 + u] = s3
                 ow += 4
             while ow + 2 <= e1:  # two outputs a pass: 12 input loads for 18 taps
                 o, xb = _U(ob + ow * C), _U(x0 + ow * C)
