@@ -584,6 +584,26 @@ def test_the_fft_path_hands_non_finite_input_to_the_direct_sum(bad, dtype):
             np.testing.assert_allclose(got[ok], want[ok], rtol=2e-4, atol=2e-4 * 30)
 
 
+def test_the_fft_path_reads_views_in_any_layout_and_leaves_them_alone():
+    """Transposed, Fortran-ordered and strided images go through the tile packing as they
+    are (no copy is promised, none is needed), into a Fortran-ordered ``out`` too."""
+    rng = np.random.default_rng(9)
+    base = rng.standard_normal((200, 150))
+    k = rng.standard_normal((21, 17))
+    for x in (base.T, np.asfortranarray(base), base[::2, ::3], base[:, 5:130]):
+        before = x.copy()
+        for boundary in ("fill", "symm", "wrap"):
+            with fft_window_path():
+                got = nc.convolve2d(x, k, "same", boundary)
+            assert_signal_close(got, ss.convolve2d(x, k, "same", boundary))
+        np.testing.assert_array_equal(x, before)
+    out = np.empty((150, 200), order="F")
+    with fft_window_path():
+        got = nc.correlate2d(base.T, k, "same", out=out)
+    assert got is out
+    assert_signal_close(out, ss.correlate2d(base.T, k, "same"))
+
+
 def test_a_kernel_changed_in_place_is_transformed_again():
     """The kernel spectra kept for repeated filtering are found by the kernel's contents:
     the same array changed in place is a new kernel."""
