@@ -526,6 +526,10 @@ def _grid_weight_grad_kblocks(xf, gf, dwf, geo, b0, b1):
 #: place (:func:`_grid_weight_grad_thin`): it then builds ``kw`` column-shifted copies of each
 #: input plane per image, where the grid kernel copies the block's gradient planes
 THIN_CHANNELS = 4
+#: ... which runs on the calling thread below this many multiply-adds: handing half of
+#: (8, 1, 28, 28) -> 32 (1.6M) to a second thread took 0.09 ms where one thread takes 0.06
+#: (waking a thread cost 20-40 us on the 2-core virtual machine)
+THIN_PARALLEL_WORK = 1 << 21
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -635,7 +639,7 @@ def _grid_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
             parts = 2 if geometry.batch >= 2 else 1
             acc = np.empty((parts, dw.size), dw.dtype)
             targs = (x.ravel(), g.ravel(), acc, geometry.array, parts)
-            if geometry.macs < PARALLEL_WORK:
+            if geometry.macs < THIN_PARALLEL_WORK:
                 _grid_weight_grad_thin(*targs, 0, blocks * parts)
             else:
                 _threaded(_grid_weight_grad_thin, targs, blocks * parts)
