@@ -923,7 +923,7 @@ def test_channels_last_winograd_keeps_non_finite_semantics(bad):
 def test_dilated_layers_run_as_their_phases_and_match_the_oracles(d, pad, hw, c, k,
                                                                   channels_last):
     """A dilated 3x3 layer whose input and padding are multiples of the dilation runs as the
-    undilated layers of its phases (cpu/conv.py, ``_phases``): forward with bias, input and
+    undilated layers of its phases (cpu/conv.py, ``_phase_geometry``): forward with bias, input and
     weight gradients against the float64 references, both layouts; the same bits at one and
     two threads; a NaN reaches exactly the outputs that read it."""
     import numba
@@ -939,7 +939,7 @@ def test_dilated_layers_run_as_their_phases_and_match_the_oracles(d, pad, hw, c,
     g = rng.standard_normal((n, k, ho, wo)).astype(np.float32)
     geo = make_geometry(n, c, k, 1, (1, *hw), (1, ho, wo), (1, 3, 3), (1, 1, 1), (0, pad, pad),
                         (1, d, d), channels_last)
-    assert cpu_conv._phases(geo) is not None  # the phases path runs
+    assert cpu_conv._phase_geometry(geo) is not None  # the phases path runs
     args = ((1, 1), ((pad, pad), (pad, pad)), (d, d), 1)
     kw = dict(padding=pad, dilation=d)
     fmt = dict(data_format="channels_last") if channels_last else {}

@@ -1298,11 +1298,11 @@ def _bias_or_zeros(bias, n: int, dtype):
 
 
 #: fewest input channels and filters for which a dilated 3x3 layer runs as its phases'
-#: undilated layers (:func:`_phases`): the Winograd kernels' threshold
+#: undilated layers (:func:`_phase_geometry`): the Winograd kernels' threshold
 PHASE_CHANNELS = 16
 
 
-def _phases(geometry: ConvGeometry) -> ConvGeometry | None:
+def _phase_geometry(geometry: ConvGeometry) -> ConvGeometry | None:
     """The stacked undilated geometry of a dilated layer (:attr:`ConvGeometry.phases`) where
     running it so pays: an ungrouped 3x3 layer wide enough for the Winograd kernels, which
     undilated layers have and dilated ones do not. (8, 64, 56, 56) -> 64 dilated 2, two Zen
@@ -1358,7 +1358,7 @@ def conv_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
     here, so a repeated call (a batch-1 layer) goes straight to its kernel."""
     if out.size == 0:
         return
-    if (pg := _phases(geometry)) is not None:
+    if (pg := _phase_geometry(geometry)) is not None:
         d, cl = geometry.dilation[1], geometry.channels_last
         ys = np.empty(pg.y_shape, out.dtype)
         conv_forward(_phase_stack(x.reshape(geometry.x_shape), d, cl), w, bias, ys, pg)
@@ -1425,7 +1425,7 @@ def conv_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
     """``dx = conv_input(g, w) + bias`` (the transposed convolution); ``bias`` may be None."""
     if dx.size == 0:
         return
-    if g.size and (pg := _phases(geometry)) is not None:
+    if g.size and (pg := _phase_geometry(geometry)) is not None:
         d, cl = geometry.dilation[1], geometry.channels_last
         dxs = np.empty(pg.x_shape, dx.dtype)
         conv_input_grad(_phase_stack(g.reshape(geometry.y_shape), d, cl), w, bias, dxs, pg)
@@ -1478,7 +1478,7 @@ def conv_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
     """``dw = conv_weight(x, g)``: the correlation of ``g`` with ``x`` summed over the batch."""
     if dw.size == 0:
         return
-    if g.size and (pg := _phases(geometry)) is not None:  # the phases' sum: one batch
+    if g.size and (pg := _phase_geometry(geometry)) is not None:  # the phases' sum: one batch
         d, cl = geometry.dilation[1], geometry.channels_last
         conv_weight_grad(_phase_stack(x.reshape(geometry.x_shape), d, cl),
                          _phase_stack(g.reshape(geometry.y_shape), d, cl), dw, pg)

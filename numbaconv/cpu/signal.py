@@ -36,7 +36,6 @@ straight from the input through the padding's index maps.
 
 from __future__ import annotations
 
-import functools
 import math
 import threading
 from collections.abc import Callable
@@ -295,7 +294,6 @@ def _slices2d(x, w, out, g, cval, flip, zero_fill, bh, slot, s0, s1) -> bool:
     return True
 
 
-@functools.lru_cache(maxsize=512)  # a pure function of the shapes, asked on every call
 def _extended(oshape, wshape) -> tuple[int, int]:
     """How :func:`correlate` runs a call over extended slices (:func:`_slices2d`), and in
     bands of how many rows: ``(0, 0)``, not at all (the row kernel); ``(1, rows)``, on the
