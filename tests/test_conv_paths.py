@@ -1095,3 +1095,105 @@ def test_grid_weight_gradient_of_thin_layers_matches_the_oracle(c, n, pad, dilat
     scale = np.abs(want).max()
     np.testing.assert_allclose(runs[1], want, rtol=tol, atol=tol * scale)
     assert runs[0].tobytes() == runs[1].tobytes()
+
+
+# ------------------------------------------------ the grid forward in blocks of filters
+
+
+@st.composite
+def few_channel_layers(draw):
+    """A stride-1 2-D layer the filter-block kernel takes: few channels, at least FILTERS
+    filters (not always a multiple: the last block overlaps), output rows shorter and
+    longer than a vector (the grid and the row forms), zero padding before and after."""
+    from numbaconv.cpu.taps import FILTERS, lanes
+
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    v = lanes(np.dtype(dtype).itemsize)
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    dil = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    pads = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(2))
+    wo = draw(st.sampled_from([1, 3, v - 1, v, v + 1, 2 * v + 3]))
+    ho = draw(st.integers(1, 9))
+    H = ho + dil[0] * (kh - 1) - sum(pads[0])
+    W = wo + dil[1] * (kw - 1) - sum(pads[1])
+    if H < 1 or W < 1:
+        pads = ((0, 0), (0, 0))
+        H, W = ho + dil[0] * (kh - 1), wo + dil[1] * (kw - 1)
+    n = draw(st.integers(1, 3))
+    c = draw(st.integers(1, min(3, 31 // (kh * kw))))  # (longer reductions: the GEMM paths)
+    k = draw(st.integers(FILTERS, 2 * FILTERS + 3))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    x = rng.standard_normal((n, c, H, W)).astype(dtype)
+    w = rng.standard_normal((k, c, kh, kw)).astype(dtype)
+    b = rng.standard_normal(k).astype(dtype) if draw(st.booleans()) else None
+    return x, w, b, pads, dil
+
+
+def _blocks_call(x, w, b, pads, dil):
+    """``conv2d`` through the filter-block kernel (its launch counted, so the test knows
+    the kernel ran, whatever the layer's work)."""
+    from numbaconv.cpu import conv as cpu_conv
+
+    calls = []
+    kernel = cpu_conv._grid_forward_blocks
+
+    def spy(*args):
+        calls.append(args[-2:])
+        return kernel(*args)
+
+    with mock.patch.object(cpu_conv, "_grid_forward_blocks", spy), \
+            mock.patch.object(cpu_conv, "GRID_WORK", 0), conv_plan.forced("legacy"):
+        y = nc.conv2d(x, w, b, padding=pads, dilation=dil)
+    assert calls, "the filter-block kernel did not run"
+    return y
+
+
+@settings(max_examples=60)
+@given(layer=few_channel_layers())
+def test_filter_blocks_forward_matches_scipy(layer):
+    """Every output element is the bias and the taps' fused multiply-adds: against scipy's
+    float64 correlation, rows shorter and longer than a vector, the last block of filters
+    overlapping the one before, any padding and dilation."""
+    x, w, b, pads, dil = layer
+    y = _blocks_call(x, w, b, pads, dil)
+    want = ref_forward(x, w, b, (1, 1), pads, dil)
+    tol = 1e-5 if x.dtype == np.float32 else 1e-12
+    scale = 1 + np.abs(want).max()
+    assert y.dtype == x.dtype and y.shape == want.shape
+    np.testing.assert_allclose(y, want, rtol=tol, atol=tol * scale)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("hw, pad", [((28, 28), 0), ((9, 7), 2)])
+def test_filter_blocks_same_bits_in_any_cut_and_nan_local(dtype, hw, pad):
+    """The items (image x filter block) give the same bits serially, in runs on the
+    threads, and item by item; a NaN in the input reaches exactly the outputs whose window
+    reads it (the float64 oracle's NaN pattern)."""
+    from numbaconv.core.conv import FORWARD, resolve
+    from numbaconv.cpu import conv as cpu_conv
+    from numbaconv.cpu.threads import run_ranges
+
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((3, 2, *hw)).astype(dtype)
+    x[1, 1, 4, 3] = np.nan
+    w = rng.standard_normal((20, 2, 3, 3)).astype(dtype)
+    b = rng.standard_normal(20).astype(dtype)
+    geo = resolve(FORWARD, 2, x.shape, w.shape, 1, pad, 1, 1, "zeros", 0,
+                  "channels_first").geometry
+    args = (x.ravel(), w.ravel(), b, None, geo.array,
+            np.int64(cpu_conv._lanes(np.dtype(dtype).itemsize)))
+    items = 3 * 3  # three blocks of 8 filters (the last one overlapping) per image
+    outs = [np.full(geo.y_shape, -1.0, dtype).reshape(3, 20, *geo.y_shape[-2:])
+            for _ in range(3)]
+    cpu_conv._grid_forward_blocks(*args[:3], outs[0].ravel(), *args[4:], 0, items)
+    run_ranges(cpu_conv._grid_forward_blocks, (*args[:3], outs[1].ravel(), *args[4:]), items, 2)
+    for i in reversed(range(items)):
+        cpu_conv._grid_forward_blocks(*args[:3], outs[2].ravel(), *args[4:], i, i + 1)
+    assert outs[0].tobytes() == outs[1].tobytes() == outs[2].tobytes()
+    with np.errstate(invalid="ignore"):
+        want = ref_forward(x, w, b, (1, 1), ((pad, pad), (pad, pad)), (1, 1))
+    assert 0 < np.isnan(want).sum() < want.size
+    np.testing.assert_array_equal(np.isnan(outs[0]), np.isnan(want))
+    ok = ~np.isnan(want)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(outs[0][ok], want[ok], rtol=tol, atol=tol * np.abs(want[ok]).max())

@@ -89,6 +89,8 @@ from ..loops.conv import (
 from . import conv_plan as _plan
 from . import depthwise as _depthwise
 from .jit import I0, copy_elems, njit
+from .taps import FILTERS, taps_block
+from .taps import lanes as _lanes
 from .threads import run_items as _run
 from .threads import run_ranges
 from .threads import split as _split
@@ -228,9 +230,10 @@ _ACC_BLOCK = 1024
 #: loops: a batch-1 (1, 1, 28, 28) -> 32 layer in 16 items took 24 us, in 2 items 17)
 _GRID_ITEMS = 16
 _GRID_ITEM_WORK = 1 << 16
-#: multiply-adds from which a stride-1 layer takes the grid kernels (below, the row
-#: kernels: smaller work, and nothing more to compile for small calls)
-GRID_WORK = 1 << 16
+#: output positions (padded-width grid) of one block of :func:`_grid_forward_blocks`:
+#: FILTERS accumulator rows of this many elements stay in the L1 cache
+_BLOCK_POSITIONS = 512
+GRID_WORK = _plan.GRID_WORK
 
 
 @njit(cache=True, nogil=True)
@@ -352,6 +355,78 @@ def _grid_forward_items(xf, wf, bf, of, geo, kb, i0, i1):
                     ob = (((n * K + k) * Do + od) * Ho + oh0) * Wo
                     for r in range(nr):
                         copy_elems(of, _U(ob + r * Wo), acc, _U(r * Wp), Wo)
+
+
+@njit(cache=True, nogil=True)
+def _grid_forward_blocks(xf, wf, bf, of, geo, V, i0, i1):
+    """Grid forward of a 2-D layer (groups 1) in blocks of :data:`FILTERS` filters, items
+    ``[i0, i1)``: item = (image, block; the last block ends at the last filter, overlapping
+    the one before where FILTERS does not divide K: its filters are computed twice, the
+    same way). The item pads the image's planes, then runs :func:`taps_block` in vectors of
+    ``V`` positions (the dtype's :func:`lanes`): along each output row, straight into the
+    output, where a row holds a vector (the last one overlapping the one before); else
+    along the padded-width grid of a block of rows into an accumulator block whose rows are
+    then copied out. Each output element: bias, then the taps in the order ``(c, th, tw)``,
+    fused multiply-adds."""
+    C, H, W = geo[G_C], geo[G_H], geo[G_W]
+    K, Ho, Wo = geo[G_K], geo[G_HO], geo[G_WO]
+    kh, kw, lh, lw = geo[G_KH], geo[G_KW], geo[G_LH], geo[G_LW]
+    dh, dw = geo[G_DH], geo[G_DW]
+    F = FILTERS
+    Hp, Wp = Ho + (kh - 1) * dh, Wo + (kw - 1) * dw
+    PL = (Hp + 1) * Wp
+    nt = C * kh * kw
+    nkb = (K + F - 1) // F
+    rows = Wo >= V  # vectors along the output rows
+    rb = max(1, min(Ho, _BLOCK_POSITIONS // Wp))
+    nrb = (Ho + rb - 1) // rb
+    rb = (Ho + nrb - 1) // nrb  # blocks of even size
+    LB = max(rb * Wp, V)
+    xp = np.empty(C * PL + V, dtype=of.dtype)
+    xp[C * PL:] = 0
+    acc = np.empty(0 if rows else F * LB, dtype=of.dtype)
+    offs = np.empty(nt, dtype=np.int64)
+    wts = np.empty(nt * F, dtype=of.dtype)
+    bb = np.zeros(F, dtype=of.dtype)
+    for c in range(C):
+        for th in range(kh):
+            for tw in range(kw):
+                offs[(c * kh + th) * kw + tw] = c * PL + th * dh * Wp + tw * dw
+    last_n = -1
+    for it in range(i0, i1):
+        n = it // nkb
+        k0 = min((it % nkb) * F, K - F)
+        if n != last_n:
+            for c in range(C):
+                _pad_into(xf, (n * C + c) * H * W, H, W, xp, c * PL, lh, lw, Hp, Wp)
+            last_n = n
+        for f in range(F):
+            if bf.size:
+                bb[f] = bf[k0 + f]
+            for t in range(nt):
+                wts[t * F + f] = wf[(k0 + f) * nt + t]
+        if rows:
+            for oh in range(Ho):
+                ob = ((n * K + k0) * Ho + oh) * Wo
+                j = 0
+                while j < Wo:
+                    jv = min(j, Wo - V)
+                    taps_block(of, ob + jv, Ho * Wo, xp, oh * Wp + jv, offs, wts, bb, nt)
+                    j += V
+            continue
+        for oh0 in range(0, Ho, rb):
+            nr = min(rb, Ho - oh0)
+            L = nr * Wp
+            q = 0
+            while q < L:
+                qv = min(q, max(L - V, 0))
+                taps_block(acc, qv, LB, xp, oh0 * Wp + qv, offs, wts, bb, nt)
+                q += V
+            for f in range(F):
+                ob = ((n * K + k0 + f) * Ho + oh0) * Wo
+                for r in range(nr):
+                    for j in range(Wo):
+                        of[ob + r * Wo + j] = acc[f * LB + r * Wp + j]
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -613,8 +688,42 @@ def _use_grid(geometry: ConvGeometry, lo) -> bool:
             and geometry.macs >= GRID_WORK and not geometry.channels_last)
 
 
+def _blocks_apply(geometry: ConvGeometry) -> bool:
+    """Whether :func:`_grid_forward_blocks` takes a grid layer: 2-D, groups 1, at least
+    :data:`FILTERS` filters."""
+    return (geometry.groups == 1 and geometry.in_size[0] == geometry.kernel[0] == 1
+            and geometry.out_size[0] == 1 and geometry.filters >= FILTERS)
+
+
+def _blocks_runner(geometry: ConvGeometry, dtype):
+    """``run(x, w, bias, out)``: :func:`_grid_forward_blocks` over the call's items (image x
+    block of FILTERS filters; each output element is summed by one item, so the cut changes
+    nothing), the constants looked up once. On the calling thread below
+    :data:`GEMM_PARALLEL_WORK` multiply-adds, above in four runs on the threads: the kernel
+    runs near the multiply-add rate, so a second thread pays only from about that much
+    work (Zen 4 VM, (N, 1, 28, 28) -> 32: batch 16 89 us serial against 103-134 on two
+    threads, batch 64 353 against 222-241; runs of a quarter against a sixteenth of the
+    items: 222 against 241)."""
+    items = geometry.batch * -(-geometry.filters // FILTERS)
+    geo, lanes = geometry.array, np.int64(_lanes(np.dtype(dtype).itemsize))
+    no_bias, serial = _NO_BIAS[np.dtype(dtype)], _serial_items(geometry)
+
+    def run(x, w, bias, out):
+        args = (x.ravel(), w.ravel(), no_bias if bias is None else bias.ravel(), out.ravel(),
+                geo, lanes)
+        if serial:
+            _grid_forward_blocks(*args, 0, items)
+        else:
+            run_ranges(_grid_forward_blocks, args, items, -(-items // 4))
+
+    return run
+
+
 def _grid_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
     geo = geometry
+    if _blocks_apply(geo):
+        _blocks_runner(geo, out.dtype)(x, w, bias, out)
+        return
     # filters per item: all of a group's unless that leaves fewer than _GRID_ITEMS items (or
     # _GRID_ITEM_WORK a piece; constants, and each output element is summed by one item: the
     # blocking changes nothing)
@@ -1385,6 +1494,9 @@ def _forward_runner(x, w, bias, out, geometry: ConvGeometry):
                                    geometry.dilation)
         if run is not None:
             return run
+    elif (not geometry.channels_last and not _use_gemm(geometry)
+          and _use_grid(geometry, geometry.lo) and _blocks_apply(geometry)):
+        return _blocks_runner(geometry, out.dtype)
     return functools.partial(_conv_forward, geometry=geometry)
 
 

@@ -68,6 +68,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import threads
+from .taps import FILTERS, target_features
+from .taps import lanes as taps_lanes
 
 STRATEGIES = ("legacy", "gemm_nhwc", "gemm_nchw", "gemm_taps", "winograd_nhwc", "winograd4")
 
@@ -143,23 +145,9 @@ def _cache_sizes():
 
 def _lanes():
     """(loop lanes, BLAS lanes) for float32 from Numba's target features
-    (``NUMBA_CPU_FEATURES`` when set, else the host's): 16 with AVX-512F, 8 with AVX,
-    4 otherwise; loops stay at 8 on AVX-512 unless ``-prefer-256-bit`` is given."""
-    from numba.core import config
-
-    feats = vars(config)["CPU_FEATURES"]  # (set at run time, unseen by type checkers)
-    if feats:
-        items = feats.split(",")
-        have = {f[1:] for f in items if f.startswith("+")}
-        wide_loops = "-prefer-256-bit" in items
-    else:
-        try:
-            import llvmlite.binding as llvm
-
-            have = {k for k, v in llvm.get_host_cpu_features().items() if v}
-        except Exception:  # no feature query: assume SSE
-            have = set()
-        wide_loops = False
+    (:func:`numbaconv.cpu.taps.target_features`): 16 with AVX-512F, 8 with AVX, 4
+    otherwise; loops stay at 8 on AVX-512 unless ``-prefer-256-bit`` is given."""
+    have, wide_loops = target_features()
     if "avx512f" in have:
         return (16 if wide_loops else 8), 16
     if "avx" in have:
@@ -670,6 +658,10 @@ THIN_GEMM = 16
 #: ``_LEGACY_MIN_K``, runs direct loops rather than im2col + GEMM
 _LEGACY_MIN_REDUCTION = 32
 _LEGACY_MIN_K = 8
+#: multiply-adds from which a stride-1 channels-first layer takes the grid kernels of
+#: :mod:`numbaconv.cpu.conv` (below, the row kernels: smaller work, and nothing more to
+#: compile for small calls)
+GRID_WORK = 1 << 16
 
 
 def legacy_direct(K: int, C: int, kh: int, kw: int) -> bool:
@@ -699,6 +691,17 @@ def _cost_legacy(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, lh, lw, item
     R = C * kh * kw
     lanes = mach.lanes
     fma = float(N) * K * R * P
+    if (op == "forward" and legacy_direct(K, C, kh, kw) and sh == sw == 1 and min(lh, lw) >= 0
+            and K >= FILTERS and fma >= GRID_WORK):
+        # the grid kernel in blocks of FILTERS filters (cpu/conv.py _grid_forward_blocks):
+        # one vector FMA per tap, filter and vector of positions (along the output rows, or
+        # along the padded-width grid for rows shorter than a vector), at the FMA rate
+        V = taps_lanes(itemsize)
+        Wp = Wo + (kw - 1) * dw
+        vecs = Ho * -(-Wo // V) if Wo >= V else -(-Ho * Wp // V) + Ho * Wo / V
+        rate = 2.0 * lanes * 4 / itemsize  # lanes of FMAs a cycle
+        return (N * -(-K // FILTERS) * FILTERS * vecs * V * (R + 1) / rate
+                + N * C * (Ho + (kh - 1) * dh) * Wp * 0.3 + _overhead(1, blas=False))
     if legacy_direct(K, C, kh, kw):
         # direct loops: one vector FMA per tap and lane, at about a quarter of peak
         # (accumulators in L1, not in registers), more for the gradients' scatter/reduce

@@ -1,0 +1,138 @@
+"""A register-blocked block of filters over one vector of output positions, in LLVM vectors.
+
+:func:`taps_block` computes, for ``FILTERS`` filters at once and ``lanes(dtype)``
+consecutive positions ``q`` of a padded-width grid (see :mod:`numbaconv.cpu.conv`'s grid
+kernels), ``acc_f[q] = b_f + sum_t w[t, f] * xp[offs[t] + q]`` with the taps ``t`` in
+order, each step one fused multiply-add (a single rounding; the order is fixed by the
+taps alone, so a result never depends on the thread count or the blocking). Each tap's
+input vector is loaded once and used by every filter of the block, with the filters'
+weights broadcast from memory: eight multiply-adds a load where LLVM's own loop over one
+filter's taps loaded a vector for each multiply-add (misaligned, so split across two
+cache lines on most taps) and ran at a third of the multiply-add rate.
+
+The vector width is the register's (64 bytes with AVX-512F, 32 with AVX, 16 otherwise),
+read once from Numba's target features: eight accumulators and the tap's vector fit the
+16 registers of an AVX2 machine as well as the 32 of an AVX-512 one. A kernel compiled with
+it is cached for that target only (Numba's cache index carries the CPU and its features).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import cast
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+#: filters a block computes together (eight accumulators)
+FILTERS = 8
+
+
+@functools.cache
+def target_features() -> tuple[frozenset, bool]:
+    """(the features Numba compiles for, whether loops may take 512-bit registers):
+    ``NUMBA_CPU_FEATURES`` when set (``-prefer-256-bit`` among them for the second), else
+    the host's (and False)."""
+    from numba.core import config
+
+    feats = vars(config)["CPU_FEATURES"]  # (set at run time, unseen by type checkers)
+    if feats:
+        items = feats.split(",")
+        return frozenset(f[1:] for f in items if f.startswith("+")), "-prefer-256-bit" in items
+    try:
+        import llvmlite.binding as llvm
+
+        return frozenset(k for k, v in llvm.get_host_cpu_features().items() if v), False
+    except Exception:  # no feature query: assume SSE
+        return frozenset(), False
+
+
+@functools.cache
+def register_bytes() -> int:
+    """Bytes of one vector register of Numba's target: 64 with AVX-512F, 32 with AVX, 16
+    otherwise."""
+    have = target_features()[0]
+    return 64 if "avx512f" in have else 32 if "avx" in have else 16
+
+
+def lanes(itemsize: int) -> int:
+    """Positions :func:`taps_block` computes at once for elements of ``itemsize`` bytes."""
+    return register_bytes() // itemsize
+
+
+def _vector(t) -> bool:
+    return (isinstance(t, types.Array) and t.ndim == 1 and t.layout == "C"
+            and t.dtype in (types.float32, types.float64))
+
+
+@intrinsic
+def _taps_block(typingctx, acc, a0, stride, xp, x0, offs, wts, bias, nt):
+    """``acc[a0 + f*stride + q] = bias[f] + sum_t wts[t*FILTERS + f] * xp[offs[t] + x0 + q]``
+    for ``f < FILTERS``, ``q < lanes``, ``t < nt`` in order (fused multiply-adds). ``acc``,
+    ``xp``, ``wts`` and ``bias`` 1-D C-contiguous of one float dtype; ``offs`` int64; the
+    caller keeps every index in bounds."""
+    if not (all(_vector(v) for v in (acc, xp, wts, bias))
+            and acc.dtype == xp.dtype == wts.dtype == bias.dtype
+            and isinstance(offs, types.Array) and offs.dtype == types.int64
+            and all(isinstance(v, types.Integer) for v in (a0, stride, x0, nt))):
+        return None
+    sig = types.void(acc, a0, stride, xp, x0, offs, wts, bias, nt)
+
+    def codegen(context, builder, sig, args):
+        b = builder
+        arrays = {i: context.make_array(sig.args[i])(context, b, args[i]) for i in (0, 3, 5, 6, 7)}
+        ints = {i: context.cast(b, args[i], sig.args[i], types.intp) for i in (1, 2, 4, 8)}
+        ft = context.get_value_type(sig.args[0].dtype)
+        size = context.get_abi_sizeof(ft)
+        vt = ir.VectorType(ft, lanes(size))
+        it = ints[1].type
+        i32 = ir.IntType(32)
+        fma = cgutils.get_or_insert_function(b.module, ir.FunctionType(vt, [vt, vt, vt]),
+                                             f"llvm.fma.v{vt.count}{ft.intrinsic_name}")
+
+        def splat(value):
+            one = b.insert_element(ir.Constant(vt, ir.Undefined), value, ir.Constant(i32, 0))
+            return b.shuffle_vector(one, ir.Constant(vt, ir.Undefined),
+                                    ir.Constant(ir.VectorType(i32, vt.count), [0] * vt.count))
+
+        def element(i, k):
+            return b.load(b.gep(arrays[i].data, [k]))
+
+        def pointer(i, k):
+            return b.bitcast(b.gep(arrays[i].data, [k]), vt.as_pointer())
+
+        first = [splat(element(7, ir.Constant(it, f))) for f in range(FILTERS)]
+        entry = b.block
+        head, body, tail = (b.append_basic_block(f"taps.{s}") for s in ("head", "body", "tail"))
+        b.branch(head)
+        b.position_at_end(head)
+        t = b.phi(it)
+        accs = [b.phi(vt) for _ in range(FILTERS)]
+        t.add_incoming(ir.Constant(it, 0), entry)
+        for phi, v in zip(accs, first, strict=True):
+            phi.add_incoming(v, entry)
+        b.cbranch(b.icmp_signed("<", t, ints[8]), body, tail)
+        b.position_at_end(body)
+        xv = b.load(pointer(3, b.add(element(5, t), ints[4])), align=size)
+        w0 = b.mul(t, ir.Constant(it, FILTERS))
+        new = [b.call(fma, [splat(element(6, b.add(w0, ir.Constant(it, f)))), xv, acc_f])
+               for f, acc_f in enumerate(accs)]
+        for phi, v in zip(accs, new, strict=True):
+            phi.add_incoming(v, b.block)
+        t.add_incoming(b.add(t, ir.Constant(it, 1)), b.block)
+        b.branch(head)
+        b.position_at_end(tail)
+        for f, acc_f in enumerate(accs):
+            at = b.add(ints[1], b.mul(ints[2], ir.Constant(it, f)))
+            b.store(acc_f, pointer(0, at), align=size)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: :func:`_taps_block` as kernels call it, ``taps_block(acc, a0, stride, xp, x0, offs, wts,
+#: bias, nt)`` (Numba supplies the typing context; the cast tells type checkers so)
+taps_block = cast("Callable[..., None]", _taps_block)
