@@ -1197,3 +1197,32 @@ def test_filter_blocks_same_bits_in_any_cut_and_nan_local(dtype, hw, pad):
     ok = ~np.isnan(want)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(outs[0][ok], want[ok], rtol=tol, atol=tol * np.abs(want[ok]).max())
+
+
+@settings(max_examples=200)
+@given(K=st.integers(1, 300), R=st.integers(1, 600), Ho=st.integers(1, 30),
+       Wo=st.integers(1, 30), extra=st.integers(0, 4), rb=st.integers(1, 30),
+       kb=st.integers(1, 300), wide=st.booleans(),
+       cap=st.sampled_from([0, 1000, 100**3]))
+def test_small_units_means_every_gemm_under_the_cap(K, R, Ho, Wo, extra, rb, kb, wide, cap):
+    """``_small_units`` (the forward units' call then skips pinning BLAS to one thread) holds
+    exactly when every GEMM the units issue, row blocks of ``gemm_rows_at`` included, has at
+    most ``cap`` multiply-adds and no unit is a one-column GEMV: enumerated unit by unit."""
+    from numbaconv.cpu.conv_gemm import _small_units
+
+    rb, kb, W = min(rb, Ho), min(kb, K), Wo + extra
+    sizes = []
+    for oh0 in range(0, Ho, rb):
+        rows = min(rb, Ho - oh0)
+        m = (rows - 1) * W + Wo if wide else rows * Wo
+        for k0 in range(0, K, kb):
+            kr = min(kb, K - k0)
+            if m == 1:
+                sizes.append(None)  # a GEMV
+                continue
+            block = kr
+            if m * kr * R > cap > 0 and (cap // (m * R)) // 8 * 8 >= 8:
+                block = (cap // (m * R)) // 8 * 8
+            sizes += [min(block, kr - i) * m * R for i in range(0, kr, block)]
+    want = cap > 0 and all(s is not None and s <= cap for s in sizes)
+    assert _small_units(K, R, Ho, Wo, W, rb, kb, wide, cap) == want

@@ -1435,17 +1435,40 @@ def forward_nchw_runner(x, w, bias, out, stride, lo, dilation, rb: int, kb: int 
            small_gemm_cap(out.dtype))
 
     xshape, wshape, yshape = x.shape, w.shape, out.shape
+    pin = not _small_units(K, x.shape[1] * kh * kw, Ho, Wo, W, geo[10], geo[11], wide, geo[14])
 
     def run(x, w, bias, out):  # (arrays of the call's own shapes: the 5-D views here)
         x, w, out = x.reshape(xshape), w.reshape(wshape), out.reshape(yshape)
         if fingerprint(x) != kind:  # (another layout or a read-only input: its own path)
             forward_nchw(x, w, bias, out, stride, lo, dilation, 1, rb, False, kb, wide)
             return
-        with one_blas_thread():
-            _forward_units(gemm, gemv, im2col, x, W, 0, w, no_bias if bias is None else bias,
-                           out.reshape(-1), *geo)
+        args = (gemm, gemv, im2col, x, W, 0, w, no_bias if bias is None else bias,
+                out.reshape(-1), *geo)
+        if pin:
+            with one_blas_thread():
+                _forward_units(*args)
+        else:
+            _forward_units(*args)
 
     return run
+
+
+def _small_units(K: int, R: int, Ho: int, Wo: int, W: int, rb: int, kb: int, wide: bool,
+                 cap: int) -> bool:
+    """Whether every GEMM of :func:`_forward_units`' channels-first units (``rb`` output rows,
+    ``kb`` filters; ``wide``: over whole input rows of width ``W``) runs through the BLAS's
+    small-matrix kernels (each at most ``cap`` multiply-adds, :func:`gemm_rows_at`'s row
+    blocks included), which compute on the calling thread: such a call needs no pin of the
+    BLAS's thread count (1.9 us of a batch-1 layer's call). A one-column unit runs a GEMV,
+    which OpenBLAS threads above 9,216 elements: not counted as small."""
+    if cap <= 0:
+        return False
+    m_max = (rb - 1) * W + Wo if wide else rb * Wo
+    last_rows = Ho - (-(-Ho // rb) - 1) * rb
+    m_min = (last_rows - 1) * W + Wo if wide else last_rows * Wo
+    if m_min <= 1:
+        return False
+    return kb * m_max * R <= cap or (cap // (m_max * R)) // 8 * 8 >= 8
 
 
 @njit(cache=True, nogil=True, parallel=True)
