@@ -1105,7 +1105,7 @@ def few_channel_layers(draw):
     """A stride-1 2-D layer the filter-block kernel takes: few channels, at least FILTERS
     filters (not always a multiple: the last block overlaps), output rows shorter and
     longer than a vector (the grid and the row forms), zero padding before and after."""
-    from numbaconv.cpu.taps import FILTERS, lanes
+    from numbaconv.cpu.simd import FILTERS, lanes
 
     dtype = draw(st.sampled_from([np.float32, np.float64]))
     v = lanes(np.dtype(dtype).itemsize)

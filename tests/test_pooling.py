@@ -878,3 +878,20 @@ def test_adaptive_matches_torch(cfg):
     np.testing.assert_allclose(getattr(nc, f"adaptive_avg_pool{nd}d")(x, outs),
                                getattr(F, f"adaptive_avg_pool{nd}d")(t, outs).numpy(),
                                rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("w", [2, 3, 15, 16, 17, 26, 31, 32, 33, 47, 66])
+def test_two_by_two_rows_in_vectors_pick_the_first_maximum(dtype, w):
+    """2x2 / stride 2 rows of every width around the vector lengths (the vector form, its
+    overlapping last vector, rows running on into the next row's outputs, the loop for the
+    last rows): each output is bit for bit the element the reference scan picks, with ties
+    of -0.0 and 0.0, -inf and NaN in every position of a window."""
+    rng = np.random.default_rng(w)
+    x = rng.choice(np.array([-np.inf, -1.0, -0.0, 0.0, 2.0, np.nan]), (2, 3, 7, w),
+                   p=[0.1, 0.25, 0.2, 0.2, 0.2, 0.05]).astype(dtype)
+    outs = tuple(pool_out_len(n, 2, 2, 0, 0, 1, False) for n in x.shape[2:])
+    _, idx = ref_max_pool(x, (2, 2), (2, 2), (1, 1), [(0, 0)] * 2, outs)
+    got = nc.max_pool2d(x, 2)
+    want = np.take_along_axis(x.reshape(2, 3, -1), idx.reshape(2, 3, -1), -1).reshape(got.shape)
+    assert got.tobytes() == want.tobytes()

@@ -89,8 +89,8 @@ from ..loops.conv import (
 from . import conv_plan as _plan
 from . import depthwise as _depthwise
 from .jit import I0, copy_elems, njit
-from .taps import FILTERS, taps_block
-from .taps import lanes as _lanes
+from .simd import FILTERS, taps_block
+from .simd import lanes as _lanes
 from .threads import run_items as _run
 from .threads import run_ranges
 from .threads import split as _split

@@ -68,8 +68,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import threads
-from .taps import FILTERS, target_features
-from .taps import lanes as taps_lanes
+from .simd import FILTERS, target_features
+from .simd import lanes as taps_lanes
 
 STRATEGIES = ("legacy", "gemm_nhwc", "gemm_nchw", "gemm_taps", "winograd_nhwc", "winograd4")
 
@@ -145,7 +145,7 @@ def _cache_sizes():
 
 def _lanes():
     """(loop lanes, BLAS lanes) for float32 from Numba's target features
-    (:func:`numbaconv.cpu.taps.target_features`): 16 with AVX-512F, 8 with AVX, 4
+    (:func:`numbaconv.cpu.simd.target_features`): 16 with AVX-512F, 8 with AVX, 4
     otherwise; loops stay at 8 on AVX-512 unless ``-prefer-256-bit`` is given."""
     have, wide_loops = target_features()
     if "avx512f" in have:

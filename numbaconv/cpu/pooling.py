@@ -49,6 +49,7 @@ from numba.extending import overload
 
 from ..loops.pooling import add_col_grads, pick, row_argmax, takes, unpool_plane
 from .jit import I0, njit
+from .simd import lanes, max2_row
 from .threads import run_ranges
 
 _U = np.uint64
@@ -344,16 +345,25 @@ def _run2(r, r1, oW, a0, W, n, m):
 
 
 @njit(**_JIT)
-def _max2_rows(x, out, H, W, oH, oW, r0, r1):
+def _max2_rows(x, out, H, W, oH, oW, V, r0, r1):
     """Output rows ``r0 <= r < r1`` (rows: (plane, oh)) of 2x2 / stride-2 max pooling: each
     window's taps in row-major order, the first maximum / first NaN winning (:func:`pick`:
-    the values of :func:`takes`' scan), over rows of :func:`_run2` windows."""
+    the values of :func:`takes`' scan), over rows of :func:`_run2` windows: in vectors of
+    ``V`` (:func:`numbaconv.cpu.simd.max2_row`) where a row has that many, else a loop."""
     m = -(-oW // RUN2) * RUN2
     n = x.size
+    oh, a0 = r0 % oH, (r0 // oH) * H * W + 2 * (r0 % oH) * W  # (counters: no division a row)
     for r in range(r0, r1):
-        oh = r % oH
-        a0 = (r // oH) * H * W + 2 * oh * W
+        if r > r0:
+            oh += 1
+            a0 += 2 * W
+            if oh == oH:
+                oh = 0
+                a0 += (H - 2 * oH) * W
         k = _run2(r, r1, oW, a0, W, n, m)
+        if k >= V:
+            max2_row(out, r * oW, x, a0, W, k)
+            continue
         xa = x[a0:a0 + 2 * k]
         xb = x[a0 + W:a0 + W + 2 * k]
         o = out[r * oW:r * oW + k]
@@ -1005,7 +1015,8 @@ def max_pool(spec, x, out) -> None:
         _launch(_max_rows_cl, (xf, of, spec.win, spec.geo, D, H, W, spec.channels, oD, oH, oW),
                 spec.batch * oD * oH, spec.work)
     elif _tiles2(spec):
-        _launch(_max2_rows, (xf, of, H, W, oH, oW), spec.batch * spec.channels * oH, spec.work)
+        _launch(_max2_rows, (xf, of, H, W, oH, oW, np.int64(lanes(of.dtype.itemsize))),
+                spec.batch * spec.channels * oH, spec.work)
     else:
         _launch(_max_rows, (xf, of, spec.win, spec.geo, D, H, W, oD, oH, oW),
                 spec.batch * spec.channels * oD * oH, spec.work, (_variant(spec),))

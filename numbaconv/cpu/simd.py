@@ -1,14 +1,20 @@
-"""A register-blocked block of filters over one vector of output positions, in LLVM vectors.
+r"""Kernel steps written in explicit LLVM vectors of one register, where LLVM's own loops
+fall short: Numba ``@intrinsic``\s that kernels call like functions (inlined into them).
 
-:func:`taps_block` computes, for ``FILTERS`` filters at once and ``lanes(dtype)``
-consecutive positions ``q`` of a padded-width grid (see :mod:`numbaconv.cpu.conv`'s grid
-kernels), ``acc_f[q] = b_f + sum_t w[t, f] * xp[offs[t] + q]`` with the taps ``t`` in
-order, each step one fused multiply-add (a single rounding; the order is fixed by the
-taps alone, so a result never depends on the thread count or the blocking). Each tap's
-input vector is loaded once and used by every filter of the block, with the filters'
-weights broadcast from memory: eight multiply-adds a load where LLVM's own loop over one
-filter's taps loaded a vector for each multiply-add (misaligned, so split across two
-cache lines on most taps) and ran at a third of the multiply-add rate.
+* :func:`taps_block`: for ``FILTERS`` filters at once and ``lanes(dtype)`` consecutive
+  positions ``q`` of a padded-width grid (see :mod:`numbaconv.cpu.conv`'s grid kernels),
+  ``acc_f[q] = b_f + sum_t w[t, f] * xp[offs[t] + q]`` with the taps ``t`` in order, each
+  step one fused multiply-add (a single rounding; the order is fixed by the taps alone, so
+  a result never depends on the thread count or the blocking). Each tap's input vector is
+  loaded once and used by every filter of the block, with the filters' weights broadcast
+  from memory: eight multiply-adds a load where LLVM's own loop over one filter's taps
+  loaded a vector for each multiply-add (misaligned, so split across two cache lines on
+  most taps) and ran at a third of the multiply-add rate.
+* :func:`max2_row`: one output row of 2x2 / stride-2 max pooling, each window's four
+  values deinterleaved from two vectors of each input row, with
+  :func:`numbaconv.loops.pooling.pick`'s selects (first maximum, first NaN). LLVM's loop
+  over a row of 13 windows ran one vector iteration after a run-time overlap check and a
+  loop set-up: about 30 cycles a row.
 
 The vector width is the register's (64 bytes with AVX-512F, 32 with AVX, 16 otherwise),
 read once from Numba's target features: eight accumulators and the tap's vector fit the
@@ -136,3 +142,78 @@ def _taps_block(typingctx, acc, a0, stride, xp, x0, offs, wts, bias, nt):
 #: :func:`_taps_block` as kernels call it, ``taps_block(acc, a0, stride, xp, x0, offs, wts,
 #: bias, nt)`` (Numba supplies the typing context; the cast tells type checkers so)
 taps_block = cast("Callable[..., None]", _taps_block)
+
+
+def _pick(b, v, best):
+    """IR of :func:`numbaconv.loops.pooling.pick` on vectors: ``v`` where it is greater or
+    NaN, ``best`` where ``best`` is NaN."""
+    t = b.select(b.fcmp_ordered(">", v, best), v, best)
+    t = b.select(b.fcmp_unordered("uno", v, v), v, t)
+    return b.select(b.fcmp_unordered("uno", best, best), best, t)
+
+
+@intrinsic
+def _max2_row(typingctx, out, o0, x, a0, W, k):
+    """``out[o0 + j] = max`` of ``x[a0 + 2j + 1], x[a0 + 2j], x[a0 + W + 2j],
+    x[a0 + W + 2j + 1]`` (that order, :func:`_pick`'s rule) for ``j < k``, ``k >=
+    lanes``: in vectors, the last one overlapping the one before. ``out`` and ``x`` 1-D
+    C-contiguous of one float dtype; the caller keeps ``x[a0 + W + 2k - 1]`` in bounds."""
+    if not (_vector(out) and _vector(x) and out.dtype == x.dtype
+            and all(isinstance(v, types.Integer) for v in (o0, a0, W, k))):
+        return None
+    sig = types.void(out, o0, x, a0, W, k)
+
+    def codegen(context, builder, sig, args):
+        b = builder
+        oa = context.make_array(sig.args[0])(context, b, args[0])
+        xa = context.make_array(sig.args[2])(context, b, args[2])
+        o0_, a0_, W_, k_ = (context.cast(b, args[i], sig.args[i], types.intp)
+                            for i in (1, 3, 4, 5))
+        ft = context.get_value_type(sig.args[0].dtype)
+        size = context.get_abi_sizeof(ft)
+        n = lanes(size)
+        vt = ir.VectorType(ft, n)
+        it = o0_.type
+        i32 = ir.IntType(32)
+        even = ir.Constant(ir.VectorType(i32, n), list(range(0, 2 * n, 2)))
+        odd = ir.Constant(ir.VectorType(i32, n), list(range(1, 2 * n, 2)))
+
+        def load(arr, at):
+            return b.load(b.bitcast(b.gep(arr.data, [at]), vt.as_pointer()), align=size)
+
+        def window_max(j):  # the vector of outputs j .. j + n - 1
+            vals = []
+            for row in (a0_, b.add(a0_, W_)):
+                at = b.add(row, b.add(j, j))
+                lo, hi = load(xa, at), load(xa, b.add(at, ir.Constant(it, n)))
+                vals.append((b.shuffle_vector(lo, hi, even), b.shuffle_vector(lo, hi, odd)))
+            (ae, ao), (be, bo) = vals
+            return _pick(b, bo, _pick(b, be, _pick(b, ao, ae)))
+
+        def store(j, v):
+            b.store(v, b.bitcast(b.gep(oa.data, [b.add(o0_, j)]), vt.as_pointer()), align=size)
+
+        # the last vector first (loaded before anything is stored: out may follow x), then
+        # the whole vectors from the start
+        last = b.sub(k_, ir.Constant(it, n))
+        end = window_max(last)
+        entry = b.block
+        head, body, tail = (b.append_basic_block(f"max2.{s}") for s in ("head", "body", "tail"))
+        b.branch(head)
+        b.position_at_end(head)
+        j = b.phi(it)
+        j.add_incoming(ir.Constant(it, 0), entry)
+        b.cbranch(b.icmp_signed("<", j, last), body, tail)
+        b.position_at_end(body)
+        store(j, window_max(j))
+        j.add_incoming(b.add(j, ir.Constant(it, n)), b.block)
+        b.branch(head)
+        b.position_at_end(tail)
+        store(last, end)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: :func:`_max2_row` as kernels call it, ``max2_row(out, o0, x, a0, W, k)``
+max2_row = cast("Callable[..., None]", _max2_row)
