@@ -251,7 +251,8 @@ def _forward(name: str, x, out, params: tuple = ()):
             if x.ndim == 1:
                 (_HOST or _host()).forward(name, x, y, params)
             else:
-                (_HOST or _host()).forward(name, x.ravel(), y.ravel(), params)
+                xf = x.ravel()  # (in place: one flat view, which the launcher sees as such)
+                (_HOST or _host()).forward(name, xf, xf if y is x else y.ravel(), params)
             return y
     backend, arr = _operand(x)
     dst = prepare_out(out, backend, arr.shape, arr.dtype, inputs={"x": x}, elementwise=True)
@@ -269,7 +270,8 @@ def _derivative(name: str, x, out, params: tuple = ()):
             if x.ndim == 1:
                 (_HOST or _host()).derivative(name, x, y, params)
             else:
-                (_HOST or _host()).derivative(name, x.ravel(), y.ravel(), params)
+                xf = x.ravel()  # (in place: one flat view, which the launcher sees as such)
+                (_HOST or _host()).derivative(name, xf, xf if y is x else y.ravel(), params)
             return y
     backend, arr = _operand(x)
     dst = prepare_out(out, backend, arr.shape, arr.dtype, inputs={"x": x}, elementwise=True)
@@ -315,7 +317,10 @@ def _backward(name: str, grad_output, x, out, params: tuple = ()):
             and grad_output.flags.writeable
             and (out is None or (ready_out(out, x) and ready_out(out, grad_output)))):
         y = y if out is None else out  # (out may be x or grad_output: in place)
-        (_HOST or _host()).backward(name, _flat(grad_output), _flat(x), _flat(y), params)
+        gf, xf = _flat(grad_output), _flat(x)  # (in place: the input's own flat view)
+        (_HOST or _host()).backward(name, gf, xf,
+                                    gf if y is grad_output else xf if y is x else _flat(y),
+                                    params)
         return y
     backend = backend_of(grad_output=grad_output, x=x)
     dtype = float_dtype(dtype_of(grad_output, "grad_output", _REAL), dtype_of(x, "x", _REAL))

@@ -881,12 +881,11 @@ def _serial_below(name: str) -> int:
 
 def _through_scratch(kernel, ins: tuple, out: np.ndarray, params: tuple) -> None:
     """``kernel(*ins, out, *params)`` for an ``out`` that is one of ``ins`` and at most
-    :data:`CHUNK` elements: into a fresh array, then copied over ``out`` (a few tenths of a
-    microsecond, where the general path's pieces cost ~4 us a call, and the kernel on the
-    aliased arrays runs its scalar loop)."""
-    tmp = np.empty(out.size, out.dtype)
-    kernel(*ins, tmp, *params)
-    np.copyto(out, tmp)
+    :data:`CHUNK` elements: the kernel reads a copy of that input (the general path's
+    pieces cost ~4 us a call, and the kernel on the aliased arrays runs its scalar loop:
+    relu of (1, 32, 13, 13) in place 2.0 us, from a copy 1.4, into a fresh array then
+    copied back 1.9)."""
+    kernel(*(a.copy() if a is out else a for a in ins), out, *params)
 
 
 def forward(name: str, x: np.ndarray, out: np.ndarray, params: tuple) -> None:
