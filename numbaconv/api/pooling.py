@@ -148,7 +148,21 @@ def _max_pool(nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_i
     backend, arr = _operand(x, "x")
     spec = pool_spec("max", nd, arr.shape, arr.dtype, kernel_size, stride, padding, dilation,
                      ceil_mode, True, None, data_format)
+    if out is None and return_indices is False and backend == CPU:  # the common call, short
+        dst = np.empty(spec.out_shape, arr.dtype)
+        (_HOST or _host()).max_pool(spec, arr, dst)
+        return dst
     return _max(spec, backend, x, arr, return_indices, out)
+
+
+_HOST = None
+
+
+def _host():
+    """The CPU pooling kernels (looked up once)."""
+    global _HOST
+    _HOST = kernels(_FAMILY, CPU)
+    return _HOST
 
 
 def _avg_pool(nd, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
