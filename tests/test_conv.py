@@ -821,6 +821,26 @@ def test_depthwise_channels_last_kernels_match_the_oracles(n, c, h, w_, sh, sw, 
         rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("c", [7, 8, 9, 16, 17, 24, 40])
+def test_depthwise_four_output_vectors_match_the_oracle(dtype, c):
+    """The four-output pass in explicit vectors (a vector of channels or more: the last
+    vector overlapping the one before) next to the loop (fewer channels), with and without
+    bias, against the float64 oracle; a NaN reaches exactly its nine outputs."""
+    rng = np.random.default_rng(c)
+    x = rng.standard_normal((2, c, 6, 13)).astype(dtype)
+    w = rng.standard_normal((c, 1, 3, 3)).astype(dtype)
+    b = rng.standard_normal(c).astype(dtype)
+    args = ((1, 1), ((1, 1), (1, 1)), (1, 1), c)
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    for bias in (b, None):
+        y = nc.conv2d(_cl(x), w, bias, padding=1, groups=c, data_format="channels_last")
+        np.testing.assert_allclose(y, _cl(conv_reference(x, w, bias, *args)), **tol)
+    x[1, c - 1, 3, 6] = np.nan
+    hit = np.isnan(nc.conv2d(_cl(x), w, b, padding=1, groups=c, data_format="channels_last"))
+    assert hit.sum() == 9 and hit[1, 2:5, 5:8, c - 1].all()
+
+
 def test_depthwise_channels_last_serial_parallel_and_threads_agree_bitwise(monkeypatch):
     """The depthwise kernels' items are fixed by the shapes: the same bits on the calling
     thread, on one and on two threads; a NaN reaches exactly the outputs that read it."""
