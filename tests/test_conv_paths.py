@@ -1226,3 +1226,95 @@ def test_small_units_means_every_gemm_under_the_cap(K, R, Ho, Wo, extra, rb, kb,
             sizes += [min(block, kr - i) * m * R for i in range(0, kr, block)]
     want = cap > 0 and all(s is not None and s <= cap for s in sizes)
     assert _small_units(K, R, Ho, Wo, W, rb, kb, wide, cap) == want
+
+
+@st.composite
+def few_channel_cl_layers(draw):
+    """A channels-last layer the positions kernel takes: few channels, at least a vector of
+    filters (not always a multiple: the last vector overlaps), rows of at least POSITIONS
+    outputs (not always a multiple), any stride, dilation and padding."""
+    from numbaconv.cpu.simd import POSITIONS, lanes
+
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    v = lanes(np.dtype(dtype).itemsize)
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    dil = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    pads = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(2))
+    ho, wo = draw(st.integers(1, 5)), draw(st.integers(POSITIONS, 2 * POSITIONS + 3))
+    H = (ho - 1) * stride[0] + dil[0] * (kh - 1) + 1 - sum(pads[0])
+    W = (wo - 1) * stride[1] + dil[1] * (kw - 1) + 1 - sum(pads[1])
+    if H < 1 or W < 1:
+        pads = ((0, 0), (0, 0))
+        H = (ho - 1) * stride[0] + dil[0] * (kh - 1) + 1
+        W = (wo - 1) * stride[1] + dil[1] * (kw - 1) + 1
+    n, c = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    k = draw(st.integers(v, 2 * v + 3))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    x = rng.standard_normal((n, c, H, W)).astype(dtype)
+    w = rng.standard_normal((k, c, kh, kw)).astype(dtype)
+    b = rng.standard_normal(k).astype(dtype) if draw(st.booleans()) else None
+    return x, w, b, stride, pads, dil
+
+
+@settings(max_examples=60)
+@given(layer=few_channel_cl_layers())
+def test_channels_last_positions_forward_matches_scipy(layer):
+    """The channels-last few-channel forward (eight positions a block, every filter in
+    vectors): against scipy's float64 correlation, any stride, dilation and padding; at
+    stride 1 with the channels-first filter blocks' bits (the same sums in the same order)."""
+    from numbaconv.cpu import conv as cpu_conv
+
+    x, w, b, stride, pads, dil = layer
+    xl = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    calls = []
+    kernel = cpu_conv._grid_forward_cl_blocks
+
+    def spy(*args):
+        calls.append(args[-2:])
+        return kernel(*args)
+
+    with mock.patch.object(cpu_conv, "_grid_forward_cl_blocks", spy), \
+            mock.patch.dict(cpu_conv._RUNNERS, clear=True):
+        y = nc.conv2d(xl, w, b, stride=stride, padding=pads, dilation=dil,
+                      data_format="channels_last")
+    assert calls, "the channels-last positions kernel did not run"
+    want = ref_forward(x, w, b, stride, pads, dil).transpose(0, 2, 3, 1)
+    tol = 1e-5 if x.dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(y, want, rtol=tol, atol=tol * (1 + np.abs(want).max()))
+    if stride == (1, 1) and w.shape[0] >= 8:
+        first = _blocks_call(x, w, b, pads, dil)
+        assert first.transpose(0, 2, 3, 1).tobytes() == y.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channels_last_positions_same_bits_in_any_cut_and_nan_local(dtype):
+    """The images give the same bits serially, in runs on the threads and one by one; a NaN
+    reaches exactly the outputs whose window reads it."""
+    from numbaconv.core.conv import FORWARD, resolve
+    from numbaconv.cpu import conv as cpu_conv
+    from numbaconv.cpu.threads import run_ranges
+
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((5, 13, 11, 2)).astype(dtype)
+    x[3, 6, 4, 1] = np.nan
+    w = rng.standard_normal((21, 2, 3, 3)).astype(dtype)
+    geo = resolve(FORWARD, 2, x.shape, w.shape, 1, 1, 1, 1, "zeros", 0,
+                  "channels_last").geometry
+    wt = np.ascontiguousarray(w.reshape(21, 18).T).ravel()
+    b = rng.standard_normal(21).astype(dtype)
+    outs = [np.full((5, 13, 11, 21), -1.0, dtype) for _ in range(3)]
+    cpu_conv._grid_forward_cl_blocks(x.ravel(), wt, b, outs[0].ravel(), geo.array, 0, 5)
+    run_ranges(cpu_conv._grid_forward_cl_blocks, (x.ravel(), wt, b, outs[1].ravel(),
+                                                  geo.array), 5, 2)
+    for i in reversed(range(5)):
+        cpu_conv._grid_forward_cl_blocks(x.ravel(), wt, b, outs[2].ravel(), geo.array, i, i + 1)
+    assert outs[0].tobytes() == outs[1].tobytes() == outs[2].tobytes()
+    with np.errstate(invalid="ignore"):
+        want = ref_forward(x.transpose(0, 3, 1, 2), w, b, (1, 1), ((1, 1), (1, 1)),
+                           (1, 1)).transpose(0, 2, 3, 1)
+    assert 0 < np.isnan(want).sum() < want.size
+    np.testing.assert_array_equal(np.isnan(outs[0]), np.isnan(want))
+    ok = ~np.isnan(want)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(outs[0][ok], want[ok], rtol=tol, atol=tol * np.abs(want[ok]).max())

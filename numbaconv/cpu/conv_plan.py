@@ -965,7 +965,9 @@ def _one_channel_forward(args) -> bool:
     byte for byte, with numpy's CBLAS callable from compiled code (the units then write
     the channels-last output by a transposed GEMM). The launchers' own channels-last paths
     ran these layers at 2.7-3.7x the channels-first time ((64, 28, 28, 1) -> 32: 0.57
-    against 0.21 ms; (100, 28, 28, 1) -> 32 padded: 1.52 against 0.41; Zen 4)."""
+    against 0.21 ms; (100, 28, 28, 1) -> 32 padded: 1.52 against 0.41; Zen 4). (The
+    launcher runs the channels-last few-channel kernel before asking here where it takes
+    the layer: :func:`numbaconv.cpu.conv._cl_blocks_first`.)"""
     op, x_shape, _, _, _, _, _, itemsize = args
     return op == "forward" and x_shape[1] == 1 and _compiled_gemm(itemsize)
 

@@ -74,66 +74,138 @@ def _vector(t) -> bool:
             and t.dtype in (types.float32, types.float64))
 
 
+def _typed(arrays, ints, offsets=()) -> bool:
+    """Whether the intrinsic's arguments are 1-D C-contiguous float arrays of one dtype,
+    integers, and int64 arrays of offsets."""
+    return (all(_vector(v) for v in arrays) and len({v.dtype for v in arrays}) == 1
+            and all(isinstance(v, types.Integer) for v in ints)
+            and all(isinstance(v, types.Array) and v.dtype == types.int64 for v in offsets))
+
+
+class _IR:
+    """IR helpers of one intrinsic call: its arrays' data, its integers as ``intp``, vectors
+    of :func:`lanes` elements of the arrays' dtype (``sig.args[first]``'s)."""
+
+    def __init__(self, context, builder, sig, args, first=0):
+        self.b = b = builder
+        self.arrays = {i: context.make_array(t)(context, b, a)
+                       for i, (t, a) in enumerate(zip(sig.args, args, strict=True))
+                       if isinstance(t, types.Array)}
+        self.ints = {i: context.cast(b, a, t, types.intp)
+                     for i, (t, a) in enumerate(zip(sig.args, args, strict=True))
+                     if isinstance(t, types.Integer)}
+        self.ft = context.get_value_type(sig.args[first].dtype)
+        self.size = context.get_abi_sizeof(self.ft)
+        self.n = lanes(self.size)
+        self.vt = ir.VectorType(self.ft, self.n)
+        self.it = context.get_value_type(types.intp)
+        self._fma = cgutils.get_or_insert_function(
+            b.module, ir.FunctionType(self.vt, [self.vt] * 3),
+            f"llvm.fma.v{self.n}{self.ft.intrinsic_name}")
+
+    def const(self, k):
+        return ir.Constant(self.it, k)
+
+    def add(self, *terms):
+        total = terms[0]
+        for t in terms[1:]:
+            total = self.b.add(total, t)
+        return total
+
+    def mul(self, a, k):
+        return self.b.mul(a, self.const(k) if isinstance(k, int) else k)
+
+    def element(self, i, at):
+        """``array_i[at]``."""
+        return self.b.load(self.b.gep(self.arrays[i].data, [at]))
+
+    def _pointer(self, i, at):
+        return self.b.bitcast(self.b.gep(self.arrays[i].data, [at]), self.vt.as_pointer())
+
+    def load(self, i, at):
+        """The vector ``array_i[at:at + n]``."""
+        return self.b.load(self._pointer(i, at), align=self.size)
+
+    def store(self, i, at, v):
+        self.b.store(v, self._pointer(i, at), align=self.size)
+
+    def splat(self, value):
+        """A vector of ``n`` copies of the scalar ``value``."""
+        b, i32 = self.b, ir.IntType(32)
+        one = b.insert_element(ir.Constant(self.vt, ir.Undefined), value, ir.Constant(i32, 0))
+        return b.shuffle_vector(one, ir.Constant(self.vt, ir.Undefined),
+                                ir.Constant(ir.VectorType(i32, self.n), [0] * self.n))
+
+    def fma(self, a, x, acc):
+        """``a * x + acc``, one rounding."""
+        return self.b.call(self._fma, [a, x, acc])
+
+    def loop(self, name, trips, init, step):
+        """``init`` carried through ``step(t, values) -> values`` for ``t < trips``; the
+        last values."""
+        b = self.b
+        entry = b.block
+        head, body, tail = (b.append_basic_block(f"{name}.{s}") for s in ("head", "body", "tail"))
+        b.branch(head)
+        b.position_at_end(head)
+        t = b.phi(self.it)
+        carried = [b.phi(v.type) for v in init]
+        t.add_incoming(self.const(0), entry)
+        for phi, v in zip(carried, init, strict=True):
+            phi.add_incoming(v, entry)
+        b.cbranch(b.icmp_signed("<", t, trips), body, tail)
+        b.position_at_end(body)
+        new = step(t, carried)
+        for phi, v in zip(carried, new, strict=True):
+            phi.add_incoming(v, b.block)
+        t.add_incoming(b.add(t, self.const(1)), b.block)
+        b.branch(head)
+        b.position_at_end(tail)
+        return carried
+
+    def over_vectors(self, name, count, body):
+        """``body(k)`` for ``k = 0, n, 2n, ...`` below ``count - n``, then ``count - n`` (the
+        last vector, overlapping the one before; ``count >= n``)."""
+        b = self.b
+        last = b.sub(count, self.const(self.n))
+        entry = b.block
+        head, loop, tail = (b.append_basic_block(f"{name}.{s}") for s in ("head", "body", "tail"))
+        b.branch(head)
+        b.position_at_end(head)
+        k = b.phi(self.it)
+        k.add_incoming(self.const(0), entry)
+        b.cbranch(b.icmp_signed("<", k, last), loop, tail)
+        b.position_at_end(loop)
+        body(k)
+        k.add_incoming(b.add(k, self.const(self.n)), b.block)
+        b.branch(head)
+        b.position_at_end(tail)
+        body(last)
+
+
 @intrinsic
 def _taps_block(typingctx, acc, a0, stride, xp, x0, offs, wts, bias, nt):
     """``acc[a0 + f*stride + q] = bias[f] + sum_t wts[t*FILTERS + f] * xp[offs[t] + x0 + q]``
     for ``f < FILTERS``, ``q < lanes``, ``t < nt`` in order (fused multiply-adds). ``acc``,
     ``xp``, ``wts`` and ``bias`` 1-D C-contiguous of one float dtype; ``offs`` int64; the
     caller keeps every index in bounds."""
-    if not (all(_vector(v) for v in (acc, xp, wts, bias))
-            and acc.dtype == xp.dtype == wts.dtype == bias.dtype
-            and isinstance(offs, types.Array) and offs.dtype == types.int64
-            and all(isinstance(v, types.Integer) for v in (a0, stride, x0, nt))):
+    if not _typed((acc, xp, wts, bias), (a0, stride, x0, nt), (offs,)):
         return None
     sig = types.void(acc, a0, stride, xp, x0, offs, wts, bias, nt)
 
     def codegen(context, builder, sig, args):
-        b = builder
-        arrays = {i: context.make_array(sig.args[i])(context, b, args[i]) for i in (0, 3, 5, 6, 7)}
-        ints = {i: context.cast(b, args[i], sig.args[i], types.intp) for i in (1, 2, 4, 8)}
-        ft = context.get_value_type(sig.args[0].dtype)
-        size = context.get_abi_sizeof(ft)
-        vt = ir.VectorType(ft, lanes(size))
-        it = ints[1].type
-        i32 = ir.IntType(32)
-        fma = cgutils.get_or_insert_function(b.module, ir.FunctionType(vt, [vt, vt, vt]),
-                                             f"llvm.fma.v{vt.count}{ft.intrinsic_name}")
+        r = _IR(context, builder, sig, args)
+        first = [r.splat(r.element(7, r.const(f))) for f in range(FILTERS)]
 
-        def splat(value):
-            one = b.insert_element(ir.Constant(vt, ir.Undefined), value, ir.Constant(i32, 0))
-            return b.shuffle_vector(one, ir.Constant(vt, ir.Undefined),
-                                    ir.Constant(ir.VectorType(i32, vt.count), [0] * vt.count))
+        def step(t, accs):
+            xv = r.load(3, r.add(r.element(5, t), r.ints[4]))
+            w0 = r.mul(t, FILTERS)
+            return [r.fma(r.splat(r.element(6, r.add(w0, r.const(f)))), xv, a)
+                    for f, a in enumerate(accs)]
 
-        def element(i, k):
-            return b.load(b.gep(arrays[i].data, [k]))
-
-        def pointer(i, k):
-            return b.bitcast(b.gep(arrays[i].data, [k]), vt.as_pointer())
-
-        first = [splat(element(7, ir.Constant(it, f))) for f in range(FILTERS)]
-        entry = b.block
-        head, body, tail = (b.append_basic_block(f"taps.{s}") for s in ("head", "body", "tail"))
-        b.branch(head)
-        b.position_at_end(head)
-        t = b.phi(it)
-        accs = [b.phi(vt) for _ in range(FILTERS)]
-        t.add_incoming(ir.Constant(it, 0), entry)
-        for phi, v in zip(accs, first, strict=True):
-            phi.add_incoming(v, entry)
-        b.cbranch(b.icmp_signed("<", t, ints[8]), body, tail)
-        b.position_at_end(body)
-        xv = b.load(pointer(3, b.add(element(5, t), ints[4])), align=size)
-        w0 = b.mul(t, ir.Constant(it, FILTERS))
-        new = [b.call(fma, [splat(element(6, b.add(w0, ir.Constant(it, f)))), xv, acc_f])
-               for f, acc_f in enumerate(accs)]
-        for phi, v in zip(accs, new, strict=True):
-            phi.add_incoming(v, b.block)
-        t.add_incoming(b.add(t, ir.Constant(it, 1)), b.block)
-        b.branch(head)
-        b.position_at_end(tail)
-        for f, acc_f in enumerate(accs):
-            at = b.add(ints[1], b.mul(ints[2], ir.Constant(it, f)))
-            b.store(acc_f, pointer(0, at), align=size)
+        accs = r.loop("taps", r.ints[8], first, step)
+        for f, a in enumerate(accs):
+            r.store(0, r.add(r.ints[1], r.mul(r.ints[2], f)), a)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -142,6 +214,49 @@ def _taps_block(typingctx, acc, a0, stride, xp, x0, offs, wts, bias, nt):
 #: :func:`_taps_block` as kernels call it, ``taps_block(acc, a0, stride, xp, x0, offs, wts,
 #: bias, nt)`` (Numba supplies the typing context; the cast tells type checkers so)
 taps_block = cast("Callable[..., None]", _taps_block)
+
+#: output positions :func:`positions_block` computes together (eight accumulators)
+POSITIONS = 8
+
+
+@intrinsic
+def _positions_block(typingctx, out, o0, xp, x0, xstep, offs, wt, bias, nt, K):
+    """``out[o0 + j*K + k] = bias[k] + sum_t wt[t*K + k] * xp[offs[t] + x0 + j*xstep]`` for
+    ``j < POSITIONS`` (neighbouring output positions of a channels-last output), every
+    filter ``k < K`` in vectors of ``lanes`` (the last one overlapping the one before;
+    ``K >= lanes``), the taps ``t < nt`` in order (fused multiply-adds). Each tap's weight
+    vector is loaded once for the eight positions, whose inputs are broadcast from memory.
+    ``out``, ``xp``, ``wt``, ``bias`` 1-D C-contiguous of one float dtype; ``offs`` int64;
+    the caller keeps every index in bounds."""
+    if not _typed((out, xp, wt, bias), (o0, x0, xstep, nt, K), (offs,)):
+        return None
+    sig = types.void(out, o0, xp, x0, xstep, offs, wt, bias, nt, K)
+
+    def codegen(context, builder, sig, args):
+        r = _IR(context, builder, sig, args)
+        K_ = r.ints[9]
+        bases = [r.add(r.ints[3], r.mul(r.ints[4], j)) for j in range(POSITIONS)]
+
+        def block(k):
+            def step(t, accs):
+                wv = r.load(6, r.add(r.b.mul(t, K_), k))
+                off = r.element(5, t)
+                return [r.fma(r.splat(r.element(2, r.add(off, bases[j]))), wv, a)
+                        for j, a in enumerate(accs)]
+
+            accs = r.loop("positions", r.ints[8], [r.load(7, k)] * POSITIONS, step)
+            for j, a in enumerate(accs):
+                r.store(0, r.add(r.ints[1], r.mul(K_, j), k), a)
+
+        r.over_vectors("filters", K_, block)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: :func:`_positions_block` as kernels call it, ``positions_block(out, o0, xp, x0, xstep,
+#: offs, wt, bias, nt, K)``
+positions_block = cast("Callable[..., None]", _positions_block)
 
 
 def _pick(b, v, best):
@@ -158,58 +273,27 @@ def _max2_row(typingctx, out, o0, x, a0, W, k):
     x[a0 + W + 2j + 1]`` (that order, :func:`_pick`'s rule) for ``j < k``, ``k >=
     lanes``: in vectors, the last one overlapping the one before. ``out`` and ``x`` 1-D
     C-contiguous of one float dtype; the caller keeps ``x[a0 + W + 2k - 1]`` in bounds."""
-    if not (_vector(out) and _vector(x) and out.dtype == x.dtype
-            and all(isinstance(v, types.Integer) for v in (o0, a0, W, k))):
+    if not _typed((out, x), (o0, a0, W, k)):
         return None
     sig = types.void(out, o0, x, a0, W, k)
 
     def codegen(context, builder, sig, args):
-        b = builder
-        oa = context.make_array(sig.args[0])(context, b, args[0])
-        xa = context.make_array(sig.args[2])(context, b, args[2])
-        o0_, a0_, W_, k_ = (context.cast(b, args[i], sig.args[i], types.intp)
-                            for i in (1, 3, 4, 5))
-        ft = context.get_value_type(sig.args[0].dtype)
-        size = context.get_abi_sizeof(ft)
-        n = lanes(size)
-        vt = ir.VectorType(ft, n)
-        it = o0_.type
-        i32 = ir.IntType(32)
+        r = _IR(context, builder, sig, args)
+        b, n, i32 = builder, r.n, ir.IntType(32)
         even = ir.Constant(ir.VectorType(i32, n), list(range(0, 2 * n, 2)))
         odd = ir.Constant(ir.VectorType(i32, n), list(range(1, 2 * n, 2)))
 
-        def load(arr, at):
-            return b.load(b.bitcast(b.gep(arr.data, [at]), vt.as_pointer()), align=size)
-
         def window_max(j):  # the vector of outputs j .. j + n - 1
             vals = []
-            for row in (a0_, b.add(a0_, W_)):
-                at = b.add(row, b.add(j, j))
-                lo, hi = load(xa, at), load(xa, b.add(at, ir.Constant(it, n)))
+            for row in (r.ints[3], b.add(r.ints[3], r.ints[4])):
+                at = r.add(row, j, j)
+                lo, hi = r.load(2, at), r.load(2, r.add(at, r.const(n)))
                 vals.append((b.shuffle_vector(lo, hi, even), b.shuffle_vector(lo, hi, odd)))
             (ae, ao), (be, bo) = vals
             return _pick(b, bo, _pick(b, be, _pick(b, ao, ae)))
 
-        def store(j, v):
-            b.store(v, b.bitcast(b.gep(oa.data, [b.add(o0_, j)]), vt.as_pointer()), align=size)
-
-        # the last vector first (loaded before anything is stored: out may follow x), then
-        # the whole vectors from the start
-        last = b.sub(k_, ir.Constant(it, n))
-        end = window_max(last)
-        entry = b.block
-        head, body, tail = (b.append_basic_block(f"max2.{s}") for s in ("head", "body", "tail"))
-        b.branch(head)
-        b.position_at_end(head)
-        j = b.phi(it)
-        j.add_incoming(ir.Constant(it, 0), entry)
-        b.cbranch(b.icmp_signed("<", j, last), body, tail)
-        b.position_at_end(body)
-        store(j, window_max(j))
-        j.add_incoming(b.add(j, ir.Constant(it, n)), b.block)
-        b.branch(head)
-        b.position_at_end(tail)
-        store(last, end)
+        r.over_vectors("max2", r.ints[5], lambda j: r.store(0, b.add(r.ints[1], j),
+                                                            window_max(j)))
         return context.get_dummy_value()
 
     return sig, codegen
@@ -229,63 +313,26 @@ def _depthwise4(typingctx, out, o, x, xb, rs, w, bias, C):
     input rows is loaded once for the four outputs (18 loads, 36 multiply-adds, the nine
     weights loaded once). ``out``, ``x``, ``w``, ``bias`` 1-D C-contiguous of one float
     dtype; the caller keeps every index in bounds."""
-    if not (all(_vector(v) for v in (out, x, w, bias))
-            and out.dtype == x.dtype == w.dtype == bias.dtype
-            and all(isinstance(v, types.Integer) for v in (o, xb, rs, C))):
+    if not _typed((out, x, w, bias), (o, xb, rs, C)):
         return None
     sig = types.void(out, o, x, xb, rs, w, bias, C)
 
     def codegen(context, builder, sig, args):
-        b = builder
-        arrays = {i: context.make_array(sig.args[i])(context, b, args[i]) for i in (0, 2, 5, 6)}
-        o_, xb_, rs_, C_ = (context.cast(b, args[i], sig.args[i], types.intp)
-                            for i in (1, 3, 4, 7))
-        ft = context.get_value_type(sig.args[0].dtype)
-        size = context.get_abi_sizeof(ft)
-        n = lanes(size)
-        vt = ir.VectorType(ft, n)
-        it = o_.type
-        fma = cgutils.get_or_insert_function(b.module, ir.FunctionType(vt, [vt, vt, vt]),
-                                             f"llvm.fma.v{n}{ft.intrinsic_name}")
-
-        def const(k):
-            return ir.Constant(it, k)
-
-        def pointer(i, at):
-            return b.bitcast(b.gep(arrays[i].data, [at]), vt.as_pointer())
-
-        def load(i, at):
-            return b.load(pointer(i, at), align=size)
+        r = _IR(context, builder, sig, args)
+        C_ = r.ints[7]
 
         def block(c):  # the four outputs' vectors of channels c .. c + n - 1
-            acc = [load(6, c)] * 4
+            acc = [r.load(6, c)] * 4
             for th in range(3):
-                row = b.add(b.add(xb_, b.mul(rs_, const(th))), c)
-                xs = [load(2, b.add(row, b.mul(C_, const(k)))) for k in range(6)]
+                row = r.add(r.ints[3], r.mul(r.ints[4], th), c)
+                xs = [r.load(2, r.add(row, r.mul(C_, k))) for k in range(6)]
                 for tw in range(3):
-                    wv = load(5, b.add(b.mul(C_, const(3 * th + tw)), c))
-                    acc = [b.call(fma, [wv, xs[j + tw], acc[j]]) for j in range(4)]
-            return acc
-
-        def store(c, acc):
+                    wv = r.load(5, r.add(r.mul(C_, 3 * th + tw), c))
+                    acc = [r.fma(wv, xs[j + tw], acc[j]) for j in range(4)]
             for j in range(4):
-                b.store(acc[j], pointer(0, b.add(b.add(o_, b.mul(C_, const(j))), c)),
-                        align=size)
+                r.store(0, r.add(r.ints[1], r.mul(C_, j), c), acc[j])
 
-        last = b.sub(C_, const(n))
-        entry = b.block
-        head, body, tail = (b.append_basic_block(f"dw4.{s}") for s in ("head", "body", "tail"))
-        b.branch(head)
-        b.position_at_end(head)
-        c = b.phi(it)
-        c.add_incoming(const(0), entry)
-        b.cbranch(b.icmp_signed("<", c, last), body, tail)
-        b.position_at_end(body)
-        store(c, block(c))
-        c.add_incoming(b.add(c, const(n)), b.block)
-        b.branch(head)
-        b.position_at_end(tail)
-        store(last, block(last))
+        r.over_vectors("dw4", C_, block)
         return context.get_dummy_value()
 
     return sig, codegen
