@@ -1166,12 +1166,11 @@ def test_filter_blocks_forward_matches_scipy(layer):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("hw, pad", [((28, 28), 0), ((9, 7), 2)])
 def test_filter_blocks_same_bits_in_any_cut_and_nan_local(dtype, hw, pad):
-    """The items (image x filter block) give the same bits serially, in runs on the
-    threads, and item by item; a NaN in the input reaches exactly the outputs whose window
+    """The items (image x filter block) give the same bits serially, in runs on Numba's
+    threads (one and two), and item by item; a NaN in the input reaches exactly the outputs whose window
     reads it (the float64 oracle's NaN pattern)."""
     from numbaconv.core.conv import FORWARD, resolve
     from numbaconv.cpu import conv as cpu_conv
-    from numbaconv.cpu.threads import run_ranges
 
     rng = np.random.default_rng(8)
     x = rng.standard_normal((3, 2, *hw)).astype(dtype)
@@ -1186,7 +1185,8 @@ def test_filter_blocks_same_bits_in_any_cut_and_nan_local(dtype, hw, pad):
     outs = [np.full(geo.y_shape, -1.0, dtype).reshape(3, 20, *geo.y_shape[-2:])
             for _ in range(3)]
     cpu_conv._grid_forward_blocks(*args[:3], outs[0].ravel(), *args[4:], 0, items)
-    run_ranges(cpu_conv._grid_forward_blocks, (*args[:3], outs[1].ravel(), *args[4:]), items, 2)
+    _at_one_and_two_threads(lambda: cpu_conv._grid_forward_blocks_parallel(
+        *args[:3], outs[1].ravel(), *args[4:], items, 4))
     for i in reversed(range(items)):
         cpu_conv._grid_forward_blocks(*args[:3], outs[2].ravel(), *args[4:], i, i + 1)
     assert outs[0].tobytes() == outs[1].tobytes() == outs[2].tobytes()
@@ -1289,11 +1289,11 @@ def test_channels_last_positions_forward_matches_scipy(layer):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_channels_last_positions_same_bits_in_any_cut_and_nan_local(dtype):
-    """The images give the same bits serially, in runs on the threads and one by one; a NaN
+    """The images give the same bits serially, in runs on Numba's threads (one and two)
+    and one by one; a NaN
     reaches exactly the outputs whose window reads it."""
     from numbaconv.core.conv import FORWARD, resolve
     from numbaconv.cpu import conv as cpu_conv
-    from numbaconv.cpu.threads import run_ranges
 
     rng = np.random.default_rng(9)
     x = rng.standard_normal((5, 13, 11, 2)).astype(dtype)
@@ -1305,8 +1305,8 @@ def test_channels_last_positions_same_bits_in_any_cut_and_nan_local(dtype):
     b = rng.standard_normal(21).astype(dtype)
     outs = [np.full((5, 13, 11, 21), -1.0, dtype) for _ in range(3)]
     cpu_conv._grid_forward_cl_blocks(x.ravel(), wt, b, outs[0].ravel(), geo.array, 0, 5)
-    run_ranges(cpu_conv._grid_forward_cl_blocks, (x.ravel(), wt, b, outs[1].ravel(),
-                                                  geo.array), 5, 2)
+    _at_one_and_two_threads(lambda: cpu_conv._grid_forward_cl_blocks_parallel(
+        x.ravel(), wt, b, outs[1].ravel(), geo.array, 5, 3))
     for i in reversed(range(5)):
         cpu_conv._grid_forward_cl_blocks(x.ravel(), wt, b, outs[2].ravel(), geo.array, i, i + 1)
     assert outs[0].tobytes() == outs[1].tobytes() == outs[2].tobytes()

@@ -49,6 +49,7 @@ import functools
 import threading
 
 import numpy as np
+from numba import prange
 
 from ..core.conv import (
     G_C,
@@ -230,6 +231,9 @@ _ACC_BLOCK = 1024
 #: loops: a batch-1 (1, 1, 28, 28) -> 32 layer in 16 items took 24 us, in 2 items 17)
 _GRID_ITEMS = 16
 _GRID_ITEM_WORK = 1 << 16
+#: runs the filter- and position-block kernels' parallel calls are cut into (any cut gives
+#: the same bits: each output element is one item's)
+_BLOCK_PARTS = 8
 #: output positions (padded-width grid) of one block of :func:`_grid_forward_blocks`:
 #: FILTERS accumulator rows of this many elements stay in the L1 cache
 _BLOCK_POSITIONS = 512
@@ -426,6 +430,17 @@ def _grid_forward_blocks(xf, wf, bf, of, geo, V, i0, i1):
                 for r in range(nr):
                     for j in range(Wo):
                         of[ob + r * Wo + j] = acc[f * LB + r * Wp + j]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _grid_forward_blocks_parallel(xf, wf, bf, of, geo, V, items, parts):
+    """:func:`_grid_forward_blocks` over ``items`` in ``parts`` runs on Numba's threads (its
+    OpenMP team: no GIL to hand over, so the call gains from about half a million
+    multiply-adds on, where Python threads lost up to 9M; (16, 1, 28, 28) -> 32 98 us on
+    one thread, 109 on two Python threads, 51 on two of Numba's)."""
+    for p in prange(parts):
+        _grid_forward_blocks(xf, wf, bf, of, geo, V, p * items // parts,
+                             (p + 1) * items // parts)
 
 
 @njit(cache=True, nogil=True)
@@ -741,14 +756,12 @@ def _blocks_runner(geometry: ConvGeometry, dtype):
     """``run(x, w, bias, out)``: :func:`_grid_forward_blocks` over the call's items (image x
     block of FILTERS filters; each output element is summed by one item, so the cut changes
     nothing), the constants looked up once. On the calling thread below
-    :data:`GEMM_PARALLEL_WORK` multiply-adds, above in four runs on the threads: the kernel
-    runs near the multiply-add rate, so a second thread pays only from about that much
-    work (Zen 4 VM, (N, 1, 28, 28) -> 32: batch 16 89 us serial against 103-134 on two
-    threads, batch 64 353 against 222-241; runs of a quarter against a sixteenth of the
-    items: 222 against 241)."""
+    :data:`PARALLEL_WORK` multiply-adds, above on Numba's threads
+    (:func:`_grid_forward_blocks_parallel`)."""
     items = geometry.batch * -(-geometry.filters // FILTERS)
     geo, lanes = geometry.array, np.int64(_lanes(np.dtype(dtype).itemsize))
-    no_bias, serial = _NO_BIAS[np.dtype(dtype)], _serial_items(geometry)
+    no_bias, serial = _NO_BIAS[np.dtype(dtype)], geometry.macs < PARALLEL_WORK
+    parts = min(items, _BLOCK_PARTS)
 
     def run(x, w, bias, out):
         args = (x.ravel(), w.ravel(), no_bias if bias is None else bias.ravel(), out.ravel(),
@@ -756,9 +769,18 @@ def _blocks_runner(geometry: ConvGeometry, dtype):
         if serial:
             _grid_forward_blocks(*args, 0, items)
         else:
-            run_ranges(_grid_forward_blocks, args, items, -(-items // 4))
+            _grid_forward_blocks_parallel(*args, items, parts)
 
     return run
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _grid_forward_cl_blocks_parallel(xf, wt, bf, of, geo, items, parts):
+    """:func:`_grid_forward_cl_blocks` over ``items`` images in ``parts`` runs on Numba's
+    threads (as :func:`_grid_forward_blocks_parallel`)."""
+    for p in prange(parts):
+        _grid_forward_cl_blocks(xf, wt, bf, of, geo, p * items // parts,
+                                (p + 1) * items // parts)
 
 
 def _cl_blocks_apply(geometry: ConvGeometry, itemsize: int) -> bool:
@@ -784,10 +806,10 @@ def _cl_blocks_first(geometry: ConvGeometry, dtype) -> bool:
 def _cl_blocks_runner(geometry: ConvGeometry, dtype):
     """``run(x, w, bias, out)``: :func:`_grid_forward_cl_blocks` over the images (each
     output element summed by one image's item: the cut changes nothing), on the calling
-    thread below :data:`GEMM_PARALLEL_WORK` multiply-adds, else in four runs."""
+    thread below :data:`PARALLEL_WORK` multiply-adds, else on Numba's threads."""
     geo, N = geometry.array, geometry.batch
     K, T = geometry.filters, geometry.channels * geometry.taps
-    zeros, serial = np.zeros(K, dtype), _serial_items(geometry)
+    zeros, serial = np.zeros(K, dtype), geometry.macs < PARALLEL_WORK
 
     def run(x, w, bias, out):
         args = (x.ravel(), np.ascontiguousarray(w.reshape(K, T).T).ravel(),
@@ -795,7 +817,7 @@ def _cl_blocks_runner(geometry: ConvGeometry, dtype):
         if serial:
             _grid_forward_cl_blocks(*args, 0, N)
         else:
-            run_ranges(_grid_forward_cl_blocks, args, N, -(-N // 4))
+            _grid_forward_cl_blocks_parallel(*args, N, min(N, _BLOCK_PARTS))
 
     return run
 

@@ -29,12 +29,12 @@ kernel sizes and channel multipliers run the generic channels-last loops.
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
 from ..core.conv import ConvGeometry
 from ..loops.conv import span
 from .jit import njit
 from .simd import depthwise4, lanes
-from .threads import run_ranges
 
 #: weight-gradient items (blocks of output rows) a call is cut into, at most: the work per
 #: item amortises the item's partial sums, and 32 items still balance several threads
@@ -150,6 +150,16 @@ def _forward_rows(x, wt, bias, out, sh, sw, lh, lw, dh, dw, V, r0, r1):
             ow += 1
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def _forward_rows_parallel(x, wt, bias, out, sh, sw, lh, lw, dh, dw, V, rows, parts):
+    """:func:`_forward_rows` over ``rows`` in ``parts`` runs on Numba's threads (its OpenMP
+    team hands out work without the GIL; the rows are independent, so the cut changes
+    nothing)."""
+    for p in prange(parts):
+        _forward_rows(x, wt, bias, out, sh, sw, lh, lw, dh, dw, V, p * rows // parts,
+                      (p + 1) * rows // parts)
+
+
 @njit(cache=True, nogil=True, fastmath={"contract"})
 def _weight_grad_items(x, g, part, per, sh, sw, lh, lw, dh, dw, i0, i1):
     """Items ``i0 <= i < i1``: ``part[i]`` ``(3, 3, C)`` = the sum of ``g * x`` over output
@@ -212,6 +222,14 @@ def _weight_grad_items(x, g, part, per, sh, sw, lh, lw, dh, dw, i0, i1):
                     ow += 1
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def _weight_grad_items_parallel(x, g, part, per, sh, sw, lh, lw, dh, dw, items):
+    """:func:`_weight_grad_items`, every item, on Numba's threads (each item writes its own
+    partial: the same bits as on one thread)."""
+    for i in prange(items):
+        _weight_grad_items(x, g, part, per, sh, sw, lh, lw, dh, dw, i, i + 1)
+
+
 def forward(x, w, bias, out, geometry: ConvGeometry, serial: bool) -> None:
     """``out = conv(x, w) + bias`` for a layer :func:`applies` accepts (C-contiguous arrays
     of any shape of the layout's size; ``bias`` may be None); ``serial``: on the calling
@@ -229,10 +247,10 @@ def forward(x, w, bias, out, geometry: ConvGeometry, serial: bool) -> None:
     if serial:
         _forward_rows(*args, 0, N * Ho)
     else:
-        # four runs: the pass is memory-bound, and each run is a kernel call and a hand-off
-        # between Python threads ((8, 56, 56, 64) two threads 0.48-0.58 ms in 32 runs, 0.36-
-        # 0.43 in four; one thread 0.62-0.76)
-        run_ranges(_forward_rows, args, N * Ho, -(-N * Ho // 4))
+        # on Numba's threads: the pass is memory-bound, and each run on Python threads was a
+        # kernel call and a hand-off of the GIL ((8, 56, 56, 64) two threads: 32 such runs
+        # 0.48-0.58 ms, four 0.36-0.43; one thread 0.62-0.76)
+        _forward_rows_parallel(*args, N * Ho, min(N * Ho, 8))
 
 
 def weight_grad(x, g, dw, geometry: ConvGeometry, serial: bool) -> None:
@@ -252,7 +270,7 @@ def weight_grad(x, g, dw, geometry: ConvGeometry, serial: bool) -> None:
     if serial:
         _weight_grad_items(*args, 0, items)
     else:
-        run_ranges(_weight_grad_items, args, items, 1)
+        _weight_grad_items_parallel(*args, items)
     total = part[0] if items == 1 else _sum_in_order(part)
     dw.reshape(C, kh, kw)[...] = total.transpose(2, 0, 1)
 
