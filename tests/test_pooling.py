@@ -705,9 +705,14 @@ def test_two_by_two_gradient_rows_serial_and_parallel_match_the_oracle(monkeypat
     monkeypatch.setattr(kernels, "SERIAL_WORK", 1 << 62)
     assert grad.max_pool2d_input(g, x, 2).tobytes() == want
     monkeypatch.setattr(kernels, "SERIAL_WORK", 0)
-    for item in (1 << 7, 1 << 9, 1 << 11):
+    plain = nc.max_pool2d(x, 2)
+    assert plain.tobytes() == vals.astype(np.float32).tobytes()
+    for item, runs in ((1 << 7, 2), (1 << 9, 3), (1 << 11, 7)):
+        # (the Python threads' chunks, and the runs on Numba's threads: cuts anywhere)
         monkeypatch.setattr(kernels, "ITEM_WORK", item)
+        monkeypatch.setattr(kernels, "_PARALLEL_RUNS", runs)
         assert grad.max_pool2d_input(g, x, 2).tobytes() == want
+        assert nc.max_pool2d(x, 2).tobytes() == plain.tobytes()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
