@@ -857,7 +857,16 @@ def _grid_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
     if geo.macs < PARALLEL_WORK:
         _grid_forward_items(*args, 0, items)
     else:
-        _threaded(_grid_forward_items, args, items)
+        _grid_forward_items_parallel(*args, items, min(items, _CHUNKS))
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _grid_forward_items_parallel(xf, wf, bf, of, geo, kb, items, parts):
+    """:func:`_grid_forward_items` over ``items`` in ``parts`` fixed runs on Numba's threads
+    (each output element is one item's: the same bits)."""
+    for p in prange(parts):
+        _grid_forward_items(xf, wf, bf, of, geo, kb, p * items // parts,
+                            (p + 1) * items // parts)
 
 
 def _grid_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
