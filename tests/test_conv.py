@@ -602,8 +602,11 @@ def test_fast_path_converts_nothing(monkeypatch):
 @pytest.mark.parametrize("case", [((2, 3, 9, 8), (4, 3, 3, 3), 1, 1, 1),        # direct
                                   ((2, 4, 9, 8), (4, 1, 3, 2), (2, 1), 2, 4),   # depthwise
                                   ((1, 2, 5, 6, 7), (3, 2, 2, 3, 2), 2, 1, 1)])  # 3-D
-def test_serial_and_parallel_kernels_agree_bitwise(monkeypatch, case):
+@pytest.mark.parametrize("grid", [False, True])  # (the stride-1 calls through the grid kernels)
+def test_serial_and_parallel_kernels_agree_bitwise(monkeypatch, case, grid):
     xs, ws, stride, dilation, groups = case
+    if grid:
+        monkeypatch.setattr(cpu_conv, "GRID_WORK", 0)
     nd = len(xs) - 2
     rng = np.random.default_rng(13)
     x = rng.standard_normal(xs).astype(np.float32)
