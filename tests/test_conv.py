@@ -827,9 +827,10 @@ def test_depthwise_channels_last_kernels_match_the_oracles(n, c, h, w_, sh, sw, 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("c", [7, 8, 9, 16, 17, 24, 40])
 def test_depthwise_four_output_vectors_match_the_oracle(dtype, c):
-    """The four-output pass in explicit vectors (a vector of channels or more: the last
-    vector overlapping the one before) next to the loop (fewer channels), with and without
-    bias, against the float64 oracle; a NaN reaches exactly its nine outputs."""
+    """The four-output pass and the weight gradient's runs in explicit vectors (a vector of
+    channels or more: the last vector overlapping the one before) next to the loops (fewer
+    channels), with and without bias, against the float64 oracle; a NaN reaches exactly its
+    nine outputs."""
     rng = np.random.default_rng(c)
     x = rng.standard_normal((2, c, 6, 13)).astype(dtype)
     w = rng.standard_normal((c, 1, 3, 3)).astype(dtype)
@@ -839,6 +840,11 @@ def test_depthwise_four_output_vectors_match_the_oracle(dtype, c):
     for bias in (b, None):
         y = nc.conv2d(_cl(x), w, bias, padding=1, groups=c, data_format="channels_last")
         np.testing.assert_allclose(y, _cl(conv_reference(x, w, bias, *args)), **tol)
+    # the weight gradient's runs of outputs in vectors of channels (an odd output left over)
+    g = rng.standard_normal(y.shape).astype(dtype)
+    np.testing.assert_allclose(
+        grad.conv2d_weight(_cl(x), w.shape, g, padding=1, groups=c, data_format="channels_last"),
+        conv_weight_grad_reference(x, w.shape, np.moveaxis(g, -1, 1), *args), **tol)
     x[1, c - 1, 3, 6] = np.nan
     hit = np.isnan(nc.conv2d(_cl(x), w, b, padding=1, groups=c, data_format="channels_last"))
     assert hit.sum() == 9 and hit[1, 2:5, 5:8, c - 1].all()

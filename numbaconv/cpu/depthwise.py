@@ -34,7 +34,7 @@ from numba import prange
 from ..core.conv import ConvGeometry
 from ..loops.conv import span
 from .jit import njit
-from .simd import depthwise4, lanes
+from .simd import depthwise4, depthwise_grad_run, lanes
 
 #: weight-gradient items (blocks of output rows) a call is cut into, at most: the work per
 #: item amortises the item's partial sums, and 32 items still balance several threads
@@ -161,7 +161,7 @@ def _forward_rows_parallel(x, wt, bias, out, sh, sw, lh, lw, dh, dw, V, rows, pa
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def _weight_grad_items(x, g, part, per, sh, sw, lh, lw, dh, dw, i0, i1):
+def _weight_grad_items(x, g, part, per, sh, sw, lh, lw, dh, dw, V, i0, i1):
     """Items ``i0 <= i < i1``: ``part[i]`` ``(3, 3, C)`` = the sum of ``g * x`` over output
     rows ``[i*per, (i+1)*per)`` for every tap: per kernel row, the outputs with a tap outside
     ``x`` tap by tap, then the others three taps a pass (four outputs a pass at stride 1,
@@ -195,6 +195,10 @@ def _weight_grad_items(x, g, part, per, sh, sw, lh, lw, dh, dw, i0, i1):
                                 pf[_U(pt + c)] += gf[_U(gb + c)] * xf[_U(xb + c)]
                 p0 = _U(pb)
                 ow = f0
+                if sw == 1 and dw == 1 and C >= V and f1 - ow >= 2:
+                    m = (f1 - ow) // 2 * 2  # (the odd one out: the one-output loop below)
+                    depthwise_grad_run(pf, pb, xf, xr + (ow - lw) * C, gf, gr + ow * C, C, m)
+                    ow += m
                 if sw == 1 and dw == 1:
                     while ow + 4 <= f1:
                         gb, xb = _U(gr + ow * C), _U(xr + (ow - lw) * C)
@@ -223,11 +227,11 @@ def _weight_grad_items(x, g, part, per, sh, sw, lh, lw, dh, dw, i0, i1):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _weight_grad_items_parallel(x, g, part, per, sh, sw, lh, lw, dh, dw, items):
+def _weight_grad_items_parallel(x, g, part, per, sh, sw, lh, lw, dh, dw, V, items):
     """:func:`_weight_grad_items`, every item, on Numba's threads (each item writes its own
     partial: the same bits as on one thread)."""
     for i in prange(items):
-        _weight_grad_items(x, g, part, per, sh, sw, lh, lw, dh, dw, i, i + 1)
+        _weight_grad_items(x, g, part, per, sh, sw, lh, lw, dh, dw, V, i, i + 1)
 
 
 def forward(x, w, bias, out, geometry: ConvGeometry, serial: bool) -> None:
@@ -266,7 +270,8 @@ def weight_grad(x, g, dw, geometry: ConvGeometry, serial: bool) -> None:
     items = -(-rows // per)
     part = np.empty((items, kh, kw, C), dtype=dw.dtype)
     args = (x.reshape(N, H, W, C), g.reshape(N, Ho, Wo, C), part, per, geo.stride[1],
-            geo.stride[2], geo.lo[1], geo.lo[2], geo.dilation[1], geo.dilation[2])
+            geo.stride[2], geo.lo[1], geo.lo[2], geo.dilation[1], geo.dilation[2],
+            np.int64(lanes(dw.dtype.itemsize)))
     if serial:
         _weight_grad_items(*args, 0, items)
     else:

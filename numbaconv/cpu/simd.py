@@ -136,6 +136,14 @@ class _IR:
         return b.shuffle_vector(one, ir.Constant(self.vt, ir.Undefined),
                                 ir.Constant(ir.VectorType(i32, self.n), [0] * self.n))
 
+    def splat_int(self, value):
+        """A vector of ``n`` copies of the ``intp`` ``value``."""
+        b, i32 = self.b, ir.IntType(32)
+        vt = ir.VectorType(self.it, self.n)
+        one = b.insert_element(ir.Constant(vt, ir.Undefined), value, ir.Constant(i32, 0))
+        return b.shuffle_vector(one, ir.Constant(vt, ir.Undefined),
+                                ir.Constant(ir.VectorType(i32, self.n), [0] * self.n))
+
     def fma(self, a, x, acc):
         """``a * x + acc``, one rounding."""
         return self.b.call(self._fma, [a, x, acc])
@@ -163,24 +171,29 @@ class _IR:
         b.position_at_end(tail)
         return carried
 
-    def over_vectors(self, name, count, body):
+    def over_vectors(self, name, count, body, tail=None):
         """``body(k)`` for ``k = 0, n, 2n, ...`` below ``count - n``, then ``count - n`` (the
-        last vector, overlapping the one before; ``count >= n``)."""
+        last vector, overlapping the one before; ``count >= n``), by ``tail(k, seen)``
+        when given (``seen``: how many of its first lanes the vectors before covered)."""
         b = self.b
         last = b.sub(count, self.const(self.n))
         entry = b.block
-        head, loop, tail = (b.append_basic_block(f"{name}.{s}") for s in ("head", "body", "tail"))
+        head, loop, tail_block = (b.append_basic_block(f"{name}.{s}")
+                                  for s in ("head", "body", "tail"))
         b.branch(head)
         b.position_at_end(head)
         k = b.phi(self.it)
         k.add_incoming(self.const(0), entry)
-        b.cbranch(b.icmp_signed("<", k, last), loop, tail)
+        b.cbranch(b.icmp_signed("<", k, last), loop, tail_block)
         b.position_at_end(loop)
         body(k)
         k.add_incoming(b.add(k, self.const(self.n)), b.block)
         b.branch(head)
-        b.position_at_end(tail)
-        body(last)
+        b.position_at_end(tail_block)
+        if tail is None:
+            body(last)
+        else:
+            tail(last, b.sub(k, last))
 
 
 @intrinsic
@@ -340,3 +353,59 @@ def _depthwise4(typingctx, out, o, x, xb, rs, w, bias, C):
 
 #: :func:`_depthwise4` as kernels call it, ``depthwise4(out, o, x, xb, rs, w, bias, C)``
 depthwise4 = cast("Callable[..., None]", _depthwise4)
+
+
+@intrinsic
+def _depthwise_grad_run(typingctx, part, p0, x, xb, g, gb, C, m):
+    """One kernel row's taps of a depthwise 3x3 channels-last weight gradient over ``m``
+    (even) neighbouring outputs of stride 1, dilation 1, every tap inside ``x``:
+    ``part[p0 + tw*C + c] += sum_j g[gb + j*C + c] * x[xb + (j + tw)*C + c]`` for ``tw <
+    3`` and every channel, the outputs summed in two interleaved chains (even and odd
+    ``j``, fused multiply-adds) kept in registers, then added to ``part`` (float arrays
+    of one dtype). In vectors of ``lanes`` channels, ``C >= lanes``, the last vector
+    adding only the lanes the others did not. The loop it replaces loaded and stored the
+    three partial sums for every four outputs."""
+    if not _typed((part, x, g), (p0, xb, gb, C, m)):
+        return None
+    sig = types.void(part, p0, x, xb, g, gb, C, m)
+
+    def codegen(context, builder, sig, args):
+        r = _IR(context, builder, sig, args)
+        b, C_ = builder, r.ints[6]
+        zero = ir.Constant(r.vt, [0.0] * r.n)
+
+        def sums(c):
+            def step(i, accs):
+                new = list(accs)
+                for q in range(2):
+                    j = r.add(r.mul(i, 2), r.const(q))
+                    gv = r.load(4, r.add(r.ints[5], b.mul(j, C_), c))
+                    for tw in range(3):
+                        xv = r.load(2, r.add(r.ints[3], b.mul(r.add(j, r.const(tw)), C_), c))
+                        new[3 * q + tw] = r.fma(gv, xv, new[3 * q + tw])
+                return new
+
+            half = b.sdiv(r.ints[7], r.const(2))
+            accs = r.loop("dwgrad", half, [zero] * 6, step)
+            return [b.fadd(accs[tw], accs[3 + tw]) for tw in range(3)]
+
+        def add(c, totals, keep=None):
+            for tw, t in enumerate(totals):
+                at = r.add(r.ints[1], r.mul(C_, tw), c)
+                if keep is not None:
+                    t = b.select(keep, t, zero)
+                r.store(0, at, b.fadd(r.load(0, at), t))
+
+        def tail(c, seen):
+            lanes_ = ir.Constant(ir.VectorType(r.it, r.n), list(range(r.n)))
+            add(c, sums(c), b.icmp_signed(">=", lanes_, r.splat_int(seen)))
+
+        r.over_vectors("dwgrad.c", C_, lambda c: add(c, sums(c)), tail)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: :func:`_depthwise_grad_run` as kernels call it, ``depthwise_grad_run(part, p0, x, xb, g,
+#: gb, C, m)``
+depthwise_grad_run = cast("Callable[..., None]", _depthwise_grad_run)
