@@ -1129,23 +1129,34 @@ def few_channel_layers(draw):
     return x, w, b, pads, dil
 
 
-def _blocks_call(x, w, b, pads, dil):
-    """``conv2d`` through the filter-block kernel (its launch counted, so the test knows
-    the kernel ran, whatever the layer's work)."""
+def _through(kernel: str, call):
+    """``call()`` with the CPU conv kernel ``kernel`` counted (on the calling thread: the
+    parallel drivers call it from compiled code), asserting that it ran; prepared calls
+    set aside, so the call takes its path afresh."""
     from numbaconv.cpu import conv as cpu_conv
 
     calls = []
-    kernel = cpu_conv._grid_forward_blocks
+    real = getattr(cpu_conv, kernel)
 
     def spy(*args):
         calls.append(args[-2:])
-        return kernel(*args)
+        return real(*args)
 
-    with mock.patch.object(cpu_conv, "_grid_forward_blocks", spy), \
-            mock.patch.object(cpu_conv, "GRID_WORK", 0), conv_plan.forced("legacy"):
-        y = nc.conv2d(x, w, b, padding=pads, dilation=dil)
-    assert calls, "the filter-block kernel did not run"
+    with mock.patch.object(cpu_conv, kernel, spy), \
+            mock.patch.object(cpu_conv, "PARALLEL_WORK", 1 << 62), \
+            mock.patch.dict(cpu_conv._RUNNERS, clear=True):
+        y = call()
+    assert calls, f"{kernel} did not run"
     return y
+
+
+def _blocks_call(x, w, b, pads, dil):
+    """``conv2d`` through the filter-block kernel."""
+    from numbaconv.cpu import conv as cpu_conv
+
+    with mock.patch.object(cpu_conv, "GRID_WORK", 0), conv_plan.forced("legacy"):
+        return _through("_grid_forward_blocks",
+                        lambda: nc.conv2d(x, w, b, padding=pads, dilation=dil))
 
 
 @settings(max_examples=60)
@@ -1263,22 +1274,11 @@ def test_channels_last_positions_forward_matches_scipy(layer):
     """The channels-last few-channel forward (eight positions a block, every filter in
     vectors): against scipy's float64 correlation, any stride, dilation and padding; at
     stride 1 with the channels-first filter blocks' bits (the same sums in the same order)."""
-    from numbaconv.cpu import conv as cpu_conv
-
     x, w, b, stride, pads, dil = layer
     xl = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
-    calls = []
-    kernel = cpu_conv._grid_forward_cl_blocks
-
-    def spy(*args):
-        calls.append(args[-2:])
-        return kernel(*args)
-
-    with mock.patch.object(cpu_conv, "_grid_forward_cl_blocks", spy), \
-            mock.patch.dict(cpu_conv._RUNNERS, clear=True):
-        y = nc.conv2d(xl, w, b, stride=stride, padding=pads, dilation=dil,
-                      data_format="channels_last")
-    assert calls, "the channels-last positions kernel did not run"
+    y = _through("_grid_forward_cl_blocks",
+                 lambda: nc.conv2d(xl, w, b, stride=stride, padding=pads, dilation=dil,
+                                   data_format="channels_last"))
     want = ref_forward(x, w, b, stride, pads, dil).transpose(0, 2, 3, 1)
     tol = 1e-5 if x.dtype == np.float32 else 1e-12
     np.testing.assert_allclose(y, want, rtol=tol, atol=tol * (1 + np.abs(want).max()))
