@@ -428,8 +428,7 @@ def _grid_forward_blocks(xf, wf, bf, of, geo, V, i0, i1):
             for f in range(F):
                 ob = ((n * K + k0 + f) * Ho + oh0) * Wo
                 for r in range(nr):
-                    for j in range(Wo):
-                        of[ob + r * Wo + j] = acc[f * LB + r * Wp + j]
+                    copy_elems(of, _U(ob + r * Wo), acc, _U(f * LB + r * Wp), Wo)
 
 
 @njit(cache=True, nogil=True, parallel=True)
