@@ -95,12 +95,29 @@ def _conv_calls():
         for fmt in ("channels_first", "channels_last"):
             kw = {"padding": 1, "data_format": fmt}
             calls[f"conv2d {strategy} {fmt}"] = partial(_conv_forced, strategy, kw)
+    # the few-channel kernels (cpu/simd.py's filter and position blocks, the thin weight
+    # gradient) serially and, from a few images on, through their drivers on Numba's
+    # threads; the channels-last depthwise kernels' drivers likewise
+    for n in (1, 8):
+        calls[f"conv2d few channels batch {n}"] = partial(_few_channels, n)
+    calls["conv2d depthwise channels-last"] = partial(
+        _conv_gradients, (4, 64, 32, 32), (64, 1, 3, 3),
+        {"groups": 64, "padding": 1, "data_format": "channels_last"})
     calls["conv_transpose2d"] = lambda dt: nc.conv_transpose2d(_x((1, 4, 5, 5), dt),
                                                                _x((4, 2, 3, 3), dt), stride=2)
     calls["conv1d causal"] = lambda dt: nc.conv1d(_x((2, 3, 16), dt), _x((4, 3, 3), dt),
                                                   padding="causal")
     calls["conv3d"] = lambda dt: nc.conv3d(_x((1, 2, 5, 5, 5), dt), _x((3, 2, 3, 3, 3), dt))
     return calls
+
+
+def _few_channels(n, dt):
+    """A first layer's passes (one input channel, 32 filters, 28x28) in both layouts."""
+    import numbaconv as nc
+
+    x, w = _x((n, 1, 28, 28), dt), _x((32, 1, 3, 3), dt)
+    return (_conv_gradients((n, 1, 28, 28), (32, 1, 3, 3), {}, dt),
+            nc.conv2d(x.reshape(n, 28, 28, 1), w, data_format="channels_last"))
 
 
 def _conv_forward(xs, ws, kw, dt):
@@ -144,9 +161,11 @@ def _pooling_calls():
 
     def max_pool(dt):
         x, wide = _x((2, 3, 8, 8), dt), _x((1, 2, 4, 18), dt)  # (2x2 gradient: planes, rows)
-        y, yw = nc.max_pool2d(x, 2), nc.max_pool2d(wide, 2)
+        big = _x((8, 32, 32, 32), dt)  # (the 2x2 kernels' drivers on Numba's threads)
+        y, yw, yb = nc.max_pool2d(x, 2), nc.max_pool2d(wide, 2), nc.max_pool2d(big, 2)
         return y, nc.max_pool2d(x, 3, 2, 1, return_indices=True), grad.max_pool2d_input(
-            np.ones_like(y), x, 2), grad.max_pool2d_input(np.ones_like(yw), wide, 2)
+            np.ones_like(y), x, 2), grad.max_pool2d_input(np.ones_like(yw), wide, 2), \
+            grad.max_pool2d_input(np.ones_like(yb), big, 2)
 
     def avg_pool(dt):
         x = _x((2, 3, 8, 8), dt)
