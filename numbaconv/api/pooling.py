@@ -170,6 +170,10 @@ def _avg_pool(nd, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
     backend, arr = _operand(x, "x")
     spec = pool_spec("avg", nd, arr.shape, arr.dtype, kernel_size, stride, padding, 1,
                      ceil_mode, count_include_pad, divisor_override, data_format)
+    if out is None and backend == CPU:  # the common call, short (as _max_pool's)
+        dst = np.empty(spec.out_shape, arr.dtype)
+        (_HOST or _host()).avg_pool(spec, arr, dst)
+        return dst
     return _avg(spec, backend, x, arr, out)
 
 
