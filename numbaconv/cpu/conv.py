@@ -457,25 +457,15 @@ def _grid_forward_cl_blocks(xf, wt, bf, of, geo, i0, i1):
     lh, lw, dh, dw = geo[G_LH], geo[G_LW], geo[G_DH], geo[G_DW]
     Hp, Wp = (Ho - 1) * sh + (kh - 1) * dh + 1, (Wo - 1) * sw + (kw - 1) * dw + 1
     nt = C * kh * kw
-    xp = np.zeros((Hp + 1) * Wp * C, dtype=of.dtype)
+    xp = np.empty((Hp + 1) * Wp * C, dtype=of.dtype)
     offs = np.empty(nt, dtype=np.int64)
     for c in range(C):
         for th in range(kh):
             for tw in range(kw):
                 offs[(c * kh + th) * kw + tw] = (th * dh * Wp + tw * dw) * C + c
-    c0 = min(max(0, lw), Wp)  # the grid's columns that hold input columns: [c0, c1)
-    c1 = max(c0, min(Wp, W + lw))
     for n in range(i0, i1):
-        for r in range(Hp):
-            ih = r - lh
-            dst = r * Wp * C
-            if ih < 0 or ih >= H:
-                xp[dst:dst + Wp * C] = 0
-                continue
-            xp[dst:dst + c0 * C] = 0
-            copy_elems(xp, _U(dst + c0 * C), xf, _U(((n * H + ih) * W + c0 - lw) * C),
-                       (c1 - c0) * C)
-            xp[dst + c1 * C:dst + Wp * C] = 0
+        # the image as an (H, W*C) plane: the channels-first grids' padding, C to a column
+        _pad_into(xf, n * H * W * C, H, W * C, xp, 0, lh, lw * C, Hp, Wp * C)
         for oh in range(Ho):
             j = 0
             while j < Wo:
@@ -1635,9 +1625,8 @@ def _forward_runner(x, w, bias, out, geometry: ConvGeometry):
 def _conv_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
     """:func:`conv_forward` by the plan or the legacy paths, decided on each call."""
     # -- strategy --------------------------------------------------------------------------
-    if _cl_blocks_first(geometry, out.dtype):
-        _cl_blocks_runner(geometry, out.dtype)(x, w, bias, out)
-        return
+    # (a channels-last few-channel layer with no strategy forced never gets here: its
+    # runner is _cl_blocks_runner, chosen by _forward_runner)
     plan = _plan.route("forward", geometry, out.dtype)
     if plan is not None:  # a small-map strategy of the cost model (cpu/conv_plan.py)
         _plan.run_forward(plan, x.reshape(geometry.x_shape), w.reshape(geometry.w_shape), bias,
