@@ -465,7 +465,7 @@ def _grid_forward_cl_blocks(xf, wt, bf, of, geo, i0, i1):
                 offs[(c * kh + th) * kw + tw] = (th * dh * Wp + tw * dw) * C + c
     for n in range(i0, i1):
         # the image as an (H, W*C) plane: the channels-first grids' padding, C to a column
-        _pad_into(xf, n * H * W * C, H, W * C, xp, 0, lh, lw * C, Hp, Wp * C)
+        _pad_into(xf, n * H * W * C, H, W * C, xp, I0, lh, lw * C, Hp, Wp * C)
         for oh in range(Ho):
             j = 0
             while j < Wo:
