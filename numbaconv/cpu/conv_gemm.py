@@ -1248,22 +1248,19 @@ def _wide_unit(gemm, gemv, xs, wf, bias, of, n, oh0, oh1, k0, k1, kh, kw, dh, dw
     P = Ho * Wo
     if m2 == 1 and gemv != 0:  # one column (either layout): a GEMV
         gemv_at(gemv, ROW_MAJOR, NO_TRANS, kb, R, 1.0, wf[k0 * R:], R, cols, 1, 0.0, tmp, 1)
-    elif last:  # (m2, kb) rows
-        gemm_at(gemm, ROW_MAJOR, TRANS, TRANS, m2, kb, R, 1.0, cols, m2, wf[k0 * R:], R, 0.0,
-                tmp, kb)
     else:
         gemm_rows_at(gemm, NO_TRANS, kb, m2, R, wf[k0 * R:], R, cols, m2, 0.0, tmp, m2, cap)
-    if last:  # each output row's Wo of the (m2, kb) rows into (N, P, K)
+    if last:  # each output row's Wo columns of the (kb, m2) block, transposed, into (N, P, K)
         for i in range(rows):
             for ow in range(Wo):
                 o = _U((n * P + (oh0 + i) * Wo + ow) * K + k0)
-                t = _U((i * Wx + ow) * kb)
+                t = _U(i * Wx + ow)
                 if bias.size:
                     for k in range(kb):
-                        of[o + _U(k)] = tmp[t + _U(k)] + bias[k0 + k]
+                        of[o + _U(k)] = tmp[t + _U(k * m2)] + bias[k0 + k]
                 else:
                     for k in range(kb):
-                        of[o + _U(k)] = tmp[t + _U(k)]
+                        of[o + _U(k)] = tmp[t + _U(k * m2)]
         return
     for k in range(kb):
         for i in range(rows):
@@ -1289,9 +1286,11 @@ def _forward_units(gemm, gemv, im2col, xs, W, Wq, w, bias, of, kh, kw, sh, sw, l
     whichever thread runs it, so the bits are the same at any thread count. ``xs, W, Wq``:
     the input as :func:`_phases` gives it; ``im2col``: :func:`_im2col_blocks` as a
     :class:`numbaconv.cpu.native.Native` (compiled once, not again into each caller).
-    ``last``: ``of`` is the channels-last output (flat ``(N, P, K)``), and each unit's GEMM
-    is ``cols.T @ W[k0:k1].T`` (BLAS reads both transposed where they are) into its
-    ``(m, kb)`` block. (Units of filters let one image's small map use every core where
+    ``last``: ``of`` is the channels-last output (flat ``(N, P, K)``): each unit runs the
+    same GEMM into a block of its own and writes it transposed (with the biases) into its
+    rows of ``of``, so both layouts give the same bits (``cols.T @ W[k0:k1].T``, BLAS
+    reading both operands transposed, ran OpenBLAS's slower transposed kernels: (1, 13, 13,
+    32) -> 64 57 us against 44 so, Zen 4). (Units of filters let one image's small map use every core where
     rows alone would leave each GEMM a few columns: (1, 64, 5, 5) -> 128.) ``wide``: an
     unpadded stride-1 layer's units by :func:`_wide_unit`."""
     N, K = xs.shape[0], w.shape[0]
@@ -1316,31 +1315,57 @@ def _forward_units(gemm, gemv, im2col, xs, W, Wq, w, bias, of, kh, kw, sh, sw, l
         cols = np.empty(R * m, dtype=of.dtype)
         call(im2col, xs, cols, n, n + 1, oh0, oh1, _I0, m, kh, kw, sh, sw, lh, lw, dh, dw, Wo,
              _B0, W, Wq)
+        # the block (k0:k1, positions) of the channels-first output, or with ``last`` a
+        # block of its own (then written transposed into its rows of ``of``): the biases,
+        # then the GEMM adding into them
         if last:
-            base = (n * P + oh0 * Wo) * K
-            if bias.size:
-                for j in range(m):
-                    for k in range(k0, k1):
-                        of[_U(base + j * K + k)] = bias[k]
-            if m == 1 and gemv != 0:
-                gemv_at(gemv, ROW_MAJOR, NO_TRANS, k1 - k0, R, 1.0, wf[k0 * R:], R, cols, 1,
-                        beta, of[base + k0:], 1)
-            else:
-                gemm_at(gemm, ROW_MAJOR, TRANS, TRANS, m, k1 - k0, R, 1.0, cols, m, wf[k0 * R:],
-                        R, beta, of[base + k0:], K)
-            continue
-        base = (n * K) * P + oh0 * Wo
+            dst, base, ld = np.empty((k1 - k0) * m, dtype=of.dtype), 0, m
+        else:
+            dst, base, ld = of, (n * K + k0) * P + oh0 * Wo, P
         if bias.size:
             for k in range(k0, k1):
                 b = bias[k]
                 for j in range(m):
-                    of[_U(base + k * P + j)] = b
+                    dst[_U(base + (k - k0) * ld + j)] = b
         if m == 1 and gemv != 0:
             gemv_at(gemv, ROW_MAJOR, NO_TRANS, k1 - k0, R, 1.0, wf[k0 * R:], R, cols, 1, beta,
-                    of[base + k0 * P:], P)
+                    dst[base:], ld)
         else:
             gemm_rows_at(gemm, NO_TRANS, k1 - k0, m, R, wf[k0 * R:], R, cols, m, beta,
-                         of[base + k0 * P:], P, cap)
+                         dst[base:], ld, cap)
+        if last:
+            o0 = (n * P + oh0 * Wo) * K + k0
+            for j in range(m):
+                o = _U(o0 + j * K)
+                for k in range(k1 - k0):
+                    of[o + _U(k)] = dst[_U(k * m + j)]
+
+
+@njit(cache=True, nogil=True)
+def _channels_first(x, dst):
+    """``dst[n, c, d, h, w] = x[n, d, h, w, c]`` (C-contiguous 5-D arrays) in tiles of eight
+    positions by eight channels, whose fixed loops LLVM turns into vector shuffles: (13, 13,
+    32) 1.8 us, a channel at a time (runs of eight stores) 3.8, numpy's copy 2.4 (Zen 4)."""
+    N, C = x.shape[0], x.shape[4]
+    P = x.size // max(1, N * C)
+    xf = x.reshape(-1)
+    df = dst.reshape(-1)
+    pe, ce = P // 8 * 8, C // 8 * 8
+    for n in range(N):
+        src, dd = n * P * C, n * C * P
+        for p0 in range(0, pe, 8):
+            for c0 in range(0, ce, 8):
+                for c in range(8):
+                    d = _U(dd + (c0 + c) * P + p0)
+                    s = _U(src + p0 * C + c0 + c)
+                    for p in range(8):
+                        df[d + _U(p)] = xf[s + _U(p * C)]
+            for c in range(ce, C):
+                for p in range(p0, p0 + 8):
+                    df[_U(dd + c * P + p)] = xf[_U(src + p * C + c)]
+        for p in range(pe, P):
+            for c in range(C):
+                df[_U(dd + c * P + p)] = xf[_U(src + p * C + c)]
 
 
 _IM2COL: dict = {}
@@ -1367,14 +1392,21 @@ def forward_nchw(x, w, bias, out, stride, lo, dilation, nb: int, rb: int,
     output rows of one image); with numpy's CBLAS callable from compiled code, the whole
     pass is one kernel (:func:`_forward_units`, units of ``rb`` rows of one image).
 
-    ``channels_last``: ``x`` and ``out`` are channels-last 5-D arrays and ``x`` has one
-    channel, so that its memory is the channels-first input's; each unit then writes its
-    rows of the channels-last output by the transposed GEMM (the compiled path only:
+    ``channels_last``: ``x`` and ``out`` are channels-last 5-D arrays; the units read the
+    input channels-first (one channel: the same memory; more: a copy transposed in a
+    buffer, :func:`_channels_first`, ``N*H*W*C`` elements where the patches the units
+    copy from it are ``kh*kw`` times as many) and each unit writes its block of the
+    channels-last output transposed (the compiled path only:
     :func:`numbaconv.cpu.conv_plan._route_cl` offers it where ``kernel_gemm`` exists)."""
     N = x.shape[0]
     K, C, _, kh, kw = w.shape
     if channels_last:
-        x = x.reshape(N, 1, *x.shape[1:4])  # (N, D, H, W, 1): the same memory
+        if C == 1:
+            x = x.reshape(N, 1, *x.shape[1:4])  # (N, D, H, W, 1): the same memory
+        else:
+            xc = _buffer("channels-first", (N, C, *x.shape[1:4]), x.dtype)
+            _channels_first(x, xc)
+            x = xc
         Ho, Wo = out.shape[2], out.shape[3]
     else:
         Ho, Wo = out.shape[3], out.shape[4]
@@ -1411,37 +1443,51 @@ def forward_nchw(x, w, bias, out, stride, lo, dilation, nb: int, rb: int,
 
 
 def forward_nchw_runner(x, w, bias, out, stride, lo, dilation, rb: int, kb: int = 0,
-                        wide: bool = False):
+                        wide: bool = False, channels_last: bool = False):
     """:func:`forward_nchw`'s compiled path with all but the arrays looked up once: a callable
-    ``run(x, w, bias, out)`` for arrays of these sizes (reshaped to these channels-first 5-D
-    views) and Numba types (``bias`` None or not, as here), or None where
-    :func:`forward_nchw` must run itself (no compiled BLAS; strides along W split the input
-    into phases a call). A batch-1 layer's
-    call spent ~4 us finding BLAS, the im2col entry point and the GEMM cap again each
-    time; ``run`` checks the input's type (the entry point's) and pins BLAS, nothing more."""
+    ``run(x, w, bias, out)`` for arrays of these sizes (reshaped to these 5-D views) and
+    Numba types (``bias`` None or not, as here), or None where :func:`forward_nchw` must
+    run itself (no compiled BLAS; strides along W split the input into phases a call). A
+    batch-1 layer's call spent ~4 us finding BLAS, the im2col entry point and the GEMM cap
+    again each time; ``run`` checks the input's type (the entry point's) and pins BLAS,
+    nothing more (``channels_last``: and copies an input of several channels transposed,
+    :func:`_channels_first`)."""
     gemm = kernel_gemm(out.dtype)
     if gemm is None or stride[2] != 1:
         return None
     gemv = kernel_gemv(out.dtype)
     gemv = type(gemm)(0) if gemv is None else gemv
-    K, _, _, kh, kw = w.shape
-    Ho, Wo = out.shape[3], out.shape[4]
+    K, C, _, kh, kw = w.shape
+    N = x.shape[0]
+    if channels_last:
+        H, W = x.shape[2], x.shape[3]
+        Ho, Wo = out.shape[2], out.shape[3]
+    else:
+        H, W = x.shape[3], x.shape[4]
+        Ho, Wo = out.shape[3], out.shape[4]
     no_bias = _NO_BIAS[out.dtype.char]
     kind = fingerprint(x)
     im2col = _im2col_native(x)
-    W = x.shape[4]
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Ho, Wo,
-           max(1, min(rb or Ho, Ho)), max(1, min(kb or K, K)), wide, False,
+           max(1, min(rb or Ho, Ho)), max(1, min(kb or K, K)), wide, channels_last,
            small_gemm_cap(out.dtype))
 
     xshape, wshape, yshape = x.shape, w.shape, out.shape
-    pin = not _small_units(K, x.shape[1] * kh * kw, Ho, Wo, W, geo[10], geo[11], wide, geo[14])
+    cf_shape = (N, C, 1, H, W)
+    pin = not _small_units(K, C * kh * kw, Ho, Wo, W, geo[10], geo[11], wide, geo[14])
 
     def run(x, w, bias, out):  # (arrays of the call's own shapes: the 5-D views here)
         x, w, out = x.reshape(xshape), w.reshape(wshape), out.reshape(yshape)
         if fingerprint(x) != kind:  # (another layout or a read-only input: its own path)
-            forward_nchw(x, w, bias, out, stride, lo, dilation, 1, rb, False, kb, wide)
+            forward_nchw(x, w, bias, out, stride, lo, dilation, 1, rb, channels_last, kb, wide)
             return
+        if channels_last:
+            if C == 1:
+                x = x.reshape(cf_shape)
+            else:
+                xc = _buffer("channels-first", cf_shape, x.dtype)
+                _channels_first(x, xc)
+                x = xc
         args = (gemm, gemv, im2col, x, W, 0, w, no_bias if bias is None else bias,
                 out.reshape(-1), *geo)
         if pin:

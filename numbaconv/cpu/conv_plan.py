@@ -959,17 +959,23 @@ _CL_LEGACY = {("forward", True): 0.55, ("forward", False): 0.5,
 CL_STRATEGIES = ("gemm_nhwc", "winograd_nhwc", "winograd4")
 
 
-def _one_channel_forward(args) -> bool:
+def _units_forward(args) -> bool:
     """Whether a channels-last call may run the channel-major GEMM (``gemm_nchw``): a
-    forward pass of one input channel, whose channels-last input is the channels-first one
-    byte for byte, with numpy's CBLAS callable from compiled code (the units then write
-    the channels-last output by a transposed GEMM). The launchers' own channels-last paths
-    ran these layers at 2.7-3.7x the channels-first time ((64, 28, 28, 1) -> 32: 0.57
-    against 0.21 ms; (100, 28, 28, 1) -> 32 padded: 1.52 against 0.41; Zen 4). (The
-    launcher runs the channels-last few-channel kernel before asking here where it takes
-    the layer: :func:`numbaconv.cpu.conv._cl_blocks_first`.)"""
-    op, x_shape, _, _, _, _, _, itemsize = args
-    return op == "forward" and x_shape[1] == 1 and _compiled_gemm(itemsize)
+    forward pass with numpy's CBLAS callable from compiled code. The units read the input
+    channels-first (one channel: the channels-last input byte for byte; more: a transposed
+    copy, :data:`_TRANSPOSE_CYCLES` an element) and write their blocks of the channels-last
+    output transposed. The launchers' own channels-last paths ran one-channel layers at
+    2.7-3.7x the channels-first time ((64, 28, 28, 1) -> 32: 0.57 against 0.21 ms; (100,
+    28, 28, 1) -> 32 padded: 1.52 against 0.41; Zen 4). (The launcher runs the
+    channels-last few-channel kernel before asking here where it takes the layer:
+    :func:`numbaconv.cpu.conv._cl_blocks_first`.)"""
+    op, _, _, _, _, _, _, itemsize = args
+    return op == "forward" and _compiled_gemm(itemsize)
+
+
+#: cycles an element of the channels-last input costs to copy transposed for the
+#: channel-major units (:func:`numbaconv.cpu.conv_gemm._channels_first`)
+_TRANSPOSE_CYCLES = 1.0
 
 
 def _route_cl(args, force, force_variant) -> Plan | None:
@@ -980,19 +986,23 @@ def _route_cl(args, force, force_variant) -> Plan | None:
     model where it is below the launchers' own channels-last paths (direct loops, the
     older channels-last Winograd, im2col + GEMM) counted with :data:`_CL_LEGACY`, else
     None. ``args`` are :func:`plan`'s, channels-first shapes."""
-    strategies = CL_STRATEGIES + (("gemm_nchw",) if _one_channel_forward(args) else ())
+    strategies = CL_STRATEGIES + (("gemm_nchw",) if _units_forward(args) else ())
     if force is not None and force not in strategies:
         return None
     p = _plan_cached(*args, force, force_variant)
-    if force is None and p.strategy == "gemm_nchw" and "gemm_nchw" in strategies:
+    x_shape = args[1]
+    if force is None and p.strategy == "gemm_nchw" and "gemm_nchw" in strategies \
+            and x_shape[1] == 1:
         # one channel: the channels-first call's pick, which runs in either layout at the
         # same speed (the model's estimate of it is 2.7x high there, so it is not set
         # against the launchers' fit below)
         return dataclasses.replace(p, channels_last=True)
     costs = dict(p.costs)
+    if "gemm_nchw" in costs and x_shape[1] > 1:
+        costs["gemm_nchw"] += _TRANSPOSE_CYCLES * math.prod(x_shape)
     best = force if force in costs else min(strategies, key=lambda s: costs.get(s, math.inf))
     legacy = costs["legacy"] * _CL_LEGACY[args[0], "winograd_nhwc" in costs]
-    op, x_shape, w_shape, _, stride = args[:5]
+    op, _, w_shape, _, stride = args[:5]
     C, K = x_shape[1], w_shape[0]
     if op == "weight_grad" and legacy_direct(K, C, w_shape[3], w_shape[4]) \
             and stride[1:] == (1, 1):
@@ -1076,9 +1086,9 @@ def forward_runner(p: Plan, x, w, bias, out, stride, lo, dilation):
     """A prepared ``run(x, w, bias, out)`` of the plan ``p``'s forward pass for 5-D arrays
     like these, where its strategy offers one (the channel-major GEMM's units:
     :func:`numbaconv.cpu.conv_gemm.forward_nchw_runner`), else None."""
-    if p.strategy == "gemm_nchw" and not p.channels_last:
+    if p.strategy == "gemm_nchw":
         return _gemm_module().forward_nchw_runner(x, w, bias, out, stride, lo, dilation, p.rb,
-                                                  p.kb, p.variant == "wide")
+                                                  p.kb, p.variant == "wide", p.channels_last)
     return None
 
 
@@ -1099,6 +1109,12 @@ def forward(x, w, bias, out, stride, lo, dilation, groups) -> bool:
     return True
 
 
+def flipped_weights(w):
+    """The kernel of the input gradient's flipped forward pass (stride 1): ``(C, K, kd, kh,
+    kw)``, flipped along every spatial axis, C-contiguous."""
+    return np.ascontiguousarray(w[:, :, ::-1, ::-1, ::-1].transpose(1, 0, 2, 3, 4))
+
+
 def run_input_grad(p: Plan, g, w, bias, dx, stride, lo, dilation) -> None:
     """Run the input gradient with the small-map plan ``p`` (5-D arrays)."""
     if p.strategy == "gemm_nhwc":
@@ -1113,8 +1129,8 @@ def run_input_grad(p: Plan, g, w, bias, dx, stride, lo, dilation) -> None:
             ok = _wino4_module().input_grad(g, w, bias, dx, lo[1], lo[2], p.nb, cl)
         else:
             # the correlation of g with the flipped, channel-transposed kernel, padded 2 - lo
-            wf = np.ascontiguousarray(w[:, :, :, ::-1, ::-1].transpose(1, 0, 2, 3, 4))
-            ok = _wino4_module().forward(g, wf, bias, dx, 2 - lo[1], 2 - lo[2], p.nb, cl)
+            ok = _wino4_module().forward(g, flipped_weights(w), bias, dx, 2 - lo[1],
+                                         2 - lo[2], p.nb, cl)
         if not ok:
             _gemm_module().input_grad(g, w, bias, dx, stride, lo, dilation, 1, cl)
     else:
@@ -1126,8 +1142,7 @@ def run_input_grad(p: Plan, g, w, bias, dx, stride, lo, dilation) -> None:
             ok = adjoint(g, w, bias, dx, lo[1], lo[2], p.nb, cl)
         else:
             # the correlation of g with the flipped, channel-transposed kernel, padded 2 - lo
-            wf = np.ascontiguousarray(w[:, :, :, ::-1, ::-1].transpose(1, 0, 2, 3, 4))
-            ok = run(g, wf, bias, dx, 2 - lo[1], 2 - lo[2], p.nb, p.rb, cl)
+            ok = run(g, flipped_weights(w), bias, dx, 2 - lo[1], 2 - lo[2], p.nb, p.rb, cl)
         if not ok:
             fallback(g, w, bias, dx, stride, lo, dilation, 1, cl)
 
