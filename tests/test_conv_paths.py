@@ -237,6 +237,46 @@ def test_channels_last_channel_major_forward_is_the_channels_first_one(variant, 
     np.testing.assert_allclose(cf, ref_forward(x, w, b, stride, pads, dil), rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("variant", ["narrow", "wide"])
+@pytest.mark.parametrize("n, c, hw, k, stride, pad, with_bias", [
+    (1, 13, (9, 11), 19, 1, 0, True),    # channels and filters past a tile of 8, odd maps
+    (2, 8, (10, 8), 16, 1, 1, False),    # whole tiles
+    (1, 32, (13, 13), 64, 1, 0, True),   # Keras MNIST's second layer at batch 1
+    (1, 3, (23, 21), 24, 2, 3, True),    # a 7x7/2-like stem: three channels, stride 2
+])
+def test_channels_last_channel_major_forward_tiles(variant, n, c, hw, k, stride, pad,
+                                                   with_bias):
+    # the transposed copies (input to channels-first, each unit's block to channels-last)
+    # go by tiles of 8 x 8 with scalar edges: layers across those edges give the
+    # channels-first call's bits, and the float64 oracle's values
+    rng = np.random.default_rng(c)
+    kh = 7 if stride == 2 else 3
+    x = rng.standard_normal((n, c, *hw)).astype(np.float32)
+    w = rng.standard_normal((k, c, kh, kh)).astype(np.float32)
+    b = rng.standard_normal(k).astype(np.float32) if with_bias else None
+    xl = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    with conv_plan.forced("gemm_nchw", variant):
+        cf = nc.conv2d(x, w, b, stride=stride, padding=pad)
+        got = nc.conv2d(xl, w, b, stride=stride, padding=pad, data_format="channels_last")
+    np.testing.assert_array_equal(got.transpose(0, 3, 1, 2), cf)
+    pads = ((pad, pad), (pad, pad))
+    want = ref_forward(x, w, b, (stride, stride), pads, (1, 1))
+    np.testing.assert_allclose(cf, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+
+
+def test_channels_first_copy_matches_numpy():
+    # the tiled transposing copy against numpy's, on shapes across the tile edges
+    from numbaconv.cpu import conv_gemm
+
+    rng = np.random.default_rng(0)
+    for shape in [(1, 1, 1, 1, 1), (2, 1, 3, 5, 7), (1, 1, 4, 2, 8), (3, 1, 5, 5, 17),
+                  (1, 1, 13, 13, 32)]:
+        x = rng.standard_normal(shape).astype(np.float32)
+        dst = np.full((shape[0], shape[4], 1, shape[2], shape[3]), np.nan, np.float32)
+        conv_gemm._channels_first(x, dst)
+        np.testing.assert_array_equal(dst, x.transpose(0, 4, 1, 2, 3))
+
+
 @pytest.mark.parametrize("channel_major", [True, False])
 @pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
 @settings(max_examples=15)

@@ -1001,6 +1001,13 @@ def _route_cl(args, force, force_variant) -> Plan | None:
     if "gemm_nchw" in costs and x_shape[1] > 1:
         costs["gemm_nchw"] += _TRANSPOSE_CYCLES * math.prod(x_shape)
     best = force if force in costs else min(strategies, key=lambda s: costs.get(s, math.inf))
+    if force is None and p.strategy == "gemm_nchw" and best == "gemm_nchw":
+        # several channels: the channels-first call's pick still, the input copied
+        # transposed, where it is the cheapest of the channels-last strategies too (set
+        # against the launchers' fit below, the model's high estimate of the units kept the
+        # 7x7/2 stem on the channels-last direct loops: (1, 224, 224, 3) -> 64 1.74 ms
+        # against 1.54 so, channels-first 1.28; Zen 4)
+        return dataclasses.replace(p, channels_last=True)
     legacy = costs["legacy"] * _CL_LEGACY[args[0], "winograd_nhwc" in costs]
     op, _, w_shape, _, stride = args[:5]
     C, K = x_shape[1], w_shape[0]
