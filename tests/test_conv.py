@@ -850,6 +850,32 @@ def test_depthwise_four_output_vectors_match_the_oracle(dtype, c):
     assert hit.sum() == 9 and hit[1, 2:5, 5:8, c - 1].all()
 
 
+@pytest.mark.parametrize("tap, edge", [((0, 0), "first"), ((2, 2), "last")])
+@pytest.mark.parametrize("c", [5, 16, 37])
+def test_depthwise_channels_last_edges_skip_taps_outside(tap, edge, c):
+    """An output sums only the taps inside the map (PyTorch's padding is never multiplied):
+    an infinite weight at a corner tap leaves finite exactly the outputs of the first (or
+    last) row and column, where that tap lies outside, and those equal the float64 oracle
+    with the tap removed; the edge rows and columns (vector passes over two rows or two
+    columns of taps, corners tap by tap) agree with it."""
+    rng = np.random.default_rng(c)
+    x = rng.standard_normal((2, c, 9, 11))
+    w = rng.standard_normal((c, 1, 3, 3))
+    b = rng.standard_normal(c)
+    w_inf = w.copy()
+    w_inf[:, 0, tap[0], tap[1]] = np.inf
+    y = nc.conv2d(_cl(x), w_inf, b, padding=1, groups=c, data_format="channels_last")
+    w0 = w.copy()
+    w0[:, 0, tap[0], tap[1]] = 0.0
+    want = _cl(conv_reference(x, w0, b, (1, 1), ((1, 1), (1, 1)), (1, 1), c))
+    i = 0 if edge == "first" else -1
+    border = np.zeros(y.shape, bool)
+    border[:, i, :, :] = True
+    border[:, :, i, :] = True
+    assert np.isfinite(y[border]).all() and not np.isfinite(y[~border]).any()
+    np.testing.assert_allclose(y[border], want[border], rtol=1e-12, atol=1e-12)
+
+
 def test_depthwise_channels_last_serial_parallel_and_threads_agree_bitwise(monkeypatch):
     """The depthwise kernels' items are fixed by the shapes: the same bits on the calling
     thread, on one and on two threads; a NaN reaches exactly the outputs that read it."""
