@@ -96,7 +96,7 @@ def _conv_calls():
             kw = {"padding": 1, "data_format": fmt}
             calls[f"conv2d {strategy} {fmt}"] = partial(_conv_forced, strategy, kw)
     # the few-channel kernels (cpu/simd.py's filter and position blocks, the thin weight
-    # gradient) serially and, from a few images on, through their drivers on Numba's
+    # gradients of either layout) serially and, from a few images on, through their drivers on Numba's
     # threads; the channels-last depthwise kernels' drivers likewise
     for n in (1, 8):
         calls[f"conv2d few channels batch {n}"] = partial(_few_channels, n)
@@ -113,11 +113,10 @@ def _conv_calls():
 
 def _few_channels(n, dt):
     """A first layer's passes (one input channel, 32 filters, 28x28) in both layouts."""
-    import numbaconv as nc
-
-    x, w = _x((n, 1, 28, 28), dt), _x((32, 1, 3, 3), dt)
-    return (_conv_gradients((n, 1, 28, 28), (32, 1, 3, 3), {}, dt),
-            nc.conv2d(x.reshape(n, 28, 28, 1), w, data_format="channels_last"))
+    layer = ((n, 1, 28, 28), (32, 1, 3, 3))
+    return (_conv_gradients(*layer, {}, dt),
+            _conv_forward(*layer, {"data_format": "channels_last"}, dt),
+            _conv_gradients(*layer, {"data_format": "channels_last"}, dt))
 
 
 def _conv_forward(xs, ws, kw, dt):

@@ -912,8 +912,11 @@ def test_depthwise_channels_last_serial_parallel_and_threads_agree_bitwise(monke
 def test_thin_channels_last_gemm_weight_gradient_splits_positions(monkeypatch):
     """A channels-last GEMM weight gradient with one block of channels (a 3-channel stem)
     splits the output positions into blocks summed in order: against the oracle, and the
-    same bits on one and two threads."""
+    same bits on one and two threads. (Forced onto the launcher's own paths: with no
+    strategy forced, the few-channel kernel takes the layer.)"""
     import numba
+
+    from numbaconv.cpu import conv_plan
 
     calls = []
     real = cpu_conv._gemm_weight_grad_cl
@@ -929,8 +932,9 @@ def test_thin_channels_last_gemm_weight_gradient_splits_positions(monkeypatch):
     for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
         numba.set_num_threads(threads)
         try:
-            runs.append(grad.conv2d_weight(_cl(x), ws, _cl(g), **kw,
-                                           data_format="channels_last"))
+            with conv_plan.forced("legacy"):
+                runs.append(grad.conv2d_weight(_cl(x), ws, _cl(g), **kw,
+                                               data_format="channels_last"))
         finally:
             numba.set_num_threads(default)
     assert calls and int(np.prod(calls[0].out_size)) >= 2 * cpu_conv._WG_POSITIONS

@@ -1391,3 +1391,48 @@ def test_channels_last_positions_same_bits_in_any_cut_and_nan_local(dtype):
     ok = ~np.isnan(want)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(outs[0][ok], want[ok], rtol=tol, atol=tol * np.abs(want[ok]).max())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@settings(max_examples=25)
+@given(data=st.data())
+def test_channels_last_thin_weight_gradient_matches_the_oracle(dtype, data):
+    # the channels-last few-channel weight gradient (nine taps by a vector of filters in
+    # registers, a partial sum per run of images): any kernel, stride, dilation and padding
+    # (the taps past a pass of nine, the filters past a whole vector), against the float64
+    # oracle; the same bits on the calling thread and on one and two of Numba's threads
+    from numbaconv.cpu import conv as cpu_conv
+    from numbaconv.cpu.simd import lanes
+
+    kh, kw = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 4))
+    stride = (data.draw(st.integers(1, 2)), data.draw(st.integers(1, 2)))
+    dil = (data.draw(st.integers(1, 2)), data.draw(st.integers(1, 2)))
+    pads = tuple((data.draw(st.integers(0, 2)), data.draw(st.integers(0, 2))) for _ in range(2))
+    span = [d * (k - 1) + 1 - lo - hi for d, k, (lo, hi) in zip(dil, (kh, kw), pads, strict=True)]
+    H = data.draw(st.integers(max(1, span[0]), max(1, span[0]) + 6))
+    W = data.draw(st.integers(max(1, span[1]), max(1, span[1]) + 6))
+    n, c = data.draw(st.integers(1, 10)), data.draw(st.integers(1, 4))
+    k = lanes(np.dtype(dtype).itemsize) + data.draw(st.integers(0, 9))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    x = rng.standard_normal((n, c, H, W)).astype(dtype)
+    kwargs = _kw(stride, pads, dil)
+    want_shape = nc.conv2d(x, np.zeros((k, c, kh, kw), dtype), **kwargs).shape
+    g = rng.standard_normal(want_shape).astype(dtype)
+    xl = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    gl = np.ascontiguousarray(g.transpose(0, 2, 3, 1))
+    spec_geo = cpu_conv.make_geometry(n, c, k, 1, (1, H, W), (1, *want_shape[2:]), (1, kh, kw),
+                                      (1, *stride), (0, pads[0][0], pads[1][0]), (1, *dil),
+                                      True)
+    assert cpu_conv._cl_thin_apply(spec_geo, np.dtype(dtype).itemsize)
+    runs = []
+    with mock.patch.object(cpu_conv, "THIN_PARALLEL_WORK", 1 << 62):
+        runs.append(grad.conv2d_weight(xl, (k, c, kh, kw), gl, **kwargs,
+                                       data_format="channels_last"))
+    with mock.patch.object(cpu_conv, "THIN_PARALLEL_WORK", 0):
+        runs += _at_one_and_two_threads(lambda: grad.conv2d_weight(
+            xl, (k, c, kh, kw), gl, **kwargs, data_format="channels_last"))
+    for r in runs[1:]:
+        np.testing.assert_array_equal(r, runs[0])
+    want = ref_weight_grad(x, g, (kh, kw), stride, pads, dil)
+    tol = 1e-10 if dtype == np.float64 else 2e-5 * max(1.0, np.abs(want).max())
+    np.testing.assert_allclose(runs[0], want, rtol=tol, atol=tol)

@@ -409,3 +409,58 @@ def _depthwise_grad_run(typingctx, part, p0, x, xb, g, gb, C, m):
 #: :func:`_depthwise_grad_run` as kernels call it, ``depthwise_grad_run(part, p0, x, xb, g,
 #: gb, C, m)``
 depthwise_grad_run = cast("Callable[..., None]", _depthwise_grad_run)
+
+
+#: taps :func:`taps_outer` sums together (nine accumulators a vector of filters)
+OUTER_TAPS = 9
+
+
+@intrinsic
+def _taps_outer(typingctx, part, p0, x, xb, xstep, offs, o0, g, gb, K, m):
+    """``part[p0 + t*K + k] += sum_j x[xb + j*xstep + offs[o0 + t]] * g[gb + j*K + k]`` for
+    ``t < OUTER_TAPS`` and every filter ``k < K``, over ``j < m`` neighbouring positions of
+    a channels-last output gradient row: for each vector of ``lanes`` filters (the last one
+    overlapping the one before, adding only the lanes the others did not; ``K >= lanes``)
+    the nine taps' sums are kept in registers, each one fused multiply-add chain over the
+    positions in order, the gradient vector loaded once for the nine taps and the inputs
+    broadcast from memory; then added to ``part``. ``part``, ``x``, ``g`` 1-D C-contiguous
+    of one float dtype; ``offs`` int64; the caller keeps every index in bounds."""
+    if not _typed((part, x, g), (p0, xb, xstep, o0, gb, K, m), (offs,)):
+        return None
+    sig = types.void(part, p0, x, xb, xstep, offs, o0, g, gb, K, m)
+
+    def codegen(context, builder, sig, args):
+        r = _IR(context, builder, sig, args)
+        b, K_ = builder, r.ints[9]
+        zero = ir.Constant(r.vt, [0.0] * r.n)
+        offv = [r.element(5, r.add(r.ints[6], r.const(t))) for t in range(OUTER_TAPS)]
+
+        def sums(k):
+            def step(j, accs):
+                gv = r.load(7, r.add(r.ints[8], b.mul(j, K_), k))
+                at = r.add(r.ints[3], b.mul(j, r.ints[4]))
+                return [r.fma(r.splat(r.element(2, r.add(at, offv[t]))), gv, a)
+                        for t, a in enumerate(accs)]
+
+            return r.loop("outer", r.ints[10], [zero] * OUTER_TAPS, step)
+
+        def add(k, accs, keep=None):
+            for t, a in enumerate(accs):
+                at = r.add(r.ints[1], b.mul(r.const(t), K_), k)
+                old = r.load(0, at)
+                new = b.fadd(old, a)
+                r.store(0, at, new if keep is None else b.select(keep, new, old))
+
+        def tail(k, seen):
+            lanes_ = ir.Constant(ir.VectorType(r.it, r.n), list(range(r.n)))
+            add(k, sums(k), b.icmp_signed(">=", lanes_, r.splat_int(seen)))
+
+        r.over_vectors("outer.k", K_, lambda k: add(k, sums(k)), tail)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: :func:`_taps_outer` as kernels call it, ``taps_outer(part, p0, x, xb, xstep, offs, o0, g,
+#: gb, K, m)``
+taps_outer = cast("Callable[..., None]", _taps_outer)
