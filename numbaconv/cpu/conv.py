@@ -478,14 +478,15 @@ def _grid_forward_cl_blocks(xf, wt, bf, of, geo, i0, i1):
 @njit(cache=True, nogil=True)
 def _cl_thin_weight_grad(xf, gf, part, geo, parts, i0, i1):
     """Channels-last weight gradient of a 2-D layer (groups 1) with few channels, parts
-    ``[i0, i1)`` of ``parts`` (part ``p``: images ``[p*N // parts, (p + 1)*N // parts)``):
-    ``part[p]`` ``(Tp, K)`` gets, for each tap ``t = (c, th, tw)`` (``Tp``: the taps rounded up
-    to :data:`OUTER_TAPS`, the extra rows unused), the sum over the part's output
-    positions of ``x`` at that tap times the gradient's row of filters. Each image is
-    padded into a zero-bordered ``(Hp + 1, Wp, C)`` grid (as the channels-last forward
-    blocks do), then every output row by :func:`taps_outer`, nine taps a pass with every
-    filter in vectors: a row's sums in position order, added to the part row by row in
-    order (the bits depend on the shapes and ``parts`` alone)."""
+    ``[i0, i1)`` of ``parts`` (:func:`_thin_part`: a run of images, or with fewer images
+    than parts a band of one image's output rows): ``part[p]`` ``(Tp, K)`` gets, for each
+    tap ``t = (c, th, tw)`` (``Tp``: the taps rounded up to :data:`OUTER_TAPS`, the extra
+    rows unused), the sum over the part's output positions of ``x`` at that tap times the
+    gradient's row of filters. The input rows a band reads are padded into a zero-bordered
+    ``(rows + 1, Wp, C)`` grid (as the channels-last forward blocks do), then every output
+    row by :func:`taps_outer`, nine taps a pass with every filter in vectors: a row's sums
+    in position order, added to the part row by row in order (the bits depend on the
+    shapes and ``parts`` alone)."""
     N, C, H, W = geo[G_N], geo[G_C], geo[G_H], geo[G_W]
     K, Ho, Wo = geo[G_K], geo[G_HO], geo[G_WO]
     kh, kw, sh, sw = geo[G_KH], geo[G_KW], geo[G_SH], geo[G_SW]
@@ -504,12 +505,27 @@ def _cl_thin_weight_grad(xf, gf, part, geo, parts, i0, i1):
         pf = part[p].reshape(-1)
         for q in range(pf.size):
             pf[q] = zero
-        for n in range(p * N // parts, (p + 1) * N // parts):
-            _pad_into(xf, n * H * W * C, H, W * C, xp, I0, lh, lw * C, Hp, Wp * C)
-            for oh in range(Ho):
+        n0, n1, oh0, oh1 = _thin_part(N, Ho, parts, p)
+        rows = (oh1 - oh0 - 1) * sh + (kh - 1) * dh + 1
+        for n in range(n0, n1):
+            _pad_into(xf, n * H * W * C, H, W * C, xp, I0, lh - oh0 * sh, lw * C, rows,
+                      Wp * C)
+            for oh in range(oh0, oh1):
                 for t0 in range(0, T, OUTER_TAPS):
-                    taps_outer(pf, t0 * K, xp, oh * sh * Wp * C, sw * C, offs, t0, gf,
-                               (n * Ho + oh) * Wo * K, K, Wo)
+                    taps_outer(pf, t0 * K, xp, (oh - oh0) * sh * Wp * C, sw * C, offs, t0,
+                               gf, (n * Ho + oh) * Wo * K, K, Wo)
+
+
+@njit(inline="always")
+def _thin_part(N, Ho, parts, p):
+    """``(n0, n1, oh0, oh1)`` of part ``p`` of ``parts``: with at least as many images as
+    parts a run of images, whole; else image ``p // (parts // N)``'s band ``p % (parts //
+    N)`` of output rows (``parts`` a multiple of ``N`` then)."""
+    if N >= parts:
+        return p * N // parts, (p + 1) * N // parts, 0, Ho
+    bands = parts // N
+    n, b = p // bands, p % bands
+    return n, n + 1, b * Ho // bands, (b + 1) * Ho // bands
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -531,14 +547,19 @@ def _cl_thin_apply(geometry: ConvGeometry, itemsize: int) -> bool:
 
 
 def _cl_thin_weight_grad_run(x, g, dw, geometry: ConvGeometry) -> None:
-    """``dw`` by :func:`_cl_thin_weight_grad`: the parts (up to :data:`_BLOCK_PARTS`, a
-    function of the batch alone) on Numba's threads above :data:`THIN_PARALLEL_WORK`
+    """``dw`` by :func:`_cl_thin_weight_grad`: the parts (:data:`_BLOCK_PARTS`, or fewer
+    where the images have fewer output rows, a function of the shapes alone) on Numba's
+    threads above :data:`THIN_PARALLEL_WORK`
     multiply-adds, then summed in order and transposed into ``(K, C, kh, kw)``."""
-    K, T = geometry.filters, geometry.channels * geometry.taps
-    parts = min(geometry.batch, _BLOCK_PARTS)
+    K, T, N = geometry.filters, geometry.channels * geometry.taps, geometry.batch
+    # runs of images, or bands of rows of fewer images; one part for small work (the
+    # parts are a function of the shapes alone)
+    serial = geometry.macs < THIN_PARALLEL_WORK
+    parts = 1 if serial else _BLOCK_PARTS if N >= _BLOCK_PARTS else N * min(
+        _BLOCK_PARTS // N, geometry.out_size[1])
     part = np.empty((parts, -(-T // OUTER_TAPS) * OUTER_TAPS, K), dw.dtype)
     args = (x.ravel(), g.ravel(), part, geometry.array, parts)
-    if geometry.macs < THIN_PARALLEL_WORK or parts == 1:
+    if serial or parts == 1:
         _cl_thin_weight_grad(*args, 0, parts)
     else:
         _cl_thin_weight_grad_parallel(*args)
