@@ -892,7 +892,12 @@ def test_depthwise_channels_last_serial_parallel_and_threads_agree_bitwise(monke
         monkeypatch.setattr(cpu_conv, "PARALLEL_WORK", work)
         numba.set_num_threads(threads)
         try:
-            runs.append((nc.conv2d(x, w, **cl), grad.conv2d_weight(x, w.shape, g, **cl)))
+            runs.append((nc.conv2d(x, w, **cl), grad.conv2d_weight(x, w.shape, g, **cl),
+                         grad.conv2d_input(x.shape, w, g, **cl),
+                         # (the channels-first weight gradient's planes, grid kernel)
+                         grad.conv2d_weight(np.ascontiguousarray(np.moveaxis(x, -1, 1)), w.shape,
+                                            np.ascontiguousarray(np.moveaxis(g, -1, 1)),
+                                            padding=1, groups=24)))
         finally:
             numba.set_num_threads(default)
     for other in runs[1:]:
@@ -902,8 +907,13 @@ def test_depthwise_channels_last_serial_parallel_and_threads_agree_bitwise(monke
     args = ((1, 1), ((1, 1), (1, 1)), (1, 1), 24)
     np.testing.assert_allclose(runs[0][0], _cl(conv_reference(xf, w, None, *args)),
                                rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(runs[0][1], conv_weight_grad_reference(xf, w.shape, gf, *args),
-                               rtol=1e-4, atol=1e-3)
+    for dw in (runs[0][1], runs[0][3]):
+        np.testing.assert_allclose(dw, conv_weight_grad_reference(xf, w.shape, gf, *args),
+                                   rtol=1e-4, atol=1e-3)
+    # the input gradient: <conv(x), g> = <x, conv_input(g)> (the adjoint identity)
+    y0 = conv_reference(xf.astype(np.float64), w.astype(np.float64), None, *args)
+    np.testing.assert_allclose(np.vdot(x.astype(np.float64), runs[0][2]), np.vdot(y0, gf),
+                               rtol=1e-4)
     x[1, 5, 7, 3] = np.nan
     hit = np.isnan(nc.conv2d(x, w, **cl))
     assert hit.sum() == 9 and hit[1, 4:7, 6:9, 3].all()
