@@ -122,6 +122,20 @@ def layers(draw, strategy):
     return x, w, b, stride, pads, dil
 
 
+def _draw_window(draw, kh_max, kw_max, s_max, extra):
+    """``(kh, kw, stride, dilation, pads, H, W)`` of a 2-D window: kernels up to the maxima,
+    strides up to ``s_max``, dilations 1-2, paddings 0-2 before and after, and a map that
+    holds at least one window (up to ``extra`` rows and columns more)."""
+    kh, kw = draw(st.integers(1, kh_max)), draw(st.integers(1, kw_max))
+    stride = (draw(st.integers(1, s_max)), draw(st.integers(1, s_max)))
+    dil = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    pads = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(2))
+    span = [d * (k - 1) + 1 - lo - hi for d, k, (lo, hi) in zip(dil, (kh, kw), pads, strict=True)]
+    H = draw(st.integers(max(1, span[0]), max(1, span[0]) + extra))
+    W = draw(st.integers(max(1, span[1]), max(1, span[1]) + extra))
+    return kh, kw, stride, dil, pads, H, W
+
+
 def _kw(stride, pads, dil):
     return dict(stride=stride, padding=pads, dilation=dil)
 
@@ -575,14 +589,8 @@ def test_channel_major_units_match_oracles(dtype, data):
     # threads
     from numbaconv.cpu import conv_gemm
     _skip_without_kernel_blas(dtype)
-    kh, kw = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    kh, kw, stride, dil, pads, H, W = _draw_window(data.draw, 4, 4, 3, 9)
     C = -(-threads.WG_UNITS_MIN_PATCH // (kh * kw)) + data.draw(st.integers(0, 2))
-    stride = (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)))
-    dil = (data.draw(st.integers(1, 2)), data.draw(st.integers(1, 2)))
-    pads = tuple((data.draw(st.integers(0, 2)), data.draw(st.integers(0, 2))) for _ in range(2))
-    span = [d * (k - 1) + 1 - lo - hi for d, k, (lo, hi) in zip(dil, (kh, kw), pads, strict=True)]
-    H = data.draw(st.integers(max(1, span[0]), max(1, span[0]) + 9))
-    W = data.draw(st.integers(max(1, span[1]), max(1, span[1]) + 9))
     N, K = data.draw(st.integers(1, 2)), data.draw(st.integers(1, 6))
     rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
@@ -1405,13 +1413,7 @@ def test_channels_last_thin_weight_gradient_matches_the_oracle(dtype, data):
     from numbaconv.cpu import conv as cpu_conv
     from numbaconv.cpu.simd import lanes
 
-    kh, kw = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 4))
-    stride = (data.draw(st.integers(1, 2)), data.draw(st.integers(1, 2)))
-    dil = (data.draw(st.integers(1, 2)), data.draw(st.integers(1, 2)))
-    pads = tuple((data.draw(st.integers(0, 2)), data.draw(st.integers(0, 2))) for _ in range(2))
-    span = [d * (k - 1) + 1 - lo - hi for d, k, (lo, hi) in zip(dil, (kh, kw), pads, strict=True)]
-    H = data.draw(st.integers(max(1, span[0]), max(1, span[0]) + 6))
-    W = data.draw(st.integers(max(1, span[1]), max(1, span[1]) + 6))
+    kh, kw, stride, dil, pads, H, W = _draw_window(data.draw, 5, 4, 2, 6)
     n, c = data.draw(st.integers(1, 10)), data.draw(st.integers(1, 4))
     k = lanes(np.dtype(dtype).itemsize) + data.draw(st.integers(0, 9))
     rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))

@@ -52,6 +52,34 @@ def applies(geometry: ConvGeometry) -> bool:
             and geo.batch > 0 and geo.channels > 0)
 
 
+@njit(inline="always", fastmath={"contract"})
+def _four_outputs(of, o, xf, xb, rs, wf, wt0, bias, C, rows):
+    """Four neighbouring outputs at ``of[o:]`` of a stride-1, dilation-1 depthwise pass over
+    ``rows`` (2 or 3, a constant where it is called: the loop is unrolled before LLVM
+    vectorises the channels) rows of taps from ``xf[xb:]`` (row stride ``rs``), the weights'
+    rows from ``wt0``: bias, then the taps in order. 18 input loads for 36 taps (three
+    rows)."""
+    zero = of.dtype.type(0)
+    c1, c2, c3, c4, c5 = _U(C), _U(2 * C), _U(3 * C), _U(4 * C), _U(5 * C)
+    for c in range(C):
+        u = _U(c)
+        s0 = s1 = s2 = s3 = bias[c] if bias.size else zero
+        for th in range(rows):
+            xr = xb + _U(th) * rs + u
+            a0, a1, a2 = xf[xr], xf[xr + c1], xf[xr + c2]
+            a3, a4, a5 = xf[xr + c3], xf[xr + c4], xf[xr + c5]
+            wr = wt0 + _U(3 * th) * c1 + u
+            w0, w1, w2 = wf[wr], wf[wr + c1], wf[wr + c2]
+            s0 = s0 + w0 * a0 + w1 * a1 + w2 * a2
+            s1 = s1 + w0 * a1 + w1 * a2 + w2 * a3
+            s2 = s2 + w0 * a2 + w1 * a3 + w2 * a4
+            s3 = s3 + w0 * a3 + w1 * a4 + w2 * a5
+        of[o + u] = s0
+        of[o + c1 + u] = s1
+        of[o + c2 + u] = s2
+        of[o + c3 + u] = s3
+
+
 @njit(cache=True, nogil=True, fastmath={"contract"})
 def _forward_rows(x, wt, bias, out, sh, sw, lh, lw, dh, dw, V, r0, r1):
     """Output rows ``r0 <= r < r1`` (``r = n*Ho + oh``) of ``out`` ``(N, Ho, Wo, C)``: each
@@ -90,24 +118,8 @@ def _forward_rows(x, wt, bias, out, sh, sw, lh, lw, dh, dw, V, r0, r1):
                 rs = _U(dh * W * C)
                 wt0 = _U(3 * t0) * c1
                 while e1 + 4 <= f1:
-                    o, xb = _U(ob + e1 * C), _U(xr0 + e1 * C)
-                    for c in range(C):
-                        u = _U(c)
-                        s0 = s1 = s2 = s3 = bias[c] if bias.size else zero
-                        for th in range(2):
-                            xr = xb + _U(th) * rs + u
-                            a0, a1, a2 = xf[xr], xf[xr + c1], xf[xr + c2]
-                            a3, a4, a5 = xf[xr + c3], xf[xr + c4], xf[xr + c5]
-                            wr = wt0 + _U(3 * th) * c1 + u
-                            w0, w1, w2 = wf[wr], wf[wr + c1], wf[wr + c2]
-                            s0 = s0 + w0 * a0 + w1 * a1 + w2 * a2
-                            s1 = s1 + w0 * a1 + w1 * a2 + w2 * a3
-                            s2 = s2 + w0 * a2 + w1 * a3 + w2 * a4
-                            s3 = s3 + w0 * a3 + w1 * a4 + w2 * a5
-                        of[o + u] = s0
-                        of[o + c1 + u] = s1
-                        of[o + c2 + u] = s2
-                        of[o + c3 + u] = s3
+                    _four_outputs(of, _U(ob + e1 * C), xf, _U(xr0 + e1 * C), rs, wf, wt0,
+                                  bias, C, 2)
                     e1 += 4
         # outputs with a tap outside x: bias, then the taps inside, in order
         for e in range(e0 + (Wo - e1)):
@@ -147,24 +159,8 @@ def _forward_rows(x, wt, bias, out, sh, sw, lh, lw, dh, dw, V, r0, r1):
                 ow += 4
         if sw == 1 and dw == 1:  # four outputs a pass: 18 input loads for 36 taps
             while ow + 4 <= e1:
-                o, xb = _U(ob + ow * C), _U(x0 + ow * C)
-                for c in range(C):
-                    u = _U(c)
-                    s0 = s1 = s2 = s3 = bias[c] if bias.size else zero
-                    for th in range(3):  # (three trips: unrolled before the vectoriser runs)
-                        xr = xb + _U(th) * r1_ + u
-                        a0, a1, a2 = xf[xr], xf[xr + c1], xf[xr + c2]
-                        a3, a4, a5 = xf[xr + c3], xf[xr + c4], xf[xr + c5]
-                        wr = _U(3 * th) * c1 + u
-                        w0, w1, w2 = wf[wr], wf[wr + c1], wf[wr + c2]
-                        s0 = s0 + w0 * a0 + w1 * a1 + w2 * a2
-                        s1 = s1 + w0 * a1 + w1 * a2 + w2 * a3
-                        s2 = s2 + w0 * a2 + w1 * a3 + w2 * a4
-                        s3 = s3 + w0 * a3 + w1 * a4 + w2 * a5
-                    of[o + u] = s0
-                    of[o + c1 + u] = s1
-                    of[o + c2 + u] = s2
-                    of[o + c3 + u] = s3
+                _four_outputs(of, _U(ob + ow * C), xf, _U(x0 + ow * C), r1_, wf, _U(0), bias,
+                              C, 3)
                 ow += 4
             while ow + 2 <= e1:  # two outputs a pass: 12 input loads for 18 taps
                 o, xb = _U(ob + ow * C), _U(x0 + ow * C)

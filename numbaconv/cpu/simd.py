@@ -144,6 +144,12 @@ class _IR:
         return b.shuffle_vector(one, ir.Constant(vt, ir.Undefined),
                                 ir.Constant(ir.VectorType(i32, self.n), [0] * self.n))
 
+    def after(self, seen):
+        """The lanes mask ``lane >= seen`` (the lanes of an overlapping last vector that the
+        vectors before did not cover)."""
+        lanes_ = ir.Constant(ir.VectorType(self.it, self.n), list(range(self.n)))
+        return self.b.icmp_signed(">=", lanes_, self.splat_int(seen))
+
     def fma(self, a, x, acc):
         """``a * x + acc``, one rounding."""
         return self.b.call(self._fma, [a, x, acc])
@@ -396,11 +402,8 @@ def _depthwise_grad_run(typingctx, part, p0, x, xb, g, gb, C, m):
                     t = b.select(keep, t, zero)
                 r.store(0, at, b.fadd(r.load(0, at), t))
 
-        def tail(c, seen):
-            lanes_ = ir.Constant(ir.VectorType(r.it, r.n), list(range(r.n)))
-            add(c, sums(c), b.icmp_signed(">=", lanes_, r.splat_int(seen)))
-
-        r.over_vectors("dwgrad.c", C_, lambda c: add(c, sums(c)), tail)
+        r.over_vectors("dwgrad.c", C_, lambda c: add(c, sums(c)),
+                       lambda c, seen: add(c, sums(c), r.after(seen)))
         return context.get_dummy_value()
 
     return sig, codegen
@@ -451,11 +454,8 @@ def _taps_outer(typingctx, part, p0, x, xb, xstep, offs, o0, g, gb, K, m):
                 new = b.fadd(old, a)
                 r.store(0, at, new if keep is None else b.select(keep, new, old))
 
-        def tail(k, seen):
-            lanes_ = ir.Constant(ir.VectorType(r.it, r.n), list(range(r.n)))
-            add(k, sums(k), b.icmp_signed(">=", lanes_, r.splat_int(seen)))
-
-        r.over_vectors("outer.k", K_, lambda k: add(k, sums(k)), tail)
+        r.over_vectors("outer.k", K_, lambda k: add(k, sums(k)),
+                       lambda k, seen: add(k, sums(k), r.after(seen)))
         return context.get_dummy_value()
 
     return sig, codegen
