@@ -805,7 +805,8 @@ def test_depthwise_channels_last_kernels_match_the_oracles(n, c, h, w_, sh, sw, 
                                                            dw, bias):
     """The channels-last depthwise 3x3 kernels (cpu/depthwise.py: one pass per output where
     every tap is inside, two or four outputs a pass at stride 1, tap by tap at the edges),
-    any stride, padding, dilation and channel count, against scipy in float64."""
+    any stride, padding, dilation and channel count, against scipy in float64; the input
+    gradient too (at stride 1 the forward kernel of the flipped layer)."""
     if h + 2 * ph < 2 * dh + 1 or w_ + 2 * pw < 2 * dw + 1:
         return  # no output (the size formulas' error)
     rng = np.random.default_rng(h * 100 + w_)
@@ -821,6 +822,10 @@ def test_depthwise_channels_last_kernels_match_the_oracles(n, c, h, w_, sh, sw, 
     np.testing.assert_allclose(
         grad.conv2d_weight(_cl(x), w.shape, g, **kw, data_format="channels_last"),
         conv_weight_grad_reference(x, w.shape, np.moveaxis(g, -1, 1), *args),
+        rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        grad.conv2d_input(_cl(x).shape, w, g, **kw, data_format="channels_last"),
+        _cl(conv_input_grad_reference(x.shape, w, np.moveaxis(g, -1, 1), *args)),
         rtol=1e-10, atol=1e-10)
 
 

@@ -1794,8 +1794,15 @@ def conv_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
     stride1 = geometry.stride == (1, 1, 1) and g.size > 0
     flo = geometry.adjoint_lo
     if geometry.channels_last:
-        if g.size == 0 or (not _use_gemm(geometry)
-                           and (_input_runs_fit(geometry) or geometry.macs < GRID_WORK)):
+        if (stride1 and _depthwise.applies(geometry) and min(flo) >= 0
+                and _depthwise.applies(geometry.adjoint)):
+            # the adjoint of a depthwise layer is the depthwise layer of the flipped kernel:
+            # its forward kernel ((8, 56, 56, 64) 0.80 -> 0.25 ms where the direct rows
+            # added every w * g into the map, Zen 4)
+            adj, wf = _flipped(w, geometry)
+            _depthwise.forward(g, wf, bias, dx, adj, adj.macs < PARALLEL_WORK)
+        elif g.size == 0 or (not _use_gemm(geometry)
+                             and (_input_runs_fit(geometry) or geometry.macs < GRID_WORK)):
             _direct_input_grad_cl(g, w, bias, dx, geometry)
         elif stride1 and geometry.groups == 1 and _winograd_2d(geometry, flo):
             adj, wf = _flipped(w, geometry)
