@@ -1439,3 +1439,36 @@ def test_channels_last_thin_weight_gradient_matches_the_oracle(dtype, data):
     tol = 1e-10 if dtype == np.float64 else 2e-5 * max(1.0, np.abs(want).max())
     for r in runs[:2]:
         np.testing.assert_allclose(r, want, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n, c, hw, k, kernel, stride, pad", [
+    (1, 3, (23, 21), 17, (7, 7), (2, 2), 3),   # a 7x7/2 stem, filters past a vector
+    (2, 2, (19, 20), 16, (6, 6), (2, 1), 1),   # a stride along one axis
+    (3, 4, (17, 17), 24, (5, 5), (3, 2), 2),
+])
+def test_channels_first_strided_thin_weight_gradient(dtype, n, c, hw, k, kernel, stride,
+                                                     pad):
+    # a channels-first few-channel weight gradient with a stride and many taps copies its
+    # input and gradient channels-last and runs the channels-last kernel: against the
+    # float64 oracle, and the channels-last call's bits
+    from numbaconv.cpu import conv as cpu_conv
+
+    rng = np.random.default_rng(k)
+    x = rng.standard_normal((n, c, *hw)).astype(dtype)
+    kwargs = dict(stride=stride, padding=pad)
+    y_shape = nc.conv2d(x, np.zeros((k, c, *kernel), dtype), **kwargs).shape
+    g = rng.standard_normal(y_shape).astype(dtype)
+    calls = []
+    real = cpu_conv._cl_thin_weight_grad_run
+    with mock.patch.object(cpu_conv, "_cl_thin_weight_grad_run",
+                           lambda *a: (calls.append(a[-1]), real(*a))):
+        got = grad.conv2d_weight(x, (k, c, *kernel), g, **kwargs)
+        cl = grad.conv2d_weight(np.ascontiguousarray(x.transpose(0, 2, 3, 1)), (k, c, *kernel),
+                                np.ascontiguousarray(g.transpose(0, 2, 3, 1)), **kwargs,
+                                data_format="channels_last")
+    assert len(calls) == 2 and not calls[0].channels_last
+    np.testing.assert_array_equal(got, cl)
+    want = ref_weight_grad(x, g, kernel, stride, ((pad, pad), (pad, pad)), (1, 1))
+    tol = 1e-10 if dtype == np.float64 else 2e-5 * max(1.0, np.abs(want).max())
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)

@@ -536,14 +536,25 @@ def _cl_thin_weight_grad_parallel(xf, gf, part, geo, parts):
 
 
 def _cl_thin_apply(geometry: ConvGeometry, itemsize: int) -> bool:
-    """Whether :func:`_cl_thin_weight_grad` takes a channels-last weight gradient: 2-D,
-    groups 1, at most :data:`THIN_CHANNELS` input channels, at least a vector of filters,
-    padding before the data >= 0, a non-empty gradient."""
+    """Whether :func:`_cl_thin_weight_grad` takes a weight gradient: 2-D, groups 1, at most
+    :data:`THIN_CHANNELS` input channels, at least a vector of filters, padding before the
+    data >= 0, a non-empty gradient; channels-last, or channels-first where the grid
+    kernels do not take it (a stride) and each gradient element meets at least
+    :data:`THIN_TRANSPOSED_TAPS` taps (the arrays are then copied channels-last first)."""
     geo = geometry
-    return (geo.channels_last and geo.groups == 1 and geo.in_size[0] == geo.kernel[0] == 1
+    return ((geo.channels_last or (geo.stride[1:] != (1, 1)
+                                   and geo.channels * geo.taps >= THIN_TRANSPOSED_TAPS))
+            and geo.groups == 1 and geo.in_size[0] == geo.kernel[0] == 1
             and geo.out_size[0] == 1 and 0 < geo.channels <= THIN_CHANNELS
             and min(geo.lo) >= 0 and geo.filters >= _lanes(itemsize) and geo.batch > 0
             and min(geo.out_size) > 0)
+
+
+#: taps per gradient element (``C*kh*kw``) from which a channels-first few-channel weight
+#: gradient with a stride copies its input and gradient channels-last for
+#: :func:`_cl_thin_weight_grad` (a copy of an element costs about as much as a few of its
+#: multiply-adds there): the 7x7/2 stem (147 taps), not a 3x3 layer
+THIN_TRANSPOSED_TAPS = 64
 
 
 def _cl_thin_weight_grad_run(x, g, dw, geometry: ConvGeometry) -> None:
@@ -1847,7 +1858,11 @@ def conv_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
         # a few-channel channels-last layer: nine taps by a vector of filters in registers,
         # where the model's GEMMs and the direct loops ran at a quarter of the
         # channels-first kernels' rate ((64, 28, 28, 1) -> 32: 0.79-1.05 ms, channels-first
-        # 0.28, PyTorch 0.22-0.73, Zen 4)
+        # 0.28, PyTorch 0.22-0.73, Zen 4); a channels-first one with a stride and many
+        # taps copied channels-last first
+        if not geometry.channels_last:
+            x = _plan.channels_last_copy(x, geometry.x_shape)
+            g = _plan.channels_last_copy(g, geometry.y_shape)
         _cl_thin_weight_grad_run(x, g, dw, geometry)
         return
     plan = _plan.route("weight_grad", geometry, dw.dtype)

@@ -1370,6 +1370,18 @@ def _channels_first(x, dst):
         _transpose_into(xf, n * P * C, C, df, n * C * P, P, P, C)
 
 
+@njit(cache=True, nogil=True)
+def to_channels_last(x, dst):
+    """``dst[n, d, h, w, c] = x[n, c, d, h, w]`` (C-contiguous 5-D arrays), by
+    :func:`_transpose_into` per image."""
+    N, C = x.shape[0], x.shape[1]
+    P = x.size // max(1, N * C)
+    xf = x.reshape(-1)
+    df = dst.reshape(-1)
+    for n in range(N):
+        _transpose_into(xf, n * C * P, P, df, n * P * C, C, C, P)
+
+
 _IM2COL: dict = {}
 
 

@@ -1089,6 +1089,15 @@ def run_forward(p: Plan, x, w, bias, out, stride, lo, dilation) -> None:
             fallback(x, w, bias, out, stride, lo, dilation, 1, out.shape[2 if cl else 3], cl)
 
 
+def channels_last_copy(a, shape5):
+    """A channels-last copy ``(N, 1, H, W, C)`` of the channels-first 2-D-layer array ``a``
+    (``shape5``: its 5-D shape ``(N, C, 1, H, W)``), by the units' tiled transpose."""
+    N, C, _, H, W = shape5
+    out = np.empty((N, 1, H, W, C), a.dtype)
+    _gemm_module().to_channels_last(a.reshape(shape5), out)
+    return out
+
+
 def forward_runner(p: Plan, x, w, bias, out, stride, lo, dilation):
     """A prepared ``run(x, w, bias, out)`` of the plan ``p``'s forward pass for 5-D arrays
     like these, where its strategy offers one (the channel-major GEMM's units:
