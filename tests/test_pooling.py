@@ -687,12 +687,15 @@ def test_small_map_two_by_two_gradient_serial_and_parallel_match_the_oracle(monk
     assert grad.max_pool2d_input(g, x, 2).tobytes() == want
 
 
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
 @pytest.mark.parametrize("shape", [(3, 5, 27, 26), (2, 3, 26, 33), (4, 2, 17, 40),
                                    (2, 2, 6, 16), (1, 3, 9, 47)])
-def test_two_by_two_gradient_rows_serial_and_parallel_match_the_oracle(monkeypatch, shape):
-    # maps of 8 or more windows a row take the row kernel of the 2x2 gradient: serial, in
-    # many parallel chunks (ranges ending anywhere), and against the routed oracle (NaN,
-    # ties, odd sizes and the rows and columns no window reads)
+def test_two_by_two_gradient_rows_serial_and_parallel_match_the_oracle(monkeypatch, shape,
+                                                                       layout):
+    # maps of 8 or more windows a row take the row kernel of the 2x2 gradient (channels-
+    # last: its own rows kernel): serial, in many parallel chunks (ranges ending anywhere),
+    # and against the routed oracle (NaN, ties, odd sizes and the rows and columns no
+    # window reads)
     from numbaconv.cpu import pooling as kernels
 
     rng = np.random.default_rng(sum(shape))
@@ -701,18 +704,23 @@ def test_two_by_two_gradient_rows_serial_and_parallel_match_the_oracle(monkeypat
     outs = (shape[2] // 2, shape[3] // 2)
     vals, idx = ref_max_pool(x, (2, 2), (2, 2), (1, 1), [(0, 0)] * 2, outs)
     g = rng.standard_normal(vals.shape).astype(np.float32)
-    want = (route_max_grad(g, idx, x.shape).astype(np.float32) + np.float32(0)).tobytes()
+    want = route_max_grad(g, idx, x.shape).astype(np.float32) + np.float32(0)
+    vals = vals.astype(np.float32)
+    if layout == "channels_last":
+        x, g, want, vals = (np.ascontiguousarray(a.transpose(0, 2, 3, 1))
+                            for a in (x, g, want, vals))
+    kw = {"data_format": layout}
     monkeypatch.setattr(kernels, "SERIAL_WORK", 1 << 62)
-    assert grad.max_pool2d_input(g, x, 2).tobytes() == want
+    assert grad.max_pool2d_input(g, x, 2, **kw).tobytes() == want.tobytes()
     monkeypatch.setattr(kernels, "SERIAL_WORK", 0)
-    plain = nc.max_pool2d(x, 2)
-    assert plain.tobytes() == vals.astype(np.float32).tobytes()
+    plain = nc.max_pool2d(x, 2, **kw)
+    assert plain.tobytes() == vals.tobytes()
     for item, runs in ((1 << 7, 2), (1 << 9, 3), (1 << 11, 7)):
         # (the Python threads' chunks, and the runs on Numba's threads: cuts anywhere)
         monkeypatch.setattr(kernels, "ITEM_WORK", item)
         monkeypatch.setattr(kernels, "_PARALLEL_RUNS", runs)
-        assert grad.max_pool2d_input(g, x, 2).tobytes() == want
-        assert nc.max_pool2d(x, 2).tobytes() == plain.tobytes()
+        assert grad.max_pool2d_input(g, x, 2, **kw).tobytes() == want.tobytes()
+        assert nc.max_pool2d(x, 2, **kw).tobytes() == plain.tobytes()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

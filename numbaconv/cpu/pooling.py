@@ -1004,9 +1004,26 @@ def _max2_bwd_rows_parallel(g, x, gin, H, W, oH, oW, rows, parts, zero):
                        zero)
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def _max2_rows_cl_parallel(x, out, H, W, C, oH, oW, rows, parts):
+    """:func:`_max2_rows_cl` over ``rows`` in ``parts`` fixed runs on Numba's threads."""
+    for p in prange(parts):
+        _max2_rows_cl(x, out, H, W, C, oH, oW, p * rows // parts, (p + 1) * rows // parts)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _max2_bwd_rows_cl_parallel(g, x, gin, H, W, C, oH, oW, rows, parts, zero):
+    """:func:`_max2_bwd_rows_cl` over ``rows`` in ``parts`` fixed runs on Numba's
+    threads."""
+    for p in prange(parts):
+        _max2_bwd_rows_cl(g, x, gin, H, W, C, oH, oW, p * rows // parts,
+                          (p + 1) * rows // parts, zero)
+
+
 #: kernels whose parallel calls run on Numba's threads (its OpenMP team hands out work
 #: without the GIL: (64, 32, 26, 26) 2x2 max pooling 0.20 ms on two Python threads, 0.09
-#: on two of Numba's, one thread 0.16; its gradient 0.41 / 0.31 / 0.61), in this many runs
+#: on two of Numba's, one thread 0.16; its gradient 0.41 / 0.31 / 0.61; the channels-last
+#: (64, 26, 26, 32) gradient 0.43 -> 0.16 ms, (64, 11, 11, 64) 0.13 -> 0.05), in this many runs
 _PARALLEL_RUNS = 8
 
 
@@ -1023,6 +1040,11 @@ def _launch(kernel, args: tuple, items: int, work: int, tail: tuple = ()) -> Non
     elif kernel is _max2_bwd_rows:
         _max2_bwd_rows_parallel(*args, items, min(items, _PARALLEL_RUNS),  # pyright: ignore[reportCallIssue]
                                 *tail)
+    elif kernel is _max2_rows_cl:
+        _max2_rows_cl_parallel(*args, items, min(items, _PARALLEL_RUNS))  # pyright: ignore[reportCallIssue]
+    elif kernel is _max2_bwd_rows_cl:
+        _max2_bwd_rows_cl_parallel(*args, items, min(items, _PARALLEL_RUNS),  # pyright: ignore[reportCallIssue]
+                                   *tail)
     else:
         run_ranges(kernel, args, items, step, tail)
 
