@@ -983,6 +983,22 @@ def test_bias_grad_is_the_float64_sum(shape):
     np.testing.assert_allclose(got, want.astype(np.float32), rtol=1e-6, atol=1e-6)
 
 
+def test_bias_grad_parallel_runs_give_the_serial_bits():
+    # the bias gradient's channels in fixed runs on Numba's threads: each channel's sum is
+    # one run's, so the calling thread, one and two threads give the same bits
+    from numbaconv.cpu import conv_gemm
+
+    g = np.random.default_rng(7).standard_normal((9, 13, 17, 23)).astype(np.float32)
+    with mock.patch.object(conv_gemm, "_BIAS_SERIAL", 1 << 62):
+        serial = grad.conv_bias(g)
+    with mock.patch.object(conv_gemm, "_BIAS_SERIAL", 0):
+        runs = _at_one_and_two_threads(lambda: grad.conv_bias(g))
+    for r in runs:
+        np.testing.assert_array_equal(r, serial)
+    np.testing.assert_allclose(serial, g.astype(np.float64).sum(axis=(0, 2, 3)), rtol=1e-6,
+                               atol=1e-5)
+
+
 def test_machine_and_plan_are_sane():
     m = conv_plan.machine()
     assert m.lanes in (4, 8, 16) and m.gemm_lanes >= m.lanes and m.l1 >= 4096 and m.l2 >= m.l1

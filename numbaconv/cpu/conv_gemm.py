@@ -1677,8 +1677,17 @@ def bias_grad(g, db) -> None:
     elif g.size <= _BIAS_SERIAL or K < 2:
         _bias_grad_rows(g, db, 0, K)
     else:
-        step = -(-K // _BIAS_ITEMS)
-        _run(lambda k0: _bias_grad_rows(g, db, k0, min(K, k0 + step)), list(range(0, K, step)))
+        _bias_grad_rows_parallel(g, db, min(K, _BIAS_ITEMS))
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _bias_grad_rows_parallel(g, db, parts):
+    """:func:`_bias_grad_rows` over the channels in ``parts`` fixed runs on Numba's threads
+    (each channel's sum is one run's: the same bits). (64, 32, 26, 26) on two Python
+    threads 156 us, on Numba's 64 (Zen 4)."""
+    K = g.shape[1]
+    for p in prange(parts):
+        _bias_grad_rows(g, db, p * K // parts, (p + 1) * K // parts)
 
 
 # ------------------------------------------------------ per-tap GEMMs that skip the padding
