@@ -684,7 +684,9 @@ def test_small_map_two_by_two_gradient_serial_and_parallel_match_the_oracle(monk
     assert grad.max_pool2d_input(g, x, 2).tobytes() == want
     monkeypatch.setattr(kernels, "SERIAL_WORK", 0)
     monkeypatch.setattr(kernels, "ITEM_WORK", 1 << 9)
-    assert grad.max_pool2d_input(g, x, 2).tobytes() == want
+    # (into a NaN-filled out=: a plane no run wrote would show, not reuse a freed result)
+    out = np.full(x.shape, np.nan, np.float32)
+    assert grad.max_pool2d_input(g, x, 2, out=out).tobytes() == want
 
 
 @pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
