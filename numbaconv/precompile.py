@@ -74,6 +74,7 @@ def _signal_calls():
 
 def _conv_calls():
     import numbaconv as nc
+    from numbaconv import grad
     from numbaconv.cpu.conv_plan import STRATEGIES
 
     layers = {  # (x shape, w shape, keyword arguments): one per CPU code path
@@ -103,6 +104,8 @@ def _conv_calls():
     calls["conv2d depthwise channels-last"] = partial(
         _conv_gradients, (4, 64, 32, 32), (64, 1, 3, 3),
         {"groups": 64, "padding": 1, "data_format": "channels_last"})
+    calls["conv bias gradient"] = lambda dt: (grad.conv_bias(_x((2, 4, 5, 5), dt)),
+                                              grad.conv_bias(_x((32, 32, 26, 26), dt)))
     calls["conv_transpose2d"] = lambda dt: nc.conv_transpose2d(_x((1, 4, 5, 5), dt),
                                                                _x((4, 2, 3, 3), dt), stride=2)
     calls["conv1d causal"] = lambda dt: nc.conv1d(_x((2, 3, 16), dt), _x((4, 3, 3), dt),
@@ -161,10 +164,12 @@ def _pooling_calls():
     def max_pool(dt):
         x, wide = _x((2, 3, 8, 8), dt), _x((1, 2, 4, 18), dt)  # (2x2 gradient: planes, rows)
         big = _x((8, 32, 32, 32), dt)  # (the 2x2 kernels' drivers on Numba's threads)
+        small = _x((64, 64, 11, 11), dt)  # (the small-map 2x2 gradient's driver)
         y, yw, yb = nc.max_pool2d(x, 2), nc.max_pool2d(wide, 2), nc.max_pool2d(big, 2)
         return y, nc.max_pool2d(x, 3, 2, 1, return_indices=True), grad.max_pool2d_input(
             np.ones_like(y), x, 2), grad.max_pool2d_input(np.ones_like(yw), wide, 2), \
-            grad.max_pool2d_input(np.ones_like(yb), big, 2)
+            grad.max_pool2d_input(np.ones_like(yb), big, 2), \
+            grad.max_pool2d_input(np.ones_like(nc.max_pool2d(small, 2)), small, 2)
 
     def avg_pool(dt):
         x = _x((2, 3, 8, 8), dt)
@@ -185,7 +190,10 @@ def _pooling_calls():
         x, cl = _x((2, 8, 8, 3), dt), "channels_last"
         y, a = nc.max_pool2d(x, 2, data_format=cl), nc.avg_pool2d(x, 3, 2, 1, data_format=cl)
         y3 = nc.max_pool2d(x, 3, 2, 1, data_format=cl)  # (the 2x2 kernels are their own)
+        big = _x((16, 32, 32, 32), dt)  # (and their drivers on Numba's threads)
+        yb = nc.max_pool2d(big, 2, data_format=cl)
         return (nc.max_pool2d(x, 3, 2, 1, return_indices=True, data_format=cl),
+                grad.max_pool2d_input(np.ones_like(yb), big, 2, data_format=cl),
                 grad.max_pool2d_input(np.ones_like(y3), x, 3, 2, 1, data_format=cl),
                 grad.max_pool2d_input(np.ones_like(y), x, 2, data_format=cl),
                 grad.avg_pool2d_input(np.ones_like(a), x.shape, 3, 2, 1, data_format=cl))
