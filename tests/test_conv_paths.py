@@ -278,17 +278,22 @@ def test_channels_last_channel_major_forward_tiles(variant, n, c, hw, k, stride,
     np.testing.assert_allclose(cf, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
 
 
-def test_channels_first_copy_matches_numpy():
-    # the tiled transposing copy against numpy's, on shapes across the tile edges
+def test_transposing_copies_match_numpy():
+    # the tiled transposing copies (channels-last to channels-first and back) against
+    # numpy's, on shapes across the tile edges
     from numbaconv.cpu import conv_gemm
 
     rng = np.random.default_rng(0)
     for shape in [(1, 1, 1, 1, 1), (2, 1, 3, 5, 7), (1, 1, 4, 2, 8), (3, 1, 5, 5, 17),
-                  (1, 1, 13, 13, 32)]:
+                  (1, 1, 13, 13, 32), (2, 1, 9, 11, 3)]:
         x = rng.standard_normal(shape).astype(np.float32)
-        dst = np.full((shape[0], shape[4], 1, shape[2], shape[3]), np.nan, np.float32)
-        conv_gemm._channels_first(x, dst)
+        n, _, h, w, c = shape
+        dst = np.full((n, c, 1, h, w), np.nan, np.float32)
+        conv_gemm.transpose_images(x, dst, h * w, c)
         np.testing.assert_array_equal(dst, x.transpose(0, 4, 1, 2, 3))
+        back = np.full(shape, np.nan, np.float32)
+        conv_gemm.transpose_images(dst, back, c, h * w)
+        np.testing.assert_array_equal(back, x)
 
 
 @pytest.mark.parametrize("channel_major", [True, False])

@@ -1359,27 +1359,16 @@ def _transpose_into(src, s0, lds, dst, d0, ldd, R, C):
 
 
 @njit(cache=True, nogil=True)
-def _channels_first(x, dst):
-    """``dst[n, c, d, h, w] = x[n, d, h, w, c]`` (C-contiguous 5-D arrays), by
-    :func:`_transpose_into` per image."""
-    N, C = x.shape[0], x.shape[4]
-    P = x.size // max(1, N * C)
+def transpose_images(x, dst, R, C):
+    """Each image of ``x`` (C-contiguous; its first axis the images) read as an ``(R, C)``
+    matrix, written transposed into ``dst``'s image, ``(C, R)``, by :func:`_transpose_into`:
+    ``R, C = H*W, channels`` copies channels-last images channels-first, ``R, C =
+    channels, H*W`` the other way."""
+    N = x.shape[0]
     xf = x.reshape(-1)
     df = dst.reshape(-1)
     for n in range(N):
-        _transpose_into(xf, n * P * C, C, df, n * C * P, P, P, C)
-
-
-@njit(cache=True, nogil=True)
-def to_channels_last(x, dst):
-    """``dst[n, d, h, w, c] = x[n, c, d, h, w]`` (C-contiguous 5-D arrays), by
-    :func:`_transpose_into` per image."""
-    N, C = x.shape[0], x.shape[1]
-    P = x.size // max(1, N * C)
-    xf = x.reshape(-1)
-    df = dst.reshape(-1)
-    for n in range(N):
-        _transpose_into(xf, n * C * P, P, df, n * P * C, C, C, P)
+        _transpose_into(xf, n * R * C, C, df, n * R * C, R, R, C)
 
 
 _IM2COL: dict = {}
@@ -1408,7 +1397,7 @@ def forward_nchw(x, w, bias, out, stride, lo, dilation, nb: int, rb: int,
 
     ``channels_last``: ``x`` and ``out`` are channels-last 5-D arrays; the units read the
     input channels-first (one channel: the same memory; more: a copy transposed in a
-    buffer, :func:`_channels_first`, ``N*H*W*C`` elements where the patches the units
+    buffer, :func:`transpose_images`, ``N*H*W*C`` elements where the patches the units
     copy from it are ``kh*kw`` times as many) and each unit writes its block of the
     channels-last output transposed (the compiled path only:
     :func:`numbaconv.cpu.conv_plan._route_cl` offers it where ``kernel_gemm`` exists)."""
@@ -1419,7 +1408,7 @@ def forward_nchw(x, w, bias, out, stride, lo, dilation, nb: int, rb: int,
             x = x.reshape(N, 1, *x.shape[1:4])  # (N, D, H, W, 1): the same memory
         else:
             xc = _buffer("channels-first", (N, C, *x.shape[1:4]), x.dtype)
-            _channels_first(x, xc)
+            transpose_images(x, xc, x.size // (N * C), C)
             x = xc
         Ho, Wo = out.shape[2], out.shape[3]
     else:
@@ -1465,7 +1454,7 @@ def forward_nchw_runner(x, w, bias, out, stride, lo, dilation, rb: int, kb: int 
     batch-1 layer's call spent ~4 us finding BLAS, the im2col entry point and the GEMM cap
     again each time; ``run`` checks the input's type (the entry point's) and pins BLAS,
     nothing more (``channels_last``: and copies an input of several channels transposed,
-    :func:`_channels_first`)."""
+    :func:`transpose_images`)."""
     gemm = kernel_gemm(out.dtype)
     if gemm is None or stride[2] != 1:
         return None
@@ -1500,7 +1489,7 @@ def forward_nchw_runner(x, w, bias, out, stride, lo, dilation, rb: int, kb: int 
                 x = x.reshape(cf_shape)
             else:
                 xc = _buffer("channels-first", cf_shape, x.dtype)
-                _channels_first(x, xc)
+                transpose_images(x, xc, H * W, C)
                 x = xc
         args = (gemm, gemv, im2col, x, W, 0, w, no_bias if bias is None else bias,
                 out.reshape(-1), *geo)

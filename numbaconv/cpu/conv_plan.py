@@ -974,7 +974,7 @@ def _units_forward(args) -> bool:
 
 
 #: cycles an element of the channels-last input costs to copy transposed for the
-#: channel-major units (:func:`numbaconv.cpu.conv_gemm._channels_first`)
+#: channel-major units (:func:`numbaconv.cpu.conv_gemm.transpose_images`)
 _TRANSPOSE_CYCLES = 1.0
 
 
@@ -1094,7 +1094,7 @@ def channels_last_copy(a, shape5):
     (``shape5``: its 5-D shape ``(N, C, 1, H, W)``), by the units' tiled transpose."""
     N, C, _, H, W = shape5
     out = np.empty((N, 1, H, W, C), a.dtype)
-    _gemm_module().to_channels_last(a.reshape(shape5), out)
+    _gemm_module().transpose_images(a.reshape(shape5), out, C, H * W)
     return out
 
 
