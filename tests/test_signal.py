@@ -98,9 +98,10 @@ def test_2d_matches_scipy(name, ab, mode, boundary, fillvalue):
         assert_signal_close(got, want)
 
 
-#: the 2-D direct kernels: over extended slices (``_slices2d``) whole and in bands of 3 rows
-#: on the threads, and the row kernel (``_rows``)
-TWO_D_PATHS = ("extended", "bands", "rows")
+#: the 2-D direct kernels: over extended slices (``_slices2d``) whole, in bands of 3 rows
+#: (each row alone) and of ``ROWS + 1`` rows (blocks of ``ROWS`` rows in vectors, the last
+#: overlapping, a short band alone) on the threads, and the row kernel (``_rows``)
+TWO_D_PATHS = ("extended", "bands", "vector bands", "rows")
 
 
 @contextlib.contextmanager
@@ -119,9 +120,11 @@ def _forced_two_d_path(cpu_signal, path: str):
     if path == "extended":
         with mock.patch.object(cpu_signal, "SMALL_WORK", 1 << 62):
             yield
-    elif path == "bands":
+    elif path in ("bands", "vector bands"):
+        bh = 3 if path == "bands" else cpu_signal.ROWS + 1
+
         def bands(oshape, wshape):  # every call the extended kernel takes (2-D kernels)
-            return (2, 3) if len(wshape) >= 2 and np.prod(wshape[:-2]) == 1 else (0, 0)
+            return (2, bh) if len(wshape) >= 2 and np.prod(wshape[:-2]) == 1 else (0, 0)
 
         with mock.patch.object(cpu_signal, "_extended", bands), \
                 mock.patch.object(cpu_signal, "EXTENDED_RUN", 1):  # an item a hand-out
@@ -143,6 +146,41 @@ def test_2d_kernels_on_larger_maps_and_kernels(path, boundary):
             with two_d_path(path):
                 got = getattr(nc, name)(x, k, mode, boundary, 1.5)
             assert_signal_close(got, getattr(ss, name)(x, k, mode, boundary, 1.5))
+
+
+@pytest.mark.parametrize("path", TWO_D_PATHS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_2d_kernels_in_each_dtype_against_scipy(path, dtype):
+    """Maps of every width around one vector of each dtype (the rows narrower than a
+    vector run one at a time) and heights around a block of ``ROWS`` rows, kernels of one to
+    seven rows (groups of three, two and one kernel rows), against scipy in float64."""
+    rng = np.random.default_rng(11)
+    for shape in ((9, 7), (8, 8), (19, 16), (17, 33), (30, 15), (12, 40)):
+        x = rng.standard_normal(shape).astype(dtype)
+        for kshape in ((3, 3), (7, 2), (2, 5), (4, 1), (1, 3)):
+            k = rng.standard_normal(kshape).astype(dtype)
+            for boundary in ("fill", "symm"):
+                with two_d_path(path):
+                    got = nc.convolve2d(x, k, "same", boundary)
+                want = ss.convolve2d(x.astype(np.float64), k.astype(np.float64), "same",
+                                     boundary)
+                assert got.dtype == dtype
+                tol = 1e-5 if dtype == np.float32 else 1e-12
+                np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 10)
+
+
+def test_a_nan_stays_local_in_the_vector_blocks():
+    """A NaN in the input spoils only the outputs whose window holds it, in the blocks of
+    ``ROWS`` rows as in the row kernel (no tap of another row or column reads it)."""
+    x = np.ones((20, 40))
+    x[9, 17] = np.nan
+    k = np.ones((3, 3))
+    for path in TWO_D_PATHS:
+        with two_d_path(path):
+            got = nc.convolve2d(x, k, "same", "symm")
+        bad = np.zeros_like(x, dtype=bool)
+        bad[8:11, 16:19] = True
+        assert np.isnan(got[bad]).all() and np.isfinite(got[~bad]).all()
 
 
 def test_a_skipped_fill_is_not_a_zero_times_an_infinite_weight():
