@@ -525,7 +525,7 @@ def test_large_kernels_take_the_fft_path_and_match_the_direct_sum():
     from numbaconv.core import signal as sig
 
     rng = np.random.default_rng(12)
-    x, w = rng.standard_normal((150, 170)), rng.standard_normal((31, 29))
+    x, w = rng.standard_normal((200, 220)), rng.standard_normal((41, 39))
     for fn, boundary in [("convolve2d", "fill"), ("correlate2d", "symm"), ("convolve2d", "wrap")]:
         for mode in MODES:
             canonical = {"fill": "constant", "symm": "symmetric", "wrap": "wrap"}[boundary]

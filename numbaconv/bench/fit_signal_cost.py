@@ -1,6 +1,7 @@
 """Fit the constants of the method='auto' cost model (``numbaconv.core.signal``) on this machine.
 
-Run ``python -m numbaconv.bench.fit_signal_cost`` on an otherwise idle machine and copy the
+Run ``python -m numbaconv.bench.fit_signal_cost`` (``--2d``: only the real 2-D constants) on
+an otherwise idle machine and copy the
 printed constants into ``numbaconv/core/signal.py`` with the machine's name. It times
 numbaconv's direct kernel and its FFT path (the overlap-save tiles that 'auto' uses) on
 float64 'same' cases in 1-3 dimensions and solves two non-negative least squares problems on
@@ -34,6 +35,11 @@ FFT_CASES = [
     ((1024, 1024), (11, 11)),
 ]
 
+#: real 2-D cases (float64 'same'), timed both ways for the 2-D constants
+TWO_D_CASES = [((n, n), (k, k)) for n in (64, 256, 1024) for k in (3, 7, 11, 15, 21, 31)] + [
+    ((512, 512), (5, 5)), ((512, 512), (25, 25)), ((2048, 2048), (17, 17)),
+    ((128, 1024), (9, 9)), ((1024, 128), (19, 19))]
+
 
 def features(xshape, kshape):
     """``(macs, row_blocks, L log2 L)`` of a float64 'same' convolution, as the model sees it."""
@@ -60,8 +66,9 @@ def _time(fn, repeat: int) -> float:
     return best
 
 
-def fit(repeat: int = 5) -> dict[str, float]:
-    """Time the cases and return the fitted constants."""
+def fit(repeat: int = 5, two_d_only: bool = False) -> dict[str, float]:
+    """Time the cases and return the fitted constants (only the real 2-D ones with
+    ``two_d_only``)."""
     from numbaconv.api import signal as api
     from numbaconv.core import signal as sig
 
@@ -69,6 +76,8 @@ def fit(repeat: int = 5) -> dict[str, float]:
     rows_d, t_d, rows_f, t_f = [], [], [], []
     for cases, method, rows, times in ((DIRECT_CASES, "direct", rows_d, t_d),
                                        (FFT_CASES, "fft", rows_f, t_f)):
+        if two_d_only:
+            break
         for xshape, kshape in cases:
             x, k = rng.standard_normal(xshape), rng.standard_normal(kshape)
             spec = sig.direct_spec("convolve", xshape, kshape, "same", "constant", "d")
@@ -82,9 +91,28 @@ def fit(repeat: int = 5) -> dict[str, float]:
             rows.append([1.0, macs, nrows] if method == "direct" else [1.0, nlogn])
             times.append(t)
             print(f"{method:6s} {xshape!s:16s} {kshape!s:12s} {t * 1e3:9.3f} ms")
+    rows_d2, t_d2, rows_f2, t_f2 = [], [], [], []
+    for xshape, kshape in TWO_D_CASES:
+        x, k = rng.standard_normal(xshape), rng.standard_normal(kshape)
+        spec = sig.direct_spec("convolve", xshape, kshape, "same", "constant", "d")
+        direct = _time(lambda x=x, k=k: api.convolve(x, k, "same", "direct"), repeat)
+        fft = _time(lambda x=x, k=k, s=spec: api._fft_window(s, x, k, None, np.dtype("d"),
+                                                             None, None), repeat)
+        outputs = math.prod(spec.out_shape)
+        rows_d2.append([1.0, outputs * math.prod(kshape), outputs])
+        rows_f2.append([1.0, sig.tile_work(spec.out_shape, kshape)])
+        t_d2.append(direct)
+        t_f2.append(fft)
+        print(f"2-D    {xshape!s:16s} {kshape!s:12s} direct {direct * 1e3:9.3f} ms, "
+              f"fft {fft * 1e3:9.3f} ms")
     out = {}
     for names, rows, times in ((("DIRECT_S", "DIRECT_PER_MAC", "DIRECT_PER_ROW"), rows_d, t_d),
-                               (("FFT_S", "FFT_PER_NLOGN"), rows_f, t_f)):
+                               (("FFT_S", "FFT_PER_NLOGN"), rows_f, t_f),
+                               (("DIRECT2_S", "DIRECT2_PER_MAC", "DIRECT2_PER_OUT"), rows_d2,
+                                t_d2),
+                               (("FFT2_S", "FFT2_PER_TILE_NLOGN"), rows_f2, t_f2)):
+        if not rows:
+            continue
         a = np.array(rows) / np.array(times)[:, None]
         coef, _ = nnls(a, np.ones(len(times)))
         out.update(zip(names, coef, strict=True))
@@ -96,7 +124,9 @@ def main() -> None:
 
     threads = vars(config)["NUMBA_NUM_THREADS"]  # (set at run time, unseen by type checkers)
     print(f"{platform.processor() or platform.machine()}, {threads} numba threads")
-    for name, value in fit().items():
+    import sys
+
+    for name, value in fit(two_d_only="--2d" in sys.argv[1:]).items():
         print(f"{name} = {value:.3g}")
 
 

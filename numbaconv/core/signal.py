@@ -63,6 +63,18 @@ DIRECT_PER_MAC = 1.3e-10
 DIRECT_PER_ROW = 6.6e-08
 FFT_S = 1.3e-04
 FFT_PER_NLOGN = 9.5e-10
+# Real 2-D calls (float32/float64) run their own kernels on the CPU: the direct one over
+# extended slices, eight output rows in registers, and the FFT one in pairs of overlap-save
+# tiles. Their model, fitted by the same script on 2-D float64 'same' cases:
+#   direct: DIRECT2_S + DIRECT2_PER_MAC * macs * weight + DIRECT2_PER_OUT * outputs
+#   fft:    FFT2_S + FFT2_PER_TILE_NLOGN * tiles * T * log2(T) * weight   (T: a tile's size)
+# Machine: the 2-core AMD EPYC family 25 (Zen 4, AVX-512, LLVM target znver4, 2 Numba
+# threads), 2026-12-05, shared with other jobs.
+DIRECT2_S = 4.8e-06
+DIRECT2_PER_MAC = 2.42e-11
+DIRECT2_PER_OUT = 4.26e-10
+FFT2_S = 5.0e-04
+FFT2_PER_TILE_NLOGN = 3.76e-10
 # ---------------------------------------------------------------------------------------------
 
 #: output elements per work item along the last axis (the CPU kernel's block)
@@ -403,8 +415,23 @@ def _fast_len(n: int) -> int:
     return best
 
 
+def tile_work(out_shape, wshape) -> float:
+    """The 2-D FFT model's feature: tiles times ``T log2 T`` for the overlap-save tiles of
+    :func:`tile_spec` (real input), ``T`` a tile's size."""
+    tiles = [_tile(o, m, True) for o, m in zip(out_shape, wshape, strict=True)]
+    size = math.prod(b for b, _, _ in tiles)
+    return math.prod(c for _, _, c in tiles) * size * math.log2(max(size, 2))
+
+
 def predicted_times(xshape, wshape, out_shape, pads, dtype: np.dtype) -> tuple[float, float]:
-    """``(direct_seconds, fft_seconds)`` predicted by the fitted cost model."""
+    """``(direct_seconds, fft_seconds)`` predicted by the fitted cost model (real 2-D calls
+    whose output holds blocks of eight rows of 16 or more, as the CPU's 2-D kernels take
+    them, by their own constants)."""
+    if len(out_shape) == 2 and dtype.kind == "f" and out_shape[0] >= 8 and out_shape[1] >= 16:
+        w = _weight(dtype)
+        macs = math.prod(out_shape) * math.prod(wshape)
+        direct = DIRECT2_S + DIRECT2_PER_MAC * macs * w + DIRECT2_PER_OUT * math.prod(out_shape)
+        return direct, FFT2_S + FFT2_PER_TILE_NLOGN * tile_work(out_shape, wshape) * w
     macs = math.prod(_axis_macs(n, m, p[0], o)
                      for n, m, p, o in zip(xshape, wshape, pads, out_shape, strict=True))
     rows = math.prod(out_shape[:-1]) * math.prod(wshape[:-1]) * -(-out_shape[-1] // BLOCK)

@@ -339,12 +339,13 @@ def _extended(oshape, wshape) -> tuple[int, int]:
     bands of how many rows: ``(0, 0)``, not at all (the row kernel); ``(1, rows)``, on the
     calling thread; ``(2, bh)``, items of ``bh`` rows of a slice on the threads.
 
-    Calls below :data:`SMALL_WORK` multiply-adds run serially, whatever the kernel. A stack
-    of slices (leading kernel axes of length 1: a batch of images) runs whole slices on the
-    threads while one slice's extended input has at most :data:`EXTENDED_MAX` elements; one
-    slice with a kernel of more than 9 taps runs serially within that size and
-    :data:`EXTENDED_WORK`; a larger single slice with at most :data:`BAND_TAPS` taps runs
-    in bands on the threads (:func:`_bands`), a larger kernel on the row kernel."""
+    Calls below :data:`SMALL_WORK` multiply-adds run serially, whatever the kernel. Slices
+    whose extended input has at most :data:`EXTENDED_MAX` elements run whole: a stack of
+    them (leading kernel axes of length 1: a batch of images) on the threads, one slice
+    with a kernel of more than 9 taps serially within :data:`EXTENDED_WORK`. Larger slices,
+    one or a stack, run in bands on the threads (:func:`_bands`), whatever the kernel's
+    size: the row kernel is left the N-D kernels (1024x1024 float64, 3x3 to 31x31, and
+    512x512 * 45x45 or 63x63: the bands 3.6-5.8x faster; Zen 4, 2026-12-05)."""
     if len(wshape) < 2 or math.prod(wshape[:-2]) != 1:
         return 0, 0
     rows = oshape[-2]
@@ -352,26 +353,22 @@ def _extended(oshape, wshape) -> tuple[int, int]:
     if work < SMALL_WORK:
         return 1, rows
     ext = (rows + wshape[-2] - 1) * (oshape[-1] + wshape[-1] - 1)
-    if math.prod(oshape[:-2]) > 1:
-        if ext > EXTENDED_MAX:
-            return 0, 0
-        return (1 if work < SERIAL_WORK else 2), rows
-    if ext <= EXTENDED_MAX and wshape[-2] * wshape[-1] > 9 and work < EXTENDED_WORK:
-        return 1, rows
-    if wshape[-2] * wshape[-1] > BAND_TAPS:
-        return 0, 0
+    if ext <= EXTENDED_MAX:
+        if math.prod(oshape[:-2]) > 1:
+            return (1 if work < SERIAL_WORK else 2), rows
+        if wshape[-2] * wshape[-1] > 9 and work < EXTENDED_WORK:
+            return 1, rows
     return 2, _bands(rows, oshape[-1] + wshape[-1] - 1, wshape[-2])
 
 
-#: elements of one band's extended input (in L2 for float64), fewest output rows a band has
-#: per kernel row (the ``krows - 1`` rows below a band are built again by the next one), and
-#: most kernel taps for which one large slice runs in bands: 1024x1024 float64 'symm', two
+#: elements of one band's extended input (in L2 for float64) and fewest output rows a band
+#: has per kernel row (the ``krows - 1`` rows below a band are built again by the next one),
+#: chosen with the row-at-a-time kernel: 1024x1024 float64 'symm', two
 #: Zen 4 threads, row kernel against bands (one process, 2026-12-04): 3x3 1.20-1.38 against
 #: 1.04-1.06 ms, 7x7 3.9-4.2 against 2.9-3.1 ms, 31x31 14.3-15.1 against 14.1-14.9 ms (on one
 #: thread the bands lose on 3x3, 2.06 against 1.83 ms, and win on 7x7, 4.9 against 6.2)
 BAND_EXT = 1 << 16
 BAND_PER_KROW = 4
-BAND_TAPS = 121
 
 
 def _bands(rows: int, e1n: int, krows: int) -> int:
