@@ -703,15 +703,18 @@ def test_one_image_gradients_split_their_gemm_under_the_small_gemm_cap(dtype, da
     _assert_near_oracle(dw1, ref_weight_grad_s1(x, g, (3, 3), pads), dtype)
 
 
+@pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
 @pytest.mark.parametrize("variant", ["narrow", "wide"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n, c, k, hw, khw", [(1, 300, 37, (1, 1), (1, 1)),   # a dense layer
+                                              (3, 300, 37, (1, 1), (1, 1)),   # ... a batch
                                               (2, 20, 9, (3, 2), (3, 2)),     # one position
                                               (1, 1, 5, (1, 1), (1, 1))])
-def test_one_position_units_run_a_gemv(n, c, k, hw, khw, dtype, variant):
+def test_one_position_units_run_a_gemv(n, c, k, hw, khw, dtype, variant, data_format):
     # a channel-major unit of one output column calls BLAS's GEMV (its GEMM of one column
-    # packs the filters first): against numpy's product, biased and not, at one and two
-    # threads the same bits
+    # packs the filters first), in the wide form straight from the input into the output
+    # (the patch read in place or gathered; in either layout): against numpy's product,
+    # biased and not, at one and two threads the same bits, both layouts the same bits
     from numbaconv.cpu.blas import kernel_gemv
 
     if kernel_gemv(np.dtype(dtype)) is None:
@@ -719,11 +722,16 @@ def test_one_position_units_run_a_gemv(n, c, k, hw, khw, dtype, variant):
     rng = np.random.default_rng(k)
     x = rng.standard_normal((n, c, *hw)).astype(dtype)
     w = rng.standard_normal((k, c, *khw)).astype(dtype)
+    last = data_format == "channels_last"
+    xin = np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if last else x
     for b in (None, rng.standard_normal(k).astype(dtype)):
         with conv_plan.forced("gemm_nchw", variant):
             p = _plan_of("forward", x, w, (1, 1), ((0, 0), (0, 0)), (1, 1))
             assert p.strategy == "gemm_nchw"
-            y1, y2 = _at_one_and_two_threads(lambda b=b: nc.conv2d(x, w, b))
+            y1, y2 = _at_one_and_two_threads(
+                lambda b=b: nc.conv2d(xin, w, b, data_format=data_format))
+            if last:  # the same bits as the channels-first call
+                np.testing.assert_array_equal(y1.reshape(n, k), nc.conv2d(x, w, b).reshape(n, k))
         np.testing.assert_array_equal(y1, y2)
         want = np.einsum("nchw,kchw->nk", x.astype(np.float64), w.astype(np.float64))
         if b is not None:
