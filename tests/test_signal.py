@@ -323,6 +323,27 @@ def test_long_signal_spans_many_parallel_blocks():
                                    ss.convolve(x, w, "same", "direct"), atol=1e-9)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_1d_vector_blocks_against_numpy(dtype):
+    """Signals whose interior holds no, one and several blocks of eight vectors of outputs
+    and a remainder (the rest runs in fused passes), kernels of 1 to 40 taps, every mode,
+    against NumPy's float64 convolution."""
+    rng = np.random.default_rng(21)
+    for n in (50, 127, 128, 129, 300, 1000, 2049, 5000):
+        x = rng.standard_normal(n).astype(dtype)
+        for m in (1, 2, 3, 8, 13, 40):
+            w = rng.standard_normal(m).astype(dtype)
+            for mode in MODES:
+                got = nc.convolve(x, w, mode, "direct")
+                want = np.convolve(x.astype(np.float64), w.astype(np.float64), mode)
+                if mode == "same":  # scipy's centring (np.convolve's differs for even m)
+                    want = ss.convolve(x.astype(np.float64), w.astype(np.float64), mode,
+                                       "direct")
+                assert got.dtype == dtype
+                tol = 2e-5 if dtype == np.float32 else 1e-12
+                np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.sqrt(m))
+
+
 def test_results_do_not_depend_on_thread_count():
     from numbaconv.cpu import signal as cpu_signal
 

@@ -1,6 +1,6 @@
 """Fit the constants of the method='auto' cost model (``numbaconv.core.signal``) on this machine.
 
-Run ``python -m numbaconv.bench.fit_signal_cost`` (``--2d``: only the real 2-D constants) on
+Run ``python -m numbaconv.bench.fit_signal_cost`` (``--real``: only the real 1-D and 2-D models) on
 an otherwise idle machine and copy the
 printed constants into ``numbaconv/core/signal.py`` with the machine's name. It times
 numbaconv's direct kernel and its FFT path (the overlap-save tiles that 'auto' uses) on
@@ -35,10 +35,14 @@ FFT_CASES = [
     ((1024, 1024), (11, 11)),
 ]
 
-#: real 2-D cases (float64 'same'), timed both ways for the 2-D constants
-TWO_D_CASES = [((n, n), (k, k)) for n in (64, 256, 1024) for k in (3, 7, 11, 15, 21, 31)] + [
-    ((512, 512), (5, 5)), ((512, 512), (25, 25)), ((2048, 2048), (17, 17)),
-    ((128, 1024), (9, 9)), ((1024, 128), (19, 19))]
+#: real cases (float64 'same') by dimensionality, timed both ways for :data:`REAL_MODELS`
+REAL_CASES = {
+    1: [((n,), (k,)) for n in (10_000, 100_000, 1_000_000) for k in (3, 31, 101, 301, 1001)]
+    + [((300_000,), (3001,)), ((2_000,), (151,))],
+    2: [((n, n), (k, k)) for n in (64, 256, 1024) for k in (3, 7, 11, 15, 21, 31)]
+    + [((512, 512), (5, 5)), ((512, 512), (25, 25)), ((2048, 2048), (17, 17)),
+       ((128, 1024), (9, 9)), ((1024, 128), (19, 19))],
+}
 
 
 def features(xshape, kshape):
@@ -66,9 +70,9 @@ def _time(fn, repeat: int) -> float:
     return best
 
 
-def fit(repeat: int = 5, two_d_only: bool = False) -> dict[str, float]:
-    """Time the cases and return the fitted constants (only the real 2-D ones with
-    ``two_d_only``)."""
+def fit(repeat: int = 5, real_only: bool = False) -> dict:
+    """Time the cases and return the fitted constants (only :data:`REAL_MODELS` with
+    ``real_only``)."""
     from numbaconv.api import signal as api
     from numbaconv.core import signal as sig
 
@@ -76,7 +80,7 @@ def fit(repeat: int = 5, two_d_only: bool = False) -> dict[str, float]:
     rows_d, t_d, rows_f, t_f = [], [], [], []
     for cases, method, rows, times in ((DIRECT_CASES, "direct", rows_d, t_d),
                                        (FFT_CASES, "fft", rows_f, t_f)):
-        if two_d_only:
+        if real_only:
             break
         for xshape, kshape in cases:
             x, k = rng.standard_normal(xshape), rng.standard_normal(kshape)
@@ -91,32 +95,49 @@ def fit(repeat: int = 5, two_d_only: bool = False) -> dict[str, float]:
             rows.append([1.0, macs, nrows] if method == "direct" else [1.0, nlogn])
             times.append(t)
             print(f"{method:6s} {xshape!s:16s} {kshape!s:12s} {t * 1e3:9.3f} ms")
-    rows_d2, t_d2, rows_f2, t_f2 = [], [], [], []
-    for xshape, kshape in TWO_D_CASES:
+    out = {}
+    for names, rows, times in ((("DIRECT_S", "DIRECT_PER_MAC", "DIRECT_PER_ROW"), rows_d, t_d),
+                               (("FFT_S", "FFT_PER_NLOGN"), rows_f, t_f)):
+        if not rows:
+            continue
+        a = np.array(rows) / np.array(times)[:, None]
+        coef, _ = nnls(a, np.ones(len(times)))
+        out.update(zip(names, coef, strict=True))
+    for nd, cases in REAL_CASES.items():
+        out[f"REAL_MODELS[{nd}]"] = _fit_real(cases, repeat)
+    return out
+
+
+def _fit_real(cases, repeat: int) -> tuple[float, ...]:
+    """One entry of ``REAL_MODELS``: ``(S, PER_MAC, PER_EDGE, PER_OUT, FFT_S,
+    PER_TILE_NLOGN)``."""
+    from numbaconv.api import signal as api
+    from numbaconv.core import signal as sig
+
+    rng = np.random.default_rng(0)
+    rows_d, t_d, rows_f, t_f = [], [], [], []
+    for xshape, kshape in cases:
         x, k = rng.standard_normal(xshape), rng.standard_normal(kshape)
         spec = sig.direct_spec("convolve", xshape, kshape, "same", "constant", "d")
         direct = _time(lambda x=x, k=k: api.convolve(x, k, "same", "direct"), repeat)
         fft = _time(lambda x=x, k=k, s=spec: api._fft_window(s, x, k, None, np.dtype("d"),
                                                              None, None), repeat)
         outputs = math.prod(spec.out_shape)
-        rows_d2.append([1.0, outputs * math.prod(kshape), outputs])
-        rows_f2.append([1.0, sig.tile_work(spec.out_shape, kshape)])
-        t_d2.append(direct)
-        t_f2.append(fft)
-        print(f"2-D    {xshape!s:16s} {kshape!s:12s} direct {direct * 1e3:9.3f} ms, "
+        inner, edge = sig.real_macs(spec.xshape, spec.wshape, spec.out_shape, spec.pads)
+        rows_d.append([1.0, inner, edge, outputs] if len(xshape) == 1 else
+                      [1.0, inner, outputs])
+        rows_f.append([1.0, sig.tile_work(spec.out_shape, kshape)])
+        t_d.append(direct)
+        t_f.append(fft)
+        print(f"real   {xshape!s:16s} {kshape!s:12s} direct {direct * 1e3:9.3f} ms, "
               f"fft {fft * 1e3:9.3f} ms")
-    out = {}
-    for names, rows, times in ((("DIRECT_S", "DIRECT_PER_MAC", "DIRECT_PER_ROW"), rows_d, t_d),
-                               (("FFT_S", "FFT_PER_NLOGN"), rows_f, t_f),
-                               (("DIRECT2_S", "DIRECT2_PER_MAC", "DIRECT2_PER_OUT"), rows_d2,
-                                t_d2),
-                               (("FFT2_S", "FFT2_PER_TILE_NLOGN"), rows_f2, t_f2)):
-        if not rows:
-            continue
+    coefs = []
+    for rows, times in ((rows_d, t_d), (rows_f, t_f)):
         a = np.array(rows) / np.array(times)[:, None]
-        coef, _ = nnls(a, np.ones(len(times)))
-        out.update(zip(names, coef, strict=True))
-    return out
+        coefs.extend(nnls(a, np.ones(len(times)))[0])
+    if len(coefs) == 5:  # 2-D: no multiply-adds one by one
+        coefs.insert(2, 0.0)
+    return tuple(float(f"{c:.3g}") for c in coefs)
 
 
 def main() -> None:
@@ -126,8 +147,8 @@ def main() -> None:
     print(f"{platform.processor() or platform.machine()}, {threads} numba threads")
     import sys
 
-    for name, value in fit(two_d_only="--2d" in sys.argv[1:]).items():
-        print(f"{name} = {value:.3g}")
+    for name, value in fit(real_only="--real" in sys.argv[1:]).items():
+        print(f"{name} = {value:.3g}" if isinstance(value, float) else f"{name} = {value}")
 
 
 if __name__ == "__main__":

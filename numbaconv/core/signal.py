@@ -63,18 +63,23 @@ DIRECT_PER_MAC = 1.3e-10
 DIRECT_PER_ROW = 6.6e-08
 FFT_S = 1.3e-04
 FFT_PER_NLOGN = 9.5e-10
-# Real 2-D calls (float32/float64) run their own kernels on the CPU: the direct one over
-# extended slices, eight output rows in registers, and the FFT one in pairs of overlap-save
-# tiles. Their model, fitted by the same script on 2-D float64 'same' cases:
-#   direct: DIRECT2_S + DIRECT2_PER_MAC * macs * weight + DIRECT2_PER_OUT * outputs
-#   fft:    FFT2_S + FFT2_PER_TILE_NLOGN * tiles * T * log2(T) * weight   (T: a tile's size)
+# Real 1-D and 2-D calls (float32/float64) run their own kernels on the CPU: the direct ones
+# in registers (1-D: blocks of eight vectors of outputs; 2-D: over extended slices, eight
+# output rows), the FFT ones in overlap-save tiles (2-D: in pairs). Their models, fitted by
+# the same script (``--real``) on float64 'same' cases of their own dimensionality:
+#   direct: S + PER_MAC * inner * weight + PER_EDGE * edge + PER_OUT * outputs
+#           (:func:`real_macs`: the multiply-adds in vectors and one by one)
+#   fft:    FFT_S + PER_TILE_NLOGN * tiles * T * log2(T) * weight   (T: a tile's size)
 # Machine: the 2-core AMD EPYC family 25 (Zen 4, AVX-512, LLVM target znver4, 2 Numba
 # threads), 2026-12-05, shared with other jobs.
-DIRECT2_S = 4.8e-06
-DIRECT2_PER_MAC = 2.42e-11
-DIRECT2_PER_OUT = 4.26e-10
-FFT2_S = 5.0e-04
-FFT2_PER_TILE_NLOGN = 3.76e-10
+#: ndim -> (S, PER_MAC, PER_EDGE, PER_OUT, FFT_S, PER_TILE_NLOGN)
+REAL_MODELS = {
+    1: (4.5e-06, 2.93e-11, 1.45e-09, 1.65e-10, 1.2e-04, 8.05e-10),
+    2: (3.34e-06, 2.49e-11, 0.0, 5.73e-10, 4.07e-04, 3.68e-10),
+}
+#: the least output extent (rows, then the last axis) of a call the real models describe:
+#: smaller ones do not fill the kernels' blocks of eight rows (2-D) or eight vectors (1-D)
+REAL_MIN_SHAPE = {1: (128,), 2: (8, 16)}
 # ---------------------------------------------------------------------------------------------
 
 #: output elements per work item along the last axis (the CPU kernel's block)
@@ -423,15 +428,30 @@ def tile_work(out_shape, wshape) -> float:
     return math.prod(c for _, _, c in tiles) * size * math.log2(max(size, 2))
 
 
+def real_macs(xshape, wshape, out_shape, pads) -> tuple[int, int]:
+    """The real models' multiply-adds: ``(inner, edge)``, those the kernels run in vectors
+    and those they sum one by one. 2-D: every (output, tap) pair over the extended input,
+    none one by one. 1-D: every tap of the outputs whose window lies inside ``x``, and the
+    taps inside ``x`` of the others (a 'same' call with a long kernel has many)."""
+    outputs, taps = math.prod(out_shape), math.prod(wshape)
+    if len(out_shape) != 1:
+        return outputs * taps, 0
+    (n,), (m,), (o,), ((lo, _),) = xshape, wshape, out_shape, pads
+    interior = max(0, min(o, n + lo - m + 1) - max(0, lo))
+    return interior * m, _axis_macs(n, m, lo, o) - interior * m
+
+
 def predicted_times(xshape, wshape, out_shape, pads, dtype: np.dtype) -> tuple[float, float]:
-    """``(direct_seconds, fft_seconds)`` predicted by the fitted cost model (real 2-D calls
-    whose output holds blocks of eight rows of 16 or more, as the CPU's 2-D kernels take
-    them, by their own constants)."""
-    if len(out_shape) == 2 and dtype.kind == "f" and out_shape[0] >= 8 and out_shape[1] >= 16:
+    """``(direct_seconds, fft_seconds)`` predicted by the fitted cost model (real 1-D and
+    2-D calls large enough for their kernels' blocks by :data:`REAL_MODELS`)."""
+    nd = len(out_shape)
+    if dtype.kind == "f" and nd in REAL_MODELS and all(
+            o >= least for o, least in zip(out_shape, REAL_MIN_SHAPE[nd], strict=True)):
+        s, per_mac, per_edge, per_out, fft_s, per_tile = REAL_MODELS[nd]
         w = _weight(dtype)
-        macs = math.prod(out_shape) * math.prod(wshape)
-        direct = DIRECT2_S + DIRECT2_PER_MAC * macs * w + DIRECT2_PER_OUT * math.prod(out_shape)
-        return direct, FFT2_S + FFT2_PER_TILE_NLOGN * tile_work(out_shape, wshape) * w
+        inner, edge = real_macs(xshape, wshape, out_shape, pads)
+        direct = s + per_mac * inner * w + per_edge * edge + per_out * math.prod(out_shape)
+        return direct, fft_s + per_tile * tile_work(out_shape, wshape) * w
     macs = math.prod(_axis_macs(n, m, p[0], o)
                      for n, m, p, o in zip(xshape, wshape, pads, out_shape, strict=True))
     rows = math.prod(out_shape[:-1]) * math.prod(wshape[:-1]) * -(-out_shape[-1] // BLOCK)

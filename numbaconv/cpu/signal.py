@@ -140,9 +140,11 @@ def _line(x, w, out, tf, ti, flip, lo, slot, item0, item1):
                 acc += x[c + j - lo] * tw[j]
             ov[c - i0] = acc
         if ib > ia:
-            for j in range(cap):
-                to[j] = ia + j - lo if j < ml else -1
-            _interior(out, ia, ib - ia, x, zx, tw, to, cap)
+            done = _line_blocks(out, ia, ib - ia, x, ia - lo, tw, ml)
+            if done < ib - ia:
+                for j in range(cap):
+                    to[j] = ia + done + j - lo if j < ml else -1
+                _interior(out, ia + done, ib - ia - done, x, zx, tw, to, cap)
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
@@ -312,11 +314,36 @@ def _slices2d(x, w, out, g, cval, flip, zero_fill, bh, slot, s0, s1) -> bool:
     return True
 
 
-def _rows_block(out, o0, ol, ext, e0, e1n, tw, krows, ml):
+def _line_blocks(out, o0, n, x, x0, tw, ml) -> int:
+    """The first outputs of a 1-D interior run, ``out[o0 + t] = sum_j tw[j] * x[x0 + j +
+    t]``, in whole blocks of :data:`ROWS` vectors (:func:`numbaconv.cpu.simd.rows_taps`
+    with the vectors as its rows): how many it wrote, 0 for complex dtypes (the caller
+    runs :func:`_interior` on the rest). n = 1e6 float64 * 31 taps, Zen 4: 1.68 -> 1.02 ms;
+    float32 1.08 -> 0.61 ms."""
+    raise NotImplementedError("compiled code only (the overload below)")
+
+
+@overload(_line_blocks)
+def _line_blocks_typed(out, o0, n, x, x0, tw, ml):
+    if not isinstance(out.dtype, types.Float):
+        return lambda out, o0, n, x, x0, tw, ml: 0
+    v = lanes(out.dtype.bitwidth // 8)
+
+    def blocks(out, o0, n, x, x0, tw, ml):
+        done = n // (ROWS * v) * (ROWS * v)
+        for t in range(0, done, ROWS * v):
+            rows_taps(out, o0 + t, v, x, x0 + t, v, tw, 1, ml, v)
+        return done
+
+    return blocks
+
+
+def _rows_block(out, o0, ol, ext, e0, e1n, tw, krows, ml) -> bool:
     """:data:`ROWS` output rows of :func:`_slices2d`'s band at once, in vectors
     (:func:`numbaconv.cpu.simd.rows_taps`): ``out[o0 + r*ol + c] = sum over (kr, j) of
     tw[kr*ml + j] * ext[e0 + (r + kr)*e1n + j + c]``. False, with nothing written, for complex dtypes and rows
     narrower than one vector (the caller runs :func:`_interior` then)."""
+    raise NotImplementedError("compiled code only (the overload below)")
 
 
 @overload(_rows_block)
