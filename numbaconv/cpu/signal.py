@@ -225,12 +225,9 @@ def _slices2d(x, w, out, g, cval, flip, zero_fill, bh, slot, s0, s1) -> bool:
     kernel's leading axes have length 1) in bands of ``bh`` rows (item = (slice, band)), any
     boundary: each band's extended input (``x`` through the last two axes' index maps, the
     fill value outside; the band's rows and the ``krows - 1`` below) built once in a scratch
-    array, then a plain correlation over it: :data:`ROWS` output rows at once in vectors
-    (:func:`_rows_block`; 1024x1024 float64 * 3x3, Zen 4, one thread: 71 -> 46 us a band of
-    61 rows), a band's last block overlapping the one before, or each row's taps in
-    :func:`_interior`'s fused passes (complex dtypes, rows narrower than a vector, bands of
-    fewer than :data:`ROWS` rows). A row's values do not depend on the band it is in, only
-    on whether its band has :data:`ROWS` rows, a fixed function of the shapes.
+    array, then a plain correlation over it (:func:`_band_rows`: blocks of :data:`ROWS`
+    output rows in vectors for real dtypes, complex ones row by row). A row's values do not
+    depend on the band it is in.
     Where :func:`_rows` sums every row's edges through the index maps (9 ns a multiply-add)
     and sets up its passes per row (an 8x8 * 3x3 'symm' call: 4.2 us of setup for 576
     multiply-adds). False, with nothing written, when the fill is skipped (``zero_fill``)
@@ -249,28 +246,27 @@ def _slices2d(x, w, out, g, cval, flip, zero_fill, bh, slot, s0, s1) -> bool:
     e1n = ol + ml - 1
     bh = min(bh, rows)
     nb = -(-rows // bh)
-    ext = np.empty((bh + krows - 1) * e1n, out.dtype)
+    # real dtypes: every block of ROWS output rows in vectors of V (:func:`_band_rows`), a
+    # row narrower than a vector and a band's rows past a multiple of ROWS read from the
+    # extended rows' padding (unset: those outputs are dropped), complex ones row by row
+    V = _vector_lanes(out)
+    e1w = e1n if V == 0 else max(e1n, max(ol, V) + ml - 1)  # an extended row's stride
+    erows = bh if V == 0 else -(-bh // ROWS) * ROWS
+    ext = np.empty((erows + krows - 1) * e1w, out.dtype)
+    blk = np.empty(0 if V == 0 else ROWS * max(ol, V), out.dtype)
     # along the last axis, x's own span [a, b) of an extended row is a copy (the index map is
     # e1 - lo there); the rest goes through the map
     a = lo if lo > 0 else 0
     a = a if a < e1n else e1n
     b = lo + xw if lo + xw > a else a
     b = b if b < e1n else e1n
-    # the taps, padded to a multiple of 4 with zero taps on a zero buffer (:func:`_interior`);
-    # np.empty and loops: np.zeros and np.full would each compile their own overload on a
-    # cold first call, 0.15 s apiece
+    # the taps, padded to a multiple of 4 with zero taps (:func:`_interior`'s, complex
+    # dtypes); np.empty and loops: np.zeros and np.full would each compile their own
+    # overload on a cold first call, 0.15 s apiece
     nt = krows * ml
-    cap = (nt + 3) // 4 * 4
-    tw = np.empty(cap, out.dtype)
-    to = np.empty(cap, np.int64)
-    zx = np.empty(ol, out.dtype)
-    for q in range(cap):
-        tw[q] = 0
-        to[q] = -1
-    for c in range(ol):
-        zx[c] = 0
-    for q in range(nt):
-        tw[q] = w[w.shape[0] - 1 - q] if flip else w[q]
+    tw = np.empty((nt + 3) // 4 * 4, out.dtype)
+    for q in range(tw.size):
+        tw[q] = 0 if q >= nt else (w[w.shape[0] - 1 - q] if flip else w[q])
     for it in range(s0, s1):
         sl = it // nb
         r0 = (it % nb) * bh
@@ -281,7 +277,7 @@ def _slices2d(x, w, out, g, cval, flip, zero_fill, bh, slot, s0, s1) -> bool:
             e0 = r0 + e
             rl = e0 if e0 < rows else rows - 1
             xb = row_base(g, sl * rows + rl, e0 - rl)
-            er = ext[e * e1n:(e + 1) * e1n]
+            er = ext[e * e1w:e * e1w + e1n]
             if xb < 0:
                 for e1 in range(e1n):
                     er[e1] = cval
@@ -296,21 +292,7 @@ def _slices2d(x, w, out, g, cval, flip, zero_fill, bh, slot, s0, s1) -> bool:
             for e1 in range(b, e1n):
                 xi = g[mo + e1]
                 er[e1] = x[xb + xi] if xi >= 0 else cval
-        o0 = sl * rows * ol
-        r = r0
-        while r < r1:
-            # ROWS rows at once in vectors (the last block of a band overlapping the one
-            # before: a row's value does not depend on its block)
-            if r1 - r0 >= ROWS:
-                rr = r if r < r1 - ROWS else r1 - ROWS
-                if _rows_block(out, o0 + rr * ol, ol, ext, (rr - r0) * e1n, e1n, tw, krows, ml):
-                    r += ROWS
-                    continue
-            for kr in range(krows):
-                for j in range(ml):
-                    to[kr * ml + j] = (r - r0 + kr) * e1n + j
-            _interior(out, o0 + r * ol, ol, ext, zx, tw, to, cap)
-            r += 1
+        _band_rows(out, (sl * rows + r0) * ol, ol, r1 - r0, ext, e1w, tw, krows, ml, blk)
     return True
 
 
@@ -338,25 +320,66 @@ def _line_blocks_typed(out, o0, n, x, x0, tw, ml):
     return blocks
 
 
-def _rows_block(out, o0, ol, ext, e0, e1n, tw, krows, ml) -> bool:
-    """:data:`ROWS` output rows of :func:`_slices2d`'s band at once, in vectors
-    (:func:`numbaconv.cpu.simd.rows_taps`): ``out[o0 + r*ol + c] = sum over (kr, j) of
-    tw[kr*ml + j] * ext[e0 + (r + kr)*e1n + j + c]``. False, with nothing written, for complex dtypes and rows
-    narrower than one vector (the caller runs :func:`_interior` then)."""
+def _vector_lanes(out) -> int:
+    """The lanes of :func:`_band_rows`'s vectors for ``out``'s dtype; 0 for complex dtypes
+    (row by row)."""
     raise NotImplementedError("compiled code only (the overload below)")
 
 
-@overload(_rows_block)
-def _rows_block_typed(out, o0, ol, ext, e0, e1n, tw, krows, ml):
+@overload(_vector_lanes)
+def _vector_lanes_typed(out):
+    n = lanes(out.dtype.bitwidth // 8) if isinstance(out.dtype, types.Float) else 0
+    return lambda out: n
+
+
+def _band_rows(out, o0, ol, nr, ext, e1w, tw, krows, ml, blk) -> None:
+    """The ``nr`` output rows of one band of :func:`_slices2d`, ``out[o0 + r*ol + c] = sum
+    over (kr, j) of tw[kr*ml + j] * ext[(r + kr)*e1w + j + c]``.
+
+    Real dtypes: :data:`ROWS` rows at once in vectors of ``V = lanes``
+    (:func:`numbaconv.cpu.simd.rows_taps`; 1024x1024 float64 * 3x3, Zen 4, one thread: 71
+    -> 46 us a band of 61 rows), straight into ``out`` (a band's last block overlapping the
+    one before) where the band has ``ROWS`` rows of at least ``V``, else into ``blk``
+    (``ROWS`` rows of ``max(ol, V)``), whose rows and columns past the band's are dropped:
+    ``ext`` holds ``-(-nr // ROWS) * ROWS + krows - 1`` rows of ``e1w >= max(ol, V) + ml -
+    1``. Every output is the same sum in the same order whichever way it goes, so a row's
+    value does not depend on the band it is in. One vector kernel in the compiled code: a
+    fallback of fused passes for the narrow rows made a cold first ``convolve2d`` 0.4 s
+    slower. Complex dtypes: row by row in :func:`_interior`'s passes (``tw`` padded with
+    zero taps to a multiple of four)."""
+    raise NotImplementedError("compiled code only (the overload below)")
+
+
+@overload(_band_rows)
+def _band_rows_typed(out, o0, ol, nr, ext, e1w, tw, krows, ml, blk):
     if not isinstance(out.dtype, types.Float):
-        return lambda out, o0, ol, ext, e0, e1n, tw, krows, ml: False
+        def passes(out, o0, ol, nr, ext, e1w, tw, krows, ml, blk):
+            to = np.empty(tw.size, np.int64)
+            zx = np.empty(ol, out.dtype)
+            for c in range(ol):
+                zx[c] = 0
+            for q in range(krows * ml, tw.size):
+                to[q] = -1
+            for r in range(nr):
+                for kr in range(krows):
+                    for j in range(ml):
+                        to[kr * ml + j] = (r + kr) * e1w + j
+                _interior(out, o0 + r * ol, ol, ext, zx, tw, to, tw.size)
+
+        return passes
     n = lanes(out.dtype.bitwidth // 8)
 
-    def vectors(out, o0, ol, ext, e0, e1n, tw, krows, ml):
-        if ol < n:
-            return False
-        rows_taps(out, o0, ol, ext, e0, e1n, tw, krows, ml, ol)
-        return True
+    def vectors(out, o0, ol, nr, ext, e1w, tw, krows, ml, blk):
+        direct = nr >= ROWS and ol >= n
+        wide = ol if ol > n else n
+        for r in range(0, nr, ROWS):
+            rr = r if r < nr - ROWS or not direct else nr - ROWS
+            dst, d0, ds = (out, o0 + rr * ol, ol) if direct else (blk, 0, wide)
+            rows_taps(dst, d0, ds, ext, rr * e1w, e1w, tw, krows, ml, ds)  # (one call site)
+            if not direct:
+                for i in range(min(ROWS, nr - r)):
+                    for c in range(ol):
+                        out[o0 + (r + i) * ol + c] = blk[i * wide + c]
 
     return vectors
 

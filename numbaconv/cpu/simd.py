@@ -529,7 +529,18 @@ def _rows_taps(typingctx, out, o0, ostride, xp, x0, xstride, w, krows, ml, count
             for j, a in enumerate(accs):
                 r.store(0, r.add(r.ints[1], r.mul(r.ints[2], j), k), a)
 
-        r.over_vectors("rows", r.ints[9], block)
+        # one copy of the body (half the compile time of a loop and a separate tail): vector
+        # i starts at min(i*lanes, count - lanes), the last one overlapping the one before
+        count = r.ints[9]
+        last = b.sub(count, r.const(r.n))
+        nvec = b.sdiv(b.add(count, r.const(r.n - 1)), r.const(r.n))
+
+        def vector(i, _):
+            k = r.mul(i, r.n)
+            block(b.select(b.icmp_signed("<", k, last), k, last))
+            return []
+
+        r.loop("rows", nvec, [], vector)
         return context.get_dummy_value()
 
     return sig, codegen
