@@ -248,12 +248,15 @@ def _slices2d(x, w, out, g, cval, flip, zero_fill, bh, slot, s0, s1) -> bool:
     nb = -(-rows // bh)
     # real dtypes: every block of ROWS output rows in vectors of V (:func:`_band_rows`), a
     # row narrower than a vector and a band's rows past a multiple of ROWS read from the
-    # extended rows' padding (unset: those outputs are dropped), complex ones row by row
+    # extended rows' padding (zeros; those outputs are dropped), complex ones row by row
     V = _vector_lanes(out)
     e1w = e1n if V == 0 else max(e1n, max(ol, V) + ml - 1)  # an extended row's stride
     erows = bh if V == 0 else -(-bh // ROWS) * ROWS
     ext = np.empty((erows + krows - 1) * e1w, out.dtype)
     blk = np.empty(0 if V == 0 else ROWS * max(ol, V), out.dtype)
+    if V > 0 and (ol < V or rows - (nb - 1) * bh < ROWS):
+        for i in range(ext.size):  # the padding a scratch block reads: zeros, not whatever
+            ext[i] = 0             # the memory held (a denormal would slow the FMAs down)
     # along the last axis, x's own span [a, b) of an extended row is a copy (the index map is
     # e1 - lo there); the rest goes through the map
     a = lo if lo > 0 else 0
