@@ -140,11 +140,7 @@ def _line(x, w, out, tf, ti, flip, lo, slot, item0, item1):
                 acc += x[c + j - lo] * tw[j]
             ov[c - i0] = acc
         if ib > ia:
-            done = _line_blocks(out, ia, ib - ia, x, ia - lo, tw, ml)
-            if done < ib - ia:
-                for j in range(cap):
-                    to[j] = ia + done + j - lo if j < ml else -1
-                _interior(out, ia + done, ib - ia - done, x, zx, tw, to, cap)
+            _line_run(out, ia, ib - ia, x, ia - lo, tw, ml, zx, to, cap)
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
@@ -299,26 +295,44 @@ def _slices2d(x, w, out, g, cval, flip, zero_fill, bh, slot, s0, s1) -> bool:
     return True
 
 
-def _line_blocks(out, o0, n, x, x0, tw, ml) -> int:
-    """The first outputs of a 1-D interior run, ``out[o0 + t] = sum_j tw[j] * x[x0 + j +
-    t]``, in whole blocks of :data:`ROWS` vectors (:func:`numbaconv.cpu.simd.rows_taps`
-    with the vectors as its rows): how many it wrote, 0 for complex dtypes (the caller
-    runs :func:`_interior` on the rest). n = 1e6 float64 * 31 taps, Zen 4: 1.68 -> 1.02 ms;
-    float32 1.08 -> 0.61 ms."""
+def _line_run(out, o0, n, x, x0, tw, ml, zx, to, cap) -> None:
+    """A 1-D interior run, ``out[o0 + t] = sum_j tw[j] * x[x0 + j + t]`` for ``t < n``.
+
+    Real dtypes: in blocks of :data:`ROWS` vectors (:func:`numbaconv.cpu.simd.rows_taps`
+    with the vectors as its rows; n = 1e6 float64 * 31 taps, Zen 4: 1.68 -> 1.02 ms,
+    float32 1.08 -> 0.61), the last, partial block over a zero-padded copy of its inputs
+    into a scratch block (the same sums in the same order): no fused-pass fallback compiled
+    in (a cold first ``convolve`` 1.5-1.7 -> 1.24-1.31 s). Complex dtypes:
+    :func:`_interior`'s passes (``zx``, ``to``, ``cap`` its zero buffer, offsets and padded
+    tap count)."""
     raise NotImplementedError("compiled code only (the overload below)")
 
 
-@overload(_line_blocks)
-def _line_blocks_typed(out, o0, n, x, x0, tw, ml):
+@overload(_line_run)
+def _line_run_typed(out, o0, n, x, x0, tw, ml, zx, to, cap):
     if not isinstance(out.dtype, types.Float):
-        return lambda out, o0, n, x, x0, tw, ml: 0
+        def passes(out, o0, n, x, x0, tw, ml, zx, to, cap):
+            for j in range(cap):
+                to[j] = x0 + j if j < ml else -1
+            _interior(out, o0, n, x, zx, tw, to, cap)
+
+        return passes
     v = lanes(out.dtype.bitwidth // 8)
 
-    def blocks(out, o0, n, x, x0, tw, ml):
-        done = n // (ROWS * v) * (ROWS * v)
-        for t in range(0, done, ROWS * v):
+    def blocks(out, o0, n, x, x0, tw, ml, zx, to, cap):
+        step = ROWS * v
+        done = n // step * step
+        for t in range(0, done, step):
             rows_taps(out, o0 + t, v, x, x0 + t, v, tw, 1, ml, v)
-        return done
+        if done < n:  # the last, partial block
+            xs = np.empty(step + ml - 1, out.dtype)
+            ys = np.empty(step, out.dtype)
+            m = n - done + ml - 1
+            for i in range(xs.size):
+                xs[i] = x[x0 + done + i] if i < m else 0
+            rows_taps(ys, 0, v, xs, 0, v, tw, 1, ml, v)
+            for i in range(n - done):
+                out[o0 + done + i] = ys[i]
 
     return blocks
 
