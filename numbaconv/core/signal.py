@@ -333,18 +333,21 @@ TILE_OVERHEAD = 4.0
 def _tile(out: int, m: int, real: bool) -> tuple[int, int, int]:
     """``(B, S, count)``: FFT length, step and number of overlap-save tiles along one axis
     producing ``out`` outputs of a kernel of length ``m``, minimising the modelled cost."""
-    best = None
+    # one tile over the whole extent, at the least fast length that holds it (the steps
+    # below can step past it: 1e5 * 1e4 took 124416 where 110592 holds it, 6.5 against
+    # 3.4 ms), then tiles from twice the kernel up
+    whole = _next_fast_len(out + m - 1, real)
+    best = (whole * (math.log2(whole) + TILE_OVERHEAD), whole, whole - m + 1, 1)
     target = max(2 * m, 16)
-    while True:
+    while target < whole:
         b = _next_fast_len(target, real)
         step = b - m + 1
         count = -(-out // step)
         cost = count * b * (math.log2(b) + TILE_OVERHEAD)
-        if best is None or cost < best[0]:
+        if cost < best[0]:
             best = (cost, b, step, count)
-        if count == 1:
-            return best[1:]
         target = b + max(1, b // 8)
+    return best[1:]
 
 
 @plan_cache
