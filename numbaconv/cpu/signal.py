@@ -19,8 +19,8 @@ padded copy of ``x`` is made for any boundary, except by the kernel for small
 2-D maps, large kernels and stacks of images (:func:`_slices2d`), where the
 edges' index-map sums would dominate: it builds each 2-D slice's extended input
 once and computes eight output rows at a time over it in registers
-(:func:`numbaconv.cpu.simd.rows_taps`; complex dtypes and rows narrower than a
-vector in fused passes). Calls under ``SERIAL_WORK``
+(:func:`numbaconv.cpu.simd.rows_taps`; complex dtypes in fused passes), as the
+1-D kernel computes eight vectors of outputs at a time. Calls under ``SERIAL_WORK``
 multiply-adds run on the calling thread; larger ones hand runs of work items
 to the threads Numba would use, each taking the next run when it is done
 (:func:`numbaconv.cpu.threads.run_chunks`: a descheduled thread on a busy
@@ -361,8 +361,8 @@ def _band_rows(out, o0, ol, nr, ext, e1w, tw, krows, ml, blk) -> None:
     ``ext`` holds ``-(-nr // ROWS) * ROWS + krows - 1`` rows of ``e1w >= max(ol, V) + ml -
     1``. Every output is the same sum in the same order whichever way it goes, so a row's
     value does not depend on the band it is in. One vector kernel in the compiled code: a
-    fallback of fused passes for the narrow rows made a cold first ``convolve2d`` 0.4 s
-    slower. Complex dtypes: row by row in :func:`_interior`'s passes (``tw`` padded with
+    fallback of fused passes for the narrow rows made a cold first ``convolve2d`` 0.25-0.4
+    s slower. Complex dtypes: row by row in :func:`_interior`'s passes (``tw`` padded with
     zero taps to a multiple of four)."""
     raise NotImplementedError("compiled code only (the overload below)")
 
