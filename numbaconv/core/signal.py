@@ -426,7 +426,7 @@ def _fast_len(n: int) -> int:
 def tile_work(out_shape, wshape) -> float:
     """The 2-D FFT model's feature: tiles times ``T log2 T`` for the overlap-save tiles of
     :func:`tile_spec` (real input), ``T`` a tile's size."""
-    tiles = [_tile(o, m, True) for o, m in zip(out_shape, wshape, strict=True)]
+    tiles = cast(tuple, tile_spec(tuple(out_shape), tuple(wshape), False).tiles)
     size = math.prod(b for b, _, _ in tiles)
     return math.prod(c for _, _, c in tiles) * size * math.log2(max(size, 2))
 

@@ -153,6 +153,13 @@ class _IR:
         lanes_ = ir.Constant(ir.VectorType(self.it, self.n), list(range(self.n)))
         return self.b.icmp_signed(">=", lanes_, self.splat_int(seen))
 
+    def accumulate(self, i, at, v, keep=None):
+        """``array_i[at:at + n] += v``, only in the lanes of the mask ``keep`` when given
+        (:meth:`after`: the lanes an overlapping last vector adds for the first time)."""
+        old = self.load(i, at)
+        new = self.b.fadd(old, v)
+        self.store(i, at, new if keep is None else self.b.select(keep, new, old))
+
     def fma(self, a, x, acc):
         """``a * x + acc``, one rounding."""
         return self.b.call(self._fma, [a, x, acc])
@@ -400,10 +407,7 @@ def _depthwise_grad_run(typingctx, part, p0, x, xb, g, gb, C, m):
 
         def add(c, totals, keep=None):
             for tw, t in enumerate(totals):
-                at = r.add(r.ints[1], r.mul(C_, tw), c)
-                if keep is not None:
-                    t = b.select(keep, t, zero)
-                r.store(0, at, b.fadd(r.load(0, at), t))
+                r.accumulate(0, r.add(r.ints[1], r.mul(C_, tw), c), t, keep)
 
         r.over_vectors("dwgrad.c", C_, lambda c: add(c, sums(c)),
                        lambda c, seen: add(c, sums(c), r.after(seen)))
@@ -452,10 +456,7 @@ def _taps_outer(typingctx, part, p0, x, xb, xstep, offs, o0, g, gb, K, m):
 
         def add(k, accs, keep=None):
             for t, a in enumerate(accs):
-                at = r.add(r.ints[1], b.mul(r.const(t), K_), k)
-                old = r.load(0, at)
-                new = b.fadd(old, a)
-                r.store(0, at, new if keep is None else b.select(keep, new, old))
+                r.accumulate(0, r.add(r.ints[1], b.mul(r.const(t), K_), k), a, keep)
 
         r.over_vectors("outer.k", K_, lambda k: add(k, sums(k)),
                        lambda k, seen: add(k, sums(k), r.after(seen)))
