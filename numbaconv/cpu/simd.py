@@ -160,6 +160,17 @@ class _IR:
         new = self.b.fadd(old, v)
         self.store(i, at, new if keep is None else self.b.select(keep, new, old))
 
+    def add_rows(self, name, i, base, stride, count, sums):
+        """``array_i[base + t*stride + k:...] += sums(k)[t]`` (vectors) for ``k = 0, n, 2n,
+        ...`` over ``count >= n`` lanes, the last vector overlapping the one before and
+        adding only the lanes the others did not (:meth:`over_vectors`, :meth:`after`)."""
+        def add(k, keep=None):
+            for t, v in enumerate(sums(k)):
+                self.accumulate(i, self.add(base, self.b.mul(self.const(t), stride), k), v,
+                                keep)
+
+        self.over_vectors(name, count, add, lambda k, seen: add(k, self.after(seen)))
+
     def fma(self, a, x, acc):
         """``a * x + acc``, one rounding."""
         return self.b.call(self._fma, [a, x, acc])
@@ -405,12 +416,7 @@ def _depthwise_grad_run(typingctx, part, p0, x, xb, g, gb, C, m):
             accs = r.loop("dwgrad", half, [zero] * 6, step)
             return [b.fadd(accs[tw], accs[3 + tw]) for tw in range(3)]
 
-        def add(c, totals, keep=None):
-            for tw, t in enumerate(totals):
-                r.accumulate(0, r.add(r.ints[1], r.mul(C_, tw), c), t, keep)
-
-        r.over_vectors("dwgrad.c", C_, lambda c: add(c, sums(c)),
-                       lambda c, seen: add(c, sums(c), r.after(seen)))
+        r.add_rows("dwgrad.c", 0, r.ints[1], C_, C_, sums)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -454,12 +460,7 @@ def _taps_outer(typingctx, part, p0, x, xb, xstep, offs, o0, g, gb, K, m):
 
             return r.loop("outer", r.ints[10], [zero] * OUTER_TAPS, step)
 
-        def add(k, accs, keep=None):
-            for t, a in enumerate(accs):
-                r.accumulate(0, r.add(r.ints[1], b.mul(r.const(t), K_), k), a, keep)
-
-        r.over_vectors("outer.k", K_, lambda k: add(k, sums(k)),
-                       lambda k, seen: add(k, sums(k), r.after(seen)))
+        r.add_rows("outer.k", 0, r.ints[1], K_, K_, sums)
         return context.get_dummy_value()
 
     return sig, codegen
