@@ -217,6 +217,45 @@ def test_out_and_in_place():
     assert res[0] is gx and res[1] is gw and res[2] is gb
 
 
+@pytest.mark.parametrize("shape, training, data_format", [
+    ((1, 3, 7, 9), False, "channels_first"),     # one serial kernel call
+    ((3, 4, 60, 50), False, "channels_first"),   # the threaded runs
+    ((3, 4, 60, 50), True, "channels_first"),
+    ((40, 5), False, "channels_first"),          # (N, C): rows along the channels
+    ((2, 30, 30, 4), True, "channels_last"),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_in_place_runs_the_formula(shape, training, data_format, dtype):
+    # out=x (and out=grad_output for the input gradient) runs loops of their own over the
+    # one array; the results are those of a separate output, bit for bit
+    cf = data_format == "channels_first"
+    x, rm, rv, w, b = _data(shape if cf else (shape[0], shape[-1], *shape[1:-1]), dtype, 3,
+                            True)
+    if not cf:
+        x = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+    kw = dict(training=training, data_format=data_format)
+    ref = nc.batch_norm(x, rm.copy(), rv.copy(), w, b, **kw)
+    xi = x.copy()
+    assert nc.batch_norm(xi, rm.copy(), rv.copy(), w, b, out=xi, **kw) is xi
+    np.testing.assert_array_equal(xi, ref)
+    axis = 1 if cf else -1
+    want = batch_norm_ref(np.moveaxis(x, axis, 1), rm, rv, w, b, training)[0]
+    np.testing.assert_allclose(np.moveaxis(xi, axis, 1), want, **TOL[dtype])
+    g = np.random.default_rng(4).standard_normal(shape).astype(dtype)
+    gx = grad.batch_norm_backward(g, x, rm, rv, w, training=training,
+                                  data_format=data_format)[0]
+    gi = g.copy()
+    res = grad.batch_norm_backward(gi, x, rm, rv, w, training=training,
+                                   data_format=data_format, out=(gi, None, None))
+    assert res[0] is gi
+    np.testing.assert_array_equal(gi, gx)
+    want_g = batch_norm_grads_ref(np.moveaxis(g, axis, 1), np.moveaxis(x, axis, 1), rm, rv, w,
+                                  training)[0]
+    scale = float(np.abs(g).max() * np.abs(w).max())
+    np.testing.assert_allclose(np.moveaxis(gi, axis, 1), want_g, rtol=1e-4,
+                               atol=(1e-4 if dtype == np.float32 else 1e-10) * scale)
+
+
 def test_strided_running_statistics_are_updated_in_place():
     x, _, _, _, _ = _data((5, 3, 4), np.float64, 4, False)
     buf = np.zeros((2, 6))

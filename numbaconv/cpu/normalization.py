@@ -343,25 +343,46 @@ def update_running(running_mean: np.ndarray, running_var: np.ndarray, mean: np.n
 
 
 # Loops index slices from 0 (provably non-negative indices: no wraparound checks, so LLVM
-# vectorises them).
+# vectorises them). An output that is its input (``out=x``; ``out=grad_output`` for the input
+# gradient) runs loops over the output alone: LLVM vectorises a loop over two arrays only
+# after checking at run time that they do not overlap, and runs its scalar copy when they do
+# (a (1, 32, 28, 28) map normalised in place: 16 us that way, 6 in vectors).
+
+
+@njit(nogil=True, error_model="numpy")
+def _same(a, b):
+    """Whether two views of one size start at the same address (the same memory: the API
+    accepts an output that overlaps an input only as that input itself)."""
+    return a.ctypes.data == b.ctypes.data
+
+
+@njit(nogil=True, error_model="numpy")
+def _normalize_span(xr, orr, m, s, t):
+    if _same(xr, orr):
+        for i in range(orr.size):
+            orr[i] = normalized(np.float64(orr[i]), m, s, t)
+    else:
+        for i in range(xr.size):
+            orr[i] = normalized(np.float64(xr[i]), m, s, t)
 
 
 @njit(nogil=True, error_model="numpy")
 def _normalize_run(xf, outf, r, nc, inner, mean, scale, shift):
     c = r % nc
     m, s, t = mean[c], scale[c], shift[c]
-    xr = xf[r * inner:(r + 1) * inner]
-    orr = outf[r * inner:(r + 1) * inner]
-    for i in range(inner):
-        orr[i] = normalized(np.float64(xr[i]), m, s, t)
+    _normalize_span(xf[r * inner:(r + 1) * inner], outf[r * inner:(r + 1) * inner], m, s, t)
 
 
 @njit(nogil=True, error_model="numpy")
 def _normalize_row(xf, outf, o, nc, mean, scale, shift):
     xr = xf[o * nc:(o + 1) * nc]  # (N, C): the channel loop is the contiguous one
     orr = outf[o * nc:(o + 1) * nc]
-    for c in range(nc):
-        orr[c] = normalized(np.float64(xr[c]), mean[c], scale[c], shift[c])
+    if _same(xr, orr):
+        for c in range(nc):
+            orr[c] = normalized(np.float64(orr[c]), mean[c], scale[c], shift[c])
+    else:
+        for c in range(nc):
+            orr[c] = normalized(np.float64(xr[c]), mean[c], scale[c], shift[c])
 
 
 @njit(nogil=True, error_model="numpy")
@@ -414,10 +435,8 @@ def _normalize_whole(xf, outf, nc, inner, mean, var, weight, bias, eps):
         m = np.float64(mean[c])
         for o in range(outer):
             r = o * nc + c
-            xr = xf[r * inner:(r + 1) * inner]
-            orr = outf[r * inner:(r + 1) * inner]
-            for i in range(inner):
-                orr[i] = normalized(np.float64(xr[i]), m, s, t)
+            _normalize_span(xf[r * inner:(r + 1) * inner], outf[r * inner:(r + 1) * inner],
+                            m, s, t)
 
 
 def normalize_small(x3: np.ndarray, mean: np.ndarray, var: np.ndarray, weight: np.ndarray,
@@ -439,7 +458,14 @@ def _input_grad_run(gf, xf, outf, r, nc, inner, mean, scale, mean_g, k, training
     gr = gf[r * inner:(r + 1) * inner]
     xr = xf[r * inner:(r + 1) * inner]
     orr = outf[r * inner:(r + 1) * inner]
-    if training:
+    if _same(gr, orr):  # (out=grad_output)
+        if training:
+            for i in range(inner):
+                orr[i] = input_grad(np.float64(orr[i]), np.float64(xr[i]), m, s, mg, kc)
+        else:
+            for i in range(inner):
+                orr[i] = np.float64(orr[i]) * s
+    elif training:
         for i in range(inner):
             orr[i] = input_grad(np.float64(gr[i]), np.float64(xr[i]), m, s, mg, kc)
     else:
@@ -452,7 +478,15 @@ def _input_grad_row(gf, xf, outf, o, nc, mean, scale, mean_g, k, training):
     gr = gf[o * nc:(o + 1) * nc]
     xr = xf[o * nc:(o + 1) * nc]
     orr = outf[o * nc:(o + 1) * nc]
-    if training:
+    if _same(gr, orr):  # (out=grad_output)
+        if training:
+            for c in range(nc):
+                orr[c] = input_grad(np.float64(orr[c]), np.float64(xr[c]), mean[c], scale[c],
+                                    mean_g[c], k[c])
+        else:
+            for c in range(nc):
+                orr[c] = np.float64(orr[c]) * scale[c]
+    elif training:
         for c in range(nc):
             orr[c] = input_grad(np.float64(gr[c]), np.float64(xr[c]), mean[c], scale[c],
                                 mean_g[c], k[c])
