@@ -771,6 +771,52 @@ def test_float32_fast_exp_is_within_2_ulp():
     assert np.all(out[~normal & (ref < 1)] < 2e-38) and np.all(np.isinf(out[~np.isfinite(ref32)]))
 
 
+def test_float64_fast_exponentials_are_within_a_few_ulp():
+    # the float64 CPU forms of exp, expm1, tanh and log1p (branch-free, vectorised) against
+    # the same functions in NumPy's extended precision (x86's 80-bit long double; NumPy's
+    # float64 libm where there is none, one ulp more allowed)
+    from numba import njit
+
+    from numbaconv.scalar.activations import fexp, fexp_nonpos, fexpm1, flog1p_unit, ftanh
+
+    @njit(error_model="numpy")
+    def run(x, o1, o2, o3, o4, o5):
+        for i in range(x.size):
+            xi = x[i]
+            o1[i] = fexp(xi)
+            o2[i] = fexpm1(xi)
+            o3[i] = ftanh(xi)
+            o4[i] = flog1p_unit(min(max(xi, 0.0), 1.0))
+            o5[i] = fexp_nonpos(min(xi, 0.0))
+
+    rng = np.random.default_rng(5)
+    tiny = np.geomspace(1e-300, 1, 20_000)
+    x = np.concatenate([np.linspace(-746, 710, 200_001), np.linspace(-1, 1, 100_001),
+                        rng.standard_normal(50_000) * 1e-3, tiny, -tiny,
+                        [0.0, -0.0, 709.78, 709.79, -745.1, -745.2, 1e4, -1e4, np.inf, -np.inf,
+                         np.nan]])
+    outs = [np.empty_like(x) for _ in range(5)]
+    run(x, *outs)
+    extended = np.finfo(np.longdouble).eps < np.finfo(np.float64).eps
+    lx = x.astype(np.longdouble if extended else np.float64)
+    slack = 0.0 if extended else 1.0
+    with np.errstate(all="ignore"):
+        refs = [np.exp(lx), np.expm1(lx), np.tanh(lx), np.log1p(np.clip(lx, 0, 1)),
+                np.exp(np.minimum(lx, 0))]
+    for name, out, ref, bound in zip(("exp", "expm1", "tanh", "log1p", "exp_nonpos"), outs,
+                                     refs, (1.0, 2.0, 3.0, 3.0, 1.0), strict=True):
+        with np.errstate(over="ignore"):
+            r64 = ref.astype(np.float64)
+        normal = np.isfinite(r64) & (np.abs(r64) >= np.finfo(np.float64).tiny)
+        ulp = (np.abs(out[normal].astype(ref.dtype) - ref[normal])
+               / np.spacing(np.abs(r64[normal])).astype(ref.dtype))
+        assert ulp.max() <= bound + slack, (name, float(ulp.max()), x[normal][np.argmax(ulp)])
+        sub = np.isfinite(r64) & ~normal  # subnormal results: within one unit of the last place
+        assert np.abs(out[sub] - r64[sub]).max(initial=0.0) <= 5e-324, name
+        rest = ~np.isfinite(r64)  # inf and NaN exactly
+        np.testing.assert_array_equal(out[rest], r64[rest], err_msg=name)
+
+
 def test_vectorised_log_of_row_sums_is_within_2_ulp_of_numpy():
     # log_softmax's float32 rows take the log of their float64 sums (>= 1) in a branch-free
     # form; the oracle is NumPy's log, in float64

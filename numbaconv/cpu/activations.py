@@ -14,8 +14,8 @@ the array's dtype inside the kernel (float32 stays float32). ``error_model=
 'numpy'``: Python's zero-division checks would stop the vectoriser.
 
 Small arrays run on the calling thread. From :data:`SERIAL_BELOW` elements on
-(:data:`SERIAL_BELOW_EXP` for the activations built on exponentials), the
-array is cut into fixed pieces of :data:`CHUNK` elements that
+(:data:`SERIAL_BELOW_EXP` for the activations built on exponentials; float32
+elements: half as many float64 ones), the array is cut into fixed pieces of :data:`CHUNK` elements that
 :func:`numbaconv.cpu.threads.run_parallel` hands to ``numba.get_num_threads()``
 threads (the kernels release the GIL). Elementwise results do not depend on
 the cut, so the serial and parallel paths agree bit for bit. An output that
@@ -1290,42 +1290,48 @@ def _run_aliased(kernel, ins: tuple, outs: tuple, params: tuple, serial_below: i
         run_parallel(work, pieces)
 
 
-def _serial_below(name: str) -> int:
-    return SERIAL_BELOW if name in _CHEAP else SERIAL_BELOW_EXP
+def _serial_below(name: str, itemsize: int) -> int:
+    """Elements from which a call of activation ``name`` runs on several threads: the
+    thresholds are float32 elements, halved for float64 (twice the bytes and, with the
+    exponentials' float64 forms, about twice the time an element)."""
+    return (SERIAL_BELOW if name in _CHEAP else SERIAL_BELOW_EXP) * 4 // itemsize
 
 
 def forward(name: str, x: np.ndarray, out: np.ndarray, params: tuple) -> None:
     """``out = f(x)`` for the activation kernel ``name``: flat arrays of one float dtype,
     ``params`` its parameters as floats; ``out`` may be ``x`` itself."""
     kernel = KERNELS[name][0]
-    if x.size < (SERIAL_BELOW if name in _CHEAP else SERIAL_BELOW_EXP):  # (kept short)
+    below = _serial_below(name, x.itemsize)
+    if x.size < below:
         kernel(x, out, *params)
     else:
-        _run(kernel, (x,), (out,), params, _serial_below(name))
+        _run(kernel, (x,), (out,), params, below)
 
 
 def derivative(name: str, x: np.ndarray, out: np.ndarray, params: tuple) -> None:
     """``out = f'(x)``; ``out`` may be ``x`` itself."""
     kernel = KERNELS[name][1]
-    if x.size < (SERIAL_BELOW if name in _CHEAP else SERIAL_BELOW_EXP):
+    below = _serial_below(name, x.itemsize)
+    if x.size < below:
         kernel(x, out, *params)
     else:
-        _run(kernel, (x,), (out,), params, _serial_below(name))
+        _run(kernel, (x,), (out,), params, below)
 
 
 def forward_and_derivative(name: str, x: np.ndarray, out: np.ndarray, dout: np.ndarray,
                            params: tuple) -> None:
     """``out = f(x)`` and ``dout = f'(x)`` in one pass over ``x``."""
-    _run_aliased(KERNELS[name][2], (x,), (out, dout), params, _serial_below(name))
+    _run_aliased(KERNELS[name][2], (x,), (out, dout), params, _serial_below(name, x.itemsize))
 
 
 def backward(name: str, g: np.ndarray, x: np.ndarray, out: np.ndarray, params: tuple) -> None:
     """``out = g * f'(x)`` in one pass; ``out`` may be ``g`` or ``x`` itself."""
     kernel = KERNELS[name][3]
-    if x.size < (SERIAL_BELOW if name in _CHEAP else SERIAL_BELOW_EXP):
+    below = _serial_below(name, x.itemsize)
+    if x.size < below:
         kernel(g, x, out, *params)
     else:
-        _run(kernel, (g, x), (out,), params, _serial_below(name))
+        _run(kernel, (g, x), (out,), params, below)
 
 
 # --------------------------------------------------------------------------- PReLU
