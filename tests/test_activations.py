@@ -433,16 +433,20 @@ def serial_only(monkeypatch):
 def test_parallel_path_is_bitwise_the_serial_path(name, serial_only):
     # more than SERIAL_BELOW elements (several pieces and a tail) against the same call
     # forced onto the calling thread, and against the oracles
-    n = cpu_act.SERIAL_BELOW + 2 * cpu_act.CHUNK + 3
+    n = cpu_act.SERIAL_BELOW + 2 * cpu_act.PIECE + 3
     x = np.resize(GRID, n).astype(np.float32)
     x = x[np.random.default_rng(2).permutation(n)]
     g = np.random.default_rng(7).standard_normal(n).astype(np.float32)
 
     def run():
+        xi, gi = x.copy(), g.copy()  # in place too: every piece writes over its own input
         return (_call(name, "", x), _call(name, "_derivative", x),
-                *_call(name, "_and_derivative", x), _call(name, "_backward", g, x))
+                *_call(name, "_and_derivative", x), _call(name, "_backward", g, x),
+                _call(name, "", xi, out=xi), _call(name, "_backward", gi, x, out=gi))
 
     parallel, serial = run(), serial_only(run)
+    np.testing.assert_array_equal(parallel[5], parallel[0])
+    np.testing.assert_array_equal(parallel[6], parallel[4])
     for a, b in zip(parallel, serial, strict=True):
         np.testing.assert_array_equal(a, b)
     tol = dict(rtol=2e-6, atol=2e-7)

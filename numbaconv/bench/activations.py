@@ -250,6 +250,48 @@ def _prelu_backward_case() -> Case:
                 tags=("backward",))
 
 
+#: float64 rows: 1e6 values
+N64 = 1_000_000
+
+
+def _float64_case(name: str) -> Case:
+    """``name`` on 1e6 float64 values, PyTorch the peer: the exponentials' float64 forms."""
+    def make(device="cpu"):
+        import numbaconv as nc
+
+        x = _x(N64).astype(np.float64)
+        peers = {}
+        torch = torch_on(device)
+        if torch is not None:
+            tf = _torch_forward(torch, name, torch.from_numpy(x).to(device))
+            if tf is not None:
+                peers["torch"] = tf
+        xd = device_put(device, x)
+        ours = getattr(nc, name)
+        return timed_on(device, lambda: ours(xd), peers)
+
+    return Case("activations", f"{name} 1e6 f64", make, nbytes=2 * 8 * N64,
+                tags=("forward", "float64"), make_cuda=lambda: make("cuda"), peers=("torch",))
+
+
+def _in_place_case() -> Case:
+    """``relu(x, out=x)`` on 1e7 float32 values against PyTorch's ``relu_`` and NumPy's
+    ``maximum(x, 0, out=x)``: an in-place call costs no more than a fresh one."""
+    def make():
+        import numbaconv as nc
+
+        x = _x()
+        peers = {"numpy": lambda: np.maximum(x, np.float32(0), out=x)}
+        torch = torch_peer()
+        if torch is not None:
+            t = torch.from_numpy(x.copy())
+            peers["torch"] = lambda: torch.relu_(t)
+        return (lambda: nc.relu(x, out=x)), peers
+
+    return Case("activations", "relu in place 1e7 f32", make, nbytes=2 * 4 * N,
+                tags=("forward", "in place"))
+
+
 def _copy_case() -> Case:
     def make():
         x = _x()
@@ -313,6 +355,9 @@ CASES = [_copy_case()]
 CASES += [_elementwise_case(n, "forward") for n in _NAMES]
 CASES += [_elementwise_case(n, "derivative") for n in _NAMES]
 CASES += [_backward_case(n) for n in _NAMES]
+CASES += [_in_place_case()]
+CASES += [_float64_case(n) for n in ("sigmoid", "tanh", "elu", "silu", "softplus", "mish",
+                                      "log_sigmoid", "gelu")]
 CASES += [_prelu_case(False), _prelu_case(True), _prelu_backward_case()]
 CASES += [_elementwise_case(n, "both") for n in ("sigmoid", "gelu", "mish")]
 CASES += [_softmax_case(log, bw, shape) for shape in SOFTMAX_SHAPES for log in (False, True)

@@ -15,7 +15,7 @@ the array's dtype inside the kernel (float32 stays float32). ``error_model=
 
 Small arrays run on the calling thread. From :data:`SERIAL_BELOW` elements on
 (:data:`SERIAL_BELOW_EXP` for the activations built on exponentials; float32
-elements: half as many float64 ones), the array is cut into fixed pieces of :data:`CHUNK` elements that
+elements: half as many float64 ones), the array is cut into fixed pieces of :data:`PIECE` elements that
 :func:`numbaconv.cpu.threads.run_parallel` hands to ``numba.get_num_threads()``
 threads (the kernels release the GIL). Elementwise results do not depend on
 the cut, so the serial and parallel paths agree bit for bit. An output that
@@ -93,7 +93,13 @@ from .threads import num_threads, run_parallel
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 
-#: elements per piece of the parallel path, and per scratch piece of an in-place call
+#: elements per piece of the parallel path. Each piece is a Python-level hand-off (slices, a
+#: kernel call) of several microseconds, partly under the GIL: with pieces of 2**15 a
+#: 1e7-element relu spent more time handing pieces out than computing (out=x 3.3 ms, 0.55
+#: with pieces of 2**19, which still deal a large call out to the threads in many pieces)
+PIECE = 1 << 19
+#: elements per scratch piece of a call whose output is an input it reads after writing
+#: (the one-pass f-and-f' kernels, PReLU's): the scratch stays in the L2 cache
 CHUNK = 1 << 15
 #: elements from which a cheap (piecewise-linear, memory-bound: ~0.15 ns an element here)
 #: activation runs on several threads. Waking Python worker threads costs ~40 us; below
@@ -1255,11 +1261,11 @@ def _run(kernel, ins: tuple, outs: tuple, params: tuple, serial_below: int,
         return
 
     def work(lo):
-        hi = min(lo + CHUNK, n)
+        hi = min(lo + PIECE, n)
         kernel(*(a[lo:hi] for a in ins), *(o[lo:hi] for o in outs), *params,
                *((lo,) if offset else ()))
 
-    run_parallel(work, range(0, n, CHUNK))
+    run_parallel(work, range(0, n, PIECE))
 
 
 def _run_aliased(kernel, ins: tuple, outs: tuple, params: tuple, serial_below: int,
