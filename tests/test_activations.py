@@ -775,6 +775,15 @@ def test_float32_fast_exp_is_within_2_ulp():
     assert np.all(out[~normal & (ref < 1)] < 2e-38) and np.all(np.isinf(out[~np.isfinite(ref32)]))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_tanh_keeps_the_sign_of_zero(dtype):
+    # an odd function: tanh(-0.0) is -0.0 (NumPy, PyTorch), tanh(0.0) is 0.0
+    x = np.array([-0.0, 0.0, -1e-30, 1e-30], dtype)
+    np.testing.assert_array_equal(np.signbit(nc.tanh(x)), np.signbit(np.tanh(x)))
+    np.testing.assert_array_equal(np.signbit(nc.tanh_and_derivative(x)[0]),
+                                  np.signbit(np.tanh(x)))
+
+
 def test_float64_fast_exponentials_are_within_a_few_ulp():
     # the float64 CPU forms of exp, expm1, tanh and log1p (branch-free, vectorised) against
     # the same functions in NumPy's extended precision (x86's 80-bit long double; NumPy's

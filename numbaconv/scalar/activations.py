@@ -383,10 +383,10 @@ def _expm1_64(x):
 
 
 def _tanh_64(x):
-    # tanh|x| = -m / (2 + m), m = expm1(-2|x|) in (-1, 0]: no cancellation at any |x|
+    # tanh|x| = |m| / (2 + m), m = expm1(-2|x|) in (-1, 0]: no cancellation at any |x|;
+    # the sign of x copied on (tanh(-0.0) = -0.0, tanh(0.0) = 0.0)
     m = _expm1_64(-2.0 * abs(x))
-    t = -m / (2.0 + m)
-    return t if x >= 0.0 else -t
+    return math.copysign(abs(m) / (2.0 + m), x)
 
 
 def _log1p_unit_64(x):
@@ -530,7 +530,7 @@ def _tanh_32(x):
     e = _exp_32(np.float32(-2.0) * z)
     big = (np.float32(1.0) - e) / (np.float32(1.0) + e)
     t = small if z < np.float32(0.25) else big
-    return t if x >= np.float32(0.0) else -t
+    return math.copysign(t, x)  # (tanh(-0.0) = -0.0)
 
 
 # erfcx(z) = exp(z^2) erfc(z) = t S(t), t = 1 / (1 + z / 2), for z = u / sqrt 2 in [0, 16 / sqrt 2]
