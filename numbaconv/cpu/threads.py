@@ -146,13 +146,22 @@ def _dynamic(items: list, work, threads: int) -> None:
     _team(lambda slot, i: work(items[i]), len(items), threads)
 
 
+#: most runs :func:`run_chunks` cuts a call into: each run is a Python-level hand-out and a
+#: kernel call (several us, partly under the GIL, so a second thread's hand-outs wait for
+#: the first's), and 32 runs still balance two to eight threads
+RANGE_RUNS = 32
+
+
 def run_chunks(kernel, args, items: int, chunk: int, threads: int) -> None:
-    """``kernel(*args, slot, i0, i1)`` over ``range(items)`` in runs of ``chunk``, on
-    ``threads`` threads (the caller's among them), each taking the next run when done.
+    """``kernel(*args, slot, i0, i1)`` over ``range(items)`` in runs of at least ``chunk``
+    (at most :data:`RANGE_RUNS` runs), on ``threads`` threads (the caller's among them), each
+    taking the next run when done.
 
     ``slot`` (``0 <= slot < threads``) tells a call which thread runs it, for per-thread
-    scratch. ``kernel`` writes disjoint outputs per run.
+    scratch. ``kernel`` writes disjoint outputs per run, and an item's result must not
+    depend on which run holds it (runs only batch the items).
     """
+    chunk = max(chunk, -(-items // RANGE_RUNS))
     runs = -(-items // chunk)
     if min(threads, runs) <= 1:
         kernel(*args, 0, 0, items)
@@ -161,17 +170,11 @@ def run_chunks(kernel, args, items: int, chunk: int, threads: int) -> None:
           threads)
 
 
-#: most runs :func:`run_ranges` cuts a call into: each run is a Python-level hand-out and a
-#: kernel call (~3 us), and 32 runs still balance two to eight threads
-RANGE_RUNS = 32
-
-
 def run_ranges(kernel, args, items: int, chunk: int, tail: tuple = ()) -> None:
     """``kernel(*args, i0, i1, *tail)`` over ``range(items)`` in runs of at least ``chunk``
     (at most :data:`RANGE_RUNS` runs) on Numba's thread count (the caller's thread among
     them), for kernels whose items are independent (each output element written by one
     item), so the split changes nothing."""
-    chunk = max(chunk, -(-items // RANGE_RUNS))
     run_chunks(lambda *a: kernel(*a[:-3], a[-2], a[-1], *tail), args, items, chunk,
                num_threads())
 
