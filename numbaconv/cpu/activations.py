@@ -1448,7 +1448,7 @@ def prelu_weight(g3: np.ndarray, x3: np.ndarray, out: np.ndarray) -> None:
     if rows * inner < SERIAL_BELOW:
         _prelu_weight_rows(g3, x3, partial, 0, rows)
     else:
-        per = max(1, CHUNK // max(inner, 1))
+        per = max(1, PIECE // max(inner, 1))
 
         def work(r0):
             _prelu_weight_rows(g3, x3, partial, r0, min(r0 + per, rows))
