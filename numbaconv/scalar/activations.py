@@ -20,9 +20,8 @@ Numerics
   ``math.exp`` is a scalar libm call there, 5x slower in float32, 4-8x in
   float64). It is within 2 ulp of the correctly rounded result in float32
   (tested against NumPy in float64), within 1 ulp in float64 (against NumPy's
-  extended precision); :func:`fexpm1`, :func:`ftanh` and :func:`flog1p_unit`
-  have such forms in both dtypes too, the normal CDF in float32 only (float64
-  gelu calls libm's ``erfc``).
+  extended precision); :func:`fexpm1`, :func:`ftanh`, :func:`flog1p_unit` and
+  the normal CDF (gelu's) have such forms in both dtypes too.
 
 :data:`ELEMENTWISE` maps each activation's kernel name to its two formulas and
 its parameters (:class:`Spec`): the CUDA engine and the benchmarks read it.
@@ -352,6 +351,12 @@ def _exp_64(x):
     n = _fma64(xc, 1.4426950408889634, _ROUND_64) - _ROUND_64
     r = _fma64(-n, _LN2_HI_64, xc)
     r = _fma64(-n, _LN2_LO_64, r)
+    return _exp_scaled_64(r, n)
+
+
+def _exp_scaled_64(r, n):
+    # exp(r) 2**n for |r| <= ln2 / 2 (a little beyond is fine) and integral n in
+    # [-1077, 1025], 2**n applied in two normal halves (the result may be subnormal)
     ni = np.int64(n)
     h = ni >> np.int64(1)
     s1 = _int64_bits_as_float64((h + np.int64(1023)) << np.int64(52))
@@ -397,6 +402,7 @@ def _log1p_unit_64(x):
 
 
 register_jitable(forceinline=True)(_exp_poly_64)
+register_jitable(forceinline=True)(_exp_scaled_64)
 register_jitable(forceinline=True)(_exp_64)
 
 
@@ -578,11 +584,115 @@ def _norm_cdf_pdf_32(x):
     return (q if x < np.float32(0.0) else np.float32(1.0) - q), g * np.float32(_INV_SQRT_2PI)
 
 
+# float64: erfcx(z) = t S(t) as in float32, S a Chebyshev series of degree 26 on
+# [_ERFCX64_T_MIN, 1] (u up to 38.6, beyond which Phi(-u) underflows), interpolated at the
+# Chebyshev points in 40-digit arithmetic by ``python -m numbaconv.scalar.fit_erfcx`` (its
+# error as evaluated in float64 by Clenshaw's recurrence is below 3e-16).
+_ERFCX64_T_MIN = 0.06827261668007432
+_ERFCX64_C = (
+    0.5940270553140794,
+    0.34626534108664125,
+    0.05816254740983114,
+    0.00254734205138145,
+    -0.0009327388486400765,
+    -9.631119072189143e-05,
+    2.5371107911085153e-05,
+    2.3567526743830144e-06,
+    -9.838507176651024e-07,
+    -1.536753894223694e-08,
+    4.0317452222828774e-08,
+    -3.844927018045651e-09,
+    -1.2901080039962692e-09,
+    3.633204370819771e-10,
+    5.075964788168129e-12,
+    -1.913161721073349e-11,
+    3.244493694966138e-12,
+    3.9676572932906245e-13,
+    -2.616996137092624e-13,
+    3.397609027075023e-14,
+    7.646859424577394e-15,
+    -3.840322888096524e-15,
+    4.682208376512702e-16,
+    1.2288857175229584e-16,
+    -6.205943145288665e-17,
+    8.61419291675698e-18,
+    1.5617162415668948e-18,
+)
+_ERFCX64_A = 2.0 / (1.0 - _ERFCX64_T_MIN)  # the Chebyshev variable: t * A + B
+_ERFCX64_B = -(1.0 + _ERFCX64_T_MIN) / (1.0 - _ERFCX64_T_MIN)
+
+
+def _exp_hilo_64(hi, lo):
+    # exp(hi + lo) without rounding hi + lo (as _exp_hilo_32): hi a multiple of 2**-41 in
+    # [-746, 0], |lo| < 2**-14
+    a = hi + lo
+    ac = a if a > -746.0 else -746.0
+    n = _fma64(ac, 1.4426950408889634, _ROUND_64) - _ROUND_64
+    r = _fma64(-n, _LN2_HI_64, hi) + _fma64(-n, _LN2_LO_64, lo)
+    y = _exp_scaled_64(r, n)
+    return y if a > -746.0 else 0.0
+
+
+def _norm_tail_64(x) -> tuple[float, float]:
+    # (Phi(-|x|), exp(-x^2 / 2)), the float64 twin of _norm_tail_32: u^2 split as uh^2
+    # (exact: uh = u rounded to a multiple of 2**-20) plus (u - uh)(u + uh)
+    u = abs(x)
+    u = u if u < 38.6 else 38.6
+    uh = (u + 4294967296.0) - 4294967296.0
+    g = _exp_hilo_64(-0.5 * uh * uh, -0.5 * (u - uh) * (u + uh))
+    t = 1.0 / (1.0 + u * (0.5 * _SQRT1_2))
+    v = _fma64(t, _ERFCX64_A, _ERFCX64_B)
+    v2 = v + v
+    b1 = _ERFCX64_C[26]
+    b2 = 0.0
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[25] - b2), b1
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[24] - b2), b1
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[23] - b2), b1
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[22] - b2), b1
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[21] - b2), b1
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[20] - b2), b1
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[19] - b2), b1
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[18] - b2), b1
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[17] - b2), b1
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[16] - b2), b1
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[15] - b2), b1
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[14] - b2), b1
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[13] - b2), b1
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[12] - b2), b1
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[11] - b2), b1
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[10] - b2), b1
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[9] - b2), b1
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[8] - b2), b1
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[7] - b2), b1
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[6] - b2), b1
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[5] - b2), b1
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[4] - b2), b1
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[3] - b2), b1
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[2] - b2), b1
+    b1, b2 = _fma64(v2, b1, _ERFCX64_C[1] - b2), b1
+    s = _fma64(v, b1, _ERFCX64_C[0] - b2)
+    return 0.5 * t * s * g, g
+
+
+register_jitable(forceinline=True)(_exp_hilo_64)
+register_jitable(forceinline=True)(_norm_tail_64)
+
+
+def _norm_cdf_64(x):
+    q = _norm_tail_64(x)[0]
+    return q if x < 0.0 else 1.0 - q
+
+
+def _norm_cdf_pdf_64(x):
+    q, g = _norm_tail_64(x)
+    return (q if x < 0.0 else 1.0 - q), g * _INV_SQRT_2PI
+
+
 for _pyfn, _mathfn, _fast, _fast64 in (
         (fexpm1, math.expm1, _expm1_32, _expm1_64),
         (flog1p_unit, math.log1p, _log1p_unit_32, _log1p_unit_64),
-        (ftanh, math.tanh, _tanh_32, _tanh_64), (fnorm_cdf, _norm_cdf, _norm_cdf_32, None),
-        (fnorm_cdf_pdf, _norm_cdf_pdf, _norm_cdf_pdf_32, None)):
+        (ftanh, math.tanh, _tanh_32, _tanh_64), (fnorm_cdf, _norm_cdf, _norm_cdf_32, _norm_cdf_64),
+        (fnorm_cdf_pdf, _norm_cdf_pdf, _norm_cdf_pdf_32, _norm_cdf_pdf_64)):
     _generic(_pyfn, _mathfn)
     _cpu(_pyfn, _mathfn, _fast, _fast64)
 del _pyfn, _mathfn, _fast, _fast64

@@ -1,8 +1,9 @@
-"""Refit the float32 ``erfcx`` polynomial behind gelu and its derivative.
+"""Refit the ``erfcx`` series behind gelu and its derivative.
 
 ``python -m numbaconv.scalar.fit_erfcx`` prints the constants ``_ERFCX_MID`` and
 ``_ERFCX_S`` of :mod:`numbaconv.scalar.activations` and the polynomial's worst relative
-error as evaluated in float32, against ``scipy.special.erfcx`` in float64.
+error as evaluated in float32, against ``scipy.special.erfcx`` in float64; then the float64
+form's ``_ERFCX64_T_MIN`` and ``_ERFCX64_C`` (:func:`fit64`, needs mpmath).
 
 The tail of the normal distribution is written as
 ``Phi(-u) = 0.5 t S(t) exp(-u^2 / 2)`` with ``t = 1 / (1 + z / 2)`` and ``z = u / sqrt 2``:
@@ -59,11 +60,59 @@ def fit(degree: int = DEGREE):
     return mid, coef, float(np.max(np.abs(p.astype(np.float64) - f) / f))
 
 
+#: float64: Chebyshev degree and the range of u (Phi(-u) underflows beyond 38.6)
+DEGREE_64 = 26
+U_MAX_64 = 38.6
+
+
+def fit64(degree: int = DEGREE_64) -> tuple[float, tuple[float, ...], float]:
+    """``(t_min, Chebyshev coefficients c_0..c_degree, max relative error in float64)`` of
+    ``S(t) = erfcx(z) / t`` on ``[t_min, 1]`` (``x = (2 t - t_min - 1) / (1 - t_min)`` the
+    Chebyshev variable): interpolation at the Chebyshev points of the first kind, computed
+    in 40-digit arithmetic with mpmath (float64 least squares cannot reach float64's
+    accuracy), the error measured with the series evaluated in float64 by Clenshaw's
+    recurrence, as the kernels evaluate it."""
+    import mpmath as mp  # (only for refitting: not a dependency of the package)
+
+    mp.mp.dps = 40
+    t_min = float(1.0 / (1.0 + 0.5 * U_MAX_64 / np.sqrt(2.0)))
+    a, b = mp.mpf(t_min), mp.mpf(1)
+
+    def s(t):
+        z = 2 / t - 2
+        return mp.erfc(z) * mp.exp(z * z) / t
+
+    n = degree + 1
+    xs = [mp.cos(mp.pi * (k + mp.mpf(1) / 2) / n) for k in range(n)]
+    fs = [s((b - a) / 2 * x + (b + a) / 2) for x in xs]
+    coef = [2 * mp.fsum(fs[k] * mp.cos(mp.pi * j * (k + mp.mpf(1) / 2) / n) for k in range(n))
+            / n for j in range(n)]
+    coef[0] /= 2
+    c = tuple(float(v) for v in coef)
+    t = np.linspace(t_min, 1.0, 4001)
+    ref = np.array([float(s(mp.mpf(float(v)))) for v in t])
+    return t_min, c, float(np.max(np.abs(clenshaw(c, t, t_min) - ref) / ref))
+
+
+def clenshaw(c, t, t_min):
+    """The Chebyshev series ``c`` at ``t`` in ``[t_min, 1]`` (float64, as the kernels)."""
+    x = (2.0 * t - (t_min + 1.0)) / (1.0 - t_min)
+    b1 = np.zeros_like(t)
+    b2 = np.zeros_like(t)
+    for ck in reversed(c[1:]):
+        b1, b2 = 2.0 * x * b1 - b2 + ck, b1
+    return x * b1 - b2 + c[0]
+
+
 def main() -> None:
     mid, coef, err = fit()
     print(f"_ERFCX_MID = {mid!r}")
     print(f"_ERFCX_S = {tuple(coef)!r}")
     print(f"# max relative error of S as evaluated in float32: {err:.3g}")
+    t_min, c64, err64 = fit64()
+    print(f"_ERFCX64_T_MIN = {t_min!r}")
+    print(f"_ERFCX64_C = {c64!r}")
+    print(f"# max relative error of S as evaluated in float64: {err64:.3g}")
 
 
 if __name__ == "__main__":
