@@ -234,10 +234,14 @@ def _activation_calls():
                 forms.append(getattr(nc, name + suffix))
 
         def run(dt, forms=forms, suffix_backward=name + "_backward"):
-            x = _x((4, 5), dt)
             out = []
-            for f in forms:
-                out.append(f(x, x) if f.__name__ == suffix_backward else f(x))
+            # small, and large enough for the exponential activations' parallel drivers
+            # (cpu.activations.PARALLEL; f, f' and the VJP)
+            for x in (_x((4, 5), dt), _x((64, 1024), dt)):
+                for f in forms:
+                    if x.size > 20 and f.__name__.endswith("_and_derivative"):
+                        continue
+                    out.append(f(x, x) if f.__name__ == suffix_backward else f(x))
             return out
 
         calls[name] = run

@@ -422,8 +422,8 @@ def serial_only(monkeypatch):
     """Every call on the calling thread, whatever its size."""
     def run(fn):
         with monkeypatch.context() as m:
-            for name in ("SERIAL_BELOW", "SERIAL_BELOW_EXP", "SOFTMAX_SERIAL_BELOW",
-                         "SOFTMAX_BACKWARD_SERIAL_BELOW"):
+            for name in ("SERIAL_BELOW", "SERIAL_BELOW_EXP", "SERIAL_BELOW_EXP_PIECES",
+                         "SOFTMAX_SERIAL_BELOW", "SOFTMAX_BACKWARD_SERIAL_BELOW"):
                 m.setattr(cpu_act, name, 1 << 62)
             return fn()
     return run

@@ -50,18 +50,19 @@ subtractions and scalings). A row's summation order is fixed by its length
 alone: results never depend on the thread count, nor on the CPU's vector
 width.
 
-Threads. Elementwise kernels and PReLU split large arrays into pieces on
-Python threads (:mod:`numbaconv.cpu.threads`): pieces are handed out one at a
-time and the calling thread takes them too, so a worker the OS does not
-schedule only slows a call to the serial speed; waking a Python worker costs
-~30 us, which the thresholds below (arrays of 2**18 and 2**20 elements) hide.
-The softmax family runs medium calls too (a (64, 1000) softmax is 60 us of
-serial work), where that wake-up would eat the gain: its parallel path is a
-``prange`` driver over fixed runs of rows (Numba's pool hands a run over in
-~2 us), the pooling kernels' design. Its cost: an OpenMP team waits for its
-slowest member, so on an oversubscribed machine a call can wait for a worker
-that lost its core (README, Threads: ``OMP_WAIT_POLICY=PASSIVE`` or
-``numba.set_num_threads(1)``).
+Threads. The cheap, memory-bound elementwise kernels and PReLU split arrays of
+2**20 elements and more into pieces of :data:`PIECE` on Python threads
+(:mod:`numbaconv.cpu.threads`): pieces are handed out one at a time and the
+calling thread takes them too, so a worker the OS does not schedule only slows
+a call to the serial speed; waking a Python worker costs ~30 us, which that
+size hides. The activations built on exponentials (and the softmax family) run
+medium calls too (a float32 sigmoid of 2**15 elements is 15 us of serial
+work), where that wake-up would eat the gain: their parallel path is a
+``prange`` driver over fixed runs (:data:`PARALLEL`, :data:`RUN` elements a
+run; Numba's pool hands a run over in ~2 us), the pooling kernels' design. Its
+cost: an OpenMP team waits for its slowest member, so on an oversubscribed
+machine a call can wait for a worker that lost its core (README, Threads:
+``OMP_WAIT_POLICY=PASSIVE`` or ``numba.set_num_threads(1)``).
 """
 
 # Numba: an @intrinsic is called without its first parameter (the typing context Numba
@@ -105,8 +106,15 @@ CHUNK = 1 << 15
 #: activation runs on several threads. Waking Python worker threads costs ~40 us; below
 #: ~4x that in serial work, threads gain too little to be worth the jitter.
 SERIAL_BELOW = 1 << 20
-#: the same for the activations built on exponentials (~0.8 ns an element in float32)
-SERIAL_BELOW_EXP = 1 << 18
+#: the same for the activations built on exponentials (~0.4-0.8 ns an element in float32),
+#: which from there run on Numba's team (``PARALLEL``; the one-pass f-and-f' on the Python
+#: pieces from SERIAL_BELOW_EXP_PIECES)
+SERIAL_BELOW_EXP = 1 << 15
+#: float32 elements from which the one-pass f-and-f' of an exponential activation, which has
+#: no parallel driver, runs on the Python pieces
+SERIAL_BELOW_EXP_PIECES = 1 << 18
+#: elements per run of the parallel drivers
+RUN = 1 << 12
 #: activations whose formulas are a few comparisons and multiplications
 _CHEAP = frozenset(("identity", "step", "relu", "relu6", "leaky_relu", "hardtanh",
                     "hardsigmoid", "hardswish", "softsign"))
@@ -1222,6 +1230,294 @@ def _log_sigmoid_b(g, x, out):
             out[i] = g[i] * S.log_sigmoid_d(xi) if xi == xi else xi
 
 
+# Parallel drivers of the activations built on exponentials: fixed runs of RUN elements on
+# Numba's OpenMP team (``prange``), each run the serial kernel on its slices (an output that
+# is its input stays the same memory run by run). A Python worker took 20-40 us to wake and
+# take the GIL, which kept calls of 2**15 to 2**18 elements on one thread; the team hands a
+# run over in ~2 us (a float32 sigmoid of 131,072 elements 55 -> 30 us). The cheap,
+# memory-bound activations keep the Python pieces from SERIAL_BELOW on.
+
+
+@njit(parallel=True, **_JIT)
+def _sigmoid_fp(x, out, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _sigmoid_f(x[lo:hi], out[lo:hi])
+
+
+@njit(parallel=True, **_JIT)
+def _sigmoid_dp(x, out, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _sigmoid_d(x[lo:hi], out[lo:hi])
+
+
+@njit(parallel=True, **_JIT)
+def _sigmoid_bp(g, x, out, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _sigmoid_b(g[lo:hi], x[lo:hi], out[lo:hi])
+
+
+@njit(parallel=True, **_JIT)
+def _tanh_fp(x, out, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _tanh_f(x[lo:hi], out[lo:hi])
+
+
+@njit(parallel=True, **_JIT)
+def _tanh_dp(x, out, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _tanh_d(x[lo:hi], out[lo:hi])
+
+
+@njit(parallel=True, **_JIT)
+def _tanh_bp(g, x, out, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _tanh_b(g[lo:hi], x[lo:hi], out[lo:hi])
+
+
+@njit(parallel=True, **_JIT)
+def _elu_fp(x, out, alpha, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _elu_f(x[lo:hi], out[lo:hi], alpha)
+
+
+@njit(parallel=True, **_JIT)
+def _elu_dp(x, out, alpha, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _elu_d(x[lo:hi], out[lo:hi], alpha)
+
+
+@njit(parallel=True, **_JIT)
+def _elu_bp(g, x, out, alpha, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _elu_b(g[lo:hi], x[lo:hi], out[lo:hi], alpha)
+
+
+@njit(parallel=True, **_JIT)
+def _selu_fp(x, out, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _selu_f(x[lo:hi], out[lo:hi])
+
+
+@njit(parallel=True, **_JIT)
+def _selu_dp(x, out, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _selu_d(x[lo:hi], out[lo:hi])
+
+
+@njit(parallel=True, **_JIT)
+def _selu_bp(g, x, out, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _selu_b(g[lo:hi], x[lo:hi], out[lo:hi])
+
+
+@njit(parallel=True, **_JIT)
+def _celu_fp(x, out, alpha, inv_alpha, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _celu_f(x[lo:hi], out[lo:hi], alpha, inv_alpha)
+
+
+@njit(parallel=True, **_JIT)
+def _celu_dp(x, out, alpha, inv_alpha, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _celu_d(x[lo:hi], out[lo:hi], alpha, inv_alpha)
+
+
+@njit(parallel=True, **_JIT)
+def _celu_bp(g, x, out, alpha, inv_alpha, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _celu_b(g[lo:hi], x[lo:hi], out[lo:hi], alpha, inv_alpha)
+
+
+@njit(parallel=True, **_JIT)
+def _gelu_fp(x, out, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _gelu_f(x[lo:hi], out[lo:hi])
+
+
+@njit(parallel=True, **_JIT)
+def _gelu_dp(x, out, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _gelu_d(x[lo:hi], out[lo:hi])
+
+
+@njit(parallel=True, **_JIT)
+def _gelu_bp(g, x, out, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _gelu_b(g[lo:hi], x[lo:hi], out[lo:hi])
+
+
+@njit(parallel=True, **_JIT)
+def _gelu_tanh_fp(x, out, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _gelu_tanh_f(x[lo:hi], out[lo:hi])
+
+
+@njit(parallel=True, **_JIT)
+def _gelu_tanh_dp(x, out, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _gelu_tanh_d(x[lo:hi], out[lo:hi])
+
+
+@njit(parallel=True, **_JIT)
+def _gelu_tanh_bp(g, x, out, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _gelu_tanh_b(g[lo:hi], x[lo:hi], out[lo:hi])
+
+
+@njit(parallel=True, **_JIT)
+def _silu_fp(x, out, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _silu_f(x[lo:hi], out[lo:hi])
+
+
+@njit(parallel=True, **_JIT)
+def _silu_dp(x, out, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _silu_d(x[lo:hi], out[lo:hi])
+
+
+@njit(parallel=True, **_JIT)
+def _silu_bp(g, x, out, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _silu_b(g[lo:hi], x[lo:hi], out[lo:hi])
+
+
+@njit(parallel=True, **_JIT)
+def _mish_fp(x, out, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _mish_f(x[lo:hi], out[lo:hi])
+
+
+@njit(parallel=True, **_JIT)
+def _mish_dp(x, out, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _mish_d(x[lo:hi], out[lo:hi])
+
+
+@njit(parallel=True, **_JIT)
+def _mish_bp(g, x, out, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _mish_b(g[lo:hi], x[lo:hi], out[lo:hi])
+
+
+@njit(parallel=True, **_JIT)
+def _softplus_fp(x, out, beta, threshold, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _softplus_f(x[lo:hi], out[lo:hi], beta, threshold)
+
+
+@njit(parallel=True, **_JIT)
+def _softplus_dp(x, out, beta, threshold, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _softplus_d(x[lo:hi], out[lo:hi], beta, threshold)
+
+
+@njit(parallel=True, **_JIT)
+def _softplus_bp(g, x, out, beta, threshold, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _softplus_b(g[lo:hi], x[lo:hi], out[lo:hi], beta, threshold)
+
+
+@njit(parallel=True, **_JIT)
+def _log_sigmoid_fp(x, out, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _log_sigmoid_f(x[lo:hi], out[lo:hi])
+
+
+@njit(parallel=True, **_JIT)
+def _log_sigmoid_dp(x, out, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _log_sigmoid_d(x[lo:hi], out[lo:hi])
+
+
+@njit(parallel=True, **_JIT)
+def _log_sigmoid_bp(g, x, out, per):
+    for c in prange((x.size + per - 1) // per):
+        lo = c * per
+        hi = min(x.size, lo + per)
+        _log_sigmoid_b(g[lo:hi], x[lo:hi], out[lo:hi])
+
+
+#: activation -> its parallel drivers (f, f', VJP)
+PARALLEL = {
+    "sigmoid": (_sigmoid_fp, _sigmoid_dp, _sigmoid_bp),
+    "tanh": (_tanh_fp, _tanh_dp, _tanh_bp),
+    "elu": (_elu_fp, _elu_dp, _elu_bp),
+    "selu": (_selu_fp, _selu_dp, _selu_bp),
+    "celu": (_celu_fp, _celu_dp, _celu_bp),
+    "gelu": (_gelu_fp, _gelu_dp, _gelu_bp),
+    "gelu_tanh": (_gelu_tanh_fp, _gelu_tanh_dp, _gelu_tanh_bp),
+    "silu": (_silu_fp, _silu_dp, _silu_bp),
+    "mish": (_mish_fp, _mish_dp, _mish_bp),
+    "softplus": (_softplus_fp, _softplus_dp, _softplus_bp),
+    "log_sigmoid": (_log_sigmoid_fp, _log_sigmoid_dp, _log_sigmoid_bp),
+}
+
+
 KERNELS = {
     "identity": (_identity_f, _identity_d, _identity_fd, _identity_b),
     "step": (_step_f, _step_d, _step_fd, _step_b),
@@ -1310,6 +1606,8 @@ def forward(name: str, x: np.ndarray, out: np.ndarray, params: tuple) -> None:
     below = _serial_below(name, x.itemsize)
     if x.size < below:
         kernel(x, out, *params)
+    elif name in PARALLEL and num_threads() > 1:
+        PARALLEL[name][0](x, out, *params, RUN)
     else:
         _run(kernel, (x,), (out,), params, below)
 
@@ -1320,6 +1618,8 @@ def derivative(name: str, x: np.ndarray, out: np.ndarray, params: tuple) -> None
     below = _serial_below(name, x.itemsize)
     if x.size < below:
         kernel(x, out, *params)
+    elif name in PARALLEL and num_threads() > 1:
+        PARALLEL[name][1](x, out, *params, RUN)
     else:
         _run(kernel, (x,), (out,), params, below)
 
@@ -1327,7 +1627,8 @@ def derivative(name: str, x: np.ndarray, out: np.ndarray, params: tuple) -> None
 def forward_and_derivative(name: str, x: np.ndarray, out: np.ndarray, dout: np.ndarray,
                            params: tuple) -> None:
     """``out = f(x)`` and ``dout = f'(x)`` in one pass over ``x``."""
-    _run_aliased(KERNELS[name][2], (x,), (out, dout), params, _serial_below(name, x.itemsize))
+    below = (SERIAL_BELOW if name in _CHEAP else SERIAL_BELOW_EXP_PIECES) * 4 // x.itemsize
+    _run_aliased(KERNELS[name][2], (x,), (out, dout), params, below)
 
 
 def backward(name: str, g: np.ndarray, x: np.ndarray, out: np.ndarray, params: tuple) -> None:
@@ -1336,6 +1637,8 @@ def backward(name: str, g: np.ndarray, x: np.ndarray, out: np.ndarray, params: t
     below = _serial_below(name, x.itemsize)
     if x.size < below:
         kernel(g, x, out, *params)
+    elif name in PARALLEL and num_threads() > 1:
+        PARALLEL[name][2](g, x, out, *params, RUN)
     else:
         _run(kernel, (g, x), (out,), params, below)
 
