@@ -72,7 +72,7 @@ def fit64(degree: int = DEGREE_64) -> tuple[float, tuple[float, ...], float]:
     in 40-digit arithmetic with mpmath (float64 least squares cannot reach float64's
     accuracy), the error measured with the series evaluated in float64 by Clenshaw's
     recurrence, as the kernels evaluate it."""
-    import mpmath as mp  # (only for refitting: not a dependency of the package)
+    import mpmath as mp  # pyright: ignore[reportMissingImports] - refitting only, not a dependency
 
     mp.mp.dps = 40
     t_min = float(1.0 / (1.0 + 0.5 * U_MAX_64 / np.sqrt(2.0)))
