@@ -86,9 +86,10 @@ def test_softmax_twins(axis):
     lvjp = to_host(nc.log_softmax_backward(to_device(g), to_device(ly), axis=axis))
     np.testing.assert_allclose(lvjp, oracles.log_softmax_backward(g, ly, axis), rtol=1e-10,
                                atol=1e-14)
-    if axis != -1:  # the slices path: the same loops as the CPU (bitwise but for FMA rounding)
+    if axis != -1:  # the slices path: the same loops as the CPU (bitwise but for FMA rounding
+        # and the CPU's own float64 exp)
         assert_twin(vjp, nc.softmax_backward(g, y, axis=axis))
-        assert_twin(y, nc.softmax(x, axis=axis))
+        assert_twin(y, nc.softmax(x, axis=axis), exp_ulps=4)
 
 
 def test_softmax_float32_nan_row():
