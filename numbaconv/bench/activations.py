@@ -306,13 +306,15 @@ def _copy_case() -> Case:
                 tags=("reference",))
 
 
-def _softmax_case(log: bool, backward: bool, shape) -> Case:
+def _softmax_case(log: bool, backward: bool, shape, dtype=np.float32) -> Case:
     name = ("log_softmax" if log else "softmax") + ("_backward" if backward else "")
+    dt = np.dtype(dtype)
+    label = "f32" if dt == np.float32 else "f64"
 
     def make(device="cpu"):
         import numbaconv as nc
 
-        x = _x(shape)
+        x = _x(shape).astype(dt)
         sp = optional("scipy.special") if device == "cpu" else None
         torch = torch_on(device)
         peers = {}
@@ -328,7 +330,7 @@ def _softmax_case(log: bool, backward: bool, shape) -> Case:
             xd = device_put(device, x)
             return timed_on(device, lambda: fn(xd), peers)
         y = np.asarray(nc.log_softmax(x) if log else nc.softmax(x))  # (host: the same array)
-        g = np.random.default_rng(1).standard_normal(x.shape).astype(np.float32)
+        g = np.random.default_rng(1).standard_normal(x.shape).astype(dt)
         fn = nc.log_softmax_backward if log else nc.softmax_backward
         if log:
             peers["numpy"] = lambda: g - np.exp(y) * g.sum(axis=-1, keepdims=True)
@@ -338,11 +340,11 @@ def _softmax_case(log: bool, backward: bool, shape) -> Case:
             tg, ty = torch.from_numpy(g), torch.from_numpy(y)
             op = (torch.ops.aten._log_softmax_backward_data if log
                   else torch.ops.aten._softmax_backward_data)
-            peers["torch"] = lambda: op(tg, ty, -1, torch.float32)
+            peers["torch"] = lambda: op(tg, ty, -1, torch.from_numpy(g).dtype)
         return (lambda: fn(g, y)), peers
 
-    return Case("activations", f"{name} {shape} f32", make,
-                nbytes=(3 if backward else 2) * 4 * float(np.prod(shape)),
+    return Case("activations", f"{name} {shape} {label}", make,
+                nbytes=(3 if backward else 2) * dt.itemsize * float(np.prod(shape)),
                 tags=("softmax",), make_cuda=None if backward else (lambda: make("cuda")),
                 peers=("scipy", "torch") if not backward else ("numpy", "torch"))
 
@@ -362,3 +364,6 @@ CASES += [_prelu_case(False), _prelu_case(True), _prelu_backward_case()]
 CASES += [_elementwise_case(n, "both") for n in ("sigmoid", "gelu", "mish")]
 CASES += [_softmax_case(log, bw, shape) for shape in SOFTMAX_SHAPES for log in (False, True)
           for bw in (False, True)]
+# float64: the family's exponentials in the CPU kernels' own float64 exp
+CASES += [_softmax_case(log, False, shape, np.float64) for shape in ((64, 1000), (32, 32000))
+          for log in (False, True)]
