@@ -306,7 +306,7 @@ def _copy_case() -> Case:
                 tags=("reference",))
 
 
-def _softmax_case(log: bool, backward: bool, shape, dtype=np.float32) -> Case:
+def _softmax_case(log: bool, backward: bool, shape, dtype: type = np.float32) -> Case:
     name = ("log_softmax" if log else "softmax") + ("_backward" if backward else "")
     dt = np.dtype(dtype)
     label = "f32" if dt == np.float32 else "f64"
