@@ -90,6 +90,7 @@ from ..loops.activations import (
 from ..scalar import activations as S
 from ..scalar.activations import K, K_like, fexp_nonpos, flog_ge1
 from .jit import njit
+from .jit import same_memory as _same
 from .threads import num_threads, run_parallel
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
@@ -130,12 +131,6 @@ _CHEAP = frozenset(("identity", "step", "relu", "relu6", "leaky_relu", "hardtanh
 # as a literal name cost 0.2-0.3. ``_fd`` kernels have one loop: :func:`_run_aliased` gives
 # them an aliased output as scratch.
 
-
-@register_jitable
-def _same(a, b):
-    """Whether two flat arrays of one size are the same memory (the API passes an output
-    that overlaps an input only as that input itself)."""
-    return a.ctypes.data == b.ctypes.data
 
 
 # identity

@@ -56,10 +56,20 @@ import numpy as np
 from numba.core import cgutils, sigutils, types
 from numba.core.caching import FunctionCache
 from numba.core.runtime.nrt import rtsys
-from numba.extending import intrinsic
+from numba.extending import intrinsic, register_jitable
 
 #: 0 and 1 as one kernel passes them to another: ``int64`` values, not literals (see above)
 I0, I1 = np.int64(0), np.int64(1)
+
+
+@register_jitable
+def same_memory(a, b) -> bool:
+    """Whether two arrays of one size start at the same address: the same memory, since the
+    API accepts an output that overlaps an input only as that input itself. A kernel whose
+    output may be its input then runs a loop over the output alone: LLVM vectorises a loop
+    over two arrays only after checking at run time that they do not overlap, and runs its
+    scalar copy when they do."""
+    return a.ctypes.data == b.ctypes.data
 #: False as one kernel passes it to another (a ``bool``, not a literal)
 B0 = np.bool_(False)
 
