@@ -28,7 +28,7 @@ from numbaconv.cpu import conv_plan, threads
 #: (strategy, variant of the Winograd input gradient); gemm_nchw has no input gradient (the
 #: plan falls back to the model's choice there)
 FORCINGS = [("legacy", None), ("gemm_nhwc", None), ("gemm_nchw", "narrow"), ("gemm_nchw", "wide"),
-            ("gemm_taps", None),
+            ("gemm_taps", None), ("gemm_taps", "split"),
             ("winograd_nhwc", "adjoint"), ("winograd_nhwc", "flipped"), ("winograd4", "adjoint"),
             ("winograd4", "flipped")]
 #: the strategies that run channels-last arrays in place
@@ -1150,6 +1150,12 @@ def test_per_tap_filters_match_numpys_transpose(shape, dtype, monkeypatch):
             got = np.full(want.shape, np.nan, dtype)
             fn(w, got, np.bool_(by_channel))
             np.testing.assert_array_equal(got, want)
+        # a range of the columns (the split per-tap GEMMs' own filters): want's columns
+        n = want.shape[2]
+        for j0, j1 in ((0, n // 2), (n // 2, n), (n // 3, n // 3 + 1)):
+            got = np.full((want.shape[0], want.shape[1], j1 - j0), np.nan, dtype)
+            conv_gemm._tap_weights_span(w, got, np.bool_(by_channel), 0, want.shape[1], j0)
+            np.testing.assert_array_equal(got, want[:, :, j0:j1])
     for limit in (1, 1 << 62):  # on the threads and serially
         monkeypatch.setattr(conv_gemm, "TAP_WEIGHTS_PARALLEL", limit)
         for bias in (b, np.empty(0, dtype)):

@@ -1832,7 +1832,7 @@ def _tap_weights(w, dst, by_channel):
     """Each tap's filter matrix: ``dst[t, c, k] = w[k, c, t]`` (``by_channel``: the forward's
     ``C x K``), else ``dst[t, k, c]`` (the input gradient's ``K x C``); ``w`` ``(K, C, 1, kh,
     kw)`` (:func:`_tap_weights_span` over every row)."""
-    _tap_weights_span(w, dst, by_channel, _I0, w.shape[1] if by_channel else w.shape[0])
+    _tap_weights_span(w, dst, by_channel, _I0, w.shape[1] if by_channel else w.shape[0], _I0)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -1840,12 +1840,13 @@ def _tap_weights_parallel(w, dst, by_channel):
     """:func:`_tap_weights` in two halves on Numba's threads (a copy: the same bits)."""
     outer = w.shape[1] if by_channel else w.shape[0]
     for h in prange(2):
-        _tap_weights_span(w, dst, by_channel, h * outer // 2, (h + 1) * outer // 2)
+        _tap_weights_span(w, dst, by_channel, h * outer // 2, (h + 1) * outer // 2, _I0)
 
 
 @njit(cache=True, nogil=True)
-def _tap_weights_span(w, dst, by_channel, i0, i1):
-    """:func:`_tap_weights` for the channels (``by_channel``) or filters ``i0 <= i < i1``.
+def _tap_weights_span(w, dst, by_channel, i0, i1, j0):
+    """:func:`_tap_weights` for the channels (``by_channel``) or filters ``i0 <= i < i1``, and
+    of the filters (channels) the ``dst.shape[-1]`` from ``j0`` on (``dst[t, i, j - j0]``).
     Per channel (per filter) the ``T`` rows of ``K`` (of ``C``) it fills are gathered in a
     small buffer first, then stored as runs: stored straight, the ``T`` store streams one
     ``C x K`` plane apart (64 KiB for 128 x 128) fell into one L1 set, 306 us for 128 x 128
@@ -1854,17 +1855,18 @@ def _tap_weights_span(w, dst, by_channel, i0, i1):
     T = w.size // max(1, K * C)
     wf = w.reshape(-1)
     df = dst.reshape(-1)
-    outer, inner = (C, K) if by_channel else (K, C)
+    outer = C if by_channel else K
+    inner = dst.shape[-1]
     if T == 1:  # (one store stream: straight, no buffer; twice as fast for a 1x1 layer)
         for i in range(i0, i1):
             for j in range(inner):
-                k, c = (j, i) if by_channel else (i, j)
+                k, c = (j0 + j, i) if by_channel else (i, j0 + j)
                 df[_U(i * inner + j)] = wf[_U(k * C + c)]
         return
     buf = np.empty(T * inner, dst.dtype)
     for i in range(i0, i1):
         for j in range(inner):
-            k, c = (j, i) if by_channel else (i, j)
+            k, c = (j0 + j, i) if by_channel else (i, j0 + j)
             src = _U((k * C + c) * T)
             for t in range(T):
                 buf[t * inner + j] = wf[src + _U(t)]
@@ -1880,76 +1882,97 @@ TAP_WEIGHTS_PARALLEL = 1 << 15
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _taps_blocks(gemm, src, wt, brow, dst, rects, nb, forward, cap):
+def _taps_blocks(gemm, src, w, wt, brow, dst, rects, nb, parts, forward, cap):
     """:func:`forward_taps` (``forward``: ``src`` the input, ``dst`` the output, ``wt`` the
     taps' ``C x K`` filters) or :func:`input_grad_taps` (``src`` the output gradient,
-    ``dst`` the input gradient, ``wt`` the taps' ``K x C``) in blocks of ``nb`` images on
-    Numba's threads, each block whole on one: its planes as rows (channels-last), per tap
-    the rows of its rectangle (``rects[i] = (t, *rect)``, :func:`tap_rects`) gathered, one
-    GEMM (under the small-GEMM ``cap``), the result added onto the rows it belongs to (the
-    bias first, taps in order), the rows back into planes. The blocks follow the shapes
-    only: the same bits at any thread count."""
+    ``dst`` the input gradient, ``wt`` the taps' ``K x C``) in blocks of ``nb`` images, each
+    block's outputs in ``parts`` ranges of output channels, on Numba's threads, each
+    (block, range) whole on one: its planes as rows (channels-last), per tap the rows of its
+    rectangle (``rects[i] = (t, *rect)``, :func:`tap_rects`) gathered, one GEMM (under the
+    small-GEMM ``cap``), the result added onto the rows it belongs to (the bias first, taps
+    in order), the rows back into planes. With ``parts > 1`` each range transposes its own
+    columns of the filters ``w`` (``wt`` unused): read by the thread that wrote them, where
+    the shared transpose was read from the other core's cache. The blocks and ranges follow
+    the shapes only: the same bits at any thread count."""
     N, L_in = src.shape[0], src.shape[1]
-    L_out = wt.shape[2]
+    L_out = dst.shape[1]
+    T = w.shape[2] * w.shape[3] * w.shape[4]
     S_src = src.size // max(1, N * L_in)
     S_dst = dst.size // max(1, N * L_out)
     P, S = (S_dst, S_src) if forward else (S_src, S_dst)
-    dst3 = dst.reshape(N, L_out, S_dst)
-    for b in prange(-(-N // nb)):
+    df = dst.reshape(-1)
+    for item in prange(-(-N // nb) * parts):
+        b, j = item // parts, item % parts
+        l0 = j * L_out // parts
+        ln = (j + 1) * L_out // parts - l0
         n0 = b * nb
         n1 = min(N, n0 + nb)
         nimg = n1 - n0
+        if parts > 1:
+            wv = np.empty((T, L_in, ln), dst.dtype)
+            _tap_weights_span(w, wv, forward, _I0, L_in, l0)
+        else:
+            wv = wt
         rows = np.empty((nimg * S_src, L_in), dst.dtype)
         _to_rows(src, rows, n0, n1)
-        acc = np.empty((nimg * S_dst, L_out), dst.dtype)
+        acc = np.empty((nimg * S_dst, ln), dst.dtype)
         for r in range(nimg * S_dst):
-            for j in range(L_out):
-                acc[r, j] = brow[j]
+            for q in range(ln):
+                acc[r, q] = brow[l0 + q]
         taken = np.empty((nimg * P, L_in), dst.dtype)
-        part = np.empty((nimg * P, L_out), dst.dtype)
+        part = np.empty((nimg * P, ln), dst.dtype)
         for i in range(rects.shape[0]):
             rect = rects[i, 1:]
             m = nimg * (rect[1] - rect[0]) * (rect[3] - rect[2])
             _tap_rows(rows, taken, nimg, S, P, rect, _TAKE_IN if forward else _TAKE_OUT)
-            gemm_rows_at(gemm, NO_TRANS, m, L_out, L_in, taken, L_in, wt[rects[i, 0]], L_out,
-                         0.0, part, L_out, cap)
+            gemm_rows_at(gemm, NO_TRANS, m, ln, L_in, taken, L_in, wv[rects[i, 0]], ln, 0.0,
+                         part, ln, cap)
             _tap_rows(part, acc, nimg, S, P, rect, _ADD_OUT if forward else _ADD_IN)
-        _rows_to_nchw(acc, dst3, n0, n1, _I0)
+        for n in range(n0, n1):  # the rows back into planes
+            for q in range(ln):
+                db = _U((n * L_out + l0 + q) * S_dst)
+                sb = (n - n0) * S_dst
+                for p in range(S_dst):
+                    df[db + _U(p)] = acc[sb + p, q]
 
 
-def _taps_compiled(src, w, bias, dst, table, nb: int, forward: bool) -> bool:
+def _taps_compiled(src, w, bias, dst, table, nb: int, forward: bool, parts: int) -> bool:
     """:func:`_taps_blocks` for ``forward_taps`` / ``input_grad_taps`` (False where no
     compiled BLAS is callable: the Python-thread path runs)."""
     gemm = kernel_gemm(dst.dtype)
     if gemm is None:
         return False
     K, C, _, kh, kw = w.shape
-    # (a reused buffer: fresh, its pages faulted in on every call, 590 KB for 128 x 128 3x3)
-    wt = _buffer("tap-weights", (kh * kw, C, K) if forward else (kh * kw, K, C), dst.dtype)
-    if w.size >= TAP_WEIGHTS_PARALLEL and threads.num_threads() > 1:
-        _tap_weights_parallel(w, wt, np.bool_(forward))
+    parts = max(1, min(parts, K if forward else C))
+    if parts > 1:
+        wt = _buffer("tap-weights", (1, 1, 1), dst.dtype)  # (unused: each range its own)
     else:
-        _tap_weights(w, wt, np.bool_(forward))
+        # (a reused buffer: fresh, its pages faulted in on every call, 590 KB for 128 x 128 3x3)
+        wt = _buffer("tap-weights", (kh * kw, C, K) if forward else (kh * kw, K, C), dst.dtype)
+        if w.size >= TAP_WEIGHTS_PARALLEL and threads.num_threads() > 1:
+            _tap_weights_parallel(w, wt, np.bool_(forward))
+        else:
+            _tap_weights(w, wt, np.bool_(forward))
     n = C if not forward else K
     brow = np.zeros(n, dst.dtype) if bias is None else bias
     with one_blas_thread():
-        _taps_blocks(gemm, src, wt, brow, dst, table, max(1, nb), forward,
+        _taps_blocks(gemm, src, w, wt, brow, dst, table, max(1, nb), parts, forward,
                      small_gemm_cap(dst.dtype))
     return True
 
 
-def forward_taps(x, w, bias, out, stride, lo, dilation, nb: int) -> None:
+def forward_taps(x, w, bias, out, stride, lo, dilation, nb: int, parts: int = 1) -> None:
     """``out = conv(x, w) + bias`` (2-D): per block of ``nb`` images, per tap, the rows of the
     outputs whose input is inside the image times that tap's filters, added in tap order
     onto the bias: one compiled kernel where numpy's CBLAS can be called from one
-    (:func:`_taps_blocks`; (16, 128, 3, 3) -> 128 padded 0.70 -> 0.29 ms, Zen 4), else blocks
-    on Python threads with numpy's matmul."""
+    (:func:`_taps_blocks`, each block's filters in ``parts`` ranges; (16, 128, 3, 3) -> 128
+    padded 0.70 -> 0.29 ms, Zen 4), else blocks on Python threads with numpy's matmul."""
     N, C, _, H, W = x.shape
     K, _, _, kh, kw = w.shape
     Ho, Wo = out.shape[3], out.shape[4]
     P, S = Ho * Wo, H * W
     if _taps_compiled(x, w, bias, out, tap_table(H, W, Ho, Wo, kh, kw, stride, lo, dilation),
-                      nb, True):
+                      nb, True, parts):
         return
     rects = tap_rects(H, W, Ho, Wo, kh, kw, stride, lo, dilation)
     wt = np.ascontiguousarray(w.reshape(K, C, kh * kw).transpose(2, 1, 0))  # (taps, C, K)
@@ -1975,16 +1998,17 @@ def forward_taps(x, w, bias, out, stride, lo, dilation, nb: int) -> None:
     _run(work, [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)])
 
 
-def input_grad_taps(g, w, bias, dx, stride, lo, dilation, nb: int) -> None:
+def input_grad_taps(g, w, bias, dx, stride, lo, dilation, nb: int, parts: int = 1) -> None:
     """``dx = conv_input(g, w) + bias`` (2-D): per block, per tap, the gradient rows of the
     outputs whose input is inside the image times that tap's filters, added onto those
-    inputs' rows (bias first, taps in order); compiled as :func:`forward_taps`."""
+    inputs' rows (bias first, taps in order); compiled as :func:`forward_taps` (each block's
+    channels in ``parts`` ranges)."""
     N, C, _, H, W = dx.shape
     K, _, _, kh, kw = w.shape
     Ho, Wo = g.shape[3], g.shape[4]
     P, S = Ho * Wo, H * W
     if _taps_compiled(g, w, bias, dx, tap_table(H, W, Ho, Wo, kh, kw, stride, lo, dilation),
-                      nb, False):
+                      nb, False, parts):
         return
     rects = tap_rects(H, W, Ho, Wo, kh, kw, stride, lo, dilation)
     wk = np.ascontiguousarray(w.reshape(K, C, kh * kw).transpose(2, 0, 1))  # (taps, K, C)

@@ -183,6 +183,7 @@ class Plan:
     costs: tuple = ()
     channels_last: bool = False
     kb: int = 0
+    parts: int = 1
 
 
 # ----------------------------------------------------------------------------- the cost model
@@ -482,9 +483,34 @@ def _tap_pairs(H, W, Ho, Wo, kh, kw, sh, sw, lh, lw, dh, dw):
     return sum(rows) * sum(cols), sum(1 for r in rows if r) * sum(1 for c in cols if c)
 
 
+#: output channels a range of the per-tap GEMMs' compiled kernel takes at least (a GEMM
+#: narrower than this runs below BLAS's rate)
+TAPS_PART_MIN = 32
+#: most GEMM rows (images times rows a tap) of the one block whose output channels are cut
+#: into ranges (its buffers stay in L2)
+TAPS_ONE_BLOCK_ROWS = 1024
+#: a single block's output channels are cut into ranges only where its GEMMs reduce over at
+#: least this many channels and have at least this many rows a tap: thinner or tinier
+#: layers ((1, 32, 13, 13) -> 64, (1, 64, 5, 5) -> 128) ran slower so than on the
+#: channel-major GEMM (Zen 4)
+TAPS_PART_MIN_IN = 64
+TAPS_PART_MIN_ROWS = 16
+
+
+def taps_parts(blocks: int, n_out: int, cores: int) -> int:
+    """Ranges of output channels each block of the per-tap GEMMs is cut into
+    (:func:`numbaconv.cpu.conv_gemm._taps_blocks`): as many as make the work items one a
+    core where the blocks are fewer than the cores, each at least :data:`TAPS_PART_MIN`
+    wide (``cores`` the machine's, never the thread count: the items follow the shapes)."""
+    if blocks >= cores:
+        return 1
+    return max(1, min(-(-cores // blocks), n_out // TAPS_PART_MIN))
+
+
 def _cost_gemm_taps(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, lh, lw, dh, dw, itemsize,
                     mach):
-    """Estimated cycles, and (nb, items), of the per-tap GEMMs that skip the padding."""
+    """Estimated cycles, and (nb, items, parts), of the per-tap GEMMs that skip the
+    padding."""
     pairs, taps = _tap_pairs(H, W, Ho, Wo, kh, kw, sh, sw, lh, lw, dh, dw)
     P, S = Ho * Wo, H * W
     lanes = mach.lanes
@@ -510,15 +536,55 @@ def _cost_gemm_taps(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, lh, lw, dh, dw, i
         gemm = blocks * taps * _gemm(K, C, m, mach.gemm_lanes, itemsize)
     moves = N * (S * C + P * K) * _TRANSPOSE
     rows = N * pairs * (_vec(C + K, 2, lanes) + 2 * 10.0)
-    if compiled:  # (scaled to the other strategies' estimates, measured / model on (16, 64,
-        # 5, 5) -> 128, (16|256, 128, 3, 3) -> 128 padded, (8, 256, 3, 3) -> 256 padded and
-        # (64, 64, 5, 5) -> 128, Zen 4: forward and input gradient x1.4, theirs 0.42-0.66
-        # against these 0.75-0.91; weight gradient x0.6, theirs 0.74-1.4 against 0.51-0.70.
-        # The weight gradient's runs: each its (taps, K, C) sums zeroed and added up.)
-        wgrad = op == "weight_grad"
-        items = min(blocks, 2) if wgrad else blocks
-        moves += K * C * kh * kw * (1.4 + (0.3 * items if wgrad else 0.0))
-        return (0.6 if wgrad else 1.4) * (gemm + moves + rows) + _overhead(1), (nb, items)
+    if compiled and op == "weight_grad":  # (scaled to the other strategies' estimates,
+        # measured / model on (16, 64, 5, 5) -> 128, (16|256, 128, 3, 3) -> 128 padded, (8,
+        # 256, 3, 3) -> 256 padded and (64, 64, 5, 5) -> 128, Zen 4: weight gradient x0.6,
+        # theirs 0.74-1.4 against 0.51-0.70. The runs: each its (taps, K, C) sums zeroed and
+        # added up.)
+        items = min(blocks, 2)
+        moves += K * C * kh * kw * (1.4 + 0.3 * items)
+        return 0.6 * (gemm + moves + rows) + _overhead(1), (nb, items, 1)
+    if compiled:  # (forward and input gradient x1.4, scaled as above: theirs 0.42-0.66
+        # against these 0.75-0.91)
+        n_out, n_in = (K, C) if op == "forward" else (C, K)
+        w_moves = K * C * kh * kw * 1.4
+        if mach.cores > 1 and blocks > 1:
+            # the filters, transposed once on the threads, are read by every core's GEMMs,
+            # half of them from another core's cache: (16, 128, 3, 3) -> 128 padded, 35 us
+            # to transpose, 40 more in the GEMMs (Zen 4)
+            w_moves += K * C * kh * kw * 1.0
+        best = (1.4 * (gemm + moves + w_moves + rows) + _overhead(1), (nb, blocks, 1))
+        parts = taps_parts(1, n_out, mach.cores)
+        if parts > 1 and blocks > 1 and N * m1 <= TAPS_ONE_BLOCK_ROWS:
+            # one block of every image, its output channels in ranges, one a core, each
+            # transposing its own filters: (16, 128, 3, 3) -> 128 padded 0.35 -> 0.19 ms
+            # (Zen 4, same process)
+            gemm1 = taps * parts * _gemm(N * m1, n_out / parts, n_in, mach.gemm_lanes,
+                                         itemsize)
+            moves1 = moves + K * C * kh * kw * 1.4
+            cost = 1.4 * (gemm1 + moves1 + rows) + _overhead(1)
+            if cost < best[0]:
+                best = (cost, (N, parts, parts))
+        elif parts > 1 and blocks == 1 and n_in >= TAPS_PART_MIN_IN \
+                and N * m1 >= TAPS_PART_MIN_ROWS:
+            # one block (a batch of one to four): its ranges on the cores, (1, 64, 14, 14) ->
+            # 64 padded 212 -> 105 us. Against the batch-1 estimates of the other
+            # strategies, which a batch's idle-core count (_plan) leaves out, measured /
+            # model was 0.11-0.13 here and 0.18-0.54 there (same process, Zen 4, twelve
+            # layers of one and two images): scaled by 0.6 / parts it is picked where it was
+            # the faster ((1, 256, 7, 7) -> 256 padded 0.38 against 0.46 ms forward, 0.36
+            # against 0.56 input gradient; (1, 64, 14, 14) -> 64 input gradient 0.11 against
+            # 0.12-0.20) and not on the thin or tiny layers where its GEMMs are slow
+            gemm1 = taps * parts * _gemm(N * m1, n_out / parts, n_in, mach.gemm_lanes,
+                                         itemsize)
+            best = (0.6 / parts * 1.4 * (gemm1 + moves + w_moves + rows) + _overhead(1),
+                    (nb, parts, parts))
+        cost, (nb, items, parts) = best
+        if items < mach.cores:
+            # (the model's estimates are total work: a call of fewer items leaves cores
+            # idle; _plan counts that for a batch, this for one image too)
+            cost *= mach.cores / max(1, items) if N == 1 else 1.0
+        return cost, (nb, items, parts)
     if op != "weight_grad":  # (numpy's copy: a 1x1 layer of one pixel, (1, 2304) -> 600,
         # 2.4 ms of 2.5)
         moves += K * C * kh * kw * 4.0
@@ -527,7 +593,7 @@ def _cost_gemm_taps(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, lh, lw, dh, dw, i
         moves += K * C * kh * kw * 8.0
     items = blocks if op != "weight_grad" else _items_for(gemm, blocks)
     calls = blocks * (3 + 3 * taps) * 2e-6 * _GHZ * 1e9
-    return gemm + moves + rows + calls + _overhead(items), (nb, items)
+    return gemm + moves + rows + calls + _overhead(items), (nb, items, 1)
 
 
 def _cost_winograd_nhwc(op, N, C, K, Ho, Wo, itemsize, mach):
@@ -754,10 +820,12 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
                                            itemsize, mach)
     costs["gemm_nhwc"] = cyc
     params["gemm_nhwc"] = dict(nb=nb, rb=rb, items=items)
-    cyc, (nb, items) = _cost_gemm_taps(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, lh, lw, dh,
-                                       dw, itemsize, mach)
+    cyc, (nb, items, parts) = _cost_gemm_taps(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, lh,
+                                              lw, dh, dw, itemsize, mach)
     costs["gemm_taps"] = cyc
-    params["gemm_taps"] = dict(nb=nb, items=items)
+    if force == "gemm_taps" and force_variant == "split" and op != "weight_grad":
+        items, parts = -(-N // nb) * 2, 2  # (tests: every block's channels in two ranges)
+    params["gemm_taps"] = dict(nb=nb, items=items, parts=parts)
     # channel-major batched GEMM: forward only where the reduction is long enough for BLAS
     # with AVX2 kernels (a 1-channel 3x3 layer's k = 10 GEMM lost to the direct loops on Zen
     # 2/3); BLAS's AVX-512 kernels run it faster than the direct loops (Zen 4, OpenBLAS
@@ -890,12 +958,13 @@ def forced(strategy: str | None, variant: str | None = None):
     """Within the block, every call this module plans uses ``strategy`` (and for the Winograd
     input gradient ``variant``, 'adjoint' or 'flipped'; for the channel-major GEMM's forward
     units 'wide' (where the layer is unpadded, stride 1) or 'narrow', either in units of
-    half the filters) where it applies (tests; not thread-safe)."""
+    half the filters; for the per-tap GEMMs 'split': every block's output channels in two
+    ranges) where it applies (tests; not thread-safe)."""
     if strategy is not None and strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
-    if variant not in (None, "adjoint", "flipped", "wide", "narrow"):
-        raise ValueError("variant must be 'adjoint', 'flipped', 'wide' or 'narrow', got "
-                         f"{variant!r}")
+    if variant not in (None, "adjoint", "flipped", "wide", "narrow", "split"):
+        raise ValueError("variant must be 'adjoint', 'flipped', 'wide', 'narrow' or 'split', "
+                         f"got {variant!r}")
     saved = list(_FORCED)
     _FORCED[:] = [strategy, variant]
     try:
@@ -1075,7 +1144,7 @@ def run_forward(p: Plan, x, w, bias, out, stride, lo, dilation) -> None:
             p.variant == "wide")
     elif p.strategy == "gemm_taps":
         run = _gemm_module().forward_taps
-        run(x, w, bias, out, stride, lo, dilation, p.nb)
+        run(x, w, bias, out, stride, lo, dilation, p.nb, p.parts)
     elif p.strategy == "winograd4":
         cl = p.channels_last
         if not _wino4_module().forward(x, w, bias, out, lo[1], lo[2], p.nb, cl):
@@ -1138,7 +1207,7 @@ def run_input_grad(p: Plan, g, w, bias, dx, stride, lo, dilation) -> None:
         run(g, w, bias, dx, stride, lo, dilation, p.nb, p.channels_last, machine().cores)
     elif p.strategy == "gemm_taps":
         run = _gemm_module().input_grad_taps
-        run(g, w, bias, dx, stride, lo, dilation, p.nb)
+        run(g, w, bias, dx, stride, lo, dilation, p.nb, p.parts)
     elif p.strategy == "winograd4":
         cl = p.channels_last
         if p.variant == "adjoint":
