@@ -46,10 +46,15 @@ NaN local. 2-D, 3x3, stride 1, dilation 1, ``groups == 1`` only.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
-from numba import prange
+from numba import (
+    get_thread_id,  # pyright: ignore[reportPrivateImportUsage] (public, documented)
+    prange,
+)
 
 from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_at, kernel_gemm
+from .conv_gemm import _buffer
 from .jit import I0 as _I0
 from .jit import njit
 from .native import call, fingerprint, native
@@ -66,6 +71,39 @@ def _plane(n: int, item: int) -> int:
     lines = -(-n * item // 64)
     lines += 1 - lines % 2
     return lines * 64 // item
+
+
+#: elements a scratch piece is rounded up to (64 bytes of float32: each piece starts a line)
+_ALIGN = 16
+
+
+@njit(inline="always")
+def _take(ws, off, n):
+    """``ws[off:off + n]`` and the offset of the next piece (:data:`_ALIGN`-rounded)."""
+    end = off + n
+    return ws[off:end], end + (-end) % _ALIGN
+
+
+def _scratch(kind: str, C: int, K: int, nb: int, nty: int, ntx: int) -> int:
+    """Elements of one thread's scratch for a block of ``nb`` images of ``kind`` ('forward',
+    'input_grad', 'weight_grad'): what :func:`_block`, :func:`_igrad_block` and
+    :func:`_weight_grad_run` carve with :func:`_take`, in that order."""
+    T = nb * nty * ntx
+    padded = nb * (4 * nty + 2) * (4 * ntx + 2) * C
+    z = 16 * nty * ntx * K
+    pieces = {"forward": (36 * C, padded, 36 * T * C, 36 * T * K, 24 * K, z),
+              "input_grad": (36 * T * K, 24 * K, z, 36 * T * C, padded, 36 * C),
+              "weight_grad": (36 * C, 24 * K, z, padded, 36 * T * C, 36 * T * K)}[kind]
+    return sum(-(-n // _ALIGN) * _ALIGN for n in pieces)
+
+
+def _workspace(kind: str, C: int, K: int, nb: int, nty: int, ntx: int, dtype) -> np.ndarray:
+    """One scratch row a Numba thread (``numba.get_thread_id()`` picks it), this Python
+    thread's and kept between calls: allocated in the blocks, each block's few MB were
+    fresh pages (mmap'd and faulted in, 1500 faults a (256, 128, 3, 3) -> 128 call, twice
+    its time) whenever glibc's allocator had not yet been led to keep such sizes."""
+    slots = numba.get_num_threads()
+    return _buffer("winograd4", (slots, _scratch(kind, C, K, nb, nty, ntx)), dtype)
 
 
 @njit(inline="always")
@@ -204,15 +242,19 @@ def _input_tiles(xp, V, R, nty, ntx):
 
 
 @njit(inline="always")
-def _transformed_input(x, n0, n1, lh, lw, nty, ntx, R, cl):
-    """``V`` ``(36, T, C)`` of images ``n0 <= n < n1``: their padded copy
-    (:func:`_pad_block`) and input transform (:func:`_input_tiles`, ``R`` its scratch)."""
+def _transformed_input(x, n0, n1, lh, lw, nty, ntx, R, cl, ws, off):
+    """``V`` ``(36, T, C)`` of images ``n0 <= n < n1`` and the next scratch offset: their
+    padded copy (:func:`_pad_block`) and input transform (:func:`_input_tiles`, ``R`` its
+    scratch), both carved from ``ws`` at ``off``."""
     C = R.shape[2]
-    xp = np.empty((n1 - n0, 4 * nty + 2, 4 * ntx + 2, C), R.dtype)
+    nimg = n1 - n0
+    a, off = _take(ws, off, nimg * (4 * nty + 2) * (4 * ntx + 2) * C)
+    xp = a.reshape((nimg, 4 * nty + 2, 4 * ntx + 2, C))
     _pad_block(x, xp, n0, n1, lh, lw, cl)
-    V = np.empty((36, (n1 - n0) * nty * ntx, C), R.dtype)
+    a, off = _take(ws, off, 36 * nimg * nty * ntx * C)
+    V = a.reshape((36, nimg * nty * ntx, C))
     _input_tiles(xp, V, R, nty, ntx)
-    return V
+    return V, off
 
 
 @njit(cache=True, nogil=True)
@@ -301,29 +343,36 @@ def _weights(w, U, k0, k1):
 
 
 @njit(cache=True, nogil=True)
-def _block(gemm, x, U, out, bias, lh, lw, nty, ntx, n0, n1, cl):
+def _block(gemm, x, U, out, bias, lh, lw, nty, ntx, n0, n1, cl, ws):
     """Images ``n0 <= n < n1`` whole, on the calling thread: the padded copy, the input
     transform, the 36 GEMMs (``gemm``: numpy's CBLAS, pinned to one thread) and the output
-    transform; the number of non-finite outputs."""
+    transform, every buffer carved from the thread's scratch ``ws``; the number of
+    non-finite outputs."""
     C, K = (x.shape[4], out.shape[4]) if cl else (x.shape[1], out.shape[1])
     T = (n1 - n0) * nty * ntx
-    V = _transformed_input(x, n0, n1, lh, lw, nty, ntx, np.empty((6, 6, C), out.dtype), cl)
-    M = np.empty((36, T, K), out.dtype)
+    a, off = _take(ws, 0, 36 * C)
+    V, off = _transformed_input(x, n0, n1, lh, lw, nty, ntx, a.reshape((6, 6, C)), cl, ws,
+                                off)
+    a, off = _take(ws, off, 36 * T * K)
+    M = a.reshape((36, T, K))
     for e in range(36):
         gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, T, K, C, 1.0, V[e], C, U[e], K, 0.0,
                 M[e], K)
-    S = np.empty((4, 6, K), out.dtype)
-    Z = np.empty((4 * nty, 4 * ntx, K), out.dtype)
+    a, off = _take(ws, off, 24 * K)
+    S = a.reshape((4, 6, K))
+    a, off = _take(ws, off, 16 * nty * ntx * K)
+    Z = a.reshape((4 * nty, 4 * ntx, K))
     return _output_tiles(M, S, Z, out, bias, n0, n1 - n0, nty, ntx, cl)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _forward_blocks(fw, fb, gemm, x, w, U, out, bias, lh, lw, nty, ntx, nb, cl):
+def _forward_blocks(fw, fb, gemm, x, w, U, out, bias, lh, lw, nty, ntx, nb, cl, ws):
     """The weight transform ``fw`` (:func:`_weights`) in two filter ranges, then every block
     of ``nb`` images (:func:`_block`, ``fb``) on Numba's threads, each whole on one. Both
     are :class:`numbaconv.cpu.native.Native` entry points, compiled once each (not again
     into each parallel loop). The blocks follow the shapes only, so the bits are the same
-    at any thread count. True when every output is finite."""
+    at any thread count (``ws``: a scratch row a thread). True when every output is
+    finite."""
     N, K = x.shape[0], w.shape[0]
     for i in prange(2):
         call(fw, w, U, i * K // 2, (i + 1) * K // 2)
@@ -331,7 +380,7 @@ def _forward_blocks(fw, fb, gemm, x, w, U, out, bias, lh, lw, nty, ntx, nb, cl):
     bad = 0
     for j in prange(blocks):
         bad += call(fb, gemm, x, U, out, bias, lh, lw, nty, ntx, j * nb, min(N, j * nb + nb),
-                    cl)
+                    cl, ws[get_thread_id()])
     return bad == 0
 
 
@@ -357,18 +406,20 @@ def _run_blocks(kind, src, w, bias, dst, tiled, lh, lw, nb, cl) -> bool:
     Ho, Wo = (tiled.shape[2], tiled.shape[3]) if cl else (tiled.shape[3], tiled.shape[4])
     nty, ntx = -(-Ho // 4), -(-Wo // 4)
     K, C = w.shape[:2]
-    U = np.empty((36, _plane(C * K, dst.dtype.itemsize)), dst.dtype)
+    nb = max(1, min(nb, src.shape[0]))
+    U = _buffer("winograd4-U", (36, _plane(C * K, dst.dtype.itemsize)), dst.dtype)
+    ws = _workspace(kind, C, K, nb, nty, ntx, dst.dtype)
     b = np.zeros(dst.shape[4] if cl else dst.shape[1], dst.dtype) if bias is None else bias
     w4, flag = w.reshape(K, C, 3, 3), np.bool_(cl)
     key = (kind, fingerprint(src), fingerprint(w4), fingerprint(dst), fingerprint(b), cl)
     if (found := _NATIVES.get(key)) is None:
         block = _block if kind == "forward" else _igrad_block
         found = _NATIVES[key] = (native(_weights, w4, U, _I0, _I0),
-                                 native(block, gemm, src, U, dst, b, *(_I0,) * 6, flag))
+                                 native(block, gemm, src, U, dst, b, *(_I0,) * 6, flag, ws[0]))
     fw, fb = found
     with one_blas_thread():
-        return bool(_forward_blocks(fw, fb, gemm, src, w4, U, dst, b, lh, lw, nty, ntx,
-                                    max(1, nb), flag))
+        return bool(_forward_blocks(fw, fb, gemm, src, w4, U, dst, b, lh, lw, nty, ntx, nb,
+                                    flag, ws))
 
 
 # ------------------------------------------------------------------------- weight gradient
@@ -425,21 +476,26 @@ def _grad_tiles(g, Gt, Z, Q, n0, nimg, nty, ntx, cl):
 
 
 @njit(cache=True, nogil=True)
-def _weight_grad_run(gemm, x, g, dU, lh, lw, nty, ntx, nb, b0, b1, cl):
+def _weight_grad_run(gemm, x, g, dU, lh, lw, nty, ntx, nb, b0, b1, cl, ws):
     """Blocks ``b0 <= b < b1`` of ``nb`` images summed into ``dU`` (``(36, C K)`` planes):
     per block the padded copy and input transform of ``x`` (as the forward's), the output
-    gradient's transform, and 36 GEMMs ``dU[e] += V[e]^T @ Gt[e]``, in block order."""
+    gradient's transform, and 36 GEMMs ``dU[e] += V[e]^T @ Gt[e]``, in block order (every
+    buffer carved from the thread's scratch ``ws``)."""
     N = x.shape[0]
     C, K = (x.shape[4], g.shape[4]) if cl else (x.shape[1], g.shape[1])
-    R = np.empty((6, 6, C), dU.dtype)
-    Q = np.empty((4, 6, K), dU.dtype)
-    Z = np.empty((4 * nty, 4 * ntx, K), dU.dtype)
+    a, off = _take(ws, 0, 36 * C)
+    R = a.reshape((6, 6, C))
+    a, off = _take(ws, off, 24 * K)
+    Q = a.reshape((4, 6, K))
+    a, off = _take(ws, off, 16 * nty * ntx * K)
+    Z = a.reshape((4 * nty, 4 * ntx, K))
     for b in range(b0, b1):
         n0 = b * nb
         n1 = min(N, n0 + nb)
         T = (n1 - n0) * nty * ntx
-        V = _transformed_input(x, n0, n1, lh, lw, nty, ntx, R, cl)
-        Gt = np.empty((36, T, K), dU.dtype)
+        V, end = _transformed_input(x, n0, n1, lh, lw, nty, ntx, R, cl, ws, off)
+        a, end = _take(ws, end, 36 * T * K)
+        Gt = a.reshape((36, T, K))
         _grad_tiles(g, Gt, Z, Q, n0, n1 - n0, nty, ntx, cl)
         beta = 0.0 if b == b0 else 1.0
         for e in range(36):
@@ -457,7 +513,7 @@ def _gt3(u0, u1, u2, u3, u4, u5):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _weight_grad_parts(fr, gemm, x, g, dUs, dw, lh, lw, nty, ntx, nb, parts, cl):
+def _weight_grad_parts(fr, gemm, x, g, dUs, dw, lh, lw, nty, ntx, nb, parts, cl, ws):
     """``parts`` fixed runs of blocks (:func:`_weight_grad_run`, ``fr``, by address) on
     Numba's threads, each into its own planes ``dUs[p]``; then per filter the runs' sums
     added in run order and ``dw[k, c] = G^T dU G`` (in float64). True when every value is
@@ -467,7 +523,7 @@ def _weight_grad_parts(fr, gemm, x, g, dUs, dw, lh, lw, nty, ntx, nb, parts, cl)
     blocks = -(-N // nb)
     for p in prange(parts):
         call(fr, gemm, x, g, dUs[p], lh, lw, nty, ntx, nb, p * blocks // parts,
-             (p + 1) * blocks // parts, cl)
+             (p + 1) * blocks // parts, cl, ws[get_thread_id()])
     bad = 0
     for k in prange(K):
         u = np.empty(36)
@@ -504,16 +560,19 @@ def weight_grad(x, g, dw, lh: int, lw: int, nb: int, parts: int, cl: bool = Fals
     Ho, Wo = (g.shape[2], g.shape[3]) if cl else (g.shape[3], g.shape[4])
     nty, ntx = -(-Ho // 4), -(-Wo // 4)
     K, C = dw.shape[0], dw.shape[1]
-    blocks = -(-x.shape[0] // max(1, nb))
+    nb = max(1, min(nb, x.shape[0]))
+    blocks = -(-x.shape[0] // nb)
     parts = max(1, min(parts, blocks))
-    dUs = np.empty((parts, 36, _plane(C * K, dw.dtype.itemsize)), dw.dtype)
+    dUs = _buffer("winograd4-dU", (parts, 36, _plane(C * K, dw.dtype.itemsize)), dw.dtype)
+    ws = _workspace("weight_grad", C, K, nb, nty, ntx, dw.dtype)
     flag = np.bool_(cl)
     key = ("weight_grad", fingerprint(x), fingerprint(g), fingerprint(dUs[0]), cl)
     if (fr := _NATIVES.get(key)) is None:
-        fr = _NATIVES[key] = native(_weight_grad_run, gemm, x, g, dUs[0], *(_I0,) * 7, flag)
+        fr = _NATIVES[key] = native(_weight_grad_run, gemm, x, g, dUs[0], *(_I0,) * 7, flag,
+                                    ws[0])
     with one_blas_thread():
-        return bool(_weight_grad_parts(fr, gemm, x, g, dUs, dw, lh, lw, nty, ntx, max(1, nb),
-                                       parts, flag))
+        return bool(_weight_grad_parts(fr, gemm, x, g, dUs, dw, lh, lw, nty, ntx, nb, parts,
+                                       flag, ws))
 
 
 # ----------------------------------------------------------------- input gradient, adjoint
@@ -611,7 +670,7 @@ def _padded_out(dxp, dx, bias, n0, lh, lw, cl):
 
 
 @njit(cache=True, nogil=True)
-def _igrad_block(gemm, g, U, dx, bias, lh, lw, nty, ntx, n0, n1, cl):
+def _igrad_block(gemm, g, U, dx, bias, lh, lw, nty, ntx, n0, n1, cl, ws):
     """Images ``n0 <= n < n1`` of the input gradient, whole, on the calling thread: the
     output gradient's tiles transformed (``Gt = A g A^T``, :func:`_grad_tiles`), 36 GEMMs
     ``dV[e] = Gt[e] @ U[e]^T`` and the input transform's adjoint overlap-added into a
@@ -623,16 +682,23 @@ def _igrad_block(gemm, g, U, dx, bias, lh, lw, nty, ntx, n0, n1, cl):
         K, C = g.shape[1], dx.shape[1]
     nimg = n1 - n0
     T = nimg * nty * ntx
-    Gt = np.empty((36, T, K), dx.dtype)
-    Q = np.empty((4, 6, K), dx.dtype)
-    Z = np.empty((4 * nty, 4 * ntx, K), dx.dtype)
+    a, off = _take(ws, 0, 36 * T * K)
+    Gt = a.reshape((36, T, K))
+    a, off = _take(ws, off, 24 * K)
+    Q = a.reshape((4, 6, K))
+    a, off = _take(ws, off, 16 * nty * ntx * K)
+    Z = a.reshape((4 * nty, 4 * ntx, K))
     _grad_tiles(g, Gt, Z, Q, n0, nimg, nty, ntx, cl)
-    dV = np.empty((36, T, C), dx.dtype)
+    a, off = _take(ws, off, 36 * T * C)
+    dV = a.reshape((36, T, C))
     for e in range(36):
         gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, T, C, K, 1.0, Gt[e], K, U[e], K, 0.0,
                 dV[e], C)
-    dxp = np.zeros((nimg, 4 * nty + 2, 4 * ntx + 2, C), dx.dtype)
-    _adjoint_tiles(dV, np.empty((6, 6, C), dx.dtype), dxp, nty, ntx)
+    a, off = _take(ws, off, nimg * (4 * nty + 2) * (4 * ntx + 2) * C)
+    a[:] = 0
+    dxp = a.reshape((nimg, 4 * nty + 2, 4 * ntx + 2, C))
+    a, off = _take(ws, off, 36 * C)
+    _adjoint_tiles(dV, a.reshape((6, 6, C)), dxp, nty, ntx)
     return _padded_out(dxp, dx, bias, n0, lh, lw, cl)
 
 
