@@ -671,6 +671,12 @@ def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach, reduce_=False, adjoin
         # the filter planes again for every block where they leave the L2 (``reduce_``, the
         # weight gradient: sums, read and written back)
         filt = 36 * C * K * itemsize
+        if nb > 1 and planes > 2 * mach.l2 and filt <= 4 * mach.l2:
+            # a block's planes past twice the L2 lost more than the filters' reuse saved
+            # where the filters are a few MB: (256, 128, 3, 3) -> 128 padded, blocks of 64
+            # images 2.61 ms, of 16-32 2.30 (same process, Zen 4); where they are many MB,
+            # wide blocks still pay ((8, 256, 14, 14) -> 256: 4 images 6.3 ms, 1 7.4)
+            continue
         stream = blocks * filt / 8.0 * (3.0 if reduce_ else 1.0) if filt > mach.l2 else 0.0
         if planes > mach.l2:
             stream += blocks * 2 * planes / 8.0
