@@ -89,10 +89,30 @@ def _files(folder: str) -> int:
     return sum(len(files) for _, _, files in os.walk(folder))
 
 
+def _env() -> dict:
+    """The children's environment: this one, but writing and reading bytecode caches
+    (``.pyc``) as an installed package has them: with ``PYTHONDONTWRITEBYTECODE`` set (as on
+    the development machines) every child compiled numbaconv's sources again, 30-50 ms of
+    ``import numbaconv`` and of a first call that a pip-installed numbaconv never pays."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def _bytecode() -> None:
+    """numbaconv's ``.pyc`` files written ahead (what ``pip install`` does); where the package
+    folder is read-only, the children compile its sources as they import them."""
+    import numbaconv
+
+    folder = os.path.dirname(os.path.abspath(numbaconv.__file__))
+    subprocess.run([sys.executable, "-m", "compileall", "-q", folder], env=_env(),
+                   capture_output=True)
+
+
 def _child(code: str, cache_dir: str | None, time_all: bool = False) -> dict:
     """Run ``code`` in a fresh interpreter: setup, then the timed last line (``time_all``:
     every line timed); its timings."""
-    env = dict(os.environ)
+    env = _env()
     if cache_dir is not None:
         env["NUMBA_CACHE_DIR"] = cache_dir
     setup, call = ("", code) if time_all else _split(code) if code else ("", "pass")
@@ -111,7 +131,7 @@ def _child(code: str, cache_dir: str | None, time_all: bool = False) -> dict:
 
 def _process_wall(code: str) -> float:
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, env=_env())
     return time.perf_counter() - t0
 
 
@@ -122,7 +142,8 @@ def _has_compile() -> bool:
 
 
 def measure(families=None, whole_api: bool = True, progress=None) -> dict[str, dict]:
-    """Seconds per row, cold (empty Numba cache) and warm (a second process on that cache).
+    """Seconds per row, cold (empty Numba cache) and warm (a second process on that cache),
+    every process with numbaconv's bytecode cached (:func:`_bytecode`), as installed.
 
     Returns ``{row: {"cold": s, "warm": s, "cpu_cold": s, "cpu_warm": s, "files_cold": n,
     "files_warm": n}}``; ``cpu_*`` is the process's CPU time for the call (compiling is
@@ -133,6 +154,7 @@ def measure(families=None, whole_api: bool = True, progress=None) -> dict[str, d
     """
     say = progress or (lambda msg: None)
     rows: dict[str, dict] = {}
+    _bytecode()
     say("python baselines")
     rows["python (process wall)"] = {"cold": _process_wall("pass"), "warm": _process_wall("pass")}
     rows["python + import numpy (process wall)"] = {
