@@ -56,6 +56,22 @@ def test_native_is_looked_up_once_per_signature():
     assert other is not first and other.signature != first.signature
 
 
+def test_a_caller_types_a_native_by_its_numba_type_attribute():
+    # Numba's dispatcher types an argument with a ``_numba_type_`` attribute in C (no call
+    # back into Python's typeof): it must be the Native's own type, so a caller called with
+    # either of two Natives of one signature runs one compiled specialisation
+    x, y = np.ones((3, 2)), np.zeros((3, 2))
+    fn = native(_scale_rows, x, y, 1.0, 0, 0)
+    assert fn._numba_type_ is fn.numba_type and numba.typeof(fn) == fn.numba_type
+    twin = Native(fn.address, fn.signature)
+    assert _serial_driver(fn, x, y, 2.0) == 3
+    compiled = len(_serial_driver.overloads)
+    y[:] = 0
+    assert _serial_driver(twin, x, y, 2.0) == 3
+    np.testing.assert_array_equal(y, 2.0 * x + np.arange(3)[:, None])
+    assert len(_serial_driver.overloads) == compiled
+
+
 def test_arguments_of_other_types_are_a_typing_error_not_a_call():
     x64 = np.zeros((3, 3))
     fn = native(_scale_rows, x64, x64, 1.0, 0, 0)
