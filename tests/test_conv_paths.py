@@ -34,13 +34,13 @@ FORCINGS = [("legacy", None), ("gemm_nhwc", None), ("gemm_nchw", "narrow"), ("ge
 #: the strategies that run channels-last arrays in place
 CL_FORCINGS = [("gemm_nhwc", None), ("winograd_nhwc", "adjoint"), ("winograd_nhwc", "flipped"),
                ("winograd4", "adjoint"), ("winograd4", "flipped"), ("gemm_nchw", "narrow"),
-               ("gemm_nchw", "wide")]
+               ("gemm_nchw", "wide"), ("gemm_taps", None), ("gemm_taps", "split")]
 #: the passes a strategy runs where it is not every pass (forced, the others fall back to
 #: the model's choice)
 PASSES = {"gemm_nchw": ("forward", "weight_grad")}
 #: the same for channels-last calls (the channel-major units run a channels-last forward
 #: from a transposed copy of its input)
-CL_PASSES = {"gemm_nchw": ("forward",)}
+CL_PASSES = {"gemm_nchw": ("forward",), "gemm_taps": ("forward", "input_grad")}
 ALL_PASSES = ("forward", "input_grad", "weight_grad")
 
 
@@ -202,12 +202,14 @@ def test_channels_last_strategies_match_oracles(strategy, variant, data):
     with conv_plan.forced(strategy, variant):
         for op in CL_PASSES.get(strategy, ALL_PASSES):
             p = conv_plan.route(op, spec.geometry, xl.dtype)
-            if strategy == "gemm_nchw" and not conv_plan._compiled_gemm(8):
+            if strategy in ("gemm_nchw", "gemm_taps") and not conv_plan._compiled_gemm(8):
                 assert p is None  # (numpy's BLAS not callable from compiled code)
                 continue
             assert p is not None and p.strategy == strategy and p.channels_last
-            if op == "input_grad" and variant is not None:
+            if op == "input_grad" and strategy.startswith("winograd"):
                 assert p.variant == variant
+            if variant == "split":
+                assert p.parts == 2
         results = _at_one_and_two_threads(lambda: (
             nc.conv2d(xl, w, b, **kw), grad.conv2d_input(xl.shape, w, gl, **kw),
             grad.conv2d_weight(xl, w.shape, gl, **kw)))

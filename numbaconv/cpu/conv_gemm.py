@@ -1749,13 +1749,14 @@ def _to_rows(x, xr, n0, n1):
 
 
 @njit(cache=True, nogil=True)
-def _tap_rows(src, dst, nimg, S_in, P, rect, mode):
+def _tap_rows(src, dst, nimg, S_in, P, rect, mode, first):
     """Move rows between channels-last matrices for one tap: for every image ``i < nimg``
     and output ``(oh, ow)`` of ``rect = (oh0, oh1, ow0, ow1, sh, sw, ih0, iw0, W_in, Wo)``
     in order, with input row ``(oh*sh + ih0)*W_in + ow*sw + iw0`` of ``S_in`` per image and
     output row ``oh*Wo + ow`` of ``P`` per image: ``mode`` 0 copies input rows of ``src``
     into consecutive rows of ``dst``, 1 adds consecutive rows of ``src`` onto output rows
-    of ``dst``, 2 adds them onto input rows, 3 copies output rows into consecutive rows."""
+    of ``dst``, 2 adds them onto input rows, 3 copies output rows into consecutive rows.
+    The rows copied from (modes 0 and 3) are those of image ``first + i`` of ``src``."""
     oh0, oh1, ow0, ow1 = rect[0], rect[1], rect[2], rect[3]
     sh, sw, ih0, iw0, W_in, Wo = rect[4], rect[5], rect[6], rect[7], rect[8], rect[9]
     L = src.shape[1]
@@ -1763,10 +1764,12 @@ def _tap_rows(src, dst, nimg, S_in, P, rect, mode):
     df = dst.reshape(-1)
     q = 0
     for i in range(nimg):
+        i_in = i + first if mode == 0 else i
+        i_out = i + first if mode == 3 else i
         for oh in range(oh0, oh1):
             for ow in range(ow0, ow1):
-                r_in = i * S_in + (oh * sh + ih0) * W_in + ow * sw + iw0
-                r_out = i * P + oh * Wo + ow
+                r_in = i_in * S_in + (oh * sh + ih0) * W_in + ow * sw + iw0
+                r_out = i_out * P + oh * Wo + ow
                 if mode == 0:
                     s, d = r_in, q
                 elif mode == 1:
@@ -1882,7 +1885,7 @@ TAP_WEIGHTS_PARALLEL = 1 << 15
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _taps_blocks(gemm, src, w, wt, brow, dst, rects, nb, parts, forward, cap):
+def _taps_blocks(gemm, src, w, wt, brow, dst, rects, nb, parts, forward, cap, cl):
     """:func:`forward_taps` (``forward``: ``src`` the input, ``dst`` the output, ``wt`` the
     taps' ``C x K`` filters) or :func:`input_grad_taps` (``src`` the output gradient,
     ``dst`` the input gradient, ``wt`` the taps' ``K x C``) in blocks of ``nb`` images, each
@@ -1892,10 +1895,11 @@ def _taps_blocks(gemm, src, w, wt, brow, dst, rects, nb, parts, forward, cap):
     small-GEMM ``cap``), the result added onto the rows it belongs to (the bias first, taps
     in order), the rows back into planes. With ``parts > 1`` each range transposes its own
     columns of the filters ``w`` (``wt`` unused): read by the thread that wrote them, where
-    the shared transpose was read from the other core's cache. The blocks and ranges follow
-    the shapes only: the same bits at any thread count."""
-    N, L_in = src.shape[0], src.shape[1]
-    L_out = dst.shape[1]
+    the shared transpose was read from the other core's cache. ``cl``: ``src`` and ``dst``
+    channels-last, ``(N, 1, H, W, C)``, their rows read and written where they are. The
+    blocks and ranges follow the shapes only: the same bits at any thread count."""
+    N = src.shape[0]
+    L_in, L_out = (src.shape[4], dst.shape[4]) if cl else (src.shape[1], dst.shape[1])
     T = w.shape[2] * w.shape[3] * w.shape[4]
     S_src = src.size // max(1, N * L_in)
     S_dst = dst.size // max(1, N * L_out)
@@ -1913,8 +1917,13 @@ def _taps_blocks(gemm, src, w, wt, brow, dst, rects, nb, parts, forward, cap):
             _tap_weights_span(w, wv, forward, _I0, L_in, l0)
         else:
             wv = wt
-        rows = np.empty((nimg * S_src, L_in), dst.dtype)
-        _to_rows(src, rows, n0, n1)
+        if cl:  # (the input's own rows, from image n0 on)
+            rows = src.reshape(N * S_src, L_in)
+            first = n0
+        else:
+            rows = np.empty((nimg * S_src, L_in), dst.dtype)
+            _to_rows(src, rows, n0, n1)
+            first = 0
         acc = np.empty((nimg * S_dst, ln), dst.dtype)
         for r in range(nimg * S_dst):
             for q in range(ln):
@@ -1924,21 +1933,29 @@ def _taps_blocks(gemm, src, w, wt, brow, dst, rects, nb, parts, forward, cap):
         for i in range(rects.shape[0]):
             rect = rects[i, 1:]
             m = nimg * (rect[1] - rect[0]) * (rect[3] - rect[2])
-            _tap_rows(rows, taken, nimg, S, P, rect, _TAKE_IN if forward else _TAKE_OUT)
+            _tap_rows(rows, taken, nimg, S, P, rect, _TAKE_IN if forward else _TAKE_OUT,
+                      first)
             gemm_rows_at(gemm, NO_TRANS, m, ln, L_in, taken, L_in, wv[rects[i, 0]], ln, 0.0,
                          part, ln, cap)
-            _tap_rows(part, acc, nimg, S, P, rect, _ADD_OUT if forward else _ADD_IN)
-        for n in range(n0, n1):  # the rows back into planes
-            for q in range(ln):
-                db = _U((n * L_out + l0 + q) * S_dst)
-                sb = (n - n0) * S_dst
-                for p in range(S_dst):
-                    df[db + _U(p)] = acc[sb + p, q]
+            _tap_rows(part, acc, nimg, S, P, rect, _ADD_OUT if forward else _ADD_IN, _I0)
+        if cl:  # the rows into the output's rows
+            for r in range(nimg * S_dst):
+                db = _U((n0 * S_dst + r) * L_out + l0)
+                for q in range(ln):
+                    df[db + _U(q)] = acc[r, q]
+        else:
+            for n in range(n0, n1):  # the rows back into planes
+                for q in range(ln):
+                    db = _U((n * L_out + l0 + q) * S_dst)
+                    sb = (n - n0) * S_dst
+                    for p in range(S_dst):
+                        df[db + _U(p)] = acc[sb + p, q]
 
 
-def _taps_compiled(src, w, bias, dst, table, nb: int, forward: bool, parts: int) -> bool:
+def _taps_compiled(src, w, bias, dst, table, nb: int, forward: bool, parts: int,
+                   cl: bool = False) -> bool:
     """:func:`_taps_blocks` for ``forward_taps`` / ``input_grad_taps`` (False where no
-    compiled BLAS is callable: the Python-thread path runs)."""
+    compiled BLAS is callable: the Python-thread path runs; ``cl``: channels-last arrays)."""
     gemm = kernel_gemm(dst.dtype)
     if gemm is None:
         return False
@@ -1957,16 +1974,25 @@ def _taps_compiled(src, w, bias, dst, table, nb: int, forward: bool, parts: int)
     brow = np.zeros(n, dst.dtype) if bias is None else bias
     with one_blas_thread():
         _taps_blocks(gemm, src, w, wt, brow, dst, table, max(1, nb), parts, forward,
-                     small_gemm_cap(dst.dtype))
+                     small_gemm_cap(dst.dtype), np.bool_(cl))
     return True
 
 
-def forward_taps(x, w, bias, out, stride, lo, dilation, nb: int, parts: int = 1) -> None:
+def forward_taps(x, w, bias, out, stride, lo, dilation, nb: int, parts: int = 1,
+                 cl: bool = False) -> None:
     """``out = conv(x, w) + bias`` (2-D): per block of ``nb`` images, per tap, the rows of the
     outputs whose input is inside the image times that tap's filters, added in tap order
     onto the bias: one compiled kernel where numpy's CBLAS can be called from one
     (:func:`_taps_blocks`, each block's filters in ``parts`` ranges; (16, 128, 3, 3) -> 128
-    padded 0.70 -> 0.29 ms, Zen 4), else blocks on Python threads with numpy's matmul."""
+    padded 0.70 -> 0.29 ms, Zen 4), else blocks on Python threads with numpy's matmul
+    (``cl``: channels-last ``x`` and ``out``, compiled kernel only)."""
+    if cl:
+        H, W, Ho, Wo = x.shape[2], x.shape[3], out.shape[2], out.shape[3]
+        kh, kw = w.shape[3], w.shape[4]
+        table = tap_table(H, W, Ho, Wo, kh, kw, stride, lo, dilation)
+        if not _taps_compiled(x, w, bias, out, table, nb, True, parts, True):
+            raise RuntimeError("the channels-last per-tap GEMMs need a compiled BLAS")
+        return
     N, C, _, H, W = x.shape
     K, _, _, kh, kw = w.shape
     Ho, Wo = out.shape[3], out.shape[4]
@@ -1989,20 +2015,28 @@ def forward_taps(x, w, bias, out, stride, lo, dilation, nb: int, parts: int = 1)
         for t, rect in rects:
             m = nimg * _rect_rows(rect)
             xt = _buffer("rows", (m, C), out.dtype)
-            _tap_rows(xr, xt, nimg, S, P, rect, 0)
+            _tap_rows(xr, xt, nimg, S, P, rect, 0, 0)
             part = _buffer("part", (m, K), out.dtype)
             np.matmul(xt, wt[t], out=part)
-            _tap_rows(part, y, nimg, S, P, rect, 1)
+            _tap_rows(part, y, nimg, S, P, rect, 1, 0)
         _rows_to_nchw(y, out3, n0, n1, 0)
 
     _run(work, [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)])
 
 
-def input_grad_taps(g, w, bias, dx, stride, lo, dilation, nb: int, parts: int = 1) -> None:
+def input_grad_taps(g, w, bias, dx, stride, lo, dilation, nb: int, parts: int = 1,
+                    cl: bool = False) -> None:
     """``dx = conv_input(g, w) + bias`` (2-D): per block, per tap, the gradient rows of the
     outputs whose input is inside the image times that tap's filters, added onto those
     inputs' rows (bias first, taps in order); compiled as :func:`forward_taps` (each block's
-    channels in ``parts`` ranges)."""
+    channels in ``parts`` ranges; ``cl``: channels-last ``g`` and ``dx``)."""
+    if cl:
+        H, W, Ho, Wo = dx.shape[2], dx.shape[3], g.shape[2], g.shape[3]
+        kh, kw = w.shape[3], w.shape[4]
+        table = tap_table(H, W, Ho, Wo, kh, kw, stride, lo, dilation)
+        if not _taps_compiled(g, w, bias, dx, table, nb, False, parts, True):
+            raise RuntimeError("the channels-last per-tap GEMMs need a compiled BLAS")
+        return
     N, C, _, H, W = dx.shape
     K, _, _, kh, kw = w.shape
     Ho, Wo = g.shape[3], g.shape[4]
@@ -2025,10 +2059,10 @@ def input_grad_taps(g, w, bias, dx, stride, lo, dilation, nb: int, parts: int = 
         for t, rect in rects:
             m = nimg * _rect_rows(rect)
             gt = _buffer("rows", (m, K), dx.dtype)
-            _tap_rows(gr, gt, nimg, S, P, rect, 3)
+            _tap_rows(gr, gt, nimg, S, P, rect, 3, 0)
             part = _buffer("part", (m, C), dx.dtype)
             np.matmul(gt, wk[t], out=part)
-            _tap_rows(part, acc, nimg, S, P, rect, 2)
+            _tap_rows(part, acc, nimg, S, P, rect, 2, 0)
         _rows_to_nchw(acc, dx3, n0, n1, 0)
 
     _run(work, [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)])
@@ -2061,8 +2095,8 @@ def _weight_grad_taps_runs(gemm, x, g, acc, rects, nb, cap):
             for r in range(rects.shape[0]):
                 rect = rects[r, 1:]
                 m = nimg * (rect[1] - rect[0]) * (rect[3] - rect[2])
-                _tap_rows(xr, xt, nimg, S, P, rect, _TAKE_IN)
-                _tap_rows(gr, gt, nimg, S, P, rect, _TAKE_OUT)
+                _tap_rows(xr, xt, nimg, S, P, rect, _TAKE_IN, _I0)
+                _tap_rows(gr, gt, nimg, S, P, rect, _TAKE_OUT, _I0)
                 gemm_rows_at(gemm, TRANS, K, C, m, gt, K, xt, C, 1.0, acc[i, rects[r, 0]], C,
                              cap)
     for i in range(1, items):
@@ -2124,9 +2158,9 @@ def weight_grad_taps(x, g, dw_out, stride, lo, dilation, nb: int, items: int) ->
             for t, rect in rects:
                 m = nimg * _rect_rows(rect)
                 xt = _buffer("rows", (m, C), x.dtype)
-                _tap_rows(xr, xt, nimg, S, P, rect, 0)
+                _tap_rows(xr, xt, nimg, S, P, rect, 0, 0)
                 gt = _buffer("g", (m, K), x.dtype)
-                _tap_rows(gr, gt, nimg, S, P, rect, 3)
+                _tap_rows(gr, gt, nimg, S, P, rect, 3, 0)
                 part = _buffer("part", (K, C), x.dtype)
                 np.matmul(gt.T, xt, out=part)
                 _add_into(acc[t], part)

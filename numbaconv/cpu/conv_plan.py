@@ -1053,6 +1053,14 @@ def _units_forward(args) -> bool:
 _TRANSPOSE_CYCLES = 1.0
 
 
+def _taps_in_place(args) -> bool:
+    """Whether a channels-last call may run the per-tap GEMMs in its own layout: a forward
+    pass or input gradient with numpy's CBLAS callable from compiled code (their compiled
+    kernel takes channels-last rows as they are; the weight gradient's does not)."""
+    op, itemsize = args[0], args[7]
+    return op in ("forward", "input_grad") and _compiled_gemm(itemsize)
+
+
 def _route_cl(args, force, force_variant) -> Plan | None:
     """:func:`route` for a channels-last call: of the strategies that read and write the
     channels-last arrays as they are (:data:`CL_STRATEGIES`: the channels-last GEMM, its
@@ -1060,8 +1068,12 @@ def _route_cl(args, force, force_variant) -> Plan | None:
     transforms gather even/odd column planes from either layout), the cheapest by the
     model where it is below the launchers' own channels-last paths (direct loops, the
     older channels-last Winograd, im2col + GEMM) counted with :data:`_CL_LEGACY`, else
-    None. ``args`` are :func:`plan`'s, channels-first shapes."""
-    strategies = CL_STRATEGIES + (("gemm_nchw",) if _units_forward(args) else ())
+    None. ``args`` are :func:`plan`'s, channels-first shapes. The per-tap GEMMs
+    (``gemm_taps``, forward and input gradient, with a compiled BLAS) read and write the
+    channels-last rows where they are, and are counted without the channels-first call's
+    transposing copies."""
+    strategies = CL_STRATEGIES + (("gemm_nchw",) if _units_forward(args) else ()) \
+        + (("gemm_taps",) if _taps_in_place(args) else ())
     if force is not None and force not in strategies:
         return None
     p = _plan_cached(*args, force, force_variant)
@@ -1075,6 +1087,8 @@ def _route_cl(args, force, force_variant) -> Plan | None:
     costs = dict(p.costs)
     if "gemm_nchw" in costs and x_shape[1] > 1:
         costs["gemm_nchw"] += _TRANSPOSE_CYCLES * math.prod(x_shape)
+    if "gemm_taps" in strategies:  # (no planes to rows and back: _cost_gemm_taps' moves)
+        costs["gemm_taps"] -= 1.4 * _TRANSPOSE * (math.prod(x_shape) + math.prod(args[3]))
     best = force if force in costs else min(strategies, key=lambda s: costs.get(s, math.inf))
     if force is None and p.strategy == "gemm_nchw" and best == "gemm_nchw":
         # several channels: the channels-first call's pick still, the input copied
@@ -1150,7 +1164,7 @@ def run_forward(p: Plan, x, w, bias, out, stride, lo, dilation) -> None:
             p.variant == "wide")
     elif p.strategy == "gemm_taps":
         run = _gemm_module().forward_taps
-        run(x, w, bias, out, stride, lo, dilation, p.nb, p.parts)
+        run(x, w, bias, out, stride, lo, dilation, p.nb, p.parts, p.channels_last)
     elif p.strategy == "winograd4":
         cl = p.channels_last
         if not _wino4_module().forward(x, w, bias, out, lo[1], lo[2], p.nb, cl):
@@ -1213,7 +1227,7 @@ def run_input_grad(p: Plan, g, w, bias, dx, stride, lo, dilation) -> None:
         run(g, w, bias, dx, stride, lo, dilation, p.nb, p.channels_last, machine().cores)
     elif p.strategy == "gemm_taps":
         run = _gemm_module().input_grad_taps
-        run(g, w, bias, dx, stride, lo, dilation, p.nb, p.parts)
+        run(g, w, bias, dx, stride, lo, dilation, p.nb, p.parts, p.channels_last)
     elif p.strategy == "winograd4":
         cl = p.channels_last
         if p.variant == "adjoint":
