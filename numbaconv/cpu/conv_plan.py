@@ -18,7 +18,9 @@ Winograd over tile rows, or per-image im2col + GEMM. The strategies:
 ``gemm_taps``
     one GEMM per kernel tap on the channels-last rows of the outputs whose input lies
     inside the image (:mod:`numbaconv.cpu.conv_gemm`): the padding is never multiplied,
-    which on a 3x3 map with padding 1 is 32 of 81 (position, tap) pairs.
+    which on a 3x3 map with padding 1 is 32 of 81 (position, tap) pairs. A lone block
+    (one image, or a small batch) has its output channels cut into ranges, one a core
+    (``Plan.parts``); forward and input gradient run channels-last arrays in place.
 ``winograd_nhwc``
     Winograd F(2x2, 3x3) with channels-last transforms vectorised along
     ``(tile column, channel)``, batched over images or over rows of tiles
@@ -696,8 +698,11 @@ _FLIPPED = 1.5
 #: ((16, 128, 3, 3) -> 128, blocks of 4 one-tile images: 0.51 ms against F(2x2)'s 0.38)
 _WINO4_MIN_TILES = 12
 #: the F(4x4, 3x3) forward's estimate against the GEMM strategies' (real / model on the
-#: same layers, two Zen 4 threads: GEMMs 0.77-0.79, this model unscaled 0.64)
-_WINO4_SCALE = 0.8
+#: same layers, two Zen 4 threads: GEMMs 0.77-0.79, this model unscaled 0.64); 0.8 until
+#: its blocks reused their scratch (twenty-first session), which left (8|16, 128, 14, 14)
+#: -> 128 padded on F(2x2): forward 1.59 / 2.95 ms against F(4x4)'s 1.16 / 2.10, input
+#: gradient 1.45 / 2.64 against 1.27 / 2.19 (same process, Zen 4)
+_WINO4_SCALE = 0.68
 
 
 def _cost_winograd_adjoint(N, C, K, Ho, Wo, H, W, itemsize, mach):
@@ -1024,9 +1029,13 @@ def _route(op, geometry, dtype, force, force_variant) -> Plan | None:
 #: (2026-12-04): the older channels-last Winograd is the faster on 28x28 and 56x56 maps (a
 #: (8, 56, 56, 64) forward 8.0 against 13.8 ms, input gradient 8.1 against 14.2), the
 #: small-map one below (a (8, 14, 14, 256) forward 1.29x faster in paired rounds); 0.55
-#: and 0.7 put each pass of those layers on the faster path or within 8% of it
-_CL_LEGACY = {("forward", True): 0.55, ("forward", False): 0.5,
-              ("input_grad", True): 0.7, ("input_grad", False): 10.0,
+#: and 0.7 put each pass of those layers on the faster path or within 8% of it. Since the
+#: F(4x4) Winograd reuses its scratch (twenty-first session) it beats those paths on the
+#: big maps too (channels-last, same process, Zen 4: (8, 28, 28, 128) -> 128 forward 3.35
+#: ms against 5.82, (8, 56, 56, 64) 3.39 against 5.26, (16, 14, 14, 128) 1.89 against
+#: 2.92; (8, 14, 14, 256) input gradient 6.17 against 8.05): 0.7 and 0.8
+_CL_LEGACY = {("forward", True): 0.7, ("forward", False): 0.5,
+              ("input_grad", True): 0.8, ("input_grad", False): 10.0,
               ("weight_grad", True): 1.2, ("weight_grad", False): 2.0}
 
 
