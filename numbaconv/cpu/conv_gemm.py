@@ -1978,6 +1978,18 @@ def _taps_compiled(src, w, bias, dst, table, nb: int, forward: bool, parts: int,
     return True
 
 
+def _taps_channels_last(src, w, bias, dst, stride, lo, dilation, nb: int, parts: int,
+                        forward: bool) -> None:
+    """:func:`_taps_blocks` on channels-last 5-D arrays (``forward``: ``src`` the input,
+    ``dst`` the output; else ``src`` the output gradient, ``dst`` the input gradient); the
+    route offers it only where numpy's CBLAS can be called from compiled code."""
+    x, y = (src, dst) if forward else (dst, src)
+    table = tap_table(x.shape[2], x.shape[3], y.shape[2], y.shape[3], w.shape[3], w.shape[4],
+                      stride, lo, dilation)
+    if not _taps_compiled(src, w, bias, dst, table, nb, forward, parts, True):
+        raise RuntimeError("the channels-last per-tap GEMMs need a compiled BLAS")
+
+
 def forward_taps(x, w, bias, out, stride, lo, dilation, nb: int, parts: int = 1,
                  cl: bool = False) -> None:
     """``out = conv(x, w) + bias`` (2-D): per block of ``nb`` images, per tap, the rows of the
@@ -1987,11 +1999,7 @@ def forward_taps(x, w, bias, out, stride, lo, dilation, nb: int, parts: int = 1,
     padded 0.70 -> 0.29 ms, Zen 4), else blocks on Python threads with numpy's matmul
     (``cl``: channels-last ``x`` and ``out``, compiled kernel only)."""
     if cl:
-        H, W, Ho, Wo = x.shape[2], x.shape[3], out.shape[2], out.shape[3]
-        kh, kw = w.shape[3], w.shape[4]
-        table = tap_table(H, W, Ho, Wo, kh, kw, stride, lo, dilation)
-        if not _taps_compiled(x, w, bias, out, table, nb, True, parts, True):
-            raise RuntimeError("the channels-last per-tap GEMMs need a compiled BLAS")
+        _taps_channels_last(x, w, bias, out, stride, lo, dilation, nb, parts, True)
         return
     N, C, _, H, W = x.shape
     K, _, _, kh, kw = w.shape
@@ -2031,11 +2039,7 @@ def input_grad_taps(g, w, bias, dx, stride, lo, dilation, nb: int, parts: int = 
     inputs' rows (bias first, taps in order); compiled as :func:`forward_taps` (each block's
     channels in ``parts`` ranges; ``cl``: channels-last ``g`` and ``dx``)."""
     if cl:
-        H, W, Ho, Wo = dx.shape[2], dx.shape[3], g.shape[2], g.shape[3]
-        kh, kw = w.shape[3], w.shape[4]
-        table = tap_table(H, W, Ho, Wo, kh, kw, stride, lo, dilation)
-        if not _taps_compiled(g, w, bias, dx, table, nb, False, parts, True):
-            raise RuntimeError("the channels-last per-tap GEMMs need a compiled BLAS")
+        _taps_channels_last(g, w, bias, dx, stride, lo, dilation, nb, parts, False)
         return
     N, C, _, H, W = dx.shape
     K, _, _, kh, kw = w.shape
