@@ -10,9 +10,10 @@ each run adds to the cache folder, and a warm run that adds any is a cache miss.
 Rows (``python -m numbaconv bench --startup``):
 
 - ``python``, ``python + import numpy``: the floor every process pays;
-- ``import numbaconv``: the import alone (it compiles nothing, and leaves numba unloaded);
-- ``import numba``: numba's own import, which the first call pays (0.16-0.2 s of a warm
-  first call's 0.22-0.26 s on the 2-core development machines);
+- ``import numbaconv``: the import alone (it compiles nothing; numba's own import is part
+  of it since the twenty-first session);
+- ``import numba``: numba's own import (0.15-0.16 s on the 2-core development machines),
+  inside ``import numbaconv``'s row;
 - ``first <family>``: one representative call per public family (:data:`FIRST_CALLS`),
   each cold in its own empty cache;
 - ``whole API``: every call of :data:`FIRST_CALLS` in one process (what a program that
@@ -129,6 +130,15 @@ def _child(code: str, cache_dir: str | None, time_all: bool = False) -> dict:
     return res
 
 
+def _import_numba() -> float:
+    """Seconds of ``import numba`` in a fresh interpreter that has imported numpy."""
+    code = ("import time, numpy\nt = time.perf_counter()\nimport numba\n"
+            "print(time.perf_counter() - t)")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True, env=_env())
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def _process_wall(code: str) -> float:
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, env=_env())
@@ -178,12 +188,11 @@ def measure(families=None, whole_api: bool = True, progress=None) -> dict[str, d
                                                  "files_warm": warm["files"]}
         rows["python + import numbaconv (process wall)"] = {"cold": cold["wall"],
                                                             "warm": warm["wall"]}
-        # numba itself loads on the first call (``import numbaconv`` leaves it out, so a
-        # program that only imports pays nothing): its share of every first call below
-        numba = _child("import numba", cache, True)
-        rows["import numba (in process, paid by the first call)"] = {
-            "cold": numba["call"], "warm": numba["call"], "cpu_cold": numba["cpu"],
-            "cpu_warm": numba["cpu"]}
+        # numba's own import, which ``import numbaconv`` includes (timed in a process that
+        # imports only numpy first)
+        numba = _import_numba()
+        rows["import numba (in process, part of import numbaconv)"] = {
+            "cold": numba, "warm": numba}
         for row, code in todo.items():
             say(row)
             cache = tempfile.mkdtemp(dir=root)  # a fresh, empty cache per cold run
