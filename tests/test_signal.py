@@ -866,3 +866,35 @@ def test_stacks_of_images_match_scipy_on_one_and_two_threads(path):
                     assert runs[0].tobytes() == runs[1].tobytes()
     finally:
         numba.set_num_threads(before)
+
+
+@pytest.mark.parametrize("real", [True, False])
+def test_fast_lengths_are_scipys_next_fast_len(real):
+    # the FFT lengths the cost model and the tile plans use, computed without importing
+    # scipy.fft: scipy.fft.next_fast_len is the oracle, on every length up to 5000 and on
+    # random lengths up to 10**12
+    import scipy.fft
+
+    from numbaconv.core import signal as core_signal
+
+    rng = np.random.default_rng(11)
+    lengths = list(range(1, 5001)) + [int(n) for n in rng.integers(5001, 10**12, 500)]
+    got = [core_signal._fast_len(n, real) for n in lengths]
+    want = [scipy.fft.next_fast_len(n, real) for n in lengths]
+    assert got == want
+    assert core_signal._next_fast_len(7, real) == (8 if real else 7)
+
+
+def test_a_direct_call_does_not_import_scipy_fft():
+    # the direct paths' cost model needs FFT lengths only: a first direct convolve or
+    # convolve2d must not pay scipy.fft's 0.1 s import (a fresh interpreter checks)
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, numbaconv as nc\n"
+            "nc.convolve(np.ones(1000), np.ones(5), method='direct')\n"
+            "nc.convolve2d(np.ones((32, 32)), np.ones((3, 3)), 'same', boundary='symm')\n"
+            "print('scipy.fft' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False"
