@@ -91,6 +91,7 @@ from ..scalar import activations as S
 from ..scalar.activations import K, K_like, fexp_nonpos, flog_ge1
 from .jit import njit
 from .jit import same_memory as _same
+from .native import call, native
 from .threads import num_threads, run_parallel
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
@@ -1225,292 +1226,48 @@ def _log_sigmoid_b(g, x, out):
             out[i] = g[i] * S.log_sigmoid_d(xi) if xi == xi else xi
 
 
-# Parallel drivers of the activations built on exponentials: fixed runs of RUN elements on
-# Numba's OpenMP team (``prange``), each run the serial kernel on its slices (an output that
-# is its input stays the same memory run by run). A Python worker took 20-40 us to wake and
-# take the GIL, which kept calls of 2**15 to 2**18 elements on one thread; the team hands a
-# run over in ~2 us (a float32 sigmoid of 131,072 elements 55 -> 30 us). The cheap,
-# memory-bound activations keep the Python pieces from SERIAL_BELOW on.
+# The parallel driver of the activations built on exponentials: fixed runs of RUN elements
+# on Numba's OpenMP team (``prange``), each run the serial kernel on its slices (an output
+# that is its input stays the same memory run by run). A Python worker took 20-40 us to
+# wake and take the GIL, which kept calls of 2**15 to 2**18 elements on one thread; the
+# team hands a run over in ~2 us (a float32 sigmoid of 131,072 elements 55 -> 30 us). The
+# cheap, memory-bound activations keep the Python pieces from SERIAL_BELOW on. The serial
+# kernel comes by address (:mod:`.native`): one driver serves every activation whose
+# kernels have one signature, where a driver written out per activation and pass (33 of
+# them) compiled each kernel again into its own parallel loop.
 
 
 @njit(parallel=True, **_JIT)
-def _sigmoid_fp(x, out, per):
+def _runs(fn, x, out, params, per):
+    """``fn(x[lo:hi], out[lo:hi], *params)`` (an ``_f`` or ``_d`` kernel, a
+    :class:`.native.Native`) over fixed runs of ``per`` elements on Numba's threads."""
     for c in prange((x.size + per - 1) // per):
         lo = c * per
         hi = min(x.size, lo + per)
-        _sigmoid_f(x[lo:hi], out[lo:hi])
+        call(fn, x[lo:hi], out[lo:hi], *params)
 
 
 @njit(parallel=True, **_JIT)
-def _sigmoid_dp(x, out, per):
+def _runs_b(fn, g, x, out, params, per):
+    """:func:`_runs` for a VJP kernel ``fn(g, x, out, *params)``."""
     for c in prange((x.size + per - 1) // per):
         lo = c * per
         hi = min(x.size, lo + per)
-        _sigmoid_d(x[lo:hi], out[lo:hi])
+        call(fn, g[lo:hi], x[lo:hi], out[lo:hi], *params)
 
 
-@njit(parallel=True, **_JIT)
-def _sigmoid_bp(g, x, out, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _sigmoid_b(g[lo:hi], x[lo:hi], out[lo:hi])
+#: the activations whose calls from SERIAL_BELOW_EXP elements run on Numba's team
+#: (:func:`_parallel`)
+PARALLEL = frozenset(("sigmoid", "tanh", "elu", "selu", "celu", "gelu", "gelu_tanh", "silu",
+                      "mish", "softplus", "log_sigmoid"))
 
 
-@njit(parallel=True, **_JIT)
-def _tanh_fp(x, out, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _tanh_f(x[lo:hi], out[lo:hi])
-
-
-@njit(parallel=True, **_JIT)
-def _tanh_dp(x, out, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _tanh_d(x[lo:hi], out[lo:hi])
-
-
-@njit(parallel=True, **_JIT)
-def _tanh_bp(g, x, out, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _tanh_b(g[lo:hi], x[lo:hi], out[lo:hi])
-
-
-@njit(parallel=True, **_JIT)
-def _elu_fp(x, out, alpha, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _elu_f(x[lo:hi], out[lo:hi], alpha)
-
-
-@njit(parallel=True, **_JIT)
-def _elu_dp(x, out, alpha, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _elu_d(x[lo:hi], out[lo:hi], alpha)
-
-
-@njit(parallel=True, **_JIT)
-def _elu_bp(g, x, out, alpha, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _elu_b(g[lo:hi], x[lo:hi], out[lo:hi], alpha)
-
-
-@njit(parallel=True, **_JIT)
-def _selu_fp(x, out, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _selu_f(x[lo:hi], out[lo:hi])
-
-
-@njit(parallel=True, **_JIT)
-def _selu_dp(x, out, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _selu_d(x[lo:hi], out[lo:hi])
-
-
-@njit(parallel=True, **_JIT)
-def _selu_bp(g, x, out, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _selu_b(g[lo:hi], x[lo:hi], out[lo:hi])
-
-
-@njit(parallel=True, **_JIT)
-def _celu_fp(x, out, alpha, inv_alpha, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _celu_f(x[lo:hi], out[lo:hi], alpha, inv_alpha)
-
-
-@njit(parallel=True, **_JIT)
-def _celu_dp(x, out, alpha, inv_alpha, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _celu_d(x[lo:hi], out[lo:hi], alpha, inv_alpha)
-
-
-@njit(parallel=True, **_JIT)
-def _celu_bp(g, x, out, alpha, inv_alpha, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _celu_b(g[lo:hi], x[lo:hi], out[lo:hi], alpha, inv_alpha)
-
-
-@njit(parallel=True, **_JIT)
-def _gelu_fp(x, out, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _gelu_f(x[lo:hi], out[lo:hi])
-
-
-@njit(parallel=True, **_JIT)
-def _gelu_dp(x, out, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _gelu_d(x[lo:hi], out[lo:hi])
-
-
-@njit(parallel=True, **_JIT)
-def _gelu_bp(g, x, out, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _gelu_b(g[lo:hi], x[lo:hi], out[lo:hi])
-
-
-@njit(parallel=True, **_JIT)
-def _gelu_tanh_fp(x, out, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _gelu_tanh_f(x[lo:hi], out[lo:hi])
-
-
-@njit(parallel=True, **_JIT)
-def _gelu_tanh_dp(x, out, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _gelu_tanh_d(x[lo:hi], out[lo:hi])
-
-
-@njit(parallel=True, **_JIT)
-def _gelu_tanh_bp(g, x, out, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _gelu_tanh_b(g[lo:hi], x[lo:hi], out[lo:hi])
-
-
-@njit(parallel=True, **_JIT)
-def _silu_fp(x, out, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _silu_f(x[lo:hi], out[lo:hi])
-
-
-@njit(parallel=True, **_JIT)
-def _silu_dp(x, out, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _silu_d(x[lo:hi], out[lo:hi])
-
-
-@njit(parallel=True, **_JIT)
-def _silu_bp(g, x, out, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _silu_b(g[lo:hi], x[lo:hi], out[lo:hi])
-
-
-@njit(parallel=True, **_JIT)
-def _mish_fp(x, out, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _mish_f(x[lo:hi], out[lo:hi])
-
-
-@njit(parallel=True, **_JIT)
-def _mish_dp(x, out, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _mish_d(x[lo:hi], out[lo:hi])
-
-
-@njit(parallel=True, **_JIT)
-def _mish_bp(g, x, out, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _mish_b(g[lo:hi], x[lo:hi], out[lo:hi])
-
-
-@njit(parallel=True, **_JIT)
-def _softplus_fp(x, out, beta, threshold, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _softplus_f(x[lo:hi], out[lo:hi], beta, threshold)
-
-
-@njit(parallel=True, **_JIT)
-def _softplus_dp(x, out, beta, threshold, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _softplus_d(x[lo:hi], out[lo:hi], beta, threshold)
-
-
-@njit(parallel=True, **_JIT)
-def _softplus_bp(g, x, out, beta, threshold, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _softplus_b(g[lo:hi], x[lo:hi], out[lo:hi], beta, threshold)
-
-
-@njit(parallel=True, **_JIT)
-def _log_sigmoid_fp(x, out, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _log_sigmoid_f(x[lo:hi], out[lo:hi])
-
-
-@njit(parallel=True, **_JIT)
-def _log_sigmoid_dp(x, out, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _log_sigmoid_d(x[lo:hi], out[lo:hi])
-
-
-@njit(parallel=True, **_JIT)
-def _log_sigmoid_bp(g, x, out, per):
-    for c in prange((x.size + per - 1) // per):
-        lo = c * per
-        hi = min(x.size, lo + per)
-        _log_sigmoid_b(g[lo:hi], x[lo:hi], out[lo:hi])
-
-
-#: activation -> its parallel drivers (f, f', VJP)
-PARALLEL = {
-    "sigmoid": (_sigmoid_fp, _sigmoid_dp, _sigmoid_bp),
-    "tanh": (_tanh_fp, _tanh_dp, _tanh_bp),
-    "elu": (_elu_fp, _elu_dp, _elu_bp),
-    "selu": (_selu_fp, _selu_dp, _selu_bp),
-    "celu": (_celu_fp, _celu_dp, _celu_bp),
-    "gelu": (_gelu_fp, _gelu_dp, _gelu_bp),
-    "gelu_tanh": (_gelu_tanh_fp, _gelu_tanh_dp, _gelu_tanh_bp),
-    "silu": (_silu_fp, _silu_dp, _silu_bp),
-    "mish": (_mish_fp, _mish_dp, _mish_bp),
-    "softplus": (_softplus_fp, _softplus_dp, _softplus_bp),
-    "log_sigmoid": (_log_sigmoid_fp, _log_sigmoid_dp, _log_sigmoid_bp),
-}
+def _parallel(kernel, arrays: tuple, params: tuple) -> None:
+    """``kernel(*arrays, *params)`` in runs of :data:`RUN` on Numba's threads (``arrays``:
+    ``(x, out)`` or, for a VJP, ``(g, x, out)``); the runs follow the size alone, so the
+    bits are the serial kernel's at any thread count."""
+    fn = native(kernel, *arrays, *params)
+    (_runs if len(arrays) == 2 else _runs_b)(fn, *arrays, tuple(params), RUN)
 
 
 KERNELS = {
@@ -1602,7 +1359,7 @@ def forward(name: str, x: np.ndarray, out: np.ndarray, params: tuple) -> None:
     if x.size < below:
         kernel(x, out, *params)
     elif name in PARALLEL and num_threads() > 1:
-        PARALLEL[name][0](x, out, *params, RUN)
+        _parallel(kernel, (x, out), params)
     else:
         _run(kernel, (x,), (out,), params, below)
 
@@ -1614,7 +1371,7 @@ def derivative(name: str, x: np.ndarray, out: np.ndarray, params: tuple) -> None
     if x.size < below:
         kernel(x, out, *params)
     elif name in PARALLEL and num_threads() > 1:
-        PARALLEL[name][1](x, out, *params, RUN)
+        _parallel(kernel, (x, out), params)
     else:
         _run(kernel, (x,), (out,), params, below)
 
@@ -1633,7 +1390,7 @@ def backward(name: str, g: np.ndarray, x: np.ndarray, out: np.ndarray, params: t
     if x.size < below:
         kernel(g, x, out, *params)
     elif name in PARALLEL and num_threads() > 1:
-        PARALLEL[name][2](g, x, out, *params, RUN)
+        _parallel(kernel, (g, x, out), params)
     else:
         _run(kernel, (g, x), (out,), params, below)
 
