@@ -427,6 +427,56 @@ def _depthwise_grad_run(typingctx, part, p0, x, xb, g, gb, C, m):
 depthwise_grad_run = cast("Callable[..., None]", _depthwise_grad_run)
 
 
+@intrinsic
+def _depthwise_grad_rows(typingctx, part, x, xb, rs, g, gb, C, m):
+    """All nine taps of a depthwise 3x3 channels-last weight gradient over ``m >= 1``
+    neighbouring outputs of one output row (stride 1 and dilation 1 along the row, the
+    three input rows ``rs`` apart and every tap inside ``x``): ``part[(3*th + tw)*C + c] +=
+    sum_j g[gb + j*C + c] * x[xb + th*rs + (j + tw)*C + c]`` for every channel, each tap's
+    sum one chain of fused multiply-adds in ``j`` order kept in a register, then added to
+    ``part`` (float arrays of one dtype). In vectors of ``lanes`` channels, ``C >= lanes``,
+    the last vector adding only the lanes the others did not. Each output loads one vector
+    of ``g`` and one new vector of each input row for its nine multiply-adds (the row's
+    window of three slides in registers): :func:`_depthwise_grad_run`, a kernel row at a
+    time, loaded three of ``g`` and six of ``x`` for them."""
+    if not _typed((part, x, g), (xb, rs, gb, C, m)):
+        return None
+    sig = types.void(part, x, xb, rs, g, gb, C, m)
+
+    def codegen(context, builder, sig, args):
+        r = _IR(context, builder, sig, args)
+        b, C_ = builder, r.ints[6]
+        zero = ir.Constant(r.vt, [0.0] * r.n)
+
+        def sums(c):
+            rows = [r.add(r.ints[2], b.mul(r.const(th), r.ints[3]), c) for th in range(3)]
+            window = [r.load(1, r.add(rows[th], k)) for th in range(3) for k in (r.const(0), C_)]
+
+            def step(j, carried):
+                accs, win = list(carried[:9]), carried[9:]
+                gv = r.load(4, r.add(r.ints[5], b.mul(j, C_), c))
+                ahead = b.mul(r.add(j, r.const(2)), C_)
+                slid = []
+                for th in range(3):
+                    xs = (win[2 * th], win[2 * th + 1], r.load(1, r.add(rows[th], ahead)))
+                    for tw in range(3):
+                        accs[3 * th + tw] = r.fma(gv, xs[tw], accs[3 * th + tw])
+                    slid += [xs[1], xs[2]]
+                return accs + slid
+
+            return r.loop("dwrows", r.ints[7], [zero] * 9 + window, step)[:9]
+
+        r.add_rows("dwrows.c", 0, r.const(0), C_, C_, sums)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: :func:`_depthwise_grad_rows` as kernels call it, ``depthwise_grad_rows(part, x, xb, rs,
+#: g, gb, C, m)``
+depthwise_grad_rows = cast("Callable[..., None]", _depthwise_grad_rows)
+
+
 #: taps :func:`taps_outer` sums together (nine accumulators a vector of filters)
 OUTER_TAPS = 9
 
