@@ -924,6 +924,43 @@ def test_depthwise_channels_last_serial_parallel_and_threads_agree_bitwise(monke
     assert hit.sum() == 9 and hit[1, 4:7, 6:9, 3].all()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_few_channel_strided_weight_gradient_reads_a_channels_first_gradient(dtype,
+                                                                              monkeypatch):
+    """A channels-first few-channel strided layer with many taps (the 7x7/2 stem) runs the
+    channels-last few-channel weight gradient on its input copied channels-last and its
+    gradient transposed row by row inside the kernel: against the float64 oracle, the same
+    bits as the channels-last call of the same arrays, and at one and two threads."""
+    import numba
+
+    seen = []
+    real = cpu_conv._cl_thin_weight_grad_run
+    monkeypatch.setattr(cpu_conv, "_cl_thin_weight_grad_run",
+                        lambda x, g, dw, geo: (seen.append(geo.channels_last),
+                                               real(x, g, dw, geo)))
+    rng = np.random.default_rng(23)
+    x = rng.standard_normal((2, 3, 41, 38)).astype(dtype)
+    ws = (40, 3, 7, 7)  # (filters: more than a vector, not a multiple of one)
+    kw = dict(stride=2, padding=3)
+    g = rng.standard_normal((2, 40, 21, 19)).astype(dtype)
+    default = numba.get_num_threads()
+    runs = []
+    for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+        numba.set_num_threads(threads)
+        try:
+            runs.append(grad.conv2d_weight(x, ws, g, **kw))
+        finally:
+            numba.set_num_threads(default)
+    assert seen == [False, False]
+    np.testing.assert_array_equal(runs[0], runs[1])
+    want = conv_weight_grad_reference(x.astype(np.float64), ws, g.astype(np.float64), (2, 2),
+                                      ((3, 3), (3, 3)), (1, 1), 1)
+    tol = dict(rtol=1e-4, atol=1e-3) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-10)
+    np.testing.assert_allclose(runs[0], want, **tol)
+    cl = grad.conv2d_weight(_cl(x), ws, _cl(g), **kw, data_format="channels_last")
+    np.testing.assert_array_equal(runs[0], cl)
+
+
 def test_thin_channels_last_gemm_weight_gradient_splits_positions(monkeypatch):
     """A channels-last GEMM weight gradient with one block of channels (a 3-channel stem)
     splits the output positions into blocks summed in order: against the oracle, and the
@@ -995,7 +1032,7 @@ def test_channels_last_winograd_keeps_non_finite_semantics(bad):
     (2, 2, (12, 16), 16, 16, False), (2, 2, (12, 16), 16, 24, True), (3, 3, (9, 12), 16, 16, False),
     (2, 4, (8, 8), 17, 16, True), (2, 0, (10, 14), 16, 20, False)])
 def test_dilated_layers_run_as_their_phases_and_match_the_oracles(d, pad, hw, c, k,
-                                                                  channels_last):
+                                                                  channels_last, monkeypatch):
     """A dilated 3x3 layer whose input and padding are multiples of the dilation runs as the
     undilated layers of its phases (cpu/conv.py, ``_phase_geometry``): forward with bias, input and
     weight gradients against the float64 references, both layouts; the same bits at one and
@@ -1014,6 +1051,8 @@ def test_dilated_layers_run_as_their_phases_and_match_the_oracles(d, pad, hw, c,
     geo = make_geometry(n, c, k, 1, (1, *hw), (1, ho, wo), (1, 3, 3), (1, 1, 1), (0, pad, pad),
                         (1, d, d), channels_last)
     assert cpu_conv._phase_geometry(geo) is not None  # the phases path runs
+    if pad == 2:  # (the phases moved on Numba's threads, as large layers move them)
+        monkeypatch.setattr(cpu_conv, "_PHASE_PARALLEL", 0)
     args = ((1, 1), ((pad, pad), (pad, pad)), (d, d), 1)
     kw = dict(padding=pad, dilation=d)
     fmt = dict(data_format="channels_last") if channels_last else {}

@@ -89,11 +89,11 @@ from ..loops.conv import (
 )
 from . import conv_plan as _plan
 from . import depthwise as _depthwise
-from .jit import I0, copy_elems, njit
+from .jit import I0, copy_elems, njit, transpose_into
 from .simd import FILTERS, OUTER_TAPS, POSITIONS, positions_block, taps_block, taps_outer
 from .simd import lanes as _lanes
 from .threads import run_items as _run
-from .threads import run_ranges
+from .threads import run_ranges, scratch
 from .threads import split as _split
 
 #: multiply-adds below which a direct kernel runs serially on the calling thread (handing
@@ -494,7 +494,7 @@ def _grid_forward_cl_blocks(xf, wt, bf, of, geo, i0, i1):
 
 
 @njit(cache=True, nogil=True)
-def _cl_thin_weight_grad(xf, gf, part, geo, parts, i0, i1):
+def _cl_thin_weight_grad(xf, gf, part, geo, parts, i0, i1, g_cf):
     """Channels-last weight gradient of a 2-D layer (groups 1) with few channels, parts
     ``[i0, i1)`` of ``parts`` (:func:`_thin_part`: a run of images, or with fewer images
     than parts a band of one image's output rows): ``part[p]`` ``(Tp, K)`` gets, for each
@@ -504,7 +504,9 @@ def _cl_thin_weight_grad(xf, gf, part, geo, parts, i0, i1):
     ``(rows + 1, Wp, C)`` grid (as the channels-last forward blocks do), then every output
     row by :func:`taps_outer`, nine taps a pass with every filter in vectors: a row's sums
     in position order, added to the part row by row in order (the bits depend on the
-    shapes and ``parts`` alone)."""
+    shapes and ``parts`` alone). ``g_cf``: the gradient is channels-first, each output row
+    copied transposed into a row buffer first (the same bits as a channels-last copy of the
+    whole gradient, without its pass over memory)."""
     N, C, H, W = geo[G_N], geo[G_C], geo[G_H], geo[G_W]
     K, Ho, Wo = geo[G_K], geo[G_HO], geo[G_WO]
     kh, kw, sh, sw = geo[G_KH], geo[G_KW], geo[G_SH], geo[G_SW]
@@ -516,6 +518,7 @@ def _cl_thin_weight_grad(xf, gf, part, geo, parts, i0, i1):
     offs = np.zeros(Tp, dtype=np.int64)  # (the extra taps read the grid's first element)
     _cl_grid_offsets(offs, geo, Wp)
     zero = part.dtype.type(0)
+    grow = np.empty(Wo * K if g_cf else 0, dtype=part.dtype)
     for p in range(i0, i1):
         pf = part[p].reshape(-1)
         for q in range(pf.size):
@@ -526,9 +529,13 @@ def _cl_thin_weight_grad(xf, gf, part, geo, parts, i0, i1):
             _pad_into(xf, n * H * W * C, H, W * C, xp, I0, lh - oh0 * sh, lw * C, rows,
                       Wp * C)
             for oh in range(oh0, oh1):
+                gsrc, gb = gf, (n * Ho + oh) * Wo * K
+                if g_cf:
+                    transpose_into(gf, n * K * Ho * Wo + oh * Wo, Ho * Wo, grow, 0, K, K, Wo)
+                    gsrc, gb = grow, 0
                 for t0 in range(0, T, OUTER_TAPS):
                     taps_outer(pf, t0 * K, xp, (oh - oh0) * sh * Wp * C, sw * C, offs, t0,
-                               gf, (n * Ho + oh) * Wo * K, K, Wo)
+                               gsrc, gb, K, Wo)
 
 
 @njit(inline="always")
@@ -544,10 +551,10 @@ def _thin_part(N, Ho, parts, p):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _cl_thin_weight_grad_parallel(xf, gf, part, geo, parts):
+def _cl_thin_weight_grad_parallel(xf, gf, part, geo, parts, g_cf):
     """:func:`_cl_thin_weight_grad`'s parts on Numba's threads (each writes its own)."""
     for p in prange(parts):
-        _cl_thin_weight_grad(xf, gf, part, geo, parts, p, p + 1)
+        _cl_thin_weight_grad(xf, gf, part, geo, parts, p, p + 1, g_cf)
 
 
 def _cl_thin_apply(geometry: ConvGeometry, itemsize: int) -> bool:
@@ -576,7 +583,8 @@ def _cl_thin_weight_grad_run(x, g, dw, geometry: ConvGeometry) -> None:
     """``dw`` by :func:`_cl_thin_weight_grad`: the parts (:data:`_BLOCK_PARTS`, or fewer
     where the images have fewer output rows, a function of the shapes alone) on Numba's
     threads above :data:`THIN_PARALLEL_WORK`
-    multiply-adds, then summed in order and transposed into ``(K, C, kh, kw)``."""
+    multiply-adds, then summed in order and transposed into ``(K, C, kh, kw)``. ``x``
+    channels-last; ``g`` in the layer's layout."""
     K, T, N = geometry.filters, geometry.channels * geometry.taps, geometry.batch
     # runs of images, or bands of rows of fewer images; one part for small work (the
     # parts are a function of the shapes alone)
@@ -585,10 +593,11 @@ def _cl_thin_weight_grad_run(x, g, dw, geometry: ConvGeometry) -> None:
         _BLOCK_PARTS // N, geometry.out_size[1])
     part = np.empty((parts, -(-T // OUTER_TAPS) * OUTER_TAPS, K), dw.dtype)
     args = (x.ravel(), g.ravel(), part, geometry.array, parts)
+    g_cf = np.bool_(not geometry.channels_last)
     if serial or parts == 1:
-        _cl_thin_weight_grad(*args, 0, parts)
+        _cl_thin_weight_grad(*args, 0, parts, g_cf)
     else:
-        _cl_thin_weight_grad_parallel(*args)
+        _cl_thin_weight_grad_parallel(*args, g_cf)
     total = part[0, :T]
     for p in range(1, parts):  # (the parts added in order)
         total = total + part[p, :T]
@@ -1682,34 +1691,94 @@ def _phase_geometry(geometry: ConvGeometry) -> ConvGeometry | None:
     return geometry.phases
 
 
-def _phase_stack(a, d: int, cl: bool):
-    """The ``d*d`` phases of the 5-D array ``a`` (``(N, C, 1, H, W)``, or channels-last
-    ``(N, 1, H, W, C)``) stacked on the batch axis, phase ``(r, s)`` at ``(r*d + s)*N``."""
-    n = a.shape[0]
-    if cl:
-        out = np.empty((d * d * n, 1, a.shape[2] // d, a.shape[3] // d, a.shape[4]), a.dtype)
+@njit(cache=True, nogil=True)
+def _phase_rows(a, st, d, stack, i0, i1):
+    """Rows ``[i0, i1)`` of :func:`_phase_stack` (``stack``: ``st[r*d + s, m, i, j, e] =
+    a[m, i*d + r, j*d + s, e]``) or of its inverse; ``a`` ``(M, H, W, E)``, ``st`` ``(d*d,
+    M, H/d, W/d, E)``: channels-first arrays with ``M = N*C``, ``E = 1``, channels-last ones
+    with ``M = N``, ``E = C``. A row is one ``(m, i)``: the ``d`` input rows it reads, each
+    dealt out to its ``d`` phases."""
+    M, H, W, E = a.shape
+    Hd, Wd = H // d, W // d
+    af, sf = a.reshape(-1), st.reshape(-1)
+    plane = M * Hd * Wd * E
+    for row in range(i0, i1):
+        m, i = row // Hd, row % Hd
+        if d == 2 and E == 1:  # (stride-2 pairs: LLVM deals them out in vector shuffles)
+            for r in range(2):
+                src = _U((m * H + i * 2 + r) * W)
+                d0 = _U(2 * r * plane + (m * Hd + i) * Wd)
+                d1 = d0 + _U(plane)
+                if stack:
+                    for j in range(Wd):
+                        sf[d0 + _U(j)] = af[src + _U(2 * j)]
+                        sf[d1 + _U(j)] = af[src + _U(2 * j + 1)]
+                else:
+                    for j in range(Wd):
+                        af[src + _U(2 * j)] = sf[d0 + _U(j)]
+                        af[src + _U(2 * j + 1)] = sf[d1 + _U(j)]
+            continue
         for r in range(d):
+            src = _U(((m * H + i * d + r) * W) * E)
             for s in range(d):
-                out[(r * d + s) * n:(r * d + s + 1) * n] = a[:, :, r::d, s::d, :]
-        return out
-    out = np.empty((d * d * n, a.shape[1], 1, a.shape[3] // d, a.shape[4] // d), a.dtype)
-    for r in range(d):
-        for s in range(d):
-            out[(r * d + s) * n:(r * d + s + 1) * n] = a[:, :, :, r::d, s::d]
+                dst = _U((r * d + s) * plane + (m * Hd + i) * Wd * E)
+                if stack:
+                    for j in range(Wd):
+                        for e in range(E):
+                            sf[dst + _U(j * E + e)] = af[src + _U((j * d + s) * E + e)]
+                else:
+                    for j in range(Wd):
+                        for e in range(E):
+                            af[src + _U((j * d + s) * E + e)] = sf[dst + _U(j * E + e)]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _phase_rows_parallel(a, st, d, stack, parts):
+    """:func:`_phase_rows` in ``parts`` runs on Numba's threads (each row its own)."""
+    rows = a.shape[0] * (a.shape[1] // d)
+    for p in prange(parts):
+        _phase_rows(a, st, d, stack, p * rows // parts, (p + 1) * rows // parts)
+
+
+#: elements from which the phases are moved on Numba's threads
+_PHASE_PARALLEL = 1 << 16
+
+
+def _phase_move(a, st, d: int, cl: bool, stack: bool) -> None:
+    """:func:`_phase_rows` over the 5-D array ``a`` and its stack ``st``."""
+    if cl:
+        n, _, h, w, c = a.shape
+        a4, s5 = a.reshape(n, h, w, c), st.reshape(d * d, n, h // d, w // d, c)
+    else:
+        n, c, _, h, w = a.shape
+        a4, s5 = a.reshape(n * c, h, w, 1), st.reshape(d * d, n * c, h // d, w // d, 1)
+    if a.size < _PHASE_PARALLEL:
+        _phase_rows(a4, s5, d, stack, 0, a4.shape[0] * (h // d))
+    else:
+        _phase_rows_parallel(a4, s5, d, stack, 8)
+
+
+def _phase_stack(a, d: int, cl: bool, name: str):
+    """The ``d*d`` phases of the 5-D array ``a`` (``(N, C, 1, H, W)``, or channels-last
+    ``(N, 1, H, W, C)``) stacked on the batch axis, phase ``(r, s)`` at ``(r*d + s)*N``, in
+    this thread's scratch array ``name`` (a compiled pass on Numba's threads into reused
+    memory: NumPy's strided copies into fresh arrays took 2.2 ms for an (8, 64, 56, 56)
+    float32 input, two Zen 4 threads)."""
+    if cl:
+        n, _, h, w, c = a.shape
+        shape = (d * d * n, 1, h // d, w // d, c)
+    else:
+        n, c, _, h, w = a.shape
+        shape = (d * d * n, c, 1, h // d, w // d)
+    out = scratch(name, shape, a.dtype)
+    _phase_move(a, out, d, cl, True)
     return out
 
 
 def _phase_unstack(stacked, a, d: int, cl: bool) -> None:
     """The inverse of :func:`_phase_stack`: each phase of ``stacked`` into its place in
     ``a``."""
-    n = a.shape[0]
-    for r in range(d):
-        for s in range(d):
-            part = stacked[(r * d + s) * n:(r * d + s + 1) * n]
-            if cl:
-                a[:, :, r::d, s::d, :] = part
-            else:
-                a[:, :, :, r::d, s::d] = part
+    _phase_move(a, stacked, d, cl, False)
 
 
 #: prepared forward passes, by (geometry, bias given, dtype, forcing): see :func:`conv_forward`
@@ -1728,8 +1797,9 @@ def conv_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
         return
     if (pg := _phase_geometry(geometry)) is not None:
         d, cl = geometry.dilation[1], geometry.channels_last
-        ys = np.empty(pg.y_shape, out.dtype)
-        conv_forward(_phase_stack(x.reshape(geometry.x_shape), d, cl), w, bias, ys, pg)
+        ys = scratch("phases-y", pg.y_shape, out.dtype)
+        conv_forward(_phase_stack(x.reshape(geometry.x_shape), d, cl, "phases-x"), w, bias,
+                     ys, pg)
         _phase_unstack(ys, out.reshape(geometry.y_shape), d, cl)
         return
     key = (geometry, bias is None, out.dtype.char, _plan.forcing())
@@ -1805,8 +1875,9 @@ def conv_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
         return
     if g.size and (pg := _phase_geometry(geometry)) is not None:
         d, cl = geometry.dilation[1], geometry.channels_last
-        dxs = np.empty(pg.x_shape, dx.dtype)
-        conv_input_grad(_phase_stack(g.reshape(geometry.y_shape), d, cl), w, bias, dxs, pg)
+        dxs = scratch("phases-x", pg.x_shape, dx.dtype)
+        conv_input_grad(_phase_stack(g.reshape(geometry.y_shape), d, cl, "phases-y"), w, bias,
+                        dxs, pg)
         _phase_unstack(dxs, dx.reshape(geometry.x_shape), d, cl)
         return
     # -- strategy --------------------------------------------------------------------------
@@ -1865,8 +1936,8 @@ def conv_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
         return
     if g.size and (pg := _phase_geometry(geometry)) is not None:  # the phases' sum: one batch
         d, cl = geometry.dilation[1], geometry.channels_last
-        conv_weight_grad(_phase_stack(x.reshape(geometry.x_shape), d, cl),
-                         _phase_stack(g.reshape(geometry.y_shape), d, cl), dw, pg)
+        conv_weight_grad(_phase_stack(x.reshape(geometry.x_shape), d, cl, "phases-x"),
+                         _phase_stack(g.reshape(geometry.y_shape), d, cl, "phases-y"), dw, pg)
         return
     # -- strategy --------------------------------------------------------------------------
     if g.size and _plan.forcing()[0] is None and _cl_thin_apply(geometry, dw.dtype.itemsize):
@@ -1875,9 +1946,8 @@ def conv_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
         # channels-first kernels' rate ((64, 28, 28, 1) -> 32: 0.79-1.05 ms, channels-first
         # 0.28, PyTorch 0.22-0.73, Zen 4); a channels-first one with a stride and many
         # taps copied channels-last first
-        if not geometry.channels_last:
+        if not geometry.channels_last:  # (the gradient is transposed row by row there)
             x = _plan.channels_last_copy(x, geometry.x_shape)
-            g = _plan.channels_last_copy(g, geometry.y_shape)
         _cl_thin_weight_grad_run(x, g, dw, geometry)
         return
     plan = _plan.route("weight_grad", geometry, dw.dtype)

@@ -48,8 +48,6 @@ column phases (:func:`_phase_split`) so that every im2col run is a contiguous co
 from __future__ import annotations
 
 import functools
-import math
-import threading
 
 import numpy as np
 from numba import prange
@@ -69,10 +67,11 @@ from .blas import (
 from .jit import B0 as _B0
 from .jit import I0 as _I0
 from .jit import I1 as _I1
-from .jit import njit
+from .jit import njit, transpose_into
 from .native import call, fingerprint, native
 from .threads import DOT_POSITIONS, few_positions, one_blas_thread
 from .threads import run_items as _run
+from .threads import scratch as _buffer
 
 _U = np.uint64
 
@@ -245,24 +244,6 @@ def _add_into(acc, part):
     pf = part.reshape(-1)
     for i in range(af.size):
         af[_U(i)] += pf[_U(i)]
-
-
-#: per-thread scratch arrays, kept between calls (blocks follow the L2 size, so they stay
-#: small) so that a stream of same-shaped calls does not fault fresh pages in each time
-_SCRATCH = threading.local()
-
-
-def _buffer(name: str, shape, dtype):
-    """This thread's scratch array ``name``, viewed as ``shape`` (grown, never shrunk)."""
-    size = math.prod(shape)
-    key = (name, np.dtype(dtype).char)
-    bufs = getattr(_SCRATCH, "bufs", None)
-    if bufs is None:
-        bufs = _SCRATCH.bufs = {}
-    buf = bufs.get(key)
-    if buf is None or buf.size < size:
-        buf = bufs[key] = np.empty(size, dtype)
-    return buf[:size].reshape(shape)
 
 
 @njit(cache=True, nogil=True)
@@ -1261,7 +1242,7 @@ def _wide_unit(gemm, gemv, xs, wf, bias, of, n, oh0, oh1, k0, k1, kh, kw, dh, dw
                 for j in range(m2):
                     tmp[_U(k * m2 + j)] += b
         for i in range(rows):
-            _transpose_into(tmp, i * Wx, m2, of, (n * P + (oh0 + i) * Wo) * K + k0, K, kb, Wo)
+            transpose_into(tmp, i * Wx, m2, of, (n * P + (oh0 + i) * Wo) * K + k0, K, kb, Wo)
         return
     for k in range(kb):
         for i in range(rows):
@@ -1367,44 +1348,20 @@ def _forward_units(gemm, gemv, im2col, xs, W, Wq, w, bias, of, kh, kw, sh, sw, l
             gemm_rows_at(gemm, NO_TRANS, k1 - k0, m, R, wf[k0 * R:], R, cols, m, beta,
                          dst[base:], ld, cap)
         if last:
-            _transpose_into(dst, 0, m, of, (n * P + oh0 * Wo) * K + k0, K, k1 - k0, m)
-
-
-@njit(inline="always")
-def _transpose_into(src, s0, lds, dst, d0, ldd, R, C):
-    """``dst[d0 + c*ldd + r] = src[s0 + r*lds + c]`` for ``r < R``, ``c < C`` (flat arrays):
-    tiles of eight rows by eight columns, whose fixed loops LLVM turns into vector shuffles
-    ((13, 13, 32) channels-last to channels-first 1.8 us; a row at a time, runs of eight
-    stores, 3.8; numpy's copy 2.4; Zen 4), the edges one element at a time."""
-    re, ce = R // 8 * 8, C // 8 * 8
-    for r0 in range(0, re, 8):
-        for c0 in range(0, ce, 8):
-            for c in range(8):
-                d = _U(d0 + (c0 + c) * ldd + r0)
-                s = _U(s0 + r0 * lds + c0 + c)
-                for r in range(8):
-                    dst[d + _U(r)] = src[s + _U(r * lds)]
-    for c in range(ce, C):  # (the last columns: each a run of stores, reads gathered)
-        d = _U(d0 + c * ldd)
-        s = _U(s0 + c)
-        for r in range(R):
-            dst[d + _U(r)] = src[s + _U(r * lds)]
-    for r in range(re, R):
-        for c in range(ce):
-            dst[_U(d0 + c * ldd + r)] = src[_U(s0 + r * lds + c)]
+            transpose_into(dst, 0, m, of, (n * P + oh0 * Wo) * K + k0, K, k1 - k0, m)
 
 
 @njit(cache=True, nogil=True)
 def transpose_images(x, dst, R, C):
     """Each image of ``x`` (C-contiguous; its first axis the images) read as an ``(R, C)``
-    matrix, written transposed into ``dst``'s image, ``(C, R)``, by :func:`_transpose_into`:
+    matrix, written transposed into ``dst``'s image, ``(C, R)``, by :func:`numbaconv.cpu.jit.transpose_into`:
     ``R, C = H*W, channels`` copies channels-last images channels-first, ``R, C =
     channels, H*W`` the other way."""
     N = x.shape[0]
     xf = x.reshape(-1)
     df = dst.reshape(-1)
     for n in range(N):
-        _transpose_into(xf, n * R * C, C, df, n * R * C, R, R, C)
+        transpose_into(xf, n * R * C, C, df, n * R * C, R, R, C)
 
 
 _IM2COL: dict = {}
@@ -1559,7 +1516,8 @@ def _small_units(K: int, R: int, Ho: int, Wo: int, W: int, rb: int, kb: int, wid
 @njit(cache=True, nogil=True, parallel=True)
 def _weight_grad_units(gemm, im2col, xs, W, Wq, g, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
                        rb, parts):
-    """``dW = sum over units of G_u @ cols_u^T`` (2-D) on Numba's threads: units of ``rb``
+    """``dW = sum over units of G_u @ cols_u^T`` (2-D, computed transposed) on Numba's
+    threads: units of ``rb``
     output rows of one image (as :func:`_forward_units`), ``parts`` fixed runs of them, each
     run summed in order by its GEMMs (``beta = 1`` after the first, reading ``G`` where it
     is), the runs' sums then added in order into ``dwo`` (flat ``(K, R)``). Units and runs
@@ -1582,15 +1540,19 @@ def _weight_grad_units(gemm, im2col, xs, W, Wq, g, dwo, kh, kw, sh, sw, lh, lw, 
             m = (oh1 - oh0) * Wo
             call(im2col, xs, cols, n, n + 1, oh0, oh1, _I0, m, kh, kw, sh, sw, lh, lw, dh, dw,
                  Wo, _B0, W, Wq)
-            gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, K, R, m, 1.0, gf[(n * K) * P + oh0 * Wo:],
-                    P, cols, m, 0.0 if u == u0 else 1.0, acc[i], R)
+            # dW^T = cols @ G^T: OpenBLAS ran this orientation 1.01-1.25x faster than G @
+            # cols^T on every layer measured (one thread, Zen 4: the 7x7/2 stem 1.38 against
+            # 1.60 ms for half of it, (32, 32, 13, 13) -> 64 1.57 against 1.92)
+            gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, R, K, m, 1.0, cols, m,
+                    gf[(n * K) * P + oh0 * Wo:], P, 0.0 if u == u0 else 1.0, acc[i], K)
         if u1 == u0:
             acc[i, :] = 0
-    for j in range(K * R):
-        v = acc[0, j]
-        for i in range(1, parts):
-            v += acc[i, j]
-        dwo[j] = v
+    for k in range(K):
+        for r in range(R):
+            v = acc[0, r * K + k]
+            for i in range(1, parts):
+                v += acc[i, r * K + k]
+            dwo[k * R + r] = v
 
 
 def weight_grad_nchw(x, g, dw_out, stride, lo, dilation, nb: int, items: int,

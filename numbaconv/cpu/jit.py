@@ -192,3 +192,31 @@ def _copy_elems(typingctx, dst, d0, src, s0, n):
 #: :func:`_copy_elems` as kernels call it, ``copy_elems(dst, d0, src, s0, n)`` (Numba supplies
 #: the typing context; the cast tells type checkers so)
 copy_elems = cast("Callable[[Any, Any, Any, Any, Any], None]", _copy_elems)
+
+
+#: unsigned offsets: Numba then skips the negative-index wrap in hot loops
+_U = np.uint64
+
+
+@njit(inline="always")
+def transpose_into(src, s0, lds, dst, d0, ldd, R, C):
+    """``dst[d0 + c*ldd + r] = src[s0 + r*lds + c]`` for ``r < R``, ``c < C`` (flat arrays):
+    tiles of eight rows by eight columns, whose fixed loops LLVM turns into vector shuffles
+    ((13, 13, 32) channels-last to channels-first 1.8 us; a row at a time, runs of eight
+    stores, 3.8; numpy's copy 2.4; Zen 4), the edges one element at a time."""
+    re, ce = R // 8 * 8, C // 8 * 8
+    for r0 in range(0, re, 8):
+        for c0 in range(0, ce, 8):
+            for c in range(8):
+                d = _U(d0 + (c0 + c) * ldd + r0)
+                s = _U(s0 + r0 * lds + c0 + c)
+                for r in range(8):
+                    dst[d + _U(r)] = src[s + _U(r * lds)]
+    for c in range(ce, C):  # (the last columns: each a run of stores, reads gathered)
+        d = _U(d0 + c * ldd)
+        s = _U(s0 + c)
+        for r in range(R):
+            dst[d + _U(r)] = src[s + _U(r * lds)]
+    for r in range(re, R):
+        for c in range(ce):
+            dst[_U(d0 + c * ldd + r)] = src[_U(s0 + r * lds + c)]

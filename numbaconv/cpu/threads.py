@@ -27,8 +27,11 @@ own pool. Nothing here changes a setting for longer than a call.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
+
+import numpy as np
 
 _EXECUTORS: dict = {}
 _CONTROLLER: list = []
@@ -394,3 +397,21 @@ def split(n: int, parts: int):
     parts = max(1, min(n, parts))
     step = -(-n // parts)
     return [(i, min(n, i + step)) for i in range(0, n, step)]
+
+
+#: per-thread scratch arrays, kept between calls (blocks follow the L2 size, so they stay
+#: small) so that a stream of same-shaped calls does not fault fresh pages in each time
+_SCRATCH = threading.local()
+
+
+def scratch(name: str, shape, dtype):
+    """This thread's scratch array ``name``, viewed as ``shape`` (grown, never shrunk)."""
+    size = math.prod(shape)
+    key = (name, np.dtype(dtype).char)
+    bufs = getattr(_SCRATCH, "bufs", None)
+    if bufs is None:
+        bufs = _SCRATCH.bufs = {}
+    buf = bufs.get(key)
+    if buf is None or buf.size < size:
+        buf = bufs[key] = np.empty(size, dtype)
+    return buf[:size].reshape(shape)

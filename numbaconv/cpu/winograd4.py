@@ -54,11 +54,11 @@ from numba import (
 )
 
 from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_at, kernel_gemm
-from .conv_gemm import _buffer
 from .jit import I0 as _I0
 from .jit import njit
 from .native import call, fingerprint, native
 from .threads import one_blas_thread
+from .threads import scratch as _buffer
 
 _U = np.uint64
 

@@ -55,13 +55,14 @@ import numpy as np
 from numba import prange
 
 from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_at, kernel_gemm
-from .conv_gemm import _add_into, _buffer
+from .conv_gemm import _add_into
 from .conv_gemm import chw as _chw
 from .jit import I0 as _I0
 from .jit import njit
 from .native import call, fingerprint, native
 from .threads import one_blas_thread
 from .threads import run_items as _run
+from .threads import scratch as _buffer
 from .winograd import _weight_transform
 
 _U = np.uint64
