@@ -545,7 +545,8 @@ def _cost_gemm_taps(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, lh, lw, dh, dw, i
         # added up.)
         items = min(blocks, 2)
         moves += K * C * kh * kw * (1.4 + 0.3 * items)
-        return 0.6 * (gemm + moves + rows) + _overhead(1), (nb, items, 1)
+        scale = _TAPS_WG_SCALE if P >= _TAPS_WG_MAP else 0.6
+        return scale * (gemm + moves + rows) + _overhead(1), (nb, items, 1)
     if compiled:  # (forward and input gradient x1.4, scaled as above: theirs 0.42-0.66
         # against these 0.75-0.91)
         n_out, n_in = (K, C) if op == "forward" else (C, K)
@@ -604,6 +605,12 @@ def _cost_winograd_nhwc(op, N, C, K, Ho, Wo, itemsize, mach):
     T1 = nty * ntx
     lanes = mach.lanes
     nb, rb = _nb_wino(N, nty, ntx, C, K, itemsize, mach.l2)
+    if op == "weight_grad" and mach.cores > 1 and rb == nty and N > nb:
+        # whole images a block: as many blocks a core ((8, 128, 14, 14) -> 128 in three
+        # blocks of three images ran 3.3 ms on two cores, as long as (16, 128, 14, 14) in
+        # four blocks; the GEMM strategy's blocks are balanced the same way)
+        rounds = -(-N // (mach.cores * nb))
+        nb = -(-N // (mach.cores * rounds))
     nblk = -(-N // nb) * -(-nty // rb)
     T = nb * rb * ntx
     Hp, Wh = 2 * rb + 2, ntx + 1
@@ -693,6 +700,15 @@ def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach, reduce_=False, adjoin
 
 #: the F(2x2, 3x3) input gradient as a flipped forward pass, against its estimate
 _FLIPPED = 1.5
+
+#: the compiled per-tap GEMMs' weight-gradient estimate against the other strategies'
+#: from :data:`_TAPS_WG_MAP` output positions (below, 0.6: fitted on 3x3 and 5x5 maps,
+#: where the GEMMs win). On 7x7 to 14x14 maps real / model was 0.38-0.52 there against the
+#: channels-last Winograd's 0.24-0.29 (same process, Zen 4, nine layers): 0.87 moves (8|16,
+#: 128, 14, 14) -> 128, (4|8, 256, 14, 14) -> 256 and (32, 128|256, 7, 7) to the Winograd
+#: ((8, 256, 14, 14) -> 256: 9.2 -> 6.7 ms, PyTorch 8.7; (8, 128, 14, 14): 2.37 -> 1.80)
+_TAPS_WG_SCALE = 0.87
+_TAPS_WG_MAP = 36
 
 #: fewest tiles in a block of the F(4x4, 3x3) forward: its 36 GEMMs have that many rows
 #: ((16, 128, 3, 3) -> 128, blocks of 4 one-tile images: 0.51 ms against F(2x2)'s 0.38)
