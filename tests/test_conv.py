@@ -829,6 +829,72 @@ def test_depthwise_channels_last_kernels_match_the_oracles(n, c, h, w_, sh, sw, 
         rtol=1e-10, atol=1e-10)
 
 
+@given(st.integers(1, 3), st.integers(1, 9), st.integers(1, 40), st.integers(1, 40),
+       st.integers(0, 3), st.integers(0, 3), _STEP, _STEP, st.booleans(),
+       st.sampled_from((np.float32, np.float64)))
+def test_depthwise_channels_first_kernels_match_the_oracles(n, c, h, w_, ph, pw, dh, dw, bias,
+                                                            dtype):
+    """The channels-first depthwise 3x3 kernels (cpu/depthwise.py: stride 1, each plane
+    padded, four output rows a pass in vectors where the rows are wide enough, the weight
+    gradient a channel an item), any padding, dilation and plane size, against scipy in
+    float64; the input gradient too (the forward kernel of the flipped layer)."""
+    if h + 2 * ph < 2 * dh + 1 or w_ + 2 * pw < 2 * dw + 1:
+        return  # no output (the size formulas' error)
+    rng = np.random.default_rng(h * 100 + w_)
+    x = rng.standard_normal((n, c, h, w_))
+    w = rng.standard_normal((c, 1, 3, 3))
+    b = rng.standard_normal(c) if bias else None
+    kw = dict(padding=(ph, pw), dilation=(dh, dw), groups=c)
+    args = ((1, 1), ((ph, ph), (pw, pw)), (dh, dw), c)
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    xd, wd = x.astype(dtype), w.astype(dtype)
+    y = nc.conv2d(xd, wd, None if b is None else b.astype(dtype), **kw)
+    np.testing.assert_allclose(y, conv_reference(x, w, b, *args), **tol)
+    g = rng.standard_normal(y.shape)
+    np.testing.assert_allclose(grad.conv2d_weight(xd, w.shape, g.astype(dtype), **kw),
+                               conv_weight_grad_reference(x, w.shape, g, *args), **tol)
+    np.testing.assert_allclose(grad.conv2d_input(x.shape, wd, g.astype(dtype), **kw),
+                               conv_input_grad_reference(x.shape, w, g, *args), **tol)
+
+
+def test_depthwise_channels_first_serial_parallel_and_threads_agree_bitwise(monkeypatch):
+    """The channels-first depthwise kernels' items (planes; channels for the weight
+    gradient) do not depend on the threads: the same bits on the calling thread and on one
+    and two of Numba's; the kernels ran (not the grid kernels)."""
+    import numba
+
+    from numbaconv.cpu import depthwise
+
+    ran = []
+    for name in ("forward_cf", "weight_grad_cf"):
+        real = getattr(depthwise, name)
+        monkeypatch.setattr(depthwise, name,
+                            lambda *a, _r=real, _n=name: (ran.append(_n), _r(*a)))
+    rng = np.random.default_rng(29)
+    x = rng.standard_normal((3, 24, 19, 37)).astype(np.float32)
+    w = rng.standard_normal((24, 1, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(24).astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    kw = dict(padding=1, groups=24)
+    runs = []
+    default = numba.get_num_threads()
+    for work, threads in ((1 << 62, 1), (0, 1), (0, min(2, numba.config.NUMBA_NUM_THREADS))):
+        monkeypatch.setattr(cpu_conv, "PARALLEL_WORK", work)
+        numba.set_num_threads(threads)
+        try:
+            runs.append((nc.conv2d(x, w, b, **kw), grad.conv2d_weight(x, w.shape, g, **kw),
+                         grad.conv2d_input(x.shape, w, g, **kw)))
+        finally:
+            numba.set_num_threads(default)
+    assert ran.count("forward_cf") == 6 and ran.count("weight_grad_cf") == 3
+    for other in runs[1:]:
+        for a, b_ in zip(runs[0], other, strict=True):
+            np.testing.assert_array_equal(a, b_)
+    x[1, 5, 9, 20] = np.nan
+    hit = np.isnan(nc.conv2d(x, w, b, **kw))
+    assert hit.sum() == 9 and hit[1, 5, 8:11, 19:22].all()
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("c", [7, 8, 9, 16, 17, 24, 40])
 def test_depthwise_four_output_vectors_match_the_oracle(dtype, c):

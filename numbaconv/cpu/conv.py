@@ -89,7 +89,7 @@ from ..loops.conv import (
 )
 from . import conv_plan as _plan
 from . import depthwise as _depthwise
-from .jit import I0, copy_elems, njit, transpose_into
+from .jit import I0, copy_elems, njit, pad_into, transpose_into
 from .simd import FILTERS, OUTER_TAPS, POSITIONS, positions_block, taps_block, taps_outer
 from .simd import lanes as _lanes
 from .threads import run_items as _run
@@ -241,27 +241,6 @@ GRID_WORK = _plan.GRID_WORK
 
 
 @njit(cache=True, nogil=True)
-def _pad_into(xf, src0, H, W, buf, dst0, lh, lw, Hp, Wp):
-    """The ``(H, W)`` plane at ``xf[src0:]`` onto the zero ``(Hp + 1, Wp)`` grid at
-    ``buf[dst0:]``, starting at ``(-lh, -lw)``."""
-    c0 = min(max(0, lw), Wp)
-    c1 = max(c0, min(Wp, W + lw))
-    for r in range(Hp + 1):
-        ih = r - lh
-        dst = _U(dst0 + r * Wp)
-        if ih < 0 or ih >= H or r == Hp:
-            for j in range(Wp):
-                buf[dst + _U(j)] = 0
-            continue
-        src = src0 + ih * W - lw
-        for j in range(c0):
-            buf[dst + _U(j)] = 0
-        copy_elems(buf, dst + _U(c0), xf, _U(src + c0), c1 - c0)
-        for j in range(c1, Wp):
-            buf[dst + _U(j)] = 0
-
-
-@njit(cache=True, nogil=True)
 def _grid_taps(acc, xp, offs, wts, nt, q0, L):
     """``acc[q] += wts[t] * xp[offs[t] + q0 + q]`` for the taps ``t < nt`` in order, ``q < L``,
     nine or three taps per pass (each element still rounds as ``((a + t0) + t1) + ...``)."""
@@ -334,7 +313,7 @@ def _grid_forward_items(xf, wf, bf, of, geo, kb, i0, i1):
         k1 = min(k0 + kb, (gi + 1) * kg)
         for c in range(cg):
             for d in range(D):
-                _pad_into(xf, ((n * C + gi * cg + c) * D + d) * H * W, H, W, xp,
+                pad_into(xf, ((n * C + gi * cg + c) * D + d) * H * W, H, W, xp,
                           (c * D + d) * PL, lh, lw, Hp, Wp)
         for k in range(k0, k1):
             b = bf[k] if bf.size else zero
@@ -402,7 +381,7 @@ def _grid_forward_blocks(xf, wf, bf, of, geo, V, i0, i1):
         k0 = min((it % nkb) * F, K - F)
         if n != last_n:
             for c in range(C):
-                _pad_into(xf, (n * C + c) * H * W, H, W, xp, c * PL, lh, lw, Hp, Wp)
+                pad_into(xf, (n * C + c) * H * W, H, W, xp, c * PL, lh, lw, Hp, Wp)
             last_n = n
         for f in range(F):
             if bf.size:
@@ -483,7 +462,7 @@ def _grid_forward_cl_blocks(xf, wt, bf, of, geo, i0, i1):
     _cl_grid_offsets(offs, geo, Wp)
     for n in range(i0, i1):
         # the image as an (H, W*C) plane: the channels-first grids' padding, C to a column
-        _pad_into(xf, n * H * W * C, H, W * C, xp, I0, lh, lw * C, Hp, Wp * C)
+        pad_into(xf, n * H * W * C, H, W * C, xp, I0, lh, lw * C, Hp, Wp * C)
         for oh in range(Ho):
             j = 0
             while j < Wo:
@@ -526,7 +505,7 @@ def _cl_thin_weight_grad(xf, gf, part, geo, parts, i0, i1, g_cf):
         n0, n1, oh0, oh1 = _thin_part(N, Ho, parts, p)
         rows = (oh1 - oh0 - 1) * sh + (kh - 1) * dh + 1
         for n in range(n0, n1):
-            _pad_into(xf, n * H * W * C, H, W * C, xp, I0, lh - oh0 * sh, lw * C, rows,
+            pad_into(xf, n * H * W * C, H, W * C, xp, I0, lh - oh0 * sh, lw * C, rows,
                       Wp * C)
             for oh in range(oh0, oh1):
                 gsrc, gb = gf, (n * Ho + oh) * Wo * K
@@ -634,7 +613,7 @@ def _grid_weight_grad_planes(xf, gf, dwf, geo, p0, p1):
         total[:] = 0
         for n in range(N):
             for d in range(D):
-                _pad_into(xf, ((n * C + ci) * D + d) * H * W, H, W, xp, d * PL, lh, lw, Hp, Wp)
+                pad_into(xf, ((n * C + ci) * D + d) * H * W, H, W, xp, d * PL, lh, lw, Hp, Wp)
             for od in range(Do):
                 for oh in range(Ho):
                     src = (((n * K + k) * Do + od) * Ho + oh) * Wo
@@ -745,7 +724,7 @@ def _grid_weight_grad_kblocks(xf, gf, dwf, geo, b0, b1):
         total[:] = 0
         for n in range(N):
             for c in range(C):
-                _pad_into(xf, (n * C + c) * H * W, H, W, xp, c * PL, lh, lw, Hp, Wp)
+                pad_into(xf, (n * C + c) * H * W, H, W, xp, c * PL, lh, lw, Hp, Wp)
             for j in range(nk):
                 for oh in range(Ho):
                     dst = j * L + oh * Wp
@@ -1856,6 +1835,8 @@ def _conv_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
                 _gemm_forward_cl(x, w, bias, out, geometry)  # keeps NaN local, inf inf
         else:
             _gemm_forward_cl(x, w, bias, out, geometry)
+    elif _depthwise.applies_cf(geometry):
+        _depthwise.forward_cf(x, w, bias, out, geometry, geometry.macs < PARALLEL_WORK)
     elif not _use_gemm(geometry):
         if _use_grid(geometry, geometry.lo):
             _grid_forward(x, w, bias, out, geometry)
@@ -1908,6 +1889,10 @@ def conv_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
                 _gemm_input_grad_cl(g, w, bias, dx, geometry)
         else:
             _gemm_input_grad_cl(g, w, bias, dx, geometry)
+    elif (stride1 and _depthwise.applies_cf(geometry) and min(flo) >= 0
+          and _depthwise.applies_cf(geometry.adjoint)):
+        adj, wf = _flipped(w, geometry)  # (as channels-last, above)
+        _depthwise.forward_cf(g, wf, bias, dx, adj, adj.macs < PARALLEL_WORK)
     elif g.size == 0 or not _use_gemm(geometry):
         if stride1 and _use_grid(geometry, flo):
             adj, wf = _flipped(w, geometry)
@@ -1963,6 +1948,8 @@ def conv_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
             _direct_weight_grad_cl(x, g, dw, geometry)
         else:
             _gemm_weight_grad_cl(x, g, dw, geometry)
+    elif g.size and _depthwise.applies_cf(geometry):
+        _depthwise.weight_grad_cf(x, g, dw, geometry, geometry.macs < PARALLEL_WORK)
     elif g.size == 0 or not _use_gemm(geometry):
         if g.size and _use_grid(geometry, geometry.lo):
             _grid_weight_grad(x, g, dw, geometry)

@@ -220,3 +220,24 @@ def transpose_into(src, s0, lds, dst, d0, ldd, R, C):
     for r in range(re, R):
         for c in range(ce):
             dst[_U(d0 + c * ldd + r)] = src[_U(s0 + r * lds + c)]
+
+
+@njit(cache=True, nogil=True)
+def pad_into(xf, src0, H, W, buf, dst0, lh, lw, Hp, Wp):
+    """The ``(H, W)`` plane at ``xf[src0:]`` onto the zero ``(Hp + 1, Wp)`` grid at
+    ``buf[dst0:]``, starting at ``(-lh, -lw)``."""
+    c0 = min(max(0, lw), Wp)
+    c1 = max(c0, min(Wp, W + lw))
+    for r in range(Hp + 1):
+        ih = r - lh
+        dst = _U(dst0 + r * Wp)
+        if ih < 0 or ih >= H or r == Hp:
+            for j in range(Wp):
+                buf[dst + _U(j)] = 0
+            continue
+        src = src0 + ih * W - lw
+        for j in range(c0):
+            buf[dst + _U(j)] = 0
+        copy_elems(buf, dst + _U(c0), xf, _U(src + c0), c1 - c0)
+        for j in range(c1, Wp):
+            buf[dst + _U(j)] = 0

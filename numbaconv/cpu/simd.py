@@ -428,6 +428,47 @@ depthwise_grad_run = cast("Callable[..., None]", _depthwise_grad_run)
 
 
 @intrinsic
+def _plane_rows4(typingctx, out, o, ldo, x, q, ldx, dx, coef, n):
+    """Four neighbouring output rows of a 3x3 correlation of one plane (a depthwise layer's,
+    channels-first), stride 1: ``out[o + j*ldo + k] = coef[9] + sum over (th, tw) of
+    coef[3 th + tw] * x[q + (j + th)*ldx + tw*dx + k]`` for ``j < 4``, ``k < n`` (``n >=
+    lanes``), the taps in order, fused multiply-adds (the bias first). In vectors of
+    ``lanes`` outputs along the rows, the last one overlapping the one before; each
+    vector of the six input rows is loaded once for the rows that read it (18 loads, 36
+    multiply-adds). LLVM's own loop over four rows checked every store against every load
+    for overlap and gave up vectorising."""
+    if not _typed((out, x, coef), (o, ldo, q, ldx, dx, n)):
+        return None
+    sig = types.void(out, o, ldo, x, q, ldx, dx, coef, n)
+
+    def codegen(context, builder, sig, args):
+        r = _IR(context, builder, sig, args)
+        w = [r.splat(r.element(7, r.const(t))) for t in range(10)]
+
+        def block(k):
+            acc = [w[9]] * 4
+            for i in range(6):  # input row i feeds output rows i - 2 .. i
+                row = r.add(r.ints[4], r.mul(r.ints[5], i), k)
+                xs = [r.load(3, r.add(row, r.mul(r.ints[6], tw))) for tw in range(3)]
+                for j in range(max(0, i - 2), min(4, i + 1)):
+                    th = i - j
+                    for tw in range(3):
+                        acc[j] = r.fma(w[3 * th + tw], xs[tw], acc[j])
+            for j in range(4):
+                r.store(0, r.add(r.ints[1], r.mul(r.ints[2], j), k), acc[j])
+
+        r.over_vectors("rows4", r.ints[8], block)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: :func:`_plane_rows4` as kernels call it, ``plane_rows4(out, o, ldo, x, q, ldx, dx, coef,
+#: n)``
+plane_rows4 = cast("Callable[..., None]", _plane_rows4)
+
+
+@intrinsic
 def _depthwise_grad_rows(typingctx, part, x, xb, rs, g, gb, C, m):
     """All nine taps of a depthwise 3x3 channels-last weight gradient over ``m >= 1``
     neighbouring outputs of one output row (stride 1 and dilation 1 along the row, the
