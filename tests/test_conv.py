@@ -1168,3 +1168,41 @@ def test_phases_need_whole_multiples_of_the_dilation():
     assert geo(12, 1, 2).phases is None  # padding not a multiple of d
     assert geo(12, 2, 1).phases is None  # not dilated
     assert geo(12, 2, 2, stride=2).phases is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_one_position_dense_layer_matches_numpy_at_any_thread_count(dtype, with_bias):
+    """A batch-1 dense layer written as a one-position 1x1 convolution (the course notes'
+    inference: conv1d of (1, C, 1) with (K, C, 1) filters) runs K dot products split by
+    filters (cpu/conv_gemm.py, _dense_runner): against NumPy's float64 product, the same
+    bits at one and two threads, channels-last the same memory and the same result, and a
+    NaN reaches exactly its own outputs (all of them: every filter reads every input)."""
+    import numba
+
+    from numbaconv.cpu import conv_gemm
+
+    rng = np.random.default_rng(31)
+    C, K = 700, 130  # (C*K above DENSE_PARALLEL: the threaded runs)
+    assert C * K >= conv_gemm.DENSE_PARALLEL
+    x = rng.standard_normal((1, C, 1)).astype(dtype)
+    w = rng.standard_normal((K, C, 1)).astype(dtype)
+    b = rng.standard_normal(K).astype(dtype) if with_bias else None
+    want = w[:, :, 0].astype(np.float64) @ x[0, :, 0].astype(np.float64)
+    if with_bias:
+        want = want + b
+    runs = []
+    default = numba.get_num_threads()
+    for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+        numba.set_num_threads(threads)
+        try:
+            runs.append(nc.conv1d(x, w, b))
+        finally:
+            numba.set_num_threads(default)
+    np.testing.assert_array_equal(runs[0], runs[1])
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    np.testing.assert_allclose(runs[0][0, :, 0], want, rtol=tol, atol=tol * 10)
+    cl = nc.conv1d(x.reshape(1, 1, C), w, b, data_format="channels_last")
+    np.testing.assert_array_equal(cl.reshape(-1), runs[0].reshape(-1))
+    x[0, 3, 0] = np.nan
+    assert np.isnan(nc.conv1d(x, w, b)).all()
