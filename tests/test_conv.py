@@ -921,6 +921,30 @@ def test_depthwise_four_output_vectors_match_the_oracle(dtype, c):
     assert hit.sum() == 9 and hit[1, 2:5, 5:8, c - 1].all()
 
 
+@pytest.mark.parametrize("wide", [True, False])
+def test_depthwise_channels_last_weight_gradient_rows_one_or_two_at_a_time(wide, monkeypatch):
+    """The channels-last depthwise weight gradient runs two neighbouring output rows a pass
+    where the registers are 64 bytes wide (AVX-512) and one a pass otherwise (AVX2's 16
+    registers): either way against the float64 oracle, strides equal to dilations (rows
+    paired) and not (single rows)."""
+    from numbaconv.cpu import depthwise
+
+    monkeypatch.setattr(depthwise, "register_bytes", lambda: 64 if wide else 32)
+    rng = np.random.default_rng(37)
+    c = 24
+    x = rng.standard_normal((2, c, 11, 13))
+    w = rng.standard_normal((c, 1, 3, 3))
+    for stride, dilation, pad in ((1, 1, 1), (2, 2, 2), (1, 2, 2), (2, 1, 0)):
+        kw = dict(stride=stride, dilation=dilation, padding=pad, groups=c)
+        y = nc.conv2d(_cl(x), w, **kw, data_format="channels_last")
+        g = rng.standard_normal(y.shape)
+        args = ((stride, stride), ((pad, pad), (pad, pad)), (dilation, dilation), c)
+        np.testing.assert_allclose(
+            grad.conv2d_weight(_cl(x), w.shape, g, **kw, data_format="channels_last"),
+            conv_weight_grad_reference(x, w.shape, np.moveaxis(g, -1, 1), *args),
+            rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("tap, edge", [((0, 0), "first"), ((2, 2), "last")])
 @pytest.mark.parametrize("c", [5, 16, 37])
 def test_depthwise_channels_last_edges_skip_taps_outside(tap, edge, c):

@@ -518,6 +518,57 @@ def _depthwise_grad_rows(typingctx, part, x, xb, rs, g, gb, C, m):
 depthwise_grad_rows = cast("Callable[..., None]", _depthwise_grad_rows)
 
 
+@intrinsic
+def _depthwise_grad_rows2(typingctx, part, x, xb, rs, g, gb, gs, C, m):
+    """:func:`_depthwise_grad_rows` for two neighbouring output rows at once (their
+    gradient rows at ``gb`` and ``gb + gs``, the four input rows they read ``rs`` apart:
+    the second output row's three are the first's moved down one): ``part[(3*th + tw)*C +
+    c] += sum_j g[gb + j*C + c] * x[xb + th*rs + (j + tw)*C + c] + g[gb + gs + j*C + c] *
+    x[xb + (th + 1)*rs + (j + tw)*C + c]``, each tap's sum one chain of fused
+    multiply-adds, output ``j`` of the first row then of the second. Each pair of outputs
+    loads two vectors of ``g`` and one new vector of each of the four input rows for its 18
+    multiply-adds (the single row: one and three for nine). Nine sums, eight window
+    vectors and six loads in flight: for 32 registers (AVX-512), not AVX2's 16."""
+    if not _typed((part, x, g), (xb, rs, gb, gs, C, m)):
+        return None
+    sig = types.void(part, x, xb, rs, g, gb, gs, C, m)
+
+    def codegen(context, builder, sig, args):
+        r = _IR(context, builder, sig, args)
+        b, C_ = builder, r.ints[7]
+        zero = ir.Constant(r.vt, [0.0] * r.n)
+
+        def sums(c):
+            rows = [r.add(r.ints[2], b.mul(r.const(i), r.ints[3]), c) for i in range(4)]
+            window = [r.load(1, r.add(rows[i], k)) for i in range(4) for k in (r.const(0), C_)]
+
+            def step(j, carried):
+                accs, win = list(carried[:9]), carried[9:]
+                at = b.mul(j, C_)
+                g0 = r.load(4, r.add(r.ints[5], at, c))
+                g1 = r.load(4, r.add(r.ints[5], r.ints[6], at, c))
+                ahead = b.mul(r.add(j, r.const(2)), C_)
+                xs = [(win[2 * i], win[2 * i + 1], r.load(1, r.add(rows[i], ahead)))
+                      for i in range(4)]
+                for th in range(3):
+                    for tw in range(3):
+                        t = 3 * th + tw
+                        accs[t] = r.fma(g1, xs[th + 1][tw], r.fma(g0, xs[th][tw], accs[t]))
+                return accs + [v for i in range(4) for v in xs[i][1:]]
+
+            return r.loop("dwrows2", r.ints[8], [zero] * 9 + window, step)[:9]
+
+        r.add_rows("dwrows2.c", 0, r.const(0), C_, C_, sums)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: :func:`_depthwise_grad_rows2` as kernels call it, ``depthwise_grad_rows2(part, x, xb, rs,
+#: g, gb, gs, C, m)``
+depthwise_grad_rows2 = cast("Callable[..., None]", _depthwise_grad_rows2)
+
+
 #: taps :func:`taps_outer` sums together (nine accumulators a vector of filters)
 OUTER_TAPS = 9
 
