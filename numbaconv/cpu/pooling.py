@@ -916,26 +916,54 @@ def _avg_rows_cl(x, out, win, fac, D, H, W, C, oD, oH, oW, r0, r1, zero):
         od = t % oD
         n = t // oD
         xb = n * D * H * WC
-        for i in range(WC):
-            col[i] = zero
+        first = True  # (the first row's pass sets the sums: zero plus the row, in order)
         for jd in range(win[0, 1, od], win[0, 2, od]):
             d = win[0, 0, od] + jd
-            for jh in range(win[1, 1, oh], win[1, 2, oh]):
-                rb = xb + (d * H + win[1, 0, oh] + jh) * WC
+            h0, h1 = win[1, 0, oh] + win[1, 1, oh], win[1, 0, oh] + win[1, 2, oh]
+            h = h0
+            if first and h < h1:
+                rb = xb + (d * H + h) * WC
                 for i in range(WC):  # a whole row of positions x channels: vectorised
-                    col[i] += x[_U(rb) + _U(i)]
+                    col[i] = zero + x[_U(rb) + _U(i)]
+                first = False
+                h += 1
+            while h + 1 < h1:  # two rows a pass, added in row order
+                ra = xb + (d * H + h) * WC
+                rb = ra + WC
+                for i in range(WC):
+                    col[i] = (col[i] + x[_U(ra) + _U(i)]) + x[_U(rb) + _U(i)]
+                h += 2
+            if h < h1:
+                ra = xb + (d * H + h) * WC
+                for i in range(WC):
+                    col[i] += x[_U(ra) + _U(i)]
+        if first:  # (no row: an empty window)
+            for i in range(WC):
+                col[i] = zero
         f = fac[0, od] * fac[1, oh]
         for ow in range(oW):
-            o = (r * oW + ow) * C
-            for c in range(C):
-                out[_U(o) + _U(c)] = zero
-            for jw in range(win[2, 1, ow], win[2, 2, ow]):
-                cb = (win[2, 0, ow] + jw) * C
+            o = _U((r * oW + ow) * C)
+            j, j1, w0 = win[2, 1, ow], win[2, 2, ow], win[2, 0, ow]
+            if j < j1:  # the w taps as the rows: zero plus the first, then two a pass
+                cb = _U((w0 + j) * C)
                 for c in range(C):
-                    out[_U(o) + _U(c)] += col[_U(cb) + _U(c)]
+                    out[o + _U(c)] = zero + col[cb + _U(c)]
+                j += 1
+            else:
+                for c in range(C):
+                    out[o + _U(c)] = zero
+            while j + 1 < j1:
+                ca, cb = _U((w0 + j) * C), _U((w0 + j + 1) * C)
+                for c in range(C):
+                    out[o + _U(c)] = (out[o + _U(c)] + col[ca + _U(c)]) + col[cb + _U(c)]
+                j += 2
+            if j < j1:
+                cb = _U((w0 + j) * C)
+                for c in range(C):
+                    out[o + _U(c)] += col[cb + _U(c)]
             dv = f * fac[2, ow]
             for c in range(C):
-                out[_U(o) + _U(c)] = out[_U(o) + _U(c)] / dv
+                out[o + _U(c)] = out[o + _U(c)] / dv
 
 
 @njit(**_JIT)
