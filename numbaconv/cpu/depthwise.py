@@ -54,7 +54,7 @@ from numba import prange
 
 from ..core.conv import ConvGeometry
 from ..loops.conv import span
-from .jit import njit, pad_into
+from .jit import I0, njit, pad_into
 from .simd import (
     depthwise4,
     depthwise_grad_rows,
@@ -436,7 +436,7 @@ def _forward_planes(xf, wf, bias, of, C, H, W, Ho, Wo, lh, lw, dh, dw, V, p0, p1
         w0, w1, w2 = wf[c * 9], wf[c * 9 + 1], wf[c * 9 + 2]
         w3, w4, w5 = wf[c * 9 + 3], wf[c * 9 + 4], wf[c * 9 + 5]
         w6, w7, w8 = wf[c * 9 + 6], wf[c * 9 + 7], wf[c * 9 + 8]
-        pad_into(xf, p * H * W, H, W, xp, 0, lh, lw, Hp, Wp)
+        pad_into(xf, p * H * W, H, W, xp, I0, lh, lw, Hp, Wp)
         ob = p * Ho * Wo
         oh = 0
         if dh == 1 and Wo >= V:  # four rows a pass in explicit vectors (plane_rows4)
@@ -482,7 +482,7 @@ def _weight_grad_channels(xf, gf, dwf, N, C, H, W, Ho, Wo, lh, lw, dh, dw, c0, c
     for c in range(c0, c1):
         a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = zero
         for n in range(N):
-            pad_into(xf, (n * C + c) * H * W, H, W, xp, 0, lh, lw, Hp, Wp)
+            pad_into(xf, (n * C + c) * H * W, H, W, xp, I0, lh, lw, Hp, Wp)
             gb = (n * C + c) * Ho * Wo
             for oh in range(Ho):
                 gr = _U(gb + oh * Wo)
