@@ -104,6 +104,18 @@ def _conv_calls():
     calls["conv2d depthwise channels-last"] = partial(
         _conv_gradients, (4, 64, 32, 32), (64, 1, 3, 3),
         {"groups": 64, "padding": 1, "data_format": "channels_last"})
+    # the channels-first depthwise kernels' drivers, a dilated layer's phases moved on
+    # Numba's threads, and a batch-1 dense layer as a one-position convolution (serial
+    # and split by filters)
+    calls["conv2d depthwise channels-first"] = partial(
+        _conv_gradients, (4, 64, 32, 32), (64, 1, 3, 3), {"groups": 64, "padding": 1})
+    for fmt in ("channels_first", "channels_last"):
+        calls[f"conv2d dilated {fmt}"] = partial(
+            _conv_gradients, (2, 16, 48, 48), (16, 16, 3, 3),
+            {"padding": 2, "dilation": 2, "data_format": fmt})
+    calls["conv1d dense one position"] = lambda dt: (
+        nc.conv1d(_x((1, 64, 1), dt), _x((10, 64, 1), dt), _x(10, dt)),
+        nc.conv1d(_x((1, 700, 1), dt), _x((130, 700, 1), dt), _x(130, dt)))
     calls["conv bias gradient"] = lambda dt: (grad.conv_bias(_x((2, 4, 5, 5), dt)),
                                               grad.conv_bias(_x((32, 32, 26, 26), dt)))
     calls["conv_transpose2d"] = lambda dt: nc.conv_transpose2d(_x((1, 4, 5, 5), dt),
