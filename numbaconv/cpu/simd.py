@@ -468,6 +468,46 @@ def _plane_rows4(typingctx, out, o, ldo, x, q, ldx, dx, coef, n):
 plane_rows4 = cast("Callable[..., None]", _plane_rows4)
 
 
+def _grad_rows_codegen(pair: bool):
+    """The IR of :func:`_depthwise_grad_rows` (one output row) or, with ``pair``,
+    :func:`_depthwise_grad_rows2` (two): per vector of channels, nine sums carried through
+    the outputs with each input row's window of three, every sum a chain of fused
+    multiply-adds (the first row's term, then the second's)."""
+    nrow = 4 if pair else 3
+
+    def codegen(context, builder, sig, args):
+        r = _IR(context, builder, sig, args)
+        b = builder
+        C_, m_ = (r.ints[7], r.ints[8]) if pair else (r.ints[6], r.ints[7])
+        zero = ir.Constant(r.vt, [0.0] * r.n)
+
+        def sums(c):
+            rows = [r.add(r.ints[2], b.mul(r.const(i), r.ints[3]), c) for i in range(nrow)]
+            window = [r.load(1, r.add(rows[i], k)) for i in range(nrow) for k in (r.const(0), C_)]
+
+            def step(j, carried):
+                accs, win = list(carried[:9]), carried[9:]
+                at = b.mul(j, C_)
+                gs = [r.load(4, r.add(r.ints[5], at, c))]
+                if pair:
+                    gs.append(r.load(4, r.add(r.ints[5], r.ints[6], at, c)))
+                ahead = b.mul(r.add(j, r.const(2)), C_)
+                xs = [(win[2 * i], win[2 * i + 1], r.load(1, r.add(rows[i], ahead)))
+                      for i in range(nrow)]
+                for th in range(3):
+                    for tw in range(3):
+                        for q, gv in enumerate(gs):
+                            accs[3 * th + tw] = r.fma(gv, xs[th + q][tw], accs[3 * th + tw])
+                return accs + [v for i in range(nrow) for v in xs[i][1:]]
+
+            return r.loop("dwrows", m_, [zero] * 9 + window, step)[:9]
+
+        r.add_rows("dwrows.c", 0, r.const(0), C_, C_, sums)
+        return context.get_dummy_value()
+
+    return codegen
+
+
 @intrinsic
 def _depthwise_grad_rows(typingctx, part, x, xb, rs, g, gb, C, m):
     """All nine taps of a depthwise 3x3 channels-last weight gradient over ``m >= 1``
@@ -484,33 +524,7 @@ def _depthwise_grad_rows(typingctx, part, x, xb, rs, g, gb, C, m):
         return None
     sig = types.void(part, x, xb, rs, g, gb, C, m)
 
-    def codegen(context, builder, sig, args):
-        r = _IR(context, builder, sig, args)
-        b, C_ = builder, r.ints[6]
-        zero = ir.Constant(r.vt, [0.0] * r.n)
-
-        def sums(c):
-            rows = [r.add(r.ints[2], b.mul(r.const(th), r.ints[3]), c) for th in range(3)]
-            window = [r.load(1, r.add(rows[th], k)) for th in range(3) for k in (r.const(0), C_)]
-
-            def step(j, carried):
-                accs, win = list(carried[:9]), carried[9:]
-                gv = r.load(4, r.add(r.ints[5], b.mul(j, C_), c))
-                ahead = b.mul(r.add(j, r.const(2)), C_)
-                slid = []
-                for th in range(3):
-                    xs = (win[2 * th], win[2 * th + 1], r.load(1, r.add(rows[th], ahead)))
-                    for tw in range(3):
-                        accs[3 * th + tw] = r.fma(gv, xs[tw], accs[3 * th + tw])
-                    slid += [xs[1], xs[2]]
-                return accs + slid
-
-            return r.loop("dwrows", r.ints[7], [zero] * 9 + window, step)[:9]
-
-        r.add_rows("dwrows.c", 0, r.const(0), C_, C_, sums)
-        return context.get_dummy_value()
-
-    return sig, codegen
+    return sig, _grad_rows_codegen(False)
 
 
 #: :func:`_depthwise_grad_rows` as kernels call it, ``depthwise_grad_rows(part, x, xb, rs,
@@ -533,35 +547,7 @@ def _depthwise_grad_rows2(typingctx, part, x, xb, rs, g, gb, gs, C, m):
         return None
     sig = types.void(part, x, xb, rs, g, gb, gs, C, m)
 
-    def codegen(context, builder, sig, args):
-        r = _IR(context, builder, sig, args)
-        b, C_ = builder, r.ints[7]
-        zero = ir.Constant(r.vt, [0.0] * r.n)
-
-        def sums(c):
-            rows = [r.add(r.ints[2], b.mul(r.const(i), r.ints[3]), c) for i in range(4)]
-            window = [r.load(1, r.add(rows[i], k)) for i in range(4) for k in (r.const(0), C_)]
-
-            def step(j, carried):
-                accs, win = list(carried[:9]), carried[9:]
-                at = b.mul(j, C_)
-                g0 = r.load(4, r.add(r.ints[5], at, c))
-                g1 = r.load(4, r.add(r.ints[5], r.ints[6], at, c))
-                ahead = b.mul(r.add(j, r.const(2)), C_)
-                xs = [(win[2 * i], win[2 * i + 1], r.load(1, r.add(rows[i], ahead)))
-                      for i in range(4)]
-                for th in range(3):
-                    for tw in range(3):
-                        t = 3 * th + tw
-                        accs[t] = r.fma(g1, xs[th + 1][tw], r.fma(g0, xs[th][tw], accs[t]))
-                return accs + [v for i in range(4) for v in xs[i][1:]]
-
-            return r.loop("dwrows2", r.ints[8], [zero] * 9 + window, step)[:9]
-
-        r.add_rows("dwrows2.c", 0, r.const(0), C_, C_, sums)
-        return context.get_dummy_value()
-
-    return sig, codegen
+    return sig, _grad_rows_codegen(True)
 
 
 #: :func:`_depthwise_grad_rows2` as kernels call it, ``depthwise_grad_rows2(part, x, xb, rs,
