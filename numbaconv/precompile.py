@@ -115,7 +115,7 @@ def _conv_calls():
             {"padding": 2, "dilation": 2, "data_format": fmt})
     calls["conv1d dense one position"] = lambda dt: (
         nc.conv1d(_x((1, 64, 1), dt), _x((10, 64, 1), dt), _x(10, dt)),
-        nc.conv1d(_x((1, 700, 1), dt), _x((130, 700, 1), dt), _x(130, dt)))
+        nc.conv1d(_x((1, 1200, 1), dt), _x((500, 1200, 1), dt), _x(500, dt)))
     calls["conv bias gradient"] = lambda dt: (grad.conv_bias(_x((2, 4, 5, 5), dt)),
                                               grad.conv_bias(_x((32, 32, 26, 26), dt)))
     calls["conv_transpose2d"] = lambda dt: nc.conv_transpose2d(_x((1, 4, 5, 5), dt),

@@ -1196,19 +1196,26 @@ def test_phases_need_whole_multiples_of_the_dilation():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("with_bias", [True, False])
-def test_one_position_dense_layer_matches_numpy_at_any_thread_count(dtype, with_bias):
+def test_one_position_dense_layer_matches_numpy_at_any_thread_count(dtype, with_bias,
+                                                                     monkeypatch):
     """A batch-1 dense layer written as a one-position 1x1 convolution (the course notes'
     inference: conv1d of (1, C, 1) with (K, C, 1) filters) runs K dot products split by
-    filters (cpu/conv_gemm.py, _dense_runner): against NumPy's float64 product, the same
-    bits at one and two threads, channels-last the same memory and the same result, and a
-    NaN reaches exactly its own outputs (all of them: every filter reads every input)."""
+    filters (cpu/conv_gemm.py, _dense_runner: the few-position kernels' dot products):
+    against NumPy's float64 product, the same bits at one and two threads, channels-last the same
+    memory and the same result, and a NaN reaches every output (every filter reads every
+    input)."""
     import numba
 
     from numbaconv.cpu import conv_gemm
+    from numbaconv.cpu.threads import gemm_parts
 
+    ran = []
+    real = conv_gemm._filter_dots_parallel
+    monkeypatch.setattr(conv_gemm, "_filter_dots_parallel",
+                        lambda *a: (ran.append(a[-1]), real(*a)))
     rng = np.random.default_rng(31)
-    C, K = 700, 130  # (C*K above DENSE_PARALLEL: the threaded runs)
-    assert C * K >= conv_gemm.DENSE_PARALLEL
+    C, K = 1200, 500  # (two parts of filters: the threaded runs)
+    assert gemm_parts(1, C + 1, K) == 2
     x = rng.standard_normal((1, C, 1)).astype(dtype)
     w = rng.standard_normal((K, C, 1)).astype(dtype)
     b = rng.standard_normal(K).astype(dtype) if with_bias else None
@@ -1230,3 +1237,4 @@ def test_one_position_dense_layer_matches_numpy_at_any_thread_count(dtype, with_
     np.testing.assert_array_equal(cl.reshape(-1), runs[0].reshape(-1))
     x[0, 3, 0] = np.nan
     assert np.isnan(nc.conv1d(x, w, b)).all()
+    assert ran and set(ran) == {2}  # (every call above: the dense runner's parts)

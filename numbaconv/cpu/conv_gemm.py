@@ -1500,54 +1500,40 @@ def forward_nchw_runner(x, w, bias, out, stride, lo, dilation, rb: int, kb: int 
     return run
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def _dense_rows(w, x, bias, out, k0, k1):
-    """``out[k] = dot(w[k], x) + bias[k]`` for ``k0 <= k < k1`` (``bias`` empty: none); each
-    dot product LLVM's vector partial sums along the row, the same for any split of the
-    rows."""
-    R = x.size
-    for k in range(k0, k1):
-        s = out.dtype.type(0)
-        for r in range(R):
-            s += w[_U(k * R + r)] * x[_U(r)]
-        out[k] = s + bias[k] if bias.size else s
-
-
 @njit(cache=True, nogil=True, parallel=True)
-def _dense_rows_parallel(w, x, bias, out, parts):
-    """:func:`_dense_rows` over every row in ``parts`` runs on Numba's threads."""
-    K = out.size
-    for p in prange(parts):
-        _dense_rows(w, x, bias, out, p * K // parts, (p + 1) * K // parts)
-
-
-#: multiply-adds from which a one-position dense product runs on Numba's threads
-DENSE_PARALLEL = 1 << 16
+def _filter_dots_parallel(wf, rf, R, of, bias, parts):
+    """:func:`_filter_dots` of one position (``rf``: its ``R`` inputs) for every filter, in
+    ``parts`` runs of filters on Numba's threads (each filter's sum its own: the same bits
+    for any split)."""
+    K = of.size
+    for i in prange(parts):
+        _filter_dots(wf, i * K // parts, (i + 1) * K // parts, rf, R, 1, of, 1, 1, bias)
 
 
 def _dense_runner(x, w, out, C: int, K: int, kind, general):
     """The run of a one-position 1x1 layer of one image (a dense layer as a convolution,
-    the course notes' batch-1 inference): ``K`` dot products of length ``C`` streaming the
-    filters once, split by filters on Numba's threads. The units' GEMV per block of
-    filters, with BLAS pinned to one thread around it, took 53 us for the Fashion net's
-    2304 -> 600 layer where these take 42 (numpy's two-thread GEMV 39-40; Zen 4). Either
-    layout: one position's channels are contiguous in both. ``general(x, w, bias, out)``
-    runs an input of another Numba type (``kind``: the fingerprint of this one's)."""
+    the course notes' batch-1 inference): the filters' dot products with the input
+    (:func:`_filter_dots`, as the few-position one-image kernel runs them, without its
+    patch-row copy; no BLAS call, so no pin of BLAS around it), split by filters on
+    Numba's threads. The units' GEMV per block of filters inside a pin of BLAS to one
+    thread took 49.3-50.1 us for the Fashion net's 2304 -> 600 layer (numpy's two-thread
+    GEMV 39.9; Zen 4). Either layout: one position's channels are contiguous in both.
+    ``general(x, w, bias, out)`` runs an input of another Numba type (``kind``: the
+    fingerprint of this one's)."""
     xshape, wshape = x.shape, w.shape
     no_bias = _NO_BIAS[out.dtype.char]
-    parts = min(K, 8) if C * K >= DENSE_PARALLEL else 1
+    parts = threads.gemm_parts(1, C + 1, K)
 
     def run(x, w, bias, out):
         x, w = x.reshape(xshape), w.reshape(wshape)
         if fingerprint(x) != kind:
             general(x, w, bias, out)
             return
-        b = no_bias if bias is None else bias.reshape(-1)
-        args = (w.reshape(-1), x.reshape(-1), b, out.reshape(-1))
+        b = no_bias if bias is None else bias
         if parts > 1:
-            _dense_rows_parallel(*args, parts)
+            _filter_dots_parallel(w.reshape(-1), x.reshape(-1), C, out.reshape(-1), b, parts)
         else:
-            _dense_rows(*args, 0, K)
+            _filter_dots(w.reshape(-1), 0, K, x.reshape(-1), C, 1, out.reshape(-1), 1, 1, b)
 
     return run
 
