@@ -314,7 +314,7 @@ def _grid_forward_items(xf, wf, bf, of, geo, kb, i0, i1):
         for c in range(cg):
             for d in range(D):
                 pad_into(xf, ((n * C + gi * cg + c) * D + d) * H * W, H, W, xp,
-                          (c * D + d) * PL, lh, lw, Hp, Wp)
+                         (c * D + d) * PL, lh, lw, Hp, Wp)
         for k in range(k0, k1):
             b = bf[k] if bf.size else zero
             for od in range(Do):
@@ -506,7 +506,7 @@ def _cl_thin_weight_grad(xf, gf, part, geo, parts, i0, i1, g_cf):
         rows = (oh1 - oh0 - 1) * sh + (kh - 1) * dh + 1
         for n in range(n0, n1):
             pad_into(xf, n * H * W * C, H, W * C, xp, I0, lh - oh0 * sh, lw * C, rows,
-                      Wp * C)
+                     Wp * C)
             for oh in range(oh0, oh1):
                 gsrc, gb = gf, (n * Ho + oh) * Wo * K
                 if g_cf:
