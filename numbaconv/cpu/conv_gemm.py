@@ -1507,7 +1507,7 @@ def _filter_dots_parallel(wf, rf, R, of, bias, parts):
     for any split)."""
     K = of.size
     for i in prange(parts):
-        _filter_dots(wf, i * K // parts, (i + 1) * K // parts, rf, R, 1, of, 1, 1, bias)
+        _filter_dots(wf, i * K // parts, (i + 1) * K // parts, rf, R, _I1, of, _I1, _I1, bias)
 
 
 def _dense_runner(x, w, out, C: int, K: int, kind, general):
