@@ -895,6 +895,100 @@ def test_depthwise_channels_first_serial_parallel_and_threads_agree_bitwise(monk
     assert hit.sum() == 9 and hit[1, 5, 8:11, 19:22].all()
 
 
+def _strided_ran(monkeypatch):
+    """The layouts whose forward the strided few-channel tiles (cpu/strided.py) run from
+    here on (runners built afresh)."""
+    from numbaconv.cpu import strided
+
+    seen = []
+    real = strided.runner
+    monkeypatch.setattr(strided, "runner",
+                        lambda geo, dt: (seen.append(geo.channels_last), real(geo, dt))[1])
+    monkeypatch.setattr(cpu_conv, "_RUNNERS", {})
+    return seen
+
+
+@given(st.integers(1, 3), st.integers(1, 4), st.sampled_from((4, 5, 9, 20, 40, 64, 67)),
+       st.integers(1, 7), st.integers(1, 7), st.integers(1, 3), st.integers(2, 3),
+       st.integers(0, 3), st.integers(0, 3), st.integers(0, 40), st.booleans(),
+       st.sampled_from((np.float32, np.float64)))
+def test_strided_few_channel_tiles_match_the_oracle(n, c, k, kh, kw_, sh, sw, ph, pw, extra,
+                                                    bias, dtype):
+    """The strided few-channel forward (cpu/strided.py: channels-first by stride phases and
+    tiles of four filters by vectors of positions, the last vector of a row and the last
+    filter block overlapping the ones before; channels-last by tiles of positions by four
+    vectors of filters), any kernel, stride and padding, against the float64 oracle, in
+    both layouts; where both layouts run the tiles, the same bits."""
+    import pytest as _pytest
+
+    monkeypatch = _pytest.MonkeyPatch()
+    try:
+        seen = _strided_ran(monkeypatch)
+        lanes = 64 // np.dtype(dtype).itemsize
+        wo = lanes + extra
+        w_in = (wo - 1) * sw + kw_ - 2 * pw
+        h_in = 5 * sh + kh + extra % 7  # (six rows: a tile's vectors at least)
+        if w_in < 1 or h_in + 2 * ph < kh:
+            return
+        rng = np.random.default_rng(n * 1000 + k * 10 + c)
+        x = rng.standard_normal((n, c, h_in, w_in))
+        w = rng.standard_normal((k, c, kh, kw_))
+        b = rng.standard_normal(k) if bias else None
+        kw = dict(stride=(sh, sw), padding=(ph, pw))
+        want = conv_reference(x, w, b, (sh, sw), ((ph, ph), (pw, pw)))
+        tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10,
+                                                                         atol=1e-10)
+        xd, wd, bd = x.astype(dtype), w.astype(dtype), None if b is None else b.astype(dtype)
+        y = nc.conv2d(xd, wd, bd, **kw)
+        yl = nc.conv2d(_cl(xd), wd, bd, **kw, data_format="channels_last")
+        np.testing.assert_allclose(y, want, **tol)
+        np.testing.assert_allclose(yl, _cl(want), **tol)
+        assert False in seen  # (the channels-first tiles ran: at least a vector a row)
+        if True in seen:
+            np.testing.assert_array_equal(yl, _cl(y))
+    finally:
+        monkeypatch.undo()
+
+
+def test_strided_tiles_serial_parallel_and_threads_agree_bitwise(monkeypatch):
+    """The strided tiles' items (runs of tiles; each splits or pads the input rows it
+    reads) do not depend on the threads: the same bits on the calling thread and on one and
+    two of Numba's, in both layouts, batch 1 and 3; a NaN stays in the outputs whose
+    windows hold it."""
+    import numba
+
+    from numbaconv.cpu import strided
+
+    rng = np.random.default_rng(31)
+    w = rng.standard_normal((64, 3, 7, 7)).astype(np.float32)
+    b = rng.standard_normal(64).astype(np.float32)
+    kw = dict(stride=2, padding=3)
+    default = numba.get_num_threads()
+    for n in (1, 3):
+        x = rng.standard_normal((n, 3, 45, 70)).astype(np.float32)
+        runs = []
+        for work, threads in ((1 << 62, 1), (0, 1), (0, min(2, numba.config.NUMBA_NUM_THREADS))):
+            monkeypatch.setattr(strided, "PARALLEL_WORK", work)
+            seen = _strided_ran(monkeypatch)
+            numba.set_num_threads(threads)
+            try:
+                runs.append((nc.conv2d(x, w, b, **kw),
+                             nc.conv2d(_cl(x), w, b, **kw, data_format="channels_last")))
+            finally:
+                numba.set_num_threads(default)
+            assert seen == [False, True]
+        for other in runs[1:]:
+            np.testing.assert_array_equal(runs[0][0], other[0])
+            np.testing.assert_array_equal(runs[0][1], other[1])
+        np.testing.assert_array_equal(runs[0][1], _cl(runs[0][0]))
+    x[2, 1, 20, 33] = np.nan
+    for y in (nc.conv2d(x, w, b, **kw), np.moveaxis(
+            nc.conv2d(_cl(x), w, b, **kw, data_format="channels_last"), -1, 1)):
+        hit = np.isnan(y)
+        # outputs (oy, ox) with oy*2 - 3 <= 20 <= oy*2 + 3, likewise 33: rows 9-11, 15-18
+        assert hit[2, :, 9:12, 15:19].all() and hit.sum() == 64 * 3 * 4
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("c", [7, 8, 9, 16, 17, 24, 40])
 def test_depthwise_four_output_vectors_match_the_oracle(dtype, c):

@@ -89,6 +89,7 @@ from ..loops.conv import (
 )
 from . import conv_plan as _plan
 from . import depthwise as _depthwise
+from . import strided as _strided
 from .jit import I0, copy_elems, njit, pad_into, transpose_into
 from .simd import FILTERS, OUTER_TAPS, POSITIONS, positions_block, taps_block, taps_outer
 from .simd import lanes as _lanes
@@ -1794,6 +1795,8 @@ def conv_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
 
 def _forward_runner(x, w, bias, out, geometry: ConvGeometry):
     """The prepared pass of :func:`conv_forward` for arrays like these, or the general one."""
+    if _plan.forcing()[0] is None and _strided.applies(geometry, out.dtype.itemsize):
+        return _strided.runner(geometry, out.dtype)
     if _cl_blocks_first(geometry, out.dtype):
         return _cl_blocks_runner(geometry, out.dtype)
     plan = _plan.route("forward", geometry, out.dtype)

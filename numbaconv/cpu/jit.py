@@ -226,9 +226,16 @@ def transpose_into(src, s0, lds, dst, d0, ldd, R, C):
 def pad_into(xf, src0, H, W, buf, dst0, lh, lw, Hp, Wp):
     """The ``(H, W)`` plane at ``xf[src0:]`` onto the zero ``(Hp + 1, Wp)`` grid at
     ``buf[dst0:]``, starting at ``(-lh, -lw)``."""
+    pad_rows_into(xf, src0, H, W, buf, dst0, lh, lw, Hp, Wp, I0, Hp + 1)
+
+
+@njit(cache=True, nogil=True)
+def pad_rows_into(xf, src0, H, W, buf, dst0, lh, lw, Hp, Wp, r0, r1):
+    """Rows ``[r0, r1)`` of :func:`pad_into`'s grid (a kernel's part writing only the rows
+    it reads keeps them in its own core's cache)."""
     c0 = min(max(0, lw), Wp)
     c1 = max(c0, min(Wp, W + lw))
-    for r in range(Hp + 1):
+    for r in range(r0, r1):
         ih = r - lh
         dst = _U(dst0 + r * Wp)
         if ih < 0 or ih >= H or r == Hp:

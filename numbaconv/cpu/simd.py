@@ -18,6 +18,10 @@ fall short: Numba ``@intrinsic``\s that kernels call like functions (inlined int
 * :func:`rows_taps`: eight neighbouring output rows of a 2-D correlation (scipy.signal's
   direct ``convolve2d``) over an extended input, each input vector loaded once for the
   kernel rows (up to three) that read it.
+* :func:`taps_tile` and :func:`positions_tile`: a GEMM kernel's register tile (filters by
+  vectors of positions, or positions by vectors of filters) read straight from an input
+  grid through per-tap offsets: :mod:`numbaconv.cpu.strided`'s stem kernels. Their tile
+  shapes depend on the register count (:func:`tile_width`, :func:`positions_tile_shapes`).
 
 The vector width is the register's (64 bytes with AVX-512F, 32 with AVX, 16 otherwise),
 read once from Numba's target features: eight accumulators and the tap's vector fit the
@@ -679,3 +683,204 @@ def _rows_taps(typingctx, out, o0, ostride, xp, x0, xstride, w, krows, ml, count
 #: :func:`_rows_taps` as kernels call it, ``rows_taps(out, o0, ostride, xp, x0, xstride, w,
 #: krows, ml, count)``
 rows_taps = cast("Callable[..., None]", _rows_taps)
+
+
+#: filters :func:`taps_tile` computes together
+TILE_FILTERS = 4
+
+
+def tile_width() -> int:
+    """Vectors of positions :func:`taps_tile` takes per filter: six with 32 registers
+    (AVX-512: 24 accumulators, four broadcasts, a load), three with 16 (12 accumulators;
+    the position vectors are the multiply-adds' memory operands)."""
+    return 6 if register_bytes() == 64 else 3
+
+
+def positions_tile_shapes() -> tuple[tuple[int, int], tuple[int, int]]:
+    """(positions, vectors of filters) of :func:`positions_tile` and of
+    :func:`positions_tile_narrow`: with 32 registers 6 x 4 (24 accumulators, the four
+    filter vectors, a broadcast) and 8 x 2 (for 2-3 vectors of filters; the stem's 64
+    filters ran 1.09 -> 1.32 ms at 8 x 2: twice the broadcasts); with 16 registers 4 x 2
+    for both (at 3 x 4 LLVM kept the four filter vectors in registers and spilled an
+    accumulator to the stack every tap, the stem's channels-last forward at half speed)."""
+    return ((6, 4), (8, 2)) if register_bytes() == 64 else ((4, 2), (4, 2))
+
+
+def _tile_sums(r, nt, first, a_of, b_of):
+    """The ``A x B`` accumulators of a register tile after the taps ``t < nt`` in order:
+    ``acc[a*B + b] = first[a*B + b] + sum_t a_of(t)[a] * b_of(t)[b]`` (fused multiply-adds;
+    ``a_of``: broadcast vectors, ``b_of``: loaded vectors)."""
+    def step(t, accs):
+        bs = b_of(t)
+        return [r.fma(av, bs[j], accs[i * len(bs) + j])
+                for i, av in enumerate(a_of(t)) for j in range(len(bs))]
+
+    return r.loop("tile", nt, first, step)
+
+
+@intrinsic
+def _taps_tile(typingctx, out, o0, ostride, os, xp, qs, v0, offs, wts, bias, nt):
+    """``out[o0 + f*ostride + os[v0 + v] + i] = bias[f] + sum_t wts[t*TILE_FILTERS + f] *
+    xp[offs[t] + qs[v0 + v] + i]`` for ``f < TILE_FILTERS`` filters, ``v < tile_width()``
+    vectors and lanes ``i``, the taps ``t < nt`` in order (fused multiply-adds). The vectors
+    are any ``lanes`` positions each (``qs`` their start in ``xp``'s grid, ``os`` in the
+    output planes), so a tile spans output rows and a row's last vector may overlap the one
+    before (both store the same sums). Per tap: a vector load for each of the tile's
+    vectors, a broadcast for each filter, 24 multiply-adds (AVX-512) all in registers from
+    the bias to the store: the register tile of a GEMM's inner kernel, read straight from
+    the input grid. ``out``, ``xp``, ``wts``, ``bias`` 1-D C-contiguous of one float dtype;
+    ``os``, ``qs``, ``offs`` int64; the caller keeps every index in bounds."""
+    if not _typed((out, xp, wts, bias), (o0, ostride, v0, nt), (os, qs, offs)):
+        return None
+    sig = types.void(out, o0, ostride, os, xp, qs, v0, offs, wts, bias, nt)
+
+    def codegen(context, builder, sig, args):
+        r = _IR(context, builder, sig, args)
+        F, V = TILE_FILTERS, tile_width()
+        vs = [r.add(r.ints[6], r.const(v)) for v in range(V)]
+        qv = [r.element(5, v) for v in vs]
+
+        def a_of(t):
+            w0 = r.mul(t, F)
+            return [r.splat(r.element(8, r.add(w0, r.const(f)))) for f in range(F)]
+
+        def b_of(t):
+            base = r.element(7, t)
+            return [r.load(4, r.add(base, q)) for q in qv]
+
+        first = [r.splat(r.element(9, r.const(f))) for f in range(F) for _ in range(V)]
+        accs = _tile_sums(r, r.ints[10], first, a_of, b_of)
+        for f in range(F):
+            row = r.add(r.ints[1], r.mul(r.ints[2], f))
+            for v in range(V):
+                r.store(0, r.add(row, r.element(3, vs[v])), accs[f * V + v])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: :func:`_taps_tile` as kernels call it, ``taps_tile(out, o0, ostride, os, xp, qs, v0, offs,
+#: wts, bias, nt)``
+taps_tile = cast("Callable[..., None]", _taps_tile)
+
+
+def _positions_tile_codegen(narrow: bool):
+    def codegen(context, builder, sig, args):
+        r = _IR(context, builder, sig, args)
+        P, KV = positions_tile_shapes()[narrow]
+        K_, k0_ = r.ints[2], r.ints[8]
+        xb = [r.element(4, r.add(r.ints[5], r.const(p))) for p in range(P)]
+        ks = [r.add(k0_, r.const(j * r.n)) for j in range(KV)]
+
+        def a_of(t):
+            base = r.element(6, t)
+            return [r.splat(r.element(3, r.add(base, x))) for x in xb]
+
+        def b_of(t):
+            row = builder.mul(t, K_)
+            return [r.load(7, r.add(row, k)) for k in ks]
+
+        first = [r.load(9, k) for _ in range(P) for k in ks]
+        accs = _tile_sums(r, r.ints[10], first, a_of, b_of)
+        for p in range(P):
+            row = r.add(r.ints[1], builder.mul(r.add(r.ints[5], r.const(p)), K_))
+            for j, k in enumerate(ks):
+                r.store(0, r.add(row, k), accs[p * KV + j])
+        return context.get_dummy_value()
+
+    return codegen
+
+
+@intrinsic
+def _positions_tile(typingctx, out, o0, K, xp, xs, p0, offs, wt, k0, bias, nt):
+    """The channels-last twin of :func:`taps_tile`: ``out[o0 + (p0 + p)*K + k0 + j*lanes + i]
+    = bias[k] + sum_t xp[offs[t] + xs[p0 + p]] * wt[t*K + k]`` (``k = k0 + j*lanes + i``)
+    for ``p < P`` consecutive output positions (``xs``: where each one's window starts in
+    ``xp``), ``j < J`` vectors of filters (``(P, J)``: :func:`positions_tile_shapes`), the
+    taps ``t < nt`` in order (fused multiply-adds: each element the same sum as
+    :func:`taps_tile`'s). Per tap: a vector load for each filter vector, a broadcast for
+    each position, 24 multiply-adds (AVX-512). ``out``, ``xp``, ``wt``, ``bias`` 1-D
+    C-contiguous of one float dtype; ``xs``, ``offs`` int64; the caller keeps every index
+    in bounds."""
+    if not _typed((out, xp, wt, bias), (o0, K, p0, k0, nt), (xs, offs)):
+        return None
+    return types.void(out, o0, K, xp, xs, p0, offs, wt, k0, bias, nt), \
+        _positions_tile_codegen(False)
+
+
+@intrinsic
+def _positions_tile_narrow(typingctx, out, o0, K, xp, xs, p0, offs, wt, k0, bias, nt):
+    """:func:`positions_tile` in the second shape of :func:`positions_tile_shapes` (fewer
+    vectors of filters, more positions)."""
+    if not _typed((out, xp, wt, bias), (o0, K, p0, k0, nt), (xs, offs)):
+        return None
+    return types.void(out, o0, K, xp, xs, p0, offs, wt, k0, bias, nt), \
+        _positions_tile_codegen(True)
+
+
+#: :func:`_positions_tile_narrow` as kernels call it (:func:`positions_tile`'s arguments)
+positions_tile_narrow = cast("Callable[..., None]", _positions_tile_narrow)
+
+positions_tile = cast("Callable[..., None]", _positions_tile)
+
+
+def grad_tile_shape() -> tuple[int, int]:
+    """(filters, taps) of :func:`taps_grad_tile`: 4 x 6 with 32 registers (24 accumulators,
+    four gradient vectors, an input vector), 2 x 4 with 16."""
+    return (4, 6) if register_bytes() == 64 else (2, 4)
+
+
+@intrinsic
+def _taps_grad_tile(typingctx, part, p0, ldp, g, g0, gs, os, skip, xp, qs, v0, v1, offs, t0):
+    """The weight-gradient twin of :func:`taps_tile`: ``part[p0 + f*ldp + j] = sum over the
+    vectors v0 <= v < v1 and their lanes i >= skip[v] of g[g0 + f*gs + os[v] + i] *
+    xp[offs[t0 + j] + qs[v] + i]`` for ``(f, j) < grad_tile_shape()`` (filters, taps): one
+    multiply-add chain a lane over the vectors in order, then the lanes added left to right
+    (an ordered reduction: the bits fixed by the vectors alone). ``skip[v]`` leaves out
+    the first lanes of a row's last vector where it overlaps the one before. Per vector: a
+    load for each filter's gradient and each tap's input, 24 multiply-adds (AVX-512), the
+    sums in registers throughout. ``part``, ``g``, ``xp`` 1-D C-contiguous of one float
+    dtype; ``os``, ``skip``, ``qs``, ``offs`` int64; the caller keeps every index in
+    bounds."""
+    if not _typed((part, g, xp), (p0, ldp, g0, gs, v0, v1, t0), (os, skip, qs, offs)):
+        return None
+    sig = types.void(part, p0, ldp, g, g0, gs, os, skip, xp, qs, v0, v1, offs, t0)
+
+    def codegen(context, builder, sig, args):
+        r = _IR(context, builder, sig, args)
+        b = builder
+        F, T = grad_tile_shape()
+        zero = ir.Constant(r.vt, [0.0] * r.n)
+        offt = [r.element(12, r.add(r.ints[13], r.const(j))) for j in range(T)]
+        v0_ = r.ints[10]
+
+        def step(i, accs):
+            v = b.add(v0_, i)
+            o, q = r.element(6, v), r.element(9, v)
+            keep = r.after(r.element(7, v))
+            gv = [b.select(keep, r.load(3, r.add(r.ints[4], r.mul(r.ints[5], f), o)), zero)
+                  for f in range(F)]
+            out = list(accs)
+            for j in range(T):
+                xv = r.load(8, r.add(offt[j], q))
+                for f in range(F):
+                    out[f * T + j] = r.fma(gv[f], xv, accs[f * T + j])
+            return out
+
+        accs = r.loop("grad", b.sub(r.ints[11], v0_), [zero] * (F * T), step)
+        reduce_ = cgutils.get_or_insert_function(
+            b.module, ir.FunctionType(r.ft, [r.ft, r.vt]),
+            f"llvm.vector.reduce.fadd.v{r.n}{r.ft.intrinsic_name}")
+        for f in range(F):
+            for j in range(T):
+                s = b.call(reduce_, [ir.Constant(r.ft, 0.0), accs[f * T + j]])
+                at = r.add(r.ints[1], r.mul(r.ints[2], f), r.const(j))
+                b.store(s, b.gep(r.arrays[0].data, [at]))
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: :func:`_taps_grad_tile` as kernels call it, ``taps_grad_tile(part, p0, ldp, g, g0, gs,
+#: os, skip, xp, qs, v0, v1, offs, t0)``
+taps_grad_tile = cast("Callable[..., None]", _taps_grad_tile)
