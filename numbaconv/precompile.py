@@ -113,14 +113,14 @@ def _conv_calls():
         calls[f"conv2d dilated {fmt}"] = partial(
             _conv_gradients, (2, 16, 48, 48), (16, 16, 3, 3),
             {"padding": 2, "dilation": 2, "data_format": fmt})
-    # the strided few-channel tiles (cpu/strided.py) in both layouts: a small layer on the
-    # calling thread, a stem on Numba's threads
+    # the strided few-channel tiles (cpu/strided.py; the weight gradient's channels-first)
+    # in both layouts: a small layer on the calling thread, a stem on Numba's threads
     for fmt in ("channels_first", "channels_last"):
         calls[f"conv2d strided few channels {fmt}"] = lambda dt, fmt=fmt: (
-            _conv_forward((1, 1, 32, 32), (64, 1, 3, 3),
-                          {"stride": 2, "padding": 1, "data_format": fmt}, dt),
-            _conv_forward((2, 3, 64, 64), (64, 3, 7, 7),
-                          {"stride": 2, "padding": 3, "data_format": fmt}, dt))
+            _conv_gradients((1, 1, 32, 32), (64, 1, 3, 3),
+                            {"stride": 2, "padding": 1, "data_format": fmt}, dt),
+            _conv_gradients((2, 3, 64, 64), (32, 3, 5, 5),
+                            {"stride": 2, "padding": 2, "data_format": fmt}, dt))
     calls["conv1d dense one position"] = lambda dt: (
         nc.conv1d(_x((1, 64, 1), dt), _x((10, 64, 1), dt), _x(10, dt)),
         nc.conv1d(_x((1, 1200, 1), dt), _x((500, 1200, 1), dt), _x(500, dt)))

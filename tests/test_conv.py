@@ -901,9 +901,11 @@ def _strided_ran(monkeypatch):
     from numbaconv.cpu import strided
 
     seen = []
-    real = strided.runner
+    real, real_grad = strided.runner, strided.weight_grad
     monkeypatch.setattr(strided, "runner",
                         lambda geo, dt: (seen.append(geo.channels_last), real(geo, dt))[1])
+    monkeypatch.setattr(strided, "weight_grad",
+                        lambda x, g, dw, geo: (seen.append("grad"), real_grad(x, g, dw, geo)))
     monkeypatch.setattr(cpu_conv, "_RUNNERS", {})
     return seen
 
@@ -946,23 +948,35 @@ def test_strided_few_channel_tiles_match_the_oracle(n, c, k, kh, kw_, sh, sw, ph
         assert False in seen  # (the channels-first tiles ran: at least a vector a row)
         if True in seen:
             np.testing.assert_array_equal(yl, _cl(y))
+        # the weight gradient's tiles (channels-first), masked overlapping vectors and all
+        g = rng.standard_normal(want.shape)
+        dw = grad.conv2d_weight(xd, w.shape, g.astype(dtype), **kw)
+        np.testing.assert_allclose(
+            dw, conv_weight_grad_reference(x, w.shape, g, (sh, sw), ((ph, ph), (pw, pw))),
+            **tol)
+        from numbaconv.cpu.simd import register_bytes
+        from numbaconv.cpu.strided import GRAD_TILE, SMALL_GRADIENT
+
+        nt = c * kh * kw_
+        assert ("grad" in seen) == (k >= GRAD_TILE[0] and nt >= GRAD_TILE[1] and (
+            register_bytes() == 64 or k * nt <= SMALL_GRADIENT))
     finally:
         monkeypatch.undo()
 
 
 def test_strided_tiles_serial_parallel_and_threads_agree_bitwise(monkeypatch):
-    """The strided tiles' items (runs of tiles; each splits or pads the input rows it
-    reads) do not depend on the threads: the same bits on the calling thread and on one and
-    two of Numba's, in both layouts, batch 1 and 3; a NaN stays in the outputs whose
-    windows hold it."""
+    """The strided tiles' items (runs of tiles, or of the batch's output vectors for the
+    weight gradient; each splits or pads the input rows it reads) do not depend on the
+    threads: the same bits on the calling thread and on one and two of Numba's, in both
+    layouts, batch 1 and 3; a NaN stays in the outputs whose windows hold it."""
     import numba
 
     from numbaconv.cpu import strided
 
     rng = np.random.default_rng(31)
-    w = rng.standard_normal((64, 3, 7, 7)).astype(np.float32)
-    b = rng.standard_normal(64).astype(np.float32)
-    kw = dict(stride=2, padding=3)
+    w = rng.standard_normal((32, 3, 5, 5)).astype(np.float32)
+    b = rng.standard_normal(32).astype(np.float32)
+    kw = dict(stride=2, padding=2)
     default = numba.get_num_threads()
     for n in (1, 3):
         x = rng.standard_normal((n, 3, 45, 70)).astype(np.float32)
@@ -972,21 +986,22 @@ def test_strided_tiles_serial_parallel_and_threads_agree_bitwise(monkeypatch):
             seen = _strided_ran(monkeypatch)
             numba.set_num_threads(threads)
             try:
-                runs.append((nc.conv2d(x, w, b, **kw),
-                             nc.conv2d(_cl(x), w, b, **kw, data_format="channels_last")))
+                y = nc.conv2d(x, w, b, **kw)
+                runs.append((y, nc.conv2d(_cl(x), w, b, **kw, data_format="channels_last"),
+                             grad.conv2d_weight(x, w.shape, np.cos(y), **kw)))
             finally:
                 numba.set_num_threads(default)
-            assert seen == [False, True]
+            assert seen == [False, True, "grad"]
         for other in runs[1:]:
-            np.testing.assert_array_equal(runs[0][0], other[0])
-            np.testing.assert_array_equal(runs[0][1], other[1])
+            for a, b_ in zip(runs[0], other, strict=True):
+                np.testing.assert_array_equal(a, b_)
         np.testing.assert_array_equal(runs[0][1], _cl(runs[0][0]))
     x[2, 1, 20, 33] = np.nan
     for y in (nc.conv2d(x, w, b, **kw), np.moveaxis(
             nc.conv2d(_cl(x), w, b, **kw, data_format="channels_last"), -1, 1)):
         hit = np.isnan(y)
-        # outputs (oy, ox) with oy*2 - 3 <= 20 <= oy*2 + 3, likewise 33: rows 9-11, 15-18
-        assert hit[2, :, 9:12, 15:19].all() and hit.sum() == 64 * 3 * 4
+        # outputs (oy, ox) with oy*2 - 2 <= 20 <= oy*2 + 2, likewise 33: rows 9-11, 16-17
+        assert hit[2, :, 9:12, 16:18].all() and hit.sum() == 32 * 3 * 2
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -1111,12 +1126,16 @@ def test_depthwise_channels_last_serial_parallel_and_threads_agree_bitwise(monke
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_few_channel_strided_weight_gradient_reads_a_channels_first_gradient(dtype,
                                                                               monkeypatch):
-    """A channels-first few-channel strided layer with many taps (the 7x7/2 stem) runs the
+    """A channels-first few-channel strided layer with many taps (the 7x7/2 stem) that the
+    strided tiles leave (a 16-register target's large layer; patched off here) runs the
     channels-last few-channel weight gradient on its input copied channels-last and its
     gradient transposed row by row inside the kernel: against the float64 oracle, the same
     bits as the channels-last call of the same arrays, and at one and two threads."""
     import numba
 
+    from numbaconv.cpu import strided
+
+    monkeypatch.setattr(strided, "applies_weight_grad", lambda geo, itemsize: False)
     seen = []
     real = cpu_conv._cl_thin_weight_grad_run
     monkeypatch.setattr(cpu_conv, "_cl_thin_weight_grad_run",

@@ -1928,6 +1928,10 @@ def conv_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
                          _phase_stack(g.reshape(geometry.y_shape), d, cl, "phases-y"), dw, pg)
         return
     # -- strategy --------------------------------------------------------------------------
+    if g.size and _plan.forcing()[0] is None \
+            and _strided.applies_weight_grad(geometry, dw.dtype.itemsize):
+        _strided.weight_grad(x, g, dw, geometry)  # (the stem: register tiles of the phases)
+        return
     if g.size and _plan.forcing()[0] is None and _cl_thin_apply(geometry, dw.dtype.itemsize):
         # a few-channel channels-last layer: nine taps by a vector of filters in registers,
         # where the model's GEMMs and the direct loops ran at a quarter of the

@@ -89,6 +89,15 @@ def _typed(arrays, ints, offsets=()) -> bool:
             and all(isinstance(v, types.Array) and v.dtype == types.int64 for v in offsets))
 
 
+def _no_unroll(module):
+    """A distinct loop ID carrying ``llvm.loop.unroll.disable`` (its first operand itself, as
+    LLVM requires of a loop ID; llvmlite builds no self-reference, so it is set after)."""
+    option = module.add_metadata([ir.MetaDataString(module, "llvm.loop.unroll.disable")])
+    loop_id = ir.values.MDValue(module, [option], name=str(len(module.metadata)))
+    loop_id.operands = (loop_id, option)
+    return loop_id
+
+
 class _IR:
     """IR helpers of one intrinsic call: its arrays' data, its integers as ``intp``, vectors
     of :func:`lanes` elements of the arrays' dtype (``sig.args[first]``'s)."""
@@ -179,9 +188,10 @@ class _IR:
         """``a * x + acc``, one rounding."""
         return self.b.call(self._fma, [a, x, acc])
 
-    def loop(self, name, trips, init, step):
+    def loop(self, name, trips, init, step, unroll=True):
         """``init`` carried through ``step(t, values) -> values`` for ``t < trips``; the
-        last values."""
+        last values. ``unroll=False`` tells LLVM not to unroll the loop (a register tile
+        that fits once spilled when two iterations' loads were scheduled together)."""
         b = self.b
         entry = b.block
         head, body, tail = (b.append_basic_block(f"{name}.{s}") for s in ("head", "body", "tail"))
@@ -198,7 +208,9 @@ class _IR:
         for phi, v in zip(carried, new, strict=True):
             phi.add_incoming(v, b.block)
         t.add_incoming(b.add(t, self.const(1)), b.block)
-        b.branch(head)
+        back = b.branch(head)
+        if not unroll:
+            back.set_metadata("llvm.loop", _no_unroll(b.module))
         b.position_at_end(tail)
         return carried
 
@@ -825,9 +837,11 @@ positions_tile = cast("Callable[..., None]", _positions_tile)
 
 
 def grad_tile_shape() -> tuple[int, int]:
-    """(filters, taps) of :func:`taps_grad_tile`: 4 x 6 with 32 registers (24 accumulators,
-    four gradient vectors, an input vector), 2 x 4 with 16."""
-    return (4, 6) if register_bytes() == 64 else (2, 4)
+    """(filters, taps) of :func:`taps_grad_tile`: 4 x 5 with 32 registers (20 accumulators,
+    four gradient vectors, the five input vectors, which LLVM loads ahead of their
+    multiply-adds: at 4 x 6 it spilled the tile, 2.6 ms against 1.4 for the stem's), 2 x 4
+    with 16."""
+    return (4, 5) if register_bytes() == 64 else (2, 4)
 
 
 @intrinsic
@@ -835,11 +849,12 @@ def _taps_grad_tile(typingctx, part, p0, ldp, g, g0, gs, os, skip, xp, qs, v0, v
     """The weight-gradient twin of :func:`taps_tile`: ``part[p0 + f*ldp + j] = sum over the
     vectors v0 <= v < v1 and their lanes i >= skip[v] of g[g0 + f*gs + os[v] + i] *
     xp[offs[t0 + j] + qs[v] + i]`` for ``(f, j) < grad_tile_shape()`` (filters, taps): one
-    multiply-add chain a lane over the vectors in order, then the lanes added left to right
-    (an ordered reduction: the bits fixed by the vectors alone). ``skip[v]`` leaves out
-    the first lanes of a row's last vector where it overlaps the one before. Per vector: a
-    load for each filter's gradient and each tap's input, 24 multiply-adds (AVX-512), the
-    sums in registers throughout. ``part``, ``g``, ``xp`` 1-D C-contiguous of one float
+    multiply-add chain a lane over the vectors in order, then the lanes summed by LLVM's
+    reduction tree (the bits fixed by the vectors and the compiled code, not by the
+    threads). ``skip[v]`` leaves out the first lanes of a row's last vector where it
+    overlaps the one before. Per vector: a load for each filter's gradient and each tap's
+    input, 20 multiply-adds (AVX-512), the sums in registers throughout (the loop is not
+    unrolled: two iterations' loads spilled the tile). ``part``, ``g``, ``xp`` 1-D C-contiguous of one float
     dtype; ``os``, ``skip``, ``qs``, ``offs`` int64; the caller keeps every index in
     bounds."""
     if not _typed((part, g, xp), (p0, ldp, g0, gs, v0, v1, t0), (os, skip, qs, offs)):
@@ -854,10 +869,19 @@ def _taps_grad_tile(typingctx, part, p0, ldp, g, g0, gs, os, skip, xp, qs, v0, v
         offt = [r.element(12, r.add(r.ints[13], r.const(j))) for j in range(T)]
         v0_ = r.ints[10]
 
+        i32 = ir.IntType(32)
+        lane = ir.Constant(ir.VectorType(i32, r.n), list(range(r.n)))
+
         def step(i, accs):
             v = b.add(v0_, i)
             o, q = r.element(6, v), r.element(9, v)
-            keep = r.after(r.element(7, v))
+            # (32-bit lanes: one compare into a mask register; 64-bit ones took four vector
+            # registers and spilled the tile)
+            first = b.insert_element(ir.Constant(ir.VectorType(i32, r.n), ir.Undefined),
+                                     b.trunc(r.element(7, v), i32), ir.Constant(i32, 0))
+            skipv = b.shuffle_vector(first, ir.Constant(ir.VectorType(i32, r.n), ir.Undefined),
+                                     ir.Constant(ir.VectorType(i32, r.n), [0] * r.n))
+            keep = b.icmp_signed(">=", lane, skipv)
             gv = [b.select(keep, r.load(3, r.add(r.ints[4], r.mul(r.ints[5], f), o)), zero)
                   for f in range(F)]
             out = list(accs)
@@ -867,13 +891,14 @@ def _taps_grad_tile(typingctx, part, p0, ldp, g, g0, gs, os, skip, xp, qs, v0, v
                     out[f * T + j] = r.fma(gv[f], xv, accs[f * T + j])
             return out
 
-        accs = r.loop("grad", b.sub(r.ints[11], v0_), [zero] * (F * T), step)
+        accs = r.loop("grad", b.sub(r.ints[11], v0_), [zero] * (F * T), step, unroll=False)
         reduce_ = cgutils.get_or_insert_function(
             b.module, ir.FunctionType(r.ft, [r.ft, r.vt]),
             f"llvm.vector.reduce.fadd.v{r.n}{r.ft.intrinsic_name}")
         for f in range(F):
             for j in range(T):
-                s = b.call(reduce_, [ir.Constant(r.ft, 0.0), accs[f * T + j]])
+                s = b.call(reduce_, [ir.Constant(r.ft, 0.0), accs[f * T + j]],
+                           fastmath=("reassoc",))
                 at = r.add(r.ints[1], r.mul(r.ints[2], f), r.const(j))
                 b.store(s, b.gep(r.arrays[0].data, [at]))
         return context.get_dummy_value()

@@ -1,5 +1,6 @@
-"""CPU forward kernels for strided layers with few input channels (a network's stem: the
-ResNet 7x7/2 on RGB images), channels-first and channels-last.
+"""CPU kernels for strided layers with few input channels (a network's stem: the ResNet
+7x7/2 on RGB images): the forward, channels-first and channels-last, and the channels-first
+weight gradient.
 
 Such a layer's reduction is short (``C*kh*kw`` taps, 147 for the stem) and its output large,
 so an im2col + GEMM spends a good part of its time building and packing the patch matrix
@@ -35,9 +36,20 @@ GEMM 1.22 ms, channels-last 1.41 (its transposing copies); these tiles 1.07-1.09
 layout (the multiply-adds at 97% of the FMA peak), PyTorch 1.10 (channels-last; 3.1
 channels-first). Batch 8: 9.3 / 9.0 ms against 15-17 / 14-16, PyTorch 25 / 9.3. Compiled
 for AVX2 (``NUMBA_CPU_NAME=haswell``, same machine): 1.08 / 1.35 ms at batch 1.
+
+The channels-first weight gradient (:func:`weight_grad`) reads the same phases: a tile is
+four filters by five taps (:func:`~numbaconv.cpu.simd.taps_grad_tile`), each sum one
+multiply-add chain a lane over a run of the batch's output vectors, the lanes summed at the
+end; an item is a run of vectors fixed by the shapes, its partial gradient added to the
+others in order. The stem 1.30 -> 1.22-1.26 ms (PyTorch 1.20-1.50); smaller layers gain
+most, where the thin GEMM's per-image passes were short: (32, 3, 32, 32) -> 16, 3x3/2 0.38
+-> 0.08 ms, (16, 4, 64, 64) -> 32 0.75-0.96 -> 0.23-0.30 (PyTorch 0.24 channels-last, 0.66
+channels-first).
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 from numba import prange
@@ -59,10 +71,13 @@ from ..core.conv import (
 from .jit import I0, copy_elems, njit, pad_rows_into
 from .simd import (
     TILE_FILTERS,
+    grad_tile_shape,
     lanes,
     positions_tile,
     positions_tile_narrow,
     positions_tile_shapes,
+    register_bytes,
+    taps_grad_tile,
     taps_tile,
     tile_width,
 )
@@ -78,6 +93,8 @@ PARALLEL_WORK = 1 << 19
 #: positions of the wide channels-last tiles (:func:`_tiles_cl` runs the narrow ones for
 #: any other count)
 WIDE_POSITIONS = positions_tile_shapes()[0][0]
+#: (filters, taps) of the weight gradient's tiles
+GRAD_TILE = grad_tile_shape()
 #: runs of tiles a parallel call is cut into (each output element is one tile's: any cut
 #: gives the same bits)
 PARTS = 8
@@ -265,7 +282,92 @@ def _forward_cl_parallel(xf, wt, bias, of, geo, xp, xs, offs, P, KW, Hp, Wp, par
                   (p + 1) * items // parts)
 
 
+# ------------------------------------------------------------- channels-first weight gradient
+
+
+@njit(cache=True, nogil=True)
+def _grad_items_cf(xf, pl, gf, part, os, gos, skip, qs, offs, geo, items, Hq, Wq, i0, i1):
+    """Items ``[i0, i1)`` of a channels-first weight gradient: item ``i`` the ``i``-th of
+    ``items`` equal runs of the batch's output vectors (``gos``: where each starts in the
+    gradient, less its filter's plane; ``qs``: in the phases; ``os``: in its image's
+    output plane), its sums ``(K, taps)`` into ``part[i]`` by tiles of filters by taps
+    (:func:`taps_grad_tile`; the last block of each ending at the last filter or tap),
+    after splitting the phase rows its vectors read."""
+    K, Wo = geo[G_K], geo[G_WO]
+    HoWo, reach = geo[G_HO] * Wo, (geo[G_KH] - 1) // geo[G_SH] + 1
+    F, T = GRAD_TILE
+    nt, NV = offs.size, os.size
+    total = gos.size
+    for i in range(i0, i1):
+        va, vb = i * total // items, (i + 1) * total // items
+        if va == vb:
+            part[i * K * nt:(i + 1) * K * nt] = 0
+            continue
+        for n in range(va // NV, (vb - 1) // NV + 1):
+            a, b = max(va, n * NV) - n * NV, min(vb, (n + 1) * NV) - n * NV
+            _split_rows(xf, pl, geo, Hq, Wq, n, os[a] // Wo, os[b - 1] // Wo + reach)
+        for kb in range((K + F - 1) // F):
+            k0 = min(kb * F, K - F)
+            for tb in range((nt + T - 1) // T):
+                t0 = min(tb * T, nt - T)
+                taps_grad_tile(part, (i * K + k0) * nt + t0, nt, gf, k0 * HoWo, HoWo, gos, skip,
+                               pl, qs, va, vb, offs, t0)
+
+
+@njit(cache=True, nogil=True)
+def _grad_total(part, dw, items):
+    """``dw[e] = part[0, e] + part[1, e] + ...`` left to right (the order fixed by the
+    shapes)."""
+    E = dw.size
+    for e in range(E):
+        s = part[e]
+        for i in range(1, items):
+            s += part[i * E + e]
+        dw[e] = s
+
+
+@njit(cache=True, nogil=True)
+def _weight_grad_cf(xf, gf, dw, geo, pl, part, os, gos, skip, qs, offs, items, Hq, Wq):
+    """The channels-first weight gradient on the calling thread."""
+    _grad_items_cf(xf, pl, gf, part, os, gos, skip, qs, offs, geo, items, Hq, Wq, I0, items)
+    _grad_total(part, dw, items)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _weight_grad_cf_parallel(xf, gf, dw, geo, pl, part, os, gos, skip, qs, offs, items, Hq,
+                             Wq):
+    """:func:`_weight_grad_cf` with an item a run on Numba's threads."""
+    for i in prange(items):
+        _grad_items_cf(xf, pl, gf, part, os, gos, skip, qs, offs, geo, items, Hq, Wq, i, i + 1)
+    _grad_total(part, dw, items)
+
+
 # -------------------------------------------------------------------------------- runners
+
+
+def _taps(geo: ConvGeometry):
+    """``(c, th, tw)`` of every tap in the order ``(c, th, tw)``."""
+    _, kh, kw = geo.kernel
+    return (a.ravel() for a in np.meshgrid(np.arange(geo.channels), np.arange(kh),
+                                           np.arange(kw), indexing="ij"))
+
+
+def _phase_grid(geo: ConvGeometry, n: int):
+    """A channels-first layer's phase planes ``(Hq, Wq)``, every tap's offset in an image's
+    phases, and the output vectors along the rows (the last of a row overlapping the one
+    before): where each starts in the output plane and in the phase grid, and how many of
+    its first lanes the vector before covered."""
+    _, kh, kw = geo.kernel
+    _, sh, sw = geo.stride
+    _, Ho, Wo = geo.out_size
+    c, th, tw = _taps(geo)
+    Hq, Wq = Ho + (kh - 1) // sh, Wo + (kw - 1) // sw
+    offs = ((c * sh + th % sh) * sw + tw % sw) * Hq * Wq + th // sh * Wq + tw // sw
+    ends = np.arange(0, Wo, n)
+    starts = np.minimum(ends, Wo - n)
+    oy, ox = np.repeat(np.arange(Ho), starts.size), np.tile(starts, Ho)
+    skip = np.tile(ends - starts, Ho)
+    return Hq, Wq, *(a.astype(np.int64) for a in (offs, oy * Wo + ox, oy * Wq + ox, skip))
 
 
 def runner(geometry: ConvGeometry, dtype):
@@ -280,9 +382,8 @@ def runner(geometry: ConvGeometry, dtype):
     nt, n, V = C * kh * kw, lanes(dtype.itemsize), tile_width()
     serial = geo.macs < PARALLEL_WORK
     arr = geo.array
-    c, th, tw = (a.ravel() for a in np.meshgrid(np.arange(C), np.arange(kh), np.arange(kw),
-                                                 indexing="ij"))
     if geo.channels_last:
+        c, th, tw = _taps(geo)
         Hp, Wp = (Ho - 1) * sh + kh, (Wo - 1) * sw + kw
         offs = ((th * Wp + tw) * C + c).astype(np.int64)
         oy, ox = np.divmod(np.arange(Ho * Wo), Wo)
@@ -304,12 +405,7 @@ def runner(geometry: ConvGeometry, dtype):
                 _forward_cl_parallel(*args, PARTS)
 
         return run_cl
-    Hq, Wq = Ho + (kh - 1) // sh, Wo + (kw - 1) // sw
-    offs = (((c * sh + th % sh) * sw + tw % sw) * Hq * Wq + th // sh * Wq
-            + tw // sw).astype(np.int64)
-    starts = np.minimum(np.arange(0, Wo, n), Wo - n)
-    oy, ox = np.repeat(np.arange(Ho), starts.size), np.tile(starts, Ho)
-    os, qs = (oy * Wo + ox).astype(np.int64), (oy * Wq + ox).astype(np.int64)
+    Hq, Wq, offs, os, qs, _ = _phase_grid(geo, n)
     size = N * C * sh * sw * Hq * Wq
     blocks = -(-K // TILE_FILTERS)
     no_bias = np.empty(0, dtype)
@@ -326,3 +422,59 @@ def runner(geometry: ConvGeometry, dtype):
             _forward_cf_parallel(*args, PARTS)
 
     return run_cf
+
+
+def applies_weight_grad(geometry: ConvGeometry, itemsize: int) -> bool:
+    """Whether :func:`weight_grad` computes a layer's weight gradient: channels-first, the
+    layers of :func:`applies` with at least a tile's filters and taps."""
+    geo = geometry
+    F, T = GRAD_TILE
+    nt = geo.channels * geo.taps
+    return (not geo.channels_last and _common(geo) and geo.filters >= F and nt >= T
+            and geo.out_size[2] >= lanes(itemsize)
+            and (register_bytes() == 64 or geo.filters * nt <= SMALL_GRADIENT))
+
+
+#: weights up to which a layer's gradient runs here with 16 vector registers (AVX2), where
+#: the 2 x 4 tiles spend as much on loads as on multiply-adds: AVX2 code on Zen 4, the stem
+#: (64 x 147) 1.78 ms against the thin GEMM's 1.58, (16, 3, 3, 3) on (32, 3, 32, 32) 0.09
+#: against 0.34-0.48
+SMALL_GRADIENT = 4096
+#: items a weight gradient is cut into (runs of the batch's output vectors), at most, and
+#: fewest vectors an item: each item pays a sum of each tile's lanes and a partial sum of
+#: the whole gradient ((32, 3, 32, 32) -> 16, 3x3/2: 0.135 ms in one item, 0.077 in four)
+GRAD_ITEMS, GRAD_VECTORS = 8, 128
+
+
+@functools.lru_cache(maxsize=64)
+def _grad_plan(geo: ConvGeometry, n: int):
+    """:func:`_phase_grid` and the batch's vectors: where each starts in the gradient (less
+    its filter's plane) and in the phases, how many lanes it skips; the items."""
+    C, K, N = geo.channels, geo.filters, geo.batch
+    _, sh, sw = geo.stride
+    _, Ho, Wo = geo.out_size
+    Hq, Wq, offs, os, qs, skip = _phase_grid(geo, n)
+    images = np.arange(N, dtype=np.int64)[:, None]
+    gos = (images * K * Ho * Wo + os).ravel()
+    qsb = (images * C * sh * sw * Hq * Wq + qs).ravel()
+    items = max(1, min(GRAD_ITEMS, gos.size // GRAD_VECTORS))
+    items -= items % 2 if items > 1 else 0  # (an even count: no core idle for the last one)
+    return Hq, Wq, offs, os, gos, qsb, np.tile(skip, N), items
+
+
+def weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
+    """``dw = conv_weight(x, g)`` for a layer :func:`applies_weight_grad` takes: items fixed
+    by the shapes (so the same bits on any thread count and the serial path), each summing
+    its run of output vectors by register tiles, the items' partial sums added in order."""
+    geo, dtype = geometry, dw.dtype
+    C, K, N = geo.channels, geo.filters, geo.batch
+    _, sh, sw = geo.stride
+    Hq, Wq, offs, os, gos, qs, skip, items = _grad_plan(geo, lanes(dtype.itemsize))
+    args = (x.ravel(), g.ravel(), dw.ravel(), geo.array,
+            scratch("strided-x", (N * C * sh * sw * Hq * Wq,), dtype),
+            scratch("strided-part", (items * K * C * geo.taps,), dtype), os, gos, skip, qs,
+            offs, np.int64(items), np.int64(Hq), np.int64(Wq))
+    if geo.macs < PARALLEL_WORK:
+        _weight_grad_cf(*args)
+    else:
+        _weight_grad_cf_parallel(*args)
