@@ -708,14 +708,15 @@ def tile_width() -> int:
     return 6 if register_bytes() == 64 else 3
 
 
-def positions_tile_shapes() -> tuple[tuple[int, int], tuple[int, int]]:
-    """(positions, vectors of filters) of :func:`positions_tile` and of
-    :func:`positions_tile_narrow`: with 32 registers 6 x 4 (24 accumulators, the four
-    filter vectors, a broadcast) and 8 x 2 (for 2-3 vectors of filters; the stem's 64
-    filters ran 1.09 -> 1.32 ms at 8 x 2: twice the broadcasts); with 16 registers 4 x 2
-    for both (at 3 x 4 LLVM kept the four filter vectors in registers and spilled an
-    accumulator to the stack every tap, the stem's channels-last forward at half speed)."""
-    return ((6, 4), (8, 2)) if register_bytes() == 64 else ((4, 2), (4, 2))
+def positions_tile_shapes() -> tuple[tuple[int, int], ...]:
+    """(positions, vectors of filters) of :func:`positions_tile`,
+    :func:`positions_tile_narrow` and :func:`positions_tile_thin`: with 32 registers 6 x 4
+    (24 accumulators, the four filter vectors, a broadcast), 8 x 2 (for 2-3 vectors of
+    filters; the stem's 64 filters ran 1.09 -> 1.32 ms at 8 x 2: twice the broadcasts) and
+    12 x 1 (for one vector); with 16 registers 4 x 2 for all (at 3 x 4 LLVM kept the four
+    filter vectors in registers and spilled an accumulator to the stack every tap, the
+    stem's channels-last forward at half speed)."""
+    return ((6, 4), (8, 2), (12, 1)) if register_bytes() == 64 else ((4, 2),) * 3
 
 
 def _tile_sums(r, nt, first, a_of, b_of):
@@ -776,10 +777,10 @@ def _taps_tile(typingctx, out, o0, ostride, os, xp, qs, v0, offs, wts, bias, nt)
 taps_tile = cast("Callable[..., None]", _taps_tile)
 
 
-def _positions_tile_codegen(narrow: bool):
+def _positions_tile_codegen(shape: int):
     def codegen(context, builder, sig, args):
         r = _IR(context, builder, sig, args)
-        P, KV = positions_tile_shapes()[narrow]
+        P, KV = positions_tile_shapes()[shape]
         K_, k0_ = r.ints[2], r.ints[8]
         xb = [r.element(4, r.add(r.ints[5], r.const(p))) for p in range(P)]
         ks = [r.add(k0_, r.const(j * r.n)) for j in range(KV)]
@@ -817,7 +818,7 @@ def _positions_tile(typingctx, out, o0, K, xp, xs, p0, offs, wt, k0, bias, nt):
     if not _typed((out, xp, wt, bias), (o0, K, p0, k0, nt), (xs, offs)):
         return None
     return types.void(out, o0, K, xp, xs, p0, offs, wt, k0, bias, nt), \
-        _positions_tile_codegen(False)
+        _positions_tile_codegen(0)
 
 
 @intrinsic
@@ -827,11 +828,25 @@ def _positions_tile_narrow(typingctx, out, o0, K, xp, xs, p0, offs, wt, k0, bias
     if not _typed((out, xp, wt, bias), (o0, K, p0, k0, nt), (xs, offs)):
         return None
     return types.void(out, o0, K, xp, xs, p0, offs, wt, k0, bias, nt), \
-        _positions_tile_codegen(True)
+        _positions_tile_codegen(1)
 
 
 #: :func:`_positions_tile_narrow` as kernels call it (:func:`positions_tile`'s arguments)
 positions_tile_narrow = cast("Callable[..., None]", _positions_tile_narrow)
+
+
+@intrinsic
+def _positions_tile_thin(typingctx, out, o0, K, xp, xs, p0, offs, wt, k0, bias, nt):
+    """:func:`positions_tile` in the third shape of :func:`positions_tile_shapes` (one
+    vector of filters)."""
+    if not _typed((out, xp, wt, bias), (o0, K, p0, k0, nt), (xs, offs)):
+        return None
+    return types.void(out, o0, K, xp, xs, p0, offs, wt, k0, bias, nt), \
+        _positions_tile_codegen(2)
+
+
+#: :func:`_positions_tile_thin` as kernels call it (:func:`positions_tile`'s arguments)
+positions_tile_thin = cast("Callable[..., None]", _positions_tile_thin)
 
 positions_tile = cast("Callable[..., None]", _positions_tile)
 

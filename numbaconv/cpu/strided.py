@@ -19,8 +19,8 @@ output in a register from its bias to its store:
   vectors, the last one overlapping the one before, and a tile takes the next vectors of
   the image, whichever rows they are on.
 * channels-last (:func:`_tiles_cl`): the image is zero-padded, and a tile is six
-  consecutive output positions by four vectors of filters, or eight by two for fewer
-  filters (four by two with 16 vector registers:
+  consecutive output positions by four vectors of filters, or eight by two or twelve by
+  one for fewer filters (four by two with 16 vector registers:
   :func:`~numbaconv.cpu.simd.positions_tile_shapes`;
   :func:`~numbaconv.cpu.simd.positions_tile`), the input broadcast from where each
   position's window starts: no phases needed.
@@ -76,6 +76,7 @@ from .simd import (
     positions_tile,
     positions_tile_narrow,
     positions_tile_shapes,
+    positions_tile_thin,
     register_bytes,
     taps_grad_tile,
     taps_tile,
@@ -90,14 +91,21 @@ _U = np.uint64
 
 #: multiply-adds below which a call runs on the calling thread
 PARALLEL_WORK = 1 << 19
-#: positions of the wide channels-last tiles (:func:`_tiles_cl` runs the narrow ones for
-#: any other count)
-WIDE_POSITIONS = positions_tile_shapes()[0][0]
+#: the channels-last tiles' shapes (:func:`_tiles_cl` tells them apart by their positions)
+SHAPES = positions_tile_shapes()
 #: (filters, taps) of the weight gradient's tiles
 GRAD_TILE = grad_tile_shape()
 #: runs of tiles a parallel call is cut into (each output element is one tile's: any cut
 #: gives the same bits)
 PARTS = 8
+
+
+def _cl_shape(K: int, positions: int, n: int):
+    """The channels-last tile (positions, vectors of filters) for ``K`` filters and an
+    image's output positions, in vectors of ``n``: the first of
+    :func:`~numbaconv.cpu.simd.positions_tile_shapes` that fits, else None."""
+    return next(((P, J) for P, J in positions_tile_shapes() if K >= J * n and positions >= P),
+                None)
 
 
 def _common(geo: ConvGeometry) -> bool:
@@ -116,9 +124,7 @@ def applies(geometry: ConvGeometry, itemsize: int) -> bool:
         return False
     n, Ho, Wo = lanes(itemsize), geo.out_size[1], geo.out_size[2]
     if geo.channels_last:
-        (P, J), (P2, J2) = positions_tile_shapes()
-        return (min(geo.lo) >= 0 and (geo.filters >= J * n and Ho * Wo >= P
-                                      or geo.filters >= J2 * n and Ho * Wo >= P2))
+        return min(geo.lo) >= 0 and _cl_shape(geo.filters, Ho * Wo, n) is not None
     return (geo.filters >= TILE_FILTERS and Wo >= n
             and Ho * -(-Wo // n) >= tile_width())
 
@@ -239,7 +245,7 @@ def _tiles_cl(xf, xp, wt, bias, of, xs, offs, geo, P, KW, Hp, Wp, i0, i1):
     HoWo, sh, kh = geo[G_HO] * Wo, geo[G_SH], geo[G_KH]
     PL = (Hp + 1) * Wp * C
     tiles, runs = (HoWo + P - 1) // P, (K + KW - 1) // KW
-    wide = P == WIDE_POSITIONS
+    wide, narrow = P == SHAPES[0][0], P == SHAPES[1][0]
     i = i0
     while i < i1:
         n = i // tiles
@@ -256,9 +262,12 @@ def _tiles_cl(xf, xp, wt, bias, of, xs, offs, geo, P, KW, Hp, Wp, i0, i1):
                 if wide:
                     positions_tile(of, n * HoWo * K, K, x, xs, p0, offs, wt, k0, bias,
                                    offs.size)
-                else:
+                elif narrow:
                     positions_tile_narrow(of, n * HoWo * K, K, x, xs, p0, offs, wt, k0, bias,
                                           offs.size)
+                else:
+                    positions_tile_thin(of, n * HoWo * K, K, x, xs, p0, offs, wt, k0, bias,
+                                        offs.size)
         i = i2
 
 
@@ -389,9 +398,7 @@ def runner(geometry: ConvGeometry, dtype):
         oy, ox = np.divmod(np.arange(Ho * Wo), Wo)
         xs = ((oy * sh * Wp + ox * sw) * C).astype(np.int64)
         size = N * (Hp + 1) * Wp * C
-        (P, J), (P2, J2) = positions_tile_shapes()
-        if not (K >= J * n and Ho * Wo >= P):
-            P, J = P2, J2  # (the narrow tiles: fewer filters than the wide ones take)
+        P, J = _cl_shape(K, Ho * Wo, n) or (0, 0)
         zeros, KW, P = np.zeros(K, dtype), np.int64(J * n), np.int64(P)
 
         def run_cl(x, w, bias, out):
