@@ -182,6 +182,17 @@ def _pack_cf(wf, bf, wts, bb, K, nt):
                 wts[(kb * nt + t) * F + f] = wf[(k0 + f) * nt + t]
 
 
+@njit(inline="always")
+def _image_run(i, i1, tiles, step, count):
+    """The run of items from ``i`` (before ``i1``) inside image ``n = i // tiles``, item ``j``
+    of an image taking ``step`` of its ``count`` elements from ``min(j*step, count - step)``:
+    ``(n, the run's end, its first element, its last)``."""
+    n = i // tiles
+    i2 = min(i1, (n + 1) * tiles)
+    first = min((i - n * tiles) * step, count - step)
+    return n, i2, first, min((i2 - 1 - n * tiles) * step, count - step) + step - 1
+
+
 @njit(cache=True, nogil=True)
 def _tiles_cf(xf, pl, wts, bb, of, os, qs, offs, geo, V, Hq, Wq, i0, i1):
     """Tiles ``[i0, i1)`` of a channels-first forward, ``i = n*tiles + j``: the ``V`` output
@@ -196,10 +207,7 @@ def _tiles_cf(xf, pl, wts, bb, of, os, qs, offs, geo, V, Hq, Wq, i0, i1):
     tiles, blocks = (NV + V - 1) // V, (K + F - 1) // F
     i = i0
     while i < i1:
-        n = i // tiles
-        i2 = min(i1, (n + 1) * tiles)
-        first = min((i - n * tiles) * V, NV - V)
-        last = min((i2 - 1 - n * tiles) * V, NV - V) + V - 1
+        n, i2, first, last = _image_run(i, i1, tiles, V, NV)
         _split_rows(xf, pl, geo, Hq, Wq, n, os[first] // Wo, os[last] // Wo + reach)
         x = pl[n * PL:(n + 1) * PL]
         for it in range(i, i2):
@@ -248,10 +256,7 @@ def _tiles_cl(xf, xp, wt, bias, of, xs, offs, geo, P, KW, Hp, Wp, i0, i1):
     wide, narrow = P == SHAPES[0][0], P == SHAPES[1][0]
     i = i0
     while i < i1:
-        n = i // tiles
-        i2 = min(i1, (n + 1) * tiles)
-        first = min((i - n * tiles) * P, HoWo - P)
-        last = min((i2 - 1 - n * tiles) * P, HoWo - P) + P - 1
+        n, i2, first, last = _image_run(i, i1, tiles, P, HoWo)
         pad_rows_into(xf, n * H * W * C, H, W * C, xp, n * PL, geo[G_LH], geo[G_LW] * C, Hp,
                       Wp * C, first // Wo * sh, last // Wo * sh + kh)
         x = xp[n * PL:(n + 1) * PL]
