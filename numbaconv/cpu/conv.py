@@ -423,7 +423,7 @@ def _grid_forward_blocks_parallel(xf, wf, bf, of, geo, V, items, parts):
 
 
 @njit(inline="always")
-def _cl_grid(geo):
+def cl_grid(geo):
     """``(Hp, Wp)``: the input rows and columns the outputs of a 2-D layer read, from the
     first window's first tap to the last window's last (the zero-bordered grid the
     channels-last few-channel kernels pad an image into)."""
@@ -433,7 +433,7 @@ def _cl_grid(geo):
 
 
 @njit(inline="always")
-def _cl_grid_offsets(offs, geo, Wp):
+def cl_grid_offsets(offs, geo, Wp):
     """``offs[(c*kh + th)*kw + tw]``: tap ``(c, th, tw)``'s offset from a window's first
     element in a channels-last grid of ``Wp`` columns."""
     C, kh, kw, dh, dw = geo[G_C], geo[G_KH], geo[G_KW], geo[G_DH], geo[G_DW]
@@ -456,11 +456,11 @@ def _grid_forward_cl_blocks(xf, wt, bf, of, geo, i0, i1):
     K, Ho, Wo = geo[G_K], geo[G_HO], geo[G_WO]
     kh, kw, sh, sw = geo[G_KH], geo[G_KW], geo[G_SH], geo[G_SW]
     lh, lw = geo[G_LH], geo[G_LW]
-    Hp, Wp = _cl_grid(geo)
+    Hp, Wp = cl_grid(geo)
     nt = C * kh * kw
     xp = np.empty((Hp + 1) * Wp * C, dtype=of.dtype)
     offs = np.empty(nt, dtype=np.int64)
-    _cl_grid_offsets(offs, geo, Wp)
+    cl_grid_offsets(offs, geo, Wp)
     for n in range(i0, i1):
         # the image as an (H, W*C) plane: the channels-first grids' padding, C to a column
         pad_into(xf, n * H * W * C, H, W * C, xp, I0, lh, lw * C, Hp, Wp * C)
@@ -491,12 +491,12 @@ def _cl_thin_weight_grad(xf, gf, part, geo, parts, i0, i1, g_cf):
     K, Ho, Wo = geo[G_K], geo[G_HO], geo[G_WO]
     kh, kw, sh, sw = geo[G_KH], geo[G_KW], geo[G_SH], geo[G_SW]
     lh, lw, dh = geo[G_LH], geo[G_LW], geo[G_DH]
-    Hp, Wp = _cl_grid(geo)
+    Hp, Wp = cl_grid(geo)
     T = C * kh * kw
     Tp = part.shape[1]
     xp = np.empty((Hp + 1) * Wp * C, dtype=part.dtype)
     offs = np.zeros(Tp, dtype=np.int64)  # (the extra taps read the grid's first element)
-    _cl_grid_offsets(offs, geo, Wp)
+    cl_grid_offsets(offs, geo, Wp)
     zero = part.dtype.type(0)
     grow = np.empty(Wo * K if g_cf else 0, dtype=part.dtype)
     for p in range(i0, i1):

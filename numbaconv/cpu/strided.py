@@ -199,7 +199,8 @@ def _tiles_cf(xf, pl, wts, bb, of, os, qs, offs, geo, V, Hq, Wq, i0, i1):
     vectors from ``min(j*V, len(os) - V)`` of image ``n``, for every block of TILE_FILTERS
     filters (the last block ending at the last filter). ``wts`` ``(blocks, taps,
     TILE_FILTERS)``, ``bb`` ``(blocks, TILE_FILTERS)``. The phase rows the tiles of an image
-    read are split first, by this call: on the core that reads them."""
+    read are split first, by this call: on the core that reads them. (Neighbouring runs
+    share a few boundary rows, which each writes once with the same final values.)"""
     C, K, Wo = geo[G_C], geo[G_K], geo[G_WO]
     HoWo, reach = geo[G_HO] * Wo, (geo[G_KH] - 1) // geo[G_SH] + 1
     F, nt, NV = TILE_FILTERS, offs.size, os.size
@@ -397,9 +398,11 @@ def runner(geometry: ConvGeometry, dtype):
     serial = geo.macs < PARALLEL_WORK
     arr = geo.array
     if geo.channels_last:
-        c, th, tw = _taps(geo)
-        Hp, Wp = (Ho - 1) * sh + kh, (Wo - 1) * sw + kw
-        offs = ((th * Wp + tw) * C + c).astype(np.int64)
+        from .conv import cl_grid, cl_grid_offsets  # (here: conv imports this module)
+
+        Hp, Wp = cl_grid(arr)  # the channels-last few-channel kernels' grid and offsets
+        offs = np.empty(nt, np.int64)
+        cl_grid_offsets(offs, arr, Wp)
         oy, ox = np.divmod(np.arange(Ho * Wo), Wo)
         xs = ((oy * sh * Wp + ox * sw) * C).astype(np.int64)
         size = N * (Hp + 1) * Wp * C
