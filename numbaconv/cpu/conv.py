@@ -90,7 +90,7 @@ from ..loops.conv import (
 from . import conv_plan as _plan
 from . import depthwise as _depthwise
 from . import strided as _strided
-from .jit import I0, copy_elems, njit, pad_into, transpose_into
+from .jit import I0, cl_grid, cl_grid_offsets, copy_elems, njit, pad_into, transpose_into
 from .simd import FILTERS, OUTER_TAPS, POSITIONS, positions_block, taps_block, taps_outer
 from .simd import lanes as _lanes
 from .threads import run_items as _run
@@ -420,27 +420,6 @@ def _grid_forward_blocks_parallel(xf, wf, bf, of, geo, V, items, parts):
     for p in prange(parts):
         _grid_forward_blocks(xf, wf, bf, of, geo, V, p * items // parts,
                              (p + 1) * items // parts)
-
-
-@njit(inline="always")
-def cl_grid(geo):
-    """``(Hp, Wp)``: the input rows and columns the outputs of a 2-D layer read, from the
-    first window's first tap to the last window's last (the zero-bordered grid the
-    channels-last few-channel kernels pad an image into)."""
-    Ho, Wo, kh, kw = geo[G_HO], geo[G_WO], geo[G_KH], geo[G_KW]
-    return ((Ho - 1) * geo[G_SH] + (kh - 1) * geo[G_DH] + 1,
-            (Wo - 1) * geo[G_SW] + (kw - 1) * geo[G_DW] + 1)
-
-
-@njit(inline="always")
-def cl_grid_offsets(offs, geo, Wp):
-    """``offs[(c*kh + th)*kw + tw]``: tap ``(c, th, tw)``'s offset from a window's first
-    element in a channels-last grid of ``Wp`` columns."""
-    C, kh, kw, dh, dw = geo[G_C], geo[G_KH], geo[G_KW], geo[G_DH], geo[G_DW]
-    for c in range(C):
-        for th in range(kh):
-            for tw in range(kw):
-                offs[(c * kh + th) * kw + tw] = (th * dh * Wp + tw * dw) * C + c
 
 
 @njit(cache=True, nogil=True)

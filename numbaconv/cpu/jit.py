@@ -58,6 +58,8 @@ from numba.core.caching import FunctionCache
 from numba.core.runtime.nrt import rtsys
 from numba.extending import intrinsic, register_jitable
 
+from ..core.conv import G_C, G_DH, G_DW, G_HO, G_KH, G_KW, G_SH, G_SW, G_WO
+
 #: 0 and 1 as one kernel passes them to another: ``int64`` values, not literals (see above)
 I0, I1 = np.int64(0), np.int64(1)
 
@@ -248,3 +250,24 @@ def pad_rows_into(xf, src0, H, W, buf, dst0, lh, lw, Hp, Wp, r0, r1):
         copy_elems(buf, dst + _U(c0), xf, _U(src + c0), c1 - c0)
         for j in range(c1, Wp):
             buf[dst + _U(j)] = 0
+
+
+@njit(inline="always")
+def cl_grid(geo):
+    """``(Hp, Wp)``: the input rows and columns the outputs of a 2-D layer read, from the
+    first window's first tap to the last window's last (the zero-bordered grid the
+    channels-last few-channel kernels pad an image into)."""
+    Ho, Wo, kh, kw = geo[G_HO], geo[G_WO], geo[G_KH], geo[G_KW]
+    return ((Ho - 1) * geo[G_SH] + (kh - 1) * geo[G_DH] + 1,
+            (Wo - 1) * geo[G_SW] + (kw - 1) * geo[G_DW] + 1)
+
+
+@njit(inline="always")
+def cl_grid_offsets(offs, geo, Wp):
+    """``offs[(c*kh + th)*kw + tw]``: tap ``(c, th, tw)``'s offset from a window's first
+    element in a channels-last grid of ``Wp`` columns."""
+    C, kh, kw, dh, dw = geo[G_C], geo[G_KH], geo[G_KW], geo[G_DH], geo[G_DW]
+    for c in range(C):
+        for th in range(kh):
+            for tw in range(kw):
+                offs[(c * kh + th) * kw + tw] = (th * dh * Wp + tw * dw) * C + c

@@ -68,7 +68,7 @@ from ..core.conv import (
     G_WO,
     ConvGeometry,
 )
-from .jit import I0, copy_elems, njit, pad_rows_into
+from .jit import I0, cl_grid, cl_grid_offsets, copy_elems, njit, pad_rows_into
 from .simd import (
     TILE_FILTERS,
     grad_tile_shape,
@@ -398,8 +398,6 @@ def runner(geometry: ConvGeometry, dtype):
     serial = geo.macs < PARALLEL_WORK
     arr = geo.array
     if geo.channels_last:
-        from .conv import cl_grid, cl_grid_offsets  # (here: conv imports this module)
-
         Hp, Wp = cl_grid(arr)  # the channels-last few-channel kernels' grid and offsets
         offs = np.empty(nt, np.int64)
         cl_grid_offsets(offs, arr, Wp)
