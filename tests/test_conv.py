@@ -1004,6 +1004,71 @@ def test_strided_tiles_serial_parallel_and_threads_agree_bitwise(monkeypatch):
         assert hit[2, :, 9:12, 16:18].all() and hit.sum() == 32 * 3 * 2
 
 
+@given(st.integers(1, 3), st.integers(1, 4), st.sampled_from((4, 5, 9, 20, 32, 67)),
+       st.integers(1, 5), st.integers(1, 5), st.integers(0, 2), st.integers(0, 2),
+       st.integers(0, 40), st.sampled_from((np.float32, np.float64)))
+def test_stride_one_weight_gradient_tiles_match_the_oracle(n, c, k, kh, kw_, ph, pw, extra,
+                                                           dtype):
+    """A stride-1 few-channel layer's channels-first weight gradient runs the strided
+    tiles (one phase: the padded planes), any kernel, padding, filter count (the last
+    filter block and tap block overlapping) and row length (the last vector of a row
+    overlapping), against the float64 oracle; the forward stays with conv.py's kernels."""
+    from numbaconv.cpu.simd import register_bytes
+    from numbaconv.cpu.strided import GRAD_TILE, SMALL_GRADIENT
+
+    monkeypatch = pytest.MonkeyPatch()
+    try:
+        seen = _strided_ran(monkeypatch)
+        wo = 64 // np.dtype(dtype).itemsize + extra
+        h_in, w_in = 2 + extra % 9, wo + kw_ - 1 - 2 * pw
+        if h_in + 2 * ph < kh or w_in < 1:
+            return
+        rng = np.random.default_rng(n * 1000 + k * 10 + c + extra)
+        x = rng.standard_normal((n, c, h_in, w_in))
+        ws = (k, c, kh, kw_)
+        pads = ((ph, ph), (pw, pw))
+        y = nc.conv2d(x.astype(dtype), np.ones(ws, dtype), padding=pads)
+        g = rng.standard_normal(y.shape)
+        dw = grad.conv2d_weight(x.astype(dtype), ws, g.astype(dtype), padding=pads)
+        tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10,
+                                                                         atol=1e-10)
+        np.testing.assert_allclose(
+            dw, conv_weight_grad_reference(x, ws, g, (1, 1), pads), **tol)
+        nt = c * kh * kw_
+        assert seen == (["grad"] if k >= GRAD_TILE[0] and nt >= GRAD_TILE[1] and (
+            register_bytes() == 64 or k * nt <= SMALL_GRADIENT) else [])
+    finally:
+        monkeypatch.undo()
+
+
+def test_stride_one_weight_gradient_tiles_agree_across_threads(monkeypatch):
+    """The stride-1 weight gradient's items are the batch's output vectors in runs fixed by
+    the shapes: the same bits on the calling thread and on one and two of Numba's threads;
+    a NaN in the input reaches exactly the weights whose taps read it."""
+    import numba
+
+    from numbaconv.cpu import strided
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((5, 3, 32, 32)).astype(np.float32)
+    g = rng.standard_normal((5, 32, 32, 32)).astype(np.float32)
+    default, runs = numba.get_num_threads(), []
+    for work, threads in ((1 << 62, 1), (0, 1), (0, min(2, numba.config.NUMBA_NUM_THREADS))):
+        monkeypatch.setattr(strided, "PARALLEL_WORK", work)
+        seen = _strided_ran(monkeypatch)
+        numba.set_num_threads(threads)
+        try:
+            runs.append(grad.conv2d_weight(x, (32, 3, 3, 3), g, padding=1))
+        finally:
+            numba.set_num_threads(default)
+        assert seen == ["grad"]
+    for other in runs[1:]:
+        np.testing.assert_array_equal(runs[0], other)
+    x[4, 2, 0, 31] = np.nan  # (a corner: padding 1 puts it under taps th <= 1, tw >= 1)
+    hit = np.isnan(grad.conv2d_weight(x, (32, 3, 3, 3), g, padding=1))
+    assert hit[:, 2, :2, 1:].all() and hit.sum() == 32 * 4
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("c", [7, 8, 9, 16, 17, 24, 40])
 def test_depthwise_four_output_vectors_match_the_oracle(dtype, c):

@@ -1,6 +1,6 @@
 """CPU kernels for strided layers with few input channels (a network's stem: the ResNet
 7x7/2 on RGB images): the forward, channels-first and channels-last, and the channels-first
-weight gradient.
+weight gradient (that one for stride 1 as well).
 
 Such a layer's reduction is short (``C*kh*kw`` taps, 147 for the stem) and its output large,
 so an im2col + GEMM spends a good part of its time building and packing the patch matrix
@@ -44,7 +44,9 @@ end; an item is a run of vectors fixed by the shapes, its partial gradient added
 others in order. The stem 1.30 -> 1.22-1.26 ms (PyTorch 1.20-1.50); smaller layers gain
 most, where the thin GEMM's per-image passes were short: (32, 3, 32, 32) -> 16, 3x3/2 0.38
 -> 0.08 ms, (16, 4, 64, 64) -> 32 0.75-0.96 -> 0.23-0.30 (PyTorch 0.24 channels-last, 0.66
-channels-first).
+channels-first). It takes stride-1 few-channel layers too (one phase: the padded planes):
+the course notes' first layers and CIFAR's, (128, 3, 32, 32) -> 32 3x3 1.86 -> 1.48 ms
+(PyTorch 1.89).
 """
 
 from __future__ import annotations
@@ -109,9 +111,10 @@ def _cl_shape(K: int, positions: int, n: int):
 
 
 def _common(geo: ConvGeometry) -> bool:
+    """2-D, groups 1, dilation 1, at most :data:`MAX_CHANNELS` input channels, any stride."""
     return (geo.groups == 1 and geo.in_size[0] == geo.kernel[0] == geo.out_size[0] == 1
-            and geo.dilation == (1, 1, 1) and max(geo.stride[1:]) >= 2
-            and 0 < geo.channels <= MAX_CHANNELS and geo.batch > 0)
+            and geo.dilation == (1, 1, 1) and 0 < geo.channels <= MAX_CHANNELS
+            and geo.batch > 0)
 
 
 def applies(geometry: ConvGeometry, itemsize: int) -> bool:
@@ -120,8 +123,8 @@ def applies(geometry: ConvGeometry, itemsize: int) -> bool:
     TILE_FILTERS filters and a vector of outputs a row; channels-last: at least a tile's
     vectors of filters, padding before the data >= 0."""
     geo = geometry
-    if not _common(geo):
-        return False
+    if not _common(geo) or max(geo.stride[1:]) < 2:
+        return False  # (stride 1: conv.py's few-channel kernels read the input unsplit)
     n, Ho, Wo = lanes(itemsize), geo.out_size[1], geo.out_size[2]
     if geo.channels_last:
         return min(geo.lo) >= 0 and _cl_shape(geo.filters, Ho * Wo, n) is not None
@@ -438,8 +441,13 @@ def runner(geometry: ConvGeometry, dtype):
 
 
 def applies_weight_grad(geometry: ConvGeometry, itemsize: int) -> bool:
-    """Whether :func:`weight_grad` computes a layer's weight gradient: channels-first, the
-    layers of :func:`applies` with at least a tile's filters and taps."""
+    """Whether :func:`weight_grad` computes a layer's weight gradient: channels-first, 2-D,
+    groups 1, dilation 1, at most :data:`MAX_CHANNELS` input channels, at least a tile's
+    filters and taps and a vector of outputs a row, **any stride**. (Stride 1 too, where the
+    phases are the padded planes: the tiles beat the grid and thin-GEMM kernels on every
+    few-channel layer measured, e.g. (128, 3, 32, 32) -> 32, 3x3 1.86 -> 1.48 ms, (64, 1,
+    28, 28) -> 32, 5x5 1.36 -> 0.49, (8, 2, 20, 20) -> 8, 5x5 0.19 -> 0.04; Zen 4. Their
+    forward is not faster there than conv.py's unsplit kernels.)"""
     geo = geometry
     F, T = GRAD_TILE
     nt = geo.channels * geo.taps
