@@ -180,16 +180,26 @@ def test_parallel_path_with_several_items_per_channel(shape):
 def test_statistics_do_not_depend_on_the_thread_count():
     import numba
 
-    x = np.random.default_rng(5).standard_normal((40, 3, 30, 30)).astype(np.float32)
+    # one thread: the calling thread runs every item; more: fixed runs of items on Numba's
+    # threads; the statistics, the normalised values and all three gradients the same bits
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((40, 3, 30, 30)).astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    w = rng.uniform(0.5, 2, 3).astype(np.float32)
+    rm, rv = rng.standard_normal(3).astype(np.float32), rng.uniform(0.5, 2, 3).astype(np.float32)
     before = numba.get_num_threads()
+    runs = []
     try:
-        numba.set_num_threads(1)
-        a = nc.batch_norm(x, None, None, training=True)
-        numba.set_num_threads(before)
-        b = nc.batch_norm(x, None, None, training=True)
+        for threads in (1, before):
+            numba.set_num_threads(threads)
+            runs.append((nc.batch_norm(x, None, None, training=True),
+                         nc.batch_norm(x, rm, rv, w, training=False),
+                         *grad.batch_norm_backward(g, x, None, None, w, training=True),
+                         grad.batch_norm_input(g, x, rm, rv, w, training=False)))
     finally:
         numba.set_num_threads(before)
-    np.testing.assert_array_equal(a, b)
+    for a, b in zip(*runs, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_statistics_are_accurate_for_a_large_offset():
