@@ -227,6 +227,49 @@ def test_out_and_in_place():
     assert res[0] is gx and res[1] is gw and res[2] is gb
 
 
+@pytest.mark.parametrize("shape, data_format", [
+    ((1, 32, 28, 28), "channels_first"), ((2, 3, 5), "channels_first"), ((64, 7), "channels_first"),
+    ((2, 6, 6, 5), "channels_last")])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("affine", [True, False])
+def test_small_training_backward_in_one_call_matches_the_general_path(shape, data_format, dtype,
+                                                                      affine, monkeypatch):
+    """A small training backward runs as one kernel call (statistics, sums, parameter and
+    input gradients; the same items in the same order as the general path): the same bits
+    as the general path (a parameter-gradient ``out`` takes that), into a fresh array or
+    over ``grad_output``, and the float64 formula's values."""
+    calls = []
+    real = cpu_bn.backward_small
+    monkeypatch.setattr(cpu_bn, "backward_small", lambda *a: calls.append(1) or real(*a))
+    rng = np.random.default_rng(len(shape))
+    x = (rng.standard_normal(shape) * 3 + 2).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    c = shape[-1] if data_format == "channels_last" else shape[1]
+    w = rng.uniform(0.5, 2, c).astype(dtype) if affine else None
+    rm, rv = np.zeros(c, dtype), np.ones(c, dtype)
+    kw = dict(training=True, data_format=data_format)
+    fast = grad.batch_norm_backward(g, x, rm, rv, w, **kw)
+    assert calls == [1]
+    general = grad.batch_norm_backward(g, x, rm, rv, w, **kw,
+                                       out=(None, np.empty(c, dtype), None))
+    assert calls == [1]
+    g2 = g.copy()
+    over = grad.batch_norm_backward(g2, x, rm, rv, w, **kw, out=(g2, None, None))
+    assert over[0] is g2 and calls == [1, 1]
+    for a, b in zip(fast, general, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(fast, over, strict=True):
+        np.testing.assert_array_equal(a, b)
+    if data_format == "channels_last":
+        x, g = np.moveaxis(x, -1, 1), np.moveaxis(g, -1, 1)
+    want = batch_norm_grads_ref(g, x, None, None, w, True)
+    want = (np.moveaxis(want[0], 1, -1) if data_format == "channels_last" else want[0],
+            *want[1:])
+    for a, b in zip(fast, want, strict=True):
+        if b is not None:
+            np.testing.assert_allclose(a, b, **TOL[dtype])
+
+
 @pytest.mark.parametrize("shape, training, data_format", [
     ((1, 3, 7, 9), False, "channels_first"),     # one serial kernel call
     ((3, 4, 60, 50), False, "channels_first"),   # the threaded runs

@@ -26,7 +26,9 @@ CPU_ONLY = {
                                      "call's cost is its launch)"},
     "memory": {},
     "normalization": {"normalize_small": "the host fast path's one-call form of normalize "
-                                         "(the GPU runs normalize itself)"},
+                                         "(the GPU runs normalize itself)",
+                      "backward_small": "the host fast path's one-call form of a training "
+                                        "backward (the GPU runs its kernels one by one)"},
 }
 
 

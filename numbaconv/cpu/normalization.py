@@ -32,6 +32,7 @@ import math
 
 import numpy as np
 from numba import prange
+from numba.extending import register_jitable
 
 from ..loops.normalization import (
     channel_scale,
@@ -78,6 +79,7 @@ def _items_parallel(fn, args, items, parts):
         call(fn, *args, p, p * items // parts, (p + 1) * items // parts)
 
 
+@register_jitable
 def _blocks(outer: int, nc: int, inner: int) -> tuple[int, int]:
     """``(rows per item, blocks of rows)`` of a reduction over an (outer, C, inner) array."""
     per_row = inner if inner > 1 else nc
@@ -507,3 +509,53 @@ def channel_grads(sum_g: np.ndarray, sum_gx: np.ndarray, var: np.ndarray, eps: f
     """``grad_weight = sum_gx / sqrt(var + eps)``, ``grad_bias = sum_g``, cast to their dtype;
     an empty ``grad_weight`` or ``grad_bias`` is skipped."""
     _channel_grads(sum_g, sum_gx, var, float(eps), grad_weight, grad_bias)
+
+
+@njit(nogil=True, error_model="numpy")
+def _backward_whole(gf, xf, outer, nc, inner, weight, eps, outf, grad_weight, grad_bias):
+    """:func:`batch_stats`, :func:`backward_sums`, :func:`channel_grads` and
+    :func:`backward_input` of a training call on the calling thread in one call: the same
+    items, kernels and order, so the same bits."""
+    rows, nblk = _blocks(outer, nc, inner)
+    pm = np.empty((nc, nblk), dtype=np.float64)
+    pq = np.empty((nc, nblk), dtype=np.float64)
+    if inner > 1:
+        _stats_runs(xf, outer, nc, inner, rows, pm, pq, 0, 0, nc * nblk)
+    else:
+        _stats_rows(xf, outer, nc, rows, pm, pq, 0, 0, nblk)
+    mean = np.empty(nc, dtype=np.float64)
+    var = np.empty(nc, dtype=np.float64)
+    _merge_stats(pm, pq, outer, inner, rows, mean, var)
+    if inner > 1:
+        _sums_runs(gf, xf, mean, outer, nc, inner, rows, pm, pq, 0, 0, nc * nblk)
+    else:
+        _sums_rows(gf, xf, mean, outer, nc, rows, pm, pq, 0, 0, nblk)
+    sum_g = np.empty(nc, dtype=np.float64)
+    sum_gx = np.empty(nc, dtype=np.float64)
+    _merge_sums(pm, pq, sum_g, sum_gx)
+    _channel_grads(sum_g, sum_gx, var, eps, grad_weight, grad_bias)
+    scale = np.empty(nc, dtype=np.float64)
+    mean_g = np.empty(nc, dtype=np.float64)
+    k = np.empty(nc, dtype=np.float64)
+    _backward_coefficients(var, weight, sum_g, sum_gx, eps, float(outer * inner), scale,
+                           mean_g, k)
+    if inner > 1:
+        _input_grad_runs(gf, xf, outf, outer, nc, inner, mean, scale, mean_g, k, True, 0, 0,
+                         outer * nc)
+    else:
+        _input_grad_rows(gf, xf, outf, outer, nc, mean, scale, mean_g, k, True, 0, 0, outer)
+
+
+def backward_small(g3: np.ndarray, x3: np.ndarray, weight: np.ndarray, eps: float,
+                   out3: np.ndarray, grad_weight: np.ndarray, grad_bias: np.ndarray) -> bool:
+    """A training call's three gradients (the batch statistics recomputed from ``x3``) in one
+    kernel call, under :data:`SERIAL_BELOW` elements: the statistics, sums, parameter
+    gradients and input gradient of the general path, on the calling thread. ``weight``
+    float64 (empty: none). False (nothing done) for a larger call: the caller takes the
+    general path. (A (1, 32, 28, 28) map: 39 -> 19 us, PyTorch's own kernel 10.)"""
+    if x3.size >= SERIAL_BELOW:
+        return False
+    outer, nc, inner = x3.shape
+    _backward_whole(g3.reshape(-1), x3.reshape(-1), outer, nc, inner, weight, float(eps),
+                    out3.reshape(-1), grad_weight, grad_bias)
+    return True
