@@ -128,13 +128,15 @@ def _product_run(gf, xf, j0, n, shift):
 # *runs* (inner >= 2): item = one channel x a block of rows of ``outer``;
 # *rows* (inner == 1, (N, C) input): item = a block of rows, every channel (the channel loop
 # is the contiguous one).
-# A statistics item writes its block's mean and sum of squared deviations, pm[c, blk] and
-# pq[c, blk]; a backward item writes the block's sums, pg[c, blk] and pgx[c, blk].
+# A statistics item writes its block's mean and sum of squared deviations, pm[blk, c] and
+# pq[blk, c]; a backward item writes the block's sums, pg[blk, c] and pgx[blk, c]. (Blocks
+# first: the merges run along the channels, vectorised; merging channel by channel along
+# its blocks, a chain of divisions, took 12.7 of a (256, 600) call's 55 us.)
 
 
 @njit(nogil=True, error_model="numpy")
 def _stats_runs_item(xf, outer, nc, inner, rows, it, pm, pq):
-    nblk = pm.shape[1]
+    nblk = pm.shape[0]
     c = it // nblk
     blk = it - c * nblk
     o0 = blk * rows
@@ -146,8 +148,8 @@ def _stats_runs_item(xf, outer, nc, inner, rows, it, pm, pq):
     q = 0.0
     for o in range(o0, o1):
         q += _square_run(xf, (o * nc + c) * inner, inner, m)
-    pm[c, blk] = m
-    pq[c, blk] = q
+    pm[blk, c] = m
+    pq[blk, c] = q
 
 
 @njit(nogil=True, error_model="numpy", fastmath={"contract"})
@@ -169,13 +171,13 @@ def _stats_rows_item(xf, outer, nc, rows, blk, pm, pq):
             d = np.float64(xf[b + c]) - m[c]
             q[c] += d * d
     for c in range(nc):
-        pm[c, blk] = m[c]
-        pq[c, blk] = q[c]
+        pm[blk, c] = m[c]
+        pq[blk, c] = q[c]
 
 
 @njit(nogil=True, error_model="numpy")
 def _sums_runs_item(gf, xf, mean, outer, nc, inner, rows, it, pg, pgx):
-    nblk = pg.shape[1]
+    nblk = pg.shape[0]
     c = it // nblk
     blk = it - c * nblk
     o0 = blk * rows
@@ -186,8 +188,8 @@ def _sums_runs_item(gf, xf, mean, outer, nc, inner, rows, it, pg, pgx):
         a, b = _product_run(gf, xf, (o * nc + c) * inner, inner, mean[c])
         sg += a
         sgx += b
-    pg[c, blk] = sg
-    pgx[c, blk] = sgx
+    pg[blk, c] = sg
+    pgx[blk, c] = sgx
 
 
 @njit(nogil=True, error_model="numpy", fastmath={"contract"})
@@ -204,8 +206,8 @@ def _sums_rows_item(gf, xf, mean, outer, nc, rows, blk, pg, pgx):
             a[c] += g
             b[c] += g * (np.float64(xf[j + c]) - mean[c])
     for c in range(nc):
-        pg[c, blk] = a[c]
-        pgx[c, blk] = b[c]
+        pg[blk, c] = a[c]
+        pgx[blk, c] = b[c]
 
 
 @njit(nogil=True, error_model="numpy")
@@ -235,40 +237,42 @@ def _sums_rows(gf, xf, mean, outer, nc, rows, pg, pgx, slot, i0, i1):
 @njit(nogil=True, error_model="numpy")
 def _merge_stats(pm, pq, outer, inner, rows, mean, var):
     """Chan's merge of the blocks' (mean, M2), in block order; ``var`` is biased."""
-    nblk = pm.shape[1]
-    for c in range(pm.shape[0]):
-        n = min(rows, outer) * inner
-        m = pm[c, 0]
-        q = pq[c, 0]
-        for b in range(1, nblk):
-            nb = (min(outer, (b + 1) * rows) - b * rows) * inner
-            tot = n + nb
-            d = pm[c, b] - m
-            m += d * (nb / tot)
-            q += pq[c, b] + d * d * (n * (nb / tot))
-            n = tot
-        mean[c] = m
-        var[c] = q / n
+    nblk, nc = pm.shape
+    n = min(rows, outer) * inner
+    for c in range(nc):
+        mean[c] = pm[0, c]
+        var[c] = pq[0, c]  # (M2 until the end)
+    for b in range(1, nblk):
+        nb = (min(outer, (b + 1) * rows) - b * rows) * inner
+        tot = n + nb
+        f = nb / tot
+        h = n * f
+        for c in range(nc):
+            d = pm[b, c] - mean[c]
+            mean[c] += d * f
+            var[c] += pq[b, c] + d * d * h
+        n = tot
+    for c in range(nc):
+        var[c] /= n
 
 
 @njit(nogil=True, error_model="numpy")
 def _merge_sums(pg, pgx, sum_g, sum_gx):
-    for c in range(pg.shape[0]):
-        a = pg[c, 0]
-        b = pgx[c, 0]
-        for k in range(1, pg.shape[1]):
-            a += pg[c, k]
-            b += pgx[c, k]
-        sum_g[c] = a
-        sum_gx[c] = b
+    for c in range(pg.shape[1]):
+        sum_g[c] = pg[0, c]
+        sum_gx[c] = pgx[0, c]
+    for k in range(1, pg.shape[0]):
+        for c in range(pg.shape[1]):
+            sum_g[c] += pg[k, c]
+            sum_gx[c] += pgx[k, c]
 
 
 def batch_stats(x3: np.ndarray, mean: np.ndarray, var: np.ndarray) -> None:
     """Per channel of ``x3`` (outer, C, inner): ``mean`` and biased ``var`` (float64, (C,))."""
     outer, nc, inner = x3.shape
     rows, nblk = _blocks(outer, nc, inner)
-    pm = np.empty((nc, nblk), dtype=np.float64)
-    pq = np.empty((nc, nblk), dtype=np.float64)
+    pm = np.empty((nblk, nc), dtype=np.float64)
+    pq = np.empty((nblk, nc), dtype=np.float64)
     if inner > 1:
         _run(_stats_runs, (x3.reshape(-1), outer, nc, inner, rows, pm, pq), nc * nblk, x3.size)
     else:
@@ -279,8 +283,8 @@ def batch_stats(x3: np.ndarray, mean: np.ndarray, var: np.ndarray) -> None:
 def _backward_partials(g3, x3, mean):
     outer, nc, inner = x3.shape
     rows, nblk = _blocks(outer, nc, inner)
-    pg = np.empty((nc, nblk), dtype=np.float64)
-    pgx = np.empty((nc, nblk), dtype=np.float64)
+    pg = np.empty((nblk, nc), dtype=np.float64)
+    pgx = np.empty((nblk, nc), dtype=np.float64)
     gf, xf = g3.reshape(-1), x3.reshape(-1)
     if inner > 1:
         _run(_sums_runs, (gf, xf, mean, outer, nc, inner, rows, pg, pgx), nc * nblk, x3.size)
@@ -517,8 +521,8 @@ def _backward_whole(gf, xf, outer, nc, inner, weight, eps, outf, grad_weight, gr
     :func:`backward_input` of a training call on the calling thread in one call: the same
     items, kernels and order, so the same bits."""
     rows, nblk = _blocks(outer, nc, inner)
-    pm = np.empty((nc, nblk), dtype=np.float64)
-    pq = np.empty((nc, nblk), dtype=np.float64)
+    pm = np.empty((nblk, nc), dtype=np.float64)
+    pq = np.empty((nblk, nc), dtype=np.float64)
     if inner > 1:
         _stats_runs(xf, outer, nc, inner, rows, pm, pq, 0, 0, nc * nblk)
     else:
