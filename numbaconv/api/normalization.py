@@ -168,11 +168,16 @@ def _backward(grad_output, x, running_mean, running_var, weight, training, eps, 
             prepare_out(out[2], backend, c, dtype, inputs=inputs, name="out[2]")
             if want_b else None]
     k = kernels(_FAMILY, backend)
-    mean, var = _statistics(spec, backend, x3, running_mean, running_var)
-    if spec.training or want_w or want_b:
-        sum_g, sum_gx = _sums(spec, backend, g3, x3, mean)
-    else:  # evaluation's input gradient is g * w / sigma: no reduction needed
-        sum_g = sum_gx = mean
+    if spec.training:  # the batch statistics and g's sums in one pass over each block
+        mean, var, sum_g, sum_gx = (empty(backend, c, _F64) for _ in range(4))
+        if spec.channels:
+            k.backward_stats(g3, x3, mean, var, sum_g, sum_gx)
+    else:
+        mean, var = _statistics(spec, backend, x3, running_mean, running_var)
+        if want_w or want_b:
+            sum_g, sum_gx = _sums(spec, backend, g3, x3, mean)
+        else:  # evaluation's input gradient is g * w / sigma: no reduction needed
+            sum_g = sum_gx = mean
     if spec.channels and (want_w or want_b):
         none = empty(backend, (0,), dtype)
         k.channel_grads(sum_g, sum_gx, var, spec.eps,

@@ -154,6 +154,14 @@ def backward_sums(g3, x3, mean, sum_g, sum_gx) -> None:
                        outer, nc, inner, True)
 
 
+def backward_stats(g3, x3, mean, var, sum_g, sum_gx) -> None:
+    """A training backward's reductions: :func:`batch_stats`, then :func:`backward_sums`
+    about the batch mean (the host fuses them into two passes over each block of ``x``; a
+    GPU block reduces a channel either way)."""
+    batch_stats(x3, mean, var)
+    backward_sums(g3, x3, mean, sum_g, sum_gx)
+
+
 @cuda.jit(cache=False)
 def _input_grad(g, x, mean, var, weight, sum_g, sum_gx, eps, count, training, out, nc, inner):
     start, step = cuda.grid(1), cuda.gridsize(1)
