@@ -9,7 +9,9 @@ evaluation mode (PyTorch under ``no_grad``). Cases:
   64 in Keras' own layout (``data_format="channels_last"`` throughout, :func:`keras_step_cl`;
   PyTorch in its channels_last memory format), beside the channels-first step;
 * the Fashion-MNIST network: a step at batch 100 with BatchNorm and Dropout aside (as the
-  issue measured it), batch-1 inference of the whole network (BatchNorm in evaluation mode).
+  issue measured it) and one with its BatchNorm layers (training mode: the batch statistics,
+  their gradients; Dropout aside, whose masks the two libraries draw differently), batch-1
+  inference of the whole network (BatchNorm in evaluation mode).
 
 ``python -m numbaconv.bench.cnn`` prints where a step's time goes, call by call
 (:func:`profile`).
@@ -27,8 +29,10 @@ from . import Case, timed_on, torch_on, torch_peer
 SIDE = 28
 
 
-def make_net(model: str, full: bool = True, seed: int = 0, device: str = "cpu"):
-    """The network ``model`` ('keras' or 'fashion'); ``full=False``: Fashion without BN/Dropout.
+def make_net(model: str, full: bool = True, seed: int = 0, device: str = "cpu",
+             batch_norm: bool | None = None):
+    """The network ``model`` ('keras' or 'fashion'); ``full=False``: Fashion without BN/Dropout;
+    ``batch_norm=True`` with ``full=False``: Fashion with its BatchNorm layers, no Dropout.
     ``device='cuda'``: its parameters on the GPU (:class:`numbaconv.cli.nets.Device`)."""
     from numbaconv.cli.nets import Device, FashionNet, KerasNet
 
@@ -37,7 +41,7 @@ def make_net(model: str, full: bool = True, seed: int = 0, device: str = "cpu"):
     if model == "keras":
         return KerasNet(rng, dev=dev)
     return FashionNet(rng, dev=dev) if full else \
-        FashionNet(rng, batch_norm=False, dropout=0.0, dev=dev)
+        FashionNet(rng, batch_norm=bool(batch_norm), dropout=0.0, dev=dev)
 
 
 def _on(torch, device: str, tensors: dict) -> dict:
@@ -125,11 +129,11 @@ def torch_step(net, tp, tb, x, y):
     return loss, {k: p.grad for k, p in tp.items()}
 
 
-def _step_case(model: str, n: int):
+def _step_case(model: str, n: int, batch_norm: bool = False):
     def make(device="cpu"):
         from numbaconv.cli.nets import torch_twin
 
-        net = make_net(model, full=False, device=device)
+        net = make_net(model, full=False, device=device, batch_norm=batch_norm)
         x, y = batch(n)
         peers = {}
         torch = torch_on(device)
@@ -140,7 +144,8 @@ def _step_case(model: str, n: int):
         xd = net.dev.put(x)
         return timed_on(device, lambda: numbaconv_step(net, xd, y), peers)
 
-    what = "keras" if model == "keras" else "fashion (no BN/dropout)"
+    what = "keras" if model == "keras" else \
+        "fashion (BN, no dropout)" if batch_norm else "fashion (no BN/dropout)"
     return Case("cnn", f"{what} step b{n}", make, tags=("step",),
                 make_cuda=lambda: make("cuda"), peers=("torch",))
 
@@ -194,7 +199,7 @@ def _inference_case(model: str):
 
 
 CASES = [_step_case("keras", 64), _keras_cl_case(64), _step_case("keras", 256),
-         _step_case("fashion", 100),
+         _step_case("fashion", 100), _step_case("fashion", 100, batch_norm=True),
          _inference_case("keras"), _inference_case("fashion")]
 
 
