@@ -177,6 +177,32 @@ def test_parallel_path_with_several_items_per_channel(shape):
     np.testing.assert_allclose(gx, rx, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("c", [3, 7, 8, 9, 16, 31, 32, 33, 40, 65])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channels_last_sums_are_the_row_order_sums(c, dtype):
+    """Rows of channels (``(N, C)`` or channels-last) are summed down the rows a block of
+    channel vectors at a time in registers (the last block overlapping the one before), or
+    lane by lane below a vector: each channel's sum is the float64 sum in row order, the
+    same bits as ``np.cumsum``'s last row (one block of rows here) for the mean and the
+    backward's sum of ``g``; the squared deviations and products are fused multiply-adds."""
+    rng = np.random.default_rng(c)
+    x = (rng.standard_normal((50, c)) * 3 + 1).astype(dtype)
+    g = rng.standard_normal((50, c)).astype(dtype)
+    assert cpu_bn._blocks(50, c, 1)[1] == 1
+    mean, var = np.empty(c), np.empty(c)
+    cpu_bn.batch_stats(x.reshape(50, c, 1), mean, var)
+    x64, g64 = x.astype(np.float64), g.astype(np.float64)
+    want_mean = np.cumsum(x64, axis=0)[-1] / 50
+    np.testing.assert_array_equal(mean, want_mean)
+    d = x64 - want_mean  # (the squares are fused multiply-adds: within an ulp a step)
+    np.testing.assert_allclose(var, np.cumsum(d * d, axis=0)[-1] / 50, rtol=1e-14)
+    m2, v2, sg, sgx = (np.empty(c) for _ in range(4))
+    cpu_bn.backward_stats(g.reshape(50, c, 1), x.reshape(50, c, 1), m2, v2, sg, sgx)
+    np.testing.assert_array_equal(m2, want_mean)
+    np.testing.assert_array_equal(sg, np.cumsum(g64, axis=0)[-1])
+    np.testing.assert_allclose(sgx, np.sum(g64 * d, axis=0), rtol=1e-12, atol=1e-12)
+
+
 def test_statistics_do_not_depend_on_the_thread_count():
     import numba
 

@@ -7,8 +7,11 @@ are read flat: channel ``c`` is the ``outer`` runs ``x[(o * C + c) * inner + i]`
 items of about :data:`ITEM_ELEMENTS` values, the split depending on the shape alone:
 
 * runs of ``inner >= 2`` values: item = one channel x a block of rows of ``outer``;
-* ``inner == 1`` (``(N, C)`` input): item = a block of rows, all channels at once (the
-  channel loop is the contiguous one).
+* ``inner == 1`` (``(N, C)`` input, channels-last): item = a block of rows, all channels
+  at once, summed down the rows a block of channel vectors at a time in registers
+  (:func:`~numbaconv.cpu.simd.column_moments`; a loop over the channels per row stored and
+  reloaded every sum every row: channels-last (43264, 32) statistics and backward sums
+  414 -> 189 us, (256, 600) 112 -> 46, two Zen 4 cores; the same bits).
 
 Each item sums in float64, vectorised with ``reassoc`` (LLVM keeps vector partial sums; the
 association is fixed when the kernel is compiled). For the statistics an item makes two
@@ -44,6 +47,7 @@ from ..loops.normalization import (
 from .jit import njit
 from .jit import same_memory as _same
 from .native import call, native
+from .simd import column_moments, column_vectors, lanes
 from .threads import num_threads
 
 #: elements per reduction work item (fixed by the shape alone)
@@ -168,24 +172,74 @@ def _stats_runs_item(xf, outer, nc, inner, rows, it, pm, pq):
     pq[blk, c] = q
 
 
+#: float64 lanes of a vector register, and vectors of them :func:`_columns` sums at once
+_LANES, _VECTORS = lanes(8), column_vectors()
+
+
 @njit(nogil=True, error_model="numpy", fastmath={"contract"})
+def _columns(out0, out1, out2, xf, gf, m, x0, nc, count, mode):
+    """:func:`~numbaconv.cpu.simd.column_moments` over every channel of ``count`` rows from
+    ``xf[x0]``: blocks of :data:`_VECTORS` vectors, the last block overlapping the one
+    before (its channels' sums computed again, the same values), single vectors below
+    that; fewer channels than a vector: the scalar loops, in the same order."""
+    W = _VECTORS * _LANES
+    if nc >= W:
+        for c0 in range(0, nc - W, W):
+            _column_block(out0, out1, out2, xf, gf, m, x0, nc, count, c0, mode, True)
+        _column_block(out0, out1, out2, xf, gf, m, x0, nc, count, nc - W, mode, True)
+    elif nc >= _LANES:
+        for c0 in range(0, nc - _LANES, _LANES):
+            _column_block(out0, out1, out2, xf, gf, m, x0, nc, count, c0, mode, False)
+        _column_block(out0, out1, out2, xf, gf, m, x0, nc, count, nc - _LANES, mode, False)
+    else:
+        n = _U(nc)
+        for c in range(nc):
+            out0[c] = 0.0
+            out1[c] = 0.0
+            out2[c] = 0.0
+        for o in range(count):
+            b = _U(x0) + _U(o) * n
+            for c in range(n):
+                v = np.float64(xf[b + c])
+                if mode == 0:
+                    out0[c] += v
+                else:
+                    d = v - m[c]
+                    out0[c] += d * d
+                    if mode == 2:
+                        w = np.float64(gf[b + c])
+                        out1[c] += w
+                        out2[c] += w * d
+
+
+@njit(nogil=True, error_model="numpy")
+def _column_block(out0, out1, out2, xf, gf, m, x0, nc, count, c0, mode, wide):
+    # (the intrinsic's mode and vector count are literals: one call per combination)
+    if wide:
+        if mode == 0:
+            column_moments(out0, out1, out2, xf, gf, m, x0, nc, count, c0, 0, _VECTORS)
+        elif mode == 1:
+            column_moments(out0, out1, out2, xf, gf, m, x0, nc, count, c0, 1, _VECTORS)
+        else:
+            column_moments(out0, out1, out2, xf, gf, m, x0, nc, count, c0, 2, _VECTORS)
+    elif mode == 0:
+        column_moments(out0, out1, out2, xf, gf, m, x0, nc, count, c0, 0, 1)
+    elif mode == 1:
+        column_moments(out0, out1, out2, xf, gf, m, x0, nc, count, c0, 1, 1)
+    else:
+        column_moments(out0, out1, out2, xf, gf, m, x0, nc, count, c0, 2, 1)
+
+
+@njit(nogil=True, error_model="numpy")
 def _stats_rows_item(xf, outer, nc, rows, blk, pm, pq):
     o0 = blk * rows
     o1 = min(outer, o0 + rows)
-    n = _U(nc)
-    m = np.zeros(nc, dtype=np.float64)
-    q = np.zeros(nc, dtype=np.float64)
-    for o in range(o0, o1):
-        b = _U(o) * n
-        for c in range(n):
-            m[c] += np.float64(xf[b + c])
+    m = np.empty(nc, dtype=np.float64)
+    q = np.empty(nc, dtype=np.float64)
+    _columns(m, m, m, xf, xf, m, o0 * nc, nc, o1 - o0, 0)
     for c in range(nc):
         m[c] /= o1 - o0
-    for o in range(o0, o1):
-        b = _U(o) * n
-        for c in range(n):
-            d = np.float64(xf[b + c]) - m[c]
-            q[c] += d * d
+    _columns(q, q, q, xf, xf, m, o0 * nc, nc, o1 - o0, 1)
     for c in range(nc):
         pm[blk, c] = m[c]
         pq[blk, c] = q[c]
@@ -254,30 +308,19 @@ def _backward_runs_item(gf, xf, outer, nc, inner, rows, it, pm, pq, pg, pgx):
     pgx[blk, c] = sgx
 
 
-@njit(nogil=True, error_model="numpy", fastmath={"contract"})
+@njit(nogil=True, error_model="numpy")
 def _backward_rows_item(gf, xf, outer, nc, rows, blk, pm, pq, pg, pgx):
     """:func:`_backward_runs_item` for ``(outer, C)`` rows."""
     o0 = blk * rows
     o1 = min(outer, o0 + rows)
-    n = _U(nc)
-    m = np.zeros(nc, dtype=np.float64)
-    for o in range(o0, o1):
-        b = _U(o) * n
-        for c in range(n):
-            m[c] += np.float64(xf[b + c])
+    m = np.empty(nc, dtype=np.float64)
+    q = np.empty(nc, dtype=np.float64)
+    a = np.empty(nc, dtype=np.float64)
+    ax = np.empty(nc, dtype=np.float64)
+    _columns(m, m, m, xf, xf, m, o0 * nc, nc, o1 - o0, 0)
     for c in range(nc):
         m[c] /= o1 - o0
-    q = np.zeros(nc, dtype=np.float64)
-    a = np.zeros(nc, dtype=np.float64)
-    ax = np.zeros(nc, dtype=np.float64)
-    for o in range(o0, o1):
-        b = _U(o) * n
-        for c in range(n):
-            d = np.float64(xf[b + c]) - m[c]
-            g = np.float64(gf[b + c])
-            q[c] += d * d
-            a[c] += g
-            ax[c] += g * d
+    _columns(q, a, ax, xf, gf, m, o0 * nc, nc, o1 - o0, 2)
     for c in range(nc):
         pm[blk, c] = m[c]
         pq[blk, c] = q[c]

@@ -22,6 +22,8 @@ fall short: Numba ``@intrinsic``\s that kernels call like functions (inlined int
   vectors of positions, or positions by vectors of filters) read straight from an input
   grid through per-tap offsets: :mod:`numbaconv.cpu.strided`'s stem kernels. Their tile
   shapes depend on the register count (:func:`tile_width`, :func:`positions_tile_shapes`).
+* :func:`column_moments`: per-channel float64 sums down the rows of a channels-last block
+  (a batch norm's statistics and backward sums), a block of channel vectors in registers.
 
 The vector width is the register's (64 bytes with AVX-512F, 32 with AVX, 16 otherwise),
 read once from Numba's target features: eight accumulators and the tap's vector fit the
@@ -924,3 +926,105 @@ def _taps_grad_tile(typingctx, part, p0, ldp, g, g0, gs, os, skip, xp, qs, v0, v
 #: :func:`_taps_grad_tile` as kernels call it, ``taps_grad_tile(part, p0, ldp, g, g0, gs,
 #: os, skip, xp, qs, v0, v1, offs, t0)``
 taps_grad_tile = cast("Callable[..., None]", _taps_grad_tile)
+
+
+def column_vectors() -> int:
+    """Vectors of float64 channels :func:`column_moments` sums at once: four with 32
+    registers (a backward's twelve accumulators, the four mean vectors and temporaries), two
+    with 16."""
+    return 4 if register_bytes() == 64 else 2
+
+
+@intrinsic(prefer_literal=True)
+def _column_moments(typingctx, out0, out1, out2, x, g, m, x0, ld, rows, c0, mode, J):
+    """Per-channel sums down the rows of a channels-last block, for ``J`` vectors of float64
+    channels ``c0 + i`` (``i < J * register_bytes() // 8``), each lane's sum over the rows
+    ``r < rows`` in row order from 0.0, ``v = float64(x[x0 + r*ld + c0 + i])``:
+
+    * ``mode`` 0: ``out0[c0 + i] = sum v``;
+    * ``mode`` 1: ``out0[c0 + i] = sum (v - m[c0 + i])**2``;
+    * ``mode`` 2: that, and ``out1 = sum w``, ``out2 = sum w * (v - m)`` with ``w`` the same
+      element of ``g`` (a batch norm's backward sums).
+
+    The squares and products are fused multiply-adds. The sums stay in registers over the
+    rows (a loop of ``acc[c] += x[r, c]`` over the channels stored and reloaded every
+    channel vector every row, and spent a row's worth of loop set-up on 32 channels): the
+    same bits as that loop with ``contract``. ``x``, ``g`` 1-D C-contiguous float32 or
+    float64 (converted lane by lane), ``out*``, ``m`` float64; ``mode`` and ``J`` literal
+    integers; the caller keeps every index in bounds (``out1``, ``out2``, ``g``, ``m`` are
+    read or written only where the mode needs them)."""
+    if not (isinstance(mode, types.IntegerLiteral) and isinstance(J, types.IntegerLiteral)):
+        return None
+    if not (all(_vector(v) and v.dtype == types.float64 for v in (out0, out1, out2, m))
+            and _vector(x) and _vector(g) and x.dtype == g.dtype
+            and all(isinstance(v, types.Integer) for v in (x0, ld, rows, c0))):
+        return None
+    md, nj = mode.literal_value, J.literal_value
+    sig = types.void(out0, out1, out2, x, g, m, x0, ld, rows, c0, mode, J)
+
+    def codegen(context, builder, sig, args):
+        b = builder
+        arrays = [context.make_array(t)(context, b, a) for t, a in zip(sig.args[:6], args[:6],
+                                                                          strict=True)]
+        it = context.get_value_type(types.intp)
+        x0_, ld_, rows_, c0_ = (context.cast(b, a, t, types.intp)
+                                for a, t in zip(args[6:10], sig.args[6:10], strict=True))
+        n = register_bytes() // 8
+        f64 = ir.DoubleType()
+        vd = ir.VectorType(f64, n)
+        xt = context.get_value_type(sig.args[3].dtype)
+        vx = ir.VectorType(xt, n)
+        fma = cgutils.get_or_insert_function(b.module, ir.FunctionType(vd, [vd] * 3),
+                                             f"llvm.fma.v{n}f64")
+
+        def vec(k, at, t):
+            p = b.bitcast(b.gep(arrays[k].data, [at]), t.as_pointer())
+            v = b.load(p, align=context.get_abi_sizeof(t.element))
+            return v if t.element == f64 else b.fpext(v, vd)
+
+        cs = [b.add(c0_, ir.Constant(it, j * n)) for j in range(nj)]
+        means = [vec(5, c, vd) for c in cs] if md else []
+        zero = ir.Constant(vd, [0.0] * n)
+        per = 3 if md == 2 else 1
+        entry = b.block
+        head, body, tail = (b.append_basic_block(f"cols.{s}") for s in ("head", "body", "tail"))
+        b.branch(head)
+        b.position_at_end(head)
+        r = b.phi(it)
+        accs = [b.phi(vd) for _ in range(per * nj)]
+        r.add_incoming(ir.Constant(it, 0), entry)
+        for a in accs:
+            a.add_incoming(zero, entry)
+        b.cbranch(b.icmp_signed("<", r, rows_), body, tail)
+        b.position_at_end(body)
+        row = b.add(x0_, b.mul(r, ld_))
+        new = []
+        for j, c in enumerate(cs):
+            at = b.add(row, c)
+            v = vec(3, at, vx)
+            if md == 0:
+                new.append(b.fadd(accs[j], v))
+                continue
+            d = b.fsub(v, means[j])
+            new.append(b.call(fma, [d, d, accs[per * j]]))
+            if md == 2:
+                w = vec(4, at, vx)
+                new.append(b.fadd(accs[per * j + 1], w))
+                new.append(b.call(fma, [w, d, accs[per * j + 2]]))
+        for a, v in zip(accs, new, strict=True):
+            a.add_incoming(v, b.block)
+        r.add_incoming(b.add(r, ir.Constant(it, 1)), b.block)
+        b.branch(head)
+        b.position_at_end(tail)
+        for j, c in enumerate(cs):
+            for k in range(per):
+                p = b.bitcast(b.gep(arrays[k].data, [c]), vd.as_pointer())
+                b.store(accs[per * j + k], p, align=8)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: :func:`_column_moments` as kernels call it, ``column_moments(out0, out1, out2, x, g, m,
+#: x0, ld, rows, c0, mode, J)``
+column_moments = cast("Callable[..., None]", _column_moments)
