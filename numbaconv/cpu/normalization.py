@@ -155,16 +155,23 @@ def _deviation_run(gf, xf, j0, n, shift):
 
 
 @njit(nogil=True, error_model="numpy")
-def _stats_runs_item(xf, outer, nc, inner, rows, it, pm, pq):
-    nblk = pm.shape[0]
+def _block_mean(xf, outer, nc, inner, rows, it, nblk):
+    """Item ``it``'s channel, block and rows ``[o0, o1)``, and its block's mean (the first
+    of its passes)."""
     c = it // nblk
     blk = it - c * nblk
     o0 = blk * rows
     o1 = min(outer, o0 + rows)
     s = 0.0
-    for o in range(o0, o1):  # two passes while the block is in cache
+    for o in range(o0, o1):
         s += _sum_run(xf, (o * nc + c) * inner, inner, 0.0)
-    m = s / ((o1 - o0) * inner)
+    return c, blk, o0, o1, s / ((o1 - o0) * inner)
+
+
+@njit(nogil=True, error_model="numpy")
+def _stats_runs_item(xf, outer, nc, inner, rows, it, pm, pq):
+    # two passes while the block is in cache
+    c, blk, o0, o1, m = _block_mean(xf, outer, nc, inner, rows, it, pm.shape[0])
     q = 0.0
     for o in range(o0, o1):
         q += _square_run(xf, (o * nc + c) * inner, inner, m)
@@ -231,18 +238,31 @@ def _column_block(out0, out1, out2, xf, gf, m, x0, nc, count, c0, mode, wide):
 
 
 @njit(nogil=True, error_model="numpy")
-def _stats_rows_item(xf, outer, nc, rows, blk, pm, pq):
+def _rows_item(gf, xf, outer, nc, rows, blk, pm, pq, pg, pgx, mode):
+    """Block ``blk`` of ``(outer, C)`` rows: its channels' means, then (``mode`` 1) the
+    squared deviations from them, or (2) those and ``g``'s sums about them."""
     o0 = blk * rows
     o1 = min(outer, o0 + rows)
     m = np.empty(nc, dtype=np.float64)
     q = np.empty(nc, dtype=np.float64)
+    a = np.empty(nc, dtype=np.float64)
+    ax = np.empty(nc, dtype=np.float64)
     _columns(m, m, m, xf, xf, m, o0 * nc, nc, o1 - o0, 0)
     for c in range(nc):
         m[c] /= o1 - o0
-    _columns(q, q, q, xf, xf, m, o0 * nc, nc, o1 - o0, 1)
+    _columns(q, a, ax, xf, gf, m, o0 * nc, nc, o1 - o0, mode)
     for c in range(nc):
         pm[blk, c] = m[c]
         pq[blk, c] = q[c]
+    if mode == 2:
+        for c in range(nc):
+            pg[blk, c] = a[c]
+            pgx[blk, c] = ax[c]
+
+
+@njit(nogil=True, error_model="numpy")
+def _stats_rows_item(xf, outer, nc, rows, blk, pm, pq):
+    _rows_item(xf, xf, outer, nc, rows, blk, pm, pq, pm, pq, 1)
 
 
 @njit(nogil=True, error_model="numpy")
@@ -285,15 +305,7 @@ def _backward_runs_item(gf, xf, outer, nc, inner, rows, it, pm, pq, pg, pgx):
     """A training backward's statistics and sums of a block, in two passes while ``x``'s
     block is in cache: the block's mean, then the squared deviations from it and ``g``'s
     sums about it (:func:`_merge_recentred` moves them to the channel's mean)."""
-    nblk = pm.shape[0]
-    c = it // nblk
-    blk = it - c * nblk
-    o0 = blk * rows
-    o1 = min(outer, o0 + rows)
-    s = 0.0
-    for o in range(o0, o1):
-        s += _sum_run(xf, (o * nc + c) * inner, inner, 0.0)
-    m = s / ((o1 - o0) * inner)
+    c, blk, o0, o1, m = _block_mean(xf, outer, nc, inner, rows, it, pm.shape[0])
     q = 0.0
     sg = 0.0
     sgx = 0.0
@@ -311,21 +323,7 @@ def _backward_runs_item(gf, xf, outer, nc, inner, rows, it, pm, pq, pg, pgx):
 @njit(nogil=True, error_model="numpy")
 def _backward_rows_item(gf, xf, outer, nc, rows, blk, pm, pq, pg, pgx):
     """:func:`_backward_runs_item` for ``(outer, C)`` rows."""
-    o0 = blk * rows
-    o1 = min(outer, o0 + rows)
-    m = np.empty(nc, dtype=np.float64)
-    q = np.empty(nc, dtype=np.float64)
-    a = np.empty(nc, dtype=np.float64)
-    ax = np.empty(nc, dtype=np.float64)
-    _columns(m, m, m, xf, xf, m, o0 * nc, nc, o1 - o0, 0)
-    for c in range(nc):
-        m[c] /= o1 - o0
-    _columns(q, a, ax, xf, gf, m, o0 * nc, nc, o1 - o0, 2)
-    for c in range(nc):
-        pm[blk, c] = m[c]
-        pq[blk, c] = q[c]
-        pg[blk, c] = a[c]
-        pgx[blk, c] = ax[c]
+    _rows_item(gf, xf, outer, nc, rows, blk, pm, pq, pg, pgx, 2)
 
 
 @njit(nogil=True, error_model="numpy")
