@@ -72,8 +72,8 @@ def same_memory(a, b) -> bool:
     over two arrays only after checking at run time that they do not overlap, and runs its
     scalar copy when they do."""
     return a.ctypes.data == b.ctypes.data
-#: False as one kernel passes it to another (a ``bool``, not a literal)
-B0 = np.bool_(False)
+#: False and True as one kernel passes them to another (``bool``s, not literals)
+B0, B1 = np.bool_(False), np.bool_(True)
 
 #: the packages whose code CPU kernels compile in (their own module's stamp is Numba's)
 KERNEL_SOURCES = ("cpu", "loops", "scalar")

@@ -44,7 +44,7 @@ from ..loops.normalization import (
     normalized,
     running_update,
 )
-from .jit import njit
+from .jit import B0, B1, I0, njit
 from .jit import same_memory as _same
 from .native import call, native
 from .simd import column_moments, column_vectors, lanes
@@ -181,6 +181,9 @@ def _stats_runs_item(xf, outer, nc, inner, rows, it, pm, pq):
 
 #: float64 lanes of a vector register, and vectors of them :func:`_columns` sums at once
 _LANES, _VECTORS = lanes(8), column_vectors()
+#: :func:`_columns`' modes (``int64`` values: a kernel passing a literal to another compiles
+#: a copy of it for the literal)
+_SUMS, _SQUARES, _BACKWARD = np.int64(0), np.int64(1), np.int64(2)
 
 
 @njit(nogil=True, error_model="numpy", fastmath={"contract"})
@@ -192,12 +195,12 @@ def _columns(out0, out1, out2, xf, gf, m, x0, nc, count, mode):
     W = _VECTORS * _LANES
     if nc >= W:
         for c0 in range(0, nc - W, W):
-            _column_block(out0, out1, out2, xf, gf, m, x0, nc, count, c0, mode, True)
-        _column_block(out0, out1, out2, xf, gf, m, x0, nc, count, nc - W, mode, True)
+            _column_block(out0, out1, out2, xf, gf, m, x0, nc, count, c0, mode, B1)
+        _column_block(out0, out1, out2, xf, gf, m, x0, nc, count, nc - W, mode, B1)
     elif nc >= _LANES:
         for c0 in range(0, nc - _LANES, _LANES):
-            _column_block(out0, out1, out2, xf, gf, m, x0, nc, count, c0, mode, False)
-        _column_block(out0, out1, out2, xf, gf, m, x0, nc, count, nc - _LANES, mode, False)
+            _column_block(out0, out1, out2, xf, gf, m, x0, nc, count, c0, mode, B0)
+        _column_block(out0, out1, out2, xf, gf, m, x0, nc, count, nc - _LANES, mode, B0)
     else:
         n = _U(nc)
         for c in range(nc):
@@ -247,7 +250,7 @@ def _rows_item(gf, xf, outer, nc, rows, blk, pm, pq, pg, pgx, mode):
     q = np.empty(nc, dtype=np.float64)
     a = np.empty(nc, dtype=np.float64)
     ax = np.empty(nc, dtype=np.float64)
-    _columns(m, m, m, xf, xf, m, o0 * nc, nc, o1 - o0, 0)
+    _columns(m, m, m, xf, xf, m, o0 * nc, nc, o1 - o0, _SUMS)
     for c in range(nc):
         m[c] /= o1 - o0
     _columns(q, a, ax, xf, gf, m, o0 * nc, nc, o1 - o0, mode)
@@ -262,7 +265,7 @@ def _rows_item(gf, xf, outer, nc, rows, blk, pm, pq, pg, pgx, mode):
 
 @njit(nogil=True, error_model="numpy")
 def _stats_rows_item(xf, outer, nc, rows, blk, pm, pq):
-    _rows_item(xf, xf, outer, nc, rows, blk, pm, pq, pm, pq, 1)
+    _rows_item(xf, xf, outer, nc, rows, blk, pm, pq, pm, pq, _SQUARES)
 
 
 @njit(nogil=True, error_model="numpy")
@@ -323,7 +326,7 @@ def _backward_runs_item(gf, xf, outer, nc, inner, rows, it, pm, pq, pg, pgx):
 @njit(nogil=True, error_model="numpy")
 def _backward_rows_item(gf, xf, outer, nc, rows, blk, pm, pq, pg, pgx):
     """:func:`_backward_runs_item` for ``(outer, C)`` rows."""
-    _rows_item(gf, xf, outer, nc, rows, blk, pm, pq, pg, pgx, 2)
+    _rows_item(gf, xf, outer, nc, rows, blk, pm, pq, pg, pgx, _BACKWARD)
 
 
 @njit(nogil=True, error_model="numpy")
@@ -570,9 +573,9 @@ def _normalize_whole(xf, outf, nc, inner, mean, var, weight, bias, eps):
         shift[c] = channel_shift(bias, c)
         m[c] = mean[c]
     if inner > 1:
-        _normalize_runs(xf, outf, outer, nc, inner, m, scale, shift, 0, 0, outer * nc)
+        _normalize_runs(xf, outf, outer, nc, inner, m, scale, shift, I0, I0, outer * nc)
     else:
-        _normalize_rows(xf, outf, outer, nc, m, scale, shift, 0, 0, outer)
+        _normalize_rows(xf, outf, outer, nc, m, scale, shift, I0, I0, outer)
 
 
 def normalize_small(x3: np.ndarray, mean: np.ndarray, var: np.ndarray, weight: np.ndarray,
@@ -689,9 +692,9 @@ def _backward_whole(gf, xf, outer, nc, inner, weight, eps, outf, grad_weight, gr
     pg = np.empty((nblk, nc), dtype=np.float64)
     pgx = np.empty((nblk, nc), dtype=np.float64)
     if inner > 1:
-        _backward_runs(gf, xf, outer, nc, inner, rows, pm, pq, pg, pgx, 0, 0, nc * nblk)
+        _backward_runs(gf, xf, outer, nc, inner, rows, pm, pq, pg, pgx, I0, I0, nc * nblk)
     else:
-        _backward_rows(gf, xf, outer, nc, rows, pm, pq, pg, pgx, 0, 0, nblk)
+        _backward_rows(gf, xf, outer, nc, rows, pm, pq, pg, pgx, I0, I0, nblk)
     mean = np.empty(nc, dtype=np.float64)
     var = np.empty(nc, dtype=np.float64)
     _merge_stats(pm, pq, outer, inner, rows, mean, var)
@@ -705,10 +708,10 @@ def _backward_whole(gf, xf, outer, nc, inner, weight, eps, outf, grad_weight, gr
     _backward_coefficients(var, weight, sum_g, sum_gx, eps, float(outer * inner), scale,
                            mean_g, k)
     if inner > 1:
-        _input_grad_runs(gf, xf, outf, outer, nc, inner, mean, scale, mean_g, k, True, 0, 0,
+        _input_grad_runs(gf, xf, outf, outer, nc, inner, mean, scale, mean_g, k, B1, I0, I0,
                          outer * nc)
     else:
-        _input_grad_rows(gf, xf, outf, outer, nc, mean, scale, mean_g, k, True, 0, 0, outer)
+        _input_grad_rows(gf, xf, outf, outer, nc, mean, scale, mean_g, k, B1, I0, I0, outer)
 
 
 def backward_small(g3: np.ndarray, x3: np.ndarray, weight: np.ndarray, eps: float,
