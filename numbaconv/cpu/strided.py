@@ -447,15 +447,22 @@ def applies_weight_grad(geometry: ConvGeometry, itemsize: int) -> bool:
     phases are the padded planes: the tiles beat the grid and thin-GEMM kernels on every
     few-channel layer measured, e.g. (128, 3, 32, 32) -> 32, 3x3 1.86 -> 1.48 ms, (64, 1,
     28, 28) -> 32, 5x5 1.36 -> 0.49, (8, 2, 20, 20) -> 8, 5x5 0.19 -> 0.04; Zen 4. Their
-    forward is not faster there than conv.py's unsplit kernels.)"""
+    forward is not faster there than conv.py's unsplit kernels. With 16 registers, stride 1
+    from :data:`STRIDE1_CHANNELS_16` channels.)"""
     geo = geometry
     F, T = GRAD_TILE
     nt = geo.channels * geo.taps
     return (not geo.channels_last and _common(geo) and geo.filters >= F and nt >= T
             and geo.out_size[2] >= lanes(itemsize)
-            and (register_bytes() == 64 or geo.filters * nt <= SMALL_GRADIENT))
+            and (register_bytes() == 64 or (geo.filters * nt <= SMALL_GRADIENT and (
+                max(geo.stride[1:]) >= 2 or geo.channels >= STRIDE1_CHANNELS_16))))
 
 
+#: input channels from which a stride-1 layer's gradient runs here with 16 vector registers:
+#: AVX2 code on Zen 4, one channel 0.72-0.91x the grid kernels ((64, 1, 28, 28) -> 8, 16,
+#: 32), two to four 0.97-5.4x ((8, 2, 20, 20) -> 16, 5x5 3.5x; (16, 4, 32, 32) -> 24 2.2x;
+#: (128, 3, 32, 32) -> 32 1.03x); with 32 registers every layer measured gained
+STRIDE1_CHANNELS_16 = 2
 #: weights up to which a layer's gradient runs here with 16 vector registers (AVX2), where
 #: the 2 x 4 tiles spend as much on loads as on multiply-adds: AVX2 code on Zen 4, the stem
 #: (64 x 147) 1.78 ms against the thin GEMM's 1.58, (16, 3, 3, 3) on (32, 3, 32, 32) 0.09
