@@ -240,8 +240,8 @@ def _normalization_calls():
     # (the threaded shapes: SERIAL_BELOW elements, fixed runs of items on Numba's threads)
     return {"batch_norm (N, C, H, W)": partial(run, (4, 3, 5, 5), "channels_first"),
             "batch_norm (N, C)": partial(run, (8, 6), "channels_first"),
-            "batch_norm (N, C, H, W) threaded": partial(run, (4, 8, 32, 32), "channels_first"),
-            "batch_norm (N, C) threaded": partial(run, (512, 64), "channels_first")}
+            "batch_norm (N, C, H, W) threaded": partial(run, (8, 8, 32, 32), "channels_first"),
+            "batch_norm (N, C) threaded": partial(run, (1024, 64), "channels_first")}
 
 
 def _activation_calls():
