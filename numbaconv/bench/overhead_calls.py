@@ -148,6 +148,35 @@ def _max_pool2d_input(shape, k):
     return {"numbaconv": numbaconv, "torch": torch}
 
 
+def _batch_norm(shape, backward=False):
+    def numbaconv():
+        import numbaconv as nc
+        from numbaconv import grad
+
+        x, g = _f32(*shape), _f32(*shape, seed=1)
+        c = shape[1]
+        rm, rv, w = np.zeros(c, np.float32), np.ones(c, np.float32), np.ones(c, np.float32)
+        if backward:
+            return lambda: grad.batch_norm_backward(g, x, None, None, w, training=True)
+        return lambda: nc.batch_norm(x, rm, rv, w, w)
+
+    def torch():
+        import torch  # pyright: ignore[reportMissingImports] - optional peer
+
+        x, g = torch.from_numpy(_f32(*shape)), torch.from_numpy(_f32(*shape, seed=1))
+        c = shape[1]
+        rm, rv, w = torch.zeros(c), torch.ones(c), torch.ones(c)
+        if backward:  # its backward kernel, handed the statistics its forward saved
+            axes = [0, *range(2, len(shape))]
+            mean = x.mean(axes)
+            invstd = 1 / (x.var(axes, unbiased=False) + 1e-5).sqrt()
+            bwd = torch.ops.aten.native_batch_norm_backward
+            return lambda: bwd(g, x, w, rm, rv, mean, invstd, True, 1e-5, [True, True, True])
+        return lambda: torch.nn.functional.batch_norm(x, rm, rv, w, w, training=False)
+
+    return {"numbaconv": numbaconv, "torch": torch}
+
+
 def _relu(n):
     def numbaconv():
         import numbaconv as nc
@@ -245,6 +274,8 @@ CALLS = {
     "grad.conv2d_weight (1,1,4,4) 3x3": _conv2d_weight((1, 1, 4, 4), (1, 1, 3, 3)),
     "grad.conv2d_input (1,1,4,4) 3x3": _conv2d_input((1, 1, 4, 4), (1, 1, 3, 3)),
     "grad.max_pool2d_input (1,1,4,4) k2": _max_pool2d_input((1, 1, 4, 4), 2),
+    "batch_norm (2,4,4,4)": _batch_norm((2, 4, 4, 4)),
+    "grad.batch_norm_backward (2,4,4,4)": _batch_norm((2, 4, 4, 4), backward=True),
     "relu 16 f32": _relu(16),
     "softmax 16 f32": _softmax(16),
     "convolve 16*3 f64": _convolve(16, 3),
