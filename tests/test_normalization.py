@@ -228,6 +228,39 @@ def test_statistics_do_not_depend_on_the_thread_count():
         np.testing.assert_array_equal(a, b)
 
 
+def test_concurrent_calls_from_many_threads_give_the_serial_answers():
+    """Calls on Python threads at once, of several shapes and layouts (threaded runs of
+    items on Numba's threads, the small one-call backward), give each call's own answer,
+    the bits of the same call made alone."""
+    import threading
+
+    rng = np.random.default_rng(8)
+    shapes = [(40, 3, 30, 30), (2, 6, 6, 5), (1500, 48), (6, 4, 16, 16)]
+    data = [(rng.standard_normal(s).astype(np.float32), rng.standard_normal(s).astype(np.float32))
+            for s in shapes]
+
+    def run(x, g):
+        return (nc.batch_norm(x, None, None, training=True),
+                *grad.batch_norm_backward(g, x, None, None, None, training=True))
+
+    want = [run(x, g) for x, g in data]
+    bad = []
+
+    def work(i):
+        for _ in range(5):
+            got = run(*data[i % len(data)])
+            if not all(np.array_equal(a, b) for a, b in zip(got, want[i % len(data)],
+                                                           strict=True)):
+                bad.append(i)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert bad == []
+
+
 def test_statistics_are_accurate_for_a_large_offset():
     # float64 two-pass statistics: a float32 channel at 1e4 +- 1 normalises to 4 digits
     rng = np.random.default_rng(2)
