@@ -41,6 +41,13 @@ _NONE64 = np.empty(0, _F64)  # "no weight / bias" for the host kernels (never wr
 _NONE = {np.dtype(np.float32): np.empty(0, np.float32), _F64: _NONE64}
 
 
+def _plain_vectors(arrays, dtypes, c) -> bool:
+    """Whether each of ``arrays`` is None or a NumPy array of shape ``c`` and a dtype of
+    ``dtypes``: what the host fast paths pass straight to the kernels."""
+    return all(a is None or (type(a) is np.ndarray and a.dtype in dtypes and a.shape == c)
+               for a in arrays)
+
+
 def _none_like(a, dtype):
     """``a``, or for None the empty array of ``dtype`` that means "none" to the kernels."""
     return _NONE[dtype] if a is None else a
@@ -206,19 +213,14 @@ def _host_backward(grad_output, x, running_mean, running_var, weight, training, 
             or not (x.flags.c_contiguous and grad_output.flags.c_contiguous)
             or out[1] is not None or out[2] is not None):
         return None
-    if weight is not None and (type(weight) is not np.ndarray or weight.dtype is not dtype):
-        return None
     gx = out[0]
     if gx is not None and not (gx is grad_output or ready_out(gx, x, (grad_output,))):
         return None
     spec = batch_norm_spec(x.shape, True, 0.1, eps, data_format)
     c = (spec.channels,)
-    if weight is not None and weight.shape != c:
+    if not (_plain_vectors((weight,), (dtype,), c)
+            and _plain_vectors((running_mean, running_var), _FLOATS, c)):
         return None
-    for a in (running_mean, running_var):
-        if a is not None and (type(a) is not np.ndarray or a.dtype not in _FLOATS
-                              or a.shape != c):
-            return None
     if gx is None:
         gx = np.empty(x.shape, dtype)
     gw, gb = np.empty(spec.channels, dtype), np.empty(spec.channels, dtype)
@@ -242,19 +244,14 @@ def _host_batch_norm(x: np.ndarray, running_mean, running_var, weight, bias, tra
     dtype = x.dtype
     if dtype not in _FLOATS or not x.flags.c_contiguous:
         return None
-    for a in (weight, bias):
-        if a is not None and (type(a) is not np.ndarray or a.dtype != dtype):
-            return None
     if running_mean is None or running_var is None:
         return None
-    for a in (running_mean, running_var):
-        if type(a) is not np.ndarray or a.dtype not in _FLOATS:
-            return None
     if out is not None and not ready_out(out, x, (running_mean, running_var)):
         return None
     spec = batch_norm_spec(x.shape, training, momentum, eps, data_format)
     c = (spec.channels,)
-    if any(a is not None and a.shape != c for a in (running_mean, running_var, weight, bias)):
+    if not (_plain_vectors((weight, bias), (dtype,), c)
+            and _plain_vectors((running_mean, running_var), _FLOATS, c)):
         return None
     if spec.training and not (running_mean.flags.c_contiguous and running_mean.flags.writeable
                               and running_var.flags.c_contiguous and running_var.flags.writeable):

@@ -289,22 +289,19 @@ def _sums_runs_item(gf, xf, mean, outer, nc, inner, rows, it, pg, pgx):
     pgx[blk, c] = sgx
 
 
-@njit(nogil=True, error_model="numpy", fastmath={"contract"})
+@njit(nogil=True, error_model="numpy")
 def _sums_rows_item(gf, xf, mean, outer, nc, rows, blk, pg, pgx):
+    """``g``'s sums about ``mean`` over block ``blk`` of ``(outer, C)`` rows (the backward's
+    column pass; its squared deviations unused)."""
     o0 = blk * rows
     o1 = min(outer, o0 + rows)
-    n = _U(nc)
-    a = np.zeros(nc, dtype=np.float64)
-    b = np.zeros(nc, dtype=np.float64)
-    for o in range(o0, o1):
-        j = _U(o) * n
-        for c in range(n):
-            g = np.float64(gf[j + c])
-            a[c] += g
-            b[c] += g * (np.float64(xf[j + c]) - mean[c])
+    q = np.empty(nc, dtype=np.float64)
+    a = np.empty(nc, dtype=np.float64)
+    ax = np.empty(nc, dtype=np.float64)
+    _columns(q, a, ax, xf, gf, mean, o0 * nc, nc, o1 - o0, _BACKWARD)
     for c in range(nc):
         pg[blk, c] = a[c]
-        pgx[blk, c] = b[c]
+        pgx[blk, c] = ax[c]
 
 
 @njit(nogil=True, error_model="numpy")
