@@ -1416,3 +1416,60 @@ def test_one_position_dense_layer_matches_numpy_at_any_thread_count(dtype, with_
     x[0, 3, 0] = np.nan
     assert np.isnan(nc.conv1d(x, w, b)).all()
     assert ran and set(ran) == {2}  # (every call above: the dense runner's parts)
+
+
+def test_a_repeated_host_call_runs_its_prepared_pass_and_stays_right():
+    # the second call of a host forward with the same shapes, dtype and arguments goes
+    # straight to the pass prepared by the first (api.conv._SEEN): new values each call,
+    # with and without a bias, the oracle's results; arguments that only compare equal to
+    # ints (True, 1.0, np.int64) never find an int call's entry; a strategy forced later,
+    # and passes set aside, are honoured
+    from numbaconv.api import conv as api_conv
+
+    rng = np.random.default_rng(41)
+    layers = [((1, 32, 13, 13), (64, 32, 3, 3), 0), ((1, 1, 12, 12), (16, 1, 3, 3), 1),
+              ((2, 3, 9), (5, 3, 3), 2)]
+    for xs, ws, pad in layers:
+        conv = nc.conv2d if len(xs) == 4 else nc.conv1d
+        for call in range(3):
+            x = rng.standard_normal(xs).astype(np.float32)
+            w = rng.standard_normal(ws).astype(np.float32)
+            b = rng.standard_normal(ws[0]).astype(np.float32) if call != 1 else None
+            want = conv_reference(x.astype(np.float64), w.astype(np.float64),
+                                  None if b is None else b.astype(np.float64),
+                                  pads=((pad, pad),) * (len(xs) - 2))
+            np.testing.assert_allclose(conv(x, w, b, padding=pad), want, rtol=1e-4, atol=1e-4)
+            if call == 2:
+                key = api_conv._seen_key(len(xs) - 2, x, w, b, 1, pad, 1, 1, "zeros",
+                                         "channels_first", x.dtype)
+                assert key in api_conv._SEEN
+    x = rng.standard_normal((1, 1, 12, 12)).astype(np.float32)
+    w = rng.standard_normal((16, 1, 3, 3)).astype(np.float32)
+    want = conv_reference(x.astype(np.float64), w.astype(np.float64), pads=((1, 1), (1, 1)))
+    for _ in range(2):
+        np.testing.assert_allclose(nc.conv2d(x, w, stride=1, padding=1), want,
+                                   rtol=1e-4, atol=1e-4)
+    for odd in (True, 1.0, np.int64(1)):  # never the cached int call's entry
+        assert api_conv._seen_key(2, x, w, None, odd, 1, 1, 1, "zeros", "channels_first",
+                                  x.dtype) is None
+    for bad in (True, 1.0):  # refused as before
+        with pytest.raises(TypeError, match="stride must be an integer"):
+            nc.conv2d(x, w, stride=bad, padding=1)
+    np.testing.assert_allclose(nc.conv2d(x, w, stride=np.int64(1), padding=1), want,
+                               rtol=1e-4, atol=1e-4)
+    # a strategy forced after the pass was prepared runs (its own pass, the same values)
+    x = rng.standard_normal((1, 32, 13, 13)).astype(np.float32)
+    w = rng.standard_normal((64, 32, 3, 3)).astype(np.float32)
+    want = conv_reference(x.astype(np.float64), w.astype(np.float64))
+    nc.conv2d(x, w)
+    ran = []
+    real = cpu_conv._forward_runner
+    with cpu_plan.forced("legacy"), pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cpu_conv, "_forward_runner", lambda *a: (ran.append(1), real(*a))[1])
+        np.testing.assert_allclose(nc.conv2d(x, w), want, rtol=1e-4, atol=1e-4)
+        cpu_conv._RUNNERS.clear()  # passes set aside: built afresh, outside the forcing too
+        assert len(ran) == 1
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cpu_conv, "_forward_runner", lambda *a: (ran.append(2), real(*a))[1])
+        np.testing.assert_allclose(nc.conv2d(x, w), want, rtol=1e-4, atol=1e-4)
+    assert ran == [1, 2]

@@ -18,7 +18,10 @@ FAMILIES = ("padding", "signal", "conv", "pooling", "activations", "normalizatio
 
 #: CPU-only launchers, and why they have no CUDA twin
 CPU_ONLY = {
-    "conv": {"gemm_forward": "im2col + BLAS GEMM: a CPU path"},
+    "conv": {"gemm_forward": "im2col + BLAS GEMM: a CPU path",
+             "prepared_forward": "a host call's pass fixed once from its shapes (a CUDA "
+                                 "call's cost is its launch)",
+             "prepared_holds": "whether prepared_forward's pass still serves"},
     "signal": {"fft_convolve": "scipy.fft: a CPU path", "fft_workers": "scipy.fft threads",
                "fft_window_2d": "scipy.fft in tile pairs: a CPU path",
                "packs_2d": "which inputs fft_window_2d takes",

@@ -105,10 +105,47 @@ def _pad_input(x, spec: ConvSpec, pad_widths: tuple[tuple[int, int], ...], backe
     return padded
 
 
+#: forward calls seen before, by :func:`_seen_key`: ``(output shape, run, token)``, the
+#: CPU kernels' prepared pass (:func:`numbaconv.cpu.conv.prepared_forward`)
+_SEEN: dict = {}
+#: entries kept (the oldest half dropped beyond)
+_SEEN_MAX = 256
+
+
+def _key_value(v) -> bool:
+    """Whether ``v`` can stand in a cache key as itself: an int, a string or a tuple of
+    ints (``True == 1`` and ``1.0 == 1`` must not find an int's entry)."""
+    t = type(v)
+    return t is int or t is str or (t is tuple and all(type(i) is int for i in v))
+
+
+def _seen_key(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode,
+              data_format, dtype):
+    """The key of a host forward call in :data:`_SEEN` (arrays :func:`_ready` passed), or
+    None for arguments that cannot key it."""
+    if not (type(stride) is int and type(dilation) is int and type(groups) is int
+            and type(padding_mode) is str and type(data_format) is str
+            and (type(padding) is int or type(padding) is str)):
+        if not (type(groups) is int and type(padding_mode) is str and type(data_format) is str
+                and _key_value(stride) and _key_value(padding) and _key_value(dilation)):
+            return None
+    return (nd, x.shape, weight.shape, None if bias is None else bias.shape, dtype, stride,
+            padding, dilation, groups, padding_mode, data_format)
+
+
 def _forward(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode, data_format,
              out):
     dtype = _ready(x, weight, bias)
+    key = None
     if dtype is not None:
+        if out is None:  # a host call: seen before, it goes straight to its prepared pass
+            key = _seen_key(nd, x, weight, bias, stride, padding, dilation, groups,
+                            padding_mode, data_format, dtype)
+            seen = _SEEN.get(key) if key is not None else None
+            if seen is not None and _kernels(_CPU).prepared_holds(seen[1], seen[2]):
+                dst = np.empty(seen[0], dtype)
+                seen[1](x, weight, bias, dst)
+                return dst
         backend, xa, wa, ba = _CPU, x, weight, bias
     else:
         backend, dtype, (xa, wa, ba) = _operands(("x", x), ("weight", weight), ("bias", bias))
@@ -120,7 +157,20 @@ def _forward(nd, x, weight, bias, stride, padding, dilation, groups, padding_mod
     if spec.pad_widths is not None:
         xa = _pad_input(xa, spec, spec.pad_widths, backend, dtype)
     _kernels(backend).conv_forward(xa, wa, ba, dst, spec.geometry)
+    if key is not None and spec.pad_widths is None:
+        _remember(key, spec, xa, wa, ba, dst)
     return finish_out(out, dst)
+
+
+def _remember(key, spec: ConvSpec, x, w, bias, dst) -> None:
+    """Keep the prepared pass of a host forward call just made, for the same call again."""
+    prepared = _kernels(_CPU).prepared_forward(x, w, bias, dst, spec.geometry)
+    if prepared is None:
+        return
+    if len(_SEEN) >= _SEEN_MAX:  # (a plain dict: no lock; a lost entry is made again)
+        for old in list(_SEEN)[:_SEEN_MAX // 2]:
+            _SEEN.pop(old, None)
+    _SEEN[key] = (spec.out_shape, *prepared)
 
 
 def _input_grad(nd, input_shape, weight, grad_output, stride, padding, dilation, groups,
