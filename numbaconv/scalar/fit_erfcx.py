@@ -3,7 +3,7 @@
 ``python -m numbaconv.scalar.fit_erfcx`` prints the constants ``_ERFCX_MID`` and
 ``_ERFCX_S`` of :mod:`numbaconv.scalar.activations` and the polynomial's worst relative
 error as evaluated in float32, against ``scipy.special.erfcx`` in float64; then the float64
-form's ``_ERFCX64_T_MIN`` and ``_ERFCX64_C`` (:func:`fit64`, needs mpmath).
+form's ``_ERFCX64_T_MIN`` and ``_ERFCX64_P`` (:func:`fit64`, needs mpmath).
 
 The tail of the normal distribution is written as
 ``Phi(-u) = 0.5 t S(t) exp(-u^2 / 2)`` with ``t = 1 / (1 + z / 2)`` and ``z = u / sqrt 2``:
@@ -66,12 +66,16 @@ U_MAX_64 = 38.6
 
 
 def fit64(degree: int = DEGREE_64) -> tuple[float, tuple[float, ...], float]:
-    """``(t_min, Chebyshev coefficients c_0..c_degree, max relative error in float64)`` of
-    ``S(t) = erfcx(z) / t`` on ``[t_min, 1]`` (``x = (2 t - t_min - 1) / (1 - t_min)`` the
-    Chebyshev variable): interpolation at the Chebyshev points of the first kind, computed
-    in 40-digit arithmetic with mpmath (float64 least squares cannot reach float64's
-    accuracy), the error measured with the series evaluated in float64 by Clenshaw's
-    recurrence, as the kernels evaluate it."""
+    """``(t_min, coefficients of S from the highest power down, max relative error in
+    float64)`` of ``S(t) = erfcx(z) / t`` on ``[t_min, 1]``, a polynomial in ``x = (2 t -
+    t_min - 1) / (1 - t_min)``: the Chebyshev interpolant at the points of the first kind,
+    computed in 40-digit arithmetic with mpmath (float64 least squares cannot reach
+    float64's accuracy), turned into powers of ``x`` in the same arithmetic and rounded
+    once. On ``[-1, 1]`` the powers are well conditioned (their absolute values sum to
+    1.02, for a series of about 0.6), so Horner's rule in float64 keeps the Chebyshev
+    series' accuracy with half its operations (Clenshaw's recurrence: a multiply-add and a
+    subtraction a degree; gelu in float64 1.6x faster). The error is measured with Horner's
+    rule in float64, as the kernels evaluate it."""
     import mpmath as mp  # pyright: ignore[reportMissingImports] - refitting only, not a dependency
 
     mp.mp.dps = 40
@@ -88,20 +92,31 @@ def fit64(degree: int = DEGREE_64) -> tuple[float, tuple[float, ...], float]:
     coef = [2 * mp.fsum(fs[k] * mp.cos(mp.pi * j * (k + mp.mpf(1) / 2) / n) for k in range(n))
             / n for j in range(n)]
     coef[0] /= 2
-    c = tuple(float(v) for v in coef)
+    powers = [mp.mpf(0)] * n  # sum_j coef[j] T_j(x) in powers of x (T_j by its recurrence)
+    t_prev, t_cur = [mp.mpf(1)], [mp.mpf(0), mp.mpf(1)]
+    for j in range(n):
+        tj = t_prev if j == 0 else t_cur
+        for i, v in enumerate(tj):
+            powers[i] += coef[j] * v
+        if j >= 1:
+            t_next = [mp.mpf(0)] + [2 * v for v in t_cur]
+            for i, v in enumerate(t_prev):
+                t_next[i] -= v
+            t_prev, t_cur = t_cur, t_next
+    p = tuple(float(v) for v in reversed(powers))
     t = np.linspace(t_min, 1.0, 4001)
     ref = np.array([float(s(mp.mpf(float(v)))) for v in t])
-    return t_min, c, float(np.max(np.abs(clenshaw(c, t, t_min) - ref) / ref))
+    return t_min, p, float(np.max(np.abs(horner(p, t, t_min) - ref) / ref))
 
 
-def clenshaw(c, t, t_min):
-    """The Chebyshev series ``c`` at ``t`` in ``[t_min, 1]`` (float64, as the kernels)."""
-    x = (2.0 * t - (t_min + 1.0)) / (1.0 - t_min)
-    b1 = np.zeros_like(t)
-    b2 = np.zeros_like(t)
-    for ck in reversed(c[1:]):
-        b1, b2 = 2.0 * x * b1 - b2 + ck, b1
-    return x * b1 - b2 + c[0]
+def horner(p, t, t_min):
+    """The polynomial ``p`` (highest power first) of ``x(t)`` at ``t`` in ``[t_min, 1]``
+    (float64, as the kernels)."""
+    x = t * (2.0 / (1.0 - t_min)) - (1.0 + t_min) / (1.0 - t_min)
+    s = np.full_like(t, p[0])
+    for c in p[1:]:
+        s = s * x + c
+    return s
 
 
 def main() -> None:
@@ -109,9 +124,9 @@ def main() -> None:
     print(f"_ERFCX_MID = {mid!r}")
     print(f"_ERFCX_S = {tuple(coef)!r}")
     print(f"# max relative error of S as evaluated in float32: {err:.3g}")
-    t_min, c64, err64 = fit64()
+    t_min, p64, err64 = fit64()
     print(f"_ERFCX64_T_MIN = {t_min!r}")
-    print(f"_ERFCX64_C = {c64!r}")
+    print(f"_ERFCX64_P = {p64!r}")
     print(f"# max relative error of S as evaluated in float64: {err64:.3g}")
 
 
