@@ -1449,6 +1449,18 @@ def test_a_repeated_host_call_runs_its_prepared_pass_and_stays_right():
     for _ in range(2):
         np.testing.assert_allclose(nc.conv2d(x, w, stride=1, padding=1), want,
                                    rtol=1e-4, atol=1e-4)
+    # out= on a call seen before: written and returned; a wrong or overlapping one refused
+    y = np.full(want.shape, np.nan, np.float32)
+    assert nc.conv2d(x, w, stride=1, padding=1, out=y) is y
+    np.testing.assert_allclose(y, want, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="out must have"):
+        nc.conv2d(x, w, stride=1, padding=1, out=np.empty((1, 16, 12, 13), np.float32))
+    with pytest.raises(TypeError, match="out must have"):
+        nc.conv2d(x, w, stride=1, padding=1, out=np.empty(want.shape))
+    big = np.zeros((2 * y.size + 200,), np.float32)
+    with pytest.raises(ValueError, match="shares memory with the input x"):
+        nc.conv2d(big[:x.size].reshape(x.shape), w, stride=1, padding=1,
+                  out=big[100:100 + y.size].reshape(y.shape))
     for odd in (True, 1.0, np.int64(1)):  # never the cached int call's entry
         assert api_conv._seen_key(2, x, w, None, odd, 1, 1, 1, "zeros", "channels_first",
                                   x.dtype) is None

@@ -32,7 +32,7 @@ from ..core.conv import (
 )
 from ..core.dispatch import asarray, backend_of, empty, kernels
 from ..core.operands import dtype_of, float_dtype
-from ..core.out import finish_out, prepare_out
+from ..core.out import finish_out, host_ready, prepare_out
 from ..core.validate import check_choice
 from ..typing import Array, ArrayLike, Padding, Size
 
@@ -137,15 +137,19 @@ def _forward(nd, x, weight, bias, stride, padding, dilation, groups, padding_mod
              out):
     dtype = _ready(x, weight, bias)
     key = None
-    if dtype is not None:
-        if out is None:  # a host call: seen before, it goes straight to its prepared pass
-            key = _seen_key(nd, x, weight, bias, stride, padding, dilation, groups,
-                            padding_mode, data_format, dtype)
-            seen = _SEEN.get(key) if key is not None else None
-            if seen is not None and _kernels(_CPU).prepared_holds(seen[1], seen[2]):
+    if dtype is not None:  # a host call: seen before, it goes straight to its prepared pass
+        key = _seen_key(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode,
+                        data_format, dtype)
+        seen = _SEEN.get(key) if key is not None else None
+        if seen is not None and _kernels(_CPU).prepared_holds(seen[1], seen[2]):
+            if out is None:
                 dst = np.empty(seen[0], dtype)
                 seen[1](x, weight, bias, dst)
                 return dst
+            if host_ready(out, _CPU, seen[0], dtype, {"x": x, "weight": weight, "bias": bias},
+                          False):
+                seen[1](x, weight, bias, out)
+                return out
         backend, xa, wa, ba = _CPU, x, weight, bias
     else:
         backend, dtype, (xa, wa, ba) = _operands(("x", x), ("weight", weight), ("bias", bias))

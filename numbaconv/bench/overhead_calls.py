@@ -33,11 +33,16 @@ def _f32(*shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
 
 
-def _conv2d(xs, ws, padding=0, scipy=False):
+def _conv2d(xs, ws, padding=0, scipy=False, out=False):
+    """``conv2d`` of ``xs`` with ``ws``; ``out``: numbaconv writes a reused output (``out=``,
+    a training loop's buffer), the peers allocate theirs as always."""
     def numbaconv():
         import numbaconv as nc
 
         x, w = _f32(*xs), _f32(*ws, seed=1)
+        if out:
+            y = nc.conv2d(x, w, padding=padding)
+            return lambda: nc.conv2d(x, w, padding=padding, out=y)
         return lambda: nc.conv2d(x, w, padding=padding)
 
     def torch():
@@ -269,6 +274,8 @@ def _pad(shape, p):
 #: row name -> library -> builder; the rows of the overhead table, in order
 CALLS = {
     "conv2d (1,1,4,4)x(1,1,3,3)": _conv2d((1, 1, 4, 4), (1, 1, 3, 3), scipy=True),
+    "conv2d (1,1,4,4)x(1,1,3,3), numbaconv out=": _conv2d((1, 1, 4, 4), (1, 1, 3, 3),
+                                                          out=True),
     "max_pool2d (1,1,4,4) k2": _pool("max_pool2d", (1, 1, 4, 4), 2),
     "avg_pool2d (1,1,4,4) k2": _pool("avg_pool2d", (1, 1, 4, 4), 2),
     "grad.conv2d_weight (1,1,4,4) 3x3": _conv2d_weight((1, 1, 4, 4), (1, 1, 3, 3)),
@@ -280,6 +287,7 @@ CALLS = {
     "softmax 16 f32": _softmax(16),
     "convolve 16*3 f64": _convolve(16, 3),
     "pad (1,1,4,4) 1 constant": _pad((1, 1, 4, 4), 1),
+    "conv2d (1,32,13,13)x(64,32,3,3)": _conv2d((1, 32, 13, 13), (64, 32, 3, 3)),
     "conv2d (1,64,14,14)x(64,64,3,3) p1": _conv2d((1, 64, 14, 14), (64, 64, 3, 3), padding=1),
 }
 
