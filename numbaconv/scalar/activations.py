@@ -644,6 +644,9 @@ def _norm_tail_64(x) -> tuple[float, float]:
     g = _exp_hilo_64(-0.5 * uh * uh, -0.5 * (u - uh) * (u + uh))
     t = 1.0 / (1.0 + u * (0.5 * _SQRT1_2))
     v = _fma64(t, _ERFCX64_A, _ERFCX64_B)
+    # Horner's rule written out, as _exp_poly_64's: a loop over the tuple (a shared helper)
+    # stays a loop inside the kernels' element loop, which then does not vectorise (gelu
+    # in float64 9x slower)
     s = _ERFCX64_P[0]
     s = _fma64(s, v, _ERFCX64_P[1])
     s = _fma64(s, v, _ERFCX64_P[2])
