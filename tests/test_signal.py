@@ -503,6 +503,48 @@ def test_freq_functions_long_inputs_and_blocks_match_scipy(name):
             assert_signal_close(getattr(nc, name)(a, b, mode, axes=axes), want)
 
 
+@pytest.mark.parametrize("name", ["fftconvolve", "oaconvolve"])
+def test_freq_functions_by_overlap_save_tiles_match_scipy(name):
+    # inputs whose full convolution reaches cpu.signal.FFT_TILES_FROM samples run the
+    # overlap-save tiles (api.signal._tiled_window): every mode, 1-D to 3-D, real and
+    # complex, float32 and float64, the kernel the larger or the smaller input, against
+    # scipy; the same bits at one and two threads; an input holding a NaN takes scipy's
+    # plan and gives scipy's all-NaN output (the tiles would keep the NaN to its own)
+    from numbaconv.api import signal as api_signal
+
+    rng = np.random.default_rng(12)
+    ran = []
+    real = api_signal._tiled_window
+    cases = [((140_000,), (1001,), np.float64), ((1001,), (140_000,), np.float64),
+             ((400, 350), (11, 9), np.float32), ((400, 350), (11, 9), np.float64),
+             ((60_000,), (301,), np.complex128), ((60, 64, 40), (3, 5, 3), np.float64)]
+    with mock.patch.object(api_signal, "_tiled_window",
+                           lambda *a: ran.append(a[0].shape) or real(*a)):
+        for s1, s2, dtype in cases:
+            a = rng.standard_normal(s1).astype(dtype)
+            b = rng.standard_normal(s2).astype(dtype)
+            if np.dtype(dtype).kind == "c":
+                a = a + 1j * rng.standard_normal(s1)
+            for mode in MODES:
+                want = getattr(ss, name)(a, b, mode)
+                got = getattr(nc, name)(a, b, mode)
+                assert got.dtype == want.dtype and got.shape == want.shape
+                assert_signal_close(got, want, single=dtype == np.float32)
+            default = numba.get_num_threads()
+            try:
+                numba.set_num_threads(1)
+                one = getattr(nc, name)(a, b, "same")
+            finally:
+                numba.set_num_threads(default)
+            np.testing.assert_array_equal(one, getattr(nc, name)(a, b, "same"))
+    assert len(ran) >= len(cases) * len(MODES)
+    a = rng.standard_normal(140_000)
+    a[70_000] = np.nan
+    b = rng.standard_normal(1001)
+    want = getattr(ss, name)(a, b, "same")
+    np.testing.assert_array_equal(np.isnan(getattr(nc, name)(a, b, "same")), np.isnan(want))
+
+
 def test_freq_functions_empty_zero_d_and_dtypes_like_scipy():
     for name in ("fftconvolve", "oaconvolve"):
         for a, b in [(np.ones(0), np.ones(3)), (np.ones((0, 2), np.float32), np.ones((1, 3)))]:

@@ -141,6 +141,7 @@ CASES = [
     _batch_case(256, 64, 5),
     _freq_case("fftconvolve", (1024, 1024), (31, 31)),
     _freq_case("oaconvolve", (1_000_000,), (1001,)),
+    _freq_case("fftconvolve", (1_000_000,), (1001,)),
     _freq_case("fftconvolve", (100_000,), (10_000,)),
 ]
 
