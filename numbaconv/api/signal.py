@@ -852,7 +852,11 @@ def fftconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full",
     scipy.fft transforms both inputs over ``axes`` (zero-padded to a fast
     length), multiplies and transforms back, with ``workers`` set to the
     threads Numba uses (``numba.get_num_threads()``), so large transforms run
-    on every core. CPU only.
+    on every core. A large convolution over every axis of finite float input
+    (2**17 samples or more, a kernel short against the signal) is computed in
+    overlap-save tiles instead, transformed in batches on every core: the same
+    values to rounding, several times faster than one transform of the whole
+    extent. CPU only.
 
     Parameters
     ----------
@@ -914,7 +918,8 @@ def oaconvolve(in1: ArrayLike, in2: ArrayLike, mode: str = "full",
     convolved by FFT (one batched scipy.fft call on the threads Numba uses)
     and the blocks' tails are added into their successors. Inputs of equal
     shape, or with no useful block length, take :func:`fftconvolve`'s single
-    transform. CPU only.
+    transform; a large convolution of finite float input takes
+    :func:`fftconvolve`'s overlap-save tiles. CPU only.
 
     Parameters
     ----------
