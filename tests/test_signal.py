@@ -506,7 +506,8 @@ def test_freq_functions_long_inputs_and_blocks_match_scipy(name):
 @pytest.mark.parametrize("name", ["fftconvolve", "oaconvolve"])
 def test_freq_functions_by_overlap_save_tiles_match_scipy(name):
     # inputs whose full convolution reaches cpu.signal.FFT_TILES_FROM samples run the
-    # overlap-save tiles (api.signal._tiled_window): every mode, 1-D to 3-D, real and
+    # overlap-save tiles (api.signal._tiled_window; a long 1-D kernel split in
+    # core.signal.SPLIT_TILES tiles): every mode, 1-D to 3-D, real and
     # complex, float32 and float64, the kernel the larger or the smaller input, against
     # scipy; the same bits at one and two threads; an input holding a NaN takes scipy's
     # plan and gives scipy's all-NaN output (the tiles would keep the NaN to its own)
@@ -516,6 +517,7 @@ def test_freq_functions_by_overlap_save_tiles_match_scipy(name):
     ran = []
     real = api_signal._tiled_window
     cases = [((140_000,), (1001,), np.float64), ((1001,), (140_000,), np.float64),
+             ((300_000,), (20_000,), np.float64),  # (one tile by the model: split in four)
              ((400, 350), (11, 9), np.float32), ((400, 350), (11, 9), np.float64),
              ((60_000,), (301,), np.complex128), ((60, 64, 40), (3, 5, 3), np.float64)]
     with mock.patch.object(api_signal, "_tiled_window",
@@ -538,6 +540,7 @@ def test_freq_functions_by_overlap_save_tiles_match_scipy(name):
                 numba.set_num_threads(default)
             np.testing.assert_array_equal(one, getattr(nc, name)(a, b, "same"))
     assert len(ran) >= len(cases) * len(MODES)
+    assert ran.count((300_000,)) == len(MODES) + 2  # (every call of the split case)
     a = rng.standard_normal(140_000)
     a[70_000] = np.nan
     b = rng.standard_normal(1001)

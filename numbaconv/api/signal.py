@@ -837,7 +837,7 @@ def _freq_tiles(plan, x, k, rd, dst) -> bool:
     if (len(plan.axes) != x.ndim or x.dtype != rd or k.dtype != rd or rd.kind not in "fc"
             or x.size == 0 or k.size == 0 or math.prod(plan.full) < _ops(CPU).FFT_TILES_FROM):
         return False
-    tiles = sig.tile_spec(plan.out_shape, k.shape, rd.kind == "c")
+    tiles = sig.tile_spec(plan.out_shape, k.shape, rd.kind == "c", split=True)
     if all(count == 1 for _, _, count in tiles.tiles or ()) or not _all_finite(k):
         return False
     lo = tuple(m - 1 - st for m, st in zip(k.shape, plan.start, strict=True))

@@ -349,16 +349,40 @@ def _tile(out: int, m: int, real: bool) -> tuple[int, int, int]:
     return best[1:]
 
 
+#: ``tile_spec(..., split=True)``: a 1-D convolution the model keeps in one tile, whose
+#: kernel is at most a quarter of its output, runs in this many tiles instead
+SPLIT_TILES = 4
+
+
+def _split(out: int, m: int, real: bool, tile: tuple[int, int, int]) -> tuple[int, int, int]:
+    """``tile`` (from :func:`_tile`), or :data:`SPLIT_TILES` tiles where it is one tile and
+    ``m <= out / SPLIT_TILES``. The model counts neither cores nor caches: a transform over
+    the whole extent runs on one core and past the caches, where four tiles run batched.
+    Measured (float64 'same', Zen 4, one core / two): 1e5 * 1e4 2.7 -> 2.3 / 2.9 -> 1.6 ms;
+    4e5 * 2e4 52 -> 5.0 / 53 -> 5.0 (421,875 = 3**3 5**6 points whole); 1e6 * 1e5 51 -> 30
+    / 51 -> 24; 2e5 * 5e4 4.8 -> 3.8 / 4.7 -> 3.0. (Two tiles lost on 1e5 * 1e4: 3.3.)"""
+    if tile[2] > 1 or m * SPLIT_TILES > out:
+        return tile
+    b = _next_fast_len(-(-out // SPLIT_TILES) + m - 1, real)
+    step = b - m + 1
+    return b, step, -(-out // step)
+
+
 @plan_cache
-def tile_spec(out_shape: tuple[int, ...], kshape: tuple[int, ...], complex_: bool) -> FreqSpec:
+def tile_spec(out_shape: tuple[int, ...], kshape: tuple[int, ...], complex_: bool,
+              split: bool = False) -> FreqSpec:
     """Overlap-save over every axis: the 'valid' convolution of an input of shape
     ``out + m - 1`` (extended to whole tiles) with a kernel of shape ``kshape``.
 
     Each tile of length ``B`` along an axis yields ``B - m + 1`` outputs; tiles step by that
     much. The extended input must have shape ``count * step + m - 1`` per axis (see
     :attr:`FreqSpec.s1`); the extra samples past the output are never read into it.
+    ``split``: a 1-D convolution the model keeps in one tile is cut into tiles anyway where
+    its kernel is short enough (:func:`_split`; ``fftconvolve``'s plan).
     """
     tiles = tuple(_tile(o, m, not complex_) for o, m in zip(out_shape, kshape, strict=True))
+    if split and len(tiles) == 1:
+        tiles = (_split(out_shape[0], kshape[0], not complex_, tiles[0]),)
     ext = tuple(c * st + m - 1 for (_, st, c), m in zip(tiles, kshape, strict=True))
     full = tuple(e + m - 1 for e, m in zip(ext, kshape, strict=True))
     return FreqSpec(False, tuple(range(len(out_shape))), ext, tuple(kshape), full,
