@@ -834,8 +834,10 @@ def _freq_tiles(plan, x, k, rd, dst) -> bool:
     ms; 1024x1024 * 31x31: 24 -> 7 ms; two Zen 4 cores). The values agree with scipy's to
     rounding; an input holding a NaN or inf takes scipy's plan, which spreads it over the
     whole output as scipy does (the tiles would keep it to its own). False: not done."""
+    ops = _ops(CPU)
+    least = ops.FFT_TILES_FROM_1D if x.ndim == 1 else ops.FFT_TILES_FROM
     if (len(plan.axes) != x.ndim or x.dtype != rd or k.dtype != rd or rd.kind not in "fc"
-            or x.size == 0 or k.size == 0 or math.prod(plan.full) < _ops(CPU).FFT_TILES_FROM):
+            or x.size == 0 or k.size == 0 or math.prod(plan.full) < least):
         return False
     tiles = sig.tile_spec(plan.out_shape, k.shape, rd.kind == "c", split=True)
     if all(count == 1 for _, _, count in tiles.tiles or ()) or not _all_finite(k):
