@@ -548,6 +548,29 @@ def test_freq_functions_by_overlap_save_tiles_match_scipy(name):
     np.testing.assert_array_equal(np.isnan(getattr(nc, name)(a, b, "same")), np.isnan(want))
 
 
+@pytest.mark.parametrize("op", ["convolve", "correlate"])
+def test_auto_fft_of_one_tile_runs_whole_transforms_and_keeps_nan_local(op):
+    # method='auto' on inputs the FFT wins for: where the overlap-save model wants one tile,
+    # the whole-extent transforms of method='fft' run (api.signal._one_tile), the same
+    # values as scipy; a NaN input goes to the direct method and stays in its window
+    from numbaconv.api import signal as api_signal
+
+    rng = np.random.default_rng(14)
+    x, k = rng.standard_normal(10_000), rng.standard_normal(1000)
+    ran = []
+    real = api_signal._fft_nd
+    with mock.patch.object(api_signal, "_fft_nd", lambda *a: ran.append(1) or real(*a)):
+        for mode in MODES:
+            got = getattr(nc, op)(x, k, mode)
+            assert_signal_close(got, getattr(ss, op)(x, k, mode))
+        assert len(ran) == len(MODES)
+        x[5000] = np.nan
+        got = getattr(nc, op)(x, k, "same")
+        assert len(ran) == len(MODES)
+    hit = np.flatnonzero(np.isnan(got))  # one window's outputs: a run of len(k) about 5000
+    assert hit.size == k.size and hit[-1] - hit[0] == k.size - 1 and hit[0] <= 5000 <= hit[-1]
+
+
 def test_freq_functions_empty_zero_d_and_dtypes_like_scipy():
     for name in ("fftconvolve", "oaconvolve"):
         for a, b in [(np.ones(0), np.ones(3)), (np.ones((0, 2), np.float32), np.ones((1, 3)))]:
