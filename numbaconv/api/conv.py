@@ -28,6 +28,7 @@ from ..core.conv import (
     check_batch_axes,
     check_bias,
     check_grad_output,
+    keyable,
     resolve,
 )
 from ..core.dispatch import asarray, backend_of, empty, kernels
@@ -112,23 +113,13 @@ _SEEN: dict = {}
 _SEEN_MAX = 256
 
 
-def _key_value(v) -> bool:
-    """Whether ``v`` can stand in a cache key as itself: an int, a string or a tuple of
-    ints (``True == 1`` and ``1.0 == 1`` must not find an int's entry)."""
-    t = type(v)
-    return t is int or t is str or (t is tuple and all(type(i) is int for i in v))
-
-
 def _seen_key(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode,
               data_format, dtype):
     """The key of a host forward call in :data:`_SEEN` (arrays :func:`_ready` passed), or
     None for arguments that cannot key it."""
-    if not (type(stride) is int and type(dilation) is int and type(groups) is int
-            and type(padding_mode) is str and type(data_format) is str
-            and (type(padding) is int or type(padding) is str)):
-        if not (type(groups) is int and type(padding_mode) is str and type(data_format) is str
-                and _key_value(stride) and _key_value(padding) and _key_value(dilation)):
-            return None
+    if not (type(groups) is int and type(padding_mode) is str and type(data_format) is str
+            and keyable(stride) and keyable(padding) and keyable(dilation)):
+        return None  # (resolve's rule for its own cache: True == 1 must not find 1's entry)
     return (nd, x.shape, weight.shape, None if bias is None else bias.shape, dtype, stride,
             padding, dilation, groups, padding_mode, data_format)
 

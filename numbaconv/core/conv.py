@@ -442,7 +442,7 @@ def check_grad_output(spec: ConvSpec, shape, name: str = "grad_output") -> None:
                      f"arguments produces {spec.y_shape}")
 
 
-def _plain(v) -> bool:
+def keyable(v) -> bool:
     """Whether ``v`` is an int, a string or a tuple of ints / of int pairs: a value that can
     key the spec cache (``True == 1`` and ``1.0 == 1`` must not find an int's entry)."""
     t = type(v)
@@ -483,8 +483,8 @@ def resolve(kind: str, nd: int, x_shape, weight_shape, stride: Size = 1, padding
     if not (type(stride) is int and type(dilation) is int
             and (type(padding) is int or type(padding) is str) and type(groups) is int
             and type(padding_mode) is str and type(data_format) is str
-            and type(args[9]) is int and _plain(shape_arg)):
+            and type(args[9]) is int and keyable(shape_arg)):
         for a in args[2:]:
-            if not _plain(a):
+            if not keyable(a):
                 return conv_spec.__wrapped__(*args)  # type: ignore[attr-defined]
     return conv_spec(*args)

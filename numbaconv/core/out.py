@@ -66,16 +66,22 @@ def host_ready(out, backend: str, shape, dtype, inputs, elementwise: bool) -> bo
     array of exactly ``shape`` and ``dtype`` whose memory no NumPy input may share, or
     (``elementwise``) that is an input itself. False sends ``out`` to :func:`check_out`,
     which accepts it or explains why not."""
-    if (backend != "cpu" or type(out) is not np.ndarray or out.shape != shape
-            or out.dtype != dtype):
+    values = (inputs or {}).values()
+    return backend == "cpu" and _writes_as_is(
+        out, shape, dtype, [v for v in values if v is not out] if elementwise else values)
+
+
+def _writes_as_is(out, shape, dtype, values) -> bool:
+    """:func:`host_ready` and :func:`ready_out`: ``out`` a C-contiguous, writeable, native
+    NumPy array of ``shape`` and ``dtype`` sharing no memory with any NumPy array of
+    ``values`` (None skipped)."""
+    if type(out) is not np.ndarray or out.shape != shape or out.dtype != dtype:
         return False
     flags = out.flags
     if not (flags.c_contiguous and flags.writeable and out.dtype.isnative):
         return False
     owns = flags.owndata
-    for value in (inputs or {}).values():
-        if value is None or (elementwise and value is out):
-            continue
+    for value in values:
         if isinstance(value, np.ndarray) and not _apart(out, owns, value):
             return False
     return True
@@ -113,16 +119,7 @@ def ready_out(out, x, others=()) -> bool:
     of ``x``'s shape and dtype that is ``x`` itself or shares no memory with it, nor with any
     array of ``others`` (None entries skipped). Anything else takes :func:`prepare_out`,
     which accepts it or explains why not."""
-    if not (type(out) is np.ndarray and out.dtype is x.dtype and out.shape == x.shape):
-        return False
-    flags = out.flags
-    owns = flags.owndata
-    if not (flags.c_contiguous and flags.writeable and (out is x or _apart(out, owns, x))):
-        return False
-    for o in others:
-        if o is not None and not _apart(out, owns, o):
-            return False
-    return True
+    return _writes_as_is(out, x.shape, x.dtype, others if out is x else (x, *others))
 
 
 def finish_out(out, dst):
