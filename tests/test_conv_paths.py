@@ -1516,3 +1516,24 @@ def test_channels_first_strided_thin_weight_gradient(dtype, n, c, hw, k, kernel,
     want = ref_weight_grad(x, g, kernel, stride, ((pad, pad), (pad, pad)), (1, 1))
     tol = 1e-10 if dtype == np.float64 else 2e-5 * max(1.0, np.abs(want).max())
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int8])
+def test_touch_span_reads_any_span_and_changes_nothing(dtype):
+    # the gathers' cache warm-up (cpu.simd.touch_span): any span of a 1-D contiguous array,
+    # empty, unaligned, one element, up to its last element, leaves every bit as it was
+    from numba import njit
+
+    from numbaconv.cpu.simd import touch_span
+
+    @njit
+    def touch(a, spans):
+        for i in range(spans.shape[0]):
+            touch_span(a, spans[i, 0], spans[i, 1])
+
+    a = np.arange(1000).astype(dtype)
+    before = a.copy()
+    spans = np.array([(0, 0), (5, 5), (0, 1), (3, 17), (15, 16), (0, 1000), (999, 1000),
+                      (1, 999), (7, 7 + 64 // a.itemsize)], np.int64)
+    touch(a, spans)
+    np.testing.assert_array_equal(a, before)

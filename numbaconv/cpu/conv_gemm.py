@@ -69,6 +69,7 @@ from .jit import I0 as _I0
 from .jit import I1 as _I1
 from .jit import njit, transpose_into
 from .native import call, fingerprint, native
+from .simd import touch_span
 from .threads import DOT_POSITIONS, few_positions, one_blas_thread
 from .threads import run_items as _run
 from .threads import scratch as _buffer
@@ -86,6 +87,10 @@ def _plane_nhwc(xf, src0, C, H, W, pl, r0, Hb, Wp, lh, lw, cl):
         pl[_U(i)] = 0
     j0 = max(0, lw)
     j1 = min(Wp, W + lw)
+    if not cl:  # (the rows read, plane by plane, streamed in first)
+        y0, y1 = max(0, r0 - lh), min(H, r0 + Hb - lh)
+        for c in range(C if y0 < y1 else 0):
+            touch_span(xf, src0 + (c * H + y0) * W, src0 + (c * H + y1) * W)
     for r in range(Hb):
         ih = r0 + r - lh
         if ih < 0 or ih >= H or j1 <= j0:

@@ -57,6 +57,7 @@ from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_at, kernel_gemm
 from .jit import I0 as _I0
 from .jit import njit
 from .native import call, fingerprint, native
+from .simd import touch_span
 from .threads import one_blas_thread
 from .threads import scratch as _buffer
 
@@ -197,6 +198,8 @@ def _pad_block(x, xp, n0, n1, lh, lw, cl):
                         dst[c] = src[c]
             else:  # along xp's runs of C, reading the C planes (as :func:`_image_copy`)
                 xf = x[n0 + i].reshape(-1)
+                if y == 0:
+                    touch_span(xf, 0, xf.size)
                 P = _U(x.shape[3] * x.shape[4])
                 for j in range(W):
                     dst = xp[i, y + lh, j + lw]
@@ -319,6 +322,7 @@ def _image_copy(Z, a, n, Ho, Wo, K, cl, into_z):
     if into_z:  # along Z's runs of K, reading the K planes (0.43 ns an element, 0.6-0.95
         # plane by plane: (4, 64, 11, 11) one thread)
         af = a[n].reshape(-1)
+        touch_span(af, 0, af.size)
         P = _U(Ho * Wo)
         for oy in range(Ho):
             zr = Z[oy].reshape(-1)

@@ -60,6 +60,7 @@ from .conv_gemm import chw as _chw
 from .jit import I0 as _I0
 from .jit import njit
 from .native import call, fingerprint, native
+from .simd import touch_span
 from .threads import one_blas_thread
 from .threads import run_items as _run
 from .threads import scratch as _buffer
@@ -79,6 +80,10 @@ def _phase_planes(xf, src0, C, H, W, ph, Hp, Wh, r0, lh, lw, cl):
     """``ph[b, r, m, c] = x[c, r0 + r - lh, 2m + b - lw]`` (zero outside the image) for one
     ``(C, H, W)`` image (``cl``: ``(H, W, C)``) at ``xf[src0:]``: even (b = 0) and odd
     (b = 1) padded columns, channels last, ``Hp`` rows of ``Wh`` columns each."""
+    if not cl:  # (the rows read, plane by plane, streamed in first)
+        y0, y1 = max(0, r0 - lh), min(H, r0 + Hp - lh)
+        for c in range(C if y0 < y1 else 0):
+            touch_span(xf, src0 + (c * H + y0) * W, src0 + (c * H + y1) * W)
     for b in range(2):
         # columns m with 0 <= 2m + b - lw < W
         m0 = min(Wh, max(0, (lw - b + 1) // 2))
