@@ -865,11 +865,11 @@ def test_depthwise_channels_first_serial_parallel_and_threads_agree_bitwise(monk
 
     from numbaconv.cpu import depthwise
 
-    ran = []
-    for name in ("forward_cf", "weight_grad_cf"):
+    ran = []  # (forward_cf prepares its pass by runner_cf too: a forward pass, one entry)
+    for name in ("runner_cf", "weight_grad_cf"):
         real = getattr(depthwise, name)
         monkeypatch.setattr(depthwise, name,
-                            lambda *a, _r=real, _n=name: (ran.append(_n), _r(*a)))
+                            lambda *a, _r=real, _n=name: (ran.append(_n), _r(*a))[1])
     rng = np.random.default_rng(29)
     x = rng.standard_normal((3, 24, 19, 37)).astype(np.float32)
     w = rng.standard_normal((24, 1, 3, 3)).astype(np.float32)
@@ -880,13 +880,14 @@ def test_depthwise_channels_first_serial_parallel_and_threads_agree_bitwise(monk
     default = numba.get_num_threads()
     for work, threads in ((1 << 62, 1), (0, 1), (0, min(2, numba.config.NUMBA_NUM_THREADS))):
         monkeypatch.setattr(cpu_conv, "PARALLEL_WORK", work)
+        monkeypatch.setattr(cpu_conv, "_RUNNERS", {})  # (the prepared passes made afresh)
         numba.set_num_threads(threads)
         try:
             runs.append((nc.conv2d(x, w, b, **kw), grad.conv2d_weight(x, w.shape, g, **kw),
                          grad.conv2d_input(x.shape, w, g, **kw)))
         finally:
             numba.set_num_threads(default)
-    assert ran.count("forward_cf") == 6 and ran.count("weight_grad_cf") == 3
+    assert ran.count("runner_cf") == 6 and ran.count("weight_grad_cf") == 3
     for other in runs[1:]:
         for a, b_ in zip(runs[0], other, strict=True):
             np.testing.assert_array_equal(a, b_)

