@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import warnings
 from unittest import mock
 
@@ -893,6 +894,33 @@ def test_a_repeated_tiny_2d_call_runs_prepared_and_stays_right(dtype):
     for _ in range(2):  # the second call is the prepared one
         np.testing.assert_array_equal(nc.correlate2d(x, w[::-1, ::-1].copy(), "full"),
                                       _skipped_fill_full(x, w).astype(dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_repeated_tiny_1d_call_runs_prepared_and_stays_right(dtype):
+    """Tiny repeated vector calls (convolve/correlate, every mode, odd and even lengths, a
+    kernel longer than the signal: scipy's swap) run the row kernel prepared from the
+    shapes where no swap is undone: new values
+    each time give scipy's answers, and a NaN stays where scipy puts it."""
+    from numbaconv.api import signal as api_signal
+
+    rng = np.random.default_rng(16)
+    shapes = [(16, 3), (7, 4), (3, 9), (1, 1), (33, 32)]
+    with mock.patch.dict(api_signal._SEEN, clear=True):
+        for (n, m), mode, op in itertools.product(shapes, ("full", "same", "valid"),
+                                                  ("convolve", "correlate")):
+            for _ in range(3):
+                a = rng.standard_normal(n).astype(dtype)
+                b = rng.standard_normal(m).astype(dtype)
+                assert_signal_close(getattr(nc, op)(a, b, mode, "direct"),
+                                    getattr(ss, op)(a, b, mode, "direct"))
+        assert sum(seen[2] is not None for seen in api_signal._SEEN.values()) >= len(shapes)
+        a = np.arange(1.0, 17.0).astype(dtype)
+        a[5] = np.nan
+        for _ in range(2):  # the second call is the prepared one
+            np.testing.assert_array_equal(np.isnan(nc.convolve(a, np.ones(3, dtype))),
+                                          np.isnan(ss.convolve(a, np.ones(3, dtype), "full",
+                                                               "direct")))
 
 
 # ------------------------------------------------------------------ long double
