@@ -1419,6 +1419,83 @@ def test_one_position_dense_layer_matches_numpy_at_any_thread_count(dtype, with_
     assert ran and set(ran) == {2}  # (every call above: the dense runner's parts)
 
 
+def test_repeated_gradient_calls_run_their_prepared_passes_and_stay_right():
+    # a repeated input or weight gradient with the same shapes, dtype and arguments goes to
+    # the pass prepared by the first call (api.conv._SEEN, cpu.conv._RUNNERS): new values
+    # each call give the oracle's results, in either layout, strided and dilated too; out=
+    # on a seen call is written and returned, a wrong one refused; a shape argument that
+    # only compares equal to ints never finds an int call's entry; passes set aside are
+    # made afresh
+    from numbaconv.api import conv as api_conv
+
+    rng = np.random.default_rng(43)
+    layers = [((1, 1, 28, 28), (32, 1, 3, 3), {}), ((1, 32, 13, 13), (64, 32, 3, 3), {}),
+              ((2, 8, 11, 10), (6, 8, 3, 3), dict(padding=1, stride=2)),
+              ((1, 4, 12, 12), (4, 1, 3, 3), dict(padding=2, dilation=2, groups=4)),
+              ((3, 5, 9), (7, 5, 3), dict(padding=1))]
+    for xs, ws, kw in layers:
+        nd = len(xs) - 2
+        conv_in = grad.conv2d_input if nd == 2 else grad.conv1d_input
+        conv_w = grad.conv2d_weight if nd == 2 else grad.conv1d_weight
+        ref_kw = dict(stride=(kw.get("stride", 1),) * nd, dilation=(kw.get("dilation", 1),) * nd,
+                      pads=((kw.get("padding", 0),) * 2,) * nd, groups=kw.get("groups", 1))
+        for layout in ("channels_first", "channels_last"):
+            for _ in range(3):
+                x = rng.standard_normal(xs).astype(np.float32)
+                w = rng.standard_normal(ws).astype(np.float32)
+                g = rng.standard_normal(nc.conv1d(x, w, **kw).shape if nd == 1 else
+                                        nc.conv2d(x, w, **kw).shape).astype(np.float32)
+                want_x = conv_input_grad_reference(xs, w, g, **ref_kw)
+                want_w = conv_weight_grad_reference(x, ws, g, **ref_kw)
+                if layout == "channels_last":
+                    xl, gl = to_channels_last(x), to_channels_last(g)
+                    dx = conv_in(xl.shape, w, gl, **kw, data_format=layout)
+                    dw = conv_w(xl, ws, gl, **kw, data_format=layout)
+                    dx = np.moveaxis(dx, -1, 1)
+                else:
+                    dx, dw = conv_in(xs, w, g, **kw), conv_w(x, ws, g, **kw)
+                np.testing.assert_allclose(dx, want_x, rtol=1e-4, atol=1e-4)
+                np.testing.assert_allclose(dw, want_w, rtol=1e-4, atol=2e-4 * np.sqrt(g.size))
+            if layout == "channels_first":
+                for op, args in (("input", (xs, w, g)), ("weight", (ws, x, g))):
+                    key = api_conv._seen_grad_key(op, nd, *args, kw.get("stride", 1),
+                                                  kw.get("padding", 0), kw.get("dilation", 1),
+                                                  kw.get("groups", 1), layout, x.dtype)
+                    assert key in api_conv._SEEN
+    x = rng.standard_normal((1, 32, 13, 13)).astype(np.float32)
+    w = rng.standard_normal((64, 32, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((1, 64, 11, 11)).astype(np.float32)
+    want_x = conv_input_grad_reference(x.shape, w, g)
+    want_w = conv_weight_grad_reference(x, w.shape, g)
+    for _ in range(2):  # the second call: out= on a seen call
+        dx = np.full(x.shape, np.nan, np.float32)
+        dw = np.full(w.shape, np.nan, np.float32)
+        assert grad.conv2d_input(x.shape, w, g, out=dx) is dx
+        assert grad.conv2d_weight(x, w.shape, g, out=dw) is dw
+        np.testing.assert_allclose(dx, want_x, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(dw, want_w, rtol=1e-4, atol=1e-3)
+    with pytest.raises(ValueError, match="out must have"):
+        grad.conv2d_input(x.shape, w, g, out=np.empty((1, 32, 13, 12), np.float32))
+    with pytest.raises(TypeError, match="out must have"):
+        grad.conv2d_weight(x, w.shape, g, out=np.empty(w.shape))
+    with pytest.raises(ValueError, match="shares memory with the input grad_output"):
+        grad.conv2d_input(x.shape, w, g, out=g.reshape(-1)[:x.size].reshape(x.shape))
+    odd = (1, True, 13, 13)  # (== x.shape, yet refused as before, never the cached entry)
+    assert api_conv._seen_grad_key("input", 2, odd, g, w, 1, 0, 1, 1, "channels_first",
+                                   x.dtype) is None
+    with pytest.raises(TypeError, match="input_shape"):
+        grad.conv2d_input(odd, w, g)
+    ran = []
+    real = cpu_conv._input_grad_pass
+    cpu_conv._RUNNERS.clear()  # passes set aside: built afresh
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cpu_conv, "_input_grad_pass", lambda *a: (ran.append(1), real(*a))[1])
+        for _ in range(2):
+            np.testing.assert_allclose(grad.conv2d_input(x.shape, w, g), want_x, rtol=1e-4,
+                                       atol=1e-4)
+    assert ran == [1]
+
+
 def test_a_repeated_host_call_runs_its_prepared_pass_and_stays_right():
     # the second call of a host forward with the same shapes, dtype and arguments goes
     # straight to the pass prepared by the first (api.conv._SEEN): new values each call,

@@ -386,12 +386,22 @@ def _at_one_and_two_threads(call):
     return results
 
 
+def _replan():
+    """Plans made afresh from here on (after patching the cost model): the cached plans,
+    the routes, and the prepared passes built from them."""
+    from numbaconv.cpu import conv as cpu_conv
+
+    conv_plan._plan_cached.cache_clear()
+    conv_plan._route.cache_clear()
+    cpu_conv._RUNNERS.clear()
+
+
 @pytest.mark.parametrize("strategy, variant", FORCINGS[1:])
 def test_bitwise_identical_at_one_and_two_threads(strategy, variant, monkeypatch):
     # small work per reduction item, so that this small call's weight gradient is summed
     # as several partial sums (large calls get them from the model unprompted)
     monkeypatch.setattr(conv_plan, "_ITEM_CYCLES", 10_000)
-    conv_plan._plan_cached.cache_clear()
+    _replan()
     rng = np.random.default_rng(3)
     x = rng.standard_normal((40, 8, 6, 7)).astype(np.float32)
     w = rng.standard_normal((12, 8, 3, 3)).astype(np.float32)
@@ -403,7 +413,7 @@ def test_bitwise_identical_at_one_and_two_threads(strategy, variant, monkeypatch
         assert all(p.strategy == strategy and -(-40 // p.nb) >= 2 for p in plans)
         assert "weight_grad" not in ops or plans[-1].items >= 2
         results = _at_one_and_two_threads(lambda: _all_ops(x, w, g, 1))
-    conv_plan._plan_cached.cache_clear()
+    _replan()
     for a, b in zip(*results, strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -494,8 +504,7 @@ def test_winograd_compiled_blocks_match_python_threads(op, nb, rb, data_format, 
             "weight_grad": lambda: grad.conv2d_weight(xl, w.shape, gl, **kw)}[op]
     monkeypatch.setattr(conv_plan, "_nb_wino", lambda *a: (nb, rb))
     monkeypatch.setattr(conv_plan, "_items_for", lambda cycles, blocks: min(2, blocks))
-    conv_plan._plan_cached.cache_clear()
-    conv_plan._route.cache_clear()
+    _replan()
     try:
         with conv_plan.forced("winograd_nhwc", "adjoint" if op == "input_grad" else None):
             plan = _plan_of(op, x, w, (1, 1), pads, (1, 1))
@@ -505,8 +514,7 @@ def test_winograd_compiled_blocks_match_python_threads(op, nb, rb, data_format, 
             monkeypatch.setattr(winograd_nhwc, "kernel_gemm", lambda dtype: None)
             python = call()
     finally:
-        conv_plan._plan_cached.cache_clear()
-        conv_plan._route.cache_clear()
+        _replan()
     np.testing.assert_array_equal(compiled[0], compiled[1])
     np.testing.assert_array_equal(compiled[0], python)
     want = {"forward": lambda: ref_forward(x, w, b, (1, 1), pads, (1, 1)),
@@ -548,14 +556,12 @@ def test_gemm_nhwc_compiled_blocks_match_oracles(op, nb, data_format, dtype, mon
     call = {"forward": lambda: nc.conv2d(xl, w, b, **kw),
             "input_grad": lambda: grad.conv2d_input(xl.shape, w, gl, **kw),
             "weight_grad": lambda: grad.conv2d_weight(xl, w.shape, gl, **kw)}[op]
-    conv_plan._plan_cached.cache_clear()
-    conv_plan._route.cache_clear()
+    _replan()
     try:
         with conv_plan.forced("gemm_nhwc"):
             results = _at_one_and_two_threads(call)
     finally:
-        conv_plan._plan_cached.cache_clear()
-        conv_plan._route.cache_clear()
+        _replan()
     # (the forward: whole images or one-image blocks of all their rows; the input gradient:
     # blocks of two images or more; the weight gradient: two blocks or more)
     expect_compiled = {"forward": True, "input_grad": nb >= 2, "weight_grad": nb < 4}[op]

@@ -21,6 +21,8 @@ CPU_ONLY = {
     "conv": {"gemm_forward": "im2col + BLAS GEMM: a CPU path",
              "prepared_forward": "a host call's pass fixed once from its shapes (a CUDA "
                                  "call's cost is its launch)",
+             "prepared_input_grad": "prepared_forward for the input gradient",
+             "prepared_weight_grad": "prepared_forward for the weight gradient",
              "prepared_holds": "whether prepared_forward's pass still serves"},
     "signal": {"fft_convolve": "scipy.fft: a CPU path", "fft_workers": "scipy.fft threads",
                "fft_window_2d": "scipy.fft in tile pairs: a CPU path",

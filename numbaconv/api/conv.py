@@ -106,8 +106,9 @@ def _pad_input(x, spec: ConvSpec, pad_widths: tuple[tuple[int, int], ...], backe
     return padded
 
 
-#: forward calls seen before, by :func:`_seen_key`: ``(output shape, run, token)``, the
-#: CPU kernels' prepared pass (:func:`numbaconv.cpu.conv.prepared_forward`)
+#: host calls seen before, by :func:`_seen_key` (forward) or :func:`_seen_grad_key`
+#: (gradients): ``(output shape, run, token)``, the CPU kernels' prepared pass
+#: (:func:`numbaconv.cpu.conv.prepared_forward` and its gradient twins)
 _SEEN: dict = {}
 #: entries kept (the oldest half dropped beyond)
 _SEEN_MAX = 256
@@ -159,8 +160,40 @@ def _forward(nd, x, weight, bias, stride, padding, dilation, groups, padding_mod
 
 def _remember(key, spec: ConvSpec, x, w, bias, dst) -> None:
     """Keep the prepared pass of a host forward call just made, for the same call again."""
-    prepared = _kernels(_CPU).prepared_forward(x, w, bias, dst, spec.geometry)
-    if prepared is None:
+    _keep_seen(key, spec, _kernels(_CPU).prepared_forward(x, w, bias, dst, spec.geometry))
+
+
+def _seen_grad_key(op, nd, shape, a, b, stride, padding, dilation, groups, data_format,
+                   dtype):
+    """:func:`_seen_key` of a gradient call (``shape`` the input or weight shape argument;
+    ``a``, ``b`` the arrays :func:`_ready` passed), or None."""
+    if not (type(groups) is int and type(data_format) is str and keyable(shape)
+            and keyable(stride) and keyable(padding) and keyable(dilation)):
+        return None
+    return (op, nd, shape, a.shape, b.shape, dtype, stride, padding, dilation, groups,
+            data_format)
+
+
+def _run_seen(key, a, b, out, inputs):
+    """A gradient call seen before (:data:`_SEEN`), run on its prepared pass: the result, or
+    None where the call must take the general path (not seen, the pass set aside, an
+    ``out`` for the general checks)."""
+    seen = _SEEN.get(key)
+    if seen is None or not _kernels(_CPU).prepared_holds(seen[1], seen[2]):
+        return None
+    if out is None:
+        dst = np.empty(seen[0], a.dtype)
+    elif host_ready(out, _CPU, seen[0], a.dtype, inputs, False):
+        dst = out
+    else:
+        return None
+    seen[1](a, b, None, dst)
+    return dst
+
+
+def _keep_seen(key, spec: ConvSpec, prepared) -> None:
+    """Keep a call's prepared pass (``(run, token)`` or None) for the same call again."""
+    if key is None or prepared is None:
         return
     if len(_SEEN) >= _SEEN_MAX:  # (a plain dict: no lock; a lost entry is made again)
         for old in list(_SEEN)[:_SEEN_MAX // 2]:
@@ -171,7 +204,15 @@ def _remember(key, spec: ConvSpec, x, w, bias, dst) -> None:
 def _input_grad(nd, input_shape, weight, grad_output, stride, padding, dilation, groups,
                 data_format, out):
     dtype = _ready(weight, grad_output)
+    key = None
     if dtype is not None:
+        key = _seen_grad_key("input", nd, _shape(input_shape), weight, grad_output, stride,
+                             padding, dilation, groups, data_format, dtype)
+        if key is not None:
+            done = _run_seen(key, grad_output, weight, out,
+                             {"weight": weight, "grad_output": grad_output})
+            if done is not None:
+                return done
         backend, wa, ga = _CPU, weight, grad_output
     else:
         backend, dtype, (wa, ga) = _operands(("weight", weight), ("grad_output", grad_output))
@@ -184,13 +225,23 @@ def _input_grad(nd, input_shape, weight, grad_output, stride, padding, dilation,
     dst = _result(out, backend, spec.out_shape, dtype,
                   {"weight": weight, "grad_output": grad_output})
     _kernels(backend).conv_input_grad(ga, wa, None, dst, spec.geometry)
+    if key is not None:
+        _keep_seen(key, spec, _kernels(_CPU).prepared_input_grad(ga, wa, None, dst,
+                                                                 spec.geometry))
     return finish_out(out, dst)
 
 
 def _weight_grad(nd, x, weight_shape, grad_output, stride, padding, dilation, groups,
                  data_format, out):
     dtype = _ready(x, grad_output)
+    key = None
     if dtype is not None:
+        key = _seen_grad_key("weight", nd, _shape(weight_shape), x, grad_output, stride,
+                             padding, dilation, groups, data_format, dtype)
+        if key is not None:
+            done = _run_seen(key, x, grad_output, out, {"input": x, "grad_output": grad_output})
+            if done is not None:
+                return done
         backend, xa, ga = _CPU, x, grad_output
     else:
         backend, dtype, (xa, ga) = _operands(("input", x), ("grad_output", grad_output))
@@ -202,6 +253,8 @@ def _weight_grad(nd, x, weight_shape, grad_output, stride, padding, dilation, gr
         check_grad_output(spec, ga.shape)
     dst = _result(out, backend, spec.out_shape, dtype, {"input": x, "grad_output": grad_output})
     _kernels(backend).conv_weight_grad(xa, ga, dst, spec.geometry)
+    if key is not None:
+        _keep_seen(key, spec, _kernels(_CPU).prepared_weight_grad(xa, ga, dst, spec.geometry))
     return finish_out(out, dst)
 
 

@@ -46,6 +46,7 @@ depend on the thread count or on the serial/parallel choice.
 from __future__ import annotations
 
 import functools
+import math
 import threading
 
 import numpy as np
@@ -1764,23 +1765,42 @@ def conv_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
     _runner(x, w, bias, out, geometry)(x, w, bias, out)
 
 
-def _runner_key(geometry: ConvGeometry, bias, dtype) -> tuple:
-    """The key of a prepared pass in :data:`_RUNNERS`."""
-    return geometry, bias is None, dtype.char, _plan.forcing()
+#: the passes :data:`_RUNNERS` keeps, one kind a key
+FORWARD_PASS, INPUT_GRAD_PASS, WEIGHT_GRAD_PASS = "forward", "input_grad", "weight_grad"
 
 
-def _runner(x, w, bias, out, geometry: ConvGeometry):
-    """The prepared pass of :func:`conv_forward` (not phase-split) for arrays like these,
-    built once per geometry, bias presence, dtype and forced strategy (:data:`_RUNNERS`)."""
-    key = _runner_key(geometry, bias, out.dtype)
+def _runner_key(geometry: ConvGeometry, bias, dtype, op: str = FORWARD_PASS) -> tuple:
+    """The key of a prepared pass in :data:`_RUNNERS` (the forcing fourth:
+    :func:`prepared_holds` reads it)."""
+    return geometry, bias is None, dtype.char, _plan.forcing(), op
+
+
+def _keep(key, make):
+    """The pass kept under ``key`` in :data:`_RUNNERS`, made by ``make()`` the first time."""
     run = _RUNNERS.get(key)
     if run is None:
-        run = _forward_runner(x, w, bias, out, geometry)
+        run = make()
         if len(_RUNNERS) >= _RUNNERS_MAX:  # (a plain dict: no lock; a lost entry is rebuilt)
             for old in list(_RUNNERS)[:_RUNNERS_MAX // 2]:
                 _RUNNERS.pop(old, None)
         _RUNNERS[key] = run
     return run
+
+
+def _runner(x, w, bias, out, geometry: ConvGeometry):
+    """The prepared pass of :func:`conv_forward` (not phase-split) for arrays like these,
+    built once per geometry, bias presence, dtype and forced strategy (:data:`_RUNNERS`)."""
+    return _keep(_runner_key(geometry, bias, out.dtype),
+                 lambda: _forward_runner(x, w, bias, out, geometry))
+
+
+def _pass(op: str, geometry: ConvGeometry, bias, dtype):
+    """The gradient pass ``op`` (:data:`INPUT_GRAD_PASS`, :data:`WEIGHT_GRAD_PASS`) of a
+    geometry not split into phases, kept in :data:`_RUNNERS` as the forward's passes are:
+    ``run(a, b, bias, out)`` with :func:`conv_input_grad`'s or :func:`conv_weight_grad`'s
+    arguments (``bias`` None for the weight gradient)."""
+    build = _input_grad_pass if op == INPUT_GRAD_PASS else _weight_grad_pass
+    return _keep(_runner_key(geometry, bias, dtype, op), lambda: build(geometry, dtype))
 
 
 def prepared_forward(x, w, bias, out, geometry: ConvGeometry):
@@ -1794,10 +1814,30 @@ def prepared_forward(x, w, bias, out, geometry: ConvGeometry):
     return _runner(x, w, bias, out, geometry), _runner_key(geometry, bias, out.dtype)
 
 
+def prepared_input_grad(g, w, bias, dx, geometry: ConvGeometry):
+    """:func:`conv_input_grad` resolved once, as :func:`prepared_forward`: ``(run(g, w,
+    bias, dx), token)`` or None (an empty result, a layer split into phases). A batch-1
+    (1, 1, 28, 28) -> 32 input gradient's call 22 -> 17 us (its kernel 14.5)."""
+    if dx.size == 0 or (g.size and _phase_geometry(geometry) is not None):
+        return None
+    key = _runner_key(geometry, bias, dx.dtype, INPUT_GRAD_PASS)
+    return _pass(INPUT_GRAD_PASS, geometry, bias, dx.dtype), key
+
+
+def prepared_weight_grad(x, g, dw, geometry: ConvGeometry):
+    """:func:`conv_weight_grad` resolved once, as :func:`prepared_input_grad`: ``(run(x, g,
+    None, dw), token)`` or None."""
+    if dw.size == 0 or (g.size and _phase_geometry(geometry) is not None):
+        return None
+    key = _runner_key(geometry, None, dw.dtype, WEIGHT_GRAD_PASS)
+    return _pass(WEIGHT_GRAD_PASS, geometry, None, dw.dtype), key
+
+
 def prepared_holds(run, token) -> bool:
-    """Whether ``run`` from :func:`prepared_forward` is still the call's pass: the same
-    strategy forced as then (none, outside the tests' ``forced``), and the pass still the
-    one kept for it (the tests set the kept passes aside to take paths afresh)."""
+    """Whether ``run`` from :func:`prepared_forward` (or its gradient twins) is still the
+    call's pass: the same strategy forced as then (none, outside the tests' ``forced``),
+    and the pass still the one kept for it (the tests set the kept passes aside to take
+    paths afresh)."""
     return token[3] == _plan.forcing() and _RUNNERS.get(token) is run
 
 
@@ -1874,58 +1914,76 @@ def conv_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
                         dxs, pg)
         _phase_unstack(dxs, dx.reshape(geometry.x_shape), d, cl)
         return
-    # -- strategy --------------------------------------------------------------------------
-    plan = _plan.route("input_grad", geometry, dx.dtype)
+    _pass(INPUT_GRAD_PASS, geometry, bias, dx.dtype)(g, w, bias, dx)
+
+
+def _flipped_pass(kernel, geometry: ConvGeometry, *extra):
+    """``run(g, w, bias, dx)``: ``kernel(g, w', bias, dx, adjoint, *extra)`` with ``w'`` the
+    flipped kernel of each call (:func:`_flipped`)."""
+    def run(g, w, bias, dx):
+        adj, wf = _flipped(w, geometry)
+        kernel(g, wf, bias, dx, adj, *extra)
+
+    return run
+
+
+def _winograd_pass(geometry: ConvGeometry, lo, fallback, flipped: bool):
+    """``run(a, w, bias, out)``: the F(2x2, 3x3) Winograd pass of :func:`_winograd` (of the
+    flipped layer when ``flipped``: an input gradient), ``fallback(a, w, bias, out,
+    geometry)`` where it declines (a value came out non-finite: the fallback keeps a NaN
+    local, an inf inf)."""
+    def run(a, w, bias, out):
+        geo, wk = _flipped(w, geometry) if flipped else (geometry, w)
+        b = _bias_or_zeros(bias, geo.filters, out.dtype)
+        if not _winograd(a, wk, b, out, geo, lo):
+            fallback(a, w, bias, out, geometry)
+
+    return run
+
+
+def _input_grad_pass(geometry: ConvGeometry, dtype):
+    """:func:`conv_input_grad`'s pass for a geometry not split into phases: ``run(g, w,
+    bias, dx)``, the strategy decided here once (what a repeated call skips)."""
+    geo = geometry
+    plan = _plan.route("input_grad", geo, dtype)
     if plan is not None:  # a small-map strategy of the cost model (cpu/conv_plan.py)
-        _plan.run_input_grad(plan, g.reshape(geometry.y_shape), w.reshape(geometry.w_shape),
-                             bias, dx.reshape(geometry.x_shape), geometry.stride, geometry.lo,
-                             geometry.dilation)
-        return
+        def planned(g, w, bias, dx):
+            _plan.run_input_grad(plan, g.reshape(geo.y_shape), w.reshape(geo.w_shape), bias,
+                                 dx.reshape(geo.x_shape), geo.stride, geo.lo, geo.dilation)
+
+        return planned
     # stride 1: the input gradient is again a forward layer (flipped kernel, see _flipped)
-    stride1 = geometry.stride == (1, 1, 1) and g.size > 0
-    flo = geometry.adjoint_lo
-    if geometry.channels_last:
-        if (stride1 and _depthwise.applies(geometry) and min(flo) >= 0
-                and _depthwise.applies(geometry.adjoint)):
+    stride1 = geo.stride == (1, 1, 1) and math.prod(geo.y_shape) > 0
+    flo = geo.adjoint_lo
+    if geo.channels_last:
+        if (stride1 and _depthwise.applies(geo) and min(flo) >= 0
+                and _depthwise.applies(geo.adjoint)):
             # the adjoint of a depthwise layer is the depthwise layer of the flipped kernel:
             # its forward kernel ((8, 56, 56, 64) 0.80 -> 0.25 ms where the direct rows
             # added every w * g into the map, Zen 4)
-            adj, wf = _flipped(w, geometry)
-            _depthwise.forward(g, wf, bias, dx, adj, adj.macs < PARALLEL_WORK)
-        elif g.size == 0 or (not _use_gemm(geometry)
-                             and (_input_runs_fit(geometry) or geometry.macs < GRID_WORK)):
-            _direct_input_grad_cl(g, w, bias, dx, geometry)
-        elif stride1 and geometry.groups == 1 and _winograd_2d(geometry, flo):
-            adj, wf = _flipped(w, geometry)
-            b = _bias_or_zeros(bias, geometry.channels, dx.dtype)
-            if not _winograd(g, wf, b, dx, adj, adj.lo):
-                _gemm_input_grad_cl(g, w, bias, dx, geometry)
-        else:
-            _gemm_input_grad_cl(g, w, bias, dx, geometry)
-    elif (stride1 and _depthwise.applies_cf(geometry) and min(flo) >= 0
-          and _depthwise.applies_cf(geometry.adjoint)):
-        adj, wf = _flipped(w, geometry)  # (as channels-last, above)
-        _depthwise.forward_cf(g, wf, bias, dx, adj, adj.macs < PARALLEL_WORK)
-    elif g.size == 0 or not _use_gemm(geometry):
-        if stride1 and _use_grid(geometry, flo):
-            adj, wf = _flipped(w, geometry)
-            _grid_forward(g, wf, bias, dx, adj)
-        elif stride1 and min(flo) >= 0:
+            return _flipped_pass(_depthwise.forward, geo, geo.adjoint.macs < PARALLEL_WORK)
+        if not math.prod(geo.y_shape) or (not _use_gemm(geo) and (_input_runs_fit(geo)
+                                                                   or geo.macs < GRID_WORK)):
+            return functools.partial(_direct_input_grad_cl, geometry=geo)
+        if stride1 and geo.groups == 1 and _winograd_2d(geo, flo):
+            return _winograd_pass(geo, geo.adjoint.lo, _gemm_input_grad_cl, True)
+        return functools.partial(_gemm_input_grad_cl, geometry=geo)
+    if (stride1 and _depthwise.applies_cf(geo) and min(flo) >= 0
+            and _depthwise.applies_cf(geo.adjoint)):
+        return _flipped_pass(_depthwise.forward_cf, geo, geo.adjoint.macs < PARALLEL_WORK)
+    if not math.prod(geo.y_shape) or not _use_gemm(geo):
+        if stride1 and _use_grid(geo, flo):
+            return _flipped_pass(_grid_forward, geo)
+        if stride1 and min(flo) >= 0:
             # the forward kernel of the flipped layer: the same sums in the same order as
             # _input_grad_planes (input_grad_block's order), and no kernel of its own to
             # compile: a training step's first input gradient reuses the forward's machine
             # code (a cold first grad.conv2d_input spent 1.9 s compiling _input_grad_planes)
-            adj, wf = _flipped(w, geometry)
-            _direct_forward(g, wf, bias, dx, adj)
-        else:
-            _direct_input_grad(g, w, bias, dx, geometry)
-    elif stride1 and geometry.groups == 1 and _winograd_2d(geometry, flo):
-        adj, wf = _flipped(w, geometry)
-        b = _bias_or_zeros(bias, geometry.channels, dx.dtype)
-        if not _winograd(g, wf, b, dx, adj, adj.lo):
-            _gemm_input_grad(g, w, bias, dx, geometry)  # keeps NaN local, inf inf
-    else:
-        _gemm_input_grad(g, w, bias, dx, geometry)
+            return _flipped_pass(_direct_forward, geo)
+        return functools.partial(_direct_input_grad, geometry=geo)
+    if stride1 and geo.groups == 1 and _winograd_2d(geo, flo):
+        return _winograd_pass(geo, geo.adjoint.lo, _gemm_input_grad, True)
+    return functools.partial(_gemm_input_grad, geometry=geo)
 
 
 def conv_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
@@ -1937,43 +1995,56 @@ def conv_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
         conv_weight_grad(_phase_stack(x.reshape(geometry.x_shape), d, cl, "phases-x"),
                          _phase_stack(g.reshape(geometry.y_shape), d, cl, "phases-y"), dw, pg)
         return
-    # -- strategy --------------------------------------------------------------------------
-    if g.size and _plan.forcing()[0] is None \
-            and _strided.applies_weight_grad(geometry, dw.dtype.itemsize):
-        _strided.weight_grad(x, g, dw, geometry)  # (the stem: register tiles of the phases)
-        return
-    if g.size and _plan.forcing()[0] is None and _cl_thin_apply(geometry, dw.dtype.itemsize):
+    _pass(WEIGHT_GRAD_PASS, geometry, None, dw.dtype)(x, g, None, dw)
+
+
+def _weight_grad_pass(geometry: ConvGeometry, dtype):
+    """:func:`conv_weight_grad`'s pass for a geometry not split into phases: ``run(x, g,
+    None, dw)`` (the third argument unused: every pass has the forward's signature), the
+    strategy decided here once."""
+    geo = geometry
+    some = math.prod(geo.y_shape) > 0
+    itemsize = np.dtype(dtype).itemsize
+
+    def weights(kernel, *extra):
+        return lambda x, g, _, dw: kernel(x, g, dw, geo, *extra)
+
+    if some and _plan.forcing()[0] is None and _strided.applies_weight_grad(geo, itemsize):
+        return weights(_strided.weight_grad)  # (the stem: register tiles of the phases)
+    if some and _plan.forcing()[0] is None and _cl_thin_apply(geo, itemsize):
         # a few-channel channels-last layer: nine taps by a vector of filters in registers,
         # where the model's GEMMs and the direct loops ran at a quarter of the
         # channels-first kernels' rate ((64, 28, 28, 1) -> 32: 0.79-1.05 ms, channels-first
         # 0.28, PyTorch 0.22-0.73, Zen 4); a channels-first one with a stride and many
         # taps copied channels-last first
-        if not geometry.channels_last:  # (the gradient is transposed row by row there)
-            x = _plan.channels_last_copy(x, geometry.x_shape)
-        _cl_thin_weight_grad_run(x, g, dw, geometry)
-        return
-    plan = _plan.route("weight_grad", geometry, dw.dtype)
+        if geo.channels_last:
+            return weights(_cl_thin_weight_grad_run)
+
+        def thin(x, g, _, dw):  # (the gradient is transposed row by row there)
+            _cl_thin_weight_grad_run(_plan.channels_last_copy(x, geo.x_shape), g, dw, geo)
+
+        return thin
+    plan = _plan.route("weight_grad", geo, dtype)
     if plan is not None:  # a small-map strategy of the cost model (cpu/conv_plan.py)
-        _plan.run_weight_grad(plan, x.reshape(geometry.x_shape), g.reshape(geometry.y_shape),
-                              dw.reshape(geometry.w_shape), geometry.stride, geometry.lo,
-                              geometry.dilation)
-        return
-    if geometry.channels_last:
-        if g.size and _depthwise.applies(geometry):
-            _depthwise.weight_grad(x, g, dw, geometry, geometry.macs < PARALLEL_WORK)
-        elif g.size == 0 or not _use_gemm(geometry):
-            _direct_weight_grad_cl(x, g, dw, geometry)
-        else:
-            _gemm_weight_grad_cl(x, g, dw, geometry)
-    elif g.size and _depthwise.applies_cf(geometry):
-        _depthwise.weight_grad_cf(x, g, dw, geometry, geometry.macs < PARALLEL_WORK)
-    elif g.size == 0 or not _use_gemm(geometry):
-        if g.size and _use_grid(geometry, geometry.lo):
-            _grid_weight_grad(x, g, dw, geometry)
-        else:
-            _direct_weight_grad(x, g, dw, geometry)
-    else:
-        _gemm_weight_grad(x, g, dw, geometry)
+        def planned(x, g, _, dw):
+            _plan.run_weight_grad(plan, x.reshape(geo.x_shape), g.reshape(geo.y_shape),
+                                  dw.reshape(geo.w_shape), geo.stride, geo.lo, geo.dilation)
+
+        return planned
+    serial = geo.macs < PARALLEL_WORK
+    if geo.channels_last:
+        if some and _depthwise.applies(geo):
+            return weights(_depthwise.weight_grad, serial)
+        if not some or not _use_gemm(geo):
+            return weights(_direct_weight_grad_cl)
+        return weights(_gemm_weight_grad_cl)
+    if some and _depthwise.applies_cf(geo):
+        return weights(_depthwise.weight_grad_cf, serial)
+    if not some or not _use_gemm(geo):
+        if some and _use_grid(geo, geo.lo):
+            return weights(_grid_weight_grad)
+        return weights(_direct_weight_grad)
+    return weights(_gemm_weight_grad)
 
 
 def conv_bias_grad(g, db) -> None:
