@@ -978,6 +978,63 @@ def test_winograd4_transposed_convolution_with_bias(variant, data_format):
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
 
 
+def test_winograd_tile_rule_counts_products():
+    # F(3x3, 3x3) where its 25 products a tile, over its tiles, are fewer than F(4x4)'s 36
+    # over its: counted here tile by tile for every output size up to 40
+    for ho in range(1, 41):
+        for wo in (1, 3, 4, 9, ho):
+            f3 = 25 * len(range(0, ho, 3)) * len(range(0, wo, 3))
+            f4 = 36 * len(range(0, ho, 4)) * len(range(0, wo, 4))
+            assert conv_plan.wino3_better(ho, wo) == (f3 < f4)
+    assert [h for h in range(1, 20) if conv_plan.wino3_better(h, h)] == [1, 2, 3, 5, 6, 9]
+
+
+@pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("hw, pad", [((3, 3), 1), ((5, 5), 0), ((7, 8), 1), ((9, 6), 0),
+                                     ((11, 11), 0)])
+def test_winograd_f3_tiles_match_the_oracle_and_keep_nan_local(data_format, dtype, hw, pad):
+    # the winograd4 strategy's forward and flipped input gradient on F(3x3, 3x3)'s tiles
+    # where they take less work (3x3, 5x5, 6x6, 9x9 outputs; 9x6: 9 rows, 6 columns): the
+    # float64 oracle's values (the same bits at one and two threads), F(4x4)'s tiles
+    # elsewhere; a NaN reaches exactly the outputs whose window reads it (the call
+    # declines, the fallback keeps it local)
+    from numbaconv.cpu import winograd3
+
+    ran = []
+    real = winograd3.forward
+    rng = np.random.default_rng(sum(hw) + pad)
+    x = rng.standard_normal((5, 6, *hw))
+    w = rng.standard_normal((7, 6, 3, 3))
+    b = rng.standard_normal(7)
+    pads = ((pad, pad), (pad, pad))
+    last = data_format == "channels_last"
+    to = (lambda a: np.ascontiguousarray(a.transpose(0, 2, 3, 1))) if last else (lambda a: a)
+    back = (lambda a: a.transpose(0, 3, 1, 2)) if last else (lambda a: a)
+    kw = dict(padding=pad, data_format=data_format)
+    want = ref_forward(x, w, b, (1, 1), pads, (1, 1))
+    g = rng.standard_normal(want.shape)
+    want_dx = ref_input_grad_s1(x.shape, w, g, pads)
+    tol = dict(rtol=2e-5, atol=2e-5 * np.abs(want).max()) if dtype == np.float32 else \
+        dict(rtol=1e-10, atol=1e-10)
+    with conv_plan.forced("winograd4", "flipped"), mock.patch.object(
+            winograd3, "forward", lambda *a: (ran.append(a[3].shape), real(*a))[1]):
+        y, y2 = _at_one_and_two_threads(
+            lambda: back(nc.conv2d(to(x.astype(dtype)), w.astype(dtype), b.astype(dtype), **kw)))
+        dx = back(grad.conv2d_input(to(x).shape, w.astype(dtype), to(g.astype(dtype)), **kw))
+        x[2, 3, hw[0] // 2, hw[1] // 2] = np.nan
+        y_nan = back(nc.conv2d(to(x.astype(dtype)), w.astype(dtype), **kw))
+    np.testing.assert_allclose(y, want, **tol)
+    np.testing.assert_array_equal(y, y2)  # (one thread, two: the same bits)
+    np.testing.assert_allclose(dx, want_dx, **{k: 3 * v for k, v in tol.items()})
+    f3_out, f3_in = conv_plan.wino3_better(*want.shape[2:]), conv_plan.wino3_better(*hw)
+    assert len(ran) == 3 * f3_out + f3_in  # (the NaN call too; the input gradient on x's map)
+    with np.errstate(invalid="ignore"):
+        want_nan = ref_forward(x, w, None, (1, 1), pads, (1, 1))
+    assert 0 < np.isnan(want_nan).sum() < want_nan.size
+    np.testing.assert_array_equal(np.isnan(y_nan), np.isnan(want_nan))
+
+
 @pytest.mark.parametrize("strategy", ["gemm_nhwc", "gemm_nchw", "gemm_taps", "winograd_nhwc",
                                       "winograd4"])
 def test_inf_stays_inf(strategy):

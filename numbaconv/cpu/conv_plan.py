@@ -640,7 +640,8 @@ def _cost_winograd_nhwc(op, N, C, K, Ho, Wo, itemsize, mach):
     return inp + gemm + out + fixed + _overhead(nblk), (nb, rb, nblk)
 
 
-def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach, reduce_=False, adjoint=False):
+def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach, reduce_=False, adjoint=False,
+                    small_tiles=True):
     """Estimated cycles, and (nb, blocks), of the F(4x4, 3x3) Winograd forward
     (:mod:`numbaconv.cpu.winograd4`), or None where its blocks would be too thin: blocks
     of ``nb`` images, each whole on one core, reading all 36 transformed filter planes
@@ -661,10 +662,14 @@ def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach, reduce_=False, adjoin
     has the forward's pieces, the transforms' roles swapped, and keeps a block's planes
     within half the L2 ((64, 32, 13, 13) -> 64: blocks of 1-4 images 1.33-1.37 ms, of 8
     1.49; (100, 32, 14, 14) -> 64, 2 images 2.12, 8 2.64)."""
-    nty, ntx = -(-Ho // 4), -(-Wo // 4)
+    # (the forward on F(3x3, 3x3)'s tiles where they take less work: 25 planes, not 36;
+    # ``small_tiles`` False: counted as F(4x4)'s all the same)
+    small = small_tiles and not (reduce_ or adjoint) and wino3_better(Ho, Wo)
+    m, E = (3, 25) if small else (4, 36)
+    nty, ntx = -(-Ho // m), -(-Wo // m)
     nt = nty * ntx
-    fixed = (50.0 * K * C + N * ((4 * nty + 2) * (4 * ntx + 2) + H * W) * C * 1.0
-             + N * nt * (C * 45.0 + K * 40.0))
+    fixed = (50.0 * K * C * E / 36 + N * ((m * nty + 2) * (m * ntx + 2) + H * W) * C * 1.0
+             + N * nt * (C * 45.0 + K * 40.0) * E / 36)
     top = max(1, -(-N // (2 * mach.cores)))
     best = None
     for nb in sorted({1, 2, 4, 8, 16, 32, 64, top} & set(range(1, top + 1))):
@@ -672,14 +677,14 @@ def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach, reduce_=False, adjoin
         if T < _WINO4_MIN_TILES and nb < top:
             continue
         blocks = -(-N // nb)
-        planes = 36 * T * (C + K) * itemsize
+        planes = E * T * (C + K) * itemsize
         if reduce_ and nb > 1 and planes > mach.l2:
             continue  # (32, 64, 28, 28) -> 64: blocks of 1-4 images 5.4-5.6 ms, of 32 17.9
         if adjoint and nb > 1 and planes > mach.l2 // 2:
             continue
         # the filter planes again for every block where they leave the L2 (``reduce_``, the
         # weight gradient: sums, read and written back)
-        filt = 36 * C * K * itemsize
+        filt = E * C * K * itemsize
         if nb > 1 and planes > 2 * mach.l2 and filt <= 4 * mach.l2:
             # a block's planes past twice the L2 lost more than the filters' reuse saved
             # where the filters are a few MB: (256, 128, 3, 3) -> 128 padded, blocks of 64
@@ -689,13 +694,21 @@ def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach, reduce_=False, adjoin
         stream = blocks * filt / 8.0 * (3.0 if reduce_ else 1.0) if filt > mach.l2 else 0.0
         if planes > mach.l2:
             stream += blocks * 2 * planes / 8.0
-        cyc = blocks * 36 * _gemm(T, K, C, mach.gemm_lanes, itemsize) + stream
+        cyc = blocks * E * _gemm(T, K, C, mach.gemm_lanes, itemsize) + stream
         if best is None or cyc < best[0]:
             best = (cyc, nb, blocks)
     if best is None or best[1] * nt < _WINO4_MIN_TILES:
         return None
     cyc, nb, blocks = best
     return (fixed + cyc) * _WINO4_SCALE + _overhead(1), (nb, blocks)
+
+
+def wino3_better(Ho: int, Wo: int) -> bool:
+    """Whether the Winograd forward runs F(3x3, 3x3) (:mod:`numbaconv.cpu.winograd3`) on an
+    ``Ho x Wo`` output rather than F(4x4, 3x3): less GEMM work, 25 products a tile against
+    36 counted over each one's tiles (3x3, 5x5, 6x6, 9x9 outputs; (256, 128, 3, 3) -> 128
+    padded 2.13 -> 1.53 ms, (64, 64, 5, 5) -> 128 0.41 -> 0.31, Zen 4)."""
+    return 25 * -(-Ho // 3) * -(-Wo // 3) < 36 * -(-Ho // 4) * -(-Wo // 4)
 
 
 #: the F(2x2, 3x3) input gradient as a flipped forward pass, against its estimate
@@ -905,7 +918,11 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
             # (fewer tiles where the layer is unpadded: same process, Zen 4, (64, 32, 13, 13)
             # -> 64 1.33 ms against the flipped 2.25 and F(2x2)'s adjoint 3.05; (64, 64, 5,
             # 5) -> 128 0.65 against 1.60 and 1.07)
-            flipped = _cost_winograd4(N, K, C, H, W, Ho, Wo, itemsize, mach)
+            # (counted on F(4x4)'s tiles, though it runs F(3x3)'s where they take less work:
+            # so counted, the flipped pass took (16, 64, 5, 5) -> 128 from the per-tap GEMMs,
+            # 0.47 ms against 0.21, Zen 4)
+            flipped = _cost_winograd4(N, K, C, H, W, Ho, Wo, itemsize, mach,
+                                      small_tiles=False)
             found = _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach, adjoint=True)
             variant = "adjoint"
             # where the flipped pass has no more tiles than the adjoint (a 'same'-padded
@@ -1169,6 +1186,22 @@ def _wino4_module():
 
 
 @functools.cache
+def _wino3_module():
+    """:mod:`numbaconv.cpu.winograd3`, imported on first use."""
+    from . import winograd3
+
+    return winograd3
+
+
+def _wino_tiles_forward(x, w, bias, out, lh, lw, nb, cl) -> bool:
+    """The ``winograd4`` strategy's forward pass: F(4x4, 3x3), or F(3x3, 3x3) where its tiles
+    take less work (:func:`wino3_better`); False where it declines (a non-finite output)."""
+    Ho, Wo = (out.shape[2], out.shape[3]) if cl else (out.shape[3], out.shape[4])
+    run = _wino3_module().forward if wino3_better(Ho, Wo) else _wino4_module().forward
+    return run(x, w, bias, out, lh, lw, nb, cl)
+
+
+@functools.cache
 def _wino_module():
     """:mod:`numbaconv.cpu.winograd_nhwc`, as :func:`_gemm_module`."""
     from . import winograd_nhwc
@@ -1192,7 +1225,7 @@ def run_forward(p: Plan, x, w, bias, out, stride, lo, dilation) -> None:
         run(x, w, bias, out, stride, lo, dilation, p.nb, p.parts, p.channels_last)
     elif p.strategy == "winograd4":
         cl = p.channels_last
-        if not _wino4_module().forward(x, w, bias, out, lo[1], lo[2], p.nb, cl):
+        if not _wino_tiles_forward(x, w, bias, out, lo[1], lo[2], p.nb, cl):
             _gemm_module().forward(x, w, bias, out, stride, lo, dilation, 1,
                                    out.shape[2 if cl else 3], cl)
     else:
@@ -1261,8 +1294,8 @@ def run_input_grad(p: Plan, g, w, bias, dx, stride, lo, dilation) -> None:
             # the correlation of g with the flipped, channel-transposed kernel, padded 2 - lo
             # (a view: the weight transform reads it where it lies, where a copy cost 80 of
             # (256, 128, 3, 3) -> 128's 2.3 ms)
-            ok = _wino4_module().forward(g, w[:, :, ::-1, ::-1, ::-1].transpose(1, 0, 2, 3, 4),
-                                         bias, dx, 2 - lo[1], 2 - lo[2], p.nb, cl)
+            ok = _wino_tiles_forward(g, w[:, :, ::-1, ::-1, ::-1].transpose(1, 0, 2, 3, 4),
+                                     bias, dx, 2 - lo[1], 2 - lo[2], p.nb, cl)
         if not ok:
             _gemm_module().input_grad(g, w, bias, dx, stride, lo, dilation, 1, cl)
     else:
