@@ -602,41 +602,57 @@ def _b6(v0, v1, v2, v3, v4, v5):
     return o0, t - b2, -(q + v0 + d), a + b2 - f - v5, v0 + c + d, v5
 
 
+@njit(cache=True, nogil=True)
+def _b_run(vf, a, es, rf, o, C):
+    """``rf[o + m C + c] = (B (vf[a + c], vf[a + es + c], ..., vf[a + 5 es + c]))[m]`` along
+    the channels: the adjoint's row pass as a function of its own, called (written into
+    :func:`_adjoint_tiles`' nest it stayed scalar, as :func:`_bt_run` says)."""
+    a, o = _U(a), _U(o)
+    e1, e2, e3, e4, e5 = _U(es), _U(2 * es), _U(3 * es), _U(4 * es), _U(5 * es)
+    c1, c2, c3, c4, c5 = _U(C), _U(2 * C), _U(3 * C), _U(4 * C), _U(5 * C)
+    for c in range(C):
+        q, u = a + _U(c), o + _U(c)
+        v = _b6(vf[q], vf[q + e1], vf[q + e2], vf[q + e3], vf[q + e4], vf[q + e5])
+        rf[u], rf[u + c1], rf[u + c2] = v[0], v[1], v[2]
+        rf[u + c3], rf[u + c4], rf[u + c5] = v[3], v[4], v[5]
+
+
+@njit(cache=True, nogil=True)
+def _b_add(rf, a, df, o, ds, C):
+    """``df[o + i ds + c] += (B (rf[a + c], rf[a + 6 C + c], ..., rf[a + 30 C + c]))[i]``
+    along the channels: the adjoint's column pass, overlap-adding one column of a tile
+    into the padded block (called, as :func:`_b_run`)."""
+    a, o = _U(a), _U(o)
+    r1, r2, r3, r4, r5 = _U(6 * C), _U(12 * C), _U(18 * C), _U(24 * C), _U(30 * C)
+    d1, d2, d3, d4, d5 = _U(ds), _U(2 * ds), _U(3 * ds), _U(4 * ds), _U(5 * ds)
+    for c in range(C):
+        q, u = a + _U(c), o + _U(c)
+        v = _b6(rf[q], rf[q + r1], rf[q + r2], rf[q + r3], rf[q + r4], rf[q + r5])
+        df[u] += v[0]
+        df[u + d1] += v[1]
+        df[u + d2] += v[2]
+        df[u + d3] += v[3]
+        df[u + d4] += v[4]
+        df[u + d5] += v[5]
+
+
 @njit(inline="always")
 def _adjoint_tiles(dV, R, dxp, nty, ntx):
     """``dxp[i, 4 ty + r, 4 tx + s] += (B dV B^T)[r, s]`` for every tile (the input
     transform's adjoint, overlap-added into the zeroed padded block ``dxp``): per tile its
-    six rows into ``R`` = ``dV B^T``, then ``R``'s columns added into ``dxp``, loops along
-    the channels."""
-    C = dxp.shape[3]
+    six rows into ``R`` = ``dV B^T`` (:func:`_b_run`), then ``R``'s columns added into
+    ``dxp`` (:func:`_b_add`), each a called loop along the channels."""
+    Hp, Wp, C = dxp.shape[1], dxp.shape[2], dxp.shape[3]
+    T = dV.shape[1]
+    vf, rf, df = dV.reshape(-1), R.reshape(-1), dxp.reshape(-1)
     t = 0
     for i in range(dxp.shape[0]):
         for ty in range(nty):
             for tx in range(ntx):
                 for r in range(6):  # rows: R[r, s] = (dV B^T)[r, s]
-                    o = R[r]
-                    e = 6 * r
-                    for c in range(C):
-                        v = _b6(dV[e, t, c], dV[e + 1, t, c], dV[e + 2, t, c], dV[e + 3, t, c],
-                                dV[e + 4, t, c], dV[e + 5, t, c])
-                        o[0, c], o[1, c], o[2, c] = v[0], v[1], v[2]
-                        o[3, c], o[4, c], o[5, c] = v[3], v[4], v[5]
+                    _b_run(vf, (6 * r * T + t) * C, T * C, rf, 6 * r * C, C)
                 for j in range(6):  # columns: dxp[.., 4 ty + r, 4 tx + j] += (B R)[r, j]
-                    d0 = dxp[i, 4 * ty, 4 * tx + j]
-                    d1 = dxp[i, 4 * ty + 1, 4 * tx + j]
-                    d2 = dxp[i, 4 * ty + 2, 4 * tx + j]
-                    d3 = dxp[i, 4 * ty + 3, 4 * tx + j]
-                    d4 = dxp[i, 4 * ty + 4, 4 * tx + j]
-                    d5 = dxp[i, 4 * ty + 5, 4 * tx + j]
-                    for c in range(C):
-                        v = _b6(R[0, j, c], R[1, j, c], R[2, j, c], R[3, j, c], R[4, j, c],
-                                R[5, j, c])
-                        d0[c] += v[0]
-                        d1[c] += v[1]
-                        d2[c] += v[2]
-                        d3[c] += v[3]
-                        d4[c] += v[4]
-                        d5[c] += v[5]
+                    _b_add(rf, j * C, df, ((i * Hp + 4 * ty) * Wp + 4 * tx + j) * C, Wp * C, C)
                 t += 1
 
 
