@@ -989,20 +989,22 @@ def test_winograd_tile_rule_counts_products():
     assert [h for h in range(1, 20) if conv_plan.wino3_better(h, h)] == [1, 2, 3, 5, 6, 9]
 
 
+@pytest.mark.parametrize("variant", ["flipped", "adjoint"])
 @pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("hw, pad", [((3, 3), 1), ((5, 5), 0), ((7, 8), 1), ((9, 6), 0),
                                      ((11, 11), 0)])
-def test_winograd_f3_tiles_match_the_oracle_and_keep_nan_local(data_format, dtype, hw, pad):
-    # the winograd4 strategy's forward and flipped input gradient on F(3x3, 3x3)'s tiles
-    # where they take less work (3x3, 5x5, 6x6, 9x9 outputs; 9x6: 9 rows, 6 columns): the
-    # float64 oracle's values (the same bits at one and two threads), F(4x4)'s tiles
-    # elsewhere; a NaN reaches exactly the outputs whose window reads it (the call
-    # declines, the fallback keeps it local)
+def test_winograd_f3_tiles_match_the_oracle_and_keep_nan_local(variant, data_format, dtype,
+                                                               hw, pad):
+    # the winograd4 strategy's forward and input gradient (the flipped forward on x's map,
+    # the adjoint on the output's) on F(3x3, 3x3)'s tiles where they take less work (3x3,
+    # 5x5, 6x6, 9x9 maps; 9x6: 9 rows, 6 columns): the float64 oracle's values (the same
+    # bits at one and two threads), F(4x4)'s tiles elsewhere; a NaN reaches exactly the
+    # outputs whose window reads it (the call declines, the fallback keeps it local)
     from numbaconv.cpu import winograd3
 
     ran = []
-    real = winograd3.forward
+    real, real_adjoint = winograd3.forward, winograd3.input_grad
     rng = np.random.default_rng(sum(hw) + pad)
     x = rng.standard_normal((5, 6, *hw))
     w = rng.standard_normal((7, 6, 3, 3))
@@ -1017,8 +1019,10 @@ def test_winograd_f3_tiles_match_the_oracle_and_keep_nan_local(data_format, dtyp
     want_dx = ref_input_grad_s1(x.shape, w, g, pads)
     tol = dict(rtol=2e-5, atol=2e-5 * np.abs(want).max()) if dtype == np.float32 else \
         dict(rtol=1e-10, atol=1e-10)
-    with conv_plan.forced("winograd4", "flipped"), mock.patch.object(
-            winograd3, "forward", lambda *a: (ran.append(a[3].shape), real(*a))[1]):
+    with conv_plan.forced("winograd4", variant), mock.patch.object(
+            winograd3, "forward", lambda *a: (ran.append(a[3].shape), real(*a))[1]), \
+            mock.patch.object(winograd3, "input_grad",
+                              lambda *a: (ran.append(a[3].shape), real_adjoint(*a))[1]):
         y, y2 = _at_one_and_two_threads(
             lambda: back(nc.conv2d(to(x.astype(dtype)), w.astype(dtype), b.astype(dtype), **kw)))
         dx = back(grad.conv2d_input(to(x).shape, w.astype(dtype), to(g.astype(dtype)), **kw))
@@ -1028,7 +1032,8 @@ def test_winograd_f3_tiles_match_the_oracle_and_keep_nan_local(data_format, dtyp
     np.testing.assert_array_equal(y, y2)  # (one thread, two: the same bits)
     np.testing.assert_allclose(dx, want_dx, **{k: 3 * v for k, v in tol.items()})
     f3_out, f3_in = conv_plan.wino3_better(*want.shape[2:]), conv_plan.wino3_better(*hw)
-    assert len(ran) == 3 * f3_out + f3_in  # (the NaN call too; the input gradient on x's map)
+    # (the NaN call too; the flipped input gradient tiles x's map, the adjoint the output's)
+    assert len(ran) == 3 * f3_out + (f3_in if variant == "flipped" else f3_out)
     with np.errstate(invalid="ignore"):
         want_nan = ref_forward(x, w, None, (1, 1), pads, (1, 1))
     assert 0 < np.isnan(want_nan).sum() < want_nan.size

@@ -1195,7 +1195,8 @@ def _wino3_module():
 
 def _wino_tiles_forward(x, w, bias, out, lh, lw, nb, cl) -> bool:
     """The ``winograd4`` strategy's forward pass: F(4x4, 3x3), or F(3x3, 3x3) where its tiles
-    take less work (:func:`wino3_better`); False where it declines (a non-finite output)."""
+    take less work (:func:`wino3_better`; its adjoint input gradient likewise, on the output
+    gradient's map); False where it declines (a non-finite output)."""
     Ho, Wo = (out.shape[2], out.shape[3]) if cl else (out.shape[3], out.shape[4])
     run = _wino3_module().forward if wino3_better(Ho, Wo) else _wino4_module().forward
     return run(x, w, bias, out, lh, lw, nb, cl)
@@ -1289,7 +1290,9 @@ def run_input_grad(p: Plan, g, w, bias, dx, stride, lo, dilation) -> None:
     elif p.strategy == "winograd4":
         cl = p.channels_last
         if p.variant == "adjoint":
-            ok = _wino4_module().input_grad(g, w, bias, dx, lo[1], lo[2], p.nb, cl)
+            Ho, Wo = (g.shape[2], g.shape[3]) if cl else (g.shape[3], g.shape[4])
+            tiles = _wino3_module() if wino3_better(Ho, Wo) else _wino4_module()
+            ok = tiles.input_grad(g, w, bias, dx, lo[1], lo[2], p.nb, cl)
         else:
             # the correlation of g with the flipped, channel-transposed kernel, padded 2 - lo
             # (a view: the weight transform reads it where it lies, where a copy cost 80 of

@@ -1,4 +1,5 @@
-"""CPU-only Winograd F(3x3, 3x3): the forward pass of 3x3 stride-1 layers whose output maps
+"""CPU-only Winograd F(3x3, 3x3): the forward pass (and the input gradient as its adjoint,
+:func:`input_grad`) of 3x3 stride-1 layers whose output maps
 F(4x4, 3x3) (:mod:`numbaconv.cpu.winograd4`) would cover with as many tiles, so with
 7 of every 16 outputs wasted on a 3x3 map: 3x3 outputs (a (N, 128, 3, 3) layer padded 1,
 the course notes' Keras (N, 64, 5, 5) -> 128 layer), 5x5, 6x6, 9x9
@@ -29,13 +30,21 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .blas import NO_TRANS, ROW_MAJOR, gemm_at, kernel_gemm
+from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_at, kernel_gemm
 from .jit import I0 as _I0
 from .jit import njit
 from .native import fingerprint, native
 from .threads import one_blas_thread
 from .threads import scratch as _buffer
-from .winograd4 import _ALIGN, _forward_blocks, _image_copy, _pad_block, _plane, _take
+from .winograd4 import (
+    _ALIGN,
+    _forward_blocks,
+    _image_copy,
+    _pad_block,
+    _padded_out,
+    _plane,
+    _take,
+)
 
 _U = np.uint64
 _HALF, _SIXTH, _THIRD = 0.5, 1.0 / 6.0, 1.0 / 3.0
@@ -167,12 +176,15 @@ def _output_tiles(M, S, Z, out, bias, n0, nimg, nty, ntx, cl):
     return bad
 
 
-def _scratch(C: int, K: int, nb: int, nty: int, ntx: int) -> int:
-    """Elements of one thread's scratch for a block of ``nb`` images: what :func:`_block`
-    carves with :func:`~numbaconv.cpu.winograd4._take`, in that order."""
+def _scratch(kind: str, C: int, K: int, nb: int, nty: int, ntx: int) -> int:
+    """Elements of one thread's scratch for a block of ``nb`` images of ``kind`` ('forward',
+    'input_grad'): what :func:`_block` and :func:`_igrad_block` carve with
+    :func:`~numbaconv.cpu.winograd4._take`, in that order."""
     T = nb * nty * ntx
-    pieces = (25 * C, nb * (3 * nty + 2) * (3 * ntx + 2) * C, _E * T * C, _E * T * K, 15 * K,
-              9 * nty * ntx * K)
+    padded = nb * (3 * nty + 2) * (3 * ntx + 2) * C
+    z = 9 * nty * ntx * K
+    pieces = {"forward": (25 * C, padded, _E * T * C, _E * T * K, 15 * K, z),
+              "input_grad": (_E * T * K, 15 * K, z, _E * T * C, padded, 25 * C)}[kind]
     return sum(-(-n // _ALIGN) * _ALIGN for n in pieces)
 
 
@@ -206,6 +218,151 @@ def _block(gemm, x, U, out, bias, lh, lw, nty, ntx, n0, n1, cl, ws):
     return _output_tiles(M, S, Z, out, bias, n0, nimg, nty, ntx, cl)
 
 
+# ------------------------------------------------------------------ input gradient (adjoint)
+
+
+@njit(inline="always")
+def _a5(v0, v1, v2):
+    """``A v`` for one column ``v`` of three values (the transpose of :func:`_at5`'s
+    matrix; multiples by additions)."""
+    s = v0 + v2
+    t = v1 + v1
+    four = v2 + v2
+    four += four
+    return v0, s + v1, s - v1, v0 + t + four, v2
+
+
+@njit(inline="always")
+def _b5(v0, v1, v2, v3, v4):
+    """``B v`` for one column ``v`` of five values (the transpose of :func:`_bt5`'s
+    matrix; multiples by additions)."""
+    t1, t2, t4 = v1 + v1, v2 + v2, v4 + v4
+    return (v0 + v0, t2 - v0 - t1 - v3 + t4, -(v0 + v0 + v1 + t2 + v2 + v4),
+            v0 + v1 + v2 + v3 - t4, v4)
+
+
+@njit(cache=True, nogil=True)
+def _a_run(z0, z1, z2, o):
+    """``o[m, k] = (A (z0[k], z1[k], z2[k]))[m]`` along the filters (called, as
+    :func:`_bt_run`)."""
+    for k in range(z0.size):
+        v = _a5(z0[k], z1[k], z2[k])
+        o[0, k], o[1, k], o[2, k] = v[0], v[1], v[2]
+        o[3, k], o[4, k] = v[3], v[4]
+
+
+@njit(cache=True, nogil=True)
+def _b_run(vf, a, es, rf, o, C):
+    """``rf[o + m C + c] = (B (vf[a + c], vf[a + es + c], ..., vf[a + 4 es + c]))[m]`` along
+    the channels (the adjoint's row pass, called)."""
+    a, o = _U(a), _U(o)
+    e1, e2, e3, e4 = _U(es), _U(2 * es), _U(3 * es), _U(4 * es)
+    c1, c2, c3, c4 = _U(C), _U(2 * C), _U(3 * C), _U(4 * C)
+    for c in range(C):
+        q, u = a + _U(c), o + _U(c)
+        v = _b5(vf[q], vf[q + e1], vf[q + e2], vf[q + e3], vf[q + e4])
+        rf[u], rf[u + c1], rf[u + c2] = v[0], v[1], v[2]
+        rf[u + c3], rf[u + c4] = v[3], v[4]
+
+
+@njit(cache=True, nogil=True)
+def _b_add(rf, a, df, o, ds, C):
+    """``df[o + i ds + c] += (B (rf[a + c], rf[a + 5 C + c], ..., rf[a + 20 C + c]))[i]``
+    along the channels (the adjoint's column pass, overlap-adding one column of a tile into
+    the padded block; called)."""
+    a, o = _U(a), _U(o)
+    r1, r2, r3, r4 = _U(5 * C), _U(10 * C), _U(15 * C), _U(20 * C)
+    d1, d2, d3, d4 = _U(ds), _U(2 * ds), _U(3 * ds), _U(4 * ds)
+    for c in range(C):
+        q, u = a + _U(c), o + _U(c)
+        v = _b5(rf[q], rf[q + r1], rf[q + r2], rf[q + r3], rf[q + r4])
+        df[u] += v[0]
+        df[u + d1] += v[1]
+        df[u + d2] += v[2]
+        df[u + d3] += v[3]
+        df[u + d4] += v[4]
+
+
+@njit(inline="always")
+def _grad_tiles(g, Gt, Z, Q, n0, nimg, nty, ntx, cl):
+    """``Gt[e, t, k] = (A g A^T)[e]`` for every 3x3 tile ``t`` of the output gradient of
+    images ``n0 <= n < n0 + nimg`` (zero past the map): each image into the zeroed
+    channels-last buffer ``Z`` ``(3 nty, 3 ntx, K)``, then per tile its three rows into
+    ``Q`` = ``g A^T`` and ``Q``'s five columns into ``Gt``, loops along the filters."""
+    if cl:
+        Ho, Wo, K = g.shape[2], g.shape[3], g.shape[4]
+    else:
+        K, Ho, Wo = g.shape[1], g.shape[3], g.shape[4]
+    t = 0
+    for i in range(nimg):
+        Z[:] = 0
+        _image_copy(Z, g, n0 + i, Ho, Wo, K, cl, True)
+        for ty in range(nty):
+            for tx in range(ntx):
+                for a in range(3):  # rows: Q[a, j] = (g A^T)[a, j]
+                    z = Z[3 * ty + a]
+                    _a_run(z[3 * tx], z[3 * tx + 1], z[3 * tx + 2], Q[a])
+                for j in range(5):  # columns: Gt[5 i + j] = (A Q)[i, j]
+                    for k in range(K):
+                        v = _a5(Q[0, j, k], Q[1, j, k], Q[2, j, k])
+                        Gt[j, t, k], Gt[5 + j, t, k], Gt[10 + j, t, k] = v[0], v[1], v[2]
+                        Gt[15 + j, t, k], Gt[20 + j, t, k] = v[3], v[4]
+                t += 1
+
+
+@njit(inline="always")
+def _adjoint_tiles(dV, R, dxp, nty, ntx):
+    """``dxp[i, 3 ty + r, 3 tx + s] += (B dV B^T)[r, s]`` for every tile (the input
+    transform's adjoint, overlap-added into the zeroed padded block ``dxp``): per tile its
+    five rows into ``R`` = ``dV B^T`` (:func:`_b_run`), then ``R``'s columns added into
+    ``dxp`` (:func:`_b_add`)."""
+    Hp, Wp, C = dxp.shape[1], dxp.shape[2], dxp.shape[3]
+    T = dV.shape[1]
+    vf, rf, df = dV.reshape(-1), R.reshape(-1), dxp.reshape(-1)
+    t = 0
+    for i in range(dxp.shape[0]):
+        for ty in range(nty):
+            for tx in range(ntx):
+                for r in range(5):  # rows: R[r, s] = (dV B^T)[r, s]
+                    _b_run(vf, (5 * r * T + t) * C, T * C, rf, 5 * r * C, C)
+                for j in range(5):  # columns: dxp[.., 3 ty + r, 3 tx + j] += (B R)[r, j]
+                    _b_add(rf, j * C, df, ((i * Hp + 3 * ty) * Wp + 3 * tx + j) * C, Wp * C, C)
+                t += 1
+
+
+@njit(cache=True, nogil=True)
+def _igrad_block(gemm, g, U, dx, bias, lh, lw, nty, ntx, n0, n1, cl, ws):
+    """Images ``n0 <= n < n1`` of the input gradient, whole, on the calling thread, as
+    :func:`numbaconv.cpu.winograd4._igrad_block` on F(3x3, 3x3)'s tiles: the output
+    gradient's tiles transformed (``Gt = A g A^T``), 25 GEMMs ``dV[e] = Gt[e] @ U[e]^T`` and
+    the input transform's adjoint overlap-added into a padded block, its image part copied
+    out; the number of non-finite values."""
+    if cl:
+        K, C = g.shape[4], dx.shape[4]
+    else:
+        K, C = g.shape[1], dx.shape[1]
+    nimg = n1 - n0
+    T = nimg * nty * ntx
+    a, off = _take(ws, 0, _E * T * K)
+    Gt = a.reshape((_E, T, K))
+    a, off = _take(ws, off, 15 * K)
+    Q = a.reshape((3, 5, K))
+    a, off = _take(ws, off, 9 * nty * ntx * K)
+    Z = a.reshape((3 * nty, 3 * ntx, K))
+    _grad_tiles(g, Gt, Z, Q, n0, nimg, nty, ntx, cl)
+    a, off = _take(ws, off, _E * T * C)
+    dV = a.reshape((_E, T, C))
+    for e in range(_E):
+        gemm_at(gemm, ROW_MAJOR, NO_TRANS, TRANS, T, C, K, 1.0, Gt[e], K, U[e], K, 0.0,
+                dV[e], C)
+    a, off = _take(ws, off, nimg * (3 * nty + 2) * (3 * ntx + 2) * C)
+    a[:] = 0
+    dxp = a.reshape((nimg, 3 * nty + 2, 3 * ntx + 2, C))
+    a, off = _take(ws, off, 25 * C)
+    _adjoint_tiles(dV, a.reshape((5, 5, C)), dxp, nty, ntx)
+    return _padded_out(dxp, dx, bias, n0, lh, lw, cl)
+
+
 _NATIVES: dict = {}
 
 
@@ -215,24 +372,37 @@ def forward(x, w, bias, out, lh: int, lw: int, nb: int, cl: bool = False) -> boo
     of ``nb`` images, as :func:`numbaconv.cpu.winograd4.forward`. False when an output came
     out non-finite (the caller then recomputes the call) or where no compiled BLAS is
     callable."""
-    gemm = kernel_gemm(out.dtype)
+    return _run_blocks("forward", x, w, bias, out, out, lh, lw, nb, cl)
+
+
+def input_grad(g, w, bias, dx, lh: int, lw: int, nb: int, cl: bool = False) -> bool:
+    """``dx = conv2d_input(g, w) + bias`` as the forward pass's adjoint on its own 3x3 output
+    tiles, as :func:`numbaconv.cpu.winograd4.input_grad` (a 3x3 output: one tile of 25
+    products a channel pair, where F(4x4)'s adjoint computes 36)."""
+    return _run_blocks("input_grad", g, w, bias, dx, g, lh, lw, nb, cl)
+
+
+def _run_blocks(kind, src, w, bias, dst, tiled, lh, lw, nb, cl) -> bool:
+    """:func:`forward` or :func:`input_grad` by winograd4's driver (the blocks on the tiles
+    of ``tiled``'s map), as :func:`numbaconv.cpu.winograd4._run_blocks`."""
+    gemm = kernel_gemm(dst.dtype)
     if gemm is None:
         return False
-    Ho, Wo = (out.shape[2], out.shape[3]) if cl else (out.shape[3], out.shape[4])
+    Ho, Wo = (tiled.shape[2], tiled.shape[3]) if cl else (tiled.shape[3], tiled.shape[4])
     nty, ntx = -(-Ho // 3), -(-Wo // 3)
     K, C = w.shape[:2]
-    nb = max(1, min(nb, x.shape[0]))
-    U = _buffer("winograd3-U", (_E, _plane(C * K, out.dtype.itemsize)), out.dtype)
-    ws = _buffer("winograd3", (numba.get_num_threads(), _scratch(C, K, nb, nty, ntx)),
-                 out.dtype)
-    b = np.zeros(out.shape[4] if cl else out.shape[1], out.dtype) if bias is None else bias
+    nb = max(1, min(nb, src.shape[0]))
+    U = _buffer("winograd3-U", (_E, _plane(C * K, dst.dtype.itemsize)), dst.dtype)
+    ws = _buffer("winograd3", (numba.get_num_threads(), _scratch(kind, C, K, nb, nty, ntx)),
+                 dst.dtype)
+    b = np.zeros(dst.shape[4] if cl else dst.shape[1], dst.dtype) if bias is None else bias
     w4, flag = w.reshape(K, C, 3, 3), np.bool_(cl)
-    key = (fingerprint(x), fingerprint(w4), fingerprint(out), fingerprint(b), cl)
+    key = (kind, fingerprint(src), fingerprint(w4), fingerprint(dst), fingerprint(b), cl)
     if (found := _NATIVES.get(key)) is None:
+        block = _block if kind == "forward" else _igrad_block
         found = _NATIVES[key] = (native(_weights, w4, U, _I0, _I0),
-                                 native(_block, gemm, x, U, out, b, *(_I0,) * 6, flag, ws[0]))
+                                 native(block, gemm, src, U, dst, b, *(_I0,) * 6, flag, ws[0]))
     fw, fb = found
     with one_blas_thread():
-        return bool(_forward_blocks(fw, fb, gemm, x, w4, U, out, b, lh, lw, nty, ntx, nb,
+        return bool(_forward_blocks(fw, fb, gemm, src, w4, U, dst, b, lh, lw, nty, ntx, nb,
                                     flag, ws))
-
