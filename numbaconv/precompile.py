@@ -169,6 +169,8 @@ def _conv_forced(strategy, kw, dt):
 
     with forced(strategy):  # (one image: the compiled one-image kernels)
         return (_conv_forward((2, 32, 9, 9), (32, 32, 3, 3), kw, dt),
+                # (a 12x12 output: Winograd's F(4x4) tiles; 9x9 and 3x3 take F(3x3)'s)
+                _conv_forward((2, 32, 12, 12), (32, 32, 3, 3), kw, dt),
                 _conv_forward((1, 32, 9, 9), (32, 32, 3, 3), kw, dt),
                 _conv_gradients((2, 32, 9, 9), (32, 32, 3, 3), kw, dt),
                 _conv_gradients((1, 32, 9, 9), (32, 32, 3, 3), kw, dt),
