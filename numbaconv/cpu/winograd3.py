@@ -27,23 +27,19 @@ and F(4x4, 3x3)'s (constants up to 4 in ``A``, 3 in ``B``, 1/6 in ``G``).
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
-from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_at, kernel_gemm
-from .jit import I0 as _I0
+from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_at
 from .jit import njit
-from .native import fingerprint, native
-from .threads import one_blas_thread
-from .threads import scratch as _buffer
 from .winograd4 import (
     _ALIGN,
-    _forward_blocks,
+    Tiles,
     _image_copy,
     _pad_block,
     _padded_out,
-    _plane,
+    _run_blocks,
     _take,
+    image_out,
 )
 
 _U = np.uint64
@@ -168,11 +164,7 @@ def _output_tiles(M, S, Z, out, bias, n0, nimg, nty, ntx, cl):
                     z = Z[3 * ty + a]
                     _at_run(S[a], bias, z[3 * tx], z[3 * tx + 1], z[3 * tx + 2])
                 t += 1
-        for oy in range(Ho):
-            zr = Z[oy].reshape(-1)
-            for q in range(Wo * K):
-                bad += not np.isfinite(zr[q])
-        _image_copy(Z, out, n0 + i, Ho, Wo, K, cl, False)
+        bad += image_out(Z, out, n0 + i, Ho, Wo, K, cl)
     return bad
 
 
@@ -363,7 +355,8 @@ def _igrad_block(gemm, g, U, dx, bias, lh, lw, nty, ntx, n0, n1, cl, ws):
     return _padded_out(dxp, dx, bias, n0, lh, lw, cl)
 
 
-_NATIVES: dict = {}
+#: F(3x3, 3x3), as winograd4's runner takes a tile family
+_F3 = Tiles(3, _E, _scratch, _weights, _block, _igrad_block, "winograd3")
 
 
 def forward(x, w, bias, out, lh: int, lw: int, nb: int, cl: bool = False) -> bool:
@@ -372,37 +365,11 @@ def forward(x, w, bias, out, lh: int, lw: int, nb: int, cl: bool = False) -> boo
     of ``nb`` images, as :func:`numbaconv.cpu.winograd4.forward`. False when an output came
     out non-finite (the caller then recomputes the call) or where no compiled BLAS is
     callable."""
-    return _run_blocks("forward", x, w, bias, out, out, lh, lw, nb, cl)
+    return _run_blocks("forward", x, w, bias, out, out, lh, lw, nb, cl, _F3)
 
 
 def input_grad(g, w, bias, dx, lh: int, lw: int, nb: int, cl: bool = False) -> bool:
     """``dx = conv2d_input(g, w) + bias`` as the forward pass's adjoint on its own 3x3 output
     tiles, as :func:`numbaconv.cpu.winograd4.input_grad` (a 3x3 output: one tile of 25
     products a channel pair, where F(4x4)'s adjoint computes 36)."""
-    return _run_blocks("input_grad", g, w, bias, dx, g, lh, lw, nb, cl)
-
-
-def _run_blocks(kind, src, w, bias, dst, tiled, lh, lw, nb, cl) -> bool:
-    """:func:`forward` or :func:`input_grad` by winograd4's driver (the blocks on the tiles
-    of ``tiled``'s map), as :func:`numbaconv.cpu.winograd4._run_blocks`."""
-    gemm = kernel_gemm(dst.dtype)
-    if gemm is None:
-        return False
-    Ho, Wo = (tiled.shape[2], tiled.shape[3]) if cl else (tiled.shape[3], tiled.shape[4])
-    nty, ntx = -(-Ho // 3), -(-Wo // 3)
-    K, C = w.shape[:2]
-    nb = max(1, min(nb, src.shape[0]))
-    U = _buffer("winograd3-U", (_E, _plane(C * K, dst.dtype.itemsize)), dst.dtype)
-    ws = _buffer("winograd3", (numba.get_num_threads(), _scratch(kind, C, K, nb, nty, ntx)),
-                 dst.dtype)
-    b = np.zeros(dst.shape[4] if cl else dst.shape[1], dst.dtype) if bias is None else bias
-    w4, flag = w.reshape(K, C, 3, 3), np.bool_(cl)
-    key = (kind, fingerprint(src), fingerprint(w4), fingerprint(dst), fingerprint(b), cl)
-    if (found := _NATIVES.get(key)) is None:
-        block = _block if kind == "forward" else _igrad_block
-        found = _NATIVES[key] = (native(_weights, w4, U, _I0, _I0),
-                                 native(block, gemm, src, U, dst, b, *(_I0,) * 6, flag, ws[0]))
-    fw, fb = found
-    with one_blas_thread():
-        return bool(_forward_blocks(fw, fb, gemm, src, w4, U, dst, b, lh, lw, nty, ntx, nb,
-                                    flag, ws))
+    return _run_blocks("input_grad", g, w, bias, dx, g, lh, lw, nb, cl, _F3)

@@ -46,6 +46,10 @@ NaN local. 2-D, 3x3, stride 1, dilation 1, ``groups == 1`` only.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
 import numba
 import numpy as np
 from numba import (
@@ -98,13 +102,15 @@ def _scratch(kind: str, C: int, K: int, nb: int, nty: int, ntx: int) -> int:
     return sum(-(-n // _ALIGN) * _ALIGN for n in pieces)
 
 
-def _workspace(kind: str, C: int, K: int, nb: int, nty: int, ntx: int, dtype) -> np.ndarray:
+def _workspace(kind: str, C: int, K: int, nb: int, nty: int, ntx: int, dtype,
+               scratch=_scratch, name: str = "winograd4") -> np.ndarray:
     """One scratch row a Numba thread (``numba.get_thread_id()`` picks it), this Python
     thread's and kept between calls: allocated in the blocks, each block's few MB were
     fresh pages (mmap'd and faulted in, 1500 faults a (256, 128, 3, 3) -> 128 call, twice
-    its time) whenever glibc's allocator had not yet been led to keep such sizes."""
+    its time) whenever glibc's allocator had not yet been led to keep such sizes.
+    (``scratch``, ``name``: another tile family's sizes and buffer, F(3x3)'s.)"""
     slots = numba.get_num_threads()
-    return _buffer("winograd4", (slots, _scratch(kind, C, K, nb, nty, ntx)), dtype)
+    return _buffer(name, (slots, scratch(kind, C, K, nb, nty, ntx)), dtype)
 
 
 @njit(inline="always")
@@ -295,11 +301,21 @@ def _output_tiles(M, S, Z, out, bias, n0, nimg, nty, ntx, cl):
                     z = Z[4 * ty + a]
                     _at_run(S[a], bias, z[4 * tx], z[4 * tx + 1], z[4 * tx + 2], z[4 * tx + 3])
                 t += 1
-        for oy in range(Ho):
-            zr = Z[oy].reshape(-1)
-            for q in range(Wo * K):
-                bad += not np.isfinite(zr[q])
-        _image_copy(Z, out, n0 + i, Ho, Wo, K, cl, False)
+        bad += image_out(Z, out, n0 + i, Ho, Wo, K, cl)
+    return bad
+
+
+@njit(inline="always")
+def image_out(Z, out, n, Ho, Wo, K, cl):
+    """The valid ``Ho x Wo`` part of the channels-last image buffer ``Z`` into image ``n``
+    of ``out`` (:func:`_image_copy`); the number of non-finite values in it (either tile
+    family's output transform ends so)."""
+    bad = 0
+    for oy in range(Ho):
+        zr = Z[oy].reshape(-1)
+        for q in range(Wo * K):
+            bad += not np.isfinite(zr[q])
+    _image_copy(Z, out, n, Ho, Wo, K, cl, False)
     return bad
 
 
@@ -399,31 +415,51 @@ def forward(x, w, bias, out, lh: int, lw: int, nb: int, cl: bool = False) -> boo
     return _run_blocks("forward", x, w, bias, out, out, lh, lw, nb, cl)
 
 
-def _run_blocks(kind, src, w, bias, dst, tiled, lh, lw, nb, cl) -> bool:
+def _run_blocks(kind, src, w, bias, dst, tiled, lh, lw, nb, cl, tiles=None) -> bool:
     """:func:`forward` (``kind`` 'forward': ``src`` the input, ``dst`` the output) or
     :func:`input_grad` ('input_grad': ``src`` the output gradient, ``dst`` the input
     gradient): the weight transform and the blocks (:func:`_block`, :func:`_igrad_block`)
-    on the tiles of ``tiled``'s map, by :func:`_forward_blocks`."""
+    on the tiles of ``tiled``'s map, by :func:`_forward_blocks`. ``tiles``: another tile
+    family's :class:`Tiles` (F(3x3)'s, :mod:`numbaconv.cpu.winograd3`), else F(4x4)."""
+    t = _F4 if tiles is None else tiles
     gemm = kernel_gemm(dst.dtype)
     if gemm is None:
         return False
     Ho, Wo = (tiled.shape[2], tiled.shape[3]) if cl else (tiled.shape[3], tiled.shape[4])
-    nty, ntx = -(-Ho // 4), -(-Wo // 4)
+    nty, ntx = -(-Ho // t.m), -(-Wo // t.m)
     K, C = w.shape[:2]
     nb = max(1, min(nb, src.shape[0]))
-    U = _buffer("winograd4-U", (36, _plane(C * K, dst.dtype.itemsize)), dst.dtype)
-    ws = _workspace(kind, C, K, nb, nty, ntx, dst.dtype)
+    U = _buffer(t.name + "-U", (t.planes, _plane(C * K, dst.dtype.itemsize)), dst.dtype)
+    ws = _workspace(kind, C, K, nb, nty, ntx, dst.dtype, t.scratch, t.name)
     b = np.zeros(dst.shape[4] if cl else dst.shape[1], dst.dtype) if bias is None else bias
     w4, flag = w.reshape(K, C, 3, 3), np.bool_(cl)
-    key = (kind, fingerprint(src), fingerprint(w4), fingerprint(dst), fingerprint(b), cl)
+    key = (t.name, kind, fingerprint(src), fingerprint(w4), fingerprint(dst), fingerprint(b),
+           cl)
     if (found := _NATIVES.get(key)) is None:
-        block = _block if kind == "forward" else _igrad_block
-        found = _NATIVES[key] = (native(_weights, w4, U, _I0, _I0),
+        block = t.block if kind == "forward" else t.igrad_block
+        found = _NATIVES[key] = (native(t.weights, w4, U, _I0, _I0),
                                  native(block, gemm, src, U, dst, b, *(_I0,) * 6, flag, ws[0]))
     fw, fb = found
     with one_blas_thread():
         return bool(_forward_blocks(fw, fb, gemm, src, w4, U, dst, b, lh, lw, nty, ntx, nb,
                                     flag, ws))
+
+
+@dataclasses.dataclass(frozen=True)
+class Tiles:
+    """A Winograd tile family as :func:`_run_blocks` runs it: ``m x m`` output tiles from
+    ``planes`` transformed components, its scratch sizes (``scratch(kind, C, K, nb, nty,
+    ntx)``), its weight transform and forward / input-gradient blocks (kernels with
+    :func:`_weights`', :func:`_block`'s and :func:`_igrad_block`'s signatures, called by
+    address) and its buffers' name."""
+
+    m: int
+    planes: int
+    scratch: Callable[..., int]
+    weights: Any
+    block: Any
+    igrad_block: Any
+    name: str
 
 
 # ------------------------------------------------------------------------- weight gradient
@@ -720,6 +756,10 @@ def _igrad_block(gemm, g, U, dx, bias, lh, lw, nty, ntx, n0, n1, cl, ws):
     a, off = _take(ws, off, 36 * C)
     _adjoint_tiles(dV, a.reshape((6, 6, C)), dxp, nty, ntx)
     return _padded_out(dxp, dx, bias, n0, lh, lw, cl)
+
+
+#: F(4x4, 3x3), this module's tile family
+_F4 = Tiles(4, 36, _scratch, _weights, _block, _igrad_block, "winograd4")
 
 
 def input_grad(g, w, bias, dx, lh: int, lw: int, nb: int, cl: bool = False) -> bool:
