@@ -132,16 +132,11 @@ def _forward(nd, x, weight, bias, stride, padding, dilation, groups, padding_mod
     if dtype is not None:  # a host call: seen before, it goes straight to its prepared pass
         key = _seen_key(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode,
                         data_format, dtype)
-        seen = _SEEN.get(key) if key is not None else None
-        if seen is not None and _kernels(_CPU).prepared_holds(seen[1], seen[2]):
-            if out is None:
-                dst = np.empty(seen[0], dtype)
-                seen[1](x, weight, bias, dst)
-                return dst
-            if host_ready(out, _CPU, seen[0], dtype, {"x": x, "weight": weight, "bias": bias},
-                          False):
-                seen[1](x, weight, bias, out)
-                return out
+        if key is not None:
+            done = _run_seen(key, x, weight, bias, out,
+                             out is not None and {"x": x, "weight": weight, "bias": bias})
+            if done is not None:
+                return done
         backend, xa, wa, ba = _CPU, x, weight, bias
     else:
         backend, dtype, (xa, wa, ba) = _operands(("x", x), ("weight", weight), ("bias", bias))
@@ -174,10 +169,11 @@ def _seen_grad_key(op, nd, shape, a, b, stride, padding, dilation, groups, data_
             data_format)
 
 
-def _run_seen(key, a, b, out, inputs):
-    """A gradient call seen before (:data:`_SEEN`), run on its prepared pass: the result, or
-    None where the call must take the general path (not seen, the pass set aside, an
-    ``out`` for the general checks)."""
+def _run_seen(key, a, b, bias, out, inputs):
+    """A host call seen before (:data:`_SEEN`), run on its prepared pass ``run(a, b, bias,
+    dst)``: the result, or None where the call must take the general path (not seen, the
+    pass set aside, an ``out`` for the general checks; ``inputs``: the arguments ``out``
+    must not overlap, by name, built by the caller only when ``out`` is given)."""
     seen = _SEEN.get(key)
     if seen is None or not _kernels(_CPU).prepared_holds(seen[1], seen[2]):
         return None
@@ -187,7 +183,7 @@ def _run_seen(key, a, b, out, inputs):
         dst = out
     else:
         return None
-    seen[1](a, b, None, dst)
+    seen[1](a, b, bias, dst)
     return dst
 
 
@@ -209,7 +205,7 @@ def _input_grad(nd, input_shape, weight, grad_output, stride, padding, dilation,
         key = _seen_grad_key("input", nd, _shape(input_shape), weight, grad_output, stride,
                              padding, dilation, groups, data_format, dtype)
         if key is not None:
-            done = _run_seen(key, grad_output, weight, out,
+            done = _run_seen(key, grad_output, weight, None, out, out is not None and
                              {"weight": weight, "grad_output": grad_output})
             if done is not None:
                 return done
@@ -239,7 +235,8 @@ def _weight_grad(nd, x, weight_shape, grad_output, stride, padding, dilation, gr
         key = _seen_grad_key("weight", nd, _shape(weight_shape), x, grad_output, stride,
                              padding, dilation, groups, data_format, dtype)
         if key is not None:
-            done = _run_seen(key, x, grad_output, out, {"input": x, "grad_output": grad_output})
+            done = _run_seen(key, x, grad_output, None, out,
+                             out is not None and {"input": x, "grad_output": grad_output})
             if done is not None:
                 return done
         backend, xa, ga = _CPU, x, grad_output

@@ -273,12 +273,12 @@ def _taps_block(typingctx, acc, a0, stride, xp, x0, offs, wts, bias, nt):
 #: bias, nt)`` (Numba supplies the typing context; the cast tells type checkers so)
 taps_block = cast("Callable[..., None]", _taps_block)
 
+
 @intrinsic
 def _touch_span(typingctx, a, start, stop):
     """Read one byte of each 64-byte line of the 1-D contiguous ``a[start:stop]`` (every
-    ``64 // itemsize``-th element from ``start``, and the last), in order,
-    into an empty ``asm`` statement (so the compiler keeps the loads, and nothing is
-    stored)."""
+    ``64 // itemsize``-th element from ``start``, and the last), in order, into an empty
+    ``asm`` statement (so the compiler keeps the loads, and nothing is stored)."""
     if not (isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C"
             and isinstance(start, types.Integer) and isinstance(stop, types.Integer)):
         return None
@@ -311,7 +311,7 @@ def _touch_span(typingctx, a, start, stop):
 #: The gather keeps only a few cache misses in flight (a few of its many loads start a new
 #: line), so from memory it was latency-bound; the lines read in order train the hardware
 #: prefetcher, which streams them in (software prefetches did not: on Zen 4 they left the
-#: call 12.5 ms where these reads made it 9.6). (64, 32, 13, 13) -> 64 Winograd input
+#: call 12.5 ms where these reads made it 9.6). (256, 32, 13, 13) -> 64 Winograd input
 #: gradient on one Zen 4 thread: the output gradient's gather cost 4 of the call's 14 ms.
 touch_span = cast("Callable[..., None]", _touch_span)
 
