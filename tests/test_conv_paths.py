@@ -1005,6 +1005,13 @@ def test_winograd_f3_tiles_match_the_oracle_and_keep_nan_local(variant, data_for
 
     ran = []
     real, real_adjoint = winograd3.forward, winograd3.input_grad
+    real_prepare = winograd3.prepare_forward
+
+    def counted(*a):  # (a repeated call runs the prepared pass: counted as the calls are)
+        run = real_prepare(*a)
+        return lambda *b: (ran.append(b[3].shape), run(*b))[1]
+
+    _replan()
     rng = np.random.default_rng(sum(hw) + pad)
     x = rng.standard_normal((5, 6, *hw))
     w = rng.standard_normal((7, 6, 3, 3))
@@ -1022,12 +1029,14 @@ def test_winograd_f3_tiles_match_the_oracle_and_keep_nan_local(variant, data_for
     with conv_plan.forced("winograd4", variant), mock.patch.object(
             winograd3, "forward", lambda *a: (ran.append(a[3].shape), real(*a))[1]), \
             mock.patch.object(winograd3, "input_grad",
-                              lambda *a: (ran.append(a[3].shape), real_adjoint(*a))[1]):
+                              lambda *a: (ran.append(a[3].shape), real_adjoint(*a))[1]), \
+            mock.patch.object(winograd3, "prepare_forward", counted):
         y, y2 = _at_one_and_two_threads(
             lambda: back(nc.conv2d(to(x.astype(dtype)), w.astype(dtype), b.astype(dtype), **kw)))
         dx = back(grad.conv2d_input(to(x).shape, w.astype(dtype), to(g.astype(dtype)), **kw))
         x[2, 3, hw[0] // 2, hw[1] // 2] = np.nan
         y_nan = back(nc.conv2d(to(x.astype(dtype)), w.astype(dtype), **kw))
+    _replan()  # (no counting pass left behind)
     np.testing.assert_allclose(y, want, **tol)
     np.testing.assert_array_equal(y, y2)  # (one thread, two: the same bits)
     np.testing.assert_allclose(dx, want_dx, **{k: 3 * v for k, v in tol.items()})
@@ -1038,6 +1047,111 @@ def test_winograd_f3_tiles_match_the_oracle_and_keep_nan_local(variant, data_for
         want_nan = ref_forward(x, w, None, (1, 1), pads, (1, 1))
     assert 0 < np.isnan(want_nan).sum() < want_nan.size
     np.testing.assert_array_equal(np.isnan(y_nan), np.isnan(want_nan))
+
+
+#: the kernel transforms as published: F(4x4, 3x3)'s (Lavin and Gray, points 0, +-1, +-2)
+#: and F(3x3, 3x3)'s (points 0, +-1, 2), written here independently of the kernels
+G4 = np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
+               [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]])
+G3 = np.array([[1 / 2, 0, 0], [-1 / 2, -1 / 2, -1 / 2], [-1 / 6, 1 / 6, -1 / 6],
+               [1 / 6, 1 / 3, 2 / 3], [0, 0, 1]])
+
+
+@pytest.mark.parametrize("family", ["winograd4", "winograd3"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("K, C", [(64, 32), (5, 3), (1, 1), (3, 40), (200, 7), (16, 1)])
+def test_winograd_weight_transform_is_g_w_gt(family, dtype, K, C):
+    # U[e, c K + k] = (G w[k, c] G^T)[e] in two channel ranges (each writing only its own
+    # runs of U), by chunks of channels and vectors of kernels (runs thinner than a vector
+    # through scratch); a flipped, non-contiguous kernel view too
+    import importlib
+
+    mod = importlib.import_module(f"numbaconv.cpu.{family}")
+    G = G4 if family == "winograd4" else G3
+    E = G.shape[0] ** 2
+    rng = np.random.default_rng(K + C)
+    base = rng.standard_normal((K, C, 3, 3)).astype(dtype)
+    for w in (base, base[:, :, ::-1, ::-1]):
+        want = np.einsum("ia,kcab,mb->imck", G, w.astype(np.float64), G).reshape(E, C * K)
+        U = np.full((E, C * K + 19), np.nan, dtype)
+        half = C // 2
+        mod._weights(w, U, 0, half)
+        assert np.isnan(U[:, half * K:]).all()  # (nothing past its own channels)
+        mod._weights(w, U, half, C)
+        assert np.isnan(U[:, C * K:]).all()
+        tol = 1e-6 if dtype == np.float32 else 1e-14
+        np.testing.assert_allclose(U[:, :C * K], want, rtol=tol, atol=tol * np.abs(want).max())
+
+
+@pytest.mark.parametrize("family, hw, pad", [("winograd4", (8, 8), 1), ("winograd4", (9, 12), 0),
+                                             ("winograd3", (5, 5), 1), ("winograd3", (11, 8), 0)])
+@pytest.mark.parametrize("parts", [2, 3])
+@pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_image_winograd_in_filter_ranges(family, hw, pad, parts, data_format, dtype):
+    # one image's F(4x4) / F(3x3) forward with its filters in ranges, each with its own
+    # weight transform (40 filters in 3 ranges: 13, 13, 14, thinner than a vector): the
+    # oracle's values, the same bits at one and two threads and as one range; a NaN input
+    # makes the call decline (the caller's fallback keeps it local)
+    import importlib
+
+    mod = importlib.import_module(f"numbaconv.cpu.{family}")
+    last = data_format == "channels_last"
+    rng = np.random.default_rng(hw[0] + parts)
+    x = rng.standard_normal((1, 33, *hw))
+    w = rng.standard_normal((40, 33, 3, 3))
+    b = rng.standard_normal(40)
+    want = ref_forward(x, w, b, (1, 1), ((pad, pad), (pad, pad)), (1, 1))
+    Ho, Wo = want.shape[2:]
+    xs = x.transpose(0, 2, 3, 1)[:, None] if last else x[:, :, None]
+    xs = np.ascontiguousarray(xs.astype(dtype))
+    ws = np.ascontiguousarray(w[:, :, None].astype(dtype))
+
+    def run(p, xin=xs):
+        out = np.zeros((1, 1, Ho, Wo, 40) if last else (1, 40, 1, Ho, Wo), dtype)
+        ok = mod.forward(xin, ws, b.astype(dtype), out, pad, pad, 1, last, p)
+        return ok, (out[:, 0].transpose(0, 3, 1, 2) if last else out[:, :, 0])
+
+    (ok1, y1), (ok2, y2) = _at_one_and_two_threads(lambda: run(parts))
+    assert ok1 and ok2
+    np.testing.assert_array_equal(y1, y2)
+    tol = dict(rtol=2e-5, atol=2e-5 * np.abs(want).max()) if dtype == np.float32 else \
+        dict(rtol=1e-10, atol=1e-10 * np.abs(want).max())
+    np.testing.assert_allclose(y1, want, **tol)
+    np.testing.assert_allclose(run(1)[1], want, **tol)
+    bad = xs.copy()
+    bad.reshape(-1)[bad.size // 2] = np.nan
+    assert not run(parts, bad)[0]
+
+
+def test_one_image_winograd_through_the_api_and_its_prepared_pass():
+    # a batch-1 layer forced onto the Winograd strategy takes the filter ranges (two cores
+    # or more), and its repeated call the prepared pass: right each time, with and without
+    # a bias, and for a read-only input (other Numba types: the general path)
+    from numbaconv.cpu import conv as cpu_conv
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1, 32, 10, 10)).astype(np.float32)
+    w = rng.standard_normal((48, 32, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(48).astype(np.float32)
+    want = ref_forward(x, w, b, (1, 1), ((1, 1), (1, 1)), (1, 1))
+    tol = dict(rtol=2e-5, atol=2e-5 * np.abs(want).max())
+    _replan()
+    try:
+        with conv_plan.forced("winograd4"):
+            p = _plan_of("forward", x, w, (1, 1), ((1, 1), (1, 1)), (1, 1))
+            assert p.strategy == "winograd4"
+            assert p.parts == (2 if conv_plan.machine().cores > 1 else 1)
+            for _ in range(3):
+                np.testing.assert_allclose(nc.conv2d(x, w, b, padding=1), want, **tol)
+                np.testing.assert_allclose(nc.conv2d(x, w, padding=1) + b[:, None, None],
+                                           want, **tol)
+            ro = x.copy()
+            ro.flags.writeable = False
+            np.testing.assert_allclose(nc.conv2d(ro, w, b, padding=1), want, **tol)
+    finally:
+        _replan()
+        cpu_conv._RUNNERS.clear()
 
 
 @pytest.mark.parametrize("strategy", ["gemm_nhwc", "gemm_nchw", "gemm_taps", "winograd_nhwc",

@@ -654,7 +654,9 @@ def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach, reduce_=False, adjoin
     (16, 128, 3, 3) -> 128: 235 / 18 / 60 / 170 / 16): the weight transform ~50 cycles a
     (filter, channel), the copy ~1.4 an element, the transforms ~100 cycles a (tile,
     channel) and ~45 a (tile, filter); since their row passes and the channel-major
-    copies vectorise (436cb97), 1.0, 45 and 40. The total is scaled by
+    copies vectorise (436cb97), 1.0, 45 and 40; since the weight transform runs along
+    vectors of kernels (twenty-seventh session), ~20 cycles a kernel in float32 and ~36 in
+    float64 (:data:`_WT_CYCLES`). The total is scaled by
     :data:`_WINO4_SCALE`. The weight gradient
     (``reduce_``) has the same pieces, its 36 planes of sums read and written by every
     block ((8, 256, 14, 14) -> 256: 20.4 ms in blocks of two images, F(2x2) 10.8). The
@@ -668,7 +670,8 @@ def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach, reduce_=False, adjoin
     m, E = (3, 25) if small else (4, 36)
     nty, ntx = -(-Ho // m), -(-Wo // m)
     nt = nty * ntx
-    fixed = (50.0 * K * C * E / 36 + N * ((m * nty + 2) * (m * ntx + 2) + H * W) * C * 1.0
+    fixed = (_WT_CYCLES[itemsize] * K * C * E / 36
+             + N * ((m * nty + 2) * (m * ntx + 2) + H * W) * C * 1.0
              + N * nt * (C * 45.0 + K * 40.0) * E / 36)
     top = max(1, -(-N // (2 * mach.cores)))
     best = None
@@ -703,6 +706,46 @@ def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach, reduce_=False, adjoin
     return (fixed + cyc) * _WINO4_SCALE + _overhead(1), (nb, blocks)
 
 
+def _cost_winograd4_split(C, K, Ho, Wo, H, W, itemsize, mach):
+    """Estimated cycles, and the parts, of one image's Winograd forward
+    (:func:`numbaconv.cpu.winograd4.forward` with ``parts``): its filters in ranges on as
+    many cores, each range with its own weight transform and the whole input transformed
+    by each (cycles of one part: they run side by side); None on one core or with too few
+    filters for two ranges of a vector's width. Per piece, measured on Zen 4 (float32, one
+    thread, (1, 32, 14, 14) -> 64 in two ranges, 2026-12-06): the weight transform ~20
+    cycles a kernel (float64 ~36), the padded copy ~2 an element, the input transform ~36
+    a (tile, channel), the output transform and copy ~58 a (tile, filter), each GEMM call
+    ~700 besides its arithmetic; the total is scaled by :data:`_WINO4_SPLIT_SCALE`."""
+    parts = min(mach.cores, K // _SPLIT_FILTERS, 4)
+    if parts < 2 or C < _SPLIT_CHANNELS:
+        return None
+    m, E = (3, 25) if wino3_better(Ho, Wo) else (4, 36)
+    nt = -(-Ho // m) * -(-Wo // m)
+    Kp = -(-K // parts)
+    cyc = (_WT_CYCLES[itemsize] * C * Kp * E / 36
+           + 2.0 * H * W * C + 36.0 * nt * C * E / 36
+           + E * (_gemm(nt, Kp, C, mach.gemm_lanes, itemsize) + 700.0)
+           + 58.0 * nt * Kp * E / 36)
+    return cyc * _WINO4_SPLIT_SCALE + _overhead(1), parts
+
+
+#: fewest filters a range of the one-image Winograd forward takes (a float32 vector with
+#: AVX-512: the weight transform's run)
+_SPLIT_FILTERS = 16
+#: fewest input channels of the one-image Winograd forward: with 16 its transforms' short
+#: runs cost more than counted ((1, 16, 28, 28) -> 32 padded: 107 us against the
+#: channel-major GEMM's 80, where the model made it 0.94x)
+_SPLIT_CHANNELS = 32
+#: the one-image Winograd forward's estimate (one part's cycles) against the other
+#: strategies' one-image estimates: real / model 0.6-0.7 beside them on nine layers (Zen 4,
+#: two threads, 2026-12-06): (1, 64, 14, 14) -> 64 padded 106 us against the per-tap
+#: GEMMs' 134, (1, 128, 14, 14) -> 128 padded 226 against 371, (1, 32, 26, 26) -> 64 100
+#: against the channel-major GEMM's 131; a tie on the course layers ((1, 32, 13, 13) ->
+#: 64: 36 against 38, left to the GEMM), and losses on the 3x3 and 5x5 maps ((1, 64, 5,
+#: 5) -> 128 48 against 27), which the model keeps on the GEMMs
+_WINO4_SPLIT_SCALE = 0.7
+
+
 def wino3_better(Ho: int, Wo: int) -> bool:
     """Whether the Winograd forward runs F(3x3, 3x3) (:mod:`numbaconv.cpu.winograd3`) on an
     ``Ho x Wo`` output rather than F(4x4, 3x3): less GEMM work, 25 products a tile against
@@ -722,6 +765,11 @@ _FLIPPED = 1.5
 #: ((8, 256, 14, 14) -> 256: 9.2 -> 6.7 ms, PyTorch 8.7; (8, 128, 14, 14): 2.37 -> 1.80)
 _TAPS_WG_SCALE = 0.87
 _TAPS_WG_MAP = 36
+
+#: cycles of the Winograd weight transform a (filter, channel) kernel, by float size (Zen 4,
+#: one thread, (64, 32) kernels: 10.9 us in float32, 20.3 in float64, the vector rows of
+#: :func:`numbaconv.cpu.simd.sandwich_rows`)
+_WT_CYCLES = {4: 20.0, 8: 36.0}
 
 #: fewest tiles in a block of the F(4x4, 3x3) forward: its 36 GEMMs have that many rows
 #: ((16, 128, 3, 3) -> 128, blocks of 4 one-tile images: 0.51 ms against F(2x2)'s 0.38)
@@ -906,8 +954,15 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
                     adj[0] < cyc or force_variant == "adjoint"):
                 costs["winograd_nhwc"] = adj[0]
                 params["winograd_nhwc"] = dict(nb=adj[1][0], items=adj[1][1], variant="adjoint")
-    if ((N > 1 or force == "winograd4") and (_compiled_gemm(itemsize) or force == "winograd4")
-            and winograd_nhwc_applies(op, w_shape, stride, lo, dilation, H, W)):
+    if (op == "forward" and N == 1 and _compiled_gemm(itemsize)
+            and winograd_nhwc_applies(op, w_shape, stride, lo, dilation, H, W)
+            and (split := _cost_winograd4_split(C, K, Ho, Wo, H, W, itemsize, mach))):
+        # one image: its filters in ranges on the cores
+        costs["winograd4"] = split[0]
+        params["winograd4"] = dict(nb=1, items=split[1], parts=split[1])
+    elif ((N > 1 or force == "winograd4")
+          and (_compiled_gemm(itemsize) or force == "winograd4")
+          and winograd_nhwc_applies(op, w_shape, stride, lo, dilation, H, W)):
         # (forced without numpy's CBLAS callable from compiled code, the calls fall back to
         # the GEMM: the same results)
         # (the input gradient: the forward pass of the output gradient, flipped kernel; the
@@ -1131,6 +1186,11 @@ def _route_cl(args, force, force_variant) -> Plan | None:
         costs["gemm_nchw"] += _TRANSPOSE_CYCLES * math.prod(x_shape)
     if "gemm_taps" in strategies:  # (no planes to rows and back: _cost_gemm_taps' moves)
         costs["gemm_taps"] -= 1.4 * _TRANSPOSE * (math.prod(x_shape) + math.prod(args[3]))
+    if args[0] == "forward" and x_shape[0] == 1 and "winograd4" in costs:
+        # the one-image Winograd's padded copy takes channels-last runs as they are, where
+        # :func:`_cost_winograd4_split` counts the planes' gather at 2 cycles an element
+        # ((1, 13, 13, 32) -> 64: 34 us against the channel-major GEMM's 43, Zen 4)
+        costs["winograd4"] -= 1.5 * _WINO4_SPLIT_SCALE * math.prod(x_shape)
     best = force if force in costs else min(strategies, key=lambda s: costs.get(s, math.inf))
     if force is None and p.strategy == "gemm_nchw" and best == "gemm_nchw":
         # several channels: the channels-first call's pick still, the input copied
@@ -1193,13 +1253,18 @@ def _wino3_module():
     return winograd3
 
 
-def _wino_tiles_forward(x, w, bias, out, lh, lw, nb, cl) -> bool:
-    """The ``winograd4`` strategy's forward pass: F(4x4, 3x3), or F(3x3, 3x3) where its tiles
-    take less work (:func:`wino3_better`; its adjoint input gradient likewise, on the output
-    gradient's map); False where it declines (a non-finite output)."""
+def _wino_tiles_module(out, cl):
+    """The module of the ``winograd4`` strategy's forward pass on ``out``'s map: F(4x4, 3x3),
+    or F(3x3, 3x3) where its tiles take less work (:func:`wino3_better`; its adjoint input
+    gradient likewise, on the output gradient's map)."""
     Ho, Wo = (out.shape[2], out.shape[3]) if cl else (out.shape[3], out.shape[4])
-    run = _wino3_module().forward if wino3_better(Ho, Wo) else _wino4_module().forward
-    return run(x, w, bias, out, lh, lw, nb, cl)
+    return _wino3_module() if wino3_better(Ho, Wo) else _wino4_module()
+
+
+def _wino_tiles_forward(x, w, bias, out, lh, lw, nb, cl, parts=1) -> bool:
+    """The ``winograd4`` strategy's forward pass (:func:`_wino_tiles_module`); False where it
+    declines (a non-finite output)."""
+    return _wino_tiles_module(out, cl).forward(x, w, bias, out, lh, lw, nb, cl, parts)
 
 
 @functools.cache
@@ -1226,7 +1291,7 @@ def run_forward(p: Plan, x, w, bias, out, stride, lo, dilation) -> None:
         run(x, w, bias, out, stride, lo, dilation, p.nb, p.parts, p.channels_last)
     elif p.strategy == "winograd4":
         cl = p.channels_last
-        if not _wino_tiles_forward(x, w, bias, out, lo[1], lo[2], p.nb, cl):
+        if not _wino_tiles_forward(x, w, bias, out, lo[1], lo[2], p.nb, cl, p.parts):
             _gemm_module().forward(x, w, bias, out, stride, lo, dilation, 1,
                                    out.shape[2 if cl else 3], cl)
     else:
@@ -1253,7 +1318,28 @@ def forward_runner(p: Plan, x, w, bias, out, stride, lo, dilation):
     if p.strategy == "gemm_nchw":
         return _gemm_module().forward_nchw_runner(x, w, bias, out, stride, lo, dilation, p.rb,
                                                   p.kb, p.variant == "wide", p.channels_last)
+    if p.strategy == "winograd4":
+        return _wino_runner(p, x, w, bias, out, stride, lo, dilation)
     return None
+
+
+def _wino_runner(p: Plan, x, w, bias, out, stride, lo, dilation):
+    """:func:`forward_runner` of the ``winograd4`` strategy: the tile family's prepared pass
+    (:func:`numbaconv.cpu.winograd4.prepare_forward`), a non-finite output recomputed by
+    the channels-last GEMM as :func:`run_forward` does; None without compiled BLAS."""
+    cl = p.channels_last
+    prepared = _wino_tiles_module(out, cl).prepare_forward(x, w, bias, out, p.nb, cl, p.parts)
+    if prepared is None:
+        return None
+    xshape, wshape, yshape, lh, lw = x.shape, w.shape, out.shape, lo[1], lo[2]
+
+    def run(x, w, bias, out):  # (arrays of the call's own shapes: the 5-D views here)
+        x, w, out = x.reshape(xshape), w.reshape(wshape), out.reshape(yshape)
+        if not prepared(x, w, bias, out, lh, lw):
+            _gemm_module().forward(x, w, bias, out, stride, lo, dilation, 1,
+                                   yshape[2 if cl else 3], cl)
+
+    return run
 
 
 def forcing() -> tuple:

@@ -24,6 +24,8 @@ fall short: Numba ``@intrinsic``\s that kernels call like functions (inlined int
   shapes depend on the register count (:func:`tile_width`, :func:`positions_tile_shapes`).
 * :func:`column_moments`: per-channel float64 sums down the rows of a channels-last block
   (a batch norm's statistics and backward sums), a block of channel vectors in registers.
+* :func:`sandwich_rows`: the Winograd weight transform ``G g G^T`` of a run of 3x3 kernels
+  side by side, a vector of kernels at a time, ``G``'s constants folded into the code.
 
 The vector width is the register's (64 bytes with AVX-512F, 32 with AVX, 16 otherwise),
 read once from Numba's target features: eight accumulators and the tap's vector fit the
@@ -1071,3 +1073,62 @@ def _column_moments(typingctx, out0, out1, out2, x, g, m, x0, ld, rows, c0, mode
 #: :func:`_column_moments` as kernels call it, ``column_moments(out0, out1, out2, x, g, m,
 #: x0, ld, rows, c0, mode, J)``
 column_moments = cast("Callable[..., None]", _column_moments)
+
+
+def _combination(r: _IR, coefs, values):
+    """``sum_q coefs[q] * values[q]`` over vectors, in order, skipping zero coefficients and
+    multiplying by none of 1 (a compile-time linear combination: fused multiply-adds)."""
+    total = None
+    for c, v in zip(coefs, values, strict=True):
+        if c == 0:
+            continue
+        k = r.splat(ir.Constant(r.ft, float(c)))
+        if total is None:
+            total = v if c == 1 else r.b.fmul(k, v)
+        else:
+            total = r.b.fadd(total, v) if c == 1 else r.fma(k, v, total)
+    return total if total is not None else ir.Constant(r.vt, None)
+
+
+def sandwich_rows(G) -> Callable[..., None]:
+    """An intrinsic ``rows(dst, d0, dstride, src, s0, sstride, count)``: the Winograd weight
+    transform ``G g G^T`` of ``count >= lanes`` 3x3 kernels side by side, for the constant
+    ``R x 3`` matrix ``G`` (a tuple of rows). Kernel ``j``'s tap ``(a, b)`` is
+    ``src[s0 + (3 a + b) sstride + j]`` (nine rows of taps); component ``(i, m)`` of its
+    transform goes to ``dst[d0 + (R i + m) dstride + j]``. A vector of kernels at a time
+    (the last overlapping the one before): its nine tap vectors loaded once, ``G g`` in
+    registers, every component a combination of three of them with ``G``'s constants
+    folded in (zeros skipped, ones not multiplied), stored along its row. ``dst`` and
+    ``src`` 1-D C-contiguous arrays of one float dtype, computed in it.
+
+    The weight transform written as Numba loops stayed scalar (each kernel's 36 components
+    go to 36 rows: too many store streams for LLVM's run-time overlap checks) and ran at
+    ~55 cycles a kernel in float64, bound by its scalar conversions and stores."""
+    rows_g = tuple(tuple(float(v) for v in row) for row in G)
+    R = len(rows_g)
+
+    @intrinsic
+    def _rows(typingctx, dst, d0, dstride, src, s0, sstride, count):
+        if not _typed((dst, src), (d0, dstride, s0, sstride, count)):
+            return None
+        sig = types.void(dst, d0, dstride, src, s0, sstride, count)
+
+        def codegen(context, builder, sig, args):
+            r = _IR(context, builder, sig, args)
+            d0_, ds, s0_, ss, n = (r.ints[i] for i in (1, 2, 4, 5, 6))
+
+            def body(k):
+                taps = [r.load(3, r.add(s0_, r.mul(ss, q), k)) for q in range(9)]
+                gg = [[_combination(r, rows_g[i], [taps[s], taps[3 + s], taps[6 + s]])
+                       for s in range(3)] for i in range(R)]
+                for i in range(R):
+                    for m in range(R):
+                        r.store(0, r.add(d0_, r.mul(ds, R * i + m), k),
+                                _combination(r, rows_g[m], gg[i]))
+
+            r.over_vectors("sandwich", n, body)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return cast("Callable[..., None]", _rows)

@@ -31,15 +31,21 @@ import numpy as np
 
 from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_at
 from .jit import njit
+from .simd import sandwich_rows
 from .winograd4 import (
     _ALIGN,
+    _MIN_RUN,
     Tiles,
     _image_copy,
     _pad_block,
     _padded_out,
     _run_blocks,
     _take,
+    gather_taps,
     image_out,
+    place_rows,
+    prepare,
+    weight_chunks,
 )
 
 _U = np.uint64
@@ -66,34 +72,30 @@ def _at5(m0, m1, m2, m3, m4):
     return m0 + s + m3, m1 - m2 + t, s + t + t + m4
 
 
-@njit(inline="always")
-def _g5(a, b, c):
-    """``G v`` for one column ``v = (a, b, c)`` (in float64)."""
-    return (a * _HALF, -(a + b + c) * _HALF, (b - a - c) * _SIXTH,
-            a * _SIXTH + b * _THIRD + (c + c) * _THIRD, c)
-
-
-@njit(inline="always")
-def _row5(U, e, i, r):
-    """``U[e + m, i] = r[m]`` for the five values of ``r``."""
-    U[e, i], U[e + 1, i], U[e + 2, i] = r[0], r[1], r[2]
-    U[e + 3, i], U[e + 4, i] = r[3], r[4]
+#: F(3x3, 3x3)'s kernel transform ``G`` (rows of the 5 x 3 matrix above), and the transform
+#: of a run of kernels by it (:func:`numbaconv.cpu.simd.sandwich_rows`)
+_G = ((_HALF, 0.0, 0.0), (-_HALF, -_HALF, -_HALF), (-_SIXTH, _SIXTH, -_SIXTH),
+      (_SIXTH, _THIRD, 2 * _THIRD), (0.0, 0.0, 1.0))
+_weight_rows = sandwich_rows(_G)
 
 
 @njit(cache=True, nogil=True)
-def _weights(w, U, k0, k1):
-    """``U[e, c K + k] = (G w[k, c] G^T)[e]`` for the filters ``k0 <= k < k1``, in float64
-    (called by address from the driver, as :func:`numbaconv.cpu.winograd4._weights`)."""
-    K, C = w.shape[0], w.shape[1]
-    for c in range(C):  # (filters innermost: U's planes written along their rows)
-        for k in range(k0, k1):
-            g = w[k, c]
-            a = _g5(np.float64(g[0, 0]), np.float64(g[1, 0]), np.float64(g[2, 0]))  # G g
-            b = _g5(np.float64(g[0, 1]), np.float64(g[1, 1]), np.float64(g[2, 1]))
-            d = _g5(np.float64(g[0, 2]), np.float64(g[1, 2]), np.float64(g[2, 2]))
-            i = c * K + k
-            for r in range(5):  # row r of (G g) G^T
-                _row5(U, 5 * r, i, _g5(a[r], b[r], d[r]))
+def _weights(w, U, c0, c1):
+    """``U[e, c K + k] = (G w[k, c] G^T)[e]`` for the channels ``c0 <= c < c1`` (called by
+    address from the driver: :func:`numbaconv.cpu.winograd4._weights`' steps with this
+    family's ``G``)."""
+    K, P = w.shape[0], U.shape[1]
+    cb, s = weight_chunks(K, c1 - c0, U.itemsize)
+    taps = np.empty(9 * s, U.dtype)
+    Uf = U.reshape(-1)
+    for a in range(c0, c1, cb):
+        L = gather_taps(w, taps, a, min(c1, a + cb), s)
+        if L >= _MIN_RUN:
+            _weight_rows(Uf, a * K, P, taps, 0, s, L)
+        else:
+            small = np.empty(_E * s, U.dtype)
+            _weight_rows(small, 0, s, taps, 0, s, s)
+            place_rows(small, U, a * K, L, s)
 
 
 @njit(cache=True, nogil=True)
@@ -142,9 +144,10 @@ def _input_tiles(xp, V, R, nty, ntx):
 
 
 @njit(inline="always")
-def _output_tiles(M, S, Z, out, bias, n0, nimg, nty, ntx, cl):
-    """``A^T M A`` + bias for every tile into ``out``, through the channels-last image
-    buffer ``Z`` ``(3 nty, 3 ntx, K)``; the number of non-finite outputs."""
+def _output_tiles(M, S, Z, out, bias, n0, nimg, nty, ntx, k0, cl):
+    """``A^T M A`` + bias for every tile into ``out``'s filters from ``k0`` (``bias``: theirs),
+    through the channels-last image buffer ``Z`` ``(3 nty, 3 ntx, K)``; the number of
+    non-finite outputs."""
     K = bias.shape[0]
     if cl:
         Ho, Wo = out.shape[2], out.shape[3]
@@ -164,7 +167,7 @@ def _output_tiles(M, S, Z, out, bias, n0, nimg, nty, ntx, cl):
                     z = Z[3 * ty + a]
                     _at_run(S[a], bias, z[3 * tx], z[3 * tx + 1], z[3 * tx + 2])
                 t += 1
-        bad += image_out(Z, out, n0 + i, Ho, Wo, K, cl)
+        bad += image_out(Z, out, n0 + i, Ho, Wo, K, k0, cl)
     return bad
 
 
@@ -181,13 +184,15 @@ def _scratch(kind: str, C: int, K: int, nb: int, nty: int, ntx: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _block(gemm, x, U, out, bias, lh, lw, nty, ntx, n0, n1, cl, ws):
-    """Images ``n0 <= n < n1`` whole, on the calling thread: the padded copy, the input
+def _block(gemm, x, U, out, bias, lh, lw, nty, ntx, n0, n1, k0, k1, cl, ws):
+    """Images ``n0 <= n < n1``, their filters ``k0 <= k < k1``, on the calling thread: the
+    padded copy, the input
     transform, the 25 GEMMs (numpy's CBLAS, pinned to one thread) and the output transform,
     every buffer carved from the thread's scratch ``ws``; the number of non-finite
     outputs. (The signature of :func:`numbaconv.cpu.winograd4._block`: the same driver
     calls either.)"""
-    C, K = (x.shape[4], out.shape[4]) if cl else (x.shape[1], out.shape[1])
+    C = x.shape[4] if cl else x.shape[1]
+    K = k1 - k0
     nimg = n1 - n0
     T = nimg * nty * ntx
     a, off = _take(ws, 0, 25 * C)
@@ -201,13 +206,13 @@ def _block(gemm, x, U, out, bias, lh, lw, nty, ntx, n0, n1, cl, ws):
     a, off = _take(ws, off, _E * T * K)
     M = a.reshape((_E, T, K))
     for e in range(_E):
-        gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, T, K, C, 1.0, V[e], C, U[e], K, 0.0,
-                M[e], K)
+        gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, T, K, C, 1.0, V[e], C, U[e], K,
+                0.0, M[e], K)
     a, off = _take(ws, off, 15 * K)
     S = a.reshape((3, 5, K))
     a, off = _take(ws, off, 9 * nty * ntx * K)
     Z = a.reshape((3 * nty, 3 * ntx, K))
-    return _output_tiles(M, S, Z, out, bias, n0, nimg, nty, ntx, cl)
+    return _output_tiles(M, S, Z, out, bias[k0:k1], n0, nimg, nty, ntx, k0, cl)
 
 
 # ------------------------------------------------------------------ input gradient (adjoint)
@@ -288,7 +293,7 @@ def _grad_tiles(g, Gt, Z, Q, n0, nimg, nty, ntx, cl):
     t = 0
     for i in range(nimg):
         Z[:] = 0
-        _image_copy(Z, g, n0 + i, Ho, Wo, K, cl, True)
+        _image_copy(Z, g, n0 + i, Ho, Wo, K, cl, True, 0)
         for ty in range(nty):
             for tx in range(ntx):
                 for a in range(3):  # rows: Q[a, j] = (g A^T)[a, j]
@@ -323,7 +328,7 @@ def _adjoint_tiles(dV, R, dxp, nty, ntx):
 
 
 @njit(cache=True, nogil=True)
-def _igrad_block(gemm, g, U, dx, bias, lh, lw, nty, ntx, n0, n1, cl, ws):
+def _igrad_block(gemm, g, U, dx, bias, lh, lw, nty, ntx, n0, n1, k0, k1, cl, ws):
     """Images ``n0 <= n < n1`` of the input gradient, whole, on the calling thread, as
     :func:`numbaconv.cpu.winograd4._igrad_block` on F(3x3, 3x3)'s tiles: the output
     gradient's tiles transformed (``Gt = A g A^T``), 25 GEMMs ``dV[e] = Gt[e] @ U[e]^T`` and
@@ -359,13 +364,20 @@ def _igrad_block(gemm, g, U, dx, bias, lh, lw, nty, ntx, n0, n1, cl, ws):
 _F3 = Tiles(3, _E, _scratch, _weights, _block, _igrad_block, "winograd3")
 
 
-def forward(x, w, bias, out, lh: int, lw: int, nb: int, cl: bool = False) -> bool:
+def forward(x, w, bias, out, lh: int, lw: int, nb: int, cl: bool = False,
+            parts: int = 1) -> bool:
     """``out = conv2d(x, w) + bias`` (3x3, stride 1, padding ``lh``/``lw`` before, after implied
     by ``out``; 5-D views with ``D == 1``; ``cl``: ``x`` and ``out`` channels-last) in blocks
-    of ``nb`` images, as :func:`numbaconv.cpu.winograd4.forward`. False when an output came
-    out non-finite (the caller then recomputes the call) or where no compiled BLAS is
-    callable."""
-    return _run_blocks("forward", x, w, bias, out, out, lh, lw, nb, cl, _F3)
+    of ``nb`` images (``parts``: one block's filter ranges), as
+    :func:`numbaconv.cpu.winograd4.forward`. False when an output came out non-finite (the
+    caller then recomputes the call) or where no compiled BLAS is callable."""
+    return _run_blocks("forward", x, w, bias, out, out, lh, lw, nb, cl, _F3, parts)
+
+
+def prepare_forward(x, w, bias, out, nb: int, cl: bool = False, parts: int = 1):
+    """:func:`forward` resolved once for arrays like these
+    (:func:`numbaconv.cpu.winograd4.prepare_forward`)."""
+    return prepare("forward", x, w, bias, out, out, nb, cl, _F3, parts)
 
 
 def input_grad(g, w, bias, dx, lh: int, lw: int, nb: int, cl: bool = False) -> bool:

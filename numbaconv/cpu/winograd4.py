@@ -18,7 +18,9 @@ Numba's threads, BLAS pinned to one thread):
   a ``(6, 6, C)`` scratch (a called loop, :func:`_bt_run`: written into the nest it stayed
   scalar), then its six columns into ``V``, each step a loop along the channels;
 * 36 GEMMs ``M[e] = V[e] @ U[e]``, ``(T x C) @ (C x K)``, ``U = G g G^T`` laid out
-  ``(36, C, K)``;
+  ``(36, C, K)`` (the weight transform: a chunk of channels' taps gathered into nine rows,
+  then transformed along them a vector of kernels at a time,
+  :func:`numbaconv.cpu.simd.sandwich_rows`);
 * output transform ``A^T M A`` per tile along the filters into a channels-last image
   buffer, bias added, a check for non-finite values, the valid outputs copied out in
   either layout.
@@ -26,6 +28,13 @@ Numba's threads, BLAS pinned to one thread):
 The weight transform and each block are kernels of their own, called by address from the
 parallel driver (:mod:`numbaconv.cpu.native`): inlined into its parallel loop, the
 driver took 13.8 s to compile, 4.0 s so.
+
+One image (``parts > 1``, the planner's pick for batch-1 layers on larger maps) is split
+by filters instead: each range transforms its own filters' weights and runs the block for
+them, on its own core, reading nothing another core wrote (two threads, Zen 4: (1, 64, 14,
+14) -> 64 padded 78 us against the per-tap GEMMs' 112-134, (1, 128, 14, 14) -> 128 200
+against 371). :func:`prepare` resolves a call's buffers, entry points and sizes once, for
+the planner's prepared passes.
 
 Same process, two Zen 4 threads, float32 (2026-12-04), against the F(2x2, 3x3) path
 forced: (64, 32, 13, 13) -> 64 1.40 against 3.78 ms in a noisy hour, 1.29-1.35 against
@@ -61,7 +70,7 @@ from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_at, kernel_gemm
 from .jit import I0 as _I0
 from .jit import njit
 from .native import call, fingerprint, native
-from .simd import touch_span
+from .simd import sandwich_rows, touch_span
 from .threads import one_blas_thread
 from .threads import scratch as _buffer
 
@@ -149,38 +158,75 @@ def _at6(m0, m1, m2, m3, m4, m5):
 _SIXTH, _TWELFTH, _TWENTYFOURTH = 1.0 / 6.0, 1.0 / 12.0, 1.0 / 24.0
 
 
-@njit(inline="always")
-def _g6(a, b, c):
-    """``G v`` for one column ``v = (a, b, c)`` (in float64)."""
-    s, t = -(a + c) * _SIXTH, b * _SIXTH
-    p, q = a * _TWENTYFOURTH + c * _SIXTH, b * _TWELFTH
-    return a * 0.25, s - t, s + t, p + q, p - q, c
+#: F(4x4, 3x3)'s kernel transform ``G`` (rows of the 6 x 3 matrix), and the transform of a
+#: run of kernels by it (:func:`numbaconv.cpu.simd.sandwich_rows`)
+_G = ((0.25, 0.0, 0.0), (-_SIXTH, -_SIXTH, -_SIXTH), (-_SIXTH, _SIXTH, -_SIXTH),
+      (_TWENTYFOURTH, _TWELFTH, _SIXTH), (_TWENTYFOURTH, -_TWELFTH, _SIXTH), (0.0, 0.0, 1.0))
+_weight_rows = sandwich_rows(_G)
+
+#: bytes of the nine rows of taps a chunk of channels is gathered into (within the L1)
+_TAPS_BYTES = 16384
+#: fewest kernels the transform takes in one run (a vector of float32 with AVX-512: the
+#: widest); a thinner layer's run is padded to it in scratch
+_MIN_RUN = 16
 
 
 @njit(inline="always")
-def _row6(U, e, i, r):
-    """``U[e + m, i] = r[m]`` for the six values of ``r``."""
-    U[e, i], U[e + 1, i], U[e + 2, i] = r[0], r[1], r[2]
-    U[e + 3, i], U[e + 4, i], U[e + 5, i] = r[3], r[4], r[5]
+def weight_chunks(K, C, itemsize):
+    """Channels a chunk of the weight transform of ``K`` filters takes (its nine rows of
+    taps within :data:`_TAPS_BYTES`) and those rows' stride (at least :data:`_MIN_RUN`)."""
+    cb = max(1, min(C, _TAPS_BYTES // (9 * K * itemsize)))
+    return cb, max(cb * K, _MIN_RUN)
 
 
 @njit(inline="always")
-def _weight_tiles(w, U, k0, k1):
-    """``U[e, c K + k] = (G w[k, c] G^T)[e]`` for the filters ``k0 <= k < k1``, in float64."""
-    K, C = w.shape[0], w.shape[1]
-    for c in range(C):  # (filters innermost: U's 36 planes written along their rows)
-        for k in range(k0, k1):
-            g = w[k, c]
-            a = _g6(np.float64(g[0, 0]), np.float64(g[1, 0]), np.float64(g[2, 0]))  # G g
-            b = _g6(np.float64(g[0, 1]), np.float64(g[1, 1]), np.float64(g[2, 1]))
-            d = _g6(np.float64(g[0, 2]), np.float64(g[1, 2]), np.float64(g[2, 2]))
-            i = c * K + k
-            _row6(U, 0, i, _g6(a[0], b[0], d[0]))  # row i of (G g) G^T
-            _row6(U, 6, i, _g6(a[1], b[1], d[1]))
-            _row6(U, 12, i, _g6(a[2], b[2], d[2]))
-            _row6(U, 18, i, _g6(a[3], b[3], d[3]))
-            _row6(U, 24, i, _g6(a[4], b[4], d[4]))
-            _row6(U, 30, i, _g6(a[5], b[5], d[5]))
+def gather_taps(w, taps, c0, c1, s):
+    """``taps[t s + (c - c0) K + k] = w[k, c, t // 3, t % 3]`` for the channels ``c0 <= c <
+    c1`` and every filter ``k`` (nine rows of stride ``s``, zero past the chunk's
+    kernels); their number."""
+    K = w.shape[0]
+    L = (c1 - c0) * K
+    if L < s:
+        taps[:] = 0
+    for c in range(c0, c1):  # (along a tap's column of filters: 0.3 ns an element, Zen 4,
+        # where reading a kernel's nine taps together and writing them to the nine rows
+        # took 0.5)
+        for t in range(9):
+            o = t * s + (c - c0) * K
+            row = taps[o:o + K]
+            col = w[:, c, t // 3, t % 3]
+            for k in range(K):
+                row[k] = col[k]
+    return L
+
+
+@njit(inline="always")
+def place_rows(small, U, d0, L, s):
+    """``U[e, d0:d0 + L] = small[e s:e s + L]`` for every row ``e`` of ``U`` (a run thinner
+    than :data:`_MIN_RUN`, transformed in scratch)."""
+    for e in range(U.shape[0]):
+        U[e, d0:d0 + L] = small[e * s:e * s + L]
+
+
+@njit(cache=True, nogil=True)
+def _weights(w, U, c0, c1):
+    """``U[e, c K + k] = (G w[k, c] G^T)[e]`` for the channels ``c0 <= c < c1`` (every filter),
+    in ``U``'s dtype: a chunk of channels at a time, its taps gathered into nine rows
+    (:func:`gather_taps`), then transformed along them in vectors (:data:`_weight_rows`).
+    A kernel of its own, called by address from the driver. (Zen 4, one thread, (64, 32)
+    filters: 10.9 us in float32, where a kernel at a time in float64 took 30.7.)"""
+    K, P = w.shape[0], U.shape[1]
+    cb, s = weight_chunks(K, c1 - c0, U.itemsize)
+    taps = np.empty(9 * s, U.dtype)
+    Uf = U.reshape(-1)
+    for a in range(c0, c1, cb):
+        L = gather_taps(w, taps, a, min(c1, a + cb), s)
+        if L >= _MIN_RUN:
+            _weight_rows(Uf, a * K, P, taps, 0, s, L)
+        else:
+            small = np.empty(U.shape[0] * s, U.dtype)
+            _weight_rows(small, 0, s, taps, 0, s, s)
+            place_rows(small, U, a * K, L, s)
 
 
 @njit(inline="always")
@@ -277,8 +323,9 @@ def _at_run(s, bias, z0, z1, z2, z3):
 
 
 @njit(inline="always")
-def _output_tiles(M, S, Z, out, bias, n0, nimg, nty, ntx, cl):
-    """``A^T M A`` + bias for every tile into ``out``; the number of non-finite outputs.
+def _output_tiles(M, S, Z, out, bias, n0, nimg, nty, ntx, k0, cl):
+    """``A^T M A`` + bias for every tile into ``out``'s filters from ``k0`` (``bias``: theirs);
+    the number of non-finite outputs.
 
     Each image's tiles go into ``Z``, ``(4 nty, 4 ntx, K)`` (runs of filters), then its
     valid part into ``out`` (:func:`_image_copy`)."""
@@ -301,30 +348,41 @@ def _output_tiles(M, S, Z, out, bias, n0, nimg, nty, ntx, cl):
                     z = Z[4 * ty + a]
                     _at_run(S[a], bias, z[4 * tx], z[4 * tx + 1], z[4 * tx + 2], z[4 * tx + 3])
                 t += 1
-        bad += image_out(Z, out, n0 + i, Ho, Wo, K, cl)
+        bad += image_out(Z, out, n0 + i, Ho, Wo, K, k0, cl)
     return bad
 
 
 @njit(inline="always")
-def image_out(Z, out, n, Ho, Wo, K, cl):
-    """The valid ``Ho x Wo`` part of the channels-last image buffer ``Z`` into image ``n``
-    of ``out`` (:func:`_image_copy`); the number of non-finite values in it (either tile
-    family's output transform ends so)."""
+def image_out(Z, out, n, Ho, Wo, K, k0, cl):
+    """The valid ``Ho x Wo`` part of the channels-last image buffer ``Z`` (``K`` filters)
+    into image ``n`` of ``out``, its filters from ``k0`` (:func:`_image_copy`); the number
+    of non-finite values in it (either tile family's output transform ends so)."""
     bad = 0
     for oy in range(Ho):
         zr = Z[oy].reshape(-1)
         for q in range(Wo * K):
             bad += not np.isfinite(zr[q])
-    _image_copy(Z, out, n, Ho, Wo, K, cl, False)
+    _image_copy(Z, out, n, Ho, Wo, K, cl, False, k0)
     return bad
 
 
 @njit(inline="always")
-def _image_copy(Z, a, n, Ho, Wo, K, cl, into_z):
-    """Copy image ``n`` of the 5-D array ``a`` (``cl``: channels-last) into the channels-last
-    buffer ``Z`` (``into_z``), or ``Z`` into it: rows of ``Wo K`` channels-last;
-    channels-first, plane by plane along ``Z``'s rows (one value a filter to the planes,
-    4 KiB apart, ran at ~4 ns each)."""
+def _image_copy(Z, a, n, Ho, Wo, K, cl, into_z, k0):
+    """Copy the ``K`` channels from ``k0`` of image ``n`` of the 5-D array ``a`` (``cl``:
+    channels-last) into the channels-last buffer ``Z`` (``into_z``), or ``Z`` into them:
+    rows of ``Wo K`` channels-last; channels-first, plane by plane along ``Z``'s rows (one
+    value a filter to the planes, 4 KiB apart, ran at ~4 ns each)."""
+    if cl and K != a.shape[4]:  # (a range of the filters: runs of K within a's rows)
+        for oy in range(Ho):
+            for ox in range(Wo):
+                zr = Z[oy, ox]
+                ar = a[n, 0, oy, ox, k0:k0 + K]
+                for k in range(K):
+                    if into_z:
+                        zr[k] = ar[k]
+                    else:
+                        ar[k] = zr[k]
+        return
     if cl:
         for oy in range(Ho):
             zr = Z[oy].reshape(-1)
@@ -337,7 +395,7 @@ def _image_copy(Z, a, n, Ho, Wo, K, cl, into_z):
         return
     if into_z:  # along Z's runs of K, reading the K planes (0.43 ns an element, 0.6-0.95
         # plane by plane: (4, 64, 11, 11) one thread)
-        af = a[n].reshape(-1)
+        af = a[n, k0:k0 + K].reshape(-1)
         touch_span(af, 0, af.size)
         P = _U(Ho * Wo)
         for oy in range(Ho):
@@ -348,7 +406,7 @@ def _image_copy(Z, a, n, Ho, Wo, K, cl, into_z):
                     zr[dst + _U(k)] = af[src + _U(k) * P]
         return
     for k in range(K):
-        plane = a[n, k, 0]
+        plane = a[n, k0 + k, 0]
         for oy in range(Ho):
             zr = Z[oy]
             ar = plane[oy]
@@ -357,18 +415,14 @@ def _image_copy(Z, a, n, Ho, Wo, K, cl, into_z):
 
 
 @njit(cache=True, nogil=True)
-def _weights(w, U, k0, k1):
-    """:func:`_weight_tiles` as a kernel of its own (called by address)."""
-    _weight_tiles(w, U, k0, k1)
-
-
-@njit(cache=True, nogil=True)
-def _block(gemm, x, U, out, bias, lh, lw, nty, ntx, n0, n1, cl, ws):
-    """Images ``n0 <= n < n1`` whole, on the calling thread: the padded copy, the input
-    transform, the 36 GEMMs (``gemm``: numpy's CBLAS, pinned to one thread) and the output
-    transform, every buffer carved from the thread's scratch ``ws``; the number of
-    non-finite outputs."""
-    C, K = (x.shape[4], out.shape[4]) if cl else (x.shape[1], out.shape[1])
+def _block(gemm, x, U, out, bias, lh, lw, nty, ntx, n0, n1, k0, k1, cl, ws):
+    """Images ``n0 <= n < n1``, their filters ``k0 <= k < k1`` (``U``: those filters'
+    transform, :func:`_weights` of ``w[k0:k1]``), on the calling thread: the padded copy,
+    the input transform, the 36 GEMMs (``gemm``: numpy's CBLAS, pinned to one thread) and
+    the output transform, every buffer carved from the thread's scratch ``ws``; the number
+    of non-finite outputs."""
+    C = x.shape[4] if cl else x.shape[1]
+    K = k1 - k0
     T = (n1 - n0) * nty * ntx
     a, off = _take(ws, 0, 36 * C)
     V, off = _transformed_input(x, n0, n1, lh, lw, nty, ntx, a.reshape((6, 6, C)), cl, ws,
@@ -376,73 +430,122 @@ def _block(gemm, x, U, out, bias, lh, lw, nty, ntx, n0, n1, cl, ws):
     a, off = _take(ws, off, 36 * T * K)
     M = a.reshape((36, T, K))
     for e in range(36):
-        gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, T, K, C, 1.0, V[e], C, U[e], K, 0.0,
-                M[e], K)
+        gemm_at(gemm, ROW_MAJOR, NO_TRANS, NO_TRANS, T, K, C, 1.0, V[e], C, U[e], K,
+                0.0, M[e], K)
     a, off = _take(ws, off, 24 * K)
     S = a.reshape((4, 6, K))
     a, off = _take(ws, off, 16 * nty * ntx * K)
     Z = a.reshape((4 * nty, 4 * ntx, K))
-    return _output_tiles(M, S, Z, out, bias, n0, n1 - n0, nty, ntx, cl)
+    return _output_tiles(M, S, Z, out, bias[k0:k1], n0, n1 - n0, nty, ntx, k0, cl)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _forward_blocks(fw, fb, gemm, x, w, U, out, bias, lh, lw, nty, ntx, nb, cl, ws):
-    """The weight transform ``fw`` (:func:`_weights`) in two filter ranges, then every block
-    of ``nb`` images (:func:`_block`, ``fb``) on Numba's threads, each whole on one. Both
-    are :class:`numbaconv.cpu.native.Native` entry points, compiled once each (not again
-    into each parallel loop). The blocks follow the shapes only, so the bits are the same
-    at any thread count (``ws``: a scratch row a thread). True when every output is
+def _forward_blocks(fw, fb, gemm, x, w, U, out, bias, lh, lw, nty, ntx, nb, parts, cl, ws):
+    """The weight transform ``fw`` (:func:`_weights`) in two channel ranges, then every block
+    of ``nb`` images (:func:`_block`, ``fb``) on Numba's threads, each whole on one; or,
+    with ``parts > 1`` (the forward pass of one block), the block's filters in ``parts``
+    ranges, each with its own weight transform (``U[i]``) on one thread: no thread reads
+    what the other wrote (transformed in two channel ranges instead, each thread's GEMMs
+    read half their filters from the other core's cache: (1, 32, 14, 14) -> 64 took 55 us
+    where the two steps apart took 12 and 20). Both are
+    :class:`numbaconv.cpu.native.Native` entry points, compiled once each (not again into
+    each parallel loop). The blocks and ranges follow the shapes only, so the bits are the
+    same at any thread count (``ws``: a scratch row a thread). True when every output is
     finite."""
-    N, K = x.shape[0], w.shape[0]
-    for i in prange(2):
-        call(fw, w, U, i * K // 2, (i + 1) * K // 2)
-    blocks = -(-N // nb)
+    N, K, C = x.shape[0], w.shape[0], w.shape[1]
     bad = 0
+    if parts > 1:
+        for i in prange(parts):
+            k0, k1 = i * K // parts, (i + 1) * K // parts
+            call(fw, w[k0:k1], U[i], 0, C)
+            bad += call(fb, gemm, x, U[i], out, bias, lh, lw, nty, ntx, 0, N, k0, k1, cl,
+                        ws[get_thread_id()])
+        return bad == 0
+    for i in prange(2):
+        call(fw, w[0:K], U[0], i * C // 2, (i + 1) * C // 2)
+    blocks = -(-N // nb)
     for j in prange(blocks):
-        bad += call(fb, gemm, x, U, out, bias, lh, lw, nty, ntx, j * nb, min(N, j * nb + nb),
-                    cl, ws[get_thread_id()])
+        bad += call(fb, gemm, x, U[0], out, bias, lh, lw, nty, ntx, j * nb,
+                    min(N, j * nb + nb), 0, K, cl, ws[get_thread_id()])
     return bad == 0
 
 
 _NATIVES: dict = {}
 
 
-def forward(x, w, bias, out, lh: int, lw: int, nb: int, cl: bool = False) -> bool:
+def forward(x, w, bias, out, lh: int, lw: int, nb: int, cl: bool = False,
+            parts: int = 1) -> bool:
     """``out = conv2d(x, w) + bias`` (3x3, stride 1, padding ``lh``/``lw`` before, after implied
     by ``out``; 5-D views with ``D == 1``; ``cl``: ``x`` and ``out`` channels-last, ``(N, 1,
-    H, W, C)``) in blocks of ``nb`` images. False when an output came out non-finite (the
-    caller then recomputes the call) or where no compiled BLAS is callable."""
-    return _run_blocks("forward", x, w, bias, out, out, lh, lw, nb, cl)
+    H, W, C)``) in blocks of ``nb`` images (``parts > 1``: one block, its filters in that
+    many ranges on the threads). False when an output came out non-finite (the caller then
+    recomputes the call) or where no compiled BLAS is callable."""
+    return _run_blocks("forward", x, w, bias, out, out, lh, lw, nb, cl, None, parts)
 
 
-def _run_blocks(kind, src, w, bias, dst, tiled, lh, lw, nb, cl, tiles=None) -> bool:
+def prepare_forward(x, w, bias, out, nb: int, cl: bool = False, parts: int = 1, tiles=None):
+    """:func:`forward` for arrays like these, resolved once: ``run(x, w, bias, out, lh, lw)
+    -> bool`` (:func:`prepare`), or None where no compiled BLAS is callable."""
+    return prepare("forward", x, w, bias, out, out, nb, cl, tiles, parts)
+
+
+def _run_blocks(kind, src, w, bias, dst, tiled, lh, lw, nb, cl, tiles=None, parts=1) -> bool:
     """:func:`forward` (``kind`` 'forward': ``src`` the input, ``dst`` the output) or
     :func:`input_grad` ('input_grad': ``src`` the output gradient, ``dst`` the input
-    gradient): the weight transform and the blocks (:func:`_block`, :func:`_igrad_block`)
-    on the tiles of ``tiled``'s map, by :func:`_forward_blocks`. ``tiles``: another tile
-    family's :class:`Tiles` (F(3x3)'s, :mod:`numbaconv.cpu.winograd3`), else F(4x4)."""
+    gradient) by :func:`prepare`'s runner."""
+    run = prepare(kind, src, w, bias, dst, tiled, nb, cl, tiles, parts)
+    return run is not None and run(src, w, bias, dst, lh, lw)
+
+
+def prepare(kind, src, w, bias, dst, tiled, nb, cl, tiles=None, parts=1):
+    """A runner ``run(src, w, bias, dst, lh, lw) -> bool`` of :func:`forward` (``kind``
+    'forward') or :func:`input_grad` ('input_grad') for arrays like these: the weight
+    transform and the blocks (:func:`_block`, :func:`_igrad_block`) on the tiles of
+    ``tiled``'s map, by :func:`_forward_blocks`, with the buffers, compiled entry points and
+    sizes found once (a repeated call then costs the driver's call alone; arrays of other
+    Numba types than these take :func:`_run_blocks`). ``tiles``:
+    another tile family's :class:`Tiles` (F(3x3)'s, :mod:`numbaconv.cpu.winograd3`), else
+    F(4x4); ``parts``: the forward pass's filter ranges (one block). None where no compiled
+    BLAS is callable."""
     t = _F4 if tiles is None else tiles
     gemm = kernel_gemm(dst.dtype)
     if gemm is None:
-        return False
+        return None
     Ho, Wo = (tiled.shape[2], tiled.shape[3]) if cl else (tiled.shape[3], tiled.shape[4])
     nty, ntx = -(-Ho // t.m), -(-Wo // t.m)
     K, C = w.shape[:2]
     nb = max(1, min(nb, src.shape[0]))
-    U = _buffer(t.name + "-U", (t.planes, _plane(C * K, dst.dtype.itemsize)), dst.dtype)
+    parts = parts if kind == "forward" and nb >= src.shape[0] else 1
+    u_shape = (parts, t.planes, _plane(C * -(-K // parts), dst.dtype.itemsize))
+    size = t.scratch(kind, C, K, nb, nty, ntx)
+    U = _buffer(t.name + "-U", u_shape, dst.dtype)
     ws = _workspace(kind, C, K, nb, nty, ntx, dst.dtype, t.scratch, t.name)
-    b = np.zeros(dst.shape[4] if cl else dst.shape[1], dst.dtype) if bias is None else bias
+    zeros = np.zeros(dst.shape[4] if cl else dst.shape[1], dst.dtype)
+    b = zeros if bias is None else bias
     w4, flag = w.reshape(K, C, 3, 3), np.bool_(cl)
     key = (t.name, kind, fingerprint(src), fingerprint(w4), fingerprint(dst), fingerprint(b),
            cl)
     if (found := _NATIVES.get(key)) is None:
         block = t.block if kind == "forward" else t.igrad_block
-        found = _NATIVES[key] = (native(t.weights, w4, U, _I0, _I0),
-                                 native(block, gemm, src, U, dst, b, *(_I0,) * 6, flag, ws[0]))
+        found = _NATIVES[key] = (native(t.weights, w4, U[0], _I0, _I0),
+                                 native(block, gemm, src, U[0], dst, b, *(_I0,) * 8, flag,
+                                        ws[0]))
     fw, fb = found
-    with one_blas_thread():
-        return bool(_forward_blocks(fw, fb, gemm, src, w4, U, dst, b, lh, lw, nty, ntx, nb,
-                                    flag, ws))
+    kinds = key[2:6]
+
+    def run(src, w, bias, dst, lh, lw) -> bool:  # (this thread's buffers, found each call)
+        if (fingerprint(src), fingerprint(w.reshape(K, C, 3, 3)), fingerprint(dst),
+                fingerprint(zeros if bias is None else bias)) != kinds:
+            return _run_blocks(kind, src, w, bias, dst, dst if kind == "forward" else src,
+                               lh, lw, nb, cl, tiles, parts)
+        U = _buffer(t.name + "-U", u_shape, dst.dtype)
+        ws = _buffer(t.name, (numba.get_num_threads(), size), dst.dtype)
+        b = zeros if bias is None else bias
+        with one_blas_thread():
+            return bool(_forward_blocks(fw, fb, gemm, src, w.reshape(K, C, 3, 3), U, dst, b,
+                                        lh, lw, nty, ntx, nb, parts, flag, ws))
+
+    return run
 
 
 @dataclasses.dataclass(frozen=True)
@@ -501,7 +604,7 @@ def _grad_tiles(g, Gt, Z, Q, n0, nimg, nty, ntx, cl):
     t = 0
     for i in range(nimg):
         Z[:] = 0
-        _image_copy(Z, g, n0 + i, Ho, Wo, K, cl, True)
+        _image_copy(Z, g, n0 + i, Ho, Wo, K, cl, True, 0)
         for ty in range(nty):
             for tx in range(ntx):
                 for a in range(4):  # rows: Q[a, j] = (g A^T)[a, j]
@@ -726,8 +829,9 @@ def _padded_out(dxp, dx, bias, n0, lh, lw, cl):
 
 
 @njit(cache=True, nogil=True)
-def _igrad_block(gemm, g, U, dx, bias, lh, lw, nty, ntx, n0, n1, cl, ws):
-    """Images ``n0 <= n < n1`` of the input gradient, whole, on the calling thread: the
+def _igrad_block(gemm, g, U, dx, bias, lh, lw, nty, ntx, n0, n1, k0, k1, cl, ws):
+    """Images ``n0 <= n < n1`` of the input gradient, whole, on the calling thread (``k0 =
+    0``, ``k1 = K``: the driver's signature; the input gradient's blocks are not split): the
     output gradient's tiles transformed (``Gt = A g A^T``, :func:`_grad_tiles`), 36 GEMMs
     ``dV[e] = Gt[e] @ U[e]^T`` and the input transform's adjoint overlap-added into a
     padded block (:func:`_adjoint_tiles`), its image part copied out; the number of
