@@ -1563,3 +1563,26 @@ def test_a_repeated_host_call_runs_its_prepared_pass_and_stays_right():
         mp.setattr(cpu_conv, "_forward_runner", lambda *a: (ran.append(2), real(*a))[1])
         np.testing.assert_allclose(nc.conv2d(x, w), want, rtol=1e-4, atol=1e-4)
     assert ran == [1, 2]
+
+
+@pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_depth_one_output_reading_only_padding(data_format, dtype):
+    # conv3d on a depth of 1, kernel depth 1, depth stride 2 and one zero plane before:
+    # the one output depth reads only the padding, so the output is the bias and both
+    # gradients are zero (the 2-D small-map strategies, which take depth-1 layers, once
+    # computed it from the input's plane; found by Hypothesis)
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 3, 1, 5, 5)).astype(dtype)
+    w = rng.standard_normal((4, 3, 1, 3, 3)).astype(dtype)
+    b = rng.standard_normal(4).astype(dtype)
+    kw = dict(stride=(2, 1, 1), padding=((1, 0), (1, 1), (1, 1)), data_format=data_format)
+    last = data_format == "channels_last"
+    xs = np.ascontiguousarray(np.moveaxis(x, 1, -1)) if last else x
+    y = nc.conv3d(xs, w, b, **kw)
+    assert y.shape == ((2, 1, 5, 5, 4) if last else (2, 4, 1, 5, 5))
+    np.testing.assert_array_equal(y, np.broadcast_to(b, y.shape) if last
+                                  else np.broadcast_to(b[:, None, None, None], y.shape))
+    g = rng.standard_normal(y.shape).astype(dtype)
+    np.testing.assert_array_equal(grad.conv3d_input(xs.shape, w, g, **kw), 0)
+    np.testing.assert_array_equal(grad.conv3d_weight(xs, w.shape, g, **kw), 0)

@@ -1154,6 +1154,133 @@ def test_one_image_winograd_through_the_api_and_its_prepared_pass():
         cpu_conv._RUNNERS.clear()
 
 
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_one_image_weight_gradient_on_few_positions(data):
+    # batch 1, fewer output positions than half the filters: the register-tile rank-P
+    # update (no BLAS) where a tile of filters and of columns fits (tiles overlapping at
+    # the ends) and no window reads padding, either layout, any stride, dilation and
+    # padding: the definition's values, the same bits at one and two threads
+    from numbaconv.cpu import conv_gemm
+
+    kh, kw, stride, dil, pads, H, W = _draw_window(data.draw, 3, 3, 2, 2)
+    C, K = data.draw(st.integers(6, 20)), data.draw(st.integers(6, 70))
+    dtype = data.draw(st.sampled_from([np.float32, np.float64]))
+    last = data.draw(st.booleans())
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    x = rng.standard_normal((1, C, H, W))
+    Ho = nc.conv_output_size(H, kh, stride[0], pads[0], dil[0])
+    Wo = nc.conv_output_size(W, kw, stride[1], pads[1], dil[1])
+    g = rng.standard_normal((1, K, Ho, Wo))
+    want = ref_weight_grad(x, g, (kh, kw), stride, pads, dil)
+    tiles = (conv_gemm._few_weight_positions(Ho * Wo, K)
+             and conv_gemm._weight_tiles_fit(K, C * kh * kw, np.dtype(dtype).itemsize))
+    unpadded = not any(p for pair in pads for p in pair)
+    inside = conv_gemm._windows_inside(H, W, kh, kw, *stride, 0, 0, *dil, Ho, Wo)
+    to = (lambda a: np.ascontiguousarray(a.transpose(0, 2, 3, 1))) if last else (lambda a: a)
+    fmt = "channels_last" if last else "channels_first"
+    ran = []
+    real = conv_gemm._weight_grad_one_tiles
+    with mock.patch.object(conv_gemm, "_weight_grad_one_tiles",
+                           lambda *a: (ran.append(1), real(*a))[1]), \
+            conv_plan.forced("gemm_nhwc"):
+        _replan()
+        got = _at_one_and_two_threads(lambda: grad.conv2d_weight(
+            to(x.astype(dtype)), (K, C, kh, kw), to(g.astype(dtype)), data_format=fmt,
+            **_kw(stride, pads, dil)))
+    _replan()
+    assert bool(ran) == (tiles and inside) if unpadded else (not ran or tiles)
+    np.testing.assert_array_equal(got[0], got[1])
+    tol = 2e-5 if dtype == np.float32 else 1e-11
+    np.testing.assert_allclose(got[0], want, rtol=tol, atol=tol * max(1.0, np.abs(want).max()))
+
+
+def ref_input_grad(shape, w, g, stride, pads, dil):
+    """``dx[n, c, oh*sh - lh + th*dh, ow*sw - lw + tw*dw] += g[n, k, oh, ow] * w[k, c, th, tw]``
+    in float64 over the padded map, cropped to ``shape`` (the definition, by slicing)."""
+    (lh, hh), (lw, hw) = pads
+    g, w = np.asarray(g, np.float64), np.asarray(w, np.float64)
+    Ho, Wo = g.shape[2:]
+    dxp = np.zeros((shape[0], shape[1], shape[2] + lh + hh, shape[3] + lw + hw))
+    for th in range(w.shape[2]):
+        for tw in range(w.shape[3]):
+            h0, w0 = th * dil[0], tw * dil[1]
+            dxp[:, :, h0:h0 + (Ho - 1) * stride[0] + 1:stride[0],
+                w0:w0 + (Wo - 1) * stride[1] + 1:stride[1]] += np.einsum(
+                    "nkhw,kc->nchw", g, w[:, :, th, tw])
+    return dxp[:, :, lh:lh + shape[2], lw:lw + shape[3]]
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_one_image_input_gradient_on_few_positions(data):
+    # batch 1, at most a quarter as many positions as filters: the register-tile product
+    # of the output gradient and the filters as they are (no BLAS), then the patch rows
+    # added back, either layout, any stride, dilation and padding: the definition's
+    # values, the same bits at one and two threads
+    from numbaconv.cpu import conv_gemm
+
+    kh, kw, stride, dil, pads, H, W = _draw_window(data.draw, 3, 3, 2, 1)
+    C, K = data.draw(st.integers(4, 12)), data.draw(st.integers(8, 90))
+    dtype = data.draw(st.sampled_from([np.float32, np.float64]))
+    last = data.draw(st.booleans())
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    Ho = nc.conv_output_size(H, kh, stride[0], pads[0], dil[0])
+    Wo = nc.conv_output_size(W, kw, stride[1], pads[1], dil[1])
+    w = rng.standard_normal((K, C, kh, kw))
+    g = rng.standard_normal((1, K, Ho, Wo))
+    want = ref_input_grad((1, C, H, W), w, g, stride, pads, dil)
+    tiles = (threads.few_positions(Ho * Wo, K)
+             and conv_gemm._weight_tiles_fit(Ho * Wo, C * kh * kw, np.dtype(dtype).itemsize))
+    to = (lambda a: np.ascontiguousarray(a.transpose(0, 2, 3, 1))) if last else (lambda a: a)
+    back = (lambda a: a.transpose(0, 3, 1, 2)) if last else (lambda a: a)
+    shape = (1, H, W, C) if last else (1, C, H, W)
+    fmt = "channels_last" if last else "channels_first"
+    ran = []
+    real = conv_gemm._input_grad_one_tiles
+    with mock.patch.object(conv_gemm, "_input_grad_one_tiles",
+                           lambda *a: (ran.append(1), real(*a))[1]), \
+            conv_plan.forced("gemm_nhwc"):
+        _replan()
+        got = _at_one_and_two_threads(lambda: back(grad.conv2d_input(
+            shape, w.astype(dtype), to(g.astype(dtype)), data_format=fmt,
+            **_kw(stride, pads, dil))))
+    _replan()
+    assert bool(ran) == tiles
+    np.testing.assert_array_equal(got[0], got[1])
+    tol = 2e-5 if dtype == np.float32 else 1e-11
+    np.testing.assert_allclose(got[0], want, rtol=tol, atol=tol * max(1.0, np.abs(want).max()))
+
+
+@pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
+def test_course_layer_batch_one_gradients_take_the_register_tiles(data_format):
+    # the Keras net's (1, 64, 5, 5) -> 128 layer: 9 positions, 128 filters, patches of 576
+    from numbaconv.cpu import conv_gemm
+
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((1, 64, 5, 5)).astype(np.float32)
+    g = rng.standard_normal((1, 128, 3, 3)).astype(np.float32)
+    want = ref_weight_grad(x, g, (3, 3), (1, 1), ((0, 0), (0, 0)), (1, 1))
+    last = data_format == "channels_last"
+    to = (lambda a: np.ascontiguousarray(a.transpose(0, 2, 3, 1))) if last else (lambda a: a)
+    w = rng.standard_normal((128, 64, 3, 3)).astype(np.float32)
+    want_dx = ref_input_grad(x.shape, w, g, (1, 1), ((0, 0), (0, 0)), (1, 1))
+    ran = []
+    real, real_dx = conv_gemm._weight_grad_one_tiles, conv_gemm._input_grad_one_tiles
+    _replan()
+    with mock.patch.object(conv_gemm, "_weight_grad_one_tiles",
+                           lambda *a: (ran.append("w"), real(*a))[1]), \
+            mock.patch.object(conv_gemm, "_input_grad_one_tiles",
+                              lambda *a: (ran.append("x"), real_dx(*a))[1]):
+        got = grad.conv2d_weight(to(x), (128, 64, 3, 3), to(g), data_format=data_format)
+        dx = grad.conv2d_input(to(x).shape, w, to(g), data_format=data_format)
+    _replan()
+    assert ran == ["w", "x"]
+    np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-5 * np.abs(want).max())
+    dx = dx.transpose(0, 3, 1, 2) if last else dx
+    np.testing.assert_allclose(dx, want_dx, rtol=2e-5, atol=2e-5 * np.abs(want_dx).max())
+
+
 @pytest.mark.parametrize("strategy", ["gemm_nhwc", "gemm_nchw", "gemm_taps", "winograd_nhwc",
                                       "winograd4"])
 def test_inf_stays_inf(strategy):

@@ -87,6 +87,10 @@ def _plane(n: int, item: int) -> int:
     return lines * 64 // item
 
 
+#: most kernels (filters x channels) whose weight transform every thread makes for itself
+#: (:func:`_forward_blocks`' ``own``)
+_OWN_U_MAX = 8192
+
 #: elements a scratch piece is rounded up to (64 bytes of float32: each piece starts a line)
 _ALIGN = 16
 
@@ -440,14 +444,20 @@ def _block(gemm, x, U, out, bias, lh, lw, nty, ntx, n0, n1, k0, k1, cl, ws):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _forward_blocks(fw, fb, gemm, x, w, U, out, bias, lh, lw, nty, ntx, nb, parts, cl, ws):
+def _forward_blocks(fw, fb, gemm, x, w, U, out, bias, lh, lw, nty, ntx, nb, parts, own, cl,
+                    ws):
     """The weight transform ``fw`` (:func:`_weights`) in two channel ranges, then every block
     of ``nb`` images (:func:`_block`, ``fb``) on Numba's threads, each whole on one; or,
     with ``parts > 1`` (the forward pass of one block), the block's filters in ``parts``
     ranges, each with its own weight transform (``U[i]``) on one thread: no thread reads
     what the other wrote (transformed in two channel ranges instead, each thread's GEMMs
     read half their filters from the other core's cache: (1, 32, 14, 14) -> 64 took 55 us
-    where the two steps apart took 12 and 20). Both are
+    where the two steps apart took 12 and 20). With ``own`` (at most :data:`_OWN_U_MAX`
+    kernels) every thread transforms all the weights into its own ``U[t]`` before its
+    first block, for the same reason: data one core has just written reached the other at
+    ~2 GB/s on the Zen 4 development machine ((64, 64, 5, 5) -> 128: 0.31 -> 0.28 ms;
+    with 65,536 kernels, (8, 256, 14, 14) -> 256, the doubled transform cost more than it
+    saved: 5.8 -> 6.6). Both are
     :class:`numbaconv.cpu.native.Native` entry points, compiled once each (not again into
     each parallel loop). The blocks and ranges follow the shapes only, so the bits are the
     same at any thread count (``ws``: a scratch row a thread). True when every output is
@@ -461,9 +471,19 @@ def _forward_blocks(fw, fb, gemm, x, w, U, out, bias, lh, lw, nty, ntx, nb, part
             bad += call(fb, gemm, x, U[i], out, bias, lh, lw, nty, ntx, 0, N, k0, k1, cl,
                         ws[get_thread_id()])
         return bad == 0
+    blocks = -(-N // nb)
+    if own:
+        done = np.zeros(ws.shape[0], np.bool_)
+        for j in prange(blocks):
+            t = get_thread_id()
+            if not done[t]:  # (the thread's first block: its own copy of the transform)
+                call(fw, w[0:K], U[t], 0, C)
+                done[t] = True
+            bad += call(fb, gemm, x, U[t], out, bias, lh, lw, nty, ntx, j * nb,
+                        min(N, j * nb + nb), 0, K, cl, ws[t])
+        return bad == 0
     for i in prange(2):
         call(fw, w[0:K], U[0], i * C // 2, (i + 1) * C // 2)
-    blocks = -(-N // nb)
     for j in prange(blocks):
         bad += call(fb, gemm, x, U[0], out, bias, lh, lw, nty, ntx, j * nb,
                     min(N, j * nb + nb), 0, K, cl, ws[get_thread_id()])
@@ -516,7 +536,8 @@ def prepare(kind, src, w, bias, dst, tiled, nb, cl, tiles=None, parts=1):
     K, C = w.shape[:2]
     nb = max(1, min(nb, src.shape[0]))
     parts = parts if kind == "forward" and nb >= src.shape[0] else 1
-    u_shape = (parts, t.planes, _plane(C * -(-K // parts), dst.dtype.itemsize))
+    u_rows = (t.planes, _plane(C * -(-K // parts), dst.dtype.itemsize))
+    u_shape = (max(parts, numba.get_num_threads()), *u_rows)
     size = t.scratch(kind, C, K, nb, nty, ntx)
     U = _buffer(t.name + "-U", u_shape, dst.dtype)
     ws = _workspace(kind, C, K, nb, nty, ntx, dst.dtype, t.scratch, t.name)
@@ -532,18 +553,20 @@ def prepare(kind, src, w, bias, dst, tiled, nb, cl, tiles=None, parts=1):
                                         ws[0]))
     fw, fb = found
     kinds = key[2:6]
+    own = np.bool_(parts == 1 and C * K <= _OWN_U_MAX)
 
     def run(src, w, bias, dst, lh, lw) -> bool:  # (this thread's buffers, found each call)
         if (fingerprint(src), fingerprint(w.reshape(K, C, 3, 3)), fingerprint(dst),
                 fingerprint(zeros if bias is None else bias)) != kinds:
             return _run_blocks(kind, src, w, bias, dst, dst if kind == "forward" else src,
                                lh, lw, nb, cl, tiles, parts)
-        U = _buffer(t.name + "-U", u_shape, dst.dtype)
-        ws = _buffer(t.name, (numba.get_num_threads(), size), dst.dtype)
+        slots = numba.get_num_threads()
+        U = _buffer(t.name + "-U", (max(parts, slots), *u_rows), dst.dtype)
+        ws = _buffer(t.name, (slots, size), dst.dtype)
         b = zeros if bias is None else bias
         with one_blas_thread():
             return bool(_forward_blocks(fw, fb, gemm, src, w.reshape(K, C, 3, 3), U, dst, b,
-                                        lh, lw, nty, ntx, nb, parts, flag, ws))
+                                        lh, lw, nty, ntx, nb, parts, own, flag, ws))
 
     return run
 
