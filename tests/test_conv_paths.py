@@ -1154,6 +1154,42 @@ def test_one_image_winograd_through_the_api_and_its_prepared_pass():
         cpu_conv._RUNNERS.clear()
 
 
+def _one_image_layer(draw, channels, filters, extra):
+    """A batch-1 layer of Hypothesis' drawing for the one-image register tiles: ``(kh, kw,
+    stride, dil, pads, H, W, C, K, Ho, Wo, dtype, channels-last, rng)``."""
+    kh, kw, stride, dil, pads, H, W = _draw_window(draw, 3, 3, 2, extra)
+    C, K = draw(st.integers(*channels)), draw(st.integers(*filters))
+    Ho = nc.conv_output_size(H, kh, stride[0], pads[0], dil[0])
+    Wo = nc.conv_output_size(W, kw, stride[1], pads[1], dil[1])
+    return (kh, kw, stride, dil, pads, H, W, C, K, Ho, Wo,
+            draw(st.sampled_from([np.float32, np.float64])), draw(st.booleans()),
+            np.random.default_rng(draw(st.integers(0, 2**16))))
+
+
+def _counted_threads(name, call):
+    """``call()`` at one and two threads (:func:`_at_one_and_two_threads`), the channels-last
+    GEMM strategy forced and ``conv_gemm.<name>`` counted: (results, whether it ran)."""
+    from numbaconv.cpu import conv_gemm
+
+    ran = []
+    real = getattr(conv_gemm, name)
+    with mock.patch.object(conv_gemm, name, lambda *a: (ran.append(1), real(*a))[1]), \
+            conv_plan.forced("gemm_nhwc"):
+        _replan()
+        got = _at_one_and_two_threads(call)
+    _replan()
+    np.testing.assert_array_equal(got[0], got[1])
+    return got[0], bool(ran)
+
+
+def _layouts(last):
+    """(to the call's layout, back to channels-first, data_format) of an NCHW array."""
+    if last:
+        return (lambda a: np.ascontiguousarray(a.transpose(0, 2, 3, 1)),
+                lambda a: a.transpose(0, 3, 1, 2), "channels_last")
+    return (lambda a: a), (lambda a: a), "channels_first"
+
+
 @settings(max_examples=25, deadline=None)
 @given(data=st.data())
 def test_one_image_weight_gradient_on_few_positions(data):
@@ -1163,36 +1199,22 @@ def test_one_image_weight_gradient_on_few_positions(data):
     # padding: the definition's values, the same bits at one and two threads
     from numbaconv.cpu import conv_gemm
 
-    kh, kw, stride, dil, pads, H, W = _draw_window(data.draw, 3, 3, 2, 2)
-    C, K = data.draw(st.integers(6, 20)), data.draw(st.integers(6, 70))
-    dtype = data.draw(st.sampled_from([np.float32, np.float64]))
-    last = data.draw(st.booleans())
-    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    kh, kw, stride, dil, pads, H, W, C, K, Ho, Wo, dtype, last, rng = _one_image_layer(
+        data.draw, (6, 20), (6, 70), 2)
     x = rng.standard_normal((1, C, H, W))
-    Ho = nc.conv_output_size(H, kh, stride[0], pads[0], dil[0])
-    Wo = nc.conv_output_size(W, kw, stride[1], pads[1], dil[1])
     g = rng.standard_normal((1, K, Ho, Wo))
     want = ref_weight_grad(x, g, (kh, kw), stride, pads, dil)
     tiles = (conv_gemm._few_weight_positions(Ho * Wo, K)
              and conv_gemm._weight_tiles_fit(K, C * kh * kw, np.dtype(dtype).itemsize))
     unpadded = not any(p for pair in pads for p in pair)
     inside = conv_gemm._windows_inside(H, W, kh, kw, *stride, 0, 0, *dil, Ho, Wo)
-    to = (lambda a: np.ascontiguousarray(a.transpose(0, 2, 3, 1))) if last else (lambda a: a)
-    fmt = "channels_last" if last else "channels_first"
-    ran = []
-    real = conv_gemm._weight_grad_one_tiles
-    with mock.patch.object(conv_gemm, "_weight_grad_one_tiles",
-                           lambda *a: (ran.append(1), real(*a))[1]), \
-            conv_plan.forced("gemm_nhwc"):
-        _replan()
-        got = _at_one_and_two_threads(lambda: grad.conv2d_weight(
-            to(x.astype(dtype)), (K, C, kh, kw), to(g.astype(dtype)), data_format=fmt,
-            **_kw(stride, pads, dil)))
-    _replan()
-    assert bool(ran) == (tiles and inside) if unpadded else (not ran or tiles)
-    np.testing.assert_array_equal(got[0], got[1])
+    to, _, fmt = _layouts(last)
+    got, ran = _counted_threads("_weight_grad_one_tiles", lambda: grad.conv2d_weight(
+        to(x.astype(dtype)), (K, C, kh, kw), to(g.astype(dtype)), data_format=fmt,
+        **_kw(stride, pads, dil)))
+    assert ran == (tiles and inside) if unpadded else (not ran or tiles)
     tol = 2e-5 if dtype == np.float32 else 1e-11
-    np.testing.assert_allclose(got[0], want, rtol=tol, atol=tol * max(1.0, np.abs(want).max()))
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * max(1.0, np.abs(want).max()))
 
 
 def ref_input_grad(shape, w, g, stride, pads, dil):
@@ -1220,36 +1242,21 @@ def test_one_image_input_gradient_on_few_positions(data):
     # values, the same bits at one and two threads
     from numbaconv.cpu import conv_gemm
 
-    kh, kw, stride, dil, pads, H, W = _draw_window(data.draw, 3, 3, 2, 1)
-    C, K = data.draw(st.integers(4, 12)), data.draw(st.integers(8, 90))
-    dtype = data.draw(st.sampled_from([np.float32, np.float64]))
-    last = data.draw(st.booleans())
-    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
-    Ho = nc.conv_output_size(H, kh, stride[0], pads[0], dil[0])
-    Wo = nc.conv_output_size(W, kw, stride[1], pads[1], dil[1])
+    kh, kw, stride, dil, pads, H, W, C, K, Ho, Wo, dtype, last, rng = _one_image_layer(
+        data.draw, (4, 12), (8, 90), 1)
     w = rng.standard_normal((K, C, kh, kw))
     g = rng.standard_normal((1, K, Ho, Wo))
     want = ref_input_grad((1, C, H, W), w, g, stride, pads, dil)
     tiles = (threads.few_positions(Ho * Wo, K)
              and conv_gemm._weight_tiles_fit(Ho * Wo, C * kh * kw, np.dtype(dtype).itemsize))
-    to = (lambda a: np.ascontiguousarray(a.transpose(0, 2, 3, 1))) if last else (lambda a: a)
-    back = (lambda a: a.transpose(0, 3, 1, 2)) if last else (lambda a: a)
+    to, back, fmt = _layouts(last)
     shape = (1, H, W, C) if last else (1, C, H, W)
-    fmt = "channels_last" if last else "channels_first"
-    ran = []
-    real = conv_gemm._input_grad_one_tiles
-    with mock.patch.object(conv_gemm, "_input_grad_one_tiles",
-                           lambda *a: (ran.append(1), real(*a))[1]), \
-            conv_plan.forced("gemm_nhwc"):
-        _replan()
-        got = _at_one_and_two_threads(lambda: back(grad.conv2d_input(
-            shape, w.astype(dtype), to(g.astype(dtype)), data_format=fmt,
-            **_kw(stride, pads, dil))))
-    _replan()
-    assert bool(ran) == tiles
-    np.testing.assert_array_equal(got[0], got[1])
+    got, ran = _counted_threads("_input_grad_one_tiles", lambda: back(grad.conv2d_input(
+        shape, w.astype(dtype), to(g.astype(dtype)), data_format=fmt,
+        **_kw(stride, pads, dil))))
+    assert ran == tiles
     tol = 2e-5 if dtype == np.float32 else 1e-11
-    np.testing.assert_allclose(got[0], want, rtol=tol, atol=tol * max(1.0, np.abs(want).max()))
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * max(1.0, np.abs(want).max()))
 
 
 @pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
