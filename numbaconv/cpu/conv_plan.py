@@ -656,7 +656,8 @@ def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach, reduce_=False, adjoin
     channel) and ~45 a (tile, filter); since their row passes and the channel-major
     copies vectorise (436cb97), 1.0, 45 and 40; since the weight transform runs along
     vectors of kernels (twenty-seventh session), ~20 cycles a kernel in float32 and ~36 in
-    float64 (:data:`_WT_CYCLES`). The total is scaled by
+    float64 (:data:`_WT_CYCLES`; the weight gradient's inverse transform, still a kernel
+    at a time, keeps the 50). The total is scaled by
     :data:`_WINO4_SCALE`. The weight gradient
     (``reduce_``) has the same pieces, its 36 planes of sums read and written by every
     block ((8, 256, 14, 14) -> 256: 20.4 ms in blocks of two images, F(2x2) 10.8). The
@@ -670,7 +671,7 @@ def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach, reduce_=False, adjoin
     m, E = (3, 25) if small else (4, 36)
     nty, ntx = -(-Ho // m), -(-Wo // m)
     nt = nty * ntx
-    fixed = (_WT_CYCLES[itemsize] * K * C * E / 36
+    fixed = ((_WG_INVERSE_CYCLES if reduce_ else _WT_CYCLES[itemsize]) * K * C * E / 36
              + N * ((m * nty + 2) * (m * ntx + 2) + H * W) * C * 1.0
              + N * nt * (C * 45.0 + K * 40.0) * E / 36)
     top = max(1, -(-N // (2 * mach.cores)))
@@ -770,6 +771,8 @@ _TAPS_WG_MAP = 36
 #: one thread, (64, 32) kernels: 10.9 us in float32, 20.3 in float64, the vector rows of
 #: :func:`numbaconv.cpu.simd.sandwich_rows`)
 _WT_CYCLES = {4: 20.0, 8: 36.0}
+#: cycles of the weight gradient's inverse transform ``G^T dU G`` a kernel (scalar)
+_WG_INVERSE_CYCLES = 50.0
 
 #: fewest tiles in a block of the F(4x4, 3x3) forward: its 36 GEMMs have that many rows
 #: ((16, 128, 3, 3) -> 128, blocks of 4 one-tile images: 0.51 ms against F(2x2)'s 0.38)
