@@ -51,6 +51,7 @@ import functools
 
 import numpy as np
 from numba import prange
+from numba.extending import register_jitable
 
 from . import threads
 from .blas import (
@@ -536,6 +537,15 @@ def _g_rows_gemm(gemm, gf, k0, k1, P, K, rows, R, dst, cl, cap):
         gemm_rows_at(gemm, NO_TRANS, k1 - k0, R, P, gf[k0 * P:], P, rows, R, 0.0, dst, R, cap)
 
 
+@register_jitable
+def _windows_inside(H, W, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo):
+    """Whether every window of the layer lies inside the ``H x W`` map (no padding read):
+    :func:`_channel_major_rows`' gather without bounds, and where the one-image weight
+    gradient's register tiles run (in Python and in kernels alike)."""
+    return (lh <= 0 and lw <= 0 and (Ho - 1) * sh - lh + (kh - 1) * dh < H
+            and (Wo - 1) * sw - lw + (kw - 1) * dw < W)
+
+
 @njit(cache=True, nogil=True)
 def _channel_major_rows(xf, rf, C, H, W, cs, hs, ws, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
                         scatter):
@@ -549,8 +559,7 @@ def _channel_major_rows(xf, rf, C, H, W, cs, hs, ws, kh, kw, sh, sw, lh, lw, dh,
     2 us, Zen 4)."""
     R = C * kh * kw
     zero = rf.dtype.type(0)
-    if (not scatter and lh <= 0 and lw <= 0 and (Ho - 1) * sh - lh + (kh - 1) * dh < H
-            and (Wo - 1) * sw - lw + (kw - 1) * dw < W):
+    if not scatter and _windows_inside(H, W, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo):
         for oh in range(Ho):
             for ow in range(Wo):
                 rb = _U((oh * Wo + ow) * R)
@@ -674,19 +683,6 @@ def _weight_grad_one_tiles(x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, p
                                zero, P)
 
 
-def chw_shape(x, cl: bool) -> tuple[int, int]:
-    """Rows and columns of a 5-D 2-D-layer array, ``(N, C, 1, H, W)`` or with ``cl`` ``(N, 1,
-    H, W, C)``."""
-    return (x.shape[2], x.shape[3]) if cl else (x.shape[3], x.shape[4])
-
-
-def _windows_inside(H, W, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo) -> bool:
-    """Whether every window of the layer lies inside the ``H x W`` map (no padding read):
-    :func:`_channel_major_rows`' gather without bounds."""
-    return (lh <= 0 and lw <= 0 and (Ho - 1) * sh - lh + (kh - 1) * dh < H
-            and (Wo - 1) * sw - lw + (kw - 1) * dw < W)
-
-
 def _few_weight_positions(P: int, K: int) -> bool:
     """Whether a one-image weight gradient builds its patch rows in the filters' own order:
     on fewer positions than half the filters (the unpacking, ``K*R``, then costs more than
@@ -705,7 +701,7 @@ def _weight_grad_one_image(x, g2, dw_out, geo, Ho: int, Wo: int, cl: bool = Fals
     K, C, _, kh, kw = dw_out.shape
     P, R = Ho * Wo, C * kh * kw
     _, _, sh, sw, lh, lw, dh, dw = geo
-    H, W = chw_shape(x, cl)
+    _, H, W = chw.py_func(x, cl)
     if (_few_weight_positions(P, K) and _weight_tiles_fit(K, R, x.dtype.itemsize)
             and _windows_inside(H, W, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo)):
         # (on padded maps the gather, made by each part, costs what the tiles save:
