@@ -701,7 +701,7 @@ def _weight_grad_one_image(x, g2, dw_out, geo, Ho: int, Wo: int, cl: bool = Fals
     K, C, _, kh, kw = dw_out.shape
     P, R = Ho * Wo, C * kh * kw
     _, _, sh, sw, lh, lw, dh, dw = geo
-    _, H, W = chw.py_func(x, cl)
+    _, H, W = chw.py_func(x, cl)  # pyright: ignore[reportFunctionMemberAccess] (a dispatcher)
     if (_few_weight_positions(P, K) and _weight_tiles_fit(K, R, x.dtype.itemsize)
             and _windows_inside(H, W, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo)):
         # (on padded maps the gather, made by each part, costs what the tiles save:
