@@ -86,6 +86,14 @@ class ConvGeometry:
     macs: int = 0
 
     @functools.cached_property
+    def planar(self) -> bool:
+        """2-D in effect: one input depth, kernel depth and output depth, the output's plane
+        reading the input's (no padding before it along the depth: with a depth stride a
+        layer's one output depth can read only padding, and is then the bias alone). What
+        every 2-D kernel asks before it takes a layer."""
+        return self.in_size[0] == self.kernel[0] == self.out_size[0] == 1 and self.lo[0] == 0
+
+    @functools.cached_property
     def adjoint_lo(self) -> tuple[int, ...]:
         """Padding before the data of the stride-1 input gradient read as a forward
         convolution (:func:`flipped_lo`)."""
@@ -113,8 +121,7 @@ class ConvGeometry:
         _, Ho, Wo = self.out_size
         _, lh, lw = self.lo
         d = dh
-        if (d < 2 or dw != d or self.stride != (1, 1, 1) or self.in_size[0] != 1
-                or self.kernel[0] != 1 or self.out_size[0] != 1 or min(lh, lw) < 0
+        if (d < 2 or dw != d or self.stride != (1, 1, 1) or not self.planar or min(lh, lw) < 0
                 or H % d or W % d or Ho % d or Wo % d or lh % d or lw % d):
             return None
         return make_geometry(self.batch * d * d, self.channels, self.filters, self.groups,

@@ -526,8 +526,7 @@ def _cl_thin_apply(geometry: ConvGeometry, itemsize: int) -> bool:
     geo = geometry
     return ((geo.channels_last or (geo.stride[1:] != (1, 1)
                                    and geo.channels * geo.taps >= THIN_TRANSPOSED_TAPS))
-            and geo.groups == 1 and geo.in_size[0] == geo.kernel[0] == 1
-            and geo.out_size[0] == 1 and 0 < geo.channels <= THIN_CHANNELS
+            and geo.groups == 1 and geo.planar and 0 < geo.channels <= THIN_CHANNELS
             and min(geo.lo) >= 0 and geo.filters >= _lanes(itemsize) and geo.batch > 0
             and min(geo.out_size) > 0)
 
@@ -844,8 +843,7 @@ def _use_grid(geometry: ConvGeometry, lo) -> bool:
 def _blocks_apply(geometry: ConvGeometry) -> bool:
     """Whether :func:`_grid_forward_blocks` takes a grid layer: 2-D, groups 1, at least
     :data:`FILTERS` filters."""
-    return (geometry.groups == 1 and geometry.in_size[0] == geometry.kernel[0] == 1
-            and geometry.out_size[0] == 1 and geometry.filters >= FILTERS)
+    return geometry.groups == 1 and geometry.planar and geometry.filters >= FILTERS
 
 
 def _blocks_runner(geometry: ConvGeometry, dtype):
@@ -884,8 +882,7 @@ def _cl_blocks_apply(geometry: ConvGeometry, itemsize: int) -> bool:
     groups 1, few channels (a reduction the direct loops take), at least a vector of
     filters and :data:`POSITIONS` outputs a row, padding before the data >= 0."""
     geo = geometry
-    return (geo.channels_last and geo.groups == 1 and geo.in_size[0] == geo.kernel[0] == 1
-            and geo.out_size[0] == 1 and not _use_gemm(geo) and min(geo.lo) >= 0
+    return (geo.channels_last and geo.groups == 1 and geo.planar and not _use_gemm(geo) and min(geo.lo) >= 0
             and geo.filters >= _lanes(itemsize) and geo.out_size[2] >= POSITIONS
             and geo.batch > 0 and geo.channels > 0)
 
@@ -949,8 +946,7 @@ def _grid_forward_items_parallel(xf, wf, bf, of, geo, kb, items, parts):
 
 def _grid_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
     args = (x.ravel(), g.ravel(), dw.ravel(), geometry.array)
-    if (geometry.groups == 1 and geometry.in_size[0] == geometry.kernel[0] == 1
-            and geometry.out_size[0] == 1):
+    if geometry.groups == 1 and geometry.planar:
         blocks = -(-geometry.filters // _KBLOCK)
         if geometry.group_channels <= THIN_CHANNELS:
             parts = 2 if geometry.batch >= 2 else 1
@@ -1591,7 +1587,7 @@ def _winograd_2d(geometry: ConvGeometry, lo) -> bool:
     from .winograd import winograd_applies
 
     geo = geometry
-    return (geo.in_size[0] == 1 and geo.kernel[0] == 1 and lo[0] == 0 and min(lo) >= 0
+    return (geo.planar and min(lo) >= 0
             and winograd_applies((geo.batch, geo.channels, *geo.in_size[1:]),
                                  (geo.filters, geo.group_channels, *geo.kernel[1:]),
                                  geo.stride[1:], geo.dilation[1:], geo.groups))

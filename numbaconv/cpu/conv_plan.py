@@ -1089,8 +1089,7 @@ def _small_map_shapes(op, geo, dtype):
     """The call's channels-first 5-D input and output shapes, or None where no small-map
     strategy takes it (grouped, 3-D, the one output depth reading padding, not float32/64,
     empty; what forward() / input_grad() / weight_grad() refuse, op by op)."""
-    if (geo.groups != 1 or geo.in_size[0] != 1 or geo.kernel[0] != 1 or geo.out_size[0] != 1
-            or geo.lo[0] != 0 or geo.batch == 0 or dtype not in (np.float32, np.float64) or geo.channels == 0
+    if (geo.groups != 1 or not geo.planar or geo.batch == 0 or dtype not in (np.float32, np.float64) or geo.channels == 0
             or geo.filters == 0 or 0 in geo.out_size
             or (op != "forward" and 0 in geo.in_size)):
         return None

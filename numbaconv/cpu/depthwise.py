@@ -77,7 +77,7 @@ def applies(geometry: ConvGeometry) -> bool:
     padding and dilation): what these kernels compute."""
     geo = geometry
     return (geo.channels_last and geo.group_channels == 1 and geo.group_filters == 1
-            and geo.in_size[0] == 1 and geo.kernel == (1, 3, 3) and geo.out_size[0] == 1
+            and geo.planar and geo.kernel == (1, 3, 3)
             and geo.batch > 0 and geo.channels > 0)
 
 
@@ -411,7 +411,7 @@ def applies_cf(geometry: ConvGeometry) -> bool:
     takes)."""
     geo = geometry
     return (not geo.channels_last and geo.group_channels == 1 and geo.group_filters == 1
-            and geo.in_size[0] == 1 and geo.kernel == (1, 3, 3) and geo.out_size[0] == 1
+            and geo.planar and geo.kernel == (1, 3, 3)
             and geo.stride == (1, 1, 1) and min(geo.lo) >= 0 and geo.batch > 0
             and geo.channels > 0 and min(geo.out_size) > 0)
 

@@ -112,7 +112,7 @@ def _cl_shape(K: int, positions: int, n: int):
 
 def _common(geo: ConvGeometry) -> bool:
     """2-D, groups 1, dilation 1, at most :data:`MAX_CHANNELS` input channels, any stride."""
-    return (geo.groups == 1 and geo.in_size[0] == geo.kernel[0] == geo.out_size[0] == 1
+    return (geo.groups == 1 and geo.planar
             and geo.dilation == (1, 1, 1) and 0 < geo.channels <= MAX_CHANNELS
             and geo.batch > 0)
 
