@@ -1413,10 +1413,16 @@ def test_thin_weight_gradient_gemms_count_their_items_in_series_on_several_cores
 
 
 def test_prepared_forward_passes_across_calls_and_threads():
-    # a geometry whose plan is the channel-major GEMM keeps a prepared pass (cpu.conv's
-    # runners): repeated calls, with and without a bias, a read-only input (another Numba
-    # type: the general path), and eight threads calling several such layers at once all
-    # give the float64 oracle's values, the threads the serial calls' bits
+    # a geometry planned as the channel-major GEMM (forced: on AVX2 the model gives the
+    # course layer to Winograd) keeps a prepared pass (cpu.conv's runners): repeated calls,
+    # with and without a bias, a read-only input (another Numba type: the general path),
+    # and eight threads calling several such layers at once all give the float64 oracle's
+    # values, the threads the serial calls' bits
+    with conv_plan.forced("gemm_nchw"):
+        _prepared_forward_passes()
+
+
+def _prepared_forward_passes():
     import concurrent.futures as cf
 
     from numbaconv.cpu import conv as cpu_conv

@@ -64,7 +64,11 @@ def test_one_blas_thread_nests_and_a_public_call_runs_inside_it(two_blas_threads
     assert not t.is_alive(), "a nested BLAS pin deadlocked"
     assert all(n == 1 for n in seen["inner"] + seen["outer"])
     assert _blas_counts() == before
-    np.testing.assert_allclose(seen["conv"], conv_reference(x, w), rtol=1e-4, atol=1e-4)
+    # (to float32 rounding of the largest value: whichever strategy the machine's cost
+    # model picks, Winograd's transforms included)
+    want = conv_reference(x, w)
+    tol = 3e-5 * np.abs(want).max()
+    np.testing.assert_allclose(seen["conv"], want, rtol=tol, atol=tol)
 
 
 def test_one_blas_thread_blocks_on_two_threads_overlap(two_blas_threads):

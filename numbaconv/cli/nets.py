@@ -31,7 +31,7 @@ from numba import njit
 import numbaconv as nc
 from numbaconv import grad
 from numbaconv.cpu.blas import two_matmuls
-from numbaconv.cpu.threads import num_threads, one_blas_thread, run_items
+from numbaconv.cpu.threads import one_blas_thread, run_items
 
 #: an array on a :class:`Device`: NumPy's, or a numba device array (untyped). numbaconv's
 #: results are typed ``numbaconv.typing.Array``, whose CUDA side declares only the interface
@@ -97,9 +97,12 @@ def _matmul_pair(a1, b1, a2, b2):
     """``(a1 @ b1, a2 @ b2)``: two large products side by side, one on each of two threads
     with BLAS on one thread (a dense layer's backward: the Fashion net's two 100 x 600 x
     2304 products 3.97 ms together where one after the other, each split in two, took
-    4.77); smaller ones, or one thread, as :func:`_matmul`."""
+    4.77); smaller ones as :func:`_matmul`. At one thread the two run one after the other,
+    each whole as at two: BLAS's kernels for a whole product and for its column halves
+    may sum in different orders (OpenBLAS's AVX2 kernels on Zen 3 did), and the bits must
+    not depend on the thread count."""
     big = min(a1.shape[0] * a1.shape[1] * b1.shape[1], a2.shape[0] * a2.shape[1] * b2.shape[1])
-    if big < _SPLIT_FROM or num_threads() < 2:
+    if big < _SPLIT_FROM:
         return _matmul(a1, b1), _matmul(a2, b2)
     dtype = np.result_type(a1, b1)
     out1 = np.empty((a1.shape[0], b1.shape[1]), dtype)
