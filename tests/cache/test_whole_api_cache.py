@@ -66,8 +66,18 @@ def _env(**extra) -> dict:
     return env
 
 
+def _empty_cache(tmp_path: Path) -> Path:
+    """The empty directory the whole API compiles into: ``NUMBACONV_API_CACHE`` where set
+    (``make test`` names one there, which its later suites share), else a temporary one."""
+    named = os.environ.get("NUMBACONV_API_CACHE")
+    cache = Path(named) if named else tmp_path / "cache"
+    if cache.exists() and any(cache.iterdir()):
+        pytest.fail(f"{cache} is not empty: the whole API must compile into an empty cache")
+    return cache
+
+
 def test_second_process_compiles_nothing_and_later_runs_add_no_file(tmp_path):
-    cache = tmp_path / "cache"
+    cache = _empty_cache(tmp_path)
     env = _env(NUMBA_CACHE_DIR=str(cache))
     first = _compile(env)
     assert first["compiled"] > 0 and first["calls"] > 100
