@@ -305,12 +305,16 @@ def test_out_receives_the_result_and_is_returned(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("size", [37, 3 * cpu_act.CHUNK + 5])
+@pytest.mark.parametrize("size", [37, cpu_act.SCRATCH_FROM + 3, 3 * cpu_act.CHUNK + 5])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_in_place(name, size, dtype):
-    # out=x (and out=grad_output, out=x for the VJP): each kernel's loop over the one array
-    # (the one-pass f and f' through a scratch piece at a time) gives the out-of-place
-    # bits, which the oracle tests check; NaNs pass through in place too
+@pytest.mark.parametrize("scratch", [False, True])
+def test_in_place(name, size, dtype, scratch, monkeypatch):
+    # out=x (and out=grad_output, out=x for the VJP): each kernel's loop over the one array,
+    # or (scratch: the path of machines without AVX-512) pieces written into scratch and
+    # copied back, serially and in the parallel runs (the one-pass f and f' through a
+    # scratch piece at a time either way) give the out-of-place bits, which the oracle
+    # tests check; NaNs pass through in place too
+    monkeypatch.setattr(cpu_act, "BUFFER_IN_PLACE", scratch)
     x = (np.random.default_rng(3).standard_normal(size) * 4).astype(dtype)
     x[::7] = np.nan
     g = np.random.default_rng(4).standard_normal(size).astype(dtype)
@@ -334,6 +338,26 @@ def test_in_place(name, size, dtype):
     y = x.copy()
     nc.leaky_relu(y, 0.1, out=y)
     np.testing.assert_array_equal(y, np.where(x > 0, x, dtype(0.1) * x))
+
+
+@pytest.mark.parametrize("name", ["relu", "sigmoid"])
+def test_in_place_through_scratch_on_the_python_pieces(name, monkeypatch):
+    # a large cheap call in place runs on the Python pieces, each through scratch (the
+    # threshold lowered so that a small array takes that path): the out-of-place bits
+    monkeypatch.setattr(cpu_act, "BUFFER_IN_PLACE", True)
+    monkeypatch.setattr(cpu_act, "SERIAL_BELOW", 3 * cpu_act.SCRATCH_FROM)
+    monkeypatch.setattr(cpu_act, "PIECE", cpu_act.SCRATCH_FROM + 7)
+    monkeypatch.setattr(cpu_act, "PARALLEL", frozenset())
+    x = np.random.default_rng(5).standard_normal(5 * cpu_act.SCRATCH_FROM + 11).astype(np.float32)
+    x[::5] = np.nan
+    g = np.random.default_rng(6).standard_normal(x.size).astype(np.float32)
+    want_f, want_b = _call(name, "", x), _call(name, "_backward", g, x)
+    y = x.copy()
+    assert _call(name, "", y, out=y) is y
+    np.testing.assert_array_equal(y, want_f)
+    gg = g.copy()
+    assert _call(name, "_backward", gg, x, out=gg) is gg
+    np.testing.assert_array_equal(gg, want_b)
 
 
 def test_out_errors_name_out():
