@@ -727,6 +727,8 @@ def _cost_winograd4_split(C, K, Ho, Wo, H, W, itemsize, mach):
            + 2.0 * H * W * C + 36.0 * nt * C * E / 36
            + E * (_gemm(nt, Kp, C, mach.gemm_lanes, itemsize) + 700.0)
            + 58.0 * nt * Kp * E / 36)
+    if mach.gemm_lanes < 16 and C < 2 * _SPLIT_CHANNELS:
+        cyc *= _SPLIT_FEW_CHANNELS_AVX2
     return cyc * _WINO4_SPLIT_SCALE + _overhead(1), parts
 
 
@@ -737,6 +739,15 @@ _SPLIT_FILTERS = 16
 #: runs cost more than counted ((1, 16, 28, 28) -> 32 padded: 107 us against the
 #: channel-major GEMM's 80, where the model made it 0.94x)
 _SPLIT_CHANNELS = 32
+#: where BLAS has 8-lane registers (AVX2), the estimate of a layer of fewer than twice
+#: that many channels against the others': its 36 small GEMMs and short transforms cost
+#: more than counted there (Zen 3, two threads, 2026-12-06, forced, best of 5 x 60):
+#: (1, 32, 13, 13) -> 64 72 us against the channel-major GEMM's 60 and (1, 32, 14, 14)
+#: -> 64 72 against 62, which the model gave to Winograd at 0.89x and 0.87x, where
+#: (1, 32, 26, 26) -> 64 151 against 172 stays with it. One factor for every layer did
+#: not fit: (1, 64, 14, 14) -> 64 padded (124 against the per-tap GEMMs' 170) would have
+#: gone to the GEMMs with the C = 32 layers
+_SPLIT_FEW_CHANNELS_AVX2 = 1.6
 #: the one-image Winograd forward's estimate (one part's cycles) against the other
 #: strategies' one-image estimates: real / model 0.6-0.7 beside them on nine layers (Zen 4,
 #: two threads, 2026-12-06): (1, 64, 14, 14) -> 64 padded 106 us against the per-tap
