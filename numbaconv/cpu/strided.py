@@ -464,10 +464,12 @@ def applies_weight_grad(geometry: ConvGeometry, itemsize: int) -> bool:
 #: (128, 3, 32, 32) -> 32 1.03x); with 32 registers every layer measured gained
 STRIDE1_CHANNELS_16 = 2
 #: weights up to which a layer's gradient runs here with 16 vector registers (AVX2), where
-#: the 2 x 4 tiles spend as much on loads as on multiply-adds: AVX2 code on Zen 4, the stem
-#: (64 x 147) 1.78 ms against the thin GEMM's 1.58, (16, 3, 3, 3) on (32, 3, 32, 32) 0.09
-#: against 0.34-0.48
-SMALL_GRADIENT = 4096
+#: the 2 x 4 tiles spend as much on loads as on multiply-adds. AVX2 code on Zen 4 had the
+#: stem (64 x 147) at 1.78 ms against the thin GEMM's 1.58; on a real AVX2 machine (Zen 3,
+#: 2026-12-06, two threads) the tiles win it: (1, 3, 224, 224) 7x7/2 2.2 ms against 2.7-3.1
+#: (PyTorch 2.1-2.5), (8, 3, 224, 224) 22.9 against 27.3 (PyTorch 22.3); (16, 3, 3, 3) on
+#: (32, 3, 32, 32) 0.09 against 0.34-0.48
+SMALL_GRADIENT = 1 << 14
 #: items a weight gradient is cut into (runs of the batch's output vectors), at most, and
 #: fewest vectors an item: each item pays a sum of each tile's lanes and a partial sum of
 #: the whole gradient ((32, 3, 32, 32) -> 16, 3x3/2: 0.135 ms in one item, 0.077 in four)
