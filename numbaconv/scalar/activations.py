@@ -290,7 +290,7 @@ def _log_ge1_64(v):
     m = _int64_bits_as_float64((b & np.int64(0x000FFFFFFFFFFFFF)) | np.int64(0x3FF0000000000000))
     up = m > _SQRT2
     m = m * 0.5 if up else m
-    kf = float(k + np.int64(1)) if up else float(k)
+    kf = _int64_as_float64(k + np.int64(1) if up else k)
     f = m - 1.0
     t = f / (m + 1.0)
     t2 = t * t
@@ -319,6 +319,25 @@ register_jitable(forceinline=True)(_log_ge1_64)
 #: 1 / k! for k = 16 down to 2: exp's and expm1's Taylor coefficients
 _INV_FACT_64 = tuple(1.0 / math.factorial(k) for k in range(16, 1, -1))
 _ROUND_64 = 6755399441055744.0  # 1.5 * 2**52: x + it - it rounds x to an integer
+_ROUND_64_BITS = 0x4338000000000000  # its bits: an integer n with |n| < 2**51 added to it
+#                                      sits in the low bits of the sum
+
+
+def _float64_as_int64(n):
+    # an integral float64 |n| < 2**51 as an int64, from the bits of n + 1.5 * 2**52: no
+    # float64 -> int64 conversion, which AVX2 lacks (AVX-512DQ has it): LLVM converted each
+    # lane with scalar code and then left some loops scalar altogether (silu float64 7.5 ns
+    # an element on Zen 3, PyTorch 1.6)
+    return _float64_bits(n + _ROUND_64) - np.int64(_ROUND_64_BITS)
+
+
+def _int64_as_float64(k):
+    # an int64 |k| < 2**51 as a float64, the same way back (no int64 -> float64 conversion)
+    return _int64_bits_as_float64(k + np.int64(_ROUND_64_BITS)) - _ROUND_64
+
+
+register_jitable(forceinline=True)(_float64_as_int64)
+register_jitable(forceinline=True)(_int64_as_float64)
 
 
 def _exp_poly_64(r):
@@ -357,7 +376,7 @@ def _exp_64(x):
 def _exp_scaled_64(r, n):
     # exp(r) 2**n for |r| <= ln2 / 2 (a little beyond is fine) and integral n in
     # [-1077, 1025], 2**n applied in two normal halves (the result may be subnormal)
-    ni = np.int64(n)
+    ni = _float64_as_int64(n)
     h = ni >> np.int64(1)
     s1 = _int64_bits_as_float64((h + np.int64(1023)) << np.int64(52))
     s2 = _int64_bits_as_float64((ni - h + np.int64(1023)) << np.int64(52))
