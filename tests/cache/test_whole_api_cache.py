@@ -88,8 +88,9 @@ def test_second_process_compiles_nothing_and_later_runs_add_no_file(tmp_path):
     assert second["compiled"] == 0, f"the second process compiled {second['compiled']} kernels"
     assert second["loaded"] > 0
     assert _entries(cache) == entries
-    for _ in range(2):  # two more runs: no file added, none rewritten
-        assert _compile(env, processes=1)["compiled"] == 0
+    # one more run, one process: no file added, none rewritten (two such runs cost CI 20 s
+    # more and checked nothing the first does not)
+    assert _compile(env, processes=1)["compiled"] == 0
     assert _entries(cache) == entries
 
 
@@ -115,8 +116,8 @@ def test_read_only_install_caches_per_user_and_starts_warm(tmp_path):
     prefix = _without_write_capabilities()
     try:
         run = dict(processes=1, prefix=prefix, cwd=tmp_path)  # not the checkout's directory
-        first = _compile(env, "padding,pooling", "float32", **run)
-        second = _compile(env, "padding,pooling", "float32", **run)
+        first = _compile(env, "padding", "float32", **run)  # (one family: CI's time)
+        second = _compile(env, "padding", "float32", **run)
     finally:
         for p in [site, *site.rglob("*")]:
             p.chmod(p.stat().st_mode | 0o200)
