@@ -119,7 +119,7 @@ SERIAL_BELOW_EXP_PIECES = 1 << 18
 #: elements per run of the parallel drivers
 RUN = 1 << 12
 #: Whether an output that is an input (``out=x``, ``out=grad_output``) is written through
-#: scratch (:func:`_through`) from :data:`SCRATCH` elements on: without AVX-512's mask
+#: scratch (:func:`_through`) from :data:`SCRATCH_FROM` elements on: without AVX-512's mask
 #: registers LLVM turns the kernels' in-place loops, whose stores leave some lanes as they
 #: were (relu's positive lanes, every kernel's NaN lanes), into masked stores
 #: (``vmaskmovps``), which Zen 3 runs at a fraction of a plain store's rate: relu of
