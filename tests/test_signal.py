@@ -720,6 +720,27 @@ def test_the_fft_path_hands_non_finite_input_to_the_direct_sum(bad, dtype):
             np.testing.assert_allclose(got[ok], want[ok], rtol=2e-4, atol=2e-4 * 30)
 
 
+def test_a_non_finite_sample_in_a_late_tile_still_fills_out_by_the_direct_sum():
+    """The tiles run in pieces, and pieces before the one holding a NaN may have written
+    their part of ``out`` when it is found: the direct sum then writes every element of
+    ``out`` again (nothing of the tiles' values or of ``out``'s old contents is left)."""
+    from numbaconv.cpu import signal as cpu_signal
+
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal((600, 600))
+    w = rng.standard_normal((31, 31))
+    x[-1, -1] = np.nan
+    want = ss.convolve2d(x, w, "same")
+    out = np.full(x.shape, 7.0)
+    with fft_window_path(), mock.patch.object(cpu_signal, "PAIR_GROUP_BYTES", 1):
+        got = nc.convolve2d(x, w, "same", out=out)  # (a pair of tiles a piece)
+    assert got is out
+    np.testing.assert_array_equal(np.isfinite(got), np.isfinite(want))
+    ok = np.isfinite(want)
+    assert ok.sum() > x.size // 2
+    assert_signal_close(got[ok], want[ok])
+
+
 def test_the_fft_path_reads_views_in_any_layout_and_leaves_them_alone():
     """Transposed, Fortran-ordered and strided images go through the tile packing as they
     are (no copy is promised, none is needed), into a Fortran-ordered ``out`` too."""

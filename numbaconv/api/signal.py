@@ -573,8 +573,9 @@ def _tiled_window(x, k, lo, boundary, cval, plan, target) -> bool:
     """``target`` = the 'valid' convolution with ``k`` of ``x`` extended by ``lo`` samples
     before each axis (and after, as far as ``plan``'s overlap-save tiles reach) through
     ``boundary`` (``cval`` for 'constant'), by the tiles of ``plan``
-    (:func:`numbaconv.core.signal.tile_spec`); False, with ``target`` unwritten, when ``x``
-    holds a NaN or inf. Real 2-D float32/float64 input reads the tiles straight from ``x``
+    (:func:`numbaconv.core.signal.tile_spec`); False when ``x`` holds a NaN or inf
+    (``target`` perhaps partly written: the caller writes all of it another way). Real 2-D
+    float32/float64 input reads the tiles straight from ``x``
     (:func:`numbaconv.cpu.signal.fft_window_2d`); any other builds the extended copy."""
     ops = _ops(CPU)
     ext = tuple((n0, e - n - n0) for n0, e, n in zip(lo, plan.s1, x.shape, strict=True))
@@ -608,9 +609,9 @@ def _one_tile(spec, a, b, rd) -> bool:
 
 
 def _fft_window(spec, a, b, fill, rd, out, inputs):
-    """The direct functions' result by FFT, or None (nothing written) when an input holds a
-    NaN or inf: a transform would spread it over its tile, so the caller runs the direct
-    method, which keeps it local. ``x`` is extended by the boundary and the mode's padding
+    """The direct functions' result by FFT, or None when an input holds a NaN or inf (``out``
+    perhaps partly written): a transform would spread it over its tile, so the caller runs
+    the direct method, which keeps it local and writes all of ``out``. ``x`` is extended by the boundary and the mode's padding
     (zeros, the fill value, or mirrored/wrapped samples, through the padding index maps) to
     whole overlap-save tiles, then convolved ('valid') with the kernel (reversed and
     conjugated for a correlation). Real 2-D float32/float64 input reads the tiles straight
