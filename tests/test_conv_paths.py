@@ -1343,51 +1343,45 @@ def test_machine_and_plan_are_sane():
             pass
 
 
-@pytest.mark.parametrize("groups, x_shape, w_shape, padding", [
-    (1, (2, 32, 13, 13), (64, 32, 3, 3), 0), (1, (1, 1, 4, 4), (1, 1, 3, 3), 0),
-    (1, (3, 16, 5, 5), (16, 16, 3, 3), 1), (2, (2, 8, 9, 9), (8, 4, 3, 3), 1),
-    (1, (2, 3, 1, 4), (4, 3, 3, 3), 2), (1, (2, 0, 5, 5), (4, 0, 3, 3), 0),
-    (1, (0, 3, 5, 5), (4, 3, 3, 3), 0), (1, (1, 3, 3, 3), (4, 3, 3, 3), 0),
+@pytest.mark.parametrize("nd, groups, x_shape, w_shape, stride, padding", [
+    (2, 1, (2, 32, 13, 13), (64, 32, 3, 3), 1, 0), (2, 1, (1, 1, 4, 4), (1, 1, 3, 3), 1, 0),
+    (2, 1, (3, 16, 5, 5), (16, 16, 3, 3), 1, 1), (2, 2, (2, 8, 9, 9), (8, 4, 3, 3), 1, 1),
+    (2, 1, (2, 3, 1, 4), (4, 3, 3, 3), 1, 2), (2, 1, (2, 0, 5, 5), (4, 0, 3, 3), 1, 0),
+    (2, 1, (0, 3, 5, 5), (4, 3, 3, 3), 1, 0), (2, 1, (1, 3, 3, 3), (4, 3, 3, 3), 1, 0),
+    (3, 1, (2, 8, 1, 9, 9), (8, 8, 1, 3, 3), 1, 1),     # depth 1, padded: three depths out
+    (3, 1, (2, 8, 1, 9, 9), (8, 8, 1, 3, 3), 2, 1),     # one output depth, only padding
+    (3, 1, (2, 8, 1, 9, 9), (8, 8, 1, 3, 3), 1, (0, 1, 1)),  # depth 1 in and out: planar
+    (3, 1, (2, 4, 5, 6, 6), (4, 4, 3, 3, 3), 1, 1),
 ])
 @pytest.mark.parametrize("strategy", [None, "legacy", "gemm_taps", "winograd_nhwc"])
-def test_route_is_the_array_launchers_choice(groups, x_shape, w_shape, padding, strategy):
-    """The launchers ask route() (cached on the geometry) instead of forward() / input_grad() /
-    weight_grad() on reshaped arrays: the same plan, or None exactly where those refuse,
-    empty operands and forced strategies included."""
+def test_route_takes_exactly_the_planar_ungrouped_float_layers_with_work(
+        nd, groups, x_shape, w_shape, stride, padding, strategy):
+    """route() offers a small-map plan only for a layer that is 2-D in effect (one input,
+    kernel and output depth, the output depth reading the input), ungrouped, float32/64
+    and with work (images, channels, filters, outputs; the gradients an input too); there
+    it is plan()'s choice on the channels-first shapes, or None where that is 'legacy'."""
     from numbaconv.core.conv import FORWARD, resolve
 
     try:
-        spec = resolve(FORWARD, 2, x_shape, w_shape, 1, padding, 1, groups)
+        spec = resolve(FORWARD, nd, x_shape, w_shape, stride, padding, 1, groups)
     except ValueError:
         pytest.skip("not a valid layer")
     geo = spec.geometry
-    x = np.zeros(geo.x_shape, np.float32)
-    w = np.zeros(geo.w_shape, np.float32)
-    y = np.zeros(geo.y_shape, np.float32)
-    args = (geo.stride, geo.lo, geo.dilation)
-    seen = {}
-    real_plan = conv_plan.plan
-
-    def spy(op, *a):
-        seen[op] = real_plan(op, *a)
-        return seen[op]
-
+    x5, w5, y5 = geo.x_shape, geo.w_shape, geo.y_shape
+    planar = x5[2] == w5[2] == y5[2] == 1 and geo.lo[0] == 0
     with conv_plan.forced(strategy):
-        for op, call in (("forward", lambda: conv_plan.forward(x, w, None, y.copy(), *args, groups)),
-                         ("input_grad", lambda: conv_plan.input_grad(y, w, None, x.copy(), *args,
-                                                                     groups)),
-                         ("weight_grad", lambda: conv_plan.weight_grad(x, y, w.copy(), *args,
-                                                                       groups))):
-            conv_plan.plan = spy
-            try:
-                ran = call() if (op != "weight_grad" or x.size) else False
-            finally:
-                conv_plan.plan = real_plan
-            p = conv_plan.route(op, geo, np.dtype(np.float32))
-            assert (p is not None) == ran
-            if ran:
-                assert p == seen[op]
-            seen.clear()
+        for op in ("forward", "input_grad", "weight_grad"):
+            for dtype in (np.float32, np.float64, np.float16):
+                takes = (groups == 1 and planar and dtype != np.float16
+                         and 0 not in (x5[0], x5[1], w5[0], *y5[2:])
+                         and (op == "forward" or 0 not in x5[2:]))
+                p = conv_plan.route(op, geo, np.dtype(dtype))
+                if not takes:
+                    assert p is None, (op, dtype)
+                    continue
+                want = conv_plan.plan(op, x5, w5, y5, geo.stride, geo.lo, geo.dilation,
+                                      np.dtype(dtype).itemsize)
+                assert p == (None if want.strategy == "legacy" else want), (op, dtype)
 
 
 @pytest.mark.parametrize("x_shape, k", [((64, 1, 1, 28, 28), 32), ((256, 4, 1, 12, 12), 8)])

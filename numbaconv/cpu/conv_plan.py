@@ -1086,22 +1086,13 @@ def forced(strategy: str | None, variant: str | None = None):
         _FORCED[:] = saved
 
 
-def _eligible(x, w, y, groups, lo) -> bool:
-    """2-D in effect: one input depth, one kernel depth and one output depth, which reads the
-    input's depth (padding along a depth of 1 gives a deeper output, which the small-map
-    kernels do not produce, or with a depth stride one output that reads only padding:
-    ``lo[0] > 0``, all zeros, which they would compute from the input)."""
-    return (groups == 1 and x.ndim == 5 and x.shape[2] == 1 and w.shape[2] == 1
-            and y.shape[2] == 1 and lo[0] == 0 and x.dtype in (np.float32, np.float64)
-            and x.shape[0] > 0)
-
-
 def _small_map_shapes(op, geo, dtype):
     """The call's channels-first 5-D input and output shapes, or None where no small-map
-    strategy takes it (grouped, 3-D, the one output depth reading padding, not float32/64,
-    empty; what forward() / input_grad() / weight_grad() refuse, op by op)."""
-    if (geo.groups != 1 or not geo.planar or geo.batch == 0 or dtype not in (np.float32, np.float64) or geo.channels == 0
-            or geo.filters == 0 or 0 in geo.out_size
+    strategy takes it: grouped, not planar (3-D, or the one output depth reading only
+    padding: :attr:`~numbaconv.core.conv.ConvGeometry.planar`), not float32/64, or empty
+    (no image, channel, filter or output; for the gradients, no input either)."""
+    if (geo.groups != 1 or not geo.planar or dtype not in (np.float32, np.float64)
+            or 0 in (geo.batch, geo.channels, geo.filters) or 0 in geo.out_size
             or (op != "forward" and 0 in geo.in_size)):
         return None
     return (geo.batch, geo.channels, *geo.in_size), (geo.batch, geo.filters, *geo.out_size)
@@ -1364,17 +1355,6 @@ def forcing() -> tuple:
     return tuple(_FORCED)
 
 
-def forward(x, w, bias, out, stride, lo, dilation, groups) -> bool:
-    """Run the forward pass with a small-map strategy when the model picks one."""
-    if not _eligible(x, w, out, groups, lo) or out.size == 0 or w.shape[1] == 0:
-        return False
-    p = plan("forward", x.shape, w.shape, out.shape, stride, lo, dilation, x.dtype.itemsize)
-    if p.strategy == "legacy":
-        return False
-    run_forward(p, x, w, bias, out, stride, lo, dilation)
-    return True
-
-
 def flipped_weights(w):
     """The kernel of the input gradient's flipped forward pass (stride 1): ``(C, K, kd, kh,
     kw)``, flipped along every spatial axis, C-contiguous."""
@@ -1417,17 +1397,6 @@ def run_input_grad(p: Plan, g, w, bias, dx, stride, lo, dilation) -> None:
             fallback(g, w, bias, dx, stride, lo, dilation, 1, cl)
 
 
-def input_grad(g, w, bias, dx, stride, lo, dilation, groups) -> bool:
-    """Run the input gradient with a small-map strategy when the model picks one."""
-    if not _eligible(dx, w, g, groups, lo) or dx.size == 0 or g.size == 0 or w.shape[1] == 0:
-        return False
-    p = plan("input_grad", dx.shape, w.shape, g.shape, stride, lo, dilation, dx.dtype.itemsize)
-    if p.strategy == "legacy":
-        return False
-    run_input_grad(p, g, w, bias, dx, stride, lo, dilation)
-    return True
-
-
 def run_weight_grad(p: Plan, x, g, dw_out, stride, lo, dilation) -> None:
     """Run the weight gradient with the small-map plan ``p`` (5-D arrays)."""
     if p.strategy == "gemm_nhwc":
@@ -1455,19 +1424,6 @@ def run_weight_grad(p: Plan, x, g, dw_out, stride, lo, dilation) -> None:
             q = plan_gemm("weight_grad", xs, dw_out.shape, gs, stride, lo, dilation,
                           x.dtype.itemsize)
             fallback(x, g, dw_out, stride, lo, dilation, q.nb, q.items, cl)
-
-
-def weight_grad(x, g, dw_out, stride, lo, dilation, groups) -> bool:
-    """Run the weight gradient with a small-map strategy when the model picks one."""
-    if (not _eligible(x, dw_out, g, groups, lo) or dw_out.size == 0 or g.size == 0
-            or x.shape[1] == 0):
-        return False
-    p = plan("weight_grad", x.shape, dw_out.shape, g.shape, stride, lo, dilation,
-             x.dtype.itemsize)
-    if p.strategy == "legacy":
-        return False
-    run_weight_grad(p, x, g, dw_out, stride, lo, dilation)
-    return True
 
 
 def plan_gemm(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize) -> Plan:
