@@ -732,7 +732,7 @@ def test_a_non_finite_sample_in_a_late_tile_still_fills_out_by_the_direct_sum():
     x[-1, -1] = np.nan
     want = ss.convolve2d(x, w, "same")
     out = np.full(x.shape, 7.0)
-    with fft_window_path(), mock.patch.object(cpu_signal, "PAIR_GROUP_BYTES", 1):
+    with fft_window_path(), mock.patch.object(cpu_signal, "TILE_GROUP_BYTES", 1):
         got = nc.convolve2d(x, w, "same", out=out)  # (a pair of tiles a piece)
     assert got is out
     np.testing.assert_array_equal(np.isfinite(got), np.isfinite(want))
@@ -775,6 +775,35 @@ def test_a_kernel_changed_in_place_is_transformed_again():
     assert_signal_close(first, ss.convolve2d(x, w_before, "same"))
     assert_signal_close(second, ss.convolve2d(x, w, "same"))
     assert_signal_close(third, ss.convolve2d(x, w.astype(np.float32), "same"))
+
+
+@pytest.mark.parametrize("s1, s2, dtype", [
+    ((70_000,), (1001,), np.float64), ((60, 64, 40), (3, 5, 3), np.float32),
+    ((400, 380), (17, 15), np.complex128)])
+def test_overlap_save_slabs_one_row_of_tiles_each(s1, s2, dtype):
+    """The overlap-save tiles go through their transforms in slabs (rows of tiles along the
+    first axis) on the threads: one row of tiles a slab puts every tile row's output in
+    place (scipy's values), with the same bits at one and two threads."""
+    from numbaconv.cpu import signal as cpu_signal
+
+    rng = np.random.default_rng(15)
+    a = rng.standard_normal(s1).astype(dtype)
+    b = rng.standard_normal(s2).astype(dtype)
+    if np.dtype(dtype).kind == "c":
+        a = a + 1j * rng.standard_normal(s1)
+    before = numba.get_num_threads()
+    with mock.patch.object(cpu_signal, "TILE_GROUP_BYTES", 1):
+        for mode in MODES:
+            assert_signal_close(nc.fftconvolve(a, b, mode), ss.fftconvolve(a, b, mode),
+                                single=dtype == np.float32)
+        try:
+            numba.set_num_threads(1)
+            one = nc.fftconvolve(a, b, "same")
+            numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+            two = nc.fftconvolve(a, b, "same")
+        finally:
+            numba.set_num_threads(before)
+    assert one.tobytes() == two.tobytes()
 
 
 def test_the_fft_path_gives_the_same_bits_on_one_and_two_threads():

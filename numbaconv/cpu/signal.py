@@ -725,13 +725,6 @@ def _unpack_pairs(res, out, m1, s0, s1, c1, ntiles, p0, p1):
                         dst[c] = src[c].imag
 
 
-#: bytes of complex tiles :func:`fft_window_2d` takes through its transforms at once on one
-#: thread: small tiles go in groups (each piece is half a dozen Python calls, and two
-#: threads between them contend for the GIL: 96x96 tiles one pair at a time cost 160 us a
-#: pair more than in groups), large ones one pair at a time
-PAIR_GROUP_BYTES = 1 << 21
-
-
 def fft_window_2d(x, k, out, plan, pad, cval) -> bool:
     """The 'valid' convolution of ``x`` extended by ``pad`` (a
     :class:`numbaconv.core.padding.PadPlan` to the shape ``plan.s1``; ``cval`` where its maps
@@ -759,7 +752,7 @@ def fft_window_2d(x, k, out, plan, pad, cval) -> bool:
     ntiles = c0 * c1
     pairs = -(-ntiles // 2)
     cdtype = np.result_type(x.dtype, np.complex64)
-    group = max(1, PAIR_GROUP_BYTES // (b0 * b1 * cdtype.itemsize))  # (the same batches of
+    group = max(1, TILE_GROUP_BYTES // (b0 * b1 * cdtype.itemsize))  # (the same batches of
     #                                          transforms at any thread count: the same bits)
     pieces = -(-pairs // group)
     workers = max(1, threads // pieces)  # a transform's own threads
@@ -818,34 +811,57 @@ def packs_2d(x, k, out) -> bool:
             and k.dtype == x.dtype == out.dtype)
 
 
+#: bytes of complex tiles (or spectra) the overlap-save paths (:func:`fft_window_2d`,
+#: :func:`_overlap_save`) take through their transforms at once on one thread: small tiles
+#: go in groups (each piece is half a dozen Python calls, and two threads between them
+#: contend for the GIL: 96x96 tiles one pair at a time cost 160 us a pair more than in
+#: groups), large ones one at a time
+TILE_GROUP_BYTES = 1 << 21
+
+
 def _overlap_save(x, k, out, plan, sfft, workers):
     """Overlap-save: the 'valid' convolution of ``x`` (shape ``plan.s1``: whole tiles) with
     ``k``. The overlapping tiles of ``x`` (a strided view: scipy.fft reads it in place, no
-    gathered copy) are transformed in one batch on ``workers`` threads, multiplied by the
-    kernel's transform at the tile size and transformed back; each tile's valid part is
-    taken to its place in ``out``; real 2-D float32/float64 input goes to
-    :func:`fft_window_2d` instead."""
+    gathered copy) go in slabs (rows of tiles along the first axis, about
+    :data:`TILE_GROUP_BYTES` of spectra a slab), each slab on one of ``workers`` threads
+    through its transform, the product with the kernel's transform at the tile size, the
+    inverse and the copy of its valid parts into their place in ``out``, while it is in
+    that thread's caches (one batch of all tiles took every stage through memory: 1e6 *
+    1001 float64 'same', 63 tiles, Zen 3, best of 7 interleaved: 13.8 -> 10.8 ms, median
+    20 -> 12; (2000, 2000) * (31, 31) complex 91 -> 77). The slabs follow the shapes
+    only: the same batches of transforms, so the same bits, at any thread count. Float or
+    complex ``x``, ``k`` and ``out`` (the callers' rule: integer results take the whole
+    transform); real 2-D float32/float64 input goes to :func:`fft_window_2d` instead."""
     from numpy.lib.stride_tricks import sliding_window_view
 
     nd = x.ndim
     fshape = plan.fshape
     steps = tuple(st for _, st, _ in plan.tiles)
+    counts = tuple(c for _, _, c in plan.tiles)
     tiles = sliding_window_view(x, fshape)[tuple(slice(None, None, st) for st in steps)]
     axes = tuple(range(nd, 2 * nd))
     fwd, inv = _transforms(plan, sfft)
-    sp = fwd(tiles, fshape, axes=axes, workers=workers)
-    sp *= fwd(k, fshape, workers=workers)
-    res = inv(sp, fshape, axes=axes, workers=workers, overwrite_x=True)
-    valid = res[(Ellipsis,) + tuple(slice(m - 1, None) for m in k.shape)]
-    # (count_0, ..., S_0, ...) -> (count_0, S_0, count_1, S_1, ...) -> the output
+    kf = fwd(k, fshape, workers=workers)
+    row = math.prod(counts[1:]) * kf.size * kf.itemsize  # spectra of a row of tiles
+    group = max(1, TILE_GROUP_BYTES // row)
+    pieces = -(-counts[0] // group)
+    inner = max(1, workers // pieces)  # a transform's own threads
     order = [i for a in range(nd) for i in (a, nd + a)]
-    merged = valid.transpose(order).reshape(tuple(c * st for _, st, c in plan.tiles))
-    window = merged[tuple(slice(0, n) for n in out.shape)]
-    if out.dtype.kind in "biu" and window.dtype.kind not in "biu":
-        window = np.round(window.real)
-        if out.dtype.kind == "b":
-            window = window != 0
-    np.copyto(out, window, casting="unsafe")
+    rest = tuple(c * st for c, st in zip(counts[1:], steps[1:], strict=True))
+
+    def slab(i: int) -> None:
+        c0, c1 = i * group, min(counts[0], (i + 1) * group)
+        sp = fwd(tiles[c0:c1], fshape, axes=axes, workers=inner)
+        sp *= kf
+        res = inv(sp, fshape, axes=axes, workers=inner, overwrite_x=True)
+        valid = res[(Ellipsis,) + tuple(slice(m - 1, None) for m in k.shape)]
+        # (count_0, ..., S_0, ...) -> (count_0, S_0, count_1, S_1, ...) -> its output rows
+        merged = valid.transpose(order).reshape(((c1 - c0) * steps[0],) + rest)
+        r0, r1 = c0 * steps[0], min(out.shape[0], c1 * steps[0])
+        window = merged[(slice(0, r1 - r0),) + tuple(slice(0, n) for n in out.shape[1:])]
+        np.copyto(out[r0:r1], window)
+
+    run_parallel(slab, range(pieces))
 
 
 def _transforms(plan, sfft):
