@@ -822,6 +822,39 @@ def test_the_fft_path_gives_the_same_bits_on_one_and_two_threads():
     assert_signal_close(two, ss.convolve2d(x, w, "same", "symm"))
 
 
+@pytest.mark.parametrize("op", ["convolve", "correlate"])
+@pytest.mark.parametrize("s1, s2, dtype", [
+    ((400, 380), (31, 29), np.float64), ((70_000,), (1001,), np.float32),
+    ((80, 60, 50), (5, 3, 7), np.complex128)])
+def test_method_fft_on_tiles_is_scipys_method_fft(op, s1, s2, dtype):
+    """method='fft' runs fftconvolve's overlap-save tiles where they apply (finite input,
+    several tiles): scipy's method='fft' values in every mode, dtypes and shapes; with a
+    NaN, scipy's plan: the whole output NaN, and scipy's warning."""
+    from numbaconv.api import signal as api_signal
+
+    rng = np.random.default_rng(16)
+    a = rng.standard_normal(s1).astype(dtype)
+    b = rng.standard_normal(s2).astype(dtype)
+    if np.dtype(dtype).kind == "c":
+        a, b = a + 1j * rng.standard_normal(s1), b + 1j * rng.standard_normal(s2)
+    tiled = []
+    real = api_signal._tiled_window
+    with mock.patch.object(api_signal, "_tiled_window", lambda *p: tiled.append(1) or real(*p)):
+        for mode in MODES:
+            want = getattr(ss, op)(a, b, mode, method="fft")
+            got = getattr(nc, op)(a, b, mode, method="fft")
+            assert got.dtype == want.dtype and got.shape == want.shape
+            assert_signal_close(got, want, single=dtype == np.float32)
+    assert tiled
+    a[(0,) * a.ndim] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = getattr(ss, op)(a, b, "same", method="fft")
+    with pytest.warns(RuntimeWarning, match="Use of fft convolution on input with NAN"):
+        got = getattr(nc, op)(a, b, "same", method="fft")
+    assert np.isnan(want).all() and np.isnan(got).all()
+
+
 def test_method_fft_warns_about_nan_like_scipy():
     x = np.ones(50)
     x[3] = np.nan
