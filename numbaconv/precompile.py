@@ -188,14 +188,17 @@ def _pooling_calls():
         big = _x((8, 32, 32, 32), dt)  # (the 2x2 kernels' drivers on Numba's threads)
         small = _x((64, 64, 11, 11), dt)  # (the small-map 2x2 gradient's driver)
         y, yw, yb = nc.max_pool2d(x, 2), nc.max_pool2d(wide, 2), nc.max_pool2d(big, 2)
+        nc.max_pool2d(big, 3, 2, 1)  # (the generic kernel's driver)
         return y, nc.max_pool2d(x, 3, 2, 1, return_indices=True), grad.max_pool2d_input(
             np.ones_like(y), x, 2), grad.max_pool2d_input(np.ones_like(yw), wide, 2), \
             grad.max_pool2d_input(np.ones_like(yb), big, 2), \
             grad.max_pool2d_input(np.ones_like(nc.max_pool2d(small, 2)), small, 2)
 
     def avg_pool(dt):
-        x = _x((2, 3, 8, 8), dt)
+        x, big = _x((2, 3, 8, 8), dt), _x((8, 32, 32, 32), dt)
         y = nc.avg_pool2d(x, 3, 2, 1)
+        # (the forward kernels' drivers on Numba's threads: generic, 2x2, global)
+        nc.avg_pool2d(big, 3, 2, 1), nc.avg_pool2d(big, 2), nc.adaptive_avg_pool2d(big, 1)
         return y, nc.avg_pool2d(x, 2), grad.avg_pool2d_input(np.ones_like(y), x.shape, 3, 2, 1)
 
     def adaptive(dt):
@@ -214,6 +217,7 @@ def _pooling_calls():
         y3 = nc.max_pool2d(x, 3, 2, 1, data_format=cl)  # (the 2x2 kernels are their own)
         big = _x((16, 32, 32, 32), dt)  # (and their drivers on Numba's threads)
         yb = nc.max_pool2d(big, 2, data_format=cl)
+        nc.max_pool2d(big, 3, 2, 1, data_format=cl), nc.avg_pool2d(big, 3, 2, 1, data_format=cl)
         return (nc.max_pool2d(x, 3, 2, 1, return_indices=True, data_format=cl),
                 grad.max_pool2d_input(np.ones_like(yb), big, 2, data_format=cl),
                 grad.max_pool2d_input(np.ones_like(y3), x, 3, 2, 1, data_format=cl),

@@ -11,10 +11,11 @@ tables, resolved once) and C-contiguous arrays in the spec's layout; 1-D and 2-D
   position (contiguous, vectorised whatever the window), no transposition.
 
 Each kernel is a serial ``@njit`` function over a range of work items (output rows, planes or
-samples), run on the calling thread below :data:`SERIAL_WORK` and otherwise in fixed chunks of
-items on Python threads (:func:`numbaconv.cpu.threads.run_ranges`, as the convolutions'
-work items: one kind of thread team in a training step, where an OpenMP ``prange`` team
-spinning after each pooling call kept the convolutions' workers off the second core).
+samples), run on the calling thread below :data:`SERIAL_WORK` and otherwise in fixed runs of
+items: the forward kernels and the 2x2 gradients on Numba's threads (``prange`` drivers,
+:data:`_DRIVERS`: no GIL to hand over between runs, 20-65% faster), the other gradients
+and unpooling on Python threads (:func:`numbaconv.cpu.threads.run_ranges`, as some of the
+convolutions' work items).
 Items never depend on the thread count and every output element is computed by the same
 code in both paths, so serial and parallel results are bitwise identical. A call compiles
 only the kernels it runs.
@@ -1058,10 +1059,55 @@ def _max2_bwd_planes_parallel(g, x, gin, H, W, oH, oW, planes, parts, zero):
                          (p + 1) * planes // parts, zero)
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def _avg_rows_parallel(x, out, win, geo, fac, D, H, W, oD, oH, oW, rows, parts, zero):
+    """:func:`_avg_rows` over ``rows`` in ``parts`` fixed runs on Numba's threads (global
+    average pooling of (64, 32, 26, 26) 0.39 -> 0.16 ms, PyTorch 0.14; (32, 64, 112, 112)
+    4.2 -> 3.2 ms, PyTorch 3.0; (8, 256, 14, 14) -> 3x3 0.29 -> 0.17; against two Python
+    threads, Zen 3)."""
+    for p in prange(parts):
+        _avg_rows(x, out, win, geo, fac, D, H, W, oD, oH, oW, p * rows // parts,
+                  (p + 1) * rows // parts, zero)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _avg2_rows_parallel(x, out, H, W, oH, oW, div, rows, parts, zero):
+    """:func:`_avg2_rows` over ``rows`` in ``parts`` fixed runs on Numba's threads."""
+    for p in prange(parts):
+        _avg2_rows(x, out, H, W, oH, oW, div, p * rows // parts, (p + 1) * rows // parts, zero)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _avg_rows_cl_parallel(x, out, win, fac, D, H, W, C, oD, oH, oW, rows, parts, zero):
+    """:func:`_avg_rows_cl` over ``rows`` in ``parts`` fixed runs on Numba's threads."""
+    for p in prange(parts):
+        _avg_rows_cl(x, out, win, fac, D, H, W, C, oD, oH, oW, p * rows // parts,
+                     (p + 1) * rows // parts, zero)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _max_rows_parallel(x, out, win, geo, D, H, W, oD, oH, oW, rows, parts, variant):
+    """:func:`_max_rows` over ``rows`` in ``parts`` fixed runs on Numba's threads."""
+    for p in prange(parts):
+        _max_rows(x, out, win, geo, D, H, W, oD, oH, oW, p * rows // parts,
+                  (p + 1) * rows // parts, variant)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _max_rows_cl_parallel(x, out, win, geo, D, H, W, C, oD, oH, oW, rows, parts):
+    """:func:`_max_rows_cl` over ``rows`` in ``parts`` fixed runs on Numba's threads."""
+    for p in prange(parts):
+        _max_rows_cl(x, out, win, geo, D, H, W, C, oD, oH, oW, p * rows // parts,
+                     (p + 1) * rows // parts)
+
+
 #: kernels whose parallel calls run on Numba's threads (its OpenMP team hands out work
 #: without the GIL: (64, 32, 26, 26) 2x2 max pooling 0.20 ms on two Python threads, 0.09
 #: on two of Numba's, one thread 0.16; its gradient 0.41 / 0.31 / 0.61; the channels-last
-#: (64, 26, 26, 32) gradient 0.43 -> 0.16 ms, (64, 11, 11, 64) 0.13 -> 0.05), in this many runs
+#: (64, 26, 26, 32) gradient 0.43 -> 0.16 ms, (64, 11, 11, 64) 0.13 -> 0.05; Zen 4), every
+#: forward kernel since (Zen 3, same rounds: (64, 26, 26, 32) 2x2 average 0.59 -> 0.20 ms,
+#: PyTorch 0.33; the global average of (32, 64, 112, 112) 5.2 -> 3.5, PyTorch 3.1; (32, 64,
+#: 112, 112) 3x3/2 average 9.7 -> 7.7, max 29 -> 26), in this many runs
 _PARALLEL_RUNS = 8
 
 
@@ -1084,7 +1130,9 @@ def _launch(kernel, args: tuple, items: int, work: int, tail: tuple = ()) -> Non
 _DRIVERS = {_max2_rows: _max2_rows_parallel, _max2_bwd_rows: _max2_bwd_rows_parallel,
             _max2_rows_cl: _max2_rows_cl_parallel,
             _max2_bwd_rows_cl: _max2_bwd_rows_cl_parallel,
-            _max2_bwd_planes: _max2_bwd_planes_parallel}
+            _max2_bwd_planes: _max2_bwd_planes_parallel, _avg_rows: _avg_rows_parallel,
+            _avg2_rows: _avg2_rows_parallel, _avg_rows_cl: _avg_rows_cl_parallel,
+            _max_rows: _max_rows_parallel, _max_rows_cl: _max_rows_cl_parallel}
 
 
 # ------------------------------------------------------------------------------- launchers
