@@ -198,7 +198,9 @@ def _pooling_calls():
         x, big = _x((2, 3, 8, 8), dt), _x((8, 32, 32, 32), dt)
         y = nc.avg_pool2d(x, 3, 2, 1)
         # (the forward kernels' drivers on Numba's threads: generic, 2x2, global)
-        nc.avg_pool2d(big, 3, 2, 1), nc.avg_pool2d(big, 2), nc.adaptive_avg_pool2d(big, 1)
+        nc.avg_pool2d(big, 3, 2, 1)
+        nc.avg_pool2d(big, 2)
+        nc.adaptive_avg_pool2d(big, 1)
         return y, nc.avg_pool2d(x, 2), grad.avg_pool2d_input(np.ones_like(y), x.shape, 3, 2, 1)
 
     def adaptive(dt):
@@ -217,7 +219,8 @@ def _pooling_calls():
         y3 = nc.max_pool2d(x, 3, 2, 1, data_format=cl)  # (the 2x2 kernels are their own)
         big = _x((16, 32, 32, 32), dt)  # (and their drivers on Numba's threads)
         yb = nc.max_pool2d(big, 2, data_format=cl)
-        nc.max_pool2d(big, 3, 2, 1, data_format=cl), nc.avg_pool2d(big, 3, 2, 1, data_format=cl)
+        nc.max_pool2d(big, 3, 2, 1, data_format=cl)
+        nc.avg_pool2d(big, 3, 2, 1, data_format=cl)
         return (nc.max_pool2d(x, 3, 2, 1, return_indices=True, data_format=cl),
                 grad.max_pool2d_input(np.ones_like(yb), big, 2, data_format=cl),
                 grad.max_pool2d_input(np.ones_like(y3), x, 3, 2, 1, data_format=cl),
