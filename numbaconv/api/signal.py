@@ -615,10 +615,10 @@ def _one_tile(spec, a, b, rd) -> bool:
 def _fft_window(spec, a, b, fill, rd, out, inputs):
     """The direct functions' result by FFT, or None when an input holds a NaN or inf (``out``
     perhaps partly written): a transform would spread it over its tile, so the caller runs
-    the direct method, which keeps it local and writes all of ``out``. ``x`` is extended by the boundary and the mode's padding
-    (zeros, the fill value, or mirrored/wrapped samples, through the padding index maps) to
-    whole overlap-save tiles, then convolved ('valid') with the kernel (reversed and
-    conjugated for a correlation). Real 2-D float32/float64 input reads the tiles straight
+    the direct method, which keeps it local and writes all of ``out``. ``x`` is extended by
+    the boundary and the mode's padding (zeros, the fill value, or mirrored/wrapped samples,
+    through the padding index maps) to whole overlap-save tiles, then convolved ('valid')
+    with the kernel (reversed and conjugated for a correlation). Real 2-D float32/float64 input reads the tiles straight
     from ``x`` and checks it on the way; any other builds the extended copy."""
     x, w = (b, a) if spec.swap else (a, b)
     if not _all_finite(w):
@@ -856,9 +856,9 @@ def _freq_tiles(plan, x, k, rd, dst) -> bool:
     one transform over the whole extent runs on one core and, past the caches, slowly; the
     tiles go through their transforms in groups, each on one core while in its caches
     (1e6 * 1001 float64 'same': 37 -> 8.5 ms; 1024x1024 * 31x31: 24 -> 7 ms; two Zen 4
-    cores). The values agree with scipy's to
-    rounding; an input holding a NaN or inf takes scipy's plan, which spreads it over the
-    whole output as scipy does (the tiles would keep it to its own). False: not done."""
+    cores). The values agree with scipy's to rounding; an input holding a NaN or inf takes
+    scipy's plan, which spreads it over the whole output as scipy does (the tiles would
+    keep it to its own). False: not done."""
     ops = _ops(CPU)
     least = ops.FFT_TILES_FROM_1D if x.ndim == 1 else ops.FFT_TILES_FROM
     if (len(plan.axes) != x.ndim or x.dtype != rd or k.dtype != rd or rd.kind not in "fc"

@@ -736,10 +736,11 @@ def fft_window_2d(x, k, out, plan, pad, cval) -> bool:
     the tiles go in pairs into complex tiles, read straight from ``x`` through the maps (no
     extended copy), half as many complex transforms replace the real ones, the product
     reads the kernel's half spectrum, and the inverse's last pass runs over the valid rows
-    only. Each pair goes through all of that on one thread, in that thread's scratch tile,
-    while it is in the caches (the threads take pairs one at a time; fewer pairs than
-    threads share the threads in the transforms): a tile makes one trip to memory where a
-    batch of all of them made six, and the scratch is one tile a thread, not all of them.
+    only. Each piece (one pair of large tiles, or up to :data:`TILE_GROUP_BYTES` of small
+    ones) goes through all of that on one thread, in that thread's scratch, while it is in
+    the caches (the threads take pieces one at a time; fewer pieces than threads share the
+    threads in the transforms): a tile makes one trip to memory where a batch of all of
+    them made six, and the scratch is one piece a thread, not all of them.
     1024x1024 * 31x31 float64 'same', 2 threads: Zen 4 9.5-10.9 -> 5.9-7.2 ms as pairs,
     OpenCV's ``filter2D`` 6.9-7.5 in the same runs; Zen 3, median of 15 interleaved, 11.7
     (batched) -> 9.4 ms (pair by pair), OpenCV 9.3.
