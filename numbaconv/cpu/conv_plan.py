@@ -297,11 +297,19 @@ def _cost_gemm_nhwc(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, itemsize,
         if N == 1 and rows == 1 and threads.few_positions(P, K):  # channel-major rows
             parts = threads.gemm_parts(P, R + 1, K)
             work = _few_positions_work(P, R, K, gemm, itemsize, lanes)
+            if 3 <= P <= threads.DOT_POSITIONS:
+                # the dot products' register tiles run at ~80% of the multiply-add rate
+                # and the gather at ~1 cycle an element (single-threaded (1, 64, 5, 5) ->
+                # 128: 16.6 and 1.7 us, Zen 3); no BLAS to pin. Two threads, the calls
+                # against the channel-major GEMM's wide units: (1, 64, 5, 5) -> 128 25
+                # against 44 us, (1, 128, 3, 3) -> 128 19 against 21, (1, 256, 3, 3) ->
+                # 256 33 against 39, (1, 128, 5, 5) -> 256 60 against 109 (Zen 3)
+                work = max(work, K * R * P / (1.6 * lanes))
+                return (P * R * 1.0 + work / min(mach.cores, parts)
+                        + _overhead(1) - _PIN_S * _GHZ * 1e9), (nb, rb, 1)
             if P <= threads.DOT_POSITIONS:
-                # measured: ~0.33 cycles a multiply-add on one position, ~0.57 on nine
-                # ((1, 256, 3, 3) -> 256 33 us, (1, 128, 3, 3) -> 128 18, (1, 64, 5, 5)
-                # -> 128 31-70, where the channel-major GEMM's wide units ran 44, 21 and
-                # 27-30; Zen 4, two threads)
+                # fewer positions than a tile: four filters by one position, ~0.33 cycles
+                # a multiply-add ((1, 256, 3, 3) -> 256 33 us, Zen 4, two threads)
                 work = max(work, (0.3 + 0.03 * P) * K * R * P)
             return P * R * 3.0 + work / min(mach.cores, parts) + _overhead(1), (nb, rb, 1)
         if N == 1 and rows == 1:  # the one-image kernel: everything in parts on the cores
@@ -1321,12 +1329,16 @@ def channels_last_copy(a, shape5):
 def forward_runner(p: Plan, x, w, bias, out, stride, lo, dilation):
     """A prepared ``run(x, w, bias, out)`` of the plan ``p``'s forward pass for 5-D arrays
     like these, where its strategy offers one (the channel-major GEMM's units:
-    :func:`numbaconv.cpu.conv_gemm.forward_nchw_runner`), else None."""
+    :func:`numbaconv.cpu.conv_gemm.forward_nchw_runner`; one image's dot products:
+    :func:`~numbaconv.cpu.conv_gemm.forward_dots_runner`), else None."""
     if p.strategy == "gemm_nchw":
         return _gemm_module().forward_nchw_runner(x, w, bias, out, stride, lo, dilation, p.rb,
                                                   p.kb, p.variant == "wide", p.channels_last)
     if p.strategy == "winograd4":
         return _wino_runner(p, x, w, bias, out, stride, lo, dilation)
+    if p.strategy == "gemm_nhwc":
+        return _gemm_module().forward_dots_runner(x, w, bias, out, stride, lo, dilation,
+                                                  p.channels_last)
     return None
 
 
