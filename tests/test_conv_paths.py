@@ -454,6 +454,70 @@ def test_one_image_forward_in_filter_parts(hw, k, with_bias, dtype, monkeypatch)
     np.testing.assert_allclose(results[0][ok], want[ok], rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@settings(max_examples=12)
+@given(data=st.data())
+def test_one_image_dot_products_match_oracles(data_format, dtype, data):
+    """One image's forward pass as dot products of the filters with patch rows, the
+    positions shared out in runs of three-position tiles (cpu/conv_gemm.py,
+    _forward_one_dots; forced: the model takes it for patches of 64 and more): any kernel,
+    stride, dilation and padding (the gather's inside, masked and general windows) against
+    scipy's correlation, the same bits at one and two threads and for one, two or three
+    runs of positions (a position's sum never depends on where the runs are cut), and a NaN
+    only in the outputs whose windows read it."""
+    kh, kw, stride, dil, pads, H, W = _draw_window(data.draw, 3, 4, 2, 9)
+    C, K = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 9))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    x = rng.standard_normal((1, C, H, W)).astype(dtype)
+    w = rng.standard_normal((K, C, kh, kw)).astype(dtype)
+    b = rng.standard_normal(K).astype(dtype) if data.draw(st.booleans()) else None
+    if data.draw(st.booleans()):
+        x[0, C // 2, H // 2, W // 2] = np.nan
+    last = data_format == "channels_last"
+    to = (lambda a: np.ascontiguousarray(a.transpose(0, 2, 3, 1))) if last else (lambda a: a)
+    back = (lambda a: a.transpose(0, 3, 1, 2)) if last else (lambda a: a)
+    kwargs = dict(stride=stride, padding=pads, dilation=dil, data_format=data_format)
+    results = []
+    for parts in (1, 2, 3):
+        _replan()
+        with (mock.patch.object(threads, "gemm_parts", lambda m, R, K, n=parts: n),
+              conv_plan.forced("gemm_nhwc", "dots")):
+            assert _plan_of("forward", x, w, stride, pads, dil).variant == "dots"
+            results += _at_one_and_two_threads(lambda: back(nc.conv2d(to(x), w, b, **kwargs)))
+    _replan()
+    for got in results[1:]:
+        np.testing.assert_array_equal(got, results[0])
+    bad = np.isnan(x)
+    want = ref_forward(np.where(bad, 0.0, x.astype(np.float64)), w.astype(np.float64),
+                       None if b is None else b.astype(np.float64), stride, pads, dil)
+    # the outputs whose windows read the NaN (the oracle's own 0 * NaN in a dilated
+    # kernel's holes would mark those it skips)
+    reads = ref_forward(bad.astype(np.float64), np.ones(w.shape), None, stride, pads, dil) > 0
+    np.testing.assert_array_equal(np.isnan(results[0]), reads)
+    tol = 1e-12 if dtype == np.float64 else 2e-5
+    np.testing.assert_allclose(results[0][~reads], want[~reads], rtol=tol, atol=tol)
+
+
+def test_model_runs_batch_1_mid_layers_as_dot_products():
+    """The model's rule for one image's dot products (conv_plan._cost_dots_one): the
+    course notes' batch-1 mid layers take them, thin patches (a first layer), a batch, and
+    filters beyond half the L2 cache do not."""
+    l2 = conv_plan.machine().l2
+
+    def variant(x_shape, k, pad=0):
+        x = np.empty(x_shape, np.float32)
+        w = np.empty((k, x_shape[1], 3, 3), np.float32)
+        return _plan_of("forward", x, w, (1, 1), ((pad, pad), (pad, pad)), (1, 1)).variant
+
+    assert variant((1, 32, 13, 13), 64) == "dots"    # Keras net conv2 (R = 288)
+    assert variant((1, 32, 14, 14), 64) == "dots"    # Fashion net conv2
+    assert variant((1, 1, 28, 28), 32, 1) != "dots"  # R = 9 < DOTS_MIN_PATCH
+    assert variant((4, 32, 13, 13), 64) != "dots"    # a batch
+    c = l2 // (2 * 4 * 9 * 64) + 1                    # 64 filters of C*9 beyond L2 / 2
+    assert variant((1, c, 5, 5), 64) != "dots"
+
+
 @pytest.mark.parametrize("pad, nan", [(1, False), (0, False), (1, True)])
 def test_one_image_winograd_forward(pad, nan):
     # batch 1: the 16 GEMMs run from one compiled kernel on Numba's threads; a NaN input

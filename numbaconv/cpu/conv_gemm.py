@@ -514,6 +514,32 @@ def _row_updates(gf, P, gks, gps, wf, K, R, r0, r1, df):
 
 
 @njit(cache=True, nogil=True, parallel=True)
+def _forward_one_dots(x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts, cl):
+    """One image's forward pass as the filters' dot products with patch rows in their own
+    order, the positions in ``parts`` runs of whole three-position tiles on Numba's threads:
+    each run gathers its own rows (:func:`_channel_major_rows`) and meets every filter
+    (:func:`_filter_dots`), so the gather is shared out too, nothing is packed and no BLAS
+    is called. A position's sum is in a tile of three wherever the runs are cut (the last
+    ``P % 3`` positions in the last run's tiles of one), so the bits are the same for any
+    ``parts`` and thread count. ``cl``: ``x`` and ``of`` (flat ``(P, K)``) channels-last.
+    Batch 1 at two Zen 3 threads, against the GEMM of the channel-major units: (1, 32, 13,
+    13) -> 64 37 against 58 us, (1, 64, 7, 7) -> 128 29 against 55."""
+    C, H, W, cs, hs, ws = _image_strides(x, cl)
+    K, R = w.shape[0], kh * kw * C
+    P = Ho * Wo
+    T = P // 3
+    ks, ps = (1, K) if cl else (P, 1)
+    wf, xf = w.reshape(-1), x.reshape(-1)
+    for i in prange(parts):
+        p0 = i * T // parts * 3
+        p1 = (i + 1) * T // parts * 3 if i < parts - 1 else P
+        rows = np.empty((p1 - p0) * R, dtype=x.dtype)
+        _channel_major_rows(xf, rows, C, H, W, cs, hs, ws, kh, kw, sh, sw, lh, lw, dh, dw, Ho,
+                            Wo, p0, p1, np.bool_(False))
+        _filter_dots(wf, 0, K, rows, R, p1 - p0, of[p0 * ps:], ks, ps, bias)
+
+
+@njit(cache=True, nogil=True, parallel=True)
 def _forward_one_cm(gemm, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts, cl):
     """:func:`_forward_one` for maps of few positions: the patch rows in the filters' own
     order (:func:`_patch_rows_channel_major`, a gather of ``P*R``), so each part's GEMM reads
@@ -587,59 +613,68 @@ def _windows_inside(H, W, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo):
 
 @njit(cache=True, nogil=True)
 def _channel_major_rows(xf, rf, C, H, W, cs, hs, ws, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
-                        scatter):
+                        p0, p1, scatter):
     """Between one image's map ``xf`` (element ``(c, ih, iw)`` at ``c*cs + ih*hs + iw*ws``:
     ``H*W, W, 1`` channels-first, ``1, W*C, C`` channels-last) and its patch rows ``rf`` in
-    the filters' own order, ``rows[oh*Wo + ow, (c*kh + th)*kw + tw] = x[c, oh*sh - lh +
-    th*dh, ow*sw - lw + tw*dw]`` (zero outside the image): ``scatter`` False gathers the
-    rows, True adds every row back where it was read, positions in order (the adjoint).
+    the filters' own order, ``rows[oh*Wo + ow - p0, (c*kh + th)*kw + tw] = x[c, oh*sh - lh +
+    th*dh, ow*sw - lw + tw*dw]`` (zero outside the image) for the positions ``p0 <= oh*Wo +
+    ow < p1``: ``scatter`` False gathers the rows, True adds every row back where it was
+    read, positions in order (the adjoint).
     Scalar, for few positions; where every window lies inside the image (no padding
     reached), without the per-element bounds (a (1, 64, 5, 5) 3x3 layer's gather 9.5 ->
     2 us, Zen 4)."""
     R = C * kh * kw
     zero = rf.dtype.type(0)
     if not scatter and _windows_inside(H, W, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo):
-        for oh in range(Ho):
-            for ow in range(Wo):
-                rb = _U((oh * Wo + ow) * R)
-                base = (oh * sh - lh) * hs + (ow * sw - lw) * ws
-                if kw == 3:  # (a run of three unrolled: 3.3x the loop's rate, Zen 3)
-                    _runs_of_three(xf, rf, rb, base, C, cs, kh, dh * hs, dw * ws)
-                    continue
-                for c in range(C):
-                    for th in range(kh):
-                        src = base + c * cs + th * dh * hs
-                        dst = rb + _U((c * kh + th) * kw)
-                        for tw in range(kw):
-                            rf[dst + _U(tw)] = xf[_U(src + tw * dw * ws)]
-        return
-    for oh in range(Ho):
-        for ow in range(Wo):
-            rb = (oh * Wo + ow) * R
-            iw0 = ow * sw - lw
-            # the taps inside the image's columns: t0 <= tw < t1 (the same for every row)
-            t0 = min(kw, max(0, -(-(-iw0) // dw)))
-            t1 = max(t0, min(kw, -(-(W - iw0) // dw)))
+        for p in range(p0, p1):
+            oh, ow = p // Wo, p % Wo
+            rb = _U((p - p0) * R)
+            base = (oh * sh - lh) * hs + (ow * sw - lw) * ws
+            if kw == 3:  # (a run of three unrolled: 3.3x the loop's rate, Zen 3)
+                _runs_of_three(xf, rf, rb, base, C, cs, kh, dh * hs, dw * ws)
+                continue
             for c in range(C):
                 for th in range(kh):
-                    ih = oh * sh - lh + th * dh
-                    r = rb + (c * kh + th) * kw
-                    if ih < 0 or ih >= H:  # a row of padding
-                        if not scatter:
-                            for tw in range(kw):
-                                rf[_U(r + tw)] = zero
-                        continue
-                    src = c * cs + ih * hs + iw0 * ws
-                    if scatter:
-                        for tw in range(t0, t1):
-                            xf[_U(src + tw * dw * ws)] += rf[_U(r + tw)]
-                        continue
-                    for tw in range(t0):
-                        rf[_U(r + tw)] = zero
+                    src = base + c * cs + th * dh * hs
+                    dst = rb + _U((c * kh + th) * kw)
+                    for tw in range(kw):
+                        rf[dst + _U(tw)] = xf[_U(src + tw * dw * ws)]
+        return
+    for p in range(p0, p1):
+        oh, ow = p // Wo, p % Wo
+        rb = (p - p0) * R
+        iw0 = ow * sw - lw
+        # the taps inside the image's columns: t0 <= tw < t1 (the same for every row)
+        t0 = min(kw, max(0, -(-(-iw0) // dw)))
+        t1 = max(t0, min(kw, -(-(W - iw0) // dw)))
+        ih0 = oh * sh - lh
+        if (not scatter and kw == 3 and t0 == 0 and t1 == 3 and ih0 >= 0
+                and ih0 + (kh - 1) * dh < H):  # a window inside the image
+            _runs_of_three(xf, rf, _U(rb), ih0 * hs + iw0 * ws, C, cs, kh, dh * hs, dw * ws)
+            continue
+        if not scatter and kw == 3:  # (a window over the padding: its taps masked)
+            _masked_runs_of_three(xf, rf, rb, ih0, iw0, t0, t1, C, H, cs, hs, ws, kh, dh, dw)
+            continue
+        for c in range(C):
+            for th in range(kh):
+                ih = oh * sh - lh + th * dh
+                r = rb + (c * kh + th) * kw
+                if ih < 0 or ih >= H:  # a row of padding
+                    if not scatter:
+                        for tw in range(kw):
+                            rf[_U(r + tw)] = zero
+                    continue
+                src = c * cs + ih * hs + iw0 * ws
+                if scatter:
                     for tw in range(t0, t1):
-                        rf[_U(r + tw)] = xf[_U(src + tw * dw * ws)]
-                    for tw in range(t1, kw):
-                        rf[_U(r + tw)] = zero
+                        xf[_U(src + tw * dw * ws)] += rf[_U(r + tw)]
+                    continue
+                for tw in range(t0):
+                    rf[_U(r + tw)] = zero
+                for tw in range(t0, t1):
+                    rf[_U(r + tw)] = xf[_U(src + tw * dw * ws)]
+                for tw in range(t1, kw):
+                    rf[_U(r + tw)] = zero
 
 
 @njit(inline="always")
@@ -656,6 +691,26 @@ def _runs_of_three(xf, rf, d, base, C, cs, kh, rs, ts):
             rf[d + _U(1)] = b
             rf[d + _U(2)] = e
             d += _U(3)
+
+
+@njit(inline="always")
+def _masked_runs_of_three(xf, rf, d, ih0, iw0, t0, t1, C, H, cs, hs, ws, kh, dh, dw):
+    """:func:`_runs_of_three` for a window reaching the padding: the kernel rows from ``ih0``
+    (``dh`` apart) outside the ``H`` rows and the taps outside ``t0 <= tw < t1`` are zero
+    (no loop of a variable trip count a row: 2-3x the per-element loops' rate)."""
+    zero = rf.dtype.type(0)
+    m0, m1, m2 = t0 <= 0 < t1, t0 <= 1 < t1, t0 <= 2 < t1
+    for c in range(C):
+        for th in range(kh):
+            ih = ih0 + th * dh
+            o = _U(d + (c * kh + th) * 3)
+            if ih < 0 or ih >= H:
+                rf[o] = rf[o + _U(1)] = rf[o + _U(2)] = zero
+                continue
+            s = c * cs + ih * hs + iw0 * ws
+            rf[o] = xf[_U(s)] if m0 else zero
+            rf[o + _U(1)] = xf[_U(s + dw * ws)] if m1 else zero
+            rf[o + _U(2)] = xf[_U(s + 2 * dw * ws)] if m2 else zero
 
 
 @njit(inline="always")
@@ -684,7 +739,7 @@ def _patch_rows_channel_major(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, cl):
     C, H, W, cs, hs, ws = _image_strides(x, cl)
     rows = np.empty((Ho * Wo, C * kh * kw), dtype=x.dtype)
     _channel_major_rows(x.reshape(-1), rows.reshape(-1), C, H, W, cs, hs, ws, kh, kw, sh, sw,
-                        lh, lw, dh, dw, Ho, Wo, np.bool_(False))
+                        lh, lw, dh, dw, Ho, Wo, 0, Ho * Wo, np.bool_(False))
     return rows
 
 
@@ -832,7 +887,7 @@ def _row2im_channel_major(drows, dx, bias, kh, kw, sh, sw, lh, lw, dh, dw, Ho, W
         for i in range(H * W):
             df[_U(c * cs + i * ws)] = b  # (i * ws: a row of W*ws continues the last)
     _channel_major_rows(df, drows.reshape(-1), C, H, W, cs, hs, ws, kh, kw, sh, sw, lh, lw, dh,
-                        dw, Ho, Wo, np.bool_(True))
+                        dw, Ho, Wo, 0, Ho * Wo, np.bool_(True))
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -1013,21 +1068,29 @@ def _dots_only(P: int, K: int) -> bool:
     return P <= DOT_POSITIONS and few_positions(P, K)
 
 
-def forward_dots_runner(x, w, bias, out, stride, lo, dilation, cl: bool = False):
-    """:func:`forward`'s one-image pass of dot products (:func:`_dots_only`) with all but the
-    arrays looked up once: ``run(x, w, bias, out)`` for arrays of these sizes (reshaped to
-    these 5-D views) and ``bias`` None or not as here; None where :func:`forward` takes
-    another path. A batch-1 (1, 64, 5, 5) -> 128 layer's call spent ~5 us of its ~30 on
-    :func:`forward`'s lookups."""
+def forward_dots_runner(x, w, bias, out, stride, lo, dilation, cl: bool = False,
+                        dots: bool = False):
+    """:func:`forward`'s one-image passes of dot products (:func:`_dots_only`, or with
+    ``dots`` :func:`_forward_one_dots`) with all but the arrays looked up once: ``run(x, w,
+    bias, out)`` for arrays of these sizes (reshaped to these 5-D views) and ``bias`` None or
+    not as here; None where :func:`forward` takes another path. A batch-1 (1, 64, 5, 5) ->
+    128 layer's call spent ~5 us of its ~30 on :func:`forward`'s lookups."""
     gemm = kernel_gemm(out.dtype)
     K, C, _, kh, kw = w.shape
     Ho, Wo = (out.shape[2], out.shape[3]) if cl else (out.shape[3], out.shape[4])
-    if x.shape[0] != 1 or gemm is None or not _dots_only(Ho * Wo, K):
+    few = gemm is not None and _dots_only(Ho * Wo, K)  # (the filters split: _forward_one_cm)
+    if x.shape[0] != 1 or not (dots or few):
         return None
     no_bias = _NO_BIAS[out.dtype.char]
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Ho, Wo,
            threads.gemm_parts(Ho * Wo, kh * kw * C + 1, K), np.bool_(cl))
     xshape, wshape = x.shape, w.shape
+    if not few:
+        def run_dots(x, w, bias, out):
+            _forward_one_dots(x.reshape(xshape), w.reshape(wshape),
+                              no_bias if bias is None else bias, out.reshape(-1), *geo)
+
+        return run_dots
 
     def run(x, w, bias, out):  # (arrays of the call's own shapes: the 5-D views here)
         _forward_one_cm(gemm, x.reshape(xshape), w.reshape(wshape),
@@ -1037,16 +1100,25 @@ def forward_dots_runner(x, w, bias, out, stride, lo, dilation, cl: bool = False)
 
 
 def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int, cl: bool = False,
-            parts: int = 2) -> None:
+            parts: int = 2, dots: bool = False) -> None:
     """``out = conv(x, w) + bias`` for a 2-D layer, one GEMM per work item (see the module);
     ``cl``: ``x`` and ``out`` channels-last (``(N, 1, H, W, C)``), each block's GEMM then
     written straight into its rows of ``out``. Blocks of whole images run one after another
     from one compiled kernel where numpy's CBLAS can be called from one
-    (:func:`_forward_row_blocks`, each block's GEMM in up to ``parts`` runs of rows)."""
+    (:func:`_forward_row_blocks`, each block's GEMM in up to ``parts`` runs of rows).
+    ``dots``: one image's pass as dot products (:func:`_forward_one_dots`), the plan's
+    choice."""
     N = x.shape[0]
     K, C, _, kh, kw = w.shape
     Ho, Wo = (out.shape[2], out.shape[3]) if cl else (out.shape[3], out.shape[4])
     R = kh * kw * C
+    if (N == 1 and rb >= Ho and dots
+            and not (_dots_only(Ho * Wo, K) and kernel_gemm(out.dtype) is not None)):
+        _forward_one_dots(x, w, _NO_BIAS[out.dtype.char] if bias is None else bias,
+                          out.reshape(-1), kh, kw, stride[1], stride[2], lo[1], lo[2],
+                          dilation[1], dilation[2], Ho, Wo,
+                          threads.gemm_parts(Ho * Wo, R + 1, K), np.bool_(cl))
+        return
     if N == 1 and rb >= Ho and (gemm := kernel_gemm(out.dtype)) is not None:  # one image
         b = _NO_BIAS[out.dtype.char] if bias is None else bias
         args = (x, w, b, out.reshape(-1), kh, kw, stride[1], stride[2], lo[1], lo[2],

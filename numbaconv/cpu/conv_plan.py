@@ -304,7 +304,7 @@ def _cost_gemm_nhwc(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, itemsize,
                 # against the channel-major GEMM's wide units: (1, 64, 5, 5) -> 128 25
                 # against 44 us, (1, 128, 3, 3) -> 128 19 against 21, (1, 256, 3, 3) ->
                 # 256 33 against 39, (1, 128, 5, 5) -> 256 60 against 109 (Zen 3)
-                work = max(work, K * R * P / (1.6 * lanes))
+                work = max(work, K * R * P / (1.6 * lanes * 4 // itemsize))
                 return (P * R * 1.0 + work / min(mach.cores, parts)
                         + _overhead(1) - _PIN_S * _GHZ * 1e9), (nb, rb, 1)
             if P <= threads.DOT_POSITIONS:
@@ -353,6 +353,37 @@ def _cost_gemm_nhwc(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, dh, dw, itemsize,
 #: 32, 32) -> 32, reduction 28: a memset was 12% of the call, and the direct kernels 8-10%
 #: faster than this strategy, which the model had picked)
 _C_PASS = 1.0
+
+
+#: shortest patch (``C * kh * kw``) for one image's forward pass as dot products
+#: (:func:`_cost_dots_one`): each register tile ends in twelve horizontal sums
+DOTS_MIN_PATCH = 64
+
+
+def _cost_dots_one(op, N, C, K, kh, kw, Ho, Wo, itemsize, mach,
+                   forced: bool = False) -> float | None:
+    """Estimated cycles of one image's forward pass as dot products of the filters with patch
+    rows in their own order, the positions shared out
+    (:func:`numbaconv.cpu.conv_gemm._forward_one_dots`), or None where it does not apply:
+    not one image's forward pass, few positions (the filters' split of
+    :func:`_cost_gemm_nhwc` runs those), a patch shorter than :data:`DOTS_MIN_PATCH`, or
+    filters or patch rows that do not stay in the L2 cache (half of it each; the register
+    tiles stream both from there; ``forced``: any one image's forward pass, for the
+    tests). The tiles run at ~80% of the multiply-add rate, the
+    gather at ~1 cycle an element, and no BLAS is pinned (two Zen 3 threads: (1, 32, 13,
+    13) -> 64 37 us against the channel-major GEMM's 58, (1, 64, 14, 14) -> 64 78 against
+    97)."""
+    P, R = Ho * Wo, C * kh * kw
+    if op != "forward" or N != 1:
+        return None
+    if not forced and (P < 3 or R < DOTS_MIN_PATCH
+                       or (P <= threads.DOT_POSITIONS and threads.few_positions(P, K))
+                       or K * R * itemsize > mach.l2 // 2 or P * R * itemsize > mach.l2):
+        return None
+    lanes = mach.lanes * 4 // itemsize
+    parts = threads.gemm_parts(P, R + 1, K)
+    work = P * R * 1.0 + K * R * P / (1.6 * lanes)
+    return work / min(mach.cores, parts) + _overhead(1) - _PIN_S * _GHZ * 1e9
 
 
 def _cost_nchw_units(op, N, C, K, kh, kw, H, W, Ho, Wo, sw, itemsize, mach, valid=False):
@@ -930,6 +961,11 @@ def _plan(op, x_shape, w_shape, out_shape, stride, lo, dilation, itemsize, force
                                            itemsize, mach)
     costs["gemm_nhwc"] = cyc
     params["gemm_nhwc"] = dict(nb=nb, rb=rb, items=items)
+    want_dots = force == "gemm_nhwc" and force_variant == "dots"
+    dots = _cost_dots_one(op, N, C, K, kh, kw, Ho, Wo, itemsize, mach, want_dots)
+    if dots is not None and force_variant != "gemm" and (dots < cyc or want_dots):
+        costs["gemm_nhwc"] = dots
+        params["gemm_nhwc"] = dict(nb=1, rb=Ho, items=1, variant="dots")
     cyc, (nb, items, parts) = _cost_gemm_taps(op, N, C, K, kh, kw, Ho, Wo, H, W, sh, sw, lh,
                                               lw, dh, dw, itemsize, mach)
     costs["gemm_taps"] = cyc
@@ -1080,12 +1116,14 @@ def forced(strategy: str | None, variant: str | None = None):
     input gradient ``variant``, 'adjoint' or 'flipped'; for the channel-major GEMM's forward
     units 'wide' (where the layer is unpadded, stride 1) or 'narrow', either in units of
     half the filters; for the per-tap GEMMs 'split': every block's output channels in two
-    ranges) where it applies (tests; not thread-safe)."""
+    ranges; for the channels-last GEMM's one-image forward 'dots' (the dot products of
+    :func:`_cost_dots_one`) or 'gemm' (the GEMM)) where it applies (tests; not
+    thread-safe)."""
     if strategy is not None and strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
-    if variant not in (None, "adjoint", "flipped", "wide", "narrow", "split"):
-        raise ValueError("variant must be 'adjoint', 'flipped', 'wide', 'narrow' or 'split', "
-                         f"got {variant!r}")
+    if variant not in (None, "adjoint", "flipped", "wide", "narrow", "split", "dots", "gemm"):
+        raise ValueError("variant must be 'adjoint', 'flipped', 'wide', 'narrow', 'split', "
+                         f"'dots' or 'gemm', got {variant!r}")
     saved = list(_FORCED)
     _FORCED[:] = [strategy, variant]
     try:
@@ -1296,7 +1334,7 @@ def run_forward(p: Plan, x, w, bias, out, stride, lo, dilation) -> None:
         run = _gemm_module().forward
         Ho = out.shape[2] if p.channels_last else out.shape[3]
         run(x, w, bias, out, stride, lo, dilation, p.nb, p.rb or Ho, p.channels_last,
-            machine().cores)
+            machine().cores, p.variant == "dots")
     elif p.strategy == "gemm_nchw":
         run = _gemm_module().forward_nchw
         run(x, w, bias, out, stride, lo, dilation, p.nb, p.rb, p.channels_last, p.kb,
@@ -1338,7 +1376,7 @@ def forward_runner(p: Plan, x, w, bias, out, stride, lo, dilation):
         return _wino_runner(p, x, w, bias, out, stride, lo, dilation)
     if p.strategy == "gemm_nhwc":
         return _gemm_module().forward_dots_runner(x, w, bias, out, stride, lo, dilation,
-                                                  p.channels_last)
+                                                  p.channels_last, p.variant == "dots")
     return None
 
 
