@@ -645,7 +645,7 @@ def _channel_major_rows(xf, rf, C, H, W, cs, hs, ws, kh, kw, sh, sw, lh, lw, dh,
         rb = (p - p0) * R
         iw0 = ow * sw - lw
         # the taps inside the image's columns: t0 <= tw < t1 (the same for every row)
-        t0 = min(kw, max(0, -(-(-iw0) // dw)))
+        t0 = min(kw, max(0, -(iw0 // dw)))  # (ceil(-iw0 / dw))
         t1 = max(t0, min(kw, -(-(W - iw0) // dw)))
         ih0 = oh * sh - lh
         if (not scatter and kw == 3 and t0 == 0 and t1 == 3 and ih0 >= 0
