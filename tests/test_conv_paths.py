@@ -509,7 +509,7 @@ def test_one_image_dot_products_match_oracles(data_format, dtype, data):
 def test_model_runs_batch_1_mid_layers_as_dot_products():
     """The model's rule for one image's dot products (conv_plan._cost_dots_one): the
     course notes' batch-1 mid layers take them, thin patches (a first layer), a batch, and
-    filters beyond half the L2 cache do not."""
+    patch rows beyond the L2 cache do not."""
     l2 = conv_plan.machine().l2
 
     def variant(x_shape, k, pad=0):
@@ -521,8 +521,8 @@ def test_model_runs_batch_1_mid_layers_as_dot_products():
     assert variant((1, 32, 14, 14), 64) == "dots"    # Fashion net conv2
     assert variant((1, 1, 28, 28), 32, 1) != "dots"  # R = 9 < DOTS_MIN_PATCH
     assert variant((4, 32, 13, 13), 64) != "dots"    # a batch
-    c = l2 // (2 * 4 * 9 * 64) + 1                    # 64 filters of C*9 beyond L2 / 2
-    assert variant((1, c, 5, 5), 64) != "dots"
+    c = l2 // (4 * 9 * 81) + 1                        # 81 patch rows of C*9 beyond L2
+    assert variant((1, c, 11, 11), 64) != "dots"
 
 
 @pytest.mark.parametrize("pad, nan", [(1, False), (0, False), (1, True)])

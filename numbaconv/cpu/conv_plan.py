@@ -367,8 +367,8 @@ def _cost_dots_one(op, N, C, K, kh, kw, Ho, Wo, itemsize, mach,
     (:func:`numbaconv.cpu.conv_gemm._forward_one_dots`), or None where it does not apply:
     not one image's forward pass, few positions (the filters' split of
     :func:`_cost_gemm_nhwc` runs those), a patch shorter than :data:`DOTS_MIN_PATCH`, or
-    filters or patch rows that do not stay in the L2 cache (half of it each; the register
-    tiles stream both from there; ``forced``: any one image's forward pass, for the
+    patch rows beyond the L2 cache (each group of four filters, read once, meets all of a
+    run's rows, which must stay cached; ``forced``: any one image's forward pass, for the
     tests). The tiles run at ~80% of the multiply-add rate, the
     gather at ~1 cycle an element, and no BLAS is pinned (two Zen 3 threads: (1, 32, 13,
     13) -> 64 37 us against the channel-major GEMM's 58, (1, 64, 14, 14) -> 64 78 against
@@ -378,7 +378,7 @@ def _cost_dots_one(op, N, C, K, kh, kw, Ho, Wo, itemsize, mach,
         return None
     if not forced and (P < 3 or R < DOTS_MIN_PATCH
                        or (P <= threads.DOT_POSITIONS and threads.few_positions(P, K))
-                       or K * R * itemsize > mach.l2 // 2 or P * R * itemsize > mach.l2):
+                       or P * R * itemsize > mach.l2):
         return None
     lanes = mach.lanes * 4 // itemsize
     parts = threads.gemm_parts(P, R + 1, K)
