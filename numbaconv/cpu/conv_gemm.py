@@ -536,7 +536,7 @@ def _forward_one_dots(x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, pa
         rows = np.empty((p1 - p0) * R, dtype=x.dtype)
         _channel_major_rows(xf, rows, C, H, W, cs, hs, ws, kh, kw, sh, sw, lh, lw, dh, dw, Ho,
                             Wo, p0, p1, np.bool_(False))
-        _filter_dots(wf, 0, K, rows, R, p1 - p0, of[p0 * ps:], ks, ps, bias)
+        _filter_dots(wf, _I0, K, rows, R, p1 - p0, of[p0 * ps:], ks, ps, bias)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -770,7 +770,7 @@ def _patch_rows_channel_major(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, cl):
     C, H, W, cs, hs, ws = _image_strides(x, cl)
     rows = np.empty((Ho * Wo, C * kh * kw), dtype=x.dtype)
     _channel_major_rows(x.reshape(-1), rows.reshape(-1), C, H, W, cs, hs, ws, kh, kw, sh, sw,
-                        lh, lw, dh, dw, Ho, Wo, 0, Ho * Wo, np.bool_(False))
+                        lh, lw, dh, dw, Ho, Wo, _I0, Ho * Wo, np.bool_(False))
     return rows
 
 
@@ -918,7 +918,7 @@ def _row2im_channel_major(drows, dx, bias, kh, kw, sh, sw, lh, lw, dh, dw, Ho, W
         for i in range(H * W):
             df[_U(c * cs + i * ws)] = b  # (i * ws: a row of W*ws continues the last)
     _channel_major_rows(df, drows.reshape(-1), C, H, W, cs, hs, ws, kh, kw, sh, sw, lh, lw, dh,
-                        dw, Ho, Wo, 0, Ho * Wo, np.bool_(True))
+                        dw, Ho, Wo, _I0, Ho * Wo, np.bool_(True))
 
 
 @njit(cache=True, nogil=True, parallel=True)
