@@ -493,7 +493,7 @@ def test_one_image_dot_products_match_oracles(data_format, dtype, data):
         np.testing.assert_array_equal(one, two)
     P = results[0].shape[2] * results[0].shape[3]
     if not conv_gemm._dots_only(P, K):  # (few positions split the filters, whose tiles
-        for one, _ in pairs[1:]:        # follow the parts: _forward_one_cm)
+        for one, _ in pairs[1:]:        # follow the parts)
             np.testing.assert_array_equal(one, pairs[0][0])
     bad = np.isnan(x)
     want = ref_forward(np.where(bad, 0.0, x.astype(np.float64)), w.astype(np.float64),

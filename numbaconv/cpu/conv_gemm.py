@@ -514,7 +514,8 @@ def _row_updates(gf, P, gks, gps, wf, K, R, r0, r1, df):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _forward_one_dots(x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts, cl):
+def _forward_one_dots(x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts, cl,
+                      by_filters):
     """One image's forward pass as the filters' dot products with patch rows in their own
     order, the positions in ``parts`` runs of whole three-position tiles on Numba's threads:
     each run gathers its own rows (:func:`_channel_major_rows`) and meets every filter
@@ -523,13 +524,24 @@ def _forward_one_dots(x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, pa
     ``P % 3`` positions in the last run's tiles of one), so the bits are the same for any
     ``parts`` and thread count. ``cl``: ``x`` and ``of`` (flat ``(P, K)``) channels-last.
     Batch 1 at two Zen 3 threads, against the GEMM of the channel-major units: (1, 32, 13,
-    13) -> 64 37 against 58 us, (1, 64, 7, 7) -> 128 29 against 55."""
+    13) -> 64 37 against 58 us, (1, 64, 7, 7) -> 128 29 against 55. ``by_filters``: few
+    positions (:func:`_dots_only`), all the rows gathered once and the filters split into
+    ``parts`` instead (the tiles then follow the split, a function of the shape), one
+    compiled kernel for both (a batch-1 network's first call compiled a second, ~6 s)."""
     C, H, W, cs, hs, ws = _image_strides(x, cl)
     K, R = w.shape[0], kh * kw * C
     P = Ho * Wo
     T = P // 3
     ks, ps = (1, K) if cl else (P, 1)
     wf, xf = w.reshape(-1), x.reshape(-1)
+    if by_filters:
+        rows = np.empty(P * R, dtype=x.dtype)
+        _channel_major_rows(xf, rows, C, H, W, cs, hs, ws, kh, kw, sh, sw, lh, lw, dh, dw, Ho,
+                            Wo, _I0, P, np.bool_(False))
+        for i in prange(parts):
+            _filter_dots(wf, i * K // parts, (i + 1) * K // parts, rows, R, P, of, ks, ps,
+                         bias)
+        return
     for i in prange(parts):
         p0 = i * T // parts * 3
         p1 = (i + 1) * T // parts * 3 if i < parts - 1 else P
@@ -544,23 +556,19 @@ def _forward_one_cm(gemm, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo
     """:func:`_forward_one` for maps of few positions: the patch rows in the filters' own
     order (:func:`_patch_rows_channel_major`, a gather of ``P*R``), so each part's GEMM reads
     the filters where they are, with no packing (``K*R``, which costs more than the GEMM when
-    ``P`` is small); ``of`` holds the biases first and the GEMM adds into it. On up to
-    :data:`~numbaconv.cpu.threads.DOT_POSITIONS` positions each part's filters are dot
-    products with the rows instead (:func:`_filter_dots`: BLAS would pack them first).
-    ``cl``: ``x`` and ``of`` (flat ``(P, K)``) channels-last, each part's GEMM then
-    ``rows @ W_part^T`` into its columns of ``of``."""
+    ``P`` is small); ``of`` holds the biases first and the GEMM adds into it. (On up to
+    :data:`~numbaconv.cpu.threads.DOT_POSITIONS` positions the filters' dot products run
+    instead, with no BLAS: :func:`_forward_one_dots`.) ``cl``: ``x`` and ``of`` (flat ``(P,
+    K)``) channels-last, each part's GEMM then ``rows @ W_part^T`` into its columns of
+    ``of``."""
     K, R = w.shape[0], kh * kw * w.shape[1]
     P = Ho * Wo
     rows = _patch_rows_channel_major(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, cl)
     wf = w.reshape(-1)
-    rf = rows.reshape(-1)
     zero = of.dtype.type(0)
     ks, ps = (1, K) if cl else (P, 1)
     for i in prange(parts):
         k0, k1 = i * K // parts, (i + 1) * K // parts
-        if P <= DOT_POSITIONS:
-            _filter_dots(wf, k0, k1, rf, R, P, of, ks, ps, bias)
-            continue
         for k in range(k0, k1):
             b = bias[k] if bias.size else zero
             for p in range(P):
@@ -1094,8 +1102,9 @@ def _im2row_native(x, rows):
 
 
 def _dots_only(P: int, K: int) -> bool:
-    """Whether a one-image forward pass on ``P`` positions and ``K`` filters is
-    :func:`_forward_one_cm`'s dot products alone (no GEMM, so no BLAS to pin)."""
+    """Whether a one-image forward pass on ``P`` positions and ``K`` filters is the filters'
+    dot products with all positions (:func:`_forward_one_dots` ``by_filters``: no GEMM, so
+    no BLAS to pin)."""
     return P <= DOT_POSITIONS and few_positions(P, K)
 
 
@@ -1106,26 +1115,19 @@ def forward_dots_runner(x, w, bias, out, stride, lo, dilation, cl: bool = False,
     bias, out)`` for arrays of these sizes (reshaped to these 5-D views) and ``bias`` None or
     not as here; None where :func:`forward` takes another path. A batch-1 (1, 64, 5, 5) ->
     128 layer's call spent ~5 us of its ~30 on :func:`forward`'s lookups."""
-    gemm = kernel_gemm(out.dtype)
     K, C, _, kh, kw = w.shape
     Ho, Wo = (out.shape[2], out.shape[3]) if cl else (out.shape[3], out.shape[4])
-    few = gemm is not None and _dots_only(Ho * Wo, K)  # (the filters split: _forward_one_cm)
+    few = _dots_only(Ho * Wo, K)
     if x.shape[0] != 1 or not (dots or few):
         return None
     no_bias = _NO_BIAS[out.dtype.char]
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Ho, Wo,
-           threads.gemm_parts(Ho * Wo, kh * kw * C + 1, K), np.bool_(cl))
+           threads.gemm_parts(Ho * Wo, kh * kw * C + 1, K), np.bool_(cl), np.bool_(few))
     xshape, wshape = x.shape, w.shape
-    if not few:
-        def run_dots(x, w, bias, out):
-            _forward_one_dots(x.reshape(xshape), w.reshape(wshape),
-                              no_bias if bias is None else bias, out.reshape(-1), *geo)
-
-        return run_dots
 
     def run(x, w, bias, out):  # (arrays of the call's own shapes: the 5-D views here)
-        _forward_one_cm(gemm, x.reshape(xshape), w.reshape(wshape),
-                        no_bias if bias is None else bias, out.reshape(-1), *geo)
+        _forward_one_dots(x.reshape(xshape), w.reshape(wshape),
+                          no_bias if bias is None else bias, out.reshape(-1), *geo)
 
     return run
 
@@ -1143,21 +1145,18 @@ def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int, cl: bool = 
     K, C, _, kh, kw = w.shape
     Ho, Wo = (out.shape[2], out.shape[3]) if cl else (out.shape[3], out.shape[4])
     R = kh * kw * C
-    if (N == 1 and rb >= Ho and dots
-            and not (_dots_only(Ho * Wo, K) and kernel_gemm(out.dtype) is not None)):
+    few = _dots_only(Ho * Wo, K)
+    if N == 1 and rb >= Ho and (dots or few):  # dot products: no BLAS to pin (~3 us a call)
         _forward_one_dots(x, w, _NO_BIAS[out.dtype.char] if bias is None else bias,
                           out.reshape(-1), kh, kw, stride[1], stride[2], lo[1], lo[2],
                           dilation[1], dilation[2], Ho, Wo,
-                          threads.gemm_parts(Ho * Wo, R + 1, K), np.bool_(cl))
+                          threads.gemm_parts(Ho * Wo, R + 1, K), np.bool_(cl), np.bool_(few))
         return
     if N == 1 and rb >= Ho and (gemm := kernel_gemm(out.dtype)) is not None:  # one image
         b = _NO_BIAS[out.dtype.char] if bias is None else bias
         args = (x, w, b, out.reshape(-1), kh, kw, stride[1], stride[2], lo[1], lo[2],
                 dilation[1], dilation[2], Ho, Wo, threads.gemm_parts(Ho * Wo, R + 1, K),
                 np.bool_(cl))
-        if _dots_only(Ho * Wo, K):
-            _forward_one_cm(gemm, *args)  # (no BLAS to pin: ~3 us a call)
-            return
         with one_blas_thread():
             if few_positions(Ho * Wo, K):
                 _forward_one_cm(gemm, *args)
