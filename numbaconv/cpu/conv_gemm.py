@@ -1145,12 +1145,9 @@ def forward(x, w, bias, out, stride, lo, dilation, nb: int, rb: int, cl: bool = 
     K, C, _, kh, kw = w.shape
     Ho, Wo = (out.shape[2], out.shape[3]) if cl else (out.shape[3], out.shape[4])
     R = kh * kw * C
-    few = _dots_only(Ho * Wo, K)
-    if N == 1 and rb >= Ho and (dots or few):  # dot products: no BLAS to pin (~3 us a call)
-        _forward_one_dots(x, w, _NO_BIAS[out.dtype.char] if bias is None else bias,
-                          out.reshape(-1), kh, kw, stride[1], stride[2], lo[1], lo[2],
-                          dilation[1], dilation[2], Ho, Wo,
-                          threads.gemm_parts(Ho * Wo, R + 1, K), np.bool_(cl), np.bool_(few))
+    if rb >= Ho and (run := forward_dots_runner(x, w, bias, out, stride, lo, dilation, cl,
+                                                dots)) is not None:
+        run(x, w, bias, out)  # (dot products: no BLAS to pin, ~3 us a call)
         return
     if N == 1 and rb >= Ho and (gemm := kernel_gemm(out.dtype)) is not None:  # one image
         b = _NO_BIAS[out.dtype.char] if bias is None else bias
