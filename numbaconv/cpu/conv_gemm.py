@@ -514,20 +514,24 @@ def _row_updates(gf, P, gks, gps, wf, K, R, r0, r1, df):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _forward_one_dots(x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts, cl,
-                      by_filters):
+def _forward_one_dots(gather, dots, x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
+                      parts, cl, by_filters):
     """One image's forward pass as the filters' dot products with patch rows in their own
     order, the positions in ``parts`` runs of whole three-position tiles on Numba's threads:
-    each run gathers its own rows (:func:`_channel_major_rows`) and meets every filter
-    (:func:`_filter_dots`), so the gather is shared out too, nothing is packed and no BLAS
-    is called. A position's sum is in a tile of three wherever the runs are cut (the last
-    ``P % 3`` positions in the last run's tiles of one), so the bits are the same for any
-    ``parts`` and thread count. ``cl``: ``x`` and ``of`` (flat ``(P, K)``) channels-last.
-    Batch 1 at two Zen 3 threads, against the GEMM of the channel-major units: (1, 32, 13,
-    13) -> 64 37 against 58 us, (1, 64, 7, 7) -> 128 29 against 55. ``by_filters``: few
-    positions (:func:`_dots_only`), all the rows gathered once and the filters split into
-    ``parts`` instead (the tiles then follow the split, a function of the shape), one
-    compiled kernel for both (a batch-1 network's first call compiled a second, ~6 s)."""
+    each run gathers its own rows (``gather``: :func:`_channel_major_rows`) and meets every
+    filter (``dots``: :func:`_filter_dots`), so the gather is shared out too, nothing is
+    packed and no BLAS is called. A position's sum is in a tile of three wherever the runs
+    are cut (the last ``P % 3`` positions in the last run's tiles of one), so the bits are
+    the same for any ``parts`` and thread count. ``cl``: ``x`` and ``of`` (flat ``(P, K)``)
+    channels-last. Batch 1 at two Zen 3 threads, against the GEMM of the channel-major
+    units: (1, 32, 13, 13) -> 64 37 against 58 us, (1, 64, 7, 7) -> 128 29 against 55.
+    ``by_filters``: few positions (:func:`_dots_only`), all the rows gathered once and the
+    filters split into ``parts`` instead (the tiles then follow the split, a function of
+    the shape), one compiled kernel for both (a batch-1 network's first call compiled a
+    second, ~6 s). The two callees are :class:`~numbaconv.cpu.native.Native` entry points
+    (:func:`_dots_natives`): linked in, LLVM compiled their unrolled loops again at each of
+    the five call sites in this kernel and its ``prange`` bodies, 7.5 of a cold first
+    batch-1 call's 14 s (Zen 3)."""
     C, H, W, cs, hs, ws = _image_strides(x, cl)
     K, R = w.shape[0], kh * kw * C
     P = Ho * Wo
@@ -536,19 +540,37 @@ def _forward_one_dots(x, w, bias, of, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, pa
     wf, xf = w.reshape(-1), x.reshape(-1)
     if by_filters:
         rows = np.empty(P * R, dtype=x.dtype)
-        _channel_major_rows(xf, rows, C, H, W, cs, hs, ws, kh, kw, sh, sw, lh, lw, dh, dw, Ho,
-                            Wo, _I0, P, np.bool_(False))
+        call(gather, xf, rows, C, H, W, cs, hs, ws, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
+             _I0, P, _B0)
         for i in prange(parts):
-            _filter_dots(wf, i * K // parts, (i + 1) * K // parts, rows, R, P, of, ks, ps,
-                         bias)
+            call(dots, wf, i * K // parts, (i + 1) * K // parts, rows, R, P, of, ks, ps,
+                 bias)
         return
     for i in prange(parts):
         p0 = i * T // parts * 3
         p1 = (i + 1) * T // parts * 3 if i < parts - 1 else P
         rows = np.empty((p1 - p0) * R, dtype=x.dtype)
-        _channel_major_rows(xf, rows, C, H, W, cs, hs, ws, kh, kw, sh, sw, lh, lw, dh, dw, Ho,
-                            Wo, p0, p1, np.bool_(False))
-        _filter_dots(wf, _I0, K, rows, R, p1 - p0, of[p0 * ps:], ks, ps, bias)
+        call(gather, xf, rows, C, H, W, cs, hs, ws, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
+             p0, p1, _B0)
+        call(dots, wf, _I0, K, rows, R, p1 - p0, of[p0 * ps:], ks, ps, bias)
+
+
+_DOTS: dict = {}
+
+
+def _dots_natives(x, w, bias, of):
+    """``(gather, dots)``: :func:`_channel_major_rows` and :func:`_filter_dots` as
+    :class:`~numbaconv.cpu.native.Native` entry points for :func:`_forward_one_dots`'s
+    arrays (``of`` flat; looked up by their types)."""
+    key = (fingerprint(x), fingerprint(w), fingerprint(bias), fingerprint(of))
+    found = _DOTS.get(key)
+    if found is None:
+        xf, wf = x.reshape(-1), w.reshape(-1)
+        rows = np.empty(0, x.dtype)
+        found = _DOTS[key] = (native(_channel_major_rows, xf, rows, *(_I0,) * 18, _B0),
+                              native(_filter_dots, wf, _I0, _I0, rows, _I0, _I0, of, _I0, _I0,
+                                     bias))
+    return found
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -1124,9 +1146,10 @@ def forward_dots_runner(x, w, bias, out, stride, lo, dilation, cl: bool = False,
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Ho, Wo,
            threads.gemm_parts(Ho * Wo, kh * kw * C + 1, K), np.bool_(cl), np.bool_(few))
     xshape, wshape = x.shape, w.shape
+    fns = _dots_natives(x, w, no_bias if bias is None else bias, out.reshape(-1))
 
     def run(x, w, bias, out):  # (arrays of the call's own shapes: the 5-D views here)
-        _forward_one_dots(x.reshape(xshape), w.reshape(wshape),
+        _forward_one_dots(*fns, x.reshape(xshape), w.reshape(wshape),
                           no_bias if bias is None else bias, out.reshape(-1), *geo)
 
     return run
