@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 import numbaconv as nc
 from numbaconv import grad
 from numbaconv.cpu import conv_plan, threads
+from numbaconv.cpu.native import team_runs
 
 #: (strategy, variant of the Winograd input gradient); gemm_nchw has no input gradient (the
 #: plan falls back to the model's choice there)
@@ -1701,8 +1702,8 @@ def test_filter_blocks_same_bits_in_any_cut_and_nan_local(dtype, hw, pad):
     outs = [np.full(geo.y_shape, -1.0, dtype).reshape(3, 20, *geo.y_shape[-2:])
             for _ in range(3)]
     cpu_conv._grid_forward_blocks(*args[:3], outs[0].ravel(), *args[4:], 0, items)
-    _at_one_and_two_threads(lambda: cpu_conv._grid_forward_blocks_parallel(
-        *args[:3], outs[1].ravel(), *args[4:], items, 4))
+    _at_one_and_two_threads(lambda: team_runs(
+        cpu_conv._grid_forward_blocks, (*args[:3], outs[1].ravel(), *args[4:]), items, 4))
     for i in reversed(range(items)):
         cpu_conv._grid_forward_blocks(*args[:3], outs[2].ravel(), *args[4:], i, i + 1)
     assert outs[0].tobytes() == outs[1].tobytes() == outs[2].tobytes()
@@ -1814,8 +1815,8 @@ def test_channels_last_positions_same_bits_in_any_cut_and_nan_local(dtype):
     b = rng.standard_normal(21).astype(dtype)
     outs = [np.full((5, 13, 11, 21), -1.0, dtype) for _ in range(3)]
     cpu_conv._grid_forward_cl_blocks(x.ravel(), wt, b, outs[0].ravel(), geo.array, 0, 5)
-    _at_one_and_two_threads(lambda: cpu_conv._grid_forward_cl_blocks_parallel(
-        x.ravel(), wt, b, outs[1].ravel(), geo.array, 5, 3))
+    _at_one_and_two_threads(lambda: team_runs(
+        cpu_conv._grid_forward_cl_blocks, (x.ravel(), wt, b, outs[1].ravel(), geo.array), 5, 3))
     for i in reversed(range(5)):
         cpu_conv._grid_forward_cl_blocks(x.ravel(), wt, b, outs[2].ravel(), geo.array, i, i + 1)
     assert outs[0].tobytes() == outs[1].tobytes() == outs[2].tobytes()

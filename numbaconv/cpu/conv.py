@@ -92,6 +92,7 @@ from . import conv_plan as _plan
 from . import depthwise as _depthwise
 from . import strided as _strided
 from .jit import I0, cl_grid, cl_grid_offsets, copy_elems, njit, pad_into, transpose_into
+from .native import team_runs
 from .simd import FILTERS, OUTER_TAPS, POSITIONS, positions_block, taps_block, taps_outer
 from .simd import lanes as _lanes
 from .threads import run_items as _run
@@ -412,17 +413,6 @@ def _grid_forward_blocks(xf, wf, bf, of, geo, V, i0, i1):
                     copy_elems(of, _U(ob + r * Wo), acc, _U(f * LB + r * Wp), Wo)
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _grid_forward_blocks_parallel(xf, wf, bf, of, geo, V, items, parts):
-    """:func:`_grid_forward_blocks` over ``items`` in ``parts`` runs on Numba's threads (its
-    OpenMP team: no GIL to hand over, so the call gains from about half a million
-    multiply-adds on, where Python threads lost up to 9M; (16, 1, 28, 28) -> 32 98 us on
-    one thread, 109 on two Python threads, 51 on two of Numba's)."""
-    for p in prange(parts):
-        _grid_forward_blocks(xf, wf, bf, of, geo, V, p * items // parts,
-                             (p + 1) * items // parts)
-
-
 @njit(cache=True, nogil=True)
 def _grid_forward_cl_blocks(xf, wt, bf, of, geo, i0, i1):
     """Channels-last forward of a 2-D layer (groups 1) with few channels, images ``[i0,
@@ -510,13 +500,6 @@ def _thin_part(N, Ho, parts, p):
     return n, n + 1, b * Ho // bands, (b + 1) * Ho // bands
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _cl_thin_weight_grad_parallel(xf, gf, part, geo, parts, g_cf):
-    """:func:`_cl_thin_weight_grad`'s parts on Numba's threads (each writes its own)."""
-    for p in prange(parts):
-        _cl_thin_weight_grad(xf, gf, part, geo, parts, p, p + 1, g_cf)
-
-
 def _cl_thin_apply(geometry: ConvGeometry, itemsize: int) -> bool:
     """Whether :func:`_cl_thin_weight_grad` takes a weight gradient: 2-D, groups 1, at most
     :data:`THIN_CHANNELS` input channels, at least a vector of filters, padding before the
@@ -556,7 +539,7 @@ def _cl_thin_weight_grad_run(x, g, dw, geometry: ConvGeometry) -> None:
     if serial or parts == 1:
         _cl_thin_weight_grad(*args, 0, parts, g_cf)
     else:
-        _cl_thin_weight_grad_parallel(*args, g_cf)
+        team_runs(_cl_thin_weight_grad, args, parts, parts, (g_cf,))
     total = part[0, :T]
     for p in range(1, parts):  # (the parts added in order)
         total = total + part[p, :T]
@@ -736,27 +719,10 @@ def _grid_weight_grad_kblocks(xf, gf, dwf, geo, b0, b1):
 #: input plane per image, where the grid kernel copies the block's gradient planes
 THIN_CHANNELS = 4
 #: ... which runs on the calling thread below this many multiply-adds, above on Numba's
-#: threads (:func:`_grid_weight_grad_thin_parallel`; on Python threads, handing half of
+#: threads (:func:`~.native.team_runs`; on Python threads, handing half of
 #: (8, 1, 28, 28) -> 32 (1.6M) to a second thread took 0.09 ms where one thread takes
 #: 0.06: waking it and handing it the GIL cost 20-40 us on the 2-core virtual machine)
 THIN_PARALLEL_WORK = 1 << 20
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _grid_weight_grad_thin_parallel(xf, gf, acc, geo, parts, items):
-    """:func:`_grid_weight_grad_thin`'s items on Numba's threads (each writes its own part
-    of ``acc``: the same bits at any thread count). (64, 1, 28, 28) -> 32: 404 us on one
-    thread, 275 on two Python threads, 219 on two of Numba's (PyTorch 266)."""
-    for i in prange(items):
-        _grid_weight_grad_thin(xf, gf, acc, geo, parts, i, i + 1)
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _grid_weight_grad_kblocks_parallel(xf, gf, dwf, geo, blocks):
-    """:func:`_grid_weight_grad_kblocks`' filter blocks on Numba's threads (each block its
-    own weights)."""
-    for i in prange(blocks):
-        _grid_weight_grad_kblocks(xf, gf, dwf, geo, i, i + 1)
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
@@ -851,7 +817,7 @@ def _blocks_runner(geometry: ConvGeometry, dtype):
     block of FILTERS filters; each output element is summed by one item, so the cut changes
     nothing), the constants looked up once. On the calling thread below
     :data:`PARALLEL_WORK` multiply-adds, above on Numba's threads
-    (:func:`_grid_forward_blocks_parallel`)."""
+    (:func:`~.native.team_runs`)."""
     items = geometry.batch * -(-geometry.filters // FILTERS)
     geo, lanes = geometry.array, np.int64(_lanes(np.dtype(dtype).itemsize))
     no_bias, serial = _NO_BIAS[np.dtype(dtype)], geometry.macs < PARALLEL_WORK
@@ -863,18 +829,9 @@ def _blocks_runner(geometry: ConvGeometry, dtype):
         if serial:
             _grid_forward_blocks(*args, 0, items)
         else:
-            _grid_forward_blocks_parallel(*args, items, parts)
+            team_runs(_grid_forward_blocks, args, items, parts)
 
     return run
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _grid_forward_cl_blocks_parallel(xf, wt, bf, of, geo, items, parts):
-    """:func:`_grid_forward_cl_blocks` over ``items`` images in ``parts`` runs on Numba's
-    threads (as :func:`_grid_forward_blocks_parallel`)."""
-    for p in prange(parts):
-        _grid_forward_cl_blocks(xf, wt, bf, of, geo, p * items // parts,
-                                (p + 1) * items // parts)
 
 
 def _cl_blocks_apply(geometry: ConvGeometry, itemsize: int) -> bool:
@@ -910,7 +867,7 @@ def _cl_blocks_runner(geometry: ConvGeometry, dtype):
         if serial:
             _grid_forward_cl_blocks(*args, 0, N)
         else:
-            _grid_forward_cl_blocks_parallel(*args, N, min(N, _BLOCK_PARTS))
+            team_runs(_grid_forward_cl_blocks, args, N, min(N, _BLOCK_PARTS))
 
     return run
 
@@ -932,16 +889,7 @@ def _grid_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
     if geo.macs < PARALLEL_WORK:
         _grid_forward_items(*args, 0, items)
     else:
-        _grid_forward_items_parallel(*args, items, min(items, _CHUNKS))
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _grid_forward_items_parallel(xf, wf, bf, of, geo, kb, items, parts):
-    """:func:`_grid_forward_items` over ``items`` in ``parts`` fixed runs on Numba's threads
-    (each output element is one item's: the same bits)."""
-    for p in prange(parts):
-        _grid_forward_items(xf, wf, bf, of, geo, kb, p * items // parts,
-                            (p + 1) * items // parts)
+        team_runs(_grid_forward_items, args, items, min(items, _CHUNKS))
 
 
 def _grid_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
@@ -955,7 +903,7 @@ def _grid_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
             if geometry.macs < THIN_PARALLEL_WORK:
                 _grid_weight_grad_thin(*targs, 0, blocks * parts)
             else:
-                _grid_weight_grad_thin_parallel(*targs, blocks * parts)
+                team_runs(_grid_weight_grad_thin, targs, blocks * parts, blocks * parts)
             flat = dw.reshape(-1)
             flat[:] = acc[0]
             for part in range(1, parts):  # the parts added in order
@@ -964,24 +912,13 @@ def _grid_weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
         if geometry.macs < PARALLEL_WORK:
             _grid_weight_grad_kblocks(*args, 0, blocks)
         else:
-            _grid_weight_grad_kblocks_parallel(*args, blocks)
+            team_runs(_grid_weight_grad_kblocks, args, blocks, blocks)
         return
     planes = geometry.filters * geometry.group_channels
     if geometry.macs < PARALLEL_WORK:
         _grid_weight_grad_planes(*args, 0, planes)
     else:
-        _grid_weight_grad_planes_parallel(*args, planes, min(planes, _CHUNKS))
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _grid_weight_grad_planes_parallel(xf, gf, dwf, geo, planes, parts):
-    """:func:`_grid_weight_grad_planes` over ``planes`` in ``parts`` fixed runs on Numba's
-    threads (each weight plane is one run's: the same bits). A depthwise (8, 64, 56, 56)
-    layer's weight gradient on two Python threads 0.85 ms, on Numba's two 0.56 (PyTorch
-    0.74-0.76; Zen 4, same process)."""
-    for p in prange(parts):
-        _grid_weight_grad_planes(xf, gf, dwf, geo, p * planes // parts,
-                                 (p + 1) * planes // parts)
+        team_runs(_grid_weight_grad_planes, args, planes, min(planes, _CHUNKS))
 
 
 def _flipped(w, geometry: ConvGeometry):
@@ -1313,16 +1250,7 @@ def _direct_input_grad_cl(g, w, bias, dx, geometry: ConvGeometry) -> None:
     if geo.macs < PARALLEL_WORK:
         _input_grad_cl_rows(*args, 0, rows)
     else:
-        _input_grad_cl_rows_parallel(*args, rows, min(rows, _CHUNKS))
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _input_grad_cl_rows_parallel(gf, wf, bf, dxf, geo, runs, rows, parts):
-    """:func:`_input_grad_cl_rows` over ``rows`` in ``parts`` fixed runs on Numba's threads
-    (each row of ``dx`` is one run's: the same bits)."""
-    for p in prange(parts):
-        _input_grad_cl_rows(gf, wf, bf, dxf, geo, runs, p * rows // parts,
-                            (p + 1) * rows // parts)
+        team_runs(_input_grad_cl_rows, args, rows, min(rows, _CHUNKS))
 
 
 def _direct_weight_grad_cl(x, g, dw, geometry: ConvGeometry) -> None:

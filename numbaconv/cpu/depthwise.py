@@ -50,11 +50,11 @@ axis, and these kernels vectorise along them):
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
 from ..core.conv import ConvGeometry
 from ..loops.conv import span
 from .jit import I0, njit, pad_into
+from .native import team_runs
 from .simd import (
     depthwise4,
     depthwise_grad_rows,
@@ -227,16 +227,6 @@ def _forward_rows(x, wt, bias, out, sh, sw, lh, lw, dh, dw, V, r0, r1):
             ow += 1
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _forward_rows_parallel(x, wt, bias, out, sh, sw, lh, lw, dh, dw, V, rows, parts):
-    """:func:`_forward_rows` over ``rows`` in ``parts`` runs on Numba's threads (its OpenMP
-    team hands out work without the GIL; the rows are independent, so the cut changes
-    nothing)."""
-    for p in prange(parts):
-        _forward_rows(x, wt, bias, out, sh, sw, lh, lw, dh, dw, V, p * rows // parts,
-                      (p + 1) * rows // parts)
-
-
 @njit(cache=True, nogil=True, fastmath={"contract"})
 def _weight_grad_items(x, g, part, per, sh, sw, lh, lw, dh, dw, V, two, i0, i1):
     """Items ``i0 <= i < i1``: ``part[i]`` ``(3, 3, C)`` = the sum of ``g * x`` over output
@@ -333,14 +323,6 @@ def _grad_row_inside(pf, xf, gf, r, H, W, C, Ho, Wo, sh, lh, lw, rs, f0, f1):
                         (r * Wo + f0) * C, C, f1 - f0)
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _weight_grad_items_parallel(x, g, part, per, sh, sw, lh, lw, dh, dw, V, two, items):
-    """:func:`_weight_grad_items`, every item, on Numba's threads (each item writes its own
-    partial: the same bits as on one thread)."""
-    for i in prange(items):
-        _weight_grad_items(x, g, part, per, sh, sw, lh, lw, dh, dw, V, two, i, i + 1)
-
-
 def forward(x, w, bias, out, geometry: ConvGeometry, serial: bool) -> None:
     """``out = conv(x, w) + bias`` for a layer :func:`applies` accepts (C-contiguous arrays
     of any shape of the layout's size; ``bias`` may be None); ``serial``: on the calling
@@ -361,7 +343,7 @@ def forward(x, w, bias, out, geometry: ConvGeometry, serial: bool) -> None:
         # on Numba's threads: the pass is memory-bound, and each run on Python threads was a
         # kernel call and a hand-off of the GIL ((8, 56, 56, 64) two threads: 32 such runs
         # 0.48-0.58 ms, four 0.36-0.43; one thread 0.62-0.76)
-        _forward_rows_parallel(*args, N * Ho, min(N * Ho, 8))
+        team_runs(_forward_rows, args, N * Ho, min(N * Ho, 8))
 
 
 def weight_grad(x, g, dw, geometry: ConvGeometry, serial: bool) -> None:
@@ -382,7 +364,7 @@ def weight_grad(x, g, dw, geometry: ConvGeometry, serial: bool) -> None:
     if serial:
         _weight_grad_items(*args, 0, items)
     else:
-        _weight_grad_items_parallel(*args, items)
+        team_runs(_weight_grad_items, args, items, items)
     _total(part, dw.reshape(C, kh * kw))
 
 
@@ -457,16 +439,6 @@ def _forward_planes(xf, wf, bias, of, C, H, W, Ho, Wo, lh, lw, dh, dw, V, p0, p1
             oh += 1
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _forward_planes_parallel(xf, wf, bias, of, C, H, W, Ho, Wo, lh, lw, dh, dw, V, planes,
-                             parts):
-    """:func:`_forward_planes` over ``planes`` in ``parts`` runs on Numba's threads (each
-    plane its own outputs)."""
-    for q in prange(parts):
-        _forward_planes(xf, wf, bias, of, C, H, W, Ho, Wo, lh, lw, dh, dw, V,
-                        q * planes // parts, (q + 1) * planes // parts)
-
-
 @njit(cache=True, nogil=True, fastmath={"contract", "reassoc"})
 def _weight_grad_channels(xf, gf, dwf, N, C, H, W, Ho, Wo, lh, lw, dh, dw, c0, c1):
     """Channels ``[c0, c1)`` of a stride-1 depthwise 3x3 weight gradient over channels-first
@@ -507,15 +479,6 @@ def _weight_grad_channels(xf, gf, dwf, N, C, H, W, Ho, Wo, lh, lw, dh, dw, c0, c
         dwf[d + 6], dwf[d + 7], dwf[d + 8] = a6, a7, a8
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _weight_grad_channels_parallel(xf, gf, dwf, N, C, H, W, Ho, Wo, lh, lw, dh, dw, parts):
-    """:func:`_weight_grad_channels` over every channel in ``parts`` runs on Numba's threads
-    (each channel its own nine sums)."""
-    for q in prange(parts):
-        _weight_grad_channels(xf, gf, dwf, N, C, H, W, Ho, Wo, lh, lw, dh, dw,
-                              q * C // parts, (q + 1) * C // parts)
-
-
 #: runs a parallel channels-first pass is cut into (the cut changes nothing computed)
 _CF_PARTS = 16
 
@@ -548,8 +511,8 @@ def runner_cf(geometry: ConvGeometry, dtype, serial: bool):
             _forward_planes(x.reshape(-1), w.reshape(-1), b, out.reshape(-1), *sizes, 0,
                             planes)
         else:
-            _forward_planes_parallel(x.reshape(-1), w.reshape(-1), b, out.reshape(-1), *sizes,
-                                     planes, parts)
+            team_runs(_forward_planes, (x.reshape(-1), w.reshape(-1), b, out.reshape(-1),
+                                        *sizes), planes, parts)
 
     return run
 
@@ -562,4 +525,5 @@ def weight_grad_cf(x, g, dw, geometry: ConvGeometry, serial: bool) -> None:
     if serial:
         _weight_grad_channels(*args, 0, geometry.channels)
     else:
-        _weight_grad_channels_parallel(*args, min(geometry.channels, _CF_PARTS))
+        team_runs(_weight_grad_channels, args, geometry.channels,
+                  min(geometry.channels, _CF_PARTS))

@@ -12,8 +12,9 @@ tables, resolved once) and C-contiguous arrays in the spec's layout; 1-D and 2-D
 
 Each kernel is a serial ``@njit`` function over a range of work items (output rows, planes or
 samples), run on the calling thread below :data:`SERIAL_WORK` and otherwise in fixed runs of
-items: the forward kernels and the 2x2 gradients on Numba's threads (``prange`` drivers,
-:data:`_DRIVERS`: no GIL to hand over between runs, 20-65% faster), the other gradients
+items: the forward kernels and the 2x2 gradients on Numba's threads (one ``prange`` driver
+for all, :func:`numbaconv.cpu.native.team_runs`: no GIL to hand over between runs, 20-65%
+faster), the other gradients
 and unpooling on Python threads (:func:`numbaconv.cpu.threads.run_ranges`, as some of the
 convolutions' work items).
 Items never depend on the thread count and every output element is computed by the same
@@ -45,11 +46,12 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from numba import prange, types
+from numba import types
 from numba.extending import overload
 
 from ..loops.pooling import add_col_grads, pick, row_argmax, takes, unpool_plane
 from .jit import I0, njit
+from .native import team_runs
 from .simd import lanes, max2_row
 from .threads import run_ranges
 
@@ -1018,89 +1020,6 @@ def _split(items: int, work: int):
     return max(1, -(-items * ITEM_WORK // work))
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _max2_rows_parallel(x, out, H, W, oH, oW, V, rows, parts):
-    """:func:`_max2_rows` over ``rows`` in ``parts`` fixed runs on Numba's threads."""
-    for p in prange(parts):
-        _max2_rows(x, out, H, W, oH, oW, V, p * rows // parts, (p + 1) * rows // parts)
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _max2_bwd_rows_parallel(g, x, gin, H, W, oH, oW, rows, parts, zero):
-    """:func:`_max2_bwd_rows` over ``rows`` in ``parts`` fixed runs on Numba's threads."""
-    for p in prange(parts):
-        _max2_bwd_rows(g, x, gin, H, W, oH, oW, p * rows // parts, (p + 1) * rows // parts,
-                       zero)
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _max2_rows_cl_parallel(x, out, H, W, C, oH, oW, rows, parts):
-    """:func:`_max2_rows_cl` over ``rows`` in ``parts`` fixed runs on Numba's threads."""
-    for p in prange(parts):
-        _max2_rows_cl(x, out, H, W, C, oH, oW, p * rows // parts, (p + 1) * rows // parts)
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _max2_bwd_rows_cl_parallel(g, x, gin, H, W, C, oH, oW, rows, parts, zero):
-    """:func:`_max2_bwd_rows_cl` over ``rows`` in ``parts`` fixed runs on Numba's
-    threads."""
-    for p in prange(parts):
-        _max2_bwd_rows_cl(g, x, gin, H, W, C, oH, oW, p * rows // parts,
-                          (p + 1) * rows // parts, zero)
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _max2_bwd_planes_parallel(g, x, gin, H, W, oH, oW, planes, parts, zero):
-    """:func:`_max2_bwd_planes` over ``planes`` in ``parts`` fixed runs on Numba's threads
-    (the Keras net's second pooling gradient, (64, 64, 11, 11): 280 us on two Python
-    threads, 158 on two of Numba's, Zen 4)."""
-    for p in prange(parts):
-        _max2_bwd_planes(g, x, gin, H, W, oH, oW, p * planes // parts,
-                         (p + 1) * planes // parts, zero)
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _avg_rows_parallel(x, out, win, geo, fac, D, H, W, oD, oH, oW, rows, parts, zero):
-    """:func:`_avg_rows` over ``rows`` in ``parts`` fixed runs on Numba's threads (global
-    average pooling of (64, 32, 26, 26) 0.39 -> 0.16 ms, PyTorch 0.14; (32, 64, 112, 112)
-    4.2 -> 3.2 ms, PyTorch 3.0; (8, 256, 14, 14) -> 3x3 0.29 -> 0.17; against two Python
-    threads, Zen 3)."""
-    for p in prange(parts):
-        _avg_rows(x, out, win, geo, fac, D, H, W, oD, oH, oW, p * rows // parts,
-                  (p + 1) * rows // parts, zero)
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _avg2_rows_parallel(x, out, H, W, oH, oW, div, rows, parts, zero):
-    """:func:`_avg2_rows` over ``rows`` in ``parts`` fixed runs on Numba's threads."""
-    for p in prange(parts):
-        _avg2_rows(x, out, H, W, oH, oW, div, p * rows // parts, (p + 1) * rows // parts, zero)
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _avg_rows_cl_parallel(x, out, win, fac, D, H, W, C, oD, oH, oW, rows, parts, zero):
-    """:func:`_avg_rows_cl` over ``rows`` in ``parts`` fixed runs on Numba's threads."""
-    for p in prange(parts):
-        _avg_rows_cl(x, out, win, fac, D, H, W, C, oD, oH, oW, p * rows // parts,
-                     (p + 1) * rows // parts, zero)
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _max_rows_parallel(x, out, win, geo, D, H, W, oD, oH, oW, rows, parts, variant):
-    """:func:`_max_rows` over ``rows`` in ``parts`` fixed runs on Numba's threads."""
-    for p in prange(parts):
-        _max_rows(x, out, win, geo, D, H, W, oD, oH, oW, p * rows // parts,
-                  (p + 1) * rows // parts, variant)
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _max_rows_cl_parallel(x, out, win, geo, D, H, W, C, oD, oH, oW, rows, parts):
-    """:func:`_max_rows_cl` over ``rows`` in ``parts`` fixed runs on Numba's threads."""
-    for p in prange(parts):
-        _max_rows_cl(x, out, win, geo, D, H, W, C, oD, oH, oW, p * rows // parts,
-                     (p + 1) * rows // parts)
-
-
 #: kernels whose parallel calls run on Numba's threads (its OpenMP team hands out work
 #: without the GIL: (64, 32, 26, 26) 2x2 max pooling 0.20 ms on two Python threads, 0.09
 #: on two of Numba's, one thread 0.16; its gradient 0.41 / 0.31 / 0.61; the channels-last
@@ -1119,20 +1038,16 @@ def _launch(kernel, args: tuple, items: int, work: int, tail: tuple = ()) -> Non
     step = _split(items, work)
     if step is None:
         kernel(*args, 0, items, *tail)
-    elif (driver := _DRIVERS.get(kernel)) is not None:
-        driver(*args, items, min(items, _PARALLEL_RUNS), *tail)
+    elif kernel in _ON_TEAM:
+        team_runs(kernel, args, items, min(items, _PARALLEL_RUNS), tail)
     else:
         run_ranges(kernel, args, items, step, tail)
 
 
-#: the kernels :func:`_launch` runs on Numba's threads, and their ``prange`` drivers
-#: ``driver(*args, items, parts, *tail)``
-_DRIVERS = {_max2_rows: _max2_rows_parallel, _max2_bwd_rows: _max2_bwd_rows_parallel,
-            _max2_rows_cl: _max2_rows_cl_parallel,
-            _max2_bwd_rows_cl: _max2_bwd_rows_cl_parallel,
-            _max2_bwd_planes: _max2_bwd_planes_parallel, _avg_rows: _avg_rows_parallel,
-            _avg2_rows: _avg2_rows_parallel, _avg_rows_cl: _avg_rows_cl_parallel,
-            _max_rows: _max_rows_parallel, _max_rows_cl: _max_rows_cl_parallel}
+#: the kernels :func:`_launch` runs on Numba's threads (:func:`~.native.team_runs`)
+_ON_TEAM = frozenset((_max2_rows, _max2_bwd_rows, _max2_rows_cl, _max2_bwd_rows_cl,
+                      _max2_bwd_planes, _avg_rows, _avg2_rows, _avg_rows_cl, _max_rows,
+                      _max_rows_cl))
 
 
 # ------------------------------------------------------------------------------- launchers
