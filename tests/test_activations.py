@@ -305,16 +305,13 @@ def test_out_receives_the_result_and_is_returned(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("size", [37, cpu_act.SCRATCH_FROM + 3, 3 * cpu_act.CHUNK + 5])
+@pytest.mark.parametrize("size", [37, cpu_act.SERIAL_BELOW_EXP + 3, 3 * cpu_act.CHUNK + 5])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("scratch", [False, True])
-def test_in_place(name, size, dtype, scratch, monkeypatch):
+def test_in_place(name, size, dtype):
     # out=x (and out=grad_output, out=x for the VJP): each kernel's loop over the one array,
-    # or (scratch: the path of machines without AVX-512) pieces written into scratch and
-    # copied back, serially and in the parallel runs (the one-pass f and f' through a
-    # scratch piece at a time either way) give the out-of-place bits, which the oracle
-    # tests check; NaNs pass through in place too
-    monkeypatch.setattr(cpu_act, "BUFFER_IN_PLACE", scratch)
+    # serially and in the parallel runs (the one-pass f and f' through a scratch piece at a
+    # time), gives the out-of-place bits, which the oracle tests check; NaNs pass through in
+    # place too (their lanes store the NaN computed, not the value loaded there)
     x = (np.random.default_rng(3).standard_normal(size) * 4).astype(dtype)
     x[::7] = np.nan
     g = np.random.default_rng(4).standard_normal(size).astype(dtype)
@@ -341,14 +338,13 @@ def test_in_place(name, size, dtype, scratch, monkeypatch):
 
 
 @pytest.mark.parametrize("name", ["relu", "sigmoid"])
-def test_in_place_through_scratch_on_the_python_pieces(name, monkeypatch):
-    # a large cheap call in place runs on the Python pieces, each through scratch (the
-    # threshold lowered so that a small array takes that path): the out-of-place bits
-    monkeypatch.setattr(cpu_act, "BUFFER_IN_PLACE", True)
-    monkeypatch.setattr(cpu_act, "SERIAL_BELOW", 3 * cpu_act.SCRATCH_FROM)
-    monkeypatch.setattr(cpu_act, "PIECE", cpu_act.SCRATCH_FROM + 7)
+def test_in_place_on_the_python_pieces(name, monkeypatch):
+    # a large cheap call in place runs on the Python pieces (the threshold lowered so that a
+    # small array takes that path): the out-of-place bits
+    monkeypatch.setattr(cpu_act, "SERIAL_BELOW", 3 * 8192)
+    monkeypatch.setattr(cpu_act, "PIECE", 8192 + 7)
     monkeypatch.setattr(cpu_act, "PARALLEL", frozenset())
-    x = np.random.default_rng(5).standard_normal(5 * cpu_act.SCRATCH_FROM + 11).astype(np.float32)
+    x = np.random.default_rng(5).standard_normal(5 * 8192 + 11).astype(np.float32)
     x[::5] = np.nan
     g = np.random.default_rng(6).standard_normal(x.size).astype(np.float32)
     want_f, want_b = _call(name, "", x), _call(name, "_backward", g, x)

@@ -92,7 +92,6 @@ from ..scalar.activations import K, K_like, fexp_nonpos, flog_ge1
 from .jit import njit
 from .jit import same_memory as _same
 from .native import call, native
-from .simd import target_features
 from .threads import num_threads, run_parallel
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
@@ -118,20 +117,6 @@ SERIAL_BELOW_EXP = 1 << 15
 SERIAL_BELOW_EXP_PIECES = 1 << 18
 #: elements per run of the parallel drivers
 RUN = 1 << 12
-#: Whether an output that is an input (``out=x``, ``out=grad_output``) is written through
-#: scratch (:func:`_through`) from :data:`SCRATCH_FROM` elements on: without AVX-512's mask
-#: registers LLVM turns the kernels' in-place loops, whose stores leave some lanes as they
-#: were (relu's positive lanes, every kernel's NaN lanes), into masked stores
-#: (``vmaskmovps``), which Zen 3 runs at a fraction of a plain store's rate: relu of
-#: 346,112 float32 in place 161 us against 36 out of place, sigmoid 374 against 208.
-#: With AVX-512 the masked stores cost nothing extra and the loops write in place.
-BUFFER_IN_PLACE = "avx512f" not in target_features()[0]
-#: elements of that scratch (in the L1 cache)
-SCRATCH = 1 << 10
-#: elements from which an in-place call takes the scratch: below, the masked stores cost
-#: less than its hand-off (~3 us; relu of 16,384 float32 in place 8.1 us masked, 6.3
-#: through scratch; sigmoid 20.0 and 18.7; Zen 3)
-SCRATCH_FROM = 1 << 13
 #: activations whose formulas are a few comparisons and multiplications
 _CHEAP = frozenset(("identity", "step", "relu", "relu6", "leaky_relu", "hardtanh",
                     "hardsigmoid", "hardswish", "softsign"))
@@ -146,6 +131,11 @@ _CHEAP = frozenset(("identity", "step", "relu", "relu6", "leaky_relu", "hardtanh
 # branch costs ~0.06 s of a kernel's first compile, where one shared loop taking the formula
 # as a literal name cost 0.2-0.3. ``_fd`` kernels have one loop: :func:`_run_aliased` gives
 # them an aliased output as scratch.
+# In that loop a lane that keeps the value loaded there (a NaN, relu's positive values) made
+# LLVM store only the other lanes, as masked stores (``vmaskmovps``), which Zen 3 runs at a
+# fraction of a plain store's rate: relu of 6,272 float32 in place 3.7 us against 1.3 out of
+# place, sigmoid 7.9 against 5.8. The NaN lanes store ``xi + xi`` instead (the same NaN,
+# computed), and every lane is stored.
 
 
 
@@ -157,7 +147,7 @@ def _identity_f(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.identity(xi) if xi == xi else xi
+            out[i] = S.identity(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -169,7 +159,7 @@ def _identity_d(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.identity_d(xi) if xi == xi else xi
+            out[i] = S.identity_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -195,7 +185,7 @@ def _identity_b(g, x, out):
     elif _same(x, out):
         for i in range(x.size):
             xi = out[i]
-            out[i] = g[i] * S.identity_d(xi) if xi == xi else xi
+            out[i] = g[i] * S.identity_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -210,7 +200,7 @@ def _step_f(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.step(xi) if xi == xi else xi
+            out[i] = S.step(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -222,7 +212,7 @@ def _step_d(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.step_d(xi) if xi == xi else xi
+            out[i] = S.step_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -248,7 +238,7 @@ def _step_b(g, x, out):
     elif _same(x, out):
         for i in range(x.size):
             xi = out[i]
-            out[i] = g[i] * S.step_d(xi) if xi == xi else xi
+            out[i] = g[i] * S.step_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -263,7 +253,7 @@ def _sigmoid_f(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.sigmoid(xi) if xi == xi else xi
+            out[i] = S.sigmoid(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -275,7 +265,7 @@ def _sigmoid_d(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.sigmoid_d(xi) if xi == xi else xi
+            out[i] = S.sigmoid_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -301,7 +291,7 @@ def _sigmoid_b(g, x, out):
     elif _same(x, out):
         for i in range(x.size):
             xi = out[i]
-            out[i] = g[i] * S.sigmoid_d(xi) if xi == xi else xi
+            out[i] = g[i] * S.sigmoid_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -316,7 +306,7 @@ def _tanh_f(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.tanh(xi) if xi == xi else xi
+            out[i] = S.tanh(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -328,7 +318,7 @@ def _tanh_d(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.tanh_d(xi) if xi == xi else xi
+            out[i] = S.tanh_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -354,7 +344,7 @@ def _tanh_b(g, x, out):
     elif _same(x, out):
         for i in range(x.size):
             xi = out[i]
-            out[i] = g[i] * S.tanh_d(xi) if xi == xi else xi
+            out[i] = g[i] * S.tanh_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -369,7 +359,7 @@ def _relu_f(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.relu(xi) if xi == xi else xi
+            out[i] = S.relu(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -381,7 +371,7 @@ def _relu_d(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.relu_d(xi) if xi == xi else xi
+            out[i] = S.relu_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -407,7 +397,7 @@ def _relu_b(g, x, out):
     elif _same(x, out):
         for i in range(x.size):
             xi = out[i]
-            out[i] = g[i] * S.relu_d(xi) if xi == xi else xi
+            out[i] = g[i] * S.relu_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -422,7 +412,7 @@ def _relu6_f(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.relu6(xi) if xi == xi else xi
+            out[i] = S.relu6(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -434,7 +424,7 @@ def _relu6_d(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.relu6_d(xi) if xi == xi else xi
+            out[i] = S.relu6_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -460,7 +450,7 @@ def _relu6_b(g, x, out):
     elif _same(x, out):
         for i in range(x.size):
             xi = out[i]
-            out[i] = g[i] * S.relu6_d(xi) if xi == xi else xi
+            out[i] = g[i] * S.relu6_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -476,7 +466,7 @@ def _leaky_relu_f(x, out, negative_slope):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.leaky_relu(xi, a) if xi == xi else xi
+            out[i] = S.leaky_relu(xi, a) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -489,7 +479,7 @@ def _leaky_relu_d(x, out, negative_slope):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.leaky_relu_d(xi, a) if xi == xi else xi
+            out[i] = S.leaky_relu_d(xi, a) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -517,7 +507,7 @@ def _leaky_relu_b(g, x, out, negative_slope):
     elif _same(x, out):
         for i in range(x.size):
             xi = out[i]
-            out[i] = g[i] * S.leaky_relu_d(xi, a) if xi == xi else xi
+            out[i] = g[i] * S.leaky_relu_d(xi, a) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -533,7 +523,7 @@ def _elu_f(x, out, alpha):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.elu(xi, a) if xi == xi else xi
+            out[i] = S.elu(xi, a) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -546,7 +536,7 @@ def _elu_d(x, out, alpha):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.elu_d(xi, a) if xi == xi else xi
+            out[i] = S.elu_d(xi, a) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -574,7 +564,7 @@ def _elu_b(g, x, out, alpha):
     elif _same(x, out):
         for i in range(x.size):
             xi = out[i]
-            out[i] = g[i] * S.elu_d(xi, a) if xi == xi else xi
+            out[i] = g[i] * S.elu_d(xi, a) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -589,7 +579,7 @@ def _selu_f(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.selu(xi) if xi == xi else xi
+            out[i] = S.selu(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -601,7 +591,7 @@ def _selu_d(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.selu_d(xi) if xi == xi else xi
+            out[i] = S.selu_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -627,7 +617,7 @@ def _selu_b(g, x, out):
     elif _same(x, out):
         for i in range(x.size):
             xi = out[i]
-            out[i] = g[i] * S.selu_d(xi) if xi == xi else xi
+            out[i] = g[i] * S.selu_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -644,7 +634,7 @@ def _celu_f(x, out, alpha, inv_alpha):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.celu(xi, a, b) if xi == xi else xi
+            out[i] = S.celu(xi, a, b) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -658,7 +648,7 @@ def _celu_d(x, out, alpha, inv_alpha):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.celu_d(xi, a, b) if xi == xi else xi
+            out[i] = S.celu_d(xi, a, b) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -688,7 +678,7 @@ def _celu_b(g, x, out, alpha, inv_alpha):
     elif _same(x, out):
         for i in range(x.size):
             xi = out[i]
-            out[i] = g[i] * S.celu_d(xi, a, b) if xi == xi else xi
+            out[i] = g[i] * S.celu_d(xi, a, b) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -703,7 +693,7 @@ def _gelu_f(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.gelu(xi) if xi == xi else xi
+            out[i] = S.gelu(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -715,7 +705,7 @@ def _gelu_d(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.gelu_d(xi) if xi == xi else xi
+            out[i] = S.gelu_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -741,7 +731,7 @@ def _gelu_b(g, x, out):
     elif _same(x, out):
         for i in range(x.size):
             xi = out[i]
-            out[i] = g[i] * S.gelu_d(xi) if xi == xi else xi
+            out[i] = g[i] * S.gelu_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -756,7 +746,7 @@ def _gelu_tanh_f(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.gelu_tanh(xi) if xi == xi else xi
+            out[i] = S.gelu_tanh(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -768,7 +758,7 @@ def _gelu_tanh_d(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.gelu_tanh_d(xi) if xi == xi else xi
+            out[i] = S.gelu_tanh_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -794,7 +784,7 @@ def _gelu_tanh_b(g, x, out):
     elif _same(x, out):
         for i in range(x.size):
             xi = out[i]
-            out[i] = g[i] * S.gelu_tanh_d(xi) if xi == xi else xi
+            out[i] = g[i] * S.gelu_tanh_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -809,7 +799,7 @@ def _silu_f(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.silu(xi) if xi == xi else xi
+            out[i] = S.silu(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -821,7 +811,7 @@ def _silu_d(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.silu_d(xi) if xi == xi else xi
+            out[i] = S.silu_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -847,7 +837,7 @@ def _silu_b(g, x, out):
     elif _same(x, out):
         for i in range(x.size):
             xi = out[i]
-            out[i] = g[i] * S.silu_d(xi) if xi == xi else xi
+            out[i] = g[i] * S.silu_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -862,7 +852,7 @@ def _mish_f(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.mish(xi) if xi == xi else xi
+            out[i] = S.mish(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -874,7 +864,7 @@ def _mish_d(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.mish_d(xi) if xi == xi else xi
+            out[i] = S.mish_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -900,7 +890,7 @@ def _mish_b(g, x, out):
     elif _same(x, out):
         for i in range(x.size):
             xi = out[i]
-            out[i] = g[i] * S.mish_d(xi) if xi == xi else xi
+            out[i] = g[i] * S.mish_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -921,7 +911,7 @@ def _softplus_f(x, out, beta, threshold):
         if _same(x, out):
             for i in range(out.size):
                 xi = out[i]
-                out[i] = S.softplus(xi, one, b) if xi == xi else xi
+                out[i] = S.softplus(xi, one, b) if xi == xi else xi + xi
         else:
             for i in range(x.size):
                 xi = x[i]
@@ -929,7 +919,7 @@ def _softplus_f(x, out, beta, threshold):
     elif _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.softplus(xi, a, b) if xi == xi else xi
+            out[i] = S.softplus(xi, a, b) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -943,7 +933,7 @@ def _softplus_d(x, out, beta, threshold):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.softplus_d(xi, a, b) if xi == xi else xi
+            out[i] = S.softplus_d(xi, a, b) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -973,7 +963,7 @@ def _softplus_b(g, x, out, beta, threshold):
     elif _same(x, out):
         for i in range(x.size):
             xi = out[i]
-            out[i] = g[i] * S.softplus_d(xi, a, b) if xi == xi else xi
+            out[i] = g[i] * S.softplus_d(xi, a, b) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -988,7 +978,7 @@ def _softsign_f(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.softsign(xi) if xi == xi else xi
+            out[i] = S.softsign(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -1000,7 +990,7 @@ def _softsign_d(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.softsign_d(xi) if xi == xi else xi
+            out[i] = S.softsign_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -1026,7 +1016,7 @@ def _softsign_b(g, x, out):
     elif _same(x, out):
         for i in range(x.size):
             xi = out[i]
-            out[i] = g[i] * S.softsign_d(xi) if xi == xi else xi
+            out[i] = g[i] * S.softsign_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -1043,7 +1033,7 @@ def _hardtanh_f(x, out, min_val, max_val):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.hardtanh(xi, a, b) if xi == xi else xi
+            out[i] = S.hardtanh(xi, a, b) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -1057,7 +1047,7 @@ def _hardtanh_d(x, out, min_val, max_val):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.hardtanh_d(xi, a, b) if xi == xi else xi
+            out[i] = S.hardtanh_d(xi, a, b) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -1087,7 +1077,7 @@ def _hardtanh_b(g, x, out, min_val, max_val):
     elif _same(x, out):
         for i in range(x.size):
             xi = out[i]
-            out[i] = g[i] * S.hardtanh_d(xi, a, b) if xi == xi else xi
+            out[i] = g[i] * S.hardtanh_d(xi, a, b) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -1102,7 +1092,7 @@ def _hardsigmoid_f(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.hardsigmoid(xi) if xi == xi else xi
+            out[i] = S.hardsigmoid(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -1114,7 +1104,7 @@ def _hardsigmoid_d(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.hardsigmoid_d(xi) if xi == xi else xi
+            out[i] = S.hardsigmoid_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -1140,7 +1130,7 @@ def _hardsigmoid_b(g, x, out):
     elif _same(x, out):
         for i in range(x.size):
             xi = out[i]
-            out[i] = g[i] * S.hardsigmoid_d(xi) if xi == xi else xi
+            out[i] = g[i] * S.hardsigmoid_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -1155,7 +1145,7 @@ def _hardswish_f(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.hardswish(xi) if xi == xi else xi
+            out[i] = S.hardswish(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -1167,7 +1157,7 @@ def _hardswish_d(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.hardswish_d(xi) if xi == xi else xi
+            out[i] = S.hardswish_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -1193,7 +1183,7 @@ def _hardswish_b(g, x, out):
     elif _same(x, out):
         for i in range(x.size):
             xi = out[i]
-            out[i] = g[i] * S.hardswish_d(xi) if xi == xi else xi
+            out[i] = g[i] * S.hardswish_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -1208,7 +1198,7 @@ def _log_sigmoid_f(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.log_sigmoid(xi) if xi == xi else xi
+            out[i] = S.log_sigmoid(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -1220,7 +1210,7 @@ def _log_sigmoid_d(x, out):
     if _same(x, out):
         for i in range(out.size):
             xi = out[i]
-            out[i] = S.log_sigmoid_d(xi) if xi == xi else xi
+            out[i] = S.log_sigmoid_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -1246,7 +1236,7 @@ def _log_sigmoid_b(g, x, out):
     elif _same(x, out):
         for i in range(x.size):
             xi = out[i]
-            out[i] = g[i] * S.log_sigmoid_d(xi) if xi == xi else xi
+            out[i] = g[i] * S.log_sigmoid_d(xi) if xi == xi else xi + xi
     else:
         for i in range(x.size):
             xi = x[i]
@@ -1264,72 +1254,23 @@ def _log_sigmoid_b(g, x, out):
 # them) compiled each kernel again into its own parallel loop.
 
 
-@register_jitable
-def _copy_back(t, out):
-    """``out[:] = t``, a loop over two arrays that LLVM vectorises (``t`` is fresh scratch,
-    never ``out``; an index ``a + j`` into the whole output, which LLVM cannot prove is not
-    negative, kept Numba's wraparound branch in the loop and ran it at 0.6 ns an element)."""
-    for j in range(t.size):
-        out[j] = t[j]
-
-
-@register_jitable
-def _through(fn, x, out, params, lo, hi):
-    """``fn(x[lo:hi], out[lo:hi], *params)`` where ``out`` is ``x``: written into scratch of
-    :data:`SCRATCH` elements, then copied back, piece by piece (:data:`BUFFER_IN_PLACE`)."""
-    t = np.empty(min(SCRATCH, hi - lo), out.dtype)
-    for a in range(lo, hi, SCRATCH):
-        b = min(hi, a + SCRATCH)
-        call(fn, x[a:b], t[:b - a], *params)
-        _copy_back(t[:b - a], out[a:b])
-
-
-@register_jitable
-def _through_b(fn, g, x, out, params, lo, hi):
-    """:func:`_through` for a VJP kernel ``fn(g, x, out, *params)``."""
-    t = np.empty(min(SCRATCH, hi - lo), out.dtype)
-    for a in range(lo, hi, SCRATCH):
-        b = min(hi, a + SCRATCH)
-        call(fn, g[a:b], x[a:b], t[:b - a], *params)
-        _copy_back(t[:b - a], out[a:b])
-
-
-@njit(**_JIT)
-def _serial_through(fn, x, out, params):
-    """:func:`_through` over the whole arrays, on this thread."""
-    _through(fn, x, out, params, 0, x.size)
-
-
-@njit(**_JIT)
-def _serial_through_b(fn, g, x, out, params):
-    """:func:`_through_b` over the whole arrays, on this thread."""
-    _through_b(fn, g, x, out, params, 0, x.size)
-
-
 @njit(parallel=True, **_JIT)
-def _runs(fn, x, out, params, per, scratch):
+def _runs(fn, x, out, params, per):
     """``fn(x[lo:hi], out[lo:hi], *params)`` (an ``_f`` or ``_d`` kernel, a
-    :class:`.native.Native`) over fixed runs of ``per`` elements on Numba's threads;
-    ``scratch``: through :func:`_through`."""
+    :class:`.native.Native`) over fixed runs of ``per`` elements on Numba's threads."""
     for c in prange((x.size + per - 1) // per):
         lo = c * per
         hi = min(x.size, lo + per)
-        if scratch:
-            _through(fn, x, out, params, lo, hi)
-        else:
-            call(fn, x[lo:hi], out[lo:hi], *params)
+        call(fn, x[lo:hi], out[lo:hi], *params)
 
 
 @njit(parallel=True, **_JIT)
-def _runs_b(fn, g, x, out, params, per, scratch):
+def _runs_b(fn, g, x, out, params, per):
     """:func:`_runs` for a VJP kernel ``fn(g, x, out, *params)``."""
     for c in prange((x.size + per - 1) // per):
         lo = c * per
         hi = min(x.size, lo + per)
-        if scratch:
-            _through_b(fn, g, x, out, params, lo, hi)
-        else:
-            call(fn, g[lo:hi], x[lo:hi], out[lo:hi], *params)
+        call(fn, g[lo:hi], x[lo:hi], out[lo:hi], *params)
 
 
 #: the activations whose calls from SERIAL_BELOW_EXP elements run on Numba's team
@@ -1338,42 +1279,26 @@ PARALLEL = frozenset(("sigmoid", "tanh", "elu", "selu", "celu", "gelu", "gelu_ta
                       "mish", "softplus", "log_sigmoid"))
 
 
-def _parallel(kernel, arrays: tuple, params: tuple, scratch: bool = False) -> None:
+def _parallel(kernel, arrays: tuple, params: tuple) -> None:
     """``kernel(*arrays, *params)`` in runs of :data:`RUN` on Numba's threads (``arrays``:
     ``(x, out)`` or, for a VJP, ``(g, x, out)``); the runs follow the size alone, so the
-    bits are the serial kernel's at any thread count. ``scratch``: an output that is an
-    input, written through scratch (:data:`BUFFER_IN_PLACE`)."""
+    bits are the serial kernel's at any thread count."""
     fn = native(kernel, *arrays, *params)
-    (_runs if len(arrays) == 2 else _runs_b)(fn, *arrays, tuple(params), RUN, scratch)
+    (_runs if len(arrays) == 2 else _runs_b)(fn, *arrays, tuple(params), RUN)
 
 
 def _launch(name: str, kernel, arrays: tuple, params: tuple) -> None:
     """``kernel(*arrays, *params)`` for activation ``name``'s ``_f``, ``_d`` or ``_b`` kernel
     (``arrays``: ``(x, out)`` or ``(g, x, out)``; ``out`` may be an input): serially below
-    its threshold, else on Numba's team (:data:`PARALLEL`) or the Python pieces; an output
-    that is an input through scratch where :data:`BUFFER_IN_PLACE` says so."""
-    x, out = arrays[-2], arrays[-1]
-    n = x.size
-    below = _serial_below(name, x.itemsize)
-    team = n >= below and name in PARALLEL and num_threads() > 1
-    if not (BUFFER_IN_PLACE and n >= SCRATCH_FROM and any(a is out for a in arrays[:-1])):
-        if n < below:
-            kernel(*arrays, *params)
-        elif team:
-            _parallel(kernel, arrays, params)
-        else:
-            _run(kernel, arrays[:-1], arrays[-1:], params, below)
-        return
-    if team:
-        _parallel(kernel, arrays, params, scratch=True)
-        return
-    fn = native(kernel, *arrays, *params)
-    serial = _serial_through if len(arrays) == 2 else _serial_through_b
+    its threshold, else on Numba's team (:data:`PARALLEL`) or the Python pieces."""
+    n = arrays[-2].size
+    below = _serial_below(name, arrays[-2].itemsize)
     if n < below:
-        serial(fn, *arrays, tuple(params))
-        return
-    m = len(arrays)
-    _run(lambda *a: serial(fn, *a[:m], tuple(params)), arrays[:-1], arrays[-1:], params, below)
+        kernel(*arrays, *params)
+    elif name in PARALLEL and num_threads() > 1:
+        _parallel(kernel, arrays, params)
+    else:
+        _run(kernel, arrays[:-1], arrays[-1:], params, below)
 
 
 KERNELS = {
