@@ -338,16 +338,16 @@ def test_in_place(name, size, dtype):
 
 
 @pytest.mark.parametrize("name", ["relu", "sigmoid"])
-def test_in_place_on_the_python_pieces(name, monkeypatch):
-    # a large cheap call in place runs on the Python pieces (the threshold lowered so that a
-    # small array takes that path): the out-of-place bits
-    monkeypatch.setattr(cpu_act, "SERIAL_BELOW", 3 * 8192)
-    monkeypatch.setattr(cpu_act, "PIECE", 8192 + 7)
-    monkeypatch.setattr(cpu_act, "PARALLEL", frozenset())
+def test_in_place_on_the_team(name, monkeypatch, serial_only):
+    # a large call in place runs in fixed runs on Numba's team (the thresholds lowered so
+    # that a small array takes that path, with several runs and a tail): the bits of the
+    # same call out of place on the calling thread
     x = np.random.default_rng(5).standard_normal(5 * 8192 + 11).astype(np.float32)
     x[::5] = np.nan
     g = np.random.default_rng(6).standard_normal(x.size).astype(np.float32)
-    want_f, want_b = _call(name, "", x), _call(name, "_backward", g, x)
+    want_f, want_b = serial_only(lambda: (_call(name, "", x), _call(name, "_backward", g, x)))
+    monkeypatch.setattr(cpu_act, "SERIAL_BELOW", 3 * 8192)
+    monkeypatch.setattr(cpu_act, "SERIAL_BELOW_EXP", 3 * 8192)
     y = x.copy()
     assert _call(name, "", y, out=y) is y
     np.testing.assert_array_equal(y, want_f)
@@ -443,7 +443,8 @@ def serial_only(monkeypatch):
     def run(fn):
         with monkeypatch.context() as m:
             for name in ("SERIAL_BELOW", "SERIAL_BELOW_EXP", "SERIAL_BELOW_EXP_PIECES",
-                         "SOFTMAX_SERIAL_BELOW", "SOFTMAX_BACKWARD_SERIAL_BELOW"):
+                         "PIECES_FROM", "SOFTMAX_SERIAL_BELOW",
+                         "SOFTMAX_BACKWARD_SERIAL_BELOW"):
                 m.setattr(cpu_act, name, 1 << 62)
             return fn()
     return run
@@ -453,7 +454,7 @@ def serial_only(monkeypatch):
 def test_parallel_path_is_bitwise_the_serial_path(name, serial_only):
     # more than SERIAL_BELOW elements (several pieces and a tail) against the same call
     # forced onto the calling thread, and against the oracles
-    n = cpu_act.SERIAL_BELOW + 2 * cpu_act.PIECE + 3
+    n = cpu_act.PIECES_FROM + 2 * cpu_act.PIECE + 3
     x = np.resize(GRID, n).astype(np.float32)
     x = x[np.random.default_rng(2).permutation(n)]
     g = np.random.default_rng(7).standard_normal(n).astype(np.float32)
@@ -477,9 +478,9 @@ def test_parallel_path_is_bitwise_the_serial_path(name, serial_only):
 
 
 def test_prelu_and_softmax_parallel_paths_are_bitwise_serial(serial_only):
-    assert 6 * 5 * 36000 > cpu_act.SERIAL_BELOW and 300 * 1000 > cpu_act.SOFTMAX_SERIAL_BELOW
+    assert 6 * 5 * 36000 > cpu_act.PIECES_FROM and 300 * 1000 > cpu_act.SOFTMAX_SERIAL_BELOW
     rng = np.random.default_rng(8)
-    x = (rng.standard_normal((6, 5, 36000)) * 3).astype(np.float32)  # > SERIAL_BELOW
+    x = (rng.standard_normal((6, 5, 36000)) * 3).astype(np.float32)  # > PIECES_FROM
     g = rng.standard_normal(x.shape).astype(np.float32)
     w = rng.uniform(0, 0.5, 5).astype(np.float32)
     rows = (rng.standard_normal((300, 1000)) * 5).astype(np.float32)

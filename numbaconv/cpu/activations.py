@@ -15,10 +15,9 @@ the array's dtype inside the kernel (float32 stays float32). ``error_model=
 
 Small arrays run on the calling thread. From :data:`SERIAL_BELOW` elements on
 (:data:`SERIAL_BELOW_EXP` for the activations built on exponentials; float32
-elements: half as many float64 ones), the array is cut into fixed pieces of :data:`PIECE` elements that
-:func:`numbaconv.cpu.threads.run_parallel` hands to ``numba.get_num_threads()``
-threads (the kernels release the GIL). Elementwise results do not depend on
-the cut, so the serial and parallel paths agree bit for bit. An output that
+elements: half as many float64 ones), the array is cut into fixed runs on Numba's
+threads (see Threads below). Elementwise results do not depend on the cut, so the
+serial and parallel paths agree bit for bit. An output that
 *is* an input (``out=x``, ``out=grad_output``) runs a loop over the output
 alone: LLVM vectorises a loop over two arrays only after checking at run time
 that they do not overlap, and falls back to scalar code (7-10x slower) when
@@ -50,19 +49,17 @@ subtractions and scalings). A row's summation order is fixed by its length
 alone: results never depend on the thread count, nor on the CPU's vector
 width.
 
-Threads. The cheap, memory-bound elementwise kernels and PReLU split arrays of
-2**20 elements and more into pieces of :data:`PIECE` on Python threads
-(:mod:`numbaconv.cpu.threads`): pieces are handed out one at a time and the
-calling thread takes them too, so a worker the OS does not schedule only slows
-a call to the serial speed; waking a Python worker costs ~30 us, which that
-size hides. The activations built on exponentials (and the softmax family) run
-medium calls too (a float32 sigmoid of 2**15 elements is 15 us of serial
-work), where that wake-up would eat the gain: their parallel path is a
-``prange`` driver over fixed runs (:data:`PARALLEL`, :data:`RUN` elements a
-run; Numba's pool hands a run over in ~2 us), the pooling kernels' design. Its
-cost: an OpenMP team waits for its slowest member, so on an oversubscribed
-machine a call can wait for a worker that lost its core (README, Threads:
-``OMP_WAIT_POLICY=PASSIVE`` or ``numba.set_num_threads(1)``).
+Threads. Every elementwise kernel's call runs on one thread below a threshold
+(:data:`SERIAL_BELOW` elements for the cheap, memory-bound ones,
+:data:`SERIAL_BELOW_EXP` for those built on exponentials) and above it in fixed
+runs of :data:`RUN` elements on Numba's team (a ``prange`` driver, :func:`_runs`;
+Numba's pool hands a run over in ~2 us), the pooling kernels' design. PReLU and
+the one-pass f-and-f' kernels split arrays into pieces of :data:`PIECE` on
+Python threads (:mod:`numbaconv.cpu.threads`), handed out one at a time with
+the calling thread taking them too. The team's cost: it waits for its slowest
+member, so on an oversubscribed machine a call can wait for a worker that lost
+its core (README, Threads: ``OMP_WAIT_POLICY=PASSIVE`` or
+``numba.set_num_threads(1)``).
 """
 
 # Numba: an @intrinsic is called without its first parameter (the typing context Numba
@@ -104,13 +101,17 @@ PIECE = 1 << 19
 #: elements per scratch piece of a call whose output is an input it reads after writing
 #: (the one-pass f-and-f' kernels, PReLU's): the scratch stays in the L2 cache
 CHUNK = 1 << 15
-#: elements from which a cheap (piecewise-linear, memory-bound: ~0.15 ns an element here)
-#: activation runs on several threads. Waking Python worker threads costs ~40 us; below
-#: ~4x that in serial work, threads gain too little to be worth the jitter.
-SERIAL_BELOW = 1 << 20
-#: the same for the activations built on exponentials (~0.4-0.8 ns an element in float32),
-#: which from there run on Numba's team (``PARALLEL``; the one-pass f-and-f' on the Python
-#: pieces from SERIAL_BELOW_EXP_PIECES)
+#: float32 elements from which a cheap (piecewise-linear, memory-bound: ~0.12 ns an element
+#: here) activation runs on Numba's team. On the Python pieces, as until the thirty-first
+#: session, a call of 2**20 float32 took longer than on one thread (relu out=x 194 us against
+#: 121, the team 70; PyTorch 71); from 2**18 the team gains (346,112 elements 34 against 39
+#: us), below it the hand-over costs more than it saves (131,072: 28 against 18; Zen 3)
+SERIAL_BELOW = 1 << 18
+#: float32 elements from which PReLU and a cheap one-pass f-and-f' split the array into
+#: Python pieces of :data:`PIECE` (they have no ``prange`` driver)
+PIECES_FROM = 1 << 20
+#: the same for the activations built on exponentials (~0.4-0.8 ns an element in float32;
+#: the one-pass f-and-f' on the Python pieces from SERIAL_BELOW_EXP_PIECES)
 SERIAL_BELOW_EXP = 1 << 15
 #: float32 elements from which the one-pass f-and-f' of an exponential activation, which has
 #: no parallel driver, runs on the Python pieces
@@ -1243,13 +1244,13 @@ def _log_sigmoid_b(g, x, out):
             out[i] = g[i] * S.log_sigmoid_d(xi) if xi == xi else xi
 
 
-# The parallel driver of the activations built on exponentials: fixed runs of RUN elements
+# The activations' parallel driver: fixed runs of RUN elements
 # on Numba's OpenMP team (``prange``), each run the serial kernel on its slices (an output
 # that is its input stays the same memory run by run). A Python worker took 20-40 us to
 # wake and take the GIL, which kept calls of 2**15 to 2**18 elements on one thread; the
 # team hands a run over in ~2 us (a float32 sigmoid of 131,072 elements 55 -> 30 us). The
-# cheap, memory-bound activations keep the Python pieces from SERIAL_BELOW on. The serial
-# kernel comes by address (:mod:`.native`): one driver serves every activation whose
+# cheap, memory-bound activations run there too from SERIAL_BELOW (thirty-first session:
+# their Python pieces had become slower than one thread). The serial kernel comes by address (:mod:`.native`): one driver serves every activation whose
 # kernels have one signature, where a driver written out per activation and pass (33 of
 # them) compiled each kernel again into its own parallel loop.
 
@@ -1273,12 +1274,6 @@ def _runs_b(fn, g, x, out, params, per):
         call(fn, g[lo:hi], x[lo:hi], out[lo:hi], *params)
 
 
-#: the activations whose calls from SERIAL_BELOW_EXP elements run on Numba's team
-#: (:func:`_parallel`)
-PARALLEL = frozenset(("sigmoid", "tanh", "elu", "selu", "celu", "gelu", "gelu_tanh", "silu",
-                      "mish", "softplus", "log_sigmoid"))
-
-
 def _parallel(kernel, arrays: tuple, params: tuple) -> None:
     """``kernel(*arrays, *params)`` in runs of :data:`RUN` on Numba's threads (``arrays``:
     ``(x, out)`` or, for a VJP, ``(g, x, out)``); the runs follow the size alone, so the
@@ -1290,15 +1285,11 @@ def _parallel(kernel, arrays: tuple, params: tuple) -> None:
 def _launch(name: str, kernel, arrays: tuple, params: tuple) -> None:
     """``kernel(*arrays, *params)`` for activation ``name``'s ``_f``, ``_d`` or ``_b`` kernel
     (``arrays``: ``(x, out)`` or ``(g, x, out)``; ``out`` may be an input): serially below
-    its threshold, else on Numba's team (:data:`PARALLEL`) or the Python pieces."""
-    n = arrays[-2].size
-    below = _serial_below(name, arrays[-2].itemsize)
-    if n < below:
+    its threshold (:func:`_serial_below`) or with one thread, else on Numba's team."""
+    if arrays[-2].size < _serial_below(name, arrays[-2].itemsize) or num_threads() < 2:
         kernel(*arrays, *params)
-    elif name in PARALLEL and num_threads() > 1:
-        _parallel(kernel, arrays, params)
     else:
-        _run(kernel, arrays[:-1], arrays[-1:], params, below)
+        _parallel(kernel, arrays, params)
 
 
 KERNELS = {
@@ -1396,7 +1387,7 @@ def derivative(name: str, x: np.ndarray, out: np.ndarray, params: tuple) -> None
 def forward_and_derivative(name: str, x: np.ndarray, out: np.ndarray, dout: np.ndarray,
                            params: tuple) -> None:
     """``out = f(x)`` and ``dout = f'(x)`` in one pass over ``x``."""
-    below = (SERIAL_BELOW if name in _CHEAP else SERIAL_BELOW_EXP_PIECES) * 4 // x.itemsize
+    below = (PIECES_FROM if name in _CHEAP else SERIAL_BELOW_EXP_PIECES) * 4 // x.itemsize
     _run_aliased(KERNELS[name][2], (x,), (out, dout), params, below)
 
 
@@ -1469,7 +1460,7 @@ def _prelu_b(g, x, out, w, inner, start):
 
 
 def _prelu_run(kernel, ins: tuple, outs: tuple, w: np.ndarray, inner: int) -> None:
-    _run_aliased(kernel, ins, outs, (w, max(inner, 1)), SERIAL_BELOW, offset=True)
+    _run_aliased(kernel, ins, outs, (w, max(inner, 1)), PIECES_FROM, offset=True)
 
 
 def prelu(x: np.ndarray, w: np.ndarray, out: np.ndarray, inner: int) -> None:
@@ -1510,7 +1501,7 @@ def prelu_weight(g3: np.ndarray, x3: np.ndarray, out: np.ndarray) -> None:
     outer, nc, inner = x3.shape
     partial = np.zeros((max(outer, 1), nc), dtype=np.float64)
     rows = outer * nc
-    if rows * inner < SERIAL_BELOW:
+    if rows * inner < PIECES_FROM:
         _prelu_weight_rows(g3, x3, partial, 0, rows)
     else:
         per = max(1, PIECE // max(inner, 1))
