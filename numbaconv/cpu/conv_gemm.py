@@ -1146,10 +1146,10 @@ def forward_dots_runner(x, w, bias, out, stride, lo, dilation, cl: bool = False,
     geo = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Ho, Wo,
            threads.gemm_parts(Ho * Wo, kh * kw * C + 1, K), np.bool_(cl), np.bool_(few))
     xshape, wshape = x.shape, w.shape
-    fns = _dots_natives(x, w, no_bias if bias is None else bias, out.reshape(-1))
+    gather, dots_ = _dots_natives(x, w, no_bias if bias is None else bias, out.reshape(-1))
 
     def run(x, w, bias, out):  # (arrays of the call's own shapes: the 5-D views here)
-        _forward_one_dots(*fns, x.reshape(xshape), w.reshape(wshape),
+        _forward_one_dots(gather, dots_, x.reshape(xshape), w.reshape(wshape),
                           no_bias if bias is None else bias, out.reshape(-1), *geo)
 
     return run
