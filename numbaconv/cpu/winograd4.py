@@ -69,7 +69,7 @@ from numba import (
 from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_at, kernel_gemm
 from .jit import I0 as _I0
 from .jit import njit
-from .native import call, fingerprint, native
+from .native import call, fingerprint, native, team_runs
 from .simd import sandwich_rows, touch_span
 from .threads import one_blas_thread
 from .threads import scratch as _buffer
@@ -679,20 +679,29 @@ def _gt3(u0, u1, u2, u3, u4, u5):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _weight_grad_parts(fr, gemm, x, g, dUs, dw, lh, lw, nty, ntx, nb, parts, cl, ws):
+def _weight_grad_parts(fr, gemm, x, g, dUs, lh, lw, nty, ntx, nb, parts, cl, ws):
     """``parts`` fixed runs of blocks (:func:`_weight_grad_run`, ``fr``, by address) on
-    Numba's threads, each into its own planes ``dUs[p]``; then per filter the runs' sums
-    added in run order and ``dw[k, c] = G^T dU G`` (in float64). True when every value is
-    finite. The runs follow the shapes only: the same bits at any thread count."""
+    Numba's threads, each into its own planes ``dUs[p]``. The runs follow the shapes only:
+    the same bits at any thread count."""
     N = x.shape[0]
-    K, C = dw.shape[0], dw.shape[1]
     blocks = -(-N // nb)
     for p in prange(parts):
         call(fr, gemm, x, g, dUs[p], lh, lw, nty, ntx, nb, p * blocks // parts,
              (p + 1) * blocks // parts, cl, ws[get_thread_id()])
-    bad = 0
-    for k in prange(K):
-        u = np.empty(36)
+
+
+@njit(cache=True, nogil=True)
+def _planes_to_filters(dUs, dw, bad, k0, k1):
+    """Filters ``k0 <= k < k1`` of :func:`weight_grad`: per input channel the runs' planes
+    added in run order, then ``dw[k, c] = G^T dU G`` (in float64); ``bad[k]``: how many of
+    filter ``k``'s values came out non-finite. (A kernel of its own, run by
+    :func:`~numbaconv.cpu.native.team_runs`: inside :func:`_weight_grad_parts`' second
+    ``prange`` loop its transforms took ~5 s to compile, Zen 3.)"""
+    K, C = dw.shape[0], dw.shape[1]
+    parts = dUs.shape[0]
+    u = np.empty(36)
+    for k in range(k0, k1):
+        nbad = 0
         for c in range(C):
             q = c * K + k
             for e in range(36):
@@ -709,9 +718,9 @@ def _weight_grad_parts(fr, gemm, x, g, dUs, dw, lh, lw, nty, ntx, nb, parts, cl,
             for i in range(3):
                 r = _gt3(c0[i], c1[i], c2[i], c3[i], c4[i], c5[i])
                 dw[k, c, 0, i, 0], dw[k, c, 0, i, 1], dw[k, c, 0, i, 2] = r[0], r[1], r[2]
-                bad += (not np.isfinite(r[0])) + (not np.isfinite(r[1])) \
+                nbad += (not np.isfinite(r[0])) + (not np.isfinite(r[1])) \
                     + (not np.isfinite(r[2]))
-    return bad == 0
+        bad[k] = nbad
 
 
 def weight_grad(x, g, dw, lh: int, lw: int, nb: int, parts: int, cl: bool = False) -> bool:
@@ -737,8 +746,10 @@ def weight_grad(x, g, dw, lh: int, lw: int, nb: int, parts: int, cl: bool = Fals
         fr = _NATIVES[key] = native(_weight_grad_run, gemm, x, g, dUs[0], *(_I0,) * 7, flag,
                                     ws[0])
     with one_blas_thread():
-        return bool(_weight_grad_parts(fr, gemm, x, g, dUs, dw, lh, lw, nty, ntx, nb, parts,
-                                       flag, ws))
+        _weight_grad_parts(fr, gemm, x, g, dUs, lh, lw, nty, ntx, nb, parts, flag, ws)
+    bad = np.zeros(K, np.int64)
+    team_runs(_planes_to_filters, (dUs, dw, bad), K, K)  # (prange(K), as the runs were)
+    return not bad.any()
 
 
 # ----------------------------------------------------------------- input gradient, adjoint
