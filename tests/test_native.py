@@ -138,3 +138,27 @@ def test_a_native_may_take_a_native():
     outer = native(_apply, inner, x, y, 1.0)
     assert _apply_twice(inner, outer, x, y, 3.0) == 6
     np.testing.assert_array_equal(y, 3 * x + np.arange(3.0)[:, None])
+
+
+@numba.njit(cache=False)
+def _shift_rows(x, y, r0, r1, b):
+    """``y[r] = x[r] + r + b`` for the rows ``[r0, r1)`` (``b`` after the range: a tail)."""
+    for r in range(r0, r1):
+        for j in range(x.shape[1]):
+            y[r, j] = x[r, j] + r + b
+
+
+@pytest.mark.parametrize("items, parts", [(7, 3), (7, 7), (2, 1), (5, 8)])
+def test_team_runs_covers_each_item_once(items, parts):
+    # the fixed runs p * items // parts .. (p + 1) * items // parts cover range(items) once
+    # (an item run twice or skipped leaves the -1 fill or a wrong row), with and without a
+    # tail after the range
+    from numbaconv.cpu.native import team_runs
+
+    x = np.arange(3.0 * items).reshape(items, 3)
+    y = np.full_like(x, -1.0)
+    team_runs(_shift_rows, (x, y), items, parts, (0.5,))
+    np.testing.assert_array_equal(y, x + np.arange(items)[:, None] + 0.5)
+    z = np.full_like(x, -1.0)
+    team_runs(_scale_rows, (x, z, 2.0), items, parts)
+    np.testing.assert_array_equal(z, 2 * x + np.arange(items)[:, None])

@@ -104,8 +104,9 @@ CHUNK = 1 << 15
 #: float32 elements from which a cheap (piecewise-linear, memory-bound: ~0.12 ns an element
 #: here) activation runs on Numba's team. On the Python pieces, as until the thirty-first
 #: session, a call of 2**20 float32 took longer than on one thread (relu out=x 194 us against
-#: 121, the team 70; PyTorch 71); from 2**18 the team gains (346,112 elements 34 against 39
-#: us), below it the hand-over costs more than it saves (131,072: 28 against 18; Zen 3)
+#: 121, the team 70; PyTorch 67-75 against our 81-91 in other runs); from 2**18 the team
+#: gains (346,112 elements 34 against 39 us), below it the hand-over costs more than it
+#: saves (131,072: 28 against 18; Zen 3)
 SERIAL_BELOW = 1 << 18
 #: float32 elements from which PReLU and a cheap one-pass f-and-f' split the array into
 #: Python pieces of :data:`PIECE` (they have no ``prange`` driver)
