@@ -3,6 +3,7 @@ numbaconv reads is Numba's."""
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numba
@@ -173,3 +174,53 @@ print(json.dumps([wheel, imported_linalg, before, after]))
     if wheel:
         assert not imported_linalg
         assert any("scipy.libs" in path for path in before)
+
+
+def test_without_threadpoolctl_one_warning_where_blas_is_first_needed():
+    # without threadpoolctl numbaconv cannot pin BLAS, and a GEMM path's unpinned BLAS team
+    # stalls on Numba's spinning workers: the user hears it once, at their own line, with the
+    # fix; the calls still run (unpinned) and give the same results
+    import subprocess
+    import sys
+
+    code = """
+import sys, warnings
+sys.modules["threadpoolctl"] = None
+import numpy as np
+import numbaconv as nc
+from numbaconv import grad
+from numbaconv.cpu import threads
+x = np.random.default_rng(0).standard_normal((64, 32, 13, 13)).astype(np.float32)
+w = np.random.default_rng(1).standard_normal((64, 32, 3, 3)).astype(np.float32)
+with warnings.catch_warnings(record=True) as seen:
+    warnings.simplefilter("always")
+    nc.relu(x)  # (no BLAS: no warning)
+    before = len(seen)
+    y = nc.conv2d(x, w)  # this line
+    grad.conv2d_weight(x, w.shape, y)
+np.save(sys.argv[1], y)
+import json
+print(json.dumps([before, [(s.category.__name__, s.filename, s.lineno, str(s.message))
+                           for s in seen], threads.can_pin_blas()]))
+"""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/y.npy"
+        out = subprocess.run([sys.executable, "-c", code, path], capture_output=True,
+                             text=True, check=True).stdout.splitlines()[-1]
+        before, seen, pinned = __import__("json").loads(out)
+        y = np.load(path)
+    assert before == 0 and not pinned
+    if (os.cpu_count() or 1) > 1:
+        assert len(seen) == 1
+        category, filename, lineno, message = seen[0]
+        assert category == "RuntimeWarning" and "threadpoolctl is not installed" in message
+        assert "pip install 'numbaconv[fast]'" in message
+        assert filename == "<string>" and lineno == code.splitlines().index(
+            "    y = nc.conv2d(x, w)  # this line") + 1
+    else:
+        assert seen == []
+    x = np.random.default_rng(0).standard_normal((64, 32, 13, 13)).astype(np.float32)
+    w = np.random.default_rng(1).standard_normal((64, 32, 3, 3)).astype(np.float32)
+    np.testing.assert_allclose(y, conv_reference(x, w), rtol=1e-4, atol=1e-3)

@@ -242,9 +242,36 @@ def _blas_controller():
             libs = ctl.select(user_api="blas").lib_controllers
             pins = [_thread_count_pin(lib) for lib in libs]
             _CONTROLLER.extend((ctl, libs, pins))
-        except Exception:  # not installed, or no BLAS found
+        except ImportError:  # threadpoolctl not installed
+            _CONTROLLER[:] = [None, [], []]
+            _warn_unpinned()
+        except Exception:  # no BLAS found
             _CONTROLLER[:] = [None, [], []]
     return _CONTROLLER[0]
+
+
+#: what :func:`_warn_unpinned` says, once a process
+UNPINNED_WARNING = (
+    "numbaconv cannot keep BLAS to one thread inside its calls: threadpoolctl is not "
+    "installed. BLAS's own threads then compete with Numba's for the cores, and a "
+    "convolution layer's GEMM paths run several times slower (the course notes' Keras "
+    "training step, batch 64, on two cores: 56 ms instead of 16). Install it with "
+    "pip install 'numbaconv[fast]' (or pip install threadpoolctl).")
+
+
+def _warn_unpinned() -> None:
+    """Warn (a RuntimeWarning) that BLAS cannot be pinned, where that costs: more than one
+    core (checked when a call first needs BLAS, once a process)."""
+    if (os.cpu_count() or 1) > 1:
+        import sys
+        import warnings
+
+        # (attributed to the first caller outside numbaconv: the user's line)
+        package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        level, frame = 1, sys._getframe(0)
+        while frame is not None and frame.f_code.co_filename.startswith(package):
+            frame, level = frame.f_back, level + 1
+        warnings.warn(UNPINNED_WARNING, RuntimeWarning, stacklevel=level)
 
 
 def can_pin_blas() -> bool:
