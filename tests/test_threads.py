@@ -224,3 +224,68 @@ print(json.dumps([before, [(s.category.__name__, s.filename, s.lineno, str(s.mes
     x = np.random.default_rng(0).standard_normal((64, 32, 13, 13)).astype(np.float32)
     w = np.random.default_rng(1).standard_normal((64, 32, 3, 3)).astype(np.float32)
     np.testing.assert_allclose(y, conv_reference(x, w), rtol=1e-4, atol=1e-3)
+
+
+_TAKING_TURNS = """
+import threading
+import numba
+import numpy as np
+import numbaconv as nc
+from numbaconv import grad
+
+rng = np.random.default_rng(0)
+x = rng.standard_normal((16, 32, 13, 13)).astype(np.float32)
+w = rng.standard_normal((64, 32, 3, 3)).astype(np.float32)
+g = rng.standard_normal((16, 64, 11, 11)).astype(np.float32)
+y = rng.standard_normal(1 << 20).astype(np.float32)
+calls = [lambda: nc.conv2d(x, w), lambda: nc.conv2d(x[:1], w),
+         lambda: grad.conv2d_weight(x, w.shape, g), lambda: nc.relu(y),
+         lambda: nc.max_pool2d(x, 2), lambda: nc.softmax(y.reshape(1024, 1024))]
+expected = [c() for c in calls]
+assert numba.threading_layer() == "workqueue"
+bad = []
+
+def work(shift):
+    for _ in range(3):
+        for i in range(len(calls)):
+            j = (i + shift) % len(calls)
+            if not np.array_equal(calls[j](), expected[j]):
+                bad.append(j)
+
+threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print("ok" if not bad else f"differ: {sorted(set(bad))}")
+"""
+
+
+def test_parallel_kernels_take_turns_on_numbas_workqueue_layer():
+    # Numba's workqueue layer (what is left without TBB or an OpenMP runtime) aborts the
+    # process when two parallel launches overlap; numbaconv's launches then take turns, so
+    # calls from several Python threads finish, each with the bits of a lone call
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_THREADING_LAYER="workqueue")
+    done = subprocess.run([sys.executable, "-c", _TAKING_TURNS], capture_output=True,
+                          text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines()[-1] == "ok"
+
+
+def test_a_parallel_kernel_is_numbas_own_dispatcher_once_the_layer_is_thread_safe():
+    # (no Python-level call in the way once the layer is known to be TBB or OpenMP)
+    from numba.core.registry import CPUDispatcher
+
+    from numbaconv.cpu import activations, jit
+
+    kernel = activations._runs
+    x = np.linspace(-1, 1, 1 << 19, dtype=np.float32)
+    for _ in range(2):  # (the first launch of a process chooses the layer)
+        activations._parallel(activations.KERNELS["relu"][0], (x, np.empty_like(x)), ())
+    if numba.threading_layer() == "workqueue":
+        assert type(kernel) is jit._OneLaunchAtATime
+    else:
+        assert type(kernel) is CPUDispatcher

@@ -47,6 +47,7 @@ import fcntl
 import functools
 import hashlib
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
@@ -55,6 +56,7 @@ import numba
 import numpy as np
 from numba.core import cgutils, sigutils, types
 from numba.core.caching import FunctionCache
+from numba.core.registry import CPUDispatcher
 from numba.core.runtime.nrt import rtsys
 from numba.extending import intrinsic, register_jitable
 
@@ -147,11 +149,45 @@ def _exclusive(path: str):
         os.close(fd)  # closing releases the lock
 
 
+#: held through each launch of a ``parallel=True`` kernel where Numba's threading layer is
+#: 'workqueue' (:class:`_OneLaunchAtATime`)
+_LAUNCH_LOCK = threading.RLock()
+
+
+def _threading_layer() -> str | None:
+    """Numba's threading layer, or None before its first parallel launch chose it."""
+    try:
+        return numba.threading_layer()  # pyright: ignore[reportPrivateImportUsage] (public)
+    except ValueError:  # ("Threading layer is not initialized.")
+        return None
+
+
+class _OneLaunchAtATime(CPUDispatcher):
+    """A ``parallel=True`` kernel until Numba's threading layer is known. Numba's 'workqueue'
+    layer is the one left where neither TBB nor an OpenMP runtime loads (a pip install on
+    macOS without libomp, say). It is not thread-safe: two parallel launches at once, from
+    two Python threads or from numbaconv's own Python pieces, abort the process ("Concurrent
+    access has been detected"). With that layer every launch of these kernels holds one
+    lock: calls from several threads then take turns. Once the layer is known to be another
+    one (TBB and OpenMP are thread-safe), the kernel turns back into Numba's plain
+    dispatcher, and later calls cost what Numba's own call costs (this one's Python call is
+    ~1 us more)."""
+
+    def __call__(self, *args, **kwargs):
+        layer = _threading_layer()
+        if layer is not None and layer != "workqueue":
+            self.__class__ = CPUDispatcher  # pyright: ignore[reportAttributeAccessIssue]
+            return CPUDispatcher.__call__(self, *args, **kwargs)
+        with _LAUNCH_LOCK:  # (not yet known: this launch chooses it, one at a time too)
+            return CPUDispatcher.__call__(self, *args, **kwargs)
+
+
 def njit(fn=None, **options):
     """:func:`numba.njit` with ``cache=True`` by default and a :class:`KernelCache`.
 
     Used exactly like ``numba.njit``: ``@njit``, ``@njit(parallel=True)``,
-    ``@njit(cache=False)``.
+    ``@njit(cache=False)``. A ``parallel=True`` kernel's launches take turns where Numba's
+    threading layer is 'workqueue' (:class:`_OneLaunchAtATime`).
     """
     cache = options.pop("cache", True)
 
@@ -161,6 +197,8 @@ def njit(fn=None, **options):
             # (numba's stub of Dispatcher leaves out the private _cache every instance has)
             dispatcher._cache = KernelCache(  # pyright: ignore[reportAttributeAccessIssue]
                 dispatcher.py_func)
+        if options.get("parallel") and type(dispatcher) is CPUDispatcher:
+            dispatcher.__class__ = _OneLaunchAtATime
         return dispatcher
 
     return wrap if fn is None else wrap(fn)
