@@ -154,6 +154,14 @@ def _exclusive(path: str):
 _LAUNCH_LOCK = threading.RLock()
 
 
+def _new_launch_lock() -> None:  # (a fork while another thread held it: the child's is free)
+    global _LAUNCH_LOCK
+    _LAUNCH_LOCK = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_new_launch_lock)
+
+
 def _threading_layer() -> str | None:
     """Numba's threading layer, or None before its first parallel launch chose it."""
     try:
