@@ -227,7 +227,8 @@ print(json.dumps([before, [(s.category.__name__, s.filename, s.lineno, str(s.mes
 
 
 _TAKING_TURNS = """
-import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
 import numbaconv as nc
@@ -252,11 +253,8 @@ def work(shift):
             if not np.array_equal(calls[j](), expected[j]):
                 bad.append(j)
 
-threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
+with ThreadPoolExecutor(4) as pool:
+    list(pool.map(work, range(4)))
 print("ok" if not bad else f"differ: {sorted(set(bad))}")
 """
 
