@@ -178,6 +178,17 @@ def _git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
+def _numba_layer(numba, numba_config) -> str:
+    """Numba's threading layer as tables name it: the configured choice and, once
+    ``numba.get_num_threads()`` has started the pool, the layer it loaded ('default: omp')."""
+    configured = vars(numba_config)["THREADING_LAYER"]  # (set at run time)
+    try:
+        loaded = numba.threading_layer()
+    except ValueError:  # (the pool not started yet)
+        return configured
+    return loaded if loaded == configured else f"{configured}: {loaded}"
+
+
 def threads(torch: bool | None = None) -> dict[str, object]:
     """Thread counts in this process, read without changing them.
 
@@ -191,7 +202,7 @@ def threads(torch: bool | None = None) -> dict[str, object]:
         "cores": os.cpu_count(),
         "usable cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "numba": numba.get_num_threads(),
-        "numba layer": vars(numba_config)["THREADING_LAYER"],  # (set at run time)
+        "numba layer": _numba_layer(numba, numba_config),
     }
     tp = sys.modules.get("threadpoolctl")
     if tp is None:
