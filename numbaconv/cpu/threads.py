@@ -221,6 +221,7 @@ def _load_scipy_blas() -> None:
 
 def _blas_controller():
     """threadpoolctl's controller, or None when threadpoolctl is not installed."""
+    missing = False
     if not _CONTROLLER:
         try:
             _load_scipy_blas()
@@ -230,23 +231,27 @@ def _blas_controller():
             saved = os.environ.get("KMP_DUPLICATE_LIB_OK")
             try:
                 from threadpoolctl import ThreadpoolController
+            except ImportError:  # not installed: said once (below), where it costs
+                _CONTROLLER[:] = [None, [], []]
+                missing = True
             finally:
                 if saved is None:
                     os.environ.pop("KMP_DUPLICATE_LIB_OK", None)
                 else:
                     os.environ["KMP_DUPLICATE_LIB_OK"] = saved
 
-            ctl = ThreadpoolController()
-            # its BLAS libraries, selected once: the controller's list of libraries is fixed
-            # when it is made, and select() builds a new controller each time (3 us a call)
-            libs = ctl.select(user_api="blas").lib_controllers
-            pins = [_thread_count_pin(lib) for lib in libs]
-            _CONTROLLER.extend((ctl, libs, pins))
-        except ImportError:  # threadpoolctl not installed
-            _CONTROLLER[:] = [None, [], []]
-            _warn_unpinned()
+            if not missing:
+                ctl = ThreadpoolController()  # pyright: ignore[reportPossiblyUnboundVariable]
+                # its BLAS libraries, selected once: the controller's list of libraries is
+                # fixed when it is made, and select() builds a new controller each time (3 us
+                # a call)
+                libs = ctl.select(user_api="blas").lib_controllers
+                pins = [_thread_count_pin(lib) for lib in libs]
+                _CONTROLLER.extend((ctl, libs, pins))
         except Exception:  # no BLAS found
             _CONTROLLER[:] = [None, [], []]
+        if missing:  # (outside the try: a warnings filter that raises reaches the caller)
+            _warn_unpinned()
     return _CONTROLLER[0]
 
 
