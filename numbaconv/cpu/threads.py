@@ -274,7 +274,7 @@ def _warn_unpinned() -> None:
         # (attributed to the first caller outside numbaconv: the user's line)
         package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         level, frame = 1, sys._getframe(0)
-        while frame is not None and frame.f_code.co_filename.startswith(package):
+        while frame is not None and frame.f_code.co_filename.startswith(package + os.sep):
             frame, level = frame.f_back, level + 1
         warnings.warn(UNPINNED_WARNING, RuntimeWarning, stacklevel=level)
 
