@@ -316,8 +316,8 @@ register_jitable(forceinline=True)(_log_ge1_64)
 # loop from vectorising (float64 sigmoid of 200k elements 4.8 ns an element, 6-8x PyTorch's
 # time). Branch-free (both sides computed, then selected) and within a few ulp of libm.
 
-#: 1 / k! for k = 16 down to 2: exp's and expm1's Taylor coefficients
-_INV_FACT_64 = tuple(1.0 / math.factorial(k) for k in range(16, 1, -1))
+#: 1 / k! for k = 0 to 16: exp's and expm1's Taylor coefficients
+_INV_FACT_64 = tuple(1.0 / math.factorial(k) for k in range(17))
 _ROUND_64 = 6755399441055744.0  # 1.5 * 2**52: x + it - it rounds x to an integer
 _ROUND_64_BITS = 0x4338000000000000  # its bits: an integer n with |n| < 2**51 added to it
 #                                      sits in the low bits of the sum
@@ -342,20 +342,18 @@ register_jitable(forceinline=True)(_int64_as_float64)
 
 def _exp_poly_64(r):
     # exp(r) for |r| <= ln2 / 2 (a little beyond is fine): Taylor to r**13 / 13! (the rest
-    # below 5e-18 relative)
-    p = _INV_FACT_64[3]
-    p = _fma64(p, r, _INV_FACT_64[4])
-    p = _fma64(p, r, _INV_FACT_64[5])
-    p = _fma64(p, r, _INV_FACT_64[6])
-    p = _fma64(p, r, _INV_FACT_64[7])
-    p = _fma64(p, r, _INV_FACT_64[8])
-    p = _fma64(p, r, _INV_FACT_64[9])
-    p = _fma64(p, r, _INV_FACT_64[10])
-    p = _fma64(p, r, _INV_FACT_64[11])
-    p = _fma64(p, r, _INV_FACT_64[12])
-    p = _fma64(p, r, _INV_FACT_64[13])
-    p = _fma64(p, r, _INV_FACT_64[14])
-    return _fma64(p * r, r, r) + 1.0
+    # below 5e-18 relative) as 1 + r + r**2 q(r), q in Estrin's scheme (pairs of terms, then
+    # pairs of pairs by r**2, then by r**4): 5 dependent steps where Horner's rule took 13,
+    # whose latency (4 cycles an FMA) the loop waited on (float64 exp 13% faster on Zen 3;
+    # as accurate, within 1 ulp of libm)
+    r2 = r * r
+    r4 = r2 * r2
+    c = _INV_FACT_64
+    a = _fma64(_fma64(c[5], r, c[4]), r2, _fma64(c[3], r, c[2]))  # terms 2 to 5
+    b = _fma64(_fma64(c[9], r, c[8]), r2, _fma64(c[7], r, c[6]))  # 6 to 9
+    d = _fma64(_fma64(c[13], r, c[12]), r2, _fma64(c[11], r, c[10]))  # 10 to 13
+    q = _fma64(_fma64(d, r4, b), r4, a)
+    return _fma64(q, r2, r) + 1.0
 
 
 def _exp_64(x):
@@ -384,24 +382,17 @@ def _exp_scaled_64(r, n):
 
 
 def _expm1_64(x):
-    # Taylor to x**16 / 16! for |x| < 1/2 (the rest below 2e-18 relative), exp(x) - 1 beyond
-    # (no cancellation there: |expm1(x)| > 0.39)
-    p = _INV_FACT_64[0]
-    p = _fma64(p, x, _INV_FACT_64[1])
-    p = _fma64(p, x, _INV_FACT_64[2])
-    p = _fma64(p, x, _INV_FACT_64[3])
-    p = _fma64(p, x, _INV_FACT_64[4])
-    p = _fma64(p, x, _INV_FACT_64[5])
-    p = _fma64(p, x, _INV_FACT_64[6])
-    p = _fma64(p, x, _INV_FACT_64[7])
-    p = _fma64(p, x, _INV_FACT_64[8])
-    p = _fma64(p, x, _INV_FACT_64[9])
-    p = _fma64(p, x, _INV_FACT_64[10])
-    p = _fma64(p, x, _INV_FACT_64[11])
-    p = _fma64(p, x, _INV_FACT_64[12])
-    p = _fma64(p, x, _INV_FACT_64[13])
-    p = _fma64(p, x, _INV_FACT_64[14])
-    small = _fma64(x * x, p, x)
+    # Taylor to x**16 / 16! for |x| < 1/2 (the rest below 2e-18 relative), Estrin's scheme
+    # as in _exp_poly_64; exp(x) - 1 beyond (no cancellation there: |expm1(x)| > 0.39)
+    x2 = x * x
+    x4 = x2 * x2
+    c = _INV_FACT_64
+    a = _fma64(_fma64(c[5], x, c[4]), x2, _fma64(c[3], x, c[2]))  # terms 2 to 5
+    b = _fma64(_fma64(c[9], x, c[8]), x2, _fma64(c[7], x, c[6]))  # 6 to 9
+    d = _fma64(_fma64(c[13], x, c[12]), x2, _fma64(c[11], x, c[10]))  # 10 to 13
+    e = _fma64(c[16], x2, _fma64(c[15], x, c[14]))  # 14 to 16
+    p = _fma64(_fma64(e, x4, d), x4 * x4, _fma64(b, x4, a))
+    small = _fma64(x2, p, x)
     big = _exp_64(x) - 1.0
     return small if abs(x) < 0.5 else big
 
