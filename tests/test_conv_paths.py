@@ -307,6 +307,7 @@ def test_one_image_patch_row_orders_match_oracles(channel_major, data_format, da
     # a batch-1 pass builds its patch rows in the filters' order on maps of few positions
     # and channels-last elsewhere, from either layout; both orders forced on any geometry
     # (strides, dilations, uneven paddings) against the oracles and the adjoint identity
+    # (the weight gradient's BLAS paths: its register tiles, which take small layers, off)
     from numbaconv.cpu import blas, conv_gemm
 
     if blas.kernel_gemm(np.float64) is None:
@@ -322,9 +323,12 @@ def test_one_image_patch_row_orders_match_oracles(channel_major, data_format, da
     with pytest.MonkeyPatch.context() as mp, conv_plan.forced("gemm_nhwc"):
         mp.setattr(conv_gemm, "few_positions", lambda P, K: channel_major)
         mp.setattr(conv_gemm, "_few_weight_positions", lambda P, K: channel_major)
+        mp.setattr(conv_gemm, "WEIGHT_TILES_UP_TO", -1)
+        _replan()
         y = back(nc.conv2d(to(x), w, b, **kw))
         dx = back(grad.conv2d_input(to(x).shape, w, to(g), **kw))
         dw = grad.conv2d_weight(to(x), w.shape, to(g), **kw)
+    _replan()
     np.testing.assert_allclose(y, want, rtol=1e-10, atol=1e-10)
     y0 = want - (0 if b is None else b.reshape(-1, 1, 1))
     np.testing.assert_allclose(np.vdot(x, dx), np.vdot(y0, g), rtol=1e-9, atol=1e-9)
@@ -1264,11 +1268,11 @@ def _layouts(last):
 
 @settings(max_examples=25, deadline=None)
 @given(data=st.data())
-def test_one_image_weight_gradient_on_few_positions(data):
-    # batch 1, fewer output positions than half the filters: the register-tile rank-P
-    # update (no BLAS) where a tile of filters and of columns fits (tiles overlapping at
-    # the ends) and no window reads padding, either layout, any stride, dilation and
-    # padding: the definition's values, the same bits at one and two threads
+def test_one_image_weight_gradient_on_register_tiles(data):
+    # batch 1, up to WEIGHT_TILES_UP_TO multiply-adds: the register-tile rank-P update (no
+    # BLAS) where a tile of filters and of columns fits (tiles overlapping at the ends),
+    # windows reading padding or not, either layout, any stride, dilation and padding: the
+    # definition's values, the same bits at one and two threads
     from numbaconv.cpu import conv_gemm
 
     kh, kw, stride, dil, pads, H, W, C, K, Ho, Wo, dtype, last, rng = _one_image_layer(
@@ -1276,15 +1280,15 @@ def test_one_image_weight_gradient_on_few_positions(data):
     x = rng.standard_normal((1, C, H, W))
     g = rng.standard_normal((1, K, Ho, Wo))
     want = ref_weight_grad(x, g, (kh, kw), stride, pads, dil)
-    tiles = (conv_gemm._few_weight_positions(Ho * Wo, K)
-             and conv_gemm._weight_tiles_fit(K, C * kh * kw, np.dtype(dtype).itemsize))
+    R = C * kh * kw
+    tiles = (K * R * Ho * Wo <= conv_gemm.WEIGHT_TILES_UP_TO
+             and conv_gemm._weight_tiles_fit(K, R, np.dtype(dtype).itemsize))
     unpadded = not any(p for pair in pads for p in pair)
-    inside = conv_gemm._windows_inside(H, W, kh, kw, *stride, 0, 0, *dil, Ho, Wo)
     to, _, fmt = _layouts(last)
     got, ran = _counted_threads("_weight_grad_one_tiles", lambda: grad.conv2d_weight(
         to(x.astype(dtype)), (K, C, kh, kw), to(g.astype(dtype)), data_format=fmt,
         **_kw(stride, pads, dil)))
-    assert ran == (tiles and inside) if unpadded else (not ran or tiles)
+    assert ran == tiles if unpadded else (not ran or tiles)
     tol = 2e-5 if dtype == np.float32 else 1e-11
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol * max(1.0, np.abs(want).max()))
 

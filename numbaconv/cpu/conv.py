@@ -1949,6 +1949,11 @@ def _weight_grad_pass(geometry: ConvGeometry, dtype):
         return thin
     plan = _plan.route("weight_grad", geo, dtype)
     if plan is not None:  # a small-map strategy of the cost model (cpu/conv_plan.py)
+        tiles = _plan.weight_grad_runner(plan, geo, dtype)
+        if tiles is not None:
+            xs, ys, ws = geo.x_shape, geo.y_shape, geo.w_shape
+            return lambda x, g, _, dw: tiles(x.reshape(xs), g.reshape(ys), dw.reshape(ws))
+
         def planned(x, g, _, dw):
             _plan.run_weight_grad(plan, x.reshape(geo.x_shape), g.reshape(geo.y_shape),
                                   dw.reshape(geo.w_shape), geo.stride, geo.lo, geo.dilation)

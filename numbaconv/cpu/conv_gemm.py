@@ -862,11 +862,56 @@ def _weight_grad_one_tiles(x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, p
         # calling thread wrote them, they cost more than the gather)
         rf = _patch_rows_channel_major(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
                                        cl).reshape(-1)
-        for kt in range(i * ntk // parts, (i + 1) * ntk // parts):
-            k0 = min(kt * TK, K - TK)
-            for rt in range(ntr):
-                positions_tile(df, _I0, R, gf, xs, k0, offs, rf, min(rt * cols, R - cols),
-                               zero, P)
+        # a strip of columns (P x cols, from L2) meets every tile of the part's filters
+        # while it is in L1, G's rows (K x P) staying there too: the rows are read from L2
+        # once, not once a tile of filters ((1, 32, 28, 28) -> 64: 367 -> 306 us, Zen 3)
+        for rt in range(ntr):
+            r0 = min(rt * cols, R - cols)
+            for kt in range(i * ntk // parts, (i + 1) * ntk // parts):
+                positions_tile(df, _I0, R, gf, xs, min(kt * TK, K - TK), offs, rf, r0, zero,
+                               P)
+
+
+#: multiply-adds up to which a one-image weight gradient runs register tiles rather than
+#: BLAS: the tiles reach ~80% of BLAS's rate on big products, and save the patch rows'
+#: packing and unpacking, BLAS's pinning and its own packing, which on small maps cost more
+#: than the product. Zen 3, two threads, float32 (tiles / BLAS, us): (1, 32, 13, 13) -> 64
+#: 56 / 100, (1, 64, 14, 14) -> 64 135 / 243, (1, 64, 20, 20) -> 64 282 / 343 (12M
+#: multiply-adds), (1, 128, 14, 14) -> 128 476 / 462 (21M), (1, 64, 20, 20) -> 128 padded
+#: 667 / 529 (30M), (1, 32, 56, 56) -> 64 1256 / 1156 (54M)
+WEIGHT_TILES_UP_TO = 12 << 20
+
+
+def _weight_tile_parts(K: int, work: int) -> int:
+    """Filter ranges of :func:`_weight_grad_one_tiles` (each gathers the patch rows itself):
+    two from PARTS_FROM multiply-adds and 16 filters on, four from 128 filters (every output
+    is summed the same way whatever the split)."""
+    if K < 16 or work < threads.PARTS_FROM:
+        return 1
+    return 4 if K >= 128 else 2
+
+
+def weight_grad_tiles_runner(x_shape, g_shape, w_shape, stride, lo, dilation, dtype,
+                            cl: bool = False):
+    """:func:`weight_grad`'s one-image register tiles (:func:`_weight_grad_one_image`) with
+    every choice made once: ``run(x, g, dw_out)`` for 5-D arrays of these shapes, or None
+    where :func:`weight_grad` takes another path. A batch-1 (1, 64, 5, 5) -> 128 gradient's
+    call spent ~8 us of its ~30 on :func:`weight_grad`'s lookups."""
+    K, C, _, kh, kw = w_shape
+    Ho, Wo = (g_shape[2], g_shape[3]) if cl else (g_shape[3], g_shape[4])
+    P, R = Ho * Wo, C * kh * kw
+    itemsize = np.dtype(dtype).itemsize
+    if x_shape[0] != 1 or K * R * P > WEIGHT_TILES_UP_TO or not _weight_tiles_fit(K, R,
+                                                                                  itemsize):
+        return None
+    args = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Ho, Wo,
+            _weight_tile_parts(K, K * R * P), np.bool_(cl))
+    g2 = (P, K) if cl else (K, P)
+
+    def run(x, g, dw_out):
+        _weight_grad_one_tiles(x, g.reshape(g2), dw_out, *args)
+
+    return run
 
 
 def _few_weight_positions(P: int, K: int) -> bool:
@@ -878,23 +923,21 @@ def _few_weight_positions(P: int, K: int) -> bool:
 
 def _weight_grad_one_image(x, g2, dw_out, geo, Ho: int, Wo: int, cl: bool = False) -> bool:
     """One image's weight gradient by a compiled kernel (False where none can run: no safe
-    BLAS for compiled code). Maps of fewer positions than half the filters build
-    channel-major patch rows (a gather of ``P*R``) instead of unpacking the result (``K*R``).
+    BLAS for compiled code): register tiles up to WEIGHT_TILES_UP_TO multiply-adds, beyond
+    one GEMM, whose patch rows on maps of fewer positions than half the filters are
+    channel-major (a gather of ``P*R``) instead of unpacking the result (``K*R``).
     ``cl``: ``x`` channels-last, ``g2`` ``(P, K)``."""
-    gemm = kernel_gemm(x.dtype)
-    if gemm is None:
-        return False
     K, C, _, kh, kw = dw_out.shape
     P, R = Ho * Wo, C * kh * kw
     _, _, sh, sw, lh, lw, dh, dw = geo
-    _, H, W = chw.py_func(x, cl)  # pyright: ignore[reportFunctionMemberAccess] (a dispatcher)
-    if (_few_weight_positions(P, K) and _weight_tiles_fit(K, R, x.dtype.itemsize)
-            and _windows_inside(H, W, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo)):
-        # (on padded maps the gather, made by each part, costs what the tiles save:
-        # (1, 128, 3, 3) -> 128 padded 62 us against BLAS's 58)
+    work = K * R * P
+    if work <= WEIGHT_TILES_UP_TO and _weight_tiles_fit(K, R, x.dtype.itemsize):
         _weight_grad_one_tiles(x, g2, dw_out, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
-                               max(1, min(4, K // 32)), np.bool_(cl))
+                               _weight_tile_parts(K, work), np.bool_(cl))
         return True
+    gemm = kernel_gemm(x.dtype)
+    if gemm is None:
+        return False
     args = (x, g2, dw_out, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, threads.gemm_parts(P, R, K),
             np.bool_(cl), small_gemm_cap(x.dtype))
     with one_blas_thread():

@@ -1380,6 +1380,17 @@ def forward_runner(p: Plan, x, w, bias, out, stride, lo, dilation):
     return None
 
 
+def weight_grad_runner(p: Plan, geometry, dtype):
+    """A prepared ``run(x, g, dw)`` of the plan ``p``'s weight gradient for 5-D arrays of
+    ``geometry``'s shapes, where its strategy offers one (one image's register tiles:
+    :func:`numbaconv.cpu.conv_gemm.weight_grad_tiles_runner`), else None."""
+    if p.strategy != "gemm_nhwc":
+        return None
+    return _gemm_module().weight_grad_tiles_runner(
+        geometry.x_shape, geometry.y_shape, geometry.w_shape, geometry.stride, geometry.lo,
+        geometry.dilation, dtype, p.channels_last)
+
+
 def _wino_runner(p: Plan, x, w, bias, out, stride, lo, dilation):
     """:func:`forward_runner` of the ``winograd4`` strategy: the tile family's prepared pass
     (:func:`numbaconv.cpu.winograd4.prepare_forward`), a non-finite output recomputed by
