@@ -31,16 +31,18 @@ import numpy as np
 
 from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_at
 from .jit import njit
-from .simd import sandwich_rows
+from .simd import matrix_rows, sandwich_rows
 from .winograd4 import (
     _ALIGN,
     _MIN_RUN,
     Tiles,
     _image_copy,
+    _matrix,
     _pad_block,
     _padded_out,
     _run_blocks,
     _take,
+    _vectors,
     gather_taps,
     image_out,
     place_rows,
@@ -98,11 +100,19 @@ def _weights(w, U, c0, c1):
             place_rows(small, U, a * K, L, s)
 
 
+#: ``B^T`` and ``A^T`` over runs of channels or filters (as :mod:`numbaconv.cpu.winograd4`'s)
+_bt_rows = matrix_rows(_matrix(_bt5.py_func, 5))
+_at_rows = matrix_rows(_matrix(_at5.py_func, 5))
+
+
 @njit(cache=True, nogil=True)
 def _bt_run(xf, a, rf, o, C):
     """``rf[o + m C + c] = (B^T (xf[a + c], xf[a + C + c], ..., xf[a + 4 C + c]))[m]``
     along the channels (a function of its own, called: written into the tile loops it
     stayed scalar, as :func:`numbaconv.cpu.winograd4._bt_run` says)."""
+    if _vectors(xf, C):
+        _bt_rows(rf, o, C, xf, a, C, C)
+        return
     a, o = _U(a), _U(o)
     c1, c2, c3, c4 = _U(C), _U(2 * C), _U(3 * C), _U(4 * C)
     for c in range(C):
@@ -128,7 +138,8 @@ def _input_tiles(xp, V, R, nty, ntx):
     block ``xp``: per tile its five rows into ``R`` = ``d B``, then ``R``'s columns into
     ``V``, each a loop along the channels."""
     C, Hp, Wp = xp.shape[3], xp.shape[1], xp.shape[2]
-    xf, rf = xp.reshape(-1), R.reshape(-1)
+    T = V.shape[1]
+    xf, rf, vf = xp.reshape(-1), R.reshape(-1), V.reshape(-1)
     t = 0
     for i in range(xp.shape[0]):
         for ty in range(nty):
@@ -136,6 +147,9 @@ def _input_tiles(xp, V, R, nty, ntx):
                 for r in range(5):  # rows: R[r, j] = (d B)[r, j]
                     _bt_run(xf, ((i * Hp + 3 * ty + r) * Wp + 3 * tx) * C, rf, 5 * r * C, C)
                 for j in range(5):  # columns: V[5 i + j] = (B^T R)[i, j]
+                    if _vectors(vf, C):
+                        _bt_rows(vf, (j * T + t) * C, 5 * T * C, rf, j * C, 5 * C, C)
+                        continue
                     for c in range(C):
                         v = _bt5(R[0, j, c], R[1, j, c], R[2, j, c], R[3, j, c], R[4, j, c])
                         V[j, t, c], V[5 + j, t, c], V[10 + j, t, c] = v[0], v[1], v[2]
@@ -155,10 +169,15 @@ def _output_tiles(M, S, Z, out, bias, n0, nimg, nty, ntx, k0, cl):
         Ho, Wo = out.shape[3], out.shape[4]
     bad = 0
     t = 0
+    T = M.shape[1]
+    mf, sf = M.reshape(-1), S.reshape(-1)
     for i in range(nimg):
         for ty in range(nty):
             for tx in range(ntx):
                 for j in range(5):  # columns: S[a, j] = (A^T M)[a, j]
+                    if _vectors(mf, K):
+                        _at_rows(sf, j * K, 5 * K, mf, (j * T + t) * K, 5 * T * K, K)
+                        continue
                     for k in range(K):
                         v = _at5(M[j, t, k], M[5 + j, t, k], M[10 + j, t, k], M[15 + j, t, k],
                                  M[20 + j, t, k])
@@ -238,6 +257,12 @@ def _b5(v0, v1, v2, v3, v4):
             v0 + v1 + v2 + v3 - t4, v4)
 
 
+#: ``A`` and ``B`` over runs of filters or channels (the input gradient's transforms)
+_a_rows = matrix_rows(_matrix(_a5.py_func, 3))
+_b_rows = matrix_rows(_matrix(_b5.py_func, 5))
+_b_add_rows = matrix_rows(_matrix(_b5.py_func, 5), accumulate=True)
+
+
 @njit(cache=True, nogil=True)
 def _a_run(z0, z1, z2, o):
     """``o[m, k] = (A (z0[k], z1[k], z2[k]))[m]`` along the filters (called, as
@@ -252,6 +277,9 @@ def _a_run(z0, z1, z2, o):
 def _b_run(vf, a, es, rf, o, C):
     """``rf[o + m C + c] = (B (vf[a + c], vf[a + es + c], ..., vf[a + 4 es + c]))[m]`` along
     the channels (the adjoint's row pass, called)."""
+    if _vectors(vf, C):
+        _b_rows(rf, o, C, vf, a, es, C)
+        return
     a, o = _U(a), _U(o)
     e1, e2, e3, e4 = _U(es), _U(2 * es), _U(3 * es), _U(4 * es)
     c1, c2, c3, c4 = _U(C), _U(2 * C), _U(3 * C), _U(4 * C)
@@ -267,6 +295,9 @@ def _b_add(rf, a, df, o, ds, C):
     """``df[o + i ds + c] += (B (rf[a + c], rf[a + 5 C + c], ..., rf[a + 20 C + c]))[i]``
     along the channels (the adjoint's column pass, overlap-adding one column of a tile into
     the padded block; called)."""
+    if _vectors(rf, C):
+        _b_add_rows(df, o, ds, rf, a, 5 * C, C)
+        return
     a, o = _U(a), _U(o)
     r1, r2, r3, r4 = _U(5 * C), _U(10 * C), _U(15 * C), _U(20 * C)
     d1, d2, d3, d4 = _U(ds), _U(2 * ds), _U(3 * ds), _U(4 * ds)
@@ -291,6 +322,9 @@ def _grad_tiles(g, Gt, Z, Q, n0, nimg, nty, ntx, cl):
     else:
         K, Ho, Wo = g.shape[1], g.shape[3], g.shape[4]
     t = 0
+    T = Gt.shape[1]
+    zf, qf, gf = Z.reshape(-1), Q.reshape(-1), Gt.reshape(-1)
+    wide = _vectors(gf, K)
     for i in range(nimg):
         Z[:] = 0
         _image_copy(Z, g, n0 + i, Ho, Wo, K, cl, True, 0)
@@ -298,8 +332,15 @@ def _grad_tiles(g, Gt, Z, Q, n0, nimg, nty, ntx, cl):
             for tx in range(ntx):
                 for a in range(3):  # rows: Q[a, j] = (g A^T)[a, j]
                     z = Z[3 * ty + a]
-                    _a_run(z[3 * tx], z[3 * tx + 1], z[3 * tx + 2], Q[a])
+                    if wide:
+                        _a_rows(qf, 5 * a * K, K, zf, ((3 * ty + a) * Z.shape[1] + 3 * tx) * K,
+                                K, K)
+                    else:
+                        _a_run(z[3 * tx], z[3 * tx + 1], z[3 * tx + 2], Q[a])
                 for j in range(5):  # columns: Gt[5 i + j] = (A Q)[i, j]
+                    if wide:
+                        _a_rows(gf, (j * T + t) * K, 5 * T * K, qf, j * K, 5 * K, K)
+                        continue
                     for k in range(K):
                         v = _a5(Q[0, j, k], Q[1, j, k], Q[2, j, k])
                         Gt[j, t, k], Gt[5 + j, t, k], Gt[10 + j, t, k] = v[0], v[1], v[2]
