@@ -1134,11 +1134,12 @@ def sandwich_rows(G) -> Callable[..., None]:
     return cast("Callable[..., None]", _rows)
 
 
-def matrix_rows(M, accumulate: bool = False) -> Callable[..., None]:
+def matrix_rows(M, accumulate: bool = False, bias: bool = False) -> Callable[..., None]:
     """An intrinsic ``rows(dst, d0, dstride, src, s0, sstride, count)``: the constant ``R x
     Q`` matrix ``M`` (a tuple of rows) applied to ``count >= lanes`` columns side by side,
     ``dst[d0 + i dstride + j] = sum_q M[i][q] src[s0 + q sstride + j]`` for ``j < count``
-    (``accumulate``: ``+=``, the last vector adding only the lanes the others did not). A
+    (``accumulate``: ``+=``, the last vector adding only the lanes the others did not;
+    ``bias``: a last argument ``b``, ``b[j]`` added to every output of column ``j``). A
     vector of columns at a time (the last overlapping the one before): its ``Q`` source
     vectors loaded once, every output a combination of them with ``M``'s constants folded in
     (:func:`_combination`), stored along its row. ``dst`` and ``src`` 1-D C-contiguous
@@ -1151,30 +1152,39 @@ def matrix_rows(M, accumulate: bool = False) -> Callable[..., None]:
     rows_m = tuple(tuple(float(v) for v in row) for row in M)
     Q = len(rows_m[0])
 
-    @intrinsic
-    def _rows(typingctx, dst, d0, dstride, src, s0, sstride, count):
-        if not _typed((dst, src), (d0, dstride, s0, sstride, count)):
-            return None
-        sig = types.void(dst, d0, dstride, src, s0, sstride, count)
+    def codegen(context, builder, sig, args):
+        r = _IR(context, builder, sig, args)
+        d0_, ds, s0_, ss, n = (r.ints[i] for i in (1, 2, 4, 5, 6))
 
-        def codegen(context, builder, sig, args):
-            r = _IR(context, builder, sig, args)
-            d0_, ds, s0_, ss, n = (r.ints[i] for i in (1, 2, 4, 5, 6))
+        def sums(k):
+            v = [r.load(3, r.add(s0_, r.mul(ss, q), k)) for q in range(Q)]
+            out = [_combination(r, row, v) for row in rows_m]
+            if bias:
+                bk = r.load(7, k)
+                out = [r.b.fadd(o, bk) for o in out]
+            return out
 
-            def sums(k):
-                v = [r.load(3, r.add(s0_, r.mul(ss, q), k)) for q in range(Q)]
-                return [_combination(r, row, v) for row in rows_m]
+        if accumulate:
+            r.add_rows("matrix", 0, d0_, ds, n, sums)
+        else:
+            def body(k):
+                for i, s in enumerate(sums(k)):
+                    r.store(0, r.add(d0_, r.mul(ds, i), k), s)
 
-            if accumulate:
-                r.add_rows("matrix", 0, d0_, ds, n, sums)
-            else:
-                def body(k):
-                    for i, s in enumerate(sums(k)):
-                        r.store(0, r.add(d0_, r.mul(ds, i), k), s)
+            r.over_vectors("matrix", n, body)
+        return context.get_dummy_value()
 
-                r.over_vectors("matrix", n, body)
-            return context.get_dummy_value()
-
-        return sig, codegen
+    if bias:
+        @intrinsic
+        def _rows(typingctx, dst, d0, dstride, src, s0, sstride, count, b):
+            if not _typed((dst, src, b), (d0, dstride, s0, sstride, count)):
+                return None
+            return types.void(dst, d0, dstride, src, s0, sstride, count, b), codegen
+    else:
+        @intrinsic
+        def _rows(typingctx, dst, d0, dstride, src, s0, sstride, count):
+            if not _typed((dst, src), (d0, dstride, s0, sstride, count)):
+                return None
+            return types.void(dst, d0, dstride, src, s0, sstride, count), codegen
 
     return cast("Callable[..., None]", _rows)

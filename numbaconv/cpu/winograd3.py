@@ -103,6 +103,7 @@ def _weights(w, U, c0, c1):
 #: ``B^T`` and ``A^T`` over runs of channels or filters (as :mod:`numbaconv.cpu.winograd4`'s)
 _bt_rows = matrix_rows(_matrix(_bt5.py_func, 5))
 _at_rows = matrix_rows(_matrix(_at5.py_func, 5))
+_at_bias_rows = matrix_rows(_matrix(_at5.py_func, 5), bias=True)
 
 
 @njit(cache=True, nogil=True)
@@ -170,12 +171,13 @@ def _output_tiles(M, S, Z, out, bias, n0, nimg, nty, ntx, k0, cl):
     bad = 0
     t = 0
     T = M.shape[1]
-    mf, sf = M.reshape(-1), S.reshape(-1)
+    mf, sf, zf = M.reshape(-1), S.reshape(-1), Z.reshape(-1)
+    wide = _vectors(mf, K)
     for i in range(nimg):
         for ty in range(nty):
             for tx in range(ntx):
                 for j in range(5):  # columns: S[a, j] = (A^T M)[a, j]
-                    if _vectors(mf, K):
+                    if wide:
                         _at_rows(sf, j * K, 5 * K, mf, (j * T + t) * K, 5 * T * K, K)
                         continue
                     for k in range(K):
@@ -183,6 +185,10 @@ def _output_tiles(M, S, Z, out, bias, n0, nimg, nty, ntx, k0, cl):
                                  M[20 + j, t, k])
                         S[0, j, k], S[1, j, k], S[2, j, k] = v[0], v[1], v[2]
                 for a in range(3):  # rows: Z[3 ty + a, 3 tx + b] = (S A)[a, b] + bias
+                    if wide:
+                        _at_bias_rows(zf, ((3 * ty + a) * Z.shape[1] + 3 * tx) * K, K, sf,
+                                      5 * a * K, K, K, bias)
+                        continue
                     z = Z[3 * ty + a]
                     _at_run(S[a], bias, z[3 * tx], z[3 * tx + 1], z[3 * tx + 2])
                 t += 1

@@ -68,7 +68,7 @@ from numba import (
 
 from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_at, kernel_gemm
 from .jit import I0 as _I0
-from .jit import njit
+from .jit import njit, transpose_into
 from .native import call, fingerprint, native, team_runs
 from .simd import lanes, matrix_rows, sandwich_rows, touch_span
 from .threads import one_blas_thread
@@ -182,6 +182,7 @@ def _vectors(a, n):
 #: the tile transforms ``B^T`` and ``A^T`` as intrinsics over runs of channels or filters
 _bt_rows = matrix_rows(_matrix(_bt6.py_func, 6))
 _at_rows = matrix_rows(_matrix(_at6.py_func, 6))
+_at_bias_rows = matrix_rows(_matrix(_at6.py_func, 6), bias=True)
 
 _SIXTH, _TWELFTH, _TWENTYFOURTH = 1.0 / 6.0, 1.0 / 12.0, 1.0 / 24.0
 
@@ -372,12 +373,13 @@ def _output_tiles(M, S, Z, out, bias, n0, nimg, nty, ntx, k0, cl):
     bad = 0
     t = 0
     T = M.shape[1]
-    mf, sf = M.reshape(-1), S.reshape(-1)
+    mf, sf, zf = M.reshape(-1), S.reshape(-1), Z.reshape(-1)
+    wide = _vectors(mf, K)
     for i in range(nimg):
         for ty in range(nty):
             for tx in range(ntx):
                 for j in range(6):  # columns: S[a, j] = (A^T M)[a, j]
-                    if _vectors(mf, K):
+                    if wide:
                         _at_rows(sf, j * K, 6 * K, mf, (j * T + t) * K, 6 * T * K, K)
                         continue
                     for k in range(K):
@@ -385,6 +387,10 @@ def _output_tiles(M, S, Z, out, bias, n0, nimg, nty, ntx, k0, cl):
                                  M[24 + j, t, k], M[30 + j, t, k])
                         S[0, j, k], S[1, j, k], S[2, j, k], S[3, j, k] = v[0], v[1], v[2], v[3]
                 for a in range(4):  # rows: Z[4 ty + a, 4 tx + b] = (S A)[a, b] + bias
+                    if wide:
+                        _at_bias_rows(zf, ((4 * ty + a) * Z.shape[1] + 4 * tx) * K, K, sf,
+                                      6 * a * K, K, K, bias)
+                        continue
                     z = Z[4 * ty + a]
                     _at_run(S[a], bias, z[4 * tx], z[4 * tx + 1], z[4 * tx + 2], z[4 * tx + 3])
                 t += 1
@@ -445,13 +451,9 @@ def _image_copy(Z, a, n, Ho, Wo, K, cl, into_z, k0):
                 for k in range(K):
                     zr[dst + _U(k)] = af[src + _U(k) * P]
         return
-    for k in range(K):
-        plane = a[n, k0 + k, 0]
-        for oy in range(Ho):
-            zr = Z[oy]
-            ar = plane[oy]
-            for ox in range(Wo):
-                ar[ox] = zr[ox, k]
+    af, zf = a[n, k0:k0 + K].reshape(-1), Z.reshape(-1)
+    for oy in range(Ho):  # (a row of Wo x K transposed in 8 x 8 tiles)
+        transpose_into(zf, oy * Z.shape[1] * K, K, af, oy * Wo, Ho * Wo, Wo, K)
 
 
 @njit(cache=True, nogil=True)
