@@ -701,9 +701,12 @@ def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach, reduce_=False, adjoin
     (``reduce_``) has the same pieces, its 36 planes of sums read and written by every
     block ((8, 256, 14, 14) -> 256: 20.4 ms in blocks of two images, F(2x2) 10.8). The
     input gradient as the adjoint (``adjoint``; :func:`numbaconv.cpu.winograd4.input_grad`)
-    has the forward's pieces, the transforms' roles swapped, and keeps a block's planes
-    within half the L2 ((64, 32, 13, 13) -> 64: blocks of 1-4 images 1.33-1.37 ms, of 8
-    1.49; (100, 32, 14, 14) -> 64, 2 images 2.12, 8 2.64)."""
+    has the forward's pieces, the transforms' roles swapped, and its blocks as wide as the
+    forward's: it kept a block's planes within half the L2 while its overlap-add ran scalar
+    ((64, 32, 13, 13) -> 64: blocks of 1-4 images 1.33-1.37 ms, of 8 1.49, Zen 4), but
+    with the transforms as vector intrinsics wider blocks pay (Zen 3, two threads, blocks
+    of 1 / 2 / 4 / 8 images: that layer 2.23 / 1.73 / 1.42 / 1.41 ms, at batch 256 12.8 /
+    10.5 / 8.8 / 8.2; (100, 32, 14, 14) -> 64 5.15 / 3.39 / 2.52 / 2.49)."""
     # (the forward on F(3x3, 3x3)'s tiles where they take less work: 25 planes, not 36;
     # ``small_tiles`` False: counted as F(4x4)'s all the same)
     small = small_tiles and not (reduce_ or adjoint) and wino3_better(Ho, Wo)
@@ -723,8 +726,6 @@ def _cost_winograd4(N, C, K, Ho, Wo, H, W, itemsize, mach, reduce_=False, adjoin
         planes = E * T * (C + K) * itemsize
         if reduce_ and nb > 1 and planes > mach.l2:
             continue  # (32, 64, 28, 28) -> 64: blocks of 1-4 images 5.4-5.6 ms, of 32 17.9
-        if adjoint and nb > 1 and planes > mach.l2 // 2:
-            continue
         # the filter planes again for every block where they leave the L2 (``reduce_``, the
         # weight gradient: sums, read and written back)
         filt = E * C * K * itemsize
