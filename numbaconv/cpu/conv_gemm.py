@@ -2501,34 +2501,38 @@ def input_grad_taps(g, w, bias, dx, stride, lo, dilation, nb: int, parts: int = 
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _weight_grad_taps_runs(gemm, x, g, acc, rects, nb, cap):
+def _weight_grad_taps_runs(gemm, x, g, acc, rects, nb, cap, cl):
     """:func:`weight_grad_taps`'s runs on Numba's threads: run ``i`` of ``acc.shape[0]`` sums
     its fixed range of blocks into ``acc[i]`` (``(taps, K, C)``, zeroed first), per block
     and tap ``G_t^T @ X_t`` added by BLAS (``beta = 1``; under the small-GEMM ``cap``), the
     blocks in order; then the runs added in order into ``acc[0]``. Fixed by the shapes:
-    the same bits at any thread count."""
-    N, C, K = x.shape[0], x.shape[1], g.shape[1]
+    the same bits at any thread count. ``cl``: ``x`` and ``g`` channels-last, their rows
+    read where they are (channels-first blocks are copied into rows first)."""
+    N = x.shape[0]
+    C, K = (x.shape[4], g.shape[4]) if cl else (x.shape[1], g.shape[1])
     S = x.size // max(1, N * C)
     P = g.size // max(1, N * K)
     items = acc.shape[0]
     blocks = -(-N // nb)
     for i in prange(items):
         acc[i] = 0
-        xr = np.empty((nb * S, C), x.dtype)
-        gr = np.empty((nb * P, K), x.dtype)
+        xr = x.reshape((N * S, C)) if cl else np.empty((nb * S, C), x.dtype)
+        gr = g.reshape((N * P, K)) if cl else np.empty((nb * P, K), x.dtype)
         xt = np.empty((nb * P, C), x.dtype)
         gt = np.empty((nb * P, K), x.dtype)
         for b in range(i * blocks // items, (i + 1) * blocks // items):
             n0 = b * nb
             n1 = min(N, n0 + nb)
             nimg = n1 - n0
-            _to_rows(x, xr, n0, n1)
-            _to_rows(g, gr, n0, n1)
+            first = n0 if cl else 0  # (the block's first image in xr and gr)
+            if not cl:
+                _to_rows(x, xr, n0, n1)
+                _to_rows(g, gr, n0, n1)
             for r in range(rects.shape[0]):
                 rect = rects[r, 1:]
                 m = nimg * (rect[1] - rect[0]) * (rect[3] - rect[2])
-                _tap_rows(xr, xt, nimg, S, P, rect, _TAKE_IN, _I0)
-                _tap_rows(gr, gt, nimg, S, P, rect, _TAKE_OUT, _I0)
+                _tap_rows(xr, xt, nimg, S, P, rect, _TAKE_IN, first)
+                _tap_rows(gr, gt, nimg, S, P, rect, _TAKE_OUT, first)
                 gemm_rows_at(gemm, TRANS, K, C, m, gt, K, xt, C, 1.0, acc[i, rects[r, 0]], C,
                              cap)
     for i in range(1, items):
@@ -2555,14 +2559,20 @@ def _untap_weights(src, dw):
                 df[d + _U(t)] = buf[t * C + c]
 
 
-def weight_grad_taps(x, g, dw_out, stride, lo, dilation, nb: int, items: int) -> None:
+def weight_grad_taps(x, g, dw_out, stride, lo, dilation, nb: int, items: int,
+                     cl: bool = False) -> None:
     """``dw_out[:, :, th, tw] = sum over blocks of G_t^T @ X_t`` (2-D): per tap the gradient
     and input rows of the outputs whose input is inside the image; fixed runs of blocks per
     work item, partial sums added in item order (one compiled kernel where numpy's CBLAS can
-    be called from one: :func:`_weight_grad_taps_runs`)."""
-    N, C, _, H, W = x.shape
+    be called from one: :func:`_weight_grad_taps_runs`; ``cl``: ``x`` and ``g``
+    channels-last, read as they are there)."""
+    if cl and kernel_gemm(dw_out.dtype) is None:  # (the planner's taps need the kernel)
+        x, g = x.transpose(0, 4, 1, 2, 3).copy(), g.transpose(0, 4, 1, 2, 3).copy()
+        cl = False
+    N, C, H, W = (x.shape[0], x.shape[4], x.shape[2], x.shape[3]) if cl else \
+        (x.shape[0], x.shape[1], x.shape[3], x.shape[4])
     K, _, _, kh, kw = dw_out.shape
-    Ho, Wo = g.shape[3], g.shape[4]
+    Ho, Wo = (g.shape[2], g.shape[3]) if cl else (g.shape[3], g.shape[4])
     P, S = Ho * Wo, H * W
     taps = kh * kw
     rects = tap_rects(H, W, Ho, Wo, kh, kw, stride, lo, dilation)
@@ -2571,7 +2581,7 @@ def weight_grad_taps(x, g, dw_out, stride, lo, dilation, nb: int, items: int) ->
         table = tap_table(H, W, Ho, Wo, kh, kw, stride, lo, dilation)
         with one_blas_thread():
             _weight_grad_taps_runs(gemm, x, g, acc, table, max(1, nb),
-                                   small_gemm_cap(dw_out.dtype))
+                                   small_gemm_cap(dw_out.dtype), np.bool_(cl))
         _untap_weights(acc[0], dw_out)
         return
     blocks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
