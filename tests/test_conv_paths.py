@@ -1929,3 +1929,55 @@ def test_touch_span_reads_any_span_and_changes_nothing(dtype):
                       (1, 999), (7, 7 + 64 // a.itemsize)], np.int64)
     touch(a, spans)
     np.testing.assert_array_equal(a, before)
+
+
+_MATRIX = ((4.0, 0.0, 0.0, 0.0, -1.0), (0.0, -4.0, 4.0, -2.0, 2.0), (-5.0, 1.0, 0.0, 1.0, 0.5),
+           (0.0, 0.0, 0.0, 0.0, 0.0))
+
+
+@pytest.mark.parametrize("accumulate, bias", [(False, False), (True, False), (False, True)])
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_matrix_rows_applies_its_matrix_to_every_column(accumulate, bias, data):
+    # the Winograd transforms' intrinsic (cpu.simd.matrix_rows): a constant matrix (zeros,
+    # ones, negative and fractional entries, a zero row) applied to any number of columns
+    # from a vector's width on, at any offsets and strides, written, added (the last,
+    # overlapping vector adding each column once) or with a bias a column; against numpy in
+    # float64, every element outside the rows written left as it was
+    from numba import njit
+
+    from numbaconv.cpu.simd import lanes, matrix_rows
+
+    dtype = data.draw(st.sampled_from([np.float32, np.float64]))
+    n = lanes(np.dtype(dtype).itemsize)
+    count = data.draw(st.integers(n, 4 * n + 3))
+    s0, d0 = data.draw(st.integers(0, 9)), data.draw(st.integers(0, 9))
+    ss = data.draw(st.integers(count, count + 7))
+    ds = data.draw(st.integers(count, count + 7))
+    rows = matrix_rows(_MATRIX, accumulate=accumulate, bias=bias)
+    if bias:
+        @njit
+        def apply(dst, src, b):
+            rows(dst, d0, ds, src, s0, ss, count, b)
+    else:
+        @njit
+        def apply(dst, src, b):
+            rows(dst, d0, ds, src, s0, ss, count)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    src = rng.standard_normal(s0 + 5 * ss + 3).astype(dtype)
+    dst = rng.standard_normal(d0 + 4 * ds + 3).astype(dtype)
+    b = rng.standard_normal(count).astype(dtype)
+    before = dst.copy()
+    apply(dst, src, b)
+    cols = np.stack([src[s0 + q * ss:s0 + q * ss + count] for q in range(5)]).astype(np.float64)
+    want = np.asarray(_MATRIX) @ cols + (b.astype(np.float64) if bias else 0.0)
+    expect = before.astype(np.float64).copy()
+    for i in range(4):
+        lo = d0 + i * ds
+        expect[lo:lo + count] = want[i] + (expect[lo:lo + count] if accumulate else 0.0)
+    tol = 1e-5 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(dst, expect, rtol=tol, atol=tol * 20)
+    written = np.zeros(dst.size, bool)
+    for i in range(4):
+        written[d0 + i * ds:d0 + i * ds + count] = True
+    np.testing.assert_array_equal(dst[~written], before[~written])
