@@ -26,6 +26,8 @@ fall short: Numba ``@intrinsic``\s that kernels call like functions (inlined int
   (a batch norm's statistics and backward sums), a block of channel vectors in registers.
 * :func:`sandwich_rows`: the Winograd weight transform ``G g G^T`` of a run of 3x3 kernels
   side by side, a vector of kernels at a time, ``G``'s constants folded into the code.
+* :func:`matrix_rows`: a constant matrix applied along runs of columns (the Winograd tile
+  transforms along runs of channels or filters), written, added or with a bias.
 
 The vector width is the register's (64 bytes with AVX-512F, 32 with AVX, 16 otherwise),
 read once from Numba's target features: eight accumulators and the tap's vector fit the
