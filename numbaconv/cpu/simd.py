@@ -1176,17 +1176,16 @@ def matrix_rows(M, accumulate: bool = False, bias: bool = False) -> Callable[...
             r.over_vectors("matrix", n, body)
         return context.get_dummy_value()
 
-    if bias:
-        @intrinsic
-        def _rows(typingctx, dst, d0, dstride, src, s0, sstride, count, b):
-            if not _typed((dst, src, b), (d0, dstride, s0, sstride, count)):
-                return None
-            return types.void(dst, d0, dstride, src, s0, sstride, count, b), codegen
-    else:
-        @intrinsic
-        def _rows(typingctx, dst, d0, dstride, src, s0, sstride, count):
-            if not _typed((dst, src), (d0, dstride, s0, sstride, count)):
-                return None
-            return types.void(dst, d0, dstride, src, s0, sstride, count), codegen
+    @intrinsic
+    def _rows_bias(typingctx, dst, d0, dstride, src, s0, sstride, count, b):
+        if not _typed((dst, src, b), (d0, dstride, s0, sstride, count)):
+            return None
+        return types.void(dst, d0, dstride, src, s0, sstride, count, b), codegen
 
-    return cast("Callable[..., None]", _rows)
+    @intrinsic
+    def _rows(typingctx, dst, d0, dstride, src, s0, sstride, count):
+        if not _typed((dst, src), (d0, dstride, s0, sstride, count)):
+            return None
+        return types.void(dst, d0, dstride, src, s0, sstride, count), codegen
+
+    return cast("Callable[..., None]", _rows_bias if bias else _rows)

@@ -101,9 +101,9 @@ def _weights(w, U, c0, c1):
 
 
 #: ``B^T`` and ``A^T`` over runs of channels or filters (as :mod:`numbaconv.cpu.winograd4`'s)
-_bt_rows = matrix_rows(_matrix(_bt5.py_func, 5))
-_at_rows = matrix_rows(_matrix(_at5.py_func, 5))
-_at_bias_rows = matrix_rows(_matrix(_at5.py_func, 5), bias=True)
+_bt_rows = matrix_rows(_matrix(_bt5, 5))
+_at_rows = matrix_rows(_matrix(_at5, 5))
+_at_bias_rows = matrix_rows(_matrix(_at5, 5), bias=True)
 
 
 @njit(cache=True, nogil=True)
@@ -264,9 +264,9 @@ def _b5(v0, v1, v2, v3, v4):
 
 
 #: ``A`` and ``B`` over runs of filters or channels (the input gradient's transforms)
-_a_rows = matrix_rows(_matrix(_a5.py_func, 3))
-_b_rows = matrix_rows(_matrix(_b5.py_func, 5))
-_b_add_rows = matrix_rows(_matrix(_b5.py_func, 5), accumulate=True)
+_a_rows = matrix_rows(_matrix(_a5, 3))
+_b_rows = matrix_rows(_matrix(_b5, 5))
+_b_add_rows = matrix_rows(_matrix(_b5, 5), accumulate=True)
 
 
 @njit(cache=True, nogil=True)

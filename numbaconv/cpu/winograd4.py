@@ -161,8 +161,9 @@ def _at6(m0, m1, m2, m3, m4, m5):
 
 def _matrix(f, n: int) -> tuple:
     """The matrix of the linear map ``f`` of ``n`` values (rows of floats), from its values
-    at the unit vectors."""
-    cols = [f(*(1.0 if q == j else 0.0 for q in range(n))) for j in range(n)]
+    at the unit vectors (``f`` a jitted function: its Python one)."""
+    py = getattr(f, "py_func", f)
+    cols = [py(*(1.0 if q == j else 0.0 for q in range(n))) for j in range(n)]
     return tuple(tuple(float(col[i]) for col in cols) for i in range(len(cols[0])))
 
 
@@ -180,9 +181,9 @@ def _vectors(a, n):
 
 
 #: the tile transforms ``B^T`` and ``A^T`` as intrinsics over runs of channels or filters
-_bt_rows = matrix_rows(_matrix(_bt6.py_func, 6))
-_at_rows = matrix_rows(_matrix(_at6.py_func, 6))
-_at_bias_rows = matrix_rows(_matrix(_at6.py_func, 6), bias=True)
+_bt_rows = matrix_rows(_matrix(_bt6, 6))
+_at_rows = matrix_rows(_matrix(_at6, 6))
+_at_bias_rows = matrix_rows(_matrix(_at6, 6), bias=True)
 
 _SIXTH, _TWELFTH, _TWENTYFOURTH = 1.0 / 6.0, 1.0 / 12.0, 1.0 / 24.0
 
@@ -643,7 +644,7 @@ def _a6(v0, v1, v2, v3):
 
 
 #: ``A`` over runs of filters (the weight and input gradients' output-gradient transform)
-_a_rows = matrix_rows(_matrix(_a6.py_func, 4))
+_a_rows = matrix_rows(_matrix(_a6, 4))
 
 
 @njit(cache=True, nogil=True)
@@ -828,8 +829,8 @@ def _b6(v0, v1, v2, v3, v4, v5):
 
 
 #: ``B`` over runs of channels, written or added (the input transform's adjoint)
-_b_rows = matrix_rows(_matrix(_b6.py_func, 6))
-_b_add_rows = matrix_rows(_matrix(_b6.py_func, 6), accumulate=True)
+_b_rows = matrix_rows(_matrix(_b6, 6))
+_b_add_rows = matrix_rows(_matrix(_b6, 6), accumulate=True)
 
 
 @njit(cache=True, nogil=True)
