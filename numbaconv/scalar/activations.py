@@ -340,6 +340,20 @@ register_jitable(forceinline=True)(_float64_as_int64)
 register_jitable(forceinline=True)(_int64_as_float64)
 
 
+def _taylor_quads_64(x, x2):
+    """Estrin's first two levels for the exponential's Taylor terms 2 to 13: the sums of
+    terms 2-5, 6-9 and 10-13 as polynomials in ``x`` (``x2 = x * x``), each from pairs of
+    terms."""
+    c = _INV_FACT_64
+    a = _fma64(_fma64(c[5], x, c[4]), x2, _fma64(c[3], x, c[2]))
+    b = _fma64(_fma64(c[9], x, c[8]), x2, _fma64(c[7], x, c[6]))
+    d = _fma64(_fma64(c[13], x, c[12]), x2, _fma64(c[11], x, c[10]))
+    return a, b, d
+
+
+register_jitable(forceinline=True)(_taylor_quads_64)
+
+
 def _exp_poly_64(r):
     # exp(r) for |r| <= ln2 / 2 (a little beyond is fine): Taylor to r**13 / 13! (the rest
     # below 5e-18 relative) as 1 + r + r**2 q(r), q in Estrin's scheme (pairs of terms, then
@@ -348,10 +362,7 @@ def _exp_poly_64(r):
     # as accurate, within 1 ulp of libm)
     r2 = r * r
     r4 = r2 * r2
-    c = _INV_FACT_64
-    a = _fma64(_fma64(c[5], r, c[4]), r2, _fma64(c[3], r, c[2]))  # terms 2 to 5
-    b = _fma64(_fma64(c[9], r, c[8]), r2, _fma64(c[7], r, c[6]))  # 6 to 9
-    d = _fma64(_fma64(c[13], r, c[12]), r2, _fma64(c[11], r, c[10]))  # 10 to 13
+    a, b, d = _taylor_quads_64(r, r2)
     q = _fma64(_fma64(d, r4, b), r4, a)
     return _fma64(q, r2, r) + 1.0
 
@@ -386,10 +397,8 @@ def _expm1_64(x):
     # as in _exp_poly_64; exp(x) - 1 beyond (no cancellation there: |expm1(x)| > 0.39)
     x2 = x * x
     x4 = x2 * x2
+    a, b, d = _taylor_quads_64(x, x2)
     c = _INV_FACT_64
-    a = _fma64(_fma64(c[5], x, c[4]), x2, _fma64(c[3], x, c[2]))  # terms 2 to 5
-    b = _fma64(_fma64(c[9], x, c[8]), x2, _fma64(c[7], x, c[6]))  # 6 to 9
-    d = _fma64(_fma64(c[13], x, c[12]), x2, _fma64(c[11], x, c[10]))  # 10 to 13
     e = _fma64(c[16], x2, _fma64(c[15], x, c[14]))  # 14 to 16
     p = _fma64(_fma64(e, x4, d), x4 * x4, _fma64(b, x4, a))
     small = _fma64(x2, p, x)
