@@ -115,7 +115,10 @@ def layers(draw, strategy):
     span = [d * (k - 1) + 1 - lo - hi for d, k, (lo, hi) in zip(dil, (kh, kw), pads, strict=True)]
     H = draw(st.integers(max(1, span[0]), max(1, span[0]) + 7))
     W = draw(st.integers(max(1, span[1]), max(1, span[1]) + 7))
-    N, C, K = draw(st.integers(1, 3)), draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    # (Winograd also on runs of channels and filters past a vector, whole or not: its
+    # transforms' explicit-vector form, cpu.simd.matrix_rows)
+    chans = st.one_of(st.integers(1, 5), st.integers(9, 19)) if wino else st.integers(1, 5)
+    N, C, K = draw(st.integers(1, 3)), draw(chans), draw(chans)
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
     x = rng.standard_normal((N, C, H, W))
     w = rng.standard_normal((K, C, kh, kw))
