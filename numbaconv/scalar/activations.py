@@ -340,7 +340,7 @@ register_jitable(forceinline=True)(_float64_as_int64)
 register_jitable(forceinline=True)(_int64_as_float64)
 
 
-def _taylor_quads_64(x, x2):
+def _taylor_quads_64(x, x2) -> tuple[float, float, float]:
     """Estrin's first two levels for the exponential's Taylor terms 2 to 13: the sums of
     terms 2-5, 6-9 and 10-13 as polynomials in ``x`` (``x2 = x * x``), each from pairs of
     terms."""
