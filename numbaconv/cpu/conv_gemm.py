@@ -882,10 +882,16 @@ def _weight_grad_one_tiles(x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, p
 WEIGHT_TILES_UP_TO = 12 << 20
 
 
-def _weight_tile_parts(K: int, work: int) -> int:
-    """Filter ranges of :func:`_weight_grad_one_tiles` (each gathers the patch rows itself):
-    two from PARTS_FROM multiply-adds and 16 filters on, four from 128 filters (every output
-    is summed the same way whatever the split)."""
+def _weight_tile_parts(K: int, R: int, P: int, itemsize: int) -> int:
+    """The filter ranges :func:`_weight_grad_one_tiles` takes a one-image weight gradient
+    of ``K`` filters, patches of ``R`` and ``P`` positions in (each range gathers the patch
+    rows itself), or 0 where the tiles do not take it (past WEIGHT_TILES_UP_TO
+    multiply-adds, or a tile wider than the filters or patches): one range, two from
+    PARTS_FROM multiply-adds and 16 filters on, four from 128 filters (every output is
+    summed the same way whatever the split)."""
+    work = K * R * P
+    if work > WEIGHT_TILES_UP_TO or not _weight_tiles_fit(K, R, itemsize):
+        return 0
     if K < 16 or work < threads.PARTS_FROM:
         return 1
     return 4 if K >= 128 else 2
@@ -900,12 +906,11 @@ def weight_grad_tiles_runner(x_shape, g_shape, w_shape, stride, lo, dilation, dt
     K, C, _, kh, kw = w_shape
     Ho, Wo = (g_shape[2], g_shape[3]) if cl else (g_shape[3], g_shape[4])
     P, R = Ho * Wo, C * kh * kw
-    itemsize = np.dtype(dtype).itemsize
-    if x_shape[0] != 1 or K * R * P > WEIGHT_TILES_UP_TO or not _weight_tiles_fit(K, R,
-                                                                                  itemsize):
+    parts = _weight_tile_parts(K, R, P, np.dtype(dtype).itemsize)
+    if x_shape[0] != 1 or not parts:
         return None
     args = (kh, kw, stride[1], stride[2], lo[1], lo[2], dilation[1], dilation[2], Ho, Wo,
-            _weight_tile_parts(K, K * R * P), np.bool_(cl))
+            parts, np.bool_(cl))
     g2 = (P, K) if cl else (K, P)
 
     def run(x, g, dw_out):
@@ -930,10 +935,10 @@ def _weight_grad_one_image(x, g2, dw_out, geo, Ho: int, Wo: int, cl: bool = Fals
     K, C, _, kh, kw = dw_out.shape
     P, R = Ho * Wo, C * kh * kw
     _, _, sh, sw, lh, lw, dh, dw = geo
-    work = K * R * P
-    if work <= WEIGHT_TILES_UP_TO and _weight_tiles_fit(K, R, x.dtype.itemsize):
-        _weight_grad_one_tiles(x, g2, dw_out, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
-                               _weight_tile_parts(K, work), np.bool_(cl))
+    parts = _weight_tile_parts(K, R, P, x.dtype.itemsize)
+    if parts:
+        _weight_grad_one_tiles(x, g2, dw_out, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts,
+                               np.bool_(cl))
         return True
     gemm = kernel_gemm(x.dtype)
     if gemm is None:
