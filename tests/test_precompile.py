@@ -34,6 +34,16 @@ def test_tasks_cover_every_family_and_skip_dtypes_a_family_does_not_compute_in()
                                                                ("signal", "int64")}
 
 
+def test_workers_take_each_family_and_dtype_whole_the_costliest_first():
+    tasks = precompile._tasks(*precompile._check(None, ("float32", "float64", "int64")))
+    groups = precompile._groups(tasks)
+    assert sorted(t for g in groups for t in g) == sorted(tasks)  # each call once
+    assert all(len({t[:2] for t in g}) == 1 for g in groups)  # one family and dtype each
+    assert len(groups) == len({t[:2] for t in tasks})
+    assert [g[0][0] for g in groups[:2]] == ["conv", "conv"]
+    assert groups[-1][0][0] == "padding"
+
+
 def test_compile_in_process_reports_calls_and_cache():
     # a fresh process: the padding kernel is then compiled or loaded by this call, not before
     code = ("import json, numbaconv\n"
