@@ -164,19 +164,31 @@ def _conv_gradients(xs, ws, kw, dt):
             grad.conv_bias(g, data_format=kw.get("data_format", "channels_first")))
 
 
+#: the variants of a strategy's passes the planner chooses between by cost (cpu/conv_plan.py):
+#: each is compiled, where forcing only the strategy compiled the one these layers pick (the
+#: Winograd input gradients' adjoint kernels, which the course notes' training steps reach,
+#: were left to a user's first step: 20 s on Zen 3)
+_VARIANTS = {"gemm_nhwc": ("dots", "gemm"), "winograd_nhwc": ("adjoint", "flipped"),
+             "winograd4": ("adjoint", "flipped")}
+
+
 def _conv_forced(strategy, kw, dt):
     from numbaconv.cpu.conv_plan import forced
 
-    with forced(strategy):  # (one image: the compiled one-image kernels)
-        return (_conv_forward((2, 32, 9, 9), (32, 32, 3, 3), kw, dt),
-                # (a 12x12 output: Winograd's F(4x4) tiles; 9x9 and 3x3 take F(3x3)'s)
-                _conv_forward((2, 32, 12, 12), (32, 32, 3, 3), kw, dt),
-                _conv_forward((1, 32, 9, 9), (32, 32, 3, 3), kw, dt),
-                _conv_gradients((2, 32, 9, 9), (32, 32, 3, 3), kw, dt),
-                _conv_gradients((1, 32, 9, 9), (32, 32, 3, 3), kw, dt),
-                # few positions (4 * P <= K): channel-major patch rows
-                _conv_forward((1, 32, 3, 3), (64, 32, 3, 3), kw, dt),
-                _conv_gradients((1, 32, 3, 3), (64, 32, 3, 3), kw, dt))
+    out = []
+    for variant in _VARIANTS.get(strategy, (None,)):
+        with forced(strategy, variant):  # (one image: the compiled one-image kernels)
+            out += [_conv_forward((2, 32, 9, 9), (32, 32, 3, 3), kw, dt),
+                    # (a 12x12 output: Winograd's F(4x4) tiles; 9x9 and 3x3 take F(3x3)'s)
+                    _conv_forward((2, 32, 12, 12), (32, 32, 3, 3), kw, dt),
+                    _conv_gradients((2, 32, 12, 12), (32, 32, 3, 3), kw, dt),
+                    _conv_forward((1, 32, 9, 9), (32, 32, 3, 3), kw, dt),
+                    _conv_gradients((2, 32, 9, 9), (32, 32, 3, 3), kw, dt),
+                    _conv_gradients((1, 32, 9, 9), (32, 32, 3, 3), kw, dt),
+                    # few positions (4 * P <= K): channel-major patch rows
+                    _conv_forward((1, 32, 3, 3), (64, 32, 3, 3), kw, dt),
+                    _conv_gradients((1, 32, 3, 3), (64, 32, 3, 3), kw, dt)]
+    return out
 
 
 def _pooling_calls():

@@ -33,6 +33,32 @@ REPORT = ("import json, sys, numbaconv\n"
           " dirs=r.cache_dirs, file=numbaconv.__file__)))\n")
 
 
+#: runs the course notes' training steps and batch-1 inference (numbaconv.bench.cnn's cases)
+#: and prints the numbaconv kernels they compiled, less the demo's own dense-layer helper
+#: (numbaconv.cli.nets' two GEMMs on Numba's threads: not a public function's)
+STEPS = ("import json, numpy as np\n"
+         "from numba.core import event\n"
+         "from numbaconv.bench import cnn\n"
+         "seen = []\n"
+         "class L(event.Listener):\n"
+         "    def on_start(self, ev): pass\n"
+         "    def on_end(self, ev):\n"
+         "        f = ev.data['dispatcher'].py_func\n"
+         "        seen.append(f'{f.__module__}.{f.__qualname__}')\n"
+         "event.register('numba:compile', L())\n"
+         "for model, n, bn in (('keras', 64, False), ('keras', 256, False),\n"
+         "                     ('fashion', 100, False), ('fashion', 100, True)):\n"
+         "    net = cnn.make_net(model, full=False, batch_norm=bn)\n"
+         "    x, y = cnn.batch(n)\n"
+         "    cnn.numbaconv_step(net, x, y)\n"
+         "    if model == 'keras' and n == 64:\n"
+         "        cnn.keras_step_cl(net, np.ascontiguousarray(x.transpose(0, 2, 3, 1)), y)\n"
+         "for model in ('keras', 'fashion'):\n"
+         "    cnn.make_net(model).forward(cnn.batch(1)[0], training=False)\n"
+         "print(json.dumps(sorted({s for s in seen if s.startswith('numbaconv')}\n"
+         "                        - {'numbaconv.cpu.blas._two_gemms'})))\n")
+
+
 def _compile(env: dict, families: str = "", dtypes: str = "float32,float64,int64,complex128",
              processes: int = 2, prefix: tuple = (), cwd: Path | None = None) -> dict:
     proc = subprocess.run([*prefix, sys.executable, "-c", REPORT, families, dtypes,
@@ -91,6 +117,13 @@ def test_second_process_compiles_nothing_and_later_runs_add_no_file(tmp_path):
     # one more run, one process: no file added, none rewritten (two such runs cost CI 20 s
     # more and checked nothing the first does not)
     assert _compile(env, processes=1)["compiled"] == 0
+    assert _entries(cache) == entries
+    # what a user runs after compile(): the course notes' networks, every benchmarked step
+    # and batch-1 inference, compile nothing of numbaconv's
+    proc = subprocess.run([sys.executable, "-c", STEPS], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
     assert _entries(cache) == entries
 
 
