@@ -57,6 +57,8 @@ STEPS = ("import json, numpy as np\n"
          "    cnn.make_net(model).forward(cnn.batch(1)[0], training=False)\n"
          "print(json.dumps(sorted({s for s in seen if s.startswith('numbaconv')}\n"
          "                        - {'numbaconv.cpu.blas._two_gemms'})))\n")
+#: that helper's cache entries (``blas._two_gemms-<line>.py311...``), which those steps add
+DEMO_HELPER = "blas._two_gemms-"
 
 
 def _compile(env: dict, families: str = "", dtypes: str = "float32,float64,int64,complex128",
@@ -124,7 +126,7 @@ def test_second_process_compiles_nothing_and_later_runs_add_no_file(tmp_path):
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
-    assert _entries(cache) == entries
+    assert {k: v for k, v in _entries(cache).items() if DEMO_HELPER not in k} == entries
 
 
 def _without_write_capabilities() -> tuple:
