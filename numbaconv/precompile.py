@@ -123,6 +123,11 @@ def _conv_calls():
                             {"stride": 2, "padding": 1, "data_format": fmt}, dt),
             _conv_gradients((2, 3, 64, 64), (32, 3, 5, 5),
                             {"stride": 2, "padding": 2, "data_format": fmt}, dt))
+    # one image's weight gradients past the register tiles' reach (cpu/conv_gemm.py's
+    # WEIGHT_TILES_UP_TO multiply-adds; and on few positions): OpenBLAS's GEMMs
+    calls["conv2d one-image GEMM weight gradients"] = lambda dt: (
+        _conv_gradients((1, 64, 28, 28), (64, 64, 3, 3), {"padding": 1}, dt),
+        _conv_gradients((1, 128, 7, 7), (256, 128, 3, 3), {"padding": 1}, dt))
     calls["conv1d dense one position"] = lambda dt: (
         nc.conv1d(_x((1, 64, 1), dt), _x((10, 64, 1), dt), _x(10, dt)),
         nc.conv1d(_x((1, 1200, 1), dt), _x((500, 1200, 1), dt), _x(500, dt)))
