@@ -11,9 +11,10 @@ build time, for everything it will use::
 The work is one representative call per kernel path (:data:`CALLS`), run in
 worker processes on all cores, each taking the calls of one family and dtype at a
 time. Each worker reports what it compiled and what it found in the cache; the
-summary gives the kernel count, the time, and the cache's location and size. Where the cache lives is Numba's choice: ``NUMBA_CACHE_DIR``
-when set, else ``__pycache__`` beside numbaconv's modules, else a per-user
-directory when the package is not writable.
+summary gives the kernel count, the time, and the cache's location and size. Where
+the cache lives is Numba's choice: ``NUMBA_CACHE_DIR`` when set, else
+``__pycache__`` beside numbaconv's modules, else a per-user directory when the
+package is not writable.
 """
 
 from __future__ import annotations
