@@ -143,11 +143,14 @@ def _conv_calls():
 
 
 def _few_channels(n, dt):
-    """A first layer's passes (one input channel, 32 filters, 28x28) in both layouts."""
+    """A first layer's passes (one input channel, 32 filters, 28x28) in both layouts, and a
+    channels-last 1x1 layer on eight channels (more than the strided tiles take: the
+    channels-last grid kernel's)."""
     layer = ((n, 1, 28, 28), (32, 1, 3, 3))
     return (_conv_gradients(*layer, {}, dt),
             _conv_forward(*layer, {"data_format": "channels_last"}, dt),
-            _conv_gradients(*layer, {"data_format": "channels_last"}, dt))
+            _conv_gradients(*layer, {"data_format": "channels_last"}, dt),
+            _conv_forward((n, 8, 28, 28), (16, 8, 1, 1), {"data_format": "channels_last"}, dt))
 
 
 def _conv_forward(xs, ws, kw, dt):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from oracles import (
     CONV_PAD_MODES,
@@ -1013,7 +1013,7 @@ def test_stride_one_weight_gradient_tiles_match_the_oracle(n, c, k, kh, kw_, ph,
     """A stride-1 few-channel layer's channels-first weight gradient runs the strided
     tiles (one phase: the padded planes), any kernel, padding, filter count (the last
     filter block and tap block overlapping) and row length (the last vector of a row
-    overlapping), against the float64 oracle; the forward stays with conv.py's kernels."""
+    overlapping), against the float64 oracle."""
     from numbaconv.cpu.simd import register_bytes
     from numbaconv.cpu.strided import GRAD_TILE, SMALL_GRADIENT, STRIDE1_CHANNELS_16
 
@@ -1036,8 +1036,63 @@ def test_stride_one_weight_gradient_tiles_match_the_oracle(n, c, k, kh, kw_, ph,
         np.testing.assert_allclose(
             dw, conv_weight_grad_reference(x, ws, g, (1, 1), pads), **tol)
         nt = c * kh * kw_
-        assert seen == (["grad"] if k >= GRAD_TILE[0] and nt >= GRAD_TILE[1] and (
+        # (the forward may run the tiles too: stride-1 few-channel layers, forward entries)
+        assert [s for s in seen if s == "grad"] == (["grad"] if k >= GRAD_TILE[0] and nt >= GRAD_TILE[1] and (
             register_bytes() == 64 or k * nt <= SMALL_GRADIENT and c >= STRIDE1_CHANNELS_16) else [])
+    finally:
+        monkeypatch.undo()
+
+
+@settings(max_examples=40)
+@given(st.integers(1, 3), st.integers(1, 3), st.sampled_from((16, 17, 32, 40)),
+       st.sampled_from(((3, 3), (3, 5), (5, 5), (1, 3), (2, 2))), st.integers(0, 2),
+       st.integers(0, 2), st.integers(0, 30), st.booleans(),
+       st.sampled_from((np.float32, np.float64)))
+def test_stride_one_few_channel_tiles_match_the_oracle_and_the_grid(n, c, k, ks, ph, pw,
+                                                                    extra, bias, dtype):
+    """A stride-1 layer with a reduction short enough for direct loops (the layers
+    conv.py's grid kernels take) runs the strided tiles (one phase: the padded planes) in
+    both layouts, channels-first from STRIDE_ONE_WORK multiply-adds (0 here) and a 3x3
+    kernel: against the float64 oracle, serially and on Numba's threads, and with the grid
+    kernels' bits (each output its bias, then the taps in the order (c, th, tw), fused
+    multiply-adds)."""
+    from numbaconv.cpu import strided
+
+    kh, kw_ = ks
+    if c * kh * kw_ >= 32:  # (a longer reduction: the cost model's GEMMs)
+        return
+    monkeypatch = pytest.MonkeyPatch()
+    try:
+        monkeypatch.setattr(strided, "STRIDE_ONE_WORK", 0)
+        wo = 64 // np.dtype(dtype).itemsize + extra  # (a vector a row on any ISA)
+        h_in, w_in = 6 + kh + extra % 7 - 2 * ph, wo + kw_ - 1 - 2 * pw
+        rng = np.random.default_rng(n * 1000 + k * 10 + c + extra)
+        x = rng.standard_normal((n, c, h_in, w_in))
+        w = rng.standard_normal((k, c, kh, kw_))
+        b = rng.standard_normal(k) if bias else None
+        pads = ((ph, ph), (pw, pw))
+        want = conv_reference(x, w, b, (1, 1), pads)
+        xd, wd, bd = x.astype(dtype), w.astype(dtype), None if b is None else b.astype(dtype)
+        tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10,
+                                                                         atol=1e-10)
+        runs = []
+        for work in (1 << 62, 0):  # serial, then on Numba's threads
+            monkeypatch.setattr(strided, "PARALLEL_WORK", work)
+            seen = _strided_ran(monkeypatch)
+            runs.append((nc.conv2d(xd, wd, bd, padding=pads),
+                         nc.conv2d(_cl(xd), wd, bd, padding=pads, data_format="channels_last")))
+            assert seen == ([False] if kh * kw_ >= 9 else []) + [True]
+        np.testing.assert_allclose(runs[0][0], want, **tol)
+        np.testing.assert_allclose(runs[0][1], _cl(want), **tol)
+        monkeypatch.setattr(cpu_conv, "GRID_WORK", 0)
+        monkeypatch.setattr(cpu_conv, "_RUNNERS", {})
+        with cpu_plan.forced("legacy"):  # (the grid kernels: no strategy but theirs)
+            grid = (nc.conv2d(xd, wd, bd, padding=pads),
+                    nc.conv2d(_cl(xd), wd, bd, padding=pads, data_format="channels_last"))
+        tiles = (0, 1) if kh * kw_ >= 9 else (1,)  # (the layouts that ran the tiles)
+        for run in runs:
+            for i in tiles:
+                np.testing.assert_array_equal(run[i], grid[i])
     finally:
         monkeypatch.undo()
 

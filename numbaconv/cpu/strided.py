@@ -1,6 +1,7 @@
-"""CPU kernels for strided layers with few input channels (a network's stem: the ResNet
-7x7/2 on RGB images): the forward, channels-first and channels-last, and the channels-first
-weight gradient (that one for stride 1 as well).
+"""CPU kernels for layers with few input channels (a network's stem: the ResNet 7x7/2 on
+RGB images; the course notes' first layers): the forward, channels-first and channels-last,
+strided and (for a short reduction, :func:`_stride_one`) at stride 1, and the
+channels-first weight gradient.
 
 Such a layer's reduction is short (``C*kh*kw`` taps, 147 for the stem) and its output large,
 so an im2col + GEMM spends a good part of its time building and packing the patch matrix
@@ -47,6 +48,15 @@ most, where the thin GEMM's per-image passes were short: (32, 3, 32, 32) -> 16, 
 channels-first). It takes stride-1 few-channel layers too (one phase: the padded planes):
 the course notes' first layers and CIFAR's, (128, 3, 32, 32) -> 32 3x3 1.86 -> 1.48 ms
 (PyTorch 1.89).
+
+So does the forward (2026-12-07), where :mod:`numbaconv.cpu.conv` ran its grid kernels (one
+vector of positions by eight filters a step: nine loads for eight multiply-adds, where a
+tile of four filters by three vectors loads seven for twelve). Same bits as those kernels
+(each output its bias, then the taps in order), two Zen 3 threads, float32: channels-last
+(64, 28, 28, 1) -> 32 531 -> 333 us, (128, 32, 32, 3) -> 32 3.63 -> 2.36 ms, one image
+22 -> 20 us; channels-first (100, 1, 28, 28) -> 32 pad 1 875 -> 707 us, (128, 3, 32, 32) ->
+32 3.15 -> 2.36 ms, and below :data:`STRIDE_ONE_WORK` multiply-adds still the grid kernels,
+which were as fast there.
 """
 
 from __future__ import annotations
@@ -70,6 +80,7 @@ from ..core.conv import (
     G_WO,
     ConvGeometry,
 )
+from .conv_plan import legacy_direct
 from .jit import I0, cl_grid, cl_grid_offsets, copy_elems, njit, pad_rows_into
 from .simd import (
     TILE_FILTERS,
@@ -93,6 +104,14 @@ _U = np.uint64
 
 #: multiply-adds below which a call runs on the calling thread
 PARALLEL_WORK = 1 << 19
+#: multiply-adds from which a channels-first stride-1 layer runs here rather than on
+#: conv.py's grid kernels, which read the padded planes unsplit and pack no weights: below
+#: it they were as fast or faster (two Zen 3 threads, (4, 1, 28, 28) -> 32 pad 1: 29 us
+#: both in float32, 72 against 84 in float64), from about here on slower (eight such
+#: images 1.0-1.08x, (100, 1, 28, 28) -> 32 1.24x, (128, 3, 32, 32) -> 32 1.33x). The
+#: channels-last tiles beat that layout's grid kernel at every size (1.1x at batch 1,
+#: 1.4-2.5x from four images on), so they take every stride-1 layer they can.
+STRIDE_ONE_WORK = 1 << 21
 #: the channels-last tiles' shapes (:func:`_tiles_cl` tells them apart by their positions)
 SHAPES = positions_tile_shapes()
 #: (filters, taps) of the weight gradient's tiles
@@ -117,14 +136,27 @@ def _common(geo: ConvGeometry) -> bool:
             and geo.batch > 0)
 
 
+def _stride_one(geo: ConvGeometry) -> bool:
+    """Whether the tiles take a stride-1 layer: one that :mod:`numbaconv.cpu.conv` would run
+    by direct loops (a short reduction: its grid kernels, one vector of positions by eight
+    filters a step), padding before the data >= 0; channels-first only from
+    :data:`STRIDE_ONE_WORK` multiply-adds, 16 filters and a 3x3 kernel."""
+    _, kh, kw = geo.kernel
+    if min(geo.lo) < 0 or not legacy_direct(geo.filters, geo.channels, kh, kw):
+        return False
+    return geo.channels_last or (geo.filters >= 16 and kh * kw >= 9
+                                 and geo.macs >= STRIDE_ONE_WORK)
+
+
 def applies(geometry: ConvGeometry, itemsize: int) -> bool:
-    """Whether these kernels compute a forward layer: 2-D, groups 1, dilation 1, a stride
-    above 1, at most :data:`MAX_CHANNELS` input channels; channels-first: at least
-    TILE_FILTERS filters and a vector of outputs a row; channels-last: at least a tile's
-    vectors of filters, padding before the data >= 0."""
+    """Whether these kernels compute a forward layer: 2-D, groups 1, dilation 1, at most
+    :data:`MAX_CHANNELS` input channels, a stride above 1 (or stride 1 where
+    :func:`_stride_one` says so); channels-first: at least TILE_FILTERS filters and a vector
+    of outputs a row; channels-last: at least a tile's vectors of filters, padding before
+    the data >= 0."""
     geo = geometry
-    if not _common(geo) or max(geo.stride[1:]) < 2:
-        return False  # (stride 1: conv.py's few-channel kernels read the input unsplit)
+    if not _common(geo) or (max(geo.stride[1:]) < 2 and not _stride_one(geo)):
+        return False
     n, Ho, Wo = lanes(itemsize), geo.out_size[1], geo.out_size[2]
     if geo.channels_last:
         return min(geo.lo) >= 0 and _cl_shape(geo.filters, Ho * Wo, n) is not None
