@@ -1097,6 +1097,48 @@ def test_stride_one_few_channel_tiles_match_the_oracle_and_the_grid(n, c, k, ks,
         monkeypatch.undo()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layer", [((2, 3, 64, 64), (16, 3, 5, 5), 2, 2),  # Wo 32
+                                   ((3, 2, 20, 20), (13, 2, 3, 3), 1, 1),  # Wo 20, 13 filters
+                                   ((1, 3, 45, 70), (8, 3, 7, 7), 2, 3)])  # Wo 35
+def test_weight_gradient_tiles_of_whole_vectors(monkeypatch, dtype, layer):
+    """Rows that are a whole number of vectors take the weight gradient's unmasked tiles
+    (more filters or taps a tile), the others the masked ones: both against the float64
+    oracle, and the unmasked tiles with the masked tiles' bits (each sum the same chain over
+    the vectors)."""
+    from numbaconv.cpu import strided
+    from numbaconv.cpu.simd import lanes
+
+    xs, ws, s, p = layer
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(xs)
+    ho = (xs[2] + 2 * p - ws[2]) // s + 1
+    wo = (xs[3] + 2 * p - ws[3]) // s + 1
+    g = rng.standard_normal((xs[0], ws[0], ho, wo))
+    whole = wo % lanes(np.dtype(dtype).itemsize) == 0
+    real, planned = strided._grad_plan, []
+
+    def spy(geo, n):
+        plan = real(geo, n)
+        planned.append(bool(plan[-1]))
+        return plan
+
+    monkeypatch.setattr(strided, "_grad_plan", spy)
+    seen = _strided_ran(monkeypatch)
+    dw = grad.conv2d_weight(x.astype(dtype), ws, g.astype(dtype), stride=s, padding=p)
+    assert seen == ["grad"] and planned == [whole]
+    want = conv_weight_grad_reference(x, ws, g, (s, s), ((p, p), (p, p)))
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(dw, want, **tol)
+
+    def masked(geo, n):
+        return (*real(geo, n)[:-1], np.bool_(False))
+
+    monkeypatch.setattr(strided, "_grad_plan", masked)
+    again = grad.conv2d_weight(x.astype(dtype), ws, g.astype(dtype), stride=s, padding=p)
+    np.testing.assert_array_equal(dw, again)
+
+
 def test_stride_one_weight_gradient_tiles_agree_across_threads(monkeypatch):
     """The stride-1 weight gradient's items are the batch's output vectors in runs fixed by
     the shapes: the same bits on the calling thread and on one and two of Numba's threads;

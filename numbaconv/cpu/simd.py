@@ -900,12 +900,74 @@ positions_tile_thin = cast("Callable[..., None]", _positions_tile_thin)
 positions_tile = cast("Callable[..., None]", _positions_tile)
 
 
-def grad_tile_shape() -> tuple[int, int]:
+def grad_tile_shape(whole: bool = False) -> tuple[int, int]:
     """(filters, taps) of :func:`taps_grad_tile`: 4 x 5 with 32 registers (20 accumulators,
     four gradient vectors, the five input vectors, which LLVM loads ahead of their
     multiply-adds: at 4 x 6 it spilled the tile, 2.6 ms against 1.4 for the stem's), 2 x 4
-    with 16."""
-    return (4, 5) if register_bytes() == 64 else (2, 4)
+    with 16. ``whole``: of :func:`taps_grad_tile_whole` (rows of whole vectors, no lane
+    mask): 2 x 6 with 16 registers (twelve accumulators, two gradient vectors and an input
+    vector; the mask and its zero no longer held: Zen 3, two threads, the stem's 7x7/2
+    3.26 -> 2.33 ms, (8, 3, 64, 64) -> 32 5x5/2 0.55 -> 0.43, (32, 3, 32, 32) -> 16 3x3
+    0.42 -> 0.34; 3 x 4 gained a little less, 2 x 7 spilled and lost 10%), 4 x 5 with 32
+    (not measured on an AVX-512 machine: the shape that did not spill with the mask)."""
+    if register_bytes() == 64:
+        return (4, 5)
+    return (2, 6) if whole else (2, 4)
+
+
+def _grad_tile_codegen(masked: bool):
+    """The IR of :func:`taps_grad_tile` (``masked``) or :func:`taps_grad_tile_whole` (the
+    same arguments but ``skip``; every lane of every vector counted)."""
+    def codegen(context, builder, sig, args):
+        r = _IR(context, builder, sig, args)
+        b = builder
+        F, T = grad_tile_shape(whole=not masked)
+        xp_, qs_, v0_i, v1_i, offs_, t0_ = (8, 9, 10, 11, 12, 13) if masked else \
+            (7, 8, 9, 10, 11, 12)
+        zero = ir.Constant(r.vt, [0.0] * r.n)
+        offt = [r.element(offs_, r.add(r.ints[t0_], r.const(j))) for j in range(T)]
+        v0_ = r.ints[v0_i]
+
+        i32 = ir.IntType(32)
+        lane = ir.Constant(ir.VectorType(i32, r.n), list(range(r.n)))
+
+        def gradients(v, o):
+            loads = [r.load(3, r.add(r.ints[4], r.mul(r.ints[5], f), o)) for f in range(F)]
+            if not masked:
+                return loads
+            # (32-bit lanes: one compare into a mask register; 64-bit ones took four vector
+            # registers and spilled the tile)
+            first = b.insert_element(ir.Constant(ir.VectorType(i32, r.n), ir.Undefined),
+                                     b.trunc(r.element(7, v), i32), ir.Constant(i32, 0))
+            skipv = b.shuffle_vector(first, ir.Constant(ir.VectorType(i32, r.n), ir.Undefined),
+                                     ir.Constant(ir.VectorType(i32, r.n), [0] * r.n))
+            keep = b.icmp_signed(">=", lane, skipv)
+            return [b.select(keep, gv, zero) for gv in loads]
+
+        def step(i, accs):
+            v = b.add(v0_, i)
+            o, q = r.element(6, v), r.element(qs_, v)
+            gv = gradients(v, o)
+            out = list(accs)
+            for j in range(T):
+                xv = r.load(xp_, r.add(offt[j], q))
+                for f in range(F):
+                    out[f * T + j] = r.fma(gv[f], xv, accs[f * T + j])
+            return out
+
+        accs = r.loop("grad", b.sub(r.ints[v1_i], v0_), [zero] * (F * T), step, unroll=False)
+        reduce_ = cgutils.get_or_insert_function(
+            b.module, ir.FunctionType(r.ft, [r.ft, r.vt]),
+            f"llvm.vector.reduce.fadd.v{r.n}{r.ft.intrinsic_name}")
+        for f in range(F):
+            for j in range(T):
+                s = b.call(reduce_, [ir.Constant(r.ft, 0.0), accs[f * T + j]],
+                           fastmath=("reassoc",))
+                at = r.add(r.ints[1], r.mul(r.ints[2], f), r.const(j))
+                b.store(s, b.gep(r.arrays[0].data, [at]))
+        return context.get_dummy_value()
+
+    return codegen
 
 
 @intrinsic
@@ -924,55 +986,27 @@ def _taps_grad_tile(typingctx, part, p0, ldp, g, g0, gs, os, skip, xp, qs, v0, v
     if not _typed((part, g, xp), (p0, ldp, g0, gs, v0, v1, t0), (os, skip, qs, offs)):
         return None
     sig = types.void(part, p0, ldp, g, g0, gs, os, skip, xp, qs, v0, v1, offs, t0)
+    return sig, _grad_tile_codegen(masked=True)
 
-    def codegen(context, builder, sig, args):
-        r = _IR(context, builder, sig, args)
-        b = builder
-        F, T = grad_tile_shape()
-        zero = ir.Constant(r.vt, [0.0] * r.n)
-        offt = [r.element(12, r.add(r.ints[13], r.const(j))) for j in range(T)]
-        v0_ = r.ints[10]
 
-        i32 = ir.IntType(32)
-        lane = ir.Constant(ir.VectorType(i32, r.n), list(range(r.n)))
-
-        def step(i, accs):
-            v = b.add(v0_, i)
-            o, q = r.element(6, v), r.element(9, v)
-            # (32-bit lanes: one compare into a mask register; 64-bit ones took four vector
-            # registers and spilled the tile)
-            first = b.insert_element(ir.Constant(ir.VectorType(i32, r.n), ir.Undefined),
-                                     b.trunc(r.element(7, v), i32), ir.Constant(i32, 0))
-            skipv = b.shuffle_vector(first, ir.Constant(ir.VectorType(i32, r.n), ir.Undefined),
-                                     ir.Constant(ir.VectorType(i32, r.n), [0] * r.n))
-            keep = b.icmp_signed(">=", lane, skipv)
-            gv = [b.select(keep, r.load(3, r.add(r.ints[4], r.mul(r.ints[5], f), o)), zero)
-                  for f in range(F)]
-            out = list(accs)
-            for j in range(T):
-                xv = r.load(8, r.add(offt[j], q))
-                for f in range(F):
-                    out[f * T + j] = r.fma(gv[f], xv, accs[f * T + j])
-            return out
-
-        accs = r.loop("grad", b.sub(r.ints[11], v0_), [zero] * (F * T), step, unroll=False)
-        reduce_ = cgutils.get_or_insert_function(
-            b.module, ir.FunctionType(r.ft, [r.ft, r.vt]),
-            f"llvm.vector.reduce.fadd.v{r.n}{r.ft.intrinsic_name}")
-        for f in range(F):
-            for j in range(T):
-                s = b.call(reduce_, [ir.Constant(r.ft, 0.0), accs[f * T + j]],
-                           fastmath=("reassoc",))
-                at = r.add(r.ints[1], r.mul(r.ints[2], f), r.const(j))
-                b.store(s, b.gep(r.arrays[0].data, [at]))
-        return context.get_dummy_value()
-
-    return sig, codegen
+@intrinsic
+def _taps_grad_tile_whole(typingctx, part, p0, ldp, g, g0, gs, os, xp, qs, v0, v1, offs, t0):
+    """:func:`taps_grad_tile` for rows of whole vectors (no ``skip``: the output rows a
+    multiple of the lanes), in tiles of ``grad_tile_shape(whole=True)``: without the lane
+    mask, two more accumulators fit 16 registers. Each sum is the same chain over the
+    vectors as the masked tile's, so the same bits."""
+    if not _typed((part, g, xp), (p0, ldp, g0, gs, v0, v1, t0), (os, qs, offs)):
+        return None
+    sig = types.void(part, p0, ldp, g, g0, gs, os, xp, qs, v0, v1, offs, t0)
+    return sig, _grad_tile_codegen(masked=False)
 
 
 #: :func:`_taps_grad_tile` as kernels call it, ``taps_grad_tile(part, p0, ldp, g, g0, gs,
 #: os, skip, xp, qs, v0, v1, offs, t0)``
 taps_grad_tile = cast("Callable[..., None]", _taps_grad_tile)
+#: :func:`_taps_grad_tile_whole` as kernels call it, ``taps_grad_tile_whole(part, p0, ldp, g,
+#: g0, gs, os, xp, qs, v0, v1, offs, t0)``
+taps_grad_tile_whole = cast("Callable[..., None]", _taps_grad_tile_whole)
 
 
 def column_vectors() -> int:

@@ -92,6 +92,7 @@ from .simd import (
     positions_tile_thin,
     register_bytes,
     taps_grad_tile,
+    taps_grad_tile_whole,
     taps_tile,
     tile_width,
 )
@@ -114,8 +115,8 @@ PARALLEL_WORK = 1 << 19
 STRIDE_ONE_WORK = 1 << 21
 #: the channels-last tiles' shapes (:func:`_tiles_cl` tells them apart by their positions)
 SHAPES = positions_tile_shapes()
-#: (filters, taps) of the weight gradient's tiles
-GRAD_TILE = grad_tile_shape()
+#: (filters, taps) of the weight gradient's tiles, and of its tiles for rows of whole vectors
+GRAD_TILE, GRAD_TILE_WHOLE = grad_tile_shape(), grad_tile_shape(whole=True)
 #: runs of tiles a parallel call is cut into (each output element is one tile's: any cut
 #: gives the same bits)
 PARTS = 8
@@ -336,16 +337,18 @@ def _forward_cl_parallel(xf, wt, bias, of, geo, xp, xs, offs, P, KW, Hp, Wp, par
 
 
 @njit(cache=True, nogil=True)
-def _grad_items_cf(xf, pl, gf, part, os, gos, skip, qs, offs, geo, items, Hq, Wq, i0, i1):
+def _grad_items_cf(xf, pl, gf, part, os, gos, skip, qs, offs, geo, items, Hq, Wq, whole, i0,
+                   i1):
     """Items ``[i0, i1)`` of a channels-first weight gradient: item ``i`` the ``i``-th of
     ``items`` equal runs of the batch's output vectors (``gos``: where each starts in the
     gradient, less its filter's plane; ``qs``: in the phases; ``os``: in its image's
     output plane), its sums ``(K, taps)`` into ``part[i]`` by tiles of filters by taps
-    (:func:`taps_grad_tile`; the last block of each ending at the last filter or tap),
-    after splitting the phase rows its vectors read."""
+    (:func:`taps_grad_tile`, or with ``whole`` (no vector overlaps the one before)
+    :func:`taps_grad_tile_whole`; the last block of each ending at the last filter or
+    tap), after splitting the phase rows its vectors read."""
     K, Wo = geo[G_K], geo[G_WO]
     HoWo, reach = geo[G_HO] * Wo, (geo[G_KH] - 1) // geo[G_SH] + 1
-    F, T = GRAD_TILE
+    F, T = GRAD_TILE_WHOLE if whole else GRAD_TILE
     nt, NV = offs.size, os.size
     total = gos.size
     for i in range(i0, i1):
@@ -360,8 +363,12 @@ def _grad_items_cf(xf, pl, gf, part, os, gos, skip, qs, offs, geo, items, Hq, Wq
             k0 = min(kb * F, K - F)
             for tb in range((nt + T - 1) // T):
                 t0 = min(tb * T, nt - T)
-                taps_grad_tile(part, (i * K + k0) * nt + t0, nt, gf, k0 * HoWo, HoWo, gos, skip,
-                               pl, qs, va, vb, offs, t0)
+                if whole:
+                    taps_grad_tile_whole(part, (i * K + k0) * nt + t0, nt, gf, k0 * HoWo, HoWo,
+                                         gos, pl, qs, va, vb, offs, t0)
+                else:
+                    taps_grad_tile(part, (i * K + k0) * nt + t0, nt, gf, k0 * HoWo, HoWo, gos,
+                                   skip, pl, qs, va, vb, offs, t0)
 
 
 @njit(cache=True, nogil=True)
@@ -377,18 +384,20 @@ def _grad_total(part, dw, items):
 
 
 @njit(cache=True, nogil=True)
-def _weight_grad_cf(xf, gf, dw, geo, pl, part, os, gos, skip, qs, offs, items, Hq, Wq):
+def _weight_grad_cf(xf, gf, dw, geo, pl, part, os, gos, skip, qs, offs, items, Hq, Wq, whole):
     """The channels-first weight gradient on the calling thread."""
-    _grad_items_cf(xf, pl, gf, part, os, gos, skip, qs, offs, geo, items, Hq, Wq, I0, items)
+    _grad_items_cf(xf, pl, gf, part, os, gos, skip, qs, offs, geo, items, Hq, Wq, whole, I0,
+                   items)
     _grad_total(part, dw, items)
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def _weight_grad_cf_parallel(xf, gf, dw, geo, pl, part, os, gos, skip, qs, offs, items, Hq,
-                             Wq):
+                             Wq, whole):
     """:func:`_weight_grad_cf` with an item a run on Numba's threads."""
     for i in prange(items):
-        _grad_items_cf(xf, pl, gf, part, os, gos, skip, qs, offs, geo, items, Hq, Wq, i, i + 1)
+        _grad_items_cf(xf, pl, gf, part, os, gos, skip, qs, offs, geo, items, Hq, Wq, whole,
+                       i, i + 1)
     _grad_total(part, dw, items)
 
 
@@ -511,7 +520,9 @@ GRAD_ITEMS, GRAD_VECTORS = 8, 128
 @functools.lru_cache(maxsize=64)
 def _grad_plan(geo: ConvGeometry, n: int):
     """:func:`_phase_grid` and the batch's vectors: where each starts in the gradient (less
-    its filter's plane) and in the phases, how many lanes it skips; the items."""
+    its filter's plane) and in the phases, how many lanes it skips; the items; whether the
+    tiles for whole vectors take it (no vector skips a lane, and a tile's filters and taps
+    fit the layer's)."""
     C, K, N = geo.channels, geo.filters, geo.batch
     _, sh, sw = geo.stride
     _, Ho, Wo = geo.out_size
@@ -521,7 +532,9 @@ def _grad_plan(geo: ConvGeometry, n: int):
     qsb = (images * C * sh * sw * Hq * Wq + qs).ravel()
     items = max(1, min(GRAD_ITEMS, gos.size // GRAD_VECTORS))
     items -= items % 2 if items > 1 else 0  # (an even count: no core idle for the last one)
-    return Hq, Wq, offs, os, gos, qsb, np.tile(skip, N), items
+    F, T = GRAD_TILE_WHOLE
+    whole = not skip.any() and K >= F and offs.size >= T
+    return Hq, Wq, offs, os, gos, qsb, np.tile(skip, N), items, np.bool_(whole)
 
 
 def weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
@@ -531,11 +544,11 @@ def weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
     geo, dtype = geometry, dw.dtype
     C, K, N = geo.channels, geo.filters, geo.batch
     _, sh, sw = geo.stride
-    Hq, Wq, offs, os, gos, qs, skip, items = _grad_plan(geo, lanes(dtype.itemsize))
+    Hq, Wq, offs, os, gos, qs, skip, items, whole = _grad_plan(geo, lanes(dtype.itemsize))
     args = (x.ravel(), g.ravel(), dw.ravel(), geo.array,
             scratch("strided-x", (N * C * sh * sw * Hq * Wq,), dtype),
             scratch("strided-part", (items * K * C * geo.taps,), dtype), os, gos, skip, qs,
-            offs, np.int64(items), np.int64(Hq), np.int64(Wq))
+            offs, np.int64(items), np.int64(Hq), np.int64(Wq), whole)
     if geo.macs < PARALLEL_WORK:
         _weight_grad_cf(*args)
     else:
