@@ -314,19 +314,30 @@ def _tiles_cl(xf, xp, wt, bias, of, xs, offs, geo, P, KW, Hp, Wp, i0, i1):
 
 
 @njit(cache=True, nogil=True)
-def _forward_cl(xf, wt, bias, of, geo, xp, xs, offs, P, KW, Hp, Wp):
-    """The channels-last forward on the calling thread."""
+def _pack_cl(wf, wt, K, nt):
+    """The weights ``(K, nt)`` transposed into ``wt`` ``(nt, K)``."""
+    for t in range(nt):
+        for k in range(K):
+            wt[t * K + k] = wf[k * nt + t]
+
+
+@njit(cache=True, nogil=True)
+def _forward_cl(xf, wf, wt, bias, of, geo, xp, xs, offs, P, KW, Hp, Wp):
+    """The channels-last forward on the calling thread (``wt``: scratch for the weights
+    transposed, ``(taps, K)``)."""
     HoWo = geo[G_HO] * geo[G_WO]
     N = of.size // (HoWo * geo[G_K])
+    _pack_cl(wf, wt, geo[G_K], offs.size)
     _tiles_cl(xf, xp, wt, bias, of, xs, offs, geo, P, KW, Hp, Wp, I0,
               N * ((HoWo + P - 1) // P))
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _forward_cl_parallel(xf, wt, bias, of, geo, xp, xs, offs, P, KW, Hp, Wp, parts):
+def _forward_cl_parallel(xf, wf, wt, bias, of, geo, xp, xs, offs, P, KW, Hp, Wp, parts):
     """:func:`_forward_cl` with the tiles in ``parts`` runs on Numba's threads."""
     HoWo = geo[G_HO] * geo[G_WO]
     N = of.size // (HoWo * geo[G_K])
+    _pack_cl(wf, wt, geo[G_K], offs.size)
     items = N * ((HoWo + P - 1) // P)
     for p in prange(parts):
         _tiles_cl(xf, xp, wt, bias, of, xs, offs, geo, P, KW, Hp, Wp, p * items // parts,
@@ -432,7 +443,11 @@ def _phase_grid(geo: ConvGeometry, n: int):
 def runner(geometry: ConvGeometry, dtype):
     """``run(x, w, bias, out)``: the forward of a layer :func:`applies` takes, its offsets
     and tile lists computed once (the plan of a repeated call); on the calling thread
-    below :data:`PARALLEL_WORK` multiply-adds, else on Numba's threads."""
+    below :data:`PARALLEL_WORK` multiply-adds, else on Numba's threads. Per call it takes
+    one scratch row of this thread's (the padded or phase-split input, the packed weights)
+    and hands the rest over as computed here: a batch-1 layer's call cost 4-7 us more than
+    its kernel when each piece was looked up afresh (three scratch lookups, the weights
+    transposed by NumPy for channels-last)."""
     geo, dtype = geometry, np.dtype(dtype)
     C, K, N = geo.channels, geo.filters, geo.batch
     _, kh, kw = geo.kernel
@@ -449,13 +464,13 @@ def runner(geometry: ConvGeometry, dtype):
         xs = ((oy * sh * Wp + ox * sw) * C).astype(np.int64)
         size = N * (Hp + 1) * Wp * C
         P, J = _cl_shape(K, Ho * Wo, n) or (0, 0)
-        zeros, KW, P = np.zeros(K, dtype), np.int64(J * n), np.int64(P)
+        zeros = np.zeros(K, dtype)
+        tail = (xs, offs, np.int64(P), np.int64(J * n), np.int64(Hp), np.int64(Wp))
 
         def run_cl(x, w, bias, out):
-            args = (x.ravel(), np.ascontiguousarray(w.reshape(K, nt).T).ravel(),
-                    zeros if bias is None else bias.ravel(), out.ravel(), arr,
-                    scratch("strided-x", (size,), dtype), xs, offs,
-                    P, KW, Hp, Wp)
+            buf = scratch("strided", (size + nt * K,), dtype)
+            args = (x.ravel(), w.ravel(), buf[size:], zeros if bias is None else bias.ravel(),
+                    out.ravel(), arr, buf[:size], *tail)
             if serial:
                 _forward_cl(*args)
             else:
@@ -466,13 +481,13 @@ def runner(geometry: ConvGeometry, dtype):
     size = N * C * sh * sw * Hq * Wq
     blocks = -(-K // TILE_FILTERS)
     no_bias = np.empty(0, dtype)
+    wsize = blocks * nt * TILE_FILTERS
+    tail = (os, qs, offs, np.int64(V), np.int64(Hq), np.int64(Wq))
 
     def run_cf(x, w, bias, out):
+        buf = scratch("strided", (size + wsize + blocks * TILE_FILTERS,), dtype)
         args = (x.ravel(), w.ravel(), no_bias if bias is None else bias.ravel(), out.ravel(),
-                arr, scratch("strided-x", (size,), dtype),
-                scratch("strided-w", (blocks * nt * TILE_FILTERS,), dtype),
-                scratch("strided-b", (blocks * TILE_FILTERS,), dtype), os, qs, offs,
-                np.int64(V), np.int64(Hq), np.int64(Wq))
+                arr, buf[:size], buf[size:size + wsize], buf[size + wsize:], *tail)
         if serial:
             _forward_cf(*args)
         else:
