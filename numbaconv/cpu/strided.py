@@ -81,7 +81,15 @@ from ..core.conv import (
     ConvGeometry,
 )
 from .conv_plan import legacy_direct
-from .jit import I0, cl_grid, cl_grid_offsets, copy_elems, njit, pad_rows_into
+from .jit import (
+    I0,
+    cl_grid,
+    cl_grid_offsets,
+    copy_elems,
+    njit,
+    pad_rows_into,
+    transpose_into,
+)
 from .simd import (
     TILE_FILTERS,
     grad_tile_shape,
@@ -315,20 +323,12 @@ def _tiles_cl(xf, xp, wt, bias, of, xs, offs, geo, P, KW, Hp, Wp, i0, i1):
 
 
 @njit(cache=True, nogil=True)
-def _pack_cl(wf, wt, K, nt):
-    """The weights ``(K, nt)`` transposed into ``wt`` ``(nt, K)``."""
-    for t in range(nt):
-        for k in range(K):
-            wt[t * K + k] = wf[k * nt + t]
-
-
-@njit(cache=True, nogil=True)
 def _forward_cl(xf, wf, wt, bias, of, geo, xp, xs, offs, P, KW, Hp, Wp):
     """The channels-last forward on the calling thread (``wt``: scratch for the weights
     transposed, ``(taps, K)``)."""
     HoWo = geo[G_HO] * geo[G_WO]
     N = of.size // (HoWo * geo[G_K])
-    _pack_cl(wf, wt, geo[G_K], offs.size)
+    transpose_into(wf, I0, offs.size, wt, I0, geo[G_K], geo[G_K], offs.size)  # (K, taps)
     _tiles_cl(xf, xp, wt, bias, of, xs, offs, geo, P, KW, Hp, Wp, I0,
               N * ((HoWo + P - 1) // P))
 
@@ -338,7 +338,7 @@ def _forward_cl_parallel(xf, wf, wt, bias, of, geo, xp, xs, offs, P, KW, Hp, Wp,
     """:func:`_forward_cl` with the tiles in ``parts`` runs on Numba's threads."""
     HoWo = geo[G_HO] * geo[G_WO]
     N = of.size // (HoWo * geo[G_K])
-    _pack_cl(wf, wt, geo[G_K], offs.size)
+    transpose_into(wf, I0, offs.size, wt, I0, geo[G_K], geo[G_K], offs.size)  # (K, taps)
     items = N * ((HoWo + P - 1) // P)
     for p in prange(parts):
         _tiles_cl(xf, xp, wt, bias, of, xs, offs, geo, P, KW, Hp, Wp, p * items // parts,
