@@ -478,7 +478,10 @@ def _depthwise_grad_run(typingctx, part, p0, x, xb, g, gb, C, m):
                 return new
 
             half = b.sdiv(r.ints[7], r.const(2))
-            accs = r.loop("dwgrad", half, [zero] * 6, step)
+            # (not unrolled: LLVM's unrolled copy spilled; (16, 28, 28, 64) depthwise
+            # weight gradients 1.05-1.22x with this and the next kernel's loop so, MobileNet's
+            # (8, 56, 56, 128) 1.04x, the same bits; Zen 3, same process)
+            accs = r.loop("dwgrad", half, [zero] * 6, step, unroll=False)
             return [b.fadd(accs[tw], accs[3 + tw]) for tw in range(3)]
 
         r.add_rows("dwgrad.c", 0, r.ints[1], C_, C_, sums)
@@ -565,7 +568,8 @@ def _grad_rows_codegen(pair: bool):
                             accs[3 * th + tw] = r.fma(gv, xs[th + q][tw], accs[3 * th + tw])
                 return accs + [v for i in range(nrow) for v in xs[i][1:]]
 
-            return r.loop("dwrows", m_, [zero] * 9 + window, step)[:9]
+            # (not unrolled, as :func:`_depthwise_grad_run`'s loop: 1.10-1.17x)
+            return r.loop("dwrows", m_, [zero] * 9 + window, step, unroll=False)[:9]
 
         r.add_rows("dwrows.c", 0, r.const(0), C_, C_, sums)
         return context.get_dummy_value()
@@ -651,7 +655,11 @@ def _taps_outer(typingctx, part, p0, x, xb, xstep, offs, o0, g, gb, K, m):
                 return [r.fma(r.splat(r.element(2, r.add(at, offv[t]))), gv, a)
                         for t, a in enumerate(accs)]
 
-            return r.loop("outer", r.ints[10], [zero] * OUTER_TAPS, step)
+            # (not unrolled: two iterations' nine broadcasts and tap offsets together ran
+            # out of registers, and LLVM spilled an accumulator and reloaded the offsets from
+            # the stack every iteration: one thread, (64, 32, 32, 3) -> 32 padded 3.8 -> 2.2
+            # ms, two threads 1.33-1.39x, the same bits; Zen 3)
+            return r.loop("outer", r.ints[10], [zero] * OUTER_TAPS, step, unroll=False)
 
         r.add_rows("outer.k", 0, r.ints[1], K_, K_, sums)
         return context.get_dummy_value()
