@@ -965,6 +965,38 @@ def test_strided_few_channel_tiles_match_the_oracle(n, c, k, kh, kw_, sh, sw, ph
         monkeypatch.undo()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("hw, positions", [((4, 4), 4), ((1, 9), 5), ((3, 11), 12),
+                                           ((5, 5), 9)])
+@pytest.mark.parametrize("k", [16, 24, 40])
+def test_channels_last_strided_tiles_of_every_shape(monkeypatch, dtype, hw, positions, k):
+    """The channels-last strided tiles on maps of 4 to 12 output positions, where the tile
+    of positions by filter vectors changes shape (simd.positions_tile_shapes: with 16
+    registers six positions, four or five on the smallest maps), and filter counts that
+    leave an overlapping last run of vectors: against the float64 oracle, and where the
+    tiles ran, bit-equal to the channels-first tiles."""
+    from numbaconv.cpu import strided
+    from numbaconv.cpu.simd import lanes
+
+    seen = _strided_ran(monkeypatch)
+    rng = np.random.default_rng(positions * 100 + k)
+    x = rng.standard_normal((2, 3) + hw)
+    w = rng.standard_normal((k, 3, 3, 3) if hw[0] > 1 else (k, 3, 1, 3))
+    b = rng.standard_normal(k)
+    pad = (1, 1) if hw[0] > 1 else (0, 1)
+    want = conv_reference(x, w, b, (2, 2), tuple((p, p) for p in pad))
+    assert want.shape[2] * want.shape[3] == positions
+    xd, wd, bd = x.astype(dtype), w.astype(dtype), b.astype(dtype)
+    yl = nc.conv2d(_cl(xd), wd, bd, stride=2, padding=pad, data_format="channels_last")
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(yl, _cl(want), **tol)
+    shape = strided._cl_shape(k, positions, lanes(np.dtype(dtype).itemsize))
+    assert (True in seen) == (shape is not None)
+    if shape is not None and False in seen:
+        y = nc.conv2d(xd, wd, bd, stride=2, padding=pad)
+        np.testing.assert_array_equal(yl, _cl(y))
+
+
 def test_strided_tiles_serial_parallel_and_threads_agree_bitwise(monkeypatch):
     """The strided tiles' items (runs of tiles, or of the batch's output vectors for the
     weight gradient; each splits or pads the input rows it reads) do not depend on the

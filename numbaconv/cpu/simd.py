@@ -770,10 +770,14 @@ def positions_tile_shapes() -> tuple[tuple[int, int], ...]:
     :func:`positions_tile_narrow` and :func:`positions_tile_thin`: with 32 registers 6 x 4
     (24 accumulators, the four filter vectors, a broadcast), 8 x 2 (for 2-3 vectors of
     filters; the stem's 64 filters ran 1.09 -> 1.32 ms at 8 x 2: twice the broadcasts) and
-    12 x 1 (for one vector); with 16 registers 4 x 2 for all (at 3 x 4 LLVM kept the four
-    filter vectors in registers and spilled an accumulator to the stack every tap, the
-    stem's channels-last forward at half speed)."""
-    return ((6, 4), (8, 2), (12, 1)) if register_bytes() == 64 else ((4, 2),) * 3
+    12 x 1 (for one vector); with 16 registers 6 x 2 (12 accumulators, the two filter
+    vectors, a broadcast) for two or more vectors and 4 x 2 for maps of four or five
+    positions (at 3 x 4 LLVM kept the four filter vectors in registers and spilled an
+    accumulator to the stack every tap, the stem's channels-last forward at half speed;
+    against 4 x 2, 6 x 2 ran the channels-last stem 1.15x (batch 4 1.23x), the few-channel
+    stride-1 layers 1.08-1.22x and the one-image gradient tiles 1.0-1.3x, the same bits;
+    Zen 3, same process)."""
+    return ((6, 4), (8, 2), (12, 1)) if register_bytes() == 64 else ((6, 2), (6, 2), (4, 2))
 
 
 def _tile_sums(r, nt, first, a_of, b_of):

@@ -21,7 +21,8 @@ output in a register from its bias to its store:
   the image, whichever rows they are on.
 * channels-last (:func:`_tiles_cl`): the image is zero-padded, and a tile is six
   consecutive output positions by four vectors of filters, or eight by two or twelve by
-  one for fewer filters (four by two with 16 vector registers:
+  one for fewer filters (six by two with 16 vector registers, four by two for maps of
+  four or five positions:
   :func:`~numbaconv.cpu.simd.positions_tile_shapes`;
   :func:`~numbaconv.cpu.simd.positions_tile`), the input broadcast from where each
   position's window starts: no phases needed.
