@@ -1359,6 +1359,58 @@ def test_few_channel_strided_weight_gradient_reads_a_channels_first_gradient(dty
     np.testing.assert_array_equal(runs[0], cl)
 
 
+@settings(max_examples=30)
+@given(st.integers(1, 3), st.integers(1, 4), st.sampled_from((8, 16, 24, 33, 40, 64)),
+       st.sampled_from(((3, 3), (5, 5), (7, 7), (3, 5))), st.integers(1, 2), st.integers(0, 3),
+       st.integers(7, 20), st.sampled_from((np.float32, np.float64)))
+def test_channels_last_few_channel_weight_gradient_passes_of_six_or_nine_taps(
+        n, c, k, ks, stride, pad, hw, dtype):
+    """The channels-last few-channel weight gradient (cpu/conv.py _cl_thin_weight_grad) in
+    passes of nine taps by one filter vector and of six taps by two (simd.taps_outer_pairs,
+    the last pair overlapping where the filters are not a multiple of two vectors), each
+    forced: against the float64 oracle, and the same bits (each sum one chain over the
+    positions in order either way)."""
+    import pytest as _pytest
+
+    from numbaconv.cpu.simd import lanes
+
+    kh, kw_ = ks
+    lo = min(pad, (kh - 1) // 2, (kw_ - 1) // 2)
+    rng = np.random.default_rng(n * 100 + c * 10 + k)
+    x = rng.standard_normal((n, c, hw, hw + 3))
+    ws = (k, c, kh, kw_)
+    kw = dict(stride=stride, padding=lo)
+    ho = (hw + 2 * lo - kh) // stride + 1
+    wo = (hw + 3 + 2 * lo - kw_) // stride + 1
+    g = rng.standard_normal((n, k, ho, wo))
+    want = conv_weight_grad_reference(x, ws, g, (stride, stride), ((lo, lo), (lo, lo)))
+    xl, gl = _cl(x.astype(dtype)), _cl(g.astype(dtype))
+    tol = dict(rtol=1e-4, atol=1e-3) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-9)
+    vectors = -(-k // lanes(np.dtype(dtype).itemsize))
+    monkeypatch = _pytest.MonkeyPatch()
+    try:
+        pairs = []  # (the kernel's last argument, from either launch)
+        kernel, team = cpu_conv._cl_thin_weight_grad, cpu_conv.team_runs
+        monkeypatch.setattr(cpu_conv, "_cl_thin_weight_grad",
+                            lambda *a: (pairs.append(bool(a[-1])), kernel(*a))[1])
+        monkeypatch.setattr(cpu_conv, "team_runs",
+                            lambda f, a, i, p, extra: (pairs.append(bool(extra[-1])),
+                                                       team(kernel, a, i, p, extra))[1])
+        runs = []
+        for least in (1 << 30, 0):
+            monkeypatch.setattr(cpu_conv, "PAIR_MIN_TAPS", least)
+            runs.append(grad.conv2d_weight(xl, ws, gl, **kw, data_format="channels_last"))
+        if vectors == 1:
+            assert pairs in ([], [False, False])
+        else:
+            assert pairs == [False, vectors % 2 == 0 or vectors >= 5]
+        for dw in runs:
+            np.testing.assert_allclose(dw, want, **tol)
+        np.testing.assert_array_equal(runs[0], runs[1])
+    finally:
+        monkeypatch.undo()
+
+
 def test_thin_channels_last_gemm_weight_gradient_splits_positions(monkeypatch):
     """A channels-last GEMM weight gradient with one block of channels (a 3-channel stem)
     splits the output positions into blocks summed in order: against the oracle, and the

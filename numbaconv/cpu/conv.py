@@ -93,7 +93,16 @@ from . import depthwise as _depthwise
 from . import strided as _strided
 from .jit import I0, cl_grid, cl_grid_offsets, copy_elems, njit, pad_into, transpose_into
 from .native import team_runs
-from .simd import FILTERS, OUTER_TAPS, POSITIONS, positions_block, taps_block, taps_outer
+from .simd import (
+    FILTERS,
+    OUTER_TAPS,
+    PAIR_TAPS,
+    POSITIONS,
+    positions_block,
+    taps_block,
+    taps_outer,
+    taps_outer_pairs,
+)
 from .simd import lanes as _lanes
 from .threads import run_items as _run
 from .threads import run_ranges, scratch
@@ -444,16 +453,17 @@ def _grid_forward_cl_blocks(xf, wt, bf, of, geo, i0, i1):
 
 
 @njit(cache=True, nogil=True)
-def _cl_thin_weight_grad(xf, gf, part, geo, parts, i0, i1, g_cf):
+def _cl_thin_weight_grad(xf, gf, part, geo, parts, i0, i1, g_cf, pairs):
     """Channels-last weight gradient of a 2-D layer (groups 1) with few channels, parts
     ``[i0, i1)`` of ``parts`` (:func:`_thin_part`: a run of images, or with fewer images
     than parts a band of one image's output rows): ``part[p]`` ``(Tp, K)`` gets, for each
-    tap ``t = (c, th, tw)`` (``Tp``: the taps rounded up to :data:`OUTER_TAPS`, the extra
+    tap ``t = (c, th, tw)`` (``Tp``: the taps rounded up to the taps of a pass, the extra
     rows unused), the sum over the part's output positions of ``x`` at that tap times the
     gradient's row of filters. The input rows a band reads are padded into a zero-bordered
     ``(rows + 1, Wp, C)`` grid (as the channels-last forward blocks do), then every output
-    row by :func:`taps_outer`, nine taps a pass with every filter in vectors: a row's sums
-    in position order, added to the part row by row in order (the bits depend on the
+    row by :func:`taps_outer`, nine taps a pass with every filter in vectors (``pairs``: by
+    :func:`taps_outer_pairs`, six taps a pass and two vectors of filters at a time; the
+    same sums): a row's sums in position order, added to the part row by row in order (the bits depend on the
     shapes and ``parts`` alone). ``g_cf``: the gradient is channels-first, each output row
     copied transposed into a row buffer first (the same bits as a channels-last copy of the
     whole gradient, without its pass over memory)."""
@@ -483,9 +493,13 @@ def _cl_thin_weight_grad(xf, gf, part, geo, parts, i0, i1, g_cf):
                 if g_cf:
                     transpose_into(gf, n * K * Ho * Wo + oh * Wo, Ho * Wo, grow, 0, K, K, Wo)
                     gsrc, gb = grow, 0
-                for t0 in range(0, T, OUTER_TAPS):
-                    taps_outer(pf, t0 * K, xp, (oh - oh0) * sh * Wp * C, sw * C, offs, t0,
-                               gsrc, gb, K, Wo)
+                xb = (oh - oh0) * sh * Wp * C
+                if pairs:
+                    for t0 in range(0, T, PAIR_TAPS):
+                        taps_outer_pairs(pf, t0 * K, xp, xb, sw * C, offs, t0, gsrc, gb, K, Wo)
+                else:
+                    for t0 in range(0, T, OUTER_TAPS):
+                        taps_outer(pf, t0 * K, xp, xb, sw * C, offs, t0, gsrc, gb, K, Wo)
 
 
 @njit(inline="always")
@@ -521,6 +535,14 @@ def _cl_thin_apply(geometry: ConvGeometry, itemsize: int) -> bool:
 THIN_TRANSPOSED_TAPS = 64
 
 
+#: taps (``C*kh*kw``) from which :func:`_cl_thin_weight_grad` runs six taps by two filter
+#: vectors a pass: against nine taps by one vector, two Zen 3 threads, the same bits: the
+#: stem (147 taps) 1.42-1.44x, 5x5 and 7x7 kernels on 1-3 channels and 3x3 on 4 (36-75
+#: taps) 1.09-1.35x; 27 taps (3x3 on RGB) 1.00-1.07x, 9 taps 0.86x (a third of its second
+#: pass wasted)
+PAIR_MIN_TAPS = 36
+
+
 def _cl_thin_weight_grad_run(x, g, dw, geometry: ConvGeometry) -> None:
     """``dw`` by :func:`_cl_thin_weight_grad`: the parts (:data:`_BLOCK_PARTS`, or fewer
     where the images have fewer output rows, a function of the shapes alone) on Numba's
@@ -533,13 +555,19 @@ def _cl_thin_weight_grad_run(x, g, dw, geometry: ConvGeometry) -> None:
     serial = geometry.macs < THIN_PARALLEL_WORK
     parts = 1 if serial else _BLOCK_PARTS if N >= _BLOCK_PARTS else N * min(
         _BLOCK_PARTS // N, geometry.out_size[1])
-    part = np.empty((parts, -(-T // OUTER_TAPS) * OUTER_TAPS, K), dw.dtype)
+    # six taps by two vectors of filters a pass (taps_outer_pairs) for a long reduction; a
+    # short one wastes taps in the last pass, an odd count of filter vectors lanes in the
+    # last pair (the same bits either way)
+    vectors = -(-K // _lanes(dw.dtype.itemsize))
+    pairs = T >= PAIR_MIN_TAPS and vectors >= 2 and (vectors % 2 == 0 or vectors >= 5)
+    step = PAIR_TAPS if pairs else OUTER_TAPS
+    part = np.empty((parts, -(-T // step) * step, K), dw.dtype)
     args = (x.ravel(), g.ravel(), part, geometry.array, parts)
-    g_cf = np.bool_(not geometry.channels_last)
+    flags = (np.bool_(not geometry.channels_last), np.bool_(pairs))
     if serial or parts == 1:
-        _cl_thin_weight_grad(*args, 0, parts, g_cf)
+        _cl_thin_weight_grad(*args, 0, parts, *flags)
     else:
-        team_runs(_cl_thin_weight_grad, args, parts, parts, (g_cf,))
+        team_runs(_cl_thin_weight_grad, args, parts, parts, flags)
     total = part[0, :T]
     for p in range(1, parts):  # (the parts added in order)
         total = total + part[p, :T]

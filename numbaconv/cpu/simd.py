@@ -220,12 +220,14 @@ class _IR:
         b.position_at_end(tail)
         return carried
 
-    def over_vectors(self, name, count, body, tail=None):
-        """``body(k)`` for ``k = 0, n, 2n, ...`` below ``count - n``, then ``count - n`` (the
-        last vector, overlapping the one before; ``count >= n``), by ``tail(k, seen)``
-        when given (``seen``: how many of its first lanes the vectors before covered)."""
+    def over_vectors(self, name, count, body, tail=None, width=1):
+        """``body(k)`` for ``k = 0, w, 2w, ...`` below ``count - w``, then ``count - w`` (the
+        last run, overlapping the one before; ``count >= w``), by ``tail(k, seen)`` when
+        given (``seen``: how many of its first lanes the runs before covered); ``w`` is
+        ``width`` vectors of ``n`` lanes."""
         b = self.b
-        last = b.sub(count, self.const(self.n))
+        step = self.n * width
+        last = b.sub(count, self.const(step))
         entry = b.block
         head, loop, tail_block = (b.append_basic_block(f"{name}.{s}")
                                   for s in ("head", "body", "tail"))
@@ -236,7 +238,7 @@ class _IR:
         b.cbranch(b.icmp_signed("<", k, last), loop, tail_block)
         b.position_at_end(loop)
         body(k)
-        k.add_incoming(b.add(k, self.const(self.n)), b.block)
+        k.add_incoming(b.add(k, self.const(step)), b.block)
         b.branch(head)
         b.position_at_end(tail_block)
         if tail is None:
@@ -670,6 +672,63 @@ def _taps_outer(typingctx, part, p0, x, xb, xstep, offs, o0, g, gb, K, m):
 #: :func:`_taps_outer` as kernels call it, ``taps_outer(part, p0, x, xb, xstep, offs, o0, g,
 #: gb, K, m)``
 taps_outer = cast("Callable[..., None]", _taps_outer)
+
+
+#: taps :func:`taps_outer_pairs` sums together for each pair of filter vectors (twelve
+#: accumulators)
+PAIR_TAPS = 6
+
+
+@intrinsic
+def _taps_outer_pairs(typingctx, part, p0, x, xb, xstep, offs, o0, g, gb, K, m):
+    """:func:`taps_outer` for ``t < PAIR_TAPS`` taps, two vectors of filters at a time
+    (``K >= 2*lanes``; the last pair overlapping the one before, adding only the lanes the
+    pairs before did not): per position two gradient loads and six broadcasts for twelve
+    multiply-adds, where :func:`taps_outer` loads ten for nine. Each sum is the same chain
+    over the positions in order, then added to ``part``: the same bits as
+    :func:`taps_outer`."""
+    if not _typed((part, x, g), (p0, xb, xstep, o0, gb, K, m), (offs,)):
+        return None
+    sig = types.void(part, p0, x, xb, xstep, offs, o0, g, gb, K, m)
+
+    def codegen(context, builder, sig, args):
+        r = _IR(context, builder, sig, args)
+        b, K_, n = builder, r.ints[9], r.n
+        zero = ir.Constant(r.vt, [0.0] * n)
+        offv = [r.element(5, r.add(r.ints[6], r.const(t))) for t in range(PAIR_TAPS)]
+
+        def sums(k):
+            def step(j, accs):
+                row = r.add(r.ints[8], b.mul(j, K_), k)
+                gv = (r.load(7, row), r.load(7, r.add(row, r.const(n))))
+                at = r.add(r.ints[3], b.mul(j, r.ints[4]))
+                new = []
+                for t in range(PAIR_TAPS):
+                    xv = r.splat(r.element(2, r.add(at, offv[t])))
+                    new += [r.fma(xv, gv[0], accs[2 * t]), r.fma(xv, gv[1], accs[2 * t + 1])]
+                return new
+
+            # (not unrolled, as :func:`taps_outer`'s loop)
+            return r.loop("pairs", r.ints[10], [zero] * (2 * PAIR_TAPS), step, unroll=False)
+
+        def add(k, keep=(None, None)):
+            accs = sums(k)
+            for t in range(PAIR_TAPS):
+                at = r.add(r.ints[1], b.mul(r.const(t), K_), k)
+                r.accumulate(0, at, accs[2 * t], keep[0])
+                r.accumulate(0, r.add(at, r.const(n)), accs[2 * t + 1], keep[1])
+
+        def tail(k, seen):
+            add(k, (r.after(seen), r.after(b.sub(seen, r.const(n)))))
+
+        r.over_vectors("pairs.k", K_, add, tail, width=2)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: :func:`_taps_outer_pairs` as kernels call it (:func:`taps_outer`'s arguments)
+taps_outer_pairs = cast("Callable[..., None]", _taps_outer_pairs)
 
 
 #: output rows :func:`rows_taps` computes together (eight accumulators)
