@@ -463,8 +463,8 @@ def _cl_thin_weight_grad(xf, gf, part, geo, parts, i0, i1, g_cf, pairs):
     ``(rows + 1, Wp, C)`` grid (as the channels-last forward blocks do), then every output
     row by :func:`taps_outer`, nine taps a pass with every filter in vectors (``pairs``: by
     :func:`taps_outer_pairs`, six taps a pass and two vectors of filters at a time; the
-    same sums): a row's sums in position order, added to the part row by row in order (the bits depend on the
-    shapes and ``parts`` alone). ``g_cf``: the gradient is channels-first, each output row
+    same sums): a row's sums in position order, added to the part row by row in order
+    (the bits depend on the shapes and ``parts`` alone). ``g_cf``: the gradient is channels-first, each output row
     copied transposed into a row buffer first (the same bits as a channels-last copy of the
     whole gradient, without its pass over memory)."""
     N, C, H, W = geo[G_N], geo[G_C], geo[G_H], geo[G_W]
@@ -494,11 +494,10 @@ def _cl_thin_weight_grad(xf, gf, part, geo, parts, i0, i1, g_cf, pairs):
                     transpose_into(gf, n * K * Ho * Wo + oh * Wo, Ho * Wo, grow, 0, K, K, Wo)
                     gsrc, gb = grow, 0
                 xb = (oh - oh0) * sh * Wp * C
-                if pairs:
-                    for t0 in range(0, T, PAIR_TAPS):
+                for t0 in range(0, T, PAIR_TAPS if pairs else OUTER_TAPS):
+                    if pairs:
                         taps_outer_pairs(pf, t0 * K, xp, xb, sw * C, offs, t0, gsrc, gb, K, Wo)
-                else:
-                    for t0 in range(0, T, OUTER_TAPS):
+                    else:
                         taps_outer(pf, t0 * K, xp, xb, sw * C, offs, t0, gsrc, gb, K, Wo)
 
 

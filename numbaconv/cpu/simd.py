@@ -179,16 +179,22 @@ class _IR:
         new = self.b.fadd(old, v)
         self.store(i, at, new if keep is None else self.b.select(keep, new, old))
 
-    def add_rows(self, name, i, base, stride, count, sums):
-        """``array_i[base + t*stride + k:...] += sums(k)[t]`` (vectors) for ``k = 0, n, 2n,
-        ...`` over ``count >= n`` lanes, the last vector overlapping the one before and
-        adding only the lanes the others did not (:meth:`over_vectors`, :meth:`after`)."""
-        def add(k, keep=None):
-            for t, v in enumerate(sums(k)):
-                self.accumulate(i, self.add(base, self.b.mul(self.const(t), stride), k), v,
-                                keep)
+    def add_rows(self, name, i, base, stride, count, sums, width=1):
+        """``array_i[base + t*stride + k + q*n:...] += sums(k)[t*width + q]`` (vectors, ``q <
+        width``) for runs of ``width`` vectors ``k = 0, w, 2w, ...`` over ``count >= w``
+        lanes (``w = width*n``), the last run overlapping the one before and adding only
+        the lanes the others did not (:meth:`over_vectors`, :meth:`after`)."""
+        b, n = self.b, self.n
 
-        self.over_vectors(name, count, add, lambda k, seen: add(k, self.after(seen)))
+        def add(k, seen=None):
+            for j, v in enumerate(sums(k)):
+                t, q = divmod(j, width)
+                keep = None if seen is None else self.after(
+                    b.sub(seen, self.const(q * n)) if q else seen)
+                at = self.add(base, b.mul(self.const(t), stride), k)
+                self.accumulate(i, b.add(at, self.const(q * n)) if q else at, v, keep)
+
+        self.over_vectors(name, count, add, add, width)
 
     def fma(self, a, x, acc):
         """``a * x + acc``, one rounding."""
@@ -711,17 +717,7 @@ def _taps_outer_pairs(typingctx, part, p0, x, xb, xstep, offs, o0, g, gb, K, m):
             # (not unrolled, as :func:`taps_outer`'s loop)
             return r.loop("pairs", r.ints[10], [zero] * (2 * PAIR_TAPS), step, unroll=False)
 
-        def add(k, keep=(None, None)):
-            accs = sums(k)
-            for t in range(PAIR_TAPS):
-                at = r.add(r.ints[1], b.mul(r.const(t), K_), k)
-                r.accumulate(0, at, accs[2 * t], keep[0])
-                r.accumulate(0, r.add(at, r.const(n)), accs[2 * t + 1], keep[1])
-
-        def tail(k, seen):
-            add(k, (r.after(seen), r.after(b.sub(seen, r.const(n)))))
-
-        r.over_vectors("pairs.k", K_, add, tail, width=2)
+        r.add_rows("pairs.k", 0, r.ints[1], K_, K_, sums, width=2)
         return context.get_dummy_value()
 
     return sig, codegen
