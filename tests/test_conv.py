@@ -1075,6 +1075,110 @@ def test_stride_one_weight_gradient_tiles_match_the_oracle(n, c, k, kh, kw_, ph,
         monkeypatch.undo()
 
 
+def _dots_ran(monkeypatch):
+    """The geometries whose input gradient the channels-last dot-product tiles
+    (cpu/strided.py's input_grad_runner) run from here on (runners built afresh)."""
+    from numbaconv.cpu import strided
+
+    seen = []
+    real = strided.input_grad_runner
+    monkeypatch.setattr(strided, "input_grad_runner",
+                        lambda geo, dt: (seen.append(geo), real(geo, dt))[1])
+    monkeypatch.setattr(cpu_conv, "_RUNNERS", {})
+    return seen
+
+
+@settings(max_examples=60)
+@given(st.integers(1, 3), st.integers(1, 4), st.integers(0, 40), st.integers(1, 5),
+       st.integers(1, 5), st.integers(0, 4), st.integers(0, 4), st.integers(1, 2),
+       st.integers(1, 20), st.integers(1, 20), st.booleans(),
+       st.sampled_from((np.float32, np.float64)))
+def test_channels_last_few_channel_input_gradient_matches_the_oracle(
+        n, c, extra, kh, kw_, ph, pw, d, h, w_, bias, dtype):
+    """The channels-last input gradient of a stride-1 layer with one to four input
+    channels (cpu/strided.py: each input element the dot products along the filters, in
+    tiles of positions that reach the same taps, along rows, down columns or one at a
+    time; filter counts that leave an overlapping, masked last vector; dilation; padding
+    beyond the kernel, so rows and columns that no tap reaches): against the float64
+    oracle and the channels-first call, the tiles having run."""
+    from numbaconv.cpu.simd import lanes
+
+    k = lanes(np.dtype(dtype).itemsize) + extra
+    if h + 2 * ph < d * (kh - 1) + 1 or w_ + 2 * pw < d * (kw_ - 1) + 1:
+        return
+    monkeypatch = pytest.MonkeyPatch()
+    try:
+        seen = _dots_ran(monkeypatch)
+        rng = np.random.default_rng(n * 1000 + k * 10 + c + h * w_)
+        ws = (k, c, kh, kw_)
+        w = rng.standard_normal(ws)
+        kw = dict(padding=(ph, pw), dilation=d)
+        y = nc.conv2d(np.ones((n, c, h, w_), dtype), w.astype(dtype), **kw)
+        g = rng.standard_normal(y.shape)
+        b = rng.standard_normal(c) if bias else None
+        want = conv_input_grad_reference((n, c, h, w_), w, g, None, ((ph, ph), (pw, pw)),
+                                         (d, d))
+        if b is not None:
+            want = want + b[:, None, None]
+        wd, gd = w.astype(dtype), g.astype(dtype)
+        if b is None:
+            got = grad.conv2d_input((n, h, w_, c), wd, _cl(gd), **kw,
+                                    data_format="channels_last")
+        else:  # (the transposed convolution: the same pass with a bias)
+            got = nc.conv_transpose2d(_cl(gd), wd, b.astype(dtype), **kw,
+                                      data_format="channels_last")
+        tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10,
+                                                                         atol=1e-10)
+        np.testing.assert_allclose(got, _cl(want), **tol)
+        assert seen  # (the tiles ran: on the dilated layer's phases where it splits)
+        cf = grad.conv2d_input((n, c, h, w_), wd, gd, **kw)
+        if b is not None:
+            cf = cf + b.astype(dtype)[:, None, None]
+        np.testing.assert_allclose(got, _cl(cf), **tol)
+    finally:
+        monkeypatch.undo()
+
+
+@pytest.mark.parametrize("c", [1, 3])
+def test_channels_last_input_gradient_tiles_serial_parallel_threads_and_nan(monkeypatch, c):
+    """The channels-last dot-product tiles give the same bits on the calling thread and on
+    one and two of Numba's (images cut into runs; each position summed by one tile); a
+    NaN in the output gradient reaches exactly the inputs whose taps read it; an inf in a
+    lane that the overlapping last filter vector masks stays inf (a product masked by a
+    zero weight would make it NaN)."""
+    import numba
+
+    from numbaconv.cpu import strided
+
+    rng = np.random.default_rng(7 + c)
+    K = 12  # (not a whole number of vectors: the last one overlaps, masked)
+    w = np.abs(rng.standard_normal((K, c, 3, 3))).astype(np.float32) + 0.1
+    g = rng.standard_normal((3, 26, 27, K)).astype(np.float32)
+    xs = (3, 28, 29, c)
+    default = numba.get_num_threads()
+    runs = []
+    for work, threads in ((1 << 62, 1), (0, 1), (0, min(2, numba.config.NUMBA_NUM_THREADS))):
+        monkeypatch.setattr(strided, "PARALLEL_WORK", work)
+        seen = _dots_ran(monkeypatch)
+        numba.set_num_threads(threads)
+        try:
+            runs.append(grad.conv2d_input(xs, w, g, data_format="channels_last"))
+        finally:
+            numba.set_num_threads(default)
+        assert len(seen) == 1
+    for other in runs[1:]:
+        np.testing.assert_array_equal(runs[0], other)
+    gn = g.copy()
+    gn[1, 10, 20, 3] = np.nan
+    hit = np.isnan(grad.conv2d_input(xs, w, gn, data_format="channels_last"))
+    # input (i, j) reads output (i - th, j - tw): rows 10-12, columns 20-22, every channel
+    assert hit[1, 10:13, 20:23].all() and hit.sum() == 9 * c
+    gi = np.abs(g)
+    gi[2, 5, 6, 5] = np.inf  # (lane 5: read by the first vector, masked in the last)
+    dx = grad.conv2d_input(xs, w, gi, data_format="channels_last")
+    assert np.isposinf(dx[2, 5:8, 6:9]).all() and np.isfinite(dx).sum() == dx.size - 9 * c
+
+
 @settings(max_examples=40)
 @given(st.integers(1, 3), st.integers(1, 3), st.sampled_from((16, 17, 32, 40)),
        st.sampled_from(((3, 3), (3, 5), (5, 5), (1, 3), (2, 2))), st.integers(0, 2),

@@ -967,6 +967,156 @@ positions_tile_thin = cast("Callable[..., None]", _positions_tile_thin)
 positions_tile = cast("Callable[..., None]", _positions_tile)
 
 
+def dots_tile_shapes() -> tuple[tuple[int, int], ...]:
+    """(positions, channels) of :func:`channel_dots`', :func:`channel_dots3`' and
+    :func:`channel_dot`'s tiles: with 16 registers 8 x 1 (eight accumulators, the weight
+    vector, a gradient vector) and 4 x 3 (twelve accumulators, three weight vectors, a
+    gradient vector), with 32 registers 16 x 1 and 8 x 3; one position by one channel."""
+    tiles = ((16, 1), (8, 3)) if register_bytes() == 64 else ((8, 1), (4, 3))
+    return (*tiles, (1, 1))
+
+
+def _hsum(r, v):
+    """The sum of the lanes of ``v``: halves added, a fixed tree."""
+    b, i32, m = r.b, ir.IntType(32), r.n
+    while m > 1:
+        h = m // 2
+        lo = b.shuffle_vector(v, v, ir.Constant(ir.VectorType(i32, h), list(range(h))))
+        hi = b.shuffle_vector(v, v, ir.Constant(ir.VectorType(i32, h), list(range(h, m))))
+        v, m = b.fadd(lo, hi), h
+    return b.extract_element(v, ir.Constant(i32, 0))
+
+
+#: the arguments of :func:`channel_dots`, in order (the codegen reads them by name)
+_DOTS_ARGS = ("out", "o0", "ostep", "orow", "g", "g0", "gstep", "grow", "nrows", "span",
+              "hstep", "rows", "S", "sg", "L", "wt", "w0", "wrow", "sw", "cstep", "bias",
+              "b0")
+
+
+def _channel_dots_codegen(shape: int):
+    def codegen(context, builder, sig, args):
+        r = _IR(context, builder, sig, args)
+        b, n = builder, r.n
+        P, Cg = dots_tile_shapes()[shape]
+        at = {name: i for i, name in enumerate(_DOTS_ARGS)}
+        v = {name: r.ints[i] for name, i in at.items() if i in r.ints}
+        OUT, G, WT, BIAS = at["out"], at["g"], at["wt"], at["bias"]
+        K_n, L = r.const(n), v["L"]
+        zero = ir.Constant(r.vt, [0.0] * n)
+        full = b.sdiv(b.sub(L, r.const(1)), K_n)  # vectors before the last
+        last = b.sub(L, K_n)  # (the last vector overlaps the one before)
+        seen = b.sub(b.mul(full, K_n), last)
+        keep = r.after(seen)
+        plain = b.icmp_signed("==", seen, r.const(0))
+        gp = [b.mul(v["gstep"], r.const(p)) for p in range(P)]
+        wc = [b.mul(v["cstep"], r.const(c)) for c in range(Cg)]
+        span_last = b.sub(v["span"], r.const(P))
+        tiles = b.sdiv(b.add(v["span"], r.const(P - 1)), r.const(P))
+
+        def vector(gb, wb, k, accs, mask=None):
+            ws = [r.load(WT, r.add(wb, wc[c], k)) for c in range(Cg)]
+            new = list(accs)
+            for p in range(P):
+                gv = r.load(G, r.add(gb, gp[p], k))
+                for c in range(Cg):
+                    i = p * Cg + c
+                    f = r.fma(gv, ws[c], accs[i])
+                    new[i] = f if mask is None else b.select(mask, f, accs[i])
+            return new
+
+        def run(gb, wb, accs):
+            # (not unrolled: runs of a few vectors, 12 for a 3x3 kernel's row of 32
+            # filters, spent more on the unrolled loop's set-up and remainder than they
+            # gained: 1.13-1.19x, the same bits; Zen 3)
+            accs = r.loop("dots.k", full, accs,
+                          lambda j, a: vector(gb, wb, b.mul(j, K_n), a), unroll=False)
+            with b.if_else(plain) as (then, other):
+                with then:
+                    whole, at_whole = vector(gb, wb, last, accs), b.block
+                with other:
+                    masked, at_masked = vector(gb, wb, last, accs, keep), b.block
+            out = []
+            for x, y in zip(whole, masked, strict=True):
+                phi = b.phi(r.vt)
+                phi.add_incoming(x, at_whole)
+                phi.add_incoming(y, at_masked)
+                out.append(phi)
+            return out
+
+        def tile(o0, g0):
+            def row(i, accs):
+                gr = b.sub(g0, b.mul(i, v["hstep"]))
+                wr = b.add(v["w0"], b.mul(i, v["wrow"]))
+                return r.loop("dots.s", v["S"], accs, lambda j, a: run(
+                    b.add(gr, b.mul(j, v["sg"])), b.add(wr, b.mul(j, v["sw"])), a))
+
+            accs = r.loop("dots.rows", v["rows"], [zero] * (P * Cg), row)
+            for p in range(P):
+                o = b.add(o0, b.mul(v["ostep"], r.const(p)))
+                for c in range(Cg):
+                    bias = r.element(BIAS, r.add(v["b0"], r.const(c)))
+                    value = b.fadd(bias, _hsum(r, accs[p * Cg + c]))
+                    b.store(value, b.gep(r.arrays[OUT].data, [r.add(o, r.const(c))]))
+
+        def line(R, _):
+            o_line = b.add(v["o0"], b.mul(R, v["orow"]))
+            g_line = b.add(v["g0"], b.mul(R, v["grow"]))
+
+            def step(t, _):
+                q = b.mul(t, r.const(P))
+                q = b.select(b.icmp_signed("<", q, span_last), q, span_last)
+                tile(b.add(o_line, b.mul(q, v["ostep"])), b.add(g_line, b.mul(q, v["gstep"])))
+                return []
+
+            r.loop("dots.tiles", tiles, [], step)
+            return []
+
+        r.loop("dots.lines", v["nrows"], [], line)
+        return context.get_dummy_value()
+
+    return codegen
+
+
+def _channel_dots_typer(shape: int):
+    def typer(typingctx, out, o0, ostep, orow, g, g0, gstep, grow, nrows, span, hstep, rows,
+              S, sg, L, wt, w0, wrow, sw, cstep, bias, b0):
+        args = (out, o0, ostep, orow, g, g0, gstep, grow, nrows, span, hstep, rows, S, sg, L,
+                wt, w0, wrow, sw, cstep, bias, b0)
+        arrays = (out, g, wt, bias)
+        if not _typed(arrays, [a for a in args if all(a is not x for x in arrays)]):
+            return None
+        return types.void(*args), _channel_dots_codegen(shape)
+
+    return typer
+
+
+def _channel_dots(shape: int, name: str):
+    typer = _channel_dots_typer(shape)
+    typer.__name__ = typer.__qualname__ = name
+    return cast("Callable[..., None]", intrinsic(typer))
+
+
+#: ``channel_dots(out, o0, ostep, orow, g, g0, gstep, grow, nrows, span, hstep, rows, S, sg,
+#: L, wt, w0, wrow, sw, cstep, bias, b0)``: for ``nrows`` lines of ``span >= P``
+#: positions (position ``q`` of line ``R`` at ``o = o0 + R*orow + q*ostep`` in ``out``,
+#: ``h = g0 + R*grow + q*gstep`` in ``g``), in tiles of ``P`` positions (the last one
+#: overlapping the one before; ``P``: :func:`dots_tile_shapes`), and channels ``c < 1``,
+#: ``out[o + c] = bias[b0 + c] + sum of the lanes of acc``, where ``acc`` (a vector) is the
+#: sum over ``i < rows``, ``j < S`` and the vectors of ``m < L`` (in that order) of ``g[h -
+#: i*hstep + j*sg + m] * wt[w0 + i*wrow + j*sw + c*cstep + m]``, fused multiply-adds, the
+#: lanes summed by a fixed tree. Each run of ``L >= lanes`` elements is read in vectors,
+#: the last overlapping the one before and adding only the lanes the others did not: the
+#: dot products of a channels-last input gradient with few input channels
+#: (:mod:`numbaconv.cpu.strided`), each run a kernel row's taps times the filters,
+#: contiguous in the output gradient. ``out``, ``g``, ``wt``, ``bias`` 1-D C-contiguous of
+#: one float dtype; the caller keeps every index in bounds. :func:`channel_dots3`: the
+#: same for three channels, each gradient vector loaded once for the three;
+#: :func:`channel_dot`: one position at a time.
+channel_dots, channel_dots3, channel_dot = (
+    _channel_dots(s, name) for s, name in enumerate(
+        ("_channel_dots", "_channel_dots3", "_channel_dot")))
+
+
 def grad_tile_shape(whole: bool = False) -> tuple[int, int]:
     """(filters, taps) of :func:`taps_grad_tile`: 4 x 5 with 32 registers (20 accumulators,
     four gradient vectors, the five input vectors, which LLVM loads ahead of their

@@ -69,10 +69,13 @@ from numba import prange
 
 from ..core.conv import (
     G_C,
+    G_DH,
+    G_DW,
     G_H,
     G_HO,
     G_K,
     G_KH,
+    G_KW,
     G_LH,
     G_LW,
     G_SH,
@@ -91,8 +94,13 @@ from .jit import (
     pad_rows_into,
     transpose_into,
 )
+from .native import team_runs
 from .simd import (
     TILE_FILTERS,
+    channel_dot,
+    channel_dots,
+    channel_dots3,
+    dots_tile_shapes,
     grad_tile_shape,
     lanes,
     positions_tile,
@@ -570,3 +578,153 @@ def weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
         _weight_grad_cf(*args)
     else:
         _weight_grad_cf_parallel(*args)
+
+
+# ----------------------------------------------------------- channels-last input gradient
+
+#: the input gradient's tiles (:func:`~numbaconv.cpu.simd.dots_tile_shapes`): positions of a
+#: one-channel tile and of a three-channel tile
+DOTS_P1, DOTS_P3 = (P for P, _ in dots_tile_shapes()[:2])
+
+
+def applies_input_grad(geometry: ConvGeometry, itemsize: int) -> bool:
+    """Whether :func:`input_grad_runner` computes a layer's input gradient: channels-last,
+    2-D, groups 1, stride 1, at most :data:`MAX_CHANNELS` input channels and at least a
+    vector of filters (the reduction of each input element runs along them), some output."""
+    geo = geometry
+    return (geo.channels_last and geo.groups == 1 and geo.planar
+            and geo.stride == (1, 1, 1) and 0 < geo.channels <= MAX_CHANNELS
+            and geo.filters >= lanes(itemsize) and geo.batch > 0 and min(geo.out_size) > 0)
+
+
+def _taps_reaching(q: int, d: int, k: int, size: int) -> tuple[int, int]:
+    """``[t0, t1)``: the taps ``t < k`` (dilation ``d``) for which output index ``q - t*d``
+    is one of ``size`` (``t1 <= t0``: none)."""
+    return max(0, -((size - 1 - q) // d)), max(0, min(k, q // d + 1))
+
+
+def _bands(taps: list) -> list[tuple[int, int, tuple[int, int]]]:
+    """``(start, stop, taps)``: the runs of neighbouring rows (or columns) that reach the
+    same taps."""
+    out: list = []
+    for i, t in enumerate(taps):
+        if out and out[-1][2] == t:
+            out[-1] = (out[-1][0], i + 1, t)
+        else:
+            out.append((i, i + 1, t))
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _input_regions(geo: ConvGeometry, P: int) -> np.ndarray:
+    """One image's input gradient as blocks of positions that reach the same taps, rows
+    ``(o0, ostep, orow, g0, gstep, grow, lines, span, th0, th1, tw0, tw1, single)``: the
+    block's ``lines`` lines of ``span`` positions (where its first position lies in the
+    image's ``(H, W, C)`` gradient, the step to the next position and to the next line;
+    the same in the ``(Ho, Wo, K)`` output gradient, at the taps' base: tap ``(th, tw)``
+    reads ``g0 - th*dh*Wo*K - tw*dw*K``), its taps, and whether its positions run one at a
+    time. A block runs along its rows where they hold a tile of ``P`` positions, else
+    down its columns where they do, else position by position (the map's corners, and
+    maps too small for a tile)."""
+    C, K = geo.channels, geo.filters
+    _, H, W = geo.in_size
+    _, Ho, Wo = geo.out_size
+    _, lh, lw = geo.lo
+    _, kh, kw = geo.kernel
+    _, dh, dw = geo.dilation
+    row_bands = _bands([_taps_reaching(i + lh, dh, kh, Ho) for i in range(H)])
+    col_bands = _bands([_taps_reaching(j + lw, dw, kw, Wo) for j in range(W)])
+    out = []
+    for i0, i1, (th0, th1) in row_bands:
+        for j0, j1, (tw0, tw1) in col_bands:
+            o0, g0 = (i0 * W + j0) * C, ((i0 + lh) * Wo + j0 + lw) * K
+            taps = (th0, th1, tw0, tw1)
+            if j1 - j0 >= P or i1 - i0 < P:  # along the rows (or one at a time)
+                out.append((o0, C, W * C, g0, K, Wo * K, i1 - i0, j1 - j0, *taps,
+                            int(j1 - j0 < P)))
+            else:  # down the columns
+                out.append((o0, W * C, C, g0, Wo * K, K, j1 - j0, i1 - i0, *taps, 0))
+    return np.array(out, dtype=np.int64).reshape(-1, 13)
+
+
+@njit(inline="always")
+def _dots_one(gf, wt, bias, dxf, o0, g0, hstep, rows, S, sg, L, w0, wrow, sw, cstep, c):
+    """One position's channel ``c`` (a corner of the map, where each position reaches
+    taps of its own): the dot products of :func:`channel_dots` in LLVM's own vector loop."""
+    s = dxf.dtype.type(0)
+    for i in range(rows):
+        for j in range(S):
+            gb, wb = g0 - i * hstep + j * sg, w0 + c * cstep + i * wrow + j * sw
+            for m in range(L):
+                s += gf[gb + m] * wt[wb + m]
+    dxf[o0 + c] = bias[c] + s
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _input_grad_blocks(gf, wt, bias, dxf, geo, blocks, i0, i1):
+    """Images ``[i0, i1)`` of a channels-last input gradient by :func:`_input_regions`'
+    ``blocks``: each position's input channels the dot products of the output gradient's
+    filters with the weights' (:func:`channel_dots`; ``wt``: the weights ``(C, kh, kw,
+    K)``, each kernel row reversed, so that a kernel row's taps read one contiguous run of
+    the gradient, ``kw*K`` elements; dilated, a run of ``K`` a tap), three channels
+    together (:func:`channel_dots3`), else one at a time. Each block is one intrinsic
+    call, which walks its tiles itself: called a tile at a time, with each tile's
+    arguments worked out here, the tiles ran at half the speed (Zen 3)."""
+    C, H, W, K = geo[G_C], geo[G_H], geo[G_W], geo[G_K]
+    Ho, Wo, kh, kw, dw = geo[G_HO], geo[G_WO], geo[G_KH], geo[G_KW], geo[G_DW]
+    hstep = geo[G_DH] * Wo * K
+    three = C == 3
+    for n in range(i0, i1):
+        for b in range(blocks.shape[0]):
+            (o0, ostep, orow, g0, gstep, grow, lines, span, th0, th1, tw0, tw1,
+             single) = blocks[b]
+            o0 += n * H * W * C
+            g0 += n * Ho * Wo * K - th0 * hstep - (tw1 - 1) * dw * K
+            S, L = (1, (tw1 - tw0) * K) if dw == 1 else (tw1 - tw0, K)
+            w0 = th0 * kw * K + (kw - tw1) * K
+            rows = th1 - th0
+            if single:
+                for c in range(C):
+                    channel_dot(dxf, o0 + c, ostep, orow, gf, g0, gstep, grow, lines, span,
+                                hstep, rows, S, dw * K, L, wt, w0 + c * kh * kw * K, kw * K,
+                                K, kh * kw * K, bias, c)
+            elif three:
+                channel_dots3(dxf, o0, ostep, orow, gf, g0, gstep, grow, lines, span, hstep,
+                              rows, S, dw * K, L, wt, w0, kw * K, K, kh * kw * K, bias, 0)
+            else:
+                for c in range(C):
+                    channel_dots(dxf, o0 + c, ostep, orow, gf, g0, gstep, grow, lines, span,
+                                 hstep, rows, S, dw * K, L, wt, w0 + c * kh * kw * K, kw * K,
+                                 K, kh * kw * K, bias, c)
+
+
+def input_grad_runner(geometry: ConvGeometry, dtype):
+    """``run(g, w, bias, dx)``: the input gradient of a layer :func:`applies_input_grad`
+    takes, computed in the channels-last layout: each input element the dot products,
+    along the filters, of the output gradient's positions that its taps reach with the
+    taps' weights, in vector tiles of several positions, the lanes summed at the end (the
+    channels-first call instead runs the forward of the flipped kernel over the padded
+    gradient, one vector of positions a step; a reduction of one to three channels leaves
+    that layout's tiles mostly empty). On the calling thread below :data:`PARALLEL_WORK`
+    multiply-adds, else on Numba's team in runs of images (each position's sum is one
+    tile's: the same bits for any cut)."""
+    geo, dtype = geometry, np.dtype(dtype)
+    C, K, N = geo.channels, geo.filters, geo.batch
+    _, kh, kw = geo.kernel
+    blocks = _input_regions(geo, DOTS_P3 if C == 3 else DOTS_P1)
+    parts = min(PARTS, N)
+    serial = geo.macs < PARALLEL_WORK or parts == 1
+    zeros = np.zeros(C, dtype)
+    arr = geo.array
+
+    def run(g, w, bias, dx):
+        wt = scratch("strided-wt", (C, kh, kw, K), dtype)
+        np.copyto(wt, w.transpose(1, 2, 3, 0)[:, :, ::-1])
+        args = (g.ravel(), wt.ravel(), zeros if bias is None else bias.ravel(), dx.ravel(),
+                arr, blocks)
+        if serial:
+            _input_grad_blocks(*args, 0, N)
+        else:
+            team_runs(_input_grad_blocks, args, N, parts)
+
+    return run
