@@ -1088,22 +1088,25 @@ def _dots_ran(monkeypatch):
     return seen
 
 
-@settings(max_examples=60)
+@settings(max_examples=80)
 @given(st.integers(1, 3), st.integers(1, 4), st.integers(0, 40), st.integers(1, 5),
        st.integers(1, 5), st.integers(0, 4), st.integers(0, 4), st.integers(1, 2),
-       st.integers(1, 20), st.integers(1, 20), st.booleans(),
-       st.sampled_from((np.float32, np.float64)))
+       st.integers(1, 3), st.integers(1, 3), st.integers(1, 20), st.integers(1, 20),
+       st.booleans(), st.sampled_from((np.float32, np.float64)))
 def test_channels_last_few_channel_input_gradient_matches_the_oracle(
-        n, c, extra, kh, kw_, ph, pw, d, h, w_, bias, dtype):
-    """The channels-last input gradient of a stride-1 layer with one to four input
-    channels (cpu/strided.py: each input element the dot products along the filters, in
-    tiles of positions that reach the same taps, along rows, down columns or one at a
-    time; filter counts that leave an overlapping, masked last vector; dilation; padding
-    beyond the kernel, so rows and columns that no tap reaches): against the float64
-    oracle and the channels-first call, the tiles having run."""
+        n, c, extra, kh, kw_, ph, pw, d, sh, sw, h, w_, bias, dtype):
+    """The channels-last input gradient of a layer with one to four input channels
+    (cpu/strided.py: each input element the dot products along the filters, in tiles of
+    positions that reach the same taps, along rows, down columns or one at a time; filter
+    counts that leave an overlapping, masked last vector; dilation at stride 1; strides
+    up to 3, beyond the kernel too, so each pair of stride phases blocked on its own;
+    padding beyond the kernel, so rows and columns that no tap reaches): against the
+    float64 oracle and the channels-first call, the tiles having run."""
     from numbaconv.cpu.simd import lanes
 
     k = lanes(np.dtype(dtype).itemsize) + extra
+    if sh > 1 or sw > 1:
+        d = 1
     if h + 2 * ph < d * (kh - 1) + 1 or w_ + 2 * pw < d * (kw_ - 1) + 1:
         return
     monkeypatch = pytest.MonkeyPatch()
@@ -1112,11 +1115,11 @@ def test_channels_last_few_channel_input_gradient_matches_the_oracle(
         rng = np.random.default_rng(n * 1000 + k * 10 + c + h * w_)
         ws = (k, c, kh, kw_)
         w = rng.standard_normal(ws)
-        kw = dict(padding=(ph, pw), dilation=d)
+        kw = dict(stride=(sh, sw), padding=(ph, pw), dilation=d)
         y = nc.conv2d(np.ones((n, c, h, w_), dtype), w.astype(dtype), **kw)
         g = rng.standard_normal(y.shape)
         b = rng.standard_normal(c) if bias else None
-        want = conv_input_grad_reference((n, c, h, w_), w, g, None, ((ph, ph), (pw, pw)),
+        want = conv_input_grad_reference((n, c, h, w_), w, g, (sh, sw), ((ph, ph), (pw, pw)),
                                          (d, d))
         if b is not None:
             want = want + b[:, None, None]
@@ -1125,8 +1128,13 @@ def test_channels_last_few_channel_input_gradient_matches_the_oracle(
             got = grad.conv2d_input((n, h, w_, c), wd, _cl(gd), **kw,
                                     data_format="channels_last")
         else:  # (the transposed convolution: the same pass with a bias)
-            got = nc.conv_transpose2d(_cl(gd), wd, b.astype(dtype), **kw,
-                                      data_format="channels_last")
+            extra_hw = tuple(int(v) for v in np.array((h, w_)) - (
+                (np.array(y.shape[2:]) - 1) * (sh, sw) - 2 * np.array((ph, pw))
+                + d * (np.array((kh, kw_)) - 1) + 1))
+            if max(extra_hw) >= max(sh, sw) or min(extra_hw) < 0:
+                return  # (an input size that no output_padding below the stride gives)
+            got = nc.conv_transpose2d(_cl(gd), wd, b.astype(dtype), output_padding=extra_hw,
+                                      **kw, data_format="channels_last")
         tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10,
                                                                          atol=1e-10)
         np.testing.assert_allclose(got, _cl(want), **tol)
@@ -1155,6 +1163,10 @@ def test_channels_last_input_gradient_tiles_serial_parallel_threads_and_nan(monk
     w = np.abs(rng.standard_normal((K, c, 3, 3))).astype(np.float32) + 0.1
     g = rng.standard_normal((3, 26, 27, K)).astype(np.float32)
     xs = (3, 28, 29, c)
+    # (and one image of a strided 7x7 layer: its blocks cut into runs of lines)
+    w7 = rng.standard_normal((16, c, 7, 7)).astype(np.float32)
+    g7 = rng.standard_normal((1, 20, 23, 16)).astype(np.float32)
+    kw7 = dict(stride=2, padding=3, data_format="channels_last")
     default = numba.get_num_threads()
     runs = []
     for work, threads in ((1 << 62, 1), (0, 1), (0, min(2, numba.config.NUMBA_NUM_THREADS))):
@@ -1162,12 +1174,14 @@ def test_channels_last_input_gradient_tiles_serial_parallel_threads_and_nan(monk
         seen = _dots_ran(monkeypatch)
         numba.set_num_threads(threads)
         try:
-            runs.append(grad.conv2d_input(xs, w, g, data_format="channels_last"))
+            runs.append((grad.conv2d_input(xs, w, g, data_format="channels_last"),
+                         grad.conv2d_input((1, 40, 45, c), w7, g7, **kw7)))
         finally:
             numba.set_num_threads(default)
-        assert len(seen) == 1
+        assert len(seen) == 2
     for other in runs[1:]:
-        np.testing.assert_array_equal(runs[0], other)
+        for a, b in zip(runs[0], other, strict=True):
+            np.testing.assert_array_equal(a, b)
     gn = g.copy()
     gn[1, 10, 20, 3] = np.nan
     hit = np.isnan(grad.conv2d_input(xs, w, gn, data_format="channels_last"))

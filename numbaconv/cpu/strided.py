@@ -69,13 +69,10 @@ from numba import prange
 
 from ..core.conv import (
     G_C,
-    G_DH,
-    G_DW,
     G_H,
     G_HO,
     G_K,
     G_KH,
-    G_KW,
     G_LH,
     G_LW,
     G_SH,
@@ -589,23 +586,30 @@ DOTS_P1, DOTS_P3 = (P for P, _ in dots_tile_shapes()[:2])
 
 def applies_input_grad(geometry: ConvGeometry, itemsize: int) -> bool:
     """Whether :func:`input_grad_runner` computes a layer's input gradient: channels-last,
-    2-D, groups 1, stride 1, at most :data:`MAX_CHANNELS` input channels and at least a
-    vector of filters (the reduction of each input element runs along them), some output."""
+    2-D, groups 1, at most :data:`MAX_CHANNELS` input channels and at least a vector of
+    filters (the reduction of each input element runs along them), some output; stride 1
+    with any dilation, or any stride undilated."""
     geo = geometry
     return (geo.channels_last and geo.groups == 1 and geo.planar
-            and geo.stride == (1, 1, 1) and 0 < geo.channels <= MAX_CHANNELS
+            and (geo.stride == (1, 1, 1) or geo.dilation == (1, 1, 1))
+            and 0 < geo.channels <= MAX_CHANNELS
             and geo.filters >= lanes(itemsize) and geo.batch > 0 and min(geo.out_size) > 0)
 
 
-def _taps_reaching(q: int, d: int, k: int, size: int) -> tuple[int, int]:
-    """``[t0, t1)``: the taps ``t < k`` (dilation ``d``) for which output index ``q - t*d``
-    is one of ``size`` (``t1 <= t0``: none)."""
-    return max(0, -((size - 1 - q) // d)), max(0, min(k, q // d + 1))
+def _reach(q: int, k: int, s: int, d: int, size: int) -> tuple[int, int, int]:
+    """The taps of one axis that input index ``q`` (padding included) reaches, ``(phase,
+    m0, m1)``: taps ``phase + m*s`` (stride ``s > 1``) or ``m*d`` (stride 1, dilation
+    ``d``) for ``m0 <= m < m1``, each reading output ``(q - phase)//s - m`` (``q - m*d``),
+    one of ``size``; ``m1 <= m0``: none."""
+    if s == 1:
+        return 0, max(0, -((size - 1 - q) // d)), max(0, min(k, q // d + 1))
+    phase, a = q % s, q // s
+    return phase, max(0, a - size + 1), max(0, min(-(-(k - phase) // s), a + 1))
 
 
-def _bands(taps: list) -> list[tuple[int, int, tuple[int, int]]]:
-    """``(start, stop, taps)``: the runs of neighbouring rows (or columns) that reach the
-    same taps."""
+def _bands(taps: list) -> list[tuple[int, int, tuple]]:
+    """``(start, stop, taps)``: the runs of neighbouring indices that reach the same
+    taps."""
     out: list = []
     for i, t in enumerate(taps):
         if out and out[-1][2] == t:
@@ -615,36 +619,103 @@ def _bands(taps: list) -> list[tuple[int, int, tuple[int, int]]]:
     return out
 
 
+def _phase_taps(k: int, s: int) -> list[int]:
+    """How many of ``k`` taps each of the ``s`` phases holds (the taps ``phase + m*s``)."""
+    return [-(-(k - p) // s) for p in range(s)]
+
+
+#: the columns of :func:`_input_blocks`' rows
+_BLOCK_COLUMNS = ("o0", "ostep", "orow", "g0", "gstep", "grow", "lines", "span", "rows",
+                  "hstep", "S", "sg", "L", "w0", "wrow", "sw", "cstep", "single")
+
+
 @functools.lru_cache(maxsize=64)
-def _input_regions(geo: ConvGeometry, P: int) -> np.ndarray:
-    """One image's input gradient as blocks of positions that reach the same taps, rows
-    ``(o0, ostep, orow, g0, gstep, grow, lines, span, th0, th1, tw0, tw1, single)``: the
-    block's ``lines`` lines of ``span`` positions (where its first position lies in the
-    image's ``(H, W, C)`` gradient, the step to the next position and to the next line;
-    the same in the ``(Ho, Wo, K)`` output gradient, at the taps' base: tap ``(th, tw)``
-    reads ``g0 - th*dh*Wo*K - tw*dw*K``), its taps, and whether its positions run one at a
-    time. A block runs along its rows where they hold a tile of ``P`` positions, else
-    down its columns where they do, else position by position (the map's corners, and
-    maps too small for a tile)."""
+def _input_blocks(geo: ConvGeometry, P: int) -> np.ndarray:
+    """One image's input gradient as blocks of positions that reach the same taps, a row
+    of :data:`_BLOCK_COLUMNS` each: ``lines`` lines of ``span`` positions, where the
+    first one lies in the image's ``(H, W, C)`` gradient and the steps to the next
+    position and line; where its taps' first run starts in the ``(Ho, Wo, K)`` output
+    gradient and the steps to the next position and line; the kernel rows it reaches
+    (``rows``, ``hstep`` apart in the gradient), ``S`` runs of ``L`` elements a kernel row
+    (``sg`` apart); where the weights of the first run start in :func:`_weights`' layout,
+    the steps to the next kernel row, run and channel; whether it runs one position at a
+    time. A block runs along its rows where they hold a tile of ``P`` positions, else down
+    its columns where they do, else position by position (a map's corners, and maps too
+    small for a tile). Strided, each pair of stride phases (the input rows and columns
+    whose taps are ``phase + m*stride``) is blocked on its own: its positions are
+    ``stride`` apart, and its taps read neighbouring outputs."""
     C, K = geo.channels, geo.filters
     _, H, W = geo.in_size
     _, Ho, Wo = geo.out_size
     _, lh, lw = geo.lo
     _, kh, kw = geo.kernel
+    _, sh, sw = geo.stride
     _, dh, dw = geo.dilation
-    row_bands = _bands([_taps_reaching(i + lh, dh, kh, Ho) for i in range(H)])
-    col_bands = _bands([_taps_reaching(j + lw, dw, kw, Wo) for j in range(W)])
+    nw = _phase_taps(kw, sw)
+    wbase = np.concatenate(([0], np.cumsum([C * kh * n * K for n in nw])))
+    rows = [_reach(i + lh, kh, sh, dh, Ho) for i in range(H)]
+    cols = [_reach(j + lw, kw, sw, dw, Wo) for j in range(W)]
     out = []
-    for i0, i1, (th0, th1) in row_bands:
-        for j0, j1, (tw0, tw1) in col_bands:
-            o0, g0 = (i0 * W + j0) * C, ((i0 + lh) * Wo + j0 + lw) * K
-            taps = (th0, th1, tw0, tw1)
-            if j1 - j0 >= P or i1 - i0 < P:  # along the rows (or one at a time)
-                out.append((o0, C, W * C, g0, K, Wo * K, i1 - i0, j1 - j0, *taps,
-                            int(j1 - j0 < P)))
-            else:  # down the columns
-                out.append((o0, W * C, C, g0, Wo * K, K, j1 - j0, i1 - i0, *taps, 0))
-    return np.array(out, dtype=np.int64).reshape(-1, 13)
+    for ph in range(min(sh, H)):
+        for pw in range(min(sw, W)):
+            row_bands = _bands(rows[ph::sh])
+            col_bands = _bands(cols[pw::sw])
+            for v0, v1, (fh, m0, m1) in row_bands:
+                for u0, u1, (fw, j0, j1) in col_bands:
+                    i, j = ph + v0 * sh, pw + u0 * sw
+                    n = nw[fw]
+                    # the outputs that the first kernel row and the first run read (a
+                    # stride above 1 comes undilated), the weights' first run
+                    oh = (i + lh - fh) // sh - m0 * dh
+                    ow = (j + lw - fw) // sw - (j1 - 1) * dw
+                    hstep, wrow = dh * Wo * K, sh * n * K
+                    S, sg, L = (1, 0, (j1 - j0) * K) if dw == 1 else (j1 - j0, dw * K, K)
+                    w0 = int(wbase[fw]) + ((fh + m0 * sh) * n + n - j1) * K
+                    taps = (m1 - m0 if j1 > j0 else 0, hstep, S, sg, L, w0, wrow, K,
+                            kh * n * K)
+                    o0, g0 = (i * W + j) * C, (oh * Wo + ow) * K
+                    if u1 - u0 >= P or v1 - v0 < P:  # along the rows (or one at a time)
+                        out.append((o0, sw * C, sh * W * C, g0, K, Wo * K, v1 - v0, u1 - u0,
+                                    *taps, int(u1 - u0 < P)))
+                    else:  # down the columns
+                        out.append((o0, sh * W * C, sw * C, g0, Wo * K, K, u1 - u0, v1 - v0,
+                                    *taps, 0))
+    return np.array(out, dtype=np.int64).reshape(-1, len(_BLOCK_COLUMNS))
+
+
+def _weights(w, wt, geo: ConvGeometry) -> None:
+    """``wt`` (flat): the weights ``(K, C, kh, kw)`` as :func:`_input_blocks` reads them,
+    for each column phase ``(C, kh, n, K)`` (its ``n`` taps), each kernel row's taps in
+    reverse order, so a row's taps read one contiguous run of the output gradient."""
+    C, K = geo.channels, geo.filters
+    _, kh, kw = geo.kernel
+    sw = geo.stride[2]
+    at = 0
+    for p, n in enumerate(_phase_taps(kw, sw)):
+        size = C * kh * n * K
+        np.copyto(wt[at:at + size].reshape(C, kh, n, K),
+                  w.transpose(1, 2, 3, 0)[:, :, p::sw][:, :, ::-1])
+        at += size
+
+
+def _split_blocks(blocks: np.ndarray, pieces: int) -> np.ndarray:
+    """``blocks`` cut into ``pieces`` runs of lines each (where they have the lines), piece
+    by piece: a cut of the list into ``pieces`` runs gives each run a piece of every
+    block (an image's share of the work for each thread, where there are fewer images
+    than threads)."""
+    out = []
+    col = {name: i for i, name in enumerate(_BLOCK_COLUMNS)}
+    for q in range(pieces):
+        for blk in blocks:
+            lines = int(blk[col["lines"]])
+            l0, l1 = q * lines // pieces, (q + 1) * lines // pieces
+            if l1 > l0:
+                part = blk.copy()
+                part[col["o0"]] += l0 * blk[col["orow"]]
+                part[col["g0"]] += l0 * blk[col["grow"]]
+                part[col["lines"]] = l1 - l0
+                out.append(part)
+    return np.array(out, dtype=np.int64).reshape(-1, len(_BLOCK_COLUMNS))
 
 
 @njit(inline="always")
@@ -662,40 +733,37 @@ def _dots_one(gf, wt, bias, dxf, o0, g0, hstep, rows, S, sg, L, w0, wrow, sw, cs
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def _input_grad_blocks(gf, wt, bias, dxf, geo, blocks, i0, i1):
-    """Images ``[i0, i1)`` of a channels-last input gradient by :func:`_input_regions`'
-    ``blocks``: each position's input channels the dot products of the output gradient's
-    filters with the weights' (:func:`channel_dots`; ``wt``: the weights ``(C, kh, kw,
-    K)``, each kernel row reversed, so that a kernel row's taps read one contiguous run of
-    the gradient, ``kw*K`` elements; dilated, a run of ``K`` a tap), three channels
-    together (:func:`channel_dots3`), else one at a time. Each block is one intrinsic
-    call, which walks its tiles itself: called a tile at a time, with each tile's
-    arguments worked out here, the tiles ran at half the speed (Zen 3)."""
+    """Items ``[i0, i1)`` of a channels-last input gradient, ``i = n*B + b`` for image
+    ``n`` and :func:`_input_blocks`' block ``b`` (of ``B``): each position's input channels
+    the dot products of the output gradient's filters with the weights'
+    (:func:`channel_dots`; ``wt``: :func:`_weights`), three channels together
+    (:func:`channel_dots3`), else one at a time. Each block is one
+    intrinsic call, which walks its tiles itself: called a tile at a time, with each
+    tile's arguments worked out here, the tiles ran at half the speed (Zen 3)."""
     C, H, W, K = geo[G_C], geo[G_H], geo[G_W], geo[G_K]
-    Ho, Wo, kh, kw, dw = geo[G_HO], geo[G_WO], geo[G_KH], geo[G_KW], geo[G_DW]
-    hstep = geo[G_DH] * Wo * K
-    three = C == 3
-    for n in range(i0, i1):
-        for b in range(blocks.shape[0]):
-            (o0, ostep, orow, g0, gstep, grow, lines, span, th0, th1, tw0, tw1,
-             single) = blocks[b]
-            o0 += n * H * W * C
-            g0 += n * Ho * Wo * K - th0 * hstep - (tw1 - 1) * dw * K
-            S, L = (1, (tw1 - tw0) * K) if dw == 1 else (tw1 - tw0, K)
-            w0 = th0 * kw * K + (kw - tw1) * K
-            rows = th1 - th0
-            if single:
-                for c in range(C):
-                    channel_dot(dxf, o0 + c, ostep, orow, gf, g0, gstep, grow, lines, span,
-                                hstep, rows, S, dw * K, L, wt, w0 + c * kh * kw * K, kw * K,
-                                K, kh * kw * K, bias, c)
-            elif three:
-                channel_dots3(dxf, o0, ostep, orow, gf, g0, gstep, grow, lines, span, hstep,
-                              rows, S, dw * K, L, wt, w0, kw * K, K, kh * kw * K, bias, 0)
-            else:
-                for c in range(C):
-                    channel_dots(dxf, o0 + c, ostep, orow, gf, g0, gstep, grow, lines, span,
-                                 hstep, rows, S, dw * K, L, wt, w0 + c * kh * kw * K, kw * K,
-                                 K, kh * kw * K, bias, c)
+    HWC, HoWoK = H * W * C, geo[G_HO] * geo[G_WO] * K
+    for it in range(i0, i1):
+        n, b = divmod(it, blocks.shape[0])
+        (o0, ostep, orow, g0, gstep, grow, lines, span, rows, hstep, S, sg, L, w0, wrow,
+         sw, cstep, single) = blocks[b]
+        o0 += n * HWC
+        g0 += n * HoWoK
+        if single:
+            for i in range(lines):
+                for q in range(span):
+                    for c in range(C):
+                        channel_dot(dxf, o0 + i * orow + q * ostep + c, ostep, orow, gf,
+                                    g0 + i * grow + q * gstep, gstep, grow, 1, 1, hstep,
+                                    rows, S, sg, L, wt, w0 + c * cstep, wrow, sw, cstep,
+                                    bias, c)
+        elif C == 3:
+            channel_dots3(dxf, o0, ostep, orow, gf, g0, gstep, grow, lines, span, hstep,
+                          rows, S, sg, L, wt, w0, wrow, sw, cstep, bias, 0)
+        else:
+            for c in range(C):
+                channel_dots(dxf, o0 + c, ostep, orow, gf, g0, gstep, grow, lines, span,
+                             hstep, rows, S, sg, L, wt, w0 + c * cstep, wrow, sw, cstep,
+                             bias, c)
 
 
 def input_grad_runner(geometry: ConvGeometry, dtype):
@@ -706,25 +774,29 @@ def input_grad_runner(geometry: ConvGeometry, dtype):
     channels-first call instead runs the forward of the flipped kernel over the padded
     gradient, one vector of positions a step; a reduction of one to three channels leaves
     that layout's tiles mostly empty). On the calling thread below :data:`PARALLEL_WORK`
-    multiply-adds, else on Numba's team in runs of images (each position's sum is one
+    multiply-adds, else on Numba's team in runs of blocks, each block cut into runs of
+    lines where there are fewer images than :data:`PARTS` (each position's sum is one
     tile's: the same bits for any cut)."""
     geo, dtype = geometry, np.dtype(dtype)
-    C, K, N = geo.channels, geo.filters, geo.batch
-    _, kh, kw = geo.kernel
-    blocks = _input_regions(geo, DOTS_P3 if C == 3 else DOTS_P1)
-    parts = min(PARTS, N)
-    serial = geo.macs < PARALLEL_WORK or parts == 1
+    C, N = geo.channels, geo.batch
+    blocks = _input_blocks(geo, DOTS_P3 if C == 3 else DOTS_P1)
+    serial = geo.macs < PARALLEL_WORK
+    if not serial and N < PARTS:
+        blocks = _split_blocks(blocks, -(-PARTS // N))
+    items = N * blocks.shape[0]
+    parts = min(PARTS, items)
     zeros = np.zeros(C, dtype)
     arr = geo.array
+    size = C * geo.taps * geo.filters
 
     def run(g, w, bias, dx):
-        wt = scratch("strided-wt", (C, kh, kw, K), dtype)
-        np.copyto(wt, w.transpose(1, 2, 3, 0)[:, :, ::-1])
-        args = (g.ravel(), wt.ravel(), zeros if bias is None else bias.ravel(), dx.ravel(),
-                arr, blocks)
+        wt = scratch("strided-wt", (size,), dtype)
+        _weights(w.reshape(geo.w_shape)[:, :, 0], wt, geo)
+        args = (g.ravel(), wt, zeros if bias is None else bias.ravel(), dx.ravel(), arr,
+                blocks)
         if serial:
-            _input_grad_blocks(*args, 0, N)
+            _input_grad_blocks(*args, 0, items)
         else:
-            team_runs(_input_grad_blocks, args, N, parts)
+            team_runs(_input_grad_blocks, args, items, parts)
 
     return run
