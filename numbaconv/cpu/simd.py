@@ -970,9 +970,12 @@ positions_tile = cast("Callable[..., None]", _positions_tile)
 def dots_tile_shapes() -> tuple[tuple[int, int], ...]:
     """(positions, channels) of :func:`channel_dots`', :func:`channel_dots3`' and
     :func:`channel_dot`'s tiles: with 16 registers 8 x 1 (eight accumulators, the weight
-    vector, a gradient vector) and 4 x 3 (twelve accumulators, three weight vectors, a
-    gradient vector), with 32 registers 16 x 1 and 8 x 3; one position by one channel."""
-    tiles = ((16, 1), (8, 3)) if register_bytes() == 64 else ((8, 1), (4, 3))
+    vector, a gradient vector; 6, 10 and 12 positions ran as fast) and 4 x 3 (twelve
+    accumulators, three weight vectors, a gradient vector; 3 x 3 ran 1.1-1.4x slower, 5 x
+    3 spilled, Zen 3); with 32 registers 8 x 1 and 8 x 3 (inspected for AVX-512, not run:
+    at 16 x 1 LLVM ran out of general registers for the 16 positions' addresses and
+    reloaded eight from the stack every step); one position by one channel."""
+    tiles = ((8, 1), (8, 3)) if register_bytes() == 64 else ((8, 1), (4, 3))
     return (*tiles, (1, 1))
 
 
