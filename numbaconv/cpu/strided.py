@@ -699,22 +699,28 @@ def _weights(w, wt, geo: ConvGeometry) -> None:
 
 
 def _split_blocks(blocks: np.ndarray, pieces: int) -> np.ndarray:
-    """``blocks`` cut into ``pieces`` runs of lines each (where they have the lines), piece
-    by piece: a cut of the list into ``pieces`` runs gives each run a piece of every
-    block (an image's share of the work for each thread, where there are fewer images
-    than threads)."""
-    out = []
+    """``blocks`` dealt into ``pieces`` pieces of about the same work, piece by piece: a
+    block of at least ``pieces`` lines cut into one run of lines a piece, the smaller
+    blocks (border rows, corners) each whole into the next piece in turn. A cut of the
+    list into ``pieces`` runs then gives each run a piece (an image's share of the work
+    for each thread, where there are fewer images than threads)."""
     col = {name: i for i, name in enumerate(_BLOCK_COLUMNS)}
-    for q in range(pieces):
-        for blk in blocks:
-            lines = int(blk[col["lines"]])
+    dealt: list[list] = [[] for _ in range(pieces)]
+    turn = 0
+    for blk in blocks:
+        lines = int(blk[col["lines"]])
+        if lines < pieces:
+            dealt[turn % pieces].append(blk)
+            turn += 1
+            continue
+        for q in range(pieces):
             l0, l1 = q * lines // pieces, (q + 1) * lines // pieces
-            if l1 > l0:
-                part = blk.copy()
-                part[col["o0"]] += l0 * blk[col["orow"]]
-                part[col["g0"]] += l0 * blk[col["grow"]]
-                part[col["lines"]] = l1 - l0
-                out.append(part)
+            part = blk.copy()
+            part[col["o0"]] += l0 * blk[col["orow"]]
+            part[col["g0"]] += l0 * blk[col["grow"]]
+            part[col["lines"]] = l1 - l0
+            dealt[q].append(part)
+    out = [blk for piece in dealt for blk in piece]
     return np.array(out, dtype=np.int64).reshape(-1, len(_BLOCK_COLUMNS))
 
 
