@@ -1101,7 +1101,8 @@ def test_channels_last_few_channel_input_gradient_matches_the_oracle(
     counts that leave an overlapping, masked last vector; dilation at stride 1; strides
     up to 3, beyond the kernel too, so each pair of stride phases blocked on its own;
     padding beyond the kernel, so rows and columns that no tap reaches): against the
-    float64 oracle and the channels-first call, the tiles having run."""
+    float64 oracle and the channels-first call, the tiles having run (for the
+    channels-first call too where it is strided)."""
     from numbaconv.cpu.simd import lanes
 
     k = lanes(np.dtype(dtype).itemsize) + extra
@@ -1139,7 +1140,11 @@ def test_channels_last_few_channel_input_gradient_matches_the_oracle(
                                                                          atol=1e-10)
         np.testing.assert_allclose(got, _cl(want), **tol)
         assert seen  # (the tiles ran: on the dilated layer's phases where it splits)
+        seen.clear()
         cf = grad.conv2d_input((n, c, h, w_), wd, gd, **kw)
+        # (channels-first from a stride of 2: the gradient copied channels-last first)
+        assert bool(seen) == (max(sh, sw) > 1)
+        np.testing.assert_allclose(cf, want - (0 if b is None else b[:, None, None]), **tol)
         if b is not None:
             cf = cf + b.astype(dtype)[:, None, None]
         np.testing.assert_allclose(got, _cl(cf), **tol)
@@ -1150,7 +1155,8 @@ def test_channels_last_few_channel_input_gradient_matches_the_oracle(
 @pytest.mark.parametrize("c", [1, 3])
 def test_channels_last_input_gradient_tiles_serial_parallel_threads_and_nan(monkeypatch, c):
     """The channels-last dot-product tiles give the same bits on the calling thread and on
-    one and two of Numba's (images cut into runs; each position summed by one tile); a
+    one and two of Numba's (images cut into runs, or one image's blocks into runs of
+    lines; each position summed by one tile), channels-first strided calls too; a
     NaN in the output gradient reaches exactly the inputs whose taps read it; an inf in a
     lane that the overlapping last filter vector masks stays inf (a product masked by a
     zero weight would make it NaN)."""
@@ -1175,10 +1181,12 @@ def test_channels_last_input_gradient_tiles_serial_parallel_threads_and_nan(monk
         numba.set_num_threads(threads)
         try:
             runs.append((grad.conv2d_input(xs, w, g, data_format="channels_last"),
-                         grad.conv2d_input((1, 40, 45, c), w7, g7, **kw7)))
+                         grad.conv2d_input((1, 40, 45, c), w7, g7, **kw7),
+                         grad.conv2d_input((3, c, 40, 45), w7, np.concatenate(
+                             [g7] * 3).transpose(0, 3, 1, 2), stride=2, padding=3)))
         finally:
             numba.set_num_threads(default)
-        assert len(seen) == 2
+        assert len(seen) == 3
     for other in runs[1:]:
         for a, b in zip(runs[0], other, strict=True):
             np.testing.assert_array_equal(a, b)
