@@ -1142,8 +1142,11 @@ def test_channels_last_few_channel_input_gradient_matches_the_oracle(
         assert seen  # (the tiles ran: on the dilated layer's phases where it splits)
         seen.clear()
         cf = grad.conv2d_input((n, c, h, w_), wd, gd, **kw)
-        # (channels-first from a stride of 2: the gradient copied channels-last first)
-        assert bool(seen) == (max(sh, sw) > 1)
+        # (channels-first from a stride of 2, where the layer's own path is the direct
+        # loops or the reduction is long: the gradient copied channels-last first)
+        from numbaconv.cpu.strided import CF_MIN_TAPS
+
+        assert not seen if max(sh, sw) == 1 else (seen or c * kh * kw_ < CF_MIN_TAPS)
         np.testing.assert_allclose(cf, want - (0 if b is None else b[:, None, None]), **tol)
         if b is not None:
             cf = cf + b.astype(dtype)[:, None, None]
@@ -1182,8 +1185,8 @@ def test_channels_last_input_gradient_tiles_serial_parallel_threads_and_nan(monk
         try:
             runs.append((grad.conv2d_input(xs, w, g, data_format="channels_last"),
                          grad.conv2d_input((1, 40, 45, c), w7, g7, **kw7),
-                         grad.conv2d_input((3, c, 40, 45), w7, np.concatenate(
-                             [g7] * 3).transpose(0, 3, 1, 2), stride=2, padding=3)))
+                         grad.conv2d_input((3, c, 28, 29), w, g[:, ::2, ::2].transpose(
+                             0, 3, 1, 2), stride=2)))
         finally:
             numba.set_num_threads(default)
         assert len(seen) == 3

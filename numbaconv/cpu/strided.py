@@ -584,15 +584,26 @@ def weight_grad(x, g, dw, geometry: ConvGeometry) -> None:
 DOTS_P1, DOTS_P3 = (P for P, _ in dots_tile_shapes()[:2])
 
 
+#: weights (``C*kh*kw``) from which a channels-first strided input gradient runs the
+#: channels-last tiles where its own path is the im2col GEMM: the 7x7/2 stem (147)
+#: 1.13-1.28x, (4, 3, 64, 64) 5x5/2 (75) 1.5x, a DCGAN output layer's 4x4/2 (48)
+#: 0.81-0.95x (Zen 3, same process)
+CF_MIN_TAPS = 64
+
+
 def applies_input_grad(geometry: ConvGeometry, itemsize: int) -> bool:
     """Whether :func:`input_grad_runner` computes a layer's input gradient: 2-D, groups 1,
     at most :data:`MAX_CHANNELS` input channels and at least a vector of filters (the
     reduction of each input element runs along them), some output; channels-last at
     stride 1 with any dilation, or at any stride undilated; channels-first at a stride
-    above 1, undilated (the gradient copied channels-last first: at stride 1 the
-    channels-first kernels, which read it where it lies, were as fast)."""
+    above 1, undilated, where the layer's own path is the direct loops or each gradient
+    element meets at least :data:`CF_MIN_TAPS` weights (the gradient copied channels-last
+    first: at stride 1 the channels-first kernels, which read it where it lies, were as
+    fast, and below that the copy costs more than the im2col GEMM loses)."""
     geo = geometry
-    if not geo.channels_last and max(geo.stride) == 1:
+    if not geo.channels_last and (max(geo.stride) == 1 or (
+            geo.channels * geo.taps < CF_MIN_TAPS
+            and not legacy_direct(geo.filters, geo.channels, geo.taps, 1))):
         return False
     return (geo.groups == 1 and geo.planar
             and (geo.stride == (1, 1, 1) or geo.dilation == (1, 1, 1))
@@ -777,19 +788,24 @@ def _input_grad_blocks(gf, wt, bias, dxf, geo, blocks, i0, i1):
 
 
 @njit(cache=True, nogil=True)
-def _transpose_images(src, dst, R, C, i0, i1):
-    """Images ``[i0, i1)`` of ``src`` (flat, each ``(R, C)``) into ``dst``, each ``(C, R)``
-    (``R, C = K, Ho*Wo``: a channels-first gradient channels-last)."""
-    for n in range(i0, i1):
-        transpose_into(src, n * R * C, C, dst, n * R * C, R, R, C)
+def _transpose_images(src, dst, R, C, pieces, i0, i1):
+    """Items ``[i0, i1)``, ``i = n*pieces + q``: piece ``q`` (a run of columns) of image
+    ``n`` of ``src`` (flat, each ``(R, C)``) into ``dst``, each ``(C, R)`` (``R, C = K,
+    Ho*Wo``: a channels-first gradient channels-last)."""
+    for i in range(i0, i1):
+        n, q = divmod(i, pieces)
+        c0, c1 = q * C // pieces, (q + 1) * C // pieces
+        transpose_into(src, n * R * C + c0, C, dst, n * R * C + c0 * R, R, R, c1 - c0)
 
 
 def _transposed(src, dst, R: int, C: int, N: int, serial: bool) -> None:
-    """:func:`_transpose_images` of all ``N`` images, on Numba's team unless ``serial``."""
-    if serial or N == 1:
-        _transpose_images(src, dst, R, C, 0, N)
+    """:func:`_transpose_images` of all ``N`` images, on Numba's team unless ``serial`` (an
+    image in runs of columns where there are fewer images than :data:`PARTS`)."""
+    if serial:
+        _transpose_images(src, dst, R, C, 1, 0, N)
     else:
-        team_runs(_transpose_images, (src, dst, R, C), N, min(PARTS, N))
+        pieces = -(-PARTS // N)
+        team_runs(_transpose_images, (src, dst, R, C, pieces), N * pieces, PARTS)
 
 
 def input_grad_runner(geometry: ConvGeometry, dtype):
