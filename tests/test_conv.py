@@ -997,34 +997,49 @@ def test_channels_last_strided_tiles_of_every_shape(monkeypatch, dtype, hw, posi
         np.testing.assert_array_equal(yl, _cl(y))
 
 
+def _strided_thread_runs(monkeypatch, spy, calls):
+    """``calls()`` on the calling thread (cpu/strided.py's PARALLEL_WORK out of reach), then
+    on one and on two of Numba's threads: ``[(seen, result)]``, ``seen`` what
+    ``spy(monkeypatch)`` recorded during that run."""
+    import numba
+
+    from numbaconv.cpu import strided
+
+    default = numba.get_num_threads()
+    out = []
+    for work, threads in ((1 << 62, 1), (0, 1), (0, min(2, numba.config.NUMBA_NUM_THREADS))):
+        monkeypatch.setattr(strided, "PARALLEL_WORK", work)
+        seen = spy(monkeypatch)
+        numba.set_num_threads(threads)
+        try:
+            result = calls()
+            out.append((list(seen), result))  # (what this run recorded: later spies wrap it)
+        finally:
+            numba.set_num_threads(default)
+    return out
+
+
 def test_strided_tiles_serial_parallel_and_threads_agree_bitwise(monkeypatch):
     """The strided tiles' items (runs of tiles, or of the batch's output vectors for the
     weight gradient; each splits or pads the input rows it reads) do not depend on the
     threads: the same bits on the calling thread and on one and two of Numba's, in both
     layouts, batch 1 and 3; a NaN stays in the outputs whose windows hold it."""
-    import numba
-
-    from numbaconv.cpu import strided
-
     rng = np.random.default_rng(31)
     w = rng.standard_normal((32, 3, 5, 5)).astype(np.float32)
     b = rng.standard_normal(32).astype(np.float32)
     kw = dict(stride=2, padding=2)
-    default = numba.get_num_threads()
+
+    def calls():
+        y = nc.conv2d(x, w, b, **kw)
+        return (y, nc.conv2d(_cl(x), w, b, **kw, data_format="channels_last"),
+                grad.conv2d_weight(x, w.shape, np.cos(y), **kw))
+
     for n in (1, 3):
         x = rng.standard_normal((n, 3, 45, 70)).astype(np.float32)
         runs = []
-        for work, threads in ((1 << 62, 1), (0, 1), (0, min(2, numba.config.NUMBA_NUM_THREADS))):
-            monkeypatch.setattr(strided, "PARALLEL_WORK", work)
-            seen = _strided_ran(monkeypatch)
-            numba.set_num_threads(threads)
-            try:
-                y = nc.conv2d(x, w, b, **kw)
-                runs.append((y, nc.conv2d(_cl(x), w, b, **kw, data_format="channels_last"),
-                             grad.conv2d_weight(x, w.shape, np.cos(y), **kw)))
-            finally:
-                numba.set_num_threads(default)
+        for seen, run in _strided_thread_runs(monkeypatch, _strided_ran, calls):
             assert seen == [False, True, "grad"]
+            runs.append(run)
         for other in runs[1:]:
             for a, b_ in zip(runs[0], other, strict=True):
                 np.testing.assert_array_equal(a, b_)
@@ -1163,10 +1178,6 @@ def test_channels_last_input_gradient_tiles_serial_parallel_threads_and_nan(monk
     NaN in the output gradient reaches exactly the inputs whose taps read it; an inf in a
     lane that the overlapping last filter vector masks stays inf (a product masked by a
     zero weight would make it NaN)."""
-    import numba
-
-    from numbaconv.cpu import strided
-
     rng = np.random.default_rng(7 + c)
     K = 12  # (not a whole number of vectors: the last one overlaps, masked)
     w = np.abs(rng.standard_normal((K, c, 3, 3))).astype(np.float32) + 0.1
@@ -1176,20 +1187,17 @@ def test_channels_last_input_gradient_tiles_serial_parallel_threads_and_nan(monk
     w7 = rng.standard_normal((16, c, 7, 7)).astype(np.float32)
     g7 = rng.standard_normal((1, 20, 23, 16)).astype(np.float32)
     kw7 = dict(stride=2, padding=3, data_format="channels_last")
-    default = numba.get_num_threads()
+
+    def calls():
+        return (grad.conv2d_input(xs, w, g, data_format="channels_last"),
+                grad.conv2d_input((1, 40, 45, c), w7, g7, **kw7),
+                grad.conv2d_input((3, c, 28, 29), w, g[:, ::2, ::2].transpose(0, 3, 1, 2),
+                                  stride=2))
+
     runs = []
-    for work, threads in ((1 << 62, 1), (0, 1), (0, min(2, numba.config.NUMBA_NUM_THREADS))):
-        monkeypatch.setattr(strided, "PARALLEL_WORK", work)
-        seen = _dots_ran(monkeypatch)
-        numba.set_num_threads(threads)
-        try:
-            runs.append((grad.conv2d_input(xs, w, g, data_format="channels_last"),
-                         grad.conv2d_input((1, 40, 45, c), w7, g7, **kw7),
-                         grad.conv2d_input((3, c, 28, 29), w, g[:, ::2, ::2].transpose(
-                             0, 3, 1, 2), stride=2)))
-        finally:
-            numba.set_num_threads(default)
+    for seen, run in _strided_thread_runs(monkeypatch, _dots_ran, calls):
         assert len(seen) == 3
+        runs.append(run)
     for other in runs[1:]:
         for a, b in zip(runs[0], other, strict=True):
             np.testing.assert_array_equal(a, b)
