@@ -739,20 +739,7 @@ def _split_blocks(blocks: np.ndarray, pieces: int) -> np.ndarray:
     return np.array(out, dtype=np.int64).reshape(-1, len(_BLOCK_COLUMNS))
 
 
-@njit(inline="always")
-def _dots_one(gf, wt, bias, dxf, o0, g0, hstep, rows, S, sg, L, w0, wrow, sw, cstep, c):
-    """One position's channel ``c`` (a corner of the map, where each position reaches
-    taps of its own): the dot products of :func:`channel_dots` in LLVM's own vector loop."""
-    s = dxf.dtype.type(0)
-    for i in range(rows):
-        for j in range(S):
-            gb, wb = g0 - i * hstep + j * sg, w0 + c * cstep + i * wrow + j * sw
-            for m in range(L):
-                s += gf[gb + m] * wt[wb + m]
-    dxf[o0 + c] = bias[c] + s
-
-
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+@njit(cache=True, nogil=True)
 def _input_grad_blocks(gf, wt, bias, dxf, geo, blocks, i0, i1):
     """Items ``[i0, i1)`` of a channels-last input gradient, ``i = n*B + b`` for image
     ``n`` and :func:`_input_blocks`' block ``b`` (of ``B``): each position's input channels
