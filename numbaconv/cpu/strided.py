@@ -81,6 +81,7 @@ from ..core.conv import (
     G_WO,
     ConvGeometry,
 )
+from ..loops.conv import span as _span
 from .conv_plan import legacy_direct
 from .jit import (
     I0,
@@ -611,15 +612,20 @@ def applies_input_grad(geometry: ConvGeometry, itemsize: int) -> bool:
             and geo.filters >= lanes(itemsize) and geo.batch > 0 and min(geo.out_size) > 0)
 
 
-def _reach(q: int, k: int, s: int, d: int, size: int) -> tuple[int, int, int]:
-    """The taps of one axis that input index ``q`` (padding included) reaches, ``(phase,
-    m0, m1)``: taps ``phase + m*s`` (stride ``s > 1``) or ``m*d`` (stride 1, dilation
-    ``d``) for ``m0 <= m < m1``, each reading output ``(q - phase)//s - m`` (``q - m*d``),
-    one of ``size``; ``m1 <= m0``: none."""
-    if s == 1:
-        return 0, max(0, -((size - 1 - q) // d)), max(0, min(k, q // d + 1))
-    phase, a = q % s, q // s
-    return phase, max(0, a - size + 1), max(0, min(-(-(k - phase) // s), a + 1))
+def _reach(i: int, lo: int, k: int, s: int, d: int, size: int) -> tuple[int, int, int]:
+    """The taps of one axis that input index ``i`` reaches (padding ``lo`` before the data),
+    ``(phase, m0, m1)``: taps ``phase + m*s`` for ``m0 <= m < m1`` (stride 1: phase 0, the
+    taps ``m`` themselves); ``m1 <= m0``: none. Tap ``t`` reaches ``i`` where one of the
+    ``size`` outputs reads it there (:func:`numbaconv.loops.conv.span`, the rule of both
+    backends' direct kernels); such taps are one run of a single phase."""
+    def reaches(t):
+        o0, o1 = _span(i, i + 1, t * d - lo, s, size)
+        return o1 > o0
+
+    taps = [t for t in range(k) if reaches(t)]
+    phase = (i + lo) % s
+    m0 = (taps[0] - phase) // s if taps else 0
+    return phase, m0, m0 + len(taps)
 
 
 def _bands(taps: list) -> list[tuple[int, int, tuple]]:
@@ -668,8 +674,8 @@ def _input_blocks(geo: ConvGeometry, P: int) -> np.ndarray:
     _, dh, dw = geo.dilation
     nw = _phase_taps(kw, sw)
     wbase = np.concatenate(([0], np.cumsum([C * kh * n * K for n in nw])))
-    rows = [_reach(i + lh, kh, sh, dh, Ho) for i in range(H)]
-    cols = [_reach(j + lw, kw, sw, dw, Wo) for j in range(W)]
+    rows = [_reach(i, lh, kh, sh, dh, Ho) for i in range(H)]
+    cols = [_reach(j, lw, kw, sw, dw, Wo) for j in range(W)]
     out = []
     for ph in range(min(sh, H)):
         for pw in range(min(sw, W)):
