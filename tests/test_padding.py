@@ -153,3 +153,44 @@ def test_signal_boundary_names_are_the_padding_table():
     x = np.arange(5.0)
     np.testing.assert_array_equal(nc.pad(x, 2, "symm"), np.pad(x, 2, "symmetric"))
     np.testing.assert_array_equal(nc.pad(x, 2, "fill"), np.pad(x, 2))
+
+
+@given(arrays_and_widths(max_dims=3), st.sampled_from(MODES), st.integers(0, 9))
+def test_repeated_calls_take_the_seen_pass_and_match_numpy(xw, mode, cv):
+    # the second and third calls with the same shapes and arguments run the pass the first
+    # one kept (api.padding._SEEN); each against numpy.pad, on fresh data each time
+    from numbaconv.api import padding as api_padding
+
+    x, widths = xw
+    kw = {"constant_values": cv} if mode == "constant" else {}
+    for seed in range(3):
+        y = (x + seed).astype(x.dtype) if x.dtype != np.bool_ else x ^ bool(seed % 2)
+        np.testing.assert_array_equal(nc.pad(y, widths, mode, **kw), np.pad(y, widths, mode, **kw))
+    assert (x.shape, x.dtype, widths, mode, cv if mode == "constant" else 0) in api_padding._SEEN
+
+
+def test_seen_calls_do_not_share_entries_across_equal_arguments():
+    # values equal under == must not find each other's pass: True == 1, -0.0 == 0.0, and a
+    # non-contiguous view of a seen shape; a large pad's kept pass runs on the threads
+    from numbaconv.cpu import padding as cpu_padding
+
+    x = np.arange(12.0).reshape(3, 4)
+    for _ in range(2):
+        np.testing.assert_array_equal(nc.pad(x, 1), np.pad(x, 1))
+        np.testing.assert_array_equal(nc.pad(x, 1, constant_values=-0.0),
+                                      np.pad(x, 1, constant_values=-0.0))
+        assert np.signbit(nc.pad(x, 1, constant_values=-0.0)[0, 0])
+        assert not np.signbit(nc.pad(x, 1, constant_values=0)[0, 0])
+        np.testing.assert_array_equal(nc.pad(x.T, 1, "reflect"), np.pad(x.T, 1, "reflect"))
+        np.testing.assert_array_equal(nc.pad(x[:, ::2], (1, 2), "wrap"),
+                                      np.pad(x[:, ::2], (1, 2), "wrap"))
+    with pytest.raises((TypeError, ValueError)):
+        nc.pad(x, True)
+    big = np.random.default_rng(4).standard_normal((2, 300, 257))
+    want = np.pad(big, ((0, 1), (5, 7), (9, 4)), "symmetric")
+    assert want.nbytes > cpu_padding.SERIAL_BYTES
+    for _ in range(2):
+        np.testing.assert_array_equal(nc.pad(big, ((0, 1), (5, 7), (9, 4)), "symmetric"), want)
+    buf = np.empty_like(want)
+    assert nc.pad(big, ((0, 1), (5, 7), (9, 4)), "symmetric", out=buf) is buf
+    np.testing.assert_array_equal(buf, want)

@@ -30,6 +30,8 @@ CPU_ONLY = {
                "prepared_correlate": "a host call's path fixed once from its shapes (a CUDA "
                                      "call's cost is its launch)"},
     "memory": {},
+    "padding": {"prepared": "a host call's pad fixed once from its shapes (a CUDA call's "
+                            "cost is its launch)"},
     "normalization": {"normalize_small": "the host fast path's one-call form of normalize "
                                          "(the GPU runs normalize itself)",
                       "backward_small": "the host fast path's one-call form of a training "

@@ -225,7 +225,7 @@ def _fresh_out(x):
         if dt is _F64 or dt is _F32:  # (an equal but distinct dtype object: general path)
             flags = x.flags
             if flags.c_contiguous and flags.writeable:
-                return np.empty(x.shape, dt)
+                return np.empty_like(x)  # (C-contiguous: its layout; 0.15 us less than empty)
     return None
 
 
@@ -247,7 +247,7 @@ def _forward(name: str, x, out, params: tuple = ()):
     if type(x) is np.ndarray and (x.dtype is _F64 or x.dtype is _F32):
         flags = x.flags  # the fast path, as _fresh_out, written out: a call costs ~5% here
         if flags.c_contiguous and flags.writeable and (out is None or ready_out(out, x)):
-            y = np.empty(x.shape, x.dtype) if out is None else out  # (out may be x: in place)
+            y = np.empty_like(x) if out is None else out  # (out may be x: in place)
             if x.ndim == 1:
                 (_HOST or _host()).forward(name, x, y, params)
             else:
@@ -266,7 +266,7 @@ def _derivative(name: str, x, out, params: tuple = ()):
     if type(x) is np.ndarray and (x.dtype is _F64 or x.dtype is _F32):
         flags = x.flags  # the fast path, as _fresh_out, written out: a call costs ~5% here
         if flags.c_contiguous and flags.writeable and (out is None or ready_out(out, x)):
-            y = np.empty(x.shape, x.dtype) if out is None else out  # (out may be x: in place)
+            y = np.empty_like(x) if out is None else out  # (out may be x: in place)
             if x.ndim == 1:
                 (_HOST or _host()).derivative(name, x, y, params)
             else:
@@ -3913,7 +3913,7 @@ def _softmax(launcher: str, x, axis, out):
         flags, shape = x.flags, x.shape  # the fast path: contiguous floats, the last axis
         if (flags.c_contiguous and flags.writeable and shape and shape[-1]
                 and (out is None or ready_out(out, x))):
-            y = np.empty(shape, x.dtype) if out is None else out
+            y = np.empty_like(x) if out is None else out
             if len(shape) == 1:
                 getattr(_HOST or _host(), launcher)(x, y, 1, shape[0], 1)
             else:

@@ -51,6 +51,16 @@ def _plain_vectors(arrays, dtypes, c) -> bool:
     return True
 
 
+_HOST = None
+
+
+def _host():
+    """The CPU normalisation kernels (looked up once)."""
+    global _HOST
+    _HOST = kernels(_FAMILY, "cpu")
+    return _HOST
+
+
 def _none_like(a, dtype):
     """``a``, or for None the empty array of ``dtype`` that means "none" to the kernels."""
     return _NONE[dtype] if a is None else a
@@ -259,13 +269,13 @@ def _host_batch_norm(x: np.ndarray, running_mean, running_var, weight, bias, tra
     if spec.training and not (running_mean.flags.c_contiguous and running_mean.flags.writeable
                               and running_var.flags.c_contiguous and running_var.flags.writeable):
         return None
-    host = kernels(_FAMILY, "cpu")
-    x3 = x.reshape(spec.shape3)
-    dst = np.empty(x.shape, dtype) if out is None else out
+    host = _HOST or _host()
+    dst = np.empty_like(x) if out is None else out
     if not spec.training and host.normalize_small(
-            x3, running_mean, running_var, _none_like(weight, dtype),
-            _none_like(bias, dtype), spec.eps, dst.reshape(spec.shape3)):
+            x, running_mean, running_var, _none_like(weight, dtype), _none_like(bias, dtype),
+            spec.eps, dst, spec.channels, spec.inner):
         return dst  # (an inference-sized call: one kernel, no float64 copies)
+    x3 = x.reshape(spec.shape3)
     if spec.training:
         mean, var = np.empty(c, _F64), np.empty(c, _F64)
         if spec.channels:

@@ -1283,16 +1283,6 @@ def _parallel(kernel, arrays: tuple, params: tuple) -> None:
     (_runs if len(arrays) == 2 else _runs_b)(fn, *arrays, tuple(params), RUN)
 
 
-def _launch(name: str, kernel, arrays: tuple, params: tuple) -> None:
-    """``kernel(*arrays, *params)`` for activation ``name``'s ``_f``, ``_d`` or ``_b`` kernel
-    (``arrays``: ``(x, out)`` or ``(g, x, out)``; ``out`` may be an input): serially below
-    its threshold (:func:`_serial_below`) or with one thread, else on Numba's team."""
-    if arrays[-2].size < _serial_below(name, arrays[-2].itemsize) or num_threads() < 2:
-        kernel(*arrays, *params)
-    else:
-        _parallel(kernel, arrays, params)
-
-
 KERNELS = {
     "identity": (_identity_f, _identity_d, _identity_fd, _identity_b),
     "step": (_step_f, _step_d, _step_fd, _step_b),
@@ -1376,13 +1366,21 @@ def _serial_below(name: str, itemsize: int) -> int:
 
 def forward(name: str, x: np.ndarray, out: np.ndarray, params: tuple) -> None:
     """``out = f(x)`` for the activation kernel ``name``: flat arrays of one float dtype,
-    ``params`` its parameters as floats; ``out`` may be ``x`` itself."""
-    _launch(name, KERNELS[name][0], (x, out), params)
+    ``params`` its parameters as floats; ``out`` may be ``x`` itself. On the calling thread
+    below the activation's threshold (:func:`_serial_below`) or with one thread, else on
+    Numba's team."""
+    if x.size < _serial_below(name, x.itemsize) or num_threads() < 2:
+        KERNELS[name][0](x, out, *params)
+    else:
+        _parallel(KERNELS[name][0], (x, out), params)
 
 
 def derivative(name: str, x: np.ndarray, out: np.ndarray, params: tuple) -> None:
-    """``out = f'(x)``; ``out`` may be ``x`` itself."""
-    _launch(name, KERNELS[name][1], (x, out), params)
+    """``out = f'(x)``; ``out`` may be ``x`` itself (threads as :func:`forward`)."""
+    if x.size < _serial_below(name, x.itemsize) or num_threads() < 2:
+        KERNELS[name][1](x, out, *params)
+    else:
+        _parallel(KERNELS[name][1], (x, out), params)
 
 
 def forward_and_derivative(name: str, x: np.ndarray, out: np.ndarray, dout: np.ndarray,
@@ -1393,8 +1391,12 @@ def forward_and_derivative(name: str, x: np.ndarray, out: np.ndarray, dout: np.n
 
 
 def backward(name: str, g: np.ndarray, x: np.ndarray, out: np.ndarray, params: tuple) -> None:
-    """``out = g * f'(x)`` in one pass; ``out`` may be ``g`` or ``x`` itself."""
-    _launch(name, KERNELS[name][3], (g, x, out), params)
+    """``out = g * f'(x)`` in one pass; ``out`` may be ``g`` or ``x`` itself (threads as
+    :func:`forward`)."""
+    if x.size < _serial_below(name, x.itemsize) or num_threads() < 2:
+        KERNELS[name][3](g, x, out, *params)
+    else:
+        _parallel(KERNELS[name][3], (g, x, out), params)
 
 
 # --------------------------------------------------------------------------- PReLU

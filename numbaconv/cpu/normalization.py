@@ -579,15 +579,16 @@ def _normalize_whole(xf, outf, nc, inner, mean, var, weight, bias, eps):
         _normalize_rows(xf, outf, outer, nc, m, scale, shift, I0, I0, outer)
 
 
-def normalize_small(x3: np.ndarray, mean: np.ndarray, var: np.ndarray, weight: np.ndarray,
-                    bias: np.ndarray, eps: float, out3: np.ndarray) -> bool:
-    """:func:`normalize` for a call under :data:`SERIAL_BELOW` elements in one kernel call,
-    the statistics and parameters in any float dtype (an empty ``weight``/``bias``: none).
-    False (nothing done) for a larger call: the caller takes :func:`normalize`."""
-    if x3.size >= SERIAL_BELOW:
+def normalize_small(x: np.ndarray, mean: np.ndarray, var: np.ndarray, weight: np.ndarray,
+                    bias: np.ndarray, eps: float, out: np.ndarray, nc: int, inner: int) -> bool:
+    """:func:`normalize` for a call under :data:`SERIAL_BELOW` elements in one kernel call:
+    ``x`` and ``out`` C-contiguous, seen as ``(outer, nc, inner)`` (any shape: they are
+    flattened here, with no 3-D views made), the statistics and parameters in any float
+    dtype (an empty ``weight``/``bias``: none). False (nothing done) for a larger call: the
+    caller takes :func:`normalize`."""
+    if x.size >= SERIAL_BELOW:
         return False
-    _normalize_whole(x3.reshape(-1), out3.reshape(-1), x3.shape[1], x3.shape[2], mean, var,
-                     weight, bias, float(eps))
+    _normalize_whole(x.ravel(), out.ravel(), nc, inner, mean, var, weight, bias, eps)
     return True
 
 

@@ -87,16 +87,27 @@ def _layout(strides: tuple, itemsize: int, out_shape: tuple) -> tuple[np.ndarray
             np.array(out_shape, dtype=np.int64))
 
 
+def prepared(x: np.ndarray, out: np.ndarray, maps, offsets, cvals, lo_last: int):
+    """``run(x, out)``: :func:`pad` for arrays of ``x``'s and ``out``'s shapes and dtypes, its
+    constants and thread decision made once (the pass a repeated call keeps: a tiny pad
+    spent half its time building them)."""
+    if out.size == 0:
+        return lambda x, out: None
+    tasks = -(-(out.size // out.shape[-1]) // ROWS_PER_TASK)
+    strides, out_shape = _layout(x.strides, x.itemsize, out.shape)
+    consts = (maps, offsets, strides, out_shape, cvals, lo_last, x.shape[-1])
+    if out.nbytes < SERIAL_BYTES or tasks == 1:
+        def run(x, out):
+            _pad_rows(x.reshape(-1), out.reshape(-1), *consts, 0, 0, tasks)
+    else:
+        chunk = max(1, tasks // 16)
+
+        def run(x, out):
+            run_chunks(_pad_rows, (x.reshape(-1), out.reshape(-1), *consts), tasks, chunk,
+                       num_threads())
+    return run
+
+
 def pad(x: np.ndarray, out: np.ndarray, maps, offsets, cvals, lo_last: int) -> None:
     """Fill ``out`` with ``x`` padded through the index maps (see core.padding)."""
-    if out.size == 0:
-        return
-    width = out.shape[-1]
-    tasks = -(-(out.size // width) // ROWS_PER_TASK)
-    strides, out_shape = _layout(x.strides, x.itemsize, out.shape)
-    args = (x.reshape(-1), out.reshape(-1), maps, offsets, strides, out_shape, cvals,
-            lo_last, x.shape[-1])
-    if out.nbytes < SERIAL_BYTES or tasks == 1:
-        _pad_rows(*args, 0, 0, tasks)
-    else:
-        run_chunks(_pad_rows, args, tasks, max(1, tasks // 16), num_threads())
+    prepared(x, out, maps, offsets, cvals, lo_last)(x, out)
