@@ -8,6 +8,8 @@ differences; PyTorch as an extra cross-check when installed.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -1919,3 +1921,43 @@ def test_depth_one_output_reading_only_padding(layer, data_format, dtype):
     g = rng.standard_normal(y.shape).astype(dtype)
     np.testing.assert_array_equal(grad.conv3d_input(xs.shape, w, g, **kw), 0)
     np.testing.assert_array_equal(grad.conv3d_weight(xs, w.shape, g, **kw), 0)
+
+
+@pytest.mark.parametrize("xs, ws, pad, groups, layout", [
+    ((1, 1, 16), (1, 1, 3), 0, 1, "channels_first"),          # the direct loops, 1-D
+    ((2, 3, 9), (4, 3, 2), 1, 1, "channels_first"),
+    ((1, 16, 1), (1, 1, 3), 0, 1, "channels_last"),           # the channels-last direct loops
+    ((2, 9, 3), (4, 3, 2), 1, 1, "channels_last"),
+    ((1, 4, 4, 1), (1, 1, 3, 3), 1, 1, "channels_last"),      # depthwise, channels-last
+    ((2, 9, 7, 16), (16, 1, 3, 3), 1, 16, "channels_last"),
+])
+def test_tiny_direct_and_depthwise_calls_keep_prepared_passes(xs, ws, pad, groups, layout):
+    # a repeated tiny call whose layer the direct loops or the channels-last depthwise
+    # kernel compute runs the pass its first call prepared (cpu.conv._forward_runner: no
+    # routing per call): new values each call, against the float64 oracle, and the same
+    # bits as the general launcher (cpu.conv._conv_forward) gives the same arrays
+    from numbaconv.api import conv as api_conv
+
+    conv = nc.conv2d if len(xs) == 4 else nc.conv1d
+    last = layout == "channels_last"
+    rng = np.random.default_rng(len(xs) * 7 + ws[0])
+    for call in range(3):
+        x = rng.standard_normal(xs).astype(np.float32)
+        w = rng.standard_normal(ws).astype(np.float32)
+        b = rng.standard_normal(ws[0]).astype(np.float32) if call != 1 else None
+        got = conv(x, w, b, padding=pad, groups=groups, data_format=layout)
+        xc = np.moveaxis(x, -1, 1) if last else x
+        want = conv_reference(xc.astype(np.float64), w.astype(np.float64),
+                              None if b is None else b.astype(np.float64),
+                              pads=((pad, pad),) * (len(xs) - 2), groups=groups)
+        np.testing.assert_allclose(np.moveaxis(got, -1, 1) if last else got, want,
+                                   rtol=1e-4, atol=1e-4)
+        key = api_conv._seen_key(len(xs) - 2, x, w, b, 1, pad, 1, groups, "zeros", layout,
+                                 x.dtype)
+        run = api_conv._SEEN[key][1]
+        assert not isinstance(run, functools.partial)  # a prepared pass, not the router
+        spec = conv_spec("forward", len(xs) - 2, x.shape, w.shape, padding=pad,
+                         groups=groups, data_format=layout)
+        routed = np.empty_like(got)
+        cpu_conv._conv_forward(x, w, b, routed, spec.geometry)
+        np.testing.assert_array_equal(got, routed)

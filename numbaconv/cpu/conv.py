@@ -197,14 +197,28 @@ def _bias_array(bias, dtype):
 # The serial path calls the item kernel itself on all the items (no driver to compile).
 
 
-def _direct_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
-    args = (x.ravel(), w.ravel(), _bias_array(bias, out.dtype), out.ravel(), geometry.array)
+def _direct_runner(geometry: ConvGeometry, dtype):
+    """``run(x, w, bias, out)``: the direct loops (:func:`_forward_planes`) over the call's
+    output planes, on the calling thread below :data:`PARALLEL_WORK` multiply-adds, the
+    constants looked up once (a repeated tiny 1-D call, (1, 1, 16) * (1, 1, 3), routed
+    afresh on every call took 11 us)."""
     _, ho, wo = geometry.out_size
-    planes = out.size // (ho * wo)
-    if geometry.macs < PARALLEL_WORK:
-        _forward_planes(*args, 0, planes)
-    else:
-        _threaded(_forward_planes, args, planes)
+    hw, geo, no_bias = ho * wo, geometry.array, _NO_BIAS[np.dtype(dtype)]
+    serial = geometry.macs < PARALLEL_WORK
+
+    def run(x, w, bias, out):
+        args = (x.ravel(), w.ravel(), no_bias if bias is None else bias.ravel(), out.ravel(),
+                geo)
+        if serial:
+            _forward_planes(*args, 0, out.size // hw)
+        else:
+            _threaded(_forward_planes, args, out.size // hw)
+
+    return run
+
+
+def _direct_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
+    _direct_runner(geometry, out.dtype)(x, w, bias, out)
 
 
 def _direct_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
@@ -1258,16 +1272,30 @@ def _runs_array(channels: int, per_group: int, groups: int) -> np.ndarray:
     return np.array(_channel_runs(channels, per_group, groups), dtype=np.int64)
 
 
-def _direct_forward_cl(x, w, bias, out, geometry: ConvGeometry) -> None:
+def _direct_cl_runner(geometry: ConvGeometry, dtype):
+    """``run(x, w, bias, out)``: the channels-last direct loops (:func:`_forward_cl_rows`)
+    over the call's output rows, the filter runs, weight order and thread decision made
+    once (a repeated tiny channels-last call took twice the channels-first one's time
+    routed afresh)."""
     geo = geometry
     runs = _runs_array(geo.filters, geo.group_filters, geo.groups)
-    args = (x.ravel(), w.ravel()[geo.forward_weight_order], _bias_array(bias, out.dtype),
-            out.ravel(), geo.array, runs)
-    rows = out.size // (geo.out_size[2] * geo.filters)
-    if geo.macs < PARALLEL_WORK:
-        _forward_cl_rows(*args, 0, rows)
-    else:
-        _threaded(_forward_cl_rows, args, rows)
+    order, arr, no_bias = geo.forward_weight_order, geo.array, _NO_BIAS[np.dtype(dtype)]
+    per_row = geo.out_size[2] * geo.filters
+    serial = geo.macs < PARALLEL_WORK
+
+    def run(x, w, bias, out):
+        args = (x.ravel(), w.ravel()[order], no_bias if bias is None else bias.ravel(),
+                out.ravel(), arr, runs)
+        if serial:
+            _forward_cl_rows(*args, 0, out.size // per_row)
+        else:
+            _threaded(_forward_cl_rows, args, out.size // per_row)
+
+    return run
+
+
+def _direct_forward_cl(x, w, bias, out, geometry: ConvGeometry) -> None:
+    _direct_cl_runner(geometry, out.dtype)(x, w, bias, out)
 
 
 def _direct_input_grad_cl(g, w, bias, dx, geometry: ConvGeometry) -> None:
@@ -1813,6 +1841,14 @@ def _forward_runner(x, w, bias, out, geometry: ConvGeometry):
     elif (not geometry.channels_last and not _use_gemm(geometry)
           and _use_grid(geometry, geometry.lo) and _blocks_apply(geometry)):
         return _blocks_runner(geometry, out.dtype)
+    elif (not geometry.channels_last and not _use_gemm(geometry)
+          and not _use_grid(geometry, geometry.lo)):
+        return _direct_runner(geometry, out.dtype)
+    elif geometry.channels_last and _depthwise.applies(geometry):  # (as _conv_forward)
+        return _depthwise.runner(geometry, out.dtype, geometry.macs < PARALLEL_WORK)
+    elif (geometry.channels_last and not _cl_blocks_apply(geometry, out.dtype.itemsize)
+          and not _use_gemm(geometry)):
+        return _direct_cl_runner(geometry, out.dtype)
 
     return functools.partial(_conv_forward, geometry=geometry)
 

@@ -323,27 +323,39 @@ def _grad_row_inside(pf, xf, gf, r, H, W, C, Ho, Wo, sh, lh, lw, rs, f0, f1):
                         (r * Wo + f0) * C, C, f1 - f0)
 
 
-def forward(x, w, bias, out, geometry: ConvGeometry, serial: bool) -> None:
-    """``out = conv(x, w) + bias`` for a layer :func:`applies` accepts (C-contiguous arrays
-    of any shape of the layout's size; ``bias`` may be None); ``serial``: on the calling
-    thread (the launcher's threshold, :data:`numbaconv.cpu.conv.PARALLEL_WORK`)."""
+def runner(geometry: ConvGeometry, dtype, serial: bool):
+    """:func:`forward` with its layer's sizes resolved once: ``run(x, w, bias, out)`` (a
+    repeated call's prepared pass, as :func:`runner_cf`; a channels-last (1, 4, 4, 1)
+    layer's call routed afresh took twice the channels-first one's time)."""
     geo = geometry
     N, C = geo.batch, geo.channels
     _, H, W = geo.in_size
     _, Ho, Wo = geo.out_size
     kh, kw = 3, 3
-    wt = np.ascontiguousarray(w.reshape(C, kh, kw).transpose(1, 2, 0))
-    b = np.zeros(C, out.dtype) if bias is None else bias.ravel()  # (zeros: as no bias)
-    args = (x.reshape(N, H, W, C), wt, b, out.reshape(N, Ho, Wo, C), geo.stride[1],
-            geo.stride[2], geo.lo[1], geo.lo[2], geo.dilation[1], geo.dilation[2],
-            np.int64(lanes(out.dtype.itemsize)))
-    if serial:
-        _forward_rows(*args, 0, N * Ho)
-    else:
-        # on Numba's threads: the pass is memory-bound, and each run on Python threads was a
-        # kernel call and a hand-off of the GIL ((8, 56, 56, 64) two threads: 32 such runs
-        # 0.48-0.58 ms, four 0.36-0.43; one thread 0.62-0.76)
-        team_runs(_forward_rows, args, N * Ho, min(N * Ho, 8))
+    zeros = np.zeros(C, dtype)  # (zeros: as no bias)
+    sizes = (geo.stride[1], geo.stride[2], geo.lo[1], geo.lo[2], geo.dilation[1],
+             geo.dilation[2], np.int64(lanes(np.dtype(dtype).itemsize)))
+
+    def run(x, w, bias, out):
+        wt = np.ascontiguousarray(w.reshape(C, kh, kw).transpose(1, 2, 0))
+        args = (x.reshape(N, H, W, C), wt, zeros if bias is None else bias.ravel(),
+                out.reshape(N, Ho, Wo, C), *sizes)
+        if serial:
+            _forward_rows(*args, 0, N * Ho)
+        else:
+            # on Numba's threads: the pass is memory-bound, and each run on Python threads
+            # was a kernel call and a hand-off of the GIL ((8, 56, 56, 64) two threads: 32
+            # such runs 0.48-0.58 ms, four 0.36-0.43; one thread 0.62-0.76)
+            team_runs(_forward_rows, args, N * Ho, min(N * Ho, 8))
+
+    return run
+
+
+def forward(x, w, bias, out, geometry: ConvGeometry, serial: bool) -> None:
+    """``out = conv(x, w) + bias`` for a layer :func:`applies` accepts (C-contiguous arrays
+    of any shape of the layout's size; ``bias`` may be None); ``serial``: on the calling
+    thread (the launcher's threshold, :data:`numbaconv.cpu.conv.PARALLEL_WORK`)."""
+    runner(geometry, out.dtype, serial)(x, w, bias, out)
 
 
 def weight_grad(x, g, dw, geometry: ConvGeometry, serial: bool) -> None:
