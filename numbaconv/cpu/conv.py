@@ -197,6 +197,15 @@ def _bias_array(bias, dtype):
 # The serial path calls the item kernel itself on all the items (no driver to compile).
 
 
+def _on_items(kernel, args: tuple, items: int, serial: bool) -> None:
+    """``kernel(*args, i0, i1)`` over ``range(items)``: on the calling thread when
+    ``serial``, else in runs on the threads (:func:`_threaded`)."""
+    if serial:
+        kernel(*args, 0, items)
+    else:
+        _threaded(kernel, args, items)
+
+
 def _direct_runner(geometry: ConvGeometry, dtype):
     """``run(x, w, bias, out)``: the direct loops (:func:`_forward_planes`) over the call's
     output planes, on the calling thread below :data:`PARALLEL_WORK` multiply-adds, the
@@ -207,12 +216,8 @@ def _direct_runner(geometry: ConvGeometry, dtype):
     serial = geometry.macs < PARALLEL_WORK
 
     def run(x, w, bias, out):
-        args = (x.ravel(), w.ravel(), no_bias if bias is None else bias.ravel(), out.ravel(),
-                geo)
-        if serial:
-            _forward_planes(*args, 0, out.size // hw)
-        else:
-            _threaded(_forward_planes, args, out.size // hw)
+        _on_items(_forward_planes, (x.ravel(), w.ravel(), no_bias if bias is None
+                                    else bias.ravel(), out.ravel(), geo), out.size // hw, serial)
 
     return run
 
@@ -1284,12 +1289,9 @@ def _direct_cl_runner(geometry: ConvGeometry, dtype):
     serial = geo.macs < PARALLEL_WORK
 
     def run(x, w, bias, out):
-        args = (x.ravel(), w.ravel()[order], no_bias if bias is None else bias.ravel(),
-                out.ravel(), arr, runs)
-        if serial:
-            _forward_cl_rows(*args, 0, out.size // per_row)
-        else:
-            _threaded(_forward_cl_rows, args, out.size // per_row)
+        _on_items(_forward_cl_rows, (x.ravel(), w.ravel()[order], no_bias if bias is None
+                                     else bias.ravel(), out.ravel(), arr, runs),
+                  out.size // per_row, serial)
 
     return run
 
