@@ -196,11 +196,43 @@ def test_channels_last_sums_are_the_row_order_sums(c, dtype):
     np.testing.assert_array_equal(mean, want_mean)
     d = x64 - want_mean  # (the squares are fused multiply-adds: within an ulp a step)
     np.testing.assert_allclose(var, np.cumsum(d * d, axis=0)[-1] / 50, rtol=1e-14)
+    # the backward's one pass sums about the first row (the mean recovered from them)
     m2, v2, sg, sgx = (np.empty(c) for _ in range(4))
     cpu_bn.backward_stats(g.reshape(50, c, 1), x.reshape(50, c, 1), m2, v2, sg, sgx)
-    np.testing.assert_array_equal(m2, want_mean)
+    np.testing.assert_allclose(m2, want_mean, rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(v2, np.cumsum(d * d, axis=0)[-1] / 50, rtol=1e-13)
     np.testing.assert_array_equal(sg, np.cumsum(g64, axis=0)[-1])
     np.testing.assert_allclose(sgx, np.sum(g64 * d, axis=0), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(4, 2, 64, 64), (1, 2, 64, 64), (4096, 2), (40, 2, 32, 32),
+                                   (30000, 3)])
+def test_backward_sums_recover_from_a_far_first_element(shape):
+    """The training backward sums each block in one pass about the block's first element,
+    and sums a block again in two passes (its mean, then deviations) where that element is
+    so far out that the difference of sums would cancel more than 8 bits. Channel 0's
+    blocks start 300 standard deviations out (that second path), channel 1's do not (the
+    first); both, over a large offset, are the float64 formula's gradients to 1e-12."""
+    rng = np.random.default_rng(3)
+    x = 1e3 + rng.standard_normal(shape)
+    g = rng.standard_normal(shape)
+    inner = int(np.prod(shape[2:]))
+    rows, nblk = cpu_bn._blocks(shape[0], shape[1], inner)
+    starts = [(b * rows, 0) for b in range(nblk)]  # (row of outer, element of the run)
+    flat = x.reshape(shape[0], shape[1], inner)
+    for o, i in starts:
+        flat[o, 0, i] = 1e3 + 300.0
+    for o, _ in starts:  # the data takes the two-pass path in channel 0 alone
+        for c, two_pass in ((0, True), (1, False)):
+            block = flat[o:o + rows, c].ravel()
+            q = np.sum((block - block[0]) ** 2)
+            m2 = np.sum((block - block.mean()) ** 2)
+            assert (m2 * cpu_bn.SHIFT_LOSS < q) == two_pass
+    w = np.array([0.5, 2.0, 1.5][:shape[1]])
+    got = grad.batch_norm_backward(g, x, None, None, w, training=True)
+    want = batch_norm_grads_ref(g, x, None, None, w, True)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12)
 
 
 def test_statistics_do_not_depend_on_the_thread_count():

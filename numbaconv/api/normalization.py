@@ -217,8 +217,10 @@ def _host_backward(grad_output, x, running_mean, running_var, weight, training, 
     and dtype, a ``(C,)`` NumPy weight of that dtype (or None), running statistics (unused
     when training) None or float NumPy ``(C,)`` arrays, no parameter-gradient
     ``out`` and an input-gradient ``out`` that is None, ``grad_output`` itself or ready to
-    write; under the kernels' serial size. One kernel call computes the general path's
-    sums in its order (a (1, 32, 28, 28) map: 39 -> 19 us). None for any other call."""
+    write. Under the kernels' serial size one kernel call computes the general path's sums
+    in its order (a (1, 32, 28, 28) map: 39 -> 19 us); above it the general path's kernels
+    run without its conversions and checks ((100, 64, 12, 12) float32: 524 -> 438 us). None
+    for any other call."""
     if training is not True or type(x) is not np.ndarray or type(grad_output) is not np.ndarray:
         return None
     dtype = x.dtype
@@ -237,10 +239,18 @@ def _host_backward(grad_output, x, running_mean, running_var, weight, training, 
     if gx is None:
         gx = np.empty(x.shape, dtype)
     gw, gb = np.empty(spec.channels, dtype), np.empty(spec.channels, dtype)
-    if not kernels(_FAMILY, "cpu").backward_small(
-            grad_output.reshape(spec.shape3), x.reshape(spec.shape3),
-            _none_like(weight, dtype), spec.eps, gx.reshape(spec.shape3), gw, gb):
-        return None
+    host = _HOST or _host()
+    g3, x3, gx3 = grad_output.reshape(spec.shape3), x.reshape(spec.shape3), gx.reshape(spec.shape3)
+    if host.backward_small(g3, x3, _none_like(weight, dtype), spec.eps, gx3, gw, gb):
+        return gx, gw, gb
+    # a larger call: the general path's kernels, without its conversions and checks
+    mean, var, sum_g, sum_gx = (np.empty(c, _F64) for _ in range(4))
+    if spec.channels:
+        host.backward_stats(g3, x3, mean, var, sum_g, sum_gx)
+        host.channel_grads(sum_g, sum_gx, var, spec.eps, gw, gb)
+    if x.size:
+        host.backward_input(g3, x3, mean, var, _NONE64 if weight is None else weight.astype(_F64),
+                            sum_g, sum_gx, spec.eps, True, gx3)
     return gx, gw, gb
 
 

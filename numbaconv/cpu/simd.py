@@ -1237,7 +1237,7 @@ def column_vectors() -> int:
 
 
 @intrinsic(prefer_literal=True)
-def _column_moments(typingctx, out0, out1, out2, x, g, m, x0, ld, rows, c0, mode, J):
+def _column_moments(typingctx, out0, out1, out2, out3, x, g, m, x0, ld, rows, c0, mode, J):
     """Per-channel sums down the rows of a channels-last block, for ``J`` vectors of float64
     channels ``c0 + i`` (``i < J * register_bytes() // 8``), each lane's sum over the rows
     ``r < rows`` in row order from 0.0, ``v = float64(x[x0 + r*ld + c0 + i])``:
@@ -1245,35 +1245,37 @@ def _column_moments(typingctx, out0, out1, out2, x, g, m, x0, ld, rows, c0, mode
     * ``mode`` 0: ``out0[c0 + i] = sum v``;
     * ``mode`` 1: ``out0[c0 + i] = sum (v - m[c0 + i])**2``;
     * ``mode`` 2: that, and ``out1 = sum w``, ``out2 = sum w * (v - m)`` with ``w`` the same
-      element of ``g`` (a batch norm's backward sums).
+      element of ``g`` (a batch norm's backward sums);
+    * ``mode`` 3: those three, and ``out3 = sum (v - m)`` (a backward's one pass, ``m`` a
+      shift rather than the mean).
 
     The squares and products are fused multiply-adds. The sums stay in registers over the
     rows (a loop of ``acc[c] += x[r, c]`` over the channels stored and reloaded every
     channel vector every row, and spent a row's worth of loop set-up on 32 channels): the
     same bits as that loop with ``contract``. ``x``, ``g`` 1-D C-contiguous float32 or
     float64 (converted lane by lane), ``out*``, ``m`` float64; ``mode`` and ``J`` literal
-    integers; the caller keeps every index in bounds (``out1``, ``out2``, ``g``, ``m`` are
-    read or written only where the mode needs them)."""
+    integers; the caller keeps every index in bounds (``out1``, ``out2``, ``out3``, ``g``,
+    ``m`` are read or written only where the mode needs them)."""
     if not (isinstance(mode, types.IntegerLiteral) and isinstance(J, types.IntegerLiteral)):
         return None
-    if not (all(_vector(v) and v.dtype == types.float64 for v in (out0, out1, out2, m))
+    if not (all(_vector(v) and v.dtype == types.float64 for v in (out0, out1, out2, out3, m))
             and _vector(x) and _vector(g) and x.dtype == g.dtype
             and all(isinstance(v, types.Integer) for v in (x0, ld, rows, c0))):
         return None
     md, nj = mode.literal_value, J.literal_value
-    sig = types.void(out0, out1, out2, x, g, m, x0, ld, rows, c0, mode, J)
+    sig = types.void(out0, out1, out2, out3, x, g, m, x0, ld, rows, c0, mode, J)
 
     def codegen(context, builder, sig, args):
         b = builder
-        arrays = [context.make_array(t)(context, b, a) for t, a in zip(sig.args[:6], args[:6],
+        arrays = [context.make_array(t)(context, b, a) for t, a in zip(sig.args[:7], args[:7],
                                                                           strict=True)]
         it = context.get_value_type(types.intp)
         x0_, ld_, rows_, c0_ = (context.cast(b, a, t, types.intp)
-                                for a, t in zip(args[6:10], sig.args[6:10], strict=True))
+                                for a, t in zip(args[7:11], sig.args[7:11], strict=True))
         n = register_bytes() // 8
         f64 = ir.DoubleType()
         vd = ir.VectorType(f64, n)
-        xt = context.get_value_type(sig.args[3].dtype)
+        xt = context.get_value_type(sig.args[4].dtype)
         vx = ir.VectorType(xt, n)
         fma = cgutils.get_or_insert_function(b.module, ir.FunctionType(vd, [vd] * 3),
                                              f"llvm.fma.v{n}f64")
@@ -1284,9 +1286,9 @@ def _column_moments(typingctx, out0, out1, out2, x, g, m, x0, ld, rows, c0, mode
             return v if t.element == f64 else b.fpext(v, vd)
 
         cs = [b.add(c0_, ir.Constant(it, j * n)) for j in range(nj)]
-        means = [vec(5, c, vd) for c in cs] if md else []
+        means = [vec(6, c, vd) for c in cs] if md else []
         zero = ir.Constant(vd, [0.0] * n)
-        per = 3 if md == 2 else 1
+        per = (1, 1, 3, 4)[md]
         entry = b.block
         head, body, tail = (b.append_basic_block(f"cols.{s}") for s in ("head", "body", "tail"))
         b.branch(head)
@@ -1302,16 +1304,18 @@ def _column_moments(typingctx, out0, out1, out2, x, g, m, x0, ld, rows, c0, mode
         new = []
         for j, c in enumerate(cs):
             at = b.add(row, c)
-            v = vec(3, at, vx)
+            v = vec(4, at, vx)
             if md == 0:
                 new.append(b.fadd(accs[j], v))
                 continue
             d = b.fsub(v, means[j])
             new.append(b.call(fma, [d, d, accs[per * j]]))
-            if md == 2:
-                w = vec(4, at, vx)
+            if md >= 2:
+                w = vec(5, at, vx)
                 new.append(b.fadd(accs[per * j + 1], w))
                 new.append(b.call(fma, [w, d, accs[per * j + 2]]))
+            if md == 3:
+                new.append(b.fadd(accs[per * j + 3], d))
         for a, v in zip(accs, new, strict=True):
             a.add_incoming(v, b.block)
         r.add_incoming(b.add(r, ir.Constant(it, 1)), b.block)
@@ -1326,7 +1330,7 @@ def _column_moments(typingctx, out0, out1, out2, x, g, m, x0, ld, rows, c0, mode
     return sig, codegen
 
 
-#: :func:`_column_moments` as kernels call it, ``column_moments(out0, out1, out2, x, g, m,
+#: :func:`_column_moments` as kernels call it, ``column_moments(out0, out1, out2, out3, x, g, m,
 #: x0, ld, rows, c0, mode, J)``
 column_moments = cast("Callable[..., None]", _column_moments)
 
