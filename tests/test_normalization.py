@@ -212,7 +212,7 @@ def test_backward_sums_recover_from_a_far_first_element(shape):
     and sums a block again in two passes (its mean, then deviations) where that element is
     so far out that the difference of sums would cancel more than 8 bits. Channel 0's
     blocks start 300 standard deviations out (that second path), channel 1's do not (the
-    first); both, over a large offset, are the float64 formula's gradients to 1e-12."""
+    first); both, over a large offset, are the float64 formula's gradients to 1e-10."""
     rng = np.random.default_rng(3)
     x = 1e3 + rng.standard_normal(shape)
     g = rng.standard_normal(shape)
@@ -232,7 +232,7 @@ def test_backward_sums_recover_from_a_far_first_element(shape):
     got = grad.batch_norm_backward(g, x, None, None, w, training=True)
     want = batch_norm_grads_ref(g, x, None, None, w, True)
     for a, b in zip(got, want, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12)
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
 def test_statistics_do_not_depend_on_the_thread_count():

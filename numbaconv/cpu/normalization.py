@@ -136,22 +136,6 @@ def _product_run(gf, xf, j0, n, shift):
     return sg, sgx
 
 
-@njit(nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
-def _deviation_run(gf, xf, j0, n, shift):
-    """``(sum((x - shift)**2), sum(g), sum(g * (x - shift)))`` over ``[j0, j0 + n)`` in
-    float64, vectorised as :func:`_sum_run`: a training backward's second pass."""
-    sq = 0.0
-    sg = 0.0
-    sgx = 0.0
-    for j in range(n):
-        d = np.float64(xf[_U(j0 + j)]) - shift
-        g = np.float64(gf[_U(j0 + j)])
-        sq += d * d
-        sg += g
-        sgx += g * d
-    return sq, sg, sgx
-
-
 # ------------------------------------------------------------------------------ items
 # Two layouts, two sets of kernels (a call compiles only its own):
 # *runs* (inner >= 2): item = one channel x a block of rows of ``outer``;
@@ -257,31 +241,20 @@ def _column_block(out0, out1, out2, out3, xf, gf, m, x0, nc, count, c0, mode, wi
 
 
 @njit(nogil=True, error_model="numpy")
-def _rows_item(gf, xf, outer, nc, rows, blk, pm, pq, pg, pgx, mode):
-    """Block ``blk`` of ``(outer, C)`` rows: its channels' means, then (``mode`` 1) the
-    squared deviations from them, or (2) those and ``g``'s sums about them."""
+def _stats_rows_item(xf, outer, nc, rows, blk, pm, pq):
+    """Block ``blk`` of ``(outer, C)`` rows: its channels' means, then the squared
+    deviations from them."""
     o0 = blk * rows
     o1 = min(outer, o0 + rows)
     m = np.empty(nc, dtype=np.float64)
     q = np.empty(nc, dtype=np.float64)
-    a = np.empty(nc, dtype=np.float64)
-    ax = np.empty(nc, dtype=np.float64)
     _columns(m, m, m, m, xf, xf, m, o0 * nc, nc, o1 - o0, _SUMS)
     for c in range(nc):
         m[c] /= o1 - o0
-    _columns(q, a, ax, q, xf, gf, m, o0 * nc, nc, o1 - o0, mode)
+    _columns(q, q, q, q, xf, xf, m, o0 * nc, nc, o1 - o0, _SQUARES)
     for c in range(nc):
         pm[blk, c] = m[c]
         pq[blk, c] = q[c]
-    if mode == 2:
-        for c in range(nc):
-            pg[blk, c] = a[c]
-            pgx[blk, c] = ax[c]
-
-
-@njit(nogil=True, error_model="numpy")
-def _stats_rows_item(xf, outer, nc, rows, blk, pm, pq):
-    _rows_item(xf, xf, outer, nc, rows, blk, pm, pq, pm, pq, _SQUARES)
 
 
 @njit(nogil=True, error_model="numpy")
@@ -342,21 +315,9 @@ SHIFT_LOSS = 256.0
 
 
 @njit(nogil=True, error_model="numpy")
-def _backward_runs_item(gf, xf, outer, nc, inner, rows, it, pm, pq, pg, pgx):
-    """A training backward's statistics and sums of a block (its mean, squared deviations,
-    and ``g``'s sums about its mean; :func:`_merge_recentred` moves them to the channel's
-    mean) in one pass over ``x`` and ``g``: sums about the block's first element, moved to
-    the block's mean (shifted data: the cancellation is that element's distance from the
-    mean in standard deviations, squared). A block where that exceeds :data:`SHIFT_LOSS`
-    takes two passes while it is in cache: the mean, then the deviations from it. One pass
-    against two: (100, 32, 28, 28) float32 1020 -> 564 us, (100, 64, 12, 12) 426 -> 336
-    (two Zen 3 threads)."""
-    nblk = pm.shape[0]
-    c = it // nblk
-    blk = it - c * nblk
-    o0 = blk * rows
-    o1 = min(outer, o0 + rows)
-    k = np.float64(xf[(o0 * nc + c) * inner])
+def _block_sums(gf, xf, nc, inner, o0, o1, c, k):
+    """:func:`_shifted_run`'s four sums about ``k`` over channel ``c``'s runs of rows
+    ``[o0, o1)``, added run by run."""
     s1 = 0.0
     q = 0.0
     sg = 0.0
@@ -367,37 +328,45 @@ def _backward_runs_item(gf, xf, outer, nc, inner, rows, it, pm, pq, pg, pgx):
         q += b
         sg += e
         sgx += d
-    t = s1 / ((o1 - o0) * inner)  # the mean's distance from the shift
-    m2 = q - s1 * t
-    if not m2 * SHIFT_LOSS < q:
-        pm[blk, c] = k + t
-        pq[blk, c] = m2
-        pg[blk, c] = sg
-        pgx[blk, c] = sgx - t * sg
-        return
-    c, blk, o0, o1, m = _block_mean(xf, outer, nc, inner, rows, it, nblk)
-    q = 0.0
-    sg = 0.0
-    sgx = 0.0
-    for o in range(o0, o1):
-        a, b, d = _deviation_run(gf, xf, (o * nc + c) * inner, inner, m)
-        q += a
-        sg += b
-        sgx += d
-    pm[blk, c] = m
-    pq[blk, c] = q
+    return s1, q, sg, sgx
+
+
+@njit(nogil=True, error_model="numpy")
+def _backward_runs_item(gf, xf, outer, nc, inner, rows, it, pm, pq, pg, pgx):
+    """A training backward's statistics and sums of a block (its mean, squared deviations,
+    and ``g``'s sums about its mean; :func:`_merge_recentred` moves them to the channel's
+    mean) in one pass over ``x`` and ``g``: sums about the block's first element, moved to
+    the block's mean (shifted data: the cancellation is that element's distance from the
+    mean in standard deviations, squared). A block where that exceeds :data:`SHIFT_LOSS`
+    is summed again while it is in cache, about its mean (the corrected two-pass sums).
+    One pass against two: (100, 32, 28, 28) float32 1020 -> 564 us, (100, 64, 12, 12)
+    426 -> 336 (two Zen 3 threads)."""
+    nblk = pm.shape[0]
+    c = it // nblk
+    blk = it - c * nblk
+    o0 = blk * rows
+    o1 = min(outer, o0 + rows)
+    n = (o1 - o0) * inner
+    k = np.float64(xf[(o0 * nc + c) * inner])
+    s1, q, sg, sgx = _block_sums(gf, xf, nc, inner, o0, o1, c, k)
+    if (q - s1 * (s1 / n)) * SHIFT_LOSS < q:
+        k = _block_mean(xf, outer, nc, inner, rows, it, nblk)[4]
+        s1, q, sg, sgx = _block_sums(gf, xf, nc, inner, o0, o1, c, k)
+    t = s1 / n  # the mean's distance from the shift
+    pm[blk, c] = k + t
+    pq[blk, c] = q - s1 * t
     pg[blk, c] = sg
-    pgx[blk, c] = sgx
+    pgx[blk, c] = sgx - t * sg
 
 
 @njit(nogil=True, error_model="numpy")
 def _backward_rows_item(gf, xf, outer, nc, rows, blk, pm, pq, pg, pgx):
     """:func:`_backward_runs_item` for ``(outer, C)`` rows: one pass about the block's first
-    row, or two (:func:`_rows_item`) where a channel's cancellation exceeds
-    :data:`SHIFT_LOSS` (channels-last (43264, 32) float32: 474 -> 351 us, (256, 600) 85 -> 75;
+    row, or where a channel's cancellation exceeds :data:`SHIFT_LOSS` one more about the
+    block's means (channels-last (43264, 32) float32: 474 -> 351 us, (256, 600) 85 -> 75;
     two Zen 3 threads)."""
     o0 = blk * rows
-    o1 = min(outer, o0 + rows)
+    n = min(outer, o0 + rows) - o0
     k = np.empty(nc, dtype=np.float64)
     for c in range(nc):
         k[c] = xf[o0 * nc + c]
@@ -405,16 +374,18 @@ def _backward_rows_item(gf, xf, outer, nc, rows, blk, pm, pq, pg, pgx):
     a = np.empty(nc, dtype=np.float64)
     ax = np.empty(nc, dtype=np.float64)
     s1 = np.empty(nc, dtype=np.float64)
-    _columns(q, a, ax, s1, xf, gf, k, o0 * nc, nc, o1 - o0, _SHIFTED)
-    n = o1 - o0
+    _columns(q, a, ax, s1, xf, gf, k, o0 * nc, nc, n, _SHIFTED)
+    for c in range(nc):
+        if (q[c] - s1[c] * (s1[c] / n)) * SHIFT_LOSS < q[c]:
+            _columns(k, k, k, k, xf, xf, k, o0 * nc, nc, n, _SUMS)
+            for j in range(nc):
+                k[j] /= n
+            _columns(q, a, ax, s1, xf, gf, k, o0 * nc, nc, n, _SHIFTED)
+            break
     for c in range(nc):
         t = s1[c] / n
-        m2 = q[c] - s1[c] * t
-        if m2 * SHIFT_LOSS < q[c]:
-            _rows_item(gf, xf, outer, nc, rows, blk, pm, pq, pg, pgx, _BACKWARD)
-            return
         pm[blk, c] = k[c] + t
-        pq[blk, c] = m2
+        pq[blk, c] = q[c] - s1[c] * t
         pg[blk, c] = a[c]
         pgx[blk, c] = ax[c] - t * a[c]
 
