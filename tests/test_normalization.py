@@ -182,9 +182,10 @@ def test_parallel_path_with_several_items_per_channel(shape):
 def test_channels_last_sums_are_the_row_order_sums(c, dtype):
     """Rows of channels (``(N, C)`` or channels-last) are summed down the rows a block of
     channel vectors at a time in registers (the last block overlapping the one before), or
-    lane by lane below a vector: each channel's sum is the float64 sum in row order, the
-    same bits as ``np.cumsum``'s last row (one block of rows here) for the mean and the
-    backward's sum of ``g``; the squared deviations and products are fused multiply-adds."""
+    lane by lane below a vector, about the block's first row ``k``: each channel's sum of
+    ``x - k`` is the float64 sum in row order, the same bits as ``np.cumsum``'s last row
+    (one block of rows here), and the mean ``k + sum / n``; so is the backward's sum of
+    ``g``; the squared deviations and products are fused multiply-adds."""
     rng = np.random.default_rng(c)
     x = (rng.standard_normal((50, c)) * 3 + 1).astype(dtype)
     g = rng.standard_normal((50, c)).astype(dtype)
@@ -192,27 +193,28 @@ def test_channels_last_sums_are_the_row_order_sums(c, dtype):
     mean, var = np.empty(c), np.empty(c)
     cpu_bn.batch_stats(x.reshape(50, c, 1), mean, var)
     x64, g64 = x.astype(np.float64), g.astype(np.float64)
-    want_mean = np.cumsum(x64, axis=0)[-1] / 50
+    k = x64[0]
+    want_mean = k + np.cumsum(x64 - k, axis=0)[-1] / 50
     np.testing.assert_array_equal(mean, want_mean)
     d = x64 - want_mean  # (the squares are fused multiply-adds: within an ulp a step)
-    np.testing.assert_allclose(var, np.cumsum(d * d, axis=0)[-1] / 50, rtol=1e-14)
-    # the backward's one pass sums about the first row (the mean recovered from them)
+    np.testing.assert_allclose(var, np.cumsum(d * d, axis=0)[-1] / 50, rtol=1e-13)
     m2, v2, sg, sgx = (np.empty(c) for _ in range(4))
     cpu_bn.backward_stats(g.reshape(50, c, 1), x.reshape(50, c, 1), m2, v2, sg, sgx)
-    np.testing.assert_allclose(m2, want_mean, rtol=1e-14, atol=1e-14)
-    np.testing.assert_allclose(v2, np.cumsum(d * d, axis=0)[-1] / 50, rtol=1e-13)
+    np.testing.assert_array_equal(m2, want_mean)
+    np.testing.assert_array_equal(v2, var)
     np.testing.assert_array_equal(sg, np.cumsum(g64, axis=0)[-1])
     np.testing.assert_allclose(sgx, np.sum(g64 * d, axis=0), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("shape", [(4, 2, 64, 64), (1, 2, 64, 64), (4096, 2), (40, 2, 32, 32),
                                    (30000, 3)])
-def test_backward_sums_recover_from_a_far_first_element(shape):
-    """The training backward sums each block in one pass about the block's first element,
-    and sums a block again in two passes (its mean, then deviations) where that element is
+def test_statistics_recover_from_a_far_first_element(shape):
+    """The statistics and the training backward's sums take each block in one pass about
+    the block's first element, and sum a block again about its mean where that element is
     so far out that the difference of sums would cancel more than 8 bits. Channel 0's
     blocks start 300 standard deviations out (that second path), channel 1's do not (the
-    first); both, over a large offset, are the float64 formula's gradients to 1e-10."""
+    first); both, over a large offset, give the float64 formula's normalised values,
+    running statistics and gradients to 1e-10."""
     rng = np.random.default_rng(3)
     x = 1e3 + rng.standard_normal(shape)
     g = rng.standard_normal(shape)
@@ -229,6 +231,12 @@ def test_backward_sums_recover_from_a_far_first_element(shape):
             m2 = np.sum((block - block.mean()) ** 2)
             assert (m2 * cpu_bn.SHIFT_LOSS < q) == two_pass
     w = np.array([0.5, 2.0, 1.5][:shape[1]])
+    rm, rv = np.zeros(shape[1]), np.ones(shape[1])
+    y = nc.batch_norm(x, rm, rv, w, training=True, momentum=1.0)
+    want_y, want_rm, want_rv = batch_norm_ref(x, np.zeros(shape[1]), np.ones(shape[1]), w,
+                                              None, True, momentum=1.0)
+    for a, b in ((y, want_y), (rm, want_rm), (rv, want_rv)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
     got = grad.batch_norm_backward(g, x, None, None, w, training=True)
     want = batch_norm_grads_ref(g, x, None, None, w, True)
     for a, b in zip(got, want, strict=True):

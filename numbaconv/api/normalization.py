@@ -13,8 +13,9 @@ CPU and GPU.
    batch statistics and update nothing.
 
 Statistics are accumulated in float64 in a fixed order (deterministic, independent of the
-thread count), with a two-pass variance; every element is normalised in float64 and
-rounded once to the computation dtype.
+thread count), each block of values summed about its first value and, where that value
+lies far out, again about the block's mean (the corrected two-pass sums); every element is
+normalised in float64 and rounded once to the computation dtype.
 """
 
 from __future__ import annotations

@@ -14,21 +14,23 @@ items of about :data:`ITEM_ELEMENTS` values, the split depending on the shape al
   414 -> 189 us, (256, 600) 112 -> 46, two Zen 4 cores; the same bits).
 
 Each item sums in float64, vectorised with ``reassoc`` (LLVM keeps vector partial sums; the
-association is fixed when the kernel is compiled). For the statistics an item makes two
-passes over its own block -- the mean, then the squared deviations from it -- while the block
-is still in cache, and the items of a channel are merged in block order with Chan's formula
-(``M2 = M2_a + M2_b + delta**2 n_a n_b / n``): one pass over memory, no cancellation. The
-order never depends on the thread count, and the serial path (below :data:`SERIAL_BELOW`
-elements) runs the same items in the same order: bitwise-identical results. A parallel call
-runs fixed runs of items on Numba's threads (:func:`_items_parallel`, the kernel called by
-address): on the Python thread team the second thread's start and each run's dispatch
-cost more than the work ((64, 32, 26, 26) float32 statistics 672 -> 130 us, backward sums
-589 -> 125, with the vectorised sums; two Zen 4 cores).
-
-A training backward's reductions take one pass instead: sums of ``x - k``, its square,
-``g`` and ``g * (x - k)`` about the block's first element ``k``, moved to the block's mean
-(the shifted-data formulas); a block whose first element lies so far out that they would
-cancel more than 8 bits is summed again in the two passes.
+association is fixed when the kernel is compiled), in one pass over its own block: sums of
+``x - k`` and its square (and for a training backward ``g`` and ``g * (x - k)``) about the
+block's first element ``k``, moved to the block's mean and squared deviations (the
+shifted-data formulas; their cancellation is ``k``'s distance from the mean in standard
+deviations, squared, and at most the block's size). A block whose first element lies so
+far out that they would cancel more than 8 bits (:data:`SHIFT_LOSS`) is summed again about
+its mean while it is in cache (the corrected two-pass sums). The items of a channel are
+merged in block order with Chan's formula (``M2 = M2_a + M2_b + delta**2 n_a n_b / n``).
+One pass against the two-pass items before (the mean, then the deviations from it, from
+cache): a training backward's sums (100, 32, 28, 28) float32 1020 -> 564 us, (100, 64, 12,
+12) 426 -> 336; two Zen 3 threads. The order never depends on the thread count, and the
+serial path (below :data:`SERIAL_BELOW` elements) runs the same items in the same order:
+bitwise-identical results. A parallel call runs fixed runs of items on Numba's threads
+(:func:`_items_parallel`, the kernel called by address): on the Python thread team the
+second thread's start and each run's dispatch cost more than the work ((64, 32, 26, 26)
+float32 statistics 672 -> 130 us, backward sums 589 -> 125, with the vectorised sums; two
+Zen 4 cores).
 
 *Elementwise passes* (normalise, input gradient) compute each element in float64 from its
 channel's float64 coefficients and round once when storing.
@@ -114,13 +116,16 @@ def _sum_run(xf, j0, n, shift):
 
 
 @njit(nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
-def _square_run(xf, j0, n, shift):
-    """``sum((xf[j0:j0 + n] - shift)**2)`` in float64, vectorised as :func:`_sum_run`."""
+def _moment_run(xf, j0, n, shift):
+    """``(sum(d), sum(d**2))``, ``d = xf[j0:j0 + n] - shift``, in float64, vectorised as
+    :func:`_sum_run`: the statistics' one pass."""
+    s = 0.0
     t = 0.0
     for j in range(n):
         d = np.float64(xf[_U(j0 + j)]) - shift
+        s += d
         t += d * d
-    return t
+    return s, t
 
 
 @njit(nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
@@ -162,21 +167,59 @@ def _block_mean(xf, outer, nc, inner, rows, it, nblk):
 
 
 @njit(nogil=True, error_model="numpy")
-def _stats_runs_item(xf, outer, nc, inner, rows, it, pm, pq):
-    # two passes while the block is in cache
-    c, blk, o0, o1, m = _block_mean(xf, outer, nc, inner, rows, it, pm.shape[0])
+def _block_moments(xf, nc, inner, o0, o1, c, k):
+    """:func:`_moment_run`'s sums about ``k`` over channel ``c``'s runs of rows ``[o0,
+    o1)``, added run by run."""
+    s1 = 0.0
     q = 0.0
     for o in range(o0, o1):
-        q += _square_run(xf, (o * nc + c) * inner, inner, m)
-    pm[blk, c] = m
-    pq[blk, c] = q
+        a, b = _moment_run(xf, (o * nc + c) * inner, inner, k)
+        s1 += a
+        q += b
+    return s1, q
+
+
+#: a one-pass block whose squared deviations about its first element exceed this multiple of
+#: those about its mean (a first element this many standard deviations out, squared) is
+#: summed again in two passes: the difference of sums would lose more than 8 of float64's
+#: 53 bits to cancellation
+SHIFT_LOSS = 256.0
+
+
+@njit(nogil=True, error_model="numpy")
+def _shifted_badly(s1, q, n):
+    """Whether sums ``s1 = sum(x - k)``, ``q = sum((x - k)**2)`` of ``n`` values about a
+    shift ``k`` give their squared deviations about the mean, ``q - s1**2 / n``, only by
+    cancelling more than :data:`SHIFT_LOSS` allows."""
+    return (q - s1 * (s1 / n)) * SHIFT_LOSS < q
+
+
+@njit(nogil=True, error_model="numpy")
+def _stats_runs_item(xf, outer, nc, inner, rows, it, pm, pq):
+    """A block's mean and squared deviations in one pass: sums about its first element
+    (shifted data), or where that element lies too far out (:func:`_shifted_badly`) again
+    about the block's mean, while the block is in cache (the corrected two-pass sums)."""
+    nblk = pm.shape[0]
+    c = it // nblk
+    blk = it - c * nblk
+    o0 = blk * rows
+    o1 = min(outer, o0 + rows)
+    k = np.float64(xf[(o0 * nc + c) * inner])
+    s1, q = _block_moments(xf, nc, inner, o0, o1, c, k)
+    n = (o1 - o0) * inner
+    if _shifted_badly(s1, q, n):
+        k = _block_mean(xf, outer, nc, inner, rows, it, nblk)[4]
+        s1, q = _block_moments(xf, nc, inner, o0, o1, c, k)
+    t = s1 / n
+    pm[blk, c] = k + t
+    pq[blk, c] = q - s1 * t
 
 
 #: float64 lanes of a vector register, and vectors of them :func:`_columns` sums at once
 _LANES, _VECTORS = lanes(8), column_vectors()
 #: :func:`_columns`' modes (``int64`` values: a kernel passing a literal to another compiles
 #: a copy of it for the literal)
-_SUMS, _SQUARES, _BACKWARD, _SHIFTED = np.int64(0), np.int64(1), np.int64(2), np.int64(3)
+_SUMS, _BACKWARD, _SHIFTED, _MOMENTS = np.int64(0), np.int64(2), np.int64(3), np.int64(4)
 
 
 @njit(nogil=True, error_model="numpy", fastmath={"contract"})
@@ -210,7 +253,9 @@ def _columns(out0, out1, out2, out3, xf, gf, m, x0, nc, count, mode):
                 else:
                     d = v - m[c]
                     out0[c] += d * d
-                    if mode >= 2:
+                    if mode == 4:
+                        out3[c] += d
+                    if mode == 2 or mode == 3:
                         w = np.float64(gf[b + c])
                         out1[c] += w
                         out2[c] += w * d
@@ -224,37 +269,44 @@ def _column_block(out0, out1, out2, out3, xf, gf, m, x0, nc, count, c0, mode, wi
     if wide:
         if mode == 0:
             column_moments(out0, out1, out2, out3, xf, gf, m, x0, nc, count, c0, 0, _VECTORS)
-        elif mode == 1:
-            column_moments(out0, out1, out2, out3, xf, gf, m, x0, nc, count, c0, 1, _VECTORS)
         elif mode == 2:
             column_moments(out0, out1, out2, out3, xf, gf, m, x0, nc, count, c0, 2, _VECTORS)
-        else:
+        elif mode == 3:
             column_moments(out0, out1, out2, out3, xf, gf, m, x0, nc, count, c0, 3, _VECTORS)
+        else:
+            column_moments(out0, out1, out2, out3, xf, gf, m, x0, nc, count, c0, 4, _VECTORS)
     elif mode == 0:
         column_moments(out0, out1, out2, out3, xf, gf, m, x0, nc, count, c0, 0, 1)
-    elif mode == 1:
-        column_moments(out0, out1, out2, out3, xf, gf, m, x0, nc, count, c0, 1, 1)
     elif mode == 2:
         column_moments(out0, out1, out2, out3, xf, gf, m, x0, nc, count, c0, 2, 1)
-    else:
+    elif mode == 3:
         column_moments(out0, out1, out2, out3, xf, gf, m, x0, nc, count, c0, 3, 1)
+    else:
+        column_moments(out0, out1, out2, out3, xf, gf, m, x0, nc, count, c0, 4, 1)
+
+
+@njit(nogil=True, error_model="numpy")
+def _row_shifts(xf, nc, o0):
+    """Row ``o0``'s channels in float64: the shifts of a block of ``(outer, C)`` rows."""
+    k = np.empty(nc, dtype=np.float64)
+    for c in range(nc):
+        k[c] = xf[o0 * nc + c]
+    return k
+
+
+@njit(nogil=True, error_model="numpy")
+def _row_means(xf, nc, o0, n, k):
+    """``k`` = the means of the ``n`` rows of channels from row ``o0``."""
+    _columns(k, k, k, k, xf, xf, k, o0 * nc, nc, n, _SUMS)
+    for c in range(nc):
+        k[c] /= n
 
 
 @njit(nogil=True, error_model="numpy")
 def _stats_rows_item(xf, outer, nc, rows, blk, pm, pq):
-    """Block ``blk`` of ``(outer, C)`` rows: its channels' means, then the squared
-    deviations from them."""
-    o0 = blk * rows
-    o1 = min(outer, o0 + rows)
-    m = np.empty(nc, dtype=np.float64)
-    q = np.empty(nc, dtype=np.float64)
-    _columns(m, m, m, m, xf, xf, m, o0 * nc, nc, o1 - o0, _SUMS)
-    for c in range(nc):
-        m[c] /= o1 - o0
-    _columns(q, q, q, q, xf, xf, m, o0 * nc, nc, o1 - o0, _SQUARES)
-    for c in range(nc):
-        pm[blk, c] = m[c]
-        pq[blk, c] = q[c]
+    """:func:`_stats_runs_item` for block ``blk`` of ``(outer, C)`` rows
+    (:func:`_shifted_rows_item`)."""
+    _shifted_rows_item(xf, xf, outer, nc, rows, blk, pm, pq, pm, pq, _MOMENTS)
 
 
 @njit(nogil=True, error_model="numpy")
@@ -307,13 +359,6 @@ def _shifted_run(gf, xf, j0, n, shift):
     return s1, sq, sg, sgx
 
 
-#: a one-pass block whose squared deviations about its first element exceed this multiple of
-#: those about its mean (a first element this many standard deviations out, squared) is
-#: summed again in two passes: the difference of sums would lose more than 8 of float64's
-#: 53 bits to cancellation
-SHIFT_LOSS = 256.0
-
-
 @njit(nogil=True, error_model="numpy")
 def _block_sums(gf, xf, nc, inner, o0, o1, c, k):
     """:func:`_shifted_run`'s four sums about ``k`` over channel ``c``'s runs of rows
@@ -349,7 +394,7 @@ def _backward_runs_item(gf, xf, outer, nc, inner, rows, it, pm, pq, pg, pgx):
     n = (o1 - o0) * inner
     k = np.float64(xf[(o0 * nc + c) * inner])
     s1, q, sg, sgx = _block_sums(gf, xf, nc, inner, o0, o1, c, k)
-    if (q - s1 * (s1 / n)) * SHIFT_LOSS < q:
+    if _shifted_badly(s1, q, n):
         k = _block_mean(xf, outer, nc, inner, rows, it, nblk)[4]
         s1, q, sg, sgx = _block_sums(gf, xf, nc, inner, o0, o1, c, k)
     t = s1 / n  # the mean's distance from the shift
@@ -360,34 +405,40 @@ def _backward_runs_item(gf, xf, outer, nc, inner, rows, it, pm, pq, pg, pgx):
 
 
 @njit(nogil=True, error_model="numpy")
-def _backward_rows_item(gf, xf, outer, nc, rows, blk, pm, pq, pg, pgx):
-    """:func:`_backward_runs_item` for ``(outer, C)`` rows: one pass about the block's first
-    row, or where a channel's cancellation exceeds :data:`SHIFT_LOSS` one more about the
-    block's means (channels-last (43264, 32) float32: 474 -> 351 us, (256, 600) 85 -> 75;
-    two Zen 3 threads)."""
+def _shifted_rows_item(gf, xf, outer, nc, rows, blk, pm, pq, pg, pgx, mode):
+    """Block ``blk`` of ``(outer, C)`` rows in one pass about its first row (``mode``
+    :data:`_MOMENTS`: the statistics; :data:`_SHIFTED`: and ``g``'s sums, into ``pg`` and
+    ``pgx``), or where a channel's cancellation exceeds :data:`SHIFT_LOSS` one more about
+    the block's means."""
     o0 = blk * rows
     n = min(outer, o0 + rows) - o0
-    k = np.empty(nc, dtype=np.float64)
-    for c in range(nc):
-        k[c] = xf[o0 * nc + c]
+    k = _row_shifts(xf, nc, o0)
     q = np.empty(nc, dtype=np.float64)
     a = np.empty(nc, dtype=np.float64)
     ax = np.empty(nc, dtype=np.float64)
     s1 = np.empty(nc, dtype=np.float64)
-    _columns(q, a, ax, s1, xf, gf, k, o0 * nc, nc, n, _SHIFTED)
+    _columns(q, a, ax, s1, xf, gf, k, o0 * nc, nc, n, mode)
     for c in range(nc):
-        if (q[c] - s1[c] * (s1[c] / n)) * SHIFT_LOSS < q[c]:
-            _columns(k, k, k, k, xf, xf, k, o0 * nc, nc, n, _SUMS)
-            for j in range(nc):
-                k[j] /= n
-            _columns(q, a, ax, s1, xf, gf, k, o0 * nc, nc, n, _SHIFTED)
+        if _shifted_badly(s1[c], q[c], n):
+            _row_means(xf, nc, o0, n, k)
+            _columns(q, a, ax, s1, xf, gf, k, o0 * nc, nc, n, mode)
             break
     for c in range(nc):
         t = s1[c] / n
         pm[blk, c] = k[c] + t
         pq[blk, c] = q[c] - s1[c] * t
-        pg[blk, c] = a[c]
-        pgx[blk, c] = ax[c] - t * a[c]
+    if mode == _SHIFTED:
+        for c in range(nc):
+            pg[blk, c] = a[c]
+            pgx[blk, c] = ax[c] - s1[c] / n * a[c]
+
+
+@njit(nogil=True, error_model="numpy")
+def _backward_rows_item(gf, xf, outer, nc, rows, blk, pm, pq, pg, pgx):
+    """:func:`_backward_runs_item` for ``(outer, C)`` rows (:func:`_shifted_rows_item`;
+    channels-last (43264, 32) float32: 474 -> 351 us, (256, 600) 85 -> 75; two Zen 3
+    threads)."""
+    _shifted_rows_item(gf, xf, outer, nc, rows, blk, pm, pq, pg, pgx, _SHIFTED)
 
 
 @njit(nogil=True, error_model="numpy")

@@ -1247,7 +1247,9 @@ def _column_moments(typingctx, out0, out1, out2, out3, x, g, m, x0, ld, rows, c0
     * ``mode`` 2: that, and ``out1 = sum w``, ``out2 = sum w * (v - m)`` with ``w`` the same
       element of ``g`` (a batch norm's backward sums);
     * ``mode`` 3: those three, and ``out3 = sum (v - m)`` (a backward's one pass, ``m`` a
-      shift rather than the mean).
+      shift rather than the mean);
+    * ``mode`` 4: ``out0 = sum (v - m)**2`` and ``out3 = sum (v - m)`` (the statistics' one
+      pass).
 
     The squares and products are fused multiply-adds. The sums stay in registers over the
     rows (a loop of ``acc[c] += x[r, c]`` over the channels stored and reloaded every
@@ -1288,7 +1290,7 @@ def _column_moments(typingctx, out0, out1, out2, out3, x, g, m, x0, ld, rows, c0
         cs = [b.add(c0_, ir.Constant(it, j * n)) for j in range(nj)]
         means = [vec(6, c, vd) for c in cs] if md else []
         zero = ir.Constant(vd, [0.0] * n)
-        per = (1, 1, 3, 4)[md]
+        per = (1, 1, 3, 4, 2)[md]
         entry = b.block
         head, body, tail = (b.append_basic_block(f"cols.{s}") for s in ("head", "body", "tail"))
         b.branch(head)
@@ -1310,7 +1312,9 @@ def _column_moments(typingctx, out0, out1, out2, out3, x, g, m, x0, ld, rows, c0
                 continue
             d = b.fsub(v, means[j])
             new.append(b.call(fma, [d, d, accs[per * j]]))
-            if md >= 2:
+            if md == 4:
+                new.append(b.fadd(accs[per * j + 1], d))
+            if md in (2, 3):
                 w = vec(5, at, vx)
                 new.append(b.fadd(accs[per * j + 1], w))
                 new.append(b.call(fma, [w, d, accs[per * j + 2]]))
@@ -1321,9 +1325,10 @@ def _column_moments(typingctx, out0, out1, out2, out3, x, g, m, x0, ld, rows, c0
         r.add_incoming(b.add(r, ir.Constant(it, 1)), b.block)
         b.branch(head)
         b.position_at_end(tail)
+        slots = ((0,), (0,), (0, 1, 2), (0, 1, 2, 3), (0, 3))[md]  # the outputs written
         for j, c in enumerate(cs):
-            for k in range(per):
-                p = b.bitcast(b.gep(arrays[k].data, [c]), vd.as_pointer())
+            for k, o in enumerate(slots):
+                p = b.bitcast(b.gep(arrays[o].data, [c]), vd.as_pointer())
                 b.store(accs[per * j + k], p, align=8)
         return context.get_dummy_value()
 
