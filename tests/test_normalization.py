@@ -328,15 +328,19 @@ def test_out_and_in_place():
 
 @pytest.mark.parametrize("shape, data_format", [
     ((1, 32, 28, 28), "channels_first"), ((2, 3, 5), "channels_first"), ((64, 7), "channels_first"),
-    ((2, 6, 6, 5), "channels_last")])
+    ((2, 6, 6, 5), "channels_last"),
+    # above the serial size: the fast path runs the general path's kernels itself
+    ((4, 16, 40, 40), "channels_first"), ((3, 40, 40, 16), "channels_last"),
+    ((9000, 8), "channels_first")])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("affine", [True, False])
 def test_small_training_backward_in_one_call_matches_the_general_path(shape, data_format, dtype,
                                                                       affine, monkeypatch):
     """A small training backward runs as one kernel call (statistics, sums, parameter and
-    input gradients; the same items in the same order as the general path): the same bits
-    as the general path (a parameter-gradient ``out`` takes that), into a fresh array or
-    over ``grad_output``, and the float64 formula's values."""
+    input gradients; the same items in the same order as the general path), a larger one
+    the general path's kernels straight from the fast path: the same bits as the general
+    path (a parameter-gradient ``out`` takes that), into a fresh array or over
+    ``grad_output``, and the float64 formula's values."""
     calls = []
     real = cpu_bn.backward_small
     monkeypatch.setattr(cpu_bn, "backward_small", lambda *a: calls.append(1) or real(*a))
@@ -347,6 +351,8 @@ def test_small_training_backward_in_one_call_matches_the_general_path(shape, dat
     w = rng.uniform(0.5, 2, c).astype(dtype) if affine else None
     rm, rv = np.zeros(c, dtype), np.ones(c, dtype)
     kw = dict(training=True, data_format=data_format)
+    if x.size > 50_000:  # (the large cases: above the kernels' serial size)
+        assert x.size >= cpu_bn.SERIAL_BELOW
     fast = grad.batch_norm_backward(g, x, rm, rv, w, **kw)
     assert calls == [1]
     general = grad.batch_norm_backward(g, x, rm, rv, w, **kw,

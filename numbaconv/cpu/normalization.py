@@ -180,9 +180,9 @@ def _block_moments(xf, nc, inner, o0, o1, c, k):
 
 
 #: a one-pass block whose squared deviations about its first element exceed this multiple of
-#: those about its mean (a first element this many standard deviations out, squared) is
-#: summed again in two passes: the difference of sums would lose more than 8 of float64's
-#: 53 bits to cancellation
+#: those about its mean (one plus that element's distance from the mean in standard
+#: deviations, squared) is summed again about its mean: the difference of sums would lose
+#: more than 8 of float64's 53 bits to cancellation
 SHIFT_LOSS = 256.0
 
 

@@ -156,8 +156,8 @@ def backward_sums(g3, x3, mean, sum_g, sum_gx) -> None:
 
 def backward_stats(g3, x3, mean, var, sum_g, sum_gx) -> None:
     """A training backward's reductions: :func:`batch_stats`, then :func:`backward_sums`
-    about the batch mean (the host fuses them into two passes over each block of ``x``; a
-    GPU block reduces a channel either way)."""
+    about the batch mean (the host fuses them into one pass over each block of ``x`` about
+    its first value; a GPU block reduces a channel either way)."""
     batch_stats(x3, mean, var)
     backward_sums(g3, x3, mean, sum_g, sum_gx)
 
