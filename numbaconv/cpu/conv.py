@@ -1296,10 +1296,6 @@ def _direct_cl_runner(geometry: ConvGeometry, dtype):
     return run
 
 
-def _direct_forward_cl(x, w, bias, out, geometry: ConvGeometry) -> None:
-    _direct_cl_runner(geometry, out.dtype)(x, w, bias, out)
-
-
 def _direct_input_grad_cl(g, w, bias, dx, geometry: ConvGeometry) -> None:
     geo = geometry
     runs = _runs_array(geo.channels, geo.group_channels, geo.groups)
@@ -1838,21 +1834,43 @@ def _forward_runner(x, w, bias, out, geometry: ConvGeometry):
                                    geometry.dilation)
         if run is not None:
             return run
-    elif _depthwise.applies_cf(geometry):  # (as _conv_forward decides)
-        return _depthwise.runner_cf(geometry, out.dtype, geometry.macs < PARALLEL_WORK)
-    elif (not geometry.channels_last and not _use_gemm(geometry)
-          and _use_grid(geometry, geometry.lo) and _blocks_apply(geometry)):
-        return _blocks_runner(geometry, out.dtype)
-    elif (not geometry.channels_last and not _use_gemm(geometry)
-          and not _use_grid(geometry, geometry.lo)):
-        return _direct_runner(geometry, out.dtype)
-    elif geometry.channels_last and _depthwise.applies(geometry):  # (as _conv_forward)
-        return _depthwise.runner(geometry, out.dtype, geometry.macs < PARALLEL_WORK)
-    elif (geometry.channels_last and not _cl_blocks_apply(geometry, out.dtype.itemsize)
-          and not _use_gemm(geometry)):
-        return _direct_cl_runner(geometry, out.dtype)
+        return functools.partial(_conv_forward, geometry=geometry)
+    return _legacy_forward_pass(geometry, out.dtype)
 
-    return functools.partial(_conv_forward, geometry=geometry)
+
+def _legacy_forward_pass(geometry: ConvGeometry, dtype):
+    """``run(x, w, bias, out)``: the forward of a layer the cost model does not take, the
+    strategy decided once, in one place (:func:`_conv_forward` runs it afresh, the
+    prepared pass of :func:`_forward_runner` keeps it): depthwise, the channels-last and
+    channels-first grid blocks, the direct loops, Winograd or the GEMM."""
+    geo, serial = geometry, geometry.macs < PARALLEL_WORK
+    if geo.channels_last:
+        if _depthwise.applies(geo):
+            return _depthwise.runner(geo, dtype, serial)
+        if _cl_blocks_apply(geo, np.dtype(dtype).itemsize):
+            return _cl_blocks_runner(geo, dtype)
+        if not _use_gemm(geo):
+            return _direct_cl_runner(geo, dtype)
+        return functools.partial(_winograd_or_gemm, geometry=geo, gemm=_gemm_forward_cl)
+    if _depthwise.applies_cf(geo):
+        return _depthwise.runner_cf(geo, dtype, serial)
+    if not _use_gemm(geo):
+        if not _use_grid(geo, geo.lo):
+            return _direct_runner(geo, dtype)
+        if _blocks_apply(geo):
+            return _blocks_runner(geo, dtype)
+        return functools.partial(_grid_forward, geometry=geo)
+    return functools.partial(_winograd_or_gemm, geometry=geo, gemm=gemm_forward)
+
+
+def _winograd_or_gemm(x, w, bias, out, geometry: ConvGeometry, gemm) -> None:
+    """A GEMM-sized layer's forward: Winograd where it applies, else (or where it declines
+    the call: it keeps a NaN local and an inf inf) ``gemm``."""
+    if _winograd_2d(geometry, geometry.lo):
+        b = _bias_or_zeros(bias, geometry.filters, out.dtype)
+        if _winograd(x, w, b, out, geometry, geometry.lo):
+            return
+    gemm(x, w, bias, out, geometry)
 
 
 def _conv_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
@@ -1866,32 +1884,7 @@ def _conv_forward(x, w, bias, out, geometry: ConvGeometry) -> None:
                           out.reshape(geometry.y_shape), geometry.stride, geometry.lo,
                           geometry.dilation)
         return
-    if geometry.channels_last:
-        if _depthwise.applies(geometry):
-            _depthwise.forward(x, w, bias, out, geometry, geometry.macs < PARALLEL_WORK)
-        elif _cl_blocks_apply(geometry, out.dtype.itemsize):
-            _cl_blocks_runner(geometry, out.dtype)(x, w, bias, out)
-        elif not _use_gemm(geometry):
-            _direct_forward_cl(x, w, bias, out, geometry)
-        elif _winograd_2d(geometry, geometry.lo):
-            b = _bias_or_zeros(bias, geometry.filters, out.dtype)
-            if not _winograd(x, w, b, out, geometry, geometry.lo):
-                _gemm_forward_cl(x, w, bias, out, geometry)  # keeps NaN local, inf inf
-        else:
-            _gemm_forward_cl(x, w, bias, out, geometry)
-    elif _depthwise.applies_cf(geometry):
-        _depthwise.forward_cf(x, w, bias, out, geometry, geometry.macs < PARALLEL_WORK)
-    elif not _use_gemm(geometry):
-        if _use_grid(geometry, geometry.lo):
-            _grid_forward(x, w, bias, out, geometry)
-        else:
-            _direct_forward(x, w, bias, out, geometry)
-    elif _winograd_2d(geometry, geometry.lo):
-        b = _bias_or_zeros(bias, geometry.filters, out.dtype)
-        if not _winograd(x, w, b, out, geometry, geometry.lo):
-            gemm_forward(x, w, bias, out, geometry)  # keeps NaN local, inf inf
-    else:
-        gemm_forward(x, w, bias, out, geometry)
+    _legacy_forward_pass(geometry, out.dtype)(x, w, bias, out)
 
 
 def conv_input_grad(g, w, bias, dx, geometry: ConvGeometry) -> None:
