@@ -10,6 +10,7 @@ crash, or a silently wrong result. Inputs are never modified.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 
 import numba
 import numpy as np
@@ -31,6 +32,57 @@ def assert_same(a, b):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
+def _awkward_arrays(t) -> list[str]:
+    """The arrays of a Numba argument type (inside tuples and
+    :class:`numbaconv.cpu.native.Native` signatures too) that are read-only or unaligned
+    float or complex ones: data a public wrapper should have copied before its kernel saw
+    it (the read-only arrays kernels take by design are the planners' integer tables and
+    pooling's table of reciprocals, never of the data's own shape)."""
+    from numba.core import types
+
+    from numbaconv.cpu.native import NativeType
+
+    if isinstance(t, types.Array):
+        data = isinstance(t.dtype, (types.Float, types.Complex))
+        return [str(t)] if data and (not t.mutable or not t.aligned) else []
+    if isinstance(t, NativeType):
+        return [a for arg in t.signature.args for a in _awkward_arrays(arg)]
+    if isinstance(t, types.BaseTuple):
+        return [a for arg in t.types for a in _awkward_arrays(arg)]
+    return []
+
+
+@contextlib.contextmanager
+def _kernels_see_plain_arrays(what: str):
+    """Fails if a numbaconv kernel compiles inside the block for a read-only or unaligned
+    float array: the public wrappers hand their kernels native, C-contiguous, aligned,
+    writeable arrays (core/operands.py), so an awkward input costs a conversion, never
+    another copy of the kernels for its Numba type (a read-only batch_norm input compiled
+    51 of them, about 20 s)."""
+    from numba.core import event
+
+    seen = []
+
+    class Watch(event.Listener):
+        def on_start(self, ev):
+            f = ev.data["dispatcher"].py_func
+            if (getattr(f, "__module__", "") or "").startswith("numbaconv"):
+                bad = [a for t in ev.data["args"] for a in _awkward_arrays(t)]
+                if bad:
+                    seen.append(f"{f.__module__}.{f.__qualname__}: {bad[0]}")
+
+        def on_end(self, ev):
+            pass
+
+    listener = Watch()
+    event.register("numba:compile", listener)
+    try:
+        yield
+    finally:
+        event.unregister("numba:compile", listener)
+    assert not seen, f"{what}: kernels compiled for awkward arrays: {sorted(set(seen))}"
+
+
 @pytest.mark.parametrize("call", CALLS, ids=IDS)
 def test_inputs_are_never_modified_and_read_only_inputs_work(call):
     arrays = call.build()
@@ -43,7 +95,9 @@ def test_inputs_are_never_modified_and_read_only_inputs_work(call):
         v = v.copy()
         v.flags.writeable = False
         read_only[k] = v
-    assert_same(call(read_only), expected)
+    with _kernels_see_plain_arrays(f"{call.name} with read-only inputs"):
+        got = call(read_only)
+    assert_same(got, expected)
 
 
 @pytest.mark.parametrize("call", CALLS, ids=IDS)
@@ -64,7 +118,9 @@ def test_awkward_layouts_give_the_same_answer(call, layout):
             changed[k] = v.astype(v.dtype.newbyteorder(">"))
         else:
             changed[k] = v.tolist()
-    assert_same(call(changed), expected)
+    with _kernels_see_plain_arrays(f"{call.name} with {layout} inputs"):
+        got = call(changed)
+    assert_same(got, expected)
 
 
 @pytest.mark.parametrize("call", [c for c in CALLS if c.name not in
