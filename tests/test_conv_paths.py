@@ -1288,7 +1288,7 @@ def test_one_image_weight_gradient_on_register_tiles(data):
              and conv_gemm._weight_tiles_fit(K, R, np.dtype(dtype).itemsize))
     unpadded = not any(p for pair in pads for p in pair)
     to, _, fmt = _layouts(last)
-    got, ran = _counted_threads("_weight_grad_one_tiles", lambda: grad.conv2d_weight(
+    got, ran = _counted_threads("_one_image_tiles", lambda: grad.conv2d_weight(
         to(x.astype(dtype)), (K, C, kh, kw), to(g.astype(dtype)), data_format=fmt,
         **_kw(stride, pads, dil)))
     assert ran == tiles if unpadded else (not ran or tiles)
@@ -1352,9 +1352,11 @@ def test_course_layer_batch_one_gradients_take_the_register_tiles(data_format):
     w = rng.standard_normal((128, 64, 3, 3)).astype(np.float32)
     want_dx = ref_input_grad(x.shape, w, g, (1, 1), ((0, 0), (0, 0)), (1, 1))
     ran = []
-    real, real_dx = conv_gemm._weight_grad_one_tiles, conv_gemm._input_grad_one_tiles
+    # (the weight gradient's tiles through their launcher, which runs the kernel on the
+    # calling thread or by its address on Numba's threads)
+    real, real_dx = conv_gemm._one_image_tiles, conv_gemm._input_grad_one_tiles
     _replan()
-    with mock.patch.object(conv_gemm, "_weight_grad_one_tiles",
+    with mock.patch.object(conv_gemm, "_one_image_tiles",
                            lambda *a: (ran.append("w"), real(*a))[1]), \
             mock.patch.object(conv_gemm, "_input_grad_one_tiles",
                               lambda *a: (ran.append("x"), real_dx(*a))[1]):

@@ -69,7 +69,7 @@ from .jit import B0 as _B0
 from .jit import I0 as _I0
 from .jit import I1 as _I1
 from .jit import njit, transpose_into
-from .native import call, fingerprint, native
+from .native import call, fingerprint, native, team_runs
 from .simd import lanes, positions_tile, positions_tile_shapes, touch_span
 from .threads import DOT_POSITIONS, few_positions, one_blas_thread
 from .threads import run_items as _run
@@ -834,13 +834,15 @@ def _weight_tiles_fit(K: int, R: int, itemsize: int) -> bool:
     return K >= _WG_TILE[0] and R >= _WG_TILE[1] * lanes(itemsize)
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _weight_grad_one_tiles(x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts, cl):
+@njit(cache=True, nogil=True)
+def _weight_grad_one_tiles(x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts, cl, i0,
+                           i1):
     """:func:`_weight_grad_one_cm` without BLAS: ``dW[k, r] = sum_t G[k, t] rows[t, r]``
     (the ``P`` positions in order) by register tiles of filters by vectors of columns
     (:func:`numbaconv.cpu.simd.positions_tile`, the positions its taps), the tiles of
     filters in ``parts`` ranges on Numba's threads; the last tile of each kind overlaps the
-    one before (the same sums, the same bits). With few positions that product is a
+    one before (the same sums, the same bits); ranges ``i0 <= i < i1`` of ``parts`` here
+    (:func:`_one_image_tiles` runs them). With few positions that product is a
     rank-``P`` update, whose BLAS GEMMs (a reduction of 9 for a 3x3 map) packed more than
     they computed and did not overlap on two threads: (1, 64, 5, 5) -> 128, 31 us where
     this takes 6 (Zen 4). ``G`` is ``g2`` ``(K, P)``, or with ``cl`` ``(P, K)``."""
@@ -857,7 +859,7 @@ def _weight_grad_one_tiles(x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, p
     TK = _WG_TILE[0]
     cols = _WG_TILE[1] * (_WG_LANES4 if dwo.itemsize == 4 else _WG_LANES8)
     ntk, ntr = -(-K // TK), -(-R // cols)
-    for i in prange(parts):
+    for i in range(i0, i1):
         # (each part gathers its own patch rows: read by the other core right after the
         # calling thread wrote them, they cost more than the gather)
         rf = _patch_rows_channel_major(x, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
@@ -870,6 +872,18 @@ def _weight_grad_one_tiles(x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, p
             for kt in range(i * ntk // parts, (i + 1) * ntk // parts):
                 positions_tile(df, _I0, R, gf, xs, min(kt * TK, K - TK), offs, rf, r0, zero,
                                P)
+
+
+def _one_image_tiles(x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts, cl) -> None:
+    """:func:`_weight_grad_one_tiles`: one range on the calling thread, more on Numba's
+    threads (as a ``prange`` loop of its own, the kernel compiled again as the loop's
+    gufunc: 11 s of a cold compile)."""
+    args = (x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts, cl)
+    if parts == 1:
+        _weight_grad_one_tiles(x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts, cl,
+                               _I0, _I1)
+    else:
+        team_runs(_weight_grad_one_tiles, args, parts, parts)
 
 
 #: multiply-adds up to which a one-image weight gradient runs register tiles rather than
@@ -914,7 +928,7 @@ def weight_grad_tiles_runner(x_shape, g_shape, w_shape, stride, lo, dilation, dt
     g2 = (P, K) if cl else (K, P)
 
     def run(x, g, dw_out):
-        _weight_grad_one_tiles(x, g.reshape(g2), dw_out, *args)
+        _one_image_tiles(x, g.reshape(g2), dw_out, *args)
 
     return run
 
@@ -937,8 +951,8 @@ def _weight_grad_one_image(x, g2, dw_out, geo, Ho: int, Wo: int, cl: bool = Fals
     _, _, sh, sw, lh, lw, dh, dw = geo
     parts = _weight_tile_parts(K, R, P, x.dtype.itemsize)
     if parts:
-        _weight_grad_one_tiles(x, g2, dw_out, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts,
-                               np.bool_(cl))
+        _one_image_tiles(x, g2, dw_out, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts,
+                         np.bool_(cl))
         return True
     gemm = kernel_gemm(x.dtype)
     if gemm is None:
@@ -2317,8 +2331,8 @@ def _tap_weights_span(w, dst, by_channel, i0, i1, j0):
 TAP_WEIGHTS_PARALLEL = 1 << 15
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _taps_blocks(gemm, src, w, wt, brow, dst, rects, nb, parts, forward, cap, cl):
+@njit(cache=True, nogil=True)
+def _taps_blocks(gemm, src, w, wt, brow, dst, rects, nb, parts, forward, cap, cl, i0, i1):
     """:func:`forward_taps` (``forward``: ``src`` the input, ``dst`` the output, ``wt`` the
     taps' ``C x K`` filters) or :func:`input_grad_taps` (``src`` the output gradient,
     ``dst`` the input gradient, ``wt`` the taps' ``K x C``) in blocks of ``nb`` images, each
@@ -2330,7 +2344,10 @@ def _taps_blocks(gemm, src, w, wt, brow, dst, rects, nb, parts, forward, cap, cl
     columns of the filters ``w`` (``wt`` unused): read by the thread that wrote them, where
     the shared transpose was read from the other core's cache. ``cl``: ``src`` and ``dst``
     channels-last, ``(N, 1, H, W, C)``, their rows read and written where they are. The
-    blocks and ranges follow the shapes only: the same bits at any thread count."""
+    blocks and ranges follow the shapes only: the same bits at any thread count. The work
+    items ``i0 <= item < i1`` of ``ceil(N / nb) * parts``: a run of
+    :func:`numbaconv.cpu.native.team_runs` (as a ``prange`` loop of its own, this kernel's
+    body compiled again as the loop's gufunc: 15 s of a cold compile against 5, Zen 3)."""
     N = src.shape[0]
     L_in, L_out = (src.shape[4], dst.shape[4]) if cl else (src.shape[1], dst.shape[1])
     T = w.shape[2] * w.shape[3] * w.shape[4]
@@ -2338,7 +2355,7 @@ def _taps_blocks(gemm, src, w, wt, brow, dst, rects, nb, parts, forward, cap, cl
     S_dst = dst.size // max(1, N * L_out)
     P, S = (S_dst, S_src) if forward else (S_src, S_dst)
     df = dst.reshape(-1)
-    for item in prange(-(-N // nb) * parts):
+    for item in range(i0, i1):
         b, j = item // parts, item % parts
         l0 = j * L_out // parts
         ln = (j + 1) * L_out // parts - l0
@@ -2405,9 +2422,11 @@ def _taps_compiled(src, w, bias, dst, table, nb: int, forward: bool, parts: int,
             _tap_weights(w, wt, np.bool_(forward))
     n = C if not forward else K
     brow = np.zeros(n, dst.dtype) if bias is None else bias
+    nb = max(1, nb)
+    items = -(-src.shape[0] // nb) * parts
     with one_blas_thread():
-        _taps_blocks(gemm, src, w, wt, brow, dst, table, max(1, nb), parts, forward,
-                     small_gemm_cap(dst.dtype), np.bool_(cl))
+        team_runs(_taps_blocks, (gemm, src, w, wt, brow, dst, table, nb, parts, forward,
+                                 small_gemm_cap(dst.dtype), np.bool_(cl)), items, items)
     return True
 
 
@@ -2506,20 +2525,21 @@ def input_grad_taps(g, w, bias, dx, stride, lo, dilation, nb: int, parts: int = 
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _weight_grad_taps_runs(gemm, x, g, acc, rects, nb, cap, cl):
-    """:func:`weight_grad_taps`'s runs on Numba's threads: run ``i`` of ``acc.shape[0]`` sums
-    its fixed range of blocks into ``acc[i]`` (``(taps, K, C)``, zeroed first), per block
-    and tap ``G_t^T @ X_t`` added by BLAS (``beta = 1``; under the small-GEMM ``cap``), the
-    blocks in order; then the runs added in order into ``acc[0]``. Fixed by the shapes:
-    the same bits at any thread count. ``cl``: ``x`` and ``g`` channels-last, their rows
-    read where they are (channels-first blocks are copied into rows first)."""
+def _weight_grad_taps_runs(gemm, x, g, acc, rects, nb, cap, cl, i0, i1):
+    """:func:`weight_grad_taps`'s runs ``i0 <= i < i1`` (of ``acc.shape[0]``, on Numba's
+    threads by :func:`numbaconv.cpu.native.team_runs`; the caller adds them in order into
+    ``acc[0]``): run ``i`` sums its fixed range of blocks into ``acc[i]`` (``(taps, K,
+    C)``, zeroed first), per block and tap ``G_t^T @ X_t`` added by BLAS (``beta = 1``;
+    under the small-GEMM ``cap``), the blocks in order. Fixed by the shapes: the same bits
+    at any thread count. ``cl``: ``x`` and ``g`` channels-last, their rows read where they
+    are (channels-first blocks are copied into rows first)."""
     N = x.shape[0]
     C, K = (x.shape[4], g.shape[4]) if cl else (x.shape[1], g.shape[1])
     S = x.size // max(1, N * C)
     P = g.size // max(1, N * K)
     items = acc.shape[0]
     blocks = -(-N // nb)
-    for i in prange(items):
+    for i in range(i0, i1):
         acc[i] = 0
         xr = x.reshape((N * S, C)) if cl else np.empty((nb * S, C), x.dtype)
         gr = g.reshape((N * P, K)) if cl else np.empty((nb * P, K), x.dtype)
@@ -2540,8 +2560,6 @@ def _weight_grad_taps_runs(gemm, x, g, acc, rects, nb, cap, cl):
                 _tap_rows(gr, gt, nimg, S, P, rect, _TAKE_OUT, first)
                 gemm_rows_at(gemm, TRANS, K, C, m, gt, K, xt, C, 1.0, acc[i, rects[r, 0]], C,
                              cap)
-    for i in range(1, items):
-        _add_into(acc[0], acc[i])
 
 
 @njit(cache=True, nogil=True)
@@ -2585,8 +2603,11 @@ def weight_grad_taps(x, g, dw_out, stride, lo, dilation, nb: int, items: int,
         acc = np.empty((max(1, min(items, -(-N // max(1, nb)))), taps, K, C), dw_out.dtype)
         table = tap_table(H, W, Ho, Wo, kh, kw, stride, lo, dilation)
         with one_blas_thread():
-            _weight_grad_taps_runs(gemm, x, g, acc, table, max(1, nb),
-                                   small_gemm_cap(dw_out.dtype), np.bool_(cl))
+            team_runs(_weight_grad_taps_runs, (gemm, x, g, acc, table, max(1, nb),
+                                               small_gemm_cap(dw_out.dtype), np.bool_(cl)),
+                      acc.shape[0], acc.shape[0])
+        for i in range(1, acc.shape[0]):  # (the runs in order: the same bits at any count)
+            _add_into(acc[0], acc[i])
         _untap_weights(acc[0], dw_out)
         return
     blocks = [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)]
