@@ -175,5 +175,11 @@ def team_runs(kernel, args: tuple, items: int, parts: int, tail: tuple = ()) -> 
     One driver for every such kernel: a ``prange`` loop of its own around a linked call
     compiled the kernel's code again inside the loop's body, 1-7 s a driver on a cold
     cache (the grid forward's 7.1 s of a cold Keras training step's first call, Zen 3),
-    where this one compiles in about a second per argument signature."""
+    where this one compiles in about a second per argument signature.
+
+    ``args`` and ``tail`` hold arrays and scalars, never a :class:`Native`: a tuple with one
+    inside leaves Numba's C dispatcher to type ``_runs``' arguments in Python on every call
+    (75 us with one Native among three arguments; 4 ms with one among the GEMM units' 24,
+    Zen 3); a kernel that calls another by address takes it as its own argument and is
+    launched some other way."""
     _runs(native(kernel, *args, I0, I0, *tail), args, tail, int(items), int(parts))
