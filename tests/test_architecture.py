@@ -218,3 +218,33 @@ def test_typing_script_uses_every_public_name():
     for name in modules:
         expected |= {f"{name}.{n}" for n in importlib.import_module(name).__all__}
     assert not expected - used, f"tests/typing/public_api.py does not use {sorted(expected - used)}"
+
+
+def _parallel_kernels_without_prange(root: Path) -> list[str]:
+    """``njit(parallel=True)`` kernels whose body has no ``prange`` loop: Numba compiles
+    them through its parallel pipeline for nothing and warns (NumbaPerformanceWarning) on
+    the user's first call."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            parallel = any(
+                isinstance(d, ast.Call) and any(
+                    k.arg == "parallel" and isinstance(k.value, ast.Constant) and k.value.value
+                    for k in d.keywords)
+                for d in node.decorator_list)
+            loops = any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                        and n.func.id == "prange" for n in ast.walk(node))
+            if parallel and not loops:
+                found.append(f"{path.relative_to(root.parent)}:{node.lineno} {node.name}")
+    return found
+
+
+def test_parallel_kernels_have_a_prange_loop(tmp_path):
+    assert _parallel_kernels_without_prange(Path(numbaconv.__file__).parent) == []
+    # the check itself sees a parallel kernel without one
+    (tmp_path / "k.py").write_text("@njit(cache=True, parallel=True)\ndef k(x):\n"
+                                   "    for i in range(3):\n        x[i] = 0\n")
+    assert _parallel_kernels_without_prange(tmp_path) == [f"{tmp_path.name}/k.py:2 k"]

@@ -2524,7 +2524,7 @@ def input_grad_taps(g, w, bias, dx, stride, lo, dilation, nb: int, parts: int = 
     _run(work, [(n0, min(N, n0 + nb)) for n0 in range(0, N, nb)])
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def _weight_grad_taps_runs(gemm, x, g, acc, rects, nb, cap, cl, i0, i1):
     """:func:`weight_grad_taps`'s runs ``i0 <= i < i1`` (of ``acc.shape[0]``, on Numba's
     threads by :func:`numbaconv.cpu.native.team_runs`; the caller adds them in order into
