@@ -36,8 +36,9 @@ def _awkward_arrays(t) -> list[str]:
     """The arrays of a Numba argument type (inside tuples and
     :class:`numbaconv.cpu.native.Native` signatures too) that are read-only or unaligned
     float or complex ones: data a public wrapper should have copied before its kernel saw
-    it (the read-only arrays kernels take by design are the planners' integer tables and
-    pooling's table of reciprocals, never of the data's own shape)."""
+    it. (The read-only arrays kernels take by design, the planners' integer tables and
+    pooling's float table of reciprocals, compile in the plain call before the block; a
+    kernel first compiled inside it with such a table would be reported too.)"""
     from numba.core import types
 
     from numbaconv.cpu.native import NativeType

@@ -878,12 +878,12 @@ def _one_image_tiles(x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts, 
     """:func:`_weight_grad_one_tiles`: one range on the calling thread, more on Numba's
     threads (as a ``prange`` loop of its own, the kernel compiled again as the loop's
     gufunc: 11 s of a cold compile)."""
-    args = (x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts, cl)
     if parts == 1:
         _weight_grad_one_tiles(x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo, parts, cl,
                                _I0, _I1)
     else:
-        team_runs(_weight_grad_one_tiles, args, parts, parts)
+        team_runs(_weight_grad_one_tiles, (x, g2, dwo, kh, kw, sh, sw, lh, lw, dh, dw, Ho, Wo,
+                                           parts, cl), parts, parts)
 
 
 #: multiply-adds up to which a one-image weight gradient runs register tiles rather than
