@@ -867,8 +867,8 @@ def test_depthwise_channels_first_serial_parallel_and_threads_agree_bitwise(monk
 
     from numbaconv.cpu import depthwise
 
-    ran = []  # (forward_cf prepares its pass by runner_cf too: a forward pass, one entry)
-    for name in ("runner_cf", "weight_grad_cf"):
+    ran = []  # (a forward or input-gradient pass: one runner_cf entry, made as it is prepared)
+    for name in ("runner_cf", "weight_grad_runner_cf"):
         real = getattr(depthwise, name)
         monkeypatch.setattr(depthwise, name,
                             lambda *a, _r=real, _n=name: (ran.append(_n), _r(*a))[1])
@@ -889,7 +889,7 @@ def test_depthwise_channels_first_serial_parallel_and_threads_agree_bitwise(monk
                          grad.conv2d_input(x.shape, w, g, **kw)))
         finally:
             numba.set_num_threads(default)
-    assert ran.count("runner_cf") == 6 and ran.count("weight_grad_cf") == 3
+    assert ran.count("runner_cf") == 6 and ran.count("weight_grad_runner_cf") == 3
     for other in runs[1:]:
         for a, b_ in zip(runs[0], other, strict=True):
             np.testing.assert_array_equal(a, b_)
@@ -1752,6 +1752,7 @@ def test_repeated_gradient_calls_run_their_prepared_passes_and_stay_right():
     layers = [((1, 1, 28, 28), (32, 1, 3, 3), {}), ((1, 32, 13, 13), (64, 32, 3, 3), {}),
               ((2, 8, 11, 10), (6, 8, 3, 3), dict(padding=1, stride=2)),
               ((1, 4, 12, 12), (4, 1, 3, 3), dict(padding=2, dilation=2, groups=4)),
+              ((2, 4, 9, 9), (4, 1, 3, 3), dict(padding=1, groups=4)),  # the depthwise kernels'
               ((3, 5, 9), (7, 5, 3), dict(padding=1))]
     for xs, ws, kw in layers:
         nd = len(xs) - 2

@@ -209,6 +209,11 @@ def _max_pool_input(nd, grad_output, x, kernel_size, stride, padding, dilation, 
     backend, g, xa = _operands(grad_output, x)
     spec = pool_spec("max", nd, xa.shape, xa.dtype, kernel_size, stride, padding, dilation,
                      ceil_mode, True, None, data_format)
+    if out is None and backend == CPU:  # the common call, short (as _max_pool's)
+        _check_grad(g, spec, "x")
+        dst = np.empty(spec.in_shape, xa.dtype)
+        (_HOST or _host()).max_pool_backward(spec, g, xa, dst)
+        return dst
     return _max_grad(spec, backend, g, xa, grad_output, x, out)
 
 
@@ -218,6 +223,11 @@ def _avg_pool_input(nd, grad_output, input_shape, kernel_size, stride, padding, 
     spec = pool_spec("avg", nd, _input_shape(input_shape, nd), g.dtype, kernel_size, stride,
                      padding, 1, ceil_mode, count_include_pad, divisor_override, data_format,
                      "input_shape")
+    if out is None and backend == CPU:  # the common call, short (as _max_pool's)
+        _check_grad(g, spec, "input_shape")
+        dst = np.empty(spec.in_shape, g.dtype)
+        (_HOST or _host()).avg_pool_backward(spec, g, dst)
+        return dst
     return _avg_grad(spec, backend, g, grad_output, out)
 
 

@@ -1911,6 +1911,19 @@ def _flipped_pass(kernel, geometry: ConvGeometry, *extra):
     return run
 
 
+def _flipped_runner(runner, geometry: ConvGeometry, dtype):
+    """``run(g, w, bias, dx)``: the adjoint layer's prepared forward pass (``runner(adjoint,
+    dtype, serial)``, its sizes resolved once) on each call's flipped kernel: a repeated
+    tiny depthwise input gradient, (1, 1, 4, 4) 3x3, no longer resolves them per call."""
+    adj = geometry.adjoint
+    forward = runner(adj, dtype, adj.macs < PARALLEL_WORK)
+
+    def run(g, w, bias, dx):
+        forward(g, _flipped(w, geometry)[1], bias, dx)
+
+    return run
+
+
 def _flipped_winograd_pass(geometry: ConvGeometry, fallback):
     """``run(g, w, bias, dx)``: the input gradient as the F(2x2, 3x3) Winograd forward of
     the flipped layer (:func:`_winograd`), ``fallback(g, w, bias, dx, geometry)`` where it
@@ -1951,7 +1964,7 @@ def _input_grad_pass(geometry: ConvGeometry, dtype):
             # the adjoint of a depthwise layer is the depthwise layer of the flipped kernel:
             # its forward kernel ((8, 56, 56, 64) 0.80 -> 0.25 ms where the direct rows
             # added every w * g into the map, Zen 4)
-            return _flipped_pass(_depthwise.forward, geo, geo.adjoint.macs < PARALLEL_WORK)
+            return _flipped_runner(_depthwise.runner, geo, dtype)
         if not some or (not _use_gemm(geo) and (_input_runs_fit(geo) or geo.macs < GRID_WORK)):
             return functools.partial(_direct_input_grad_cl, geometry=geo)
         if stride1 and geo.groups == 1 and _winograd_2d(geo, flo):
@@ -1959,7 +1972,7 @@ def _input_grad_pass(geometry: ConvGeometry, dtype):
         return functools.partial(_gemm_input_grad_cl, geometry=geo)
     if (stride1 and _depthwise.applies_cf(geo) and min(flo) >= 0
             and _depthwise.applies_cf(geo.adjoint)):
-        return _flipped_pass(_depthwise.forward_cf, geo, geo.adjoint.macs < PARALLEL_WORK)
+        return _flipped_runner(_depthwise.runner_cf, geo, dtype)
     if not some or not _use_gemm(geo):
         if stride1 and _use_grid(geo, flo):
             return _flipped_pass(_grid_forward, geo)
@@ -2033,7 +2046,8 @@ def _weight_grad_pass(geometry: ConvGeometry, dtype):
             return weights(_direct_weight_grad_cl)
         return weights(_gemm_weight_grad_cl)
     if some and _depthwise.applies_cf(geo):
-        return weights(_depthwise.weight_grad_cf, serial)
+        run = _depthwise.weight_grad_runner_cf(geo, serial)
+        return lambda x, g, _, dw: run(x, g, dw)
     if not some or not _use_gemm(geo):
         if some and _use_grid(geo, geo.lo):
             return weights(_grid_weight_grad)

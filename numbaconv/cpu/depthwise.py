@@ -533,9 +533,21 @@ def weight_grad_cf(x, g, dw, geometry: ConvGeometry, serial: bool) -> None:
     """``dw = conv_weight(x, g)`` for a layer :func:`applies_cf` accepts (``dw`` ``(C, 1,
     3, 3)`` in any C-contiguous shape of that size); ``serial`` as for
     :func:`forward_cf`."""
-    args = (x.reshape(-1), g.reshape(-1), dw.reshape(-1), geometry.batch) + _cf_args(geometry)
-    if serial:
-        _weight_grad_channels(*args, 0, geometry.channels)
-    else:
-        team_runs(_weight_grad_channels, args, geometry.channels,
-                  min(geometry.channels, _CF_PARTS))
+    weight_grad_runner_cf(geometry, serial)(x, g, dw)
+
+
+def weight_grad_runner_cf(geometry: ConvGeometry, serial: bool):
+    """:func:`weight_grad_cf` with its layer's sizes resolved once: ``run(x, g, dw)`` (a
+    repeated call's prepared pass, as :func:`runner_cf`)."""
+    sizes = (geometry.batch,) + _cf_args(geometry)
+    C = geometry.channels
+    parts = min(C, _CF_PARTS)
+
+    def run(x, g, dw):
+        if serial:
+            _weight_grad_channels(x.reshape(-1), g.reshape(-1), dw.reshape(-1), *sizes, 0, C)
+        else:
+            team_runs(_weight_grad_channels,
+                      (x.reshape(-1), g.reshape(-1), dw.reshape(-1), *sizes), C, parts)
+
+    return run

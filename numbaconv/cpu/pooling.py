@@ -1098,28 +1098,33 @@ def max_pool_indices(spec, x, out, idx) -> None:
 
 
 def max_pool_backward(spec, g, x, gin) -> None:
-    """``gin`` = the max-pooling gradient: each ``g`` entry added at its window's maximum."""
+    """``gin`` = the max-pooling gradient: each ``g`` entry added at its window's maximum
+    (the kernel, its constant arguments and its cut chosen once per spec:
+    :func:`_max_bwd_plan`)."""
     if gin.size == 0:
         return
+    kernel, consts, items, tail = _max_bwd_plan(spec)
+    _launch(kernel, (g.ravel(), x.ravel(), gin.ravel(), *consts), items, spec.work, tail)
+
+
+@functools.lru_cache(maxsize=512)
+def _max_bwd_plan(spec):
+    """``(kernel, constant arguments, items, tail)`` of :func:`max_pool_backward` for
+    ``spec``, as :func:`_max_plan` (a repeated tiny call skips choosing again)."""
     D, H, W, oD, oH, oW = spec.dims
-    gf, xf, hf = g.ravel(), x.ravel(), gin.ravel()
-    zero = (hf.dtype.type(0),)
+    zero = (np.dtype(spec.dtype).type(0),)
     if spec.channels_last and _two_by_two(spec):  # windows tile the map: written once
-        _launch(_max2_bwd_rows_cl, (gf, xf, hf, H, W, spec.channels, oH, oW), spec.batch * oH,
-                spec.work, zero)
-    elif spec.channels_last:
+        return _max2_bwd_rows_cl, (H, W, spec.channels, oH, oW), spec.batch * oH, zero
+    if spec.channels_last:
         C = spec.channels
-        _launch(_max_bwd_cl, (gf, xf, hf, spec.win, spec.geo, D, H, W, C, oD, oH, oW),
-                spec.batch * (-(-C // CHANNEL_BLOCK)), spec.work)
-    elif _tiles2(spec) and oW < _PLANES_BELOW:  # small maps: plane by plane
-        _launch(_max2_bwd_planes, (gf, xf, hf, H, W, oH, oW), spec.batch * spec.channels,
-                spec.work, zero)
-    elif _tiles2(spec):  # every input element in at most one window: written once, by rows
-        _launch(_max2_bwd_rows, (gf, xf, hf, H, W, oH, oW), spec.batch * spec.channels * oH,
-                spec.work, zero)
-    else:
-        _launch(_max_bwd_planes, (gf, xf, hf, spec.win, spec.geo, D, H, W, oD, oH, oW),
-                spec.batch * spec.channels, spec.work, (_variant(spec),))
+        return (_max_bwd_cl, (spec.win, spec.geo, D, H, W, C, oD, oH, oW),
+                spec.batch * (-(-C // CHANNEL_BLOCK)), ())
+    if _tiles2(spec) and oW < _PLANES_BELOW:  # small maps: plane by plane
+        return _max2_bwd_planes, (H, W, oH, oW), spec.batch * spec.channels, zero
+    if _tiles2(spec):  # every input element in at most one window: written once, by rows
+        return _max2_bwd_rows, (H, W, oH, oW), spec.batch * spec.channels * oH, zero
+    return (_max_bwd_planes, (spec.win, spec.geo, D, H, W, oD, oH, oW),
+            spec.batch * spec.channels, (_variant(spec),))
 
 
 def avg_pool(spec, x, out) -> None:
@@ -1147,18 +1152,24 @@ def _avg_plan(spec):
 
 
 def avg_pool_backward(spec, g, gin) -> None:
-    """``gin`` = the average-pooling gradient, gathered per input row through ``spec.inv``."""
+    """``gin`` = the average-pooling gradient, gathered per input row through ``spec.inv``
+    (chosen once per spec: :func:`_avg_bwd_plan`)."""
     if gin.size == 0:
         return
+    kernel, consts, items = _avg_bwd_plan(spec)
+    _launch(kernel, (g.ravel(), gin.ravel(), *consts), items, spec.work,
+            (gin.dtype.type(0),))
+
+
+@functools.lru_cache(maxsize=512)
+def _avg_bwd_plan(spec):
+    """``(kernel, constant arguments, items)`` of :func:`avg_pool_backward` for ``spec``."""
     D, H, W, oD, oH, oW = spec.dims
-    gf, hf = g.ravel(), gin.ravel()
-    zero = (hf.dtype.type(0),)
     if spec.channels_last:
-        _launch(_avg_bwd_rows_cl, (gf, hf, spec.fac, spec.inv, D, H, W, spec.channels, oD, oH,
-                                   oW), spec.batch * D * H, spec.work, zero)
-    else:
-        _launch(_avg_bwd_rows, (gf, hf, spec.fac, spec.inv, spec.win, D, H, W, oD, oH, oW),
-                spec.batch * spec.channels * D * H, spec.work, zero)
+        return (_avg_bwd_rows_cl, (spec.fac, spec.inv, D, H, W, spec.channels, oD, oH, oW),
+                spec.batch * D * H)
+    return (_avg_bwd_rows, (spec.fac, spec.inv, spec.win, D, H, W, oD, oH, oW),
+            spec.batch * spec.channels * D * H)
 
 
 def max_unpool(spec, x, idx, out) -> None:
