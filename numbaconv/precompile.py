@@ -57,6 +57,11 @@ def _signal_calls():
 
     calls = {
         "convolve direct": lambda dt: nc.convolve(_x(64, dt), _x(5, dt), method="direct"),
+        "convolve direct 3-D": lambda dt: nc.convolve(_x((6, 6, 6), dt), _x((3, 3, 3), dt),
+                                                      method="direct"),
+        # a real signal and a complex kernel: single precision stays single (complex64)
+        "convolve real by complex": lambda dt: nc.convolve(
+            _x(50, dt), _x(5, dt).astype(np.result_type(dt, np.complex64)), method="direct"),
         "correlate direct 2-D": lambda dt: nc.correlate(_x((9, 9), dt), _x((3, 3), dt),
                                                         method="direct"),
         "convolve fft": lambda dt: nc.convolve(_x(64, dt), _x(5, dt), method="fft"),
@@ -88,11 +93,20 @@ def _conv_calls():
         "winograd": ((1, 32, 8, 8), (32, 32, 3, 3), {"padding": 1}),
         "reflect padding": ((1, 2, 6, 6), (2, 2, 3, 3), {"padding": 1,
                                                          "padding_mode": "reflect"}),
+        # grouped, strided, a non-square kernel (the direct loops of either layout)
+        "grouped strided": ((3, 8, 9, 10), (16, 4, 3, 2), {"stride": 2, "padding": (1, 2),
+                                                           "groups": 2}),
+        # dilated, not split into phases: the GEMM's gather by blocks and its scatter back
+        "dilated odd padding": ((2, 4, 11, 12), (8, 4, 3, 3), {"padding": 2, "dilation": 2}),
+        "dilated grid": ((2, 16, 20, 20), (16, 16, 3, 3), {"padding": 1, "dilation": 2}),
     }
     calls = {}
     for name, (xs, ws, kw) in layers.items():
         calls[f"conv2d {name}"] = partial(_conv_forward, xs, ws, kw)
         calls[f"conv2d {name} gradients"] = partial(_conv_gradients, xs, ws, kw)
+    xs, ws, kw = layers["grouped strided"]
+    calls["conv2d grouped strided channels-last"] = partial(
+        _conv_gradients, xs, ws, {**kw, "data_format": "channels_last"})
     # every strategy of the CPU cost model (cpu/conv_plan.py) on a small-map layer, in both
     # layouts: what a training loop over small feature maps reaches
     for strategy in STRATEGIES:
@@ -232,9 +246,25 @@ def _pooling_calls():
         return (grad.adaptive_avg_pool2d_input(np.ones_like(a), x.shape),
                 grad.adaptive_max_pool2d_input(np.ones_like(m), x))
 
+    def windows(dt):
+        # the channels-first kernels' other interiors (a 2x2 stride-2 window that does not
+        # tile the map, 3x3 stride 2 as ResNet's stem pools, any other) with their indices
+        # and gradients
+        x = _x((2, 3, 9, 9), dt)
+        out = []
+        for kw in ({"kernel_size": 2, "padding": 1}, {"kernel_size": 3, "stride": 2,
+                                                      "padding": 1}, {"kernel_size": 3,
+                                                                      "stride": 1}):
+            y, idx = nc.max_pool2d(x, **kw, return_indices=True)
+            out += [nc.max_pool2d(x, **kw), grad.max_pool2d_input(np.ones_like(y), x, **kw)]
+        return out
+
     def unpool(dt):
         y, idx = nc.max_pool2d(_x((1, 2, 6, 6), dt), 2, return_indices=True)
-        return nc.max_unpool2d(y, idx, 2)
+        yl, il = nc.max_pool2d(_x((1, 6, 6, 2), dt), 2, return_indices=True,
+                               data_format="channels_last")
+        return nc.max_unpool2d(y, idx, 2), nc.max_unpool2d(yl, il, 2,
+                                                           data_format="channels_last")
 
     def channels_last(dt):
         x, cl = _x((2, 8, 8, 3), dt), "channels_last"
@@ -250,7 +280,8 @@ def _pooling_calls():
                 grad.max_pool2d_input(np.ones_like(y), x, 2, data_format=cl),
                 grad.avg_pool2d_input(np.ones_like(a), x.shape, 3, 2, 1, data_format=cl))
 
-    return {"max_pool2d": max_pool, "avg_pool2d": avg_pool, "adaptive pooling": adaptive,
+    return {"max_pool2d": max_pool, "max_pool2d windows": windows, "avg_pool2d": avg_pool,
+            "adaptive pooling": adaptive,
             "max_unpool2d": unpool, "channels-last pooling": channels_last}
 
 
@@ -317,10 +348,17 @@ def _activation_calls():
 
     def prelu(dt):
         x, w = _x((2, 3, 4), dt), np.full(3, 0.25, dt)
-        return (nc.prelu(x, w), nc.prelu_derivative(x, w), grad.prelu_weight(x, x, w))
+        return (nc.prelu(x, w), nc.prelu_derivative(x, w), nc.prelu_and_derivative(x, w),
+                nc.prelu_backward(x, x, w), grad.prelu_weight(x, x, w))
+
+    def gelu_tanh(dt):  # (the tanh form's kernels are their own)
+        x = _x((4, 5), dt)
+        return (nc.gelu(x, "tanh"), nc.gelu_derivative(x, "tanh"),
+                nc.gelu_and_derivative(x, "tanh"), nc.gelu_backward(x, x, "tanh"))
 
     calls["softmax"] = softmaxes
     calls["prelu"] = prelu
+    calls["gelu tanh"] = gelu_tanh
     return calls
 
 

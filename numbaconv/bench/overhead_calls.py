@@ -153,6 +153,41 @@ def _max_pool2d_input(shape, k):
     return {"numbaconv": numbaconv, "torch": torch}
 
 
+def _avg_pool2d_input(shape, k):
+    gs = (*shape[:2], shape[2] // k, shape[3] // k)
+
+    def numbaconv():
+        from numbaconv import grad
+
+        g = _f32(*gs, seed=2)
+        return lambda: grad.avg_pool2d_input(g, shape, k)
+
+    def torch():
+        import torch  # pyright: ignore[reportMissingImports] - optional peer
+
+        x, g = torch.from_numpy(_f32(*shape)), torch.from_numpy(_f32(*gs, seed=2))
+        bwd = torch.ops.aten.avg_pool2d_backward
+        return lambda: bwd(g, x, [k, k], [k, k], [0, 0], False, True, None)
+
+    return {"numbaconv": numbaconv, "torch": torch}
+
+
+def _conv_bias(shape):
+    def numbaconv():
+        from numbaconv import grad
+
+        g = _f32(*shape)
+        return lambda: grad.conv_bias(g)
+
+    def torch():  # (what aten.convolution_backward does for the bias: a sum)
+        import torch  # pyright: ignore[reportMissingImports] - optional peer
+
+        g = torch.from_numpy(_f32(*shape))
+        return lambda: g.sum((0, 2, 3))
+
+    return {"numbaconv": numbaconv, "torch": torch}
+
+
 def _batch_norm(shape, backward=False):
     def numbaconv():
         import numbaconv as nc
@@ -281,6 +316,8 @@ CALLS = {
     "grad.conv2d_weight (1,1,4,4) 3x3": _conv2d_weight((1, 1, 4, 4), (1, 1, 3, 3)),
     "grad.conv2d_input (1,1,4,4) 3x3": _conv2d_input((1, 1, 4, 4), (1, 1, 3, 3)),
     "grad.max_pool2d_input (1,1,4,4) k2": _max_pool2d_input((1, 1, 4, 4), 2),
+    "grad.avg_pool2d_input (1,1,4,4) k2": _avg_pool2d_input((1, 1, 4, 4), 2),
+    "grad.conv_bias (1,1,2,2)": _conv_bias((1, 1, 2, 2)),
     "batch_norm (2,4,4,4)": _batch_norm((2, 4, 4, 4)),
     "grad.batch_norm_backward (2,4,4,4)": _batch_norm((2, 4, 4, 4), backward=True),
     "relu 16 f32": _relu(16),
