@@ -34,8 +34,12 @@ REPORT = ("import json, sys, numbaconv\n"
 
 
 #: runs the course notes' training steps and batch-1 inference (numbaconv.bench.cnn's cases)
-#: and prints the numbaconv kernels they compiled, less the demo's own dense-layer helper
-#: (numbaconv.cli.nets' two GEMMs on Numba's threads: not a public function's)
+#: and calls of other shapes and arguments than compile()'s own on the paths a numba:compile
+#: listener over the CPU suite once found uncompiled after it (pooling windows with indices
+#: and gradients, GELU's tanh form, PReLU's VJP, grouped, strided and dilated layers in both
+#: layouts, 1-D and 3-D layers, 3-D and complex64 signals), and prints the numbaconv kernels
+#: they compiled, less the demo's own dense-layer helper (numbaconv.cli.nets' two GEMMs on
+#: Numba's threads: not a public function's)
 STEPS = ("import json, numpy as np\n"
          "from numba.core import event\n"
          "from numbaconv.bench import cnn\n"
@@ -55,6 +59,35 @@ STEPS = ("import json, numpy as np\n"
          "        cnn.keras_step_cl(net, np.ascontiguousarray(x.transpose(0, 2, 3, 1)), y)\n"
          "for model in ('keras', 'fashion'):\n"
          "    cnn.make_net(model).forward(cnn.batch(1)[0], training=False)\n"
+         "import numbaconv as nc\n"
+         "from numbaconv import grad\n"
+         "r = np.random.default_rng(0)\n"
+         "for dt in (np.float32, np.float64):\n"
+         "    def X(*s): return r.standard_normal(s).astype(dt)\n"
+         "    x = X(3, 4, 13, 13)\n"
+         "    for kw in ({'kernel_size': 2, 'padding': 1}, {'kernel_size': 2, 'ceil_mode': True},\n"
+         "               {'kernel_size': 3, 'stride': 2, 'padding': 1}, {'kernel_size': 3}):\n"
+         "        y, i = nc.max_pool2d(x, return_indices=True, **kw)\n"
+         "        nc.max_pool2d(x, **kw), grad.max_pool2d_input(np.ones_like(y), x, **kw)\n"
+         "    xl = np.ascontiguousarray(x[..., :12, :12].transpose(0, 2, 3, 1))\n"
+         "    y, i = nc.max_pool2d(xl, 2, return_indices=True, data_format='channels_last')\n"
+         "    nc.max_unpool2d(y, i, 2, data_format='channels_last')\n"
+         "    nc.gelu(x, 'tanh'), nc.gelu_derivative(x, 'tanh'), nc.gelu_backward(x, x, 'tanh')\n"
+         "    a = X(4)\n"
+         "    nc.prelu_backward(x, x, a), nc.prelu_and_derivative(x, a)\n"
+         "    for xs, ws, kw in (((2, 6, 12, 11), (8, 3, 2, 3), dict(stride=2, padding=1, groups=2)),\n"
+         "                      ((1, 8, 14, 13), (4, 8, 3, 3), dict(padding=2, dilation=2)),\n"
+         "                      ((2, 5, 20), (6, 5, 3), dict(stride=2, padding=1)),\n"
+         "                      ((1, 3, 5, 6, 6), (4, 3, 3, 3, 3), dict(padding=1))):\n"
+         "        nd = len(xs) - 2\n"
+         "        f, fi, fw = (getattr(nc, f'conv{nd}d'), getattr(grad, f'conv{nd}d_input'),\n"
+         "                     getattr(grad, f'conv{nd}d_weight'))\n"
+         "        for fmt in ('channels_first', 'channels_last'):\n"
+         "            xx = X(*xs) if fmt == 'channels_first' else np.moveaxis(X(*xs), 1, -1).copy()\n"
+         "            g = np.ones_like(f(xx, X(*ws), **kw, data_format=fmt))\n"
+         "            fi(xx.shape, X(*ws), g, **kw, data_format=fmt)\n"
+         "            fw(xx, ws, g, **kw, data_format=fmt)\n"
+         "    nc.convolve(X(7, 5, 6), X(2, 3, 3)), nc.correlate(X(40), X(4).astype(np.complex64))\n"
          "print(json.dumps(sorted({s for s in seen if s.startswith('numbaconv')}\n"
          "                        - {'numbaconv.cpu.blas._two_gemms'})))\n")
 #: that helper's cache entries (``blas._two_gemms-<line>.py311...``), which those steps add
