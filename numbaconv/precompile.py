@@ -252,11 +252,9 @@ def _pooling_calls():
         # and gradients
         x = _x((2, 3, 9, 9), dt)
         out = []
-        for kw in ({"kernel_size": 2, "padding": 1}, {"kernel_size": 3, "stride": 2,
-                                                      "padding": 1}, {"kernel_size": 3,
-                                                                      "stride": 1}):
-            y, idx = nc.max_pool2d(x, **kw, return_indices=True)
-            out += [nc.max_pool2d(x, **kw), grad.max_pool2d_input(np.ones_like(y), x, **kw)]
+        for k, s, p in ((2, 2, 1), (3, 2, 1), (3, 1, 0)):  # (kernel, stride, padding)
+            y, _ = nc.max_pool2d(x, k, s, p, return_indices=True)
+            out += [nc.max_pool2d(x, k, s, p), grad.max_pool2d_input(np.ones_like(y), x, k, s, p)]
         return out
 
     def unpool(dt):
