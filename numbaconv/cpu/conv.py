@@ -50,7 +50,6 @@ import math
 import threading
 
 import numpy as np
-from numba import prange
 
 from ..core.conv import (
     G_C,
@@ -1671,14 +1670,6 @@ def _phase_rows(a, st, d, stack, i0, i1):
                             af[src + _U((j * d + s) * E + e)] = sf[dst + _U(j * E + e)]
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _phase_rows_parallel(a, st, d, stack, parts):
-    """:func:`_phase_rows` in ``parts`` runs on Numba's threads (each row its own)."""
-    rows = a.shape[0] * (a.shape[1] // d)
-    for p in prange(parts):
-        _phase_rows(a, st, d, stack, p * rows // parts, (p + 1) * rows // parts)
-
-
 #: elements from which the phases are moved on Numba's threads
 _PHASE_PARALLEL = 1 << 16
 
@@ -1691,10 +1682,11 @@ def _phase_move(a, st, d: int, cl: bool, stack: bool) -> None:
     else:
         n, c, _, h, w = a.shape
         a4, s5 = a.reshape(n * c, h, w, 1), st.reshape(d * d, n * c, h // d, w // d, 1)
+    rows = a4.shape[0] * (h // d)
     if a.size < _PHASE_PARALLEL:
-        _phase_rows(a4, s5, d, stack, 0, a4.shape[0] * (h // d))
-    else:
-        _phase_rows_parallel(a4, s5, d, stack, 8)
+        _phase_rows(a4, s5, d, stack, 0, rows)
+    else:  # (each row its own: the same bits in any cut)
+        team_runs(_phase_rows, (a4, s5, d, stack), rows, 8)
 
 
 def _phase_stack(a, d: int, cl: bool, name: str):
