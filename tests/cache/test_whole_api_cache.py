@@ -149,10 +149,8 @@ def test_second_process_compiles_nothing_and_later_runs_add_no_file(tmp_path):
     assert second["compiled"] == 0, f"the second process compiled {second['compiled']} kernels"
     assert second["loaded"] > 0
     assert _entries(cache) == entries
-    # one more run, one process: no file added, none rewritten (two such runs cost CI 20 s
-    # more and checked nothing the first does not)
-    assert _compile(env, processes=1)["compiled"] == 0
-    assert _entries(cache) == entries
+    # (a third run in one process, 11 s of CI, checked nothing this one does not: the calls
+    # and kernels are the same, only grouped otherwise)
     # what a user runs after compile(): the course notes' networks, every benchmarked step
     # and batch-1 inference, compile nothing of numbaconv's
     proc = subprocess.run([sys.executable, "-c", STEPS], env=env, capture_output=True,
