@@ -324,9 +324,12 @@ def _grad_row_inside(pf, xf, gf, r, H, W, C, Ho, Wo, sh, lh, lw, rs, f0, f1):
 
 
 def runner(geometry: ConvGeometry, dtype, serial: bool):
-    """:func:`forward` with its layer's sizes resolved once: ``run(x, w, bias, out)`` (a
-    repeated call's prepared pass, as :func:`runner_cf`; a channels-last (1, 4, 4, 1)
-    layer's call routed afresh took twice the channels-first one's time)."""
+    """``run(x, w, bias, out)``: ``out = conv(x, w) + bias`` for a layer :func:`applies`
+    accepts (C-contiguous arrays of any shape of the layout's size; ``bias`` may be None),
+    its sizes resolved once (a repeated call's prepared pass, as :func:`runner_cf`; a
+    channels-last (1, 4, 4, 1) layer's call routed afresh took twice the channels-first
+    one's time); ``serial``: on the calling thread (the launcher's threshold,
+    :data:`numbaconv.cpu.conv.PARALLEL_WORK`)."""
     geo = geometry
     N, C = geo.batch, geo.channels
     _, H, W = geo.in_size
@@ -351,16 +354,9 @@ def runner(geometry: ConvGeometry, dtype, serial: bool):
     return run
 
 
-def forward(x, w, bias, out, geometry: ConvGeometry, serial: bool) -> None:
-    """``out = conv(x, w) + bias`` for a layer :func:`applies` accepts (C-contiguous arrays
-    of any shape of the layout's size; ``bias`` may be None); ``serial``: on the calling
-    thread (the launcher's threshold, :data:`numbaconv.cpu.conv.PARALLEL_WORK`)."""
-    runner(geometry, out.dtype, serial)(x, w, bias, out)
-
-
 def weight_grad(x, g, dw, geometry: ConvGeometry, serial: bool) -> None:
     """``dw = conv_weight(x, g)`` for a layer :func:`applies` accepts (``dw`` ``(C, 1, kh,
-    kw)`` in any shape of that size); ``serial`` as for :func:`forward`."""
+    kw)`` in any shape of that size); ``serial`` as for :func:`runner`."""
     geo = geometry
     N, C = geo.batch, geo.channels
     _, H, W = geo.in_size
@@ -502,16 +498,11 @@ def _cf_args(geometry: ConvGeometry):
     return (geo.channels, H, W, Ho, Wo, geo.lo[1], geo.lo[2], geo.dilation[1], geo.dilation[2])
 
 
-def forward_cf(x, w, bias, out, geometry: ConvGeometry, serial: bool) -> None:
-    """``out = conv(x, w) + bias`` for a layer :func:`applies_cf` accepts (C-contiguous
-    arrays of any shape of the layout's size; ``bias`` may be None); ``serial``: on the
-    calling thread."""
-    runner_cf(geometry, out.dtype, serial)(x, w, bias, out)
-
-
 def runner_cf(geometry: ConvGeometry, dtype, serial: bool):
-    """:func:`forward_cf` with its layer's sizes resolved once: ``run(x, w, bias, out)`` (a
-    repeated call's prepared pass; a (1, 1, 4, 4) layer's call 5.6 -> 3.1 us)."""
+    """``run(x, w, bias, out)``: ``out = conv(x, w) + bias`` for a layer :func:`applies_cf`
+    accepts (C-contiguous arrays of any shape of the layout's size; ``bias`` may be None),
+    its sizes resolved once (a repeated call's prepared pass; a (1, 1, 4, 4) layer's call
+    5.6 -> 3.1 us); ``serial``: on the calling thread."""
     sizes = _cf_args(geometry) + (np.int64(lanes(np.dtype(dtype).itemsize)),)
     planes = geometry.batch * geometry.channels
     no_bias = np.zeros(0, dtype)
@@ -529,16 +520,10 @@ def runner_cf(geometry: ConvGeometry, dtype, serial: bool):
     return run
 
 
-def weight_grad_cf(x, g, dw, geometry: ConvGeometry, serial: bool) -> None:
-    """``dw = conv_weight(x, g)`` for a layer :func:`applies_cf` accepts (``dw`` ``(C, 1,
-    3, 3)`` in any C-contiguous shape of that size); ``serial`` as for
-    :func:`forward_cf`."""
-    weight_grad_runner_cf(geometry, serial)(x, g, dw)
-
-
 def weight_grad_runner_cf(geometry: ConvGeometry, serial: bool):
-    """:func:`weight_grad_cf` with its layer's sizes resolved once: ``run(x, g, dw)`` (a
-    repeated call's prepared pass, as :func:`runner_cf`)."""
+    """``run(x, g, dw)``: ``dw = conv_weight(x, g)`` for a layer :func:`applies_cf` accepts
+    (``dw`` ``(C, 1, 3, 3)`` in any C-contiguous shape of that size), its sizes resolved
+    once (a repeated call's prepared pass, as :func:`runner_cf`); ``serial`` as there."""
     sizes = (geometry.batch,) + _cf_args(geometry)
     C = geometry.channels
     parts = min(C, _CF_PARTS)
